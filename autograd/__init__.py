@@ -1,0 +1,33 @@
+"""topograd's engine: ``import autograd as ag``.
+
+Tensors record a graph as ordinary Python runs; ``backward()`` walks it in
+reverse topological order. Ops run on the NumPy or CuPy backend of their inputs.
+"""
+from . import tensor as _tensor  # first: the Tensor class, then what builds on it
+from backends import dtypes as _dtypes
+from backends import set_default_device, default_device, cuda_is_available  # noqa: F401
+
+from .anomaly import detect_anomaly
+from .creation import (arange, empty, eye, from_dlpack, full, full_like, linspace, manual_seed, ones,
+                       ones_like, rand, randint, randn, tensor, zeros, zeros_like)
+from .engine import backward, grad
+from .function import Function
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .ops.comparison import equal, greater, greater_equal, less, less_equal, not_equal
+from .ops.device import to_device
+from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p, maximum, minimum, mul,
+                              neg, pow, relu, sigmoid, sin, sqrt, sub, tanh, where)
+from .ops.indexing import getitem
+from .ops.linalg import einsum, matmul
+from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .ops.shape import (broadcast_to, concat, expand_dims, flatten, reshape, split, squeeze, stack,
+                        sum_to, swapaxes, transpose)
+from .tensor import Tensor, default_dtype as get_default_dtype, set_default_dtype
+
+float16 = _dtypes.float16
+float32 = _dtypes.float32
+float64 = _dtypes.float64
+int32 = _dtypes.int32
+int64 = _dtypes.int64
+bool = _dtypes.bool_

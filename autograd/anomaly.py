@@ -1,0 +1,59 @@
+"""detect_anomaly(): stop at the first NaN or inf an op produces, forward or backward."""
+import os
+import sys
+
+from . import function
+
+_LIBRARY_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d) + os.sep
+                      for d in ("autograd", "nn", "backends"))
+
+
+def user_frame():
+    """``file:line`` of the innermost caller outside topograd itself."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_LIBRARY_DIRS):
+        frame = frame.f_back
+    return "<unknown>" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _bad(t):
+    xp = t._backend.xp
+    if t.dtype.kind != "f":
+        return False
+    return not bool(xp.all(xp.isfinite(t.data)))
+
+
+class detect_anomaly:
+    """Context manager: a NaN or inf from any op's forward or backward raises at
+    once, naming the op and the line of user code that created it."""
+
+    def __enter__(self):
+        function.observers.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        function.observers.remove(self)
+
+    def wrap_forward(self, run):
+        def checked(cls, args):
+            out = run(cls, args)
+            where = user_frame()
+            for t in out if isinstance(out, tuple) else (out,):
+                if t.grad_fn is not None and t.grad_fn.trace is None:
+                    t.grad_fn.trace = where
+                if _bad(t):
+                    raise RuntimeError(f"detect_anomaly: {cls.__name__} returned NaN or inf in its forward "
+                                       f"output, called at {where}")
+            return out
+        return checked
+
+    def wrap_backward(self, call):
+        def checked(node, grads):
+            out = call(node, grads)
+            for i, g in enumerate(out):
+                if g is not None and _bad(g):
+                    raise RuntimeError(f"detect_anomaly: the backward of {node.name} returned NaN or inf in "
+                                       f"its gradient for input {i}; the op was created at "
+                                       f"{node.trace or '<before detect_anomaly was entered>'}")
+            return out
+        return checked

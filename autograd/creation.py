@@ -1,0 +1,132 @@
+"""Functions that make new tensors on the default (or a given) device."""
+import backends
+from backends import dtypes
+
+from .shapes import shape_arg
+from .tensor import Tensor, default_dtype
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new leaf tensor holding a copy of ``data`` (floats default to ag.get_default_dtype())."""
+    backend = backends.get(device)
+    if isinstance(data, Tensor):
+        data = data._backend.to_numpy(data.data)
+    if hasattr(data, "__dlpack__") and not hasattr(data, "__array__") and backend.name != "numpy":
+        data = backend.xp.from_dlpack(data)
+    t = Tensor(data, dtype=dtype, device=backend)
+    if t.data is data:  # never alias the caller's array
+        t.data = backend.xp.asarray(t.data, copy=True)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _dtype(dtype):
+    return default_dtype() if dtype is None else dtypes.canonical(dtype)
+
+
+def _filled(fill, shape, dtype, device, requires_grad):
+    backend = backends.get(device)
+    dtype = _dtype(dtype)
+    t = Tensor._make(fill(backend.xp, shape_arg(shape), backend.native_dtype(dtype)), backend)
+    return t.requires_grad_() if requires_grad else t
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad=False):
+    return _filled(lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad=False):
+    return _filled(lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device, requires_grad)
+
+
+def empty(*shape, dtype=None, device=None, requires_grad=False):
+    return _filled(lambda xp, s, d: xp.empty(s, dtype=d), shape, dtype, device, requires_grad)
+
+
+def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if dtype is None and isinstance(fill_value, bool):
+        dtype = dtypes.bool_
+    elif dtype is None and isinstance(fill_value, int):
+        dtype = dtypes.int64
+    return _filled(lambda xp, s, d: xp.full(s, fill_value, dtype=d), shape, dtype, device, requires_grad)
+
+
+def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    return zeros(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
+
+
+def ones_like(x, dtype=None, device=None, requires_grad=False):
+    return ones(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x._backend,
+                requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, int) for v in (start, stop, step))
+        dtype = dtypes.int64 if is_int else default_dtype()
+    backend = backends.get(device)
+    t = Tensor._make(backend.xp.arange(start, stop, step, dtype=backend.native_dtype(dtypes.canonical(dtype))),
+                     backend)
+    return t.requires_grad_() if requires_grad else t
+
+
+def linspace(start, stop, num=50, dtype=None, device=None, requires_grad=False, endpoint=True):
+    backend = backends.get(device)
+    dtype = _dtype(dtype)
+    t = Tensor._make(backend.xp.linspace(start, stop, num, dtype=backend.native_dtype(dtype), endpoint=endpoint),
+                     backend)
+    return t.requires_grad_() if requires_grad else t
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    backend = backends.get(device)
+    t = Tensor._make(backend.xp.eye(n, m, dtype=backend.native_dtype(_dtype(dtype))), backend)
+    return t.requires_grad_() if requires_grad else t
+
+
+def rand(*shape, dtype=None, device=None, requires_grad=False):
+    """Uniform on [0, 1), from the device's seeded generator (see manual_seed)."""
+    backend = backends.get(device)
+    dtype = _dtype(dtype)
+    t = Tensor._make(backend.uniform(shape_arg(shape), 0.0, 1.0, dtype), backend)
+    return t.requires_grad_() if requires_grad else t
+
+
+def randn(*shape, dtype=None, device=None, requires_grad=False):
+    """Standard normal, from the device's seeded generator (see manual_seed)."""
+    backend = backends.get(device)
+    dtype = _dtype(dtype)
+    t = Tensor._make(backend.normal(shape_arg(shape), 0.0, 1.0, dtype), backend)
+    return t.requires_grad_() if requires_grad else t
+
+
+def randint(low, high, shape, device=None):
+    backend = backends.get(device)
+    return Tensor._make(backend.integers(low, high, shape_arg((shape,)) if isinstance(shape, int) else tuple(shape)),
+                        backend)
+
+
+def manual_seed(seed):
+    """Seed every device's random generator, for reproducible runs."""
+    backends.manual_seed(int(seed))
+
+
+def from_dlpack(obj):
+    """A tensor sharing memory with any DLPack producer (NumPy, CuPy, PyTorch...)."""
+    device_type, index = obj.__dlpack_device__()
+    if int(device_type) == 1:
+        backend = backends.get("cpu")
+    elif int(device_type) == 2:
+        backend = backends.get(f"cuda:{index}")
+    else:
+        raise ValueError(f"from_dlpack: unsupported DLPack device type {device_type}; "
+                         "topograd takes CPU (1) and CUDA (2) arrays")
+    return Tensor._make(backend.xp.from_dlpack(obj), backend)

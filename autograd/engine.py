@@ -1,0 +1,245 @@
+"""Reverse-mode differentiation: walk the graph from the roots, without recursion.
+
+Kahn's algorithm on dependency counts: a node runs once, as soon as every
+consumer of its outputs has sent its gradient, so each gradient is summed
+before use and the walk is linear in the graph's size. The engine, not the
+ops, reduces a broadcast gradient to its input's shape.
+"""
+from . import grad_mode
+from .function import Function, observers
+from .tensor import Tensor, init
+
+_state = grad_mode.state
+_new = object.__new__
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensors)/d(leaf) into each leaf's ``.grad``."""
+    roots, seeds = _roots(tensors, grad_tensors, "backward", create_graph)
+    _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, None)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Return d(outputs)/d(inputs) as a tuple, leaving every ``.grad`` untouched."""
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"grad: inputs[{i}] is a {type(x).__name__}, not a Tensor")
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: inputs[{i}] does not require grad, so it has no gradient; "
+                               "create it with requires_grad=True")
+    roots, seeds = _roots(outputs, grad_outputs, "grad", create_graph)
+    wanted = {}
+    for i, x in enumerate(inputs):
+        key = (x, -1) if x.grad_fn is None else (x.grad_fn, x._output_nr)
+        wanted.setdefault(key, []).append(i)
+    found = [None] * len(inputs)
+    _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, (wanted, found))
+    for i, g in enumerate(found):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: inputs[{i}] was not used to compute the outputs, so it has no "
+                               "gradient; pass allow_unused=True to get None for it")
+    return tuple(found)
+
+
+def _roots(tensors, grads, caller, create_graph):
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grads is None:
+        grads = [None] * len(tensors)
+    elif isinstance(grads, Tensor):
+        grads = [grads]
+    if len(grads) != len(tensors):
+        raise ValueError(f"{caller}: got {len(tensors)} outputs but {len(grads)} gradients")
+    seeds = []
+    for i, (t, g) in enumerate(zip(tensors, grads)):
+        if not t.requires_grad:
+            raise RuntimeError(f"{caller}: output {i} does not require grad and has no grad_fn, so there "
+                               "is nothing to differentiate; did an input miss requires_grad=True, or was "
+                               "it computed under no_grad()?")
+        if g is None:
+            if t.size != 1:
+                raise RuntimeError(f"{caller}: a gradient can only be implied for a single-element output, "
+                                   f"but output {i} has shape {t.shape}; pass gradient= of that shape")
+            g = _make(t._backend.xp.ones(t.data.shape, dtype=t.data.dtype), t._backend)
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor(g, device=t._backend, dtype=t.dtype)
+            if g.shape != t.shape:
+                raise ValueError(f"{caller}: gradient {i} has shape {g.shape} but its output has shape {t.shape}")
+            if g._backend is not t._backend:
+                raise ValueError(f"{caller}: gradient {i} is on {g.device} but its output is on {t.device}")
+            # The engine may accumulate into a leaf's gradient in place later,
+            # so it never hands out the caller's array itself.
+            if not create_graph:
+                g = _make(g._backend.xp.asarray(g.data, copy=True), g._backend)
+        seeds.append(g)
+    return tensors, seeds
+
+
+def _make(array, backend):
+    t = _new(Tensor)
+    init(t, array, backend)
+    return t
+
+
+def _run(roots, seeds, retain_graph, create_graph, capture):
+    # 1. Count, for every node and leaf reachable from the roots, its incoming edges.
+    deps = {}
+    stack = []
+    targets = []
+    for r in roots:
+        target = r if r.grad_fn is None else r.grad_fn
+        targets.append(target)
+        if target not in deps:
+            deps[target] = 0
+            if r.grad_fn is not None:
+                stack.append(target)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_edges:
+            if edge is not None:
+                t = edge[0]
+                n = deps.get(t)
+                if n is None:
+                    deps[t] = 1
+                    if edge[1] >= 0:
+                        stack.append(t)
+                else:
+                    deps[t] = n + 1
+
+    # 2. Seed the roots' gradients and walk the nodes whose consumers are all done.
+    buffers = {}
+    for r, target, g in zip(roots, targets, seeds):
+        _add_to_buffer(buffers, target, -1 if r.grad_fn is None else r._output_nr, g, create_graph)
+    ready = [t for t in dict.fromkeys(targets) if deps[t] == 0]
+    handed_out = set()  # arrays given to a leaf as its .grad during this pass
+    wrappers = [o.wrap_backward for o in observers] if observers else None
+    previous = _state.enabled
+    _state.enabled = create_graph
+    try:
+        while ready:
+            target = ready.pop()
+            grads = buffers.pop(target)
+            if not isinstance(target, Function):
+                _finish_leaf(target, grads, create_graph, capture, handed_out)
+                continue
+            node = target
+            if node._n_outputs > 1:
+                grads = _materialize(node, grads)
+            if node._hooks is not None or node._retained is not None:
+                grads = _output_hooks(node, grads, create_graph)
+            if capture is not None:
+                _capture_outputs(node, grads, capture)
+            if wrappers:
+                call = _call_backward
+                for wrap in wrappers:
+                    call = wrap(call)
+                grads_in = call(node, grads)
+            else:
+                grads_in = node.backward(node, *grads) if node._n_outputs > 1 else node.backward(node, grads)
+                if type(grads_in) is not tuple:
+                    grads_in = (grads_in,)
+            if not retain_graph and (node._saved is not None or node._to_save is not None):
+                node.release()
+            for edge, g in zip(node.next_edges, grads_in):
+                if edge is None or g is None:
+                    continue
+                t, nr, shape = edge
+                if g.data.shape != shape:
+                    g = ops.shape.sum_to(g, shape)
+                if nr < 0 or t._n_outputs == 1:
+                    current = buffers.get(t)
+                    buffers[t] = g if current is None else _sum(current, g, create_graph)
+                else:
+                    _add_to_buffer(buffers, t, nr, g, create_graph)
+                n = deps[t] - 1
+                deps[t] = n
+                if n == 0:
+                    ready.append(t)
+    finally:
+        _state.enabled = previous
+
+
+def _call_backward(node, grads):
+    out = node.backward(node, *grads) if node._n_outputs > 1 else node.backward(node, grads)
+    return out if type(out) is tuple else (out,)
+
+
+def _add_to_buffer(buffers, target, nr, g, create_graph):
+    if nr >= 0 and target._n_outputs > 1:
+        slot = buffers.get(target)
+        if slot is None:
+            slot = buffers[target] = [None] * target._n_outputs
+        slot[nr] = g if slot[nr] is None else _sum(slot[nr], g, create_graph)
+        return
+    current = buffers.get(target)
+    buffers[target] = g if current is None else _sum(current, g, create_graph)
+
+
+def _sum(a, b, create_graph):
+    if create_graph:
+        return a + b
+    return _make(a.data + b.data, a._backend)
+
+
+def _materialize(node, grads):
+    """Zeros for the outputs of a multi-output node that received no gradient."""
+    xp = node._backend.xp
+    return [g if g is not None else _make(xp.zeros(shape, dtype=dtype), node._backend)
+            for g, (shape, dtype) in zip(grads, node._out_meta)]
+
+
+def _output_hooks(node, grads, create_graph):
+    multi = node._n_outputs > 1
+    grads = list(grads) if multi else [grads]
+    for nr, hooks in (node._hooks or {}).items():
+        for hook in list(hooks):
+            replaced = hook(grads[nr])
+            if replaced is not None:
+                grads[nr] = replaced
+    for nr, ref in (node._retained or {}).items():
+        t = ref()
+        if t is not None:
+            g = grads[nr] if create_graph else grads[nr].detach()
+            t._grad = g if t._grad is None else _sum(t._grad, g, create_graph)
+    return grads if multi else grads[0]
+
+
+def _capture_outputs(node, grads, capture):
+    wanted, found = capture
+    for nr in range(node._n_outputs):
+        indices = wanted.get((node, nr))
+        if indices:
+            g = grads[nr] if node._n_outputs > 1 else grads
+            for i in indices:
+                found[i] = g
+
+
+def _finish_leaf(leaf, g, create_graph, capture, handed_out):
+    if leaf._hooks:
+        for hook in list(leaf._hooks):
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced
+    if capture is not None:
+        for i in capture[0].get((leaf, -1), ()):
+            capture[1][i] = g
+        return
+    current = leaf._grad
+    if create_graph:
+        leaf._grad = g if current is None else current + g
+        return
+    if current is None:
+        # Own the array, so that accumulating in place later changes nothing else.
+        if id(g.data) in handed_out or not leaf._backend.owns_memory(g.data):
+            g = _make(leaf._backend.xp.asarray(g.data, copy=True), leaf._backend)
+        handed_out.add(id(g.data))
+        leaf._grad = g
+    elif current.grad_fn is not None:
+        leaf._grad = _make(current.data + g.data, leaf._backend)
+    else:
+        current.data += g.data
+
+
+from . import ops  # noqa: E402

@@ -1,0 +1,274 @@
+"""Function: the one pattern for a differentiable op.
+
+A subclass gives a static ``forward(ctx, *args)`` that computes on backend
+arrays and a static ``backward(ctx, *grads)`` written in Tensor ops (so it can
+itself be differentiated). ``apply`` runs forward and, when any input requires
+grad and recording is on, makes the instance the graph node of the outputs.
+
+The node holds edges to its inputs' nodes (or to leaf tensors), never to its
+own outputs, so a graph has no reference cycles. An output saved for backward is
+kept as its raw array and turned back into a Tensor on demand.
+"""
+import weakref
+
+from . import grad_mode
+from .tensor import Tensor, init, version_of
+
+_state = grad_mode.state
+_new = object.__new__
+
+# Observers (profiler, anomaly detection) wrap every op call while they are
+# active. When none is, recording pays for one truthiness test.
+observers = []
+
+# The innermost nn.Module being called. Nodes remember it so that drawings and
+# the profiler can group ops by module; autograd itself never looks inside it.
+current_scope = None
+
+
+def set_scope(scope):
+    """Make ``scope`` the one new nodes record; returns the previous one."""
+    global current_scope
+    previous, current_scope = current_scope, scope
+    return previous
+
+
+class _NoInputNeedsGrad:
+    """``ctx.needs_input_grad`` when nothing is recorded: False at every index."""
+
+    def __getitem__(self, index):
+        return False
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self):
+        return 0
+
+
+_NOTHING_NEEDS_GRAD = _NoInputNeedsGrad()
+
+
+class Function:
+    """Base class of every op; an instance is both the op's ``ctx`` and its graph node."""
+
+    needs_input_grad = _NOTHING_NEEDS_GRAD
+    next_edges = ()
+    scope = None
+    _to_save = None        # what forward passed to save_for_backward
+    _saved = None          # the packed form, after apply knows the outputs
+    _released = False
+    _hooks = None          # {output_nr: [hook, ...]} for hooks on non-leaf outputs
+    _retained = None       # {output_nr: weakref to the tensor}, from retain_grad()
+    _n_outputs = 1
+    _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
+    _backend = None
+    trace = None           # where the op was created, kept under detect_anomaly()
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError(f"{__class__.__name__} subclasses must define forward")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("this op is not differentiable")
+
+    @classmethod
+    def apply(cls, *args):
+        if observers:
+            run = _run
+            for observer in observers:
+                run = observer.wrap_forward(run)
+            return run(cls, args)
+        return _run(cls, args)
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    # --- what backward may use ----------------------------------------------------
+    def save_for_backward(self, *items):
+        """Keep inputs (Tensors), outputs (the arrays forward returns) or other
+        arrays for backward. Inputs are checked for in-place changes when used."""
+        self._to_save = items
+
+    @property
+    def saved_tensors(self):
+        saved = self._saved
+        if saved is None:
+            if self._released:
+                raise RuntimeError(
+                    f"{self.name}: trying to backward through the graph a second time, but its saved "
+                    "tensors were already freed. Pass retain_graph=True to the first backward() "
+                    "(or ag.grad()) if you need to go through the graph again.")
+            return ()
+        out = []
+        for item in saved:
+            if item is not None and item[0] == _INPUT and item[1]._version is None:
+                out.append(item[1])  # never changed in place: nothing to check
+            else:
+                out.append(_unpack(self, item))
+        return out
+
+    def release(self):
+        """Free saved buffers once backward no longer needs them."""
+        if self._saved is not None or self._to_save is not None:
+            self._saved = self._to_save = None
+            self._released = True
+
+    # --- per-output hooks (used by Tensor.register_hook and retain_grad) -------------
+    def _tensor_hooks(self, output_nr):
+        if self._hooks is None:
+            self._hooks = {}
+        return self._hooks.setdefault(output_nr, [])
+
+    def _retain(self, tensor):
+        if self._retained is None:
+            self._retained = {}
+        self._retained[tensor._output_nr] = weakref.ref(tensor)
+
+    def __repr__(self):
+        return f"<{self.name} node>"
+
+
+def _run(cls, args):
+    backend = None
+    requires = False
+    for a in args:
+        if isinstance(a, Tensor):
+            if backend is None:
+                backend = a._backend
+            elif a._backend is not backend:
+                raise ValueError(f"{cls.__name__.lower()}: expected all tensors on one device, got "
+                                 f"{backend.device} and {a._backend.device}; move one with .to(device)")
+            if a._requires_grad:
+                requires = True
+    ctx = _new(cls)
+    if requires and _state.enabled:
+        return _record(cls, ctx, args, backend)
+    raw = cls.forward(ctx, *args)
+    if type(raw) is tuple:
+        return tuple(_wrap(r, backend) for r in raw)
+    if isinstance(raw, Tensor):
+        return _wrap(raw, backend)
+    t = _new(Tensor)
+    init(t, raw, backend)
+    return t
+
+
+def _wrap(raw, backend):
+    """A fresh output tensor; forward may return an array or a Tensor (whose
+    device wins, which is how a copy to another device works)."""
+    t = _new(Tensor)
+    if isinstance(raw, Tensor):
+        init(t, raw.data, raw._backend)
+    else:
+        init(t, raw, backend)
+    return t
+
+
+def _record(cls, ctx, args, backend):
+    """Run forward and make ``ctx`` the node of its outputs (the hot path: kept flat)."""
+    needs = []
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            needs.append(True)
+            fn = a.grad_fn
+            edges.append((a, -1, a.data.shape) if fn is None else (fn, a._output_nr, a.data.shape))
+        else:
+            needs.append(False)
+            edges.append(None)
+    ctx.needs_input_grad = tuple(needs)
+    ctx.next_edges = edges
+    ctx.scope = current_scope
+    _state.enabled = False  # a forward built from Tensor ops must not record
+    try:
+        raw = cls.forward(ctx, *args)
+    finally:
+        _state.enabled = True
+    if type(raw) is tuple:
+        outputs = [_wrap(r, backend) for r in raw]
+        ctx._n_outputs = len(outputs)
+        ctx._out_meta = tuple((t.data.shape, t.data.dtype) for t in outputs)
+    elif isinstance(raw, Tensor):
+        outputs = [_wrap(raw, backend)]
+    else:
+        t = _new(Tensor)
+        t.data = raw
+        t._backend = backend
+        t._requires_grad = True
+        t.grad_fn = ctx
+        t._output_nr = 0
+        t._grad = t._version = t._hooks = None
+        ctx._backend = backend
+        if ctx._to_save is not None:
+            ctx._saved = _pack(ctx._to_save, (t,))
+            ctx._to_save = None
+        return t
+    ctx._backend = outputs[0]._backend
+    for i, t in enumerate(outputs):
+        t._requires_grad = True
+        t.grad_fn = ctx
+        t._output_nr = i
+    if ctx._to_save is not None:
+        ctx._saved = _pack(ctx._to_save, outputs)
+        ctx._to_save = None
+    return tuple(outputs) if len(outputs) > 1 or type(raw) is tuple else outputs[0]
+
+
+# Saved items are tagged tuples: an input tensor with the version it had, an
+# output (by index, as raw array plus its version counter), or a constant array.
+_INPUT, _OUTPUT, _CONSTANT = 0, 1, 2
+
+
+def _pack(items, outputs):
+    packed = []
+    for item in items:
+        if item is None:
+            packed.append(None)
+            continue
+        data = item.data if isinstance(item, Tensor) else item
+        for i, out in enumerate(outputs):
+            if data is out.data:
+                packed.append((_OUTPUT, i, data, version_of(out)))
+                break
+        else:
+            if isinstance(item, Tensor):
+                v = item._version
+                packed.append((_INPUT, item, 0 if v is None else v.value))
+            else:
+                packed.append((_CONSTANT, item))
+    return packed
+
+
+def _unpack(node, item):
+    if item is None:
+        return None
+    kind = item[0]
+    if kind == _INPUT:
+        t, expected = item[1], item[2]
+        v = t._version
+        if v is not None and v.value != expected:
+            raise RuntimeError(
+                f"{node.name}: a tensor it saved for backward (shape {t.shape}) was modified in place "
+                f"at {v.where} after the op used it (version {v.value}, expected {expected}). "
+                "Use an out-of-place op there, or pass a .clone() of the tensor to the op.")
+        return t
+    if kind == _OUTPUT:
+        _, index, array, v = item
+        if v.value != 0:
+            raise RuntimeError(
+                f"{node.name}: its output, saved for backward, was modified in place at {v.where}. "
+                "Use an out-of-place op there, or change a .clone() of the output instead.")
+        t = _new(Tensor)
+        init(t, array, node._backend)
+        if _state.enabled:  # create_graph: the output stays connected to this node
+            t._requires_grad = True
+            t.grad_fn = node
+            t._output_nr = index
+            t._version = v
+        return t
+    t = _new(Tensor)
+    init(t, item[1], node._backend)
+    return t

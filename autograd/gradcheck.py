@@ -1,0 +1,118 @@
+"""Numerical gradient checks in float64: central differences against backward."""
+import backends
+
+from . import engine
+from .grad_mode import enable_grad, no_grad
+from .tensor import Tensor
+
+_host = backends.get("cpu")  # finite differences are computed on host arrays
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _flat_host(t):
+    return _host.xp.reshape(_host.xp.asarray(t._backend.to_numpy(t.data), dtype=_host.xp.float64), (-1,))
+
+
+def _jacobians(fn, inputs, wrt, eps):
+    """Analytic and numerical Jacobians, one (rows: outputs, columns: input elements) per input."""
+    xp = _host.xp
+    outputs = [o for o in _as_tuple(fn(*inputs))]
+    sizes = [o.size for o in outputs]
+    total = sum(sizes)
+    analytic = {i: xp.zeros((total, inputs[i].size)) for i in wrt}
+    row = 0
+    for o in outputs:
+        if not (isinstance(o, Tensor) and o.requires_grad):
+            row += o.size
+            continue
+        for j in range(o.size):
+            seed = xp.zeros(o.size, dtype=xp.float64)
+            seed[j] = 1.0
+            v = Tensor._make(o._backend.from_numpy(xp.reshape(seed, o.shape).astype(o.dtype)), o._backend)
+            grads = engine.grad([o], [inputs[i] for i in wrt], [v], retain_graph=True, allow_unused=True)
+            for i, g in zip(wrt, grads):
+                if g is not None:
+                    analytic[i][row + j] = _flat_host(g)
+        row += o.size
+
+    numeric = {i: xp.zeros((total, inputs[i].size)) for i in wrt}
+    with no_grad():
+        for i in wrt:
+            x = inputs[i]
+            original = x.data
+            base = xp.asarray(x._backend.to_numpy(original), copy=True)
+            flat = xp.reshape(base, (-1,))
+            for m in range(x.size):
+                value = flat[m].item()
+                columns = []
+                for delta in (eps, -eps):
+                    flat[m] = value + delta
+                    x.data = x._backend.from_numpy(xp.reshape(flat, x.shape).copy())
+                    columns.append(xp.concat([_flat_host(o) for o in _as_tuple(fn(*inputs))]))
+                flat[m] = value
+                numeric[i][:, m] = (columns[0] - columns[1]) / (2 * eps)
+            x.data = original
+    return analytic, numeric
+
+
+def _check(fn, inputs, eps, atol, rtol, what):
+    inputs = _as_tuple(inputs)
+    wrt = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not wrt:
+        raise ValueError(f"{what}: no input requires grad, so there is nothing to check")
+    for i in wrt:
+        if inputs[i].dtype.name != "float64":
+            raise TypeError(f"{what}: input {i} is {inputs[i].dtype}; finite differences need float64 "
+                            "inputs (create them with dtype=ag.float64)")
+    analytic, numeric = _jacobians(fn, inputs, wrt, eps)
+    xp = _host.xp
+    for i in wrt:
+        a, n = analytic[i], numeric[i]
+        excess = xp.abs(a - n) - (atol + rtol * xp.abs(n))
+        if a.size and (excess > 0).any() or not xp.all(xp.isfinite(a) == xp.isfinite(n)):
+            worst = int(xp.argmax(xp.where(xp.isnan(excess), xp.inf, excess)))
+            r, c = divmod(worst, a.shape[1])
+            raise GradcheckError(
+                f"{what}: the gradient for input {i} (shape {inputs[i].shape}) does not match finite "
+                f"differences: at output element {r}, input element {c}, backward gives {a[r, c]:.8g} but "
+                f"the numerical derivative is {n[r, c]:.8g} (|difference| {abs(a[r, c] - n[r, c]):.3g}, "
+                f"tolerance atol={atol} + rtol={rtol} * |numerical|)")
+    return True
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Check ``fn``'s gradients with respect to every float64 input that requires
+    grad against central differences. Returns True or raises GradcheckError."""
+    return _check(fn, inputs, eps, atol, rtol, "gradcheck")
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Check second derivatives: the gradient of ``fn``'s vector-Jacobian product
+    (with random or given ``grad_outputs``) against finite differences."""
+    inputs = _as_tuple(inputs)
+    outputs = _as_tuple(fn(*inputs))
+    if grad_outputs is None:
+        rng = _host.rng
+        grad_outputs = [Tensor._make(o._backend.from_numpy(rng.standard_normal(o.shape)), o._backend)
+                        for o in outputs]
+    vs = [Tensor(g.data, device=g._backend, dtype="float64").requires_grad_() for g in _as_tuple(grad_outputs)]
+    wrt = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    n = len(inputs)
+
+    def vjp(*args):
+        xs, v = args[:n], args[n:]
+        with enable_grad():  # the finite differences run under no_grad, but a vjp needs a graph
+            outs = [o for o in _as_tuple(fn(*xs))]
+            used = [(o, g) for o, g in zip(outs, v) if o.requires_grad]
+            grads = engine.grad([o for o, _ in used], [xs[i] for i in wrt], [g for _, g in used],
+                                create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return _check(vjp, (*inputs, *vs), eps, atol, rtol, "gradgradcheck")

@@ -1,0 +1,457 @@
+"""Elementwise ops. Binary ones broadcast like NumPy; the engine reduces their
+gradients back to each input's shape, so no op here un-broadcasts."""
+import builtins
+
+from backends import dtypes
+
+from ..function import Function
+from ..shapes import broadcast_shapes
+from ..tensor import Tensor, default_dtype
+
+_PY_SCALARS = (int, float, bool)
+
+
+def constant(array, like):
+    """A tensor outside the graph on ``like``'s backend (masks, signs)."""
+    return Tensor._make(array, like._backend)
+
+
+def as_tensor(value, like=None):
+    """``value`` as a Tensor; Python scalars take ``like``'s dtype where it holds them."""
+    if isinstance(value, Tensor):
+        return value
+    if like is None:
+        return Tensor(value)
+    if isinstance(value, _PY_SCALARS):
+        dtype = like.dtype
+        if isinstance(value, float) and not dtypes.is_floating(dtype):
+            dtype = default_dtype()
+        elif isinstance(value, int) and not isinstance(value, bool) and dtype == dtypes.bool_:
+            dtype = dtypes.int64
+        return Tensor._make(like._backend.asarray(value, dtype), like._backend)
+    if hasattr(value, "dtype"):  # an array: keep its dtype, move it to like's device
+        return Tensor._make(like._backend.asarray(value), like._backend)
+    return Tensor(value, device=like._backend)
+
+
+def operands(op, a, b, broadcast=True):
+    """Two tensors ready for a binary op: scalars lifted, dtypes promoted, and
+    (for elementwise ops) shapes checked to broadcast."""
+    if isinstance(a, Tensor):
+        if b.__class__ is not Tensor and not isinstance(b, Tensor):
+            b = as_tensor(b, a)
+    elif isinstance(b, Tensor):
+        a = as_tensor(a, b)
+    else:
+        raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
+    if a.data.dtype != b.data.dtype:
+        common = dtypes.promote(a.dtype, b.dtype)
+        a, b = astype(a, common), astype(b, common)
+    if broadcast and a.data.shape != b.data.shape:
+        broadcast_shapes(op, a.shape, b.shape)
+    return a, b
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a.data + b.data
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy, gy
+
+
+def add(a, b):
+    return Add.apply(*operands("add", a, b))
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a.data - b.data
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy, (-gy if ctx.needs_input_grad[1] else None)
+
+
+def sub(a, b):
+    return Sub.apply(*operands("sub", a, b))
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a.data * b.data
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (gy * b if need_a else None), (gy * a if need_b else None)
+
+
+def mul(a, b):
+    return Mul.apply(*operands("mul", a, b))
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a.data / b.data
+        ctx.save_for_backward(b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        b, y = ctx.saved_tensors
+        ga = gy / b
+        return ga, (-ga * y if ctx.needs_input_grad[1] else None)
+
+
+def div(a, b):
+    return Div.apply(*operands("div", a, b))
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x.data
+
+    @staticmethod
+    def backward(ctx, gy):
+        return -gy
+
+
+def neg(x):
+    return Neg.apply(as_tensor(x))
+
+
+class Pow(Function):
+    """``a ** b`` for tensors on both sides; scalar exponents arrive as 0-d tensors."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a.data ** b.data
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b, y = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = gy * b * a ** (b - 1) if need_a else None
+        gb = None
+        if need_b:  # d(a^b)/db = a^b log a, taken as 0 where a == 0 (the limit for b > 0)
+            gb = gy * y * log(where(constant(a.data == 0, a), 1, a))
+        return ga, gb
+
+
+def pow(a, b):
+    return Pow.apply(*operands("pow", a, b))
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = x._backend.xp.exp(x.data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy * y
+
+
+def exp(x):
+    return Exp.apply(as_tensor(x))
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x._backend.xp.log(x.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy / x
+
+
+def log(x):
+    return Log.apply(as_tensor(x))
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x._backend.xp.log1p(x.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy / (x + 1)
+
+
+def log1p(x):
+    return Log1p.apply(as_tensor(x))
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = x._backend.xp.sqrt(x.data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy / (y * 2)
+
+
+def sqrt(x):
+    return Sqrt.apply(as_tensor(x))
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x._backend.xp.abs(x.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy * constant(x._backend.xp.sign(x.data), x)
+
+
+def abs(x):
+    return Abs.apply(as_tensor(x))
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x._backend.xp.sin(x.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy * cos(x)
+
+
+def sin(x):
+    return Sin.apply(as_tensor(x))
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x._backend.xp.cos(x.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return -gy * sin(x)
+
+
+def cos(x):
+    return Cos.apply(as_tensor(x))
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = x._backend.xp.tanh(x.data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy * (1 - y * y)
+
+
+def tanh(x):
+    return Tanh.apply(as_tensor(x))
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        xp = x._backend.xp
+        # exp of a non-positive number only, so large |x| neither overflows nor warns
+        e = xp.exp(-xp.abs(x.data))
+        y = xp.where(x.data >= 0, 1 / (1 + e), e / (1 + e))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy * y * (1 - y)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(as_tensor(x))
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = x._backend.xp.maximum(x.data, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return ReluGrad.apply(gy, y)
+
+
+class ReluGrad(Function):
+    """``gy`` where the ReLU's output is positive, else 0; linear in ``gy``."""
+
+    @staticmethod
+    def forward(ctx, gy, y):
+        ctx.save_for_backward(y)
+        xp = gy._backend.xp
+        return xp.where(y.data > 0, gy.data, xp.zeros((), dtype=gy.data.dtype))
+
+    @staticmethod
+    def backward(ctx, ggy):
+        y, = ctx.saved_tensors
+        return ReluGrad.apply(ggy, y), None
+
+
+def relu(x):
+    return Relu.apply(as_tensor(x))
+
+
+class Clip(Function):
+    @staticmethod
+    def forward(ctx, x, low, high):
+        xp = x._backend.xp
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return xp.clip(x.data, low, high)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        xp = x._backend.xp
+        inside = xp.ones(x.data.shape, dtype=xp.bool)
+        if ctx.low is not None:
+            inside = inside & (x.data >= ctx.low)
+        if ctx.high is not None:
+            inside = inside & (x.data <= ctx.high)
+        return where(constant(inside, x), gy, 0), None, None
+
+
+def clip(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clip: min ({min}) is larger than max ({max})")
+    x = as_tensor(x)
+    return Clip.apply(x, None if min is None else builtins.float(min) if dtypes.is_floating(x.dtype) else min,
+                      None if max is None else builtins.float(max) if dtypes.is_floating(x.dtype) else max)
+
+
+class Maximum(Function):
+    """Ties send half the gradient to each side, as PyTorch does."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a._backend.xp.maximum(a.data, b.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        return _split_by_winner(gy, a.data > b.data, a.data == b.data, a)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a._backend.xp.minimum(a.data, b.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        return _split_by_winner(gy, a.data < b.data, a.data == b.data, a)
+
+
+def _split_by_winner(gy, a_wins, tie, like):
+    xp = like._backend.xp
+    dtype = gy.data.dtype
+    share = constant(xp.astype(a_wins, dtype) + xp.astype(tie, dtype) * 0.5, like)
+    ga = gy * share
+    return ga, gy - ga
+
+
+def maximum(a, b):
+    return Maximum.apply(*operands("maximum", a, b))
+
+
+def minimum(a, b):
+    return Minimum.apply(*operands("minimum", a, b))
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.save_for_backward(condition)
+        return a._backend.xp.where(condition.data, a.data, b.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        condition, = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad[1:]
+        return (None,
+                where(condition, gy, 0) if need_a else None,
+                where(condition, 0, gy) if need_b else None)
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` holds, else ``b``; differentiable in ``a`` and ``b``."""
+    like = next((v for v in (a, b, condition) if isinstance(v, Tensor)), None)
+    if like is None:
+        raise TypeError("where: expected at least one Tensor argument")
+    condition = as_tensor(condition, like)
+    if condition.dtype != dtypes.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, not {condition.dtype}")
+    a, b = operands("where", a, b)
+    broadcast_shapes("where", condition.shape, a.shape, b.shape)
+    return Where.apply(condition, a, b)
+
+
+class AsType(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.source = x.dtype
+        return x._backend.xp.astype(x.data, x._backend.native_dtype(dtype))
+
+    @staticmethod
+    def backward(ctx, gy):
+        return astype(gy, ctx.source), None
+
+
+def astype(x, dtype):
+    """Cast; gradients flow back in the source dtype."""
+    dtype = dtypes.canonical(dtype)
+    if x.dtype == dtype:
+        return x
+    if x._requires_grad and not dtypes.is_floating(dtype):
+        return Tensor._make(x._backend.xp.astype(x.data, x._backend.native_dtype(dtype)), x._backend)
+    return AsType.apply(x, dtype)

@@ -1,0 +1,260 @@
+"""Ops that move elements around without changing them."""
+from ..function import Function
+from ..shapes import broadcast_shapes, normalize_axis, shape_arg
+from ..tensor import Tensor, version_of
+
+
+def _view(out, x):
+    """Outputs that may alias their input share its in-place version counter,
+    so changing one in place is caught wherever the other was saved."""
+    out._version = version_of(x)
+    return out
+
+
+def _tensor(x):
+    if isinstance(x, Tensor):
+        return x
+    from .elementwise import as_tensor
+    return as_tensor(x)
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.x_shape = x.data.shape
+        return x._backend.xp.reshape(x.data, shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return reshape(gy, ctx.x_shape), None
+
+
+def _resolve_shape(x, shape):
+    size = x.size
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: only one dimension can be -1, got {shape}")
+    known = 1
+    for d in shape:
+        if d != -1:
+            if d < 0:
+                raise ValueError(f"reshape: invalid dimension {d} in {shape}")
+            known *= d
+    if -1 in shape:
+        if known == 0 or size % known:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
+        shape = tuple(size // known if d == -1 else d for d in shape)
+    elif known != size:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}")
+    return shape
+
+
+def reshape(x, *shape):
+    x = _tensor(x)
+    shape = _resolve_shape(x, shape_arg(shape))
+    if shape == x.data.shape:
+        return x
+    return _view(Reshape.apply(x, shape), x)
+
+
+class Transpose(Function):
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return x._backend.xp.permute_dims(x.data, axes)
+
+    @staticmethod
+    def backward(ctx, gy):
+        inverse = [0] * len(ctx.axes)
+        for i, a in enumerate(ctx.axes):
+            inverse[a] = i
+        return transpose(gy, tuple(inverse)), None
+
+
+def transpose(x, *axes):
+    """Permute axes (reverse them when none are given), as NumPy's transpose."""
+    x = _tensor(x)
+    if len(axes) == 1 and not isinstance(axes[0], int):
+        axes = tuple(axes[0])
+    if not axes:
+        axes = tuple(range(x.ndim - 1, -1, -1))
+    if sorted(a % x.ndim if x.ndim else a for a in axes) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    axes = tuple(a % x.ndim for a in axes)
+    if axes == tuple(range(x.ndim)):
+        return x
+    return _view(Transpose.apply(x, axes), x)
+
+
+def swapaxes(x, a, b):
+    x = _tensor(x)
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return transpose(x, tuple(axes))
+
+
+class BroadcastTo(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.x_shape = x.data.shape
+        return x._backend.xp.broadcast_to(x.data, shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return sum_to(gy, ctx.x_shape), None
+
+
+def broadcast_to(x, *shape):
+    x = _tensor(x)
+    shape = shape_arg(shape)
+    if shape == x.data.shape:
+        return x
+    if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
+    return _view(BroadcastTo.apply(x, shape), x)
+
+
+class SumTo(Function):
+    """Sum a broadcast gradient back to ``shape``: the engine's one un-broadcast."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.x_shape = x.data.shape
+        xp = x._backend.xp
+        lead = x.data.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape)
+                                          if d == 1 and x.data.shape[lead + i] != 1)
+        y = xp.sum(x.data, axis=axes, keepdims=True) if axes else x.data
+        return xp.reshape(y, shape) if lead else y
+
+    @staticmethod
+    def backward(ctx, gy):
+        return broadcast_to(gy, ctx.x_shape), None
+
+
+def sum_to(x, *shape):
+    shape = shape_arg(shape)
+    if x.shape == shape:
+        return x
+    if broadcast_shapes("sum_to", x.shape, shape) != x.shape:
+        raise ValueError(f"sum_to: a gradient of shape {x.shape} cannot be summed to shape {shape}")
+    return SumTo.apply(x, shape)
+
+
+def expand_dims(x, axis):
+    x = _tensor(x)
+    n = x.ndim + 1
+    if not -n <= axis < n:
+        raise ValueError(f"expand_dims: axis {axis} is out of range for a result with {n} dimensions")
+    axis %= n
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def squeeze(x, axis=None):
+    x = _tensor(x)
+    if axis is None:
+        return reshape(x, tuple(d for d in x.shape if d != 1))
+    axes = normalize_axis("squeeze", axis, x.ndim)
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} has size {x.shape[a]}, not 1, in shape {x.shape}")
+    return reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
+
+
+def flatten(x, start_axis=0, end_axis=-1):
+    x = _tensor(x)
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    start, end = start_axis % x.ndim, end_axis % x.ndim
+    if start > end:
+        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
+    n = 1
+    for d in x.shape[start:end + 1]:
+        n *= d
+    return reshape(x, x.shape[:start] + (n,) + x.shape[end + 1:])
+
+
+class Concat(Function):
+    @staticmethod
+    def forward(ctx, axis, *xs):
+        ctx.axis = axis
+        ctx.sizes = [x.data.shape[axis] for x in xs]
+        return xs[0]._backend.xp.concat([x.data for x in xs], axis=axis)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return (None,) + tuple(split(gy, _offsets(ctx.sizes), ctx.axis))
+
+
+def _offsets(sizes):
+    out, total = [], 0
+    for s in sizes[:-1]:
+        total += s
+        out.append(total)
+    return out
+
+
+def concat(tensors, axis=0):
+    tensors = [_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concat: needs at least one tensor")
+    first = tensors[0]
+    if first.ndim == 0:
+        raise ValueError("concat: zero-dimensional tensors cannot be concatenated; use stack")
+    (axis,) = normalize_axis("concat", axis, first.ndim)
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
+            raise ValueError(f"concat: shapes {first.shape} and {t.shape} differ outside axis {axis}")
+    if len({t.dtype for t in tensors}) > 1:
+        from backends.dtypes import promote
+        from .elementwise import astype
+        common = first.dtype
+        for t in tensors[1:]:
+            common = promote(common, t.dtype)
+        tensors = [astype(t, common) for t in tensors]
+    return Concat.apply(axis, *tensors)
+
+
+def stack(tensors, axis=0):
+    tensors = [_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: all tensors need one shape, got {tensors[0].shape} and {t.shape}")
+    n = tensors[0].ndim + 1
+    if not -n <= axis < n:
+        raise ValueError(f"stack: axis {axis} is out of range for a result with {n} dimensions")
+    return concat([expand_dims(t, axis) for t in tensors], axis)
+
+
+class Split(Function):
+    """One input, several outputs: the pieces between ``offsets`` along ``axis``."""
+
+    @staticmethod
+    def forward(ctx, x, offsets, axis):
+        ctx.axis = axis
+        bounds = [0, *offsets, x.data.shape[axis]]
+        lead = (slice(None),) * axis
+        return tuple(x.data[lead + (slice(a, b), ...)] for a, b in zip(bounds[:-1], bounds[1:]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return concat(grads, ctx.axis), None, None
+
+
+def split(x, indices_or_sections, axis=0):
+    """NumPy's split: a number of equal sections, or the offsets to cut at."""
+    x = _tensor(x)
+    (axis,) = normalize_axis("split", axis, x.ndim)
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        if k <= 0 or n % k:
+            raise ValueError(f"split: axis {axis} of size {n} cannot be split into {k} equal sections")
+        offsets = [n // k * i for i in range(1, k)]
+    else:
+        offsets = [min(max(int(i), 0), n) for i in indices_or_sections]
+        if offsets != sorted(offsets):
+            raise ValueError(f"split: offsets {list(indices_or_sections)} must be increasing")
+    pieces = Split.apply(x, tuple(offsets), axis)
+    return [_view(p, x) for p in pieces]

@@ -1,0 +1,441 @@
+"""The Tensor: a backend array plus what autograd needs to differentiate it."""
+import sys
+
+import backends
+from backends import dtypes
+
+from . import grad_mode
+
+
+class Version:
+    """Counts in-place changes to an array; shared by a tensor and its views.
+
+    ``where`` remembers the file and line of the last in-place change, so that
+    backward can say where a saved tensor was modified.
+    """
+    __slots__ = ("value", "where")
+
+    def __init__(self):
+        self.value = 0
+        self.where = None
+
+
+def version_of(t):
+    """The tensor's counter, created on first need (most tensors never need one)."""
+    v = t._version
+    if v is None:
+        v = t._version = Version()
+    return v
+
+
+class Tensor:
+    __slots__ = ("data", "_backend", "_requires_grad", "grad_fn", "_output_nr", "_grad",
+                 "_version", "_hooks", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False, device=None, dtype=None):
+        backend = backends.get(device)
+        if isinstance(data, Tensor):
+            data = data.data if data._backend is backend else data._backend.to_numpy(data.data)
+        dtype = dtypes.canonical(dtype)
+        if dtype is None and not hasattr(data, "dtype"):
+            data = backend.asarray(data)
+            if dtypes.is_floating(backend.canonical_dtype(data.dtype)):
+                dtype = default_dtype()
+        array = backend.asarray(data, dtype)
+        init(self, array, backend)
+        if requires_grad:
+            self.requires_grad = True
+
+    # --- construction from the engine (fast path, no checks) -----------------
+    @staticmethod
+    def _make(array, backend):
+        t = _new(Tensor)
+        init(t, array, backend)
+        return t
+
+    # --- attributes ------------------------------------------------------------
+    @property
+    def backend(self):
+        return self._backend
+
+    @property
+    def device(self):
+        return self._backend.device
+
+    @property
+    def dtype(self):
+        return self._backend.canonical_dtype(self.data.dtype)
+
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        n = 1
+        for d in self.data.shape:
+            n *= d
+        return n
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if self.grad_fn is not None:
+            if not flag:
+                raise RuntimeError("requires_grad can only be turned off on leaf tensors; "
+                                   "use .detach() to get a tensor outside the graph")
+            return
+        if flag and not dtypes.is_floating(self.dtype):
+            raise TypeError(f"only floating-point tensors can require gradients, not {self.dtype}; "
+                            "create it with dtype=ag.float32 (or float64)")
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad must be a Tensor or None, not {type(value).__name__}")
+            if value.shape != self.shape:
+                raise ValueError(f"grad of shape {value.shape} does not match the tensor's shape {self.shape}")
+            if value._backend is not self._backend:
+                raise ValueError(f"grad is on {value.device} but the tensor is on {self.device}")
+        self._grad = value
+
+    @property
+    def T(self):
+        return ops.shape.transpose(self)
+
+    # --- leaving the graph and the device ----------------------------------------
+    def detach(self):
+        """A tensor sharing this one's data (and in-place version counter), outside the graph."""
+        t = Tensor._make(self.data, self._backend)
+        t._version = version_of(self)
+        return t
+
+    def numpy(self):
+        return self._backend.to_numpy(self.data)
+
+    def item(self):
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, not shape {self.shape}")
+        return self._backend.to_numpy(self.data).reshape(()).item()
+
+    def tolist(self):
+        return self._backend.to_numpy(self.data).tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        if self._backend.device != "cpu":
+            raise TypeError(f"cannot convert a tensor on {self.device} to a NumPy array implicitly; "
+                            "call .numpy() (which copies to the host) or .cpu() first")
+        array = self._backend.to_numpy(self.data)
+        return array if dtype is None else array.astype(dtype)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
+    def to(self, device=None, dtype=None):
+        """Copy to another device and/or cast; differentiable, and a no-op when nothing changes."""
+        out = self
+        if dtype is not None and dtypes.canonical(dtype) != self.dtype:
+            out = ops.elementwise.astype(out, dtype)
+        if device is not None and backends.get(device) is not self._backend:
+            out = ops.device.to_device(out, backends.get(device))
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, index=0):
+        return self.to(f"cuda:{index}")
+
+    def astype(self, dtype):
+        return ops.elementwise.astype(self, dtype)
+
+    # --- gradient hooks --------------------------------------------------------
+    def register_hook(self, fn):
+        """Run ``fn(grad)`` when this tensor's gradient is computed; a non-None return replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            hooks = self.grad_fn._tensor_hooks(self._output_nr)
+        hooks.append(fn)
+        return HookHandle(hooks, fn)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward, as leaves do."""
+        if self.grad_fn is not None:
+            self.grad_fn._retain(self)
+        elif not self._requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+
+    # --- in-place methods ----------------------------------------------------------
+    def _check_inplace(self, op):
+        if self._requires_grad and self.grad_fn is None and grad_mode.state.enabled:
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while "
+                               "the graph is being recorded; wrap the update in `with ag.no_grad():`")
+
+    def _assign(self, op, result):
+        """Write ``result`` (a Tensor of this shape) into this tensor's storage."""
+        if result.shape != self.shape:
+            raise ValueError(f"{op}: the result has shape {result.shape} but the tensor being "
+                             f"changed in place has shape {self.shape}")
+        if result._backend is not self._backend:
+            raise ValueError(f"{op}: expected a tensor on {self.device}, got one on {result.device}")
+        values = result.data
+        if values.dtype != self.data.dtype:
+            values = self._backend.xp.astype(values, self.data.dtype)
+        if self.data.ndim == 0:
+            self.data = self._backend.xp.asarray(values, copy=True)
+        else:
+            self.data[...] = values
+        if result.grad_fn is not None:  # a non-leaf in a recorded graph: the op joins it
+            self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+        v = version_of(self)
+        v.value += 1
+        frame = sys._getframe(2)
+        v.where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        return self
+
+    def _inplace(self, op, fn, other):
+        self._check_inplace(op)
+        if grad_mode.state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
+            return self._assign(op, fn(self, other))
+        with grad_mode.no_grad():
+            return self._assign(op, fn(self.detach(), other))
+
+    def add_(self, other, alpha=1):
+        return self._inplace("add_", ops.elementwise.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace("sub_", ops.elementwise.sub, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self._inplace("mul_", ops.elementwise.mul, other)
+
+    def div_(self, other):
+        return self._inplace("div_", ops.elementwise.div, other)
+
+    def copy_(self, src):
+        src = src if isinstance(src, Tensor) else Tensor(src, device=self._backend, dtype=self.dtype)
+        return self._inplace("copy_", lambda _, s: ops.shape.broadcast_to(s, self.shape), src)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        with grad_mode.no_grad():
+            full = Tensor._make(self._backend.xp.full(self.data.shape, value, dtype=self.data.dtype),
+                                self._backend)
+            return self._assign("fill_", full)
+
+    # --- Python operators ----------------------------------------------------------
+    def __add__(self, other):
+        return ops.elementwise.add(self, other)
+
+    def __radd__(self, other):
+        return ops.elementwise.add(other, self)
+
+    def __sub__(self, other):
+        return ops.elementwise.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.elementwise.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.elementwise.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.elementwise.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.elementwise.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.elementwise.div(other, self)
+
+    def __pow__(self, other):
+        return ops.elementwise.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.elementwise.pow(other, self)
+
+    def __matmul__(self, other):
+        return ops.linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.linalg.matmul(other, self)
+
+    def __neg__(self):
+        return ops.elementwise.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.elementwise.abs(self)
+
+    def __lt__(self, other):
+        return ops.comparison.less(self, other)
+
+    def __le__(self, other):
+        return ops.comparison.less_equal(self, other)
+
+    def __gt__(self, other):
+        return ops.comparison.greater(self, other)
+
+    def __ge__(self, other):
+        return ops.comparison.greater_equal(self, other)
+
+    def __eq__(self, other):
+        return ops.comparison.equal(self, other)
+
+    def __ne__(self, other):
+        return ops.comparison.not_equal(self, other)
+
+    __hash__ = object.__hash__  # identity, so tensors can key dicts and sets
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.size} elements is ambiguous; "
+                             "use .any() or .all()")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if dtypes.is_floating(self.dtype):
+            raise TypeError("only integer tensors of one element can be used as an index")
+        return int(self.item())
+
+    def __getitem__(self, index):
+        return ops.indexing.getitem(self, index)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self):
+        values = repr(backends.get("cpu").xp.asarray(self._backend.to_numpy(self.data)))
+        body = values[values.index("(") + 1:values.rindex(")")] if values.startswith("array(") else values
+        body = body.split(", dtype=")[0]
+        extras = [f"dtype={self.dtype}", f"device={self.device!r}"]
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}, {', '.join(extras)})"
+
+    # --- methods that mirror ag.NAME functions ---------------------------------------
+    def exp(self): return ops.elementwise.exp(self)
+    def log(self): return ops.elementwise.log(self)
+    def sqrt(self): return ops.elementwise.sqrt(self)
+    def abs(self): return ops.elementwise.abs(self)
+    def sin(self): return ops.elementwise.sin(self)
+    def cos(self): return ops.elementwise.cos(self)
+    def tanh(self): return ops.elementwise.tanh(self)
+    def sigmoid(self): return ops.elementwise.sigmoid(self)
+    def relu(self): return ops.elementwise.relu(self)
+    def clip(self, min=None, max=None): return ops.elementwise.clip(self, min, max)
+    def sum(self, axis=None, keepdims=False): return ops.reduction.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.reduction.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return ops.reduction.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return ops.reduction.min(self, axis, keepdims)
+    def var(self, axis=None, ddof=0, keepdims=False): return ops.reduction.var(self, axis, ddof, keepdims)
+    def std(self, axis=None, ddof=0, keepdims=False): return ops.reduction.std(self, axis, ddof, keepdims)
+    def logsumexp(self, axis=None, keepdims=False): return ops.reduction.logsumexp(self, axis, keepdims)
+    def argmax(self, axis=None, keepdims=False): return ops.reduction.argmax(self, axis, keepdims)
+    def argmin(self, axis=None, keepdims=False): return ops.reduction.argmin(self, axis, keepdims)
+    def any(self, axis=None, keepdims=False): return ops.reduction.any(self, axis, keepdims)
+    def all(self, axis=None, keepdims=False): return ops.reduction.all(self, axis, keepdims)
+    def reshape(self, *shape): return ops.shape.reshape(self, *shape)
+    def transpose(self, *axes): return ops.shape.transpose(self, *axes)
+    def flatten(self, start_axis=0, end_axis=-1): return ops.shape.flatten(self, start_axis, end_axis)
+    def squeeze(self, axis=None): return ops.shape.squeeze(self, axis)
+    def expand_dims(self, axis): return ops.shape.expand_dims(self, axis)
+    def broadcast_to(self, *shape): return ops.shape.broadcast_to(self, *shape)
+    def split(self, indices_or_sections, axis=0): return ops.shape.split(self, indices_or_sections, axis)
+    def matmul(self, other): return ops.linalg.matmul(self, other)
+    def maximum(self, other): return ops.elementwise.maximum(self, other)
+    def minimum(self, other): return ops.elementwise.minimum(self, other)
+    def pow(self, other): return ops.elementwise.pow(self, other)
+
+
+_new = object.__new__
+
+
+def init(t, array, backend):
+    t.data = array
+    t._backend = backend
+    t._requires_grad = False
+    t.grad_fn = None
+    t._output_nr = 0
+    t._grad = None
+    t._version = None
+    t._hooks = None
+
+
+class HookHandle:
+    def __init__(self, hooks, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self):
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+_default_dtype = dtypes.float32
+
+
+def default_dtype():
+    return _default_dtype
+
+
+def set_default_dtype(dtype):
+    global _default_dtype
+    dtype = dtypes.canonical(dtype)
+    if not dtypes.is_floating(dtype):
+        raise TypeError(f"the default dtype must be floating point, not {dtype}")
+    _default_dtype = dtype
+
+
+from . import engine, ops  # noqa: E402  (ops build on Tensor, so they load after it)

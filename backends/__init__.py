@@ -1,0 +1,107 @@
+"""Device backends: NumPy on the CPU, CuPy on CUDA GPUs.
+
+``get(device)`` returns the one Backend object for a device string; new tensors
+go to the default device, set by ``set_default_device``, the
+``default_device`` context manager, or the TOPOGRAD_DEVICE environment variable.
+"""
+import contextlib
+import os
+
+from . import dtypes
+from .base import Backend
+from .cupy_backend import BackendUnavailable
+
+__all__ = ["Backend", "BackendUnavailable", "get", "get_default", "set_default_device",
+           "default_device", "available_devices", "cuda_is_available", "manual_seed", "dtypes"]
+
+_backends = {}
+
+
+def _normalize(device):
+    device = str(device).strip().lower()
+    if device == "cuda":
+        return "cuda:0"
+    return device
+
+
+def get(device=None):
+    """The Backend for ``device`` ("cpu", "cuda", "cuda:N", or "strict" for tests)."""
+    if device is None:
+        return _default
+    if isinstance(device, Backend):
+        return device
+    key = _normalize(device)
+    backend = _backends.get(key)
+    if backend is None:
+        backend = _backends[key] = _create(key)
+    return backend
+
+
+def _create(key):
+    if key == "cpu":
+        from .numpy_backend import NumpyBackend
+        return NumpyBackend()
+    if key.startswith("cuda:") and key[5:].isdigit():
+        from .cupy_backend import CupyBackend
+        return CupyBackend(int(key[5:]))
+    if key == "strict":
+        try:
+            from .strict_backend import StrictBackend
+        except ImportError as exc:
+            raise BackendUnavailable("device 'strict' needs `pip install array-api-strict`") from exc
+        return StrictBackend()
+    raise ValueError(f"unknown device {key!r}: use 'cpu', 'cuda', 'cuda:N' or 'strict'")
+
+
+def get_default():
+    return _default
+
+
+def set_default_device(device):
+    """Make ``device`` the one new tensors go to; returns the previous Backend."""
+    global _default
+    previous, _default = _default, get(device)
+    return previous
+
+
+@contextlib.contextmanager
+def default_device(device):
+    previous = set_default_device(device)
+    try:
+        yield _default
+    finally:
+        set_default_device(previous)
+
+
+def cuda_is_available():
+    try:
+        get("cuda")
+    except BackendUnavailable:
+        return False
+    return True
+
+
+def available_devices():
+    """Devices that work on this machine, for parametrizing tests over backends."""
+    found = ["cpu"]
+    for name in ("strict", "cuda"):
+        try:
+            get(name)
+        except BackendUnavailable:
+            continue
+        found.append(_normalize(name))
+    return found
+
+
+def manual_seed(seed):
+    """Seed the random generator of every backend created so far and later."""
+    global _seed
+    _seed = seed
+    for backend in _backends.values():
+        backend.seed(seed)
+
+
+_seed = None
+_default = get("cpu")
+if os.environ.get("TOPOGRAD_DEVICE"):
+    _default = get(os.environ["TOPOGRAD_DEVICE"])

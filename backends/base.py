@@ -1,0 +1,80 @@
+"""The interface every backend implements.
+
+A backend owns one device. The engine reaches arrays only through ``xp`` (an
+Array API namespace) and the named kernels below, which the standard lacks.
+"""
+import numpy as np
+
+from . import dtypes
+
+
+class Backend:
+    name = "abstract"
+
+    def __init__(self, device, xp):
+        self.device = device
+        self.xp = xp
+
+    # --- arrays -----------------------------------------------------------
+    def native_dtype(self, dtype):
+        """The namespace's dtype object for a canonical (NumPy) dtype."""
+        return dtype
+
+    def canonical_dtype(self, native):
+        return native
+
+    def asarray(self, data, dtype=None):
+        native = None if dtype is None else self.native_dtype(dtypes.canonical(dtype))
+        return self.xp.asarray(data, dtype=native)
+
+    def to_numpy(self, array):
+        return np.asarray(array)
+
+    def from_numpy(self, array):
+        return self.xp.asarray(array)
+
+    def owns_memory(self, array):
+        """True when ``array`` is writeable and no other array views its memory
+        through it, so it may be changed in place; False is always safe."""
+        return False
+
+    def synchronize(self):
+        """Wait for queued device work; a no-op on the CPU."""
+
+    # --- randomness --------------------------------------------------------
+    def seed(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def uniform(self, shape, low, high, dtype):
+        return self.from_numpy(self.rng.uniform(low, high, shape).astype(dtype))
+
+    def normal(self, shape, mean, std, dtype):
+        return self.from_numpy(self.rng.normal(mean, std, shape).astype(dtype))
+
+    def permutation(self, n):
+        return self.from_numpy(self.rng.permutation(n))
+
+    def integers(self, low, high, shape):
+        return self.from_numpy(self.rng.integers(low, high, shape))
+
+    # --- kernels the Array API standard lacks -------------------------------
+    def gather(self, x, index):
+        """``x[index]`` with NumPy's advanced indexing (integer arrays, masks,
+        mixed with slices), which the standard only partly covers."""
+        return x[index]
+
+    def scatter_add(self, shape, index, values):
+        """Zeros of ``shape`` (values' dtype) with ``values`` added at ``index``;
+        repeated indices accumulate. ``index`` is anything ``a[index]`` accepts."""
+        raise NotImplementedError
+
+    def einsum(self, subscripts, *operands):
+        raise NotImplementedError
+
+    def sliding_windows(self, x, window, stride, dilation):
+        """A read-only view of shape ``x.shape[:-2] + (OH, OW, KH, KW)`` holding
+        every (dilated) ``window`` of the last two axes of ``x`` at ``stride``."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<{type(self).__name__} device={self.device!r}>"

@@ -1,0 +1,95 @@
+"""The CUDA backend, on CuPy. CuPy is imported only when a CUDA device is asked for."""
+
+from .base import Backend
+from .numpy_backend import windows_view
+
+INSTALL_HINT = ("install CuPy for CUDA 12 with `pip install 'topograd[cuda]'` "
+                "(or `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU")
+
+
+class BackendUnavailable(RuntimeError):
+    pass
+
+
+def _import_cupy():
+    try:
+        import cupy
+    except ImportError as exc:
+        raise BackendUnavailable(f"device 'cuda' needs CuPy, which is not installed: {INSTALL_HINT}") from exc
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDA driver missing or broken
+        raise BackendUnavailable(f"device 'cuda' needs a working CUDA GPU ({exc}); {INSTALL_HINT}") from exc
+    if count == 0:
+        raise BackendUnavailable(f"device 'cuda' needs a CUDA GPU, and none was found; {INSTALL_HINT}")
+    return cupy
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+
+    def __init__(self, index=0):
+        cupy = _import_cupy()
+        if index >= cupy.cuda.runtime.getDeviceCount():
+            raise BackendUnavailable(f"device 'cuda:{index}' does not exist; this machine has "
+                                     f"{cupy.cuda.runtime.getDeviceCount()} CUDA device(s)")
+        super().__init__(f"cuda:{index}", cupy)
+        self.index = index
+        self._device = cupy.cuda.Device(index)
+        self.seed(0)
+
+    def asarray(self, data, dtype=None):
+        with self._device:
+            return self.xp.asarray(data, dtype=dtype)
+
+    def to_numpy(self, array):
+        return self.xp.asnumpy(array)
+
+    def from_numpy(self, array):
+        with self._device:
+            return self.xp.asarray(array)
+
+    def owns_memory(self, array):
+        return array.base is None
+
+    def synchronize(self):
+        self._device.synchronize()
+
+    def seed(self, seed):
+        with self._device:
+            self.rng = self.xp.random.default_rng(seed)
+
+    def uniform(self, shape, low, high, dtype):
+        with self._device:
+            return (self.rng.random(shape, dtype=dtype) * (high - low) + low).astype(dtype, copy=False)
+
+    def normal(self, shape, mean, std, dtype):
+        with self._device:
+            return (self.rng.standard_normal(shape, dtype=dtype) * std + mean).astype(dtype, copy=False)
+
+    def permutation(self, n):
+        with self._device:
+            return self.rng.permutation(n)
+
+    def integers(self, low, high, shape):
+        with self._device:
+            return self.rng.integers(low, high, shape)
+
+    def scatter_add(self, shape, index, values):
+        import cupyx
+        out = self.xp.zeros(shape, dtype=values.dtype)
+        cupyx.scatter_add(out, index, values)
+        return out
+
+    def einsum(self, subscripts, *operands):
+        return self.xp.einsum(subscripts, *operands)
+
+    def sliding_windows(self, x, window, stride, dilation):
+        return windows_view(x, window, stride, dilation, _cupy_as_strided)
+
+
+def _cupy_as_strided(x, shape, strides, writeable):
+    from cupy.lib.stride_tricks import as_strided
+    return as_strided(x, shape=shape, strides=strides)
+
+

@@ -1,0 +1,49 @@
+"""The dtypes topograd knows, by name.
+
+Tensors report NumPy dtype objects (CuPy uses the same ones), so
+``t.dtype == ag.float32`` reads naturally. Backends whose namespace has dtype
+objects of its own (array-api-strict) translate through the names here.
+"""
+import numpy as np
+
+float16 = np.dtype("float16")
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+bool_ = np.dtype("bool")
+
+NAMES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
+         "uint8", "uint16", "uint32", "uint64", "bool")
+FLOATING = frozenset({"float16", "float32", "float64"})
+
+
+def canonical(dtype):
+    """Turn a string, NumPy dtype, Python type or array dtype into a NumPy dtype."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, np.dtype):
+        return dtype
+    if dtype is bool:
+        return bool_
+    name = dtype if isinstance(dtype, str) else getattr(dtype, "name", None) or str(dtype)
+    if name == "bool_":
+        name = "bool"
+    if name not in NAMES:
+        try:
+            resolved = np.dtype(dtype)
+        except TypeError:
+            resolved = None
+        if resolved is None or resolved.name not in NAMES:
+            raise TypeError(f"unsupported dtype {dtype!r}; use one of {', '.join(NAMES)}")
+        return resolved
+    return np.dtype(name)
+
+
+def is_floating(dtype):
+    return canonical(dtype).name in FLOATING
+
+
+def promote(a, b):
+    """The dtype NumPy's promotion rules give two array dtypes."""
+    return np.result_type(canonical(a), canonical(b))

@@ -1,0 +1,68 @@
+"""A CPU backend on ``array-api-strict``, for tests only.
+
+That namespace refuses anything outside the Array API standard, so the op test
+table passing here shows the engine needs nothing NumPy-only, and so runs on
+CuPy too. Its named kernels go through NumPy: they are the backend's own code,
+which is allowed to be device-specific.
+"""
+import numpy as np
+
+from . import dtypes
+from .base import Backend
+from .numpy_backend import NumpyBackend
+
+
+class StrictBackend(Backend):
+    name = "array_api_strict"
+
+    def __init__(self, device="strict"):
+        import array_api_strict
+        super().__init__(device, array_api_strict)
+        self._numpy = NumpyBackend()
+        self._array_type = type(array_api_strict.asarray(0))
+        self._to_native = {np.dtype(n): getattr(array_api_strict, n) for n in dtypes.NAMES
+                           if hasattr(array_api_strict, n)}  # the standard has no float16
+        self._to_canonical = {v: k for k, v in self._to_native.items()}
+        self.seed(0)
+
+    def native_dtype(self, dtype):
+        return self._to_native[dtype]
+
+    def canonical_dtype(self, native):
+        return self._to_canonical[native]
+
+    def asarray(self, data, dtype=None):
+        if dtype is not None:
+            dtype = self.native_dtype(np.dtype(dtype))
+        if isinstance(data, np.ndarray) and data.ndim:
+            data = data.copy()
+        return self.xp.asarray(data, dtype=dtype)
+
+    def to_numpy(self, array):
+        return np.from_dlpack(array) if isinstance(array, self._array_type) else np.asarray(array)
+
+    def from_numpy(self, array):
+        return self.xp.asarray(np.ascontiguousarray(array))
+
+    def gather(self, x, index):
+        return self.from_numpy(self.to_numpy(x)[_index_to_numpy(self, index)])
+
+    def scatter_add(self, shape, index, values):
+        values = self.to_numpy(values)
+        index = _index_to_numpy(self, index)
+        return self.from_numpy(self._numpy.scatter_add(shape, index, values))
+
+    def einsum(self, subscripts, *operands):
+        return self.from_numpy(self._numpy.einsum(subscripts, *(self.to_numpy(o) for o in operands)))
+
+    def sliding_windows(self, x, window, stride, dilation):
+        view = self._numpy.sliding_windows(self.to_numpy(x), window, stride, dilation)
+        return self.from_numpy(view)
+
+
+def _index_to_numpy(backend, index):
+    if isinstance(index, tuple):
+        return tuple(_index_to_numpy(backend, i) for i in index)
+    if isinstance(index, backend._array_type):
+        return backend.to_numpy(index)
+    return index

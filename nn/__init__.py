@@ -1,0 +1,3 @@
+"""topograd's neural-network package: ``import nn``."""
+from .module import Module
+from .parameter import Parameter
