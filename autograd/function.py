@@ -80,7 +80,30 @@ class Function:
             for observer in observers:
                 run = observer.wrap_forward(run)
             return run(cls, args)
-        return _run(cls, args)
+        # The body of _run, inlined: this is the hottest path of the library.
+        backend = None
+        requires = False
+        for a in args:
+            if isinstance(a, Tensor):
+                if backend is None:
+                    backend = a._backend
+                elif a._backend is not backend:
+                    _device_mismatch(cls, backend, a._backend)
+                if a._requires_grad:
+                    requires = True
+        ctx = _new(cls)
+        if requires and _state.enabled:
+            return _record(cls, ctx, args, backend)
+        raw = cls.forward(ctx, *args)
+        if type(raw) is tuple or isinstance(raw, Tensor):
+            return _outputs(raw, backend)
+        t = _new(Tensor)
+        t.data = raw
+        t._backend = backend
+        t._requires_grad = False
+        t.grad_fn = t._grad = t._version = t._hooks = None
+        t._output_nr = 0
+        return t
 
     @property
     def name(self):
@@ -132,6 +155,7 @@ class Function:
 
 
 def _run(cls, args):
+    """Function.apply without observers (they wrap this)."""
     backend = None
     requires = False
     for a in args:
@@ -139,21 +163,24 @@ def _run(cls, args):
             if backend is None:
                 backend = a._backend
             elif a._backend is not backend:
-                raise ValueError(f"{cls.__name__.lower()}: expected all tensors on one device, got "
-                                 f"{backend.device} and {a._backend.device}; move one with .to(device)")
+                _device_mismatch(cls, backend, a._backend)
             if a._requires_grad:
                 requires = True
     ctx = _new(cls)
     if requires and _state.enabled:
         return _record(cls, ctx, args, backend)
-    raw = cls.forward(ctx, *args)
+    return _outputs(cls.forward(ctx, *args), backend)
+
+
+def _device_mismatch(cls, first, second):
+    raise ValueError(f"{cls.__name__.lower()}: expected all tensors on one device, got "
+                     f"{first.device} and {second.device}; move one with .to(device)")
+
+
+def _outputs(raw, backend):
     if type(raw) is tuple:
         return tuple(_wrap(r, backend) for r in raw)
-    if isinstance(raw, Tensor):
-        return _wrap(raw, backend)
-    t = _new(Tensor)
-    init(t, raw, backend)
-    return t
+    return _wrap(raw, backend)
 
 
 def _wrap(raw, backend):

@@ -267,28 +267,28 @@ class Tensor:
 
     # --- Python operators ----------------------------------------------------------
     def __add__(self, other):
-        return ops.elementwise.add(self, other)
+        return _add(self, other)
 
     def __radd__(self, other):
-        return ops.elementwise.add(other, self)
+        return _add(other, self)
 
     def __sub__(self, other):
-        return ops.elementwise.sub(self, other)
+        return _sub(self, other)
 
     def __rsub__(self, other):
-        return ops.elementwise.sub(other, self)
+        return _sub(other, self)
 
     def __mul__(self, other):
-        return ops.elementwise.mul(self, other)
+        return _mul(self, other)
 
     def __rmul__(self, other):
-        return ops.elementwise.mul(other, self)
+        return _mul(other, self)
 
     def __truediv__(self, other):
-        return ops.elementwise.div(self, other)
+        return _div(self, other)
 
     def __rtruediv__(self, other):
-        return ops.elementwise.div(other, self)
+        return _div(other, self)
 
     def __pow__(self, other):
         return ops.elementwise.pow(self, other)
@@ -439,3 +439,4 @@ def set_default_dtype(dtype):
 
 
 from . import engine, ops  # noqa: E402  (ops build on Tensor, so they load after it)
+from .ops.elementwise import add as _add, div as _div, mul as _mul, sub as _sub  # noqa: E402
