@@ -18,6 +18,7 @@ from .ops.comparison import equal, greater, greater_equal, less, less_equal, not
 from .ops.device import to_device
 from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p, maximum, minimum, mul,
                               neg, pow, relu, sigmoid, sin, sqrt, sub, tanh, where)
+from .ops.elementwise import clone
 from .ops.indexing import getitem
 from .ops.linalg import einsum, matmul
 from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var

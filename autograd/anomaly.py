@@ -27,6 +27,8 @@ class detect_anomaly:
     """Context manager: a NaN or inf from any op's forward or backward raises at
     once, naming the op and the line of user code that created it."""
 
+    _in_backward = 0  # > 0 while a backward runs: its ops are checked as that backward's result
+
     def __enter__(self):
         function.observers.append(self)
         return self
@@ -37,6 +39,8 @@ class detect_anomaly:
     def wrap_forward(self, run):
         def checked(cls, args):
             out = run(cls, args)
+            if self._in_backward:
+                return out
             where = user_frame()
             for t in out if isinstance(out, tuple) else (out,):
                 if t.grad_fn is not None and t.grad_fn.trace is None:
@@ -49,7 +53,11 @@ class detect_anomaly:
 
     def wrap_backward(self, call):
         def checked(node, grads):
-            out = call(node, grads)
+            self._in_backward += 1
+            try:
+                out = call(node, grads)
+            finally:
+                self._in_backward -= 1
             for i, g in enumerate(out):
                 if g is not None and _bad(g):
                     raise RuntimeError(f"detect_anomaly: the backward of {node.name} returned NaN or inf in "

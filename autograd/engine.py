@@ -201,7 +201,9 @@ def _output_hooks(node, grads, create_graph):
     for nr, ref in (node._retained or {}).items():
         t = ref()
         if t is not None:
-            g = grads[nr] if create_graph else grads[nr].detach()
+            # A copy: the gradient flowing on may become a leaf's .grad, which later
+            # backward passes (and optimizers) change in place.
+            g = grads[nr] if create_graph else _make(t._backend.xp.asarray(grads[nr].data, copy=True), t._backend)
             t._grad = g if t._grad is None else _sum(t._grad, g, create_graph)
     return grads if multi else grads[0]
 

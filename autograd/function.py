@@ -62,6 +62,7 @@ class Function:
     _retained = None       # {output_nr: weakref to the tensor}, from retain_grad()
     _n_outputs = 1
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
+    _out_dtype = None      # the (first) output's dtype: nodes keep no outputs, drawings show it
     _backend = None
     trace = None           # where the op was created, kept under detect_anomaly()
 
@@ -229,11 +230,13 @@ def _record(cls, ctx, args, backend):
         t._output_nr = 0
         t._grad = t._version = t._hooks = None
         ctx._backend = backend
+        ctx._out_dtype = raw.dtype
         if ctx._to_save is not None:
             ctx._saved = _pack(ctx._to_save, (t,))
             ctx._to_save = None
         return t
     ctx._backend = outputs[0]._backend
+    ctx._out_dtype = outputs[0].data.dtype
     for i, t in enumerate(outputs):
         t._requires_grad = True
         t.grad_fn = ctx

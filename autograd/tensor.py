@@ -177,6 +177,9 @@ class Tensor:
     def cuda(self, index=0):
         return self.to(f"cuda:{index}")
 
+    def clone(self):
+        return ops.elementwise.clone(self)
+
     def astype(self, dtype):
         return ops.elementwise.astype(self, dtype)
 
@@ -209,6 +212,11 @@ class Tensor:
         if self._requires_grad and self.grad_fn is None and grad_mode.state.enabled:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while "
                                "the graph is being recorded; wrap the update in `with ag.no_grad():`")
+        if self._requires_grad and getattr(self.grad_fn, "is_view", False) and grad_mode.state.enabled:
+            # The change would reach the base tensor behind the graph's back.
+            raise RuntimeError(f"{op}: this tensor is a view (made by {self.grad_fn.name}) of a tensor in the "
+                               "graph, and autograd cannot follow an in-place change through a view; change "
+                               "a .clone() of it instead, or do it under `with ag.no_grad():`")
 
     def _assign(self, op, result):
         """Write ``result`` (a Tensor of this shape) into this tensor's storage."""
@@ -228,14 +236,23 @@ class Tensor:
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
         v = version_of(self)
         v.value += 1
-        frame = sys._getframe(2)
+        frame = sys._getframe(1)
+        while frame.f_code.co_filename == __file__:  # step out to the caller of add_/mul_/fill_...
+            frame = frame.f_back
         v.where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         return self
+
+    def _snapshot(self):
+        """This tensor's place in the graph with a private copy of its values: the input an
+        in-place op records, since this tensor's storage is about to be overwritten."""
+        t = Tensor._make(self._backend.xp.asarray(self.data, copy=True), self._backend)
+        t.grad_fn, t._output_nr, t._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
+        return t
 
     def _inplace(self, op, fn, other):
         self._check_inplace(op)
         if grad_mode.state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
-            return self._assign(op, fn(self, other))
+            return self._assign(op, fn(self._snapshot(), other))
         with grad_mode.no_grad():
             return self._assign(op, fn(self.detach(), other))
 

@@ -76,5 +76,11 @@ class Backend:
         every (dilated) ``window`` of the last two axes of ``x`` at ``stride``."""
         raise NotImplementedError
 
+    def col2im(self, windows, shape, stride, dilation):
+        """The adjoint of ``sliding_windows``: zeros of ``shape`` (``windows``' dtype)
+        with each window of ``windows`` (shape ``shape[:-2] + (OH, OW, KH, KW)``, any
+        strides) added back where it was taken from; overlaps accumulate."""
+        raise NotImplementedError
+
     def __repr__(self):
         return f"<{type(self).__name__} device={self.device!r}>"

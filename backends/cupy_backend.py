@@ -2,6 +2,7 @@
 
 from .base import Backend
 from .numpy_backend import windows_view
+from .numpy_backend import add_windows
 
 INSTALL_HINT = ("install CuPy for CUDA 12 with `pip install 'topograd[cuda]'` "
                 "(or `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU")
@@ -86,6 +87,10 @@ class CupyBackend(Backend):
 
     def sliding_windows(self, x, window, stride, dilation):
         return windows_view(x, window, stride, dilation, _cupy_as_strided)
+
+    def col2im(self, windows, shape, stride, dilation):
+        with self._device:
+            return add_windows(self.xp.zeros(shape, dtype=windows.dtype), windows, stride, dilation)
 
 
 def _cupy_as_strided(x, shape, strides, writeable):

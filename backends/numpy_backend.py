@@ -35,6 +35,9 @@ class NumpyBackend(Backend):
     def sliding_windows(self, x, window, stride, dilation):
         return windows_view(x, window, stride, dilation, as_strided)
 
+    def col2im(self, windows, shape, stride, dilation):
+        return add_windows(np.zeros(shape, dtype=windows.dtype), windows, stride, dilation)
+
 
 def windows_view(x, window, stride, dilation, as_strided):
     """Strided view shared by the NumPy and CuPy backends (same stride model)."""
@@ -46,3 +49,16 @@ def windows_view(x, window, stride, dilation, as_strided):
     shape = (*x.shape[:-2], oh, ow, kh, kw)
     strides = (*lead, s_h * sh, s_w * sw, s_h * dh, s_w * dw)
     return as_strided(x, shape=shape, strides=strides, writeable=False)
+
+
+def add_windows(out, windows, stride, dilation):
+    """Add ``windows`` (..., OH, OW, KH, KW) into ``out`` in place, one strided slab
+    per kernel offset (KH*KW vectorized adds, never a loop over pixels); shared by
+    the NumPy and CuPy backends."""
+    (sh, sw), (dh, dw) = stride, dilation
+    oh, ow, kh, kw = windows.shape[-4:]
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+        for j in range(kw):
+            out[..., rows, j * dw:j * dw + sw * (ow - 1) + 1:sw] += windows[..., i, j]
+    return out

@@ -26,7 +26,10 @@ class StrictBackend(Backend):
         self.seed(0)
 
     def native_dtype(self, dtype):
-        return self._to_native[dtype]
+        native = self._to_native.get(dtype)
+        if native is None:
+            raise TypeError(f"device 'strict' has no {dtype}: the Array API standard does not define it")
+        return native
 
     def canonical_dtype(self, native):
         return self._to_canonical[native]
@@ -34,7 +37,7 @@ class StrictBackend(Backend):
     def asarray(self, data, dtype=None):
         if dtype is not None:
             dtype = self.native_dtype(np.dtype(dtype))
-        if isinstance(data, np.ndarray) and data.ndim:
+        if isinstance(data, np.ndarray):
             data = data.copy()
         return self.xp.asarray(data, dtype=dtype)
 
@@ -42,7 +45,8 @@ class StrictBackend(Backend):
         return np.from_dlpack(array) if isinstance(array, self._array_type) else np.asarray(array)
 
     def from_numpy(self, array):
-        return self.xp.asarray(np.ascontiguousarray(array))
+        # np.ascontiguousarray turns a 0-d array into shape (1,): reshape it back
+        return self.xp.asarray(np.ascontiguousarray(array).reshape(np.shape(array)))
 
     def gather(self, x, index):
         return self.from_numpy(self.to_numpy(x)[_index_to_numpy(self, index)])
@@ -58,6 +62,9 @@ class StrictBackend(Backend):
     def sliding_windows(self, x, window, stride, dilation):
         view = self._numpy.sliding_windows(self.to_numpy(x), window, stride, dilation)
         return self.from_numpy(view)
+
+    def col2im(self, windows, shape, stride, dilation):
+        return self.from_numpy(self._numpy.col2im(self.to_numpy(windows), shape, stride, dilation))
 
 
 def _index_to_numpy(backend, index):

@@ -10,6 +10,7 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index, advanced):
         ctx.x_shape, ctx.index, ctx.advanced = x.data.shape, index, advanced
+        ctx.is_view = not advanced  # basic indexing returns a view of x's memory
         return x._backend.gather(x.data, index) if advanced else x.data[index]
 
     @staticmethod
@@ -28,7 +29,11 @@ class IndexAdd(Function):
         if advanced:
             return backend.scatter_add(shape, index, g.data)
         out = backend.xp.zeros(shape, dtype=g.data.dtype)
-        out[index] = g.data
+        values = g.data
+        if any(p is None for p in index):  # the standard forbids None (new axes) in setitem
+            index = tuple(p for p in index if p is not None)
+            values = backend.xp.reshape(values, out[index].shape)
+        out[index] = values
         return out
 
     @staticmethod

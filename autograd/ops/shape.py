@@ -19,6 +19,8 @@ def _tensor(x):
 
 
 class Reshape(Function):
+    is_view = True  # its output shares the input's memory (see Tensor._check_inplace)
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.x_shape = x.data.shape
@@ -57,6 +59,8 @@ def reshape(x, *shape):
 
 
 class Transpose(Function):
+    is_view = True  # its output shares the input's memory (see Tensor._check_inplace)
+
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
@@ -93,6 +97,8 @@ def swapaxes(x, a, b):
 
 
 class BroadcastTo(Function):
+    is_view = True  # its output shares the input's memory (see Tensor._check_inplace)
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.x_shape = x.data.shape
@@ -229,6 +235,7 @@ def stack(tensors, axis=0):
 
 class Split(Function):
     """One input, several outputs: the pieces between ``offsets`` along ``axis``."""
+    is_view = True  # its output shares the input's memory (see Tensor._check_inplace)
 
     @staticmethod
     def forward(ctx, x, offsets, axis):

@@ -1,0 +1,540 @@
+"""The backward engine: graph walk, accumulation, freeing, higher orders, grad
+modes, hooks, custom Functions, in-place safety, anomaly detection, gradcheck
+and error messages. Values are checked against analytic formulas or NumPy."""
+import gc
+import inspect
+import os
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import backends
+from autograd.ops.elementwise import Neg
+
+THIS_FILE = os.path.basename(__file__)
+
+
+def next_line():
+    """The line number right after the caller's line (where the statement under test sits)."""
+    return inspect.currentframe().f_back.f_lineno + 1
+
+
+def f64(values, requires_grad=True):
+    return ag.tensor(values, dtype="float64", requires_grad=requires_grad)
+
+
+# --- the walk -------------------------------------------------------------------------------
+class CountingSquare(ag.Function):
+    """x * x, recording each gradient its backward receives."""
+    received = []
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.data * x.data
+
+    @staticmethod
+    def backward(ctx, gy):
+        CountingSquare.received.append(gy.numpy().copy())
+        x, = ctx.saved_tensors
+        return gy * 2 * x
+
+
+def test_each_node_runs_once_after_all_its_gradients_are_summed(device):
+    CountingSquare.received = []
+    x = f64([0.5, -1.0])
+    y = CountingSquare.apply(x)
+    # y feeds three consumers, one of them through a longer path.
+    z = (y * 3).sum() + y.exp().sum() + ((y * 2) * y).sum()
+    z.backward()
+    y_np = x.numpy() ** 2
+    expected_gy = 3 + np.exp(y_np) + 4 * y_np
+    assert len(CountingSquare.received) == 1
+    np.testing.assert_allclose(CountingSquare.received[0], expected_gy, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), expected_gy * 2 * x.numpy(), rtol=1e-12)
+
+
+def test_a_million_op_chain_backward_without_recursion():
+    # CPU only: this checks the engine's walk, which does not depend on the backend,
+    # and a second backend would double the test's few seconds.
+    x = ag.tensor([1.5], device="cpu", requires_grad=True)
+    apply = Neg.apply
+    y = x
+    for _ in range(1_000_000):
+        y = apply(y)
+    y.backward()
+    assert x.grad.numpy().tolist() == [1.0]  # an even number of negations
+    del y  # freeing the chain must not recurse either
+
+
+def test_gradients_accumulate_in_leaves_across_backward_calls(device):
+    x = f64([1.0, 2.0])
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 3)
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_non_leaf_grad_is_none_unless_retained(device):
+    x = f64([1.0, 2.0])
+    h = x * 2
+    kept = x * 3
+    kept.retain_grad()
+    (h * h + kept * kept).sum().backward()
+    assert h.grad is None
+    assert not h.is_leaf and h.grad_fn is not None
+    np.testing.assert_allclose(kept.grad.numpy(), 2 * kept.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 8 * x.numpy() + 18 * x.numpy())
+
+
+def test_a_retained_grad_does_not_share_memory_with_a_leaf_grad(device):
+    x = f64([1.0, 2.0])
+    y = x + 0                       # Add passes its gradient on unchanged to x
+    y.retain_grad()
+    (y * 3).sum().backward(retain_graph=True)
+    with ag.no_grad():
+        x.grad.zero_()              # as an optimizer's zero_grad may
+    np.testing.assert_allclose(y.grad.numpy(), [3.0, 3.0])
+    (y * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(y.grad.numpy(), [6.0, 6.0])
+
+
+def test_backward_from_several_roots(device):
+    x = f64([1.0, 2.0])
+    a, b = x * x, x.sin()
+    ag.backward([a, b.sum()], [ag.tensor([1.0, 10.0], dtype="float64"), None])
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() * [1.0, 10.0] + np.cos(x.numpy()))
+
+
+def test_backward_with_create_graph_gives_a_differentiable_grad(device):
+    x = f64([0.5, 2.0])
+    (x ** 3).sum().backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad and g.grad_fn is not None
+    np.testing.assert_allclose(g.numpy(), 3 * x.numpy() ** 2)
+    x.grad = None
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy())
+
+
+def test_saved_buffers_are_freed_and_a_second_backward_names_retain_graph(device):
+    x = f64([1.0, 2.0])
+    y = x * x
+    loss = y.sum()
+    loss.backward()
+    assert y.grad_fn._saved is None
+    with pytest.raises(RuntimeError, match=r"retain_graph=True"):
+        loss.backward()
+
+
+def test_retain_graph_allows_a_second_backward(device):
+    x = f64([1.0, 2.0])
+    y = x * x
+    loss = y.sum()
+    loss.backward(retain_graph=True)
+    assert y.grad_fn._saved is not None
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * 2 * x.numpy())
+
+
+def test_graph_has_no_reference_cycles(device):
+    x = f64([1.0, 2.0, 3.0])
+    gc.collect()
+    gc.disable()
+    try:
+        hidden = (x.exp() * x).sin()
+        loss = (hidden * 2).sum()
+        refs = [weakref.ref(loss), weakref.ref(hidden), weakref.ref(loss.grad_fn), weakref.ref(hidden.grad_fn)]
+        del hidden, loss
+        assert [r() for r in refs] == [None] * 4
+        # After a backward too (the engine's buffers must not keep the graph alive).
+        loss = (x.exp() * x).sum()
+        loss.backward()
+        refs = [weakref.ref(loss), weakref.ref(loss.grad_fn)]
+        del loss
+        assert [r() for r in refs] == [None, None]
+    finally:
+        gc.enable()
+
+
+# --- higher order -----------------------------------------------------------------------
+THIRD_DERIVATIVES = {
+    "tanh": (ag.tanh, lambda x: (lambda t: -2 * (1 - t ** 2) ** 2 + 4 * t ** 2 * (1 - t ** 2))(np.tanh(x))),
+    "exp": (ag.exp, np.exp),
+    "sin": (ag.sin, lambda x: -np.cos(x)),
+    "sigmoid": (ag.sigmoid, lambda x: (lambda s: s * (1 - s) * (1 - 6 * s + 6 * s ** 2))(1 / (1 + np.exp(-x)))),
+    "log": (ag.log, lambda x: 2 / x ** 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(THIRD_DERIVATIVES))
+def test_third_derivatives_match_analytic_formulas(name, device):
+    fn, third = THIRD_DERIVATIVES[name]
+    x = f64([0.3, 0.8, 1.7])
+    g1, = ag.grad(fn(x).sum(), x, create_graph=True)
+    g2, = ag.grad(g1.sum(), x, create_graph=True)
+    g3, = ag.grad(g2.sum(), x)
+    np.testing.assert_allclose(g3.numpy(), third(x.numpy()), rtol=1e-10)
+    assert x.grad is None
+
+
+def test_hessian_vector_product_matches_explicit_hessian(device):
+    values = np.array([0.5, -1.0, 2.0])
+    x = f64(values)
+    loss = (x ** 3).sum() + x.sum() ** 2  # Hessian: diag(6x) + 2
+    g, = ag.grad(loss, x, create_graph=True)
+    rows = [ag.grad(g[i], x, retain_graph=True)[0].numpy() for i in range(3)]
+    hessian = np.stack(rows)
+    np.testing.assert_allclose(hessian, np.diag(6 * values) + 2, rtol=1e-12)
+    v = np.array([1.0, 2.0, -0.5])
+    hvp, = ag.grad((g * ag.tensor(v)).sum(), x)
+    np.testing.assert_allclose(hvp.numpy(), hessian @ v, rtol=1e-12)
+
+
+# --- ag.grad ------------------------------------------------------------------------------
+def test_grad_returns_a_tuple_and_leaves_dot_grad_untouched(device):
+    x, w = f64([1.0, 2.0]), f64([3.0, 4.0])
+    w.grad = ag.tensor([10.0, 10.0], dtype="float64")
+    out = ag.grad((x * w).sum(), [x, w])
+    assert isinstance(out, tuple) and len(out) == 2
+    np.testing.assert_allclose(out[0].numpy(), w.numpy())
+    np.testing.assert_allclose(out[1].numpy(), x.numpy())
+    assert x.grad is None
+    np.testing.assert_allclose(w.grad.numpy(), [10.0, 10.0])
+    single = ag.grad((x * x).sum(), x)
+    assert isinstance(single, tuple) and len(single) == 1
+
+
+def test_grad_of_an_unused_input_is_none_or_an_error(device):
+    x, unused = f64([1.0, 2.0]), f64([5.0])
+    loss = (x * x).sum()
+    gx, gu = ag.grad(loss, [x, unused], retain_graph=True, allow_unused=True)
+    np.testing.assert_allclose(gx.numpy(), 2 * x.numpy())
+    assert gu is None
+    with pytest.raises(RuntimeError, match=r"inputs\[1\].*allow_unused=True"):
+        ag.grad(loss, [x, unused])
+
+
+def test_grad_with_respect_to_a_non_leaf(device):
+    x = f64([1.0, 2.0])
+    h = x * 3
+    g, = ag.grad((h * h).sum(), h)
+    np.testing.assert_allclose(g.numpy(), 2 * h.numpy())
+    assert h.grad is None and x.grad is None
+
+
+# --- grad modes -----------------------------------------------------------------------------
+def test_no_grad_and_enable_grad_as_context_managers(device):
+    x = f64([1.0])
+    with ag.no_grad():
+        assert not ag.is_grad_enabled()
+        y = x * 2
+        with ag.enable_grad():
+            assert ag.is_grad_enabled()
+            z = x * 2
+        assert not ag.is_grad_enabled()
+    assert ag.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+    with ag.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    with pytest.raises(KeyError):
+        with ag.no_grad():
+            raise KeyError("restored even when the block raises")
+    assert ag.is_grad_enabled()
+
+
+def test_grad_modes_as_decorators(device):
+    @ag.no_grad()
+    def without(t):
+        return t * 2, ag.is_grad_enabled()
+
+    @ag.enable_grad()
+    def with_grad(t):
+        return t * 2
+
+    @ag.set_grad_enabled(False)
+    def off():
+        return ag.is_grad_enabled()
+
+    x = f64([1.0])
+    y, enabled = without(x)
+    assert not enabled and not y.requires_grad
+    assert ag.is_grad_enabled()
+    with ag.no_grad():
+        assert with_grad(x).requires_grad
+        assert not ag.is_grad_enabled()
+    assert off() is False and ag.is_grad_enabled()
+
+
+def test_grad_mode_is_thread_local():
+    seen = {}
+
+    def worker():
+        seen["enabled"] = ag.is_grad_enabled()
+        with ag.no_grad():
+            seen["inner"] = ag.is_grad_enabled()
+
+    with ag.no_grad():
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+        assert not ag.is_grad_enabled()
+    assert seen == {"enabled": True, "inner": False}
+    assert ag.is_grad_enabled()
+
+
+# --- hooks ----------------------------------------------------------------------------------
+def test_hooks_on_leaf_and_non_leaf_see_and_replace_gradients(device):
+    x = f64([1.0, 2.0])
+    y = x * 3
+    seen = []
+    y.register_hook(lambda g: seen.append(g.numpy().copy()))    # observes only
+    y.register_hook(lambda g: g * 10)                            # replaces
+    x.register_hook(lambda g: g + 1)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(seen[0], 2 * y.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 2 * y.numpy() * 10 * 3 + 1)
+
+
+def test_removed_hook_no_longer_runs(device):
+    x = f64([1.0, 2.0])
+    handle = x.register_hook(lambda g: g * 0)
+    handle.remove()
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+# --- custom Functions ---------------------------------------------------------------------
+class ScaledMulAdd(ag.Function):
+    """(x * y + x) * scale, written with PyTorch's API."""
+    needs_seen = []
+
+    @staticmethod
+    def forward(ctx, x, y, scale):
+        ctx.save_for_backward(x, y)
+        ctx.scale = scale
+        return (x.data * y.data + x.data) * scale
+
+    @staticmethod
+    def backward(ctx, gout):
+        x, y = ctx.saved_tensors
+        ScaledMulAdd.needs_seen.append(tuple(ctx.needs_input_grad))
+        gx = gout * (y + 1) * ctx.scale if ctx.needs_input_grad[0] else None
+        gy = gout * x * ctx.scale if ctx.needs_input_grad[1] else None
+        return gx, gy, None
+
+
+def test_custom_function_with_pytorch_api(device):
+    ScaledMulAdd.needs_seen = []
+    x, y = f64([1.0, -2.0]), f64([0.5, 3.0], requires_grad=False)
+    out = ScaledMulAdd.apply(x, y, 2.0)
+    np.testing.assert_allclose(out.numpy(), (x.numpy() * y.numpy() + x.numpy()) * 2)
+    out.sum().backward()
+    assert ScaledMulAdd.needs_seen == [(True, False, False)]
+    np.testing.assert_allclose(x.grad.numpy(), (y.numpy() + 1) * 2)
+    assert y.grad is None
+
+
+def test_custom_function_is_twice_differentiable(device):
+    x, y = f64([1.0, -2.0]), f64([0.5, 3.0])
+    fn = lambda a, b: ScaledMulAdd.apply(a, b, 1.5) * a  # noqa: E731  (second order in a and b)
+    assert ag.gradcheck(fn, (x, y)) is True
+    assert ag.gradgradcheck(fn, (x, y)) is True
+
+
+class WrongCube(ag.Function):
+    """x**3 * w with a wrong gradient for w (2 x**3 instead of x**3)."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return x.data ** 3 * w.data
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        return gy * 3 * x * x * w, gy * 2 * x ** 3
+
+
+class FrozenSecondOrder(ag.Function):
+    """x * x whose backward uses a constant 2x: right first, wrong second derivative."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.data * x.data
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy * ag.Tensor(2 * x.data, device=x.device)
+
+
+def test_gradcheck_names_the_input_and_the_mismatch(device):
+    with pytest.raises(ag.GradcheckError, match=r"input 1 .*backward gives .* numerical derivative is"):
+        ag.gradcheck(WrongCube.apply, (f64([0.5, 1.2]), f64([0.7, -1.1])))
+    assert issubclass(ag.GradcheckError, RuntimeError)
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative(device):
+    x = f64([0.5, 1.2])
+    assert ag.gradcheck(FrozenSecondOrder.apply, (x,)) is True
+    with pytest.raises(ag.GradcheckError, match=r"gradgradcheck: the gradient for input 0"):
+        ag.gradgradcheck(FrozenSecondOrder.apply, (x,))
+
+
+# --- in-place safety -----------------------------------------------------------------------
+def test_changing_a_saved_tensor_in_place_fails_backward_naming_op_and_line(device):
+    x = f64([[1.0, 2.0], [3.0, 4.0]])
+    b = x * 1
+    row = b[1]                      # a view: shares b's version counter
+    loss = (row * row).sum()        # Mul saves the view
+    line = next_line()
+    b.mul_(3)                       # changing the base is caught through the view
+    with pytest.raises(RuntimeError) as info:
+        loss.backward()
+    message = str(info.value)
+    assert "Mul" in message
+    assert f"{THIS_FILE}:{line}" in message
+    assert "clone()" in message
+
+
+def test_changing_a_saved_output_in_place_fails_backward(device):
+    x = f64([1.0, 2.0])
+    y = x.exp()                     # Exp saves its output
+    line = next_line()
+    y.add_(1)
+    with pytest.raises(RuntimeError, match=rf"Exp: .*{THIS_FILE}:{line}"):
+        y.sum().backward()
+
+
+def test_in_place_ops_on_non_leaves_are_differentiated(device):
+    x, c = f64([1.0, 2.0]), f64([3.0, 5.0])
+    b = x * x
+    b.mul_(c)
+    b.add_(c, alpha=2)
+    b.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() * c.numpy())
+    np.testing.assert_allclose(c.grad.numpy(), x.numpy() ** 2 + 2)
+    # a clone is the fix the error message names: changing it leaves the original's graph intact
+    y = x.exp()
+    z = y.clone()
+    z.mul_(2)
+    x.grad = None
+    (z + y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * np.exp(x.numpy()))
+
+
+def test_in_place_on_a_leaf_that_requires_grad(device):
+    w = f64([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"add_: .*leaf.*no_grad"):
+        w.add_(1.0)
+    np.testing.assert_allclose(w.numpy(), [1.0, 2.0])
+    with ag.no_grad():
+        w.add_(1.0)
+        w.mul_(2.0)
+    np.testing.assert_allclose(w.numpy(), [4.0, 6.0])
+    assert w.is_leaf and w.requires_grad and w.grad_fn is None
+
+
+def test_in_place_through_a_view_in_the_graph_is_refused(device):
+    w = f64([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match=r"add_: .*view \(made by GetItem\).*clone\(\)"):
+        w[0:2].add_(1.0)             # would change the leaf behind the graph's back
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0, 3.0])
+    h = w * 1
+    with pytest.raises(RuntimeError, match=r"mul_: .*view \(made by Reshape\)"):
+        h.reshape(3, 1).mul_(2.0)
+    np.testing.assert_array_equal(h.numpy(), [1.0, 2.0, 3.0])
+    with ag.no_grad():               # outside recording it is an ordinary update
+        w[0:2].add_(1.0)
+    np.testing.assert_array_equal(w.numpy(), [2.0, 3.0, 3.0])
+    picked = w[np.array([0, 0])]     # advanced indexing copies, so it may be changed
+    picked.mul_(2.0)
+    picked.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [4.0, 0.0, 0.0])
+
+
+# --- anomaly detection -----------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_detect_anomaly_names_the_op_and_line_of_a_nan_forward(device):
+    x = f64([-1.0, 1.0])
+    with ag.detect_anomaly():
+        line = next_line()
+        with pytest.raises(RuntimeError, match=rf"Log.*{THIS_FILE}:{line + 1}"):
+            ag.log(x)
+    ag.log(f64([1.0]))  # fine again outside the context
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_detect_anomaly_catches_a_nan_gradient_in_backward(device):
+    x = f64([0.0, 4.0])
+    with ag.detect_anomaly():
+        line = next_line()
+        y = ag.sqrt(x).sum()         # finite forward, infinite gradient at 0
+        with pytest.raises(RuntimeError, match=rf"backward of Sqrt.*{THIS_FILE}:{line}"):
+            y.backward()
+    # Without it, the inf goes through silently.
+    z = ag.sqrt(f64([0.0])).sum()
+    z.backward()
+
+
+# --- errors -------------------------------------------------------------------------------
+def test_shape_errors_name_the_op_and_the_shapes(device):
+    with pytest.raises(ValueError, match=r"^add: cannot broadcast shapes \(3, 4\) and \(5,\)$"):
+        ag.ones(3, 4) + ag.ones(5)
+    with pytest.raises(ValueError, match=r"^matmul: shapes \(3, 4\) and \(5, 2\) do not align$"):
+        ag.ones(3, 4) @ ag.ones(5, 2)
+
+
+def test_backward_argument_errors(device):
+    x = f64([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"single-element output.*gradient="):
+        (x * 2).backward()
+    with pytest.raises(ValueError, match=r"shape \(3,\) but its output has shape \(2,\)"):
+        (x * 2).backward(ag.ones(3, dtype="float64"))
+    with pytest.raises(RuntimeError, match=r"does not require grad"):
+        ag.ones(2).sum().backward()
+
+
+def test_a_failed_in_place_op_changes_nothing(device):
+    t = ag.tensor(np.arange(12.0).reshape(3, 4))
+    before = t.numpy().copy()
+    with pytest.raises(ValueError, match=r"add: cannot broadcast shapes \(3, 4\) and \(5,\)"):
+        t.add_(ag.ones(5))
+    with pytest.raises(ValueError, match=r"add_: the result has shape \(2, 3, 4\)"):
+        t.add_(ag.ones(2, 3, 4))
+    np.testing.assert_array_equal(t.numpy(), before)
+    # nor does a rejected .grad
+    x = f64([1.0, 2.0])
+    x.grad = ag.tensor([1.0, 1.0], dtype="float64")
+    with pytest.raises(ValueError):
+        x.grad = ag.zeros(3, dtype="float64")
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+
+
+def test_a_failed_in_place_op_keeps_the_graph_usable(device):
+    x = f64([1.0, 2.0])
+    b = x * x
+    with pytest.raises(ValueError):
+        b.mul_(ag.ones(3, dtype="float64"))
+    b.sum().backward()  # b's version did not move, so Mul's saved input is still valid
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy())
+
+
+@pytest.mark.skipif("strict" not in backends.available_devices(), reason="needs array-api-strict")
+def test_mixing_devices_names_both():
+    a = ag.ones(2, device="cpu")
+    b = ag.ones(2, device="strict")
+    with pytest.raises(ValueError, match=r"cpu and strict"):
+        ag.mul(a, b)
+    with pytest.raises(ValueError, match=r"strict.*cpu"):
+        b.add_(a)
+    np.testing.assert_array_equal(b.numpy(), [1.0, 1.0])

@@ -1,0 +1,353 @@
+"""The op table: one row per primitive op (and per interesting calling form).
+
+Each row names the op, how to draw its inputs (shapes, and a domain where the op
+is smooth: log and sqrt on positive numbers, abs/relu/clip/max/min away from
+their kinks and ties), a NumPy reference, and tolerances. Every row drives, on
+every available backend (the ``device`` fixture, including the array-api-strict
+guard): the forward pass against NumPy in float32 and float64, ag.gradcheck
+and ag.gradgradcheck in float64, and, where PyTorch is installed, values and
+gradients against PyTorch.
+"""
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+import pytest
+
+import autograd as ag
+
+
+# --- input generators: rng -> float64 array ---------------------------------------------
+def normal(*shape):
+    return lambda rng: rng.standard_normal(shape)
+
+
+def uniform(low, high, *shape):
+    return lambda rng: rng.uniform(low, high, shape)
+
+
+def away_from(points, *shape, margin=0.15, low=-2.0, high=2.0):
+    """Uniform values at least ``margin`` from each of ``points`` (kinks, clip bounds)."""
+    def draw(rng):
+        x = rng.uniform(low, high, shape)
+        while True:
+            near = np.zeros(shape, dtype=bool)
+            for p in points:
+                near |= np.abs(x - p) < margin
+            if not near.any():
+                return x
+            x[near] = rng.uniform(low, high, int(near.sum()))
+    return draw
+
+
+def distinct(*shape):
+    """Values whose pairwise gaps are at least 0.1, so max/min never tie."""
+    def draw(rng):
+        n = int(np.prod(shape))
+        return (rng.permutation(n) * 0.1 + rng.uniform(0, 0.01, n) - n * 0.05).reshape(shape)
+    return draw
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    fn: Callable                     # ag tensors -> Tensor (or a tuple/list of them)
+    ref: Callable                    # NumPy arrays -> array (or tuple/list)
+    inputs: tuple                    # generators, one per (differentiable) input
+    torch: Optional[Callable] = None  # (torch, *torch tensors) -> tensor (or tuple)
+    rtol32: float = 2e-5             # float32 forward tolerance (float64 uses 1e-10)
+    check: dict = field(default_factory=dict)  # extra gradcheck/gradgradcheck arguments
+
+    def __repr__(self):
+        return self.name
+
+
+def draw_inputs(op):
+    rng = np.random.default_rng(zlib.crc32(op.name.encode()))
+    return [gen(rng) for gen in op.inputs]
+
+
+# --- constants some rows close over (fixed, so every run sees the same ones) ----------------
+_rng = np.random.default_rng(1234)
+CONDITION = _rng.random((2, 3)) > 0.5
+REPEATED = np.array([0, 2, 0, 3, 2])
+MASK = np.array([[True, False, True], [False, False, True], [True, True, False], [False, True, True]])
+ROW_INDEX, COL_INDEX = np.array([[0, 1], [3, 3]]), np.array([[2, 2], [0, 1]])
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+
+def _torch_index(torch, index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return tuple(torch.as_tensor(p) if isinstance(p, np.ndarray) else p for p in parts)
+
+
+def _torch_dims(axis):
+    return tuple(range(3)) if axis is None else axis
+
+
+# --- the table --------------------------------------------------------------------------
+UNARY = [
+    Op("neg", lambda x: -x, lambda x: -x, (normal(2, 3),), lambda t, x: -x),
+    Op("exp", ag.exp, np.exp, (normal(2, 3),), lambda t, x: t.exp(x)),
+    Op("log", ag.log, np.log, (uniform(0.3, 3, 2, 3),), lambda t, x: t.log(x)),
+    Op("log1p", ag.log1p, np.log1p, (uniform(-0.5, 3, 2, 3),), lambda t, x: t.log1p(x)),
+    Op("sqrt", ag.sqrt, np.sqrt, (uniform(0.3, 3, 2, 3),), lambda t, x: t.sqrt(x)),
+    Op("abs", ag.abs, np.abs, (away_from([0], 2, 3),), lambda t, x: t.abs(x)),
+    Op("sin", ag.sin, np.sin, (normal(2, 3),), lambda t, x: t.sin(x)),
+    Op("cos", ag.cos, np.cos, (normal(2, 3),), lambda t, x: t.cos(x)),
+    Op("tanh", ag.tanh, np.tanh, (normal(2, 3),), lambda t, x: t.tanh(x)),
+    Op("sigmoid", ag.sigmoid, _sigmoid, (normal(2, 3),), lambda t, x: t.sigmoid(x)),
+    Op("sigmoid_large", ag.sigmoid, _sigmoid, (uniform(-40, 40, 7),), lambda t, x: t.sigmoid(x)),
+    Op("relu", ag.relu, lambda x: np.maximum(x, 0), (away_from([0], 2, 3),), lambda t, x: t.relu(x)),
+    Op("clip", lambda x: ag.clip(x, -0.5, 0.7), lambda x: np.clip(x, -0.5, 0.7),
+       (away_from([-0.5, 0.7], 3, 4),), lambda t, x: t.clamp(x, -0.5, 0.7)),
+    Op("clip_min_only", lambda x: x.clip(min=0.2), lambda x: np.clip(x, 0.2, None),
+       (away_from([0.2], 3, 4),), lambda t, x: t.clamp(x, min=0.2)),
+    Op("clone", lambda x: ag.clone(x) * 1.5, lambda x: x.copy() * 1.5, (normal(2, 3),),
+       lambda t, x: t.clone(x) * 1.5),
+    Op("astype", lambda x: x.astype("float32").astype(ag.float64),
+       lambda x: x.astype(np.float32).astype(np.float64), (normal(2, 3),),
+       lambda t, x: x.float().double(), check=dict(eps=1e-3, atol=1e-3)),
+]
+
+BINARY = [
+    Op("add", lambda a, b: a + b, np.add, (normal(2, 3), normal(3)), lambda t, a, b: a + b),
+    Op("add_scalar_left", lambda a: 2.5 + a, lambda a: 2.5 + a, (normal(2, 3),), lambda t, a: 2.5 + a),
+    Op("sub", lambda a, b: a - b, np.subtract, (normal(3, 1), normal(4)), lambda t, a, b: a - b),
+    Op("sub_scalar_left", lambda a: 1.5 - a, lambda a: 1.5 - a, (normal(2, 3),), lambda t, a: 1.5 - a),
+    Op("mul", lambda a, b: a * b, np.multiply, (normal(2, 1, 3), normal(4, 1)), lambda t, a, b: a * b),
+    Op("div", lambda a, b: a / b, np.divide, (normal(2, 3), away_from([0], 2, 1, margin=0.4)),
+       lambda t, a, b: a / b),
+    Op("div_scalar_left", lambda b: 2.0 / b, lambda b: 2.0 / b, (away_from([0], 5, margin=0.4),),
+       lambda t, b: 2.0 / b),
+    Op("pow_tensor_tensor", lambda a, b: a ** b, np.power, (uniform(0.5, 2, 2, 3), normal(3)),
+       lambda t, a, b: a ** b),
+    Op("pow_tensor_int", lambda a: a ** 3, lambda a: a ** 3, (normal(2, 3),), lambda t, a: a ** 3),
+    Op("pow_tensor_float", lambda a: a ** 2.5, lambda a: a ** 2.5, (uniform(0.5, 2, 2, 3),),
+       lambda t, a: a ** 2.5),
+    Op("pow_scalar_tensor", lambda b: 2.0 ** b, lambda b: 2.0 ** b, (normal(2, 3),), lambda t, b: 2.0 ** b),
+    Op("maximum", ag.maximum, np.maximum, (normal(2, 3), normal(3)), lambda t, a, b: t.maximum(a, b)),
+    Op("minimum", ag.minimum, np.minimum, (normal(2, 3), normal(2, 1)), lambda t, a, b: t.minimum(a, b)),
+    Op("where", lambda a, b: ag.where(CONDITION, a, b), lambda a, b: np.where(CONDITION, a, b),
+       (normal(2, 3), normal(3)), lambda t, a, b: t.where(t.as_tensor(CONDITION), a, b)),
+    Op("where_tensor_condition", lambda a: ag.where(a > 0.1, a, -a * 2),
+       lambda a: np.where(a > 0.1, a, -a * 2), (away_from([0.1], 2, 3),),
+       lambda t, a: t.where(a > 0.1, a, -a * 2)),
+]
+
+AXES = [(None, False), (None, True), (1, False), (-1, True), ((0, 2), False), ((0, -1), True)]
+
+
+def _reduction_rows(name, fn, ref, torch_fn, gen):
+    rows = []
+    for axis, keepdims in AXES:
+        axis_text = str(axis).replace(" ", "").strip("()")
+        rows.append(Op(f"{name}-axis={axis_text}-keepdims={keepdims}",
+                       lambda x, axis=axis, keepdims=keepdims: fn(x, axis, keepdims),
+                       lambda x, axis=axis, keepdims=keepdims: ref(x, axis, keepdims),
+                       (gen(2, 3, 4),),
+                       lambda t, x, axis=axis, keepdims=keepdims: torch_fn(t, x, _torch_dims(axis), keepdims)))
+    return rows
+
+
+REDUCTIONS = (
+    _reduction_rows("sum", lambda x, a, k: x.sum(axis=a, keepdims=k), lambda x, a, k: np.sum(x, a, keepdims=k),
+                    lambda t, x, a, k: t.sum(x, dim=a, keepdim=k), normal)
+    + _reduction_rows("mean", lambda x, a, k: ag.mean(x, a, k), lambda x, a, k: np.mean(x, a, keepdims=k),
+                      lambda t, x, a, k: t.mean(x, dim=a, keepdim=k), normal)
+    + _reduction_rows("max", lambda x, a, k: x.max(a, k), lambda x, a, k: np.max(x, a, keepdims=k),
+                      lambda t, x, a, k: t.amax(x, dim=a, keepdim=k), distinct)
+    + _reduction_rows("min", lambda x, a, k: ag.min(x, a, k), lambda x, a, k: np.min(x, a, keepdims=k),
+                      lambda t, x, a, k: t.amin(x, dim=a, keepdim=k), distinct)
+    + _reduction_rows("var", lambda x, a, k: x.var(a, keepdims=k), lambda x, a, k: np.var(x, a, keepdims=k),
+                      lambda t, x, a, k: t.var(x, dim=a, keepdim=k, correction=0), normal)
+    + _reduction_rows("var_ddof1", lambda x, a, k: ag.var(x, a, ddof=1, keepdims=k),
+                      lambda x, a, k: np.var(x, a, ddof=1, keepdims=k),
+                      lambda t, x, a, k: t.var(x, dim=a, keepdim=k, correction=1), normal)
+    + _reduction_rows("std", lambda x, a, k: ag.std(x, a, keepdims=k), lambda x, a, k: np.std(x, a, keepdims=k),
+                      lambda t, x, a, k: t.std(x, dim=a, keepdim=k, correction=0), normal)
+    + _reduction_rows("std_ddof1", lambda x, a, k: x.std(a, ddof=1, keepdims=k),
+                      lambda x, a, k: np.std(x, a, ddof=1, keepdims=k),
+                      lambda t, x, a, k: t.std(x, dim=a, keepdim=k, correction=1), normal)
+    + _reduction_rows("logsumexp", lambda x, a, k: ag.logsumexp(x, a, k), _logsumexp,
+                      lambda t, x, a, k: t.logsumexp(x, dim=a, keepdim=k), normal)
+)
+
+SHAPE = [
+    Op("reshape", lambda x: x.reshape(3, -1), lambda x: x.reshape(3, -1), (normal(2, 3, 2),),
+       lambda t, x: x.reshape(3, -1)),
+    Op("reshape_tuple", lambda x: ag.reshape(x, (-1,)), lambda x: x.reshape(-1), (normal(2, 3),),
+       lambda t, x: x.reshape(-1)),
+    Op("transpose", lambda x: x.transpose(), lambda x: x.T, (normal(2, 3, 4),), lambda t, x: x.permute(2, 1, 0)),
+    Op("transpose_axes", lambda x: ag.transpose(x, (1, 2, 0)), lambda x: np.transpose(x, (1, 2, 0)),
+       (normal(2, 3, 4),), lambda t, x: x.permute(1, 2, 0)),
+    Op("T", lambda x: x.T, lambda x: x.T, (normal(2, 3),), lambda t, x: x.T),
+    Op("flatten", ag.flatten, lambda x: x.reshape(-1), (normal(2, 3, 2),), lambda t, x: t.flatten(x)),
+    Op("flatten_range", lambda x: x.flatten(1, 2), lambda x: x.reshape(2, 6, 2), (normal(2, 3, 2, 2),),
+       lambda t, x: t.flatten(x, 1, 2)),
+    Op("squeeze", ag.squeeze, np.squeeze, (normal(1, 3, 1),), lambda t, x: x.squeeze()),
+    Op("squeeze_axis", lambda x: x.squeeze(-1), lambda x: np.squeeze(x, -1), (normal(1, 3, 1),),
+       lambda t, x: x.squeeze(-1)),
+    Op("expand_dims", lambda x: ag.expand_dims(x, 1), lambda x: np.expand_dims(x, 1), (normal(2, 3),),
+       lambda t, x: x.unsqueeze(1)),
+    Op("expand_dims_negative", lambda x: x.expand_dims(-1), lambda x: np.expand_dims(x, -1), (normal(2, 3),),
+       lambda t, x: x.unsqueeze(-1)),
+    Op("broadcast_to", lambda x: ag.broadcast_to(x, (4, 2, 3)), lambda x: np.broadcast_to(x, (4, 2, 3)),
+       (normal(2, 1),), lambda t, x: x.expand(4, 2, 3)),
+    Op("swapaxes", lambda x: ag.swapaxes(x, 0, -1), lambda x: np.swapaxes(x, 0, -1), (normal(2, 3, 4),),
+       lambda t, x: x.transpose(0, -1)),
+    Op("sum_to", lambda x: ag.sum_to(x, (3, 1)), lambda x: x.sum(0).sum(-1, keepdims=True), (normal(2, 3, 4),),
+       lambda t, x: x.sum(0).sum(-1, keepdim=True)),
+    Op("concat", lambda a, b, c: ag.concat([a, b, c], axis=1), lambda a, b, c: np.concatenate([a, b, c], 1),
+       (normal(2, 1), normal(2, 3), normal(2, 2)), lambda t, a, b, c: t.cat([a, b, c], 1)),
+    Op("concat_negative_axis", lambda a, b: ag.concat([a, b], axis=-2), lambda a, b: np.concatenate([a, b], -2),
+       (normal(2, 3), normal(1, 3)), lambda t, a, b: t.cat([a, b], -2)),
+    Op("stack", lambda a, b: ag.stack([a, b], axis=1), lambda a, b: np.stack([a, b], 1),
+       (normal(2, 3), normal(2, 3)), lambda t, a, b: t.stack([a, b], 1)),
+    Op("stack_last", lambda a, b: ag.stack([a, b], axis=-1), lambda a, b: np.stack([a, b], -1),
+       (normal(2, 3), normal(2, 3)), lambda t, a, b: t.stack([a, b], -1)),
+    Op("split_sections", lambda x: ag.split(x, 3, axis=1), lambda x: np.split(x, 3, 1), (normal(2, 6),),
+       lambda t, x: t.tensor_split(x, 3, 1)),
+    Op("split_offsets", lambda x: x.split([1, 3], axis=0), lambda x: np.split(x, [1, 3], 0), (normal(5, 2),),
+       lambda t, x: t.tensor_split(x, [1, 3], 0)),
+    Op("split_one_piece_used", lambda x: ag.split(x, 2)[1] * 3, lambda x: np.split(x, 2)[1] * 3, (normal(4, 2),),
+       lambda t, x: t.tensor_split(x, 2)[1] * 3),
+]
+
+
+def _getitem_row(name, index, shape=(4, 3)):
+    return Op(f"getitem-{name}", lambda x: x[index], lambda x: x[index], (normal(*shape),),
+              lambda t, x: x[_torch_index(t, index)])
+
+
+INDEXING = [
+    _getitem_row("int", 2),
+    _getitem_row("negative_int", (-1, 1)),
+    _getitem_row("slice", slice(1, 3)),
+    _getitem_row("slice_step", (slice(None), slice(0, 3, 2))),
+    Op("getitem-negative_step", lambda x: x[::-2], lambda x: x[::-2], (normal(5, 2),),
+       lambda t, x: x.flip(0)[::2]),  # PyTorch has no negative steps
+    _getitem_row("none", (None, slice(1, None), None)),
+    _getitem_row("ellipsis", (Ellipsis, 1), shape=(2, 3, 4)),
+    _getitem_row("ellipsis_none", (0, Ellipsis, None), shape=(2, 3, 4)),
+    _getitem_row("int_array_repeated", REPEATED),
+    _getitem_row("int_array_and_slice", (REPEATED, slice(1, None))),
+    _getitem_row("two_int_arrays", (ROW_INDEX, COL_INDEX)),
+    _getitem_row("bool_mask", MASK),
+    _getitem_row("row_mask", np.array([True, False, True, True])),
+    _getitem_row("list", [3, 1, 1]),
+    Op("getitem-tensor_index", lambda x: x[ag.tensor(REPEATED)], lambda x: x[REPEATED], (normal(4, 3),),
+       lambda t, x: x[t.as_tensor(REPEATED)]),
+]
+
+LINALG = [
+    Op("matmul_1d_1d", lambda a, b: a @ b, np.matmul, (normal(4), normal(4)), lambda t, a, b: a @ b),
+    Op("matmul_1d_2d", ag.matmul, np.matmul, (normal(3), normal(3, 2)), lambda t, a, b: a @ b),
+    Op("matmul_2d_1d", ag.matmul, np.matmul, (normal(2, 3), normal(3)), lambda t, a, b: a @ b),
+    Op("matmul_2d", lambda a, b: a.matmul(b), np.matmul, (normal(2, 3), normal(3, 4)), lambda t, a, b: a @ b),
+    Op("matmul_batched_broadcast", ag.matmul, np.matmul, (normal(2, 1, 2, 3), normal(3, 3, 2)),
+       lambda t, a, b: a @ b),
+    Op("matmul_batched_2d", ag.matmul, np.matmul, (normal(2, 2, 3), normal(3, 2)), lambda t, a, b: a @ b),
+    Op("matmul_1d_batched", ag.matmul, np.matmul, (normal(3), normal(2, 3, 2)), lambda t, a, b: a @ b),
+    Op("einsum_matmul", lambda a, b: ag.einsum("ij,jk->ik", a, b), lambda a, b: np.einsum("ij,jk->ik", a, b),
+       (normal(2, 3), normal(3, 4)), lambda t, a, b: t.einsum("ij,jk->ik", a, b)),
+    Op("einsum_implicit", lambda a, b: ag.einsum("ij,jk", a, b), lambda a, b: np.einsum("ij,jk", a, b),
+       (normal(2, 3), normal(3, 4)), lambda t, a, b: t.einsum("ij,jk", a, b)),
+    Op("einsum_batch", lambda a, b: ag.einsum("bij,bjk->bik", a, b), lambda a, b: np.einsum("bij,bjk->bik", a, b),
+       (normal(2, 2, 3), normal(2, 3, 2)), lambda t, a, b: t.einsum("bij,bjk->bik", a, b)),
+    Op("einsum_reduce", lambda a: ag.einsum("ijk->j", a), lambda a: np.einsum("ijk->j", a), (normal(2, 3, 2),),
+       lambda t, a: t.einsum("ijk->j", a)),
+    Op("einsum_reduce_pair", lambda a, b: ag.einsum("ij,ik->k", a, b), lambda a, b: np.einsum("ij,ik->k", a, b),
+       (normal(2, 3), normal(2, 4)), lambda t, a, b: t.einsum("ij,ik->k", a, b)),
+    Op("einsum_outer", lambda a, b: ag.einsum("i,j->ij", a, b), lambda a, b: np.einsum("i,j->ij", a, b),
+       (normal(3), normal(4)), lambda t, a, b: t.einsum("i,j->ij", a, b)),
+    Op("einsum_ellipsis", lambda a, b: ag.einsum("...ij,...jk->...ik", a, b),
+       lambda a, b: np.einsum("...ij,...jk->...ik", a, b), (normal(2, 2, 3), normal(2, 3, 2)),
+       lambda t, a, b: t.einsum("...ij,...jk->...ik", a, b)),
+    Op("einsum_ellipsis_broadcast", lambda a, b: ag.einsum("...ij,...jk->...ik", a, b),
+       lambda a, b: np.einsum("...ij,...jk->...ik", a, b), (normal(2, 1, 2, 3), normal(4, 3, 2)),
+       lambda t, a, b: t.einsum("...ij,...jk->...ik", a, b)),
+    Op("einsum_three", lambda a, b, c: ag.einsum("ij,jk,k->i", a, b, c),
+       lambda a, b, c: np.einsum("ij,jk,k->i", a, b, c), (normal(2, 3), normal(3, 4), normal(4)),
+       lambda t, a, b, c: t.einsum("ij,jk,k->i", a, b, c)),
+]
+
+TABLE = UNARY + BINARY + REDUCTIONS + SHAPE + INDEXING + LINALG
+
+
+# --- what every row drives ------------------------------------------------------------------
+def _outputs(result):
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def _leaves(op, dtype, requires_grad):
+    return [ag.tensor(a, dtype=dtype, requires_grad=requires_grad) for a in draw_inputs(op)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", TABLE, ids=repr)
+def test_forward_matches_numpy(op, dtype, device):
+    arrays = [a.astype(dtype) for a in draw_inputs(op)]
+    got = _outputs(op.fn(*[ag.tensor(a) for a in arrays]))
+    want = _outputs(op.ref(*arrays))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        w = np.asarray(w)
+        assert g.device == device
+        assert g.shape == w.shape, f"{op.name}: shape {g.shape}, NumPy gives {w.shape}"
+        assert g.dtype == w.dtype, f"{op.name}: dtype {g.dtype}, NumPy gives {w.dtype}"
+        rtol = op.rtol32 if dtype == "float32" else 1e-10
+        np.testing.assert_allclose(g.numpy(), w, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("op", TABLE, ids=repr)
+def test_gradcheck(op, device):
+    assert ag.gradcheck(op.fn, _leaves(op, "float64", True), **op.check) is True
+
+
+@pytest.mark.parametrize("op", TABLE, ids=repr)
+def test_gradgradcheck(op, device):
+    assert ag.gradgradcheck(op.fn, _leaves(op, "float64", True), **op.check) is True
+
+
+@pytest.mark.parametrize("op", TABLE, ids=repr)
+def test_matches_torch(op, device, torch):
+    arrays = draw_inputs(op)
+    ours = [ag.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    got, want = _outputs(op.fn(*ours)), _outputs(op.torch(torch, *theirs))
+    assert len(got) == len(want)
+    rng = np.random.default_rng(7)
+    cotangents = [rng.standard_normal(w.shape) for w in want]
+    for g, w in zip(got, want):
+        assert g.shape == tuple(w.shape)
+        np.testing.assert_allclose(g.numpy(), w.detach().numpy(), rtol=1e-10, atol=1e-12)
+    # Backward through the sum of <output, random cotangent> on both sides.
+    ag.backward(got, [ag.tensor(c, dtype="float64") for c in cotangents])
+    torch.autograd.backward(want, [torch.tensor(c) for c in cotangents])
+    for i, (x, tx) in enumerate(zip(ours, theirs)):
+        assert x.grad is not None, f"{op.name}: input {i} got no gradient"
+        assert x.grad.shape == x.shape
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{op.name}: gradient of input {i}")
+
+
+def test_table_covers_every_primitive():
+    """A new primitive op must bring its row: each public op function has at least one."""
+    names = {op.name.split("-")[0].split("_")[0] for op in TABLE}
+    for primitive in ["clone", "neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
+                      "clip", "maximum", "minimum", "where", "pow", "add", "sub", "mul", "div", "astype", "sum",
+                      "mean", "max", "min", "var", "std", "logsumexp", "reshape", "transpose", "flatten",
+                      "squeeze", "expand", "broadcast", "swapaxes", "sum", "concat", "stack", "split", "getitem",
+                      "matmul", "einsum"]:
+        assert primitive in names, f"the op table has no row for {primitive}"

@@ -1,0 +1,393 @@
+"""The Tensor's public surface: creation, dtypes, attributes, methods, in-place
+methods, Python operators, repr, DLPack and NumPy interop, default devices."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import backends
+
+HAS_STRICT = "strict" in backends.available_devices()
+
+
+def values(t):
+    return t.numpy()
+
+
+# --- creation -------------------------------------------------------------------------
+@pytest.mark.parametrize("make, expected", [
+    (lambda: ag.zeros(2, 3), np.zeros((2, 3), np.float32)),
+    (lambda: ag.zeros((2, 3)), np.zeros((2, 3), np.float32)),
+    (lambda: ag.ones(4), np.ones(4, np.float32)),
+    (lambda: ag.ones((2, 1), dtype="float64"), np.ones((2, 1))),
+    (lambda: ag.full((2, 2), 1.5), np.full((2, 2), 1.5, np.float32)),
+    (lambda: ag.full(3, 7), np.full(3, 7, np.int64)),
+    (lambda: ag.full(2, True), np.full(2, True)),
+    (lambda: ag.arange(5), np.arange(5)),
+    (lambda: ag.arange(2, 8, 3), np.arange(2, 8, 3)),
+    (lambda: ag.arange(0, 1, 0.25), np.arange(0, 1, 0.25, dtype=np.float32)),
+    (lambda: ag.linspace(0, 1, 5), np.linspace(0, 1, 5, dtype=np.float32)),
+    (lambda: ag.linspace(-1, 1, 4, dtype="float64", endpoint=False), np.linspace(-1, 1, 4, endpoint=False)),
+    (lambda: ag.eye(3), np.eye(3, dtype=np.float32)),
+    (lambda: ag.eye(2, 3, dtype=ag.float64), np.eye(2, 3)),
+    (lambda: ag.zeros_like(ag.ones(2, 3, dtype="int32")), np.zeros((2, 3), np.int32)),
+    (lambda: ag.ones_like(ag.zeros(3, dtype="float64")), np.ones(3)),
+    (lambda: ag.tensor([[1, 2], [3, 4]]), np.array([[1, 2], [3, 4]])),
+    (lambda: ag.tensor([1.0, 2]), np.array([1.0, 2.0], np.float32)),
+    (lambda: ag.tensor(np.arange(3, dtype=np.int32)), np.arange(3, dtype=np.int32)),
+    (lambda: ag.tensor(np.float64(2.5)), np.array(2.5)),
+    (lambda: ag.tensor([True, False]), np.array([True, False])),
+    (lambda: ag.tensor(3.0), np.array(3.0, np.float32)),
+])
+def test_creation_functions(make, expected, device):
+    t = make()
+    assert t.device == device
+    assert t.shape == expected.shape
+    assert t.dtype == expected.dtype
+    np.testing.assert_array_equal(values(t), expected)
+    assert t.is_leaf and not t.requires_grad
+
+
+def test_random_creation_is_seeded_and_reproducible(device):
+    ag.manual_seed(123)
+    a, b = ag.rand(3, 4), ag.randn((2, 5), dtype="float64")
+    ag.manual_seed(123)
+    np.testing.assert_array_equal(values(ag.rand(3, 4)), values(a))
+    np.testing.assert_array_equal(values(ag.randn(2, 5, dtype="float64")), values(b))
+    assert a.dtype == ag.float32 and b.dtype == ag.float64
+    assert 0 <= values(a).min() and values(a).max() < 1
+    ag.manual_seed(124)
+    assert not np.array_equal(values(ag.rand(3, 4)), values(a))
+
+
+def test_tensor_copies_its_input(device):
+    array = np.array([1.0, 2.0])
+    t = ag.tensor(array)
+    array[0] = 100.0
+    np.testing.assert_array_equal(values(t), [1.0, 2.0])
+
+
+def test_creation_can_require_grad(device):
+    for t in (ag.tensor([1.0], requires_grad=True), ag.zeros(2, requires_grad=True), ag.randn(2, requires_grad=True),
+              ag.ones(1, dtype="float64", requires_grad=True)):
+        assert t.requires_grad and t.is_leaf and t.grad is None
+
+
+# --- dtypes -----------------------------------------------------------------------------
+def test_default_dtype_is_float32_and_can_be_changed(device):
+    assert ag.get_default_dtype() == ag.float32
+    ag.set_default_dtype("float64")
+    try:
+        assert ag.get_default_dtype() == ag.float64
+        for t in (ag.tensor([1.0]), ag.zeros(2), ag.rand(2), ag.linspace(0, 1, 3), ag.eye(2)):
+            assert t.dtype == ag.float64
+        assert ag.tensor([1]).dtype == ag.int64  # integers keep theirs
+    finally:
+        ag.set_default_dtype(ag.float32)
+    assert ag.tensor([1.0]).dtype == ag.float32
+    with pytest.raises(TypeError, match="floating point"):
+        ag.set_default_dtype("int32")
+    assert ag.get_default_dtype() == ag.float32
+
+
+@pytest.mark.parametrize("spec, name", [("float64", "float64"), (np.float64, "float64"), (ag.float64, "float64"),
+                                        (np.dtype("float32"), "float32"), ("float32", "float32"),
+                                        (ag.int32, "int32"), ("int64", "int64"), (bool, "bool"), (ag.bool, "bool")])
+def test_dtype_specs(spec, name, device):
+    t = ag.tensor([1], dtype=spec)
+    assert t.dtype == np.dtype(name) and t.dtype.name == name
+    assert ag.zeros(2, dtype=spec).dtype.name == name
+
+
+def test_unknown_dtype_is_a_type_error(device):
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        ag.zeros(2, dtype="complex128")
+
+
+@pytest.mark.parametrize("make", [lambda: ag.tensor([1, 2], requires_grad=True),
+                                  lambda: ag.ones(2, dtype="int64", requires_grad=True),
+                                  lambda: ag.tensor([True], requires_grad=True),
+                                  lambda: ag.arange(3).requires_grad_()])
+def test_integer_and_bool_tensors_refuse_requires_grad(make, device):
+    with pytest.raises(TypeError, match="floating-point"):
+        make()
+
+
+# --- attributes -------------------------------------------------------------------------
+def test_attributes(device):
+    x = ag.tensor(np.arange(6.0).reshape(2, 3).tolist(), requires_grad=True)
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
+    assert x.dtype == ag.float32 and x.device == device
+    assert x.is_leaf and x.requires_grad and x.grad_fn is None and x.grad is None
+    assert hasattr(x.data, "__array_namespace__")  # the backend array
+    np.testing.assert_array_equal(values(x.T), np.arange(6.0).reshape(2, 3).T)
+    y = x * 2
+    assert not y.is_leaf and y.requires_grad and y.grad_fn.name == "Mul"
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad = False
+    with pytest.raises(TypeError, match="0-d"):
+        len(ag.tensor(1.0))
+
+
+def test_data_is_assignable(device):
+    x = ag.zeros(3)
+    x.data = ag.ones(3).data
+    np.testing.assert_array_equal(values(x), [1.0, 1.0, 1.0])
+
+
+def test_grad_is_assignable_with_checks(device):
+    x = ag.zeros(2, 3, requires_grad=True)
+    g = ag.ones(2, 3)
+    x.grad = g
+    assert x.grad is g
+    with pytest.raises(ValueError, match=r"shape \(3,\).*\(2, 3\)"):
+        x.grad = ag.ones(3)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        x.grad = np.ones((2, 3))
+    assert x.grad is g
+    x.grad = None
+    assert x.grad is None
+
+
+# --- methods ----------------------------------------------------------------------------
+def test_detach_shares_data_outside_the_graph(device):
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    d = y.detach()
+    assert not d.requires_grad and d.grad_fn is None and d.is_leaf
+    np.testing.assert_array_equal(values(d), [2.0, 4.0])
+    d.add_(1.0)  # the same storage: y sees it
+    np.testing.assert_array_equal(values(y), [3.0, 5.0])
+
+
+def test_numpy_item_tolist(device):
+    x = ag.tensor([[1.5, 2.0], [3.0, 4.0]])
+    assert isinstance(x.numpy(), np.ndarray)
+    np.testing.assert_array_equal(x.numpy(), [[1.5, 2.0], [3.0, 4.0]])
+    assert x[0, 0].item() == 1.5 and isinstance(x[0, 0].item(), float)
+    assert ag.tensor([7]).item() == 7 and isinstance(ag.tensor([7]).item(), int)
+    assert x.tolist() == [[1.5, 2.0], [3.0, 4.0]]
+    with pytest.raises(ValueError, match="one element"):
+        x.item()
+    assert float(ag.tensor([2.5])) == 2.5 and int(ag.tensor(3)) == 3 and bool(ag.tensor([1.0]))
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(x)
+    assert [1, 2, 3][ag.tensor(1)] == 2  # __index__
+    with pytest.raises(TypeError):
+        [1, 2, 3][ag.tensor(1.0)]
+
+
+def test_to_casts_and_is_differentiable(device):
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x.to(dtype="float64")
+    assert y.dtype == ag.float64 and y.device == device
+    assert x.to(device=device) is x and x.to(dtype=ag.float32) is x
+    (y * y).sum().backward()
+    assert x.grad.dtype == ag.float32
+    np.testing.assert_allclose(values(x.grad), [2.0, 4.0])
+    assert x.cpu().device == "cpu"
+    np.testing.assert_array_equal(values(x.cpu()), [1.0, 2.0])
+
+
+@pytest.mark.skipif(not HAS_STRICT, reason="needs array-api-strict")
+def test_to_another_device_is_differentiable():
+    x = ag.tensor([1.0, 2.0], device="cpu", requires_grad=True)
+    y = x.to(device="strict", dtype="float64")
+    assert y.device == "strict" and y.dtype == ag.float64
+    (y * y * 3).sum().backward()
+    assert x.grad.device == "cpu" and x.grad.dtype == ag.float32
+    np.testing.assert_allclose(values(x.grad), [6.0, 12.0])
+
+
+def test_requires_grad_and_retain_grad_and_hooks_need_grad(device):
+    x = ag.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        x.register_hook(lambda g: g)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        x.retain_grad()
+    assert x.requires_grad_() is x and x.requires_grad
+    h = x * 3
+    h.retain_grad()
+    handle = h.register_hook(lambda g: g * 2)
+    (h * h).sum().backward()
+    np.testing.assert_allclose(values(h.grad), 2 * values(h) * 2)  # retained grad is after hooks
+    np.testing.assert_allclose(values(x.grad), 2 * values(h) * 2 * 3)
+    handle.remove()
+
+
+# --- in-place methods -----------------------------------------------------------------------
+@pytest.mark.parametrize("method, arg, ref", [
+    ("add_", 2.0, lambda a: a + 2), ("sub_", [1.0, 2.0, 3.0], lambda a: a - [1, 2, 3]),
+    ("mul_", 3.0, lambda a: a * 3), ("div_", 4.0, lambda a: a / 4),
+    ("copy_", [5.0, 6.0, 7.0], lambda a: np.broadcast_to([5.0, 6.0, 7.0], a.shape)),
+])
+def test_in_place_methods(method, arg, ref, device):
+    start = np.arange(6.0).reshape(2, 3) + 1
+    t = ag.tensor(start, dtype="float64")
+    other = ag.tensor(arg, dtype="float64") if isinstance(arg, list) else arg
+    assert getattr(t, method)(other) is t
+    np.testing.assert_allclose(values(t), ref(start))
+    assert t.dtype == ag.float64 and t.shape == (2, 3)
+
+
+def test_add_and_sub_with_alpha(device):
+    t = ag.tensor([1.0, 2.0])
+    t.add_(ag.tensor([1.0, 1.0]), alpha=3)
+    t.sub_(ag.tensor([0.5, 0.5]), alpha=2)
+    np.testing.assert_allclose(values(t), [3.0, 4.0])
+
+
+def test_zero_and_fill(device):
+    t = ag.ones(2, 2)
+    assert t.fill_(2.5) is t
+    np.testing.assert_array_equal(values(t), np.full((2, 2), 2.5))
+    assert t.zero_() is t
+    np.testing.assert_array_equal(values(t), np.zeros((2, 2)))
+    i = ag.tensor([1, 2])
+    i.fill_(7)
+    assert i.dtype == ag.int64 and i.tolist() == [7, 7]
+
+
+def test_in_place_keeps_the_dtype_and_is_seen_by_views(device):
+    t = ag.tensor([[1, 2], [3, 4]], dtype="int32")
+    row = t[0]
+    row.mul_(10)
+    assert t.dtype == ag.int32
+    assert t.tolist() == [[10, 20], [3, 4]]
+
+
+def test_copy_into_a_plain_tensor_joins_the_graph(device):
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    buffer = ag.zeros(2, 3)
+    buffer.copy_(x * 2)
+    assert buffer.requires_grad and not buffer.is_leaf
+    (buffer * buffer).sum().backward()
+    np.testing.assert_allclose(values(x.grad), 2 * (2 * 2 * values(x)) * 2)
+
+
+# --- operators ----------------------------------------------------------------------------
+def test_arithmetic_operators_and_reversed_forms(device):
+    a_np = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    b_np = np.array([0.5, -2.0], np.float32)
+    a, b = ag.tensor(a_np), ag.tensor(b_np)
+    cases = [(a + b, a_np + b_np), (a - b, a_np - b_np), (a * b, a_np * b_np), (a / b, a_np / b_np),
+             (a ** 2, a_np ** 2), (a @ a, a_np @ a_np), (-a, -a_np), (+a, a_np), (abs(b), np.abs(b_np)),
+             (1 + a, 1 + a_np), (1 - a, 1 - a_np), (2 * a, 2 * a_np), (2 / a, 2 / a_np), (2 ** a, 2 ** a_np),
+             (a + 1.5, a_np + 1.5), (a_np @ a, a_np @ a_np)]
+    for got, want in cases:
+        assert got.dtype == ag.float32, (got, want)
+        np.testing.assert_allclose(values(got), want, rtol=1e-6)
+    ints = ag.tensor([1, 2, 3])
+    assert (ints + 1).dtype == ag.int64 and (ints * 2).tolist() == [2, 4, 6]
+    assert (ints / 2).dtype == ag.get_default_dtype() and (ints / ints).tolist() == [1.0, 1.0, 1.0]
+    assert (ints + 0.5).dtype.kind == "f" and (ints + 0.5).tolist() == [1.5, 2.5, 3.5]
+
+
+def test_comparisons_give_bool_tensors_without_grad(device):
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = ag.tensor([3.0, 2.0, 1.0])
+    cases = [(x < y, [True, False, False]), (x <= y, [True, True, False]), (x > 2, [False, False, True]),
+             (x >= 2, [False, True, True]), (x == y, [False, True, False]), (x != y, [True, False, True]),
+             (2 < x, [False, False, True])]
+    for got, want in cases:
+        assert got.dtype == ag.bool
+        assert got.tolist() == want
+        assert not got.requires_grad and got.grad_fn is None
+
+
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (None, True), (1, False), (-1, True)])
+def test_index_and_boolean_reductions_match_numpy(axis, keepdims, device):
+    base = np.array([[3.0, -1.0, 7.0], [0.5, 9.0, -2.0]])
+    t = ag.tensor(base, requires_grad=True)
+    for name in ("argmax", "argmin"):
+        got = getattr(t, name)(axis=axis, keepdims=keepdims)
+        want = getattr(np, name)(base, axis=axis, keepdims=keepdims)
+        assert got.shape == want.shape and got.dtype.kind == "i" and not got.requires_grad
+        np.testing.assert_array_equal(got.numpy(), want)
+    mask = ag.tensor(base > 0)
+    for name in ("any", "all"):
+        got = getattr(ag, name)(mask, axis=axis, keepdims=keepdims)
+        want = getattr(np, name)(base > 0, axis=axis, keepdims=keepdims)
+        assert got.shape == want.shape and got.dtype == ag.bool
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_getitem_forms(device):
+    base = np.arange(24.0).reshape(2, 3, 4)
+    t = ag.tensor(base)
+    mask = ag.tensor(base > 10)
+    for index in [1, (1, 2), (slice(None), 0), (Ellipsis, -1), (None, 0), (0, slice(None, None, 2)),
+                  [1, 0, 1], (0, [2, 0])]:
+        np.testing.assert_array_equal(values(t[index]), base[index])
+    np.testing.assert_array_equal(values(t[mask]), base[base > 10])
+    np.testing.assert_array_equal(values(t[ag.tensor([1, 1, 0])]), base[[1, 1, 0]])
+    assert [values(r).tolist() for r in t] == base.tolist()
+    with pytest.raises(IndexError, match="too many indices"):
+        t[0, 0, 0, 0]
+    with pytest.raises(TypeError, match="integer or bool"):
+        t[ag.tensor([0.5])]
+
+
+def test_repr_shows_values_dtype_device_and_grad_fn(device):
+    x = ag.tensor([1.5, -2.0], requires_grad=True)
+    text = repr(x)
+    assert text.startswith("tensor([ 1.5, -2. ]") and "dtype=float32" in text and f"device='{device}'" in text
+    assert "requires_grad=True" in text
+    y = x * 2
+    assert "grad_fn=<Mul>" in repr(y) and "3." in repr(y)
+    assert repr(ag.tensor(3)) == f"tensor(3, dtype=int64, device='{device}')"
+
+
+# --- interop -------------------------------------------------------------------------------
+def test_dlpack_both_ways_shares_memory():
+    array = np.arange(4.0)
+    t = ag.from_dlpack(array)
+    assert t.device == "cpu" and t.dtype == ag.float64
+    array[0] = 9.0
+    assert values(t)[0] == 9.0
+    back = np.from_dlpack(ag.tensor([1.0, 2.0], device="cpu"))
+    np.testing.assert_array_equal(back, [1.0, 2.0])
+
+
+def test_dlpack_export_from_any_device(device):
+    np.testing.assert_array_equal(np.from_dlpack(ag.tensor([1.0, 2.0])), [1.0, 2.0])
+
+
+def test_array_protocol_for_cpu_tensors(device):
+    t = ag.tensor([1.0, 2.0])
+    if device == "cpu":
+        np.testing.assert_array_equal(np.asarray(t), [1.0, 2.0])
+        assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    else:
+        with pytest.raises(TypeError, match=r"\.numpy\(\)"):
+            np.asarray(t)
+
+
+# --- default device ----------------------------------------------------------------------
+@pytest.mark.skipif(not HAS_STRICT, reason="needs array-api-strict")
+def test_set_default_device_and_context_manager():
+    with backends.default_device("cpu"):
+        previous = backends.set_default_device("strict")
+        try:
+            assert previous.device == "cpu"
+            assert ag.zeros(1).device == "strict" and ag.tensor([1.0]).device == "strict"
+        finally:
+            backends.set_default_device(previous)
+        assert ag.zeros(1).device == "cpu"
+        with pytest.raises(KeyError):
+            with ag.default_device("strict"):
+                assert ag.ones(2).device == "strict"
+                raise KeyError("the previous device comes back even on errors")
+        assert ag.ones(2).device == "cpu"
+        assert ag.ones(2, device="strict").device == "strict"
+
+
+@pytest.mark.skipif(not HAS_STRICT, reason="needs array-api-strict")
+def test_topograd_device_environment_variable():
+    env = dict(os.environ, TOPOGRAD_DEVICE="strict")
+    out = subprocess.run([sys.executable, "-c", "import autograd as ag; print(ag.zeros(1).device)"],
+                         env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "strict"

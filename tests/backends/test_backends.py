@@ -1,0 +1,206 @@
+"""The backend objects: lookup, the CUDA install message, the array-api-strict
+guard, the named kernels (against NumPy) and the seeded random generators."""
+import numpy as np
+import pytest
+
+import autograd as ag
+import backends
+
+HAS_STRICT = "strict" in backends.available_devices()
+
+
+def host(backend, array):
+    return np.asarray(backend.to_numpy(array))
+
+
+# --- lookup ------------------------------------------------------------------------------
+def test_get_returns_one_backend_per_device():
+    cpu = backends.get("cpu")
+    assert backends.get("CPU ") is cpu and backends.get(cpu) is cpu
+    assert cpu.device == "cpu" and cpu.name == "numpy"
+    with backends.default_device("cpu"):
+        assert backends.get() is cpu and backends.get_default() is cpu
+    with pytest.raises(ValueError, match=r"unknown device 'tpu'.*'cpu', 'cuda'"):
+        backends.get("tpu")
+    assert backends.available_devices()[0] == "cpu"
+
+
+def test_cuda_missing_raises_one_clear_error_with_the_install_command():
+    if backends.cuda_is_available():
+        pytest.skip("a CUDA device is present here")
+    with pytest.raises(backends.BackendUnavailable) as info:
+        backends.get("cuda")
+    message = str(info.value)
+    assert "CuPy" in message and "pip install" in message and "cupy-cuda12x" in message
+    assert isinstance(info.value, RuntimeError)
+    with pytest.raises(backends.BackendUnavailable, match="pip install"):
+        ag.zeros(2, device="cuda:0")
+    assert not ag.cuda_is_available()
+    assert not any(d.startswith("cuda") for d in backends.available_devices())
+
+
+@pytest.mark.skipif(not HAS_STRICT, reason="needs array-api-strict")
+def test_strict_backend_refuses_calls_outside_the_standard():
+    strict = backends.get("strict")
+    xp = strict.xp
+    a = strict.asarray(np.arange(6.0).reshape(2, 3))
+    assert not hasattr(xp, "einsum")                      # NumPy-only functions do not exist
+    with pytest.raises(AttributeError):
+        a.astype                                          # nor do NumPy-only methods
+    with pytest.raises(IndexError):
+        a[0]                                              # flat indexing needs an explicit ...
+    with pytest.raises(IndexError):
+        a[[0, 1], ...]                                    # integer-array indexing (the gather kernel's job)
+    with pytest.raises(TypeError):
+        a + np.ones((2, 3))                               # mixing in NumPy arrays
+    with pytest.raises(TypeError):
+        xp.asarray([1, 2]) / 2                            # true division of integers
+    # ... while the standard itself works, with its own dtype objects
+    np.testing.assert_array_equal(host(strict, xp.sum(a, axis=1)), [3.0, 12.0])
+    assert strict.canonical_dtype(a.dtype) == np.float64 and strict.native_dtype(np.dtype("float64")) == xp.float64
+    with pytest.raises(TypeError, match="float16"):
+        strict.native_dtype(np.dtype("float16"))
+
+
+def test_array_round_trip(device):
+    backend = backends.get(device)
+    array = np.arange(6, dtype=np.float32).reshape(2, 3)
+    native = backend.from_numpy(array)
+    assert hasattr(native, "__array_namespace__")
+    np.testing.assert_array_equal(host(backend, native), array)
+    zero_d = backend.from_numpy(np.array(2.5))
+    assert tuple(zero_d.shape) == () and host(backend, zero_d) == 2.5
+    typed = backend.asarray([1, 2], "float64")
+    assert backend.canonical_dtype(typed.dtype) == np.float64
+    backend.synchronize()
+
+
+# --- named kernels -------------------------------------------------------------------------
+def _index_on(backend, index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return tuple(backend.asarray(p) if isinstance(p, np.ndarray) else p for p in parts)
+
+
+GATHER_INDICES = [
+    np.array([1, 0, 1, 1]),
+    (np.array([[0, 1], [1, 0]]), slice(None), np.array([3, 3])),
+    (slice(1, None), np.array([0, 0, 2])),
+    np.arange(24).reshape(2, 3, 4) % 5 == 0,
+    (np.array([True, False]), Ellipsis),
+]
+
+
+@pytest.mark.parametrize("index", GATHER_INDICES, ids=range(len(GATHER_INDICES)))
+def test_gather_matches_numpy_advanced_indexing(index, device):
+    backend = backends.get(device)
+    x = np.arange(24.0).reshape(2, 3, 4)
+    got = backend.gather(backend.from_numpy(x), _index_on(backend, index))
+    np.testing.assert_array_equal(host(backend, got), x[index])
+
+
+@pytest.mark.parametrize("index", GATHER_INDICES, ids=range(len(GATHER_INDICES)))
+def test_scatter_add_accumulates_repeated_indices(index, device):
+    backend = backends.get(device)
+    shape = (2, 3, 4)
+    values = np.random.default_rng(0).standard_normal(np.zeros(shape)[index].shape)
+    want = np.zeros(shape)
+    np.add.at(want, index, values)
+    got = backend.scatter_add(shape, _index_on(backend, index), backend.from_numpy(values))
+    assert backend.canonical_dtype(got.dtype) == np.float64
+    np.testing.assert_allclose(host(backend, got), want)
+
+
+def test_scatter_add_sums_rather_than_overwrites(device):
+    backend = backends.get(device)
+    got = backend.scatter_add((3,), (backend.asarray(np.array([1, 1, 1, 0])),),
+                              backend.from_numpy(np.array([1.0, 2.0, 3.0, 4.0])))
+    np.testing.assert_array_equal(host(backend, got), [4.0, 6.0, 0.0])
+
+
+@pytest.mark.parametrize("spec, shapes", [("ij,jk->ik", [(2, 3), (3, 4)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+                                          ("i,j->ij", [(3,), (2,)]), ("ijk->k", [(2, 3, 4)]),
+                                          ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]), ("ii->i", [(3, 3)])])
+def test_einsum_kernel_matches_numpy(spec, shapes, device):
+    backend = backends.get(device)
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    got = backend.einsum(spec, *(backend.from_numpy(a) for a in arrays))
+    np.testing.assert_allclose(host(backend, got), np.einsum(spec, *arrays), rtol=1e-12)
+
+
+@pytest.mark.parametrize("window, stride, dilation", [((2, 2), (1, 1), (1, 1)), ((3, 2), (2, 1), (1, 1)),
+                                                      ((2, 2), (1, 2), (2, 1))])
+def test_sliding_windows_match_a_loop(window, stride, dilation, device):
+    backend = backends.get(device)
+    x = np.arange(2 * 3 * 6 * 7, dtype=np.float64).reshape(2, 3, 6, 7)
+    (kh, kw), (sh, sw), (dh, dw) = window, stride, dilation
+    oh = (6 - dh * (kh - 1) - 1) // sh + 1
+    ow = (7 - dw * (kw - 1) - 1) // sw + 1
+    want = np.empty((2, 3, oh, ow, kh, kw))
+    for i in range(oh):
+        for j in range(ow):
+            for a in range(kh):
+                for b in range(kw):
+                    want[:, :, i, j, a, b] = x[:, :, i * sh + a * dh, j * sw + b * dw]
+    got = backend.sliding_windows(backend.from_numpy(x), window, stride, dilation)
+    np.testing.assert_array_equal(host(backend, got), want)
+
+
+@pytest.mark.parametrize("window, stride, dilation", [((2, 2), (1, 1), (1, 1)), ((3, 2), (2, 1), (1, 2))])
+def test_col2im_adds_windows_back_where_they_came_from(window, stride, dilation, device):
+    backend = backends.get(device)
+    rng = np.random.default_rng(2)
+    shape = (2, 3, 6, 7)
+    (kh, kw), (sh, sw), (dh, dw) = window, stride, dilation
+    oh = (6 - dh * (kh - 1) - 1) // sh + 1
+    ow = (7 - dw * (kw - 1) - 1) // sw + 1
+    windows = rng.standard_normal((2, 3, oh, ow, kh, kw))
+    want = np.zeros(shape)
+    for i in range(oh):
+        for j in range(ow):
+            for a in range(kh):
+                for b in range(kw):
+                    want[:, :, i * sh + a * dh, j * sw + b * dw] += windows[:, :, i, j, a, b]
+    got = backend.col2im(backend.from_numpy(windows), shape, stride, dilation)
+    np.testing.assert_allclose(host(backend, got), want, rtol=1e-12)
+
+
+def test_owns_memory_is_false_for_views(device):
+    backend = backends.get(device)
+    array = backend.from_numpy(np.zeros((3, 4)))
+    view = backend.xp.reshape(array, (4, 3))[0:2, ...]
+    assert backend.owns_memory(view) is False
+
+
+# --- random generators -----------------------------------------------------------------------
+def test_seeded_generators_are_reproducible(device):
+    backend = backends.get(device)
+
+    def draw():
+        return [host(backend, backend.uniform((3, 2), -1.0, 2.0, np.float32)),
+                host(backend, backend.normal((4,), 5.0, 0.1, np.float64)),
+                host(backend, backend.permutation(6)),
+                host(backend, backend.integers(3, 7, (10,)))]
+
+    backend.seed(42)
+    first = draw()
+    backend.seed(42)
+    second = draw()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    uniform, normal, perm, ints = first
+    assert uniform.dtype == np.float32 and uniform.shape == (3, 2)
+    assert uniform.min() >= -1.0 and uniform.max() < 2.0
+    assert normal.dtype == np.float64 and abs(normal.mean() - 5.0) < 0.5
+    assert sorted(perm.tolist()) == list(range(6))
+    assert ints.min() >= 3 and ints.max() < 7
+    backend.seed(43)
+    assert not np.array_equal(draw()[0], uniform)
+
+
+def test_manual_seed_reaches_every_backend(device):
+    backends.manual_seed(9)
+    a = host(backends.get(device), backends.get(device).uniform((5,), 0.0, 1.0, np.float64))
+    backends.manual_seed(9)
+    b = host(backends.get(device), backends.get(device).uniform((5,), 0.0, 1.0, np.float64))
+    np.testing.assert_array_equal(a, b)
