@@ -1,0 +1,330 @@
+"""Checkpoints as safetensors files: no pickle, loadable by PyTorch, written atomically.
+
+    nn.save(model.state_dict(), "ckpt.safetensors", optimizer=opt, metadata={"epoch": "3"})
+    model.load_state_dict(nn.load("ckpt.safetensors"))
+    opt.load_state_dict(nn.load_optimizer_state("ckpt.safetensors"))
+    nn.restore("ckpt.safetensors", model, opt)  # both, all or nothing, errors name the file
+    nn.load_metadata("ckpt.safetensors")  # {"epoch": "3"}
+
+The model's tensors are stored under their state_dict names, so
+``safetensors.torch.load_file`` gives PyTorch a state dict it can load, and a file
+that PyTorch saved loads here. An optimizer's tensors go under ``optimizer.``
+keys (``optimizer.state.0.exp_avg``); the rest of its state dict (hyperparameters,
+step counts) is JSON in the file's metadata, with a CRC-32 of every tensor so that
+damaged data is caught on load rather than trained on.
+"""
+import json
+import os
+import secrets
+import zlib
+from collections import OrderedDict
+
+import backends
+from autograd import Tensor, tensor
+
+from .module import Module
+
+TOPOGRAD_KEY = "topograd"  # metadata entry with our JSON (key order, checksums, optimizer state)
+FORMAT_VERSION = 1
+OPTIMIZER_PREFIX = "optimizer"  # optimizer tensors are stored as optimizer.state.<index>.<name>
+RESERVED_METADATA = (TOPOGRAD_KEY, "format")
+LOADABLE_DTYPES = {"F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL"}
+
+
+def save(state, path, optimizer=None, metadata=None):
+    """Write ``state`` (a state_dict of name -> Tensor, or a Module) to ``path``.
+
+    ``optimizer``: an optimizer (or its ``state_dict()``) to store alongside.
+    ``metadata``: extra ``str -> str`` entries, returned by ``load_metadata``.
+    The file is written to a temporary name in the same folder, flushed to disk,
+    then renamed over ``path``, so ``path`` always holds a complete checkpoint.
+    """
+    safetensors_numpy = _import_safetensors()
+    path = os.fspath(path)
+    if isinstance(state, Module):
+        state = state.state_dict()
+    if not isinstance(state, dict):
+        raise TypeError(f"nn.save: state must be a dict of name -> Tensor or a Module, not {type(state).__name__}")
+    arrays = OrderedDict()
+    for name, value in state.items():
+        if not isinstance(name, str):
+            raise TypeError(f"nn.save: state keys must be strings, got {name!r}")
+        if not isinstance(value, Tensor):
+            raise TypeError(f"nn.save: state[{name!r}] is a {type(value).__name__}, not a Tensor")
+        arrays[name] = _host_array(value)
+    info = {"version": FORMAT_VERSION, "model_keys": list(arrays)}
+    if optimizer is not None:
+        optimizer_state = optimizer.state_dict() if hasattr(optimizer, "state_dict") else optimizer
+        if not isinstance(optimizer_state, dict):
+            raise TypeError("nn.save: optimizer must be an optimizer or its state_dict(), "
+                            f"not {type(optimizer_state).__name__}")
+        tensors = {}
+        info["optimizer"] = _encode(optimizer_state, OPTIMIZER_PREFIX, tensors)
+        clashes = sorted(set(tensors) & set(arrays))
+        if clashes:
+            raise ValueError(f"nn.save: model keys {clashes} collide with the optimizer's; rename them")
+        arrays.update((name, _host_array(t)) for name, t in tensors.items())
+    info["crc32"] = {name: zlib.crc32(memoryview(a)) for name, a in arrays.items()}
+    entries = _user_metadata(metadata)
+    entries[TOPOGRAD_KEY] = json.dumps(info, separators=(",", ":"))
+    entries["format"] = "pt"  # the marker Hugging Face loaders check; names and layouts follow PyTorch
+    _write_atomically(path, lambda tmp: safetensors_numpy.save_file(arrays, tmp, metadata=entries))
+
+
+def load(path, device=None):
+    """The model tensors in the checkpoint, as an OrderedDict of name -> Tensor on
+    ``device`` (default: the default device), in the order they were saved.
+    Optimizer entries are left out; read them with ``load_optimizer_state``."""
+    checkpoint = _Checkpoint(path)
+    names = checkpoint.info.get("model_keys", None)
+    if names is None:  # written elsewhere (e.g. safetensors.torch.save_file): every tensor is the model's
+        names = checkpoint.keys
+    return checkpoint.read(names, device)
+
+
+def load_optimizer_state(path, device=None):
+    """The optimizer ``state_dict`` saved with ``nn.save(..., optimizer=opt)``, ready
+    for ``opt.load_state_dict``; its tensors are placed on ``device``."""
+    checkpoint = _Checkpoint(path)
+    if "optimizer" not in checkpoint.info:
+        raise KeyError(f"{checkpoint.path}: the checkpoint holds no optimizer state; save it with "
+                       "nn.save(state, path, optimizer=optimizer)")
+    skeleton = checkpoint.info["optimizer"]
+    tensors = checkpoint.read(_tensor_names(skeleton), device)
+    return _decode(skeleton, tensors)
+
+
+def restore(path, model, optimizer=None, strict=True):
+    """Load the checkpoint at ``path`` into ``model`` (and ``optimizer``), all or nothing:
+    every check (file, keys, shapes, optimizer groups) passes before anything stays
+    changed, and errors name the file. Returns load_state_dict's missing/unexpected keys."""
+    path = os.fspath(path)
+    state = load(path, device="cpu")  # load_state_dict copies onto each parameter's own device
+    optimizer_state = load_optimizer_state(path, device="cpu") if optimizer is not None else None
+    before = None
+    if optimizer is not None:  # host copies (state_dict shares memory), to undo with if the optimizer refuses
+        before = {name: tensor(t, dtype=t.dtype, device="cpu") for name, t in model.state_dict().items()}
+    try:
+        result = model.load_state_dict(state, strict=strict)
+    except ValueError as exc:
+        raise ValueError(f"{path}: the checkpoint does not fit this model: {exc}") from exc
+    if optimizer is not None:
+        try:
+            optimizer.load_state_dict(optimizer_state)
+        except (ValueError, KeyError, TypeError) as exc:
+            model.load_state_dict(before)  # undo, so a rejected checkpoint changes nothing
+            raise ValueError(f"{path}: the checkpoint's optimizer state does not fit this optimizer: {exc}") from exc
+    return result
+
+
+def load_metadata(path):
+    """The ``metadata`` entries given to ``nn.save`` (a dict of str -> str)."""
+    checkpoint = _Checkpoint(path)
+    return {k: v for k, v in checkpoint.metadata.items() if k not in RESERVED_METADATA}
+
+
+# --- writing -------------------------------------------------------------------------------
+
+def _host_array(t):
+    """The tensor's values as a host array, C-contiguous as safetensors needs (given
+    a strided array it writes the memory in storage order, scrambling the values)."""
+    return _contiguous(t.numpy())
+
+
+def _user_metadata(metadata):
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise TypeError(f"nn.save: metadata must be a dict of str -> str, not {type(metadata).__name__}")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"nn.save: metadata entries must be str -> str, got {key!r}: {value!r} "
+                            "(convert numbers with str(), or json.dumps structures)")
+        if key in RESERVED_METADATA:
+            raise ValueError(f"nn.save: metadata key {key!r} is reserved; use another name")
+    return dict(metadata)
+
+
+def _encode(value, name, tensors):
+    """JSON-able skeleton of ``value``; each Tensor is stored in ``tensors`` under its
+    dotted path and replaced by ``{"__tensor__": path}``. Non-string dict keys (the
+    parameter indices of an optimizer's state) and tuples are tagged so that decoding
+    gives back the same types."""
+    if isinstance(value, Tensor):
+        tensors[name] = value
+        return {"__tensor__": name}
+    if isinstance(value, dict):
+        plain = all(isinstance(k, str) for k in value) and not {"__tensor__", "__items__", "__tuple__"} & set(value)
+        if plain:
+            return {k: _encode(v, f"{name}.{k}", tensors) for k, v in value.items()}
+        items = []
+        for k, v in value.items():
+            if not isinstance(k, (str, int, float, bool)) and k is not None:
+                raise TypeError(f"nn.save: optimizer state key {k!r} at {name} is not a str or number")
+            items.append([k, _encode(v, f"{name}.{k}", tensors)])
+        return {"__items__": items}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, f"{name}.{i}", tensors) for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode(v, f"{name}.{i}", tensors) for i, v in enumerate(value)]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if hasattr(value, "__index__"):  # integer scalars of array libraries
+        return int(value)
+    if hasattr(value, "__float__"):
+        return float(value)
+    raise TypeError(f"nn.save: optimizer state at {name} is a {type(value).__name__}, which a checkpoint "
+                    "cannot hold; use Tensors, numbers, strings, lists and dicts")
+
+
+def _write_atomically(path, write):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"nn.save: folder {directory!r} does not exist; create it first")
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    # Created here to learn the usual permissions (0666 less the umask): the
+    # safetensors writer leaves its files 0600, which we undo before the rename.
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    try:
+        mode = os.stat(tmp).st_mode & 0o777
+        write(tmp)
+        os.chmod(tmp, mode)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    """Make the rename itself durable; not possible (nor needed) on Windows."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+class _Checkpoint:
+    """An opened, validated checkpoint: its keys, metadata and our JSON entry."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        _import_safetensors()  # for its clear error when the package is missing
+        from safetensors import SafetensorError, safe_open
+        self._safe_open, self._error = safe_open, SafetensorError
+        try:
+            with safe_open(self.path, framework="np") as f:
+                self.keys = list(f.keys())
+                self.metadata = dict(f.metadata() or {})
+                self.dtypes = {k: f.get_slice(k).get_dtype() for k in self.keys}
+        except SafetensorError as exc:
+            raise ValueError(f"{self.path}: not a valid safetensors checkpoint ({exc}); the file is corrupt or "
+                             "truncated, or not a checkpoint") from exc
+        self.info = self._parse_info()
+
+    def _parse_info(self):
+        raw = self.metadata.get(TOPOGRAD_KEY)
+        if raw is None:
+            return {}
+        try:
+            info = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{self.path}: the checkpoint's '{TOPOGRAD_KEY}' metadata is not valid JSON "
+                             f"({exc}); the file is corrupt") from exc
+        version = info.get("version") if isinstance(info, dict) else None
+        if version != FORMAT_VERSION:
+            raise ValueError(f"{self.path}: checkpoint format version {version!r} is not one this topograd "
+                             f"reads (version {FORMAT_VERSION}); it was written by another version, or is corrupt")
+        missing = sorted(set(info.get("model_keys", ())) - set(self.keys))
+        if missing:
+            raise ValueError(f"{self.path}: the checkpoint lists tensors {missing} that it does not contain; "
+                             "the file is corrupt")
+        return info
+
+    def read(self, names, device):
+        """The named tensors, checked against their dtypes and checksums, on ``device``."""
+        absent = [name for name in names if name not in self.dtypes]
+        if absent:
+            raise ValueError(f"{self.path}: the checkpoint has no tensors {absent}; the file is corrupt")
+        for name in names:
+            if self.dtypes[name] not in LOADABLE_DTYPES:
+                raise ValueError(f"{self.path}: tensor {name!r} has dtype {self.dtypes[name]}, which topograd "
+                                 "cannot hold; convert it before saving (in PyTorch: .float())")
+        backend = backends.get(device)
+        checksums = self.info.get("crc32", {})
+        out = OrderedDict()
+        try:
+            with self._safe_open(self.path, framework="np") as f:
+                for name in names:
+                    array = f.get_tensor(name)
+                    expected = checksums.get(name)
+                    if expected is not None and zlib.crc32(memoryview(_contiguous(array))) != expected:
+                        raise ValueError(f"{self.path}: tensor {name!r} fails its checksum; the file is corrupt")
+                    out[name] = Tensor(array, device=backend)
+        except self._error as exc:
+            raise ValueError(f"{self.path}: cannot read the checkpoint's tensors ({exc}); the file is "
+                             "corrupt") from exc
+        return out
+
+
+def _contiguous(array):
+    if memoryview(array).c_contiguous:
+        return array
+    xp = backends.get("cpu").xp
+    return xp.reshape(xp.reshape(array, (-1,), copy=True), array.shape)  # a copy in C order
+
+
+def _tensor_names(skeleton):
+    """Every tensor key an encoded skeleton refers to, walking it without recursion."""
+    names, stack = [], [skeleton]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            if "__tensor__" in value:
+                names.append(value["__tensor__"])
+            elif "__items__" in value:
+                stack.extend(v for _, v in value["__items__"])
+            elif "__tuple__" in value:
+                stack.extend(value["__tuple__"])
+            else:
+                stack.extend(value.values())
+    return names
+
+
+def _decode(value, tensors):
+    """Undo ``_encode``, taking each tensor from ``tensors`` by name."""
+    if isinstance(value, list):
+        return [_decode(v, tensors) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tensor__" in value:
+        return tensors[value["__tensor__"]]
+    if "__tuple__" in value:
+        return tuple(_decode(v, tensors) for v in value["__tuple__"])
+    if "__items__" in value:
+        return {k: _decode(v, tensors) for k, v in value["__items__"]}
+    return {k: _decode(v, tensors) for k, v in value.items()}
+
+
+def _import_safetensors():
+    try:
+        import safetensors.numpy
+    except ImportError as exc:
+        raise ImportError("checkpoints need the safetensors package: pip install safetensors "
+                          "(or pip install 'topograd[nn]')") from exc
+    return safetensors.numpy

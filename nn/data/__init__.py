@@ -1,0 +1,14 @@
+"""Datasets, the DataLoader, and real datasets that need no download.
+
+    from nn.data import DataLoader, TensorDataset, random_split, datasets
+    (x_train, y_train), (x_test, y_test) = datasets.mnist()
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=64, shuffle=True, seed=0)
+"""
+from . import datasets
+from .dataloader import DataLoader, default_collate
+from .dataset import Dataset, Subset, TensorDataset, random_split
+from .datasets import Splits, digits, mnist
+from .idx import read_idx
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
+           "datasets", "mnist", "digits", "Splits", "read_idx"]

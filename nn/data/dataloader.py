@@ -1,0 +1,147 @@
+"""DataLoader: iterate over a dataset in (shuffled) batches on a device.
+
+For a TensorDataset (or Subsets of one, as random_split makes) each batch is
+one gather per tensor on the dataset's device, followed by one copy of the batch
+to the target device; other datasets are read sample by sample and collated.
+"""
+import backends
+from autograd import Tensor, stack, tensor
+from backends import dtypes
+
+from .dataset import Subset, TensorDataset, draw_seed, shuffled_indices
+
+
+class DataLoader:
+    """Batches of ``dataset``; batches land on ``device`` (default: the default
+    device when iteration starts).
+
+    With ``shuffle=True`` each epoch (each ``iter(loader)``) has a new order.
+    Given a ``seed``, epoch ``e``'s order depends only on ``(seed, e)``, so runs
+    repeat exactly; ``set_epoch`` picks the epoch when resuming. Without a seed,
+    each epoch draws one from the CPU generator (see ``ag.manual_seed``).
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None,
+                 device=None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.seed = seed
+        self.collate_fn = collate_fn
+        self.device = device
+        self.epoch = 0
+        self._source = None if collate_fn is not None else _tensor_source(dataset)
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def set_epoch(self, epoch):
+        """Make the next iteration epoch ``epoch`` (its shuffle order)."""
+        self.epoch = int(epoch)
+
+    def __iter__(self):
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        order = self._order(epoch)
+        target = backends.get(self.device)
+        if self._source is not None:
+            return self._tensor_batches(order, target)
+        return self._sample_batches(order, target)
+
+    def _order(self, epoch):
+        """Positions in the dataset for this epoch, or None for 0, 1, 2, ..."""
+        if not self.shuffle:
+            return None
+        seed = draw_seed() if self.seed is None else f"{self.seed}/{epoch}"
+        return shuffled_indices(len(self.dataset), seed)
+
+    def _batch_bounds(self, n):
+        stop = n - n % self.batch_size if self.drop_last else n
+        for start in range(0, stop, self.batch_size):
+            yield start, min(start + self.batch_size, n)
+
+    def _tensor_batches(self, order, target):
+        tensors, rows = self._source
+        backend = tensors[0].backend
+        n = len(self.dataset)
+        # One index array per epoch; each batch is a slice of it (a view) and a gather.
+        if order is None and rows is None:
+            index = backend.xp.arange(n, dtype=backend.native_dtype(dtypes.int64))
+        else:
+            picked = order if rows is None else rows if order is None else [rows[p] for p in order]
+            index = backend.asarray(picked, dtype=dtypes.int64)
+        for start, stop in self._batch_bounds(n):
+            batch_rows = index[start:stop]
+            batch = tuple(Tensor(backend.gather(t.data, batch_rows), device=backend).to(target)
+                          for t in tensors)
+            yield batch
+
+    def _sample_batches(self, order, target):
+        n = len(self.dataset)
+        collate = self.collate_fn or default_collate
+        for start, stop in self._batch_bounds(n):
+            positions = range(start, stop) if order is None else order[start:stop]
+            yield to_device(collate([self.dataset[p] for p in positions]), target)
+
+    def __repr__(self):
+        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed!r})")
+
+
+def _tensor_source(dataset):
+    """(tensors, rows) when ``dataset`` is a TensorDataset, possibly under Subsets:
+    position p of the dataset is row ``rows[p]`` of each tensor (rows None: row p).
+    None for any other dataset, or subclasses that change how a sample is read."""
+    chain = []
+    while type(dataset).__getitem__ is Subset.__getitem__ and isinstance(dataset, Subset):
+        chain.append(dataset.indices)
+        dataset = dataset.dataset
+    if not isinstance(dataset, TensorDataset) or type(dataset).__getitem__ is not TensorDataset.__getitem__:
+        return None
+    rows = None
+    for indices in reversed(chain):  # innermost Subset first: compose the maps outward
+        rows = list(indices) if rows is None else [rows[i] for i in indices]
+    return dataset.tensors, rows
+
+
+def default_collate(samples):
+    """Stack a list of samples into a batch, keeping the samples' structure:
+    tuples and lists of fields give tuples, dicts give dicts, Tensors are stacked
+    on a new first axis, Python numbers become a 1-d tensor."""
+    if not samples:
+        raise ValueError("default_collate: no samples to collate")
+    first = samples[0]
+    if isinstance(first, Tensor):
+        return stack(samples, axis=0)
+    if isinstance(first, (tuple, list)):
+        if any(len(s) != len(first) for s in samples):
+            raise ValueError("default_collate: samples have different numbers of fields")
+        return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {key: default_collate([s[key] for s in samples]) for key in first}
+    if isinstance(first, (bool, int, float)):
+        return tensor(samples)
+    if isinstance(first, str):
+        return list(samples)
+    if hasattr(first, "__array__") or hasattr(first, "__dlpack__"):
+        return stack([tensor(s, device="cpu") for s in samples], axis=0)
+    raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; "
+                    "return Tensors, numbers, tuples or dicts of them, or pass a collate_fn")
+
+
+def to_device(batch, target):
+    """The batch with every Tensor in it (at any depth) moved to ``target``."""
+    if isinstance(batch, Tensor):
+        return batch.to(target)
+    if isinstance(batch, tuple):
+        return tuple(to_device(b, target) for b in batch)
+    if isinstance(batch, list):
+        return [to_device(b, target) for b in batch]
+    if isinstance(batch, dict):
+        return {k: to_device(v, target) for k, v in batch.items()}
+    return batch

@@ -1,0 +1,124 @@
+"""Datasets: indexable collections of samples, PyTorch-style.
+
+A Dataset maps an index to one sample; the DataLoader batches samples. A
+TensorDataset keeps whole tensors, so the DataLoader can slice a batch out of
+each with one gather instead of a Python loop over samples.
+"""
+import math
+import random
+
+import backends
+from autograd import Tensor, tensor
+
+
+class Dataset:
+    """Subclass and define ``__getitem__(index)`` (one sample) and ``__len__``."""
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+
+class TensorDataset(Dataset):
+    """Samples are rows of the given tensors: ``ds[i] == (t0[i], t1[i], ...)``."""
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        tensors = tuple(t if isinstance(t, Tensor) else tensor(t) for t in tensors)
+        for position, t in enumerate(tensors):
+            if t.ndim == 0:
+                raise ValueError(f"TensorDataset: tensor {position} is 0-d; every tensor needs a first "
+                                 "(sample) axis")
+        lengths = [t.shape[0] for t in tensors]
+        if len(set(lengths)) != 1:
+            shapes = ", ".join(str(t.shape) for t in tensors)
+            raise ValueError(f"TensorDataset: tensors must have the same first dimension (one row per "
+                             f"sample), got shapes {shapes}")
+        devices = {t.device for t in tensors}
+        if len(devices) != 1:
+            raise ValueError(f"TensorDataset: tensors are on different devices {sorted(devices)}; "
+                             "move them to one device with .to(device)")
+        self.tensors = tensors
+
+    def __getitem__(self, index):
+        return tuple(t[index] for t in self.tensors)
+
+    def __len__(self):
+        return self.tensors[0].shape[0]
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order."""
+
+    def __init__(self, dataset, indices):
+        indices = [int(i) for i in indices]
+        n = len(dataset)
+        bad = [i for i in indices if not -n <= i < n]
+        if bad:
+            raise IndexError(f"Subset: indices {bad[:5]} are out of range for a dataset of {n} samples")
+        self.dataset = dataset
+        self.indices = [i % n for i in indices] if n else indices
+
+    def __getitem__(self, index):
+        return self.dataset[self.indices[index]]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+def random_split(dataset, lengths, seed=None):
+    """Split ``dataset`` into non-overlapping Subsets of the given lengths.
+
+    ``lengths`` are sample counts that add up to ``len(dataset)``, or fractions
+    that add up to 1 (leftover samples go round-robin to the first splits, as in
+    PyTorch). The same ``seed`` gives the same split; ``seed=None`` draws one from
+    the CPU generator, so ``ag.manual_seed`` makes it reproducible too.
+    """
+    n = len(dataset)
+    counts = _split_counts(lengths, n)
+    order = shuffled_indices(n, seed if seed is not None else draw_seed())
+    splits, start = [], 0
+    for count in counts:
+        splits.append(Subset(dataset, order[start:start + count]))
+        start += count
+    return splits
+
+
+def _split_counts(lengths, n):
+    lengths = list(lengths)
+    if not lengths:
+        raise ValueError("random_split: lengths is empty")
+    if any(length < 0 for length in lengths):
+        raise ValueError(f"random_split: lengths must not be negative, got {lengths}")
+    if all(isinstance(length, int) for length in lengths):
+        if sum(lengths) != n:
+            raise ValueError(f"random_split: lengths {lengths} add up to {sum(lengths)}, but the dataset "
+                             f"has {n} samples")
+        return lengths
+    if not math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
+        raise ValueError(f"random_split: fractions {lengths} must add up to 1 (or pass integer counts "
+                         f"that add up to {n})")
+    counts = [math.floor(n * fraction) for fraction in lengths]
+    for i in range(n - sum(counts)):
+        counts[i % len(counts)] += 1
+    return counts
+
+
+def shuffled_indices(n, seed):
+    """A permutation of ``range(n)`` that depends only on ``seed`` (an int or str).
+
+    Python's generator is used because it is the same on every backend and
+    platform; a string seed (e.g. "seed/epoch") is hashed with SHA-512 by
+    ``random.Random``, so nearby seeds give unrelated orders.
+    """
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def draw_seed():
+    """A seed from the CPU backend's generator, which ``ag.manual_seed`` controls."""
+    return int(backends.get("cpu").integers(0, 2 ** 62, ()))

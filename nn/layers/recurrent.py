@@ -1,0 +1,258 @@
+"""Recurrent layers RNN, LSTM and GRU, with PyTorch's parameter names, shapes and gate order.
+
+Each layer and direction runs in two parts: one GEMM projects the inputs of
+every time step at once, then a loop over time applies the recurrence, which
+needs the previous step's hidden state. Everything is made of autograd ops, so
+backpropagation through time comes from the engine.
+"""
+import math
+import numbers
+import warnings
+
+import backends
+from autograd import Tensor, concat, relu, reshape, sigmoid, split, swapaxes, tanh, where
+from autograd.tensor import default_dtype
+from backends import dtypes
+
+from ..module import Module
+from ..parameter import Parameter
+
+
+class RNNBase(Module):
+    """What RNN, LSTM and GRU share: parameters, shapes, layers, directions, dropout.
+    A subclass sets ``gates`` (blocks stacked in each weight), ``n_states`` and ``_step``."""
+
+    gates = 1
+    n_states = 1           # 2 for the LSTM's (h, c)
+    fold_hidden_bias = True  # bias_hh may join bias_ih in the input projection (not for the GRU)
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, dtype=None, device=None):
+        super().__init__()
+        name = type(self).__name__
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name}: dropout={dropout} acts between layers, so it does nothing with "
+                          "num_layers=1", stacklevel=3)
+        dtype = default_dtype() if dtype is None else dtypes.canonical(dtype)
+        if not dtypes.is_floating(dtype):
+            raise TypeError(f"{name}: dtype must be floating point, not {dtype}")
+        backend = backends.get(device)
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if bidirectional else 1
+
+        # PyTorch's names and order: per layer, per direction, w_ih, w_hh, b_ih, b_hh.
+        bound = 1 / math.sqrt(hidden_size)
+        rows = self.gates * hidden_size
+        self._weight_names = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            for direction in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes = [("weight_ih", (rows, layer_input)), ("weight_hh", (rows, hidden_size))]
+                if self.bias:
+                    shapes += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
+                names = []
+                for stem, shape in shapes:
+                    data = backend.uniform(shape, -bound, bound, dtype)
+                    setattr(self, stem + suffix, Parameter(Tensor._make(data, backend)))
+                    names.append(stem + suffix)
+                self._weight_names.append(tuple(names))
+
+    @property
+    def all_weights(self):
+        """The parameters as PyTorch lists them: one list per layer and direction."""
+        return [[getattr(self, n) for n in names] for names in self._weight_names]
+
+    def flatten_parameters(self):
+        """Kept so PyTorch code that calls it ports unchanged: there is no cuDNN
+        weight buffer here to compact, each weight already is its own array."""
+
+    # --- forward ---------------------------------------------------------------------
+    def forward(self, input, hx=None):
+        x, states, batched, seq_len, batch = self._prepare(input, hx)
+        n_layers, n_dirs = self.num_layers, self.num_directions
+        finals = []
+        layer_input = x
+        for layer in range(n_layers):
+            outputs = []
+            for direction in range(n_dirs):
+                k = layer * n_dirs + direction
+                initial = tuple(s[k] for s in states)
+                out, final = self._run_direction(layer_input, initial, k, seq_len, reverse=direction == 1)
+                outputs.append(out)
+                finals.append(final)
+            layer_input = outputs[0] if n_dirs == 1 else concat(outputs, axis=1)
+            if layer < n_layers - 1 and self.dropout > 0 and self.training:
+                layer_input = _dropout(layer_input, self.dropout)
+
+        output = reshape(layer_input, (seq_len, batch, n_dirs * self.hidden_size))
+        if self.batch_first:
+            output = swapaxes(output, 0, 1)
+        final_states = tuple(reshape(concat([f[i] for f in finals], axis=0),
+                                     (n_layers * n_dirs, batch, self.hidden_size))
+                             for i in range(self.n_states))
+        if not batched:
+            output = reshape(output, (seq_len, n_dirs * self.hidden_size))
+            final_states = tuple(reshape(s, (n_layers * n_dirs, self.hidden_size)) for s in final_states)
+        return output, (final_states if self.n_states > 1 else final_states[0])
+
+    def _run_direction(self, x, state, k, seq_len, reverse):
+        """One layer in one direction over the whole sequence. ``x`` is
+        (seq_len * batch, features), time-major; returns the outputs in the same
+        layout and the final state."""
+        names = self._weight_names[k]
+        w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
+        b_ih, b_hh = (getattr(self, names[2]), getattr(self, names[3])) if self.bias else (None, None)
+        projected = x @ w_ih.T  # every time step in one GEMM
+        if b_ih is not None:
+            projected = projected + (b_ih + b_hh if self.fold_hidden_bias else b_ih)
+        hidden_bias = None if self.fold_hidden_bias else b_hh
+        steps = split(projected, seq_len, axis=0) if seq_len > 1 else [projected]
+        w_hh_t = w_hh.T  # transposed once, not at every step
+        hs = [None] * seq_len
+        for t in (range(seq_len - 1, -1, -1) if reverse else range(seq_len)):
+            state = self._step(steps[t], state, w_hh_t, hidden_bias)
+            hs[t] = state[0]
+        return (concat(hs, axis=0) if seq_len > 1 else hs[0]), state
+
+    def _prepare(self, input, hx):
+        """Check shapes; return the time-major input flattened to (seq_len * batch,
+        input_size), the initial states split per layer and direction, and whether
+        the input had a batch axis, then seq_len and batch."""
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, not {type(input).__name__}")
+        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+            layout = "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
+            raise ValueError(f"{name}: expected an input of shape {layout} or (seq_len, input_size) with "
+                             f"input_size={self.input_size}, got shape {input.shape}")
+        batched = input.ndim == 3
+        x = input if batched else reshape(input, (input.shape[0], 1, input.shape[1]))
+        if batched and self.batch_first:
+            x = swapaxes(x, 0, 1)
+        seq_len, batch = x.shape[0], x.shape[1]
+        if seq_len == 0 or batch == 0:
+            raise ValueError(f"{name}: the input has shape {input.shape}; the sequence and batch must not be empty")
+        x = reshape(x, (seq_len * batch, self.input_size))
+
+        count = self.num_layers * self.num_directions
+        expected = (count, batch, self.hidden_size) if batched else (count, self.hidden_size)
+        if hx is None:
+            xp = input._backend.xp
+            zero = Tensor._make(xp.zeros((batch, self.hidden_size), dtype=input.data.dtype), input._backend)
+            return x, [[zero] * count for _ in range(self.n_states)], batched, seq_len, batch
+        given = self._state_tuple(hx)
+        states = []
+        for label, h in zip(("h_0", "c_0"), given):
+            if not isinstance(h, Tensor):
+                raise TypeError(f"{name}: {label} must be a Tensor, not {type(h).__name__}")
+            if h.shape != expected:
+                raise ValueError(f"{name}: expected {label} of shape {expected} "
+                                 f"(num_layers * num_directions, {'batch, ' if batched else ''}hidden_size) "
+                                 f"for an input of shape {input.shape}, got {h.shape}")
+            pieces = split(h, count, axis=0) if count > 1 else [h]
+            states.append([reshape(p, (batch, self.hidden_size)) for p in pieces])
+        return x, states, batched, seq_len, batch
+
+    def _step(self, gx, state, w_hh_t, hidden_bias):
+        """One time step: ``gx`` is this step's input projection (batch, gates *
+        hidden_size), ``state`` the previous state tuple; returns the new one, h first."""
+        raise NotImplementedError(f"{type(self).__name__} must define _step(); use nn.RNN, nn.LSTM or nn.GRU")
+
+    def _state_tuple(self, hx):
+        if isinstance(hx, Tensor):
+            return (hx,)
+        raise TypeError(f"{type(self).__name__}: hx must be a Tensor h_0, not {type(hx).__name__}")
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            text += f", nonlinearity={self.nonlinearity!r}"
+        if not self.bias:
+            text += ", bias=False"
+        if self.batch_first:
+            text += ", batch_first=True"
+        if self.dropout:
+            text += f", dropout={self.dropout}"
+        if self.bidirectional:
+            text += ", bidirectional=True"
+        return text
+
+
+class RNN(RNNBase):
+    """Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), with act tanh or relu."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, dtype=None, device=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype, device)
+        self.nonlinearity = nonlinearity
+        self._activation = tanh if nonlinearity == "tanh" else relu
+
+    def _step(self, gx, state, w_hh_t, hidden_bias):
+        h = self._activation(gx + state[0] @ w_hh_t)
+        return (h,)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory, gates stacked (i, f, g, o) as in PyTorch:
+    c' = f * c + i * g and h' = o * tanh(c')."""
+
+    gates = 4
+    n_states = 2
+
+    def _step(self, gx, state, w_hh_t, hidden_bias):
+        h, c = state
+        i, f, g, o = split(gx + h @ w_hh_t, 4, axis=1)
+        c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+        return sigmoid(o) * tanh(c), c
+
+    def _state_tuple(self, hx):
+        if isinstance(hx, (tuple, list)) and len(hx) == 2:
+            return tuple(hx)
+        raise TypeError(f"LSTM: hx must be a pair (h_0, c_0) of tensors, not {type(hx).__name__}")
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit, gates stacked (r, z, n) as in PyTorch:
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) and h' = (1 - z) * n + z * h."""
+
+    gates = 3
+    fold_hidden_bias = False  # b_hn sits inside r * (...), so it cannot join the input projection
+
+    def _step(self, gx, state, w_hh_t, hidden_bias):
+        h = state[0]
+        gh = h @ w_hh_t
+        if hidden_bias is not None:
+            gh = gh + hidden_bias
+        size = self.hidden_size
+        x_rz, x_n = split(gx, [2 * size], axis=1)
+        h_rz, h_n = split(gh, [2 * size], axis=1)
+        r, z = split(sigmoid(x_rz + h_rz), 2, axis=1)
+        n = tanh(x_n + r * h_n)
+        return (n + z * (h - n),)
+
+
+def _dropout(x, p):
+    """Inverted dropout between layers: zero each element with probability ``p``
+    and scale the rest by 1 / (1 - p); p = 1 zeroes everything."""
+    backend = x._backend
+    if p >= 1:
+        return x * 0.0
+    keep = backend.uniform(x.shape, 0.0, 1.0, x.dtype) >= p
+    return where(Tensor._make(keep, backend), x * (1.0 / (1.0 - p)), 0.0)

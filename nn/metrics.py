@@ -1,0 +1,154 @@
+"""Classification metrics with scikit-learn's definitions, computed on the tensors' device.
+
+Predictions are class indices, or logits/probabilities with a class axis (axis 1,
+PyTorch's convention), which are reduced with argmax; ``threshold`` turns
+one-column scores of a binary problem into 0/1 predictions. Labels are the class
+indices 0..C-1. Each function returns a Python float (a list for ``average=None``).
+"""
+from autograd import Tensor, tensor
+from backends import dtypes
+
+AVERAGES = ("macro", "micro", "weighted", "binary", None)
+
+
+def accuracy(outputs, targets, threshold=None):
+    """The fraction of samples whose predicted class equals the target."""
+    preds, targets = _labels(outputs, targets, threshold, "accuracy")
+    if preds.size == 0:
+        raise ValueError("accuracy: no samples")
+    return (preds == targets).astype(dtypes.float64).mean().item()
+
+
+def confusion_matrix(outputs, targets, num_classes=None, threshold=None):
+    """C x C int64 counts: row = true class, column = predicted class (as sklearn)."""
+    preds, targets = _labels(outputs, targets, threshold, "confusion_matrix")
+    classes = _num_classes(preds, targets, num_classes, "confusion_matrix")
+    return _confusion(preds, targets, classes)
+
+
+def precision(outputs, targets, average="macro", num_classes=None, pos_label=1, zero_division=0.0,
+              threshold=None):
+    """Of the samples predicted as a class, the fraction that belong to it.
+
+    ``average``: 'macro' (mean over classes), 'micro' (pooled counts), 'weighted'
+    (mean weighted by class support), 'binary' (the ``pos_label`` class only) or
+    None (one value per class). Classes are those that occur in the predictions
+    or targets, or all of 0..num_classes-1 when ``num_classes`` is given, which
+    matches sklearn's ``labels=range(num_classes)``. A 0/0 ratio gives
+    ``zero_division``.
+    """
+    return _score("precision", outputs, targets, average, num_classes, pos_label, zero_division, threshold)
+
+
+def recall(outputs, targets, average="macro", num_classes=None, pos_label=1, zero_division=0.0, threshold=None):
+    """Of the samples of a class, the fraction predicted as it; arguments as ``precision``."""
+    return _score("recall", outputs, targets, average, num_classes, pos_label, zero_division, threshold)
+
+
+def f1(outputs, targets, average="macro", num_classes=None, pos_label=1, zero_division=0.0, threshold=None):
+    """Harmonic mean of precision and recall; arguments as ``precision``."""
+    return _score("f1", outputs, targets, average, num_classes, pos_label, zero_division, threshold)
+
+
+# --- shared machinery ---------------------------------------------------------------------
+
+def _score(name, outputs, targets, average, num_classes, pos_label, zero_division, threshold):
+    if average not in AVERAGES:
+        raise ValueError(f"{name}: average must be one of {AVERAGES}, got {average!r}")
+    preds, targets = _labels(outputs, targets, threshold, name)
+    classes = _num_classes(preds, targets, num_classes, name)
+    if average == "binary":
+        classes = max(classes, 2)
+    counts = _confusion(preds, targets, classes)
+    tp = counts.reshape(-1)[::classes + 1].tolist()  # the diagonal
+    predicted = counts.sum(axis=0).tolist()
+    support = counts.sum(axis=1).tolist()
+    if average == "binary":
+        if classes > 2:
+            raise ValueError(f"{name}: average='binary' needs labels 0 and 1, but class {classes - 1} occurs; "
+                             "use average='macro', 'micro' or 'weighted' for more classes")
+        if pos_label not in (0, 1):
+            raise ValueError(f"{name}: pos_label must be 0 or 1 for average='binary', got {pos_label!r}")
+        labels = [pos_label]
+    elif num_classes is None:  # sklearn's default: the labels present in either array
+        labels = [c for c in range(classes) if predicted[c] or support[c]]
+    else:
+        labels = list(range(classes))
+    numerator = {"precision": lambda c: tp[c], "recall": lambda c: tp[c], "f1": lambda c: 2 * tp[c]}[name]
+    denominator = {"precision": lambda c: predicted[c], "recall": lambda c: support[c],
+                   "f1": lambda c: predicted[c] + support[c]}[name]
+
+    def ratio(num, den):
+        return num / den if den else float(zero_division)
+
+    per_class = [ratio(numerator(c), denominator(c)) for c in labels]
+    if average is None:
+        return per_class
+    if average == "binary":
+        return per_class[0]
+    if average == "micro":
+        return ratio(sum(numerator(c) for c in labels), sum(denominator(c) for c in labels))
+    if average == "weighted":
+        weight = sum(support[c] for c in labels)
+        if weight == 0:
+            return float(zero_division)
+        return sum(v * support[c] for v, c in zip(per_class, labels)) / weight
+    return sum(per_class) / len(per_class)
+
+
+def _labels(outputs, targets, threshold, name):
+    """Predicted and true labels as flat int64 tensors on one device."""
+    targets = targets if isinstance(targets, Tensor) else tensor(targets)
+    outputs = outputs if isinstance(outputs, Tensor) else tensor(outputs, device=targets.device)
+    if outputs.device != targets.device:
+        raise ValueError(f"{name}: outputs are on {outputs.device} but targets on {targets.device}; "
+                         "move one with .to(device)")
+    targets = _as_class_indices(targets, f"{name}: targets")
+    if threshold is not None:
+        if outputs.shape != targets.shape:
+            raise ValueError(f"{name}: threshold needs one score per target, got outputs {outputs.shape} "
+                             f"and targets {targets.shape}")
+        preds = (outputs >= threshold).astype(dtypes.int64)
+    elif outputs.ndim == targets.ndim + 1:
+        preds = outputs.argmax(axis=1 if outputs.ndim > 1 else 0)
+    elif outputs.shape == targets.shape:
+        preds = _as_class_indices(outputs, f"{name}: predictions")
+    else:
+        raise ValueError(f"{name}: outputs of shape {outputs.shape} do not fit targets of shape {targets.shape}; "
+                         "pass class indices of the targets' shape, or scores with one extra class axis (axis 1)")
+    if preds.shape != targets.shape:
+        raise ValueError(f"{name}: predictions of shape {preds.shape} do not match targets of shape {targets.shape}")
+    preds, targets = preds.reshape(-1), targets.reshape(-1)
+    if preds.size and (preds.min().item() < 0 or targets.min().item() < 0):
+        raise ValueError(f"{name}: class labels must be 0..C-1; found a negative label")
+    return preds, targets
+
+
+def _as_class_indices(t, what):
+    if t.dtype.kind in "iub":
+        return t.astype(dtypes.int64)
+    whole = t.astype(dtypes.int64)
+    if t.size and not (whole.astype(t.dtype) == t).all().item():
+        raise ValueError(f"{what} are {t.dtype} values that are not whole numbers; pass class indices, "
+                         "logits with a class axis, or threshold= for binary scores")
+    return whole
+
+
+def _num_classes(preds, targets, num_classes, name):
+    seen = 0 if preds.size == 0 else int(max(preds.max().item(), targets.max().item())) + 1
+    if num_classes is None:
+        return seen
+    if seen > num_classes:
+        raise ValueError(f"{name}: label {seen - 1} is out of range for num_classes={num_classes}")
+    return int(num_classes)
+
+
+def _confusion(preds, targets, classes):
+    """One scatter-add of ones at (true, predicted): O(N) time and memory for any C."""
+    backend = preds.backend
+    xp = backend.xp
+    flat = targets.data * classes + preds.data
+    ones = xp.ones(flat.shape, dtype=backend.native_dtype(dtypes.float64))  # float adds exist on every backend
+    counts = backend.scatter_add((classes * classes,), flat, ones)
+    counts = xp.astype(xp.reshape(counts, (classes, classes)), backend.native_dtype(dtypes.int64))
+    return Tensor(counts, device=backend)

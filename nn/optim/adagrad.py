@@ -1,0 +1,54 @@
+"""Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
+from .optimizer import Optimizer
+
+
+def adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, eps, maximize, xp):
+    """One Adagrad step on backend arrays, in place, in PyTorch's arithmetic order; ``step``
+    is the count including this step."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + param * weight_decay
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum += grad * grad
+    std = xp.sqrt(state_sum)
+    std += eps
+    update = grad * -clr
+    update /= std
+    param += update
+
+
+class Adagrad(Optimizer):
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
+                 maximize=False):
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _check_hyperparameters(h):
+        for key, label in (("lr", "learning rate"), ("lr_decay", "lr_decay"), ("weight_decay", "weight_decay"),
+                           ("initial_accumulator_value", "initial_accumulator_value"), ("eps", "eps")):
+            if not h[key] >= 0:
+                raise ValueError(f"Adagrad: invalid {label} {h[key]}; it must be >= 0")
+
+    def add_param_group(self, param_group):
+        super().add_param_group(param_group)
+        # Like PyTorch, Adagrad's state exists from the start: the accumulator begins at
+        # initial_accumulator_value, not at zero.
+        group = self.param_groups[-1]
+        for p in group["params"]:
+            self.state[p] = self._fresh_state(p, group)
+
+    def _fresh_state(self, p, group):
+        return {"step": self._new_step(), "sum": self._zeros_like(p, group["initial_accumulator_value"])}
+
+    def _update_group(self, group, params):
+        settings = dict(lr=float(group["lr"]), lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
+                        eps=group["eps"], maximize=group["maximize"])
+        for p in params:
+            state = self.state[p]
+            if not state:  # e.g. dropped by loading a state_dict that had none for it
+                state.update(self._fresh_state(p, group))
+            adagrad_update(p.data, p.grad.data, state["sum"].data, step=self._advance(state["step"]),
+                           xp=p._backend.xp, **settings)

@@ -1,0 +1,87 @@
+"""Adam, and AdamW: Adam with weight decay decoupled from the gradient."""
+from .optimizer import Optimizer, lerp_
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2, eps,
+                weight_decay, amsgrad, maximize, decoupled_weight_decay, xp):
+    """One Adam step on backend arrays, in place, in PyTorch's arithmetic order; ``step``
+    is the count including this step."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + param * weight_decay
+    lerp_(exp_avg, grad, 1 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    step_size = lr / bias_correction1
+    if amsgrad:
+        max_exp_avg_sq[...] = xp.maximum(max_exp_avg_sq, exp_avg_sq)
+        denom = xp.sqrt(max_exp_avg_sq)
+    else:
+        denom = xp.sqrt(exp_avg_sq)
+    denom /= bias_correction2 ** 0.5
+    denom += eps
+    update = exp_avg * -step_size
+    update /= denom
+    param += update
+
+
+class Adam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    @classmethod
+    def _check_hyperparameters(cls, h):
+        name = cls.__name__
+        if not h["lr"] >= 0:
+            raise ValueError(f"{name}: invalid learning rate {h['lr']}; it must be >= 0")
+        if not h["eps"] >= 0:
+            raise ValueError(f"{name}: invalid eps {h['eps']}; it must be >= 0")
+        betas = h["betas"]
+        if len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, beta in enumerate(betas):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{name}: invalid beta at index {i}: {beta}; each beta must be in [0, 1)")
+        if not h["weight_decay"] >= 0:
+            raise ValueError(f"{name}: invalid weight_decay {h['weight_decay']}; it must be >= 0")
+
+    def _update_group(self, group, params):
+        beta1, beta2 = group["betas"]
+        amsgrad = group["amsgrad"]
+        settings = dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=group["eps"],
+                        weight_decay=group["weight_decay"], amsgrad=amsgrad, maximize=group["maximize"],
+                        decoupled_weight_decay=group["decoupled_weight_decay"])
+        for p in params:
+            state = self.state[p]
+            if not state:
+                state["step"] = self._new_step()
+                state["exp_avg"] = self._zeros_like(p)
+                state["exp_avg_sq"] = self._zeros_like(p)
+            if amsgrad and "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = self._zeros_like(p)
+            adam_update(p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data,
+                        state["max_exp_avg_sq"].data if amsgrad else None,
+                        step=self._advance(state["step"]), xp=p._backend.xp, **settings)
+
+
+class AdamW(Adam):
+    """Adam whose weight decay shrinks the parameters directly instead of joining the gradient."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:  # a state saved by Adam must not turn the decay back into L2
+            group["decoupled_weight_decay"] = True

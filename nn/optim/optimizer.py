@@ -1,0 +1,270 @@
+"""Optimizer: the base of every optimizer, with PyTorch's API and semantics.
+
+An optimizer holds ``param_groups`` (dicts with a ``'params'`` list and the
+hyperparameters, defaults filled in) and ``state`` (a dict per parameter, keyed
+by the Parameter itself). ``step()`` hands each group's parameters that have a
+gradient to the subclass's ``_update_group``, which calls a pure update function
+on the raw backend arrays: updates happen in place, record no graph, and leave
+``requires_grad``, ``grad_fn`` and identity of every parameter alone.
+"""
+import sys
+from collections import defaultdict
+
+import backends
+from autograd import Tensor, enable_grad, no_grad
+from autograd.tensor import version_of
+from backends import dtypes
+
+
+class Optimizer:
+    """Base class: construct from an iterable of Tensors or of param-group dicts."""
+
+    def __init__(self, params, defaults):
+        self._check_hyperparameters(defaults)
+        self.defaults = dict(defaults)
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of param-group "
+                            "dicts, but got a single Tensor; pass [tensor] or model.parameters()")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{type(self).__name__}: parameters must be in an ordered collection (a list), not "
+                            "a set, whose order changes between runs and would scramble state_dict()")
+        if isinstance(params, dict):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of param-group "
+                            "dicts, but got one dict; wrap it in a list: [{'params': ...}]")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list; pass the parameters to "
+                             "optimize, e.g. model.parameters()")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # --- what each optimizer defines ---------------------------------------------------
+    @staticmethod
+    def _check_hyperparameters(hyper):
+        """Raise ValueError for an invalid hyperparameter in ``hyper`` (a group or the defaults)."""
+
+    def _update_group(self, group, params):
+        """Update ``params`` (the group's parameters that have a gradient) in place."""
+        raise NotImplementedError(f"{type(self).__name__} must define _update_group(group, params)")
+
+    # --- parameter groups ------------------------------------------------------------------
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own hyperparameters (missing ones take the
+        defaults). Everything is checked first, so a rejected group changes nothing."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}.add_param_group: a param group must be a dict, not {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{name}.add_param_group: the group has no 'params' entry")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: parameters must be in an ordered collection (a list), not a set, whose "
+                            "order changes between runs and would scramble state_dict()")
+        else:
+            params = list(params)
+        names = None
+        if any(isinstance(p, tuple) for p in params):  # from named_parameters()
+            if not all(isinstance(p, tuple) and len(p) == 2 for p in params):
+                raise ValueError(f"{name}: give every parameter as a (name, tensor) pair or none of them")
+            names = [n for n, _ in params]
+            params = [p for _, p in params]
+        seen = set()
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name} can only optimize Tensors, but parameter {i} is a {type(p).__name__}")
+            if p.grad_fn is not None:
+                raise ValueError(f"{name} can't optimize a non-leaf Tensor (parameter {i}); optimize the leaf "
+                                 "it was computed from, or make one with .detach().requires_grad_()")
+            if not dtypes.is_floating(p.dtype):
+                raise TypeError(f"{name} can only optimize floating-point tensors, but parameter {i} is {p.dtype}")
+            if id(p) in seen:
+                raise ValueError(f"{name}: parameter {i} appears twice in the same group; list each parameter once")
+            seen.add(id(p))
+        for g_index, group in enumerate(self.param_groups):
+            if any(id(p) in seen for p in group["params"]):
+                raise ValueError(f"{name}: some parameters appear in more than one parameter group "
+                                 f"(already in group {g_index}); put each parameter in one group only")
+            if ("param_names" in group) != (names is not None):
+                raise ValueError(f"{name}: all param groups must be given with names (named_parameters()) "
+                                 "or all without")
+        filled = dict(self.defaults)
+        filled.update((k, v) for k, v in param_group.items() if k != "params")
+        self._check_hyperparameters(filled)
+        # PyTorch appends the caller's dict itself, so later edits to it take effect.
+        param_group.update(filled)
+        param_group["params"] = params
+        if names is not None:
+            param_group["param_names"] = names
+        self.param_groups.append(param_group)
+
+    # --- the update ----------------------------------------------------------------------------
+    def step(self, closure=None):
+        """Update every parameter that has a gradient. ``closure``, if given, re-evaluates
+        the model (with gradients on) and returns the loss, which step returns."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        frame = sys._getframe(1)
+        where = f"{frame.f_code.co_filename}:{frame.f_lineno} ({type(self).__name__}.step)"
+        with no_grad():
+            for group in self.param_groups:
+                params = [p for p in group["params"] if p.grad is not None]
+                if not params:
+                    continue
+                for p in params:
+                    if not hasattr(p.data, "__setitem__"):  # a 0-d result can be an immutable scalar
+                        p.data = p._backend.xp.asarray(p.data, copy=True)
+                self._update_group(group, params)
+                for p in params:
+                    # Like PyTorch, an update counts as an in-place change: backward through a
+                    # graph recorded before the step then fails loudly instead of going wrong.
+                    v = version_of(p)
+                    v.value += 1
+                    v.where = where
+        return loss
+
+    def zero_grad(self, set_to_none=True):
+        """Drop every gradient (the default), or zero it in place with set_to_none=False."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                    continue
+                if g.grad_fn is not None:  # recorded with create_graph: leave that graph alone
+                    g = g.detach()
+                    p.grad = g
+                with no_grad():
+                    g.zero_()
+
+    # --- state as plain data ------------------------------------------------------------------
+    def state_dict(self):
+        """``{'state': {index: {name: Tensor}}, 'param_groups': [{..., 'params': [index]}]}``,
+        PyTorch's layout. The Tensors share memory with the live state, as in PyTorch."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state:
+                    state[index[id(p)]] = dict(self.state[p])
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and per-parameter state saved by state_dict() (from topograd
+        or PyTorch). Values are copied onto each parameter's device and dtype ('step' stays a
+        float32 CPU tensor). Everything is checked before anything changes."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' "
+                             "entries, as optimizer.state_dict() returns")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the saved state has {len(saved_groups)} parameter "
+                             f"groups but this optimizer has {len(self.param_groups)}")
+        if not isinstance(state_dict["state"], dict) or not all(isinstance(s, dict) for s in saved_groups) \
+                or not all(isinstance(s, dict) for s in state_dict["state"].values()):
+            raise ValueError(f"{name}.load_state_dict: 'state' must map parameter indices to dicts and "
+                             "'param_groups' must be a list of dicts, as optimizer.state_dict() returns")
+        by_index = {}
+        for g_index, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            ids = saved.get("params")
+            if ids is None or len(ids) != len(group["params"]):
+                count = "no" if ids is None else len(ids)
+                raise ValueError(f"{name}.load_state_dict: saved group {g_index} has {count} parameters but "
+                                 f"this optimizer's group {g_index} has {len(group['params'])}")
+            for i, p in zip(ids, group["params"]):
+                if i in by_index:
+                    raise ValueError(f"{name}.load_state_dict: parameter index {i} appears twice in the "
+                                     "saved param_groups")
+                by_index[i] = p
+        new_state = defaultdict(dict)
+        for i, values in state_dict["state"].items():
+            if i not in by_index:
+                raise ValueError(f"{name}.load_state_dict: the saved state refers to parameter {i!r}, which "
+                                 "no saved param group lists")
+            p = by_index[i]
+            new_state[p] = {key: _state_value(name, i, key, value, p) for key, value in values.items()}
+        new_groups = []
+        for group, saved in zip(self.param_groups, saved_groups):
+            merged = dict(group)  # hyperparameters the saved group lacks keep their current values
+            merged.update((k, v) for k, v in saved.items() if k != "params")
+            merged["params"] = group["params"]
+            if "param_names" in group:
+                merged["param_names"] = group["param_names"]
+            self._check_hyperparameters(merged)
+            new_groups.append(merged)
+        self.state = new_state
+        self.param_groups = new_groups
+
+    # --- helpers for subclasses -------------------------------------------------------------------
+    @staticmethod
+    def _zeros_like(p, fill=0):
+        """A state tensor shaped and placed like parameter ``p``."""
+        xp = p._backend.xp
+        array = xp.zeros_like(p.data) if fill == 0 else xp.full_like(p.data, fill)
+        return Tensor._make(array, p._backend)
+
+    @staticmethod
+    def _new_step():
+        """The step counter: a float32 CPU scalar, as in PyTorch, so reading it never waits on a GPU."""
+        return Tensor(0.0, device="cpu", dtype=dtypes.float32)
+
+    @staticmethod
+    def _advance(step):
+        """Add one to a step counter in place and return the new count as a Python float."""
+        step.data += 1
+        return float(step.data)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k not in ("params", "param_names")):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _state_value(optimizer, index, key, value, param):
+    """One saved state value as a Tensor for ``param``: a fresh copy, never the saved array."""
+    host_xp = backends.get("cpu").xp
+    host = value.numpy() if isinstance(value, Tensor) else host_xp.asarray(value)
+    if key == "step":
+        if host.size != 1:
+            raise ValueError(f"{optimizer}.load_state_dict: 'step' of parameter {index} must be one number, "
+                             f"got shape {tuple(host.shape)}")
+        return Tensor(float(host.reshape(())), device="cpu", dtype=dtypes.float32)
+    if tuple(host.shape) != param.shape:
+        raise ValueError(f"{optimizer}.load_state_dict: state {key!r} of parameter {index} has shape "
+                         f"{tuple(host.shape)} but the parameter has shape {param.shape}")
+    dtype = param.dtype if dtypes.is_floating(host.dtype) else host.dtype
+    backend = param._backend
+    array = backend.asarray(host_xp.asarray(host, dtype=dtype, copy=True), dtype)
+    return Tensor._make(array, backend)
+
+
+def lerp_(start, end, weight):
+    """``start += weight * (end - start)`` in place, with PyTorch's two forms (the one
+    anchored at ``end`` for weights >= 0.5 keeps the result exact at weight 1)."""
+    if weight < 0.5:
+        start += (end - start) * weight
+    else:
+        start -= end
+        start *= 1 - weight
+        start += end

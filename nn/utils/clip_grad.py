@@ -1,0 +1,114 @@
+"""Gradient clipping, in place on each parameter's ``.grad``, with PyTorch's arithmetic.
+
+``clip_grad_norm_`` scales all gradients together so that their joint p-norm is at
+most ``max_norm`` and returns that norm (before clipping) as a Tensor;
+``clip_grad_value_`` clamps every gradient element to ``[-clip_value, clip_value]``.
+Neither records a graph nor waits on the device, except ``error_if_nonfinite=True``,
+which must look at the norm.
+"""
+import math
+
+import backends
+from autograd import Tensor, tensor
+from autograd.tensor import version_of
+from backends import dtypes
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
+    """The p-norm of all elements of ``tensors`` together (the norm of their norms), as a
+    Tensor on the first tensor's device; 0 when there are none."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    norm_type = float(norm_type)
+    if not tensors:
+        return tensor(0.0)
+    first = tensors[0]._backend
+    xp = first.xp
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = dtypes.promote(dtype, t.dtype)
+    native = first.native_dtype(dtype)
+    norms = []
+    for t in tensors:
+        norm = _vector_norm(t._backend.xp, t.data, norm_type)
+        if t._backend is not first:  # PyTorch gathers the norms on the first device
+            norm = first.asarray(backends.get("cpu").xp.asarray(t._backend.to_numpy(norm)))
+        norms.append(xp.astype(xp.asarray(norm), native))
+    total = xp.asarray(_vector_norm(xp, xp.stack(norms), norm_type))
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise RuntimeError(f"the total norm of order {norm_type} of the gradients is non-finite, so it cannot be "
+                           "clipped; pass error_if_nonfinite=False to scale the gradients by it anyway")
+    return Tensor._make(total, first)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm):
+    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place."""
+    grads = _grads(parameters)
+    max_norm = _non_negative("clip_grads_with_norm_", "max_norm", max_norm)
+    if not grads:
+        return
+    backend = total_norm._backend
+    coef = backend.xp.clip(max_norm / (total_norm.data + 1e-6), max=1.0)
+    converted = {}
+    for g in grads:
+        key = (g._backend, g.dtype)
+        factor = converted.get(key)
+        if factor is None:
+            factor = coef
+            if g._backend is not backend:
+                factor = g._backend.asarray(backends.get("cpu").xp.asarray(backend.to_numpy(coef)))
+            xp = g._backend.xp
+            factor = converted[key] = xp.astype(xp.asarray(factor), g._backend.native_dtype(g.dtype))
+        g.data *= factor  # in place on an array; rebinds an immutable 0-d scalar
+        version_of(g).value += 1
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so their joint ``norm_type``-norm is at most ``max_norm``
+    (``float('inf')`` for the largest absolute value); returns the norm before clipping."""
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    _non_negative("clip_grad_norm_", "max_norm", max_norm)
+    total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient element to ``[-clip_value, clip_value]``, in place."""
+    clip_value = _non_negative("clip_grad_value_", "clip_value", clip_value)
+    for g in _grads(parameters):
+        clipped = g._backend.xp.clip(g.data, min=-clip_value, max=clip_value)
+        if hasattr(g.data, "__setitem__"):
+            g.data[...] = clipped
+        else:  # a 0-d result can be an immutable scalar
+            g.data = clipped
+        version_of(g).value += 1
+
+
+def _grads(parameters):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def _non_negative(fn, name, value):
+    value = float(value)
+    if not value >= 0:
+        raise ValueError(f"{fn}: {name} must be >= 0, got {value}")
+    return value
+
+
+def _vector_norm(xp, a, p):
+    """The ``p``-norm of all elements of array ``a``, in its dtype (PyTorch's vector_norm)."""
+    if a.size == 0:
+        return xp.zeros((), dtype=a.dtype)
+    if p == math.inf:
+        return xp.max(xp.abs(a))
+    if p == -math.inf:
+        return xp.min(xp.abs(a))
+    if p == 0:
+        return xp.sum(xp.astype(a != 0, a.dtype))
+    if p == 1:
+        return xp.sum(xp.abs(a))
+    if p == 2:
+        return xp.sqrt(xp.sum(a * a))
+    return xp.sum(xp.abs(a) ** p) ** (1.0 / p)

@@ -1,0 +1,300 @@
+"""nn.save / nn.load: safetensors round trips, atomic writes, damaged files, PyTorch interop."""
+import os
+
+import numpy as np
+import pytest
+import safetensors.numpy
+
+import autograd as ag
+import backends
+import nn
+
+
+class Linear(nn.Module):
+    """y = x W^T + b with PyTorch's parameter names and shapes (weight is (out, in))."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(ag.randn(n_out, n_in) * 0.5)
+        self.bias = nn.Parameter(ag.randn(n_out) * 0.1)
+
+    def forward(self, x):
+        return x @ self.weight.T + self.bias
+
+
+class Net(nn.Module):
+    """Twin of TorchNet below: same names, shapes and computation."""
+
+    def __init__(self, n_in=3, hidden=4, n_out=2):
+        super().__init__()
+        self.fc1 = Linear(n_in, hidden)
+        self.fc2 = Linear(hidden, n_out)
+        self.register_buffer("scale", ag.tensor([1.5, -2.0]))
+        self.register_buffer("calls", ag.tensor(7))  # an int64 buffer
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x).relu()) * self.scale
+
+
+def values(module):
+    return {k: v.numpy().copy() for k, v in module.state_dict().items()}
+
+
+def assert_state_equal(actual, expected):
+    assert list(actual) == list(expected)
+    for key in expected:
+        a, e = np.asarray(actual[key]), np.asarray(expected[key])
+        assert a.dtype == e.dtype, key
+        np.testing.assert_array_equal(a, e, err_msg=key)
+
+
+def test_round_trip_is_exact(device, tmp_path):
+    model = Net()
+    path = tmp_path / "model.safetensors"
+    nn.save(model.state_dict(), path)
+    loaded = nn.load(path)
+    assert all(t.device == backends.get(device).device for t in loaded.values())
+    assert_state_equal({k: t.numpy() for k, t in loaded.items()}, values(model))
+    fresh = Net()
+    fresh.load_state_dict(loaded)
+    assert_state_equal(values(fresh), values(model))
+    assert nn.load(path, device="cpu")["fc1.weight"].device == "cpu"
+
+
+def test_strided_tensors_are_saved_in_logical_order(device, tmp_path):
+    base = ag.tensor(np.arange(12, dtype=np.float64).reshape(3, 4))
+    path = tmp_path / "t.safetensors"
+    nn.save({"t": base.T, "row": base[1], "every_other": base[:, ::2]}, path)
+    loaded = nn.load(path)
+    np.testing.assert_array_equal(loaded["t"].numpy(), np.arange(12.0).reshape(3, 4).T)
+    np.testing.assert_array_equal(loaded["row"].numpy(), [4, 5, 6, 7])
+    np.testing.assert_array_equal(loaded["every_other"].numpy(), [[0, 2], [4, 6], [8, 10]])
+
+
+def test_saved_file_gets_normal_permissions(tmp_path):
+    path = tmp_path / "m.safetensors"
+    nn.save(Net().state_dict(), path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+def leftovers(directory):
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize("failure", ["rename", "writer"])
+def test_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch, failure):
+    path = tmp_path / "model.safetensors"
+    good = Net()
+    nn.save(good.state_dict(), path)
+    before = path.read_bytes()
+
+    if failure == "rename":
+        def broken(src, dst):
+            raise OSError("disk full (simulated)")
+        monkeypatch.setattr(os, "replace", broken)
+    else:
+        def broken(tensors, filename, metadata=None):
+            with open(filename, "wb") as f:  # half a file, then the crash
+                f.write(b"\x10\x00\x00\x00")
+            raise OSError("killed mid-write (simulated)")
+        monkeypatch.setattr(safetensors.numpy, "save_file", broken)
+    with pytest.raises(OSError, match="simulated"):
+        nn.save(Net(n_in=5).state_dict(), path)
+    assert path.read_bytes() == before
+    assert leftovers(tmp_path) == []
+    monkeypatch.undo()
+    assert_state_equal({k: t.numpy() for k, t in nn.load(path).items()}, values(good))
+
+
+def test_bad_state_is_rejected_before_writing(tmp_path):
+    path = tmp_path / "x.safetensors"
+    with pytest.raises(TypeError, match="not a Tensor"):
+        nn.save({"w": np.ones(2)}, path)
+    with pytest.raises(TypeError, match="str -> str"):
+        nn.save({"w": ag.ones(2)}, path, metadata={"epoch": 3})
+    with pytest.raises(ValueError, match="reserved"):
+        nn.save({"w": ag.ones(2)}, path, metadata={"format": "x"})
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        nn.save({"w": ag.ones(2)}, tmp_path / "no" / "x.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+def damaged_variants(data):
+    header = int.from_bytes(data[:8], "little")
+    flipped = bytearray(data)
+    flipped[8 + header + 3] ^= 0xFF  # one byte of tensor data
+    return {
+        "truncated": (data[: len(data) - 10], "not a valid safetensors"),
+        "garbage": (b"this is not a checkpoint at all", "not a valid safetensors"),
+        "empty": (b"", "not a valid safetensors"),
+        "bit flip": (bytes(flipped), "fails its checksum"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["truncated", "garbage", "empty", "bit flip"])
+def test_damaged_file_raises_and_changes_nothing(device, tmp_path, kind):
+    path = tmp_path / "model.safetensors"
+    nn.save(Net().state_dict(), path)
+    data, message = damaged_variants(path.read_bytes())[kind]
+    path.write_bytes(data)
+    model = Net()
+    before = values(model)
+    with pytest.raises(ValueError, match=message) as info:
+        model.load_state_dict(nn.load(path))
+    assert str(path) in str(info.value)
+    assert_state_equal(values(model), before)
+
+
+def test_wrong_model_raises_and_changes_nothing(device, tmp_path):
+    path = tmp_path / "model.safetensors"
+    nn.save(Net(hidden=4).state_dict(), path)
+    other = Net(hidden=5)
+    before = values(other)
+    with pytest.raises(ValueError, match="fc1.weight: expected shape"):
+        other.load_state_dict(nn.load(path))
+    assert_state_equal(values(other), before)
+    nn.save({"fc1.weight": ag.zeros(5, 3)}, path)
+    with pytest.raises(ValueError, match="missing keys"):
+        other.load_state_dict(nn.load(path))
+    assert_state_equal(values(other), before)
+
+
+def test_optimizer_state_round_trip(device, tmp_path):
+    state = {
+        "state": {0: {"step": ag.tensor(3.0, device="cpu"), "exp_avg": ag.randn(2, 3), "count": 4},
+                  2: {"momentum_buffer": ag.randn(5)}},
+        "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "weight_decay": 0.0, "amsgrad": False,
+                          "foreach": None, "params": [0, 1, 2]}],
+    }
+    path = tmp_path / "ckpt.safetensors"
+    model = Net()
+    nn.save(model.state_dict(), path, optimizer=state, metadata={"epoch": "12"})
+    restored = nn.load_optimizer_state(path)
+    assert restored["param_groups"] == state["param_groups"]  # tuples stay tuples, None stays None
+    assert sorted(restored["state"]) == [0, 2]  # integer keys come back as integers
+    assert restored["state"][0]["count"] == 4
+    for index, entries in state["state"].items():
+        for name, value in entries.items():
+            if isinstance(value, ag.Tensor):
+                got = restored["state"][index][name]
+                assert got.device == backends.get(device).device and got.dtype == value.dtype
+                np.testing.assert_array_equal(got.numpy(), value.numpy())
+    assert list(nn.load(path)) == list(model.state_dict())  # optimizer entries stay out of the model's
+    assert nn.load_metadata(path) == {"epoch": "12"}
+    nn.save(model.state_dict(), path)
+    with pytest.raises(KeyError, match="no optimizer state"):
+        nn.load_optimizer_state(path)
+
+
+def test_optimizer_object_round_trip(tmp_path):
+    optim = pytest.importorskip("nn.optim")
+    model = Net()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(2):
+        opt.zero_grad()
+        (model(ag.randn(4, 3)) ** 2).mean().backward()
+        opt.step()
+    path = tmp_path / "ckpt.safetensors"
+    nn.save(model.state_dict(), path, optimizer=opt)
+    twin = Net()
+    twin.load_state_dict(nn.load(path))
+    twin_opt = optim.Adam(twin.parameters(), lr=0.5)
+    twin_opt.load_state_dict(nn.load_optimizer_state(path))
+    assert twin_opt.param_groups[0]["lr"] == 0.01
+    x = ag.randn(4, 3)
+    for m, o in ((model, opt), (twin, twin_opt)):  # one more step from the same state
+        o.zero_grad()
+        (m(x) ** 2).mean().backward()
+        o.step()
+    assert_state_equal(values(twin), values(model))
+
+
+# --- PyTorch interop --------------------------------------------------------------------------
+
+def torch_net(torch):
+    class TorchNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(3, 4)
+            self.fc2 = torch.nn.Linear(4, 2)
+            self.register_buffer("scale", torch.tensor([0.5, 3.0]))
+            self.register_buffer("calls", torch.tensor(2))
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x))) * self.scale
+    return TorchNet()
+
+
+def test_topograd_checkpoint_loads_in_pytorch(torch, tmp_path):
+    from safetensors.torch import load_file
+    model = Net()
+    path = tmp_path / "model.safetensors"
+    nn.save(model.state_dict(), path)
+    reference = torch_net(torch)
+    reference.load_state_dict(load_file(str(path)))  # strict: same keys, shapes and dtypes
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    expected = reference(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(model(ag.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert reference.calls.item() == 7
+
+
+def test_pytorch_checkpoint_loads_in_topograd(torch, device, tmp_path):
+    from safetensors.torch import save_file
+    reference = torch_net(torch)
+    path = tmp_path / "torch.safetensors"
+    save_file(reference.state_dict(), str(path))
+    model = Net()
+    model.load_state_dict(nn.load(path))
+    expected = {k: v.numpy() for k, v in reference.state_dict().items()}
+    assert_state_equal({k: values(model)[k] for k in expected}, expected)
+    x = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_allclose(model(ag.tensor(x)).numpy(), reference(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_bfloat16_pytorch_file_gets_a_clear_error(torch, tmp_path):
+    from safetensors.torch import save_file
+    path = tmp_path / "bf16.safetensors"
+    save_file({"w": torch.ones(2, dtype=torch.bfloat16)}, str(path))
+    with pytest.raises(ValueError, match="BF16"):
+        nn.load(path)
+
+
+
+def test_restore_is_all_or_nothing_and_names_the_file(device, tmp_path):
+    optim = pytest.importorskip("nn.optim")
+    path = tmp_path / "ckpt.safetensors"
+    source = Net()
+    source_opt = optim.SGD(source.parameters(), lr=0.2, momentum=0.9)
+    source_opt.zero_grad()
+    (source(ag.randn(3, 3)) ** 2).mean().backward()
+    source_opt.step()
+    nn.save(source.state_dict(), path, optimizer=source_opt)
+
+    model = Net()
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    nn.restore(path, model, opt)
+    assert_state_equal(values(model), values(source))
+    assert opt.param_groups[0]["lr"] == 0.2
+    momentum = [opt.state[p]["momentum_buffer"].numpy() for p in model.parameters()]
+    expected = [source_opt.state[p]["momentum_buffer"].numpy() for p in source.parameters()]
+    for got, want in zip(momentum, expected):
+        np.testing.assert_array_equal(got, want)
+
+    wrong = Net(hidden=6)
+    before = values(wrong)
+    with pytest.raises(ValueError, match="does not fit this model") as info:
+        nn.restore(path, wrong)
+    assert str(path) in str(info.value) and "fc1.weight" in str(info.value)
+    assert_state_equal(values(wrong), before)
+
+    # The model fits but the optimizer does not (one param group fewer): the model is put back.
+    fresh = Net()
+    before = values(fresh)
+    params = list(fresh.parameters())
+    split_opt = optim.SGD([{"params": params[:2]}, {"params": params[2:]}], lr=0.1)
+    with pytest.raises(ValueError, match="optimizer state does not fit"):
+        nn.restore(path, fresh, split_opt)
+    assert_state_equal(values(fresh), before)

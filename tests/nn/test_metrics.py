@@ -1,0 +1,94 @@
+"""nn.metrics against scikit-learn's definitions."""
+import numpy as np
+import pytest
+from sklearn import metrics as sk
+
+import autograd as ag
+from nn import metrics
+
+SCORES = [(metrics.precision, sk.precision_score), (metrics.recall, sk.recall_score), (metrics.f1, sk.f1_score)]
+
+
+def labels(n, classes, seed):
+    rng = np.random.default_rng(seed)
+    targets = rng.integers(0, classes, n)
+    preds = np.where(rng.random(n) < 0.6, targets, rng.integers(0, classes, n))  # better than chance
+    return preds, targets
+
+
+@pytest.mark.parametrize("average", ["macro", "micro", "weighted", None])
+@pytest.mark.parametrize("classes", [2, 3, 6])
+def test_scores_match_sklearn(device, average, classes):
+    preds, targets = labels(120, classes, seed=classes)
+    preds[:3] = classes  # a class that only occurs among the predictions
+    p, t = ag.tensor(preds), ag.tensor(targets)
+    for ours, theirs in SCORES:
+        expected = theirs(targets, preds, average=average, zero_division=0)
+        np.testing.assert_allclose(ours(p, t, average=average), expected, rtol=1e-12, err_msg=ours.__name__)
+
+
+@pytest.mark.parametrize("average", ["macro", "micro", "weighted"])
+def test_num_classes_counts_absent_classes_like_sklearn_labels(device, average):
+    preds, targets = labels(60, 3, seed=1)
+    for ours, theirs in SCORES:
+        expected = theirs(targets, preds, average=average, labels=list(range(5)), zero_division=0)
+        got = ours(ag.tensor(preds), ag.tensor(targets), average=average, num_classes=5)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=ours.__name__)
+
+
+def test_binary_average_and_pos_label(device):
+    preds, targets = labels(80, 2, seed=2)
+    for ours, theirs in SCORES:
+        for pos_label in (0, 1):
+            expected = theirs(targets, preds, average="binary", pos_label=pos_label)
+            got = ours(ag.tensor(preds), ag.tensor(targets), average="binary", pos_label=pos_label)
+            assert got == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="binary"):
+        metrics.precision(ag.tensor([0, 1, 2]), ag.tensor([0, 1, 2]), average="binary")
+
+
+def test_zero_division(device):
+    preds, targets = ag.tensor([0, 0, 0]), ag.tensor([0, 0, 1])  # class 1 never predicted
+    for value in (0.0, 1.0):
+        expected = sk.precision_score([0, 0, 1], [0, 0, 0], average="macro", zero_division=value)
+        assert metrics.precision(preds, targets, zero_division=value) == pytest.approx(expected)
+
+
+def test_accuracy_from_labels_logits_and_scores(device):
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(50, 4)).astype(np.float32)
+    targets = rng.integers(0, 4, 50)
+    expected = sk.accuracy_score(targets, logits.argmax(axis=1))
+    assert metrics.accuracy(ag.tensor(logits), ag.tensor(targets)) == pytest.approx(expected)
+    assert metrics.accuracy(ag.tensor(logits.argmax(axis=1)), ag.tensor(targets)) == pytest.approx(expected)
+    scores = rng.random(40).astype(np.float32)
+    binary = rng.integers(0, 2, 40)
+    expected = sk.accuracy_score(binary, scores >= 0.5)
+    float_targets = ag.tensor(binary.astype(np.float32))  # as a BCE loss wants them
+    assert metrics.accuracy(ag.tensor(scores), float_targets, threshold=0.5) == pytest.approx(expected)
+    assert metrics.accuracy([1, 2, 3], [1, 2, 0]) == pytest.approx(2 / 3)
+    # Class axis 1 (PyTorch's layout) for per-pixel predictions: (N, C, H) against (N, H).
+    pixel_logits = rng.normal(size=(2, 3, 5))
+    pixel_targets = rng.integers(0, 3, (2, 5))
+    expected = np.mean(pixel_logits.argmax(axis=1) == pixel_targets)
+    assert metrics.accuracy(ag.tensor(pixel_logits), ag.tensor(pixel_targets)) == pytest.approx(expected)
+
+
+def test_confusion_matrix_matches_sklearn(device):
+    preds, targets = labels(70, 4, seed=4)
+    got = metrics.confusion_matrix(ag.tensor(preds), ag.tensor(targets), num_classes=5)
+    assert got.dtype == ag.int64
+    np.testing.assert_array_equal(got.numpy(), sk.confusion_matrix(targets, preds, labels=range(5)))
+
+
+def test_bad_inputs_are_rejected(device):
+    with pytest.raises(ValueError, match="average"):
+        metrics.precision(ag.tensor([0]), ag.tensor([0]), average="samples")
+    with pytest.raises(ValueError, match="do not fit"):
+        metrics.accuracy(ag.zeros(4, 3, 2), ag.tensor([0, 1, 2, 0]))
+    with pytest.raises(ValueError, match="negative"):
+        metrics.recall(ag.tensor([0, -1]), ag.tensor([0, 1]))
+    with pytest.raises(ValueError, match="not whole numbers"):
+        metrics.accuracy(ag.tensor([0.2, 0.9]), ag.tensor([0, 1]))
+    with pytest.raises(ValueError, match="out of range"):
+        metrics.precision(ag.tensor([0, 3]), ag.tensor([0, 1]), num_classes=3)

@@ -1,0 +1,363 @@
+"""nn.optim against PyTorch: the same problem, the same steps, the same parameters and state."""
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from nn import optim
+
+STEPS = 8
+TOLERANCE = {"float32": dict(rtol=1e-6, atol=1e-7), "float64": dict(rtol=1e-12, atol=1e-14)}
+
+# (topograd class, PyTorch class name, hyperparameters): every option each optimizer has.
+CASES = [
+    (optim.SGD, "SGD", dict(lr=0.1)),
+    (optim.SGD, "SGD", dict(lr=0.1, momentum=0.9)),
+    (optim.SGD, "SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (optim.SGD, "SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, weight_decay=0.1)),
+    (optim.SGD, "SGD", dict(lr=0.02, momentum=0.9, maximize=True)),
+    (optim.Adam, "Adam", dict(lr=0.01)),
+    (optim.Adam, "Adam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1)),
+    (optim.Adam, "Adam", dict(lr=0.01, betas=(0.3, 0.9), amsgrad=True)),
+    (optim.Adam, "Adam", dict(lr=0.01, eps=1e-6, maximize=True)),
+    (optim.AdamW, "AdamW", dict(lr=0.01)),
+    (optim.AdamW, "AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    (optim.RMSprop, "RMSprop", dict(lr=0.01)),
+    (optim.RMSprop, "RMSprop", dict(lr=0.01, momentum=0.9)),
+    (optim.RMSprop, "RMSprop", dict(lr=0.01, centered=True, alpha=0.3)),
+    (optim.RMSprop, "RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, alpha=0.9)),
+    (optim.RMSprop, "RMSprop", dict(lr=0.01, maximize=True)),
+    (optim.Adagrad, "Adagrad", dict(lr=0.1)),
+    (optim.Adagrad, "Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1)),
+    (optim.Adagrad, "Adagrad", dict(lr=0.1, eps=1e-5, maximize=True)),
+]
+IDS = [f"{cls.__name__}-" + "-".join(f"{k}={v}" for k, v in kw.items()) for cls, _, kw in CASES]
+
+NAMES = ("W", "b", "s", "unused")  # "unused" never gets a gradient, so every step skips it
+
+
+def problem(dtype):
+    rng = np.random.default_rng(1234)
+    arrays = dict(W=rng.normal(size=(4, 3)), b=rng.normal(size=3), s=np.array(0.7), unused=rng.normal(size=2),
+                  x=rng.normal(size=(5, 4)), y=rng.normal(size=(5, 3)))
+    # Gradients to inject, the same for both libraries, so only the optimizers' arithmetic differs.
+    arrays["grads"] = [[rng.normal(size=arrays[k].shape) for k in NAMES[:3]] for _ in range(STEPS)]
+    return {k: [[g.astype(dtype) for g in step] for step in v] if k == "grads" else v.astype(dtype)
+            for k, v in arrays.items()}
+
+
+def loss_of(W, b, s, x, y):
+    """The same expression in either library; ``s`` is a 0-d parameter."""
+    return ((x @ W + b - y) ** 2).mean() + s * s * W.sum()
+
+
+def ours(cls, kwargs, data, steps=STEPS, params=None, inject=False):
+    """Run ``steps`` steps, with gradients from topograd's autograd or injected ones."""
+    # (.copy(): the 'strict' backend's ag.tensor aliases a 0-d NumPy array instead of copying it)
+    params = params or [nn.Parameter(ag.tensor(data[k].copy())) for k in NAMES]
+    x, y = ag.tensor(data["x"]), ag.tensor(data["y"])
+    opt = cls(params, **kwargs)
+    for step in range(steps):
+        opt.zero_grad()
+        if inject:
+            for p, g in zip(params, data["grads"][step]):
+                p.grad = ag.tensor(g)
+        else:
+            loss_of(*params[:3], x, y).backward()
+        opt.step()
+    return params, opt
+
+
+def theirs(torch, name, kwargs, data, steps=STEPS, inject=False):
+    params = [torch.nn.Parameter(torch.from_numpy(data[k].copy())) for k in NAMES]
+    x, y = torch.from_numpy(data["x"]), torch.from_numpy(data["y"])
+    opt = getattr(torch.optim, name)(params, **kwargs)
+    for step in range(steps):
+        opt.zero_grad()
+        if inject:
+            for p, g in zip(params, data["grads"][step]):
+                p.grad = torch.from_numpy(g.copy())
+        else:
+            loss_of(*params[:3], x, y).backward()
+        opt.step()
+    return params, opt
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cls, torch_name, kwargs", CASES, ids=IDS)
+def test_steps_match_pytorch(cls, torch_name, kwargs, dtype, device, torch):
+    data = problem(dtype)
+    params, opt = ours(cls, kwargs, data, inject=True)
+    ref_params, ref_opt = theirs(torch, torch_name, kwargs, data, inject=True)
+    tol = TOLERANCE[dtype]
+    for name, p, ref in zip(NAMES, params, ref_params):
+        assert p.device == device and p.dtype == np.dtype(dtype) and p.is_leaf and p.requires_grad
+        np.testing.assert_allclose(p.numpy(), ref.detach().numpy(), err_msg=name, **tol)
+        # The per-parameter state holds what PyTorch's holds, with the same values.
+        state, ref_state = opt.state.get(p, {}), ref_opt.state.get(ref, {})
+        assert sorted(state) == sorted(ref_state), name
+        for key, value in state.items():
+            assert isinstance(value, ag.Tensor)
+            np.testing.assert_allclose(value.numpy(), ref_state[key].numpy(), err_msg=f"{name}.{key}", **tol)
+    np.testing.assert_array_equal(params[3].numpy(), data["unused"])
+
+
+@pytest.mark.parametrize("cls, torch_name, kwargs", [CASES[2], CASES[7], CASES[14]], ids=[IDS[2], IDS[7], IDS[14]])
+def test_training_matches_pytorch_with_each_librarys_own_gradients(cls, torch_name, kwargs, torch):
+    data = problem("float32")
+    params, _ = ours(cls, kwargs, data)
+    ref_params, _ = theirs(torch, torch_name, kwargs, data)
+    for name, p, ref in zip(NAMES, params, ref_params):  # the gradients themselves differ in rounding
+        np.testing.assert_allclose(p.numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_steps_change_parameters_in_place():
+    data = problem("float32")
+    params = [nn.Parameter(ag.tensor(data[k])) for k in NAMES]
+    arrays = [p.data for p in params[:2]]
+    ours(optim.Adam, dict(lr=0.1), data, steps=2, params=params)
+    assert all(p.data is a for p, a in zip(params, arrays))
+    assert not np.allclose(params[0].numpy(), data["W"])
+
+
+@pytest.mark.parametrize("cls, kwargs", [
+    (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    (optim.AdamW, dict(lr=0.01)),
+    (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
+    (optim.Adagrad, dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+], ids=lambda v: v.__name__ if isinstance(v, type) else "")
+def test_state_dict_round_trip_continues_exactly(cls, kwargs, device):
+    data = problem("float32")
+    straight, _ = ours(cls, kwargs, data, steps=6)
+
+    first, opt = ours(cls, kwargs, data, steps=3)
+    saved = opt.state_dict()
+    assert sorted(saved) == ["param_groups", "state"]
+    assert saved["param_groups"][0]["params"] == [0, 1, 2, 3]
+    assert all(isinstance(i, int) for i in saved["state"])
+    assert all(isinstance(v, ag.Tensor) for s in saved["state"].values() for v in s.values())
+
+    resumed = [nn.Parameter(ag.tensor(p.numpy().copy())) for p in first]
+    other = dict(kwargs, lr=kwargs["lr"] * 7)  # the saved hyperparameters must win
+    fresh = cls(resumed, **other)
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[0]["lr"] == kwargs["lr"]
+    opt.step()  # the loaded state is a copy: stepping the original leaves it alone
+    x, y = ag.tensor(data["x"]), ag.tensor(data["y"])
+    for _ in range(3):
+        fresh.zero_grad()
+        loss_of(*resumed[:3], x, y).backward()
+        fresh.step()
+    for name, p, q in zip(NAMES, resumed, straight):
+        np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
+
+
+def test_loads_a_pytorch_state_dict_and_continues_like_pytorch(torch):
+    data = problem("float32")
+    kwargs = dict(lr=0.01, amsgrad=True, weight_decay=0.1)
+    ref_params, ref_opt = theirs(torch, "Adam", kwargs, data, steps=3)
+    ref_saved = ref_opt.state_dict()
+    saved = {"state": {i: {k: v.numpy().copy() for k, v in s.items()} for i, s in ref_saved["state"].items()},
+             "param_groups": ref_saved["param_groups"]}
+    params = [nn.Parameter(ag.tensor(p.detach().numpy().copy())) for p in ref_params]
+    opt = optim.Adam(params, lr=1.0)
+    opt.load_state_dict(saved)
+    assert float(opt.state[params[0]]["step"]) == 3.0
+    x, y = ag.tensor(data["x"]), ag.tensor(data["y"])
+    tx, ty = torch.from_numpy(data["x"]), torch.from_numpy(data["y"])
+    for _ in range(3):
+        for ps, o, xx, yy in ((params, opt, x, y), (ref_params, ref_opt, tx, ty)):
+            o.zero_grad()
+            loss_of(*ps[:3], xx, yy).backward()
+            o.step()
+    for name, p, ref in zip(NAMES, params, ref_params):
+        np.testing.assert_allclose(p.numpy(), ref.detach().numpy(), rtol=1e-6, atol=1e-7, err_msg=name)
+    # Our state_dict uses PyTorch's names for state and hyperparameters.
+    ours_saved = opt.state_dict()
+    assert set(ours_saved["param_groups"][0]) <= set(ref_opt.state_dict()["param_groups"][0])
+    assert {i: sorted(s) for i, s in ours_saved["state"].items()} == \
+        {i: sorted(s) for i, s in ref_opt.state_dict()["state"].items()}
+
+
+def _snapshot(opt):
+    return ([{k: (list(v) if k == "params" else v) for k, v in g.items()} for g in opt.param_groups],
+            {id(p): {k: v.numpy().copy() for k, v in s.items()} for p, s in opt.state.items()})
+
+
+def _same(a, b):
+    (groups_a, state_a), (groups_b, state_b) = a, b
+    assert len(groups_a) == len(groups_b)
+    for ga, gb in zip(groups_a, groups_b):
+        assert ga.keys() == gb.keys()
+        assert all(ga[k] is gb[k] if k == "params" else ga[k] == gb[k] for k in ga if k != "params")
+        assert all(x is y for x, y in zip(ga["params"], gb["params"]))
+    assert state_a.keys() == state_b.keys()
+    for key in state_a:
+        for name in state_a[key]:
+            np.testing.assert_array_equal(state_a[key][name], state_b[key][name])
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (lambda sd: {"state": sd["state"]}, "'state' and 'param_groups'"),
+    (lambda sd: dict(sd, param_groups=sd["param_groups"] * 2), "2 parameter groups"),
+    (lambda sd: dict(sd, param_groups=[dict(sd["param_groups"][0], params=[0, 1])]), "has 2 parameters"),
+    (lambda sd: dict(sd, state={**sd["state"], 0: dict(sd["state"][0], exp_avg=np.zeros((2, 2)))}), "shape"),
+    (lambda sd: dict(sd, state={**sd["state"], 9: sd["state"][0]}), "parameter 9"),
+    (lambda sd: dict(sd, param_groups=[dict(sd["param_groups"][0], betas=(0.9, 1.5))]), "beta at index 1"),
+])
+def test_load_state_dict_rejects_mismatches_and_changes_nothing(corrupt, message):
+    data = problem("float32")
+    _, source = ours(optim.Adam, dict(lr=0.01), data, steps=2)
+    _, target = ours(optim.Adam, dict(lr=0.5), data, steps=1)
+    before = _snapshot(target)
+    with pytest.raises(ValueError, match=message):
+        target.load_state_dict(corrupt(source.state_dict()))
+    _same(before, _snapshot(target))
+
+
+def test_param_groups_and_add_param_group_match_pytorch(torch):
+    rng = np.random.default_rng(5)
+    init = [rng.normal(size=(3,)).astype("float32") for _ in range(3)]
+    grads = [[rng.normal(size=(3,)).astype("float32") for _ in range(3)] for _ in range(4)]
+    a, b, c = (nn.Parameter(ag.tensor(v)) for v in init)
+    ta, tb, tc = (torch.nn.Parameter(torch.from_numpy(v.copy())) for v in init)
+    opt = optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5, "momentum": 0.0}], lr=0.1, momentum=0.9)
+    ref = torch.optim.SGD([{"params": [ta]}, {"params": tb, "lr": 0.5, "momentum": 0.0}], lr=0.1, momentum=0.9)
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[1]["momentum"] == 0.0
+    assert opt.param_groups[1]["params"][0] is b
+    for step, g in enumerate(grads):
+        if step == 2:
+            opt.add_param_group({"params": [c], "lr": 0.2, "nesterov": True})
+            ref.add_param_group({"params": [tc], "lr": 0.2, "nesterov": True})
+        for p, tp, gv in zip((a, b, c), (ta, tb, tc), g):
+            p.grad, tp.grad = ag.tensor(gv), torch.from_numpy(gv.copy())
+        opt.step()
+        ref.step()
+    for p, tp in zip((a, b, c), (ta, tb, tc)):
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-6, atol=1e-7)
+    assert b not in opt.state and "momentum_buffer" in opt.state[a]  # no momentum, no buffer
+
+
+def test_add_param_group_rejects_a_parameter_already_in_a_group():
+    a, b = nn.Parameter(ag.zeros(2)), nn.Parameter(ag.zeros(2))
+    opt = optim.Adam([a], lr=0.1)
+    group = {"params": [b, a], "lr": 0.5}
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group(group)
+    assert len(opt.param_groups) == 1 and group == {"params": [b, a], "lr": 0.5}
+    with pytest.raises(ValueError, match="appears twice"):
+        opt.add_param_group({"params": [b, b]})
+    with pytest.raises(ValueError, match="learning rate"):
+        opt.add_param_group({"params": [b], "lr": -1})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": [b]})
+    assert opt.param_groups[1]["betas"] == (0.9, 0.999) and opt.param_groups[1]["lr"] == 0.1
+
+
+@pytest.mark.parametrize("params, error, message", [
+    (lambda a: a, TypeError, "single Tensor"),
+    (lambda a: [], ValueError, "empty parameter list"),
+    (lambda a: {a}, TypeError, "not a set"),
+    (lambda a: [a, "weight"], TypeError, "parameter 1 is a str"),
+    (lambda a: [a * 2], ValueError, "non-leaf"),
+    (lambda a: [("w", a), a], ValueError, "every parameter as a"),
+])
+def test_constructor_rejects_bad_params(params, error, message):
+    a = nn.Parameter(ag.zeros(2))
+    with pytest.raises(error, match=message):
+        optim.SGD(params(a), lr=0.1)
+
+
+def test_named_parameters_are_kept_in_the_state_dict():
+    model = nn.Module()
+    model.weight = nn.Parameter(ag.zeros(2))
+    model.bias = nn.Parameter(ag.zeros(1))
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    with pytest.raises(ValueError, match="with names"):
+        opt.add_param_group({"params": [nn.Parameter(ag.zeros(1))]})
+
+
+@pytest.mark.parametrize("cls, kwargs, message", [
+    (optim.SGD, dict(lr=-0.1), "learning rate"),
+    (optim.SGD, dict(lr=0.1, momentum=-0.5), "momentum"),
+    (optim.SGD, dict(lr=0.1, weight_decay=-1), "weight_decay"),
+    (optim.SGD, dict(lr=0.1, nesterov=True), "Nesterov"),
+    (optim.SGD, dict(lr=0.1, nesterov=True, momentum=0.9, dampening=0.1), "Nesterov"),
+    (optim.Adam, dict(betas=(1.0, 0.999)), "beta at index 0"),
+    (optim.Adam, dict(betas=(0.9, -0.1)), "beta at index 1"),
+    (optim.Adam, dict(betas=(0.9,)), "pair"),
+    (optim.Adam, dict(eps=-1e-8), "eps"),
+    (optim.AdamW, dict(lr=-1), "learning rate"),
+    (optim.AdamW, dict(weight_decay=-0.01), "weight_decay"),
+    (optim.RMSprop, dict(alpha=-0.1), "alpha"),
+    (optim.RMSprop, dict(alpha=1.5), "alpha"),
+    (optim.RMSprop, dict(momentum=-1), "momentum"),
+    (optim.Adagrad, dict(lr_decay=-1), "lr_decay"),
+    (optim.Adagrad, dict(initial_accumulator_value=-1), "initial_accumulator_value"),
+    (optim.Adagrad, dict(eps=-1), "eps"),
+])
+def test_invalid_hyperparameters_raise_value_error(cls, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cls([nn.Parameter(ag.zeros(2))], **kwargs)
+    with pytest.raises(ValueError, match=message):  # also when only one group sets it
+        cls([{"params": [nn.Parameter(ag.zeros(2))], **kwargs}])
+
+
+def test_zero_grad():
+    p = nn.Parameter(ag.ones(3))
+    opt = optim.SGD([p], lr=0.1)
+    (p * p).sum().backward()
+    grad = p.grad
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is grad
+    np.testing.assert_array_equal(p.grad.numpy(), np.zeros(3))
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_step_runs_the_closure_with_gradients_on_and_returns_its_loss():
+    p = nn.Parameter(ag.tensor([1.0, -2.0]))
+    opt = optim.SGD([p], lr=0.25)
+    calls = []
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        calls.append(loss.item())
+        return loss
+
+    with ag.no_grad():
+        loss = opt.step(closure)
+    assert calls == [5.0] and loss.item() == 5.0
+    np.testing.assert_allclose(p.numpy(), [0.5, -1.0])  # p - 0.25 * 2p
+
+
+def test_step_is_an_in_place_change_for_autograd():
+    p = nn.Parameter(ag.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    x = ag.tensor([[1.0, -1.0]])
+    opt = optim.SGD([p], lr=0.1)
+    stale = (x @ p).sum()  # saves p for backward
+    stale.backward(retain_graph=True)
+    opt.step()
+    assert p.is_leaf and p.requires_grad and p.grad_fn is None
+    with pytest.raises(RuntimeError, match="SGD.step"):  # as PyTorch: the saved p is out of date
+        stale.backward()
+    opt.zero_grad()
+    (x @ p).sum().backward()  # a graph recorded after the step is fine
+    np.testing.assert_allclose(p.grad.numpy(), [[1.0, 1.0], [-1.0, -1.0]])
+
+
+def test_scalar_parameters_update_in_place_even_from_immutable_data():
+    p = nn.Parameter(ag.tensor(2.0))
+    p.data = p.data[()]  # NumPy gives an immutable scalar for a 0-d result
+    opt = optim.Adam([p], lr=0.5)
+    (p * p).backward()
+    opt.step()
+    assert abs(p.item() - 1.5) < 1e-6
+    data = p.data
+    (p * p).backward()
+    opt.step()
+    assert p.data is data

@@ -1,0 +1,239 @@
+"""nn.RNN, nn.LSTM, nn.GRU against PyTorch (weights copied by state_dict key) and finite differences."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+
+# (our class, PyTorch's class name, extra constructor arguments)
+KINDS = {
+    "rnn_tanh": (nn.RNN, "RNN", {}),
+    "rnn_relu": (nn.RNN, "RNN", {"nonlinearity": "relu"}),
+    "lstm": (nn.LSTM, "LSTM", {}),
+    "gru": (nn.GRU, "GRU", {}),
+}
+INPUT, HIDDEN, SEQ, BATCH = 4, 5, 4, 3
+
+
+def _pair(torch, kind, **kwargs):
+    """Our module and PyTorch's, in float64, with PyTorch's weights copied into ours."""
+    cls, torch_name, extra = KINDS[kind]
+    kwargs = {**extra, **kwargs}
+    theirs = getattr(torch.nn, torch_name)(dtype=torch.float64, **kwargs)
+    ours = cls(dtype=ag.float64, **kwargs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+def _states(out):
+    """(output, [final states]) whatever the module returns."""
+    output, final = out
+    return output, list(final) if isinstance(final, tuple) else [final]
+
+
+def _loss(output, finals, weights):
+    """A scalar using every output element and final state, with distinct weights so
+    that a mixed-up element would change the gradient."""
+    total = (output * weights[0]).sum()
+    for f, w in zip(finals, weights[1:]):
+        total = total + (f * w).sum()
+    return total
+
+
+def _compare(torch, ours, theirs, x, hx, rng):
+    xt = torch.tensor(x, requires_grad=True)
+    xa = ag.tensor(x, dtype=ag.float64, requires_grad=True)
+    hx_t = hx_a = None
+    if hx is not None:
+        hx_t = [torch.tensor(h, requires_grad=True) for h in hx]
+        hx_a = [ag.tensor(h, dtype=ag.float64, requires_grad=True) for h in hx]
+    pack = (lambda hs: tuple(hs)) if len(hx or ()) == 2 else (lambda hs: hs[0])
+    out_t, finals_t = _states(theirs(xt, None if hx is None else pack(hx_t)))
+    out_a, finals_a = _states(ours(xa, None if hx is None else pack(hx_a)))
+
+    assert out_a.shape == tuple(out_t.shape)
+    np.testing.assert_allclose(out_a.numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for fa, ft in zip(finals_a, finals_t):
+        assert fa.shape == tuple(ft.shape)
+        np.testing.assert_allclose(fa.numpy(), ft.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+    weights = [rng.standard_normal(tuple(out_t.shape))] + [rng.standard_normal(tuple(f.shape)) for f in finals_t]
+    _loss(out_t, finals_t, [torch.tensor(w) for w in weights]).backward()
+    _loss(out_a, finals_a, [ag.tensor(w, dtype=ag.float64) for w in weights]).backward()
+
+    np.testing.assert_allclose(xa.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    if hx is not None:
+        for ha, ht in zip(hx_a, hx_t):
+            np.testing.assert_allclose(ha.grad.numpy(), ht.grad.numpy(), rtol=1e-9, atol=1e-12)
+    torch_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        assert p.grad is not None, name
+        np.testing.assert_allclose(p.grad.numpy(), torch_params[name].grad.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("num_layers,batch_first,with_state,bidirectional",
+                         list(itertools.product((1, 2), (False, True), (False, True), (False, True))))
+def test_matches_pytorch(device, torch, kind, num_layers, batch_first, with_state, bidirectional):
+    rng = np.random.default_rng(1)
+    ours, theirs = _pair(torch, kind, input_size=INPUT, hidden_size=HIDDEN, num_layers=num_layers,
+                         batch_first=batch_first, bidirectional=bidirectional)
+    x = rng.standard_normal((BATCH, SEQ, INPUT) if batch_first else (SEQ, BATCH, INPUT))
+    hx = None
+    if with_state:
+        n_states = 2 if kind == "lstm" else 1
+        directions = 2 if bidirectional else 1
+        hx = [rng.standard_normal((num_layers * directions, BATCH, HIDDEN)) for _ in range(n_states)]
+    _compare(torch, ours, theirs, x, hx, rng)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("with_state", [False, True])
+def test_unbatched_input_matches_pytorch(device, torch, kind, with_state):
+    rng = np.random.default_rng(2)
+    ours, theirs = _pair(torch, kind, input_size=INPUT, hidden_size=HIDDEN, num_layers=2, bidirectional=True)
+    hx = None
+    if with_state:
+        hx = [rng.standard_normal((4, HIDDEN)) for _ in range(2 if kind == "lstm" else 1)]
+    _compare(torch, ours, theirs, rng.standard_normal((SEQ, INPUT)), hx, rng)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_without_bias_matches_pytorch(device, torch, kind):
+    rng = np.random.default_rng(3)
+    ours, theirs = _pair(torch, kind, input_size=INPUT, hidden_size=HIDDEN, bias=False)
+    assert not any("bias" in name for name, _ in ours.named_parameters())
+    _compare(torch, ours, theirs, rng.standard_normal((SEQ, BATCH, INPUT)), None, rng)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_full_dropout_between_layers_matches_pytorch(device, torch, kind):
+    # With p = 1 dropout is deterministic (the second layer sees zeros), so the
+    # training-mode path can be compared exactly.
+    rng = np.random.default_rng(4)
+    ours, theirs = _pair(torch, kind, input_size=INPUT, hidden_size=HIDDEN, num_layers=2, dropout=1.0)
+    _compare(torch, ours, theirs, rng.standard_normal((SEQ, BATCH, INPUT)), None, rng)
+
+
+def test_dropout_only_in_training(device, torch):
+    rng = np.random.default_rng(5)
+    ours, theirs = _pair(torch, "lstm", input_size=INPUT, hidden_size=HIDDEN, num_layers=2, dropout=0.5)
+    x = rng.standard_normal((SEQ, BATCH, INPUT))
+    ours.eval()
+    theirs.eval()
+    reference = theirs(torch.tensor(x))[0].detach().numpy()
+    np.testing.assert_allclose(ours(ag.tensor(x, dtype=ag.float64))[0].numpy(), reference, rtol=1e-10)
+    ours.train()
+    trained = ours(ag.tensor(x, dtype=ag.float64))[0].numpy()
+    assert np.abs(trained - reference).max() > 1e-3
+
+
+@pytest.mark.parametrize("kind,num_layers,bidirectional", [
+    ("rnn_tanh", 1, False), ("rnn_relu", 1, False), ("lstm", 1, False), ("gru", 1, False),
+    ("gru", 2, True), ("lstm", 2, True),
+])
+def test_gradcheck(device, kind, num_layers, bidirectional):
+    cls, _, extra = KINDS[kind]
+    hidden, seq, batch, features = 3, 3, 2, 2
+    module = cls(features, hidden, num_layers=num_layers, bidirectional=bidirectional, dtype=ag.float64, **extra)
+    count = num_layers * (2 if bidirectional else 1)
+    x = ag.randn(seq, batch, features, dtype=ag.float64, requires_grad=True)
+    states = [ag.randn(count, batch, hidden, dtype=ag.float64, requires_grad=True)
+              for _ in range(2 if kind == "lstm" else 1)]
+    if kind == "rnn_relu":
+        # Keep pre-activations away from relu's kink, where finite differences mislead.
+        with ag.no_grad():
+            for p in module.parameters():
+                p.mul_(0.5)
+    # Stacked bidirectional runs check the last layer's reverse weights, besides the
+    # input and states, whose gradients pass through every layer (the comparison
+    # with PyTorch covers every weight); that keeps the finite differences short.
+    params = [p for name, p in module.named_parameters() if num_layers == 1 or name.endswith("_l1_reverse")]
+
+    def run(x, *rest):  # gradcheck perturbs the parameters' data in place, so they are inputs too
+        states = rest[:len(rest) - len(params)]
+        output, final = module(x, tuple(states) if len(states) == 2 else states[0])
+        return (output, *final) if isinstance(final, tuple) else (output, final)
+
+    assert ag.gradcheck(run, (x, *states, *params))
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_parameters_named_shaped_and_initialized_as_pytorch(device, torch, kind):
+    cls, torch_name, extra = KINDS[kind]
+    ours = cls(INPUT, 64, num_layers=2, bidirectional=True, **extra)
+    theirs = getattr(torch.nn, torch_name)(INPUT, 64, num_layers=2, bidirectional=True, **extra)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+    bound = 1 / math.sqrt(64)
+    values = np.concatenate([p.numpy().ravel() for p in ours.parameters()])
+    assert values.dtype == np.float32
+    assert np.abs(values).max() <= bound
+    # uniform(-b, b) has standard deviation b / sqrt(3)
+    assert abs(values.std() - bound / math.sqrt(3)) < 0.05 * bound
+    assert len(ours.all_weights) == 4 and len(ours.all_weights[0]) == 4
+
+
+def test_hidden_states_chain_across_calls(device):
+    # Running a sequence in two halves, passing the state along, equals one run.
+    module = nn.LSTM(3, 4, num_layers=2, batch_first=True, dtype=ag.float64)
+    x = ag.randn(2, 6, 3, dtype=ag.float64)
+    whole, (h, c) = module(x)
+    first, state = module(x[:, :3])
+    second, (h2, c2) = module(x[:, 3:], state)
+    np.testing.assert_allclose(np.concatenate([first.numpy(), second.numpy()], axis=1), whole.numpy(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(h2.numpy(), h.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(c2.numpy(), c.numpy(), rtol=1e-12)
+
+
+def test_no_grad_records_nothing(device):
+    module = nn.GRU(3, 4)
+    with ag.no_grad():
+        output, h = module(ag.randn(5, 2, 3))
+    assert output.grad_fn is None and h.grad_fn is None
+    assert output.shape == (5, 2, 4) and h.shape == (1, 2, 4)
+
+
+def test_repr():
+    assert repr(nn.RNN(3, 4)) == "RNN(3, 4)"
+    assert repr(nn.RNN(3, 4, nonlinearity="relu", num_layers=2)) == "RNN(3, 4, num_layers=2, nonlinearity='relu')"
+    assert repr(nn.GRU(3, 4, bias=False, batch_first=True, bidirectional=True)) == \
+        "GRU(3, 4, bias=False, batch_first=True, bidirectional=True)"
+
+
+def test_constructor_errors():
+    with pytest.raises(ValueError, match="nonlinearity"):
+        nn.RNN(3, 4, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="dropout"):
+        nn.LSTM(3, 4, num_layers=2, dropout=1.5)
+    with pytest.raises(ValueError, match="hidden_size"):
+        nn.GRU(3, 0)
+    with pytest.raises(TypeError, match="floating"):
+        nn.GRU(3, 4, dtype=ag.int64)
+    with pytest.warns(UserWarning, match="num_layers=1"):
+        nn.GRU(3, 4, dropout=0.5)
+
+
+def test_forward_errors(device):
+    lstm = nn.LSTM(3, 4, num_layers=2)
+    with pytest.raises(ValueError, match="input_size=3"):
+        lstm(ag.randn(5, 2, 7))
+    with pytest.raises(ValueError, match="input_size=3"):
+        lstm(ag.randn(5, 2, 3, 1))
+    with pytest.raises(TypeError, match="Tensor"):
+        lstm(np.zeros((5, 2, 3)))
+    with pytest.raises(TypeError, match=r"\(h_0, c_0\)"):
+        lstm(ag.randn(5, 2, 3), ag.zeros(2, 2, 4))
+    with pytest.raises(ValueError, match=r"c_0 of shape \(2, 2, 4\)"):
+        lstm(ag.randn(5, 2, 3), (ag.zeros(2, 2, 4), ag.zeros(1, 2, 4)))
+    gru = nn.GRU(3, 4, batch_first=True)
+    with pytest.raises(ValueError, match=r"h_0 of shape \(1, 5, 4\)"):
+        gru(ag.randn(5, 2, 3), ag.zeros(1, 2, 4))
+    with pytest.raises(TypeError, match="hx must be a Tensor"):
+        gru(ag.randn(5, 2, 3), (ag.zeros(1, 5, 4),))

@@ -1,0 +1,283 @@
+"""nn.fit, its callbacks (EarlyStopping, ModelCheckpoint) and History."""
+import io
+import sys
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from nn.data import DataLoader, TensorDataset
+
+
+class Linear(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(ag.randn(n_out, n_in) * 0.1)
+        self.bias = nn.Parameter(ag.zeros(n_out))
+
+    def forward(self, x):
+        return x @ self.weight.T + self.bias
+
+
+def cross_entropy(logits, targets):
+    picked = logits[ag.arange(targets.shape[0], device=logits.device), targets]
+    return (logits.logsumexp(axis=1) - picked).mean()
+
+
+class PlainSGD:
+    """The smallest optimizer fit needs: zero_grad, step, and param_groups for the lr log."""
+
+    def __init__(self, params, lr):
+        self.param_groups = [{"params": list(params), "lr": lr}]
+
+    def zero_grad(self):
+        for p in self.param_groups[0]["params"]:
+            p.grad = None
+
+    def step(self):
+        with ag.no_grad():
+            for p in self.param_groups[0]["params"]:
+                p.sub_(p.grad * self.param_groups[0]["lr"])
+
+
+def blobs(n=160, seed=0, flip=False):
+    """Two separable Gaussian blobs in 2-d; ``flip`` swaps the labels (a set that
+    gets worse as the model learns the other)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = rng.normal(size=(n, 2)) * 0.7 + np.where(y[:, None] == 1, 1.5, -1.5)
+    return TensorDataset(ag.tensor(x.astype(np.float32), device="cpu"),
+                         ag.tensor((1 - y) if flip else y, device="cpu"))
+
+
+def flipped_val_loader():
+    return DataLoader(blobs(n=40, seed=3, flip=True), batch_size=40)
+
+
+def weights(model):
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+class RecordWeights(nn.Callback):
+    def __init__(self):
+        self.per_epoch = {}
+
+    def on_epoch_end(self, state, epoch, logs):
+        self.per_epoch[epoch] = weights(state.model)
+
+
+def test_fit_learns_a_separable_problem(device):
+    model = Linear(2, 2)
+    train = DataLoader(blobs(seed=0), batch_size=16, shuffle=True, seed=0)
+    val = DataLoader(blobs(n=60, seed=1), batch_size=32)
+    history = nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.3), train, val, epochs=6,
+                     metrics=("accuracy", "recall"), progress=False)
+    assert len(history) == 6
+    assert history.keys() == ["epoch", "train_loss", "lr", "val_loss", "val_accuracy", "val_recall"]
+    assert history["epoch"] == [1, 2, 3, 4, 5, 6] and history["lr"] == [0.3] * 6
+    assert history.train_loss[-1] < 0.3 * history.train_loss[0]
+    assert history.val_loss[-1] < history.val_loss[0]
+    assert history.metrics["accuracy"][-1] >= 0.95
+    # The logged validation numbers are what evaluating the final model gives.
+    x, y = val.dataset.tensors
+    with ag.no_grad():
+        logits = model(x.to(device))
+    assert history.val_loss[-1] == pytest.approx(cross_entropy(logits, y.to(device)).item(), rel=1e-5)
+    assert history.metrics["accuracy"][-1] == nn.metrics.accuracy(logits, y.to(device))
+
+
+def test_fit_is_the_plain_loop(device):
+    """fit runs exactly zero_grad, forward, loss, backward, step per batch: same weights as a hand loop."""
+    data = blobs(seed=2)
+    model, twin = Linear(2, 2), Linear(2, 2)
+    twin.load_state_dict(model.state_dict())
+    history = nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.2),
+                     DataLoader(data, batch_size=24, shuffle=True, seed=5), epochs=3, metrics=(), progress=False)
+    opt = PlainSGD(twin.parameters(), 0.2)
+    loader = DataLoader(data, batch_size=24, shuffle=True, seed=5)
+    losses = []
+    for _ in range(3):
+        total = 0.0
+        for x, y in loader:
+            opt.zero_grad()
+            loss = cross_entropy(twin(x), y)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(y)
+        losses.append(total / len(data))
+    for key, value in weights(twin).items():
+        np.testing.assert_array_equal(weights(model)[key], value)
+    np.testing.assert_allclose(history.train_loss, losses, rtol=1e-6)
+    assert history.val_loss == [] and history.metrics == {}
+
+
+def test_early_stopping_stops_and_restores_best_weights(device):
+    model = Linear(2, 2)
+    recorder = RecordWeights()
+    stopper = nn.EarlyStopping(patience=2)
+    history = nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.3),
+                     DataLoader(blobs(seed=0), batch_size=16), flipped_val_loader(),
+                     epochs=20, callbacks=[recorder, stopper], progress=False)
+    # Learning the training labels makes the flipped validation set worse every epoch.
+    assert history.val_loss == sorted(history.val_loss)
+    assert len(history) == 3 and stopper.stopped_epoch == 3 and stopper.best_epoch == 1
+    assert stopper.best_score == history.val_loss[0]
+    for key, value in recorder.per_epoch[1].items():
+        np.testing.assert_array_equal(weights(model)[key], value)
+    assert not np.array_equal(recorder.per_epoch[3]["weight"], recorder.per_epoch[1]["weight"])
+
+
+def test_early_stopping_keeps_going_while_improving(device):
+    model = Linear(2, 2)
+    stopper = nn.EarlyStopping(monitor="train_loss", patience=0)
+    recorder = RecordWeights()
+    history = nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.1),
+                     DataLoader(blobs(seed=0), batch_size=16), epochs=4, metrics=(),
+                     callbacks=[recorder, stopper], progress=False)
+    assert len(history) == 4 and stopper.stopped_epoch is None and stopper.best_epoch == 4
+    np.testing.assert_array_equal(weights(model)["weight"], recorder.per_epoch[4]["weight"])
+
+
+def test_model_checkpoint_saves_on_improvement(device, tmp_path):
+    model = Linear(2, 2)
+    recorder = RecordWeights()
+    best = nn.ModelCheckpoint(tmp_path / "best.safetensors")
+    every = nn.ModelCheckpoint(tmp_path / "epoch-{epoch}.safetensors", save_best_only=False, save_optimizer=False)
+    history = nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.3),
+                     DataLoader(blobs(seed=0), batch_size=16), flipped_val_loader(),
+                     epochs=3, callbacks=[recorder, best, every], progress=False)
+    assert history.val_loss == sorted(history.val_loss)  # only epoch 1 is an improvement
+    assert best.saved == [(1, str(tmp_path / "best.safetensors"))]
+    saved = nn.load(tmp_path / "best.safetensors")
+    for key, value in recorder.per_epoch[1].items():
+        np.testing.assert_array_equal(saved[key].numpy(), value)
+    assert nn.load_metadata(tmp_path / "best.safetensors") == {
+        "epoch": "1", "monitor": "val_loss", "score": repr(history.val_loss[0])}
+    assert [epoch for epoch, _ in every.saved] == [1, 2, 3]
+    np.testing.assert_array_equal(nn.load(tmp_path / "epoch-3.safetensors")["weight"].numpy(),
+                                  recorder.per_epoch[3]["weight"])
+
+
+def test_model_checkpoint_tracks_a_maximized_metric(device, tmp_path):
+    model = Linear(2, 2)
+    recorder = RecordWeights()
+    ckpt = nn.ModelCheckpoint(tmp_path / "m.safetensors", monitor="val_accuracy", mode="max")
+    history = nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.05),
+                     DataLoader(blobs(seed=4), batch_size=32), DataLoader(blobs(n=200, seed=5), batch_size=64),
+                     epochs=4, callbacks=[recorder, ckpt], progress=False)
+    accuracy = history.metrics["accuracy"]
+    improved = [e for e in range(1, 5) if accuracy[e - 1] > max([-1.0] + accuracy[:e - 1])]
+    assert [epoch for epoch, _ in ckpt.saved] == improved
+    np.testing.assert_array_equal(nn.load(tmp_path / "m.safetensors")["weight"].numpy(),
+                                  recorder.per_epoch[improved[-1]]["weight"])
+
+
+class CountingScheduler:
+    def __init__(self):
+        self.steps = 0
+
+    def step(self):
+        self.steps += 1
+
+
+class PerBatchScheduler(CountingScheduler):
+    step_per_batch = True
+
+
+class PlateauScheduler:
+    def __init__(self):
+        self.values = []
+
+    def step(self, metrics):
+        self.values.append(metrics)
+
+
+def test_schedulers_are_stepped_per_epoch_per_batch_or_with_the_val_loss(device):
+    train = DataLoader(blobs(n=64, seed=0), batch_size=16)  # 4 batches
+    val = DataLoader(blobs(n=32, seed=1), batch_size=32)
+    for scheduler, expected in ((CountingScheduler(), 3), (PerBatchScheduler(), 12)):
+        model = Linear(2, 2)
+        nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.1), train, epochs=3, metrics=(),
+               scheduler=scheduler, progress=False)
+        assert scheduler.steps == expected
+    plateau = PlateauScheduler()
+    model = Linear(2, 2)
+    history = nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.1), train, val, epochs=3,
+                     scheduler=plateau, progress=False)
+    assert plateau.values == history.val_loss
+
+
+def test_fit_with_nn_optim_one_cycle(device):
+    optim = pytest.importorskip("nn.optim")
+    model = Linear(2, 2)
+    train = DataLoader(blobs(n=64, seed=0), batch_size=16)  # 4 batches
+
+    def one_cycle(params):
+        opt = optim.SGD(params, lr=0.1, momentum=0.9)
+        return opt, optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=3 * len(train))
+    opt, schedule = one_cycle(model.parameters())
+    history = nn.fit(model, cross_entropy, opt, train, epochs=3, metrics=(), scheduler=schedule, progress=False)
+    # Stepped once per batch: each epoch starts at the rate a hand-stepped twin has after 0, 4, 8 steps.
+    assert schedule.last_epoch == 12
+    _, twin = one_cycle([nn.Parameter(ag.zeros(1))])
+    starts = []
+    for step in range(12):
+        if step % 4 == 0:
+            starts.append(twin.get_last_lr()[0])
+        twin.step()
+    assert history["lr"] == starts and starts[0] == pytest.approx(0.5 / 25) and starts[1] > starts[2] > starts[0]
+
+
+def test_progress_output(device, capsys, monkeypatch):
+    def run(progress):
+        model = Linear(2, 2)
+        nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.1), DataLoader(blobs(n=32), batch_size=8),
+               DataLoader(blobs(n=16, seed=1), batch_size=8), epochs=2, progress=progress)
+
+    run(progress=False)
+    assert capsys.readouterr().err == ""
+    run(progress=True)  # captured stderr is not a terminal: one line per epoch
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["epoch 1", "epoch 2"]
+    assert "train_loss=" in lines[0] and "val_accuracy=" in lines[0]
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run(progress=True)
+    shown = terminal.getvalue()
+    assert "epoch 1/2" in shown and "epoch 2/2" in shown and "4/4" in shown and "val_loss=" in shown
+
+
+def test_fit_restores_the_model_mode_and_rejects_bad_input(device):
+    model = Linear(2, 2).eval()
+    opt = PlainSGD(model.parameters(), 0.1)
+    train = DataLoader(blobs(n=32), batch_size=8)
+    nn.fit(model, cross_entropy, opt, train, epochs=1, metrics=(), progress=False)
+    assert model.training is False
+    with pytest.raises(ValueError, match="one-element"):
+        nn.fit(model, lambda out, y: out, opt, train, progress=False)
+    with pytest.raises(TypeError, match=r"\(\*inputs, target\)"):
+        nn.fit(model, cross_entropy, opt, [ag.zeros(2, 2)], progress=False)
+    with pytest.raises(ValueError, match="epochs"):
+        nn.fit(model, cross_entropy, opt, train, epochs=-1)
+    with pytest.raises(ValueError, match="unknown metric"):
+        nn.fit(model, cross_entropy, opt, train, metrics=("auc",))
+    with pytest.raises(ValueError, match="pass val_loader"):
+        nn.fit(model, cross_entropy, opt, train, callbacks=[nn.EarlyStopping()], progress=False)
+    with pytest.raises(ValueError, match="mode"):
+        nn.EarlyStopping(mode="lowest")
+
+
+def test_fit_moves_the_model_and_batches_to_device(device):
+    import backends
+    with backends.default_device("cpu"):
+        model = Linear(2, 2)
+    train = DataLoader(blobs(n=32), batch_size=8, device="cpu")  # yields CPU batches
+    history = nn.fit(model, cross_entropy, PlainSGD(model.parameters(), 0.1), train, epochs=2, metrics=(),
+                     device=device, progress=False)
+    assert all(p.device == backends.get(device).device for p in model.parameters())
+    assert history.train_loss[1] < history.train_loss[0]
