@@ -25,6 +25,8 @@ from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, 
 from .ops.shape import (broadcast_to, concat, expand_dims, flatten, reshape, split, squeeze, stack,
                         sum_to, swapaxes, transpose)
 from .tensor import Tensor, default_dtype as get_default_dtype, set_default_dtype
+from . import profiler, viz  # graphviz itself is imported only when a drawing is made
+from .viz import draw, make_dot
 
 float16 = _dtypes.float16
 float32 = _dtypes.float32

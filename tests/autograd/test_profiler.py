@@ -1,0 +1,274 @@
+"""The op profiler (autograd.profiler): what it records per op call, its table,
+summary and Chrome trace, that nested ops are counted once, that it leaves no
+observer behind, and the heat colours it gives graph drawings. No test asserts
+on absolute timings; the slow op's forward sleeps far longer than any other op
+takes, so only the order between ops is used."""
+import json
+import re
+import time
+
+import pytest
+
+import autograd as ag
+import backends
+import nn
+from autograd import function, viz
+from autograd.profiler import profile
+
+
+class Sleepy(ag.Function):
+    """Identity whose forward sleeps: clearly the slowest op of any small graph."""
+
+    @staticmethod
+    def forward(ctx, x):
+        time.sleep(0.03)
+        return x.data * 1
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy
+
+
+class Doubled(ag.Function):
+    """A forward built from a Tensor op (Mul): that Mul belongs to Doubled's time."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return (x * 2).data
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy * 2
+
+
+class Block(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(ag.randn(n_out, n_in) * 0.1)
+        self.bias = nn.Parameter(ag.zeros(n_out))
+
+    def forward(self, x):
+        return (x @ self.weight.T + self.bias).relu()
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = Block(4, 8)
+        self.fc2 = Block(8, 2)
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x))
+
+
+def count_nodes(root):
+    """Op name -> number of nodes in the graph of ``root``, by an independent walk."""
+    counts, seen, queue = {}, {id(root.grad_fn)}, [root.grad_fn]
+    while queue:
+        node = queue.pop()
+        counts[node.name] = counts.get(node.name, 0) + 1
+        for edge in node.next_edges:
+            if edge is not None and edge[1] >= 0 and id(edge[0]) not in seen:
+                seen.add(id(edge[0]))
+                queue.append(edge[0])
+    return counts
+
+
+def train_step():
+    net = Net()
+    x = ag.randn(16, 4)
+    with profile() as prof:
+        loss = net(x).mean()
+        loss.backward()
+    return prof, loss
+
+
+def table_rows(table):
+    """Name -> cells of each data row (between the second and third rules)."""
+    lines = table.splitlines()
+    rules = [i for i, line in enumerate(lines) if set(line.replace(" ", "")) == {"-"}]
+    header = lines[rules[0] + 1].split()
+    rows = {}
+    for line in lines[rules[1] + 1:rules[2]]:
+        cells = re.split(r"\s{2,}", line.strip())
+        rows[cells[0]] = cells
+    return header, rows
+
+
+# --- what is recorded --------------------------------------------------------------------------------
+def test_records_every_op_forward_and_backward(device):
+    prof, loss = train_step()
+    expected = count_nodes(loss)  # every op of this step recorded a node
+    summary = prof.summary()
+    calls = {name: row["calls"] for name, row in summary["ops"].items()}
+    # the engine also ran SumTo to reduce each bias's broadcast gradient to its shape
+    assert calls == {**expected, "SumTo": 2}
+    assert {name: row["backward_calls"] for name, row in summary["ops"].items()} == {**expected, "SumTo": 0}
+    assert summary["events"] == 2 * sum(expected.values()) + 2
+    for event in prof.events:
+        assert event.duration >= 0 and event.phase in ("forward", "backward")
+    matmuls = [e for e in prof.events if e.name == "MatMul" and e.phase == "forward"]
+    assert [e.input_shapes for e in matmuls] == [((16, 4), (4, 8)), ((16, 8), (8, 2))]
+    assert [e.output_bytes for e in matmuls] == [16 * 8 * 4, 16 * 2 * 4]
+    assert [e.module for e in matmuls] == ["fc1 (Block)", "fc2 (Block)"]
+    (mean,) = [e for e in prof.events if e.name == "Mean" and e.phase == "forward"]
+    assert mean.module is None and mean.output_bytes == 4
+
+
+def test_module_rows_add_up(device):
+    prof, loss = train_step()
+    modules = prof.summary()["modules"]
+    assert set(modules) == {"fc1 (Block)", "fc2 (Block)", "(outside any module)"}
+    assert modules["fc1 (Block)"]["calls"] == 4  # Transpose, MatMul, Add, Relu
+    assert modules["(outside any module)"]["calls"] == 3  # Mean, and the engine's two SumTo
+    total = prof.summary()["total_s"]
+    assert sum(r["total_s"] for r in modules.values()) == pytest.approx(total)
+
+
+def test_nested_ops_are_counted_once(device):
+    x = ag.randn(3, requires_grad=True)
+    with profile() as prof:
+        y = Doubled.apply(x).exp().sum()
+        y.backward()
+    ops = prof.summary()["ops"]
+    # Doubled's forward runs a Mul, Exp's backward runs a Mul: both belong to the outer op
+    assert set(ops) == {"Doubled", "Exp", "Sum"}
+    assert ops["Exp"]["backward_calls"] == 1 and ops["Doubled"]["calls"] == 1
+    summary = prof.summary()
+    assert sum(r["percent"] for r in ops.values()) == pytest.approx(100.0)
+    assert summary["forward_s"] + summary["backward_s"] == pytest.approx(summary["total_s"])
+
+
+def test_ops_without_grad_are_timed_too(device):
+    x = ag.randn(5)
+    with profile() as prof:
+        (x * 3).sum()
+    assert {e.name for e in prof.events} == {"Mul", "Sum"}
+    assert all(e.stats is None for e in prof.events)  # no node was recorded
+
+
+def test_synchronizes_the_backend_around_each_op(device, monkeypatch):
+    if backends.get(device).name == "cupy":
+        pytest.skip("the CuPy backend is timed with CUDA events instead")
+    backend = backends.get(device)
+    calls = []
+    monkeypatch.setattr(backend, "synchronize", lambda: calls.append(1))
+    x = ag.randn(4)
+    with profile():
+        x.exp().sum()
+    assert len(calls) == 4  # before and after each of the two ops
+
+
+def test_observer_is_removed_even_on_error(device):
+    x = ag.randn(3)
+    with pytest.raises(ZeroDivisionError):
+        with profile():
+            x.exp()
+            1 / 0
+    assert function.observers == []
+    prof = profile()
+    with prof:
+        with pytest.raises(RuntimeError, match="already active"):
+            prof.__enter__()
+    assert function.observers == []
+
+
+# --- table, summary, trace ----------------------------------------------------------------------------
+def test_table_has_the_columns_and_every_op(device):
+    prof, loss = train_step()
+    table = prof.table()
+    header, rows = table_rows(table)
+    assert header == ["Name", "Calls", "Forward", "Backward", "Total", "%", "Total", "Avg/call", "Output"]
+    assert set(rows) == set(count_nodes(loss)) | {"SumTo"}
+    assert "Profiled total:" in table.splitlines()[-1]
+    assert len(table_rows(prof.table(top=2))[1]) == 2
+    assert "more rows" in prof.table(top=2)
+    by_name = list(table_rows(prof.table(sort_by="name", top=None))[1])
+    assert by_name == sorted(by_name)
+    with pytest.raises(ValueError, match="sort_by"):
+        prof.table(sort_by="speed")
+    with pytest.raises(ValueError, match="group_by"):
+        prof.table(group_by="layer")
+
+
+def test_table_matches_summary(device):
+    prof, _ = train_step()
+    summary = prof.summary()
+    header, rows = table_rows(prof.table(top=None))
+    for name, cells in rows.items():
+        row = summary["ops"][name]
+        assert cells[1] == str(row["calls"])
+        assert cells[2:5] == [viz.format_time(row["forward_s"]), viz.format_time(row["backward_s"]),
+                              viz.format_time(row["total_s"])]
+        assert cells[5] == f"{row['percent']:.2f}%"
+        assert cells[7] == viz.format_bytes(row["output_bytes"])
+    totals = [summary["ops"][name]["total_s"] for name in rows]
+    assert totals == sorted(totals, reverse=True)  # sorted by total
+    assert sum(r["total_s"] for r in summary["ops"].values()) == pytest.approx(summary["total_s"])
+    _, modules = table_rows(prof.table(group_by="module"))
+    assert set(modules) == set(summary["modules"])
+
+
+def test_chrome_trace_schema(device, tmp_path):
+    prof, _ = train_step()
+    path = prof.export_chrome_trace(tmp_path / "trace.json")
+    trace = json.loads((tmp_path / "trace.json").read_text())
+    assert path == str(tmp_path / "trace.json")
+    events = trace["traceEvents"]
+    assert len(events) == len(prof.events)
+    for e in events:
+        assert {"name", "ph", "ts", "dur", "pid", "tid", "args"} <= set(e)
+        assert e["ph"] == "X" and e["cat"] in ("forward", "backward")
+        assert isinstance(e["ts"], float) and e["ts"] >= 0 and e["dur"] >= 0
+        assert isinstance(e["pid"], int) and isinstance(e["tid"], int)
+        assert isinstance(e["args"]["input_shapes"], list) and e["args"]["output_bytes"] >= 0
+        assert e["name"].endswith(" backward") == (e["cat"] == "backward")
+    starts = [e["ts"] for e in events]
+    assert starts == sorted(starts)  # recorded in order, one after another
+    ends = [e["ts"] + e["dur"] for e in events]
+    assert all(end <= nxt + 1e-3 for end, nxt in zip(ends, starts[1:]))
+
+
+# --- heat colours in drawings ---------------------------------------------------------------------------
+def fill_of(source, title):
+    (line,) = [ln for ln in source.splitlines() if f"<B>{title}</B>" in ln]
+    match = re.search(r'fillcolor="(#[0-9a-f]{6})"', line)
+    return match.group(1) if match else None
+
+
+def test_heat_colours_rise_with_time(device):
+    pytest.importorskip("graphviz")
+    x = ag.randn(4, 4, requires_grad=True)
+    with profile() as prof:
+        y = Sleepy.apply(x.tanh()).exp().sum()
+        y.backward()
+    source = ag.make_dot(y, profile=prof).source
+    assert fill_of(source, "Sleepy") == viz.HEAT[-1]
+    for title in ("Tanh", "Exp", "Sum"):
+        assert viz.HEAT.index(fill_of(source, title)) < len(viz.HEAT) - 1
+    sleepy = prof.node_stats(y.grad_fn.next_edges[0][0].next_edges[0][0])  # Sum <- Exp <- Sleepy
+    assert sleepy.calls == 1 and sleepy.forward > 0 and sleepy.backward > 0
+    assert viz.format_time(sleepy.forward + sleepy.backward) in source
+
+
+def test_heat_colours_by_memory(device):
+    pytest.importorskip("graphviz")
+    x = ag.randn(2, requires_grad=True)
+    with profile() as prof:
+        big = ag.broadcast_to(x, (512, 2))  # 4 KiB, the largest output by far
+        y = big.sum() + x.exp().sum()
+    source = ag.make_dot(y, profile=prof, color_by="memory").source
+    assert fill_of(source, "BroadcastTo") == viz.HEAT[-1]
+    assert fill_of(source, "Exp") == viz.HEAT[0]
+    assert "4,096 B" in source
+
+
+def test_ops_recorded_before_profiling_are_marked(device):
+    pytest.importorskip("graphviz")
+    x = ag.randn(3, requires_grad=True)
+    early = x.exp()
+    with profile() as prof:
+        y = early.sum()
+    source = ag.make_dot(y, profile=prof).source
+    assert "not profiled" in [ln for ln in source.splitlines() if "<B>Exp</B>" in ln][0]
+    assert fill_of(source, "Sum") == viz.HEAT[-1]

@@ -1,0 +1,554 @@
+"""Graph drawings (autograd.viz): the DOT a drawing produces is parsed back and
+checked against the graph, walked independently here: op names and shapes,
+parameter names, module clusters and their nesting, edge counts, folding of
+repeated blocks, summaries of huge graphs, rendering and its errors."""
+import html
+import re
+import shutil
+import sys
+
+import pytest
+
+import autograd as ag
+import nn
+from autograd import viz
+
+pytest.importorskip("graphviz")
+
+
+# --- models built from Module + Parameter + autograd ops only ---------------------------------------
+class Block(nn.Module):
+    """relu(x @ w.T + b); remembers its intermediate tensors so tests can check labels against them."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(ag.randn(n_out, n_in) * 0.1)
+        self.bias = nn.Parameter(ag.zeros(n_out))
+        self.seen = []
+
+    def forward(self, x):
+        wt = self.weight.T
+        mm = x @ wt
+        pre = mm + self.bias
+        out = pre.relu()
+        self.seen.extend([wt, mm, pre, out])
+        return out
+
+
+class Seq(nn.Module):
+    def __init__(self, *modules):
+        super().__init__()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = Seq(Block(4, 8), Block(8, 6))
+        self.head = Block(6, 3)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class Cell(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.w_ih = nn.Parameter(ag.randn(n, n) * 0.1)
+        self.w_hh = nn.Parameter(ag.randn(n, n) * 0.1)
+        self.bias = nn.Parameter(ag.zeros(n))
+
+    def forward(self, x, h):
+        return (x @ self.w_ih.T + h @ self.w_hh.T + self.bias).tanh()
+
+
+class Unrolled(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.cell = Cell(n)
+        self.head = Block(n, 2)
+
+    def forward(self, xs):
+        h = ag.zeros(xs.shape[1], xs.shape[2])
+        for t in range(xs.shape[0]):
+            h = self.cell(xs[t], h)
+        return self.head(h)
+
+
+# --- an independent walk of the graph ---------------------------------------------------------------
+def walk(*roots):
+    """(nodes, leaves, edge count) of the graph, by breadth-first search over next_edges."""
+    nodes, leaves, edges = {}, {}, len(roots)
+    queue = [r.grad_fn for r in roots if r.grad_fn is not None]
+    for n in queue:
+        nodes[id(n)] = n
+    while queue:
+        node = queue.pop()
+        for edge in node.next_edges:
+            if edge is None:
+                continue
+            edges += 1
+            target = edge[0]
+            if edge[1] < 0:
+                leaves[id(target)] = target
+            elif id(target) not in nodes:
+                nodes[id(target)] = target
+                queue.append(target)
+    return list(nodes.values()), list(leaves.values()), edges
+
+
+# --- reading DOT back -------------------------------------------------------------------------------
+_KEY = re.compile(r"\s*(\w+)=")
+_BARE = re.compile(r"[^\s\]]+")
+
+
+def _attrs(text):
+    out, i = {}, 0
+    while True:
+        m = _KEY.match(text, i)
+        if m is None:
+            return out
+        key, i = m.group(1), m.end()
+        if text[i] == "<":  # an HTML-like label: up to the matching '>'
+            depth, j = 0, i
+            while True:
+                depth += {"<": 1, ">": -1}.get(text[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            out[key], i = text[i + 1:j], j + 1
+        elif text[i] == '"':
+            j = i + 1
+            while text[j] != '"' or text[j - 1] == "\\":
+                j += 1
+            out[key], i = text[i + 1:j], j + 1
+        else:
+            m = _BARE.match(text, i)
+            out[key], i = m.group(0), m.end()
+
+
+def text_of(label):
+    return html.unescape(re.sub(r"<[^>]+>", " ", label)).split()
+
+
+class Dot:
+    """Nodes (name -> attrs, with the clusters holding them), edges and clusters of a DOT source."""
+
+    def __init__(self, source):
+        self.nodes, self.edges, self.clusters = {}, [], {}
+        stack = []
+        for raw in source.splitlines():
+            line = raw.strip()
+            if line.startswith("subgraph "):
+                name = line.split()[1]
+                self.clusters[name] = {"parent": stack[-1] if stack else None, "attrs": {}}
+                stack.append(name)
+            elif line == "}":
+                if stack:
+                    stack.pop()
+            elif "->" in line:
+                m = re.match(r"(\w+) -> (\w+)(?: \[(.*)\])?$", line)
+                self.edges.append((m.group(1), m.group(2), _attrs(m.group(3) or "")))
+            elif re.match(r"(\w+) \[", line) and line.split()[0] not in ("graph", "node", "edge"):
+                name = line.split()[0]
+                self.nodes[name] = dict(_attrs(line[len(name) + 2:-1]), cluster=stack[-1] if stack else None)
+            elif stack and "=" in line:
+                self.clusters[stack[-1]]["attrs"].update(_attrs(line))
+
+    def label(self, name):
+        return " ".join(text_of(self.nodes[name].get("label", "")))
+
+    def named(self, title):
+        """Names of nodes whose bold title is ``title``."""
+        return [n for n, a in self.nodes.items() if f"<B>{title}</B>" in a.get("label", "")]
+
+    def cluster_label(self, cluster):
+        return html.unescape(self.clusters[cluster]["attrs"].get("label", ""))
+
+    def cluster_named(self, text):
+        found = [c for c in self.clusters if self.cluster_label(c) == text]
+        assert len(found) == 1, (text, [self.cluster_label(c) for c in self.clusters])
+        return found[0]
+
+    def visible_edges(self):
+        return [e for e in self.edges if e[2].get("style") != "invis"]
+
+
+def shape_text(shape):
+    return "scalar" if not shape else "×".join(map(str, shape))
+
+
+# --- structure ---------------------------------------------------------------------------------------
+def test_ops_are_labelled_with_name_shape_and_dtype(device):
+    model = MLP()
+    x = ag.randn(5, 4)
+    loss = model(x).mean()
+    dot = Dot(ag.make_dot(loss).source)
+    expected = sorted((t.grad_fn.name, shape_text(t.shape), str(t.dtype))
+                      for block in (model.features._modules["0"], model.features._modules["1"], model.head)
+                      for t in block.seen)
+    expected.append(("Mean", "scalar", "float32"))
+    drawn = []
+    for name, attrs in dot.nodes.items():
+        if name.startswith("op"):
+            words = text_of(attrs["label"])
+            drawn.append((words[0], words[1], words[3]))  # title, shape, "·", dtype
+    assert sorted(drawn) == sorted(expected)
+
+
+def test_parameters_are_named_with_shape_and_grad_state(device):
+    model = MLP()
+    loss = model(ag.randn(5, 4)).mean()
+    loss.backward()
+    model.head.bias.grad = None  # one parameter without a gradient
+    dot = Dot(ag.make_dot(loss).source)
+    leaves = {dot.label(n).split()[0]: dot.label(n) for n in dot.nodes if n.startswith("leaf")}
+    assert set(leaves) == {name for name, _ in model.named_parameters()}
+    for name, p in model.named_parameters():
+        assert f"{shape_text(p.shape)} · float32" in leaves[name]
+        assert ("grad: yes" if p.grad is not None else "grad: none") in leaves[name]
+    assert "grad: none" in leaves["head.bias"] and "grad: yes" in leaves["head.weight"]
+
+
+def test_params_argument_names_plain_tensors(device):
+    w = ag.randn(3, 2, requires_grad=True)
+    x = ag.randn(4, 3, requires_grad=True)
+    y = (x @ w).sum()
+    dot = Dot(ag.make_dot(y, params={"w": w}).source)
+    leaves = {dot.label(n).split()[0]: dot.nodes[n] for n in dot.nodes if n.startswith("leaf")}
+    assert sorted(leaves) == ["input", "w"]
+    assert leaves["w"]["fillcolor"] != leaves["input"]["fillcolor"]  # parameters and inputs look different
+
+
+def test_module_clusters_nest_and_hold_their_ops(device):
+    model = MLP()
+    loss = model(ag.randn(5, 4)).mean()
+    dot = Dot(ag.make_dot(loss).source)
+    assert all(c.startswith("cluster_") for c in dot.clusters)
+    top = dot.cluster_named("MLP")
+    features = dot.cluster_named("features (Seq)")
+    first = dot.cluster_named("features.0 (Block)")
+    second = dot.cluster_named("features.1 (Block)")
+    head = dot.cluster_named("head (Block)")
+    assert dot.clusters[top]["parent"] is None
+    assert dot.clusters[features]["parent"] == top and dot.clusters[head]["parent"] == top
+    assert dot.clusters[first]["parent"] == features and dot.clusters[second]["parent"] == features
+    for cluster, block in ((first, model.features._modules["0"]), (head, model.head)):
+        inside = sorted(dot.label(n).split()[0] for n, a in dot.nodes.items() if a["cluster"] == cluster)
+        ops = [t.grad_fn.name for t in block.seen]
+        params = [n for n, p in model.named_parameters() if any(p is q for q in block.parameters())]
+        assert inside == sorted(ops + params)
+    (mean,) = dot.named("Mean")  # the loss is computed outside the model
+    assert dot.nodes[mean]["cluster"] is None
+
+
+def test_edge_count_matches_the_graph(device):
+    model = MLP()
+    x = ag.randn(5, 4, requires_grad=True)
+    out = model(x)
+    loss = (out * out).sum() + out.mean()  # x*x draws two edges from one producer
+    nodes, leaves, edges = walk(loss)
+    dot = Dot(ag.make_dot(loss).source)
+    assert len(dot.visible_edges()) == edges
+    assert sum(n.startswith("op") for n in dot.nodes) == len(nodes)
+    assert sum(n.startswith("leaf") for n in dot.nodes) == len(leaves)
+    ids = set(dot.nodes)
+    assert all(t in ids and h in ids for t, h, _ in dot.edges)
+
+
+def test_edges_follow_the_data(device):
+    a = ag.randn(2, 3, requires_grad=True)
+    y = a.exp().sum()
+    dot = Dot(ag.make_dot(y).source)
+    (leaf,) = [n for n in dot.nodes if n.startswith("leaf")]
+    (exp,), (total,) = dot.named("Exp"), dot.named("Sum")
+    (root,) = [n for n in dot.nodes if n.startswith("root")]
+    assert {(t, h) for t, h, _ in dot.edges} == {(leaf, exp), (exp, total), (total, root)}
+
+
+def test_multiple_roots_and_multi_output_ops(device):
+    x = ag.randn(4, 6, requires_grad=True)
+    a, b, c = ag.split(x, 3, axis=1)
+    u, v = (a * b).sum(), c.sum()
+    dot = Dot(ag.make_dot(u, v).source)
+    (split,) = dot.named("Split")
+    assert "3 × 4×2 · float32" in dot.label(split)
+    ports = sorted(e[2].get("label") for e in dot.edges if e[0] == split)
+    assert ports == ["[0]", "[1]", "[2]"]
+    roots = sorted(dot.label(n) for n in dot.nodes if n.startswith("root"))
+    assert roots == ["output 0 scalar · float32", "output 1 scalar · float32"]
+    assert len(dot.visible_edges()) == walk(u, v)[2]
+
+
+def test_show_saved_draws_saved_tensors_with_bytes(device):
+    a = ag.randn(3, 4, dtype="float64", requires_grad=True)
+    b = ag.randn(3, 4, dtype="float64", requires_grad=True)
+    y = (a * b).exp().sum()
+    dot = Dot(ag.make_dot(y, show_saved=True).source)
+    saved = sorted(dot.label(n) for n in dot.nodes if "_saved" in n)
+    # Mul saves both inputs, Exp its output: 3*4 float64 = 96 bytes each
+    assert saved == ["saved input 3×4 · float64 96 B"] * 2 + ["saved output 3×4 · float64 96 B"]
+    (mul,) = dot.named("Mul")
+    assert sum(1 for t, h, _ in dot.edges if h == mul and "_saved" in t) == 2
+    plain = Dot(ag.make_dot(y).source)
+    assert not any("_saved" in n for n in plain.nodes)
+    y.backward()
+    freed = Dot(ag.make_dot(y, show_saved=True).source)
+    assert not any("_saved" in n for n in freed.nodes)
+    assert "saved tensors freed by backward()" in freed.label(freed.named("Mul")[0])
+
+
+def test_group_modules_false_draws_no_clusters(device):
+    model = MLP()
+    loss = model(ag.randn(2, 4)).mean()
+    source = ag.make_dot(loss, group_modules=False).source
+    assert "subgraph" not in source
+    assert "features.0.weight" in source  # names still come from the modules
+
+
+def test_second_order_graph(device):
+    w = ag.randn(3, dtype="float64", requires_grad=True)
+    y = (w.tanh() * w).sum()
+    (g,) = ag.grad(y, w, create_graph=True)
+    nodes, leaves, edges = walk(g)
+    dot = Dot(ag.make_dot(g).source)
+    drawn = sorted(dot.label(n).split()[0] for n in dot.nodes if n.startswith("op"))
+    assert drawn == sorted(n.name for n in nodes)
+    assert "Tanh" in drawn  # the forward op is part of the gradient's graph
+    assert len(dot.visible_edges()) == edges
+    assert [dot.label(n) for n in dot.nodes if n.startswith("leaf")] == ["input 3 · float64 grad: none"]
+    (gg,) = ag.grad(g.sum(), w, create_graph=True)
+    assert len(Dot(ag.make_dot(gg).source).named("Tanh")) == 1
+
+
+# --- folding -------------------------------------------------------------------------------------------
+def test_collapse_folds_an_unrolled_loop(device):
+    model = Unrolled(4)
+    xs = ag.randn(50, 3, 4, requires_grad=True)
+    loss = model(xs).sum()
+    nodes, leaves, edges = walk(loss)
+    folded = Dot(ag.make_dot(loss).source)
+    cell = folded.cluster_named("cell (Cell)  × 50")
+    assert len(folded.named("Tanh")) == 1 and folded.nodes[folded.named("Tanh")[0]]["cluster"] == cell
+    assert len(folded.named("MatMul")) == 3  # two in the cell, one in the head
+    (getitem,) = folded.named("GetItem")  # xs[t] for every step, folded too
+    assert "× 50" in folded.label(getitem)
+    recurrent = [e for e in folded.edges if e[2].get("label") == "next"]
+    assert len(recurrent) == 1 and recurrent[0][0] == folded.named("Tanh")[0]
+    assert sum(n.startswith("op") for n in folded.nodes) < 20
+
+    unfolded = Dot(ag.make_dot(loss, collapse_repeats=False, max_nodes=10_000).source)
+    labels = sorted(unfolded.cluster_label(c) for c in unfolded.clusters)
+    assert labels == sorted(["Unrolled", "head (Block)"] + [f"cell (Cell)  #{i}" for i in range(1, 51)])
+    assert len(unfolded.named("Tanh")) == 50
+    assert len(unfolded.visible_edges()) == edges
+    assert sum(n.startswith("op") for n in unfolded.nodes) == len(nodes)
+
+
+def test_collapse_folds_identical_layers(device):
+    model = Seq(*[Block(6, 6) for _ in range(12)])
+    loss = model(ag.randn(2, 6)).sum()
+    dot = Dot(ag.make_dot(loss).source)
+    dot.cluster_named("0 … 11 (Block)  × 12")
+    assert len(dot.named("MatMul")) == 1
+    leaves = sorted(dot.label(n) for n in dot.nodes if n.startswith("leaf"))
+    assert leaves == ["0.bias … 11.bias 6 · float32 grad: none × 12",
+                      "0.weight … 11.weight 6×6 · float32 grad: none × 12"]
+
+
+def test_collapse_keeps_different_blocks_apart(device):
+    model = Seq(Block(4, 6), Block(6, 6), Block(6, 2))  # shapes differ: nothing repeats
+    loss = model(ag.randn(3, 4)).sum()
+    dot = Dot(ag.make_dot(loss).source)
+    assert sorted(dot.cluster_label(c) for c in dot.clusters) == ["0 (Block)", "1 (Block)", "2 (Block)", "Seq"]
+    assert len(dot.visible_edges()) == walk(loss)[2]
+
+
+# --- size limits ------------------------------------------------------------------------------------
+def test_a_100000_node_graph_draws_a_summary_then_in_full(device):
+    x = ag.randn(2, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = -y
+    # deeper than the recursion limit: any recursive walk would fail here
+    summary = Dot(ag.make_dot(y, collapse_repeats=False).source)
+    assert not any(n.startswith("op") for n in summary.nodes)
+    assert "Graph too large to draw" in summary.label("summary_header")
+    assert "Neg 100,000" in summary.label("summary_ops")
+    assert "(outside any module) 100,000" in summary.label("summary_modules")
+    full = ag.make_dot(y, collapse_repeats=False, max_nodes=200_000).source
+    assert full.count("<B>Neg</B>") == 100_000
+    assert full.count(" -> ") == 100_001
+    assert "rankdir=TB" in full  # a long thin chain scrolls down the page
+
+
+def test_wide_shallow_graphs_go_left_to_right(device):
+    xs = [ag.randn(3, requires_grad=True) for _ in range(30)]
+    wide = ag.stack([x.exp() for x in xs]).sum()
+    assert "rankdir=LR" in ag.make_dot(wide).source
+    assert "rankdir=TB" in ag.make_dot(wide, rankdir="TB").source
+    assert "rankdir=TB" in ag.make_dot(xs[0].exp().sum()).source
+
+
+def test_collapse_folds_a_loop_outside_modules(device):
+    w = ag.randn(3, 3, requires_grad=True)
+    h = ag.randn(2, 3)
+    for _ in range(40):
+        h = (h @ w).tanh()
+    loss = h.sum()
+    dot = Dot(ag.make_dot(loss).source)
+    (body,) = dot.clusters
+    count = int(re.search(r"loop body  × (\d+)", dot.cluster_label(body)).group(1))
+    inside = [dot.label(n).split()[0] for n, a in dot.nodes.items() if a["cluster"] == body]
+    assert sorted(inside) == ["MatMul", "Tanh"]
+    # the steps before the folded ones are drawn one by one
+    outside = [dot.label(n).split()[0] for n, a in dot.nodes.items() if n.startswith("op") and a["cluster"] is None]
+    assert outside.count("Tanh") + count == 40 and outside.count("MatMul") + count == 40
+    assert count >= 35
+    (w_box,) = [n for n in dot.nodes if n.startswith("leaf")]
+    assert sum(1 for t, h, _ in dot.edges if t == w_box) == outside.count("MatMul") + 1
+    assert [e[2].get("label") for e in dot.edges if e[2].get("style") == "dashed"] == ["next"]
+
+
+class Looping(nn.Module):
+    """A recurrence run inside one forward, as a recurrent layer does: no module call per step."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.w_hh = nn.Parameter(ag.randn(n, n) * 0.1)
+
+    def forward(self, xs):
+        steps = ag.split(xs, xs.shape[0], axis=0)
+        h = ag.zeros(1, xs.shape[1])
+        hs = []
+        for x in steps:
+            h = (x + h @ self.w_hh.T).tanh()
+            hs.append(h)
+        return ag.concat(hs, axis=0)
+
+
+def test_collapse_folds_a_loop_inside_one_module(device):
+    model = Looping(4)
+    loss = model(ag.randn(30, 4, requires_grad=True)).sum()
+    dot = Dot(ag.make_dot(loss).source)
+    body = next(c for c in dot.clusters if dot.cluster_label(c).startswith("loop body"))
+    assert dot.clusters[body]["parent"] == dot.cluster_named("Looping")
+    assert sorted(dot.label(n).split()[0] for n, a in dot.nodes.items() if a["cluster"] == body) == [
+        "Add", "MatMul", "Tanh", "Transpose"]  # w_hh.T is taken at every step
+    count = int(dot.cluster_label(body).split("× ")[1])
+    (split,) = dot.named("Split")
+    # the Split feeds the first steps one by one, and all folded steps through one edge
+    labels = sorted(e[2].get("label") for e in dot.edges if e[0] == split)
+    assert f"[{30 - count}…29]" in labels and len(labels) == 30 - count + 1
+    (concat,) = dot.named("Concat")
+    assert sum(1 for t, h, _ in dot.edges if h == concat) == 30 - count + 1
+    unfolded = Dot(ag.make_dot(loss, collapse_repeats=False).source)
+    assert len(unfolded.named("Tanh")) == 30 and len(unfolded.visible_edges()) == walk(loss)[2]
+
+
+def test_summary_counts_ops_per_module(device):
+    model = MLP()
+    loss = model(ag.randn(5, 4)).mean()
+    dot = Dot(ag.make_dot(loss, max_nodes=5).source)
+    modules = dot.label("summary_modules")
+    for label in ("features.0 (Block) 4", "features.1 (Block) 4", "head (Block) 4", "(outside any module) 1"):
+        assert label in modules
+    assert "MatMul 3" in dot.label("summary_ops")
+
+
+# --- files and errors --------------------------------------------------------------------------------
+def small_loss():
+    w = ag.randn(3, requires_grad=True)
+    return (w * w).sum()
+
+
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<svg"), (".png", b"\x89PNG\r\n\x1a\n"), (".pdf", b"%PDF")])
+def test_draw_renders_with_dot(device, tmp_path, suffix, magic):
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot program is not installed")
+    path = tmp_path / f"graph{suffix}"
+    assert ag.draw(small_loss(), path) == str(path)
+    data = path.read_bytes()
+    assert (magic in data[:400]) if suffix == ".svg" else data.startswith(magic)
+    assert list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("suffix", [".gv", ".dot"])
+def test_draw_writes_source_without_dot(device, tmp_path, monkeypatch, suffix):
+    loss = small_loss()
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    path = tmp_path / f"graph{suffix}"
+    ag.draw(loss, path, show_saved=True)
+    assert path.read_text() == ag.make_dot(loss, show_saved=True).source
+
+
+def test_draw_without_dot_names_the_package(device, tmp_path, monkeypatch):
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    path = tmp_path / "graph.png"
+    with pytest.raises(RuntimeError, match="apt-get install graphviz") as info:
+        ag.draw(small_loss(), path)
+    assert "brew install graphviz" in str(info.value) and ".gv" in str(info.value)
+    assert not path.exists()
+
+
+def test_without_the_graphviz_package(device, monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    with pytest.raises(ImportError, match=r"pip install 'topograd\[viz\]'"):
+        ag.make_dot(small_loss())
+
+
+def test_bad_arguments(device, tmp_path):
+    loss = small_loss()
+    with pytest.raises(ValueError, match="at least one tensor"):
+        ag.make_dot()
+    with pytest.raises(TypeError, match="root 0 is a float"):
+        ag.make_dot(1.5)
+    with pytest.raises(ValueError, match="color_by"):
+        ag.make_dot(loss, color_by="speed")
+    with pytest.raises(ValueError, match="max_nodes"):
+        ag.make_dot(loss, max_nodes=0)
+    with pytest.raises(ValueError, match=r"\.svg"):
+        ag.draw(loss, tmp_path / "graph.jpg")
+    assert not any(tmp_path.iterdir())
+
+
+class Residual(nn.Module):
+    """Two chained Blocks inside a residual layer: folds inside a fold."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = Block(6, 6), Block(6, 6)
+        self.scale = nn.Parameter(ag.ones(6))
+
+    def forward(self, x):
+        return self.b(self.a(x)) * self.scale + x
+
+
+def test_collapse_folds_inside_a_folded_block(device):
+    model = Seq(*[Residual() for _ in range(3)])
+    loss = model(ag.randn(2, 6)).sum()
+    dot = Dot(ag.make_dot(loss).source)
+    outer = dot.cluster_named("0 … 2 (Residual)  × 3")
+    inner = dot.cluster_named("0.a … 0.b (Block)  × 2")
+    assert dot.clusters[inner]["parent"] == outer
+    assert len(dot.named("MatMul")) == 1 and len(dot.named("Mul")) == 1
+    weights = [dot.label(n) for n in dot.nodes if "weight" in dot.label(n)]
+    assert weights == ["0.a.weight … 2.b.weight 6×6 · float32 grad: none × 6"]
+    # each folded step loops back once: Block a -> b, and layer k -> layer k+1 (into MatMul and the residual Add)
+    assert sorted(dot.label(h) for t, h, a in dot.edges if a.get("label") == "next") == [
+        "Add 2×6 · float32", "MatMul 2×6 · float32", "MatMul 2×6 · float32"]
+    assert all(t in dot.nodes and h in dot.nodes for t, h, _ in dot.edges)
+
+
+def test_params_must_name_tensors(device):
+    loss = small_loss()
+    with pytest.raises(TypeError, match="params must map names to Tensors"):
+        ag.make_dot(loss, params=[loss])
+    with pytest.raises(TypeError, match="params must map names to Tensors"):
+        ag.make_dot(loss, params={"w": 3})
