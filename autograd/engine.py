@@ -109,45 +109,42 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                     deps[t] = n + 1
 
     # 2. Seed the roots' gradients and walk the nodes whose consumers are all done.
+    #    Leaves never wait in `ready`: each is finished when its last gradient arrives.
     buffers = {}
     for r, target, g in zip(roots, targets, seeds):
         _add_to_buffer(buffers, target, -1 if r.grad_fn is None else r._output_nr, g, create_graph)
-    ready = [t for t in dict.fromkeys(targets) if deps[t] == 0]
     handed_out = set()  # arrays given to a leaf as its .grad during this pass
+    ready = []
+    for t in dict.fromkeys(targets):
+        if deps[t] == 0:
+            if isinstance(t, Function):
+                ready.append(t)
+            else:
+                _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     wrappers = [o.wrap_backward for o in observers] if observers else None
+    plain = capture is None and not wrappers
+    sum_to = ops.shape.sum_to
     previous = _state.enabled
     _state.enabled = create_graph
     try:
         while ready:
-            target = ready.pop()
-            grads = buffers.pop(target)
-            if not isinstance(target, Function):
-                _finish_leaf(target, grads, create_graph, capture, handed_out)
-                continue
-            node = target
-            if node._n_outputs > 1:
-                grads = _materialize(node, grads)
-            if node._hooks is not None or node._retained is not None:
-                grads = _output_hooks(node, grads, create_graph)
-            if capture is not None:
-                _capture_outputs(node, grads, capture)
-            if wrappers:
-                call = _call_backward
-                for wrap in wrappers:
-                    call = wrap(call)
-                grads_in = call(node, grads)
-            else:
-                grads_in = node.backward(node, *grads) if node._n_outputs > 1 else node.backward(node, grads)
+            node = ready.pop()
+            grads = buffers.pop(node)
+            if plain and not node._special:
+                grads_in = node.backward(node, grads)
                 if type(grads_in) is not tuple:
                     grads_in = (grads_in,)
-            if not retain_graph and (node._saved is not None or node._to_save is not None):
-                node.release()
+            else:
+                grads_in = _call_with_extras(node, grads, create_graph, capture, wrappers)
+            if not retain_graph and node._saved is not None:
+                node._saved = None
+                node._released = True
             for edge, g in zip(node.next_edges, grads_in):
                 if edge is None or g is None:
                     continue
                 t, nr, shape = edge
                 if g.data.shape != shape:
-                    g = ops.shape.sum_to(g, shape)
+                    g = sum_to(g, shape)
                 if nr < 0 or t._n_outputs == 1:
                     current = buffers.get(t)
                     buffers[t] = g if current is None else _sum(current, g, create_graph)
@@ -156,9 +153,27 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 n = deps[t] - 1
                 deps[t] = n
                 if n == 0:
-                    ready.append(t)
+                    if nr < 0:
+                        _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
+                    else:
+                        ready.append(t)
     finally:
         _state.enabled = previous
+
+
+def _call_with_extras(node, grads, create_graph, capture, wrappers):
+    """Backward of a node with several outputs, hooks, a retained grad, captured
+    outputs (ag.grad) or observers: the uncommon path, kept out of the loop above."""
+    if node._n_outputs > 1:
+        grads = _materialize(node, grads)
+    if node._hooks is not None or node._retained is not None:
+        grads = _output_hooks(node, grads, create_graph)
+    if capture is not None:
+        _capture_outputs(node, grads, capture)
+    call = _call_backward
+    for wrap in wrappers or ():
+        call = wrap(call)
+    return call(node, grads)
 
 
 def _call_backward(node, grads):

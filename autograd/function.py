@@ -61,6 +61,7 @@ class Function:
     _hooks = None          # {output_nr: [hook, ...]} for hooks on non-leaf outputs
     _retained = None       # {output_nr: weakref to the tensor}, from retain_grad()
     _n_outputs = 1
+    _special = False       # several outputs, hooks or a retained grad: the engine's slow path
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
     _out_dtype = None      # the (first) output's dtype: nodes keep no outputs, drawings show it
     _backend = None
@@ -134,19 +135,15 @@ class Function:
                 out.append(_unpack(self, item))
         return out
 
-    def release(self):
-        """Free saved buffers once backward no longer needs them."""
-        if self._saved is not None or self._to_save is not None:
-            self._saved = self._to_save = None
-            self._released = True
-
     # --- per-output hooks (used by Tensor.register_hook and retain_grad) -------------
     def _tensor_hooks(self, output_nr):
+        self._special = True
         if self._hooks is None:
             self._hooks = {}
         return self._hooks.setdefault(output_nr, [])
 
     def _retain(self, tensor):
+        self._special = True
         if self._retained is None:
             self._retained = {}
         self._retained[tensor._output_nr] = weakref.ref(tensor)
@@ -207,7 +204,7 @@ def _record(cls, ctx, args, backend):
         else:
             needs.append(False)
             edges.append(None)
-    ctx.needs_input_grad = tuple(needs)
+    ctx.needs_input_grad = needs
     ctx.next_edges = edges
     ctx.scope = current_scope
     _state.enabled = False  # a forward built from Tensor ops must not record
@@ -218,6 +215,7 @@ def _record(cls, ctx, args, backend):
     if type(raw) is tuple:
         outputs = [_wrap(r, backend) for r in raw]
         ctx._n_outputs = len(outputs)
+        ctx._special = True
         ctx._out_meta = tuple((t.data.shape, t.data.dtype) for t in outputs)
     elif isinstance(raw, Tensor):
         outputs = [_wrap(raw, backend)]
@@ -231,8 +229,9 @@ def _record(cls, ctx, args, backend):
         t._grad = t._version = t._hooks = None
         ctx._backend = backend
         ctx._out_dtype = raw.dtype
-        if ctx._to_save is not None:
-            ctx._saved = _pack(ctx._to_save, (t,))
+        saved = ctx._to_save
+        if saved is not None:
+            ctx._saved = _pack_single(saved, raw, t)
             ctx._to_save = None
         return t
     ctx._backend = outputs[0]._backend
@@ -269,6 +268,23 @@ def _pack(items, outputs):
                 packed.append((_INPUT, item, 0 if v is None else v.value))
             else:
                 packed.append((_CONSTANT, item))
+    return packed
+
+
+def _pack_single(items, raw, out):
+    """_pack for the common case: one output, which forward returned as an array."""
+    packed = []
+    for item in items:
+        if isinstance(item, Tensor):
+            if item.data is raw:
+                packed.append((_OUTPUT, 0, raw, version_of(out)))
+            else:
+                v = item._version
+                packed.append((_INPUT, item, 0 if v is None else v.value))
+        elif item is raw:
+            packed.append((_OUTPUT, 0, raw, version_of(out)))
+        else:
+            packed.append(None if item is None else (_CONSTANT, item))
     return packed
 
 
