@@ -76,11 +76,20 @@ class Backend:
         every (dilated) ``window`` of the last two axes of ``x`` at ``stride``."""
         raise NotImplementedError
 
+    def scratch(self, shape, dtype):
+        """An uninitialized array of ``shape`` and (native) ``dtype`` for an op to fill
+        and return or keep (an im2col matrix, a gradient image). A backend may hand
+        back an earlier scratch array that nothing references any more."""
+        return self.xp.empty(shape, dtype=dtype)
+
     def col2im(self, windows, shape, stride, dilation):
         """The adjoint of ``sliding_windows``: zeros of ``shape`` (``windows``' dtype)
         with each window of ``windows`` (shape ``shape[:-2] + (OH, OW, KH, KW)``, any
         strides) added back where it was taken from; overlaps accumulate."""
         raise NotImplementedError
+
+    def __deepcopy__(self, memo):
+        return self  # one Backend per device: a deep copy of a tensor (or model) shares it
 
     def __repr__(self):
         return f"<{type(self).__name__} device={self.device!r}>"

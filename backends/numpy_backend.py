@@ -1,4 +1,8 @@
 """The CPU backend: NumPy 2, whose main namespace follows the Array API."""
+import sys
+import threading
+from collections import OrderedDict
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -11,6 +15,7 @@ class NumpyBackend(Backend):
     def __init__(self, device="cpu"):
         super().__init__(device, np)
         self.seed(0)
+        self._scratch = ScratchPool()
 
     def asarray(self, data, dtype=None):
         return np.asarray(data, dtype=dtype)
@@ -35,8 +40,13 @@ class NumpyBackend(Backend):
     def sliding_windows(self, x, window, stride, dilation):
         return windows_view(x, window, stride, dilation, as_strided)
 
+    def scratch(self, shape, dtype):
+        return self._scratch.take(shape, dtype)
+
     def col2im(self, windows, shape, stride, dilation):
-        return add_windows(np.zeros(shape, dtype=windows.dtype), windows, stride, dilation)
+        out = self.scratch(shape, windows.dtype)
+        out[...] = 0
+        return add_windows(out, windows, stride, dilation)
 
 
 def windows_view(x, window, stride, dilation, as_strided):
@@ -62,3 +72,58 @@ def add_windows(out, windows, stride, dilation):
         for j in range(kw):
             out[..., rows, j * dw:j * dw + sw * (ow - 1) + 1:sw] += windows[..., i, j]
     return out
+
+
+class ScratchPool:
+    """Large scratch arrays, reused from one training step to the next.
+
+    Fresh memory costs a page fault per 4 KiB on first touch, and glibc returns
+    large freed blocks to the OS, so an im2col matrix allocated anew every step
+    pays those faults every step. A pooled array is handed out again only when
+    nothing else references it: its reference count (which views of it raise,
+    through their ``base``) is back to what the pool alone holds.
+    """
+    MIN_BYTES = 1 << 18         # smaller arrays come cheaply from malloc's free lists
+    MAX_BYTES = 256 << 20       # never keep more than this alive for reuse
+    PER_SHAPE = 4
+
+    def __init__(self):
+        self._arrays = OrderedDict()  # (shape, dtype) -> [arrays], least recently used first
+        self._bytes = 0
+        self._lock = threading.Lock()
+        probe = [np.empty(1)]
+        self._unreferenced = _references(probe, 0)  # what the count reads for an array only the pool holds
+
+    def take(self, shape, dtype):
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        nbytes = dtype.itemsize
+        for d in shape:
+            nbytes *= d
+        if nbytes < self.MIN_BYTES:
+            return np.empty(shape, dtype)
+        key = (shape, dtype)
+        with self._lock:
+            arrays = self._arrays.get(key)
+            if arrays is None:
+                arrays = self._arrays[key] = []
+            else:
+                self._arrays.move_to_end(key)
+            for i in range(len(arrays)):
+                if _references(arrays, i) == self._unreferenced:
+                    return arrays[i]
+            array = np.empty(shape, dtype)
+            if len(arrays) < self.PER_SHAPE:
+                while self._bytes + nbytes > self.MAX_BYTES and len(self._arrays) > 1:
+                    oldest, dropped = next(iter(self._arrays.items()))
+                    if oldest == key:
+                        break
+                    del self._arrays[oldest]
+                    self._bytes -= sum(a.nbytes for a in dropped)
+                if self._bytes + nbytes <= self.MAX_BYTES:
+                    arrays.append(array)
+                    self._bytes += nbytes
+            return array
+
+
+def _references(arrays, i):
+    return sys.getrefcount(arrays[i])

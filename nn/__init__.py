@@ -1,6 +1,17 @@
 """topograd's neural-network package: ``import nn``."""
 from .module import Module
 from .parameter import Parameter
+from . import functional, init
+from .layers.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .layers.container import Identity, ModuleDict, ModuleList, Sequential
+from .layers.conv import Conv2d
+from .layers.dropout import Dropout
+from .layers.flatten import Flatten
+from .layers.linear import Linear
+from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
+                          NLLLoss)
+from .layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .layers.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from . import data, metrics
 from .checkpoint import save, load, load_optimizer_state, load_metadata, restore
 from .training import fit, Callback, EarlyStopping, ModelCheckpoint, History

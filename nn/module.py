@@ -1,6 +1,8 @@
 """Module: the base of every layer. Assigning a Parameter, Module or buffer as an
-attribute registers it, so parameters(), state_dict() and to() find it."""
+attribute registers it, so parameters(), state_dict() and to() find it; names,
+traversal order, state_dict keys and printing follow PyTorch."""
 from collections import OrderedDict
+from typing import NamedTuple
 
 import backends
 from autograd import Tensor, no_grad
@@ -9,6 +11,16 @@ from autograd.tensor import HookHandle
 from backends import dtypes
 
 from .parameter import Parameter
+
+
+class StateDictError(ValueError, RuntimeError):
+    """load_state_dict refused a state dict; nothing was changed. A ValueError (a
+    bad input) that is also the RuntimeError PyTorch raises, so either catch works."""
+
+
+class IncompatibleKeys(NamedTuple):
+    missing_keys: list
+    unexpected_keys: list
 
 
 class Module:
@@ -20,12 +32,18 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", [])
+        object.__setattr__(self, "_forward_pre_hooks", [])
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks):
+                replaced = hook(self, args)
+                if replaced is not None:
+                    args = replaced if isinstance(replaced, tuple) else (replaced,)
         # Ops recorded inside this call remember the module stack, so drawings and
         # the profiler can group them by module.
         outer = _function.current_scope
@@ -34,10 +52,11 @@ class Module:
             out = self.forward(*args, **kwargs)
         finally:
             _function.current_scope = outer
-        for hook in list(self._forward_hooks):
-            replaced = hook(self, args, out)
-            if replaced is not None:
-                out = replaced
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks):
+                replaced = hook(self, args, out)
+                if replaced is not None:
+                    out = replaced
         return out
 
     # --- registration ------------------------------------------------------------
@@ -46,10 +65,10 @@ class Module:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         params, modules, buffers = self._parameters, self._modules, self._buffers
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, params)
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, modules)
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -67,9 +86,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name, keep=None):
+        """Drop ``name`` from every registry but ``keep`` (where a re-assignment keeps
+        its place, so a replaced layer stays where it was in state_dict order)."""
         for registry in (self._parameters, self._modules, self._buffers):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
+        self._non_persistent.discard(name)
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
@@ -87,25 +110,42 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, what, name):
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: the name must be a str, not {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{what}: the name {name!r} must be non-empty and contain no '.'")
+        if name in self.__dict__ and name not in self._parameters and name not in self._buffers \
+                and name not in self._modules:
+            raise KeyError(f"{what}: attribute {name!r} already exists")
+
     def register_parameter(self, name, param):
+        self._check_name("register_parameter", name)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None")
-        self._forget(name)
+            raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
+                            f"not {type(param).__name__}")
+        self._forget(name, self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
-        """A tensor that is state but not learnable (running statistics)."""
+        """A tensor that is state but not learnable (running statistics); persistent
+        buffers are part of state_dict()."""
+        self._check_name("register_buffer", name)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None")
-        self._forget(name)
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, not {type(tensor).__name__}")
+        self._forget(name, self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
+        if not isinstance(name, str):
+            raise TypeError(f"add_module: the name must be a str, not {type(name).__name__}")
+        if "." in name or not name:
+            raise KeyError(f"add_module: the name {name!r} must be non-empty and contain no '.'")
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module or None")
-        self._forget(name)
+            raise TypeError(f"add_module: {name!r} must be a Module or None, not {type(module).__name__}")
+        self._forget(name, self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -115,15 +155,21 @@ class Module:
         self._forward_hooks.append(hook)
         return HookHandle(self._forward_hooks, hook)
 
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, inputs)`` before forward; a non-None return replaces the inputs."""
+        self._forward_pre_hooks.append(hook)
+        return HookHandle(self._forward_pre_hooks, hook)
+
     # --- traversal -------------------------------------------------------------------
-    def named_modules(self, prefix="", memo=None):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         memo = set() if memo is None else memo
         stack = [(prefix, self)]
         while stack:  # iterative, in PyTorch's (pre-)order
             name, module = stack.pop()
-            if id(module) in memo:
-                continue
-            memo.add(id(module))
+            if remove_duplicate:
+                if id(module) in memo:
+                    continue
+                memo.add(id(module))
             yield name, module
             children = [(f"{name}.{k}" if name else k, m) for k, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
@@ -143,41 +189,65 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, registry, recurse, include=lambda module, name: True):
+    def _named_members(self, registry, prefix, recurse, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules() if recurse else [("", self)]
-        for prefix, module in modules:
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
+            else [(prefix, self)]
+        for mprefix, module in modules:
             for name, value in getattr(module, registry).items():
-                if value is None or id(value) in seen or not include(module, name):
+                if value is None:
                     continue
-                seen.add(id(value))
-                yield (f"{prefix}.{name}" if prefix else name), value
+                if remove_duplicate:
+                    if id(value) in seen:
+                        continue
+                    seen.add(id(value))
+                yield (f"{mprefix}.{name}" if mprefix else name), value
 
-    def named_parameters(self, prefix="", recurse=True):
-        for name, p in self._named_members("_parameters", recurse):
-            yield (f"{prefix}.{name}" if prefix else name), p
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True):
-        for name, b in self._named_members("_buffers", recurse):
-            yield (f"{prefix}.{name}" if prefix else name), b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
+    def get_submodule(self, target):
+        """The submodule at a dotted path such as ``"features.0"`` ('' is this module)."""
+        module = self
+        if target == "":
+            return module
+        for part in target.split("."):
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking up {target!r})")
+            module = child
+        return module
+
+    def get_parameter(self, target):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if module._parameters.get(name) is None:
+            raise AttributeError(f"{type(module).__name__} has no parameter {name!r} (looking up {target!r})")
+        return module._parameters[name]
+
     def apply(self, fn):
+        """Call ``fn`` on every submodule (children first) and on this module, as PyTorch's."""
         for m in list(self.modules())[::-1]:
             fn(m)
         return self
 
     # --- modes and gradients -------------------------------------------------------------
     def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode must be a bool, not {mode!r}")
         for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+            object.__setattr__(m, "training", mode)
         return self
 
     def eval(self):
@@ -199,16 +269,32 @@ class Module:
 
     # --- device and dtype ------------------------------------------------------------------
     def to(self, device=None, dtype=None):
-        """Move (and/or cast floating) parameters and buffers in place; parameters keep their identity."""
+        """Move (and/or cast the floating) parameters and buffers in place, so
+        parameters keep their identity (an optimizer built earlier still holds them).
+        Accepts ``to(device)``, ``to(dtype)``, ``to(device, dtype)`` and ``to(tensor)``."""
+        if isinstance(device, Tensor):
+            device, dtype = device._backend, device.dtype if dtype is None else dtype
+        elif device is not None and not isinstance(device, (str, backends.Backend)):
+            if dtype is not None:
+                raise TypeError(f"Module.to: device must be a str or Backend, not {device!r}")
+            device, dtype = None, device  # to(dtype), as PyTorch allows
         backend = None if device is None else backends.get(device)
         dtype = dtypes.canonical(dtype)
         if dtype is not None and not dtypes.is_floating(dtype):
             raise TypeError(f"Module.to: dtype must be floating point, not {dtype}")
+        if backend is not None:
+            backend.native_dtype(dtype or dtypes.float32)  # fail before moving anything
         for t in list(self.parameters()) + list(self.buffers()):
             _move(t, backend, dtype)
             if t.grad is not None:
                 _move(t.grad, backend, dtype)
         return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=0):
+        return self.to(f"cuda:{device}" if isinstance(device, int) else device)
 
     def float(self):
         return self.to(dtype="float32")
@@ -216,74 +302,89 @@ class Module:
     def double(self):
         return self.to(dtype="float64")
 
+    def half(self):
+        return self.to(dtype="float16")
+
     # --- state -----------------------------------------------------------------------------
-    def state_dict(self, prefix=""):
-        """Parameters and persistent buffers by PyTorch's dotted names, detached."""
-        out = OrderedDict()
-        for mprefix, module in self.named_modules(prefix.rstrip(".")):
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        """Parameters and persistent buffers by PyTorch's dotted names (each module's
+        parameters, then its buffers, modules in pre-order). Values are detached
+        tensors sharing memory with the module's, unless ``keep_vars=True``."""
+        out = OrderedDict() if destination is None else destination
+        for mprefix, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             for name, p in module._parameters.items():
                 if p is not None:
-                    out[f"{mprefix}.{name}" if mprefix else name] = p.detach()
+                    out[f"{mprefix}.{name}" if mprefix else name] = p if keep_vars else p.detach()
             for name, b in module._buffers.items():
                 if b is not None and name not in module._non_persistent:
-                    out[f"{mprefix}.{name}" if mprefix else name] = b.detach()
+                    out[f"{mprefix}.{name}" if mprefix else name] = b if keep_vars else b.detach()
         return out
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy values into parameters and buffers. Every key and shape is checked
-        first; on any error nothing is changed."""
-        own = self.state_dict()
-        targets = {}
-        for mprefix, module in self.named_modules():
-            for registry in (module._parameters, module._buffers):
-                for name, t in registry.items():
-                    if t is not None:
-                        targets[f"{mprefix}.{name}" if mprefix else name] = t
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        """Copy values (Tensors or NumPy arrays) into the parameters and buffers.
+        Every key and shape is checked first; on any problem nothing changes and
+        the error lists each offending key. ``strict=False`` tolerates missing and
+        unexpected keys (never wrong shapes)."""
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict: expected a mapping of name -> tensor, not {type(state_dict).__name__}")
+        targets = self.state_dict(keep_vars=True)
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
         problems = []
         if strict and missing:
-            problems.append("missing keys: " + ", ".join(missing))
+            problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
         if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(unexpected))
+            problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
         staged = []
         for key, value in state_dict.items():
-            if key not in own:
+            if key not in targets:
                 continue
             target = targets[key]
-            host = value.numpy() if isinstance(value, Tensor) else value
-            shape = tuple(getattr(host, "shape", ()))
-            if shape != target.shape:
-                problems.append(f"{key}: expected shape {target.shape}, got {shape}")
+            host = value._backend.to_numpy(value.data) if isinstance(value, Tensor) else value
+            shape = getattr(host, "shape", None)
+            if shape is None:
+                problems.append(f"{key}: expected a tensor or array of shape {target.shape}, "
+                                f"got a {type(value).__name__}")
+                continue
+            if tuple(shape) != target.shape:
+                problems.append(f"{key}: expected shape {target.shape}, got {tuple(shape)}")
                 continue
             staged.append((target, host))
         if problems:
-            raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
+            raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}: "
+                                 + "; ".join(problems) + ". Nothing was changed.")
         with no_grad():
             for target, host in staged:
                 _copy_into(target, host)
-        return {"missing_keys": missing, "unexpected_keys": unexpected}
+        return IncompatibleKeys(missing, unexpected)
 
     # --- printing ----------------------------------------------------------------------------
     def extra_repr(self):
         return ""
 
+    def _get_name(self):
+        return type(self).__name__
+
     def __repr__(self):
-        lines = []
         extra = self.extra_repr()
-        if extra:
-            lines.extend(extra.split("\n"))
-        for name, m in self._modules.items():
-            body = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {body}")
-        if not lines:
-            return f"{type(self).__name__}()"
-        if len(lines) == 1 and not self._modules:
-            return f"{type(self).__name__}({lines[0]})"
-        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _indent(repr(m), 2) for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+
+def _indent(text, spaces):
+    """Indent every line but the first, as PyTorch's nested reprs do."""
+    return text.replace("\n", "\n" + " " * spaces)
 
 
 def _copy_into(target, host):

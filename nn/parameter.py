@@ -1,12 +1,16 @@
 """Parameter: a leaf Tensor that a Module registers as learnable."""
-from autograd import Tensor
+from autograd import Tensor, empty
 from autograd.tensor import init
 
 
 class Parameter(Tensor):
+    """Wraps ``data`` (a Tensor, whose memory it shares, or anything ag.tensor takes)
+    as a leaf that requires grad; ``Parameter()`` is an empty float tensor."""
     __slots__ = ()
 
-    def __init__(self, data, requires_grad=True):
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = empty(0)
         if isinstance(data, Tensor):
             init(self, data.data, data._backend)
         else:

@@ -1,0 +1,663 @@
+"""Fused primitives for neural networks: ops whose composition from simpler ops
+would be slower (linear, conv2d, pooling) or numerically fragile (softmax,
+log-softmax, cross-entropy from logits, softplus, binary cross-entropy), plus erf,
+which the Array API lacks.
+
+Each backward is written in Tensor ops or is its own Function placed right under
+the op (``Conv2dInputGrad`` under ``Conv2d``), and those Functions have backwards
+of their own, so everything here is twice differentiable. Argument checking lives
+in ``nn.functional``; the lowercase functions here take validated arguments.
+"""
+import math
+
+from ..function import Function
+from ..grad_mode import state as _grad_state
+from ..tensor import Tensor
+from .elementwise import constant, exp, log, maximum, sigmoid, where
+from .linalg import MatMul
+from .reduction import Sum
+from .shape import Transpose, reshape
+
+
+# --- linear -------------------------------------------------------------------
+
+class Linear(Function):
+    """``x @ weight.T + bias`` for ``x`` of shape (..., in): one GEMM, the bias added
+    in place into the GEMM's fresh output."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        xp = x._backend.xp
+        data = x.data
+        ctx.save_for_backward(x, weight)
+        flat = data if data.ndim == 2 else xp.reshape(data, (-1, data.shape[-1]))
+        y = xp.matmul(flat, xp.permute_dims(weight.data, (1, 0)))
+        if bias is not None:
+            y += bias.data
+        return y if data.ndim == 2 else xp.reshape(y, data.shape[:-1] + (y.shape[-1],))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        x_shape = x.shape
+        if gy.ndim != 2:  # (..., out): the leading axes are one batch axis for the GEMMs
+            gy, x = reshape(gy, (-1, gy.shape[-1])), reshape(x, (-1, x_shape[-1]))
+        gx = None
+        if need_x:
+            gx = MatMul.apply(gy, weight)
+            if len(x_shape) != 2:
+                gx = reshape(gx, x_shape)
+        gw = MatMul.apply(Transpose.apply(gy, (1, 0)), x) if need_w else None
+        gb = Sum.apply(gy, (0,), False) if need_b else None
+        return gx, gw, gb
+
+
+def linear(x, weight, bias=None):
+    return Linear.apply(x, weight, bias)
+
+
+# --- softmax family -------------------------------------------------------------
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        xp = x._backend.xp
+        ctx.axis = axis
+        e = xp.exp(x.data - xp.max(x.data, axis=axis, keepdims=True))
+        e /= xp.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(e)
+        return e
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        gyy = gy * y
+        return gyy - y * Sum.apply(gyy, (ctx.axis,), True), None
+
+
+def softmax(x, axis):
+    return Softmax.apply(x, axis)
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        xp = x._backend.xp
+        ctx.axis = axis
+        shifted = x.data - xp.max(x.data, axis=axis, keepdims=True)
+        shifted -= xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+        ctx.save_for_backward(shifted)
+        return shifted
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy - exp(y) * Sum.apply(gy, (ctx.axis,), True), None
+
+
+def log_softmax(x, axis):
+    return LogSoftmax.apply(x, axis)
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of logits (N, C) against class indices (N,), in one stable op:
+    log-softmax by the max-shift, the target's log-probability picked out, PyTorch's
+    ``weight``, ``ignore_index``, ``label_smoothing`` and reduction applied. Its
+    gradient is (softmax - target distribution), scaled per row, so logits of any
+    size give finite values. ``all_valid`` says no target equals ignore_index
+    (nn.functional checks it anyway), which skips the masking."""
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, ignore_index, smoothing, reduction, all_valid):
+        backend = logits._backend
+        xp = backend.xp
+        z, t = logits.data, target.data
+        n, c = z.shape
+        shifted = z - xp.max(z, axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        sums = xp.sum(e, axis=1, keepdims=True)
+        lse = xp.log(sums)[:, 0]
+        valid = None
+        if all_valid:
+            safe_t = t
+            weights = None if weight is None else xp.take(weight.data, t)
+        else:
+            keep = t != ignore_index
+            valid = xp.astype(keep, z.dtype)
+            safe_t = t * xp.astype(keep, t.dtype)  # ignored rows point at class 0, then weigh nothing
+            weights = valid if weight is None else xp.take(weight.data, safe_t) * valid
+        loss = lse - backend.gather(shifted, (xp.arange(n), safe_t))
+        if weights is not None:
+            loss = loss * weights
+        if smoothing:  # (1-s) nll + (s/C) sum_c w_c (-log p_c)
+            if weight is None:
+                smooth = lse * c - xp.sum(shifted, axis=1)
+            else:
+                smooth = lse * xp.sum(weight.data) - xp.sum(shifted * weight.data, axis=1)
+            if valid is not None:
+                smooth = smooth * valid
+            loss = loss * (1 - smoothing) + smooth * (smoothing / c)
+        scale = 1.0
+        if reduction == "mean":
+            scale = 1.0 / n if weights is None else 1.0 / xp.sum(weights)
+            loss = xp.sum(loss) * scale
+        elif reduction == "sum":
+            loss = xp.sum(loss)
+        if ctx.needs_input_grad[0]:
+            e /= sums  # the softmax, which the gradient is made of
+            ctx.save_for_backward(logits, e, safe_t, weights, valid)
+            ctx.settings = (weight, smoothing, reduction, scale)
+        return loss
+
+    @staticmethod
+    def backward(ctx, gy):
+        logits, probs, safe_t, weights, valid = ctx.saved_tensors
+        weight, smoothing, reduction, scale = ctx.settings
+        xp = logits._backend.xp
+        if _grad_state.enabled:  # create_graph: the softmax must stay differentiable in the logits
+            probs = softmax(logits, 1)
+        n, c = probs.shape
+        dtype = probs.data.dtype
+        onehot = constant(xp.astype(xp.reshape(safe_t.data, (n, 1)) == xp.arange(c), dtype), logits)
+        if reduction == "none":
+            gy = reshape(gy, (n, 1))
+        # each row's d(loss)/d(its nll): the scale, times the row's weight if any
+        rows = scale if weights is None else xp.reshape(weights.data * scale, (n, 1))
+        if not smoothing:
+            if weights is None:
+                return (probs - onehot) * (gy * rows), None, None, None, None, None, None
+            return (probs - onehot) * constant(rows, logits) * gy, None, None, None, None, None, None
+        # d/dz of (1-s) w_t nll + (s/C) sum_c w_c (-log p_c) is A p - B, row by row
+        w = xp.ones(c, dtype=dtype) if weight is None else weight.data
+        share = (smoothing / c) * (scale if valid is None else xp.reshape(valid.data * scale, (n, 1)))
+        a = rows * (1 - smoothing) + share * xp.sum(w)
+        b = onehot.data * (rows * (1 - smoothing)) + share * w
+        a = constant(xp.asarray(a, dtype=dtype), logits)
+        return (probs * a - constant(b, logits)) * gy, None, None, None, None, None, None
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean",
+                  all_valid=False):
+    return CrossEntropy.apply(logits, target, weight, ignore_index, label_smoothing, reduction, all_valid)
+
+
+# --- elementwise ------------------------------------------------------------------
+
+class Softplus(Function):
+    """log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)) so it never overflows."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = x._backend.xp
+        ctx.save_for_backward(x)
+        return xp.maximum(x.data, 0) + xp.log1p(xp.exp(-xp.abs(x.data)))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy * sigmoid(x)
+
+
+def softplus(x):
+    return Softplus.apply(x)
+
+
+# W. J. Cody's rational approximations (Math. Comp. 23, 1969, netlib specfun CALERF):
+# erf on |x| <= 0.5, erfc*exp(x^2) on [0.5, 4] and beyond 4; about 1e-16 relative error.
+_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+          3.20937758913846947e03, 1.85777706184603153e-1)
+_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+          2.84423683343917062e03)
+_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+          3.43936767414372164e03, 1.23033935480374942e03)
+_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_ERF_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+          6.05183413124413191e-2, 2.33520497626869185e-3)
+_INV_SQRT_PI = 0.56418958354775628695
+
+
+def _rational(t, num, den, n):
+    """Cody's nested form: (num[-1] t^(n+1) + num[0] t^n + ... + num[n]) / (t^(n+1) + den[0] t^n + ... + den[n])."""
+    top, bottom = num[-1] * t, t
+    for i in range(n):
+        top = (top + num[i]) * t
+        bottom = (bottom + den[i]) * t
+    return (top + num[n]) / (bottom + den[n])
+
+
+def _erf(xp, x):
+    y = xp.abs(x)
+    small = xp.minimum(y, 0.5)
+    near = x * _rational(small * small, _ERF_A, _ERF_B, 3)
+    # erfc(y) = exp(-y^2) R(y); y^2 split as yt^2 + (y - yt)(y + yt) with yt = trunc(16 y)/16,
+    # so exp(-y^2) keeps full precision.
+    mid = xp.clip(y, 0.5, 4.0)
+    far = xp.clip(y, 4.0, 27.0)  # erfc(27) underflows double: erf is 1 beyond
+    inv = 1 / (far * far)
+    far_r = (_INV_SQRT_PI - inv * _rational(inv, _ERF_P, _ERF_Q, 4)) / far
+    tail_at = xp.where(y <= 4.0, mid, far)
+    r = xp.where(y <= 4.0, _rational(mid, _ERF_C, _ERF_D, 7), far_r)
+    yt = xp.trunc(tail_at * 16) / 16
+    erfc = xp.exp(-yt * yt) * xp.exp(-(tail_at - yt) * (tail_at + yt)) * r
+    return xp.where(y <= 0.5, near, xp.sign(x) * (1 - erfc))
+
+
+class Erf(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf(x._backend.xp, x.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy * exp(-(x * x)) * (2 * _INV_SQRT_PI)
+
+
+def erf(x):
+    return Erf.apply(x)
+
+
+def _clamped_log(xp, a):
+    """log(a) clamped to >= -100 as PyTorch's BCE does, with log(0) = -100 and no warning."""
+    positive = a > 0
+    return xp.where(positive, xp.maximum(xp.log(xp.where(positive, a, 1)), -100), -100)
+
+
+def _clamped_log_tensor(a):
+    positive = a > 0
+    return where(positive, maximum(log(where(positive, a, 1)), -100), -100)
+
+
+_BCE_EPS = 9.999999960041972e-13  # PyTorch's EPSILON: 1e-12 as a float32
+
+
+class BinaryCrossEntropy(Function):
+    """-(t log p + (1 - t) log(1 - p)) elementwise, logs clamped to >= -100; the
+    gradient is PyTorch's (p - t) / max(p (1 - p), 1e-12), finite at p = 0 or 1.
+    The target's gradient is that of the clamped loss, so it stays finite too
+    (PyTorch's is inf at p = 0 or 1)."""
+
+    @staticmethod
+    def forward(ctx, p, t):
+        xp = p._backend.xp
+        ctx.save_for_backward(p, t)
+        return -(t.data * _clamped_log(xp, p.data) + (1 - t.data) * _clamped_log(xp, 1 - p.data))
+
+    @staticmethod
+    def backward(ctx, gy):
+        p, t = ctx.saved_tensors
+        need_p, need_t = ctx.needs_input_grad
+        gp = gy * (p - t) / maximum(p * (1 - p), _BCE_EPS) if need_p else None
+        gt = gy * (_clamped_log_tensor(1 - p) - _clamped_log_tensor(p)) if need_t else None
+        return gp, gt
+
+
+def binary_cross_entropy(p, t):
+    return BinaryCrossEntropy.apply(p, t)
+
+
+# --- windows: convolution and pooling ----------------------------------------------
+
+class Window:
+    """Geometry of a 2-D sliding window: kernel, stride, dilation, padding as
+    (top, bottom, left, right), and the input size it slides over."""
+    __slots__ = ("kernel", "stride", "dilation", "padding", "in_size", "out_size", "_offsets")
+
+    def __init__(self, kernel, stride, dilation, padding, in_size, out_size):
+        self.kernel, self.stride, self.dilation = kernel, stride, dilation
+        self.padding, self.in_size, self.out_size = padding, in_size, out_size
+        self._offsets = None
+
+    @property
+    def padded_size(self):
+        (h, w), (top, bottom, left, right) = self.in_size, self.padding
+        return h + top + bottom, w + left + right
+
+    @property
+    def overlapping(self):
+        """Whether an input element can fall in more than one window."""
+        return any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride, self.dilation))
+
+    def offsets(self):
+        """(kernel index, rows, columns) per kernel offset: the slices of the padded
+        input that the offset reads across all windows, in row-major kernel order."""
+        if self._offsets is None:
+            (kh, kw), (sh, sw), (dh, dw), (oh, ow) = self.kernel, self.stride, self.dilation, self.out_size
+            self._offsets = tuple((i * kw + j, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+                                   slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+                                  for i in range(kh) for j in range(kw))
+        return self._offsets
+
+    def pad(self, xp, data, value):
+        top, bottom, left, right = self.padding
+        if not (top or bottom or left or right):
+            return data
+        h, w = self.in_size
+        out = xp.full(data.shape[:-2] + self.padded_size, value, dtype=data.dtype)
+        out[..., top:top + h, left:left + w] = data
+        return out
+
+    def crop(self, data):
+        top, _, left, _ = self.padding
+        h, w = self.in_size
+        if data.shape[-2:] == (h, w):
+            return data
+        return data[..., top:top + h, left:left + w]
+
+
+def _matmul_groups(xp, a, b, groups):
+    """``groups`` independent products in one (batched) GEMM: a (G*M, K) and
+    b (G*K, P) give (G*M, P), block g of a's rows times block g of b's rows."""
+    if groups == 1:
+        return xp.matmul(a, b)
+    m, k = a.shape[0] // groups, a.shape[1]
+    out = xp.matmul(xp.reshape(a, (groups, m, k)), xp.reshape(b, (groups, k, b.shape[1])))
+    return xp.reshape(out, (groups * m, b.shape[1]))
+
+
+def _im2col(backend, data, kernel_hw, window):
+    """The (C*KH*KW, N*OH*OW) matrix of every window: rows are (channel, kernel
+    offset), columns (image, output pixel), so each row copies in long runs. It
+    is written into the backend's scratch memory, reused from step to step."""
+    xp = backend.xp
+    win = backend.sliding_windows(window.pad(xp, data, 0), kernel_hw, window.stride, window.dilation)
+    n, c, oh, ow, kh, kw = win.shape
+    cols = backend.scratch((c, kh, kw, n, oh, ow), data.dtype)
+    cols[...] = xp.permute_dims(win, (1, 4, 5, 0, 2, 3))
+    return xp.reshape(cols, (c * kh * kw, n * oh * ow))
+
+
+def _channel_rows(xp, gy):
+    """(N, O, OH, OW) -> the (O, N*OH*OW) layout the GEMMs take."""
+    n, o, oh, ow = gy.shape
+    return xp.reshape(xp.permute_dims(gy, (1, 0, 2, 3)), (o, n * oh * ow))
+
+
+class Conv2d(Function):
+    """2-D cross-correlation on NCHW: im2col then ONE GEMM (batched over groups)
+    with the (O, C/G*KH*KW) weight.
+
+    The GEMM's (O, N*OH*OW) result is returned as an (N, O, OH, OW) view, without a
+    copy: the memory stays channels-first, which is the layout the next im2col
+    copies fastest from and the layout this op's backward wants its gradient in
+    (elementwise ops and pooling in between keep it)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, window, groups):
+        backend = x._backend
+        xp = backend.xp
+        o = weight.data.shape[0]
+        cols = _im2col(backend, x.data, weight.data.shape[2:], window)
+        y = _matmul_groups(xp, xp.reshape(weight.data, (o, -1)), cols, groups)
+        if bias is not None:
+            y += xp.reshape(bias.data, (o, 1))
+        n = x.data.shape[0]
+        oh, ow = window.out_size
+        y = xp.permute_dims(xp.reshape(y, (o, n, oh, ow)), (1, 0, 2, 3))
+        ctx.window, ctx.groups = window, groups
+        ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, weight, cols = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        rows = _channel_rows(x._backend.xp, gy.data) if need_x or need_w else None
+        gx = Conv2dInputGrad.apply(gy, weight, ctx.window, ctx.groups, rows) if need_x else None
+        gw = (Conv2dWeightGrad.apply(gy, x, weight.shape, ctx.window, ctx.groups, rows, cols.data)
+              if need_w else None)
+        gb = Sum.apply(gy, (0, 2, 3), False) if need_b else None
+        return gx, gw, gb, None, None
+
+
+class Conv2dInputGrad(Function):
+    """conv2d's input gradient (a transposed convolution): one GEMM gives each
+    window's gradient, and the backend's col2im adds the windows back onto the
+    image with one vectorized add per kernel offset. Linear in ``gy``."""
+
+    @staticmethod
+    def forward(ctx, gy, weight, window, groups, rows=None):
+        backend = gy._backend
+        xp = backend.xp
+        ctx.window, ctx.groups = window, groups
+        ctx.save_for_backward(gy, weight)
+        if rows is None:
+            rows = _channel_rows(xp, gy.data)
+        o, cg, kh, kw = weight.data.shape
+        w = xp.reshape(weight.data, (groups, o // groups, cg * kh * kw))
+        if groups == 1:
+            gcols = xp.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows)
+        else:
+            gcols = xp.matmul(xp.permute_dims(w, (0, 2, 1)), xp.reshape(rows, (groups, o // groups, -1)))
+        n = gy.data.shape[0]
+        oh, ow = window.out_size
+        c = cg * groups
+        # windows as (C, N, OH, OW, KH, KW): col2im adds contiguous blocks into a
+        # channels-first image, returned as an (N, C, H, W) view like the forward's output
+        win = xp.permute_dims(xp.reshape(gcols, (c, kh, kw, n, oh, ow)), (0, 3, 4, 5, 1, 2))
+        gx = backend.col2im(win, (c, n) + window.padded_size, window.stride, window.dilation)
+        return window.crop(xp.permute_dims(gx, (1, 0, 2, 3)))
+
+    @staticmethod
+    def backward(ctx, ggx):
+        gy, weight = ctx.saved_tensors
+        need_gy, need_w = ctx.needs_input_grad[:2]
+        g_gy = Conv2d.apply(ggx, weight, None, ctx.window, ctx.groups) if need_gy else None
+        g_w = Conv2dWeightGrad.apply(gy, ggx, weight.shape, ctx.window, ctx.groups) if need_w else None
+        return g_gy, g_w, None, None, None
+
+
+class Conv2dWeightGrad(Function):
+    """conv2d's weight gradient: one GEMM of the output gradient with the im2col
+    matrix (reused from the forward pass when it is handed over). Linear in ``gy``."""
+
+    @staticmethod
+    def forward(ctx, gy, x, weight_shape, window, groups, rows=None, cols=None):
+        backend = gy._backend
+        xp = backend.xp
+        ctx.window, ctx.groups = window, groups
+        ctx.save_for_backward(gy, x)
+        if rows is None:
+            rows = _channel_rows(xp, gy.data)
+        if cols is None:
+            cols = _im2col(backend, x.data, weight_shape[2:], window)
+        if groups == 1:
+            gw = xp.matmul(rows, xp.permute_dims(cols, (1, 0)))
+        else:
+            gw = _grouped_weight_grad(xp, rows, cols, groups)
+        return xp.reshape(gw, weight_shape)
+
+    @staticmethod
+    def backward(ctx, ggw):
+        gy, x = ctx.saved_tensors
+        need_gy, need_x = ctx.needs_input_grad[:2]
+        g_gy = Conv2d.apply(x, ggw, None, ctx.window, ctx.groups) if need_gy else None
+        g_x = Conv2dInputGrad.apply(gy, ggw, ctx.window, ctx.groups) if need_x else None
+        return g_gy, g_x, None, None, None, None, None
+
+
+def _grouped_weight_grad(xp, rows, cols, groups):
+    """Per group g: rows[g] (O/G, N*L) @ cols[g].T (N*L, C/G*KH*KW), as one batched GEMM."""
+    o, length = rows.shape
+    k = cols.shape[0] // groups
+    out = xp.matmul(xp.reshape(rows, (groups, o // groups, length)),
+                    xp.permute_dims(xp.reshape(cols, (groups, k, length)), (0, 2, 1)))
+    return xp.reshape(out, (o, k))
+
+
+def conv2d(x, weight, bias, window, groups):
+    return Conv2d.apply(x, weight, bias, window, groups)
+
+
+def _first_max_hits(xp, padded, m, window):
+    """Per kernel offset: (rows, cols, mask) where the mask marks the windows whose
+    first maximum (in row-major kernel order, as PyTorch picks it) sits at that offset."""
+    unclaimed = None  # windows whose maximum is not found yet
+    last = window.kernel[0] * window.kernel[1] - 1
+    for k, rows, cols in window.offsets():
+        hit = padded[..., rows, cols] == m
+        if unclaimed is None:
+            unclaimed = ~hit
+        else:
+            hit &= unclaimed
+            if k != last:
+                unclaimed ^= hit  # hit lies within unclaimed: this clears exactly the hits
+        yield rows, cols, hit
+
+
+def _zeros_channels_first(backend, shape, dtype):
+    """Zeros of (N, C, H, W) laid out as (C, N, H, W), the layout of conv2d's
+    outputs, so a pooled activation's gradient matches it. (Not scratch memory:
+    it would sit idle, and count, at the forward pass's peak.)"""
+    n, c, h, w = shape
+    return backend.xp.permute_dims(backend.xp.zeros((c, n, h, w), dtype=dtype), (1, 0, 2, 3))
+
+
+class MaxPool2d(Function):
+    """Max over each window: an elementwise maximum across the KH*KW kernel-offset
+    slices, so the work is vectorized over all windows at once."""
+
+    @staticmethod
+    def forward(ctx, x, window):
+        xp = x._backend.xp
+        padded = window.pad(xp, x.data, -math.inf)
+        m = None
+        for _, rows, cols in window.offsets():
+            m = padded[..., rows, cols] if m is None else xp.maximum(m, padded[..., rows, cols])
+        if window.kernel == (1, 1):  # m is still a view of the input
+            m = xp.asarray(m, copy=True)
+        ctx.window = window
+        ctx.save_for_backward(x, m)
+        return m
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, m = ctx.saved_tensors
+        return MaxPool2dGrad.apply(gy, x, m, ctx.window), None
+
+
+class MaxPool2dGrad(Function):
+    """Sends each window's gradient to its first maximum: one masked write per
+    kernel offset, never a loop over pixels. Linear in ``gy``."""
+
+    @staticmethod
+    def forward(ctx, gy, x, m, window):
+        backend = gy._backend
+        xp = backend.xp
+        ctx.window = window
+        ctx.save_for_backward(x, m)
+        padded = window.pad(xp, x.data, -math.inf)
+        g = gy.data
+        out = _zeros_channels_first(backend, padded.shape, g.dtype)
+        overlapping = window.overlapping
+        for rows, cols, hit in _first_max_hits(xp, padded, m.data, window):
+            part = xp.astype(hit, g.dtype)
+            part *= g
+            out[..., rows, cols] = out[..., rows, cols] + part if overlapping else part
+        return window.crop(out)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        x, m = ctx.saved_tensors
+        return MaxPool2dSelect.apply(ggx, x, m, ctx.window), None, None, None
+
+
+class MaxPool2dSelect(Function):
+    """Each window's value at the position of its first maximum (of ``x``): the
+    adjoint of MaxPool2dGrad, for second derivatives."""
+
+    @staticmethod
+    def forward(ctx, values, x, m, window):
+        xp = values._backend.xp
+        ctx.window = window
+        ctx.save_for_backward(x, m)
+        padded_x = window.pad(xp, x.data, -math.inf)
+        padded_v = window.pad(xp, values.data, 0)
+        out = None
+        for rows, cols, hit in _first_max_hits(xp, padded_x, m.data, window):
+            part = padded_v[..., rows, cols] * xp.astype(hit, padded_v.dtype)
+            out = part if out is None else out + part
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, m = ctx.saved_tensors
+        return MaxPool2dGrad.apply(gy, x, m, ctx.window), None, None, None
+
+
+def max_pool2d(x, window):
+    return MaxPool2d.apply(x, window)
+
+
+def max_pool2d_indices(x, m, window):
+    """The flat (row * W + col) input index of each window's first maximum, as
+    PyTorch's return_indices gives; an int64 tensor outside the graph."""
+    xp = x._backend.xp
+    padded = window.pad(xp, x.data, -math.inf)
+    (sh, sw), (dh, dw), (oh, ow) = window.stride, window.dilation, window.out_size
+    top, _, left, _ = window.padding
+    kw = window.kernel[1]
+    base_rows = xp.reshape(xp.arange(oh, dtype=xp.int64) * sh - top, (oh, 1))
+    base_cols = xp.arange(ow, dtype=xp.int64) * sw - left
+    width = window.in_size[1]
+    out = xp.zeros(m.data.shape, dtype=xp.int64)
+    for k, (_, _, hit) in enumerate(_first_max_hits(xp, padded, m.data, window)):
+        i, j = divmod(k, kw)
+        flat = (base_rows + i * dh) * width + (base_cols + j * dw)
+        out = out + xp.astype(hit, xp.int64) * flat
+    return Tensor._make(out, x._backend)
+
+
+class AvgPool2d(Function):
+    """Mean over each window (``divisor``: a number, or an (OH, OW) array where the
+    count varies at padded edges): a sum across the kernel-offset slices."""
+
+    @staticmethod
+    def forward(ctx, x, window, divisor):
+        xp = x._backend.xp
+        padded = window.pad(xp, x.data, 0)
+        parts = (padded[..., rows, cols] for _, rows, cols in window.offsets())
+        ctx.window, ctx.divisor = window, divisor
+        total = next(parts)
+        second = next(parts, None)
+        if second is None:  # a 1x1 kernel: total is a view of the input
+            return total / divisor
+        total = total + second
+        for part in parts:
+            total += part
+        total /= divisor
+        return total
+
+    @staticmethod
+    def backward(ctx, gy):
+        return AvgPool2dGrad.apply(gy, ctx.window, ctx.divisor), None, None
+
+
+class AvgPool2dGrad(Function):
+    """Spreads each window's gradient evenly over it, one slice write per kernel offset."""
+
+    @staticmethod
+    def forward(ctx, gy, window, divisor):
+        xp = gy._backend.xp
+        ctx.window, ctx.divisor = window, divisor
+        share = gy.data / divisor
+        out = xp.zeros(gy.data.shape[:-2] + window.padded_size, dtype=share.dtype)
+        overlapping = window.overlapping
+        for _, rows, cols in window.offsets():
+            out[..., rows, cols] = out[..., rows, cols] + share if overlapping else share
+        return window.crop(out)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        return AvgPool2d.apply(ggx, ctx.window, ctx.divisor), None, None
+
+
+def avg_pool2d(x, window, divisor):
+    return AvgPool2d.apply(x, window, divisor)

@@ -1,0 +1,45 @@
+"""Linear: y = x W^T + b, one fused GEMM plus bias."""
+import math
+
+from autograd import empty
+
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+
+def _positive(layer, name, value, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
+        raise ValueError(f"{layer}: {name} must be a {'non-negative' if allow_zero else 'positive'} int, "
+                         f"got {value!r}")
+    return value
+
+
+class Linear(Module):
+    """weight (out_features, in_features) and bias (out_features,), initialized as
+    PyTorch does: kaiming_uniform_(a=sqrt(5)), i.e. U(+-1/sqrt(in_features)) for both."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in_features = _positive("Linear", "in_features", in_features, allow_zero=True)
+        self.out_features = _positive("Linear", "out_features", out_features, allow_zero=True)
+        self.weight = Parameter(empty((out_features, in_features), dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(empty((out_features,), dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_features
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

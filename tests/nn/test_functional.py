@@ -1,0 +1,341 @@
+"""nn.functional against PyTorch (float64: values, input gradients and weight
+gradients, tight tolerances) and against finite differences: every fused
+primitive passes gradcheck and gradgradcheck on every backend, the
+array-api-strict guard included."""
+import math
+import zlib
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn.functional as F
+
+# PyTorch warns that its own 'same' padding with an even kernel copies the input
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+
+
+def _distinct(rng, *shape):
+    """Values at least 0.1 apart, so a max never ties (even after a finite-difference step)."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.1 - n * 0.05 + rng.uniform(0, 0.01, n)).reshape(shape)
+
+
+def _f64(a, requires_grad=True):
+    return ag.tensor(np.asarray(a, dtype=np.float64), dtype=ag.float64, requires_grad=requires_grad)
+
+
+def _compare_with_torch(torch, ours, theirs, arrays, rtol=1e-10, atol=1e-12):
+    """Forward values, and the gradients of sum(output * r) for a random r, in float64."""
+    ours_in = [_f64(a) for a in arrays]
+    theirs_in = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    out, ref = ours(*ours_in), theirs(torch, *theirs_in)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=rtol, atol=atol)
+    r = np.random.default_rng(7).standard_normal(ref.shape)
+    out.backward(ag.tensor(r, dtype=ag.float64))
+    ref.backward(torch.from_numpy(r))
+    for i, (o, t) in enumerate(zip(ours_in, theirs_in)):
+        expected = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
+        got = np.zeros(o.shape) if o.grad is None else o.grad.numpy()
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
+
+
+# --- against PyTorch ------------------------------------------------------------------
+RUNNING_MEAN, RUNNING_VAR = np.array([0.5, -1.0, 2.0]), np.array([0.7, 1.3, 2.0])
+
+# name: (ours(*tensors), theirs(torch, *tensors), inputs(rng) -> list of float64 arrays)
+TORCH_ROWS = {
+    "linear": (lambda x, w, b: F.linear(x, w, b),
+               lambda t, x, w, b: t.nn.functional.linear(x, w, b),
+               lambda rng: [rng.standard_normal((5, 4)), rng.standard_normal((3, 4)), rng.standard_normal(3)]),
+    "linear-3d-no-bias": (lambda x, w: F.linear(x, w),
+                          lambda t, x, w: t.nn.functional.linear(x, w),
+                          lambda rng: [rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4))]),
+    "linear-1d": (lambda x, w, b: F.linear(x, w, b),
+                  lambda t, x, w, b: t.nn.functional.linear(x, w, b),
+                  lambda rng: [rng.standard_normal(4), rng.standard_normal((3, 4)), rng.standard_normal(3)]),
+    "conv2d": (lambda x, w, b: F.conv2d(x, w, b),
+               lambda t, x, w, b: t.nn.functional.conv2d(x, w, b),
+               lambda rng: [rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 2)),
+                            rng.standard_normal(4)]),
+    "conv2d-stride-padding": (lambda x, w, b: F.conv2d(x, w, b, stride=(2, 3), padding=(1, 2)),
+                              lambda t, x, w, b: t.nn.functional.conv2d(x, w, b, stride=(2, 3), padding=(1, 2)),
+                              lambda rng: [rng.standard_normal((2, 2, 7, 8)), rng.standard_normal((3, 2, 3, 3)),
+                                           rng.standard_normal(3)]),
+    "conv2d-dilation-groups": (lambda x, w: F.conv2d(x, w, None, padding=1, dilation=(2, 1), groups=2),
+                               lambda t, x, w: t.nn.functional.conv2d(x, w, None, padding=1, dilation=(2, 1),
+                                                                       groups=2),
+                               lambda rng: [rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 2, 3, 2))]),
+    "conv2d-depthwise": (lambda x, w, b: F.conv2d(x, w, b, groups=3),
+                         lambda t, x, w, b: t.nn.functional.conv2d(x, w, b, groups=3),
+                         lambda rng: [rng.standard_normal((1, 3, 5, 5)), rng.standard_normal((3, 1, 3, 3)),
+                                      rng.standard_normal(3)]),
+    "conv2d-same-even-kernel": (lambda x, w: F.conv2d(x, w, padding="same", dilation=(1, 2)),
+                                lambda t, x, w: t.nn.functional.conv2d(x, w, padding="same", dilation=(1, 2)),
+                                lambda rng: [rng.standard_normal((1, 2, 5, 6)), rng.standard_normal((2, 2, 4, 2))]),
+    "conv2d-valid-unbatched": (lambda x, w: F.conv2d(x, w, padding="valid"),
+                               lambda t, x, w: t.nn.functional.conv2d(x, w, padding="valid"),
+                               lambda rng: [rng.standard_normal((2, 5, 5)), rng.standard_normal((3, 2, 2, 2))]),
+    "max_pool2d": (lambda x: F.max_pool2d(x, 2),
+                   lambda t, x: t.nn.functional.max_pool2d(x, 2),
+                   lambda rng: [_distinct(rng, 2, 3, 7, 6)]),
+    "max_pool2d-overlap-padding": (lambda x: F.max_pool2d(x, 3, stride=2, padding=1),
+                                   lambda t, x: t.nn.functional.max_pool2d(x, 3, stride=2, padding=1),
+                                   lambda rng: [_distinct(rng, 2, 2, 7, 6)]),
+    "max_pool2d-dilation-ceil": (lambda x: F.max_pool2d(x, (2, 3), stride=2, dilation=(2, 1), ceil_mode=True),
+                                 lambda t, x: t.nn.functional.max_pool2d(x, (2, 3), stride=2, dilation=(2, 1),
+                                                                         ceil_mode=True),
+                                 lambda rng: [_distinct(rng, 1, 2, 8, 7)]),
+    "max_pool2d-ties": (lambda x: F.max_pool2d(x, 2, stride=1),
+                        lambda t, x: t.nn.functional.max_pool2d(x, 2, stride=1),
+                        lambda rng: [np.round(rng.uniform(0, 2, (2, 2, 5, 5)))]),
+    "avg_pool2d": (lambda x: F.avg_pool2d(x, 2),
+                   lambda t, x: t.nn.functional.avg_pool2d(x, 2),
+                   lambda rng: [rng.standard_normal((2, 3, 7, 6))]),
+    "avg_pool2d-padding": (lambda x: F.avg_pool2d(x, 3, stride=2, padding=1),
+                           lambda t, x: t.nn.functional.avg_pool2d(x, 3, stride=2, padding=1),
+                           lambda rng: [rng.standard_normal((2, 2, 7, 6))]),
+    "avg_pool2d-exclude-pad-ceil": (
+        lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        lambda t, x: t.nn.functional.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        lambda rng: [rng.standard_normal((1, 2, 8, 6))]),
+    "avg_pool2d-ceil-include-pad": (
+        lambda x: F.avg_pool2d(x, (3, 2), stride=(2, 2), padding=(1, 0), ceil_mode=True),
+        lambda t, x: t.nn.functional.avg_pool2d(x, (3, 2), stride=(2, 2), padding=(1, 0), ceil_mode=True),
+        lambda rng: [rng.standard_normal((1, 2, 8, 7))]),
+    "avg_pool2d-divisor-override": (lambda x: F.avg_pool2d(x, 2, divisor_override=3),
+                                    lambda t, x: t.nn.functional.avg_pool2d(x, 2, divisor_override=3),
+                                    lambda rng: [rng.standard_normal((1, 2, 4, 4))]),
+    "adaptive_avg_pool2d-global": (lambda x: F.adaptive_avg_pool2d(x, 1),
+                                   lambda t, x: t.nn.functional.adaptive_avg_pool2d(x, 1),
+                                   lambda rng: [rng.standard_normal((2, 3, 5, 4))]),
+    "adaptive_avg_pool2d-even": (lambda x: F.adaptive_avg_pool2d(x, (2, 3)),
+                                 lambda t, x: t.nn.functional.adaptive_avg_pool2d(x, (2, 3)),
+                                 lambda rng: [rng.standard_normal((2, 3, 4, 6))]),
+    "adaptive_avg_pool2d-uneven": (lambda x: F.adaptive_avg_pool2d(x, (3, None)),
+                                   lambda t, x: t.nn.functional.adaptive_avg_pool2d(x, (3, None)),
+                                   lambda rng: [rng.standard_normal((2, 2, 7, 5))]),
+    "adaptive_avg_pool2d-upsample": (lambda x: F.adaptive_avg_pool2d(x, (4, 3)),
+                                     lambda t, x: t.nn.functional.adaptive_avg_pool2d(x, (4, 3)),
+                                     lambda rng: [rng.standard_normal((1, 2, 3, 2))]),
+    "relu": (F.relu, lambda t, x: t.relu(x), lambda rng: [rng.standard_normal((3, 4))]),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda t, x: t.nn.functional.leaky_relu(x, 0.2),
+                   lambda rng: [np.concatenate([rng.standard_normal(7), [0.0]])]),
+    "elu": (lambda x: F.elu(x, 1.5), lambda t, x: t.nn.functional.elu(x, 1.5),
+            lambda rng: [np.concatenate([rng.standard_normal(7) * 3, [0.0, 50.0, 800.0]])]),
+    "gelu": (F.gelu, lambda t, x: t.nn.functional.gelu(x),
+             lambda rng: [np.concatenate([rng.standard_normal(9) * 3, [0.0, -0.3, 0.49, 0.51, 3.9, 4.1, -7.0]])]),
+    "gelu-tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda t, x: t.nn.functional.gelu(x, approximate="tanh"),
+                  lambda rng: [rng.standard_normal(9) * 3]),
+    "sigmoid": (F.sigmoid, lambda t, x: t.sigmoid(x), lambda rng: [rng.standard_normal(6) * 5]),
+    "tanh": (F.tanh, lambda t, x: t.tanh(x), lambda rng: [rng.standard_normal(6) * 2]),
+    "softplus": (F.softplus, lambda t, x: t.nn.functional.softplus(x),
+                 lambda rng: [np.concatenate([rng.standard_normal(6) * 5, [-800.0, 19.0, 21.0, 800.0]])]),
+    "softplus-beta-threshold": (lambda x: F.softplus(x, beta=2.0, threshold=5.0),
+                                lambda t, x: t.nn.functional.softplus(x, beta=2.0, threshold=5.0),
+                                lambda rng: [np.concatenate([rng.standard_normal(6) * 3, [2.4, 2.6]])]),
+    "softmax": (lambda x: F.softmax(x, axis=1), lambda t, x: t.softmax(x, dim=1),
+                lambda rng: [rng.standard_normal((3, 4, 2))]),
+    "softmax-last": (lambda x: F.softmax(x, axis=-1), lambda t, x: t.softmax(x, dim=-1),
+                     lambda rng: [rng.standard_normal((3, 5)) * 30]),
+    "log_softmax": (lambda x: F.log_softmax(x, axis=0), lambda t, x: t.log_softmax(x, dim=0),
+                    lambda rng: [rng.standard_normal((3, 4))]),
+    "log_softmax-extreme": (lambda x: F.log_softmax(x, axis=1), lambda t, x: t.log_softmax(x, dim=1),
+                            lambda rng: [np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])]),
+    "batch_norm-train": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-3),
+                         lambda t, x, w, b: t.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-3),
+                         lambda rng: [rng.standard_normal((4, 3, 2, 2)), rng.standard_normal(3),
+                                      rng.standard_normal(3)]),
+    "batch_norm-eval": (lambda x, w, b: F.batch_norm(x, _f64(RUNNING_MEAN, False), _f64(RUNNING_VAR, False), w, b),
+                        lambda t, x, w, b: t.nn.functional.batch_norm(x, t.from_numpy(RUNNING_MEAN),
+                                                                      t.from_numpy(RUNNING_VAR), w, b),
+                        lambda rng: [rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal(3)]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (3, 4), w, b),
+                   lambda t, x, w, b: t.nn.functional.layer_norm(x, (3, 4), w, b),
+                   lambda rng: [rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4)),
+                                rng.standard_normal((3, 4))]),
+    "layer_norm-no-affine": (lambda x: F.layer_norm(x, 5, eps=1e-2),
+                             lambda t, x: t.nn.functional.layer_norm(x, (5,), eps=1e-2),
+                             lambda rng: [rng.standard_normal((3, 5))]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_ROWS))
+def test_matches_torch(torch, name):
+    ours, theirs, inputs = TORCH_ROWS[name]
+    _compare_with_torch(torch, ours, theirs, inputs(np.random.default_rng(zlib.crc32(name.encode()))))
+
+
+def test_float32_forward_matches_torch(torch):
+    """The float32 fast paths (bias added in place, im2col layout) agree with PyTorch."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 3, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    y = F.max_pool2d(F.relu(F.conv2d(ag.tensor(x), ag.tensor(w), ag.tensor(b), padding=1)), 2)
+    ref = torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.conv2d(
+        torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), padding=1)), 2)
+    assert y.dtype == ag.float32
+    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-5, atol=1e-5)
+    z = F.linear(y.reshape(8, -1), ag.tensor(rng.standard_normal((4, 180)).astype(np.float32)))
+    assert z.dtype == ag.float32 and z.shape == (8, 4)
+
+
+def test_max_pool2d_return_indices_match_torch(torch):
+    rng = np.random.default_rng(3)
+    x = _distinct(rng, 2, 2, 7, 6)
+    for kwargs in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
+                   {"kernel_size": (2, 2), "dilation": 2, "ceil_mode": True}):
+        y, idx = F.max_pool2d(_f64(x), return_indices=True, **kwargs)
+        ry, ridx = torch.nn.functional.max_pool2d(torch.from_numpy(x), return_indices=True, **kwargs)
+        np.testing.assert_array_equal(y.numpy(), ry.numpy())
+        np.testing.assert_array_equal(idx.numpy(), ridx.numpy())
+        assert idx.dtype == ag.int64
+
+
+def test_max_pool2d_sends_gradient_to_first_maximum():
+    x = _f64(np.ones((1, 1, 2, 4)))
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
+
+
+def test_erf_accuracy():
+    from autograd.ops.nn_fused import erf
+    x = np.concatenate([np.linspace(-7, 7, 4001), [0.0, 1e-300, -1e-12, 0.46875, 0.5, 4.0, 27.0, -40.0]])
+    reference = np.array([math.erf(v) for v in x])
+    got = erf(ag.tensor(x, dtype=ag.float64)).numpy()
+    np.testing.assert_allclose(got, reference, rtol=1e-15, atol=1e-300)
+    got32 = erf(ag.tensor(x, dtype=ag.float32)).numpy()
+    np.testing.assert_allclose(got32, reference, rtol=0, atol=3e-7)  # a few float32 ulps
+    assert np.isnan(erf(ag.tensor([np.nan], dtype=ag.float64)).numpy()).all()
+    np.testing.assert_array_equal(erf(ag.tensor([np.inf, -np.inf], dtype=ag.float64)).numpy(), [1.0, -1.0])
+
+
+def test_softmax_of_huge_logits_is_finite():
+    x = _f64([[1e4, -1e4, 0.0], [3e4, 3e4, -3e4]])
+    y = F.softmax(x, axis=1)
+    np.testing.assert_allclose(y.numpy(), [[1, 0, 0], [0.5, 0.5, 0]], atol=1e-300)
+    (y * _f64(np.arange(6.0).reshape(2, 3), False)).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_one_hot():
+    y = F.one_hot(ag.tensor([[0, 2], [1, 2]]))
+    assert y.dtype == ag.int64 and y.shape == (2, 2, 3)
+    np.testing.assert_array_equal(y.numpy(), np.eye(3, dtype=np.int64)[[[0, 2], [1, 2]]])
+    assert F.one_hot(ag.tensor([1]), num_classes=4).tolist() == [[0, 1, 0, 0]]
+    with pytest.raises(ValueError, match="class values"):
+        F.one_hot(ag.tensor([3]), num_classes=3)
+    with pytest.raises(TypeError, match="integer"):
+        F.one_hot(ag.tensor([1.0]))
+
+
+def test_dropout_training_and_eval():
+    x = ag.ones(200, 100, requires_grad=True)
+    y = F.dropout(x, p=0.3, training=True)
+    values = y.numpy()
+    kept = values != 0
+    assert abs(kept.mean() - 0.7) < 0.02
+    np.testing.assert_allclose(values[kept], 1 / 0.7, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), values)  # the same mask scales the gradient
+    assert F.dropout(x, 0.3, training=False) is x
+    assert F.dropout(x, 0.0) is x
+    assert not F.dropout(x, 1.0).numpy().any()
+    ag.manual_seed(5)
+    a = F.dropout(x, 0.5).numpy()
+    ag.manual_seed(5)
+    np.testing.assert_array_equal(F.dropout(x, 0.5).numpy(), a)  # from the seeded generator
+    with pytest.raises(ValueError, match="probability"):
+        F.dropout(x, 1.5)
+
+
+def test_batch_norm_updates_running_stats_like_torch(torch):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 3, 2))
+    mean, var = ag.zeros(3, dtype=ag.float64), ag.ones(3, dtype=ag.float64)
+    tmean, tvar = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    for _ in range(2):
+        F.batch_norm(_f64(x), mean, var, training=True, momentum=0.3)
+        torch.nn.functional.batch_norm(torch.from_numpy(x), tmean, tvar, training=True, momentum=0.3)
+    np.testing.assert_allclose(mean.numpy(), tmean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(var.numpy(), tvar.numpy(), rtol=1e-12)  # unbiased, as PyTorch
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        F.batch_norm(_f64(np.ones((1, 3))), None, None, training=True)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: F.linear(ag.ones(2, 3), ag.ones(4, 5)), ValueError, "expects 5"),
+    (lambda: F.linear(ag.ones(2, 3), ag.ones(4, 3), ag.ones(3)), ValueError, r"bias must have shape \(4,\)"),
+    (lambda: F.linear(ag.ones(2, 3, dtype=ag.float64), ag.ones(4, 3)), TypeError, "one dtype"),
+    (lambda: F.linear([[1.0]], ag.ones(1, 1)), TypeError, "must be a Tensor"),
+    (lambda: F.conv2d(ag.ones(1, 3, 5, 5), ag.ones(2, 2, 3, 3)), ValueError, "3 channels"),
+    (lambda: F.conv2d(ag.ones(1, 4, 5, 5), ag.ones(3, 2, 3, 3), groups=2), ValueError, "divisible by groups"),
+    (lambda: F.conv2d(ag.ones(1, 1, 2, 2), ag.ones(1, 1, 3, 3)), ValueError, "smaller than the kernel"),
+    (lambda: F.conv2d(ag.ones(1, 1, 5, 5), ag.ones(1, 1, 3, 3), stride=2, padding="same"), ValueError, "stride 1"),
+    (lambda: F.conv2d(ag.ones(5, 5), ag.ones(1, 1, 3, 3)), ValueError, r"\(N, C, H, W\)"),
+    (lambda: F.conv2d(ag.ones(1, 1, 5, 5), ag.ones(1, 1, 3, 3), stride=0), ValueError, "at least 1"),
+    (lambda: F.max_pool2d(ag.ones(1, 1, 4, 4), 2, padding=2), ValueError, "at most half"),
+    (lambda: F.avg_pool2d(ag.ones(1, 1, 4, 4), (2, 2, 2)), TypeError, "pair of ints"),
+    (lambda: F.softmax(ag.ones(2, 3), axis=2), ValueError, "out of range"),
+    (lambda: F.relu(ag.tensor([1, 2])), TypeError, "floating point"),
+    (lambda: F.gelu(ag.ones(2), approximate="erf"), ValueError, "approximate"),
+    (lambda: F.layer_norm(ag.ones(2, 3), (2,)), ValueError, "normalized_shape"),
+    (lambda: F.batch_norm(ag.ones(2, 3), None, None), ValueError, "running_mean"),
+])
+def test_bad_arguments_raise_clear_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+# --- gradcheck and gradgradcheck of the fused primitives, on every backend ---------------------
+# name: (fn of tensors, inputs(rng) -> float64 arrays that require grad)
+GRADCHECK_ROWS = {
+    "linear": (lambda x, w, b: F.linear(x, w, b),
+               lambda rng: [rng.standard_normal((3, 4)), rng.standard_normal((2, 4)), rng.standard_normal(2)]),
+    "linear-3d": (lambda x, w: F.linear(x, w),
+                  lambda rng: [rng.standard_normal((2, 2, 3)), rng.standard_normal((2, 3))]),
+    "conv2d": (lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+               lambda rng: [rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((2, 2, 3, 2)),
+                            rng.standard_normal(2)]),
+    "conv2d-groups-dilation": (lambda x, w: F.conv2d(x, w, padding=(1, 0), dilation=2, groups=2),
+                               lambda rng: [rng.standard_normal((1, 4, 5, 5)), rng.standard_normal((2, 2, 2, 2))]),
+    "max_pool2d": (lambda x: F.max_pool2d(x, 2), lambda rng: [_distinct(rng, 1, 2, 5, 4)]),
+    "max_pool2d-overlap": (lambda x: F.max_pool2d(x, 3, stride=2, padding=1),
+                           lambda rng: [_distinct(rng, 1, 2, 5, 5)]),
+    "avg_pool2d": (lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+                   lambda rng: [rng.standard_normal((1, 2, 6, 5))]),
+    "softmax": (lambda x: F.softmax(x, axis=1), lambda rng: [rng.standard_normal((2, 3, 2))]),
+    "log_softmax": (lambda x: F.log_softmax(x, axis=0), lambda rng: [rng.standard_normal((3, 4))]),
+    "softplus": (lambda x: F.softplus(x, beta=2.0), lambda rng: [rng.standard_normal(6) * 2]),
+    "gelu": (F.gelu, lambda rng: [np.concatenate([rng.standard_normal(5), [0.3, 2.0, -4.5]])]),
+    "binary_cross_entropy": (lambda p, t: F.binary_cross_entropy(p, t, reduction="sum"),
+                             lambda rng: [rng.uniform(0.1, 0.9, 5), rng.uniform(0, 1, 5)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADCHECK_ROWS))
+def test_fused_ops_gradcheck(device, name):
+    fn, inputs = GRADCHECK_ROWS[name]
+    args = [_f64(a) for a in inputs(np.random.default_rng(zlib.crc32(name.encode())))]
+    assert ag.gradcheck(fn, args)
+    assert ag.gradgradcheck(fn, args)
+
+
+def test_conv2d_scratch_memory_is_never_shared_by_live_graphs(device):
+    """conv2d keeps its im2col matrix for backward in scratch memory that the
+    backend reuses between steps: a second call of the same shape while the first
+    graph is alive must not write over the first one's matrix."""
+    rng = np.random.default_rng(8)
+    w = ag.tensor(rng.standard_normal((2, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    x1, x2 = (ag.tensor(rng.standard_normal((8, 3, 30, 30)).astype(np.float32)) for _ in range(2))
+    (expected,) = ag.grad(F.conv2d(x1, w).sum(), w)
+    y1 = F.conv2d(x1, w)  # its (27, 8*28*28) matrix is large enough to come from the scratch pool
+    y2 = F.conv2d(x2, w)
+    (g1,) = ag.grad(y1.sum(), w)
+    (g2,) = ag.grad(y2.sum(), w)
+    np.testing.assert_allclose(g1.numpy(), expected.numpy(), rtol=1e-5)
+    assert not np.allclose(g2.numpy(), g1.numpy())
+    for _ in range(2):  # and a freed matrix is reused with the right contents
+        (again,) = ag.grad(F.conv2d(x1, w).sum(), w)
+        np.testing.assert_allclose(again.numpy(), expected.numpy(), rtol=1e-5)

@@ -1,0 +1,285 @@
+"""nn.Module and the containers: registration, traversal order and names, modes,
+zero_grad, to(), state_dict / load_state_dict (with their all-or-nothing errors),
+forward hooks and printing, checked against PyTorch's behaviour."""
+import copy
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+
+
+def _build(nn):
+    """A model with nesting, a shared submodule, buffers and a bias-free layer."""
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3, padding=1, bias=False)
+            self.bn = nn.BatchNorm2d(2)
+
+        def forward(self, x):
+            return nn.functional.relu(self.bn(self.conv(x)))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+            self.pool = nn.MaxPool2d(2)
+            self.head = nn.Sequential(OrderedDict([("flat", nn.Flatten()), ("fc", nn.Linear(8, 3))]))
+            self.extra = nn.ModuleList([nn.Linear(3, 3), nn.Linear(3, 3)])
+            self.named = nn.ModuleDict({"out": nn.Linear(3, 2)})
+            self.register_buffer("steps", _zeros(nn))
+
+        def forward(self, x):
+            h = self.head(self.pool(self.block(x)))
+            for layer in self.extra:
+                h = layer(h)
+            return self.named["out"](h)
+    return Net()
+
+
+def _zeros(namespace):
+    if namespace is nn:
+        return ag.zeros(1)
+    import torch
+    return torch.zeros(1)
+
+
+def test_traversal_names_and_order_match_torch(torch):
+    ours, theirs = _build(nn), _build(torch.nn)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [type(m).__name__ for m in ours.modules()] == [type(m).__name__ for m in theirs.modules()]
+    assert [type(m).__name__ for m in ours.children()] == [type(m).__name__ for m in theirs.children()]
+    assert len(list(ours.parameters())) == len(list(theirs.parameters()))
+    assert len(list(ours.buffers())) == len(list(theirs.buffers()))
+    assert repr(ours) == repr(theirs)
+    assert ours.get_submodule("head.fc") is ours.head.fc
+    assert ours.get_parameter("named.out.bias") is ours.named["out"].bias
+
+
+def test_shared_parameters_are_listed_once():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert len(list(model.parameters())) == 2
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]  # as PyTorch keeps both
+
+
+def test_train_eval_and_zero_grad():
+    model = _build(nn)
+    assert model.training and model.block.bn.training
+    assert model.eval() is model
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+    with pytest.raises(ValueError, match="bool"):
+        model.train("no")
+    model(ag.randn(2, 1, 4, 4)).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.numpy().any() for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_to_casts_floating_state_and_keeps_identity():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    params = list(model.parameters())
+    model(ag.randn(4, 2)).sum().backward()
+    assert model.to(dtype=ag.float64) is model
+    assert list(model.parameters()) == params  # the same Parameter objects, so optimizers still hold them
+    assert all(p.dtype == ag.float64 and p.grad.dtype == ag.float64 for p in params)
+    assert model[1].running_mean.dtype == ag.float64
+    assert model[1].num_batches_tracked.dtype == ag.int64  # integer buffers keep their dtype
+    model.to(ag.float32)  # a dtype alone, positionally, as PyTorch allows
+    assert all(p.dtype == ag.float32 for p in params)
+    model.double()
+    assert model[0].weight.dtype == ag.float64
+    model.to(ag.ones(1, dtype=ag.float32))
+    assert model[0].weight.dtype == ag.float32
+    with pytest.raises(TypeError, match="floating point"):
+        model.to(dtype=ag.int32)
+
+
+def test_to_moves_between_devices(device):
+    model = nn.Linear(3, 2).to("cpu")
+    before = model.weight.numpy().copy()
+    model.to(device)
+    assert model.weight.device == device and model.bias.device == device
+    np.testing.assert_array_equal(model.weight.numpy(), before)
+    y = model(ag.ones(1, 3))
+    assert y.device == device
+    model.cpu()
+    assert model.weight.device == "cpu"
+
+
+def test_state_dict_is_detached_and_shares_memory():
+    model = nn.Linear(2, 2)
+    state = model.state_dict()
+    assert list(state) == ["weight", "bias"]
+    assert all(not t.requires_grad and t.grad_fn is None for t in state.values())
+    with ag.no_grad():
+        model.weight.fill_(3.0)
+    assert (state["weight"].numpy() == 3).all()
+    assert model.state_dict(keep_vars=True)["weight"] is model.weight
+    assert list(nn.Sequential(model).state_dict(prefix="net.")) == ["net.0.weight", "net.0.bias"]
+
+
+def test_load_state_dict_from_torch_numpy_and_tensors(torch):
+    ours, theirs = _build(nn), _build(torch.nn)
+    result = ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    for name, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), theirs.state_dict()[name].numpy())
+    other = _build(nn)
+    other.load_state_dict(ours.state_dict())  # Tensors work as well
+    for (name, a), b in zip(other.state_dict().items(), ours.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    assert other.block.bn.num_batches_tracked.dtype == ag.int64
+
+
+def test_load_state_dict_rejects_bad_state_and_changes_nothing():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    good = {k: np.full(v.shape, 7.0, dtype=np.float32) for k, v in model.state_dict().items()}
+
+    missing = dict(good)
+    del missing["1.running_var"]
+    with pytest.raises(ValueError, match="missing keys: '1.running_var'"):
+        model.load_state_dict(missing)
+    with pytest.raises(RuntimeError, match="unexpected keys: 'head.bias'"):  # PyTorch's exception type too
+        model.load_state_dict({**good, "head.bias": np.zeros(3)})
+    with pytest.raises(ValueError, match=r"0.weight: expected shape \(3, 2\), got \(2, 3\)"):
+        model.load_state_dict({**good, "0.weight": np.zeros((2, 3))})
+    with pytest.raises(ValueError) as info:
+        model.load_state_dict({**missing, "x": np.zeros(1), "0.bias": np.zeros(4)})
+    for key in ("'1.running_var'", "'x'", "0.bias: expected shape"):
+        assert key in str(info.value)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k], err_msg=f"{k} changed by a rejected load")
+
+    result = model.load_state_dict({**missing, "extra": np.zeros(1)}, strict=False)
+    assert result.missing_keys == ["1.running_var"] and result.unexpected_keys == ["extra"]
+    assert (model[0].weight.numpy() == 7).all()
+    np.testing.assert_array_equal(model[1].running_var.numpy(), before["1.running_var"])
+    with pytest.raises(ValueError, match="expected shape"):  # shapes are checked even when not strict
+        model.load_state_dict({"0.bias": np.zeros(5)}, strict=False)
+
+
+def test_forward_hooks():
+    layer = nn.Linear(2, 2)
+    seen = []
+    handle = layer.register_forward_hook(lambda module, inputs, output: seen.append((module, inputs, output)))
+    x = ag.ones(1, 2)
+    y = layer(x)
+    assert seen == [(layer, (x,), y)]
+    replace = layer.register_forward_hook(lambda module, inputs, output: output * 0)
+    assert not layer(x).numpy().any()
+    handle.remove()
+    replace.remove()
+    layer(x)
+    assert len(seen) == 2
+    pre = layer.register_forward_pre_hook(lambda module, inputs: (inputs[0] * 0,))
+    np.testing.assert_allclose(layer(x).numpy(), layer.bias.numpy()[None])
+    pre.remove()
+
+
+def test_sequential_indexing_and_editing(torch):
+    ours = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    assert len(ours) == 3 and isinstance(ours[-1], nn.Linear) and ours[1] is list(ours)[1]
+    part = ours[1:]
+    assert isinstance(part, nn.Sequential) and list(part._modules) == ["1", "2"]
+    assert part[0] is ours[1]
+    with pytest.raises(IndexError, match="out of range"):
+        ours[3]
+    ours.append(nn.Sigmoid())
+    ours.insert(1, nn.Tanh())
+    del ours[2]
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    theirs.append(torch.nn.Sigmoid())
+    theirs.insert(1, torch.nn.Tanh())
+    del theirs[2]
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours[0] = nn.Linear(2, 3, bias=False)
+    assert ours[0].bias is None
+    assert isinstance(ours.pop(-1), nn.Sigmoid) and len(ours) == 3
+    assert ours(ag.ones(4, 2)).shape == (4, 1)
+
+
+def test_module_list_and_dict(torch):
+    ours = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] + [nn.ReLU()])
+    theirs = torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(3)] + [torch.nn.ReLU()])
+    assert repr(ours) == repr(theirs)  # runs of equal modules print once: "(0-2): 3 x Linear(...)"
+    assert len(ours[1:3]) == 2 and isinstance(ours[1:3], nn.ModuleList)
+    ours.append(nn.Tanh())
+    ours.extend([nn.Sigmoid()])
+    ours.insert(0, nn.Identity())
+    del ours[1]
+    assert [type(m).__name__ for m in ours] == ["Identity", "Linear", "Linear", "ReLU", "Tanh", "Sigmoid"]
+    assert list(ours._modules) == [str(i) for i in range(6)]
+    assert len(list(ours.parameters())) == 4
+    with pytest.raises(TypeError, match="iterable"):
+        ours.extend(nn.ReLU())
+    with pytest.raises(NotImplementedError):
+        ours(ag.ones(1))
+
+    layers = nn.ModuleDict({"a": nn.Linear(1, 1)})
+    layers["b"] = nn.ReLU()
+    layers.update([("c", nn.Tanh())])
+    assert list(layers) == ["a", "b", "c"] and "b" in layers and len(layers) == 3
+    assert isinstance(layers.pop("b"), nn.ReLU) and list(layers.keys()) == ["a", "c"]
+    assert list(layers.state_dict()) == ["a.weight", "a.bias"]
+    with pytest.raises(KeyError, match="no module 'z'"):
+        layers["z"]
+
+
+def test_registration_rules():
+    module = nn.Module()
+    module.weight = nn.Parameter(ag.ones(2))
+    with pytest.raises(TypeError, match="assign an nn.Parameter or None"):
+        module.weight = ag.ones(2)
+    module.weight = None
+    assert list(module.named_parameters()) == []
+    module.register_buffer("stat", ag.zeros(2))
+    module.register_buffer("scratch", ag.zeros(2), persistent=False)
+    assert list(module.state_dict()) == ["stat"]
+    assert [n for n, _ in module.named_buffers()] == ["stat", "scratch"]
+    with pytest.raises(KeyError, match="contain no '.'"):
+        module.register_buffer("a.b", ag.zeros(1))
+    with pytest.raises(TypeError, match="must be a Tensor"):
+        module.register_buffer("bad", [1.0])
+
+    class Forgetful(nn.Module):
+        def __init__(self):
+            self.layer = nn.Linear(1, 1)
+    with pytest.raises(AttributeError, match="super"):
+        Forgetful()
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        module.missing
+
+
+def test_parameter():
+    data = ag.ones(2, 3)
+    p = nn.Parameter(data)
+    assert p.requires_grad and p.is_leaf and p.data is data.data and isinstance(p, ag.Tensor)
+    assert repr(p).startswith("Parameter containing:\ntensor(")
+    assert not nn.Parameter(data, requires_grad=False).requires_grad
+    assert nn.Parameter().shape == (0,)
+    assert nn.Parameter([1.0, 2.0]).dtype == ag.float32
+
+
+def test_deepcopy_gives_an_independent_model():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    twin = copy.deepcopy(model)
+    with ag.no_grad():
+        model[0].weight.fill_(5.0)
+    assert not (twin[0].weight.numpy() == 5).all()
+    assert [n for n, _ in twin.named_parameters()] == [n for n, _ in model.named_parameters()]
+    assert twin(ag.randn(3, 2)).shape == (3, 2)
