@@ -18,8 +18,28 @@ def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_
             momentum_buffer *= momentum
             momentum_buffer += grad if dampening == 0 else grad * (1 - dampening)
         grad = grad + momentum_buffer * momentum if nesterov else momentum_buffer
-    param -= grad * lr
+    subtract_scaled_(param, grad, lr)
     return momentum_buffer
+
+
+BLOCK = 1 << 15  # elements per temporary in subtract_scaled_
+
+
+def subtract_scaled_(param, grad, scale):
+    """``param -= grad * scale`` in place, a block of rows at a time, so the temporary
+    ``grad * scale`` never exceeds BLOCK elements. One parameter-sized temporary per
+    step costs a large allocation (and page faults) for nothing."""
+    size = 1
+    for d in param.shape:
+        size *= d
+    if param.ndim == 0 or size <= BLOCK:
+        param -= grad * scale
+        return
+    rows = max(1, BLOCK // (size // param.shape[0]))
+    for start in range(0, param.shape[0], rows):
+        # The standard wants the ellipsis spelled out and the stop inside the axis.
+        rows_here = (slice(start, min(start + rows, param.shape[0])), ...)
+        param[rows_here] -= grad[rows_here] * scale
 
 
 class SGD(Optimizer):

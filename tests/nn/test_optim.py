@@ -361,3 +361,20 @@ def test_scalar_parameters_update_in_place_even_from_immutable_data():
     (p * p).backward()
     opt.step()
     assert p.data is data
+
+
+def test_sgd_update_of_a_large_parameter_goes_in_row_blocks_and_matches_numpy(device):
+    """A parameter larger than one update block (sgd.BLOCK elements) takes the
+    blocked path; rows at block edges must be updated exactly once."""
+    import numpy as np
+    import autograd as ag
+    from nn.optim import sgd
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((301, 217)).astype(np.float32)
+    g0 = rng.standard_normal((301, 217)).astype(np.float32)
+    assert w0.size > sgd.BLOCK
+    p = nn.Parameter(ag.tensor(w0.copy()))
+    p.grad = ag.tensor(g0.copy())
+    nn.optim.SGD([p], lr=0.1).step()
+    np.testing.assert_array_equal(p.numpy(), w0 - g0 * np.float32(0.1))
+    np.testing.assert_array_equal(p.grad.numpy(), g0)  # the gradient itself is untouched

@@ -1,0 +1,39 @@
+"""Each example runs in its quick mode and reaches a result worth showing."""
+import pytest
+
+from examples import classification_mlp, digits_regularized, lstm_sine, xor
+
+
+def test_xor_is_learned_to_zero_error():
+    result = xor.main(["--quick"])
+    assert result["errors"] == 0
+    assert result["loss"] < 0.05
+
+
+def test_classification_mlp_accuracy_and_recall():
+    result = classification_mlp.main(["--quick"])
+    assert result["accuracy"] >= 0.8
+    assert result["recall"] >= 0.8
+
+
+def test_digits_regularized_generalizes():
+    result = digits_regularized.main(["--quick"])
+    assert result["test_accuracy"] >= 0.9
+
+
+def test_lstm_beats_the_naive_forecast():
+    result = lstm_sine.main(["--quick"])
+    assert result["test_mse"] < 0.5 * result["baseline_mse"]
+
+
+@pytest.mark.slow
+def test_demo_quick_run_writes_its_outputs(tmp_path):
+    import json
+    from examples import demo
+    out = tmp_path / "demo"
+    metrics = demo.main(["--epochs", "2", "--limit", "1024", "--out", str(out)])
+    for name in ("model.safetensors", "metrics.json", "curves.png", "graph.svg", "profile.svg", "trace.json"):
+        assert (out / name).stat().st_size > 0, name
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["test_accuracy"] == metrics["test_accuracy"] > 0.5  # chance is 0.1
+    assert {"test_accuracy", "epochs", "train_seconds", "device"} <= saved.keys()
