@@ -82,30 +82,7 @@ class Function:
             for observer in observers:
                 run = observer.wrap_forward(run)
             return run(cls, args)
-        # The body of _run, inlined: this is the hottest path of the library.
-        backend = None
-        requires = False
-        for a in args:
-            if isinstance(a, Tensor):
-                if backend is None:
-                    backend = a._backend
-                elif a._backend is not backend:
-                    _device_mismatch(cls, backend, a._backend)
-                if a._requires_grad:
-                    requires = True
-        ctx = _new(cls)
-        if requires and _state.enabled:
-            return _record(cls, ctx, args, backend)
-        raw = cls.forward(ctx, *args)
-        if type(raw) is tuple or isinstance(raw, Tensor):
-            return _outputs(raw, backend)
-        t = _new(Tensor)
-        t.data = raw
-        t._backend = backend
-        t._requires_grad = False
-        t.grad_fn = t._grad = t._version = t._hooks = None
-        t._output_nr = 0
-        return t
+        return _run(cls, args)
 
     @property
     def name(self):
@@ -153,7 +130,7 @@ class Function:
 
 
 def _run(cls, args):
-    """Function.apply without observers (they wrap this)."""
+    """Function.apply's body (observers wrap it)."""
     backend = None
     requires = False
     for a in args:
@@ -167,7 +144,16 @@ def _run(cls, args):
     ctx = _new(cls)
     if requires and _state.enabled:
         return _record(cls, ctx, args, backend)
-    return _outputs(cls.forward(ctx, *args), backend)
+    raw = cls.forward(ctx, *args)
+    if type(raw) is tuple or isinstance(raw, Tensor):
+        return _outputs(raw, backend)
+    t = _new(Tensor)  # the no-grad path, kept flat: this is the hottest code in the library
+    t.data = raw
+    t._backend = backend
+    t._requires_grad = False
+    t.grad_fn = t._grad = t._version = t._hooks = None
+    t._output_nr = 0
+    return t
 
 
 def _device_mismatch(cls, first, second):

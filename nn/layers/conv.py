@@ -1,5 +1,4 @@
 """Conv2d: im2col plus one GEMM per call, with groups, dilation and padding modes."""
-import math
 
 from autograd import Tensor, empty
 
@@ -50,11 +49,7 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_weight_and_bias_(self.weight, self.bias)
 
     def forward(self, input):
         if self.padding_mode == "zeros":
