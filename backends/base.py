@@ -82,6 +82,11 @@ class Backend:
         back an earlier scratch array that nothing references any more."""
         return self.xp.empty(shape, dtype=dtype)
 
+    def axpy_(self, y, alpha, x):
+        """``y += alpha * x`` in place (an optimizer's update). The standard has no
+        ``out=``, so this generic form makes one temporary; backends do better."""
+        y += x * alpha
+
     def col2im(self, windows, shape, stride, dilation):
         """The adjoint of ``sliding_windows``: zeros of ``shape`` (``windows``' dtype)
         with each window of ``windows`` (shape ``shape[:-2] + (OH, OW, KH, KW)``, any

@@ -1,8 +1,7 @@
 """The CUDA backend, on CuPy. CuPy is imported only when a CUDA device is asked for."""
 
 from .base import Backend
-from .numpy_backend import windows_view
-from .numpy_backend import add_windows
+from .numpy_backend import add_windows, windows_view
 
 INSTALL_HINT = ("install CuPy for CUDA 12 with `pip install 'topograd[cuda]'` "
                 "(or `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU")
@@ -88,9 +87,25 @@ class CupyBackend(Backend):
     def sliding_windows(self, x, window, stride, dilation):
         return windows_view(x, window, stride, dilation, _cupy_as_strided)
 
+    def axpy_(self, y, alpha, x):
+        with self._device:
+            _axpy_kernel()(x, y.dtype.type(alpha), y)  # one fused kernel, no temporary
+
     def col2im(self, windows, shape, stride, dilation):
         with self._device:
             return add_windows(self.xp.zeros(shape, dtype=windows.dtype), windows, stride, dilation)
+
+
+_AXPY = None
+
+
+def _axpy_kernel():
+    """``y += a * x`` as one CUDA elementwise kernel, compiled on first use."""
+    global _AXPY
+    if _AXPY is None:
+        import cupy
+        _AXPY = cupy.ElementwiseKernel("T x, T a", "T y", "y += a * x", "topograd_axpy")
+    return _AXPY
 
 
 def _cupy_as_strided(x, shape, strides, writeable):

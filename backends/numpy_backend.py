@@ -43,6 +43,11 @@ class NumpyBackend(Backend):
     def scratch(self, shape, dtype):
         return self._scratch.take(shape, dtype)
 
+    def axpy_(self, y, alpha, x):
+        scaled = self.scratch(x.shape, x.dtype)  # reused across steps: no fresh pages each time
+        np.multiply(x, alpha, out=scaled)
+        y += scaled
+
     def col2im(self, windows, shape, stride, dilation):
         out = self.scratch(shape, windows.dtype)
         out[...] = 0

@@ -4,9 +4,11 @@ from autograd import Tensor
 from .optimizer import Optimizer
 
 
-def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov, maximize, xp):
+def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov, maximize,
+               backend):
     """One SGD step on backend arrays, changing ``param`` (and the buffer) in place, in
     PyTorch's arithmetic order. Returns the momentum buffer, new on the first step."""
+    xp = backend.xp
     if maximize:
         grad = -grad
     if weight_decay != 0:
@@ -18,28 +20,8 @@ def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_
             momentum_buffer *= momentum
             momentum_buffer += grad if dampening == 0 else grad * (1 - dampening)
         grad = grad + momentum_buffer * momentum if nesterov else momentum_buffer
-    subtract_scaled_(param, grad, lr)
+    backend.axpy_(param, -lr, grad)  # param.add_(grad, alpha=-lr), with no param-sized temporary
     return momentum_buffer
-
-
-BLOCK = 1 << 15  # elements per temporary in subtract_scaled_
-
-
-def subtract_scaled_(param, grad, scale):
-    """``param -= grad * scale`` in place, a block of rows at a time, so the temporary
-    ``grad * scale`` never exceeds BLOCK elements. One parameter-sized temporary per
-    step costs a large allocation (and page faults) for nothing."""
-    size = 1
-    for d in param.shape:
-        size *= d
-    if param.ndim == 0 or size <= BLOCK:
-        param -= grad * scale
-        return
-    rows = max(1, BLOCK // (size // param.shape[0]))
-    for start in range(0, param.shape[0], rows):
-        # The standard wants the ellipsis spelled out and the stop inside the axis.
-        rows_here = (slice(start, min(start + rows, param.shape[0])), ...)
-        param[rows_here] -= grad[rows_here] * scale
 
 
 class SGD(Optimizer):
@@ -70,6 +52,6 @@ class SGD(Optimizer):
             state = self.state[p] if momentum != 0 else None
             held = None if state is None else state.get("momentum_buffer")
             buf = sgd_update(p.data, p.grad.data, None if held is None else held.data,
-                             xp=p._backend.xp, **settings)
+                             backend=p._backend, **settings)
             if state is not None and held is None:
                 state["momentum_buffer"] = Tensor._make(buf, p._backend)
