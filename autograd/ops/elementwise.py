@@ -83,14 +83,15 @@ def sub(a, b):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        # Each input's gradient needs only the other input: keep no more alive than that.
+        ctx.save_for_backward(b if need_a else None, a if need_b else None)
         return a.data * b.data
 
     @staticmethod
     def backward(ctx, gy):
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        return (gy * b if need_a else None), (gy * a if need_b else None)
+        b, a = ctx.saved_tensors
+        return (gy * b if b is not None else None), (gy * a if a is not None else None)
 
 
 def mul(a, b):
