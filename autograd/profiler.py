@@ -44,7 +44,7 @@ class NodeStats:
 class Event:
     """One timed op call; ``start`` and ``duration`` in nanoseconds."""
     __slots__ = ("name", "phase", "start", "duration", "input_shapes", "output_bytes", "module", "thread",
-                 "stats", "_cuda_events")
+                 "stats", "_device_events")
 
     def __init__(self, name, phase, module, stats):
         self.name = name
@@ -55,7 +55,7 @@ class Event:
         self.start = self.duration = None
         self.input_shapes = ()
         self.output_bytes = 0
-        self._cuda_events = None
+        self._device_events = None
 
     def __repr__(self):
         return f"<Event {self.name} {self.phase} {format_time((self.duration or 0) / 1e9)}>"
@@ -84,7 +84,6 @@ class profile:
         self._pending = []        # events timed by CUDA events, not read yet
         self._module_names = ModuleNames()
         self._module_labels = {}  # scope tuple -> label
-        self._cupy = None
 
     def __enter__(self):
         if self._active:
@@ -136,17 +135,17 @@ class profile:
 
     # --- timing ------------------------------------------------------------------------------------
     def _time(self, event, backend, fn, *args):
-        cuda = backend is not None and backend.name == "cupy"
-        if cuda:
-            begin = self._cuda_event(backend)
-        elif backend is not None:
+        # A device that queues work (a GPU) hands out timing events; elsewhere the
+        # wall clock is exact once the backend is synchronized.
+        begin = None if backend is None else backend.record_event()
+        if begin is None and backend is not None:
             backend.synchronize()  # a no-op on the CPU
         self._depth += 1
         try:
             event.start = time.perf_counter_ns()
             out = fn(*args)
-            if cuda:
-                event._cuda_events = (begin, self._cuda_event(backend))
+            if begin is not None:
+                event._device_events = (backend, begin, backend.record_event())
             else:
                 if backend is not None:
                     backend.synchronize()
@@ -155,18 +154,9 @@ class profile:
             self._depth -= 1
         return out
 
-    def _cuda_event(self, backend):
-        if self._cupy is None:
-            import cupy  # only ever reached on the CuPy backend
-            self._cupy = cupy
-        with self._cupy.cuda.Device(backend.index):
-            event = self._cupy.cuda.Event()
-            event.record()
-        return event
-
     def _finish(self, event):
         self.events.append(event)
-        if event._cuda_events is not None:
+        if event._device_events is not None:
             self._pending.append(event)
         else:
             self._account(event)
@@ -183,10 +173,9 @@ class profile:
         """Read the CUDA events of GPU ops: one wait for the device, at the end."""
         pending, self._pending = self._pending, []
         for event in pending:
-            begin, end = event._cuda_events
-            end.synchronize()
-            event.duration = int(self._cupy.cuda.get_elapsed_time(begin, end) * 1e6)
-            event._cuda_events = None
+            backend, begin, end = event._device_events
+            event.duration = backend.elapsed_ns(begin, end)
+            event._device_events = None
             self._account(event)
 
     def _stats(self, node):

@@ -41,6 +41,15 @@ class Backend:
     def synchronize(self):
         """Wait for queued device work; a no-op on the CPU."""
 
+    def record_event(self):
+        """A timing marker in the device's queue (a CUDA event), or None where work
+        runs as it is called and the wall clock is exact (the CPU)."""
+        return None
+
+    def elapsed_ns(self, begin, end):
+        """Device time between two events from record_event, in nanoseconds."""
+        raise TypeError(f"{type(self).__name__} records no device events")
+
     # --- randomness --------------------------------------------------------
     def seed(self, seed):
         self.rng = np.random.default_rng(seed)

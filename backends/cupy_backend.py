@@ -55,6 +55,16 @@ class CupyBackend(Backend):
     def synchronize(self):
         self._device.synchronize()
 
+    def record_event(self):
+        with self._device:
+            event = self.xp.cuda.Event()
+            event.record()
+        return event
+
+    def elapsed_ns(self, begin, end):
+        end.synchronize()
+        return int(self.xp.cuda.get_elapsed_time(begin, end) * 1e6)  # CuPy gives milliseconds
+
     def seed(self, seed):
         with self._device:
             self.rng = self.xp.random.default_rng(seed)

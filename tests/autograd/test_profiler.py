@@ -272,3 +272,34 @@ def test_ops_recorded_before_profiling_are_marked(device):
     source = ag.make_dot(y, profile=prof).source
     assert "not profiled" in [ln for ln in source.splitlines() if "<B>Exp</B>" in ln][0]
     assert fill_of(source, "Sum") == viz.HEAT[-1]
+
+
+def test_device_events_time_ops_on_a_queueing_backend():
+    """On a backend that records device events (CUDA events on CuPy), the profiler
+    takes each op's time from elapsed_ns(begin, end), not from the wall clock. A
+    CPU backend that hands out numbered events and reports 1 ms between any two
+    shows it without a GPU."""
+    from backends.numpy_backend import NumpyBackend
+
+    class QueueingBackend(NumpyBackend):
+        def __init__(self):
+            super().__init__(device="cpu")
+            self.recorded = 0
+
+        def record_event(self):
+            self.recorded += 1
+            return self.recorded
+
+        def elapsed_ns(self, begin, end):
+            assert end > begin
+            return 1_000_000
+
+    device = QueueingBackend()
+    x = ag.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    with ag.profiler.profile() as prof:
+        (x.exp() * 2).sum().backward()
+    summary = prof.summary()
+    assert device.recorded > 0
+    exp_row = summary["ops"]["Exp"]
+    assert exp_row["forward_s"] == pytest.approx(1e-3)
+    assert exp_row["backward_s"] == pytest.approx(1e-3)
