@@ -190,7 +190,7 @@ def _record(cls, ctx, args, backend):
         else:
             needs.append(False)
             edges.append(None)
-    ctx.needs_input_grad = needs
+    ctx.needs_input_grad = tuple(needs)  # bools only: the GC stops tracking it, unlike a list
     ctx.next_edges = edges
     ctx.scope = current_scope
     _state.enabled = False  # a forward built from Tensor ops must not record
