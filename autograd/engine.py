@@ -129,34 +129,44 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
     try:
         while ready:
             node = ready.pop()
-            grads = buffers.pop(node)
-            if plain and not node._special:
+            grads = buffers.pop(node, None)
+            edges = node.next_edges
+            if grads is None:
+                # Every consumer sent None (no gradient flows here), but the nodes behind
+                # this one still wait for it: release their dependency counts.
+                grads_in = (None,) * len(edges)
+            elif plain and not node._special:
                 grads_in = node.backward(node, grads)
                 if type(grads_in) is not tuple:
                     grads_in = (grads_in,)
             else:
                 grads_in = _call_with_extras(node, grads, create_graph, capture, wrappers)
+            if len(grads_in) != len(edges):
+                raise RuntimeError(f"{node.name}.backward returned {len(grads_in)} gradients, but its forward "
+                                   f"took {len(edges)} arguments; return one per argument (None where "
+                                   "there is no gradient)")
             if not retain_graph and node._saved is not None:
                 node._saved = None
                 node._released = True
-            for edge, g in zip(node.next_edges, grads_in):
-                if edge is None or g is None:
+            for edge, g in zip(edges, grads_in):
+                if edge is None:
                     continue
                 t, nr, shape = edge
-                if g.data.shape != shape:
-                    g = sum_to(g, shape)
-                if nr < 0 or t._n_outputs == 1:
-                    current = buffers.get(t)
-                    buffers[t] = g if current is None else _sum(current, g, create_graph)
-                else:
-                    _add_to_buffer(buffers, t, nr, g, create_graph)
+                if g is not None:
+                    if g.data.shape != shape:
+                        g = sum_to(g, shape)
+                    if nr < 0 or t._n_outputs == 1:
+                        current = buffers.get(t)
+                        buffers[t] = g if current is None else _sum(current, g, create_graph)
+                    else:
+                        _add_to_buffer(buffers, t, nr, g, create_graph)
                 n = deps[t] - 1
                 deps[t] = n
                 if n == 0:
-                    if nr < 0:
-                        _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
-                    else:
+                    if nr >= 0:
                         ready.append(t)
+                    elif t in buffers:
+                        _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     finally:
         _state.enabled = previous
 

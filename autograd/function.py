@@ -147,6 +147,8 @@ def _run(cls, args):
     raw = cls.forward(ctx, *args)
     if type(raw) is tuple or isinstance(raw, Tensor):
         return _outputs(raw, backend)
+    if raw.ndim == 0:  # NumPy reductions return scalars: keep 0-d arrays, which change in place
+        raw = backend.xp.asarray(raw)
     t = _new(Tensor)  # the no-grad path, kept flat: this is the hottest code in the library
     t.data = raw
     t._backend = backend
@@ -174,7 +176,7 @@ def _wrap(raw, backend):
     if isinstance(raw, Tensor):
         init(t, raw.data, raw._backend)
     else:
-        init(t, raw, backend)
+        init(t, backend.xp.asarray(raw) if raw.ndim == 0 else raw, backend)
     return t
 
 
@@ -206,6 +208,9 @@ def _record(cls, ctx, args, backend):
     elif isinstance(raw, Tensor):
         outputs = [_wrap(raw, backend)]
     else:
+        returned = raw  # what forward may have saved, matched by identity below
+        if raw.ndim == 0:
+            raw = backend.xp.asarray(raw)
         t = _new(Tensor)
         t.data = raw
         t._backend = backend
@@ -217,7 +222,7 @@ def _record(cls, ctx, args, backend):
         ctx._out_dtype = raw.dtype
         saved = ctx._to_save
         if saved is not None:
-            ctx._saved = _pack_single(saved, raw, t)
+            ctx._saved = _pack_single(saved, returned, t)
             ctx._to_save = None
         return t
     ctx._backend = outputs[0]._backend
@@ -227,7 +232,8 @@ def _record(cls, ctx, args, backend):
         t.grad_fn = ctx
         t._output_nr = i
     if ctx._to_save is not None:
-        ctx._saved = _pack(ctx._to_save, outputs)
+        returned = [r.data if isinstance(r, Tensor) else r for r in (raw if type(raw) is tuple else (raw,))]
+        ctx._saved = _pack(ctx._to_save, outputs, returned)
         ctx._to_save = None
     return tuple(outputs) if len(outputs) > 1 or type(raw) is tuple else outputs[0]
 
@@ -237,7 +243,9 @@ def _record(cls, ctx, args, backend):
 _INPUT, _OUTPUT, _CONSTANT = 0, 1, 2
 
 
-def _pack(items, outputs):
+def _pack(items, outputs, returned):
+    """Saved items in their tagged form; an item that is one of the arrays forward
+    ``returned`` is saved as that output (stored as the output tensor's array)."""
     packed = []
     for item in items:
         if item is None:
@@ -245,8 +253,8 @@ def _pack(items, outputs):
             continue
         data = item.data if isinstance(item, Tensor) else item
         for i, out in enumerate(outputs):
-            if data is out.data:
-                packed.append((_OUTPUT, i, data, version_of(out)))
+            if data is returned[i] or data is out.data:
+                packed.append((_OUTPUT, i, out.data, version_of(out)))
                 break
         else:
             if isinstance(item, Tensor):
@@ -257,18 +265,19 @@ def _pack(items, outputs):
     return packed
 
 
-def _pack_single(items, raw, out):
-    """_pack for the common case: one output, which forward returned as an array."""
+def _pack_single(items, returned, out):
+    """_pack for the common case: one output, which forward ``returned`` as an array
+    (``out.data`` is that array, or a 0-d array made from a scalar it returned)."""
     packed = []
     for item in items:
         if isinstance(item, Tensor):
-            if item.data is raw:
-                packed.append((_OUTPUT, 0, raw, version_of(out)))
+            if item.data is returned:
+                packed.append((_OUTPUT, 0, out.data, version_of(out)))
             else:
                 v = item._version
                 packed.append((_INPUT, item, 0 if v is None else v.value))
-        elif item is raw:
-            packed.append((_OUTPUT, 0, raw, version_of(out)))
+        elif item is returned:
+            packed.append((_OUTPUT, 0, out.data, version_of(out)))
         else:
             packed.append(None if item is None else (_CONSTANT, item))
     return packed

@@ -5,6 +5,7 @@ import backends
 from backends import dtypes
 
 from . import grad_mode
+from .shapes import broadcast_shapes
 
 
 class Version:
@@ -228,10 +229,7 @@ class Tensor:
         values = result.data
         if values.dtype != self.data.dtype:
             values = self._backend.xp.astype(values, self.data.dtype)
-        if self.data.ndim == 0:
-            self.data = self._backend.xp.asarray(values, copy=True)
-        else:
-            self.data[...] = values
+        self.data[...] = values  # in the existing storage, so views and detached copies see it
         if result.grad_fn is not None:  # a non-leaf in a recorded graph: the op joins it
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
         v = version_of(self)
@@ -270,17 +268,16 @@ class Tensor:
 
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else Tensor(src, device=self._backend, dtype=self.dtype)
-        return self._inplace("copy_", lambda _, s: ops.shape.broadcast_to(s, self.shape), src)
+        if broadcast_shapes("copy_", src.shape, self.shape) != self.shape:
+            raise ValueError(f"copy_: a source of shape {src.shape} cannot fill a tensor of shape {self.shape}")
+        return self._inplace("copy_", ops.elementwise.overwrite, src)
 
     def zero_(self):
         return self.fill_(0)
 
     def fill_(self, value):
-        self._check_inplace("fill_")
-        with grad_mode.no_grad():
-            full = Tensor._make(self._backend.xp.full(self.data.shape, value, dtype=self.data.dtype),
-                                self._backend)
-            return self._assign("fill_", full)
+        full = Tensor._make(self._backend.xp.full((), value, dtype=self.data.dtype), self._backend)
+        return self._inplace("fill_", ops.elementwise.overwrite, full)
 
     # --- Python operators ----------------------------------------------------------
     def __add__(self, other):

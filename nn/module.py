@@ -1,13 +1,14 @@
 """Module: the base of every layer. Assigning a Parameter, Module or buffer as an
 attribute registers it, so parameters(), state_dict() and to() find it; names,
 traversal order, state_dict keys and printing follow PyTorch."""
+import sys
 from collections import OrderedDict
 from typing import NamedTuple
 
 import backends
 from autograd import Tensor, no_grad
 from autograd import function as _function
-from autograd.tensor import HookHandle
+from autograd.tensor import HookHandle, version_of
 from backends import dtypes
 
 from .parameter import Parameter
@@ -353,9 +354,11 @@ class Module:
         if problems:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}: "
                                  + "; ".join(problems) + ". Nothing was changed.")
+        caller = sys._getframe(1)
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno} (load_state_dict)"
         with no_grad():
             for target, host in staged:
-                _copy_into(target, host)
+                _copy_into(target, host, where)
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing ----------------------------------------------------------------------------
@@ -387,17 +390,19 @@ def _indent(text, spaces):
     return text.replace("\n", "\n" + " " * spaces)
 
 
-def _copy_into(target, host):
-    """Write host values into the target's existing array (keeping views and identity)."""
+def _copy_into(target, host, where):
+    """Write host values into the target's existing array (keeping views and identity),
+    and count it as an in-place change, so a graph that saved the old values refuses
+    to backward through them."""
     backend = target._backend
     array = backend.asarray(backends.get("cpu").xp.asarray(host), target.dtype)
-    if target.data.ndim == 0 or not hasattr(target.data, "__setitem__"):
-        target.data = array  # 0-d values may be immutable scalars
-    else:
+    if hasattr(target.data, "__setitem__"):
         target.data[...] = array
-    v = target._version
-    if v is not None:
-        v.value += 1
+    else:  # an immutable scalar: replace it with an array of our own
+        target.data = backend.xp.asarray(array, copy=True)
+    v = version_of(target)
+    v.value += 1
+    v.where = where
 
 
 def _move(t, backend, dtype):

@@ -498,6 +498,29 @@ def clone(x):
     return Clone.apply(as_tensor(x))
 
 
+class Overwrite(Function):
+    """``new`` (broadcast) written over ``old``: what copy_ and fill_ record. The old
+    values are gone, so ``old`` gets a zero gradient and ``new`` all of it."""
+
+    @staticmethod
+    def forward(ctx, old, new):
+        xp = old._backend.xp
+        return xp.asarray(xp.broadcast_to(new.data, old.data.shape), copy=True)
+
+    @staticmethod
+    def backward(ctx, gy):
+        need_old, need_new = ctx.needs_input_grad
+        return (gy * 0 if need_old else None), (gy if need_new else None)
+
+
+def overwrite(old, new):
+    if old._backend is not new._backend:
+        raise ValueError(f"copy_: expected a tensor on {old.device}, got one on {new.device}")
+    if new.dtype != old.dtype:
+        new = astype(new, old.dtype)
+    return Overwrite.apply(old, new)
+
+
 class AsType(Function):
     @staticmethod
     def forward(ctx, x, dtype):

@@ -538,3 +538,63 @@ def test_mixing_devices_names_both():
     with pytest.raises(ValueError, match=r"strict.*cpu"):
         b.add_(a)
     np.testing.assert_array_equal(b.numpy(), [1.0, 1.0])
+
+
+# --- regressions found in review -------------------------------------------------------
+
+def test_a_none_gradient_still_releases_the_nodes_behind_it():
+    """A backward returning None for an input that needs a gradient must not stall
+    the walk: other paths into the same node still deliver their gradients."""
+    class Half(ag.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a.data * 0.5
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 0.5, None
+
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    x = w * 1
+    (Half.apply(x, x) + x * 3).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [3.5, 3.5])
+
+
+def test_a_backward_returning_the_wrong_number_of_gradients_raises():
+    class Short(ag.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a.data + b.data
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g,)
+
+    a = ag.tensor([1.0], requires_grad=True)
+    b = ag.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="Short.backward returned 1 gradients.*took 2 arguments"):
+        Short.apply(a, b).sum().backward()
+
+
+def test_fill_and_copy_on_graph_tensors_rewire_the_graph():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = w * 2
+    y.zero_()
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])  # the old values no longer matter
+
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    x = ag.zeros(2)
+    x.copy_(w)  # x now holds w's values, and its gradient flows to w
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0])
+
+
+def test_in_place_on_a_scalar_reaches_views_and_detached_copies():
+    p = ag.tensor(1.0)
+    p.detach().add_(1)
+    assert p.item() == 2.0
+    s = ag.tensor([1.0, 2.0]).sum()
+    alias = s.detach()
+    s.mul_(2)
+    assert alias.item() == 6.0

@@ -339,3 +339,23 @@ def test_conv2d_scratch_memory_is_never_shared_by_live_graphs(device):
     for _ in range(2):  # and a freed matrix is reused with the right contents
         (again,) = ag.grad(F.conv2d(x1, w).sum(), w)
         np.testing.assert_allclose(again.numpy(), expected.numpy(), rtol=1e-5)
+
+
+def test_gradient_penalty_through_max_pool_matches_torch(torch):
+    """Second order through max pooling: its gradient-of-gradient ops return None for
+    the inputs they do not depend on, and the engine must still reach the conv weight."""
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal((2, 1, 6, 6))
+    w0 = rng.standard_normal((2, 1, 3, 3))
+    x, w = ag.tensor(x0, requires_grad=True), ag.tensor(w0, requires_grad=True)
+    y = F.max_pool2d(F.conv2d(x, w).tanh(), 2)
+    (g,) = ag.grad(y.sum(), x, create_graph=True)
+    (g * g).sum().backward()
+
+    tx = torch.tensor(x0, requires_grad=True)
+    tw = torch.tensor(w0, requires_grad=True)
+    ty = torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(tx, tw).tanh(), 2)
+    (tg,) = torch.autograd.grad(ty.sum(), tx, create_graph=True)
+    (tg * tg).sum().backward()
+    np.testing.assert_allclose(g.numpy(), tg.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-8, atol=1e-10)
