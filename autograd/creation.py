@@ -11,7 +11,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     backend = backends.get(device)
     if isinstance(data, Tensor):
         data = data._backend.to_numpy(data.data)
-    if hasattr(data, "__dlpack__") and not hasattr(data, "__array__") and backend.name != "numpy":
+    if hasattr(data, "__dlpack__") and not hasattr(data, "__array__"):  # a DLPack-only producer
         data = backend.xp.from_dlpack(data)
     t = Tensor(data, dtype=dtype, device=backend)
     if t.data is data:  # never alias the caller's array

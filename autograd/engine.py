@@ -140,7 +140,7 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 if type(grads_in) is not tuple:
                     grads_in = (grads_in,)
             else:
-                grads_in = _call_with_extras(node, grads, create_graph, capture, wrappers)
+                grads_in = _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out)
             if len(grads_in) != len(edges):
                 raise RuntimeError(f"{node.name}.backward returned {len(grads_in)} gradients, but its forward "
                                    f"took {len(edges)} arguments; return one per argument (None where "
@@ -171,13 +171,13 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
         _state.enabled = previous
 
 
-def _call_with_extras(node, grads, create_graph, capture, wrappers):
+def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
     """Backward of a node with several outputs, hooks, a retained grad, captured
     outputs (ag.grad) or observers: the uncommon path, kept out of the loop above."""
     if node._n_outputs > 1:
         grads = _materialize(node, grads)
     if node._hooks is not None or node._retained is not None:
-        grads = _output_hooks(node, grads, create_graph)
+        grads = _output_hooks(node, grads, create_graph, handed_out)
     if capture is not None:
         _capture_outputs(node, grads, capture)
     call = _call_backward
@@ -215,11 +215,12 @@ def _materialize(node, grads):
             for g, (shape, dtype) in zip(grads, node._out_meta)]
 
 
-def _output_hooks(node, grads, create_graph):
+def _output_hooks(node, grads, create_graph, handed_out):
     multi = node._n_outputs > 1
     grads = list(grads) if multi else [grads]
     for nr, hooks in (node._hooks or {}).items():
         for hook in list(hooks):
+            handed_out.add(id(grads[nr].data))  # the hook may keep it: never accumulate into it
             replaced = hook(grads[nr])
             if replaced is not None:
                 grads[nr] = replaced
@@ -246,6 +247,7 @@ def _capture_outputs(node, grads, capture):
 def _finish_leaf(leaf, g, create_graph, capture, handed_out):
     if leaf._hooks:
         for hook in list(leaf._hooks):
+            handed_out.add(id(g.data))  # the hook may keep it: never accumulate into it
             replaced = hook(g)
             if replaced is not None:
                 g = replaced

@@ -155,7 +155,11 @@ class Tensor:
             raise TypeError(f"cannot convert a tensor on {self.device} to a NumPy array implicitly; "
                             "call .numpy() (which copies to the host) or .cpu() first")
         array = self._backend.to_numpy(self.data)
-        return array if dtype is None else array.astype(dtype)
+        if dtype is not None and array.dtype != dtype:
+            if copy is False:
+                raise ValueError(f"__array__: a {self.dtype} tensor cannot be seen as {dtype} without a copy")
+            return array.astype(dtype)
+        return array.copy() if copy else array  # NumPy 2 trusts copy=True and copies no further
 
     def __dlpack__(self, *args, **kwargs):
         return self.data.__dlpack__(*args, **kwargs)

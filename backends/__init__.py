@@ -34,6 +34,8 @@ def get(device=None):
     backend = _backends.get(key)
     if backend is None:
         backend = _backends[key] = _create(key)
+        if _seed is not None:  # manual_seed reaches backends created after it too
+            backend.seed(_seed)
     return backend
 
 

@@ -60,9 +60,6 @@ class Backend:
     def normal(self, shape, mean, std, dtype):
         return self.from_numpy(self.rng.normal(mean, std, shape).astype(dtype))
 
-    def permutation(self, n):
-        return self.from_numpy(self.rng.permutation(n))
-
     def integers(self, low, high, shape):
         return self.from_numpy(self.rng.integers(low, high, shape))
 

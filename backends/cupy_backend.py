@@ -71,15 +71,14 @@ class CupyBackend(Backend):
 
     def uniform(self, shape, low, high, dtype):
         with self._device:
-            return (self.rng.random(shape, dtype=dtype) * (high - low) + low).astype(dtype, copy=False)
+            draw = dtype if self.xp.dtype(dtype).itemsize >= 4 else self.xp.float32  # as in normal()
+            return (self.rng.random(shape, dtype=draw) * (high - low) + low).astype(dtype, copy=False)
 
     def normal(self, shape, mean, std, dtype):
         with self._device:
-            return (self.rng.standard_normal(shape, dtype=dtype) * std + mean).astype(dtype, copy=False)
-
-    def permutation(self, n):
-        with self._device:
-            return self.rng.permutation(n)
+            # CuPy draws normals in float32 or float64 only: draw in float32 for float16
+            draw = dtype if self.xp.dtype(dtype).itemsize >= 4 else self.xp.float32
+            return (self.rng.standard_normal(shape, dtype=draw) * std + mean).astype(dtype, copy=False)
 
     def integers(self, low, high, shape):
         with self._device:

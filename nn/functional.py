@@ -735,3 +735,63 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if weight is not None:
         loss = loss * _tensor(op, weight, "weight")
     return _reduce(loss, reduction)
+
+
+# --- embedding ----------------------------------------------------------------------
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of ``weight`` (num_embeddings, embedding_dim) at the integer ids in
+    ``input``; the result has shape ``input.shape + (embedding_dim,)``. The row at
+    ``padding_idx`` is looked up as usual but gets no gradient, as in PyTorch."""
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        raise ValueError("embedding: weight must be a 2-D tensor (num_embeddings, embedding_dim), got "
+                         f"{getattr(weight, 'shape', type(weight).__name__)}")
+    num_embeddings = weight.shape[0]
+    padding_idx = _normalize_padding_idx(padding_idx, num_embeddings)
+    indices = _as_indices(input, weight)
+    rows = weight[indices]
+    if padding_idx is not None and rows.requires_grad:
+        # Same values everywhere; where the id is the padding one, the value comes
+        # from a detached copy, so the gradient skips the padding row.
+        keep = Tensor._make(indices.data != padding_idx, weight._backend)
+        rows = where(keep.expand_dims(-1), rows, rows.detach())
+    return rows
+
+
+def _normalize_padding_idx(padding_idx, num_embeddings):
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, int):
+        raise TypeError(f"embedding: padding_idx must be an int or None, not {type(padding_idx).__name__}")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {num_embeddings} "
+                         f"embeddings; it must lie in [-{num_embeddings}, {num_embeddings - 1}]")
+    return padding_idx % num_embeddings
+
+
+def _as_indices(input, weight):
+    """``input`` as an integer tensor on the weight's device, every id checked to be a valid row."""
+    backend = weight._backend
+    if isinstance(input, Tensor):
+        if input._backend is not backend:
+            raise ValueError(f"embedding: the indices are on {input.device} but the weight is on "
+                             f"{weight.device}; move one with .to(device)")
+        indices = input
+    else:
+        try:
+            indices = Tensor(input, device=backend)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"embedding: indices must be integers (a Tensor, list or array), "
+                            f"got {type(input).__name__}") from exc
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must have an integer dtype, not {indices.dtype}; "
+                        "convert them with .astype(ag.int64)")
+    num_embeddings = weight.shape[0]
+    if indices.size:
+        xp = backend.xp
+        low, high = int(xp.min(indices.data)), int(xp.max(indices.data))
+        if low < 0 or high >= num_embeddings:
+            bad = low if low < 0 else high
+            raise IndexError(f"embedding: index {bad} is out of range; indices must lie in "
+                             f"[0, {num_embeddings - 1}] for a table of {num_embeddings} embeddings")
+    return indices

@@ -476,6 +476,8 @@ def where(condition, a, b):
     condition = as_tensor(condition, like)
     if condition.dtype != dtypes.bool_:
         raise TypeError(f"where: condition must be a bool tensor, not {condition.dtype}")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two scalars: the condition places them
+        a = as_tensor(a, condition)
     a, b = operands("where", a, b)
     broadcast_shapes("where", condition.shape, a.shape, b.shape)
     return Where.apply(condition, a, b)

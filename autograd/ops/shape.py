@@ -260,7 +260,8 @@ def split(x, indices_or_sections, axis=0):
             raise ValueError(f"split: axis {axis} of size {n} cannot be split into {k} equal sections")
         offsets = [n // k * i for i in range(1, k)]
     else:
-        offsets = [min(max(int(i), 0), n) for i in indices_or_sections]
+        # NumPy's rules: negative offsets count from the end, then clamp to the axis
+        offsets = [min(max(int(i) + n if int(i) < 0 else int(i), 0), n) for i in indices_or_sections]
         if offsets != sorted(offsets):
             raise ValueError(f"split: offsets {list(indices_or_sections)} must be increasing")
     pieces = Split.apply(x, tuple(offsets), axis)

@@ -10,10 +10,11 @@ import numbers
 import warnings
 
 import backends
-from autograd import Tensor, concat, relu, reshape, sigmoid, split, swapaxes, tanh, where
+from autograd import Tensor, concat, relu, reshape, sigmoid, split, swapaxes, tanh
 from autograd.tensor import default_dtype
 from backends import dtypes
 
+from .. import functional as F
 from ..module import Module
 from ..parameter import Parameter
 
@@ -94,7 +95,7 @@ class RNNBase(Module):
                 finals.append(final)
             layer_input = outputs[0] if n_dirs == 1 else concat(outputs, axis=1)
             if layer < n_layers - 1 and self.dropout > 0 and self.training:
-                layer_input = _dropout(layer_input, self.dropout)
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
 
         output = reshape(layer_input, (seq_len, batch, n_dirs * self.hidden_size))
         if self.batch_first:
@@ -246,13 +247,3 @@ class GRU(RNNBase):
         r, z = split(sigmoid(x_rz + h_rz), 2, axis=1)
         n = tanh(x_n + r * h_n)
         return (n + z * (h - n),)
-
-
-def _dropout(x, p):
-    """Inverted dropout between layers: zero each element with probability ``p``
-    and scale the rest by 1 / (1 - p); p = 1 zeroes everything."""
-    backend = x._backend
-    if p >= 1:
-        return x * 0.0
-    keep = backend.uniform(x.shape, 0.0, 1.0, x.dtype) >= p
-    return where(Tensor._make(keep, backend), x * (1.0 / (1.0 - p)), 0.0)

@@ -598,3 +598,28 @@ def test_in_place_on_a_scalar_reaches_views_and_detached_copies():
     alias = s.detach()
     s.mul_(2)
     assert alias.item() == 6.0
+
+
+def test_a_gradient_seen_by_a_hook_is_not_changed_by_later_accumulation():
+    a = ag.tensor([1.0, 1.0], requires_grad=True)
+    b = ag.tensor([2.0, 2.0], requires_grad=True)
+    seen = []
+    y = a + b
+    y.register_hook(seen.append)
+    loss = (y * 3).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_array_equal(seen[0].numpy(), [3.0, 3.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [6.0, 6.0])
+
+
+def test_manual_seed_reaches_devices_created_after_it():
+    import backends as backends_module
+    backends_module._backends.pop("strict", None)  # as if the device were first used after seeding
+    ag.manual_seed(123)
+    first = ag.randn(4, device="strict").numpy()
+    ag.manual_seed(123)
+    again = ag.randn(4, device="strict").numpy()
+    np.testing.assert_array_equal(first, again)
+    ag.manual_seed(0)
+    assert not np.array_equal(ag.randn(4, device="strict").numpy(), first)

@@ -391,3 +391,18 @@ def test_topograd_device_environment_variable():
     out = subprocess.run([sys.executable, "-c", "import autograd as ag; print(ag.zeros(1).device)"],
                          env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "strict"
+
+
+def test_numpy_array_with_copy_true_does_not_alias_the_tensor():
+    t = ag.tensor([1.0, 2.0])
+    a = np.array(t)  # copy=True
+    a[0] = 99.0
+    assert t.numpy()[0] == 1.0
+
+
+def test_where_with_two_scalars_and_split_with_negative_offsets():
+    cond = ag.tensor([True, False, True])
+    np.testing.assert_array_equal(ag.where(cond, 1.0, 0.0).numpy(), [1.0, 0.0, 1.0])
+    pieces = ag.split(ag.arange(5), [-2])
+    assert [p.shape for p in pieces] == [(3,), (2,)]
+    np.testing.assert_array_equal(pieces[1].numpy(), [3, 4])

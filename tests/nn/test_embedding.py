@@ -4,7 +4,7 @@ import pytest
 
 import autograd as ag
 import nn
-from nn.layers.embedding import embedding
+from nn.functional import embedding
 
 
 @pytest.mark.parametrize("padding_idx", [None, 2, -1])
