@@ -11,7 +11,7 @@ from autograd import function as _function
 from autograd.tensor import HookHandle, version_of
 from backends import dtypes
 
-from .parameter import Parameter
+from .parameter import Parameter, zero_grads
 
 
 class StateDictError(ValueError, RuntimeError):
@@ -255,13 +255,7 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p.grad is not None:
-                if set_to_none:
-                    p.grad = None
-                else:
-                    with no_grad():
-                        p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():

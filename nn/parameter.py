@@ -1,5 +1,5 @@
 """Parameter: a leaf Tensor that a Module registers as learnable."""
-from autograd import Tensor, empty
+from autograd import Tensor, empty, no_grad
 from autograd.tensor import init
 
 
@@ -20,3 +20,20 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def zero_grads(params, set_to_none=True):
+    """Drop each parameter's gradient (the default), or zero it in place; what both
+    Module.zero_grad and Optimizer.zero_grad do."""
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        if set_to_none:
+            p.grad = None
+            continue
+        if g.grad_fn is not None:  # recorded with create_graph: leave that graph alone
+            g = g.detach()
+            p.grad = g
+        with no_grad():
+            g.zero_()

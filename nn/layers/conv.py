@@ -6,7 +6,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import _positive
+from .arguments import positive_int
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -18,9 +18,9 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
-        _positive("Conv2d", "in_channels", in_channels)
-        _positive("Conv2d", "out_channels", out_channels)
-        _positive("Conv2d", "groups", groups)
+        positive_int("Conv2d", "in_channels", in_channels)
+        positive_int("Conv2d", "out_channels", out_channels)
+        positive_int("Conv2d", "groups", groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                              f"be divisible by groups ({groups})")

@@ -6,13 +6,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-
-
-def _positive(layer, name, value, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
-        raise ValueError(f"{layer}: {name} must be a {'non-negative' if allow_zero else 'positive'} int, "
-                         f"got {value!r}")
-    return value
+from .arguments import positive_int
 
 
 class Linear(Module):
@@ -21,8 +15,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        self.in_features = _positive("Linear", "in_features", in_features, allow_zero=True)
-        self.out_features = _positive("Linear", "out_features", out_features, allow_zero=True)
+        self.in_features = positive_int("Linear", "in_features", in_features, allow_zero=True)
+        self.out_features = positive_int("Linear", "out_features", out_features, allow_zero=True)
         self.weight = Parameter(empty((out_features, in_features), dtype=dtype, device=device))
         if bias:
             self.bias = Parameter(empty((out_features,), dtype=dtype, device=device))

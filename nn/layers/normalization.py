@@ -9,7 +9,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import _positive
+from .arguments import positive_int
 
 
 class _BatchNorm(Module):
@@ -26,7 +26,7 @@ class _BatchNorm(Module):
                  device=None, dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
-        _positive(name, "num_features", num_features)
+        positive_int(name, "num_features", num_features)
         if momentum is not None and not (isinstance(momentum, numbers.Real) and 0 <= momentum <= 1):
             raise ValueError(f"{name}: momentum must lie in [0, 1] or be None, got {momentum!r}")
         if not eps > 0:

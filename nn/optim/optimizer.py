@@ -15,6 +15,8 @@ from autograd import Tensor, enable_grad, no_grad
 from autograd.tensor import version_of
 from backends import dtypes
 
+from ..parameter import zero_grads
+
 
 class Optimizer:
     """Base class: construct from an iterable of Tensors or of param-group dicts."""
@@ -132,19 +134,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Drop every gradient (the default), or zero it in place with set_to_none=False."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                    continue
-                if g.grad_fn is not None:  # recorded with create_graph: leave that graph alone
-                    g = g.detach()
-                    p.grad = g
-                with no_grad():
-                    g.zero_()
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     # --- state as plain data ------------------------------------------------------------------
     def state_dict(self):
