@@ -7,10 +7,9 @@ ops, reduces a broadcast gradient to its input's shape.
 """
 from . import grad_mode
 from .function import Function, observers
-from .tensor import Tensor, init
+from .tensor import Tensor
 
 _state = grad_mode.state
-_new = object.__new__
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
@@ -61,7 +60,7 @@ def _roots(tensors, grads, caller, create_graph):
             if t.size != 1:
                 raise RuntimeError(f"{caller}: a gradient can only be implied for a single-element output, "
                                    f"but output {i} has shape {t.shape}; pass gradient= of that shape")
-            g = _make(t._backend.xp.ones(t.data.shape, dtype=t.data.dtype), t._backend)
+            g = Tensor._make(t._backend.xp.ones(t.data.shape, dtype=t.data.dtype), t._backend)
         else:
             if not isinstance(g, Tensor):
                 g = Tensor(g, device=t._backend, dtype=t.dtype)
@@ -72,15 +71,9 @@ def _roots(tensors, grads, caller, create_graph):
             # The engine may accumulate into a leaf's gradient in place later,
             # so it never hands out the caller's array itself.
             if not create_graph:
-                g = _make(g._backend.xp.asarray(g.data, copy=True), g._backend)
+                g = Tensor._make(g._backend.xp.asarray(g.data, copy=True), g._backend)
         seeds.append(g)
     return tensors, seeds
-
-
-def _make(array, backend):
-    t = _new(Tensor)
-    init(t, array, backend)
-    return t
 
 
 def _run(roots, seeds, retain_graph, create_graph, capture):
@@ -205,13 +198,13 @@ def _add_to_buffer(buffers, target, nr, g, create_graph):
 def _sum(a, b, create_graph):
     if create_graph:
         return a + b
-    return _make(a.data + b.data, a._backend)
+    return Tensor._make(a.data + b.data, a._backend)
 
 
 def _materialize(node, grads):
     """Zeros for the outputs of a multi-output node that received no gradient."""
     xp = node._backend.xp
-    return [g if g is not None else _make(xp.zeros(shape, dtype=dtype), node._backend)
+    return [g if g is not None else Tensor._make(xp.zeros(shape, dtype=dtype), node._backend)
             for g, (shape, dtype) in zip(grads, node._out_meta)]
 
 
@@ -229,7 +222,7 @@ def _output_hooks(node, grads, create_graph, handed_out):
         if t is not None:
             # A copy: the gradient flowing on may become a leaf's .grad, which later
             # backward passes (and optimizers) change in place.
-            g = grads[nr] if create_graph else _make(t._backend.xp.asarray(grads[nr].data, copy=True), t._backend)
+            g = grads[nr] if create_graph else Tensor._make(t._backend.xp.asarray(grads[nr].data, copy=True), t._backend)
             t._grad = g if t._grad is None else _sum(t._grad, g, create_graph)
     return grads if multi else grads[0]
 
@@ -262,11 +255,11 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
     if current is None:
         # Own the array, so that accumulating in place later changes nothing else.
         if id(g.data) in handed_out or not leaf._backend.owns_memory(g.data):
-            g = _make(leaf._backend.xp.asarray(g.data, copy=True), leaf._backend)
+            g = Tensor._make(leaf._backend.xp.asarray(g.data, copy=True), leaf._backend)
         handed_out.add(id(g.data))
         leaf._grad = g
     elif current.grad_fn is not None:
-        leaf._grad = _make(current.data + g.data, leaf._backend)
+        leaf._grad = Tensor._make(current.data + g.data, leaf._backend)
     else:
         current.data += g.data
 
