@@ -99,7 +99,10 @@ def plot_curves(history, path):
 
 def main(argv=None):
     args = parse_args(argv)
-    backends.set_default_device(args.device)
+    try:
+        backends.set_default_device(args.device)
+    except backends.BackendUnavailable as exc:
+        raise SystemExit(f"demo: {exc}") from None
     ag.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     os.makedirs(args.out, exist_ok=True)

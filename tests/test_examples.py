@@ -37,3 +37,12 @@ def test_demo_quick_run_writes_its_outputs(tmp_path):
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["test_accuracy"] == metrics["test_accuracy"] > 0.5  # chance is 0.1
     assert {"test_accuracy", "epochs", "train_seconds", "device"} <= saved.keys()
+
+
+def test_demo_on_a_missing_gpu_stops_with_the_install_hint():
+    import backends
+    from examples import demo
+    if backends.cuda_is_available():
+        pytest.skip("a CUDA device is present here")
+    with pytest.raises(SystemExit, match="pip install 'topograd\\[cuda\\]'"):
+        demo.main(["--device", "cuda"])
