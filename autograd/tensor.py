@@ -52,7 +52,9 @@ class Tensor:
     @staticmethod
     def _make(array, backend):
         t = _new(Tensor)
-        init(t, array, backend)
+        # NumPy hands back scalars for 0-d results; a tensor always holds an array,
+        # so that in-place changes land in memory its views share.
+        init(t, backend.xp.asarray(array) if array.ndim == 0 else array, backend)
         return t
 
     # --- attributes ------------------------------------------------------------

@@ -390,10 +390,7 @@ def _copy_into(target, host, where):
     to backward through them."""
     backend = target._backend
     array = backend.asarray(backends.get("cpu").xp.asarray(host), target.dtype)
-    if hasattr(target.data, "__setitem__"):
-        target.data[...] = array
-    else:  # an immutable scalar: replace it with an array of our own
-        target.data = backend.xp.asarray(array, copy=True)
+    target.data[...] = array
     v = version_of(target)
     v.value += 1
     v.where = where

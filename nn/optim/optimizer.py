@@ -120,9 +120,6 @@ class Optimizer:
                 params = [p for p in group["params"] if p.grad is not None]
                 if not params:
                     continue
-                for p in params:
-                    if not hasattr(p.data, "__setitem__"):  # a 0-d result can be an immutable scalar
-                        p.data = p._backend.xp.asarray(p.data, copy=True)
                 self._update_group(group, params)
                 for p in params:
                     # Like PyTorch, an update counts as an in-place change: backward through a

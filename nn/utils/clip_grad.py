@@ -58,7 +58,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm):
                 factor = g._backend.asarray(backends.get("cpu").xp.asarray(backend.to_numpy(coef)))
             xp = g._backend.xp
             factor = converted[key] = xp.astype(xp.asarray(factor), g._backend.native_dtype(g.dtype))
-        g.data *= factor  # in place on an array; rebinds an immutable 0-d scalar
+        g.data *= factor
         version_of(g).value += 1
 
 
@@ -77,10 +77,7 @@ def clip_grad_value_(parameters, clip_value):
     clip_value = _non_negative("clip_grad_value_", "clip_value", clip_value)
     for g in _grads(parameters):
         clipped = g._backend.xp.clip(g.data, min=-clip_value, max=clip_value)
-        if hasattr(g.data, "__setitem__"):
-            g.data[...] = clipped
-        else:  # a 0-d result can be an immutable scalar
-            g.data = clipped
+        g.data[...] = clipped
         version_of(g).value += 1
 
 

@@ -350,9 +350,9 @@ def test_step_is_an_in_place_change_for_autograd():
     np.testing.assert_allclose(p.grad.numpy(), [[1.0, 1.0], [-1.0, -1.0]])
 
 
-def test_scalar_parameters_update_in_place_even_from_immutable_data():
-    p = nn.Parameter(ag.tensor(2.0))
-    p.data = p.data[()]  # NumPy gives an immutable scalar for a 0-d result
+def test_scalar_parameters_made_from_a_reduction_update_in_place():
+    # NumPy returns a scalar for a full reduction; the tensor must still hold an array
+    p = nn.Parameter(ag.tensor([2.0]).sum())
     opt = optim.Adam([p], lr=0.5)
     (p * p).backward()
     opt.step()
