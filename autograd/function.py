@@ -12,7 +12,7 @@ kept as its raw array and turned back into a Tensor on demand.
 import weakref
 
 from . import grad_mode
-from .tensor import Tensor, init, version_of
+from .tensor import Tensor, version_of
 
 _state = grad_mode.state
 _new = object.__new__
@@ -172,12 +172,9 @@ def _outputs(raw, backend):
 def _wrap(raw, backend):
     """A fresh output tensor; forward may return an array or a Tensor (whose
     device wins, which is how a copy to another device works)."""
-    t = _new(Tensor)
     if isinstance(raw, Tensor):
-        init(t, raw.data, raw._backend)
-    else:
-        init(t, backend.xp.asarray(raw) if raw.ndim == 0 else raw, backend)
-    return t
+        return Tensor._make(raw.data, raw._backend)
+    return Tensor._make(raw, backend)
 
 
 def _record(cls, ctx, args, backend):
@@ -302,14 +299,11 @@ def _unpack(node, item):
             raise RuntimeError(
                 f"{node.name}: its output, saved for backward, was modified in place at {v.where}. "
                 "Use an out-of-place op there, or change a .clone() of the output instead.")
-        t = _new(Tensor)
-        init(t, array, node._backend)
+        t = Tensor._make(array, node._backend)
         if _state.enabled:  # create_graph: the output stays connected to this node
             t._requires_grad = True
             t.grad_fn = node
             t._output_nr = index
             t._version = v
         return t
-    t = _new(Tensor)
-    init(t, item[1], node._backend)
-    return t
+    return Tensor._make(item[1], node._backend)
