@@ -31,14 +31,7 @@ def topograd_step(spec, device):
     x, labels = spec.batch_data()
     x, labels = ag.tensor(x, device=backend), ag.tensor(labels, device=backend)
     optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    cross_entropy = functional.cross_entropy
-
-    def step():
-        optimizer.zero_grad()
-        loss = cross_entropy(model(x), labels)
-        loss.backward()
-        optimizer.step()
-    return Prepared(step, sync)
+    return Prepared(_sgd_step(model, optimizer, functional.cross_entropy, x, labels), sync)
 
 
 def floor_step(spec, device):
@@ -56,11 +49,14 @@ def torch_step(spec, device):
     model.to(where)
     x, labels = (torch.from_numpy(a).to(where) for a in spec.batch_data())
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    cross_entropy = torch.nn.functional.cross_entropy
+    return Prepared(_sgd_step(model, optimizer, torch.nn.functional.cross_entropy, x, labels), sync)
 
+
+def _sgd_step(model, optimizer, cross_entropy, x, labels):
+    """One training step, written once: topograd and PyTorch take the same calls."""
     def step():
         optimizer.zero_grad()
         loss = cross_entropy(model(x), labels)
         loss.backward()
         optimizer.step()
-    return Prepared(step, sync)
+    return step

@@ -13,7 +13,54 @@ def _index(op, index, n):
     return index % n
 
 
-class Sequential(Module):
+class _NumberedModules(Module):
+    """What Sequential and ModuleList share: modules in order, indexable like a list,
+    renumbered "0".."n-1" after a removal or insertion, as PyTorch does."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def _at(self, index):
+        return list(self._modules.values())[_index(type(self).__name__, index, len(self))]
+
+    def __delitem__(self, index):
+        keys = list(self._modules)
+        doomed = keys[index] if isinstance(index, slice) else [keys[_index(type(self).__name__, index, len(keys))]]
+        for key in doomed:
+            del self._modules[key]
+        self._renumber(list(self._modules.values()))
+
+    def _renumber(self, modules):
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def insert(self, index, module):
+        name = type(self).__name__
+        if not isinstance(module, Module):
+            raise TypeError(f"{name}.insert: expected a Module, not {type(module).__name__}")
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"{name}.insert: index {index} is out of range for {n} modules")
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+        return self
+
+    def pop(self, index=-1):
+        module = self[index]
+        del self[index]
+        return module
+
+
+class Sequential(_NumberedModules):
     """Calls its modules in order, each on the previous one's output. Built from
     modules (named "0", "1", ...) or from an OrderedDict of name -> module."""
 
@@ -31,60 +78,19 @@ class Sequential(Module):
             input = module(input)
         return input
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __getitem__(self, index):
         if isinstance(index, slice):
             return type(self)(OrderedDict(list(self._modules.items())[index]))
-        return list(self._modules.values())[_index("Sequential", index, len(self))]
+        return self._at(index)
 
     def __setitem__(self, index, module):
         key = list(self._modules)[_index("Sequential", index, len(self))]
         self.add_module(key, module)
 
-    def __delitem__(self, index):
-        keys = list(self._modules)
-        for key in (keys[index] if isinstance(index, slice) else [keys[_index("Sequential", index, len(keys))]]):
-            del self._modules[key]
-        self._renumber()
-
-    def _renumber(self):
-        """Keep the keys "0".."n-1" after a removal or insertion, as PyTorch does."""
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def insert(self, index, module):
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential.insert: expected a Module, not {type(module).__name__}")
-        n = len(self)
-        if not -n <= index <= n:
-            raise IndexError(f"Sequential.insert: index {index} is out of range for {n} modules")
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
-        return self
-
     def extend(self, modules):
         for module in modules:
             self.append(module)
         return self
-
-    def pop(self, index=-1):
-        module = self[index]
-        del self[index]
-        return module
 
     def __add__(self, other):
         if not isinstance(other, Sequential):
@@ -92,7 +98,7 @@ class Sequential(Module):
         return Sequential(*self, *other)
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A list of modules, registered so parameters() and state_dict() see them."""
 
     def __init__(self, modules=None):
@@ -100,28 +106,13 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __getitem__(self, index):
         if isinstance(index, slice):
             return type(self)(list(self._modules.values())[index])
-        return list(self._modules.values())[_index("ModuleList", index, len(self))]
+        return self._at(index)
 
     def __setitem__(self, index, module):
         self.add_module(str(_index("ModuleList", index, len(self))), module)
-
-    def __delitem__(self, index):
-        keys = list(self._modules)
-        for key in (keys[index] if isinstance(index, slice) else [keys[_index("ModuleList", index, len(keys))]]):
-            del self._modules[key]
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
 
     def __iadd__(self, modules):
         return self.extend(modules)
@@ -129,28 +120,12 @@ class ModuleList(Module):
     def __add__(self, other):
         return ModuleList([*self, *other])
 
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
     def extend(self, modules):
         if isinstance(modules, (Module, str)) or not hasattr(modules, "__iter__"):
             raise TypeError(f"ModuleList.extend: expected an iterable of modules, not {type(modules).__name__}")
         for module in modules:
             self.append(module)
         return self
-
-    def insert(self, index, module):
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
-
-    def pop(self, index=-1):
-        module = self[index]
-        del self[index]
-        return module
 
     def __repr__(self):
         """Runs of identical modules print once, as PyTorch's "(0-2): 3 x Linear(...)"."""
