@@ -90,13 +90,12 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 stack.append(target)
     while stack:
         node = stack.pop()
-        for edge in node.next_edges:
-            if edge is not None:
-                t = edge[0]
+        for t in node._producers:
+            if t is not None:
                 n = deps.get(t)
                 if n is None:
                     deps[t] = 1
-                    if edge[1] >= 0:
+                    if isinstance(t, Function):
                         stack.append(t)
                 else:
                     deps[t] = n + 1
@@ -116,49 +115,57 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     wrappers = [o.wrap_backward for o in observers] if observers else None
     plain = capture is None and not wrappers
-    sum_to = ops.shape.sum_to
     previous = _state.enabled
     _state.enabled = create_graph
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
-            edges = node.next_edges
+            producers = node._producers
             if grads is None:
                 # Every consumer sent None (no gradient flows here), but the nodes behind
                 # this one still wait for it: release their dependency counts.
-                grads_in = (None,) * len(edges)
+                grads_in = (None,) * len(producers)
             elif plain and not node._special:
                 grads_in = node.backward(node, grads)
                 if type(grads_in) is not tuple:
                     grads_in = (grads_in,)
             else:
                 grads_in = _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out)
-            if len(grads_in) != len(edges):
+            if len(grads_in) != len(producers):
                 raise RuntimeError(f"{node.name}.backward returned {len(grads_in)} gradients, but its forward "
-                                   f"took {len(edges)} arguments; return one per argument (None where "
+                                   f"took {len(producers)} arguments; return one per argument (None where "
                                    "there is no gradient)")
             if not retain_graph and node._saved is not None:
                 node._saved = None
                 node._released = True
-            for edge, g in zip(edges, grads_in):
-                if edge is None:
+            nrs = node._producer_nrs
+            for i, t in enumerate(producers):
+                if t is None:
                     continue
-                t, nr, shape = edge
-                if g is not None:
-                    if g.data.shape != shape:
-                        g = sum_to(g, shape)
-                    if nr < 0 or t._n_outputs == 1:
+                g = grads_in[i]
+                if isinstance(t, Function):
+                    if g is not None:
+                        if nrs is None or t._n_outputs == 1:
+                            if g.data.shape != t._out_shape:  # a broadcast input: reduce here, not in ops
+                                g = sum_to(g, t._out_shape)
+                            current = buffers.get(t)
+                            buffers[t] = g if current is None else _sum(current, g, create_graph)
+                        else:
+                            _add_to_output_slot(buffers, t, nrs[i], g, create_graph)
+                    n = deps[t] - 1
+                    deps[t] = n
+                    if n == 0:
+                        ready.append(t)
+                else:  # a leaf
+                    if g is not None:
+                        if g.data.shape != t.data.shape:
+                            g = sum_to(g, t.data.shape)
                         current = buffers.get(t)
                         buffers[t] = g if current is None else _sum(current, g, create_graph)
-                    else:
-                        _add_to_buffer(buffers, t, nr, g, create_graph)
-                n = deps[t] - 1
-                deps[t] = n
-                if n == 0:
-                    if nr >= 0:
-                        ready.append(t)
-                    elif t in buffers:
+                    n = deps[t] - 1
+                    deps[t] = n
+                    if n == 0 and t in buffers:
                         _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     finally:
         _state.enabled = previous
@@ -186,13 +193,21 @@ def _call_backward(node, grads):
 
 def _add_to_buffer(buffers, target, nr, g, create_graph):
     if nr >= 0 and target._n_outputs > 1:
-        slot = buffers.get(target)
-        if slot is None:
-            slot = buffers[target] = [None] * target._n_outputs
-        slot[nr] = g if slot[nr] is None else _sum(slot[nr], g, create_graph)
+        _add_to_output_slot(buffers, target, nr, g, create_graph)
         return
     current = buffers.get(target)
     buffers[target] = g if current is None else _sum(current, g, create_graph)
+
+
+def _add_to_output_slot(buffers, node, nr, g, create_graph):
+    """A node with several outputs buffers one gradient per output."""
+    shape = node._out_meta[nr][0]
+    if g.data.shape != shape:
+        g = sum_to(g, shape)
+    slot = buffers.get(node)
+    if slot is None:
+        slot = buffers[node] = [None] * node._n_outputs
+    slot[nr] = g if slot[nr] is None else _sum(slot[nr], g, create_graph)
 
 
 def _sum(a, b, create_graph):
@@ -265,3 +280,4 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
 
 
 from . import ops  # noqa: E402
+from .ops.shape import sum_to  # noqa: E402

@@ -5,14 +5,19 @@ arrays and a static ``backward(ctx, *grads)`` written in Tensor ops (so it can
 itself be differentiated). ``apply`` runs forward and, when any input requires
 grad and recording is on, makes the instance the graph node of the outputs.
 
-The node holds edges to its inputs' nodes (or to leaf tensors), never to its
+The node points at its inputs' producers (nodes, or leaf tensors), never at its
 own outputs, so a graph has no reference cycles. An output saved for backward is
 kept as its raw array and turned back into a Tensor on demand.
+
+A recorded op leaves as few objects as it can for Python's cyclic garbage
+collector to track (the tensor, the node, the tuple of producers, and the tuple
+of saved items when there is one): on deep graphs the collector's full passes,
+which visit every tracked object, cost more than the ops themselves.
 """
 import weakref
 
 from . import grad_mode
-from .tensor import Tensor, version_of
+from .tensor import Tensor
 
 _state = grad_mode.state
 _new = object.__new__
@@ -53,17 +58,31 @@ class Function:
     """Base class of every op; an instance is both the op's ``ctx`` and its graph node."""
 
     needs_input_grad = _NOTHING_NEEDS_GRAD
-    next_edges = ()
+    # The graph, per forward argument: None (no gradient flows there), a leaf tensor,
+    # or the node that made the argument. Where a producer has several outputs,
+    # ``_producer_nrs`` says which one each argument was (it is None otherwise).
+    # ``next_functions`` is the public (producer, output number) view.
+    _producers = ()
+    _producer_nrs = None
     scope = None
-    _to_save = None        # what forward passed to save_for_backward
-    _saved = None          # the packed form, after apply knows the outputs
+    # What forward passed to save_for_backward, as it passed it: input tensors, and
+    # arrays that are outputs (``_saved_outputs`` maps their positions to output
+    # numbers) or constants. ``_saved_versions`` maps the position of an input saved
+    # when its version counter was not 0 to that version.
+    _saved = None
+    _saved_outputs = None
+    _saved_versions = None
+    _out_versions = None   # {output number: [(counter, value when watched)]}, see watch_output
     _released = False
     _hooks = None          # {output_nr: [hook, ...]} for hooks on non-leaf outputs
     _retained = None       # {output_nr: weakref to the tensor}, from retain_grad()
     _n_outputs = 1
     _special = False       # several outputs, hooks or a retained grad: the engine's slow path
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
-    _out_dtype = None      # the (first) output's dtype: nodes keep no outputs, drawings show it
+    # The (first) output's shape and dtype: nodes keep no outputs, but the engine reduces
+    # each gradient to its producer's output shape, and drawings show both.
+    _out_shape = ()
+    _out_dtype = None
     _backend = None
     trace = None           # where the op was created, kept under detect_anomaly()
 
@@ -88,11 +107,19 @@ class Function:
     def name(self):
         return type(self).__name__
 
+    @property
+    def next_functions(self):
+        """Per forward argument, ``(producer, output number)``, or None where no
+        gradient flows; the producer is a node, or a leaf tensor (number -1)."""
+        nrs = self._producer_nrs
+        return tuple(None if p is None else (p, -1) if isinstance(p, Tensor) else (p, 0 if nrs is None else nrs[i])
+                     for i, p in enumerate(self._producers))
+
     # --- what backward may use ----------------------------------------------------
     def save_for_backward(self, *items):
         """Keep inputs (Tensors), outputs (the arrays forward returns) or other
         arrays for backward. Inputs are checked for in-place changes when used."""
-        self._to_save = items
+        self._saved = items
 
     @property
     def saved_tensors(self):
@@ -104,13 +131,53 @@ class Function:
                     "tensors were already freed. Pass retain_graph=True to the first backward() "
                     "(or ag.grad()) if you need to go through the graph again.")
             return ()
+        outputs = self._saved_outputs
         out = []
-        for item in saved:
-            if item is not None and item[0] == _INPUT and item[1]._version is None:
-                out.append(item[1])  # never changed in place: nothing to check
+        for i, item in enumerate(saved):
+            if isinstance(item, Tensor):
+                v = item._version
+                if v is not None and v.value != (0 if self._saved_versions is None else
+                                                 self._saved_versions.get(i, 0)):
+                    self._changed_input(item, i)
+                out.append(item)
+            elif item is None:
+                out.append(None)
+            elif outputs is not None and i in outputs:
+                out.append(self._saved_output(item, outputs[i]))
             else:
-                out.append(_unpack(self, item))
+                out.append(Tensor._make(item, self._backend))
         return out
+
+    def _changed_input(self, t, i):
+        expected = 0 if self._saved_versions is None else self._saved_versions.get(i, 0)
+        raise RuntimeError(
+            f"{self.name}: a tensor it saved for backward (shape {t.shape}) was modified in place "
+            f"at {t._version.where} after the op used it (version {t._version.value}, expected {expected}). "
+            "Use an out-of-place op there, or pass a .clone() of the tensor to the op.")
+
+    def _saved_output(self, array, nr):
+        watched = () if self._out_versions is None else self._out_versions.get(nr, ())
+        for v, value in watched:
+            if v.value != value:
+                raise RuntimeError(
+                    f"{self.name}: its output, saved for backward, was modified in place at {v.where}. "
+                    "Use an out-of-place op there, or change a .clone() of the output instead.")
+        t = Tensor._make(array, self._backend)
+        if _state.enabled:  # create_graph: the output stays connected to this node
+            t._requires_grad = True
+            t.grad_fn = self
+            t._output_nr = nr
+            if watched:
+                t._version = watched[0][0]
+        return t
+
+    def watch_output(self, nr, version):
+        """Check ``version`` (an output's in-place counter, made after this node saved it)
+        before handing out a saved output. Outputs get a counter only when something can
+        change them in place (a view, a detached alias, an in-place op), so most never do."""
+        if self._out_versions is None:
+            self._out_versions = {}
+        self._out_versions.setdefault(nr, []).append((version, version.value))
 
     # --- per-output hooks (used by Tensor.register_hook and retain_grad) -------------
     def _tensor_hooks(self, output_nr):
@@ -180,31 +247,32 @@ def _wrap(raw, backend):
 def _record(cls, ctx, args, backend):
     """Run forward and make ``ctx`` the node of its outputs (the hot path: kept flat)."""
     needs = []
-    edges = []
+    producers = []
+    several_outputs = False
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
             fn = a.grad_fn
-            edges.append((a, -1, a.data.shape) if fn is None else (fn, a._output_nr, a.data.shape))
+            if fn is None:
+                producers.append(a)
+            else:
+                producers.append(fn)
+                if fn._n_outputs != 1:
+                    several_outputs = True
         else:
             needs.append(False)
-            edges.append(None)
-    ctx.needs_input_grad = tuple(needs)  # bools only: the GC stops tracking it, unlike a list
-    ctx.next_edges = edges
+            producers.append(None)
+    ctx.needs_input_grad = tuple(needs)
+    ctx._producers = tuple(producers)
+    if several_outputs:
+        ctx._producer_nrs = tuple(a._output_nr if p is not None else 0 for a, p in zip(args, producers))
     ctx.scope = current_scope
     _state.enabled = False  # a forward built from Tensor ops must not record
     try:
         raw = cls.forward(ctx, *args)
     finally:
         _state.enabled = True
-    if type(raw) is tuple:
-        outputs = [_wrap(r, backend) for r in raw]
-        ctx._n_outputs = len(outputs)
-        ctx._special = True
-        ctx._out_meta = tuple((t.data.shape, t.data.dtype) for t in outputs)
-    elif isinstance(raw, Tensor):
-        outputs = [_wrap(raw, backend)]
-    else:
+    if type(raw) is not tuple and not isinstance(raw, Tensor):
         returned = raw  # what forward may have saved, matched by identity below
         if raw.ndim == 0:
             raw = backend.xp.asarray(raw)
@@ -217,93 +285,82 @@ def _record(cls, ctx, args, backend):
         t._grad = t._version = t._hooks = None
         ctx._backend = backend
         ctx._out_dtype = raw.dtype
-        saved = ctx._to_save
-        if saved is not None:
-            ctx._saved = _pack_single(saved, returned, t)
-            ctx._to_save = None
+        ctx._out_shape = raw.shape
+        if ctx._saved is not None:
+            _note_saved_single(ctx, returned, raw)
         return t
+    return _record_outputs(ctx, args, producers, raw, backend)
+
+
+def _record_outputs(ctx, args, producers, raw, backend):
+    """The rest of _record for forwards that return several outputs or a Tensor."""
+    outputs = [_wrap(r, backend) for r in raw] if type(raw) is tuple else [_wrap(raw, backend)]
+    if type(raw) is tuple:
+        ctx._n_outputs = len(outputs)
+        ctx._special = True
+        ctx._out_meta = tuple((t.data.shape, t.data.dtype) for t in outputs)
+    ctx._out_shape = outputs[0].data.shape
     ctx._backend = outputs[0]._backend
     ctx._out_dtype = outputs[0].data.dtype
     for i, t in enumerate(outputs):
         t._requires_grad = True
         t.grad_fn = ctx
         t._output_nr = i
-    if ctx._to_save is not None:
+    if ctx._saved is not None:
         returned = [r.data if isinstance(r, Tensor) else r for r in (raw if type(raw) is tuple else (raw,))]
-        ctx._saved = _pack(ctx._to_save, outputs, returned)
-        ctx._to_save = None
+        _note_saved(ctx, returned, [t.data for t in outputs])
     return tuple(outputs) if len(outputs) > 1 or type(raw) is tuple else outputs[0]
 
 
-# Saved items are tagged tuples: an input tensor with the version it had, an
-# output (by index, as raw array plus its version counter), or a constant array.
-_INPUT, _OUTPUT, _CONSTANT = 0, 1, 2
+def _note_saved_single(ctx, returned, array):
+    """_note_saved for a forward that returned one array (``array`` is its output
+    tensor's array: ``returned`` itself, or a 0-d array made from a scalar)."""
+    outputs = versions = None
+    for i, item in enumerate(ctx._saved):
+        if isinstance(item, Tensor):
+            if item.data is returned:
+                return _note_saved(ctx, (returned,), (array,))  # saved a Tensor of its own output
+            v = item._version
+            if v is not None and v.value:
+                if versions is None:
+                    versions = {}
+                versions[i] = v.value
+        elif item is array:
+            if outputs is None:
+                outputs = {}
+            outputs[i] = 0
+        elif item is returned and item is not None:
+            return _note_saved(ctx, (returned,), (array,))  # a scalar, kept as its 0-d array
+    ctx._saved_outputs = outputs
+    ctx._saved_versions = versions
 
 
-def _pack(items, outputs, returned):
-    """Saved items in their tagged form; an item that is one of the arrays forward
-    ``returned`` is saved as that output (stored as the output tensor's array)."""
-    packed = []
-    for item in items:
+def _note_saved(ctx, returned, arrays):
+    """Tell apart, among what forward saved, this node's outputs and the inputs whose
+    version counter is past 0 (for the check in ``saved_tensors``). An output is
+    matched by identity with what forward ``returned``, or with ``arrays``, the
+    output tensors' arrays, which is what is kept for it."""
+    saved = ctx._saved
+    outputs = versions = None
+    for i, item in enumerate(saved):
         if item is None:
-            packed.append(None)
             continue
         data = item.data if isinstance(item, Tensor) else item
-        for i, out in enumerate(outputs):
-            if data is returned[i] or data is out.data:
-                packed.append((_OUTPUT, i, out.data, version_of(out)))
+        for nr, array in enumerate(arrays):
+            if data is array or data is returned[nr]:
+                if outputs is None:
+                    outputs = {}
+                outputs[i] = nr
                 break
         else:
             if isinstance(item, Tensor):
                 v = item._version
-                packed.append((_INPUT, item, 0 if v is None else v.value))
-            else:
-                packed.append((_CONSTANT, item))
-    return packed
-
-
-def _pack_single(items, returned, out):
-    """_pack for the common case: one output, which forward ``returned`` as an array
-    (``out.data`` is that array, or a 0-d array made from a scalar it returned)."""
-    packed = []
-    for item in items:
-        if isinstance(item, Tensor):
-            if item.data is returned:
-                packed.append((_OUTPUT, 0, out.data, version_of(out)))
-            else:
-                v = item._version
-                packed.append((_INPUT, item, 0 if v is None else v.value))
-        elif item is returned:
-            packed.append((_OUTPUT, 0, out.data, version_of(out)))
-        else:
-            packed.append(None if item is None else (_CONSTANT, item))
-    return packed
-
-
-def _unpack(node, item):
-    if item is None:
-        return None
-    kind = item[0]
-    if kind == _INPUT:
-        t, expected = item[1], item[2]
-        v = t._version
-        if v is not None and v.value != expected:
-            raise RuntimeError(
-                f"{node.name}: a tensor it saved for backward (shape {t.shape}) was modified in place "
-                f"at {v.where} after the op used it (version {v.value}, expected {expected}). "
-                "Use an out-of-place op there, or pass a .clone() of the tensor to the op.")
-        return t
-    if kind == _OUTPUT:
-        _, index, array, v = item
-        if v.value != 0:
-            raise RuntimeError(
-                f"{node.name}: its output, saved for backward, was modified in place at {v.where}. "
-                "Use an out-of-place op there, or change a .clone() of the output instead.")
-        t = Tensor._make(array, node._backend)
-        if _state.enabled:  # create_graph: the output stays connected to this node
-            t._requires_grad = True
-            t.grad_fn = node
-            t._output_nr = index
-            t._version = v
-        return t
-    return Tensor._make(item[1], node._backend)
+                if v is not None and v.value:
+                    if versions is None:
+                        versions = {}
+                    versions[i] = v.value
+    ctx._saved_versions = versions
+    if outputs is not None:
+        ctx._saved_outputs = outputs
+        if any(saved[i] is not arrays[nr] for i, nr in outputs.items()):
+            ctx._saved = tuple(arrays[outputs[i]] if i in outputs else item for i, item in enumerate(saved))

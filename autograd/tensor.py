@@ -25,8 +25,17 @@ def version_of(t):
     """The tensor's counter, created on first need (most tensors never need one)."""
     v = t._version
     if v is None:
-        v = t._version = Version()
+        v = Version()
+        share_version(t, v)
     return v
+
+
+def share_version(t, v):
+    """Make ``v`` the in-place counter of ``t`` (views share their base's). The node
+    that made ``t`` may have saved its array for backward, so it watches ``v`` from now."""
+    t._version = v
+    if t.grad_fn is not None:
+        t.grad_fn.watch_output(t._output_nr, v)
 
 
 class Tensor:
@@ -235,10 +244,10 @@ class Tensor:
         values = result.data
         if values.dtype != self.data.dtype:
             values = self._backend.xp.astype(values, self.data.dtype)
+        v = version_of(self)  # before the node changes: the node that made this tensor watches v
         self.data[...] = values  # in the existing storage, so views and detached copies see it
         if result.grad_fn is not None:  # a non-leaf in a recorded graph: the op joins it
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
-        v = version_of(self)
         v.value += 1
         frame = sys._getframe(1)
         while frame.f_code.co_filename == __file__:  # step out to the caller of add_/mul_/fill_...

@@ -1,13 +1,13 @@
 """Ops that move elements around without changing them."""
 from ..function import Function
 from ..shapes import broadcast_shapes, normalize_axis, shape_arg
-from ..tensor import Tensor, version_of
+from ..tensor import Tensor, share_version, version_of
 
 
 def _view(out, x):
     """Outputs that may alias their input share its in-place version counter,
     so changing one in place is caught wherever the other was saved."""
-    out._version = version_of(x)
+    share_version(out, version_of(x))
     return out
 
 

@@ -93,13 +93,13 @@ def _signature(call, graph, names):
     labels = []
     for node in call.members:
         inputs = []
-        for edge in node.next_edges:
+        for edge in node.next_functions:
             if edge is None:
                 inputs.append("ext")
             elif edge[1] < 0:
                 name = names.get(id(edge[0]))
                 # a parameter is told apart by its attribute name; any other input is outside data
-                inputs.append(f"param {name.rsplit('.', 1)[-1]}{tuple(edge[2])}" if name else "ext")
+                inputs.append(f"param {name.rsplit('.', 1)[-1]}{tuple(edge[0].shape)}" if name else "ext")
             elif id(edge[0]) in inside:
                 inputs.append(f"{base[id(edge[0])]}[{edge[1]}]")
             else:
@@ -122,7 +122,7 @@ def _chains(calls):
     fed_by = {id(c): set() for c in calls}
     for c in calls:
         for node in c.members:
-            for edge in node.next_edges:
+            for edge in node.next_functions:
                 if edge is not None and edge[1] >= 0:
                     source = owner.get(id(edge[0]))
                     if source is not None and source is not c:
@@ -182,7 +182,7 @@ def _fold_loop(owner, nodes, graph, names, folding, node_call):
     for _ in range(2):
         kind = {id(n): hash((kind[id(n)], tuple(
             None if e is None or e[1] < 0 or id(e[0]) not in inside else kind[id(e[0])]
-            for e in n.next_edges))) for n in nodes}
+            for e in n.next_functions))) for n in nodes}
     kinds = {}
     for n in nodes:
         kinds.setdefault(kind[id(n)], []).append(n)
@@ -258,7 +258,7 @@ def _fold_chain_inputs(graph, names, folding):
             if number is None or (chain is not None and number != chain):
                 break
             chain = number
-            edge = alias.get(id(consumer), consumer).next_edges[slot]
+            edge = alias.get(id(consumer), consumer).next_functions[slot]
             candidate = None if edge is None else edge[0]
             if candidate is None or candidate is obj or (stand_in is not None and candidate is not stand_in):
                 break

@@ -1,9 +1,7 @@
 """The graph behind some root tensors, walked once: every op node and leaf, the
-edges between them, and each op's output shapes and dtypes.
-
-Nodes never reference their outputs, so an op's output shape is read from its
-consumers' edges (or from the root tensor) and its dtype from the node. The walk
-is iterative, so graphs far deeper than Python's recursion limit draw fine."""
+edges between them, and each op's output shapes and dtypes (which nodes record,
+since they never reference their outputs). The walk is iterative, so graphs far
+deeper than Python's recursion limit draw fine."""
 
 
 class Graph:
@@ -15,7 +13,6 @@ class Graph:
         self.leaves = []
         self.edges = []        # (producer, output_nr, consumer, slot)
         self.consumers = {}    # id(producer) -> [(consumer, slot)]
-        self.out_shapes = {}   # (id(node), output_nr) -> shape
         self.root_nodes = set()
         self._dtype_names = {}
         seen = set()
@@ -26,17 +23,14 @@ class Graph:
                     self.leaves.append(r)
                 continue
             self.root_nodes.add(id(r.grad_fn))
-            self.out_shapes.setdefault((id(r.grad_fn), r._output_nr), tuple(r.data.shape))
             self._visit(r.grad_fn, seen)
         for node in self.nodes:
-            for slot, edge in enumerate(node.next_edges):
+            for slot, edge in enumerate(node.next_functions):
                 if edge is None:
                     continue
-                producer, nr, shape = edge
+                producer, nr = edge
                 self.edges.append((producer, nr, node, slot))
                 self.consumers.setdefault(id(producer), []).append((node, slot))
-                if nr >= 0:
-                    self.out_shapes.setdefault((id(producer), nr), tuple(shape))
         self.index = {id(n): i for i, n in enumerate(self.nodes)}
 
     def _visit(self, start, seen):
@@ -44,10 +38,9 @@ class Graph:
         if id(start) in seen:
             return
         seen.add(id(start))
-        stack = [(start, 0)]
+        stack = [(start, start.next_functions, 0)]
         while stack:
-            node, i = stack[-1]
-            edges = node.next_edges
+            node, edges, i = stack[-1]
             while i < len(edges):
                 edge = edges[i]
                 i += 1
@@ -57,8 +50,8 @@ class Graph:
                 if edge[1] < 0:
                     self.leaves.append(edge[0])
                     continue
-                stack[-1] = (node, i)
-                stack.append((edge[0], 0))
+                stack[-1] = (node, edges, i)
+                stack.append((edge[0], edge[0].next_functions, 0))
                 break
             else:
                 stack.pop()
@@ -68,7 +61,7 @@ class Graph:
         """``[(shape, dtype name)]`` for each output of ``node``."""
         if node._out_meta is not None:
             return [(tuple(s), self._dtype_name(node, d)) for s, d in node._out_meta]
-        return [(self.out_shapes.get((id(node), 0), ()), self._dtype_name(node, node._out_dtype))]
+        return [(tuple(node._out_shape), self._dtype_name(node, node._out_dtype))]
 
     def _dtype_name(self, node, native):
         if native is None:

@@ -83,7 +83,7 @@ def _exchanging_data(call, candidates, graph, node_call):
             if owner is not None and id(owner) in wanted:
                 return owner
     for node in call.members:
-        for edge in node.next_edges:
+        for edge in node.next_functions:
             if edge is not None and edge[1] >= 0:
                 owner = node_call.get(id(edge[0]))
                 if owner is not None and id(owner) in wanted:

@@ -88,7 +88,7 @@ class Drawing:
         where.node(name, html_label(node.name, *lines), **attrs)
         if show_saved and node._saved:
             for j, item in enumerate(node._saved):
-                text = _saved_text(item, node._backend, node._n_outputs)
+                text = _saved_text(node, j, item)
                 if text is not None:
                     saved = f"{name}_saved{j}"
                     where.node(saved, html_label(*text), **STYLES["saved"])
@@ -231,21 +231,22 @@ class Drawing:
             parent.subgraph(clusters[id(call)])
 
 
-def _saved_text(item, backend, n_outputs):
-    """(title, detail, bytes) for one packed saved item, or None for a saved None."""
+def _saved_text(node, position, item):
+    """(title, detail, bytes) for the item saved at ``position``, or None for a saved None."""
     if item is None:
         return None
-    kind = item[0]
-    if kind == 0:
-        title, array = "saved input", item[1].data
-    elif kind == 1:
-        title, array = "saved output" if n_outputs == 1 else f"saved output {item[1]}", item[2]
+    outputs = node._saved_outputs or {}
+    if isinstance(item, Tensor):
+        title, array = "saved input", item.data
+    elif position in outputs:
+        nr = outputs[position]
+        title, array = "saved output" if node._n_outputs == 1 else f"saved output {nr}", item
     else:
-        title, array = "saved array", item[1]
+        title, array = "saved array", item
     shape = getattr(array, "shape", None)
     if shape is None:
         return title, type(array).__name__
-    dtype = backend.canonical_dtype(array.dtype)
+    dtype = node._backend.canonical_dtype(array.dtype)
     size = 1
     for d in shape:
         size *= d

@@ -67,7 +67,7 @@ def count_nodes(root):
     while queue:
         node = queue.pop()
         counts[node.name] = counts.get(node.name, 0) + 1
-        for edge in node.next_edges:
+        for edge in node.next_functions:
             if edge is not None and edge[1] >= 0 and id(edge[0]) not in seen:
                 seen.add(id(edge[0]))
                 queue.append(edge[0])
@@ -246,7 +246,7 @@ def test_heat_colours_rise_with_time(device):
     assert fill_of(source, "Sleepy") == viz.HEAT[-1]
     for title in ("Tanh", "Exp", "Sum"):
         assert viz.HEAT.index(fill_of(source, title)) < len(viz.HEAT) - 1
-    sleepy = prof.node_stats(y.grad_fn.next_edges[0][0].next_edges[0][0])  # Sum <- Exp <- Sleepy
+    sleepy = prof.node_stats(y.grad_fn.next_functions[0][0].next_functions[0][0])  # Sum <- Exp <- Sleepy
     assert sleepy.calls == 1 and sleepy.forward > 0 and sleepy.backward > 0
     assert viz.format_time(sleepy.forward + sleepy.backward) in source
 

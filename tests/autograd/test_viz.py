@@ -83,14 +83,14 @@ class Unrolled(nn.Module):
 
 # --- an independent walk of the graph ---------------------------------------------------------------
 def walk(*roots):
-    """(nodes, leaves, edge count) of the graph, by breadth-first search over next_edges."""
+    """(nodes, leaves, edge count) of the graph, by breadth-first search over next_functions."""
     nodes, leaves, edges = {}, {}, len(roots)
     queue = [r.grad_fn for r in roots if r.grad_fn is not None]
     for n in queue:
         nodes[id(n)] = n
     while queue:
         node = queue.pop()
-        for edge in node.next_edges:
+        for edge in node.next_functions:
             if edge is None:
                 continue
             edges += 1
