@@ -88,6 +88,12 @@ class Backend:
         back an earlier scratch array that nothing references any more."""
         return self.xp.empty(shape, dtype=dtype)
 
+    def relu(self, x):
+        """``max(x, 0)`` and the bool mask of where it is positive (all that ReLU's
+        backward needs). A backend may write both into reused scratch memory."""
+        y = self.xp.maximum(x, 0)
+        return y, y > 0
+
     def axpy_(self, y, alpha, x):
         """``y += alpha * x`` in place (an optimizer's update). The standard has no
         ``out=``, so this generic form makes one temporary; backends do better."""

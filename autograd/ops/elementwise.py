@@ -345,10 +345,10 @@ def sigmoid(x):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        y = x._backend.xp.maximum(x.data, 0)
+        y, positive = x._backend.relu(x.data)
         # Backward needs only where y > 0: a bool mask, a quarter of y's bytes, so y
         # itself is freed once the next layer is done with it.
-        ctx.save_for_backward(y > 0)
+        ctx.save_for_backward(positive)
         return y
 
     @staticmethod

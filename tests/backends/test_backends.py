@@ -172,6 +172,32 @@ def test_owns_memory_is_false_for_views(device):
     assert backend.owns_memory(view) is False
 
 
+def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
+    backend = backends.get(device)
+    x0 = np.random.default_rng(6).standard_normal((64, 8, 26, 26)).astype(np.float32)
+    y, positive = backend.relu(backend.from_numpy(x0))
+    np.testing.assert_array_equal(host(backend, y), np.maximum(x0, 0))
+    np.testing.assert_array_equal(host(backend, positive), x0 > 0)
+
+
+def test_pooled_relu_outputs_are_reused_only_once_unreferenced():
+    """The NumPy backend writes large ReLU outputs into its scratch pool: an output
+    still referenced is never handed out again, and one dropped is."""
+    backend = backends.get("cpu")
+    rng = np.random.default_rng(7)
+    a, b = (rng.standard_normal((32, 8, 26, 26)).astype(np.float32) for _ in range(2))
+    kept, kept_mask = backend.relu(a)
+    for _ in range(6):  # more than the pool keeps per shape
+        other, other_mask = backend.relu(b)
+        assert not np.shares_memory(other, kept) and not np.shares_memory(other_mask, kept_mask)
+    np.testing.assert_array_equal(kept, np.maximum(a, 0))
+    np.testing.assert_array_equal(kept_mask, a > 0)
+    address = kept.__array_interface__["data"][0]
+    del kept, kept_mask, other, other_mask
+    again, _ = backend.relu(b)
+    assert again.__array_interface__["data"][0] == address
+
+
 # --- random generators -----------------------------------------------------------------------
 def test_seeded_generators_are_reproducible(device):
     backend = backends.get(device)
