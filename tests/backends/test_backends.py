@@ -172,6 +172,27 @@ def test_owns_memory_is_false_for_views(device):
     assert backend.owns_memory(view) is False
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_axpy_updates_y_in_place_and_leaves_x_alone(dtype, layout, device):
+    """axpy_ is y += alpha * x, with NumPy's rounding: y keeps its memory, x is unchanged."""
+    backend = backends.get(device)
+    if dtype == "float16" and device == "strict":
+        pytest.skip("the Array API standard has no float16")
+    rng = np.random.default_rng(5)
+    y0 = rng.standard_normal((37, 29)).astype(dtype)
+    x0 = rng.standard_normal((37, 29)).astype(dtype)
+    y, x = backend.from_numpy(y0.copy()), backend.from_numpy(x0.copy())
+    if layout == "transposed":
+        y, x = backend.xp.permute_dims(y, (1, 0)), backend.xp.permute_dims(x, (1, 0))
+        y0, x0 = y0.T, x0.T
+    before = y
+    backend.axpy_(y, -0.25, x)
+    assert y is before
+    np.testing.assert_array_equal(host(backend, y), y0 + np.asarray(-0.25, dtype) * x0)
+    np.testing.assert_array_equal(host(backend, x), x0)
+
+
 def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
     backend = backends.get(device)
     x0 = np.random.default_rng(6).standard_normal((64, 8, 26, 26)).astype(np.float32)
