@@ -144,28 +144,22 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 if t is None:
                     continue
                 g = grads_in[i]
-                if isinstance(t, Function):
-                    if g is not None:
-                        if nrs is None or t._n_outputs == 1:
-                            if g.data.shape != t._out_shape:  # a broadcast input: reduce here, not in ops
-                                g = sum_to(g, t._out_shape)
-                            current = buffers.get(t)
-                            buffers[t] = g if current is None else _sum(current, g, create_graph)
-                        else:
-                            _add_to_output_slot(buffers, t, nrs[i], g, create_graph)
-                    n = deps[t] - 1
-                    deps[t] = n
-                    if n == 0:
-                        ready.append(t)
-                else:  # a leaf
-                    if g is not None:
-                        if g.data.shape != t.data.shape:
-                            g = sum_to(g, t.data.shape)
+                is_node = isinstance(t, Function)
+                if g is not None:
+                    if nrs is not None and is_node and t._n_outputs > 1:
+                        _add_to_output_slot(buffers, t, nrs[i], g, create_graph)
+                    else:
+                        shape = t._out_shape if is_node else t.data.shape
+                        if g.data.shape != shape:  # a broadcast input: reduced here, in no op
+                            g = sum_to(g, shape)
                         current = buffers.get(t)
                         buffers[t] = g if current is None else _sum(current, g, create_graph)
-                    n = deps[t] - 1
-                    deps[t] = n
-                    if n == 0 and t in buffers:
+                n = deps[t] - 1
+                deps[t] = n
+                if n == 0:
+                    if is_node:
+                        ready.append(t)
+                    elif t in buffers:
                         _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     finally:
         _state.enabled = previous
