@@ -90,7 +90,8 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 stack.append(target)
     while stack:
         node = stack.pop()
-        for t in node._producers:
+        producers = node._producers
+        for t in producers if type(producers) is tuple else (producers,):
             if t is not None:
                 n = deps.get(t)
                 if n is None:
@@ -122,25 +123,31 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
             node = ready.pop()
             grads = buffers.pop(node, None)
             producers = node._producers
+            if type(producers) is tuple:
+                n_args = len(producers)
+                edges = enumerate(producers)
+            else:  # the sole argument with a producer (see Function._producers)
+                n_args = node._n_args
+                edges = ((node._sole_arg, producers),)
             if grads is None:
                 # Every consumer sent None (no gradient flows here), but the nodes behind
                 # this one still wait for it: release their dependency counts.
-                grads_in = (None,) * len(producers)
+                grads_in = (None,) * n_args
             elif plain and not node._special:
                 grads_in = node.backward(node, grads)
                 if type(grads_in) is not tuple:
                     grads_in = (grads_in,)
             else:
                 grads_in = _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out)
-            if len(grads_in) != len(producers):
+            if len(grads_in) != n_args:
                 raise RuntimeError(f"{node.name}.backward returned {len(grads_in)} gradients, but its forward "
-                                   f"took {len(producers)} arguments; return one per argument (None where "
+                                   f"took {n_args} arguments; return one per argument (None where "
                                    "there is no gradient)")
             if not retain_graph and node._saved is not None:
                 node._saved = None
                 node._released = True
             nrs = node._producer_nrs
-            for i, t in enumerate(producers):
+            for i, t in edges:
                 if t is None:
                     continue
                 g = grads_in[i]

@@ -61,9 +61,15 @@ class Function:
     # The graph, per forward argument: None (no gradient flows there), a leaf tensor,
     # or the node that made the argument. Where a producer has several outputs,
     # ``_producer_nrs`` says which one each argument was (it is None otherwise).
-    # ``next_functions`` is the public (producer, output number) view.
+    # When exactly one argument has a producer (a unary op, or an op of one input and
+    # constants), ``_producers`` is that producer itself, not a tuple: argument
+    # ``_sole_arg`` of ``_n_args``. That saves a tuple the cyclic collector would track
+    # for most ops. ``producer_tuple()`` gives the tuple form; ``next_functions`` is
+    # the public (producer, output number) view.
     _producers = ()
     _producer_nrs = None
+    _sole_arg = 0
+    _n_args = 0
     scope = None
     # What forward passed to save_for_backward, as it passed it: input tensors, and
     # arrays that are outputs (``_saved_outputs`` maps their positions to output
@@ -113,7 +119,14 @@ class Function:
         gradient flows; the producer is a node, or a leaf tensor (number -1)."""
         nrs = self._producer_nrs
         return tuple(None if p is None else (p, -1) if isinstance(p, Tensor) else (p, 0 if nrs is None else nrs[i])
-                     for i, p in enumerate(self._producers))
+                     for i, p in enumerate(self.producer_tuple()))
+
+    def producer_tuple(self):
+        """Per forward argument, None, a leaf tensor or the producing node."""
+        producers = self._producers
+        if type(producers) is tuple:
+            return producers
+        return (None,) * self._sole_arg + (producers,) + (None,) * (self._n_args - self._sole_arg - 1)
 
     # --- what backward may use ----------------------------------------------------
     def save_for_backward(self, *items):
@@ -249,7 +262,8 @@ def _record(cls, ctx, args, backend):
     needs = []
     producers = []
     several_outputs = False
-    for a in args:
+    sole = None  # the index of the one argument with a producer, while there is one
+    for i, a in enumerate(args):
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
             fn = a.grad_fn
@@ -259,13 +273,20 @@ def _record(cls, ctx, args, backend):
                 producers.append(fn)
                 if fn._n_outputs != 1:
                     several_outputs = True
+            sole = i if sole is None else -1
         else:
             needs.append(False)
             producers.append(None)
     ctx.needs_input_grad = tuple(needs)
-    ctx._producers = tuple(producers)
     if several_outputs:
+        ctx._producers = tuple(producers)
         ctx._producer_nrs = tuple(a._output_nr if p is not None else 0 for a, p in zip(args, producers))
+    elif sole >= 0:
+        ctx._producers = producers[sole]
+        ctx._sole_arg = sole
+        ctx._n_args = len(args)
+    else:
+        ctx._producers = tuple(producers)
     ctx.scope = current_scope
     _state.enabled = False  # a forward built from Tensor ops must not record
     try:

@@ -459,12 +459,17 @@ def test_next_functions_names_producers_and_output_numbers(device):
     assert (split.name, split_nr, constant) == ("Split", 1, None)
     assert exp.next_functions[0] == (split, 0)
     assert split.next_functions[0] == (x, -1)
+    # one argument with a producer, after a constant: kept without a tuple, shown in place
+    z = ag.where(x > 2, a.exp().sum() * x, 0.0)
+    constant, (mul, mul_nr), zero = z.grad_fn.next_functions
+    assert (constant, mul.name, mul_nr, zero) == (None, "Mul", 0, None)
+    assert mul.next_functions[1] == (x, -1)
 
 
 def test_a_recorded_op_leaves_few_objects_for_the_cyclic_collector(device):
     # On deep graphs Python's full collections, which visit every tracked object, cost
-    # more than the ops: each op may leave its node, the tuple of its producers and the
-    # tuple of what it saved, and nothing more.
+    # more than the ops: an op of one input and constants may leave its node and the
+    # tuple of what it saved, and nothing more (here a third of the ops save a tensor).
     if device == "strict":
         pytest.skip("array-api-strict wraps each array in a Python object that the collector tracks")
     x = f64(np.ones(4))
@@ -482,7 +487,7 @@ def test_a_recorded_op_leaves_few_objects_for_the_cyclic_collector(device):
     y = chain(1000)
     gc.collect()
     per_op = (len(gc.get_objects()) - before) / 3000
-    assert per_op <= 2.5, per_op
+    assert per_op <= 1.4, per_op
     del y
 
 
