@@ -43,14 +43,24 @@ class NumpyBackend(Backend):
     def scratch(self, shape, dtype):
         return self._scratch.take(shape, dtype)
 
+    def scratch_like(self, x, dtype):
+        """Scratch memory of ``x``'s shape laid out in ``x``'s memory order (a conv
+        output is channels-first behind its (N, C, H, W) shape): elementwise work
+        between the two then runs in one sequential pass, and the layout passes on."""
+        if x.flags.c_contiguous:
+            return self.scratch(x.shape, dtype)
+        order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
+        dense = self.scratch(tuple(x.shape[axis] for axis in order), dtype)
+        return np.permute_dims(dense, tuple(order.index(axis) for axis in range(x.ndim)))
+
     def relu(self, x):
         # Activations are kept until backward, so fresh ones would take fresh pages
         # from the OS (a page fault per 4 KiB) every step; pooled ones are reused.
         # (Pooling GEMM outputs too was measured slower: malloc hands back memory
         # still in cache, the pool memory that has gone cold.)
-        y = self.scratch(x.shape, x.dtype)
+        y = self.scratch_like(x, x.dtype)
         np.maximum(x, 0, out=y)
-        positive = self.scratch(x.shape, np.bool_)
+        positive = self.scratch_like(x, np.bool_)
         np.greater(y, 0, out=positive)
         return y, positive
 

@@ -201,6 +201,17 @@ def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
     np.testing.assert_array_equal(host(backend, positive), x0 > 0)
 
 
+def test_relu_kernel_keeps_a_channels_first_layout():
+    """A conv output is an (N, C, H, W) view of channels-first memory; its ReLU comes
+    back in the same layout (so pooling and the next im2col read it sequentially)."""
+    backend = backends.get("cpu")
+    x = np.random.default_rng(8).standard_normal((8, 64, 26, 26)).astype(np.float32).transpose(1, 0, 2, 3)
+    y, positive = backend.relu(x)
+    assert y.strides == x.strides and positive.strides == tuple(s // 4 for s in x.strides)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    np.testing.assert_array_equal(positive, x > 0)
+
+
 def test_pooled_relu_outputs_are_reused_only_once_unreferenced():
     """The NumPy backend writes large ReLU outputs into its scratch pool: an output
     still referenced is never handed out again, and one dropped is."""
