@@ -1,19 +1,6 @@
 """detect_anomaly(): stop at the first NaN or inf an op produces, forward or backward."""
-import os
-import sys
-
 from . import function
-
-_LIBRARY_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d) + os.sep
-                      for d in ("autograd", "nn", "backends"))
-
-
-def user_frame():
-    """``file:line`` of the innermost caller outside topograd itself."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_LIBRARY_DIRS):
-        frame = frame.f_back
-    return "<unknown>" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+from .user_code import user_frame
 
 
 def _bad(t):

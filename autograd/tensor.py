@@ -1,11 +1,10 @@
 """The Tensor: a backend array plus what autograd needs to differentiate it."""
-import sys
-
 import backends
 from backends import dtypes
 
 from . import grad_mode
 from .shapes import broadcast_shapes
+from .user_code import user_frame
 
 
 class Version:
@@ -244,15 +243,18 @@ class Tensor:
         values = result.data
         if values.dtype != self.data.dtype:
             values = self._backend.xp.astype(values, self.data.dtype)
-        v = version_of(self)  # before the node changes: the node that made this tensor watches v
         self.data[...] = values  # in the existing storage, so views and detached copies see it
+        return self._become(op, result)
+
+    def _become(self, op, result):
+        """Finish an in-place op whose values are already in this tensor's storage:
+        ``result`` (the op's output) hands over its place in the graph, and the
+        version counter records the change and where it was made."""
+        v = version_of(self)  # before the node changes: the node that made this tensor watches v
         if result.grad_fn is not None:  # a non-leaf in a recorded graph: the op joins it
             self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
         v.value += 1
-        frame = sys._getframe(1)
-        while frame.f_code.co_filename == __file__:  # step out to the caller of add_/mul_/fill_...
-            frame = frame.f_back
-        v.where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        v.where = user_frame()
         return self
 
     def _snapshot(self):
@@ -404,6 +406,7 @@ class Tensor:
     def tanh(self): return ops.elementwise.tanh(self)
     def sigmoid(self): return ops.elementwise.sigmoid(self)
     def relu(self): return ops.elementwise.relu(self)
+    def relu_(self): return ops.elementwise.relu_(self)
     def clip(self, min=None, max=None): return ops.elementwise.clip(self, min, max)
     def sum(self, axis=None, keepdims=False): return ops.reduction.sum(self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return ops.reduction.mean(self, axis, keepdims)

@@ -94,6 +94,13 @@ class Backend:
         y = self.xp.maximum(x, 0)
         return y, y > 0
 
+    def relu_(self, x):
+        """``max(x, 0)`` written into ``x`` itself (an in-place ReLU); returns the bool
+        mask of where it is positive."""
+        y = self.xp.maximum(x, 0)
+        x[...] = y
+        return y > 0
+
     def axpy_(self, y, alpha, x):
         """``y += alpha * x`` in place (an optimizer's update). The standard has no
         ``out=``, so this generic form makes one temporary; backends do better."""

@@ -64,6 +64,12 @@ class NumpyBackend(Backend):
         np.greater(y, 0, out=positive)
         return y, positive
 
+    def relu_(self, x):
+        np.maximum(x, 0, out=x)
+        positive = self.scratch_like(x, np.bool_)
+        np.greater(x, 0, out=positive)
+        return positive
+
     def axpy_(self, y, alpha, x):
         scaled = self.scratch(x.shape, x.dtype)  # reused across steps: no fresh pages each time
         np.multiply(x, alpha, out=scaled)

@@ -5,6 +5,9 @@ topograd code ports from PyTorch by changing the import is part of what is shown
 
 A ``ModelSpec`` also knows its initial weights and a batch (seeded NumPy arrays,
 shared by every contender) and its hand-written floor.
+
+ReLUs are ``ReLU(inplace=True)``, for PyTorch and topograd alike: the floors
+apply ReLU in place, and fast PyTorch models (torchvision's among them) do too.
 """
 import dataclasses
 
@@ -23,9 +26,9 @@ def mlp(nn, sizes):
         def __init__(self):
             super().__init__()
             self.fc1 = nn.Linear(sizes[0], sizes[1])
-            self.relu1 = nn.ReLU()
+            self.relu1 = nn.ReLU(inplace=True)
             self.fc2 = nn.Linear(sizes[1], sizes[2])
-            self.relu2 = nn.ReLU()
+            self.relu2 = nn.ReLU(inplace=True)
             self.fc3 = nn.Linear(sizes[2], sizes[3])
 
         def forward(self, x):
@@ -39,10 +42,10 @@ def lenet(nn):
         def __init__(self):
             super().__init__()
             self.conv1 = nn.Conv2d(1, 8, 3)
-            self.relu1 = nn.ReLU()
+            self.relu1 = nn.ReLU(inplace=True)
             self.pool1 = nn.MaxPool2d(2)
             self.conv2 = nn.Conv2d(8, 16, 3)
-            self.relu2 = nn.ReLU()
+            self.relu2 = nn.ReLU(inplace=True)
             self.pool2 = nn.MaxPool2d(2)
             self.flatten = nn.Flatten()
             self.fc = nn.Linear(16 * 5 * 5, CLASSES)

@@ -340,12 +340,15 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def relu(input, inplace=False):
-    """max(x, 0). ``inplace`` is accepted for PyTorch compatibility; the result is a new tensor."""
-    return _relu(_floating("relu", input))
+    """max(x, 0). With ``inplace=True`` the result overwrites ``input``, which is
+    returned (no output buffer; backward keeps only a bool mask)."""
+    _floating("relu", input)
+    return input.relu_() if inplace else _relu(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch's)."""
+    """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch's).
+    ``inplace`` is accepted for PyTorch compatibility; the result is a new tensor."""
     _floating("leaky_relu", input)
     xp = input._backend.xp
     # One multiply by a per-element factor (1 or the slope), which is constant almost
@@ -355,7 +358,8 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    """x where x > 0, else alpha * (exp(x) - 1); exp only sees x <= 0, so it never overflows."""
+    """x where x > 0, else alpha * (exp(x) - 1); exp only sees x <= 0, so it never overflows.
+    ``inplace`` is accepted for PyTorch compatibility; the result is a new tensor."""
     _floating("elu", input)
     return _relu(input) + (exp(clip(input, max=0.0)) - 1) * alpha
 

@@ -357,6 +357,17 @@ class Relu(Function):
         return ReluGrad.apply(gy, positive)
 
 
+class ReluInPlace(Relu):
+    """ReLU written over its input's memory (``relu_``, ``inplace=True``): no output
+    buffer, and backward needs only the mask, which the output gives exactly as the
+    input would. Tensor.relu_ makes the input tensor this node's output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x._backend.relu_(x.data))
+        return x.data
+
+
 class ReluGrad(Function):
     """``gy`` where ``positive`` (the ReLU's output > 0) holds, else 0; linear in ``gy``."""
 
@@ -379,6 +390,14 @@ class ReluGrad(Function):
 
 def relu(x):
     return Relu.apply(as_tensor(x))
+
+
+def relu_(x):
+    """ReLU in place: ``x`` itself is returned, now the output of a ReluInPlace node."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"relu_: expected a Tensor, got {type(x).__name__}")
+    x._check_inplace("relu_")
+    return x._become("relu_", ReluInPlace.apply(x))
 
 
 class Clip(Function):

@@ -508,6 +508,49 @@ def test_in_place_ops_on_non_leaves_are_differentiated(device):
     np.testing.assert_allclose(x.grad.numpy(), 3 * np.exp(x.numpy()))
 
 
+def test_relu_in_place_overwrites_its_input_and_is_differentiated(device):
+    x = f64([-2.0, -0.5, 0.5, 3.0])
+    h = x * 2
+    data = h.data
+    out = h.relu_()
+    assert out is h and h.data is data                      # the same tensor, the same memory
+    assert h.grad_fn.name == "ReluInPlace"
+    np.testing.assert_array_equal(h.numpy(), [0.0, 0.0, 1.0, 6.0])
+    (h * h).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.0, 4.0, 24.0])   # 2 * (2 relu(2x)) where 2x > 0
+    assert ag.gradcheck(lambda t: (t * 1).relu_(), [f64([-1.5, 0.25, 2.0])])
+    assert ag.gradgradcheck(lambda t: ((t * 1).relu_() * t).sum(), [f64([-1.5, 0.25, 2.0])])
+
+
+def test_relu_in_place_on_a_saved_tensor_fails_backward_naming_the_line(device):
+    x = f64([-1.0, 2.0])
+    y = x.exp() - 2                 # Sub saves nothing; Exp saves its own output
+    loss = (y * y).sum()            # Mul saves y
+    line = next_line()
+    y.relu_()
+    with pytest.raises(RuntimeError, match=rf"Mul: .*{THIS_FILE}:{line}"):
+        loss.backward()
+    z = x.exp()
+    z.relu_()                       # Exp's saved output is overwritten
+    with pytest.raises(RuntimeError, match=r"Exp: its output, saved for backward, was modified in place"):
+        z.sum().backward()
+    with pytest.raises(RuntimeError, match=r"relu_: .*leaf.*no_grad"):
+        x.relu_()
+    with pytest.raises(TypeError, match=r"relu_: expected a Tensor"):
+        ag.relu_([1.0])
+
+
+def test_relu_in_place_outside_the_graph(device):
+    c = ag.tensor([-1.0, 2.0])
+    assert c.relu_() is c and c.grad_fn is None and not c.requires_grad
+    np.testing.assert_array_equal(c.numpy(), [0.0, 2.0])
+    w = f64([-1.0, 2.0])
+    with ag.no_grad():
+        w.relu_()
+    assert w.is_leaf and w.requires_grad
+    np.testing.assert_array_equal(w.numpy(), [0.0, 2.0])
+
+
 def test_in_place_on_a_leaf_that_requires_grad(device):
     w = f64([1.0, 2.0])
     with pytest.raises(RuntimeError, match=r"add_: .*leaf.*no_grad"):

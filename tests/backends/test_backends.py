@@ -201,6 +201,15 @@ def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
     np.testing.assert_array_equal(host(backend, positive), x0 > 0)
 
 
+def test_in_place_relu_kernel_overwrites_its_input_and_gives_the_mask(device):
+    backend = backends.get(device)
+    x0 = np.random.default_rng(9).standard_normal((16, 8, 26, 26)).astype(np.float32)
+    x = backend.from_numpy(x0.copy())
+    positive = backend.relu_(x)
+    np.testing.assert_array_equal(host(backend, x), np.maximum(x0, 0))
+    np.testing.assert_array_equal(host(backend, positive), x0 > 0)
+
+
 def test_relu_kernel_keeps_a_channels_first_layout():
     """A conv output is an (N, C, H, W) view of channels-first memory; its ReLU comes
     back in the same layout (so pooling and the next im2col read it sequentially)."""

@@ -199,6 +199,17 @@ def test_max_pool2d_sends_gradient_to_first_maximum():
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
 
 
+def test_relu_inplace_returns_its_input_changed():
+    x = ag.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    h = x * 3
+    assert F.relu(h, inplace=True) is h
+    np.testing.assert_array_equal(h.numpy(), np.float32([0.0, 1.5, 6.0]))
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 3.0, 3.0])
+    kept = x * 3
+    assert F.relu(kept) is not kept and kept.numpy()[0] == -3.0   # the default leaves the input alone
+
+
 def test_erf_accuracy():
     from autograd.ops.nn_fused import erf
     x = np.concatenate([np.linspace(-7, 7, 4001), [0.0, 1e-300, -1e-12, 0.46875, 0.5, 4.0, 27.0, -40.0]])

@@ -100,6 +100,11 @@ LAYERS = {
     "Sequential-cnn": (lambda nn: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(),
                                                 nn.MaxPool2d(2), nn.Flatten(), nn.Linear(18, 4), nn.LogSoftmax(dim=1)),
                        lambda rng: rng.standard_normal((2, 1, 6, 6))),
+    # in-place ReLU after a conv (which keeps its input, not its output) and after batch norm
+    "Sequential-cnn-inplace-relu": (lambda nn: nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(18, 4), nn.ReLU(inplace=True), nn.Linear(4, 3)),
+        lambda rng: rng.standard_normal((2, 1, 6, 6))),
 }
 
 
