@@ -44,6 +44,7 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, device=None, dtype=None):
         backend = backends.get(device)
+        source = data
         if isinstance(data, Tensor):
             data = data.data if data._backend is backend else data._backend.to_numpy(data.data)
         dtype = dtypes.canonical(dtype)
@@ -53,6 +54,8 @@ class Tensor:
                 dtype = default_dtype()
         array = backend.asarray(data, dtype)
         init(self, array, backend)
+        if isinstance(source, Tensor) and array is source.data:
+            share_version(self, version_of(source))  # an alias: in-place changes through it count for both
         if requires_grad:
             self.requires_grad = True
 
@@ -244,17 +247,40 @@ class Tensor:
         if values.dtype != self.data.dtype:
             values = self._backend.xp.astype(values, self.data.dtype)
         self.data[...] = values  # in the existing storage, so views and detached copies see it
-        return self._become(op, result)
+        self._count_change()
+        return self._take_place(result)
 
-    def _become(self, op, result):
-        """Finish an in-place op whose values are already in this tensor's storage:
-        ``result`` (the op's output) hands over its place in the graph, and the
-        version counter records the change and where it was made."""
-        v = version_of(self)  # before the node changes: the node that made this tensor watches v
-        if result.grad_fn is not None:  # a non-leaf in a recorded graph: the op joins it
-            self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+    def _graph_allows_overwrite(self):
+        """Whether an in-place op may change this tensor without breaking the recorded
+        graph: it is no view of another tensor there, and the op that made it did not
+        keep it for backward (max pooling keeps its output, say). Other ops that saved
+        it are caught when backward uses what they saved."""
+        node = self.grad_fn
+        if node is None:
+            return True
+        if getattr(node, "is_view", False):
+            return False
+        saved = node._saved_outputs
+        return saved is None or self._output_nr not in saved.values()
+
+    def _count_change(self):
+        """Record an in-place change, and where in the user's code it was made."""
+        v = version_of(self)  # made before the node changes: the node that made this tensor watches it
         v.value += 1
         v.where = user_frame()
+
+    def _take_place(self, result):
+        """Become ``result``'s place in the graph (the in-place op's node), keeping a
+        retain_grad() asked for before the change."""
+        node = result.grad_fn
+        if node is not None:  # a non-leaf in a recorded graph: the op joins it
+            old = self.grad_fn
+            retained = old is not None and old._retained is not None and old._retained.get(self._output_nr)
+            if retained and retained() is self:
+                del old._retained[self._output_nr]
+            self.grad_fn, self._output_nr, self._requires_grad = node, result._output_nr, True
+            if retained:
+                node._retain(self)
         return self
 
     def _snapshot(self):

@@ -100,6 +100,11 @@ class CupyBackend(Backend):
         with self._device:
             _axpy_kernel()(x, y.dtype.type(alpha), y)  # one fused kernel, no temporary
 
+    def relu_(self, x):
+        with self._device:
+            self.xp.maximum(x, 0, out=x)  # no full-size temporary, unlike the generic form
+            return x > 0
+
     def col2im(self, windows, shape, stride, dilation):
         with self._device:
             return add_windows(self.xp.zeros(shape, dtype=windows.dtype), windows, stride, dilation)

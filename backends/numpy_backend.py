@@ -49,7 +49,7 @@ class NumpyBackend(Backend):
         between the two then runs in one sequential pass, and the layout passes on."""
         if x.flags.c_contiguous:
             return self.scratch(x.shape, dtype)
-        order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
+        order = sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis]))
         dense = self.scratch(tuple(x.shape[axis] for axis in order), dtype)
         return np.permute_dims(dense, tuple(order.index(axis) for axis in range(x.ndim)))
 

@@ -15,18 +15,18 @@ class MnistCNN(nn.Module):
         self.features = nn.Sequential(
             nn.Conv2d(1, c1, kernel_size=3, padding=1),   # 28x28
             nn.BatchNorm2d(c1),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),                              # 14x14
             nn.Conv2d(c1, c2, kernel_size=3, padding=1),
             nn.BatchNorm2d(c2),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),                              # 7x7
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(dropout),
             nn.Linear(c2 * 7 * 7, hidden),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Dropout(dropout),
             nn.Linear(hidden, 10),
         )

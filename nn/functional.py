@@ -341,9 +341,14 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 def relu(input, inplace=False):
     """max(x, 0). With ``inplace=True`` the result overwrites ``input``, which is
-    returned (no output buffer; backward keeps only a bool mask)."""
+    returned (no output buffer; backward keeps only a bool mask), wherever the graph
+    allows it. Where PyTorch would rewire the graph instead (``input`` is a view, as
+    after Flatten, or its op kept it for backward, as max pooling does), the result
+    is a new tensor with the same values and gradients. ``Tensor.relu_`` refuses there."""
     _floating("relu", input)
-    return input.relu_() if inplace else _relu(input)
+    if inplace and input._graph_allows_overwrite():
+        return input.relu_()
+    return _relu(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):

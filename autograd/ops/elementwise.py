@@ -102,7 +102,9 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = a.data / b.data
-        ctx.save_for_backward(b, y)
+        # The output only for b's gradient: kept otherwise, it would forbid an in-place
+        # change of it (x / 3 followed by relu_) for nothing.
+        ctx.save_for_backward(b, y if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
@@ -139,7 +141,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = a.data ** b.data
-        ctx.save_for_backward(a, b, y)
+        ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)  # y: for b's gradient only
         return y
 
     @staticmethod
@@ -397,7 +399,10 @@ def relu_(x):
     if not isinstance(x, Tensor):
         raise TypeError(f"relu_: expected a Tensor, got {type(x).__name__}")
     x._check_inplace("relu_")
-    return x._become("relu_", ReluInPlace.apply(x))
+    # Counted before the kernel runs: should anything raise after it has written (the
+    # anomaly check, say), the change is on record all the same.
+    x._count_change()
+    return x._take_place(ReluInPlace.apply(x))
 
 
 class Clip(Function):

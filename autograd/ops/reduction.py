@@ -61,15 +61,20 @@ class _Extreme(Function):
         if x.size == 0:
             raise ValueError(f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape {x.shape}")
         y = cls.reduce(xp, x.data, axes)
+        if not keepdims:
+            y = xp.reshape(y, reduced_shape(x.data.shape, axes, False))
+        # Saved as returned, so that it is recognized as the output (whose in-place
+        # changes backward must catch), not taken for a constant.
         ctx.save_for_backward(x, y)
         ctx.axes = axes
-        return y if keepdims else xp.reshape(y, reduced_shape(x.data.shape, axes, False))
+        return y
 
     @staticmethod
     def backward(ctx, gy):
         x, y = ctx.saved_tensors
         xp = x._backend.xp
-        hit = xp.astype(x.data == y.data, x.data.dtype)
+        kept = xp.reshape(y.data, reduced_shape(x.data.shape, ctx.axes, True))
+        hit = xp.astype(x.data == kept, x.data.dtype)
         share = constant(hit / xp.sum(hit, axis=ctx.axes, keepdims=True), x)
         return _spread(gy, x.data.shape, ctx.axes) * share, None, None
 

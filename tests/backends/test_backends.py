@@ -219,6 +219,10 @@ def test_relu_kernel_keeps_a_channels_first_layout():
     assert y.strides == x.strides and positive.strides == tuple(s // 4 for s in x.strides)
     np.testing.assert_array_equal(y, np.maximum(x, 0))
     np.testing.assert_array_equal(positive, x > 0)
+    reversed_rows = np.random.default_rng(8).standard_normal((512, 256)).astype(np.float32)[::-1]
+    y, positive = backend.relu(reversed_rows)
+    assert y.strides == (1024, 4)            # row-major, like its input, whose rows run backwards
+    np.testing.assert_array_equal(y, np.maximum(reversed_rows, 0))
 
 
 def test_pooled_relu_outputs_are_reused_only_once_unreferenced():

@@ -105,6 +105,12 @@ LAYERS = {
         nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(2), nn.ReLU(inplace=True),
         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(18, 4), nn.ReLU(inplace=True), nn.Linear(4, 3)),
         lambda rng: rng.standard_normal((2, 1, 6, 6))),
+    # where the graph cannot take an overwrite (after max pooling, which keeps its output,
+    # and after a view), it is computed out of place, with PyTorch's values and gradients
+    "Sequential-inplace-relu-after-pool-and-view": (lambda nn: nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(inplace=True), nn.Conv2d(2, 2, 1),
+        nn.Flatten(), nn.ReLU(inplace=True), nn.Linear(18, 3)),
+        lambda rng: rng.standard_normal((2, 1, 6, 6))),
 }
 
 
