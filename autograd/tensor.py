@@ -275,11 +275,12 @@ class Tensor:
         node = result.grad_fn
         if node is not None:  # a non-leaf in a recorded graph: the op joins it
             old = self.grad_fn
-            retained = old is not None and old._retained is not None and old._retained.get(self._output_nr)
-            if retained and retained() is self:
+            ref = None if old is None or old._retained is None else old._retained.get(self._output_nr)
+            moved = ref is not None and ref() is self
+            if moved:
                 del old._retained[self._output_nr]
             self.grad_fn, self._output_nr, self._requires_grad = node, result._output_nr, True
-            if retained:
+            if moved:
                 node._retain(self)
         return self
 
