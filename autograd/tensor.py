@@ -29,6 +29,14 @@ def version_of(t):
     return v
 
 
+def count_change(t, where=None):
+    """Record an in-place change of ``t`` and where it was made (by default the user's
+    line that led to it), so backward through anything that saved the old values fails."""
+    v = version_of(t)  # made before any node changes: the node that made t watches it
+    v.value += 1
+    v.where = user_frame() if where is None else where
+
+
 def share_version(t, v):
     """Make ``v`` the in-place counter of ``t`` (views share their base's). The node
     that made ``t`` may have saved its array for backward, so it watches ``v`` from now."""
@@ -247,7 +255,7 @@ class Tensor:
         if values.dtype != self.data.dtype:
             values = self._backend.xp.astype(values, self.data.dtype)
         self.data[...] = values  # in the existing storage, so views and detached copies see it
-        self._count_change()
+        count_change(self)
         return self._take_place(result)
 
     def _graph_allows_overwrite(self):
@@ -262,12 +270,6 @@ class Tensor:
             return False
         saved = node._saved_outputs
         return saved is None or self._output_nr not in saved.values()
-
-    def _count_change(self):
-        """Record an in-place change, and where in the user's code it was made."""
-        v = version_of(self)  # made before the node changes: the node that made this tensor watches it
-        v.value += 1
-        v.where = user_frame()
 
     def _take_place(self, result):
         """Become ``result``'s place in the graph (the in-place op's node), keeping a

@@ -1,14 +1,14 @@
 """Module: the base of every layer. Assigning a Parameter, Module or buffer as an
 attribute registers it, so parameters(), state_dict() and to() find it; names,
 traversal order, state_dict keys and printing follow PyTorch."""
-import sys
 from collections import OrderedDict
 from typing import NamedTuple
 
 import backends
 from autograd import Tensor, no_grad
 from autograd import function as _function
-from autograd.tensor import HookHandle, version_of
+from autograd.tensor import HookHandle, count_change
+from autograd.user_code import user_frame
 from backends import dtypes
 
 from .parameter import Parameter, zero_grads
@@ -348,8 +348,7 @@ class Module:
         if problems:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}: "
                                  + "; ".join(problems) + ". Nothing was changed.")
-        caller = sys._getframe(1)
-        where = f"{caller.f_code.co_filename}:{caller.f_lineno} (load_state_dict)"
+        where = f"{user_frame()} (load_state_dict)"
         with no_grad():
             for target, host in staged:
                 _copy_into(target, host, where)
@@ -391,9 +390,7 @@ def _copy_into(target, host, where):
     backend = target._backend
     array = backend.asarray(backends.get("cpu").xp.asarray(host), target.dtype)
     target.data[...] = array
-    v = version_of(target)
-    v.value += 1
-    v.where = where
+    count_change(target, where)
 
 
 def _move(t, backend, dtype):

@@ -6,7 +6,7 @@ from backends import dtypes
 
 from ..function import Function
 from ..shapes import broadcast_shapes
-from ..tensor import Tensor, default_dtype
+from ..tensor import Tensor, count_change, default_dtype
 
 _PY_SCALARS = (int, float, bool)
 
@@ -401,7 +401,7 @@ def relu_(x):
     x._check_inplace("relu_")
     # Counted before the kernel runs: should anything raise after it has written (the
     # anomaly check, say), the change is on record all the same.
-    x._count_change()
+    count_change(x)
     return x._take_place(ReluInPlace.apply(x))
 
 

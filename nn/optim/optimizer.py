@@ -7,12 +7,12 @@ gradient to the subclass's ``_update_group``, which calls a pure update function
 on the raw backend arrays: updates happen in place, record no graph, and leave
 ``requires_grad``, ``grad_fn`` and identity of every parameter alone.
 """
-import sys
 from collections import defaultdict
 
 import backends
 from autograd import Tensor, enable_grad, no_grad
-from autograd.tensor import version_of
+from autograd.tensor import count_change
+from autograd.user_code import user_frame
 from backends import dtypes
 
 from ..parameter import zero_grads
@@ -113,8 +113,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        frame = sys._getframe(1)
-        where = f"{frame.f_code.co_filename}:{frame.f_lineno} ({type(self).__name__}.step)"
+        where = f"{user_frame()} ({type(self).__name__}.step)"
         with no_grad():
             for group in self.param_groups:
                 params = [p for p in group["params"] if p.grad is not None]
@@ -124,9 +123,7 @@ class Optimizer:
                 for p in params:
                     # Like PyTorch, an update counts as an in-place change: backward through a
                     # graph recorded before the step then fails loudly instead of going wrong.
-                    v = version_of(p)
-                    v.value += 1
-                    v.where = where
+                    count_change(p, where)
         return loss
 
     def zero_grad(self, set_to_none=True):

@@ -10,7 +10,7 @@ import math
 
 import backends
 from autograd import Tensor, tensor
-from autograd.tensor import version_of
+from autograd.tensor import count_change
 from backends import dtypes
 
 
@@ -59,7 +59,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm):
             xp = g._backend.xp
             factor = converted[key] = xp.astype(xp.asarray(factor), g._backend.native_dtype(g.dtype))
         g.data *= factor
-        version_of(g).value += 1
+        count_change(g)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
@@ -78,7 +78,7 @@ def clip_grad_value_(parameters, clip_value):
     for g in _grads(parameters):
         clipped = g._backend.xp.clip(g.data, min=-clip_value, max=clip_value)
         g.data[...] = clipped
-        version_of(g).value += 1
+        count_change(g)
 
 
 def _grads(parameters):
