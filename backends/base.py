@@ -88,6 +88,11 @@ class Backend:
         back an earlier scratch array that nothing references any more."""
         return self.xp.empty(shape, dtype=dtype)
 
+    def matmul(self, a, b):
+        """``a @ b`` by NumPy's rules. A backend may write a large product of two
+        matrices into reused scratch memory."""
+        return self.xp.matmul(a, b)
+
     def relu(self, x):
         """``max(x, 0)`` and the bool mask of where it is positive (all that ReLU's
         backward needs). A backend may write both into reused scratch memory."""
@@ -100,6 +105,14 @@ class Backend:
         y = self.xp.maximum(x, 0)
         x[...] = y
         return y > 0
+
+    def relu_grad(self, gy, positive):
+        """ReLU's backward: ``gy`` where the bool mask ``positive`` holds, else 0. A
+        multiply by the mask, not ``where``: NumPy's ``where`` branches per element and
+        mispredicts on ReLU's random signs (about 15x slower in a CNN step)."""
+        out = self.xp.astype(positive, gy.dtype)
+        out *= gy
+        return out
 
     def axpy_(self, y, alpha, x):
         """``y += alpha * x`` in place (an optimizer's update). The standard has no

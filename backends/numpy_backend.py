@@ -1,12 +1,12 @@
 """The CPU backend: NumPy 2, whose main namespace follows the Array API."""
-import sys
-import threading
-from collections import OrderedDict
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .base import Backend
+from .scratch_pool import ScratchPool
+
+
+AXPY_BLOCK = 1 << 16  # elements of axpy_'s scratch block (256 KiB of float32, within L2)
 
 
 class NumpyBackend(Backend):
@@ -15,7 +15,7 @@ class NumpyBackend(Backend):
     def __init__(self, device="cpu"):
         super().__init__(device, np)
         self.seed(0)
-        self._scratch = ScratchPool()
+        self.scratch_pool = ScratchPool()
 
     def asarray(self, data, dtype=None):
         return np.asarray(data, dtype=dtype)
@@ -41,7 +41,7 @@ class NumpyBackend(Backend):
         return windows_view(x, window, stride, dilation, as_strided)
 
     def scratch(self, shape, dtype):
-        return self._scratch.take(shape, dtype)
+        return self.scratch_pool.take(shape, dtype)
 
     def scratch_like(self, x, dtype):
         """Scratch memory of ``x``'s shape laid out in ``x``'s memory order (a conv
@@ -56,13 +56,21 @@ class NumpyBackend(Backend):
     def relu(self, x):
         # Activations are kept until backward, so fresh ones would take fresh pages
         # from the OS (a page fault per 4 KiB) every step; pooled ones are reused.
-        # (Pooling GEMM outputs too was measured slower: malloc hands back memory
-        # still in cache, the pool memory that has gone cold.)
         y = self.scratch_like(x, x.dtype)
         np.maximum(x, 0, out=y)
         positive = self.scratch_like(x, np.bool_)
         np.greater(y, 0, out=positive)
         return y, positive
+
+    def matmul(self, a, b):
+        if a.ndim != 2 or b.ndim != 2:
+            return np.matmul(a, b)
+        return np.matmul(a, b, out=self.scratch((a.shape[0], b.shape[1]), np.result_type(a, b)))
+
+    def relu_grad(self, gy, positive):
+        out = self.scratch_like(gy, gy.dtype)
+        np.multiply(gy, positive, out=out)
+        return out
 
     def relu_(self, x):
         np.maximum(x, 0, out=x)
@@ -71,9 +79,24 @@ class NumpyBackend(Backend):
         return positive
 
     def axpy_(self, y, alpha, x):
-        scaled = self.scratch(x.shape, x.dtype)  # reused across steps: no fresh pages each time
-        np.multiply(x, alpha, out=scaled)
-        y += scaled
+        # alpha * x goes into scratch memory a block at a time: NumPy has no fused
+        # axpy, and a whole-size temporary would add x's size to a training step's
+        # peak (the block size is as fast as whole arrays on a 784x512 weight).
+        order = "C" if y.flags.c_contiguous and x.flags.c_contiguous else (
+            "F" if y.flags.f_contiguous and x.flags.f_contiguous else None)
+        if order is None:  # layouts differ: one whole-size temporary
+            scaled = self.scratch(x.shape, x.dtype)
+            np.multiply(x, alpha, out=scaled)
+            y += scaled
+            return
+        y_flat, x_flat = y.reshape(-1, order=order), x.reshape(-1, order=order)
+        n = x_flat.size
+        block = self.scratch((min(n, AXPY_BLOCK),), x.dtype)
+        for start in range(0, n, AXPY_BLOCK):
+            stop = min(start + AXPY_BLOCK, n)
+            scaled = block[:stop - start]
+            np.multiply(x_flat[start:stop], alpha, out=scaled)
+            y_flat[start:stop] += scaled
 
     def col2im(self, windows, shape, stride, dilation):
         out = self.scratch(shape, windows.dtype)
@@ -104,58 +127,3 @@ def add_windows(out, windows, stride, dilation):
         for j in range(kw):
             out[..., rows, j * dw:j * dw + sw * (ow - 1) + 1:sw] += windows[..., i, j]
     return out
-
-
-class ScratchPool:
-    """Large scratch arrays, reused from one training step to the next.
-
-    Fresh memory costs a page fault per 4 KiB on first touch, and glibc returns
-    large freed blocks to the OS, so an im2col matrix allocated anew every step
-    pays those faults every step. A pooled array is handed out again only when
-    nothing else references it: its reference count (which views of it raise,
-    through their ``base``) is back to what the pool alone holds.
-    """
-    MIN_BYTES = 1 << 18         # smaller arrays come cheaply from malloc's free lists
-    MAX_BYTES = 256 << 20       # never keep more than this alive for reuse
-    PER_SHAPE = 4
-
-    def __init__(self):
-        self._arrays = OrderedDict()  # (shape, dtype) -> [arrays], least recently used first
-        self._bytes = 0
-        self._lock = threading.Lock()
-        probe = [np.empty(1)]
-        self._unreferenced = _references(probe, 0)  # what the count reads for an array only the pool holds
-
-    def take(self, shape, dtype):
-        shape, dtype = tuple(shape), np.dtype(dtype)
-        nbytes = dtype.itemsize
-        for d in shape:
-            nbytes *= d
-        if nbytes < self.MIN_BYTES:
-            return np.empty(shape, dtype)
-        key = (shape, dtype)
-        with self._lock:
-            arrays = self._arrays.get(key)
-            if arrays is None:
-                arrays = self._arrays[key] = []
-            else:
-                self._arrays.move_to_end(key)
-            for i in range(len(arrays)):
-                if _references(arrays, i) == self._unreferenced:
-                    return arrays[i]
-            array = np.empty(shape, dtype)
-            if len(arrays) < self.PER_SHAPE:
-                while self._bytes + nbytes > self.MAX_BYTES and len(self._arrays) > 1:
-                    oldest, dropped = next(iter(self._arrays.items()))
-                    if oldest == key:
-                        break
-                    del self._arrays[oldest]
-                    self._bytes -= sum(a.nbytes for a in dropped)
-                if self._bytes + nbytes <= self.MAX_BYTES:
-                    arrays.append(array)
-                    self._bytes += nbytes
-            return array
-
-
-def _references(arrays, i):
-    return sys.getrefcount(arrays[i])

@@ -7,7 +7,10 @@ not lower the count. Every contender is measured the same way where the tools
 allow it:
 
 - NumPy-based contenders (topograd on the CPU, the NumPy floor): tracemalloc,
-  to which NumPy reports its array buffers and Python its objects;
+  to which NumPy reports its array buffers and Python its objects. topograd's
+  NumPy backend also reuses large buffers from its scratch pool, made before the
+  call, so for it the most bytes of the pool's blocks in use at once during the
+  call are added (an upper bound: the two peaks need not coincide);
 - CuPy-based contenders (topograd on CUDA, the CuPy floor): a CuPy memory hook
   that tracks blocks taken from the memory pool during the call;
 - PyTorch on the CPU: the memory events of its profiler, read from the Chrome
@@ -24,12 +27,14 @@ import sys
 import tempfile
 import tracemalloc
 
-from .contender import TORCH, Skipped
+from .contender import TOPOGRAD, TORCH, Skipped
 
 
 def probe_for(contender):
     if contender.device == "cpu":
-        return TorchCpuProbe() if contender.kind == TORCH else TracemallocProbe()
+        if contender.kind == TORCH:
+            return TorchCpuProbe()
+        return TopogradCpuProbe() if contender.kind == TOPOGRAD else TracemallocProbe()
     return TorchCudaProbe() if contender.kind == TORCH else CupyPoolProbe()
 
 
@@ -37,23 +42,62 @@ class TracemallocProbe:
     method = "tracemalloc"
 
     def measure(self, prepared):
-        gc.collect()
-        already = tracemalloc.is_tracing()  # e.g. python -X tracemalloc: keep it running
-        if already:
-            tracemalloc.reset_peak()
-            baseline = tracemalloc.get_traced_memory()[0]
-        else:
-            tracemalloc.start()
-            baseline = 0
-        try:
-            prepared.call()
-            if prepared.sync is not None:
-                prepared.sync()
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            if not already:
-                tracemalloc.stop()
-        return peak - baseline
+        with _tracing() as baseline:
+            _call(prepared)
+            return tracemalloc.get_traced_memory()[1] - baseline
+
+
+class TopogradCpuProbe:
+    """tracemalloc, plus the blocks of the NumPy backend's scratch pool in use.
+
+    The pool's blocks were allocated before the call, so tracemalloc does not see
+    them reused. The pool reports the bytes in use each time it hands a block out,
+    and that count can only fall until the next hand-out; so the most tracemalloc
+    saw between two hand-outs, plus the pool's count at the first of them, bounds
+    the true peak from above (a block released between two hand-outs counts until
+    the second)."""
+    method = "tracemalloc + scratch-pool blocks in use"
+
+    def measure(self, prepared):
+        import backends
+        pool = backends.get("cpu").scratch_pool
+        with _tracing() as baseline:
+            in_pool, peak = pool.in_use_bytes(), 0
+
+            def on_take(in_use):
+                nonlocal in_pool, peak
+                peak = max(peak, tracemalloc.get_traced_memory()[1] - baseline + in_pool)
+                tracemalloc.reset_peak()
+                in_pool = in_use
+
+            previous = pool.set_observer(on_take)
+            try:
+                _call(prepared)
+            finally:
+                pool.set_observer(previous)
+            return max(peak, tracemalloc.get_traced_memory()[1] - baseline + in_pool)
+
+
+@contextlib.contextmanager
+def _tracing():
+    """tracemalloc running with its peak reset; yields the bytes traced at the start."""
+    gc.collect()
+    already = tracemalloc.is_tracing()  # e.g. python -X tracemalloc: keep it running
+    if already:
+        tracemalloc.reset_peak()
+    else:
+        tracemalloc.start()
+    try:
+        yield tracemalloc.get_traced_memory()[0]
+    finally:
+        if not already:
+            tracemalloc.stop()
+
+
+def _call(prepared):
+    prepared.call()
+    if prepared.sync is not None:
+        prepared.sync()
 
 
 class TorchCpuProbe:

@@ -376,13 +376,7 @@ class ReluGrad(Function):
     @staticmethod
     def forward(ctx, gy, positive):
         ctx.save_for_backward(positive)
-        xp = gy._backend.xp
-        # A multiply by the 0/1 mask, not xp.where: NumPy's where branches per element
-        # and mispredicts on ReLU's random signs (about 15x slower on this step). The
-        # product goes into the fresh mask, which saves a gradient-sized buffer.
-        out = xp.astype(positive.data, gy.data.dtype)
-        out *= gy.data
-        return out
+        return gy._backend.relu_grad(gy.data, positive.data)
 
     @staticmethod
     def backward(ctx, ggy):

@@ -352,11 +352,12 @@ class Window:
         return data[..., top:top + h, left:left + w]
 
 
-def _matmul_groups(xp, a, b, groups):
+def _matmul_groups(backend, a, b, groups):
     """``groups`` independent products in one (batched) GEMM: a (G*M, K) and
     b (G*K, P) give (G*M, P), block g of a's rows times block g of b's rows."""
+    xp = backend.xp
     if groups == 1:
-        return xp.matmul(a, b)
+        return backend.matmul(a, b)
     m, k = a.shape[0] // groups, a.shape[1]
     out = xp.matmul(xp.reshape(a, (groups, m, k)), xp.reshape(b, (groups, k, b.shape[1])))
     return xp.reshape(out, (groups * m, b.shape[1]))
@@ -395,7 +396,7 @@ class Conv2d(Function):
         xp = backend.xp
         o = weight.data.shape[0]
         cols = _im2col(backend, x.data, weight.data.shape[2:], window)
-        y = _matmul_groups(xp, xp.reshape(weight.data, (o, -1)), cols, groups)
+        y = _matmul_groups(backend, xp.reshape(weight.data, (o, -1)), cols, groups)
         if bias is not None:
             y += xp.reshape(bias.data, (o, 1))
         n = x.data.shape[0]
@@ -433,7 +434,7 @@ class Conv2dInputGrad(Function):
         o, cg, kh, kw = weight.data.shape
         w = xp.reshape(weight.data, (groups, o // groups, cg * kh * kw))
         if groups == 1:
-            gcols = xp.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows)
+            gcols = backend.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows)
         else:
             gcols = xp.matmul(xp.permute_dims(w, (0, 2, 1)), xp.reshape(rows, (groups, o // groups, -1)))
         n = gy.data.shape[0]
@@ -514,10 +515,12 @@ def _first_max_hits(xp, padded, m, window):
 
 def _zeros_channels_first(backend, shape, dtype):
     """Zeros of (N, C, H, W) laid out as (C, N, H, W), the layout of conv2d's
-    outputs, so a pooled activation's gradient matches it. (Not scratch memory:
-    it would sit idle, and count, at the forward pass's peak.)"""
+    outputs, so a pooled activation's gradient matches it; in scratch memory,
+    which the gradients of same-sized activations reuse from step to step."""
     n, c, h, w = shape
-    return backend.xp.permute_dims(backend.xp.zeros((c, n, h, w), dtype=dtype), (1, 0, 2, 3))
+    out = backend.scratch((c, n, h, w), dtype)
+    out[...] = 0
+    return backend.xp.permute_dims(out, (1, 0, 2, 3))
 
 
 class MaxPool2d(Function):

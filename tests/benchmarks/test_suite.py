@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 
+import backends
 from benchmarks import memory, metrics, runner, sweeps, targets
 from benchmarks.benchmark import MEMORY, Benchmark
 from benchmarks.cases.overhead import CHAIN_CYCLES, chain_inputs, tensor_chain
@@ -185,6 +186,25 @@ def test_memory_probe_counts_what_a_call_allocates():
     kept = []
     peak = memory.TracemallocProbe().measure(Prepared(allocate))
     assert size <= peak < size + 2**18  # plus the reduction's small buffers
+
+
+def test_topograd_probe_counts_scratch_blocks_reused_during_the_call():
+    """A scratch block made before the call is invisible to tracemalloc when reused;
+    the topograd probe adds it while it is in use."""
+    backend = backends.get("cpu")
+    size = 2**20  # float32 elements: 4 MiB
+    backend.scratch_pool.take((size,), np.float32)  # the block exists (unused) before the call
+    kept = []
+
+    def call():
+        block = backend.scratch((size,), np.float32)
+        fresh = np.ones(size, dtype=np.float32)  # 4 MiB from malloc while the block is in use
+        block[...] = fresh
+        kept.append(float(block[-1]))
+
+    assert memory.TracemallocProbe().measure(Prepared(call)) < 4 * size + 2**18
+    peak = memory.TopogradCpuProbe().measure(Prepared(call))
+    assert 8 * size <= peak < 8 * size + 2**18
 
 
 def test_torch_cpu_probe_counts_only_blocks_allocated_during_the_call(torch):
