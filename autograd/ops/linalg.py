@@ -1,7 +1,7 @@
 """Matrix products: matmul with NumPy's rules, and einsum."""
 from ..function import Function
 from ..shapes import broadcast_shapes
-from .elementwise import operands
+from .elementwise import constant, operands
 from .shape import reshape, swapaxes
 
 
@@ -62,16 +62,39 @@ class Einsum(Function):
             others = [o for j, o in enumerate(operands) if j != i]
             other_subs = [s for j, s in enumerate(spec.inputs) if j != i]
             target = spec.inputs[i]
-            # Letters of this operand that appear nowhere else were summed away:
-            # compute without them, then broadcast back.
+            # Letters of this operand that appear nowhere else were summed away, and a
+            # letter repeated in it (a diagonal) is one axis of the product: compute
+            # over its distinct remaining letters, then broadcast back to every axis.
             present = set(spec.output).union(*other_subs) if other_subs else set(spec.output)
-            kept = "".join(c for c in target if c in present)
+            kept = "".join(dict.fromkeys(c for c in target if c in present))
             g = einsum(",".join([spec.output, *other_subs]) + "->" + kept, gy, *others)
             if kept != target:
-                shape = tuple(x.shape[target.index(c)] if c in kept else 1 for c in target)
-                g = reshape(g, shape).broadcast_to(x.shape)
+                firsts = {c: target.index(c) for c in kept}
+                g = reshape(g, tuple(g.shape[kept.index(c)] if firsts.get(c) == axis else 1
+                                     for axis, c in enumerate(target)))
+            full = tuple(spec.sizes[c] for c in target)
+            if g.shape != full:  # (the engine sums it back over axes where x has size 1)
+                g = g.broadcast_to(full)
+            if len(set(target)) != len(target):  # only the diagonal got the values
+                g = g * constant(_diagonal_mask(x._backend.xp, target, full, x.data.dtype), x)
             grads.append(g)
         return tuple(grads)
+
+
+def _diagonal_mask(xp, subscripts, shape, dtype):
+    """1 where every repeated letter of ``subscripts`` indexes equal positions, else 0,
+    broadcastable to ``shape``: one identity matrix per repeat of a letter."""
+    mask = None
+    first = {}
+    for axis, c in enumerate(subscripts):
+        if c not in first:
+            first[c] = axis
+            continue
+        view = [1] * len(subscripts)
+        view[first[c]] = view[axis] = shape[axis]
+        eye = xp.reshape(xp.eye(shape[axis], dtype=dtype), tuple(view))
+        mask = eye if mask is None else mask * eye
+    return mask
 
 
 class _Spec:
@@ -98,9 +121,11 @@ class _Spec:
                 s = s.replace("...", ell[ell_ndim - n:] if n else "")
             if len(s) != len(shape):
                 raise ValueError(f"{op}: subscripts '{s}' do not match an operand of shape {tuple(shape)}")
-            if len(set(s)) != len(s):
-                raise ValueError(f"{op}: repeated subscripts within one operand ('{s}', a diagonal) "
-                                 "are not supported")
+            for c in set(s):
+                dims = {d for letter, d in zip(s, shape) if letter == c}
+                if len(dims) > 1:
+                    raise ValueError(f"{op}: subscript '{c}' is repeated in '{s}' (a diagonal) over axes of "
+                                     f"different sizes {sorted(dims)} in an operand of shape {tuple(shape)}")
             expanded.append(s)
         if out is None:
             counts = {}
@@ -110,17 +135,25 @@ class _Spec:
             out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
         else:
             out = out.replace("...", ell)
+            repeated = sorted(c for c in set(out) if out.count(c) > 1)
+            if repeated:
+                raise ValueError(f"{op}: output subscript '{repeated[0]}' appears more than once in '{subscripts}'")
+            unknown = sorted(set(out) - set("".join(expanded)))
+            if unknown:
+                raise ValueError(f"{op}: output subscript '{unknown[0]}' appears in no operand of '{subscripts}'")
         sizes = {}
         for s, shape in zip(expanded, shapes):
             for c, d in zip(s, shape):
-                if sizes.setdefault(c, d) != d and d != 1 and sizes[c] != 1:
-                    raise ValueError(f"{op}: subscript '{c}' has sizes {sizes[c]} and {d}")
-        self.inputs, self.output = expanded, out
+                if sizes.setdefault(c, d) != d:
+                    if d != 1 and sizes[c] != 1:
+                        raise ValueError(f"{op}: subscript '{c}' has sizes {sizes[c]} and {d}")
+                    sizes[c] = max(sizes[c], d)  # a size-1 axis broadcasts
+        self.inputs, self.output, self.sizes = expanded, out, sizes
         self.text = ",".join(expanded) + "->" + out
 
 
 def einsum(subscripts, *tensors):
-    """Einstein summation, as NumPy's einsum (no repeated letters within one operand)."""
+    """Einstein summation, as NumPy's einsum, diagonals ('ii->i') included."""
     if not tensors:
         raise ValueError("einsum: needs at least one operand")
     tensors = list(tensors)

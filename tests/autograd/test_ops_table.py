@@ -250,6 +250,11 @@ INDEXING = [
        lambda t, x: x[t.as_tensor(REPEATED)]),
 ]
 
+def _einsum_row(name, spec, *shapes):
+    return Op(f"einsum_{name}", lambda *xs: ag.einsum(spec, *xs), lambda *xs: np.einsum(spec, *xs),
+              tuple(normal(*shape) for shape in shapes), lambda t, *xs: t.einsum(spec, *xs))
+
+
 LINALG = [
     Op("matmul_1d_1d", lambda a, b: a @ b, np.matmul, (normal(4), normal(4)), lambda t, a, b: a @ b),
     Op("matmul_1d_2d", ag.matmul, np.matmul, (normal(3), normal(3, 2)), lambda t, a, b: a @ b),
@@ -280,6 +285,12 @@ LINALG = [
     Op("einsum_three", lambda a, b, c: ag.einsum("ij,jk,k->i", a, b, c),
        lambda a, b, c: np.einsum("ij,jk,k->i", a, b, c), (normal(2, 3), normal(3, 4), normal(4)),
        lambda t, a, b, c: t.einsum("ij,jk,k->i", a, b, c)),
+    _einsum_row("diagonal", "ii->i", (3, 3)),
+    _einsum_row("trace", "ii->", (3, 3)),
+    _einsum_row("batch_diagonal", "...ii->...i", (2, 3, 3)),
+    _einsum_row("diagonal_of_a_pair", "ij,jj->i", (2, 3), (3, 3)),
+    _einsum_row("diagonal_kept_apart", "iji->j", (2, 3, 2)),
+    _einsum_row("size_one_broadcast", "ij,jk->k", (2, 1), (3, 4)),
 ]
 
 TABLE = UNARY + BINARY + REDUCTIONS + SHAPE + INDEXING + LINALG
@@ -340,6 +351,17 @@ def test_matches_torch(op, device, torch):
         assert x.grad.shape == x.shape
         np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=f"{op.name}: gradient of input {i}")
+
+
+@pytest.mark.parametrize("spec, shapes, message", [
+    ("ij->ii", [(2, 2)], r"^einsum: output subscript 'i' appears more than once in 'ij->ii'$"),
+    ("ij->k", [(2, 2)], r"^einsum: output subscript 'k' appears in no operand of 'ij->k'$"),
+    ("ii->i", [(2, 3)], r"^einsum: subscript 'i' is repeated in 'ii' \(a diagonal\) over axes of different sizes"),
+    ("ij,jk->ik", [(2, 3), (4, 2)], r"^einsum: subscript 'j' has sizes 3 and 4$"),
+])
+def test_einsum_subscript_errors(spec, shapes, message):
+    with pytest.raises(ValueError, match=message):
+        ag.einsum(spec, *(ag.ones(*shape) for shape in shapes))
 
 
 def test_table_covers_every_primitive():
