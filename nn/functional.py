@@ -323,13 +323,19 @@ def _bin_matrix(like, n, size):
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p), in
-    training; the identity otherwise. ``inplace`` is accepted for PyTorch
-    compatibility; the result is always a new tensor."""
+    training; the identity otherwise. ``inplace=True`` writes the result over
+    ``input`` (see ``_overwrite``)."""
     _floating("dropout", input)
     if not _real(p) or not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     if not training or p == 0:
         return input
+    if inplace:
+        return _overwrite("dropout_", input, lambda x: _dropout(x, p))
+    return _dropout(input, p)
+
+
+def _dropout(input, p):
     backend = input._backend
     xp = backend.xp
     dtype = input.data.dtype
@@ -353,8 +359,10 @@ def relu(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch's).
-    ``inplace`` is accepted for PyTorch compatibility; the result is a new tensor."""
+    ``inplace=True`` writes the result over ``input`` (see ``_overwrite``)."""
     _floating("leaky_relu", input)
+    if inplace:
+        return _overwrite("leaky_relu_", input, lambda x: leaky_relu(x, negative_slope))
     xp = input._backend.xp
     # One multiply by a per-element factor (1 or the slope), which is constant almost
     # everywhere, so the gradient is that factor; cheaper than a branchy where.
@@ -364,9 +372,22 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * (exp(x) - 1); exp only sees x <= 0, so it never overflows.
-    ``inplace`` is accepted for PyTorch compatibility; the result is a new tensor."""
+    ``inplace=True`` writes the result over ``input`` (see ``_overwrite``)."""
     _floating("elu", input)
+    if inplace:
+        return _overwrite("elu_", input, lambda x: elu(x, alpha))
     return _relu(input) + (exp(clip(input, max=0.0)) - 1) * alpha
+
+
+def _overwrite(op, input, result_of):
+    """PyTorch's ``inplace=True`` for an activation: ``result_of(input)`` is written into
+    ``input``'s memory and ``input`` takes the result's place in the graph, wherever
+    the graph allows that (see ``relu``); elsewhere the result is a new tensor. The op
+    runs on a copy of the old values when the graph is recorded, so what it saved for
+    backward stays valid; ``relu`` alone has an in-place kernel."""
+    if not input._graph_allows_overwrite():
+        return result_of(input)
+    return input._inplace(op, lambda old, _: result_of(old), None)
 
 
 _SQRT_HALF = math.sqrt(0.5)

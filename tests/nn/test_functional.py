@@ -210,6 +210,34 @@ def test_relu_inplace_returns_its_input_changed():
     assert F.relu(kept) is not kept and kept.numpy()[0] == -3.0   # the default leaves the input alone
 
 
+@pytest.mark.parametrize("name, call", [
+    ("leaky_relu", lambda h: F.leaky_relu(h, 0.2, inplace=True)),
+    ("elu", lambda h: F.elu(h, 0.5, inplace=True)),
+    ("dropout", lambda h: F.dropout(h, 0.5, training=True, inplace=True)),
+])
+def test_inplace_activations_write_over_their_input(name, call):
+    """inplace=True changes the input itself, as PyTorch's does (the returned tensor is
+    the input), with the same gradients as the out-of-place form."""
+    x = ag.tensor(np.linspace(-2.0, 2.0, 12), dtype="float64", requires_grad=True)
+    h = x * 3
+    ag.manual_seed(4)
+    out = call(h)
+    assert out is h
+    (h * h).sum().backward()
+    changed, grad = h.numpy().copy(), x.grad.numpy().copy()
+    x.grad = None
+    ag.manual_seed(4)
+    kept = x * 3
+    reference = {"leaky_relu": F.leaky_relu(kept, 0.2), "elu": F.elu(kept, 0.5),
+                 "dropout": F.dropout(kept, 0.5, training=True)}[name]
+    np.testing.assert_array_equal(kept.numpy(), x.numpy() * 3)  # the default leaves its input alone
+    np.testing.assert_array_equal(changed, reference.numpy())
+    (reference * reference).sum().backward()
+    np.testing.assert_allclose(grad, x.grad.numpy(), rtol=1e-15)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        call(x)
+
+
 def test_erf_accuracy():
     from autograd.ops.nn_fused import erf
     x = np.concatenate([np.linspace(-7, 7, 4001), [0.0, 1e-300, -1e-12, 0.46875, 0.5, 4.0, 27.0, -40.0]])

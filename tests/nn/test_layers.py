@@ -105,6 +105,10 @@ LAYERS = {
         nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(2), nn.ReLU(inplace=True),
         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(18, 4), nn.ReLU(inplace=True), nn.Linear(4, 3)),
         lambda rng: rng.standard_normal((2, 1, 6, 6))),
+    # in-place LeakyReLU and ELU (written over a Linear's output; ELU keeps its output for backward)
+    "Sequential-inplace-leaky-elu": (lambda nn: nn.Sequential(
+        nn.Linear(4, 5), nn.LeakyReLU(0.1, inplace=True), nn.Linear(5, 5), nn.ELU(0.5, inplace=True),
+        nn.Linear(5, 2)), lambda rng: rng.standard_normal((3, 4))),
     # where the graph cannot take an overwrite (after max pooling, which keeps its output,
     # and after a view), it is computed out of place, with PyTorch's values and gradients
     "Sequential-inplace-relu-after-pool-and-view": (lambda nn: nn.Sequential(
