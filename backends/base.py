@@ -107,9 +107,10 @@ class Backend:
         return y > 0
 
     def relu_grad(self, gy, positive):
-        """ReLU's backward: ``gy`` where the bool mask ``positive`` holds, else 0. A
-        multiply by the mask, not ``where``: NumPy's ``where`` branches per element and
-        mispredicts on ReLU's random signs (about 15x slower in a CNN step)."""
+        """ReLU's backward: ``gy`` (of the mask's shape) where the bool mask ``positive``
+        holds, else 0. A multiply by the mask, not ``where``: NumPy's ``where`` branches
+        per element and mispredicts on ReLU's random signs (about 15x slower in a CNN
+        step). So an inf or NaN in ``gy`` where the mask is False gives NaN, not 0."""
         out = self.xp.astype(positive, gy.dtype)
         out *= gy
         return out

@@ -84,7 +84,9 @@ class NumpyBackend(Backend):
         # peak (the block size is as fast as whole arrays on a 784x512 weight).
         order = "C" if y.flags.c_contiguous and x.flags.c_contiguous else (
             "F" if y.flags.f_contiguous and x.flags.f_contiguous else None)
-        if order is None:  # layouts differ: one whole-size temporary
+        if order is None or x.shape != y.shape or np.may_share_memory(x, y):
+            # layouts differ, x broadcasts, or y's first blocks would change x's later
+            # ones: one whole-size temporary
             scaled = self.scratch(x.shape, x.dtype)
             np.multiply(x, alpha, out=scaled)
             y += scaled

@@ -45,8 +45,9 @@ class ScratchPool:
         with self._lock:
             array = self._free_block(nbytes).view(dtype).reshape(shape)
             observer = self._observer
-            if observer is not None:
-                observer(self._in_use())
+            in_use = None if observer is None else self._in_use()
+        if observer is not None:  # outside the lock: it may ask the pool again
+            observer(in_use)
         return array
 
     @property
@@ -92,13 +93,21 @@ class ScratchPool:
         return block
 
     def _make_room(self, nbytes):
-        """Drop the least recently used sizes (other than ``nbytes``) until it fits."""
-        while self._bytes + nbytes > self.MAX_BYTES and len(self._blocks) > 1:
-            size, dropped = next(iter(self._blocks.items()))
+        """Drop free blocks of the least recently used sizes (other than ``nbytes``) until
+        ``nbytes`` more fit. Blocks in use stay, so that what the pool keeps, and what it
+        reports in use, stays true."""
+        for size in list(self._blocks):
+            if self._bytes + nbytes <= self.MAX_BYTES:
+                return
             if size == nbytes:
-                break
-            del self._blocks[size]
-            self._bytes -= size * len(dropped)
+                continue
+            blocks = self._blocks[size]
+            for i in range(len(blocks) - 1, -1, -1):
+                if _references(blocks, i) == self._unreferenced:
+                    del blocks[i]
+                    self._bytes -= size
+            if not blocks:
+                del self._blocks[size]
 
     def _in_use(self):
         return sum(size for size, blocks in self._blocks.items()

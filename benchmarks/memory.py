@@ -54,8 +54,9 @@ class TopogradCpuProbe:
     them reused. The pool reports the bytes in use each time it hands a block out,
     and that count can only fall until the next hand-out; so the most tracemalloc
     saw between two hand-outs, plus the pool's count at the first of them, bounds
-    the true peak from above (a block released between two hand-outs counts until
-    the second)."""
+    the true peak from above. It is an upper bound: a block released between two
+    hand-outs counts until the second, a block in use from before the call counts,
+    and one made during the call (before the pool is warm) is counted twice."""
     method = "tracemalloc + scratch-pool blocks in use"
 
     def measure(self, prepared):

@@ -198,6 +198,20 @@ def test_axpy_updates_y_in_place_and_leaves_x_alone(dtype, layout, shape, device
     np.testing.assert_array_equal(host(backend, x), x0)
 
 
+def test_axpy_broadcasts_x_and_reads_it_before_writing_an_overlapping_y(device):
+    backend = backends.get(device)
+    y0 = np.arange(12.0).reshape(3, 4)
+    y = backend.from_numpy(y0.copy())
+    backend.axpy_(y, 2.0, backend.from_numpy(np.arange(4.0)))  # x broadcasts over y's rows
+    np.testing.assert_array_equal(host(backend, y), y0 + 2.0 * np.arange(4.0))
+    if device == "cpu":  # overlapping views of one buffer, past the NumPy backend's block size
+        buffer = np.arange(200_001.0)
+        y, x = buffer[1:], buffer[:-1]
+        expected = y + 0.5 * x
+        backend.axpy_(y, 0.5, x)
+        np.testing.assert_array_equal(y, expected)
+
+
 def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
     backend = backends.get(device)
     x0 = np.random.default_rng(6).standard_normal((64, 8, 26, 26)).astype(np.float32)

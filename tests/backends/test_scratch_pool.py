@@ -46,14 +46,26 @@ def test_small_arrays_come_from_malloc_not_the_pool():
     assert small.base is None and pool.reserved_bytes == 0
 
 
-def test_the_pool_keeps_at_most_its_byte_limit(monkeypatch):
+def test_the_pool_keeps_at_most_its_byte_limit_and_evicts_only_free_blocks(monkeypatch):
     monkeypatch.setattr(ScratchPool, "MAX_BYTES", 3 * 2**20)
     pool = ScratchPool()
     live = [pool.take(BIG, np.float32) for _ in range(5)]  # 5 MiB in use at once
     assert pool.reserved_bytes == 3 * 2**20
     assert len({address(a) for a in live}) == 5  # the rest came from malloc, unshared
-    pool.take((2 * 256, 1024), np.float32)      # a new size evicts the older size's blocks
-    assert pool.reserved_bytes == 2 * 2**20
+    pool.take((2 * 256, 1024), np.float32)      # no room: the 1 MiB blocks are all in use
+    assert pool.reserved_bytes == 3 * 2**20 and pool.in_use_bytes() == 3 * 2**20
+    del live[1:]                                 # one pooled block stays in use
+    kept = pool.take((2 * 256, 1024), np.float32)  # the two free 1 MiB blocks make room
+    assert pool.reserved_bytes == 3 * 2**20 and pool.in_use_bytes() == 3 * 2**20
+    assert not np.shares_memory(kept, live[0])
+
+
+def test_an_observer_may_ask_the_pool_about_itself():
+    pool = ScratchPool()
+    seen = []
+    pool.set_observer(lambda in_use: seen.append((in_use, pool.in_use_bytes(), pool.reserved_bytes)))
+    kept = pool.take(BIG, np.float32)
+    assert seen == [(2**20, 2**20, 2**20)] and kept.nbytes == 2**20
 
 
 def test_in_use_bytes_observer_and_clear():
