@@ -17,4 +17,5 @@ from .checkpoint import save, load, load_optimizer_state, load_metadata, restore
 from .training import fit, Callback, EarlyStopping, ModelCheckpoint, History
 from .layers.embedding import Embedding
 from .layers.recurrent import GRU, LSTM, RNN, RNNBase
+from .layers.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from . import optim, utils

@@ -206,8 +206,7 @@ class RNN(RNNBase):
         self._activation = tanh if nonlinearity == "tanh" else relu
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
-        h = self._activation(gx + state[0] @ w_hh_t)
-        return (h,)
+        return (rnn_step(gx, state[0], w_hh_t, self._activation),)
 
 
 class LSTM(RNNBase):
@@ -218,10 +217,7 @@ class LSTM(RNNBase):
     n_states = 2
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
-        h, c = state
-        i, f, g, o = split(gx + h @ w_hh_t, 4, axis=1)
-        c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-        return sigmoid(o) * tanh(c), c
+        return lstm_step(gx, *state, w_hh_t)
 
     def _state_tuple(self, hx):
         if isinstance(hx, (tuple, list)) and len(hx) == 2:
@@ -237,13 +233,32 @@ class GRU(RNNBase):
     fold_hidden_bias = False  # b_hn sits inside r * (...), so it cannot join the input projection
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
-        h = state[0]
-        gh = h @ w_hh_t
-        if hidden_bias is not None:
-            gh = gh + hidden_bias
-        size = self.hidden_size
-        x_rz, x_n = split(gx, [2 * size], axis=1)
-        h_rz, h_n = split(gh, [2 * size], axis=1)
-        r, z = split(sigmoid(x_rz + h_rz), 2, axis=1)
-        n = tanh(x_n + r * h_n)
-        return (n + z * (h - n),)
+        return (gru_step(gx, state[0], w_hh_t, hidden_bias),)
+
+
+# --- one time step of each cell, shared by the layers and nn.RNNCell/LSTMCell/GRUCell.
+# ``gx`` is the step's input projection x @ W_ih.T (+ biases), (batch, gates * hidden).
+
+def rnn_step(gx, h, w_hh_t, activation):
+    return activation(gx + h @ w_hh_t)
+
+
+def lstm_step(gx, h, c, w_hh_t):
+    """The new (h, c); gates stacked (i, f, g, o) as in PyTorch."""
+    i, f, g, o = split(gx + h @ w_hh_t, 4, axis=1)
+    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+    return sigmoid(o) * tanh(c), c
+
+
+def gru_step(gx, h, w_hh_t, hidden_bias):
+    """Gates stacked (r, z, n); ``hidden_bias`` (b_hh, or None) stays out of ``gx``
+    because its n block is scaled by r."""
+    gh = h @ w_hh_t
+    if hidden_bias is not None:
+        gh = gh + hidden_bias
+    size = h.shape[-1]
+    x_rz, x_n = split(gx, [2 * size], axis=1)
+    h_rz, h_n = split(gh, [2 * size], axis=1)
+    r, z = split(sigmoid(x_rz + h_rz), 2, axis=1)
+    n = tanh(x_n + r * h_n)
+    return n + z * (h - n)

@@ -237,3 +237,78 @@ def test_forward_errors(device):
         gru(ag.randn(5, 2, 3), ag.zeros(1, 2, 4))
     with pytest.raises(TypeError, match="hx must be a Tensor"):
         gru(ag.randn(5, 2, 3), (ag.zeros(1, 5, 4),))
+
+
+# --- cells ---------------------------------------------------------------------------------
+CELLS = {"rnn_cell_tanh": (nn.RNNCell, "RNNCell", {}), "rnn_cell_relu": (nn.RNNCell, "RNNCell", {"nonlinearity": "relu"}),
+         "lstm_cell": (nn.LSTMCell, "LSTMCell", {}), "gru_cell": (nn.GRUCell, "GRUCell", {})}
+
+
+@pytest.mark.parametrize("kind", list(CELLS))
+@pytest.mark.parametrize("batched,with_state,bias", [(True, False, True), (True, True, True), (False, True, True),
+                                                     (True, True, False)])
+def test_cell_matches_torch_over_a_loop(torch, kind, batched, with_state, bias):
+    """A cell stepped in a user's loop: outputs, final state and every gradient as PyTorch's."""
+    cls, torch_name, extra = CELLS[kind]
+    theirs = getattr(torch.nn, torch_name)(INPUT, HIDDEN, bias=bias, dtype=torch.float64, **extra)
+    ours = cls(INPUT, HIDDEN, bias=bias, dtype=ag.float64, **extra)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) and repr(ours) == repr(theirs)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(len(kind) + 2 * batched + with_state)
+    lead = (BATCH,) if batched else ()
+    xs = [rng.standard_normal(lead + (INPUT,)) for _ in range(SEQ)]
+    n_states = 2 if kind == "lstm_cell" else 1
+    hx = [rng.standard_normal(lead + (HIDDEN,)) for _ in range(n_states)] if with_state else None
+
+    def run(lib, tensor):
+        inputs = [tensor(x) for x in xs]
+        state = None if hx is None else [tensor(h) for h in hx]
+        given = state
+        cell = theirs if lib is torch else ours
+        outs = []
+        for x in inputs:
+            state = cell(x, None if state is None else (tuple(state) if n_states == 2 else state[0]))
+            state = list(state) if n_states == 2 else [state]
+            outs.append(state[0])
+        return inputs, given, outs, state
+
+    t_in, t_hx, t_outs, t_final = run(torch, lambda a: torch.tensor(a, requires_grad=True))
+    a_in, a_hx, a_outs, a_final = run(ag, lambda a: ag.tensor(a, dtype=ag.float64, requires_grad=True))
+    weights = [rng.standard_normal(tuple(o.shape)) for o in t_outs + t_final]
+    sum(((o * torch.tensor(w)).sum() for o, w in zip(t_outs + t_final, weights))).backward()
+    total = None
+    for o, w in zip(a_outs + a_final, weights):
+        term = (o * ag.tensor(w, dtype=ag.float64)).sum()
+        total = term if total is None else total + term
+    total.backward()
+    for a, t in zip(a_outs + a_final, t_outs + t_final):
+        assert a.shape == tuple(t.shape)
+        np.testing.assert_allclose(a.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, t in zip(a_in + (a_hx or []), t_in + (t_hx or [])):
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    torch_params = dict(theirs.named_parameters())
+    assert [n for n, _ in ours.named_parameters()] == list(torch_params)
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), torch_params[name].grad.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
+
+
+def test_cell_gradients_by_finite_differences():
+    cell = nn.GRUCell(3, 2, dtype=ag.float64)
+    x = ag.tensor(np.random.default_rng(3).standard_normal((2, 3)), dtype=ag.float64, requires_grad=True)
+    h = ag.tensor(np.random.default_rng(4).standard_normal((2, 2)), dtype=ag.float64, requires_grad=True)
+    assert ag.gradcheck(lambda x, h, w: cell(x, h) * w.sum(), (x, h, cell.weight_hh))
+    lstm = nn.LSTMCell(3, 2, dtype=ag.float64)
+    assert ag.gradgradcheck(lambda x: lstm(x)[1], (x,))
+
+
+def test_cell_errors_name_the_shapes():
+    cell = nn.LSTMCell(4, 3)
+    with pytest.raises(ValueError, match=r"LSTMCell: expected an input of shape \(batch, 4\) or \(4,\), got \(2, 5\)"):
+        cell(ag.zeros(2, 5))
+    with pytest.raises(ValueError, match=r"LSTMCell: expected h of shape \(2, 3\) for an input of shape \(2, 4\)"):
+        cell(ag.zeros(2, 4), (ag.zeros(3), ag.zeros(3)))
+    with pytest.raises(TypeError, match=r"LSTMCell: hx must be a pair \(h, c\)"):
+        cell(ag.zeros(2, 4), ag.zeros(2, 3))
+    with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
+        nn.RNNCell(2, 2, nonlinearity="gelu")
