@@ -54,8 +54,26 @@ class _NoInputNeedsGrad:
 _NOTHING_NEEDS_GRAD = _NoInputNeedsGrad()
 
 
+# Every field the engine may set on a node (see __init_subclass__).
+_NODE_FIELDS = ("needs_input_grad", "_producers", "_producer_nrs", "_sole_arg", "_n_args", "scope", "_saved",
+                "_saved_outputs", "_saved_versions", "_out_versions", "_released", "_hooks", "_retained",
+                "_n_outputs", "_special", "_out_meta", "_out_shape", "_out_dtype", "_backend", "trace")
+
+
 class Function:
     """Base class of every op; an instance is both the op's ``ctx`` and its graph node."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # CPython keeps one table of attribute names per class, shared by its instances,
+        # but stops adding names to it once many instances exist. A node that then sets
+        # a name first seen late (the sole-producer fields, after thousands of nodes with
+        # several producers) gets a dict of its own: slower, and one more object for the
+        # cyclic collector on every such node. Setting every field once, on a throwaway
+        # instance, puts them all in the table up front.
+        probe = _new(cls)
+        for name in _NODE_FIELDS:
+            setattr(probe, name, None)
 
     needs_input_grad = _NOTHING_NEEDS_GRAD
     # The graph, per forward argument: None (no gradient flows there), a leaf tensor,

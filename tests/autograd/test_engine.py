@@ -466,6 +466,32 @@ def test_next_functions_names_producers_and_output_numbers(device):
     assert mul.next_functions[1] == (x, -1)
 
 
+def test_a_node_gets_no_dict_of_its_own_when_its_fields_are_first_set_late():
+    """CPython stops adding attribute names to a class's shared table once many instances
+    exist; the sole-producer fields, first set here after 3,000 nodes without them, must
+    not give every later node a dict of its own (one more object for the collector)."""
+    class Product(ag.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a.data * b.data
+
+        @staticmethod
+        def backward(ctx, gy):
+            return gy, gy
+
+    x, w = f64(np.ones(2)), f64(np.ones(2))
+    for _ in range(3000):
+        Product.apply(x, w)  # two producers: a tuple, and no _sole_arg or _n_args
+    constant = f64(np.ones(2), requires_grad=False)
+    y = Product.apply(x, constant)
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(300):
+        y = Product.apply(y, constant)
+    gc.collect()
+    assert (len(gc.get_objects()) - before) / 300 <= 1.05  # the node alone
+
+
 def test_a_recorded_op_leaves_few_objects_for_the_cyclic_collector(device):
     # On deep graphs Python's full collections, which visit every tracked object, cost
     # more than the ops: an op of one input and constants may leave its node and the
