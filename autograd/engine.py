@@ -3,7 +3,8 @@
 Kahn's algorithm on dependency counts: a node runs once, as soon as every
 consumer of its outputs has sent its gradient, so each gradient is summed
 before use and the walk is linear in the graph's size. The engine, not the
-ops, reduces a broadcast gradient to its input's shape.
+ops, reduces a broadcast gradient to its input's shape. ``grad`` runs only the
+nodes that lead to its inputs, as PyTorch does.
 """
 from . import grad_mode
 from .function import Function, observers
@@ -101,6 +102,12 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 else:
                     deps[t] = n + 1
 
+    # ag.grad: only the nodes with a wanted input behind them run (see _prune).
+    runs = None
+    if capture is not None:
+        runs, receives = _prune(targets, capture[0])
+        capture = (*capture, runs, receives)  # (wanted, found, runs, receives)
+
     # 2. Seed the roots' gradients and walk the nodes whose consumers are all done.
     #    Leaves never wait in `ready`: each is finished when its last gradient arrives.
     buffers = {}
@@ -130,6 +137,8 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 n_args = node._n_args
                 edges = ((node._sole_arg, producers),)
             if grads is None:
+                if runs is not None and node not in runs:
+                    continue  # ag.grad does not run it, and only pruned nodes lie behind it
                 # Every consumer sent None (no gradient flows here), but the nodes behind
                 # this one still wait for it: release their dependency counts.
                 grads_in = (None,) * n_args
@@ -139,6 +148,8 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                     grads_in = (grads_in,)
             else:
                 grads_in = _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out)
+                if grads_in is None:
+                    continue  # the same, once its hooks ran and its gradient was taken
             if len(grads_in) != n_args:
                 raise RuntimeError(f"{node.name}.backward returned {len(grads_in)} gradients, but its forward "
                                    f"took {n_args} arguments; return one per argument (None where "
@@ -174,13 +185,18 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
 
 def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
     """Backward of a node with several outputs, hooks, a retained grad, captured
-    outputs (ag.grad) or observers: the uncommon path, kept out of the loop above."""
+    outputs (ag.grad) or observers: the uncommon path, kept out of the loop above.
+    Returns None for a node that ag.grad does not run."""
+    if capture is not None and node not in capture[3]:
+        return None  # pruned: as in PyTorch, not even its hooks run
     if node._n_outputs > 1:
         grads = _materialize(node, grads)
     if node._hooks is not None or node._retained is not None:
         grads = _output_hooks(node, grads, create_graph, handed_out)
     if capture is not None:
         _capture_outputs(node, grads, capture)
+        if node not in capture[2]:
+            return None
     call = _call_backward
     for wrap in wrappers or ():
         call = wrap(call)
@@ -243,8 +259,39 @@ def _output_hooks(node, grads, create_graph, handed_out):
     return grads if multi else grads[0]
 
 
+def _prune(targets, wanted):
+    """What ag.grad needs of the graph: ``runs``, the nodes with a wanted input behind
+    them, and ``receives``, those plus the wanted leaves and nodes (a wanted non-leaf's
+    gradient is taken as it arrives at its node, so that node need not run). The rest
+    never runs, as in PyTorch: a gradient sent to it is dropped. A post-order walk
+    without recursion: a node stays on the stack until its producers are decided (one
+    pushed by several consumers is decided again, the same way, from each later entry)."""
+    receives = {t for t, _ in wanted}
+    runs = set()
+    expanded = set()
+    stack = [t for t in targets if isinstance(t, Function)]
+    while stack:
+        node = stack[-1]
+        producers = node._producers
+        if type(producers) is not tuple:
+            producers = (producers,)
+        if node in expanded:
+            stack.pop()
+            for p in producers:
+                if p in receives:
+                    runs.add(node)
+                    receives.add(node)
+                    break
+        else:
+            expanded.add(node)
+            for p in producers:
+                if p is not None and p not in expanded and isinstance(p, Function):
+                    stack.append(p)
+    return runs, receives
+
+
 def _capture_outputs(node, grads, capture):
-    wanted, found = capture
+    wanted, found = capture[:2]
     for nr in range(node._n_outputs):
         indices = wanted.get((node, nr))
         if indices:
@@ -254,6 +301,8 @@ def _capture_outputs(node, grads, capture):
 
 
 def _finish_leaf(leaf, g, create_graph, capture, handed_out):
+    if capture is not None and (leaf, -1) not in capture[0]:
+        return  # not wanted by ag.grad: as in PyTorch, its hooks do not run
     if leaf._hooks:
         for hook in list(leaf._hooks):
             handed_out.add(id(g.data))  # the hook may keep it: never accumulate into it

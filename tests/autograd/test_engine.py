@@ -229,6 +229,232 @@ def test_grad_with_respect_to_a_non_leaf(device):
     assert h.grad is None and x.grad is None
 
 
+# --- ag.grad runs only the part of the graph that leads to its inputs ----------------------
+class _Ops:
+    """The few calls in which topograd and PyTorch differ, to build one graph on either."""
+
+    def __init__(self, torch=None):
+        self.torch = torch
+
+    def leaf(self, values):
+        if self.torch is None:
+            return f64(values)
+        return self.torch.tensor(values, dtype=self.torch.float64, requires_grad=True)
+
+    def const(self, values):
+        if self.torch is None:
+            return f64(values, requires_grad=False)
+        return self.torch.tensor(values, dtype=self.torch.float64)
+
+    def split_at(self, t, k):
+        return t.split([k]) if self.torch is None else t.split([k, t.shape[0] - k])
+
+    def grad(self, *args, **kwargs):
+        return (ag.grad if self.torch is None else self.torch.autograd.grad)(*args, **kwargs)
+
+
+def _shared_subgraph(ops):
+    x, w = ops.leaf([0.3, -0.7, 1.1]), ops.leaf([0.5, 1.5, -0.2])
+    s = (x * w).tanh()
+    out = (s * s).sum() + (s * w.exp()).sum() + (w.sin() * 2).sum()
+    return [out], None, {"x": x, "w": w, "s": s}
+
+
+def _non_leaf_in_the_middle(ops):
+    x, w = ops.leaf([0.3, -0.7, 1.1]), ops.leaf([0.5, 1.5, -0.2])
+    h = x.exp() * w
+    out = (h * h.tanh()).sum() + (w * w).sum()
+    return [out], None, {"x": x, "w": w, "h": h}
+
+
+def _two_outputs(ops):
+    x, w = ops.leaf([0.3, -0.7, 1.1]), ops.leaf([0.5, 1.5, -0.2])
+    m = ops.leaf([[0.2, -0.4, 0.1], [0.7, 0.3, -0.5]])
+    y1 = (m @ x).tanh()
+    y2 = x.exp() * w + (m * m).sum()
+    return [y1, y2], [ops.const([1.0, -2.0]), ops.const([0.5, 0.25, -1.0])], {"x": x, "w": w, "m": m}
+
+
+def _split_pieces(ops):
+    x, w = ops.leaf([0.3, -0.7, 1.1]), ops.leaf([0.5, 1.5, -0.2])
+    a, b = ops.split_at(x * w, 1)
+    out = a.exp().sum() + (b * b.sin()).sum() + w.tanh().sum()
+    return [out], None, {"x": x, "w": w, "a": a, "b": b}
+
+
+PRUNED_GRAPHS = [(_shared_subgraph, ["x"]), (_shared_subgraph, ["s", "w"]),
+                 (_non_leaf_in_the_middle, ["h"]), (_non_leaf_in_the_middle, ["h", "x"]),
+                 (_two_outputs, ["x"]), (_two_outputs, ["w", "x"]), (_two_outputs, ["m"]),
+                 (_split_pieces, ["a"]), (_split_pieces, ["b", "x"]), (_split_pieces, ["a", "w"])]
+PRUNED_IDS = [f"{build.__name__[1:]}-{'+'.join(wanted)}" for build, wanted in PRUNED_GRAPHS]
+
+
+def test_grad_runs_no_backward_that_leads_to_no_input(device):
+    CountingSquare.received = []
+    x, w = f64([0.5, -1.0]), f64([2.0, 3.0])
+    expensive = CountingSquare.apply(w)  # leads only to w
+    h = CountingSquare.apply(x)          # when h is wanted, its own node need not run
+    out = (expensive * h * x).sum()
+    gh, = ag.grad(out, h, retain_graph=True)
+    assert CountingSquare.received == []
+    np.testing.assert_allclose(gh.numpy(), w.numpy() ** 2 * x.numpy(), rtol=1e-12)
+    gx, = ag.grad(out, x, retain_graph=True)
+    assert len(CountingSquare.received) == 1  # h's node, which leads to x
+    np.testing.assert_allclose(gx.numpy(), 3 * w.numpy() ** 2 * x.numpy() ** 2, rtol=1e-12)
+    assert x.grad is None and w.grad is None
+    out.backward()
+    assert len(CountingSquare.received) == 3  # plain backward runs both
+
+
+@pytest.mark.parametrize("build, wanted", PRUNED_GRAPHS, ids=PRUNED_IDS)
+def test_grad_of_a_pruned_graph_matches_the_full_backward(build, wanted, device):
+    outputs, grad_outputs, named = build(_Ops())
+    got = ag.grad(outputs, [named[n] for n in wanted], grad_outputs)
+    outputs, grad_outputs, named = build(_Ops())
+    for n in wanted:
+        if named[n].grad_fn is not None:
+            named[n].retain_grad()
+    ag.backward(outputs, grad_outputs)
+    for n, g in zip(wanted, got):
+        np.testing.assert_allclose(g.numpy(), named[n].grad.numpy(), rtol=1e-12, err_msg=n)
+
+
+@pytest.mark.parametrize("build, wanted", PRUNED_GRAPHS, ids=PRUNED_IDS)
+def test_grad_of_a_pruned_graph_matches_pytorch(build, wanted, device, torch):
+    outputs, grad_outputs, named = build(_Ops())
+    got = ag.grad(outputs, [named[n] for n in wanted], grad_outputs)
+    outputs, grad_outputs, named = build(_Ops(torch))
+    expected = torch.autograd.grad(outputs, [named[n] for n in wanted], grad_outputs)
+    for n, g, e in zip(wanted, got, expected):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-12, err_msg=n)
+
+
+def test_grad_prunes_a_deep_chain_without_recursion():
+    # CPU only, as the million-op test above: the walk does not depend on the backend.
+    x = ag.tensor([1.5], device="cpu", requires_grad=True)
+    w = ag.tensor([2.0], device="cpu", requires_grad=True)
+    y, z = x, w
+    for _ in range(20_000):
+        y, z = Neg.apply(y), Neg.apply(z)
+    gx, = ag.grad((y * z).sum(), x)
+    assert gx.numpy().tolist() == [2.0]
+
+
+def test_allow_unused_with_a_pruned_graph(device):
+    x, w, unused = f64([0.5, -1.0]), f64([2.0, 3.0]), f64([5.0])
+    out = (x.exp() * w.tanh()).sum() + (w * w).sum()
+    gx, gu = ag.grad(out, [x, unused], retain_graph=True, allow_unused=True)
+    np.testing.assert_allclose(gx.numpy(), np.exp(x.numpy()) * np.tanh(w.numpy()), rtol=1e-12)
+    assert gu is None
+    with pytest.raises(RuntimeError, match=r"inputs\[1\].*allow_unused=True"):
+        ag.grad(out, [x, unused])
+
+
+def test_second_derivative_through_a_pruned_graph(device):
+    x, w = f64([0.5, -1.0]), f64([0.2, 0.7])
+    e = w.exp()  # pruned from the first ag.grad, needed by the second
+    g, = ag.grad((x.sin() * e).sum() + e.sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), np.cos(x.numpy()) * np.exp(w.numpy()), rtol=1e-12)
+    gx, gw = ag.grad(g.sum(), [x, w])
+    np.testing.assert_allclose(gx.numpy(), -np.sin(x.numpy()) * np.exp(w.numpy()), rtol=1e-12)
+    np.testing.assert_allclose(gw.numpy(), np.cos(x.numpy()) * np.exp(w.numpy()), rtol=1e-12)
+
+
+def test_gradient_penalty_through_a_pruned_graph_matches_pytorch(device, torch):
+    def penalty_grads(ops):
+        x = ops.leaf([[0.3, -0.7, 1.1], [0.9, 0.1, -0.4]])
+        w1 = ops.leaf([[0.2, -0.4, 0.1, 0.5], [0.7, 0.3, -0.5, 0.2], [-0.1, 0.6, 0.4, -0.3]])
+        b, w2 = ops.leaf([0.1, -0.2, 0.3, 0.0]), ops.leaf([1.0, -0.5, 0.25, 0.8])
+        critic = ((x @ w1 + b).tanh() @ w2).sum() + w2.exp().sum()  # w2.exp() is pruned
+        g, = ops.grad(critic, x, create_graph=True)
+        (((g * g).sum() - 1) ** 2).backward()
+        return [t.detach().numpy() for t in (g, w1.grad, b.grad, w2.grad)]
+
+    for got, expected in zip(penalty_grads(_Ops()), penalty_grads(_Ops(torch))):
+        np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_grad_calls_hooks_and_retains_grads_as_pytorch_does(device, torch):
+    def run(ops, wanted):
+        seen = {}
+
+        def watch(name, change=None):
+            def hook(g):
+                seen[name] = g.detach().numpy().copy()
+                return None if change is None else change(g)
+            return hook
+
+        x, w, v = ops.leaf([1.0, 2.0]), ops.leaf([3.0, -4.0]), ops.leaf([0.5, 2.0])
+        x.register_hook(watch("x", lambda g: g + 1))
+        w.register_hook(watch("w"))           # leaves nobody asks for
+        v.register_hook(watch("v"))           # (v's only consumer runs when x is wanted)
+        a = x * 2
+        a.register_hook(watch("a"))           # runs only when x is wanted
+        b = w.exp()
+        b.register_hook(watch("b"))           # pruned: leads only to w
+        h = a * b * v
+        h.retain_grad()
+        h.register_hook(watch("h", lambda g: g * 10))
+        r = w.tanh().sum()
+        r.register_hook(watch("r"))           # an output with nothing wanted behind it
+        grads = ops.grad([(h * h).sum(), r], [{"x": x, "h": h}[n] for n in wanted])
+        retained = None if h.grad is None else h.grad.detach().numpy()
+        return [g.detach().numpy() for g in grads], seen, retained, (x.grad, w.grad, v.grad)
+
+    for wanted in (["h"], ["x"], ["h", "x"]):
+        grads, seen, retained, leaf_grads = run(_Ops(), wanted)
+        t_grads, t_seen, t_retained, _ = run(_Ops(torch), wanted)
+        assert sorted(seen) == sorted(t_seen) and not {"b", "w", "v", "r"} & set(seen), wanted
+        for name in seen:
+            np.testing.assert_allclose(seen[name], t_seen[name], rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(retained, t_retained, rtol=1e-12)
+        np.testing.assert_allclose(grads[-1], t_grads[-1], rtol=1e-12)
+        assert leaf_grads == (None, None, None)
+    # h's gradient always includes h's hooks. PyTorch 2.13 includes them only where h's
+    # node does not run (wanted ["h"]); where it runs, it returns the gradient before them.
+    grads, _, retained, _ = run(_Ops(), ["h", "x"])
+    np.testing.assert_allclose(grads[0], retained, rtol=1e-12)
+
+
+class FirstOnly(ag.Function):
+    """a * 1, sending no gradient to b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a.data * 1
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+def test_grad_frees_saved_tensors_only_of_nodes_that_ran(device, torch):
+    class TorchFirstOnly(torch.autograd.Function):
+        forward = staticmethod(lambda ctx, a, b: a * 1)
+        backward = staticmethod(lambda ctx, g: (g, None))
+
+    def outcomes(ops, first_only):
+        x, w = ops.leaf([0.5, -1.0]), ops.leaf([2.0, 3.0])
+        e = w.exp()  # pruned: leads only to w
+        s = w.sin()  # pruned, and no gradient reaches it
+        h = x.exp()  # wanted: its gradient is taken as it arrives, so its node does not run
+        out = (h * e).sum() + first_only(h, s).sum()
+        gh, = ops.grad(out, h)
+        np.testing.assert_allclose(gh.detach().numpy(), np.exp([2.0, 3.0]) + 1, rtol=1e-12)
+        results = []
+        for t in (e.sum(), s.sum(), h.sum(), out):
+            try:
+                t.backward()
+                results.append("ok")
+            except RuntimeError as error:
+                assert "second time" in str(error)
+                results.append("freed")
+        return results
+
+    assert outcomes(_Ops(), FirstOnly.apply) == outcomes(_Ops(torch), TorchFirstOnly.apply) == \
+        ["ok", "ok", "ok", "freed"]
+
+
 # --- grad modes -----------------------------------------------------------------------------
 def test_no_grad_and_enable_grad_as_context_managers(device):
     x = f64([1.0])
