@@ -248,7 +248,7 @@ def _output_hooks(node, grads, create_graph, handed_out):
             handed_out.add(id(grads[nr].data))  # the hook may keep it: never accumulate into it
             replaced = hook(grads[nr])
             if replaced is not None:
-                grads[nr] = replaced
+                grads[nr] = _checked_hook_result(hook, grads[nr], replaced)
     for nr, ref in (node._retained or {}).items():
         t = ref()
         if t is not None:
@@ -257,6 +257,20 @@ def _output_hooks(node, grads, create_graph, handed_out):
             g = grads[nr] if create_graph else Tensor._make(t._backend.xp.asarray(grads[nr].data, copy=True), t._backend)
             t._grad = g if t._grad is None else _sum(t._grad, g, create_graph)
     return grads if multi else grads[0]
+
+
+def _checked_hook_result(hook, g, replaced):
+    """A hook's replacement gradient, refused where it would not fit the tensor (the ops
+    behind would broadcast it, or fail far from the hook)."""
+    name = getattr(hook, "__qualname__", type(hook).__name__)
+    if not isinstance(replaced, Tensor):
+        raise TypeError(f"hook {name} returned a {type(replaced).__name__}; return a Tensor, or None to "
+                        "keep the gradient")
+    if replaced.shape != g.shape or replaced.dtype != g.dtype or replaced._backend is not g._backend:
+        raise RuntimeError(f"hook {name} changed the gradient from shape {g.shape}, {g.dtype} on {g.device} "
+                           f"to shape {replaced.shape}, {replaced.dtype} on {replaced.device}; return one "
+                           "like the gradient it was given")
+    return replaced
 
 
 def _prune(targets, wanted):
@@ -308,7 +322,7 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
             handed_out.add(id(g.data))  # the hook may keep it: never accumulate into it
             replaced = hook(g)
             if replaced is not None:
-                g = replaced
+                g = _checked_hook_result(hook, g, replaced)
     if capture is not None:
         for i in capture[0].get((leaf, -1), ()):
             capture[1][i] = g

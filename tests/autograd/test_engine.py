@@ -529,6 +529,23 @@ def test_hooks_on_leaf_and_non_leaf_see_and_replace_gradients(device):
     np.testing.assert_allclose(x.grad.numpy(), 2 * y.numpy() * 10 * 3 + 1)
 
 
+def test_a_hook_must_return_a_gradient_like_the_one_it_was_given(device):
+    x = f64([[1.0, 2.0], [3.0, 4.0]])
+    y = x.relu()
+    y.register_hook(lambda g: g.sum(0))  # the ReLU's backward would broadcast it
+    with pytest.raises(RuntimeError, match=r"changed the gradient from shape \(2, 2\), float64 .* to shape \(2,\)"):
+        y.sum().backward()
+    w = f64([1.0, 2.0])
+    w.register_hook(lambda g: g.astype("float32"))
+    with pytest.raises(RuntimeError, match=r"float64 .* to shape \(2,\), float32"):
+        (w * 2).sum().backward()
+    v = f64([1.0, 2.0])
+    v.register_hook(lambda g: g.numpy())
+    with pytest.raises(TypeError, match=r"returned a ndarray; return a Tensor, or None"):
+        (v * 2).sum().backward()
+    assert w.grad is None and v.grad is None
+
+
 def test_removed_hook_no_longer_runs(device):
     x = f64([1.0, 2.0])
     handle = x.register_hook(lambda g: g * 0)
