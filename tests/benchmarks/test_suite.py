@@ -425,3 +425,12 @@ def test_floor_max_pool_sends_the_gradient_to_the_first_maximum_like_pytorch(tor
     ty.backward(torch.from_numpy(gy))
     np.testing.assert_array_equal(y, ty.detach().numpy())
     np.testing.assert_allclose(gx, tx.grad.numpy(), **TOL)
+
+
+def test_page_fault_probe_times_and_counts_each_contender():
+    from benchmarks import page_faults
+    spec = ModelSpec("mlp", 4, (8, 6, 5, 10))
+    results = page_faults.measure(spec, ["topograd", "floor"], rounds=2, calls=1)
+    assert set(results) == {"topograd", "floor"}
+    for ms, faults in results.values():
+        assert ms > 0 and faults >= 0
