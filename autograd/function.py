@@ -54,10 +54,11 @@ class _NoInputNeedsGrad:
 _NOTHING_NEEDS_GRAD = _NoInputNeedsGrad()
 
 
-# Every field the engine may set on a node (see __init_subclass__).
-_NODE_FIELDS = ("needs_input_grad", "_producers", "_producer_nrs", "_sole_arg", "_n_args", "scope", "_saved",
-                "_saved_outputs", "_saved_versions", "_out_versions", "_released", "_hooks", "_retained",
-                "_n_outputs", "_special", "_out_meta", "_out_shape", "_out_dtype", "_backend", "trace")
+# The node fields an ordinary graph may first set long after a class's first nodes:
+# the sole-producer and multi-output forms, what forward saved, and the release
+# after backward (see __init_subclass__).
+_LATE_NODE_FIELDS = ("_sole_arg", "_n_args", "_producer_nrs", "_saved", "_saved_outputs", "_saved_versions",
+                     "_released")
 
 
 class Function:
@@ -69,11 +70,20 @@ class Function:
         # but stops adding names to it once many instances exist. A node that then sets
         # a name first seen late (the sole-producer fields, after thousands of nodes with
         # several producers) gets a dict of its own: slower, and one more object for the
-        # cyclic collector on every such node. Setting every field once, on a throwaway
-        # instance, puts them all in the table up front.
+        # cyclic collector on every such node. Setting those fields once, on a throwaway
+        # instance, puts them in the table up front. (Only those: the table holds about
+        # 30 names, and a custom Function's own ctx attributes need room too.) A class
+        # that defines one of these names itself, or a finalizer, is left alone.
+        if hasattr(cls, "__del__"):
+            return
         probe = _new(cls)
-        for name in _NODE_FIELDS:
-            setattr(probe, name, None)
+        for name in _LATE_NODE_FIELDS:
+            if any(name in vars(k) for k in cls.__mro__ if k is not Function and issubclass(k, Function)):
+                continue
+            try:
+                object.__setattr__(probe, name, None)
+            except (AttributeError, TypeError):
+                pass
 
     needs_input_grad = _NOTHING_NEEDS_GRAD
     # The graph, per forward argument: None (no gradient flows there), a leaf tensor,

@@ -735,6 +735,36 @@ def test_a_node_gets_no_dict_of_its_own_when_its_fields_are_first_set_late():
     assert (len(gc.get_objects()) - before) / 300 <= 1.05  # the node alone
 
 
+def test_the_field_table_leaves_room_for_a_custom_functions_own_attributes_and_names():
+    """A custom Function may define a property named like an engine field, and set many
+    ctx attributes of its own, without a dict per node."""
+    class Busy(ag.Function):
+        @property
+        def trace(self):  # read-only, named like the field detect_anomaly sets
+            return "mine"
+
+        @staticmethod
+        def forward(ctx, a):
+            for i in range(14):
+                setattr(ctx, f"value{i}", i)
+            return a.data * 2
+
+        @staticmethod
+        def backward(ctx, gy):
+            return gy * 2
+
+    x = f64(np.ones(2))
+    y = Busy.apply(x)
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(200):
+        y = Busy.apply(y)
+    gc.collect()
+    assert (len(gc.get_objects()) - before) / 200 <= 1.05
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0 ** 201] * 2)
+
+
 def test_a_recorded_op_leaves_few_objects_for_the_cyclic_collector(device):
     # On deep graphs Python's full collections, which visit every tracked object, cost
     # more than the ops: an op of one input and constants may leave its node and the
