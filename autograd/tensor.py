@@ -262,9 +262,10 @@ class Tensor:
         """Whether an in-place op may change this tensor without breaking the recorded
         graph: it is no view of another tensor there, and the op that made it did not
         keep it for backward (max pooling keeps its output, say). Other ops that saved
-        it are caught when backward uses what they saved."""
+        it are caught when backward uses what they saved. Outside recording anything
+        goes, as in PyTorch: the shared version counter catches misuse at backward."""
         node = self.grad_fn
-        if node is None:
+        if node is None or not grad_mode.state.enabled:
             return True
         if getattr(node, "is_view", False):
             return False

@@ -102,6 +102,8 @@ class _Spec:
 
     def __init__(self, subscripts, shapes, op="einsum"):
         text = subscripts.replace(" ", "")
+        if text.count("->") > 1:
+            raise ValueError(f"{op}: '{subscripts}' has more than one '->'")
         if "->" in text:
             lhs, out = text.split("->")
         else:

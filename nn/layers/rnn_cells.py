@@ -50,6 +50,9 @@ class RNNCellBase(Module):
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected an input of shape (batch, {self.input_size}) or "
                              f"({self.input_size},), got {input.shape}")
+        if input.dtype != self.weight_ih.dtype:
+            raise TypeError(f"{name}: the input is {input.dtype} but the cell's weights are "
+                            f"{self.weight_ih.dtype}; convert one with .to(dtype=...)")
         batched = input.ndim == 2
         x = input if batched else reshape(input, (1, self.input_size))
         states = self._states(hx, x, batched)
@@ -75,6 +78,8 @@ class RNNCellBase(Module):
         for label, h in zip(("h", "c"), given):
             if not isinstance(h, Tensor):
                 raise TypeError(f"{name}: {label} must be a Tensor, not {type(h).__name__}")
+            if h.dtype != x.dtype:
+                raise TypeError(f"{name}: {label} is {h.dtype} but the input is {x.dtype}")
             if h.shape != expected:
                 raise ValueError(f"{name}: expected {label} of shape {expected} for an input of shape "
                                  f"{x.shape if batched else x.shape[1:]}, got {h.shape}")

@@ -358,6 +358,7 @@ def test_matches_torch(op, device, torch):
     ("ij->k", [(2, 2)], r"^einsum: output subscript 'k' appears in no operand of 'ij->k'$"),
     ("ii->i", [(2, 3)], r"^einsum: subscript 'i' is repeated in 'ii' \(a diagonal\) over axes of different sizes"),
     ("ij,jk->ik", [(2, 3), (4, 2)], r"^einsum: subscript 'j' has sizes 3 and 4$"),
+    ("i->i->i", [(2,)], r"^einsum: 'i->i->i' has more than one '->'$"),
 ])
 def test_einsum_subscript_errors(spec, shapes, message):
     with pytest.raises(ValueError, match=message):

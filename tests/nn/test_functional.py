@@ -238,6 +238,18 @@ def test_inplace_activations_write_over_their_input(name, call):
         call(x)
 
 
+def test_inplace_activations_outside_recording_write_even_over_a_recorded_view():
+    """Under no_grad nothing is recorded, so an in-place activation writes through a view
+    made while recording, as PyTorch's does (the shared version counter guards backward)."""
+    x = ag.tensor(np.linspace(-2.0, 2.0, 6), dtype="float64", requires_grad=True)
+    h = x * 1
+    v = h[:3]
+    with ag.no_grad():
+        assert F.leaky_relu(v, 0.1, inplace=True) is v
+        assert F.relu(h[3:], inplace=True) is not None
+    np.testing.assert_allclose(h.numpy()[:3], 0.1 * np.linspace(-2.0, 2.0, 6)[:3])
+
+
 def test_erf_accuracy():
     from autograd.ops.nn_fused import erf
     x = np.concatenate([np.linspace(-7, 7, 4001), [0.0, 1e-300, -1e-12, 0.46875, 0.5, 4.0, 27.0, -40.0]])

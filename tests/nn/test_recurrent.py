@@ -312,3 +312,7 @@ def test_cell_errors_name_the_shapes():
         cell(ag.zeros(2, 4), ag.zeros(2, 3))
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
         nn.RNNCell(2, 2, nonlinearity="gelu")
+    with pytest.raises(TypeError, match=r"LSTMCell: the input is float64 but the cell's weights are float32"):
+        cell(ag.zeros(2, 4, dtype="float64"))
+    with pytest.raises(TypeError, match=r"LSTMCell: c is float64 but the input is float32"):
+        cell(ag.zeros(2, 4), (ag.zeros(2, 3), ag.zeros(2, 3, dtype="float64")))
