@@ -200,7 +200,18 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
     call = _call_backward
     for wrap in wrappers or ():
         call = wrap(call)
-    return call(node, grads)
+    if capture is None:
+        return call(node, grads)
+    # ag.grad: the node's backward sees needs_input_grad False for inputs that lead to
+    # nothing wanted, so that it skips their gradients (a layer's weight gradient when
+    # only the input's is asked for), as PyTorch's built-in ops do.
+    needs = node.needs_input_grad
+    receives = capture[3]
+    node.needs_input_grad = tuple(n and p in receives for n, p in zip(needs, node.producer_tuple()))
+    try:
+        return call(node, grads)
+    finally:
+        node.needs_input_grad = needs
 
 
 def _call_backward(node, grads):

@@ -306,6 +306,35 @@ def test_grad_runs_no_backward_that_leads_to_no_input(device):
     assert len(CountingSquare.received) == 3  # plain backward runs both
 
 
+def test_grad_tells_a_running_node_which_of_its_inputs_are_not_wanted(device):
+    """A node that ag.grad runs sees needs_input_grad False for an input that leads to
+    nothing wanted, so it can skip that gradient (a weight's, when only the input's is
+    asked for); plain backward sees what forward saw."""
+    seen = []
+
+    class Scale(ag.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(x, w)
+            return x.data * w.data
+
+        @staticmethod
+        def backward(ctx, gy):
+            seen.append(ctx.needs_input_grad)
+            x, w = ctx.saved_tensors
+            return (gy * w if ctx.needs_input_grad[0] else None,
+                    gy * x if ctx.needs_input_grad[1] else None)
+
+    x, w = f64([1.0, 2.0]), f64([3.0, 4.0])
+    out = Scale.apply(x.exp(), w).sum()
+    gx, = ag.grad(out, x, retain_graph=True)
+    np.testing.assert_allclose(gx.numpy(), np.exp([1.0, 2.0]) * [3.0, 4.0], rtol=1e-12)
+    gw, = ag.grad(out, w, retain_graph=True)
+    np.testing.assert_allclose(gw.numpy(), np.exp([1.0, 2.0]), rtol=1e-12)
+    out.backward()
+    assert seen == [(True, False), (False, True), (True, True)]
+
+
 @pytest.mark.parametrize("build, wanted", PRUNED_GRAPHS, ids=PRUNED_IDS)
 def test_grad_of_a_pruned_graph_matches_the_full_backward(build, wanted, device):
     outputs, grad_outputs, named = build(_Ops())
