@@ -31,17 +31,13 @@ class RNNBase(Module):
                  bidirectional=False, dtype=None, device=None):
         super().__init__()
         name = type(self).__name__
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
+        check_sizes(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{name}: dropout={dropout} acts between layers, so it does nothing with "
                           "num_layers=1", stacklevel=3)
-        dtype = default_dtype() if dtype is None else dtypes.canonical(dtype)
-        if not dtypes.is_floating(dtype):
-            raise TypeError(f"{name}: dtype must be floating point, not {dtype}")
+        dtype = floating_dtype(name, dtype)
         backend = backends.get(device)
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -52,23 +48,14 @@ class RNNBase(Module):
         self.bidirectional = bool(bidirectional)
         self.num_directions = 2 if bidirectional else 1
 
-        # PyTorch's names and order: per layer, per direction, w_ih, w_hh, b_ih, b_hh.
-        bound = 1 / math.sqrt(hidden_size)
-        rows = self.gates * hidden_size
+        # PyTorch's order: per layer, per direction.
         self._weight_names = []
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
             for direction in range(self.num_directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = [("weight_ih", (rows, layer_input)), ("weight_hh", (rows, hidden_size))]
-                if self.bias:
-                    shapes += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
-                names = []
-                for stem, shape in shapes:
-                    data = backend.uniform(shape, -bound, bound, dtype)
-                    setattr(self, stem + suffix, Parameter(Tensor._make(data, backend)))
-                    names.append(stem + suffix)
-                self._weight_names.append(tuple(names))
+                self._weight_names.append(add_weights(self, suffix, self.gates, layer_input, hidden_size,
+                                                      self.bias, dtype, backend))
 
     @property
     def all_weights(self):
@@ -236,7 +223,37 @@ class GRU(RNNBase):
         return (gru_step(gx, state[0], w_hh_t, hidden_bias),)
 
 
-# --- one time step of each cell, shared by the layers and nn.RNNCell/LSTMCell/GRUCell.
+# --- shared by the layers and nn.RNNCell/LSTMCell/GRUCell -----------------------------------
+
+def check_sizes(name, **sizes):
+    for arg, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
+
+
+def floating_dtype(name, dtype):
+    """``dtype`` as a canonical floating dtype (the default when None)."""
+    dtype = default_dtype() if dtype is None else dtypes.canonical(dtype)
+    if not dtypes.is_floating(dtype):
+        raise TypeError(f"{name}: dtype must be floating point, not {dtype}")
+    return dtype
+
+
+def add_weights(module, suffix, gates, input_size, hidden_size, bias, dtype, backend):
+    """Register PyTorch's weight_ih, weight_hh (and bias_ih, bias_hh) + ``suffix`` on
+    ``module``, each uniform in +-1/sqrt(hidden_size) as PyTorch initialises them;
+    returns their names in that order."""
+    bound = 1 / math.sqrt(hidden_size)
+    rows = gates * hidden_size
+    shapes = [("weight_ih", (rows, input_size)), ("weight_hh", (rows, hidden_size))]
+    if bias:
+        shapes += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
+    for stem, shape in shapes:
+        setattr(module, stem + suffix, Parameter(Tensor._make(backend.uniform(shape, -bound, bound, dtype), backend)))
+    return tuple(stem + suffix for stem, _ in shapes)
+
+
+# One time step of each cell.
 # ``gx`` is the step's input projection x @ W_ih.T (+ biases), (batch, gates * hidden).
 
 def rnn_step(gx, h, w_hh_t, activation):

@@ -2,16 +2,11 @@
 PyTorch's arguments, parameter names (``weight_ih``, ``weight_hh``, ``bias_ih``,
 ``bias_hh``), shapes and gate order. The step arithmetic is the layers' own
 (``recurrent.rnn_step`` and friends)."""
-import math
-
 import backends
 from autograd import Tensor, relu, reshape, tanh
-from autograd.tensor import default_dtype
-from backends import dtypes
 
 from ..module import Module
-from ..parameter import Parameter
-from .recurrent import gru_step, lstm_step, rnn_step
+from .recurrent import add_weights, check_sizes, floating_dtype, gru_step, lstm_step, rnn_step
 
 
 class RNNCellBase(Module):
@@ -25,21 +20,10 @@ class RNNCellBase(Module):
     def __init__(self, input_size, hidden_size, bias=True, dtype=None, device=None):
         super().__init__()
         name = type(self).__name__
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
-        dtype = default_dtype() if dtype is None else dtypes.canonical(dtype)
-        if not dtypes.is_floating(dtype):
-            raise TypeError(f"{name}: dtype must be floating point, not {dtype}")
-        backend = backends.get(device)
+        check_sizes(name, input_size=input_size, hidden_size=hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
-        bound = 1 / math.sqrt(hidden_size)  # PyTorch's uniform(-1/sqrt(hidden), 1/sqrt(hidden))
-        rows = self.gates * hidden_size
-        shapes = [("weight_ih", (rows, input_size)), ("weight_hh", (rows, hidden_size))]
-        if self.bias:
-            shapes += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
-        for stem, shape in shapes:
-            setattr(self, stem, Parameter(Tensor._make(backend.uniform(shape, -bound, bound, dtype), backend)))
+        add_weights(self, "", self.gates, input_size, hidden_size, self.bias, floating_dtype(name, dtype),
+                    backends.get(device))
         if not self.bias:
             self.bias_ih = self.bias_hh = None
 
