@@ -80,7 +80,7 @@ class ScratchPool:
         else:
             self._blocks.move_to_end(nbytes)  # sizes are evicted least recently used first
         for i in range(len(blocks) - 1, -1, -1):
-            if _references(blocks, i) == self._unreferenced:
+            if self._is_free(blocks, i):
                 block = blocks.pop(i)
                 blocks.append(block)
                 return block
@@ -103,7 +103,7 @@ class ScratchPool:
                 continue
             blocks = self._blocks[size]
             for i in range(len(blocks) - 1, -1, -1):
-                if _references(blocks, i) == self._unreferenced:
+                if self._is_free(blocks, i):
                     del blocks[i]
                     self._bytes -= size
             if not blocks:
@@ -111,7 +111,11 @@ class ScratchPool:
 
     def _in_use(self):
         return sum(size for size, blocks in self._blocks.items()
-                   for i in range(len(blocks)) if _references(blocks, i) != self._unreferenced)
+                   for i in range(len(blocks)) if not self._is_free(blocks, i))
+
+    def _is_free(self, blocks, i):
+        """No array uses ``blocks[i]``: its reference count is what the pool alone gives it."""
+        return _references(blocks, i) == self._unreferenced
 
 
 def _references(blocks, i):
