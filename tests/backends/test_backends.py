@@ -5,6 +5,7 @@ import pytest
 
 import autograd as ag
 import backends
+from backends.numpy_backend import RELU_ROW
 
 HAS_STRICT = "strict" in backends.available_devices()
 
@@ -242,6 +243,36 @@ def test_relu_kernel_keeps_a_channels_first_layout():
     y, positive = backend.relu(reversed_rows)
     assert y.strides == (1024, 4)            # row-major, like its input, whose rows run backwards
     np.testing.assert_array_equal(y, np.maximum(reversed_rows, 0))
+
+
+@pytest.mark.parametrize("size", [0, 1, 5, RELU_ROW - 1, RELU_ROW, 3 * RELU_ROW + 7])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_kernels_cover_every_element_whatever_the_size(size, dtype):
+    """The NumPy backend compares whole rows of RELU_ROW elements against a row of
+    zeros, then the rest: no element may be skipped or compared twice, and NaN stays."""
+    backend = backends.get("cpu")
+    x0 = np.random.default_rng(size).standard_normal(size).astype(dtype)
+    x0[::7] = np.nan
+    y, positive = backend.relu(x0)
+    np.testing.assert_array_equal(y, np.maximum(x0, 0))
+    np.testing.assert_array_equal(positive, x0 > 0)
+    x = x0.copy()
+    np.testing.assert_array_equal(backend.relu_(x), x0 > 0)
+    np.testing.assert_array_equal(x, np.maximum(x0, 0))
+
+
+def test_in_place_relu_kernel_on_a_channels_first_or_strided_view():
+    backend = backends.get("cpu")
+    memory = np.random.default_rng(10).standard_normal((8, 64, 13, 13)).astype(np.float32)
+    x0 = memory.transpose(1, 0, 2, 3).copy()
+    view = memory.transpose(1, 0, 2, 3)  # dense, but not in row-major order
+    backend.relu_(view)
+    np.testing.assert_array_equal(view, np.maximum(x0, 0))
+    memory = np.random.default_rng(12).standard_normal((8, 64, 13, 13)).astype(np.float32)
+    before = memory.copy()
+    backend.relu_(memory[:, :, ::2])     # not one dense block
+    np.testing.assert_array_equal(memory[:, :, ::2], np.maximum(before[:, :, ::2], 0))
+    np.testing.assert_array_equal(memory[:, :, 1::2], before[:, :, 1::2])  # rows in between untouched
 
 
 def test_pooled_relu_outputs_are_reused_only_once_unreferenced():
