@@ -106,13 +106,14 @@ class Backend:
         x[...] = y
         return y > 0
 
-    def relu_grad(self, gy, positive):
-        """ReLU's backward: ``gy`` (of the mask's shape) where the bool mask ``positive``
-        holds, else 0. A multiply by the mask, not ``where``: NumPy's ``where`` branches
-        per element and mispredicts on ReLU's random signs (about 15x slower in a CNN
-        step). So an inf or NaN in ``gy`` where the mask is False gives NaN, not 0."""
-        out = self.xp.astype(positive, gy.dtype)
-        out *= gy
+    def masked(self, values, mask):
+        """``values`` where the bool ``mask`` (of the same shape) holds, else 0: the
+        backward of ReLU and of max-pooling. A multiply by the mask, not ``where``:
+        NumPy's ``where`` branches per element and mispredicts on ReLU's random signs
+        (about 15x slower in a CNN step). So an inf or NaN in ``values`` where the
+        mask is False gives NaN, not 0."""
+        out = self.xp.astype(mask, values.dtype)
+        out *= values
         return out
 
     def axpy_(self, y, alpha, x):

@@ -376,7 +376,7 @@ class ReluGrad(Function):
     @staticmethod
     def forward(ctx, gy, positive):
         ctx.save_for_backward(positive)
-        return gy._backend.relu_grad(gy.data, positive.data)
+        return gy._backend.masked(gy.data, positive.data)
 
     @staticmethod
     def backward(ctx, ggy):

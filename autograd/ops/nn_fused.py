@@ -561,8 +561,7 @@ class MaxPool2dGrad(Function):
         out = _zeros_channels_first(backend, padded.shape, g.dtype)
         overlapping = window.overlapping
         for rows, cols, hit in _first_max_hits(xp, padded, m.data, window):
-            part = xp.astype(hit, g.dtype)
-            part *= g
+            part = backend.masked(g, hit)
             out[..., rows, cols] = out[..., rows, cols] + part if overlapping else part
         return window.crop(out)
 

@@ -275,6 +275,15 @@ def test_in_place_relu_kernel_on_a_channels_first_or_strided_view():
     np.testing.assert_array_equal(memory[:, :, 1::2], before[:, :, 1::2])  # rows in between untouched
 
 
+def test_masked_kernel_keeps_the_values_where_the_mask_holds(device):
+    backend = backends.get(device)
+    rng = np.random.default_rng(11)
+    values = rng.standard_normal((8, 16, 13, 13)).astype(np.float32).transpose(1, 0, 2, 3)
+    mask = rng.random(values.shape) < 0.3
+    out = host(backend, backend.masked(backend.from_numpy(values), backend.from_numpy(mask)))
+    np.testing.assert_array_equal(out, np.where(mask, values, 0))
+
+
 def test_pooled_relu_outputs_are_reused_only_once_unreferenced():
     """The NumPy backend writes large ReLU outputs into its scratch pool: an output
     still referenced is never handed out again, and one dropped is."""
