@@ -178,7 +178,8 @@ def test_owns_memory_is_false_for_views(device):
 @pytest.mark.parametrize("shape", [(37, 29), (300, 500)], ids=["small", "several-blocks"])
 def test_axpy_updates_y_in_place_and_leaves_x_alone(dtype, layout, shape, device):
     """axpy_ is y += alpha * x, with NumPy's rounding: y keeps its memory, x is unchanged.
-    (300, 500) spans two of the NumPy backend's scratch blocks and part of a third."""
+    On NumPy, (37, 29) takes the one-temporary path for small arrays, and (300, 500)
+    spans two of the backend's scratch blocks and part of a third."""
     backend = backends.get(device)
     if dtype == "float16" and device == "strict":
         pytest.skip("the Array API standard has no float16")
