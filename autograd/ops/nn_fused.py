@@ -154,27 +154,32 @@ class CrossEntropy(Function):
     def backward(ctx, gy):
         logits, probs, safe_t, weights, valid = ctx.saved_tensors
         weight, smoothing, reduction, scale = ctx.settings
-        xp = logits._backend.xp
-        if _grad_state.enabled:  # create_graph: the softmax must stay differentiable in the logits
-            probs = softmax(logits, 1)
+        backend = logits._backend
+        xp = backend.xp
         n, c = probs.shape
         dtype = probs.data.dtype
-        onehot = constant(xp.astype(xp.reshape(safe_t.data, (n, 1)) == xp.arange(c), dtype), logits)
+        recording = _grad_state.enabled
+        if recording:  # create_graph: Tensor ops, with the softmax differentiable in the logits
+            probs = softmax(logits, 1)
+        else:  # the same arithmetic below on the bare arrays: a few ufuncs, no op dispatch
+            probs, gy = probs.data, gy.data
+        onehot = xp.astype(xp.reshape(safe_t.data, (n, 1)) == xp.arange(c), dtype)
         if reduction == "none":
-            gy = reshape(gy, (n, 1))
+            gy = reshape(gy, (n, 1)) if recording else xp.reshape(gy, (n, 1))
         # each row's d(loss)/d(its nll): the scale, times the row's weight if any
         rows = scale if weights is None else xp.reshape(weights.data * scale, (n, 1))
         if not smoothing:
-            if weights is None:
-                return (probs - onehot) * (gy * rows), None, None, None, None, None, None
-            return (probs - onehot) * constant(rows, logits) * gy, None, None, None, None, None, None
-        # d/dz of (1-s) w_t nll + (s/C) sum_c w_c (-log p_c) is A p - B, row by row
-        w = xp.ones(c, dtype=dtype) if weight is None else weight.data
-        share = (smoothing / c) * (scale if valid is None else xp.reshape(valid.data * scale, (n, 1)))
-        a = rows * (1 - smoothing) + share * xp.sum(w)
-        b = onehot.data * (rows * (1 - smoothing)) + share * w
-        a = constant(xp.asarray(a, dtype=dtype), logits)
-        return (probs * a - constant(b, logits)) * gy, None, None, None, None, None, None
+            grad = (probs - onehot) * (gy * rows)
+        else:
+            # d/dz of (1-s) w_t nll + (s/C) sum_c w_c (-log p_c) is A p - B, row by row
+            w = xp.ones(c, dtype=dtype) if weight is None else weight.data
+            share = (smoothing / c) * (scale if valid is None else xp.reshape(valid.data * scale, (n, 1)))
+            a = xp.asarray(rows * (1 - smoothing) + share * xp.sum(w), dtype=dtype)
+            b = onehot * (rows * (1 - smoothing)) + share * w
+            grad = (probs * a - b) * gy
+        if not recording:
+            grad = Tensor._make(grad, backend)
+        return grad, None, None, None, None, None, None
 
 
 def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean",
