@@ -3,6 +3,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .base import Backend
+from .numpy_blas import find_axpy
 from .scratch_pool import ScratchPool
 
 
@@ -25,6 +26,7 @@ class NumpyBackend(Backend):
         self.seed(0)
         self.scratch_pool = ScratchPool()
         self._zeros_rows = {}  # dtype -> RELU_ROW read-only zeros
+        self.blas_axpy = find_axpy()  # {dtype: axpy} from NumPy's own OpenBLAS, or None
 
     def asarray(self, data, dtype=None):
         return np.asarray(data, dtype=dtype)
@@ -123,6 +125,10 @@ class NumpyBackend(Backend):
             scaled = self.scratch(x.shape, x.dtype)
             np.multiply(x, alpha, out=scaled)
             y += scaled
+            return
+        blas = self.blas_axpy and x.dtype == y.dtype and y.flags.writeable and self.blas_axpy.get(x.dtype)
+        if blas:  # one pass, no buffer: see numpy_blas
+            blas(x.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
             return
         y_flat, x_flat = y.reshape(-1, order=order), x.reshape(-1, order=order)
         n = x_flat.size

@@ -1,5 +1,7 @@
 """The backend objects: lookup, the CUDA install message, the array-api-strict
 guard, the named kernels (against NumPy) and the seeded random generators."""
+import ctypes.util
+
 import numpy as np
 import pytest
 
@@ -212,6 +214,53 @@ def test_axpy_broadcasts_x_and_reads_it_before_writing_an_overlapping_y(device):
         expected = y + 0.5 * x
         backend.axpy_(y, 0.5, x)
         np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_axpy_through_numpys_blas_rounds_once_and_falls_back_where_it_cannot(dtype, order, monkeypatch):
+    """Large same-layout float arrays go through the axpy of the OpenBLAS that NumPy
+    ships: y + alpha * x (alpha in the arrays' dtype, as NumPy takes it) rounded once
+    (a fused multiply-add) or, element by element, as NumPy's two steps round it;
+    without that BLAS, NumPy's two steps. A read-only y still raises, NumPy's error."""
+    backend = backends.get("cpu")
+    if backend.blas_axpy is None:
+        pytest.skip("this NumPy was not built with the OpenBLAS it bundles in its wheels")
+    rng = np.random.default_rng(13)
+    y0, x0 = (np.asarray(rng.standard_normal((300, 500)), dtype=dtype, order=order) for _ in range(2))
+    alpha = -0.013
+    two_steps = y0 + np.asarray(alpha, dtype) * x0
+    # float64's product is not exact in long double: there, only within one rounding
+    once = (y0.astype(np.longdouble) + np.longdouble(np.asarray(alpha, dtype)) * x0).astype(dtype)
+    through_blas = y0.copy(order="K")
+    backend.axpy_(through_blas, alpha, x0)
+    if dtype == "float32":
+        assert np.all((through_blas == once) | (through_blas == two_steps))
+    scale = np.maximum(np.abs(y0), np.abs(np.asarray(alpha, dtype) * x0))
+    assert np.all(np.abs(through_blas - two_steps) <= 2 * np.spacing(scale))
+    monkeypatch.setattr(backend, "blas_axpy", None)
+    through_numpy = y0.copy(order="K")
+    backend.axpy_(through_numpy, alpha, x0)
+    np.testing.assert_array_equal(through_numpy, two_steps)
+    assert not np.array_equal(through_numpy, through_blas)  # so the two paths did both run
+    monkeypatch.undo()
+    frozen = y0.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        backend.axpy_(frozen, alpha, x0)
+    np.testing.assert_array_equal(frozen, y0)
+
+
+def test_no_blas_axpy_where_numpy_bundles_no_openblas(monkeypatch, tmp_path):
+    """A library that will not load, or one without the routines (the C library), is
+    passed over: the backend then keeps its NumPy path."""
+    from backends import numpy_blas
+    libraries = [tmp_path / "libscipy_openblas64_-missing.so"]
+    libc = ctypes.util.find_library("c")
+    if libc:
+        libraries.append(libc)
+    monkeypatch.setattr(numpy_blas, "_bundled_libraries", lambda: iter(libraries))
+    assert numpy_blas.find_axpy() is None
 
 
 def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
