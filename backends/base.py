@@ -117,8 +117,9 @@ class Backend:
         return out
 
     def axpy_(self, y, alpha, x):
-        """``y += alpha * x`` in place (an optimizer's update). The standard has no
-        ``out=``, so this generic form makes one temporary; backends do better."""
+        """``y += alpha * x`` in place (an optimizer's update), ``alpha`` a Python number.
+        The standard has no ``out=``, so this generic form makes one temporary;
+        backends do better."""
         y += x * alpha
 
     def col2im(self, windows, shape, stride, dilation):

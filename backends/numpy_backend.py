@@ -114,9 +114,6 @@ class NumpyBackend(Backend):
             # the bookkeeping below (0.9 against 3.1 us on 8 floats)
             y += x * alpha
             return
-        # alpha * x goes into scratch memory a block at a time: NumPy has no fused
-        # axpy, and a whole-size temporary would add x's size to a training step's
-        # peak (the block size is as fast as whole arrays on a 784x512 weight).
         order = "C" if y.flags.c_contiguous and x.flags.c_contiguous else (
             "F" if y.flags.f_contiguous and x.flags.f_contiguous else None)
         if order is None or x.shape != y.shape or np.may_share_memory(x, y):
@@ -126,10 +123,15 @@ class NumpyBackend(Backend):
             np.multiply(x, alpha, out=scaled)
             y += scaled
             return
-        blas = self.blas_axpy and x.dtype == y.dtype and y.flags.writeable and self.blas_axpy.get(x.dtype)
-        if blas:  # one pass, no buffer: see numpy_blas
-            blas(x.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+        # NumPy's own BLAS (see numpy_blas): one pass, no buffer. Not for alpha == 0,
+        # where OpenBLAS returns at once and a NaN or inf in x would not reach y.
+        blas = (self.blas_axpy and alpha != 0 and x.dtype == y.dtype and y.flags.writeable
+                and x.flags.aligned and y.flags.aligned and self.blas_axpy.get(x.dtype))
+        if blas:
+            blas(x.size, float(alpha), x.ctypes.data, 1, y.ctypes.data, 1)
             return
+        # Else alpha * x goes into scratch memory a block at a time: NumPy has no fused
+        # axpy, and a whole-size temporary would add x's size to a training step's peak.
         y_flat, x_flat = y.reshape(-1, order=order), x.reshape(-1, order=order)
         n = x_flat.size
         block = self.scratch((min(n, AXPY_BLOCK),), x.dtype)

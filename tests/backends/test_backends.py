@@ -179,7 +179,8 @@ def test_owns_memory_is_false_for_views(device):
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "mixed"])
 @pytest.mark.parametrize("shape", [(37, 29), (300, 500)], ids=["small", "several-blocks"])
 def test_axpy_updates_y_in_place_and_leaves_x_alone(dtype, layout, shape, device):
-    """axpy_ is y += alpha * x, with NumPy's rounding: y keeps its memory, x is unchanged.
+    """axpy_ is y += alpha * x: y keeps its memory, x is unchanged. alpha = -0.25 makes
+    the product exact, so a fused multiply-add rounds as NumPy's two steps do.
     On NumPy, (37, 29) takes the one-temporary path for small arrays, and (300, 500)
     spans two of the backend's scratch blocks and part of a third."""
     backend = backends.get(device)
@@ -218,48 +219,81 @@ def test_axpy_broadcasts_x_and_reads_it_before_writing_an_overlapping_y(device):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_axpy_through_numpys_blas_rounds_once_and_falls_back_where_it_cannot(dtype, order, monkeypatch):
+def test_axpy_through_numpys_blas_and_without_it(dtype, order, monkeypatch):
     """Large same-layout float arrays go through the axpy of the OpenBLAS that NumPy
-    ships: y + alpha * x (alpha in the arrays' dtype, as NumPy takes it) rounded once
-    (a fused multiply-add) or, element by element, as NumPy's two steps round it;
-    without that BLAS, NumPy's two steps. A read-only y still raises, NumPy's error."""
+    ships: y + alpha * x (alpha in the arrays' dtype, as NumPy takes it), each element
+    rounded once (a fused multiply-add, where the CPU has one) or as NumPy's two steps
+    round it. Without that BLAS, exactly NumPy's two steps. A read-only y still
+    raises, with NumPy's own error, and changes nothing."""
     backend = backends.get("cpu")
     if backend.blas_axpy is None:
         pytest.skip("this NumPy was not built with the OpenBLAS it bundles in its wheels")
+    calls = []
+    spies = {dtype_: _spy(function, calls) for dtype_, function in backend.blas_axpy.items()}
+    monkeypatch.setattr(backend, "blas_axpy", spies)
     rng = np.random.default_rng(13)
     y0, x0 = (np.asarray(rng.standard_normal((300, 500)), dtype=dtype, order=order) for _ in range(2))
     alpha = -0.013
     two_steps = y0 + np.asarray(alpha, dtype) * x0
-    # float64's product is not exact in long double: there, only within one rounding
-    once = (y0.astype(np.longdouble) + np.longdouble(np.asarray(alpha, dtype)) * x0).astype(dtype)
     through_blas = y0.copy(order="K")
     backend.axpy_(through_blas, alpha, x0)
-    if dtype == "float32":
-        assert np.all((through_blas == once) | (through_blas == two_steps))
+    assert calls == [x0.size]
     scale = np.maximum(np.abs(y0), np.abs(np.asarray(alpha, dtype) * x0))
     assert np.all(np.abs(through_blas - two_steps) <= 2 * np.spacing(scale))
+    if dtype == "float32":  # the product is exact in long double: the once-rounded value is known
+        once = (y0.astype(np.longdouble) + np.longdouble(np.asarray(alpha, dtype)) * x0).astype(dtype)
+        assert np.all((through_blas == once) | (through_blas == two_steps))
     monkeypatch.setattr(backend, "blas_axpy", None)
     through_numpy = y0.copy(order="K")
     backend.axpy_(through_numpy, alpha, x0)
     np.testing.assert_array_equal(through_numpy, two_steps)
-    assert not np.array_equal(through_numpy, through_blas)  # so the two paths did both run
-    monkeypatch.undo()
+    monkeypatch.setattr(backend, "blas_axpy", spies)
     frozen = y0.copy()
     frozen.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         backend.axpy_(frozen, alpha, x0)
     np.testing.assert_array_equal(frozen, y0)
+    assert calls == [x0.size]  # the read-only y never reached the BLAS
 
 
-def test_no_blas_axpy_where_numpy_bundles_no_openblas(monkeypatch, tmp_path):
-    """A library that will not load, or one without the routines (the C library), is
-    passed over: the backend then keeps its NumPy path."""
+def _spy(function, calls):
+    def recorded(n, *args):
+        calls.append(n)
+        return function(n, *args)
+    return recorded
+
+
+@pytest.mark.parametrize("shape", [(37, 29), (300, 500)], ids=["small", "blas-sized"])
+@pytest.mark.parametrize("alpha", [0.0, -0.0])
+def test_axpy_with_alpha_zero_still_propagates_nan_and_inf(alpha, shape, device):
+    """y += 0 * x is NaN where x is NaN or inf, as in NumPy and PyTorch's add_(x,
+    alpha=0). OpenBLAS's axpy returns at once when alpha == 0, so the NumPy backend
+    must not call it then (an SGD step at lr=0 would hide a NaN gradient)."""
+    backend = backends.get(device)
+    rng = np.random.default_rng(21)
+    y0 = rng.standard_normal(shape).astype(np.float32)
+    x0 = rng.standard_normal(shape).astype(np.float32)
+    x0[0, :3] = [np.nan, np.inf, -np.inf]
+    y = backend.from_numpy(y0.copy())
+    with np.errstate(invalid="ignore"):
+        backend.axpy_(y, alpha, backend.from_numpy(x0))
+        expected = y0 + np.float32(alpha) * x0
+    np.testing.assert_array_equal(host(backend, y), expected)
+
+
+def test_no_blas_axpy_where_numpy_bundles_no_usable_openblas(monkeypatch, tmp_path):
+    """A library that will not load, one without the routines (the C library), or a
+    NumPy whose build record names another BLAS: the backend keeps its NumPy path."""
     from backends import numpy_blas
     libraries = [tmp_path / "libscipy_openblas64_-missing.so"]
     libc = ctypes.util.find_library("c")
     if libc:
         libraries.append(libc)
     monkeypatch.setattr(numpy_blas, "_bundled_libraries", lambda: iter(libraries))
+    monkeypatch.setattr(numpy_blas, "_numpy_uses_bundled_openblas", lambda: True)
+    assert numpy_blas.find_axpy() is None
+    monkeypatch.undo()
+    monkeypatch.setattr(numpy_blas, "_numpy_uses_bundled_openblas", lambda: False)
     assert numpy_blas.find_axpy() is None
 
 
