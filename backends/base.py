@@ -93,6 +93,13 @@ class Backend:
         matrices into reused scratch memory."""
         return self.xp.matmul(a, b)
 
+    def sigmoid(self, x):
+        """``1 / (1 + exp(-x))`` for a floating ``x``, with exp of a non-positive number
+        only, so that large |x| neither overflows nor warns."""
+        xp = self.xp
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
     def relu(self, x):
         """``max(x, 0)`` and the bool mask of where it is positive (all that ReLU's
         backward needs). A backend may write both into reused scratch memory."""

@@ -64,6 +64,19 @@ class NumpyBackend(Backend):
         dense = self.scratch(tuple(x.shape[axis] for axis in order), dtype)
         return np.permute_dims(dense, tuple(order.index(axis) for axis in range(x.ndim)))
 
+    def sigmoid(self, x):
+        if x.dtype.kind != "f":
+            return super().sigmoid(x)
+        # 1 / (1 + exp(-x)) in one buffer: four passes where the overflow-free form takes
+        # eight (7 against 15 us on 32x256 float32). exp(-x) overflows to inf only where
+        # the result rounds to 0 anyway, and that is the value 1 / inf gives.
+        out = np.negative(x)
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(out, out=out)
+        out += 1
+        np.reciprocal(out, out=out)
+        return out
+
     def relu(self, x):
         # Activations are kept until backward, so fresh ones would take fresh pages
         # from the OS (a page fault per 4 KiB) every step; pooled ones are reused.

@@ -1,6 +1,7 @@
 """The backend objects: lookup, the CUDA install message, the array-api-strict
 guard, the named kernels (against NumPy) and the seeded random generators."""
 import ctypes.util
+import warnings
 
 import numpy as np
 import pytest
@@ -295,6 +296,22 @@ def test_no_blas_axpy_where_numpy_bundles_no_usable_openblas(monkeypatch, tmp_pa
     monkeypatch.undo()
     monkeypatch.setattr(numpy_blas, "_numpy_uses_bundled_openblas", lambda: False)
     assert numpy_blas.find_axpy() is None
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_kernel_is_accurate_everywhere_and_never_warns(dtype, device):
+    """The NumPy backend's 1 / (1 + exp(-x)) lets exp overflow where the result is 0
+    anyway: it must still match the overflow-free form, and warn of nothing."""
+    backend = backends.get(device)
+    x0 = np.concatenate([np.linspace(-120, 120, 2001), [-1e4, 1e4, -np.inf, np.inf, np.nan]]).astype(dtype)
+    exact = np.where(x0 >= 0, 1 / (1 + np.exp(-np.abs(x0.astype(np.longdouble)))),
+                     np.exp(-np.abs(x0.astype(np.longdouble))) / (1 + np.exp(-np.abs(x0.astype(np.longdouble)))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = host(backend, backend.sigmoid(backend.from_numpy(x0)))
+    assert y.dtype == x0.dtype
+    tiny = np.finfo(dtype).tiny  # below it, the overflow-free form keeps subnormals the other rounds to 0
+    np.testing.assert_allclose(y, exact.astype(dtype), rtol=4 * np.finfo(dtype).eps, atol=tiny)
 
 
 def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
