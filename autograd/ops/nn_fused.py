@@ -13,10 +13,10 @@ import math
 from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..tensor import Tensor
-from .elementwise import constant, exp, log, maximum, sigmoid, where
+from .elementwise import exp, log, maximum, sigmoid, tanh, where
 from .linalg import MatMul
 from .reduction import Sum
-from .shape import Transpose, reshape
+from .shape import Transpose, concat, reshape, split
 
 
 # --- linear -------------------------------------------------------------------
@@ -55,6 +55,82 @@ class Linear(Function):
 
 def linear(x, weight, bias=None):
     return Linear.apply(x, weight, bias)
+
+
+# --- recurrent cells ----------------------------------------------------------------
+
+class LSTMStep(Function):
+    """One LSTM time step in one op: the recurrent product z = gx + h @ w_hh_t, its
+    gates stacked (i, f, g, o) as PyTorch stacks them (sigmoid gates, g = tanh), then
+    c = f * c_prev + i * g and h = o * tanh(c). ``gx`` is the step's input projection,
+    biases included, which the caller computes for every step in one GEMM. Composed,
+    that is a dozen ops per time step, each paying its overhead; fused, one node.
+
+    It keeps its inputs, its output c and the gate values (as the composed ops kept
+    their outputs). A plain backward runs its formulas on those arrays; under
+    create_graph the same formulas run on Tensors, with z and the gates recomputed,
+    so that the gradient stays differentiable."""
+
+    @staticmethod
+    def forward(ctx, gx, h, c_prev, w_hh_t):
+        backend = gx._backend
+        xp = backend.xp
+        z = xp.matmul(h.data, w_hh_t.data)
+        z += gx.data
+        gates = _lstm_gates(backend, z)
+        i, f, g, o = _quarters(gates)
+        c = f * c_prev.data + i * g
+        h_new = o * xp.tanh(c)
+        ctx.save_for_backward(gx, h, c_prev, w_hh_t, c, gates)
+        return h_new, c
+
+    @staticmethod
+    def backward(ctx, gh, gc):
+        gx, h, c_prev, w_hh_t, c, gates = ctx.saved_tensors
+        need_gx, need_h, need_c, need_w = ctx.needs_input_grad
+        recording = _grad_state.enabled
+        if recording:  # create_graph: the same formulas below, on Tensors
+            i, f, g, o = split(gx + h @ w_hh_t, 4, axis=-1)
+            i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+            tanh_c = tanh(c)
+        else:
+            xp = gx._backend.xp
+            i, f, g, o = _quarters(gates.data)
+            tanh_c = xp.tanh(c.data)
+            gh, gc, h, c_prev, w_hh_t = gh.data, gc.data, h.data, c_prev.data, w_hh_t.data
+        dc = gc + gh * o * (1 - tanh_c * tanh_c)
+        dz = None
+        if need_gx or need_h or need_w:
+            parts = [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g),
+                     gh * tanh_c * o * (1 - o)]
+            dz = concat(parts, axis=-1) if recording else xp.concat(parts, axis=-1)
+        grads = (dz if need_gx else None,
+                 dz @ w_hh_t.T if need_h else None,
+                 dc * f if need_c else None,
+                 h.T @ dz if need_w else None)
+        if recording:
+            return grads
+        backend = gx._backend
+        return tuple(None if g is None else Tensor._make(g, backend) for g in grads)
+
+
+def _lstm_gates(backend, z):
+    """The gate values of the stacked pre-activations (arrays), in one array: the
+    sigmoid of all of ``z`` (one call instead of three), its g quarter then tanh."""
+    gates = backend.sigmoid(z)
+    n = z.shape[-1] // 4
+    gates[..., 2 * n:3 * n] = backend.xp.tanh(z[..., 2 * n:3 * n])
+    return gates
+
+
+def _quarters(gates):
+    n = gates.shape[-1] // 4
+    return gates[..., :n], gates[..., n:2 * n], gates[..., 2 * n:3 * n], gates[..., 3 * n:]
+
+
+def lstm_step(gx, h, c, w_hh_t):
+    """(h, c) after one LSTM step (see LSTMStep)."""
+    return LSTMStep.apply(gx, h, c, w_hh_t)
 
 
 # --- softmax family -------------------------------------------------------------

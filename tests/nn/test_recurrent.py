@@ -316,3 +316,47 @@ def test_cell_errors_name_the_shapes():
         cell(ag.zeros(2, 4, dtype="float64"))
     with pytest.raises(TypeError, match=r"LSTMCell: c is float64 but the input is float32"):
         cell(ag.zeros(2, 4), (ag.zeros(2, 3), ag.zeros(2, 3, dtype="float64")))
+
+
+def _composed_lstm_step(gx, h, c, w_hh_t):
+    """The LSTM step as the unfused ops: what LSTMStep must equal, value and gradient."""
+    i, f, g, o = ag.split(gx + h @ w_hh_t, 4, axis=1)
+    c = ag.sigmoid(f) * c + ag.sigmoid(i) * ag.tanh(g)
+    return ag.sigmoid(o) * ag.tanh(c), c
+
+
+@pytest.mark.parametrize("wanted", ["all", "h only", "c only", "no state grad"])
+def test_fused_lstm_step_matches_the_composed_ops(device, wanted):
+    """nn_fused.lstm_step (one node) against the composed ops: values, gradients for
+    each combination of used outputs and inputs that need them (an unused output gets
+    zeros), and second derivatives (its create_graph form)."""
+    from autograd.ops import nn_fused
+    rng = np.random.default_rng(31)
+    arrays = [rng.standard_normal(shape) * 1.5 for shape in ((3, 8), (3, 2), (3, 2), (2, 8))]
+    needs = [True, wanted != "no state grad", wanted != "no state grad", True]
+    seeds = [rng.standard_normal((3, 2)) for _ in range(2)]
+
+    def loss(step, *inputs):
+        h, c = step(*inputs)
+        use_h, use_c = wanted != "c only", wanted != "h only"
+        total = (h * ag.tensor(seeds[0])).sum() if use_h else 0
+        return total + (c * ag.tensor(seeds[1])).sum() if use_c else total
+
+    grads = {}
+    for name, step in (("fused", nn_fused.lstm_step), ("composed", _composed_lstm_step)):
+        inputs = [ag.tensor(a, dtype=ag.float64, requires_grad=n) for a, n in zip(arrays, needs)]
+        h, c = step(*inputs)
+        grads[name + " values"] = [h.numpy(), c.numpy()]
+        wanted_inputs = [t for t in inputs if t.requires_grad]
+        grads[name] = [g.numpy() for g in ag.grad(loss(step, *inputs), wanted_inputs)]
+    for ours, reference in zip(grads["fused values"] + grads["fused"], grads["composed values"] + grads["composed"]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-14)
+    inputs = [ag.tensor(a, dtype=ag.float64, requires_grad=n) for a, n in zip(arrays, needs)]
+    differentiable = [t for t in inputs if t.requires_grad]
+
+    def of_differentiable(*ts):
+        it = iter(ts)
+        return loss(nn_fused.lstm_step, *[next(it) if t.requires_grad else t for t in inputs])
+
+    assert ag.gradcheck(of_differentiable, differentiable)
+    assert ag.gradgradcheck(of_differentiable, differentiable)
