@@ -514,11 +514,13 @@ class Conv2dInputGrad(Function):
             rows = _channel_rows(xp, gy.data)
         o, cg, kh, kw = weight.data.shape
         w = xp.reshape(weight.data, (groups, o // groups, cg * kh * kw))
+        n = gy.data.shape[0]
+        if groups == 1 and window.stride == (1, 1):
+            return window.crop(xp.permute_dims(_input_grad_stride_1(backend, w[0, ...], rows, n, window), (1, 0, 2, 3)))
         if groups == 1:
             gcols = backend.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows)
         else:
             gcols = xp.matmul(xp.permute_dims(w, (0, 2, 1)), xp.reshape(rows, (groups, o // groups, -1)))
-        n = gy.data.shape[0]
         oh, ow = window.out_size
         c = cg * groups
         # windows as (C, N, OH, OW, KH, KW): col2im adds contiguous blocks into a
@@ -534,6 +536,37 @@ class Conv2dInputGrad(Function):
         g_gy = Conv2d.apply(ggx, weight, None, ctx.window, ctx.groups) if need_gy else None
         g_w = Conv2dWeightGrad.apply(gy, ggx, weight.shape, ctx.window, ctx.groups) if need_w else None
         return g_gy, g_w, None, None, None
+
+
+def _input_grad_stride_1(backend, w, rows, n, window):
+    """The (C, N, Hp, Wp) input gradient of a stride-1 convolution (no groups) from its
+    (O, N*OH*OW) output-gradient rows and its (O, C*KH*KW) weight.
+
+    col2im adds each kernel offset's windows back onto the image, and a window row
+    is only OW long, so the adds run in short strided pieces (KH*KW*C*N*OH of them).
+    Padded with zeros to the image's width Wp, the rows of a kernel offset's windows
+    become one contiguous run of the image's flat (H*W) layout, the zeros landing
+    on the columns they wrap into: KH*KW*C*N long adds instead. It costs Wp/OW more
+    GEMM work (13/11 on LeNet's second layer), and took that layer's input gradient
+    from 750 to 575 us."""
+    xp = backend.xp
+    o = w.shape[0]
+    (kh, kw), (dh, dw), (oh, ow) = window.kernel, window.dilation, window.out_size
+    hp, wp = window.padded_size
+    c = w.shape[1] // (kh * kw)
+    padded = backend.scratch((o, n, oh, wp), rows.dtype)
+    padded[...] = 0
+    padded[..., :ow] = xp.reshape(rows, (o, n, oh, ow))
+    runs = backend.matmul(xp.permute_dims(w, (1, 0)), xp.reshape(padded, (o, n * oh * wp)))
+    runs = xp.reshape(runs, (c, kh, kw, n, oh * wp))
+    gx = backend.scratch((c, n, hp * wp), rows.dtype)
+    gx[...] = 0
+    length = (oh - 1) * wp + ow  # from a window's first element to its last
+    for i in range(kh):
+        for j in range(kw):
+            start = i * dh * wp + j * dw
+            gx[:, :, start:start + length] += runs[:, i, j, :, :length]
+    return xp.reshape(gx, (c, n, hp, wp))
 
 
 class Conv2dWeightGrad(Function):

@@ -57,6 +57,9 @@ LAYERS = {
                                             bias=False),
                        lambda rng: rng.standard_normal((2, 4, 7, 6))),
     "Conv2d-same": (lambda nn: nn.Conv2d(2, 3, 4, padding="same"), lambda rng: rng.standard_normal((1, 2, 5, 6))),
+    # stride 1 takes the input gradient's flat-run col2im; dilated, padded, non-square
+    "Conv2d-stride-1-dilated": (lambda nn: nn.Conv2d(3, 2, (2, 3), padding=(2, 1), dilation=(3, 2)),
+                                lambda rng: rng.standard_normal((2, 3, 7, 6))),
     "Conv2d-reflect": (lambda nn: nn.Conv2d(2, 3, 3, padding=2, padding_mode="reflect"),
                        lambda rng: rng.standard_normal((1, 2, 5, 4))),
     "Conv2d-replicate": (lambda nn: nn.Conv2d(1, 2, 3, padding=(1, 2), padding_mode="replicate"),
