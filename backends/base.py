@@ -94,8 +94,8 @@ class Backend:
         return self.xp.matmul(a, b)
 
     def sigmoid(self, x):
-        """``1 / (1 + exp(-x))`` for a floating ``x``, with exp of a non-positive number
-        only, so that large |x| neither overflows nor warns."""
+        """``1 / (1 + exp(-x))`` for a floating ``x``, as a fresh array the caller owns,
+        with exp of a non-positive number only, so large |x| neither overflows nor warns."""
         xp = self.xp
         e = xp.exp(-xp.abs(x))
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))

@@ -65,12 +65,13 @@ class NumpyBackend(Backend):
         return np.permute_dims(dense, tuple(order.index(axis) for axis in range(x.ndim)))
 
     def sigmoid(self, x):
-        if x.dtype.kind != "f":
-            return super().sigmoid(x)
+        if x.dtype.kind != "f" or x.dtype.itemsize < 4:
+            return super().sigmoid(x)  # float16's exp overflows from x < -11, too soon
         # 1 / (1 + exp(-x)) in one buffer: four passes where the overflow-free form takes
         # eight (7 against 15 us on 32x256 float32). exp(-x) overflows to inf only where
-        # the result rounds to 0 anyway, and that is the value 1 / inf gives.
-        out = np.negative(x)
+        # the result is below the smallest normal number (x < -88.7 in float32); 1 / inf
+        # gives 0 there, where the overflow-free form keeps subnormals.
+        out = np.negative(x, out=np.empty_like(x))  # an array even when x is 0-d
         with np.errstate(over="ignore", under="ignore"):
             np.exp(out, out=out)
         out += 1

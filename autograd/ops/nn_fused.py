@@ -66,43 +66,51 @@ class LSTMStep(Function):
     biases included, which the caller computes for every step in one GEMM. Composed,
     that is a dozen ops per time step, each paying its overhead; fused, one node.
 
-    It keeps its inputs, its output c and the gate values (as the composed ops kept
-    their outputs). A plain backward runs its formulas on those arrays; under
-    create_graph the same formulas run on Tensors, with z and the gates recomputed,
-    so that the gradient stays differentiable."""
+    Its outputs are h, c and the gate values, which lstm_step drops. It keeps h,
+    c_prev and w_hh_t (which live on anyway) and its outputs c and gates, as the
+    composed ops kept their activations; not gx, a view of the whole sequence's
+    projection. A plain backward runs its formulas on the kept arrays; under
+    create_graph the same formulas run on the kept outputs as Tensors, joined to
+    this node, so that the gradient stays differentiable (its gradient for the
+    gates output is then what second derivatives send back)."""
 
     @staticmethod
     def forward(ctx, gx, h, c_prev, w_hh_t):
         backend = gx._backend
         xp = backend.xp
         z = xp.matmul(h.data, w_hh_t.data)
-        z += gx.data
+        if z.dtype == gx.data.dtype and z.shape == gx.data.shape:
+            z += gx.data
+        else:  # promote or broadcast, as gx + h @ w_hh_t would
+            z = gx.data + z
         gates = _lstm_gates(backend, z)
         i, f, g, o = _quarters(gates)
         c = f * c_prev.data + i * g
         h_new = o * xp.tanh(c)
-        ctx.save_for_backward(gx, h, c_prev, w_hh_t, c, gates)
-        return h_new, c
+        ctx.save_for_backward(h, c_prev, w_hh_t, c, gates)
+        return h_new, c, gates
 
     @staticmethod
-    def backward(ctx, gh, gc):
-        gx, h, c_prev, w_hh_t, c, gates = ctx.saved_tensors
+    def backward(ctx, gh, gc, g_gates):
+        h, c_prev, w_hh_t, c, gates = ctx.saved_tensors
         need_gx, need_h, need_c, need_w = ctx.needs_input_grad
+        backend = h._backend
+        xp = backend.xp
         recording = _grad_state.enabled
         if recording:  # create_graph: the same formulas below, on Tensors
-            i, f, g, o = split(gx + h @ w_hh_t, 4, axis=-1)
-            i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+            i, f, g, o = split(gates, 4, axis=-1)
+            gi, gf, gg, go = split(g_gates, 4, axis=-1)
             tanh_c = tanh(c)
         else:
-            xp = gx._backend.xp
             i, f, g, o = _quarters(gates.data)
+            gi, gf, gg, go = _quarters(g_gates.data)
             tanh_c = xp.tanh(c.data)
             gh, gc, h, c_prev, w_hh_t = gh.data, gc.data, h.data, c_prev.data, w_hh_t.data
         dc = gc + gh * o * (1 - tanh_c * tanh_c)
         dz = None
         if need_gx or need_h or need_w:
-            parts = [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g),
-                     gh * tanh_c * o * (1 - o)]
+            parts = [(dc * g + gi) * i * (1 - i), (dc * c_prev + gf) * f * (1 - f), (dc * i + gg) * (1 - g * g),
+                     (gh * tanh_c + go) * o * (1 - o)]
             dz = concat(parts, axis=-1) if recording else xp.concat(parts, axis=-1)
         grads = (dz if need_gx else None,
                  dz @ w_hh_t.T if need_h else None,
@@ -110,8 +118,7 @@ class LSTMStep(Function):
                  h.T @ dz if need_w else None)
         if recording:
             return grads
-        backend = gx._backend
-        return tuple(None if g is None else Tensor._make(g, backend) for g in grads)
+        return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
 
 
 def _lstm_gates(backend, z):
@@ -130,7 +137,8 @@ def _quarters(gates):
 
 def lstm_step(gx, h, c, w_hh_t):
     """(h, c) after one LSTM step (see LSTMStep)."""
-    return LSTMStep.apply(gx, h, c, w_hh_t)
+    h, c, _ = LSTMStep.apply(gx, h, c, w_hh_t)
+    return h, c
 
 
 # --- softmax family -------------------------------------------------------------

@@ -150,6 +150,9 @@ class RNNBase(Module):
                 raise ValueError(f"{name}: expected {label} of shape {expected} "
                                  f"(num_layers * num_directions, {'batch, ' if batched else ''}hidden_size) "
                                  f"for an input of shape {input.shape}, got {h.shape}")
+            if h.dtype != input.dtype:
+                raise TypeError(f"{name}: {label} is {h.dtype} but the input is {input.dtype}; "
+                                "give the states the input's dtype")
             pieces = split(h, count, axis=0) if count > 1 else [h]
             states.append([reshape(p, (batch, self.hidden_size)) for p in pieces])
         return x, states, batched, seq_len, batch

@@ -314,6 +314,21 @@ def test_sigmoid_kernel_is_accurate_everywhere_and_never_warns(dtype, device):
     np.testing.assert_allclose(y, exact.astype(dtype), rtol=4 * np.finfo(dtype).eps, atol=tiny)
 
 
+def test_sigmoid_float16_keeps_the_results_it_can_represent(device):
+    """In float16, exp(-x) overflows from x < -11.09, where sigmoid is still 1.5e-5 and
+    float16 holds it: the kernel must not give 0 there (PyTorch does not)."""
+    backend = backends.get(device)
+    x = np.array([-11.5, -12.0, -14.0, -16.0], dtype=np.float16)
+    try:
+        x_on_device = backend.from_numpy(x)
+    except TypeError:
+        pytest.skip(f"{device} has no float16 (the Array API standard does not define it)")
+    y = backend.to_numpy(backend.sigmoid(x_on_device))
+    assert y.dtype == np.float16
+    exact = (1 / (1 + np.exp(-x.astype(np.float64)))).astype(np.float16)
+    np.testing.assert_allclose(y.astype(np.float64), exact.astype(np.float64), rtol=2e-2, atol=2 ** -24)
+
+
 def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
     backend = backends.get(device)
     x0 = np.random.default_rng(6).standard_normal((64, 8, 26, 26)).astype(np.float32)

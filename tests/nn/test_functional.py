@@ -413,3 +413,18 @@ def test_gradient_penalty_through_max_pool_matches_torch(torch):
     (tg * tg).sum().backward()
     np.testing.assert_allclose(g.numpy(), tg.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_sigmoid_of_a_0d_tensor_and_its_gradient(device):
+    """Sigmoid of a 0-d tensor, and BCE-with-logits on a scalar logit (whose backward
+    goes through the sigmoid kernel): the NumPy kernel's buffer must stay an array."""
+    x = ag.tensor(0.3, dtype=ag.float64, requires_grad=True)
+    y = ag.sigmoid(x)
+    expected = 1 / (1 + np.exp(-0.3))
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-15)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), expected * (1 - expected), rtol=1e-15)
+
+    logit = ag.tensor(0.3, dtype=ag.float64, requires_grad=True)
+    F.binary_cross_entropy_with_logits(logit, ag.tensor(1.0, dtype=ag.float64)).backward()
+    np.testing.assert_allclose(logit.grad.numpy(), expected - 1, rtol=1e-14)

@@ -1,12 +1,15 @@
 """nn.RNN, nn.LSTM, nn.GRU against PyTorch (weights copied by state_dict key) and finite differences."""
+import gc
 import itertools
 import math
+import weakref
 
 import numpy as np
 import pytest
 
 import autograd as ag
 import nn
+from autograd.ops import nn_fused
 
 # (our class, PyTorch's class name, extra constructor arguments)
 KINDS = {
@@ -330,7 +333,6 @@ def test_fused_lstm_step_matches_the_composed_ops(device, wanted):
     """nn_fused.lstm_step (one node) against the composed ops: values, gradients for
     each combination of used outputs and inputs that need them (an unused output gets
     zeros), and second derivatives (its create_graph form)."""
-    from autograd.ops import nn_fused
     rng = np.random.default_rng(31)
     arrays = [rng.standard_normal(shape) * 1.5 for shape in ((3, 8), (3, 2), (3, 2), (2, 8))]
     needs = [True, wanted != "no state grad", wanted != "no state grad", True]
@@ -340,7 +342,7 @@ def test_fused_lstm_step_matches_the_composed_ops(device, wanted):
         h, c = step(*inputs)
         use_h, use_c = wanted != "c only", wanted != "h only"
         total = (h * ag.tensor(seeds[0])).sum() if use_h else 0
-        return total + (c * ag.tensor(seeds[1])).sum() if use_c else total
+        return (total + (c * ag.tensor(seeds[1])).sum()) if use_c else total
 
     grads = {}
     for name, step in (("fused", nn_fused.lstm_step), ("composed", _composed_lstm_step)):
@@ -360,3 +362,77 @@ def test_fused_lstm_step_matches_the_composed_ops(device, wanted):
 
     assert ag.gradcheck(of_differentiable, differentiable)
     assert ag.gradgradcheck(of_differentiable, differentiable)
+
+
+def test_lstm_step_gives_the_dtype_and_values_of_the_composed_ops(device):
+    """A float64 gx with a float32 h and weight promotes to float64, as the composed
+    ops do (an in-place add into the float32 product would cast it down, or be
+    refused by the strict backend)."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(shape) for shape in ((3, 8), (3, 2), (3, 2), (2, 8))]
+    dtypes = [ag.float64, ag.float32, ag.float32, ag.float32]
+    results = {}
+    for name, step in (("fused", nn_fused.lstm_step), ("composed", _composed_lstm_step)):
+        gx, h, c, w = [ag.tensor(a, dtype=d, requires_grad=True) for a, d in zip(arrays, dtypes)]
+        h_new, c_new = step(gx, h, c, w)
+        (h_new.sum() + c_new.sum()).backward()
+        results[name] = (h_new, c_new, gx.grad)
+    for ours, reference in zip(results["fused"], results["composed"]):
+        assert ours.dtype == reference.dtype
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_lstm_layer_refuses_a_state_of_another_dtype_than_its_input(device):
+    """A float64 input with float32 (h_0, c_0): PyTorch raises, and so does nn.LSTM,
+    naming the layer (nn.LSTMCell already did)."""
+    lstm = nn.LSTM(3, 4)
+    x = ag.tensor(np.ones((2, 1, 3)), dtype=ag.float64)
+    h0, c0 = ag.zeros(1, 1, 4), ag.zeros(1, 1, 4)
+    with pytest.raises(TypeError, match=r"^LSTM: "):
+        lstm(x, (h0, c0))
+
+
+def test_lstm_step_does_not_keep_its_input_projection_alive(device):
+    """In nn.LSTM, gx is a view of the whole (seq_len * batch, 4 * hidden) input
+    projection: LSTMStep must not keep it (the composed ops did not), or the layer
+    keeps about 30% more memory until backward."""
+    rng = np.random.default_rng(6)
+    alive = {}
+    for name, step in (("fused", nn_fused.lstm_step), ("composed", _composed_lstm_step)):
+        source = ag.tensor(rng.standard_normal((3, 8)), requires_grad=True)
+        gx = source * 2  # an intermediate, as the layer's input projection is
+        ref = weakref.ref(gx.data)
+        w = ag.tensor(rng.standard_normal((2, 8)), requires_grad=True)
+        h, c = step(gx, ag.zeros(3, 2), ag.zeros(3, 2), w)
+        del gx
+        gc.collect()
+        alive[name] = ref() is not None
+        (h.sum() + c.sum()).backward()  # the graph is still usable
+    assert alive == {"fused": False, "composed": False}
+
+
+def test_lstm_layer_second_derivatives_through_several_steps_match_pytorch(device, torch):
+    """create_graph through two layers, both directions and five steps, with h_0 needing
+    grad and c_0 not, then a gradient of the gradient's norm."""
+    theirs = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64)
+    ours = nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=ag.float64)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(7)
+    x, h0, c0, seed = (rng.standard_normal(s) for s in ((5, 2, 3), (4, 2, 4), (4, 2, 4), (4, 2, 4)))
+
+    def second_order(lib, module, tensor, params):
+        xs, hs = tensor(x, requires_grad=True), tensor(h0, requires_grad=True)
+        out, (_, c_n) = module(xs, (hs, tensor(c0)))
+        loss = (out * out).sum() + (c_n * tensor(seed)).sum()
+        wanted = [xs, hs, params[0]]
+        first = lib.grad(loss, wanted, create_graph=True)
+        norm = sum((g * g).sum() for g in first)
+        return [g.detach().numpy() if hasattr(g, "detach") else g.numpy()
+                for g in lib.grad(norm, wanted + [params[1]])]
+
+    expected = second_order(torch.autograd, theirs, lambda a, **k: torch.tensor(a, **k),
+                            [theirs.weight_hh_l0, theirs.weight_ih_l1_reverse])
+    got = second_order(ag, ours, lambda a, **k: ag.tensor(a, dtype=ag.float64, **k),
+                       [ours.weight_hh_l0, ours.weight_ih_l1_reverse])
+    for ours_g, theirs_g in zip(got, expected):
+        np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-9, atol=1e-12)
