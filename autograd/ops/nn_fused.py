@@ -566,6 +566,7 @@ def _input_grad_stride_1(backend, w, rows, n, window):
     padded[...] = 0
     padded[..., :ow] = xp.reshape(rows, (o, n, oh, ow))
     runs = backend.matmul(xp.permute_dims(w, (1, 0)), xp.reshape(padded, (o, n * oh * wp)))
+    del padded  # back to the scratch pool before the image's buffer is taken
     runs = xp.reshape(runs, (c, kh, kw, n, oh * wp))
     gx = backend.scratch((c, n, hp * wp), rows.dtype)
     gx[...] = 0
