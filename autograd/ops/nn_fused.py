@@ -1,12 +1,14 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
-would be slower (linear, conv2d, pooling) or numerically fragile (softmax,
-log-softmax, cross-entropy from logits, softplus, binary cross-entropy), plus erf,
-which the Array API lacks.
+would be slower (linear, conv2d, pooling, an LSTM time step) or numerically
+fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
+cross-entropy), plus erf, which the Array API lacks.
 
-Each backward is written in Tensor ops or is its own Function placed right under
-the op (``Conv2dInputGrad`` under ``Conv2d``), and those Functions have backwards
-of their own, so everything here is twice differentiable. Argument checking lives
-in ``nn.functional``; the lowercase functions here take validated arguments.
+Each backward is written in Tensor ops, or is its own Function placed right under
+the op (``Conv2dInputGrad`` under ``Conv2d``), or evaluates one formula on bare
+arrays in a plain backward and on Tensors under create_graph (cross-entropy, the
+LSTM step), so everything here is twice differentiable. Argument checking lives
+in ``nn.functional`` (and the recurrent layers); the lowercase functions here
+take validated arguments.
 """
 import math
 
