@@ -1,19 +1,21 @@
 """Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
-from .optimizer import Optimizer
+from .optimizer import Optimizer, copy_into_scratch, decayed_grad
 
 
-def adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, eps, maximize, xp):
+def adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, eps, maximize, backend):
     """One Adagrad step on backend arrays, in place, in PyTorch's arithmetic order; ``step``
-    is the count including this step."""
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + param * weight_decay
+    is the count including this step. Temporaries live in the backend's scratch memory."""
+    grad = decayed_grad(backend, param, grad, weight_decay, maximize)
     clr = lr / (1 + (step - 1) * lr_decay)
-    state_sum += grad * grad
-    std = xp.sqrt(state_sum)
+    squared = copy_into_scratch(backend, grad)
+    squared *= grad
+    state_sum += squared
+    del squared
+    std = copy_into_scratch(backend, state_sum)
+    std **= 0.5  # the square root in place (NumPy takes its sqrt loop for a power of 0.5)
     std += eps
-    update = grad * -clr
+    update = copy_into_scratch(backend, grad)
+    update *= -clr
     update /= std
     param += update
 
@@ -51,4 +53,4 @@ class Adagrad(Optimizer):
             if not state:  # e.g. dropped by loading a state_dict that had none for it
                 state.update(self._fresh_state(p, group))
             adagrad_update(p.data, p.grad.data, state["sum"].data, step=self._advance(state["step"]),
-                           xp=p._backend.xp, **settings)
+                           backend=p._backend, **settings)

@@ -1,32 +1,34 @@
 """Adam, and AdamW: Adam with weight decay decoupled from the gradient."""
-from .optimizer import Optimizer, lerp_
+from .optimizer import Optimizer, copy_into_scratch, decayed_grad, lerp_
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2, eps,
-                weight_decay, amsgrad, maximize, decoupled_weight_decay, xp):
+                weight_decay, amsgrad, maximize, decoupled_weight_decay, backend):
     """One Adam step on backend arrays, in place, in PyTorch's arithmetic order; ``step``
-    is the count including this step."""
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = grad + param * weight_decay
-    lerp_(exp_avg, grad, 1 - beta1)
+    is the count including this step. Temporaries live in the backend's scratch memory."""
+    if weight_decay != 0 and decoupled_weight_decay:
+        param *= 1 - lr * weight_decay
+        grad = decayed_grad(backend, param, grad, 0, maximize)
+    else:
+        grad = decayed_grad(backend, param, grad, weight_decay, maximize)
+    lerp_(exp_avg, grad, 1 - beta1, backend)
     exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * grad * grad
+    squared = copy_into_scratch(backend, grad)
+    squared *= 1 - beta2
+    squared *= grad
+    exp_avg_sq += squared
+    del squared
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     step_size = lr / bias_correction1
     if amsgrad:
-        max_exp_avg_sq[...] = xp.maximum(max_exp_avg_sq, exp_avg_sq)
-        denom = xp.sqrt(max_exp_avg_sq)
-    else:
-        denom = xp.sqrt(exp_avg_sq)
+        max_exp_avg_sq[...] = backend.xp.maximum(max_exp_avg_sq, exp_avg_sq)
+    denom = copy_into_scratch(backend, max_exp_avg_sq if amsgrad else exp_avg_sq)
+    denom **= 0.5  # the square root in place (NumPy takes its sqrt loop for a power of 0.5)
     denom /= bias_correction2 ** 0.5
     denom += eps
-    update = exp_avg * -step_size
+    update = copy_into_scratch(backend, exp_avg)
+    update *= -step_size
     update /= denom
     param += update
 
@@ -70,7 +72,7 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = self._zeros_like(p)
             adam_update(p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data,
                         state["max_exp_avg_sq"].data if amsgrad else None,
-                        step=self._advance(state["step"]), xp=p._backend.xp, **settings)
+                        step=self._advance(state["step"]), backend=p._backend, **settings)
 
 
 class AdamW(Adam):

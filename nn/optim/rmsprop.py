@@ -1,30 +1,40 @@
 """RMSprop: gradients scaled by a running root mean square, optionally centered and with momentum."""
-from .optimizer import Optimizer, lerp_
+from .optimizer import Optimizer, copy_into_scratch, decayed_grad, lerp_
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps, weight_decay,
-                   momentum, centered, maximize, xp):
-    """One RMSprop step on backend arrays, in place, in PyTorch's arithmetic order."""
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + param * weight_decay
+                   momentum, centered, maximize, backend):
+    """One RMSprop step on backend arrays, in place, in PyTorch's arithmetic order.
+    Temporaries live in the backend's scratch memory (see copy_into_scratch)."""
+    grad = decayed_grad(backend, param, grad, weight_decay, maximize)
     square_avg *= alpha
-    square_avg += (1 - alpha) * grad * grad
+    squared = copy_into_scratch(backend, grad)
+    squared *= 1 - alpha
+    squared *= grad
+    square_avg += squared
+    del squared
     if centered:
-        lerp_(grad_avg, grad, 1 - alpha)
-        avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+        lerp_(grad_avg, grad, 1 - alpha, backend)
+        avg = copy_into_scratch(backend, grad_avg)
+        avg *= grad_avg
+        avg *= -1
+        avg += square_avg  # square_avg - grad_avg ** 2
     else:
-        avg = xp.sqrt(square_avg)
+        avg = copy_into_scratch(backend, square_avg)
+    avg **= 0.5  # the square root in place (NumPy takes its sqrt loop for a power of 0.5)
     avg += eps
+    step = copy_into_scratch(backend, grad)
     if momentum > 0:
+        step /= avg
         momentum_buffer *= momentum
-        momentum_buffer += grad / avg
-        param -= momentum_buffer * lr
+        momentum_buffer += step
+        step[...] = momentum_buffer
+        step *= lr
+        param -= step
     else:
-        update = grad * -lr
-        update /= avg
-        param += update
+        step *= -lr
+        step /= avg
+        param += step
 
 
 class RMSprop(Optimizer):
@@ -66,4 +76,4 @@ class RMSprop(Optimizer):
             rmsprop_update(p.data, p.grad.data, state["square_avg"].data,
                            state["grad_avg"].data if centered else None,
                            state["momentum_buffer"].data if momentum > 0 else None,
-                           xp=p._backend.xp, **settings)
+                           backend=p._backend, **settings)

@@ -1,25 +1,34 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
 from autograd import Tensor
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, copy_into_scratch, decayed_grad
 
 
 def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov, maximize,
                backend):
     """One SGD step on backend arrays, changing ``param`` (and the buffer) in place, in
-    PyTorch's arithmetic order. Returns the momentum buffer, new on the first step."""
-    xp = backend.xp
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        grad = grad + param * weight_decay  # a new array: the caller's .grad stays as it was
+    PyTorch's arithmetic order. Returns the momentum buffer, new on the first step.
+    Temporaries live in the backend's scratch memory (see copy_into_scratch)."""
+    grad = decayed_grad(backend, param, grad, weight_decay, maximize)
     if momentum != 0:
         if momentum_buffer is None:
-            momentum_buffer = xp.asarray(grad, copy=True)
+            momentum_buffer = backend.xp.asarray(grad, copy=True)
         else:
             momentum_buffer *= momentum
-            momentum_buffer += grad if dampening == 0 else grad * (1 - dampening)
-        grad = grad + momentum_buffer * momentum if nesterov else momentum_buffer
+            if dampening == 0:
+                momentum_buffer += grad
+            else:
+                damped = copy_into_scratch(backend, grad)
+                damped *= 1 - dampening
+                momentum_buffer += damped
+                del damped
+        if nesterov:
+            ahead = copy_into_scratch(backend, momentum_buffer)
+            ahead *= momentum
+            ahead += grad  # grad + momentum * buffer
+            grad = ahead
+        else:
+            grad = momentum_buffer
     backend.axpy_(param, -lr, grad)  # param.add_(grad, alpha=-lr), with no param-sized temporary
     return momentum_buffer
 
