@@ -123,6 +123,12 @@ class Backend:
         out *= values
         return out
 
+    def scaled(self, x, alpha):
+        """``alpha * x`` (``alpha`` a Python number) as an array the caller owns and may
+        change in place: an optimizer's temporaries. A backend may write it into
+        reused scratch memory."""
+        return x * alpha
+
     def axpy_(self, y, alpha, x):
         """``y += alpha * x`` in place (an optimizer's update), ``alpha`` a Python number.
         The standard has no ``out=``, so this generic form makes one temporary;

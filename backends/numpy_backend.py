@@ -122,6 +122,13 @@ class NumpyBackend(Backend):
         np.greater(x, 0, out=positive)
         return positive
 
+    def scaled(self, x, alpha):
+        if x.nbytes < ScratchPool.MIN_BYTES:  # malloc's free lists serve it: skip the pool's bookkeeping
+            return x * alpha
+        out = self.scratch_like(x, x.dtype)
+        np.multiply(x, alpha, out=out)
+        return out
+
     def axpy_(self, y, alpha, x):
         if x.size <= AXPY_SMALL:
             # a bias, a small kernel: a temporary from malloc's heap costs less than

@@ -14,8 +14,7 @@ def adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, 
     std = copy_into_scratch(backend, state_sum)
     std **= 0.5  # the square root in place (NumPy takes its sqrt loop for a power of 0.5)
     std += eps
-    update = copy_into_scratch(backend, grad)
-    update *= -clr
+    update = backend.scaled(grad, -clr)
     update /= std
     param += update
 

@@ -13,8 +13,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, b
         grad = decayed_grad(backend, param, grad, weight_decay, maximize)
     lerp_(exp_avg, grad, 1 - beta1, backend)
     exp_avg_sq *= beta2
-    squared = copy_into_scratch(backend, grad)
-    squared *= 1 - beta2
+    squared = backend.scaled(grad, 1 - beta2)
     squared *= grad
     exp_avg_sq += squared
     del squared
@@ -27,8 +26,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, b
     denom **= 0.5  # the square root in place (NumPy takes its sqrt loop for a power of 0.5)
     denom /= bias_correction2 ** 0.5
     denom += eps
-    update = copy_into_scratch(backend, exp_avg)
-    update *= -step_size
+    update = backend.scaled(exp_avg, -step_size)
     update /= denom
     param += update
 

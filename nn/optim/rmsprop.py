@@ -8,8 +8,7 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, al
     Temporaries live in the backend's scratch memory (see copy_into_scratch)."""
     grad = decayed_grad(backend, param, grad, weight_decay, maximize)
     square_avg *= alpha
-    squared = copy_into_scratch(backend, grad)
-    squared *= 1 - alpha
+    squared = backend.scaled(grad, 1 - alpha)
     squared *= grad
     square_avg += squared
     del squared
@@ -23,16 +22,15 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, al
         avg = copy_into_scratch(backend, square_avg)
     avg **= 0.5  # the square root in place (NumPy takes its sqrt loop for a power of 0.5)
     avg += eps
-    step = copy_into_scratch(backend, grad)
     if momentum > 0:
+        step = copy_into_scratch(backend, grad)
         step /= avg
         momentum_buffer *= momentum
         momentum_buffer += step
-        step[...] = momentum_buffer
-        step *= lr
-        param -= step
+        del step
+        param -= backend.scaled(momentum_buffer, lr)
     else:
-        step *= -lr
+        step = backend.scaled(grad, -lr)
         step /= avg
         param += step
 

@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
 from autograd import Tensor
 
-from .optimizer import Optimizer, copy_into_scratch, decayed_grad
+from .optimizer import Optimizer, decayed_grad
 
 
 def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov, maximize,
@@ -18,13 +18,9 @@ def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_
             if dampening == 0:
                 momentum_buffer += grad
             else:
-                damped = copy_into_scratch(backend, grad)
-                damped *= 1 - dampening
-                momentum_buffer += damped
-                del damped
+                momentum_buffer += backend.scaled(grad, 1 - dampening)
         if nesterov:
-            ahead = copy_into_scratch(backend, momentum_buffer)
-            ahead *= momentum
+            ahead = backend.scaled(momentum_buffer, momentum)
             ahead += grad  # grad + momentum * buffer
             grad = ahead
         else:
