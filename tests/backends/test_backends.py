@@ -329,6 +329,20 @@ def test_sigmoid_float16_keeps_the_results_it_can_represent(device):
     np.testing.assert_allclose(y.astype(np.float64), exact.astype(np.float64), rtol=2e-2, atol=2 ** -24)
 
 
+@pytest.mark.parametrize("shape", [(), (7,), (300, 500)], ids=["0-d", "small", "pooled"])
+def test_scaled_kernel_is_a_new_array_of_the_same_dtype(shape, device):
+    """alpha * x in an array the caller may change in place (an optimizer's temporary):
+    it must not share memory with x, and a float32 x stays float32."""
+    backend = backends.get(device)
+    x0 = np.random.default_rng(14).standard_normal(shape).astype(np.float32)
+    x = backend.from_numpy(x0.copy())
+    out = backend.scaled(x, -0.3)
+    np.testing.assert_array_equal(host(backend, out), x0 * np.float32(-0.3))
+    assert host(backend, out).dtype == np.float32
+    out *= 2  # changing it leaves x alone
+    np.testing.assert_array_equal(host(backend, x), x0)
+
+
 def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
     backend = backends.get(device)
     x0 = np.random.default_rng(6).standard_normal((64, 8, 26, 26)).astype(np.float32)
