@@ -1,4 +1,5 @@
-"""Training steps with their page faults: ``python -m benchmarks.page_faults cnn``.
+"""Training steps (and the Adam step) with their page faults:
+``python -m benchmarks.page_faults cnn``.
 
 The suite's ratios for the small steps depend on glibc's malloc state: where it
 hands freed buffers back to the OS, a step that allocates them anew pays a page
@@ -11,11 +12,13 @@ or under ``GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:glibc.malloc.mma
 (glibc keeps freed memory, so nobody faults).
 """
 import argparse
+import functools
 import resource
 import statistics
 import time
 
 from . import threads, training_step
+from .cases import optimizer
 from .models import ModelSpec
 
 MODELS = {"cnn": ModelSpec("cnn", 64), "mlp": ModelSpec("mlp", 64, (784, 512, 256, 10)),
@@ -24,9 +27,19 @@ STEPS = {"topograd": training_step.topograd_step, "floor": training_step.floor_s
          "torch": training_step.torch_step}
 
 
+def setups(workload):
+    """{contender: setup(device) -> Prepared} for a model's training step, or for the
+    optimizer benchmark's million-parameter Adam step ("adam")."""
+    if workload == "adam":
+        return optimizer.SETUPS
+    return {name: functools.partial(step, MODELS[workload]) for name, step in STEPS.items()}
+
+
 def measure(spec, names, rounds, calls):
-    """{name: (median ms per call, median faults per call)} over ``rounds`` interleaved rounds."""
-    prepared = {name: STEPS[name](spec, "cpu") for name in names}
+    """{name: (median ms per call, median faults per call)} over ``rounds`` interleaved
+    rounds; ``spec`` is a ModelSpec (a training step) or a dict from ``setups``."""
+    chosen = spec if isinstance(spec, dict) else {name: functools.partial(STEPS[name], spec) for name in names}
+    prepared = {name: chosen[name]("cpu") for name in names}
     samples = {name: [] for name in names}
     for p in prepared.values():
         p.call()  # warm up: the pool's blocks, the caches
@@ -45,14 +58,14 @@ def measure(spec, names, rounds, calls):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.page_faults", description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=sorted(MODELS))
+    parser.add_argument("model", choices=sorted([*MODELS, "adam"]))
     parser.add_argument("--with", dest="extra", action="append", default=[], choices=["torch"],
                         help="also run PyTorch in the rotation")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=10, help="calls per timed sample")
     args = parser.parse_args(argv)
     threads.pin(1)
-    results = measure(MODELS[args.model], ["topograd", "floor", *args.extra], args.rounds, args.calls)
+    results = measure(setups(args.model), ["topograd", "floor", *args.extra], args.rounds, args.calls)
     floor_ms = results["floor"][0]
     for name, (ms, faults) in results.items():
         print(f"{name:9s} {ms:7.3f} ms  {ms / floor_ms:5.2f}x floor  {faults:6.0f} page faults per step")

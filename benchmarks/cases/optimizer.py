@@ -61,3 +61,7 @@ def _torch(device):
     for p, g in zip(params, grads):
         p.grad = torch.from_numpy(g).to(where)
     return Prepared(torch.optim.Adam(params, lr=LEARNING_RATE).step, sync)
+
+
+# each contender's setup(device), for tools that run them outside the suite (page_faults)
+SETUPS = {"topograd": _topograd, "floor": _floor, "torch": _torch}

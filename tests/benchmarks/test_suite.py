@@ -434,3 +434,5 @@ def test_page_fault_probe_times_and_counts_each_contender():
     assert set(results) == {"topograd", "floor"}
     for ms, faults in results.values():
         assert ms > 0 and faults >= 0
+    adam = page_faults.measure(page_faults.setups("adam"), ["topograd", "floor"], rounds=1, calls=1)
+    assert set(adam) == {"topograd", "floor"} and all(ms > 0 for ms, _ in adam.values())
