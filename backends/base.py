@@ -123,6 +123,11 @@ class Backend:
         out *= values
         return out
 
+    def sqrt(self, x):
+        """The square root of ``x`` as an array the caller owns and may change in place
+        (an optimizer's temporary). A backend may write it into reused scratch memory."""
+        return self.xp.sqrt(x)
+
     def scaled(self, x, alpha):
         """``alpha * x`` (``alpha`` a Python number) as an array the caller owns and may
         change in place: an optimizer's temporaries. A backend may write it into

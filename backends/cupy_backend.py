@@ -105,6 +105,10 @@ class CupyBackend(Backend):
             self.xp.maximum(x, 0, out=x)  # no full-size temporary, unlike the generic form
             return x > 0
 
+    def sqrt(self, x):
+        with self._device:
+            return self.xp.sqrt(x)  # CuPy's pool reuses the memory; sqrt, unlike a power of 0.5, is exact
+
     def masked(self, values, mask):
         with self._device:
             return self.xp.multiply(values, mask)  # one kernel, where the generic form takes two

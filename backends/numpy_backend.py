@@ -122,12 +122,19 @@ class NumpyBackend(Backend):
         np.greater(x, 0, out=positive)
         return positive
 
+    def sqrt(self, x):
+        return np.sqrt(x, out=self._owned_like(x))
+
     def scaled(self, x, alpha):
+        return np.multiply(x, alpha, out=self._owned_like(x))
+
+    def _owned_like(self, x):
+        """An uninitialized array like ``x`` for a kernel's result: from the scratch pool
+        when large, else straight from malloc (an array even when ``x`` is 0-d, where a
+        ufunc without ``out=`` gives a NumPy scalar)."""
         if x.nbytes < ScratchPool.MIN_BYTES:  # malloc's free lists serve it: skip the pool's bookkeeping
-            return x * alpha
-        out = self.scratch_like(x, x.dtype)
-        np.multiply(x, alpha, out=out)
-        return out
+            return np.empty_like(x)
+        return self.scratch_like(x, x.dtype)
 
     def axpy_(self, y, alpha, x):
         if x.size <= AXPY_SMALL:

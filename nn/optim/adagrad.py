@@ -1,5 +1,5 @@
 """Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
-from .optimizer import Optimizer, copy_into_scratch, decayed_grad
+from .optimizer import Optimizer, decayed_grad, owned_copy
 
 
 def adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, eps, maximize, backend):
@@ -7,12 +7,11 @@ def adagrad_update(param, grad, state_sum, *, step, lr, lr_decay, weight_decay, 
     is the count including this step. Temporaries live in the backend's scratch memory."""
     grad = decayed_grad(backend, param, grad, weight_decay, maximize)
     clr = lr / (1 + (step - 1) * lr_decay)
-    squared = copy_into_scratch(backend, grad)
+    squared = owned_copy(backend, grad)
     squared *= grad
     state_sum += squared
     del squared
-    std = copy_into_scratch(backend, state_sum)
-    std **= 0.5  # the square root in place (NumPy takes its sqrt loop for a power of 0.5)
+    std = backend.sqrt(state_sum)
     std += eps
     update = backend.scaled(grad, -clr)
     update /= std
@@ -45,8 +44,9 @@ class Adagrad(Optimizer):
         return {"step": self._new_step(), "sum": self._zeros_like(p, group["initial_accumulator_value"])}
 
     def _update_group(self, group, params):
-        settings = dict(lr=float(group["lr"]), lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
-                        eps=group["eps"], maximize=group["maximize"])
+        # Python floats: a NumPy float64 hyperparameter would turn float32 state into float64
+        settings = dict(lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
+                        weight_decay=float(group["weight_decay"]), eps=float(group["eps"]), maximize=group["maximize"])
         for p in params:
             state = self.state[p]
             if not state:  # e.g. dropped by loading a state_dict that had none for it

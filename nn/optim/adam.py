@@ -1,5 +1,5 @@
 """Adam, and AdamW: Adam with weight decay decoupled from the gradient."""
-from .optimizer import Optimizer, copy_into_scratch, decayed_grad, lerp_
+from .optimizer import Optimizer, decayed_grad, lerp_
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2, eps,
@@ -8,10 +8,10 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, b
     is the count including this step. Temporaries live in the backend's scratch memory."""
     if weight_decay != 0 and decoupled_weight_decay:
         param *= 1 - lr * weight_decay
-        grad = decayed_grad(backend, param, grad, 0, maximize)
+        grad = decayed_grad(backend, param, grad, weight_decay=0, maximize=maximize)
     else:
         grad = decayed_grad(backend, param, grad, weight_decay, maximize)
-    lerp_(exp_avg, grad, 1 - beta1, backend)
+    lerp_(backend, exp_avg, grad, 1 - beta1)
     exp_avg_sq *= beta2
     squared = backend.scaled(grad, 1 - beta2)
     squared *= grad
@@ -22,8 +22,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, b
     step_size = lr / bias_correction1
     if amsgrad:
         max_exp_avg_sq[...] = backend.xp.maximum(max_exp_avg_sq, exp_avg_sq)
-    denom = copy_into_scratch(backend, max_exp_avg_sq if amsgrad else exp_avg_sq)
-    denom **= 0.5  # the square root in place (NumPy takes its sqrt loop for a power of 0.5)
+    denom = backend.sqrt(max_exp_avg_sq if amsgrad else exp_avg_sq)
     denom /= bias_correction2 ** 0.5
     denom += eps
     update = backend.scaled(exp_avg, -step_size)
@@ -55,10 +54,11 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: invalid weight_decay {h['weight_decay']}; it must be >= 0")
 
     def _update_group(self, group, params):
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = (float(beta) for beta in group["betas"])
         amsgrad = group["amsgrad"]
-        settings = dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=group["eps"],
-                        weight_decay=group["weight_decay"], amsgrad=amsgrad, maximize=group["maximize"],
+        # Python floats: a NumPy float64 hyperparameter would turn float32 state into float64
+        settings = dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=float(group["eps"]),
+                        weight_decay=float(group["weight_decay"]), amsgrad=amsgrad, maximize=group["maximize"],
                         decoupled_weight_decay=group["decoupled_weight_decay"])
         for p in params:
             state = self.state[p]

@@ -243,12 +243,12 @@ def _state_value(optimizer, index, key, value, param):
     return Tensor._make(array, backend)
 
 
-def copy_into_scratch(backend, array):
-    """A copy of ``array`` for an update's temporaries to be computed in place (see
-    Backend.scaled, which gives NumPy's scratch memory). Fresh temporaries the size of
-    a parameter come from new pages of memory every step: a million-parameter Adam
-    step took 3,072 page faults and 6.6 ms, against 1.6 ms for the hand-written
-    floor, until its temporaries came from the pool."""
+def owned_copy(backend, array):
+    """A copy of ``array`` that an update may change in place, from the backend's
+    scratch memory where it has some (see Backend.scaled). Fresh temporaries the size
+    of a parameter come from new pages of memory every step: a million-parameter
+    Adam step took 3,072 page faults and 6.6 ms, against 1.6 ms for the hand-written
+    floor, until its temporaries came from NumPy's pool."""
     return backend.scaled(array, 1)  # exact: x * 1 is x, signed zeros and NaNs included
 
 
@@ -266,11 +266,11 @@ def decayed_grad(backend, param, grad, weight_decay, maximize):
     return out
 
 
-def lerp_(start, end, weight, backend):
+def lerp_(backend, start, end, weight):
     """``start += weight * (end - start)`` in place, with PyTorch's two forms (the one
     anchored at ``end`` for weights >= 0.5 keeps the result exact at weight 1)."""
     if weight < 0.5:
-        step = copy_into_scratch(backend, end)
+        step = owned_copy(backend, end)
         step -= start
         step *= weight
         start += step

@@ -1,11 +1,11 @@
 """RMSprop: gradients scaled by a running root mean square, optionally centered and with momentum."""
-from .optimizer import Optimizer, copy_into_scratch, decayed_grad, lerp_
+from .optimizer import Optimizer, decayed_grad, lerp_, owned_copy
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps, weight_decay,
                    momentum, centered, maximize, backend):
     """One RMSprop step on backend arrays, in place, in PyTorch's arithmetic order.
-    Temporaries live in the backend's scratch memory (see copy_into_scratch)."""
+    Temporaries live in the backend's scratch memory (see owned_copy)."""
     grad = decayed_grad(backend, param, grad, weight_decay, maximize)
     square_avg *= alpha
     squared = backend.scaled(grad, 1 - alpha)
@@ -13,17 +13,18 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, al
     square_avg += squared
     del squared
     if centered:
-        lerp_(grad_avg, grad, 1 - alpha, backend)
-        avg = copy_into_scratch(backend, grad_avg)
-        avg *= grad_avg
-        avg *= -1
-        avg += square_avg  # square_avg - grad_avg ** 2
+        lerp_(backend, grad_avg, grad, 1 - alpha)
+        variance = owned_copy(backend, grad_avg)
+        variance *= grad_avg
+        variance *= -1
+        variance += square_avg  # square_avg - grad_avg ** 2
+        avg = backend.sqrt(variance)
+        del variance
     else:
-        avg = copy_into_scratch(backend, square_avg)
-    avg **= 0.5  # the square root in place (NumPy takes its sqrt loop for a power of 0.5)
+        avg = backend.sqrt(square_avg)
     avg += eps
     if momentum > 0:
-        step = copy_into_scratch(backend, grad)
+        step = owned_copy(backend, grad)
         step /= avg
         momentum_buffer *= momentum
         momentum_buffer += step
@@ -56,9 +57,10 @@ class RMSprop(Optimizer):
             raise ValueError(f"RMSprop: invalid alpha {h['alpha']}; the smoothing constant must be in [0, 1]")
 
     def _update_group(self, group, params):
-        momentum, centered = group["momentum"], group["centered"]
-        settings = dict(lr=float(group["lr"]), alpha=group["alpha"], eps=group["eps"],
-                        weight_decay=group["weight_decay"], momentum=momentum, centered=centered,
+        momentum, centered = float(group["momentum"]), group["centered"]
+        # Python floats: a NumPy float64 hyperparameter would turn float32 state into float64
+        settings = dict(lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
+                        weight_decay=float(group["weight_decay"]), momentum=momentum, centered=centered,
                         maximize=group["maximize"])
         for p in params:
             state = self.state[p]

@@ -8,7 +8,7 @@ def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_
                backend):
     """One SGD step on backend arrays, changing ``param`` (and the buffer) in place, in
     PyTorch's arithmetic order. Returns the momentum buffer, new on the first step.
-    Temporaries live in the backend's scratch memory (see copy_into_scratch)."""
+    Temporaries live in the backend's scratch memory (see Backend.scaled)."""
     grad = decayed_grad(backend, param, grad, weight_decay, maximize)
     if momentum != 0:
         if momentum_buffer is None:
@@ -48,9 +48,10 @@ class SGD(Optimizer):
                              f"momentum={h['momentum']}, dampening={h['dampening']}")
 
     def _update_group(self, group, params):
-        momentum = group["momentum"]
-        settings = dict(lr=float(group["lr"]), momentum=momentum, dampening=group["dampening"],
-                        weight_decay=group["weight_decay"], nesterov=group["nesterov"],
+        momentum = float(group["momentum"])
+        # Python floats: a NumPy float64 hyperparameter would turn float32 state into float64
+        settings = dict(lr=float(group["lr"]), momentum=momentum, dampening=float(group["dampening"]),
+                        weight_decay=float(group["weight_decay"]), nesterov=group["nesterov"],
                         maximize=group["maximize"])
         for p in params:
             # Like PyTorch, the state holds a momentum buffer only when momentum is on.

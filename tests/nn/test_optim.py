@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import backends
 import nn
 from nn import optim
 
@@ -418,3 +419,119 @@ def test_steps_leave_gradients_alone_and_take_no_fresh_memory_once_warm(cls, tor
     # amsgrad's running maximum has no in-place form in the Array API: one temporary
     allowed = params[0].data.nbytes * 1.1 if kwargs.get("amsgrad") else params[0].data.nbytes // 4
     assert peak < allowed, f"the third step allocated {peak} bytes"
+
+
+# Radicands whose square root NumPy's scalar power (``np.float32(v) ** 0.5``, C's pow)
+# rounds differently from sqrt: under 0.1% of all values are like these.
+POW_MISROUNDS = {
+    "float32": ["0x1.5093b4p+2", "0x1.1fa97ap+3", "0x1.c6ef72p+0", "0x1.cf731cp+2"],
+    "float64": ["0x1.58a5760f67e9bp+2", "0x1.31ccc9c5534f9p+3", "0x1.e18a984e97abcp+2", "0x1.ee4fd2c3cbe2cp-2"],
+}
+TORCH_RTOL = {"float32": 1e-6, "float64": 1e-14}
+TINY_GRAD = 2.0 ** -40  # its square vanishes next to the accumulator, so the sum stays v exactly
+
+
+def adagrad_first_step(lib, param, grad, accumulator, load_state):
+    """One Adagrad step (lr 0.5, eps 0) from ``accumulator``: with IEEE arithmetic (a
+    correctly rounded sqrt) the update is exactly -2**-41 / sqrt(accumulator), in either
+    order of the scaling and the division (0.5 is a power of two)."""
+    opt = lib.Adagrad([param], lr=0.5, eps=0.0)
+    load_state(opt, accumulator)
+    param.grad = grad
+    opt.step()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", ["0-d", "vector"])
+def test_adagrad_denominator_is_the_correctly_rounded_square_root(shape, dtype, device, torch):
+    """The denominator's square root is correctly rounded (Backend.sqrt, not a power of
+    0.5: C's pow and CuPy's power kernel round some values differently), for 0-d
+    parameters too. PyTorch's CPU sqrt goes through MKL and is itself off by an ulp in
+    places, so it is checked with a tolerance: it is the reference for the formula,
+    IEEE's sqrt for the rounding."""
+    values = np.array([float.fromhex(h) for h in POW_MISROUNDS[dtype]], dtype=dtype)
+    if shape == "vector":  # many radicands at once: what a GPU's pow gets wrong shows here
+        values = np.concatenate([values, np.random.default_rng(3).uniform(0.1, 10, 4096).astype(dtype)])
+    expected = -(2.0 ** -41) / np.sqrt(values)
+    got = []
+    for v in (values if shape == "0-d" else [values]):
+        v = np.asarray(v)
+        p = nn.Parameter(ag.tensor(np.zeros(v.shape, dtype)))
+        adagrad_first_step(optim, p, ag.tensor(np.full(v.shape, TINY_GRAD, dtype)), v, _load_ours)
+        got.append(p.numpy())
+        ref = torch.nn.Parameter(torch.zeros(v.shape, dtype=getattr(torch, dtype)))
+        adagrad_first_step(torch.optim, ref, torch.full(v.shape, TINY_GRAD, dtype=getattr(torch, dtype)), v,
+                           _load_torch)
+        np.testing.assert_allclose(ref.detach().numpy(), expected if shape == "vector" else expected[len(got) - 1],
+                                   rtol=TORCH_RTOL[dtype])
+    got = np.stack(got) if shape == "0-d" else got[0]
+    np.testing.assert_array_equal(got, expected)
+
+
+def _load_ours(opt, accumulator):
+    state = opt.state_dict()
+    state["state"][0]["sum"] = np.array(accumulator, copy=True)
+    opt.load_state_dict(state)
+
+
+def _load_torch(opt, accumulator):
+    (p,) = opt.param_groups[0]["params"]
+    opt.state[p]["sum"].copy_(opt.state[p]["sum"].new_tensor(accumulator))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt")  # sqrt(-inf), on purpose
+@pytest.mark.parametrize("shape", [(), (1,)], ids=["0-d", "one-element"])
+def test_adam_takes_pytorchs_step_from_a_negative_infinite_second_moment(shape, device, torch):
+    """sqrt(-inf) is NaN, and so is PyTorch's step: a corrupt checkpoint shows up, and a
+    0-d parameter must not step by 0 instead (as C's pow(-inf, 0.5) = +inf would)."""
+    state = dict(exp_avg=np.ones(shape, np.float32), exp_avg_sq=np.full(shape, -np.inf, np.float32))
+    p = nn.Parameter(ag.tensor(np.zeros(shape, np.float32)))
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = ag.tensor(np.zeros(shape, np.float32))
+    opt.step()  # makes the state, then overwrite it
+    saved = opt.state_dict()
+    saved["state"][0].update(state)
+    opt.load_state_dict(saved)
+    opt.step()
+    ref = torch.nn.Parameter(torch.zeros(shape))
+    ref_opt = torch.optim.Adam([ref], lr=0.1)
+    ref.grad = torch.zeros(shape)
+    ref_opt.step()
+    for key, value in state.items():
+        ref_opt.state[ref][key].copy_(torch.from_numpy(value))
+    ref_opt.step()
+    assert np.isnan(ref.detach().numpy()).all()
+    np.testing.assert_array_equal(p.numpy(), ref.detach().numpy())
+
+
+def test_scaled_returns_an_array_for_a_0d_input(device):
+    """Backend.scaled gives an array the caller owns and may change in place, even for a
+    0-d input (where NumPy's ``x * alpha`` would give an immutable NumPy scalar)."""
+    backend = backends.get(device)
+    x = backend.from_numpy(np.array(1.5, np.float32))
+    out = backend.scaled(x, 2.0)
+    assert type(out) is type(x)
+    out[...] = 0.0  # changeable in place, as the docstring says
+    assert float(backend.to_numpy(out)) == 0.0
+
+
+@pytest.mark.parametrize("size", [8, 1 << 17], ids=["small", "pooled"])
+def test_numpy_scalar_hyperparameters_keep_state_in_the_parameter_dtype(size, device, torch):
+    """A NumPy float64 weight decay (a value from np.logspace, a config array) is a plain
+    number to PyTorch: its momentum buffer stays float32, whatever the parameter's size
+    (below or above the scratch pool's), on every backend."""
+    rng = np.random.default_rng(0)
+    w, g = rng.standard_normal(size).astype(np.float32), rng.standard_normal(size).astype(np.float32)
+    kwargs = dict(lr=0.1, momentum=0.9, weight_decay=np.float64(0.01))
+    p = nn.Parameter(ag.tensor(w))
+    p.grad = ag.tensor(g)
+    opt = optim.SGD([p], **kwargs)
+    opt.step()
+    ref = torch.nn.Parameter(torch.from_numpy(w.copy()))
+    ref.grad = torch.from_numpy(g.copy())
+    ref_opt = torch.optim.SGD([ref], **kwargs)
+    ref_opt.step()
+    assert opt.state[p]["momentum_buffer"].dtype == np.float32
+    np.testing.assert_allclose(opt.state[p]["momentum_buffer"].numpy(),
+                               ref_opt.state[ref]["momentum_buffer"].numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(p.numpy(), ref.detach().numpy(), rtol=1e-6, atol=1e-7)
