@@ -330,6 +330,17 @@ def test_sigmoid_float16_keeps_the_results_it_can_represent(device):
 
 
 @pytest.mark.parametrize("shape", [(), (7,), (300, 500)], ids=["0-d", "small", "pooled"])
+def test_sqrt_kernel_is_a_new_correctly_rounded_array(shape, device):
+    backend = backends.get(device)
+    x0 = np.random.default_rng(15).uniform(0, 10, shape).astype(np.float32)
+    x = backend.from_numpy(x0.copy())
+    out = backend.sqrt(x)
+    np.testing.assert_array_equal(host(backend, out), np.sqrt(x0))
+    out[...] = 0  # an array the caller may change, apart from x
+    np.testing.assert_array_equal(host(backend, x), x0)
+
+
+@pytest.mark.parametrize("shape", [(), (7,), (300, 500)], ids=["0-d", "small", "pooled"])
 def test_scaled_kernel_is_a_new_array_of_the_same_dtype(shape, device):
     """alpha * x in an array the caller may change in place (an optimizer's temporary):
     it must not share memory with x, and a float32 x stays float32."""
@@ -339,7 +350,7 @@ def test_scaled_kernel_is_a_new_array_of_the_same_dtype(shape, device):
     out = backend.scaled(x, -0.3)
     np.testing.assert_array_equal(host(backend, out), x0 * np.float32(-0.3))
     assert host(backend, out).dtype == np.float32
-    out *= 2  # changing it leaves x alone
+    out[...] = 0  # an array the caller may change in place, apart from x (even when 0-d)
     np.testing.assert_array_equal(host(backend, x), x0)
 
 
