@@ -1,12 +1,12 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
-would be slower (linear, conv2d, pooling, an LSTM time step) or numerically
+would be slower (linear, conv2d, pooling, an LSTM or GRU time step) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy), plus erf, which the Array API lacks.
 
 Each backward is written in Tensor ops, or is its own Function placed right under
 the op (``Conv2dInputGrad`` under ``Conv2d``), or evaluates one formula on bare
 arrays in a plain backward and on Tensors under create_graph (cross-entropy, the
-LSTM step), so everything here is twice differentiable. Argument checking lives
+recurrent steps), so everything here is twice differentiable. Argument checking lives
 in ``nn.functional`` (and the recurrent layers); the lowercase functions here
 take validated arguments.
 """
@@ -141,6 +141,77 @@ def lstm_step(gx, h, c, w_hh_t):
     """(h, c) after one LSTM step (see LSTMStep)."""
     h, c, _ = LSTMStep.apply(gx, h, c, w_hh_t)
     return h, c
+
+
+class GRUStep(Function):
+    """One GRU time step in one op: gh = h @ w_hh_t (+ b_hh), gates stacked (r, z, n) as
+    PyTorch stacks them: r, z = sigmoid(gx_rz + gh_rz), n = tanh(gx_n + r * gh_n), then
+    h' = n + z * (h - n). ``gx`` is the step's input projection with b_ih, which the
+    caller computes for every step in one GEMM (b_hh stays here: r scales its n part).
+
+    Its outputs are h' and the gate values, which gru_step drops. It keeps h, w_hh_t,
+    b_hh, gh's n part and the gates. A plain backward runs its formulas on the kept
+    arrays; under create_graph the same formulas run on Tensors, the gates being the
+    saved output joined to this node and gh's n part recomputed from h, w_hh_t, b_hh."""
+
+    @staticmethod
+    def forward(ctx, gx, h, w_hh_t, b_hh):
+        backend = gx._backend
+        xp = backend.xp
+        size = h.data.shape[-1]
+        gh = xp.matmul(h.data, w_hh_t.data)
+        if b_hh is not None:
+            gh = gh + b_hh.data
+        rz = backend.sigmoid(gx.data[..., :2 * size] + gh[..., :2 * size])
+        gh_n = gh[..., 2 * size:]
+        n = xp.tanh(gx.data[..., 2 * size:] + rz[..., :size] * gh_n)
+        z = rz[..., size:]
+        h_new = n + z * (h.data - n)
+        gates = xp.concat([rz, n], axis=-1)
+        ctx.save_for_backward(h, w_hh_t, b_hh, gh_n, gates)
+        return h_new, gates
+
+    @staticmethod
+    def backward(ctx, g_h, g_gates):
+        h, w_hh_t, b_hh, gh_n, gates = ctx.saved_tensors
+        need_gx, need_h, need_w, need_b = ctx.needs_input_grad
+        backend = h._backend
+        xp = backend.xp
+        size = h.shape[-1]
+        recording = _grad_state.enabled
+        if recording:  # create_graph: the same formulas below, on Tensors
+            r, z, n = split(gates, 3, axis=-1)
+            g_r, g_z, g_n = split(g_gates, 3, axis=-1)
+            gh_n = h @ w_hh_t[:, 2 * size:]
+            if b_hh is not None:
+                gh_n = gh_n + b_hh[2 * size:]
+        else:
+            r, z, n = _thirds(gates.data)
+            g_r, g_z, g_n = _thirds(g_gates.data)
+            g_h, h, w_hh_t, gh_n = g_h.data, h.data, w_hh_t.data, gh_n.data
+        dn = (g_h * (1 - z) + g_n) * (1 - n * n)  # at the tanh's input
+        dr = (dn * gh_n + g_r) * r * (1 - r)       # at the sigmoids' inputs
+        dz = (g_h * (h - n) + g_z) * z * (1 - z)
+        join = concat if recording else xp.concat
+        dgh = join([dr, dz, dn * r], axis=-1) if need_h or need_w or need_b else None
+        grads = (join([dr, dz, dn], axis=-1) if need_gx else None,
+                 g_h * z + dgh @ w_hh_t.T if need_h else None,
+                 h.T @ dgh if need_w else None,
+                 (dgh.sum(axis=0) if recording else xp.sum(dgh, axis=0)) if need_b else None)
+        if recording:
+            return grads
+        return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+
+
+def _thirds(gates):
+    n = gates.shape[-1] // 3
+    return gates[..., :n], gates[..., n:2 * n], gates[..., 2 * n:]
+
+
+def gru_step(gx, h, w_hh_t, b_hh):
+    """h after one GRU step (see GRUStep)."""
+    h, _ = GRUStep.apply(gx, h, w_hh_t, b_hh)
+    return h
 
 
 # --- softmax family -------------------------------------------------------------

@@ -10,7 +10,7 @@ import numbers
 import warnings
 
 import backends
-from autograd import Tensor, concat, relu, reshape, sigmoid, split, swapaxes, tanh
+from autograd import Tensor, concat, relu, reshape, split, swapaxes, tanh
 from autograd.ops import nn_fused
 from autograd.tensor import default_dtype
 from backends import dtypes
@@ -270,14 +270,6 @@ def lstm_step(gx, h, c, w_hh_t):
 
 
 def gru_step(gx, h, w_hh_t, hidden_bias):
-    """Gates stacked (r, z, n); ``hidden_bias`` (b_hh, or None) stays out of ``gx``
-    because its n block is scaled by r."""
-    gh = h @ w_hh_t
-    if hidden_bias is not None:
-        gh = gh + hidden_bias
-    size = h.shape[-1]
-    x_rz, x_n = split(gx, [2 * size], axis=1)
-    h_rz, h_n = split(gh, [2 * size], axis=1)
-    r, z = split(sigmoid(x_rz + h_rz), 2, axis=1)
-    n = tanh(x_n + r * h_n)
-    return n + z * (h - n)
+    """Gates stacked (r, z, n), in one fused op; ``hidden_bias`` (b_hh, or None) stays
+    out of ``gx`` because its n block is scaled by r."""
+    return nn_fused.gru_step(gx, h, w_hh_t, hidden_bias)

@@ -436,3 +436,51 @@ def test_lstm_layer_second_derivatives_through_several_steps_match_pytorch(devic
                        [ours.weight_hh_l0, ours.weight_ih_l1_reverse])
     for ours_g, theirs_g in zip(got, expected):
         np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-9, atol=1e-12)
+
+
+def _composed_gru_step(gx, h, w_hh_t, b_hh):
+    """The GRU step as the unfused ops: what GRUStep must equal, value and gradient."""
+    gh = h @ w_hh_t
+    if b_hh is not None:
+        gh = gh + b_hh
+    x_rz, x_n = ag.split(gx, [4], axis=1)
+    h_rz, h_n = ag.split(gh, [4], axis=1)
+    r, z = ag.split(ag.sigmoid(x_rz + h_rz), 2, axis=1)
+    n = ag.tanh(x_n + r * h_n)
+    return n + z * (h - n)
+
+
+@pytest.mark.parametrize("bias, needs", [(True, "all"), (True, "gx only"), (True, "h and weight"),
+                                         (True, "bias only"), (False, "all"), (False, "h and weight")])
+def test_fused_gru_step_matches_the_composed_ops(device, bias, needs):
+    """nn_fused.gru_step (one node) against the composed ops: the value, the gradients
+    of each combination of inputs that need them, and second derivatives (its
+    create_graph form), with and without a hidden bias."""
+    rng = np.random.default_rng(32)
+    arrays = [rng.standard_normal(shape) * 1.5 for shape in ((3, 6), (3, 2), (2, 6), (6,))]
+    wanted = {"all": (True, True, True, True), "gx only": (True, False, False, False),
+              "h and weight": (False, True, True, False), "bias only": (False, False, False, True)}[needs]
+    seed = rng.standard_normal((3, 2))
+
+    def leaves():
+        ts = [ag.tensor(a, dtype=ag.float64, requires_grad=n) for a, n in zip(arrays, wanted)]
+        return ts if bias else ts[:3] + [None]
+
+    results = {}
+    for name, step in (("fused", nn_fused.gru_step), ("composed", _composed_gru_step)):
+        inputs = leaves()
+        out = step(*inputs)
+        grads = ag.grad((out * ag.tensor(seed)).sum(), [t for t in inputs if t is not None and t.requires_grad])
+        results[name] = [out.numpy()] + [g.numpy() for g in grads]
+    for ours, reference in zip(results["fused"], results["composed"]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-14)
+    inputs = leaves()
+    differentiable = [t for t in inputs if t is not None and t.requires_grad]
+
+    def of_differentiable(*ts):
+        it = iter(ts)
+        args = [next(it) if t is not None and t.requires_grad else t for t in inputs]
+        return (nn_fused.gru_step(*args) * ag.tensor(seed)).sum()
+
+    assert ag.gradcheck(of_differentiable, differentiable)
+    assert ag.gradgradcheck(of_differentiable, differentiable)
