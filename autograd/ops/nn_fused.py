@@ -12,10 +12,12 @@ take validated arguments.
 """
 import math
 
+from backends import dtypes
+
 from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..tensor import Tensor
-from .elementwise import exp, log, maximum, sigmoid, tanh, where
+from .elementwise import astype, exp, log, maximum, sigmoid, tanh, where
 from .linalg import MatMul
 from .reduction import Sum
 from .shape import Transpose, concat, reshape, split
@@ -86,7 +88,7 @@ class LSTMStep(Function):
         else:  # promote or broadcast, as gx + h @ w_hh_t would
             z = gx.data + z
         gates = _lstm_gates(backend, z)
-        i, f, g, o = _quarters(gates)
+        i, f, g, o = _blocks(gates, 4)
         c = f * c_prev.data + i * g
         h_new = o * xp.tanh(c)
         ctx.save_for_backward(h, c_prev, w_hh_t, c, gates)
@@ -104,8 +106,8 @@ class LSTMStep(Function):
             gi, gf, gg, go = split(g_gates, 4, axis=-1)
             tanh_c = tanh(c)
         else:
-            i, f, g, o = _quarters(gates.data)
-            gi, gf, gg, go = _quarters(g_gates.data)
+            i, f, g, o = _blocks(gates.data, 4)
+            gi, gf, gg, go = _blocks(g_gates.data, 4)
             tanh_c = xp.tanh(c.data)
             gh, gc, h, c_prev, w_hh_t = gh.data, gc.data, h.data, c_prev.data, w_hh_t.data
         dc = gc + gh * o * (1 - tanh_c * tanh_c)
@@ -123,6 +125,23 @@ class LSTMStep(Function):
         return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
 
 
+def _blocks(gates, count):
+    """The ``count`` equal blocks of the last axis (views)."""
+    n = gates.shape[-1] // count
+    return tuple(gates[..., k * n:(k + 1) * n] for k in range(count))
+
+
+def _common_dtype(*tensors):
+    """The tensors (None passes through) cast to their promoted dtype, as the composed
+    ops would: a fused op then computes in one dtype, and the casts' backward gives
+    each input a gradient of its own dtype."""
+    present = [t for t in tensors if t is not None]
+    common = present[0].dtype
+    for t in present[1:]:
+        common = dtypes.promote(common, t.dtype)
+    return [t if t is None or t.dtype == common else astype(t, common) for t in tensors]
+
+
 def _lstm_gates(backend, z):
     """The gate values of the stacked pre-activations (arrays), in one array: the
     sigmoid of all of ``z`` (one call instead of three), its g quarter then tanh."""
@@ -132,14 +151,9 @@ def _lstm_gates(backend, z):
     return gates
 
 
-def _quarters(gates):
-    n = gates.shape[-1] // 4
-    return gates[..., :n], gates[..., n:2 * n], gates[..., 2 * n:3 * n], gates[..., 3 * n:]
-
-
 def lstm_step(gx, h, c, w_hh_t):
     """(h, c) after one LSTM step (see LSTMStep)."""
-    h, c, _ = LSTMStep.apply(gx, h, c, w_hh_t)
+    h, c, _ = LSTMStep.apply(*_common_dtype(gx, h, c, w_hh_t))
     return h, c
 
 
@@ -150,9 +164,12 @@ class GRUStep(Function):
     caller computes for every step in one GEMM (b_hh stays here: r scales its n part).
 
     Its outputs are h' and the gate values, which gru_step drops. It keeps h, w_hh_t,
-    b_hh, gh's n part and the gates. A plain backward runs its formulas on the kept
-    arrays; under create_graph the same formulas run on Tensors, the gates being the
-    saved output joined to this node and gh's n part recomputed from h, w_hh_t, b_hh."""
+    b_hh, a (batch, H) copy of gh's n part and the gates; not gx, a view of the whole
+    sequence's projection. A plain backward runs its formulas on the kept arrays;
+    under create_graph the same formulas run on Tensors, the gates being the saved
+    output joined to this node and gh's n part recomputed from h, w_hh_t and b_hh
+    (which is why b_hh is kept, and a change of it in place before backward raises).
+    h and gx are (batch, .) and not broadcast, as the recurrent layers give them."""
 
     @staticmethod
     def forward(ctx, gx, h, w_hh_t, b_hh):
@@ -163,7 +180,7 @@ class GRUStep(Function):
         if b_hh is not None:
             gh = gh + b_hh.data
         rz = backend.sigmoid(gx.data[..., :2 * size] + gh[..., :2 * size])
-        gh_n = gh[..., 2 * size:]
+        gh_n = xp.asarray(gh[..., 2 * size:], copy=True)  # not a view keeping all of gh
         n = xp.tanh(gx.data[..., 2 * size:] + rz[..., :size] * gh_n)
         z = rz[..., size:]
         h_new = n + z * (h.data - n)
@@ -186,31 +203,27 @@ class GRUStep(Function):
             if b_hh is not None:
                 gh_n = gh_n + b_hh[2 * size:]
         else:
-            r, z, n = _thirds(gates.data)
-            g_r, g_z, g_n = _thirds(g_gates.data)
+            r, z, n = _blocks(gates.data, 3)
+            g_r, g_z, g_n = _blocks(g_gates.data, 3)
             g_h, h, w_hh_t, gh_n = g_h.data, h.data, w_hh_t.data, gh_n.data
         dn = (g_h * (1 - z) + g_n) * (1 - n * n)  # at the tanh's input
         dr = (dn * gh_n + g_r) * r * (1 - r)       # at the sigmoids' inputs
         dz = (g_h * (h - n) + g_z) * z * (1 - z)
         join = concat if recording else xp.concat
+        total = (lambda a: a.sum(axis=0)) if recording else (lambda a: xp.sum(a, axis=0))
         dgh = join([dr, dz, dn * r], axis=-1) if need_h or need_w or need_b else None
         grads = (join([dr, dz, dn], axis=-1) if need_gx else None,
                  g_h * z + dgh @ w_hh_t.T if need_h else None,
                  h.T @ dgh if need_w else None,
-                 (dgh.sum(axis=0) if recording else xp.sum(dgh, axis=0)) if need_b else None)
+                 total(dgh) if need_b else None)
         if recording:
             return grads
         return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
 
 
-def _thirds(gates):
-    n = gates.shape[-1] // 3
-    return gates[..., :n], gates[..., n:2 * n], gates[..., 2 * n:]
-
-
 def gru_step(gx, h, w_hh_t, b_hh):
     """h after one GRU step (see GRUStep)."""
-    h, _ = GRUStep.apply(gx, h, w_hh_t, b_hh)
+    h, _ = GRUStep.apply(*_common_dtype(gx, h, w_hh_t, b_hh))
     return h
 
 

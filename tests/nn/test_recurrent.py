@@ -484,3 +484,107 @@ def test_fused_gru_step_matches_the_composed_ops(device, bias, needs):
 
     assert ag.gradcheck(of_differentiable, differentiable)
     assert ag.gradgradcheck(of_differentiable, differentiable)
+
+
+def _composed_gru_step_sized(gx, h, w_hh_t, b_hh):
+    """The composed GRU step for any hidden size (the one above is for size 2)."""
+    size = h.shape[-1]
+    gh = h @ w_hh_t
+    if b_hh is not None:
+        gh = gh + b_hh
+    x_rz, x_n = ag.split(gx, [2 * size], axis=1)
+    h_rz, h_n = ag.split(gh, [2 * size], axis=1)
+    r, z = ag.split(ag.sigmoid(x_rz + h_rz), 2, axis=1)
+    n = ag.tanh(x_n + r * h_n)
+    return n + z * (h - n)
+
+
+@pytest.mark.parametrize("mix", ["gx float64", "b_hh float64", "h float64"])
+def test_gru_step_gives_each_input_a_gradient_of_its_own_dtype(device, mix):
+    """Mixed float32/float64 inputs: like the composed ops (which promote through astype,
+    whose backward casts each gradient back), every input gets a gradient of its own
+    dtype."""
+    rng = np.random.default_rng(11)
+    arrays = [rng.standard_normal(shape) for shape in ((3, 6), (3, 2), (2, 6), (6,))]
+    wide = {"gx float64": 0, "h float64": 1, "b_hh float64": 3}[mix]
+    results = {}
+    for name, step in (("fused", nn_fused.gru_step), ("composed", _composed_gru_step_sized)):
+        inputs = [ag.tensor(a, dtype=ag.float64 if i == wide else ag.float32, requires_grad=True)
+                  for i, a in enumerate(arrays)]
+        out = step(*inputs)
+        out.sum().backward()
+        results[name] = [out] + [t.grad for t in inputs]
+    for ours, reference in zip(results["fused"], results["composed"]):
+        assert ours.dtype == reference.dtype
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_fused_layers_with_a_float64_input_leave_float32_gradients_an_optimizer_can_use(device, kind):
+    """nn.GRU and nn.LSTM accept a float64 input with float32 weights (as nn.RNN does):
+    every .grad is float32, as its parameter, so an in-place SGD update takes it on
+    every backend."""
+    gru = KINDS[kind][0](3, 4)
+    x = ag.tensor(np.ones((2, 1, 3)), dtype=ag.float64)
+    out, _ = gru(x)
+    out.sum().backward()
+    assert {name: str(p.grad.dtype) for name, p in gru.named_parameters()} == {
+        name: "float32" for name, _ in gru.named_parameters()}
+    nn.optim.SGD(gru.parameters(), lr=0.1).step()
+
+
+def test_gru_step_keeps_only_the_n_part_of_gh(device):
+    """GRUStep keeps a copy of gh's n part, not a view holding the whole (batch,
+    3 * hidden) gh alive until backward."""
+    rng = np.random.default_rng(12)
+    gx, h, w, b = (ag.tensor(rng.standard_normal(s), requires_grad=True) for s in ((3, 6), (3, 2), (2, 6), (6,)))
+    out = nn_fused.gru_step(gx, h, w, b)
+    for item in out.grad_fn._saved:
+        if item is None or isinstance(item, ag.Tensor):
+            continue
+        array = getattr(item, "_array", item)  # array-api-strict wraps a NumPy array
+        assert getattr(array, "base", None) is None, f"a saved {item.shape} array views a bigger one"
+    out.sum().backward()
+
+
+def test_gru_step_refuses_a_hidden_bias_changed_in_place_before_backward(device):
+    """GRUStep keeps b_hh (to recompute gh's n part under create_graph), so changing it
+    in place between forward and backward makes backward raise, naming the op; as for
+    any saved input, rather than a gradient from the wrong values."""
+    rng = np.random.default_rng(13)
+    gx, h, w, b = (ag.tensor(rng.standard_normal(s), dtype=ag.float64, requires_grad=True)
+                   for s in ((3, 6), (3, 2), (2, 6), (6,)))
+    out = nn_fused.gru_step(gx, h, w, b)
+    with ag.no_grad():
+        b.mul_(2)
+    with pytest.raises(RuntimeError, match=r"GRUStep: a tensor it saved for backward .* was modified in place"):
+        out.sum().backward()
+
+
+def test_gru_layer_second_derivatives_through_several_steps_match_pytorch(device, torch):
+    """create_graph through two layers, both directions, batch_first, no bias and four
+    steps, h_0 needing grad; then a gradient of the gradient's norm (passes: a guard)."""
+    for bias in (True, False):
+        theirs = torch.nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True, bias=bias,
+                              dtype=torch.float64)
+        ours = nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True, bias=bias, dtype=ag.float64)
+        ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        rng = np.random.default_rng(14)
+        x, h0, seed = (rng.standard_normal(s) for s in ((2, 4, 3), (4, 2, 4), (4, 2, 4)))
+
+        def second_order(lib, module, tensor, params):
+            xs, hs = tensor(x, requires_grad=True), tensor(h0, requires_grad=True)
+            out, h_n = module(xs, hs)
+            loss = (out * out).sum() + (h_n * tensor(seed)).sum()
+            wanted = [xs, hs] + params
+            first = lib.grad(loss, wanted, create_graph=True)
+            norm = sum((g * g).sum() for g in first)
+            return [g.detach().numpy() if hasattr(g, "detach") else g.numpy() for g in lib.grad(norm, wanted)]
+
+        names = ["weight_hh_l0", "weight_hh_l1_reverse"] + (["bias_hh_l0", "bias_hh_l1_reverse"] if bias else [])
+        expected = second_order(torch.autograd, theirs, lambda a, **k: torch.tensor(a, **k),
+                                [getattr(theirs, n) for n in names])
+        got = second_order(ag, ours, lambda a, **k: ag.tensor(a, dtype=ag.float64, **k),
+                           [getattr(ours, n) for n in names])
+        for ours_g, theirs_g in zip(got, expected):
+            np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-9, atol=1e-12)
