@@ -144,15 +144,11 @@ class RNNBase(Module):
         given = self._state_tuple(hx)
         states = []
         for label, h in zip(("h_0", "c_0"), given):
-            if not isinstance(h, Tensor):
-                raise TypeError(f"{name}: {label} must be a Tensor, not {type(h).__name__}")
+            check_state(name, label, h, input)
             if h.shape != expected:
                 raise ValueError(f"{name}: expected {label} of shape {expected} "
                                  f"(num_layers * num_directions, {'batch, ' if batched else ''}hidden_size) "
                                  f"for an input of shape {input.shape}, got {h.shape}")
-            if h.dtype != input.dtype:
-                raise TypeError(f"{name}: {label} is {h.dtype} but the input is {input.dtype}; "
-                                "give the states the input's dtype")
             pieces = split(h, count, axis=0) if count > 1 else [h]
             states.append([reshape(p, (batch, self.hidden_size)) for p in pieces])
         return x, states, batched, seq_len, batch
@@ -233,6 +229,15 @@ def check_sizes(name, **sizes):
     for arg, value in sizes.items():
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
+
+
+def check_state(name, label, state, input):
+    """An initial state must be a Tensor of the input's dtype (the shape is the caller's)."""
+    if not isinstance(state, Tensor):
+        raise TypeError(f"{name}: {label} must be a Tensor, not {type(state).__name__}")
+    if state.dtype != input.dtype:
+        raise TypeError(f"{name}: {label} is {state.dtype} but the input is {input.dtype}; "
+                        "give the states the input's dtype")
 
 
 def floating_dtype(name, dtype):

@@ -6,7 +6,7 @@ import backends
 from autograd import Tensor, relu, reshape, tanh
 
 from ..module import Module
-from .recurrent import add_weights, check_sizes, floating_dtype, gru_step, lstm_step, rnn_step
+from .recurrent import add_weights, check_sizes, check_state, floating_dtype, gru_step, lstm_step, rnn_step
 
 
 class RNNCellBase(Module):
@@ -60,10 +60,7 @@ class RNNCellBase(Module):
             raise TypeError(f"{name}: hx must be a pair (h, c) of tensors, not {type(hx).__name__}")
         expected = (batch, self.hidden_size) if batched else (self.hidden_size,)
         for label, h in zip(("h", "c"), given):
-            if not isinstance(h, Tensor):
-                raise TypeError(f"{name}: {label} must be a Tensor, not {type(h).__name__}")
-            if h.dtype != x.dtype:
-                raise TypeError(f"{name}: {label} is {h.dtype} but the input is {x.dtype}")
+            check_state(name, label, h, x)
             if h.shape != expected:
                 raise ValueError(f"{name}: expected {label} of shape {expected} for an input of shape "
                                  f"{x.shape if batched else x.shape[1:]}, got {h.shape}")
