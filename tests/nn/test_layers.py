@@ -13,6 +13,8 @@ import autograd as ag
 import nn
 from nn import init
 
+from .torch_compare import assert_parameter_grads_match
+
 # PyTorch warns that its own 'same' padding with an even kernel copies the input
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 
@@ -37,11 +39,7 @@ def _run_both(torch, ours, theirs, x, seed=0):
     out.backward(ag.tensor(r, dtype=ag.float64))
     ref.backward(torch.from_numpy(r))
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    theirs_params = dict(theirs.named_parameters())
-    assert [n for n, _ in ours.named_parameters()] == list(theirs_params)
-    for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), theirs_params[name].grad.numpy(), rtol=1e-10, atol=1e-12,
-                                   err_msg=name)
+    assert_parameter_grads_match(ours, theirs, rtol=1e-10)
     theirs_buffers = dict(theirs.named_buffers())
     assert [n for n, _ in ours.named_buffers()] == list(theirs_buffers)
     for name, b in ours.named_buffers():

@@ -11,6 +11,8 @@ import autograd as ag
 import nn
 from autograd.ops import nn_fused
 
+from .torch_compare import assert_parameter_grads_match
+
 # (our class, PyTorch's class name, extra constructor arguments)
 KINDS = {
     "rnn_tanh": (nn.RNN, "RNN", {}),
@@ -289,11 +291,7 @@ def test_cell_matches_torch_over_a_loop(torch, kind, batched, with_state, bias):
         np.testing.assert_allclose(a.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
     for a, t in zip(a_in + (a_hx or []), t_in + (t_hx or [])):
         np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
-    torch_params = dict(theirs.named_parameters())
-    assert [n for n, _ in ours.named_parameters()] == list(torch_params)
-    for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), torch_params[name].grad.numpy(), rtol=1e-9, atol=1e-12,
-                                   err_msg=name)
+    assert_parameter_grads_match(ours, theirs, rtol=1e-9)
 
 
 def test_cell_gradients_by_finite_differences():
