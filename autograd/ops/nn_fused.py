@@ -18,9 +18,8 @@ from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..tensor import Tensor
 from .elementwise import astype, exp, log, maximum, sigmoid, tanh, where
-from .linalg import MatMul
 from .reduction import Sum
-from .shape import Transpose, concat, reshape, split
+from .shape import concat, reshape, split
 
 
 # --- linear -------------------------------------------------------------------
@@ -44,17 +43,28 @@ class Linear(Function):
     def backward(ctx, gy):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
+        backend = x._backend
         x_shape = x.shape
+        recording = _grad_state.enabled
+        if recording:  # create_graph: the products below on Tensors, recorded
+            flat = reshape
+        else:  # a plain backward: the same products on the bare arrays, with no op dispatch
+            gy, x, weight = gy.data, x.data, weight.data
+            flat = backend.xp.reshape
         if gy.ndim != 2:  # (..., out): the leading axes are one batch axis for the GEMMs
-            gy, x = reshape(gy, (-1, gy.shape[-1])), reshape(x, (-1, x_shape[-1]))
+            gy, x = flat(gy, (-1, gy.shape[-1])), flat(x, (-1, x_shape[-1]))
         gx = None
         if need_x:
-            gx = MatMul.apply(gy, weight)
+            gx = gy @ weight
             if len(x_shape) != 2:
-                gx = reshape(gx, x_shape)
-        gw = MatMul.apply(Transpose.apply(gy, (1, 0)), x) if need_w else None
-        gb = Sum.apply(gy, (0,), False) if need_b else None
-        return gx, gw, gb
+                gx = flat(gx, x_shape)
+        gw = gy.T @ x if need_w else None
+        gb = None
+        if need_b:
+            gb = Sum.apply(gy, (0,), False) if recording else backend.xp.sum(gy, axis=0)
+        if recording:
+            return gx, gw, gb
+        return tuple(None if grad is None else Tensor._make(grad, backend) for grad in (gx, gw, gb))
 
 
 def linear(x, weight, bias=None):
