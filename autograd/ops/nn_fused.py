@@ -510,6 +510,12 @@ class Window:
         """Whether an input element can fall in more than one window."""
         return any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride, self.dilation))
 
+    @property
+    def tiles(self):
+        """Whether the windows lie side by side with neither overlaps nor gaps, covering
+        the padded input's first out_size * kernel rows and columns once each."""
+        return self.stride == self.kernel and self.dilation == (1, 1)
+
     def offsets(self):
         """(kernel index, rows, columns) per kernel offset: the slices of the padded
         input that the offset reads across all windows, in row-major kernel order."""
@@ -736,14 +742,22 @@ def _first_max_hits(xp, padded, m, window):
         yield rows, cols, hit
 
 
-def _zeros_channels_first(backend, shape, dtype):
-    """Zeros of (N, C, H, W) laid out as (C, N, H, W), the layout of conv2d's
-    outputs, so a pooled activation's gradient matches it; in scratch memory,
-    which the gradients of same-sized activations reuse from step to step."""
+def _pool_grad_buffer(backend, shape, dtype, window):
+    """Memory for a pooled activation's gradient (N, C, H, W), laid out as (C, N, H, W),
+    the layout of conv2d's outputs, so that it matches the activation; in scratch
+    memory, which the gradients of same-sized activations reuse from step to step.
+    It is zeroed where the masked writes will not land: everywhere when windows
+    overlap or leave gaps, else only the rows and columns past the last window (the
+    writes cover the rest, and zeroing all of it first cost 10% of the gradient)."""
     n, c, h, w = shape
-    out = backend.scratch((c, n, h, w), dtype)
-    out[...] = 0
-    return backend.xp.permute_dims(out, (1, 0, 2, 3))
+    out = backend.xp.permute_dims(backend.scratch((c, n, h, w), dtype), (1, 0, 2, 3))
+    if not window.tiles:
+        out[...] = 0
+        return out
+    (kh, kw), (oh, ow) = window.kernel, window.out_size
+    out[..., oh * kh:, :] = 0
+    out[..., :oh * kh, ow * kw:] = 0
+    return out
 
 
 class MaxPool2d(Function):
@@ -781,7 +795,7 @@ class MaxPool2dGrad(Function):
         ctx.save_for_backward(x, m)
         padded = window.pad(xp, x.data, -math.inf)
         g = gy.data
-        out = _zeros_channels_first(backend, padded.shape, g.dtype)
+        out = _pool_grad_buffer(backend, padded.shape, g.dtype, window)
         overlapping = window.overlapping
         for rows, cols, hit in _first_max_hits(xp, padded, m.data, window):
             part = backend.masked(g, hit)

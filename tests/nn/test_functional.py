@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import backends
 import nn.functional as F
 
 # PyTorch warns that its own 'same' padding with an even kernel copies the input
@@ -197,6 +198,25 @@ def test_max_pool2d_sends_gradient_to_first_maximum():
     x = _f64(np.ones((1, 1, 2, 4)))
     F.max_pool2d(x, 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
+
+
+def test_max_pool2d_gradient_in_recycled_scratch_memory_is_zero_past_the_last_window():
+    """Windows that tile the input leave its last row and column (11 = 2 * 5 + 1)
+    unread; the gradient buffer is pooled memory that is zeroed only there."""
+    backend = backends.get("cpu")
+    shape = (64, 16, 11, 11)  # large enough (496 KB) to come from the scratch pool
+    dirty = backend.scratch((shape[1], shape[0], *shape[2:]), np.float32)
+    dirty[...] = np.nan  # what an earlier step may have left in the block
+    del dirty
+    values = np.random.default_rng(7).permutation(np.prod(shape)).reshape(shape).astype(np.float32)
+    x = ag.tensor(values, requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    windows = values[..., :10, :10].reshape(64, 16, 5, 2, 5, 2).transpose(0, 1, 2, 4, 3, 5).reshape(64, 16, 5, 5, 4)
+    first = windows.argmax(axis=-1)
+    expected = np.zeros(shape, np.float32)
+    n, c, i, j = np.indices(first.shape)
+    expected[n, c, 2 * i + first // 2, 2 * j + first % 2] = 1
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
 
 
 def test_relu_inplace_returns_its_input_changed():
