@@ -128,6 +128,12 @@ class Backend:
         (an optimizer's temporary). A backend may write it into reused scratch memory."""
         return self.xp.sqrt(x)
 
+    def difference(self, a, b):
+        """``a - b`` (arrays of one shape and dtype) as an array the caller owns and may
+        change in place: an optimizer's temporary. A backend may write it into reused
+        scratch memory."""
+        return a - b
+
     def scaled(self, x, alpha):
         """``alpha * x`` (``alpha`` a Python number) as an array the caller owns and may
         change in place: an optimizer's temporaries. A backend may write it into

@@ -125,6 +125,11 @@ class NumpyBackend(Backend):
     def sqrt(self, x):
         return np.sqrt(x, out=self._owned_like(x))
 
+    def difference(self, a, b):
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return a - b  # a broadcast or a promotion: the result is not shaped like a
+        return np.subtract(a, b, out=self._owned_like(a))
+
     def scaled(self, x, alpha):
         return np.multiply(x, alpha, out=self._owned_like(x))
 

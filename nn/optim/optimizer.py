@@ -270,8 +270,7 @@ def lerp_(backend, start, end, weight):
     """``start += weight * (end - start)`` in place, with PyTorch's two forms (the one
     anchored at ``end`` for weights >= 0.5 keeps the result exact at weight 1)."""
     if weight < 0.5:
-        step = owned_copy(backend, end)
-        step -= start
+        step = backend.difference(end, start)
         step *= weight
         start += step
     else:

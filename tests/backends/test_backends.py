@@ -354,6 +354,21 @@ def test_scaled_kernel_is_a_new_array_of_the_same_dtype(shape, device):
     np.testing.assert_array_equal(host(backend, x), x0)
 
 
+@pytest.mark.parametrize("shape", [(), (7,), (300, 500)], ids=["0-d", "small", "pooled"])
+def test_difference_kernel_is_a_new_array_the_caller_owns(shape, device):
+    """a - b in an array apart from both (an optimizer's temporary, changed in place)."""
+    backend = backends.get(device)
+    rng = np.random.default_rng(16)
+    a0, b0 = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    a, b = backend.from_numpy(a0.copy()), backend.from_numpy(b0.copy())
+    out = backend.difference(a, b)
+    np.testing.assert_array_equal(host(backend, out), a0 - b0)
+    assert host(backend, out).dtype == np.float32
+    out[...] = 0
+    np.testing.assert_array_equal(host(backend, a), a0)
+    np.testing.assert_array_equal(host(backend, b), b0)
+
+
 def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
     backend = backends.get(device)
     x0 = np.random.default_rng(6).standard_normal((64, 8, 26, 26)).astype(np.float32)
