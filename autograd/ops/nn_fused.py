@@ -1,5 +1,5 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
-would be slower (linear, conv2d, pooling, an LSTM or GRU time step) or numerically
+would be slower (linear, conv2d, pooling, an RNN, LSTM or GRU time step) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy), plus erf, which the Array API lacks.
 
@@ -72,6 +72,58 @@ def linear(x, weight, bias=None):
 
 
 # --- recurrent cells ----------------------------------------------------------------
+
+class RNNStep(Function):
+    """One Elman RNN time step in one op: h' = act(gx + h @ w_hh_t), act tanh or ReLU.
+    ``gx`` is the step's input projection, both biases included, which the caller
+    computes for every step in one GEMM. Composed, that is three ops per time step.
+
+    It keeps h and w_hh_t (which live on anyway) and its output h', whose values give
+    the activation's derivative (1 - h'^2 for tanh, h' > 0 for ReLU); not gx, a view
+    of the whole sequence's projection. A plain backward runs on the kept arrays;
+    under create_graph the same formulas run on h' as a Tensor joined to this node."""
+
+    @staticmethod
+    def forward(ctx, gx, h, w_hh_t, nonlinearity):
+        xp = gx._backend.xp
+        z = xp.matmul(h.data, w_hh_t.data)
+        if z.dtype == gx.data.dtype and z.shape == gx.data.shape:
+            z += gx.data
+        else:  # promote or broadcast, as gx + h @ w_hh_t would
+            z = gx.data + z
+        h_new = xp.tanh(z) if nonlinearity == "tanh" else xp.maximum(z, xp.zeros((), dtype=z.dtype))
+        ctx.nonlinearity = nonlinearity
+        ctx.save_for_backward(h, w_hh_t, h_new)
+        return h_new
+
+    @staticmethod
+    def backward(ctx, gy):
+        h, w_hh_t, h_new = ctx.saved_tensors
+        need_gx, need_h, need_w, _ = ctx.needs_input_grad
+        backend = h._backend
+        recording = _grad_state.enabled
+        if not recording:  # a plain backward: the formulas below on the bare arrays
+            gy, h, w_hh_t, h_new = gy.data, h.data, w_hh_t.data, h_new.data
+        if ctx.nonlinearity == "tanh":
+            dz = gy * (1 - h_new * h_new)
+        elif recording:  # ReLU's derivative is a constant mask: its own derivative is 0
+            dz = gy * astype(h_new > 0, gy.dtype)
+        else:
+            dz = backend.masked(gy, h_new > 0)
+        grads = (dz if need_gx else None,
+                 dz @ w_hh_t.T if need_h else None,
+                 h.T @ dz if need_w else None,
+                 None)
+        if recording:
+            return grads
+        return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+
+
+def rnn_step(gx, h, w_hh_t, nonlinearity):
+    """h after one Elman RNN step (see RNNStep); ``nonlinearity`` is "tanh" or "relu"."""
+    gx, h, w_hh_t = _common_dtype(gx, h, w_hh_t)
+    return RNNStep.apply(gx, h, w_hh_t, nonlinearity)
+
 
 class LSTMStep(Function):
     """One LSTM time step in one op: the recurrent product z = gx + h @ w_hh_t, its

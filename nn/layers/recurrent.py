@@ -10,7 +10,7 @@ import numbers
 import warnings
 
 import backends
-from autograd import Tensor, concat, relu, reshape, split, swapaxes, tanh
+from autograd import Tensor, concat, reshape, split, swapaxes
 from autograd.ops import nn_fused
 from autograd.tensor import default_dtype
 from backends import dtypes
@@ -190,10 +190,9 @@ class RNN(RNNBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype, device)
         self.nonlinearity = nonlinearity
-        self._activation = tanh if nonlinearity == "tanh" else relu
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
-        return (rnn_step(gx, state[0], w_hh_t, self._activation),)
+        return (rnn_step(gx, state[0], w_hh_t, self.nonlinearity),)
 
 
 class LSTM(RNNBase):
@@ -265,8 +264,9 @@ def add_weights(module, suffix, gates, input_size, hidden_size, bias, dtype, bac
 # One time step of each cell.
 # ``gx`` is the step's input projection x @ W_ih.T (+ biases), (batch, gates * hidden).
 
-def rnn_step(gx, h, w_hh_t, activation):
-    return activation(gx + h @ w_hh_t)
+def rnn_step(gx, h, w_hh_t, nonlinearity):
+    """The new h; ``nonlinearity`` is "tanh" or "relu", in one fused op."""
+    return nn_fused.rnn_step(gx, h, w_hh_t, nonlinearity)
 
 
 def lstm_step(gx, h, c, w_hh_t):

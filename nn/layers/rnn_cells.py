@@ -3,7 +3,7 @@ PyTorch's arguments, parameter names (``weight_ih``, ``weight_hh``, ``bias_ih``,
 ``bias_hh``), shapes and gate order. The step arithmetic is the layers' own
 (``recurrent.rnn_step`` and friends)."""
 import backends
-from autograd import Tensor, relu, reshape, tanh
+from autograd import Tensor, reshape
 
 from ..module import Module
 from .recurrent import add_weights, check_sizes, check_state, floating_dtype, gru_step, lstm_step, rnn_step
@@ -85,7 +85,7 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def _cell(self, gx, states):
-        return (rnn_step(gx, states[0], self.weight_hh.T, tanh if self.nonlinearity == "tanh" else relu),)
+        return (rnn_step(gx, states[0], self.weight_hh.T, self.nonlinearity),)
 
 
 class LSTMCell(RNNCellBase):

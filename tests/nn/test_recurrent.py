@@ -319,6 +319,110 @@ def test_cell_errors_name_the_shapes():
         cell(ag.zeros(2, 4), (ag.zeros(2, 3), ag.zeros(2, 3, dtype="float64")))
 
 
+def _composed_rnn_step(gx, h, w_hh_t, nonlinearity):
+    """The Elman step as the unfused ops: what RNNStep must equal, value and gradient."""
+    z = gx + h @ w_hh_t
+    return ag.tanh(z) if nonlinearity == "tanh" else ag.relu(z)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("needs", ["all", "gx only", "h and weight"])
+def test_fused_rnn_step_matches_the_composed_ops(device, nonlinearity, needs):
+    """nn_fused.rnn_step (one node) against the composed ops: the value, the gradients
+    of each combination of inputs that need them, and second derivatives (its
+    create_graph form; ReLU's second derivative is 0 away from the kink)."""
+    rng = np.random.default_rng(33)
+    arrays = [rng.standard_normal(shape) * 1.5 for shape in ((3, 4), (3, 4), (4, 4))]
+    wanted = {"all": (True, True, True), "gx only": (True, False, False), "h and weight": (False, True, True)}[needs]
+    seed = rng.standard_normal((3, 4))
+
+    def leaves():
+        return [ag.tensor(a, dtype=ag.float64, requires_grad=n) for a, n in zip(arrays, wanted)]
+
+    results = {}
+    for name, step in (("fused", nn_fused.rnn_step), ("composed", _composed_rnn_step)):
+        inputs = leaves()
+        out = step(*inputs, nonlinearity)
+        grads = ag.grad((out * out * ag.tensor(seed)).sum(), [t for t in inputs if t.requires_grad])
+        results[name] = [out.numpy()] + [g.numpy() for g in grads]
+    for ours, reference in zip(results["fused"], results["composed"]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-14)
+    inputs = leaves()
+    differentiable = [t for t in inputs if t.requires_grad]
+
+    def of_differentiable(*ts):
+        it = iter(ts)
+        out = nn_fused.rnn_step(*[next(it) if t.requires_grad else t for t in inputs], nonlinearity)
+        return (out * out * ag.tensor(seed)).sum()
+
+    assert ag.gradcheck(of_differentiable, differentiable)
+    assert ag.gradgradcheck(of_differentiable, differentiable)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_step_gives_each_input_a_gradient_of_its_own_dtype(device, nonlinearity):
+    """A float64 gx with a float32 h and weight promotes to float64, as the composed ops
+    do, and each input's gradient keeps its own dtype."""
+    rng = np.random.default_rng(34)
+    arrays = [rng.standard_normal(shape) for shape in ((3, 4), (3, 4), (4, 4))]
+    results = {}
+    for name, step in (("fused", nn_fused.rnn_step), ("composed", _composed_rnn_step)):
+        inputs = [ag.tensor(a, dtype=ag.float64 if i == 0 else ag.float32, requires_grad=True)
+                  for i, a in enumerate(arrays)]
+        out = step(*inputs, nonlinearity)
+        out.sum().backward()
+        results[name] = [out] + [t.grad for t in inputs]
+    for ours, reference in zip(results["fused"], results["composed"]):
+        assert ours.dtype == reference.dtype
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_rnn_step_keeps_its_output_and_refuses_a_change_of_it_before_backward(device):
+    """RNNStep keeps h' for the activation's derivative (not gx, a view of the whole
+    sequence's projection): changing h' in place before backward raises, naming the op."""
+    rng = np.random.default_rng(35)
+    source = ag.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    gx = source * 2  # an intermediate, as the layer's input projection is
+    ref = weakref.ref(gx.data)
+    w = ag.tensor(rng.standard_normal((4, 4)), requires_grad=True)
+    out = nn_fused.rnn_step(gx, ag.zeros(3, 4), w, "tanh")
+    del gx
+    gc.collect()
+    assert ref() is None
+    with ag.no_grad():
+        out.mul_(2)
+    with pytest.raises(RuntimeError, match=r"RNNStep: its output, saved for backward, was modified in place"):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_layer_second_derivatives_through_several_steps_match_pytorch(device, torch, nonlinearity):
+    """create_graph through two layers, both directions and four steps, h_0 needing
+    grad; then a gradient of the gradient's norm."""
+    theirs = torch.nn.RNN(3, 4, num_layers=2, bidirectional=True, nonlinearity=nonlinearity, dtype=torch.float64)
+    ours = nn.RNN(3, 4, num_layers=2, bidirectional=True, nonlinearity=nonlinearity, dtype=ag.float64)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(36)
+    x, h0 = rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2, 4))
+
+    def second_order(lib, module, tensor, params):
+        xs, hs = tensor(x, requires_grad=True), tensor(h0, requires_grad=True)
+        out, h_n = module(xs, hs)
+        loss = (out * out).sum() + (h_n * h_n * h_n).sum()
+        wanted = [xs, hs, params[0]]
+        first = lib.grad(loss, wanted, create_graph=True)
+        norm = sum((g * g).sum() for g in first)
+        return [g.detach().numpy() if hasattr(g, "detach") else g.numpy()
+                for g in lib.grad(norm, wanted + [params[1]])]
+
+    expected = second_order(torch.autograd, theirs, lambda a, **k: torch.tensor(a, **k),
+                            [theirs.weight_hh_l0, theirs.weight_ih_l1_reverse])
+    got = second_order(ag, ours, lambda a, **k: ag.tensor(a, dtype=ag.float64, **k),
+                       [ours.weight_hh_l0, ours.weight_ih_l1_reverse])
+    for ours_g, theirs_g in zip(got, expected):
+        np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-9, atol=1e-12)
+
+
 def _composed_lstm_step(gx, h, c, w_hh_t):
     """The LSTM step as the unfused ops: what LSTMStep must equal, value and gradient."""
     i, f, g, o = ag.split(gx + h @ w_hh_t, 4, axis=1)
