@@ -395,32 +395,39 @@ def test_rnn_step_keeps_its_output_and_refuses_a_change_of_it_before_backward(de
         out.sum().backward()
 
 
-@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_rnn_layer_second_derivatives_through_several_steps_match_pytorch(device, torch, nonlinearity):
+def _second_derivatives_match(torch, ours, theirs, run, first, second=()):
+    """create_graph through both modules: ``run(module, tensor)`` gives a loss and the
+    input tensors it differentiates; the gradient of the norm of the first gradient
+    (over those inputs and the parameters named in ``first``), taken over them and the
+    parameters named in ``second``, must equal PyTorch's."""
+    def second_order(lib, module, tensor):
+        loss, inputs = run(module, tensor)
+        wanted = inputs + [getattr(module, name) for name in first]
+        gradient = lib.grad(loss, wanted, create_graph=True)
+        norm = sum((g * g).sum() for g in gradient)
+        return [g.detach().numpy() if hasattr(g, "detach") else g.numpy()
+                for g in lib.grad(norm, wanted + [getattr(module, name) for name in second])]
+
+    expected = second_order(torch.autograd, theirs, lambda a, **k: torch.tensor(a, **k))
+    got = second_order(ag, ours, lambda a, **k: ag.tensor(a, dtype=ag.float64, **k))
+    for ours_g, theirs_g in zip(got, expected):
+        np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["rnn_tanh", "rnn_relu"])
+def test_rnn_layer_second_derivatives_through_several_steps_match_pytorch(device, torch, kind):
     """create_graph through two layers, both directions and four steps, h_0 needing
     grad; then a gradient of the gradient's norm."""
-    theirs = torch.nn.RNN(3, 4, num_layers=2, bidirectional=True, nonlinearity=nonlinearity, dtype=torch.float64)
-    ours = nn.RNN(3, 4, num_layers=2, bidirectional=True, nonlinearity=nonlinearity, dtype=ag.float64)
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours, theirs = _pair(torch, kind, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
     rng = np.random.default_rng(36)
     x, h0 = rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2, 4))
 
-    def second_order(lib, module, tensor, params):
+    def run(module, tensor):
         xs, hs = tensor(x, requires_grad=True), tensor(h0, requires_grad=True)
         out, h_n = module(xs, hs)
-        loss = (out * out).sum() + (h_n * h_n * h_n).sum()
-        wanted = [xs, hs, params[0]]
-        first = lib.grad(loss, wanted, create_graph=True)
-        norm = sum((g * g).sum() for g in first)
-        return [g.detach().numpy() if hasattr(g, "detach") else g.numpy()
-                for g in lib.grad(norm, wanted + [params[1]])]
+        return (out * out).sum() + (h_n * h_n * h_n).sum(), [xs, hs]
 
-    expected = second_order(torch.autograd, theirs, lambda a, **k: torch.tensor(a, **k),
-                            [theirs.weight_hh_l0, theirs.weight_ih_l1_reverse])
-    got = second_order(ag, ours, lambda a, **k: ag.tensor(a, dtype=ag.float64, **k),
-                       [ours.weight_hh_l0, ours.weight_ih_l1_reverse])
-    for ours_g, theirs_g in zip(got, expected):
-        np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-9, atol=1e-12)
+    _second_derivatives_match(torch, ours, theirs, run, ["weight_hh_l0"], ["weight_ih_l1_reverse"])
 
 
 def _composed_lstm_step(gx, h, c, w_hh_t):
@@ -516,28 +523,16 @@ def test_lstm_step_does_not_keep_its_input_projection_alive(device):
 def test_lstm_layer_second_derivatives_through_several_steps_match_pytorch(device, torch):
     """create_graph through two layers, both directions and five steps, with h_0 needing
     grad and c_0 not, then a gradient of the gradient's norm."""
-    theirs = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64)
-    ours = nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=ag.float64)
-    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    ours, theirs = _pair(torch, "lstm", input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
     rng = np.random.default_rng(7)
     x, h0, c0, seed = (rng.standard_normal(s) for s in ((5, 2, 3), (4, 2, 4), (4, 2, 4), (4, 2, 4)))
 
-    def second_order(lib, module, tensor, params):
+    def run(module, tensor):
         xs, hs = tensor(x, requires_grad=True), tensor(h0, requires_grad=True)
         out, (_, c_n) = module(xs, (hs, tensor(c0)))
-        loss = (out * out).sum() + (c_n * tensor(seed)).sum()
-        wanted = [xs, hs, params[0]]
-        first = lib.grad(loss, wanted, create_graph=True)
-        norm = sum((g * g).sum() for g in first)
-        return [g.detach().numpy() if hasattr(g, "detach") else g.numpy()
-                for g in lib.grad(norm, wanted + [params[1]])]
+        return (out * out).sum() + (c_n * tensor(seed)).sum(), [xs, hs]
 
-    expected = second_order(torch.autograd, theirs, lambda a, **k: torch.tensor(a, **k),
-                            [theirs.weight_hh_l0, theirs.weight_ih_l1_reverse])
-    got = second_order(ag, ours, lambda a, **k: ag.tensor(a, dtype=ag.float64, **k),
-                       [ours.weight_hh_l0, ours.weight_ih_l1_reverse])
-    for ours_g, theirs_g in zip(got, expected):
-        np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-9, atol=1e-12)
+    _second_derivatives_match(torch, ours, theirs, run, ["weight_hh_l0"], ["weight_ih_l1_reverse"])
 
 
 def _composed_gru_step(gx, h, w_hh_t, b_hh):
@@ -655,26 +650,15 @@ def test_gru_layer_second_derivatives_through_several_steps_match_pytorch(device
     """create_graph through two layers, both directions, batch_first, no bias and four
     steps, h_0 needing grad; then a gradient of the gradient's norm (passes: a guard)."""
     for bias in (True, False):
-        theirs = torch.nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True, bias=bias,
-                              dtype=torch.float64)
-        ours = nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True, bias=bias, dtype=ag.float64)
-        ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        ours, theirs = _pair(torch, "gru", input_size=3, hidden_size=4, num_layers=2, bidirectional=True,
+                             batch_first=True, bias=bias)
         rng = np.random.default_rng(14)
         x, h0, seed = (rng.standard_normal(s) for s in ((2, 4, 3), (4, 2, 4), (4, 2, 4)))
 
-        def second_order(lib, module, tensor, params):
+        def run(module, tensor):
             xs, hs = tensor(x, requires_grad=True), tensor(h0, requires_grad=True)
             out, h_n = module(xs, hs)
-            loss = (out * out).sum() + (h_n * tensor(seed)).sum()
-            wanted = [xs, hs] + params
-            first = lib.grad(loss, wanted, create_graph=True)
-            norm = sum((g * g).sum() for g in first)
-            return [g.detach().numpy() if hasattr(g, "detach") else g.numpy() for g in lib.grad(norm, wanted)]
+            return (out * out).sum() + (h_n * tensor(seed)).sum(), [xs, hs]
 
         names = ["weight_hh_l0", "weight_hh_l1_reverse"] + (["bias_hh_l0", "bias_hh_l1_reverse"] if bias else [])
-        expected = second_order(torch.autograd, theirs, lambda a, **k: torch.tensor(a, **k),
-                                [getattr(theirs, n) for n in names])
-        got = second_order(ag, ours, lambda a, **k: ag.tensor(a, dtype=ag.float64, **k),
-                           [getattr(ours, n) for n in names])
-        for ours_g, theirs_g in zip(got, expected):
-            np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-9, atol=1e-12)
+        _second_derivatives_match(torch, ours, theirs, run, names)
