@@ -17,7 +17,7 @@ from backends import dtypes
 from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..tensor import Tensor
-from .elementwise import astype, exp, log, maximum, sigmoid, tanh, where
+from .elementwise import astype, exp, log, maximum, relu, sigmoid, tanh, where
 from .reduction import Sum
 from .shape import concat, reshape, split
 
@@ -121,7 +121,14 @@ class RNNStep(Function):
 
 def rnn_step(gx, h, w_hh_t, nonlinearity):
     """h after one Elman RNN step (see RNNStep); ``nonlinearity`` is "tanh" or "relu"."""
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"rnn_step: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     gx, h, w_hh_t = _common_dtype(gx, h, w_hh_t)
+    if h.ndim != 2 or gx.shape != (h.shape[0], w_hh_t.shape[-1]):
+        # a vector or a broadcast state (the layers never pass one): the composed ops,
+        # whose gradients the engine reduces to each input's shape
+        z = gx + h @ w_hh_t
+        return tanh(z) if nonlinearity == "tanh" else relu(z)
     return RNNStep.apply(gx, h, w_hh_t, nonlinearity)
 
 

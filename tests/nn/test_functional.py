@@ -219,6 +219,73 @@ def test_max_pool2d_gradient_in_recycled_scratch_memory_is_zero_past_the_last_wi
     np.testing.assert_array_equal(x.grad.numpy(), expected)
 
 
+def _dirty_scratch(backend, shape, dtype):
+    """Leave NaN in every pooled block the gradient buffer of ``shape`` might take."""
+    n, c, h, w = shape
+    blocks = []
+    for dh in range(4):
+        for dw in range(4):
+            block = backend.scratch((c, n, h + dh, w + dw), dtype)
+            block[...] = float("nan")
+            blocks.append(block)
+    del blocks
+
+
+@pytest.mark.parametrize("shape,kernel,stride,padding,dilation,ceil_mode", [
+    ((64, 16, 11, 11), 2, None, 0, 1, False),   # tiles, a last row and column unread
+    ((64, 16, 11, 11), 2, None, 1, 1, False),   # tiles over padding
+    ((64, 16, 11, 11), 2, None, 0, 1, True),    # tiles, ceil_mode's extra padding
+    ((33, 17, 13, 9), (2, 3), (2, 3), 1, 1, True),
+    ((33, 17, 13, 9), 3, 2, 1, 1, False),       # overlaps
+    ((33, 17, 13, 9), 2, 3, 0, 1, False),       # gaps
+    ((33, 17, 13, 9), 2, 2, 0, 2, False),       # dilation
+    ((17, 13, 9), 2, None, 0, 1, True),         # unbatched
+    ((0, 3, 8, 8), 2, None, 0, 1, False),       # empty batch
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_pool2d_gradient_from_dirty_scratch_matches_pytorch(device, torch, shape, kernel, stride, padding,
+                                                                dilation, ceil_mode, dtype):
+    backend = backends.get(device)
+    rng = np.random.default_rng(2)
+    x0 = rng.permutation(int(np.prod(shape))).reshape(shape).astype(dtype)  # no ties
+    tx = torch.tensor(x0, requires_grad=True)
+    ty = torch.nn.functional.max_pool2d(tx, kernel, stride, padding, dilation, ceil_mode)
+    g0 = rng.standard_normal(tuple(ty.shape)).astype(dtype)
+    ty.backward(torch.tensor(g0))
+    batched = shape if len(shape) == 4 else (1,) + shape
+    x = ag.tensor(x0, requires_grad=True)
+    _dirty_scratch(backend, (batched[0], batched[1], batched[2] + 2 * padding, batched[3] + 2 * padding),
+                   x.data.dtype)
+    y = F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+    y.backward(ag.tensor(g0))
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("x_shape", [(5,), (4, 5), (2, 3, 5), (0, 5)], ids=["1-D", "2-D", "3-D", "empty"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_first_and_second_order_match_pytorch(device, torch, x_shape, bias):
+    rng = np.random.default_rng(1)
+    x0, w0, b0 = rng.standard_normal(x_shape), rng.standard_normal((3, 5)), rng.standard_normal(3)
+
+    def run(lib, tensor):
+        x, w = tensor(x0), tensor(w0)
+        b = tensor(b0) if bias else None
+        y = (F if lib is ag else torch.nn.functional).linear(x, w, b)
+        loss = (y * y * y).sum()
+        wanted = [x, w] + ([b] if bias else [])
+        plain = lib.grad(loss, wanted, retain_graph=True)
+        first = lib.grad(loss, wanted, create_graph=True)
+        second = lib.grad(sum((g * g).sum() for g in first), wanted)
+        return [np.asarray(g.detach().numpy() if hasattr(g, "detach") else g.numpy()) for g in (*plain, *second)]
+
+    got = run(ag, lambda a: ag.tensor(a, dtype=ag.float64, requires_grad=True))
+    expected = run(torch.autograd, lambda a: torch.tensor(a, requires_grad=True))
+    for ours, theirs in zip(got, expected):
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
 def test_relu_inplace_returns_its_input_changed():
     x = ag.tensor([-1.0, 0.5, 2.0], requires_grad=True)
     h = x * 3

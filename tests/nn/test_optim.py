@@ -535,3 +535,26 @@ def test_numpy_scalar_hyperparameters_keep_state_in_the_parameter_dtype(size, de
     np.testing.assert_allclose(opt.state[p]["momentum_buffer"].numpy(),
                                ref_opt.state[ref]["momentum_buffer"].numpy(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(p.numpy(), ref.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("make", ["adam", "rmsprop_centered"])
+def test_lerp_optimizers_match_pytorch_on_a_pooled_and_a_0d_parameter(device, torch, make):
+    rng = np.random.default_rng(3)
+    values = [rng.standard_normal((300, 500)).astype(np.float32), np.float32(rng.standard_normal())]
+    ours = [nn.Parameter(ag.tensor(v)) for v in values]
+    theirs = [torch.nn.Parameter(torch.tensor(v)) for v in values]
+    kwargs = dict(lr=1e-2, weight_decay=0.1)
+    if make == "adam":
+        ours_opt, theirs_opt = nn.optim.Adam(ours, **kwargs), torch.optim.Adam(theirs, **kwargs)
+    else:
+        ours_opt = nn.optim.RMSprop(ours, centered=True, **kwargs)
+        theirs_opt = torch.optim.RMSprop(theirs, centered=True, **kwargs)
+    for step in range(3):
+        grads = [rng.standard_normal(np.shape(v)).astype(np.float32) for v in values]
+        for p, q, g in zip(ours, theirs, grads):
+            p.grad = ag.tensor(g)
+            q.grad = torch.tensor(g)
+        ours_opt.step()
+        theirs_opt.step()
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -395,6 +395,62 @@ def test_rnn_step_keeps_its_output_and_refuses_a_change_of_it_before_backward(de
         out.sum().backward()
 
 
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("h_shape,gx_shape", [((1, 4), (3, 4)), ((4,), (4,))], ids=["h broadcast", "1-D"])
+def test_rnn_step_broadcast_or_1d_state_matches_the_composed_ops(device, nonlinearity, h_shape, gx_shape):
+    """The composed ops accept a state that broadcasts against gx, or vectors; the
+    fused step must give the same value and gradients (or refuse clearly), not fail
+    inside its backward."""
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(gx_shape), rng.standard_normal(h_shape), rng.standard_normal((4, 4))]
+    results = {}
+    for name, step in (("fused", nn_fused.rnn_step), ("composed", _composed_rnn_step)):
+        inputs = [ag.tensor(a, dtype=ag.float64, requires_grad=True) for a in arrays]
+        out = step(*inputs, nonlinearity)
+        (out * out).sum().backward()
+        results[name] = [out.numpy()] + [t.grad.numpy() for t in inputs]
+    for ours, reference in zip(results["fused"], results["composed"]):
+        assert ours.shape == reference.shape
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("nonlinearity", ["Tanh", "sigmoid", ag.tanh])
+def test_rnn_step_refuses_an_unknown_nonlinearity(device, nonlinearity):
+    """Anything but "tanh" used to run as ReLU, silently (the old helper took a callable)."""
+    gx, h, w = ag.zeros(2, 3), ag.zeros(2, 3), ag.zeros(3, 3)
+    with pytest.raises(ValueError, match="nonlinearity"):
+        nn_fused.rnn_step(gx, h, w, nonlinearity)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("batched", [True, False])
+def test_rnn_cell_at_relu_kink_matches_pytorch_first_and_second_order(device, torch, nonlinearity, batched):
+    """Pre-activations exactly 0 in some units (zero rows of the weights and biases),
+    the unbatched path, and create_graph, against PyTorch."""
+    theirs = torch.nn.RNNCell(3, 4, nonlinearity=nonlinearity, dtype=torch.float64)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p[:2] = 0  # units 0 and 1: z == 0 exactly
+    ours = nn.RNNCell(3, 4, nonlinearity=nonlinearity, dtype=ag.float64)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal((2, 3) if batched else (3,))
+    h0 = rng.standard_normal((2, 4) if batched else (4,))
+
+    def run(lib, module, tensor, weight):
+        x, h = tensor(x0), tensor(h0)
+        out = module(x, h)
+        loss = (out * out * out).sum()
+        first = lib.grad(loss, [x, h, weight], create_graph=True)
+        second = lib.grad(sum((g * g).sum() for g in first), [x, h, weight])
+        return [out] + list(first) + list(second)
+
+    got = run(ag, ours, lambda a: ag.tensor(a, dtype=ag.float64, requires_grad=True), ours.weight_hh)
+    expected = run(torch.autograd, theirs, lambda a: torch.tensor(a, requires_grad=True), theirs.weight_hh)
+    for ours_g, theirs_g in zip(got, expected):
+        np.testing.assert_allclose(ours_g.numpy(), theirs_g.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
 def _second_derivatives_match(torch, ours, theirs, run, first, second=()):
     """create_graph through both modules: ``run(module, tensor)`` gives a loss and the
     input tensors it differentiates; the gradient of the norm of the first gradient
