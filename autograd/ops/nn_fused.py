@@ -81,16 +81,14 @@ class RNNStep(Function):
     It keeps h and w_hh_t (which live on anyway) and its output h', whose values give
     the activation's derivative (1 - h'^2 for tanh, h' > 0 for ReLU); not gx, a view
     of the whole sequence's projection. A plain backward runs on the kept arrays;
-    under create_graph the same formulas run on h' as a Tensor joined to this node."""
+    under create_graph the same formulas run on h' as a Tensor joined to this node.
+    gx and h are (batch, .) of one dtype, not broadcast (see rnn_step)."""
 
     @staticmethod
     def forward(ctx, gx, h, w_hh_t, nonlinearity):
         xp = gx._backend.xp
         z = xp.matmul(h.data, w_hh_t.data)
-        if z.dtype == gx.data.dtype and z.shape == gx.data.shape:
-            z += gx.data
-        else:  # promote or broadcast, as gx + h @ w_hh_t would
-            z = gx.data + z
+        z += gx.data  # rnn_step gives one dtype and shape, or composes the ops instead
         h_new = xp.tanh(z) if nonlinearity == "tanh" else xp.maximum(z, xp.zeros((), dtype=z.dtype))
         ctx.nonlinearity = nonlinearity
         ctx.save_for_backward(h, w_hh_t, h_new)
