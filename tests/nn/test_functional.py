@@ -26,7 +26,7 @@ def _f64(a, requires_grad=True):
     return ag.tensor(np.asarray(a, dtype=np.float64), dtype=ag.float64, requires_grad=requires_grad)
 
 
-def _compare_with_torch(torch, ours, theirs, arrays, rtol=1e-10, atol=1e-12):
+def _assert_matches_torch(torch, ours, theirs, arrays, rtol=1e-10, atol=1e-12):
     """Forward values, and the gradients of sum(output * r) for a random r, in float64."""
     ours_in = [_f64(a) for a in arrays]
     theirs_in = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
@@ -164,7 +164,7 @@ TORCH_ROWS = {
 @pytest.mark.parametrize("name", sorted(TORCH_ROWS))
 def test_matches_torch(torch, name):
     ours, theirs, inputs = TORCH_ROWS[name]
-    _compare_with_torch(torch, ours, theirs, inputs(np.random.default_rng(zlib.crc32(name.encode()))))
+    _assert_matches_torch(torch, ours, theirs, inputs(np.random.default_rng(zlib.crc32(name.encode()))))
 
 
 def test_float32_forward_matches_torch(torch):

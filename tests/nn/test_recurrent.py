@@ -49,7 +49,7 @@ def _loss(output, finals, weights):
     return total
 
 
-def _compare(torch, ours, theirs, x, hx, rng):
+def _assert_matches_pytorch(torch, ours, theirs, x, hx, rng):
     xt = torch.tensor(x, requires_grad=True)
     xa = ag.tensor(x, dtype=ag.float64, requires_grad=True)
     hx_t = hx_a = None
@@ -94,7 +94,7 @@ def test_matches_pytorch(device, torch, kind, num_layers, batch_first, with_stat
         n_states = 2 if kind == "lstm" else 1
         directions = 2 if bidirectional else 1
         hx = [rng.standard_normal((num_layers * directions, BATCH, HIDDEN)) for _ in range(n_states)]
-    _compare(torch, ours, theirs, x, hx, rng)
+    _assert_matches_pytorch(torch, ours, theirs, x, hx, rng)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -105,7 +105,7 @@ def test_unbatched_input_matches_pytorch(device, torch, kind, with_state):
     hx = None
     if with_state:
         hx = [rng.standard_normal((4, HIDDEN)) for _ in range(2 if kind == "lstm" else 1)]
-    _compare(torch, ours, theirs, rng.standard_normal((SEQ, INPUT)), hx, rng)
+    _assert_matches_pytorch(torch, ours, theirs, rng.standard_normal((SEQ, INPUT)), hx, rng)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -113,7 +113,7 @@ def test_without_bias_matches_pytorch(device, torch, kind):
     rng = np.random.default_rng(3)
     ours, theirs = _pair(torch, kind, input_size=INPUT, hidden_size=HIDDEN, bias=False)
     assert not any("bias" in name for name, _ in ours.named_parameters())
-    _compare(torch, ours, theirs, rng.standard_normal((SEQ, BATCH, INPUT)), None, rng)
+    _assert_matches_pytorch(torch, ours, theirs, rng.standard_normal((SEQ, BATCH, INPUT)), None, rng)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -122,7 +122,7 @@ def test_full_dropout_between_layers_matches_pytorch(device, torch, kind):
     # training-mode path can be compared exactly.
     rng = np.random.default_rng(4)
     ours, theirs = _pair(torch, kind, input_size=INPUT, hidden_size=HIDDEN, num_layers=2, dropout=1.0)
-    _compare(torch, ours, theirs, rng.standard_normal((SEQ, BATCH, INPUT)), None, rng)
+    _assert_matches_pytorch(torch, ours, theirs, rng.standard_normal((SEQ, BATCH, INPUT)), None, rng)
 
 
 def test_dropout_only_in_training(device, torch):
@@ -451,7 +451,7 @@ def test_rnn_cell_at_relu_kink_matches_pytorch_first_and_second_order(device, to
         np.testing.assert_allclose(ours_g.numpy(), theirs_g.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-def _second_derivatives_match(torch, ours, theirs, run, first, second=()):
+def _assert_second_derivatives_match(torch, ours, theirs, run, first, second=()):
     """create_graph through both modules: ``run(module, tensor)`` gives a loss and the
     input tensors it differentiates; the gradient of the norm of the first gradient
     (over those inputs and the parameters named in ``first``), taken over them and the
@@ -483,7 +483,7 @@ def test_rnn_layer_second_derivatives_through_several_steps_match_pytorch(device
         out, h_n = module(xs, hs)
         return (out * out).sum() + (h_n * h_n * h_n).sum(), [xs, hs]
 
-    _second_derivatives_match(torch, ours, theirs, run, ["weight_hh_l0"], ["weight_ih_l1_reverse"])
+    _assert_second_derivatives_match(torch, ours, theirs, run, ["weight_hh_l0"], ["weight_ih_l1_reverse"])
 
 
 def _composed_lstm_step(gx, h, c, w_hh_t):
@@ -588,7 +588,7 @@ def test_lstm_layer_second_derivatives_through_several_steps_match_pytorch(devic
         out, (_, c_n) = module(xs, (hs, tensor(c0)))
         return (out * out).sum() + (c_n * tensor(seed)).sum(), [xs, hs]
 
-    _second_derivatives_match(torch, ours, theirs, run, ["weight_hh_l0"], ["weight_ih_l1_reverse"])
+    _assert_second_derivatives_match(torch, ours, theirs, run, ["weight_hh_l0"], ["weight_ih_l1_reverse"])
 
 
 def _composed_gru_step(gx, h, w_hh_t, b_hh):
@@ -717,4 +717,4 @@ def test_gru_layer_second_derivatives_through_several_steps_match_pytorch(device
             return (out * out).sum() + (h_n * tensor(seed)).sum(), [xs, hs]
 
         names = ["weight_hh_l0", "weight_hh_l1_reverse"] + (["bias_hh_l0", "bias_hh_l1_reverse"] if bias else [])
-        _second_derivatives_match(torch, ours, theirs, run, names)
+        _assert_second_derivatives_match(torch, ours, theirs, run, names)
