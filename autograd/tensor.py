@@ -41,8 +41,11 @@ def share_version(t, v):
     """Make ``v`` the in-place counter of ``t`` (views share their base's). The node
     that made ``t`` may have saved its array for backward, so it watches ``v`` from now."""
     t._version = v
-    if t.grad_fn is not None:
-        t.grad_fn.watch_output(t._output_nr, v)
+    node = t.grad_fn
+    # Only a node that kept this output for backward reads it again; the rest (a Linear
+    # under an in-place ReLU, say) need not watch it.
+    if node is not None and node._saved_outputs is not None and t._output_nr in node._saved_outputs.values():
+        node.watch_output(t._output_nr, v)
 
 
 class Tensor:

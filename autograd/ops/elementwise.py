@@ -5,6 +5,7 @@ import builtins
 from backends import dtypes
 
 from ..function import Function
+from ..grad_mode import state as _grad_state
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor, count_change, default_dtype
 
@@ -353,7 +354,11 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, gy):
         positive, = ctx.saved_tensors
-        return ReluGrad.apply(gy, positive)
+        if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
+            return ReluGrad.apply(gy, positive)
+        # A plain backward: the masked copy straight from the kernel, with no op dispatch
+        # (about 2 us a call, twice per MLP step).
+        return Tensor._make(gy._backend.masked(gy.data, positive.data), gy._backend)
 
 
 class ReluInPlace(Relu):

@@ -143,6 +143,34 @@ def test_retain_graph_allows_a_second_backward(device):
     np.testing.assert_allclose(x.grad.numpy(), 2 * 2 * x.numpy())
 
 
+@pytest.mark.parametrize("inplace", [False, True])
+def test_relu_backward_frees_its_mask_and_names_retain_graph(device, inplace):
+    # ReLU's plain backward masks the gradient on bare arrays: it must still refuse a
+    # second pass once its mask is freed, and still give the mask's gradient.
+    x = f64([-1.0, 2.0, 3.0])
+    y = x * 1.0
+    y = y.relu_() if inplace else y.relu()
+    loss = y.sum()  # Sum keeps nothing: ReLU's node is the first to find its buffers gone
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (x.numpy() > 0))
+    with pytest.raises(RuntimeError, match=r"Relu(InPlace)?: trying to backward through the graph a second time"):
+        loss.backward()
+
+
+def test_an_in_place_change_of_an_output_its_op_did_not_keep_is_not_watched(device):
+    # MatMul keeps its inputs, not its output, so the counter that relu_ makes for the
+    # output is none of MatMul's business: it keeps no record of it (memory, and time).
+    x = f64([[1.0, -2.0]], requires_grad=True)
+    w = f64([[1.0, 0.0], [0.0, 1.0]], requires_grad=False)
+    y = x @ w
+    y.relu_()
+    assert y.grad_fn.name == "ReluInPlace"
+    assert y.grad_fn.next_functions[0][0]._out_versions is None
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1.0, 0.0]])
+
+
 def test_graph_has_no_reference_cycles(device):
     x = f64([1.0, 2.0, 3.0])
     gc.collect()
