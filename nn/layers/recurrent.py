@@ -27,12 +27,14 @@ class RNNBase(Module):
     gates = 1
     n_states = 1           # 2 for the LSTM's (h, c)
     fold_hidden_bias = True  # bias_hh may join bias_ih in the input projection (not for the GRU)
+    projectable = False    # whether proj_size may be nonzero (the LSTM's alone, as in PyTorch)
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=None, device=None):
+                 bidirectional=False, dtype=None, device=None, *, proj_size=0):
         super().__init__()
         name = type(self).__name__
         check_sizes(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+        check_proj_size(name, proj_size, hidden_size, self.projectable)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:
@@ -48,15 +50,18 @@ class RNNBase(Module):
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
         self.num_directions = 2 if bidirectional else 1
+        self.proj_size = proj_size
+        # The feature size of h (each output step, h_0, h_n): proj_size when h is projected.
+        self._h_size = proj_size or hidden_size
 
         # PyTorch's order: per layer, per direction.
         self._weight_names = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            layer_input = input_size if layer == 0 else self._h_size * self.num_directions
             for direction in range(self.num_directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 self._weight_names.append(add_weights(self, suffix, self.gates, layer_input, hidden_size,
-                                                      self.bias, dtype, backend))
+                                                      self.bias, dtype, backend, proj_size))
 
     @property
     def all_weights(self):
@@ -85,15 +90,15 @@ class RNNBase(Module):
             if layer < n_layers - 1 and self.dropout > 0 and self.training:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
 
-        output = reshape(layer_input, (seq_len, batch, n_dirs * self.hidden_size))
+        output = reshape(layer_input, (seq_len, batch, n_dirs * self._h_size))
         if self.batch_first:
             output = swapaxes(output, 0, 1)
-        final_states = tuple(reshape(concat([f[i] for f in finals], axis=0),
-                                     (n_layers * n_dirs, batch, self.hidden_size))
+        sizes = self._state_sizes()
+        final_states = tuple(reshape(concat([f[i] for f in finals], axis=0), (n_layers * n_dirs, batch, sizes[i]))
                              for i in range(self.n_states))
         if not batched:
-            output = reshape(output, (seq_len, n_dirs * self.hidden_size))
-            final_states = tuple(reshape(s, (n_layers * n_dirs, self.hidden_size)) for s in final_states)
+            output = reshape(output, (seq_len, n_dirs * self._h_size))
+            final_states = tuple(reshape(s, (n_layers * n_dirs, size)) for s, size in zip(final_states, sizes))
         return output, (final_states if self.n_states > 1 else final_states[0])
 
     def _run_direction(self, x, state, k, seq_len, reverse):
@@ -109,9 +114,13 @@ class RNNBase(Module):
         hidden_bias = None if self.fold_hidden_bias else b_hh
         steps = split(projected, seq_len, axis=0) if seq_len > 1 else [projected]
         w_hh_t = w_hh.T  # transposed once, not at every step
+        # The LSTM's projection h = W_hr (o * tanh(c)): weight_hr is registered last.
+        w_hr_t = getattr(self, names[-1]).T if self.proj_size else None
         hs = [None] * seq_len
         for t in (range(seq_len - 1, -1, -1) if reverse else range(seq_len)):
             state = self._step(steps[t], state, w_hh_t, hidden_bias)
+            if w_hr_t is not None:
+                state = (state[0] @ w_hr_t,) + state[1:]
             hs[t] = state[0]
         return (concat(hs, axis=0) if seq_len > 1 else hs[0]), state
 
@@ -136,22 +145,31 @@ class RNNBase(Module):
         x = reshape(x, (seq_len * batch, self.input_size))
 
         count = self.num_layers * self.num_directions
-        expected = (count, batch, self.hidden_size) if batched else (count, self.hidden_size)
+        sizes = self._state_sizes()
         if hx is None:
             xp = input._backend.xp
-            zero = Tensor._make(xp.zeros((batch, self.hidden_size), dtype=input.data.dtype), input._backend)
-            return x, [[zero] * count for _ in range(self.n_states)], batched, seq_len, batch
+            zeros = {size: Tensor._make(xp.zeros((batch, size), dtype=input.data.dtype), input._backend)
+                     for size in set(sizes)}
+            return x, [[zeros[size]] * count for size in sizes], batched, seq_len, batch
         given = self._state_tuple(hx)
-        states = []
-        for label, h in zip(("h_0", "c_0"), given):
+        for label, h, size in zip(("h_0", "c_0"), given, sizes):  # every state checked before any is used
             check_state(name, label, h, input)
+            expected = (count, batch, size) if batched else (count, size)
             if h.shape != expected:
+                size_name = "proj_size" if size != self.hidden_size else "hidden_size"
                 raise ValueError(f"{name}: expected {label} of shape {expected} "
-                                 f"(num_layers * num_directions, {'batch, ' if batched else ''}hidden_size) "
+                                 f"(num_layers * num_directions, {'batch, ' if batched else ''}{size_name}) "
                                  f"for an input of shape {input.shape}, got {h.shape}")
+        states = []
+        for h, size in zip(given, sizes):
             pieces = split(h, count, axis=0) if count > 1 else [h]
-            states.append([reshape(p, (batch, self.hidden_size)) for p in pieces])
+            states.append([reshape(p, (batch, size)) for p in pieces])
         return x, states, batched, seq_len, batch
+
+    def _state_sizes(self):
+        """The feature size of each state: h's (proj_size when projected), then the
+        LSTM's c, which keeps hidden_size."""
+        return (self._h_size, self.hidden_size)[:self.n_states]
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
         """One time step: ``gx`` is this step's input projection (batch, gates *
@@ -165,6 +183,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            text += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         if getattr(self, "nonlinearity", "tanh") != "tanh":
@@ -197,10 +217,21 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """Long short-term memory, gates stacked (i, f, g, o) as in PyTorch:
-    c' = f * c + i * g and h' = o * tanh(c')."""
+    c' = f * c + i * g and h' = o * tanh(c').
+
+    With ``proj_size`` P > 0 (LSTM with projections, as in PyTorch), h' = W_hr (o * tanh(c'))
+    with ``weight_hr_l{k}`` of shape (P, hidden_size): h, the output features, h_0 and h_n
+    have size P (c keeps hidden_size), weight_hh is (4 * hidden_size, P), and layers after
+    the first take P * num_directions inputs."""
 
     gates = 4
     n_states = 2
+    projectable = True
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, dtype=None, device=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype, device, proj_size=proj_size)
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
         return lstm_step(gx, *state, w_hh_t)
@@ -230,6 +261,19 @@ def check_sizes(name, **sizes):
             raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
 
 
+def check_proj_size(name, proj_size, hidden_size, projectable):
+    """``proj_size`` is 0 (no projection) or, for the LSTM, an int in [1, hidden_size)."""
+    if isinstance(proj_size, bool) or not isinstance(proj_size, int):
+        raise ValueError(f"{name}: proj_size must be an int (0 for no projection), got {proj_size!r}")
+    if proj_size == 0:
+        return
+    if not projectable:
+        raise ValueError(f"{name}: proj_size is only supported by LSTM; leave it 0")
+    if not 0 < proj_size < hidden_size:
+        raise ValueError(f"{name}: proj_size must be 0 (no projection) or in [1, hidden_size) = "
+                         f"[1, {hidden_size}), got {proj_size}")
+
+
 def check_state(name, label, state, input):
     """An initial state must be a Tensor of the input's dtype (the shape is the caller's)."""
     if not isinstance(state, Tensor):
@@ -247,15 +291,17 @@ def floating_dtype(name, dtype):
     return dtype
 
 
-def add_weights(module, suffix, gates, input_size, hidden_size, bias, dtype, backend):
-    """Register PyTorch's weight_ih, weight_hh (and bias_ih, bias_hh) + ``suffix`` on
-    ``module``, each uniform in +-1/sqrt(hidden_size) as PyTorch initialises them;
-    returns their names in that order."""
+def add_weights(module, suffix, gates, input_size, hidden_size, bias, dtype, backend, proj_size=0):
+    """Register PyTorch's weight_ih, weight_hh (and bias_ih, bias_hh, then with
+    ``proj_size`` weight_hr) + ``suffix`` on ``module``, each uniform in
+    +-1/sqrt(hidden_size) as PyTorch initialises them; returns their names in that order."""
     bound = 1 / math.sqrt(hidden_size)
     rows = gates * hidden_size
-    shapes = [("weight_ih", (rows, input_size)), ("weight_hh", (rows, hidden_size))]
+    shapes = [("weight_ih", (rows, input_size)), ("weight_hh", (rows, proj_size or hidden_size))]
     if bias:
         shapes += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
+    if proj_size:
+        shapes.append(("weight_hr", (proj_size, hidden_size)))
     for stem, shape in shapes:
         setattr(module, stem + suffix, Parameter(Tensor._make(backend.uniform(shape, -bound, bound, dtype), backend)))
     return tuple(stem + suffix for stem, _ in shapes)
