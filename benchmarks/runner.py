@@ -1,8 +1,14 @@
 """Runs a benchmark's contenders interleaved, in one process.
 
-Timed samples go round-robin (A B C A B C ...) after a round-robin warm-up, so
-that drift in the machine's speed (frequency scaling, other processes, a
-warming cache) falls on every contender alike instead of on whichever ran last.
+Timed samples go in rounds, each contender once per round, after a round-robin
+warm-up, so that drift in the machine's speed (frequency scaling, other
+processes) falls on every contender alike instead of on whichever ran last.
+The order changes from round to round (a balanced Latin square, see
+``balanced_orders``) so that every contender follows every other one equally
+often: a contender's first call in a sample finds the caches as the one before
+it left them, and with a fixed order one contender would always inherit the
+heaviest predecessor (measured: topograd right after PyTorch, the MLP step at
+batch 64 read 1.156-1.159x the floor; in balanced orders 1.141-1.142x).
 Calls are batched so that each sample lasts at least ``min_sample_s``: a single
 microsecond-long call would measure the clock, not the work.
 
@@ -62,8 +68,28 @@ def _run_timed(benchmark, repeat, progress):
     live = calibrated
 
     for i in range(repeat):
-        live = _round(live, _sample, progress, repeat - i)
+        orders = balanced_orders(len(live))
+        ran = _round([live[j] for j in orders[i % len(orders)]], _sample, progress, repeat - i)
+        live = [entry for entry in live if entry in ran]  # back in the benchmark's order
     return BenchmarkResult(benchmark, results)
+
+
+def balanced_orders(n):
+    """Orders of ``range(n)`` in which every ordered pair (a, then b right after it)
+    occurs equally often: Williams' balanced Latin square. Its first row runs
+    0, 1, n-1, 2, n-2, ...; row i adds i to each entry (mod n). For odd n those n
+    rows are not balanced alone, and their reversals join them."""
+    if n < 2:
+        return [list(range(n))]
+    first, low, high = [0], 1, n - 1
+    while len(first) < n:
+        first.append(low)
+        low += 1
+        if len(first) < n:
+            first.append(high)
+            high -= 1
+    rows = [[(x + i) % n for x in first] for i in range(n)]
+    return rows if n % 2 == 0 else rows + [row[::-1] for row in rows]
 
 
 def _sample(result, prepared):

@@ -2,6 +2,7 @@
 (runner, memory probe, targets, sweeps) do what they say, and its hand-written
 floors compute the same numbers as PyTorch and topograd. Nothing here asserts
 anything about speed."""
+import collections
 import importlib
 import json
 import math
@@ -166,7 +167,8 @@ def test_runner_interleaves_contenders_and_reports_missing_and_broken_ones():
 
     result = runner.run(bench, None, Progress())
     a, b, c, d, e = result.contenders
-    assert order == ["a", "b"] * 5  # warm-up, calibration, then three samples, alternating
+    # warm-up and calibration in the benchmark's order, then three samples in balanced orders
+    assert order == ["a", "b", "a", "b", "a", "b", "b", "a", "a", "b"]
     assert (a.status, b.status) == (RAN, RAN) and len(a.samples) == len(b.samples) == 3
     assert c.status == SKIPPED and "nn.fancy" in c.reason
     assert d.status == SKIPPED and "conv_transpose9d" in d.reason
@@ -174,6 +176,35 @@ def test_runner_interleaves_contenders_and_reports_missing_and_broken_ones():
     assert sum(seen) == 5 * (1 + 3)  # every contender's warm-up and repeats are accounted for
     assert result.ratio_to_floor(a) == pytest.approx(a.median / b.median)
     assert result.ratio_to_torch(a) is None  # PyTorch was skipped
+
+
+@pytest.mark.parametrize("n", range(7))
+def test_balanced_orders_let_every_contender_follow_every_other_equally_often(n):
+    orders = runner.balanced_orders(n)
+    assert all(sorted(order) == list(range(n)) for order in orders)
+    follows = collections.Counter((order[k], order[k + 1]) for order in orders for k in range(n - 1))
+    assert set(follows) == {(a, b) for a in range(n) for b in range(n) if a != b}
+    assert len(set(follows.values())) <= 1
+
+
+def test_a_contender_that_breaks_mid_run_leaves_the_others_in_balanced_rounds():
+    calls = []
+    state = {"b": 0}
+
+    def breaks_on_its_third_call():
+        state["b"] += 1
+        if state["b"] == 3:
+            raise ValueError("out of memory")
+        calls.append("b")
+
+    bench = Benchmark("test/breaks", "one breaks", [
+        _contender("a", TOPOGRAD, lambda: Prepared(lambda: calls.append("a"))),
+        _contender("b", FLOOR, lambda: Prepared(breaks_on_its_third_call)),
+        _contender("c", TORCH, lambda: Prepared(lambda: calls.append("c")))],
+        metrics.time_per_call(), repeat=4, warmup=0, min_sample_s=0.0)
+    a, b, c = runner.run(bench, None, type("P", (), {"update": lambda self, n: None})()).contenders
+    assert b.status == FAILED and "out of memory" in b.reason and not b.samples
+    assert len(a.samples) == len(c.samples) == 4
 
 
 def test_memory_probe_counts_what_a_call_allocates():
