@@ -1,4 +1,8 @@
-"""nn.Embedding against PyTorch, NumPy scatter-add references and finite differences."""
+"""nn.Embedding against PyTorch, NumPy scatter-add references and finite differences,
+with its options: max_norm, norm_type, scale_grad_by_freq, sparse and _freeze."""
+import inspect
+import math
+
 import numpy as np
 import pytest
 
@@ -92,3 +96,215 @@ def test_errors(device):
         nn.Embedding(5, 2, padding_idx=5)
     with pytest.raises(ValueError, match="embedding_dim"):
         nn.Embedding(5, 0)
+
+
+# --- the options: max_norm, norm_type, scale_grad_by_freq, sparse, _freeze -----------------
+
+IDS = np.array([[0, 3, 3, 6], [6, 1, 3, 0]])  # repeats; rows 2, 4 and 5 are never referenced
+
+
+def _table(rng, dtype=np.float64):
+    """Rows of norm about 1 to 6 under every p, so a max_norm of 2 cuts some and spares others."""
+    return (rng.standard_normal((7, 4)) * np.array([[0.3], [3], [2], [0.4], [3], [0.2], [2]])).astype(dtype)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf, 3.5])
+def test_max_norm_renormalizes_referenced_rows_like_pytorch(device, torch, norm_type):
+    w0 = _table(np.random.default_rng(0))
+    theirs = torch.tensor(w0, requires_grad=True)
+    ours = ag.tensor(w0, requires_grad=True)
+    out_t = torch.nn.functional.embedding(torch.tensor(IDS), theirs, max_norm=2.0, norm_type=norm_type)
+    out_a = embedding(ag.tensor(IDS), ours, max_norm=2.0, norm_type=norm_type)
+
+    np.testing.assert_allclose(out_a.numpy(), out_t.detach().numpy(), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-13, atol=0)
+    after = ours.numpy()
+    norms = np.linalg.norm(w0, ord=norm_type, axis=1)
+    cut = np.isin(np.arange(7), IDS) & (norms > 2.0)
+    assert cut.any() and (~cut & np.isin(np.arange(7), IDS)).any()  # the data covers both cases
+    np.testing.assert_allclose(np.linalg.norm(after[cut], ord=norm_type, axis=1), 2.0, rtol=1e-6)
+    np.testing.assert_array_equal(after[~cut], w0[~cut])  # rows under the norm, or unreferenced: untouched
+    assert norms[4] > 2.0  # an over-norm row that no id references stays as it was
+
+    seed = np.random.default_rng(1).standard_normal(IDS.shape + (4,))
+    (out_t * torch.tensor(seed)).sum().backward()
+    (out_a * ag.tensor(seed, dtype=ag.float64)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-13, atol=0)
+
+
+def test_max_norm_float32_module_matches_pytorch(device, torch):
+    w0 = _table(np.random.default_rng(2), np.float32)
+    theirs = torch.nn.Embedding(7, 4, max_norm=1.5, norm_type=3.5, _weight=torch.tensor(w0))
+    ours = nn.Embedding(7, 4, max_norm=1.5, norm_type=3.5, _weight=ag.tensor(w0))
+    for ids in (IDS, np.array([[6, 1], [0, 0]])):  # a second call finds rows already cut
+        out_t, out_a = theirs(torch.tensor(ids)), ours(ag.tensor(ids))
+        np.testing.assert_allclose(out_a.numpy(), out_t.detach().numpy(), rtol=1e-6, atol=0)
+        np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), rtol=1e-6, atol=0)
+    assert ours.weight.numpy().dtype == np.float32
+
+
+def test_max_norm_counts_as_an_in_place_change_of_the_weight(device, torch):
+    """As in PyTorch, whose docs say to pass a clone of the weight to ops run before the lookup."""
+    ids = [0, 1]
+    theirs = torch.nn.Embedding(3, 2, max_norm=100.0)  # nothing to cut: the version moves anyway
+    before_t = theirs.weight * theirs.weight  # saves the weight for backward
+    theirs(torch.tensor(ids))
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        before_t.sum().backward()
+
+    ours = nn.Embedding(3, 2, max_norm=100.0)
+    saved = ours.weight * ours.weight  # saves the weight for backward
+    ours(ids)
+    with pytest.raises(RuntimeError, match="modified in place.*clone"):
+        saved.sum().backward()
+    ours = nn.Embedding(3, 2, max_norm=100.0)
+    saved = ours.weight.clone() * ours.weight.clone()
+    ours(ids)
+    saved.sum().backward()  # the documented fix
+    np.testing.assert_allclose(ours.weight.grad.numpy(), 2 * ours.weight.numpy(), rtol=1e-6)
+
+
+def test_max_norm_with_no_ids_changes_nothing(device):
+    w = ag.randn(3, 2, dtype=ag.float64) * 10
+    before = w.numpy().copy()
+    assert embedding(ag.zeros((0,), dtype=ag.int64), w, max_norm=1.0).shape == (0, 2)
+    np.testing.assert_array_equal(w.numpy(), before)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 3])
+def test_scale_grad_by_freq_matches_pytorch(device, torch, padding_idx):
+    w0 = _table(np.random.default_rng(3))
+    theirs = torch.tensor(w0, requires_grad=True)
+    ours = ag.tensor(w0, requires_grad=True)
+    out_t = torch.nn.functional.embedding(torch.tensor(IDS), theirs, padding_idx, scale_grad_by_freq=True)
+    out_a = embedding(ag.tensor(IDS), ours, padding_idx, scale_grad_by_freq=True)
+    np.testing.assert_array_equal(out_a.numpy(), w0[IDS])
+    seed = np.random.default_rng(4).standard_normal(IDS.shape + (4,))
+    (out_t * torch.tensor(seed)).sum().backward()
+    (out_a * ag.tensor(seed, dtype=ag.float64)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-13, atol=1e-15)
+    expected = np.zeros((7, 4))
+    np.add.at(expected, IDS, seed / np.bincount(IDS.ravel(), minlength=7)[IDS][..., None])
+    if padding_idx is not None:
+        expected[padding_idx] = 0
+    np.testing.assert_allclose(ours.grad.numpy(), expected, rtol=1e-13, atol=1e-15)
+
+
+def test_all_options_together_on_the_module(device, torch):
+    w0 = _table(np.random.default_rng(5), np.float32)
+    kwargs = dict(padding_idx=6, max_norm=2.0, norm_type=1.0, scale_grad_by_freq=True)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(w0), freeze=False, **kwargs)
+    ours = nn.Embedding.from_pretrained(ag.tensor(w0), freeze=False, **kwargs)
+    assert (ours.padding_idx, ours.max_norm, ours.norm_type, ours.scale_grad_by_freq, ours.sparse) == \
+        (theirs.padding_idx, theirs.max_norm, theirs.norm_type, theirs.scale_grad_by_freq, theirs.sparse)
+    assert ours.weight.requires_grad
+    out_t, out_a = theirs(torch.tensor(IDS)), ours(ag.tensor(IDS))
+    np.testing.assert_allclose(out_a.numpy(), out_t.detach().numpy(), rtol=1e-6, atol=0)
+    (out_t ** 2).sum().backward()
+    (out_a ** 2).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 0])
+def test_scale_grad_by_freq_gradcheck_and_second_order(device, padding_idx):
+    """The scaled gradient is, on purpose, not the lookup's derivative. It is the derivative of
+    w -> w[ids] * keep / count, so check against that: this function's value is that
+    product, while its gradient flows only through the scaled lookup."""
+    weight = ag.randn(7, 3, dtype=ag.float64, requires_grad=True)
+    ids = ag.tensor(IDS)
+    factor = 1 / np.bincount(IDS.ravel(), minlength=7)[IDS]
+    if padding_idx is not None:
+        factor = factor * (IDS != padding_idx)
+    factor = ag.tensor(factor[..., None], dtype=ag.float64)
+
+    def fn(w):
+        looked_up = embedding(ids, w, padding_idx, scale_grad_by_freq=True)
+        surrogate = looked_up + (w[ids] * factor - looked_up).detach()
+        return surrogate ** 2  # squared, so the second derivative is not zero
+
+    assert ag.gradcheck(fn, (weight,))
+    assert ag.gradgradcheck(fn, (weight,))
+
+
+def test_sparse_is_refused_everywhere(device):
+    w = ag.randn(4, 2)
+    fix = r"sparse=True.*no sparse tensors.*use sparse=False"
+    with pytest.raises(ValueError, match=fix):
+        embedding(ag.tensor([0, 1]), w, sparse=True)
+    with pytest.raises(ValueError, match=fix):
+        nn.Embedding(4, 2, sparse=True)
+    with pytest.raises(ValueError, match=fix):
+        nn.Embedding.from_pretrained(w, sparse=True)
+    table = nn.Embedding(4, 2, sparse=False)
+    table.sparse = True  # changed after construction: the lookup refuses it too
+    with pytest.raises(ValueError, match=fix):
+        table([0])
+
+
+BAD_OPTIONS = [
+    (dict(max_norm=-1.0), ValueError, "max_norm must be a positive number"),
+    (dict(max_norm=0), ValueError, "max_norm must be a positive number"),
+    (dict(max_norm=math.nan), ValueError, "max_norm must be a positive number"),
+    (dict(max_norm="1"), TypeError, "max_norm must be a positive number or None, not str"),
+    (dict(max_norm=True), TypeError, "max_norm must be a positive number or None, not bool"),
+    (dict(max_norm=1.0, norm_type=0), ValueError, "norm_type must be a positive number"),
+    (dict(max_norm=1.0, norm_type=-math.inf), ValueError, "norm_type must be a positive number"),
+    (dict(max_norm=1.0, norm_type=math.nan), ValueError, "norm_type must be a positive number"),
+    (dict(max_norm=1.0, norm_type="fro"), TypeError, "norm_type must be a positive number.*not str"),
+    (dict(max_norm=1.0, scale_grad_by_freq=1), TypeError, "scale_grad_by_freq must be True or False, not int"),
+    (dict(max_norm=1.0, sparse=None), TypeError, "sparse must be True or False, not NoneType"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, message", BAD_OPTIONS)
+def test_bad_options_are_rejected_before_the_weight_changes(device, kwargs, error, message):
+    weight = ag.randn(5, 3, dtype=ag.float64) * 10
+    before = weight.numpy().copy()
+    with pytest.raises(error, match=message):
+        embedding(ag.tensor([0, 1, 4]), weight, **kwargs)
+    with pytest.raises(error, match=message):
+        nn.Embedding(5, 3, **kwargs)
+    with pytest.raises(error, match=message):
+        nn.Embedding.from_pretrained(weight, **kwargs)
+    table = nn.Embedding(5, 3, max_norm=1.0, _weight=weight)
+    for name, value in kwargs.items():
+        setattr(table, name, value)
+    with pytest.raises(error, match=message):
+        table([0, 1, 4])
+    np.testing.assert_array_equal(weight.numpy(), before)
+    assert weight._version is None or weight._version.value == 0
+    with pytest.raises(IndexError, match="index 5 is out of range"):  # bad ids: nothing renormalized either
+        embedding(ag.tensor([0, 5]), weight, max_norm=1.0)
+    np.testing.assert_array_equal(weight.numpy(), before)
+
+
+def test_freeze(device):
+    assert not nn.Embedding(3, 2, _freeze=True).weight.requires_grad
+    assert nn.Embedding(3, 2).weight.requires_grad
+    frozen = nn.Embedding(3, 2, _weight=ag.ones((3, 2)), _freeze=True)
+    assert not frozen.weight.requires_grad
+    np.testing.assert_array_equal(frozen([2]).numpy(), np.ones((1, 2)))
+    with pytest.raises(TypeError, match="_freeze must be True or False"):
+        nn.Embedding(3, 2, _freeze=1)
+    with pytest.raises(TypeError, match="freeze must be True or False"):
+        nn.Embedding.from_pretrained(ag.ones((3, 2)), freeze="yes")
+
+
+def test_signatures_follow_pytorch(torch):
+    def names(fn):
+        return [p for p in inspect.signature(fn).parameters if p != "self"]
+    assert names(nn.Embedding.__init__) == names(torch.nn.Embedding.__init__)
+    assert names(nn.Embedding.from_pretrained) == names(torch.nn.Embedding.from_pretrained)
+    assert names(embedding) == names(torch.nn.functional.embedding)
+    table = nn.Embedding(5, 3, 1, 2.0, 3.0, True)  # positionally, in PyTorch's order
+    assert (table.padding_idx, table.max_norm, table.norm_type, table.scale_grad_by_freq) == (1, 2.0, 3.0, True)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(), dict(padding_idx=-1), dict(max_norm=1), dict(max_norm=1.5, norm_type=1.0),
+    dict(norm_type=math.inf), dict(norm_type=2), dict(scale_grad_by_freq=True),
+    dict(padding_idx=2, max_norm=1.0, norm_type=3, scale_grad_by_freq=True),
+])
+def test_repr_matches_pytorch(torch, kwargs):
+    assert repr(nn.Embedding(10, 3, **kwargs)) == repr(torch.nn.Embedding(10, 3, **kwargs))
