@@ -1,10 +1,10 @@
 """Parameter: a leaf Tensor that a Module registers as learnable."""
 from autograd import Tensor, empty, no_grad
-from autograd.tensor import init
+from autograd.tensor import init, share_version, version_of
 
 
 class Parameter(Tensor):
-    """Wraps ``data`` (a Tensor, whose memory it shares, or anything ag.tensor takes)
+    """Wraps ``data`` (a Tensor, whose memory and in-place counter it shares, or anything ag.tensor takes)
     as a leaf that requires grad; ``Parameter()`` is an empty float tensor."""
     __slots__ = ()
 
@@ -13,6 +13,9 @@ class Parameter(Tensor):
             data = empty(0)
         if isinstance(data, Tensor):
             init(self, data.data, data._backend)
+            # One memory, one in-place counter (as in PyTorch): an optimizer's step on the
+            # parameter must fail a backward that saved the tensor it was made from.
+            share_version(self, version_of(data))
         else:
             Tensor.__init__(self, data)
         if requires_grad:

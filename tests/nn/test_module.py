@@ -275,6 +275,19 @@ def test_parameter():
     assert nn.Parameter([1.0, 2.0]).dtype == ag.float32
 
 
+def test_parameter_shares_the_in_place_counter_of_the_tensor_it_wraps():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    data = ag.tensor([3.0, 4.0])
+    y = (x * data).sum()  # Mul keeps data for x's gradient
+    p = nn.Parameter(data)
+    optimizer = nn.optim.SGD([p], lr=0.5)
+    p.grad = ag.ones(2)
+    optimizer.step()  # changes data's memory in place, through p
+    assert data._version.value == p._version.value == 1
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
 def test_deepcopy_gives_an_independent_model():
     model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
     twin = copy.deepcopy(model)
