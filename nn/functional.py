@@ -25,7 +25,7 @@ __all__ = [
     "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "relu", "leaky_relu",
     "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "batch_norm", "layer_norm",
     "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits", "embedding",
 ]
 
 

@@ -515,3 +515,9 @@ def test_sigmoid_of_a_0d_tensor_and_its_gradient(device):
     logit = ag.tensor(0.3, dtype=ag.float64, requires_grad=True)
     F.binary_cross_entropy_with_logits(logit, ag.tensor(1.0, dtype=ag.float64)).backward()
     np.testing.assert_allclose(logit.grad.numpy(), expected - 1, rtol=1e-14)
+
+
+def test_all_lists_every_public_function():
+    defined = {name for name, value in vars(F).items()
+               if not name.startswith("_") and callable(value) and getattr(value, "__module__", None) == F.__name__}
+    assert defined == set(F.__all__)
