@@ -4,13 +4,17 @@ Each layer and direction runs in two parts: one GEMM projects the inputs of
 every time step at once, then a loop over time applies the recurrence, which
 needs the previous step's hidden state. Everything is made of autograd ops, so
 backpropagation through time comes from the engine.
+
+A PackedSequence input (nn.utils.rnn) runs the same fused steps on the prefix of
+the batch still active at each step (sequences are sorted by decreasing length),
+so each sequence's final state is the one after its own last step.
 """
 import math
 import numbers
 import warnings
 
 import backends
-from autograd import Tensor, concat, reshape, split, swapaxes
+from autograd import Tensor, concat, getitem, reshape, split, swapaxes
 from autograd.ops import nn_fused
 from autograd.tensor import default_dtype
 from backends import dtypes
@@ -18,6 +22,7 @@ from backends import dtypes
 from .. import functional as F
 from ..module import Module
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 
 
 class RNNBase(Module):
@@ -74,7 +79,26 @@ class RNNBase(Module):
 
     # --- forward ---------------------------------------------------------------------
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         x, states, batched, seq_len, batch = self._prepare(input, hx)
+        layer_output, final_states = self._run_layers(
+            x, states, batch, lambda x, initial, k, reverse: self._run_direction(x, initial, k, seq_len, reverse))
+        n_dirs = self.num_directions
+        output = reshape(layer_output, (seq_len, batch, n_dirs * self._h_size))
+        if self.batch_first:
+            output = swapaxes(output, 0, 1)
+        if not batched:
+            output = reshape(output, (seq_len, n_dirs * self._h_size))
+            final_states = tuple(reshape(s, (self.num_layers * n_dirs, size))
+                                 for s, size in zip(final_states, self._state_sizes()))
+        return output, (final_states if self.n_states > 1 else final_states[0])
+
+    def _run_layers(self, x, states, batch, run_direction):
+        """Every layer and direction in PyTorch's order, with dropout between layers:
+        ``run_direction(x, initial_state, k, reverse)`` runs layer-direction ``k`` and
+        returns (its output rows, its final state). Returns the last layer's output rows
+        and the final states stacked as (num_layers * num_directions, batch, size)."""
         n_layers, n_dirs = self.num_layers, self.num_directions
         finals = []
         layer_input = x
@@ -82,40 +106,22 @@ class RNNBase(Module):
             outputs = []
             for direction in range(n_dirs):
                 k = layer * n_dirs + direction
-                initial = tuple(s[k] for s in states)
-                out, final = self._run_direction(layer_input, initial, k, seq_len, reverse=direction == 1)
+                out, final = run_direction(layer_input, tuple(s[k] for s in states), k, direction == 1)
                 outputs.append(out)
                 finals.append(final)
             layer_input = outputs[0] if n_dirs == 1 else concat(outputs, axis=1)
             if layer < n_layers - 1 and self.dropout > 0 and self.training:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
-
-        output = reshape(layer_input, (seq_len, batch, n_dirs * self._h_size))
-        if self.batch_first:
-            output = swapaxes(output, 0, 1)
-        sizes = self._state_sizes()
-        final_states = tuple(reshape(concat([f[i] for f in finals], axis=0), (n_layers * n_dirs, batch, sizes[i]))
-                             for i in range(self.n_states))
-        if not batched:
-            output = reshape(output, (seq_len, n_dirs * self._h_size))
-            final_states = tuple(reshape(s, (n_layers * n_dirs, size)) for s, size in zip(final_states, sizes))
-        return output, (final_states if self.n_states > 1 else final_states[0])
+        final_states = tuple(reshape(concat([f[i] for f in finals], axis=0), (n_layers * n_dirs, batch, size))
+                             for i, size in enumerate(self._state_sizes()))
+        return layer_input, final_states
 
     def _run_direction(self, x, state, k, seq_len, reverse):
         """One layer in one direction over the whole sequence. ``x`` is
         (seq_len * batch, features), time-major; returns the outputs in the same
         layout and the final state."""
-        names = self._weight_names[k]
-        w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
-        b_ih, b_hh = (getattr(self, names[2]), getattr(self, names[3])) if self.bias else (None, None)
-        projected = x @ w_ih.T  # every time step in one GEMM
-        if b_ih is not None:
-            projected = projected + (b_ih + b_hh if self.fold_hidden_bias else b_ih)
-        hidden_bias = None if self.fold_hidden_bias else b_hh
+        projected, w_hh_t, hidden_bias, w_hr_t = self._project_inputs(x, k)
         steps = split(projected, seq_len, axis=0) if seq_len > 1 else [projected]
-        w_hh_t = w_hh.T  # transposed once, not at every step
-        # The LSTM's projection h = W_hr (o * tanh(c)): weight_hr is registered last.
-        w_hr_t = getattr(self, names[-1]).T if self.proj_size else None
         hs = [None] * seq_len
         for t in (range(seq_len - 1, -1, -1) if reverse else range(seq_len)):
             state = self._step(steps[t], state, w_hh_t, hidden_bias)
@@ -123,6 +129,109 @@ class RNNBase(Module):
                 state = (state[0] @ w_hr_t,) + state[1:]
             hs[t] = state[0]
         return (concat(hs, axis=0) if seq_len > 1 else hs[0]), state
+
+    def _project_inputs(self, x, k):
+        """Layer-direction ``k``'s input projection of every row of ``x`` in one GEMM (with
+        the biases that fold into it), and what each step needs: W_hh transposed, the
+        GRU's separate hidden bias (else None) and, with proj_size, W_hr transposed."""
+        names = self._weight_names[k]
+        w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
+        b_ih, b_hh = (getattr(self, names[2]), getattr(self, names[3])) if self.bias else (None, None)
+        projected = x @ w_ih.T
+        if b_ih is not None:
+            projected = projected + (b_ih + b_hh if self.fold_hidden_bias else b_ih)
+        hidden_bias = None if self.fold_hidden_bias else b_hh
+        # The LSTM's projection h = W_hr (o * tanh(c)): weight_hr is registered last.
+        w_hr_t = getattr(self, names[-1]).T if self.proj_size else None
+        return projected, w_hh.T, hidden_bias, w_hr_t  # W_hh transposed once, not at every step
+
+    # --- packed input ------------------------------------------------------------------
+    def _forward_packed(self, packed, hx):
+        """``forward`` on a PackedSequence: returns a PackedSequence with the same
+        batch_sizes and permutations, and final states in the original batch order."""
+        x = packed.data
+        name = type(self).__name__
+        if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[1] != self.input_size:
+            shape = x.shape if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"{name}: expected a PackedSequence whose data has shape (sum of lengths, input_size) "
+                             f"with input_size={self.input_size}, got {shape}")
+        batch_sizes = packed.batch_sizes.tolist()
+        batch = batch_sizes[0]
+        states = self._packed_initial_states(x, hx, batch, packed.sorted_indices)
+
+        def run_direction(x, initial, k, reverse):
+            return (self._run_packed_reverse if reverse else self._run_packed_forward)(x, initial, k, batch_sizes)
+        layer_output, final_states = self._run_layers(x, states, batch, run_direction)
+        if packed.unsorted_indices is not None:  # back to the caller's batch order, as PyTorch
+            final_states = tuple(getitem(s, (slice(None), packed.unsorted_indices)) for s in final_states)
+        output = PackedSequence(layer_output, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+        return output, (final_states if self.n_states > 1 else final_states[0])
+
+    def _run_packed_forward(self, x, state, k, batch_sizes):
+        """One layer forward in time over packed rows ``x``. The active sequences are a
+        shrinking prefix of the batch: when some end, their rows of the state are set
+        aside as their final state and the rest runs on."""
+        projected, w_hh_t, hidden_bias, w_hr_t = self._project_inputs(x, k)
+        steps = split(projected, _offsets(batch_sizes), axis=0) if len(batch_sizes) > 1 else [projected]
+        hs, ended, active = [], [], batch_sizes[0]
+        for gx, n in zip(steps, batch_sizes):
+            if n < active:
+                parts = [split(s, [n], axis=0) for s in state]
+                state = tuple(p[0] for p in parts)
+                ended.append(tuple(p[1] for p in parts))
+                active = n
+            state = self._step(gx, state, w_hh_t, hidden_bias)
+            if w_hr_t is not None:
+                state = (state[0] @ w_hr_t,) + state[1:]
+            hs.append(state[0])
+        if ended:  # the last to end are the first rows: stack the set-aside rows below them
+            state = tuple(concat([s] + [e[i] for e in reversed(ended)], axis=0) for i, s in enumerate(state))
+        return (concat(hs, axis=0) if len(hs) > 1 else hs[0]), state
+
+    def _run_packed_reverse(self, x, initial, k, batch_sizes):
+        """One layer backward in time: each sequence starts at its own last step, so
+        the active prefix grows, joined by the initial state of the sequences that start."""
+        projected, w_hh_t, hidden_bias, w_hr_t = self._project_inputs(x, k)
+        steps = split(projected, _offsets(batch_sizes), axis=0) if len(batch_sizes) > 1 else [projected]
+        hs = [None] * len(batch_sizes)
+        active = batch_sizes[-1]
+        state = initial if active == batch_sizes[0] else tuple(s[:active] for s in initial)
+        for t in range(len(batch_sizes) - 1, -1, -1):
+            n = batch_sizes[t]
+            if n > active:
+                state = tuple(concat([s, i[active:n]], axis=0) for s, i in zip(state, initial))
+                active = n
+            state = self._step(steps[t], state, w_hh_t, hidden_bias)
+            if w_hr_t is not None:
+                state = (state[0] @ w_hr_t,) + state[1:]
+            hs[t] = state[0]
+        return (concat(hs, axis=0) if len(hs) > 1 else hs[0]), state
+
+    def _packed_initial_states(self, x, hx, batch, sorted_indices):
+        """The initial states per layer and direction, (batch, size) each, in the packed
+        (sorted) batch order: ``hx`` comes in the caller's order, as in PyTorch."""
+        name = type(self).__name__
+        count = self.num_layers * self.num_directions
+        sizes = self._state_sizes()
+        if hx is None:
+            zeros = {size: Tensor._make(x._backend.xp.zeros((batch, size), dtype=x.data.dtype), x._backend)
+                     for size in set(sizes)}
+            return [[zeros[size]] * count for size in sizes]
+        given = self._state_tuple(hx)
+        for label, h, size in zip(("h_0", "c_0"), given, sizes):  # every state checked before any is used
+            check_state(name, label, h, x)
+            if h.shape != (count, batch, size):
+                size_name = "proj_size" if size != self.hidden_size else "hidden_size"
+                raise ValueError(f"{name}: expected {label} of shape {(count, batch, size)} (num_layers * "
+                                 f"num_directions, batch, {size_name}) for a PackedSequence of {batch} "
+                                 f"sequences, got {h.shape}")
+        states = []
+        for h, size in zip(given, sizes):
+            if sorted_indices is not None:
+                h = getitem(h, (slice(None), sorted_indices))
+            pieces = split(h, count, axis=0) if count > 1 else [h]
+            states.append([reshape(p, (batch, size)) for p in pieces])
+        return states
 
     def _prepare(self, input, hx):
         """Check shapes; return the time-major input flattened to (seq_len * batch,
@@ -251,6 +360,15 @@ class GRU(RNNBase):
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
         return (gru_step(gx, state[0], w_hh_t, hidden_bias),)
+
+
+def _offsets(batch_sizes):
+    """Where each step's rows begin in packed data, after the first step's."""
+    out, total = [], 0
+    for n in batch_sizes[:-1]:
+        total += n
+        out.append(total)
+    return out
 
 
 # --- shared by the layers and nn.RNNCell/LSTMCell/GRUCell -----------------------------------

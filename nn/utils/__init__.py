@@ -1,4 +1,8 @@
-"""Training utilities: gradient clipping (``nn.utils.clip_grad_norm_``, ``clip_grad_value_``)."""
+"""Training utilities: gradient clipping (``nn.utils.clip_grad_norm_``, ``clip_grad_value_``)
+and packed sequences for the recurrent layers (``nn.utils.rnn``)."""
+from . import rnn
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
+from .rnn import PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "rnn",
+           "PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence", "pad_sequence"]
