@@ -9,6 +9,7 @@ A PackedSequence input (nn.utils.rnn) runs the same fused steps on the prefix of
 the batch still active at each step (sequences are sorted by decreasing length),
 so each sequence's final state is the one after its own last step.
 """
+import itertools
 import math
 import numbers
 import warnings
@@ -157,7 +158,8 @@ class RNNBase(Module):
                              f"with input_size={self.input_size}, got {shape}")
         batch_sizes = packed.batch_sizes.tolist()
         batch = batch_sizes[0]
-        states = self._packed_initial_states(x, hx, batch, packed.sorted_indices)
+        states = self._initial_states(hx, x, batch, True, f"a PackedSequence of {batch} sequences",
+                                      packed.sorted_indices)
 
         def run_direction(x, initial, k, reverse):
             return (self._run_packed_reverse if reverse else self._run_packed_forward)(x, initial, k, batch_sizes)
@@ -207,32 +209,6 @@ class RNNBase(Module):
             hs[t] = state[0]
         return (concat(hs, axis=0) if len(hs) > 1 else hs[0]), state
 
-    def _packed_initial_states(self, x, hx, batch, sorted_indices):
-        """The initial states per layer and direction, (batch, size) each, in the packed
-        (sorted) batch order: ``hx`` comes in the caller's order, as in PyTorch."""
-        name = type(self).__name__
-        count = self.num_layers * self.num_directions
-        sizes = self._state_sizes()
-        if hx is None:
-            zeros = {size: Tensor._make(x._backend.xp.zeros((batch, size), dtype=x.data.dtype), x._backend)
-                     for size in set(sizes)}
-            return [[zeros[size]] * count for size in sizes]
-        given = self._state_tuple(hx)
-        for label, h, size in zip(("h_0", "c_0"), given, sizes):  # every state checked before any is used
-            check_state(name, label, h, x)
-            if h.shape != (count, batch, size):
-                size_name = "proj_size" if size != self.hidden_size else "hidden_size"
-                raise ValueError(f"{name}: expected {label} of shape {(count, batch, size)} (num_layers * "
-                                 f"num_directions, batch, {size_name}) for a PackedSequence of {batch} "
-                                 f"sequences, got {h.shape}")
-        states = []
-        for h, size in zip(given, sizes):
-            if sorted_indices is not None:
-                h = getitem(h, (slice(None), sorted_indices))
-            pieces = split(h, count, axis=0) if count > 1 else [h]
-            states.append([reshape(p, (batch, size)) for p in pieces])
-        return states
-
     def _prepare(self, input, hx):
         """Check shapes; return the time-major input flattened to (seq_len * batch,
         input_size), the initial states split per layer and direction, and whether
@@ -253,27 +229,37 @@ class RNNBase(Module):
             raise ValueError(f"{name}: the input has shape {input.shape}; the sequence and batch must not be empty")
         x = reshape(x, (seq_len * batch, self.input_size))
 
+        states = self._initial_states(hx, input, batch, batched, f"an input of shape {input.shape}")
+        return x, states, batched, seq_len, batch
+
+    def _initial_states(self, hx, like, batch, batched, described, sorted_indices=None):
+        """The initial states split per layer and direction, (batch, size) each: zeros
+        like ``like`` without ``hx``, else ``hx`` checked (every state before any is used;
+        ``described`` names the input in the error) and, for a packed batch, put in its
+        sorted order (``hx`` comes in the caller's order, as in PyTorch)."""
         count = self.num_layers * self.num_directions
         sizes = self._state_sizes()
         if hx is None:
-            xp = input._backend.xp
-            zeros = {size: Tensor._make(xp.zeros((batch, size), dtype=input.data.dtype), input._backend)
+            zeros = {size: Tensor._make(like._backend.xp.zeros((batch, size), dtype=like.data.dtype), like._backend)
                      for size in set(sizes)}
-            return x, [[zeros[size]] * count for size in sizes], batched, seq_len, batch
+            return [[zeros[size]] * count for size in sizes]
+        name = type(self).__name__
         given = self._state_tuple(hx)
-        for label, h, size in zip(("h_0", "c_0"), given, sizes):  # every state checked before any is used
-            check_state(name, label, h, input)
+        for label, h, size in zip(("h_0", "c_0"), given, sizes):
+            check_state(name, label, h, like)
             expected = (count, batch, size) if batched else (count, size)
             if h.shape != expected:
                 size_name = "proj_size" if size != self.hidden_size else "hidden_size"
                 raise ValueError(f"{name}: expected {label} of shape {expected} "
                                  f"(num_layers * num_directions, {'batch, ' if batched else ''}{size_name}) "
-                                 f"for an input of shape {input.shape}, got {h.shape}")
+                                 f"for {described}, got {h.shape}")
         states = []
         for h, size in zip(given, sizes):
+            if sorted_indices is not None:
+                h = getitem(h, (slice(None), sorted_indices))
             pieces = split(h, count, axis=0) if count > 1 else [h]
             states.append([reshape(p, (batch, size)) for p in pieces])
-        return x, states, batched, seq_len, batch
+        return states
 
     def _state_sizes(self):
         """The feature size of each state: h's (proj_size when projected), then the
@@ -364,11 +350,7 @@ class GRU(RNNBase):
 
 def _offsets(batch_sizes):
     """Where each step's rows begin in packed data, after the first step's."""
-    out, total = [], 0
-    for n in batch_sizes[:-1]:
-        total += n
-        out.append(total)
-    return out
+    return list(itertools.accumulate(batch_sizes[:-1]))
 
 
 # --- shared by the layers and nn.RNNCell/LSTMCell/GRUCell -----------------------------------

@@ -142,19 +142,6 @@ def test_proj_size_is_positional_after_bidirectional_as_in_pytorch():
     assert lstm.proj_size == 2 and lstm.weight_hr_l0.shape == (2, 5)
 
 
-def test_hidden_states_chain_across_calls(device):
-    # Running a sequence in two halves, passing the (projected h, c) state along, equals one run.
-    module = nn.LSTM(3, 4, num_layers=2, batch_first=True, proj_size=2, dtype=ag.float64)
-    x = ag.randn(2, 6, 3, dtype=ag.float64)
-    whole, (h, c) = module(x)
-    first, state = module(x[:, :3])
-    second, (h2, c2) = module(x[:, 3:], state)
-    np.testing.assert_allclose(np.concatenate([first.numpy(), second.numpy()], axis=1), whole.numpy(),
-                               rtol=1e-12)
-    np.testing.assert_allclose(h2.numpy(), h.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(c2.numpy(), c.numpy(), rtol=1e-12)
-
-
 @pytest.mark.parametrize("proj_size,message", [
     (5, r"LSTM: proj_size must be 0 \(no projection\) or in \[1, hidden_size\) = \[1, 5\), got 5$"),
     (7, r"\[1, hidden_size\) = \[1, 5\), got 7$"),

@@ -184,9 +184,11 @@ def test_parameters_named_shaped_and_initialized_as_pytorch(device, torch, kind)
     assert len(ours.all_weights) == 4 and len(ours.all_weights[0]) == 4
 
 
-def test_hidden_states_chain_across_calls(device):
-    # Running a sequence in two halves, passing the state along, equals one run.
-    module = nn.LSTM(3, 4, num_layers=2, batch_first=True, dtype=ag.float64)
+@pytest.mark.parametrize("proj_size", [0, 2])
+def test_hidden_states_chain_across_calls(device, proj_size):
+    # Running a sequence in two halves, passing the (h, c) state along (h projected with
+    # proj_size), equals one run.
+    module = nn.LSTM(3, 4, num_layers=2, batch_first=True, proj_size=proj_size, dtype=ag.float64)
     x = ag.randn(2, 6, 3, dtype=ag.float64)
     whole, (h, c) = module(x)
     first, state = module(x[:, :3])
