@@ -7,8 +7,7 @@ The order changes from round to round (a balanced Latin square, see
 ``balanced_orders``) so that every contender follows every other one equally
 often: a contender's first call in a sample finds the caches as the one before
 it left them, and with a fixed order one contender would always inherit the
-heaviest predecessor (measured: topograd right after PyTorch, the MLP step at
-batch 64 read 1.156-1.159x the floor; in balanced orders 1.141-1.142x).
+heaviest predecessor (topograd always ran right after PyTorch).
 Calls are batched so that each sample lasts at least ``min_sample_s``: a single
 microsecond-long call would measure the clock, not the work.
 
@@ -78,7 +77,8 @@ def balanced_orders(n):
     """Orders of ``range(n)`` in which every ordered pair (a, then b right after it)
     occurs equally often: Williams' balanced Latin square. Its first row runs
     0, 1, n-1, 2, n-2, ...; row i adds i to each entry (mod n). For odd n those n
-    rows are not balanced alone, and their reversals join them."""
+    rows are not balanced alone, and their reversals join them. (The pair across two
+    rounds, one's last and the next one's first, is not balanced.)"""
     if n < 2:
         return [list(range(n))]
     first, low, high = [0], 1, n - 1
@@ -89,7 +89,10 @@ def balanced_orders(n):
             first.append(high)
             high -= 1
     rows = [[(x + i) % n for x in first] for i in range(n)]
-    return rows if n % 2 == 0 else rows + [row[::-1] for row in rows]
+    if n % 2 == 0:
+        return rows
+    # Each row then its reversal: a run cut short of all 2n rows stays near balance.
+    return [order for row in rows for order in (row, row[::-1])]
 
 
 def _sample(result, prepared):

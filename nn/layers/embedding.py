@@ -57,8 +57,6 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
                         scale_grad_by_freq=False, sparse=False):
         """An Embedding holding a copy of ``embeddings`` (2-D); frozen unless ``freeze=False``."""
-        if not isinstance(freeze, bool):
-            raise TypeError(f"Embedding.from_pretrained: freeze must be True or False, not {type(freeze).__name__}")
         source = embeddings if isinstance(embeddings, Tensor) else Tensor(embeddings)
         if source.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {source.shape}")
@@ -66,7 +64,7 @@ class Embedding(Module):
         copy = Tensor._make(source._backend.xp.asarray(source.data, copy=True), source._backend)
         return cls(source.shape[0], source.shape[1], padding_idx=padding_idx, max_norm=max_norm,
                    norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=copy,
-                   _freeze=freeze)
+                   _freeze=bool(freeze))  # any truthy value freezes, as in PyTorch
 
     def forward(self, input):
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,

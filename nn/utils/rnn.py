@@ -45,6 +45,7 @@ class PackedSequence(_Fields):
             if batch_sizes.device != "cpu":
                 raise ValueError(f"PackedSequence: batch_sizes must be on the CPU, not {batch_sizes.device}; "
                                  "make packed sequences with pack_padded_sequence or pack_sequence")
+            _int_list(batch_sizes, "PackedSequence", "batch_sizes")  # 1-D and integer, or a TypeError now
         else:
             batch_sizes = Tensor(_int_list(batch_sizes, "PackedSequence", "batch_sizes"),
                                  dtype=dtypes.int64, device="cpu")
@@ -141,6 +142,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     batch_sizes = sequence.batch_sizes.tolist()
     steps = len(batch_sizes)
     if total_length is not None:
+        if isinstance(total_length, bool) or not isinstance(total_length, numbers.Integral):
+            raise TypeError(f"pad_packed_sequence: total_length must be an int or None, not {total_length!r}")
         if total_length < steps:
             raise ValueError("Expected total_length to be at least the length of the longest sequence in "
                              f"input, but got total_length={total_length} and max sequence length being {steps}")

@@ -14,6 +14,8 @@ import autograd as ag
 import backends
 from autograd.ops.elementwise import Neg
 
+from ..nn.torch_compare import assert_close_to_torch, float64_leaves
+
 THIS_FILE = os.path.basename(__file__)
 
 
@@ -1155,3 +1157,53 @@ def test_manual_seed_reaches_devices_created_after_it():
     np.testing.assert_array_equal(first, again)
     ag.manual_seed(0)
     assert not np.array_equal(ag.randn(4, device="strict").numpy(), first)
+
+
+# --- ReLU's plain backward against PyTorch, under observers; saved outputs through views ---
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_relu_second_order_matches_pytorch(device, torch, inplace):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4))
+    xa, xt = float64_leaves(torch, a)
+    ya = (xa * 1.0).relu_() if inplace else ag.relu(xa)
+    yt = torch.relu_(xt * 1.0) if inplace else torch.relu(xt)
+    (ga,) = ag.grad((ya * ya * xa).sum(), [xa], create_graph=True)
+    (gt,) = torch.autograd.grad((yt * yt * xt).sum(), [xt], create_graph=True)
+    assert_close_to_torch(ga.detach(), gt)
+    (gga,) = ag.grad((ga * ga).sum(), [xa])
+    (ggt,) = torch.autograd.grad((gt * gt).sum(), [xt])
+    assert_close_to_torch(gga, ggt)
+
+
+@pytest.mark.parametrize("observer", ["anomaly", "profile"])
+def test_relu_plain_backward_under_observers(device, torch, observer):
+    a = np.array([[-1.0, 2.0, 0.0], [3.0, -4.0, 5.0]])
+    xa, xt = float64_leaves(torch, a)
+    with (ag.detect_anomaly() if observer == "anomaly" else ag.profiler.profile()) as obs:
+        y = (ag.relu(xa) * 2.0).relu_()
+        (y * ag.tensor(a, dtype=ag.float64)).sum().backward()
+    (torch.relu_(torch.relu(xt) * 2.0) * torch.tensor(a)).sum().backward()
+    assert_close_to_torch(xa.grad, xt.grad)
+    if observer == "profile":
+        backward = [e for e in obs.events if e.phase == "backward"]
+        assert {"Relu", "ReluInPlace"} <= {e.name for e in backward}
+        # the plain backward dispatches no ReluGrad op, so none is timed as a forward either
+        assert "ReluGrad" not in {e.name for e in obs.events}
+
+
+def test_relu_anomaly_nan_in_plain_backward_is_still_caught(device):
+    x = ag.tensor([1.0, 2.0], dtype=ag.float64, requires_grad=True)
+    with ag.detect_anomaly():
+        y = ag.relu(x)
+        with pytest.raises(RuntimeError, match="NaN or inf"):
+            (y * ag.tensor([float("nan"), 1.0], dtype=ag.float64)).sum().backward()
+
+
+def test_a_saved_output_changed_through_a_view_still_fails_backward(device, torch):
+    x = ag.tensor([0.5, -1.0, 2.0], dtype=ag.float64, requires_grad=True)
+    y = ag.exp(x)          # Exp keeps its output for backward
+    with ag.no_grad():
+        y[1:].add_(1.0)    # the view's counter is y's: Exp must see this change
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.sum().backward()

@@ -467,3 +467,42 @@ def test_page_fault_probe_times_and_counts_each_contender():
         assert ms > 0 and faults >= 0
     adam = page_faults.measure(page_faults.setups("adam"), ["topograd", "floor"], rounds=1, calls=1)
     assert set(adam) == {"topograd", "floor"} and all(ms > 0 for ms, _ in adam.values())
+
+
+# --- the runner's orders when contenders fail, and at the usual repeats ---
+
+def test_runner_with_a_contender_failing_at_setup_alternates_the_rest():
+    from benchmarks import metrics, runner
+    from benchmarks.benchmark import Benchmark
+    from benchmarks.contender import FLOOR, TOPOGRAD, TORCH, Contender, Prepared
+    from benchmarks.results import FAILED
+    order = []
+
+    def make(name, kind, setup):
+        return Contender(name, kind, "cpu", setup)
+
+    def broken():
+        raise ValueError("no weights")
+    kinds = [TOPOGRAD, FLOOR, TORCH]
+    bench = Benchmark("test/setup", "setup fails", [
+        make("a", kinds[0], lambda: Prepared(lambda: order.append("a"))),
+        make("b", kinds[1], broken),
+        make("c", kinds[2], lambda: Prepared(lambda: order.append("c")))],
+        metrics.time_per_call(), repeat=4, warmup=0, min_sample_s=0.0)
+    a, b, c = runner.run(bench, None, type("P", (), {"update": lambda self, n: None})()).contenders
+    assert b.status == FAILED and "no weights" in b.reason
+    assert order == ["a", "c", "a", "c", "c", "a", "a", "c", "c", "a"]  # calibration, then balanced
+    assert len(a.samples) == len(c.samples) == 4
+
+
+@pytest.mark.parametrize("repeat", [10, 20])
+def test_balanced_orders_stay_near_balanced_for_three_contenders_at_the_usual_repeats(repeat):
+    """topograd, floor and PyTorch (n=3, six rows) at repeat 10 or 20 (not multiples of 6):
+    the rows used should still let each contender follow each other one about equally
+    often. Running the three rotations before their three reversals gives counts 4 vs 2."""
+    n = 3
+    orders = runner.balanced_orders(n)
+    rounds = [orders[i % len(orders)] for i in range(repeat)]
+    follows = collections.Counter((r[k], r[k + 1]) for r in rounds for k in range(n - 1))
+    counts = [follows[(a, b)] for a in range(n) for b in range(n) if a != b]
+    assert max(counts) - min(counts) <= 1, follows

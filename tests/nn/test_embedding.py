@@ -10,6 +10,8 @@ import autograd as ag
 import nn
 from nn.functional import embedding
 
+from .torch_compare import assert_close_to_torch, float64_leaves
+
 
 @pytest.mark.parametrize("padding_idx", [None, 2, -1])
 def test_matches_pytorch(device, torch, padding_idx):
@@ -287,8 +289,9 @@ def test_freeze(device):
     np.testing.assert_array_equal(frozen([2]).numpy(), np.ones((1, 2)))
     with pytest.raises(TypeError, match="_freeze must be True or False"):
         nn.Embedding(3, 2, _freeze=1)
-    with pytest.raises(TypeError, match="freeze must be True or False"):
-        nn.Embedding.from_pretrained(ag.ones((3, 2)), freeze="yes")
+    # from_pretrained takes any truthy freeze, as PyTorch does
+    assert not nn.Embedding.from_pretrained(ag.ones((3, 2)), freeze=1).weight.requires_grad
+    assert nn.Embedding.from_pretrained(ag.ones((3, 2)), freeze=0).weight.requires_grad
 
 
 def test_signatures_follow_pytorch(torch):
@@ -308,3 +311,112 @@ def test_signatures_follow_pytorch(torch):
 ])
 def test_repr_matches_pytorch(torch, kwargs):
     assert repr(nn.Embedding(10, 3, **kwargs)) == repr(torch.nn.Embedding(10, 3, **kwargs))
+
+
+# --- the options together, on non-leaf weights and views, and second order, against PyTorch ---
+
+def _embedding_pair(torch, rng, shape=(6, 3), scale=3.0):
+    return float64_leaves(torch, rng.standard_normal(shape) * scale)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5])
+def test_max_norm_under_no_grad_renorms_as_pytorch(device, torch, norm_type):
+    rng = np.random.default_rng(2)
+    wa, wt = _embedding_pair(torch, rng)
+    ids = [[0, 2, 2], [5, 0, 1]]
+    with ag.no_grad():
+        ya = embedding(ag.tensor(ids), wa, max_norm=1.5, norm_type=norm_type)
+    with torch.no_grad():
+        yt = torch.nn.functional.embedding(torch.tensor(ids), wt, max_norm=1.5, norm_type=norm_type)
+    assert_close_to_torch(ya, yt)
+    assert_close_to_torch(wa.detach(), wt.detach())
+    assert not ya.requires_grad
+
+
+def test_max_norm_with_padding_idx_and_duplicate_ids(device, torch):
+    rng = np.random.default_rng(3)
+    wa, wt = _embedding_pair(torch, rng)
+    ids = [1, 4, 1, 1, 3, 4]
+    ya = embedding(ag.tensor(ids), wa, padding_idx=4, max_norm=0.7)
+    yt = torch.nn.functional.embedding(torch.tensor(ids), wt, padding_idx=4, max_norm=0.7)
+    assert_close_to_torch(ya, yt)
+    assert_close_to_torch(wa.detach(), wt.detach())
+    g = rng.standard_normal(tuple(yt.shape))
+    (ya * ag.tensor(g, dtype=ag.float64)).sum().backward()
+    (yt * torch.tensor(g)).sum().backward()
+    assert_close_to_torch(wa.grad, wt.grad)
+
+
+def test_max_norm_and_scale_grad_by_freq_together_float32(device, torch):
+    rng = np.random.default_rng(4)
+    w = (rng.standard_normal((7, 4)) * 2).astype(np.float32)
+    wa = ag.tensor(w, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    ids = [[2, 2, 6], [2, 0, 6]]
+    ya = embedding(ag.tensor(ids), wa, max_norm=1.0, scale_grad_by_freq=True, padding_idx=0)
+    yt = torch.nn.functional.embedding(torch.tensor(ids), wt, max_norm=1.0, scale_grad_by_freq=True,
+                                       padding_idx=0)
+    assert ya.dtype == ag.float32
+    np.testing.assert_allclose(ya.numpy(), yt.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(wa.detach().numpy(), wt.detach().numpy(), rtol=1e-6, atol=1e-7)
+    g = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
+    (ya * ag.tensor(g)).sum().backward()
+    (yt * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(wa.grad.numpy(), wt.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_max_norm_on_a_non_leaf_weight_matches_pytorch(device, torch):
+    """The renorm writes into the non-leaf (outside autograd); w's gradient comes
+    through the lookup only, as in PyTorch."""
+    rng = np.random.default_rng(5)
+    wa, wt = _embedding_pair(torch, rng)
+    ids = [0, 3, 3, 5]
+    weight_a, weight_t = wa * 2.0, wt * 2.0
+    ya = embedding(ag.tensor(ids), weight_a, max_norm=1.0, scale_grad_by_freq=True)
+    yt = torch.nn.functional.embedding(torch.tensor(ids), weight_t, max_norm=1.0, scale_grad_by_freq=True)
+    assert_close_to_torch(ya, yt)
+    assert_close_to_torch(weight_a.detach(), weight_t.detach())
+    g = rng.standard_normal(tuple(yt.shape))
+    (ya * ag.tensor(g, dtype=ag.float64)).sum().backward()
+    (yt * torch.tensor(g)).sum().backward()
+    assert_close_to_torch(wa.grad, wt.grad)
+
+
+def test_max_norm_on_a_weight_saved_by_its_producer_fails_backward_as_pytorch(device, torch):
+    w = ag.tensor(np.full((3, 2), 2.0), dtype=ag.float64, requires_grad=True)
+    weight = ag.exp(w)     # Exp keeps its output; the renorm changes it in place
+    y = embedding(ag.tensor([0, 1]), weight, max_norm=1.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.sum().backward()
+
+
+def test_max_norm_on_a_view_writes_through_to_the_base(device, torch):
+    rng = np.random.default_rng(6)
+    base = rng.standard_normal((8, 3)) * 3
+    ba = ag.tensor(base, dtype=ag.float64)
+    bt = torch.tensor(base)
+    embedding(ag.tensor([0, 2]), ba[2:], max_norm=1.0)
+    torch.nn.functional.embedding(torch.tensor([0, 2]), bt[2:], max_norm=1.0)
+    assert_close_to_torch(ba, bt)
+
+
+def test_scale_grad_by_freq_second_order_is_the_adjoint_of_the_scaled_backward(device, torch):
+    """First order as PyTorch. Second order: topograd differentiates its scaled backward
+    exactly (gather then scale); PyTorch's embedding_dense_double_backward drops the scale
+    (a gather only), so the reference here is that backward written out in torch ops."""
+    rng = np.random.default_rng(7)
+    wa, wt = _embedding_pair(torch, rng, shape=(5, 2), scale=1.0)
+    ids = [[1, 1, 3], [3, 1, 0]]
+    ids_t = torch.tensor(ids)
+    ya = embedding(ag.tensor(ids), wa, scale_grad_by_freq=True)
+    yt = torch.nn.functional.embedding(ids_t, wt, scale_grad_by_freq=True)
+    (ga,) = ag.grad((ya ** 3).sum(), [wa], create_graph=True)
+    (gt,) = torch.autograd.grad((yt ** 3).sum(), [wt], create_graph=True)
+    assert_close_to_torch(ga.detach(), gt)
+    counts = torch.bincount(ids_t.reshape(-1), minlength=5).double()
+    scale = (1 / counts[ids_t]).unsqueeze(-1)
+    exact = torch.zeros_like(wt).index_add(0, ids_t.reshape(-1), (3 * yt ** 2 * scale).reshape(-1, 2))
+    assert_close_to_torch(ga.detach(), exact)  # the same first-order gradient, now differentiable exactly
+    (ga ** 2).sum().backward()
+    (exact ** 2).sum().backward()
+    assert_close_to_torch(wa.grad, wt.grad)

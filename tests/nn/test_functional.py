@@ -10,7 +10,10 @@ import pytest
 
 import autograd as ag
 import backends
+import nn
 import nn.functional as F
+
+from .torch_compare import assert_close_to_torch, float64_leaves
 
 # PyTorch warns that its own 'same' padding with an even kernel copies the input
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
@@ -521,3 +524,17 @@ def test_all_lists_every_public_function():
     defined = {name for name, value in vars(F).items()
                if not name.startswith("_") and callable(value) and getattr(value, "__module__", None) == F.__name__}
     assert defined == set(F.__all__)
+
+
+# --- an in-place ReLU after Linear, against PyTorch ---
+
+def test_inplace_relu_after_linear_leaves_linear_backward_intact(device, torch):
+    rng = np.random.default_rng(1)
+    lin_t = torch.nn.Linear(3, 4, dtype=torch.float64)
+    lin_a = nn.Linear(3, 4, dtype=ag.float64)
+    lin_a.load_state_dict({k: v.numpy() for k, v in lin_t.state_dict().items()})
+    xa, xt = float64_leaves(torch, rng.standard_normal((5, 3)))
+    F.relu(lin_a(xa), inplace=True).sum().backward()
+    torch.nn.functional.relu(lin_t(xt), inplace=True).sum().backward()
+    assert_close_to_torch(xa.grad, xt.grad)
+    assert_close_to_torch(lin_a.weight.grad, lin_t.weight.grad)

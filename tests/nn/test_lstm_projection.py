@@ -142,16 +142,16 @@ def test_proj_size_is_positional_after_bidirectional_as_in_pytorch():
     assert lstm.proj_size == 2 and lstm.weight_hr_l0.shape == (2, 5)
 
 
-@pytest.mark.parametrize("proj_size,message", [
-    (5, r"LSTM: proj_size must be 0 \(no projection\) or in \[1, hidden_size\) = \[1, 5\), got 5$"),
-    (7, r"\[1, hidden_size\) = \[1, 5\), got 7$"),
-    (-1, r"\[1, hidden_size\) = \[1, 5\), got -1$"),
-    (2.0, r"LSTM: proj_size must be an int \(0 for no projection\), got 2.0$"),
-    (True, r"LSTM: proj_size must be an int \(0 for no projection\), got True$"),
-    (None, r"LSTM: proj_size must be an int \(0 for no projection\), got None$"),
+@pytest.mark.parametrize("proj_size,error,message", [
+    (5, ValueError, r"LSTM: proj_size must be 0 \(no projection\) or in \[1, hidden_size\) = \[1, 5\), got 5$"),
+    (7, ValueError, r"\[1, hidden_size\) = \[1, 5\), got 7$"),
+    (-1, ValueError, r"\[1, hidden_size\) = \[1, 5\), got -1$"),
+    (2.0, TypeError, r"LSTM: proj_size must be an int \(0 for no projection\), got 2.0$"),
+    (True, TypeError, r"LSTM: proj_size must be an int \(0 for no projection\), got True$"),
+    (None, TypeError, r"LSTM: proj_size must be an int \(0 for no projection\), got None$"),
 ])
-def test_bad_proj_size(proj_size, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_proj_size(proj_size, error, message):
+    with pytest.raises(error, match=message):
         nn.LSTM(3, 5, proj_size=proj_size)
 
 

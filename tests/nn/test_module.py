@@ -296,3 +296,32 @@ def test_deepcopy_gives_an_independent_model():
     assert not (twin[0].weight.numpy() == 5).all()
     assert [n for n, _ in twin.named_parameters()] == [n for n, _ in model.named_parameters()]
     assert twin(ag.randn(3, 2)).shape == (3, 2)
+
+
+# --- Parameter(t) shares t's in-place counter ---
+
+def test_parameter_of_a_non_leaf_is_a_leaf_sharing_memory_and_counter(device, torch):
+    w = ag.tensor([1.0, 2.0], dtype=ag.float64, requires_grad=True)
+    t = ag.exp(w)                       # non-leaf, its node keeps its output
+    p = nn.Parameter(t)
+    assert p.is_leaf and p.requires_grad and p.grad_fn is None
+    with ag.no_grad():
+        p.mul_(2.0)
+    np.testing.assert_allclose(t.numpy(), 2 * np.exp([1.0, 2.0]))  # one memory
+    with pytest.raises(RuntimeError, match="modified in place"):
+        t.sum().backward()             # as PyTorch: Exp's saved output changed
+
+
+def test_parameter_of_a_tensor_already_changed_keeps_earlier_graphs_valid(device):
+    t = ag.tensor([1.0, -2.0], dtype=ag.float64)
+    t.add_(1.0)
+    t.add_(1.0)                          # version 2
+    w = ag.tensor([3.0, 4.0], dtype=ag.float64, requires_grad=True)
+    y = w * t                            # saves t at version 2
+    p = nn.Parameter(t)
+    (gw,) = ag.grad(y.sum(), [w], retain_graph=True)
+    np.testing.assert_allclose(gw.numpy(), [3.0, 0.0])
+    with ag.no_grad():
+        p.sub_(1.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        ag.grad(y.sum(), [w])

@@ -164,6 +164,10 @@ def test_bad_lengths_and_shapes_raise_clear_errors(device):
         pack_padded_sequence(x, [2.5, 2, 1])
     with pytest.raises(ValueError, match="total_length=2 and max sequence length being 4"):
         pad_packed_sequence(pack_padded_sequence(x, [4, 2, 1]), total_length=2)
+    with pytest.raises(TypeError, match="total_length must be an int or None, not 6.0"):
+        pad_packed_sequence(pack_padded_sequence(x, [4, 2, 1]), total_length=6.0)
+    with pytest.raises(TypeError, match="batch_sizes must be a 1-D integer tensor"):
+        PackedSequence(ag.zeros((3, 2)), ag.tensor([2.0, 1.0], device="cpu"))
     with pytest.raises(ValueError, match="padding_side must be 'right' or 'left'"):
         pad_sequence([ag.zeros((2, 1))], padding_side="middle")
     with pytest.raises(ValueError, match="empty list"):
@@ -255,3 +259,124 @@ def test_packed_input_with_wrong_state_or_features_raises(device):
         gru(pack_sequence([ag.zeros((3, INPUT + 1))]))
     with pytest.raises(TypeError, match="pair"):
         nn.LSTM(INPUT, HIDDEN)(packed, ag.zeros((1, 2, HIDDEN)))
+
+
+# --- edge cases: a batch of one, ties, tensor lengths, eval dropout, second order ---
+
+def _rnn_pair(torch, kind, **kwargs):
+    theirs = getattr(torch.nn, kind)(INPUT, HIDDEN, dtype=torch.float64, **kwargs)
+    ours = getattr(nn, kind)(INPUT, HIDDEN, dtype=ag.float64, **kwargs)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+def _run_both(torch, ours, theirs, lengths, rng, with_hx, batch_first=False, enforce_sorted=False,
+              lengths_as_tensor=False):
+    batch, steps = len(lengths), max(lengths)
+    xa, xt = _leaf(torch, rng.standard_normal((batch, steps, INPUT) if batch_first else (steps, batch, INPUT)))
+    count = ours.num_layers * ours.num_directions
+    sizes = [ours.proj_size or HIDDEN] + ([HIDDEN] if isinstance(ours, nn.LSTM) else [])
+    states = [_leaf(torch, rng.standard_normal((count, batch, s))) for s in sizes] if with_hx else []
+    hx_a = hx_t = None
+    if states:
+        hx_a = tuple(a for a, _ in states) if len(states) == 2 else states[0][0]
+        hx_t = tuple(t for _, t in states) if len(states) == 2 else states[0][1]
+    la = ag.tensor(lengths, dtype=ag.int64, device="cpu") if lengths_as_tensor else lengths
+    pa = pack_padded_sequence(xa, la, batch_first=batch_first, enforce_sorted=enforce_sorted)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths), batch_first=batch_first,
+                                                 enforce_sorted=enforce_sorted)
+    out_a, fa = ours(pa, hx_a)
+    out_t, ft = theirs(pt, hx_t)
+    fa = list(fa) if isinstance(fa, tuple) else [fa]
+    ft = list(ft) if isinstance(ft, tuple) else [ft]
+    pad_a, len_a = pad_packed_sequence(out_a, batch_first=batch_first, total_length=steps + 2)
+    pad_t, len_t = torch.nn.utils.rnn.pad_packed_sequence(out_t, batch_first=batch_first, total_length=steps + 2)
+    assert len_a.tolist() == len_t.tolist()
+    _close(pad_a, pad_t)
+    for a, t in zip(fa, ft):
+        _close(a, t)
+    weights = [rng.standard_normal(tuple(t.shape)) for t in [pad_t] + ft]
+    sum((a * ag.tensor(w, dtype=ag.float64)).sum() for a, w in zip([pad_a] + fa, weights)).backward()
+    sum((t * torch.tensor(w)).sum() for t, w in zip([pad_t] + ft, weights)).backward()
+    _close(xa.grad, xt.grad, rtol=1e-9)
+    for a, t in states:
+        _close(a.grad, t.grad, rtol=1e-9)
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), dict(theirs.named_parameters())[name].grad.numpy(),
+                                   rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("case", ["batch_of_one", "equal_lengths", "ties_unsorted", "tensor_lengths"])
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_packed_edge_cases_match_pytorch(device, torch, kind, case):
+    lengths = {"batch_of_one": [4], "equal_lengths": [3, 3, 3], "ties_unsorted": [2, 4, 2, 4, 1],
+               "tensor_lengths": [2, 5, 3]}[case]
+    ours, theirs = _rnn_pair(torch, kind, bidirectional=True)
+    _run_both(torch, ours, theirs, lengths, np.random.default_rng(8), with_hx=True,
+              lengths_as_tensor=case == "tensor_lengths", batch_first=case == "equal_lengths")
+
+
+def test_packed_ties_sort_like_pytorch(device, torch):
+    lengths = [2, 4, 2, 4, 1, 4]
+    x = np.arange(4 * 6, dtype=np.float64).reshape(4, 6, 1)
+    pa = pack_padded_sequence(ag.tensor(x, dtype=ag.float64), lengths, enforce_sorted=False)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths, enforce_sorted=False)
+    assert pa.sorted_indices.tolist() == pt.sorted_indices.tolist()
+    _close(pa.data, pt.data)
+
+
+def test_packed_lstm_proj_bidirectional_two_layers_eval_dropout(device, torch):
+    ours, theirs = _rnn_pair(torch, "LSTM", num_layers=2, bidirectional=True, proj_size=PROJ, dropout=0.5)
+    ours.eval()
+    theirs.eval()
+    _run_both(torch, ours, theirs, [3, 5, 1, 4], np.random.default_rng(9), with_hx=True, batch_first=True)
+
+
+def test_packed_gru_gradgradcheck(device):
+    rng = np.random.default_rng(10)
+    gru = nn.GRU(2, 2, bidirectional=True, dtype=ag.float64)
+    x = ag.tensor(rng.standard_normal((3, 2, 2)), dtype=ag.float64, requires_grad=True)
+    h0 = ag.tensor(rng.standard_normal((2, 2, 2)), dtype=ag.float64, requires_grad=True)
+
+    def fn(x, h0):
+        out, h = gru(pack_padded_sequence(x, [1, 3], enforce_sorted=False), h0)
+        return out.data, h
+    assert ag.gradcheck(fn, (x, h0))
+    assert ag.gradgradcheck(fn, (x, h0))
+
+
+def test_packed_second_order_matches_pytorch(device, torch):
+    ours, theirs = _rnn_pair(torch, "LSTM", proj_size=PROJ)
+    rng = np.random.default_rng(11)
+    xa, xt = _leaf(torch, rng.standard_normal((4, 3, INPUT)))
+    out_a, _ = ours(pack_padded_sequence(xa, [2, 4, 1], enforce_sorted=False))
+    out_t, _ = theirs(torch.nn.utils.rnn.pack_padded_sequence(xt, [2, 4, 1], enforce_sorted=False))
+    (ga,) = ag.grad((out_a.data ** 2).sum(), [xa], create_graph=True)
+    (gt,) = torch.autograd.grad((out_t.data ** 2).sum(), [xt], create_graph=True)
+    _close(ga, gt, rtol=1e-9)
+    (ga * ga).sum().backward()
+    (gt * gt).sum().backward()
+    np.testing.assert_allclose(ours.weight_hr_l0.grad.numpy(), theirs.weight_hr_l0.grad.numpy(), rtol=1e-8)
+    _close(xa.grad, xt.grad, rtol=1e-8)
+
+
+def test_pad_packed_total_length_batch_first_and_padding_value(device, torch):
+    seqs = [np.arange(3.0).reshape(3, 1), np.arange(5.0).reshape(5, 1) + 10, np.array([[7.0]])]
+    pa = pack_sequence([ag.tensor(s, dtype=ag.float64) for s in seqs], enforce_sorted=False)
+    pt = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    a, la = pad_packed_sequence(pa, batch_first=True, padding_value=-1.0, total_length=7)
+    t, lt = torch.nn.utils.rnn.pad_packed_sequence(pt, batch_first=True, padding_value=-1.0, total_length=7)
+    _close(a, t)
+    assert la.tolist() == lt.tolist()
+    with pytest.raises(ValueError, match="total_length"):
+        pad_packed_sequence(pa, total_length=4)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_recurrent_input_of_another_dtype_than_the_weights_is_refused(device, packed):
+    """As nn.Linear (and PyTorch's RNNs): float32 input into a float64 LSTM is a TypeError
+    naming both dtypes, not a silent promotion to float64."""
+    lstm = nn.LSTM(INPUT, HIDDEN, dtype=ag.float64)
+    x = ag.zeros((2, 1, INPUT))  # float32
+    with pytest.raises(TypeError, match="float64.*float32|float32.*float64"):
+        lstm(pack_sequence([x[:, 0]]) if packed else x)
