@@ -889,7 +889,9 @@ def _inverse_counts(weight, indices):
 class _FrequencyScaledLookup(Function):
     """``weight[index]`` whose gradient reaches each row scaled by ``inverse_counts``
     (PyTorch's scale_grad_by_freq). The backward is Tensor ops (a scale, then the
-    indexing op's scatter-add), so it differentiates again under create_graph."""
+    indexing op's scatter-add), so it differentiates again under create_graph. Its
+    second derivative is that scaled backward's exact derivative, so it carries the
+    scale too; PyTorch's double backward leaves the scale out there."""
 
     @staticmethod
     def forward(ctx, weight, index, inverse_counts):
