@@ -44,6 +44,20 @@ def is_floating(dtype):
     return canonical(dtype).name in FLOATING
 
 
-def promote(a, b):
-    """The dtype NumPy's promotion rules give two array dtypes."""
-    return np.result_type(canonical(a), canonical(b))
+# PyTorch's dtype categories, lowest first: across categories the higher one wins.
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
+
+
+def promote(a, b, a_is_0d=False, b_is_0d=False):
+    """The dtype of an op between tensors of dtypes ``a`` and ``b``, by PyTorch's rules:
+    across categories (bool, integer, floating) the dtype of the higher one, so an int64
+    tensor times a float32 one stays float32 (NumPy's rules would give float64); within
+    one, a 0-d tensor yields to one with dimensions (float32 times a 0-d float64 stays
+    float32), else the wider dtype, as NumPy's rules give."""
+    a, b = canonical(a), canonical(b)
+    category_a, category_b = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if category_a != category_b:
+        return a if category_a > category_b else b
+    if a_is_0d != b_is_0d:
+        return b if a_is_0d else a
+    return np.result_type(a, b)

@@ -46,7 +46,7 @@ def operands(op, a, b, broadcast=True):
     else:
         raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
     if a._backend is b._backend and a.data.dtype != b.data.dtype:  # mixed devices: Function.apply says so
-        common = dtypes.promote(a.dtype, b.dtype)
+        common = dtypes.promote(a.dtype, b.dtype, a.data.ndim == 0, b.data.ndim == 0)
         a, b = astype(a, common), astype(b, common)
     if broadcast and a.data.shape != b.data.shape:
         broadcast_shapes(op, a.shape, b.shape)

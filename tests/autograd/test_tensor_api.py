@@ -102,6 +102,45 @@ def test_dtype_specs(spec, name, device):
     assert ag.zeros(2, dtype=spec).dtype.name == name
 
 
+PROMOTION_DTYPES = ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"]
+
+
+@pytest.mark.parametrize("left", PROMOTION_DTYPES)
+@pytest.mark.parametrize("right", PROMOTION_DTYPES)
+def test_binary_ops_and_concat_promote_dtypes_as_pytorch(device, torch, left, right):
+    # Across categories (bool < integer < floating) the higher one's dtype wins, so an
+    # int64 tensor times a float16 one stays float16 (NumPy's rules give float64).
+    if device == "strict" and ("float16" in (left, right) or left == right == "bool"):
+        pytest.skip("array-api-strict has no float16, and multiplies no bools")
+    a, b = np.array([1, 0, 1]).astype(left), np.array([1, 1, 0]).astype(right)
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    ours_a, ours_b = ag.tensor(a), ag.tensor(b)
+    assert (ours_a * ours_b).dtype.name == str((ta * tb).dtype).removeprefix("torch.")
+    assert ag.concat([ours_a, ours_b]).dtype.name == str(torch.cat([ta, tb]).dtype).removeprefix("torch.")
+    if "bool" not in (left, right):
+        assert (ours_a + ours_b).dtype.name == str((ta + tb).dtype).removeprefix("torch.")
+
+
+@pytest.mark.parametrize("left", PROMOTION_DTYPES)
+@pytest.mark.parametrize("right", PROMOTION_DTYPES)
+def test_a_0d_tensor_yields_to_a_tensor_with_dimensions_of_its_category_as_pytorch(device, torch, left, right):
+    if device == "strict" and ("float16" in (left, right) or left == right == "bool"):
+        pytest.skip("array-api-strict has no float16, and multiplies no bools")
+    a, b = np.array([1, 0, 1]).astype(left), np.array(1).astype(right)
+    assert (ag.tensor(a) * ag.tensor(b)).dtype.name == \
+        str((torch.tensor(a) * torch.tensor(b)).dtype).removeprefix("torch.")
+    assert (ag.tensor(b) * ag.tensor(a)).dtype.name == \
+        str((torch.tensor(b) * torch.tensor(a)).dtype).removeprefix("torch.")
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "bool"])
+def test_a_python_float_with_an_integer_tensor_gives_the_default_dtype_as_pytorch(device, torch, dtype):
+    values = np.array([0, 1, 1]).astype(dtype)
+    ours, theirs = ag.tensor(values), torch.tensor(values)
+    for op in (lambda t: t * 0.5, lambda t: 0.5 + t, lambda t: t / 2, lambda t: t * 2.5 - 1.5):
+        assert op(ours).dtype.name == str(op(theirs).dtype).removeprefix("torch.")
+
+
 def test_unknown_dtype_is_a_type_error(device):
     with pytest.raises(TypeError, match="unsupported dtype"):
         ag.zeros(2, dtype="complex128")
