@@ -415,6 +415,9 @@ class Tensor:
     def __getitem__(self, index):
         return ops.indexing.getitem(self, index)
 
+    def __setitem__(self, index, value):
+        ops.indexing.setitem(self, index, value)
+
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 

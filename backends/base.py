@@ -69,6 +69,11 @@ class Backend:
         mixed with slices), which the standard only partly covers."""
         return x[index]
 
+    def put_(self, x, index, values):
+        """``x[index] = values`` in place, with NumPy's indexing (integer arrays, masks,
+        None, mixed with slices), which the standard's setitem only partly covers."""
+        x[index] = values
+
     def scatter_add(self, shape, index, values):
         """Zeros of ``shape`` (values' dtype) with ``values`` added at ``index``;
         repeated indices accumulate. ``index`` is anything ``a[index]`` accepts."""

@@ -51,6 +51,12 @@ class StrictBackend(Backend):
     def gather(self, x, index):
         return self.from_numpy(self.to_numpy(x)[_index_to_numpy(self, index)])
 
+    def put_(self, x, index, values):
+        # Through a NumPy copy, then one whole-array write, which the standard allows.
+        patched = np.array(self.to_numpy(x))
+        patched[_index_to_numpy(self, index)] = self.to_numpy(values)
+        x[...] = self.from_numpy(patched)
+
     def scatter_add(self, shape, index, values):
         values = self.to_numpy(values)
         index = _index_to_numpy(self, index)

@@ -1,8 +1,12 @@
 """``x[index]``: basic indexing through the namespace, advanced (integer arrays,
-masks) through the backend's gather, and scatter-add for the gradient."""
+masks) through the backend's gather, and scatter-add for the gradient; and
+``x[index] = values``, which records an out-of-place IndexPut where the graph
+needs it and writes straight into the memory where it does not."""
+from .. import grad_mode
 from ..function import Function
-from ..tensor import Tensor
-from .elementwise import as_tensor
+from ..shapes import broadcast_shapes
+from ..tensor import Tensor, count_change
+from .elementwise import as_tensor, astype
 from .shape import _view
 
 
@@ -41,7 +45,27 @@ class IndexAdd(Function):
         return GetItem.apply(gg, ctx.index, ctx.advanced), None, None, None
 
 
-def _normalize_index(x, index):
+class IndexPut(Function):
+    """``x`` with ``values`` written at ``index`` (broadcast over the indexed region),
+    as a new array. The gradient of x is g with that region zeroed; that of values is
+    g at the index, which the engine sums down to values' shape where they broadcast."""
+
+    @staticmethod
+    def forward(ctx, x, values, index, advanced):
+        ctx.index, ctx.advanced = index, advanced
+        out = x._backend.xp.asarray(x.data, copy=True)
+        x._backend.put_(out, index, values.data)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        need_x, need_values = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        gx = IndexPut.apply(g, as_tensor(0, g), ctx.index, ctx.advanced) if need_x else None
+        gv = GetItem.apply(g, ctx.index, ctx.advanced) if need_values else None
+        return gx, gv, None, None
+
+
+def _normalize_index(x, index, op="getitem"):
     """Index parts as backend arrays; returns (index, is_advanced)."""
     parts = index if isinstance(index, tuple) else (index,)
     out, advanced, explicit = [], False, 0
@@ -49,9 +73,9 @@ def _normalize_index(x, index):
         if isinstance(p, (Tensor, list)) or hasattr(p, "__array_namespace__") or hasattr(p, "__array__"):
             t = p if isinstance(p, Tensor) else as_tensor(p, x) if not isinstance(p, list) else Tensor(p, device=x._backend)
             if t._backend is not x._backend:
-                raise ValueError(f"getitem: the index is on {t.device} but the tensor is on {x.device}")
+                raise ValueError(f"{op}: the index is on {t.device} but the tensor is on {x.device}")
             if t.dtype.kind not in "biu":
-                raise TypeError(f"getitem: index arrays must be integer or bool, not {t.dtype}")
+                raise TypeError(f"{op}: index arrays must be integer or bool, not {t.dtype}")
             out.append(t.data)
             advanced = True
             explicit += t.ndim if t.dtype.kind == "b" else 1
@@ -64,9 +88,9 @@ def _normalize_index(x, index):
             out.append(int(p))
             explicit += 1
         else:
-            raise TypeError(f"getitem: unsupported index {p!r} of type {type(p).__name__}")
+            raise TypeError(f"{op}: unsupported index {p!r} of type {type(p).__name__}")
     if explicit > x.ndim:
-        raise IndexError(f"getitem: too many indices ({explicit}) for a tensor of shape {x.shape}")
+        raise IndexError(f"{op}: too many indices ({explicit}) for a tensor of shape {x.shape}")
     if not advanced and not any(p is Ellipsis for p in out):
         out.append(Ellipsis)  # the standard asks for it when fewer axes than ndim are indexed
     return tuple(out), advanced
@@ -77,3 +101,33 @@ def getitem(x, index):
     index, advanced = _normalize_index(x, index)
     out = GetItem.apply(x, index, advanced)
     return out if advanced else _view(out, x)
+
+
+def setitem(x, index, values):
+    """``x[index] = values``: in place, as PyTorch's. Where the graph needs it (x or
+    values requires grad, and recording is on), x becomes the output of an IndexPut
+    of its old values, so gradients flow to both; elsewhere the values are written
+    straight into x's memory. Either way it counts as an in-place change of x."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"setitem: expected a Tensor, got {type(x).__name__}")
+    index, advanced = _normalize_index(x, index, "setitem")
+    values = as_tensor(values, x)
+    if values._backend is not x._backend:
+        raise ValueError(f"setitem: the values are on {values.device} but the tensor is on {x.device}; "
+                         "move one with .to(device)")
+    region = (x._backend.gather(x.data, index) if advanced else x.data[index]).shape
+    try:
+        fits = broadcast_shapes("setitem", values.shape, region) == region
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"setitem: values of shape {values.shape} cannot fill the indexed region of "
+                         f"shape {region}")
+    if values.data.dtype != x.data.dtype:
+        values = astype(values, x.dtype)  # as PyTorch: the tensor keeps its dtype
+    x._check_inplace("setitem")
+    if grad_mode.state.enabled and (x._requires_grad or values._requires_grad):
+        x._assign("setitem", IndexPut.apply(x._snapshot(), values, index, advanced))
+        return
+    count_change(x)  # counted first: should the write fail halfway, the change is on record
+    x._backend.put_(x.data, index, values.data)

@@ -307,6 +307,104 @@ def test_copy_into_a_plain_tensor_joins_the_graph(device):
     np.testing.assert_allclose(values(x.grad), 2 * (2 * 2 * values(x)) * 2)
 
 
+# --- item assignment -------------------------------------------------------------------------
+
+SETITEM_CASES = {
+    "int": (lambda: 1, (4,)),
+    "slice_of_rows": (lambda: slice(1, 3), (1, 4)),       # values broadcast down the rows
+    "column_with_none": (lambda: (Ellipsis, 2, None), (3, 1)),
+    "mask": (lambda: np.array([[True, False, True, False]] * 3), ()),
+    "integer_arrays": (lambda: (np.array([0, 2]), np.array([1, 3])), (2,)),
+    "rows_by_list": (lambda: [2, 0], (2, 4)),
+}
+
+
+@pytest.mark.parametrize("case", list(SETITEM_CASES))
+def test_setitem_values_and_gradients_match_pytorch(device, torch, case):
+    make_index, values_shape = SETITEM_CASES[case]
+    rng = np.random.default_rng(len(case))
+    x0, v0, w0 = rng.standard_normal((3, 4)), rng.standard_normal(values_shape), rng.standard_normal((3, 4))
+    index = make_index()
+    torch_index = tuple(torch.tensor(p) if isinstance(p, np.ndarray) else p for p in index) \
+        if isinstance(index, tuple) else torch.tensor(index) if isinstance(index, np.ndarray) else index
+    ours_index = tuple(ag.tensor(p) if isinstance(p, np.ndarray) else p for p in index) \
+        if isinstance(index, tuple) else ag.tensor(index) if isinstance(index, np.ndarray) else index
+    x, v = (ag.tensor(a, dtype=ag.float64, requires_grad=True) for a in (x0, v0))
+    xt, vt = (torch.tensor(a, requires_grad=True) for a in (x0, v0))
+    y, yt = x * 2.0, xt * 2.0
+    y[ours_index] = v * 3.0
+    yt[torch_index] = vt * 3.0
+    assert y.grad_fn.name == "IndexPut"
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy())
+    (y * y * ag.tensor(w0)).sum().backward()
+    (yt * yt * torch.tensor(w0)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(v.grad.numpy(), vt.grad.numpy(), rtol=1e-12)
+
+
+def test_setitem_is_twice_differentiable(device):
+    def put(x, v):
+        y = x * 1.0
+        y[1:, ::2] = v * v
+        return y * y
+    x, v = ag.randn(3, 4, dtype=ag.float64, requires_grad=True), ag.randn(2, 2, dtype=ag.float64, requires_grad=True)
+    assert ag.gradcheck(put, (x, v)) and ag.gradgradcheck(put, (x, v))
+
+
+def test_setitem_into_a_tensor_outside_the_graph_joins_it(device):
+    # A buffer that does not require grad, filled with values that do: the buffer
+    # joins the graph, as in PyTorch.
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    buffer = ag.zeros(3)
+    buffer[1:] = w * 2.0
+    assert buffer.requires_grad and not buffer.is_leaf
+    (buffer * ag.tensor([5.0, 6.0, 7.0])).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [12.0, 14.0])
+
+
+def test_setitem_without_the_graph_writes_in_place_and_counts_a_change(device):
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    data = ag.tensor([4.0, 5.0, 6.0])
+    y = x * data                      # Mul keeps data for x's gradient
+    view = data[:2]
+    data[ag.tensor([True, False, True])] = -1.0
+    np.testing.assert_array_equal(data.numpy(), [-1.0, 5.0, -1.0])
+    np.testing.assert_array_equal(view.numpy(), [-1.0, 5.0])  # the same memory
+    assert data.grad_fn is None and not data.requires_grad
+    with pytest.raises(RuntimeError, match=r"modified in place at .*test_tensor_api.py"):
+        y.sum().backward()
+    with ag.no_grad():
+        x[0] = 10.0                   # a leaf that requires grad, under no_grad: allowed
+    assert x.tolist() == [10.0, 2.0, 3.0] and x.is_leaf
+
+
+def test_setitem_casts_values_to_the_tensors_dtype(device):
+    ints = ag.zeros(3, dtype=ag.int64)
+    ints[1] = 2.7
+    assert ints.dtype == ag.int64 and ints.tolist() == [0, 2, 0]
+    halves = ag.zeros(2, dtype=ag.float64, requires_grad=True) * 1.0
+    halves[0] = ag.tensor(1.5, dtype=ag.float32)
+    assert halves.dtype == ag.float64 and halves.tolist() == [1.5, 0.0]
+
+
+def test_setitem_errors_name_the_problem_and_change_nothing(device):
+    leaf = ag.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="setitem: a leaf tensor that requires grad"):
+        leaf[0] = 2.0
+    x = ag.ones(2, 3)
+    with pytest.raises(ValueError, match=r"setitem: values of shape \(4,\) cannot fill the indexed region of "
+                                         r"shape \(2, 3\)"):
+        x[...] = ag.zeros(4)
+    with pytest.raises(IndexError, match="setitem: too many indices"):
+        x[0, 0, 0] = 1.0
+    with pytest.raises(TypeError, match="setitem: unsupported index"):
+        x["a"] = 1.0
+    view = (ag.ones(2, 3, requires_grad=True) * 1.0)[0]
+    with pytest.raises(RuntimeError, match="setitem: this tensor is a view"):
+        view[1] = 5.0
+    assert x.tolist() == [[1.0] * 3] * 2 and x._version is None
+
+
 # --- operators ----------------------------------------------------------------------------
 def test_arithmetic_operators_and_reversed_forms(device):
     a_np = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
