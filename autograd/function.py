@@ -119,6 +119,10 @@ class Function:
     _out_dtype = None
     _backend = None
     trace = None           # where the op was created, kept under detect_anomaly()
+    # For the node of a view that basic indexing made: its base's in-place counter when
+    # the view took this place. A later change of the base makes the view stale, and
+    # the next op that takes it first rebases it (Tensor._rebase), as PyTorch does.
+    view_version = None
 
     @staticmethod
     def forward(ctx, *args):
@@ -295,6 +299,9 @@ def _record(cls, ctx, args, backend):
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
             fn = a.grad_fn
+            v = a._version
+            if v is not None and fn is not None and fn.view_version is not None and v.value != fn.view_version:
+                fn = a._rebase().grad_fn  # a view whose base changed in place since it was taken
             if fn is None:
                 producers.append(a)
             else:

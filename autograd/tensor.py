@@ -49,8 +49,10 @@ def share_version(t, v):
 
 
 class Tensor:
+    # _base: for a recorded view that basic indexing made, the tensor it views (left
+    # unset elsewhere); in-place changes through the view and its rebasing need it.
     __slots__ = ("data", "_backend", "_requires_grad", "grad_fn", "_output_nr", "_grad",
-                 "_version", "_hooks", "__weakref__")
+                 "_version", "_hooks", "_base", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, device=None, dtype=None):
@@ -290,6 +292,40 @@ class Tensor:
                 node._retain(self)
         return self
 
+    def _change_through_view(self, op, fn, other):
+        """An in-place op on a recorded view that basic indexing made (``y[0].add_(1)``),
+        as PyTorch rebases it: the new values go into the base at the view's index, the
+        base becomes the output of that IndexPut, and the view a fresh view of it. Views
+        of views, reshapes and transposes, and views of leaves are refused."""
+        node = self.grad_fn
+        base = getattr(self, "_base", None) if node.view_version is not None else None
+        if base is None or (base._requires_grad and getattr(base.grad_fn, "is_view", False)):
+            raise RuntimeError(f"{op}: this tensor is a view (made by {node.name}) of a tensor in the graph, and "
+                               "autograd follows an in-place change only through a view that indexing made of "
+                               "a tensor that is no view itself; change a .clone() of it instead, or do it "
+                               "under `with ag.no_grad():`")
+        if base.grad_fn is None:
+            raise RuntimeError(f"{op}: this tensor is a view of a leaf tensor that requires grad, which cannot "
+                               "be changed in place while the graph is being recorded; wrap the update in "
+                               "`with ag.no_grad():`")
+        indexing = ops.indexing
+        # The view's values as the base's current place in the graph gives them (the view
+        # may predate another change of its base), copied: the base is overwritten next.
+        current = indexing.getitem(base, node.index)._snapshot()
+        if current.shape != self.shape:  # defensive: the base was replaced by another shape
+            raise RuntimeError(f"{op}: this view no longer matches its base (shape {base.shape})")
+        values = fn(current, other)
+        if values.shape != self.shape:
+            raise ValueError(f"{op}: the result has shape {values.shape} but the tensor being "
+                             f"changed in place has shape {self.shape}")
+        base._assign(op, indexing.IndexPut.apply(base._snapshot(), values, node.index, False))
+        return self._rebase()  # self's memory already holds the values
+
+    def _rebase(self):
+        """Make this view (see ``_base``) a fresh view of its base's current place in the
+        graph: its base changed in place since it was taken, as its shared counter says."""
+        return self._take_place(ops.indexing.getitem(self._base, self.grad_fn.index))
+
     def _snapshot(self):
         """This tensor's place in the graph with a private copy of its values: the input an
         in-place op records, since this tensor's storage is about to be overwritten."""
@@ -298,6 +334,8 @@ class Tensor:
         return t
 
     def _inplace(self, op, fn, other):
+        if grad_mode.state.enabled and self._requires_grad and getattr(self.grad_fn, "is_view", False):
+            return self._change_through_view(op, fn, other)
         self._check_inplace(op)
         if grad_mode.state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
             return self._assign(op, fn(self._snapshot(), other))
@@ -330,6 +368,20 @@ class Tensor:
         return self._inplace("fill_", ops.elementwise.overwrite, full)
 
     # --- Python operators ----------------------------------------------------------
+    # ``+=`` and friends change the tensor in place, as PyTorch's do: a manual update
+    # ``p -= lr * p.grad`` must change the parameter, not rebind a local name.
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
     def __add__(self, other):
         return _add(self, other)
 

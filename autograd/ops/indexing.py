@@ -100,7 +100,15 @@ def getitem(x, index):
     x = as_tensor(x)
     index, advanced = _normalize_index(x, index)
     out = GetItem.apply(x, index, advanced)
-    return out if advanced else _view(out, x)
+    if advanced:
+        return out
+    _view(out, x)
+    if out.grad_fn is not None:
+        # What in-place changes through the view, and its rebasing after a change of x,
+        # need (see Tensor._change_through_view and Function.view_version).
+        out._base = x
+        out.grad_fn.view_version = out._version.value
+    return out
 
 
 def setitem(x, index, values):
@@ -125,9 +133,8 @@ def setitem(x, index, values):
                          f"shape {region}")
     if values.data.dtype != x.data.dtype:
         values = astype(values, x.dtype)  # as PyTorch: the tensor keeps its dtype
-    x._check_inplace("setitem")
     if grad_mode.state.enabled and (x._requires_grad or values._requires_grad):
-        x._assign("setitem", IndexPut.apply(x._snapshot(), values, index, advanced))
+        x._inplace("setitem", lambda old, new: IndexPut.apply(old, new, index, advanced), values)
         return
     count_change(x)  # counted first: should the write fail halfway, the change is on record
     x._backend.put_(x.data, index, values.data)
