@@ -29,6 +29,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not x.requires_grad:
             raise RuntimeError(f"grad: inputs[{i}] does not require grad, so it has no gradient; "
                                "create it with requires_grad=True")
+        x._fresh()
     roots, seeds = _roots(outputs, grad_outputs, "grad", create_graph)
     wanted = {}
     for i, x in enumerate(inputs):
@@ -53,6 +54,8 @@ def _roots(tensors, grads, caller, create_graph):
         raise ValueError(f"{caller}: got {len(tensors)} outputs but {len(grads)} gradients")
     seeds = []
     for i, (t, g) in enumerate(zip(tensors, grads)):
+        if isinstance(t, Tensor):
+            t._fresh()  # a view whose base changed in place since: rebased first
         if not t.requires_grad:
             raise RuntimeError(f"{caller}: output {i} does not require grad and has no grad_fn, so there "
                                "is nothing to differentiate; did an input miss requires_grad=True, or was "

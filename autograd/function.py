@@ -301,7 +301,7 @@ def _record(cls, ctx, args, backend):
             fn = a.grad_fn
             v = a._version
             if v is not None and fn is not None and fn.view_version is not None and v.value != fn.view_version:
-                fn = a._rebase().grad_fn  # a view whose base changed in place since it was taken
+                fn = a._rebase().grad_fn  # a view whose base changed in place since it was taken (Tensor._fresh)
             if fn is None:
                 producers.append(a)
             else:

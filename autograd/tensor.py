@@ -49,8 +49,9 @@ def share_version(t, v):
 
 
 class Tensor:
-    # _base: for a recorded view that basic indexing made, the tensor it views (left
-    # unset elsewhere); in-place changes through the view and its rebasing need it.
+    # _base: (the tensor viewed, the index) for a view that basic indexing made, which
+    # in-place changes through the view and its rebasing need. Left unset on every other
+    # tensor, on purpose (one store less per op), so it is read with getattr(..., None).
     __slots__ = ("data", "_backend", "_requires_grad", "grad_fn", "_output_nr", "_grad",
                  "_version", "_hooks", "_base", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
@@ -217,6 +218,7 @@ class Tensor:
     # --- gradient hooks --------------------------------------------------------
     def register_hook(self, fn):
         """Run ``fn(grad)`` when this tensor's gradient is computed; a non-None return replaces it."""
+        self._fresh()
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is None:
@@ -230,6 +232,7 @@ class Tensor:
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward, as leaves do."""
+        self._fresh()
         if self.grad_fn is not None:
             self.grad_fn._retain(self)
         elif not self._requires_grad:
@@ -293,38 +296,39 @@ class Tensor:
         return self
 
     def _change_through_view(self, op, fn, other):
-        """An in-place op on a recorded view that basic indexing made (``y[0].add_(1)``),
-        as PyTorch rebases it: the new values go into the base at the view's index, the
-        base becomes the output of that IndexPut, and the view a fresh view of it. Views
-        of views, reshapes and transposes, and views of leaves are refused."""
-        node = self.grad_fn
-        base = getattr(self, "_base", None) if node.view_version is not None else None
-        if base is None or (base._requires_grad and getattr(base.grad_fn, "is_view", False)):
-            raise RuntimeError(f"{op}: this tensor is a view (made by {node.name}) of a tensor in the graph, and "
-                               "autograd follows an in-place change only through a view that indexing made of "
-                               "a tensor that is no view itself; change a .clone() of it instead, or do it "
-                               "under `with ag.no_grad():`")
-        if base.grad_fn is None:
+        """An in-place op on a view that basic indexing made (``y[0].add_(1)``), as PyTorch
+        handles it: the new values go into the base at the view's index (through the
+        base's own in-place path, so a view of a view reaches the root, and a leaf that
+        requires grad is refused there), and the view becomes a fresh view of the base."""
+        base, index = self._base
+        if base._requires_grad and base.grad_fn is None:
             raise RuntimeError(f"{op}: this tensor is a view of a leaf tensor that requires grad, which cannot "
                                "be changed in place while the graph is being recorded; wrap the update in "
                                "`with ag.no_grad():`")
         indexing = ops.indexing
         # The view's values as the base's current place in the graph gives them (the view
         # may predate another change of its base), copied: the base is overwritten next.
-        current = indexing.getitem(base, node.index)._snapshot()
-        if current.shape != self.shape:  # defensive: the base was replaced by another shape
-            raise RuntimeError(f"{op}: this view no longer matches its base (shape {base.shape})")
-        values = fn(current, other)
+        values = fn(indexing.getitem(base, index)._snapshot(), other)
         if values.shape != self.shape:
             raise ValueError(f"{op}: the result has shape {values.shape} but the tensor being "
                              f"changed in place has shape {self.shape}")
-        base._assign(op, indexing.IndexPut.apply(base._snapshot(), values, node.index, False))
+        base._inplace(op, lambda old, new: indexing.IndexPut.apply(old, new, index, False), values)
         return self._rebase()  # self's memory already holds the values
 
     def _rebase(self):
         """Make this view (see ``_base``) a fresh view of its base's current place in the
-        graph: its base changed in place since it was taken, as its shared counter says."""
-        return self._take_place(ops.indexing.getitem(self._base, self.grad_fn.index))
+        graph, after an in-place change of the base."""
+        base, index = self._base
+        with grad_mode.enable_grad():
+            return self._take_place(ops.indexing.getitem(base, index))
+
+    def _fresh(self):
+        """This tensor, rebased first if it is a view whose base changed in place since it
+        took its place in the graph (its GetItem node remembers the shared counter's value)."""
+        node, v = self.grad_fn, self._version
+        if v is not None and node is not None and node.view_version is not None and v.value != node.view_version:
+            self._rebase()
+        return self
 
     def _snapshot(self):
         """This tensor's place in the graph with a private copy of its values: the input an
@@ -334,7 +338,8 @@ class Tensor:
         return t
 
     def _inplace(self, op, fn, other):
-        if grad_mode.state.enabled and self._requires_grad and getattr(self.grad_fn, "is_view", False):
+        if grad_mode.state.enabled and getattr(self, "_base", None) is not None and (
+                self._requires_grad or self._base[0]._requires_grad or getattr(other, "_requires_grad", False)):
             return self._change_through_view(op, fn, other)
         self._check_inplace(op)
         if grad_mode.state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
@@ -342,16 +347,31 @@ class Tensor:
         with grad_mode.no_grad():
             return self._assign(op, fn(self.detach(), other))
 
+    def _refuse_a_wider_result(self, op, other, division=False):
+        """As PyTorch: an in-place result must fit this tensor's dtype category (no float
+        into an int tensor, no int into a bool one), or the op would truncate silently."""
+        mine = dtypes.category(self.dtype)
+        theirs = dtypes.category(other.dtype if isinstance(other, Tensor) else dtypes.of_scalar(other))
+        result = max(mine, theirs, dtypes.category(dtypes.float32) if division else 0)
+        if result > mine:
+            raise TypeError(f"{op}: the result is {dtypes.CATEGORY_NAMES[result]} but the tensor is "
+                            f"{self.dtype}, which cannot hold it; compute out of place, or convert the "
+                            "tensor first with .to(dtype=...)")
+
     def add_(self, other, alpha=1):
+        self._refuse_a_wider_result("add_", other)
         return self._inplace("add_", ops.elementwise.add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other, alpha=1):
+        self._refuse_a_wider_result("sub_", other)
         return self._inplace("sub_", ops.elementwise.sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other):
+        self._refuse_a_wider_result("mul_", other)
         return self._inplace("mul_", ops.elementwise.mul, other)
 
     def div_(self, other):
+        self._refuse_a_wider_result("div_", other, division=True)
         return self._inplace("div_", ops.elementwise.div, other)
 
     def copy_(self, src):

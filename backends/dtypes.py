@@ -46,6 +46,23 @@ def is_floating(dtype):
 
 # PyTorch's dtype categories, lowest first: across categories the higher one wins.
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
+CATEGORY_NAMES = ("bool", "integer", "floating point")
+
+
+def category(dtype):
+    """0 for bool, 1 for the integers, 2 for floating point."""
+    return _CATEGORY[canonical(dtype).kind]
+
+
+def of_scalar(value):
+    """The dtype standing for a Python scalar's category, or an array's own dtype."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return int64
+    if isinstance(value, float):
+        return float32
+    return canonical(getattr(value, "dtype", None) or np.asarray(value).dtype)
 
 
 def promote(a, b, a_is_0d=False, b_is_0d=False):
@@ -55,7 +72,7 @@ def promote(a, b, a_is_0d=False, b_is_0d=False):
     one, a 0-d tensor yields to one with dimensions (float32 times a 0-d float64 stays
     float32), else the wider dtype, as NumPy's rules give."""
     a, b = canonical(a), canonical(b)
-    category_a, category_b = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    category_a, category_b = category(a), category(b)
     if category_a != category_b:
         return a if category_a > category_b else b
     if a_is_0d != b_is_0d:

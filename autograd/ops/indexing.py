@@ -7,7 +7,7 @@ from ..function import Function
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor, count_change
 from .elementwise import as_tensor, astype
-from .shape import _view
+from .shape import _view, reshape
 
 
 class GetItem(Function):
@@ -71,7 +71,8 @@ def _normalize_index(x, index, op="getitem"):
     out, advanced, explicit = [], False, 0
     for p in parts:
         if isinstance(p, (Tensor, list)) or hasattr(p, "__array_namespace__") or hasattr(p, "__array__"):
-            t = p if isinstance(p, Tensor) else as_tensor(p, x) if not isinstance(p, list) else Tensor(p, device=x._backend)
+            t = p if isinstance(p, Tensor) else as_tensor(p, x) if not isinstance(p, list) else \
+                Tensor(p, device=x._backend, dtype=None if p else "int64")  # [] picks nothing, as an int index
             if t._backend is not x._backend:
                 raise ValueError(f"{op}: the index is on {t.device} but the tensor is on {x.device}")
             if t.dtype.kind not in "biu":
@@ -103,10 +104,10 @@ def getitem(x, index):
     if advanced:
         return out
     _view(out, x)
+    # What in-place changes through the view, and its rebasing after an in-place change
+    # of x, need (see Tensor._change_through_view, Tensor._fresh).
+    out._base = (x, index)
     if out.grad_fn is not None:
-        # What in-place changes through the view, and its rebasing after a change of x,
-        # need (see Tensor._change_through_view and Function.view_version).
-        out._base = x
         out.grad_fn.view_version = out._version.value
     return out
 
@@ -124,6 +125,8 @@ def setitem(x, index, values):
         raise ValueError(f"setitem: the values are on {values.device} but the tensor is on {x.device}; "
                          "move one with .to(device)")
     region = (x._backend.gather(x.data, index) if advanced else x.data[index]).shape
+    while values.ndim > len(region) and values.shape[0] == 1:
+        values = reshape(values, values.shape[1:])  # leading ones go, as in NumPy and PyTorch
     try:
         fits = broadcast_shapes("setitem", values.shape, region) == region
     except ValueError:
@@ -133,8 +136,16 @@ def setitem(x, index, values):
                          f"shape {region}")
     if values.data.dtype != x.data.dtype:
         values = astype(values, x.dtype)  # as PyTorch: the tensor keeps its dtype
-    if grad_mode.state.enabled and (x._requires_grad or values._requires_grad):
-        x._inplace("setitem", lambda old, new: IndexPut.apply(old, new, index, advanced), values)
+    base = getattr(x, "_base", None)
+    if grad_mode.state.enabled and (x._requires_grad or values._requires_grad or
+                                    base is not None and base[0]._requires_grad):
+        if base is not None:  # a view: through its base (Tensor._change_through_view)
+            x._inplace("setitem", lambda old, new: IndexPut.apply(old, new, index, advanced), values)
+            return
+        x._check_inplace("setitem")
+        # IndexPut copies x before writing and keeps nothing, so x itself (not a copy)
+        # may be its input although x is overwritten next.
+        x._assign("setitem", IndexPut.apply(x, values, index, advanced))
         return
     count_change(x)  # counted first: should the write fail halfway, the change is on record
     x._backend.put_(x.data, index, values.data)

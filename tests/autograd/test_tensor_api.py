@@ -9,6 +9,7 @@ import pytest
 
 import autograd as ag
 import backends
+from autograd.tensor import Tensor
 
 HAS_STRICT = "strict" in backends.available_devices()
 
@@ -139,6 +140,64 @@ def test_a_python_float_with_an_integer_tensor_gives_the_default_dtype_as_pytorc
     ours, theirs = ag.tensor(values), torch.tensor(values)
     for op in (lambda t: t * 0.5, lambda t: 0.5 + t, lambda t: t / 2, lambda t: t * 2.5 - 1.5):
         assert op(ours).dtype.name == str(op(theirs).dtype).removeprefix("torch.")
+
+
+# --- promotion among integer and bool dtypes, in concat/stack/where, with Python scalars ---
+INT_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64"]
+PAIRS = [(a, b) for a in INT_DTYPES for b in INT_DTYPES if a != b]
+BINARY = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "maximum": lambda a, b: ag.maximum(a, b), "eq": lambda a, b: a == b}
+TORCH_BINARY = {"add": lambda t, a, b: a + b, "sub": lambda t, a, b: a - b, "mul": lambda t, a, b: a * b,
+                "maximum": lambda t, a, b: t.maximum(a, b), "eq": lambda t, a, b: a == b}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("dims", [(1, 1), (1, 0), (0, 1)])
+def test_integer_promotion_matches_torch(device, torch, name, dims):
+    for a_dt, b_dt in PAIRS:
+        if name == "sub" and "bool" in (a_dt, b_dt):
+            continue  # torch refuses bool subtraction
+        a_np = np.ones((2,) if dims[0] else (), dtype=a_dt)
+        b_np = np.ones((2,) if dims[1] else (), dtype=b_dt)
+        got = BINARY[name](Tensor(a_np), Tensor(b_np))
+        want = TORCH_BINARY[name](torch, torch.from_numpy(a_np), torch.from_numpy(b_np))
+        assert str(got.dtype) == str(want.dtype).replace("torch.", ""), (name, a_dt, b_dt, dims)
+
+
+@pytest.mark.parametrize("a_dt,b_dt", [("uint8", "int8"), ("bool", "int32"), ("int8", "float16"),
+                                        ("bool", "bool"), ("int64", "float32")])
+def test_concat_stack_where_promotion_matches_torch(device, torch, a_dt, b_dt):
+    if device == "strict" and "float16" in (a_dt, b_dt):
+        pytest.skip("array-api-strict has no float16")
+    a_np, b_np = np.ones(2, dtype=a_dt), np.zeros(2, dtype=b_dt)
+    a, b = Tensor(a_np), Tensor(b_np)
+    ta, tb = torch.from_numpy(a_np), torch.from_numpy(b_np)
+    cond = np.array([True, False])
+    for got, want in [(ag.concat([a, b]), torch.cat([ta, tb])), (ag.stack([a, b]), torch.stack([ta, tb])),
+                      (ag.where(Tensor(cond), a, b), torch.where(torch.from_numpy(cond), ta, tb))]:
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("dt", ["float16", "bool", "int8", "uint8", "int32"])
+@pytest.mark.parametrize("scalar", [2, 2.5, True])
+def test_python_scalar_promotion_matches_torch(device, torch, dt, scalar):
+    if device == "strict" and (dt == "float16" or dt == "bool" and scalar is True):
+        pytest.skip("array-api-strict has no float16, and no arithmetic on bools (NumPy and CuPy have it)")
+    x_np = np.ones(3, dtype=dt)
+    for got, want in [(Tensor(x_np) + scalar, torch.from_numpy(x_np) + scalar),
+                      (scalar * Tensor(x_np), scalar * torch.from_numpy(x_np)),
+                      (ag.maximum(Tensor(x_np), scalar), torch.maximum(torch.from_numpy(x_np),
+                                                                       torch.tensor(scalar)))]:
+        assert str(got.dtype) == str(want.dtype).replace("torch.", ""), (dt, scalar)
+
+
+def test_zero_dim_float64_does_not_widen_float32(device, torch):
+    got = Tensor(np.ones(3, dtype=np.float32)) * Tensor(np.float64(2.0))
+    assert got.dtype == ag.float32
+    got = Tensor(np.ones(3, dtype=np.int32)) * Tensor(np.float64(2.0))  # across categories: 0-d wins
+    want = torch.ones(3, dtype=torch.int32) * torch.tensor(2.0, dtype=torch.float64)
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
 
 
 def test_unknown_dtype_is_a_type_error(device):

@@ -1,0 +1,565 @@
+"""In-place changes beyond the in-place methods: item assignment (Tensor.__setitem__),
+augmented assignment (+=, -=, *=, /=) and changes through views that indexing made,
+with the rebasing of such views after their base changed; against PyTorch and gradcheck."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd.tensor import Tensor
+
+
+def f64(values, requires_grad=False):
+    return Tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
+
+
+def close(t, ref):
+    ref = ref.detach().numpy() if hasattr(ref, "detach") else np.asarray(ref)
+    np.testing.assert_allclose(np.asarray(t.numpy() if isinstance(t, Tensor) else t), ref, rtol=1e-12, atol=1e-12)
+
+
+# --- setitem: values and gradients ----------------------------------------------------------
+SETITEM_CASES = {
+    "int": (lambda: (4, 3), (1,), (3,)),
+    "negative": (lambda: (4, 3), (-1,), (3,)),
+    "step": (lambda: (6, 3), (slice(None, None, 2),), (1, 3)),
+    "negative_step": (lambda: (6, 3), (slice(None, None, -2),), (3, 1)),
+    "ellipsis_middle": (lambda: (2, 3, 4), (0, Ellipsis, 1), ()),
+    "none": (lambda: (3, 4), (None, 1), (4,)),
+    "empty_slice": (lambda: (4, 3), (slice(2, 2),), (3,)),
+    "int_array_dup": (lambda: (4, 3), ([0, 2, 0],), (3, 3)),
+    "int_array_neg": (lambda: (4, 3), ([-1, 1],), (3,)),
+    "mask_rows_broadcast": (lambda: (4, 3), (np.array([True, False, True, False]),), (3,)),
+    "mask_full": (lambda: (2, 3), (np.array([[True, False, True], [False, False, True]]),), ()),
+    "mask_none": (lambda: (2, 3), (np.zeros((2, 3), dtype=bool),), (1,)),
+    "mixed": (lambda: (4, 3), (slice(1, 3), [2, 0]), (2,)),
+}
+
+
+def _torch_index(torch, index):
+    return tuple(torch.as_tensor(p) if isinstance(p, (list, np.ndarray)) else p for p in index)
+
+
+@pytest.mark.parametrize("name", sorted(set(SETITEM_CASES) - {"negative_step"}))  # torch has no negative steps
+def test_setitem_values_and_grads_match_torch(device, torch, name):
+    shape, index, vshape = SETITEM_CASES[name]
+    shape = shape()
+    rng = np.random.default_rng(0)
+    x_np, v_np, g_np = rng.normal(size=shape), rng.normal(size=vshape), rng.normal(size=shape)
+    if name == "int_array_dup":
+        v_np[2] = v_np[0]  # torch leaves which duplicate wins undefined: make both the same
+    x0, v = f64(x_np, True), f64(v_np, True)
+    x = x0 * 1
+    x[index] = v
+    x.backward(f64(g_np))
+    tx0 = torch.tensor(x_np, requires_grad=True)
+    tv = torch.tensor(v_np, requires_grad=True)
+    tx = tx0 * 1
+    tx[_torch_index(torch, index)] = tv
+    tx.backward(torch.tensor(g_np))
+    close(x, tx)
+    close(x0.grad, tx0.grad)
+    close(v.grad, tv.grad)
+
+
+@pytest.mark.parametrize("name", ["int", "step", "negative_step", "int_array_neg", "mask_rows_broadcast",
+                                  "mixed", "ellipsis_middle"])
+def test_setitem_gradcheck_and_gradgradcheck(device, name):
+    shape, index, vshape = SETITEM_CASES[name]
+    rng = np.random.default_rng(1)
+    x0, v = f64(rng.normal(size=shape()), True), f64(rng.normal(size=vshape), True)
+
+    def fn(x0, v):
+        x = x0 * x0
+        x[index] = v * v
+        return x * x
+
+    assert ag.gradcheck(fn, (x0, v))
+    assert ag.gradgradcheck(fn, (x0, v))
+
+
+def test_setitem_zero_dim(device, torch):
+    x0 = f64(3.0, True)
+    x = x0 * 2
+    v = f64(5.0, True)
+    x[...] = v * 3
+    (x * x).backward()
+    assert x.item() == 15.0 and x0.grad.item() == 0.0 and v.grad.item() == 90.0
+    y = f64(1.0)
+    y[()] = 7
+    assert y.item() == 7.0
+
+
+def test_setitem_values_require_grad_x_does_not(device, torch):
+    x = ag.zeros((2, 3), dtype=ag.float64)
+    v = f64([1.0, 2.0, 3.0], True)
+    x[1] = v
+    assert x.requires_grad and not x.is_leaf
+    (x * f64([[1.0, 1.0, 1.0], [4.0, 5.0, 6.0]])).sum().backward()
+    close(v.grad, [4.0, 5.0, 6.0])
+
+
+def test_setitem_int_tensor_float_values_truncates_like_torch(device, torch):
+    x = Tensor(np.arange(4, dtype=np.int64))
+    x[1:3] = f64([2.7, -2.7], True)
+    t = torch.arange(4)
+    t[1:3] = torch.tensor([2.7, -2.7], dtype=torch.float64)
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+    assert x.dtype == ag.int64 and not x.requires_grad
+
+
+def test_setitem_bad_shape_leaves_tensor_unchanged(device):
+    x0 = f64(np.ones((3, 2)), True)
+    x = x0 * 1
+    node = x.grad_fn
+    with pytest.raises(ValueError, match="setitem"):
+        x[0] = f64([1.0, 2.0, 3.0])
+    assert x.grad_fn is node
+    close(x, np.ones((3, 2)))
+
+
+def test_setitem_on_leaf_requiring_grad_raises(device):
+    x = f64([1.0, 2.0], True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        x[0] = 5.0
+    with ag.no_grad():
+        x[0] = 5.0
+    close(x, [5.0, 2.0])
+
+
+def test_setitem_under_no_grad_on_saved_tensor_raises_at_backward(device):
+    x = f64([1.0, 2.0], True)
+    y = x.exp()  # keeps its output for backward
+    with ag.no_grad():
+        y[0] = 0.0
+    with pytest.raises(RuntimeError):
+        y.sum().backward()
+
+
+def test_setitem_create_graph(device, torch):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    v = f64(4.0, True)
+    x = x0 * x0
+    x[1] = v * x0[0]
+    (gx,) = ag.grad((x * x).sum(), [x0], create_graph=True)
+    gx.sum().backward()
+    tx0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tv = torch.tensor(4.0, dtype=torch.float64, requires_grad=True)
+    tx = tx0 * tx0
+    tx[1] = tv * tx0[0]
+    (tgx,) = torch.autograd.grad((tx * tx).sum(), [tx0], create_graph=True)
+    tgx.sum().backward()
+    close(gx, tgx)
+    close(x0.grad, tx0.grad)
+    close(v.grad, tv.grad)
+
+
+def test_indexed_augmented_assignment_applies_once(device, torch):
+    x0 = f64([[1.0, 2.0], [3.0, 4.0]], True)
+    x = x0 * 1
+    x[0] *= 3
+    x[[1, 1]] += 1  # duplicates: read, add, write back once
+    x.backward(f64([[1.0, 2.0], [3.0, 4.0]]))
+    tx0 = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 1
+    tx[0] *= 3
+    tx[[1, 1]] += 1
+    tx.backward(torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64))
+    close(x, tx)
+    close(x0.grad, tx0.grad)
+
+
+# --- augmented assignment -------------------------------------------------------------------
+def test_iadd_keeps_identity_and_grads(device, torch):
+    x0 = f64([1.0, 2.0], True)
+    x = x0 * 2
+    alias = x
+    x += x0
+    x *= x0
+    x -= 1
+    x /= x0 + 1
+    assert x is alias
+    x.sum().backward()
+    tx0 = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 2
+    tx += tx0
+    tx *= tx0
+    tx -= 1
+    tx /= tx0 + 1
+    tx.sum().backward()
+    close(x, tx)
+    close(x0.grad, tx0.grad)
+
+
+def test_iadd_on_saved_non_leaf_raises_at_backward(device):
+    x0 = f64([1.0, 2.0], True)
+    y = x0 * 2
+    z = y * y  # saves y
+    y += 1
+    with pytest.raises(RuntimeError):
+        z.sum().backward()
+
+
+def test_iadd_broadcast_to_bigger_shape_raises_and_keeps_shape(device):
+    x0 = f64([1.0, 2.0], True)
+    x = x0 * 1
+    with pytest.raises(ValueError):
+        x += f64(np.ones((3, 2)))
+    assert x.shape == (2,)
+    y = f64([1.0, 2.0])
+    with pytest.raises(ValueError):
+        y *= f64(np.ones((3, 2)))
+    assert y.shape == (2,)
+    close(y, [1.0, 2.0])
+
+
+def test_isub_manual_sgd_step_changes_parameter(device):
+    p = f64([1.0, 2.0], True)
+    (p * p).sum().backward()
+    before = p
+    with ag.no_grad():
+        p -= 0.5 * p.grad
+    assert p is before and p.is_leaf
+    close(p, [0.0, 0.0])
+
+
+def test_int_tensor_iadd_float_raises_like_torch(device, torch):
+    """torch (and NumPy) refuse to write a float result into an int tensor in place."""
+    t = torch.arange(3)
+    with pytest.raises(RuntimeError):
+        t += 1.5
+    x = Tensor(np.arange(3))
+    with pytest.raises((TypeError, RuntimeError)):
+        x += 1.5
+    with pytest.raises((TypeError, RuntimeError)):
+        x /= 2
+    np.testing.assert_array_equal(x.numpy(), [0, 1, 2])
+
+
+# --- in-place through views -----------------------------------------------------------------
+def test_inplace_through_view_matches_torch(device, torch):
+    x0 = f64(np.arange(6.0).reshape(2, 3), True)
+    w = f64([1.0, 2.0, 3.0], True)
+    x = x0 * 1
+    y = x[1]
+    y.mul_(w)
+    y += 1
+    x.backward(f64(np.arange(6.0).reshape(2, 3) + 1))
+    tx0 = torch.arange(6.0, dtype=torch.float64).reshape(2, 3).requires_grad_()
+    tw = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 1
+    ty = tx[1]
+    ty.mul_(tw)
+    ty += 1
+    tx.backward(torch.arange(6.0, dtype=torch.float64).reshape(2, 3) + 1)
+    close(x, tx)
+    close(x0.grad, tx0.grad)
+    close(w.grad, tw.grad)
+
+
+def test_stale_view_used_after_several_base_changes(device, torch):
+    x0 = f64([[1.0, 2.0], [3.0, 4.0]], True)
+    x = x0 * 1
+    y = x[:, 1]
+    x.mul_(x0)
+    x += 1
+    x[0] = f64(7.0)
+    out = (y * y).sum()
+    out.backward()
+    tx0 = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 1
+    ty = tx[:, 1]
+    tx.mul_(tx0)
+    tx += 1
+    tx[0] = 7.0
+    (ty * ty).sum().backward()
+    close(y, ty)
+    close(x0.grad, tx0.grad)
+
+
+def test_stale_view_backward_directly(device, torch):
+    """A view whose base changed in place, used as the root of backward with no op in
+    between: PyTorch regenerates its grad_fn, so the base's change is differentiated."""
+    x0 = f64([[1.0, 2.0], [3.0, 4.0]], True)
+    x = x0 * 1
+    y = x[0]
+    x.mul_(2)
+    y.backward(f64([1.0, 1.0]))
+    tx0 = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 1
+    ty = tx[0]
+    tx.mul_(2)
+    ty.backward(torch.ones(2, dtype=torch.float64))
+    close(x0.grad, tx0.grad)
+
+
+def test_stale_view_as_grad_root(device, torch):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    x = x0 * 1
+    s = x[1]
+    x *= x0
+    (g,) = ag.grad(s, [x0])
+    tx0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 1
+    ts = tx[1]
+    tx *= tx0
+    close(g, torch.autograd.grad(ts, [tx0])[0])
+
+
+def test_view_of_base_without_grad_gets_values_requiring_grad(device, torch):
+    """y = b[0]; y[:] = v with v requiring grad: PyTorch makes b require grad (its
+    grad_fn becomes CopySlices), so gradients through b reach v."""
+    b = ag.zeros((2, 3), dtype=ag.float64)
+    v = f64([1.0, 2.0, 3.0], True)
+    y = b[0]
+    y[:] = v
+    assert b.requires_grad
+    (b * 2).sum().backward()
+    close(v.grad, [2.0, 2.0, 2.0])
+
+
+def test_view_of_base_without_grad_iadd(device):
+    b = ag.zeros((2, 3), dtype=ag.float64)
+    v = f64([1.0, 2.0, 3.0], True)
+    y = b[1]
+    y += v
+    assert b.requires_grad
+
+
+def test_view_whose_base_was_deleted(device, torch):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    x = x0 * 1
+    y = x[1:]
+    x.mul_(3)
+    del x
+    y.add_(1)
+    (y * y).sum().backward()
+    tx0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 1
+    ty = tx[1:]
+    tx.mul_(3)
+    del tx
+    ty.add_(1)
+    (ty * ty).sum().backward()
+    close(y, ty)
+    close(x0.grad, tx0.grad)
+
+
+def test_views_of_views_read_after_base_change(device, torch):
+    x0 = f64(np.arange(12.0).reshape(3, 4), True)
+    x = x0 * 1
+    z = x[1][1:3]
+    x.mul_(x0)
+    (z * z).sum().backward()
+    tx0 = torch.arange(12.0, dtype=torch.float64).reshape(3, 4).requires_grad_()
+    tx = tx0 * 1
+    tz = tx[1][1:3]
+    tx.mul_(tx0)
+    (tz * tz).sum().backward()
+    close(z, tz)
+    close(x0.grad, tx0.grad)
+
+
+def test_inplace_through_a_view_of_a_view_reaches_the_root_as_torch(device, torch):
+    def run(lib, x0):
+        x = x0 * 1
+        z = x[1][1:]
+        z.add_(1)
+        z.mul_(x0[0, 1:])
+        return (x * x).sum()
+    a = np.arange(6.0).reshape(2, 3)
+    x0, tx0 = f64(a, True), torch.tensor(a, requires_grad=True)
+    ours, theirs = run(ag, x0), run(torch, tx0)
+    close(ours, theirs)
+    ours.backward()
+    theirs.backward()
+    close(x0.grad, tx0.grad)
+
+
+def test_inplace_through_view_backward_twice_with_retain_graph(device):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    x = x0 * x0
+    y = x[:2]
+    y.mul_(x0[1:])
+    out = x.sum()
+    out.backward(retain_graph=True)
+    first = x0.grad.numpy().copy()
+    out.backward()
+    close(x0.grad, 2 * first)
+    assert ag.gradcheck(lambda a: _through_view(a), (f64([1.0, 2.0, 3.0], True),))
+
+
+def _through_view(a):
+    x = a * a
+    y = x[:2]
+    y.mul_(a[1:])
+    return x
+
+
+def test_grad_with_inputs_a_view(device, torch):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    x = x0 * 1
+    y = x[1:]
+    x.mul_(2)
+    out = (y * y).sum()
+    (g,) = ag.grad(out, [y])
+    close(g, 2 * y.numpy())
+
+
+def test_retain_grad_on_view_changed_in_place(device, torch):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    x = x0 * 1
+    y = x[1:]
+    y.retain_grad()
+    y.mul_(3)
+    (y * y).sum().backward()
+    tx0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 1
+    ty = tx[1:]
+    ty.retain_grad()
+    ty.mul_(3)
+    (ty * ty).sum().backward()
+    close(y.grad, ty.grad)
+    close(x0.grad, tx0.grad)
+
+
+def test_retain_grad_on_setitem_target(device, torch):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    x = x0 * 1
+    x.retain_grad()
+    x[0] = f64(5.0)
+    (x * x).sum().backward()
+    tx0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 1
+    tx.retain_grad()
+    tx[0] = 5.0
+    (tx * tx).sum().backward()
+    close(x.grad, tx.grad)
+    close(x0.grad, tx0.grad)
+
+
+def test_inplace_through_view_under_anomaly_and_profiler(device):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    with ag.detect_anomaly(), ag.profiler.profile() as prof:
+        x = x0 * 1
+        y = x[1:]
+        x.mul_(2)
+        y.add_(1)  # rebases a stale view inside another op
+        (y * x[1:]).sum().backward()
+    names = [e.name for e in prof.events]
+    assert "IndexPut" in names
+    ref = f64([1.0, 2.0, 3.0], True)
+    x = ref * 1
+    y = x[1:]
+    x.mul_(2)
+    y.add_(1)
+    (y * x[1:]).sum().backward()
+    close(x0.grad, ref.grad)
+
+
+def test_no_reference_cycles_after_inplace_and_setitem(device):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    gc.collect()
+    gc.disable()
+    try:
+        x = x0 * 2
+        y = x[1:]
+        x.mul_(x0)
+        y += 1
+        x[0] = y[0]
+        x[[0, 2]] = f64([1.0, 2.0], True)
+        out = (y * x[1:]).sum()
+        refs = [weakref.ref(t) for t in (x, y, out)] + [weakref.ref(t.grad_fn) for t in (x, y, out)]
+        out.backward()
+        del x, y, out
+        assert [r() for r in refs] == [None] * len(refs)
+    finally:
+        gc.enable()
+
+
+def test_setitem_values_with_leading_ones_like_torch(device, torch):
+    """torch and NumPy drop the leading 1s of values that have more dimensions than
+    the region: ``x[0] = row[None]`` fills a row."""
+    x0 = f64(np.zeros((2, 3)), True)
+    x = x0 * 1
+    v = f64([[1.0, 2.0, 3.0]], True)
+    x[0] = v
+    (x * x).sum().backward()
+    tx0 = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    tv = torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * 1
+    tx[0] = tv
+    (tx * tx).sum().backward()
+    close(x, tx)
+    close(v.grad, tv.grad)
+
+
+@pytest.mark.parametrize("name", ["add", "mul", "maximum", "minimum"])
+def test_bool_binary_ops_stay_bool_as_torch(device, torch, name):
+    """bool op bool stays bool (torch: logical or / and)."""
+    if device == "strict":
+        pytest.skip("array-api-strict has no arithmetic on bools (NumPy and CuPy have it)")
+    a_np, b_np = np.array([True, False, True, False]), np.array([True, True, False, False])
+    ours = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "maximum": ag.maximum, "minimum": ag.minimum}
+    theirs = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "maximum": torch.maximum,
+              "minimum": torch.minimum}
+    got = ours[name](Tensor(a_np), Tensor(b_np))
+    want = theirs[name](torch.from_numpy(a_np), torch.from_numpy(b_np))
+    assert got.dtype == ag.bool
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_inplace_on_zero_dim_view_matches_torch(device, torch):
+    x0 = f64([1.0, 2.0, 3.0], True)
+    x = x0 * x0
+    s = x[1]
+    s *= x0[2]
+    s += 1
+    (x * x).sum().backward()
+    tx0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tx = tx0 * tx0
+    ts = tx[1]
+    ts *= tx0[2]
+    ts += 1
+    (tx * tx).sum().backward()
+    close(x, tx)
+    close(x0.grad, tx0.grad)
+
+
+def test_two_views_of_one_base(device, torch):
+    a = f64(np.arange(4.0).reshape(2, 2), True)
+    x = a * 1
+    y1, y2 = x[0], x[:, 0]
+    y1.add_(a[1])
+    y2[1] = y1[1] * 3  # y2 is stale here: its base changed through y1
+    (x * x).sum().backward()
+    ta = torch.arange(4.0, dtype=torch.float64).reshape(2, 2).requires_grad_()
+    tx = ta * 1
+    ty1, ty2 = tx[0], tx[:, 0]
+    ty1.add_(ta[1])
+    ty2[1] = ty1[1] * 3
+    (tx * tx).sum().backward()
+    close(x, tx)
+    close(y2, ty2)
+    close(a.grad, ta.grad)
+
+
+def test_rejected_inplace_through_view_leaves_base_unchanged(device):
+    x0 = f64(np.ones((2, 3)), True)
+    x = x0 * 1
+    y = x[0]
+    node, view_node = x.grad_fn, y.grad_fn
+    with pytest.raises(ValueError):
+        y += f64(np.ones((2, 3)))
+    assert x.grad_fn is node and y.grad_fn is view_node
+    close(x, np.ones((2, 3)))
+
+
+def test_setitem_empty_list_index_is_a_no_op_like_torch(device, torch):
+    x = f64([0.0, 1.0, 2.0])
+    x[[]] = 9.0
+    t = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
+    t[[]] = 9.0
+    close(x, t)
