@@ -15,7 +15,7 @@ def f64(values, requires_grad=False):
     return Tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
 
 
-def close(t, ref):
+def assert_close(t, ref):
     ref = ref.detach().numpy() if hasattr(ref, "detach") else np.asarray(ref)
     np.testing.assert_allclose(np.asarray(t.numpy() if isinstance(t, Tensor) else t), ref, rtol=1e-12, atol=1e-12)
 
@@ -59,9 +59,9 @@ def test_setitem_values_and_grads_match_torch(device, torch, name):
     tx = tx0 * 1
     tx[_torch_index(torch, index)] = tv
     tx.backward(torch.tensor(g_np))
-    close(x, tx)
-    close(x0.grad, tx0.grad)
-    close(v.grad, tv.grad)
+    assert_close(x, tx)
+    assert_close(x0.grad, tx0.grad)
+    assert_close(v.grad, tv.grad)
 
 
 @pytest.mark.parametrize("name", ["int", "step", "negative_step", "int_array_neg", "mask_rows_broadcast",
@@ -98,7 +98,7 @@ def test_setitem_values_require_grad_x_does_not(device, torch):
     x[1] = v
     assert x.requires_grad and not x.is_leaf
     (x * f64([[1.0, 1.0, 1.0], [4.0, 5.0, 6.0]])).sum().backward()
-    close(v.grad, [4.0, 5.0, 6.0])
+    assert_close(v.grad, [4.0, 5.0, 6.0])
 
 
 def test_setitem_int_tensor_float_values_truncates_like_torch(device, torch):
@@ -117,7 +117,7 @@ def test_setitem_bad_shape_leaves_tensor_unchanged(device):
     with pytest.raises(ValueError, match="setitem"):
         x[0] = f64([1.0, 2.0, 3.0])
     assert x.grad_fn is node
-    close(x, np.ones((3, 2)))
+    assert_close(x, np.ones((3, 2)))
 
 
 def test_setitem_on_leaf_requiring_grad_raises(device):
@@ -126,7 +126,7 @@ def test_setitem_on_leaf_requiring_grad_raises(device):
         x[0] = 5.0
     with ag.no_grad():
         x[0] = 5.0
-    close(x, [5.0, 2.0])
+    assert_close(x, [5.0, 2.0])
 
 
 def test_setitem_under_no_grad_on_saved_tensor_raises_at_backward(device):
@@ -151,9 +151,9 @@ def test_setitem_create_graph(device, torch):
     tx[1] = tv * tx0[0]
     (tgx,) = torch.autograd.grad((tx * tx).sum(), [tx0], create_graph=True)
     tgx.sum().backward()
-    close(gx, tgx)
-    close(x0.grad, tx0.grad)
-    close(v.grad, tv.grad)
+    assert_close(gx, tgx)
+    assert_close(x0.grad, tx0.grad)
+    assert_close(v.grad, tv.grad)
 
 
 def test_indexed_augmented_assignment_applies_once(device, torch):
@@ -167,8 +167,8 @@ def test_indexed_augmented_assignment_applies_once(device, torch):
     tx[0] *= 3
     tx[[1, 1]] += 1
     tx.backward(torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64))
-    close(x, tx)
-    close(x0.grad, tx0.grad)
+    assert_close(x, tx)
+    assert_close(x0.grad, tx0.grad)
 
 
 # --- augmented assignment -------------------------------------------------------------------
@@ -189,8 +189,8 @@ def test_iadd_keeps_identity_and_grads(device, torch):
     tx -= 1
     tx /= tx0 + 1
     tx.sum().backward()
-    close(x, tx)
-    close(x0.grad, tx0.grad)
+    assert_close(x, tx)
+    assert_close(x0.grad, tx0.grad)
 
 
 def test_iadd_on_saved_non_leaf_raises_at_backward(device):
@@ -212,7 +212,7 @@ def test_iadd_broadcast_to_bigger_shape_raises_and_keeps_shape(device):
     with pytest.raises(ValueError):
         y *= f64(np.ones((3, 2)))
     assert y.shape == (2,)
-    close(y, [1.0, 2.0])
+    assert_close(y, [1.0, 2.0])
 
 
 def test_isub_manual_sgd_step_changes_parameter(device):
@@ -222,7 +222,7 @@ def test_isub_manual_sgd_step_changes_parameter(device):
     with ag.no_grad():
         p -= 0.5 * p.grad
     assert p is before and p.is_leaf
-    close(p, [0.0, 0.0])
+    assert_close(p, [0.0, 0.0])
 
 
 def test_int_tensor_iadd_float_raises_like_torch(device, torch):
@@ -254,9 +254,9 @@ def test_inplace_through_view_matches_torch(device, torch):
     ty.mul_(tw)
     ty += 1
     tx.backward(torch.arange(6.0, dtype=torch.float64).reshape(2, 3) + 1)
-    close(x, tx)
-    close(x0.grad, tx0.grad)
-    close(w.grad, tw.grad)
+    assert_close(x, tx)
+    assert_close(x0.grad, tx0.grad)
+    assert_close(w.grad, tw.grad)
 
 
 def test_stale_view_used_after_several_base_changes(device, torch):
@@ -275,8 +275,8 @@ def test_stale_view_used_after_several_base_changes(device, torch):
     tx += 1
     tx[0] = 7.0
     (ty * ty).sum().backward()
-    close(y, ty)
-    close(x0.grad, tx0.grad)
+    assert_close(y, ty)
+    assert_close(x0.grad, tx0.grad)
 
 
 def test_stale_view_backward_directly(device, torch):
@@ -292,7 +292,7 @@ def test_stale_view_backward_directly(device, torch):
     ty = tx[0]
     tx.mul_(2)
     ty.backward(torch.ones(2, dtype=torch.float64))
-    close(x0.grad, tx0.grad)
+    assert_close(x0.grad, tx0.grad)
 
 
 def test_stale_view_as_grad_root(device, torch):
@@ -305,7 +305,7 @@ def test_stale_view_as_grad_root(device, torch):
     tx = tx0 * 1
     ts = tx[1]
     tx *= tx0
-    close(g, torch.autograd.grad(ts, [tx0])[0])
+    assert_close(g, torch.autograd.grad(ts, [tx0])[0])
 
 
 def test_view_of_base_without_grad_gets_values_requiring_grad(device, torch):
@@ -317,7 +317,7 @@ def test_view_of_base_without_grad_gets_values_requiring_grad(device, torch):
     y[:] = v
     assert b.requires_grad
     (b * 2).sum().backward()
-    close(v.grad, [2.0, 2.0, 2.0])
+    assert_close(v.grad, [2.0, 2.0, 2.0])
 
 
 def test_view_of_base_without_grad_iadd(device):
@@ -343,8 +343,8 @@ def test_view_whose_base_was_deleted(device, torch):
     del tx
     ty.add_(1)
     (ty * ty).sum().backward()
-    close(y, ty)
-    close(x0.grad, tx0.grad)
+    assert_close(y, ty)
+    assert_close(x0.grad, tx0.grad)
 
 
 def test_views_of_views_read_after_base_change(device, torch):
@@ -358,8 +358,8 @@ def test_views_of_views_read_after_base_change(device, torch):
     tz = tx[1][1:3]
     tx.mul_(tx0)
     (tz * tz).sum().backward()
-    close(z, tz)
-    close(x0.grad, tx0.grad)
+    assert_close(z, tz)
+    assert_close(x0.grad, tx0.grad)
 
 
 def test_inplace_through_a_view_of_a_view_reaches_the_root_as_torch(device, torch):
@@ -372,10 +372,10 @@ def test_inplace_through_a_view_of_a_view_reaches_the_root_as_torch(device, torc
     a = np.arange(6.0).reshape(2, 3)
     x0, tx0 = f64(a, True), torch.tensor(a, requires_grad=True)
     ours, theirs = run(ag, x0), run(torch, tx0)
-    close(ours, theirs)
+    assert_close(ours, theirs)
     ours.backward()
     theirs.backward()
-    close(x0.grad, tx0.grad)
+    assert_close(x0.grad, tx0.grad)
 
 
 def test_inplace_through_view_backward_twice_with_retain_graph(device):
@@ -387,7 +387,7 @@ def test_inplace_through_view_backward_twice_with_retain_graph(device):
     out.backward(retain_graph=True)
     first = x0.grad.numpy().copy()
     out.backward()
-    close(x0.grad, 2 * first)
+    assert_close(x0.grad, 2 * first)
     assert ag.gradcheck(lambda a: _through_view(a), (f64([1.0, 2.0, 3.0], True),))
 
 
@@ -405,7 +405,7 @@ def test_grad_with_inputs_a_view(device, torch):
     x.mul_(2)
     out = (y * y).sum()
     (g,) = ag.grad(out, [y])
-    close(g, 2 * y.numpy())
+    assert_close(g, 2 * y.numpy())
 
 
 def test_retain_grad_on_view_changed_in_place(device, torch):
@@ -421,8 +421,8 @@ def test_retain_grad_on_view_changed_in_place(device, torch):
     ty.retain_grad()
     ty.mul_(3)
     (ty * ty).sum().backward()
-    close(y.grad, ty.grad)
-    close(x0.grad, tx0.grad)
+    assert_close(y.grad, ty.grad)
+    assert_close(x0.grad, tx0.grad)
 
 
 def test_retain_grad_on_setitem_target(device, torch):
@@ -436,8 +436,8 @@ def test_retain_grad_on_setitem_target(device, torch):
     tx.retain_grad()
     tx[0] = 5.0
     (tx * tx).sum().backward()
-    close(x.grad, tx.grad)
-    close(x0.grad, tx0.grad)
+    assert_close(x.grad, tx.grad)
+    assert_close(x0.grad, tx0.grad)
 
 
 def test_inplace_through_view_under_anomaly_and_profiler(device):
@@ -456,7 +456,7 @@ def test_inplace_through_view_under_anomaly_and_profiler(device):
     x.mul_(2)
     y.add_(1)
     (y * x[1:]).sum().backward()
-    close(x0.grad, ref.grad)
+    assert_close(x0.grad, ref.grad)
 
 
 def test_no_reference_cycles_after_inplace_and_setitem(device):
@@ -492,8 +492,8 @@ def test_setitem_values_with_leading_ones_like_torch(device, torch):
     tx = tx0 * 1
     tx[0] = tv
     (tx * tx).sum().backward()
-    close(x, tx)
-    close(v.grad, tv.grad)
+    assert_close(x, tx)
+    assert_close(v.grad, tv.grad)
 
 
 @pytest.mark.parametrize("name", ["add", "mul", "maximum", "minimum"])
@@ -524,8 +524,8 @@ def test_inplace_on_zero_dim_view_matches_torch(device, torch):
     ts *= tx0[2]
     ts += 1
     (tx * tx).sum().backward()
-    close(x, tx)
-    close(x0.grad, tx0.grad)
+    assert_close(x, tx)
+    assert_close(x0.grad, tx0.grad)
 
 
 def test_two_views_of_one_base(device, torch):
@@ -541,9 +541,9 @@ def test_two_views_of_one_base(device, torch):
     ty1.add_(ta[1])
     ty2[1] = ty1[1] * 3
     (tx * tx).sum().backward()
-    close(x, tx)
-    close(y2, ty2)
-    close(a.grad, ta.grad)
+    assert_close(x, tx)
+    assert_close(y2, ty2)
+    assert_close(a.grad, ta.grad)
 
 
 def test_rejected_inplace_through_view_leaves_base_unchanged(device):
@@ -554,7 +554,7 @@ def test_rejected_inplace_through_view_leaves_base_unchanged(device):
     with pytest.raises(ValueError):
         y += f64(np.ones((2, 3)))
     assert x.grad_fn is node and y.grad_fn is view_node
-    close(x, np.ones((2, 3)))
+    assert_close(x, np.ones((2, 3)))
 
 
 def test_setitem_empty_list_index_is_a_no_op_like_torch(device, torch):
@@ -562,4 +562,4 @@ def test_setitem_empty_list_index_is_a_no_op_like_torch(device, torch):
     x[[]] = 9.0
     t = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
     t[[]] = 9.0
-    close(x, t)
+    assert_close(x, t)

@@ -23,7 +23,7 @@ def _pair(torch, **kwargs):
     return ours, theirs
 
 
-def _run_both(torch, ours, theirs, x, hx, rng):
+def _assert_both_match(torch, ours, theirs, x, hx, rng):
     """Forward both on ``x`` (and the (h_0, c_0) arrays ``hx``), backward a loss that
     weighs every element of the output, h_n and c_n differently; returns our and
     PyTorch's leaves (input, then states) for the gradient checks."""
@@ -55,7 +55,7 @@ def test_matches_pytorch(device, torch, num_layers, bidirectional, batch_first, 
     count = num_layers * (2 if bidirectional else 1)
     hx = [rng.standard_normal((count, BATCH, PROJ)), rng.standard_normal((count, BATCH, HIDDEN))] \
         if with_state else None
-    _run_both(torch, ours, theirs, x, hx, rng)
+    _assert_both_match(torch, ours, theirs, x, hx, rng)
 
 
 @pytest.mark.parametrize("with_state", [False, True])
@@ -63,7 +63,7 @@ def test_unbatched_input_matches_pytorch(device, torch, with_state):
     rng = np.random.default_rng(20)
     ours, theirs = _pair(torch, num_layers=2, bidirectional=True)
     hx = [rng.standard_normal((4, PROJ)), rng.standard_normal((4, HIDDEN))] if with_state else None
-    _run_both(torch, ours, theirs, rng.standard_normal((SEQ, INPUT)), hx, rng)
+    _assert_both_match(torch, ours, theirs, rng.standard_normal((SEQ, INPUT)), hx, rng)
 
 
 def test_without_bias_and_with_full_dropout_matches_pytorch(device, torch):
@@ -72,7 +72,7 @@ def test_without_bias_and_with_full_dropout_matches_pytorch(device, torch):
     ours, theirs = _pair(torch, num_layers=2, bias=False, dropout=1.0)
     assert [n for n, _ in ours.named_parameters()] == \
         ["weight_ih_l0", "weight_hh_l0", "weight_hr_l0", "weight_ih_l1", "weight_hh_l1", "weight_hr_l1"]
-    _run_both(torch, ours, theirs, rng.standard_normal((SEQ, BATCH, INPUT)), None, rng)
+    _assert_both_match(torch, ours, theirs, rng.standard_normal((SEQ, BATCH, INPUT)), None, rng)
 
 
 def test_second_derivatives_match_pytorch(device, torch):

@@ -15,7 +15,7 @@ STEPS, LENGTHS = 5, [3, 5, 1, 4]       # distinct, so every sort order is unambi
 SORTED = sorted(LENGTHS, reverse=True)
 
 
-def _close(ours, theirs, rtol=1e-10):
+def _assert_close(ours, theirs, rtol=1e-10):
     theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs)
     assert ours.shape == tuple(theirs.shape)
     np.testing.assert_allclose(ours.numpy(), theirs, rtol=rtol, atol=1e-12)
@@ -35,7 +35,7 @@ def _weighted_sum(torch, ours, theirs, rng):
 
 def _assert_same_packing(ours, theirs):
     assert isinstance(ours, PackedSequence)
-    _close(ours.data, theirs.data)
+    _assert_close(ours.data, theirs.data)
     assert ours.batch_sizes.device == "cpu" and ours.batch_sizes.dtype == ag.int64
     assert ours.batch_sizes.tolist() == theirs.batch_sizes.tolist()
     for mine, reference in ((ours.sorted_indices, theirs.sorted_indices),
@@ -63,10 +63,10 @@ def test_pack_then_pad_matches_pytorch(device, torch, batch_first, enforce_sorte
                                               total_length=STEPS + 1)
     padded_t, lengths_t = torch.nn.utils.rnn.pad_packed_sequence(packed_t, batch_first=batch_first,
                                                                  padding_value=-1.5, total_length=STEPS + 1)
-    _close(padded_a, padded_t)
+    _assert_close(padded_a, padded_t)
     assert lengths_a.device == "cpu" and lengths_a.tolist() == lengths_t.tolist() == lengths
     _weighted_sum(torch, padded_a, padded_t, rng)
-    _close(xa.grad, xt.grad)  # zero at every padded step
+    _assert_close(xa.grad, xt.grad)  # zero at every padded step
 
 
 def test_pack_sequence_and_unpack_match_pytorch(device, torch):
@@ -77,12 +77,12 @@ def test_pack_sequence_and_unpack_match_pytorch(device, torch):
     _assert_same_packing(packed_a, packed_t)
     _weighted_sum(torch, packed_a.data, packed_t.data, rng)
     for a, t in leaves:
-        _close(a.grad, t.grad)
+        _assert_close(a.grad, t.grad)
 
     unpacked = unpack_sequence(packed_a)
     assert [u.shape for u in unpacked] == [(n, INPUT) for n in LENGTHS]
     for u, (a, _) in zip(unpacked, leaves):
-        _close(u, a.numpy(), rtol=0)
+        _assert_close(u, a.numpy(), rtol=0)
     unpacked[2].sum().backward()  # reaches the sequence it came from only
     assert leaves[2][0].grad.numpy().sum() == pytest.approx(leaves[2][1].grad.numpy().sum() + 1 * INPUT)
 
@@ -96,10 +96,10 @@ def test_pad_sequence_matches_pytorch(device, torch, batch_first, padding_side):
                             padding_side=padding_side)
     padded_t = torch.nn.utils.rnn.pad_sequence([t for _, t in leaves], batch_first=batch_first,
                                                padding_value=7.0, padding_side=padding_side)
-    _close(padded_a, padded_t)
+    _assert_close(padded_a, padded_t)
     _weighted_sum(torch, padded_a, padded_t, rng)
     for a, t in leaves[:-1]:
-        _close(a.grad, t.grad)
+        _assert_close(a.grad, t.grad)
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -227,15 +227,15 @@ def test_packed_input_matches_pytorch(device, torch, kind, config):
     _assert_same_packing(out_a, out_t)
     assert out_a.batch_sizes is packed_a.batch_sizes and out_a.sorted_indices is packed_a.sorted_indices
     for fa, ft in zip(finals_a, finals_t):  # each sequence's state at its own last step, original order
-        _close(fa, ft)
+        _assert_close(fa, ft)
 
     weights = [rng.standard_normal(tuple(t.shape)) for t in [out_t.data] + finals_t]
     loss_a = sum((a * ag.tensor(w, dtype=ag.float64)).sum() for a, w in zip([out_a.data] + finals_a, weights))
     sum((t * torch.tensor(w)).sum() for t, w in zip([out_t.data] + finals_t, weights)).backward()
     loss_a.backward()
-    _close(xa.grad, xt.grad, rtol=1e-9)
+    _assert_close(xa.grad, xt.grad, rtol=1e-9)
     for a, t in states:
-        _close(a.grad, t.grad, rtol=1e-9)
+        _assert_close(a.grad, t.grad, rtol=1e-9)
     assert_parameter_grads_match(ours, theirs, rtol=1e-9)
 
 
@@ -270,7 +270,7 @@ def _rnn_pair(torch, kind, **kwargs):
     return ours, theirs
 
 
-def _run_both(torch, ours, theirs, lengths, rng, with_hx, batch_first=False, enforce_sorted=False,
+def _assert_packed_runs_match(torch, ours, theirs, lengths, rng, with_hx, batch_first=False, enforce_sorted=False,
               lengths_as_tensor=False):
     batch, steps = len(lengths), max(lengths)
     xa, xt = _leaf(torch, rng.standard_normal((batch, steps, INPUT) if batch_first else (steps, batch, INPUT)))
@@ -292,15 +292,15 @@ def _run_both(torch, ours, theirs, lengths, rng, with_hx, batch_first=False, enf
     pad_a, len_a = pad_packed_sequence(out_a, batch_first=batch_first, total_length=steps + 2)
     pad_t, len_t = torch.nn.utils.rnn.pad_packed_sequence(out_t, batch_first=batch_first, total_length=steps + 2)
     assert len_a.tolist() == len_t.tolist()
-    _close(pad_a, pad_t)
+    _assert_close(pad_a, pad_t)
     for a, t in zip(fa, ft):
-        _close(a, t)
+        _assert_close(a, t)
     weights = [rng.standard_normal(tuple(t.shape)) for t in [pad_t] + ft]
     sum((a * ag.tensor(w, dtype=ag.float64)).sum() for a, w in zip([pad_a] + fa, weights)).backward()
     sum((t * torch.tensor(w)).sum() for t, w in zip([pad_t] + ft, weights)).backward()
-    _close(xa.grad, xt.grad, rtol=1e-9)
+    _assert_close(xa.grad, xt.grad, rtol=1e-9)
     for a, t in states:
-        _close(a.grad, t.grad, rtol=1e-9)
+        _assert_close(a.grad, t.grad, rtol=1e-9)
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), dict(theirs.named_parameters())[name].grad.numpy(),
                                    rtol=1e-9, atol=1e-12, err_msg=name)
@@ -312,7 +312,7 @@ def test_packed_edge_cases_match_pytorch(device, torch, kind, case):
     lengths = {"batch_of_one": [4], "equal_lengths": [3, 3, 3], "ties_unsorted": [2, 4, 2, 4, 1],
                "tensor_lengths": [2, 5, 3]}[case]
     ours, theirs = _rnn_pair(torch, kind, bidirectional=True)
-    _run_both(torch, ours, theirs, lengths, np.random.default_rng(8), with_hx=True,
+    _assert_packed_runs_match(torch, ours, theirs, lengths, np.random.default_rng(8), with_hx=True,
               lengths_as_tensor=case == "tensor_lengths", batch_first=case == "equal_lengths")
 
 
@@ -322,14 +322,14 @@ def test_packed_ties_sort_like_pytorch(device, torch):
     pa = pack_padded_sequence(ag.tensor(x, dtype=ag.float64), lengths, enforce_sorted=False)
     pt = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths, enforce_sorted=False)
     assert pa.sorted_indices.tolist() == pt.sorted_indices.tolist()
-    _close(pa.data, pt.data)
+    _assert_close(pa.data, pt.data)
 
 
 def test_packed_lstm_proj_bidirectional_two_layers_eval_dropout(device, torch):
     ours, theirs = _rnn_pair(torch, "LSTM", num_layers=2, bidirectional=True, proj_size=PROJ, dropout=0.5)
     ours.eval()
     theirs.eval()
-    _run_both(torch, ours, theirs, [3, 5, 1, 4], np.random.default_rng(9), with_hx=True, batch_first=True)
+    _assert_packed_runs_match(torch, ours, theirs, [3, 5, 1, 4], np.random.default_rng(9), with_hx=True, batch_first=True)
 
 
 def test_packed_gru_gradgradcheck(device):
@@ -353,11 +353,11 @@ def test_packed_second_order_matches_pytorch(device, torch):
     out_t, _ = theirs(torch.nn.utils.rnn.pack_padded_sequence(xt, [2, 4, 1], enforce_sorted=False))
     (ga,) = ag.grad((out_a.data ** 2).sum(), [xa], create_graph=True)
     (gt,) = torch.autograd.grad((out_t.data ** 2).sum(), [xt], create_graph=True)
-    _close(ga, gt, rtol=1e-9)
+    _assert_close(ga, gt, rtol=1e-9)
     (ga * ga).sum().backward()
     (gt * gt).sum().backward()
     np.testing.assert_allclose(ours.weight_hr_l0.grad.numpy(), theirs.weight_hr_l0.grad.numpy(), rtol=1e-8)
-    _close(xa.grad, xt.grad, rtol=1e-8)
+    _assert_close(xa.grad, xt.grad, rtol=1e-8)
 
 
 def test_pad_packed_total_length_batch_first_and_padding_value(device, torch):
@@ -366,7 +366,7 @@ def test_pad_packed_total_length_batch_first_and_padding_value(device, torch):
     pt = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
     a, la = pad_packed_sequence(pa, batch_first=True, padding_value=-1.0, total_length=7)
     t, lt = torch.nn.utils.rnn.pad_packed_sequence(pt, batch_first=True, padding_value=-1.0, total_length=7)
-    _close(a, t)
+    _assert_close(a, t)
     assert la.tolist() == lt.tolist()
     with pytest.raises(ValueError, match="total_length"):
         pad_packed_sequence(pa, total_length=4)
