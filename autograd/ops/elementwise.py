@@ -53,10 +53,22 @@ def operands(op, a, b, broadcast=True):
     return a, b
 
 
+def _on_bools(a, b, logical):
+    """``a`` and ``b`` combined by the namespace's ``logical`` function where both are
+    bool (the standard has no arithmetic on bools; NumPy and CuPy give the same values);
+    anything else re-raises the TypeError the namespace raised."""
+    if a.data.dtype == b.data.dtype and a.dtype == dtypes.bool_:
+        return getattr(a._backend.xp, logical)(a.data, b.data)
+    raise
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return a.data + b.data
+        try:
+            return a.data + b.data
+        except TypeError:  # the Array API standard adds no bools: bool + bool is "or", as in NumPy
+            return _on_bools(a, b, "logical_or")
 
     @staticmethod
     def backward(ctx, gy):
@@ -87,7 +99,10 @@ class Mul(Function):
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         # Each input's gradient needs only the other input: keep no more alive than that.
         ctx.save_for_backward(b if need_a else None, a if need_b else None)
-        return a.data * b.data
+        try:
+            return a.data * b.data
+        except TypeError:  # as in Add: bool * bool is "and"
+            return _on_bools(a, b, "logical_and")
 
     @staticmethod
     def backward(ctx, gy):
@@ -439,7 +454,10 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a._backend.xp.maximum(a.data, b.data)
+        try:
+            return a._backend.xp.maximum(a.data, b.data)
+        except TypeError:  # as in Add
+            return _on_bools(a, b, "logical_or")
 
     @staticmethod
     def backward(ctx, gy):
@@ -451,7 +469,10 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a._backend.xp.minimum(a.data, b.data)
+        try:
+            return a._backend.xp.minimum(a.data, b.data)
+        except TypeError:  # as in Add
+            return _on_bools(a, b, "logical_and")
 
     @staticmethod
     def backward(ctx, gy):
