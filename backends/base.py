@@ -118,14 +118,18 @@ class Backend:
         x[...] = y
         return y > 0
 
-    def masked(self, values, mask):
+    def masked(self, values, mask, out=None):
         """``values`` where the bool ``mask`` (of the same shape) holds, else 0: the
         backward of ReLU and of max-pooling. A multiply by the mask, not ``where``:
         NumPy's ``where`` branches per element and mispredicts on ReLU's random signs
         (about 15x slower in a CNN step). So an inf or NaN in ``values`` where the
-        mask is False gives NaN, not 0."""
-        out = self.xp.astype(mask, values.dtype)
-        out *= values
+        mask is False gives NaN, not 0. With ``out`` (an array of that shape, a strided
+        view say), the result is written there and ``out`` returned."""
+        result = self.xp.astype(mask, values.dtype)
+        result *= values
+        if out is None:
+            return result
+        out[...] = result
         return out
 
     def sqrt(self, x):

@@ -109,9 +109,9 @@ class CupyBackend(Backend):
         with self._device:
             return self.xp.sqrt(x)  # CuPy's pool reuses the memory; sqrt, unlike a power of 0.5, is exact
 
-    def masked(self, values, mask):
+    def masked(self, values, mask, out=None):
         with self._device:
-            return self.xp.multiply(values, mask)  # one kernel, where the generic form takes two
+            return self.xp.multiply(values, mask, out=out)  # one kernel, where the generic form takes two
 
     def col2im(self, windows, shape, stride, dilation):
         with self._device:

@@ -111,8 +111,14 @@ class NumpyBackend(Backend):
             return np.matmul(a, b)
         return np.matmul(a, b, out=self.scratch((a.shape[0], b.shape[1]), np.result_type(a, b)))
 
-    def masked(self, values, mask):
-        out = self.scratch_like(values, values.dtype)
+    def masked(self, values, mask, out=None):
+        if out is not None and memory_order(out) != memory_order(values):
+            # Straight into an ``out`` laid out otherwise is twice as slow as a product in
+            # values' own order and a copy (403 against 197 us, a LeNet pooling gradient).
+            out[...] = self.masked(values, mask)
+            return out
+        if out is None:
+            out = self.scratch_like(values, values.dtype)
         np.multiply(values, mask, out=out)  # one pass, where astype and multiply take two
         return out
 

@@ -855,8 +855,10 @@ class MaxPool2dGrad(Function):
         out = _pool_grad_buffer(backend, padded.shape, g.dtype, window)
         overlapping = window.overlapping
         for rows, cols, hit in _first_max_hits(xp, padded, m.data, window):
-            part = backend.masked(g, hit)
-            out[..., rows, cols] = out[..., rows, cols] + part if overlapping else part
+            if overlapping:
+                out[..., rows, cols] = out[..., rows, cols] + backend.masked(g, hit)
+            else:  # straight into the strided slice: one pass, not a temporary and a copy
+                backend.masked(g, hit, out=out[..., rows, cols])
         return window.crop(out)
 
     @staticmethod

@@ -440,6 +440,26 @@ def test_masked_kernel_keeps_the_values_where_the_mask_holds(device):
     np.testing.assert_array_equal(out, np.where(mask, values, 0))
 
 
+@pytest.mark.parametrize("out_layout", ["same", "other"])
+def test_masked_kernel_writes_into_a_strided_out_in_either_layout(device, out_layout):
+    # Max pooling's gradient writes each kernel offset's masked values into a strided
+    # slice of its buffer; the slice's memory order may differ from the values' own.
+    backend = backends.get(device)
+    rng = np.random.default_rng(13)
+    values = rng.standard_normal((6, 4, 5, 5)).astype(np.float32).transpose(1, 0, 2, 3)  # (C, N) memory
+    mask = rng.random(values.shape) < 0.5
+    shape = (4, 6, 10, 10)
+    buffer = np.full(shape if out_layout == "other" else (6, 4, 10, 10), np.nan, np.float32)
+    buffer = backend.from_numpy(buffer) if device != "cpu" else buffer
+    whole = buffer if out_layout == "other" else backend.xp.permute_dims(buffer, (1, 0, 2, 3))
+    target = whole[..., 1::2, 0::2]
+    returned = backend.masked(backend.from_numpy(values), backend.from_numpy(mask), out=target)
+    assert returned is target
+    got = host(backend, whole)
+    np.testing.assert_array_equal(got[..., 1::2, 0::2], np.where(mask, values, 0))
+    assert np.isnan(got[..., 0::2, :]).all() and np.isnan(got[..., 1::2, 1::2]).all()  # nothing else written
+
+
 def test_pooled_relu_outputs_are_reused_only_once_unreferenced():
     """The NumPy backend writes large ReLU outputs into its scratch pool: an output
     still referenced is never handed out again, and one dropped is."""
