@@ -251,8 +251,8 @@ def _run(cls, args):
                 backend = a._backend
             elif a._backend is not backend:
                 _device_mismatch(cls, backend, a._backend)
-            if a._requires_grad:
-                requires = True
+            if a._requires_grad or a._version is not None and a._fresh()._requires_grad:
+                requires = True  # (_fresh: an indexing view whose base joined the graph since)
     ctx = _new(cls)
     if requires and _state.enabled:
         return _record(cls, ctx, args, backend)

@@ -121,7 +121,7 @@ class Tensor:
 
     @property
     def requires_grad(self):
-        return self._requires_grad
+        return self._fresh()._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag):
@@ -296,37 +296,79 @@ class Tensor:
         return self
 
     def _change_through_view(self, op, fn, other):
-        """An in-place op on a view that basic indexing made (``y[0].add_(1)``), as PyTorch
-        handles it: the new values go into the base at the view's index (through the
-        base's own in-place path, so a view of a view reaches the root, and a leaf that
-        requires grad is refused there), and the view becomes a fresh view of the base."""
-        base, index = self._base
-        if base._requires_grad and base.grad_fn is None:
+        """An in-place op on a view that indexing made (``y[0].add_(1)``), as PyTorch
+        handles it: the new values are written, through every view between, into the
+        root base at the view's index (by the root's own in-place path, so a root that
+        reshape made or a leaf that requires grad is refused there), and the views
+        become fresh views of their bases. Loops, with no recursion, up the chain."""
+        chain = [self]  # the indexing views from self up to, not including, the root
+        root = self._base[0]
+        while getattr(root, "_base", None) is not None and root._base[1] is not None:
+            chain.append(root)
+            root = root._base[0]
+        if root._requires_grad and root.grad_fn is None:
             raise RuntimeError(f"{op}: this tensor is a view of a leaf tensor that requires grad, which cannot "
                                "be changed in place while the graph is being recorded; wrap the update in "
                                "`with ag.no_grad():`")
-        indexing = ops.indexing
-        # The view's values as the base's current place in the graph gives them (the view
-        # may predate another change of its base), copied: the base is overwritten next.
-        values = fn(indexing.getitem(base, index)._snapshot(), other)
+        getitem, put = ops.indexing.getitem, ops.indexing.IndexPut.apply
+
+        def current(view):
+            # A view's values as its base's current place in the graph gives them (the view
+            # may predate a change of its base, or have been taken under no_grad), copied:
+            # the memory is overwritten below.
+            return getitem(*view._base[:2])._snapshot()
+        values = fn(current(self), other)
         if values.shape != self.shape:
             raise ValueError(f"{op}: the result has shape {values.shape} but the tensor being "
                              f"changed in place has shape {self.shape}")
-        base._inplace(op, lambda old, new: indexing.IndexPut.apply(old, new, index, False), values)
-        return self._rebase()  # self's memory already holds the values
+        for view in chain[:-1]:  # each parent below the top is a view too: its new values, whole
+            values = put(current(view._base[0]), values, view._base[1], False)
+        top_index = chain[-1]._base[1]
+        root._inplace(op, lambda old, new: put(old, new, top_index, False), values)
+        with grad_mode.enable_grad():  # every view's memory already holds its new values
+            for view in reversed(chain):
+                base, index = view._base[:2]
+                view._take_place(ops.indexing.getitem(base, index))
+        return self
+
+    def _view_maker(self):
+        node = self.grad_fn
+        return node.name if node is not None else "a shape op"
 
     def _rebase(self):
         """Make this view (see ``_base``) a fresh view of its base's current place in the
-        graph, after an in-place change of the base."""
-        base, index = self._base
+        graph, after an in-place change of the base. A stale chain of views is rebased
+        from its root down, in a loop: no recursion, however long the chain."""
+        chain = [self]
+        while True:
+            parent = chain[-1]._base[0]
+            above = getattr(parent, "_base", None)
+            if above is None or above[1] is None or not parent._stale():
+                break
+            chain.append(parent)
         with grad_mode.enable_grad():
-            return self._take_place(ops.indexing.getitem(base, index))
+            for view in reversed(chain):
+                base, index = view._base[:2]
+                view._take_place(ops.indexing.getitem(base, index))
+        return self
+
+    def _stale(self):
+        """Whether this indexing view's base changed in place since the view took its
+        place: in the graph (its GetItem node remembers the shared counter's value), or
+        outside it while the base has joined the graph since."""
+        v = self._version
+        if v is None:
+            return False
+        node = self.grad_fn
+        if node is not None:
+            return node.view_version is not None and v.value != node.view_version
+        base = getattr(self, "_base", None)
+        return (grad_mode.state.enabled and base is not None and base[1] is not None
+                and base[0]._requires_grad and v.value != base[2])
 
     def _fresh(self):
-        """This tensor, rebased first if it is a view whose base changed in place since it
-        took its place in the graph (its GetItem node remembers the shared counter's value)."""
-        node, v = self.grad_fn, self._version
-        if v is not None and node is not None and node.view_version is not None and v.value != node.view_version:
+        """This tensor, rebased first if it is a stale indexing view (see ``_stale``)."""
+        if self._version is not None and self._stale():
             self._rebase()
         return self
 
@@ -338,8 +380,13 @@ class Tensor:
         return t
 
     def _inplace(self, op, fn, other):
-        if grad_mode.state.enabled and getattr(self, "_base", None) is not None and (
-                self._requires_grad or self._base[0]._requires_grad or getattr(other, "_requires_grad", False)):
+        base = getattr(self, "_base", None)
+        if grad_mode.state.enabled and base is not None and (
+                self._requires_grad or base[0]._requires_grad or getattr(other, "_requires_grad", False)):
+            if base[1] is None:  # reshape, transpose, broadcast_to, split: no index to write back through
+                raise RuntimeError(f"{op}: this tensor is a view that {self._view_maker()} made, and autograd "
+                                   "follows an in-place change only through a view that indexing made; change "
+                                   "a .clone() of it instead, or do it under `with ag.no_grad():`")
             return self._change_through_view(op, fn, other)
         self._check_inplace(op)
         if grad_mode.state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
@@ -360,10 +407,14 @@ class Tensor:
 
     def add_(self, other, alpha=1):
         self._refuse_a_wider_result("add_", other)
+        if alpha != 1:
+            self._refuse_a_wider_result("add_", alpha)
         return self._inplace("add_", ops.elementwise.add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other, alpha=1):
         self._refuse_a_wider_result("sub_", other)
+        if alpha != 1:
+            self._refuse_a_wider_result("sub_", alpha)
         return self._inplace("sub_", ops.elementwise.sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other):

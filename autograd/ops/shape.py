@@ -6,8 +6,13 @@ from ..tensor import Tensor, share_version, version_of
 
 def _view(out, x):
     """Outputs that may alias their input share its in-place version counter,
-    so changing one in place is caught wherever the other was saved."""
+    so changing one in place is caught wherever the other was saved. They also
+    know their base (with no index: an in-place change that the graph would have
+    to follow through them is refused, see Tensor._inplace; indexing views
+    replace it with their index)."""
     share_version(out, version_of(x))
+    if out is not x:
+        out._base = (x, None, None)
     return out
 
 

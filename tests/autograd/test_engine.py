@@ -984,7 +984,7 @@ def test_in_place_through_a_view_the_graph_cannot_follow_is_refused(device):
         w[0:2].add_(1.0)             # would change the leaf behind the graph's back
     np.testing.assert_array_equal(w.numpy(), [1.0, 2.0, 3.0])
     h = w * 1
-    with pytest.raises(RuntimeError, match=r"mul_: .*view \(made by Reshape\)"):
+    with pytest.raises(RuntimeError, match=r"mul_: this tensor is a view that Reshape made"):
         h.reshape(3, 1).mul_(2.0)
     np.testing.assert_array_equal(h.numpy(), [1.0, 2.0, 3.0])
     with ag.no_grad():               # outside recording it is an ordinary update
