@@ -298,10 +298,7 @@ def _record(cls, ctx, args, backend):
     for i, a in enumerate(args):
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
-            fn = a.grad_fn
-            v = a._version
-            if v is not None and fn is not None and fn.view_version is not None and v.value != fn.view_version:
-                fn = a._rebase().grad_fn  # a view whose base changed in place since it was taken (Tensor._fresh)
+            fn = a.grad_fn if a._version is None else a._fresh().grad_fn  # (a stale view: rebased first)
             if fn is None:
                 producers.append(a)
             else:

@@ -325,15 +325,8 @@ class Tensor:
             values = put(current(view._base[0]), values, view._base[1], False)
         top_index = chain[-1]._base[1]
         root._inplace(op, lambda old, new: put(old, new, top_index, False), values)
-        with grad_mode.enable_grad():  # every view's memory already holds its new values
-            for view in reversed(chain):
-                base, index = view._base[:2]
-                view._take_place(ops.indexing.getitem(base, index))
+        _retake_views(chain)  # every view's memory already holds its new values
         return self
-
-    def _view_maker(self):
-        node = self.grad_fn
-        return node.name if node is not None else "a shape op"
 
     def _rebase(self):
         """Make this view (see ``_base``) a fresh view of its base's current place in the
@@ -346,10 +339,7 @@ class Tensor:
             if above is None or above[1] is None or not parent._stale():
                 break
             chain.append(parent)
-        with grad_mode.enable_grad():
-            for view in reversed(chain):
-                base, index = view._base[:2]
-                view._take_place(ops.indexing.getitem(base, index))
+        _retake_views(chain)
         return self
 
     def _stale(self):
@@ -379,14 +369,21 @@ class Tensor:
         t.grad_fn, t._output_nr, t._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
         return t
 
-    def _inplace(self, op, fn, other):
+    def _changes_through_base(self, other=None):
+        """Whether an in-place change of this tensor (with ``other``) must go through the
+        view's base: it is a view, and the graph is involved (recording, and the view,
+        its base or ``other`` requires grad). In-place ops, relu_ and setitem ask it."""
         base = getattr(self, "_base", None)
-        if grad_mode.state.enabled and base is not None and (
-                self._requires_grad or base[0]._requires_grad or getattr(other, "_requires_grad", False)):
-            if base[1] is None:  # reshape, transpose, broadcast_to, split: no index to write back through
-                raise RuntimeError(f"{op}: this tensor is a view that {self._view_maker()} made, and autograd "
-                                   "follows an in-place change only through a view that indexing made; change "
-                                   "a .clone() of it instead, or do it under `with ag.no_grad():`")
+        return grad_mode.state.enabled and base is not None and (
+            self._requires_grad or base[0]._requires_grad or getattr(other, "_requires_grad", False))
+
+    def _inplace(self, op, fn, other):
+        if self._changes_through_base(other):
+            if self._base[1] is None:  # reshape, transpose, broadcast_to, split: no index to write back through
+                maker = "a shape op" if self.grad_fn is None else self.grad_fn.name
+                raise RuntimeError(f"{op}: this tensor is a view that {maker} made, and autograd follows an "
+                                   "in-place change only through a view that indexing made; change a .clone() "
+                                   "of it instead, or do it under `with ag.no_grad():`")
             return self._change_through_view(op, fn, other)
         self._check_inplace(op)
         if grad_mode.state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
@@ -627,6 +624,16 @@ def set_default_dtype(dtype):
     if not dtypes.is_floating(dtype):
         raise TypeError(f"the default dtype must be floating point, not {dtype}")
     _default_dtype = dtype
+
+
+def _retake_views(chain):
+    """Give each indexing view of ``chain`` (listed from the changed one up to the one
+    just under the root) a fresh place in the graph, from the top down, so that each
+    takes a base that is fresh already."""
+    with grad_mode.enable_grad():
+        for view in reversed(chain):
+            base, index = view._base[:2]
+            view._take_place(ops.indexing.getitem(base, index))
 
 
 from . import engine, ops  # noqa: E402  (ops build on Tensor, so they load after it)

@@ -408,9 +408,8 @@ def relu_(x):
     """ReLU in place: ``x`` itself is returned, now the output of a ReluInPlace node."""
     if not isinstance(x, Tensor):
         raise TypeError(f"relu_: expected a Tensor, got {type(x).__name__}")
-    base = getattr(x, "_base", None)
-    if _grad_state.enabled and base is not None and (x._requires_grad or base[0]._requires_grad):
-        return x._inplace("relu_", lambda old, _: relu(old), None)  # a view: through its base
+    if x._changes_through_base():
+        return x._inplace("relu_", lambda old, _: relu(old), None)
     x._check_inplace("relu_")
     # Counted before the kernel runs: should anything raise after it has written (the
     # anomaly check, say), the change is on record all the same.

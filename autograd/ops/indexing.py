@@ -136,12 +136,10 @@ def setitem(x, index, values):
                          f"shape {region}")
     if values.data.dtype != x.data.dtype:
         values = astype(values, x.dtype)  # as PyTorch: the tensor keeps its dtype
-    base = getattr(x, "_base", None)
-    if grad_mode.state.enabled and (x._requires_grad or values._requires_grad or
-                                    base is not None and base[0]._requires_grad):
-        if base is not None:  # a view: through its base (Tensor._change_through_view)
-            x._inplace("setitem", lambda old, new: IndexPut.apply(old, new, index, advanced), values)
-            return
+    if x._changes_through_base(values):
+        x._inplace("setitem", lambda old, new: IndexPut.apply(old, new, index, advanced), values)
+        return
+    if grad_mode.state.enabled and (x._requires_grad or values._requires_grad):
         x._check_inplace("setitem")
         # IndexPut copies x before writing and keeps nothing, so x itself (not a copy)
         # may be its input although x is overwritten next.
