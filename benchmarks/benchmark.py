@@ -14,6 +14,7 @@ class Benchmark:
     repeat: int = 10          # timed samples per contender (--repeat overrides)
     warmup: int = 2           # untimed calls per contender before the first sample
     min_sample_s: float = 0.005  # calls are batched until one sample lasts this long
+    settle: int = 1           # untimed calls at the start of every sample (see runner)
     measure: str = TIME
 
     @property

@@ -8,6 +8,11 @@ The order changes from round to round (a balanced Latin square, see
 often: a contender's first call in a sample finds the caches as the one before
 it left them, and with a fixed order one contender would always inherit the
 heaviest predecessor (topograd always ran right after PyTorch).
+Each sample then starts with ``settle`` untimed calls, so that the calls it times
+follow calls of the same contender, as a training loop's steps follow each other.
+Without them the first timed call paid for the caches the previous contender left
+(an MLP step at batch 64 cost topograd 500 us more cold than warm, and the floor
+320 us more), and a sample of three calls measured mostly that interleaving.
 Calls are batched so that each sample lasts at least ``min_sample_s``: a single
 microsecond-long call would measure the clock, not the work.
 
@@ -68,7 +73,7 @@ def _run_timed(benchmark, repeat, progress):
 
     for i in range(repeat):
         orders = balanced_orders(len(live))
-        ran = _round([live[j] for j in orders[i % len(orders)]], _sample, progress, repeat - i)
+        ran = _round([live[j] for j in orders[i % len(orders)]], lambda r, p: _sample(r, p, benchmark.settle), progress, repeat - i)
         live = [entry for entry in live if entry in ran]  # back in the benchmark's order
     return BenchmarkResult(benchmark, results)
 
@@ -95,7 +100,9 @@ def balanced_orders(n):
     return [order for row in rows for order in (row, row[::-1])]
 
 
-def _sample(result, prepared):
+def _sample(result, prepared, settle):
+    if settle:
+        _elapsed(prepared, settle)  # untimed: brings this contender's data back into the caches
     result.samples.append(_elapsed(prepared, result.number) / result.number)
 
 

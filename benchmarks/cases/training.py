@@ -7,6 +7,9 @@ from ..models import ModelSpec
 MLP_SIZES = (784, 512, 256, 10)
 LSTM_SIZES = (32, 32, 64)        # seq, input, hidden
 LSTM_BATCH = 32
+# Samples of 20 ms: ten steps of the MLP at batch 64, where at 5 ms a sample of three
+# steps swung with each collection of the garbage collector and each page fault.
+SAMPLE_S = 0.02
 # The GEMM-bound step: wide enough that the GEMMs dwarf everything else on each device.
 GEMM_BOUND = {"cpu": ((1024, 1024, 1024, 10), 256), "cuda": ((4096, 4096, 4096, 10), 4096)}
 QUICK_GEMM_BOUND = ((256, 256, 256, 10), 64)
@@ -33,5 +36,6 @@ def benchmarks(settings):
             params["flops"] = spec.flops()
         out.append(Benchmark(name, f"SGD step: {spec.title}", training_step.contenders(spec, settings.device),
                              metrics.time_per_call("ms"), params=params,
-                             repeat=3 if settings.quick else 20, warmup=1 if settings.quick else 3))
+                             repeat=3 if settings.quick else 20, warmup=1 if settings.quick else 3,
+                             min_sample_s=SAMPLE_S))
     return out

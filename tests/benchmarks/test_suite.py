@@ -9,6 +9,7 @@ import math
 import pathlib
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -158,7 +159,8 @@ def test_runner_interleaves_contenders_and_reports_missing_and_broken_ones():
     bench = Benchmark("test/interleave", "interleaving", [
         _contender("a", TOPOGRAD, recording("a")), _contender("b", FLOOR, recording("b")),
         _contender("c", TORCH, missing_at_setup), _contender("d", TOPOGRAD, missing_at_first_call),
-        _contender("e", TOPOGRAD, broken)], metrics.time_per_call(), repeat=3, warmup=1, min_sample_s=0.0)
+        _contender("e", TOPOGRAD, broken)], metrics.time_per_call(), repeat=3, warmup=1, min_sample_s=0.0,
+        settle=0)
     seen = []
 
     class Progress:
@@ -185,6 +187,28 @@ def test_balanced_orders_let_every_contender_follow_every_other_equally_often(n)
     follows = collections.Counter((order[k], order[k + 1]) for order in orders for k in range(n - 1))
     assert set(follows) == {(a, b) for a in range(n) for b in range(n) if a != b}
     assert len(set(follows.values())) <= 1
+
+
+def test_each_sample_times_only_the_calls_after_its_settling_calls():
+    # A contender whose first call after another contender's is slow (cold caches, say):
+    # settle=1 leaves that call out of every sample; settle=0 times it.
+    def fresh_contender(label, kind, log):
+        def call():
+            log.append(label)
+            if log[-2:-1] != [label]:  # the previous call was someone else's
+                time.sleep(0.02)
+        return _contender(label, kind, lambda: Prepared(call))
+
+    medians = {}
+    for settle in (0, 1):
+        log = []
+        bench = Benchmark("test/settle", "settling", [fresh_contender("a", TOPOGRAD, log),
+                                                        fresh_contender("b", FLOOR, log)],
+                          metrics.time_per_call(), repeat=4, warmup=1, min_sample_s=0.0, settle=settle)
+        a, b = runner.run(bench, None, type("P", (), {"update": lambda self, n: None})()).contenders
+        assert len(a.samples) == len(b.samples) == 4
+        medians[settle] = max(a.median, b.median)
+    assert medians[0] >= 0.02 and medians[1] < 0.01
 
 
 def test_a_contender_that_breaks_mid_run_leaves_the_others_in_balanced_rounds():
@@ -488,7 +512,7 @@ def test_runner_with_a_contender_failing_at_setup_alternates_the_rest():
         make("a", kinds[0], lambda: Prepared(lambda: order.append("a"))),
         make("b", kinds[1], broken),
         make("c", kinds[2], lambda: Prepared(lambda: order.append("c")))],
-        metrics.time_per_call(), repeat=4, warmup=0, min_sample_s=0.0)
+        metrics.time_per_call(), repeat=4, warmup=0, min_sample_s=0.0, settle=0)
     a, b, c = runner.run(bench, None, type("P", (), {"update": lambda self, n: None})()).contenders
     assert b.status == FAILED and "no weights" in b.reason
     assert order == ["a", "c", "a", "c", "c", "a", "a", "c", "c", "a"]  # calibration, then balanced
