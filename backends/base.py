@@ -106,27 +106,40 @@ class Backend:
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
     def relu(self, x):
-        """``max(x, 0)`` and the bool mask of where it is positive (all that ReLU's
-        backward needs). A backend may write both into reused scratch memory."""
+        """``max(x, 0)`` and its ``relu_mask`` (all that ReLU's backward needs). A
+        backend may write both into reused scratch memory."""
         y = self.xp.maximum(x, 0)
-        return y, y > 0
+        return y, self.relu_mask(y)
 
     def relu_(self, x):
-        """``max(x, 0)`` written into ``x`` itself (an in-place ReLU); returns the bool
-        mask of where it is positive."""
-        y = self.xp.maximum(x, 0)
-        x[...] = y
-        return y > 0
+        """``max(x, 0)`` written into ``x`` itself (an in-place ReLU); returns its
+        ``relu_mask``."""
+        x[...] = self.xp.maximum(x, 0)
+        return self.relu_mask(x)
 
-    def masked(self, values, mask, out=None):
-        """``values`` where the bool ``mask`` (of the same shape) holds, else 0: the
-        backward of ReLU and of max-pooling. A multiply by the mask, not ``where``:
-        NumPy's ``where`` branches per element and mispredicts on ReLU's random signs
-        (about 15x slower in a CNN step). So an inf or NaN in ``values`` where the
-        mask is False gives NaN, not 0. With ``out`` (an array of that shape, a strided
-        view say), the result is written there and ``out`` returned."""
-        result = self.xp.astype(mask, values.dtype)
-        result *= values
+    def relu_mask(self, y):
+        """The mask, for ``masked``, that passes a gradient where ``y``, a ReLU's
+        output, is not <= 0: where y > 0 and where y is NaN, as PyTorch's ReLU
+        backward passes it (``y <= 0 ? 0 : grad``)."""
+        return self.xp.logical_not(y <= 0)
+
+    def keep_mask(self, mask):
+        """``mask``, a bool array that the caller gives up, in the form ``masked``
+        takes. A backend may store masks otherwise (NumPy's: int8, -1 where True)."""
+        return mask
+
+    def may_hold_nan(self, x):
+        """Whether the floating array ``x`` may hold a NaN, for callers with a faster
+        path where it does not. True here: asking a device would wait for it, so the
+        caller's NaN-aware path always runs. NumPy answers exactly."""
+        return True
+
+    def masked(self, values, keep, out=None):
+        """``values`` where ``keep`` (from ``relu_mask`` or ``keep_mask``, of the same
+        shape) holds, else 0, whatever ``values`` holds there, inf and NaN included:
+        the backward of ReLU and of max-pooling. With ``out`` (an array of that shape,
+        a strided view say), the result is written there and ``out`` returned."""
+        result = self.xp.where(keep, values, self.xp.zeros((), dtype=values.dtype))
         if out is None:
             return result
         out[...] = result

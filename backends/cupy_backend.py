@@ -103,15 +103,15 @@ class CupyBackend(Backend):
     def relu_(self, x):
         with self._device:
             self.xp.maximum(x, 0, out=x)  # no full-size temporary, unlike the generic form
-            return x > 0
+            return self.relu_mask(x)
 
     def sqrt(self, x):
         with self._device:
             return self.xp.sqrt(x)  # CuPy's pool reuses the memory; sqrt, unlike a power of 0.5, is exact
 
-    def masked(self, values, mask, out=None):
+    def masked(self, values, keep, out=None):
         with self._device:
-            return self.xp.multiply(values, mask, out=out)  # one kernel, where the generic form takes two
+            return super().masked(values, keep, out)  # where: one kernel, and no branch to mispredict on a GPU
 
     def col2im(self, windows, shape, stride, dilation):
         with self._device:

@@ -360,19 +360,19 @@ def sigmoid(x):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        y, positive = x._backend.relu(x.data)
-        # Backward needs only where y > 0: a bool mask, a quarter of y's bytes, so y
-        # itself is freed once the next layer is done with it.
-        ctx.save_for_backward(positive)
+        y, keep = x._backend.relu(x.data)
+        # Backward needs only where the gradient passes: a mask of a byte per element,
+        # a quarter of y's bytes, so y itself is freed once the next layer is done with it.
+        ctx.save_for_backward(keep)
         return y
 
     @staticmethod
     def backward(ctx, gy):
-        positive, = ctx.saved_tensors
+        keep, = ctx.saved_tensors
         if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
-            return ReluGrad.apply(gy, positive)
+            return ReluGrad.apply(gy, keep)
         # A plain backward: the masked copy straight from the kernel, with no op dispatch.
-        return Tensor._make(gy._backend.masked(gy.data, positive.data), gy._backend)
+        return Tensor._make(gy._backend.masked(gy.data, keep.data), gy._backend)
 
 
 class ReluInPlace(Relu):
@@ -387,17 +387,18 @@ class ReluInPlace(Relu):
 
 
 class ReluGrad(Function):
-    """``gy`` where ``positive`` (the ReLU's output > 0) holds, else 0; linear in ``gy``."""
+    """``gy`` where ``keep`` (the backend's ``relu_mask`` of the ReLU's output) holds,
+    else 0; linear in ``gy``."""
 
     @staticmethod
-    def forward(ctx, gy, positive):
-        ctx.save_for_backward(positive)
-        return gy._backend.masked(gy.data, positive.data)
+    def forward(ctx, gy, keep):
+        ctx.save_for_backward(keep)
+        return gy._backend.masked(gy.data, keep.data)
 
     @staticmethod
     def backward(ctx, ggy):
-        positive, = ctx.saved_tensors
-        return ReluGrad.apply(ggy, positive), None
+        keep, = ctx.saved_tensors
+        return ReluGrad.apply(ggy, keep), None
 
 
 def relu(x):

@@ -17,7 +17,7 @@ from backends import dtypes
 from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..tensor import Tensor
-from .elementwise import astype, exp, log, maximum, relu, sigmoid, tanh, where
+from .elementwise import ReluGrad, astype, exp, log, maximum, relu, sigmoid, tanh, where
 from .reduction import Sum
 from .shape import concat, reshape, split
 
@@ -105,9 +105,9 @@ class RNNStep(Function):
         if ctx.nonlinearity == "tanh":
             dz = gy * (1 - h_new * h_new)
         elif recording:  # ReLU's derivative is a constant mask: its own derivative is 0
-            dz = gy * astype(h_new > 0, gy.dtype)
+            dz = ReluGrad.apply(gy, Tensor._make(backend.relu_mask(h_new.data), backend))
         else:
-            dz = backend.masked(gy, h_new > 0)
+            dz = backend.masked(gy, backend.relu_mask(h_new))
         grads = (dz if need_gx else None,
                  dz @ w_hh_t.T if need_h else None,
                  h.T @ dz if need_w else None,
@@ -783,10 +783,14 @@ def conv2d(x, weight, bias, window, groups):
     return Conv2d.apply(x, weight, bias, window, groups)
 
 
-def _first_max_hits(xp, padded, m, window):
-    """Per kernel offset: (rows, cols, mask) where the mask marks the windows whose
-    first maximum (in row-major kernel order, as PyTorch picks it) sits at that offset."""
-    unclaimed = None  # windows whose maximum is not found yet
+def _first_max_hits(backend, padded, m, window):
+    """Per kernel offset: (rows, cols, mask) where the bool mask marks the windows whose
+    maximum PyTorch picks sits at that offset: the first maximum in row-major kernel
+    order, and in a window whose maximum is NaN, its last NaN (PyTorch's kernels take
+    a value that is greater or NaN)."""
+    xp = backend.xp
+    last_nans = _last_nan_hits(xp, padded, m, window) if backend.may_hold_nan(m) else None
+    unclaimed = None  # windows whose maximum is not found yet (a NaN window stays so)
     last = window.kernel[0] * window.kernel[1] - 1
     for k, rows, cols in window.offsets():
         hit = padded[..., rows, cols] == m
@@ -796,7 +800,20 @@ def _first_max_hits(xp, padded, m, window):
             hit &= unclaimed
             if k != last:
                 unclaimed ^= hit  # hit lies within unclaimed: this clears exactly the hits
+        if last_nans is not None:
+            hit |= last_nans[k]
         yield rows, cols, hit
+
+
+def _last_nan_hits(xp, padded, m, window):
+    """Per kernel offset, the windows whose maximum is NaN and whose last NaN sits at
+    that offset: a walk over the offsets backwards, in the rare case of a NaN."""
+    unseen = xp.isnan(m)  # NaN windows whose last NaN is not found yet
+    hits = [None] * (window.kernel[0] * window.kernel[1])
+    for k, rows, cols in reversed(window.offsets()):
+        hits[k] = xp.isnan(padded[..., rows, cols]) & unseen
+        unseen = unseen & ~hits[k]
+    return hits
 
 
 def _pool_grad_buffer(backend, shape, dtype, window):
@@ -854,11 +871,12 @@ class MaxPool2dGrad(Function):
         g = gy.data
         out = _pool_grad_buffer(backend, padded.shape, g.dtype, window)
         overlapping = window.overlapping
-        for rows, cols, hit in _first_max_hits(xp, padded, m.data, window):
+        for rows, cols, hit in _first_max_hits(backend, padded, m.data, window):
+            keep = backend.keep_mask(hit)  # the generator is done with hit
             if overlapping:
-                out[..., rows, cols] = out[..., rows, cols] + backend.masked(g, hit)
+                out[..., rows, cols] = out[..., rows, cols] + backend.masked(g, keep)
             else:  # straight into the strided slice: one pass, not a temporary and a copy
-                backend.masked(g, hit, out=out[..., rows, cols])
+                backend.masked(g, keep, out=out[..., rows, cols])
         return window.crop(out)
 
     @staticmethod
@@ -873,14 +891,15 @@ class MaxPool2dSelect(Function):
 
     @staticmethod
     def forward(ctx, values, x, m, window):
-        xp = values._backend.xp
+        backend = values._backend
+        xp = backend.xp
         ctx.window = window
         ctx.save_for_backward(x, m)
         padded_x = window.pad(xp, x.data, -math.inf)
         padded_v = window.pad(xp, values.data, 0)
         out = None
-        for rows, cols, hit in _first_max_hits(xp, padded_x, m.data, window):
-            part = padded_v[..., rows, cols] * xp.astype(hit, padded_v.dtype)
+        for rows, cols, hit in _first_max_hits(backend, padded_x, m.data, window):
+            part = backend.masked(padded_v[..., rows, cols], backend.keep_mask(hit))
             out = part if out is None else out + part
         return out
 
@@ -906,7 +925,7 @@ def max_pool2d_indices(x, m, window):
     base_cols = xp.arange(ow, dtype=xp.int64) * sw - left
     width = window.in_size[1]
     out = xp.zeros(m.data.shape, dtype=xp.int64)
-    for k, (_, _, hit) in enumerate(_first_max_hits(xp, padded, m.data, window)):
+    for k, (_, _, hit) in enumerate(_first_max_hits(x._backend, padded, m.data, window)):
         i, j = divmod(k, kw)
         flat = (base_rows + i * dh) * width + (base_cols + j * dw)
         out = out + xp.astype(hit, xp.int64) * flat

@@ -369,21 +369,28 @@ def test_difference_kernel_is_a_new_array_the_caller_owns(shape, device):
     np.testing.assert_array_equal(host(backend, b), b0)
 
 
+def passes(backend, keep):
+    """Where a mask from relu_mask or keep_mask lets a gradient through, as NumPy bools
+    (each backend stores its masks in its own form)."""
+    ones = backend.xp.ones(keep.shape, dtype=backend.xp.float32)
+    return host(backend, backend.masked(ones, keep)) == 1
+
+
 def test_relu_kernel_gives_the_positive_part_and_its_mask(device):
     backend = backends.get(device)
     x0 = np.random.default_rng(6).standard_normal((64, 8, 26, 26)).astype(np.float32)
-    y, positive = backend.relu(backend.from_numpy(x0))
+    y, keep = backend.relu(backend.from_numpy(x0))
     np.testing.assert_array_equal(host(backend, y), np.maximum(x0, 0))
-    np.testing.assert_array_equal(host(backend, positive), x0 > 0)
+    np.testing.assert_array_equal(passes(backend, keep), x0 > 0)
 
 
 def test_in_place_relu_kernel_overwrites_its_input_and_gives_the_mask(device):
     backend = backends.get(device)
     x0 = np.random.default_rng(9).standard_normal((16, 8, 26, 26)).astype(np.float32)
     x = backend.from_numpy(x0.copy())
-    positive = backend.relu_(x)
+    keep = backend.relu_(x)
     np.testing.assert_array_equal(host(backend, x), np.maximum(x0, 0))
-    np.testing.assert_array_equal(host(backend, positive), x0 > 0)
+    np.testing.assert_array_equal(passes(backend, keep), x0 > 0)
 
 
 def test_relu_kernel_keeps_a_channels_first_layout():
@@ -391,12 +398,12 @@ def test_relu_kernel_keeps_a_channels_first_layout():
     back in the same layout (so pooling and the next im2col read it sequentially)."""
     backend = backends.get("cpu")
     x = np.random.default_rng(8).standard_normal((8, 64, 26, 26)).astype(np.float32).transpose(1, 0, 2, 3)
-    y, positive = backend.relu(x)
-    assert y.strides == x.strides and positive.strides == tuple(s // 4 for s in x.strides)
+    y, keep = backend.relu(x)
+    assert y.strides == x.strides and keep.strides == tuple(s // 4 for s in x.strides)
     np.testing.assert_array_equal(y, np.maximum(x, 0))
-    np.testing.assert_array_equal(positive, x > 0)
+    np.testing.assert_array_equal(passes(backend, keep), x > 0)
     reversed_rows = np.random.default_rng(8).standard_normal((512, 256)).astype(np.float32)[::-1]
-    y, positive = backend.relu(reversed_rows)
+    y, keep = backend.relu(reversed_rows)
     assert y.strides == (1024, 4)            # row-major, like its input, whose rows run backwards
     np.testing.assert_array_equal(y, np.maximum(reversed_rows, 0))
 
@@ -405,15 +412,16 @@ def test_relu_kernel_keeps_a_channels_first_layout():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_kernels_cover_every_element_whatever_the_size(size, dtype):
     """The NumPy backend compares whole rows of RELU_ROW elements against a row of
-    zeros, then the rest: no element may be skipped or compared twice, and NaN stays."""
+    zeros, then the rest: no element may be skipped or compared twice, and NaN stays
+    (and passes the gradient, as in PyTorch)."""
     backend = backends.get("cpu")
     x0 = np.random.default_rng(size).standard_normal(size).astype(dtype)
     x0[::7] = np.nan
-    y, positive = backend.relu(x0)
+    y, keep = backend.relu(x0)
     np.testing.assert_array_equal(y, np.maximum(x0, 0))
-    np.testing.assert_array_equal(positive, x0 > 0)
+    np.testing.assert_array_equal(passes(backend, keep), ~(x0 <= 0))
     x = x0.copy()
-    np.testing.assert_array_equal(backend.relu_(x), x0 > 0)
+    np.testing.assert_array_equal(passes(backend, backend.relu_(x)), ~(x0 <= 0))
     np.testing.assert_array_equal(x, np.maximum(x0, 0))
 
 
@@ -431,13 +439,27 @@ def test_in_place_relu_kernel_on_a_channels_first_or_strided_view():
     np.testing.assert_array_equal(memory[:, :, 1::2], before[:, :, 1::2])  # rows in between untouched
 
 
-def test_masked_kernel_keeps_the_values_where_the_mask_holds(device):
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_masked_kernel_keeps_the_values_where_the_mask_holds_and_zeros_elsewhere(device, dtype):
+    # zeros whatever is there: inf and NaN where the mask is False give 0, as where() does
+    # (ReLU's and max pooling's gradients in PyTorch), not NaN, as a multiply would
     backend = backends.get(device)
+    if dtype == np.float16 and device == "strict":
+        pytest.skip("array-api-strict has no float16")
     rng = np.random.default_rng(11)
-    values = rng.standard_normal((8, 16, 13, 13)).astype(np.float32).transpose(1, 0, 2, 3)
+    values = rng.standard_normal((8, 16, 13, 13)).astype(dtype).transpose(1, 0, 2, 3)
+    values.flat[::5], values.flat[1::5], values.flat[2::5] = np.inf, -np.inf, np.nan
     mask = rng.random(values.shape) < 0.3
-    out = host(backend, backend.masked(backend.from_numpy(values), backend.from_numpy(mask)))
+    out = host(backend, backend.masked(backend.from_numpy(values), backend.keep_mask(backend.from_numpy(mask))))
+    assert out.dtype == dtype
     np.testing.assert_array_equal(out, np.where(mask, values, 0))
+
+
+def test_numpy_masked_kernel_refuses_a_bool_mask():
+    # Its masks are int8 (-1 where kept), and a bool one would keep only the lowest bit.
+    backend = backends.get("cpu")
+    with pytest.raises(TypeError, match="relu_mask or keep_mask"):
+        backend.masked(np.ones(4, np.float32), np.ones(4, bool))
 
 
 @pytest.mark.parametrize("out_layout", ["same", "other"])
@@ -453,7 +475,8 @@ def test_masked_kernel_writes_into_a_strided_out_in_either_layout(device, out_la
     buffer = backend.from_numpy(buffer) if device != "cpu" else buffer
     whole = buffer if out_layout == "other" else backend.xp.permute_dims(buffer, (1, 0, 2, 3))
     target = whole[..., 1::2, 0::2]
-    returned = backend.masked(backend.from_numpy(values), backend.from_numpy(mask), out=target)
+    returned = backend.masked(backend.from_numpy(values), backend.keep_mask(backend.from_numpy(mask.copy())),
+                              out=target)
     assert returned is target
     got = host(backend, whole)
     np.testing.assert_array_equal(got[..., 1::2, 0::2], np.where(mask, values, 0))
@@ -471,7 +494,7 @@ def test_pooled_relu_outputs_are_reused_only_once_unreferenced():
         other, other_mask = backend.relu(b)
         assert not np.shares_memory(other, kept) and not np.shares_memory(other_mask, kept_mask)
     np.testing.assert_array_equal(kept, np.maximum(a, 0))
-    np.testing.assert_array_equal(kept_mask, a > 0)
+    np.testing.assert_array_equal(kept_mask != 0, a > 0)  # (passes() would take a pool block)
     pooled = {_address(kept), _address(other)}
     del kept, kept_mask, other, other_mask
     again, _ = backend.relu(b)

@@ -538,3 +538,87 @@ def test_inplace_relu_after_linear_leaves_linear_backward_intact(device, torch):
     torch.nn.functional.relu(lin_t(xt), inplace=True).sum().backward()
     assert_close_to_torch(xa.grad, xt.grad)
     assert_close_to_torch(lin_a.weight.grad, lin_t.weight.grad)
+
+
+# --- inf and NaN through ReLU's and max pooling's gradients, as in PyTorch ---
+# Both gradients select (PyTorch: ``y <= 0 ? 0 : grad`` and the gradient at the window's
+# chosen maximum), so an inf or NaN arriving where nothing passes gives 0, not NaN; a
+# NaN input passes ReLU's gradient, and a window whose maximum is NaN sends its
+# gradient to its last NaN.
+
+def _special_values(rng, shape):
+    """Random values with NaN, inf, -inf and zeros sprinkled in."""
+    x = rng.standard_normal(shape)
+    flat = x.reshape(-1)
+    for value in (np.nan, np.inf, -np.inf, 0.0):
+        flat[rng.choice(flat.size, max(1, flat.size // 10), replace=False)] = value
+    return x
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_relu_gradient_with_nan_and_inf_matches_pytorch(device, torch, inplace, create_graph):
+    rng = np.random.default_rng(31)
+    x0, g0 = _special_values(rng, (6, 40)), _special_values(rng, (6, 40))
+    x, tx = float64_leaves(torch, x0)
+    y = F.relu(x * 1, inplace=inplace)
+    (gx,) = ag.grad(y, x, ag.tensor(g0), create_graph=create_graph)
+    ty = torch.nn.functional.relu(tx * 1, inplace=inplace)
+    (tgx,) = torch.autograd.grad(ty, tx, torch.tensor(g0))
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(gx.numpy(), tgx.numpy())
+    assert np.isnan(gx.numpy()).sum() == np.isnan(tgx.numpy()).sum() > 0
+
+
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
+                                    {"kernel_size": 2, "dilation": 2}, {"kernel_size": (1, 4)}],
+                         ids=["tiles", "overlaps", "dilated", "row"])
+@pytest.mark.filterwarnings("ignore:invalid value")  # inf - inf where overlapping windows add up
+def test_max_pool2d_with_nan_and_inf_matches_pytorch(device, torch, kwargs):
+    rng = np.random.default_rng(32)
+    x0 = _special_values(rng, (2, 3, 8, 8))
+    x, tx = float64_leaves(torch, x0)
+    y, idx = F.max_pool2d(x, return_indices=True, **kwargs)
+    ty, tidx = torch.nn.functional.max_pool2d(tx, return_indices=True, **kwargs)
+    g0 = _special_values(rng, tuple(ty.shape))
+    y.backward(ag.tensor(g0))
+    ty.backward(torch.tensor(g0))
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    assert np.isnan(y.numpy()).any()  # windows whose maximum is NaN are among those tested
+    # (overlapping windows sum their gradients, in another order than PyTorch's)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-15, atol=0)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")  # 0 * inf in the test's own product
+def test_max_pool2d_second_order_with_an_inf_matches_pytorch(device, torch):
+    rng = np.random.default_rng(33)
+    x0 = rng.permutation(2 * 8 * 8).reshape(2, 1, 8, 8).astype(np.float64)  # no ties, no NaN
+    x, tx = float64_leaves(torch, x0)
+    g0 = rng.standard_normal((2, 1, 4, 4))
+    g, tg = float64_leaves(torch, g0)
+    (gx,) = ag.grad(F.max_pool2d(x, 2), x, g, create_graph=True)
+    (tgx,) = torch.autograd.grad(torch.nn.functional.max_pool2d(tx, 2), tx, tg, create_graph=True)
+    v0 = rng.standard_normal(x0.shape)
+    v0[tgx.detach().numpy() == 0] = np.inf  # where no maximum sits: must not reach g's gradient
+    (gx * ag.tensor(v0)).sum().backward()
+    (tgx * torch.tensor(v0)).sum().backward()
+    assert np.isfinite(g.grad.numpy()).all()
+    np.testing.assert_array_equal(g.grad.numpy(), tg.grad.numpy())
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_relu_rnn_step_gradient_with_nan_and_inf_matches_pytorch(device, torch, create_graph):
+    from autograd.ops.nn_fused import rnn_step
+    rng = np.random.default_rng(34)
+    gx0, h0, w0 = rng.standard_normal((4, 6)), rng.standard_normal((4, 5)), rng.standard_normal((5, 6))
+    gx0[0, :3] = np.nan  # NaN outputs: their gradient passes
+    gx, tgx = float64_leaves(torch, gx0)
+    h, th = float64_leaves(torch, h0)
+    out = rnn_step(gx, h, ag.tensor(w0), "relu")
+    tout = torch.relu(tgx + th @ torch.tensor(w0))
+    g0 = rng.standard_normal((4, 6))
+    g0[tout.detach().numpy() == 0] = np.inf  # blocked: 0 must come back, not NaN
+    (ggx,) = ag.grad(out, gx, ag.tensor(g0), create_graph=create_graph)
+    (tggx,) = torch.autograd.grad(tout, tgx, torch.tensor(g0))
+    np.testing.assert_array_equal(ggx.numpy(), tggx.numpy())
