@@ -72,6 +72,10 @@ def _roots(tensors, grads, caller, create_graph):
                 raise ValueError(f"{caller}: gradient {i} has shape {g.shape} but its output has shape {t.shape}")
             if g._backend is not t._backend:
                 raise ValueError(f"{caller}: gradient {i} is on {g.device} but its output is on {t.device}")
+            if g.dtype != t.dtype:
+                # As PyTorch: a gradient of another dtype (an int or bool one, say) is cast
+                # to its output's, so every backward sees the dtype its forward made.
+                g = ops.elementwise.astype(g, t.dtype)
             # The engine may accumulate into a leaf's gradient in place later,
             # so it never hands out the caller's array itself.
             if not create_graph:

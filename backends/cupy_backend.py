@@ -98,7 +98,7 @@ class CupyBackend(Backend):
 
     def axpy_(self, y, alpha, x):
         with self._device:
-            _axpy_kernel()(x, y.dtype.type(alpha), y)  # one fused kernel, no temporary
+            _kernel("axpy")(x, y.dtype.type(alpha), y)  # one fused kernel, no temporary
 
     def relu_(self, x):
         with self._device:
@@ -109,25 +109,37 @@ class CupyBackend(Backend):
         with self._device:
             return self.xp.sqrt(x)  # CuPy's pool reuses the memory; sqrt, unlike a power of 0.5, is exact
 
-    def masked(self, values, keep, out=None):
+    def relu_mask(self, y):
         with self._device:
-            return super().masked(values, keep, out)  # where: one kernel, and no branch to mispredict on a GPU
+            return _kernel("relu_mask")(y)  # one kernel, where the generic form takes two
+
+    def masked(self, values, keep, out=None):
+        with self._device:  # one kernel, straight into a strided ``out`` too
+            return _kernel("masked")(values, keep) if out is None else _kernel("masked")(values, keep, out)
 
     def col2im(self, windows, shape, stride, dilation):
         with self._device:
             return add_windows(self.xp.zeros(shape, dtype=windows.dtype), windows, stride, dilation)
 
 
-_AXPY = None
+# CUDA elementwise kernels, compiled on first use: (input params, output params, body).
+_KERNEL_SOURCES = {
+    "axpy": ("T x, T a", "T y", "y += a * x"),
+    # a ReLU's output passes its gradient where it is not <= 0 (NaN passes, as in PyTorch)
+    "relu_mask": ("T y", "bool keep", "keep = !(y <= (T)0)"),
+    # a select, not a multiply: an inf or NaN where keep is false gives 0
+    "masked": ("T v, bool keep", "T out", "out = keep ? v : (T)0"),
+}
+_KERNELS = {}
 
 
-def _axpy_kernel():
-    """``y += a * x`` as one CUDA elementwise kernel, compiled on first use."""
-    global _AXPY
-    if _AXPY is None:
+def _kernel(name):
+    kernel = _KERNELS.get(name)
+    if kernel is None:
         import cupy
-        _AXPY = cupy.ElementwiseKernel("T x, T a", "T y", "y += a * x", "topograd_axpy")
-    return _AXPY
+        params, outputs, body = _KERNEL_SOURCES[name]
+        kernel = _KERNELS[name] = cupy.ElementwiseKernel(params, outputs, body, f"topograd_{name}")
+    return kernel
 
 
 def _cupy_as_strided(x, shape, strides, writeable):

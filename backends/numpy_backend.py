@@ -140,7 +140,9 @@ class NumpyBackend(Backend):
             return out
         if out is None:
             out = self.scratch_like(values, values.dtype)
-        bits = _SAME_SIZE_INT[values.dtype.itemsize]
+        bits = _SAME_SIZE_INT.get(values.dtype.itemsize) if values.dtype.kind == "f" else None
+        if bits is None:
+            raise TypeError(f"masked: the values must be float16, float32 or float64, got {values.dtype}")
         np.bitwise_and(values.view(bits), keep, out=out.view(bits))
         return out
 

@@ -19,6 +19,7 @@ microsecond-long call would measure the clock, not the work.
 The garbage collector stays on while timing: real training loops run with it,
 and an engine that allocates many objects should pay for that here too.
 """
+import functools
 import gc
 import math
 import time
@@ -73,7 +74,8 @@ def _run_timed(benchmark, repeat, progress):
 
     for i in range(repeat):
         orders = balanced_orders(len(live))
-        ran = _round([live[j] for j in orders[i % len(orders)]], lambda r, p: _sample(r, p, benchmark.settle), progress, repeat - i)
+        sample = functools.partial(_sample, settle=benchmark.settle)
+        ran = _round([live[j] for j in orders[i % len(orders)]], sample, progress, repeat - i)
         live = [entry for entry in live if entry in ran]  # back in the benchmark's order
     return BenchmarkResult(benchmark, results)
 

@@ -238,8 +238,8 @@ def _conv_window(op, kernel, stride, padding, dilation, h, w):
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over each window (stride defaults to kernel_size). The gradient goes to
-    the first maximum of each window, as in PyTorch; ``return_indices`` also gives
-    its flat index into each input plane."""
+    the first maximum of each window (its last NaN where it holds one), as in
+    PyTorch; ``return_indices`` also gives its flat index into each input plane."""
     x, unbatched = _batched_images("max_pool2d", input)
     window = _pool_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
     y = nn_fused.max_pool2d(x, window)
@@ -349,7 +349,7 @@ def _dropout(input, p):
 
 def relu(input, inplace=False):
     """max(x, 0). With ``inplace=True`` the result overwrites ``input``, which is
-    returned (no output buffer; backward keeps only a bool mask), wherever the graph
+    returned (no output buffer; backward keeps only a one-byte mask), wherever the graph
     allows it. Where PyTorch would rewire the graph instead (``input`` is a view, as
     after Flatten, or its op kept it for backward, as max pooling does), the result
     is a new tensor with the same values and gradients. ``Tensor.relu_`` refuses there."""

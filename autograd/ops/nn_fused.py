@@ -79,7 +79,7 @@ class RNNStep(Function):
     computes for every step in one GEMM. Composed, that is three ops per time step.
 
     It keeps h and w_hh_t (which live on anyway) and its output h', whose values give
-    the activation's derivative (1 - h'^2 for tanh, h' > 0 for ReLU); not gx, a view
+    the activation's derivative (1 - h'^2 for tanh; for ReLU, pass where not h' <= 0); not gx, a view
     of the whole sequence's projection. A plain backward runs on the kept arrays;
     under create_graph the same formulas run on h' as a Tensor joined to this node.
     gx and h are (batch, .) of one dtype, not broadcast (see rnn_step)."""
@@ -790,10 +790,15 @@ def _first_max_hits(backend, padded, m, window):
     a value that is greater or NaN)."""
     xp = backend.xp
     last_nans = _last_nan_hits(xp, padded, m, window) if backend.may_hold_nan(m) else None
+    # A window of -inf (padding included) has its maximum in the padding too: only cells
+    # of the input may hold it, as PyTorch's kernels start from the first of those.
+    inside = _inside_input(xp, window) if any(window.padding) else None
     unclaimed = None  # windows whose maximum is not found yet (a NaN window stays so)
     last = window.kernel[0] * window.kernel[1] - 1
     for k, rows, cols in window.offsets():
         hit = padded[..., rows, cols] == m
+        if inside is not None:
+            hit &= inside[k]
         if unclaimed is None:
             unclaimed = ~hit
         else:
@@ -803,6 +808,21 @@ def _first_max_hits(backend, padded, m, window):
         if last_nans is not None:
             hit |= last_nans[k]
         yield rows, cols, hit
+
+
+def _inside_input(xp, window):
+    """Per kernel offset, an (OH, OW) bool array: the windows whose cell at that offset
+    lies inside the input, not in its padding."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = window.kernel, window.stride, window.dilation, window.out_size
+    (h, w), (top, _, left, _) = window.in_size, window.padding
+    out = []
+    for i in range(kh):
+        rows = xp.arange(oh) * sh + (i * dh - top)
+        rows_inside = xp.reshape((rows >= 0) & (rows < h), (oh, 1))
+        for j in range(kw):
+            cols = xp.arange(ow) * sw + (j * dw - left)
+            out.append(rows_inside & ((cols >= 0) & (cols < w)))
+    return out
 
 
 def _last_nan_hits(xp, padded, m, window):
@@ -858,8 +878,8 @@ class MaxPool2d(Function):
 
 
 class MaxPool2dGrad(Function):
-    """Sends each window's gradient to its first maximum: one masked write per
-    kernel offset, never a loop over pixels. Linear in ``gy``."""
+    """Sends each window's gradient to its maximum (see _first_max_hits): one masked
+    write per kernel offset, never a loop over pixels. Linear in ``gy``."""
 
     @staticmethod
     def forward(ctx, gy, x, m, window):
@@ -886,7 +906,7 @@ class MaxPool2dGrad(Function):
 
 
 class MaxPool2dSelect(Function):
-    """Each window's value at the position of its first maximum (of ``x``): the
+    """Each window's value at the position of its maximum (of ``x``, see _first_max_hits): the
     adjoint of MaxPool2dGrad, for second derivatives."""
 
     @staticmethod
@@ -914,7 +934,7 @@ def max_pool2d(x, window):
 
 
 def max_pool2d_indices(x, m, window):
-    """The flat (row * W + col) input index of each window's first maximum, as
+    """The flat (row * W + col) input index of each window's maximum (see _first_max_hits), as
     PyTorch's return_indices gives; an int64 tensor outside the graph."""
     xp = x._backend.xp
     padded = window.pad(xp, x.data, -math.inf)

@@ -1251,3 +1251,20 @@ def test_a_saved_output_changed_through_a_view_still_fails_backward(device, torc
         y[1:].add_(1.0)    # the view's counter is y's: Exp must see this change
     with pytest.raises(RuntimeError, match="modified in place"):
         y.sum().backward()
+
+
+def test_a_gradient_of_another_dtype_is_cast_to_its_outputs_as_in_pytorch(device, torch):
+    x0 = np.array([1.0, -2.0, 3.0], np.float32)
+    x, tx = ag.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    for g0 in (np.array([0.1, 0.2, 0.3]), np.array([1, 0, 2], np.int8)):
+        x.grad, tx.grad = None, None
+        (x * x).backward(ag.tensor(g0))
+        (tx * tx).backward(torch.tensor(g0))
+        assert x.grad.dtype == ag.float32
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    # under create_graph the cast is recorded: the seed's own gradient comes back in its dtype
+    g = ag.tensor([0.1, 0.2, 0.3], dtype=ag.float64, requires_grad=True)
+    (gx,) = ag.grad(x * x, x, g, create_graph=True)
+    gx.sum().backward()
+    assert g.grad.dtype == ag.float64
+    np.testing.assert_allclose(g.grad.numpy(), 2 * x0, rtol=1e-6)

@@ -9,7 +9,7 @@ import math
 import pathlib
 import subprocess
 import sys
-import time
+import types
 
 import numpy as np
 import pytest
@@ -189,26 +189,29 @@ def test_balanced_orders_let_every_contender_follow_every_other_equally_often(n)
     assert len(set(follows.values())) <= 1
 
 
-def test_each_sample_times_only_the_calls_after_its_settling_calls():
-    # A contender whose first call after another contender's is slow (cold caches, say):
-    # settle=1 leaves that call out of every sample; settle=0 times it.
-    def fresh_contender(label, kind, log):
+def test_each_sample_times_only_the_calls_after_its_settling_calls(monkeypatch):
+    # On a fake clock, a call costs 10 ticks when another contender's call came before
+    # it (cold caches, say) and 1 tick otherwise: settle=1 leaves the cold call out of
+    # every sample, settle=0 times it.
+    clock = {"now": 0.0}
+    log = []
+    monkeypatch.setattr(runner, "time", types.SimpleNamespace(perf_counter=lambda: clock["now"]))
+
+    def contender(label, kind):
         def call():
+            clock["now"] += 1.0 if log[-1:] == [label] else 10.0
             log.append(label)
-            if log[-2:-1] != [label]:  # the previous call was someone else's
-                time.sleep(0.02)
         return _contender(label, kind, lambda: Prepared(call))
 
-    medians = {}
+    samples = {}
     for settle in (0, 1):
-        log = []
-        bench = Benchmark("test/settle", "settling", [fresh_contender("a", TOPOGRAD, log),
-                                                        fresh_contender("b", FLOOR, log)],
+        log.clear()
+        bench = Benchmark("test/settle", "settling", [contender("a", TOPOGRAD), contender("b", FLOOR)],
                           metrics.time_per_call(), repeat=4, warmup=1, min_sample_s=0.0, settle=settle)
         a, b = runner.run(bench, None, type("P", (), {"update": lambda self, n: None})()).contenders
-        assert len(a.samples) == len(b.samples) == 4
-        medians[settle] = max(a.median, b.median)
-    assert medians[0] >= 0.02 and medians[1] < 0.01
+        samples[settle] = a.samples + b.samples
+    assert samples[0].count(10.0) >= 4  # (a contender that ends one round and starts the next runs warm)
+    assert samples[1] == [1.0] * 8
 
 
 def test_a_contender_that_breaks_mid_run_leaves_the_others_in_balanced_rounds():

@@ -156,11 +156,10 @@ def test_stride_1_input_grad_of_a_full_width_kernel_keeps_the_gemm_small(device,
     np.testing.assert_allclose(gx.numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
-def test_stride_1_second_order_keeps_the_promoted_dtype_like_other_strides(device):
-    """d(gw . t)/dx with a float64 ``t`` for a float32 model: Conv2dWeightGrad's backward
-    calls Conv2dInputGrad with a float32 gy and a float64 kernel. The general path
-    (stride 2 here) returns float64, and so must the stride-1 path (an image buffer in
-    gy's dtype would round to float32 on NumPy, and be refused by array-api-strict)."""
+def test_stride_1_second_order_keeps_the_dtype_like_other_strides(device):
+    """d(gw . t)/dx with a float64 ``t`` for a float32 model: the engine casts ``t`` to
+    gw's dtype, as PyTorch casts a gradient to its output's, so the stride-1 path and
+    the general one (stride 2 here) both give float32, with the same values."""
     rng = np.random.default_rng(19)
     x0 = rng.standard_normal((1, 2, 5, 5)).astype(np.float32)
     w0 = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
@@ -171,11 +170,10 @@ def test_stride_1_second_order_keeps_the_promoted_dtype_like_other_strides(devic
         (gw,) = ag.grad(F.conv2d(x, w, stride=stride).sum(), w, create_graph=True)
         (gx,) = ag.grad(gw, x, grad_outputs=_f64(t0, False))
         results[stride] = gx
-    assert results[2].dtype == ag.float64
-    assert results[1].dtype == results[2].dtype
+    assert results[2].dtype == results[1].dtype == ag.float32
     # reference: the input gradient of a stride-1 conv with kernel t and gy all ones, in float64
     expected = np.zeros((1, 2, 5, 5))
     for i in range(3):
         for j in range(3):
             expected[0, :, i:i + 3, j:j + 3] += t0[:, :, i, j].sum(axis=0)[:, None, None]
-    np.testing.assert_allclose(results[1].numpy(), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(results[1].numpy(), expected, rtol=1e-5, atol=1e-5)
