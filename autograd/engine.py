@@ -74,11 +74,12 @@ def _roots(tensors, grads, caller, create_graph):
                 raise ValueError(f"{caller}: gradient {i} is on {g.device} but its output is on {t.device}")
             if g.dtype != t.dtype:
                 # As PyTorch: a gradient of another dtype (an int or bool one, say) is cast
-                # to its output's, so every backward sees the dtype its forward made.
+                # to its output's, so every backward sees the dtype its forward made. The
+                # cast is a new array, not the caller's.
                 g = ops.elementwise.astype(g, t.dtype)
-            # The engine may accumulate into a leaf's gradient in place later,
-            # so it never hands out the caller's array itself.
-            if not create_graph:
+            elif not create_graph:
+                # The engine may accumulate into a leaf's gradient in place later,
+                # so it never hands out the caller's array itself.
                 g = Tensor._make(g._backend.xp.asarray(g.data, copy=True), g._backend)
         seeds.append(g)
     return tensors, seeds

@@ -114,8 +114,9 @@ class CupyBackend(Backend):
             return _kernel("relu_mask")(y)  # one kernel, where the generic form takes two
 
     def masked(self, values, keep, out=None):
+        select = _kernel("masked")
         with self._device:  # one kernel, straight into a strided ``out`` too
-            return _kernel("masked")(values, keep) if out is None else _kernel("masked")(values, keep, out)
+            return select(values, keep) if out is None else select(values, keep, out)
 
     def col2im(self, windows, shape, stride, dilation):
         with self._device:

@@ -79,10 +79,11 @@ class RNNStep(Function):
     computes for every step in one GEMM. Composed, that is three ops per time step.
 
     It keeps h and w_hh_t (which live on anyway) and its output h', whose values give
-    the activation's derivative (1 - h'^2 for tanh; for ReLU, pass where not h' <= 0); not gx, a view
-    of the whole sequence's projection. A plain backward runs on the kept arrays;
-    under create_graph the same formulas run on h' as a Tensor joined to this node.
-    gx and h are (batch, .) of one dtype, not broadcast (see rnn_step)."""
+    the activation's derivative (1 - h'^2 for tanh; for ReLU, the gradient passes where
+    not h' <= 0); not gx, a view of the whole sequence's projection. A plain backward
+    runs on the kept arrays; under create_graph the same formulas run on h' as a Tensor
+    joined to this node. gx and h are (batch, .) of one dtype, not broadcast (see
+    rnn_step)."""
 
     @staticmethod
     def forward(ctx, gx, h, w_hh_t, nonlinearity):

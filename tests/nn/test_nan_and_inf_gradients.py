@@ -13,7 +13,7 @@ import autograd as ag
 import nn.functional as F
 from autograd.ops.nn_fused import rnn_step
 
-from .torch_compare import float64_leaves
+from .torch_compare import float64_leaves, leaves
 
 # inf - inf where overlapping windows add gradients up, and 0 * inf in references
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value")
@@ -37,17 +37,13 @@ def _leaf(array):
     return ag.tensor(array, dtype=array.dtype, requires_grad=True)
 
 
-def _torch_leaf(torch, array):
-    return torch.tensor(array, requires_grad=True)
-
-
 @pytest.mark.parametrize("dtype", [np.float16, np.float32])
 @pytest.mark.parametrize("inplace", [False, True])
 def test_relu_gradient_with_nan_and_inf_in_narrow_floats_matches_pytorch(device, torch, dtype, inplace):
     _skip_float16_on_strict(device, dtype)
     rng = np.random.default_rng(41)
     x0, g0 = _special(rng, (7, 33), dtype), _special(rng, (7, 33), dtype)
-    x, tx = _leaf(x0), _torch_leaf(torch, x0)
+    x, tx = leaves(torch, x0)
     y = F.relu(x * 1, inplace=inplace)
     (gx,) = ag.grad(y, x, ag.tensor(g0, dtype=dtype))
     ty = torch.nn.functional.relu(tx * 1, inplace=inplace)
@@ -61,7 +57,7 @@ def test_relu_on_0d_and_empty_inputs_matches_pytorch(device, torch):
     for v in (-1.0, 0.0, 2.0, np.nan):
         for g in (np.inf, np.nan, -3.0):
             x0 = np.array(v)
-            x, tx = _leaf(x0), _torch_leaf(torch, x0)
+            x, tx = leaves(torch, x0)
             (gx,) = ag.grad(ag.relu(x * 1), x, ag.tensor(np.array(g)))
             (tgx,) = torch.autograd.grad(torch.relu(tx * 1), tx, torch.tensor(g, dtype=torch.float64))
             assert gx.shape == ()
@@ -74,7 +70,7 @@ def test_relu_on_0d_and_empty_inputs_matches_pytorch(device, torch):
 def test_in_place_relu_on_a_strided_view_passes_nan_and_blocks_inf(device, torch):
     rng = np.random.default_rng(42)
     x0 = _special(rng, (6, 10))
-    x, tx = _leaf(x0), _torch_leaf(torch, x0)
+    x, tx = leaves(torch, x0)
     y, ty = x * 1, tx * 1
     ag.relu_(y[:, ::2])
     torch.relu_(ty[:, ::2])
@@ -98,7 +94,7 @@ def test_relu_masks_kept_by_a_retained_graph_survive_later_steps(device, torch):
         ag.relu(other * 1).sum().backward()
     g0 = _special(rng, shape, np.float32)
     (gx,) = ag.grad(kept, x, ag.tensor(g0, dtype=ag.float32))
-    tx = _torch_leaf(torch, x0)
+    tx = torch.tensor(x0, requires_grad=True)
     (tgx,) = torch.autograd.grad(torch.relu(tx * 1), tx, torch.tensor(g0))
     np.testing.assert_array_equal(gx.numpy(), tgx.numpy())
 
@@ -124,7 +120,7 @@ def test_max_pool2d_nan_windows_at_padded_and_ceil_edges_match_pytorch(device, t
     x0[..., -1, :] = np.nan      # NaN along the edges, where windows are padded or hang off
     x0[..., :, 0] = np.nan
     x0[0, 1, 2:5, 2:5] = np.nan  # and a block of them inside
-    x, tx = _leaf(x0), _torch_leaf(torch, x0)
+    x, tx = leaves(torch, x0)
     y, idx = F.max_pool2d(x, return_indices=True, **kwargs)
     ty, tidx = torch.nn.functional.max_pool2d(tx, return_indices=True, **kwargs)
     g0 = _special(rng, tuple(ty.shape), dtype)
@@ -141,7 +137,7 @@ def test_max_pool2d_window_of_only_minus_inf_picks_its_first_position_inside_the
     kwargs = POOL_CASES[case]
     x0 = np.full((1, 1, 4, 4), -np.inf)
     x0[0, 0, 3, 3] = 1.0
-    x, tx = _leaf(x0), _torch_leaf(torch, x0)
+    x, tx = leaves(torch, x0)
     y, idx = F.max_pool2d(x, return_indices=True, **kwargs)
     ty, tidx = torch.nn.functional.max_pool2d(tx, return_indices=True, **kwargs)
     y.sum().backward()
@@ -160,9 +156,8 @@ def test_max_pool2d_of_a_channels_first_relu_with_nan_and_inf_matches_pytorch(de
     flat[rng.choice(flat.size, 400, replace=False)] = np.inf
     w0 = rng.standard_normal((16, 4, 1, 1)).astype(np.float32)  # 1x1: NaN stays where it was
     for _ in range(2):  # the second step runs on pooled memory the first one released
-        x, w = _leaf(x0), _leaf(w0)
+        (x, tx), (w, tw) = leaves(torch, x0), leaves(torch, w0)
         y, idx = F.max_pool2d(F.relu(F.conv2d(x, w)), 2, return_indices=True)
-        tx, tw = _torch_leaf(torch, x0), _torch_leaf(torch, w0)
         ty, tidx = torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.conv2d(tx, tw)), 2,
                                                   return_indices=True)
         g0 = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
@@ -184,10 +179,10 @@ def test_max_pool2d_second_order_with_nan_in_the_input_matches_pytorch(device, t
     rng = np.random.default_rng(46)
     x0 = rng.permutation(2 * 2 * 8 * 8).reshape(2, 2, 8, 8).astype(np.float64)  # no ties
     x0.reshape(-1)[rng.choice(x0.size, 12, replace=False)] = np.nan
-    x, tx = _leaf(x0), _torch_leaf(torch, x0)
+    x, tx = leaves(torch, x0)
     y, ty = F.max_pool2d(x, **kwargs), torch.nn.functional.max_pool2d(tx, **kwargs)
     g0 = rng.standard_normal(tuple(ty.shape))
-    g, tg = _leaf(g0), _torch_leaf(torch, g0)
+    g, tg = leaves(torch, g0)
     (gx,) = ag.grad(y, x, g, create_graph=True)
     (tgx,) = torch.autograd.grad(ty, tx, tg, create_graph=True)
     np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=1e-15, atol=0)
@@ -202,11 +197,11 @@ def test_max_pool2d_second_order_with_nan_in_the_input_matches_pytorch(device, t
 def test_relu_third_order_with_nan_and_inf_matches_pytorch(device, torch):
     rng = np.random.default_rng(47)
     x0, g0, v0, u0 = (_special(rng, (5, 9)) for _ in range(4))
-    x, tx = _leaf(x0), _torch_leaf(torch, x0)
-    g, tg = _leaf(g0), _torch_leaf(torch, g0)
+    x, tx = leaves(torch, x0)
+    g, tg = leaves(torch, g0)
     (gx,) = ag.grad(ag.relu(x * 1), x, g, create_graph=True)
     (tgx,) = torch.autograd.grad(torch.relu(tx * 1), tx, tg, create_graph=True)
-    v, tv = _leaf(v0), _torch_leaf(torch, v0)
+    v, tv = leaves(torch, v0)
     (gg,) = ag.grad((gx * v).sum(), g, create_graph=True)  # ReluGrad's backward, recorded
     (tgg,) = torch.autograd.grad((tgx * tv).sum(), tg, create_graph=True)
     np.testing.assert_array_equal(gg.numpy(), tgg.detach().numpy())
@@ -218,11 +213,10 @@ def test_relu_third_order_with_nan_and_inf_matches_pytorch(device, torch):
 def test_recorded_relu_rnn_step_differentiates_again_like_pytorch(device, torch):
     rng = np.random.default_rng(48)
     a0, h0, w0 = _special(rng, (4, 6)), rng.standard_normal((4, 5)), rng.standard_normal((5, 6))
-    a, h, w = _leaf(a0), _leaf(h0), _leaf(w0)
-    ta, th, tw = (_torch_leaf(torch, v) for v in (a0, h0, w0))
+    (a, ta), (h, th), (w, tw) = (leaves(torch, v) for v in (a0, h0, w0))
     out, tout = rnn_step(a, h, w, "relu"), torch.relu(ta + th @ tw)
     g0 = _special(rng, (4, 6))
-    g, tg = _leaf(g0), _torch_leaf(torch, g0)
+    g, tg = leaves(torch, g0)
     grads = ag.grad(out, [a, h, w], g, create_graph=True)
     tgrads = torch.autograd.grad(tout, [ta, th, tw], tg, create_graph=True)
     np.testing.assert_array_equal(grads[0].numpy(), tgrads[0].detach().numpy())
@@ -240,7 +234,7 @@ def test_recorded_relu_rnn_step_differentiates_again_like_pytorch(device, torch)
 @pytest.mark.parametrize("grad_dtype", ["int8", "bool"])
 def test_relu_and_max_pool2d_take_a_one_byte_gradient_as_pytorch_does(device, torch, grad_dtype):
     x0 = np.array([[[[1.0, -2.0], [3.0, -4.0]]]])
-    x, tx = _leaf(x0), _torch_leaf(torch, x0)
+    x, tx = leaves(torch, x0)
     ones = np.ones(x0.shape, dtype=grad_dtype)
     (gx,) = ag.grad(ag.relu(x * 1), x, ag.tensor(ones))
     (tgx,) = torch.autograd.grad(torch.relu(tx * 1), tx, torch.tensor(ones))

@@ -8,7 +8,7 @@ import nn
 from nn.utils.rnn import (PackedSequence, invert_permutation, pack_padded_sequence, pack_sequence,
                           pad_packed_sequence, pad_sequence, unpack_sequence, unpad_sequence)
 
-from .torch_compare import assert_parameter_grads_match
+from .torch_compare import assert_parameter_grads_match, float64_leaves
 
 INPUT, HIDDEN, PROJ = 3, 4, 2
 STEPS, LENGTHS = 5, [3, 5, 1, 4]       # distinct, so every sort order is unambiguous
@@ -19,11 +19,6 @@ def _assert_close(ours, theirs, rtol=1e-10):
     theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs)
     assert ours.shape == tuple(theirs.shape)
     np.testing.assert_allclose(ours.numpy(), theirs, rtol=rtol, atol=1e-12)
-
-
-def _leaf(torch, array):
-    """The same float64 array as our leaf tensor and PyTorch's."""
-    return ag.tensor(array, dtype=ag.float64, requires_grad=True), torch.tensor(array, requires_grad=True)
 
 
 def _weighted_sum(torch, ours, theirs, rng):
@@ -53,7 +48,7 @@ def test_pack_then_pad_matches_pytorch(device, torch, batch_first, enforce_sorte
     rng = np.random.default_rng(0)
     lengths = SORTED if enforce_sorted else LENGTHS
     shape = (len(lengths), STEPS, INPUT, 2) if batch_first else (STEPS, len(lengths), INPUT, 2)
-    xa, xt = _leaf(torch, rng.standard_normal(shape))
+    xa, xt = float64_leaves(torch, rng.standard_normal(shape))
     packed_a = pack_padded_sequence(xa, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
     packed_t = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths), batch_first=batch_first,
                                                        enforce_sorted=enforce_sorted)
@@ -71,7 +66,7 @@ def test_pack_then_pad_matches_pytorch(device, torch, batch_first, enforce_sorte
 
 def test_pack_sequence_and_unpack_match_pytorch(device, torch):
     rng = np.random.default_rng(1)
-    leaves = [_leaf(torch, rng.standard_normal((n, INPUT))) for n in LENGTHS]
+    leaves = [float64_leaves(torch, rng.standard_normal((n, INPUT))) for n in LENGTHS]
     packed_a = pack_sequence([a for a, _ in leaves], enforce_sorted=False)
     packed_t = torch.nn.utils.rnn.pack_sequence([t for _, t in leaves], enforce_sorted=False)
     _assert_same_packing(packed_a, packed_t)
@@ -91,7 +86,7 @@ def test_pack_sequence_and_unpack_match_pytorch(device, torch):
 @pytest.mark.parametrize("padding_side", ["right", "left"])
 def test_pad_sequence_matches_pytorch(device, torch, batch_first, padding_side):
     rng = np.random.default_rng(2)
-    leaves = [_leaf(torch, rng.standard_normal((n, 2, 3))) for n in LENGTHS + [0]]
+    leaves = [float64_leaves(torch, rng.standard_normal((n, 2, 3))) for n in LENGTHS + [0]]
     padded_a = pad_sequence([a for a, _ in leaves], batch_first=batch_first, padding_value=7.0,
                             padding_side=padding_side)
     padded_t = torch.nn.utils.rnn.pad_sequence([t for _, t in leaves], batch_first=batch_first,
@@ -207,10 +202,10 @@ def test_packed_input_matches_pytorch(device, torch, kind, config):
     rng = np.random.default_rng(sorted(KINDS).index(kind) * 10 + sorted(CONFIGS).index(config))
     lengths = SORTED if enforce_sorted else LENGTHS
     batch = len(lengths)
-    xa, xt = _leaf(torch, rng.standard_normal((batch, STEPS, INPUT) if batch_first else (STEPS, batch, INPUT)))
+    xa, xt = float64_leaves(torch, rng.standard_normal((batch, STEPS, INPUT) if batch_first else (STEPS, batch, INPUT)))
     count = settings.get("num_layers", 1) * (2 if settings.get("bidirectional") else 1)
     state_sizes = [PROJ if "proj_size" in KINDS[kind][1] else HIDDEN] + ([HIDDEN] if "lstm" in kind else [])
-    states = [_leaf(torch, rng.standard_normal((count, batch, size))) for size in state_sizes] if with_hx else []
+    states = [float64_leaves(torch, rng.standard_normal((count, batch, size))) for size in state_sizes] if with_hx else []
     hx_a = hx_t = None
     if states:
         hx_a = tuple(a for a, _ in states) if len(states) == 2 else states[0][0]
@@ -273,10 +268,10 @@ def _rnn_pair(torch, kind, **kwargs):
 def _assert_packed_runs_match(torch, ours, theirs, lengths, rng, with_hx, batch_first=False, enforce_sorted=False,
               lengths_as_tensor=False):
     batch, steps = len(lengths), max(lengths)
-    xa, xt = _leaf(torch, rng.standard_normal((batch, steps, INPUT) if batch_first else (steps, batch, INPUT)))
+    xa, xt = float64_leaves(torch, rng.standard_normal((batch, steps, INPUT) if batch_first else (steps, batch, INPUT)))
     count = ours.num_layers * ours.num_directions
     sizes = [ours.proj_size or HIDDEN] + ([HIDDEN] if isinstance(ours, nn.LSTM) else [])
-    states = [_leaf(torch, rng.standard_normal((count, batch, s))) for s in sizes] if with_hx else []
+    states = [float64_leaves(torch, rng.standard_normal((count, batch, s))) for s in sizes] if with_hx else []
     hx_a = hx_t = None
     if states:
         hx_a = tuple(a for a, _ in states) if len(states) == 2 else states[0][0]
@@ -348,7 +343,7 @@ def test_packed_gru_gradgradcheck(device):
 def test_packed_second_order_matches_pytorch(device, torch):
     ours, theirs = _rnn_pair(torch, "LSTM", proj_size=PROJ)
     rng = np.random.default_rng(11)
-    xa, xt = _leaf(torch, rng.standard_normal((4, 3, INPUT)))
+    xa, xt = float64_leaves(torch, rng.standard_normal((4, 3, INPUT)))
     out_a, _ = ours(pack_padded_sequence(xa, [2, 4, 1], enforce_sorted=False))
     out_t, _ = theirs(torch.nn.utils.rnn.pack_padded_sequence(xt, [2, 4, 1], enforce_sorted=False))
     (ga,) = ag.grad((out_a.data ** 2).sum(), [xa], create_graph=True)

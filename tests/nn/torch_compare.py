@@ -20,6 +20,11 @@ def assert_close_to_torch(ours, theirs, rtol=1e-10, atol=1e-12):
     np.testing.assert_allclose(ours.numpy(), theirs, rtol=rtol, atol=atol)
 
 
+def leaves(torch, array):
+    """The same array, in its own dtype, as our leaf tensor and PyTorch's."""
+    return ag.tensor(array, dtype=array.dtype, requires_grad=True), torch.tensor(array, requires_grad=True)
+
+
 def float64_leaves(torch, array):
     """The same float64 array as our leaf tensor and PyTorch's."""
-    return ag.tensor(array, dtype=ag.float64, requires_grad=True), torch.tensor(array, requires_grad=True)
+    return leaves(torch, np.asarray(array, dtype=np.float64))
