@@ -1,4 +1,4 @@
-"""conv2d's stride-1 input gradient (nn_fused._input_grad_stride_1): its values
+"""conv2d's stride-1 input gradient (nn_fused.convolution._input_grad_stride_1): its values
 against PyTorch and against the general col2im path over the stride-1
 configurations, its second derivatives, its scratch memory, a full-width kernel
 (which must not grow the GEMM by Wp/OW) and a mixed-dtype second order.

@@ -1,0 +1,24 @@
+"""Fused primitives for neural networks: ops whose composition from simpler ops
+would be slower (linear, conv2d, pooling, an RNN, LSTM or GRU time step) or numerically
+fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
+cross-entropy), plus erf, which the Array API lacks. One family per module.
+
+Each backward is written in Tensor ops, or is its own Function placed right under
+the op (``Conv2dInputGrad`` under ``Conv2d``), or evaluates one formula on bare
+arrays in a plain backward and on Tensors under create_graph (cross-entropy, the
+recurrent steps), so everything here is twice differentiable. Argument checking lives
+in ``nn.functional`` (and the recurrent layers); the lowercase functions here
+take validated arguments.
+"""
+from .activations import erf, softplus
+from .binary_cross_entropy import binary_cross_entropy
+from .convolution import conv2d
+from .linear import linear
+from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
+from .recurrent import gru_step, lstm_step, rnn_step
+from .softmax import cross_entropy, log_softmax, softmax
+from .window import Window
+
+__all__ = ["Window", "avg_pool2d", "binary_cross_entropy", "conv2d", "cross_entropy", "erf", "gru_step",
+           "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices", "rnn_step", "softmax",
+           "softplus"]

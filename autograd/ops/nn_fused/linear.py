@@ -1,0 +1,53 @@
+"""The fully connected layer's product, ``x @ weight.T + bias``, as one op."""
+from ..reduction import Sum
+from ..shape import reshape
+from ...function import Function
+from ...grad_mode import state as _grad_state
+from ...tensor import Tensor
+
+
+class Linear(Function):
+    """``x @ weight.T + bias`` for ``x`` of shape (..., in): one GEMM, the bias added
+    in place into the GEMM's fresh output."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        xp = x._backend.xp
+        data = x.data
+        ctx.save_for_backward(x, weight)
+        flat = data if data.ndim == 2 else xp.reshape(data, (-1, data.shape[-1]))
+        y = xp.matmul(flat, xp.permute_dims(weight.data, (1, 0)))
+        if bias is not None:
+            y += bias.data
+        return y if data.ndim == 2 else xp.reshape(y, data.shape[:-1] + (y.shape[-1],))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        backend = x._backend
+        x_shape = x.shape
+        recording = _grad_state.enabled
+        if recording:  # create_graph: the products below on Tensors, recorded
+            flat = reshape
+        else:  # a plain backward: the same products on the bare arrays, with no op dispatch
+            gy, x, weight = gy.data, x.data, weight.data
+            flat = backend.xp.reshape
+        if gy.ndim != 2:  # (..., out): the leading axes are one batch axis for the GEMMs
+            gy, x = flat(gy, (-1, gy.shape[-1])), flat(x, (-1, x_shape[-1]))
+        gx = None
+        if need_x:
+            gx = gy @ weight
+            if len(x_shape) != 2:
+                gx = flat(gx, x_shape)
+        gw = gy.T @ x if need_w else None
+        gb = None
+        if need_b:
+            gb = Sum.apply(gy, (0,), False) if recording else backend.xp.sum(gy, axis=0)
+        if recording:
+            return gx, gw, gb
+        return tuple(None if grad is None else Tensor._make(grad, backend) for grad in (gx, gw, gb))
+
+
+def linear(x, weight, bias=None):
+    return Linear.apply(x, weight, bias)

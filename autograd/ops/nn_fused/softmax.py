@@ -1,0 +1,136 @@
+"""The softmax family: softmax, log-softmax and cross-entropy from logits, each one
+op computed with the max shifted out, so that large logits stay finite."""
+from ..elementwise import exp
+from ..reduction import Sum
+from ..shape import reshape
+from ...function import Function
+from ...grad_mode import state as _grad_state
+from ...tensor import Tensor
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        xp = x._backend.xp
+        ctx.axis = axis
+        e = xp.exp(x.data - xp.max(x.data, axis=axis, keepdims=True))
+        e /= xp.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(e)
+        return e
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        gyy = gy * y
+        return gyy - y * Sum.apply(gyy, (ctx.axis,), True), None
+
+
+def softmax(x, axis):
+    return Softmax.apply(x, axis)
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        xp = x._backend.xp
+        ctx.axis = axis
+        shifted = x.data - xp.max(x.data, axis=axis, keepdims=True)
+        shifted -= xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+        ctx.save_for_backward(shifted)
+        return shifted
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy - exp(y) * Sum.apply(gy, (ctx.axis,), True), None
+
+
+def log_softmax(x, axis):
+    return LogSoftmax.apply(x, axis)
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of logits (N, C) against class indices (N,), in one stable op:
+    log-softmax by the max-shift, the target's log-probability picked out, PyTorch's
+    ``weight``, ``ignore_index``, ``label_smoothing`` and reduction applied. Its
+    gradient is (softmax - target distribution), scaled per row, so logits of any
+    size give finite values. ``all_valid`` says no target equals ignore_index
+    (nn.functional checks it anyway), which skips the masking."""
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, ignore_index, smoothing, reduction, all_valid):
+        backend = logits._backend
+        xp = backend.xp
+        z, t = logits.data, target.data
+        n, c = z.shape
+        shifted = z - xp.max(z, axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        sums = xp.sum(e, axis=1, keepdims=True)
+        lse = xp.log(sums)[:, 0]
+        valid = None
+        if all_valid:
+            safe_t = t
+            weights = None if weight is None else xp.take(weight.data, t)
+        else:
+            keep = t != ignore_index
+            valid = xp.astype(keep, z.dtype)
+            safe_t = t * xp.astype(keep, t.dtype)  # ignored rows point at class 0, then weigh nothing
+            weights = valid if weight is None else xp.take(weight.data, safe_t) * valid
+        loss = lse - backend.gather(shifted, (xp.arange(n), safe_t))
+        if weights is not None:
+            loss = loss * weights
+        if smoothing:  # (1-s) nll + (s/C) sum_c w_c (-log p_c)
+            if weight is None:
+                smooth = lse * c - xp.sum(shifted, axis=1)
+            else:
+                smooth = lse * xp.sum(weight.data) - xp.sum(shifted * weight.data, axis=1)
+            if valid is not None:
+                smooth = smooth * valid
+            loss = loss * (1 - smoothing) + smooth * (smoothing / c)
+        scale = 1.0
+        if reduction == "mean":
+            scale = 1.0 / n if weights is None else 1.0 / xp.sum(weights)
+            loss = xp.sum(loss) * scale
+        elif reduction == "sum":
+            loss = xp.sum(loss)
+        if ctx.needs_input_grad[0]:
+            e /= sums  # the softmax, which the gradient is made of
+            ctx.save_for_backward(logits, e, safe_t, weights, valid)
+            ctx.settings = (weight, smoothing, reduction, scale)
+        return loss
+
+    @staticmethod
+    def backward(ctx, gy):
+        logits, probs, safe_t, weights, valid = ctx.saved_tensors
+        weight, smoothing, reduction, scale = ctx.settings
+        backend = logits._backend
+        xp = backend.xp
+        n, c = probs.shape
+        dtype = probs.data.dtype
+        recording = _grad_state.enabled
+        if recording:  # create_graph: Tensor ops, with the softmax differentiable in the logits
+            probs = softmax(logits, 1)
+        else:  # the same arithmetic below on the bare arrays: a few ufuncs, no op dispatch
+            probs, gy = probs.data, gy.data
+        onehot = xp.astype(xp.reshape(safe_t.data, (n, 1)) == xp.arange(c), dtype)
+        if reduction == "none":
+            gy = reshape(gy, (n, 1)) if recording else xp.reshape(gy, (n, 1))
+        # each row's d(loss)/d(its nll): the scale, times the row's weight if any
+        rows = scale if weights is None else xp.reshape(weights.data * scale, (n, 1))
+        if not smoothing:
+            grad = (probs - onehot) * (gy * rows)
+        else:
+            # d/dz of (1-s) w_t nll + (s/C) sum_c w_c (-log p_c) is A p - B, row by row
+            w = xp.ones(c, dtype=dtype) if weight is None else weight.data
+            share = (smoothing / c) * (scale if valid is None else xp.reshape(valid.data * scale, (n, 1)))
+            a = xp.asarray(rows * (1 - smoothing) + share * xp.sum(w), dtype=dtype)
+            b = onehot * (rows * (1 - smoothing)) + share * w
+            grad = (probs * a - b) * gy
+        if not recording:
+            grad = Tensor._make(grad, backend)
+        return grad, None, None, None, None, None, None
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean",
+                  all_valid=False):
+    return CrossEntropy.apply(logits, target, weight, ignore_index, label_smoothing, reduction, all_valid)

@@ -1,0 +1,54 @@
+"""The geometry of a 2-D sliding window, shared by convolution and pooling."""
+
+
+class Window:
+    """Geometry of a 2-D sliding window: kernel, stride, dilation, padding as
+    (top, bottom, left, right), and the input size it slides over."""
+    __slots__ = ("kernel", "stride", "dilation", "padding", "in_size", "out_size", "_offsets")
+
+    def __init__(self, kernel, stride, dilation, padding, in_size, out_size):
+        self.kernel, self.stride, self.dilation = kernel, stride, dilation
+        self.padding, self.in_size, self.out_size = padding, in_size, out_size
+        self._offsets = None
+
+    @property
+    def padded_size(self):
+        (h, w), (top, bottom, left, right) = self.in_size, self.padding
+        return h + top + bottom, w + left + right
+
+    @property
+    def overlapping(self):
+        """Whether an input element can fall in more than one window."""
+        return any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride, self.dilation))
+
+    @property
+    def tiles(self):
+        """Whether the windows lie side by side with neither overlaps nor gaps, covering
+        the padded input's first out_size * kernel rows and columns once each."""
+        return self.stride == self.kernel and self.dilation == (1, 1)
+
+    def offsets(self):
+        """(kernel index, rows, columns) per kernel offset: the slices of the padded
+        input that the offset reads across all windows, in row-major kernel order."""
+        if self._offsets is None:
+            (kh, kw), (sh, sw), (dh, dw), (oh, ow) = self.kernel, self.stride, self.dilation, self.out_size
+            self._offsets = tuple((i * kw + j, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+                                   slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+                                  for i in range(kh) for j in range(kw))
+        return self._offsets
+
+    def pad(self, xp, data, value):
+        top, bottom, left, right = self.padding
+        if not (top or bottom or left or right):
+            return data
+        h, w = self.in_size
+        out = xp.full(data.shape[:-2] + self.padded_size, value, dtype=data.dtype)
+        out[..., top:top + h, left:left + w] = data
+        return out
+
+    def crop(self, data):
+        top, _, left, _ = self.padding
+        h, w = self.in_size
+        if data.shape[-2:] == (h, w):
+            return data
+        return data[..., top:top + h, left:left + w]
