@@ -197,8 +197,8 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
     Returns None for a node that ag.grad does not run."""
     if capture is not None and node not in capture[3]:
         return None  # pruned: as in PyTorch, not even its hooks run
-    if node._n_outputs > 1:
-        grads = _materialize(node, grads)
+    if node._n_outputs > 1 and (node._materialize_grads or node._hooks is not None or node._retained is not None):
+        grads = _materialize(node, grads)  # (hooks always see every output's)
     if node._hooks is not None or node._retained is not None:
         grads = _output_hooks(node, grads, create_graph, handed_out)
     if capture is not None:
@@ -254,9 +254,12 @@ def _sum(a, b, create_graph):
 
 def _materialize(node, grads):
     """Zeros for the outputs of a multi-output node that received no gradient."""
-    xp = node._backend.xp
-    return [g if g is not None else Tensor._make(xp.zeros(shape, dtype=dtype), node._backend)
-            for g, (shape, dtype) in zip(grads, node._out_meta)]
+    return [g if g is not None else _zeros(node, nr) for nr, g in enumerate(grads)]
+
+
+def _zeros(node, nr):
+    shape, dtype = node._out_meta[nr]
+    return Tensor._make(node._backend.xp.zeros(shape, dtype=dtype), node._backend)
 
 
 def _output_hooks(node, grads, create_graph, handed_out):
@@ -329,6 +332,8 @@ def _capture_outputs(node, grads, capture):
         indices = wanted.get((node, nr))
         if indices:
             g = grads[nr] if node._n_outputs > 1 else grads
+            if g is None:  # an output that received nothing, of a set_materialize_grads(False) node
+                g = _zeros(node, nr)
             for i in indices:
                 found[i] = g
 

@@ -113,6 +113,7 @@ class Function:
     _n_outputs = 1
     _special = False       # several outputs, hooks or a retained grad: the engine's slow path
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
+    _materialize_grads = True  # see set_materialize_grads
     # The (first) output's shape and dtype: nodes keep no outputs, but the engine reduces
     # each gradient to its producer's output shape, and drawings show both.
     _out_shape = ()
@@ -165,6 +166,11 @@ class Function:
         """Keep inputs (Tensors), outputs (the arrays forward returns) or other
         arrays for backward. Inputs are checked for in-place changes when used."""
         self._saved = items
+
+    def set_materialize_grads(self, value):
+        """As in PyTorch: with False, backward gets None, not zeros, for an output that
+        received no gradient (so it can skip work, as the LSTM step skips its gates')."""
+        self._materialize_grads = bool(value)
 
     @property
     def saved_tensors(self):

@@ -651,6 +651,65 @@ def test_custom_function_is_twice_differentiable(device):
     assert ag.gradgradcheck(fn, (x, y)) is True
 
 
+class SinAndCos(ag.Function):
+    """Two outputs, sin x and cos x; records what its backward received."""
+    received = []
+
+    @staticmethod
+    def forward(ctx, x, materialize):
+        ctx.set_materialize_grads(materialize)
+        ctx.save_for_backward(x)
+        return x._backend.xp.sin(x.data), x._backend.xp.cos(x.data)
+
+    @staticmethod
+    def backward(ctx, g_sin, g_cos):
+        x, = ctx.saved_tensors
+        SinAndCos.received.append((None if g_sin is None else g_sin.numpy(), None if g_cos is None else g_cos.numpy()))
+        gx = 0
+        if g_sin is not None:
+            gx = gx + g_sin * ag.cos(x)
+        if g_cos is not None:
+            gx = gx - g_cos * ag.sin(x)
+        return gx, None
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_set_materialize_grads_chooses_zeros_or_none_for_an_unused_output(device, materialize):
+    SinAndCos.received = []
+    x = f64([0.5, -1.0])
+    s, _ = SinAndCos.apply(x, materialize)
+    (s * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * np.cos(x.numpy()))
+    (g_sin, g_cos), = SinAndCos.received
+    np.testing.assert_allclose(g_sin, [3.0, 3.0])
+    if materialize:
+        np.testing.assert_array_equal(g_cos, [0.0, 0.0])
+    else:
+        assert g_cos is None
+
+
+def test_an_unused_output_of_a_non_materializing_function_still_gets_zeros_for_its_hooks(device):
+    """Only the backward gets None: a hook on the unused output still gets zeros, as with
+    materializing functions (PyTorch calls it with None)."""
+    x = f64([0.5, -1.0])
+    s, c = SinAndCos.apply(x, False)
+    seen = []
+    c.register_hook(lambda g: seen.append(g.numpy()))
+    s.sum().backward()
+    np.testing.assert_array_equal(seen[0], [0.0, 0.0])
+    np.testing.assert_allclose(x.grad.numpy(), np.cos(x.numpy()))
+
+
+def test_ag_grad_of_an_unused_output_of_a_non_materializing_function_is_zeros(device):
+    SinAndCos.received = []
+    x = f64([0.5, -1.0])
+    s, c = SinAndCos.apply(x, False)
+    gx, gc = ag.grad(s.sum(), [x, c])
+    np.testing.assert_allclose(gx.numpy(), np.cos(x.numpy()))
+    np.testing.assert_array_equal(gc.numpy(), [0.0, 0.0])
+    assert SinAndCos.received[0][1] is None
+
+
 class WrongCube(ag.Function):
     """x**3 * w with a wrong gradient for w (2 x**3 instead of x**3)."""
 

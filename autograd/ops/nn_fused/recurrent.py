@@ -87,6 +87,7 @@ class LSTMStep(Function):
 
     @staticmethod
     def forward(ctx, gx, h, c_prev, w_hh_t):
+        ctx.set_materialize_grads(False)  # the gates' gradient is None but in second order
         backend = gx._backend
         xp = backend.xp
         z = xp.matmul(h.data, w_hh_t.data)
@@ -108,20 +109,23 @@ class LSTMStep(Function):
         backend = h._backend
         xp = backend.xp
         recording = _grad_state.enabled
+        if gh is None:  # only c went on (h is what an LSTM's user reads, so this is rare)
+            gh = Tensor._make(xp.zeros_like(c.data), backend)
+        no_gates_grad = (None,) * 4
         if recording:  # create_graph: the same formulas below, on Tensors
             i, f, g, o = split(gates, 4, axis=-1)
-            gi, gf, gg, go = split(g_gates, 4, axis=-1)
+            gi, gf, gg, go = no_gates_grad if g_gates is None else split(g_gates, 4, axis=-1)
             tanh_c = tanh(c)
         else:
             i, f, g, o = _blocks(gates.data, 4)
-            gi, gf, gg, go = _blocks(g_gates.data, 4)
+            gi, gf, gg, go = no_gates_grad if g_gates is None else _blocks(g_gates.data, 4)
             tanh_c = xp.tanh(c.data)
-            gh, gc, h, c_prev, w_hh_t = gh.data, gc.data, h.data, c_prev.data, w_hh_t.data
-        dc = gc + gh * o * (1 - tanh_c * tanh_c)
+            gh, gc, h, c_prev, w_hh_t = gh.data, _data(gc), h.data, c_prev.data, w_hh_t.data
+        dc = _plus(gh * o * (1 - tanh_c * tanh_c), gc)
         dz = None
         if need_gx or need_h or need_w:
-            parts = [(dc * g + gi) * i * (1 - i), (dc * c_prev + gf) * f * (1 - f), (dc * i + gg) * (1 - g * g),
-                     (gh * tanh_c + go) * o * (1 - o)]
+            parts = [_plus(dc * g, gi) * i * (1 - i), _plus(dc * c_prev, gf) * f * (1 - f),
+                     _plus(dc * i, gg) * (1 - g * g), _plus(gh * tanh_c, go) * o * (1 - o)]
             dz = concat(parts, axis=-1) if recording else xp.concat(parts, axis=-1)
         grads = (dz if need_gx else None,
                  dz @ w_hh_t.T if need_h else None,
@@ -130,6 +134,15 @@ class LSTMStep(Function):
         if recording:
             return grads
         return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+
+
+def _plus(a, b):
+    """a + b, where b may be None: a gradient that never arrived."""
+    return a if b is None else a + b
+
+
+def _data(t):
+    return None if t is None else t.data
 
 
 def _blocks(gates, count):
@@ -180,6 +193,7 @@ class GRUStep(Function):
 
     @staticmethod
     def forward(ctx, gx, h, w_hh_t, b_hh):
+        ctx.set_materialize_grads(False)  # the gates' gradient is None but in second order
         backend = gx._backend
         xp = backend.xp
         size = h.data.shape[-1]
@@ -203,19 +217,22 @@ class GRUStep(Function):
         xp = backend.xp
         size = h.shape[-1]
         recording = _grad_state.enabled
+        if g_h is None:  # only the gates' gradient came (second order): h' had none
+            g_h = Tensor._make(xp.zeros_like(h.data), backend)
+        no_gates_grad = (None,) * 3
         if recording:  # create_graph: the same formulas below, on Tensors
             r, z, n = split(gates, 3, axis=-1)
-            g_r, g_z, g_n = split(g_gates, 3, axis=-1)
+            g_r, g_z, g_n = no_gates_grad if g_gates is None else split(g_gates, 3, axis=-1)
             gh_n = h @ w_hh_t[:, 2 * size:]
             if b_hh is not None:
                 gh_n = gh_n + b_hh[2 * size:]
         else:
             r, z, n = _blocks(gates.data, 3)
-            g_r, g_z, g_n = _blocks(g_gates.data, 3)
+            g_r, g_z, g_n = no_gates_grad if g_gates is None else _blocks(g_gates.data, 3)
             g_h, h, w_hh_t, gh_n = g_h.data, h.data, w_hh_t.data, gh_n.data
-        dn = (g_h * (1 - z) + g_n) * (1 - n * n)  # at the tanh's input
-        dr = (dn * gh_n + g_r) * r * (1 - r)       # at the sigmoids' inputs
-        dz = (g_h * (h - n) + g_z) * z * (1 - z)
+        dn = _plus(g_h * (1 - z), g_n) * (1 - n * n)  # at the tanh's input
+        dr = _plus(dn * gh_n, g_r) * r * (1 - r)       # at the sigmoids' inputs
+        dz = _plus(g_h * (h - n), g_z) * z * (1 - z)
         join = concat if recording else xp.concat
         total = (lambda a: a.sum(axis=0)) if recording else (lambda a: xp.sum(a, axis=0))
         dgh = join([dr, dz, dn * r], axis=-1) if need_h or need_w or need_b else None
