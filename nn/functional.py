@@ -691,7 +691,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         row_weight = xp.take(weight.data, safe) * row_weight
     loss = -picked * constant(row_weight, input)
     if reduction == "mean":
-        return _sum(loss) / constant(xp.sum(row_weight), input)
+        total = xp.sum(row_weight)
+        if bool(total > 0):
+            return _sum(loss) / constant(total, input)
+        # Nothing counted (an empty batch, every target ignored or weighing 0): NaN, as
+        # in PyTorch, with its gradients: 0 on ignored rows (not 0/0), NaN on counted ones.
+        return _sum(-picked * constant(xp.where(valid, row_weight * math.nan, 0), input)) + math.nan
     if reduction == "sum":
         return _sum(loss)
     return reshape(loss, shape)
@@ -702,7 +707,7 @@ def _elementwise_loss(op, loss, weight, reduction, weighted_mean):
     the weights' sum (mse, l1) or by the element count (huber), as PyTorch does."""
     if weight is None:
         return _reduce(loss, reduction)
-    _tensor(op, weight, "weight")
+    weight = _weight_like(op, weight, "weight", loss)
     if weight.shape != loss.shape:
         raise ValueError(f"{op}: weight must have the input's shape {loss.shape}, got {weight.shape}")
     loss = loss * weight
@@ -749,7 +754,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          "use binary_cross_entropy_with_logits")
     loss = nn_fused.binary_cross_entropy(input, target)
     if weight is not None:
-        loss = loss * _tensor(op, weight, "weight")
+        loss = loss * _weight_like(op, weight, "weight", input)
     return _reduce(loss, reduction)
 
 
@@ -762,11 +767,18 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     target = _same_shapes(op, input, target)
     log_weight = 1
     if pos_weight is not None:
-        log_weight = (_tensor(op, pos_weight, "pos_weight") - 1) * target + 1
+        log_weight = (_weight_like(op, pos_weight, "pos_weight", input) - 1) * target + 1
     loss = (1 - target) * input + nn_fused.softplus(-input) * log_weight
     if weight is not None:
-        loss = loss * _tensor(op, weight, "weight")
+        loss = loss * _weight_like(op, weight, "weight", input)
     return _reduce(loss, reduction)
+
+
+def _weight_like(op, weight, name, input):
+    """A loss weight in the input's dtype, as PyTorch computes (a float64 weight
+    does not turn a float32 loss into float64)."""
+    _tensor(op, weight, name)
+    return weight if weight.dtype == input.dtype else weight.astype(input.dtype)
 
 
 # --- embedding ----------------------------------------------------------------------

@@ -238,8 +238,18 @@ class Module:
         return module._parameters[name]
 
     def apply(self, fn):
-        """Call ``fn`` on every submodule (children first) and on this module, as PyTorch's."""
-        for m in list(self.modules())[::-1]:
+        """Call ``fn`` on every submodule and then on this module, in PyTorch's order: a
+        post-order walk with children in their order (each module once). Without
+        recursion: the reverse of a pre-order that takes the last child first."""
+        order, stack, seen = [], [self], {id(self)}
+        while stack:
+            m = stack.pop()
+            order.append(m)
+            for child in m.children():
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append(child)
+        for m in reversed(order):
             fn(m)
         return self
 
@@ -247,8 +257,11 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError(f"train: mode must be a bool, not {mode!r}")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        # Through each child's own train(), as PyTorch: a block that overrides it (to keep
+        # its batch norm frozen while fine-tuning, say) is obeyed inside a container too.
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self):

@@ -76,14 +76,16 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels (axis 1), got input "
                              f"of shape {input.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # a cumulative moving average
-                factor = 1.0 / int(self.num_batches_tracked.item())
+        counting = self.training and self.track_running_stats
+        if counting and self.momentum is None:  # a cumulative moving average, this batch included
+            factor = 1.0 / (int(self.num_batches_tracked.item()) + 1)
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
-                            self.weight, self.bias, use_batch_stats, factor, self.eps)
+        out = F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                           self.weight, self.bias, use_batch_stats, factor, self.eps)
+        if counting:  # once batch_norm accepted the batch: a refused one changes nothing
+            self.num_batches_tracked.add_(1)
+        return out
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

@@ -1,5 +1,7 @@
 """The softmax family: softmax, log-softmax and cross-entropy from logits, each one
 op computed with the max shifted out, so that large logits stay finite."""
+import math
+
 from ..elementwise import exp
 from ..reduction import Sum
 from ..shape import reshape
@@ -89,7 +91,13 @@ class CrossEntropy(Function):
             loss = loss * (1 - smoothing) + smooth * (smoothing / c)
         scale = 1.0
         if reduction == "mean":
-            scale = 1.0 / n if weights is None else 1.0 / xp.sum(weights)
+            # Nothing counted (an empty batch, every target ignored or weighing 0): the
+            # mean is NaN, as PyTorch's, and no warning; ignored rows still get gradient 0.
+            if weights is None:
+                scale = 1.0 / n if n else math.nan
+            else:
+                total = xp.sum(weights)
+                scale = 1.0 / xp.where(total > 0, total, math.nan)
             loss = xp.sum(loss) * scale
         elif reduction == "sum":
             loss = xp.sum(loss)
@@ -116,19 +124,28 @@ class CrossEntropy(Function):
         if reduction == "none":
             gy = reshape(gy, (n, 1)) if recording else xp.reshape(gy, (n, 1))
         # each row's d(loss)/d(its nll): the scale, times the row's weight if any
-        rows = scale if weights is None else xp.reshape(weights.data * scale, (n, 1))
+        rows = scale if weights is None else _counted(xp, weights.data * scale, valid)
         if not smoothing:
             grad = (probs - onehot) * (gy * rows)
         else:
             # d/dz of (1-s) w_t nll + (s/C) sum_c w_c (-log p_c) is A p - B, row by row
             w = xp.ones(c, dtype=dtype) if weight is None else weight.data
-            share = (smoothing / c) * (scale if valid is None else xp.reshape(valid.data * scale, (n, 1)))
+            share = (smoothing / c) * (scale if valid is None else _counted(xp, valid.data * scale, valid))
             a = xp.asarray(rows * (1 - smoothing) + share * xp.sum(w), dtype=dtype)
             b = onehot * (rows * (1 - smoothing)) + share * w
             grad = (probs * a - b) * gy
         if not recording:
             grad = Tensor._make(grad, backend)
         return grad, None, None, None, None, None, None
+
+
+def _counted(xp, per_row, valid):
+    """A per-row factor as an (n, 1) column, 0 on ignored rows even where the scale is
+    NaN (every target ignored: PyTorch's loss is NaN, its gradient 0)."""
+    column = xp.reshape(per_row, (per_row.shape[0], 1))
+    if valid is None:
+        return column
+    return xp.where(xp.reshape(valid.data, column.shape) > 0, column, 0)
 
 
 def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean",
