@@ -111,17 +111,19 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def _check_name(self, what, name):
+    def _check_name(self, what, name, registry):
+        """As PyTorch: a name may be registered again in its own registry (replacing the
+        value), but not over another attribute: a parameter, a submodule, a method."""
         if not isinstance(name, str):
             raise TypeError(f"{what}: the name must be a str, not {type(name).__name__}")
         if not name or "." in name:
             raise KeyError(f"{what}: the name {name!r} must be non-empty and contain no '.'")
-        if name in self.__dict__ and name not in self._parameters and name not in self._buffers \
-                and name not in self._modules:
+        if name not in registry and (name in self.__dict__ or hasattr(type(self), name) or any(
+                name in other for other in (self._parameters, self._buffers, self._modules))):
             raise KeyError(f"{what}: attribute {name!r} already exists")
 
     def register_parameter(self, name, param):
-        self._check_name("register_parameter", name)
+        self._check_name("register_parameter", name, self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
                             f"not {type(param).__name__}")
@@ -131,7 +133,7 @@ class Module:
     def register_buffer(self, name, tensor, persistent=True):
         """A tensor that is state but not learnable (running statistics); persistent
         buffers are part of state_dict()."""
-        self._check_name("register_buffer", name)
+        self._check_name("register_buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, not {type(tensor).__name__}")
         self._forget(name, self._buffers)

@@ -265,6 +265,35 @@ def test_registration_rules():
         module.missing
 
 
+def test_a_name_is_registered_again_only_in_its_own_registry(torch):
+    """As PyTorch: register_buffer/register_parameter may replace their own kind, but
+    raise KeyError over a parameter, buffer, submodule or method of that name, and
+    change nothing then."""
+    def check(module, call):
+        before = (dict(module.named_parameters()), dict(module.named_buffers()))
+        with pytest.raises(KeyError, match="already exists"):
+            call(module)
+        assert (dict(module.named_parameters()), dict(module.named_buffers())) == before
+
+    linear = nn.Linear(2, 2)
+    check(linear, lambda m: m.register_buffer("weight", ag.zeros(2, 2)))
+    check(linear, lambda m: m.register_buffer("forward", ag.zeros(1)))
+    linear.register_buffer("stat", ag.zeros(1), persistent=False)
+    check(linear, lambda m: m.register_parameter("stat", nn.Parameter(ag.zeros(1))))
+    linear.register_buffer("stat", ag.ones(1))  # its own kind: replaced, and now persistent
+    assert linear.state_dict()["stat"].tolist() == [1.0]
+    linear.register_parameter("bias", None)
+    assert [n for n, _ in linear.named_parameters()] == ["weight"]
+    sequential = nn.Sequential(nn.ReLU())
+    check(sequential, lambda m: m.register_buffer("0", ag.zeros(1)))
+
+    reference = torch.nn.Linear(2, 2)  # the same rules in PyTorch
+    for call in (lambda: reference.register_buffer("weight", torch.zeros(2, 2)),
+                 lambda: reference.register_buffer("forward", torch.zeros(1))):
+        with pytest.raises(KeyError, match="already exists"):
+            call()
+
+
 def test_parameter():
     data = ag.ones(2, 3)
     p = nn.Parameter(data)
