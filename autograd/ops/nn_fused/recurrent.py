@@ -156,6 +156,9 @@ def _common_dtype(*tensors):
     ops would: a fused op then computes in one dtype, and the casts' backward gives
     each input a gradient of its own dtype."""
     present = [t for t in tensors if t is not None]
+    first = present[0].data.dtype
+    if all(t.data.dtype == first for t in present):
+        return tensors  # the usual case, checked on the arrays: no promotion, once per step
     common = present[0].dtype
     for t in present[1:]:
         common = dtypes.promote(common, t.dtype)
