@@ -15,6 +15,7 @@ damaged data is caught on load rather than trained on.
 """
 import json
 import os
+import reprlib
 import secrets
 import zlib
 from collections import OrderedDict
@@ -29,6 +30,12 @@ FORMAT_VERSION = 1
 OPTIMIZER_PREFIX = "optimizer"  # optimizer tensors are stored as optimizer.state.<index>.<name>
 RESERVED_METADATA = (TOPOGRAD_KEY, "format")
 LOADABLE_DTYPES = {"F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL"}
+INFO_FIELD_TYPES = (  # (entry of our JSON, what it must be, test); JSON object keys are always str
+    ("model_keys", "a list of names", lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v)),
+    ("crc32", "a dict of name -> int",
+     lambda v: isinstance(v, dict) and all(isinstance(c, int) and not isinstance(c, bool) for c in v.values())),
+    ("optimizer", "a dict", lambda v: isinstance(v, dict)),
+)
 
 
 def save(state, path, optimizer=None, metadata=None):
@@ -248,6 +255,12 @@ class _Checkpoint:
         if version != FORMAT_VERSION:
             raise ValueError(f"{self.path}: checkpoint format version {version!r} is not one this topograd "
                              f"reads (version {FORMAT_VERSION}); it was written by another version, or is corrupt")
+        # Valid JSON can still hold the wrong types; caught here, they cannot surface later as
+        # an AttributeError or TypeError from deep inside the reader.
+        for field, expected, fits in INFO_FIELD_TYPES:
+            if field in info and not fits(info[field]):
+                raise ValueError(f"{self.path}: entry {field!r} of the checkpoint's '{TOPOGRAD_KEY}' metadata is "
+                                 f"not {expected} (got {reprlib.repr(info[field])}); the file is corrupt")
         missing = sorted(set(info.get("model_keys", ())) - set(self.keys))
         if missing:
             raise ValueError(f"{self.path}: the checkpoint lists tensors {missing} that it does not contain; "

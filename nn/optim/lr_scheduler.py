@@ -5,12 +5,24 @@ A scheduler rewrites ``group['lr']`` of its optimizer's param groups. Call
 ``optimizer.step()``; ReduceLROnPlateau takes the monitored metric:
 ``scheduler.step(val_loss)``. The formulas are PyTorch's own, including its
 recursive (chainable) forms, so the floating-point results agree bit for bit.
+
+``scheduler.step(epoch)`` (``step(metrics, epoch)`` for ReduceLROnPlateau) is
+PyTorch's deprecated form, still accepted by PyTorch 2.13 and so here: it warns,
+then jumps to that epoch, with the closed-form rate where the schedule has one.
 """
 import math
 import types
+import warnings
+from bisect import bisect_right
 from collections import Counter
 
 from .optimizer import Optimizer
+
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch argument of `scheduler.step()` is deprecated, as in PyTorch: call `scheduler.step()` once per "
+    "epoch instead. With an epoch, the schedule jumps to it, using the closed-form rate where it has one "
+    "rather than the chainable form."
+)
 
 
 class LRScheduler:
@@ -42,14 +54,25 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError(f"{type(self).__name__} must define get_lr()")
 
-    def step(self):
-        """Advance one epoch and write the new rates into the optimizer's param groups."""
-        self.last_epoch += 1
+    def step(self, epoch=None):
+        """Advance one epoch and write the new rates into the optimizer's param groups.
+        ``epoch`` (deprecated, see the module docstring) jumps to that epoch instead."""
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        previous = self.last_epoch
         self._step_count += 1
         try:
-            values = self.get_lr()
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                # The chainable get_lr() assumes one epoch since the last call; a jump
+                # needs the closed form, which PyTorch uses where the schedule has one.
+                self.last_epoch = epoch
+                closed_form = getattr(self, "_get_closed_form_lr", None)
+                values = closed_form() if closed_form is not None else self.get_lr()
         except Exception:  # a rejected step leaves the schedule where it was
-            self.last_epoch -= 1
+            self.last_epoch = previous
             self._step_count -= 1
             raise
         for group, lr in zip(self.optimizer.param_groups, values):
@@ -126,6 +149,9 @@ class StepLR(LRScheduler):
             return self._current_lrs()
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
+    def _get_closed_form_lr(self):
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the rate by ``gamma`` at each milestone epoch (twice at a milestone listed twice)."""
@@ -141,6 +167,10 @@ class MultiStepLR(LRScheduler):
         return [group["lr"] * self.gamma ** self.milestones[self.last_epoch]
                 for group in self.optimizer.param_groups]
 
+    def _get_closed_form_lr(self):
+        milestones = sorted(self.milestones.elements())
+        return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the rate by ``gamma`` every epoch."""
@@ -153,6 +183,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -179,6 +212,10 @@ class CosineAnnealingLR(LRScheduler):
                     for base_lr, group in zip(self.base_lrs, groups)]
         return [(1 + math.cos(math.pi * epoch / T_max)) / (1 + math.cos(math.pi * (epoch - 1) / T_max))
                 * (group["lr"] - eta_min) + eta_min for group in groups]
+
+    def _get_closed_form_lr(self):
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base_lr in self.base_lrs]
 
 
 class OneCycleLR(LRScheduler):
@@ -240,6 +277,7 @@ class OneCycleLR(LRScheduler):
                 dict(end_step=total_steps - 1, start_lr="max_lr", end_lr="min_lr",
                      start_momentum="base_momentum", end_momentum="max_momentum"),
             ]
+        self._phase_at(last_epoch + 1)  # the constructor's own step, checked before the groups change
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, max_lrs):
                 group["initial_lr"] = top / div_factor
@@ -266,26 +304,36 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
+    def _phase_at(self, step_num):
+        """The phase that step ``step_num`` falls in, and the step where that phase starts."""
+        start_step = 0.0
+        for i, phase in enumerate(self._schedule_phases):
+            if step_num <= phase["end_step"] or i == len(self._schedule_phases) - 1:
+                break
+            start_step = phase["end_step"]
+        # A phase zero steps long has no defined rate: PyTorch divides by zero. It happens when
+        # pct_start * total_steps == 1 (the warm-up, met by the first step), or when the last
+        # phase starts where it ends, at total_steps - 1 (e.g. pct_start == 1; met by step
+        # total_steps).
+        if phase["end_step"] == start_step:
+            raise ValueError(f"OneCycleLR: with total_steps={self.total_steps}, the pct_start given makes the "
+                             f"phase holding step {step_num} zero steps long, so its rate is undefined; choose "
+                             "a pct_start that leaves every phase at least one step long")
+        return phase, start_step
+
     def get_lr(self):
         step_num = self.last_epoch
         if step_num > self.total_steps:
             raise ValueError(f"OneCycleLR: tried to step {step_num} times, but total_steps is {self.total_steps}; "
                              "make total_steps (or epochs * steps_per_epoch) cover the whole run")
+        phase, start_step = self._phase_at(step_num)
+        pct = (step_num - start_step) / (phase["end_step"] - start_step)
         lrs = []
         for group in self.optimizer.param_groups:
-            start_step = 0.0
-            for i, phase in enumerate(self._schedule_phases):
-                end_step = phase["end_step"]
-                if step_num <= end_step or i == len(self._schedule_phases) - 1:
-                    pct = (step_num - start_step) / (end_step - start_step)
-                    lr = self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct)
-                    if self.cycle_momentum:
-                        momentum = self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
-                    break
-                start_step = phase["end_step"]
-            lrs.append(lr)
+            lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
             if self.cycle_momentum:
-                self._set_momentum(group, momentum)
+                self._set_momentum(group, self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]],
+                                                       pct))
         return lrs
 
 
@@ -326,10 +374,13 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics):
-        """Record this epoch's metric (a number or a one-element tensor) and maybe lower the rates."""
+    def step(self, metrics, epoch=None):
+        """Record this epoch's metric (a number or a one-element tensor) and maybe lower the rates.
+        ``epoch`` (deprecated, see the module docstring) sets ``last_epoch`` instead of counting."""
         current = float(metrics)
-        self.last_epoch += 1
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current, self.best):
             self.best = current
             self.num_bad_epochs = 0

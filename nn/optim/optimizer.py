@@ -6,6 +6,14 @@ by the Parameter itself). ``step()`` hands each group's parameters that have a
 gradient to the subclass's ``_update_group``, which calls a pure update function
 on the raw backend arrays: updates happen in place, record no graph, and leave
 ``requires_grad``, ``grad_fn`` and identity of every parameter alone.
+
+PyTorch's optimizers also take switches between implementations of the same update:
+``foreach``, ``fused`` and ``capturable``. topograd has one implementation, so these
+change nothing here; each optimizer accepts the ones its PyTorch twin has, with the
+same defaults, so that ported code runs, and keeps them in its param groups, so that
+state dicts have PyTorch's keys. ``differentiable=True`` asks for a step that autograd
+can differentiate through, which updates made in place on the arrays cannot give: it
+is refused with a ValueError.
 """
 from collections import defaultdict
 
@@ -21,8 +29,12 @@ from ..parameter import zero_grads
 class Optimizer:
     """Base class: construct from an iterable of Tensors or of param-group dicts."""
 
+    # The entries every non-empty per-parameter state holds (the others are made on demand),
+    # which load_state_dict checks for, so a state dict from another optimizer fails there.
+    _state_keys = ()
+
     def __init__(self, params, defaults):
-        self._check_hyperparameters(defaults)
+        self._check_group(defaults)
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)
         self.param_groups = []
@@ -52,6 +64,18 @@ class Optimizer:
     def _update_group(self, group, params):
         """Update ``params`` (the group's parameters that have a gradient) in place."""
         raise NotImplementedError(f"{type(self).__name__} must define _update_group(group, params)")
+
+    def _check_group(self, hyper):
+        """Check the implementation switches (see the module docstring), then the hyperparameters."""
+        name = type(self).__name__
+        if hyper.get("differentiable"):
+            raise ValueError(f"{name}: differentiable=True is not supported: topograd updates the parameters' "
+                             "arrays in place, outside the graph, so a step cannot be differentiated through; "
+                             "leave differentiable=False")
+        if hyper.get("fused") and hyper.get("foreach"):
+            raise ValueError(f"{name}: fused=True and foreach=True cannot be used together (PyTorch refuses "
+                             "them too); pass at most one")
+        self._check_hyperparameters(hyper)
 
     # --- parameter groups ------------------------------------------------------------------
     def add_param_group(self, param_group):
@@ -97,7 +121,7 @@ class Optimizer:
                                  "or all without")
         filled = dict(self.defaults)
         filled.update((k, v) for k, v in param_group.items() if k != "params")
-        self._check_hyperparameters(filled)
+        self._check_group(filled)
         # PyTorch appends the caller's dict itself, so later edits to it take effect.
         param_group.update(filled)
         param_group["params"] = params
@@ -152,7 +176,8 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Restore hyperparameters and per-parameter state saved by state_dict() (from topograd
         or PyTorch). Values are copied onto each parameter's device and dtype ('step' stays a
-        float32 CPU tensor). Everything is checked before anything changes."""
+        float32 CPU tensor); a None value (old PyTorch SGD saved {'momentum_buffer': None})
+        counts as absent. Everything is checked before anything changes."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' "
@@ -183,7 +208,17 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: the saved state refers to parameter {i!r}, which "
                                  "no saved param group lists")
             p = by_index[i]
-            new_state[p] = {key: _state_value(name, i, key, value, p) for key, value in values.items()}
+            # None means "not made yet", as an absent entry does; the update makes it on demand.
+            loaded = {key: _state_value(name, i, key, value, p) for key, value in values.items()
+                      if value is not None}
+            if not loaded:
+                continue
+            missing = [key for key in self._state_keys if key not in loaded]
+            if missing:
+                raise ValueError(f"{name}.load_state_dict: the saved state of parameter {i} has no "
+                                 f"{', '.join(map(repr, missing))}, which {name} keeps for every parameter it "
+                                 f"has updated (it holds {sorted(loaded)}); was it saved by another optimizer?")
+            new_state[p] = loaded
         new_groups = []
         for group, saved in zip(self.param_groups, saved_groups):
             merged = dict(group)  # hyperparameters the saved group lacks keep their current values
@@ -191,7 +226,7 @@ class Optimizer:
             merged["params"] = group["params"]
             if "param_names" in group:
                 merged["param_names"] = group["param_names"]
-            self._check_hyperparameters(merged)
+            self._check_group(merged)
             new_groups.append(merged)
         self.state = new_state
         self.param_groups = new_groups
@@ -226,7 +261,9 @@ class Optimizer:
 
 
 def _state_value(optimizer, index, key, value, param):
-    """One saved state value as a Tensor for ``param``: a fresh copy, never the saved array."""
+    """One saved state value as a Tensor for ``param``: a fresh copy, never the saved array.
+    Like PyTorch, every value but 'step' takes the parameter's dtype, integer ones included
+    (an integer moment would otherwise stay integer and truncate every update)."""
     host_xp = backends.get("cpu").xp
     host = value.numpy() if isinstance(value, Tensor) else host_xp.asarray(value)
     if key == "step":
@@ -237,9 +274,8 @@ def _state_value(optimizer, index, key, value, param):
     if tuple(host.shape) != param.shape:
         raise ValueError(f"{optimizer}.load_state_dict: state {key!r} of parameter {index} has shape "
                          f"{tuple(host.shape)} but the parameter has shape {param.shape}")
-    dtype = param.dtype if dtypes.is_floating(host.dtype) else host.dtype
     backend = param._backend
-    array = backend.asarray(host_xp.asarray(host, dtype=dtype, copy=True), dtype)
+    array = backend.asarray(host_xp.asarray(host, dtype=param.dtype, copy=True), param.dtype)
     return Tensor._make(array, backend)
 
 

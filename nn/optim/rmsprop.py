@@ -37,10 +37,15 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, al
 
 
 class RMSprop(Optimizer):
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
-                 maximize=False):
+    _state_keys = ("step", "square_avg")  # momentum_buffer and grad_avg are made on demand
+
+    # capturable, foreach and differentiable: PyTorch's implementation switches (see
+    # nn.optim.optimizer), positional as in PyTorch's signature.
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                        centered=centered, maximize=maximize)
+                        centered=centered, capturable=capturable, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable)
         super().__init__(params, defaults)
 
     @staticmethod

@@ -5,6 +5,10 @@ most ``max_norm`` and returns that norm (before clipping) as a Tensor;
 ``clip_grad_value_`` clamps every gradient element to ``[-clip_value, clip_value]``.
 Neither records a graph nor waits on the device, except ``error_if_nonfinite=True``,
 which must look at the norm.
+
+Each function takes PyTorch's ``foreach=None`` keyword, which picks between PyTorch's
+per-tensor and batched kernels. topograd has one implementation, so ``foreach``
+changes nothing; it is accepted so that code ported from PyTorch runs.
 """
 import math
 
@@ -14,9 +18,10 @@ from autograd.tensor import count_change
 from backends import dtypes
 
 
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The p-norm of all elements of ``tensors`` together (the norm of their norms), as a
-    Tensor on the first tensor's device; 0 when there are none."""
+    Tensor on the first tensor's device; 0 when there are none. ``foreach`` changes nothing
+    (see the module docstring)."""
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     norm_type = float(norm_type)
     if not tensors:
@@ -40,8 +45,9 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
     return Tensor._make(total, first)
 
 
-def clip_grads_with_norm_(parameters, max_norm, total_norm):
-    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place."""
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place.
+    ``foreach`` changes nothing (see the module docstring)."""
     grads = _grads(parameters)
     max_norm = _non_negative("clip_grads_with_norm_", "max_norm", max_norm)
     if not grads:
@@ -62,9 +68,10 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm):
         count_change(g)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale all gradients together so their joint ``norm_type``-norm is at most ``max_norm``
-    (``float('inf')`` for the largest absolute value); returns the norm before clipping."""
+    (``float('inf')`` for the largest absolute value); returns the norm before clipping.
+    ``foreach`` changes nothing (see the module docstring)."""
     parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     _non_negative("clip_grad_norm_", "max_norm", max_norm)
     total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite)
@@ -72,8 +79,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_value_(parameters, clip_value):
-    """Clamp every gradient element to ``[-clip_value, clip_value]``, in place."""
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp every gradient element to ``[-clip_value, clip_value]``, in place. ``foreach``
+    changes nothing (see the module docstring)."""
     clip_value = _non_negative("clip_grad_value_", "clip_value", clip_value)
     for g in _grads(parameters):
         clipped = g._backend.xp.clip(g.data, min=-clip_value, max=clip_value)
