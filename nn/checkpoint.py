@@ -97,8 +97,21 @@ def load_optimizer_state(path, device=None):
         raise KeyError(f"{checkpoint.path}: the checkpoint holds no optimizer state; save it with "
                        "nn.save(state, path, optimizer=optimizer)")
     skeleton = checkpoint.info["optimizer"]
-    tensors = checkpoint.read(_tensor_names(skeleton), device)
-    return _decode(skeleton, tensors)
+    try:
+        names = _tensor_names(skeleton)
+    except (TypeError, ValueError) as exc:
+        raise _malformed_optimizer_state(checkpoint, exc) from exc
+    tensors = checkpoint.read(names, device)
+    try:
+        return _decode(skeleton, tensors)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise _malformed_optimizer_state(checkpoint, exc) from exc
+
+
+def _malformed_optimizer_state(checkpoint, exc):
+    """The error for an optimizer skeleton that is valid JSON but not one _encode writes."""
+    return ValueError(f"{checkpoint.path}: the checkpoint's optimizer state is malformed ({type(exc).__name__}: "
+                      f"{exc}); the file is corrupt")
 
 
 def restore(path, model, optimizer=None, strict=True):
@@ -309,6 +322,8 @@ def _tensor_names(skeleton):
             stack.extend(value)
         elif isinstance(value, dict):
             if "__tensor__" in value:
+                if not isinstance(value["__tensor__"], str):
+                    raise TypeError(f"a tensor reference is {value['__tensor__']!r}, not a name")
                 names.append(value["__tensor__"])
             elif "__items__" in value:
                 stack.extend(v for _, v in value["__items__"])

@@ -593,6 +593,21 @@ def test_malformed_checkpoint_metadata_raises_a_value_error_naming_the_file(tmp_
     assert str(path) in str(error.value)
 
 
+@pytest.mark.parametrize("skeleton", [
+    {"__items__": [1]},
+    {"__items__": [[["unhashable"], 1]]},
+    {"state": {"__tensor__": [1]}},
+    {"state": {"__tensor__": "optimizer.state.9.absent"}},
+    {"__tuple__": 3},
+], ids=["items-int", "items-unhashable-key", "tensor-name-list", "tensor-missing", "tuple-int"])
+def test_malformed_optimizer_state_raises_a_value_error_naming_the_file(tmp_path, skeleton):
+    path = tmp_path / "bad.safetensors"
+    _write_with_topograd_info(path, {"version": 1, "model_keys": ["w"], "optimizer": skeleton})
+    with pytest.raises(ValueError, match="corrupt") as error:
+        nn.checkpoint.load_optimizer_state(path)
+    assert str(path) in str(error.value)
+
+
 # --- gradient clipping and data ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("norm_type", [-math.inf, 0.0, -1.0, "inf"])
