@@ -2,7 +2,7 @@
 import backends
 from backends import dtypes
 
-from .shapes import shape_arg
+from .shapes import INTEGER, shape_arg
 from .tensor import Tensor, default_dtype
 
 
@@ -45,7 +45,9 @@ def empty(*shape, dtype=None, device=None, requires_grad=False):
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = (shape,) if isinstance(shape, INTEGER) else tuple(shape)
+    if hasattr(fill_value, "item"):  # a NumPy scalar, a 0-d array or tensor: the standard's full takes Python scalars
+        fill_value = fill_value.item()
     if dtype is None and isinstance(fill_value, bool):
         dtype = dtypes.bool_
     elif dtype is None and isinstance(fill_value, int):
@@ -69,6 +71,8 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
     if stop is None:
         start, stop = 0, start
+    # NumPy scalars as the Python numbers they stand for (np.int64(5) is an int here, as in NumPy)
+    start, stop, step = (v.item() if hasattr(v, "item") else v for v in (start, stop, step))
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, stop, step))
         dtype = dtypes.int64 if is_int else default_dtype()
@@ -110,7 +114,7 @@ def randn(*shape, dtype=None, device=None, requires_grad=False):
 
 def randint(low, high, shape, device=None):
     backend = backends.get(device)
-    return Tensor._make(backend.integers(low, high, shape_arg((shape,)) if isinstance(shape, int) else tuple(shape)),
+    return Tensor._make(backend.integers(low, high, shape_arg((shape,)) if isinstance(shape, INTEGER) else tuple(shape)),
                         backend)
 
 

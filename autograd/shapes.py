@@ -1,4 +1,10 @@
 """Shape arithmetic shared by the ops: broadcasting and axis normalization."""
+import numbers
+
+# What counts as an integer argument: Python ints first (the common case, checked
+# fastest), then NumPy's and any other registered integer types (an axis or a size
+# read off a NumPy computation), as NumPy and PyTorch take them.
+INTEGER = (int, numbers.Integral)
 
 
 def broadcast_shapes(op, *shapes):
@@ -17,20 +23,41 @@ def broadcast_shapes(op, *shapes):
 
 def normalize_axis(op, axis, ndim):
     """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of
-    non-negative axes; None means every axis."""
+    non-negative axes; None means every axis. A 0-d tensor takes axis 0 and -1, as
+    NumPy's reductions and PyTorch do, and has nothing to reduce there: ()."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if isinstance(axis, (tuple, list)):
+        axes = axis
+    elif isinstance(axis, INTEGER):
+        axes = (axis,)
+    else:
+        raise TypeError(f"{op}: axis must be an int or a tuple of ints, not {type(axis).__name__}")
+    span = max(ndim, 1)  # a 0-d tensor is checked as if it had one axis
     out = []
     for a in axes:
-        if not isinstance(a, int):
-            raise TypeError(f"{op}: axis must be an int or a tuple of ints, not {type(a).__name__}")
-        if not -ndim <= a < max(ndim, 1):
+        if a.__class__ is not int:  # the rare case, kept off the common path
+            if not isinstance(a, numbers.Integral) or isinstance(a, bool):
+                raise TypeError(f"{op}: axis must be an int or a tuple of ints, not {type(a).__name__}")
+            a = int(a)
+        if not -span <= a < span:
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
+        out.append(a % span)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()
+
+
+def single_axis(op, axis, ndim):
+    """One axis (an int, negatives allowed) as a non-negative int, for the ops that take
+    exactly one; a tuple or any other type is a TypeError naming the op. A 0-d tensor
+    takes 0 and -1 (as in normalize_axis), which give 0: callers handle 0-d tensors."""
+    if not isinstance(axis, INTEGER) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be one int, not {axis!r}")
+    span = max(ndim, 1)
+    if not -span <= axis < span:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return int(axis) % span
 
 
 def kept_shape(shape, axes):
@@ -45,7 +72,10 @@ def reduced_shape(shape, axes, keepdims):
 
 
 def shape_arg(shape):
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
-    if len(shape) == 1 and not isinstance(shape[0], int):
-        shape = shape[0]
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike (NumPy integers as ints)."""
+    if len(shape) == 1:
+        first = shape[0]
+        # the tuple test first: it spares the common f((2, 3)) the slower integer-ABC test
+        if isinstance(first, (tuple, list)) or not isinstance(first, INTEGER):
+            shape = first
     return tuple(int(d) for d in shape)

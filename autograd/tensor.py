@@ -1,4 +1,6 @@
 """The Tensor: a backend array plus what autograd needs to differentiate it."""
+import re
+
 import backends
 from backends import dtypes
 
@@ -153,6 +155,9 @@ class Tensor:
                 raise ValueError(f"grad of shape {value.shape} does not match the tensor's shape {self.shape}")
             if value._backend is not self._backend:
                 raise ValueError(f"grad is on {value.device} but the tensor is on {self.device}")
+            if value.dtype != self.dtype:  # as PyTorch: an optimizer's state would take the grad's dtype
+                raise TypeError(f"grad of dtype {value.dtype} does not match the tensor's dtype {self.dtype}; "
+                                f"cast it first with .to({self.dtype}) (or .astype)")
         self._grad = value
 
     @property
@@ -195,7 +200,10 @@ class Tensor:
         return self.data.__dlpack_device__()
 
     def to(self, device=None, dtype=None):
-        """Copy to another device and/or cast; differentiable, and a no-op when nothing changes."""
+        """Copy to another device and/or cast; differentiable, and a no-op when nothing changes.
+        A dtype alone may come first, as in PyTorch: ``x.to(ag.float64)``, ``x.to("float64")``."""
+        if dtype is None and device is not None and _names_a_dtype(device):
+            device, dtype = None, device
         out = self
         if dtype is not None and dtypes.canonical(dtype) != self.dtype:
             out = ops.elementwise.astype(out, dtype)
@@ -544,7 +552,9 @@ class Tensor:
     def __repr__(self):
         values = repr(backends.get("cpu").xp.asarray(self._backend.to_numpy(self.data)))
         body = values[values.index("(") + 1:values.rindex(")")] if values.startswith("array(") else values
-        body = body.split(", dtype=")[0]
+        # NumPy's own dtype goes (ours follows), with the line break NumPy may put before it;
+        # continued rows are indented to "array(", one short of "tensor(" (blank lines stay blank).
+        body = _CONTINUED_ROW.sub("\n ", _NUMPY_DTYPE.sub("", body))
         extras = [f"dtype={self.dtype}", f"device={self.device!r}"]
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
@@ -589,6 +599,17 @@ class Tensor:
 
 
 _new = object.__new__
+_NUMPY_DTYPE = re.compile(r",\s*dtype=\w+$")
+_CONTINUED_ROW = re.compile(r"\n(?=.)")
+
+
+def _names_a_dtype(value):
+    """Whether ``value`` (the first argument of ``to``) names a dtype rather than a device."""
+    try:
+        dtypes.canonical(value)
+    except TypeError:
+        return False
+    return True
 
 
 def init(t, array, backend):

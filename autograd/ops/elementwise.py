@@ -164,7 +164,18 @@ class Pow(Function):
     def backward(ctx, gy):
         a, b, y = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        ga = gy * b * a ** (b - 1) if need_a else None
+        ga = None
+        if need_a:
+            # b * a^(b-1), but with the exponent b itself (0) where b == 0: the gradient is 0
+            # there, where a^-1 at a == 0 would make it 0 * inf = NaN (PyTorch masks b == 0
+            # too). A constant exponent (the usual x ** 2) is worked out on the arrays, which
+            # costs less than the b - 1 it replaces; one in the graph subtracts 1-or-0.
+            xp = b._backend.xp
+            if b._requires_grad:
+                exponent = b - constant(xp.astype(b.data != 0, b.data.dtype), b)
+            else:
+                exponent = constant(xp.where(b.data == 0, b.data, b.data - 1), b)
+            ga = gy * b * a ** exponent
         gb = None
         if need_b:  # d(a^b)/db = a^b log a, taken as 0 where a == 0 (the limit for b > 0)
             gb = gy * y * log(where(constant(a.data == 0, a), 1, a))
@@ -439,13 +450,32 @@ class Clip(Function):
 
 
 def clip(x, min=None, max=None):
+    """``x`` limited to [min, max]. Scalar bounds take one fused op; tensor bounds
+    (broadcasting against x) are differentiable, as torch.clamp's."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clip_to_tensors(x, min, max)
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is larger than max ({max})")
     x = as_tensor(x)
-    return Clip.apply(x, None if min is None else builtins.float(min) if dtypes.is_floating(x.dtype) else min,
-                      None if max is None else builtins.float(max) if dtypes.is_floating(x.dtype) else max)
+    floating = dtypes.is_floating(x.dtype)
+    if not floating and (isinstance(min, float) or isinstance(max, float)):
+        x, floating = astype(x, default_dtype()), True  # as x + 1.5 does: the default float
+    return Clip.apply(x, None if min is None else builtins.float(min) if floating else min,
+                      None if max is None else builtins.float(max) if floating else max)
+
+
+def _clip_to_tensors(x, low, high):
+    """clip with a tensor bound, composed of where as torch.clamp computes it: the
+    bound's value (and gradient) where x is past it, x's where x lies within, ties
+    included; where both bounds cross (low > high), high wins, as in PyTorch."""
+    x = as_tensor(x, low if isinstance(low, Tensor) else high)
+    if low is not None:
+        x = where(x < low, low, x)
+    if high is not None:
+        x = where(x > high, high, x)
+    return x
 
 
 class Maximum(Function):

@@ -69,7 +69,11 @@ def _normalize_index(x, index, op="getitem"):
     """Index parts as backend arrays; returns (index, is_advanced)."""
     parts = index if isinstance(index, tuple) else (index,)
     out, advanced, explicit = [], False, 0
+    bounded = []  # slices with a start or stop: (place in out, axes indexed before it, after an Ellipsis)
+    after_ellipsis = False
     for p in parts:
+        if p.__class__ is bool:  # True / False: a 0-d mask (a new axis of 1 or 0, none consumed), as NumPy
+            p = Tensor._make(x._backend.asarray(p), x._backend)
         if isinstance(p, (Tensor, list)) or hasattr(p, "__array_namespace__") or hasattr(p, "__array__"):
             t = p if isinstance(p, Tensor) else as_tensor(p, x) if not isinstance(p, list) else \
                 Tensor(p, device=x._backend, dtype=None if p else "int64")  # [] picks nothing, as an int index
@@ -80,9 +84,14 @@ def _normalize_index(x, index, op="getitem"):
             out.append(t.data)
             advanced = True
             explicit += t.ndim if t.dtype.kind == "b" else 1
-        elif p is None or p is Ellipsis:
+        elif p is None:
             out.append(p)
+        elif p is Ellipsis:
+            out.append(p)
+            after_ellipsis = True
         elif isinstance(p, slice) or isinstance(p, int):
+            if p.__class__ is slice and (p.start is not None or p.stop is not None):
+                bounded.append((len(out), explicit, after_ellipsis))
             out.append(p)
             explicit += 1
         elif hasattr(p, "__index__"):
@@ -92,9 +101,22 @@ def _normalize_index(x, index, op="getitem"):
             raise TypeError(f"{op}: unsupported index {p!r} of type {type(p).__name__}")
     if explicit > x.ndim:
         raise IndexError(f"{op}: too many indices ({explicit}) for a tensor of shape {x.shape}")
+    for place, before, behind_ellipsis in bounded:
+        axis = before + (x.ndim - explicit if behind_ellipsis else 0)  # the Ellipsis spans the axes left over
+        out[place] = _clamped(out[place], x.shape[axis])
     if not advanced and not any(p is Ellipsis for p in out):
         out.append(Ellipsis)  # the standard asks for it when fewer axes than ndim are indexed
     return tuple(out), advanced
+
+
+def _clamped(s, n):
+    """Slice ``s`` with its bounds clamped to an axis of ``n``, as Python and NumPy clamp
+    them (``x[:batch]`` on a short last batch): the standard leaves bounds past either end
+    unspecified, and array-api-strict refuses them."""
+    start, stop, step = s.indices(n)
+    if (stop - start) * step <= 0:  # stop not past start in the step's direction: picks nothing
+        return slice(0, 0, 1)
+    return slice(start, None if stop < 0 else stop, step)  # stop -1 (before the first element) only as None
 
 
 def getitem(x, index):

@@ -1,9 +1,11 @@
 """Reductions over ``axis`` (None, an int or a tuple; negatives allowed), with ``keepdims``."""
 
+from backends import dtypes
+
 from ..function import Function
-from ..shapes import kept_shape, normalize_axis, reduced_shape
-from ..tensor import Tensor
-from .elementwise import as_tensor, constant, log, sqrt
+from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
+from ..tensor import Tensor, default_dtype
+from .elementwise import as_tensor, astype, constant, log, where
 from .shape import broadcast_to, reshape
 
 
@@ -16,7 +18,14 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.x_shape, ctx.axes = x.data.shape, axes
-        return x._backend.xp.sum(x.data, axis=axes, keepdims=keepdims)
+        xp = x._backend.xp
+        try:
+            return xp.sum(x.data, axis=axes, keepdims=keepdims)
+        except TypeError:  # the standard sums no bools: count them (int64), as NumPy and PyTorch do
+            if x.dtype != dtypes.bool_:
+                raise
+            counts = xp.astype(x.data, x._backend.native_dtype(dtypes.int64))
+            return xp.sum(counts, axis=axes, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, gy):
@@ -45,6 +54,8 @@ class Mean(Function):
 
 def mean(x, axis=None, keepdims=False):
     x = as_tensor(x)
+    if x.dtype.kind != "f":  # as true division of integers: the default float, on every backend
+        x = astype(x, default_dtype())
     return Mean.apply(x, normalize_axis("mean", axis, x.ndim), keepdims)
 
 
@@ -58,8 +69,9 @@ class _Extreme(Function):
     @classmethod
     def forward(cls, ctx, x, axes, keepdims):
         xp = x._backend.xp
-        if x.size == 0:
-            raise ValueError(f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape {x.shape}")
+        # Only an empty reduced axis has no extreme; (2, 0, 3) over axis 2 gives shape (2, 0).
+        if x.size == 0 and 0 in [x.data.shape[a] for a in axes]:
+            raise ValueError(f"{cls.__name__.lower()}: cannot reduce an empty axis of a tensor of shape {x.shape}")
         y = cls.reduce(xp, x.data, axes)
         if not keepdims:
             y = xp.reshape(y, reduced_shape(x.data.shape, axes, False))
@@ -114,8 +126,28 @@ def var(x, axis=None, ddof=0, keepdims=False):
     return sum(centered * centered, axes, keepdims) / (n - ddof)
 
 
+class StdSqrt(Function):
+    """The square root that turns a variance into a std. Where the std is 0 (a constant
+    slice) its gradient is 0, as PyTorch's std backward masks it, not sqrt's 1 / 0,
+    which would poison training with NaN (0 * inf) through a normalization."""
+
+    @staticmethod
+    def forward(ctx, v):
+        y = v._backend.xp.sqrt(v.data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        zero = constant(y.data == 0, y)
+        # 1 stands in for the zeros in the division, so it stays finite (and so does its
+        # own gradient, for a second order); the where then puts the 0 there.
+        return where(zero, 0, gy / (where(zero, 1, y) * 2))
+
+
 def std(x, axis=None, ddof=0, keepdims=False):
-    return sqrt(var(x, axis, ddof, keepdims))
+    return StdSqrt.apply(var(x, axis, ddof, keepdims))
 
 
 def logsumexp(x, axis=None, keepdims=False):
@@ -124,8 +156,11 @@ def logsumexp(x, axis=None, keepdims=False):
     x = as_tensor(x)
     axes = normalize_axis("logsumexp", axis, x.ndim)
     xp = x._backend.xp
-    shift = xp.max(x.data, axis=axes, keepdims=True)
-    shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
+    if x.size == 0 and 0 in [x.shape[a] for a in axes]:  # no max to take out of an empty sum (log 0 = -inf)
+        shift = xp.zeros(kept_shape(x.shape, axes), dtype=x.data.dtype)
+    else:
+        shift = xp.max(x.data, axis=axes, keepdims=True)
+        shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
     m = constant(shift, x)
     out = log(sum((x - m).exp(), axes, keepdims=True)) + m
     return out if keepdims else reshape(out, reduced_shape(x.shape, axes, False))
@@ -134,13 +169,14 @@ def logsumexp(x, axis=None, keepdims=False):
 def _index_reduction(name, fn, x, axis, keepdims):
     x = as_tensor(x)
     xp = x._backend.xp
-    if axis is None:
+    if axis is not None:
+        axis = single_axis(name, axis, x.ndim)
+    if axis is None or x.ndim == 0:  # over every element (a 0-d tensor's axis 0 or -1 is all of it)
         flat = xp.reshape(x.data, (-1,))
         out = fn(xp, flat, 0, False)
         if keepdims:
             out = xp.reshape(out, (1,) * x.ndim)
     else:
-        (axis,) = normalize_axis(name, axis, x.ndim)
         out = fn(xp, x.data, axis, keepdims)
     return Tensor._make(out, x._backend)
 

@@ -1,6 +1,6 @@
 """Ops that move elements around without changing them."""
 from ..function import Function
-from ..shapes import broadcast_shapes, normalize_axis, shape_arg
+from ..shapes import INTEGER, broadcast_shapes, normalize_axis, shape_arg, single_axis
 from ..tensor import Tensor, share_version, version_of
 
 
@@ -96,6 +96,9 @@ def transpose(x, *axes):
 
 def swapaxes(x, a, b):
     x = _tensor(x)
+    a, b = single_axis("swapaxes", a, x.ndim), single_axis("swapaxes", b, x.ndim)
+    if x.ndim == 0:  # its axis 0 (or -1) swapped with itself, as PyTorch allows
+        return x
     axes = list(range(x.ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return transpose(x, tuple(axes))
@@ -154,9 +157,11 @@ def sum_to(x, *shape):
 def expand_dims(x, axis):
     x = _tensor(x)
     n = x.ndim + 1
+    if not isinstance(axis, INTEGER) or isinstance(axis, bool):
+        raise TypeError(f"expand_dims: axis must be one int, not {axis!r}")
     if not -n <= axis < n:
         raise ValueError(f"expand_dims: axis {axis} is out of range for a result with {n} dimensions")
-    axis %= n
+    axis = int(axis) % n
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
@@ -175,7 +180,7 @@ def flatten(x, start_axis=0, end_axis=-1):
     x = _tensor(x)
     if x.ndim == 0:
         return reshape(x, (1,))
-    start, end = start_axis % x.ndim, end_axis % x.ndim
+    start, end = single_axis("flatten", start_axis, x.ndim), single_axis("flatten", end_axis, x.ndim)
     if start > end:
         raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
     n = 1
@@ -205,13 +210,16 @@ def _offsets(sizes):
 
 
 def concat(tensors, axis=0):
+    """Join along ``axis``; with axis=None, the tensors flattened, joined (as the Array API's)."""
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
+    if axis is None:
+        tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
     first = tensors[0]
     if first.ndim == 0:
         raise ValueError("concat: zero-dimensional tensors cannot be concatenated; use stack")
-    (axis,) = normalize_axis("concat", axis, first.ndim)
+    axis = single_axis("concat", axis, first.ndim)
     for t in tensors[1:]:
         if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
             raise ValueError(f"concat: shapes {first.shape} and {t.shape} differ outside axis {axis}")
@@ -257,10 +265,12 @@ class Split(Function):
 def split(x, indices_or_sections, axis=0):
     """NumPy's split: a number of equal sections, or the offsets to cut at."""
     x = _tensor(x)
-    (axis,) = normalize_axis("split", axis, x.ndim)
+    if x.ndim == 0:
+        raise ValueError("split: a 0-d tensor has no axis to split; reshape it to 1-d first")
+    axis = single_axis("split", axis, x.ndim)
     n = x.shape[axis]
-    if isinstance(indices_or_sections, int):
-        k = indices_or_sections
+    if isinstance(indices_or_sections, INTEGER):
+        k = int(indices_or_sections)
         if k <= 0 or n % k:
             raise ValueError(f"split: axis {axis} of size {n} cannot be split into {k} equal sections")
         offsets = [n // k * i for i in range(1, k)]
