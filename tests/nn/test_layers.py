@@ -13,7 +13,7 @@ import autograd as ag
 import nn
 from nn import init
 
-from .torch_compare import assert_parameter_grads_match
+from .torch_compare import run_both
 
 # PyTorch warns that its own 'same' padding with an even kernel copies the input
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
@@ -26,24 +26,6 @@ def _distinct(rng, *shape):
 
 def _copy_weights(ours, theirs):
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-
-
-def _run_both(torch, ours, theirs, x, seed=0):
-    """One forward and backward through each; compares output, input gradient,
-    every parameter's gradient and every buffer."""
-    xo = ag.tensor(x, dtype=ag.float64, requires_grad=True)
-    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    out, ref = ours(xo), theirs(xt)
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
-    r = np.random.default_rng(seed).standard_normal(tuple(ref.shape))
-    out.backward(ag.tensor(r, dtype=ag.float64))
-    ref.backward(torch.from_numpy(r))
-    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    assert_parameter_grads_match(ours, theirs, rtol=1e-10)
-    theirs_buffers = dict(theirs.named_buffers())
-    assert [n for n, _ in ours.named_buffers()] == list(theirs_buffers)
-    for name, b in ours.named_buffers():
-        np.testing.assert_allclose(b.numpy(), theirs_buffers[name].numpy(), rtol=1e-12, err_msg=name)
 
 
 # name: (build(nn namespace) -> module, input(rng) -> float64 array)
@@ -128,13 +110,13 @@ def test_layer_matches_torch(torch, name):
     ours.double()
     _copy_weights(ours, theirs)
     for step in range(2):  # training twice (running statistics move), then eval
-        _run_both(torch, ours, theirs, make_input(rng), seed=step)
+        run_both(torch, ours, theirs, make_input(rng), seed=step)
         ours.zero_grad()
         theirs.zero_grad()
     ours.eval()
     theirs.eval()
     assert not ours.training and all(not m.training for m in ours.modules())
-    _run_both(torch, ours, theirs, make_input(rng), seed=2)
+    run_both(torch, ours, theirs, make_input(rng), seed=2)
 
 
 def test_layers_print_like_torch(torch):

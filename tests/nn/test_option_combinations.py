@@ -14,7 +14,7 @@ import autograd as ag
 import nn
 import nn.functional as F
 
-from .torch_compare import assert_parameter_grads_match
+from .torch_compare import run_both
 
 pytestmark = [
     # PyTorch warns that its own 'same' padding with an even kernel copies the input
@@ -108,23 +108,6 @@ LAYERS = {
 }
 
 
-def _run_both(torch, ours, theirs, x, seed):
-    xo = ag.tensor(x, dtype=ag.float64, requires_grad=True)
-    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    out, ref = ours(xo), theirs(xt)
-    assert out.shape == tuple(ref.shape)
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
-    r = np.random.default_rng(seed).standard_normal(tuple(ref.shape))
-    out.backward(ag.tensor(r, dtype=ag.float64))
-    ref.backward(torch.from_numpy(r))
-    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    assert_parameter_grads_match(ours, theirs, rtol=1e-10)
-    theirs_buffers = dict(theirs.named_buffers())
-    assert [n for n, _ in ours.named_buffers()] == list(theirs_buffers)
-    for name, b in ours.named_buffers():
-        np.testing.assert_allclose(b.numpy(), theirs_buffers[name].numpy(), rtol=1e-12, err_msg=name)
-
-
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_option_combinations_match_torch(device, torch, name):
     build, make_input = LAYERS[name]
@@ -132,12 +115,12 @@ def test_layer_option_combinations_match_torch(device, torch, name):
     ours, theirs = build(nn).double(), build(torch.nn).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     for step in range(3):  # training three times (the cumulative average moves each time), then eval
-        _run_both(torch, ours, theirs, make_input(rng), seed=step)
+        run_both(torch, ours, theirs, make_input(rng), seed=step)
         ours.zero_grad()
         theirs.zero_grad()
     ours.eval()
     theirs.eval()
-    _run_both(torch, ours, theirs, make_input(rng), seed=3)
+    run_both(torch, ours, theirs, make_input(rng), seed=3)
     assert repr(ours) == repr(theirs)
 
 

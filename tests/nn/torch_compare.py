@@ -28,3 +28,23 @@ def leaves(torch, array):
 def float64_leaves(torch, array):
     """The same float64 array as our leaf tensor and PyTorch's."""
     return leaves(torch, np.asarray(array, dtype=np.float64))
+
+
+def run_both(torch, ours, theirs, x, seed=0):
+    """One forward and backward in float64 through a topograd module and its PyTorch
+    twin; compares the output (and its shape), the input gradient, every parameter's
+    gradient and every buffer."""
+    xo = ag.tensor(x, dtype=ag.float64, requires_grad=True)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    out, ref = ours(xo), theirs(xt)
+    assert out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    r = np.random.default_rng(seed).standard_normal(tuple(ref.shape))
+    out.backward(ag.tensor(r, dtype=ag.float64))
+    ref.backward(torch.from_numpy(r))
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert_parameter_grads_match(ours, theirs, rtol=1e-10)
+    theirs_buffers = dict(theirs.named_buffers())
+    assert [n for n, _ in ours.named_buffers()] == list(theirs_buffers)
+    for name, b in ours.named_buffers():
+        np.testing.assert_allclose(b.numpy(), theirs_buffers[name].numpy(), rtol=1e-12, err_msg=name)
