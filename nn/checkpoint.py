@@ -242,6 +242,8 @@ class _Checkpoint:
 
     def __init__(self, path):
         self.path = os.fspath(path)
+        if os.path.isdir(self.path):  # safetensors would say only "No such device"
+            raise IsADirectoryError(f"{self.path} is a directory; pass the checkpoint file inside it")
         _import_safetensors()  # for its clear error when the package is missing
         from safetensors import SafetensorError, safe_open
         self._safe_open, self._error = safe_open, SafetensorError

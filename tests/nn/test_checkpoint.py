@@ -298,3 +298,8 @@ def test_restore_is_all_or_nothing_and_names_the_file(device, tmp_path):
     with pytest.raises(ValueError, match="optimizer state does not fit"):
         nn.restore(path, fresh, split_opt)
     assert_state_equal(values(fresh), before)
+
+
+def test_loading_a_directory_says_so(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a directory; pass the checkpoint file"):
+        nn.load(tmp_path)
