@@ -19,7 +19,7 @@ def assert_close(ours, ref):
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
-def grads_match_torch(torch, fn, torch_fn, *arrays):
+def assert_grads_match_torch(torch, fn, torch_fn, *arrays):
     """Forward values and the gradient of every input, ours against PyTorch's, in float64."""
     ours = [f64(a, True) for a in arrays]
     theirs = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
@@ -60,12 +60,12 @@ GETITEM_CASES = {
 def test_getitem_values_and_gradients_match_pytorch(device, torch, case):
     ours, theirs = _both(GETITEM_CASES[case](), torch)
     x0 = np.random.default_rng(0).standard_normal((3, 4, 5))
-    grads_match_torch(torch, lambda x: x[ours], lambda x: x[theirs], x0)
+    assert_grads_match_torch(torch, lambda x: x[ours], lambda x: x[theirs], x0)
 
 
 def test_getitem_with_a_tensor_mask_of_the_whole_tensor(device, torch):
     x0 = np.random.default_rng(1).standard_normal((3, 4))
-    grads_match_torch(torch, lambda x: x[x > 0] * 2, lambda x: x[x > 0] * 2, x0)
+    assert_grads_match_torch(torch, lambda x: x[x > 0] * 2, lambda x: x[x > 0] * 2, x0)
 
 
 @pytest.mark.parametrize("index", [slice(None, 10), slice(3, 10), slice(-10, None), slice(7, None),
@@ -116,7 +116,7 @@ def test_reductions_of_a_0d_tensor_take_axis_0_and_minus_1_as_numpy_and_pytorch(
     """normalize_axis lets axis 0 through for a 0-d tensor (so the namespace raises a raw
     AxisError) and refuses -1, which NumPy and PyTorch both accept."""
     x0 = np.array(1.5)
-    grads_match_torch(torch, lambda x: x.sum(axis=axis) + x.mean(axis=axis) * 2 + x.max(axis=axis) * 3,
+    assert_grads_match_torch(torch, lambda x: x.sum(axis=axis) + x.mean(axis=axis) * 2 + x.max(axis=axis) * 3,
                       lambda x: x.sum(axis) + x.mean(axis) * 2 + x.amax(axis) * 3, x0)
     assert ag.logsumexp(f64(x0), axis=axis).item() == pytest.approx(1.5)
     assert ag.squeeze(f64(x0), axis).shape == ()
@@ -144,15 +144,15 @@ def test_logsumexp_over_an_empty_axis_is_minus_inf_as_pytorch(device, torch):
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf - inf in a NaN row
 def test_logsumexp_with_infinite_entries_matches_pytorch(device, torch):
     x0 = np.array([[-np.inf, -np.inf, -np.inf], [-np.inf, 0.0, 1.0], [np.inf, 0.0, 1.0]])
-    grads_match_torch(torch, lambda x: ag.logsumexp(x, axis=-1), lambda x: torch.logsumexp(x, -1), x0)
+    assert_grads_match_torch(torch, lambda x: ag.logsumexp(x, axis=-1), lambda x: torch.logsumexp(x, -1), x0)
 
 
 def test_std_of_a_constant_slice_has_a_zero_gradient_as_pytorch(device, torch):
     """PyTorch's std backward masks the 0/0 where the std is 0; here sqrt's backward
     divides by it and gives NaN (a normalization over a constant row poisons training)."""
     x0 = np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])
-    grads_match_torch(torch, lambda x: x.std(axis=1), lambda x: x.std(1, correction=0), x0)
-    grads_match_torch(torch, lambda x: ag.std(x, axis=1, ddof=1), lambda x: x.std(1, correction=1), x0)
+    assert_grads_match_torch(torch, lambda x: x.std(axis=1), lambda x: x.std(1, correction=0), x0)
+    assert_grads_match_torch(torch, lambda x: ag.std(x, axis=1, ddof=1), lambda x: x.std(1, correction=1), x0)
 
 
 def test_std_of_a_constant_slice_has_second_derivatives_as_pytorch(device, torch):
@@ -177,7 +177,7 @@ def test_std_of_a_constant_slice_has_second_derivatives_as_pytorch(device, torch
 ], ids=["max_axis", "max_all", "min_keepdims", "maximum_broadcast"])
 def test_ties_share_the_gradient_evenly_as_pytorch(device, torch, fn, torch_fn):
     x0 = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [1.0, 2.0, 1.0]])
-    grads_match_torch(torch, fn, torch_fn, x0)
+    assert_grads_match_torch(torch, fn, torch_fn, x0)
 
 
 def torch_maximum(a, b):
@@ -187,7 +187,7 @@ def torch_maximum(a, b):
 
 def test_reducing_over_no_axes_is_the_identity(device, torch):
     x0 = np.random.default_rng(2).standard_normal((2, 3))
-    grads_match_torch(torch, lambda x: x.sum(axis=()) + x.mean(axis=()) * 2 + x.max(axis=()) * 3,
+    assert_grads_match_torch(torch, lambda x: x.sum(axis=()) + x.mean(axis=()) * 2 + x.max(axis=()) * 3,
                       lambda x: x * 6, x0)
     np.testing.assert_array_equal(f64(x0).var(axis=()).numpy(), np.zeros((2, 3)))
 
@@ -218,12 +218,12 @@ def test_mean_of_an_integer_tensor_follows_true_division_on_every_backend(device
 def test_pow_with_a_zero_exponent_has_a_zero_gradient_at_zero_as_pytorch(device, torch, fn):
     """d(x**0)/dx is 0 everywhere; ``b * a**(b-1)`` gives 0 * inf = NaN at a == 0.
     PyTorch masks the exponent-0 case."""
-    grads_match_torch(torch, fn, fn, np.array([0.0, 1.0, -2.0]))
+    assert_grads_match_torch(torch, fn, fn, np.array([0.0, 1.0, -2.0]))
 
 
 def test_pow_of_negative_bases_matches_pytorch(device, torch):
     x0 = np.array([-2.0, -0.5, 1.5])
-    grads_match_torch(torch, lambda x: x ** 3 + x ** 2.0 + (x * 0 + 2) ** x, lambda x: x ** 3 + x ** 2.0 + (x * 0 + 2) ** x, x0)
+    assert_grads_match_torch(torch, lambda x: x ** 3 + x ** 2.0 + (x * 0 + 2) ** x, lambda x: x ** 3 + x ** 2.0 + (x * 0 + 2) ** x, x0)
 
 
 def test_clip_with_tensor_bounds_matches_pytorch(device, torch):
@@ -231,21 +231,21 @@ def test_clip_with_tensor_bounds_matches_pytorch(device, torch):
     several elements fails with 'the truth value of a tensor ... is ambiguous' (from the
     min > max check), and a 0-d bound is turned into a float, so its gradient is lost."""
     x0, low0, high0 = np.array([0.0, 1.0, 2.0, 3.0, 4.0]), np.full(5, 1.0), np.array([2.0, 2.0, 2.5, 3.5, 3.5])
-    grads_match_torch(torch, lambda x, lo, hi: ag.clip(x, lo, hi), lambda x, lo, hi: torch.clamp(x, lo, hi),
+    assert_grads_match_torch(torch, lambda x, lo, hi: ag.clip(x, lo, hi), lambda x, lo, hi: torch.clamp(x, lo, hi),
                       x0, low0, high0)
-    grads_match_torch(torch, lambda x, lo: x.clip(min=lo), lambda x, lo: torch.clamp(x, min=lo),
+    assert_grads_match_torch(torch, lambda x, lo: x.clip(min=lo), lambda x, lo: torch.clamp(x, min=lo),
                       x0, np.array(2.5))
 
 
 def test_clip_with_one_bound_and_ties_at_the_bounds_matches_pytorch(device, torch):
     x0 = np.array([0.0, 1.0, 2.0, 3.0])
-    grads_match_torch(torch, lambda x: x.clip(max=2.0) + ag.clip(x, 1.0, 3.0),
+    assert_grads_match_torch(torch, lambda x: x.clip(max=2.0) + ag.clip(x, 1.0, 3.0),
                       lambda x: torch.clamp(x, max=2.0) + torch.clamp(x, 1.0, 3.0), x0)
 
 
 def test_where_with_scalar_arms_and_a_broadcast_condition_matches_pytorch(device, torch):
     x0 = np.random.default_rng(3).standard_normal((2, 3))
-    grads_match_torch(torch, lambda x: ag.where(x[:, :1] > 0, 1.0, x) + ag.where(x > 0, x, 0.0),
+    assert_grads_match_torch(torch, lambda x: ag.where(x[:, :1] > 0, 1.0, x) + ag.where(x > 0, x, 0.0),
                       lambda x: torch.where(x[:, :1] > 0, 1.0, x) + torch.where(x > 0, x, 0.0), x0)
     cond = ag.tensor(np.ones((3, 2, 3), dtype=bool))
     x = f64(x0, True)
@@ -309,7 +309,7 @@ def test_shape_errors_are_value_errors_naming_the_op(device, make, pattern):
 def test_matmul_broadcast_gradients_match_pytorch(device, torch, shapes):
     rng = np.random.default_rng(4)
     arrays = [rng.standard_normal(s) for s in shapes]
-    grads_match_torch(torch, lambda a, b: a @ b, lambda a, b: a @ b, *arrays)
+    assert_grads_match_torch(torch, lambda a, b: a @ b, lambda a, b: a @ b, *arrays)
 
 
 @pytest.mark.parametrize("spec, shapes", [
@@ -320,7 +320,7 @@ def test_matmul_broadcast_gradients_match_pytorch(device, torch, shapes):
 def test_einsum_diagonals_and_implicit_outputs_match_pytorch(device, torch, spec, shapes):
     rng = np.random.default_rng(5)
     arrays = [rng.standard_normal(s) for s in shapes]
-    grads_match_torch(torch, lambda *xs: ag.einsum(spec, *xs), lambda *xs: torch.einsum(spec, *xs), *arrays)
+    assert_grads_match_torch(torch, lambda *xs: ag.einsum(spec, *xs), lambda *xs: torch.einsum(spec, *xs), *arrays)
 
 
 # --- creation and conversion ----------------------------------------------------------------
