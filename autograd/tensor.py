@@ -410,17 +410,19 @@ class Tensor:
                             f"{self.dtype}, which cannot hold it; compute out of place, or convert the "
                             "tensor first with .to(dtype=...)")
 
+    def _scaled(self, op, other, alpha):
+        """``other * alpha`` for add_/sub_, each checked to fit this tensor's dtype."""
+        self._refuse_a_wider_result(op, other)
+        if alpha == 1:
+            return other
+        self._refuse_a_wider_result(op, alpha)
+        return other * alpha
+
     def add_(self, other, alpha=1):
-        self._refuse_a_wider_result("add_", other)
-        if alpha != 1:
-            self._refuse_a_wider_result("add_", alpha)
-        return self._inplace("add_", ops.elementwise.add, other if alpha == 1 else other * alpha)
+        return self._inplace("add_", ops.elementwise.add, self._scaled("add_", other, alpha))
 
     def sub_(self, other, alpha=1):
-        self._refuse_a_wider_result("sub_", other)
-        if alpha != 1:
-            self._refuse_a_wider_result("sub_", alpha)
-        return self._inplace("sub_", ops.elementwise.sub, other if alpha == 1 else other * alpha)
+        return self._inplace("sub_", ops.elementwise.sub, self._scaled("sub_", other, alpha))
 
     def mul_(self, other):
         self._refuse_a_wider_result("mul_", other)

@@ -584,11 +584,9 @@ def _same_shapes(op, input, target):
 def _class_weight(op, weight, input, c):
     if weight is None:
         return None
-    _tensor(op, weight, "weight")
+    weight = _weight_like(op, weight, "weight", input)
     if weight.shape != (c,):
         raise ValueError(f"{op}: weight must have one value per class, shape ({c},), got {weight.shape}")
-    if weight.dtype != input.dtype:
-        weight = weight.astype(input.dtype)
     return weight.detach()
 
 

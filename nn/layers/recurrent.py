@@ -125,9 +125,7 @@ class RNNBase(Module):
         steps = split(projected, seq_len, axis=0) if seq_len > 1 else [projected]
         hs = [None] * seq_len
         for t in (range(seq_len - 1, -1, -1) if reverse else range(seq_len)):
-            state = self._step(steps[t], state, w_hh_t, hidden_bias)
-            if w_hr_t is not None:
-                state = (state[0] @ w_hr_t,) + state[1:]
+            state = self._advance(steps[t], state, w_hh_t, hidden_bias, w_hr_t)
             hs[t] = state[0]
         return (concat(hs, axis=0) if seq_len > 1 else hs[0]), state
 
@@ -183,9 +181,7 @@ class RNNBase(Module):
                 state = tuple(p[0] for p in parts)
                 ended.append(tuple(p[1] for p in parts))
                 active = n
-            state = self._step(gx, state, w_hh_t, hidden_bias)
-            if w_hr_t is not None:
-                state = (state[0] @ w_hr_t,) + state[1:]
+            state = self._advance(gx, state, w_hh_t, hidden_bias, w_hr_t)
             hs.append(state[0])
         if ended:  # the last to end are the first rows: stack the set-aside rows below them
             state = tuple(concat([s] + [e[i] for e in reversed(ended)], axis=0) for i, s in enumerate(state))
@@ -204,9 +200,7 @@ class RNNBase(Module):
             if n > active:
                 state = tuple(concat([s, i[active:n]], axis=0) for s, i in zip(state, initial))
                 active = n
-            state = self._step(steps[t], state, w_hh_t, hidden_bias)
-            if w_hr_t is not None:
-                state = (state[0] @ w_hr_t,) + state[1:]
+            state = self._advance(steps[t], state, w_hh_t, hidden_bias, w_hr_t)
             hs[t] = state[0]
         return (concat(hs, axis=0) if len(hs) > 1 else hs[0]), state
 
@@ -267,6 +261,13 @@ class RNNBase(Module):
         """The feature size of each state: h's (proj_size when projected), then the
         LSTM's c, which keeps hidden_size."""
         return (self._h_size, self.hidden_size)[:self.n_states]
+
+    def _advance(self, gx, state, w_hh_t, hidden_bias, w_hr_t):
+        """One time step, then the LSTM's projection of h when it has one (``w_hr_t``)."""
+        state = self._step(gx, state, w_hh_t, hidden_bias)
+        if w_hr_t is not None:
+            state = (state[0] @ w_hr_t,) + state[1:]
+        return state
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
         """One time step: ``gx`` is this step's input projection (batch, gates *

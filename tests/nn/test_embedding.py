@@ -319,6 +319,13 @@ def _embedding_pair(torch, rng, shape=(6, 3), scale=3.0):
     return float64_leaves(torch, rng.standard_normal(shape) * scale)
 
 
+def _backward_both(torch, rng, ya, yt):
+    """Backward through both lookups with the same random output gradient, in their dtype."""
+    g = rng.standard_normal(tuple(yt.shape)).astype(ya.numpy().dtype)
+    (ya * ag.tensor(g)).sum().backward()
+    (yt * torch.tensor(g)).sum().backward()
+
+
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5])
 def test_max_norm_under_no_grad_renorms_as_pytorch(device, torch, norm_type):
     rng = np.random.default_rng(2)
@@ -341,9 +348,7 @@ def test_max_norm_with_padding_idx_and_duplicate_ids(device, torch):
     yt = torch.nn.functional.embedding(torch.tensor(ids), wt, padding_idx=4, max_norm=0.7)
     assert_close_to_torch(ya, yt)
     assert_close_to_torch(wa.detach(), wt.detach())
-    g = rng.standard_normal(tuple(yt.shape))
-    (ya * ag.tensor(g, dtype=ag.float64)).sum().backward()
-    (yt * torch.tensor(g)).sum().backward()
+    _backward_both(torch, rng, ya, yt)
     assert_close_to_torch(wa.grad, wt.grad)
 
 
@@ -359,9 +364,7 @@ def test_max_norm_and_scale_grad_by_freq_together_float32(device, torch):
     assert ya.dtype == ag.float32
     np.testing.assert_allclose(ya.numpy(), yt.detach().numpy(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(wa.detach().numpy(), wt.detach().numpy(), rtol=1e-6, atol=1e-7)
-    g = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
-    (ya * ag.tensor(g)).sum().backward()
-    (yt * torch.tensor(g)).sum().backward()
+    _backward_both(torch, rng, ya, yt)
     np.testing.assert_allclose(wa.grad.numpy(), wt.grad.numpy(), rtol=1e-6, atol=1e-7)
 
 
@@ -376,9 +379,7 @@ def test_max_norm_on_a_non_leaf_weight_matches_pytorch(device, torch):
     yt = torch.nn.functional.embedding(torch.tensor(ids), weight_t, max_norm=1.0, scale_grad_by_freq=True)
     assert_close_to_torch(ya, yt)
     assert_close_to_torch(weight_a.detach(), weight_t.detach())
-    g = rng.standard_normal(tuple(yt.shape))
-    (ya * ag.tensor(g, dtype=ag.float64)).sum().backward()
-    (yt * torch.tensor(g)).sum().backward()
+    _backward_both(torch, rng, ya, yt)
     assert_close_to_torch(wa.grad, wt.grad)
 
 
