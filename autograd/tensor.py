@@ -385,7 +385,21 @@ class Tensor:
         return grad_mode.state.enabled and base is not None and (
             self._requires_grad or base[0]._requires_grad or getattr(other, "_requires_grad", False))
 
+    def _refuse_a_broadcast_view(self, op):
+        """As PyTorch: no in-place change of a view in which several elements share one
+        memory location (broadcast_to's, or a view of one): it would write each of them
+        at once. (NumPy's broadcast views are read-only, so this is also its clear error.)"""
+        view = self
+        while getattr(view, "_base", None) is not None:
+            base = view._base[0]
+            if view._base[1] is None and view.size > base.size:  # only broadcasting adds elements
+                raise RuntimeError(f"{op}: this tensor is (a view of) a broadcast_to view, in which several "
+                                   "elements share one memory location, so it cannot be changed in place; "
+                                   "change a .clone() of it instead")
+            view = base
+
     def _inplace(self, op, fn, other):
+        self._refuse_a_broadcast_view(op)
         if self._changes_through_base(other):
             if self._base[1] is None:  # reshape, transpose, broadcast_to, split: no index to write back through
                 maker = "a shape op" if self.grad_fn is None else self.grad_fn.name

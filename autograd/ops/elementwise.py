@@ -420,6 +420,7 @@ def relu_(x):
     """ReLU in place: ``x`` itself is returned, now the output of a ReluInPlace node."""
     if not isinstance(x, Tensor):
         raise TypeError(f"relu_: expected a Tensor, got {type(x).__name__}")
+    x._refuse_a_broadcast_view("relu_")
     if x._changes_through_base():
         return x._inplace("relu_", lambda old, _: relu(old), None)
     x._check_inplace("relu_")

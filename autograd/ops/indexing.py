@@ -158,6 +158,7 @@ def setitem(x, index, values):
                          f"shape {region}")
     if values.data.dtype != x.data.dtype:
         values = astype(values, x.dtype)  # as PyTorch: the tensor keeps its dtype
+    x._refuse_a_broadcast_view("setitem")
     if x._changes_through_base(values):
         x._inplace("setitem", lambda old, new: IndexPut.apply(old, new, index, advanced), values)
         return

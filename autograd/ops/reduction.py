@@ -1,4 +1,5 @@
 """Reductions over ``axis`` (None, an int or a tuple; negatives allowed), with ``keepdims``."""
+import warnings
 
 from backends import dtypes
 
@@ -115,15 +116,23 @@ def min(x, axis=None, keepdims=False):
 
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance with ``ddof`` degrees of freedom removed (0 by default, as NumPy)."""
+    return _variance("var", x, axis, ddof, keepdims)
+
+
+def _variance(caller, x, axis, ddof, keepdims):
     x = as_tensor(x)
-    axes = normalize_axis("var", axis, x.ndim)
+    axes = normalize_axis(caller, axis, x.ndim)
     n = 1
     for a in axes:
         n *= x.shape[a]
-    if n - ddof <= 0:
-        raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom for {n} elements")
+    if n <= ddof:
+        # As NumPy and PyTorch: a warning and a division by 0 (inf, or NaN for 0 / 0),
+        # not an error, so that code written for them (a std over a batch of one) ports.
+        warnings.warn(f"{caller}: ddof={ddof} leaves no degrees of freedom for {n} elements, so the "
+                      "result is inf or nan; pass a smaller ddof, or reduce over more elements",
+                      RuntimeWarning, stacklevel=3)
     centered = x - mean(x, axes, keepdims=True)
-    return sum(centered * centered, axes, keepdims) / (n - ddof)
+    return sum(centered * centered, axes, keepdims) / (n - ddof if n > ddof else 0)
 
 
 class StdSqrt(Function):
@@ -147,7 +156,7 @@ class StdSqrt(Function):
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
-    return StdSqrt.apply(var(x, axis, ddof, keepdims))
+    return StdSqrt.apply(_variance("std", x, axis, ddof, keepdims))
 
 
 def logsumexp(x, axis=None, keepdims=False):

@@ -1,4 +1,6 @@
 """Ops that move elements around without changing them."""
+import math
+
 from ..function import Function
 from ..shapes import INTEGER, broadcast_shapes, normalize_axis, shape_arg, single_axis
 from ..tensor import Tensor, share_version, version_of
@@ -110,7 +112,12 @@ class BroadcastTo(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.x_shape = x.data.shape
-        return x._backend.xp.broadcast_to(x.data, shape)
+        xp = x._backend.xp
+        if math.prod(shape) == math.prod(x.data.shape):
+            # Only ones added: a reshape, which stays writable (NumPy's broadcast views are
+            # read-only, and in-place ops refuse only views that share elements).
+            return xp.reshape(x.data, shape)
+        return xp.broadcast_to(x.data, shape)
 
     @staticmethod
     def backward(ctx, gy):

@@ -946,3 +946,26 @@ def test_no_reference_cycles_after_inplace_through_views_of_views(device):
         assert [r() for r in refs] == [None] * len(refs)
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("change", [
+    lambda v: v.add_(1), lambda v: v.__setitem__(0, 5.0), lambda v: v[1].mul_(2), lambda v: v.relu_(),
+    lambda v: v.fill_(0)])
+def test_a_broadcast_view_refuses_in_place_changes_and_keeps_its_base(device, change):
+    """As PyTorch: several elements of a broadcast view share one memory location, so an
+    in-place change is refused, by name, on every backend (NumPy's would say "read-only")."""
+    x = ag.tensor([1.0, -2.0], device=device)
+    view = ag.broadcast_to(x, (3, 2))
+    with pytest.raises(RuntimeError, match="broadcast_to view.*several elements share one memory location.*clone"):
+        change(view)
+    assert x.tolist() == [1.0, -2.0]
+
+
+def test_a_broadcast_that_only_adds_ones_is_a_writable_view(device, torch):
+    """broadcast_to((2,) -> (1, 2)) shares no element, so, as PyTorch's expand, it may
+    be changed in place, and the change reaches its base."""
+    x = ag.tensor([1.0, -2.0], device=device)
+    ag.broadcast_to(x, (1, 2)).add_(1)
+    xt = torch.tensor([1.0, -2.0])
+    xt.expand(1, 2).add_(1)
+    assert x.tolist() == xt.tolist() == [2.0, -1.0]

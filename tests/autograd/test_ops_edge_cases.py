@@ -2,6 +2,8 @@
 (gradients): corners the op table leaves out (0-d and empty tensors, ties, out-of-range
 slices, mixed advanced indices, tensor bounds, NumPy integers as arguments) and the
 errors a user meets there."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -167,6 +169,21 @@ def test_std_of_a_constant_slice_has_second_derivatives_as_pytorch(device, torch
         gt, = torch.autograd.grad(xt.std(1, correction=ddof).sum(), xt, create_graph=True)
         hvt, = torch.autograd.grad((gt * torch.tensor(v)).sum(), xt)
         assert_close(hv, hvt)
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_no_degrees_of_freedom_warns_and_gives_numpys_inf_or_nan(device, name):
+    """As NumPy and PyTorch, not an error: ddof >= n divides by 0 (0 / 0 is NaN)."""
+    x0 = np.array([[1.0, 3.0], [2.0, 2.0]])
+    x = ag.tensor(x0, device=device, dtype=ag.float64)
+    for ddof, axis in ((2, 1), (3, 1), (4, None)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            with pytest.warns(RuntimeWarning, match=rf"{name}: ddof={ddof} leaves no degrees of freedom"):
+                got = getattr(ag, name)(x, axis=axis, ddof=ddof)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # NumPy warns too
+                want = getattr(np, name)(x0, axis=axis, ddof=ddof)
+        np.testing.assert_array_equal(got.numpy(), want)
 
 
 @pytest.mark.parametrize("fn, torch_fn", [
