@@ -95,6 +95,8 @@ class profile:
         return self
 
     def __exit__(self, *exc):
+        if not self._active:
+            raise RuntimeError("profile: not active; __exit__ is called once per __enter__ (use `with profile():`)")
         function.observers.remove(self)
         self._active = False
         self._resolve()

@@ -162,8 +162,10 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the model (and optimizer) with ``nn.save`` whenever ``monitor`` improves
     (or every epoch with ``save_best_only=False``). ``path`` may hold fields like
-    ``"ckpt-{epoch:02d}.safetensors"``, filled from the epoch's logs. The file's
-    metadata records the epoch, the monitored name and its value."""
+    ``"ckpt-{epoch:02d}.safetensors"``, filled from the epoch's logs; missing folders
+    are created. The file's metadata records the epoch, the monitored name and its
+    value. The best score is kept across fit calls, so continuing training with the
+    same callback never replaces the best file with a worse model."""
 
     def __init__(self, path, monitor="val_loss", mode="min", save_best_only=True, save_optimizer=True,
                  min_delta=0.0):
@@ -171,11 +173,7 @@ class ModelCheckpoint(Callback):
         self._monitor = _Monitor("ModelCheckpoint", monitor, mode, min_delta)
         self.save_best_only = save_best_only
         self.save_optimizer = save_optimizer
-        self.saved = []  # (epoch, path) of every save
-
-    def on_train_begin(self, state):
-        self._monitor.best = None
-        self.saved = []
+        self.saved = []  # (epoch, path) of every save, over every fit call
 
     @property
     def best_score(self):
@@ -188,11 +186,23 @@ class ModelCheckpoint(Callback):
             self._monitor.best = score
         if not improved and self.save_best_only:
             return
-        path = self.path.format(**logs) if "{" in self.path else self.path
+        path = self._format_path(logs)
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
         optimizer = state.optimizer if self.save_optimizer and hasattr(state.optimizer, "state_dict") else None
         metadata = {"epoch": str(epoch), "monitor": self._monitor.monitor, "score": repr(score)}
         save(state.model.state_dict(), path, optimizer=optimizer, metadata=metadata)
         self.saved.append((epoch, path))
+
+    def _format_path(self, logs):
+        if "{" not in self.path:
+            return self.path
+        try:
+            return self.path.format(**logs)
+        except (KeyError, IndexError) as exc:
+            raise ValueError(f"ModelCheckpoint: path {self.path!r} names a field this epoch's logs lack "
+                             f"({exc}); the fields are {sorted(logs)}") from exc
 
 
 def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, scheduler=None, callbacks=(),
@@ -221,13 +231,26 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"fit: callbacks must be nn.training.Callback objects, got {type(cb).__name__}")
+    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
+        if loader is not None and hasattr(loader, "__len__") and len(loader) == 0:
+            # caught before training, not after an epoch of it
+            raise ValueError(f"fit: {name} has no batches; check its dataset and batch_size/drop_last")
     target = None if device is None else backends.get(device)
     if target is not None:
         model.to(target)
+    was_training = model.training
+    try:
+        return _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks,
+                           metric_fns, target, progress)
+    finally:
+        model.train(was_training)  # also when training fails, so the model is not left in eval mode
+
+
+def _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks, metric_fns,
+                target, progress):
     per_batch = scheduler is not None and _steps_per_batch(scheduler)
     wants_value = scheduler is not None and _step_takes_value(scheduler)
     bars = _ProgressBars(progress)
-    was_training = model.training
     state = FitState(model, optimizer, History())
     for cb in callbacks:
         cb.on_train_begin(state)
@@ -260,7 +283,6 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
             break
     for cb in callbacks:
         cb.on_train_end(state)
-    model.train(was_training)
     return state.history
 
 

@@ -21,6 +21,9 @@ def draw(root, path, **options):
     if suffix in RENDER_SUFFIXES and shutil.which("dot") is None:
         raise RuntimeError(f"draw: writing {suffix} needs Graphviz's `dot` program, which is not on PATH; "
                            f"install it with {INSTALL_DOT}, or write the source to a .gv file instead")
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise FileNotFoundError(f"draw: folder {folder!r} does not exist; create it first")
     roots = root if isinstance(root, (list, tuple)) else (root,)
     graph = make_dot(*roots, **options)
     if suffix in SOURCE_SUFFIXES:
@@ -34,7 +37,12 @@ def draw(root, path, **options):
                                f"{INSTALL_DOT}") from exc
     # write beside the target, then rename: a failed draw never leaves half a file
     partial = f"{path}.partial"
-    with open(partial, "wb") as f:
-        f.write(data)
-    os.replace(partial, path)
+    try:
+        with open(partial, "wb") as f:
+            f.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
     return path

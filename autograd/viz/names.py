@@ -16,9 +16,7 @@ class ModuleNames:
             key = (id(parent), id(child))
             name = self._child_names.get(key)
             if name is None:
-                registered = getattr(parent, "_modules", None) or {}
-                name = next((k for k, m in registered.items() if m is child), type(child).__name__)
-                self._child_names[key] = name
+                name = self._child_names[key] = _registered_name(parent, child) or type(child).__name__
             parts.append(name)
         return ".".join(parts)
 
@@ -27,6 +25,23 @@ class ModuleNames:
         path = self.path(modules)
         cls = type(modules[-1]).__name__
         return f"{path} ({cls})" if path else cls
+
+
+def _registered_name(parent, child):
+    """``child``'s dotted name under ``parent``: a direct child, or one held in a
+    container that forward never calls (``layers.0`` of a ModuleList). Breadth
+    first, so the shortest name wins; None when ``child`` is not registered."""
+    queue, seen = [("", parent)], {id(parent)}
+    for prefix, module in queue:  # the list grows as it is walked: iterative
+        for key, m in (getattr(module, "_modules", None) or {}).items():
+            if m is None or id(m) in seen:
+                continue
+            name = f"{prefix}{key}"
+            if m is child:
+                return name
+            seen.add(id(m))
+            queue.append((f"{name}.", m))
+    return None
 
 
 def leaf_names(params, graph):

@@ -223,8 +223,9 @@ class Drawing:
                 elif content_calls[call.content] > 1:
                     numbers[call.content] += 1
                     label += f"  #{numbers[call.content]}"
-            clusters[id(call)].attr(label=label, labelloc="t", style="rounded,filled", color="#8a9bb0",
-                                    fontsize="10", fillcolor=CLUSTER_FILLS[call.depth % 2],
+            # a plain DOT label reads backslash escapes (\N, \l): a module name keeps its literal ones
+            clusters[id(call)].attr(label=label.replace("\\", "\\\\"), labelloc="t", style="rounded,filled",
+                                    color="#8a9bb0", fontsize="10", fillcolor=CLUSTER_FILLS[call.depth % 2],
                                     penwidth="1.5" if call.fold else "1")
         for call in sorted(drawn, key=lambda c: -c.depth):
             parent = self.graph if call.parent is None else clusters[id(call.parent)]

@@ -27,6 +27,9 @@ class DataLoader:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader: dataset must support len() and indexing (a Dataset, a TensorDataset "
+                            f"or a list of samples), got {type(dataset).__name__}")
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
@@ -123,6 +126,9 @@ def default_collate(samples):
             raise ValueError("default_collate: samples have different numbers of fields")
         return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, dict):
+        if any(s.keys() != first.keys() for s in samples):
+            raise ValueError("default_collate: samples have different keys; every sample must be a dict "
+                             "with the same keys")
         return {key: default_collate([s[key] for s in samples]) for key in first}
     if isinstance(first, (bool, int, float)):
         return tensor(samples)

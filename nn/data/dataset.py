@@ -5,6 +5,7 @@ TensorDataset keeps whole tensors, so the DataLoader can slice a batch out of
 each with one gather instead of a Python loop over samples.
 """
 import math
+import operator
 import random
 
 import backends
@@ -54,7 +55,10 @@ class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order."""
 
     def __init__(self, dataset, indices):
-        indices = [int(i) for i in indices]
+        try:  # operator.index: a fractional index is a mistake, never silently truncated
+            indices = [operator.index(i) for i in indices]
+        except TypeError as exc:
+            raise TypeError(f"Subset: indices must be integers ({exc})") from exc
         n = len(dataset)
         bad = [i for i in indices if not -n <= i < n]
         if bad:
@@ -93,7 +97,8 @@ def _split_counts(lengths, n):
         raise ValueError("random_split: lengths is empty")
     if any(length < 0 for length in lengths):
         raise ValueError(f"random_split: lengths must not be negative, got {lengths}")
-    if all(isinstance(length, int) for length in lengths):
+    if all(_is_integer(length) for length in lengths):
+        lengths = [int(length) for length in lengths]
         if sum(lengths) != n:
             raise ValueError(f"random_split: lengths {lengths} add up to {sum(lengths)}, but the dataset "
                              f"has {n} samples")
@@ -105,6 +110,15 @@ def _split_counts(lengths, n):
     for i in range(n - sum(counts)):
         counts[i % len(counts)] += 1
     return counts
+
+
+def _is_integer(value):
+    """Python and NumPy integers (sample counts), not floats (fractions)."""
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
 
 
 def shuffled_indices(n, seed):
