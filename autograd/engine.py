@@ -58,8 +58,9 @@ def _roots(tensors, grads, caller, create_graph):
             t._fresh()  # a view whose base changed in place since: rebased first
         if not t.requires_grad:
             raise RuntimeError(f"{caller}: output {i} does not require grad and has no grad_fn, so there "
-                               "is nothing to differentiate; did an input miss requires_grad=True, or was "
-                               "it computed under no_grad()?")
+                               "is nothing to differentiate; did an input miss requires_grad=True, was "
+                               "it computed under no_grad(), or, for a gradient of a gradient, did the first "
+                               "backward() or ag.grad() lack create_graph=True?")
         if g is None:
             if t.size != 1:
                 raise RuntimeError(f"{caller}: a gradient can only be implied for a single-element output, "

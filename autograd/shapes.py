@@ -1,5 +1,6 @@
 """Shape arithmetic shared by the ops: broadcasting and axis normalization."""
 import numbers
+import operator
 
 # What counts as an integer argument: Python ints first (the common case, checked
 # fastest), then NumPy's and any other registered integer types (an axis or a size
@@ -72,10 +73,18 @@ def reduced_shape(shape, axes, keepdims):
 
 
 def shape_arg(shape):
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike (NumPy integers as ints)."""
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike (NumPy integers as ints). Sizes that are
+    not integers (``n / 2``, ``"3"``) are refused, as in PyTorch: int() would truncate
+    or parse them, hiding a bug in the caller's arithmetic."""
     if len(shape) == 1:
         first = shape[0]
         # the tuple test first: it spares the common f((2, 3)) the slower integer-ABC test
         if isinstance(first, (tuple, list)) or not isinstance(first, INTEGER):
             shape = first
-    return tuple(int(d) for d in shape)
+    try:
+        return tuple(operator.index(d) for d in shape)
+    except TypeError:
+        entries = shape if isinstance(shape, (tuple, list)) else (shape,)
+        bad = next((d for d in entries if not isinstance(d, INTEGER)), shape)
+        raise TypeError(f"a shape takes integer sizes, got {bad!r} ({type(bad).__name__}) in {shape!r}; "
+                        "use // or int() where a size is computed") from None

@@ -172,6 +172,11 @@ class Tensor:
         return t
 
     def numpy(self):
+        if self._requires_grad:
+            # PyTorch refuses numpy() here: a write through the array would change the tensor
+            # behind the graph's back, where no version counter sees it. Read-only instead;
+            # .detach().numpy() is writable, as in PyTorch.
+            return self._backend.to_numpy_read_only(self.data)
         return self._backend.to_numpy(self.data)
 
     def item(self):

@@ -3,6 +3,8 @@
 A backend owns one device. The engine reaches arrays only through ``xp`` (an
 Array API namespace) and the named kernels below, which the standard lacks.
 """
+import functools
+
 import numpy as np
 
 from . import dtypes
@@ -16,6 +18,17 @@ class Backend:
         self.xp = xp
 
     # --- arrays -----------------------------------------------------------
+    @functools.cached_property
+    def floating_dtypes(self):
+        """The namespace's floating-point dtype objects, for a quick membership test."""
+        native = set()
+        for dtype in (dtypes.float16, dtypes.float32, dtypes.float64):
+            try:
+                native.add(self.native_dtype(dtype))
+            except TypeError:  # array-api-strict has no float16
+                pass
+        return frozenset(native)
+
     def native_dtype(self, dtype):
         """The namespace's dtype object for a canonical (NumPy) dtype."""
         return dtype
@@ -32,6 +45,12 @@ class Backend:
 
     def from_numpy(self, array):
         return self.xp.asarray(array)
+
+    def to_numpy_read_only(self, array):
+        """``to_numpy(array)``, as a view that refuses writes."""
+        view = self.to_numpy(array).view()
+        view.flags.writeable = False
+        return view
 
     def owns_memory(self, array):
         """True when ``array`` is writeable and no other array views its memory

@@ -15,7 +15,6 @@ bool_ = np.dtype("bool")
 
 NAMES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
          "uint8", "uint16", "uint32", "uint64", "bool")
-FLOATING = frozenset({"float16", "float32", "float64"})
 
 
 def canonical(dtype):
@@ -40,8 +39,11 @@ def canonical(dtype):
     return np.dtype(name)
 
 
+_FLOATING_DTYPES = frozenset({float16, float32, float64})
+
+
 def is_floating(dtype):
-    return canonical(dtype).name in FLOATING
+    return canonical(dtype) in _FLOATING_DTYPES  # not by .name, which NumPy computes on each access
 
 
 # PyTorch's dtype categories, lowest first: across categories the higher one wins.

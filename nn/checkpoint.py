@@ -57,7 +57,9 @@ def save(state, path, optimizer=None, metadata=None):
         if not isinstance(name, str):
             raise TypeError(f"nn.save: state keys must be strings, got {name!r}")
         if not isinstance(value, Tensor):
-            raise TypeError(f"nn.save: state[{name!r}] is a {type(value).__name__}, not a Tensor")
+            kind = f"{type(value).__module__}.{type(value).__qualname__}"
+            fix = "ag.tensor(value.detach().cpu().numpy())" if kind.startswith("torch.") else "ag.tensor(value)"
+            raise TypeError(f"nn.save: state[{name!r}] is a {kind}, not a topograd Tensor; convert it with {fix}")
         arrays[name] = _host_array(value)
     info = {"version": FORMAT_VERSION, "model_keys": list(arrays)}
     if optimizer is not None:

@@ -171,9 +171,12 @@ def linear(input, weight, bias=None):
     _floating("linear", weight, "weight")
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: the input's last axis has size {input.shape[-1] if input.ndim else None} "
-                         f"(shape {input.shape}) but the weight {weight.shape} expects {weight.shape[1]}")
+    if input.ndim == 0:
+        raise ValueError(f"linear: the input is 0-d, but needs a last axis of {weight.shape[1]} features; "
+                         "give it shape (..., in_features)")
+    if input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: the input's last axis has size {input.shape[-1]} (shape {input.shape}) "
+                         f"but the weight {weight.shape} expects {weight.shape[1]}")
     _same_dtype("linear", input, weight, "the weight")
     if bias is not None:
         _tensor("linear", bias, "bias")
@@ -472,6 +475,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("bias", bias)):
         if t is not None:
             _tensor(op, t, name)
+            _same_dtype(op, input, t, name)  # as PyTorch: the buffers must not take another dtype
             if t.shape != (c,):
                 raise ValueError(f"{op}: {name} must have shape ({c},) for an input with {c} channels, "
                                  f"got {t.shape}")
@@ -517,6 +521,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and _tensor(op, t, name).shape != normalized_shape:
             raise ValueError(f"{op}: {name} must have shape {normalized_shape}, got {t.shape}")
+        _same_dtype(op, input, t, name)
     axes = tuple(range(input.ndim - k, input.ndim))
     centered = input - _mean(input, axes, keepdims=True)
     var = _mean(centered * centered, axes, keepdims=True)
@@ -750,6 +755,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if input.size and bool(xp.any((input.data < 0) | (input.data > 1))):
         raise ValueError(f"{op}: all elements of the input must be probabilities in [0, 1]; for logits "
                          "use binary_cross_entropy_with_logits")
+    if target.size and bool(xp.any((target.data < 0) | (target.data > 1))):
+        raise ValueError(f"{op}: all elements of the target must lie in [0, 1] (0 or 1 for hard labels); "
+                         "for class indices use cross_entropy")
     loss = nn_fused.binary_cross_entropy(input, target)
     if weight is not None:
         loss = loss * _weight_like(op, weight, "weight", input)

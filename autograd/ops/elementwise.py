@@ -35,6 +35,16 @@ def as_tensor(value, like=None):
     return Tensor(value, device=like._backend)
 
 
+def floating(x):
+    """``x`` as a Tensor of a floating dtype: an integer or bool tensor takes the default
+    float, as in PyTorch (the exp of an int tensor is float32), on every backend."""
+    if not isinstance(x, Tensor):
+        x = as_tensor(x)
+    if x.data.dtype in x._backend.floating_dtypes:
+        return x
+    return astype(x, default_dtype())
+
+
 def operands(op, a, b, broadcast=True):
     """Two tensors ready for a binary op: scalars lifted, dtypes promoted, and
     (for elementwise ops) shapes checked to broadcast."""
@@ -200,7 +210,7 @@ class Exp(Function):
 
 
 def exp(x):
-    return Exp.apply(as_tensor(x))
+    return Exp.apply(floating(x))
 
 
 class Log(Function):
@@ -216,7 +226,7 @@ class Log(Function):
 
 
 def log(x):
-    return Log.apply(as_tensor(x))
+    return Log.apply(floating(x))
 
 
 class Log1p(Function):
@@ -232,7 +242,7 @@ class Log1p(Function):
 
 
 def log1p(x):
-    return Log1p.apply(as_tensor(x))
+    return Log1p.apply(floating(x))
 
 
 class Sqrt(Function):
@@ -249,7 +259,7 @@ class Sqrt(Function):
 
 
 def sqrt(x):
-    return Sqrt.apply(as_tensor(x))
+    return Sqrt.apply(floating(x))
 
 
 class Abs(Function):
@@ -281,7 +291,7 @@ class Sin(Function):
 
 
 def sin(x):
-    return Sin.apply(as_tensor(x))
+    return Sin.apply(floating(x))
 
 
 class Cos(Function):
@@ -297,7 +307,7 @@ class Cos(Function):
 
 
 def cos(x):
-    return Cos.apply(as_tensor(x))
+    return Cos.apply(floating(x))
 
 
 class Tanh(Function):
@@ -331,7 +341,7 @@ class TanhGrad(Function):
 
 
 def tanh(x):
-    return Tanh.apply(as_tensor(x))
+    return Tanh.apply(floating(x))
 
 
 class Sigmoid(Function):
@@ -365,7 +375,7 @@ class SigmoidGrad(Function):
 
 
 def sigmoid(x):
-    return Sigmoid.apply(as_tensor(x))
+    return Sigmoid.apply(floating(x))
 
 
 class Relu(Function):

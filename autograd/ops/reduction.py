@@ -6,7 +6,7 @@ from backends import dtypes
 from ..function import Function
 from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor, default_dtype
-from .elementwise import as_tensor, astype, constant, log, where
+from .elementwise import as_tensor, astype, constant, floating, log, where
 from .shape import broadcast_to, reshape
 
 
@@ -162,7 +162,7 @@ def std(x, axis=None, ddof=0, keepdims=False):
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) without overflow: the max is taken out first (as a constant,
     which leaves the gradient, softmax, unchanged)."""
-    x = as_tensor(x)
+    x = floating(x)
     axes = normalize_axis("logsumexp", axis, x.ndim)
     xp = x._backend.xp
     if x.size == 0 and 0 in [x.shape[a] for a in axes]:  # no max to take out of an empty sum (log 0 = -inf)

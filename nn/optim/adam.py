@@ -38,7 +38,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
                         fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
@@ -50,10 +50,7 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: invalid learning rate {h['lr']}; it must be >= 0")
         if not h["eps"] >= 0:
             raise ValueError(f"{name}: invalid eps {h['eps']}; it must be >= 0")
-        betas = h["betas"]
-        if len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        for i, beta in enumerate(betas):
+        for i, beta in enumerate(h["betas"]):  # (a pair of numbers: Optimizer._check_group)
             if not 0 <= beta < 1:
                 raise ValueError(f"{name}: invalid beta at index {i}: {beta}; each beta must be in [0, 1)")
         if not h["weight_decay"] >= 0:

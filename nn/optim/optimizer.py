@@ -15,6 +15,7 @@ state dicts have PyTorch's keys. ``differentiable=True`` asks for a step that au
 can differentiate through, which updates made in place on the arrays cannot give: it
 is refused with a ValueError.
 """
+import numbers
 from collections import defaultdict
 
 import backends
@@ -23,7 +24,20 @@ from autograd.tensor import count_change
 from autograd.user_code import user_frame
 from backends import dtypes
 
+from ..module import Module
 from ..parameter import zero_grads
+
+
+# The hyperparameters, across the optimizers, that take one number (lr may also be a
+# one-element Tensor, as in PyTorch): checked for type before their values are.
+_NUMERIC_HYPERPARAMETERS = ("lr", "momentum", "dampening", "weight_decay", "eps", "alpha", "lr_decay",
+                            "initial_accumulator_value")
+
+
+def _is_number(value):
+    if isinstance(value, Tensor):
+        return value.size == 1
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 class Optimizer:
@@ -47,6 +61,10 @@ class Optimizer:
         if isinstance(params, dict):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of param-group "
                             "dicts, but got one dict; wrap it in a list: [{'params': ...}]")
+        if isinstance(params, Module) or callable(params):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of param-group "
+                            f"dicts, but got {'the model' if isinstance(params, Module) else 'a function'}; "
+                            "pass model.parameters() (called)")
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty parameter list; pass the parameters to "
@@ -75,6 +93,18 @@ class Optimizer:
         if hyper.get("fused") and hyper.get("foreach"):
             raise ValueError(f"{name}: fused=True and foreach=True cannot be used together (PyTorch refuses "
                              "them too); pass at most one")
+        for key in _NUMERIC_HYPERPARAMETERS:
+            if key in hyper and not _is_number(hyper[key]):
+                value = hyper[key]
+                raise TypeError(f"{name}: {key} must be a number, got {type(value).__name__} {value!r}"
+                                + ("; convert it with float() (a YAML reader may leave 1e-3 a string)"
+                                   if isinstance(value, str) else ""))
+        if "betas" in hyper:
+            betas = hyper["betas"]
+            if not isinstance(betas, (tuple, list)) or not all(map(_is_number, betas)):
+                raise TypeError(f"{name}: betas must be a pair of numbers (beta1, beta2), got {betas!r}")
+            if len(betas) != 2:
+                raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
         self._check_hyperparameters(hyper)
 
     # --- parameter groups ------------------------------------------------------------------
@@ -138,9 +168,10 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         where = f"{user_frame()} ({type(self).__name__}.step)"
+        updates = [(group, [p for p in group["params"] if p.grad is not None]) for group in self.param_groups]
+        self._check_state_follows_params(updates)
         with no_grad():
-            for group in self.param_groups:
-                params = [p for p in group["params"] if p.grad is not None]
+            for group, params in updates:
                 if not params:
                     continue
                 self._update_group(group, params)
@@ -149,6 +180,22 @@ class Optimizer:
                     # graph recorded before the step then fails loudly instead of going wrong.
                     count_change(p, where)
         return loss
+
+    def _check_state_follows_params(self, updates):
+        """Refuse, before any update, a step whose state was made for a parameter that
+        has moved since (model.to(...) after a step): an update would mix devices or
+        dtypes, and fail or round halfway through the parameters."""
+        for g_index, (group, params) in enumerate(updates):
+            for p in params:
+                for key, value in self.state.get(p, {}).items():
+                    if key != "step" and (value._backend is not p._backend or value.dtype != p.dtype):
+                        i = group["params"].index(p)
+                        raise ValueError(
+                            f"{type(self).__name__}.step: state {key!r} of parameter {i} (group {g_index}) is "
+                            f"{value.dtype} on {value.device}, but the parameter is now {p.dtype} on {p.device}; "
+                            "create the optimizer after model.to(...), or call "
+                            "optimizer.load_state_dict(optimizer.state_dict()), which copies the state onto "
+                            "each parameter's device and dtype")
 
     def zero_grad(self, set_to_none=True):
         """Drop every gradient (the default), or zero it in place with set_to_none=False."""

@@ -110,7 +110,7 @@ def test_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch, failure):
 
 def test_bad_state_is_rejected_before_writing(tmp_path):
     path = tmp_path / "x.safetensors"
-    with pytest.raises(TypeError, match="not a Tensor"):
+    with pytest.raises(TypeError, match="not a topograd Tensor"):
         nn.save({"w": np.ones(2)}, path)
     with pytest.raises(TypeError, match="str -> str"):
         nn.save({"w": ag.ones(2)}, path, metadata={"epoch": 3})
