@@ -19,12 +19,22 @@ class DataLoader:
     Given a ``seed``, epoch ``e``'s order depends only on ``(seed, e)``, so runs
     repeat exactly; ``set_epoch`` picks the epoch when resuming. Without a seed,
     each epoch draws one from the CPU generator (see ``ag.manual_seed``).
+
+    PyTorch's ``num_workers`` and ``pin_memory`` are accepted so that ported code runs,
+    and change nothing: they decide how batches are made, never which, and here a
+    batch is made in this process (for a TensorDataset, one gather from memory).
+    ``generator`` takes only None: pass ``seed=`` for a repeatable order.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None,
-                 device=None):
+                 device=None, *, num_workers=0, pin_memory=False, generator=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
+        if generator is not None:
+            raise TypeError(f"DataLoader: generator= takes only None, not {type(generator).__name__}; pass "
+                            "seed= (an int) for a repeatable shuffle")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):

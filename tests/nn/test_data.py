@@ -156,6 +156,18 @@ def test_loader_rejects_bad_batch_size():
         DataLoader(rows_dataset(4), batch_size=0)
 
 
+def test_loader_takes_pytorchs_worker_switches_and_they_change_no_batch():
+    """Ported code passes num_workers and pin_memory: the same batches, in the same order."""
+    plain = DataLoader(rows_dataset(), batch_size=5, shuffle=True, seed=3)
+    ported = DataLoader(rows_dataset(), batch_size=5, shuffle=True, seed=3, num_workers=4, pin_memory=True,
+                        generator=None)
+    np.testing.assert_array_equal(epoch_rows(ported), epoch_rows(plain))
+    with pytest.raises(ValueError, match="num_workers must be an int >= 0"):
+        DataLoader(rows_dataset(), num_workers=-1)
+    with pytest.raises(TypeError, match="generator= takes only None.*seed="):
+        DataLoader(rows_dataset(), shuffle=True, generator=object())
+
+
 # --- the IDX reader --------------------------------------------------------------------------------
 
 def idx_bytes(array, type_code):
