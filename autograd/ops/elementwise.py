@@ -142,9 +142,7 @@ class Div(Function):
 
 def div(a, b):
     a, b = operands("div", a, b)
-    if not dtypes.is_floating(a.dtype):  # true division of integers gives the default float, on every backend
-        a, b = astype(a, default_dtype()), astype(b, default_dtype())
-    return Div.apply(a, b)
+    return Div.apply(floating(a), floating(b))  # true division of integers gives the default float
 
 
 class Neg(Function):
@@ -430,9 +428,9 @@ def relu_(x):
     """ReLU in place: ``x`` itself is returned, now the output of a ReluInPlace node."""
     if not isinstance(x, Tensor):
         raise TypeError(f"relu_: expected a Tensor, got {type(x).__name__}")
-    x._refuse_a_broadcast_view("relu_")
     if x._changes_through_base():
         return x._inplace("relu_", lambda old, _: relu(old), None)
+    x._refuse_a_broadcast_view("relu_")  # (_inplace checks on its own)
     x._check_inplace("relu_")
     # Counted before the kernel runs: should anything raise after it has written (the
     # anomaly check, say), the change is on record all the same.
@@ -470,11 +468,11 @@ def clip(x, min=None, max=None):
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is larger than max ({max})")
     x = as_tensor(x)
-    floating = dtypes.is_floating(x.dtype)
-    if not floating and (isinstance(min, float) or isinstance(max, float)):
-        x, floating = astype(x, default_dtype()), True  # as x + 1.5 does: the default float
-    return Clip.apply(x, None if min is None else builtins.float(min) if floating else min,
-                      None if max is None else builtins.float(max) if floating else max)
+    is_float = dtypes.is_floating(x.dtype)
+    if not is_float and (isinstance(min, float) or isinstance(max, float)):
+        x, is_float = astype(x, default_dtype()), True  # as x + 1.5 does: the default float
+    return Clip.apply(x, None if min is None else builtins.float(min) if is_float else min,
+                      None if max is None else builtins.float(max) if is_float else max)
 
 
 def _clip_to_tensors(x, low, high):

@@ -158,10 +158,10 @@ def setitem(x, index, values):
                          f"shape {region}")
     if values.data.dtype != x.data.dtype:
         values = astype(values, x.dtype)  # as PyTorch: the tensor keeps its dtype
-    x._refuse_a_broadcast_view("setitem")
     if x._changes_through_base(values):
         x._inplace("setitem", lambda old, new: IndexPut.apply(old, new, index, advanced), values)
         return
+    x._refuse_a_broadcast_view("setitem")  # (_inplace checks on its own)
     if grad_mode.state.enabled and (x._requires_grad or values._requires_grad):
         x._check_inplace("setitem")
         # IndexPut copies x before writing and keeps nothing, so x itself (not a copy)

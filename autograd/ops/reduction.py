@@ -5,8 +5,8 @@ from backends import dtypes
 
 from ..function import Function
 from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
-from ..tensor import Tensor, default_dtype
-from .elementwise import as_tensor, astype, constant, floating, log, where
+from ..tensor import Tensor
+from .elementwise import as_tensor, constant, floating, log, where
 from .shape import broadcast_to, reshape
 
 
@@ -54,9 +54,7 @@ class Mean(Function):
 
 
 def mean(x, axis=None, keepdims=False):
-    x = as_tensor(x)
-    if x.dtype.kind != "f":  # as true division of integers: the default float, on every backend
-        x = astype(x, default_dtype())
+    x = floating(x)  # as true division of integers: the default float
     return Mean.apply(x, normalize_axis("mean", axis, x.ndim), keepdims)
 
 

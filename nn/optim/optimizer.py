@@ -188,7 +188,7 @@ class Optimizer:
         for g_index, (group, params) in enumerate(updates):
             for p in params:
                 for key, value in self.state.get(p, {}).items():
-                    if key != "step" and (value._backend is not p._backend or value.dtype != p.dtype):
+                    if key != "step" and (value._backend is not p._backend or value.data.dtype != p.data.dtype):
                         i = group["params"].index(p)
                         raise ValueError(
                             f"{type(self).__name__}.step: state {key!r} of parameter {i} (group {g_index}) is "
