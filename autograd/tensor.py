@@ -51,9 +51,10 @@ def share_version(t, v):
 
 
 class Tensor:
-    # _base: (the tensor viewed, the index) for a view that basic indexing made, which
-    # in-place changes through the view and its rebasing need. Left unset on every other
-    # tensor, on purpose (one store less per op), so it is read with getattr(..., None).
+    # _base: (the tensor viewed, the index or None, the version when taken, how to remake
+    # the view) for a view (see ops.shape._view), which in-place changes through the view
+    # and its rebasing need. Left unset on every other tensor, on purpose (one store less
+    # per op), so it is read with getattr(..., None).
     __slots__ = ("data", "_backend", "_requires_grad", "grad_fn", "_output_nr", "_grad",
                  "_version", "_hooks", "_base", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
@@ -348,17 +349,16 @@ class Tensor:
         chain = [self]
         while True:
             parent = chain[-1]._base[0]
-            above = getattr(parent, "_base", None)
-            if above is None or above[1] is None or not parent._stale():
+            if getattr(parent, "_base", None) is None or not parent._stale():
                 break
             chain.append(parent)
         _retake_views(chain)
         return self
 
     def _stale(self):
-        """Whether this indexing view's base changed in place since the view took its
-        place: in the graph (its GetItem node remembers the shared counter's value), or
-        outside it while the base has joined the graph since."""
+        """Whether this view's base changed in place since the view took its place: in
+        the graph (the view's node remembers the shared counter's value), or outside it
+        while the base has joined the graph since."""
         v = self._version
         if v is None:
             return False
@@ -366,11 +366,10 @@ class Tensor:
         if node is not None:
             return node.view_version is not None and v.value != node.view_version
         base = getattr(self, "_base", None)
-        return (grad_mode.state.enabled and base is not None and base[1] is not None
-                and base[0]._requires_grad and v.value != base[2])
+        return grad_mode.state.enabled and base is not None and base[0]._requires_grad and v.value != base[2]
 
     def _fresh(self):
-        """This tensor, rebased first if it is a stale indexing view (see ``_stale``)."""
+        """This tensor, rebased first if it is a stale view (see ``_stale``)."""
         if self._version is not None and self._stale():
             self._rebase()
         return self
@@ -669,13 +668,14 @@ def set_default_dtype(dtype):
 
 
 def _retake_views(chain):
-    """Give each indexing view of ``chain`` (listed from the changed one up to the one
-    just under the root) a fresh place in the graph, from the top down, so that each
-    takes a base that is fresh already."""
+    """Give each view of ``chain`` (listed from the changed one up to the one just under
+    the root) a fresh place in the graph, from the top down, so that each takes a base
+    that is fresh already."""
     with grad_mode.enable_grad():
         for view in reversed(chain):
-            base, index = view._base[:2]
-            view._take_place(ops.indexing.getitem(base, index))
+            base, remake = view._base[0], view._base[3]
+            function, args = remake
+            view._take_place(function(base, *args))
 
 
 from . import engine, ops  # noqa: E402  (ops build on Tensor, so they load after it)

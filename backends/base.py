@@ -57,6 +57,12 @@ class Backend:
         through it, so it may be changed in place; False is always safe."""
         return False
 
+    def may_share_memory(self, a, b):
+        """Whether ``a`` and ``b`` may share memory (overlapping bounds, a cheap test that
+        never says False for a view): tells a view from a copy where the standard leaves
+        it open (``reshape`` copies an input whose memory order allows no view)."""
+        return bool(np.may_share_memory(self.to_numpy(a), self.to_numpy(b)))  # (zero-copy views on the CPU)
+
     def synchronize(self):
         """Wait for queued device work; a no-op on the CPU."""
 

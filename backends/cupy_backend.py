@@ -52,6 +52,9 @@ class CupyBackend(Backend):
     def owns_memory(self, array):
         return array.base is None
 
+    def may_share_memory(self, a, b):
+        return bool(self.xp.may_share_memory(a, b))  # (to_numpy would copy to the host)
+
     def synchronize(self):
         self._device.synchronize()
 

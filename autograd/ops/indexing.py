@@ -125,13 +125,7 @@ def getitem(x, index):
     out = GetItem.apply(x, index, advanced)
     if advanced:
         return out
-    _view(out, x)
-    # What in-place changes through the view, and its rebasing after an in-place change
-    # of x, need (see Tensor._change_through_view, Tensor._fresh).
-    out._base = (x, index, out._version.value)
-    if out.grad_fn is not None:
-        out.grad_fn.view_version = out._version.value
-    return out
+    return _view(out, x, (getitem, (index,)), index)
 
 
 def setitem(x, index, values):

@@ -6,15 +6,22 @@ from ..shapes import INTEGER, broadcast_shapes, normalize_axis, shape_arg, singl
 from ..tensor import Tensor, share_version, version_of
 
 
-def _view(out, x):
+def _view(out, x, remake, index=None):
     """Outputs that may alias their input share its in-place version counter,
     so changing one in place is caught wherever the other was saved. They also
-    know their base (with no index: an in-place change that the graph would have
-    to follow through them is refused, see Tensor._inplace; indexing views
-    replace it with their index)."""
+    know their base, the counter's value when they were taken, and ``remake``,
+    ``(function, args)`` that takes the same view of the base again: a view used
+    after an in-place change of its base is first remade from the base's new place
+    in the graph (Tensor._rebase), as PyTorch regenerates a view's grad_fn. Only
+    views that basic indexing made have an ``index``, through which an in-place
+    change of the view is written back into its base (Tensor._change_through_view);
+    through the others it is refused where the graph is involved (Tensor._inplace)."""
     share_version(out, version_of(x))
     if out is not x:
-        out._base = (x, None, None)
+        version = out._version.value
+        out._base = (x, index, version, remake)
+        if out.grad_fn is not None:
+            out.grad_fn.view_version = version
     return out
 
 
@@ -62,7 +69,14 @@ def reshape(x, *shape):
     shape = _resolve_shape(x, shape_arg(shape))
     if shape == x.data.shape:
         return x
-    return _view(Reshape.apply(x, shape), x)
+    out = Reshape.apply(x, shape)
+    if x._backend.may_share_memory(out.data, x.data):
+        return _view(out, x, (reshape, shape))
+    # A copy, as NumPy's reshape of an input whose memory order allows no view (a
+    # transposed matrix, say): a tensor of its own, free to change in place.
+    if out.grad_fn is not None:
+        out.grad_fn.is_view = False
+    return out
 
 
 class Transpose(Function):
@@ -93,7 +107,7 @@ def transpose(x, *axes):
     axes = tuple(a % x.ndim for a in axes)
     if axes == tuple(range(x.ndim)):
         return x
-    return _view(Transpose.apply(x, axes), x)
+    return _view(Transpose.apply(x, axes), x, (transpose, axes))
 
 
 def swapaxes(x, a, b):
@@ -131,7 +145,7 @@ def broadcast_to(x, *shape):
         return x
     if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
-    return _view(BroadcastTo.apply(x, shape), x)
+    return _view(BroadcastTo.apply(x, shape), x, (broadcast_to, shape))
 
 
 class SumTo(Function):
@@ -286,5 +300,11 @@ def split(x, indices_or_sections, axis=0):
         offsets = [min(max(int(i) + n if int(i) < 0 else int(i), 0), n) for i in indices_or_sections]
         if offsets != sorted(offsets):
             raise ValueError(f"split: offsets {list(indices_or_sections)} must be increasing")
-    pieces = Split.apply(x, tuple(offsets), axis)
-    return [_view(p, x) for p in pieces]
+    offsets = tuple(offsets)
+    pieces = Split.apply(x, offsets, axis)
+    return [_view(p, x, (_split_piece, (offsets, axis, i))) for i, p in enumerate(pieces)]
+
+
+def _split_piece(x, offsets, axis, i):
+    """Piece ``i`` of a split of ``x`` (how a piece is remade, see _view)."""
+    return split(x, offsets, axis)[i]

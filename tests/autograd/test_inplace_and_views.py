@@ -1,7 +1,9 @@
 """In-place changes beyond the in-place methods: item assignment (Tensor.__setitem__),
 augmented assignment (+=, -=, *=, /=) and changes through views that indexing made,
-with the rebasing of such views after their base changed; against PyTorch and gradcheck."""
+with the rebasing of views (indexing and shape ops alike) after their base changed;
+against PyTorch and gradcheck."""
 import gc
+import math
 import weakref
 
 import numpy as np
@@ -969,3 +971,117 @@ def test_a_broadcast_that_only_adds_ones_is_a_writable_view(device, torch):
     xt = torch.tensor([1.0, -2.0])
     xt.expand(1, 2).add_(1)
     assert x.tolist() == xt.tolist() == [2.0, -1.0]
+
+
+# --- views that shape ops made, used after an in-place change of their base -----------------
+# PyTorch regenerates such a view's grad_fn from its base's new place in the graph; topograd
+# remakes the view the same way (Tensor._rebase), so its gradient goes through the change.
+SHAPE_VIEWS = {  # name: (topograd view of a (2, 3) tensor, the same view in PyTorch)
+    "reshape": (lambda t: t.reshape(3, 2), lambda t: t.reshape(3, 2)),
+    "flatten": (lambda t: ag.flatten(t), lambda t: t.flatten()),
+    "transpose": (lambda t: t.T, lambda t: t.T),
+    "swapaxes": (lambda t: ag.swapaxes(t, 0, 1), lambda t: t.swapaxes(0, 1)),
+    "expand_dims": (lambda t: ag.expand_dims(t, 1), lambda t: t.unsqueeze(1)),
+    "broadcast_to": (lambda t: ag.broadcast_to(t, (4, 2, 3)), lambda t: t.expand(4, 2, 3)),
+    # (PyTorch refuses a piece of split here, as an output of a function that returns several
+    # views; topograd differentiates it as the slice it is)
+    "split_piece": (lambda t: ag.split(t, [1], axis=1)[1], lambda t: t[:, 1:]),
+    "indexing_of_reshape": (lambda t: t.reshape(3, 2)[1:], lambda t: t.reshape(3, 2)[1:]),
+    "reshape_of_indexing": (lambda t: t[:, 1:].reshape(4), lambda t: t[:, 1:].reshape(4)),
+}
+
+
+def _view_then_change_base(lib, make_view, x0_values):
+    x0 = lib.tensor(x0_values, dtype=lib.float64, requires_grad=True)
+    x = x0 * 1
+    view = make_view(x)
+    x.mul_(x0)   # x is x0 ** 2 now, and the view shows it
+    x += 1
+    w = lib.tensor(np.arange(math.prod(view.shape), dtype=np.float64).reshape(tuple(view.shape)))
+    (view * view * w).sum().backward()
+    return view, x0.grad
+
+
+@pytest.mark.parametrize("name", list(SHAPE_VIEWS))
+def test_a_shape_view_taken_before_its_base_changed_is_differentiated_through_the_change(device, torch, name):
+    make, make_torch = SHAPE_VIEWS[name]
+    values = [[1.0, -2.0, 3.0], [0.5, 4.0, -1.5]]
+    view, grad = _view_then_change_base(ag, make, values)
+    tview, tgrad = _view_then_change_base(torch, make_torch, values)
+    assert_close(view, tview)
+    assert_close(grad, tgrad)
+
+
+def test_every_piece_of_a_split_is_remade_after_its_base_changed(device, torch):
+    def run(lib, pieces_of):
+        x0 = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64, requires_grad=True)
+        x = x0 * 1
+        a, b = pieces_of(x)
+        x.mul_(x0)
+        ((a * 2).sum() + (b * b).sum()).backward()
+        return x0.grad
+    assert_close(run(ag, lambda t: ag.split(t, 2)), run(torch, lambda t: (t[:2], t[2:])))  # (see split_piece)
+
+
+def test_a_shape_view_of_a_tensor_that_joins_the_graph_later_is_remade(device, torch):
+    """The view is taken of a plain tensor, which then takes values that require grad in
+    place: the view's gradient reaches them, as in PyTorch."""
+    def run(lib):
+        base = lib.zeros((2, 3), dtype=lib.float64)
+        w = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        view = base.T
+        base.add_(w)
+        (view * view).sum().backward()
+        return view, w.grad
+    view, grad = run(ag)
+    tview, tgrad = run(torch)
+    assert view.requires_grad
+    assert_close(view, tview)
+    assert_close(grad, tgrad)
+
+
+def test_a_shape_view_saved_for_backward_then_changed_through_its_base_is_caught(device, torch):
+    x0 = f64([1.0, 2.0, 3.0, 4.0], True)
+    x = x0 * 1
+    view = x.reshape(2, 2)
+    out = (view * view).sum()  # the multiply saves the view
+    x.mul_(2)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        out.backward()
+    tx = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64, requires_grad=True) * 1
+    tview = tx.reshape(2, 2)
+    tout = (tview * tview).sum()
+    tx.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        tout.backward()
+
+
+def test_a_remade_shape_view_is_remade_once_per_change(device):
+    """The remade view is fresh: using it twice after one change records one new view op."""
+    x0 = f64([1.0, 2.0, 3.0, 4.0], True)
+    x = x0 * 1
+    view = x.reshape(2, 2)
+    x.add_(1)
+    first = view * 1
+    node = view.grad_fn
+    second = view * 1
+    assert view.grad_fn is node and node.name == "Reshape"
+    assert first.grad_fn.next_functions[0][0] is second.grad_fn.next_functions[0][0] is node
+
+
+def test_a_reshape_that_copies_is_a_tensor_of_its_own(device, torch):
+    """NumPy's reshape copies an input whose memory order allows no view (a transpose), as
+    PyTorch's does: the copy is no view, so a later change of the base leaves its values
+    and gradient alone, and it may be changed in place itself."""
+    def run(lib):
+        x0 = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
+        x = x0 * 1
+        flat = x.T.reshape(4)
+        x.mul_(3)
+        flat.mul_(x0.reshape(4))
+        (flat * flat).sum().backward()
+        return flat, x0.grad
+    flat, grad = run(ag)
+    tflat, tgrad = run(torch)
+    assert_close(flat, tflat)
+    assert_close(grad, tgrad)

@@ -176,6 +176,17 @@ def test_owns_memory_is_false_for_views(device):
     assert backend.owns_memory(view) is False
 
 
+def test_may_share_memory_tells_a_reshape_view_from_a_reshape_copy(device):
+    backend = backends.get(device)
+    xp = backend.xp
+    array = backend.from_numpy(np.arange(12.0).reshape(3, 4))
+    assert backend.may_share_memory(xp.reshape(array, (4, 3)), array) is True
+    assert backend.may_share_memory(array[1:2, ...], array) is True
+    copied = xp.reshape(xp.permute_dims(array, (1, 0)), (12,))  # no view has this memory order
+    assert backend.may_share_memory(copied, array) is False
+    assert backend.may_share_memory(backend.from_numpy(np.zeros(3)), array) is False
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "mixed"])
 @pytest.mark.parametrize("shape", [(37, 29), (300, 500)], ids=["small", "several-blocks"])
