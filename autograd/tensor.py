@@ -197,7 +197,9 @@ class Tensor:
             if copy is False:
                 raise ValueError(f"__array__: a {self.dtype} tensor cannot be seen as {dtype} without a copy")
             return array.astype(dtype)
-        return array.copy() if copy else array  # NumPy 2 trusts copy=True and copies no further
+        if copy:
+            return array.copy()  # NumPy 2 trusts copy=True and copies no further
+        return self.numpy() if self._requires_grad else array  # read-only there, as numpy() (see it)
 
     def __dlpack__(self, *args, **kwargs):
         return self.data.__dlpack__(*args, **kwargs)

@@ -224,6 +224,20 @@ def test_numpy_of_a_tensor_that_requires_grad_is_read_only(device):
     assert w.grad.tolist()[0] == 7.0
 
 
+def test_np_asarray_of_a_tensor_that_requires_grad_is_read_only_too():
+    """np.asarray(w) (``__array__``, CPU tensors only) is a second way to the same memory:
+    read-only too, unless a copy is asked for."""
+    w = ag.tensor([1.0, 2.0, 3.0], device="cpu", requires_grad=True)
+    with pytest.raises(ValueError, match="read-only"):
+        np.asarray(w)[0] = 100.0
+    copied = np.array(w, copy=True)
+    copied[0] = 100.0
+    assert w.tolist() == [1.0, 2.0, 3.0]
+    plain = ag.tensor([1.0, 2.0], device="cpu")
+    np.asarray(plain)[0] = 5.0  # a tensor outside the graph shares its memory, writable
+    assert plain.tolist() == [5.0, 2.0]
+
+
 # --- small message bugs ---------------------------------------------------------------------------
 
 def test_linear_on_a_0d_input_says_so(device):
