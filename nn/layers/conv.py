@@ -4,6 +4,7 @@ from autograd import Tensor, empty
 
 from .. import functional as F
 from .. import init
+from ..functional.arguments import pair
 from ..module import Module
 from ..parameter import Parameter
 from .arguments import positive_int
@@ -27,9 +28,9 @@ class Conv2d(Module):
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"Conv2d: padding_mode must be one of {PADDING_MODES}, not {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = F._pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride = F._pair("Conv2d", "stride", stride, 1)
-        self.dilation = F._pair("Conv2d", "dilation", dilation, 1)
+        self.kernel_size = pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = pair("Conv2d", "stride", stride, 1)
+        self.dilation = pair("Conv2d", "dilation", dilation, 1)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
                 raise ValueError(f"Conv2d: padding must be an int, a pair, 'valid' or 'same', not {padding!r}")
@@ -37,7 +38,7 @@ class Conv2d(Module):
                 raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = F._pair("Conv2d", "padding", padding, 0)
+            self.padding = pair("Conv2d", "padding", padding, 0)
         self.padding_mode = padding_mode
         self.output_padding = (0, 0)
         kh, kw = self.kernel_size

@@ -11,7 +11,7 @@ from autograd import Tensor
 from autograd.tensor import default_dtype
 from backends import dtypes
 
-from ..functional import _check_embedding_options, _normalize_padding_idx, embedding
+from ..functional.embedding import check_embedding_options, embedding, normalize_padding_idx
 from ..module import Module
 from ..parameter import Parameter
 
@@ -26,8 +26,8 @@ class Embedding(Module):
         for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Embedding: {name} must be a positive int, got {value!r}")
-        padding_idx = _normalize_padding_idx(padding_idx, num_embeddings)
-        _check_embedding_options("Embedding", max_norm, norm_type, scale_grad_by_freq, sparse)
+        padding_idx = normalize_padding_idx(padding_idx, num_embeddings)
+        check_embedding_options("Embedding", max_norm, norm_type, scale_grad_by_freq, sparse)
         if not isinstance(_freeze, bool):
             raise TypeError(f"Embedding: _freeze must be True or False, not {type(_freeze).__name__}")
         if _weight is None:
@@ -60,7 +60,7 @@ class Embedding(Module):
         source = embeddings if isinstance(embeddings, Tensor) else Tensor(embeddings)
         if source.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {source.shape}")
-        _check_embedding_options("Embedding.from_pretrained", max_norm, norm_type, scale_grad_by_freq, sparse)
+        check_embedding_options("Embedding.from_pretrained", max_norm, norm_type, scale_grad_by_freq, sparse)
         copy = Tensor._make(source._backend.xp.asarray(source.data, copy=True), source._backend)
         return cls(source.shape[0], source.shape[1], padding_idx=padding_idx, max_norm=max_norm,
                    norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=copy,

@@ -1,13 +1,14 @@
 """Loss modules over the nn.functional losses, with PyTorch's constructor
 arguments; class weights and pos_weight are buffers, so they follow .to()."""
 from .. import functional as F
+from ..functional.loss import resolve_reduction
 from ..module import Module
 
 
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        self.reduction = F._reduction(type(self).__name__, size_average, reduce, reduction)
+        self.reduction = resolve_reduction(type(self).__name__, size_average, reduce, reduction)
 
 
 class _WeightedLoss(_Loss):

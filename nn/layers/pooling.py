@@ -1,5 +1,6 @@
 """Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d."""
 from .. import functional as F
+from ..functional.arguments import pair
 from ..module import Module
 
 
@@ -10,10 +11,10 @@ class MaxPool2d(Module):
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
-        F._pair("MaxPool2d", "kernel_size", kernel_size, 1)  # fail at construction, not at the first call
-        F._pair("MaxPool2d", "stride", self.stride, 1)
-        F._pair("MaxPool2d", "padding", padding, 0)
-        F._pair("MaxPool2d", "dilation", dilation, 1)
+        pair("MaxPool2d", "kernel_size", kernel_size, 1)  # fail at construction, not at the first call
+        pair("MaxPool2d", "stride", self.stride, 1)
+        pair("MaxPool2d", "padding", padding, 0)
+        pair("MaxPool2d", "dilation", dilation, 1)
 
     def forward(self, input):
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
@@ -32,9 +33,9 @@ class AvgPool2d(Module):
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
-        F._pair("AvgPool2d", "kernel_size", kernel_size, 1)
-        F._pair("AvgPool2d", "stride", self.stride, 1)
-        F._pair("AvgPool2d", "padding", padding, 0)
+        pair("AvgPool2d", "kernel_size", kernel_size, 1)
+        pair("AvgPool2d", "stride", self.stride, 1)
+        pair("AvgPool2d", "padding", padding, 0)
 
     def forward(self, input):
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,

@@ -21,6 +21,7 @@ from autograd.tensor import default_dtype
 from backends import dtypes
 
 from .. import functional as F
+from ..functional.arguments import same_dtype
 from ..module import Module
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
@@ -154,7 +155,7 @@ class RNNBase(Module):
             shape = x.shape if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"{name}: expected a PackedSequence whose data has shape (sum of lengths, input_size) "
                              f"with input_size={self.input_size}, got {shape}")
-        F._same_dtype(name, x, getattr(self, self._weight_names[0][0]), self._weight_names[0][0])
+        same_dtype(name, x, getattr(self, self._weight_names[0][0]), self._weight_names[0][0])
         batch_sizes = packed.batch_sizes.tolist()
         batch = batch_sizes[0]
         states = self._initial_states(hx, x, batch, True, f"a PackedSequence of {batch} sequences",
@@ -215,7 +216,7 @@ class RNNBase(Module):
             layout = "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
             raise ValueError(f"{name}: expected an input of shape {layout} or (seq_len, input_size) with "
                              f"input_size={self.input_size}, got shape {input.shape}")
-        F._same_dtype(name, input, getattr(self, self._weight_names[0][0]), self._weight_names[0][0])
+        same_dtype(name, input, getattr(self, self._weight_names[0][0]), self._weight_names[0][0])
         batched = input.ndim == 3
         x = input if batched else reshape(input, (input.shape[0], 1, input.shape[1]))
         if batched and self.batch_first:

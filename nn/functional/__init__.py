@@ -1,0 +1,32 @@
+"""nn.functional: layers and losses as functions, with PyTorch's names and
+arguments (``softmax`` and ``log_softmax`` take ``axis``, as every tensor op does).
+
+Hot or numerically fragile ops call the fused primitives of
+``autograd.ops.nn_fused`` (linear, conv2d, pooling, softmax, cross-entropy,
+softplus, erf, binary cross-entropy); the rest are compositions of Tensor ops
+with no gradient code of their own. Arguments are checked here, so a mistake
+raises a clear error before any work is done.
+
+One concept per module, mirroring ``nn.layers``: ``linear``, ``conv``,
+``pooling``, ``dropout``, ``activation``, ``normalization``, ``loss`` and
+``embedding`` (with ``one_hot``); ``arguments`` holds the checks they share and
+``inplace`` PyTorch's ``inplace=True``. Use the functions from here:
+``import nn.functional as F``, then ``F.linear(...)``.
+"""
+from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from .conv import conv2d
+from .dropout import dropout
+from .embedding import embedding, one_hot
+from .linear import linear
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss,
+                   mse_loss, nll_loss)
+from .normalization import batch_norm, layer_norm
+from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+
+__all__ = [
+    "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "relu", "leaky_relu",
+    "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "batch_norm", "layer_norm",
+    "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "embedding",
+]
+

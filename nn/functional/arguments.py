@@ -1,0 +1,113 @@
+"""Argument checks and normalizations shared by the functional ops (and by the
+layers in ``nn.layers``, which check at construction): is it a Tensor, a floating
+one, of the input's dtype; an int or a pair of ints; an image batch; how many
+windows fit. They run on every call, so the common cases take a fast path
+(``pair`` skips the slower ABC checks for plain ints) and per-dtype answers are
+cached by (backend, native dtype), as dtype objects differ between backends."""
+import numbers
+
+from autograd import Tensor
+from autograd.ops.shape import reshape
+from backends import dtypes
+
+
+def require_tensor(op, value, name="input"):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, not {type(value).__name__}")
+    return value
+
+
+# Caches keyed by (backend, native dtype), as dtype objects differ between backends
+FLOATING = {}  # -> is it floating point
+_KINDS = {}    # -> NumPy's kind letter ('f', 'i', 'u', 'b')
+
+
+def kind(t):
+    key = (t._backend, t.data.dtype)
+    kind = _KINDS.get(key)
+    if kind is None:
+        kind = _KINDS[key] = t.dtype.kind
+    return kind
+
+
+def real(value):
+    return type(value) in (float, int) or isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def floating(op, value, name="input"):
+    if isinstance(value, Tensor):
+        key = (value._backend, value.data.dtype)
+        floating = FLOATING.get(key)
+        if floating is None:
+            floating = FLOATING[key] = dtypes.is_floating(value.dtype)
+        if floating:
+            return value
+        raise TypeError(f"{op}: {name} must be floating point, not {value.dtype}; "
+                        "convert it with .astype(ag.float32)")
+    raise TypeError(f"{op}: {name} must be a Tensor, not {type(value).__name__}")
+
+
+def same_dtype(op, x, other, name):
+    if other is not None and (other._backend is not x._backend or other.data.dtype != x.data.dtype) \
+            and other.dtype != x.dtype:
+        raise TypeError(f"{op}: {name} is {other.dtype} but the input is {x.dtype}; use one dtype "
+                        "(model.to(dtype=...) or x.astype(...))")
+
+
+def pair(op, name, value, minimum):
+    """An int or a pair of ints, as the pair PyTorch's 2-D layers use."""
+    if type(value) is int:  # the common cases, without the slower ABC checks
+        if value >= minimum:
+            return (value, value)
+    elif type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        if min(value) >= minimum:
+            return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        value = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, not {value!r}")
+    if min(value) < minimum:
+        raise ValueError(f"{op}: {name} must be at least {minimum}, got {value}")
+    return value
+
+
+def batched_images(op, x):
+    """(N, C, H, W) as is, (C, H, W) as a batch of one; returns (x, was_unbatched)."""
+    floating(op, x)
+    if x.ndim == 3:
+        return reshape(x, (1,) + x.shape), True
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a (N, C, H, W) or (C, H, W) input, got shape {x.shape}")
+    return x, False
+
+
+def window_out(op, size, kernel, stride, dilation, pad_before, pad_after, ceil_mode=False):
+    extent = dilation * (kernel - 1) + 1
+    span = size + pad_before + pad_after - extent
+    if span < 0:
+        raise ValueError(f"{op}: the input size {size} (padded to {size + pad_before + pad_after}) is "
+                         f"smaller than the kernel's extent {extent}")
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad_before:
+        out -= 1  # PyTorch: the last window must start inside the input or its left padding
+    return out
+
+
+def cached(make, *args):
+    """``make(*args)``, memoized: a layer asks for the same few windows every step.
+    Lists become tuples; arguments that cannot be hashed skip the cache (and make's
+    checks then report what is wrong with them)."""
+    args = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+    try:
+        return make(*args)
+    except TypeError as exc:
+        if "unhashable" not in str(exc):
+            raise
+        return make.__wrapped__(*args)
+
+
+def unbatch(y, unbatched):
+    return reshape(y, y.shape[1:]) if unbatched else y

@@ -1,0 +1,248 @@
+"""Losses with PyTorch's names, arguments and reductions (the deprecated
+``size_average``/``reduce`` flags included). Cross-entropy from logits and binary
+cross-entropy each call one fused, stable primitive; the rest are compositions of
+Tensor ops. The private helpers check targets, class weights and per-element
+weights the same way for every loss that takes them; ``resolve_reduction`` is
+shared with the loss modules, which check at construction."""
+import math
+
+from autograd.ops import nn_fused
+from autograd.ops.elementwise import clip, constant
+from autograd.ops.reduction import mean as _mean, sum as _sum
+from autograd.ops.shape import reshape, transpose
+
+from .arguments import floating, kind, real, require_tensor
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def resolve_reduction(op, size_average, reduce, reduction):
+    """PyTorch's deprecated size_average/reduce flags, when given, decide the reduction."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    return reduction
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return _mean(loss)
+    if reduction == "sum":
+        return _sum(loss)
+    return loss
+
+
+def _same_shapes(op, input, target):
+    floating(op, input)
+    target = require_tensor(op, target, "target")
+    if input.shape != target.shape:
+        raise ValueError(f"{op}: the input has shape {input.shape} but the target has shape {target.shape}; "
+                         "they must match (reshape one, e.g. target.reshape(input.shape))")
+    if target.dtype != input.dtype:
+        target = target.astype(input.dtype)
+    return target
+
+
+def _class_weight(op, weight, input, c):
+    if weight is None:
+        return None
+    weight = _weight_like(op, weight, "weight", input)
+    if weight.shape != (c,):
+        raise ValueError(f"{op}: weight must have one value per class, shape ({c},), got {weight.shape}")
+    return weight.detach()
+
+
+def _class_targets(op, input, target, ignore_index):
+    """Class-index targets checked against input (N, C, d1, ...) or (C,): returns the
+    input as (M, C), the targets as (M,), the shape of a per-element loss, and
+    whether no target equals ignore_index."""
+    if kind(target) not in "iu":
+        raise TypeError(f"{op}: class-index targets must be integers, not {target.dtype} "
+                        "(for class probabilities pass a float target of the input's shape)")
+    shape, t = input.data.shape, target.data
+    if len(shape) == 1:
+        expected = ()
+    elif len(shape) >= 2:
+        expected = shape[:1] + shape[2:]
+    else:
+        raise ValueError(f"{op}: expected an input of shape (C,), (N, C) or (N, C, d1, ...), got {input.shape}")
+    if t.shape != expected:
+        raise ValueError(f"{op}: the input of shape {input.shape} needs a target of shape {expected}, "
+                         f"got {target.shape}")
+    c = shape[-1] if len(shape) == 1 else shape[1]
+    xp = target._backend.xp
+    all_valid = True
+    if 0 not in t.shape:
+        low, high = int(xp.min(t)), int(xp.max(t))
+        if low < 0 or high >= c:
+            bad = ((t < 0) | (t >= c)) & (t != ignore_index)
+            if bool(xp.any(bad)):
+                value = int(xp.max(xp.where(bad, t, low)))
+                raise ValueError(f"{op}: target {value} is out of bounds for {c} classes; targets must lie in "
+                                 f"[0, {c - 1}] (or equal ignore_index={ignore_index})")
+            all_valid = False
+        elif low <= ignore_index <= high:
+            all_valid = not bool(xp.any(t == ignore_index))
+    if len(shape) == 2:
+        return input, target, expected, all_valid
+    if len(shape) == 1:
+        return reshape(input, (1, c)), reshape(target, (1,)), expected, all_valid
+    if len(shape) > 2:  # (N, C, d1, ...) -> (N*d1*..., C): classes on the last axis
+        input = transpose(input, (0,) + tuple(range(2, input.ndim)) + (1,))
+    return reshape(input, (-1, c)), reshape(target, (-1,)), expected, all_valid
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of logits against class indices (one fused, stable op) or, with
+    a float target of the input's shape, against class probabilities. ``weight``,
+    ``ignore_index``, ``label_smoothing`` and the weighted mean follow PyTorch."""
+    op = "cross_entropy"
+    floating(op, input)
+    require_tensor(op, target, "target")
+    reduction = resolve_reduction(op, size_average, reduce, reduction)
+    if not real(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
+    c = input.shape[-1] if input.ndim == 1 else input.shape[1] if input.ndim >= 2 else 0
+    weight = _class_weight(op, weight, input, c)
+    if kind(target) == "f":
+        return _soft_cross_entropy(op, input, target, weight, reduction, label_smoothing)
+    logits, targets, shape, all_valid = _class_targets(op, input, target, ignore_index)
+    loss = nn_fused.cross_entropy(logits, targets, weight, ignore_index, float(label_smoothing), reduction,
+                                  all_valid)
+    return reshape(loss, shape) if reduction == "none" else loss
+
+
+def _soft_cross_entropy(op, input, target, weight, reduction, smoothing):
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: probability targets must have the input's shape {input.shape}, "
+                         f"got {target.shape}")
+    axis = 0 if input.ndim == 1 else 1
+    c = input.shape[axis]
+    target = target.astype(input.dtype)
+    if smoothing:
+        target = target * (1 - smoothing) + smoothing / c
+    logp = nn_fused.log_softmax(input, axis)
+    if weight is not None:
+        logp = logp * reshape(weight, (c,) + (1,) * (input.ndim - axis - 1))
+    loss = -_sum(logp * target, axis)
+    return _reduce(loss, reduction)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """The negative log-likelihood of log-probabilities at class indices; 'mean' is
+    the weighted mean over targets that are not ``ignore_index``, as PyTorch's."""
+    op = "nll_loss"
+    floating(op, input)
+    require_tensor(op, target, "target")
+    reduction = resolve_reduction(op, size_average, reduce, reduction)
+    c = input.shape[-1] if input.ndim == 1 else input.shape[1] if input.ndim >= 2 else 0
+    weight = _class_weight(op, weight, input, c)
+    logp, targets, shape, _ = _class_targets(op, input, target, ignore_index)
+    xp = input._backend.xp
+    t = targets.data
+    valid = t != ignore_index
+    safe = t * xp.astype(valid, t.dtype)
+    rows = xp.arange(t.shape[0])
+    picked = logp[constant(rows, input), constant(safe, input)]
+    row_weight = xp.astype(valid, logp.data.dtype)
+    if weight is not None:
+        row_weight = xp.take(weight.data, safe) * row_weight
+    loss = -picked * constant(row_weight, input)
+    if reduction == "mean":
+        total = xp.sum(row_weight)
+        if bool(total > 0):
+            return _sum(loss) / constant(total, input)
+        # Nothing counted (an empty batch, every target ignored or weighing 0): NaN, as
+        # in PyTorch, with its gradients: 0 on ignored rows (not 0/0), NaN on counted ones.
+        return _sum(-picked * constant(xp.where(valid, row_weight * math.nan, 0), input)) + math.nan
+    if reduction == "sum":
+        return _sum(loss)
+    return reshape(loss, shape)
+
+
+def _elementwise_loss(op, loss, weight, reduction, weighted_mean):
+    """Apply PyTorch's optional same-shape ``weight``; a weighted 'mean' divides by
+    the weights' sum (mse, l1) or by the element count (huber), as PyTorch does."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    weight = _weight_like(op, weight, "weight", loss)
+    if weight.shape != loss.shape:
+        raise ValueError(f"{op}: weight must have the input's shape {loss.shape}, got {weight.shape}")
+    loss = loss * weight
+    if reduction == "mean" and weighted_mean:
+        return _sum(loss) / _sum(weight)
+    return _reduce(loss, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = resolve_reduction("mse_loss", size_average, reduce, reduction)
+    target = _same_shapes("mse_loss", input, target)
+    diff = input - target
+    return _elementwise_loss("mse_loss", diff * diff, weight, reduction, True)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = resolve_reduction("l1_loss", size_average, reduce, reduction)
+    target = _same_shapes("l1_loss", input, target)
+    return _elementwise_loss("l1_loss", abs(input - target), weight, reduction, True)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target."""
+    reduction = resolve_reduction("huber_loss", None, None, reduction)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
+    target = _same_shapes("huber_loss", input, target)
+    size = abs(input - target)
+    # 0.5 c^2 + delta (|d| - c) with c = min(|d|, delta) is both branches at once,
+    # without a per-element branch.
+    c = clip(size, max=float(delta))
+    return _elementwise_loss("huber_loss", c * c * 0.5 + (size - c) * delta, weight, reduction, False)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-w (t log p + (1 - t) log(1 - p)) for probabilities p, logs clamped to >= -100
+    as PyTorch's (so p = 0 or 1 gives a finite loss)."""
+    op = "binary_cross_entropy"
+    reduction = resolve_reduction(op, size_average, reduce, reduction)
+    target = _same_shapes(op, input, target)
+    xp = input._backend.xp
+    if input.size and bool(xp.any((input.data < 0) | (input.data > 1))):
+        raise ValueError(f"{op}: all elements of the input must be probabilities in [0, 1]; for logits "
+                         "use binary_cross_entropy_with_logits")
+    if target.size and bool(xp.any((target.data < 0) | (target.data > 1))):
+        raise ValueError(f"{op}: all elements of the target must lie in [0, 1] (0 or 1 for hard labels); "
+                         "for class indices use cross_entropy")
+    loss = nn_fused.binary_cross_entropy(input, target)
+    if weight is not None:
+        loss = loss * _weight_like(op, weight, "weight", input)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Binary cross-entropy of sigmoid(input), computed from the logits without
+    overflow: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)."""
+    op = "binary_cross_entropy_with_logits"
+    reduction = resolve_reduction(op, size_average, reduce, reduction)
+    target = _same_shapes(op, input, target)
+    log_weight = 1
+    if pos_weight is not None:
+        log_weight = (_weight_like(op, pos_weight, "pos_weight", input) - 1) * target + 1
+    loss = (1 - target) * input + nn_fused.softplus(-input) * log_weight
+    if weight is not None:
+        loss = loss * _weight_like(op, weight, "weight", input)
+    return _reduce(loss, reduction)
+
+
+def _weight_like(op, weight, name, input):
+    """A loss weight in the input's dtype, as PyTorch computes (a float64 weight
+    does not turn a float32 loss into float64)."""
+    require_tensor(op, weight, name)
+    return weight if weight.dtype == input.dtype else weight.astype(input.dtype)

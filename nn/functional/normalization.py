@@ -1,0 +1,85 @@
+"""Normalization: ``batch_norm`` (per channel, by the batch's statistics in
+training, updating the running buffers in place as PyTorch does, and by the
+running statistics otherwise) and ``layer_norm`` (over the trailing axes). Both
+are compositions of Tensor ops with no gradient code of their own."""
+import numbers
+
+from autograd import no_grad
+from autograd.ops.elementwise import sqrt
+from autograd.ops.reduction import mean as _mean
+from autograd.ops.shape import reshape
+
+from .arguments import floating, require_tensor, same_dtype
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    """Normalize each channel (axis 1) of (N, C, ...) by the batch's statistics in
+    training, else by ``running_mean`` / ``running_var``. In training, given running
+    buffers are updated in place: running = (1 - momentum) running + momentum batch,
+    with the unbiased batch variance, as PyTorch does."""
+    op = "batch_norm"
+    floating(op, input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected an input of shape (N, C, ...), got {input.shape}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None:
+            require_tensor(op, t, name)
+            same_dtype(op, input, t, name)  # as PyTorch: the buffers must not take another dtype
+            if t.shape != (c,):
+                raise ValueError(f"{op}: {name} must have shape ({c},) for an input with {c} channels, "
+                                 f"got {t.shape}")
+    axes = (0,) + tuple(range(2, input.ndim))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if training:
+        count = input.size // c
+        if count <= 1:
+            raise ValueError(f"{op}: expected more than 1 value per channel when training, got input "
+                             f"shape {input.shape}")
+        mean = _mean(input, axes, keepdims=True)
+        centered = input - mean
+        var = _mean(centered * centered, axes, keepdims=True)
+        out = centered / sqrt(var + eps)
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.copy_(running_mean * (1 - momentum) + reshape(mean.detach(), (c,)) * momentum)
+                if running_var is not None:
+                    unbiased = reshape(var.detach(), (c,)) * (count / (count - 1))
+                    running_var.copy_(running_var * (1 - momentum) + unbiased * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
+        out = (input - reshape(running_mean, shape)) / sqrt(reshape(running_var, shape) + eps)
+    if weight is not None:
+        out = out * reshape(weight, shape)
+    if bias is not None:
+        out = out + reshape(bias, shape)
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the trailing ``normalized_shape`` axes (biased variance)."""
+    op = "layer_norm"
+    floating(op, input)
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or input.shape[input.ndim - k:] != normalized_shape or input.ndim < k:
+        raise ValueError(f"{op}: normalized_shape {normalized_shape} does not match the trailing axes of "
+                         f"the input's shape {input.shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and require_tensor(op, t, name).shape != normalized_shape:
+            raise ValueError(f"{op}: {name} must have shape {normalized_shape}, got {t.shape}")
+        same_dtype(op, input, t, name)
+    axes = tuple(range(input.ndim - k, input.ndim))
+    centered = input - _mean(input, axes, keepdims=True)
+    var = _mean(centered * centered, axes, keepdims=True)
+    out = centered / sqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out

@@ -1,0 +1,124 @@
+"""Pooling over 2-D windows: ``max_pool2d`` and ``avg_pool2d`` through the fused
+window kernels, and ``adaptive_avg_pool2d`` over PyTorch's adaptive bins. The
+window (kernel, stride, padding, dilation, ceil_mode) is checked and memoized per
+input size, as a layer asks for the same few windows every step; window counts,
+divisors and bins follow PyTorch's rules."""
+import functools
+import numbers
+
+from autograd.ops import nn_fused
+from autograd.ops.elementwise import constant
+from autograd.ops.reduction import mean as _mean
+from autograd.ops.shape import transpose
+
+from .arguments import batched_images, cached, pair, unbatch, window_out
+
+
+def _pool_window(op, x, kernel_size, stride, padding, dilation, ceil_mode):
+    h, w = x.shape[-2:]
+    return cached(_make_pool_window, op, kernel_size, stride, padding, dilation, bool(ceil_mode), h, w)
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _make_pool_window(op, kernel_size, stride, padding, dilation, ceil_mode, h, w):
+    kernel = pair(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
+        else pair(op, "stride", stride, 1)
+    padding = pair(op, "padding", padding, 0)
+    dilation = pair(op, "dilation", dilation, 1)
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    out, pads = [], []
+    for size, k, s, d, p in zip((h, w), kernel, stride, dilation, padding):
+        n = window_out(op, size, k, s, d, p, p, ceil_mode)
+        out.append(n)
+        # ceil_mode may let the last window run past the padding: pad that much more
+        pads.append((p, max(p, (n - 1) * s + d * (k - 1) + 1 - size - p)))
+    return nn_fused.Window(kernel, stride, dilation, (*pads[0], *pads[1]), (h, w), tuple(out))
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over each window (stride defaults to kernel_size). The gradient goes to
+    the first maximum of each window (its last NaN where it holds one), as in
+    PyTorch; ``return_indices`` also gives its flat index into each input plane."""
+    x, unbatched = batched_images("max_pool2d", input)
+    window = _pool_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    y = nn_fused.max_pool2d(x, window)
+    if not return_indices:
+        return unbatch(y, unbatched)
+    return unbatch(y, unbatched), unbatch(nn_fused.max_pool2d_indices(x, y, window), unbatched)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over each window (stride defaults to kernel_size). With padding, the
+    count includes padded zeros unless ``count_include_pad=False``, as in PyTorch."""
+    op = "avg_pool2d"
+    x, unbatched = batched_images(op, input)
+    window = _pool_window(op, x, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, numbers.Integral) \
+                or divisor_override <= 0:
+            raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
+        divisor = int(divisor_override)
+    else:
+        divisor = _avg_divisor(x, window, count_include_pad)
+    return unbatch(nn_fused.avg_pool2d(x, window, divisor), unbatched)
+
+
+def _avg_divisor(x, window, count_include_pad):
+    """PyTorch's count per window: clipped to the padded input (or, without
+    count_include_pad, to the input itself); a number when every window agrees."""
+    counts = []
+    for size, k, s, p, n in zip(window.in_size, window.kernel, window.stride, window.padding[::2],
+                                window.out_size):
+        axis = []
+        for i in range(n):
+            start = i * s - p
+            end = min(start + k, size + p)
+            if not count_include_pad:
+                start, end = max(start, 0), min(end, size)
+            axis.append(end - start)
+        counts.append(axis)
+    rows, cols = counts
+    if len(set(rows)) == 1 and len(set(cols)) == 1:
+        return rows[0] * cols[0]
+    xp = x._backend.xp
+    dtype = x.data.dtype
+    return xp.reshape(xp.asarray(rows, dtype=dtype), (len(rows), 1)) * xp.asarray(cols, dtype=dtype)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average over PyTorch's adaptive bins: bin i of n over a size-L axis spans
+    [floor(i L / n), ceil((i + 1) L / n)). A pool when the sizes divide evenly,
+    else two small averaging matrices (bins are separable by axis)."""
+    op = "adaptive_avg_pool2d"
+    x, unbatched = batched_images(op, input)
+    h, w = x.shape[2:]
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
+        oh, ow = (h if output_size[0] is None else output_size[0], w if output_size[1] is None else output_size[1])
+    else:
+        oh = ow = output_size
+    (oh, ow) = pair(op, "output_size", (oh, ow), 1)
+    if (oh, ow) == (1, 1):
+        y = _mean(x, (2, 3), keepdims=True)
+    elif h % oh == 0 and w % ow == 0:
+        k = (h // oh, w // ow)
+        window = nn_fused.Window(k, k, (1, 1), (0, 0, 0, 0), (h, w), (oh, ow))
+        y = nn_fused.avg_pool2d(x, window, k[0] * k[1])
+    else:
+        rows = _bin_matrix(x, oh, h)
+        cols = _bin_matrix(x, ow, w)
+        y = rows @ x @ transpose(cols)
+    return unbatch(y, unbatched)
+
+
+def _bin_matrix(like, n, size):
+    """(n, size): row i averages PyTorch's adaptive bin i."""
+    values = [[0.0] * size for _ in range(n)]
+    for i in range(n):
+        start, end = (i * size) // n, -(-((i + 1) * size) // n)
+        for j in range(start, end):
+            values[i][j] = 1.0 / (end - start)
+    backend = like._backend
+    return constant(backend.asarray(values, dtype=like.dtype), like)
