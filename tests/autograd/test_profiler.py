@@ -303,3 +303,33 @@ def test_device_events_time_ops_on_a_queueing_backend():
     exp_row = summary["ops"]["Exp"]
     assert exp_row["forward_s"] == pytest.approx(1e-3)
     assert exp_row["backward_s"] == pytest.approx(1e-3)
+
+
+# --- what a review turned up: a second exit, nesting and errors -----------------------------
+
+def test_profile_exited_twice_says_it_is_not_active(device):
+    prof = profile()
+    with prof:
+        (ag.randn(2) * 2).sum()
+    with pytest.raises(RuntimeError, match="profile: not active"):
+        prof.__exit__(None, None, None)
+    assert function.observers == []
+
+
+def test_nested_profiles_and_errors_leave_no_observer(device, tmp_path):
+    x = ag.randn(3, 3, requires_grad=True)
+    with pytest.raises(ValueError, match="matmul|shape"):
+        with profile() as outer:
+            (x * 2).sum().backward()
+            with profile() as inner:
+                x.exp().sum().backward()
+            x @ ag.randn(4, 4)
+    assert function.observers == []
+    assert [(e.name, e.phase) for e in inner.events] == [("Exp", "forward"), ("Sum", "forward"),
+                                                        ("Sum", "backward"), ("Exp", "backward")]
+    assert [e.name for e in outer.events] == ["Mul", "Sum", "Sum", "Mul", "Exp", "Sum", "Sum", "Exp"]
+    trace = json.loads(open(outer.export_chrome_trace(tmp_path / "trace.json")).read())
+    events = trace["traceEvents"]
+    assert [e["name"] for e in events] == ["Mul", "Sum", "Sum backward", "Mul backward", "Exp", "Sum",
+                                           "Sum backward", "Exp backward"]
+    assert all(e["ph"] == "X" and e["dur"] >= 0 and e["ts"] >= 0 for e in events)

@@ -5,7 +5,9 @@ repeated blocks, summaries of huge graphs, rendering and its errors."""
 import html
 import re
 import shutil
+import subprocess
 import sys
+from collections import OrderedDict
 
 import pytest
 
@@ -552,3 +554,63 @@ def test_params_must_name_tensors(device):
         ag.make_dot(loss, params=[loss])
     with pytest.raises(TypeError, match="params must map names to Tensors"):
         ag.make_dot(loss, params={"w": 3})
+
+
+# --- what a review turned up: modules in containers, special characters, missing folders ------
+
+def cluster_labels(source):
+    """The label of each cluster in a DOT source, with DOT's quoting undone."""
+    labels = []
+    for match in re.finditer(r'label=("(?:[^"\\]|\\.)*"|\w+) labelloc', source):
+        text = match.group(1)
+        labels.append(text[1:-1].replace('\\"', '"') if text.startswith('"') else text)
+    return labels
+
+
+class Stack(nn.Module):
+    """Layers in a ModuleList and a ModuleDict, called from forward (the containers never are)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(3, 4), nn.Linear(4, 3)])
+        self.heads = nn.ModuleDict({"out": nn.Linear(3, 2)})
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return self.heads["out"](x)
+
+
+def test_clusters_of_modules_in_containers_are_named_by_their_path(device):
+    out = Stack()(ag.randn(2, 3)).sum()
+    labels = cluster_labels(ag.make_dot(out).source)
+    assert sorted(labels) == ["Stack", "heads.out (Linear)", "layers.0 (Linear)", "layers.1 (Linear)"]
+
+
+def test_backslashes_in_module_names_are_drawn_literally(device):
+    model = nn.Sequential(OrderedDict([("a\\N", nn.Linear(3, 3)), ('b"\\', nn.ReLU())]))
+    dot = ag.make_dot(model(ag.randn(2, 3)).sum())
+    # DOT reads backslash escapes (\N is the node name) in plain labels: a literal one is doubled
+    assert 'label="a\\\\N (Linear)"' in dot.source
+    assert 'label="b\\"\\\\ (ReLU)"' in dot.source
+    if shutil.which("dot"):
+        svg = subprocess.run(["dot", "-Tsvg"], input=dot.source.encode(), capture_output=True, check=True)
+        texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg.stdout.decode())
+        assert "a\\N (Linear)" in texts and "b&quot;\\ (ReLU)" in texts
+
+
+def test_html_labels_escape_special_characters(device):
+    w = ag.randn(2, requires_grad=True)
+    name = 'w<"{|}>&'
+    source = ag.make_dot((w * 2).sum(), params={name: w}).source
+    assert "<B>w&lt;\"{|}&gt;&amp;</B>" in source
+    if shutil.which("dot"):
+        subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=True)
+
+
+def test_draw_into_a_missing_folder_names_the_folder(device, tmp_path):
+    y = (ag.randn(2, requires_grad=True) * 2).sum()
+    target = tmp_path / "missing" / "graph.gv"
+    with pytest.raises(FileNotFoundError, match=r"draw: folder .*missing.* does not exist"):
+        ag.draw(y, target)
+    assert list(tmp_path.iterdir()) == []

@@ -291,3 +291,42 @@ def test_digits():
     assert test_counts.min() >= 35 and test_counts.max() <= 37  # stratified: ~20% of each class
     assert digits().x_train.shape == (1438, 1, 8, 8)
     np.testing.assert_array_equal(digits(split_seed=0).y_train.numpy(), data.y_train.numpy())
+
+
+# --- what a review against PyTorch's habits turned up ----------------------------------------
+
+@pytest.mark.parametrize("dataset", [5, (i for i in range(3))], ids=["int", "generator"])
+def test_loader_rejects_what_is_not_a_dataset(dataset):
+    with pytest.raises(TypeError, match="DataLoader: dataset must support len"):
+        DataLoader(dataset, batch_size=2)
+
+
+def test_random_split_takes_numpy_integer_lengths_as_counts():
+    # lengths computed with NumPy (as PyTorch accepts them) are sample counts, not fractions
+    parts = random_split(range(10), [np.int64(7), np.int64(3)], seed=0)
+    assert [len(p) for p in parts] == [7, 3]
+    assert sorted(parts[0].indices + parts[1].indices) == list(range(10))
+    assert [p.indices for p in parts] == [p.indices for p in random_split(range(10), [7, 3], seed=0)]
+
+
+def test_subset_rejects_fractional_indices():
+    with pytest.raises(TypeError, match="Subset: indices must be integers"):
+        Subset(range(5), [0.5, 1])
+    assert Subset(range(5), [np.int64(4), ag.tensor(1)]).indices == [4, 1]
+
+
+def test_default_collate_names_mismatched_dict_keys(device):
+    with pytest.raises(ValueError, match="default_collate: samples have different keys"):
+        default_collate([{"a": 1}, {"b": 2}])
+
+
+def test_loader_edge_sizes_match_pytorch(device, torch):
+    x = np.arange(10, dtype=np.float32)
+    ours, theirs = TensorDataset(ag.tensor(x)), torch.utils.data.TensorDataset(torch.tensor(x))
+    for batch_size, drop_last in [(32, False), (32, True), (3, True), (3, False)]:
+        a = DataLoader(ours, batch_size=batch_size, drop_last=drop_last)
+        b = torch.utils.data.DataLoader(theirs, batch_size=batch_size, drop_last=drop_last)
+        assert len(a) == len(b)
+        assert [t.numpy().tolist() for (t,) in a] == [t.numpy().tolist() for (t,) in b]
+    empty = DataLoader(TensorDataset(ag.zeros((0, 2))), batch_size=4, shuffle=True)
+    assert len(empty) == 0 and list(empty) == []

@@ -1,5 +1,6 @@
 """nn.fit, its callbacks (EarlyStopping, ModelCheckpoint) and History."""
 import io
+import os
 import sys
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 import autograd as ag
 import nn
+import nn.functional as F
 from nn.data import DataLoader, TensorDataset
 
 
@@ -281,3 +283,86 @@ def test_fit_moves_the_model_and_batches_to_device(device):
                      device=device, progress=False)
     assert all(p.device == backends.get(device).device for p in model.parameters())
     assert history.train_loss[1] < history.train_loss[0]
+
+
+# --- what a review against PyTorch's habits turned up ----------------------------------------
+
+def problem(device, n=20):
+    ag.manual_seed(0)
+    x, y = ag.randn(n, 3), ag.randint(0, 2, n)
+    model = nn.Linear(3, 2)
+    return model, nn.optim.SGD(model.parameters(), lr=0.1), DataLoader(TensorDataset(x, y), batch_size=5)
+
+
+def empty_loader():
+    return DataLoader(TensorDataset(ag.zeros((0, 3)), ag.zeros((0,), dtype="int64")), batch_size=5)
+
+
+def test_fit_rejects_an_empty_val_loader_before_training(device):
+    model, opt, train = problem(device)
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match="fit: val_loader has no batches"):
+        nn.fit(model, F.cross_entropy, opt, train, empty_loader(), epochs=2, progress=False)
+    for key, value in model.state_dict().items():  # nothing was trained on
+        np.testing.assert_array_equal(value.numpy(), before[key])
+    assert model.training
+
+
+def test_fit_restores_the_model_mode_when_a_callback_fails(device):
+    class Fails(nn.Callback):
+        def on_epoch_end(self, state, epoch, logs):
+            raise KeyError("callback failed")
+
+    model, opt, train = problem(device)
+    with pytest.raises(KeyError, match="callback failed"):
+        nn.fit(model, F.cross_entropy, opt, train, train, epochs=1, progress=False, callbacks=[Fails()])
+    assert model.training
+
+
+def test_checkpoint_path_with_an_unknown_field_names_the_fields(device, tmp_path):
+    model, opt, train = problem(device)
+    ckpt = nn.ModelCheckpoint(tmp_path / "ckpt-{step}.safetensors")
+    with pytest.raises(ValueError, match=r"ModelCheckpoint: .*\{step\}.*epoch.*val_loss"):
+        nn.fit(model, F.cross_entropy, opt, train, train, epochs=1, progress=False, callbacks=[ckpt])
+
+
+def test_checkpoint_creates_its_folder(device, tmp_path):
+    model, opt, train = problem(device)
+    ckpt = nn.ModelCheckpoint(tmp_path / "runs" / "a" / "epoch-{epoch}.safetensors", save_best_only=False)
+    nn.fit(model, F.cross_entropy, opt, train, train, epochs=2, progress=False, callbacks=[ckpt])
+    assert sorted(os.listdir(tmp_path / "runs" / "a")) == ["epoch-1.safetensors", "epoch-2.safetensors"]
+    saved = nn.load(tmp_path / "runs" / "a" / "epoch-2.safetensors")
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(saved[key].numpy(), value.numpy())
+
+
+def test_continuing_fit_keeps_the_best_checkpoint(device, tmp_path):
+    """A second fit call with the same callback continues training: a worse epoch
+    must not overwrite the best checkpoint of the first call."""
+    model, opt, train = problem(device)
+    path = tmp_path / "best.safetensors"
+    ckpt = nn.ModelCheckpoint(path)
+    nn.fit(model, F.cross_entropy, opt, train, train, epochs=3, progress=False, callbacks=[ckpt])
+    best = ckpt.best_score
+    best_weights = {k: v.numpy().copy() for k, v in nn.load(path).items()}
+    for group in opt.param_groups:
+        group["lr"] = 50.0  # make the next epochs worse
+    history = nn.fit(model, F.cross_entropy, opt, train, train, epochs=2, progress=False, callbacks=[ckpt])
+    assert min(history.val_loss) > best
+    assert ckpt.best_score == best
+    assert nn.load_metadata(path)["score"] == repr(best)
+    for key, value in nn.load(path).items():
+        np.testing.assert_array_equal(value.numpy(), best_weights[key])
+
+
+def test_nan_loss_never_counts_as_an_improvement(device, tmp_path):
+    model, opt, train = problem(device)
+    stop, ckpt = nn.EarlyStopping(patience=2), nn.ModelCheckpoint(tmp_path / "best.safetensors")
+
+    def nan_loss(outputs, targets):
+        return F.cross_entropy(outputs, targets) * float("nan")
+
+    history = nn.fit(model, nan_loss, opt, train, train, epochs=5, progress=False, callbacks=[stop, ckpt])
+    assert len(history) == 2 and all(np.isnan(history.train_loss))
+    assert stop.stopped_epoch == 2 and stop.best_epoch is None
+    assert ckpt.saved == [] and not (tmp_path / "best.safetensors").exists()
