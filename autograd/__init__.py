@@ -17,7 +17,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops.comparison import equal, greater, greater_equal, less, less_equal, not_equal
 from .ops.device import to_device
 from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p, maximum, minimum, mul,
-                              neg, pow, relu, relu_, sigmoid, sin, sqrt, sub, tanh, where)
+                              neg, pow, relu, relu_, sigmoid, sign, sin, sqrt, sub, tanh, where)
 from .ops.elementwise import clone
 from .ops.indexing import getitem
 from .ops.linalg import einsum, matmul

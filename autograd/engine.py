@@ -354,7 +354,11 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
         return
     current = leaf._grad
     if create_graph:
-        leaf._grad = g if current is None else current + g
+        # A clone, recorded (as PyTorch's AccumulateGrad under create_graph): the arriving
+        # tensor may be another leaf's gradient too (an add sends one to both inputs), the
+        # caller's gradient=, or one a hook kept, and a later plain backward or a .grad.mul_()
+        # changes a .grad in place.
+        leaf._grad = ops.elementwise.clone(g) if current is None else current + g
         return
     if current is None:
         # Own the array, so that accumulating in place later changes nothing else.

@@ -589,6 +589,7 @@ class Tensor:
     def log(self): return ops.elementwise.log(self)
     def sqrt(self): return ops.elementwise.sqrt(self)
     def abs(self): return ops.elementwise.abs(self)
+    def sign(self): return ops.elementwise.sign(self)
     def sin(self): return ops.elementwise.sin(self)
     def cos(self): return ops.elementwise.cos(self)
     def tanh(self): return ops.elementwise.tanh(self)

@@ -127,17 +127,16 @@ def mul(a, b):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        y = a.data / b.data
-        # The output only for b's gradient: kept otherwise, it would forbid an in-place
-        # change of it (x / 3 followed by relu_) for nothing.
-        ctx.save_for_backward(b, y if ctx.needs_input_grad[1] else None)
-        return y
+        # b's gradient takes a, not the output a / b, as PyTorch's does: a kept output would
+        # forbid an in-place change of it (h = x / norm followed by h.relu_()).
+        ctx.save_for_backward(b, a if ctx.needs_input_grad[1] else None)
+        return a.data / b.data
 
     @staticmethod
     def backward(ctx, gy):
-        b, y = ctx.saved_tensors
+        b, a = ctx.saved_tensors
         ga = gy / b
-        return ga, (-ga * y if ctx.needs_input_grad[1] else None)
+        return ga, (-ga * (a / b) if ctx.needs_input_grad[1] else None)  # a / b: the output, bit for bit
 
 
 def div(a, b):
@@ -269,11 +268,29 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return gy * constant(x._backend.xp.sign(x.data), x)
+        # sign(x) as an op, not a constant: with create_graph the gradient stays connected
+        # to x, so a higher derivative is zero, not "does not require grad" (as PyTorch).
+        return gy * sign(x)
 
 
 def abs(x):
     return Abs.apply(as_tensor(x))
+
+
+class Sign(Function):
+    """-1, 0 or 1; its derivative is zero wherever it exists (and taken as zero at 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._backend.xp.sign(x.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return constant(gy._backend.xp.zeros_like(gy.data), gy)
+
+
+def sign(x):
+    return Sign.apply(as_tensor(x))
 
 
 class Sin(Function):
@@ -389,7 +406,7 @@ class Relu(Function):
     def backward(ctx, gy):
         keep, = ctx.saved_tensors
         if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
-            return ReluGrad.apply(gy, keep)
+            return ReluGrad.apply(gy, keep, _input_place(ctx, keep))
         # A plain backward: the masked copy straight from the kernel, with no op dispatch.
         return Tensor._make(gy._backend.masked(gy.data, keep.data), gy._backend)
 
@@ -407,17 +424,35 @@ class ReluInPlace(Relu):
 
 class ReluGrad(Function):
     """``gy`` where ``keep`` (the backend's ``relu_mask`` of the ReLU's output) holds,
-    else 0; linear in ``gy``."""
+    else 0; linear in ``gy``. ``x``, the ReLU's input (or None), is never read: it keeps
+    the result connected to x, with a zero derivative, as PyTorch's threshold_backward
+    is, so that a higher derivative through a ReLU alone is zero rather than missing."""
 
     @staticmethod
-    def forward(ctx, gy, keep):
-        ctx.save_for_backward(keep)
+    def forward(ctx, gy, keep, x):
+        ctx.save_for_backward(keep, x)
         return gy._backend.masked(gy.data, keep.data)
 
     @staticmethod
     def backward(ctx, ggy):
-        keep, = ctx.saved_tensors
-        return ReluGrad.apply(ggy, keep), None
+        keep, x = ctx.saved_tensors
+        gx = constant(ggy._backend.xp.zeros_like(ggy.data), ggy) if ctx.needs_input_grad[2] else None
+        return ReluGrad.apply(ggy, keep, x), None, gx
+
+
+def _input_place(ctx, stand_in):
+    """A tensor at the place in the graph of the sole input of ``ctx``'s node, with
+    ``stand_in``'s array in place of its values, which the node did not keep (only
+    for ReluGrad, which never reads them)."""
+    edge = ctx.next_functions[0]
+    if edge is None:
+        return None
+    producer, nr = edge
+    if nr == -1:
+        return producer  # a leaf: the tensor itself
+    t = Tensor._make(stand_in.data, stand_in._backend)
+    t.grad_fn, t._output_nr, t._requires_grad = producer, nr, True
+    return t
 
 
 def relu(x):

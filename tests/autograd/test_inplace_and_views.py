@@ -1085,3 +1085,26 @@ def test_a_reshape_that_copies_is_a_tensor_of_its_own(device, torch):
     tflat, tgrad = run(torch)
     assert_close(flat, tflat)
     assert_close(grad, tgrad)
+
+
+def test_relu_in_place_after_division_by_a_tensor(device, torch):
+    """a = x / z (z requires grad); a.relu_(); backward of (a * a).sum().
+
+    topograd gave: RuntimeError "Div: its output, saved for backward, was modified in place"
+    (Div keeps its output y for z's gradient, elementwise.py Div.forward). PyTorch: computes
+    (its DivBackward keeps x and z, not the output), x.grad == [0, 0.25], z.grad == [0, -0.125].
+    ``h = x / norm; h.relu_()`` is an ordinary pattern; saving b instead of y (gb = -ga * a / b)
+    would allow it."""
+    x, z = f64([-1.0, 2.0], True), f64([2.0, 4.0], True)
+    a = x / z
+    a.relu_()
+    (a * a).sum().backward()
+
+    tx = torch.tensor([-1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    tz = torch.tensor([2.0, 4.0], dtype=torch.float64, requires_grad=True)
+    ta = tx / tz
+    ta.relu_()
+    (ta * ta).sum().backward()
+    assert_close(a, ta)
+    assert_close(x.grad, tx.grad)
+    assert_close(z.grad, tz.grad)

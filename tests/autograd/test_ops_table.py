@@ -103,6 +103,7 @@ UNARY = [
     Op("log1p", ag.log1p, np.log1p, (uniform(-0.5, 3, 2, 3),), lambda t, x: t.log1p(x)),
     Op("sqrt", ag.sqrt, np.sqrt, (uniform(0.3, 3, 2, 3),), lambda t, x: t.sqrt(x)),
     Op("abs", ag.abs, np.abs, (away_from([0], 2, 3),), lambda t, x: t.abs(x)),
+    Op("sign", ag.sign, np.sign, (away_from([0], 2, 3),), lambda t, x: t.sign(x)),
     Op("sin", ag.sin, np.sin, (normal(2, 3),), lambda t, x: t.sin(x)),
     Op("cos", ag.cos, np.cos, (normal(2, 3),), lambda t, x: t.cos(x)),
     Op("tanh", ag.tanh, np.tanh, (normal(2, 3),), lambda t, x: t.tanh(x)),
@@ -368,7 +369,7 @@ def test_einsum_subscript_errors(spec, shapes, message):
 def test_table_covers_every_primitive():
     """A new primitive op must bring its row: each public op function has at least one."""
     names = {op.name.split("-")[0].split("_")[0] for op in TABLE}
-    for primitive in ["clone", "neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
+    for primitive in ["clone", "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "sigmoid", "relu",
                       "clip", "maximum", "minimum", "where", "pow", "add", "sub", "mul", "div", "astype", "sum",
                       "mean", "max", "min", "var", "std", "logsumexp", "reshape", "transpose", "flatten",
                       "squeeze", "expand", "broadcast", "swapaxes", "sum", "concat", "stack", "split", "getitem",

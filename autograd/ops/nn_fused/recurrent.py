@@ -45,7 +45,7 @@ class RNNStep(Function):
         if ctx.nonlinearity == "tanh":
             dz = gy * (1 - h_new * h_new)
         elif recording:  # ReLU's derivative is a constant mask: its own derivative is 0
-            dz = ReluGrad.apply(gy, Tensor._make(backend.relu_mask(h_new.data), backend))
+            dz = ReluGrad.apply(gy, Tensor._make(backend.relu_mask(h_new.data), backend), None)
         else:
             dz = backend.masked(gy, backend.relu_mask(h_new))
         grads = (dz if need_gx else None,
