@@ -676,8 +676,7 @@ def _retake_views(chain):
     that is fresh already."""
     with grad_mode.enable_grad():
         for view in reversed(chain):
-            base, remake = view._base[0], view._base[3]
-            function, args = remake
+            base, _, _, (function, args) = view._base
             view._take_place(function(base, *args))
 
 
