@@ -17,6 +17,12 @@ def constant(array, like):
     return Tensor._make(array, like._backend)
 
 
+def _zero_gradient(like):
+    """Zeros like ``like``, outside the graph: the gradient of an op whose derivative is
+    zero (sign, a ReLU's gradient with respect to the ReLU's input)."""
+    return constant(like._backend.xp.zeros_like(like.data), like)
+
+
 def as_tensor(value, like=None):
     """``value`` as a Tensor; Python scalars take ``like``'s dtype where it holds them."""
     if isinstance(value, Tensor):
@@ -286,7 +292,7 @@ class Sign(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        return constant(gy._backend.xp.zeros_like(gy.data), gy)
+        return _zero_gradient(gy)
 
 
 def sign(x):
@@ -436,7 +442,7 @@ class ReluGrad(Function):
     @staticmethod
     def backward(ctx, ggy):
         keep, x = ctx.saved_tensors
-        gx = constant(ggy._backend.xp.zeros_like(ggy.data), ggy) if ctx.needs_input_grad[2] else None
+        gx = _zero_gradient(ggy) if ctx.needs_input_grad[2] else None
         return ReluGrad.apply(ggy, keep, x), None, gx
 
 

@@ -97,19 +97,19 @@ def _axis(op, x, axis):
 
 def softmax(input, axis=-1, dtype=None):
     """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so it never overflows."""
-    floating("softmax", input)
-    if dtype is not None:
-        input = input.astype(dtype)
-    if input.ndim == 0:
-        return nn_fused.softmax(reshape(input, (1,)), 0).reshape(())
-    return nn_fused.softmax(input, _axis("softmax", input, axis))
+    return _normalized_along(nn_fused.softmax, "softmax", input, axis, dtype)
 
 
 def log_softmax(input, axis=-1, dtype=None):
     """x - logsumexp(x) along ``axis``, computed stably."""
-    floating("log_softmax", input)
+    return _normalized_along(nn_fused.log_softmax, "log_softmax", input, axis, dtype)
+
+
+def _normalized_along(fused, op, input, axis, dtype):
+    """The checks and casts softmax and log_softmax share; a 0-d input is one class."""
+    floating(op, input)
     if dtype is not None:
         input = input.astype(dtype)
     if input.ndim == 0:
-        return nn_fused.log_softmax(reshape(input, (1,)), 0).reshape(())
-    return nn_fused.log_softmax(input, _axis("log_softmax", input, axis))
+        return fused(reshape(input, (1,)), 0).reshape(())
+    return fused(input, _axis(op, input, axis))
