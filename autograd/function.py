@@ -120,7 +120,7 @@ class Function:
     _out_dtype = None
     _backend = None
     trace = None           # where the op was created, kept under detect_anomaly()
-    # For the node of a view that basic indexing made: its base's in-place counter when
+    # For the node of a view (see ops.shape._view): its base's in-place counter when
     # the view took this place. A later change of the base makes the view stale, and
     # the next op that takes it first rebases it (Tensor._rebase), as PyTorch does.
     view_version = None

@@ -51,10 +51,10 @@ def share_version(t, v):
 
 
 class Tensor:
-    # _base: (the tensor viewed, the index or None, the version when taken, how to remake
-    # the view) for a view (see ops.shape._view), which in-place changes through the view
-    # and its rebasing need. Left unset on every other tensor, on purpose (one store less
-    # per op), so it is read with getattr(..., None).
+    # _base: (the tensor viewed, how to write the view's values back into it, the version
+    # when taken, how to remake the view) for a view (see ops.shape._view), which in-place
+    # changes through the view and its rebasing need. Left unset on every other tensor, on
+    # purpose (one store less per op), so it is read with getattr(..., None).
     __slots__ = ("data", "_backend", "_requires_grad", "grad_fn", "_output_nr", "_grad",
                  "_version", "_hooks", "_base", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
@@ -262,11 +262,6 @@ class Tensor:
         if self._requires_grad and self.grad_fn is None and grad_mode.state.enabled:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while "
                                "the graph is being recorded; wrap the update in `with ag.no_grad():`")
-        if self._requires_grad and getattr(self.grad_fn, "is_view", False) and grad_mode.state.enabled:
-            # The change would reach the base tensor behind the graph's back.
-            raise RuntimeError(f"{op}: this tensor is a view (made by {self.grad_fn.name}) of a tensor in the "
-                               "graph, and autograd cannot follow an in-place change through a view; change "
-                               "a .clone() of it instead, or do it under `with ag.no_grad():`")
 
     def _assign(self, op, result):
         """Write ``result`` (a Tensor of this shape) into this tensor's storage."""
@@ -284,17 +279,20 @@ class Tensor:
 
     def _graph_allows_overwrite(self):
         """Whether an in-place op may change this tensor without breaking the recorded
-        graph: it is no view of another tensor there, and the op that made it did not
-        keep it for backward (max pooling keeps its output, say). Other ops that saved
-        it are caught when backward uses what they saved. Outside recording anything
-        goes, as in PyTorch: the shared version counter catches misuse at backward."""
-        node = self.grad_fn
-        if node is None or not grad_mode.state.enabled:
+        graph: the op that made it, or made the root base of this view, did not keep
+        its output for backward (max pooling does, say). Other ops that saved it are
+        caught when backward uses what they saved. Outside recording anything goes, as
+        in PyTorch: the shared version counter catches misuse at backward."""
+        if not grad_mode.state.enabled:
             return True
-        if getattr(node, "is_view", False):
-            return False
+        root = self
+        while getattr(root, "_base", None) is not None:  # a change of a view changes its root
+            root = root._base[0]
+        node = root.grad_fn
+        if node is None:
+            return True
         saved = node._saved_outputs
-        return saved is None or self._output_nr not in saved.values()
+        return saved is None or root._output_nr not in saved.values()
 
     def _take_place(self, result):
         """Become ``result``'s place in the graph (the in-place op's node), keeping a
@@ -312,35 +310,36 @@ class Tensor:
         return self
 
     def _change_through_view(self, op, fn, other):
-        """An in-place op on a view that indexing made (``y[0].add_(1)``), as PyTorch
-        handles it: the new values are written, through every view between, into the
-        root base at the view's index (by the root's own in-place path, so a root that
-        reshape made or a leaf that requires grad is refused there), and the views
-        become fresh views of their bases. Loops, with no recursion, up the chain."""
-        chain = [self]  # the indexing views from self up to, not including, the root
+        """An in-place op on a view (``y[0].add_(1)``, ``y.T.mul_(2)``), as PyTorch handles
+        it: the new values are written back, through every view between, into the root
+        base (by the root's own in-place path, so a leaf that requires grad is refused
+        there), and the views become fresh views of their bases. Each view writes back by
+        its own recipe (see ops.shape._view). Loops, with no recursion, up the chain."""
+        chain = [self]  # the views from self up to, not including, the root
         root = self._base[0]
-        while getattr(root, "_base", None) is not None and root._base[1] is not None:
+        while getattr(root, "_base", None) is not None:
             chain.append(root)
             root = root._base[0]
         if root._requires_grad and root.grad_fn is None:
             raise RuntimeError(f"{op}: this tensor is a view of a leaf tensor that requires grad, which cannot "
                                "be changed in place while the graph is being recorded; wrap the update in "
                                "`with ag.no_grad():`")
-        getitem, put = ops.indexing.getitem, ops.indexing.IndexPut.apply
 
         def current(view):
             # A view's values as its base's current place in the graph gives them (the view
             # may predate a change of its base, or have been taken under no_grad), copied:
             # the memory is overwritten below.
-            return getitem(*view._base[:2])._snapshot()
+            base, _, _, (remake, args) = view._base
+            return remake(base, *args)._snapshot()
         values = fn(current(self), other)
         if values.shape != self.shape:
             raise ValueError(f"{op}: the result has shape {values.shape} but the tensor being "
                              f"changed in place has shape {self.shape}")
         for view in chain[:-1]:  # each parent below the top is a view too: its new values, whole
-            values = put(current(view._base[0]), values, view._base[1], False)
-        top_index = chain[-1]._base[1]
-        root._inplace(op, lambda old, new: put(old, new, top_index, False), values)
+            base, (write_back, args), _, _ = view._base
+            values = write_back(current(base), values, *args)
+        top_write_back, top_args = chain[-1]._base[1]
+        root._inplace(op, lambda old, new: top_write_back(old, new, *top_args), values)
         _retake_views(chain)  # every view's memory already holds its new values
         return self
 
@@ -397,8 +396,8 @@ class Tensor:
         at once. (NumPy's broadcast views are read-only, so this is also its clear error.)"""
         view = self
         while getattr(view, "_base", None) is not None:
-            base = view._base[0]
-            if view._base[1] is None and view.size > base.size:  # only broadcasting adds elements
+            base, write_back = view._base[:2]
+            if write_back is None:
                 raise RuntimeError(f"{op}: this tensor is (a view of) a broadcast_to view, in which several "
                                    "elements share one memory location, so it cannot be changed in place; "
                                    "change a .clone() of it instead")
@@ -407,11 +406,6 @@ class Tensor:
     def _inplace(self, op, fn, other):
         self._refuse_a_broadcast_view(op)
         if self._changes_through_base(other):
-            if self._base[1] is None:  # reshape, transpose, broadcast_to, split: no index to write back through
-                maker = "a shape op" if self.grad_fn is None else self.grad_fn.name
-                raise RuntimeError(f"{op}: this tensor is a view that {maker} made, and autograd follows an "
-                                   "in-place change only through a view that indexing made; change a .clone() "
-                                   "of it instead, or do it under `with ag.no_grad():`")
             return self._change_through_view(op, fn, other)
         self._check_inplace(op)
         if grad_mode.state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):

@@ -14,7 +14,6 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index, advanced):
         ctx.x_shape, ctx.index, ctx.advanced = x.data.shape, index, advanced
-        ctx.is_view = not advanced  # basic indexing returns a view of x's memory
         return x._backend.gather(x.data, index) if advanced else x.data[index]
 
     @staticmethod
@@ -125,7 +124,7 @@ def getitem(x, index):
     out = GetItem.apply(x, index, advanced)
     if advanced:
         return out
-    return _view(out, x, (getitem, (index,)), index)
+    return _view(out, x, (getitem, (index,)), (IndexPut.apply, (index, False)))
 
 
 def setitem(x, index, values):

@@ -6,20 +6,23 @@ from ..shapes import INTEGER, broadcast_shapes, normalize_axis, shape_arg, singl
 from ..tensor import Tensor, share_version, version_of
 
 
-def _view(out, x, remake, index=None):
+def _view(out, x, remake, write_back):
     """Outputs that may alias their input share its in-place version counter,
     so changing one in place is caught wherever the other was saved. They also
-    know their base, the counter's value when they were taken, and ``remake``,
-    ``(function, args)`` that takes the same view of the base again: a view used
-    after an in-place change of its base is first remade from the base's new place
-    in the graph (Tensor._rebase), as PyTorch regenerates a view's grad_fn. Only
-    views that basic indexing made have an ``index``, through which an in-place
-    change of the view is written back into its base (Tensor._change_through_view);
-    through the others it is refused where the graph is involved (Tensor._inplace)."""
+    know their base, the counter's value when they were taken, and two recipes,
+    each ``(function, args)``:
+    - ``remake``, ``function(base, *args)``, takes the same view of the base again:
+      a view used after an in-place change of its base is first remade from the
+      base's new place in the graph (Tensor._rebase), as PyTorch regenerates a
+      view's grad_fn;
+    - ``write_back``, ``function(base, values, *args)``, gives the base with the
+      view's elements replaced by ``values``: an in-place change of the view is
+      recorded as that change of its base (Tensor._change_through_view). It is
+      None for a view that repeats elements, which cannot be changed in place."""
     share_version(out, version_of(x))
     if out is not x:
         version = out._version.value
-        out._base = (x, index, version, remake)
+        out._base = (x, write_back, version, remake)
         if out.grad_fn is not None:
             out.grad_fn.view_version = version
     return out
@@ -33,8 +36,6 @@ def _tensor(x):
 
 
 class Reshape(Function):
-    is_view = True  # its output shares the input's memory (see Tensor._check_inplace)
-
     @staticmethod
     def forward(ctx, x, shape):
         ctx.x_shape = x.data.shape
@@ -71,17 +72,20 @@ def reshape(x, *shape):
         return x
     out = Reshape.apply(x, shape)
     if x._backend.may_share_memory(out.data, x.data):
-        return _view(out, x, (reshape, shape))
+        return _view(out, x, (reshape, shape), (_reshaped_back, ()))
     # A copy, as NumPy's reshape of an input whose memory order allows no view (a
     # transposed matrix, say): a tensor of its own, free to change in place.
-    if out.grad_fn is not None:
-        out.grad_fn.is_view = False
     return out
 
 
-class Transpose(Function):
-    is_view = True  # its output shares the input's memory (see Tensor._check_inplace)
+def _reshaped_back(base, values):
+    """``base`` with all its elements replaced by ``values``, a view of it that keeps
+    every element (reshape's, or a broadcast's that only adds ones), in the same order."""
+    # The op, not reshape(): the result becomes the base's values, not a view of ``values``.
+    return Reshape.apply(values, base.shape)
 
+
+class Transpose(Function):
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
@@ -89,10 +93,19 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        inverse = [0] * len(ctx.axes)
-        for i, a in enumerate(ctx.axes):
-            inverse[a] = i
-        return transpose(gy, tuple(inverse)), None
+        return transpose(gy, _inverse_permutation(ctx.axes)), None
+
+
+def _inverse_permutation(axes):
+    inverse = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inverse[a] = i
+    return tuple(inverse)
+
+
+def _transposed_back(base, values, axes):
+    """``base`` with all its elements replaced by ``values``, its view ``transpose(base, axes)``."""
+    return Transpose.apply(values, _inverse_permutation(axes))  # (the op: see _reshaped_back)
 
 
 def transpose(x, *axes):
@@ -107,7 +120,7 @@ def transpose(x, *axes):
     axes = tuple(a % x.ndim for a in axes)
     if axes == tuple(range(x.ndim)):
         return x
-    return _view(Transpose.apply(x, axes), x, (transpose, axes))
+    return _view(Transpose.apply(x, axes), x, (transpose, axes), (_transposed_back, (axes,)))
 
 
 def swapaxes(x, a, b):
@@ -121,8 +134,6 @@ def swapaxes(x, a, b):
 
 
 class BroadcastTo(Function):
-    is_view = True  # its output shares the input's memory (see Tensor._check_inplace)
-
     @staticmethod
     def forward(ctx, x, shape):
         ctx.x_shape = x.data.shape
@@ -145,7 +156,10 @@ def broadcast_to(x, *shape):
         return x
     if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
-    return _view(BroadcastTo.apply(x, shape), x, (broadcast_to, shape))
+    out = BroadcastTo.apply(x, shape)
+    # Only a broadcast that adds ones keeps each element once, and so may be written through.
+    write_back = (_reshaped_back, ()) if out.size == x.size else None
+    return _view(out, x, (broadcast_to, shape), write_back)
 
 
 class SumTo(Function):
@@ -269,7 +283,6 @@ def stack(tensors, axis=0):
 
 class Split(Function):
     """One input, several outputs: the pieces between ``offsets`` along ``axis``."""
-    is_view = True  # its output shares the input's memory (see Tensor._check_inplace)
 
     @staticmethod
     def forward(ctx, x, offsets, axis):
@@ -302,9 +315,18 @@ def split(x, indices_or_sections, axis=0):
             raise ValueError(f"split: offsets {list(indices_or_sections)} must be increasing")
     offsets = tuple(offsets)
     pieces = Split.apply(x, offsets, axis)
-    return [_view(p, x, (_split_piece, (offsets, axis, i))) for i, p in enumerate(pieces)]
+    return [_view(p, x, (_split_piece, (offsets, axis, i)), (_split_piece_back, (offsets, axis, i)))
+            for i, p in enumerate(pieces)]
 
 
 def _split_piece(x, offsets, axis, i):
     """Piece ``i`` of a split of ``x`` (how a piece is remade, see _view)."""
     return split(x, offsets, axis)[i]
+
+
+def _split_piece_back(x, values, offsets, axis, i):
+    """``x`` with piece ``i`` of its split replaced by ``values`` (how a change of a piece
+    reaches ``x``, see _view)."""
+    pieces = split(x, offsets, axis)
+    pieces[i] = values
+    return concat(pieces, axis)

@@ -1,7 +1,6 @@
 """In-place changes beyond the in-place methods: item assignment (Tensor.__setitem__),
-augmented assignment (+=, -=, *=, /=) and changes through views that indexing made,
-with the rebasing of views (indexing and shape ops alike) after their base changed;
-against PyTorch and gradcheck."""
+augmented assignment (+=, -=, *=, /=) and changes through views (indexing and shape ops
+alike), with the rebasing of views after their base changed; against PyTorch and gradcheck."""
 import gc
 import math
 import weakref
@@ -601,17 +600,12 @@ def _through_non_indexing_view(how, y, w):
 @pytest.mark.parametrize("how", ["setitem_on_reshape", "add_on_reshape", "add_on_indexing_view_of_reshape",
                                  "mul_on_transpose"])
 def test_inplace_with_grad_through_reshape_view_of_tensor_outside_graph(device, torch, how):
-    """In-place changes with values that require grad through reshape/transpose views of a
-    tensor outside the graph are refused, with nothing changed, rather than leave the base
-    outside the graph (a silently missing gradient). PyTorch's tracking would pass too."""
+    """Values that require grad, written through reshape/transpose views into a tensor
+    outside the graph, bring that tensor into the graph, as in PyTorch."""
     y = f64(np.arange(6.0))
     w = f64([1.0, 2.0, 3.0], True)
-    try:
-        _through_non_indexing_view(how, y, w)
-    except RuntimeError:
-        assert_close(y, np.arange(6.0))
-        return
-    assert y.requires_grad, "y took values that require grad but stays outside the graph"
+    _through_non_indexing_view(how, y, w)
+    assert y.requires_grad
     (y * y).sum().backward()
     ty = torch.arange(6.0, dtype=torch.float64)
     tw = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
@@ -621,19 +615,16 @@ def test_inplace_with_grad_through_reshape_view_of_tensor_outside_graph(device, 
     assert_close(w.grad, tw.grad)
 
 
-def test_inplace_with_grad_on_reshape_view_made_under_no_grad(device, torch):
+def test_inplace_with_grad_on_reshape_view_made_under_no_grad(device):
     """A reshape view made under no_grad of a tensor in the graph, changed in place with grad
-    on: PyTorch refuses ("A view was created in no_grad mode..."); topograd changes the
-    base's values behind its node, so its gradient is that of the old values."""
+    on: PyTorch refuses ("A view was created in no_grad mode..."); topograd records the
+    change through the base, as for an indexing view made under no_grad."""
     a = f64([1.0, 2.0, 3.0], True)
     y = a * 1
     with ag.no_grad():
         r = y.reshape(1, 3)
-    try:
-        r.mul_(2.0)
-    except RuntimeError:
-        assert_close(y, [1.0, 2.0, 3.0])
-        return
+    r.mul_(2.0)
+    assert_close(y, [2.0, 4.0, 6.0])
     (y * y).sum().backward()  # y is 2a now, so d/da sum(y^2) = 8a
     assert_close(a.grad, 8 * np.array([1.0, 2.0, 3.0]))
 
@@ -863,19 +854,100 @@ def test_old_view_rebased_after_several_setitems_of_its_base(device, torch):
         assert_close(t.grad, r.grad)
 
 
-def test_inplace_through_indexing_view_of_reshape_view_refused_and_nothing_changed(device):
+# --- in-place changes through views that shape ops made -------------------------------------
+# As PyTorch's CopySlices: the new values are written back through each view into the root
+# base, whose place in the graph the change takes (Tensor._change_through_view).
+CHANGES_THROUGH_SHAPE_VIEWS = {  # name: a change of y (2, 3) with w (3,), for topograd and PyTorch
+    "add_on_reshape": (lambda y, w: y.reshape(3, 2).add_(w[:2]), None),
+    "mul_on_transpose": (lambda y, w: y.T.mul_(w[:2]), None),
+    "setitem_on_transpose": (lambda y, w: y.T.__setitem__(1, w[:2]), None),
+    "div_on_indexing_of_transpose": (lambda y, w: y.T[1:].div_(w[:2] + 3.0), None),
+    "mul_on_transpose_of_indexing": (lambda y, w: y[:, 1:].T.mul_(w[0]), None),
+    "mul_on_indexing_of_reshape": (lambda y, w: y.reshape(3, 2)[1].mul_(w[:2]), None),
+    "sub_on_flatten": (lambda y, w: ag.flatten(y).sub_(ag.concat([w, w])),
+                       lambda y, w: y.flatten().sub_(w.repeat(2))),
+    "mul_on_expand_dims": (lambda y, w: ag.expand_dims(y, 0).mul_(w), lambda y, w: y.unsqueeze(0).mul_(w)),
+    "mul_on_squeeze": (lambda y, w: ag.squeeze(y.reshape(2, 1, 3)).mul_(w),
+                       lambda y, w: y.reshape(2, 1, 3).squeeze().mul_(w)),
+    "add_on_swapaxes": (lambda y, w: ag.swapaxes(y, 0, 1).add_(w.reshape(3, 1)),
+                        lambda y, w: y.swapaxes(0, 1).add_(w.reshape(3, 1))),
+    "add_on_broadcast_that_adds_ones": (lambda y, w: ag.broadcast_to(y, (1, 2, 3)).add_(w),
+                                        lambda y, w: y.expand(1, 2, 3).add_(w)),
+    # (PyTorch refuses a piece of split: it compares with the slice the piece is)
+    "mul_on_split_piece": (lambda y, w: ag.split(y, [1], axis=1)[1].mul_(w[1:]), lambda y, w: y[:, 1:].mul_(w[1:])),
+    "relu_on_transpose": (lambda y, w: ag.relu_(y.T), lambda y, w: y.T.relu_()),
+    "copy_on_reshape_of_reshape": (lambda y, w: y.reshape(6).reshape(3, 2)[0].copy_(w[1:]), None),
+    "fill_on_transpose": (lambda y, w: y.T[0].fill_(7.0), None),
+}
+
+
+def _change_through_a_shape_view(lib, change, x0_values):
+    x0 = lib.tensor(x0_values, dtype=lib.float64, requires_grad=True)
+    w = lib.tensor([0.5, -1.5, 2.0], dtype=lib.float64, requires_grad=True)
+    y = x0 * 1
+    old_view = y.reshape(6)          # taken before the change, so it is remade after it
+    change(y, w)
+    weights = lib.tensor(np.arange(6.0).reshape(2, 3), dtype=lib.float64)
+    ((y * y * weights).sum() + (old_view * old_view).sum()).backward()
+    return y, x0.grad, w.grad
+
+
+@pytest.mark.parametrize("name", list(CHANGES_THROUGH_SHAPE_VIEWS))
+def test_inplace_through_a_shape_view_matches_torch(device, torch, name):
+    change, change_torch = CHANGES_THROUGH_SHAPE_VIEWS[name]
+    values = [[1.0, -2.0, 3.0], [0.5, 4.0, -1.5]]
+    y, x0_grad, w_grad = _change_through_a_shape_view(ag, change, values)
+    ty, tx0_grad, tw_grad = _change_through_a_shape_view(torch, change_torch or change, values)
+    assert_close(y, ty)
+    assert_close(x0_grad, tx0_grad)
+    assert (w_grad is None) == (tw_grad is None)
+    if w_grad is not None:
+        assert_close(w_grad, tw_grad)
+
+
+def _changed_through_views(x, w):
+    y = x * 1.0
+    y.T[1:].mul_(w[:2].reshape(2, 1))
+    ag.split(y.reshape(3, 2), [1], axis=1)[0].add_(w.reshape(3, 1) * w.reshape(3, 1))
+    return y * y
+
+
+def test_inplace_through_shape_views_gradcheck_and_gradgradcheck(device):
+    x = f64(np.random.default_rng(0).normal(size=(2, 3)), True)
+    w = f64([0.5, -1.5, 2.0], True)
+    assert ag.gradcheck(_changed_through_views, (x, w))
+    assert ag.gradgradcheck(_changed_through_views, (x, w))
+
+
+def test_inplace_through_an_indexing_view_of_a_reshape_view_reaches_the_root_as_torch(device, torch):
+    def run(lib):
+        a = lib.tensor(np.arange(6.0), dtype=lib.float64, requires_grad=True)
+        y = a * 1
+        r = y.reshape(2, 3)
+        v = r[0]
+        v.add_(1.0)
+        v[0] = 5.0
+        lib.relu_(v)
+        ((y * y).sum() + (r * v).sum()).backward()
+        return y, r, a.grad
+    for ours, theirs in zip(run(ag), run(torch)):
+        assert_close(ours, theirs)
+
+
+def test_a_refused_change_through_shape_views_leaves_everything_unchanged(device):
+    """The root is a leaf that requires grad, found above a transpose of a reshape: refused
+    before anything is written or counted, so the views and the leaf keep their places."""
     a = f64(np.arange(6.0), True)
-    y = a * 1
-    r = y.reshape(2, 3)
-    v = r[0]
-    version, node = y._version.value, y.grad_fn
-    for change in (lambda: v.add_(1.0), lambda: v.__setitem__(0, 5.0), lambda: ag.relu_(v)):
-        with pytest.raises(RuntimeError, match="view"):
+    r = a.reshape(2, 3)
+    t = r.T
+    version = a._version.value
+    for change in (lambda: t.add_(1.0), lambda: t.__setitem__(0, 5.0), lambda: ag.relu_(t)):
+        with pytest.raises(RuntimeError, match="a view of a leaf tensor that requires grad"):
             change()
-        assert_close(y, np.arange(6.0))
-        assert y._version.value == version and y.grad_fn is node and r.grad_fn is not None
-    y.sum().backward()
-    assert_close(a.grad, np.ones(6))
+        assert_close(a, np.arange(6.0))
+        assert a._version.value == version and a.grad_fn is None and t.grad_fn.name == "Transpose"
+    (t * t).sum().backward()
+    assert_close(a.grad, 2 * np.arange(6.0))
 
 
 def test_indexing_view_made_under_no_grad_changed_with_grad_on(device, torch):
@@ -940,11 +1012,14 @@ def test_no_reference_cycles_after_inplace_through_views_of_views(device):
         vv.mul_(2.0)
         x[2][1:3] = w
         x[2][0:2] += w
-        out = (old * vv[1]).sum() + (x * y).sum()
-        refs = [weakref.ref(t) for t in (x, y, vv, old, out)] + \
-            [weakref.ref(t.grad_fn) for t in (x, y, vv, out)]
+        turned = x.reshape(4, 3).T  # and through shape views
+        turned[1:].mul_(w[0])
+        ag.split(y, 2, axis=1)[1].T.add_(w.reshape(2, 1))
+        out = (old * vv[1]).sum() + (x * y).sum() + turned.sum()
+        refs = [weakref.ref(t) for t in (x, y, vv, old, turned, out)] + \
+            [weakref.ref(t.grad_fn) for t in (x, y, vv, turned, out)]
         out.backward()
-        del x, y, vv, old, out
+        del x, y, vv, old, turned, out
         assert [r() for r in refs] == [None] * len(refs)
     finally:
         gc.enable()

@@ -340,6 +340,34 @@ def test_inplace_activations_outside_recording_write_even_over_a_recorded_view()
     np.testing.assert_allclose(h.numpy()[:3], 0.1 * np.linspace(-2.0, 2.0, 6)[:3])
 
 
+def test_inplace_activations_on_a_recorded_view_write_through_to_its_base_as_torch(torch):
+    """While recording, an in-place activation on a view (a transpose, a row) writes into
+    the base, which takes the change's place in the graph, as PyTorch's CopySlices does.
+    On a view of an output its op keeps for backward (exp's) it computes out of place."""
+    values = np.linspace(-2.0, 2.0, 6).reshape(2, 3)
+
+    def run(lib, functional):
+        x = lib.tensor(values, dtype=lib.float64, requires_grad=True)
+        h, k = x * 1, x * 2
+        t = h.T
+        assert functional.relu(t, inplace=True) is t
+        row = k[1]
+        assert functional.leaky_relu(row, 0.1, inplace=True) is row
+        ((h * h).sum() + (t * 2).sum() + (k * k).sum()).backward()
+        return h, k, x.grad
+
+    for ours, theirs in zip(run(ag, F), run(torch, torch.nn.functional)):
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-15)
+    x = ag.tensor(values, dtype="float64", requires_grad=True)
+    kept = x.exp()
+    out = F.relu(kept.T - 3.0, inplace=True)  # a new tensor, so nothing to refuse
+    view = kept.T
+    assert F.elu(view, inplace=True) is not view
+    np.testing.assert_array_equal(kept.numpy(), np.exp(values))
+    (out.sum() + kept.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp(values) * (1 + (np.exp(values) > 3)), rtol=1e-15)
+
+
 def test_erf_accuracy():
     from autograd.ops.nn_fused import erf
     x = np.concatenate([np.linspace(-7, 7, 4001), [0.0, 1e-300, -1e-12, 0.46875, 0.5, 4.0, 27.0, -40.0]])
