@@ -114,6 +114,7 @@ class Function:
     _special = False       # several outputs, hooks or a retained grad: the engine's slow path
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
     _materialize_grads = True  # see set_materialize_grads
+    _non_differentiable = None  # ids of what forward returned that mark_non_differentiable named
     # The (first) output's shape and dtype: nodes keep no outputs, but the engine reduces
     # each gradient to its producer's output shape, and drawings show both.
     _out_shape = ()
@@ -166,6 +167,13 @@ class Function:
         """Keep inputs (Tensors), outputs (the arrays forward returns) or other
         arrays for backward. Inputs are checked for in-place changes when used."""
         self._saved = items
+
+    def mark_non_differentiable(self, *outputs):
+        """As in PyTorch: these outputs of forward (the arrays or Tensors it returns)
+        get no gradient: they do not require grad, and backward is given zeros for them
+        (or None, after set_materialize_grads(False)). Outputs that are not floating
+        point (indices, masks) are never differentiable, marked or not."""
+        self._non_differentiable = frozenset(id(o) for o in outputs)
 
     def set_materialize_grads(self, value):
         """As in PyTorch: with False, backward gets None, not zeros, for an output that
@@ -336,7 +344,8 @@ def _record(cls, ctx, args, backend):
         raw = cls.forward(ctx, *args)
     finally:
         _state.enabled = True
-    if type(raw) is not tuple and not isinstance(raw, Tensor):
+    if (type(raw) is not tuple and not isinstance(raw, Tensor) and raw.dtype in backend.floating_dtypes
+            and ctx._non_differentiable is None):
         returned = raw  # what forward may have saved, matched by identity below
         if raw.ndim == 0:
             raw = backend.xp.asarray(raw)
@@ -357,7 +366,8 @@ def _record(cls, ctx, args, backend):
 
 
 def _record_outputs(ctx, args, producers, raw, backend):
-    """The rest of _record for forwards that return several outputs or a Tensor."""
+    """The rest of _record for forwards that return several outputs, a Tensor, or an
+    output that takes no gradient."""
     outputs = [_wrap(r, backend) for r in raw] if type(raw) is tuple else [_wrap(raw, backend)]
     if type(raw) is tuple:
         ctx._n_outputs = len(outputs)
@@ -366,7 +376,10 @@ def _record_outputs(ctx, args, producers, raw, backend):
     ctx._out_shape = outputs[0].data.shape
     ctx._backend = outputs[0]._backend
     ctx._out_dtype = outputs[0].data.dtype
-    for i, t in enumerate(outputs):
+    marked = ctx._non_differentiable or ()
+    for i, (t, r) in enumerate(zip(outputs, raw if type(raw) is tuple else (raw,))):
+        if id(r) in marked or id(t.data) in marked or t.data.dtype not in t._backend.floating_dtypes:
+            continue  # as PyTorch: a plain tensor, outside the graph
         t._requires_grad = True
         t.grad_fn = ctx
         t._output_nr = i

@@ -710,6 +710,90 @@ def test_ag_grad_of_an_unused_output_of_a_non_materializing_function_is_zeros(de
     assert SinAndCos.received[0][1] is None
 
 
+class SortWithIndices(ag.Function):
+    """Sorted values and the int64 indices that sort, as torch.sort returns them; with
+    ``mark``, the values are marked non-differentiable too. Records what backward got."""
+    received = []
+
+    @staticmethod
+    def forward(ctx, x, mark):
+        order = x._backend.xp.argsort(x.data)
+        ctx.order = order
+        values = x._backend.xp.take(x.data, order)
+        if mark:
+            ctx.mark_non_differentiable(values)
+        return values, order
+
+    @staticmethod
+    def backward(ctx, g_values, g_order):
+        SortWithIndices.received.append((g_values.numpy(), g_order.numpy()))
+        xp = g_values._backend.xp
+        undo = xp.argsort(ctx.order)
+        return ag.tensor(xp.take(g_values.data, undo), device=g_values.device), None
+
+
+def test_integer_outputs_of_a_custom_function_are_not_differentiable_as_torch(device, torch):
+    """As PyTorch: an int output (indices) is a plain tensor outside the graph; the float
+    output is differentiated, and backward is given zeros for the int one."""
+    SortWithIndices.received = []
+    x = f64([3.0, 1.0, 2.0])
+    values, order = SortWithIndices.apply(x, False)
+    assert order.dtype == ag.int64 and not order.requires_grad and order.grad_fn is None and order.is_leaf
+    assert values.requires_grad and values.grad_fn is not None
+    (values * f64([1.0, 2.0, 3.0], requires_grad=False)).sum().backward()
+    (g_values, g_order), = SortWithIndices.received
+    np.testing.assert_array_equal(g_order, [0, 0, 0])
+    tx = torch.tensor([3.0, 1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    tvalues, torder = torch.sort(tx)
+    (tvalues * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).sum().backward()
+    assert not torder.requires_grad
+    np.testing.assert_array_equal(order.numpy(), torder.numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    with pytest.raises(RuntimeError, match="output 0 does not require grad"):
+        order.sum().backward()
+
+
+class ArgMaxOf(ag.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x._backend.xp.argmax(x.data)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise AssertionError("never called: its output takes no gradient")
+
+
+def test_a_custom_function_with_one_integer_output_records_nothing(device):
+    x = f64([3.0, 1.0, 2.0])
+    i = ArgMaxOf.apply(x)
+    assert i.item() == 0 and not i.requires_grad and i.grad_fn is None
+
+
+def test_mark_non_differentiable_as_torch(device):
+    """A marked float output does not require grad (PyTorch's ctx.mark_non_differentiable),
+    so nothing can flow back through it, and the node is never run."""
+    SortWithIndices.received = []
+    x = f64([3.0, 1.0, 2.0])
+    values, order = SortWithIndices.apply(x, True)
+    assert not values.requires_grad and values.grad_fn is None
+    np.testing.assert_array_equal(values.numpy(), [1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        values.sum().backward()
+    (x * 1).sum().backward()
+    assert SortWithIndices.received == []
+    floor = FloorOf.apply(f64([3.5, -1.5]))
+    assert floor.tolist() == [3.0, -2.0] and not floor.requires_grad and floor.grad_fn is None
+
+
+class FloorOf(ag.Function):
+    """One float output, marked non-differentiable."""
+    @staticmethod
+    def forward(ctx, x):
+        y = x._backend.xp.floor(x.data)
+        ctx.mark_non_differentiable(y)
+        return y
+
+
 class WrongCube(ag.Function):
     """x**3 * w with a wrong gradient for w (2 x**3 instead of x**3)."""
 
