@@ -114,7 +114,8 @@ class Function:
     _special = False       # several outputs, hooks or a retained grad: the engine's slow path
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
     _materialize_grads = True  # see set_materialize_grads
-    _non_differentiable = None  # ids of what forward returned that mark_non_differentiable named
+    _marked_constant = None     # ids of what forward passed to mark_non_differentiable
+    _constant_outputs = ()      # numbers of the outputs that take no gradient (see _record_outputs)
     # The (first) output's shape and dtype: nodes keep no outputs, but the engine reduces
     # each gradient to its producer's output shape, and drawings show both.
     _out_shape = ()
@@ -173,7 +174,7 @@ class Function:
         get no gradient: they do not require grad, and backward is given zeros for them
         (or None, after set_materialize_grads(False)). Outputs that are not floating
         point (indices, masks) are never differentiable, marked or not."""
-        self._non_differentiable = frozenset(id(o) for o in outputs)
+        self._marked_constant = frozenset(id(o) for o in outputs)
 
     def set_materialize_grads(self, value):
         """As in PyTorch: with False, backward gets None, not zeros, for an output that
@@ -222,7 +223,8 @@ class Function:
                     f"{self.name}: its output, saved for backward, was modified in place at {v.where}. "
                     "Use an out-of-place op there, or change a .clone() of the output instead.")
         t = Tensor._make(array, self._backend)
-        if _state.enabled:  # create_graph: the output stays connected to this node
+        # create_graph: the output stays connected to this node, unless it takes no gradient
+        if _state.enabled and nr not in self._constant_outputs:
             t._requires_grad = True
             t.grad_fn = self
             t._output_nr = nr
@@ -345,7 +347,7 @@ def _record(cls, ctx, args, backend):
     finally:
         _state.enabled = True
     if (type(raw) is not tuple and not isinstance(raw, Tensor) and raw.dtype in backend.floating_dtypes
-            and ctx._non_differentiable is None):
+            and ctx._marked_constant is None):
         returned = raw  # what forward may have saved, matched by identity below
         if raw.ndim == 0:
             raw = backend.xp.asarray(raw)
@@ -376,13 +378,17 @@ def _record_outputs(ctx, args, producers, raw, backend):
     ctx._out_shape = outputs[0].data.shape
     ctx._backend = outputs[0]._backend
     ctx._out_dtype = outputs[0].data.dtype
-    marked = ctx._non_differentiable or ()
+    marked = ctx._marked_constant or ()
+    constant = []
     for i, (t, r) in enumerate(zip(outputs, raw if type(raw) is tuple else (raw,))):
         if id(r) in marked or id(t.data) in marked or t.data.dtype not in t._backend.floating_dtypes:
-            continue  # as PyTorch: a plain tensor, outside the graph
+            constant.append(i)  # as PyTorch: a plain tensor, outside the graph
+            continue
         t._requires_grad = True
         t.grad_fn = ctx
         t._output_nr = i
+    if constant:
+        ctx._constant_outputs = tuple(constant)
     if ctx._saved is not None:
         returned = [r.data if isinstance(r, Tensor) else r for r in (raw if type(raw) is tuple else (raw,))]
         _note_saved(ctx, returned, [t.data for t in outputs])

@@ -277,6 +277,14 @@ class Tensor:
         count_change(self)
         return self._take_place(result)
 
+    def _root(self):
+        """The tensor that owns this view's memory: the base of its bases (itself if it
+        is no view). A loop, however long the chain of views."""
+        root = self
+        while getattr(root, "_base", None) is not None:
+            root = root._base[0]
+        return root
+
     def _graph_allows_overwrite(self):
         """Whether an in-place op may change this tensor without breaking the recorded
         graph: the op that made it, or made the root base of this view, did not keep
@@ -285,9 +293,7 @@ class Tensor:
         in PyTorch: the shared version counter catches misuse at backward."""
         if not grad_mode.state.enabled:
             return True
-        root = self
-        while getattr(root, "_base", None) is not None:  # a change of a view changes its root
-            root = root._base[0]
+        root = self._root()  # a change of a view changes its root
         node = root.grad_fn
         if node is None:
             return True
@@ -310,11 +316,14 @@ class Tensor:
         return self
 
     def _change_through_view(self, op, fn, other):
-        """An in-place op on a view (``y[0].add_(1)``, ``y.T.mul_(2)``), as PyTorch handles
-        it: the new values are written back, through every view between, into the root
-        base (by the root's own in-place path, so a leaf that requires grad is refused
-        there), and the views become fresh views of their bases. Each view writes back by
-        its own recipe (see ops.shape._view). Loops, with no recursion, up the chain."""
+        """An in-place op on a view (``y[0].add_(1)``, ``y.T.mul_(2)``), as PyTorch's
+        CopySlices records it: the chain of views is taken again from the root base's
+        current place in the graph (so a stale view, one made under no_grad, or a hook
+        on a view between is not in the way), the op runs on the view's old values,
+        and the new values are written back through each view into the root (by the
+        root's own in-place path, so a leaf that requires grad is refused there). Each
+        view writes back by its own recipe (see ops.shape._view); then the views become
+        fresh views of their bases. Loops, with no recursion, up and down the chain."""
         chain = [self]  # the views from self up to, not including, the root
         root = self._base[0]
         while getattr(root, "_base", None) is not None:
@@ -324,20 +333,20 @@ class Tensor:
             raise RuntimeError(f"{op}: this tensor is a view of a leaf tensor that requires grad, which cannot "
                                "be changed in place while the graph is being recorded; wrap the update in "
                                "`with ag.no_grad():`")
-
-        def current(view):
-            # A view's values as its base's current place in the graph gives them (the view
-            # may predate a change of its base, or have been taken under no_grad), copied:
-            # the memory is overwritten below.
-            base, _, _, (remake, args) = view._base
-            return remake(base, *args)._snapshot()
-        values = fn(current(self), other)
+        olds = [None] * len(chain)  # each view's old values, taken again from the root down
+        place = root
+        for k in range(len(chain) - 1, -1, -1):
+            _, _, _, (remake, args) = chain[k]._base
+            place = olds[k] = remake(place, *args)
+        # The op may keep its input for backward, and the memory is overwritten below: a
+        # copy. (The write-backs keep nothing of the old values they are given.)
+        values = fn(olds[0]._snapshot(), other)
         if values.shape != self.shape:
             raise ValueError(f"{op}: the result has shape {values.shape} but the tensor being "
                              f"changed in place has shape {self.shape}")
-        for view in chain[:-1]:  # each parent below the top is a view too: its new values, whole
-            base, (write_back, args), _, _ = view._base
-            values = write_back(current(base), values, *args)
+        for k in range(len(chain) - 1):  # into each parent below the top: its new values, whole
+            write_back, args = chain[k]._base[1]
+            values = write_back(olds[k + 1], values, *args)
         top_write_back, top_args = chain[-1]._base[1]
         root._inplace(op, lambda old, new: top_write_back(old, new, *top_args), values)
         _retake_views(chain)  # every view's memory already holds its new values
@@ -367,7 +376,8 @@ class Tensor:
         if node is not None:
             return node.view_version is not None and v.value != node.view_version
         base = getattr(self, "_base", None)
-        return grad_mode.state.enabled and base is not None and base[0]._requires_grad and v.value != base[2]
+        return (grad_mode.state.enabled and base is not None and v.value != base[2]
+                and self._root()._requires_grad)
 
     def _fresh(self):
         """This tensor, rebased first if it is a stale view (see ``_stale``)."""
@@ -385,10 +395,10 @@ class Tensor:
     def _changes_through_base(self, other=None):
         """Whether an in-place change of this tensor (with ``other``) must go through the
         view's base: it is a view, and the graph is involved (recording, and the view,
-        its base or ``other`` requires grad). In-place ops, relu_ and setitem ask it."""
-        base = getattr(self, "_base", None)
-        return grad_mode.state.enabled and base is not None and (
-            self._requires_grad or base[0]._requires_grad or getattr(other, "_requires_grad", False))
+        its root base or ``other`` requires grad; a view between may have been taken
+        before the root joined the graph). In-place ops, relu_ and setitem ask it."""
+        return grad_mode.state.enabled and getattr(self, "_base", None) is not None and (
+            self._requires_grad or getattr(other, "_requires_grad", False) or self._root()._requires_grad)
 
     def _refuse_a_broadcast_view(self, op):
         """As PyTorch: no in-place change of a view in which several elements share one

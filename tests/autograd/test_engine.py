@@ -785,6 +785,47 @@ def test_mark_non_differentiable_as_torch(device):
     assert floor.tolist() == [3.0, -2.0] and not floor.requires_grad and floor.grad_fn is None
 
 
+class SquareAndCube(ag.Function):
+    """x**2, and x**3 marked non-differentiable; both saved, the cube used in backward."""
+    @staticmethod
+    def forward(ctx, x):
+        square, cube = x.data ** 2, x.data ** 3
+        ctx.mark_non_differentiable(cube)
+        ctx.save_for_backward(x, cube)
+        return square, cube
+
+    @staticmethod
+    def backward(ctx, g_square, g_cube):
+        x, cube = ctx.saved_tensors
+        return g_square * 2 * cube / (x * x)
+
+
+def test_a_saved_output_marked_non_differentiable_is_a_constant_under_create_graph(device, torch):
+    """The saved cube comes back as a constant under create_graph, as in PyTorch: the
+    second derivative of sum(2 x**3 / x**2 ...) treats it so (it used to join the graph)."""
+    class TorchSquareAndCube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            square, cube = x ** 2, x ** 3
+            ctx.mark_non_differentiable(cube)
+            ctx.save_for_backward(x, cube)
+            return square, cube
+
+        @staticmethod
+        def backward(ctx, g_square, g_cube):
+            x, cube = ctx.saved_tensors
+            return g_square * 2 * cube / (x * x)
+
+    x = f64([1.0, 2.0, -0.5])
+    g, = ag.grad(SquareAndCube.apply(x)[0].sum(), [x], create_graph=True)
+    gg, = ag.grad(g.sum(), [x])
+    tx = torch.tensor([1.0, 2.0, -0.5], dtype=torch.float64, requires_grad=True)
+    tg, = torch.autograd.grad(TorchSquareAndCube.apply(tx)[0].sum(), [tx], create_graph=True)
+    tgg, = torch.autograd.grad(tg.sum(), [tx])
+    np.testing.assert_allclose(g.numpy(), tg.detach().numpy())
+    np.testing.assert_allclose(gg.numpy(), tgg.numpy())
+
+
 class FloorOf(ag.Function):
     """One float output, marked non-differentiable."""
     @staticmethod

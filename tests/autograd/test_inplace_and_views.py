@@ -934,6 +934,54 @@ def test_inplace_through_an_indexing_view_of_a_reshape_view_reaches_the_root_as_
         assert_close(ours, theirs)
 
 
+@pytest.mark.parametrize("change", [lambda u: u.__setitem__(1, 5.0), lambda u: u.mul_(3.0), lambda u: u.fill_(2.0)])
+def test_views_taken_before_their_root_joined_the_graph_are_changed_through_it(device, torch, change):
+    """y.T[0] taken while y is outside the graph; y then takes values that require grad in
+    place; a change of the old view (whose middle view does not require grad) reaches y's
+    graph, and reading the old view is differentiable, as when the view is taken after
+    (PyTorch, which refuses the change of the old view, is run so). This used to write
+    behind the graph's back: a silently wrong gradient."""
+    def run(lib):
+        w = lib.tensor([0.2, -0.4, 0.9, 0.5, 0.7, -0.1], dtype=lib.float64, requires_grad=True)
+        y = lib.zeros((2, 3), dtype=lib.float64)
+        u = y.T[0] if lib is ag else None
+        y.add_(w.reshape(2, 3))
+        if u is None:
+            u = y.T[0]
+        change(u)
+        ((y * y).sum() + (u * u * 3).sum()).backward()
+        return y, u, w.grad
+    for ours, theirs in zip(run(ag), run(torch)):
+        assert_close(ours, theirs)
+
+
+def test_a_view_of_a_view_made_under_no_grad_is_changed_through_the_root(device):
+    """v = y.T taken under no_grad, then v[0].mul_(3) with grad on: the change is recorded
+    from y's place in the graph (PyTorch refuses it), so the gradient sees the factor 3."""
+    x = f64([[1.0, -2.0, 3.0], [0.5, 4.0, -1.5]], True)
+    y = x * 1
+    with ag.no_grad():
+        v = y.T
+    v[0].mul_(3.0)
+    (y * y).sum().backward()
+    assert_close(x.grad, 2 * x.numpy() * np.array([[9.0, 1.0, 1.0], [9.0, 1.0, 1.0]]))
+
+
+def test_a_hook_on_a_view_between_is_not_run_by_a_change_of_a_view_of_it(device, torch):
+    """u = y.T[1] changed in place: as PyTorch's CopySlices, the change is recorded from
+    the root, so a hook on y.T (the view between) neither runs nor changes the result."""
+    def run(lib):
+        x = lib.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.5]], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        v = y.T
+        v.register_hook(lambda g: g * 0)
+        u = v[1]
+        u.mul_(3.0)
+        (y.sum() + (x * 0).sum()).backward()
+        return x.grad
+    assert_close(run(ag), run(torch))
+
+
 def test_a_refused_change_through_shape_views_leaves_everything_unchanged(device):
     """The root is a leaf that requires grad, found above a transpose of a reshape: refused
     before anything is written or counted, so the views and the leaf keep their places."""
