@@ -785,36 +785,30 @@ def test_mark_non_differentiable_as_torch(device):
     assert floor.tolist() == [3.0, -2.0] and not floor.requires_grad and floor.grad_fn is None
 
 
-class SquareAndCube(ag.Function):
-    """x**2, and x**3 marked non-differentiable; both saved, the cube used in backward."""
-    @staticmethod
-    def forward(ctx, x):
-        square, cube = x.data ** 2, x.data ** 3
-        ctx.mark_non_differentiable(cube)
-        ctx.save_for_backward(x, cube)
-        return square, cube
+def _square_and_cube(ctx, x, x_values):
+    """x**2, and x**3 marked non-differentiable; both saved (forward for either library)."""
+    square, cube = x_values ** 2, x_values ** 3
+    ctx.mark_non_differentiable(cube)
+    ctx.save_for_backward(x, cube)
+    return square, cube
 
-    @staticmethod
-    def backward(ctx, g_square, g_cube):
-        x, cube = ctx.saved_tensors
-        return g_square * 2 * cube / (x * x)
+
+def _square_and_cube_backward(ctx, g_square, g_cube):
+    x, cube = ctx.saved_tensors
+    return g_square * 2 * cube / (x * x)  # the saved cube, a constant, in the square's gradient
+
+
+class SquareAndCube(ag.Function):
+    forward = staticmethod(lambda ctx, x: _square_and_cube(ctx, x, x.data))
+    backward = staticmethod(_square_and_cube_backward)
 
 
 def test_a_saved_output_marked_non_differentiable_is_a_constant_under_create_graph(device, torch):
     """The saved cube comes back as a constant under create_graph, as in PyTorch: the
     second derivative of sum(2 x**3 / x**2 ...) treats it so (it used to join the graph)."""
     class TorchSquareAndCube(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            square, cube = x ** 2, x ** 3
-            ctx.mark_non_differentiable(cube)
-            ctx.save_for_backward(x, cube)
-            return square, cube
-
-        @staticmethod
-        def backward(ctx, g_square, g_cube):
-            x, cube = ctx.saved_tensors
-            return g_square * 2 * cube / (x * x)
+        forward = staticmethod(lambda ctx, x: _square_and_cube(ctx, x, x))
+        backward = staticmethod(_square_and_cube_backward)
 
     x = f64([1.0, 2.0, -0.5])
     g, = ag.grad(SquareAndCube.apply(x)[0].sum(), [x], create_graph=True)
