@@ -17,7 +17,7 @@ which visit every tracked object, cost more than the ops themselves.
 import weakref
 
 from . import grad_mode
-from .tensor import Tensor
+from .tensor import Tensor, count_change, version_of
 
 _state = grad_mode.state
 _new = object.__new__
@@ -52,6 +52,16 @@ class _NoInputNeedsGrad:
 
 
 _NOTHING_NEEDS_GRAD = _NoInputNeedsGrad()
+
+
+class _OutputMarks:
+    """What a forward said of its outputs: the ids of those that take no gradient
+    (mark_non_differentiable) and the input tensors it changed in place (mark_dirty)."""
+    __slots__ = ("constant", "dirty")
+
+    def __init__(self):
+        self.constant = frozenset()
+        self.dirty = ()
 
 
 # The node fields an ordinary graph may first set long after a class's first nodes:
@@ -114,7 +124,7 @@ class Function:
     _special = False       # several outputs, hooks or a retained grad: the engine's slow path
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
     _materialize_grads = True  # see set_materialize_grads
-    _marked_constant = None     # ids of what forward passed to mark_non_differentiable
+    _marks = None               # an _OutputMarks, once forward marks an output
     _constant_outputs = ()      # numbers of the outputs that take no gradient (see _record_outputs)
     # The (first) output's shape and dtype: nodes keep no outputs, but the engine reduces
     # each gradient to its producer's output shape, and drawings show both.
@@ -174,7 +184,34 @@ class Function:
         get no gradient: they do not require grad, and backward is given zeros for them
         (or None, after set_materialize_grads(False)). Outputs that are not floating
         point (indices, masks) are never differentiable, marked or not."""
-        self._marked_constant = frozenset(id(o) for o in outputs)
+        self._output_marks().constant = frozenset(id(o) for o in outputs)
+
+    def mark_dirty(self, *tensors):
+        """As in PyTorch: forward changed these input tensors in place, and returns each
+        of them (the tensor or its array) as an output. Their version counters move on,
+        so backward through an op that saved their old values fails, and each takes
+        its output's place in the graph (through its base, for a view), as after an
+        in-place method. As for those, a leaf that requires grad, or a view of one, is
+        refused while the graph is recorded: here, so that a forward that calls
+        mark_dirty before it changes anything leaves the tensor's values intact."""
+        recording = self.needs_input_grad is not _NOTHING_NEEDS_GRAD
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{self.name}.mark_dirty: expected the input Tensors that forward changed in "
+                                f"place, got {type(t).__name__}")
+            root = t._root()
+            if recording and root._requires_grad and root.grad_fn is None:
+                count_change(t)  # forward may have changed it already: what saved it must not trust it
+                raise RuntimeError(
+                    f"{self.name}: mark_dirty() was given a leaf tensor that requires grad (or a view of one), "
+                    "which cannot be changed in place while the graph is being recorded; call the function "
+                    "under `with ag.no_grad():`, or pass it a .clone()")
+        self._output_marks().dirty = tensors
+
+    def _output_marks(self):
+        if self._marks is None:
+            self._marks = _OutputMarks()
+        return self._marks
 
     def set_materialize_grads(self, value):
         """As in PyTorch: with False, backward gets None, not zeros, for an output that
@@ -273,6 +310,8 @@ def _run(cls, args):
     if requires and _state.enabled:
         return _record(cls, ctx, args, backend)
     raw = cls.forward(ctx, *args)
+    if ctx._marks is not None and ctx._marks.dirty:
+        return _dirty_outputs_unrecorded(ctx, args, raw, backend)
     if type(raw) is tuple or isinstance(raw, Tensor):
         return _outputs(raw, backend)
     if raw.ndim == 0:  # NumPy reductions return scalars: keep 0-d arrays, which change in place
@@ -295,6 +334,40 @@ def _outputs(raw, backend):
     if type(raw) is tuple:
         return tuple(_wrap(r, backend) for r in raw)
     return _wrap(raw, backend)
+
+
+def _dirty_outputs_unrecorded(ctx, args, raw, backend):
+    """The outputs of a forward that changed inputs in place, with nothing recorded:
+    each changed input is its own output, as in PyTorch."""
+    raws = raw if type(raw) is tuple else (raw,)
+    _count_dirty(ctx, args, raws)
+    outputs = []
+    for r in raws:
+        t = _dirty_input_returned(r, ctx._marks.dirty)
+        outputs.append(_wrap(r, backend) if t is None else t)
+    return tuple(outputs) if type(raw) is tuple else outputs[0]
+
+
+def _count_dirty(ctx, args, raws):
+    """Check that each tensor forward marked dirty is an input it returns, and move its
+    version counter on (first: its values have changed, whatever is refused next)."""
+    for t in ctx._marks.dirty:
+        if not any(t is a for a in args):
+            raise RuntimeError(f"{ctx.name}: mark_dirty() was given a tensor that is not an input of forward; "
+                               "only inputs that forward changed in place can be marked dirty")
+        count_change(t)
+    for t in ctx._marks.dirty:
+        if not any(r is t or r is t.data for r in raws):
+            raise RuntimeError(f"{ctx.name}: an input marked dirty with mark_dirty() is not returned by "
+                               "forward; return each tensor changed in place (or its array) as an output")
+
+
+def _dirty_input_returned(raw, dirty):
+    """The input tensor marked dirty that forward returned as ``raw``, or None."""
+    for t in dirty:
+        if raw is t or raw is t.data:
+            return t
+    return None
 
 
 def _wrap(raw, backend):
@@ -347,7 +420,7 @@ def _record(cls, ctx, args, backend):
     finally:
         _state.enabled = True
     if (type(raw) is not tuple and not isinstance(raw, Tensor) and raw.dtype in backend.floating_dtypes
-            and ctx._marked_constant is None):
+            and ctx._marks is None):
         returned = raw  # what forward may have saved, matched by identity below
         if raw.ndim == 0:
             raw = backend.xp.asarray(raw)
@@ -368,9 +441,13 @@ def _record(cls, ctx, args, backend):
 
 
 def _record_outputs(ctx, args, producers, raw, backend):
-    """The rest of _record for forwards that return several outputs, a Tensor, or an
-    output that takes no gradient."""
-    outputs = [_wrap(r, backend) for r in raw] if type(raw) is tuple else [_wrap(raw, backend)]
+    """The rest of _record for forwards that return several outputs, a Tensor, an
+    output that takes no gradient, or inputs changed in place."""
+    raws = raw if type(raw) is tuple else (raw,)
+    marks = ctx._marks
+    if marks is not None and marks.dirty:
+        _count_dirty(ctx, args, raws)
+    outputs = [_wrap(r, backend) for r in raws]
     if type(raw) is tuple:
         ctx._n_outputs = len(outputs)
         ctx._special = True
@@ -378,9 +455,9 @@ def _record_outputs(ctx, args, producers, raw, backend):
     ctx._out_shape = outputs[0].data.shape
     ctx._backend = outputs[0]._backend
     ctx._out_dtype = outputs[0].data.dtype
-    marked = ctx._marked_constant or ()
+    marked = () if marks is None else marks.constant
     constant = []
-    for i, (t, r) in enumerate(zip(outputs, raw if type(raw) is tuple else (raw,))):
+    for i, (t, r) in enumerate(zip(outputs, raws)):
         if id(r) in marked or id(t.data) in marked or t.data.dtype not in t._backend.floating_dtypes:
             constant.append(i)  # as PyTorch: a plain tensor, outside the graph
             continue
@@ -390,9 +467,29 @@ def _record_outputs(ctx, args, producers, raw, backend):
     if constant:
         ctx._constant_outputs = tuple(constant)
     if ctx._saved is not None:
-        returned = [r.data if isinstance(r, Tensor) else r for r in (raw if type(raw) is tuple else (raw,))]
+        returned = [r.data if isinstance(r, Tensor) else r for r in raws]
         _note_saved(ctx, returned, [t.data for t in outputs])
+    if marks is not None and marks.dirty:
+        outputs = [_take_dirty_place(ctx, t, r) for t, r in zip(outputs, raws)]
     return tuple(outputs) if len(outputs) > 1 or type(raw) is tuple else outputs[0]
+
+
+def _take_dirty_place(ctx, output, raw):
+    """The output itself, or, where forward returned an input it changed in place, that
+    input, which takes the output's place in the graph as after an in-place method."""
+    t = _dirty_input_returned(raw, ctx._marks.dirty)
+    if t is None:
+        return output
+    if output.grad_fn is None:  # marked non-differentiable, or not floating point
+        if t._requires_grad:
+            raise RuntimeError(f"{ctx.name}: an input changed in place (mark_dirty) that requires grad "
+                               "cannot become an output that takes no gradient")
+        return t
+    t._changed_by(ctx.name, output)
+    saved = ctx._saved_outputs
+    if saved is not None and output._output_nr in saved.values():
+        ctx.watch_output(output._output_nr, version_of(t))  # a later change of t must not reach backward
+    return t
 
 
 def _note_saved_single(ctx, returned, array):

@@ -352,6 +352,16 @@ class Tensor:
         _retake_views(chain)  # every view's memory already holds its new values
         return self
 
+    def _changed_by(self, op, result):
+        """Take the place of ``result``, the recorded output of a custom Function whose
+        forward changed this tensor in place (``ctx.mark_dirty``), so that it holds the
+        same values already: as an in-place method would, through the base for a view."""
+        self._refuse_a_broadcast_view(op)
+        if self._changes_through_base(result):
+            return self._change_through_view(op, lambda old, new: new, result)
+        self._check_inplace(op)
+        return self._take_place(result)
+
     def _rebase(self):
         """Make this view (see ``_base``) a fresh view of its base's current place in the
         graph, after an in-place change of the base. A stale chain of views is rebased
