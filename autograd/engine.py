@@ -39,8 +39,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, (wanted, found))
     for i, g in enumerate(found):
         if g is None and not allow_unused:
-            raise RuntimeError(f"grad: inputs[{i}] was not used to compute the outputs, so it has no "
-                               "gradient; pass allow_unused=True to get None for it")
+            raise RuntimeError(f"grad: inputs[{i}] was not used to compute the outputs (or no gradient "
+                               "reached it), so it has no gradient; pass allow_unused=True to get None for it")
     return tuple(found)
 
 
@@ -198,10 +198,10 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
     Returns None for a node that ag.grad does not run."""
     if capture is not None and node not in capture[3]:
         return None  # pruned: as in PyTorch, not even its hooks run
-    if node._n_outputs > 1 and (node._materialize_grads or node._hooks is not None or node._retained is not None):
-        grads = _materialize(node, grads)  # (hooks always see every output's)
     if node._hooks is not None or node._retained is not None:
         grads = _output_hooks(node, grads, create_graph, handed_out)
+    if node._n_outputs > 1 and node._materialize_grads:
+        grads = _materialize(node, grads)
     if capture is not None:
         _capture_outputs(node, grads, capture)
         if node not in capture[2]:
@@ -264,17 +264,21 @@ def _zeros(node, nr):
 
 
 def _output_hooks(node, grads, create_graph, handed_out):
+    """Run the hooks on the node's outputs and fill their retained grads. As in PyTorch,
+    an output of several that received no gradient gives its hooks None, and its
+    retained grad stays as it was."""
     multi = node._n_outputs > 1
     grads = list(grads) if multi else [grads]
     for nr, hooks in (node._hooks or {}).items():
         for hook in list(hooks):
-            handed_out.add(id(grads[nr].data))  # the hook may keep it: never accumulate into it
+            if grads[nr] is not None:
+                handed_out.add(id(grads[nr].data))  # the hook may keep it: never accumulate into it
             replaced = hook(grads[nr])
             if replaced is not None:
                 grads[nr] = _checked_hook_result(hook, grads[nr], replaced)
     for nr, ref in (node._retained or {}).items():
         t = ref()
-        if t is not None:
+        if t is not None and grads[nr] is not None:
             # A copy: the gradient flowing on may become a leaf's .grad, which later
             # backward passes (and optimizers) change in place.
             g = grads[nr] if create_graph else Tensor._make(t._backend.xp.asarray(grads[nr].data, copy=True), t._backend)
@@ -286,6 +290,9 @@ def _checked_hook_result(hook, g, replaced):
     """A hook's replacement gradient, refused where it would not fit the tensor (the ops
     behind would broadcast it, or fail far from the hook)."""
     name = getattr(hook, "__qualname__", type(hook).__name__)
+    if g is None:
+        raise RuntimeError(f"hook {name} returned a gradient for an output that received none (it was "
+                           "given None); return None there")
     if not isinstance(replaced, Tensor):
         raise TypeError(f"hook {name} returned a {type(replaced).__name__}; return a Tensor, or None to "
                         "keep the gradient")
@@ -333,8 +340,8 @@ def _capture_outputs(node, grads, capture):
         indices = wanted.get((node, nr))
         if indices:
             g = grads[nr] if node._n_outputs > 1 else grads
-            if g is None:  # an output that received nothing, of a set_materialize_grads(False) node
-                g = _zeros(node, nr)
+            if g is None:  # an output of several that received nothing: unused, as in PyTorch
+                continue
             for i in indices:
                 found[i] = g
 

@@ -688,26 +688,54 @@ def test_set_materialize_grads_chooses_zeros_or_none_for_an_unused_output(device
         assert g_cos is None
 
 
-def test_an_unused_output_of_a_non_materializing_function_still_gets_zeros_for_its_hooks(device):
-    """Only the backward gets None: a hook on the unused output still gets zeros, as with
-    materializing functions (PyTorch calls it with None)."""
+@pytest.mark.parametrize("materialize", [True, False])
+def test_a_hook_on_an_output_that_received_no_gradient_gets_none_as_torch(device, torch, materialize):
+    """As PyTorch: hooks and a retained grad on an output that received nothing see None
+    (the backward itself gets zeros or None, as set_materialize_grads says)."""
     x = f64([0.5, -1.0])
-    s, c = SinAndCos.apply(x, False)
+    s, c = SinAndCos.apply(x, materialize)
     seen = []
-    c.register_hook(lambda g: seen.append(g.numpy()))
+    c.register_hook(lambda g: seen.append(g))
+    c.retain_grad()
     s.sum().backward()
-    np.testing.assert_array_equal(seen[0], [0.0, 0.0])
+    assert seen == [None] and c.grad is None
     np.testing.assert_allclose(x.grad.numpy(), np.cos(x.numpy()))
+    tx = torch.tensor([0.0, 1.0, 2.0, 3.0], requires_grad=True)
+    ta, tb = tx.split(2)
+    tseen = []
+    tb.register_hook(lambda g: tseen.append(g))
+    tb.retain_grad()
+    ta.sum().backward()
+    a, b = ag.tensor([0.0, 1.0, 2.0, 3.0], requires_grad=True).split(2)
+    b.register_hook(lambda g: seen.append(g))
+    b.retain_grad()
+    a.sum().backward()
+    assert tseen == [None] and tb.grad is None
+    assert seen == [None, None] and b.grad is None
 
 
-def test_ag_grad_of_an_unused_output_of_a_non_materializing_function_is_zeros(device):
+def test_a_hook_may_not_replace_a_missing_gradient(device):
+    x = f64([0.5, -1.0])
+    s, c = SinAndCos.apply(x, True)
+    c.register_hook(lambda g: ag.ones(2, dtype="float64"))
+    with pytest.raises(RuntimeError, match="for an output that received none .it was given None.; return None"):
+        s.sum().backward()
+
+
+def test_ag_grad_of_an_output_that_received_no_gradient_is_unused_as_torch(device, torch):
     SinAndCos.received = []
     x = f64([0.5, -1.0])
     s, c = SinAndCos.apply(x, False)
-    gx, gc = ag.grad(s.sum(), [x, c])
+    with pytest.raises(RuntimeError, match=r"inputs\[1\] was not used .* pass allow_unused=True"):
+        ag.grad(s.sum(), [x, c], retain_graph=True)
+    gx, gc = ag.grad(s.sum(), [x, c], allow_unused=True)
     np.testing.assert_allclose(gx.numpy(), np.cos(x.numpy()))
-    np.testing.assert_array_equal(gc.numpy(), [0.0, 0.0])
-    assert SinAndCos.received[0][1] is None
+    assert gc is None
+    assert SinAndCos.received[-1][1] is None
+    tx = torch.tensor([0.5, -1.0], requires_grad=True)
+    ts, tc = tx.sin(), tx.cos()
+    stacked = torch.stack([ts, tc]).unbind(0)  # one node with two outputs, as SinAndCos
+    assert torch.autograd.grad(stacked[0].sum(), [tx, stacked[1]], allow_unused=True)[1] is None
 
 
 class SortWithIndices(ag.Function):
