@@ -2,12 +2,19 @@
 masks) through the backend's gather, and scatter-add for the gradient; and
 ``x[index] = values``, which records an out-of-place IndexPut where the graph
 needs it and writes straight into the memory where it does not."""
+import numbers
+
 from .. import grad_mode
 from ..function import Function
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor, count_change
 from .elementwise import as_tensor, astype
 from .shape import _view, reshape
+
+
+class IndexTypeError(IndexError, TypeError):
+    """An index of the wrong type: IndexError as NumPy and PyTorch raise it, and TypeError
+    as topograd's rule for wrong types says, so that either ``except`` catches it."""
 
 
 class GetItem(Function):
@@ -71,16 +78,24 @@ def _normalize_index(x, index, op="getitem"):
     bounded = []  # slices with a start or stop: (place in out, axes indexed before it, after an Ellipsis)
     after_ellipsis = False
     for p in parts:
+        if isinstance(p, numbers.Integral) and not isinstance(p, (bool, Tensor)):
+            p = int(p)  # a NumPy integer scalar is an int, a view as in NumPy (a 0-d array is not)
+        if isinstance(p, list):  # 0-d tensors inside a list: their values (the strict backend refuses them)
+            p = [e.item() if isinstance(e, Tensor) else e for e in p]
         if p.__class__ is bool:  # True / False: a 0-d mask (a new axis of 1 or 0, none consumed), as NumPy
             p = Tensor._make(x._backend.asarray(p), x._backend)
         if isinstance(p, (Tensor, list)) or hasattr(p, "__array_namespace__") or hasattr(p, "__array__"):
             t = p if isinstance(p, Tensor) else as_tensor(p, x) if not isinstance(p, list) else \
                 Tensor(p, device=x._backend, dtype=None if p else "int64")  # [] picks nothing, as an int index
+            if isinstance(p, list) and t.size == 0:
+                t = astype(t, "int64")  # [[]] too: an empty integer index, as in NumPy
             if t._backend is not x._backend:
                 raise ValueError(f"{op}: the index is on {t.device} but the tensor is on {x.device}")
             if t.dtype.kind not in "biu":
-                raise TypeError(f"{op}: index arrays must be integer or bool, not {t.dtype}")
-            out.append(t.data)
+                raise IndexTypeError(f"{op}: index arrays must be integer or bool, not {t.dtype}")
+            # A copy of the caller's array: backward reuses the index, and the caller may
+            # change that array in place later (an array made from a list is ours already).
+            out.append(t.data if isinstance(p, list) else x._backend.xp.asarray(t.data, copy=True))
             advanced = True
             explicit += t.ndim if t.dtype.kind == "b" else 1
         elif p is None:
@@ -97,7 +112,7 @@ def _normalize_index(x, index, op="getitem"):
             out.append(int(p))
             explicit += 1
         else:
-            raise TypeError(f"{op}: unsupported index {p!r} of type {type(p).__name__}")
+            raise IndexTypeError(f"{op}: unsupported index {p!r} of type {type(p).__name__}")
     if explicit > x.ndim:
         raise IndexError(f"{op}: too many indices ({explicit}) for a tensor of shape {x.shape}")
     for place, before, behind_ellipsis in bounded:
@@ -135,6 +150,8 @@ def setitem(x, index, values):
     if not isinstance(x, Tensor):
         raise TypeError(f"setitem: expected a Tensor, got {type(x).__name__}")
     index, advanced = _normalize_index(x, index, "setitem")
+    if values is None or isinstance(values, (str, bytes)):
+        raise TypeError(f"setitem: cannot write a {type(values).__name__} into a tensor; give numbers")
     values = as_tensor(values, x)
     if values._backend is not x._backend:
         raise ValueError(f"setitem: the values are on {values.device} but the tensor is on {x.device}; "
