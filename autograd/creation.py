@@ -73,6 +73,8 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
         start, stop = 0, start
     # NumPy scalars as the Python numbers they stand for (np.int64(5) is an int here, as in NumPy)
     start, stop, step = (v.item() if hasattr(v, "item") else v for v in (start, stop, step))
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, stop, step))
         dtype = dtypes.int64 if is_int else default_dtype()
@@ -99,7 +101,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 def rand(*shape, dtype=None, device=None, requires_grad=False):
     """Uniform on [0, 1), from the device's seeded generator (see manual_seed)."""
     backend = backends.get(device)
-    dtype = _dtype(dtype)
+    dtype = _floating_dtype("rand", dtype)
     t = Tensor._make(backend.uniform(shape_arg(shape), 0.0, 1.0, dtype), backend)
     return t.requires_grad_() if requires_grad else t
 
@@ -107,9 +109,16 @@ def rand(*shape, dtype=None, device=None, requires_grad=False):
 def randn(*shape, dtype=None, device=None, requires_grad=False):
     """Standard normal, from the device's seeded generator (see manual_seed)."""
     backend = backends.get(device)
-    dtype = _dtype(dtype)
+    dtype = _floating_dtype("randn", dtype)
     t = Tensor._make(backend.normal(shape_arg(shape), 0.0, 1.0, dtype), backend)
     return t.requires_grad_() if requires_grad else t
+
+
+def _floating_dtype(op, dtype):
+    dtype = _dtype(dtype)
+    if not dtypes.is_floating(dtype):
+        raise TypeError(f"{op}: dtype must be floating point, not {dtype}; use randint for integers")
+    return dtype
 
 
 def randint(low, high, shape, device=None):

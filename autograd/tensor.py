@@ -70,6 +70,8 @@ class Tensor:
             if dtypes.is_floating(backend.canonical_dtype(data.dtype)):
                 dtype = default_dtype()
         array = backend.asarray(data, dtype)
+        if backend.canonical_dtype(array.dtype).name not in dtypes.NAMES:  # complex, str, object...
+            raise TypeError(f"unsupported dtype {array.dtype}; use one of {', '.join(dtypes.NAMES)}")
         init(self, array, backend)
         if isinstance(source, Tensor) and array is source.data:
             share_version(self, version_of(source))  # an alias: in-place changes through it count for both
@@ -476,6 +478,10 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
+        if isinstance(value, Tensor):  # a 0-d tensor, as PyTorch takes (and differentiates through)
+            if value.ndim != 0:
+                raise ValueError(f"fill_: expected a 0-d tensor or a Python scalar, got shape {value.shape}")
+            return self.copy_(value)
         full = Tensor._make(self._backend.xp.full((), value, dtype=self.data.dtype), self._backend)
         return self._inplace("fill_", ops.elementwise.overwrite, full)
 

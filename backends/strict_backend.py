@@ -32,7 +32,10 @@ class StrictBackend(Backend):
         return native
 
     def canonical_dtype(self, native):
-        return self._to_canonical[native]
+        canonical = self._to_canonical.get(native)
+        if canonical is None:
+            raise TypeError(f"unsupported dtype {native}; use one of {', '.join(dtypes.NAMES)}")
+        return canonical
 
     def asarray(self, data, dtype=None):
         if dtype is not None:

@@ -1,12 +1,45 @@
 """Comparisons: bool tensors, outside the graph (they have no gradient)."""
+from backends import dtypes
+
 from ..tensor import Tensor
 from .elementwise import operands
+
+# For a Python int outside the tensor's integer range: (tensor below it, tensor above it).
+_ANSWERS = {"less": (True, False), "less_equal": (True, False), "greater": (False, True),
+            "greater_equal": (False, True), "equal": (False, False), "not_equal": (True, True)}
+_MIRRORED = {"less": "greater", "less_equal": "greater_equal", "greater": "less",
+             "greater_equal": "less_equal", "equal": "equal", "not_equal": "not_equal"}
+
+
+def _beyond_range(name, a, b):
+    """The answer, as NumPy 2 gives it, for an integer tensor against a Python int its dtype
+    cannot hold (which cannot be cast to that dtype); None otherwise."""
+    if b.__class__ is not int or not isinstance(a, Tensor):
+        if a.__class__ is not int or not isinstance(b, Tensor):
+            return None  # (the common case, decided by two cheap tests)
+        a, b, name = b, a, _MIRRORED[name]
+    if dtypes.category(a.dtype) != 1:
+        return None
+    xp = a._backend.xp
+    info = xp.iinfo(a.data.dtype)
+    if info.min <= b <= info.max:
+        return None
+    value = _ANSWERS[name][0 if b > info.max else 1]
+    return Tensor._make(xp.full(a.data.shape, value, dtype=xp.bool), a._backend)
 
 
 def _compare(name, fn):
     def compare(a, b):
+        beyond = _beyond_range(name, a, b)
+        if beyond is not None:
+            return beyond
         a, b = operands(name, a, b)
-        return Tensor._make(fn(a._backend.xp, a.data, b.data), a._backend)
+        xp = a._backend.xp
+        da, db = a.data, b.data
+        if a.dtype == dtypes.bool_ and name not in ("equal", "not_equal"):  # the standard orders no bools
+            int32 = a._backend.native_dtype(dtypes.int32)
+            da, db = xp.astype(da, int32), xp.astype(db, int32)
+        return Tensor._make(fn(xp, da, db), a._backend)
     compare.__name__ = name
     compare.__doc__ = f"Elementwise {name}, as a bool tensor."
     return compare

@@ -196,7 +196,11 @@ class Pow(Function):
 
 
 def pow(a, b):
-    return Pow.apply(*operands("pow", a, b))
+    a, b = operands("pow", a, b)
+    if a.dtype == dtypes.bool_ and b.dtype == dtypes.bool_:  # a ** b is "a or not b", a bool, as in PyTorch
+        xp = a._backend.xp
+        return constant(xp.logical_or(a.data, xp.logical_not(b.data)), a)
+    return Pow.apply(a, b)
 
 
 class Exp(Function):
@@ -296,7 +300,10 @@ class Sign(Function):
 
 
 def sign(x):
-    return Sign.apply(as_tensor(x))
+    x = as_tensor(x)
+    if x.dtype == dtypes.bool_:  # a bool is its own sign (as PyTorch); the standard has no sign of bools
+        return Tensor._make(x._backend.xp.asarray(x.data, copy=True), x._backend)
+    return Sign.apply(x)
 
 
 class Sin(Function):
@@ -512,6 +519,8 @@ def clip(x, min=None, max=None):
     is_float = dtypes.is_floating(x.dtype)
     if not is_float and (isinstance(min, float) or isinstance(max, float)):
         x, is_float = astype(x, default_dtype()), True  # as x + 1.5 does: the default float
+    elif x.dtype == dtypes.bool_:
+        x = astype(x, dtypes.int64)  # as x + 1 does (and torch.clamp); the standard clips no bools
     return Clip.apply(x, None if min is None else builtins.float(min) if is_float else min,
                       None if max is None else builtins.float(max) if is_float else max)
 

@@ -20,13 +20,13 @@ class Sum(Function):
     def forward(ctx, x, axes, keepdims):
         ctx.x_shape, ctx.axes = x.data.shape, axes
         xp = x._backend.xp
-        try:
+        if dtypes.is_floating(x.dtype):
             return xp.sum(x.data, axis=axes, keepdims=keepdims)
-        except TypeError:  # the standard sums no bools: count them (int64), as NumPy and PyTorch do
-            if x.dtype != dtypes.bool_:
-                raise
-            counts = xp.astype(x.data, x._backend.native_dtype(dtypes.int64))
-            return xp.sum(counts, axis=axes, keepdims=keepdims)
+        # Integers and bools sum to int64, as in PyTorch (NumPy gives uint64 for unsigned ones,
+        # which wraps below zero); the standard sums no bools, so they are counted as int64.
+        int64 = x._backend.native_dtype(dtypes.int64)
+        data = xp.astype(x.data, int64) if x.dtype == dtypes.bool_ else x.data
+        return xp.sum(data, axis=axes, keepdims=keepdims, dtype=int64)
 
     @staticmethod
     def backward(ctx, gy):
@@ -93,12 +93,16 @@ class _Extreme(Function):
 class Max(_Extreme):
     @staticmethod
     def reduce(xp, data, axes):
+        if data.dtype == xp.bool:  # the standard has no max of bools: any is the same
+            return xp.any(data, axis=axes, keepdims=True)
         return xp.max(data, axis=axes, keepdims=True)
 
 
 class Min(_Extreme):
     @staticmethod
     def reduce(xp, data, axes):
+        if data.dtype == xp.bool:
+            return xp.all(data, axis=axes, keepdims=True)
         return xp.min(data, axis=axes, keepdims=True)
 
 
@@ -119,6 +123,8 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 def _variance(caller, x, axis, ddof, keepdims):
     x = as_tensor(x)
+    if x.dtype == dtypes.float16:  # accumulated in float32, as PyTorch does: a float16 sum of squares overflows
+        return _variance(caller, x.astype(dtypes.float32), axis, ddof, keepdims).astype(dtypes.float16)
     axes = normalize_axis(caller, axis, x.ndim)
     n = 1
     for a in axes:
