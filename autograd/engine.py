@@ -13,10 +13,26 @@ from .tensor import Tensor
 _state = grad_mode.state
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
-    """Accumulate d(tensors)/d(leaf) into each leaf's ``.grad``."""
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into each leaf's ``.grad`` (only into ``inputs``' when given)."""
+    if inputs is not None:
+        _backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs)
+        return
     roots, seeds = _roots(tensors, grad_tensors, "backward", create_graph)
     _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, None)
+
+
+def _backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs):
+    """backward(inputs=...), as PyTorch's: accumulate into these tensors' ``.grad`` only
+    (non-leaves included), through ag.grad's walk of just the part of the graph they need."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(dict.fromkeys(inputs))  # each once
+    if not inputs:
+        raise ValueError("backward: inputs= is empty; leave it out to fill every leaf's .grad")
+    grads = grad(tensors, inputs, grad_tensors, retain_graph, create_graph, allow_unused=True)
+    handed_out = {id(g.data) for g in grads if g is not None}  # copied before they become a .grad
+    for x, g in zip(inputs, grads):
+        if g is not None:
+            _accumulate(x, g, create_graph, handed_out)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -349,6 +365,8 @@ def _capture_outputs(node, grads, capture):
 def _finish_leaf(leaf, g, create_graph, capture, handed_out):
     if capture is not None and (leaf, -1) not in capture[0]:
         return  # not wanted by ag.grad: as in PyTorch, its hooks do not run
+    if capture is None and not leaf._requires_grad:
+        return  # frozen since forward: as PyTorch's AccumulateGrad, no .grad
     if leaf._hooks:
         for hook in list(leaf._hooks):
             handed_out.add(id(g.data))  # the hook may keep it: never accumulate into it
@@ -359,6 +377,11 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
         for i in capture[0].get((leaf, -1), ()):
             capture[1][i] = g
         return
+    _accumulate(leaf, g, create_graph, handed_out)
+
+
+def _accumulate(leaf, g, create_graph, handed_out):
+    """Add ``g`` into ``leaf.grad``."""
     current = leaf._grad
     if create_graph:
         # A clone, recorded (as PyTorch's AccumulateGrad under create_graph): the arriving

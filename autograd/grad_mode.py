@@ -1,5 +1,6 @@
 """Whether ops record the graph: thread-local, usable as context or decorator."""
 import functools
+import inspect
 import threading
 
 
@@ -14,11 +15,9 @@ def is_grad_enabled():
     return state.enabled
 
 
-class set_grad_enabled:
-    """Context manager and decorator that turns recording on or off."""
-
-    def __init__(self, mode):
-        self.mode = bool(mode)
+class _Switch:
+    """A grad mode as a context manager and as a decorator of functions and generators."""
+    mode = True
 
     def __enter__(self):
         self.previous = state.enabled
@@ -30,6 +29,8 @@ class set_grad_enabled:
 
     def __call__(self, fn):
         mode = self.mode
+        if inspect.isgeneratorfunction(fn):
+            return _generator_in_mode(fn, mode)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -38,13 +39,69 @@ class set_grad_enabled:
         return wrapper
 
 
-class no_grad(set_grad_enabled):
-    """Run ops without recording a graph: ``with ag.no_grad():`` or ``@ag.no_grad()``."""
+def _generator_in_mode(fn, mode):
+    """Wrap a generator function so that its body runs in ``mode`` each time it resumes
+    (and the caller's code between two values in the caller's mode), as PyTorch's does:
+    a plain wrapper would leave the mode before the body even starts."""
+    @functools.wraps(fn)
+    def generator(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with set_grad_enabled(mode):
+                value = next(gen)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    with set_grad_enabled(mode):
+                        gen.close()
+                    raise
+                except BaseException as error:  # thrown in by the caller: into the body
+                    with set_grad_enabled(mode):
+                        value = gen.throw(error)
+                else:
+                    with set_grad_enabled(mode):
+                        value = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+    return generator
 
-    def __init__(self):
-        super().__init__(False)
+
+class set_grad_enabled(_Switch):
+    """Turn recording on or off at once (``ag.set_grad_enabled(False)``, as PyTorch's);
+    as a context manager it restores the mode on exit, and as a decorator it changes
+    nothing until the function is called."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self.previous = state.enabled
+        state.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        state.enabled = self.previous  # a decorator: the mode applies inside fn only
+        return super().__call__(fn)
 
 
-class enable_grad(set_grad_enabled):
-    def __init__(self):
-        super().__init__(True)
+class _FixedSwitch(_Switch):
+    """no_grad and enable_grad: they change nothing until entered, and decorate with or
+    without parentheses (``@ag.no_grad()`` or ``@ag.no_grad``)."""
+
+    def __new__(cls, fn=None):
+        switch = super().__new__(cls)
+        return switch if fn is None else switch(fn)
+
+    def __init__(self, fn=None):
+        pass
+
+
+class no_grad(_FixedSwitch):
+    """Run ops without recording a graph: ``with ag.no_grad():``, or as a decorator."""
+    mode = False
+
+
+class enable_grad(_FixedSwitch):
+    """Record the graph again inside a no_grad block."""
+    mode = True

@@ -1,5 +1,6 @@
 """The Tensor: a backend array plus what autograd needs to differentiate it."""
 import re
+import warnings
 
 import backends
 from backends import dtypes
@@ -70,8 +71,9 @@ class Tensor:
             if dtypes.is_floating(backend.canonical_dtype(data.dtype)):
                 dtype = default_dtype()
         array = backend.asarray(data, dtype)
-        if backend.canonical_dtype(array.dtype).name not in dtypes.NAMES:  # complex, str, object...
-            raise TypeError(f"unsupported dtype {array.dtype}; use one of {', '.join(dtypes.NAMES)}")
+        if array.dtype not in backend.floating_dtypes and backend.canonical_dtype(array.dtype).name not in dtypes.NAMES:
+            raise TypeError(f"cannot make a tensor of this {type(source).__name__} (its dtype would be "
+                            f"{array.dtype}); tensors hold real numbers or bools: {', '.join(dtypes.NAMES)}")
         init(self, array, backend)
         if isinstance(source, Tensor) and array is source.data:
             share_version(self, version_of(source))  # an alias: in-place changes through it count for both
@@ -147,13 +149,21 @@ class Tensor:
 
     @property
     def grad(self):
-        return self._grad
+        g = self._grad
+        if g is None and self.grad_fn is not None and (self.grad_fn._retained is None or
+                                                       self._output_nr not in self.grad_fn._retained):
+            warnings.warn("the .grad of a tensor that is not a leaf is not filled by backward(); call "
+                          ".retain_grad() on it first, or read the leaf's .grad", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad must be a Tensor or None, not {type(value).__name__}")
+            if value is self:
+                raise RuntimeError("a tensor cannot be its own grad: backward would accumulate into its "
+                                   "values; assign a .clone() of it")
             if value.shape != self.shape:
                 raise ValueError(f"grad of shape {value.shape} does not match the tensor's shape {self.shape}")
             if value._backend is not self._backend:
@@ -204,14 +214,17 @@ class Tensor:
         return self.numpy() if self._requires_grad else array  # read-only there, as numpy() (see it)
 
     def __dlpack__(self, *args, **kwargs):
+        if self._requires_grad:  # as PyTorch: a writable alias would bypass the version counter
+            raise BufferError("cannot export a tensor that requires grad through DLPack; export .detach()")
         return self.data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
         return self.data.__dlpack_device__()
 
-    def to(self, device=None, dtype=None):
+    def to(self, device=None, dtype=None, non_blocking=False):
         """Copy to another device and/or cast; differentiable, and a no-op when nothing changes.
-        A dtype alone may come first, as in PyTorch: ``x.to(ag.float64)``, ``x.to("float64")``."""
+        A dtype alone may come first, as in PyTorch: ``x.to(ag.float64)``, ``x.to("float64")``.
+        ``non_blocking`` is PyTorch's, accepted for its training loops (copies here block)."""
         if dtype is None and device is not None and _names_a_dtype(device):
             device, dtype = None, device
         out = self
@@ -256,8 +269,8 @@ class Tensor:
         elif not self._requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        engine.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
     # --- in-place methods ----------------------------------------------------------
     def _check_inplace(self, op):
@@ -558,9 +571,13 @@ class Tensor:
         return ops.comparison.greater_equal(self, other)
 
     def __eq__(self, other):
+        if other is None or isinstance(other, str):
+            return NotImplemented  # Python falls back to identity: False, as PyTorch
         return ops.comparison.equal(self, other)
 
     def __ne__(self, other):
+        if other is None or isinstance(other, str):
+            return NotImplemented
         return ops.comparison.not_equal(self, other)
 
     __hash__ = object.__hash__  # identity, so tensors can key dicts and sets
@@ -578,7 +595,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if dtypes.is_floating(self.dtype):
+        if dtypes.is_floating(self.dtype) or self.size != 1:
             raise TypeError("only integer tensors of one element can be used as an index")
         return int(self.item())
 
@@ -589,7 +606,14 @@ class Tensor:
         ops.indexing.setitem(self, index, value)
 
     def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self)))
+
+    def __format__(self, spec):
+        if self.data.ndim == 0:
+            return format(self.item(), spec)  # f"{loss:.4f}", as PyTorch
+        return object.__format__(self, spec)
 
     def __repr__(self):
         values = repr(backends.get("cpu").xp.asarray(self._backend.to_numpy(self.data)))
@@ -671,8 +695,11 @@ class HookHandle:
         self._hooks, self._fn = hooks, fn
 
     def remove(self):
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
+        for i, fn in enumerate(self._hooks):  # by identity, once: not another handle's registration
+            if fn is self._fn:
+                del self._hooks[i]
+                break
+        self._hooks = ()
 
 
 _default_dtype = dtypes.float32

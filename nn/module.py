@@ -278,10 +278,11 @@ class Module:
         return self
 
     # --- device and dtype ------------------------------------------------------------------
-    def to(self, device=None, dtype=None):
+    def to(self, device=None, dtype=None, non_blocking=False):
         """Move (and/or cast the floating) parameters and buffers in place, so
         parameters keep their identity (an optimizer built earlier still holds them).
-        Accepts ``to(device)``, ``to(dtype)``, ``to(device, dtype)`` and ``to(tensor)``."""
+        Accepts ``to(device)``, ``to(dtype)``, ``to(device, dtype)`` and ``to(tensor)``;
+        ``non_blocking`` is PyTorch's, accepted for its training loops (copies here block)."""
         if isinstance(device, Tensor):
             device, dtype = device._backend, device.dtype if dtype is None else dtype
         elif device is not None and not isinstance(device, (str, backends.Backend)):
