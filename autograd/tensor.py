@@ -150,8 +150,7 @@ class Tensor:
     @property
     def grad(self):
         g = self._grad
-        if g is None and self.grad_fn is not None and (self.grad_fn._retained is None or
-                                                       self._output_nr not in self.grad_fn._retained):
+        if g is None and self.grad_fn is not None and not self.retains_grad:
             warnings.warn("the .grad of a tensor that is not a leaf is not filled by backward(); call "
                           ".retain_grad() on it first, or read the leaf's .grad", UserWarning, stacklevel=2)
         return g
@@ -174,6 +173,14 @@ class Tensor:
         self._grad = value
 
     @property
+    def retains_grad(self):
+        """Whether backward fills this non-leaf's ``.grad`` (see retain_grad); False for
+        leaves, whose ``.grad`` is always filled, as in PyTorch."""
+        node = self.grad_fn
+        ref = None if node is None or node._retained is None else node._retained.get(self._output_nr)
+        return ref is not None and ref() is self
+
+    @property
     def T(self):
         return ops.shape.transpose(self)
 
@@ -183,6 +190,16 @@ class Tensor:
         t = Tensor._make(self.data, self._backend)
         t._version = version_of(self)
         return t
+
+    def detach_(self):
+        """Leave the graph in place: this tensor becomes a leaf that does not require grad
+        (its values and version counter stay). A view that requires grad is refused, as
+        in PyTorch: its base would still be in the graph; use .detach() there."""
+        if getattr(self, "_base", None) is not None and self.requires_grad:
+            raise RuntimeError("detach_: this tensor is a view in the graph, which cannot leave it in place; "
+                               "use .detach() for a tensor outside the graph")
+        self.grad_fn, self._output_nr, self._requires_grad = None, 0, False
+        return self
 
     def numpy(self):
         if self._requires_grad:

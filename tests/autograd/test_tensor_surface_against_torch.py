@@ -280,3 +280,17 @@ def test_to_accepts_pytorchs_non_blocking(device, torch):
     assert x.to(device, non_blocking=True) is x
     model = nn.Linear(2, 1)
     assert model.to(device, non_blocking=True) is model and model.weight.device == x.device
+
+
+def test_retains_grad_and_detach_in_place_as_torch(device, torch):
+    for lib in (ag, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h, kept = x * 2, x * 3
+        kept.retain_grad()
+        assert (x.retains_grad, h.retains_grad, kept.retains_grad) == (False, False, True)
+        h.detach_()
+        assert h.is_leaf and not h.requires_grad and h.grad_fn is None
+        (kept * h).sum().backward()
+        assert x.grad.tolist() == [6.0, 12.0]  # nothing flowed through h
+        with pytest.raises(RuntimeError, match="(?i)view"):
+            (x * 1)[0:1].detach_()
