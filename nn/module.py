@@ -26,6 +26,9 @@ class IncompatibleKeys(NamedTuple):
 
 class Module:
     training: bool
+    # Buffers a state dict may lack (as PyTorch lets BatchNorm's num_batches_tracked be
+    # missing, for older checkpoints): load_state_dict leaves them as they are.
+    _optional_state = ()
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -68,14 +71,14 @@ class Module:
         if isinstance(value, Parameter):
             self._forget(name, params)
             params[name] = value
-        elif isinstance(value, Module):
-            self._forget(name, modules)
-            modules[name] = value
-        elif name in params:
+        elif name in params:  # before the Module case, as PyTorch: a module never replaces a parameter
             if value is not None:
                 raise TypeError(f"cannot assign a {type(value).__name__} to parameter {name!r}; "
                                 "assign an nn.Parameter or None")
             params[name] = None
+        elif isinstance(value, Module):
+            self._forget(name, modules)
+            modules[name] = value
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign a {type(value).__name__} to buffer {name!r}; assign a Tensor")
@@ -142,10 +145,7 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
-        if not isinstance(name, str):
-            raise TypeError(f"add_module: the name must be a str, not {type(name).__name__}")
-        if "." in name or not name:
-            raise KeyError(f"add_module: the name {name!r} must be non-empty and contain no '.'")
+        self._check_name("add_module", name, self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, not {type(module).__name__}")
         self._forget(name, self._modules)
@@ -241,18 +241,19 @@ class Module:
 
     def apply(self, fn):
         """Call ``fn`` on every submodule and then on this module, in PyTorch's order: a
-        post-order walk with children in their order (each module once). Without
-        recursion: the reverse of a pre-order that takes the last child first."""
-        order, stack, seen = [], [self], {id(self)}
+        post-order walk with children in their order (a shared module once, where it is
+        first met), so each module comes after all of its children. Without recursion."""
+        seen = {id(self)}
+        stack = [(self, iter(self.children()))]
         while stack:
-            m = stack.pop()
-            order.append(m)
-            for child in m.children():
-                if id(child) not in seen:
-                    seen.add(id(child))
-                    stack.append(child)
-        for m in reversed(order):
-            fn(m)
+            module, children = stack[-1]
+            child = next((c for c in children if id(c) not in seen), None)
+            if child is None:
+                stack.pop()
+                fn(module)
+            else:
+                seen.add(id(child))
+                stack.append((child, iter(child.children())))
         return self
 
     # --- modes and gradients -------------------------------------------------------------
@@ -339,7 +340,10 @@ class Module:
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a mapping of name -> tensor, not {type(state_dict).__name__}")
         targets = self.state_dict(keep_vars=True)
-        missing = [k for k in targets if k not in state_dict]
+        optional = {f"{mprefix}.{name}" if mprefix else name
+                    for mprefix, module in self.named_modules(remove_duplicate=False)
+                    for name in module._optional_state}
+        missing = [k for k in targets if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in targets]
         problems = []
         if strict and missing:
@@ -359,6 +363,13 @@ class Module:
                 continue
             if tuple(shape) != target.shape:
                 problems.append(f"{key}: expected shape {target.shape}, got {tuple(shape)}")
+                continue
+            try:  # converted now, so a value that cannot be read fails before anything is copied
+                host = backends.get("cpu").asarray(host, target.dtype)
+            except Exception as exc:
+                problems.append(f"{key}: cannot read a {type(value).__module__}.{type(value).__qualname__} "
+                                f"of dtype {getattr(value, 'dtype', '?')} as {target.dtype} "
+                                f"({type(exc).__name__}: {exc})")
                 continue
             staged.append((target, host))
         if problems:
@@ -404,7 +415,7 @@ def _copy_into(target, host, where):
     and count it as an in-place change, so a graph that saved the old values refuses
     to backward through them."""
     backend = target._backend
-    array = backend.asarray(backends.get("cpu").xp.asarray(host), target.dtype)
+    array = backend.asarray(host, target.dtype)
     target.data[...] = array
     count_change(target, where)
 

@@ -13,6 +13,16 @@ def _index(op, index, n):
     return index % n
 
 
+def _checked_modules(op, modules):
+    """``modules`` as a list, refused whole if any entry is not a Module (or None), so a bad
+    entry never leaves the container half-extended."""
+    modules = list(modules)
+    for i, module in enumerate(modules):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{op}: entry {i} is a {type(module).__name__}, not a Module; nothing was added")
+    return modules
+
+
 class _NumberedModules(Module):
     """What Sequential and ModuleList share: modules in order, indexable like a list,
     renumbered "0".."n-1" after a removal or insertion, as PyTorch does."""
@@ -88,7 +98,7 @@ class Sequential(_NumberedModules):
         self.add_module(key, module)
 
     def extend(self, modules):
-        for module in modules:
+        for module in _checked_modules("Sequential.extend", modules):
             self.append(module)
         return self
 
@@ -96,6 +106,12 @@ class Sequential(_NumberedModules):
         if not isinstance(other, Sequential):
             return NotImplemented
         return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        """In place, as PyTorch: ``s += other`` keeps ``s`` (and whoever holds it)."""
+        if not isinstance(other, Sequential):
+            return NotImplemented
+        return self.extend(list(other))
 
 
 class ModuleList(_NumberedModules):
@@ -123,7 +139,7 @@ class ModuleList(_NumberedModules):
     def extend(self, modules):
         if isinstance(modules, (Module, str)) or not hasattr(modules, "__iter__"):
             raise TypeError(f"ModuleList.extend: expected an iterable of modules, not {type(modules).__name__}")
-        for module in modules:
+        for module in _checked_modules("ModuleList.extend", modules):
             self.append(module)
         return self
 
@@ -188,11 +204,18 @@ class ModuleDict(Module):
         self._modules.clear()
 
     def update(self, modules):
-        pairs = modules.items() if hasattr(modules, "items") else modules
+        pairs = list(modules.items() if hasattr(modules, "items") else modules)
         for pair in pairs:
             if len(pair) != 2:
                 raise ValueError(f"ModuleDict.update: expected (name, module) pairs, got {pair!r}")
-            self[pair[0]] = pair[1]
+        before = OrderedDict(self._modules)
+        try:
+            for name, module in pairs:
+                self[name] = module
+        except BaseException:  # a rejected entry (a bad name or module) leaves the dict as it was
+            self._modules.clear()
+            self._modules.update(before)
+            raise
 
 
 class Identity(Module):

@@ -21,6 +21,7 @@ class _BatchNorm(Module):
     uses those running statistics.
     """
     _dims = ()
+    _optional_state = ("num_batches_tracked",)  # older checkpoints lack it; PyTorch loads them too
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True):

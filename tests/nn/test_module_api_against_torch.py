@@ -1,0 +1,254 @@
+"""nn.Module's API, containers, optimizer and scheduler state against PyTorch: what a
+bug hunt over registration, traversal, state dicts and resumes turned up, and the
+behaviour it verified."""
+import copy
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+
+
+def names_in_apply_order(module, root_name="root"):
+    names = {}
+    for name, m in module.named_modules(remove_duplicate=False):
+        names.setdefault(id(m), name or root_name)
+    order = []
+    module.apply(lambda m: order.append(names[id(m)]))
+    return order
+
+
+def shared_tree(lib):
+    shared = lib.Linear(2, 2)
+    return lib.Sequential(lib.Sequential(shared), lib.Sequential(lib.ReLU(), shared))
+
+
+# --- bugs: each of these failed before its fix ----------------------------------------------
+
+def test_apply_calls_every_child_before_its_parent_when_a_module_is_shared(torch):
+    """PyTorch's apply is a post-order walk: fn sees a module only after all its children
+    (an init that reads its children's weights relies on it). topograd calls fn once per
+    module, on its first occurrence, but must keep that order."""
+    reference = names_in_apply_order(shared_tree(torch.nn))
+    assert reference == ["0.0", "0", "1.0", "0.0", "1", "root"]
+    first_occurrences = list(dict.fromkeys(reference))
+    assert names_in_apply_order(shared_tree(nn)) == first_occurrences
+
+
+@pytest.mark.parametrize("name", ["weight", "in_features", "forward"])
+def test_add_module_refuses_a_name_taken_by_another_attribute(device, torch, name):
+    """As PyTorch (KeyError "attribute ... already exists"); silently dropping the
+    Linear's weight, or its in_features, broke the layer."""
+    with pytest.raises(KeyError, match="already exists"):
+        torch.nn.Linear(2, 2).add_module(name, torch.nn.ReLU())
+    layer = nn.Linear(2, 2)
+    before = [n for n, _ in layer.named_parameters()]
+    with pytest.raises(KeyError, match="already exists"):
+        layer.add_module(name, nn.ReLU())
+    assert [n for n, _ in layer.named_parameters()] == before
+    assert layer.in_features == 2 and list(layer.children()) == []
+
+
+def test_module_dict_refuses_a_key_that_shadows_an_attribute(torch):
+    with pytest.raises(KeyError, match="already exists"):
+        torch.nn.ModuleDict()["training"] = torch.nn.ReLU()
+    layers = nn.ModuleDict()
+    with pytest.raises(KeyError, match="already exists"):
+        layers["training"] = nn.ReLU()
+    assert list(layers) == []
+
+
+def test_assigning_a_module_over_a_parameter_is_refused(device, torch):
+    with pytest.raises(TypeError, match="parameter 'weight'"):
+        torch.nn.Linear(2, 2).weight = torch.nn.ReLU()
+    layer = nn.Linear(2, 2)
+    weight = layer.weight
+    with pytest.raises(TypeError, match="parameter 'weight'"):
+        layer.weight = nn.ReLU()
+    assert layer.weight is weight and list(layer.children()) == []
+
+
+def test_load_state_dict_with_an_unreadable_value_names_it_and_changes_nothing(device, torch):
+    """The weight used to be copied before the bias failed to convert (a raw TypeError from
+    PyTorch's bfloat16, a ValueError from strings): a half-loaded model."""
+    layer = nn.Linear(2, 2)
+    before = {k: v.numpy().copy() for k, v in layer.state_dict().items()}
+    for bad in (torch.ones(2, dtype=torch.bfloat16), np.array(["a", "b"])):
+        with pytest.raises(ValueError, match="bias") as info:
+            layer.load_state_dict({"weight": np.ones((2, 2), np.float32), "bias": bad})
+        assert "Nothing was changed" in str(info.value)
+        for key, value in layer.state_dict().items():
+            np.testing.assert_array_equal(value.numpy(), before[key])
+
+
+def test_batch_norm_state_without_num_batches_tracked_loads_as_in_torch(device, torch):
+    """PyTorch loads a BatchNorm state dict that lacks num_batches_tracked (older
+    checkpoints, converted ones) with strict=True, leaving the counter as it is."""
+    state = {k: v for k, v in torch.nn.BatchNorm1d(3).state_dict().items() if k != "num_batches_tracked"}
+    state["running_mean"] = torch.arange(3.0)
+    reference = torch.nn.BatchNorm1d(3)
+    assert reference.load_state_dict(state).missing_keys == []
+    layer = nn.BatchNorm1d(3)
+    result = layer.load_state_dict({k: v.numpy() for k, v in state.items()})
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    np.testing.assert_array_equal(layer.running_mean.numpy(), [0.0, 1.0, 2.0])
+    assert int(layer.num_batches_tracked.item()) == 0
+
+
+def test_sequential_iadd_extends_in_place(torch):
+    """PyTorch's Sequential += keeps the object, so a parent (or any reference) sees the new layers."""
+    for lib in (torch.nn, nn):
+        body = lib.Sequential(lib.Linear(1, 1))
+        model = lib.Sequential(body)
+        alias = body
+        alias += lib.Sequential(lib.ReLU())
+        assert alias is body and [type(m).__name__ for m in model[0]] == ["Linear", "ReLU"]
+
+
+def test_a_rejected_extend_or_update_leaves_the_container_unchanged():
+    """HELPERS rule 6 (PyTorch itself appends the good entries before the bad one)."""
+    layers = nn.ModuleList([nn.ReLU()])
+    with pytest.raises(TypeError):
+        layers.extend([nn.Tanh(), "not a module"])
+    assert [type(m).__name__ for m in layers] == ["ReLU"]
+    sequential = nn.Sequential(nn.ReLU())
+    with pytest.raises(TypeError):
+        sequential.extend([nn.Tanh(), 3])
+    assert len(sequential) == 1
+    table = nn.ModuleDict({"a": nn.ReLU()})
+    with pytest.raises(TypeError):
+        table.update({"b": nn.Tanh(), "c": 3})
+    assert list(table) == ["a"]
+
+
+# --- verified behaviour, pinned ----------------------------------------------------------------
+
+def test_traversal_names_with_prefixes_and_duplicates_match_torch(device, torch):
+    def listing(lib):
+        shared = lib.Linear(2, 2)
+        model = lib.Sequential(shared, lib.BatchNorm1d(2), shared)
+        model.register_buffer("scratch", (torch if lib is torch.nn else ag).zeros(1), persistent=False)
+        return ([n for n, _ in model.named_modules(prefix="net")],
+                [n for n, _ in model.named_modules(remove_duplicate=False)],
+                [n for n, _ in model.named_parameters(prefix="net")],
+                [n for n, _ in model.named_parameters(remove_duplicate=False)],
+                [n for n, _ in model.named_buffers()], list(model.state_dict()),
+                [n for n, _ in model.named_children()], len(list(model.parameters())))
+    assert listing(nn) == listing(torch.nn)
+
+
+def test_load_state_dict_casts_into_the_parameters_and_keeps_them(device, torch):
+    model = nn.Sequential(nn.Linear(2, 1))
+    weight = model[0].weight
+    optimizer = nn.optim.SGD(model.parameters(), lr=1.0)
+    result = model.load_state_dict({"0.weight": np.ones((1, 2)), "extra": np.zeros(1)}, strict=False)
+    reference = torch.nn.Sequential(torch.nn.Linear(2, 1)).load_state_dict(
+        {"0.weight": torch.ones(1, 2), "extra": torch.zeros(1)}, strict=False)
+    assert (result.missing_keys, result.unexpected_keys) == (reference.missing_keys, reference.unexpected_keys)
+    assert model[0].weight is weight and weight.dtype == ag.float32
+    model(ag.ones(1, 2)).sum().backward()
+    optimizer.step()  # the optimizer built before the load still updates the loaded weight
+    np.testing.assert_array_equal(weight.numpy(), [[0.0, 0.0]])
+
+
+def test_container_editing_matches_torch(torch):
+    def edit(lib):
+        head = lib.Sequential(OrderedDict(a=lib.Linear(1, 1), b=lib.ReLU(), c=lib.Tanh()))[1:]
+        seq = lib.Sequential(lib.Linear(1, 1), lib.ReLU(), lib.Tanh())
+        seq.insert(-1, lib.Sigmoid())
+        del seq[0]
+        modules = lib.ModuleList([lib.ReLU()])
+        modules += [lib.Tanh(), lib.Sigmoid()]
+        table = lib.ModuleDict({"z": lib.ReLU(), "a": lib.Tanh()})
+        table.update([("m", lib.Sigmoid()), ("z", lib.Tanh())])
+        popped = table.pop("a")
+        kinds = lambda ms: [type(m).__name__ for m in ms]
+        return (type(head).__name__, list(head._modules), list(seq._modules), kinds(seq), kinds(modules[1:]),
+                type(modules[-1]).__name__, list(table), kinds(table.values()), type(popped).__name__, "m" in table)
+    assert edit(nn) == edit(torch.nn)
+
+
+OPTIMIZERS = [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
+              ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.2, weight_decay=0.1, maximize=True)),
+              ("Adam", dict(lr=0.05, weight_decay=0.1, amsgrad=True, maximize=True)),
+              ("AdamW", dict(lr=0.05, weight_decay=0.1)),
+              ("RMSprop", dict(lr=0.01, weight_decay=0.1, momentum=0.5, centered=True, maximize=True)),
+              ("Adagrad", dict(lr=0.1, weight_decay=0.1, lr_decay=0.01, initial_accumulator_value=0.2))]
+
+
+def _train(lib, optim, name, options, start, x, resume_at):
+    """Five steps on two parameter groups; the third parameter never gets a gradient.
+    At ``resume_at`` a fresh optimizer takes over through state_dict()/load_state_dict."""
+    params = [lib["param"](lib["tensor"](a)) for a in start]
+    make = lambda: getattr(optim, name)([{"params": params[:1]}, {"params": params[1:], "lr": 0.02}], **options)
+    optimizer = make()
+    for step in range(5):
+        optimizer.zero_grad()
+        ((x @ params[0].T + params[1]) ** 2).mean().backward()
+        optimizer.step()
+        if step == resume_at:
+            saved = copy.deepcopy(optimizer.state_dict())
+            optimizer = make()
+            optimizer.load_state_dict(saved)
+    return [p.detach().numpy() if hasattr(p, "detach") else p.numpy() for p in params]
+
+
+@pytest.mark.parametrize("name, options", OPTIMIZERS)
+def test_optimizer_resumed_mid_run_matches_torch_uninterrupted(device, torch, name, options):
+    rng = np.random.default_rng(0)
+    start = [rng.standard_normal(s).astype(np.float32) for s in ((3, 4), (3,), (2,))]
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    reference = _train(dict(param=torch.nn.Parameter, tensor=torch.tensor), torch.optim, name, options, start,
+                       torch.tensor(x), resume_at=None)
+    ours = _train(dict(param=nn.Parameter, tensor=ag.tensor), nn.optim, name, options, start, ag.tensor(x),
+                  resume_at=2)
+    for got, want in zip(ours, reference):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(ours[2], start[2])  # no gradient: untouched
+
+
+def test_chained_schedulers_and_resumed_schedule_match_torch(torch):
+    def rates(lib, optim, resume):
+        p = lib["param"](lib["tensor"]([1.0]))
+        make = lambda: optim.SGD([p], lr=1.0, momentum=0.9)
+        opt = make()
+        schedules = [optim.lr_scheduler.StepLR(opt, 2, gamma=0.5), optim.lr_scheduler.ExponentialLR(opt, 0.9)]
+        out = []
+        for epoch in range(6):
+            opt.step()
+            for s in schedules:
+                s.step()
+            out.append([round(s.get_last_lr()[0], 12) for s in schedules])
+        cosine = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=0.01)
+        for _ in range(3):
+            cosine.step()
+        if resume:
+            saved, opt_saved = cosine.state_dict(), opt.state_dict()
+            opt = make()
+            opt.load_state_dict(opt_saved)
+            cosine = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=0.01)
+            cosine.load_state_dict(saved)
+        for _ in range(4):
+            cosine.step()
+            out.append(round(opt.param_groups[0]["lr"], 12))
+        return out
+    assert rates(dict(param=nn.Parameter, tensor=ag.tensor), nn.optim, True) == \
+        rates(dict(param=torch.nn.Parameter, tensor=torch.tensor), torch.optim, False)
+
+
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, float("inf")])
+def test_clip_grad_norm_skips_parameters_without_gradients_as_torch(device, torch, norm_type):
+    rng = np.random.default_rng(1)
+    grads = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(5).astype(np.float32)]
+    ours = [nn.Parameter(ag.zeros(*g.shape)) for g in grads] + [nn.Parameter(ag.zeros(2))]
+    theirs = [torch.nn.Parameter(torch.zeros(g.shape)) for g in grads] + [torch.nn.Parameter(torch.zeros(2))]
+    for p, q, g in zip(ours, theirs, grads):
+        p.grad, q.grad = ag.tensor(g), torch.tensor(g)
+    total = nn.utils.clip_grad_norm_(iter(ours), 0.5, norm_type=norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(iter(theirs), 0.5, norm_type=norm_type)
+    np.testing.assert_allclose(float(total.item()), float(expected), rtol=1e-6)
+    for p, q in zip(ours[:2], theirs[:2]):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=1e-7)
+    assert ours[2].grad is None
