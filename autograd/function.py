@@ -470,7 +470,12 @@ def _record_outputs(ctx, args, producers, raw, backend):
         returned = [r.data if isinstance(r, Tensor) else r for r in raws]
         _note_saved(ctx, returned, [t.data for t in outputs])
     if marks is not None and marks.dirty:
-        outputs = [_take_dirty_place(ctx, t, r) for t, r in zip(outputs, raws)]
+        try:
+            outputs = [_take_dirty_place(ctx, t, r) for t, r in zip(outputs, raws)]
+        finally:
+            # Each changed input now has this node as its grad_fn: were the node to keep
+            # them, every one would be a reference cycle (tensor -> node -> tensor).
+            marks.dirty = ()
     return tuple(outputs) if len(outputs) > 1 or type(raw) is tuple else outputs[0]
 
 

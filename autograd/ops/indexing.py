@@ -20,12 +20,13 @@ class IndexTypeError(IndexError, TypeError):
 class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index, advanced):
-        ctx.x_shape, ctx.index, ctx.advanced = x.data.shape, index, advanced
+        ctx.x_shape, ctx.advanced = x.data.shape, advanced
+        _save_index(ctx, index)
         return x._backend.gather(x.data, index) if advanced else x.data[index]
 
     @staticmethod
     def backward(ctx, gy):
-        return IndexAdd.apply(gy, ctx.index, ctx.advanced, ctx.x_shape), None, None
+        return IndexAdd.apply(gy, _saved_index(ctx), ctx.advanced, ctx.x_shape), None, None
 
 
 class IndexAdd(Function):
@@ -34,7 +35,8 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, g, index, advanced, shape):
-        ctx.index, ctx.advanced = index, advanced
+        ctx.advanced = advanced
+        _save_index(ctx, index)
         backend = g._backend
         if advanced:
             return backend.scatter_add(shape, index, g.data)
@@ -48,7 +50,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return GetItem.apply(gg, ctx.index, ctx.advanced), None, None, None
+        return GetItem.apply(gg, _saved_index(ctx), ctx.advanced), None, None, None
 
 
 class IndexPut(Function):
@@ -58,7 +60,8 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, x, values, index, advanced):
-        ctx.index, ctx.advanced = index, advanced
+        ctx.advanced = advanced
+        _save_index(ctx, index)
         out = x._backend.xp.asarray(x.data, copy=True)
         x._backend.put_(out, index, values.data)
         return out
@@ -66,9 +69,32 @@ class IndexPut(Function):
     @staticmethod
     def backward(ctx, g):
         need_x, need_values = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        gx = IndexPut.apply(g, as_tensor(0, g), ctx.index, ctx.advanced) if need_x else None
-        gv = GetItem.apply(g, ctx.index, ctx.advanced) if need_values else None
+        index = _saved_index(ctx)
+        gx = IndexPut.apply(g, as_tensor(0, g), index, ctx.advanced) if need_x else None
+        gv = GetItem.apply(g, index, ctx.advanced) if need_values else None
         return gx, gv, None, None
+
+
+_AN_ARRAY = object()  # where an index array stood in ctx.index; the array itself is saved
+
+
+def _save_index(ctx, index):
+    """Keep the index for backward: its arrays through save_for_backward, so that the
+    engine frees them after backward with everything else the node saved (as PyTorch
+    frees an index op's saved indices); ints, slices, None and Ellipsis as they are."""
+    arrays = [p for p in index if hasattr(p, "shape")]
+    if arrays:
+        ctx.save_for_backward(*arrays)
+        index = tuple(_AN_ARRAY if hasattr(p, "shape") else p for p in index)
+    ctx.index = index
+
+
+def _saved_index(ctx):
+    """The index _save_index kept (saved_tensors raises once backward has freed it)."""
+    if not any(p is _AN_ARRAY for p in ctx.index):
+        return ctx.index
+    arrays = iter([t.data for t in ctx.saved_tensors])
+    return tuple(next(arrays) if p is _AN_ARRAY else p for p in ctx.index)
 
 
 def _normalize_index(x, index, op="getitem"):

@@ -4,7 +4,7 @@ from ..tensor import Tensor
 from .dependencies import load_graphviz
 from .folding import Folding, fold_repeats
 from .graph import Graph
-from .module_calls import build_calls
+from .module_calls import build_calls, unlink_calls
 from .names import ModuleNames, leaf_names
 from .render import Drawing
 from .summary import draw_summary
@@ -39,13 +39,16 @@ def make_dot(*roots, params=None, show_saved=False, group_modules=True, collapse
     names = leaf_names(params, graph)
     modules = ModuleNames()
     calls, node_call = build_calls(graph) if group_modules else ([], {})
-    folding = fold_repeats(graph, calls, node_call, names) if collapse_repeats and group_modules else Folding()
-    drawn = (sum(1 for n in graph.nodes if id(n) not in folding.alias)
-             + sum(1 for t in graph.leaves if id(t) not in folding.alias) + len(roots))
-    if drawn > max_nodes:
-        return draw_summary(graphviz, graph, modules, drawn, max_nodes)
-    return Drawing(graphviz, graph, names, modules, calls, node_call, folding, show_saved,
-                   profile, color_by, rankdir).graph
+    try:
+        folding = fold_repeats(graph, calls, node_call, names) if collapse_repeats and group_modules else Folding()
+        drawn = (sum(1 for n in graph.nodes if id(n) not in folding.alias)
+                 + sum(1 for t in graph.leaves if id(t) not in folding.alias) + len(roots))
+        if drawn > max_nodes:
+            return draw_summary(graphviz, graph, modules, drawn, max_nodes)
+        return Drawing(graphviz, graph, names, modules, calls, node_call, folding, show_saved,
+                       profile, color_by, rankdir).graph
+    finally:
+        unlink_calls(calls)
 
 
 def _check_roots(roots):

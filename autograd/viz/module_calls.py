@@ -74,6 +74,16 @@ def build_calls(graph):
     return ordered, node_call
 
 
+def unlink_calls(calls):
+    """Break the links between calls once a drawing is made: a call and its parent
+    point at each other, and a folded call's ``fold`` lists itself, so without this
+    every drawing would leave the graph's nodes (and what they saved), its modules and
+    their parameters alive until Python's cyclic garbage collector runs."""
+    for call in calls:
+        call.parent = call.fold = None
+        call.children = []
+
+
 def _exchanging_data(call, candidates, graph, node_call):
     """The candidate call that consumes this call's outputs, else one that feeds it."""
     wanted = {id(c) for c in candidates}

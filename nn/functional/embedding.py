@@ -138,13 +138,14 @@ class _FrequencyScaledLookup(Function):
 
     @staticmethod
     def forward(ctx, weight, index, inverse_counts):
-        ctx.weight_shape, ctx.index, ctx.inverse_counts = weight.data.shape, index, inverse_counts
+        ctx.weight_shape = weight.data.shape
+        ctx.save_for_backward(inverse_counts, *index)  # freed after backward, as any saved array
         return weight._backend.gather(weight.data, index)
 
     @staticmethod
     def backward(ctx, gy):
-        scale = Tensor._make(ctx.inverse_counts, gy._backend)
-        return IndexAdd.apply(gy * scale, ctx.index, True, ctx.weight_shape), None, None
+        scale, *index = ctx.saved_tensors
+        return IndexAdd.apply(gy * scale, tuple(t.data for t in index), True, ctx.weight_shape), None, None
 
 
 def _as_indices(input, weight):

@@ -1,0 +1,546 @@
+"""The memory promise: the graph holds no reference cycles, so everything a step made is
+returned by reference counting alone the moment the user drops the last tensor, and
+backward (without retain_graph) frees what the nodes saved while the user still holds
+the graph.
+
+Each check runs a piece of code with Python's cyclic collector off, drops every
+reference, then asks the collector what it finds: anything of topograd's (tensors,
+nodes, arrays, modules) it finds was kept alive by a cycle. The failure names those
+objects. The collector is always switched back on, whatever happens.
+"""
+import gc
+import os
+import warnings
+import weakref
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+import nn.functional as F
+from autograd.function import Function
+from autograd.tensor import Tensor
+from backends.scratch_pool import ScratchPool
+from tests.autograd.test_ops_table import TABLE, draw_inputs
+
+OUR_PACKAGES = ("autograd", "nn", "backends", "numpy", "array_api_strict")
+
+
+def _ours(obj):
+    """Whether ``obj`` belongs to topograd or holds array memory (test-defined Functions too)."""
+    if isinstance(obj, (Tensor, Function, nn.Module)):
+        return True
+    return type(obj).__module__.split(".")[0] in OUR_PACKAGES
+
+
+def cyclic_garbage(run):
+    """Run ``run()`` with the cyclic collector off; return a Counter of our objects that
+    only the collector could free afterwards (members of, or kept by, a cycle)."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        run()
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what collect() frees is kept in gc.garbage to be named
+        gc.collect()
+        found = Counter(type(o).__qualname__ for o in gc.garbage if _ours(o))
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+    return found
+
+
+def assert_no_cycles(run, what):
+    found = cyclic_garbage(run)
+    assert not found, f"{what}: reference cycles kept these alive until gc ran: {dict(found)}"
+
+
+def assert_none_leaves_cycles(runs):
+    """``runs``: (name, run) pairs. One collection for all of them (a full collection is
+    the slow part), then, only if it found something, one per run to name the culprit."""
+    runs = list(runs)
+    if cyclic_garbage(lambda: [run() for _, run in runs]):
+        for name, run in runs:
+            assert_no_cycles(run, name)
+
+
+def _nodes(*roots):
+    """Every node of the graph behind ``roots``, without recursion."""
+    seen, stack = {}, [r.grad_fn for r in roots if r.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen[id(node)] = node
+            stack.extend(p for p in node.producer_tuple() if isinstance(p, Function))
+    return list(seen.values())
+
+
+def _arrays_held(node):
+    """The attributes of ``node`` (besides its producers) through which it still holds an
+    array or tensor, looking into tuples, lists and dicts."""
+    held, stack = [], [(k, v) for k, v in vars(node).items() if k != "_producers"]
+    while stack:
+        name, value = stack.pop()
+        if isinstance(value, Tensor) or hasattr(value, "__array_namespace__") or isinstance(value, np.ndarray):
+            held.append(name)
+        elif isinstance(value, (tuple, list)):
+            stack.extend((f"{name}[{i}]", v) for i, v in enumerate(value))
+        elif isinstance(value, dict):
+            stack.extend((f"{name}[{k!r}]", v) for k, v in value.items())
+    return sorted(held)
+
+
+def _leaves(op):
+    return [ag.tensor(a, dtype="float64", requires_grad=True) for a in draw_inputs(op)]
+
+
+def _total(outputs):
+    outputs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+    return sum((o * o).sum() for o in outputs)
+
+
+# --- failing now: the cycles and the buffers found --------------------------------------------
+class _DoubleInPlace(ag.Function):
+    @staticmethod
+    def forward(ctx, x):
+        x.data *= 2
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+
+
+def test_mark_dirty_leaves_no_cycle(device):
+    """Function.mark_dirty keeps the changed inputs in ctx._marks.dirty, and each of them
+    then takes the node as its grad_fn: Tensor -> node (_DoubleInPlace) -> _OutputMarks ->
+    tuple -> Tensor, a cycle per call, kept until the collector runs."""
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+    def run():
+        y = x * 1
+        _DoubleInPlace.apply(y)
+        _DoubleInPlace.apply(y[1:])  # through a view too
+        (y * y).sum().backward()
+
+    assert_no_cycles(run, "a custom Function that calls mark_dirty")
+
+
+def test_drawing_a_graph_leaves_no_cycle(device, tmp_path):
+    """make_dot's module calls (autograd/viz/module_calls.Call) point at their parent and
+    the parent at them (.parent / .children), and a folded call's .fold lists itself: each
+    drawing kept the graph's nodes, the model and its parameters alive until gc ran."""
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    cell = nn.RNNCell(2, 2)
+    x = ag.randn(3, 4, requires_grad=True)
+
+    def run():
+        loss = model(x).sum()
+        ag.make_dot(loss, params=model).source
+        h = ag.zeros(3, 2)
+        for _ in range(4):
+            h = cell(model(x), h)
+        ag.make_dot(h.sum(), show_saved=True).source
+
+    assert_no_cycles(run, "make_dot of a model's graph")
+
+
+def test_index_arrays_are_freed_after_backward(device):
+    """GetItem, IndexAdd and IndexPut (autograd/ops/indexing.py) keep their index arrays as
+    ctx.index, and the scale_grad_by_freq embedding lookup (nn/functional/embedding.py)
+    its ctx.index and ctx.inverse_counts, outside save_for_backward: backward does not
+    free them, so they live as long as the graph (PyTorch frees an index op's indices)."""
+    x = ag.randn(6, 3, requires_grad=True)
+    rows, cols = np.array([0, 2, 2, 5]), np.array([1, 0, 2, 2])
+    y = x * 1
+    y[np.array([1, 3])] = ag.randn(2, 3, requires_grad=True)
+    emb = nn.Embedding(10, 3, scale_grad_by_freq=True)
+    loss = y[rows, cols].sum() + y[y.detach() > 0].sum() + emb(ag.tensor([[1, 2, 2], [0, 9, 1]])).sum()
+    loss.backward()
+    held = {node.name: _arrays_held(node) for node in _nodes(loss) if _arrays_held(node)}
+    assert held == {}, f"nodes still hold arrays after backward: {held}"
+
+
+# --- pinned: the op table ------------------------------------------------------------------------
+def _forward(op):
+    _total(op.fn(*_leaves(op)))
+
+
+def _backward(op):
+    _total(op.fn(*_leaves(op))).backward()
+
+
+def _double_backward(op):
+    xs = _leaves(op)
+    grads = ag.grad(_total(op.fn(*xs)), xs, create_graph=True)
+    total = sum((g * g).sum() for g in grads)
+    if total.requires_grad:  # sign's and relu's second derivatives are constant
+        total.backward()
+
+
+@pytest.mark.parametrize("run", [_forward, _backward, _double_backward], ids=lambda f: f.__name__.strip("_"))
+def test_op_table_leaves_no_cycles(device, run):
+    assert_none_leaves_cycles((op.name, lambda op=op: run(op)) for op in TABLE)
+
+
+def test_backward_frees_every_saved_buffer_while_the_graph_is_held(device):
+    for op in TABLE:
+        xs = _leaves(op)
+        loss = _total(op.fn(*xs))
+        saving = [n for n in _nodes(loss) if n._saved is not None]
+        loss.backward()
+        kept = [n.name for n in saving if n._saved is not None or not n._released]
+        assert not kept, f"{op.name}: still saved after backward: {kept}"
+
+
+def test_retain_graph_keeps_saved_buffers_until_the_last_backward(device):
+    x = ag.tensor([0.5, 1.5, 2.0], dtype="float64", requires_grad=True)
+    loss = (x.exp() * x.tanh()).sum()
+    saving = [n for n in _nodes(loss) if n._saved is not None]
+    loss.backward(retain_graph=True)
+    assert all(n._saved is not None for n in saving)
+    loss.backward()
+    assert all(n._saved is None for n in saving)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * ((np.exp(x.numpy()) * np.tanh(x.numpy()))
+                                                    + np.exp(x.numpy()) / np.cosh(x.numpy()) ** 2))
+
+
+def test_the_graph_dies_with_its_last_tensor_while_the_model_lives(device):
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2))
+    gc.collect()
+    gc.disable()
+    try:
+        loss = F.cross_entropy(model(ag.randn(5, 4)), ag.tensor([0, 1, 1, 0, 1]))
+        refs = [weakref.ref(loss)] + [weakref.ref(n) for n in _nodes(loss)]
+        del loss  # before backward: every saved activation goes with it
+        assert [r() for r in refs] == [None] * len(refs)
+    finally:
+        gc.enable()
+
+
+# --- pinned: the rest of autograd ----------------------------------------------------------------
+class _Square(ag.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.data * x.data
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * 2 * x
+
+
+class _SquareKeptAsAttribute(ag.Function):
+    """ctx.x = x instead of save_for_backward: the user's choice; no cycle (a node never
+    points at its outputs), but backward cannot free it or check it for in-place changes."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return x.data * x.data
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2 * ctx.x
+
+
+class _Split(ag.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.data * 2, x.data * 3
+
+    @staticmethod
+    def backward(ctx, g1, g2):
+        return g1 * 2 + g2 * 3
+
+
+def _views_and_inplace():
+    a = ag.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = a * 1
+    x = ag.zeros(3, 4)
+    vv, old = y[1][1:], y[:, 2]
+    vv.mul_(2.0)
+    x[2][1:3] = w
+    x[2][0:2] += w
+    turned = x.reshape(4, 3).T
+    turned[1:].mul_(w[0])
+    ag.split(y, 2, axis=1)[1].T.add_(w.reshape(2, 1))
+    y.relu_()
+    y -= 0.5
+    y *= w.sum()
+    y[[0, 2], 1:] = w[0]
+    ((old * vv[1]).sum() + (x * y).sum() + turned.sum()).backward()
+
+
+def _hooks_and_retain_grad():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    handle = y.register_hook(lambda g: g * 2)
+    z = y.exp()
+    z.register_hook(lambda g: None)
+    x.register_hook(lambda g: g + 1)
+    z.sum().backward()
+    assert y.grad is not None
+    handle.remove()
+
+
+def _custom_functions():
+    x = ag.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    _Square.apply(x * 1).sum().backward()
+    _SquareKeptAsAttribute.apply(x * 1).sum().backward()
+    a, b = _Split.apply(x)
+    (a.sum() + b.sum()).backward()
+    (g,) = ag.grad(_Square.apply(x).sum(), x, create_graph=True)
+    g.sum().backward()
+
+
+def _grad_and_backward_inputs():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = ag.tensor([0.5, 0.5, 0.5], requires_grad=True)
+    (g,) = ag.grad((x ** 3 * w).sum(), x, create_graph=True)
+    ag.grad(g.sum(), [x, w])
+    (x.sin() * w).sum().backward(inputs=[w])
+
+
+def _anomaly_and_errors():
+    x = ag.tensor([0.0, 2.0], requires_grad=True)
+    with ag.detect_anomaly():
+        (x.exp() * x).sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for bad in (lambda: x.log().sum(), lambda: x.sqrt().sum().backward()):
+            try:
+                with ag.detect_anomaly():
+                    bad()
+            except RuntimeError:
+                pass
+    y = x * 1
+    z = y.exp()
+    y.add_(1)
+    try:
+        (z * y).sum().backward()
+    except RuntimeError:
+        pass
+    loss = x.exp().sum()
+    loss.backward()
+    try:
+        loss.backward()
+    except RuntimeError:
+        pass
+
+
+def _profiler(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    with ag.profiler.profile() as prof:
+        model(ag.randn(5, 3)).sum().backward()
+    prof.table(group_by="module")
+    prof.summary()
+    prof.export_chrome_trace(tmp_path / "trace.json")
+
+
+@pytest.mark.parametrize("run", [_views_and_inplace, _hooks_and_retain_grad, _custom_functions,
+                                 _grad_and_backward_inputs, _anomaly_and_errors],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_autograd_features_leave_no_cycles(device, run):
+    assert_no_cycles(run, run.__name__)
+
+
+def test_the_profiler_leaves_no_cycles(device, tmp_path):
+    assert_no_cycles(lambda: _profiler(tmp_path), "a profiled step")
+
+
+def test_backward_with_create_graph_cycle_is_only_the_leaf_and_its_grad(device):
+    """As in PyTorch (which warns about it): backward(create_graph=True) gives a leaf a
+    .grad whose graph leads back to the leaf. Setting .grad to None breaks it."""
+    def run():
+        x = ag.tensor([1.0, 2.0], requires_grad=True)
+        (x ** 3).sum().backward(create_graph=True)
+        x.grad = None
+
+    assert_no_cycles(run, "backward(create_graph=True), then x.grad = None")
+
+
+# --- pinned: nn --------------------------------------------------------------------------------------
+def _x(*shape):
+    return ag.randn(*shape)
+
+
+def _ids():
+    return ag.tensor([[1, 2, 2], [0, 9, 1]])
+
+
+LAYERS = [
+    (lambda: nn.Linear(4, 3), lambda: _x(2, 4)),
+    (lambda: nn.Conv2d(2, 4, 3, padding=1, groups=2), lambda: _x(2, 2, 5, 5)),
+    (lambda: nn.BatchNorm1d(4), lambda: _x(3, 4)),
+    (lambda: nn.BatchNorm2d(2), lambda: _x(3, 2, 4, 4)),
+    (lambda: nn.LayerNorm(4), lambda: _x(3, 4)),
+    (lambda: nn.Dropout(0.3), lambda: _x(3, 4)),
+    (lambda: nn.Dropout(0.3, inplace=True), lambda: _x(3, 4)),
+    (lambda: nn.Flatten(), lambda: _x(2, 3, 4)),
+    (lambda: nn.MaxPool2d(2), lambda: _x(1, 2, 4, 4)),
+    (lambda: nn.AvgPool2d(2), lambda: _x(1, 2, 4, 4)),
+    (lambda: nn.AdaptiveAvgPool2d((2, 3)), lambda: _x(1, 2, 5, 5)),
+    (lambda: nn.Sequential(nn.ReLU(inplace=True), nn.LeakyReLU(0.1), nn.ELU(), nn.GELU(), nn.GELU("tanh"),
+                           nn.Sigmoid(), nn.Tanh(), nn.Softplus(), nn.Softmax(-1), nn.LogSoftmax(-1),
+                           nn.Identity()), lambda: _x(3, 4)),
+    (lambda: nn.Embedding(10, 3, padding_idx=0, max_norm=1.0), _ids),
+    (lambda: nn.RNN(3, 4, num_layers=2, bidirectional=True), lambda: _x(5, 2, 3)),
+    (lambda: nn.LSTM(3, 4, proj_size=2, num_layers=2, dropout=0.2, batch_first=True), lambda: _x(2, 5, 3)),
+    (lambda: nn.GRU(3, 4), lambda: _x(5, 2, 3)),
+    (lambda: nn.ModuleList([nn.RNNCell(3, 4), nn.LSTMCell(3, 4), nn.GRUCell(3, 4)]), lambda: _x(2, 3)),
+]
+
+
+def _outputs_requiring_grad(out):
+    stack, found = [out], []
+    while stack:
+        o = stack.pop()
+        if isinstance(o, (tuple, list)):
+            stack.extend(o)
+        elif isinstance(o, Tensor) and o.requires_grad:
+            found.append(o)
+    return found
+
+
+def _call(module, x):
+    if isinstance(module, nn.ModuleList):
+        return [cell(x) for cell in module]
+    return module(x)
+
+
+def _layer_step(make, inputs, double):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dropout between one layer's steps
+        module = make()
+    x = inputs()
+    leaf = x.detach().requires_grad_(True) if x.dtype.kind == "f" else None
+    loss = _total(_outputs_requiring_grad(_call(module, x if leaf is None else leaf * 1)))
+    if not double:
+        loss.backward()
+        return
+    wrt = [p for p in module.parameters() if p.requires_grad] + ([leaf] if leaf is not None else [])
+    grads = ag.grad(loss, wrt, create_graph=True, allow_unused=True)
+    total = sum((g * g).sum() for g in grads if g is not None)
+    if isinstance(total, Tensor) and total.requires_grad:
+        total.backward()
+
+
+@pytest.mark.parametrize("double", [False, True], ids=["backward", "double_backward"])
+def test_every_layer_leaves_no_cycles(device, double):
+    assert_none_leaves_cycles((f"layer {i}", lambda make=make, inputs=inputs: _layer_step(make, inputs, double))
+                              for i, (make, inputs) in enumerate(LAYERS))
+
+
+LOSSES = [
+    lambda x: nn.CrossEntropyLoss()(x, ag.tensor([0, 2, 1, 1])),
+    lambda x: nn.CrossEntropyLoss(weight=ag.tensor([1.0, 2.0, 3.0]), label_smoothing=0.1,
+                                  ignore_index=1)(x, ag.tensor([0, 2, 1, 1])),
+    lambda x: nn.CrossEntropyLoss()(x, F.softmax(ag.randn(4, 3), axis=1)),
+    lambda x: nn.NLLLoss()(F.log_softmax(x, axis=1), ag.tensor([0, 2, 1, 1])),
+    lambda x: nn.MSELoss()(x, ag.randn(4, 3)),
+    lambda x: nn.L1Loss()(x, ag.randn(4, 3)),
+    lambda x: nn.HuberLoss()(x, ag.randn(4, 3)),
+    lambda x: nn.BCELoss()(x.sigmoid(), ag.rand(4, 3)),
+    lambda x: nn.BCEWithLogitsLoss(pos_weight=ag.tensor([1.0, 2.0, 3.0]))(x, ag.rand(4, 3)),
+]
+
+
+def _loss_step(loss_of):
+    x = ag.randn(4, 3, requires_grad=True)
+    (g,) = ag.grad(loss_of(x), x, create_graph=True)
+    (g * g).sum().backward()
+
+
+def test_every_loss_leaves_no_cycles(device):
+    assert_none_leaves_cycles((f"loss {i}", lambda loss_of=loss_of: _loss_step(loss_of))
+                              for i, loss_of in enumerate(LOSSES))
+
+
+OPTIMIZERS = [
+    lambda p: nn.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda p: nn.optim.Adam(p, lr=1e-3, amsgrad=True, weight_decay=0.1),
+    lambda p: nn.optim.AdamW(p, lr=1e-3),
+    lambda p: nn.optim.RMSprop(p, lr=1e-3, momentum=0.9, centered=True),
+    lambda p: nn.optim.Adagrad(p, lr=0.1),
+]
+SCHEDULERS = [
+    lambda o: nn.optim.lr_scheduler.LambdaLR(o, lambda epoch: 0.9 ** epoch),
+    lambda o: nn.optim.lr_scheduler.StepLR(o, 2),
+    lambda o: nn.optim.lr_scheduler.MultiStepLR(o, [1, 2]),
+    lambda o: nn.optim.lr_scheduler.ExponentialLR(o, 0.9),
+    lambda o: nn.optim.lr_scheduler.CosineAnnealingLR(o, 5),
+    lambda o: nn.optim.lr_scheduler.OneCycleLR(o, 0.1, total_steps=10),
+    lambda o: nn.optim.lr_scheduler.ReduceLROnPlateau(o),
+]
+
+
+def _training(make_optimizer, make_scheduler):
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    optimizer = make_optimizer(model.parameters())
+    scheduler = None if make_scheduler is None else make_scheduler(optimizer)
+    for _ in range(3):
+        loss = F.cross_entropy(model(ag.randn(5, 4)), ag.tensor([0, 1, 2, 0, 1]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if isinstance(scheduler, nn.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(loss.item())
+        elif scheduler is not None:
+            scheduler.step()
+    optimizer.load_state_dict(optimizer.state_dict())
+    if scheduler is not None:
+        scheduler.load_state_dict(scheduler.state_dict())
+    model.load_state_dict(model.state_dict())
+
+
+def test_training_steps_with_every_optimizer_and_scheduler_leave_no_cycles(device):
+    assert_none_leaves_cycles(
+        [(f"optimizer {i}", lambda make=make: _training(make, None)) for i, make in enumerate(OPTIMIZERS)]
+        + [(f"scheduler {i}", lambda make=make: _training(OPTIMIZERS[0], make)) for i, make in enumerate(SCHEDULERS)])
+
+
+def test_checkpoints_data_and_fit_leave_no_cycles(device, tmp_path):
+    def run():
+        data = nn.data.TensorDataset(ag.randn(20, 4), ag.tensor(np.arange(20) % 3))
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        handle = model[0].register_forward_hook(lambda module, inputs, output: output * 1)
+        model.register_forward_pre_hook(lambda module, inputs: None)
+        optimizer = nn.optim.Adam(model.parameters(), lr=1e-2)
+        nn.fit(model, F.cross_entropy, optimizer, nn.data.DataLoader(data, batch_size=5, shuffle=True, seed=1),
+               nn.data.DataLoader(data, batch_size=10), epochs=2, progress=False,
+               scheduler=nn.optim.lr_scheduler.OneCycleLR(optimizer, 0.1, total_steps=8),
+               callbacks=[nn.EarlyStopping(patience=1),
+                          nn.ModelCheckpoint(os.fspath(tmp_path / "best.safetensors"))])
+        handle.remove()
+        path = os.fspath(tmp_path / "last.safetensors")
+        nn.save(model.state_dict(), path, optimizer=optimizer, metadata={"epoch": "2"})
+        model.load_state_dict(nn.load(path))
+        optimizer.load_state_dict(nn.load_optimizer_state(path))
+        nn.restore(path, model, optimizer)
+        next(iter(nn.data.DataLoader([(ag.randn(2), 1) for _ in range(5)], batch_size=2)))
+
+    assert_no_cycles(run, "fit, DataLoader and checkpoints")
+
+
+# --- the scratch pool ------------------------------------------------------------------------------
+def test_the_scratch_pool_keeps_dead_arrays_only_within_its_bound(monkeypatch):
+    monkeypatch.setattr(ScratchPool, "MAX_BYTES", 8 << 20)
+    pool = ScratchPool()
+    for step in range(3):
+        for kib in range(256, 2048, 128):  # many sizes, each dropped at once
+            pool.take((kib * 256,), np.float32)
+            assert pool.reserved_bytes <= ScratchPool.MAX_BYTES
+    assert pool.in_use_bytes() == 0
+    kept = pool.take((1 << 20,), np.float32)  # 4 MiB: reuses or evicts, never exceeds the bound
+    assert pool.reserved_bytes <= ScratchPool.MAX_BYTES and pool.in_use_bytes() == kept.nbytes
+    del kept
+    assert pool.in_use_bytes() == 0
