@@ -87,12 +87,12 @@ def batched_images(op, x):
 def window_out(op, size, kernel, stride, dilation, pad_before, pad_after, ceil_mode=False):
     extent = dilation * (kernel - 1) + 1
     span = size + pad_before + pad_after - extent
-    if span < 0:
-        raise ValueError(f"{op}: the input size {size} (padded to {size + pad_before + pad_after}) is "
-                         f"smaller than the kernel's extent {extent}")
     out = (-(-span // stride) if ceil_mode else span // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + pad_before:
         out -= 1  # PyTorch: the last window must start inside the input or its left padding
+    if out < 1:  # with ceil_mode, one window may run past a padded input smaller than the kernel, as in PyTorch
+        raise ValueError(f"{op}: the input size {size} (padded to {size + pad_before + pad_after}) is "
+                         f"smaller than the kernel's extent {extent}")
     return out
 
 

@@ -7,7 +7,7 @@ shared with the loss modules, which check at construction."""
 import math
 
 from autograd.ops import nn_fused
-from autograd.ops.elementwise import clip, constant
+from autograd.ops.elementwise import constant, where
 from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import reshape, transpose
 
@@ -110,6 +110,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     c = input.shape[-1] if input.ndim == 1 else input.shape[1] if input.ndim >= 2 else 0
     weight = _class_weight(op, weight, input, c)
     if kind(target) == "f":
+        if ignore_index >= 0:  # a class index, which probability targets have no use for
+            raise ValueError(f"{op}: ignore_index={ignore_index} applies to class-index targets, not to "
+                             "class probabilities (a float target); leave ignore_index at its default")
         return _soft_cross_entropy(op, input, target, weight, reduction, label_smoothing)
     logits, targets, shape, all_valid = _class_targets(op, input, target, ignore_index)
     loss = nn_fused.cross_entropy(logits, targets, weight, ignore_index, float(label_smoothing), reduction,
@@ -199,11 +202,13 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
     target = _same_shapes("huber_loss", input, target)
-    size = abs(input - target)
-    # 0.5 c^2 + delta (|d| - c) with c = min(|d|, delta) is both branches at once,
-    # without a per-element branch.
-    c = clip(size, max=float(delta))
-    return _elementwise_loss("huber_loss", c * c * 0.5 + (size - c) * delta, weight, reduction, False)
+    diff = input - target
+    size = abs(diff)
+    # The quadratic branch squares diff itself, not |diff|: |d|^2 has second derivative
+    # sign(d)^2, which is 0 at d = 0 where the loss is smooth. At |d| = delta the linear
+    # branch is taken, as PyTorch's second derivative does.
+    loss = where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    return _elementwise_loss("huber_loss", loss, weight, reduction, False)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -221,7 +226,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          "for class indices use cross_entropy")
     loss = nn_fused.binary_cross_entropy(input, target)
     if weight is not None:
-        loss = loss * _weight_like(op, weight, "weight", input)
+        loss = loss * _elementwise_weight(op, weight, "weight", input)
     return _reduce(loss, reduction)
 
 
@@ -234,11 +239,22 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     target = _same_shapes(op, input, target)
     log_weight = 1
     if pos_weight is not None:
-        log_weight = (_weight_like(op, pos_weight, "pos_weight", input) - 1) * target + 1
+        log_weight = (_elementwise_weight(op, pos_weight, "pos_weight", input) - 1) * target + 1
     loss = (1 - target) * input + nn_fused.softplus(-input) * log_weight
     if weight is not None:
-        loss = loss * _weight_like(op, weight, "weight", input)
+        loss = loss * _elementwise_weight(op, weight, "weight", input)
     return _reduce(loss, reduction)
+
+
+def _elementwise_weight(op, weight, name, input):
+    """A weight that broadcasts to the input's shape (never past it, which would
+    change the loss's shape), in the input's dtype."""
+    weight = _weight_like(op, weight, name, input)
+    shape, target = weight.shape, input.shape
+    if len(shape) > len(target) or any(w not in (1, t) for w, t in zip(shape[::-1], target[::-1])):
+        raise ValueError(f"{op}: {name} of shape {shape} does not broadcast to the input's shape {target}; "
+                         "give it the input's shape or one that broadcasts to it")
+    return weight
 
 
 def _weight_like(op, weight, name, input):

@@ -95,6 +95,9 @@ def adaptive_avg_pool2d(input, output_size):
     op = "adaptive_avg_pool2d"
     x, unbatched = batched_images(op, input)
     h, w = x.shape[2:]
+    if not h or not w:
+        raise ValueError(f"{op}: the input's height and width must be non-zero (there is nothing to average), "
+                         f"got shape {input.shape}")
     if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
         oh, ow = (h if output_size[0] is None else output_size[0], w if output_size[1] is None else output_size[1])
     else:

@@ -15,6 +15,10 @@ class Softmax(Function):
     def forward(ctx, x, axis):
         xp = x._backend.xp
         ctx.axis = axis
+        if x.data.shape[axis] == 0:  # nothing to normalize, and no max to shift by
+            e = xp.asarray(x.data, copy=True)
+            ctx.save_for_backward(e)
+            return e
         e = xp.exp(x.data - xp.max(x.data, axis=axis, keepdims=True))
         e /= xp.sum(e, axis=axis, keepdims=True)
         ctx.save_for_backward(e)
@@ -36,6 +40,10 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis):
         xp = x._backend.xp
         ctx.axis = axis
+        if x.data.shape[axis] == 0:  # nothing to normalize, and no max to shift by
+            shifted = xp.asarray(x.data, copy=True)
+            ctx.save_for_backward(shifted)
+            return shifted
         shifted = x.data - xp.max(x.data, axis=axis, keepdims=True)
         shifted -= xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(shifted)
