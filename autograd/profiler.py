@@ -266,7 +266,7 @@ class profile:
             out.append(f"({len(order) - len(shown)} more rows; pass top=None to see all)")
         out.append(f"Profiled total: {format_time(summary['total_s'])} "
                    f"(forward {format_time(summary['forward_s'])}, backward {format_time(summary['backward_s'])}) "
-                   f"in {summary['events']} op calls")
+                   f"in {summary['events']} events (forward and backward calls)")
         return "\n".join(out)
 
     def export_chrome_trace(self, path):

@@ -207,6 +207,8 @@ def test_table_matches_summary(device):
     assert sum(r["total_s"] for r in summary["ops"].values()) == pytest.approx(summary["total_s"])
     _, modules = table_rows(prof.table(group_by="module"))
     assert set(modules) == set(summary["modules"])
+    events = sum(r["calls"] + r["backward_calls"] for r in summary["ops"].values())
+    assert prof.table().splitlines()[-1].endswith(f"in {events} events (forward and backward calls)")
 
 
 def test_chrome_trace_schema(device, tmp_path):
