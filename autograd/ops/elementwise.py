@@ -551,7 +551,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        return _split_by_winner(gy, a.data > b.data, a.data == b.data, a)
+        return _split_by_winner(ctx, gy, a.data < b.data, a.data > b.data, a.data == b.data, a)
 
 
 class Minimum(Function):
@@ -566,15 +566,18 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        return _split_by_winner(gy, a.data < b.data, a.data == b.data, a)
+        return _split_by_winner(ctx, gy, a.data > b.data, a.data < b.data, a.data == b.data, a)
 
 
-def _split_by_winner(gy, a_wins, tie, like):
-    xp = like._backend.xp
-    dtype = gy.data.dtype
-    share = constant(xp.astype(a_wins, dtype) + xp.astype(tie, dtype) * 0.5, like)
-    ga = gy * share
-    return ga, gy - ga
+def _split_by_winner(ctx, gy, a_loses, b_loses, tie, like):
+    """Each side's share of ``gy``: all of it, half on a tie, none where it loses. The
+    loser's 0 is put there by where, not by a product with 0, so that an infinite or NaN
+    ``gy`` (sqrt(maximum(x, 0)) where x is clamped) leaves it 0 rather than NaN, as in
+    PyTorch; a NaN operand loses to nothing, so both sides get ``gy`` there, as in PyTorch."""
+    need_a, need_b = ctx.needs_input_grad
+    g = where(constant(tie, like), gy * 0.5, gy)
+    return (where(constant(a_loses, like), 0, g) if need_a else None,
+            where(constant(b_loses, like), 0, g) if need_b else None)
 
 
 def maximum(a, b):

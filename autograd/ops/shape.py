@@ -154,6 +154,8 @@ def broadcast_to(x, *shape):
     shape = shape_arg(shape)
     if shape == x.data.shape:
         return x
+    if any(d < 0 for d in shape):  # NumPy's -1 is no "keep this size" (PyTorch's expand): refused by name
+        raise ValueError(f"broadcast_to: sizes must be non-negative, got {shape}; give every size explicitly")
     if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
     out = BroadcastTo.apply(x, shape)

@@ -1,0 +1,225 @@
+"""Core ops at their edges against PyTorch, in float64: values and gradients where an op
+has a kink, a tie, a pole, an empty axis or a zero-size dimension, and the conventions
+chosen there (the op table keeps its inputs away from all of these)."""
+import numpy as np
+import pytest
+
+import autograd as ag
+
+
+def f64(values, requires_grad=False):
+    return ag.tensor(np.asarray(values, dtype=np.float64), dtype=ag.float64, requires_grad=requires_grad)
+
+
+def assert_same(ours, ref):
+    ref = ref.detach().numpy() if hasattr(ref, "detach") else np.asarray(ref)
+    got = ours.numpy()
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)  # NaN and inf must sit where PyTorch's do
+
+
+def assert_like_torch(torch, fn, torch_fn, *arrays, seed=None):
+    """Values, then the gradient of every input for the cotangent ``seed`` (ones by default)."""
+    ours = [f64(a, True) for a in arrays]
+    theirs = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    y, yt = fn(*ours), torch_fn(*theirs)
+    assert_same(y, yt)
+    seed = np.ones(tuple(yt.shape)) if seed is None else np.asarray(seed, dtype=np.float64)
+    y.backward(f64(seed))
+    yt.backward(torch.tensor(seed))
+    for i, (a, at) in enumerate(zip(ours, theirs)):
+        assert a.grad is not None, f"input {i} got no gradient"
+        assert_same(a.grad, at.grad)
+
+
+# --- maximum / minimum: the loser's gradient ----------------------------------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # sqrt'(0) = inf, as NumPy warns
+@pytest.mark.parametrize("case", ["maximum_scalar", "minimum_scalar", "maximum_tensors_with_a_tie"])
+def test_the_loser_of_maximum_and_minimum_gets_zero_under_an_infinite_gradient(device, torch, case):
+    """sqrt(maximum(x, 0)) where x < 0: sqrt's gradient at the clamped 0 is inf, and the
+    loser x must get 0, as in PyTorch (which masks). The share is a product here, so the
+    loser gets inf * 0 = NaN, and (gy - ga) gives the other side inf - inf = NaN on a tie."""
+    zero = torch.tensor(0.0, dtype=torch.float64)
+    if case == "maximum_scalar":
+        assert_like_torch(torch, lambda x: ag.sqrt(ag.maximum(x, 0.0)),
+                          lambda x: torch.sqrt(torch.maximum(x, zero)), [-1.0, 0.0, 4.0])
+    elif case == "minimum_scalar":
+        assert_like_torch(torch, lambda x: ag.sqrt(-ag.minimum(x, 0.0)),
+                          lambda x: torch.sqrt(-torch.minimum(x, zero)), [1.0, 0.0, -4.0])
+    else:  # a tie under an infinite gradient: half of inf to each side, inf, on both
+        assert_like_torch(torch, lambda a, b: ag.sqrt(ag.maximum(a, b)),
+                          lambda a, b: torch.sqrt(torch.maximum(a, b)), [-1.0, 0.0, 4.0], [0.0, 0.0, 0.0])
+
+
+def test_the_loser_of_maximum_gets_zero_under_a_nan_gradient(device, torch):
+    """A NaN arriving from downstream stays with the winner; here it reaches the loser too."""
+    zero = torch.tensor(0.0, dtype=torch.float64)
+    assert_like_torch(torch, lambda x: ag.maximum(x, 0.0), lambda x: torch.maximum(x, zero),
+                      [-1.0, 2.0], seed=[np.nan, np.nan])
+
+
+@pytest.mark.parametrize("fn, torch_name", [(ag.maximum, "maximum"), (ag.minimum, "minimum")])
+def test_maximum_and_minimum_split_a_tie_evenly_as_pytorch(device, torch, fn, torch_name):
+    assert_like_torch(torch, fn, getattr(torch, torch_name), [1.0, 2.0, 3.0, -0.0], [1.0, 0.0, 5.0, 0.0],
+                      seed=[1.0, 2.0, 3.0, 4.0])
+
+
+# --- max / min reductions: ties ----------------------------------------------------------
+def test_max_along_an_axis_splits_ties_as_amax_not_as_max_dim(device, torch):
+    """The documented convention (reduction._Extreme): ties share evenly, as torch.amax.
+    torch.max(x, dim) gives the whole gradient to one index instead, a deliberate difference."""
+    x0 = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [1.0, 2.0, 1.0]])
+    assert_like_torch(torch, lambda x: x.max(axis=1), lambda x: x.amax(1), x0, seed=[1.0, 3.0, 2.0])
+    x = f64(x0, True)
+    x.max(axis=1).sum().backward()
+    xt = torch.tensor(x0, requires_grad=True)
+    xt.max(1).values.sum().backward()
+    assert not np.allclose(x.grad.numpy(), xt.grad.numpy())  # max(dim) picks one tied index
+    np.testing.assert_array_equal(x.grad.numpy().sum(axis=1), np.ones(3))  # but each row's total is 1, as there
+
+
+# --- elementwise kinks and poles ----------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("exponent", [0, 1, 2, 3, 0.5, -1, 2.0])
+def test_pow_at_base_zero_matches_pytorch(device, torch, exponent):
+    assert_like_torch(torch, lambda x: x ** exponent, lambda x: x ** exponent, [0.0, 1.5, -2.0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_pow_of_two_tensors_at_zero_matches_pytorch(device, torch):
+    """0 ** 0 is 1 with zero gradients; d(a**b)/db at a == 0 is taken as 0 for b >= 0."""
+    assert_like_torch(torch, lambda a, b: a ** b, lambda a, b: a ** b,
+                      [0.0, 0.0, 0.0, 0.0, -2.0, -2.0], [0.0, 1.0, 2.0, 0.5, 2.0, 3.0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", ["abs", "relu", "sqrt", "sign"])
+def test_kinks_at_zero_match_pytorch(device, torch, name):
+    """abs'(0) = relu'(0) = sign'(0) = 0, sqrt'(0) = inf."""
+    assert_like_torch(torch, getattr(ag, name), getattr(torch, name), [0.0, 2.0, 0.0])
+
+
+def test_clip_with_equal_bounds_passes_no_gradient_but_at_the_bound(device, torch):
+    assert_like_torch(torch, lambda x: ag.clip(x, 1.0, 1.0), lambda x: torch.clamp(x, 1.0, 1.0),
+                      [-1.0, 1.0, 2.0])
+
+
+# --- reductions -------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # mean of nothing, as NumPy warns
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom:UserWarning")  # PyTorch warns on var of nothing
+@pytest.mark.parametrize("name, axis", [("sum", None), ("sum", 0), ("mean", None), ("mean", 0), ("mean", 1),
+                                        ("var", 0), ("std", 0), ("logsumexp", 0)])
+def test_reductions_of_an_empty_tensor_match_pytorch(device, torch, name, axis):
+    """Sum of nothing is 0, its mean and variance NaN, its logsumexp -inf; the gradient is empty."""
+    torch_fns = {"sum": lambda x: x.sum(axis) if axis is not None else x.sum(),
+                 "mean": lambda x: x.mean(axis) if axis is not None else x.mean(),
+                 "var": lambda x: x.var(axis, correction=0), "std": lambda x: x.std(axis, correction=0),
+                 "logsumexp": lambda x: torch.logsumexp(x, axis)}
+    ours = {"sum": lambda x: x.sum(axis=axis), "mean": lambda x: x.mean(axis=axis),
+            "var": lambda x: ag.var(x, axis=axis), "std": lambda x: ag.std(x, axis=axis),
+            "logsumexp": lambda x: ag.logsumexp(x, axis=axis)}
+    assert_like_torch(torch, ours[name], torch_fns[name], np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize("name", ["mean", "var", "std", "max", "min", "logsumexp"])
+def test_a_repeated_axis_is_refused_by_name(device, name):
+    with pytest.raises(ValueError, match=rf"^{name}: repeated axis in \(1, -1\)$"):
+        getattr(ag, name)(ag.zeros(2, 3), axis=(1, -1))
+
+
+def test_var_and_std_with_ddof_keepdims_and_negative_tuple_axes_match_pytorch(device, torch):
+    x0 = np.random.default_rng(0).standard_normal((2, 3, 4))
+    for ddof in (0, 1, 2):
+        assert_like_torch(torch, lambda x: ag.var(x, axis=(-1, 0), ddof=ddof, keepdims=True),
+                          lambda x: x.var((-1, 0), correction=ddof, keepdim=True), x0)
+        assert_like_torch(torch, lambda x: ag.std(x, axis=-2, ddof=ddof),
+                          lambda x: x.std(-2, correction=ddof), x0)
+
+
+# --- shape ops ---------------------------------------------------------------------------
+def test_concat_and_stack_with_empty_tensors_and_negative_axes_match_pytorch(device, torch):
+    a0 = np.arange(6.0).reshape(2, 3)
+    assert_like_torch(torch, lambda e, a: ag.concat([e, a], axis=-2), lambda e, a: torch.cat([e, a], -2),
+                      np.zeros((0, 3)), a0, seed=np.arange(6.0).reshape(2, 3))
+    assert_like_torch(torch, lambda a, e: ag.concat([a, e], axis=-1), lambda a, e: torch.cat([a, e], -1),
+                      a0, np.zeros((2, 0)), seed=np.arange(6.0).reshape(2, 3))
+    assert_like_torch(torch, lambda a, b: ag.stack([a, b], axis=-3), lambda a, b: torch.stack([a, b], -3),
+                      np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+def test_split_at_offsets_with_empty_pieces_follows_numpy(device, torch):
+    x0 = np.arange(7.0)
+    for offsets in ([2, 2, 9], [-2], [0, 0, 7], []):
+        got = ag.split(f64(x0), offsets)
+        want = np.split(x0, offsets)
+        assert [p.shape for p in got] == [w.shape for w in want]
+        for p, w in zip(got, want):
+            np.testing.assert_array_equal(p.numpy(), w)
+    assert_like_torch(torch, lambda x: ag.concat(ag.split(x, [2, 2, 9])[1:], 0) * 3,
+                      lambda x: torch.cat(torch.tensor_split(x, [2, 2, 9])[1:], 0) * 3, x0)
+
+
+def test_split_refuses_decreasing_offsets_where_numpy_overlaps_the_pieces(device):
+    """A deliberate difference: np.split(x, [3, 1]) gives x[:3], x[3:1] (empty), x[1:],
+    overlapping pieces; here that is an error that says why."""
+    with pytest.raises(ValueError, match=r"^split: offsets \[3, 1\] must be increasing$"):
+        ag.split(ag.zeros(7), [3, 1])
+
+
+def test_broadcast_to_refuses_a_negative_size_by_name(device):
+    """PyTorch's expand takes -1 for "keep this size"; NumPy's broadcast_to takes none. Here
+    the backend's own error escapes, naming no op ("all elements of broadcast shape must be
+    non-negative")."""
+    with pytest.raises(ValueError, match=r"^broadcast_to: "):
+        ag.broadcast_to(ag.zeros(2, 1), (2, -1))
+    with pytest.raises(ValueError, match=r"^broadcast_to: "):
+        ag.zeros(1, 1).broadcast_to(-1, -1)
+
+
+def test_expand_dims_transpose_and_reshape_at_their_edges_match_pytorch(device, torch):
+    x0 = np.arange(24.0).reshape(2, 3, 4)
+    assert_like_torch(torch, lambda x: ag.expand_dims(x, -4) * 2, lambda x: x.unsqueeze(-4) * 2, x0)
+    assert_like_torch(torch, lambda x: x.transpose(-1, 0, -2) * 2, lambda x: x.permute(-1, 0, -2) * 2, x0)
+    assert_like_torch(torch, lambda x: x.reshape(-1, 3), lambda x: x.reshape(-1, 3), np.zeros((2, 0, 3)))
+    assert_like_torch(torch, lambda x: x.reshape(()) * 2, lambda x: x.reshape(()) * 2, [1.5])
+    with pytest.raises(ValueError, match=r"^reshape: cannot reshape a tensor of shape \(0, 3\)"):
+        ag.zeros(0, 3).reshape(-1, 0)  # -1 could be anything: refused, as in PyTorch
+
+
+# --- matmul and einsum -----------------------------------------------------------------
+@pytest.mark.parametrize("shapes", [((4,), (4,)), ((2, 1, 3, 4), (5, 4, 2)), ((0,), (0,)), ((3, 0), (0,)),
+                                    ((0,), (0, 3)), ((0, 3, 4), (4, 2)), ((4,), (0, 4, 2))],
+                         ids=str)
+def test_matmul_shapes_and_zero_sizes_match_pytorch(device, torch, shapes):
+    """A zero-size inner dimension gives zeros (an empty sum), and empty gradients."""
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    assert_like_torch(torch, lambda a, b: a @ b, lambda a, b: a @ b, *arrays)
+    assert ag.gradgradcheck(lambda a, b: a @ b, [f64(a, True) for a in arrays])
+
+
+@pytest.mark.parametrize("spec, shapes", [
+    ("i,i,i->", [(3,), (3,), (3,)]), ("ij,jk,ki->", [(2, 3), (3, 4), (4, 2)]),
+    ("ii,i->i", [(1, 1), (3,)]), ("jii->ij", [(2, 3, 3)]), ("a...,...b->...ab", [(2, 3), (3, 2)]),
+    ("ijk,ijk,ijk->", [(2, 1, 3), (1, 2, 3), (2, 2, 1)]), ("i,j", [(3,), (2,)]), ("i->", [(0,)]),
+])
+def test_einsum_edges_match_pytorch_to_second_order(device, torch, spec, shapes):
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    assert_like_torch(torch, lambda *xs: ag.einsum(spec, *xs), lambda *xs: torch.einsum(spec, *xs), *arrays)
+    assert ag.gradgradcheck(lambda *xs: ag.einsum(spec, *xs), [f64(a, True) for a in arrays])
+
+
+def test_einsum_of_one_tensor_twice_accumulates_both_gradients(device, torch):
+    x0 = np.array([1.0, -2.0, 0.5])
+    assert_like_torch(torch, lambda x: ag.einsum("i,i->", x, x), lambda x: torch.einsum("i,i->", x, x), x0)
+
+
+# --- where -------------------------------------------------------------------------------
+def test_where_with_a_larger_condition_and_broadcast_branches_matches_pytorch(device, torch):
+    cond = np.random.default_rng(3).random((2, 2, 3)) > 0.5
+    assert_like_torch(torch, lambda a, b: ag.where(ag.tensor(cond), a, b),
+                      lambda a, b: torch.where(torch.tensor(cond), a, b),
+                      np.array([1.0, 2.0, 3.0]), np.array([[4.0, 5.0, 6.0]]), seed=np.arange(12.0).reshape(2, 2, 3))
+    assert_like_torch(torch, lambda a, b: ag.where(ag.tensor(cond), a, b),
+                      lambda a, b: torch.where(torch.tensor(cond), a, b), 1.5, -2.0)
