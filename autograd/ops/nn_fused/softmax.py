@@ -10,15 +10,21 @@ from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
 
 
+def _along_an_empty_axis(ctx, xp, data):
+    """softmax or log-softmax along an empty axis: nothing to normalize and no max to
+    shift by, so an empty copy of the input (saved, as the output always is)."""
+    out = xp.asarray(data, copy=True)
+    ctx.save_for_backward(out)
+    return out
+
+
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         xp = x._backend.xp
         ctx.axis = axis
-        if x.data.shape[axis] == 0:  # nothing to normalize, and no max to shift by
-            e = xp.asarray(x.data, copy=True)
-            ctx.save_for_backward(e)
-            return e
+        if x.data.shape[axis] == 0:
+            return _along_an_empty_axis(ctx, xp, x.data)
         e = xp.exp(x.data - xp.max(x.data, axis=axis, keepdims=True))
         e /= xp.sum(e, axis=axis, keepdims=True)
         ctx.save_for_backward(e)
@@ -40,10 +46,8 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis):
         xp = x._backend.xp
         ctx.axis = axis
-        if x.data.shape[axis] == 0:  # nothing to normalize, and no max to shift by
-            shifted = xp.asarray(x.data, copy=True)
-            ctx.save_for_backward(shifted)
-            return shifted
+        if x.data.shape[axis] == 0:
+            return _along_an_empty_axis(ctx, xp, x.data)
         shifted = x.data - xp.max(x.data, axis=axis, keepdims=True)
         shifted -= xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(shifted)
