@@ -4,6 +4,7 @@ from .parameter import Parameter
 from . import functional, init
 from .layers.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers.container import Identity, ModuleDict, ModuleList, Sequential
+from .layers.parameter_containers import ParameterDict, ParameterList
 from .layers.conv import Conv2d
 from .layers.dropout import Dropout
 from .layers.flatten import Flatten
