@@ -106,6 +106,8 @@ def _normalize_index(x, index, op="getitem"):
     for p in parts:
         if isinstance(p, numbers.Integral) and not isinstance(p, (bool, Tensor)):
             p = int(p)  # a NumPy integer scalar is an int, a view as in NumPy (a 0-d array is not)
+        if isinstance(p, range):  # a sequence of ints, as NumPy and PyTorch take it
+            p = list(p)
         if isinstance(p, list):  # 0-d tensors inside a list: their values (the strict backend refuses them)
             p = [e.item() if isinstance(e, Tensor) else e for e in p]
         if p.__class__ is bool:  # True / False: a 0-d mask (a new axis of 1 or 0, none consumed), as NumPy

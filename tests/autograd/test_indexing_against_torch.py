@@ -163,6 +163,8 @@ TORCH_CASES = [
     lambda t: (t(np.zeros((2, 3, 4), bool)),),                               # all False
     lambda t: (slice(5, 100), slice(-100, 2)),                               # out-of-range bounds
     lambda t: (t(np.array([1, 0, 1])), Ellipsis, t(np.array([[2], [3]]))),
+    lambda t: (range(1, -1, -1), slice(None), range(3, 0, -2)),             # ranges are sequences of ints
+    lambda t: (slice(None), range(0)),                                       # an empty range picks nothing
 ]
 
 
