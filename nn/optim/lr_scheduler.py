@@ -3,7 +3,9 @@
 A scheduler rewrites ``group['lr']`` of its optimizer's param groups. Call
 ``scheduler.step()`` once per epoch (or per batch for OneCycleLR), after
 ``optimizer.step()``; ReduceLROnPlateau takes the monitored metric:
-``scheduler.step(val_loss)``. The formulas are PyTorch's own, including its
+``scheduler.step(val_loss)``, and CosineAnnealingWarmRestarts may take a
+fractional epoch. SequentialLR and ChainedScheduler combine schedulers of one
+optimizer (a warm-up, then a decay). The formulas are PyTorch's own, including its
 recursive (chainable) forms, so the floating-point results agree bit for bit.
 
 ``scheduler.step(epoch)`` (``step(metrics, epoch)`` for ReduceLROnPlateau) is
@@ -44,8 +46,13 @@ class LRScheduler:
                                "first, or start with last_epoch=-1")
         self.base_lrs = [group["initial_lr"] for group in groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        """The constructor's step (and SequentialLR's, when it hands over to a scheduler),
+        which some schedules treat apart."""
         self._step_count = 0
-        self._is_initial = True  # the step made by the constructor, which some schedules treat apart
+        self._is_initial = True
         try:
             self.step()
         finally:
@@ -59,8 +66,17 @@ class LRScheduler:
         ``epoch`` (deprecated, see the module docstring) jumps to that epoch instead."""
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        previous = self.last_epoch
         self._step_count += 1
+        try:
+            self._update_lr(epoch)
+        except Exception:
+            self._step_count -= 1
+            raise
+
+    def _update_lr(self, epoch=None):
+        """Move to the next epoch, or jump to ``epoch``, and write the rates there; a
+        rejected step leaves the schedule where it was."""
+        previous = self.last_epoch
         try:
             if epoch is None:
                 self.last_epoch += 1
@@ -71,9 +87,8 @@ class LRScheduler:
                 self.last_epoch = epoch
                 closed_form = getattr(self, "_get_closed_form_lr", None)
                 values = closed_form() if closed_form is not None else self.get_lr()
-        except Exception:  # a rejected step leaves the schedule where it was
+        except Exception:
             self.last_epoch = previous
-            self._step_count -= 1
             raise
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
@@ -99,21 +114,24 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
-class LambdaLR(LRScheduler):
-    """lr = initial_lr * lr_lambda(epoch), with one function or one per param group."""
+class _FunctionPerGroup(LRScheduler):
+    """What LambdaLR and MultiplicativeLR share: one function of the epoch per param
+    group (or one for all), saved in state dicts as PyTorch saves them."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        name = type(self).__name__
         groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != groups:
-                raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per param group), got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
+                raise ValueError(f"{name}: expected {groups} lr_lambdas (one per param group), got {len(lr_lambda)}")
+            functions = list(lr_lambda)
         else:
-            self.lr_lambdas = [lr_lambda] * groups
+            functions = [lr_lambda] * groups
+        for fn in functions:
+            if not callable(fn):
+                raise TypeError(f"{name}: lr_lambda must be a function of the epoch, not {type(fn).__name__}")
+        self.lr_lambdas = functions
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self):
-        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self):
         """As PyTorch: plain functions and lambdas are not saved, callable objects keep their attributes."""
@@ -126,12 +144,28 @@ class LambdaLR(LRScheduler):
         _check_is_dict(self, state_dict)
         saved = state_dict.get("lr_lambdas", [None] * len(self.lr_lambdas))
         if len(saved) != len(self.lr_lambdas):
-            raise ValueError(f"LambdaLR.load_state_dict: the saved state has {len(saved)} lr_lambdas but this "
-                             f"scheduler has {len(self.lr_lambdas)}")
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has {len(saved)} lr_lambdas "
+                             f"but this scheduler has {len(self.lr_lambdas)}")
         super().load_state_dict({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
         for fn, attributes in zip(self.lr_lambdas, saved):
             if attributes is not None:
                 fn.__dict__.update(attributes)
+
+
+class LambdaLR(_FunctionPerGroup):
+    """lr = initial_lr * lr_lambda(epoch), with one function or one per param group."""
+
+    def get_lr(self):
+        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_FunctionPerGroup):
+    """Multiply the current rate by lr_lambda(epoch) at every step after the first."""
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._current_lrs()
+        return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
 
 
 class StepLR(LRScheduler):
@@ -188,6 +222,81 @@ class ExponentialLR(LRScheduler):
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
 
 
+class ConstantLR(LRScheduler):
+    """The rate times ``factor`` for the first ``total_iters`` epochs, then the rate itself
+    (a warm-up; the factor is applied to, and later taken off, whatever the rate is then)."""
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.factor for group in groups]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [group["lr"] * (1.0 / self.factor) for group in groups]
+
+    def _get_closed_form_lr(self):
+        reached = self.last_epoch >= self.total_iters
+        return [base_lr * (self.factor + reached * (1 - self.factor)) for base_lr in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """The rate times a factor that moves linearly from ``start_factor`` to ``end_factor``
+    over ``total_iters`` epochs, then stays there."""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.start_factor for group in groups]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        # The ratio of this epoch's factor to the last one's (PyTorch's chainable form).
+        change = self.end_factor - self.start_factor
+        ratio = 1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change)
+        return [group["lr"] * ratio for group in groups]
+
+    def _get_closed_form_lr(self):
+        epochs = min(self.total_iters, self.last_epoch)
+        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor) * epochs / self.total_iters)
+                for base_lr in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """initial_lr * (1 - epoch / total_iters) ** power, reaching 0 at ``total_iters``."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        epoch, total = self.last_epoch, self.total_iters
+        decay = ((1.0 - epoch / total) / (1.0 - (epoch - 1) / total)) ** self.power
+        return [group["lr"] * decay for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        left = 1.0 - min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base_lr * left ** self.power for base_lr in self.base_lrs]
+
+
 class CosineAnnealingLR(LRScheduler):
     """Cosine from the initial rate down to ``eta_min`` over ``T_max`` epochs, then back up,
     with PyTorch's recursive formula (which also follows rates changed from outside)."""
@@ -216,6 +325,56 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self):
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base_lr in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine from the initial rate down to ``eta_min`` over ``T_0`` epochs, then a restart,
+    each period ``T_mult`` times the last (SGDR). ``step(epoch)`` may take a fractional
+    epoch, to step once per batch: ``scheduler.step(epoch + i / batches)``."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive integer, got {T_0!r}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got {T_mult!r}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"CosineAnnealingWarmRestarts: eta_min must be a number, got {eta_min!r}")
+        self.T_0 = T_0
+        self.T_i = T_0          # the current period
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch  # epochs since the last restart
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch=None):
+        """One epoch on, or (not deprecated here, as in PyTorch) to ``epoch``, which may be fractional."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            T_cur, T_i = self.T_cur + 1, self.T_i
+            if T_cur >= T_i:
+                T_cur, T_i = T_cur % T_i, T_i * self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be non-negative, got {epoch!r}")
+        elif epoch < self.T_0:
+            T_cur, T_i = epoch, self.T_0
+        elif self.T_mult == 1:
+            T_cur, T_i = epoch % self.T_0, self.T_0
+        else:  # restarts so far: the n with T_0 * (T_mult**n - 1) / (T_mult - 1) <= epoch
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+            T_i = self.T_0 * self.T_mult ** n
+        self.T_cur, self.T_i = T_cur, T_i
+        self.last_epoch = math.floor(epoch)
+        self._step_count += 1
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
 
 
 class OneCycleLR(LRScheduler):
@@ -436,6 +595,102 @@ class ReduceLROnPlateau(LRScheduler):
         merged = {**self.state_dict(), **state_dict}
         self._init_is_better(merged["mode"], merged["threshold"], merged["threshold_mode"])  # checks, then sets
         super().load_state_dict(state_dict)
+
+
+class _Composite(LRScheduler):
+    """What SequentialLR and ChainedScheduler share: schedulers of one optimizer, saved
+    together (each one's state dict inside this one's, as PyTorch does)."""
+
+    def __init__(self, optimizer, schedulers):
+        name = type(self).__name__
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError(f"{name}: expected at least one scheduler, got none")
+        for i, scheduler in enumerate(schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"{name}: entry {i} is a {type(scheduler).__name__}, not a learning-rate scheduler")
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"{name}: entry {i} is a ReduceLROnPlateau, whose step() needs the monitored "
+                                 "metric; step it yourself, next to this one")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"{name}: entry {i} ({type(scheduler).__name__}) schedules another optimizer; "
+                                 "every scheduler must wrap the same one")
+        self.optimizer = optimizer
+        self._schedulers = schedulers
+
+    def state_dict(self):
+        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        _check_is_dict(self, state_dict)
+        saved = state_dict.get("_schedulers", ())
+        if len(saved) != len(self._schedulers):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has {len(saved)} "
+                             f"schedulers but this one has {len(self._schedulers)}")
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
+        for scheduler, state in zip(self._schedulers, saved):
+            scheduler.load_state_dict(state)
+
+
+class SequentialLR(_Composite):
+    """One scheduler after another: ``schedulers[i]`` runs from ``milestones[i - 1]`` on,
+    restarted from its own epoch 0 there (a warm-up, then a decay)."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        super().__init__(optimizer, schedulers)
+        milestones = list(milestones)
+        if len(milestones) != len(self._schedulers) - 1:
+            raise ValueError(f"SequentialLR: expected {len(self._schedulers) - 1} milestones (one fewer than "
+                             f"the schedulers), got {len(milestones)}")
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        # Each scheduler stepped once when it was made; start from the initial rates,
+        # take those steps back, and let only the first scheduler's count.
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for scheduler in _leaves(self):
+            scheduler.last_epoch -= 1
+        first = self._schedulers[bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        self.last_epoch += 1
+        i = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            scheduler._update_lr(0)  # its turn starts: from its own epoch 0
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+
+class ChainedScheduler(_Composite):
+    """Steps every scheduler at each step, so their changes to the rate compound
+    (for example ConstantLR's warm-up on top of ExponentialLR's decay)."""
+
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        if optimizer is None and schedulers:
+            optimizer = schedulers[0].optimizer
+        super().__init__(optimizer, schedulers)
+        self._last_lr = self._current_lrs()
+
+    def step(self):
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = self._current_lrs()
+
+
+def _leaves(composite):
+    """The schedulers inside a SequentialLR or ChainedScheduler, through nesting."""
+    for scheduler in composite._schedulers:
+        if isinstance(scheduler, _Composite):
+            yield from _leaves(scheduler)
+        else:
+            yield scheduler
 
 
 def _per_group(scheduler, name, optimizer, value):

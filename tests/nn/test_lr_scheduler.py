@@ -55,6 +55,15 @@ SCHEDULES = [
                         div_factor=10.0, final_div_factor=100.0, pct_start=0.25), "SGD"),
     ("OneCycleLR", dict(max_lr=0.4, total_steps=STEPS, three_phase=True, base_momentum=0.8), "Adam"),
     ("OneCycleLR", dict(max_lr=0.4, total_steps=STEPS, cycle_momentum=False), "Adagrad"),
+    ("MultiplicativeLR", dict(lr_lambda=lambda_decay), "SGD"),
+    ("MultiplicativeLR", dict(lr_lambda=[lambda_decay, Warmup(40)]), "Adam"),
+    ("ConstantLR", dict(factor=0.25, total_iters=4), "SGD"),
+    ("LinearLR", dict(start_factor=0.1, total_iters=8), "SGD"),
+    ("LinearLR", dict(start_factor=1.0, end_factor=0.05, total_iters=20), "Adam"),
+    ("PolynomialLR", dict(total_iters=12, power=2.0), "SGD"),
+    ("PolynomialLR", dict(total_iters=STEPS + 5), "SGD"),
+    ("CosineAnnealingWarmRestarts", dict(T_0=5), "SGD"),
+    ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2, eta_min=0.001), "Adam"),
 ]
 
 
