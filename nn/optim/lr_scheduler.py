@@ -1,7 +1,7 @@
 """Learning-rate schedulers with PyTorch's API, giving exactly PyTorch's sequences of rates.
 
 A scheduler rewrites ``group['lr']`` of its optimizer's param groups. Call
-``scheduler.step()`` once per epoch (or per batch for OneCycleLR), after
+``scheduler.step()`` once per epoch (or per batch for OneCycleLR and CyclicLR), after
 ``optimizer.step()``; ReduceLROnPlateau takes the monitored metric:
 ``scheduler.step(val_loss)``, and CosineAnnealingWarmRestarts may take a
 fractional epoch. SequentialLR and ChainedScheduler combine schedulers of one
@@ -494,6 +494,108 @@ class OneCycleLR(LRScheduler):
                 self._set_momentum(group, self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]],
                                                        pct))
         return lrs
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning rate policy: the rate rises from ``base_lr`` to ``max_lr`` over
+    ``step_size_up`` steps and falls back over ``step_size_down``, with the cycle's height
+    scaled by ``mode`` ("triangular": constant; "triangular2": halved each cycle;
+    "exp_range": ``gamma ** step``) or by ``scale_fn``. Momentum (or Adam's beta1) cycles
+    the other way. Step it once per batch."""
+
+    step_per_batch = True  # nn.fit steps it after every batch, not every epoch
+    _SCALINGS = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
+                 max_momentum=0.9, last_epoch=-1):
+        # Everything is checked before the param groups change.
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"CyclicLR: expected an nn.optim Optimizer, got {type(optimizer).__name__}")
+        base_lrs = _per_group("CyclicLR", "base_lr", optimizer, base_lr)
+        max_lrs = _per_group("CyclicLR", "max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        if up <= 0 or down < 0:
+            raise ValueError(f"CyclicLR: step_size_up must be positive and step_size_down non-negative, "
+                             f"got {step_size_up!r} and {step_size_down!r}")
+        if scale_fn is None and mode not in self._SCALINGS:
+            raise ValueError(f"CyclicLR: mode must be one of {sorted(self._SCALINGS)} (or pass scale_fn), "
+                             f"got {mode!r}")
+        if scale_fn is not None and scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"CyclicLR: cycle_momentum=True needs an optimizer with momentum or betas, and "
+                                 f"{type(optimizer).__name__} has neither; pass cycle_momentum=False")
+            base_momentums = _per_group("CyclicLR", "base_momentum", optimizer, base_momentum)
+            max_momentums = _per_group("CyclicLR", "max_momentum", optimizer, max_momentum)
+
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+        self.max_lrs = max_lrs
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else self._SCALINGS[mode]
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = base_momentums
+            self.max_momentums = max_momentums
+            if last_epoch == -1:
+                for group, top, bottom in zip(optimizer.param_groups, max_momentums, base_momentums):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = bottom
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x):
+        """The height of the cycle at ``x`` (the cycle's number, or the step, per scale_mode)."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle  # how far into this cycle, 0 to 1
+        rise = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base_lr + (max_lr - base_lr) * rise * scale for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, bottom, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                self._set_momentum(group, top - (top - bottom) * rise * scale)
+        return lrs
+
+    def state_dict(self):
+        """As PyTorch: a plain function or lambda given as scale_fn is not saved, a callable
+        object keeps its attributes."""
+        state = super().state_dict()
+        fn = state.pop("_scale_fn_custom")
+        state["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+        return state
+
+    def load_state_dict(self, state_dict):
+        _check_is_dict(self, state_dict)
+        attributes = state_dict.get("_scale_fn_custom")
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "_scale_fn_custom"})
+        if attributes is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(attributes)
 
 
 class ReduceLROnPlateau(LRScheduler):

@@ -64,6 +64,13 @@ SCHEDULES = [
     ("PolynomialLR", dict(total_iters=STEPS + 5), "SGD"),
     ("CosineAnnealingWarmRestarts", dict(T_0=5), "SGD"),
     ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2, eta_min=0.001), "Adam"),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4), "SGD"),
+    ("CyclicLR", dict(base_lr=[0.01, 0.02], max_lr=0.2, step_size_up=3, step_size_down=5, mode="triangular2"),
+     "Adam"),
+    ("CyclicLR", dict(base_lr=0.001, max_lr=0.05, step_size_up=6, mode="exp_range", gamma=0.97,
+                      cycle_momentum=False), "Adagrad"),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=2, scale_fn=Warmup(7), scale_mode="iterations"),
+     "SGD"),
 ]
 
 
@@ -129,8 +136,9 @@ def _run(scheduler, steps, metric=None):
     (lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=25, three_phase=True), None),
     (lambda o: lr_scheduler.MultiStepLR(o, milestones=[3, 12, 15]), None),
     (lambda o: lr_scheduler.LambdaLR(o, [Warmup(15), lambda_decay]), None),
+    (lambda o: lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2"), None),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, patience=1, cooldown=1), lambda i: 1.0 / (1 + i // 4)),
-], ids=["cosine", "onecycle", "multistep", "lambda", "plateau"])
+], ids=["cosine", "onecycle", "multistep", "lambda", "cyclic", "plateau"])
 def test_state_dict_round_trip_continues_the_schedule(make, metric):
     def optimizer():
         return optim.SGD([{"params": [nn.Parameter(ag.zeros(1))], "lr": lr} for lr in GROUP_LRS], momentum=0.9)
@@ -195,6 +203,11 @@ def test_cosine_annealing_reaches_eta_min_and_returns():
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, mode="avg"), ValueError, "mode"),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, threshold_mode="pct"), ValueError, "threshold_mode"),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, min_lr=[0.1, 0.2]), ValueError, "min_lrs"),
+    (lambda o: lr_scheduler.CyclicLR(o, 0.01, 0.1, mode="sine"), ValueError, "mode"),
+    (lambda o: lr_scheduler.CyclicLR(o, 0.01, 0.1, step_size_up=0), ValueError, "step_size_up"),
+    (lambda o: lr_scheduler.CyclicLR(o, [0.01, 0.02], 0.1), ValueError, "one value per"),
+    (lambda o: lr_scheduler.CyclicLR(optim.Adagrad(o.param_groups[0]["params"]), 0.01, 0.1), ValueError,
+     "cycle_momentum=False"),
 ])
 def test_invalid_arguments_raise_and_leave_the_optimizer_alone(make, error, message):
     opt = optim.SGD([nn.Parameter(ag.zeros(1))], lr=0.1, momentum=0.9)
