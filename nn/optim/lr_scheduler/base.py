@@ -1,0 +1,115 @@
+"""LRScheduler, the base of every schedule: the constructor's first step, ``step()``,
+the deprecated ``step(epoch)`` jump, and state dicts."""
+import warnings
+
+from ..optimizer import Optimizer
+
+
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch argument of `scheduler.step()` is deprecated, as in PyTorch: call `scheduler.step()` once per "
+    "epoch instead. With an epoch, the schedule jumps to it, using the closed-form rate where it has one "
+    "rather than the chainable form."
+)
+
+
+class LRScheduler:
+    """Base class: subclasses define ``get_lr()``, the rates for the new ``last_epoch``."""
+
+    def __init__(self, optimizer, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected an nn.optim Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        groups = optimizer.param_groups
+        if last_epoch == -1:
+            for group in groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            missing = [i for i, group in enumerate(groups) if "initial_lr" not in group]
+            if missing:
+                raise KeyError(f"{type(self).__name__}: param group(s) {missing} have no 'initial_lr', which "
+                               f"resuming with last_epoch={last_epoch} needs; load the optimizer's state_dict "
+                               "first, or start with last_epoch=-1")
+        self.base_lrs = [group["initial_lr"] for group in groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        """The constructor's step (and SequentialLR's, when it hands over to a scheduler),
+        which some schedules treat apart."""
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self):
+        raise NotImplementedError(f"{type(self).__name__} must define get_lr()")
+
+    def step(self, epoch=None):
+        """Advance one epoch and write the new rates into the optimizer's param groups.
+        ``epoch`` (deprecated, see the module docstring) jumps to that epoch instead."""
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._step_count += 1
+        try:
+            self._update_lr(epoch)
+        except Exception:
+            self._step_count -= 1
+            raise
+
+    def _update_lr(self, epoch=None):
+        """Move to the next epoch, or jump to ``epoch``, and write the rates there; a
+        rejected step leaves the schedule where it was."""
+        previous = self.last_epoch
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                # The chainable get_lr() assumes one epoch since the last call; a jump
+                # needs the closed form, which PyTorch uses where the schedule has one.
+                self.last_epoch = epoch
+                closed_form = getattr(self, "_get_closed_form_lr", None)
+                values = closed_form() if closed_form is not None else self.get_lr()
+        except Exception:
+            self.last_epoch = previous
+            raise
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        """The rates of the last step, one per param group."""
+        return list(self._last_lr)
+
+    def _current_lrs(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        """Every attribute except the optimizer (save and load the optimizer separately)."""
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        check_is_dict(self, state_dict)
+        groups = len(self.optimizer.param_groups)
+        if "base_lrs" in state_dict and len(state_dict["base_lrs"]) != groups:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved schedule has "
+                             f"{len(state_dict['base_lrs'])} param groups but the optimizer has {groups}")
+        self.__dict__.update(state_dict)
+
+
+def per_group(scheduler, name, optimizer, value):
+    """``value`` repeated per param group, or checked to have one entry per group."""
+    groups = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != groups:
+            raise ValueError(f"{scheduler}: {name} must have one value per param group ({groups}), got {len(value)}")
+        return list(value)
+    return [value] * groups
+
+
+def check_is_dict(scheduler, state_dict):
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"{type(scheduler).__name__}.load_state_dict: expected the dict that state_dict() "
+                        f"returns, got {type(state_dict).__name__}")

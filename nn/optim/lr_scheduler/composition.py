@@ -1,0 +1,102 @@
+"""Schedulers made of schedulers: SequentialLR (one after another) and ChainedScheduler
+(all at once)."""
+from bisect import bisect_right
+
+from .base import LRScheduler, check_is_dict
+from .plateau import ReduceLROnPlateau
+
+
+class _Composite(LRScheduler):
+    """What SequentialLR and ChainedScheduler share: schedulers of one optimizer, saved
+    together (each one's state dict inside this one's, as PyTorch does)."""
+
+    def __init__(self, optimizer, schedulers):
+        name = type(self).__name__
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError(f"{name}: expected at least one scheduler, got none")
+        for i, scheduler in enumerate(schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"{name}: entry {i} is a {type(scheduler).__name__}, not a learning-rate scheduler")
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"{name}: entry {i} is a ReduceLROnPlateau, whose step() needs the monitored "
+                                 "metric; step it yourself, next to this one")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"{name}: entry {i} ({type(scheduler).__name__}) schedules another optimizer; "
+                                 "every scheduler must wrap the same one")
+        self.optimizer = optimizer
+        self._schedulers = schedulers
+
+    def state_dict(self):
+        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        check_is_dict(self, state_dict)
+        saved = state_dict.get("_schedulers", ())
+        if len(saved) != len(self._schedulers):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has {len(saved)} "
+                             f"schedulers but this one has {len(self._schedulers)}")
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
+        for scheduler, state in zip(self._schedulers, saved):
+            scheduler.load_state_dict(state)
+
+
+class SequentialLR(_Composite):
+    """One scheduler after another: ``schedulers[i]`` runs from ``milestones[i - 1]`` on,
+    restarted from its own epoch 0 there (a warm-up, then a decay)."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        super().__init__(optimizer, schedulers)
+        milestones = list(milestones)
+        if len(milestones) != len(self._schedulers) - 1:
+            raise ValueError(f"SequentialLR: expected {len(self._schedulers) - 1} milestones (one fewer than "
+                             f"the schedulers), got {len(milestones)}")
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        # Each scheduler stepped once when it was made; start from the initial rates,
+        # take those steps back, and let only the first scheduler's count.
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for scheduler in _leaves(self):
+            scheduler.last_epoch -= 1
+        first = self._schedulers[bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        self.last_epoch += 1
+        i = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            scheduler._update_lr(0)  # its turn starts: from its own epoch 0
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+
+class ChainedScheduler(_Composite):
+    """Steps every scheduler at each step, so their changes to the rate compound
+    (for example ConstantLR's warm-up on top of ExponentialLR's decay)."""
+
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        if optimizer is None and schedulers:
+            optimizer = schedulers[0].optimizer
+        super().__init__(optimizer, schedulers)
+        self._last_lr = self._current_lrs()
+
+    def step(self):
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = self._current_lrs()
+
+
+def _leaves(composite):
+    """The schedulers inside a SequentialLR or ChainedScheduler, through nesting."""
+    for scheduler in composite._schedulers:
+        if isinstance(scheduler, _Composite):
+            yield from _leaves(scheduler)
+        else:
+            yield scheduler

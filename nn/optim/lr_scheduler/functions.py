@@ -1,0 +1,59 @@
+"""Schedules given as a function of the epoch per param group: LambdaLR and MultiplicativeLR."""
+import types
+
+from ..optimizer import Optimizer
+from .base import LRScheduler, check_is_dict
+
+
+class _FunctionPerGroup(LRScheduler):
+    """What LambdaLR and MultiplicativeLR share: one function of the epoch per param
+    group (or one for all), saved in state dicts as PyTorch saves them."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        name = type(self).__name__
+        groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != groups:
+                raise ValueError(f"{name}: expected {groups} lr_lambdas (one per param group), got {len(lr_lambda)}")
+            functions = list(lr_lambda)
+        else:
+            functions = [lr_lambda] * groups
+        for fn in functions:
+            if not callable(fn):
+                raise TypeError(f"{name}: lr_lambda must be a function of the epoch, not {type(fn).__name__}")
+        self.lr_lambdas = functions
+        super().__init__(optimizer, last_epoch)
+
+    def state_dict(self):
+        """As PyTorch: plain functions and lambdas are not saved, callable objects keep their attributes."""
+        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        check_is_dict(self, state_dict)
+        saved = state_dict.get("lr_lambdas", [None] * len(self.lr_lambdas))
+        if len(saved) != len(self.lr_lambdas):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has {len(saved)} lr_lambdas "
+                             f"but this scheduler has {len(self.lr_lambdas)}")
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
+        for fn, attributes in zip(self.lr_lambdas, saved):
+            if attributes is not None:
+                fn.__dict__.update(attributes)
+
+
+class LambdaLR(_FunctionPerGroup):
+    """lr = initial_lr * lr_lambda(epoch), with one function or one per param group."""
+
+    def get_lr(self):
+        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_FunctionPerGroup):
+    """Multiply the current rate by lr_lambda(epoch) at every step after the first."""
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._current_lrs()
+        return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
