@@ -110,6 +110,10 @@ def _labels(outputs, targets, threshold, name):
                              f"and targets {targets.shape}")
         preds = (outputs >= threshold).astype(dtypes.int64)
     elif outputs.ndim == targets.ndim + 1:
+        if outputs.ndim > 1 and outputs.shape[1] == 1:  # argmax over one column is class 0 for every sample
+            raise ValueError(f"{name}: outputs of shape {outputs.shape} have one score per sample, not one per "
+                             "class; for a binary problem pass threshold= with outputs.reshape(-1) (scores of "
+                             "the targets' shape)")
         preds = outputs.argmax(axis=1 if outputs.ndim > 1 else 0)
     elif outputs.shape == targets.shape:
         preds = _as_class_indices(outputs, f"{name}: predictions")

@@ -161,7 +161,8 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Save the model (and optimizer) with ``nn.save`` whenever ``monitor`` improves
-    (or every epoch with ``save_best_only=False``). ``path`` may hold fields like
+    (or every epoch with ``save_best_only=False``, which needs no ``monitor`` value
+    in the logs). ``path`` may hold fields like
     ``"ckpt-{epoch:02d}.safetensors"``, filled from the epoch's logs; missing folders
     are created. The file's metadata records the epoch, the monitored name and its
     value. The best score is kept across fit calls, so continuing training with the
@@ -180,10 +181,11 @@ class ModelCheckpoint(Callback):
         return self._monitor.best
 
     def on_epoch_end(self, state, epoch, logs):
-        score = self._monitor.read(logs)
-        improved = self._monitor.improves(score)
-        if improved:
-            self._monitor.best = score
+        if self.save_best_only or self._monitor.monitor in logs:
+            score = self._monitor.read(logs)
+            improved = self._monitor.improves(score)
+        else:  # saving every epoch needs no monitored value (as in Keras)
+            score, improved = None, False
         if not improved and self.save_best_only:
             return
         path = self._format_path(logs)
@@ -191,8 +193,12 @@ class ModelCheckpoint(Callback):
         if folder:
             os.makedirs(folder, exist_ok=True)
         optimizer = state.optimizer if self.save_optimizer and hasattr(state.optimizer, "state_dict") else None
-        metadata = {"epoch": str(epoch), "monitor": self._monitor.monitor, "score": repr(score)}
+        metadata = {"epoch": str(epoch)}
+        if score is not None:
+            metadata.update(monitor=self._monitor.monitor, score=repr(score))
         save(state.model.state_dict(), path, optimizer=optimizer, metadata=metadata)
+        if improved:  # only once saved: after a failed save, an epoch as good must still be saved
+            self._monitor.best = score
         self.saved.append((epoch, path))
 
     def _format_path(self, logs):
@@ -238,12 +244,15 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     target = None if device is None else backends.get(device)
     if target is not None:
         model.to(target)
-    was_training = model.training
+    modes = [(module, module.training) for module in model.modules()]
     try:
         return _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks,
                            metric_fns, target, progress)
     finally:
-        model.train(was_training)  # also when training fails, so the model is not left in eval mode
+        # Each module's own mode, also when training fails: the model is not left in eval mode, and a
+        # submodule the caller froze with .eval() (batch norm while fine-tuning) is not left training.
+        for module, training in modes:
+            module.training = training
 
 
 def _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks, metric_fns,

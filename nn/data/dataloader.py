@@ -48,7 +48,6 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.device = device
         self.epoch = 0
-        self._source = None if collate_fn is not None else _tensor_source(dataset)
 
     def __len__(self):
         n = len(self.dataset)
@@ -62,8 +61,11 @@ class DataLoader:
         epoch, self.epoch = self.epoch, self.epoch + 1
         order = self._order(epoch)
         target = backends.get(self.device)
-        if self._source is not None:
-            return self._tensor_batches(order, target)
+        # Looked up per epoch, as PyTorch reads the dataset live: a Subset whose indices
+        # (or a TensorDataset whose tensors) changed since the loader was made is seen as it is now.
+        source = None if self.collate_fn is not None else _tensor_source(self.dataset)
+        if source is not None:
+            return self._tensor_batches(source, order, target)
         return self._sample_batches(order, target)
 
     def _order(self, epoch):
@@ -78,8 +80,8 @@ class DataLoader:
         for start in range(0, stop, self.batch_size):
             yield start, min(start + self.batch_size, n)
 
-    def _tensor_batches(self, order, target):
-        tensors, rows = self._source
+    def _tensor_batches(self, source, order, target):
+        tensors, rows = source
         backend = tensors[0].backend
         n = len(self.dataset)
         # One index array per epoch; each batch is a slice of it (a view) and a gather.
@@ -124,8 +126,9 @@ def _tensor_source(dataset):
 
 def default_collate(samples):
     """Stack a list of samples into a batch, keeping the samples' structure:
-    tuples and lists of fields give tuples, dicts give dicts, Tensors are stacked
-    on a new first axis, Python numbers become a 1-d tensor."""
+    tuples and lists of fields give tuples (namedtuples keep their type), dicts give
+    dicts, Tensors and NumPy arrays or scalars are stacked on a new first axis
+    (keeping their dtype), Python numbers become a 1-d tensor."""
     if not samples:
         raise ValueError("default_collate: no samples to collate")
     first = samples[0]
@@ -134,18 +137,20 @@ def default_collate(samples):
     if isinstance(first, (tuple, list)):
         if any(len(s) != len(first) for s in samples):
             raise ValueError("default_collate: samples have different numbers of fields")
-        return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
+        fields = (default_collate([s[i] for s in samples]) for i in range(len(first)))
+        return type(first)(*fields) if _is_namedtuple(first) else tuple(fields)
     if isinstance(first, dict):
         if any(s.keys() != first.keys() for s in samples):
             raise ValueError("default_collate: samples have different keys; every sample must be a dict "
                              "with the same keys")
         return {key: default_collate([s[key] for s in samples]) for key in first}
+    if hasattr(first, "__array__") or hasattr(first, "__dlpack__"):
+        # before the Python numbers: NumPy's float64 scalar is a float, and keeps its dtype as a 0-d array would
+        return stack([tensor(s, device="cpu") for s in samples], axis=0)
     if isinstance(first, (bool, int, float)):
         return tensor(samples)
     if isinstance(first, str):
         return list(samples)
-    if hasattr(first, "__array__") or hasattr(first, "__dlpack__"):
-        return stack([tensor(s, device="cpu") for s in samples], axis=0)
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; "
                     "return Tensors, numbers, tuples or dicts of them, or pass a collate_fn")
 
@@ -155,9 +160,14 @@ def to_device(batch, target):
     if isinstance(batch, Tensor):
         return batch.to(target)
     if isinstance(batch, tuple):
-        return tuple(to_device(b, target) for b in batch)
+        moved = (to_device(b, target) for b in batch)
+        return type(batch)(*moved) if _is_namedtuple(batch) else tuple(moved)
     if isinstance(batch, list):
         return [to_device(b, target) for b in batch]
     if isinstance(batch, dict):
         return {k: to_device(v, target) for k, v in batch.items()}
     return batch
+
+
+def _is_namedtuple(value):
+    return isinstance(value, tuple) and hasattr(value, "_fields")

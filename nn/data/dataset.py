@@ -107,6 +107,9 @@ def _split_counts(lengths, n):
         raise ValueError(f"random_split: fractions {lengths} must add up to 1 (or pass integer counts "
                          f"that add up to {n})")
     counts = [math.floor(n * fraction) for fraction in lengths]
+    if sum(counts) > n:  # fractions a hair over 1, on a dataset large enough for it to show
+        raise ValueError(f"random_split: fractions {lengths} add up to {sum(lengths)!r}, more than 1, which asks "
+                         f"for {sum(counts)} of {n} samples; make them add up to at most 1")
     for i in range(n - sum(counts)):
         counts[i % len(counts)] += 1
     return counts
