@@ -1,4 +1,6 @@
 """detect_anomaly(): stop at the first NaN or inf an op produces, forward or backward."""
+import threading
+
 from . import function
 from .user_code import user_frame
 
@@ -10,11 +12,18 @@ def _bad(t):
     return not bool(xp.all(xp.isfinite(t.data)))
 
 
+class _ThreadState(threading.local):
+    # > 0 while a backward runs in this thread: its ops are checked as that backward's
+    # result. Per thread, so that the ops other threads run meanwhile are still checked.
+    in_backward = 0
+
+
 class detect_anomaly:
     """Context manager: a NaN or inf from any op's forward or backward raises at
     once, naming the op and the line of user code that created it."""
 
-    _in_backward = 0  # > 0 while a backward runs: its ops are checked as that backward's result
+    def __init__(self):
+        self._thread = _ThreadState()
 
     def __enter__(self):
         function.observers.append(self)
@@ -26,12 +35,14 @@ class detect_anomaly:
     def wrap_forward(self, run):
         def checked(cls, args):
             out = run(cls, args)
-            if self._in_backward:
-                return out
             where = user_frame()
-            for t in out if isinstance(out, tuple) else (out,):
+            outputs = out if isinstance(out, tuple) else (out,)
+            for t in outputs:  # an op a backward records (create_graph) is traced to that backward's call
                 if t.grad_fn is not None and t.grad_fn.trace is None:
                     t.grad_fn.trace = where
+            if self._thread.in_backward:
+                return out
+            for t in outputs:
                 if _bad(t):
                     raise RuntimeError(f"detect_anomaly: {cls.__name__} returned NaN or inf in its forward "
                                        f"output, called at {where}")
@@ -40,11 +51,12 @@ class detect_anomaly:
 
     def wrap_backward(self, call):
         def checked(node, grads):
-            self._in_backward += 1
+            state = self._thread
+            state.in_backward += 1
             try:
                 out = call(node, grads)
             finally:
-                self._in_backward -= 1
+                state.in_backward -= 1
             for i, g in enumerate(out):
                 if g is not None and _bad(g):
                     raise RuntimeError(f"detect_anomaly: the backward of {node.name} returned NaN or inf in "

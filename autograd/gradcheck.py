@@ -49,17 +49,30 @@ def _jacobians(fn, inputs, wrt, eps):
             original = x.data
             base = xp.asarray(x._backend.to_numpy(original), copy=True)
             flat = xp.reshape(base, (-1,))
-            for m in range(x.size):
-                value = flat[m].item()
-                columns = []
-                for delta in (eps, -eps):
-                    flat[m] = value + delta
-                    x.data = x._backend.from_numpy(xp.reshape(flat, x.shape).copy())
-                    columns.append(xp.concat([_flat_host(o) for o in _as_tuple(fn(*inputs))]))
-                flat[m] = value
-                numeric[i][:, m] = (columns[0] - columns[1]) / (2 * eps)
-            x.data = original
-    return analytic, numeric
+            try:
+                for m in range(x.size):
+                    value = flat[m].item()
+                    columns = []
+                    for delta in (eps, -eps):
+                        flat[m] = value + delta
+                        x.data = x._backend.from_numpy(xp.reshape(flat, x.shape).copy())
+                        columns.append(xp.concat([_flat_host(o) for o in _as_tuple(fn(*inputs))]))
+                    flat[m] = value
+                    numeric[i][:, m] = (columns[0] - columns[1]) / (2 * eps)
+            finally:  # an fn that raises must not leave the caller's input perturbed
+                x.data = original
+    return analytic, sizes, numeric
+
+
+def _output_element(row, sizes):
+    """A Jacobian row as the output element it stands for (the rows of several outputs are stacked)."""
+    if len(sizes) == 1:
+        return f"output element {row}"
+    k = 0
+    while row >= sizes[k]:
+        row -= sizes[k]
+        k += 1
+    return f"output {k} element {row}"
 
 
 def _check(fn, inputs, eps, atol, rtol, what):
@@ -71,38 +84,56 @@ def _check(fn, inputs, eps, atol, rtol, what):
         if inputs[i].dtype.name != "float64":
             raise TypeError(f"{what}: input {i} is {inputs[i].dtype}; finite differences need float64 "
                             "inputs (create them with dtype=ag.float64)")
-    analytic, numeric = _jacobians(fn, inputs, wrt, eps)
+    analytic, sizes, numeric = _jacobians(fn, inputs, wrt, eps)
     xp = _host.xp
     for i in wrt:
         a, n = analytic[i], numeric[i]
-        excess = xp.abs(a - n) - (atol + rtol * xp.abs(n))
-        if a.size and (excess > 0).any() or not xp.all(xp.isfinite(a) == xp.isfinite(n)):
-            worst = int(xp.argmax(xp.where(xp.isnan(excess), xp.inf, excess)))
-            r, c = divmod(worst, a.shape[1])
+        # as torch.allclose: a NaN on either side is a mismatch; equal infinities match
+        excess = xp.where(a == n, 0.0, xp.abs(a - n) - (atol + rtol * xp.abs(n)))
+        excess = xp.where(xp.isnan(excess), xp.inf, excess)
+        if a.size and (excess > 0).any():
+            r, c = divmod(int(xp.argmax(excess)), a.shape[1])
+            where = _output_element(r, sizes)
             raise GradcheckError(
                 f"{what}: the gradient for input {i} (shape {inputs[i].shape}) does not match finite "
-                f"differences: at output element {r}, input element {c}, backward gives {a[r, c]:.8g} but "
+                f"differences: at {where}, input element {c}, backward gives {a[r, c]:.8g} but "
                 f"the numerical derivative is {n[r, c]:.8g} (|difference| {abs(a[r, c] - n[r, c]):.3g}, "
                 f"tolerance atol={atol} + rtol={rtol} * |numerical|)")
     return True
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+def _verdict(raise_exception, check):
+    """True, or the mismatch: raised, or (raise_exception=False, as PyTorch's) False."""
+    try:
+        return check()
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Check ``fn``'s gradients with respect to every float64 input that requires
-    grad against central differences. Returns True or raises GradcheckError."""
-    return _check(fn, inputs, eps, atol, rtol, "gradcheck")
+    grad against central differences. Returns True, or raises GradcheckError naming
+    the input and the largest mismatch (returns False with ``raise_exception=False``)."""
+    return _verdict(raise_exception, lambda: _check(fn, inputs, eps, atol, rtol, "gradcheck"))
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3):
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Check second derivatives: the gradient of ``fn``'s vector-Jacobian product
-    (with random or given ``grad_outputs``) against finite differences."""
+    (with random or given ``grad_outputs``, one per output) against finite differences.
+    Returns True, or raises GradcheckError (returns False with ``raise_exception=False``)."""
     inputs = _as_tuple(inputs)
     outputs = _as_tuple(fn(*inputs))
     if grad_outputs is None:
         rng = _host.rng
         grad_outputs = [Tensor._make(o._backend.from_numpy(rng.standard_normal(o.shape)), o._backend)
                         for o in outputs]
-    vs = [Tensor(g.data, device=g._backend, dtype="float64").requires_grad_() for g in _as_tuple(grad_outputs)]
+    grad_outputs = _as_tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"gradgradcheck: got {len(grad_outputs)} grad_outputs for the {len(outputs)} outputs of "
+                         "fn; give one per output (or none, for random ones)")
+    vs = [Tensor(g.data, device=g._backend, dtype="float64").requires_grad_() for g in grad_outputs]
     wrt = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     n = len(inputs)
 
@@ -111,8 +142,12 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3)
         with enable_grad():  # the finite differences run under no_grad, but a vjp needs a graph
             outs = [o for o in _as_tuple(fn(*xs))]
             used = [(o, g) for o, g in zip(outs, v) if o.requires_grad]
+            if not used:
+                raise ValueError("gradgradcheck: no output of fn requires grad, so it has no first derivative "
+                                 "to check; make the outputs depend on an input that requires grad (not through "
+                                 ".detach() or no_grad)")
             grads = engine.grad([o for o, _ in used], [xs[i] for i in wrt], [g for _, g in used],
                                 create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
-    return _check(vjp, (*inputs, *vs), eps, atol, rtol, "gradgradcheck")
+    return _verdict(raise_exception, lambda: _check(vjp, (*inputs, *vs), eps, atol, rtol, "gradgradcheck"))

@@ -72,13 +72,19 @@ def _backend_of(tensors):
     return None
 
 
+class _ThreadState(threading.local):
+    # > 0 while this thread is inside a timed op: ops nested in it belong to it. Per
+    # thread, so that the ops other threads run meanwhile are still timed.
+    depth = 0
+
+
 class profile:
     """Context manager that records every op call made while it is active."""
 
     def __init__(self):
         self.events = []
         self._node_stats = weakref.WeakKeyDictionary()  # node -> NodeStats, gone with the graph
-        self._depth = 0           # > 0 while inside a timed op: nested ops belong to it
+        self._thread = _ThreadState()
         self._active = False
         self._origin = None
         self._pending = []        # events timed by CUDA events, not read yet
@@ -104,7 +110,7 @@ class profile:
     # --- observer protocol ----------------------------------------------------------------
     def wrap_forward(self, run):
         def timed(cls, args):
-            if self._depth:
+            if self._thread.depth:
                 return run(cls, args)
             backend = _backend_of(args)
             event = Event(cls.__name__, "forward", self._module_label(function.current_scope), None)
@@ -123,7 +129,7 @@ class profile:
 
     def wrap_backward(self, call):
         def timed(node, grads):
-            if self._depth:
+            if self._thread.depth:
                 return call(node, grads)
             event = Event(node.name, "backward", self._module_label(node.scope), self._stats(node))
             out = self._time(event, node._backend, call, node, grads)
@@ -142,7 +148,8 @@ class profile:
         begin = None if backend is None else backend.record_event()
         if begin is None and backend is not None:
             backend.synchronize()  # a no-op on the CPU
-        self._depth += 1
+        state = self._thread
+        state.depth += 1
         try:
             event.start = time.perf_counter_ns()
             out = fn(*args)
@@ -153,7 +160,7 @@ class profile:
                     backend.synchronize()
                 event.duration = time.perf_counter_ns() - event.start
         finally:
-            self._depth -= 1
+            state.depth -= 1
         return out
 
     def _finish(self, event):
