@@ -1,6 +1,7 @@
 """The CUDA backend, on CuPy. CuPy is imported only when a CUDA device is asked for."""
 
 from .base import Backend
+from .cupy_namespace import array_api_namespace
 from .numpy_backend import add_windows, windows_view
 
 INSTALL_HINT = ("install CuPy for CUDA 12 with `pip install 'topograd[cuda]'` "
@@ -33,7 +34,7 @@ class CupyBackend(Backend):
         if index >= cupy.cuda.runtime.getDeviceCount():
             raise BackendUnavailable(f"device 'cuda:{index}' does not exist; this machine has "
                                      f"{cupy.cuda.runtime.getDeviceCount()} CUDA device(s)")
-        super().__init__(f"cuda:{index}", cupy)
+        super().__init__(f"cuda:{index}", array_api_namespace(cupy))  # CuPy 13 lacks some standard names
         self.index = index
         self._device = cupy.cuda.Device(index)
         self.seed(0)
@@ -86,6 +87,14 @@ class CupyBackend(Backend):
     def integers(self, low, high, shape):
         with self._device:
             return self.rng.integers(low, high, shape)
+
+    def gather(self, x, index):
+        check_index_bounds(self.xp, x.shape, index)  # CuPy would wrap an index past the end around
+        return x[index]
+
+    def put_(self, x, index, values):
+        check_index_bounds(self.xp, x.shape, index)
+        x[index] = values
 
     def scatter_add(self, shape, index, values):
         import cupyx
@@ -144,6 +153,38 @@ def _kernel(name):
         params, outputs, body = _KERNEL_SOURCES[name]
         kernel = _KERNELS[name] = cupy.ElementwiseKernel(params, outputs, body, f"topograd_{name}")
     return kernel
+
+
+def check_index_bounds(xp, shape, index):
+    """Raise NumPy's IndexError where an integer array in ``index`` (an index of an array
+    of ``shape``) holds an entry outside its axis. CuPy's gather and scatter kernels take
+    such an entry modulo the axis' size instead ("Difference between CuPy and NumPy":
+    out-of-bounds indices wrap around), which would read or write the wrong elements.
+    One transfer from the device for all the arrays' extremes."""
+    parts = index if isinstance(index, tuple) else (index,)
+    explicit = sum(_axes_indexed(p) for p in parts if p is not None and p is not Ellipsis)
+    checked, axis = [], 0
+    for p in parts:
+        if p is Ellipsis:
+            axis += len(shape) - explicit
+        elif p is not None:
+            if hasattr(p, "dtype") and p.dtype.kind in "iu" and p.size and axis < len(shape):
+                checked.append((p, axis))
+            axis += _axes_indexed(p)
+    if not checked:
+        return
+    int64 = xp.int64
+    extremes = xp.stack([xp.astype(f(a), int64) for a, _ in checked for f in (xp.min, xp.max)]).tolist()
+    for i, (_, axis) in enumerate(checked):
+        low, high, size = extremes[2 * i], extremes[2 * i + 1], shape[axis]
+        if low < -size or high >= size:
+            bad = high if high >= size else low
+            raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {size}")
+
+
+def _axes_indexed(part):
+    """How many axes of the indexed array an index part takes: a mask one per dimension."""
+    return part.ndim if hasattr(part, "dtype") and part.dtype.kind == "b" else 1
 
 
 def _cupy_as_strided(x, shape, strides, writeable):

@@ -1,0 +1,227 @@
+"""The CuPy backend's side of the Array API contract, checked without CuPy or a GPU.
+
+The engine calls only the standard's names on ``xp``, which the strict backend proves
+on the CPU. CuPy's namespace is not the standard's: CuPy 13 has no ``concat``,
+``permute_dims``, ``astype`` or ``bool`` and no ``asarray(copy=)``, and CuPy's ``clip``
+names its bounds ``a_min``/``a_max`` (``clip(x, max=1.0)`` is a TypeError there). So
+these tests build a namespace shaped like CuPy 13's out of NumPy (NumPy's functions
+under CuPy's names and signatures) and check that the CuPy backend's adapter makes the
+engine run on it, with the values the CPU backend gives.
+"""
+import types
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from backends import cupy_backend
+from backends.numpy_backend import NumpyBackend
+from nn.utils import clip_grad_norm_, clip_grad_value_
+
+MISSING_IN_CUPY_13 = ("concat", "permute_dims", "astype", "bool")
+
+
+def cupy13_shaped():
+    """NumPy's public names, less those CuPy 13 lacks, with CuPy's signatures where they differ."""
+    module = types.ModuleType("cupy13_shaped")
+    module.__dict__.update((k, v) for k, v in vars(np).items() if not k.startswith("_"))
+    module.linalg = np.linalg
+    for name in MISSING_IN_CUPY_13:
+        module.__dict__.pop(name, None)
+
+    def asarray(a, dtype=None, order=None, *, blocking=False):  # CuPy 13: no copy=
+        return np.asarray(a, dtype=dtype, order=order)
+
+    def clip(a, a_min, a_max, out=None):  # every CuPy so far: no min=/max=
+        return np.clip(a, a_min, a_max, out=out)
+
+    module.asarray, module.clip = asarray, clip
+    return module
+
+
+def adapted(module):
+    from backends.cupy_namespace import array_api_namespace  # the CuPy backend's adapter
+    return array_api_namespace(module)
+
+
+class CupyShapedBackend(NumpyBackend):
+    """The CPU backend (its kernels are NumPy's), with the engine's ``xp`` being a
+    CuPy-13-shaped namespace seen through the CuPy backend's adapter."""
+    name = "cupy-shaped"
+
+    def __init__(self):
+        super().__init__(device="cupy-shaped")
+        self.xp = adapted(cupy13_shaped())
+
+
+@pytest.fixture
+def shaped():
+    return CupyShapedBackend()
+
+
+def test_the_fake_namespace_lacks_what_cupy_13_lacks():
+    fake = cupy13_shaped()
+    assert not any(hasattr(fake, name) for name in MISSING_IN_CUPY_13)
+    with pytest.raises(TypeError):
+        fake.asarray(np.zeros(2), copy=True)
+    with pytest.raises(TypeError):
+        fake.clip(np.zeros(2), max=1.0)
+
+
+def test_adapter_adds_the_standard_names_with_the_standards_meaning():
+    xp = adapted(cupy13_shaped())
+    a = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(xp.concat([a, a], axis=1), np.concatenate([a, a], axis=1))
+    np.testing.assert_array_equal(xp.permute_dims(a, (1, 0)), a.T)
+    assert xp.astype(a, np.float32).dtype == np.float32
+    assert xp.astype(a, np.float64, copy=False) is a and xp.astype(a, np.float64) is not a
+    assert np.dtype(xp.bool) == np.dtype(bool)
+    copied = xp.asarray(a, copy=True)
+    assert copied is not a and not np.shares_memory(copied, a)
+    assert xp.asarray(a) is a and xp.asarray(a, copy=False) is a
+    with pytest.raises(ValueError, match="copy=False"):
+        xp.asarray([1.0, 2.0], copy=False)
+    np.testing.assert_array_equal(xp.clip(a, max=2.0), np.minimum(a, 2.0))
+    np.testing.assert_array_equal(xp.clip(a, min=1.0, max=4.0), np.clip(a, 1.0, 4.0))
+    np.testing.assert_array_equal(xp.clip(a, 1.0, 4.0), np.clip(a, 1.0, 4.0))  # positional, as before
+    assert xp.__name__ == "cupy13_shaped"  # benchmarks import f"{xp.__name__}.lib.stride_tricks"
+    assert xp.zeros is np.zeros and xp.linalg is np.linalg  # everything else passes through
+
+
+def test_adapter_keeps_a_namespaces_own_standard_functions():
+    xp = adapted(np)  # NumPy 2 has every name already
+    for name in (*MISSING_IN_CUPY_13, "asarray", "clip"):
+        assert getattr(xp, name) is getattr(np, name)
+
+
+def cupy_backend_on_a_stand_in(monkeypatch):
+    """CupyBackend built on a stand-in for the cupy module: the CuPy-13-shaped namespace,
+    one fake device, NumPy's random generator."""
+    fake = cupy13_shaped()
+
+    class Device:
+        def __init__(self, index):
+            self.index = index
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1), Device=Device)
+    fake.random = types.SimpleNamespace(default_rng=np.random.default_rng)
+    monkeypatch.setattr(cupy_backend, "_import_cupy", lambda: fake)
+    return cupy_backend.CupyBackend(0)
+
+
+def test_cupy_backend_hands_the_engine_the_adapted_namespace(monkeypatch):
+    xp = cupy_backend_on_a_stand_in(monkeypatch).xp
+    a = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(xp.permute_dims(xp.concat([a, a]), (1, 0)), np.concatenate([a, a]).T)
+    assert xp.asarray(a, copy=True) is not a and xp.astype(a, xp.bool).dtype == np.bool_
+    np.testing.assert_array_equal(xp.clip(a, max=1.0), np.minimum(a, 1.0))
+
+
+# --- integer-array indices past an axis' end: NumPy raises, CuPy's kernels wrap them around ---
+class WrapsLikeCupy(np.ndarray):
+    """A NumPy array whose integer-array indexing along axis 0 wraps out-of-range entries
+    around (entry % size), as CuPy's take and scatter kernels do."""
+
+    def _wrapped(self, index):
+        first, *rest = index
+        return (np.asarray(first) % self.shape[0], *rest)
+
+    def __getitem__(self, index):
+        return np.asarray(self)[self._wrapped(index)]
+
+    def __setitem__(self, index, values):
+        np.asarray(self)[self._wrapped(index)] = values
+
+
+def test_cuda_gather_and_put_refuse_indices_that_cupy_would_wrap(monkeypatch):
+    backend = cupy_backend_on_a_stand_in(monkeypatch)
+    x = np.arange(6.0).reshape(2, 3).view(WrapsLikeCupy)
+    assert np.asarray(x[(np.array([0, 3]),)]).tolist() == [[0, 1, 2], [3, 4, 5]]  # the stand-in wraps
+    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 2"):
+        backend.gather(x, (np.array([0, 3]),))
+    with pytest.raises(IndexError, match="index -3 is out of bounds for axis 0 with size 2"):
+        backend.put_(x, (np.array([-3]), slice(None)), 9.0)
+    assert np.asarray(x).tolist() == [[0, 1, 2], [3, 4, 5]]  # nothing written
+    np.testing.assert_array_equal(backend.gather(x, (np.array([1, -2]),)), [[3, 4, 5], [0, 1, 2]])
+    backend.put_(x, (np.array([-1]),), 9.0)
+    assert np.asarray(x).tolist() == [[0, 1, 2], [9, 9, 9]]
+
+
+def check(shape, index):
+    cupy_backend.check_index_bounds(np, shape, index)
+
+
+@pytest.mark.parametrize("shape, index, message", [
+    ((2, 3), (np.array([0, 2]),), "index 2 is out of bounds for axis 0 with size 2"),
+    ((2, 3), (slice(None), np.array([[0, 3]])), "index 3 is out of bounds for axis 1 with size 3"),
+    ((2, 3, 4), (Ellipsis, np.array([-5])), "index -5 is out of bounds for axis 2 with size 4"),
+    ((2, 3, 4), (None, np.ones((2, 3), bool), np.array([4])), "index 4 is out of bounds for axis 2 with size 4"),
+    ((2, 3, 4), (0, np.array([1]), np.array([0, 7], dtype=np.uint8)), "index 7 is out of bounds for axis 2"),
+    ((5,), np.array([5]), "index 5 is out of bounds for axis 0 with size 5"),
+])
+def test_index_bounds_are_numpys(shape, index, message):
+    with pytest.raises(IndexError) as info:
+        np.empty(shape)[index]
+    assert message in str(info.value)  # NumPy's own words
+    with pytest.raises(IndexError, match=message):
+        check(shape, index)
+
+
+@pytest.mark.parametrize("index", [
+    (np.array([1, 0, -2]),), (np.array([[0, 1], [1, 0]]), slice(None), np.array([3, -4])),
+    (slice(1, None), np.array([0, 0, 2])), np.arange(24).reshape(2, 3, 4) % 5 == 0,
+    (np.array([True, False]), Ellipsis), (Ellipsis, np.array([3])), (np.array([], dtype=np.int64),),
+    (None, 1, np.array([2]), slice(None)),
+])
+def test_index_bounds_pass_every_index_numpy_takes(index):
+    np.empty((2, 3, 4))[index]
+    check((2, 3, 4), index)
+
+
+def run_model(device):
+    """A forward and backward through the ops that call the names CuPy 13 lacks:
+    concat, transpose and Linear (permute_dims), casts (astype), a max over bools
+    (xp.bool), backward's gradient copies (asarray(copy=True)), gradient clipping (clip)."""
+    ag.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((4, 3)).astype(np.float32), device=device)
+    model = nn.Linear(6, 2)
+    model.to(device)
+    joined = ag.concat([x, ag.transpose(x * 2.0, 1, 0).transpose(1, 0)], axis=1)
+    ints = ag.tensor(np.arange(4), device=device)
+    y = model(joined) * ints.astype("float32").reshape(4, 1)
+    any_positive = (y > 0).max()
+    loss = (y * y).sum() + any_positive.astype("float32")
+    loss.backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    total = clip_grad_norm_(model.parameters(), max_norm=0.5)
+    clip_grad_value_(model.parameters(), clip_value=0.01)
+    return [loss.numpy(), total.numpy(), *(g.numpy() for g in grads), *(p.grad.numpy() for p in model.parameters())]
+
+
+def test_the_engine_runs_on_a_cupy_13_shaped_namespace_as_on_numpy(shaped):
+    got = run_model(shaped)
+    want = run_model("cpu")
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6)
+    assert float(np.max(np.abs(got[-1]))) <= 0.01  # the values were clipped
+
+
+def test_clip_grad_norm_on_cupys_clip_signature(shaped):
+    """nn.utils calls clip(x, max=...), the standard's keyword, which CuPy's clip(a, a_min,
+    a_max) refuses; through the adapter it scales the gradients as on the CPU."""
+    p = nn.Parameter(ag.tensor([3.0, 4.0], device=shaped))
+    p.grad = ag.tensor([3.0, 4.0], device=shaped)
+    total = clip_grad_norm_(p, 1.0)
+    assert total.item() == pytest.approx(5.0)
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-6)
+    clip_grad_value_(p, 0.7)
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.7], rtol=1e-6)
