@@ -21,6 +21,7 @@ from autograd.tensor import default_dtype
 from backends import dtypes
 
 from .. import functional as F
+from .. import init
 from ..functional.arguments import same_dtype
 from ..module import Module
 from ..parameter import Parameter
@@ -37,7 +38,7 @@ class RNNBase(Module):
     projectable = False    # whether proj_size may be nonzero (the LSTM's alone, as in PyTorch)
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=None, device=None, *, proj_size=0):
+                 bidirectional=False, device=None, dtype=None, *, proj_size=0):
         super().__init__()
         name = type(self).__name__
         check_sizes(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
@@ -69,6 +70,10 @@ class RNNBase(Module):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 self._weight_names.append(add_weights(self, suffix, self.gates, layer_input, hidden_size,
                                                       self.bias, dtype, backend, proj_size))
+
+    def reset_parameters(self):
+        """Draw every parameter again, uniform in +-1/sqrt(hidden_size), as at construction."""
+        reset_uniform(self, self.hidden_size)
 
     @property
     def all_weights(self):
@@ -222,8 +227,8 @@ class RNNBase(Module):
         if batched and self.batch_first:
             x = swapaxes(x, 0, 1)
         seq_len, batch = x.shape[0], x.shape[1]
-        if seq_len == 0 or batch == 0:
-            raise ValueError(f"{name}: the input has shape {input.shape}; the sequence and batch must not be empty")
+        if seq_len == 0:  # an empty batch runs, as in PyTorch and the cells, giving empty outputs
+            raise ValueError(f"{name}: the input has shape {input.shape}; the sequence must not be empty")
         x = reshape(x, (seq_len * batch, self.input_size))
 
         states = self._initial_states(hx, input, batch, batched, f"an input of shape {input.shape}")
@@ -303,11 +308,11 @@ class RNN(RNNBase):
     """Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), with act tanh or relu."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=None, device=None):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype, device)
+                         device, dtype)
         self.nonlinearity = nonlinearity
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
@@ -328,9 +333,9 @@ class LSTM(RNNBase):
     projectable = True
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, dtype=None, device=None):
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype, device, proj_size=proj_size)
+                         device, dtype, proj_size=proj_size)
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
         return lstm_step(gx, *state, w_hh_t)
@@ -393,6 +398,14 @@ def floating_dtype(name, dtype):
     if not dtypes.is_floating(dtype):
         raise TypeError(f"{name}: dtype must be floating point, not {dtype}")
     return dtype
+
+
+def reset_uniform(module, hidden_size):
+    """Every parameter of ``module`` uniform in +-1/sqrt(hidden_size), in place (the same
+    Parameter objects, so an optimizer holding them keeps working), as PyTorch resets them."""
+    bound = 1 / math.sqrt(hidden_size)
+    for param in module.parameters():
+        init.uniform_(param, -bound, bound)
 
 
 def add_weights(module, suffix, gates, input_size, hidden_size, bias, dtype, backend, proj_size=0):

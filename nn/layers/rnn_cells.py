@@ -6,7 +6,8 @@ import backends
 from autograd import Tensor, reshape
 
 from ..module import Module
-from .recurrent import add_weights, check_sizes, check_state, floating_dtype, gru_step, lstm_step, rnn_step
+from .recurrent import (add_weights, check_sizes, check_state, floating_dtype, gru_step, lstm_step, reset_uniform,
+                        rnn_step)
 
 
 class RNNCellBase(Module):
@@ -17,7 +18,7 @@ class RNNCellBase(Module):
     n_states = 1             # 2 for the LSTM's (h, c)
     fold_hidden_bias = True  # b_hh joins b_ih in the input projection (not for the GRU)
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=None, device=None):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
         check_sizes(name, input_size=input_size, hidden_size=hidden_size)
@@ -26,6 +27,10 @@ class RNNCellBase(Module):
                     backends.get(device))
         if not self.bias:
             self.bias_ih = self.bias_hh = None
+
+    def reset_parameters(self):
+        """Draw every parameter again, uniform in +-1/sqrt(hidden_size), as at construction."""
+        reset_uniform(self, self.hidden_size)
 
     def forward(self, input, hx=None):
         name = type(self).__name__
@@ -78,10 +83,10 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """h' = act(W_ih x + b_ih + W_hh h + b_hh), with act tanh or relu."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None, device=None):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, dtype, device)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
     def _cell(self, gx, states):

@@ -178,11 +178,13 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
         skip = 0 if padding_side == "right" else steps - lengths[b]
         return starts[b] + t - skip if 0 <= t - skip < lengths[b] else pad
 
+    batch = len(sequences)
     if batch_first:
-        index = [[source(b, t) for t in range(steps)] for b in range(len(sequences))]
+        index, shape = [[source(b, t) for t in range(steps)] for b in range(batch)], (batch, steps)
     else:
-        index = [[source(b, t) for b in range(len(sequences))] for t in range(steps)]
-    return getitem(table, Tensor(index, dtype=dtypes.int64, device=table.device))
+        index, shape = [[source(b, t) for b in range(batch)] for t in range(steps)], (steps, batch)
+    # reshaped: with no steps at all (every sequence empty) the list alone would lose the batch axis
+    return getitem(table, Tensor(index, dtype=dtypes.int64, device=table.device).reshape(shape))
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
