@@ -19,3 +19,12 @@ def user_frame():
     while frame is not None and _in_library(frame.f_code.co_filename):
         frame = frame.f_back
     return "<unknown>" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that makes a ``warnings.warn`` in the calling function point at
+    the user's line, however deep inside topograd the warning is raised."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and _in_library(frame.f_code.co_filename):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -6,6 +6,7 @@ from backends import dtypes
 from ..function import Function
 from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
+from ..user_code import user_stacklevel
 from .elementwise import as_tensor, constant, floating, log, where
 from .shape import broadcast_to, reshape
 
@@ -134,7 +135,7 @@ def _variance(caller, x, axis, ddof, keepdims):
         # not an error, so that code written for them (a std over a batch of one) ports.
         warnings.warn(f"{caller}: ddof={ddof} leaves no degrees of freedom for {n} elements, so the "
                       "result is inf or nan; pass a smaller ddof, or reduce over more elements",
-                      RuntimeWarning, stacklevel=3)
+                      RuntimeWarning, stacklevel=user_stacklevel())
     centered = x - mean(x, axes, keepdims=True)
     return sum(centered * centered, axes, keepdims) / (n - ddof if n > ddof else 0)
 

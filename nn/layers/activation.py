@@ -1,6 +1,8 @@
 """Activation layers: thin modules over nn.functional, with PyTorch's arguments and reprs."""
 import warnings
 
+from autograd.user_code import user_stacklevel
+
 from .. import functional as F
 from ..module import Module
 
@@ -85,7 +87,7 @@ def _implicit_dim(name, ndim):
     """PyTorch's legacy choice when no dim is given (with its warning): 0 for 0-, 1-
     and 3-D inputs, else 1."""
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-                  "dim=X as an argument.", stacklevel=3)
+                  "dim=X as an argument.", stacklevel=user_stacklevel())
     return 0 if ndim in (0, 1, 3) else 1
 
 

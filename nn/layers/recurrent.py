@@ -18,6 +18,7 @@ import backends
 from autograd import Tensor, concat, getitem, reshape, split, swapaxes
 from autograd.ops import nn_fused
 from autograd.tensor import default_dtype
+from autograd.user_code import user_stacklevel
 from backends import dtypes
 
 from .. import functional as F
@@ -47,7 +48,7 @@ class RNNBase(Module):
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{name}: dropout={dropout} acts between layers, so it does nothing with "
-                          "num_layers=1", stacklevel=3)
+                          "num_layers=1", stacklevel=user_stacklevel())
         dtype = floating_dtype(name, dtype)
         backend = backends.get(device)
         self.input_size = input_size

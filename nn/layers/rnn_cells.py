@@ -25,8 +25,9 @@ class RNNCellBase(Module):
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         add_weights(self, "", self.gates, input_size, hidden_size, self.bias, floating_dtype(name, dtype),
                     backends.get(device))
-        if not self.bias:
-            self.bias_ih = self.bias_hh = None
+        if not self.bias:  # registered as absent, as PyTorch's cells do
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
 
     def reset_parameters(self):
         """Draw every parameter again, uniform in +-1/sqrt(hidden_size), as at construction."""

@@ -292,3 +292,11 @@ def test_pad_sequence_of_integer_ids_matches_pytorch(device, torch, padding_side
     theirs = torch.nn.utils.rnn.pad_sequence([torch.tensor(i) for i in ids], batch_first, -1, padding_side)
     assert ours.dtype == ag.int64 and ours.device == device
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_a_cell_without_bias_registers_absent_biases_as_pytorch(cell, torch):
+    ours, theirs = getattr(nn, cell)(2, 3, bias=False), getattr(torch.nn, cell)(2, 3, bias=False)
+    assert list(ours._parameters) == list(theirs._parameters)
+    assert ours.bias_ih is None and ours.bias_hh is None
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight_ih", "weight_hh"]
