@@ -226,7 +226,10 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     ``scheduler`` steps once per epoch, or once per batch when it is a per-batch
     schedule (any with ``step_per_batch = True``, such as OneCycleLR); one
     whose ``step`` takes a value (ReduceLROnPlateau) gets ``val_loss`` (the train
-    loss without a val_loader). ``device``: move the model and each batch there.
+    loss without a val_loader). Training runs in train mode, except for submodules
+    the caller put in eval mode while the model itself was in train mode (a batch
+    norm frozen for fine-tuning), which stay in eval mode; afterwards every module
+    is back in the mode it had. ``device``: move the model and each batch there.
     ``progress``: tqdm bars with the running loss, shown on a terminal; elsewhere
     one summary line per epoch. ``progress=False`` prints nothing.
     """
@@ -245,18 +248,20 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     if target is not None:
         model.to(target)
     modes = [(module, module.training) for module in model.modules()]
+    # Frozen by the caller: in eval mode inside a model in train mode. (A model in eval mode as a
+    # whole, after an evaluation, is not taken to freeze anything.)
+    frozen = [module for module, training in modes if not training] if model.training else []
     try:
         return _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks,
-                           metric_fns, target, progress)
+                           metric_fns, target, progress, frozen)
     finally:
-        # Each module's own mode, also when training fails: the model is not left in eval mode, and a
-        # submodule the caller froze with .eval() (batch norm while fine-tuning) is not left training.
+        # Each module's own mode, also when training fails: the model is not left in eval mode.
         for module, training in modes:
             module.training = training
 
 
 def _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks, metric_fns,
-                target, progress):
+                target, progress, frozen):
     per_batch = scheduler is not None and _steps_per_batch(scheduler)
     wants_value = scheduler is not None and _step_takes_value(scheduler)
     bars = _ProgressBars(progress)
@@ -270,7 +275,7 @@ def _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, sch
         bar = bars.open(train_loader, f"epoch {epoch}/{epochs}")
         try:
             logs["train_loss"] = _train_epoch(model, loss_fn, optimizer, train_loader, bar, target,
-                                              scheduler if per_batch else None)
+                                              scheduler if per_batch else None, frozen)
             if lr is not None:
                 logs["lr"] = lr
             if val_loader is not None:
@@ -295,8 +300,10 @@ def _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, sch
     return state.history
 
 
-def _train_epoch(model, loss_fn, optimizer, loader, bar, target, batch_scheduler):
+def _train_epoch(model, loss_fn, optimizer, loader, bar, target, batch_scheduler, frozen):
     model.train()
+    for module in frozen:
+        module.training = False
     total, count = None, 0
     for i, batch in enumerate(loader):
         inputs, labels = _split_batch(batch, target)

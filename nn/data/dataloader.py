@@ -144,13 +144,13 @@ def default_collate(samples):
             raise ValueError("default_collate: samples have different keys; every sample must be a dict "
                              "with the same keys")
         return {key: default_collate([s[key] for s in samples]) for key in first}
+    if isinstance(first, str):  # first: NumPy's str_ is a str with an __array__
+        return list(samples)
     if hasattr(first, "__array__") or hasattr(first, "__dlpack__"):
         # before the Python numbers: NumPy's float64 scalar is a float, and keeps its dtype as a 0-d array would
         return stack([tensor(s, device="cpu") for s in samples], axis=0)
     if isinstance(first, (bool, int, float)):
         return tensor(samples)
-    if isinstance(first, str):
-        return list(samples)
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; "
                     "return Tensors, numbers, tuples or dicts of them, or pass a collate_fn")
 

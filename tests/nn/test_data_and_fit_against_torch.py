@@ -105,6 +105,13 @@ def test_default_collate_nested_structures_match_torch(device, torch):
         np.testing.assert_array_equal(mine.numpy(), ref.numpy())
 
 
+def test_default_collate_keeps_numpy_strings_as_a_list(device):
+    """NumPy's str_ is a str that also has __array__: labels read from a string array stay strings."""
+    labels = np.array(["cat", "dog"])
+    batch = default_collate([(np.float32(i), labels[i]) for i in range(2)])
+    assert batch[1] == ["cat", "dog"] and batch[0].tolist() == [0.0, 1.0]
+
+
 @pytest.mark.parametrize("n,batch_size,drop_last", [(7, 3, False), (7, 3, True), (6, 3, True), (2, 5, False),
                                                     (2, 5, True), (0, 2, False)])
 def test_loader_over_a_python_list_matches_torch(device, torch, n, batch_size, drop_last):
@@ -183,15 +190,18 @@ def test_failed_checkpoint_save_does_not_become_the_best(device, tmp_path):
 
 
 def test_fit_leaves_a_frozen_submodule_in_eval_mode(device):
-    """Fine-tuning with a batch norm frozen by .eval(): after fit every module has the mode it had."""
+    """Fine-tuning with a batch norm frozen by .eval(): it stays frozen while fit trains (its
+    running statistics do not move), and after fit every module has the mode it had."""
     ag.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
     model.train()
     model[1].eval()
     train = DataLoader(TensorDataset(ag.randn(12, 3), ag.randint(0, 2, 12)), batch_size=4)
     opt = nn.optim.SGD(model.parameters(), lr=0.1)
-    nn.fit(model, F.cross_entropy, opt, train, train, epochs=1, progress=False)
+    nn.fit(model, F.cross_entropy, opt, train, train, epochs=2, progress=False)
     assert [m.training for m in model.modules()] == [True, True, False, True]
+    np.testing.assert_array_equal(model[1].running_mean.numpy(), np.zeros(4))
+    np.testing.assert_array_equal(model[1].running_var.numpy(), np.ones(4))
     model.eval()
     nn.fit(model, F.cross_entropy, opt, train, epochs=1, progress=False)
     assert not any(m.training for m in model.modules())
