@@ -169,3 +169,38 @@ def test_fit_steps_a_sequential_schedule_once_per_epoch():
     nn.fit(model, nn.MSELoss(), opt, loader, epochs=4, scheduler=schedule, progress=False)
     assert schedule.last_epoch == 4
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: lr_scheduler.LambdaLR(o, lr_lambda=lambda_decay),
+    lambda o: lr_scheduler.MultiplicativeLR(o, lr_lambda=lambda_decay),
+    lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3),
+    lambda o: lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2),
+    lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.ConstantLR(o), lr_scheduler.ExponentialLR(o, 0.9)],
+                                        milestones=[2]),
+], ids=["lambda", "multiplicative", "restarts", "cyclic", "sequential"])
+def test_a_param_group_added_after_the_scheduler_is_refused_and_nothing_changes(make):
+    """PyTorch raises here too (zip(strict=True)); leaving the new group unscheduled is worse.
+    (Schedules that scale each group's current rate, as StepLR, take the new group along, as PyTorch's.)"""
+    opt = _optimizer()
+    scheduler = make(opt)
+    scheduler.step()
+    opt.add_param_group({"params": [nn.Parameter(ag.zeros(1))], "lr": 0.5})
+    before = ([dict(g) for g in opt.param_groups], scheduler.last_epoch, scheduler.get_last_lr())
+    with pytest.raises(RuntimeError, match="after add_param_group"):
+        scheduler.step()
+    assert ([dict(g) for g in opt.param_groups], scheduler.last_epoch, scheduler.get_last_lr()) == before
+
+
+def test_sequential_refuses_a_combination_after_the_first_entry():
+    opt = _optimizer()
+    schedulers = [lr_scheduler.ConstantLR(opt), lr_scheduler.ChainedScheduler([lr_scheduler.ExponentialLR(opt, 0.9)])]
+    before = (opt.param_groups[0]["lr"], [s.last_epoch for s in (schedulers[0], schedulers[1]._schedulers[0])])
+    with pytest.raises(ValueError, match="only the first entry may combine"):
+        lr_scheduler.SequentialLR(opt, schedulers, milestones=[3])
+    assert (opt.param_groups[0]["lr"], [s.last_epoch for s in (schedulers[0], schedulers[1]._schedulers[0])]) == before
+
+
+def test_lambda_scheduler_given_no_optimizer_says_so():
+    with pytest.raises(TypeError, match="expected an nn.optim Optimizer"):
+        lr_scheduler.LambdaLR("not an optimizer", [lambda_decay])

@@ -1,5 +1,6 @@
 """LRScheduler, the base of every schedule: the constructor's first step, ``step()``,
 the deprecated ``step(epoch)`` jump, and state dicts."""
+import types
 import warnings
 
 from ..optimizer import Optimizer
@@ -34,8 +35,8 @@ class LRScheduler:
         self._initial_step()
 
     def _initial_step(self):
-        """The constructor's step (and SequentialLR's, when it hands over to a scheduler),
-        which some schedules treat apart."""
+        """The constructor's step, which some schedules treat apart (SequentialLR redoes it
+        for its first scheduler, after taking back the steps of the others)."""
         self._step_count = 0
         self._is_initial = True
         try:
@@ -72,12 +73,24 @@ class LRScheduler:
                 self.last_epoch = epoch
                 closed_form = getattr(self, "_get_closed_form_lr", None)
                 values = closed_form() if closed_form is not None else self.get_lr()
+            self._write_lrs(values)
         except Exception:
             self.last_epoch = previous
             raise
-        for group, lr in zip(self.optimizer.param_groups, values):
+
+    def _write_lrs(self, values):
+        """Set each param group's rate; refused whole if the optimizer has gained a group since."""
+        groups = self.optimizer.param_groups
+        self._check_group_count(len(values))
+        for group, lr in zip(groups, values):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = [group["lr"] for group in groups]
+
+    def _check_group_count(self, scheduled):
+        groups = len(self.optimizer.param_groups)
+        if scheduled != groups:
+            raise RuntimeError(f"{type(self).__name__}: the optimizer now has {groups} param groups but this "
+                               f"schedule was made for {scheduled}; create the scheduler after add_param_group()")
 
     def get_last_lr(self):
         """The rates of the last step, one per param group."""
@@ -113,3 +126,29 @@ def check_is_dict(scheduler, state_dict):
     if not isinstance(state_dict, dict):
         raise TypeError(f"{type(scheduler).__name__}.load_state_dict: expected the dict that state_dict() "
                         f"returns, got {type(state_dict).__name__}")
+
+
+def saved_callable(fn):
+    """What a state dict keeps of a user's function, as PyTorch: nothing for a plain
+    function or lambda, the attributes of a callable object."""
+    return None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+
+
+def restore_callable(fn, attributes):
+    if attributes is not None and fn is not None:
+        fn.__dict__.update(attributes)
+
+
+def check_momentum(scheduler, optimizer):
+    """A schedule that cycles momentum needs an optimizer with momentum (or Adam's betas)."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(f"{scheduler}: cycle_momentum=True needs an optimizer with momentum or betas, and "
+                         f"{type(optimizer).__name__} has neither; pass cycle_momentum=False")
+
+
+def set_momentum(group, value, use_beta1):
+    """Set a param group's momentum, or (``use_beta1``) the first of Adam's betas."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value

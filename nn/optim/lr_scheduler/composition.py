@@ -53,6 +53,11 @@ class SequentialLR(_Composite):
         if len(milestones) != len(self._schedulers) - 1:
             raise ValueError(f"SequentialLR: expected {len(self._schedulers) - 1} milestones (one fewer than "
                              f"the schedulers), got {len(milestones)}")
+        for i, scheduler in enumerate(self._schedulers[1:], start=1):
+            if isinstance(scheduler, _Composite):
+                raise ValueError(f"SequentialLR: entry {i} is a {type(scheduler).__name__}; only the first entry "
+                                 "may combine schedulers, since a milestone restarts its scheduler at epoch 0, "
+                                 "which a combination of them cannot do")
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
         # Each scheduler stepped once when it was made; start from the initial rates,
@@ -66,13 +71,14 @@ class SequentialLR(_Composite):
         self._last_lr = first.get_last_lr()
 
     def step(self):
-        self.last_epoch += 1
-        i = bisect_right(self._milestones, self.last_epoch)
+        epoch = self.last_epoch + 1
+        i = bisect_right(self._milestones, epoch)
         scheduler = self._schedulers[i]
-        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+        if i > 0 and self._milestones[i - 1] == epoch:
             scheduler._update_lr(0)  # its turn starts: from its own epoch 0
         else:
             scheduler.step()
+        self.last_epoch = epoch  # once the step went through: a refused one changes nothing
         self._last_lr = scheduler.get_last_lr()
 
 

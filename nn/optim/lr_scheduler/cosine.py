@@ -54,7 +54,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+        return self._rates(self.T_cur, self.T_i)
+
+    def _rates(self, T_cur, T_i):
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
                 for base_lr in self.base_lrs]
 
     def step(self, epoch=None):
@@ -76,9 +79,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
             T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
             T_i = self.T_0 * self.T_mult ** n
+        self._write_lrs(self._rates(T_cur, T_i))  # first: a refused write leaves the schedule as it was
         self.T_cur, self.T_i = T_cur, T_i
         self.last_epoch = math.floor(epoch)
         self._step_count += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = self._current_lrs()

@@ -1,9 +1,9 @@
 """Schedules stepped once per batch that also cycle momentum: OneCycleLR and CyclicLR."""
 import math
-import types
 
 from ..optimizer import Optimizer
-from .base import LRScheduler, check_is_dict, per_group
+from .base import (LRScheduler, check_is_dict, check_momentum, per_group, restore_callable, saved_callable,
+                   set_momentum)
 
 
 class OneCycleLR(LRScheduler):
@@ -35,9 +35,7 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         max_lrs = per_group("OneCycleLR", "max_lr", optimizer, max_lr)
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(f"OneCycleLR: cycle_momentum=True needs an optimizer with momentum or betas, and "
-                                 f"{type(optimizer).__name__} has neither; pass cycle_momentum=False")
+            check_momentum("OneCycleLR", optimizer)
             max_momentums = per_group("OneCycleLR", "max_momentum", optimizer, max_momentum)
             base_momentums = per_group("OneCycleLR", "base_momentum", optimizer, base_momentum)
         if last_epoch != -1:
@@ -76,16 +74,10 @@ class OneCycleLR(LRScheduler):
             self.use_beta1 = "betas" in optimizer.defaults
             if last_epoch == -1:
                 for top, base, group in zip(max_momentums, base_momentums, optimizer.param_groups):
-                    self._set_momentum(group, top)
+                    set_momentum(group, top, self.use_beta1)
                     group["max_momentum"] = top
                     group["base_momentum"] = base
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group, value):
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _anneal(self, start, end, pct):
         if self._anneal_func_type == "cos":
@@ -120,8 +112,8 @@ class OneCycleLR(LRScheduler):
         for group in self.optimizer.param_groups:
             lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
             if self.cycle_momentum:
-                self._set_momentum(group, self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]],
-                                                       pct))
+                momentum = self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
+                set_momentum(group, momentum, self.use_beta1)
         return lrs
 
 
@@ -154,9 +146,7 @@ class CyclicLR(LRScheduler):
         if scale_fn is not None and scale_mode not in ("cycle", "iterations"):
             raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(f"CyclicLR: cycle_momentum=True needs an optimizer with momentum or betas, and "
-                                 f"{type(optimizer).__name__} has neither; pass cycle_momentum=False")
+            check_momentum("CyclicLR", optimizer)
             base_momentums = per_group("CyclicLR", "base_momentum", optimizer, base_momentum)
             max_momentums = per_group("CyclicLR", "max_momentum", optimizer, max_momentum)
 
@@ -178,7 +168,7 @@ class CyclicLR(LRScheduler):
             self.max_momentums = max_momentums
             if last_epoch == -1:
                 for group, top, bottom in zip(optimizer.param_groups, max_momentums, base_momentums):
-                    self._set_momentum(group, top)
+                    set_momentum(group, top, self.use_beta1)
                     group["max_momentum"] = top
                     group["base_momentum"] = bottom
         super().__init__(optimizer, last_epoch)
@@ -194,21 +184,16 @@ class CyclicLR(LRScheduler):
             return 1 / (2.0 ** (x - 1))
         return self.gamma ** x
 
-    def _set_momentum(self, group, value):
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
-
     def get_lr(self):
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle  # how far into this cycle, 0 to 1
         rise = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
         lrs = [base_lr + (max_lr - base_lr) * rise * scale for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        self._check_group_count(len(lrs))  # before the momenta change
         if self.cycle_momentum:
             for group, bottom, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
-                self._set_momentum(group, top - (top - bottom) * rise * scale)
+                set_momentum(group, top - (top - bottom) * rise * scale, self.use_beta1)
         return lrs
 
     def state_dict(self):
@@ -216,12 +201,11 @@ class CyclicLR(LRScheduler):
         object keeps its attributes."""
         state = super().state_dict()
         fn = state.pop("_scale_fn_custom")
-        state["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+        state["_scale_fn_custom"] = saved_callable(fn)
         return state
 
     def load_state_dict(self, state_dict):
         check_is_dict(self, state_dict)
         attributes = state_dict.get("_scale_fn_custom")
         super().load_state_dict({k: v for k, v in state_dict.items() if k != "_scale_fn_custom"})
-        if attributes is not None and self._scale_fn_custom is not None:
-            self._scale_fn_custom.__dict__.update(attributes)
+        restore_callable(self._scale_fn_custom, attributes)

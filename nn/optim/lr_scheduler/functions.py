@@ -1,8 +1,6 @@
 """Schedules given as a function of the epoch per param group: LambdaLR and MultiplicativeLR."""
-import types
-
 from ..optimizer import Optimizer
-from .base import LRScheduler, check_is_dict
+from .base import LRScheduler, check_is_dict, restore_callable, saved_callable
 
 
 class _FunctionPerGroup(LRScheduler):
@@ -11,7 +9,9 @@ class _FunctionPerGroup(LRScheduler):
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         name = type(self).__name__
-        groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: expected an nn.optim Optimizer, got {type(optimizer).__name__}")
+        groups = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != groups:
                 raise ValueError(f"{name}: expected {groups} lr_lambdas (one per param group), got {len(lr_lambda)}")
@@ -27,8 +27,7 @@ class _FunctionPerGroup(LRScheduler):
     def state_dict(self):
         """As PyTorch: plain functions and lambdas are not saved, callable objects keep their attributes."""
         state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-                               for fn in self.lr_lambdas]
+        state["lr_lambdas"] = [saved_callable(fn) for fn in self.lr_lambdas]
         return state
 
     def load_state_dict(self, state_dict):
@@ -39,8 +38,7 @@ class _FunctionPerGroup(LRScheduler):
                              f"but this scheduler has {len(self.lr_lambdas)}")
         super().load_state_dict({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
         for fn, attributes in zip(self.lr_lambdas, saved):
-            if attributes is not None:
-                fn.__dict__.update(attributes)
+            restore_callable(fn, attributes)
 
 
 class LambdaLR(_FunctionPerGroup):
