@@ -4,12 +4,12 @@ from collections import OrderedDict
 from ..module import Module, _indent
 
 
-def _index(op, index, n):
+def _index(op, index, n, what="modules"):
     if isinstance(index, bool) or not hasattr(index, "__index__"):
         raise TypeError(f"{op}: indices must be integers or slices, not {type(index).__name__}")
     index = index.__index__()
     if not -n <= index < n:
-        raise IndexError(f"{op}: index {index} is out of range for {n} modules")
+        raise IndexError(f"{op}: index {index} is out of range for {n} {what}")
     return index % n
 
 

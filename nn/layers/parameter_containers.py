@@ -42,10 +42,10 @@ class ParameterList(Module):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return type(self)(list(self._parameters.values())[index])
-        return self._parameters[str(_index("ParameterList", index, len(self)))]
+        return self._parameters[str(_index("ParameterList", index, len(self), "parameters"))]
 
     def __setitem__(self, index, value):
-        key = str(_index("ParameterList", index, len(self)))
+        key = str(_index("ParameterList", index, len(self), "parameters"))
         self.register_parameter(key, _as_parameter("ParameterList.__setitem__", value))
 
     def append(self, value):
@@ -138,7 +138,10 @@ class ParameterDict(Module):
         if isinstance(parameters, Tensor) or not hasattr(parameters, "__iter__"):
             raise TypeError(f"ParameterDict.update: expected a mapping or (name, parameter) pairs, "
                             f"not {type(parameters).__name__}")
-        pairs = list(parameters.items() if hasattr(parameters, "items") else parameters)
+        if isinstance(parameters, (OrderedDict, ParameterDict)) or not hasattr(parameters, "items"):
+            pairs = list(parameters.items() if hasattr(parameters, "items") else parameters)
+        else:  # as PyTorch: a plain mapping's keys are taken in sorted order, an ordered one's as they are
+            pairs = sorted(parameters.items())
         for pair in pairs:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise ValueError(f"ParameterDict.update: expected (name, parameter) pairs, got {pair!r}")

@@ -228,7 +228,7 @@ class RNNBase(Module):
         if batched and self.batch_first:
             x = swapaxes(x, 0, 1)
         seq_len, batch = x.shape[0], x.shape[1]
-        if seq_len == 0:  # an empty batch runs, as in PyTorch and the cells, giving empty outputs
+        if seq_len == 0:  # an empty sequence is refused, as by PyTorch; an empty batch runs (empty outputs)
             raise ValueError(f"{name}: the input has shape {input.shape}; the sequence must not be empty")
         x = reshape(x, (seq_len * batch, self.input_size))
 

@@ -1,5 +1,7 @@
 """ParameterList and ParameterDict: registration, state dicts, optimizers, moves and
 errors, against PyTorch's containers of the same names."""
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 
@@ -124,7 +126,7 @@ def test_a_key_that_shadows_an_attribute_is_refused(device, torch, key):
 
 def test_bad_indices_and_keys_name_the_problem(device):
     plist = nn.ParameterList([ag.ones(2, device=device)])
-    with pytest.raises(IndexError, match="out of range"):
+    with pytest.raises(IndexError, match="out of range for 1 parameters"):
         plist[1]
     with pytest.raises(TypeError, match="integers or slices"):
         plist["0"]
@@ -141,3 +143,15 @@ def test_bad_indices_and_keys_name_the_problem(device):
 def test_calling_a_container_is_an_error(container):
     with pytest.raises(RuntimeError, match="cannot be called"):
         container()(ag.ones(1))
+
+
+def test_a_plain_dict_is_taken_in_sorted_key_order_as_pytorch(device, torch):
+    """PyTorch sorts a plain mapping's keys (an OrderedDict keeps its order), which fixes the
+    order of parameters() and so of an optimizer's state."""
+    values = {"gain": [2.0], "bias": [0.5], "alpha": [1.0]}
+    ours = nn.ParameterDict({k: ag.tensor(v, device=device) for k, v in values.items()})
+    theirs = torch.nn.ParameterDict({k: torch.nn.Parameter(torch.tensor(v)) for k, v in values.items()})
+    assert list(ours) == list(theirs) == ["alpha", "bias", "gain"]
+    ordered = OrderedDict((k, ag.tensor(v, device=device)) for k, v in values.items())
+    assert list(nn.ParameterDict(ordered)) == list(torch.nn.ParameterDict(OrderedDict(
+        (k, torch.nn.Parameter(torch.tensor(v))) for k, v in values.items()))) == ["gain", "bias", "alpha"]
