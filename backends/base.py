@@ -94,6 +94,12 @@ class Backend:
         mixed with slices), which the standard only partly covers."""
         return x[index]
 
+    def check_index_bounds(self, shape, index):
+        """Raise IndexError where an integer array in a user's ``index`` (into an array of
+        ``shape``) points past an axis. NumPy and the strict backend raise on their own,
+        in gather and put_; a backend whose kernels do not (CuPy's wrap around) checks
+        here. The engine's own indices are in bounds, and skip the check."""
+
     def put_(self, x, index, values):
         """``x[index] = values`` in place, with NumPy's indexing (integer arrays, masks,
         None, mixed with slices), which the standard's setitem only partly covers."""

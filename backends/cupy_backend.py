@@ -88,13 +88,9 @@ class CupyBackend(Backend):
         with self._device:
             return self.rng.integers(low, high, shape)
 
-    def gather(self, x, index):
-        check_index_bounds(self.xp, x.shape, index)  # CuPy would wrap an index past the end around
-        return x[index]
-
-    def put_(self, x, index, values):
-        check_index_bounds(self.xp, x.shape, index)
-        x[index] = values
+    def check_index_bounds(self, shape, index):
+        # CuPy would wrap an index past the end around; one device sync, for users' indices only
+        check_index_bounds(self.xp, shape, index)
 
     def scatter_add(self, shape, index, values):
         import cupyx

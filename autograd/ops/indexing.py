@@ -164,6 +164,8 @@ def _clamped(s, n):
 def getitem(x, index):
     x = as_tensor(x)
     index, advanced = _normalize_index(x, index)
+    if advanced:
+        x._backend.check_index_bounds(x.shape, index)
     out = GetItem.apply(x, index, advanced)
     if advanced:
         return out
@@ -184,6 +186,8 @@ def setitem(x, index, values):
     if values._backend is not x._backend:
         raise ValueError(f"setitem: the values are on {values.device} but the tensor is on {x.device}; "
                          "move one with .to(device)")
+    if advanced:
+        x._backend.check_index_bounds(x.shape, index)  # before anything is written
     region = (x._backend.gather(x.data, index) if advanced else x.data[index]).shape
     while values.ndim > len(region) and values.shape[0] == 1:
         values = reshape(values, values.shape[1:])  # leading ones go, as in NumPy and PyTorch

@@ -140,18 +140,38 @@ class WrapsLikeCupy(np.ndarray):
         np.asarray(self)[self._wrapped(index)] = values
 
 
-def test_cuda_gather_and_put_refuse_indices_that_cupy_would_wrap(monkeypatch):
+def test_cuda_backend_refuses_indices_that_cupy_would_wrap(monkeypatch):
     backend = cupy_backend_on_a_stand_in(monkeypatch)
     x = np.arange(6.0).reshape(2, 3).view(WrapsLikeCupy)
     assert np.asarray(x[(np.array([0, 3]),)]).tolist() == [[0, 1, 2], [3, 4, 5]]  # the stand-in wraps
     with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 2"):
-        backend.gather(x, (np.array([0, 3]),))
+        backend.check_index_bounds(x.shape, (np.array([0, 3]),))
     with pytest.raises(IndexError, match="index -3 is out of bounds for axis 0 with size 2"):
-        backend.put_(x, (np.array([-3]), slice(None)), 9.0)
-    assert np.asarray(x).tolist() == [[0, 1, 2], [3, 4, 5]]  # nothing written
-    np.testing.assert_array_equal(backend.gather(x, (np.array([1, -2]),)), [[3, 4, 5], [0, 1, 2]])
-    backend.put_(x, (np.array([-1]),), 9.0)
-    assert np.asarray(x).tolist() == [[0, 1, 2], [9, 9, 9]]
+        backend.check_index_bounds(x.shape, (np.array([-3]), slice(None)))
+    backend.check_index_bounds(x.shape, (np.array([1, -2]),))  # in bounds: no error
+
+
+def test_getitem_and_setitem_have_the_backend_check_a_users_indices_first(monkeypatch):
+    """The check runs once per user index, before anything is read or written (the
+    engine's own gathers, at indices it made, skip it: on CUDA each check waits for the GPU)."""
+    calls = []
+
+    def check_like_cuda(self, shape, index):
+        calls.append(shape)
+        cupy_backend.check_index_bounds(np, shape, index)
+
+    monkeypatch.setattr(NumpyBackend, "check_index_bounds", check_like_cuda)
+    x = ag.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 2"):
+        x[[0, 3]]
+    version = x._version.value if x._version is not None else 0
+    with pytest.raises(IndexError, match="index -3 is out of bounds"):
+        x[[-3]] = 9.0
+    assert x.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    assert (x._version.value if x._version is not None else 0) == version
+    assert x[[1, -2]].tolist() == [[3.0, 4.0, 5.0], [0.0, 1.0, 2.0]]
+    x[1:, 0] = 7.0  # basic indexing: nothing to check
+    assert calls == [(2, 3), (2, 3), (2, 3)]
 
 
 def check(shape, index):
