@@ -1,6 +1,7 @@
 """Matrix products: matmul with NumPy's rules, and einsum."""
 from ..function import Function
 from ..shapes import broadcast_shapes
+from ..tensor import Tensor
 from .elementwise import constant, operands
 from .shape import reshape, swapaxes
 
@@ -29,7 +30,11 @@ def matmul(a, b):
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
     if a.ndim > 2 or b.ndim > 2:
-        broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2] if b.ndim > 1 else ())
+        try:
+            broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2] if b.ndim > 1 else ())
+        except ValueError:  # named with the operands' shapes, not just their batch parts
+            raise ValueError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} "
+                             "do not broadcast") from None
     if a.ndim > 1 and b.ndim > 1:
         return MatMul.apply(a, b)
     # 1-D operands become matrices for the product, and lose that axis after it.
@@ -48,7 +53,14 @@ class Einsum(Function):
     def forward(ctx, spec, *operands):
         ctx.spec = spec
         ctx.save_for_backward(*operands)
-        return operands[0]._backend.einsum(spec.text, *(o.data for o in operands))
+        backend = operands[0]._backend
+        y = backend.einsum(spec.text, *(o.data for o in operands))
+        # NumPy and CuPy return a view of the operand for a transpose or a diagonal
+        # ('ij->ji', 'ii->i'): a copy, so that changing the result in place cannot
+        # change the operand behind its version counter.
+        if any(backend.may_share_memory(y, o.data) for o in operands):
+            y = backend.xp.asarray(y, copy=True)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
@@ -104,6 +116,11 @@ class _Spec:
         text = subscripts.replace(" ", "")
         if text.count("->") > 1:
             raise ValueError(f"{op}: '{subscripts}' has more than one '->'")
+        bad = [c for c in text.replace("->", "").replace("...", "").replace(",", "")
+               if not (c.isascii() and c.isalpha())]
+        if bad:
+            raise ValueError(f"{op}: '{subscripts}' has '{bad[0]}', which is no subscript: subscripts are "
+                             "letters, with ',' between operands, '...' and '->' before the output")
         if "->" in text:
             lhs, out = text.split("->")
         else:
@@ -113,6 +130,12 @@ class _Spec:
             raise ValueError(f"{op}: '{subscripts}' names {len(ins)} operands but {len(shapes)} were given")
         letters = set(c for c in text if c.isalpha())
         spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in letters]
+        for s in ins if out is None else ins + [out]:
+            if s.count("...") > 1:
+                raise ValueError(f"{op}: '...' appears more than once in '{s}' of '{subscripts}'")
+        for s, shape in zip(ins, shapes):  # (an ellipsis covers no negative number of axes)
+            if "..." in s and len(s) - 3 > len(shape):
+                raise ValueError(f"{op}: subscripts '{s}' do not match an operand of shape {tuple(shape)}")
         ell_ndim = max((len(shape) - len(s.replace("...", "")) for s, shape in zip(ins, shapes) if "..." in s),
                        default=0)
         ell = "".join(spare[:ell_ndim])
@@ -148,6 +171,9 @@ class _Spec:
             for c, d in zip(s, shape):
                 if sizes.setdefault(c, d) != d:
                     if d != 1 and sizes[c] != 1:
+                        if c in ell:  # a spare letter the caller never wrote: name the shapes instead
+                            listed = " and ".join(str(tuple(x)) for x in shapes)
+                            raise ValueError(f"{op}: the axes under '...' of shapes {listed} do not broadcast")
                         raise ValueError(f"{op}: subscript '{c}' has sizes {sizes[c]} and {d}")
                     sizes[c] = max(sizes[c], d)  # a size-1 axis broadcasts
         self.inputs, self.output, self.sizes = expanded, out, sizes
@@ -156,8 +182,13 @@ class _Spec:
 
 def einsum(subscripts, *tensors):
     """Einstein summation, as NumPy's einsum, diagonals ('ii->i') included."""
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum: the first argument is the subscripts, a string such as 'ij,jk->ik', not "
+                        f"{type(subscripts).__name__} (the sublist form einsum(x, [0, 1]) is not supported)")
     if not tensors:
         raise ValueError("einsum: needs at least one operand")
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        raise TypeError(f"einsum: expected a Tensor, got {type(tensors[0]).__name__}; wrap it with ag.tensor()")
     tensors = list(tensors)
     for i in range(1, len(tensors)):  # lift and promote every operand to one dtype
         tensors[0], tensors[i] = operands("einsum", tensors[0], tensors[i], broadcast=False)

@@ -111,13 +111,18 @@ def _transposed_back(base, values, axes):
 def transpose(x, *axes):
     """Permute axes (reverse them when none are given), as NumPy's transpose."""
     x = _tensor(x)
-    if len(axes) == 1 and not isinstance(axes[0], int):
-        axes = tuple(axes[0])
+    if len(axes) == 1 and not isinstance(axes[0], INTEGER):
+        axes = () if axes[0] is None else tuple(axes[0])  # (None reverses the axes, as in NumPy)
     if not axes:
         axes = tuple(range(x.ndim - 1, -1, -1))
-    if sorted(a % x.ndim if x.ndim else a for a in axes) != list(range(x.ndim)):
+    for a in axes:  # checked one by one: a % ndim would take axis 2 of a matrix as axis 0
+        if not isinstance(a, INTEGER) or isinstance(a, bool):
+            raise TypeError(f"transpose: axes must be ints, not {a!r} in {axes}")
+        if not -x.ndim <= a < x.ndim:
+            raise ValueError(f"transpose: axis {a} is out of range for a tensor with {x.ndim} dimensions")
+    if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
-    axes = tuple(a % x.ndim for a in axes)
+    axes = tuple(int(a) % x.ndim for a in axes)
     if axes == tuple(range(x.ndim)):
         return x
     return _view(Transpose.apply(x, axes), x, (transpose, axes), (_transposed_back, (axes,)))

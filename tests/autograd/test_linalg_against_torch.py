@@ -1,0 +1,169 @@
+"""matmul, einsum and the shape ops under them (transpose, swapaxes) against PyTorch and
+NumPy, in float64: rank combinations and strided inputs to second order, dtypes, the
+aliasing of einsum's result, axis checks of transpose, and the errors for malformed calls."""
+import numpy as np
+import pytest
+
+import autograd as ag
+
+
+def f64(values, requires_grad=False):
+    return ag.tensor(np.asarray(values, dtype=np.float64), dtype=ag.float64, requires_grad=requires_grad)
+
+
+def assert_like_torch(torch, fn, torch_fn, *arrays):
+    """Values and every input's gradient for a random cotangent, then second order."""
+    rng = np.random.default_rng(7)
+    ours = [f64(a, True) for a in arrays]
+    theirs = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    y, yt = fn(*ours), torch_fn(*theirs)
+    assert y.shape == tuple(yt.shape)
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    seed = rng.standard_normal(tuple(yt.shape))
+    y.backward(f64(seed))
+    yt.backward(torch.tensor(seed))
+    for i, (a, at) in enumerate(zip(ours, theirs)):
+        assert a.grad is not None and a.grad.shape == a.shape, f"input {i}"
+        np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), rtol=1e-12, atol=1e-12, err_msg=f"input {i}")
+    assert ag.gradgradcheck(fn, [f64(a, True) for a in arrays])
+
+
+# --- einsum's result is its own memory ------------------------------------------------------
+@pytest.mark.parametrize("spec", ["ij->ji", "ij->ij", "ii->i", "ji", "...->..."])
+def test_changing_a_one_operand_einsum_result_in_place_leaves_the_operand_alone(device, torch, spec):
+    """NumPy's einsum returns a view for a transpose, an identity or a diagonal; handed out
+    as is, `y += 100` wrote into x behind its version counter."""
+    x0 = np.arange(4.0).reshape(2, 2)
+    x = f64(x0)
+    y = ag.einsum(spec, x)
+    expected = torch.einsum(spec, torch.tensor(x0)).numpy() + 100
+    y += 100
+    np.testing.assert_array_equal(x.numpy(), x0)
+    np.testing.assert_array_equal(y.numpy(), expected)
+
+
+def test_an_in_place_change_of_an_einsum_result_keeps_the_operands_gradient_right(device, torch):
+    """d/dx sum((x*1)**2) = 2x. With the result aliasing z, zeroing it in place zeroed z,
+    which Mul had saved, and x.grad came out 0 with no error (PyTorch raises there)."""
+    x0 = np.array([[1.0, -2.0], [0.5, 3.0]])
+    x = f64(x0, True)
+    z = x * 1
+    y = ag.einsum("ij->ji", z)
+    w = (z * z).sum()
+    y.mul_(0)
+    w.backward()
+    np.testing.assert_array_equal(z.numpy(), x0)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x0)
+    np.testing.assert_array_equal(y.numpy(), np.zeros((2, 2)))
+
+
+# --- transpose checks each axis -------------------------------------------------------------
+@pytest.mark.parametrize("shape, axes, bad", [((2, 3), (0, 3), 3), ((2, 3), (1, 2), 2), ((2, 3), (-3, 0), -3),
+                                              ((2, 3, 4), (0, 1, 5), 5), ((3,), (1,), 1)], ids=str)
+def test_transpose_refuses_an_axis_out_of_range_as_numpy_and_pytorch_do(device, torch, shape, axes, bad):
+    """`a % ndim` took axis 2 of a matrix for axis 0: x.transpose(1, 2) on a matrix
+    transposed it, and transpose(0, 1, 5) of a 3-d tensor returned it unchanged."""
+    with pytest.raises(IndexError):
+        torch.zeros(shape).permute(*axes)
+    with pytest.raises(np.exceptions.AxisError):
+        np.zeros(shape).transpose(*axes)
+    with pytest.raises(ValueError, match=rf"^transpose: axis {bad} is out of range for a tensor with "
+                                         rf"{len(shape)} dimensions$"):
+        ag.zeros(*shape).transpose(*axes)
+
+
+def test_transpose_takes_none_as_numpy_does_and_refuses_bools_and_floats(device):
+    x0 = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(f64(x0).transpose(None).numpy(), x0.transpose(None))
+    np.testing.assert_array_equal(ag.transpose(f64(x0), None).numpy(), x0.T)
+    np.testing.assert_array_equal(f64(x0).transpose(np.int64(1), 0).numpy(), x0.T)
+    np.testing.assert_array_equal(f64(x0).transpose(range(1, -1, -1)).numpy(), x0.T)
+    with pytest.raises(TypeError, match=r"^transpose: axes must be ints, not True"):
+        f64(x0).transpose(True, False)
+    with pytest.raises(TypeError, match=r"^transpose: axes must be ints, not 1.0"):
+        f64(x0).transpose(1.0, 0)
+
+
+# --- einsum: malformed calls get errors that say what is wrong ------------------------------
+@pytest.mark.parametrize("spec, shapes, message", [
+    ("i1->i", [(2, 2)], r"^einsum: 'i1->i' has '1', which is no subscript"),
+    ("i.j->i", [(2, 2)], r"^einsum: 'i.j->i' has '.', which is no subscript"),
+    ("ij-ji", [(2, 2)], r"^einsum: 'ij-ji' has '-', which is no subscript"),
+    ("...i...->i", [(2, 2)], r"^einsum: '...' appears more than once in '...i...'"),
+    ("...i->......i", [(2, 2)], r"^einsum: '...' appears more than once in '......i'"),
+    ("...ij->...i", [(2,)], r"^einsum: subscripts '...ij' do not match an operand of shape \(2,\)$"),
+    ("...i,...i", [(2, 3), (4, 3)], r"^einsum: the axes under '...' of shapes \(2, 3\) and \(4, 3\) do not broadcast$"),
+])
+def test_einsum_errors_name_the_problem_in_the_callers_terms(device, torch, spec, shapes, message):
+    """These errors named spare letters the caller never wrote ('subscript 'A' has sizes
+    2 and 4', 'ABCDEFGHIJKLMNOPQRSTUVWXYij'), or a shape mismatch for a bad character."""
+    with pytest.raises(RuntimeError):
+        torch.einsum(spec, *(torch.ones(s) for s in shapes))
+    with pytest.raises(ValueError, match=message):
+        ag.einsum(spec, *(ag.ones(*s) for s in shapes))
+
+
+def test_einsum_refuses_a_non_string_equation_and_a_lone_non_tensor_with_type_errors(device, torch):
+    """Both failed with AttributeError ('str' / 'list' object has no attribute 'shape')."""
+    with pytest.raises(TypeError):
+        torch.einsum("ij->ji", [[1.0, 2.0]])
+    with pytest.raises(TypeError, match=r"^einsum: expected a Tensor, got list"):
+        ag.einsum("ij->ji", [[1.0, 2.0]])
+    with pytest.raises(TypeError, match=r"^einsum: the first argument is the subscripts"):
+        ag.einsum(ag.ones(2), "i->")
+
+
+def test_matmul_names_both_shapes_when_batch_dimensions_do_not_broadcast(device, torch):
+    with pytest.raises(RuntimeError):
+        torch.ones(2, 3, 4) @ torch.ones(3, 4, 2)
+    with pytest.raises(ValueError, match=r"^matmul: the batch dimensions of shapes \(2, 3, 4\) and \(3, 4, 2\) "
+                                         r"do not broadcast$"):
+        ag.ones(2, 3, 4) @ ag.ones(3, 4, 2)
+
+
+# --- behaviour checked that already holds ---------------------------------------------------
+@pytest.mark.parametrize("shapes", [((2, 3, 0), (0,)), ((0, 1, 2, 3), (4, 3, 2)), ((3,), (1, 3, 1)),
+                                    ((1, 1, 3), (3,)), ((2, 3), (0, 3, 4))], ids=str)
+def test_matmul_rank_and_empty_combinations_match_pytorch_to_second_order(device, torch, shapes):
+    rng = np.random.default_rng(8)
+    assert_like_torch(torch, lambda a, b: a @ b, lambda a, b: a @ b, *(rng.standard_normal(s) for s in shapes))
+
+
+def test_matmul_of_strided_views_matches_pytorch_to_second_order(device, torch):
+    rng = np.random.default_rng(9)
+    a0, b0 = rng.standard_normal((4, 2, 3)), rng.standard_normal((2, 4))
+    assert_like_torch(torch, lambda a, b: ag.swapaxes(a, 0, 2) @ b.T,
+                      lambda a, b: a.permute(2, 1, 0) @ b.T, a0, b0)
+    assert_like_torch(torch, lambda a, b: a[:, ::2].T @ b[::-1][0],
+                      lambda a, b: a[:, ::2].T @ b.flip(0)[0], rng.standard_normal((4, 3)), b0)
+
+
+def test_matmul_dtypes_follow_numpy_and_zero_d_operands_are_refused(device, torch):
+    i0, j0 = np.array([[1, 2], [3, 4]]), np.array([[5, -1], [0, 2]])
+    y = ag.tensor(i0) @ ag.tensor(j0)
+    assert y.dtype == ag.int64 and not y.requires_grad
+    np.testing.assert_array_equal(y.numpy(), i0 @ j0)
+    assert (ag.ones(2, 2) @ ag.ones(2, 2, dtype=ag.float64)).dtype == ag.float64
+    with pytest.raises(RuntimeError, match="at least 1D"):
+        torch.tensor(2.0) @ torch.ones(3)
+    with pytest.raises(ValueError, match=r"^matmul: operands need at least one dimension, got shapes \(\) and \(3,\)$"):
+        ag.tensor(2.0) @ ag.ones(3)
+
+
+@pytest.mark.parametrize("spec, shapes", [
+    (" i j , j k -> i k ", [(2, 3), (3, 4)]), ("IJ,JK", [(2, 3), (3, 4)]), ("zA,Ab", [(2, 3), (3, 4)]),
+    ("aB", [(2, 3)]), ("ij,jk,kl,lm->mi", [(2, 3), (3, 4), (4, 2), (2, 3)]), ("iij->j", [(2, 2, 3)]),
+    ("...ij->ij", [(3, 2, 2)]), ("...ij,...jk->...ik", [(3, 4), (5, 1, 4, 2)]), ("ij,j->i", [(2, 3), (1,)]),
+    ("...,i->...", [(2, 3), (0,)]), ("i,->i", [(3,), ()]),
+], ids=str)
+def test_einsum_forms_match_pytorch_to_second_order(device, torch, spec, shapes):
+    rng = np.random.default_rng(10)
+    assert_like_torch(torch, lambda *xs: ag.einsum(spec, *xs), lambda *xs: torch.einsum(spec, *xs),
+                      *(rng.standard_normal(s) for s in shapes))
+
+
+def test_einsum_of_one_tensor_many_times_matches_pytorch_to_second_order(device, torch):
+    x0 = np.random.default_rng(11).standard_normal((3, 3))
+    assert_like_torch(torch, lambda x: ag.einsum("ii,ii->", x, x), lambda x: torch.einsum("ii,ii->", x, x), x0)
+    assert_like_torch(torch, lambda x: ag.einsum("ij,jk,kl->il", x, x, x),
+                      lambda x: torch.einsum("ij,jk,kl->il", x, x, x), x0)
