@@ -26,15 +26,17 @@ _new = object.__new__
 # active. When none is, recording pays for one truthiness test.
 observers = []
 
-# The innermost nn.Module being called. Nodes remember it so that drawings and
-# the profiler can group ops by module; autograd itself never looks inside it.
-current_scope = None
+
+def current_scope():
+    """The stack of nn.Modules being called in this thread, outermost first (or None).
+    Nodes remember it so that drawings and the profiler can group ops by module;
+    autograd itself never looks inside it."""
+    return _state.scope
 
 
 def set_scope(scope):
-    """Make ``scope`` the one new nodes record; returns the previous one."""
-    global current_scope
-    previous, current_scope = current_scope, scope
+    """Make ``scope`` the one this thread's new nodes record; returns the previous one."""
+    previous, _state.scope = _state.scope, scope
     return previous
 
 
@@ -413,7 +415,7 @@ def _record(cls, ctx, args, backend):
         ctx._n_args = len(args)
     else:
         ctx._producers = tuple(producers)
-    ctx.scope = current_scope
+    ctx.scope = _state.scope
     _state.enabled = False  # a forward built from Tensor ops must not record
     try:
         raw = cls.forward(ctx, *args)

@@ -5,7 +5,10 @@ import threading
 
 
 class _State(threading.local):
+    """Per thread: whether ops record, and the stack of nn.Modules being called (see
+    function.current_scope)."""
     enabled = True
+    scope = None
 
 
 state = _State()

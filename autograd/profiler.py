@@ -113,7 +113,7 @@ class profile:
             if self._thread.depth:
                 return run(cls, args)
             backend = _backend_of(args)
-            event = Event(cls.__name__, "forward", self._module_label(function.current_scope), None)
+            event = Event(cls.__name__, "forward", self._module_label(function.current_scope()), None)
             out = self._time(event, backend, run, cls, args)
             outputs = out if isinstance(out, tuple) else (out,)
             event.input_shapes = tuple(tuple(a.data.shape) for a in args if isinstance(a, Tensor))

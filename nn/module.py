@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import backends
 from autograd import Tensor, no_grad
-from autograd import function as _function
+from autograd.grad_mode import state as _thread  # per thread: the modules being called
 from autograd.tensor import HookHandle, count_change
 from autograd.user_code import user_frame
 from backends import dtypes
@@ -50,12 +50,12 @@ class Module:
                     args = replaced if isinstance(replaced, tuple) else (replaced,)
         # Ops recorded inside this call remember the module stack, so drawings and
         # the profiler can group them by module.
-        outer = _function.current_scope
-        _function.current_scope = (self,) if outer is None else outer + (self,)
+        outer = _thread.scope
+        _thread.scope = (self,) if outer is None else outer + (self,)
         try:
             out = self.forward(*args, **kwargs)
         finally:
-            _function.current_scope = outer
+            _thread.scope = outer
         if self._forward_hooks:
             for hook in list(self._forward_hooks):
                 replaced = hook(self, args, out)

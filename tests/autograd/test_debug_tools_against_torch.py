@@ -153,6 +153,22 @@ def test_profiler_times_the_ops_of_a_thread_while_another_is_inside_an_op(device
     assert sorted((e.name, e.thread == here) for e in prof.events) == [("Gate", False), ("Mul", True)]
 
 
+def test_a_node_records_the_modules_of_its_own_thread(device):
+    """The stack of modules being called is per thread: an op run here, outside any module,
+    while another thread is inside a module's forward, belongs to no module."""
+    import nn
+
+    class Slow(nn.Module):
+        def forward(self, x):
+            return Gate.apply(x)
+
+    x, y = ag.ones(2, requires_grad=True), ag.ones(3, requires_grad=True)
+    with ag.profiler.profile() as prof:
+        out = run_while_another_thread_is_inside(lambda: Slow()(x), False, lambda: y.exp())
+    assert out.grad_fn.scope is None
+    assert [e.module for e in prof.events if e.name == "Exp"] == [None]
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_detect_anomaly_checks_a_threads_forward_while_another_runs_backward(device):
     """detect_anomaly leaves the ops a backward runs to the backward's own check; its
