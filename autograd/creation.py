@@ -1,4 +1,6 @@
 """Functions that make new tensors on the default (or a given) device."""
+import math
+
 import backends
 from backends import dtypes
 
@@ -14,7 +16,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if hasattr(data, "__dlpack__") and not hasattr(data, "__array__"):  # a DLPack-only producer
         data = backend.xp.from_dlpack(data)
     t = Tensor(data, dtype=dtype, device=backend)
-    if t.data is data:  # never alias the caller's array
+    # Never alias the caller's memory: only Python numbers and lists are sure to come out
+    # as a new array; an array-like (a memmap, a PyTorch tensor) may come out as a view.
+    if not isinstance(data, (list, tuple, int, float)):
         t.data = backend.xp.asarray(t.data, copy=True)
     if requires_grad:
         t.requires_grad = True
@@ -48,6 +52,13 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
     shape = (shape,) if isinstance(shape, INTEGER) else tuple(shape)
     if hasattr(fill_value, "item"):  # a NumPy scalar, a 0-d array or tensor: the standard's full takes Python scalars
         fill_value = fill_value.item()
+    if not isinstance(fill_value, (int, float)):  # NumPy would fill None as nan and 1j as 0
+        raise TypeError(f"full: fill_value must be a real number or a bool, not {type(fill_value).__name__}")
+    if isinstance(fill_value, float) and dtype is not None and dtypes.category(dtype) == 1:
+        if not math.isfinite(fill_value):  # NumPy would fill the most negative integer
+            raise ValueError(f"full: cannot fill a {dtypes.canonical(dtype)} tensor with {fill_value}; "
+                             "integers have no inf or nan")
+        fill_value = int(fill_value)  # truncated toward zero, as PyTorch
     if dtype is None and isinstance(fill_value, bool):
         dtype = dtypes.bool_
     elif dtype is None and isinstance(fill_value, int):
@@ -78,6 +89,13 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, stop, step))
         dtype = dtypes.int64 if is_int else default_dtype()
+    elif dtypes.category(dtype) == 1:
+        # As PyTorch: an integer arange counts in integers, its bounds and step truncated
+        # toward zero (NumPy steps by int(start + step) - int(start), which can be 0).
+        start, stop, step = int(start), int(stop), int(step)
+        if step == 0:
+            raise ValueError(f"arange: step truncates to 0 for the integer dtype {dtypes.canonical(dtype)}; "
+                             "use a step of at least 1, or a floating dtype")
     backend = backends.get(device)
     t = Tensor._make(backend.xp.arange(start, stop, step, dtype=backend.native_dtype(dtypes.canonical(dtype))),
                      backend)
@@ -87,8 +105,15 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
 def linspace(start, stop, num=50, dtype=None, device=None, requires_grad=False, endpoint=True):
     backend = backends.get(device)
     dtype = _dtype(dtype)
-    t = Tensor._make(backend.xp.linspace(start, stop, num, dtype=backend.native_dtype(dtype), endpoint=endpoint),
-                     backend)
+    # 0-d tensors and NumPy scalars as the Python numbers they hold (a tensor off the CPU has no __float__)
+    start, stop = (v.item() if hasattr(v, "item") else v for v in (start, stop))
+    xp = backend.xp
+    if dtypes.is_floating(dtype):
+        array = xp.linspace(start, stop, num, dtype=backend.native_dtype(dtype), endpoint=endpoint)
+    else:  # computed in float64 and truncated toward zero, as PyTorch (NumPy rounds down: -0.5 to -1)
+        array = xp.astype(xp.linspace(start, stop, num, dtype=backend.native_dtype(dtypes.float64),
+                                      endpoint=endpoint), backend.native_dtype(dtype))
+    t = Tensor._make(array, backend)
     return t.requires_grad_() if requires_grad else t
 
 

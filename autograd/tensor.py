@@ -66,6 +66,9 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data if data._backend is backend else data._backend.to_numpy(data.data)
         dtype = dtypes.canonical(dtype)
+        if isinstance(data, (list, tuple)):
+            data, inferred = _from_nested(data)
+            dtype = inferred if dtype is None else dtype
         if dtype is None and not hasattr(data, "dtype"):
             data = backend.asarray(data)
             if dtypes.is_floating(backend.canonical_dtype(data.dtype)):
@@ -705,6 +708,50 @@ def init(t, array, backend):
     t._grad = None
     t._version = None
     t._hooks = None
+
+
+# The dtype each Python scalar stands for in a list; a float takes the default dtype.
+_SCALAR_DTYPES = {bool: dtypes.bool_, int: dtypes.int64, float: None}
+
+
+def _from_nested(seq):
+    """``seq`` (nested lists or tuples) with each tensor in it as a host array, which any
+    device can read, and the dtype PyTorch infers for it: a Python float counts as the
+    default dtype, an int as int64, a bool as bool, a tensor or NumPy value as its own
+    dtype, all promoted together (so a list of float64 tensors stays float64). The dtype
+    is None where nothing is inside (an empty list) or something that is not a number."""
+    found = set()
+    unknown = []
+
+    def walk(seq):
+        kinds = set(map(type, seq))
+        if kinds <= _SCALAR_DTYPES.keys():  # a row of Python numbers, the common case: no loop
+            found.update(_SCALAR_DTYPES[kind] or default_dtype() for kind in kinds)
+            return seq
+        out = []
+        for item in seq:
+            if isinstance(item, (list, tuple)):
+                item = walk(item)
+            elif isinstance(item, Tensor):
+                found.add(item.dtype)
+                item = item._backend.to_numpy(item.data)
+            elif type(item) in _SCALAR_DTYPES:
+                found.add(_SCALAR_DTYPES[type(item)] or default_dtype())
+            elif hasattr(item, "dtype"):  # a NumPy scalar or array
+                found.add(dtypes.canonical(item.dtype))
+            else:
+                unknown.append(item)
+            out.append(item)
+        return out
+
+    data = walk(seq)
+    if unknown or not found:
+        return data, None
+    kinds = iter(found)
+    dtype = next(kinds)
+    for other in kinds:
+        dtype = dtypes.promote(dtype, other)
+    return data, dtype
 
 
 class HookHandle:

@@ -10,6 +10,13 @@ import numpy as np
 from . import dtypes
 
 
+def below(high, low, dtype):
+    """The largest ``dtype`` number under ``high`` (towards ``low``), as a Python float: a
+    uniform draw rounded into a narrow dtype can land on ``high`` itself (one float16 draw
+    in 4,000 on [0, 1)), and clipping it there keeps the range [low, high) that rand promises."""
+    return float(np.nextafter(np.asarray(high, dtype), np.asarray(low, dtype)))
+
+
 class Backend:
     name = "abstract"
 
@@ -80,7 +87,10 @@ class Backend:
         self.rng = np.random.default_rng(seed)
 
     def uniform(self, shape, low, high, dtype):
-        return self.from_numpy(self.rng.uniform(low, high, shape).astype(dtype))
+        draw = self.rng.uniform(low, high, shape).astype(dtype)
+        if low < high:
+            np.minimum(draw, below(high, low, dtype), out=draw)
+        return self.from_numpy(draw)
 
     def normal(self, shape, mean, std, dtype):
         return self.from_numpy(self.rng.normal(mean, std, shape).astype(dtype))

@@ -1,6 +1,6 @@
 """The CUDA backend, on CuPy. CuPy is imported only when a CUDA device is asked for."""
 
-from .base import Backend
+from .base import Backend, below
 from .cupy_namespace import array_api_namespace
 from .numpy_backend import add_windows, windows_view
 
@@ -76,7 +76,8 @@ class CupyBackend(Backend):
     def uniform(self, shape, low, high, dtype):
         with self._device:
             draw = dtype if self.xp.dtype(dtype).itemsize >= 4 else self.xp.float32  # as in normal()
-            return (self.rng.random(shape, dtype=draw) * (high - low) + low).astype(dtype, copy=False)
+            out = (self.rng.random(shape, dtype=draw) * (high - low) + low).astype(dtype, copy=False)
+            return self.xp.minimum(out, below(high, low, dtype)) if low < high else out  # (see base.below)
 
     def normal(self, shape, mean, std, dtype):
         with self._device:

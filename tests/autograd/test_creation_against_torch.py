@@ -1,0 +1,333 @@
+"""Creation functions (ag.tensor, zeros, full, arange, linspace, eye, rand, randint, the
+*_like ones, manual_seed, set_default_dtype) against PyTorch: dtypes, shapes, values,
+copies and errors, on every backend."""
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import backends
+
+
+def dtype_name(t):
+    return str(t.dtype).replace("torch.", "")
+
+
+def has_float16(device):
+    try:
+        backends.get(device).native_dtype(ag.float16)
+    except TypeError:
+        return False
+    return True
+
+
+# --- ag.tensor: dtype inference ---------------------------------------------------------
+PYTHON_DATA = [3, 2.5, True, [], [[], []], [1, 2], [1.0, 2], [True, 2], [True, 1.5], [[1, 2], [3.5, 4]],
+               (1.0, 2.0), [[True], [False]]]
+
+
+@pytest.mark.parametrize("data", PYTHON_DATA, ids=repr)
+def test_tensor_from_python_data_matches_torch(device, torch, data):
+    got, want = ag.tensor(data), torch.tensor(data)
+    assert got.device == device
+    assert got.shape == tuple(want.shape) and dtype_name(got) == dtype_name(want)
+    assert got.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("name", ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"])
+def test_tensor_from_numpy_keeps_its_dtype_as_torch(device, torch, name):
+    if name == "float16" and not has_float16(device):
+        pytest.skip("no float16 on this device")
+    array = np.arange(4).reshape(2, 2).astype(name)
+    got, want = ag.tensor(array), torch.tensor(array)
+    assert dtype_name(got) == dtype_name(want) == name
+    np.testing.assert_array_equal(got.numpy(), array)
+
+
+def make_list(m, kind):
+    """Lists whose elements carry dtypes of their own (tensors, NumPy values)."""
+    f64 = (lambda v: m.tensor(v, dtype=m.float64)) if m is not ag else (lambda v: ag.tensor(v, dtype="float64"))
+    return {
+        "float64 0-d tensors": lambda: [f64(1.5), f64(2.5)],
+        "float64 0-d tensor and a float": lambda: [f64(1.5), 2.0],
+        "int 0-d tensors": lambda: [m.tensor(1), m.tensor(2)],
+        "float32 0-d tensor and an int": lambda: [m.tensor(1.5), 2],
+        "numpy float64 scalars": lambda: [np.float64(1.5), np.float64(2.5)],
+        "numpy float64 rows": lambda: [np.array([1.0, 2.0]), np.array([3.0, 4.0])],
+        "numpy int32 scalars": lambda: [np.int32(1), np.int32(2)],
+    }[kind]()
+
+
+@pytest.mark.filterwarnings("ignore:Creating a tensor from a list of numpy")
+@pytest.mark.parametrize("kind", ["float64 0-d tensors", "float64 0-d tensor and a float", "int 0-d tensors",
+                                  "float32 0-d tensor and an int", "numpy float64 scalars", "numpy float64 rows",
+                                  "numpy int32 scalars"])
+def test_list_of_typed_elements_keeps_their_dtype_on_every_device(device, torch, kind):
+    """torch.tensor([t64, t64]) is float64; ag gave float32 (numpy's float64 read as a
+    Python float), and off the CPU a list of tensors failed outright."""
+    got, want = ag.tensor(make_list(ag, kind)), torch.tensor(make_list(torch, kind))
+    assert got.device == device
+    assert dtype_name(got) == dtype_name(want)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_list_of_float32_tensors_stays_float32_under_a_float64_default(device, torch):
+    ag.set_default_dtype("float64")
+    try:
+        assert ag.tensor([ag.tensor(1.0, dtype="float32")]).dtype == ag.float32
+        assert ag.tensor([np.float32(1.5), 2.0]).dtype == ag.float64  # a Python float counts as the default
+        assert ag.tensor([np.float32(1.5)]).dtype == ag.float32
+    finally:
+        ag.set_default_dtype("float32")
+    assert torch.tensor([np.float32(1.5)]).dtype == torch.float32
+
+
+def test_ragged_and_non_numeric_lists_are_clear_errors(device):
+    with pytest.raises(ValueError, match="inhomogeneous"):
+        ag.tensor([[1, 2], [3]])
+    for bad in ([1.0, None], ["a"], 1j, [2 ** 64]):
+        with pytest.raises((TypeError, OverflowError)):
+            ag.tensor(bad)
+
+
+def test_integer_tensors_cannot_require_grad(device, torch):
+    with pytest.raises(RuntimeError):
+        torch.tensor([1, 2], requires_grad=True)
+    for make in (lambda: ag.tensor([1, 2], requires_grad=True), lambda: ag.zeros(2, dtype="int64", requires_grad=True),
+                 lambda: ag.full((2,), 3, requires_grad=True), lambda: ag.arange(3, requires_grad=True)):
+        with pytest.raises(TypeError, match="floating"):
+            make()
+
+
+# --- ag.tensor: copies ------------------------------------------------------------------
+def test_tensor_copies_a_numpy_array_and_a_tensor(device):
+    array = np.array([1.0, 2.0])
+    t = ag.tensor(array)
+    array[0] = 99.0
+    source = ag.tensor([1.0, 2.0])
+    u = ag.tensor(source)
+    source.add_(1.0)
+    assert t.tolist() == [1.0, 2.0] and u.tolist() == [1.0, 2.0]
+
+
+def test_tensor_copies_array_likes_that_numpy_only_views(device, torch):
+    """np.asarray(torch_tensor) and np.asarray(masked_array) are views: ag.tensor kept
+    them, so writes to the source showed in the tensor (torch.tensor copies)."""
+    source = torch.tensor([1.0, 2.0])
+    masked = np.ma.array([1.0, 2.0])
+    from_torch, from_masked = ag.tensor(source), ag.tensor(masked)
+    source[0] = 99.0
+    masked[0] = 99.0
+    assert from_torch.tolist() == [1.0, 2.0]
+    assert from_masked.tolist() == [1.0, 2.0]
+
+
+# --- shapes -----------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(2, 3), ((2, 3),), ([2, 3],), (np.int64(2), 3), ((),), (0,), (np.int32(4),)],
+                         ids=repr)
+def test_zeros_and_ones_take_every_shape_form_as_torch(device, torch, shape):
+    want = torch.zeros(*shape).shape
+    assert ag.zeros(*shape).shape == tuple(want) == ag.ones(*shape).shape == ag.empty(*shape).shape
+    assert ag.rand(*shape).shape == tuple(want) == ag.randn(*shape).shape
+
+
+def test_torch_size_is_a_shape(device, torch):
+    assert ag.zeros(torch.Size([2, 3])).shape == (2, 3) == ag.full(torch.Size([2, 3]), 1.0).shape
+
+
+@pytest.mark.parametrize("make", [lambda: ag.zeros(-1), lambda: ag.ones(2, -3), lambda: ag.empty((-1,)),
+                                  lambda: ag.full((2, -1), 1.0), lambda: ag.rand(-2), lambda: ag.eye(-1),
+                                  lambda: ag.randint(0, 3, (-1,))])
+def test_negative_sizes_are_errors(device, make):
+    with pytest.raises(ValueError, match="negative"):
+        make()
+
+
+def test_float_sizes_are_type_errors(device):
+    for make in (lambda: ag.zeros(2.0), lambda: ag.rand(2, 1.5), lambda: ag.eye(2.0)):
+        with pytest.raises(TypeError):
+            make()
+
+
+# --- full -------------------------------------------------------------------------------
+@pytest.mark.parametrize("fill", [1.5, 3, True, np.float64(2.5), np.int32(7)], ids=repr)
+def test_full_infers_its_dtype_from_the_fill_value_as_torch(device, torch, fill):
+    got, want = ag.full((2, 2), fill), torch.full((2, 2), fill)
+    assert dtype_name(got) == dtype_name(want)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("fill, dtype", [(1.7, "int64"), (-2.7, "int32"), (True, "float32"), (1.5, "bool"), (7, "float64")])
+def test_full_with_a_dtype_converts_as_torch(device, torch, fill, dtype):
+    got, want = ag.full((3,), fill, dtype=dtype), torch.full((3,), fill, dtype=getattr(torch, dtype))
+    assert dtype_name(got) == dtype
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("fill", [None, 1j, "a"], ids=repr)
+def test_full_refuses_a_fill_value_that_is_not_a_real_number(device, fill):
+    """NumPy filled None as nan and 1j as 0 (dropping the imaginary part), silently."""
+    with pytest.raises(TypeError, match="fill_value"):
+        ag.full((2,), fill)
+
+
+@pytest.mark.parametrize("fill", [math.inf, -math.inf, math.nan])
+def test_full_refuses_inf_and_nan_for_integers_as_torch(device, torch, fill):
+    """NumPy filled the most negative int64 there, with only a RuntimeWarning."""
+    with pytest.raises(RuntimeError):
+        torch.full((2,), fill, dtype=torch.int64)
+    with pytest.raises(ValueError, match="int64"):
+        ag.full((2,), fill, dtype="int64")
+    with pytest.raises(ValueError, match="int64"):
+        ag.full_like(ag.tensor([1, 2]), fill)
+
+
+# --- *_like -----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["zeros_like", "ones_like"])
+@pytest.mark.parametrize("dtype", ["int32", "bool", "float64"])
+def test_like_functions_keep_dtype_and_device_as_torch(device, torch, name, dtype):
+    x = ag.tensor([[1, 0, 2]], dtype=dtype)
+    got, want = getattr(ag, name)(x), getattr(torch, name)(torch.tensor([[1, 0, 2]], dtype=getattr(torch, dtype)))
+    assert got.device == device and got.shape == (1, 3) and dtype_name(got) == dtype_name(want)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_like_functions_override_dtype_and_take_requires_grad(device, torch):
+    x = ag.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    assert not ag.zeros_like(x).requires_grad  # as torch: a new leaf, out of the graph
+    assert ag.zeros_like(x, dtype="float32").dtype == ag.float32
+    y = ag.ones_like(x, requires_grad=True)
+    assert y.requires_grad and y.is_leaf and y.dtype == ag.float64
+    assert ag.full_like(ag.tensor([1, 2]), 2.5).tolist() == torch.full_like(torch.tensor([1, 2]), 2.5).tolist()
+    z = ag.full_like(ag.tensor([1, 2]), 2.5, dtype="float32", requires_grad=True)
+    assert z.dtype == ag.float32 and z.requires_grad and z.tolist() == [2.5, 2.5]
+    with pytest.raises(TypeError, match="floating"):
+        ag.ones_like(ag.tensor([1]), requires_grad=True)
+
+
+# --- arange -----------------------------------------------------------------------------
+@pytest.mark.parametrize("args", [(5,), (2, 8, 3), (5, 0, -1), (0, 1, 0.1), (1, 2.5, 0.5), (0, 0.3, 0.1),
+                                  (-1, -3, -0.5), (5.0,), (0, 1, 1 / 3), (0, 10 ** 10, 10 ** 9), (3, 3)], ids=repr)
+def test_arange_length_values_and_dtype_match_torch(device, torch, args):
+    got, want = ag.arange(*args), torch.arange(*args)
+    assert got.shape == tuple(want.shape) and dtype_name(got) == dtype_name(want)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("args", [(0, 5, 1.5), (-2.5, 2.5), (0.5, 5), (0, 7.9, 2)], ids=repr)
+def test_integer_arange_truncates_bounds_and_step_as_torch(device, torch, args):
+    """NumPy steps by int(start + step) - int(start): arange(0, 5, 1.5, int64) gave
+    [0, 1, 2, 3] where torch gives [0, 1, 2, 3, 4], and (-2.5, 2.5) one element more."""
+    got, want = ag.arange(*args, dtype="int64"), torch.arange(*args, dtype=torch.int64)
+    assert got.tolist() == want.tolist()
+
+
+def test_integer_arange_with_a_step_that_truncates_to_zero_is_an_error(device, torch):
+    """arange(0, 1, 0.3, dtype=int64) gave [0, 0, 0, 0]; torch refuses (step 0)."""
+    with pytest.raises(ValueError):
+        torch.arange(0, 1, 0.3, dtype=torch.int64)
+    with pytest.raises(ValueError, match="step"):
+        ag.arange(0, 1, 0.3, dtype="int64")
+
+
+def test_arange_zero_step_and_explicit_dtype(device, torch):
+    for step in (0, 0.0):
+        with pytest.raises(ValueError, match="step"):
+            ag.arange(0, 5, step)
+    got = ag.arange(5, dtype="float64")
+    assert got.dtype == ag.float64 and got.tolist() == torch.arange(5, dtype=torch.float64).tolist()
+    assert ag.arange(np.int32(4)).dtype == ag.int64 and ag.arange(ag.tensor(2.5)).tolist() == [0.0, 1.0, 2.0]
+
+
+# --- linspace and eye -------------------------------------------------------------------
+@pytest.mark.parametrize("args", [(0, 1, 0), (0, 1, 1), (2, 3, 1), (0, 1, 2), (0.1, 0.7, 7), (-3, 5, 9)], ids=repr)
+def test_linspace_counts_and_exact_endpoints_as_torch(device, torch, args):
+    got, want = ag.linspace(*args), torch.linspace(*args)
+    assert got.shape == tuple(want.shape) and got.dtype == ag.float32
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
+    if args[2] >= 1:
+        assert got.numpy()[0] == want.numpy()[0]
+    if args[2] >= 2:
+        assert got.numpy()[-1] == want.numpy()[-1]
+
+
+@pytest.mark.parametrize("args", [(0, 10, 5), (0, 1, 5), (-1, 1, 5), (3, -3, 7), (-7, -1, 4), (0, 9, 4)], ids=repr)
+def test_integer_linspace_truncates_as_torch(device, torch, args):
+    """NumPy rounds down (-0.5 to -1): linspace(-1, 1, 5, int64) gave [-1, -1, 0, 0, 1]."""
+    got, want = ag.linspace(*args, dtype="int64"), torch.linspace(*args, dtype=torch.int64)
+    assert got.dtype == ag.int64 and got.tolist() == want.tolist()
+
+
+def test_linspace_takes_zero_d_tensor_bounds_on_every_device(device, torch):
+    """torch.linspace takes 0-d tensors; ag did on the CPU only."""
+    got = ag.linspace(ag.tensor(0.0), ag.tensor(1.0), 3)
+    assert got.tolist() == torch.linspace(torch.tensor(0.0), torch.tensor(1.0), 3).tolist()
+
+
+@pytest.mark.parametrize("n, m", [(2, 3), (3, 2), (0, None), (1, None), (3, 0)])
+def test_eye_matches_torch(device, torch, n, m):
+    got = ag.eye(n, m)
+    want = torch.eye(n) if m is None else torch.eye(n, m)
+    assert got.shape == tuple(want.shape) and got.dtype == ag.float32
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert ag.eye(2, dtype="int64").tolist() == torch.eye(2, dtype=torch.int64).tolist()
+
+
+# --- random -----------------------------------------------------------------------------
+def test_rand_in_float16_stays_below_one(device):
+    """rand's draws were rounded into float16 after the fact: one in about 4,000 became
+    1.0, outside the [0, 1) that rand promises (and torch keeps)."""
+    if not has_float16(device):
+        pytest.skip("no float16 on this device")
+    x = ag.rand(40_000, dtype="float16").numpy()
+    assert x.min() >= 0 and x.max() < 1
+
+
+def test_uniform_draws_never_reach_the_upper_bound(device):
+    """[1, 1 + 2**-20) holds only 8 float32 numbers: a draw rounded into float32 landed
+    on the bound itself about one time in 16."""
+    backend = backends.get(device)
+    x = backend.to_numpy(backend.uniform((20_000,), 1.0, 1.0 + 2.0 ** -20, ag.float32))
+    assert x.dtype == np.float32 and x.min() >= 1.0 and x.max() < np.float32(1.0 + 2.0 ** -20)
+
+
+def test_random_shapes_ranges_and_dtypes(device):
+    r, n = ag.rand(200, 3), ag.randn(2, 3, dtype="float64")
+    assert r.shape == (200, 3) and r.dtype == ag.float32 and 0 <= r.numpy().min() and r.numpy().max() < 1
+    assert n.shape == (2, 3) and n.dtype == ag.float64
+    i = ag.randint(-2, 3, (500,))
+    assert i.dtype == ag.int64 and i.shape == (500,)
+    assert set(i.tolist()) == {-2, -1, 0, 1, 2}
+    assert ag.randint(0, 5, 4).shape == (4,) and ag.randint(0, 5, ()).shape == ()
+    with pytest.raises(ValueError):
+        ag.randint(5, 5, (3,))
+
+
+def test_manual_seed_reproduces_and_devices_draw_independently(device):
+    others = [d for d in backends.available_devices() if d != device]
+    ag.manual_seed(7)
+    first = [ag.rand(4).tolist(), ag.randn(3).tolist(), ag.randint(0, 100, (5,)).tolist()]
+    ag.manual_seed(7)
+    for other in others:  # draws elsewhere leave this device's stream alone
+        ag.rand(50, device=other)
+    again = [ag.rand(4).tolist(), ag.randn(3).tolist(), ag.randint(0, 100, (5,)).tolist()]
+    assert first == again
+    ag.manual_seed(8)
+    assert ag.rand(4).tolist() != first[0]
+
+
+# --- the default dtype ------------------------------------------------------------------
+def test_a_float64_default_reaches_every_float_creation_but_not_integers(device, torch):
+    ag.set_default_dtype(ag.float64)
+    try:
+        floats = [ag.tensor([1.0]), ag.tensor(2.5), ag.zeros(2), ag.ones(2), ag.empty(2), ag.full((2,), 1.5),
+                  ag.arange(3.0), ag.arange(0, 1, 0.5), ag.linspace(0, 1, 3), ag.eye(2), ag.rand(2), ag.randn(2)]
+        assert all(t.dtype == ag.float64 for t in floats)
+        integers = [ag.tensor([1]), ag.full((2,), 3), ag.arange(3), ag.randint(0, 3, (2,))]
+        assert all(t.dtype == ag.int64 for t in integers)
+        assert ag.tensor(np.ones(2, np.float32)).dtype == ag.float32  # an array keeps its own
+        assert ag.ones_like(ag.zeros(2, dtype="float32")).dtype == ag.float32
+    finally:
+        ag.set_default_dtype(ag.float32)
+    assert ag.zeros(1).dtype == ag.float32
