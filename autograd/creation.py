@@ -49,32 +49,41 @@ def empty(*shape, dtype=None, device=None, requires_grad=False):
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
-    shape = (shape,) if isinstance(shape, INTEGER) else tuple(shape)
+    shape = shape_arg((shape,))
     if hasattr(fill_value, "item"):  # a NumPy scalar, a 0-d array or tensor: the standard's full takes Python scalars
         fill_value = fill_value.item()
     if not isinstance(fill_value, (int, float)):  # NumPy would fill None as nan and 1j as 0
         raise TypeError(f"full: fill_value must be a real number or a bool, not {type(fill_value).__name__}")
-    if isinstance(fill_value, float) and dtype is not None and dtypes.category(dtype) == 1:
-        if not math.isfinite(fill_value):  # NumPy would fill the most negative integer
-            raise ValueError(f"full: cannot fill a {dtypes.canonical(dtype)} tensor with {fill_value}; "
-                             "integers have no inf or nan")
-        fill_value = int(fill_value)  # truncated toward zero, as PyTorch
     if dtype is None and isinstance(fill_value, bool):
         dtype = dtypes.bool_
     elif dtype is None and isinstance(fill_value, int):
         dtype = dtypes.int64
+    dtype = _dtype(dtype)
+    dtypes.check_fill("full", fill_value, dtype)
+    if isinstance(fill_value, float) and dtypes.category(dtype) == 1:
+        fill_value = int(fill_value)  # truncated toward zero, as PyTorch
     return _filled(lambda xp, s, d: xp.full(s, fill_value, dtype=d), shape, dtype, device, requires_grad)
 
 
+def _like(op, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: takes a Tensor, not {type(x).__name__}; "
+                        f"for an array use ag.{op.removesuffix('_like')}(x.shape, dtype=...)")
+    return x
+
+
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    x = _like("zeros_like", x)
     return zeros(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
 
 
 def ones_like(x, dtype=None, device=None, requires_grad=False):
+    x = _like("ones_like", x)
     return ones(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    x = _like("full_like", x)
     return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x._backend,
                 requires_grad=requires_grad)
 
@@ -86,19 +95,32 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     start, stop, step = (v.item() if hasattr(v, "item") else v for v in (start, stop, step))
     if step == 0:
         raise ValueError("arange: step must be nonzero")
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        raise ValueError(f"arange: start, stop and step must be finite, got {start}, {stop}, {step}")
+    if (stop - start) * step < 0:  # NumPy gives an empty tensor, which hides a sign slip
+        raise ValueError(f"arange: step {step} goes away from stop: from {start} it never reaches {stop}; "
+                         "flip the step's sign or swap start and stop")
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, stop, step))
         dtype = dtypes.int64 if is_int else default_dtype()
-    elif dtypes.category(dtype) == 1:
+    dtype = dtypes.canonical(dtype)
+    if dtypes.category(dtype) == 1:
         # As PyTorch: an integer arange counts in integers, its bounds and step truncated
         # toward zero (NumPy steps by int(start + step) - int(start), which can be 0).
         start, stop, step = int(start), int(stop), int(step)
         if step == 0:
-            raise ValueError(f"arange: step truncates to 0 for the integer dtype {dtypes.canonical(dtype)}; "
+            raise ValueError(f"arange: step truncates to 0 for the integer dtype {dtype}; "
                              "use a step of at least 1, or a floating dtype")
     backend = backends.get(device)
-    t = Tensor._make(backend.xp.arange(start, stop, step, dtype=backend.native_dtype(dtypes.canonical(dtype))),
-                     backend)
+    xp = backend.xp
+    if dtype in (dtypes.float16, dtypes.float32):
+        # Counted in float64 and rounded once, as PyTorch: NumPy adds the step in the narrow
+        # dtype, so past 2**24 (float32) or 2**11 (float16) its values stop growing.
+        array = xp.astype(xp.arange(start, stop, step, dtype=backend.native_dtype(dtypes.float64)),
+                          backend.native_dtype(dtype))
+    else:
+        array = xp.arange(start, stop, step, dtype=backend.native_dtype(dtype))
+    t = Tensor._make(array, backend)
     return t.requires_grad_() if requires_grad else t
 
 
@@ -146,10 +168,26 @@ def _floating_dtype(op, dtype):
     return dtype
 
 
-def randint(low, high, shape, device=None):
+def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
+    """Integers uniform on [low, high), from the device's seeded generator; int64 unless
+    ``dtype`` says otherwise. As in PyTorch, ``randint(high, size)`` counts from 0."""
+    if high is None:  # randint(high, size=...)
+        low, high = 0, low
+    elif size is None and not isinstance(high, INTEGER):  # randint(high, size)
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint: missing the size, as in randint(low, high, (2, 3)) or randint(high, (2, 3))")
+    if not (isinstance(low, INTEGER) and isinstance(high, INTEGER)):
+        raise TypeError(f"randint: low and high must be integers, got {low!r} and {high!r}")
+    if low >= high:
+        raise ValueError(f"randint: low must be below high, got low={low} and high={high}")
     backend = backends.get(device)
-    return Tensor._make(backend.integers(low, high, shape_arg((shape,)) if isinstance(shape, INTEGER) else tuple(shape)),
-                        backend)
+    dtype = dtypes.int64 if dtype is None else dtypes.canonical(dtype)
+    array = backend.integers(low, high, shape_arg((size,)))
+    if dtype != dtypes.int64:
+        array = backend.xp.astype(array, backend.native_dtype(dtype))
+    t = Tensor._make(array, backend)
+    return t.requires_grad_() if requires_grad else t
 
 
 def manual_seed(seed):

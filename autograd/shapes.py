@@ -82,9 +82,12 @@ def shape_arg(shape):
         if isinstance(first, (tuple, list)) or not isinstance(first, INTEGER):
             shape = first
     try:
-        return tuple(operator.index(d) for d in shape)
+        sizes = tuple(operator.index(d) for d in shape)
+        if True in (d.__class__ is bool for d in shape):  # operator.index takes True as 1
+            raise TypeError
+        return sizes
     except TypeError:
         entries = shape if isinstance(shape, (tuple, list)) else (shape,)
-        bad = next((d for d in entries if not isinstance(d, INTEGER)), shape)
+        bad = next((d for d in entries if not isinstance(d, INTEGER) or d.__class__ is bool), shape)
         raise TypeError(f"a shape takes integer sizes, got {bad!r} ({type(bad).__name__}) in {shape!r}; "
                         "use // or int() where a size is computed") from None

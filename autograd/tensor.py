@@ -515,6 +515,9 @@ class Tensor:
             if value.ndim != 0:
                 raise ValueError(f"fill_: expected a 0-d tensor or a Python scalar, got shape {value.shape}")
             return self.copy_(value)
+        if hasattr(value, "item"):  # a NumPy scalar
+            value = value.item()
+        dtypes.check_fill("fill_", value, self.dtype)
         full = Tensor._make(self._backend.xp.full((), value, dtype=self.data.dtype), self._backend)
         return self._inplace("fill_", ops.elementwise.overwrite, full)
 
@@ -674,6 +677,7 @@ class Tensor:
     def all(self, axis=None, keepdims=False): return ops.reduction.all(self, axis, keepdims)
     def reshape(self, *shape): return ops.shape.reshape(self, *shape)
     def transpose(self, *axes): return ops.shape.transpose(self, *axes)
+    def swapaxes(self, axis1, axis2): return ops.shape.swapaxes(self, axis1, axis2)
     def flatten(self, start_axis=0, end_axis=-1): return ops.shape.flatten(self, start_axis, end_axis)
     def squeeze(self, axis=None): return ops.shape.squeeze(self, axis)
     def expand_dims(self, axis): return ops.shape.expand_dims(self, axis)

@@ -80,3 +80,35 @@ def promote(a, b, a_is_0d=False, b_is_0d=False):
     if a_is_0d != b_is_0d:
         return b if a_is_0d else a
     return np.result_type(a, b)
+
+
+def value_range(dtype):
+    """The smallest and largest finite values ``dtype`` holds (False and True for bool)."""
+    dtype = canonical(dtype)
+    if dtype == bool_:
+        return False, True
+    if dtype.kind == "f":
+        info = np.finfo(dtype)
+        return float(info.min), float(info.max)
+    info = np.iinfo(dtype)
+    return info.min, info.max
+
+
+def check_fill(op, value, dtype):
+    """Refuse a Python number ``dtype`` cannot hold, as PyTorch does, where NumPy would
+    fill inf (float overflow), the most negative integer (nan) or raise its own error.
+    A float filling an integer dtype counts as its truncation toward zero."""
+    dtype = canonical(dtype)
+    if dtype == bool_ or not isinstance(value, (int, float)):
+        return
+    if isinstance(value, float) and not np.isfinite(value):
+        if dtype.kind != "f":
+            raise ValueError(f"{op}: integers have no inf or nan, so {value} cannot fill a tensor of {dtype}; "
+                             "use a floating dtype")
+        return
+    if isinstance(value, float) and dtype.kind != "f":
+        value = int(value)
+    low, high = value_range(dtype)
+    if not low <= value <= high:
+        raise ValueError(f"{op}: {value} does not fit in {dtype}, which holds {low} to {high}; "
+                         "use a wider dtype")

@@ -145,7 +145,8 @@ def test_negative_sizes_are_errors(device, make):
 
 
 def test_float_sizes_are_type_errors(device):
-    for make in (lambda: ag.zeros(2.0), lambda: ag.rand(2, 1.5), lambda: ag.eye(2.0)):
+    for make in (lambda: ag.zeros(2.0), lambda: ag.rand(2, 1.5), lambda: ag.eye(2.0), lambda: ag.zeros(True),
+                 lambda: ag.ones((2, False))):  # operator.index takes True as 1
         with pytest.raises(TypeError):
             make()
 
@@ -183,6 +184,37 @@ def test_full_refuses_inf_and_nan_for_integers_as_torch(device, torch, fill):
         ag.full_like(ag.tensor([1, 2]), fill)
 
 
+@pytest.mark.parametrize("fill, dtype", [(1e5, "float16"), (-70000.0, "float16"), (1e300, "float32"), (300, "uint8"),
+                                         (2 ** 40, "int32"), (2 ** 70, "int64")], ids=repr)
+def test_full_refuses_a_value_its_dtype_cannot_hold_as_torch(device, torch, fill, dtype):
+    """NumPy filled inf for a float overflow, with only a RuntimeWarning."""
+    if dtype == "float16" and not has_float16(device):
+        pytest.skip("no float16 on this backend")
+    with pytest.raises((RuntimeError, OverflowError)):
+        torch.full((2,), fill, dtype=getattr(torch, dtype))
+    with pytest.raises(ValueError, match=f"does not fit in {dtype}"):
+        ag.full((2,), fill, dtype=dtype)
+    x = ag.zeros(2, dtype=dtype)
+    with pytest.raises(ValueError, match=f"does not fit in {dtype}"):
+        x.fill_(fill)
+    assert x.tolist() == [0, 0]  # refused whole
+
+
+def test_full_takes_its_extremes_and_special_floats(device, torch):
+    assert ag.full((1,), 255, dtype="uint8").tolist() == torch.full((1,), 255, dtype=torch.uint8).tolist()
+    assert ag.full((1,), 2.9, dtype="uint8").tolist() == [2]
+    assert ag.full((1,), 3.4e38, dtype="float32").tolist() == torch.full((1,), 3.4e38).tolist()
+    assert ag.full((1,), -math.inf).tolist() == [-math.inf] and math.isnan(ag.full((1,), math.nan).item())
+    assert ag.full((2,), 7, dtype="bool").tolist() == [True, True]
+
+
+def test_full_refuses_a_size_that_is_not_integers(device, torch):
+    with pytest.raises(TypeError):
+        torch.full(2.0, 1.0)
+    with pytest.raises(TypeError, match="integer sizes"):
+        ag.full(2.0, 1.0)
+
+
 # --- *_like -----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["zeros_like", "ones_like"])
 @pytest.mark.parametrize("dtype", ["int32", "bool", "float64"])
@@ -204,6 +236,15 @@ def test_like_functions_override_dtype_and_take_requires_grad(device, torch):
     assert z.dtype == ag.float32 and z.requires_grad and z.tolist() == [2.5, 2.5]
     with pytest.raises(TypeError, match="floating"):
         ag.ones_like(ag.tensor([1]), requires_grad=True)
+
+
+@pytest.mark.parametrize("name", ["zeros_like", "ones_like", "full_like"])
+def test_like_functions_refuse_an_array_with_a_clear_error_as_torch(device, torch, name):
+    args = (1.0,) if name == "full_like" else ()
+    with pytest.raises(TypeError):
+        getattr(torch, name)(np.zeros(2), *args)
+    with pytest.raises(TypeError, match=f"{name}: takes a Tensor"):
+        getattr(ag, name)(np.zeros(2), *args)
 
 
 # --- arange -----------------------------------------------------------------------------
@@ -229,6 +270,36 @@ def test_integer_arange_with_a_step_that_truncates_to_zero_is_an_error(device, t
         torch.arange(0, 1, 0.3, dtype=torch.int64)
     with pytest.raises(ValueError, match="step"):
         ag.arange(0, 1, 0.3, dtype="int64")
+
+
+@pytest.mark.parametrize("args", [(0, 5, -1), (5, 0, 1), (0.0, -1.0, 0.5)], ids=repr)
+def test_arange_with_a_step_away_from_stop_is_an_error_as_torch(device, torch, args):
+    """NumPy gives an empty tensor, which hides a sign slip."""
+    with pytest.raises(RuntimeError, match="inconsistent"):
+        torch.arange(*args)
+    with pytest.raises(ValueError, match="flip the step's sign"):
+        ag.arange(*args)
+    assert ag.arange(0, 0, -1).shape == (0,)
+
+
+@pytest.mark.parametrize("stop", [math.inf, math.nan])
+def test_arange_to_inf_or_nan_is_an_error_as_torch(device, torch, stop):
+    with pytest.raises(RuntimeError, match="unsupported range"):
+        torch.arange(0, stop)
+    with pytest.raises(ValueError, match="finite"):
+        ag.arange(0, stop)
+
+
+@pytest.mark.parametrize("args, dtype", [((16777216, 16777220), "float32"), ((2049, 2056), "float16"),
+                                         ((0.0, 1.0, 0.1), "float32"), ((-3.0, 2.0, 0.7), "float16")], ids=repr)
+def test_narrow_float_arange_rounds_each_value_once_as_torch(device, torch, args, dtype):
+    """NumPy adds the step in the narrow dtype: past 2**24 a float32 arange repeated
+    16777216 where torch counts 16777216, 16777216, 16777218, 16777220."""
+    if dtype == "float16" and not has_float16(device):
+        pytest.skip("no float16 on this backend")
+    got, want = ag.arange(*args, dtype=dtype), torch.arange(*args, dtype=getattr(torch, dtype))
+    assert dtype_name(got) == dtype
+    assert got.tolist() == want.tolist()
 
 
 def test_arange_zero_step_and_explicit_dtype(device, torch):
@@ -302,6 +373,32 @@ def test_random_shapes_ranges_and_dtypes(device):
     assert ag.randint(0, 5, 4).shape == (4,) and ag.randint(0, 5, ()).shape == ()
     with pytest.raises(ValueError):
         ag.randint(5, 5, (3,))
+
+
+def test_randint_takes_torchs_forms_and_keywords(device, torch):
+    ag.manual_seed(0)
+    for got, want in [(ag.randint(3, (40,)), torch.randint(3, (40,))),
+                      (ag.randint(3, size=(40,)), torch.randint(3, size=(40,))),
+                      (ag.randint(high=3, size=(40,)), torch.randint(high=3, size=(40,))),
+                      (ag.randint(-1, 2, size=(40,)), torch.randint(-1, 2, size=(40,))),
+                      (ag.randint(1, 3, (40,), dtype="int32"), torch.randint(1, 3, (40,), dtype=torch.int32))]:
+        assert got.shape == tuple(want.shape) and dtype_name(got) == dtype_name(want) and got.device == device
+        assert set(got.tolist()) == set(want.tolist())  # 40 draws from 2 or 3 values: all of them, both
+    x = ag.randint(0, 3, (5,), dtype="float32", requires_grad=True)
+    assert x.dtype == ag.float32 and x.requires_grad and x.is_leaf and set(x.tolist()) <= {0.0, 1.0, 2.0}
+
+
+def test_randint_mistakes_are_clear_errors(device, torch):
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.randint(0, 3, (2,), requires_grad=True)
+    with pytest.raises(TypeError, match="floating"):
+        ag.randint(0, 3, (2,), requires_grad=True)
+    with pytest.raises(TypeError, match="missing the size"):
+        ag.randint(0, 3)
+    with pytest.raises(TypeError, match="integers"):
+        ag.randint(0.5, 3, (2,))
+    with pytest.raises(ValueError, match="below high"):
+        ag.randint(0, (2,))  # randint(high=0, size=(2,)): nothing to draw from
 
 
 def test_manual_seed_reproduces_and_devices_draw_independently(device):

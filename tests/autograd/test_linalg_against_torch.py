@@ -138,6 +138,13 @@ def test_matmul_of_strided_views_matches_pytorch_to_second_order(device, torch):
                       lambda a, b: a[:, ::2].T @ b.flip(0)[0], rng.standard_normal((4, 3)), b0)
 
 
+def test_swapaxes_is_a_method_as_in_torch_and_numpy(device, torch):
+    x = np.random.default_rng(10).standard_normal((2, 3, 4))
+    assert_like_torch(torch, lambda a: a.swapaxes(0, -1) * 2, lambda a: a.swapaxes(0, -1) * 2, x)
+    with pytest.raises(ValueError, match="swapaxes: axis 3 is out of range"):
+        f64(x).swapaxes(3, 0)
+
+
 def test_matmul_dtypes_follow_numpy_and_zero_d_operands_are_refused(device, torch):
     i0, j0 = np.array([[1, 2], [3, 4]]), np.array([[5, -1], [0, 2]])
     y = ag.tensor(i0) @ ag.tensor(j0)
