@@ -12,7 +12,7 @@ from .creation import (arange, empty, eye, from_dlpack, full, full_like, linspac
                        ones_like, rand, randint, randn, tensor, zeros, zeros_like)
 from .engine import backward, grad
 from .function import Function
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops.comparison import equal, greater, greater_equal, less, less_equal, not_equal
 from .ops.device import to_device

@@ -108,3 +108,21 @@ class no_grad(_FixedSwitch):
 class enable_grad(_FixedSwitch):
     """Record the graph again inside a no_grad block."""
     mode = True
+
+
+class inference_mode(_FixedSwitch):
+    """PyTorch's name for running a model without a graph: as no_grad while on (the
+    default), and ``inference_mode(False)`` records again, as in PyTorch. topograd has
+    no separate inference tensors: what is made here may enter a graph later, where
+    PyTorch refuses it."""
+    mode = False
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # @ag.inference_mode, without parentheses
+            return super().__new__(cls, mode)
+        switch = super().__new__(cls)
+        switch.mode = not mode
+        return switch
+
+    def __init__(self, mode=True):
+        pass

@@ -559,6 +559,30 @@ def test_grad_modes_as_decorators(device):
     assert off() is False and ag.is_grad_enabled()
 
 
+def test_inference_mode_switches_recording_as_torch(device, torch):
+    x, xt = f64([1.0], requires_grad=True), torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    with ag.inference_mode(), torch.inference_mode():
+        assert not (x * 2).requires_grad and (x * 2).requires_grad == (xt * 2).requires_grad
+        with ag.inference_mode(False), torch.inference_mode(False):
+            assert (x * 2).requires_grad and (xt * 2).requires_grad
+            assert ag.is_grad_enabled() == torch.is_grad_enabled() is True
+        assert ag.is_grad_enabled() == torch.is_grad_enabled() is False
+    with ag.no_grad(), torch.no_grad(), ag.inference_mode(mode=False), torch.inference_mode(mode=False):
+        assert ag.is_grad_enabled() == torch.is_grad_enabled() is True
+
+    @ag.inference_mode
+    def bare():
+        return ag.is_grad_enabled()
+
+    @ag.inference_mode(mode=False)
+    def recording():
+        return ag.is_grad_enabled()
+
+    with ag.no_grad():
+        assert bare() is False and recording() is True
+    assert ag.is_grad_enabled() and bare() is False and ag.is_grad_enabled()
+
+
 def test_grad_mode_is_thread_local():
     seen = {}
 
