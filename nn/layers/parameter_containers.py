@@ -45,6 +45,9 @@ class ParameterList(Module):
         return self._parameters[str(_index("ParameterList", index, len(self), "parameters"))]
 
     def __setitem__(self, index, value):
+        if isinstance(index, slice):  # as PyTorch: one entry at a time
+            raise TypeError("ParameterList: assignment takes one integer index, not a slice; "
+                            "assign the entries one by one")
         key = str(_index("ParameterList", index, len(self), "parameters"))
         self.register_parameter(key, _as_parameter("ParameterList.__setitem__", value))
 

@@ -130,6 +130,9 @@ def test_bad_indices_and_keys_name_the_problem(device):
         plist[1]
     with pytest.raises(TypeError, match="integers or slices"):
         plist["0"]
+    with pytest.raises(TypeError, match="one integer index, not a slice"):
+        plist[0:1] = [ag.zeros(2, device=device)]
+    assert plist[0].tolist() == [1.0, 1.0]
     pdict = nn.ParameterDict({"a": ag.ones(1, device=device)})
     with pytest.raises(KeyError, match="has no parameter 'z'"):
         pdict["z"]
