@@ -157,6 +157,16 @@ def test_matmul_dtypes_follow_numpy_and_zero_d_operands_are_refused(device, torc
         ag.tensor(2.0) @ ag.ones(3)
 
 
+def test_bool_matmul_is_refused_on_every_backend_as_torch(device, torch):
+    """NumPy alone took it (an or of ands); the strict backend raised its own error."""
+    with pytest.raises(RuntimeError):
+        torch.ones(2, 2, dtype=torch.bool) @ torch.ones(2, 2, dtype=torch.bool)
+    with pytest.raises(TypeError, match="bool tensors have no matrix product"):
+        ag.ones(2, 2, dtype=ag.bool) @ ag.ones(2, 2, dtype=ag.bool)
+    with pytest.raises(TypeError, match="bool tensors have no matrix product"):
+        ag.ones(2, dtype=ag.bool) @ ag.ones(2, dtype=ag.bool)
+
+
 @pytest.mark.parametrize("spec, shapes", [
     (" i j , j k -> i k ", [(2, 3), (3, 4)]), ("IJ,JK", [(2, 3), (3, 4)]), ("zA,Ab", [(2, 3), (3, 4)]),
     ("aB", [(2, 3)]), ("ij,jk,kl,lm->mi", [(2, 3), (3, 4), (4, 2), (2, 3)]), ("iij->j", [(2, 2, 3)]),
