@@ -10,8 +10,8 @@ The model's tensors are stored under their state_dict names, so
 ``safetensors.torch.load_file`` gives PyTorch a state dict it can load, and a file
 that PyTorch saved loads here. An optimizer's tensors go under ``optimizer.``
 keys (``optimizer.state.0.exp_avg``); the rest of its state dict (hyperparameters,
-step counts) is JSON in the file's metadata, with a CRC-32 of every tensor so that
-damaged data is caught on load rather than trained on.
+step counts) is JSON in the file's metadata, with a CRC-32 of every tensor, and one
+of the metadata itself, so that damaged data is caught on load rather than trained on.
 """
 import json
 import os
@@ -26,9 +26,11 @@ from autograd import Tensor, tensor
 from .module import Module
 
 TOPOGRAD_KEY = "topograd"  # metadata entry with our JSON (key order, checksums, optimizer state)
-FORMAT_VERSION = 1
+METADATA_CRC_KEY = "topograd_crc32"  # CRC-32 of our JSON and the user's entries (format 2 on)
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1 files have no METADATA_CRC_KEY
 OPTIMIZER_PREFIX = "optimizer"  # optimizer tensors are stored as optimizer.state.<index>.<name>
-RESERVED_METADATA = (TOPOGRAD_KEY, "format")
+RESERVED_METADATA = (TOPOGRAD_KEY, METADATA_CRC_KEY, "format")
 LOADABLE_DTYPES = {"F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL"}
 INFO_FIELD_TYPES = (  # (entry of our JSON, what it must be, test); JSON object keys are always str
     ("model_keys", "a list of names", lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v)),
@@ -76,6 +78,7 @@ def save(state, path, optimizer=None, metadata=None):
     info["crc32"] = {name: zlib.crc32(memoryview(a)) for name, a in arrays.items()}
     entries = _user_metadata(metadata)
     entries[TOPOGRAD_KEY] = json.dumps(info, separators=(",", ":"))
+    entries[METADATA_CRC_KEY] = str(_metadata_crc(entries))
     entries["format"] = "pt"  # the marker Hugging Face loaders check; names and layouts follow PyTorch
     _write_atomically(path, lambda tmp: safetensors_numpy.save_file(arrays, tmp, metadata=entries))
 
@@ -165,6 +168,13 @@ def _user_metadata(metadata):
         if key in RESERVED_METADATA:
             raise ValueError(f"nn.save: metadata key {key!r} is reserved; use another name")
     return dict(metadata)
+
+
+def _metadata_crc(entries):
+    """CRC-32 of our JSON and the user's entries: a damaged hyperparameter or checksum
+    table is valid JSON as often as not, and would otherwise load without a word."""
+    covered = sorted((k, v) for k, v in entries.items() if k not in (METADATA_CRC_KEY, "format"))
+    return zlib.crc32(json.dumps(covered, separators=(",", ":")).encode())
 
 
 def _encode(value, name, tensors):
@@ -269,9 +279,12 @@ class _Checkpoint:
             raise ValueError(f"{self.path}: the checkpoint's '{TOPOGRAD_KEY}' metadata is not valid JSON "
                              f"({exc}); the file is corrupt") from exc
         version = info.get("version") if isinstance(info, dict) else None
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ValueError(f"{self.path}: checkpoint format version {version!r} is not one this topograd "
-                             f"reads (version {FORMAT_VERSION}); it was written by another version, or is corrupt")
+                             f"reads (versions {', '.join(map(str, READABLE_VERSIONS))}); it was written by "
+                             "another version, or is corrupt")
+        if version >= 2 and self.metadata.get(METADATA_CRC_KEY) != str(_metadata_crc(self.metadata)):
+            raise ValueError(f"{self.path}: the checkpoint's metadata fails its checksum; the file is corrupt")
         # Valid JSON can still hold the wrong types; caught here, they cannot surface later as
         # an AttributeError or TypeError from deep inside the reader.
         for field, expected, fits in INFO_FIELD_TYPES:
@@ -295,13 +308,17 @@ class _Checkpoint:
                                  "cannot hold; convert it before saving (in PyTorch: .float())")
         backend = backends.get(device)
         checksums = self.info.get("crc32", {})
+        unchecked = [name for name in names if self.info and name not in checksums]
+        if unchecked:  # every tensor we write has one: a name that lost it was damaged
+            raise ValueError(f"{self.path}: the checkpoint has no checksums for tensors {unchecked}; "
+                             "the file is corrupt")
         out = OrderedDict()
         try:
             with self._safe_open(self.path, framework="np") as f:
                 for name in names:
                     array = f.get_tensor(name)
                     expected = checksums.get(name)
-                    if expected is not None and zlib.crc32(memoryview(_contiguous(array))) != expected:
+                    if self.info and zlib.crc32(memoryview(_contiguous(array))) != expected:
                         raise ValueError(f"{self.path}: tensor {name!r} fails its checksum; the file is corrupt")
                     out[name] = Tensor(array, device=backend)
         except self._error as exc:

@@ -147,6 +147,75 @@ def test_damaged_file_raises_and_changes_nothing(device, tmp_path, kind):
     assert_state_equal(values(model), before)
 
 
+def rewrite_metadata(path, change):
+    """Rewrite the checkpoint at ``path`` with its tensors as they are and ``change``
+    applied to its metadata dict (as a damaged file, or an older version, would have it)."""
+    with safetensors.safe_open(str(path), framework="np") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        metadata = dict(f.metadata())
+    change(metadata)
+    safetensors.numpy.save_file(tensors, str(path), metadata=metadata)
+
+
+def edit_json(entry, old, new):
+    def change(metadata):
+        assert metadata[entry].count(old) == 1
+        metadata[entry] = metadata[entry].replace(old, new)
+    return change
+
+
+@pytest.mark.parametrize("entry, old, new", [
+    ("topograd", '"lr":0.001', '"lr":0.003'),  # a hyperparameter, still valid JSON
+    ("topograd", '"amsgrad"', '"!msgrad"'),  # a key the optimizer would then ignore
+    ("topograd", '"optimizer.state.0.step":', '"optimizer.state.9.step":'),  # a tensor's checksum lost
+    ("epoch", "12", "13"),  # the user's own metadata
+], ids=["hyperparameter", "key", "checksum table", "user metadata"])
+def test_damaged_metadata_fails_its_checksum_and_changes_nothing(device, tmp_path, entry, old, new):
+    """These bit flips were valid JSON, so the damaged file loaded without a word."""
+    path = tmp_path / "ckpt.safetensors"
+    model = Net()
+    optimizer = nn.optim.Adam(model.parameters(), lr=1e-3)
+    model(ag.randn(2, 3)).sum().backward()
+    optimizer.step()
+    nn.save(model, path, optimizer=optimizer, metadata={"epoch": "12"})
+    rewrite_metadata(path, edit_json(entry, old, new))
+    fresh = Net()
+    fresh_optimizer = nn.optim.Adam(fresh.parameters(), lr=0.5)
+    before = values(fresh)
+    with pytest.raises(ValueError, match="metadata fails its checksum; the file is corrupt") as info:
+        nn.restore(path, fresh, fresh_optimizer)
+    assert str(path) in str(info.value)
+    assert_state_equal(values(fresh), before)
+    assert fresh_optimizer.param_groups[0]["lr"] == 0.5 and not fresh_optimizer.state
+
+
+def as_version_1(metadata):
+    """A format-1 file: no checksum of the metadata."""
+    metadata.pop("topograd_crc32")
+    metadata["topograd"] = metadata["topograd"].replace('"version":2', '"version":1')
+
+
+def test_a_tensor_without_its_checksum_is_refused(device, tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    nn.save(Net(), path)
+    rewrite_metadata(path, edit_json("topograd", '"fc1.weight":', '"fc1.wEight":'))
+    with pytest.raises(ValueError, match="metadata fails its checksum"):
+        nn.load(path)
+    rewrite_metadata(path, as_version_1)  # where no metadata checksum can catch it
+    with pytest.raises(ValueError, match=r"no checksums for tensors \['fc1.weight'\]"):
+        nn.load(path)
+
+
+def test_a_version_1_checkpoint_still_loads(device, tmp_path):
+    """Files written before the metadata checksum (format version 1) load as they did."""
+    path = tmp_path / "ckpt.safetensors"
+    model = Net()
+    nn.save(model, path, metadata={"epoch": "4"})
+    rewrite_metadata(path, as_version_1)
+    assert_state_equal({k: v.numpy() for k, v in nn.load(path).items()}, values(model))
+    assert nn.load_metadata(path) == {"epoch": "4"}
+
+
 def test_wrong_model_raises_and_changes_nothing(device, tmp_path):
     path = tmp_path / "model.safetensors"
     nn.save(Net(hidden=4).state_dict(), path)
