@@ -24,6 +24,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     o, cg, kh, kw = weight.shape
+    if not (o and kh and kw):
+        raise ValueError(f"{op}: weight {weight.shape} must have at least one output channel and a kernel of "
+                         f"at least 1x1")
     c = x.shape[1]
     if cg * groups != c:
         raise ValueError(f"{op}: the input has {c} channels but the weight {weight.shape} with groups={groups} "

@@ -17,7 +17,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """Normalize each channel (axis 1) of (N, C, ...) by the batch's statistics in
     training, else by ``running_mean`` / ``running_var``. In training, given running
     buffers are updated in place: running = (1 - momentum) running + momentum batch,
-    with the unbiased batch variance, as PyTorch does."""
+    with the unbiased batch variance, as PyTorch does; an empty batch gives an empty
+    output and leaves them alone."""
     op = "batch_norm"
     floating(op, input)
     if input.ndim < 2:
@@ -33,9 +34,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                  f"got {t.shape}")
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
-    if training:
+    if training and input.size == 0:  # an empty batch, as in PyTorch: empty output, running stats left alone
+        out = input * 1  # a new (empty) tensor, not the input itself
+    elif training:
         count = input.size // c
-        if count <= 1:
+        if count == 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got input "
                              f"shape {input.shape}")
         mean = _mean(input, axes, keepdims=True)

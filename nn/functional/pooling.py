@@ -100,6 +100,8 @@ def adaptive_avg_pool2d(input, output_size):
                          f"got shape {input.shape}")
     if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
         oh, ow = (h if output_size[0] is None else output_size[0], w if output_size[1] is None else output_size[1])
+    elif isinstance(output_size, (tuple, list)):
+        raise TypeError(f"{op}: output_size must be an int or a pair, not {output_size!r}")
     else:
         oh = ow = output_size
     (oh, ow) = pair(op, "output_size", (oh, ow), 1)

@@ -1,0 +1,226 @@
+"""Convolution, pooling and normalization against PyTorch in float64: what a bug hunt
+over conv2d, the pools and the norm layers turned up (an empty batch in training, a
+weight with an empty kernel, a one-entry output_size), and the behaviour it verified
+(inputs large enough for the scratch-memory paths, in every memory layout; weights
+that are views; ties in max pooling; zero variance)."""
+import re
+import zlib
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+import nn.functional as F
+
+
+def _rng(name):
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def _leaf(array):
+    return ag.tensor(np.asarray(array, dtype=np.float64), dtype=ag.float64, requires_grad=True)
+
+
+def _close(ours, theirs, what=""):
+    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs)
+    assert ours.shape == tuple(theirs.shape), what
+    np.testing.assert_allclose(ours.numpy(), theirs, rtol=1e-10, atol=1e-12, err_msg=what)
+
+
+def _twin_batch_norms(torch, two_d, momentum):
+    ours = (nn.BatchNorm2d if two_d else nn.BatchNorm1d)(3, momentum=momentum, dtype=ag.float64)
+    theirs = (torch.nn.BatchNorm2d if two_d else torch.nn.BatchNorm1d)(3, momentum=momentum, dtype=torch.float64)
+    w, b = np.array([0.5, -1.0, 2.0]), np.array([0.1, 0.2, -0.3])
+    with ag.no_grad(), torch.no_grad():
+        ours.weight.copy_(ag.tensor(w, dtype=ag.float64))
+        ours.bias.copy_(ag.tensor(b, dtype=ag.float64))
+        theirs.weight.copy_(torch.from_numpy(w))
+        theirs.bias.copy_(torch.from_numpy(b))
+    return ours, theirs
+
+
+def _step_both(torch, ours, theirs, x):
+    xo, xt = _leaf(x), torch.tensor(x, requires_grad=True)
+    yo, yt = ours(xo), theirs(xt)
+    _close(yo, yt, "output")
+    r = np.random.default_rng(0).standard_normal(tuple(yt.shape))
+    yo.backward(ag.tensor(r, dtype=ag.float64))
+    yt.backward(torch.from_numpy(r))
+    _close(xo.grad, xt.grad, "input gradient")
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        _close(p.grad, q.grad, name)
+    for (name, b), (_, c) in zip(ours.named_buffers(), theirs.named_buffers()):
+        _close(b, c, name)
+
+
+# --- bugs: each of these failed before its fix ----------------------------------------------
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 4), (2, 3, 0), (0, 3, 2, 2)])
+def test_batch_norm_trains_on_an_empty_batch_like_torch(device, torch, shape, momentum):
+    """An empty batch (say the last one, after filtering) is no error in PyTorch: the output
+    is empty, the running statistics stay, and the batch is counted; topograd refused it
+    as 'one value per channel'. The next batch then sees PyTorch's cumulative factor."""
+    ours, theirs = _twin_batch_norms(torch, len(shape) == 4, momentum)
+    _step_both(torch, ours, theirs, np.zeros(shape))
+    assert int(ours.num_batches_tracked.item()) == 1
+    _step_both(torch, ours, theirs, _rng("after empty").standard_normal(tuple(d or 2 for d in shape)))
+
+
+def test_functional_batch_norm_of_an_empty_batch_leaves_the_running_stats_like_torch(device, torch):
+    mean, var = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.5, 2.0])
+    ours_stats = [ag.tensor(mean, dtype=ag.float64), ag.tensor(var, dtype=ag.float64)]
+    theirs_stats = [torch.tensor(mean), torch.tensor(var)]
+    xo, wo, bo = _leaf(np.zeros((0, 3, 2))), _leaf(np.ones(3)), _leaf(np.zeros(3))
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (np.zeros((0, 3, 2)), np.ones(3), np.zeros(3)))
+    yo = F.batch_norm(xo, *ours_stats, wo, bo, training=True, momentum=0.5)
+    yt = torch.nn.functional.batch_norm(xt, *theirs_stats, wt, bt, training=True, momentum=0.5)
+    _close(yo, yt)
+    yo.sum().backward()
+    yt.sum().backward()
+    for o, t in zip((xo.grad, wo.grad, bo.grad), (xt.grad, wt.grad, bt.grad)):
+        _close(o, t)
+    for o, t in zip(ours_stats, theirs_stats):
+        _close(o, t)
+
+
+@pytest.mark.parametrize("weight_shape", [(1, 1, 0, 3), (1, 1, 2, 0), (0, 1, 3, 3)])
+def test_conv2d_refuses_a_weight_without_a_kernel_or_output_channels_like_torch(device, torch, weight_shape):
+    """PyTorch refuses both; topograd returned a (1, 1, 5, 2) output for a 0x3 kernel over
+    a 4x4 image, and a NumPy reshape error for no output channels."""
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.conv2d(torch.zeros(1, 1, 4, 4), torch.zeros(weight_shape))
+    with pytest.raises(ValueError, match=r"conv2d: weight .* output channel .* kernel"):
+        F.conv2d(ag.zeros((1, 1, 4, 4)), ag.zeros(weight_shape))
+
+
+@pytest.mark.parametrize("output_size", [(2,), [3], (2, 3, 4)])
+def test_adaptive_avg_pool2d_names_an_output_size_of_the_wrong_length(device, torch, output_size):
+    """PyTorch says 'output_size must be 2'; topograd's message showed the value doubled,
+    ((2,), (2,)), which the caller never wrote."""
+    with pytest.raises(RuntimeError, match="output_size must be 2"):
+        torch.nn.functional.adaptive_avg_pool2d(torch.zeros(1, 1, 4, 4), output_size)
+    with pytest.raises(TypeError, match="output_size must be an int or a pair, not " + re.escape(repr(output_size))):
+        F.adaptive_avg_pool2d(ag.zeros((1, 1, 4, 4)), output_size)
+
+
+# --- verified: these already matched PyTorch -------------------------------------------------
+
+_LAYOUTS = {  # what reaches the op: (ours, PyTorch's)
+    "transposed": (lambda a: a.transpose(0, 1, 3, 2), lambda a: a.transpose(2, 3)),
+    "channels-first": (lambda a: a.transpose(1, 0, 2, 3), lambda a: a.permute(1, 0, 2, 3)),
+    "broadcast": (lambda a: a[:, :1].broadcast_to(a.shape), lambda a: a[:, :1].expand(a.shape)),
+    "strided": (lambda a: a[:, :, ::2, ::2], lambda a: a[:, :, ::2, ::2]),
+}
+_OPS = {
+    "conv2d-grouped": (lambda F, a: F.conv2d(a, _WEIGHT[F], padding=1, groups=2)),
+    "max_pool2d-overlapping": (lambda F, a: F.max_pool2d(a, 3, 1, 1)),
+    "max_pool2d-tiles": (lambda F, a: F.max_pool2d(a, 2)),
+    "avg_pool2d-exclude-pad": (lambda F, a: F.avg_pool2d(a, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+    "batch_norm": (lambda F, a: F.batch_norm(a, None, None, training=True)),
+}
+_WEIGHT = {}
+
+
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+@pytest.mark.parametrize("op", sorted(_OPS))
+def test_large_inputs_in_any_layout_match_torch(device, torch, op, layout):
+    """(4, 4, 36, 36) float64 inputs: past the scratch pool's 256 KiB floor, so the pooled
+    im2col, GEMM and gradient buffers are in play, twice in a row (the second time in
+    reused, dirty memory), from inputs that are transposed, broadcast or strided views."""
+    rng = _rng(f"{op} {layout}")
+    base = rng.standard_normal((4, 4, 36, 36))
+    w = rng.standard_normal((6, 2, 3, 3))
+    _WEIGHT[F], _WEIGHT[torch.nn.functional] = ag.tensor(w, dtype=ag.float64), torch.from_numpy(w)
+    ours_view, theirs_view = _LAYOUTS[layout]
+    for step in range(2):
+        xo, xt = _leaf(base), torch.tensor(base, requires_grad=True)
+        yo, yt = _OPS[op](F, ours_view(xo)), _OPS[op](torch.nn.functional, theirs_view(xt))
+        _close(yo, yt, f"output, step {step}")
+        r = rng.standard_normal(tuple(yt.shape))
+        yo.backward(ag.tensor(r, dtype=ag.float64))
+        yt.backward(torch.from_numpy(r))
+        _close(xo.grad, xt.grad, f"input gradient, step {step}")
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_of_a_weight_view_matches_torch_to_second_order(device, torch, groups):
+    """The weight is a transposed, sliced and concatenated view of a leaf, as weight sharing
+    or tying builds it: value, gradients of input, leaf and bias, and a gradient penalty's
+    second derivatives."""
+    rng = _rng(f"weight view {groups}")
+    x, w, b = rng.standard_normal((2, 6, 5, 5)), rng.standard_normal((6, 4, 3, 3)), rng.standard_normal(8)
+    xo, wo, bo = _leaf(x), _leaf(w), _leaf(b)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    kernel_o = wo.transpose(1, 0, 2, 3)[:, :6 // groups]
+    kernel_t = wt.transpose(0, 1)[:, :6 // groups]
+    yo = F.conv2d(xo, ag.concat([kernel_o, kernel_o], axis=0), bo, padding=1, groups=groups)
+    yt = torch.nn.functional.conv2d(xt, torch.cat([kernel_t, kernel_t]), bt, padding=1, groups=groups)
+    _close(yo, yt)
+    r = rng.standard_normal(tuple(yt.shape))
+    go = ag.grad(yo, [xo, wo, bo], ag.tensor(r, dtype=ag.float64), create_graph=True)
+    gt = torch.autograd.grad(yt, [xt, wt, bt], torch.from_numpy(r), create_graph=True)
+    for o, t in zip(go, gt):
+        _close(o, t)
+    ho = ag.grad((go[0] * go[0]).sum() + (go[1] * go[1]).sum(), [xo, wo])
+    ht = torch.autograd.grad((gt[0] * gt[0]).sum() + (gt[1] * gt[1]).sum(), [xt, wt])
+    for o, t in zip(ho, ht):
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=3, stride=1), dict(kernel_size=2, stride=1, padding=1),
+                                    dict(kernel_size=(2, 3), stride=(1, 2), dilation=(2, 1), ceil_mode=True)])
+def test_max_pool2d_of_ties_sends_each_window_gradient_to_its_first_cell_like_torch(device, torch, kwargs):
+    """A constant image: every cell ties, and each window's gradient goes to its first cell
+    inside the input in row-major order (so overlapping windows pile up there), as in
+    PyTorch's CPU kernel; the indices say the same."""
+    x = np.full((1, 2, 5, 6), 0.5)
+    xo, xt = _leaf(x), torch.tensor(x, requires_grad=True)
+    (yo, io), (yt, it) = (F.max_pool2d(xo, return_indices=True, **kwargs),
+                          torch.nn.functional.max_pool2d(xt, return_indices=True, **kwargs))
+    _close(yo, yt)
+    np.testing.assert_array_equal(io.numpy(), it.numpy())
+    yo.sum().backward()
+    yt.sum().backward()
+    _close(xo.grad, xt.grad)
+
+
+def test_empty_batches_through_conv_and_pooling_match_torch(device, torch):
+    x, w, b = np.zeros((0, 2, 5, 5)), _rng("empty").standard_normal((3, 2, 3, 3)), np.ones(3)
+    for name, ours, theirs in (
+            ("conv2d", lambda a, w, b: F.conv2d(a, w, b, padding=1),
+             lambda a, w, b: torch.nn.functional.conv2d(a, w, b, padding=1)),
+            ("max_pool2d", lambda a, w, b: F.max_pool2d(a, 2), lambda a, w, b: torch.nn.functional.max_pool2d(a, 2)),
+            ("avg_pool2d", lambda a, w, b: F.avg_pool2d(a, 3, 2, 1),
+             lambda a, w, b: torch.nn.functional.avg_pool2d(a, 3, 2, 1)),
+            ("adaptive", lambda a, w, b: F.adaptive_avg_pool2d(a, 3),
+             lambda a, w, b: torch.nn.functional.adaptive_avg_pool2d(a, 3))):
+        leaves_o = [_leaf(a) for a in (x, w, b)]
+        leaves_t = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        yo, yt = ours(*leaves_o), theirs(*leaves_t)
+        _close(yo, yt, name)
+        go = ag.grad(yo.sum(), leaves_o, allow_unused=True)
+        gt = torch.autograd.grad(yt.sum(), leaves_t, allow_unused=True)
+        for o, t in zip(go, gt):
+            assert (o is None) == (t is None), name
+            if o is not None:
+                _close(o, t, name)
+
+
+@pytest.mark.parametrize("norm", ["layer_norm", "batch_norm"])
+def test_zero_variance_gradients_match_torch(device, torch, norm):
+    """A constant input has zero variance: the output is 0 and the input gradient is
+    finite, gy / sqrt(eps) less its mean, as in PyTorch."""
+    x = np.full((3, 2, 4), 7.0)
+    xo, xt = _leaf(x), torch.tensor(x, requires_grad=True)
+    if norm == "layer_norm":
+        yo, yt = F.layer_norm(xo, (2, 4), eps=1e-3), torch.nn.functional.layer_norm(xt, (2, 4), eps=1e-3)
+    else:
+        yo = F.batch_norm(xo, None, None, training=True, eps=1e-3)
+        yt = torch.nn.functional.batch_norm(xt, None, None, training=True, eps=1e-3)
+    _close(yo, yt)
+    r = _rng(norm).standard_normal(x.shape)
+    yo.backward(ag.tensor(r, dtype=ag.float64))
+    yt.backward(torch.from_numpy(r))
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-9)
