@@ -1,14 +1,15 @@
 """Activations: relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus, softmax and
 log_softmax, with PyTorch's arguments (``softmax`` and ``log_softmax`` take
 ``axis``, as every tensor op does). The numerically fragile ones (softmax,
-log_softmax, softplus, gelu's erf) call the fused primitives of
+log_softmax, softplus, gelu's erf) and leaky_relu (whose gradient must stay
+connected to its input for higher derivatives) call the fused primitives of
 ``autograd.ops.nn_fused``; the rest are compositions of Tensor ops with no
 gradient code of their own."""
 import math
 import numbers
 
 from autograd.ops import nn_fused
-from autograd.ops.elementwise import clip, constant, exp, relu as _relu, sigmoid as _sigmoid
+from autograd.ops.elementwise import clip, exp, relu as _relu, sigmoid as _sigmoid
 from autograd.ops.elementwise import tanh as _tanh, where
 from autograd.ops.shape import reshape
 
@@ -34,11 +35,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     floating("leaky_relu", input)
     if inplace:
         return overwrite("leaky_relu_", input, lambda x: leaky_relu(x, negative_slope))
-    xp = input._backend.xp
-    # One multiply by a per-element factor (1 or the slope), which is constant almost
-    # everywhere, so the gradient is that factor; cheaper than a branchy where.
-    positive = xp.astype(input.data > 0, input.data.dtype)
-    return input * constant(positive * (1 - negative_slope) + negative_slope, input)
+    return nn_fused.leaky_relu(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):

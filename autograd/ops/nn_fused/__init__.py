@@ -1,7 +1,8 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
 would be slower (linear, conv2d, pooling, an RNN, LSTM or GRU time step) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
-cross-entropy), plus erf, which the Array API lacks. One family per module.
+cross-entropy), plus erf, which the Array API lacks, and the leaky ReLU, whose
+gradient stays connected to its input. One family per module.
 
 Each backward is written in Tensor ops, or is its own Function placed right under
 the op (``Conv2dInputGrad`` under ``Conv2d``), or evaluates one formula on bare
@@ -10,7 +11,7 @@ recurrent steps), so everything here is twice differentiable. Argument checking 
 in ``nn.functional`` (and the recurrent layers); the lowercase functions here
 take validated arguments.
 """
-from .activations import erf, softplus
+from .activations import erf, leaky_relu, softplus
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
 from .linear import linear
@@ -20,5 +21,5 @@ from .softmax import cross_entropy, log_softmax, softmax
 from .window import Window
 
 __all__ = ["Window", "avg_pool2d", "binary_cross_entropy", "conv2d", "cross_entropy", "erf", "gru_step",
-           "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices", "rnn_step", "softmax",
-           "softplus"]
+           "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices", "rnn_step",
+           "softmax", "softplus"]

@@ -1,7 +1,10 @@
 """Activations the Array API cannot compose stably or at all: softplus, which must
-not overflow, and erf (for the exact GELU), which it lacks."""
-from ..elementwise import exp, sigmoid
+not overflow, erf (for the exact GELU), which it lacks, and the leaky ReLU, whose
+gradient must stay connected to its input for higher derivatives."""
+from ..elementwise import _input_place, _zero_gradient, exp, sigmoid
 from ...function import Function
+from ...grad_mode import state as _grad_state
+from ...tensor import Tensor
 
 
 class Softplus(Function):
@@ -21,6 +24,50 @@ class Softplus(Function):
 
 def softplus(x):
     return Softplus.apply(x)
+
+
+class LeakyRelu(Function):
+    """x where x > 0, else negative_slope * x: one multiply by a per-element factor (1
+    or the slope), which is all backward keeps (so the gradient at 0 is the slope, as
+    PyTorch's). Composed as x times a constant factor, its gradient would be that
+    constant times gy, cut off from x: a higher derivative of a leaky ReLU of the
+    variable alone (an input-gradient penalty or a Hessian-vector product through a
+    network whose weights are frozen) would be missing instead of zero."""
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        data = x.data
+        factor = x._backend.xp.astype(data > 0, data.dtype) * (1 - negative_slope) + negative_slope
+        ctx.save_for_backward(factor)
+        return data * factor
+
+    @staticmethod
+    def backward(ctx, gy):
+        factor, = ctx.saved_tensors
+        if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
+            return LeakyReluGrad.apply(gy, factor, _input_place(ctx, factor)), None
+        return Tensor._make(gy.data * factor.data, gy._backend), None
+
+
+class LeakyReluGrad(Function):
+    """``gy * factor``, the leaky ReLU's per-element slope; linear in ``gy``. ``x``, the
+    leaky ReLU's input (or None), is never read: as ReluGrad's, it keeps the result
+    connected to x, with a zero derivative, as PyTorch's leaky_relu_backward is."""
+
+    @staticmethod
+    def forward(ctx, gy, factor, x):
+        ctx.save_for_backward(factor, x)
+        return gy.data * factor.data
+
+    @staticmethod
+    def backward(ctx, ggy):
+        factor, x = ctx.saved_tensors
+        gx = _zero_gradient(ggy) if ctx.needs_input_grad[2] else None
+        return LeakyReluGrad.apply(ggy, factor, x), None, gx
+
+
+def leaky_relu(x, negative_slope):
+    return LeakyRelu.apply(x, negative_slope)
 
 
 # W. J. Cody's rational approximations (Math. Comp. 23, 1969, netlib specfun CALERF):

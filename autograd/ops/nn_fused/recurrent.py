@@ -44,8 +44,10 @@ class RNNStep(Function):
             gy, h, w_hh_t, h_new = gy.data, h.data, w_hh_t.data, h_new.data
         if ctx.nonlinearity == "tanh":
             dz = gy * (1 - h_new * h_new)
-        elif recording:  # ReLU's derivative is a constant mask: its own derivative is 0
-            dz = ReluGrad.apply(gy, Tensor._make(backend.relu_mask(h_new.data), backend), None)
+        elif recording:  # ReLU's derivative is a constant mask: its own derivative is 0,
+            # sent back through h' (joined to this node), so that a higher derivative of a
+            # ReLU RNN whose weights are frozen is zero rather than missing, as PyTorch's
+            dz = ReluGrad.apply(gy, Tensor._make(backend.relu_mask(h_new.data), backend), h_new)
         else:
             dz = backend.masked(gy, backend.relu_mask(h_new))
         grads = (dz if need_gx else None,
