@@ -6,6 +6,8 @@ before use and the walk is linear in the graph's size. The engine, not the
 ops, reduces a broadcast gradient to its input's shape. ``grad`` runs only the
 nodes that lead to its inputs, as PyTorch does.
 """
+import warnings
+
 from . import grad_mode
 from .function import Function, observers
 from .tensor import Tensor
@@ -35,8 +37,20 @@ def _backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs):
             _accumulate(x, g, create_graph, handed_out)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
-    """Return d(outputs)/d(inputs) as a tuple, leaving every ``.grad`` untouched."""
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, materialize_grads=False):
+    """Return d(outputs)/d(inputs) as a tuple, leaving every ``.grad`` untouched.
+
+    As PyTorch's: an input the outputs do not depend on is an error, or None with
+    ``allow_unused=True``, or zeros with ``materialize_grads=True``. ``only_inputs``
+    is taken and ignored, as PyTorch has done since it deprecated it."""
+    if only_inputs is not True:
+        warnings.warn("grad: only_inputs is deprecated and ignored, as in PyTorch; only the inputs' gradients "
+                      "are computed", DeprecationWarning, stacklevel=2)
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: materialize_grads=True gives zeros for unused inputs, so it cannot go with "
+                         "allow_unused=False; leave allow_unused out")
+    allow_unused = bool(allow_unused) or materialize_grads
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
     for i, x in enumerate(inputs):
@@ -56,7 +70,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, g in enumerate(found):
         if g is None and not allow_unused:
             raise RuntimeError(f"grad: inputs[{i}] was not used to compute the outputs (or no gradient "
-                               "reached it), so it has no gradient; pass allow_unused=True to get None for it")
+                               "reached it), so it has no gradient; pass allow_unused=True to get None for it, "
+                               "or materialize_grads=True to get zeros")
+        if g is None and materialize_grads:
+            x = inputs[i]
+            found[i] = Tensor._make(x._backend.xp.zeros(x.shape, dtype=x.data.dtype), x._backend)
     return tuple(found)
 
 

@@ -410,6 +410,24 @@ def test_allow_unused_with_a_pruned_graph(device):
         ag.grad(out, [x, unused])
 
 
+def test_materialize_grads_and_only_inputs_as_torch(device, torch):
+    x, unused = f64([0.5, -1.0]), ag.tensor([5.0], dtype=ag.float32, requires_grad=True)
+    xt, unused_t = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True), torch.tensor([5.0], requires_grad=True)
+    got = ag.grad((x * x).sum(), [x, unused], materialize_grads=True)
+    want = torch.autograd.grad((xt * xt).sum(), [xt, unused_t], materialize_grads=True)
+    for g, w in zip(got, want):
+        assert g.dtype == ag.tensor(w.numpy()).dtype and g.device == device
+        np.testing.assert_array_equal(g.numpy(), w.numpy())
+    with pytest.raises(ValueError, match="allow_unused"):
+        torch.autograd.grad((xt * xt).sum(), [xt, unused_t], allow_unused=False, materialize_grads=True)
+    with pytest.raises(ValueError, match="cannot go with allow_unused=False"):
+        ag.grad((x * x).sum(), [x, unused], allow_unused=False, materialize_grads=True)
+    gx, = ag.grad((x * x).sum(), x, only_inputs=True)  # WGAN-GP code copied from PyTorch passes it
+    np.testing.assert_array_equal(gx.numpy(), [1.0, -2.0])
+    with pytest.warns(DeprecationWarning, match="only_inputs is deprecated"):
+        ag.grad((x * x).sum(), x, only_inputs=False)
+
+
 def test_second_derivative_through_a_pruned_graph(device):
     x, w = f64([0.5, -1.0]), f64([0.2, 0.7])
     e = w.exp()  # pruned from the first ag.grad, needed by the second
