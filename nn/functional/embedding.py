@@ -10,6 +10,7 @@ from autograd import Function, Tensor, is_grad_enabled
 from autograd.ops.elementwise import where
 from autograd.ops.indexing import IndexAdd
 from autograd.tensor import count_change
+from backends import dtypes
 
 from .arguments import real, require_tensor
 
@@ -96,7 +97,10 @@ def _renorm_rows_(weight, indices, max_norm, norm_type):
         # Row-selecting masks, not integer arrays: the standard only sets items through masks.
         used = backend.scatter_add((data.shape[0],), (indices.data,), xp.ones(indices.shape, dtype=xp.float32)) > 0
         rows = data[used]
-        norms = xp.astype(_row_norms(xp, rows, norm_type), xp.float64)
+        # float16 rows are measured in float32 (their norm rounded back), as PyTorch does:
+        # float16 squares overflow past 256, and a row of norm 500 came out all zeros.
+        wide = xp.astype(rows, xp.float32) if weight.dtype == dtypes.float16 else rows
+        norms = xp.astype(xp.astype(_row_norms(xp, wide, norm_type), data.dtype), xp.float64)
         scale = xp.astype(max_norm / (norms + 1e-7), data.dtype)
         over = xp.expand_dims(norms > max_norm, axis=-1)
         data[used] = xp.where(over, rows * xp.expand_dims(scale, axis=-1), rows)
@@ -189,6 +193,7 @@ def one_hot(tensor, num_classes=-1):
         num_classes = high + 1
     if low < 0 or high >= num_classes:
         raise ValueError(f"one_hot: class values must lie in [0, {num_classes - 1}], found {low if low < 0 else high}")
-    classes = xp.arange(num_classes, dtype=data.dtype)
-    onehot = xp.reshape(data, data.shape + (1,)) == classes
+    # Compared as int64: classes in a narrow dtype wrap (uint8: 261 reads as 5, two ones in a row)
+    classes = xp.arange(num_classes, dtype=xp.int64)
+    onehot = xp.reshape(xp.astype(data, xp.int64), data.shape + (1,)) == classes
     return Tensor._make(xp.astype(onehot, xp.int64), tensor._backend)

@@ -10,6 +10,7 @@ from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, where
 from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import reshape, transpose
+from backends import dtypes
 
 from .arguments import floating, kind, real, require_tensor
 
@@ -36,15 +37,27 @@ def _reduce(loss, reduction):
     return loss
 
 
-def _same_shapes(op, input, target):
+def _same_shapes(op, input, target, promote=False):
+    """Input and target of one shape, the target in the input's dtype; with ``promote``
+    both in their common dtype instead, as PyTorch's mse and l1 compute (a float64 target
+    gives a float64 loss, not one of the target rounded to the input's float32)."""
     floating(op, input)
     target = require_tensor(op, target, "target")
     if input.shape != target.shape:
         raise ValueError(f"{op}: the input has shape {input.shape} but the target has shape {target.shape}; "
                          "they must match (reshape one, e.g. target.reshape(input.shape))")
+    if promote:
+        return _promoted(input, target)
     if target.dtype != input.dtype:
         target = target.astype(input.dtype)
-    return target
+    return input, target
+
+
+def _promoted(input, target):
+    """Input and target in their common dtype, by PyTorch's promotion rules."""
+    common = dtypes.promote(input.dtype, target.dtype, input.ndim == 0, target.ndim == 0)
+    return (input if input.dtype == common else input.astype(common),
+            target if target.dtype == common else target.astype(common))
 
 
 def _class_weight(op, weight, input, c):
@@ -126,7 +139,8 @@ def _soft_cross_entropy(op, input, target, weight, reduction, smoothing):
                          f"got {target.shape}")
     axis = 0 if input.ndim == 1 else 1
     c = input.shape[axis]
-    target = target.astype(input.dtype)
+    # In the common dtype (logp meets it below), as PyTorch: a float64 target gives a float64 loss
+    target = target.astype(dtypes.promote(input.dtype, target.dtype))
     if smoothing:
         target = target * (1 - smoothing) + smoothing / c
     logp = nn_fused.log_softmax(input, axis)
@@ -185,14 +199,14 @@ def _elementwise_loss(op, loss, weight, reduction, weighted_mean):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = resolve_reduction("mse_loss", size_average, reduce, reduction)
-    target = _same_shapes("mse_loss", input, target)
+    input, target = _same_shapes("mse_loss", input, target, promote=True)
     diff = input - target
     return _elementwise_loss("mse_loss", diff * diff, weight, reduction, True)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = resolve_reduction("l1_loss", size_average, reduce, reduction)
-    target = _same_shapes("l1_loss", input, target)
+    input, target = _same_shapes("l1_loss", input, target, promote=True)
     return _elementwise_loss("l1_loss", abs(input - target), weight, reduction, True)
 
 
@@ -201,7 +215,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = resolve_reduction("huber_loss", None, None, reduction)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
-    target = _same_shapes("huber_loss", input, target)
+    input, target = _same_shapes("huber_loss", input, target)
     diff = input - target
     size = abs(diff)
     # The quadratic branch squares diff itself, not |diff|: |d|^2 has second derivative
@@ -216,7 +230,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     as PyTorch's (so p = 0 or 1 gives a finite loss)."""
     op = "binary_cross_entropy"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    target = _same_shapes(op, input, target)
+    input, target = _same_shapes(op, input, target)
     xp = input._backend.xp
     if input.size and bool(xp.any((input.data < 0) | (input.data > 1))):
         raise ValueError(f"{op}: all elements of the input must be probabilities in [0, 1]; for logits "
@@ -236,7 +250,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     overflow: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)."""
     op = "binary_cross_entropy_with_logits"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    target = _same_shapes(op, input, target)
+    input, target = _same_shapes(op, input, target)
     log_weight = 1
     if pos_weight is not None:
         log_weight = (_elementwise_weight(op, pos_weight, "pos_weight", input) - 1) * target + 1

@@ -8,6 +8,7 @@ from autograd import no_grad
 from autograd.ops.elementwise import sqrt
 from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import reshape
+from backends import dtypes
 
 from .arguments import floating, require_tensor, same_dtype
 
@@ -34,6 +35,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                  f"got {t.shape}")
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
+    half = input.dtype == dtypes.float16
+    if half:  # computed in float32 and rounded once, as PyTorch does: float16 squares overflow past 256
+        input = input.astype(dtypes.float32)
     if training and input.size == 0:  # an empty batch, as in PyTorch: empty output, running stats left alone
         out = input * 1  # a new (empty) tensor, not the input itself
     elif training:
@@ -60,7 +64,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         out = out * reshape(weight, shape)
     if bias is not None:
         out = out + reshape(bias, shape)
-    return out
+    return out.astype(dtypes.float16) if half else out
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -78,6 +82,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             raise ValueError(f"{op}: {name} must have shape {normalized_shape}, got {t.shape}")
         same_dtype(op, input, t, name)
     axes = tuple(range(input.ndim - k, input.ndim))
+    half = input.dtype == dtypes.float16
+    if half:  # computed in float32 and rounded once, as PyTorch does: float16 squares overflow past 256
+        input = input.astype(dtypes.float32)
     centered = input - _mean(input, axes, keepdims=True)
     var = _mean(centered * centered, axes, keepdims=True)
     out = centered / sqrt(var + eps)
@@ -85,4 +92,4 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         out = out * weight
     if bias is not None:
         out = out + bias
-    return out
+    return out.astype(dtypes.float16) if half else out

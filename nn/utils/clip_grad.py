@@ -34,11 +34,11 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     native = first.native_dtype(dtype)
     norms = []
     for t in tensors:
-        norm = _vector_norm(t._backend.xp, t.data, norm_type)
+        norm = _norm_of(t._backend, t.data, t.dtype, norm_type)
         if t._backend is not first:  # PyTorch gathers the norms on the first device
             norm = first.asarray(backends.get("cpu").xp.asarray(t._backend.to_numpy(norm)))
         norms.append(xp.astype(xp.asarray(norm), native))
-    total = xp.asarray(_vector_norm(xp, xp.stack(norms), norm_type))
+    total = xp.asarray(_norm_of(first, xp.stack(norms), dtype, norm_type))
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is non-finite, so it cannot be "
                            "clipped; pass error_if_nonfinite=False to scale the gradients by it anyway")
@@ -100,6 +100,17 @@ def _non_negative(fn, name, value):
     if not value >= 0:
         raise ValueError(f"{fn}: {name} must be >= 0, got {value}")
     return value
+
+
+def _norm_of(backend, a, dtype, p):
+    """``_vector_norm`` of array ``a`` (of ``dtype``), in its dtype; a float16 one is
+    accumulated in float32 and rounded once, as PyTorch does: float16 squares overflow
+    past 256 (a norm of 300 came out inf and zeroed every gradient) and underflow below 2**-12."""
+    xp = backend.xp
+    if dtype == dtypes.float16:
+        wide = _vector_norm(xp, xp.astype(a, backend.native_dtype(dtypes.float32)), p)
+        return xp.astype(xp.asarray(wide), a.dtype)
+    return _vector_norm(xp, a, p)
 
 
 def _vector_norm(xp, a, p):

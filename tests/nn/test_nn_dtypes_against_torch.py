@@ -1,0 +1,399 @@
+"""The nn package under dtypes other than float32, against PyTorch: float16 layers,
+losses and gradient clipping (which PyTorch accumulates in float32), float64 models
+and optimizers, mixed input and parameter dtypes, integer indices and buffers,
+checkpoints and initializers. What a bug hunt over dtypes turned up, and the
+behaviour it verified."""
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+import nn.functional as F
+from nn import init, optim
+from nn.utils import clip_grad
+
+
+def _needs_float16(device):
+    if device == "strict":
+        pytest.skip("the Array API standard has no float16")
+
+
+def _torch_dtype(torch, dtype):
+    return getattr(torch, np.dtype(dtype).name)
+
+
+def _dtypes_of(state):
+    return {k: str(v.dtype).replace("torch.", "") for k, v in state.items()}
+
+
+@pytest.fixture
+def float64_default():
+    ag.set_default_dtype(ag.float64)
+    try:
+        yield
+    finally:
+        ag.set_default_dtype(ag.float32)
+
+
+# --- bugs: each of these failed before its fix -----------------------------------------------
+
+@pytest.mark.parametrize("grads", [[[300.0, 400.0]], [[1e-4, 1e-4], [2e-4]], [[3.0, 4.0], [120.0]]],
+                         ids=["squares-overflow", "squares-underflow", "two-tensors"])
+def test_clip_grad_norm_of_float16_gradients_accumulates_in_float32_as_torch(device, torch, grads):
+    """PyTorch's vector_norm accumulates float16 in float32 and rounds once. Squared in
+    float16, a gradient of 300 overflowed: the norm came out inf and every gradient was
+    scaled to zero; one of 1e-4 underflowed to a norm of 0."""
+    _needs_float16(device)
+    params, ref_params = [], []
+    for g in grads:
+        p = nn.Parameter(ag.zeros(len(g), dtype=ag.float16))
+        p.grad = ag.tensor(np.array(g, np.float16))
+        tp = torch.nn.Parameter(torch.zeros(len(g), dtype=torch.float16))
+        tp.grad = torch.tensor(g, dtype=torch.float16)
+        params.append(p)
+        ref_params.append(tp)
+    total = clip_grad.clip_grad_norm_(params, 1.0)
+    ref_total = torch.nn.utils.clip_grad_norm_(ref_params, 1.0)
+    assert total.dtype == ag.float16
+    np.testing.assert_array_equal(total.numpy(), ref_total.numpy())
+    for p, tp in zip(params, ref_params):
+        assert p.grad.dtype == ag.float16
+        np.testing.assert_array_equal(p.grad.numpy(), tp.grad.numpy())
+
+
+def test_embedding_max_norm_renorms_float16_rows_as_torch(device, torch):
+    """A float16 row of norm 500 was measured as inf (its squares overflow) and rescaled to zeros."""
+    _needs_float16(device)
+    table = np.array([[300.0, 400.0], [1e-4, 1e-4], [0.3, 0.4]], np.float16)
+    layer = nn.Embedding.from_pretrained(ag.tensor(table.copy()), max_norm=1.0)
+    ref = torch.nn.Embedding.from_pretrained(torch.tensor(table.copy()), max_norm=1.0)
+    out = layer(ag.tensor([0, 1, 2]))
+    want = ref(torch.tensor([0, 1, 2]))
+    assert out.dtype == ag.float16
+    np.testing.assert_allclose(out.numpy().astype(np.float64), want.numpy().astype(np.float64), rtol=1e-3)
+    np.testing.assert_allclose(layer.weight.numpy().astype(np.float64),
+                               ref.weight.detach().numpy().astype(np.float64), rtol=1e-3)
+
+
+def _normalized(x, axes):
+    x = x.astype(np.float64)
+    return (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + 1e-5)
+
+
+def test_batch_norm_of_large_float16_activations_is_computed_in_float32_as_torch(device, torch):
+    """Centred values past 256 squared to inf in float16: the output came out all zeros and
+    every running variance inf. PyTorch computes in float32 and rounds once."""
+    _needs_float16(device)
+    x = np.random.default_rng(0).normal(0.0, 400.0, (8, 3)).astype(np.float16)
+    r = np.random.default_rng(1).normal(size=(8, 3)).astype(np.float16)
+    layer, ref = nn.BatchNorm1d(3).half(), torch.nn.BatchNorm1d(3).half()
+    xa, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, want = layer(xa), ref(xt)
+    assert out.dtype == ag.float16 and layer.running_var.dtype == ag.float16
+    np.testing.assert_allclose(out.numpy().astype(np.float64), _normalized(x, 0), atol=2e-3)
+    np.testing.assert_allclose(out.numpy().astype(np.float64), want.detach().numpy().astype(np.float64), atol=4e-3)
+    for name in ("running_mean", "running_var"):
+        np.testing.assert_allclose(getattr(layer, name).numpy().astype(np.float64),
+                                   getattr(ref, name).numpy().astype(np.float64), rtol=2e-3, err_msg=name)
+    assert int(layer.num_batches_tracked.item()) == 1 and layer.num_batches_tracked.dtype == ag.int64
+    (out * ag.tensor(r)).sum().backward()
+    (want * torch.tensor(r)).sum().backward()
+    assert xa.grad.dtype == ag.float16 and layer.weight.grad.dtype == ag.float16
+    np.testing.assert_allclose(xa.grad.numpy().astype(np.float64), xt.grad.numpy().astype(np.float64), atol=1e-5)
+    np.testing.assert_allclose(layer.weight.grad.numpy().astype(np.float64),
+                               ref.weight.grad.numpy().astype(np.float64), rtol=2e-3)
+    layer.eval()
+    ref.eval()
+    np.testing.assert_allclose(layer(ag.tensor(x)).numpy().astype(np.float64),
+                               ref(torch.tensor(x)).detach().numpy().astype(np.float64), atol=4e-3)
+
+
+def test_layer_norm_of_large_float16_activations_is_computed_in_float32_as_torch(device, torch):
+    _needs_float16(device)
+    x = np.random.default_rng(2).normal(0.0, 1000.0, (4, 5)).astype(np.float16)
+    layer, ref = nn.LayerNorm(5).half(), torch.nn.LayerNorm(5).half()
+    xa, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, want = layer(xa), ref(xt)
+    assert out.dtype == ag.float16
+    np.testing.assert_allclose(out.numpy().astype(np.float64), _normalized(x, -1), atol=2e-3)
+    np.testing.assert_allclose(out.numpy().astype(np.float64), want.detach().numpy().astype(np.float64), atol=2e-3)
+    out.sum().backward()
+    want.sum().backward()
+    assert xa.grad.dtype == ag.float16
+    np.testing.assert_allclose(xa.grad.numpy().astype(np.float64), xt.grad.numpy().astype(np.float64), atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32"])
+def test_one_hot_of_narrow_integer_classes_does_not_wrap(device, dtype):
+    """The classes were an arange in the indices' dtype: in uint8, class 261 wrapped to 5,
+    so id 5 got two ones. (PyTorch takes only int64 indices; topograd takes any integers.)"""
+    ids = np.array([5, 0, 120], dtype)
+    got = F.one_hot(ag.tensor(ids), 300)
+    assert got.dtype == ag.int64 and got.shape == (3, 300)
+    np.testing.assert_array_equal(got.numpy(), np.eye(300, dtype=np.int64)[ids.astype(np.int64)])
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "cross_entropy"])
+@pytest.mark.parametrize("input_dtype, target_dtype", [("float32", "float64"), ("float64", "float32")])
+def test_a_float64_target_gives_a_float64_loss_as_in_torch(device, torch, loss, input_dtype, target_dtype):
+    """PyTorch's mse, l1 and probability cross-entropy promote input and target: a
+    float64 target made a float32 loss here, from the target rounded to float32."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(3, 4)).astype(input_dtype)
+    t = (rng.dirichlet(np.ones(4), size=3) if loss == "cross_entropy" else rng.normal(size=(3, 4)) / 3)
+    t = t.astype(target_dtype)
+    xa = ag.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    got = getattr(F, loss)(xa, ag.tensor(t))
+    want = getattr(torch.nn.functional, loss)(xt, torch.tensor(t))
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "") == "float64"
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-6)
+    got.backward()
+    want.backward()
+    assert xa.grad.dtype == np.dtype(input_dtype)  # the leaf's own dtype, as in PyTorch
+    np.testing.assert_allclose(xa.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+# --- verified behaviour, pinned --------------------------------------------------------------------
+
+@pytest.mark.parametrize("cast", ["double", "half", "float"])
+def test_module_casts_floating_state_and_keeps_integer_buffers_as_torch(device, torch, cast):
+    if cast == "half":
+        _needs_float16(device)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Embedding(5, 4), nn.LSTM(4, 2))
+    ref = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Embedding(5, 4),
+                              torch.nn.LSTM(4, 2))
+    model[0].weight.grad = ag.ones(4, 3)
+    ref[0].weight.grad = torch.ones(4, 3)
+    params = list(model.parameters())
+    assert getattr(model, cast)() is model
+    getattr(ref, cast)()
+    assert _dtypes_of(model.state_dict()) == _dtypes_of(ref.state_dict())
+    assert model[1].num_batches_tracked.dtype == ag.int64
+    assert list(model.parameters()) == params and all(a is b for a, b in zip(model.parameters(), params))
+    assert str(model[0].weight.grad.dtype) == str(ref[0].weight.grad.dtype).replace("torch.", "")
+
+
+def test_module_to_an_integer_dtype_is_refused_and_changes_nothing(device, torch):
+    with pytest.raises(TypeError):
+        torch.nn.Linear(2, 2).to(torch.int64)
+    layer = nn.Linear(2, 2)
+    before = {k: v.numpy().copy() for k, v in layer.state_dict().items()}
+    with pytest.raises(TypeError, match="floating point"):
+        layer.to(ag.int64)
+    for key, value in layer.state_dict().items():
+        assert value.dtype == ag.float32
+        np.testing.assert_array_equal(value.numpy(), before[key])
+
+
+def test_layers_built_under_a_float64_default_hold_float64_as_torch(device, torch, float64_default):
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        pairs = [(nn.Linear(2, 3), torch.nn.Linear(2, 3)), (nn.Conv2d(1, 2, 3), torch.nn.Conv2d(1, 2, 3)),
+                 (nn.BatchNorm2d(2), torch.nn.BatchNorm2d(2)), (nn.LayerNorm(3), torch.nn.LayerNorm(3)),
+                 (nn.Embedding(3, 2), torch.nn.Embedding(3, 2)), (nn.GRU(2, 3), torch.nn.GRU(2, 3))]
+        for ours, theirs in pairs:
+            assert _dtypes_of(ours.state_dict()) == _dtypes_of(theirs.state_dict()), type(ours).__name__
+    finally:
+        torch.set_default_dtype(previous)
+    # The default initializations keep their bounds in float64: U(+-1/sqrt(fan_in)).
+    layer = nn.Linear(400, 300)
+    bound = 1 / math.sqrt(400)
+    assert np.abs(layer.weight.numpy()).max() <= bound and np.abs(layer.weight.numpy()).max() > 0.9 * bound
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.Linear(3, 2), (4, 3)),
+    (lambda: nn.Conv2d(1, 2, 3), (1, 1, 4, 4)),
+    (lambda: nn.BatchNorm1d(3), (4, 3)),
+    (lambda: nn.LayerNorm(3), (4, 3)),
+    (lambda: nn.GRU(3, 2), (5, 4, 3)),
+    (lambda: nn.LSTMCell(3, 2), (4, 3)),
+], ids=["Linear", "Conv2d", "BatchNorm1d", "LayerNorm", "GRU", "LSTMCell"])
+def test_a_float64_input_to_a_float32_layer_is_a_clear_type_error(device, torch, make, shape):
+    """PyTorch refuses (RuntimeError/ValueError); topograd names both dtypes and the fix,
+    never silently upcasting or computing in the wrong dtype."""
+    with pytest.raises((RuntimeError, ValueError)):
+        torch.nn.Linear(3, 2)(torch.ones(4, 3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="float32.*float64|float64.*float32"):
+        make()(ag.ones(*shape, dtype=ag.float64))
+
+
+def test_float64_model_matches_torch_after_double_and_integer_input_is_refused(device, torch):
+    rng = np.random.default_rng(4)
+    ref = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    model.load_state_dict({k: v.numpy() for k, v in ref.state_dict().items()})  # cast to float32 ...
+    model.double()  # ... and back: float32 rounding of the values, so load float64 values again
+    model.load_state_dict({k: v.numpy() for k, v in ref.state_dict().items()})
+    x = rng.normal(size=(5, 3))
+    out = model(ag.tensor(x))
+    assert out.dtype == ag.float64
+    np.testing.assert_allclose(out.numpy(), ref(torch.tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-14)
+    with pytest.raises(TypeError, match="floating point"):
+        model(ag.ones(5, 3, dtype=ag.int64))
+
+
+@pytest.mark.parametrize("index_dtype", ["int32", "int64"])
+def test_embedding_takes_int32_and_int64_ids_and_refuses_float_or_bool_ids(device, torch, index_dtype):
+    table = np.arange(12.0).reshape(4, 3)
+    layer = nn.Embedding.from_pretrained(ag.tensor(table))
+    ref = torch.nn.Embedding.from_pretrained(torch.tensor(table))
+    ids = np.array([[3, 0], [1, 1]], index_dtype)
+    got = layer(ag.tensor(ids))
+    assert got.dtype == ag.float64  # the table's dtype, as in PyTorch
+    np.testing.assert_array_equal(got.numpy(), ref(torch.tensor(ids)).numpy())
+    for bad in (ag.tensor([1.0, 0.0]), ag.tensor([True, False])):
+        with pytest.raises(TypeError, match="integer"):
+            layer(bad)
+
+
+@pytest.mark.parametrize("logit_dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("target_dtype", ["int32", "uint8"])
+def test_class_index_losses_with_narrow_integer_targets_match_torch_with_int64(device, torch, logit_dtype,
+                                                                               target_dtype):
+    if logit_dtype == "float16":
+        _needs_float16(device)
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(6, 4)).astype(logit_dtype)
+    target = np.array([0, 3, 1, 1, 2, 3])
+    weight = np.arange(1.0, 5.0).astype(logit_dtype)
+    tol = dict(rtol=2e-3) if logit_dtype == "float16" else dict(rtol=1e-6)
+    for kwargs in (dict(ignore_index=1), dict(reduction="none", label_smoothing=0.1), dict(weight=True)):
+        kwargs = dict(kwargs)
+        w = kwargs.pop("weight", None)
+        got = F.cross_entropy(ag.tensor(logits), ag.tensor(target.astype(target_dtype)),
+                              weight=None if w is None else ag.tensor(weight), **kwargs)
+        want = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(target),
+                                                 weight=None if w is None else torch.tensor(weight), **kwargs)
+        assert got.dtype == np.dtype(logit_dtype)
+        np.testing.assert_allclose(got.numpy().astype(np.float64), want.numpy().astype(np.float64), **tol)
+    got = F.nll_loss(ag.tensor(logits), ag.tensor(target.astype(target_dtype)), ignore_index=3)
+    want = torch.nn.functional.nll_loss(torch.tensor(logits), torch.tensor(target), ignore_index=3)
+    np.testing.assert_allclose(np.float64(got.numpy()), np.float64(want.numpy()), **tol)
+
+
+OPTIMIZERS = [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01)), ("Adam", dict(lr=0.01, eps=1e-4)),
+              ("AdamW", dict(lr=0.01, eps=1e-4, amsgrad=True)), ("RMSprop", dict(lr=0.01, eps=1e-4, centered=True)),
+              ("Adagrad", dict(lr=0.1, eps=1e-4))]
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS, ids=[n for n, _ in OPTIMIZERS])
+def test_float16_optimizer_state_and_steps_follow_torch(device, torch, name, kwargs):
+    _needs_float16(device)
+    rng = np.random.default_rng(6)
+    start = rng.normal(size=(40,)).astype(np.float16)
+    p, tp = nn.Parameter(ag.tensor(start.copy())), torch.nn.Parameter(torch.tensor(start.copy()))
+    opt, ref = getattr(optim, name)([p], **kwargs), getattr(torch.optim, name)([tp], **kwargs)
+    for _ in range(4):
+        g = rng.normal(size=(40,)).astype(np.float16)
+        p.grad, tp.grad = ag.tensor(g.copy()), torch.tensor(g.copy())
+        opt.step()
+        ref.step()
+    assert p.dtype == ag.float16
+    assert _dtypes_of(opt.state[p]) == _dtypes_of(ref.state[tp])  # 'step' float32, the rest float16
+    # Each library rounds every float16 operation; a few units in the last place apart.
+    np.testing.assert_allclose(p.numpy().astype(np.float64), tp.detach().numpy().astype(np.float64),
+                               rtol=1e-2, atol=2e-3)
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZERS, ids=[n for n, _ in OPTIMIZERS])
+def test_optimizer_after_model_double_refuses_then_resumes_in_float64_as_torch(device, torch, name, kwargs):
+    rng = np.random.default_rng(7)
+    ref = torch.nn.Linear(3, 2)
+    model = nn.Linear(3, 2)
+    model.load_state_dict({k: v.numpy() for k, v in ref.state_dict().items()})
+    opt, ref_opt = getattr(optim, name)(model.parameters(), **kwargs), getattr(torch.optim, name)(
+        ref.parameters(), **kwargs)
+    x = rng.normal(size=(4, 3))
+
+    def step(mod, o, inputs):
+        o.zero_grad()
+        (mod(inputs) ** 2).sum().backward()
+        o.step()
+
+    step(model, opt, ag.tensor(x.astype(np.float32)))
+    step(ref, ref_opt, torch.tensor(x.astype(np.float32)))
+    model.double()
+    ref.double()
+    before = model.weight.numpy().copy()
+    with pytest.raises(ValueError, match="float32.*float64.*load_state_dict"):
+        step(model, opt, ag.tensor(x))
+    np.testing.assert_array_equal(model.weight.numpy(), before)  # nothing updated
+    opt.load_state_dict(opt.state_dict())
+    ref_opt.load_state_dict(ref_opt.state_dict())
+    assert _dtypes_of(opt.state[model.weight]) == _dtypes_of(ref_opt.state[ref.weight])
+    step(model, opt, ag.tensor(x))
+    step(ref, ref_opt, torch.tensor(x))
+    np.testing.assert_allclose(model.weight.numpy(), ref.weight.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_checkpoint_round_trips_every_dtype_exactly_and_pytorch_reads_them(device, torch, tmp_path):
+    from safetensors.torch import load_file
+    arrays = {"f64": np.arange(4) / 3, "i64": np.array(2 ** 40, np.int64), "i32": np.array([-1, 7], np.int32),
+              "u8": np.array([0, 255], np.uint8), "b": np.array([True, False])}
+    if device != "strict":
+        arrays["f16"] = (np.arange(3) / 3).astype(np.float16)
+    path = tmp_path / "all.safetensors"
+    nn.save({k: ag.tensor(v) for k, v in arrays.items()}, path)
+    back = nn.load(path)
+    assert list(back) == list(arrays)
+    for key, value in arrays.items():
+        assert back[key].dtype == value.dtype and back[key].shape == value.shape, key
+        np.testing.assert_array_equal(back[key].numpy(), value, err_msg=key)
+    theirs = load_file(str(path))
+    assert {k: str(v.dtype).replace("torch.", "") for k, v in theirs.items()} == \
+        {k: "bool" if v.dtype == np.bool_ else v.dtype.name for k, v in arrays.items()}
+
+
+def test_a_float32_checkpoint_restores_into_a_float64_model_as_torch(device, torch, tmp_path):
+    source = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    source[1].num_batches_tracked.fill_(5)
+    path = tmp_path / "f32.safetensors"
+    nn.save(source, path)
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).double()
+    weight = model[0].weight
+    nn.restore(path, model)
+    ref = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3)).double()
+    ref.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in source.state_dict().items()})
+    assert model[0].weight is weight
+    assert _dtypes_of(model.state_dict()) == _dtypes_of(ref.state_dict())
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), ref.state_dict()[key].numpy(), err_msg=key)
+    bad = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)).double()
+    with pytest.raises(ValueError, match=r"0\.weight: expected shape \(3, 3\), got \(3, 2\)"):
+        nn.restore(path, bad)
+    assert bad[0].weight.dtype == ag.float64
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+@pytest.mark.parametrize("fn, args", [
+    ("uniform_", (-0.5, 0.5)), ("normal_", (0.0, 0.1)), ("xavier_uniform_", ()), ("xavier_normal_", ()),
+    ("kaiming_uniform_", ()), ("kaiming_normal_", ()), ("trunc_normal_", ()), ("orthogonal_", ()),
+    ("eye_", ()), ("sparse_", (0.5,)), ("constant_", (1.5,)),
+])
+def test_initializers_keep_the_dtype_and_the_tensor(device, torch, dtype, fn, args):
+    if dtype == "float16":
+        _needs_float16(device)
+    t = nn.Parameter(ag.zeros(6, 8, dtype=dtype))
+    assert getattr(init, fn)(t, *args) is t
+    assert t.dtype == np.dtype(dtype) and t.requires_grad and t.is_leaf
+    values = t.numpy().astype(np.float64)
+    assert np.all(np.isfinite(values)) and np.any(values != 0)
+    if fn == "eye_" or fn == "constant_":
+        ref = torch.zeros(6, 8, dtype=_torch_dtype(torch, dtype))
+        getattr(torch.nn.init, fn)(ref, *args)
+        np.testing.assert_array_equal(t.numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("nonlinearity, param", [("linear", None), ("conv2d", None), ("sigmoid", None),
+                                                 ("tanh", None), ("relu", None), ("leaky_relu", None),
+                                                 ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5)), ("selu", None)])
+def test_gain_and_default_bounds_match_torch(torch, nonlinearity, param):
+    assert init.calculate_gain(nonlinearity, param) == torch.nn.init.calculate_gain(nonlinearity, param)
+    t = ag.zeros(5, 3, 2, 2, dtype=ag.float64)
+    assert init._calculate_fan_in_and_fan_out(t) == torch.nn.init._calculate_fan_in_and_fan_out(
+        torch.zeros(5, 3, 2, 2, dtype=torch.float64))
