@@ -183,6 +183,10 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
         raise ValueError(f"randint: low must be below high, got low={low} and high={high}")
     backend = backends.get(device)
     dtype = dtypes.int64 if dtype is None else dtypes.canonical(dtype)
+    smallest, largest = dtypes.value_range(dtype)
+    if low < smallest or high - 1 > largest:  # the cast below would wrap the draws around
+        raise ValueError(f"randint: [{low}, {high}) does not fit in {dtype}, which holds {smallest} to {largest}; "
+                         "use a wider dtype")
     array = backend.integers(low, high, shape_arg((size,)))
     if dtype != dtypes.int64:
         array = backend.xp.astype(array, backend.native_dtype(dtype))

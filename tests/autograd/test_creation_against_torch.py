@@ -399,6 +399,9 @@ def test_randint_mistakes_are_clear_errors(device, torch):
         ag.randint(0.5, 3, (2,))
     with pytest.raises(ValueError, match="below high"):
         ag.randint(0, (2,))  # randint(high=0, size=(2,)): nothing to draw from
+    with pytest.raises(ValueError, match=r"\[0, 300\) does not fit in uint8"):
+        ag.randint(0, 300, (2,), dtype="uint8")  # drawn in int64, the cast would wrap 256.. to 0..
+    assert set(ag.randint(0, 2, (50,), dtype="bool").tolist()) == {False, True}
 
 
 def test_manual_seed_reproduces_and_devices_draw_independently(device):
