@@ -5,14 +5,16 @@ from . import functional, init
 from .layers.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers.container import Identity, ModuleDict, ModuleList, Sequential
 from .layers.parameter_containers import ParameterDict, ParameterList
-from .layers.conv import Conv2d
+from .layers.conv import Conv1d, Conv2d
 from .layers.dropout import Dropout
 from .layers.flatten import Flatten
 from .layers.linear import Linear
 from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                           NLLLoss)
-from .layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .layers.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .layers.normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
+                                   LayerNorm)
+from .layers.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
+                             MaxPool2d)
 from . import data, metrics
 from .checkpoint import save, load, load_optimizer_state, load_metadata, restore
 from .training import fit, Callback, EarlyStopping, ModelCheckpoint, History

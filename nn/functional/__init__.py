@@ -14,18 +14,20 @@ One concept per module, mirroring ``nn.layers``: ``linear``, ``conv``,
 ``import nn.functional as F``, then ``F.linear(...)``.
 """
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
-from .conv import conv2d
+from .conv import conv1d, conv2d
 from .dropout import dropout
 from .embedding import embedding, one_hot
 from .linear import linear
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss,
                    mse_loss, nll_loss)
-from .normalization import batch_norm, layer_norm
-from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .normalization import batch_norm, group_norm, instance_norm, layer_norm
+from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
+                      max_pool2d)
 
 __all__ = [
-    "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "relu", "leaky_relu",
-    "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "batch_norm", "layer_norm",
+    "linear", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d", "dropout", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus",
+    "softmax", "log_softmax", "batch_norm", "instance_norm", "group_norm", "layer_norm",
     "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "embedding",
 ]

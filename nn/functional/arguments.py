@@ -74,6 +74,33 @@ def pair(op, name, value, minimum):
     return value
 
 
+def single(op, name, value, minimum):
+    """An int or a 1-tuple of ints, as the 1-tuple PyTorch's 1-D layers use."""
+    v = value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, not {value!r}")
+    if v < minimum:
+        raise ValueError(f"{op}: {name} must be at least {minimum}, got {value!r}")
+    return (int(v),)
+
+
+def batched_sequences_as_images(op, x):
+    """(N, C, L) or, unbatched, (C, L) as the (N, C, 1, L) images the 2-D kernels
+    take; returns (images, was_unbatched). ``sequences_from_images`` undoes it."""
+    floating(op, x)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected a (N, C, L) or (C, L) input, got shape {x.shape}")
+    unbatched = x.ndim == 2
+    n, c, length = (1,) + x.shape if unbatched else x.shape
+    return reshape(x, (n, c, 1, length)), unbatched
+
+
+def sequences_from_images(y, unbatched):
+    """(N, C, 1, L) back to (N, C, L), or to (C, L) for an unbatched input."""
+    n, c, _, length = y.shape
+    return reshape(y, (c, length) if unbatched else (n, c, length))
+
+
 def batched_images(op, x):
     """(N, C, H, W) as is, (C, H, W) as a batch of one; returns (x, was_unbatched)."""
     floating(op, x)

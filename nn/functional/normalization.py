@@ -1,7 +1,9 @@
 """Normalization: ``batch_norm`` (per channel, by the batch's statistics in
 training, updating the running buffers in place as PyTorch does, and by the
-running statistics otherwise) and ``layer_norm`` (over the trailing axes). Both
-are compositions of Tensor ops with no gradient code of their own."""
+running statistics otherwise), ``instance_norm`` (per sample and channel, with
+the same running buffers), ``group_norm`` (per sample and group of channels) and
+``layer_norm`` (over the trailing axes). All are compositions of Tensor ops with
+no gradient code of their own, so they are differentiable to any order."""
 import numbers
 
 from autograd import no_grad
@@ -93,3 +95,98 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias
     return out.astype(dtypes.float16) if half else out
+
+
+def _check_channel_vectors(op, input, **vectors):
+    """Each given vector is a Tensor of shape (C,) in the input's dtype."""
+    c = input.shape[1]
+    for name, t in vectors.items():
+        if t is not None:
+            require_tensor(op, t, name)
+            same_dtype(op, input, t, name)  # as PyTorch: the buffers must not take another dtype
+            if t.shape != (c,):
+                raise ValueError(f"{op}: {name} must have shape ({c},) for an input with {c} channels, "
+                                 f"got {t.shape}")
+
+
+def _scale_and_shift(out, weight, bias, dtype):
+    """out * weight + bias per channel (axis 1), rounded to ``dtype`` (float16 inputs are
+    normalized in float32 and rounded once, as PyTorch does)."""
+    shape = (1, out.shape[1]) + (1,) * (out.ndim - 2)
+    if weight is not None:
+        out = out * reshape(weight, shape)
+    if bias is not None:
+        out = out + reshape(bias, shape)
+    return out.astype(dtype) if out.dtype != dtype else out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalize (N, C, ...) over each sample's groups of C / num_groups channels
+    (with their spatial axes; biased variance), then scale and shift each channel."""
+    op = "group_norm"
+    floating(op, input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected an input of shape (N, C, ...), got {input.shape}")
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral) or num_groups < 1:
+        raise ValueError(f"{op}: num_groups must be a positive int, got {num_groups!r}")
+    n, c = input.shape[:2]
+    if c % num_groups:
+        raise ValueError(f"{op}: the input's {c} channels (axis 1 of {input.shape}) do not divide into "
+                         f"num_groups={num_groups} groups; pick a num_groups that divides {c}")
+    _check_channel_vectors(op, input, weight=weight, bias=bias)
+    dtype = input.dtype
+    if dtype == dtypes.float16:  # float16 squares overflow past 256
+        input = input.astype(dtypes.float32)
+    if input.size == 0:  # nothing to normalize (and no mean of an empty group to warn about)
+        return _scale_and_shift(input * 1, weight, bias, dtype)
+    groups = reshape(input, (n, int(num_groups), input.size // (n * num_groups)))
+    centered = groups - _mean(groups, 2, keepdims=True)
+    var = _mean(centered * centered, 2, keepdims=True)
+    return _scale_and_shift(reshape(centered / sqrt(var + eps), input.shape), weight, bias, dtype)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalize each sample's channels of (N, C, ...) over their spatial axes
+    (biased variance), then scale and shift each channel. With ``use_input_stats``
+    and running buffers, the buffers are updated in place as PyTorch does: by the
+    batch's average of the per-sample means and unbiased variances, with
+    ``momentum``; an empty batch leaves them alone. Without it, the running
+    statistics normalize instead."""
+    op = "instance_norm"
+    floating(op, input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected an input of shape (N, C, ...), got {input.shape}")
+    _check_channel_vectors(op, input, running_mean=running_mean, running_var=running_var, weight=weight,
+                           bias=bias)
+    n, c = input.shape[:2]
+    count = 1  # values per sample and channel
+    for d in input.shape[2:]:
+        count *= d
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
+    if use_input_stats and count == 1:
+        raise ValueError(f"{op}: expected more than 1 spatial element per channel when using the input's "
+                         f"statistics, got input shape {input.shape}")
+    dtype = input.dtype
+    if dtype == dtypes.float16:  # float16 squares overflow past 256
+        input = input.astype(dtypes.float32)
+    if not use_input_stats:
+        shape = (1, c) + (1,) * (input.ndim - 2)
+        out = (input - reshape(running_mean, shape)) / sqrt(reshape(running_var, shape) + eps)
+        return _scale_and_shift(out, weight, bias, dtype)
+    if input.size == 0:  # an empty batch or empty spatial axes: empty output, running stats left alone
+        return _scale_and_shift(input * 1, weight, bias, dtype)
+    axes = tuple(range(2, input.ndim))
+    mean = _mean(input, axes, keepdims=True)
+    centered = input - mean
+    var = _mean(centered * centered, axes, keepdims=True)
+    if running_mean is not None or running_var is not None:
+        with no_grad():
+            if running_mean is not None:
+                batch_mean = _mean(reshape(mean.detach(), (n, c)), 0)
+                running_mean.copy_(running_mean * (1 - momentum) + batch_mean * momentum)
+            if running_var is not None:
+                batch_var = _mean(reshape(var.detach(), (n, c)), 0) * (count / (count - 1))
+                running_var.copy_(running_var * (1 - momentum) + batch_var * momentum)
+    return _scale_and_shift(centered / sqrt(var + eps), weight, bias, dtype)

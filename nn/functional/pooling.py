@@ -1,8 +1,9 @@
 """Pooling over 2-D windows: ``max_pool2d`` and ``avg_pool2d`` through the fused
-window kernels, and ``adaptive_avg_pool2d`` over PyTorch's adaptive bins. The
-window (kernel, stride, padding, dilation, ceil_mode) is checked and memoized per
-input size, as a layer asks for the same few windows every step; window counts,
-divisors and bins follow PyTorch's rules."""
+window kernels, and ``adaptive_avg_pool2d`` over PyTorch's adaptive bins; their 1-D
+forms run the same kernels over (N, C, 1, L) views of sequences. The window
+(kernel, stride, padding, dilation, ceil_mode) is checked and memoized per input
+size, as a layer asks for the same few windows every step; window counts, divisors
+and bins follow PyTorch's rules."""
 import functools
 import numbers
 
@@ -11,7 +12,8 @@ from autograd.ops.elementwise import constant
 from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import transpose
 
-from .arguments import batched_images, cached, pair, unbatch, window_out
+from .arguments import (batched_images, batched_sequences_as_images, cached, pair, sequences_from_images,
+                        single, unbatch, window_out)
 
 
 def _pool_window(op, x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -35,6 +37,22 @@ def _make_pool_window(op, kernel_size, stride, padding, dilation, ceil_mode, h, 
         # ceil_mode may let the last window run past the padding: pad that much more
         pads.append((p, max(p, (n - 1) * s + d * (k - 1) + 1 - size - p)))
     return nn_fused.Window(kernel, stride, dilation, (*pads[0], *pads[1]), (h, w), tuple(out))
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _make_pool1d_window(op, kernel_size, stride, padding, dilation, ceil_mode, length):
+    """The 2-D window over a 1 x length image with a 1 x kernel_size kernel."""
+    (k,) = single(op, "kernel_size", kernel_size, 1)
+    (s,) = (k,) if stride is None or stride == () else single(op, "stride", stride, 1)
+    (p,) = single(op, "padding", padding, 0)
+    (d,) = single(op, "dilation", dilation, 1)
+    if p > k // 2:
+        raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}")
+    return _make_pool_window(op, (1, k), (1, s), (0, p), (1, d), ceil_mode, 1, length)
+
+
+def _pool1d_window(op, x, kernel_size, stride, padding, dilation, ceil_mode):
+    return cached(_make_pool1d_window, op, kernel_size, stride, padding, dilation, bool(ceil_mode), x.shape[3])
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -64,6 +82,28 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     else:
         divisor = _avg_divisor(x, window, count_include_pad)
     return unbatch(nn_fused.avg_pool2d(x, window, divisor), unbatched)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """``max_pool2d`` over the (N, C, 1, L) view of (N, C, L) or (C, L); the indices
+    are positions along L."""
+    op = "max_pool1d"
+    x, unbatched = batched_sequences_as_images(op, input)
+    window = _pool1d_window(op, x, kernel_size, stride, padding, dilation, ceil_mode)
+    y = nn_fused.max_pool2d(x, window)
+    if not return_indices:
+        return sequences_from_images(y, unbatched)
+    indices = nn_fused.max_pool2d_indices(x, y, window)
+    return sequences_from_images(y, unbatched), sequences_from_images(indices, unbatched)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """``avg_pool2d`` over the (N, C, 1, L) view of (N, C, L) or (C, L)."""
+    op = "avg_pool1d"
+    x, unbatched = batched_sequences_as_images(op, input)
+    window = _pool1d_window(op, x, kernel_size, stride, padding, 1, ceil_mode)
+    y = nn_fused.avg_pool2d(x, window, _avg_divisor(x, window, count_include_pad))
+    return sequences_from_images(y, unbatched)
 
 
 def _avg_divisor(x, window, count_include_pad):
@@ -105,17 +145,32 @@ def adaptive_avg_pool2d(input, output_size):
     else:
         oh = ow = output_size
     (oh, ow) = pair(op, "output_size", (oh, ow), 1)
+    return unbatch(_adaptive_avg(x, oh, ow), unbatched)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """``adaptive_avg_pool2d`` over the (N, C, 1, L) view of (N, C, L) or (C, L)."""
+    op = "adaptive_avg_pool1d"
+    x, unbatched = batched_sequences_as_images(op, input)
+    if not x.shape[3]:
+        raise ValueError(f"{op}: the input's length must be non-zero (there is nothing to average), "
+                         f"got shape {input.shape}")
+    (n,) = single(op, "output_size", output_size, 1)
+    return sequences_from_images(_adaptive_avg(x, 1, n), unbatched)
+
+
+def _adaptive_avg(x, oh, ow):
+    """(N, C, H, W) averaged into PyTorch's oh x ow adaptive bins."""
+    h, w = x.shape[2:]
     if (oh, ow) == (1, 1):
-        y = _mean(x, (2, 3), keepdims=True)
-    elif h % oh == 0 and w % ow == 0:
+        return _mean(x, (2, 3), keepdims=True)
+    if h % oh == 0 and w % ow == 0:
         k = (h // oh, w // ow)
         window = nn_fused.Window(k, k, (1, 1), (0, 0, 0, 0), (h, w), (oh, ow))
-        y = nn_fused.avg_pool2d(x, window, k[0] * k[1])
-    else:
-        rows = _bin_matrix(x, oh, h)
-        cols = _bin_matrix(x, ow, w)
-        y = rows @ x @ transpose(cols)
-    return unbatch(y, unbatched)
+        return nn_fused.avg_pool2d(x, window, k[0] * k[1])
+    # one averaging matrix per axis; an axis kept at its size (a 1-D input's) needs none
+    y = x if oh == h else _bin_matrix(x, oh, h) @ x
+    return y if ow == w else y @ transpose(_bin_matrix(x, ow, w))
 
 
 def _bin_matrix(like, n, size):

@@ -1,8 +1,10 @@
-"""BatchNorm1d, BatchNorm2d and LayerNorm, with PyTorch's parameters, buffers and
-running-statistics rules."""
+"""BatchNorm1d/2d, InstanceNorm1d/2d, GroupNorm and LayerNorm, with PyTorch's
+parameters, buffers and running-statistics rules."""
 import numbers
+import warnings
 
 from autograd import Tensor, empty, ones, tensor, zeros
+from autograd.ops.shape import reshape
 from backends import dtypes
 
 from .. import functional as F
@@ -12,15 +14,10 @@ from ..parameter import Parameter
 from .arguments import positive_int
 
 
-class _BatchNorm(Module):
-    """Per-channel normalization with learnable scale (weight) and shift (bias).
-
-    In training it uses the batch's statistics and, when track_running_stats,
-    updates running_mean/running_var (unbiased) by ``momentum`` (or, with
-    momentum=None, by a cumulative average over num_batches_tracked); in eval it
-    uses those running statistics.
-    """
-    _dims = ()
+class _NormBase(Module):
+    """Per-channel learnable scale (weight) and shift (bias) when ``affine``, and the
+    running_mean/running_var/num_batches_tracked buffers when ``track_running_stats``:
+    what batch and instance normalization share."""
     _optional_state = ("num_batches_tracked",)  # older checkpoints lack it; PyTorch loads them too
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
@@ -66,6 +63,21 @@ class _BatchNorm(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    """Per-channel normalization with learnable scale (weight) and shift (bias).
+
+    In training it uses the batch's statistics and, when track_running_stats,
+    updates running_mean/running_var (unbiased) by ``momentum`` (or, with
+    momentum=None, by a cumulative average over num_batches_tracked); in eval it
+    uses those running statistics.
+    """
+    _dims = ()
+
     def forward(self, input):
         if not isinstance(input, Tensor):
             raise TypeError(f"{type(self).__name__}: expected a Tensor, not {type(input).__name__}")
@@ -88,10 +100,6 @@ class _BatchNorm(Module):
             self.num_batches_tracked.add_(1)
         return out
 
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
-
 
 class BatchNorm1d(_BatchNorm):
     """Over (N, C) or (N, C, L) inputs."""
@@ -101,6 +109,89 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Over (N, C, H, W) inputs."""
     _dims = (4,)
+
+
+class _InstanceNorm(_NormBase):
+    """Per-sample, per-channel normalization over the spatial axes; PyTorch's defaults
+    (affine=False, track_running_stats=False) and rules: with track_running_stats it
+    updates the running statistics in training (momentum=None counts as 0, and
+    num_batches_tracked stays 0, as in PyTorch) and normalizes by them in eval."""
+    _spatial_axes = 0
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+                 device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def forward(self, input):
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: expected a Tensor, not {type(input).__name__}")
+        unbatched = self._spatial_axes + 1  # (C, *spatial)
+        if input.ndim not in (unbatched, unbatched + 1):
+            raise ValueError(f"{name}: expected {unbatched}D (unbatched) or {unbatched + 1}D input, got "
+                             f"{input.ndim}D input of shape {input.shape}")
+        channel_axis = input.ndim - unbatched
+        if input.shape[channel_axis] != self.num_features:
+            if self.affine or self.track_running_stats:
+                raise ValueError(f"{name}: expected {self.num_features} channels (axis {channel_axis}), got "
+                                 f"input of shape {input.shape}")
+            warnings.warn(f"{name}: the input's {input.shape[channel_axis]} channels (axis {channel_axis}) do "
+                          f"not match num_features={self.num_features}, which is unused as affine=False and "
+                          f"track_running_stats=False", stacklevel=2)
+        x = reshape(input, (1,) + input.shape) if channel_axis == 0 else input
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats,
+                              0.0 if self.momentum is None else self.momentum, self.eps)
+        return reshape(out, input.shape) if channel_axis == 0 else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Over (N, C, L) or (C, L) inputs."""
+    _spatial_axes = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Over (N, C, H, W) or (C, H, W) inputs."""
+    _spatial_axes = 2
+
+
+class GroupNorm(Module):
+    """Normalizes each sample over groups of num_channels / num_groups channels, with
+    a per-channel scale and shift (ones and zeros at first) when ``affine``."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
+        super().__init__()
+        positive_int("GroupNorm", "num_groups", num_groups)
+        positive_int("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        if affine:
+            self.weight = Parameter(ones((num_channels,), dtype=dtype, device=device))
+            if bias:
+                self.bias = Parameter(zeros((num_channels,), dtype=dtype, device=device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input):
+        if isinstance(input, Tensor) and input.ndim >= 2 and input.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected {self.num_channels} channels (axis 1), got input of shape "
+                             f"{input.shape}")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 
 class LayerNorm(Module):
