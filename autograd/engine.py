@@ -6,6 +6,7 @@ before use and the walk is linear in the graph's size. The engine, not the
 ops, reduces a broadcast gradient to its input's shape. ``grad`` runs only the
 nodes that lead to its inputs, as PyTorch does.
 """
+import threading
 import warnings
 
 from . import grad_mode
@@ -13,6 +14,16 @@ from .function import Function, observers
 from .tensor import Tensor
 
 _state = grad_mode.state
+
+# A leaf's .grad is read, then set or added to in place. Threads whose graphs share a
+# leaf take turns here (as PyTorch's AccumulateGrad holds a mutex), or one thread's
+# gradient is lost.
+_accumulating = threading.RLock()
+# Per pass still running, in any thread: the arrays it made some leaf's .grad. Such an
+# array may still be a gradient on its way in that pass (an add sends one array to a
+# leaf and to a node), so another pass (one nested in a backward or a hook, as a
+# reentrant checkpoint runs, or another thread's) must not add to it in place.
+_running = {}
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
@@ -168,6 +179,8 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
     plain = capture is None and not wrappers
     previous = _state.enabled
     _state.enabled = create_graph
+    with _accumulating:
+        _running[id(handed_out)] = handed_out
     try:
         while ready:
             node = ready.pop()
@@ -224,6 +237,8 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                         _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     finally:
         _state.enabled = previous
+        with _accumulating:
+            del _running[id(handed_out)]
 
 
 def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
@@ -400,6 +415,11 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
 
 def _accumulate(leaf, g, create_graph, handed_out):
     """Add ``g`` into ``leaf.grad``."""
+    with _accumulating:
+        _accumulate_unlocked(leaf, g, create_graph, handed_out)
+
+
+def _accumulate_unlocked(leaf, g, create_graph, handed_out):
     current = leaf._grad
     if create_graph:
         # A clone, recorded (as PyTorch's AccumulateGrad under create_graph): the arriving
@@ -414,10 +434,19 @@ def _accumulate(leaf, g, create_graph, handed_out):
             g = Tensor._make(leaf._backend.xp.asarray(g.data, copy=True), leaf._backend)
         handed_out.add(id(g.data))
         leaf._grad = g
-    elif current.grad_fn is not None:
+    elif current.grad_fn is not None or _in_flight(current.data):
         leaf._grad = Tensor._make(current.data + g.data, leaf._backend)
     else:
         current.data += g.data
+
+
+def _in_flight(array):
+    """Whether a pass still running made ``array`` a leaf's .grad (see _running)."""
+    key = id(array)
+    for arrays in _running.values():
+        if key in arrays:
+            return True
+    return False
 
 
 from . import ops  # noqa: E402
