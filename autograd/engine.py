@@ -86,6 +86,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if g is None and materialize_grads:
             x = inputs[i]
             found[i] = Tensor._make(x._backend.xp.zeros(x.shape, dtype=x.data.dtype), x._backend)
+            if create_graph:  # as PyTorch's: differentiable again (to zero), like every other gradient
+                found[i].requires_grad_()
     return tuple(found)
 
 
@@ -207,9 +209,7 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 if grads_in is None:
                     continue  # the same, once its hooks ran and its gradient was taken
             if len(grads_in) != n_args:
-                raise RuntimeError(f"{node.name}.backward returned {len(grads_in)} gradients, but its forward "
-                                   f"took {n_args} arguments; return one per argument (None where "
-                                   "there is no gradient)")
+                grads_in = _one_per_argument(node, grads_in, n_args)
             if not retain_graph and node._saved is not None:
                 node._saved = None
                 node._released = True
@@ -239,6 +239,16 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
         _state.enabled = previous
         with _accumulating:
             del _running[id(handed_out)]
+
+
+def _one_per_argument(node, grads_in, n_args):
+    """A backward's gradients cut to its forward's arguments: as PyTorch, trailing Nones
+    are dropped (for optional arguments the caller left out); anything else is an error."""
+    if len(grads_in) > n_args and all(g is None for g in grads_in[n_args:]):
+        return grads_in[:n_args]
+    raise RuntimeError(f"{node.name}.backward returned {len(grads_in)} gradients, but its forward "
+                       f"took {n_args} arguments; return one per argument (None where "
+                       "there is no gradient)")
 
 
 def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):

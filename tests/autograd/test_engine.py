@@ -422,6 +422,9 @@ def test_materialize_grads_and_only_inputs_as_torch(device, torch):
         torch.autograd.grad((xt * xt).sum(), [xt, unused_t], allow_unused=False, materialize_grads=True)
     with pytest.raises(ValueError, match="cannot go with allow_unused=False"):
         ag.grad((x * x).sum(), [x, unused], allow_unused=False, materialize_grads=True)
+    zero, = ag.grad((x * x).sum(), [unused], materialize_grads=True, create_graph=True)
+    zero_t, = torch.autograd.grad((xt * xt).sum(), [unused_t], materialize_grads=True, create_graph=True)
+    assert zero.requires_grad == zero_t.requires_grad is True  # differentiable again, to zero
     gx, = ag.grad((x * x).sum(), x, only_inputs=True)  # WGAN-GP code copied from PyTorch passes it
     np.testing.assert_array_equal(gx.numpy(), [1.0, -2.0])
     with pytest.warns(DeprecationWarning, match="only_inputs is deprecated"):
@@ -1403,6 +1406,39 @@ def test_a_backward_returning_the_wrong_number_of_gradients_raises():
     b = ag.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="Short.backward returned 1 gradients.*took 2 arguments"):
         Short.apply(a, b).sum().backward()
+
+
+def test_trailing_none_gradients_for_optional_arguments_are_dropped_as_torch(torch):
+    """A forward with an optional argument the caller left out: PyTorch drops the
+    trailing Nones its backward returns for it; anything else stays an error."""
+    def scale_function(lib):
+        class Scale(lib.Function if lib is ag else lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, k=2.0):
+                ctx.k = k
+                return x.data * k if lib is ag else x * k
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * ctx.k, None
+        return Scale
+
+    x, xt = ag.tensor([1.0, 3.0], requires_grad=True), torch.tensor([1.0, 3.0], requires_grad=True)
+    scale_function(ag).apply(x).sum().backward()
+    scale_function(torch).apply(xt).sum().backward()
+    assert x.grad.tolist() == xt.grad.tolist() == [2.0, 2.0]
+
+    class Extra(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    with pytest.raises(RuntimeError, match="Extra.backward returned 2 gradients.*took 1 arguments"):
+        Extra.apply(x).sum().backward()
 
 
 def test_fill_and_copy_on_graph_tensors_rewire_the_graph():

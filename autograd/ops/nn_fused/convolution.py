@@ -108,8 +108,7 @@ class Conv2dInputGrad(Function):
         gy, weight = ctx.saved_tensors
         need_gy, need_w = ctx.needs_input_grad[:2]
         g_gy = Conv2d.apply(ggx, weight, None, ctx.window, ctx.groups) if need_gy else None
-        # every argument passed, even the optional ones: its backward returns one gradient for each
-        g_w = Conv2dWeightGrad.apply(gy, ggx, weight.shape, ctx.window, ctx.groups, None, None) if need_w else None
+        g_w = Conv2dWeightGrad.apply(gy, ggx, weight.shape, ctx.window, ctx.groups) if need_w else None
         return g_gy, g_w, None, None, None
 
 
@@ -171,7 +170,7 @@ class Conv2dWeightGrad(Function):
         gy, x = ctx.saved_tensors
         need_gy, need_x = ctx.needs_input_grad[:2]
         g_gy = Conv2d.apply(x, ggw, None, ctx.window, ctx.groups) if need_gy else None
-        g_x = Conv2dInputGrad.apply(gy, ggw, ctx.window, ctx.groups, None) if need_x else None
+        g_x = Conv2dInputGrad.apply(gy, ggw, ctx.window, ctx.groups) if need_x else None
         return g_gy, g_x, None, None, None, None, None
 
 
