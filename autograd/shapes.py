@@ -82,8 +82,8 @@ def shape_arg(shape):
         if isinstance(first, (tuple, list)) or not isinstance(first, INTEGER):
             shape = first
     try:
-        sizes = tuple(operator.index(d) for d in shape)
-        if True in (d.__class__ is bool for d in shape):  # operator.index takes True as 1
+        sizes = tuple(map(operator.index, shape))
+        if bool in map(type, shape):  # operator.index takes True as 1
             raise TypeError
         return sizes
     except TypeError:

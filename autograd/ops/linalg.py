@@ -29,9 +29,10 @@ def matmul(a, b):
     a, b = operands("matmul", a, b, broadcast=False)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands need at least one dimension, got shapes {a.shape} and {b.shape}")
-    if a.dtype == dtypes.bool_ or b.dtype == dtypes.bool_:  # as PyTorch and the Array API (NumPy alone takes it)
-        raise TypeError(f"matmul: bool tensors have no matrix product (got {a.dtype} and {b.dtype}); "
-                        "convert them first, as in a.astype(ag.int64) @ b.astype(ag.int64)")
+    # As PyTorch and the Array API (NumPy alone takes it). operands() gave both one dtype.
+    if a.data.dtype == a._backend.native_dtype(dtypes.bool_):
+        raise TypeError("matmul: bool tensors have no matrix product; convert them first, "
+                        "as in a.astype(ag.int64) @ b.astype(ag.int64)")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
     if a.ndim > 2 or b.ndim > 2:
