@@ -75,7 +75,7 @@ def save(state, path, optimizer=None, metadata=None):
         if clashes:
             raise ValueError(f"nn.save: model keys {clashes} collide with the optimizer's; rename them")
         arrays.update((name, _host_array(t)) for name, t in tensors.items())
-    info["crc32"] = {name: zlib.crc32(memoryview(a)) for name, a in arrays.items()}
+    info["crc32"] = {name: _tensor_crc(a, FORMAT_VERSION) for name, a in arrays.items()}
     entries = _user_metadata(metadata)
     entries[TOPOGRAD_KEY] = json.dumps(info, separators=(",", ":"))
     entries[METADATA_CRC_KEY] = str(_metadata_crc(entries))
@@ -168,6 +168,13 @@ def _user_metadata(metadata):
         if key in RESERVED_METADATA:
             raise ValueError(f"nn.save: metadata key {key!r} is reserved; use another name")
     return dict(metadata)
+
+
+def _tensor_crc(array, version):
+    """CRC-32 of a tensor's bytes and (from format 2) its dtype and shape, which the
+    safetensors header holds apart from the bytes: a flipped "F32" -> "I32" keeps them."""
+    start = zlib.crc32(f"{array.dtype.str}{array.shape}".encode()) if version >= 2 else 0
+    return zlib.crc32(memoryview(array), start)
 
 
 def _metadata_crc(entries):
@@ -272,6 +279,9 @@ class _Checkpoint:
     def _parse_info(self):
         raw = self.metadata.get(TOPOGRAD_KEY)
         if raw is None:
+            if METADATA_CRC_KEY in self.metadata:  # ours, with our JSON's key damaged
+                raise ValueError(f"{self.path}: the checkpoint's '{TOPOGRAD_KEY}' metadata is missing; "
+                                 "the file is corrupt")
             return {}
         try:
             info = json.loads(raw)
@@ -283,7 +293,8 @@ class _Checkpoint:
             raise ValueError(f"{self.path}: checkpoint format version {version!r} is not one this topograd "
                              f"reads (versions {', '.join(map(str, READABLE_VERSIONS))}); it was written by "
                              "another version, or is corrupt")
-        if version >= 2 and self.metadata.get(METADATA_CRC_KEY) != str(_metadata_crc(self.metadata)):
+        crc = self.metadata.get(METADATA_CRC_KEY)  # checked wherever present: a damaged version cannot skip it
+        if (version >= 2 or crc is not None) and crc != str(_metadata_crc(self.metadata)):
             raise ValueError(f"{self.path}: the checkpoint's metadata fails its checksum; the file is corrupt")
         # Valid JSON can still hold the wrong types; caught here, they cannot surface later as
         # an AttributeError or TypeError from deep inside the reader.
@@ -318,7 +329,7 @@ class _Checkpoint:
                 for name in names:
                     array = f.get_tensor(name)
                     expected = checksums.get(name)
-                    if self.info and zlib.crc32(memoryview(_contiguous(array))) != expected:
+                    if self.info and _tensor_crc(_contiguous(array), self.info["version"]) != expected:
                         raise ValueError(f"{self.path}: tensor {name!r} fails its checksum; the file is corrupt")
                     out[name] = Tensor(array, device=backend)
         except self._error as exc:

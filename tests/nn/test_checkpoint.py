@@ -1,5 +1,7 @@
 """nn.save / nn.load: safetensors round trips, atomic writes, damaged files, PyTorch interop."""
+import json
 import os
+import zlib
 
 import numpy as np
 import pytest
@@ -149,11 +151,15 @@ def test_damaged_file_raises_and_changes_nothing(device, tmp_path, kind):
 
 def rewrite_metadata(path, change):
     """Rewrite the checkpoint at ``path`` with its tensors as they are and ``change``
-    applied to its metadata dict (as a damaged file, or an older version, would have it)."""
+    applied to its metadata dict (as a damaged file, or an older version, would have it);
+    ``change`` may take the tensors too, as a second argument."""
     with safetensors.safe_open(str(path), framework="np") as f:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
         metadata = dict(f.metadata())
-    change(metadata)
+    if change.__code__.co_argcount == 2:
+        change(metadata, tensors)
+    else:
+        change(metadata)
     safetensors.numpy.save_file(tensors, str(path), metadata=metadata)
 
 
@@ -189,10 +195,51 @@ def test_damaged_metadata_fails_its_checksum_and_changes_nothing(device, tmp_pat
     assert fresh_optimizer.param_groups[0]["lr"] == 0.5 and not fresh_optimizer.state
 
 
-def as_version_1(metadata):
-    """A format-1 file: no checksum of the metadata."""
+def test_a_damaged_dtype_or_shape_in_the_header_fails_the_tensors_checksum(device, tmp_path):
+    """The bytes of a tensor keep their CRC when the header's dtype flips from F32 to I32
+    or its shape from (4, 3) to (3, 4): the weight then loaded as garbage integers."""
+    path = tmp_path / "ckpt.safetensors"
+    nn.save(Net(), path)
+    data = path.read_bytes()
+    for old, new in ((b'"dtype":"F32"', b'"dtype":"I32"'), (b'"shape":[4,3]', b'"shape":[3,4]')):
+        assert old in data
+        path.write_bytes(data.replace(old, new, 1))
+        model = Net()
+        before = values(model)
+        with pytest.raises(ValueError, match="fails its checksum; the file is corrupt"):
+            model.load_state_dict(nn.load(path))
+        assert_state_equal(values(model), before)
+
+
+@pytest.mark.parametrize("damage", ["version", "key"])
+def test_damage_cannot_skip_the_metadata_checksum(device, tmp_path, damage):
+    """A version flipped to 1 (which has no metadata checksum) beside a damaged learning
+    rate, or our JSON's key flipped (which made the file read as a foreign one, its
+    optimizer tensors as model keys), loaded without a word."""
+    path = tmp_path / "ckpt.safetensors"
+    model = Net()
+    nn.save(model, path, optimizer=nn.optim.SGD(model.parameters(), lr=0.5))
+
+    def change(metadata):
+        if damage == "version":
+            metadata["topograd"] = metadata["topograd"].replace('"version":2', '"version":1').replace(
+                '"lr":0.5', '"lr":0.9')
+        else:
+            metadata["topogsad"] = metadata.pop("topograd")
+    rewrite_metadata(path, change)
+    message = "metadata fails its checksum" if damage == "version" else "'topograd' metadata is missing"
+    with pytest.raises(ValueError, match=message):
+        nn.restore(path, Net(), nn.optim.SGD(Net().parameters(), lr=0.1))
+
+
+def as_version_1(metadata, tensors):
+    """A format-1 file: no checksum of the metadata, and tensor checksums of the bytes alone."""
     metadata.pop("topograd_crc32")
-    metadata["topograd"] = metadata["topograd"].replace('"version":2', '"version":1')
+    info = json.loads(metadata["topograd"])
+    info["version"] = 1
+    info["crc32"] = {name: zlib.crc32(memoryview(np.ascontiguousarray(tensors[name]))) if name in tensors else crc
+                     for name, crc in info["crc32"].items()}
+    metadata["topograd"] = json.dumps(info, separators=(",", ":"))
 
 
 def test_a_tensor_without_its_checksum_is_refused(device, tmp_path):
