@@ -97,7 +97,8 @@ def value_range(dtype):
 def check_fill(op, value, dtype):
     """Refuse a Python number ``dtype`` cannot hold, as PyTorch does, where NumPy would
     fill inf (float overflow), the most negative integer (nan) or raise its own error.
-    A float filling an integer dtype counts as its truncation toward zero."""
+    A float must lie in an integer dtype's range before its truncation toward zero, as
+    PyTorch checks it (-0.5 does not fit in uint8)."""
     dtype = canonical(dtype)
     if dtype == bool_ or not isinstance(value, (int, float)):
         return
@@ -106,8 +107,6 @@ def check_fill(op, value, dtype):
             raise ValueError(f"{op}: integers have no inf or nan, so {value} cannot fill a tensor of {dtype}; "
                              "use a floating dtype")
         return
-    if isinstance(value, float) and dtype.kind != "f":
-        value = int(value)
     low, high = value_range(dtype)
     if not low <= value <= high:
         raise ValueError(f"{op}: {value} does not fit in {dtype}, which holds {low} to {high}; "

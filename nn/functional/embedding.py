@@ -195,5 +195,5 @@ def one_hot(tensor, num_classes=-1):
         raise ValueError(f"one_hot: class values must lie in [0, {num_classes - 1}], found {low if low < 0 else high}")
     # Compared as int64: classes in a narrow dtype wrap (uint8: 261 reads as 5, two ones in a row)
     classes = xp.arange(num_classes, dtype=xp.int64)
-    onehot = xp.reshape(xp.astype(data, xp.int64), data.shape + (1,)) == classes
+    onehot = xp.reshape(xp.astype(data, xp.int64, copy=False), data.shape + (1,)) == classes
     return Tensor._make(xp.astype(onehot, xp.int64), tensor._backend)

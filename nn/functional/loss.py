@@ -250,7 +250,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     overflow: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)."""
     op = "binary_cross_entropy_with_logits"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    input, target = _same_shapes(op, input, target)
+    input, target = _same_shapes(op, input, target, promote=True)  # a float64 target: a float64 loss
     log_weight = 1
     if pos_weight is not None:
         log_weight = (_elementwise_weight(op, pos_weight, "pos_weight", input) - 1) * target + 1

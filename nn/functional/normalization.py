@@ -127,8 +127,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     floating(op, input)
     if input.ndim < 2:
         raise ValueError(f"{op}: expected an input of shape (N, C, ...), got {input.shape}")
-    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral) or num_groups < 1:
-        raise ValueError(f"{op}: num_groups must be a positive int, got {num_groups!r}")
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
+        raise TypeError(f"{op}: num_groups must be an int, not {type(num_groups).__name__}")
+    if num_groups < 1:
+        raise ValueError(f"{op}: num_groups must be positive, got {num_groups}")
     n, c = input.shape[:2]
     if c % num_groups:
         raise ValueError(f"{op}: the input's {c} channels (axis 1 of {input.shape}) do not divide into "

@@ -203,6 +203,11 @@ def test_full_refuses_a_value_its_dtype_cannot_hold_as_torch(device, torch, fill
 def test_full_takes_its_extremes_and_special_floats(device, torch):
     assert ag.full((1,), 255, dtype="uint8").tolist() == torch.full((1,), 255, dtype=torch.uint8).tolist()
     assert ag.full((1,), 2.9, dtype="uint8").tolist() == [2]
+    with pytest.raises(RuntimeError):  # checked before truncation: -0.5 is below uint8's range
+        torch.full((1,), -0.5, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="-0.5 does not fit in uint8"):
+        ag.full((1,), -0.5, dtype="uint8")
+    assert ag.full((1,), -0.5, dtype="int8").tolist() == [0]
     assert ag.full((1,), 3.4e38, dtype="float32").tolist() == torch.full((1,), 3.4e38).tolist()
     assert ag.full((1,), -math.inf).tolist() == [-math.inf] and math.isnan(ag.full((1,), math.nan).item())
     assert ag.full((2,), 7, dtype="bool").tolist() == [True, True]

@@ -156,6 +156,21 @@ def test_a_float64_target_gives_a_float64_loss_as_in_torch(device, torch, loss, 
     np.testing.assert_allclose(xa.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
+def test_bce_with_logits_of_a_float64_target_gives_a_float64_loss_as_in_torch(device, torch):
+    """(PyTorch keeps a float64 input's dtype with a float32 target too; promoting both
+    ways, topograd gives float64 there, which PyTorch's float32 result only rounds.)"""
+    x, t = np.array([0.3, -2.0, 4.0], np.float32), np.array([1.0, 0.25, 0.0])
+    xa, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    got = F.binary_cross_entropy_with_logits(xa, ag.tensor(t))
+    want = torch.nn.functional.binary_cross_entropy_with_logits(xt, torch.tensor(t))
+    assert got.dtype == ag.float64 and want.dtype == torch.float64
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-7)
+    got.backward()
+    want.backward()
+    assert xa.grad.dtype == ag.float32
+    np.testing.assert_allclose(xa.grad.numpy(), xt.grad.numpy(), rtol=1e-6)
+
+
 # --- verified behaviour, pinned --------------------------------------------------------------------
 
 @pytest.mark.parametrize("cast", ["double", "half", "float"])
