@@ -4,25 +4,34 @@ from ..functional.arguments import pair, single
 from ..module import Module
 
 
-class MaxPool2d(Module):
+class _MaxPoolNd(Module):
+    """What MaxPool1d and MaxPool2d share: PyTorch's arguments, stored as given, and
+    checked at construction rather than at the first call."""
+    _check = None  # single or pair, per argument
+    _pool = None   # the functional form
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
-        pair("MaxPool2d", "kernel_size", kernel_size, 1)  # fail at construction, not at the first call
-        pair("MaxPool2d", "stride", self.stride, 1)
-        pair("MaxPool2d", "padding", padding, 0)
-        pair("MaxPool2d", "dilation", dilation, 1)
+        name = type(self).__name__
+        for argument, value, least in (("kernel_size", kernel_size, 1), ("stride", self.stride, 1),
+                                       ("padding", padding, 0), ("dilation", dilation, 1)):
+            type(self)._check(name, argument, value, least)
 
     def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                            self.return_indices)
+        return type(self)._pool(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                                self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(_MaxPoolNd):
+    _check, _pool = pair, F.max_pool2d
 
 
 class AvgPool2d(Module):
@@ -59,27 +68,9 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
-class MaxPool1d(Module):
-    """Over (N, C, L) or (C, L) inputs; stores its arguments as given, as PyTorch does."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
-        single("MaxPool1d", "kernel_size", kernel_size, 1)  # fail at construction, not at the first call
-        single("MaxPool1d", "stride", self.stride, 1)
-        single("MaxPool1d", "padding", padding, 0)
-        single("MaxPool1d", "dilation", dilation, 1)
-
-    def forward(self, input):
-        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                            self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+class MaxPool1d(_MaxPoolNd):
+    """Over (N, C, L) or (C, L) inputs."""
+    _check, _pool = single, F.max_pool1d
 
 
 class AvgPool1d(Module):
