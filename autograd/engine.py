@@ -259,12 +259,13 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
         return None  # pruned: as in PyTorch, not even its hooks run
     if node._hooks is not None or node._retained is not None:
         grads = _output_hooks(node, grads, create_graph, handed_out)
-    if node._n_outputs > 1 and node._materialize_grads:
-        grads = _materialize(node, grads)
     if capture is not None:
+        # Before zeros fill the outputs that received nothing: those are unused, as in PyTorch.
         _capture_outputs(node, grads, capture)
         if node not in capture[2]:
             return None
+    if node._n_outputs > 1 and node._materialize_grads:
+        grads = _materialize(node, grads)
     call = _call_backward
     for wrap in wrappers or ():
         call = wrap(call)

@@ -14,7 +14,10 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        # Each input's gradient needs only the other input (as in Mul and PyTorch): one not
+        # kept may change in place before backward (c @ w for a constant c, then a step on w).
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a._backend.xp.matmul(a.data, b.data)
 
     @staticmethod

@@ -1,6 +1,7 @@
 """Ops that move elements around without changing them."""
 import math
 
+from .. import grad_mode
 from ..function import Function
 from ..shapes import INTEGER, broadcast_shapes, normalize_axis, shape_arg, single_axis
 from ..tensor import Tensor, share_version, version_of
@@ -26,6 +27,14 @@ def _view(out, x, remake, write_back):
         if out.grad_fn is not None:
             out.grad_fn.view_version = version
     return out
+
+
+def _unchanged(x):
+    """Whether a shape op that changes nothing may hand back ``x`` itself: only where
+    nothing is recorded. In a recorded graph it makes a view of its own, as PyTorch
+    does, so that a hook or retain_grad() on the result sees only the gradient that
+    flows through it, not all of ``x``'s."""
+    return not (grad_mode.state.enabled and x.requires_grad)
 
 
 def _tensor(x):
@@ -68,7 +77,7 @@ def _resolve_shape(x, shape):
 def reshape(x, *shape):
     x = _tensor(x)
     shape = _resolve_shape(x, shape_arg(shape))
-    if shape == x.data.shape:
+    if shape == x.data.shape and _unchanged(x):
         return x
     out = Reshape.apply(x, shape)
     if x._backend.may_share_memory(out.data, x.data):
@@ -123,7 +132,7 @@ def transpose(x, *axes):
     if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
     axes = tuple(int(a) % x.ndim for a in axes)
-    if axes == tuple(range(x.ndim)):
+    if axes == tuple(range(x.ndim)) and _unchanged(x):
         return x
     return _view(Transpose.apply(x, axes), x, (transpose, axes), (_transposed_back, (axes,)))
 
@@ -132,7 +141,7 @@ def swapaxes(x, a, b):
     x = _tensor(x)
     a, b = single_axis("swapaxes", a, x.ndim), single_axis("swapaxes", b, x.ndim)
     if x.ndim == 0:  # its axis 0 (or -1) swapped with itself, as PyTorch allows
-        return x
+        return transpose(x, ())
     axes = list(range(x.ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return transpose(x, tuple(axes))
@@ -157,7 +166,7 @@ class BroadcastTo(Function):
 def broadcast_to(x, *shape):
     x = _tensor(x)
     shape = shape_arg(shape)
-    if shape == x.data.shape:
+    if shape == x.data.shape and _unchanged(x):
         return x
     if any(d < 0 for d in shape):  # NumPy's -1 is no "keep this size" (PyTorch's expand): refused by name
         raise ValueError(f"broadcast_to: sizes must be non-negative, got {shape}; give every size explicitly")

@@ -338,9 +338,9 @@ def test_step_runs_the_closure_with_gradients_on_and_returns_its_loss():
 
 def test_step_is_an_in_place_change_for_autograd():
     p = nn.Parameter(ag.tensor([[1.0, 2.0], [3.0, 4.0]]))
-    x = ag.tensor([[1.0, -1.0]])
+    x = ag.tensor([[1.0, -1.0]], requires_grad=True)
     opt = optim.SGD([p], lr=0.1)
-    stale = (x @ p).sum()  # saves p for backward
+    stale = (x @ p).sum()  # saves p for backward, for x's gradient (as PyTorch: only then)
     stale.backward(retain_graph=True)
     opt.step()
     assert p.is_leaf and p.requires_grad and p.grad_fn is None

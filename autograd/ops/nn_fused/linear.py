@@ -14,7 +14,10 @@ class Linear(Function):
     def forward(ctx, x, weight, bias):
         xp = x._backend.xp
         data = x.data
-        ctx.save_for_backward(x, weight)
+        # Each gradient needs only the other operand (as in MatMul and PyTorch's addmm): one
+        # that is not kept may be changed in place before backward.
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight if ctx.needs_input_grad[0] else None)
+        ctx.x_shape = data.shape
         flat = data if data.ndim == 2 else xp.reshape(data, (-1, data.shape[-1]))
         y = xp.matmul(flat, xp.permute_dims(weight.data, (1, 0)))
         if bias is not None:
@@ -25,16 +28,19 @@ class Linear(Function):
     def backward(ctx, gy):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        backend = x._backend
-        x_shape = x.shape
+        backend = gy._backend
+        x_shape = ctx.x_shape
         recording = _grad_state.enabled
         if recording:  # create_graph: the products below on Tensors, recorded
             flat = reshape
         else:  # a plain backward: the same products on the bare arrays, with no op dispatch
-            gy, x, weight = gy.data, x.data, weight.data
+            gy = gy.data
+            x = None if x is None else x.data
+            weight = None if weight is None else weight.data
             flat = backend.xp.reshape
         if gy.ndim != 2:  # (..., out): the leading axes are one batch axis for the GEMMs
-            gy, x = flat(gy, (-1, gy.shape[-1])), flat(x, (-1, x_shape[-1]))
+            gy = flat(gy, (-1, gy.shape[-1]))
+            x = None if x is None else flat(x, (-1, x_shape[-1]))
         gx = None
         if need_x:
             gx = gy @ weight
