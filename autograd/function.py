@@ -66,11 +66,11 @@ class _OutputMarks:
         self.dirty = ()
 
 
-# The node fields an ordinary graph may first set long after a class's first nodes:
-# the sole-producer and multi-output forms, what forward saved, and the release
-# after backward (see __init_subclass__).
-_LATE_NODE_FIELDS = ("_sole_arg", "_n_args", "_producer_nrs", "_saved", "_saved_outputs", "_saved_versions",
-                     "_released")
+# The fields a recorded node sets (see __init_subclass__): those of every node, then
+# those an ordinary graph may first set long after a class's first instances (the
+# sole-producer and multi-output forms, what forward saved, the release after backward).
+_NODE_FIELDS = ("needs_input_grad", "_producers", "scope", "_backend", "_out_dtype", "_out_shape",
+                "_sole_arg", "_n_args", "_producer_nrs", "_saved", "_saved_outputs", "_saved_versions", "_released")
 
 
 class Function:
@@ -79,17 +79,19 @@ class Function:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # CPython keeps one table of attribute names per class, shared by its instances,
-        # but stops adding names to it once many instances exist. A node that then sets
-        # a name first seen late (the sole-producer fields, after thousands of nodes with
-        # several producers) gets a dict of its own: slower, and one more object for the
-        # cyclic collector on every such node. Setting those fields once, on a throwaway
+        # but stops adding names to it once about 30 instances exist. A node that then
+        # sets a name first seen late gets a dict of its own: slower, and one more object
+        # for the cyclic collector on every such node. Late means the sole-producer fields
+        # after thousands of nodes with several producers, or every recorded field after
+        # 30 unrecorded instances (a program's first Muls may run under no_grad, on data
+        # or in an optimizer step). Setting the node fields once, on a throwaway
         # instance, puts them in the table up front. (Only those: the table holds about
         # 30 names, and a custom Function's own ctx attributes need room too.) A class
         # that defines one of these names itself, or a finalizer, is left alone.
         if hasattr(cls, "__del__"):
             return
         probe = _new(cls)
-        for name in _LATE_NODE_FIELDS:
+        for name in _NODE_FIELDS:
             if any(name in vars(k) for k in cls.__mro__ if k is not Function and issubclass(k, Function)):
                 continue
             try:

@@ -1101,6 +1101,27 @@ def test_a_recorded_op_leaves_few_objects_for_the_cyclic_collector(device):
     del y
 
 
+def test_a_node_keeps_the_shared_attribute_table_after_many_unrecorded_calls():
+    """CPython stops adding names to a class's shared attribute table after about 30
+    instances: after 40 unrecorded calls (a program's first ops on data, or an optimizer's
+    under no_grad), every recorded node of the class got a dict of its own (one more
+    object per node for the cyclic collector), unless the node fields were in the table."""
+    class Twice(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    plain = ag.ones(3)
+    for _ in range(40):
+        Twice.apply(plain)
+    y = Twice.apply(ag.ones(3, requires_grad=True))
+    assert not any(type(r) is dict for r in gc.get_referents(y.grad_fn))
+
+
 def test_in_place_ops_on_non_leaves_are_differentiated(device):
     x, c = f64([1.0, 2.0]), f64([3.0, 5.0])
     b = x * x
