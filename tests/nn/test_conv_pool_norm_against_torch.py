@@ -4,18 +4,15 @@ weight with an empty kernel, a one-entry output_size), and the behaviour it veri
 (inputs large enough for the scratch-memory paths, in every memory layout; weights
 that are views; ties in max pooling; zero variance)."""
 import re
-import zlib
 
 import numpy as np
 import pytest
 
 import autograd as ag
 import nn
+
+from .torch_compare import named_rng
 import nn.functional as F
-
-
-def _rng(name):
-    return np.random.default_rng(zlib.crc32(name.encode()))
 
 
 def _leaf(array):
@@ -65,7 +62,7 @@ def test_batch_norm_trains_on_an_empty_batch_like_torch(device, torch, shape, mo
     ours, theirs = _twin_batch_norms(torch, len(shape) == 4, momentum)
     _step_both(torch, ours, theirs, np.zeros(shape))
     assert int(ours.num_batches_tracked.item()) == 1
-    _step_both(torch, ours, theirs, _rng("after empty").standard_normal(tuple(d or 2 for d in shape)))
+    _step_both(torch, ours, theirs, named_rng("after empty").standard_normal(tuple(d or 2 for d in shape)))
 
 
 def test_functional_batch_norm_of_an_empty_batch_leaves_the_running_stats_like_torch(device, torch):
@@ -129,7 +126,7 @@ def test_large_inputs_in_any_layout_match_torch(device, torch, op, layout):
     """(4, 4, 36, 36) float64 inputs: past the scratch pool's 256 KiB floor, so the pooled
     im2col, GEMM and gradient buffers are in play, twice in a row (the second time in
     reused, dirty memory), from inputs that are transposed, broadcast or strided views."""
-    rng = _rng(f"{op} {layout}")
+    rng = named_rng(f"{op} {layout}")
     base = rng.standard_normal((4, 4, 36, 36))
     w = rng.standard_normal((6, 2, 3, 3))
     _WEIGHT[F], _WEIGHT[torch.nn.functional] = ag.tensor(w, dtype=ag.float64), torch.from_numpy(w)
@@ -149,7 +146,7 @@ def test_conv2d_of_a_weight_view_matches_torch_to_second_order(device, torch, gr
     """The weight is a transposed, sliced and concatenated view of a leaf, as weight sharing
     or tying builds it: value, gradients of input, leaf and bias, and a gradient penalty's
     second derivatives."""
-    rng = _rng(f"weight view {groups}")
+    rng = named_rng(f"weight view {groups}")
     x, w, b = rng.standard_normal((2, 6, 5, 5)), rng.standard_normal((6, 4, 3, 3)), rng.standard_normal(8)
     xo, wo, bo = _leaf(x), _leaf(w), _leaf(b)
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
@@ -187,7 +184,7 @@ def test_max_pool2d_of_ties_sends_each_window_gradient_to_its_first_cell_like_to
 
 
 def test_empty_batches_through_conv_and_pooling_match_torch(device, torch):
-    x, w, b = np.zeros((0, 2, 5, 5)), _rng("empty").standard_normal((3, 2, 3, 3)), np.ones(3)
+    x, w, b = np.zeros((0, 2, 5, 5)), named_rng("empty").standard_normal((3, 2, 3, 3)), np.ones(3)
     for name, ours, theirs in (
             ("conv2d", lambda a, w, b: F.conv2d(a, w, b, padding=1),
              lambda a, w, b: torch.nn.functional.conv2d(a, w, b, padding=1)),
@@ -220,7 +217,7 @@ def test_zero_variance_gradients_match_torch(device, torch, norm):
         yo = F.batch_norm(xo, None, None, training=True, eps=1e-3)
         yt = torch.nn.functional.batch_norm(xt, None, None, training=True, eps=1e-3)
     _close(yo, yt)
-    r = _rng(norm).standard_normal(x.shape)
+    r = named_rng(norm).standard_normal(x.shape)
     yo.backward(ag.tensor(r, dtype=ag.float64))
     yt.backward(torch.from_numpy(r))
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-9)

@@ -13,16 +13,10 @@ import backends
 import nn
 import nn.functional as F
 
-from .torch_compare import assert_close_to_torch, float64_leaves
+from .torch_compare import assert_close_to_torch, distinct_values, float64_leaves
 
 # PyTorch warns that its own 'same' padding with an even kernel copies the input
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
-
-
-def _distinct(rng, *shape):
-    """Values at least 0.1 apart, so a max never ties (even after a finite-difference step)."""
-    n = int(np.prod(shape))
-    return (rng.permutation(n) * 0.1 - n * 0.05 + rng.uniform(0, 0.01, n)).reshape(shape)
 
 
 def _f64(a, requires_grad=True):
@@ -82,14 +76,14 @@ TORCH_ROWS = {
                                lambda rng: [rng.standard_normal((2, 5, 5)), rng.standard_normal((3, 2, 2, 2))]),
     "max_pool2d": (lambda x: F.max_pool2d(x, 2),
                    lambda t, x: t.nn.functional.max_pool2d(x, 2),
-                   lambda rng: [_distinct(rng, 2, 3, 7, 6)]),
+                   lambda rng: [distinct_values(rng, 2, 3, 7, 6)]),
     "max_pool2d-overlap-padding": (lambda x: F.max_pool2d(x, 3, stride=2, padding=1),
                                    lambda t, x: t.nn.functional.max_pool2d(x, 3, stride=2, padding=1),
-                                   lambda rng: [_distinct(rng, 2, 2, 7, 6)]),
+                                   lambda rng: [distinct_values(rng, 2, 2, 7, 6)]),
     "max_pool2d-dilation-ceil": (lambda x: F.max_pool2d(x, (2, 3), stride=2, dilation=(2, 1), ceil_mode=True),
                                  lambda t, x: t.nn.functional.max_pool2d(x, (2, 3), stride=2, dilation=(2, 1),
                                                                          ceil_mode=True),
-                                 lambda rng: [_distinct(rng, 1, 2, 8, 7)]),
+                                 lambda rng: [distinct_values(rng, 1, 2, 8, 7)]),
     "max_pool2d-ties": (lambda x: F.max_pool2d(x, 2, stride=1),
                         lambda t, x: t.nn.functional.max_pool2d(x, 2, stride=1),
                         lambda rng: [np.round(rng.uniform(0, 2, (2, 2, 5, 5)))]),
@@ -187,7 +181,7 @@ def test_float32_forward_matches_torch(torch):
 
 def test_max_pool2d_return_indices_match_torch(torch):
     rng = np.random.default_rng(3)
-    x = _distinct(rng, 2, 2, 7, 6)
+    x = distinct_values(rng, 2, 2, 7, 6)
     for kwargs in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
                    {"kernel_size": (2, 2), "dilation": 2, "ceil_mode": True}):
         y, idx = F.max_pool2d(_f64(x), return_indices=True, **kwargs)
@@ -472,9 +466,9 @@ GRADCHECK_ROWS = {
                                      rng.standard_normal(3)]),
     "conv2d-groups-dilation": (lambda x, w: F.conv2d(x, w, padding=(1, 0), dilation=2, groups=2),
                                lambda rng: [rng.standard_normal((1, 4, 5, 5)), rng.standard_normal((2, 2, 2, 2))]),
-    "max_pool2d": (lambda x: F.max_pool2d(x, 2), lambda rng: [_distinct(rng, 1, 2, 5, 4)]),
+    "max_pool2d": (lambda x: F.max_pool2d(x, 2), lambda rng: [distinct_values(rng, 1, 2, 5, 4)]),
     "max_pool2d-overlap": (lambda x: F.max_pool2d(x, 3, stride=2, padding=1),
-                           lambda rng: [_distinct(rng, 1, 2, 5, 5)]),
+                           lambda rng: [distinct_values(rng, 1, 2, 5, 5)]),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
                    lambda rng: [rng.standard_normal((1, 2, 6, 5))]),
     "softmax": (lambda x: F.softmax(x, axis=1), lambda rng: [rng.standard_normal((2, 3, 2))]),

@@ -5,7 +5,6 @@ derivatives, state_dict keys and shapes, reprs, default initialization, and the
 errors a user will hit."""
 import math
 import warnings
-import zlib
 
 import numpy as np
 import pytest
@@ -14,22 +13,12 @@ import autograd as ag
 import nn
 import nn.functional as F
 
-from .torch_compare import assert_close_to_torch, float64_leaves, run_both
+from .torch_compare import assert_close_to_torch, distinct_values, float64_leaves, named_rng, run_both
 
 pytestmark = [
     # PyTorch warns that its own 'same' padding with an even kernel copies the input
     pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths"),
 ]
-
-
-def _rng(name):
-    return np.random.default_rng(zlib.crc32(name.encode()))
-
-
-def _distinct(rng, *shape):
-    """Values at least 0.1 apart, so a max never ties."""
-    n = int(np.prod(shape))
-    return (rng.permutation(n) * 0.1 - n * 0.05 + rng.uniform(0, 0.01, n)).reshape(shape)
 
 
 def _normal(*shape):
@@ -55,14 +44,14 @@ LAYERS = {
         lambda nn: nn.Conv1d(4, 2, 3, stride=2, padding=2, groups=2, padding_mode="replicate"), _normal(2, 4, 7)),
     "Conv1d-circular-padding-size-dilated": (
         lambda nn: nn.Conv1d(1, 2, 3, padding=4, dilation=3, padding_mode="circular"), _normal(2, 1, 4)),
-    "MaxPool1d-default": (lambda nn: nn.MaxPool1d(2), lambda rng: _distinct(rng, 2, 3, 7)),
+    "MaxPool1d-default": (lambda nn: nn.MaxPool1d(2), lambda rng: distinct_values(rng, 2, 3, 7)),
     "MaxPool1d-ceil-padding-edge": (lambda nn: nn.MaxPool1d(2, stride=2, padding=1, ceil_mode=True),
-                                    lambda rng: _distinct(rng, 1, 2, 5)),
+                                    lambda rng: distinct_values(rng, 1, 2, 5)),
     "MaxPool1d-dilated-padded-ceil-overlapping": (
         lambda nn: nn.MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
-        lambda rng: _distinct(rng, 2, 2, 10)),
+        lambda rng: distinct_values(rng, 2, 2, 10)),
     "MaxPool1d-negative-with-padding-unbatched": (lambda nn: nn.MaxPool1d(3, stride=1, padding=1),
-                                                  lambda rng: -np.abs(_distinct(rng, 2, 5)) - 1),
+                                                  lambda rng: -np.abs(distinct_values(rng, 2, 5)) - 1),
     "AvgPool1d-default": (lambda nn: nn.AvgPool1d(3), _normal(2, 2, 10)),
     "AvgPool1d-ceil-padding-exclude": (
         lambda nn: nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), _normal(1, 2, 6)),
@@ -109,7 +98,7 @@ def test_layer_matches_torch_in_training_and_eval(device, torch, name):
     statistics move each time) and one in eval; then the repr."""
     ours, theirs = _twins(torch, name)
     make_input = LAYERS[name][1]
-    rng = _rng(name)
+    rng = named_rng(name)
     for step in range(3):
         run_both(torch, ours, theirs, make_input(rng), seed=step)
         ours.zero_grad()
@@ -210,8 +199,8 @@ def test_functional_matches_torch_to_second_order(device, torch, name):
     """Value; gradients of input, weight and bias with create_graph; then the gradient of a
     gradient penalty (the second derivatives) against torch.autograd.grad."""
     fn, *shapes = FUNCTIONS[name]
-    rng = _rng(name)
-    arrays = [_distinct(rng, *s) if "pool" in name and i == 0 else rng.standard_normal(s)
+    rng = named_rng(name)
+    arrays = [distinct_values(rng, *s) if "pool" in name and i == 0 else rng.standard_normal(s)
               for i, s in enumerate(shapes)]
     pairs = [float64_leaves(torch, a) for a in arrays]
     ours, theirs = [o for o, _ in pairs], [t for _, t in pairs]
@@ -239,7 +228,7 @@ def test_functional_matches_torch_to_second_order(device, torch, name):
 @pytest.mark.parametrize("unbatched", [False, True])
 def test_max_pool1d_indices_and_ties_match_torch(device, torch, kwargs, unbatched):
     """Indices are positions along L; on ties each window's gradient goes to its first cell."""
-    for x in (_distinct(_rng("indices"), 2, 2, 9), np.full((2, 2, 9), 0.5)):
+    for x in (distinct_values(named_rng("indices"), 2, 2, 9), np.full((2, 2, 9), 0.5)):
         x = x[0] if unbatched else x
         xo, xt = float64_leaves(torch, x)
         (yo, io), (yt, it) = (F.max_pool1d(xo, return_indices=True, **kwargs),
@@ -258,7 +247,7 @@ def test_max_pool1d_indices_and_ties_match_torch(device, torch, kwargs, unbatche
 def test_instance_norm_running_statistics_and_eval_match_torch(device, torch):
     """The functional form: buffers updated in place by the batch's average of per-sample
     means and unbiased variances; then normalization by them."""
-    rng = _rng("running")
+    rng = named_rng("running")
     x = rng.standard_normal((3, 2, 5)) * 2 + 1
     w, b = rng.standard_normal(2), rng.standard_normal(2)
     stats = [np.array([0.5, -1.0]), np.array([2.0, 0.5])]
@@ -315,7 +304,7 @@ def test_float32_layers_run_on_every_backend(device, torch):
                                  torch.nn.InstanceNorm1d(4, affine=True), torch.nn.AvgPool1d(2, padding=1),
                                  torch.nn.AdaptiveAvgPool1d(2))
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    x = _rng("float32").standard_normal((3, 2, 10)).astype(np.float32)
+    x = named_rng("float32").standard_normal((3, 2, 10)).astype(np.float32)
     xo, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     yo, yt = ours(xo), theirs(xt)
     assert yo.dtype == ag.float32
@@ -333,8 +322,8 @@ def test_float16_norms_of_large_activations_are_computed_in_float32_like_torch(d
     rounds once, and so do group_norm and instance_norm (as batch_norm and layer_norm)."""
     if device == "strict":
         pytest.skip("the Array API standard has no float16")
-    x = _rng("float16").normal(0.0, 400.0, (3, 4, 6)).astype(np.float16)
-    r = _rng("float16 r").normal(size=x.shape).astype(np.float16)
+    x = named_rng("float16").normal(0.0, 400.0, (3, 4, 6)).astype(np.float16)
+    r = named_rng("float16 r").normal(size=x.shape).astype(np.float16)
     ours, theirs = build(nn).half(), build(torch.nn).half()
     xo, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     yo, yt = ours(xo), theirs(xt)

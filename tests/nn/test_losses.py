@@ -1,13 +1,14 @@
 """Losses, as functions and as modules, against PyTorch in float64 (values and
 gradients for every reduction), their numerical stability at extreme inputs, and
 gradcheck/gradgradcheck of the fused cross-entropy on every backend."""
-import zlib
 
 import numpy as np
 import pytest
 
 import autograd as ag
 import nn
+
+from .torch_compare import named_rng
 import nn.functional as F
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -17,10 +18,6 @@ ELEMENT_WEIGHT = np.linspace(0.1, 2.0, 12).reshape(3, 4)
 
 def _f64(a, requires_grad=True):
     return ag.tensor(np.asarray(a, dtype=np.float64), dtype=ag.float64, requires_grad=requires_grad)
-
-
-def _rng(name):
-    return np.random.default_rng(zlib.crc32(name.encode()))
 
 
 def _check(torch, ours, theirs, x, target, rtol=1e-10, atol=1e-12):
@@ -136,7 +133,7 @@ ROWS = {
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_loss_matches_torch(torch, name, reduction):
     ours, theirs, data = ROWS[name]
-    x, target = data(_rng(name))
+    x, target = data(named_rng(name))
     _check(torch, lambda a, b: ours(a, b, reduction), lambda a, b: theirs(torch, a, b, reduction), x, target)
 
 
@@ -163,7 +160,7 @@ def test_cross_entropy_all_ignored_is_nan_like_torch(torch):
 
 
 def test_legacy_size_average_and_reduce(torch):
-    rng = _rng("legacy")
+    rng = named_rng("legacy")
     x, t = rng.standard_normal((4, 3)), rng.integers(0, 3, 4)
     for size_average, reduce, expected in ((False, None, "sum"), (None, False, "none"), (True, True, "mean")):
         got = F.nll_loss(_f64(x), ag.tensor(t), size_average=size_average, reduce=reduce)
@@ -172,7 +169,7 @@ def test_legacy_size_average_and_reduce(torch):
 
 
 def test_loss_modules_match_functional_and_torch(torch):
-    rng = _rng("modules")
+    rng = named_rng("modules")
     x, t = rng.standard_normal((4, 4)), rng.integers(0, 4, 4)
     p, q = rng.uniform(0.1, 0.9, (4, 4)), rng.uniform(0, 1, (4, 4))
     w = ag.tensor(CLASS_WEIGHT, dtype=ag.float64)
@@ -239,7 +236,7 @@ GRADCHECK_ROWS = {
 
 @pytest.mark.parametrize("name", sorted(GRADCHECK_ROWS))
 def test_loss_gradcheck(device, name):
-    x = _f64(_rng(name).standard_normal((3, 4)) * 1.5)
+    x = _f64(named_rng(name).standard_normal((3, 4)) * 1.5)
     assert ag.gradcheck(GRADCHECK_ROWS[name], [x])
     assert ag.gradgradcheck(GRADCHECK_ROWS[name], [x])
 

@@ -4,7 +4,6 @@ padding mode; pooling windows that start in the padding under ceil_mode; batch
 norm's cumulative average and untracked statistics; K-dimensional losses with
 weights, ignore_index and label smoothing together; all-ignored and empty
 batches; Module.apply and train() over nested modules that override train()."""
-import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -14,22 +13,12 @@ import autograd as ag
 import nn
 import nn.functional as F
 
-from .torch_compare import run_both
+from .torch_compare import distinct_values, named_rng, run_both
 
 pytestmark = [
     # PyTorch warns that its own 'same' padding with an even kernel copies the input
     pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths"),
 ]
-
-
-def _rng(name):
-    return np.random.default_rng(zlib.crc32(name.encode()))
-
-
-def _distinct(rng, *shape):
-    """Values at least 0.1 apart, so a max never ties."""
-    n = int(np.prod(shape))
-    return (rng.permutation(n) * 0.1 - n * 0.05 + rng.uniform(0, 0.01, n)).reshape(shape)
 
 
 def _f64(a, requires_grad=False):
@@ -65,14 +54,14 @@ LAYERS = {
                                         lambda rng: rng.standard_normal((1, 1, 2, 3))),
     # ceil_mode: the last window starts in the input but runs into the right padding and past it
     "MaxPool2d-ceil-padding-edge": (lambda nn: nn.MaxPool2d(2, stride=2, padding=1, ceil_mode=True),
-                                    lambda rng: _distinct(rng, 1, 2, 5, 4)),
+                                    lambda rng: distinct_values(rng, 1, 2, 5, 4)),
     "MaxPool2d-ceil-stride-past-kernel": (lambda nn: nn.MaxPool2d(2, stride=3, ceil_mode=True),
-                                          lambda rng: _distinct(rng, 1, 2, 7, 8)),
+                                          lambda rng: distinct_values(rng, 1, 2, 7, 8)),
     "MaxPool2d-dilated-padded-ceil": (
         lambda nn: nn.MaxPool2d((3, 2), stride=(2, 3), padding=(1, 1), dilation=(2, 2), ceil_mode=True),
-        lambda rng: _distinct(rng, 2, 2, 9, 10)),
+        lambda rng: distinct_values(rng, 2, 2, 9, 10)),
     "MaxPool2d-negative-with-padding": (lambda nn: nn.MaxPool2d(3, stride=1, padding=1),
-                                        lambda rng: -np.abs(_distinct(rng, 1, 1, 4, 4)) - 1),
+                                        lambda rng: -np.abs(distinct_values(rng, 1, 1, 4, 4)) - 1),
     "AvgPool2d-ceil-padding-exclude": (
         lambda nn: nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
         lambda rng: rng.standard_normal((1, 2, 6, 6))),
@@ -111,7 +100,7 @@ LAYERS = {
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_option_combinations_match_torch(device, torch, name):
     build, make_input = LAYERS[name]
-    rng = _rng(name)
+    rng = named_rng(name)
     ours, theirs = build(nn).double(), build(torch.nn).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     for step in range(3):  # training three times (the cumulative average moves each time), then eval
@@ -185,7 +174,7 @@ def _assert_loss_matches(torch, ours, theirs, x, target, target_grad=False):
 
 
 def _spatial_targets():
-    t = _rng("spatial").integers(0, 4, (2, 3, 2))
+    t = named_rng("spatial").integers(0, 4, (2, 3, 2))
     t[0, 0, 0] = t[1, 2, 1] = 1  # some ignored, not all
     return t
 
@@ -242,13 +231,13 @@ LOSSES = {
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_loss_option_combinations_match_torch(device, torch, name, reduction):
     ours, theirs, kwargs, data = LOSSES[name]
-    x, target = data(_rng(name))
+    x, target = data(named_rng(name))
     pair = _loss_pair(torch, ours, getattr(torch.nn.functional, theirs), reduction=reduction, **kwargs)
     _assert_loss_matches(torch, *pair, x, target)
 
 
 def test_loss_target_gradients_match_torch(device, torch):
-    rng = _rng("target gradients")
+    rng = named_rng("target gradients")
     pos_weight = np.array([0.5, 3.0, 1.0, 2.0])
     cases = [
         _loss_pair(torch, F.binary_cross_entropy_with_logits, torch.nn.functional.binary_cross_entropy_with_logits,
@@ -264,7 +253,7 @@ def test_loss_target_gradients_match_torch(device, torch):
 def test_binary_cross_entropy_weights_keep_the_input_dtype_like_torch(device, torch):
     """Weights built from a NumPy float64 array (ag.tensor keeps float64) must not turn
     a float32 model's loss into float64: PyTorch's stays float32, as cross_entropy's does here."""
-    rng = _rng("weight dtype")
+    rng = named_rng("weight dtype")
     x = rng.standard_normal((3, 4)).astype(np.float32)
     target = rng.uniform(0, 1, (3, 4)).astype(np.float32)
     weights = rng.uniform(0.5, 2.0, 4)  # float64
@@ -303,7 +292,7 @@ def test_all_ignored_targets_give_nan_loss_and_zero_gradient_like_torch(device, 
     'mean' is nan (0/0) but its gradient is zero, so training steps on unharmed.
     A nan gradient here would turn every parameter into nan."""
     ours, theirs, kwargs = ALL_IGNORED[name]
-    x = _rng(name).standard_normal((3, 4))
+    x = named_rng(name).standard_normal((3, 4))
     for target in (np.array([1, 1, 1]), np.array(1)):  # batched and unbatched
         xi = x if target.ndim else x[0]
         ours_fn, theirs_fn = _loss_pair(torch, ours, getattr(torch.nn.functional, theirs), ignore_index=1, **kwargs)
@@ -319,7 +308,7 @@ def test_all_ignored_targets_give_nan_loss_and_zero_gradient_like_torch(device, 
 def test_cross_entropy_zero_total_weight_with_smoothing_is_nan_like_torch(device, torch):
     """Every target's class weight is zero: PyTorch's weighted mean is 0/0 = nan
     (the smoothing term, finite / 0, does not make it inf)."""
-    x = _rng("zero weight").standard_normal((3, 4))
+    x = named_rng("zero weight").standard_normal((3, 4))
     weight = np.array([0.0, 1.0, 1.0, 1.0])
     target = np.array([0, 0, 0])
     ours = F.cross_entropy(_f64(x), ag.tensor(target), weight=_f64(weight), label_smoothing=0.2)

@@ -1,4 +1,6 @@
 """Comparing a topograd module with the same PyTorch module, shared by the nn tests."""
+import zlib
+
 import numpy as np
 
 import autograd as ag
@@ -48,3 +50,14 @@ def run_both(torch, ours, theirs, x, seed=0):
     assert [n for n, _ in ours.named_buffers()] == list(theirs_buffers)
     for name, b in ours.named_buffers():
         np.testing.assert_allclose(b.numpy(), theirs_buffers[name].numpy(), rtol=1e-12, err_msg=name)
+
+
+def named_rng(name):
+    """A generator seeded by ``name``, so each test draws its own reproducible values."""
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def distinct_values(rng, *shape):
+    """Values at least 0.1 apart, so a max never ties (even after a finite-difference step)."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.1 - n * 0.05 + rng.uniform(0, 0.01, n)).reshape(shape)
