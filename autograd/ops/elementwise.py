@@ -17,7 +17,7 @@ def constant(array, like):
     return Tensor._make(array, like._backend)
 
 
-def _zero_gradient(like):
+def zero_gradient(like):
     """Zeros like ``like``, outside the graph: the gradient of an op whose derivative is
     zero (sign, a ReLU's gradient with respect to the ReLU's input)."""
     return constant(like._backend.xp.zeros_like(like.data), like)
@@ -296,7 +296,7 @@ class Sign(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        return _zero_gradient(gy)
+        return zero_gradient(gy)
 
 
 def sign(x):
@@ -419,7 +419,7 @@ class Relu(Function):
     def backward(ctx, gy):
         keep, = ctx.saved_tensors
         if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
-            return ReluGrad.apply(gy, keep, _input_place(ctx, keep))
+            return ReluGrad.apply(gy, keep, input_place(ctx, keep))
         # A plain backward: the masked copy straight from the kernel, with no op dispatch.
         return Tensor._make(gy._backend.masked(gy.data, keep.data), gy._backend)
 
@@ -449,14 +449,14 @@ class ReluGrad(Function):
     @staticmethod
     def backward(ctx, ggy):
         keep, x = ctx.saved_tensors
-        gx = _zero_gradient(ggy) if ctx.needs_input_grad[2] else None
-        return ReluGrad.apply(ggy, keep, x), None, gx
+        gx = zero_gradient(ggy) if ctx.needs_input_grad[2] else None
+        return type(ctx).apply(ggy, keep, x), None, gx  # (LeakyReluGrad's too: linear in gy)
 
 
-def _input_place(ctx, stand_in):
+def input_place(ctx, stand_in):
     """A tensor at the place in the graph of the sole input of ``ctx``'s node, with
     ``stand_in``'s array in place of its values, which the node did not keep (only
-    for ReluGrad, which never reads them)."""
+    for ReluGrad and LeakyReluGrad, which never read them)."""
     edge = ctx.next_functions[0]
     if edge is None:
         return None

@@ -1,7 +1,7 @@
 """Activations the Array API cannot compose stably or at all: softplus, which must
 not overflow, erf (for the exact GELU), which it lacks, and the leaky ReLU, whose
 gradient must stay connected to its input for higher derivatives."""
-from ..elementwise import _input_place, _zero_gradient, exp, sigmoid
+from ..elementwise import ReluGrad, exp, input_place, sigmoid
 from ...function import Function
 from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
@@ -45,25 +45,20 @@ class LeakyRelu(Function):
     def backward(ctx, gy):
         factor, = ctx.saved_tensors
         if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
-            return LeakyReluGrad.apply(gy, factor, _input_place(ctx, factor)), None
+            return LeakyReluGrad.apply(gy, factor, input_place(ctx, factor)), None
         return Tensor._make(gy.data * factor.data, gy._backend), None
 
 
-class LeakyReluGrad(Function):
-    """``gy * factor``, the leaky ReLU's per-element slope; linear in ``gy``. ``x``, the
-    leaky ReLU's input (or None), is never read: as ReluGrad's, it keeps the result
-    connected to x, with a zero derivative, as PyTorch's leaky_relu_backward is."""
+class LeakyReluGrad(ReluGrad):
+    """``gy * factor``, the leaky ReLU's per-element slope; linear in ``gy``. As
+    ReluGrad's (whose backward it shares), ``x``, the leaky ReLU's input (or None), is
+    never read: it keeps the result connected to x, with a zero derivative, as
+    PyTorch's leaky_relu_backward is."""
 
     @staticmethod
     def forward(ctx, gy, factor, x):
         ctx.save_for_backward(factor, x)
         return gy.data * factor.data
-
-    @staticmethod
-    def backward(ctx, ggy):
-        factor, x = ctx.saved_tensors
-        gx = _zero_gradient(ggy) if ctx.needs_input_grad[2] else None
-        return LeakyReluGrad.apply(ggy, factor, x), None, gx
 
 
 def leaky_relu(x, negative_slope):
