@@ -26,20 +26,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     floating(op, input)
     if input.ndim < 2:
         raise ValueError(f"{op}: expected an input of shape (N, C, ...), got {input.shape}")
+    _check_channel_vectors(op, input, running_mean=running_mean, running_var=running_var, weight=weight,
+                           bias=bias)
     c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
-                    ("bias", bias)):
-        if t is not None:
-            require_tensor(op, t, name)
-            same_dtype(op, input, t, name)  # as PyTorch: the buffers must not take another dtype
-            if t.shape != (c,):
-                raise ValueError(f"{op}: {name} must have shape ({c},) for an input with {c} channels, "
-                                 f"got {t.shape}")
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
-    half = input.dtype == dtypes.float16
-    if half:  # computed in float32 and rounded once, as PyTorch does: float16 squares overflow past 256
-        input = input.astype(dtypes.float32)
+    dtype, input = input.dtype, _widened(input)
     if training and input.size == 0:  # an empty batch, as in PyTorch: empty output, running stats left alone
         out = input * 1  # a new (empty) tensor, not the input itself
     elif training:
@@ -62,11 +54,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
         out = (input - reshape(running_mean, shape)) / sqrt(reshape(running_var, shape) + eps)
-    if weight is not None:
-        out = out * reshape(weight, shape)
-    if bias is not None:
-        out = out + reshape(bias, shape)
-    return out.astype(dtypes.float16) if half else out
+    return _scale_and_shift(out, weight, bias, dtype)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -84,9 +72,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             raise ValueError(f"{op}: {name} must have shape {normalized_shape}, got {t.shape}")
         same_dtype(op, input, t, name)
     axes = tuple(range(input.ndim - k, input.ndim))
-    half = input.dtype == dtypes.float16
-    if half:  # computed in float32 and rounded once, as PyTorch does: float16 squares overflow past 256
-        input = input.astype(dtypes.float32)
+    dtype, input = input.dtype, _widened(input)
     centered = input - _mean(input, axes, keepdims=True)
     var = _mean(centered * centered, axes, keepdims=True)
     out = centered / sqrt(var + eps)
@@ -94,7 +80,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         out = out * weight
     if bias is not None:
         out = out + bias
-    return out.astype(dtypes.float16) if half else out
+    return _rounded(out, dtype)
+
+
+def _widened(input):
+    """float16 is normalized in float32 and rounded once at the end, as PyTorch does:
+    its squares overflow past 256."""
+    return input.astype(dtypes.float32) if input.dtype == dtypes.float16 else input
+
+
+def _rounded(out, dtype):
+    return out.astype(dtype) if out.dtype != dtype else out
 
 
 def _check_channel_vectors(op, input, **vectors):
@@ -110,14 +106,13 @@ def _check_channel_vectors(op, input, **vectors):
 
 
 def _scale_and_shift(out, weight, bias, dtype):
-    """out * weight + bias per channel (axis 1), rounded to ``dtype`` (float16 inputs are
-    normalized in float32 and rounded once, as PyTorch does)."""
+    """out * weight + bias per channel (axis 1), rounded to ``dtype`` (see _widened)."""
     shape = (1, out.shape[1]) + (1,) * (out.ndim - 2)
     if weight is not None:
         out = out * reshape(weight, shape)
     if bias is not None:
         out = out + reshape(bias, shape)
-    return out.astype(dtype) if out.dtype != dtype else out
+    return _rounded(out, dtype)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -136,9 +131,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"{op}: the input's {c} channels (axis 1 of {input.shape}) do not divide into "
                          f"num_groups={num_groups} groups; pick a num_groups that divides {c}")
     _check_channel_vectors(op, input, weight=weight, bias=bias)
-    dtype = input.dtype
-    if dtype == dtypes.float16:  # float16 squares overflow past 256
-        input = input.astype(dtypes.float32)
+    dtype, input = input.dtype, _widened(input)
     if input.size == 0:  # nothing to normalize (and no mean of an empty group to warn about)
         return _scale_and_shift(input * 1, weight, bias, dtype)
     groups = reshape(input, (n, int(num_groups), input.size // (n * num_groups)))
@@ -170,9 +163,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if use_input_stats and count == 1:
         raise ValueError(f"{op}: expected more than 1 spatial element per channel when using the input's "
                          f"statistics, got input shape {input.shape}")
-    dtype = input.dtype
-    if dtype == dtypes.float16:  # float16 squares overflow past 256
-        input = input.astype(dtypes.float32)
+    dtype, input = input.dtype, _widened(input)
     if not use_input_stats:
         shape = (1, c) + (1,) * (input.ndim - 2)
         out = (input - reshape(running_mean, shape)) / sqrt(reshape(running_var, shape) + eps)
