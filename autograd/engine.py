@@ -6,6 +6,7 @@ before use and the walk is linear in the graph's size. The engine, not the
 ops, reduces a broadcast gradient to its input's shape. ``grad`` runs only the
 nodes that lead to its inputs, as PyTorch does.
 """
+import copy
 import threading
 import warnings
 
@@ -276,11 +277,19 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
     # only the input's is asked for), as PyTorch's built-in ops do.
     needs = node.needs_input_grad
     receives = capture[3]
-    node.needs_input_grad = tuple(n and p in receives for n, p in zip(needs, node.producer_tuple()))
-    try:
+    pruned = tuple(n and p in receives for n, p in zip(needs, node.producer_tuple()))
+    if pruned == needs:
         return call(node, grads)
+    # A copy of the node sees the pruned flags: another thread's pass through this graph
+    # may be running the same node's backward at this moment, with flags of its own.
+    ctx = copy.copy(node)
+    ctx.needs_input_grad = pruned
+    try:
+        return call(ctx, grads)
     finally:
-        node.needs_input_grad = needs
+        # A saved output that backward took (create_graph) links to the copy: as a node of
+        # that graph, it needs every input's gradient again.
+        ctx.needs_input_grad = needs
 
 
 def _call_backward(node, grads):

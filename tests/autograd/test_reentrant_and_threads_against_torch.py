@@ -510,3 +510,67 @@ def test_grad_mode_of_a_thread_in_backward_does_not_reach_another_thread(device)
     run_threads([thread_a, thread_b])
     assert seen == {"a_no_grad_graph": False, "a_in_backward": True, "a_after_wait": True,
                     "a_grad_records": True, "a_after": True, "b_no_grad_records": False, "b_records": True}
+
+
+def test_two_threads_asking_ag_grad_for_different_inputs_of_one_node_at_once(device, torch):
+    """ag.grad tells a node's backward which inputs it needs (needs_input_grad), per pass:
+    two threads asking the same graph for different inputs at once, both inside the same
+    node's backward, each get the gradient they asked for, as in PyTorch."""
+    both_inside = threading.Barrier(2, timeout=JOIN_TIMEOUT)
+
+    def run(lib, leaf, Function, grad):
+        class Meet(Function):
+            @staticmethod
+            def forward(ctx, a, b):
+                ctx.save_for_backward(a, b)
+                return a * b if lib is not ag else a.data * b.data
+
+            @staticmethod
+            def backward(ctx, g):
+                a, b = ctx.saved_tensors
+                both_inside.wait()
+                need_a, need_b = ctx.needs_input_grad[:2]
+                return (g * b if need_a else None), (g * a if need_b else None)
+        a, b = leaf(X), leaf(P)
+        z = (Meet.apply(a, b).sin() * 2).sum()
+        found = {}
+
+        def ask(name, x):
+            return lambda: found.__setitem__(name, grad(z, x))
+        run_threads([ask("a", a), ask("b", b)])
+        return found["a"], found["b"]
+
+    theirs = run(torch, lambda v: t64(torch, v), torch.autograd.Function,
+                 lambda z, x: torch.autograd.grad(z, x, retain_graph=True)[0])
+    ours = run(ag, lambda v: f64(v, device), ag.Function, lambda z, x: ag.grad(z, x, retain_graph=True)[0])
+    assert_close(ours[0], theirs[0])
+    assert_close(ours[1], theirs[1])
+    np.testing.assert_allclose(ours[0].numpy(), 2 * np.cos(X * P) * P, rtol=1e-12)
+
+
+def test_a_pruned_node_taken_into_a_second_order_graph_gives_every_gradient(device, torch):
+    """ag.grad(create_graph=True) runs a node's backward with some inputs pruned; a saved
+    output that backward takes joins the new graph, and differentiating that graph later
+    gives the gradients of every input, as in PyTorch."""
+    def run(lib, leaf, Function, grad):
+        class ExpMul(Function):  # exp(a * b), keeping its output
+            @staticmethod
+            def forward(ctx, a, b):
+                y = (a * b).exp() if lib is not ag else a._backend.xp.exp(a.data * b.data)
+                ctx.save_for_backward(a, b, y)
+                return y
+
+            @staticmethod
+            def backward(ctx, g):
+                a, b, y = ctx.saved_tensors
+                need_a, need_b = ctx.needs_input_grad[:2]
+                return (g * y * b if need_a else None), (g * y * a if need_b else None)
+        a, b = leaf(X), leaf(P)
+        ga, = grad(ExpMul.apply(a, b).sum(), a)     # b pruned in this pass
+        return grad(ga.sum(), [a, b])
+
+    theirs = run(torch, lambda v: t64(torch, v), torch.autograd.Function,
+                 lambda z, x: torch.autograd.grad(z, x, create_graph=True))
+    ours = run(ag, lambda v: f64(v, device), ag.Function, lambda z, x: ag.grad(z, x, create_graph=True))
+    assert_close(ours[0], theirs[0])
+    assert_close(ours[1], theirs[1])
