@@ -311,9 +311,18 @@ def _run(cls, args):
             if a._requires_grad or a._version is not None and a._fresh()._requires_grad:
                 requires = True  # (_fresh: an indexing view whose base joined the graph since)
     ctx = _new(cls)
-    if requires and _state.enabled:
-        return _record(cls, ctx, args, backend)
-    raw = cls.forward(ctx, *args)
+    if _state.enabled:
+        if requires:
+            return _record(cls, ctx, args, backend)
+        # As PyTorch: a forward never records, even one whose inputs need no gradient
+        # (a custom Function's forward may use Tensor ops on a parameter it closes over).
+        _state.enabled = False
+        try:
+            raw = cls.forward(ctx, *args)
+        finally:
+            _state.enabled = True
+    else:
+        raw = cls.forward(ctx, *args)
     if ctx._marks is not None and ctx._marks.dirty:
         return _dirty_outputs_unrecorded(ctx, args, raw, backend)
     if type(raw) is tuple or isinstance(raw, Tensor):

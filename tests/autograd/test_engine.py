@@ -843,6 +843,32 @@ def test_a_custom_function_with_one_integer_output_records_nothing(device):
     assert i.item() == 0 and not i.requires_grad and i.grad_fn is None
 
 
+def test_a_custom_forward_never_records_even_when_no_input_requires_grad(device, torch):
+    """As PyTorch: forward runs with recording off whether or not the call is recorded,
+    so Tensor ops in it on a parameter it closes over build no graph."""
+    def run(lib, Function, w):
+        seen = {}
+
+        class ScaleByW(Function):
+            @staticmethod
+            def forward(ctx, x):
+                seen["grad enabled"] = lib.is_grad_enabled()
+                inner = w * 2.0
+                seen["inner records"] = inner.requires_grad
+                return (x * inner.detach()) if lib is not ag else x.data * inner.data
+
+            @staticmethod
+            def backward(ctx, g):
+                return g
+        ScaleByW.apply(w.detach())  # its input requires no grad: the call is not recorded
+        return seen
+
+    theirs = run(torch, torch.autograd.Function, torch.ones(3, dtype=torch.float64, requires_grad=True))
+    ours = run(ag, ag.Function, ag.ones(3, dtype=ag.float64, device=device, requires_grad=True))
+    assert ours == theirs == {"grad enabled": False, "inner records": False}
+    assert ag.is_grad_enabled()
+
+
 def test_mark_non_differentiable_as_torch(device):
     """A marked float output does not require grad (PyTorch's ctx.mark_non_differentiable),
     so nothing can flow back through it, and the node is never run."""
