@@ -1,4 +1,5 @@
 """The Tensor: a backend array plus what autograd needs to differentiate it."""
+import functools
 import re
 import warnings
 
@@ -278,7 +279,6 @@ class Tensor:
             hooks = self._hooks
         else:
             hooks = self.grad_fn._tensor_hooks(self._output_nr)
-        hooks.append(fn)
         return HookHandle(hooks, fn)
 
     def retain_grad(self):
@@ -759,7 +759,18 @@ def _from_nested(seq):
 
 
 class HookHandle:
-    def __init__(self, hooks, fn):
+    """Adds ``fn`` to ``hooks`` (at the front with ``prepend``) and removes that one
+    registration again; ``with handle:`` removes it on leaving, as PyTorch's."""
+
+    def __init__(self, hooks, fn, prepend=False):
+        # The same function registered twice gets an entry of its own the second time,
+        # so each handle removes its own registration and the others keep their order.
+        if any(h is fn for h in hooks):
+            fn = functools.partial(fn)
+        if prepend:
+            hooks.insert(0, fn)
+        else:
+            hooks.append(fn)
         self._hooks, self._fn = hooks, fn
 
     def remove(self):
@@ -768,6 +779,12 @@ class HookHandle:
                 del self._hooks[i]
                 break
         self._hooks = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove()
 
 
 _default_dtype = dtypes.float32

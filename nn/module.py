@@ -1,6 +1,7 @@
 """Module: the base of every layer. Assigning a Parameter, Module or buffer as an
 attribute registers it, so parameters(), state_dict() and to() find it; names,
 traversal order, state_dict keys and printing follow PyTorch."""
+import warnings
 from collections import OrderedDict
 from typing import NamedTuple
 
@@ -43,25 +44,57 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks:
-            for hook in list(self._forward_pre_hooks):
-                replaced = hook(self, args)
-                if replaced is not None:
-                    args = replaced if isinstance(replaced, tuple) else (replaced,)
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
+        return self._scoped_forward(args, kwargs)
+
+    def _scoped_forward(self, args, kwargs):
         # Ops recorded inside this call remember the module stack, so drawings and
         # the profiler can group them by module.
         outer = _thread.scope
         _thread.scope = (self,) if outer is None else outer + (self,)
         try:
-            out = self.forward(*args, **kwargs)
+            return self.forward(*args, **kwargs)
         finally:
             _thread.scope = outer
-        if self._forward_hooks:
+
+    def _call_with_hooks(self, args, kwargs):
+        """forward between its pre-hooks and hooks, as PyTorch's: a forward hook
+        registered with ``always_call=True`` still runs (output None if there is none)
+        when a hook or forward raised, then the error goes on."""
+        out, called = None, set()
+        try:
+            for hook in list(self._forward_pre_hooks):
+                if type(hook) is _HookEntry:  # with_kwargs
+                    replaced = hook.fn(self, args, kwargs)
+                    if replaced is not None:
+                        if not (isinstance(replaced, tuple) and len(replaced) == 2):
+                            raise RuntimeError("a forward pre-hook registered with with_kwargs=True must return "
+                                               f"None or a tuple (new_args, new_kwargs), but got {replaced!r}")
+                        args, kwargs = replaced
+                else:
+                    replaced = hook(self, args)
+                    if replaced is not None:
+                        args = replaced if isinstance(replaced, tuple) else (replaced,)
+            out = self._scoped_forward(args, kwargs)
             for hook in list(self._forward_hooks):
-                replaced = hook(self, args, out)
+                called.add(id(hook))
+                replaced = _call_forward_hook(self, hook, args, kwargs, out)
                 if replaced is not None:
                     out = replaced
-        return out
+            return out
+        except Exception:
+            for hook in list(self._forward_hooks):
+                if type(hook) is _HookEntry and hook.always_call and id(hook) not in called:
+                    try:
+                        replaced = _call_forward_hook(self, hook, args, kwargs, out)
+                    except Exception as exc:
+                        warnings.warn("a forward hook with always_call=True raised an exception, silenced as "
+                                      f"another error was raised in forward: {exc}", stacklevel=3)
+                        continue
+                    if replaced is not None:
+                        out = replaced
+            raise
 
     # --- registration ------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -153,15 +186,19 @@ class Module:
 
     register_module = add_module
 
-    def register_forward_hook(self, hook):
-        """Call ``hook(module, inputs, output)`` after forward; a non-None return replaces the output."""
-        self._forward_hooks.append(hook)
-        return HookHandle(self._forward_hooks, hook)
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Call ``hook(module, inputs, output)`` after forward (``hook(module, inputs, kwargs, output)``
+        with ``with_kwargs``); a non-None return replaces the output. ``prepend`` runs it before
+        the hooks already registered; ``always_call`` runs it even when forward raised."""
+        entry = _HookEntry(hook, with_kwargs, always_call) if with_kwargs or always_call else hook
+        return HookHandle(self._forward_hooks, entry, prepend)
 
-    def register_forward_pre_hook(self, hook):
-        """Call ``hook(module, inputs)`` before forward; a non-None return replaces the inputs."""
-        self._forward_pre_hooks.append(hook)
-        return HookHandle(self._forward_pre_hooks, hook)
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, inputs)`` before forward; a non-None return replaces the inputs.
+        With ``with_kwargs``, ``hook(module, inputs, kwargs)`` may return ``(inputs, kwargs)``
+        to replace both. ``prepend`` runs it before the hooks already registered."""
+        entry = _HookEntry(hook, with_kwargs) if with_kwargs else hook
+        return HookHandle(self._forward_pre_hooks, entry, prepend)
 
     # --- traversal -------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -403,6 +440,21 @@ class Module:
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+
+class _HookEntry:
+    """A forward (pre-)hook registered with ``with_kwargs`` or ``always_call``: its own
+    entry in the module's hook list, telling ``__call__`` how to call it."""
+    __slots__ = ("fn", "with_kwargs", "always_call")
+
+    def __init__(self, fn, with_kwargs, always_call=False):
+        self.fn, self.with_kwargs, self.always_call = fn, with_kwargs, always_call
+
+
+def _call_forward_hook(module, hook, args, kwargs, out):
+    if type(hook) is not _HookEntry:
+        return hook(module, args, out)
+    return hook.fn(module, args, kwargs, out) if hook.with_kwargs else hook.fn(module, args, out)
 
 
 def _indent(text, spaces):

@@ -1,4 +1,5 @@
 """Reductions over ``axis`` (None, an int or a tuple; negatives allowed), with ``keepdims``."""
+import math
 import warnings
 
 from backends import dtypes
@@ -47,7 +48,10 @@ class Mean(Function):
         for a in axes:
             n *= x.data.shape[a]
         ctx.n = n
-        return x._backend.xp.mean(x.data, axis=axes, keepdims=keepdims)
+        xp = x._backend.xp
+        if n == 0:  # NumPy's mean of nothing warns (a division by 0); PyTorch's is a quiet NaN
+            return xp.full_like(xp.sum(x.data, axis=axes, keepdims=keepdims), math.nan)
+        return xp.mean(x.data, axis=axes, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, gy):

@@ -169,6 +169,8 @@ def _as_indices(input, weight):
     if indices.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must have an integer dtype, not {indices.dtype}; "
                         "convert them with .astype(ag.int64)")
+    if indices.dtype != dtypes.int64 and indices.dtype != dtypes.int32:
+        indices = indices.astype(dtypes.int64)  # so padding_idx compares with any id (300 is no uint8)
     num_embeddings = weight.shape[0]
     if indices.size:
         xp = backend.xp

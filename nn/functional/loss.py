@@ -76,6 +76,8 @@ def _class_targets(op, input, target, ignore_index):
     if kind(target) not in "iu":
         raise TypeError(f"{op}: class-index targets must be integers, not {target.dtype} "
                         "(for class probabilities pass a float target of the input's shape)")
+    if target.dtype != dtypes.int64:  # so ignore_index compares with any target (-100 is no uint8)
+        target = target.astype(dtypes.int64)
     shape, t = input.data.shape, target.data
     if len(shape) == 1:
         expected = ()
@@ -160,13 +162,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     c = input.shape[-1] if input.ndim == 1 else input.shape[1] if input.ndim >= 2 else 0
     weight = _class_weight(op, weight, input, c)
-    logp, targets, shape, _ = _class_targets(op, input, target, ignore_index)
+    logp, targets, shape, all_valid = _class_targets(op, input, target, ignore_index)
     xp = input._backend.xp
     t = targets.data
     valid = t != ignore_index
     safe = t * xp.astype(valid, t.dtype)
     rows = xp.arange(t.shape[0])
     picked = logp[constant(rows, input), constant(safe, input)]
+    if not all_valid:  # an ignored row's pick may be -inf (a masked class), which its 0 weight would make NaN
+        picked = where(constant(valid, input), picked, 0)
     row_weight = xp.astype(valid, logp.data.dtype)
     if weight is not None:
         row_weight = xp.take(weight.data, safe) * row_weight

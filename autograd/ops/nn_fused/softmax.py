@@ -2,7 +2,7 @@
 op computed with the max shifted out, so that large logits stay finite."""
 import math
 
-from ..elementwise import exp
+from ..elementwise import exp, where
 from ..reduction import Sum
 from ..shape import reshape
 from ...function import Function
@@ -77,10 +77,6 @@ class CrossEntropy(Function):
         xp = backend.xp
         z, t = logits.data, target.data
         n, c = z.shape
-        shifted = z - xp.max(z, axis=1, keepdims=True)
-        e = xp.exp(shifted)
-        sums = xp.sum(e, axis=1, keepdims=True)
-        lse = xp.log(sums)[:, 0]
         valid = None
         if all_valid:
             safe_t = t
@@ -90,6 +86,13 @@ class CrossEntropy(Function):
             valid = xp.astype(keep, z.dtype)
             safe_t = t * xp.astype(keep, t.dtype)  # ignored rows point at class 0, then weigh nothing
             weights = valid if weight is None else xp.take(weight.data, safe_t) * valid
+            # Ignored rows count as logits of 0: a -inf logit there (a masked class, a
+            # fully masked position) would make their 0 weight a NaN (0 * inf), not a 0.
+            z = _ignored_rows_zeroed(xp, z, keep)
+        shifted = z - xp.max(z, axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        sums = xp.sum(e, axis=1, keepdims=True)
+        lse = xp.log(sums)[:, 0]
         loss = lse - backend.gather(shifted, (xp.arange(n), safe_t))
         if weights is not None:
             loss = loss * weights
@@ -129,6 +132,8 @@ class CrossEntropy(Function):
         dtype = probs.data.dtype
         recording = _grad_state.enabled
         if recording:  # create_graph: Tensor ops, with the softmax differentiable in the logits
+            if valid is not None:  # ignored rows as in forward, so their gradient is 0, not NaN
+                logits = where(reshape(valid, (n, 1)) > 0, logits, 0)
             probs = softmax(logits, 1)
         else:  # the same arithmetic below on the bare arrays: a few ufuncs, no op dispatch
             probs, gy = probs.data, gy.data
@@ -149,6 +154,10 @@ class CrossEntropy(Function):
         if not recording:
             grad = Tensor._make(grad, backend)
         return grad, None, None, None, None, None, None
+
+
+def _ignored_rows_zeroed(xp, z, keep):
+    return xp.where(xp.reshape(keep, (keep.shape[0], 1)), z, xp.zeros((), dtype=z.dtype))
 
 
 def _counted(xp, per_row, valid):
