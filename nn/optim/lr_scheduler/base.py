@@ -3,7 +3,7 @@ the deprecated ``step(epoch)`` jump, and state dicts."""
 import types
 import warnings
 
-from ..optimizer import Optimizer
+from ..optimizer import Optimizer, _is_number
 
 
 EPOCH_DEPRECATION_WARNING = (
@@ -113,13 +113,25 @@ class LRScheduler:
 
 
 def per_group(scheduler, name, optimizer, value):
-    """``value`` repeated per param group, or checked to have one entry per group."""
+    """``value`` repeated per param group, or checked to have one entry per group; each a number."""
     groups = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != groups:
             raise ValueError(f"{scheduler}: {name} must have one value per param group ({groups}), got {len(value)}")
-        return list(value)
-    return [value] * groups
+        values = list(value)
+    else:
+        values = [value] * groups
+    for v in values:
+        check_number(scheduler, name, v)
+    return values
+
+
+def check_number(scheduler, name, value):
+    """Refuse a value that is not a number (a YAML reader may leave 1e-3 a string) before it
+    reaches the param groups, where it would only fail later, in a step."""
+    if not _is_number(value):
+        raise TypeError(f"{scheduler}: {name} must be a number, got {type(value).__name__} {value!r}"
+                        + ("; convert it with float()" if isinstance(value, str) else ""))
 
 
 def check_is_dict(scheduler, state_dict):

@@ -27,6 +27,12 @@ class _Composite(LRScheduler):
         self.optimizer = optimizer
         self._schedulers = schedulers
 
+    @property
+    def step_per_batch(self):
+        """True when a scheduler inside steps once per batch (OneCycleLR, CyclicLR): nn.fit then
+        steps the whole combination per batch, the one unit its step() can have."""
+        return any(getattr(scheduler, "step_per_batch", False) for scheduler in _leaves(self))
+
     def state_dict(self):
         state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "_schedulers")}
         state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
@@ -94,9 +100,27 @@ class ChainedScheduler(_Composite):
         self._last_lr = self._current_lrs()
 
     def step(self):
-        for scheduler in self._schedulers:
-            scheduler.step()
+        """Step every scheduler; if one refuses (the optimizer gained a param group), those
+        stepped before it are taken back, so the rates are left as they were."""
+        groups = [(group, dict(group)) for group in self.optimizer.param_groups]
+        schedulers = [(scheduler.__dict__, dict(scheduler.__dict__)) for scheduler in _nested(self)]
+        try:
+            for scheduler in self._schedulers:
+                scheduler.step()
+        except Exception:
+            for target, saved in groups + schedulers:
+                target.clear()
+                target.update(saved)
+            raise
         self._last_lr = self._current_lrs()
+
+
+def _nested(composite):
+    """Every scheduler inside a SequentialLR or ChainedScheduler, combinations included."""
+    for scheduler in composite._schedulers:
+        yield scheduler
+        if isinstance(scheduler, _Composite):
+            yield from _nested(scheduler)
 
 
 def _leaves(composite):

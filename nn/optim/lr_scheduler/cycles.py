@@ -2,8 +2,8 @@
 import math
 
 from ..optimizer import Optimizer
-from .base import (LRScheduler, check_is_dict, check_momentum, per_group, restore_callable, saved_callable,
-                   set_momentum)
+from .base import (LRScheduler, check_is_dict, check_momentum, check_number, per_group, restore_callable,
+                   saved_callable, set_momentum)
 
 
 class OneCycleLR(LRScheduler):
@@ -34,6 +34,10 @@ class OneCycleLR(LRScheduler):
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         max_lrs = per_group("OneCycleLR", "max_lr", optimizer, max_lr)
+        for label, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+            check_number("OneCycleLR", label, value)
+            if not value > 0:
+                raise ValueError(f"OneCycleLR: {label} must be positive, got {value!r}")
         if cycle_momentum:
             check_momentum("OneCycleLR", optimizer)
             max_momentums = per_group("OneCycleLR", "max_momentum", optimizer, max_momentum)
@@ -103,6 +107,7 @@ class OneCycleLR(LRScheduler):
 
     def get_lr(self):
         step_num = self.last_epoch
+        self._check_group_count(len(self.base_lrs))  # before the momenta change
         if step_num > self.total_steps:
             raise ValueError(f"OneCycleLR: tried to step {step_num} times, but total_steps is {self.total_steps}; "
                              "make total_steps (or epochs * steps_per_epoch) cover the whole run")
@@ -143,6 +148,10 @@ class CyclicLR(LRScheduler):
         if scale_fn is None and mode not in self._SCALINGS:
             raise ValueError(f"CyclicLR: mode must be one of {sorted(self._SCALINGS)} (or pass scale_fn), "
                              f"got {mode!r}")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"CyclicLR: scale_fn must be a function of the cycle or step, got "
+                            f"{type(scale_fn).__name__} {scale_fn!r}; to pick a built-in scaling, pass it as mode=")
+        check_number("CyclicLR", "gamma", gamma)
         if scale_fn is not None and scale_mode not in ("cycle", "iterations"):
             raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
         if cycle_momentum:

@@ -49,19 +49,23 @@ class ReduceLROnPlateau(LRScheduler):
         current = float(metrics)
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
-        if self._is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
+        # Counted aside and kept only once the rates are cut (or need no cut): a refused cut
+        # (min_lrs no longer one per param group) leaves this epoch uncounted, to step again.
+        best, bad_epochs, cooldown_counter = self.best, self.num_bad_epochs, self.cooldown_counter
+        if self._is_better(current, best):
+            best = current
+            bad_epochs = 0
         else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0  # bad epochs during the cooldown do not count
-        if self.num_bad_epochs > self.patience:
+            bad_epochs += 1
+        if cooldown_counter > 0:
+            cooldown_counter -= 1
+            bad_epochs = 0  # bad epochs during the cooldown do not count
+        if bad_epochs > self.patience:
             self._reduce_lr()
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
+            cooldown_counter = self.cooldown
+            bad_epochs = 0
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        self.best, self.num_bad_epochs, self.cooldown_counter = best, bad_epochs, cooldown_counter
         self._last_lr = self._current_lrs()
 
     def _reduce_lr(self):

@@ -1,0 +1,318 @@
+"""nn.optim.lr_scheduler against torch.optim.lr_scheduler, from a bug hunt over the schedulers'
+interplay with their optimizers: param groups added later, refused steps, bad arguments,
+resumes with last_epoch=, deprecated jumps, checkpoints mid-run, and the cycled momenta
+used by real optimizer steps. The bugs come first, then the behaviour the hunt verified."""
+import copy
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from nn import optim
+from nn.optim import lr_scheduler
+
+from .test_lr_scheduler import momenta, pair
+
+
+def hyperparameters(opt):
+    """Every param group's settings, without its parameters."""
+    return [{k: v for k, v in group.items() if k != "params"} for group in opt.param_groups]
+
+
+def sgd(lrs=(0.1,), momentum=0.9):
+    return optim.SGD([{"params": [nn.Parameter(ag.zeros(1))], "lr": lr} for lr in lrs], momentum=momentum)
+
+
+def step_all(scheduler, optimizer, steps):
+    """Step ``steps`` times (the optimizer first, as PyTorch expects), recording rates and momenta."""
+    seen = []
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        seen.append((scheduler.get_last_lr(), [g["lr"] for g in optimizer.param_groups], momenta(optimizer)))
+    return seen
+
+
+# --- bugs: each of these failed before its fix ----------------------------------------------
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_one_cycle_refuses_a_param_group_added_later_before_touching_momenta(optimizer):
+    """OneCycleLR set the first groups' momenta (or betas), then failed on the new group with a
+    bare KeyError: 'initial_lr'. Now it refuses with the other schedules' message, and the
+    param groups are as they were."""
+    opt = getattr(optim, optimizer)([nn.Parameter(ag.zeros(1))], lr=0.1)
+    scheduler = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    scheduler.step()
+    opt.add_param_group({"params": [nn.Parameter(ag.zeros(1))], "lr": 0.5})
+    before = (hyperparameters(opt), scheduler.last_epoch, scheduler.get_last_lr())
+    with pytest.raises(RuntimeError, match="after add_param_group"):
+        scheduler.step()
+    assert (hyperparameters(opt), scheduler.last_epoch, scheduler.get_last_lr()) == before
+
+
+def test_reduce_on_plateau_refused_cut_leaves_the_epoch_uncounted(torch):
+    """With min_lr given per group, a cut after add_param_group is refused; the refused step used
+    to count the epoch and its bad metric anyway, so stepping again after fixing min_lrs counted
+    that epoch twice. The retried run now matches PyTorch's run with both groups from the start."""
+    ours_opt = sgd((0.1,))
+    ours = lr_scheduler.ReduceLROnPlateau(ours_opt, patience=1, min_lr=[0.0])
+    ours.step(1.0)
+    ours_opt.add_param_group({"params": [nn.Parameter(ag.zeros(1))], "lr": 0.5})
+    ours.step(1.0)
+    before = (ours.last_epoch, ours.num_bad_epochs, ours.best, hyperparameters(ours_opt))
+    with pytest.raises(RuntimeError, match="min_lrs"):
+        ours.step(1.0)
+    assert (ours.last_epoch, ours.num_bad_epochs, ours.best, hyperparameters(ours_opt)) == before
+    ours.min_lrs = [0.0, 0.0]
+    ours.step(1.0)
+
+    theirs_opt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in (0.1, 0.5)],
+                                 momentum=0.9)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, patience=1, min_lr=[0.0, 0.0])
+    for _ in range(3):
+        theirs.step(1.0)
+    assert ours.get_last_lr() == theirs.get_last_lr()
+    assert (ours.last_epoch, ours.num_bad_epochs, ours.cooldown_counter, ours.best) == \
+        (theirs.last_epoch, theirs.num_bad_epochs, theirs.cooldown_counter, theirs.best)
+
+
+def test_chained_step_refused_by_one_scheduler_takes_back_the_ones_before_it(torch):
+    """ChainedScheduler stepped ExponentialLR (also halving the new group's rate), then LambdaLR
+    refused the new group: the rates were left decayed once more. Now a refused step changes
+    nothing, and once the group is taken out again the schedule goes on as PyTorch's, uninterrupted."""
+    def chain(lib, opt):
+        return lib.ChainedScheduler([lib.ExponentialLR(opt, gamma=0.5), lib.LambdaLR(opt, lambda e: 0.9 ** e)])
+
+    ours_opt, torch_opt = pair(torch)
+    ours, theirs = chain(lr_scheduler, ours_opt), chain(torch.optim.lr_scheduler, torch_opt)
+    head = step_all(ours, ours_opt, 3)
+    ours_opt.add_param_group({"params": [nn.Parameter(ag.zeros(1))], "lr": 0.5})
+    before = (hyperparameters(ours_opt), [s.last_epoch for s in ours._schedulers], ours.get_last_lr())
+    with pytest.raises(RuntimeError, match="after add_param_group"):
+        ours.step()
+    assert (hyperparameters(ours_opt), [s.last_epoch for s in ours._schedulers], ours.get_last_lr()) == before
+    ours_opt.param_groups.pop()
+    assert head + step_all(ours, ours_opt, 5) == step_all(theirs, torch_opt, 8)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, o: lib.ChainedScheduler([lib.OneCycleLR(o, max_lr=1.0, total_steps=16), lib.ExponentialLR(o, 0.99)]),
+    lambda lib, o: lib.SequentialLR(o, [lib.ConstantLR(o, factor=0.5, total_iters=3),
+                                        lib.CyclicLR(o, 0.01, 0.1, step_size_up=3)], milestones=[3]),
+], ids=["chained-onecycle", "sequential-cyclic"])
+def test_fit_steps_a_combination_holding_a_per_batch_schedule_once_per_batch(make, device, torch):
+    """nn.fit steps OneCycleLR and CyclicLR per batch, but a ChainedScheduler or SequentialLR
+    holding one was stepped per epoch: 4 of a 16-step one-cycle, ending near the peak rate.
+    The rates after fit are PyTorch's after the same composition stepped once per batch."""
+    model = nn.Linear(2, 1)
+    ours_opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = make(lr_scheduler, ours_opt)
+    x, y = ag.randn(8, 2), ag.randn(8, 1)
+    loader = nn.data.DataLoader(nn.data.TensorDataset(x, y), batch_size=2)
+    nn.fit(model, nn.MSELoss(), ours_opt, loader, epochs=4, scheduler=scheduler, progress=False, metrics=())
+
+    torch_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's about the order of step() calls in its constructors
+        reference = make(torch.optim.lr_scheduler, torch_opt)
+    step_all(reference, torch_opt, 4 * 4)
+    assert scheduler.get_last_lr() == reference.get_last_lr()
+    assert momenta(ours_opt) == momenta(torch_opt)
+
+
+def test_per_batch_flag_of_combinations_follows_their_schedulers():
+    opt = sgd()
+    per_epoch = lr_scheduler.ChainedScheduler([lr_scheduler.ExponentialLR(opt, gamma=0.9)])
+    assert not per_epoch.step_per_batch
+    nested = lr_scheduler.SequentialLR(
+        opt, [lr_scheduler.ChainedScheduler([lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=2)]),
+              lr_scheduler.ExponentialLR(opt, gamma=0.9)], milestones=[4])
+    assert nested.step_per_batch
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda o: lr_scheduler.CyclicLR(o, base_lr="1e-4", max_lr=0.1), TypeError, "base_lr must be a number"),
+    (lambda o: lr_scheduler.CyclicLR(o, base_lr=1e-4, max_lr=["0.1"]), TypeError, "max_lr must be a number"),
+    (lambda o: lr_scheduler.CyclicLR(o, 1e-4, 0.1, base_momentum="0.8"), TypeError, "base_momentum must be"),
+    (lambda o: lr_scheduler.CyclicLR(o, 1e-4, 0.1, mode="exp_range", gamma="0.99"), TypeError, "gamma must be"),
+    (lambda o: lr_scheduler.CyclicLR(o, 1e-4, 0.1, scale_fn="triangular2"), TypeError, "pass it as mode="),
+    (lambda o: lr_scheduler.OneCycleLR(o, max_lr="0.1", total_steps=10), TypeError, "max_lr must be a number"),
+    (lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10, max_momentum="0.95"), TypeError,
+     "max_momentum must be a number"),
+    (lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10, final_div_factor=0), ValueError,
+     "final_div_factor must be positive"),
+    (lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10, div_factor="25"), TypeError,
+     "div_factor must be a number"),
+])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_cycles_refuse_bad_values_before_touching_the_optimizer(make, error, message, optimizer):
+    """A string from a config file (or a zero divisor) got into the param groups first: CyclicLR
+    left lr='1e-4' and the momenta set, OneCycleLR its initial_lr/max_lr, behind an unclear
+    TypeError or ZeroDivisionError."""
+    opt = getattr(optim, optimizer)([nn.Parameter(ag.zeros(1))], lr=0.1)
+    before = hyperparameters(opt)
+    with pytest.raises(error, match=message):
+        make(opt)
+    assert hyperparameters(opt) == before
+
+
+# --- behaviour verified against PyTorch ---------------------------------------------------------
+
+RESUMABLE = [
+    ("StepLR", dict(step_size=3, gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[2, 5, 9])),
+    ("CosineAnnealingLR", dict(T_max=6, eta_min=0.01)),
+    ("LinearLR", dict(start_factor=0.2, total_iters=6)),
+    ("PolynomialLR", dict(total_iters=8, power=2.0)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2)),
+    ("OneCycleLR", dict(max_lr=1.0, total_steps=30, three_phase=True)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2")),
+    ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.9)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", RESUMABLE, ids=[n for n, _ in RESUMABLE])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_resume_with_last_epoch_matches_pytorch(name, kwargs, optimizer, torch):
+    """Run 7 steps, load the optimizer's state into a new one, build the scheduler with
+    last_epoch=6 and go on across the later phase boundaries: PyTorch's sequence, bit for bit."""
+    def run(lib, opt_lib, param):
+        def make():
+            return getattr(opt_lib, optimizer)([{"params": [param()], "lr": lr} for lr in (0.1, 0.03)],
+                                               **({"momentum": 0.9} if optimizer == "SGD" else {}))
+        opt = make()
+        head = step_all(getattr(lib, name)(opt, **kwargs), opt, 7)
+        resumed_opt = make()
+        resumed_opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+        resumed = getattr(lib, name)(resumed_opt, last_epoch=6, **kwargs)
+        return head + [(resumed.get_last_lr(), resumed.last_epoch)] + step_all(resumed, resumed_opt, 20)
+
+    ours = run(lr_scheduler, optim, lambda: nn.Parameter(ag.zeros(1)))
+    theirs = run(torch.optim.lr_scheduler, torch.optim, lambda: torch.nn.Parameter(torch.zeros(1)))
+    assert ours == theirs
+
+
+JUMPS = [
+    ("StepLR", dict(step_size=3, gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[2, 5, 5, 9])),
+    ("ExponentialLR", dict(gamma=0.9)),
+    ("CosineAnnealingLR", dict(T_max=6, eta_min=0.01)),
+    ("OneCycleLR", dict(max_lr=1.0, total_steps=40)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=3)),
+    ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.9)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", JUMPS, ids=[n for n, _ in JUMPS])
+def test_deprecated_jumps_then_plain_steps_match_pytorch(name, kwargs, torch):
+    """step(epoch) uses the closed form where a schedule has one (get_lr otherwise), and the
+    chainable steps after it start from there."""
+    ours_opt, torch_opt = pair(torch, "Adam")
+    ours = getattr(lr_scheduler, name)(ours_opt, **kwargs)
+    theirs = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
+    for epoch in (3, 1, 8, 12, 0, 5, 5, 29, None, None, None, None):
+        torch_opt.step()
+        with pytest.warns(UserWarning) if epoch is not None else nullcontext():
+            theirs.step(epoch)
+        with pytest.warns(UserWarning, match="deprecated") if epoch is not None else nullcontext():
+            ours.step(epoch)
+        assert (ours.get_last_lr(), ours.last_epoch, momenta(ours_opt)) == \
+            (theirs.get_last_lr(), theirs.last_epoch, momenta(torch_opt)), epoch
+
+
+def test_checkpoint_mid_run_of_a_sequence_with_a_one_cycle_matches_pytorch(torch):
+    """SequentialLR(LinearLR warm-up, OneCycleLR) on Adam, saved after 9 steps (past the
+    milestone) and resumed into fresh objects: PyTorch's uninterrupted rates and betas."""
+    def build(lib, opt):
+        return lib.SequentialLR(opt, [lib.LinearLR(opt, start_factor=0.1, total_iters=4),
+                                      lib.OneCycleLR(opt, max_lr=[0.5, 0.2], total_steps=30)], milestones=[5])
+
+    def opt_pair():
+        return pair(torch, "Adam")
+
+    torch_opt = opt_pair()[1]
+    straight = step_all(build(torch.optim.lr_scheduler, torch_opt), torch_opt, 20)
+    ours_opt = opt_pair()[0]
+    ours = build(lr_scheduler, ours_opt)
+    head = step_all(ours, ours_opt, 9)
+    saved_opt, saved = copy.deepcopy(ours_opt.state_dict()), copy.deepcopy(ours.state_dict())
+    resumed_opt = opt_pair()[0]
+    resumed = build(lr_scheduler, resumed_opt)
+    resumed_opt.load_state_dict(saved_opt)
+    resumed.load_state_dict(saved)
+    assert head + step_all(resumed, resumed_opt, 11) == straight
+
+
+@pytest.mark.parametrize("name, kwargs, optimizer", [
+    ("OneCycleLR", dict(max_lr=[0.5, 0.2, 0.05], total_steps=12, pct_start=0.25, base_momentum=[0.8, 0.7, 0.6]),
+     "SGD"),
+    ("CyclicLR", dict(base_lr=[0.01, 0.02, 0.001], max_lr=0.2, step_size_up=2, step_size_down=3,
+                      max_momentum=[0.95, 0.9, 0.99]), "Adam"),
+    ("OneCycleLR", dict(max_lr=0.3, total_steps=12, three_phase=True, anneal_strategy="linear"), "RMSprop"),
+])
+def test_cycled_momenta_drive_the_optimizer_steps_as_in_pytorch(name, kwargs, optimizer, device, torch):
+    """Three param groups, each with its own rate and momentum (or Adam's beta1) cycled by the
+    schedule, trained for 12 steps on a quadratic: the parameters follow PyTorch's."""
+    rng = np.random.default_rng(7)
+    starts = [rng.standard_normal(3) for _ in range(3)]
+    extra = {"SGD": {"momentum": 0.9}, "Adam": {}, "RMSprop": {"momentum": 0.5}}[optimizer]
+    ours_params = [nn.Parameter(ag.tensor(s, dtype=ag.float64)) for s in starts]
+    torch_params = [torch.nn.Parameter(torch.tensor(s, dtype=torch.float64)) for s in starts]
+    ours_opt = getattr(optim, optimizer)([{"params": [p], "lr": 0.1} for p in ours_params], **extra)
+    torch_opt = getattr(torch.optim, optimizer)([{"params": [p], "lr": 0.1} for p in torch_params], **extra)
+    ours = getattr(lr_scheduler, name)(ours_opt, **kwargs)
+    theirs = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
+    for _ in range(12):
+        ours_opt.zero_grad()
+        torch_opt.zero_grad()
+        sum((p * p * (i + 1)).sum() for i, p in enumerate(ours_params)).backward()
+        sum((p * p * (i + 1)).sum() for i, p in enumerate(torch_params)).backward()
+        ours_opt.step()
+        torch_opt.step()
+        ours.step()
+        theirs.step()
+        assert (ours.get_last_lr(), momenta(ours_opt)) == (theirs.get_last_lr(), momenta(torch_opt))
+    for p, q in zip(ours_params, torch_params):
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_reduce_on_plateau_with_epochs_and_non_finite_metrics_matches_pytorch(torch):
+    """The deprecated epoch argument sets last_epoch; NaN never improves, inf and -inf compare
+    as PyTorch's; cooldown and per-group min_lr as PyTorch's."""
+    kwargs = dict(mode="max", factor=0.5, patience=0, threshold=0.1, threshold_mode="abs", cooldown=1,
+                  min_lr=[0.02, 0.001])
+    ours_opt, torch_opt = pair(torch)
+    ours = lr_scheduler.ReduceLROnPlateau(ours_opt, **kwargs)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(torch_opt, **kwargs)
+    metrics = [(0.1, None), (float("nan"), None), (0.15, 7), (0.3, None), (float("inf"), None), (5.0, 2),
+               (-float("inf"), None), (0.0, None), (0.0, None), (float("nan"), 11), (1.0, None), (1.0, None)]
+    changes = 0
+    for metric, epoch in metrics:
+        before = ours.get_last_lr()
+        if epoch is None:
+            theirs.step(metric)
+            ours.step(metric)
+        else:
+            with pytest.warns(UserWarning):
+                theirs.step(metric, epoch)
+            with pytest.warns(UserWarning, match="deprecated"):
+                ours.step(metric, epoch)
+        assert ours.get_last_lr() == theirs.get_last_lr(), (metric, epoch)
+        assert (ours.last_epoch, ours.num_bad_epochs, ours.cooldown_counter, repr(ours.best)) == \
+            (theirs.last_epoch, theirs.num_bad_epochs, theirs.cooldown_counter, repr(theirs.best))
+        changes += ours.get_last_lr() != before
+    assert changes >= 2
+
+
+def test_state_dict_keys_are_pytorchs(torch):
+    """A scheduler's state dict holds PyTorch's entries (less its private get_lr flag), so a
+    checkpoint reads the same in both."""
+    ours_opt, torch_opt = pair(torch)
+    for name, kwargs in [("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=3)),
+                         ("OneCycleLR", dict(max_lr=1.0, total_steps=10)), ("StepLR", dict(step_size=2))]:
+        ours = getattr(lr_scheduler, name)(ours_opt, **kwargs)
+        theirs = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
+        assert set(ours.state_dict()) == set(theirs.state_dict()) - {"_get_lr_called_within_step"}, name
