@@ -46,6 +46,8 @@ class Optimizer:
     # The entries every non-empty per-parameter state holds (the others are made on demand),
     # which load_state_dict checks for, so a state dict from another optimizer fails there.
     _state_keys = ()
+    # Whether step() has run: a scheduler stepped before it warns, as PyTorch's does.
+    stepped = False
 
     def __init__(self, params, defaults):
         self._check_group(defaults)
@@ -179,6 +181,7 @@ class Optimizer:
                     # Like PyTorch, an update counts as an in-place change: backward through a
                     # graph recorded before the step then fails loudly instead of going wrong.
                     count_change(p, where)
+        self.stepped = True
         return loss
 
     def _check_state_follows_params(self, updates):

@@ -316,3 +316,28 @@ def test_state_dict_keys_are_pytorchs(torch):
         ours = getattr(lr_scheduler, name)(ours_opt, **kwargs)
         theirs = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
         assert set(ours.state_dict()) == set(theirs.state_dict()) - {"_get_lr_called_within_step"}, name
+
+
+def _order_warnings(lib, optimizer_first):
+    """The step-order warnings of two epochs of StepLR (the optimizer's step first or second)."""
+    p = lib.nn.Parameter(lib.zeros(1)) if lib is not ag else nn.Parameter(ag.zeros(1))
+    p.grad = p.detach() * 0
+    opt = (lib.optim if lib is not ag else optim).SGD([p], lr=0.1)
+    sched = (lib.optim.lr_scheduler if lib is not ag else lr_scheduler).StepLR(opt, step_size=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            if optimizer_first:
+                opt.step()
+            sched.step()
+            if not optimizer_first:
+                opt.step()
+    return [str(w.message) for w in caught if "optimizer.step()" in str(w.message)]
+
+
+@pytest.mark.parametrize("optimizer_first", [True, False])
+def test_a_scheduler_stepped_before_the_optimizer_warns_once_as_torch(torch, optimizer_first):
+    ours, theirs = _order_warnings(ag, optimizer_first), _order_warnings(torch, optimizer_first)
+    assert len(ours) == len(theirs) == (0 if optimizer_first else 1)
+    if ours:
+        assert "Call optimizer.step() first" in ours[0]

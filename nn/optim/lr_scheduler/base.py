@@ -12,6 +12,11 @@ EPOCH_DEPRECATION_WARNING = (
     "rather than the chainable form."
 )
 
+STEP_ORDER_WARNING = (
+    "scheduler.step() was called before optimizer.step(): the first rate of the schedule is skipped. "
+    "Call optimizer.step() first, then scheduler.step(), as in PyTorch."
+)
+
 
 class LRScheduler:
     """Base class: subclasses define ``get_lr()``, the rates for the new ``last_epoch``."""
@@ -52,6 +57,8 @@ class LRScheduler:
         ``epoch`` (deprecated, see the module docstring) jumps to that epoch instead."""
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        if self._step_count == 1 and not self.optimizer.stepped:  # the first step after the constructor's
+            warnings.warn(STEP_ORDER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
         try:
             self._update_lr(epoch)
