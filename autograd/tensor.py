@@ -447,16 +447,21 @@ class Tensor:
 
     def _refuse_a_broadcast_view(self, op):
         """As PyTorch: no in-place change of a view in which several elements share one
-        memory location (broadcast_to's, or a view of one): it would write each of them
-        at once. (NumPy's broadcast views are read-only, so this is also its clear error.)"""
+        memory location (broadcast_to's, a view of one, or its detach()): it would write
+        each of them at once. (NumPy's broadcast views are read-only, so this is also its
+        clear error; CuPy's are not, and would be written.)"""
         view = self
         while getattr(view, "_base", None) is not None:
             base, write_back = view._base[:2]
             if write_back is None:
-                raise RuntimeError(f"{op}: this tensor is (a view of) a broadcast_to view, in which several "
-                                   "elements share one memory location, so it cannot be changed in place; "
-                                   "change a .clone() of it instead")
+                break
             view = base
+        else:
+            if not self._backend.repeats_elements(self.data):
+                return
+        raise RuntimeError(f"{op}: this tensor is (a view or a detach() of) a broadcast_to view, in which "
+                           "several elements share one memory location, so it cannot be changed in place; "
+                           "change a .clone() of it instead")
 
     def _inplace(self, op, fn, other):
         self._refuse_a_broadcast_view(op)

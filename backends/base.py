@@ -17,6 +17,13 @@ def below(high, low, dtype):
     return float(np.nextafter(np.asarray(high, dtype), np.asarray(low, dtype)))
 
 
+def has_zero_stride(array):
+    """Whether a strided array (NumPy's, CuPy's) with elements steps 0 bytes along an axis
+    longer than 1 (an empty array may have any strides)."""
+    shape = array.shape
+    return 0 not in shape and any(step == 0 and n > 1 for n, step in zip(shape, array.strides))
+
+
 class Backend:
     name = "abstract"
 
@@ -63,6 +70,11 @@ class Backend:
         """True when ``array`` is writeable and no other array views its memory
         through it, so it may be changed in place; False is always safe."""
         return False
+
+    def repeats_elements(self, array):
+        """Whether several elements of ``array`` are one memory location (a stride of 0 over
+        an axis longer than 1, as broadcast_to makes), so that it cannot change in place."""
+        return has_zero_stride(self.to_numpy(array))  # (zero-copy on the CPU)
 
     def may_share_memory(self, a, b):
         """Whether ``a`` and ``b`` may share memory (overlapping bounds, a cheap test that

@@ -1,6 +1,6 @@
 """The CUDA backend, on CuPy. CuPy is imported only when a CUDA device is asked for."""
 
-from .base import Backend, below
+from .base import Backend, below, has_zero_stride
 from .cupy_namespace import array_api_namespace
 from .numpy_backend import add_windows, windows_view
 
@@ -52,6 +52,9 @@ class CupyBackend(Backend):
 
     def owns_memory(self, array):
         return array.base is None
+
+    def repeats_elements(self, array):
+        return has_zero_stride(array)  # (to_numpy would copy to the host, and lose the strides)
 
     def may_share_memory(self, a, b):
         return bool(self.xp.may_share_memory(a, b))  # (to_numpy would copy to the host)

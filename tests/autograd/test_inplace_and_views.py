@@ -1086,6 +1086,26 @@ def test_a_broadcast_view_refuses_in_place_changes_and_keeps_its_base(device, ch
     assert x.tolist() == [1.0, -2.0]
 
 
+@pytest.mark.parametrize("change", [lambda d: d.add_(1), lambda d: d.zero_(), lambda d: d.__setitem__(0, 5.0)])
+def test_a_detached_broadcast_view_refuses_in_place_changes_by_name(device, change):
+    """detach() keeps the shared memory of a broadcast view: an in-place change is refused
+    with a RuntimeError that names the fix (NumPy's own says only "read-only", and CuPy's
+    would write), as PyTorch's refuses it, and the base keeps its values."""
+    x = ag.tensor([1.0, -2.0], device=device)
+    detached = ag.broadcast_to(x, (3, 2)).detach()
+    with pytest.raises(RuntimeError, match="detach.*broadcast_to view.*several elements share one memory location.*clone"):
+        change(detached)
+    assert x.tolist() == [1.0, -2.0] and detached.tolist() == [[1.0, -2.0]] * 3
+
+
+def test_an_empty_tensor_whose_strides_are_zero_still_changes_in_place(device):
+    """NumPy gives some empty arrays strides of 0: with no elements, none is shared."""
+    empty = ag.tensor(np.zeros((0, 1, 3)), device=device) * 1.0
+    empty.add_(1)
+    empty[...] = 2.0
+    assert empty.shape == (0, 1, 3)
+
+
 def test_a_broadcast_that_only_adds_ones_is_a_writable_view(device, torch):
     """broadcast_to((2,) -> (1, 2)) shares no element, so, as PyTorch's expand, it may
     be changed in place, and the change reaches its base."""
