@@ -5,7 +5,7 @@ from . import functional, init
 from .layers.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers.container import Identity, ModuleDict, ModuleList, Sequential
 from .layers.parameter_containers import ParameterDict, ParameterList
-from .layers.conv import Conv1d, Conv2d
+from .layers.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .layers.dropout import Dropout
 from .layers.flatten import Flatten
 from .layers.linear import Linear

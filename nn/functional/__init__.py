@@ -2,8 +2,8 @@
 arguments (``softmax`` and ``log_softmax`` take ``axis``, as every tensor op does).
 
 Hot or numerically fragile ops call the fused primitives of
-``autograd.ops.nn_fused`` (linear, conv2d, pooling, softmax, cross-entropy,
-softplus, erf, binary cross-entropy); the rest are compositions of Tensor ops
+``autograd.ops.nn_fused`` (linear, conv2d and its transpose, pooling, softmax,
+cross-entropy, softplus, erf, binary cross-entropy); the rest are compositions of Tensor ops
 with no gradient code of their own. Arguments are checked here, so a mistake
 raises a clear error before any work is done.
 
@@ -14,7 +14,7 @@ One concept per module, mirroring ``nn.layers``: ``linear``, ``conv``,
 ``import nn.functional as F``, then ``F.linear(...)``.
 """
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
-from .conv import conv1d, conv2d
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .dropout import dropout
 from .embedding import embedding, one_hot
 from .linear import linear
@@ -25,7 +25,8 @@ from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_
                       max_pool2d)
 
 __all__ = [
-    "linear", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+    "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
+    "avg_pool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "dropout", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus",
     "softmax", "log_softmax", "batch_norm", "instance_norm", "group_norm", "layer_norm",
     "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy",

@@ -1,8 +1,11 @@
 """``conv2d``: 2-D cross-correlation as im2col plus one GEMM (``nn_fused.conv2d``),
-and ``conv1d``: the same kernel over (N, C, 1, L) views of sequences.
-The checks turn PyTorch's stride, padding (ints, 'valid' or 'same'), dilation and
-groups into a ``Window``, memoized per input size, as a layer asks for the same
-few windows every step."""
+and ``conv1d``: the same kernel over (N, C, 1, L) views of sequences;
+``conv_transpose2d`` and ``conv_transpose1d``: their transposes (conv2d's input
+gradient run forward, ``nn_fused.conv_transpose2d``).
+The checks turn PyTorch's stride, padding (ints, 'valid' or 'same'), output_padding,
+dilation and groups into a ``Window``, memoized per input size, as a layer asks for
+the same few windows every step. A transposed convolution's window is that of the
+conv2d it transposes: it slides over the transposed output."""
 import functools
 import numbers
 
@@ -37,16 +40,38 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return sequences_from_images(y, unbatched)
 
 
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-D transposed convolution of (N, C_in, H, W) with (C_in, C_out/groups, KH, KW), as
+    PyTorch's: the input gradient of the conv2d with these arguments, so an
+    (N, C_out, H_out, W_out) output, H_out = (H - 1) * stride - 2 * padding +
+    dilation * (KH - 1) + output_padding + 1 (W_out likewise). ``output_padding``
+    (less than the stride or the dilation) adds rows and columns at the bottom and
+    right, which only the bias reaches."""
+    op = "conv_transpose2d"
+    x, unbatched = batched_images(op, input)
+    _check_conv_transpose(op, x, weight, bias, groups, ("in_channels", "out_channels/groups", "KH", "KW"))
+    window = cached(_conv_transpose_window, op, weight.shape[2:], stride, padding, output_padding, dilation,
+                    *x.shape[2:])
+    return unbatch(nn_fused.conv_transpose2d(x, weight, bias, window, groups), unbatched)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution of (N, C_in, L) with (C_in, C_out/groups, K): the
+    transpose of conv1d, L_out = (L - 1) * stride - 2 * padding + dilation * (K - 1) +
+    output_padding + 1. It runs conv_transpose2d's kernel on the (N, C_in, 1, L) view
+    with a (C_in, C_out/groups, 1, K) weight, as conv1d runs conv2d's."""
+    op = "conv_transpose1d"
+    x, unbatched = batched_sequences_as_images(op, input)
+    _check_conv_transpose(op, x, weight, bias, groups, ("in_channels", "out_channels/groups", "K"))
+    c, og, k = weight.shape
+    window = cached(_conv_transpose1d_window, op, k, stride, padding, output_padding, dilation, x.shape[3])
+    y = nn_fused.conv_transpose2d(x, reshape(weight, (c, og, 1, k)), bias, window, groups)
+    return sequences_from_images(y, unbatched)
+
+
 def _check_conv(op, x, weight, bias, groups, weight_axes):
     """The weight (named by ``weight_axes``), bias and groups against a batched input."""
-    floating(op, weight, "weight")
-    if weight.ndim != len(weight_axes):
-        raise ValueError(f"{op}: weight must be {len(weight_axes)}-D ({', '.join(weight_axes)}), "
-                         f"got shape {weight.shape}")
-    same_dtype(op, x, weight, "the weight")
-    if type(groups) is not int and (isinstance(groups, bool) or not isinstance(groups, numbers.Integral)) \
-            or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    _check_weight_and_groups(op, x, weight, groups, weight_axes)
     o, cg = weight.shape[:2]
     if not o or 0 in weight.shape[2:]:
         raise ValueError(f"{op}: weight {weight.shape} must have at least one output channel and a kernel of "
@@ -57,10 +82,42 @@ def _check_conv(op, x, weight, bias, groups, weight_axes):
                          f"expects {cg * groups}")
     if o % groups:
         raise ValueError(f"{op}: out_channels ({o}) must be divisible by groups ({groups})")
+    _check_bias(op, x, bias, o)
+
+
+def _check_conv_transpose(op, x, weight, bias, groups, weight_axes):
+    """As ``_check_conv``, for a transposed convolution's (in_channels, out_channels/groups,
+    *kernel) weight: its first axis matches the input's channels."""
+    _check_weight_and_groups(op, x, weight, groups, weight_axes)
+    c, og = weight.shape[:2]
+    if not og or 0 in weight.shape[2:]:
+        raise ValueError(f"{op}: weight {weight.shape} must have at least one output channel per group and a "
+                         f"kernel of at least {'x'.join('1' * (weight.ndim - 2))}")
+    if c != x.shape[1]:
+        raise ValueError(f"{op}: the input has {x.shape[1]} channels but the weight {weight.shape} expects {c} "
+                         "(a transposed convolution's weight is (in_channels, out_channels/groups, ...))")
+    if c % groups:
+        raise ValueError(f"{op}: in_channels ({c}, the weight's first axis) must be divisible by groups "
+                         f"({groups})")
+    _check_bias(op, x, bias, og * groups)
+
+
+def _check_weight_and_groups(op, x, weight, groups, weight_axes):
+    floating(op, weight, "weight")
+    if weight.ndim != len(weight_axes):
+        raise ValueError(f"{op}: weight must be {len(weight_axes)}-D ({', '.join(weight_axes)}), "
+                         f"got shape {weight.shape}")
+    same_dtype(op, x, weight, "the weight")
+    if type(groups) is not int and (isinstance(groups, bool) or not isinstance(groups, numbers.Integral)) \
+            or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+
+
+def _check_bias(op, x, bias, channels):
     if bias is not None:
         require_tensor(op, bias, "bias")
-        if bias.shape != (o,):
-            raise ValueError(f"{op}: bias must have shape ({o},), got {bias.shape}")
+        if bias.shape != (channels,):
+            raise ValueError(f"{op}: bias must have shape ({channels},), got {bias.shape}")
         same_dtype(op, x, bias, "the bias")
 
 
@@ -101,3 +158,44 @@ def _conv_window(op, kernel, stride, padding, dilation, h, w):
     out = (window_out(op, h, kh, stride[0], dilation[0], pads[0], pads[1]),
            window_out(op, w, kw, stride[1], dilation[1], pads[2], pads[3]))
     return nn_fused.Window((kh, kw), stride, dilation, pads, (h, w), out)
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _conv_transpose1d_window(op, k, stride, padding, output_padding, dilation, length):
+    """conv_transpose2d's window over a 1 x length input with a 1 x k kernel."""
+    (s,) = single(op, "stride", stride, 1)
+    (p,) = single(op, "padding", padding, 0)
+    (q,) = single(op, "output_padding", output_padding, 0)
+    (d,) = single(op, "dilation", dilation, 1)
+    return _conv_transpose_window(op, (1, k), (1, s), (0, p), (0, q), (1, d), 1, length, ("height", "length"))
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _conv_transpose_window(op, kernel, stride, padding, output_padding, dilation, h, w, axes=("height", "width")):
+    """The window of the conv2d that a transposed convolution of an h x w input is the
+    input gradient of: it slides over the (padded) transposed output, h x w times."""
+    stride = pair(op, "stride", stride, 1)
+    padding = pair(op, "padding", padding, 0)
+    output_padding = pair(op, "output_padding", output_padding, 0)
+    dilation = pair(op, "dilation", dilation, 1)
+    out = tuple(_transposed_size(op, *args)
+                for args in zip(axes, (h, w), kernel, stride, padding, output_padding, dilation))
+    (ph, pw) = padding
+    return nn_fused.Window(tuple(kernel), stride, dilation, (ph, ph, pw, pw), out, (h, w))
+
+
+def _transposed_size(op, axis, size, kernel, stride, padding, output_padding, dilation):
+    """The output size along one axis, PyTorch's formula, after its checks."""
+    if size < 1:
+        raise ValueError(f"{op}: the input's {axis} is 0; a transposed convolution needs at least one element "
+                         "along each convolved axis")
+    if output_padding >= stride and output_padding >= dilation:
+        raise ValueError(f"{op}: output_padding ({output_padding}) must be smaller than either stride ({stride}) "
+                         f"or dilation ({dilation}) along the {axis}; lower output_padding, or pass the layer an "
+                         "output_size")
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if out < 1:
+        raise ValueError(f"{op}: the output's {axis} would be {out} (input {size}, kernel {kernel}, stride "
+                         f"{stride}, padding {padding}, dilation {dilation}, output_padding {output_padding}); "
+                         f"padding can be at most {(out + 2 * padding - 1) // 2}")
+    return out

@@ -1,5 +1,7 @@
 """Conv1d and Conv2d: im2col plus one GEMM per call (Conv1d through conv2d's kernel),
-with groups, dilation and padding modes."""
+with groups, dilation and padding modes; ConvTranspose1d and ConvTranspose2d, their
+transposes (conv2d's input gradient run forward), with output_padding and output_size."""
+import numbers
 
 from autograd import Tensor, empty
 
@@ -18,6 +20,7 @@ class _ConvNd(Module):
     *kernel_size), bias (out_channels,), initialized as PyTorch does (U(+-1/sqrt(fan_in)),
     fan_in = in/groups * prod(kernel_size)). Subclasses name ``_n`` and ``_conv``."""
     _n = 0
+    transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
@@ -47,8 +50,13 @@ class _ConvNd(Module):
             self.padding = ntuple(name, "padding", padding, 0)
         self.padding_mode = padding_mode
         self.output_padding = (0,) * self._n
-        self.weight = Parameter(empty((out_channels, in_channels // groups) + self.kernel_size, dtype=dtype,
-                                      device=device))
+        # PyTorch's layouts: (out, in/groups, *kernel), and for a transposed convolution
+        # (in, out/groups, *kernel), the weight of the convolution it transposes
+        if self.transposed:
+            channels = (in_channels, out_channels // groups)
+        else:
+            channels = (out_channels, in_channels // groups)
+        self.weight = Parameter(empty(channels + self.kernel_size, dtype=dtype, device=device))
         if bias:
             self.bias = Parameter(empty((out_channels,), dtype=dtype, device=device))
         else:
@@ -80,6 +88,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self._n:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._n:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -105,6 +115,84 @@ class Conv2d(_ConvNd):
     @staticmethod
     def _conv(*args):
         return F.conv2d(*args)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """A transposed convolution: weight (in_channels, out_channels/groups, *kernel_size),
+    initialized as PyTorch does (fan_in from that shape: out/groups * prod(kernel_size)).
+    Only 'zeros' padding, as in PyTorch. An output_padding that is not smaller than the
+    stride or the dilation is refused here, where PyTorch waits for the first call."""
+    transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f'{name}: only "zeros" padding mode is supported for {name}, not {padding_mode!r}')
+        ntuple = pair if self._n == 2 else single
+        padding = ntuple(name, "padding", padding, 0)  # 'same' and 'valid' are for convolutions only
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+        self.output_padding = ntuple(name, "output_padding", output_padding, 0)
+        if any(q >= s and q >= d for q, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(f"{name}: output_padding {self.output_padding} must be smaller than either stride "
+                             f"{self.stride} or dilation {self.dilation} along each axis; lower it, or pass "
+                             "output_size= to forward")
+
+    def forward(self, input, output_size=None):
+        if self.padding_mode != "zeros":
+            name = type(self).__name__
+            raise ValueError(f'{name}: only "zeros" padding mode is supported for {name}, not '
+                             f"{self.padding_mode!r}")
+        output_padding = self.output_padding if output_size is None else self._output_padding(input, output_size)
+        return self._conv(input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+                          self.dilation)
+
+    def _output_padding(self, input, output_size):
+        """The output_padding that makes the output ``output_size`` (the convolved axes'
+        sizes, optionally after the batch and channel sizes), as PyTorch's layer does."""
+        name, n = type(self).__name__, self._n
+        axes = "L" if n == 1 else "H, W"
+        if not isinstance(input, Tensor) or input.ndim not in (n + 1, n + 2):
+            raise ValueError(f"{name}: expected a (N, C, {axes}) or (C, {axes}) input, got "
+                             f"{getattr(input, 'shape', type(input).__name__)}")
+        if isinstance(output_size, (str, bytes)) or not hasattr(output_size, "__len__"):
+            raise TypeError(f"{name}: output_size must be a sequence of ints, not {output_size!r}")
+        sizes = tuple(output_size)
+        lead = input.ndim - n
+        if len(sizes) == lead + n:
+            sizes = sizes[lead:]
+        if len(sizes) != n:
+            raise ValueError(f"{name}: for a {input.ndim}-D input, output_size must have {n} or {lead + n} "
+                             f"elements, got {len(tuple(output_size))}")
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in sizes):
+            raise TypeError(f"{name}: output_size must be a sequence of ints, not {output_size!r}")
+        spatial = input.shape[lead:]
+        smallest = [(size - 1) * s - 2 * p + d * (k - 1) + 1 for size, s, p, d, k in
+                    zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size)]
+        largest = [m + s - 1 for m, s in zip(smallest, self.stride)]
+        if not all(lo <= int(v) <= hi for v, lo, hi in zip(sizes, smallest, largest)):
+            raise ValueError(f"{name}: requested an output size of {tuple(int(v) for v in sizes)}, but valid "
+                             f"sizes range from {tuple(smallest)} to {tuple(largest)} (for an input of {spatial})")
+        return tuple(int(v) - m for v, m in zip(sizes, smallest))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Over (N, C, L) or (C, L) inputs; weight (in_channels, out_channels/groups, K)."""
+    _n = 1
+
+    @staticmethod
+    def _conv(*args):
+        return F.conv_transpose1d(*args)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Over (N, C, H, W) or (C, H, W) inputs; weight (in_channels, out_channels/groups, KH, KW)."""
+    _n = 2
+
+    @staticmethod
+    def _conv(*args):
+        return F.conv_transpose2d(*args)
 
 
 def _source_index(i, size, mode):

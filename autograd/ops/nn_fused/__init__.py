@@ -1,6 +1,6 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
-would be slower (linear, conv2d, pooling, an RNN, LSTM or GRU time step) or numerically
-fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
+would be slower (linear, conv2d and its transpose, pooling, an RNN, LSTM or GRU time
+step) or numerically fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy), plus erf, which the Array API lacks, and the leaky ReLU, whose
 gradient stays connected to its input. One family per module.
 
@@ -14,12 +14,13 @@ take validated arguments.
 from .activations import erf, leaky_relu, softplus
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
+from .conv_transpose import conv_transpose2d
 from .linear import linear
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
 from .recurrent import gru_step, lstm_step, rnn_step
 from .softmax import cross_entropy, log_softmax, softmax
 from .window import Window
 
-__all__ = ["Window", "avg_pool2d", "binary_cross_entropy", "conv2d", "cross_entropy", "erf", "gru_step",
-           "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices", "rnn_step",
-           "softmax", "softplus"]
+__all__ = ["Window", "avg_pool2d", "binary_cross_entropy", "conv2d", "conv_transpose2d", "cross_entropy", "erf",
+           "gru_step", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices",
+           "rnn_step", "softmax", "softplus"]

@@ -21,7 +21,12 @@ def _im2col(backend, data, kernel_hw, window):
     is written into the backend's scratch memory, reused from step to step."""
     xp = backend.xp
     win = backend.sliding_windows(window.pad(xp, data, 0), kernel_hw, window.stride, window.dilation)
-    n, c, oh, ow, kh, kw = win.shape
+    oh, ow = window.out_size
+    if win.shape[2:4] != (oh, ow):
+        # a transposed convolution's output_padding, when at least its stride (it may
+        # be up to the dilation), leaves room for windows past the ones it was made of
+        win = win[:, :, :oh, :ow, ...]
+    n, c, _, _, kh, kw = win.shape
     cols = backend.scratch((c, kh, kw, n, oh, ow), data.dtype)
     cols[...] = xp.permute_dims(win, (1, 4, 5, 0, 2, 3))
     return xp.reshape(cols, (c * kh * kw, n * oh * ow))
@@ -40,14 +45,17 @@ class Conv2d(Function):
     The GEMM's (O, N*OH*OW) result is returned as an (N, O, OH, OW) view, without a
     copy: the memory stays channels-first, which is the layout the next im2col
     copies fastest from and the layout this op's backward wants its gradient in
-    (elementwise ops and pooling in between keep it)."""
+    (elementwise ops and pooling in between keep it). ``cols``, x's im2col matrix
+    where the caller has it, spares making it again (a transposed convolution's
+    backward shares it with its weight gradient)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, window, groups):
+    def forward(ctx, x, weight, bias, window, groups, cols=None):
         backend = x._backend
         xp = backend.xp
         o = weight.data.shape[0]
-        cols = _im2col(backend, x.data, weight.data.shape[2:], window)
+        if cols is None:
+            cols = _im2col(backend, x.data, weight.data.shape[2:], window)
         y = _matmul_groups(backend, xp.reshape(weight.data, (o, -1)), cols, groups)
         if bias is not None:
             y += xp.reshape(bias.data, (o, 1))
@@ -67,7 +75,7 @@ class Conv2d(Function):
         gw = (Conv2dWeightGrad.apply(gy, x, weight.shape, ctx.window, ctx.groups, rows, cols.data)
               if need_w else None)
         gb = Sum.apply(gy, (0, 2, 3), False) if need_b else None
-        return gx, gw, gb, None, None
+        return gx, gw, gb, None, None, None
 
 
 class Conv2dInputGrad(Function):
