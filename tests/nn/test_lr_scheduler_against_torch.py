@@ -16,6 +16,10 @@ from nn.optim import lr_scheduler
 
 from .test_lr_scheduler import momenta, pair
 
+# Tests here step schedules on their own to compare rates, with no optimizer step: the
+# warning that a training loop would skip its first rate is noise for them.
+pytestmark = pytest.mark.filterwarnings("ignore:scheduler.step\\(\\) was called before optimizer.step:UserWarning")
+
 
 def hyperparameters(opt):
     """Every param group's settings, without its parameters."""

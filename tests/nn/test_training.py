@@ -11,6 +11,10 @@ import nn
 import nn.functional as F
 from nn.data import DataLoader, TensorDataset
 
+# Tests here step schedules on their own to compare rates, with no optimizer step: the
+# warning that a training loop would skip its first rate is noise for them.
+pytestmark = pytest.mark.filterwarnings("ignore:scheduler.step\\(\\) was called before optimizer.step:UserWarning")
+
 
 class Linear(nn.Module):
     def __init__(self, n_in, n_out):
