@@ -2,7 +2,9 @@
 from .module import Module
 from .parameter import Parameter
 from . import functional, init
-from .layers.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .layers.activation import (CELU, ELU, GELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
+                                LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, SELU, Sigmoid, SiLU, Softmax,
+                                Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .layers.container import Identity, ModuleDict, ModuleList, Sequential
 from .layers.parameter_containers import ParameterDict, ParameterList
 from .layers.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d

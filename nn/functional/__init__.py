@@ -2,8 +2,9 @@
 arguments (``softmax`` and ``log_softmax`` take ``axis``, as every tensor op does).
 
 Hot or numerically fragile ops call the fused primitives of
-``autograd.ops.nn_fused`` (linear, conv2d and its transpose, pooling, softmax,
-cross-entropy, softplus, erf, binary cross-entropy); the rest are compositions of Tensor ops
+``autograd.ops.nn_fused`` (linear, conv2d and its transpose, pooling, softmax, cross-entropy,
+softplus, erf, the ELU family, the piecewise-linear activations, binary
+cross-entropy); the rest are compositions of Tensor ops
 with no gradient code of their own. Arguments are checked here, so a mistake
 raises a clear error before any work is done.
 
@@ -13,7 +14,9 @@ One concept per module, mirroring ``nn.layers``: ``linear``, ``conv``,
 ``inplace`` PyTorch's ``inplace=True``. Use the functions from here:
 ``import nn.functional as F``, then ``F.linear(...)``.
 """
-from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from .activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
+                         log_softmax, logsigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu, softmax,
+                         softmin, softplus, softshrink, softsign, tanh, tanhshrink, threshold)
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .dropout import dropout
 from .embedding import embedding, one_hot
@@ -28,7 +31,9 @@ __all__ = [
     "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
     "avg_pool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "dropout", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus",
-    "softmax", "log_softmax", "batch_norm", "instance_norm", "group_norm", "layer_norm",
+    "softmax", "log_softmax", "relu6", "hardtanh", "prelu", "selu", "celu", "silu", "mish", "hardsigmoid",
+    "hardswish", "logsigmoid", "softsign", "tanhshrink", "threshold", "hardshrink", "softshrink", "glu",
+    "softmin", "batch_norm", "instance_norm", "group_norm", "layer_norm",
     "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "embedding",
 ]

@@ -1,20 +1,33 @@
-"""Activations: relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus, softmax and
-log_softmax, with PyTorch's arguments (``softmax`` and ``log_softmax`` take
-``axis``, as every tensor op does). The numerically fragile ones (softmax,
-log_softmax, softplus, gelu's erf) and leaky_relu (whose gradient must stay
-connected to its input for higher derivatives) call the fused primitives of
+"""Activations, with PyTorch's names and arguments (``softmax``, ``log_softmax``,
+``softmin`` and ``glu`` take ``axis``, as every tensor op does): relu, relu6,
+leaky_relu, prelu, elu, selu, celu, gelu, silu, mish, sigmoid, hardsigmoid,
+logsigmoid, tanh, hardtanh, hardswish, softplus, softsign, tanhshrink, hardshrink,
+softshrink, threshold, glu, softmax, softmin and log_softmax.
+
+The numerically fragile ones (softmax, log_softmax, softplus and what is built on
+it, gelu's erf, the ELU family's expm1) and the piecewise-linear ones (leaky_relu,
+hardtanh and the hard activations built on it, threshold, the shrinks: their
+gradients must stay connected to their input for higher derivatives, and stop at
+their kinks where PyTorch's do) call the fused primitives of
 ``autograd.ops.nn_fused``; the rest are compositions of Tensor ops with no
 gradient code of their own."""
 import math
 import numbers
 
 from autograd.ops import nn_fused
-from autograd.ops.elementwise import clip, exp, relu as _relu, sigmoid as _sigmoid
+from autograd.ops.elementwise import abs as _abs, clip, relu as _relu, sigmoid as _sigmoid
 from autograd.ops.elementwise import tanh as _tanh, where
-from autograd.ops.shape import reshape
+from autograd.ops.shape import reshape, split
 
-from .arguments import floating
+from .arguments import floating, real, require_tensor, same_dtype
 from .inplace import overwrite
+
+
+def _number(op, name, value):
+    """A real number argument as a Python float (a NumPy float64 would widen float32 results)."""
+    if not real(value):
+        raise TypeError(f"{op}: {name} must be a real number, not {type(value).__name__}")
+    return float(value)
 
 
 def relu(input, inplace=False):
@@ -38,13 +51,78 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return nn_fused.leaky_relu(input, negative_slope)
 
 
+def prelu(input, weight):
+    """x where x > 0, else weight * x, with ``weight`` one value or one per channel
+    (axis 1), as PyTorch's; the gradient at 0 is the weight's, and the weight's there is 0."""
+    floating("prelu", input)
+    require_tensor("prelu", weight, "weight")
+    same_dtype("prelu", input, weight, "weight")
+    if weight.ndim > 1:
+        raise ValueError(f"prelu: expected the weight to be a scalar or 1-D tensor, got shape {weight.shape}")
+    if weight.size != 1:
+        if input.ndim == 0:
+            raise ValueError(f"prelu: a 0-d input takes a weight of one value, got {weight.size}")
+        channels = input.shape[1] if input.ndim > 1 else 1
+        if weight.size != channels:
+            raise ValueError(f"prelu: the weight has {weight.size} values but the input of shape {input.shape} has "
+                             f"{channels} channels (axis 1); give one value or one per channel")
+    if weight.ndim != input.ndim:  # along axis 1, or a scalar for every element
+        weight = reshape(weight, tuple(weight.size if i == 1 else 1 for i in range(input.ndim)))
+    # max(x, 0) + weight * min(x, 0): clip's gradient at 0 is 1, so x's is the weight there
+    return _relu(input) + weight * clip(input, max=0.0)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6); the gradient is 0 at 0 and 6, as PyTorch's."""
+    floating("relu6", input)
+    if inplace:
+        return overwrite("relu6_", input, relu6)
+    return nn_fused.hardtanh(input, 0.0, 6.0)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clipped to [min_val, max_val]; the gradient is 0 at the bounds, as PyTorch's."""
+    floating("hardtanh", input)
+    min_val, max_val = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got {min_val} > {max_val}")
+    if inplace:
+        return overwrite("hardtanh_", input, lambda x: hardtanh(x, min_val, max_val))
+    return nn_fused.hardtanh(input, min_val, max_val)
+
+
 def elu(input, alpha=1.0, inplace=False):
-    """x where x > 0, else alpha * (exp(x) - 1); exp only sees x <= 0, so it never overflows.
+    """x where x > 0, else alpha * expm1(x) (accurate near 0; it never overflows).
     ``inplace=True`` writes the result over ``input`` (see ``overwrite``)."""
     floating("elu", input)
+    alpha = _number("elu", "alpha", alpha)
     if inplace:
         return overwrite("elu_", input, lambda x: elu(x, alpha))
-    return _relu(input) + (exp(clip(input, max=0.0)) - 1) * alpha
+    return nn_fused.elu(input, alpha)
+
+
+# Klambauer et al. 2017, to PyTorch's digits
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalizing constants."""
+    floating("selu", input)
+    if inplace:
+        return overwrite("selu_", input, selu)
+    return nn_fused.elu(input, _SELU_ALPHA, _SELU_SCALE)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * expm1(x / alpha)."""
+    floating("celu", input)
+    alpha = _number("celu", "alpha", alpha)
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0, as x is divided by it; give a nonzero alpha")
+    if inplace:
+        return overwrite("celu_", input, lambda x: celu(x, alpha))
+    return nn_fused.elu(input, alpha, 1.0, 1.0 / alpha)
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -63,12 +141,100 @@ def gelu(input, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
 
 
+def silu(input, inplace=False):
+    """x * sigmoid(x) (the swish)."""
+    floating("silu", input)
+    if inplace:
+        return overwrite("silu_", input, silu)
+    return input * _sigmoid(input)
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x)), with the overflow-free softplus."""
+    floating("mish", input)
+    if inplace:
+        return overwrite("mish_", input, mish)
+    return input * _tanh(nn_fused.softplus(input))
+
+
 def sigmoid(input):
     return _sigmoid(floating("sigmoid", input))
 
 
+def hardsigmoid(input, inplace=False):
+    """min(max(x + 3, 0), 6) / 6, computed as (hardtanh(x, -3, 3) + 3) / 6 (the same
+    values), so the gradient is 0 at -3 and 3, as PyTorch's."""
+    floating("hardsigmoid", input)
+    if inplace:
+        return overwrite("hardsigmoid_", input, hardsigmoid)
+    return (nn_fused.hardtanh(input, -3.0, 3.0) + 3) / 6
+
+
+def hardswish(input, inplace=False):
+    """x * min(max(x + 3, 0), 6) / 6. Through hardtanh, whose gradient stops at -3 and
+    3, the gradient is 0 at -3 and 1 at 3, and the second derivative 0 at both, as PyTorch's."""
+    floating("hardswish", input)
+    if inplace:
+        return overwrite("hardswish_", input, hardswish)
+    return input * (nn_fused.hardtanh(input, -3.0, 3.0) + 3) / 6
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = -softplus(-x), which neither overflows nor rounds to log(0)."""
+    return -nn_fused.softplus(-floating("logsigmoid", input))
+
+
 def tanh(input):
     return _tanh(floating("tanh", input))
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    floating("softsign", input)
+    return input / (_abs(input) + 1)
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    floating("tanhshrink", input)
+    return input - _tanh(input)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``value`` where x <= threshold, else x; the gradient is 0 at the threshold."""
+    floating("threshold", input)
+    threshold, value = _number("threshold", "threshold", threshold), _number("threshold", "value", value)
+    if inplace:
+        return overwrite("threshold_", input, lambda x: nn_fused.threshold(x, threshold, value))
+    return nn_fused.threshold(input, threshold, value)
+
+
+def hardshrink(input, lambd=0.5):
+    """0 where -lambd <= x <= lambd, else x; the gradient is 0 at +-lambd."""
+    floating("hardshrink", input)
+    return nn_fused.shrink(input, _number("hardshrink", "lambd", lambd), 0.0)
+
+
+def softshrink(input, lambd=0.5):
+    """0 where -lambd <= x <= lambd, else x moved lambd towards 0; the gradient is 0 at +-lambd."""
+    floating("softshrink", input)
+    lambd = _number("softshrink", "lambd", lambd)
+    if not lambd >= 0:
+        raise ValueError(f"softshrink: lambd must be at least 0, got {lambd}")
+    return nn_fused.shrink(input, lambd, lambd)
+
+
+def glu(input, axis=-1):
+    """The gated linear unit: the first half of ``axis`` times the sigmoid of the second."""
+    floating("glu", input)
+    if input.ndim == 0:
+        raise ValueError("glu: a 0-d input has no axis to halve; give it an axis of even length")
+    axis = _axis("glu", input, axis)
+    if input.shape[axis] % 2:
+        raise ValueError(f"glu: the halved axis must have an even length, but axis {axis} of the input of "
+                         f"shape {input.shape} has {input.shape[axis]}")
+    a, b = split(input, 2, axis)
+    return a * _sigmoid(b)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -95,6 +261,11 @@ def _axis(op, x, axis):
 def softmax(input, axis=-1, dtype=None):
     """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so it never overflows."""
     return _normalized_along(nn_fused.softmax, "softmax", input, axis, dtype)
+
+
+def softmin(input, axis=-1, dtype=None):
+    """softmax(-x) along ``axis``."""
+    return _normalized_along(nn_fused.softmax, "softmin", -floating("softmin", input), axis, dtype)
 
 
 def log_softmax(input, axis=-1, dtype=None):

@@ -1,10 +1,19 @@
 """Activation layers: thin modules over nn.functional, with PyTorch's arguments and reprs."""
 import warnings
 
+from autograd import empty
 from autograd.user_code import user_stacklevel
 
 from .. import functional as F
+from ..init import constant_
 from ..module import Module
+from ..parameter import Parameter
+from .arguments import positive_int
+
+
+def _inplace_repr(inplace, first=False):
+    """PyTorch's ", inplace=True" after other settings ("inplace=True" alone), or nothing."""
+    return ("inplace=True" if first else ", inplace=True") if inplace else ""
 
 
 class ReLU(Module):
@@ -45,6 +54,51 @@ class ELU(Module):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
+class PReLU(Module):
+    """x where x > 0, else weight * x, with a learnable ``weight`` of ``num_parameters``
+    values (1, or one per channel: axis 1 of the input), each set to ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = positive_int("PReLU", "num_parameters", num_parameters, allow_zero=True)
+        self.init = init
+        self.weight = Parameter(empty((num_parameters,), dtype=dtype, device=device))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        constant_(self.weight, self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class SELU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.selu(input, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace, first=True)
+
+
+class CELU(Module):
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.celu(input, self.alpha, self.inplace)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + _inplace_repr(self.inplace)
+
+
 class GELU(Module):
     """x * Phi(x) through erf, or the tanh approximation with approximate='tanh'."""
 
@@ -61,14 +115,166 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
+class SiLU(Module):
+    """x * sigmoid(x)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.silu(input, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace, first=True)
+
+
+class Mish(Module):
+    """x * tanh(softplus(x))."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.mish(input, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace, first=True)
+
+
 class Sigmoid(Module):
     def forward(self, input):
         return F.sigmoid(input)
 
 
+class Hardsigmoid(Module):
+    """min(max(x + 3, 0), 6) / 6 (PyTorch's repr leaves ``inplace`` out)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.hardsigmoid(input, self.inplace)
+
+
+class Hardswish(Module):
+    """x * min(max(x + 3, 0), 6) / 6 (PyTorch's repr leaves ``inplace`` out)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.hardswish(input, self.inplace)
+
+
+class LogSigmoid(Module):
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
 class Tanh(Module):
     def forward(self, input):
         return F.tanh(input)
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]. ``min_value`` and ``max_value`` are PyTorch's
+    old names for them, accepted with its FutureWarning."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None):
+        super().__init__()
+        if min_value is not None:
+            warnings.warn("keyword argument `min_value` is deprecated and rename to `min_val`", FutureWarning,
+                          stacklevel=user_stacklevel())
+            min_val = min_value
+        if max_value is not None:
+            warnings.warn("keyword argument `max_value` is deprecated and rename to `max_val`", FutureWarning,
+                          stacklevel=user_stacklevel())
+            max_val = max_value
+        if not max_val > min_val:
+            raise ValueError(f"{type(self).__name__}: max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_repr(self.inplace)
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6): a Hardtanh(0, 6), as PyTorch's."""
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace, first=True)
+
+
+class Softsign(Module):
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class Tanhshrink(Module):
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class Threshold(Module):
+    """``value`` where x <= threshold, else x."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + _inplace_repr(self.inplace)
+
+
+class Hardshrink(Module):
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Module):
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class GLU(Module):
+    """The gated linear unit along ``dim`` (PyTorch's name; the functional form takes axis)."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
 
 
 class Softplus(Module):
@@ -101,6 +307,21 @@ class Softmax(Module):
     def forward(self, input):
         dim = _implicit_dim("softmax", input.ndim) if self.dim is None else self.dim
         return F.softmax(input, dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmin(Module):
+    """softmin along ``dim`` (PyTorch's name for the module argument; the functional form takes axis)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        dim = _implicit_dim("softmin", input.ndim) if self.dim is None else self.dim
+        return F.softmin(input, dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"

@@ -1,8 +1,9 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
-would be slower (linear, conv2d and its transpose, pooling, an RNN, LSTM or GRU time
-step) or numerically fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
-cross-entropy), plus erf, which the Array API lacks, and the leaky ReLU, whose
-gradient stays connected to its input. One family per module.
+would be slower (linear, conv2d and its transpose, pooling, an RNN, LSTM or GRU time step) or numerically
+fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
+cross-entropy, the ELU family's expm1), plus erf, which the Array API lacks, and the
+leaky ReLU and piecewise-linear activations (hardtanh, threshold, the shrinks), whose
+gradients stay connected to their input. One family per module.
 
 Each backward is written in Tensor ops, or is its own Function placed right under
 the op (``Conv2dInputGrad`` under ``Conv2d``), or evaluates one formula on bare
@@ -11,7 +12,7 @@ recurrent steps), so everything here is twice differentiable. Argument checking 
 in ``nn.functional`` (and the recurrent layers); the lowercase functions here
 take validated arguments.
 """
-from .activations import erf, leaky_relu, softplus
+from .activations import elu, erf, hardtanh, leaky_relu, shrink, softplus, threshold
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
 from .conv_transpose import conv_transpose2d
@@ -21,6 +22,6 @@ from .recurrent import gru_step, lstm_step, rnn_step
 from .softmax import cross_entropy, log_softmax, softmax
 from .window import Window
 
-__all__ = ["Window", "avg_pool2d", "binary_cross_entropy", "conv2d", "conv_transpose2d", "cross_entropy", "erf",
-           "gru_step", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices",
-           "rnn_step", "softmax", "softplus"]
+__all__ = ["Window", "avg_pool2d", "binary_cross_entropy", "conv2d", "conv_transpose2d", "cross_entropy", "elu", "erf",
+           "gru_step", "hardtanh", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d",
+           "max_pool2d_indices", "rnn_step", "shrink", "softmax", "softplus", "threshold"]

@@ -1,7 +1,9 @@
 """Activations the Array API cannot compose stably or at all: softplus, which must
-not overflow, erf (for the exact GELU), which it lacks, and the leaky ReLU, whose
-gradient must stay connected to its input for higher derivatives."""
-from ..elementwise import ReluGrad, exp, input_place, sigmoid
+not overflow, erf (for the exact GELU), which it lacks, the ELU family (elu, selu,
+celu), which needs expm1, and the leaky ReLU and the piecewise-linear activations
+(hardtanh, threshold, the shrinks), whose gradients must stay connected to their
+input for higher derivatives."""
+from ..elementwise import Relu, ReluGrad, exp, input_place, sigmoid, where
 from ...function import Function
 from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
@@ -124,3 +126,123 @@ class Erf(Function):
 
 def erf(x):
     return Erf.apply(x)
+
+
+class Elu(Function):
+    """PyTorch's one kernel for elu, selu and celu: scale * x where x > 0, else
+    alpha * scale * expm1(x * input_scale). Fused because a composition would lose
+    accuracy near 0 (exp(x) - 1: the ops have no expm1, the Array API has), take six
+    ops each way, and give at 0 the second derivative of the negative branch, where
+    PyTorch's is 0 (though its first derivative there is the negative branch's)."""
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale):
+        xp, data = x._backend.xp, x.data
+        ctx.save_for_backward(x)
+        ctx.coefficients = (alpha, scale, input_scale)
+        # Each branch is 0 on the other's side, so the sum is exact: no where, whose
+        # per-element branch is slow on a random sign pattern (3x the whole forward).
+        negative = xp.expm1(xp.minimum(data, 0) * input_scale) * (alpha * scale)  # exp(<= 0): no overflow
+        return xp.maximum(data, 0) * scale + negative
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return EluGrad.apply(gy, x, *ctx.coefficients), None, None, None
+
+
+class EluGrad(Function):
+    """``gy`` times the ELU's slope: scale where x > 0, else alpha * scale * input_scale
+    * exp(x * input_scale) (at 0 too). Its derivative in x is the negative branch's
+    where x < 0 and 0 elsewhere, as PyTorch's elu_double_backward."""
+
+    @staticmethod
+    def forward(ctx, gy, x, alpha, scale, input_scale):
+        xp, data = x._backend.xp, x.data
+        ctx.save_for_backward(gy, x)
+        ctx.coefficients = (alpha, scale, input_scale)
+        positive = xp.astype(data > 0, data.dtype)  # 1 or 0 (not a where: see Elu)
+        negative = xp.exp(xp.minimum(data, 0) * input_scale) * (alpha * scale * input_scale)
+        return gy.data * (positive * scale + negative * (1 - positive))
+
+    @staticmethod
+    def backward(ctx, g):
+        gy, x = ctx.saved_tensors
+        need_gy, need_x = ctx.needs_input_grad[:2]
+        alpha, scale, input_scale = ctx.coefficients
+        ggy = EluGrad.apply(g, x, alpha, scale, input_scale) if need_gy else None
+        gx = None
+        if need_x:  # d slope / dx = input_scale * (the slope) on the negative side
+            gx = where(x < 0, EluGrad.apply(g * gy * input_scale, x, alpha, scale, input_scale), 0)
+        return ggy, gx, None, None, None
+
+
+def elu(x, alpha, scale=1.0, input_scale=1.0):
+    return Elu.apply(x, alpha, scale, input_scale)
+
+
+class PiecewiseLinear(Function):
+    """Base of the activations that give, on each element, the input (perhaps shifted
+    by a constant) or a constant. Backward is ReLU's: ``gy`` where the input's branch
+    was taken (``keep``), 0 elsewhere, and connected to the input, as LeakyRelu's: a
+    where or clip composition would cut the gradient off from x (a higher derivative
+    missing instead of zero), and clip's would pass at its bounds, where PyTorch's stop."""
+
+    @staticmethod
+    def backward(ctx, gy):
+        return Relu.backward(ctx, gy), None, None
+
+    @staticmethod
+    def keep(ctx, x, mask):
+        """Save where the gradient passes (``mask``, a bool array given up to the backend)."""
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x._backend.keep_mask(mask))
+
+
+class Hardtanh(PiecewiseLinear):
+    """clip(x, low, high); the gradient passes strictly between the bounds (and at NaN)."""
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        xp, data = x._backend.xp, x.data
+        PiecewiseLinear.keep(ctx, x, xp.logical_not((data <= low) | (data >= high)))
+        return xp.clip(data, low, high)
+
+
+def hardtanh(x, low, high):
+    return Hardtanh.apply(x, low, high)
+
+
+class Threshold(PiecewiseLinear):
+    """``value`` where x <= threshold, else x (NaN included)."""
+
+    @staticmethod
+    def forward(ctx, x, threshold, value):
+        xp, data = x._backend.xp, x.data
+        below = data <= threshold
+        y = xp.where(below, xp.asarray(value, dtype=data.dtype), data)
+        PiecewiseLinear.keep(ctx, x, xp.logical_not(below))
+        return y
+
+
+def threshold(x, threshold, value):
+    return Threshold.apply(x, threshold, value)
+
+
+class Shrink(PiecewiseLinear):
+    """0 on [-lambd, lambd], x - shift * sign(x) beyond: the hard shrink (shift 0) and
+    the soft shrink (shift lambd). Masked as ReLU's gradient is, by the backend's
+    kernel: a where is three times slower on a random sign pattern."""
+
+    @staticmethod
+    def forward(ctx, x, lambd, shift):
+        backend, data = x._backend, x.data
+        outside = backend.keep_mask(backend.xp.logical_not((data >= -lambd) & (data <= lambd)))
+        y = backend.masked(data if shift == 0 else data - backend.xp.sign(data) * shift, outside)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(outside)
+        return y
+
+
+def shrink(x, lambd, shift):
+    return Shrink.apply(x, lambd, shift)
