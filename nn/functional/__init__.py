@@ -9,20 +9,23 @@ with no gradient code of their own. Arguments are checked here, so a mistake
 raises a clear error before any work is done.
 
 One concept per module, mirroring ``nn.layers``: ``linear``, ``conv``,
-``pooling``, ``dropout``, ``activation``, ``normalization``, ``loss`` and
-``embedding`` (with ``one_hot``); ``arguments`` holds the checks they share and
-``inplace`` PyTorch's ``inplace=True``. Use the functions from here:
+``pooling``, ``dropout``, ``activation``, ``normalization``, ``loss``,
+``margin_loss``, ``distance`` and ``embedding`` (with ``one_hot``); ``arguments``
+holds the checks they share and ``inplace`` PyTorch's ``inplace=True``. Use the functions from here:
 ``import nn.functional as F``, then ``F.linear(...)``.
 """
 from .activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
                          log_softmax, logsigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu, softmax,
                          softmin, softplus, softshrink, softsign, tanh, tanhshrink, threshold)
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from .distance import cosine_similarity, normalize, pairwise_distance
 from .dropout import dropout
 from .embedding import embedding, one_hot
 from .linear import linear
-from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss,
-                   mse_loss, nll_loss)
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, gaussian_nll_loss,
+                   huber_loss, kl_div, l1_loss, mse_loss, nll_loss, poisson_nll_loss, smooth_l1_loss)
+from .margin_loss import (cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
+                          multilabel_soft_margin_loss, soft_margin_loss, triplet_margin_loss)
 from .normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
                       max_pool2d)
@@ -36,5 +39,8 @@ __all__ = [
     "softmin", "batch_norm", "instance_norm", "group_norm", "layer_norm",
     "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "embedding",
+    "smooth_l1_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss", "margin_ranking_loss",
+    "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss",
+    "multilabel_soft_margin_loss", "multi_margin_loss", "cosine_similarity", "pairwise_distance", "normalize",
 ]
 

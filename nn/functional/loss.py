@@ -1,18 +1,25 @@
 """Losses with PyTorch's names, arguments and reductions (the deprecated
-``size_average``/``reduce`` flags included). Cross-entropy from logits and binary
-cross-entropy each call one fused, stable primitive; the rest are compositions of
-Tensor ops. The private helpers check targets, class weights and per-element
-weights the same way for every loss that takes them; ``resolve_reduction`` is
-shared with the loss modules, which check at construction."""
+``size_average``/``reduce`` flags included): classification (cross-entropy, nll,
+binary cross-entropy), regression (mse, l1, huber, smooth l1) and likelihoods and
+divergences (kl_div, poisson_nll_loss, gaussian_nll_loss); the margin and ranking
+losses are in ``margin_loss``. Cross-entropy from logits and binary cross-entropy
+each call one fused, stable primitive; the rest are compositions of Tensor ops. The
+private helpers check targets, class weights and per-element weights the same way
+for every loss that takes them; ``resolve_reduction`` is shared with the loss
+modules, which check at construction."""
 import math
+import warnings
 
+from autograd import Tensor
 from autograd.ops import nn_fused
-from autograd.ops.elementwise import constant, where
+from autograd.ops.elementwise import constant, exp, log, where
 from autograd.ops.reduction import mean as _mean, sum as _sum
-from autograd.ops.shape import reshape, transpose
+from autograd.ops.shape import expand_dims, reshape, transpose
+from autograd.shapes import broadcast_shapes
 from backends import dtypes
 
 from .arguments import floating, kind, real, require_tensor
+from .distance import clamped_values
 
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -227,6 +234,146 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     # branch is taken, as PyTorch's second derivative does.
     loss = where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
     return _elementwise_loss("huber_loss", loss, weight, reduction, False)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = input - target (huber's
+    loss over beta); beta = 0 is the l1 loss, as in PyTorch. At |d| = beta the linear
+    branch is taken, so the second derivative there is 0, as PyTorch's."""
+    op = "smooth_l1_loss"
+    reduction = resolve_reduction(op, size_average, reduce, reduction)
+    beta = _nonnegative(op, "beta", beta)
+    input, target = _same_shapes(op, input, target, promote=True)
+    diff = input - target
+    size = abs(diff)
+    if beta == 0:
+        return _reduce(size, reduction)
+    return _reduce(where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction)
+
+
+def _nonnegative(op, name, value):
+    if not real(value):
+        raise TypeError(f"{op}: {name} must be a real number, not {value!r}")
+    if not value >= 0:
+        raise ValueError(f"{op}: {name} must be at least 0, got {value!r}")
+    return float(value)
+
+
+_KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
+
+def resolve_kl_reduction(op, size_average, reduce, reduction):
+    """``resolve_reduction`` with kl_div's 'batchmean' (the sum over the batch size) as well."""
+    if reduction not in _KL_REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'batchmean', 'mean', 'sum' or 'none', not {reduction!r}")
+    if size_average is not None or reduce is not None:  # the legacy flags decide, as everywhere
+        return resolve_reduction(op, size_average, reduce, "mean")
+    return reduction
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """The pointwise KL divergence target (log target - input) of log-probabilities
+    ``input`` from ``target`` (probabilities, or log-probabilities with ``log_target``).
+    target log target is taken as 0 where target is 0 (PyTorch's xlogy), where the
+    target's gradient is NaN, as PyTorch's. 'batchmean' divides the sum by the batch
+    size (the KL divergence's definition); 'mean' divides by the element count and
+    warns, as PyTorch does."""
+    op = "kl_div"
+    batchmean = reduction == "batchmean"  # divides even a legacy flag's reduction, as PyTorch's
+    legacy = size_average is not None or reduce is not None
+    reduction = resolve_kl_reduction(op, size_average, reduce, reduction)
+    floating(op, target, "target")
+    input, target = _same_shapes(op, input, target, promote=True)
+    if reduction == "mean" and not legacy:
+        warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch size and the support "
+                      "size; 'batchmean' divides only by the batch size, and aligns with the KL divergence's "
+                      "math definition", UserWarning, stacklevel=2)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        loss = _xlogx(target) - target * input
+    loss = _sum(loss) if reduction == "batchmean" else _reduce(loss, reduction)
+    return loss / input.shape[0] if batchmean and input.ndim else loss
+
+
+def _xlogx(t):
+    """t log t, 0 where t is 0. Its gradient there is NaN, as PyTorch's xlogy(t, t)
+    (log t + t / t): the log is taken of t with its zeros replaced by NaN, which the
+    outer where hides from the value but the product's gradient carries (both without
+    a floating-point warning, as NaN operands raise none)."""
+    zero = t == 0
+    return where(zero, 0, t * log(where(zero, math.nan, t)))
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """The Poisson negative log-likelihood of ``target`` for the rate exp(input)
+    (``log_input``) or input, less log(target!); with ``full`` it adds Stirling's
+    approximation of log(target!) where target > 1, as PyTorch. The masked term adds
+    nothing to the target's gradient where target <= 1 (PyTorch's is NaN at 0,
+    from 0 * log 0 in its masked term: not copied)."""
+    op = "poisson_nll_loss"
+    reduction = resolve_reduction(op, size_average, reduce, reduction)
+    if not real(eps):
+        raise TypeError(f"{op}: eps must be a real number, not {eps!r}")
+    input, target = _same_shapes(op, input, target, promote=True)
+    if log_input:
+        loss = exp(input) - target * input
+    else:
+        loss = input - target * log(input + float(eps))
+    if full:
+        counted = target > 1
+        t = where(counted, target, 2)  # a stand-in where the term is masked, so nothing there is NaN
+        stirling = t * log(t) - t + log(t * (2 * math.pi)) * 0.5
+        loss = loss + where(counted, stirling, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """The Gaussian negative log-likelihood 0.5 (log var + (input - target)^2 / var) of
+    ``target`` under mean ``input`` and variance ``var``, with PyTorch's shapes: ``var``
+    has the input's shape, or one value per row (the input's shape less its last
+    axis, or with a 1 there; homoscedastic), or is one non-negative number. ``var`` is
+    raised to ``eps`` in value only, so its gradient is that of var itself, as
+    PyTorch's (which clamps a clone under no_grad)."""
+    op = "gaussian_nll_loss"
+    floating(op, input)
+    target = require_tensor(op, target, "target")
+    if broadcast_shapes(op, input.shape, target.shape) != input.shape:
+        raise ValueError(f"{op}: the input has shape {input.shape} but the target has shape {target.shape}; "
+                         "the target must have the input's shape or broadcast to it (a 1 in one axis)")
+    if isinstance(var, Tensor):
+        if var.size and bool(var._backend.xp.any(var.data < 0)):
+            raise ValueError(f"{op}: var has negative entries; variances must be at least 0")
+        var = _variance_shaped(op, input, var)
+    elif real(var) and not isinstance(var, bool):
+        if not var >= 0:
+            raise ValueError(f"{op}: var must be at least 0, got {var!r}")
+        var = constant(input._backend.xp.full(input.data.shape, float(var), dtype=input.data.dtype), input)
+    else:
+        raise TypeError(f"{op}: var must be a Tensor or a number, not {type(var).__name__}")
+    reduction = resolve_reduction(op, None, None, reduction)
+    if not real(eps):
+        raise TypeError(f"{op}: eps must be a real number, not {eps!r}")
+    var = clamped_values(var, float(eps))
+    diff = input - target
+    loss = (log(var) + diff * diff / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def _variance_shaped(op, input, var):
+    """``var`` shaped to broadcast against the input, by PyTorch's rules."""
+    if var.shape == input.shape:
+        return var
+    if var.shape == input.shape[:-1]:  # one variance per row: a trailing axis of 1
+        return expand_dims(var, -1)
+    if var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+        return var  # a 1 in the one axis where the shapes differ
+    raise ValueError(f"{op}: var of shape {var.shape} does not fit the input of shape {input.shape}; give var "
+                     f"the input's shape, the input's shape less its last axis, or the input's shape with a 1 "
+                     "in one axis")
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):

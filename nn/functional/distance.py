@@ -1,0 +1,129 @@
+"""Norms, distances and similarities of vectors with PyTorch's names and numerics:
+``normalize``, ``pairwise_distance`` and ``cosine_similarity`` (``normalize`` and
+``cosine_similarity`` take ``axis``, as every tensor op does), and the p-norm along
+an axis that they and the triplet-margin loss share. Compositions of Tensor ops,
+with no gradient code: where a norm is 0 its gradient is 0, as PyTorch's (the plain
+square root's would be 0/0 there), and each ``eps`` sits where PyTorch puts it."""
+import math
+
+from autograd.ops.elementwise import clip, sign, sqrt, where
+from autograd.ops.reduction import max as _max, min as _min, sum as _sum
+from autograd.ops.shape import broadcast_to
+from autograd.shapes import broadcast_shapes, normalize_axis, single_axis
+from backends import dtypes
+
+from .arguments import floating, kind, real, require_tensor
+
+
+def vector_norm(op, x, p, axis, keepdims=False):
+    """The p-norm of ``x`` along ``axis``, as torch.linalg.vector_norm: p = 0 counts
+    the nonzero entries, p = inf and -inf take the largest and smallest magnitude
+    (ties share the gradient), any other p gives (sum |x|^p)^(1/p)."""
+    axes = normalize_axis(op, axis, x.ndim)
+    if p == 2:  # squares, not |x|^2, so the second derivative is smooth at 0
+        return _root(_sum(x * x, axes, keepdims), 2)
+    size = abs(x)
+    if p == 1:
+        return _sum(size, axes, keepdims)
+    if math.isinf(p):
+        if any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"{op}: the {'inf' if p > 0 else '-inf'} norm of an empty axis is undefined (it has "
+                             f"no largest entry); the input has shape {x.shape}")
+        return (_max if p > 0 else _min)(size, axes, keepdims)
+    if p == 0:  # sign(|x|) counts the nonzeros and keeps the result in the graph, with a zero gradient
+        return _sum(sign(size), axes, keepdims)
+    # |x|^p with a zero gradient at x = 0, where p |x|^(p-1) is 0 * inf for p < 1; a zero
+    # entry makes a negative-p sum infinite (and so the norm 0), as in PyTorch.
+    nonzero = size > 0
+    powered = where(nonzero, where(nonzero, size, 1) ** p, 0 if p > 0 else math.inf)
+    return _root(_sum(powered, axes, keepdims), p)
+
+
+def _root(total, p):
+    """total^(1/p) with a zero gradient where total is 0 (as PyTorch's norm backward
+    masks it), where the derivative total^(1/p - 1) / p is infinite."""
+    if p < 0:  # the sum of |x|^p is never 0 there (unless nothing was summed)
+        return total ** (1 / p)
+    positive = total > 0
+    safe = where(positive, total, 1)
+    return where(positive, sqrt(safe) if p == 2 else safe ** (1 / p), 0)
+
+
+def clamped_values(x, low):
+    """``x`` with its values raised to at least ``low`` but the gradient of ``x`` itself,
+    as PyTorch gets by clamping a clone in place under no_grad (cosine_similarity's
+    norms, gaussian_nll_loss's variance): where x < low the result is x - x + low,
+    exactly ``low`` in value, and x in the graph."""
+    return where(x < low, x - x.detach() + low, x)
+
+
+def norm_order(op, p):
+    """``p`` of a p-norm as a float (inf for the largest entry); NaN is refused."""
+    if not real(p):
+        raise TypeError(f"{op}: p must be a real number (2 for the Euclidean norm, math.inf for the largest "
+                        f"entry), not {p!r}")
+    if math.isnan(p):
+        raise ValueError(f"{op}: p must be a number, got nan")
+    return float(p)
+
+
+def _eps(op, eps):
+    if not real(eps):
+        raise TypeError(f"{op}: eps must be a real number, not {eps!r}")
+    return float(eps)
+
+
+def normalize(input, p=2.0, axis=1, eps=1e-12, out=None):
+    """``input / max(||input||_p, eps)``, the p-norm taken along ``axis`` (an int or a
+    tuple). A zero vector stays zero; below eps the norm gets no gradient, as PyTorch's
+    clamp_min. ``out=`` is PyTorch's non-differentiable output buffer, refused here."""
+    op = "normalize"
+    if out is not None:
+        raise TypeError(f"{op}: out= is not supported (it writes into a buffer outside the graph); use the "
+                        "returned tensor, or copy it into yours with out[...] = result")
+    floating(op, input)
+    p = norm_order(op, p)
+    return input / clip(vector_norm(op, input, p, axis, keepdims=True), min=_eps(op, eps))
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last axis of the broadcast shape, as PyTorch
+    computes it: the eps inside the norm keeps the distance (and its gradient)
+    finite and nonzero where x1 == x2. Integer inputs give the default float."""
+    op = "pairwise_distance"
+    p = norm_order(op, p)
+    for name, x in (("x1", x1), ("x2", x2)):
+        if kind(require_tensor(op, x, name)) not in "fiu":
+            raise TypeError(f"{op}: {name} must be a number tensor, not {x.dtype}")
+    ndim = len(broadcast_shapes(op, x1.shape, x2.shape))
+    difference = x1 - x2 + _eps(op, eps)
+    return vector_norm(op, difference, p, ndim - 1 if ndim else -1, keepdims=bool(keepdim))
+
+
+def cosine_similarity(x1, x2, axis=1, eps=1e-8):
+    """<x1, x2> / (max(||x1||, eps) max(||x2||, eps)) along ``axis``, computed as
+    PyTorch 2 does: each input is divided by its own clamped norm first, so no product
+    overflows and the result stays in [-1, 1]. The clamp changes the values only, as
+    PyTorch's (done under no_grad): the gradient is that of the norm itself, 0 at a
+    zero vector. Integer inputs take the common dtype, as in PyTorch."""
+    op = "cosine_similarity"
+    require_tensor(op, x1, "x1")
+    require_tensor(op, x2, "x2")
+    common = dtypes.promote(x1.dtype, x2.dtype, x1.ndim == 0, x2.ndim == 0)
+    if not dtypes.is_floating(common):
+        raise TypeError(f"{op}: x1 ({x1.dtype}) and x2 ({x2.dtype}) have no floating common dtype; "
+                        "convert one with .astype(ag.float32)")
+    # Only integer inputs are cast, as PyTorch does: a float32 x1 keeps its float32 norm
+    x1, x2 = (x if dtypes.is_floating(x.dtype) else x.astype(common) for x in (x1, x2))
+    eps = _eps(op, eps)
+    shape = broadcast_shapes(op, x1.shape, x2.shape)
+    # Broadcast first, as PyTorch: a size-1 axis repeated along ``axis`` has a larger norm
+    if x1.shape != shape:
+        x1 = broadcast_to(x1, shape)
+    if x2.shape != shape:
+        x2 = broadcast_to(x2, shape)
+    axis = single_axis(op, axis, len(shape))  # a 0-d pair takes axis 0 or -1, and sums nothing
+    axes = (axis,) if shape else ()
+    n1 = clamped_values(vector_norm(op, x1, 2, axes, keepdims=True), eps)
+    n2 = clamped_values(vector_norm(op, x2, 2, axes, keepdims=True), eps)
+    return _sum((x1 / n1) * (x2 / n2), axes)
