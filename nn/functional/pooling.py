@@ -1,5 +1,6 @@
 """Pooling over 2-D windows: ``max_pool2d`` and ``avg_pool2d`` through the fused
-window kernels, and ``adaptive_avg_pool2d`` over PyTorch's adaptive bins; their 1-D
+window kernels, ``adaptive_avg_pool2d`` and ``adaptive_max_pool2d`` over PyTorch's
+adaptive bins, and ``max_unpool2d``, which puts max pooling's maxima back; their 1-D
 forms run the same kernels over (N, C, 1, L) views of sequences. The window
 (kernel, stride, padding, dilation, ceil_mode) is checked and memoized per input
 size, as a layer asks for the same few windows every step; window counts, divisors
@@ -12,8 +13,8 @@ from autograd.ops.elementwise import constant
 from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import transpose
 
-from .arguments import (batched_images, batched_sequences_as_images, cached, pair, sequences_from_images,
-                        single, unbatch, window_out)
+from .arguments import (batched_images, batched_sequences_as_images, cached, kind, pair, require_tensor,
+                        sequences_from_images, single, unbatch, window_out)
 
 
 def _pool_window(op, x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -138,14 +139,19 @@ def adaptive_avg_pool2d(input, output_size):
     if not h or not w:
         raise ValueError(f"{op}: the input's height and width must be non-zero (there is nothing to average), "
                          f"got shape {input.shape}")
+    oh, ow = _adaptive_size(op, output_size, h, w, 1)
+    return unbatch(_adaptive_avg(x, oh, ow), unbatched)
+
+
+def _adaptive_size(op, output_size, h, w, minimum):
+    """An adaptive pool's (OH, OW): an int, or a pair whose None entries keep that input size."""
     if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
         oh, ow = (h if output_size[0] is None else output_size[0], w if output_size[1] is None else output_size[1])
     elif isinstance(output_size, (tuple, list)):
         raise TypeError(f"{op}: output_size must be an int or a pair, not {output_size!r}")
     else:
         oh = ow = output_size
-    (oh, ow) = pair(op, "output_size", (oh, ow), 1)
-    return unbatch(_adaptive_avg(x, oh, ow), unbatched)
+    return pair(op, "output_size", (oh, ow), minimum)
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -182,3 +188,128 @@ def _bin_matrix(like, n, size):
             values[i][j] = 1.0 / (end - start)
     backend = like._backend
     return constant(backend.asarray(values, dtype=like.dtype), like)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over PyTorch's adaptive bins (see ``adaptive_avg_pool2d``); an output size of 0
+    gives an empty output, as in PyTorch. The gradient goes to the first maximum of each
+    bin (its last NaN where it holds one), and ``return_indices`` also gives its flat
+    index into each input plane, as ``max_pool2d``'s."""
+    op = "adaptive_max_pool2d"
+    x, unbatched = batched_images(op, input)
+    _require_non_empty(op, input)
+    size = _adaptive_size(op, output_size, *x.shape[2:], 0)
+    y, indices = nn_fused.adaptive_max_pool2d(x, size, return_indices)
+    if not return_indices:
+        return unbatch(y, unbatched)
+    return unbatch(y, unbatched), unbatch(indices, unbatched)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """``adaptive_max_pool2d`` over the (N, C, 1, L) view of (N, C, L) or (C, L); the
+    indices are positions along L."""
+    op = "adaptive_max_pool1d"
+    x, unbatched = batched_sequences_as_images(op, input)
+    _require_non_empty(op, input)
+    (n,) = single(op, "output_size", output_size, 0)
+    y, indices = nn_fused.adaptive_max_pool2d(x, (1, n), return_indices)
+    if not return_indices:
+        return sequences_from_images(y, unbatched)
+    return sequences_from_images(y, unbatched), sequences_from_images(indices, unbatched)
+
+
+def _require_non_empty(op, input):
+    """Every axis but the first (the batch's, or an unbatched input's channels) must be
+    non-empty, as PyTorch requires."""
+    if 0 in input.shape[1:]:
+        raise ValueError(f"{op}: expected a non-zero size in every axis but the first, got shape {input.shape}")
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool2d``: zeros with each input value written at its
+    index, flat in its output plane as ``max_pool2d(..., return_indices=True)`` gives it.
+    The output is (in - 1) * stride - 2 * padding + kernel_size per axis (stride defaults
+    to kernel_size), or ``output_size`` (two sizes, or four whose last two count), which
+    must lie within a stride of that, as in PyTorch. The gradient of each input value is
+    the output gradient at its index; ``indices`` takes none."""
+    op = "max_unpool2d"
+    x, unbatched = batched_images(op, input)
+    _require_non_empty(op, input)
+    _check_unpool_indices(op, input, indices)
+    kernel = pair(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else pair(op, "stride", stride, 1)
+    padding = pair(op, "padding", padding, 0)
+    size = _unpool_size(op, x.shape[2:], kernel, stride, padding, output_size)
+    _check_unpool_range(op, indices, size, f"{size[0]}x{size[1]}")
+    index = x._backend.xp.reshape(indices.data, x.shape)
+    return unbatch(nn_fused.max_unpool2d(x, index, size), unbatched)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """``max_unpool2d`` over (N, C, L) or (C, L) inputs, ``indices`` being positions along
+    the output's length (as ``max_pool1d`` gives them); ``output_size`` holds one size,
+    or three whose last counts."""
+    op = "max_unpool1d"
+    x, unbatched = batched_sequences_as_images(op, input)
+    _require_non_empty(op, input)
+    _check_unpool_indices(op, input, indices)
+    kernel = single(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else single(op, "stride", stride, 1)
+    padding = single(op, "padding", padding, 0)
+    (length,) = _unpool_size(op, x.shape[3:], kernel, stride, padding, output_size)
+    _check_unpool_range(op, indices, (1, length), f"{length}")
+    index = x._backend.xp.reshape(indices.data, x.shape)
+    return sequences_from_images(nn_fused.max_unpool2d(x, index, (1, length)), unbatched)
+
+
+def _check_unpool_indices(op, input, indices):
+    require_tensor(op, indices, "indices")
+    if kind(indices) not in "iu":
+        raise TypeError(f"{op}: indices must be an integer tensor (int64, as max pooling's return_indices gives), "
+                        f"not {indices.dtype}")
+    if indices._backend is not input._backend:
+        raise ValueError(f"{op}: indices are on {indices.device} but the input is on {input.device}; "
+                         "move one with .to(device)")
+    if indices.shape != input.shape:
+        raise ValueError(f"{op}: indices must have the input's shape {input.shape}, got {indices.shape}")
+
+
+def _unpool_size(op, in_size, kernel, stride, padding, output_size):
+    """PyTorch's unpooled size per axis: (in - 1) * stride - 2 * padding + kernel, or the
+    last len(kernel) entries of ``output_size``, which must each lie strictly within a
+    stride of that and be non-negative."""
+    axes = len(kernel)
+    default = tuple((n - 1) * s - 2 * p + k for n, k, s, p in zip(in_size, kernel, stride, padding))
+    if output_size is None:
+        size = default
+    else:
+        if not isinstance(output_size, (tuple, list)) or not all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in output_size):
+            raise TypeError(f"{op}: output_size must be a tuple of ints, not {output_size!r}")
+        if len(output_size) not in (axes, axes + 2):
+            raise ValueError(f"{op}: output_size must hold {axes} or {axes + 2} sizes, got {len(output_size)}: "
+                             f"{tuple(output_size)}")
+        size = tuple(int(v) for v in output_size[-axes:])
+        for axis, (n, d, s) in enumerate(zip(size, default, stride)):
+            if not d - s < n < d + s:
+                raise ValueError(f"{op}: output_size {tuple(output_size)} is out of range: size {axis} must be "
+                                 f"between {d - s} and {d + s}, exclusive (the default, {d}, plus or minus the "
+                                 f"stride {s})")
+    for axis, n in enumerate(size):
+        if n < 0:
+            raise ValueError(f"{op}: the output size must be non-negative, got {n} for spatial axis {axis} "
+                             "(the kernel and stride are too small for the padding)")
+    return size
+
+
+def _check_unpool_range(op, indices, size, size_text):
+    """Each index must point into an output plane of ``size`` (one device round trip)."""
+    if not indices.size:
+        return
+    xp = indices._backend.xp
+    low, high = int(xp.min(indices.data)), int(xp.max(indices.data))
+    plane = size[0] * size[1]
+    if low < 0 or high >= plane:
+        raise ValueError(f"{op}: index {high if high >= plane else low} is out of range for an output of size "
+                         f"{size_text} (indices must lie in [0, {plane}); check kernel_size, stride, padding "
+                         "and output_size against the max pooling that made them)")

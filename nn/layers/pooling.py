@@ -1,4 +1,5 @@
-"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d and AdaptiveAvgPool1d/2d."""
+"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d,
+and MaxUnpool1d/2d, max pooling's partial inverse."""
 from .. import functional as F
 from ..functional.arguments import pair, single
 from ..module import Module
@@ -104,3 +105,58 @@ class AdaptiveAvgPool1d(Module):
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class _AdaptiveMaxPoolNd(Module):
+    """Max-pools into an ``output_size`` grid whatever the input size (None keeps that
+    axis); with ``return_indices``, also gives each maximum's flat index in its plane."""
+    _pool = None  # the functional form
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input):
+        return type(self)._pool(input, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    _pool = F.adaptive_max_pool2d
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Over (N, C, L) or (C, L) inputs."""
+    _pool = F.adaptive_max_pool1d
+
+
+class _MaxUnpoolNd(Module):
+    """What MaxUnpool1d and MaxUnpool2d share: kernel_size, stride (kernel_size by
+    default) and padding kept as PyTorch keeps them (pairs, or 1-tuples), checked at
+    construction; ``forward(input, indices, output_size=None)``."""
+    _check = None  # single or pair
+    _unpool = None  # the functional form
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        name, check = type(self).__name__, type(self)._check
+        self.kernel_size = check(name, "kernel_size", kernel_size, 1)
+        self.stride = check(name, "stride", stride, 1) if stride is not None else self.kernel_size
+        self.padding = check(name, "padding", padding, 0)
+
+    def forward(self, input, indices, output_size=None):
+        return type(self)._unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    _check, _unpool = pair, F.max_unpool2d
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Over (N, C, L) or (C, L) inputs."""
+    _check, _unpool = single, F.max_unpool1d

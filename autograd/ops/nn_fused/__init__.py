@@ -12,16 +12,19 @@ recurrent steps), so everything here is twice differentiable. Argument checking 
 in ``nn.functional`` (and the recurrent layers); the lowercase functions here
 take validated arguments.
 """
+from .adaptive_max_pool import adaptive_max_pool2d
 from .activations import elu, erf, hardtanh, leaky_relu, shrink, softplus, threshold
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
 from .conv_transpose import conv_transpose2d
 from .linear import linear
+from .plane_indexing import max_unpool2d
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
 from .recurrent import gru_step, lstm_step, rnn_step
 from .softmax import cross_entropy, log_softmax, softmax
 from .window import Window
 
-__all__ = ["Window", "avg_pool2d", "binary_cross_entropy", "conv2d", "conv_transpose2d", "cross_entropy", "elu", "erf",
+__all__ = ["Window", "adaptive_max_pool2d", "avg_pool2d", "binary_cross_entropy", "conv2d", "conv_transpose2d",
+           "cross_entropy", "elu", "erf",
            "gru_step", "hardtanh", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d",
-           "max_pool2d_indices", "rnn_step", "shrink", "softmax", "softplus", "threshold"]
+           "max_pool2d_indices", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold"]
