@@ -126,7 +126,8 @@ class NumpyBackend(Backend):
         return keep
 
     def keep_mask(self, mask):
-        keep = mask.view(np.int8)  # in place: the caller gave the mask up
+        # in place: the caller gave the mask up (asarray: a 0-d comparison gives a NumPy bool scalar)
+        keep = np.asarray(mask).view(np.int8)
         np.negative(keep, out=keep)
         return keep
 

@@ -49,6 +49,7 @@ CASES = {
     "softsign": (F.softsign, lambda t, x: _tf(t).softsign(x), [0.0]),
     "tanhshrink": (F.tanhshrink, lambda t, x: _tf(t).tanhshrink(x), []),
     "threshold": (lambda x: F.threshold(x, 0.75, -2.0), lambda t, x: _tf(t).threshold(x, 0.75, -2.0), [0.75]),
+    "threshold-zero": (lambda x: F.threshold(x, -0.5, 0.0), lambda t, x: _tf(t).threshold(x, -0.5, 0.0), [-0.5]),
     "hardshrink": (F.hardshrink, lambda t, x: _tf(t).hardshrink(x), [-0.5, 0.5]),
     "hardshrink-lambd": (lambda x: F.hardshrink(x, 1.5), lambda t, x: _tf(t).hardshrink(x, 1.5), [-1.5, 1.5]),
     "hardshrink-negative-lambd": (lambda x: F.hardshrink(x, -0.5), lambda t, x: _tf(t).hardshrink(x, -0.5), []),
@@ -97,6 +98,25 @@ def test_values_and_two_derivatives_match_torch_at_kinks_and_in_tails(device, to
     assert np.isfinite(h.numpy()).all()
     known = np.isfinite(th)
     np.testing.assert_allclose(h.numpy()[known], th[known], rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if n != "prelu"))  # prelu's 1-D weight needs axis 1
+def test_zero_d_inputs_give_zero_d_values_and_gradients_as_torch(device, torch, name):
+    """NumPy turns a 0-d comparison into a scalar: the masks of the piecewise-linear
+    ops must still be arrays (they raised a TypeError once)."""
+    ours, theirs, kinks = CASES[name]
+    for v in [-4.0, -0.75, 0.3, 2.0, *kinks]:
+        x = ag.tensor(v, dtype=ag.float64, requires_grad=True)
+        y = ours(x)
+        y.backward()
+        tx = torch.tensor(v, dtype=torch.float64, requires_grad=True)
+        ty = theirs(torch, tx)
+        ty.backward()
+        assert y.shape == () and x.grad.shape == ()
+        np.testing.assert_allclose(y.item(), ty.item(), rtol=1e-12, err_msg=str(v))
+        np.testing.assert_allclose(x.grad.item(), tx.grad.item(), rtol=GRAD_RTOL.get(name, 1e-11), err_msg=str(v))
+        with ag.no_grad():
+            assert ours(ag.tensor(v)).shape == ()
 
 
 @pytest.mark.filterwarnings("error")
