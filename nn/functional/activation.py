@@ -19,15 +19,8 @@ from autograd.ops.elementwise import abs as _abs, clip, relu as _relu, sigmoid a
 from autograd.ops.elementwise import tanh as _tanh, where
 from autograd.ops.shape import reshape, split
 
-from .arguments import floating, real, require_tensor, same_dtype
+from .arguments import floating, real_number, require_tensor, same_dtype
 from .inplace import overwrite
-
-
-def _number(op, name, value):
-    """A real number argument as a Python float (a NumPy float64 would widen float32 results)."""
-    if not real(value):
-        raise TypeError(f"{op}: {name} must be a real number, not {type(value).__name__}")
-    return float(value)
 
 
 def relu(input, inplace=False):
@@ -83,7 +76,7 @@ def relu6(input, inplace=False):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """x clipped to [min_val, max_val]; the gradient is 0 at the bounds, as PyTorch's."""
     floating("hardtanh", input)
-    min_val, max_val = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
+    min_val, max_val = real_number("hardtanh", "min_val", min_val), real_number("hardtanh", "max_val", max_val)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got {min_val} > {max_val}")
     if inplace:
@@ -95,7 +88,7 @@ def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * expm1(x) (accurate near 0; it never overflows).
     ``inplace=True`` writes the result over ``input`` (see ``overwrite``)."""
     floating("elu", input)
-    alpha = _number("elu", "alpha", alpha)
+    alpha = real_number("elu", "alpha", alpha)
     if inplace:
         return overwrite("elu_", input, lambda x: elu(x, alpha))
     return nn_fused.elu(input, alpha)
@@ -117,7 +110,7 @@ def selu(input, inplace=False):
 def celu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * expm1(x / alpha)."""
     floating("celu", input)
-    alpha = _number("celu", "alpha", alpha)
+    alpha = real_number("celu", "alpha", alpha)
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0, as x is divided by it; give a nonzero alpha")
     if inplace:
@@ -203,7 +196,7 @@ def tanhshrink(input):
 def threshold(input, threshold, value, inplace=False):
     """``value`` where x <= threshold, else x; the gradient is 0 at the threshold."""
     floating("threshold", input)
-    threshold, value = _number("threshold", "threshold", threshold), _number("threshold", "value", value)
+    threshold, value = real_number("threshold", "threshold", threshold), real_number("threshold", "value", value)
     if inplace:
         return overwrite("threshold_", input, lambda x: nn_fused.threshold(x, threshold, value))
     return nn_fused.threshold(input, threshold, value)
@@ -212,15 +205,13 @@ def threshold(input, threshold, value, inplace=False):
 def hardshrink(input, lambd=0.5):
     """0 where -lambd <= x <= lambd, else x; the gradient is 0 at +-lambd."""
     floating("hardshrink", input)
-    return nn_fused.shrink(input, _number("hardshrink", "lambd", lambd), 0.0)
+    return nn_fused.shrink(input, real_number("hardshrink", "lambd", lambd), 0.0)
 
 
 def softshrink(input, lambd=0.5):
     """0 where -lambd <= x <= lambd, else x moved lambd towards 0; the gradient is 0 at +-lambd."""
     floating("softshrink", input)
-    lambd = _number("softshrink", "lambd", lambd)
-    if not lambd >= 0:
-        raise ValueError(f"softshrink: lambd must be at least 0, got {lambd}")
+    lambd = real_number("softshrink", "lambd", lambd, at_least=0)
     return nn_fused.shrink(input, lambd, lambd)
 
 

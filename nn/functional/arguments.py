@@ -34,6 +34,16 @@ def real(value):
     return type(value) in (float, int) or isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def real_number(op, name, value, at_least=None):
+    """A real number argument as a Python float (a NumPy float64 would widen float32
+    results), at least ``at_least`` where given."""
+    if not real(value):
+        raise TypeError(f"{op}: {name} must be a real number, not {value!r}")
+    if at_least is not None and not value >= at_least:
+        raise ValueError(f"{op}: {name} must be at least {at_least}, got {value!r}")
+    return float(value)
+
+
 def floating(op, value, name="input"):
     if isinstance(value, Tensor):
         key = (value._backend, value.data.dtype)

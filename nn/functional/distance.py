@@ -12,7 +12,7 @@ from autograd.ops.shape import broadcast_to
 from autograd.shapes import broadcast_shapes, normalize_axis, single_axis
 from backends import dtypes
 
-from .arguments import floating, kind, real, require_tensor
+from .arguments import floating, kind, real, real_number, require_tensor
 
 
 def vector_norm(op, x, p, axis, keepdims=False):
@@ -67,12 +67,6 @@ def norm_order(op, p):
     return float(p)
 
 
-def _eps(op, eps):
-    if not real(eps):
-        raise TypeError(f"{op}: eps must be a real number, not {eps!r}")
-    return float(eps)
-
-
 def normalize(input, p=2.0, axis=1, eps=1e-12, out=None):
     """``input / max(||input||_p, eps)``, the p-norm taken along ``axis`` (an int or a
     tuple). A zero vector stays zero; below eps the norm gets no gradient, as PyTorch's
@@ -83,7 +77,7 @@ def normalize(input, p=2.0, axis=1, eps=1e-12, out=None):
                         "returned tensor, or copy it into yours with out[...] = result")
     floating(op, input)
     p = norm_order(op, p)
-    return input / clip(vector_norm(op, input, p, axis, keepdims=True), min=_eps(op, eps))
+    return input / clip(vector_norm(op, input, p, axis, keepdims=True), min=real_number(op, "eps", eps))
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
@@ -96,7 +90,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
         if kind(require_tensor(op, x, name)) not in "fiu":
             raise TypeError(f"{op}: {name} must be a number tensor, not {x.dtype}")
     ndim = len(broadcast_shapes(op, x1.shape, x2.shape))
-    difference = x1 - x2 + _eps(op, eps)
+    difference = x1 - x2 + real_number(op, "eps", eps)
     return vector_norm(op, difference, p, ndim - 1 if ndim else -1, keepdims=bool(keepdim))
 
 
@@ -115,7 +109,7 @@ def cosine_similarity(x1, x2, axis=1, eps=1e-8):
                         "convert one with .astype(ag.float32)")
     # Only integer inputs are cast, as PyTorch does: a float32 x1 keeps its float32 norm
     x1, x2 = (x if dtypes.is_floating(x.dtype) else x.astype(common) for x in (x1, x2))
-    eps = _eps(op, eps)
+    eps = real_number(op, "eps", eps)
     shape = broadcast_shapes(op, x1.shape, x2.shape)
     # Broadcast first, as PyTorch: a size-1 axis repeated along ``axis`` has a larger norm
     if x1.shape != shape:

@@ -15,10 +15,11 @@ from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, exp, log, where
 from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import expand_dims, reshape, transpose
+from autograd.user_code import user_stacklevel
 from autograd.shapes import broadcast_shapes
 from backends import dtypes
 
-from .arguments import floating, kind, real, require_tensor
+from .arguments import floating, kind, real, real_number, require_tensor
 from .distance import clamped_values
 
 
@@ -242,21 +243,13 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     branch is taken, so the second derivative there is 0, as PyTorch's."""
     op = "smooth_l1_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    beta = _nonnegative(op, "beta", beta)
+    beta = real_number(op, "beta", beta, at_least=0)
     input, target = _same_shapes(op, input, target, promote=True)
     diff = input - target
     size = abs(diff)
     if beta == 0:
         return _reduce(size, reduction)
     return _reduce(where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction)
-
-
-def _nonnegative(op, name, value):
-    if not real(value):
-        raise TypeError(f"{op}: {name} must be a real number, not {value!r}")
-    if not value >= 0:
-        raise ValueError(f"{op}: {name} must be at least 0, got {value!r}")
-    return float(value)
 
 
 _KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
@@ -287,13 +280,16 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction == "mean" and not legacy:
         warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch size and the support "
                       "size; 'batchmean' divides only by the batch size, and aligns with the KL divergence's "
-                      "math definition", UserWarning, stacklevel=2)
+                      "math definition", UserWarning, stacklevel=user_stacklevel())
     if log_target:
         loss = exp(target) * (target - input)
     else:
         loss = _xlogx(target) - target * input
     loss = _sum(loss) if reduction == "batchmean" else _reduce(loss, reduction)
-    return loss / input.shape[0] if batchmean and input.ndim else loss
+    if not (batchmean and input.ndim):
+        return loss
+    # An empty batch gives NaN, quietly as an empty mean does (0 / 0 would warn)
+    return loss / input.shape[0] if input.shape[0] else loss * math.nan
 
 
 def _xlogx(t):
@@ -314,13 +310,12 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     from 0 * log 0 in its masked term: not copied)."""
     op = "poisson_nll_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    if not real(eps):
-        raise TypeError(f"{op}: eps must be a real number, not {eps!r}")
+    eps = real_number(op, "eps", eps)
     input, target = _same_shapes(op, input, target, promote=True)
     if log_input:
         loss = exp(input) - target * input
     else:
-        loss = input - target * log(input + float(eps))
+        loss = input - target * log(input + eps)
     if full:
         counted = target > 1
         t = where(counted, target, 2)  # a stand-in where the term is masked, so nothing there is NaN
@@ -353,9 +348,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     else:
         raise TypeError(f"{op}: var must be a Tensor or a number, not {type(var).__name__}")
     reduction = resolve_reduction(op, None, None, reduction)
-    if not real(eps):
-        raise TypeError(f"{op}: eps must be a real number, not {eps!r}")
-    var = clamped_values(var, float(eps))
+    eps = real_number(op, "eps", eps)
+    var = clamped_values(var, eps)
     diff = input - target
     loss = (log(var) + diff * diff / var) * 0.5
     if full:

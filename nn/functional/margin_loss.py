@@ -8,20 +8,14 @@ PyTorch's kernel tests z > 0 (multi_margin_loss). The logistic losses go through
 the overflow-free softplus."""
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import clip, constant, minimum, relu, sqrt, where
-from autograd.ops.reduction import sum as _sum
+from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import reshape
 from autograd.shapes import broadcast_shapes
 from backends import dtypes
 
-from .arguments import floating, kind, real, require_tensor
+from .arguments import floating, kind, real_number, require_tensor
 from .distance import norm_order, pairwise_distance
 from .loss import _reduce, _same_shapes, _weight_like, resolve_reduction
-
-
-def _margin(op, margin):
-    if not real(margin):
-        raise TypeError(f"{op}: margin must be a real number, not {margin!r}")
-    return float(margin)
 
 
 def _where_target(target, value, like):
@@ -34,7 +28,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     -1 input2. The three must have one number of dimensions and broadcast, as in PyTorch."""
     op = "margin_ranking_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    margin = _margin(op, margin)
+    margin = real_number(op, "margin", margin)
     floating(op, input1, "input1")
     floating(op, input2, "input2")
     require_tensor(op, target, "target")
@@ -50,7 +44,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     for any other target value, as PyTorch computes it)."""
     op = "hinge_embedding_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    margin = _margin(op, margin)
+    margin = real_number(op, "margin", margin)
     floating(op, input)
     _matching_target(op, input, target)
     hinge = where(_where_target(target, 1, input), 0, clip(margin - input, min=0.0))
@@ -84,7 +78,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     added to each squared magnitude."""
     op = "cosine_embedding_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    margin = _margin(op, margin)
+    margin = real_number(op, "margin", margin)
     floating(op, input1, "input1")
     floating(op, input2, "input2")
     require_tensor(op, target, "target")
@@ -111,7 +105,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     the smaller of it and d(positive, negative) (Balntas et al. 2016)."""
     op = "triplet_margin_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    margin = _margin(op, margin)
+    margin = real_number(op, "margin", margin)
     if not margin > 0:
         raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
     p = norm_order(op, p)
@@ -145,7 +139,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
             raise ValueError(f"{op}: weight of shape {weight.shape} does not broadcast to the input's shape "
                              f"{loss.shape}; give one weight per class, shape ({input.shape[-1]},)")
         loss = loss * weight  # in the common dtype, as PyTorch's (a float64 weight gives a float64 loss)
-    return _reduce(_sum(loss, -1) / input.shape[-1], reduction)
+    return _reduce(_mean(loss, -1), reduction)  # an empty class axis: NaN, quietly, as PyTorch's
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
@@ -156,7 +150,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"{op}: p must be 1 or 2, got {p!r}")
-    margin = _margin(op, margin)
+    margin = real_number(op, "margin", margin)
     floating(op, input)
     require_tensor(op, target, "target")
     if not (input.ndim == 0 or input.ndim <= 2 and input.shape[-1] != 0):

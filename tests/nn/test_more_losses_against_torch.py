@@ -392,12 +392,25 @@ def test_multi_margin_loss_of_an_empty_batch_is_that_of_every_loss(device):
     assert F.multi_margin_loss(ag.zeros((0, 3)), ag.zeros(0, dtype=ag.int64), reduction="none").shape == (0,)
 
 
+@pytest.mark.filterwarnings("error")  # 0 / 0 would warn
+def test_empty_batches_and_class_axes_give_nan_quietly_as_torch(device, torch):
+    x = ag.zeros((0, 4), requires_grad=True)
+    loss = F.kl_div(x, ag.zeros((0, 4)), reduction="batchmean")
+    loss.backward()
+    assert np.isnan(loss.item()) and x.grad.shape == (0, 4)
+    assert np.isnan(torch.nn.functional.kl_div(torch.zeros(0, 4), torch.zeros(0, 4), reduction="batchmean").item())
+    no_classes = F.multilabel_soft_margin_loss(ag.zeros((3, 0)), ag.zeros((3, 0)))
+    assert np.isnan(no_classes.item())
+    assert np.isnan(torch.nn.functional.multilabel_soft_margin_loss(torch.zeros(3, 0), torch.zeros(3, 0)).item())
+
+
 def test_kl_div_mean_warns_as_torch_and_batchmean_does_not(device, torch):
     x, t = ag.tensor([[-0.5, -1.0]]), ag.tensor([[0.3, 0.7]])
     with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
         F.kl_div(x, t)
-    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size") as caught:
         nn.KLDivLoss()(x, t)
+    assert caught[0].filename == __file__  # the user's line, not the library's
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         F.kl_div(x, t, reduction="batchmean")
