@@ -228,13 +228,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
     input, target = _same_shapes("huber_loss", input, target)
-    diff = input - target
-    size = abs(diff)
-    # The quadratic branch squares diff itself, not |diff|: |d|^2 has second derivative
-    # sign(d)^2, which is 0 at d = 0 where the loss is smooth. At |d| = delta the linear
-    # branch is taken, as PyTorch's second derivative does.
-    loss = where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
-    return _elementwise_loss("huber_loss", loss, weight, reduction, False)
+    return _elementwise_loss("huber_loss", nn_fused.huber(input - target, delta), weight, reduction, False)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -246,10 +240,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     beta = real_number(op, "beta", beta, at_least=0)
     input, target = _same_shapes(op, input, target, promote=True)
     diff = input - target
-    size = abs(diff)
     if beta == 0:
-        return _reduce(size, reduction)
-    return _reduce(where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction)
+        return _reduce(abs(diff), reduction)
+    return _reduce(nn_fused.huber(diff, beta, beta), reduction)
 
 
 _KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")

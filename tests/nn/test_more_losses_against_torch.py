@@ -632,3 +632,36 @@ def test_weight_buffers_follow_the_module(device):
     value = loss(x, ag.tensor([0, 1]))
     # sample 0: w0 * (1 - 0.2 + 0.1) / 2; sample 1: w1 * (1 - 0.9 + 0.5) / 2; mean of the two
     np.testing.assert_allclose(value.numpy(), (0.9 / 2 + 2 * 0.6 / 2) / 2, rtol=1e-12)
+
+
+HUBER_FAMILY = {
+    "huber delta 0.7": (lambda f: lambda a, b: f.huber_loss(a, b, reduction="none", delta=0.7)),
+    "huber": (lambda f: lambda a, b: f.huber_loss(a, b, reduction="none")),
+    "smooth_l1 beta 0.3": (lambda f: lambda a, b: f.smooth_l1_loss(a, b, reduction="none", beta=0.3)),
+    "smooth_l1": (lambda f: lambda a, b: f.smooth_l1_loss(a, b, reduction="none")),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", sorted(HUBER_FAMILY))
+def test_the_fused_huber_family_matches_torch_at_kinks_and_infinities(device, torch, name, dtype):
+    """One fused op with a branch-free forward (min(|d|, delta)): values, both inputs'
+    gradients and the second derivative as PyTorch's, at the kinks, at 0, inf and NaN."""
+    values = np.array([-5, -1.5, -1.0, -0.7, -0.3, -0.0, 0.0, 0.3, 0.7, 1.0, 1.5, 5, np.inf, -np.inf, np.nan])
+    rng = np.random.default_rng(3)
+    r, s = rng.standard_normal(values.shape), rng.standard_normal(values.shape)
+    x = ag.tensor(values, dtype=dtype, requires_grad=True)
+    t = ag.zeros(values.shape, dtype=dtype, requires_grad=True)
+    y = HUBER_FAMILY[name](F)(x, t)
+    gx, gt = ag.grad((y * ag.tensor(r, dtype=dtype)).sum(), [x, t], create_graph=True)
+    h, = ag.grad((gx * ag.tensor(s, dtype=dtype)).sum(), [x])
+    tdtype = getattr(torch, dtype)
+    tx = torch.tensor(values, dtype=tdtype, requires_grad=True)
+    tt = torch.zeros(values.shape, dtype=tdtype, requires_grad=True)
+    ty = HUBER_FAMILY[name](torch.nn.functional)(tx, tt)
+    tgx, tgt = torch.autograd.grad((ty * torch.tensor(r, dtype=tdtype)).sum(), [tx, tt], create_graph=True)
+    th, = torch.autograd.grad((tgx * torch.tensor(s, dtype=tdtype)).sum(), [tx])
+    rtol = 1e-6 if dtype == "float32" else 1e-14
+    for ours, theirs in ((y, ty), (gx, tgx), (gt, tgt), (h, th)):
+        assert ours.dtype == getattr(ag, dtype)
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=rtol, atol=0, equal_nan=True)

@@ -1,5 +1,6 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
-would be slower (linear, conv2d and its transpose, pooling, an RNN, LSTM or GRU time step) or numerically
+would be slower (linear, conv2d and its transpose, pooling, an RNN, LSTM or GRU time step,
+the Huber and smooth L1 losses) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy, the ELU family's expm1), plus erf, which the Array API lacks, and the
 leaky ReLU and piecewise-linear activations (hardtanh, threshold, the shrinks), whose
@@ -17,6 +18,7 @@ from .activations import elu, erf, hardtanh, leaky_relu, shrink, softplus, thres
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
 from .conv_transpose import conv_transpose2d
+from .huber import huber
 from .linear import linear
 from .plane_indexing import max_unpool2d
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
@@ -26,5 +28,5 @@ from .window import Window
 
 __all__ = ["Window", "adaptive_max_pool2d", "avg_pool2d", "binary_cross_entropy", "conv2d", "conv_transpose2d",
            "cross_entropy", "elu", "erf",
-           "gru_step", "hardtanh", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d",
+           "gru_step", "hardtanh", "huber", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d",
            "max_pool2d_indices", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold"]
