@@ -87,6 +87,7 @@ def _index_on(backend, index):
 
 GATHER_INDICES = [
     np.array([1, 0, 1, 1]),
+    np.array([[1, 0, 1], [0, 0, 1]], dtype=np.int32),  # one array of several axes (NumPy scatters it flat)
     (np.array([[0, 1], [1, 0]]), slice(None), np.array([3, 3])),
     (slice(1, None), np.array([0, 0, 2])),
     np.arange(24).reshape(2, 3, 4) % 5 == 0,
