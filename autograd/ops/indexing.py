@@ -21,12 +21,12 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index, advanced):
         ctx.x_shape, ctx.advanced = x.data.shape, advanced
-        _save_index(ctx, index)
+        save_index(ctx, index)
         return x._backend.gather(x.data, index) if advanced else x.data[index]
 
     @staticmethod
     def backward(ctx, gy):
-        return IndexAdd.apply(gy, _saved_index(ctx), ctx.advanced, ctx.x_shape), None, None
+        return IndexAdd.apply(gy, saved_index(ctx), ctx.advanced, ctx.x_shape), None, None
 
 
 class IndexAdd(Function):
@@ -36,7 +36,7 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, g, index, advanced, shape):
         ctx.advanced = advanced
-        _save_index(ctx, index)
+        save_index(ctx, index)
         backend = g._backend
         if advanced:
             return backend.scatter_add(shape, index, g.data)
@@ -50,7 +50,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return GetItem.apply(gg, _saved_index(ctx), ctx.advanced), None, None, None
+        return GetItem.apply(gg, saved_index(ctx), ctx.advanced), None, None, None
 
 
 class IndexPut(Function):
@@ -61,7 +61,7 @@ class IndexPut(Function):
     @staticmethod
     def forward(ctx, x, values, index, advanced):
         ctx.advanced = advanced
-        _save_index(ctx, index)
+        save_index(ctx, index)
         out = x._backend.xp.asarray(x.data, copy=True)
         x._backend.put_(out, index, values.data)
         return out
@@ -69,7 +69,7 @@ class IndexPut(Function):
     @staticmethod
     def backward(ctx, g):
         need_x, need_values = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        index = _saved_index(ctx)
+        index = saved_index(ctx)
         gx = IndexPut.apply(g, as_tensor(0, g), index, ctx.advanced) if need_x else None
         gv = GetItem.apply(g, index, ctx.advanced) if need_values else None
         return gx, gv, None, None
@@ -78,7 +78,7 @@ class IndexPut(Function):
 _AN_ARRAY = object()  # where an index array stood in ctx.index; the array itself is saved
 
 
-def _save_index(ctx, index):
+def save_index(ctx, index):
     """Keep the index for backward: its arrays through save_for_backward, so that the
     engine frees them after backward with everything else the node saved (as PyTorch
     frees an index op's saved indices); ints, slices, None and Ellipsis as they are."""
@@ -89,8 +89,8 @@ def _save_index(ctx, index):
     ctx.index = index
 
 
-def _saved_index(ctx):
-    """The index _save_index kept (saved_tensors raises once backward has freed it)."""
+def saved_index(ctx):
+    """The index save_index kept (saved_tensors raises once backward has freed it)."""
     if not any(p is _AN_ARRAY for p in ctx.index):
         return ctx.index
     arrays = iter([t.data for t in ctx.saved_tensors])

@@ -9,7 +9,8 @@ along its first axis (wide bins: along a last axis of KH * KW). A narrower bin r
 its last row or column to fill the width: a repeat comes after the cell it copies, so
 it is never the first maximum, and the last NaN it may be is that same cell. The
 gradient is a scatter-add of the output gradient at the indices (bins may share a
-cell), whose own gradient is a gather there.
+cell), whose own gradient is a gather there: the project's indexing ops, GetItem's
+backward and its own.
 
 Bins that tile the input could go through max pooling's window kernels instead. On
 NumPy they were no faster without gradients and slower with them: a (32, 64, 14, 14)
@@ -20,7 +21,9 @@ import functools
 
 from ... import grad_mode
 from ...tensor import Tensor
-from .plane_indexing import Gather, flat_index
+from ..indexing import GetItem, save_index
+from ..shape import reshape
+from .plane_indexing import flat_index
 
 # Bins of more cells than this reduce along a last axis, one row per bin: the loop
 # over a bin's cells that _first_max_at runs costs more than NumPy's argmax along
@@ -128,9 +131,21 @@ def _bin_max(backend, data, out_size, with_indices):
     return m, xp.reshape(xp.take(_flat_positions(xp, h, w, out_size), where), m.shape)
 
 
-class AdaptiveMaxPool2d(Gather):
-    """The bins' maxima, found beforehand by _bin_max, as a node of their own name in
-    graphs and profiles; its gradient is Gather's, a scatter-add at the indices."""
+class AdaptiveMaxPool2d(GetItem):
+    """The bins' maxima as a gather from the flattened batch at their indices, so that
+    the gradient is GetItem's (a scatter-add there, differentiable again), under a name
+    of its own in graphs and profiles. _bin_max found the maxima already, so forward
+    returns them instead of gathering them a second time."""
+
+    @staticmethod
+    def forward(ctx, flat, index, advanced, maxima):
+        ctx.x_shape, ctx.advanced = flat.data.shape, advanced
+        save_index(ctx, index)
+        return maxima
+
+    @staticmethod
+    def backward(ctx, gy):
+        return (*GetItem.backward(ctx, gy), None)
 
 
 def adaptive_max_pool2d(x, out_size, with_indices):
@@ -141,6 +156,8 @@ def adaptive_max_pool2d(x, out_size, with_indices):
     backend = x._backend
     recorded = x.requires_grad and grad_mode.state.enabled  # else the gradient's index is not needed
     m, indices = _bin_max(backend, x.data, out_size, with_indices or recorded)
-    index = flat_index(backend, indices, h * w) if recorded else None
-    y = AdaptiveMaxPool2d.apply(x, index, m.shape, m)
+    if recorded:
+        y = AdaptiveMaxPool2d.apply(reshape(x, (-1,)), (flat_index(backend, indices, h * w),), True, m)
+    else:
+        y = Tensor._make(m, backend)
     return y, (Tensor._make(indices, backend) if with_indices else None)
