@@ -194,9 +194,12 @@ class PiecewiseLinear(Function):
 
     @staticmethod
     def keep(ctx, x, mask):
-        """Save where the gradient passes (``mask``, a bool array given up to the backend)."""
+        """Where the gradient passes (``mask``, a bool array given up to the backend), in
+        the form the backend's ``masked`` takes; saved for backward where it is needed."""
+        keep = x._backend.keep_mask(mask)
         if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(x._backend.keep_mask(mask))
+            ctx.save_for_backward(keep)
+        return keep
 
 
 class Hardtanh(PiecewiseLinear):
@@ -221,12 +224,10 @@ class Threshold(PiecewiseLinear):
         backend, data = x._backend, x.data
         xp = backend.xp
         below = data <= threshold
-        # value 0 (a ReLU at a threshold) is masked as ReLU is: a where is several times slower
-        y = None if value == 0 else xp.where(below, xp.asarray(value, dtype=data.dtype), data)
-        keep = backend.keep_mask(xp.logical_not(below))
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(keep)
-        return backend.masked(data, keep) if y is None else y
+        keep = PiecewiseLinear.keep(ctx, x, xp.logical_not(below))
+        if value == 0:  # a ReLU at a threshold, masked as ReLU is: a where is several times slower
+            return backend.masked(data, keep)
+        return xp.where(below, xp.asarray(value, dtype=data.dtype), data)
 
 
 def threshold(x, threshold, value):
@@ -241,11 +242,8 @@ class Shrink(PiecewiseLinear):
     @staticmethod
     def forward(ctx, x, lambd, shift):
         backend, data = x._backend, x.data
-        outside = backend.keep_mask(backend.xp.logical_not((data >= -lambd) & (data <= lambd)))
-        y = backend.masked(data if shift == 0 else data - backend.xp.sign(data) * shift, outside)
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(outside)
-        return y
+        outside = PiecewiseLinear.keep(ctx, x, backend.xp.logical_not((data >= -lambd) & (data <= lambd)))
+        return backend.masked(data if shift == 0 else data - backend.xp.sign(data) * shift, outside)
 
 
 def shrink(x, lambd, shift):
