@@ -16,6 +16,7 @@ from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLos
 from .layers.loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss, MarginRankingLoss,
                           MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
                           TripletMarginLoss)
+from .layers.loss import CTCLoss, MultiLabelMarginLoss, TripletMarginWithDistanceLoss
 from .layers.distance import CosineSimilarity, PairwiseDistance
 from .layers.normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
                                    LayerNorm)

@@ -470,6 +470,9 @@ LOSSES = [
     lambda x: nn.MultiMarginLoss()(x, ag.tensor([0, 2, 1, 1])),
     lambda x: (F.normalize(x) * F.cosine_similarity(x, ag.randn(4, 3))[:, None]).sum()
     + F.pairwise_distance(x, ag.randn(4, 3)).sum(),
+    lambda x: nn.MultiLabelMarginLoss()(x, ag.tensor([[0, 2, -1], [1, -1, 0], [2, 1, 0], [-1, 0, 0]])),
+    lambda x: nn.TripletMarginWithDistanceLoss(distance_function=nn.PairwiseDistance(), swap=True)(
+        x, ag.randn(4, 3), ag.randn(4, 3)),
 ]
 
 
@@ -484,6 +487,19 @@ def _loss_step(loss_of):
 def test_every_loss_leaves_no_cycles(device):
     assert_none_leaves_cycles((f"loss {i}", lambda loss_of=loss_of: _loss_step(loss_of))
                               for i, loss_of in enumerate(LOSSES))
+
+
+def _ctc_step():
+    x = ag.randn(5, 2, 3, requires_grad=True)
+    loss = nn.CTCLoss(zero_infinity=True)(F.log_softmax(x, axis=2), ag.tensor([[1, 2], [2, 0]]), (5, 3), (2, 1))
+    (g,) = ag.grad(loss, x, create_graph=True)
+    with pytest.raises(RuntimeError, match="second derivative"):  # none, as in PyTorch
+        (g * g).sum().backward()
+    nn.CTCLoss(reduction="sum")(F.log_softmax(x, axis=2), ag.tensor([1, 2, 2]), (5, 3), (2, 1)).backward()
+
+
+def test_ctc_loss_leaves_no_cycles_even_when_its_second_derivative_is_refused(device):
+    assert_none_leaves_cycles([("ctc loss", _ctc_step)])
 
 
 OPTIMIZERS = [

@@ -18,6 +18,7 @@ from .activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswis
                          log_softmax, logsigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu, softmax,
                          softmin, softplus, softshrink, softsign, tanh, tanhshrink, threshold)
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from .ctc_loss import ctc_loss
 from .distance import cosine_similarity, normalize, pairwise_distance
 from .dropout import dropout
 from .embedding import embedding, one_hot
@@ -26,6 +27,7 @@ from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross
                    huber_loss, kl_div, l1_loss, mse_loss, nll_loss, poisson_nll_loss, smooth_l1_loss)
 from .margin_loss import (cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
                           multilabel_soft_margin_loss, soft_margin_loss, triplet_margin_loss)
+from .margin_loss import multilabel_margin_loss, triplet_margin_with_distance_loss
 from .normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
                       max_pool2d)
@@ -44,5 +46,6 @@ __all__ = [
     "smooth_l1_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss", "margin_ranking_loss",
     "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss",
     "multilabel_soft_margin_loss", "multi_margin_loss", "cosine_similarity", "pairwise_distance", "normalize",
+    "ctc_loss", "multilabel_margin_loss", "triplet_margin_with_distance_loss",
 ]
 

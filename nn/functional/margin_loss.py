@@ -1,10 +1,11 @@
 """Margin and ranking losses with PyTorch's names, arguments and reductions:
 margin_ranking_loss, hinge_embedding_loss, soft_margin_loss, cosine_embedding_loss,
-triplet_margin_loss, multilabel_soft_margin_loss and multi_margin_loss.
+triplet_margin_loss, triplet_margin_with_distance_loss, multilabel_soft_margin_loss,
+multi_margin_loss and multilabel_margin_loss.
 Compositions of Tensor ops, with no gradient code. Each hinge max(z, 0) is taken
 as PyTorch takes it, so the gradient at the kink z = 0 is PyTorch's: clip(z, min=0)
 passes it where PyTorch's clamp_min does (the pairwise losses), relu stops it where
-PyTorch's kernel tests z > 0 (multi_margin_loss). The logistic losses go through
+PyTorch's kernel tests z > 0 (multi_margin_loss, multilabel_margin_loss). The logistic losses go through
 the overflow-free softplus."""
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import clip, constant, minimum, relu, sqrt, where
@@ -188,3 +189,75 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     # The mean of an empty batch is NaN, as every loss's here (PyTorch's kernel returns
     # whatever its output buffer held)
     return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) for any distance d, a
+    callable of two tensors (``pairwise_distance`` by default); with ``swap``,
+    d(anchor, negative) is the smaller of it and d(positive, negative)."""
+    op = "triplet_margin_with_distance_loss"
+    reduction = resolve_reduction(op, None, None, reduction)
+    margin = real_number(op, "margin", margin)
+    if not margin > 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    if distance_function is None:
+        distance_function = pairwise_distance
+    elif not callable(distance_function):
+        raise TypeError(f"{op}: distance_function must be a callable of two tensors (or None for "
+                        f"pairwise_distance), not {type(distance_function).__name__}")
+    for name, x in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        require_tensor(op, x, name)
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise ValueError(f"{op}: anchor, positive and negative must have the same number of dimensions, got "
+                         f"shapes {anchor.shape}, {positive.shape} and {negative.shape}")
+    closer = distance_function(anchor, positive)
+    farther = distance_function(anchor, negative)
+    if swap:
+        farther = minimum(farther, distance_function(positive, negative))
+    return _reduce(clip(closer - farther + margin, min=0.0), reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """The multi-label hinge loss of scores (N, C), (C,) or 0-d: the target row holds
+    class indices up to its first -1 (the rest is ignored), and the loss is the sum over
+    those targets j and the classes i not among them of max(0, 1 - (x[j] - x[i])),
+    over C. A class listed twice counts twice, as in PyTorch's kernel."""
+    op = "multilabel_margin_loss"
+    reduction = resolve_reduction(op, size_average, reduce, reduction)
+    floating(op, input)
+    require_tensor(op, target, "target")
+    if kind(target) not in "iu":
+        raise TypeError(f"{op}: targets must be class indices (integers, -1 ending each row), not {target.dtype}")
+    if not (input.ndim == 0 or input.ndim <= 2 and input.shape[-1] != 0):
+        raise ValueError(f"{op}: expected scores of shape (N, C) or (C,) with C > 0, or a 0-d score, got "
+                         f"{input.shape}")
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: the target must have the input's shape {input.shape} (class indices, each row "
+                         f"ended by -1), got {target.shape}")
+    frames, classes = (input.shape[0], input.shape[1]) if input.ndim == 2 else (1, max(input.size, 1))
+    xp = input._backend.xp
+    if target.dtype != dtypes.int64:  # so -1 and arange compare with it on every namespace
+        target = target.astype(dtypes.int64)
+    t = xp.reshape(target.data, (frames, classes))
+    if t.size and (int(xp.min(t)) < -1 or int(xp.max(t)) >= classes):
+        bad = int(xp.min(t)) if int(xp.min(t)) < -1 else int(xp.max(t))
+        raise ValueError(f"{op}: target {bad} is out of range for {classes} classes; targets must lie in "
+                         f"[0, {classes - 1}], or be -1 to end a row")
+    positions = xp.arange(classes)
+    ended = xp.where(t == -1, positions, xp.asarray(classes, dtype=positions.dtype))
+    listed = positions < xp.min(ended, axis=1, keepdims=True)  # (frames, classes): before the first -1
+    safe = xp.where(listed, t, xp.zeros((), dtype=t.dtype))
+    # (frames, targets, classes): is class i the target at position j
+    matches = (xp.reshape(safe, (frames, classes, 1)) == positions) & xp.reshape(listed, (frames, classes, 1))
+    is_target = xp.any(matches, axis=1)
+    scores = reshape(input, (frames, classes))
+    rows = xp.reshape(xp.arange(frames), (frames, 1))
+    picked = scores[constant(rows, input), constant(safe, input)]  # (frames, targets)
+    counted = xp.reshape(listed, (frames, classes, 1)) & ~xp.reshape(is_target, (frames, 1, classes))
+    z = reshape(scores, (frames, 1, classes)) - reshape(picked, (frames, classes, 1)) + 1
+    hinge = where(constant(counted, input), relu(z), 0)
+    loss = _sum(hinge, (1, 2)) / classes
+    if reduction == "none":
+        return loss if input.ndim == 2 else reshape(loss, ())
+    return _reduce(loss, reduction)  # an empty batch: NaN for 'mean', as every loss's here

@@ -1,6 +1,8 @@
 """Loss modules over the nn.functional losses, with PyTorch's constructor
 arguments; class weights and pos_weight are buffers, so they follow .to(). The margin
 and ranking losses take their arguments as PyTorch's, checked at construction."""
+import numbers
+
 from .. import functional as F
 from ..functional.loss import resolve_kl_reduction, resolve_reduction
 from ..module import Module
@@ -208,3 +210,48 @@ class MultiMarginLoss(_WeightedLoss):
     def forward(self, input, target):
         return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
                                    reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """The multi-label hinge loss of scores at the class indices listed before each row's first -1."""
+
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) for a distance callable d
+    (``F.pairwise_distance`` by default; a Module given as d becomes a submodule)."""
+
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+        super().__init__(reduction=reduction)
+        if not margin > 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: margin must be greater than 0, got {margin!r}")
+        if distance_function is not None and not callable(distance_function):
+            raise TypeError(f"TripletMarginWithDistanceLoss: distance_function must be a callable of two tensors "
+                            f"(or None for pairwise_distance), not {type(distance_function).__name__}")
+        self.distance_function = distance_function if distance_function is not None else F.pairwise_distance
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative,
+                                                   distance_function=self.distance_function, margin=self.margin,
+                                                   swap=self.swap, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """The connectionist temporal classification loss of log-probabilities (T, N, C) for
+    target sequences; ``blank`` is the blank class, ``zero_infinity`` zeroes impossible
+    alignments' losses and gradients."""
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction=reduction)
+        if isinstance(blank, bool) or not isinstance(blank, numbers.Integral):
+            raise TypeError(f"CTCLoss: blank must be an int (a class index), not {blank!r}")
+        if blank < 0:
+            raise ValueError(f"CTCLoss: blank must be a class index, at least 0, got {blank}")
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=self.blank,
+                          reduction=self.reduction, zero_infinity=self.zero_infinity)

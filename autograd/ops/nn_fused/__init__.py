@@ -12,11 +12,14 @@ arrays in a plain backward and on Tensors under create_graph (cross-entropy, the
 recurrent steps), so everything here is twice differentiable. Argument checking lives
 in ``nn.functional`` (and the recurrent layers); the lowercase functions here
 take validated arguments.
+The CTC loss (``ctc``, the alpha and beta recursions in log space) is the exception:
+as PyTorch's, it has no second derivative in its input, and asking for one raises.
 """
 from .adaptive_max_pool import adaptive_max_pool2d
 from .activations import elu, erf, hardtanh, leaky_relu, shrink, softplus, threshold
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
+from .ctc import ctc_loss
 from .conv_transpose import conv_transpose2d
 from .huber import huber
 from .linear import linear
@@ -28,5 +31,6 @@ from .window import Window
 
 __all__ = ["Window", "adaptive_max_pool2d", "avg_pool2d", "binary_cross_entropy", "conv2d", "conv_transpose2d",
            "cross_entropy", "elu", "erf",
+           "ctc_loss",
            "gru_step", "hardtanh", "huber", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d",
            "max_pool2d_indices", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold"]
