@@ -32,11 +32,13 @@ from .normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
                       max_pool2d)
 from .pooling import adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d, max_unpool2d
+from .pooling3d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d, max_unpool3d
 
 __all__ = [
     "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
     "avg_pool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d",
+    "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "max_unpool3d",
     "dropout", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus",
     "softmax", "log_softmax", "relu6", "hardtanh", "prelu", "selu", "celu", "silu", "mish", "hardsigmoid",
     "hardswish", "logsigmoid", "softsign", "tanhshrink", "threshold", "hardshrink", "softshrink", "glu",

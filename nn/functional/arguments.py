@@ -94,6 +94,20 @@ def single(op, name, value, minimum):
     return (int(v),)
 
 
+def triple(op, name, value, minimum):
+    """An int or a triple of ints, as the triple PyTorch's 3-D layers use."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (int(value),) * 3
+    elif isinstance(value, (tuple, list)) and len(value) == 3 and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        value = tuple(int(v) for v in value)
+    else:
+        raise TypeError(f"{op}: {name} must be an int or a triple of ints, not {value!r}")
+    if min(value) < minimum:
+        raise ValueError(f"{op}: {name} must be at least {minimum}, got {value}")
+    return value
+
+
 def batched_sequences_as_images(op, x):
     """(N, C, L) or, unbatched, (C, L) as the (N, C, 1, L) images the 2-D kernels
     take; returns (images, was_unbatched). ``sequences_from_images`` undoes it."""
@@ -118,6 +132,16 @@ def batched_images(op, x):
         return reshape(x, (1,) + x.shape), True
     if x.ndim != 4:
         raise ValueError(f"{op}: expected a (N, C, H, W) or (C, H, W) input, got shape {x.shape}")
+    return x, False
+
+
+def batched_volumes(op, x):
+    """(N, C, D, H, W) as is, (C, D, H, W) as a batch of one; returns (x, was_unbatched)."""
+    floating(op, x)
+    if x.ndim == 4:
+        return reshape(x, (1,) + x.shape), True
+    if x.ndim != 5:
+        raise ValueError(f"{op}: expected a (N, C, D, H, W) or (C, D, H, W) input, got shape {x.shape}")
     return x, False
 
 

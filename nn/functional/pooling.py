@@ -110,23 +110,27 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def _avg_divisor(x, window, count_include_pad):
     """PyTorch's count per window: clipped to the padded input (or, without
     count_include_pad, to the input itself); a number when every window agrees."""
-    counts = []
-    for size, k, s, p, n in zip(window.in_size, window.kernel, window.stride, window.padding[::2],
-                                window.out_size):
-        axis = []
-        for i in range(n):
-            start = i * s - p
-            end = min(start + k, size + p)
-            if not count_include_pad:
-                start, end = max(start, 0), min(end, size)
-            axis.append(end - start)
-        counts.append(axis)
-    rows, cols = counts
+    (h, w), (kh, kw), (sh, sw), (top, _, left, _), (oh, ow) = (window.in_size, window.kernel, window.stride,
+                                                               window.padding, window.out_size)
+    rows = _window_counts(h, kh, sh, top, oh, count_include_pad)
+    cols = _window_counts(w, kw, sw, left, ow, count_include_pad)
     if len(set(rows)) == 1 and len(set(cols)) == 1:
         return rows[0] * cols[0]
     xp = x._backend.xp
     dtype = x.data.dtype
     return xp.reshape(xp.asarray(rows, dtype=dtype), (len(rows), 1)) * xp.asarray(cols, dtype=dtype)
+
+
+def _window_counts(size, kernel, stride, padding, n, count_include_pad):
+    """The count of each of the n windows along one axis, as _avg_divisor takes it."""
+    counts = []
+    for i in range(n):
+        start = i * stride - padding
+        end = min(start + kernel, size + padding)
+        if not count_include_pad:
+            start, end = max(start, 0), min(end, size)
+        counts.append(end - start)
+    return counts
 
 
 def adaptive_avg_pool2d(input, output_size):

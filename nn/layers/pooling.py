@@ -1,14 +1,14 @@
-"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d,
-and MaxUnpool1d/2d, max pooling's partial inverse."""
+"""Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
+AdaptiveMaxPool1d/2d/3d, and MaxUnpool1d/2d/3d, max pooling's partial inverse."""
 from .. import functional as F
-from ..functional.arguments import pair, single
+from ..functional.arguments import pair, single, triple
 from ..module import Module
 
 
 class _MaxPoolNd(Module):
-    """What MaxPool1d and MaxPool2d share: PyTorch's arguments, stored as given, and
+    """What MaxPool1d, MaxPool2d and MaxPool3d share: PyTorch's arguments, stored as given, and
     checked at construction rather than at the first call."""
-    _check = None  # single or pair, per argument
+    _check = None  # single, pair or triple, per argument
     _pool = None   # the functional form
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
@@ -35,7 +35,17 @@ class MaxPool2d(_MaxPoolNd):
     _check, _pool = pair, F.max_pool2d
 
 
-class AvgPool2d(Module):
+class MaxPool3d(_MaxPoolNd):
+    """Over (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _check, _pool = triple, F.max_pool3d
+
+
+class _AvgPoolNd(Module):
+    """What AvgPool2d and AvgPool3d share: PyTorch's arguments, stored as given, and
+    checked at construction."""
+    _check = None  # pair or triple
+    _pool = None   # the functional form
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
@@ -43,16 +53,26 @@ class AvgPool2d(Module):
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
-        pair("AvgPool2d", "kernel_size", kernel_size, 1)
-        pair("AvgPool2d", "stride", self.stride, 1)
-        pair("AvgPool2d", "padding", padding, 0)
+        name, check = type(self).__name__, type(self)._check
+        check(name, "kernel_size", kernel_size, 1)
+        check(name, "stride", self.stride, 1)
+        check(name, "padding", padding, 0)
 
     def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return type(self)._pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    _check, _pool = pair, F.avg_pool2d
+
+
+class AvgPool3d(_AvgPoolNd):
+    """Over (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _check, _pool = triple, F.avg_pool3d
 
 
 class AdaptiveAvgPool2d(Module):
@@ -64,6 +84,21 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, input):
         return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool3d(Module):
+    """Averages (N, C, D, H, W) or (C, D, H, W) into an ``output_size`` box whatever the
+    input size (None keeps that axis)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool3d(input, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -132,11 +167,16 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     _pool = F.adaptive_max_pool1d
 
 
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Over (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _pool = F.adaptive_max_pool3d
+
+
 class _MaxUnpoolNd(Module):
-    """What MaxUnpool1d and MaxUnpool2d share: kernel_size, stride (kernel_size by
-    default) and padding kept as PyTorch keeps them (pairs, or 1-tuples), checked at
+    """What MaxUnpool1d/2d/3d share: kernel_size, stride (kernel_size by
+    default) and padding kept as PyTorch keeps them (1-tuples, pairs or triples), checked at
     construction; ``forward(input, indices, output_size=None)``."""
-    _check = None  # single or pair
+    _check = None  # single, pair or triple
     _unpool = None  # the functional form
 
     def __init__(self, kernel_size, stride=None, padding=0):
@@ -160,3 +200,8 @@ class MaxUnpool2d(_MaxUnpoolNd):
 class MaxUnpool1d(_MaxUnpoolNd):
     """Over (N, C, L) or (C, L) inputs."""
     _check, _unpool = single, F.max_unpool1d
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Over (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _check, _unpool = triple, F.max_unpool3d

@@ -1,5 +1,5 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
-would be slower (linear, conv2d and its transpose, pooling, an RNN, LSTM or GRU time step,
+would be slower (linear, conv2d and its transpose, 2-D and 3-D pooling, an RNN, LSTM or GRU time step,
 the Huber and smooth L1 losses) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy, the ELU family's expm1), plus erf, which the Array API lacks, and the
@@ -27,10 +27,10 @@ from .plane_indexing import max_unpool2d
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
 from .recurrent import gru_step, lstm_step, rnn_step
 from .softmax import cross_entropy, log_softmax, softmax
+from .volume_pooling import adaptive_max_pool3d, avg_pool3d, max_pool3d
 from .window import Window
 
-__all__ = ["Window", "adaptive_max_pool2d", "avg_pool2d", "binary_cross_entropy", "conv2d", "conv_transpose2d",
-           "cross_entropy", "elu", "erf",
-           "ctc_loss",
-           "gru_step", "hardtanh", "huber", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d",
-           "max_pool2d_indices", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold"]
+__all__ = ["Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
+           "conv2d", "conv_transpose2d", "cross_entropy", "ctc_loss", "elu", "erf", "gru_step", "hardtanh", "huber",
+           "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices", "max_pool3d",
+           "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold"]
