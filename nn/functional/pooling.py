@@ -11,7 +11,7 @@ import numbers
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant
 from autograd.ops.reduction import mean as _mean
-from autograd.ops.shape import transpose
+from autograd.ops.shape import reshape, transpose
 
 from .arguments import (batched_images, batched_sequences_as_images, cached, kind, pair, require_tensor,
                         sequences_from_images, single, unbatch, window_out)
@@ -136,14 +136,15 @@ def _window_counts(size, kernel, stride, padding, n, count_include_pad):
 def adaptive_avg_pool2d(input, output_size):
     """Average over PyTorch's adaptive bins: bin i of n over a size-L axis spans
     [floor(i L / n), ceil((i + 1) L / n)). A pool when the sizes divide evenly,
-    else two small averaging matrices (bins are separable by axis)."""
+    else two small averaging matrices (bins are separable by axis). An output size of
+    0 gives an empty output, as in PyTorch."""
     op = "adaptive_avg_pool2d"
     x, unbatched = batched_images(op, input)
     h, w = x.shape[2:]
     if not h or not w:
         raise ValueError(f"{op}: the input's height and width must be non-zero (there is nothing to average), "
                          f"got shape {input.shape}")
-    oh, ow = _adaptive_size(op, output_size, h, w, 1)
+    oh, ow = _adaptive_size(op, output_size, h, w, 0)
     return unbatch(_adaptive_avg(x, oh, ow), unbatched)
 
 
@@ -165,13 +166,15 @@ def adaptive_avg_pool1d(input, output_size):
     if not x.shape[3]:
         raise ValueError(f"{op}: the input's length must be non-zero (there is nothing to average), "
                          f"got shape {input.shape}")
-    (n,) = single(op, "output_size", output_size, 1)
+    (n,) = single(op, "output_size", output_size, 0)
     return sequences_from_images(_adaptive_avg(x, 1, n), unbatched)
 
 
 def _adaptive_avg(x, oh, ow):
     """(N, C, H, W) averaged into PyTorch's oh x ow adaptive bins."""
-    h, w = x.shape[2:]
+    n, c, h, w = x.shape
+    if not (oh and ow):
+        return reshape(x[:, :, :0, :0], (n, c, oh, ow))  # empty, and still of the graph
     if (oh, ow) == (1, 1):
         return _mean(x, (2, 3), keepdims=True)
     if h % oh == 0 and w % ow == 0:

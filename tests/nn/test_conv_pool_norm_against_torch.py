@@ -102,6 +102,20 @@ def test_adaptive_avg_pool2d_names_an_output_size_of_the_wrong_length(device, to
         F.adaptive_avg_pool2d(ag.zeros((1, 1, 4, 4)), output_size)
 
 
+@pytest.mark.parametrize("pool, output_size, shape", [("adaptive_avg_pool2d", (0, 2), (2, 3, 4, 4)),
+                                                      ("adaptive_avg_pool2d", 0, (3, 4, 4)),
+                                                      ("adaptive_avg_pool1d", 0, (2, 3, 5))])
+def test_adaptive_avg_pool_to_an_output_size_of_0_is_empty_like_torch(device, torch, pool, output_size, shape):
+    """PyTorch returns an empty output (whose gradient is zeros); topograd refused the 0."""
+    x0 = np.random.default_rng(0).standard_normal(shape)
+    expected = getattr(torch.nn.functional, pool)(torch.tensor(x0, requires_grad=True), output_size)
+    x = ag.tensor(x0, device=device, requires_grad=True)
+    y = getattr(F, pool)(x, output_size)
+    assert y.shape == tuple(expected.shape)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros(shape))
+
+
 # --- verified: these already matched PyTorch -------------------------------------------------
 
 _LAYOUTS = {  # what reaches the op: (ours, PyTorch's)
