@@ -198,6 +198,11 @@ class Backend:
         out[...] = result
         return out
 
+    def masked_or(self, values, keep, fill):
+        """``values`` where ``keep`` (as for ``masked``) holds, else ``fill`` (a Python
+        number, in values' dtype), whatever ``values`` holds there: a threshold's output."""
+        return self.xp.where(keep, values, self.xp.asarray(fill, dtype=values.dtype))
+
     def sqrt(self, x):
         """The square root of ``x`` as an array the caller owns and may change in place
         (an optimizer's temporary). A backend may write it into reused scratch memory."""

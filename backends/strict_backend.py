@@ -38,6 +38,8 @@ class StrictBackend(Backend):
         return canonical
 
     def asarray(self, data, dtype=None):
+        if dtype is None and isinstance(data, np.ndarray) and data.dtype.name in dtypes.NAMES:
+            dtype = data.dtype  # checked below: float16, which the standard lacks, gets this backend's message
         if dtype is not None:
             dtype = self.native_dtype(np.dtype(dtype))
         if isinstance(data, np.ndarray):

@@ -5,12 +5,12 @@ logsigmoid, tanh, hardtanh, hardswish, softplus, softsign, tanhshrink, hardshrin
 softshrink, threshold, glu, softmax, softmin and log_softmax.
 
 The numerically fragile ones (softmax, log_softmax, softplus and what is built on
-it, gelu's erf, the ELU family's expm1) and the piecewise-linear ones (leaky_relu,
-hardtanh and the hard activations built on it, threshold, the shrinks: their
-gradients must stay connected to their input for higher derivatives, and stop at
-their kinks where PyTorch's do) call the fused primitives of
-``autograd.ops.nn_fused``; the rest are compositions of Tensor ops with no
-gradient code of their own."""
+it, gelu's erf, the ELU family's expm1, hardswish's gradient at NaN) and the
+piecewise-linear ones (leaky_relu, hardtanh and the hard activations built on it,
+threshold, the shrinks: their gradients must stay connected to their input for
+higher derivatives, and stop at their kinks where PyTorch's do) call the fused
+primitives of ``autograd.ops.nn_fused``; the rest are compositions of Tensor ops
+with no gradient code of their own."""
 import math
 import numbers
 
@@ -164,12 +164,12 @@ def hardsigmoid(input, inplace=False):
 
 
 def hardswish(input, inplace=False):
-    """x * min(max(x + 3, 0), 6) / 6. Through hardtanh, whose gradient stops at -3 and
-    3, the gradient is 0 at -3 and 1 at 3, and the second derivative 0 at both, as PyTorch's."""
+    """x * min(max(x + 3, 0), 6) / 6. The gradient is 0 at -3 and 1 at 3 and at NaN, and
+    the second derivative 0 at both kinks, as PyTorch's."""
     floating("hardswish", input)
     if inplace:
         return overwrite("hardswish_", input, hardswish)
-    return input * (nn_fused.hardtanh(input, -3.0, 3.0) + 3) / 6
+    return nn_fused.hardswish(input)
 
 
 def logsigmoid(input):

@@ -64,6 +64,9 @@ def test_strict_backend_refuses_calls_outside_the_standard():
     assert strict.canonical_dtype(a.dtype) == np.float64 and strict.native_dtype(np.dtype("float64")) == xp.float64
     with pytest.raises(TypeError, match="float16"):
         strict.native_dtype(np.dtype("float16"))
+    # a float16 NumPy array too (a checkpoint's, say) gets this message, not array-api-strict's
+    with pytest.raises(TypeError, match="device 'strict' has no float16: the Array API standard"):
+        strict.asarray(np.ones(2, np.float16))
 
 
 def test_array_round_trip(device):
@@ -465,6 +468,25 @@ def test_masked_kernel_keeps_the_values_where_the_mask_holds_and_zeros_elsewhere
     out = host(backend, backend.masked(backend.from_numpy(values), backend.keep_mask(backend.from_numpy(mask))))
     assert out.dtype == dtype
     np.testing.assert_array_equal(out, np.where(mask, values, 0))
+
+
+@pytest.mark.parametrize("fill", [-2.5, 20.0, -0.0, np.inf, np.nan])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_masked_or_kernel_puts_the_fill_where_the_mask_fails_bit_for_bit(device, dtype, fill):
+    # A threshold's output with a nonzero value: the fill replaces inf and NaN, and -0.0
+    # stays -0.0 on either side (the NumPy backend works on the bits, not by a where).
+    backend = backends.get(device)
+    if dtype == np.float16 and device == "strict":
+        pytest.skip("array-api-strict has no float16")
+    rng = np.random.default_rng(14)
+    values = rng.standard_normal((8, 16, 13, 13)).astype(dtype).transpose(1, 0, 2, 3)
+    values.flat[::5], values.flat[1::5], values.flat[2::5], values.flat[3::5] = np.inf, -np.inf, np.nan, -0.0
+    mask = rng.random(values.shape) < 0.3
+    out = host(backend, backend.masked_or(backend.from_numpy(values), backend.keep_mask(backend.from_numpy(mask)),
+                                          fill))
+    expected = np.where(mask, values, dtype(fill))
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.view(f"u{out.itemsize}"), expected.view(f"u{out.itemsize}"))
 
 
 def test_numpy_masked_kernel_refuses_a_bool_mask():

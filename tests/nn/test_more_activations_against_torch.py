@@ -100,6 +100,30 @@ def test_values_and_two_derivatives_match_torch_at_kinks_and_in_tails(device, to
     np.testing.assert_allclose(h.numpy()[known], th[known], rtol=1e-7, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value")  # hardswish(-inf) is -inf * 0, NaN in PyTorch too
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["elu", "selu", "celu", "celu-alpha", "celu-negative-alpha", "hardswish"])
+def test_gradients_at_nan_and_infinities_are_torchs_to_second_order(device, torch, name, dtype):
+    """PyTorch's kernels test x <= 0 (the ELU family) and x <= -3, x < 3 (hardswish), so
+    at NaN they take the last branch: a finite slope (scale; 1), where ours were NaN.
+    Derivatives in x and in the incoming gradient, as a double backward takes them."""
+    ours, theirs, _ = CASES[name]
+    values = np.array([np.nan, np.inf, -np.inf, -3.0, -1.0, 0.0, 3.0], dtype=dtype)
+    incoming = np.array([2.0, 3.0, 5.0, 7.0, 11.0, 13.0, 17.0], dtype=dtype)
+
+    def run(lib, make, fn):
+        x, gy = make(values), make(incoming)
+        y = fn(x)
+        g, = lib.grad(y, [x], gy, create_graph=True)
+        return [y, g, *lib.grad((g * make(incoming[::-1].copy())).sum(), [x, gy])]
+
+    got = run(ag, lambda a: ag.tensor(a, requires_grad=True), ours)
+    expected = run(torch.autograd, lambda a: torch.tensor(a, requires_grad=True), lambda x: theirs(torch, x))
+    for what, a, b in zip(["y", "grad", "d grad / dx", "d grad / d incoming"], got, expected):
+        assert a.dtype == getattr(ag, dtype)
+        np.testing.assert_allclose(a.detach().numpy(), _to_numpy(b), rtol=1e-6, atol=0, err_msg=what)
+
+
 @pytest.mark.parametrize("name", sorted(n for n in CASES if n != "prelu"))  # prelu's 1-D weight needs axis 1
 def test_zero_d_inputs_give_zero_d_values_and_gradients_as_torch(device, torch, name):
     """NumPy turns a 0-d comparison into a scalar: the masks of the piecewise-linear
@@ -145,6 +169,28 @@ def test_float32_and_float16_keep_their_dtype_and_match_torch(device, torch, nam
         np.testing.assert_allclose(y.numpy() / scale, _to_numpy(ty) / scale, rtol=tol, atol=tol, err_msg=dtype)
         np.testing.assert_allclose(x.grad.numpy() / scale, _to_numpy(tx.grad) / scale, rtol=tol, atol=tol,
                                    err_msg=dtype)
+
+
+@pytest.mark.parametrize("value", [-2.5, 1e4, -0.0, np.inf, np.nan])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_threshold_fills_with_its_value_bit_for_bit_as_torch(device, torch, dtype, value):
+    """A nonzero value goes through the backend's masked_or kernel (no where, 15x slower on
+    NumPy): the same bits as PyTorch's, inf, NaN and -0.0 included, on a strided input."""
+    if dtype == "float16" and device == "strict":
+        pytest.skip("the Array API standard has no float16")
+    values = named_rng("threshold-fill").standard_normal((7, 6)).astype(dtype)
+    values.flat[::4], values.flat[1::4], values.flat[2::4] = np.inf, np.nan, -0.0
+    values[0, :3] = [0.25, -np.inf, 0.5]  # the threshold itself, and off it
+    x = ag.tensor(values, requires_grad=True)
+    y = F.threshold(x.T, 0.25, value)
+    y.backward(ag.ones(y.shape, dtype=dtype))
+    tx = torch.tensor(values, requires_grad=True)
+    ty = torch.nn.functional.threshold(tx.T, 0.25, value)
+    ty.backward(torch.ones_like(ty))
+    bits = f"u{np.dtype(dtype).itemsize}"
+    assert y.dtype == x.grad.dtype == getattr(ag, dtype)
+    np.testing.assert_array_equal(y.numpy().view(bits), _to_numpy(ty).view(bits))
+    np.testing.assert_array_equal(x.grad.numpy(), _to_numpy(tx.grad))
 
 
 def _away_from_kinks(name, shape):

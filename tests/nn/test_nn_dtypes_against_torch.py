@@ -125,6 +125,31 @@ def test_layer_norm_of_large_float16_activations_is_computed_in_float32_as_torch
     np.testing.assert_allclose(xa.grad.numpy().astype(np.float64), xt.grad.numpy().astype(np.float64), atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered")  # -1.5 * -65504 is -inf in float16, as in PyTorch
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1 / 3, -1.5])
+def test_float16_leaky_relu_rounds_once_from_float32_as_torch(device, torch, slope):
+    """PyTorch multiplies a float16 input by the slope in float32 and rounds once; a
+    float16 factor (0.01 as 0.010002) put a third of the negative values 1 ulp off, and
+    the gradients too. Every finite float16, values and two orders of gradients."""
+    _needs_float16(device)
+    every = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    every = every[np.isfinite(every)]
+    incoming = np.random.default_rng(17).standard_normal(every.shape).astype(np.float16)
+    x = ag.tensor(every, requires_grad=True)
+    gy = ag.tensor(incoming, requires_grad=True)
+    y = F.leaky_relu(x, slope)
+    g, = ag.grad(y, [x], gy, create_graph=True)
+    gg, = ag.grad(g, [gy], ag.tensor(incoming[::-1].copy()))
+    tx, tgy = torch.tensor(every, requires_grad=True), torch.tensor(incoming, requires_grad=True)
+    ty = torch.nn.functional.leaky_relu(tx, slope)
+    tg, = torch.autograd.grad(ty, [tx], tgy, create_graph=True)
+    tgg, = torch.autograd.grad(tg, [tgy], torch.tensor(incoming[::-1].copy()))
+    for ours, theirs in ((y, ty), (g, tg), (gg, tgg)):
+        assert ours.dtype == ag.float16
+        np.testing.assert_array_equal(ours.detach().numpy().view(np.uint16),
+                                      theirs.detach().numpy().view(np.uint16))
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32"])
 def test_one_hot_of_narrow_integer_classes_does_not_wrap(device, dtype):
     """The classes were an arange in the indices' dtype: in uint8, class 261 wrapped to 5,

@@ -1,8 +1,12 @@
 """Activations the Array API cannot compose stably or at all: softplus, which must
 not overflow, erf (for the exact GELU), which it lacks, the ELU family (elu, selu,
-celu), which needs expm1, and the leaky ReLU and the piecewise-linear activations
-(hardtanh, threshold, the shrinks), whose gradients must stay connected to their
-input for higher derivatives."""
+celu), which needs expm1, the hardswish, whose gradient a composition makes NaN at
+NaN, and the leaky ReLU and the piecewise-linear activations (hardtanh, threshold,
+the shrinks), whose gradients must stay connected to their input for higher derivatives."""
+import math
+
+from backends import dtypes
+
 from ..elementwise import Relu, ReluGrad, exp, input_place, sigmoid, where
 from ...function import Function
 from ...grad_mode import state as _grad_state
@@ -38,17 +42,26 @@ class LeakyRelu(Function):
 
     @staticmethod
     def forward(ctx, x, negative_slope):
-        data = x.data
-        factor = x._backend.xp.astype(data > 0, data.dtype) * (1 - negative_slope) + negative_slope
+        xp, data = x._backend.xp, x.data
+        # float16 through a float32 factor, rounded once, as PyTorch computes it: a float16
+        # slope (0.01 as 0.010002) would put a third of the negative results 1 ulp off
+        wide = xp.float32 if x.dtype == dtypes.float16 else data.dtype
+        factor = xp.astype(data > 0, wide) * (1 - negative_slope) + negative_slope
         ctx.save_for_backward(factor)
-        return data * factor
+        return _times(xp, data, factor)
 
     @staticmethod
     def backward(ctx, gy):
         factor, = ctx.saved_tensors
         if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
             return LeakyReluGrad.apply(gy, factor, input_place(ctx, factor)), None
-        return Tensor._make(gy.data * factor.data, gy._backend), None
+        return Tensor._make(_times(gy._backend.xp, gy.data, factor.data), gy._backend), None
+
+
+def _times(xp, values, factor):
+    """``values * factor`` in values' dtype (a float16 one times a float32 factor, rounded once)."""
+    product = values * factor
+    return product if product.dtype == values.dtype else xp.astype(product, values.dtype)
 
 
 class LeakyReluGrad(ReluGrad):
@@ -60,7 +73,7 @@ class LeakyReluGrad(ReluGrad):
     @staticmethod
     def forward(ctx, gy, factor, x):
         ctx.save_for_backward(factor, x)
-        return gy.data * factor.data
+        return _times(gy._backend.xp, gy.data, factor.data)
 
 
 def leaky_relu(x, negative_slope):
@@ -152,18 +165,21 @@ class Elu(Function):
 
 
 class EluGrad(Function):
-    """``gy`` times the ELU's slope: scale where x > 0, else alpha * scale * input_scale
-    * exp(x * input_scale) (at 0 too). Its derivative in x is the negative branch's
-    where x < 0 and 0 elsewhere, as PyTorch's elu_double_backward."""
+    """``gy`` times the ELU's slope: scale where x > 0 (and at NaN), else alpha * scale *
+    input_scale * exp(x * input_scale) (at 0 too). Its derivative in x is the negative
+    branch's where x < 0 and 0 elsewhere, as PyTorch's elu_double_backward."""
 
     @staticmethod
     def forward(ctx, gy, x, alpha, scale, input_scale):
-        xp, data = x._backend.xp, x.data
+        backend, data = x._backend, x.data
+        xp = backend.xp
         ctx.save_for_backward(gy, x)
         ctx.coefficients = (alpha, scale, input_scale)
-        positive = xp.astype(data > 0, data.dtype)  # 1 or 0 (not a where: see Elu)
+        # A masked select (not a where: see Elu), exact whatever is on the side not taken.
+        # NaN is not on the negative side, so its slope is scale, as PyTorch's (x <= 0 ?
+        # the negative branch : scale), not the negative branch's NaN.
         negative = xp.exp(xp.minimum(data, 0) * input_scale) * (alpha * scale * input_scale)
-        return gy.data * (positive * scale + negative * (1 - positive))
+        return gy.data * backend.masked_or(negative, backend.keep_mask(data <= 0), scale)
 
     @staticmethod
     def backward(ctx, g):
@@ -179,6 +195,52 @@ class EluGrad(Function):
 
 def elu(x, alpha, scale=1.0, input_scale=1.0):
     return Elu.apply(x, alpha, scale, input_scale)
+
+
+class Hardswish(Function):
+    """x * clip(x + 3, 0, 6) / 6, fused for its gradient, PyTorch's: 0 where x <= -3, gy
+    where x >= 3 and at NaN. A composition (x times a hardsigmoid) gives NaN at NaN."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp, data = x._backend.xp, x.data
+        ctx.save_for_backward(x)
+        return data * (xp.clip(data, -3.0, 3.0) + 3) / 6
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return HardswishGrad.apply(gy, x)
+
+
+class HardswishGrad(Function):
+    """``gy`` times the hardswish's slope: 0 where x <= -3, x / 3 + 0.5 where x < 3, else 1
+    (NaN too). Its derivative in x is gy / 3 strictly between -3 and 3, 0 elsewhere, as
+    PyTorch's hardswish_backward's."""
+
+    @staticmethod
+    def forward(ctx, gy, x):
+        backend, data = x._backend, x.data
+        ctx.save_for_backward(gy, x)
+        # By the backend's masks, not a where (see Elu); NaN is neither < 3 nor <= -3: slope 1
+        rising = backend.masked_or(data / 3 + 0.5, backend.keep_mask(data < 3), 1.0)
+        return gy.data * backend.masked(rising, backend.keep_mask(backend.xp.logical_not(data <= -3)))
+
+    @staticmethod
+    def backward(ctx, g):
+        gy, x = ctx.saved_tensors
+        need_gy, need_x = ctx.needs_input_grad
+        ggy = HardswishGrad.apply(g, x) if need_gy else None
+        gx = None
+        if need_x:
+            data = x.data
+            inside = Tensor._make(x._backend.xp.logical_and(data > -3, data < 3), x._backend)
+            gx = where(inside, g * gy / 3, 0)
+        return ggy, gx
+
+
+def hardswish(x):
+    return Hardswish.apply(x)
 
 
 class PiecewiseLinear(Function):
@@ -222,12 +284,12 @@ class Threshold(PiecewiseLinear):
     @staticmethod
     def forward(ctx, x, threshold, value):
         backend, data = x._backend, x.data
-        xp = backend.xp
-        below = data <= threshold
-        keep = PiecewiseLinear.keep(ctx, x, xp.logical_not(below))
-        if value == 0:  # a ReLU at a threshold, masked as ReLU is: a where is several times slower
+        keep = PiecewiseLinear.keep(ctx, x, backend.xp.logical_not(data <= threshold))
+        # Masked as ReLU is, by the backend's kernels: a where is 15x slower on a random pattern.
+        # (masked fills with +0.0: a value of -0.0 takes masked_or, as any other.)
+        if value == 0 and math.copysign(1.0, value) > 0:
             return backend.masked(data, keep)
-        return xp.where(below, xp.asarray(value, dtype=data.dtype), data)
+        return backend.masked_or(data, keep, value)
 
 
 def threshold(x, threshold, value):
