@@ -163,6 +163,43 @@ def test_cycles_refuse_bad_values_before_touching_the_optimizer(make, error, mes
     assert hyperparameters(opt) == before
 
 
+def test_reduce_on_plateau_fills_a_tensor_rate_in_place_as_pytorch(torch):
+    """A Tensor rate became a Python float at the first cut. PyTorch fills it in place, so the
+    optimizer (and whoever holds it) keeps the same Tensor, and get_last_lr gives copies."""
+    rate, torch_rate = ag.tensor(0.5), torch.tensor(0.5)
+    ours_opt = optim.SGD([nn.Parameter(ag.zeros(2))], lr=rate)
+    torch_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=torch_rate)
+    ours = lr_scheduler.ReduceLROnPlateau(ours_opt, patience=0, factor=0.3)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(torch_opt, patience=0, factor=0.3)
+    ours_seen, torch_seen = [ours.get_last_lr()], [theirs.get_last_lr()]
+    for metric in (1.0, 2.0, 3.0, 0.1, 0.2):
+        ours.step(metric)
+        theirs.step(metric)
+        ours_seen.append(ours.get_last_lr())
+        torch_seen.append(theirs.get_last_lr())
+        assert ours_opt.param_groups[0]["lr"] is rate and torch_opt.param_groups[0]["lr"] is torch_rate
+        assert rate.dtype == ag.float32 and rate.item() == torch_rate.item()
+    assert all(isinstance(lrs[0], ag.Tensor) and lrs[0] is not rate for lrs in ours_seen)
+    # copies, as PyTorch's: each step's rate as it was then (float32: 0.5, 0.15, 0.045...)
+    assert [lrs[0].item() for lrs in ours_seen] == [lrs[0].item() for lrs in torch_seen]
+    assert len({lrs[0].item() for lrs in ours_seen}) == 4
+
+
+def test_warm_restarts_state_dict_is_pytorchs_after_plain_and_epoch_steps(torch):
+    """Its step counted _step_count up (1 after the constructor), where PyTorch's never does
+    (0 from the constructor on): a saved state dict differed from PyTorch's in that entry."""
+    ours_opt, torch_opt = pair(torch, "SGD")
+    ours = lr_scheduler.CosineAnnealingWarmRestarts(ours_opt, T_0=3, T_mult=2, eta_min=0.01)
+    theirs = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(torch_opt, T_0=3, T_mult=2, eta_min=0.01)
+    for epoch in (None, None, 1.5, None, 7, None, 0, None, None):
+        ours_state, torch_state = ours.state_dict(), theirs.state_dict()
+        assert set(ours_state) <= set(torch_state)
+        assert ours_state == {key: torch_state[key] for key in ours_state}, epoch
+        torch_opt.step()
+        theirs.step(epoch)
+        ours.step(epoch)
+
+
 # --- behaviour verified against PyTorch ---------------------------------------------------------
 
 RESUMABLE = [

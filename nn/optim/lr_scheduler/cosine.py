@@ -82,4 +82,6 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._write_lrs(self._rates(T_cur, T_i))  # first: a refused write leaves the schedule as it was
         self.T_cur, self.T_i = T_cur, T_i
         self.last_epoch = math.floor(epoch)
-        self._step_count += 1
+        # No self._step_count += 1: PyTorch's step here never counts, so its _step_count
+        # stays 0 from the constructor on, and a state dict keeps that 0 (this step has no
+        # step-order warning to count for).

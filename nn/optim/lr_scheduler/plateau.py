@@ -2,6 +2,8 @@
 import math
 import warnings
 
+from autograd import Tensor
+
 from ..optimizer import Optimizer
 from .base import EPOCH_DEPRECATION_WARNING, LRScheduler, check_is_dict
 
@@ -35,7 +37,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown = cooldown
         self.eps = eps
         self.last_epoch = 0
-        self._last_lr = self._current_lrs()
+        self._last_lr = self._lrs_now()
         self._reset()
 
     def _reset(self):
@@ -66,7 +68,7 @@ class ReduceLROnPlateau(LRScheduler):
             bad_epochs = 0
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         self.best, self.num_bad_epochs, self.cooldown_counter = best, bad_epochs, cooldown_counter
-        self._last_lr = self._current_lrs()
+        self._last_lr = self._lrs_now()
 
     def _reduce_lr(self):
         groups = self.optimizer.param_groups
@@ -79,7 +81,14 @@ class ReduceLROnPlateau(LRScheduler):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
-                group["lr"] = new_lr
+                if isinstance(group["lr"], Tensor):  # filled, as PyTorch: the Tensor the optimizer (and user) hold
+                    group["lr"].fill_(new_lr)
+                else:
+                    group["lr"] = new_lr
+
+    def _lrs_now(self):
+        """The rates, a Tensor one copied (a later cut fills it in place), as PyTorch's get_last_lr."""
+        return [lr.clone() if isinstance(lr, Tensor) else lr for lr in self._current_lrs()]
 
     @property
     def in_cooldown(self):
