@@ -10,6 +10,7 @@ Every function here moves values with one gather (advanced indexing) built from 
 lists computed in Python, plus at most one concat, so gradients flow back to the inputs
 through existing autograd ops. The index lists are built on the host, once per call.
 """
+import math
 import numbers
 from collections import namedtuple
 from collections.abc import Iterable
@@ -105,7 +106,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     steps, batch = (input.shape[1], input.shape[0]) if batch_first else input.shape[:2]
     if input.size == 0:
         raise ValueError(f"pack_padded_sequence: cannot pack an empty tensor (shape {input.shape})")
-    lengths = _int_list(lengths, "pack_padded_sequence", "lengths")
+    lengths = _int_list(_whole_floats_as_ints(lengths), "pack_padded_sequence", "lengths")
     if len(lengths) != batch:
         raise ValueError(f"pack_padded_sequence: expected `len(lengths)` to be equal to batch_size, "
                          f"but got {len(lengths)} (batch_size={batch})")
@@ -236,6 +237,26 @@ def _int_list(values, caller, label):
                for v in values):
         raise TypeError(f"{caller}: {label} must hold integers, got {values}")
     return [int(v) for v in values]
+
+
+def _whole_floats_as_ints(lengths):
+    """Float lengths (a float tensor, say a mask summed) that hold whole numbers, as ints,
+    for _int_list to check with the rest: PyTorch takes them. It would also truncate 2.5
+    to 2; that is refused here, as the mistake it most likely is."""
+    if isinstance(lengths, Tensor):
+        if lengths.ndim != 1 or lengths.dtype.kind != "f":
+            return lengths
+        lengths = lengths.tolist()
+    elif not isinstance(lengths, Iterable):
+        return lengths
+    lengths = list(lengths)
+    floats = [v for v in lengths if isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral)]
+    fractional = [v for v in floats if not math.isfinite(v) or not float(v).is_integer()]
+    if fractional:
+        shown = ", ".join(map(str, lengths))  # str: NumPy's repr would say np.float32(2.5)
+        raise TypeError(f"pack_padded_sequence: lengths must hold integers (or whole floats), got {fractional[0]} "
+                        f"in [{shown}]; give whole lengths (PyTorch truncates a fractional one silently)")
+    return [int(v) if isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral) else v for v in lengths]
 
 
 def _sort_by_length(lengths, enforce_sorted):

@@ -142,6 +142,26 @@ def test_packed_sequence_behaves_like_pytorchs(device):
     assert invert_permutation(None) is None
 
 
+@pytest.mark.parametrize("kind", ["float32 tensor", "float64 tensor", "list of floats", "numpy floats"])
+def test_float_lengths_holding_whole_numbers_pack_as_pytorch(device, torch, kind):
+    """PyTorch takes float lengths (a padding mask summed, say); they were refused. A fractional
+    one, which PyTorch truncates silently, is still refused, naming the value."""
+    rng = np.random.default_rng(8)
+    xa, xt = float64_leaves(torch, rng.standard_normal((STEPS, len(LENGTHS), INPUT)))
+    as_kind = {"float32 tensor": lambda v: ag.tensor(v, dtype=ag.float32, device="cpu"),
+               "float64 tensor": lambda v: ag.tensor(v, dtype=ag.float64),
+               "list of floats": lambda v: [float(n) for n in v],
+               "numpy floats": lambda v: np.asarray(v, dtype=np.float32)}[kind]
+    torch_lengths = torch.tensor(LENGTHS, dtype=torch.float32)
+    packed_a = pack_padded_sequence(xa, as_kind(LENGTHS), enforce_sorted=False)
+    packed_t = torch.nn.utils.rnn.pack_padded_sequence(xt, torch_lengths, enforce_sorted=False)
+    _assert_same_packing(packed_a, packed_t)
+    _weighted_sum(torch, packed_a.data, packed_t.data, rng)
+    _assert_close(xa.grad, xt.grad)
+    with pytest.raises(TypeError, match=r"integers \(or whole floats\), got 2.5.*truncates"):
+        pack_padded_sequence(xa, as_kind([3, 5, 1, 2.5]), enforce_sorted=False)
+
+
 def test_bad_lengths_and_shapes_raise_clear_errors(device):
     x = ag.zeros((4, 3, 2))
     with pytest.raises(ValueError, match="sorted in decreasing order.*enforce_sorted=False"):
