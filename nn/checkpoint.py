@@ -31,7 +31,8 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # version 1 files have no METADATA_CRC_KEY
 OPTIMIZER_PREFIX = "optimizer"  # optimizer tensors are stored as optimizer.state.<index>.<name>
 RESERVED_METADATA = (TOPOGRAD_KEY, METADATA_CRC_KEY, "format")
-LOADABLE_DTYPES = {"F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL"}
+LOADABLE_DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64", "I8": "int8", "I16": "int16", "I32": "int32",
+                   "I64": "int64", "U8": "uint8", "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool"}
 INFO_FIELD_TYPES = (  # (entry of our JSON, what it must be, test); JSON object keys are always str
     ("model_keys", "a list of names", lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v)),
     ("crc32", "a dict of name -> int",
@@ -318,6 +319,13 @@ class _Checkpoint:
                 raise ValueError(f"{self.path}: tensor {name!r} has dtype {self.dtypes[name]}, which topograd "
                                  "cannot hold; convert it before saving (in PyTorch: .float())")
         backend = backends.get(device)
+        for name in names:  # every one before reading any: device 'strict' has no float16
+            dtype = LOADABLE_DTYPES[self.dtypes[name]]
+            try:
+                backend.native_dtype(backends.dtypes.canonical(dtype))
+            except TypeError as exc:
+                raise TypeError(f"{self.path}: tensor {name!r} is {dtype}, which device {backend.device!r} cannot "
+                                f"hold ({exc}); load the checkpoint with device='cpu'") from exc
         checksums = self.info.get("crc32", {})
         unchecked = [name for name in names if self.info and name not in checksums]
         if unchecked:  # every tensor we write has one: a name that lost it was damaged

@@ -379,6 +379,26 @@ def test_bfloat16_pytorch_file_gets_a_clear_error(torch, tmp_path):
 
 
 
+def test_a_float16_checkpoint_loads_where_the_device_holds_float16_and_says_why_not_elsewhere(device, tmp_path):
+    """On the 'strict' device (no float16 in the Array API standard) nn.load failed deep in
+    array-api-strict, naming neither the file nor the tensor; now it says both and the fix,
+    before reading any tensor. Elsewhere the float16 values come back exactly."""
+    path = tmp_path / "half.safetensors"
+    weight = np.random.default_rng(3).standard_normal((2, 3)).astype(np.float16)
+    nn.save({"bias": ag.zeros(3), "weight": ag.tensor(weight, device="cpu")}, path)  # (strict cannot make it)
+    if device == "strict":
+        with pytest.raises(TypeError, match=r"half.safetensors: tensor 'weight' is float16, which device 'strict' "
+                                            r"cannot hold .*no float16.*; load the checkpoint with device='cpu'"):
+            nn.load(path)
+    else:
+        loaded = nn.load(path)
+        assert loaded["weight"].dtype == ag.float16 and loaded["weight"].device == backends.get(device).device
+        np.testing.assert_array_equal(loaded["weight"].numpy(), weight)
+    on_cpu = nn.load(path, device="cpu")  # the fix the message names
+    np.testing.assert_array_equal(on_cpu["weight"].numpy(), weight)
+    assert on_cpu["bias"].dtype == ag.float32
+
+
 def test_restore_is_all_or_nothing_and_names_the_file(device, tmp_path):
     optim = pytest.importorskip("nn.optim")
     path = tmp_path / "ckpt.safetensors"
