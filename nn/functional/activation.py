@@ -155,12 +155,12 @@ def sigmoid(input):
 
 
 def hardsigmoid(input, inplace=False):
-    """min(max(x + 3, 0), 6) / 6, computed as (hardtanh(x, -3, 3) + 3) / 6 (the same
-    values), so the gradient is 0 at -3 and 3, as PyTorch's."""
+    """min(max(x + 3, 0), 6) / 6, computed as (clip(x, -3, 3) + 3) / 6 (the same values)
+    by an op whose gradient is 0 at -3, at 3 and at NaN, as PyTorch's."""
     floating("hardsigmoid", input)
     if inplace:
         return overwrite("hardsigmoid_", input, hardsigmoid)
-    return (nn_fused.hardtanh(input, -3.0, 3.0) + 3) / 6
+    return (nn_fused.hardsigmoid_clip(input) + 3) / 6
 
 
 def hardswish(input, inplace=False):

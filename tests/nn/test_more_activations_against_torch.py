@@ -102,7 +102,8 @@ def test_values_and_two_derivatives_match_torch_at_kinks_and_in_tails(device, to
 
 @pytest.mark.filterwarnings("ignore:invalid value")  # hardswish(-inf) is -inf * 0, NaN in PyTorch too
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("name", ["elu", "selu", "celu", "celu-alpha", "celu-negative-alpha", "hardswish"])
+@pytest.mark.parametrize("name", ["elu", "selu", "celu", "celu-alpha", "celu-negative-alpha", "hardswish",
+                                  "hardtanh", "relu6"])
 def test_gradients_at_nan_and_infinities_are_torchs_to_second_order(device, torch, name, dtype):
     """PyTorch's kernels test x <= 0 (the ELU family) and x <= -3, x < 3 (hardswish), so
     at NaN they take the last branch: a finite slope (scale; 1), where ours were NaN.
@@ -122,6 +123,22 @@ def test_gradients_at_nan_and_infinities_are_torchs_to_second_order(device, torc
     for what, a, b in zip(["y", "grad", "d grad / dx", "d grad / d incoming"], got, expected):
         assert a.dtype == getattr(ag, dtype)
         np.testing.assert_allclose(a.detach().numpy(), _to_numpy(b), rtol=1e-6, atol=0, err_msg=what)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_hardsigmoid_gradient_stops_at_nan_as_torchs(device, torch, dtype):
+    """PyTorch's hardsigmoid_backward tests -3 < x < 3, so NaN gets 0 where hardtanh's
+    gradient passes it (ours passed gy / 6). PyTorch has no second derivative here: ours
+    is 0, connected to x."""
+    values = np.array([np.nan, np.inf, -np.inf, -3.0, -1.0, 0.0, 3.0], dtype=dtype)
+    incoming = np.array([2.0, 3.0, 5.0, 7.0, 11.0, 13.0, 17.0], dtype=dtype)
+    tx = torch.tensor(values, requires_grad=True)
+    torch.nn.functional.hardsigmoid(tx).backward(torch.tensor(incoming))
+    x = ag.tensor(values, device=device, requires_grad=True)
+    g, = ag.grad(F.hardsigmoid(x), [x], ag.tensor(incoming, device=device), create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), tx.grad.numpy(), rtol=1e-6, atol=0)
+    gg, = ag.grad(g.sum(), [x], allow_unused=True)
+    np.testing.assert_array_equal(gg.numpy(), np.zeros_like(values))
 
 
 @pytest.mark.parametrize("name", sorted(n for n in CASES if n != "prelu"))  # prelu's 1-D weight needs axis 1

@@ -17,7 +17,7 @@ The CTC loss (``ctc``, the alpha and beta recursions in log space) is the except
 as PyTorch's, it has no second derivative in its input, and asking for one raises.
 """
 from .adaptive_max_pool import adaptive_max_pool2d
-from .activations import elu, erf, hardswish, hardtanh, leaky_relu, shrink, softplus, threshold
+from .activations import elu, erf, hardsigmoid_clip, hardswish, hardtanh, leaky_relu, shrink, softplus, threshold
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
 from .ctc import ctc_loss
@@ -32,6 +32,6 @@ from .volume_pooling import adaptive_max_pool3d, avg_pool3d, max_pool3d
 from .window import Window
 
 __all__ = ["Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
-           "conv2d", "conv_transpose2d", "cross_entropy", "ctc_loss", "elu", "erf", "gru_step", "hardswish", "hardtanh",
+           "conv2d", "conv_transpose2d", "cross_entropy", "ctc_loss", "elu", "erf", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices",
            "max_pool3d", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold"]

@@ -278,6 +278,26 @@ def hardtanh(x, low, high):
     return Hardtanh.apply(x, low, high)
 
 
+class HardsigmoidClip(PiecewiseLinear):
+    """clip(x, -3, 3), the inside of hardsigmoid: as PyTorch's hardsigmoid_backward tests
+    -3 < x < 3, the gradient passes strictly between the bounds and, unlike hardtanh's,
+    stops at NaN."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp, data = x._backend.xp, x.data
+        PiecewiseLinear.keep(ctx, x, (data > -3.0) & (data < 3.0))
+        return xp.clip(data, -3.0, 3.0)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return Relu.backward(ctx, gy)
+
+
+def hardsigmoid_clip(x):
+    return HardsigmoidClip.apply(x)
+
+
 class Threshold(PiecewiseLinear):
     """``value`` where x <= threshold, else x (NaN included)."""
 
