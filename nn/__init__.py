@@ -7,7 +7,7 @@ from .layers.activation import (CELU, ELU, GELU, GLU, Hardshrink, Hardsigmoid, H
                                 Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .layers.container import Identity, ModuleDict, ModuleList, Sequential
 from .layers.parameter_containers import ParameterDict, ParameterList
-from .layers.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .layers.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .layers.dropout import Dropout
 from .layers.flatten import Flatten
 from .layers.linear import Linear

@@ -395,6 +395,8 @@ LAYERS = [
     (lambda: nn.AdaptiveAvgPool3d((2, 3, 2)), lambda: _x(1, 2, 5, 5, 5)),
     (lambda: nn.AdaptiveMaxPool3d((2, 3, 2), return_indices=True), lambda: _x(1, 2, 5, 5, 5)),
     (lambda: nn.ConvTranspose2d(2, 4, 3, stride=2, output_padding=1, groups=2), lambda: _x(2, 2, 3, 3)),
+    (lambda: nn.Conv3d(2, 4, (2, 3, 3), padding=(1, 0, 1), groups=2), lambda: _x(2, 2, 3, 4, 4)),
+    (lambda: nn.ConvTranspose3d(2, 4, 2, stride=2, output_padding=1, groups=2), lambda: _x(2, 2, 2, 3, 3)),
     (lambda: nn.Sequential(nn.ReLU(inplace=True), nn.LeakyReLU(0.1), nn.ELU(), nn.GELU(), nn.GELU("tanh"),
                            nn.Sigmoid(), nn.Tanh(), nn.Softplus(), nn.Softmax(-1), nn.LogSoftmax(-1),
                            nn.Identity()), lambda: _x(3, 4)),

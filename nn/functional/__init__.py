@@ -17,7 +17,7 @@ holds the checks they share and ``inplace`` PyTorch's ``inplace=True``. Use the 
 from .activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
                          log_softmax, logsigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu, softmax,
                          softmin, softplus, softshrink, softsign, tanh, tanhshrink, threshold)
-from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from .conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
 from .ctc_loss import ctc_loss
 from .distance import cosine_similarity, normalize, pairwise_distance
 from .dropout import dropout
@@ -35,7 +35,8 @@ from .pooling import adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d, max
 from .pooling3d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d, max_unpool3d
 
 __all__ = [
-    "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
+    "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "max_pool1d", "max_pool2d", "avg_pool1d",
     "avg_pool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d",
     "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "max_unpool3d",

@@ -1,5 +1,5 @@
-"""Conv1d and Conv2d: im2col plus one GEMM per call (Conv1d through conv2d's kernel),
-with groups, dilation and padding modes; ConvTranspose1d and ConvTranspose2d, their
+"""Conv1d, Conv2d and Conv3d: im2col plus one GEMM per call (Conv1d and Conv3d through
+conv2d's kernel), with groups, dilation and padding modes; ConvTranspose1d/2d/3d, their
 transposes (conv2d's input gradient run forward), with output_padding and output_size."""
 import numbers
 
@@ -7,12 +7,14 @@ from autograd import Tensor, empty
 
 from .. import functional as F
 from .. import init
-from ..functional.arguments import pair, single
+from ..functional.arguments import pair, single, triple
 from ..module import Module
 from ..parameter import Parameter
 from .arguments import positive_int
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+TUPLES = {1: single, 2: pair, 3: triple}  # the argument check for each number of convolved axes
+AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
 class _ConvNd(Module):
@@ -34,14 +36,14 @@ class _ConvNd(Module):
                              f"be divisible by groups ({groups})")
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, not {padding_mode!r}")
-        ntuple = pair if self._n == 2 else single
+        ntuple = TUPLES[self._n]
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = ntuple(name, "kernel_size", kernel_size, 1)
         self.stride = ntuple(name, "stride", stride, 1)
         self.dilation = ntuple(name, "dilation", dilation, 1)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
-                raise ValueError(f"{name}: padding must be an int, a {'pair' if self._n == 2 else '1-tuple'}, "
+                raise ValueError(f"{name}: padding must be an int, a {('1-tuple', 'pair', 'triple')[self._n - 1]}, "
                                  f"'valid' or 'same', not {padding!r}")
             if padding == "same" and self.stride != (1,) * self._n:
                 raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
@@ -117,6 +119,15 @@ class Conv2d(_ConvNd):
         return F.conv2d(*args)
 
 
+class Conv3d(_ConvNd):
+    """Over (N, C, D, H, W) or (C, D, H, W) inputs; weight (out_channels, in_channels/groups, KD, KH, KW)."""
+    _n = 3
+
+    @staticmethod
+    def _conv(*args):
+        return F.conv3d(*args)
+
+
 class _ConvTransposeNd(_ConvNd):
     """A transposed convolution: weight (in_channels, out_channels/groups, *kernel_size),
     initialized as PyTorch does (fan_in from that shape: out/groups * prod(kernel_size)).
@@ -129,7 +140,7 @@ class _ConvTransposeNd(_ConvNd):
         name = type(self).__name__
         if padding_mode != "zeros":
             raise ValueError(f'{name}: only "zeros" padding mode is supported for {name}, not {padding_mode!r}')
-        ntuple = pair if self._n == 2 else single
+        ntuple = TUPLES[self._n]
         padding = ntuple(name, "padding", padding, 0)  # 'same' and 'valid' are for convolutions only
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
@@ -152,7 +163,7 @@ class _ConvTransposeNd(_ConvNd):
         """The output_padding that makes the output ``output_size`` (the convolved axes'
         sizes, optionally after the batch and channel sizes), as PyTorch's layer does."""
         name, n = type(self).__name__, self._n
-        axes = "L" if n == 1 else "H, W"
+        axes = AXES[n]
         if not isinstance(input, Tensor) or input.ndim not in (n + 1, n + 2):
             raise ValueError(f"{name}: expected a (N, C, {axes}) or (C, {axes}) input, got "
                              f"{getattr(input, 'shape', type(input).__name__)}")
@@ -195,6 +206,15 @@ class ConvTranspose2d(_ConvTransposeNd):
         return F.conv_transpose2d(*args)
 
 
+class ConvTranspose3d(_ConvTransposeNd):
+    """Over (N, C, D, H, W) or (C, D, H, W) inputs; weight (in_channels, out_channels/groups, KD, KH, KW)."""
+    _n = 3
+
+    @staticmethod
+    def _conv(*args):
+        return F.conv_transpose3d(*args)
+
+
 def _source_index(i, size, mode):
     """The input row read at padded position ``i`` (which may be outside [0, size))."""
     if mode == "circular":
@@ -213,7 +233,7 @@ def _pad_by_mode(layer, x, pads, mode):
     back by scatter-add."""
     n = len(pads)
     if not isinstance(x, Tensor) or x.ndim not in (n + 1, n + 2):
-        axes = "L" if n == 1 else "H, W"
+        axes = AXES[n]
         raise ValueError(f"{layer}: expected a (N, C, {axes}) or (C, {axes}) input, got "
                          f"{getattr(x, 'shape', type(x).__name__)}")
     sizes = x.shape[x.ndim - n:]
