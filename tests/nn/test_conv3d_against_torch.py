@@ -3,7 +3,7 @@ values and the gradients of input, weight and bias over a grid of stride, paddin
 ('same', 'valid', ints and triples that differ per axis), output_padding, dilation,
 groups and bias with non-cubic kernels; unbatched inputs; second derivatives against
 PyTorch and by ag.gradcheck / ag.gradgradcheck; the layers' parameters, initialization,
-padding modes, output_size and state_dict; float32; and the errors a user will hit."""
+padding modes, output_size and state_dict; float32 against PyTorch; and the errors a user will hit."""
 import math
 
 import numpy as np
@@ -158,6 +158,27 @@ def test_layers_have_torchs_parameters_repr_and_initialization(device, torch, la
         assert np.all(np.abs(values) <= bound) and values.std() > bound / 4  # U(-bound, bound), not all 0
 
 
+@pytest.mark.parametrize("transposed", [False, True])
+def test_float32_matches_torch(device, torch, transposed):
+    """float32 values and gradients, to float32's precision (the grid above is float64)."""
+    rng = named_rng(f"conv3d float32 {transposed}")
+    ours, theirs = ((F.conv_transpose3d, torch.nn.functional.conv_transpose3d) if transposed else
+                    (F.conv3d, torch.nn.functional.conv3d))
+    arrays = [rng.standard_normal((2, 4, 4, 5, 3)).astype(np.float32),
+              rng.standard_normal((4, 2, 2, 3, 2)).astype(np.float32), rng.standard_normal(4).astype(np.float32)]
+    kwargs = dict(stride=(2, 1, 1), padding=(1, 1, 0), dilation=(1, 1, 2), groups=2)
+    xo = [ag.tensor(a, requires_grad=True) for a in arrays]
+    xt = [torch.tensor(a, requires_grad=True) for a in arrays]
+    yo, yt = ours(*xo, **kwargs), theirs(*xt, **kwargs)
+    assert yo.dtype == ag.float32 and yo.shape == tuple(yt.shape)
+    np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-5)
+    r = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
+    for name, o, t in zip(("input", "weight", "bias"), ag.grad(yo, xo, ag.tensor(r)),
+                          torch.autograd.grad(yt, xt, torch.from_numpy(r))):
+        assert o.dtype == ag.float32, name
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-5, atol=1e-4, err_msg=name)
+
+
 def test_float32_stays_float32(device):
     x = ag.randn(1, 2, 4, 4, 4)
     for layer in (nn.Conv3d(2, 3, 3, padding="same"), nn.ConvTranspose3d(2, 3, 3, stride=2)):
@@ -192,6 +213,18 @@ def test_float32_stays_float32(device):
      "output_padding \\(2\\) must be smaller than either stride \\(2\\) or dilation \\(1\\) along the depth"),
     (lambda: F.conv_transpose3d(ag.zeros((1, 2, 3, 3, 3)), ag.zeros((2, 2, 2, 2, 2)), padding=(3, 0, 0)),
      ValueError, "the output's depth would be -2"),
+    (lambda: F.conv3d(ag.zeros((1, 4, 4, 4, 4)), ag.zeros((3, 2, 2, 2, 2)), groups=2), ValueError,
+     r"conv3d: out_channels \(3\) must be divisible by groups \(2\)"),
+    (lambda: F.conv3d(ag.zeros((1, 2, 4, 4, 4)), ag.zeros((3, 2, 2, 2, 2)), stride=(1, 0, 1)), ValueError,
+     r"conv3d: stride must be at least 1, got \(1, 0, 1\)"),
+    (lambda: F.conv3d(ag.zeros((1, 2, 4, 4, 4)), ag.zeros((3, 2, 2, 2, 2)), padding=-1), ValueError,
+     "conv3d: padding must be at least 0"),
+    (lambda: F.conv3d(ag.zeros((1, 2, 4, 4, 4), dtype=ag.int64), ag.zeros((3, 2, 2, 2, 2))), TypeError,
+     "conv3d: input must be floating point, not int64"),
+    (lambda: F.conv_transpose3d(ag.zeros((1, 4, 3, 3, 3)), ag.zeros((4, 2, 2, 2, 2)), groups=3), ValueError,
+     r"conv_transpose3d: in_channels \(4, the weight's first axis\) must be divisible by groups \(3\)"),
+    (lambda: F.conv_transpose3d(ag.zeros((1, 2, 3, 3, 3)), ag.zeros((2, 2, 2, 2, 2)), output_padding=(0, 1)),
+     TypeError, "conv_transpose3d: output_padding must be an int or a triple of ints"),
     (lambda: nn.Conv3d(2, 3, (2, 2)), TypeError, "kernel_size must be an int or a triple of ints"),
     (lambda: nn.Conv3d(2, 3, 2, padding="full"), ValueError, "padding must be an int, a triple, 'valid' or 'same'"),
     (lambda: nn.Conv3d(2, 3, 2, padding=1, padding_mode="reflect")(ag.zeros((2, 4, 4))), ValueError,
