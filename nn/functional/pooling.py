@@ -9,8 +9,8 @@ import functools
 import numbers
 
 from autograd.ops import nn_fused
-from autograd.ops.elementwise import constant
-from autograd.ops.reduction import mean as _mean
+from autograd.ops.elementwise import constant, where
+from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import reshape, transpose
 
 from .arguments import (batched_images, batched_sequences_as_images, cached, kind, pair, require_tensor,
@@ -181,9 +181,15 @@ def _adaptive_avg(x, oh, ow):
         k = (h // oh, w // ow)
         window = nn_fused.Window(k, k, (1, 1), (0, 0, 0, 0), (h, w), (oh, ow))
         return nn_fused.avg_pool2d(x, window, k[0] * k[1])
-    # one averaging matrix per axis; an axis kept at its size (a 1-D input's) needs none
-    y = x if oh == h else _bin_matrix(x, oh, h) @ x
-    return y if ow == w else y @ transpose(_bin_matrix(x, ow, w))
+    # One averaging matrix per axis (an axis kept at its size, a 1-D input's, needs none):
+    # fast, but its zeros times an inf or NaN would make NaN bins that do not hold it, so
+    # an input holding one takes the gather of each bin's own cells (8x slower backward).
+    xp = x._backend.xp
+    if bool(xp.all(xp.isfinite(x.data))):
+        y = x if oh == h else _bin_matrix(x, oh, h) @ x
+        return y if ow == w else y @ transpose(_bin_matrix(x, ow, w))
+    y = x if oh == h else _bin_mean(x, oh, 2)
+    return y if ow == w else _bin_mean(y, ow, 3)
 
 
 def _bin_matrix(like, n, size):
@@ -195,6 +201,28 @@ def _bin_matrix(like, n, size):
             values[i][j] = 1.0 / (end - start)
     backend = like._backend
     return constant(backend.asarray(values, dtype=like.dtype), like)
+
+
+def _bin_mean(x, n, axis):
+    """(N, C, H, W) averaged into PyTorch's n adaptive bins along ``axis`` (2 or 3): each
+    bin's cells gathered (a short bin padded with its last cell, masked out) and summed,
+    so an inf or NaN reaches only the bins that hold it, as in PyTorch."""
+    size = x.shape[axis]
+    bins = [((i * size) // n, -(-((i + 1) * size) // n)) for i in range(n)]
+    width = max(end - start for start, end in bins)
+    index = [[min(start + j, end - 1) for j in range(width)] for start, end in bins]
+    inside = [[start + j < end for j in range(width)] for start, end in bins]
+    counts = [float(end - start) for start, end in bins]
+    xp = x._backend.xp
+    index, inside = xp.asarray(index, dtype=xp.int64), xp.asarray(inside, dtype=xp.bool)
+    counts = xp.asarray(counts, dtype=x.data.dtype)
+    if axis == 2:  # (N, C, n, width, W)
+        cells = x[:, :, constant(index, x), :]
+        inside, counts = xp.reshape(inside, (n, width, 1)), xp.reshape(counts, (n, 1))
+    else:  # (N, C, H, n, width)
+        cells = x[:, :, :, constant(index, x)]
+    summed = _sum(where(constant(inside, x), cells, 0), axis + 1)  # over each bin's cells
+    return summed / constant(counts, x)
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):

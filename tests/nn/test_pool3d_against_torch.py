@@ -150,6 +150,16 @@ def test_adaptive_avg_pool3d_matches_torch(device, torch, shape, output_size):
     _both(torch, "adaptive_avg_pool3d", x, output_size, exact=False)
 
 
+@pytest.mark.parametrize("shape, output_size", [((2, 2, 5, 7, 6), (3, 2, 4)), ((1, 2, 3, 2, 3), (5, 4, 7))])
+def test_adaptive_avg_pools_keep_inf_and_nan_in_their_own_bins_like_torch(device, torch, shape, output_size):
+    """Bins that do not hold an inf or a NaN stay finite, as PyTorch's sums leave them (an
+    averaging matrix's 0 * inf would make them NaN), in 3-D and in 2-D."""
+    x = named_rng(f"aap3d inf {shape}").standard_normal(shape)
+    x[0, 0, 0, 0, 0], x[-1, -1, -1, -1, -1], x[0, -1, 1, 1, 1] = np.inf, -np.inf, np.nan
+    _both(torch, "adaptive_avg_pool3d", x, output_size, exact=False)
+    _both(torch, "adaptive_avg_pool2d", x[:, :, 0], output_size[1:], exact=False)
+
+
 @pytest.mark.parametrize("shape, output_size", ADAPTIVE + [((1, 2, 3, 9, 16), (2, 1, 2))])  # bins of 72 cells
 def test_adaptive_max_pool3d_matches_torch(device, torch, shape, output_size):
     _both(torch, "adaptive_max_pool3d", distinct_values(named_rng(f"amp3d {shape}"), *shape), output_size,
