@@ -218,6 +218,9 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     return _reduce(clip(closer - farther + margin, min=0.0), reduction)
 
 
+BLOCK_ELEMENTS = 1 << 20  # multilabel_margin_loss's (frames, block, classes) intermediates at most
+
+
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """The multi-label hinge loss of scores (N, C), (C,) or 0-d: the target row holds
     class indices up to its first -1 (the rest is ignored), and the loss is the sum over
@@ -248,16 +251,28 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     ended = xp.where(t == -1, positions, xp.asarray(classes, dtype=positions.dtype))
     listed = positions < xp.min(ended, axis=1, keepdims=True)  # (frames, classes): before the first -1
     safe = xp.where(listed, t, xp.zeros((), dtype=t.dtype))
-    # (frames, targets, classes): is class i the target at position j
-    matches = (xp.reshape(safe, (frames, classes, 1)) == positions) & xp.reshape(listed, (frames, classes, 1))
-    is_target = xp.any(matches, axis=1)
-    scores = reshape(input, (frames, classes))
     rows = xp.reshape(xp.arange(frames), (frames, 1))
-    picked = scores[constant(rows, input), constant(safe, input)]  # (frames, targets)
-    counted = xp.reshape(listed, (frames, classes, 1)) & ~xp.reshape(is_target, (frames, 1, classes))
-    z = reshape(scores, (frames, 1, classes)) - reshape(picked, (frames, classes, 1)) + 1
-    hinge = where(constant(counted, input), relu(z), 0)
-    loss = _sum(hinge, (1, 2)) / classes
+    # Which classes are targets: each listed position marks its class
+    hits = input._backend.scatter_add((frames * classes,), (xp.reshape(rows * classes + safe, (-1,)),),
+                                      xp.reshape(xp.astype(listed, input.data.dtype), (-1,)))
+    others = xp.reshape(hits, (frames, classes)) == 0
+    scores = reshape(input, (frames, classes))
+    # Target positions a block at a time, (frames, block, classes) each: one block for
+    # most inputs, and memory linear in frames * classes for long target lists.
+    longest = int(xp.max(xp.sum(xp.astype(listed, xp.int64), axis=1))) if listed.size else 0
+    block = max(1, BLOCK_ELEMENTS // max(frames * classes, 1))
+    total = None
+    for first in range(0, longest, block):
+        span = slice(first, min(first + block, longest))
+        width = span.stop - span.start
+        picked = scores[constant(rows, input), constant(safe[:, span], input)]  # (frames, width)
+        counted = xp.reshape(listed[:, span], (frames, width, 1)) & xp.reshape(others, (frames, 1, classes))
+        z = reshape(scores, (frames, 1, classes)) - reshape(picked, (frames, width, 1)) + 1
+        part = _sum(where(constant(counted, input), relu(z), 0), (1, 2))
+        total = part if total is None else total + part
+    if total is None:  # no row lists a target: every loss is 0, still of the graph (and finite)
+        total = _sum(where(constant(xp.zeros((frames, classes), dtype=xp.bool), input), scores, 0), 1)
+    loss = total / classes
     if reduction == "none":
         return loss if input.ndim == 2 else reshape(loss, ())
     return _reduce(loss, reduction)  # an empty batch: NaN for 'mean', as every loss's here

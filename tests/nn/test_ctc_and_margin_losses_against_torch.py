@@ -315,6 +315,23 @@ def test_multilabel_margin_loss_matches_torch_for_each_reduction(device, torch, 
                                                                         reduction="sum").numpy())
 
 
+@pytest.mark.parametrize("block_elements", [1, 7, 1 << 20])
+def test_multilabel_margin_loss_in_blocks_of_target_positions_matches_torch(device, torch, monkeypatch,
+                                                                           block_elements):
+    """Target positions go a block at a time, so memory stays linear in N * C (an
+    (N, C, C) intermediate was 256 MB at N=64, C=1000); any block size gives PyTorch's
+    values, including rows with no target and an inf score."""
+    from nn.functional import margin_loss
+    monkeypatch.setattr(margin_loss, "BLOCK_ELEMENTS", block_elements)
+    x, target = _multilabel_case("multilabel blocks")
+    target[2] = -1  # a row that lists no target
+    x[2, 1] = np.inf  # in that row: its loss stays 0, as PyTorch's
+    ours, theirs = _multilabel_both(torch, x, target, "float64", reduction="none")
+    _assert_close(ours, theirs, "float64", f"blocks of {block_elements} elements")
+    none, = _multilabel_both(torch, x[2:3], target[2:3], "float64", reduction="sum")[:1]
+    assert none[0] == 0 and np.all(none[1] == 0)
+
+
 def test_multilabel_margin_loss_gradient_at_the_kink_is_torchs(device, torch):
     # z = 1 - (x[0] - x[i]) is 0 for class 1: no gradient there, as PyTorch's z > 0 test
     ours, theirs = _multilabel_both(torch, np.array([[1.0, 0.0, 0.5, 3.0]]), np.array([[0, -1, 3, 3]]), "float64",
