@@ -22,15 +22,23 @@ def _pool_window(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     return cached(_make_pool_window, op, kernel_size, stride, padding, dilation, bool(ceil_mode), h, w)
 
 
-@functools.lru_cache(maxsize=256, typed=True)
-def _make_pool_window(op, kernel_size, stride, padding, dilation, ceil_mode, h, w):
-    kernel = pair(op, "kernel_size", kernel_size, 1)
+def pool_arguments(op, ntuple, kernel_size, stride, padding, dilation=1):
+    """A pool's kernel, stride, padding and dilation as ``ntuple`` (single, pair or
+    triple) gives them, with PyTorch's rules: the stride defaults to the kernel (None or
+    an empty sequence), and padding is at most half the kernel."""
+    kernel = ntuple(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
-        else pair(op, "stride", stride, 1)
-    padding = pair(op, "padding", padding, 0)
-    dilation = pair(op, "dilation", dilation, 1)
+        else ntuple(op, "stride", stride, 1)
+    padding = ntuple(op, "padding", padding, 0)
+    dilation = ntuple(op, "dilation", dilation, 1)
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    return kernel, stride, padding, dilation
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _make_pool_window(op, kernel_size, stride, padding, dilation, ceil_mode, h, w):
+    kernel, stride, padding, dilation = pool_arguments(op, pair, kernel_size, stride, padding, dilation)
     out, pads = [], []
     for size, k, s, d, p in zip((h, w), kernel, stride, dilation, padding):
         n = window_out(op, size, k, s, d, p, p, ceil_mode)
@@ -260,6 +268,14 @@ def _require_non_empty(op, input):
         raise ValueError(f"{op}: expected a non-zero size in every axis but the first, got shape {input.shape}")
 
 
+def _unpool_arguments(op, ntuple, kernel_size, stride, padding):
+    """An unpool's kernel, stride (the kernel by default) and padding, as ``ntuple``
+    (single, pair or triple) gives them."""
+    kernel = ntuple(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else ntuple(op, "stride", stride, 1)
+    return kernel, stride, ntuple(op, "padding", padding, 0)
+
+
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The partial inverse of ``max_pool2d``: zeros with each input value written at its
     index, flat in its output plane as ``max_pool2d(..., return_indices=True)`` gives it.
@@ -271,9 +287,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     x, unbatched = batched_images(op, input)
     _require_non_empty(op, input)
     _check_unpool_indices(op, input, indices)
-    kernel = pair(op, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None else pair(op, "stride", stride, 1)
-    padding = pair(op, "padding", padding, 0)
+    kernel, stride, padding = _unpool_arguments(op, pair, kernel_size, stride, padding)
     size = _unpool_size(op, x.shape[2:], kernel, stride, padding, output_size)
     _check_unpool_range(op, indices, size, f"{size[0]}x{size[1]}")
     index = x._backend.xp.reshape(indices.data, x.shape)
@@ -288,9 +302,7 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     x, unbatched = batched_sequences_as_images(op, input)
     _require_non_empty(op, input)
     _check_unpool_indices(op, input, indices)
-    kernel = single(op, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None else single(op, "stride", stride, 1)
-    padding = single(op, "padding", padding, 0)
+    kernel, stride, padding = _unpool_arguments(op, single, kernel_size, stride, padding)
     (length,) = _unpool_size(op, x.shape[3:], kernel, stride, padding, output_size)
     _check_unpool_range(op, indices, (1, length), f"{length}")
     index = x._backend.xp.reshape(indices.data, x.shape)

@@ -14,7 +14,7 @@ from autograd.ops.shape import reshape
 
 from .arguments import batched_volumes, cached, triple, unbatch
 from .pooling import (_adaptive_avg, _avg_divisor, _check_unpool_indices, _check_unpool_range, _make_pool_window,
-                      _require_non_empty, _unpool_size, _window_counts)
+                      _require_non_empty, _unpool_arguments, _unpool_size, _window_counts, pool_arguments)
 
 
 @functools.lru_cache(maxsize=256, typed=True)
@@ -22,13 +22,7 @@ def _make_pool3d_windows(op, kernel_size, stride, padding, dilation, ceil_mode, 
     """(plane, depth): the 2-D window over each (H, W) plane and the (KD, 1) window
     down the (D, OH * OW) grid of its outputs; None for a pass that would keep every
     cell, unless both would."""
-    kernel = triple(op, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
-        else triple(op, "stride", stride, 1)
-    padding = triple(op, "padding", padding, 0)
-    dilation = triple(op, "dilation", dilation, 1)
-    if any(p > k // 2 for p, k in zip(padding, kernel)):
-        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    kernel, stride, padding, dilation = pool_arguments(op, triple, kernel_size, stride, padding, dilation)
     plane = _make_pool_window(op, kernel[1:], stride[1:], padding[1:], dilation[1:], ceil_mode, h, w)
     oh, ow = plane.out_size
     depth = _make_pool_window(op, (kernel[0], 1), (stride[0], 1), (padding[0], 0), (dilation[0], 1), ceil_mode,
@@ -162,9 +156,7 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
     x, unbatched = batched_volumes(op, input)
     _require_non_empty(op, input)
     _check_unpool_indices(op, input, indices)
-    kernel = triple(op, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None else triple(op, "stride", stride, 1)
-    padding = triple(op, "padding", padding, 0)
+    kernel, stride, padding = _unpool_arguments(op, triple, kernel_size, stride, padding)
     od, oh, ow = _unpool_size(op, x.shape[2:], kernel, stride, padding, output_size)
     # a volume is a (D, H * W) plane of max_unpool2d's, whose flat indices are the volume's
     _check_unpool_range(op, indices, (od, oh * ow), f"{od}x{oh}x{ow}")
