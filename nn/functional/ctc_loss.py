@@ -18,7 +18,7 @@ from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import reshape
 
 from .arguments import floating, kind, require_tensor
-from .loss import resolve_reduction
+from .loss_arguments import resolve_reduction
 
 
 def _integer(value):

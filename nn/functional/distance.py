@@ -13,6 +13,7 @@ from autograd.shapes import broadcast_shapes, normalize_axis, single_axis
 from backends import dtypes
 
 from .arguments import floating, kind, real, real_number, require_tensor
+from .clamping import clamped_values
 
 
 def vector_norm(op, x, p, axis, keepdims=False):
@@ -47,14 +48,6 @@ def _root(total, p):
     positive = total > 0
     safe = where(positive, total, 1)
     return where(positive, sqrt(safe) if p == 2 else safe ** (1 / p), 0)
-
-
-def clamped_values(x, low):
-    """``x`` with its values raised to at least ``low`` but the gradient of ``x`` itself,
-    as PyTorch gets by clamping a clone in place under no_grad (cosine_similarity's
-    norms, gaussian_nll_loss's variance): where x < low the result is x - x + low,
-    exactly ``low`` in value, and x in the graph."""
-    return where(x < low, x - x.detach() + low, x)
 
 
 def norm_order(op, p):

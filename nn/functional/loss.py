@@ -3,75 +3,30 @@
 binary cross-entropy), regression (mse, l1, huber, smooth l1) and likelihoods and
 divergences (kl_div, poisson_nll_loss, gaussian_nll_loss); the margin and ranking
 losses are in ``margin_loss``. Cross-entropy from logits and binary cross-entropy
-each call one fused, stable primitive; the rest are compositions of Tensor ops. The
-private helpers check targets, class weights and per-element weights the same way
-for every loss that takes them; ``resolve_reduction`` is shared with the loss
-modules, which check at construction."""
+each call one fused, stable primitive; the rest are compositions of Tensor ops.
+Targets, weights and reductions are checked in ``loss_arguments``, the same way for
+every loss."""
 import math
 import warnings
 
 from autograd import Tensor
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, exp, log, where
-from autograd.ops.reduction import mean as _mean, sum as _sum
+from autograd.ops.reduction import sum as _sum
 from autograd.ops.shape import expand_dims, reshape, transpose
 from autograd.user_code import user_stacklevel
 from autograd.shapes import broadcast_shapes
 from backends import dtypes
 
 from .arguments import floating, kind, real, real_number, require_tensor
-from .distance import clamped_values
-
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def resolve_reduction(op, size_average, reduce, reduction):
-    """PyTorch's deprecated size_average/reduce flags, when given, decide the reduction."""
-    if size_average is not None or reduce is not None:
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
-    return reduction
-
-
-def _reduce(loss, reduction):
-    if reduction == "mean":
-        return _mean(loss)
-    if reduction == "sum":
-        return _sum(loss)
-    return loss
-
-
-def _same_shapes(op, input, target, promote=False):
-    """Input and target of one shape, the target in the input's dtype; with ``promote``
-    both in their common dtype instead, as PyTorch's mse and l1 compute (a float64 target
-    gives a float64 loss, not one of the target rounded to the input's float32)."""
-    floating(op, input)
-    target = require_tensor(op, target, "target")
-    if input.shape != target.shape:
-        raise ValueError(f"{op}: the input has shape {input.shape} but the target has shape {target.shape}; "
-                         "they must match (reshape one, e.g. target.reshape(input.shape))")
-    if promote:
-        return _promoted(input, target)
-    if target.dtype != input.dtype:
-        target = target.astype(input.dtype)
-    return input, target
-
-
-def _promoted(input, target):
-    """Input and target in their common dtype, by PyTorch's promotion rules."""
-    common = dtypes.promote(input.dtype, target.dtype, input.ndim == 0, target.ndim == 0)
-    return (input if input.dtype == common else input.astype(common),
-            target if target.dtype == common else target.astype(common))
+from .clamping import clamped_values
+from .loss_arguments import elementwise_weight, reduce_loss, resolve_reduction, same_shapes, weight_like
 
 
 def _class_weight(op, weight, input, c):
     if weight is None:
         return None
-    weight = _weight_like(op, weight, "weight", input)
+    weight = weight_like(op, weight, "weight", input)
     if weight.shape != (c,):
         raise ValueError(f"{op}: weight must have one value per class, shape ({c},), got {weight.shape}")
     return weight.detach()
@@ -157,7 +112,7 @@ def _soft_cross_entropy(op, input, target, weight, reduction, smoothing):
     if weight is not None:
         logp = logp * reshape(weight, (c,) + (1,) * (input.ndim - axis - 1))
     loss = -_sum(logp * target, axis)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -199,26 +154,26 @@ def _elementwise_loss(op, loss, weight, reduction, weighted_mean):
     """Apply PyTorch's optional same-shape ``weight``; a weighted 'mean' divides by
     the weights' sum (mse, l1) or by the element count (huber), as PyTorch does."""
     if weight is None:
-        return _reduce(loss, reduction)
-    weight = _weight_like(op, weight, "weight", loss)
+        return reduce_loss(loss, reduction)
+    weight = weight_like(op, weight, "weight", loss)
     if weight.shape != loss.shape:
         raise ValueError(f"{op}: weight must have the input's shape {loss.shape}, got {weight.shape}")
     loss = loss * weight
     if reduction == "mean" and weighted_mean:
         return _sum(loss) / _sum(weight)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = resolve_reduction("mse_loss", size_average, reduce, reduction)
-    input, target = _same_shapes("mse_loss", input, target, promote=True)
+    input, target = same_shapes("mse_loss", input, target, promote=True)
     diff = input - target
     return _elementwise_loss("mse_loss", diff * diff, weight, reduction, True)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = resolve_reduction("l1_loss", size_average, reduce, reduction)
-    input, target = _same_shapes("l1_loss", input, target, promote=True)
+    input, target = same_shapes("l1_loss", input, target, promote=True)
     return _elementwise_loss("l1_loss", abs(input - target), weight, reduction, True)
 
 
@@ -227,7 +182,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = resolve_reduction("huber_loss", None, None, reduction)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
-    input, target = _same_shapes("huber_loss", input, target)
+    input, target = same_shapes("huber_loss", input, target)
     return _elementwise_loss("huber_loss", nn_fused.huber(input - target, delta), weight, reduction, False)
 
 
@@ -238,11 +193,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     op = "smooth_l1_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     beta = real_number(op, "beta", beta, at_least=0)
-    input, target = _same_shapes(op, input, target, promote=True)
+    input, target = same_shapes(op, input, target, promote=True)
     diff = input - target
     if beta == 0:
-        return _reduce(abs(diff), reduction)
-    return _reduce(nn_fused.huber(diff, beta, beta), reduction)
+        return reduce_loss(abs(diff), reduction)
+    return reduce_loss(nn_fused.huber(diff, beta, beta), reduction)
 
 
 _KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
@@ -269,7 +224,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     legacy = size_average is not None or reduce is not None
     reduction = resolve_kl_reduction(op, size_average, reduce, reduction)
     floating(op, target, "target")
-    input, target = _same_shapes(op, input, target, promote=True)
+    input, target = same_shapes(op, input, target, promote=True)
     if reduction == "mean" and not legacy:
         warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch size and the support "
                       "size; 'batchmean' divides only by the batch size, and aligns with the KL divergence's "
@@ -278,7 +233,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         loss = exp(target) * (target - input)
     else:
         loss = _xlogx(target) - target * input
-    loss = _sum(loss) if reduction == "batchmean" else _reduce(loss, reduction)
+    loss = _sum(loss) if reduction == "batchmean" else reduce_loss(loss, reduction)
     if not (batchmean and input.ndim):
         return loss
     # An empty batch gives NaN, quietly as an empty mean does (0 / 0 would warn)
@@ -304,7 +259,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     op = "poisson_nll_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     eps = real_number(op, "eps", eps)
-    input, target = _same_shapes(op, input, target, promote=True)
+    input, target = same_shapes(op, input, target, promote=True)
     if log_input:
         loss = exp(input) - target * input
     else:
@@ -314,7 +269,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
         t = where(counted, target, 2)  # a stand-in where the term is masked, so nothing there is NaN
         stirling = t * log(t) - t + log(t * (2 * math.pi)) * 0.5
         loss = loss + where(counted, stirling, 0)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
@@ -347,7 +302,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     loss = (log(var) + diff * diff / var) * 0.5
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def _variance_shaped(op, input, var):
@@ -368,7 +323,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     as PyTorch's (so p = 0 or 1 gives a finite loss)."""
     op = "binary_cross_entropy"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    input, target = _same_shapes(op, input, target)
+    input, target = same_shapes(op, input, target)
     xp = input._backend.xp
     if input.size and bool(xp.any((input.data < 0) | (input.data > 1))):
         raise ValueError(f"{op}: all elements of the input must be probabilities in [0, 1]; for logits "
@@ -378,8 +333,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          "for class indices use cross_entropy")
     loss = nn_fused.binary_cross_entropy(input, target)
     if weight is not None:
-        loss = loss * _elementwise_weight(op, weight, "weight", input)
-    return _reduce(loss, reduction)
+        loss = loss * elementwise_weight(op, weight, "weight", input)
+    return reduce_loss(loss, reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
@@ -388,29 +343,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     overflow: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)."""
     op = "binary_cross_entropy_with_logits"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    input, target = _same_shapes(op, input, target, promote=True)  # a float64 target: a float64 loss
+    input, target = same_shapes(op, input, target, promote=True)  # a float64 target: a float64 loss
     log_weight = 1
     if pos_weight is not None:
-        log_weight = (_elementwise_weight(op, pos_weight, "pos_weight", input) - 1) * target + 1
+        log_weight = (elementwise_weight(op, pos_weight, "pos_weight", input) - 1) * target + 1
     loss = (1 - target) * input + nn_fused.softplus(-input) * log_weight
     if weight is not None:
-        loss = loss * _elementwise_weight(op, weight, "weight", input)
-    return _reduce(loss, reduction)
-
-
-def _elementwise_weight(op, weight, name, input):
-    """A weight that broadcasts to the input's shape (never past it, which would
-    change the loss's shape), in the input's dtype."""
-    weight = _weight_like(op, weight, name, input)
-    shape, target = weight.shape, input.shape
-    if len(shape) > len(target) or any(w not in (1, t) for w, t in zip(shape[::-1], target[::-1])):
-        raise ValueError(f"{op}: {name} of shape {shape} does not broadcast to the input's shape {target}; "
-                         "give it the input's shape or one that broadcasts to it")
-    return weight
-
-
-def _weight_like(op, weight, name, input):
-    """A loss weight in the input's dtype, as PyTorch computes (a float64 weight
-    does not turn a float32 loss into float64)."""
-    require_tensor(op, weight, name)
-    return weight if weight.dtype == input.dtype else weight.astype(input.dtype)
+        loss = loss * elementwise_weight(op, weight, "weight", input)
+    return reduce_loss(loss, reduction)

@@ -16,7 +16,7 @@ from backends import dtypes
 
 from .arguments import floating, kind, real_number, require_tensor
 from .distance import norm_order, pairwise_distance
-from .loss import _reduce, _same_shapes, _weight_like, resolve_reduction
+from .loss_arguments import reduce_loss, resolve_reduction, same_shapes, weight_like
 
 
 def _where_target(target, value, like):
@@ -37,7 +37,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
         raise ValueError(f"{op}: input1, input2 and target must have the same number of dimensions, got shapes "
                          f"{input1.shape}, {input2.shape} and {target.shape}")
     broadcast_shapes(op, input1.shape, input2.shape, target.shape)
-    return _reduce(clip(-target * (input1 - input2) + margin, min=0.0), reduction)
+    return reduce_loss(clip(-target * (input1 - input2) + margin, min=0.0), reduction)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
@@ -49,7 +49,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     floating(op, input)
     _matching_target(op, input, target)
     hinge = where(_where_target(target, 1, input), 0, clip(margin - input, min=0.0))
-    return _reduce(hinge + where(_where_target(target, -1, input), 0, input), reduction)
+    return reduce_loss(hinge + where(_where_target(target, -1, input), 0, input), reduction)
 
 
 def _matching_target(op, input, target):
@@ -65,8 +65,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     softplus, which never overflows (PyTorch's is inf past exp's range)."""
     op = "soft_margin_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    input, target = _same_shapes(op, input, target)  # the input's dtype, as PyTorch computes in place
-    return _reduce(nn_fused.softplus(-input * target), reduction)
+    input, target = same_shapes(op, input, target)  # the input's dtype, as PyTorch computes in place
+    return reduce_loss(nn_fused.softplus(-input * target), reduction)
 
 
 _EPSILON = 1e-12  # PyTorch's, added to each squared magnitude
@@ -96,7 +96,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     magnitudes = magnitudes * (_sum(input2 * input2, axis) + _EPSILON)
     cos = _sum(input1 * input2, axis) / sqrt(magnitudes)
     similar = where(_where_target(target, 1, cos), 1 - cos, 0)
-    return _reduce(similar + where(_where_target(target, -1, cos), clip(cos - margin, min=0.0), 0), reduction)
+    return reduce_loss(similar + where(_where_target(target, -1, cos), clip(cos - margin, min=0.0), 0), reduction)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
@@ -119,7 +119,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     farther = pairwise_distance(anchor, negative, p, eps)
     if swap:
         farther = minimum(farther, pairwise_distance(positive, negative, p, eps))
-    return _reduce(clip(closer - farther + margin, min=0.0), reduction)
+    return reduce_loss(clip(closer - farther + margin, min=0.0), reduction)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -131,7 +131,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     floating(op, input)
     if input.ndim == 0:
         raise ValueError(f"{op}: expected an input of shape (C,) or (N, C), got a 0-d input")
-    input, target = _same_shapes(op, input, target, promote=True)
+    input, target = same_shapes(op, input, target, promote=True)
     loss = target * nn_fused.softplus(-input) + (1 - target) * nn_fused.softplus(input)
     if weight is not None:
         require_tensor(op, weight, "weight")
@@ -140,7 +140,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
             raise ValueError(f"{op}: weight of shape {weight.shape} does not broadcast to the input's shape "
                              f"{loss.shape}; give one weight per class, shape ({input.shape[-1]},)")
         loss = loss * weight  # in the common dtype, as PyTorch's (a float64 weight gives a float64 loss)
-    return _reduce(_mean(loss, -1), reduction)  # an empty class axis: NaN, quietly, as PyTorch's
+    return reduce_loss(_mean(loss, -1), reduction)  # an empty class axis: NaN, quietly, as PyTorch's
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
@@ -179,7 +179,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if p == 2:
         hinge = hinge * hinge
     if weight is not None:
-        weight = _weight_like(op, weight, "weight", input)
+        weight = weight_like(op, weight, "weight", input)
         if weight.ndim != 1 or weight.shape[0] != classes:
             raise ValueError(f"{op}: weight must have one value per class, shape ({classes},), got {weight.shape}")
         hinge = hinge * constant(xp.reshape(xp.take(weight.data, t), (frames, 1)), input)
@@ -188,7 +188,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         return loss if target.ndim else reshape(loss, ())
     # The mean of an empty batch is NaN, as every loss's here (PyTorch's kernel returns
     # whatever its output buffer held)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
@@ -215,7 +215,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     farther = distance_function(anchor, negative)
     if swap:
         farther = minimum(farther, distance_function(positive, negative))
-    return _reduce(clip(closer - farther + margin, min=0.0), reduction)
+    return reduce_loss(clip(closer - farther + margin, min=0.0), reduction)
 
 
 BLOCK_ELEMENTS = 1 << 20  # multilabel_margin_loss's (frames, block, classes) intermediates at most
@@ -275,4 +275,4 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     loss = total / classes
     if reduction == "none":
         return loss if input.ndim == 2 else reshape(loss, ())
-    return _reduce(loss, reduction)  # an empty batch: NaN for 'mean', as every loss's here
+    return reduce_loss(loss, reduction)  # an empty batch: NaN for 'mean', as every loss's here

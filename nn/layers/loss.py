@@ -4,7 +4,8 @@ and ranking losses take their arguments as PyTorch's, checked at construction.""
 import numbers
 
 from .. import functional as F
-from ..functional.loss import resolve_kl_reduction, resolve_reduction
+from ..functional.loss import resolve_kl_reduction
+from ..functional.loss_arguments import resolve_reduction
 from ..module import Module
 
 
