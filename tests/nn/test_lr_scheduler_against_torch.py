@@ -185,6 +185,33 @@ def test_reduce_on_plateau_fills_a_tensor_rate_in_place_as_pytorch(torch):
     assert len({lrs[0].item() for lrs in ours_seen}) == 4
 
 
+@pytest.mark.parametrize("name, kwargs", [
+    ("StepLR", dict(step_size=2, gamma=0.5)),
+    ("CosineAnnealingLR", dict(T_max=4)),
+    ("OneCycleLR", dict(max_lr=1.0, total_steps=10)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=2)),
+])
+def test_every_schedule_fills_a_tensor_rate_in_place_as_pytorch(name, kwargs, torch):
+    """The other schedules replaced a Tensor rate with a new Tensor, so the one the user
+    held went stale; and initial_lr, the same Tensor, moved with it, which broke the closed
+    forms. As PyTorch: the rate is filled in place, and initial_lr is a copy."""
+    rate, torch_rate = ag.tensor(0.1), torch.tensor(0.1)
+    ours_opt = optim.SGD([nn.Parameter(ag.zeros(2))], lr=rate, momentum=0.9)
+    torch_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=torch_rate, momentum=0.9)
+    ours = getattr(lr_scheduler, name)(ours_opt, **kwargs)
+    theirs = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
+    for _ in range(5):
+        ours_opt.step()
+        torch_opt.step()
+        ours.step()
+        theirs.step()
+        group, torch_group = ours_opt.param_groups[0], torch_opt.param_groups[0]
+        assert group["lr"] is rate and torch_group["lr"] is torch_rate
+        np.testing.assert_allclose(rate.item(), torch_rate.item(), rtol=1e-6)
+        np.testing.assert_allclose(float(ours.get_last_lr()[0]), float(theirs.get_last_lr()[0]), rtol=1e-6)
+        assert float(group["initial_lr"]) == pytest.approx(float(torch_group["initial_lr"]))
+
+
 def test_warm_restarts_state_dict_is_pytorchs_after_plain_and_epoch_steps(torch):
     """Its step counted _step_count up (1 after the constructor), where PyTorch's never does
     (0 from the constructor on): a saved state dict differed from PyTorch's in that entry."""

@@ -3,6 +3,8 @@ the deprecated ``step(epoch)`` jump, and state dicts."""
 import types
 import warnings
 
+from autograd import Tensor
+
 from ..optimizer import Optimizer, _is_number
 
 
@@ -27,8 +29,9 @@ class LRScheduler:
         self.optimizer = optimizer
         groups = optimizer.param_groups
         if last_epoch == -1:
-            for group in groups:
-                group.setdefault("initial_lr", group["lr"])
+            for group in groups:  # a copy of a Tensor rate, which later steps fill in place
+                lr = group["lr"]
+                group.setdefault("initial_lr", lr.clone() if isinstance(lr, Tensor) else lr)
         else:
             missing = [i for i, group in enumerate(groups) if "initial_lr" not in group]
             if missing:
@@ -90,14 +93,18 @@ class LRScheduler:
         groups = self.optimizer.param_groups
         self._check_group_count(len(values))
         for group, lr in zip(groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in groups]
+            set_lr(group, lr)
+        self._last_lr = self._lrs_now()
 
     def _check_group_count(self, scheduled):
         groups = len(self.optimizer.param_groups)
         if scheduled != groups:
             raise RuntimeError(f"{type(self).__name__}: the optimizer now has {groups} param groups but this "
                                f"schedule was made for {scheduled}; create the scheduler after add_param_group()")
+
+    def _lrs_now(self):
+        """The rates, a Tensor one copied (a later cut fills it in place), as PyTorch's get_last_lr."""
+        return [lr.clone() if isinstance(lr, Tensor) else lr for lr in self._current_lrs()]
 
     def get_last_lr(self):
         """The rates of the last step, one per param group."""
@@ -163,6 +170,16 @@ def check_momentum(scheduler, optimizer):
     if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
         raise ValueError(f"{scheduler}: cycle_momentum=True needs an optimizer with momentum or betas, and "
                          f"{type(optimizer).__name__} has neither; pass cycle_momentum=False")
+
+
+def set_lr(group, lr):
+    """Set a param group's rate. A Tensor rate is filled in place, as PyTorch does, since
+    the optimizer and the user may hold that Tensor."""
+    current = group["lr"]
+    if isinstance(current, Tensor):
+        current.fill_(float(lr))
+    else:
+        group["lr"] = lr
 
 
 def set_momentum(group, value, use_beta1):

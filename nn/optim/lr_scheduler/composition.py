@@ -2,7 +2,7 @@
 (all at once)."""
 from bisect import bisect_right
 
-from .base import LRScheduler, check_is_dict
+from .base import LRScheduler, check_is_dict, set_lr
 from .plateau import ReduceLROnPlateau
 
 
@@ -69,7 +69,7 @@ class SequentialLR(_Composite):
         # Each scheduler stepped once when it was made; start from the initial rates,
         # take those steps back, and let only the first scheduler's count.
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            set_lr(group, group["initial_lr"])
         for scheduler in _leaves(self):
             scheduler.last_epoch -= 1
         first = self._schedulers[bisect_right(milestones, 0)]
@@ -97,7 +97,7 @@ class ChainedScheduler(_Composite):
         if optimizer is None and schedulers:
             optimizer = schedulers[0].optimizer
         super().__init__(optimizer, schedulers)
-        self._last_lr = self._current_lrs()
+        self._last_lr = self._lrs_now()
 
     def step(self):
         """Step every scheduler; if one refuses (the optimizer gained a param group), those
@@ -112,7 +112,7 @@ class ChainedScheduler(_Composite):
                 target.clear()
                 target.update(saved)
             raise
-        self._last_lr = self._current_lrs()
+        self._last_lr = self._lrs_now()
 
 
 def _nested(composite):

@@ -3,7 +3,7 @@ import math
 
 from ..optimizer import Optimizer
 from .base import (LRScheduler, check_is_dict, check_momentum, check_number, per_group, restore_callable,
-                   saved_callable, set_momentum)
+                   saved_callable, set_lr, set_momentum)
 
 
 class OneCycleLR(LRScheduler):
@@ -162,7 +162,7 @@ class CyclicLR(LRScheduler):
         self.optimizer = optimizer
         if last_epoch == -1:
             for group, lr in zip(optimizer.param_groups, base_lrs):
-                group["lr"] = lr
+                set_lr(group, lr)
         self.max_lrs = max_lrs
         self.total_size = up + down
         self.step_ratio = up / self.total_size

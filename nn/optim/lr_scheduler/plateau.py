@@ -2,10 +2,8 @@
 import math
 import warnings
 
-from autograd import Tensor
-
 from ..optimizer import Optimizer
-from .base import EPOCH_DEPRECATION_WARNING, LRScheduler, check_is_dict
+from .base import EPOCH_DEPRECATION_WARNING, LRScheduler, check_is_dict, set_lr
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -81,14 +79,7 @@ class ReduceLROnPlateau(LRScheduler):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
-                if isinstance(group["lr"], Tensor):  # filled, as PyTorch: the Tensor the optimizer (and user) hold
-                    group["lr"].fill_(new_lr)
-                else:
-                    group["lr"] = new_lr
-
-    def _lrs_now(self):
-        """The rates, a Tensor one copied (a later cut fills it in place), as PyTorch's get_last_lr."""
-        return [lr.clone() if isinstance(lr, Tensor) else lr for lr in self._current_lrs()]
+                set_lr(group, new_lr)
 
     @property
     def in_cooldown(self):
