@@ -56,14 +56,14 @@ class Embedding(Module):
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
                         scale_grad_by_freq=False, sparse=False):
-        """An Embedding holding a copy of ``embeddings`` (2-D); frozen unless ``freeze=False``."""
+        """An Embedding whose weight shares ``embeddings``' memory (2-D), as PyTorch's: a large
+        pretrained table is not held twice. Frozen unless ``freeze=False``."""
         source = embeddings if isinstance(embeddings, Tensor) else Tensor(embeddings)
         if source.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {source.shape}")
         check_embedding_options("Embedding.from_pretrained", max_norm, norm_type, scale_grad_by_freq, sparse)
-        copy = Tensor._make(source._backend.xp.asarray(source.data, copy=True), source._backend)
         return cls(source.shape[0], source.shape[1], padding_idx=padding_idx, max_norm=max_norm,
-                   norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=copy,
+                   norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=source,
                    _freeze=bool(freeze))  # any truthy value freezes, as in PyTorch
 
     def forward(self, input):

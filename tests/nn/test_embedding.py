@@ -70,13 +70,28 @@ def test_gradcheck(device):
 
 
 def test_from_pretrained(device):
-    vectors = ag.randn(4, 2)
+    vectors = ag.randn(4, 2, device=device)
     frozen = nn.Embedding.from_pretrained(vectors)
     assert not frozen.weight.requires_grad
-    np.testing.assert_array_equal(frozen(ag.tensor([3, 0])).numpy(), vectors.numpy()[[3, 0]])
-    vectors.data[...] = 0  # the module holds a copy
-    assert np.abs(frozen.weight.numpy()).sum() > 0
-    assert nn.Embedding.from_pretrained(ag.randn(4, 2), freeze=False).weight.requires_grad
+    np.testing.assert_array_equal(frozen(ag.tensor([3, 0], device=device)).numpy(), vectors.numpy()[[3, 0]])
+    assert nn.Embedding.from_pretrained(ag.randn(4, 2, device=device), freeze=False).weight.requires_grad
+
+
+def test_from_pretrained_shares_the_tables_memory_as_pytorch(torch):
+    """A copy held a large pretrained table twice. As PyTorch's, the weight is the table:
+    an optimizer's step shows in it, and a backward that saved the table sees the change."""
+    table = ag.tensor(np.arange(8.0).reshape(4, 2), requires_grad=True)
+    torch_table = torch.tensor(np.arange(8.0).reshape(4, 2), requires_grad=True)
+    ours = nn.Embedding.from_pretrained(table.detach(), freeze=False)
+    theirs = torch.nn.Embedding.from_pretrained(torch_table.detach(), freeze=False)
+    saved = (table.detach() * table).sum()  # saved the table, before the step
+    for module, lib in ((ours, nn.optim), (theirs, torch.optim)):
+        module(ag.tensor([1, 3]) if module is ours else torch.tensor([1, 3])).sum().backward()
+        lib.SGD(module.parameters(), lr=0.5).step()
+    np.testing.assert_array_equal(table.detach().numpy(), torch_table.detach().numpy())
+    assert table.detach().numpy()[1].tolist() == [1.5, 2.5]
+    with pytest.raises(RuntimeError, match="was modified in place"):
+        saved.backward()
 
 
 def test_repr():
