@@ -208,6 +208,16 @@ class Backend:
         (an optimizer's temporary). A backend may write it into reused scratch memory."""
         return self.xp.sqrt(x)
 
+    def absolute(self, x):
+        """``|x|`` as an array the caller owns and may change in place (an optimizer's
+        temporary). A backend may write it into reused scratch memory."""
+        return self.xp.abs(x)
+
+    def maximum_(self, y, x):
+        """``y = maximum(y, x)`` in place (NaN passes, as in torch.maximum). The standard
+        has no ``out=``, so this generic form makes one temporary; backends do better."""
+        y[...] = self.xp.maximum(y, x)
+
     def difference(self, a, b):
         """``a - b`` (arrays of one shape and dtype) as an array the caller owns and may
         change in place: an optimizer's temporary. A backend may write it into reused

@@ -178,6 +178,12 @@ class NumpyBackend(Backend):
     def sqrt(self, x):
         return np.sqrt(x, out=self._owned_like(x))
 
+    def absolute(self, x):
+        return np.abs(x, out=self._owned_like(x))
+
+    def maximum_(self, y, x):
+        np.maximum(y, x, out=y)
+
     def difference(self, a, b):
         if a.shape != b.shape or a.dtype != b.dtype:
             return a - b  # a broadcast or a promotion: the result is not shaped like a

@@ -46,6 +46,9 @@ class Optimizer:
     # The entries every non-empty per-parameter state holds (the others are made on demand),
     # which load_state_dict checks for, so a state dict from another optimizer fails there.
     _state_keys = ()
+    # The state entries that are one number, not an array like the parameter: float32 CPU
+    # scalars (see _new_scalar), which keep that type when loaded (see _state_value).
+    _scalar_state_keys = ("step",)
     # Whether step() has run: a scheduler stepped before it warns, as PyTorch's does.
     stepped = False
 
@@ -191,7 +194,8 @@ class Optimizer:
         for g_index, (group, params) in enumerate(updates):
             for p in params:
                 for key, value in self.state.get(p, {}).items():
-                    if key != "step" and (value._backend is not p._backend or value.data.dtype != p.data.dtype):
+                    if key not in self._scalar_state_keys and (value._backend is not p._backend
+                                                               or value.data.dtype != p.data.dtype):
                         i = group["params"].index(p)
                         raise ValueError(
                             f"{type(self).__name__}.step: state {key!r} of parameter {i} (group {g_index}) is "
@@ -259,8 +263,8 @@ class Optimizer:
                                  "no saved param group lists")
             p = by_index[i]
             # None means "not made yet", as an absent entry does; the update makes it on demand.
-            loaded = {key: _state_value(name, i, key, value, p) for key, value in values.items()
-                      if value is not None}
+            loaded = {key: _state_value(name, i, key, value, p, key in self._scalar_state_keys)
+                      for key, value in values.items() if value is not None}
             if not loaded:
                 continue
             missing = [key for key in self._state_keys if key not in loaded]
@@ -295,6 +299,12 @@ class Optimizer:
         return Tensor(0.0, device="cpu", dtype=dtypes.float32)
 
     @staticmethod
+    def _new_scalar(value):
+        """A per-parameter scalar state entry (NAdam's mu_product, ASGD's eta), kept as
+        the step counter is, and rounded to float32 as in PyTorch."""
+        return Tensor(value, device="cpu", dtype=dtypes.float32)
+
+    @staticmethod
     def _advance(step):
         """Add one to a step counter in place and return the new count as a Python float."""
         step.data += 1
@@ -310,15 +320,18 @@ class Optimizer:
         return "\n".join(lines)
 
 
-def _state_value(optimizer, index, key, value, param):
+def _state_value(optimizer, index, key, value, param, scalar):
     """One saved state value as a Tensor for ``param``: a fresh copy, never the saved array.
     Like PyTorch, every value but 'step' takes the parameter's dtype, integer ones included
-    (an integer moment would otherwise stay integer and truncate every update)."""
+    (an integer moment would otherwise stay integer and truncate every update). The other
+    ``scalar`` entries (NAdam's mu_product, ASGD's eta and mu) stay float32 CPU scalars, as
+    the update makes them, where PyTorch's loading casts them to the parameter's dtype: a
+    float64 run resumed here continues exactly as the uninterrupted run would have."""
     host_xp = backends.get("cpu").xp
     host = value.numpy() if isinstance(value, Tensor) else host_xp.asarray(value)
-    if key == "step":
+    if scalar:
         if host.size != 1:
-            raise ValueError(f"{optimizer}.load_state_dict: 'step' of parameter {index} must be one number, "
+            raise ValueError(f"{optimizer}.load_state_dict: {key!r} of parameter {index} must be one number, "
                              f"got shape {tuple(host.shape)}")
         return Tensor(float(host.reshape(())), device="cpu", dtype=dtypes.float32)
     if tuple(host.shape) != param.shape:
