@@ -9,7 +9,13 @@ from .layers.container import Identity, ModuleDict, ModuleList, Sequential
 from .layers.parameter_containers import ParameterDict, ParameterList
 from .layers.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .layers.dropout import Dropout
-from .layers.flatten import Flatten
+from .layers.flatten import Flatten, Unflatten
+from .layers.folding import Fold, Unfold
+from .layers.padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d,
+                             ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d,
+                             ReplicationPad2d, ReplicationPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d)
+from .layers.resampling import (PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d,
+                                UpsamplingNearest2d)
 from .layers.linear import Linear
 from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                           NLLLoss)

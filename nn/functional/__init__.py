@@ -28,6 +28,9 @@ from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross
 from .margin_loss import (cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
                           multilabel_soft_margin_loss, soft_margin_loss, triplet_margin_loss)
 from .margin_loss import multilabel_margin_loss, triplet_margin_with_distance_loss
+from .folding import fold, unfold
+from .padding import pad
+from .resampling import interpolate, pixel_shuffle, pixel_unshuffle
 from .normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
                       max_pool2d)
@@ -50,5 +53,5 @@ __all__ = [
     "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss",
     "multilabel_soft_margin_loss", "multi_margin_loss", "cosine_similarity", "pairwise_distance", "normalize",
     "ctc_loss", "multilabel_margin_loss", "triplet_margin_with_distance_loss",
+    "fold", "interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "unfold",
 ]
-

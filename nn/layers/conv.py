@@ -215,36 +215,11 @@ class ConvTranspose3d(_ConvTransposeNd):
         return F.conv_transpose3d(*args)
 
 
-def _source_index(i, size, mode):
-    """The input row read at padded position ``i`` (which may be outside [0, size))."""
-    if mode == "circular":
-        return i % size
-    if mode == "replicate":
-        return min(max(i, 0), size - 1)
-    # reflect, without repeating the edge: -1 -> 1, size -> size - 2
-    period = 2 * (size - 1) if size > 1 else 1
-    i = abs(i) % period
-    return period - i if i >= size else i
-
-
 def _pad_by_mode(layer, x, pads, mode):
-    """Pad the last len(pads) axes, by (before, after) each, by reading the input at
-    reflected, clamped or wrapped positions; an indexing op, so the gradient flows
-    back by scatter-add."""
+    """Pad the last len(pads) axes, by (before, after) each, in ``mode`` (F.pad's)."""
     n = len(pads)
     if not isinstance(x, Tensor) or x.ndim not in (n + 1, n + 2):
         axes = AXES[n]
         raise ValueError(f"{layer}: expected a (N, C, {axes}) or (C, {axes}) input, got "
                          f"{getattr(x, 'shape', type(x).__name__)}")
-    sizes = x.shape[x.ndim - n:]
-    if mode in ("reflect", "circular") and any(max(p) >= size + (mode == "circular")
-                                               for p, size in zip(pads, sizes)):
-        flat = tuple(p for axis in pads for p in axis)
-        raise ValueError(f"{layer}: padding {flat} is too large for {mode} padding of a "
-                         f"{'x'.join(map(str, sizes))} input")
-    for axis, ((before, after), size) in enumerate(zip(pads, sizes), start=x.ndim - n):
-        if not (before or after):
-            continue
-        positions = [_source_index(i, size, mode) for i in range(-before, size + after)]
-        x = x[(slice(None),) * axis + (positions,)]
-    return x
+    return F.pad(x, tuple(p for axis in reversed(pads) for p in axis), mode)

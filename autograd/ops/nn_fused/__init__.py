@@ -17,6 +17,7 @@ The CTC loss (``ctc``, the alpha and beta recursions in log space) is the except
 as PyTorch's, it has no second derivative in its input, and asking for one raises.
 """
 from .adaptive_max_pool import adaptive_max_pool2d
+from .axis_taps import Taps, resample_axis
 from .activations import elu, erf, hardsigmoid_clip, hardswish, hardtanh, leaky_relu, shrink, softplus, threshold
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
@@ -24,7 +25,9 @@ from .ctc import ctc_loss
 from .conv_transpose import conv_transpose2d
 from .huber import huber
 from .linear import linear
+from .padding import axis_runs as padding_axis_runs, pad
 from .plane_indexing import max_unpool2d
+from .sliding_blocks import fold, unfold
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
 from .recurrent import gru_step, lstm_step, rnn_step
 from .softmax import cross_entropy, log_softmax, softmax
@@ -34,4 +37,5 @@ from .window import Window
 __all__ = ["Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
            "conv2d", "conv_transpose2d", "cross_entropy", "ctc_loss", "elu", "erf", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices",
-           "max_pool3d", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold"]
+           "max_pool3d", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold",
+           "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold"]
