@@ -4,11 +4,11 @@ from .parameter import Parameter
 from . import functional, init
 from .layers.activation import (CELU, ELU, GELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                                 LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, SELU, Sigmoid, SiLU, Softmax,
-                                Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
+                                Softmax2d, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .layers.container import Identity, ModuleDict, ModuleList, Sequential
 from .layers.parameter_containers import ParameterDict, ParameterList
 from .layers.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from .layers.dropout import Dropout
+from .layers.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from .layers.flatten import Flatten, Unflatten
 from .layers.folding import Fold, Unfold
 from .layers.padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d,
@@ -26,6 +26,7 @@ from .layers.loss import CTCLoss, MultiLabelMarginLoss, TripletMarginWithDistanc
 from .layers.distance import CosineSimilarity, PairwiseDistance
 from .layers.normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
                                    LayerNorm)
+from .layers.normalization import BatchNorm3d, InstanceNorm3d, LocalResponseNorm, RMSNorm
 from .layers.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
                              MaxPool2d)
 from .layers.pooling import AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool1d, MaxUnpool2d

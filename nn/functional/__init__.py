@@ -21,6 +21,7 @@ from .conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, co
 from .ctc_loss import ctc_loss
 from .distance import cosine_similarity, normalize, pairwise_distance
 from .dropout import dropout
+from .dropout import alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
 from .embedding import embedding, one_hot
 from .linear import linear
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, gaussian_nll_loss,
@@ -32,6 +33,7 @@ from .folding import fold, unfold
 from .padding import pad
 from .resampling import interpolate, pixel_shuffle, pixel_unshuffle
 from .normalization import batch_norm, group_norm, instance_norm, layer_norm
+from .normalization import local_response_norm, rms_norm
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
                       max_pool2d)
 from .pooling import adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d, max_unpool2d
@@ -54,4 +56,6 @@ __all__ = [
     "multilabel_soft_margin_loss", "multi_margin_loss", "cosine_similarity", "pairwise_distance", "normalize",
     "ctc_loss", "multilabel_margin_loss", "triplet_margin_with_distance_loss",
     "fold", "interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "unfold",
+    "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rms_norm",
+    "local_response_norm",
 ]

@@ -2,17 +2,23 @@
 training, updating the running buffers in place as PyTorch does, and by the
 running statistics otherwise), ``instance_norm`` (per sample and channel, with
 the same running buffers), ``group_norm`` (per sample and group of channels) and
-``layer_norm`` (over the trailing axes). All are compositions of Tensor ops with
-no gradient code of their own, so they are differentiable to any order."""
+``layer_norm`` and ``rms_norm`` (over the trailing axes), and
+``local_response_norm`` (over a window of neighbouring channels, through the
+average-pool primitive). Batch norm in training and ``rms_norm`` call fused
+primitives (``nn_fused.batch_norm``, ``nn_fused.rms_norm``: a composition ran 1.5 to
+3.5 times slower than PyTorch); the rest are compositions of Tensor ops with no
+gradient code of their own. All are differentiable to any order."""
+import functools
 import numbers
 
 from autograd import no_grad
+from autograd.ops import nn_fused
 from autograd.ops.elementwise import sqrt
 from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import reshape
 from backends import dtypes
 
-from .arguments import floating, require_tensor, same_dtype
+from .arguments import floating, real_number, require_tensor, same_dtype
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
@@ -39,10 +45,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if count == 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got input "
                              f"shape {input.shape}")
-        mean = _mean(input, axes, keepdims=True)
-        centered = input - mean
-        var = _mean(centered * centered, axes, keepdims=True)
-        out = centered / sqrt(var + eps)
+        # one fused op, scale and shift included; a widened float16 input stays a composition, as
+        # its float16 weight and bias take float16 gradients
+        fused = input.dtype == dtype
+        if fused:
+            out, mean, var = nn_fused.batch_norm(input, weight, bias, eps)
+        else:
+            mean = _mean(input, axes, keepdims=True)
+            centered = input - mean
+            var = _mean(centered * centered, axes, keepdims=True)
+            out = centered / sqrt(var + eps)
         if running_mean is not None or running_var is not None:
             with no_grad():
                 if running_mean is not None:
@@ -50,6 +62,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 if running_var is not None:
                     unbiased = reshape(var.detach(), (c,)) * (count / (count - 1))
                     running_var.copy_(running_var * (1 - momentum) + unbiased * momentum)
+        if fused:
+            return out
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
@@ -60,18 +74,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing ``normalized_shape`` axes (biased variance)."""
     op = "layer_norm"
-    floating(op, input)
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
-        else tuple(normalized_shape)
-    k = len(normalized_shape)
-    if k == 0 or input.shape[input.ndim - k:] != normalized_shape or input.ndim < k:
-        raise ValueError(f"{op}: normalized_shape {normalized_shape} does not match the trailing axes of "
-                         f"the input's shape {input.shape}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and require_tensor(op, t, name).shape != normalized_shape:
-            raise ValueError(f"{op}: {name} must have shape {normalized_shape}, got {t.shape}")
-        same_dtype(op, input, t, name)
-    axes = tuple(range(input.ndim - k, input.ndim))
+    axes = _trailing_axes(op, input, normalized_shape, weight=weight, bias=bias)
     dtype, input = input.dtype, _widened(input)
     centered = input - _mean(input, axes, keepdims=True)
     var = _mean(centered * centered, axes, keepdims=True)
@@ -81,6 +84,71 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias
     return _rounded(out, dtype)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Divide by the root mean square over the trailing ``normalized_shape`` axes,
+    x / sqrt(mean(x^2) + eps), then scale elementwise by ``weight``. As PyTorch,
+    eps=None means the machine epsilon of the computation's dtype (float32's for a
+    float16 input, which is normalized in float32, rounded, then scaled)."""
+    op = "rms_norm"
+    axes = _trailing_axes(op, input, normalized_shape, weight=weight)
+    dtype, x = input.dtype, _widened(input)
+    if eps is None:
+        eps = float(x._backend.xp.finfo(x.data.dtype).eps)
+    else:
+        eps = real_number(op, "eps", eps)
+    if x.dtype == dtype:  # one fused op, the scale included
+        return nn_fused.rms_norm(x, weight, len(axes), eps)
+    out = _rounded(x * (_mean(x * x, axes, keepdims=True) + eps) ** -0.5, dtype)
+    return out if weight is None else out * weight
+
+
+def _trailing_axes(op, input, normalized_shape, **params):
+    """The trailing axes that ``normalized_shape`` (an int or a sequence of ints) names
+    in ``input``, after checking that they match and that each given parameter is a
+    Tensor of that shape in the input's dtype."""
+    floating(op, input)
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or input.shape[input.ndim - k:] != normalized_shape or input.ndim < k:
+        raise ValueError(f"{op}: normalized_shape {normalized_shape} does not match the trailing axes of "
+                         f"the input's shape {input.shape}")
+    for name, t in params.items():
+        if t is not None and require_tensor(op, t, name).shape != normalized_shape:
+            raise ValueError(f"{op}: {name} must have shape {normalized_shape}, got {t.shape}")
+        same_dtype(op, input, t, name)
+    return tuple(range(input.ndim - k, input.ndim))
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Divide each value of (N, C, ...) by (k + alpha * mean of the squares over a
+    window of ``size`` channels) ** beta. As PyTorch, the window around channel c runs
+    from c - size // 2 to c + (size - 1) // 2, and channels past either end count as
+    zeros (the mean always divides by ``size``)."""
+    op = "local_response_norm"
+    floating(op, input)
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected an input of 3 or more dimensions (N, C, ...), got shape {input.shape}")
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(f"{op}: size must be a positive int, got {size!r}")
+    alpha, beta, k = (real_number(op, name, v) for name, v in (("alpha", alpha), ("beta", beta), ("k", k)))
+    if input.size == 0:
+        return input
+    n, c = input.shape[:2]
+    size = int(size)
+    # channels as the rows of (N, 1, C, rest) images: a (size x 1) mean pool, zero-padded unevenly as PyTorch
+    window = _channel_window(size, c, input.size // (n * c))
+    squares = reshape(input * input, (n, 1, c, window.in_size[1]))
+    average = reshape(nn_fused.avg_pool2d(squares, window, size), input.shape)
+    return input / (average * alpha + k) ** beta
+
+
+@functools.lru_cache(maxsize=64)
+def _channel_window(size, channels, rest):
+    before, after = size // 2, (size - 1) // 2
+    return nn_fused.Window((size, 1), (1, 1), (1, 1), (before, after, 0, 0), (channels, rest), (channels, rest))
 
 
 def _widened(input):

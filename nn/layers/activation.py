@@ -338,3 +338,14 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """softmax over the channels of each location of (N, C, H, W) or unbatched (C, H, W)
+    images (axis -3), as PyTorch's."""
+
+    def forward(self, input):
+        if getattr(input, "ndim", 3) not in (3, 4):  # softmax's own checks refuse a non-Tensor
+            raise ValueError(f"Softmax2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+                             f"{input.shape}")
+        return F.softmax(input, -3)

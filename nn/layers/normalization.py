@@ -1,5 +1,5 @@
-"""BatchNorm1d/2d, InstanceNorm1d/2d, GroupNorm and LayerNorm, with PyTorch's
-parameters, buffers and running-statistics rules."""
+"""BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, RMSNorm and
+LocalResponseNorm, with PyTorch's parameters, buffers and running-statistics rules."""
 import numbers
 import warnings
 
@@ -115,6 +115,11 @@ class BatchNorm2d(_BatchNorm):
     _dims = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Over (N, C, D, H, W) inputs."""
+    _dims = (5,)
+
+
 class _InstanceNorm(_NormBase):
     """Per-sample, per-channel normalization over the spatial axes; PyTorch's defaults
     (affine=False, track_running_stats=False) and rules: with track_running_stats it
@@ -159,6 +164,11 @@ class InstanceNorm2d(_InstanceNorm):
     _spatial_axes = 2
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """Over (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _spatial_axes = 3
+
+
 class GroupNorm(Module):
     """Normalizes each sample over groups of num_channels / num_groups channels, with
     a per-channel scale and shift (ones and zeros at first) when ``affine``."""
@@ -187,19 +197,24 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
+def _normalized_shape(layer, normalized_shape):
+    """An int or a sequence of positive ints, as a tuple."""
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    if not normalized_shape or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1
+                                   for d in normalized_shape):
+        raise ValueError(f"{layer}: normalized_shape must be positive ints, got {normalized_shape!r}")
+    return tuple(int(d) for d in normalized_shape)
+
+
 class LayerNorm(Module):
     """Normalizes over the trailing ``normalized_shape`` axes of each sample, with an
     elementwise scale and shift (ones and zeros at first)."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        normalized_shape = tuple(normalized_shape)
-        if not normalized_shape or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1
-                                       for d in normalized_shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
-        self.normalized_shape = tuple(int(d) for d in normalized_shape)
+        self.normalized_shape = _normalized_shape("LayerNorm", normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         _register_affine(self, self.normalized_shape, elementwise_affine, bias, dtype, device)
 
@@ -212,3 +227,47 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Divides by the root mean square over the trailing ``normalized_shape`` axes of
+    each sample, then scales elementwise by ``weight`` (ones at first) when
+    ``elementwise_affine``. eps=None means the machine epsilon of the computation's
+    dtype, as in PyTorch."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = _normalized_shape("RMSNorm", normalized_shape)
+        if eps is not None and not eps >= 0:
+            raise ValueError(f"RMSNorm: eps must be non-negative or None, got {eps!r}")
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        # a scale only: PyTorch's RMSNorm has no bias attribute at all
+        self.register_parameter("weight", Parameter(ones(self.normalized_shape, dtype=dtype, device=device))
+                                if elementwise_affine else None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input):
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class LocalResponseNorm(Module):
+    """Divides each value of (N, C, ...) by (k + alpha * mean of the squares over
+    ``size`` neighbouring channels) ** beta, as in AlexNet (see
+    nn.functional.local_response_norm). No parameters."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size = positive_int("LocalResponseNorm", "size", size)
+        self.alpha, self.beta, self.k = alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -19,6 +19,7 @@ as PyTorch's, it has no second derivative in its input, and asking for one raise
 from .adaptive_max_pool import adaptive_max_pool2d
 from .axis_taps import Taps, resample_axis
 from .activations import elu, erf, hardsigmoid_clip, hardswish, hardtanh, leaky_relu, shrink, softplus, threshold
+from .batch_norm import batch_norm
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
 from .ctc import ctc_loss
@@ -29,6 +30,7 @@ from .padding import axis_runs as padding_axis_runs, pad
 from .plane_indexing import max_unpool2d
 from .sliding_blocks import fold, unfold
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
+from .rms_norm import rms_norm
 from .recurrent import gru_step, lstm_step, rnn_step
 from .softmax import cross_entropy, log_softmax, softmax
 from .volume_pooling import adaptive_max_pool3d, avg_pool3d, max_pool3d
@@ -38,4 +40,5 @@ __all__ = ["Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d",
            "conv2d", "conv_transpose2d", "cross_entropy", "ctc_loss", "elu", "erf", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices",
            "max_pool3d", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold",
-           "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold"]
+           "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
+           "batch_norm", "rms_norm"]

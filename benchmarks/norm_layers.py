@@ -1,0 +1,55 @@
+"""Forward and backward of the fused normalization layers against PyTorch's:
+``python -m benchmarks.norm_layers`` (``--threads N``, default 1).
+
+BatchNorm3d(16) in training on an (8, 16, 16, 32, 32) volume and RMSNorm(512) on
+(64, 128, 512), float32. The two contenders run interleaved, one call each per
+round after a warm-up, and each one's median time is printed."""
+import argparse
+import statistics
+import time
+
+from . import threads
+
+CASES = {"BatchNorm3d": ((8, 16, 16, 32, 32), lambda nn: nn.BatchNorm3d(16)),
+         "RMSNorm": ((64, 128, 512), lambda nn: nn.RMSNorm(512))}
+
+
+def contenders(shape, build):
+    """A forward-and-backward call each for topograd and PyTorch, on the same values."""
+    import numpy as np
+    import torch
+
+    import autograd as ag
+    import nn
+
+    rng = np.random.default_rng(0)
+    x, g = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    ours, theirs = build(nn), build(torch.nn)
+    xo, go = ag.tensor(x, requires_grad=True), ag.tensor(g)
+    xt, gt = torch.tensor(x, requires_grad=True), torch.tensor(g)
+    return {"topograd": lambda: ours(xo).backward(go), "torch": lambda: theirs(xt).backward(gt)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args(argv)
+    threads.set_before_import(args.threads)
+    threads.pin(args.threads)
+    for name, (shape, build) in CASES.items():
+        calls = contenders(shape, build)
+        times = {who: [] for who in calls}
+        for call in calls.values():  # warm-up
+            call()
+        for _ in range(args.rounds):
+            for who, call in calls.items():
+                start = time.perf_counter()
+                call()
+                times[who].append(time.perf_counter() - start)
+        medians = ", ".join(f"{who} {statistics.median(t) * 1e3:.1f} ms" for who, t in times.items())
+        print(f"{name} {shape} float32, forward + backward, {args.threads} thread(s): {medians}")
+
+
+if __name__ == "__main__":
+    main()
