@@ -339,6 +339,12 @@ class Tensor:
         """Become ``result``'s place in the graph (the in-place op's node), keeping a
         retain_grad() asked for before the change."""
         node = result.grad_fn
+        if node is not None and node.view_version is not None and getattr(self, "_base", None) is None:
+            # A result that is a view (an activation computed through a reshape, say) has a node
+            # stamped with its base's version counter, which is not this tensor's: taken as it
+            # is, this tensor would look like a stale view of a base it does not have.
+            result = ops.elementwise.clone(result)
+            node = result.grad_fn
         if node is not None:  # a non-leaf in a recorded graph: the op joins it
             old = self.grad_fn
             ref = None if old is None or old._retained is None else old._retained.get(self._output_nr)

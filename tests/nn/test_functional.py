@@ -561,3 +561,16 @@ def test_inplace_relu_after_linear_leaves_linear_backward_intact(device, torch):
     assert_close_to_torch(xa.grad, xt.grad)
     assert_close_to_torch(lin_a.weight.grad, lin_t.weight.grad)
 
+
+
+def test_inplace_result_computed_through_a_view_takes_its_place_cleanly():
+    """An inplace=True activation whose result is a view (computed through a reshape)
+    gave the input the view's node, stamped with another tensor's version counter, so
+    the input's next use failed with AttributeError ('_base'). Its gradient is the
+    out-of-place one: d/dx sum(3 (2x)^2) = 24 x."""
+    from nn.functional.inplace import overwrite
+    x = ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=ag.float64, requires_grad=True)
+    a = x * 1
+    assert overwrite("double", a, lambda t: (t * 2).reshape(1, 6).reshape(2, 3)) is a
+    ((a * 3) * a).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 24 * x.numpy())
