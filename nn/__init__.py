@@ -37,4 +37,7 @@ from .training import fit, Callback, EarlyStopping, ModelCheckpoint, History
 from .layers.embedding import Embedding
 from .layers.recurrent import GRU, LSTM, RNN, RNNBase
 from .layers.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
+from .layers.attention import MultiheadAttention
+from .layers.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                                 TransformerEncoderLayer)
 from . import optim, utils

@@ -38,6 +38,7 @@ from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_
                       max_pool2d)
 from .pooling import adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d, max_unpool2d
 from .pooling3d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d, max_unpool3d
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
 
 __all__ = [
     "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -58,4 +59,5 @@ __all__ = [
     "fold", "interpolate", "pad", "pixel_shuffle", "pixel_unshuffle", "unfold",
     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rms_norm",
     "local_response_norm",
+    "scaled_dot_product_attention", "multi_head_attention_forward",
 ]
