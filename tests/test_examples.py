@@ -1,7 +1,7 @@
 """Each example runs in its quick mode and reaches a result worth showing."""
 import pytest
 
-from examples import classification_mlp, digits_regularized, lstm_sine, xor
+from examples import classification_mlp, digits_regularized, digits_transformer, lstm_sine, xor
 
 
 def test_xor_is_learned_to_zero_error():
@@ -19,6 +19,11 @@ def test_classification_mlp_accuracy_and_recall():
 def test_digits_regularized_generalizes():
     result = digits_regularized.main(["--quick"])
     assert result["test_accuracy"] >= 0.9
+
+
+def test_digits_transformer_reads_rows_well():
+    result = digits_transformer.main(["--quick"])
+    assert result["test_accuracy"] >= 0.85  # chance is 0.1
 
 
 def test_lstm_beats_the_naive_forecast():
