@@ -21,11 +21,13 @@ from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p,
 from .ops.elementwise import clone
 from .ops.indexing import getitem
 from .ops.linalg import einsum, matmul
-from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
+from .ops.scan import cumprod, cumsum, cumulative_prod, cumulative_sum, diff
+from .ops.sorting import argsort, median, sort, topk
 from .ops.shape import (broadcast_to, concat, expand_dims, flatten, reshape, split, squeeze, stack,
                         sum_to, swapaxes, transpose)
 from .tensor import Tensor, default_dtype as get_default_dtype, set_default_dtype
-from . import profiler, viz  # graphviz itself is imported only when a drawing is made
+from . import linalg, profiler, viz  # graphviz itself is imported only when a drawing is made
 from .viz import draw, make_dot
 
 float16 = _dtypes.float16

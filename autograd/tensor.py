@@ -682,6 +682,12 @@ class Tensor:
     def var(self, axis=None, ddof=0, keepdims=False): return ops.reduction.var(self, axis, ddof, keepdims)
     def std(self, axis=None, ddof=0, keepdims=False): return ops.reduction.std(self, axis, ddof, keepdims)
     def logsumexp(self, axis=None, keepdims=False): return ops.reduction.logsumexp(self, axis, keepdims)
+    def prod(self, axis=None, keepdims=False): return ops.reduction.prod(self, axis, keepdims)
+    def cumsum(self, axis=None): return ops.scan.cumsum(self, axis)
+    def cumprod(self, axis=None): return ops.scan.cumprod(self, axis)
+    def argsort(self, axis=-1, descending=False, stable=True):
+        return ops.sorting.argsort(self, axis, descending, stable)
+    def topk(self, k, axis=-1, largest=True, sorted=True): return ops.sorting.topk(self, k, axis, largest, sorted)
     def argmax(self, axis=None, keepdims=False): return ops.reduction.argmax(self, axis, keepdims)
     def argmin(self, axis=None, keepdims=False): return ops.reduction.argmin(self, axis, keepdims)
     def any(self, axis=None, keepdims=False): return ops.reduction.any(self, axis, keepdims)

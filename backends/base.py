@@ -140,6 +140,32 @@ class Backend:
         every (dilated) ``window`` of the last two axes of ``x`` at ``stride``."""
         raise NotImplementedError
 
+    def argsort(self, x, axis, descending, stable):
+        """The standard's ``argsort``: NaN last ascending and first descending, ties in
+        their order along ``axis`` where ``stable``. (NumPy's and CuPy's namespaces take
+        no ``descending``, which is why this is a kernel.)"""
+        return self.xp.argsort(x, axis=axis, descending=descending, stable=stable)
+
+    def top_k(self, x, k, axis, largest):
+        """The indices of the ``k`` largest (or smallest) entries along ``axis``, in order,
+        ties to the lower index, as a stable descending (ascending) sort's first ``k``:
+        this form sorts everything; a backend may select first."""
+        order = self.argsort(x, axis, largest, True)
+        return order[(slice(None),) * axis + (slice(0, k), ...)]
+
+    def scatter_along_axis(self, shape, indices, values, axis):
+        """Zeros of ``shape`` (``values``' dtype) with ``values`` written at ``indices``
+        along ``axis``, the adjoint of ``take_along_axis``. The indices are distinct
+        within each line (a sort's, a top-k's), so nothing accumulates."""
+        xp = self.xp
+        ndim = indices.ndim
+        index = tuple(indices if a == axis else
+                      xp.reshape(xp.arange(n), tuple(n if b == a else 1 for b in range(ndim)))
+                      for a, n in enumerate(indices.shape))
+        out = xp.zeros(shape, dtype=values.dtype)
+        self.put_(out, index, values)
+        return out
+
     def scratch(self, shape, dtype):
         """An uninitialized array of ``shape`` and (native) ``dtype`` for an op to fill
         and return or keep (an im2col matrix, a gradient image). A backend may hand

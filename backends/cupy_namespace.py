@@ -41,6 +41,11 @@ def array_api_namespace(module):
         namespace.asarray = _asarray_taking_copy(module)
     if "min" not in _parameters(module.clip):
         namespace.clip = _clip_taking_min_max(module)
+    if "descending" not in _parameters(module.argsort):
+        namespace.argsort = _argsort_taking_descending(module)
+    for name, scan in (("cumulative_sum", module.cumsum), ("cumulative_prod", module.cumprod)):
+        if not hasattr(module, name):  # (CuPy 13)
+            setattr(namespace, name, _cumulative(scan))
     return namespace
 
 
@@ -76,3 +81,23 @@ def _clip_taking_min_max(module):
         return clip(x, min, max)
 
     return clip_
+
+
+def _argsort_taking_descending(module):
+    argsort, flip = module.argsort, module.flip
+
+    def argsort_(x, /, *, axis=-1, descending=False, stable=True):
+        if not descending:
+            return argsort(x, axis=axis)  # CuPy's sort is always stable
+        # A stable sort of the reversed axis, reversed back and renumbered: ties stay in order
+        reversed_order = argsort(flip(x, axis=axis), axis=axis)
+        return (x.shape[axis] - 1) - flip(reversed_order, axis=axis)
+
+    return argsort_
+
+
+def _cumulative(scan):
+    def cumulative_(x, /, *, axis=None, dtype=None):
+        return scan(x, axis=axis, dtype=dtype)
+
+    return cumulative_

@@ -60,6 +60,58 @@ class NumpyBackend(Backend):
     def sliding_windows(self, x, window, stride, dilation):
         return windows_view(x, window, stride, dilation, as_strided)
 
+    def argsort(self, x, axis, descending, stable):
+        if descending:
+            # A stable ascending sort of the reversed axis, reversed back and renumbered,
+            # keeps ties in order and puts NaN first (as the standard's reference does).
+            reversed_order = self.argsort(np.flip(x, axis), axis, False, stable)
+            return (x.shape[axis] - 1) - np.flip(reversed_order, axis)
+        # NumPy's stable sort is a timsort, 5x slower than its SIMD quicksort (36 against
+        # 6.7 ms on (1000, 1000) float32): sort unstably, then put runs of ties in index order.
+        order = np.argsort(x, axis=axis)
+        if not stable or x.shape[axis] < 2:
+            return order
+        ordered = np.take_along_axis(x, order, axis)
+        before = ordered[(slice(None),) * axis + (slice(None, -1),)]
+        after = ordered[(slice(None),) * axis + (slice(1, None),)]
+        tie = before == after
+        if ordered.dtype.kind == "f":
+            tie |= np.isnan(before) & np.isnan(after)  # NaNs, sorted last, tie with each other
+        tied_lines = tie.any(axis=axis)
+        if not tied_lines.any():
+            return order
+        # Re-sort only the lines with ties (a few in 1,000 random float32 rows of 1,000) by
+        # (run of equal values, original index), which are distinct keys.
+        lines = np.moveaxis(order, axis, -1)  # a view: writing its lines writes order's
+        tied = lines[tied_lines]
+        run = np.cumsum(~np.moveaxis(tie, axis, -1)[tied_lines], axis=-1)
+        key = np.concatenate([np.zeros_like(run[:, :1]), run], axis=-1) * x.shape[axis] + tied
+        lines[tied_lines] = np.take_along_axis(tied, np.argsort(key, axis=-1), -1)
+        return order
+
+    def top_k(self, x, k, axis, largest):
+        n = x.shape[axis]
+        if not 0 < 4 * k < n or x.dtype.kind == "b" or (x.dtype.kind == "f" and np.isnan(x).any()):
+            return super().top_k(x, k, axis, largest)  # sorting it all costs about the same
+        # Select in linear time, then sort the k chosen; where the k-th value has a tie
+        # left out, which tied entry is chosen matters, and the full sort decides.
+        kth = n - k if largest else k - 1
+        part = np.argpartition(x, kth, axis=axis)
+        place = (slice(None),) * axis
+        chosen = part[place + ((slice(kth, None) if largest else slice(0, k)),)]
+        threshold = np.take_along_axis(x, part[place + (slice(kth, kth + 1),)], axis)
+        reached = x >= threshold if largest else x <= threshold
+        if (np.count_nonzero(reached, axis=axis) > k).any():
+            return super().top_k(x, k, axis, largest)
+        chosen = np.sort(chosen, axis=axis)  # index order, so the stable sort below keeps ties so
+        order = self.argsort(np.take_along_axis(x, chosen, axis), axis, largest, True)
+        return np.take_along_axis(chosen, order, axis)
+
+    def scatter_along_axis(self, shape, indices, values, axis):
+        out = np.zeros(shape, dtype=values.dtype)
+        np.put_along_axis(out, indices, values, axis)
+        return out
+
     def scratch(self, shape, dtype):
         return self.scratch_pool.take(shape, dtype)
 

@@ -9,7 +9,8 @@ from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
 from ..user_code import user_stacklevel
 from .elementwise import as_tensor, constant, floating, log, where
-from .shape import broadcast_to, reshape
+from .scan import accumulated, products_of_the_others
+from .shape import broadcast_to, reshape, transpose
 
 
 def _spread(gy, x_shape, axes):
@@ -21,14 +22,8 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.x_shape, ctx.axes = x.data.shape, axes
-        xp = x._backend.xp
-        if dtypes.is_floating(x.dtype):
-            return xp.sum(x.data, axis=axes, keepdims=keepdims)
-        # Integers and bools sum to int64, as in PyTorch (NumPy gives uint64 for unsigned ones,
-        # which wraps below zero); the standard sums no bools, so they are counted as int64.
-        int64 = x._backend.native_dtype(dtypes.int64)
-        data = xp.astype(x.data, int64) if x.dtype == dtypes.bool_ else x.data
-        return xp.sum(data, axis=axes, keepdims=keepdims, dtype=int64)
+        data, dtype = accumulated(x)  # integers and bools in int64, as in PyTorch
+        return x._backend.xp.sum(data, axis=axes, keepdims=keepdims, dtype=dtype)
 
     @staticmethod
     def backward(ctx, gy):
@@ -38,6 +33,52 @@ class Sum(Function):
 def sum(x, axis=None, keepdims=False):
     x = as_tensor(x)
     return Sum.apply(x, normalize_axis("sum", axis, x.ndim), keepdims)
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        ctx.axes = axes
+        ctx.save_for_backward(x)
+        data, dtype = accumulated(x)  # integers and bools in int64, as in PyTorch; an empty product is 1
+        return x._backend.xp.prod(data, axis=axes, keepdims=keepdims, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        # Each element's gradient is the product of the others in its group, taken as
+        # prefix times suffix products: exact with zeros, with no division by x.
+        x, = ctx.saved_tensors
+        lines, kept = grouped(x, ctx.axes)
+        gx = reshape(gy, kept + (1,)) * products_of_the_others(lines, lines.ndim - 1)
+        return ungrouped(gx, x.shape, ctx.axes), None, None
+
+
+def prod(x, axis=None, keepdims=False):
+    x = as_tensor(x)
+    return Prod.apply(x, normalize_axis("prod", axis, x.ndim), keepdims)
+
+
+def grouped(x, axes):
+    """``x`` with ``axes`` moved to the end and merged into one, so that each line along
+    the last axis is one group a reduction over ``axes`` combines; also the kept shape."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    kept_shape = tuple(x.shape[a] for a in kept)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    order = tuple(kept) + tuple(axes)
+    moved = x if order == tuple(range(x.ndim)) else transpose(x, order)
+    return reshape(moved, kept_shape + (n,)), kept_shape
+
+
+def ungrouped(lines, shape, axes):
+    """The inverse of ``grouped``: lines back to a tensor of ``shape``."""
+    kept = [a for a in range(len(shape)) if a not in axes]
+    order = tuple(kept) + tuple(axes)
+    moved = reshape(lines, tuple(shape[a] for a in order))
+    if order == tuple(range(len(shape))):
+        return moved
+    return transpose(moved, tuple(order.index(a) for a in range(len(shape))))
 
 
 class Mean(Function):

@@ -1,63 +1,17 @@
 """Norms, distances and similarities of vectors with PyTorch's names and numerics:
 ``normalize``, ``pairwise_distance`` and ``cosine_similarity`` (``normalize`` and
 ``cosine_similarity`` take ``axis``, as every tensor op does), and the p-norm along
-an axis that they and the triplet-margin loss share. Compositions of Tensor ops,
-with no gradient code: where a norm is 0 its gradient is 0, as PyTorch's (the plain
-square root's would be 0/0 there), and each ``eps`` sits where PyTorch puts it."""
-import math
-
-from autograd.ops.elementwise import clip, sign, sqrt, where
-from autograd.ops.reduction import max as _max, min as _min, sum as _sum
+an axis (autograd.linalg's, which the triplet-margin loss shares). Compositions of
+Tensor ops, with no gradient code: each ``eps`` sits where PyTorch puts it."""
+from autograd.linalg import norm_order, p_norm
+from autograd.ops.elementwise import clip
+from autograd.ops.reduction import sum as _sum
 from autograd.ops.shape import broadcast_to
-from autograd.shapes import broadcast_shapes, normalize_axis, single_axis
+from autograd.shapes import broadcast_shapes, single_axis
 from backends import dtypes
 
-from .arguments import floating, kind, real, real_number, require_tensor
+from .arguments import floating, kind, real_number, require_tensor
 from .clamping import clamped_values
-
-
-def vector_norm(op, x, p, axis, keepdims=False):
-    """The p-norm of ``x`` along ``axis``, as torch.linalg.vector_norm: p = 0 counts
-    the nonzero entries, p = inf and -inf take the largest and smallest magnitude
-    (ties share the gradient), any other p gives (sum |x|^p)^(1/p)."""
-    axes = normalize_axis(op, axis, x.ndim)
-    if p == 2:  # squares, not |x|^2, so the second derivative is smooth at 0
-        return _root(_sum(x * x, axes, keepdims), 2)
-    size = abs(x)
-    if p == 1:
-        return _sum(size, axes, keepdims)
-    if math.isinf(p):
-        if any(x.shape[a] == 0 for a in axes):
-            raise ValueError(f"{op}: the {'inf' if p > 0 else '-inf'} norm of an empty axis is undefined (it has "
-                             f"no largest entry); the input has shape {x.shape}")
-        return (_max if p > 0 else _min)(size, axes, keepdims)
-    if p == 0:  # sign(|x|) counts the nonzeros and keeps the result in the graph, with a zero gradient
-        return _sum(sign(size), axes, keepdims)
-    # |x|^p with a zero gradient at x = 0, where p |x|^(p-1) is 0 * inf for p < 1; a zero
-    # entry makes a negative-p sum infinite (and so the norm 0), as in PyTorch.
-    nonzero = size > 0
-    powered = where(nonzero, where(nonzero, size, 1) ** p, 0 if p > 0 else math.inf)
-    return _root(_sum(powered, axes, keepdims), p)
-
-
-def _root(total, p):
-    """total^(1/p) with a zero gradient where total is 0 (as PyTorch's norm backward
-    masks it), where the derivative total^(1/p - 1) / p is infinite."""
-    if p < 0:  # the sum of |x|^p is never 0 there (unless nothing was summed)
-        return total ** (1 / p)
-    positive = total > 0
-    safe = where(positive, total, 1)
-    return where(positive, sqrt(safe) if p == 2 else safe ** (1 / p), 0)
-
-
-def norm_order(op, p):
-    """``p`` of a p-norm as a float (inf for the largest entry); NaN is refused."""
-    if not real(p):
-        raise TypeError(f"{op}: p must be a real number (2 for the Euclidean norm, math.inf for the largest "
-                        f"entry), not {p!r}")
-    if math.isnan(p):
-        raise ValueError(f"{op}: p must be a number, got nan")
-    return float(p)
 
 
 def normalize(input, p=2.0, axis=1, eps=1e-12, out=None):
@@ -70,7 +24,7 @@ def normalize(input, p=2.0, axis=1, eps=1e-12, out=None):
                         "returned tensor, or copy it into yours with out[...] = result")
     floating(op, input)
     p = norm_order(op, p)
-    return input / clip(vector_norm(op, input, p, axis, keepdims=True), min=real_number(op, "eps", eps))
+    return input / clip(p_norm(op, input, p, axis, keepdims=True), min=real_number(op, "eps", eps))
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
@@ -84,7 +38,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
             raise TypeError(f"{op}: {name} must be a number tensor, not {x.dtype}")
     ndim = len(broadcast_shapes(op, x1.shape, x2.shape))
     difference = x1 - x2 + real_number(op, "eps", eps)
-    return vector_norm(op, difference, p, ndim - 1 if ndim else -1, keepdims=bool(keepdim))
+    return p_norm(op, difference, p, ndim - 1 if ndim else -1, keepdims=bool(keepdim))
 
 
 def cosine_similarity(x1, x2, axis=1, eps=1e-8):
@@ -111,6 +65,6 @@ def cosine_similarity(x1, x2, axis=1, eps=1e-8):
         x2 = broadcast_to(x2, shape)
     axis = single_axis(op, axis, len(shape))  # a 0-d pair takes axis 0 or -1, and sums nothing
     axes = (axis,) if shape else ()
-    n1 = clamped_values(vector_norm(op, x1, 2, axes, keepdims=True), eps)
-    n2 = clamped_values(vector_norm(op, x2, 2, axes, keepdims=True), eps)
+    n1 = clamped_values(p_norm(op, x1, 2, axes, keepdims=True), eps)
+    n2 = clamped_values(p_norm(op, x2, 2, axes, keepdims=True), eps)
     return _sum((x1 / n1) * (x2 / n2), axes)

@@ -294,7 +294,71 @@ LINALG = [
     _einsum_row("size_one_broadcast", "ij,jk->k", (2, 1), (3, 4)),
 ]
 
-TABLE = UNARY + BINARY + REDUCTIONS + SHAPE + INDEXING + LINALG
+def _torch_prod(t, x, dims, keepdim):  # torch.prod takes one dim at a time; the last first keeps the rest in place
+    for d in sorted((d % x.ndim for d in (dims if isinstance(dims, tuple) else (dims,))), reverse=True):
+        x = t.prod(x, dim=d, keepdim=keepdim)
+    return x
+
+
+def _median_row(name, axis, keepdims, shape, torch_fn):
+    return Op(f"median-{name}", lambda x: ag.median(x, axis, keepdims), lambda x: np.median(x, axis, keepdims=keepdims),
+              (distinct(*shape),), torch_fn)
+
+
+SCANS = (
+    _reduction_rows("prod", lambda x, a, k: x.prod(a, k), lambda x, a, k: np.prod(x, a, keepdims=k), _torch_prod,
+                    normal)
+    + [
+        Op("cumsum-axis=1", lambda x: ag.cumsum(x, 1), lambda x: np.cumsum(x, 1), (normal(2, 3, 4),),
+           lambda t, x: t.cumsum(x, 1)),
+        Op("cumsum-axis=-1", lambda x: x.cumsum(-1), lambda x: np.cumsum(x, -1), (normal(2, 3, 4),),
+           lambda t, x: t.cumsum(x, -1)),
+        Op("cumsum-axis=None", ag.cumsum, np.cumsum, (normal(2, 3),), lambda t, x: t.cumsum(x.reshape(-1), 0)),
+        Op("cumulative_sum-include_initial", lambda x: ag.cumulative_sum(x, axis=0, include_initial=True),
+           lambda x: np.cumulative_sum(x, axis=0, include_initial=True), (normal(3, 2),),
+           lambda t, x: t.cat([t.zeros(1, 2, dtype=x.dtype), t.cumsum(x, 0)])),
+        Op("cumprod-axis=0", lambda x: ag.cumprod(x, 0), lambda x: np.cumprod(x, 0), (normal(3, 2, 2),),
+           lambda t, x: t.cumprod(x, 0)),
+        Op("cumprod-axis=-1-long", lambda x: x.cumprod(-1), lambda x: np.cumprod(x, -1), (uniform(-1.5, 1.5, 2, 11),),
+           lambda t, x: t.cumprod(x, -1)),
+        Op("cumprod-axis=None", ag.cumprod, np.cumprod, (normal(2, 3),), lambda t, x: t.cumprod(x.reshape(-1), 0)),
+        Op("diff", ag.diff, np.diff, (normal(3, 4),), lambda t, x: t.diff(x)),
+        Op("diff-n=2-axis=0", lambda x: ag.diff(x, 2, axis=0), lambda x: np.diff(x, 2, axis=0), (normal(5, 2),),
+           lambda t, x: t.diff(x, 2, dim=0)),
+        Op("sort", ag.sort, np.sort, (distinct(3, 5),), lambda t, x: t.sort(x).values),
+        Op("sort-descending-axis=0", lambda x: ag.sort(x, axis=0, descending=True), lambda x: -np.sort(-x, 0),
+           (distinct(4, 3),), lambda t, x: t.sort(x, 0, descending=True).values),
+        Op("sort-axis=None", lambda x: ag.sort(x, axis=None), lambda x: np.sort(x, None), (distinct(2, 3),),
+           lambda t, x: t.sort(x.reshape(-1)).values),
+        Op("topk", lambda x: ag.topk(x, 2)[0], lambda x: -np.sort(-x, -1)[:, :2], (distinct(3, 5),),
+           lambda t, x: t.topk(x, 2).values),
+        Op("topk-smallest-axis=0", lambda x: x.topk(3, axis=0, largest=False).values, lambda x: np.sort(x, 0)[:3],
+           (distinct(6, 2),), lambda t, x: t.topk(x, 3, 0, largest=False).values),
+        _median_row("axis=None", None, False, (2, 3, 4), lambda t, x: t.quantile(x.reshape(-1), 0.5)),
+        _median_row("axis=1", 1, False, (2, 3, 4), lambda t, x: t.median(x, 1).values),
+        _median_row("axis=-1-keepdims", -1, True, (2, 3, 4), lambda t, x: t.quantile(x, 0.5, dim=-1, keepdim=True)),
+        Op("vector_norm", ag.linalg.vector_norm, np.linalg.norm, (normal(2, 3),),
+           lambda t, x: t.linalg.vector_norm(x)),
+        Op("vector_norm-ord=1-axis=1", lambda x: ag.linalg.vector_norm(x, 1, 1), lambda x: np.linalg.norm(x, 1, 1),
+           (away_from([0], 2, 3),), lambda t, x: t.linalg.vector_norm(x, 1, 1)),
+        Op("vector_norm-ord=inf-keepdims", lambda x: ag.linalg.vector_norm(x, np.inf, (0, 2), True),
+           lambda x: np.max(np.abs(x), (0, 2), keepdims=True), (distinct(2, 3, 2),),
+           lambda t, x: t.linalg.vector_norm(x, np.inf, (0, 2), True)),
+        Op("vector_norm-ord=3", lambda x: ag.linalg.vector_norm(x, 3, -1), lambda x: np.linalg.norm(x, 3, -1),
+           (away_from([0], 3, 4),), lambda t, x: t.linalg.vector_norm(x, 3, -1)),
+        Op("vector_norm-ord=0.5", lambda x: ag.linalg.vector_norm(x, 0.5, 0), lambda x: np.linalg.norm(x, 0.5, 0),
+           (away_from([0], 3, 4),), lambda t, x: t.linalg.vector_norm(x, 0.5, 0)),
+        Op("matrix_norm", ag.linalg.matrix_norm, lambda x: np.linalg.norm(x, "fro", (-2, -1)), (normal(2, 3, 4),),
+           lambda t, x: t.linalg.matrix_norm(x)),
+        Op("matrix_norm-ord=1", lambda x: ag.linalg.matrix_norm(x, 1), lambda x: np.linalg.norm(x, 1, (-2, -1)),
+           (distinct(2, 3, 4),), lambda t, x: t.linalg.matrix_norm(x, 1)),
+        Op("matrix_norm-ord=-inf-keepdims", lambda x: ag.linalg.matrix_norm(x, -np.inf, keepdims=True),
+           lambda x: np.linalg.norm(x, -np.inf, (-2, -1), keepdims=True), (distinct(2, 4, 3),),
+           lambda t, x: t.linalg.matrix_norm(x, -np.inf, keepdim=True)),
+    ]
+)
+
+TABLE = UNARY + BINARY + REDUCTIONS + SHAPE + INDEXING + LINALG + SCANS
 
 
 # --- what every row drives ------------------------------------------------------------------
@@ -373,5 +437,5 @@ def test_table_covers_every_primitive():
                       "clip", "maximum", "minimum", "where", "pow", "add", "sub", "mul", "div", "astype", "sum",
                       "mean", "max", "min", "var", "std", "logsumexp", "reshape", "transpose", "flatten",
                       "squeeze", "expand", "broadcast", "swapaxes", "sum", "concat", "stack", "split", "getitem",
-                      "matmul", "einsum"]:
+                      "matmul", "einsum", "prod", "cumsum", "cumprod", "sort", "topk"]:
         assert primitive in names, f"the op table has no row for {primitive}"

@@ -1,0 +1,164 @@
+"""Scans along one axis: ``cumsum`` and ``cumprod`` (NumPy's names; the Array API's
+``cumulative_sum`` and ``cumulative_prod`` beside them) and ``diff``.
+
+As in NumPy, ``axis=None`` scans the flattened tensor; a 0-d tensor scanned along
+axis 0 (or -1) is returned as it is, as in PyTorch. Integers and bools accumulate
+in int64, as the reductions do."""
+from backends import dtypes
+
+from ..function import Function
+from ..shapes import INTEGER, single_axis
+from .comparison import not_equal
+from .elementwise import as_tensor, constant
+from .shape import concat, reshape
+
+
+def accumulated(x):
+    """``x``'s array ready for a sum or a product, and the dtype to accumulate in (None:
+    its own). Integers and bools take int64, as in PyTorch (NumPy gives uint64 for unsigned
+    ones, which wraps below zero); the standard sums no bools, so they count as int64."""
+    if dtypes.is_floating(x.dtype):
+        return x.data, None
+    int64 = x._backend.native_dtype(dtypes.int64)
+    return (x._backend.xp.astype(x.data, int64) if x.dtype == dtypes.bool_ else x.data), int64
+
+
+def part(axis, start, stop, step=None):
+    """The index of ``start:stop:step`` along ``axis`` (everything along the others)."""
+    return (slice(None),) * axis + (slice(start, stop, step), Ellipsis)
+
+
+def reversed_along(x, axis):
+    return x[part(axis, None, None, -1)]
+
+
+class Cumsum(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        data, dtype = accumulated(x)
+        return x._backend.xp.cumulative_sum(data, axis=axis, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        # Each x_i reaches every y_j with j >= i: the gradient is the sum of gy from i on.
+        axis = ctx.axis
+        return reversed_along(Cumsum.apply(reversed_along(gy, axis), axis), axis), None
+
+
+class Cumprod(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        data, dtype = accumulated(x)
+        y = x._backend.xp.cumulative_prod(data, axis=axis, dtype=dtype)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        # dy_j/dx_i = prod_{k<=j, k!=i} x_k for j >= i, so gx_i = y_{i-1} S_i, where
+        # S_i = sum_{j>=i} gy_j prod_{i<k<=j} x_k = gy_i + x_{i+1} S_{i+1}. Products and
+        # sums only: no division by x, so zeros (one or many) get their exact gradient,
+        # and the gradient is differentiable again (as PyTorch's, which divides where
+        # it can and falls back to an O(n^2) form for a second order).
+        x, y = ctx.saved_tensors
+        axis = ctx.axis
+        n = x.shape[axis]
+        if n == 0:
+            return gy, None
+        one = _ones_along(y, axis)
+        before = concat([one, y[part(axis, 0, n - 1)]], axis)
+        after = concat([x[part(axis, 1, None)], one], axis)  # x_{i+1} (the last is never used)
+        return before * _reverse_linear_scan(after, gy, axis), None
+
+
+def _ones_along(like, axis):
+    """Ones of ``like``'s shape with ``axis`` of size 1, outside the graph."""
+    shape = tuple(1 if a == axis else d for a, d in enumerate(like.shape))
+    return constant(like._backend.xp.ones(shape, dtype=like.data.dtype), like)
+
+
+def _reverse_linear_scan(a, b, axis):
+    """S with S_i = b_i + a_i S_{i+1} along ``axis`` (S past the end is 0), by doubling:
+    after the step of span d, S_i = B_i + A_i S_{i+d} (A_i the product of a over those d
+    places), so ceil(log2 n) steps of Tensor ops reach past the end. Entries within d of
+    the end are final, and are carried as they are."""
+    n = b.shape[axis]
+    span = 1
+    while span < n:
+        head, tail, ahead = part(axis, 0, n - span), part(axis, n - span, None), part(axis, span, None)
+        b = concat([b[head] + a[head] * b[ahead], b[tail]], axis)
+        if 2 * span < n:
+            a = concat([a[head] * a[ahead], a[tail]], axis)
+        span *= 2
+    return b
+
+
+def products_of_the_others(x, axis):
+    """Per element, the product of the other elements of its line along ``axis``: the
+    product of those before it times that of those after it. No division, so in a line
+    with one zero the zero gets the product of the rest, and with two every entry is 0."""
+    n = x.shape[axis]
+    if n == 0:
+        return x
+    one = _ones_along(x, axis)
+    before = cumprod(concat([one, x[part(axis, 0, n - 1)]], axis), axis)
+    after = reversed_along(cumprod(reversed_along(concat([x[part(axis, 1, None)], one], axis), axis), axis), axis)
+    return before * after
+
+
+def _scan(fn, op, x, axis):
+    x = as_tensor(x)
+    if axis is None:
+        return fn.apply(reshape(x, (-1,)), 0)
+    axis = single_axis(op, axis, x.ndim)
+    if x.ndim == 0:
+        return reshape(fn.apply(reshape(x, (1,)), 0), ())
+    return fn.apply(x, axis)
+
+
+def cumsum(x, axis=None):
+    """Running sums along ``axis``; None scans the flattened tensor, as NumPy's."""
+    return _scan(Cumsum, "cumsum", x, axis)
+
+
+def cumprod(x, axis=None):
+    """Running products along ``axis``; None scans the flattened tensor, as NumPy's."""
+    return _scan(Cumprod, "cumprod", x, axis)
+
+
+def _with_initial(op, fn, identity, x, axis, include_initial):
+    out = fn(x, axis)
+    if not include_initial:
+        return out
+    axis = 0 if axis is None or out.ndim == 0 else single_axis(op, axis, out.ndim)
+    out = reshape(out, (1,)) if out.ndim == 0 else out
+    return concat([_ones_along(out, axis) * identity, out], axis)
+
+
+def cumulative_sum(x, axis=None, include_initial=False):
+    """The Array API's spelling of ``cumsum``; ``include_initial`` puts a 0 first."""
+    return _with_initial("cumulative_sum", cumsum, 0, x, axis, include_initial)
+
+
+def cumulative_prod(x, axis=None, include_initial=False):
+    """The Array API's spelling of ``cumprod``; ``include_initial`` puts a 1 first."""
+    return _with_initial("cumulative_prod", cumprod, 1, x, axis, include_initial)
+
+
+def diff(x, n=1, axis=-1):
+    """The ``n``-th difference along ``axis``, as NumPy's: ``x[1:] - x[:-1]``, ``n`` times
+    (bools give ``x[1:] != x[:-1]``). Composed of slices, with no gradient code."""
+    x = as_tensor(x)
+    if not isinstance(n, INTEGER) or isinstance(n, bool):
+        raise TypeError(f"diff: n must be an int, not {n!r}")
+    if n < 0:
+        raise ValueError(f"diff: n must be at least 0, got {n}")
+    if x.ndim == 0:
+        raise ValueError("diff: a 0-d tensor has no axis to take differences along; give at least one axis")
+    axis = single_axis("diff", axis, x.ndim)
+    for _ in range(n):
+        later, earlier = x[part(axis, 1, None)], x[part(axis, None, -1)]
+        x = not_equal(later, earlier) if x.dtype == dtypes.bool_ else later - earlier
+    return x

@@ -1,0 +1,367 @@
+"""Edge cases of prod, the scans (cumsum, cumprod, diff), sorting (sort, argsort, topk,
+median) and the norms, against PyTorch (and NumPy where PyTorch has no answer): zeros
+in products, empty axes, ties, NaN, k at its bounds, integer inputs and the errors.
+The op table (test_ops_table.py) covers the smooth cases and second order."""
+import math
+import types
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from backends.base import Backend
+from backends.cupy_namespace import array_api_namespace
+
+
+def _pair(torch, values, dtype="float64"):
+    array = np.asarray(values, dtype=dtype)
+    return (ag.tensor(array, requires_grad=True),
+            torch.tensor(array, dtype=getattr(torch, dtype), requires_grad=True))
+
+
+def _check_grads(torch, fn, tfn, values, dtype="float64", second_order=True):
+    """Values, gradients (through a random cotangent) and, in float64, the gradient of
+    <gradient, v> (second order) of ``fn`` against ``tfn``."""
+    tight = dtype == "float64"
+    rtol, atol = (1e-10, 1e-12) if tight else (2e-5, 1e-6)
+    x, tx = _pair(torch, values, dtype)
+    y, ty = fn(x), tfn(tx)
+    assert y.shape == tuple(ty.shape) and str(y.dtype) == dtype
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
+    rng = np.random.default_rng(3)
+    cotangent = rng.standard_normal(y.shape).astype(dtype)
+    v = rng.standard_normal(x.shape).astype(dtype)
+    gx, = ag.grad(y, x, ag.tensor(cotangent), create_graph=second_order)
+    tgx, = torch.autograd.grad(ty, tx, torch.tensor(cotangent), create_graph=second_order)
+    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=rtol, atol=atol)
+    if second_order:
+        ggx, = ag.grad((gx * ag.tensor(v)).sum(), x)
+        tggx, = torch.autograd.grad((tgx * torch.tensor(v)).sum(), tx)
+        np.testing.assert_allclose(ggx.numpy(), tggx.numpy(), rtol=rtol, atol=atol)
+
+
+# --- prod and cumprod with zeros: no division by x --------------------------------------
+
+WITH_ZEROS = {
+    "one_zero": [[1.5, 0.0, -2.0, 0.5], [2.0, 3.0, -1.0, 0.25], [0.7, 1.1, 1.3, 0.0]],
+    "two_zeros": [[0.0, 2.0, 0.0, 3.0], [1.0, 0.0, 4.0, 0.0], [0.0, 0.0, 0.0, 0.5]],
+    "all_nonzero": [[1.5, -0.5, 2.0, 0.8], [0.3, 1.2, -1.1, 2.5], [1.0, 1.0, -3.0, 0.1]],
+}
+
+
+@pytest.mark.parametrize("values", WITH_ZEROS.values(), ids=WITH_ZEROS.keys())
+@pytest.mark.parametrize("axis", [None, 1, -1, 0])
+def test_prod_with_zeros_matches_torch_to_second_order(device, torch, values, axis):
+    tfn = (lambda t: t.prod()) if axis is None else (lambda t: t.prod(axis))
+    _check_grads(torch, lambda x: x.prod(axis), tfn, values)
+    assert ag.gradgradcheck(lambda x: ag.prod(x, axis), [ag.tensor(values, dtype="float64", requires_grad=True)])
+
+
+@pytest.mark.parametrize("values", WITH_ZEROS.values(), ids=WITH_ZEROS.keys())
+@pytest.mark.parametrize("axis", [1, -2])
+def test_cumprod_with_zeros_matches_torch_to_second_order(device, torch, values, axis):
+    _check_grads(torch, lambda x: ag.cumprod(x, axis), lambda t: t.cumprod(axis), values)
+    assert ag.gradgradcheck(lambda x: x.cumprod(axis), [ag.tensor(values, dtype="float64", requires_grad=True)])
+
+
+def test_prod_with_one_zero_gives_it_the_product_of_the_others(device):
+    x = ag.tensor([2.0, 0.0, -3.0, 0.5], dtype="float64", requires_grad=True)
+    x.prod().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, -3.0, 0.0, 0.0])
+    two = ag.tensor([2.0, 0.0, -3.0, 0.0], dtype="float64", requires_grad=True)
+    two.prod().backward()
+    np.testing.assert_array_equal(two.grad.numpy(), np.zeros(4))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_prod_and_cumprod_in_float32_and_tuple_axes_match_torch(device, torch, dtype):
+    values = np.random.default_rng(0).uniform(0.5, 1.5, (3, 4, 5))
+    values[1, 2, 3] = 0.0
+    _check_grads(torch, lambda x: ag.prod(x, (-1, 0), keepdims=True),
+                 lambda t: t.prod(2, keepdim=True).prod(0, keepdim=True), values, dtype, dtype == "float64")
+    _check_grads(torch, lambda x: ag.cumprod(x, -1), lambda t: t.cumprod(-1), values, dtype, dtype == "float64")
+
+
+def test_long_cumprod_line_takes_several_doubling_steps(device, torch):
+    values = np.random.default_rng(1).uniform(0.6, 1.4, (2, 37))
+    values[0, 5] = values[0, 20] = values[1, 36] = 0.0
+    _check_grads(torch, lambda x: ag.cumprod(x, 1), lambda t: t.cumprod(1), values)
+
+
+# --- empty axes, integer inputs, axis handling ---------------------------------------------
+
+def test_prod_of_nothing_is_one_and_its_gradient_is_empty(device, torch):
+    x = ag.zeros(2, 0, dtype="float64", requires_grad=True)
+    y = ag.prod(x, axis=1)
+    np.testing.assert_array_equal(y.numpy(), [1.0, 1.0])
+    y.sum().backward()
+    assert x.grad.shape == (2, 0)
+    assert ag.prod(ag.zeros(0)).item() == 1.0
+    empty_out = ag.prod(ag.zeros(0, 3, dtype="float64", requires_grad=True), axis=1)
+    assert empty_out.shape == (0,)
+    for fn in (ag.cumsum, ag.cumprod):
+        assert fn(ag.zeros(2, 0), axis=1).shape == (2, 0)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "bool"])
+def test_integer_and_bool_scans_and_prod_accumulate_in_int64_as_torch(device, torch, dtype):
+    values = np.array([[1, 0, 3], [2, 5, 1]], dtype=dtype)
+    tx = torch.tensor(values)
+    for ours, theirs, numpy in [(ag.cumsum(ag.tensor(values), 1), tx.cumsum(1), np.cumsum(values, 1)),
+                                (ag.cumprod(ag.tensor(values), 1), tx.cumprod(1), np.cumprod(values, 1)),
+                                (ag.prod(ag.tensor(values), 0), tx.prod(0), np.prod(values, 0)),
+                                (ag.tensor(values).prod(), tx.prod(), np.prod(values))]:
+        assert ours.dtype == ag.int64 and str(theirs.dtype) == "torch.int64" and numpy.dtype == np.int64
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_cumsum_axis_none_flattens_as_numpy_and_0d_is_returned_as_is(device):
+    values = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(ag.cumsum(ag.tensor(values)).numpy(), np.cumsum(values))
+    np.testing.assert_array_equal(ag.tensor(values).cumprod().numpy(), np.cumprod(values))
+    assert ag.cumsum(ag.tensor(2.5)).shape == (1,)  # NumPy's: axis None flattens
+    scalar = ag.cumsum(ag.tensor(2.5), axis=-1)  # PyTorch's: a 0-d tensor along its axis
+    assert scalar.shape == () and scalar.item() == 2.5
+    np.testing.assert_array_equal(ag.cumulative_prod(ag.tensor([2.0, 3.0]), include_initial=True).numpy(),
+                                  [1.0, 2.0, 6.0])
+
+
+@pytest.mark.parametrize("fn", [ag.cumsum, ag.cumprod, ag.sort, ag.argsort, lambda x, axis: ag.topk(x, 1, axis),
+                                lambda x, axis: ag.diff(x, axis=axis)])
+def test_bad_axes_are_refused(device, fn):
+    x = ag.ones(2, 3)
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        fn(x, axis=2)
+    with pytest.raises(ValueError, match="axis -3 is out of range"):
+        fn(x, axis=-3)
+    with pytest.raises(TypeError, match="axis must be one int"):
+        fn(x, axis=(0, 1))
+    with pytest.raises(ValueError, match=r"prod: repeated axis"):
+        ag.prod(x, axis=(1, -1))
+
+
+# --- diff ------------------------------------------------------------------------------------
+
+def test_diff_edges_match_numpy(device, torch):
+    values = np.array([[1.0, 4.0, 9.0, 16.0], [2.0, -1.0, 0.5, 3.0]])
+    x = ag.tensor(values)
+    assert ag.diff(x, 0) is x
+    np.testing.assert_array_equal(ag.diff(x, 3, axis=1).numpy(), np.diff(values, 3, axis=1))
+    assert ag.diff(x, 5).shape == np.diff(values, 5).shape == (2, 0)
+    mask = np.array([True, True, False, True])
+    got = ag.diff(ag.tensor(mask))
+    assert got.dtype == ag.bool
+    np.testing.assert_array_equal(got.numpy(), np.diff(mask))
+    np.testing.assert_array_equal(ag.diff(ag.tensor([3, 7, 2])).numpy(), torch.diff(torch.tensor([3, 7, 2])).numpy())
+    with pytest.raises(ValueError, match="n must be at least 0"):
+        ag.diff(x, -1)
+    with pytest.raises(TypeError, match="n must be an int"):
+        ag.diff(x, 1.0)
+    with pytest.raises(ValueError, match="0-d tensor"):
+        ag.diff(ag.tensor(1.0))
+
+
+# --- sort, argsort, topk: ties, NaN, k at its bounds -------------------------------------------
+
+TIES = [[3.0, 1.0, 3.0, 2.0, 1.0, 3.0, -0.0, 0.0], [5.0, 5.0, 5.0, 5.0, 0.0, 5.0, 1.0, 5.0]]
+WITH_NAN = [[3.0, math.nan, 1.0, math.nan, 2.0, -math.inf, 1.0], [math.nan, 0.0, math.inf, 0.0, 4.0, 4.0, 0.0]]
+
+
+@pytest.mark.parametrize("values", [TIES, WITH_NAN], ids=["ties", "nan"])
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_stable_sort_matches_torch_with_ties_and_nan(device, torch, values, descending, axis):
+    x, tx = _pair(torch, values)
+    got, want = ag.sort(x, axis, descending), torch.sort(tx, dim=axis, descending=descending, stable=True)
+    np.testing.assert_array_equal(got.numpy(), want.values.detach().numpy())
+    order = ag.argsort(x, axis=axis, descending=descending)
+    assert order.dtype == ag.int64 and not order.requires_grad
+    np.testing.assert_array_equal(order.numpy(), want.indices.numpy())
+    cotangent = np.random.default_rng(0).standard_normal(x.shape)
+    got.backward(ag.tensor(cotangent))
+    want.values.backward(torch.tensor(cotangent))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_sort_axis_none_flattens_and_0d_sorts_to_itself(device):
+    values = np.array([[3.0, 1.0], [2.0, 0.0]])
+    np.testing.assert_array_equal(ag.sort(ag.tensor(values), axis=None).numpy(), np.sort(values, axis=None))
+    np.testing.assert_array_equal(ag.argsort(ag.tensor(values), axis=None).numpy(), np.argsort(values, axis=None))
+    assert ag.sort(ag.tensor(4.0)).shape == () and ag.argsort(ag.tensor(4.0)).item() == 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_matches_torch_on_distinct_values(device, torch, dtype, largest):
+    values = np.random.default_rng(5).permutation(60).reshape(3, 20) * 0.37 - 9.0
+    for k in (0, 1, 4, 20):
+        x, tx = _pair(torch, values, dtype)
+        got, want = ag.topk(x, k, largest=largest), torch.topk(tx, k, largest=largest)
+        assert got.values.dtype == dtype and got.indices.dtype == ag.int64
+        np.testing.assert_array_equal(got.values.numpy(), want.values.detach().numpy())
+        np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
+        cotangent = np.random.default_rng(k).standard_normal(got.values.shape).astype(dtype)
+        got.values.backward(ag.tensor(cotangent))
+        want.values.backward(torch.tensor(cotangent))
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_topk_ties_go_to_the_lower_index_as_a_stable_sort(device, torch):
+    """PyTorch leaves topk's choice among ties open (its CPU kernel picks by partial sort);
+    topograd's is the stable sort's: the chosen set (and so the gradient, for a cotangent
+    constant over ties) agrees with PyTorch's, and the order is torch.sort(stable=True)'s."""
+    values = [[1.0, 3.0, 3.0, 2.0, 3.0, 0.0, 3.0], [2.0, 7.0, 7.0, 5.0, 7.0, 7.0, 1.0]]
+    compared = 0
+    for k, largest in [(1, True), (3, True), (4, True), (5, True), (7, True), (2, False), (4, False)]:
+        x, tx = _pair(torch, values)
+        got = ag.topk(x, k, largest=largest)
+        stable = torch.sort(tx, descending=largest, stable=True)
+        np.testing.assert_array_equal(got.indices.numpy(), stable.indices[:, :k].numpy())
+        np.testing.assert_array_equal(got.values.numpy(), stable.values[:, :k].detach().numpy())
+        want = torch.topk(tx, k, largest=largest)
+        np.testing.assert_array_equal(got.values.numpy(), want.values.detach().numpy())
+        got.values.sum().backward()
+        ordered = np.sort(values, axis=1)[:, ::-1] if largest else np.sort(values, axis=1)
+        if k == 7 or (ordered[:, k - 1] != ordered[:, k]).all():
+            # every tie group chosen whole or not at all: the gradient cannot depend on the order
+            want.values.sum().backward()
+            np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+            compared += 1
+    assert compared == 4
+    boundary = ag.tensor([1.0, 3.0, 3.0, 2.0], requires_grad=True)
+    ag.topk(boundary, 1).values.sum().backward()
+    np.testing.assert_array_equal(boundary.grad.numpy(), [0.0, 1.0, 0.0, 0.0])
+
+
+def test_topk_takes_nan_as_largest_as_torch(device, torch):
+    x, tx = _pair(torch, [[3.0, math.nan, 1.0, 5.0, 2.0, -1.0, 0.0, 4.0, 6.0, 7.0, 8.0, 9.0]])
+    for k, largest in [(2, True), (3, False), (12, True)]:
+        got, want = ag.topk(x, k, largest=largest), torch.topk(tx, k, largest=largest)
+        np.testing.assert_array_equal(got.values.numpy(), want.values.detach().numpy())
+        np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
+
+
+def test_large_topk_selects_then_sorts_as_the_full_sort(device, torch):
+    rng = np.random.default_rng(2)
+    values = rng.standard_normal((4, 300))
+    values[1, ::7] = values[1, 3]  # a row full of ties, some at the boundary
+    values[2] = np.round(values[2], 1)
+    x, tx = _pair(torch, values)
+    for largest in (True, False):
+        got = ag.topk(x, 10, axis=-1, largest=largest)
+        stable = torch.sort(tx, descending=largest, stable=True)
+        np.testing.assert_array_equal(got.indices.numpy(), stable.indices[:, :10].numpy())
+        got = ag.topk(x, 3, axis=0, largest=largest)
+        stable = torch.sort(tx, dim=0, descending=largest, stable=True)
+        np.testing.assert_array_equal(got.indices.numpy(), stable.indices[:3].numpy())
+
+
+def test_topk_refuses_k_out_of_range_and_of_the_wrong_type(device):
+    x = ag.ones(2, 3)
+    for k in (-1, 4):
+        with pytest.raises(ValueError, match=rf"topk: k={k} is out of range for an axis of size 3"):
+            ag.topk(x, k)
+    with pytest.raises(ValueError, match="axis of size 2"):
+        x.topk(3, axis=0)
+    for k in (1.0, True, None):
+        with pytest.raises(TypeError, match="topk: k must be an int"):
+            ag.topk(x, k)
+    values, indices = ag.topk(ag.tensor(4.0), 1)  # a 0-d tensor is a line of one, as in PyTorch
+    assert values.shape == indices.shape == () and values.item() == 4.0 and indices.item() == 0
+
+
+def test_integer_sort_and_topk_take_no_gradient(device, torch):
+    values = np.array([[4, 1, 4, 0, 2]], dtype="int32")
+    got = ag.sort(ag.tensor(values), descending=True)
+    assert got.dtype == ag.int32 and not got.requires_grad
+    np.testing.assert_array_equal(got.numpy(), torch.sort(torch.tensor(values), descending=True, stable=True)
+                                  .values.numpy())
+    np.testing.assert_array_equal(ag.topk(ag.tensor(values), 2).indices.numpy(), [[0, 2]])
+
+
+# --- median ------------------------------------------------------------------------------------
+
+def test_median_matches_numpy_with_nan_empty_and_tuple_axes(device, torch):
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((3, 4, 5))
+    for axis in (None, 0, (0, 2), -1):
+        np.testing.assert_allclose(ag.median(ag.tensor(values), axis).numpy(), np.median(values, axis), rtol=1e-12)
+    with_nan = values.copy()
+    with_nan[1, 2, 3] = math.nan
+    got = ag.median(ag.tensor(with_nan), axis=-1, keepdims=True).numpy()
+    np.testing.assert_array_equal(got, np.median(with_nan, axis=-1, keepdims=True))
+    assert np.isnan(got[1, 2, 0]) and not np.isnan(got[0, 0, 0])
+    assert np.isnan(ag.median(ag.zeros(0)).item())
+    assert ag.median(ag.tensor([3, 1, 2, 8])).item() == 2.5  # integers give the default float
+    # The gradient of an even median splits between the middle two, as torch.quantile's 0.5
+    x, tx = _pair(torch, values)
+    ag.median(x, 1).sum().backward()
+    torch.quantile(tx, 0.5, dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+# --- norms ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ord", [2, 1, math.inf, -math.inf, 0, 3, 0.5, -1.5])
+def test_vector_norm_matches_torch_with_zero_rows(device, torch, ord):
+    values = [[0.0, 0.0, 0.0], [1.5, -2.0, 0.5], [0.0, 3.0, -1.0]]
+    x, tx = _pair(torch, values)
+    got, want = ag.linalg.vector_norm(x, ord, axis=1), torch.linalg.vector_norm(tx, ord, dim=1)
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-12)
+    got.sum().backward()
+    want.sum().backward()
+    if ord == 0:  # a count: PyTorch's backward gives no gradient (None), topograd's a zero one
+        assert tx.grad is None
+        np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 3)))
+        return
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_vector_norm_of_integers_is_float_and_bad_orders_are_refused(device):
+    assert ag.linalg.vector_norm(ag.tensor([3, 4])).item() == 5.0
+    with pytest.raises(TypeError, match="p must be a real number"):
+        ag.linalg.vector_norm(ag.ones(3), "fro")
+    with pytest.raises(ValueError, match="got nan"):
+        ag.linalg.vector_norm(ag.ones(3), math.nan)
+
+
+@pytest.mark.parametrize("ord", ["fro", 1, -1, math.inf, -math.inf])
+def test_matrix_norm_matches_torch_with_ties_and_a_zero_matrix(device, torch, ord):
+    values = [[[1.0, -2.0, 3.0], [3.0, 2.0, -1.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]
+    x, tx = _pair(torch, values)
+    got, want = ag.linalg.matrix_norm(x, ord), torch.linalg.matrix_norm(tx, ord)
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-12)
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_matrix_norm_refuses_what_it_cannot_compute(device):
+    with pytest.raises(ValueError, match="'nuc' is not supported"):
+        ag.linalg.matrix_norm(ag.ones(2, 2), "nuc")
+    with pytest.raises(ValueError, match=r"ord=2 is not supported \(2, -2 and 'nuc' need singular values\)"):
+        ag.linalg.matrix_norm(ag.ones(2, 2), 2)
+    with pytest.raises(TypeError, match="ord must be"):
+        ag.linalg.matrix_norm(ag.ones(2, 2), None)
+    with pytest.raises(ValueError, match=r"needs matrices in the last two axes, got a tensor of shape \(3,\)"):
+        ag.linalg.matrix_norm(ag.ones(3))
+    with pytest.raises(ValueError, match="no rows is undefined"):
+        ag.linalg.matrix_norm(ag.ones(0, 3), math.inf)
+    assert ag.linalg.matrix_norm(ag.ones(0, 3), 1).item() == 0.0  # as PyTorch: the largest of three empty sums
+
+
+# --- the CuPy namespace adapter's sorting and scans, on a CuPy-shaped stand-in ---------------
+
+def test_cupy_adapter_sorts_descending_stably_and_scans(torch):
+    module = types.ModuleType("cupy_shaped")
+    module.__dict__.update((k, v) for k, v in vars(np).items() if not k.startswith("_"))
+    del module.cumulative_sum, module.cumulative_prod  # (CuPy 13)
+    module.argsort = lambda a, axis=-1, kind=None: np.argsort(a, axis=axis, kind="stable")  # CuPy's: stable
+    backend = Backend("cupy-shaped", array_api_namespace(module))
+    values = np.array(TIES + [[math.nan, 1.0, math.nan, 1.0, 2.0, 0.0, 2.0, math.nan]])
+    for descending in (False, True):
+        want = torch.sort(torch.tensor(values), descending=descending, stable=True).indices.numpy()
+        np.testing.assert_array_equal(backend.argsort(values, -1, descending, True), want)
+    np.testing.assert_array_equal(backend.xp.cumulative_sum(values[:1], axis=1), np.cumsum(values[:1], axis=1))
+    np.testing.assert_array_equal(backend.xp.cumulative_prod(values[:1], axis=1), np.cumprod(values[:1], axis=1))
