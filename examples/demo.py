@@ -13,11 +13,14 @@ shifts of up to 2 pixels. Everything lands in runs/demo/:
     curves.png          training loss and test accuracy per epoch
     graph.svg           the computation graph of one training step, by module
     profile.svg         the same graph coloured by measured time per op
+                        (graph.gv and profile.gv, Graphviz's source, where its
+                        `dot` program is not installed to render them)
     trace.json          that step's trace, for chrome://tracing or Perfetto
 """
 import argparse
 import json
 import os
+import shutil
 import time
 
 import numpy as np
@@ -71,8 +74,14 @@ def profile_one_step(model, x, y, out_dir):
     with profiler.profile() as prof:
         loss = F.cross_entropy(model(ag.tensor(x)), ag.tensor(y))
         loss.backward(retain_graph=True)
-    viz.draw(loss, os.path.join(out_dir, "graph.svg"), params=params)
-    viz.draw(loss, os.path.join(out_dir, "profile.svg"), params=params, profile=prof, color_by="time")
+    # Without Graphviz's `dot` the drawings are written as source, so that a fresh
+    # machine with only Python still finishes the job; any `dot` renders them later.
+    suffix = ".svg" if shutil.which("dot") else ".gv"
+    if suffix == ".gv":
+        print("Graphviz's `dot` is not installed: writing graph.gv and profile.gv (render them with "
+              "`dot -Tsvg graph.gv -o graph.svg` after `apt-get install graphviz`)")
+    viz.draw(loss, os.path.join(out_dir, "graph" + suffix), params=params)
+    viz.draw(loss, os.path.join(out_dir, "profile" + suffix), params=params, profile=prof, color_by="time")
     prof.export_chrome_trace(os.path.join(out_dir, "trace.json"))
     model.zero_grad()
     return prof
