@@ -1,6 +1,7 @@
 """NAdam: Adam with Nesterov momentum, its momentum warmed up by ``momentum_decay``."""
+from .adam_family import update_moments_, weight_decayed_grad
 from .hyperparameter_checks import check_adam_like, check_at_least_zero, check_numbers
-from .optimizer import Optimizer, decayed_grad, lerp_, owned_copy
+from .optimizer import Optimizer, owned_copy
 
 
 def nadam_update(param, grad, exp_avg, exp_avg_sq, mu_product, *, step, lr, beta1, beta2, eps, weight_decay,
@@ -9,22 +10,14 @@ def nadam_update(param, grad, exp_avg, exp_avg_sq, mu_product, *, step, lr, beta
     is the count including this step, and ``mu_product`` (the product of the momentum
     factors so far, a float32 0-d array as PyTorch keeps it) is multiplied in place."""
     bias_correction2 = 1 - beta2 ** step
-    if weight_decay != 0 and decoupled_weight_decay:
-        param *= 1 - lr * weight_decay
-        grad = decayed_grad(backend, param, grad, weight_decay=0, maximize=maximize)
-    else:
-        grad = decayed_grad(backend, param, grad, weight_decay, maximize)
+    grad = weight_decayed_grad(backend, param, grad, lr=lr, weight_decay=weight_decay,
+                               decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
     mu_product *= mu  # rounded to float32, as PyTorch's
     mu_product_value = float(mu_product)
     mu_product_next = mu_product_value * mu_next
-    lerp_(backend, exp_avg, grad, 1 - beta1)
-    exp_avg_sq *= beta2
-    squared = backend.scaled(grad, 1 - beta2)
-    squared *= grad
-    exp_avg_sq += squared
-    del squared
+    update_moments_(backend, exp_avg, exp_avg_sq, grad, beta1, beta2)
     corrected = owned_copy(backend, exp_avg_sq)
     corrected /= bias_correction2
     denom = backend.sqrt(corrected)

@@ -1,24 +1,17 @@
 """RAdam: Adam whose adaptive step is rectified for the variance of its early estimates,
 falling back to momentum SGD while too few steps have been seen (rho_t <= 5)."""
+from .adam_family import update_moments_, weight_decayed_grad
 from .hyperparameter_checks import check_adam_like
-from .optimizer import Optimizer, decayed_grad, lerp_, owned_copy
+from .optimizer import Optimizer, owned_copy
 
 
 def radam_update(param, grad, exp_avg, exp_avg_sq, *, step, lr, beta1, beta2, eps, weight_decay,
                  decoupled_weight_decay, maximize, backend):
     """One RAdam step on backend arrays, in place, in PyTorch's arithmetic order; ``step``
     is the count including this step. Temporaries live in the backend's scratch memory."""
-    if weight_decay != 0 and decoupled_weight_decay:
-        param *= 1 - lr * weight_decay
-        grad = decayed_grad(backend, param, grad, weight_decay=0, maximize=maximize)
-    else:
-        grad = decayed_grad(backend, param, grad, weight_decay, maximize)
-    lerp_(backend, exp_avg, grad, 1 - beta1)
-    exp_avg_sq *= beta2
-    squared = backend.scaled(grad, 1 - beta2)
-    squared *= grad
-    exp_avg_sq += squared
-    del squared
+    grad = weight_decayed_grad(backend, param, grad, lr=lr, weight_decay=weight_decay,
+                               decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+    update_moments_(backend, exp_avg, exp_avg_sq, grad, beta1, beta2)
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     update = owned_copy(backend, exp_avg)
