@@ -19,13 +19,19 @@ from .ops.device import to_device
 from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p, maximum, minimum, mul,
                               neg, pow, relu, relu_, sigmoid, sign, sin, sqrt, sub, tanh, where)
 from .ops.elementwise import clone
+from .ops.exponential import erf, erfc, exp2, expm1, hypot, log2, log10, logaddexp, reciprocal, square
 from .ops.indexing import getitem
 from .ops.linalg import einsum, matmul
+from .ops.logical import logical_and, logical_not, logical_or, logical_xor
+from .ops.nonfinite import isfinite, isinf, isnan, nan_to_num
 from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
+from .ops.rounding import ceil, floor, floor_divide, fmod, remainder, round, trunc
 from .ops.scan import cumprod, cumsum, cumulative_prod, cumulative_sum, diff
 from .ops.sorting import argsort, median, sort, topk
 from .ops.shape import (broadcast_to, concat, expand_dims, flatten, reshape, split, squeeze, stack,
                         sum_to, swapaxes, transpose)
+from .ops.trigonometric import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin,
+                                asinh, atan, atan2, atanh, cosh, sinh, tan)
 from .tensor import Tensor, default_dtype as get_default_dtype, set_default_dtype
 from . import linalg, profiler, viz  # graphviz itself is imported only when a drawing is made
 from .viz import draw, make_dot

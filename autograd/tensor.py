@@ -547,6 +547,26 @@ class Tensor:
     def __itruediv__(self, other):
         return self.div_(other)
 
+    def __ifloordiv__(self, other):
+        self._refuse_a_wider_result("floor_divide_", other)
+        return self._inplace("floor_divide_", ops.rounding.floor_divide, other)
+
+    def __imod__(self, other):
+        self._refuse_a_wider_result("remainder_", other)
+        return self._inplace("remainder_", ops.rounding.remainder, other)
+
+    def __iand__(self, other):
+        self._refuse_a_wider_result("bitwise_and_", other)
+        return self._inplace("bitwise_and_", ops.logical.bitwise_and, other)
+
+    def __ior__(self, other):
+        self._refuse_a_wider_result("bitwise_or_", other)
+        return self._inplace("bitwise_or_", ops.logical.bitwise_or, other)
+
+    def __ixor__(self, other):
+        self._refuse_a_wider_result("bitwise_xor_", other)
+        return self._inplace("bitwise_xor_", ops.logical.bitwise_xor, other)
+
     def __add__(self, other):
         return _add(self, other)
 
@@ -576,6 +596,39 @@ class Tensor:
 
     def __rpow__(self, other):
         return ops.elementwise.pow(other, self)
+
+    def __floordiv__(self, other):
+        return ops.rounding.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.rounding.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.rounding.remainder(self, other)
+
+    def __rmod__(self, other):
+        return ops.rounding.remainder(other, self)
+
+    def __and__(self, other):
+        return ops.logical.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return ops.logical.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return ops.logical.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return ops.logical.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return ops.logical.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return ops.logical.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return ops.logical.bitwise_invert(self)
 
     def __matmul__(self, other):
         return ops.linalg.matmul(self, other)
@@ -704,6 +757,44 @@ class Tensor:
     def maximum(self, other): return ops.elementwise.maximum(self, other)
     def minimum(self, other): return ops.elementwise.minimum(self, other)
     def pow(self, other): return ops.elementwise.pow(self, other)
+    def log1p(self): return ops.elementwise.log1p(self)
+    def tan(self): return ops.trigonometric.tan(self)
+    def arcsin(self): return ops.trigonometric.arcsin(self)
+    def arccos(self): return ops.trigonometric.arccos(self)
+    def arctan(self): return ops.trigonometric.arctan(self)
+    def arctan2(self, other): return ops.trigonometric.arctan2(self, other)
+    def sinh(self): return ops.trigonometric.sinh(self)
+    def cosh(self): return ops.trigonometric.cosh(self)
+    def arcsinh(self): return ops.trigonometric.arcsinh(self)
+    def arccosh(self): return ops.trigonometric.arccosh(self)
+    def arctanh(self): return ops.trigonometric.arctanh(self)
+    asin, acos, atan, atan2 = arcsin, arccos, arctan, arctan2  # the Array API's (and PyTorch's) names
+    asinh, acosh, atanh = arcsinh, arccosh, arctanh
+    def exp2(self): return ops.exponential.exp2(self)
+    def expm1(self): return ops.exponential.expm1(self)
+    def log2(self): return ops.exponential.log2(self)
+    def log10(self): return ops.exponential.log10(self)
+    def logaddexp(self, other): return ops.exponential.logaddexp(self, other)
+    def square(self): return ops.exponential.square(self)
+    def reciprocal(self): return ops.exponential.reciprocal(self)
+    def hypot(self, other): return ops.exponential.hypot(self, other)
+    def erf(self): return ops.exponential.erf(self)
+    def erfc(self): return ops.exponential.erfc(self)
+    def floor(self): return ops.rounding.floor(self)
+    def ceil(self): return ops.rounding.ceil(self)
+    def round(self, decimals=0): return ops.rounding.round(self, decimals)
+    def trunc(self): return ops.rounding.trunc(self)
+    def fmod(self, other): return ops.rounding.fmod(self, other)
+    def remainder(self, other): return ops.rounding.remainder(self, other)
+    def floor_divide(self, other): return ops.rounding.floor_divide(self, other)
+    def isnan(self): return ops.nonfinite.isnan(self)
+    def isinf(self): return ops.nonfinite.isinf(self)
+    def isfinite(self): return ops.nonfinite.isfinite(self)
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None): return ops.nonfinite.nan_to_num(self, nan, posinf, neginf)
+    def logical_and(self, other): return ops.logical.logical_and(self, other)
+    def logical_or(self, other): return ops.logical.logical_or(self, other)
+    def logical_xor(self, other): return ops.logical.logical_xor(self, other)
+    def logical_not(self): return ops.logical.logical_not(self)
 
 
 _new = object.__new__

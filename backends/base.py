@@ -166,6 +166,17 @@ class Backend:
         self.put_(out, index, values)
         return out
 
+    def fmod(self, a, b):
+        """The remainder of ``a / b`` truncated toward zero, with ``a``'s sign (C's fmod,
+        torch.fmod), for arrays of one real dtype, divisors of integer ones nonzero.
+        The standard has only ``remainder`` (with ``b``'s sign), which agrees with it
+        exactly on magnitudes; NumPy and CuPy have it as one kernel."""
+        xp = self.xp
+        r = xp.remainder(xp.abs(a), xp.abs(b))
+        if xp.isdtype(r.dtype, "real floating"):
+            return xp.copysign(r, a)  # -0.0 for a = -0.0, NaN for a NaN a
+        return xp.where(a < 0, -r, r)
+
     def scratch(self, shape, dtype):
         """An uninitialized array of ``shape`` and (native) ``dtype`` for an op to fill
         and return or keep (an im2col matrix, a gradient image). A backend may hand

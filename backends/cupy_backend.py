@@ -117,6 +117,10 @@ class CupyBackend(Backend):
             self.xp.maximum(x, 0, out=x)  # no full-size temporary, unlike the generic form
             return self.relu_mask(x)
 
+    def fmod(self, a, b):
+        with self._device:
+            return self.xp.fmod(a, b)  # one kernel, where the generic form takes four
+
     def sqrt(self, x):
         with self._device:
             return self.xp.sqrt(x)  # CuPy's pool reuses the memory; sqrt, unlike a power of 0.5, is exact

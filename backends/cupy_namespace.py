@@ -2,8 +2,9 @@
 
 The engine calls only the standard's functions on ``xp`` (the strict backend shows it
 on the CPU), but CuPy's main namespace follows NumPy's, and NumPy 2's only from CuPy
-14 on: CuPy 13 has no ``concat``, ``permute_dims``, ``astype`` or ``bool``, and its
-``asarray`` takes no ``copy=``; no CuPy release so far takes ``clip(x, min=, max=)``,
+14 on: CuPy 13 has no ``concat``, ``permute_dims``, ``astype`` or ``bool``, names the
+inverse trigonometric functions ``arcsin`` and so on (the standard's ``asin``...), and
+its ``asarray`` takes no ``copy=``; no CuPy release so far takes ``clip(x, min=, max=)``,
 whose bounds it names ``a_min`` and ``a_max``. (array-api-compat's CuPy wrapper fills
 in the same names.) ``array_api_namespace`` returns CuPy's namespace with the standard's
 form of each of these added, and CuPy's own taken wherever it has one.
@@ -43,10 +44,18 @@ def array_api_namespace(module):
         namespace.clip = _clip_taking_min_max(module)
     if "descending" not in _parameters(module.argsort):
         namespace.argsort = _argsort_taking_descending(module)
+    for name, numpy_name in _NUMPY_NAMES:
+        if not hasattr(module, name):  # (CuPy 13: NumPy 1's names only)
+            setattr(namespace, name, getattr(module, numpy_name))
     for name, scan in (("cumulative_sum", module.cumsum), ("cumulative_prod", module.cumprod)):
         if not hasattr(module, name):  # (CuPy 13)
             setattr(namespace, name, _cumulative(scan))
     return namespace
+
+
+# The standard's names for functions NumPy 1 (and CuPy 13) name otherwise, same arguments.
+_NUMPY_NAMES = (("asin", "arcsin"), ("acos", "arccos"), ("atan", "arctan"), ("atan2", "arctan2"),
+                ("asinh", "arcsinh"), ("acosh", "arccosh"), ("atanh", "arctanh"), ("bitwise_invert", "invert"))
 
 
 def _parameters(function):

@@ -8,6 +8,7 @@ guard): the forward pass against NumPy in float32 and float64, ag.gradcheck
 and ag.gradgradcheck in float64, and, where PyTorch is installed, values and
 gradients against PyTorch.
 """
+import math
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -144,6 +145,84 @@ BINARY = [
     Op("where_tensor_condition", lambda a: ag.where(a > 0.1, a, -a * 2),
        lambda a: np.where(a > 0.1, a, -a * 2), (away_from([0.1], 2, 3),),
        lambda t, a: t.where(a > 0.1, a, -a * 2)),
+]
+
+
+
+def _special(fn):
+    """A NumPy reference from a scalar function of math (erf, erfc), keeping the dtype."""
+    return lambda x: np.vectorize(fn, otypes=[x.dtype])(x)
+
+
+def near_multiples(step, offset, *shape, spread=0.02, low=-2.0, high=2.0):
+    """Values within ``spread`` of offset + k * step: away from a step function's jumps
+    (the whole numbers for floor, the halves for round)."""
+    return lambda rng: (np.round(rng.uniform(low, high, shape) / step) * step + offset
+                        + rng.uniform(-spread, spread, shape))
+
+
+# --- trigonometric and hyperbolic (ops/trigonometric.py) ---
+TRIGONOMETRIC = [
+    Op("tan", ag.tan, np.tan, (uniform(-1.2, 1.2, 2, 3),), lambda t, x: t.tan(x)),
+    Op("arcsin", ag.arcsin, np.arcsin, (uniform(-0.9, 0.9, 2, 3),), lambda t, x: t.asin(x)),
+    Op("arccos", lambda x: x.arccos(), np.arccos, (uniform(-0.9, 0.9, 2, 3),), lambda t, x: t.acos(x)),
+    Op("arctan", ag.atan, np.arctan, (normal(2, 3),), lambda t, x: t.atan(x)),
+    Op("arctan2", ag.arctan2, np.arctan2, (normal(2, 3), away_from([0], 3, margin=0.3)),
+       lambda t, a, b: t.atan2(a, b)),
+    Op("arctan2_scalar_left", lambda b: ag.atan2(0.5, b), lambda b: np.arctan2(0.5, b),
+       (away_from([0], 2, 3, margin=0.3),), lambda t, b: t.atan2(t.tensor(0.5, dtype=b.dtype), b)),
+    Op("sinh", ag.sinh, np.sinh, (normal(2, 3),), lambda t, x: t.sinh(x)),
+    Op("cosh", lambda x: x.cosh(), np.cosh, (normal(2, 3),), lambda t, x: t.cosh(x)),
+    Op("arcsinh", ag.arcsinh, np.arcsinh, (normal(2, 3),), lambda t, x: t.asinh(x)),
+    Op("arccosh", ag.acosh, np.arccosh, (uniform(1.2, 4, 2, 3),), lambda t, x: t.acosh(x)),
+    Op("arctanh", ag.arctanh, np.arctanh, (uniform(-0.8, 0.8, 2, 3),), lambda t, x: t.atanh(x)),
+]
+
+# --- exponentials, logarithms and relatives (ops/exponential.py) ---
+EXPONENTIAL = [
+    Op("exp2", ag.exp2, np.exp2, (normal(2, 3),), lambda t, x: t.exp2(x)),
+    Op("expm1", lambda x: x.expm1(), np.expm1, (normal(2, 3),), lambda t, x: t.expm1(x)),
+    Op("log2", ag.log2, np.log2, (uniform(0.3, 3, 2, 3),), lambda t, x: t.log2(x)),
+    Op("log10", ag.log10, np.log10, (uniform(0.3, 3, 2, 3),), lambda t, x: t.log10(x)),
+    Op("logaddexp", ag.logaddexp, np.logaddexp, (normal(2, 3), normal(3)), lambda t, a, b: t.logaddexp(a, b)),
+    Op("logaddexp_wide", lambda a, b: a.logaddexp(b), np.logaddexp, (uniform(-30, 30, 7), uniform(-30, 30, 7)),
+       lambda t, a, b: t.logaddexp(a, b)),
+    Op("square", ag.square, np.square, (normal(2, 3),), lambda t, x: t.square(x)),
+    Op("reciprocal", lambda x: x.reciprocal(), np.reciprocal, (away_from([0], 2, 3, margin=0.4),),
+       lambda t, x: t.reciprocal(x)),
+    Op("hypot", ag.hypot, np.hypot, (normal(2, 3), normal(2, 1)), lambda t, a, b: t.hypot(a, b)),
+    Op("erf", ag.erf, _special(math.erf), (uniform(-3, 3, 2, 5),), lambda t, x: t.erf(x)),
+    Op("erfc", lambda x: x.erfc(), _special(math.erfc), (uniform(-3, 6, 2, 5),), lambda t, x: t.erfc(x)),
+]
+
+# --- rounding and the parts of a division (ops/rounding.py); steps have zero gradients ---
+ROUNDING = [
+    Op("floor", ag.floor, np.floor, (near_multiples(1, 0.5, 2, 3, spread=0.4),), lambda t, x: t.floor(x)),
+    Op("ceil", lambda x: x.ceil(), np.ceil, (near_multiples(1, 0.5, 2, 3, spread=0.4),), lambda t, x: t.ceil(x)),
+    Op("trunc", ag.trunc, np.trunc, (near_multiples(1, 0.5, 2, 3, spread=0.4),), lambda t, x: t.trunc(x)),
+    Op("round", ag.round, np.round, (near_multiples(1, 0, 2, 3, spread=0.4),), lambda t, x: t.round(x)),
+    Op("round-decimals=2", lambda x: x.round(2), lambda x: np.round(x, 2),
+       (near_multiples(0.01, 0, 2, 3, spread=0.004),), lambda t, x: t.round(x, decimals=2), check=dict(eps=1e-4)),
+    Op("round-decimals=-1", lambda x: ag.round(x, -1), lambda x: np.round(x, -1),
+       (near_multiples(10, 0, 2, 3, spread=4, low=-40, high=40),), lambda t, x: t.round(x, decimals=-1)),
+    Op("fmod", ag.fmod, np.fmod, (uniform(-5, 5, 2, 3), away_from([0], 3, margin=0.5)), lambda t, a, b: t.fmod(a, b)),
+    Op("remainder", ag.remainder, np.remainder, (uniform(-5, 5, 2, 3), away_from([0], 2, 1, margin=0.5)),
+       lambda t, a, b: t.remainder(a, b)),
+    Op("remainder_operator", lambda a: a % 1.5, lambda a: np.remainder(a, 1.5), (uniform(-5, 5, 2, 3),),
+       lambda t, a: a % 1.5),
+    Op("remainder_scalar_left", lambda b: 5.0 % b, lambda b: np.remainder(5.0, b), (away_from([0], 2, 3, margin=0.5),),
+       lambda t, b: t.tensor(5.0, dtype=b.dtype) % b),  # (PyTorch's scalar % tensor has no gradient)
+    # PyTorch's floor_divide has no gradient; its div(rounding_mode="floor"), the same values, has zero
+    Op("floor_divide", ag.floor_divide, np.floor_divide, (uniform(-5, 5, 2, 3), away_from([0], 3, margin=0.5)),
+       lambda t, a, b: t.div(a, b, rounding_mode="floor")),
+    Op("floor_divide_operator", lambda a, b: a // b, np.floor_divide,
+       (uniform(-5, 5, 2, 3), away_from([0], 3, margin=0.5)), lambda t, a, b: t.div(a, b, rounding_mode="floor")),
+]
+
+# --- NaN and the infinities (ops/nonfinite.py): finite inputs here; the rest in test_elementary_math_against_torch ---
+NONFINITE = [
+    Op("nan_to_num", lambda x: ag.nan_to_num(x * 2), lambda x: np.nan_to_num(x * 2), (normal(2, 3),),
+       lambda t, x: t.nan_to_num(x * 2)),
 ]
 
 AXES = [(None, False), (None, True), (1, False), (-1, True), ((0, 2), False), ((0, -1), True)]
@@ -358,7 +437,8 @@ SCANS = (
     ]
 )
 
-TABLE = UNARY + BINARY + REDUCTIONS + SHAPE + INDEXING + LINALG + SCANS
+TABLE = (UNARY + BINARY + TRIGONOMETRIC + EXPONENTIAL + ROUNDING + NONFINITE + REDUCTIONS + SHAPE + INDEXING
+         + LINALG + SCANS)
 
 
 # --- what every row drives ------------------------------------------------------------------
@@ -432,10 +512,13 @@ def test_einsum_subscript_errors(spec, shapes, message):
 
 def test_table_covers_every_primitive():
     """A new primitive op must bring its row: each public op function has at least one."""
-    names = {op.name.split("-")[0].split("_")[0] for op in TABLE}
+    names = {op.name.split("-")[0].split("_")[0] for op in TABLE} | {op.name.split("-")[0] for op in TABLE}
     for primitive in ["clone", "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "sigmoid", "relu",
                       "clip", "maximum", "minimum", "where", "pow", "add", "sub", "mul", "div", "astype", "sum",
                       "mean", "max", "min", "var", "std", "logsumexp", "reshape", "transpose", "flatten",
                       "squeeze", "expand", "broadcast", "swapaxes", "sum", "concat", "stack", "split", "getitem",
-                      "matmul", "einsum", "prod", "cumsum", "cumprod", "sort", "topk"]:
+                      "matmul", "einsum", "prod", "cumsum", "cumprod", "sort", "topk",
+                      "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+                      "exp2", "expm1", "log2", "log10", "logaddexp", "square", "reciprocal", "hypot", "erf", "erfc",
+                      "floor", "ceil", "round", "trunc", "fmod", "remainder", "floor_divide", "nan_to_num"]:
         assert primitive in names, f"the op table has no row for {primitive}"

@@ -19,7 +19,8 @@ from backends import cupy_backend
 from backends.numpy_backend import NumpyBackend
 from nn.utils import clip_grad_norm_, clip_grad_value_
 
-MISSING_IN_CUPY_13 = ("concat", "permute_dims", "astype", "bool")
+MISSING_IN_CUPY_13 = ("concat", "permute_dims", "astype", "bool",
+                      "asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh", "bitwise_invert")
 
 
 def cupy13_shaped():
@@ -85,6 +86,9 @@ def test_adapter_adds_the_standard_names_with_the_standards_meaning():
     np.testing.assert_array_equal(xp.clip(a, max=2.0), np.minimum(a, 2.0))
     np.testing.assert_array_equal(xp.clip(a, min=1.0, max=4.0), np.clip(a, 1.0, 4.0))
     np.testing.assert_array_equal(xp.clip(a, 1.0, 4.0), np.clip(a, 1.0, 4.0))  # positional, as before
+    for name, numpy_name in [("asin", "arcsin"), ("atan2", "arctan2"), ("acosh", "arccosh"),
+                             ("bitwise_invert", "invert")]:
+        assert getattr(xp, name) is getattr(np, numpy_name)
     assert xp.__name__ == "cupy13_shaped"  # benchmarks import f"{xp.__name__}.lib.stride_tricks"
     assert xp.zeros is np.zeros and xp.linalg is np.linalg  # everything else passes through
 
@@ -245,3 +249,18 @@ def test_clip_grad_norm_on_cupys_clip_signature(shaped):
     np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-6)
     clip_grad_value_(p, 0.7)
     np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.7], rtol=1e-6)
+
+
+def test_inverse_trigonometry_and_invert_on_cupy_13_names(shaped):
+    """ag.arcsin and friends call the standard's asin...; CuPy 13 has only arcsin...,
+    and only invert for bitwise_invert."""
+    values = np.array([-0.5, 0.25, 0.75])
+    x = ag.tensor(values, dtype="float64", device=shaped, requires_grad=True)
+    y = (ag.arcsin(x) + ag.arccos(x) + ag.arctan(x) + ag.arctan2(x, 2.0) + ag.arcsinh(x) + ag.arctanh(x)
+         + ag.arccosh(x + 2))
+    want = (np.arcsin(values) + np.arccos(values) + np.arctan(values) + np.arctan2(values, 2.0)
+            + np.arcsinh(values) + np.arctanh(values) + np.arccosh(values + 2))
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-14)
+    y.sum().backward()
+    assert x.grad.shape == (3,)
+    assert (~ag.tensor([1, -2], device=shaped)).tolist() == [-2, 1]

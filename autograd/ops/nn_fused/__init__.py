@@ -2,10 +2,10 @@
 would be slower (linear, conv2d and its transpose, 2-D and 3-D pooling, an RNN, LSTM or GRU time step,
 the Huber and smooth L1 losses) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
-cross-entropy, the ELU family's expm1, the hardswish's gradient at NaN), plus erf,
-which the Array API lacks, and the leaky ReLU and piecewise-linear activations
-(hardtanh, threshold, the shrinks), whose gradients stay connected to their input.
-One family per module.
+cross-entropy, the ELU family's expm1, the hardswish's gradient at NaN), and the
+leaky ReLU and piecewise-linear activations (hardtanh, threshold, the shrinks),
+whose gradients stay connected to their input. One family per module; erf, which
+the exact GELU takes, is re-exported from ops.exponential.
 
 Each backward is written in Tensor ops, or is its own Function placed right under
 the op (``Conv2dInputGrad`` under ``Conv2d``), or evaluates one formula on bare
@@ -18,7 +18,7 @@ as PyTorch's, it has no second derivative in its input, and asking for one raise
 """
 from .adaptive_max_pool import adaptive_max_pool2d
 from .axis_taps import Taps, resample_axis
-from .activations import elu, erf, hardsigmoid_clip, hardswish, hardtanh, leaky_relu, shrink, softplus, threshold
+from .activations import elu, hardsigmoid_clip, hardswish, hardtanh, leaky_relu, shrink, softplus, threshold
 from .batch_norm import batch_norm
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
@@ -35,6 +35,7 @@ from .recurrent import gru_step, lstm_step, rnn_step
 from .softmax import cross_entropy, log_softmax, softmax
 from .volume_pooling import adaptive_max_pool3d, avg_pool3d, max_pool3d
 from .window import Window
+from ..exponential import erf  # (for the exact GELU; it lives with erfc, as ag.erf)
 
 __all__ = ["Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
            "conv2d", "conv_transpose2d", "cross_entropy", "ctc_loss", "elu", "erf", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",

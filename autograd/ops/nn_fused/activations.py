@@ -1,13 +1,14 @@
 """Activations the Array API cannot compose stably or at all: softplus, which must
-not overflow, erf (for the exact GELU), which it lacks, the ELU family (elu, selu,
-celu), which needs expm1, the hardswish, whose gradient a composition makes NaN at
-NaN, and the leaky ReLU and the piecewise-linear activations (hardtanh, threshold,
-the shrinks), whose gradients must stay connected to their input for higher derivatives."""
+not overflow, the ELU family (elu, selu, celu), which needs expm1, the hardswish,
+whose gradient a composition makes NaN at NaN, and the leaky ReLU and the
+piecewise-linear activations (hardtanh, threshold, the shrinks), whose gradients
+must stay connected to their input for higher derivatives. (erf, for the exact
+GELU, is ops.exponential's, beside erfc.)"""
 import math
 
 from backends import dtypes
 
-from ..elementwise import Relu, ReluGrad, exp, input_place, sigmoid, where
+from ..elementwise import Relu, ReluGrad, input_place, sigmoid, where
 from ...function import Function
 from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
@@ -78,67 +79,6 @@ class LeakyReluGrad(ReluGrad):
 
 def leaky_relu(x, negative_slope):
     return LeakyRelu.apply(x, negative_slope)
-
-
-# W. J. Cody's rational approximations (Math. Comp. 23, 1969, netlib specfun CALERF):
-# erf on |x| <= 0.5, erfc*exp(x^2) on [0.5, 4] and beyond 4; about 1e-16 relative error.
-_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
-          3.20937758913846947e03, 1.85777706184603153e-1)
-_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
-          2.84423683343917062e03)
-_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
-          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
-          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
-_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
-          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
-          3.43936767414372164e03, 1.23033935480374942e03)
-_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
-          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
-_ERF_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
-          6.05183413124413191e-2, 2.33520497626869185e-3)
-_INV_SQRT_PI = 0.56418958354775628695
-
-
-def _rational(t, num, den, n):
-    """Cody's nested form: (num[-1] t^(n+1) + num[0] t^n + ... + num[n]) / (t^(n+1) + den[0] t^n + ... + den[n])."""
-    top, bottom = num[-1] * t, t
-    for i in range(n):
-        top = (top + num[i]) * t
-        bottom = (bottom + den[i]) * t
-    return (top + num[n]) / (bottom + den[n])
-
-
-def _erf(xp, x):
-    y = xp.abs(x)
-    small = xp.minimum(y, 0.5)
-    near = x * _rational(small * small, _ERF_A, _ERF_B, 3)
-    # erfc(y) = exp(-y^2) R(y); y^2 split as yt^2 + (y - yt)(y + yt) with yt = trunc(16 y)/16,
-    # so exp(-y^2) keeps full precision.
-    mid = xp.clip(y, 0.5, 4.0)
-    far = xp.clip(y, 4.0, 27.0)  # erfc(27) underflows double: erf is 1 beyond
-    inv = 1 / (far * far)
-    far_r = (_INV_SQRT_PI - inv * _rational(inv, _ERF_P, _ERF_Q, 4)) / far
-    tail_at = xp.where(y <= 4.0, mid, far)
-    r = xp.where(y <= 4.0, _rational(mid, _ERF_C, _ERF_D, 7), far_r)
-    yt = xp.trunc(tail_at * 16) / 16
-    erfc = xp.exp(-yt * yt) * xp.exp(-(tail_at - yt) * (tail_at + yt)) * r
-    return xp.where(y <= 0.5, near, xp.sign(x) * (1 - erfc))
-
-
-class Erf(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _erf(x._backend.xp, x.data)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        return gy * exp(-(x * x)) * (2 * _INV_SQRT_PI)
-
-
-def erf(x):
-    return Erf.apply(x)
 
 
 class Elu(Function):

@@ -1,0 +1,83 @@
+"""Logical ops: logical_and, logical_or, logical_xor and logical_not, and the
+Tensor's ``&``, ``|``, ``^`` and ``~``. All give tensors outside the graph.
+
+The logical ops take any dtype, as NumPy's and PyTorch's: a nonzero number (NaN
+included) is true, and the result is bool. The operators are NumPy's and PyTorch's
+bitwise ones (the Array API's bitwise_and, bitwise_or, bitwise_xor, bitwise_invert):
+logical on bools, bitwise on integers (a bool beside an integer counts as 0 or 1),
+refused on floating tensors."""
+from backends import dtypes
+
+from ..shapes import broadcast_shapes
+from ..tensor import Tensor
+from .elementwise import as_tensor, operands
+
+
+def _truth(x):
+    """``x``'s truth values, as a bool array."""
+    return x.data if x.dtype == dtypes.bool_ else x.data != 0
+
+
+def _logical(name):
+    def logical(a, b):
+        # Scalars lifted, but no dtype promotion: a cast could change a truth value (a
+        # 0-d float64 1e-50 beside a float32 tensor would become 0).
+        if isinstance(a, Tensor):
+            b = as_tensor(b, a)
+        elif isinstance(b, Tensor):
+            a = as_tensor(a, b)
+        else:
+            raise TypeError(f"{name}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
+        if a._backend is not b._backend:
+            raise ValueError(f"{name}: expected all tensors on one device, got {a.device} and {b.device}; "
+                             "move one with .to(device)")
+        broadcast_shapes(name, a.shape, b.shape)
+        return Tensor._make(getattr(a._backend.xp, name)(_truth(a), _truth(b)), a._backend)
+    logical.__name__ = name
+    logical.__doc__ = f"Elementwise {name} of the truth values of ``a`` and ``b``, as a bool tensor."
+    return logical
+
+
+logical_and = _logical("logical_and")
+logical_or = _logical("logical_or")
+logical_xor = _logical("logical_xor")
+
+
+def logical_not(x):
+    """Elementwise not of the truth values of ``x``, as a bool tensor."""
+    x = as_tensor(x)
+    return Tensor._make(x._backend.xp.logical_not(_truth(x)), x._backend)
+
+
+def _refuse_floating(name, symbol, logical, x):
+    if dtypes.is_floating(x.dtype):
+        raise TypeError(f"{name} ({symbol}): not defined for floating tensors ({x.dtype}); it is bitwise on "
+                        f"integers and logical on bools (for the truth values of numbers use ag.{logical})")
+
+
+def _bitwise(name, symbol, logical):
+    def bitwise(a, b):
+        a, b = operands(name, a, b)
+        _refuse_floating(name, symbol, logical, a)
+        xp = a._backend.xp
+        if a.dtype == dtypes.bool_:  # (b's too, after promotion) the standard has no bitwise ops on bools
+            return Tensor._make(getattr(xp, logical)(a.data, b.data), a._backend)
+        return Tensor._make(getattr(xp, name)(a.data, b.data), a._backend)
+    bitwise.__name__ = name
+    bitwise.__doc__ = f"``a {symbol} b``: logical on bools, bitwise on integers."
+    return bitwise
+
+
+bitwise_and = _bitwise("bitwise_and", "&", "logical_and")
+bitwise_or = _bitwise("bitwise_or", "|", "logical_or")
+bitwise_xor = _bitwise("bitwise_xor", "^", "logical_xor")
+
+
+def bitwise_invert(x):
+    """``~x``: logical not on bools, bitwise not (two's complement) on integers."""
+    x = as_tensor(x)
+    _refuse_floating("bitwise_invert", "~", "logical_not", x)
+    xp = x._backend.xp
+    if x.dtype == dtypes.bool_:
+        return Tensor._make(xp.logical_not(x.data), x._backend)
+    return Tensor._make(xp.bitwise_invert(x.data), x._backend)

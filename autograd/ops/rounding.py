@@ -1,0 +1,191 @@
+"""Rounding and the integer parts of a division: floor, ceil, round (half to even),
+trunc, fmod, remainder and floor_divide.
+
+floor, ceil, round and trunc are steps: their derivative is zero wherever it exists
+and is taken as zero everywhere, as Sign's and PyTorch's. Integer inputs keep their
+dtype (they are whole already); bools are refused, as PyTorch refuses them.
+
+fmod and remainder are the two remainders of a division: fmod's has the dividend's
+sign (C's fmod, torch.fmod), remainder's the divisor's (NumPy's remainder, Python's
+and the Tensor's ``%``, torch.remainder). Their gradients are PyTorch's: 1 for the
+dividend, -trunc(a / b) and -floor(a / b) for the divisor. floor_divide (``//``) is
+floor(a / b) with a zero gradient (PyTorch has none, and raises in backward).
+An integer division by zero raises ZeroDivisionError, as in PyTorch and Python,
+where NumPy would give 0 and warn; a floating one gives inf or NaN, as everywhere."""
+from backends import dtypes
+
+from ..function import Function
+from ..shapes import INTEGER
+from .elementwise import as_tensor, operands, zero_gradient
+
+
+def _whole(op, x):
+    """``x`` as a Tensor, refused where it is bool (PyTorch has no floor of a bool;
+    NumPy's is float16)."""
+    x = as_tensor(x)
+    if x.dtype == dtypes.bool_:
+        raise TypeError(f"{op}: not defined for bool tensors; convert first, with .astype(ag.float32) say")
+    return x
+
+
+class _Step(Function):
+    """A piecewise-constant op of one tensor: a zero gradient."""
+
+    @staticmethod
+    def backward(ctx, gy):
+        return zero_gradient(gy)
+
+
+class Floor(_Step):
+    @staticmethod
+    def forward(ctx, x):
+        return x._backend.xp.floor(x.data)
+
+
+class Ceil(_Step):
+    @staticmethod
+    def forward(ctx, x):
+        return x._backend.xp.ceil(x.data)
+
+
+class Trunc(_Step):
+    @staticmethod
+    def forward(ctx, x):
+        return x._backend.xp.trunc(x.data)
+
+
+def floor(x):
+    """The largest whole number <= x, elementwise."""
+    return Floor.apply(_whole("floor", x))
+
+
+def ceil(x):
+    """The smallest whole number >= x, elementwise."""
+    return Ceil.apply(_whole("ceil", x))
+
+
+def trunc(x):
+    """x rounded toward zero, elementwise."""
+    return Trunc.apply(_whole("trunc", x))
+
+
+class Round(Function):
+    @staticmethod
+    def forward(ctx, x, decimals):
+        xp, data = x._backend.xp, x.data
+        if decimals == 0:
+            return xp.round(data)
+        # NumPy's and PyTorch's way: scale, round half to even, scale back (so 1.25 at one
+        # decimal gives 1.2: 12.5 rounds to 12). Dividing by 10^-decimals, not multiplying
+        # by 10^decimals, keeps the scale exact for decimals < 0.
+        if decimals > 0:
+            scale = 10.0 ** decimals
+            return xp.round(data * scale) / scale
+        scale = 10.0 ** -decimals
+        return xp.round(data / scale) * scale
+
+    @staticmethod
+    def backward(ctx, gy):
+        return zero_gradient(gy), None
+
+
+def round(x, decimals=0):
+    """x rounded to ``decimals`` decimal places (negative: to tens, hundreds...),
+    halves to even, as NumPy's round and torch.round(decimals=)."""
+    if not isinstance(decimals, INTEGER) or isinstance(decimals, bool):
+        raise TypeError(f"round: decimals must be an int, not {decimals!r}")
+    x = _whole("round", x)
+    if not dtypes.is_floating(x.dtype):
+        if decimals < 0:
+            raise TypeError("round: decimals < 0 needs a floating tensor (an integer one would be rounded "
+                            "through a float); convert first, with .astype(ag.float64) say")
+        decimals = 0  # an integer is already round to any number of decimals
+    return Round.apply(x, int(decimals))
+
+
+# --- the parts of a division -----------------------------------------------------------------
+def _division(op, a, b):
+    """``a`` and ``b`` ready for a division op: broadcast, promoted, not bool, and no
+    integer divisor 0."""
+    a, b = operands(op, a, b)
+    if a.dtype == dtypes.bool_:  # (b's too, after promotion)
+        raise TypeError(f"{op}: not defined for bool tensors; convert first, with .astype(ag.int64) say")
+    if not dtypes.is_floating(a.dtype) and bool(a._backend.xp.any(b.data == 0)):
+        raise ZeroDivisionError(f"{op}: integer division by zero")
+    return a, b
+
+
+
+class Fmod(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return a._backend.fmod(a.data, b.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        ga = gy if ctx.needs_input_grad[0] else None
+        if not ctx.needs_input_grad[1]:
+            return ga, None
+        a, b = ctx.saved_tensors
+        return ga, -gy * TruncDivide.apply(a, b)
+
+
+def fmod(a, b):
+    """The remainder of a / b rounded toward zero: a - b * trunc(a / b), with a's sign
+    (C's fmod, torch.fmod), computed exactly."""
+    return Fmod.apply(*_division("fmod", a, b))
+
+
+class Remainder(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return a._backend.xp.remainder(a.data, b.data)
+
+    @staticmethod
+    def backward(ctx, gy):
+        ga = gy if ctx.needs_input_grad[0] else None
+        if not ctx.needs_input_grad[1]:
+            return ga, None
+        a, b = ctx.saved_tensors
+        return ga, -gy * FloorDivide.apply(a, b)
+
+
+def remainder(a, b):
+    """The remainder of a / b rounded down: a - b * floor(a / b), with b's sign (NumPy's
+    remainder, Python's %, torch.remainder); ``tensor % other`` calls it."""
+    return Remainder.apply(*_division("remainder", a, b))
+
+
+class _StepOfTwo(Function):
+    """A piecewise-constant op of two tensors: zero gradients."""
+
+    @staticmethod
+    def backward(ctx, gy):
+        need_a, need_b = ctx.needs_input_grad
+        return (zero_gradient(gy) if need_a else None), (zero_gradient(gy) if need_b else None)
+
+
+class FloorDivide(_StepOfTwo):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a._backend.xp.floor_divide(a.data, b.data)
+
+
+class TruncDivide(_StepOfTwo):
+    """trunc(a / b) for floating a and b, as torch.div(rounding_mode="trunc") (fmod's
+    gradient)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a._backend.xp.trunc(a.data / b.data)
+
+
+def floor_divide(a, b):
+    """floor(a / b), elementwise and broadcasting (Python's and the Tensor's ``//``);
+    integers stay integers. Its gradient is zero."""
+    return FloorDivide.apply(*_division("floor_divide", a, b))
+
