@@ -1,11 +1,14 @@
-"""Matrix products: matmul with NumPy's rules, and einsum."""
+"""Matrix products: matmul with NumPy's rules, einsum, and outer and tensordot, which
+reduce to a broadcast product and to one matmul."""
+import math
+
 from backends import dtypes
 
 from ..function import Function
-from ..shapes import broadcast_shapes
+from ..shapes import INTEGER, broadcast_shapes, single_axis
 from ..tensor import Tensor
-from .elementwise import constant, operands
-from .shape import reshape, swapaxes
+from .elementwise import constant, mul, operands
+from .shape import reshape, swapaxes, transpose
 
 
 class MatMul(Function):
@@ -205,3 +208,54 @@ def einsum(subscripts, *tensors):
         return einsum(subscripts, *(t.astype(tensors[0].dtype) for t in tensors))
     spec = _Spec(subscripts, [t.shape for t in tensors])
     return Einsum.apply(spec, *tensors)
+
+
+def outer(a, b):
+    """The outer product of two vectors: ``out[i, j] = a[i] * b[j]``."""
+    a, b = operands("outer", a, b, broadcast=False)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: takes two vectors, got shapes {a.shape} and {b.shape}; "
+                         "flatten them first, or use einsum")
+    return mul(reshape(a, (a.shape[0], 1)), reshape(b, (1, b.shape[0])))
+
+
+def _contracted_axes(a, b, axes):
+    """tensordot's ``axes`` as two equally long tuples of non-negative axes of a and b."""
+    if isinstance(axes, INTEGER) and not isinstance(axes, bool):
+        if not 0 <= axes <= min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: axes={axes} is more than shapes {a.shape} and {b.shape} can contract")
+        return tuple(range(a.ndim - axes, a.ndim)), tuple(range(axes))
+    try:
+        if isinstance(axes, str):
+            raise TypeError
+        axes_a, axes_b = axes
+    except (TypeError, ValueError):
+        raise TypeError(f"tensordot: axes must be an int or a pair of axis sequences, not {axes!r}") from None
+    axes_a = (axes_a,) if isinstance(axes_a, INTEGER) else tuple(axes_a)
+    axes_b = (axes_b,) if isinstance(axes_b, INTEGER) else tuple(axes_b)
+    if len(axes_a) != len(axes_b):
+        raise ValueError(f"tensordot: {len(axes_a)} axes of a and {len(axes_b)} of b; they pair up one to one")
+    axes_a = tuple(single_axis("tensordot", ax, a.ndim) for ax in axes_a)
+    axes_b = tuple(single_axis("tensordot", ax, b.ndim) for ax in axes_b)
+    if len(set(axes_a)) < len(axes_a) or len(set(axes_b)) < len(axes_b):
+        raise ValueError(f"tensordot: an axis is repeated in {axes!r}")
+    return axes_a, axes_b
+
+
+def tensordot(a, b, axes=2):
+    """The sum of products over ``axes`` (an int N: the last N axes of a with the first
+    N of b; or a pair of axis sequences), as NumPy's: a's other axes, then b's. It is
+    one matmul between a and b, each permuted and reshaped to a matrix."""
+    a, b = operands("tensordot", a, b, broadcast=False)
+    axes_a, axes_b = _contracted_axes(a, b, axes)
+    for i, j in zip(axes_a, axes_b):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: axis {i} of shape {a.shape} and axis {j} of shape {b.shape} "
+                             "differ in size")
+    free_a = [i for i in range(a.ndim) if i not in axes_a]
+    free_b = [j for j in range(b.ndim) if j not in axes_b]
+    kept_a, kept_b = tuple(a.shape[i] for i in free_a), tuple(b.shape[j] for j in free_b)
+    inner = math.prod(a.shape[i] for i in axes_a)
+    rows = reshape(transpose(a, (*free_a, *axes_a)), (math.prod(kept_a), inner))
+    cols = reshape(transpose(b, (*axes_b, *free_b)), (inner, math.prod(kept_b)))
+    return reshape(matmul(rows, cols), kept_a + kept_b)

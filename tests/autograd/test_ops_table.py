@@ -373,6 +373,33 @@ LINALG = [
     _einsum_row("size_one_broadcast", "ij,jk->k", (2, 1), (3, 4)),
 ]
 
+# --- products beyond matmul, and parts of matrices ----------------------------------------------
+MATRIX_PARTS = [
+    Op("outer", ag.outer, np.outer, (normal(3), normal(4)), lambda t, a, b: t.outer(a, b)),
+    Op("tensordot", ag.tensordot, np.tensordot, (normal(2, 3, 4), normal(3, 4, 2)),
+       lambda t, a, b: t.tensordot(a, b)),
+    Op("tensordot-axes=pairs", lambda a, b: ag.tensordot(a, b, ([2, 0], [0, 1])),
+       lambda a, b: np.tensordot(a, b, ([2, 0], [0, 1])), (normal(2, 3, 4), normal(4, 2, 5)),
+       lambda t, a, b: t.tensordot(a, b, ([2, 0], [0, 1]))),
+    Op("tensordot-axes=0", lambda a, b: ag.tensordot(a, b, 0), lambda a, b: np.tensordot(a, b, 0),
+       (normal(2, 3), normal(2)), lambda t, a, b: t.tensordot(a, b, 0)),
+    Op("tril", ag.tril, np.tril, (normal(2, 3, 4),), lambda t, x: t.tril(x)),
+    Op("tril-k=-1", lambda x: x.tril(-1), lambda x: np.tril(x, -1), (normal(4, 3),), lambda t, x: t.tril(x, -1)),
+    Op("triu", ag.triu, np.triu, (normal(3, 4),), lambda t, x: t.triu(x)),
+    Op("triu-k=2", lambda x: ag.triu(x, 2), lambda x: np.triu(x, 2), (normal(2, 4, 4),), lambda t, x: t.triu(x, 2)),
+    Op("diagonal", ag.diagonal, np.diagonal, (normal(3, 4),), lambda t, x: t.diagonal(x)),
+    Op("diagonal-offset=-1-axes=2,0", lambda x: x.diagonal(-1, 2, 0), lambda x: np.diagonal(x, -1, 2, 0),
+       (normal(4, 2, 5),), lambda t, x: t.diagonal(x, -1, 2, 0)),
+    Op("diagonal-offset=2-last-axes", lambda x: ag.diagonal(x, 2, -2, -1), lambda x: np.diagonal(x, 2, -2, -1),
+       (normal(2, 3, 5),), lambda t, x: t.diagonal(x, 2, -2, -1)),
+    Op("trace", ag.trace, np.trace, (normal(3, 3),), lambda t, x: t.trace(x)),
+    Op("trace-offset=1-batched", lambda x: x.trace(1, 1, 2), lambda x: np.trace(x, 1, 1, 2), (normal(2, 3, 4),),
+       lambda t, x: t.diagonal(x, 1, 1, 2).sum(-1)),
+    Op("diag-vector-k=1", lambda v: ag.diag(v, 1), lambda v: np.diag(v, 1), (normal(3),), lambda t, v: t.diag(v, 1)),
+    Op("diag-matrix-k=-1", lambda x: ag.diag(x, -1), lambda x: np.diag(x, -1), (normal(4, 3),),
+       lambda t, x: t.diag(x, -1)),
+]
+
 def _torch_prod(t, x, dims, keepdim):  # torch.prod takes one dim at a time; the last first keeps the rest in place
     for d in sorted((d % x.ndim for d in (dims if isinstance(dims, tuple) else (dims,))), reverse=True):
         x = t.prod(x, dim=d, keepdim=keepdim)
@@ -438,7 +465,7 @@ SCANS = (
 )
 
 TABLE = (UNARY + BINARY + TRIGONOMETRIC + EXPONENTIAL + ROUNDING + NONFINITE + REDUCTIONS + SHAPE + INDEXING
-         + LINALG + SCANS)
+         + LINALG + MATRIX_PARTS + SCANS)
 
 
 # --- what every row drives ------------------------------------------------------------------
@@ -520,5 +547,6 @@ def test_table_covers_every_primitive():
                       "matmul", "einsum", "prod", "cumsum", "cumprod", "sort", "topk",
                       "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
                       "exp2", "expm1", "log2", "log10", "logaddexp", "square", "reciprocal", "hypot", "erf", "erfc",
-                      "floor", "ceil", "round", "trunc", "fmod", "remainder", "floor_divide", "nan_to_num"]:
+                      "floor", "ceil", "round", "trunc", "fmod", "remainder", "floor_divide", "nan_to_num",
+                      "outer", "tensordot", "tril", "triu", "diagonal", "trace", "diag"]:
         assert primitive in names, f"the op table has no row for {primitive}"
