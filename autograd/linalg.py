@@ -1,16 +1,40 @@
-"""``ag.linalg``: the Array API's linalg names that topograd has (vector_norm,
-matrix_norm, matmul), with PyTorch's numerics. The norms are compositions of Tensor
-ops, with no gradient code: where a norm is 0 its gradient is 0, as PyTorch's norm
-backward masks it (the plain root's would be 0 / 0 there)."""
+"""``ag.linalg``: the Array API's linalg extension, with PyTorch's numerics and
+gradients, batched over leading axes.
+
+The decompositions (cholesky, qr, eigh, eigvalsh, svd, svdvals, matrix_rank) are in
+ops/decompositions.py, the inverses and solvers (inv, det, slogdet, solve, pinv) in
+ops/solve.py, each a primitive with its gradient. Here are compositions of Tensor
+ops, with no gradient code: the norms, matrix_power, cross and vecdot. Where a norm
+is 0 its gradient is 0, as PyTorch's norm backward masks it (the plain root's would
+be 0 / 0 there)."""
 import math
 import numbers
 
-from .ops.elementwise import floating, sign, sqrt, where
-from .ops.linalg import matmul  # the standard has it in linalg too
+from .ops.decompositions import (EighResult, QRResult, SVDResult, cholesky, eigh, eigvalsh, matrix_rank, qr, svd,
+                                 svdvals)
+from .ops.elementwise import as_tensor, clone, constant, floating, operands, sign, sqrt, where
+from .ops.linalg import matmul, outer, tensordot  # the standard has these in linalg too
+from .ops import matrix_parts
+from .ops.matrices import LinAlgError, square_matrices
 from .ops.reduction import max as _max, min as _min, sum as _sum
-from .shapes import normalize_axis
+from .ops.shape import stack
+from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
+from .shapes import INTEGER, broadcast_shapes, normalize_axis
 
-__all__ = ["matmul", "matrix_norm", "vector_norm"]
+__all__ = ["EighResult", "LinAlgError", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross", "det",
+           "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "outer",
+           "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
+
+
+def diagonal(x, offset=0):
+    """The ``offset`` diagonal of each matrix on the last two axes (the Array API's
+    axes; ``ag.diagonal`` takes NumPy's, the first two)."""
+    return matrix_parts.diagonal(x, offset, -2, -1)
+
+
+def trace(x, offset=0):
+    """The sum of the ``offset`` diagonal of each matrix on the last two axes."""
+    return matrix_parts.trace(x, offset, -2, -1)
 
 
 def norm_order(op, p):
@@ -93,3 +117,66 @@ def matrix_norm(x, ord="fro", keepdims=False):
     sums = _sum(abs(x), summed, keepdims=True)
     out = (_max if ord > 0 else _min)(sums, across, keepdims=True)
     return out if keepdims else out.reshape(x.shape[:-2])
+
+
+def matrix_power(x, n):
+    """Each square matrix of ``x`` to the integer power ``n``, by repeated squaring: the
+    identity for n = 0 (with a zero gradient), the power of inv(x) for n < 0. Integer
+    matrices stay integers for n >= 0, as in NumPy and PyTorch."""
+    x = as_tensor(x)
+    if not isinstance(n, INTEGER) or isinstance(n, bool):
+        raise TypeError(f"matrix_power: n must be an int, not {n!r}")
+    square_matrices("matrix_power", x)
+    if n == 0:  # the identity, still in x's graph, as PyTorch's
+        xp = x._backend.xp
+        eye = constant(xp.eye(x.shape[-1], dtype=x.data.dtype), x)
+        return where(constant(xp.ones(x.shape, dtype=xp.bool), x), eye, x)
+    if n == 1:  # a new tensor, as PyTorch's, not x itself
+        return clone(x)
+    if n < 0:
+        x, n = inv(x), -n
+    result = None
+    while True:  # the bits of n, lowest first
+        if n & 1:
+            result = x if result is None else matmul(result, x)
+        n >>= 1
+        if not n:
+            return result
+        x = matmul(x, x)
+
+
+def _vector_axis(op, a, b, axis):
+    """The operands (checked to broadcast), and ``axis`` of their broadcast shape as a
+    negative number: counted from the end where negative, as the Array API asks; from
+    the start of the broadcast shape otherwise, as in PyTorch."""
+    a, b = operands(op, a, b)
+    shape = broadcast_shapes(op, a.shape, b.shape)
+    if not isinstance(axis, INTEGER) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an int, not {axis!r}")
+    if not -min(a.ndim, b.ndim) <= axis < len(shape) or (axis >= 0 and len(shape) - axis > min(a.ndim, b.ndim)):
+        raise ValueError(f"{op}: axis {axis} is out of range for operands of shapes {a.shape} and {b.shape}")
+    axis = int(axis) - len(shape) if axis >= 0 else int(axis)
+    if a.shape[axis] != b.shape[axis]:
+        raise ValueError(f"{op}: the operands of shapes {a.shape} and {b.shape} have sizes {a.shape[axis]} and "
+                         f"{b.shape[axis]} along axis {axis}; they must be equal")
+    return a, b, axis
+
+
+def vecdot(x1, x2, axis=-1):
+    """The dot products of the vectors along ``axis`` (the other axes broadcast), as the
+    Array API's vecdot: sum(x1 * x2, axis) for real tensors."""
+    x1, x2, axis = _vector_axis("vecdot", x1, x2, axis)
+    return _sum(x1 * x2, axis)
+
+
+def cross(x1, x2, axis=-1):
+    """The cross products of the 3-vectors along ``axis`` (the other axes broadcast), as
+    the Array API's and torch.linalg.cross."""
+    x1, x2, axis = _vector_axis("cross", x1, x2, axis)
+    if x1.shape[axis] != 3:
+        raise ValueError(f"cross: the vectors along axis {axis} must have 3 entries; the operands have shapes "
+                         f"{x1.shape} and {x2.shape}")
+    after = (slice(None),) * (-axis - 1)
+    a = [x1[(Ellipsis, i) + after] for i in range(3)]
+    b = [x2[(Ellipsis, i) + after] for i in range(3)]
+    return stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]], axis)

@@ -396,6 +396,10 @@ MATRIX_PARTS = [
     Op("trace-offset=1-batched", lambda x: x.trace(1, 1, 2), lambda x: np.trace(x, 1, 1, 2), (normal(2, 3, 4),),
        lambda t, x: t.diagonal(x, 1, 1, 2).sum(-1)),
     Op("diag-vector-k=1", lambda v: ag.diag(v, 1), lambda v: np.diag(v, 1), (normal(3),), lambda t, v: t.diag(v, 1)),
+    Op("linalg.diagonal-offset=1", lambda x: ag.linalg.diagonal(x, 1), lambda x: np.linalg.diagonal(x, offset=1),
+       (normal(2, 3, 4),), lambda t, x: t.linalg.diagonal(x, offset=1)),
+    Op("linalg.trace-offset=-1", lambda x: ag.linalg.trace(x, -1), lambda x: np.linalg.trace(x, offset=-1),
+       (normal(2, 4, 3),), lambda t, x: t.diagonal(x, -1, -2, -1).sum(-1)),
     Op("diag-matrix-k=-1", lambda x: ag.diag(x, -1), lambda x: np.diag(x, -1), (normal(4, 3),),
        lambda t, x: t.diag(x, -1)),
 ]
@@ -464,8 +468,142 @@ SCANS = (
     ]
 )
 
+
+# --- the linalg extension: inverses, solves and decompositions (ag.linalg) --------------------
+def well_conditioned(*shape):
+    """Square matrices near n times the identity: far from singular."""
+    n = shape[-1]
+    return lambda rng: rng.standard_normal(shape) + n * np.eye(n)
+
+
+def spd(*shape):
+    """Symmetric positive-definite matrices A A^T + n I."""
+    def draw(rng):
+        a = rng.standard_normal(shape)
+        return a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+    return draw
+
+
+def separated(*shape, symmetric=False):
+    """Matrices Q1 diag(s) Q2^T with random orthogonal Q1, Q2 and values s at least 0.5
+    apart (and from 0): singular values in 1..4 (symmetric: Q2 = Q1, eigenvalues in
+    -2..2), so that singular vectors and eigenvectors are well defined up to sign."""
+    *batch, m, n = shape
+    k = min(m, n)
+
+    def draw(rng):
+        q1 = np.linalg.qr(rng.standard_normal((*batch, m, m)))[0]
+        if symmetric:
+            w = rng.permuted(np.broadcast_to(np.linspace(-2, 2, k), (*batch, k)), axis=-1)
+            return (q1 * w[..., None, :]) @ np.swapaxes(q1, -1, -2)
+        q2 = np.linalg.qr(rng.standard_normal((*batch, n, n)))[0]
+        s = np.broadcast_to(np.linspace(1, 4, k), (*batch, k))
+        return (q1[..., :k] * s[..., None, :]) @ np.swapaxes(q2[..., :k], -1, -2)
+    return draw
+
+
+def _sym(x):  # the symmetric part, so finite differences of cholesky and eigh move symmetric matrices
+    return (x + ag.swapaxes(x, -1, -2)) / 2
+
+
+def _np_sym(x):
+    return (x + np.swapaxes(x, -1, -2)) / 2
+
+
+def _t_sym(x):
+    return (x + x.mT) / 2
+
+
+def _rebuilt(u, s, vh):  # U diag(S) Vh: the input again, through every output
+    return (u * s[..., None, :]) @ vh
+
+
+def _eigh_function(v, w):  # V diag(exp(w)) V^T: the matrix exponential, invariant to the vectors' signs
+    return (v * np.exp(w)[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def _linalg_row(name, fn, ref, inputs, torch_fn, **kwargs):
+    return Op(name, fn, ref, inputs, torch_fn, rtol32=kwargs.pop("rtol32", 1e-4), **kwargs)
+
+
+def _ag_eigh_function(x):
+    w, v = ag.linalg.eigh(_sym(x))
+    return (v * ag.exp(w).expand_dims(-2)) @ ag.swapaxes(v, -1, -2)
+
+
+def _t_eigh_function(t, x):
+    w, v = t.linalg.eigh(_t_sym(x))
+    return (v * w.exp().unsqueeze(-2)) @ v.mT
+
+
+LINALG_EXTENSION = [
+    _linalg_row("inv", ag.linalg.inv, np.linalg.inv, (well_conditioned(3, 3),), lambda t, x: t.linalg.inv(x)),
+    _linalg_row("inv-batched", ag.linalg.inv, np.linalg.inv, (well_conditioned(2, 3, 3),),
+                lambda t, x: t.linalg.inv(x)),
+    _linalg_row("det", ag.linalg.det, np.linalg.det, (normal(2, 3, 3),), lambda t, x: t.linalg.det(x)),
+    _linalg_row("slogdet", lambda x: ag.linalg.slogdet(x).logabsdet, lambda x: np.linalg.slogdet(x)[1],
+                (normal(2, 3, 3),), lambda t, x: t.linalg.slogdet(x).logabsdet),
+    _linalg_row("solve-matrix", ag.linalg.solve, np.linalg.solve, (well_conditioned(2, 3, 3), normal(2, 3, 2)),
+                lambda t, a, b: t.linalg.solve(a, b)),
+    _linalg_row("solve-vector", ag.linalg.solve, np.linalg.solve, (well_conditioned(2, 3, 3), normal(3)),
+                lambda t, a, b: t.linalg.solve(a, b.expand(2, 3).unsqueeze(-1)).squeeze(-1)),
+    _linalg_row("solve-broadcast", ag.linalg.solve, np.linalg.solve, (well_conditioned(3, 3), normal(2, 3, 2)),
+                lambda t, a, b: t.linalg.solve(a, b)),
+    _linalg_row("cholesky", lambda x: ag.linalg.cholesky(_sym(x)), lambda x: np.linalg.cholesky(_np_sym(x)),
+                (spd(2, 3, 3),), lambda t, x: t.linalg.cholesky(_t_sym(x))),
+    _linalg_row("cholesky-upper", lambda x: ag.linalg.cholesky(_sym(x), upper=True),
+                lambda x: np.linalg.cholesky(_np_sym(x), upper=True), (spd(4, 4),),
+                lambda t, x: t.linalg.cholesky(_t_sym(x), upper=True)),
+    _linalg_row("qr-square", lambda x: tuple(ag.linalg.qr(x)), lambda x: tuple(np.linalg.qr(x)), (normal(2, 3, 3),),
+                lambda t, x: tuple(t.linalg.qr(x))),
+    _linalg_row("qr-tall", lambda x: tuple(ag.linalg.qr(x)), lambda x: tuple(np.linalg.qr(x)), (normal(2, 4, 3),),
+                lambda t, x: tuple(t.linalg.qr(x))),
+    _linalg_row("qr-wide", lambda x: tuple(ag.linalg.qr(x)), lambda x: tuple(np.linalg.qr(x)), (normal(3, 5),),
+                lambda t, x: tuple(t.linalg.qr(x))),
+    _linalg_row("qr-complete-square", lambda x: tuple(ag.linalg.qr(x, mode="complete")),
+                lambda x: tuple(np.linalg.qr(x, mode="complete")), (normal(3, 3),),
+                lambda t, x: tuple(t.linalg.qr(x, mode="complete"))),
+    _linalg_row("eigh-eigenvalues", lambda x: ag.linalg.eigh(_sym(x)).eigenvalues,
+                lambda x: np.linalg.eigh(_np_sym(x))[0], (separated(2, 4, 4, symmetric=True),),
+                lambda t, x: t.linalg.eigh(_t_sym(x)).eigenvalues),
+    _linalg_row("eigh-exp", _ag_eigh_function, lambda x: _eigh_function(*np.linalg.eigh(x)[::-1]),
+                (separated(2, 3, 3, symmetric=True),), _t_eigh_function),
+    _linalg_row("eigh-squared_vectors", lambda x: ag.linalg.eigh(_sym(x)).eigenvectors ** 2,
+                lambda x: np.linalg.eigh(_np_sym(x))[1] ** 2, (separated(4, 4, symmetric=True),),
+                lambda t, x: t.linalg.eigh(_t_sym(x)).eigenvectors ** 2),
+    _linalg_row("eigvalsh", lambda x: ag.linalg.eigvalsh(_sym(x)), lambda x: np.linalg.eigvalsh(_np_sym(x)),
+                (separated(2, 3, 3, symmetric=True),), lambda t, x: t.linalg.eigvalsh(_t_sym(x))),
+    _linalg_row("svd-rebuilt-tall", lambda x: _rebuilt(*ag.linalg.svd(x)),
+                lambda x: _rebuilt(*np.linalg.svd(x, full_matrices=False)), (separated(2, 4, 3),),
+                lambda t, x: _rebuilt(*t.linalg.svd(x, full_matrices=False))),
+    _linalg_row("svd-polar-wide", lambda x: (lambda r: r.U @ r.Vh)(ag.linalg.svd(x)),
+                lambda x: (lambda u, s, vh: u @ vh)(*np.linalg.svd(x, full_matrices=False)), (separated(2, 3, 4),),
+                lambda t, x: (lambda r: r.U @ r.Vh)(t.linalg.svd(x, full_matrices=False))),
+    _linalg_row("svd-squared_vectors", lambda x: (lambda r: (r.U ** 2, r.S, r.Vh ** 2))(ag.linalg.svd(x)),
+                lambda x: (lambda u, s, vh: (u ** 2, s, vh ** 2))(*np.linalg.svd(x, full_matrices=False)),
+                (separated(4, 3),),
+                lambda t, x: (lambda r: (r.U ** 2, r.S, r.Vh ** 2))(t.linalg.svd(x, full_matrices=False))),
+    _linalg_row("svdvals", ag.linalg.svdvals, lambda x: np.linalg.svd(x, compute_uv=False), (separated(2, 3, 5),),
+                lambda t, x: t.linalg.svdvals(x)),
+    _linalg_row("pinv-tall", ag.linalg.pinv, np.linalg.pinv, (separated(2, 4, 3),), lambda t, x: t.linalg.pinv(x)),
+    _linalg_row("pinv-wide", ag.linalg.pinv, np.linalg.pinv, (separated(3, 5),), lambda t, x: t.linalg.pinv(x)),
+    _linalg_row("matrix_power-3", lambda x: ag.linalg.matrix_power(x, 3), lambda x: np.linalg.matrix_power(x, 3),
+                (normal(2, 3, 3),), lambda t, x: t.linalg.matrix_power(x, 3)),
+    _linalg_row("matrix_power--2", lambda x: ag.linalg.matrix_power(x, -2), lambda x: np.linalg.matrix_power(x, -2),
+                (well_conditioned(3, 3),), lambda t, x: t.linalg.matrix_power(x, -2)),
+    _linalg_row("cross", ag.linalg.cross, np.cross, (normal(2, 1, 3), normal(4, 3)),
+                lambda t, a, b: t.linalg.cross(a, b.expand(1, 4, 3))),
+    _linalg_row("cross-axis=-2", lambda a, b: ag.linalg.cross(a, b, axis=-2),
+                lambda a, b: np.cross(a, b, axis=-2), (normal(2, 3, 2), normal(2, 3, 2)),
+                lambda t, a, b: t.linalg.cross(a, b, dim=-2)),
+    _linalg_row("vecdot", ag.linalg.vecdot, lambda a, b: np.sum(a * b, -1), (normal(2, 1, 3), normal(4, 3)),
+                lambda t, a, b: t.linalg.vecdot(a, b)),
+]
+
+
+
 TABLE = (UNARY + BINARY + TRIGONOMETRIC + EXPONENTIAL + ROUNDING + NONFINITE + REDUCTIONS + SHAPE + INDEXING
-         + LINALG + MATRIX_PARTS + SCANS)
+         + LINALG + MATRIX_PARTS + SCANS + LINALG_EXTENSION)
 
 
 # --- what every row drives ------------------------------------------------------------------
@@ -550,3 +688,11 @@ def test_table_covers_every_primitive():
                       "floor", "ceil", "round", "trunc", "fmod", "remainder", "floor_divide", "nan_to_num",
                       "outer", "tensordot", "tril", "triu", "diagonal", "trace", "diag"]:
         assert primitive in names, f"the op table has no row for {primitive}"
+
+
+def test_table_covers_the_linalg_extension():
+    """Each differentiable function of ag.linalg has at least one row."""
+    names = {op.name.split("-")[0] for op in LINALG_EXTENSION}
+    for function in ["inv", "det", "slogdet", "solve", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
+                     "matrix_power", "cross", "vecdot"]:
+        assert function in names, f"the op table has no row for ag.linalg.{function}"

@@ -1,0 +1,80 @@
+"""What the matrix functions (solve.py, decompositions.py) share: the checks of their
+inputs' shapes, the error for a matrix a factorization cannot take (singular, not
+positive definite), and the transposes, diagonals and triangles of batched matrices
+that their backward passes are written with, as Tensor ops (so they differentiate).
+
+The factorizations themselves are the backends' ``xp.linalg`` (the Array API's linalg
+extension: NumPy, CuPy and array-api-strict have it), batched over leading axes."""
+from .elementwise import constant
+from . import matrix_parts
+from .shape import expand_dims, swapaxes
+
+
+class LinAlgError(ValueError):
+    """A matrix the operation cannot take: singular for inv and solve, not positive
+    definite for cholesky, or a factorization that did not converge. A ValueError, as
+    NumPy's numpy.linalg.LinAlgError is (PyTorch raises a RuntimeError)."""
+
+
+def matrices(op, x):
+    """Check that ``x`` holds matrices in its last two axes."""
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expects matrices in the last two axes (at least 2 dimensions), "
+                         f"got a tensor of shape {x.shape}")
+
+
+def square_matrices(op, x):
+    """Check that ``x`` holds square matrices in its last two axes."""
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"{op}: expects square matrices in the last two axes, got a tensor of shape {x.shape}")
+
+
+def factorize(op, failure, fn, *tensors, check_finite=False):
+    """``fn`` (an ``xp.linalg`` function) of the tensors' arrays, with its
+    failure raised as a LinAlgError that names ``op`` and says ``failure`` (NumPy's
+    LinAlgError is a ValueError; the shapes were checked before, so no other ValueError
+    comes from here). With ``check_finite``, an inf or NaN result from finite inputs is
+    that failure too: CuPy does not check LAPACK's status unless told to, and gives NaNs."""
+    try:
+        out = fn(*(t.data for t in tensors))
+    except ValueError as e:
+        raise LinAlgError(f"{op}: {failure} ({e})") from None
+    if check_finite:
+        xp = tensors[0]._backend.xp
+        if not bool(xp.all(xp.isfinite(out))) and all(bool(xp.all(xp.isfinite(t.data))) for t in tensors):
+            raise LinAlgError(f"{op}: {failure}")
+    return out
+
+
+def mT(x):
+    """Each matrix of ``x`` transposed (the Array API's matrix_transpose)."""
+    return swapaxes(x, -1, -2)
+
+
+def diagonal(x):
+    """The main diagonal of each matrix of ``x``."""
+    return matrix_parts.diagonal(x, 0, -2, -1)
+
+
+def eye(like, n):
+    """The n x n identity in ``like``'s dtype, outside the graph."""
+    xp = like._backend.xp
+    return constant(xp.eye(n, dtype=like.data.dtype), like)
+
+
+def diag_embed(v):
+    """Square matrices with ``v``'s last axis on their diagonals."""
+    return expand_dims(v, -1) * eye(v, v.shape[-1])
+
+
+def triangle(x, lower, k=0, diagonal_scale=None):
+    """``x`` with the entries above (``lower``) or below the ``k``-th diagonal zeroed,
+    as tril and triu, by a constant mask; ``diagonal_scale`` multiplies the main
+    diagonal as well."""
+    xp = x._backend.xp
+    m, n = x.shape[-2:]
+    ones = xp.ones((m, n), dtype=x.data.dtype)
+    mask = xp.tril(ones, k=k) if lower else xp.triu(ones, k=k)
+    if diagonal_scale is not None:
+        mask = mask + (diagonal_scale - 1) * xp.eye(m, n, dtype=x.data.dtype)
+    return x * constant(mask, x)

@@ -1,0 +1,223 @@
+"""Inverses, determinants and linear systems of batched matrices: ``inv``, ``det``,
+``slogdet``, ``solve`` and the pseudo-inverse ``pinv``, with the Array API's
+signatures and PyTorch's gradients.
+
+Each gradient is written with the ops themselves (the inverse's with the inverse,
+the solve's with a solve of the transposed system), so they differentiate again.
+A singular matrix makes inv and solve raise LinAlgError. det's gradient is the
+matrix of cofactors, (det A) A^-T; at a singular matrix, where A^-T does not exist,
+it is formed from the SVD (U diag(products of the other singular values) V^T, times
+det(U V^T)): 0 where the rank is n - 2 or less, the transposed adjugate at rank n - 1.
+That is what PyTorch gives under create_graph=True; its first-order gradient there
+is 0 (it multiplies by det = 0), which is not the derivative."""
+from collections import namedtuple
+import numbers
+
+from ..function import Function
+from ..shapes import broadcast_shapes
+from .elementwise import constant, floating, operands
+from .linalg import matmul
+from .matrices import LinAlgError, factorize, matrices, mT, square_matrices
+from .scan import products_of_the_others
+from .shape import broadcast_to, expand_dims, reshape
+
+_SINGULAR = "the matrix is singular (not invertible)"
+
+
+class Inv(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = factorize("inv", _SINGULAR, x._backend.xp.linalg.inv, x, check_finite=True)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors  # d(A^-1) = -A^-1 dA A^-1
+        yt = mT(y)
+        return -matmul(yt, matmul(gy, yt))
+
+
+def inv(x):
+    """The inverse of each square matrix in the last two axes. A singular one raises
+    LinAlgError. Integers give the default float, as exp does."""
+    x = floating(x)
+    square_matrices("inv", x)
+    return Inv.apply(x)
+
+
+class Det(Function):
+    @staticmethod
+    def forward(ctx, x):
+        d = x._backend.xp.linalg.det(x.data)
+        ctx.save_for_backward(x, d)
+        return d
+
+    @staticmethod
+    def backward(ctx, gd):
+        x, d = ctx.saved_tensors
+        g = expand_dims(expand_dims(gd, -1), -1)
+        xp = x._backend.xp
+        if not bool(xp.any(d.data == 0)):
+            return g * expand_dims(expand_dims(d, -1), -1) * mT(inv(x))
+        return g * cofactors(x)
+
+
+def cofactors(x):
+    """The matrix of cofactors of each square matrix (the gradient of its determinant),
+    from its SVD, so that it exists at singular matrices: det(U V^T) U diag(c) V^T, where
+    c_i is the product of the singular values other than the i-th."""
+    from .decompositions import svd  # (decompositions' gradients use this module's inv and solve)
+    u, s, vh = svd(x)
+    xp = x._backend.xp
+    orientation = xp.linalg.det(u.data) * xp.linalg.det(vh.data)  # +-1, locally constant
+    scale = products_of_the_others(s, s.ndim - 1) * constant(xp.expand_dims(orientation, -1), x)
+    return matmul(u * expand_dims(scale, -2), vh)
+
+
+def det(x):
+    """The determinant of each square matrix in the last two axes. Its gradient is the
+    matrix of cofactors, also at singular matrices (see the module's notes)."""
+    x = floating(x)
+    square_matrices("det", x)
+    return Det.apply(x)
+
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+
+
+class Slogdet(Function):
+    @staticmethod
+    def forward(ctx, x):
+        sign, logabsdet = x._backend.xp.linalg.slogdet(x.data)
+        ctx.mark_non_differentiable(sign)
+        ctx.save_for_backward(x, sign)
+        return sign, logabsdet
+
+    @staticmethod
+    def backward(ctx, gsign, glogabsdet):
+        x, sign = ctx.saved_tensors
+        if bool(x._backend.xp.any(sign.data == 0)):
+            raise LinAlgError("slogdet: the gradient of logabsdet at a singular matrix (where logabsdet is -inf) is "
+                              "infinite; PyTorch gives inf entries there")
+        return expand_dims(expand_dims(glogabsdet, -1), -1) * mT(inv(x))
+
+
+def slogdet(x):
+    """The sign and the natural log of the absolute value of the determinant of each
+    square matrix, as the Array API's (a named tuple ``(sign, logabsdet)``); for a
+    singular matrix, sign 0 and logabsdet -inf. The sign takes no gradient;
+    logabsdet's is A^-T (a singular matrix raises LinAlgError in backward)."""
+    x = floating(x)
+    square_matrices("slogdet", x)
+    return SlogdetResult(*Slogdet.apply(x))
+
+
+class Solve(Function):
+    """X = A^-1 B for matrices A and B with the same batch shape."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = factorize("solve", _SINGULAR, a._backend.xp.linalg.solve, a, b, check_finite=True)
+        ctx.save_for_backward(a, out if ctx.needs_input_grad[0] else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, gx):
+        a, x = ctx.saved_tensors
+        gb = Solve.apply(mT(a), gx)  # (A^-T gX): dX = A^-1 (dB - dA X)
+        return (-matmul(gb, mT(x)) if ctx.needs_input_grad[0] else None), gb
+
+
+def solve(a, b):
+    """The solution ``x`` of ``a @ x = b`` for square matrices ``a``, with NumPy 2's and
+    the Array API's rule for ``b``: a 1-D ``b`` of n entries is one vector (for every
+    matrix of ``a``, giving shape ``a.shape[:-1]``); otherwise ``b`` holds n x k matrices
+    in its last two axes, whose batch axes broadcast against ``a``'s. (NumPy 1 and
+    PyTorch also take a ``b`` of shape ``a.shape[:-1]`` as a batch of vectors; here, as
+    in NumPy 2, pass ``b[..., None]`` and take ``[..., 0]`` of the result.) A singular
+    ``a`` raises LinAlgError."""
+    a, b = operands("solve", a, b, broadcast=False)
+    a, b = floating(a), floating(b)
+    square_matrices("solve", a)
+    n = a.shape[-1]
+    if b.ndim == 0:
+        raise ValueError("solve: b must be a vector of n entries or n x k matrices, got a 0-d tensor")
+    if b.ndim == 1:
+        if b.shape[0] != n:
+            raise ValueError(f"solve: b of shape {b.shape} does not match matrices of shape {a.shape[-2:]} "
+                             f"(a has shape {a.shape}); b needs {n} entries")
+        batch = a.shape[:-2]
+        x = Solve.apply(a, broadcast_to(reshape(b, (n, 1)), batch + (n, 1)))
+        return reshape(x, batch + (n,))
+    if b.shape[-2] != n:
+        hint = (f"; for a batch of vectors of shape {b.shape}, pass b[..., None] and take [..., 0] of the result"
+                if b.shape == a.shape[:-1] else "")
+        raise ValueError(f"solve: b of shape {b.shape} holds {b.shape[-2]} x {b.shape[-1]} matrices, which do not "
+                         f"match a's {n} x {n} (a has shape {a.shape}){hint}")
+    try:
+        batch = broadcast_shapes("solve", a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"solve: the batch dimensions of a {a.shape} and b {b.shape} do not broadcast") from None
+    if a.shape[:-2] != batch:
+        a = broadcast_to(a, batch + a.shape[-2:])
+    if b.shape[:-2] != batch:
+        b = broadcast_to(b, batch + b.shape[-2:])
+    return Solve.apply(a, b)
+
+
+class Pinv(Function):
+    """The Moore-Penrose pseudo-inverse, from the SVD: singular values at most ``rtol``
+    times the largest count as 0. The gradient is PyTorch's (Golub and Pereyra's),
+    written with the pseudo-inverse itself; it holds where the rank does not change
+    nearby (in particular, at full rank)."""
+
+    @staticmethod
+    def forward(ctx, x, rtol):
+        xp = x._backend.xp
+        m, n = x.data.shape[-2:]
+        if min(m, n) == 0:
+            p = xp.zeros(x.data.shape[:-2] + (n, m), dtype=x.data.dtype)
+        else:
+            u, s, vh = factorize("pinv", "the SVD did not converge",
+                                 lambda a: xp.linalg.svd(a, full_matrices=False), x)
+            keep = s > rtol * s[..., :1]
+            s_inv = xp.where(keep, 1 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
+            p = xp.matmul(_transposed(xp, vh) * xp.expand_dims(s_inv, -2), _transposed(xp, u))
+        ctx.save_for_backward(x, p)
+        return p
+
+    @staticmethod
+    def backward(ctx, gp):
+        a, p = ctx.saved_tensors
+        m, n = a.shape[-2:]
+        ph, gh = mT(p), mT(gp)
+        if m <= n:  # (the order of products that keeps the intermediate matrices smallest)
+            k = matmul(gh, p)
+            kph = matmul(k, ph)
+            return (-mT(matmul(p, k)) + kph - matmul(matmul(a, p), kph)
+                    + matmul(matmul(ph, p), gh - matmul(k, a))), None
+        k = matmul(p, gh)
+        phk = matmul(ph, k)
+        return (-mT(matmul(k, p)) + matmul(matmul(gh - matmul(a, k), p), ph) + phk
+                - matmul(matmul(phk, p), a)), None
+
+
+def _transposed(xp, a):
+    return xp.permute_dims(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
+
+
+def pinv(x, rtol=None):
+    """The pseudo-inverse of each matrix in the last two axes (shape (..., n, m) for
+    (..., m, n)), as the Array API's: singular values at most ``rtol`` times the
+    largest are taken as 0; ``rtol`` defaults to max(m, n) times the dtype's machine
+    epsilon (as PyTorch's; NumPy's pinv defaults to 1e-15)."""
+    x = floating(x)
+    matrices("pinv", x)
+    if rtol is None:
+        rtol = max(x.shape[-2:]) * x._backend.xp.finfo(x.data.dtype).eps
+    elif isinstance(rtol, bool) or not isinstance(rtol, numbers.Real):
+        raise TypeError(f"pinv: rtol must be a real number, not {rtol!r}")
+    elif not rtol >= 0:
+        raise ValueError(f"pinv: rtol must be at least 0, got {rtol}")
+    return Pinv.apply(x, float(rtol))

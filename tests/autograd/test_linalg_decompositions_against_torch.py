@@ -1,0 +1,368 @@
+"""ag.linalg's inverses, solves and decompositions against torch.linalg (and NumPy):
+batched inputs with second derivatives, losses that do not depend on the signs of
+eigenvectors and singular vectors, singular and non-square inputs, the gradient of
+det at singular matrices, repeated eigenvalues, full_matrices and the QR modes, and
+the dtype rules. The op table (test_ops_table.py) covers the smooth cases on every
+backend with gradcheck and gradgradcheck."""
+import types
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd.linalg import LinAlgError
+
+
+def _pair(torch, values, dtype="float64"):
+    array = np.asarray(values, dtype=dtype)
+    return (ag.tensor(array, requires_grad=True),
+            torch.tensor(array, dtype=getattr(torch, dtype), requires_grad=True))
+
+
+def _check(torch, fn, tfn, values, dtype="float64", second_order=True):
+    """Values, gradients (through a random cotangent) and, in float64, the gradient of
+    <gradient, v> (second order) of ``fn`` against ``tfn``."""
+    tight = dtype == "float64"
+    rtol, atol = (1e-9, 1e-11) if tight else (1e-4, 1e-5)
+    x, tx = _pair(torch, values, dtype)
+    y, ty = fn(x), tfn(tx)
+    assert y.shape == tuple(ty.shape) and str(y.dtype) == dtype
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
+    rng = np.random.default_rng(3)
+    cotangent = rng.standard_normal(y.shape).astype(dtype)
+    v = rng.standard_normal(x.shape).astype(dtype)
+    gx, = ag.grad(y, x, ag.tensor(cotangent), create_graph=second_order)
+    tgx, = torch.autograd.grad(ty, tx, torch.tensor(cotangent), create_graph=second_order)
+    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=rtol, atol=atol)
+    if second_order:
+        ggx, = ag.grad((gx * ag.tensor(v)).sum(), x)
+        tggx, = torch.autograd.grad((tgx * torch.tensor(v)).sum(), tx)
+        np.testing.assert_allclose(ggx.numpy(), tggx.numpy(), rtol=rtol, atol=atol)
+
+
+_rng = np.random.default_rng(11)
+GENERAL = _rng.standard_normal((2, 2, 3, 3)) + 3 * np.eye(3)  # two batch axes, far from singular
+_a = _rng.standard_normal((2, 2, 3, 3))
+SPD = _a @ np.swapaxes(_a, -1, -2) + 3 * np.eye(3)
+_q = np.linalg.qr(_rng.standard_normal((2, 2, 3, 3)))[0]
+SYMMETRIC = (_q * np.array([-1.0, 0.5, 2.0])[..., None, :]) @ np.swapaxes(_q, -1, -2)
+TALL = _rng.standard_normal((2, 2, 5, 3))
+WIDE = _rng.standard_normal((2, 3, 4))
+
+
+def _sym(x):
+    return (x + ag.swapaxes(x, -1, -2)) / 2
+
+
+def _tsym(x):
+    return (x + x.mT) / 2
+
+
+# --- batched values, gradients and second derivatives ----------------------------------------
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name, fn, tfn, values", [
+    ("inv", ag.linalg.inv, lambda t: t.linalg.inv, GENERAL),
+    ("det", ag.linalg.det, lambda t: t.linalg.det, GENERAL),
+    ("slogdet", lambda x: ag.linalg.slogdet(x).logabsdet, lambda t: lambda x: t.linalg.slogdet(x).logabsdet, GENERAL),
+    ("solve", lambda x: ag.linalg.solve(x, ag.swapaxes(x, -1, -2)[..., :2] * 2 + 1),
+     lambda t: lambda x: t.linalg.solve(x, x.mT[..., :2] * 2 + 1), GENERAL),
+    ("cholesky", lambda x: ag.linalg.cholesky(_sym(x)), lambda t: lambda x: t.linalg.cholesky(_tsym(x)), SPD),
+    ("cholesky-upper", lambda x: ag.linalg.cholesky(_sym(x), upper=True),
+     lambda t: lambda x: t.linalg.cholesky(_tsym(x), upper=True), SPD),
+    ("eigvalsh", lambda x: ag.linalg.eigvalsh(_sym(x)), lambda t: lambda x: t.linalg.eigvalsh(_tsym(x)), SYMMETRIC),
+    ("eigh-projectors", lambda x: (lambda r: r.eigenvectors[..., :1] * r.eigenvectors[..., 1:2])(ag.linalg.eigh(_sym(x))),
+     lambda t: lambda x: (lambda r: r.eigenvectors[..., :1] * r.eigenvectors[..., 1:2])(t.linalg.eigh(_tsym(x))),
+     SYMMETRIC),
+    ("svd-rebuilt", lambda x: (lambda r: (r.U * ag.expand_dims(r.S, -2)) @ r.Vh)(ag.linalg.svd(x)),
+     lambda t: lambda x: (lambda r: (r.U * r.S.unsqueeze(-2)) @ r.Vh)(t.linalg.svd(x, full_matrices=False)), TALL),
+    ("svd-vectors", lambda x: (lambda r: r.U[..., :2, :] * ag.expand_dims(r.Vh[..., 0], -2))(ag.linalg.svd(x)),
+     lambda t: lambda x: (lambda r: r.U[..., :2, :] * r.Vh[..., 0].unsqueeze(-2))(
+         t.linalg.svd(x, full_matrices=False)), TALL),
+    ("svdvals-wide", ag.linalg.svdvals, lambda t: t.linalg.svdvals, WIDE),
+    ("qr-tall", lambda x: ag.linalg.qr(x).Q * 2 + ag.linalg.qr(x).R.sum(), lambda t: lambda x: t.linalg.qr(x).Q * 2 +
+     t.linalg.qr(x).R.sum(), TALL),
+    ("qr-wide", lambda x: ag.linalg.qr(x).R, lambda t: lambda x: t.linalg.qr(x).R, WIDE),
+    ("pinv", ag.linalg.pinv, lambda t: t.linalg.pinv, TALL),
+    ("matrix_power", lambda x: ag.linalg.matrix_power(x, -3), lambda t: lambda x: t.linalg.matrix_power(x, -3),
+     GENERAL),
+])
+def test_batched_values_and_gradients_match_torch(device, torch, name, fn, tfn, values, dtype):
+    if dtype == "float32" and name == "eigh-projectors":
+        values = values + np.diag([0.0, 0.0, 1.0])  # (float32 vectors wobble with gaps of 1.5; widen them)
+    _check(torch, fn, tfn(torch), values, dtype, second_order=dtype == "float64")
+
+
+def test_decompositions_rebuild_their_input(device):
+    x = ag.tensor(TALL)
+    q, r = ag.linalg.qr(x)
+    np.testing.assert_allclose((q @ r).numpy(), TALL, atol=1e-12)
+    np.testing.assert_allclose(np.tril(r.numpy(), -1), 0)
+    u, s, vh = ag.linalg.svd(x)
+    assert (u.shape, s.shape, vh.shape) == ((2, 2, 5, 3), (2, 2, 3), (2, 2, 3, 3))
+    np.testing.assert_allclose(((u * ag.expand_dims(s, -2)) @ vh).numpy(), TALL, atol=1e-12)
+    w, v = ag.linalg.eigh(ag.tensor(SYMMETRIC))
+    np.testing.assert_allclose(w.numpy(), np.broadcast_to([-1.0, 0.5, 2.0], (2, 2, 3)), atol=1e-12)
+    lower = ag.linalg.cholesky(ag.tensor(SPD))
+    np.testing.assert_allclose((lower @ ag.swapaxes(lower, -1, -2)).numpy(), SPD, atol=1e-12)
+    assert type(ag.linalg.eigh(ag.tensor(SYMMETRIC))).__name__ == "EighResult"
+
+
+# --- singular inputs ---------------------------------------------------------------------------
+SINGULAR = [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]]  # rank 2
+RANK_ONE = [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [3.0, 6.0, 9.0]]
+
+
+def test_inv_and_solve_of_a_singular_matrix_raise(device):
+    batch = ag.tensor(np.stack([np.eye(3), SINGULAR]))
+    with pytest.raises(LinAlgError, match=r"^inv: the matrix is singular"):
+        ag.linalg.inv(batch)
+    with pytest.raises(LinAlgError, match=r"^solve: the matrix is singular"):
+        ag.linalg.solve(batch, ag.ones(3))
+    with pytest.raises(ValueError, match="inv: the matrix is singular"):  # a LinAlgError is a ValueError, as NumPy's
+        ag.linalg.inv(ag.zeros(2, 2))
+    with pytest.raises(LinAlgError, match=r"^cholesky: the matrix is not positive definite"):
+        ag.linalg.cholesky(ag.tensor([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(LinAlgError, match=r"^matrix_power: |^inv: the matrix is singular"):
+        ag.linalg.matrix_power(ag.tensor(SINGULAR), -1)
+
+
+def test_det_of_a_singular_matrix_has_the_cofactor_gradient_of_torch_under_create_graph(device, torch):
+    # Rank n - 1: the transposed adjugate. PyTorch's create_graph gradient (its SVD path)
+    # gives it too; its first-order gradient is 0 there (it multiplies by det = 0).
+    for values, rank_deficit in [(SINGULAR, 1), (RANK_ONE, 2), (np.diag([1.0, 2.0, 0.0]), 1)]:
+        x, tx = _pair(torch, values)
+        d = ag.linalg.det(x)
+        assert d.item() == pytest.approx(0, abs=1e-12)
+        gx, = ag.grad(d, x)
+        tgx, = torch.autograd.grad(torch.linalg.det(tx), tx, create_graph=True)
+        np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), atol=1e-12)
+        if rank_deficit > 1:
+            np.testing.assert_allclose(gx.numpy(), 0, atol=1e-12)
+    x = ag.tensor(np.diag([1.0, 2.0, 0.0]), requires_grad=True)
+    ag.linalg.det(x).backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.diag([0.0, 0.0, 2.0]), atol=1e-12)
+
+
+def test_det_of_a_batch_mixing_singular_and_invertible_matrices(device, torch):
+    values = np.stack([SINGULAR, GENERAL[0, 0]])
+    x, tx = _pair(torch, values)
+    ag.linalg.det(x).sum().backward()
+    tgx, = torch.autograd.grad(torch.linalg.det(tx).sum(), tx, create_graph=True)
+    np.testing.assert_allclose(x.grad.numpy(), tgx.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_slogdet_of_a_singular_matrix_and_its_sign(device, torch):
+    sign, logabsdet = ag.linalg.slogdet(ag.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    assert sign.item() == 0 and logabsdet.item() == -np.inf
+    x, tx = _pair(torch, GENERAL[0])
+    result, want = ag.linalg.slogdet(x), torch.linalg.slogdet(tx)
+    np.testing.assert_array_equal(result.sign.numpy(), want.sign.detach().numpy())
+    assert not result.sign.requires_grad and result.logabsdet.requires_grad
+    singular = ag.tensor([[1.0, 2.0], [2.0, 4.0]], requires_grad=True)
+    with pytest.raises(LinAlgError, match="slogdet: the gradient of logabsdet at a singular matrix"):
+        ag.linalg.slogdet(singular).logabsdet.backward()
+
+
+def test_matrix_rank_matches_torch_and_takes_no_gradient(device, torch):
+    values = np.stack([np.eye(3), SINGULAR, RANK_ONE, np.zeros((3, 3))])
+    x = ag.tensor(values, requires_grad=True)
+    rank = ag.linalg.matrix_rank(x)
+    assert rank.dtype == ag.int64 and not rank.requires_grad
+    np.testing.assert_array_equal(rank.numpy(), torch.linalg.matrix_rank(torch.tensor(values)).numpy())
+    np.testing.assert_array_equal(ag.linalg.matrix_rank(ag.tensor(TALL)).numpy(), np.full((2, 2), 3))
+    assert ag.linalg.matrix_rank(ag.tensor(np.diag([1.0, 1e-3])), rtol=1e-2).item() == 1
+    assert ag.linalg.matrix_rank(ag.zeros(0, 3)).item() == 0
+
+
+def test_pinv_of_a_rank_deficient_matrix_matches_torch(device, torch):
+    values = np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(ag.linalg.pinv(ag.tensor(values)).numpy(),
+                               torch.linalg.pinv(torch.tensor(values)).numpy(), atol=1e-12)
+    assert ag.linalg.pinv(ag.zeros(0, 3)).shape == (3, 0)
+
+
+# --- shapes and arguments ------------------------------------------------------------------------
+@pytest.mark.parametrize("op", ["inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh"])
+def test_square_only_functions_refuse_non_square_input(device, op):
+    with pytest.raises(ValueError, match=rf"^{op}: expects square matrices in the last two axes, got a tensor of "
+                                         r"shape \(2, 3\)$"):
+        getattr(ag.linalg, op)(ag.ones(2, 3))
+    with pytest.raises(ValueError, match=rf"^{op}: expects square matrices"):
+        getattr(ag.linalg, op)(ag.ones(3))
+
+
+@pytest.mark.parametrize("op", ["qr", "svd", "svdvals", "pinv", "matrix_rank"])
+def test_matrix_functions_refuse_vectors(device, op):
+    with pytest.raises(ValueError, match=rf"^{op}: expects matrices in the last two axes"):
+        getattr(ag.linalg, op)(ag.ones(3))
+
+
+def test_solve_follows_numpy_2_for_the_shape_of_b(device, torch):
+    a = GENERAL[0]  # (2, 3, 3)
+    vector = np.array([1.0, -2.0, 0.5])
+    got = ag.linalg.solve(ag.tensor(a), ag.tensor(vector))
+    assert got.shape == (2, 3)
+    np.testing.assert_allclose(got.numpy(), np.linalg.solve(a, vector), rtol=1e-12)
+    stack = _rng.standard_normal((4, 1, 3, 2))  # matrices, batch axes broadcast against a's
+    got = ag.linalg.solve(ag.tensor(a), ag.tensor(stack))
+    assert got.shape == (4, 2, 3, 2)
+    np.testing.assert_allclose(got.numpy(), np.linalg.solve(a, stack), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"pass b\[\.\.\., None\] and take \[\.\.\., 0\]"):
+        ag.linalg.solve(ag.tensor(a), ag.ones(2, 3))  # NumPy 1 and PyTorch took it as two vectors
+    with pytest.raises(ValueError, match=r"^solve: b of shape \(4,\) does not match"):
+        ag.linalg.solve(ag.tensor(a), ag.ones(4))
+    with pytest.raises(ValueError, match=r"^solve: the batch dimensions of a \(2, 3, 3\) and b \(3, 3, 1\)"):
+        ag.linalg.solve(ag.tensor(a), ag.ones(3, 3, 1))
+    with pytest.raises(ValueError, match="0-d"):
+        ag.linalg.solve(ag.tensor(a), ag.tensor(1.0))
+
+
+def test_solve_gradients_reach_a_broadcast_b_and_a_vector(device, torch):
+    a, ta = _pair(torch, GENERAL[0, 0])
+    b, tb = _pair(torch, [1.0, 2.0, 3.0])
+    (ag.linalg.solve(a, b) ** 2).sum().backward()
+    (torch.linalg.solve(ta, tb) ** 2).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-10)
+
+
+def test_qr_modes(device, torch):
+    x, tx = _pair(torch, TALL[0, 0])
+    with pytest.raises(ValueError, match=r"^qr: mode must be 'reduced' or 'complete', not 'r'$"):
+        ag.linalg.qr(x, mode="r")
+    q, r = ag.linalg.qr(x, mode="complete")
+    assert q.shape == (5, 5) and r.shape == (5, 3)
+    with pytest.raises(ValueError, match=r"^qr: the gradient of mode='complete' is not defined for matrices with "
+                                         r"more rows than columns \(5 x 3\)"):
+        q.sum().backward()
+    # A wide matrix's complete QR is its reduced one, with a gradient.
+    _check(torch, lambda x: (lambda r: r.Q.sum() * r.R)(ag.linalg.qr(x, mode="complete")),
+           lambda x: (lambda r: r.Q.sum() * r.R)(torch.linalg.qr(x, mode="complete")), WIDE[0])
+
+
+def test_svd_full_matrices(device, torch):
+    x, tx = _pair(torch, TALL[0, 0])
+    u, s, vh = ag.linalg.svd(x, full_matrices=True)
+    tu, ts, tvh = torch.linalg.svd(tx, full_matrices=True)
+    assert u.shape == (5, 5) and vh.shape == (3, 3)
+    np.testing.assert_allclose(s.numpy(), ts.detach().numpy(), rtol=1e-12)
+    # A loss that leaves the extra columns of U alone has PyTorch's gradient...
+    (u[:, :3] @ vh).sum().backward()
+    (tu[:, :3] @ tvh).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    # ...one that uses them has none (PyTorch silently ignores their gradient).
+    with pytest.raises(ValueError, match=r"^svd: the gradient of full_matrices=True is not defined when the loss "
+                                         r"depends on the last 2 singular vectors of U"):
+        ag.linalg.svd(x, full_matrices=True).U.sum().backward()
+
+
+def test_svd_full_matrices_of_a_square_matrix_has_a_gradient(device, torch):
+    _check(torch, lambda x: (lambda r: r.U @ r.Vh)(ag.linalg.svd(x, full_matrices=True)),
+           lambda x: (lambda r: r.U @ r.Vh)(torch.linalg.svd(x, full_matrices=True)), GENERAL[0, 0])
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_repeated_eigenvalues(device, torch):
+    # The eigenvalues' gradient stays finite (and matches PyTorch's); the eigenvectors'
+    # divides by the zero gap, as PyTorch's does.
+    values = np.diag([1.0, 1.0, 3.0])
+    x, tx = _pair(torch, values)
+    ag.linalg.eigvalsh(x).sum().backward()
+    torch.linalg.eigvalsh(tx).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+    x = ag.tensor(values, requires_grad=True)
+    (ag.linalg.eigh(x).eigenvectors * ag.tensor(np.arange(9.0).reshape(3, 3))).sum().backward()
+    assert not np.isfinite(x.grad.numpy()).all()
+
+
+def test_cross_and_vecdot_check_their_axis(device):
+    with pytest.raises(ValueError, match=r"^cross: the vectors along axis -1 must have 3 entries"):
+        ag.linalg.cross(ag.ones(2, 4), ag.ones(2, 4))
+    with pytest.raises(ValueError, match=r"^vecdot: the operands of shapes \(2, 4\) and \(1,\) have sizes 4 and 1"):
+        ag.linalg.vecdot(ag.ones(2, 4), ag.ones(1))
+    with pytest.raises(ValueError, match=r"^vecdot: axis -2 is out of range"):
+        ag.linalg.vecdot(ag.ones(2, 4), ag.ones(4), axis=-2)
+    np.testing.assert_allclose(ag.linalg.cross(ag.tensor([1.0, 0, 0]), ag.tensor([0.0, 1, 0])).numpy(), [0, 0, 1])
+
+
+def test_matrix_power_zero_and_one(device, torch):
+    x = ag.tensor(GENERAL[0, 0], requires_grad=True)
+    identity = ag.linalg.matrix_power(x, 0)
+    np.testing.assert_array_equal(identity.numpy(), np.eye(3))
+    identity.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 0)
+    once = ag.linalg.matrix_power(x, 1)
+    assert once is not x
+    np.testing.assert_array_equal(once.numpy(), x.numpy())
+    with pytest.raises(TypeError, match="matrix_power: n must be an int, not 2.0"):
+        ag.linalg.matrix_power(x, 2.0)
+
+
+# --- dtypes --------------------------------------------------------------------------------------
+def test_integer_inputs_give_the_default_float(device):
+    # As exp does (PyTorch refuses integer input to linalg; NumPy computes in float64).
+    integers = ag.tensor([[2, 1], [1, 3]])
+    for fn in [ag.linalg.inv, ag.linalg.det, ag.linalg.cholesky, ag.linalg.eigvalsh, ag.linalg.svdvals,
+               ag.linalg.pinv, lambda x: ag.linalg.eigh(x).eigenvectors, lambda x: ag.linalg.qr(x).R,
+               lambda x: ag.linalg.slogdet(x).logabsdet, lambda x: ag.linalg.solve(x, ag.tensor([1, 1]))]:
+        assert fn(integers).dtype == ag.float32
+    np.testing.assert_allclose(ag.linalg.det(integers).item(), 5.0, rtol=1e-6)
+    assert ag.linalg.matrix_power(integers, 2).dtype == ag.int64  # as NumPy and PyTorch
+    np.testing.assert_array_equal(ag.linalg.matrix_power(integers, 2).numpy(), [[5, 5], [5, 10]])
+    assert ag.linalg.matrix_power(integers, -1).dtype == ag.float32
+    assert ag.linalg.matrix_rank(integers).dtype == ag.int64
+    assert ag.linalg.cross(ag.tensor([1, 0, 0]), ag.tensor([0, 1, 0])).dtype == ag.int64
+
+
+def test_float32_stays_float32_and_solve_promotes(device):
+    x32 = ag.tensor(GENERAL[0, 0], dtype=ag.float32)
+    for fn in [ag.linalg.inv, ag.linalg.det, ag.linalg.svdvals, lambda x: ag.linalg.svd(x).U,
+               lambda x: ag.linalg.eigh(x).eigenvalues, lambda x: ag.linalg.slogdet(x).sign]:
+        assert fn(x32).dtype == ag.float32
+    assert ag.linalg.solve(x32, ag.tensor([1.0, 2.0, 3.0], dtype=ag.float64)).dtype == ag.float64
+
+
+def test_empty_matrices(device, torch):
+    assert ag.linalg.det(ag.zeros(0, 0)).item() == 1.0  # the empty product, as NumPy and PyTorch
+    assert ag.linalg.det(ag.zeros(0, 3, 3)).shape == (0,)
+    assert ag.linalg.inv(ag.zeros(2, 0, 0)).shape == (2, 0, 0)
+    assert ag.linalg.svdvals(ag.zeros(2, 0, 3)).shape == (2, 0)
+
+
+# --- only what cupy.linalg has ----------------------------------------------------------------
+def _cupy_linalg_shaped():
+    """NumPy with a linalg module holding only cupy.linalg's factorizations, under its
+    signatures (no svdvals, matrix_transpose, diagonal or vecdot; cholesky without upper)."""
+    linalg = types.SimpleNamespace(
+        inv=np.linalg.inv, det=np.linalg.det, slogdet=np.linalg.slogdet, solve=np.linalg.solve,
+        cholesky=lambda a: np.linalg.cholesky(a), qr=lambda a, mode="reduced": np.linalg.qr(a, mode),
+        eigh=lambda a, UPLO="L": tuple(np.linalg.eigh(a, UPLO)), eigvalsh=lambda a, UPLO="L": np.linalg.eigvalsh(a),
+        svd=lambda a, full_matrices=True, compute_uv=True: tuple(np.linalg.svd(a, full_matrices, compute_uv)))
+    module = types.ModuleType("cupy_linalg_shaped")
+    module.__dict__.update((k, v) for k, v in vars(np).items() if not k.startswith("_"))
+    module.linalg = linalg
+    return module
+
+
+@pytest.mark.parametrize("fn", [
+    ag.linalg.inv, ag.linalg.det, lambda x: ag.linalg.slogdet(x).logabsdet, lambda x: ag.linalg.solve(x, x[..., :1]),
+    lambda x: ag.linalg.cholesky(_sym(x) @ _sym(x), upper=True), lambda x: ag.linalg.qr(x).R,
+    lambda x: ag.linalg.eigvalsh(_sym(x)), ag.linalg.svdvals, ag.linalg.pinv,
+    lambda x: (lambda r: r.U @ r.Vh)(ag.linalg.svd(x)), lambda x: x * ag.linalg.matrix_rank(x).sum(),
+], ids=["inv", "det", "slogdet", "solve", "cholesky", "qr", "eigvalsh", "svdvals", "pinv", "svd", "matrix_rank"])
+def test_the_functions_need_only_what_cupy_linalg_has(fn):
+    from backends.numpy_backend import NumpyBackend
+
+    class CupyLinalgShaped(NumpyBackend):
+        name = "cupy-linalg-shaped"
+
+        def __init__(self):
+            super().__init__(device="cupy-linalg-shaped")
+            self.xp = _cupy_linalg_shaped()
+
+    x, want = ag.tensor(GENERAL, device=CupyLinalgShaped(), requires_grad=True), ag.tensor(GENERAL, requires_grad=True)
+    got, expected = fn(x), fn(want)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12)
+    got.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), want.grad.numpy(), rtol=1e-10)
