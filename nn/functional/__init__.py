@@ -10,20 +10,24 @@ raises a clear error before any work is done.
 
 One concept per module, mirroring ``nn.layers``: ``linear``, ``conv``,
 ``pooling``, ``dropout``, ``activation``, ``normalization``, ``loss``,
-``margin_loss``, ``distance`` and ``embedding`` (with ``one_hot``); ``arguments``
+``margin_loss``, ``distance``, ``embedding`` (with ``one_hot``), ``embedding_bag``,
+``lp_pooling``, ``gumbel_softmax`` and ``grid_sampling``; ``arguments``
 holds the checks they share and ``inplace`` PyTorch's ``inplace=True``. Use the functions from here:
 ``import nn.functional as F``, then ``F.linear(...)``.
 """
 from .activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
-                         log_softmax, logsigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu, softmax,
+                         log_softmax, logsigmoid, mish, prelu, relu, relu6, rrelu, selu, sigmoid, silu, softmax,
                          softmin, softplus, softshrink, softsign, tanh, tanhshrink, threshold)
 from .conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
 from .ctc_loss import ctc_loss
-from .distance import cosine_similarity, normalize, pairwise_distance
+from .distance import cosine_similarity, normalize, pairwise_distance, pdist
 from .dropout import dropout
 from .dropout import alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
 from .embedding import embedding, one_hot
-from .linear import linear
+from .embedding_bag import embedding_bag
+from .grid_sampling import affine_grid, grid_sample
+from .gumbel_softmax import gumbel_softmax
+from .linear import bilinear, linear
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, gaussian_nll_loss,
                    huber_loss, kl_div, l1_loss, mse_loss, nll_loss, poisson_nll_loss, smooth_l1_loss)
 from .margin_loss import (cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
@@ -31,13 +35,14 @@ from .margin_loss import (cosine_embedding_loss, hinge_embedding_loss, margin_ra
 from .margin_loss import multilabel_margin_loss, triplet_margin_with_distance_loss
 from .folding import fold, unfold
 from .padding import pad
-from .resampling import interpolate, pixel_shuffle, pixel_unshuffle
+from .resampling import channel_shuffle, interpolate, pixel_shuffle, pixel_unshuffle
 from .normalization import batch_norm, group_norm, instance_norm, layer_norm
 from .normalization import local_response_norm, rms_norm
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d,
                       max_pool2d)
 from .pooling import adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d, max_unpool2d
 from .pooling3d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d, max_unpool3d
+from .lp_pooling import lp_pool1d, lp_pool2d, lp_pool3d
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
 
 __all__ = [
@@ -60,4 +65,6 @@ __all__ = [
     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rms_norm",
     "local_response_norm",
     "scaled_dot_product_attention", "multi_head_attention_forward",
+    "rrelu", "bilinear", "channel_shuffle", "lp_pool1d", "lp_pool2d", "lp_pool3d", "pdist", "gumbel_softmax",
+    "embedding_bag", "affine_grid", "grid_sample",
 ]

@@ -1,6 +1,6 @@
 """Activations, with PyTorch's names and arguments (``softmax``, ``log_softmax``,
 ``softmin`` and ``glu`` take ``axis``, as every tensor op does): relu, relu6,
-leaky_relu, prelu, elu, selu, celu, gelu, silu, mish, sigmoid, hardsigmoid,
+leaky_relu, rrelu, prelu, elu, selu, celu, gelu, silu, mish, sigmoid, hardsigmoid,
 logsigmoid, tanh, hardtanh, hardswish, softplus, softsign, tanhshrink, hardshrink,
 softshrink, threshold, glu, softmax, softmin and log_softmax.
 
@@ -10,12 +10,13 @@ piecewise-linear ones (leaky_relu, hardtanh and the hard activations built on it
 threshold, the shrinks: their gradients must stay connected to their input for
 higher derivatives, and stop at their kinks where PyTorch's do) call the fused
 primitives of ``autograd.ops.nn_fused``; the rest are compositions of Tensor ops
-with no gradient code of their own."""
+with no gradient code of their own. rrelu's random slopes come from the backend's
+seeded generator and enter as a constant factor, as dropout's mask does."""
 import math
 import numbers
 
 from autograd.ops import nn_fused
-from autograd.ops.elementwise import abs as _abs, clip, relu as _relu, sigmoid as _sigmoid
+from autograd.ops.elementwise import abs as _abs, clip, constant, relu as _relu, sigmoid as _sigmoid
 from autograd.ops.elementwise import tanh as _tanh, where
 from autograd.ops.shape import reshape, split
 
@@ -42,6 +43,34 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     if inplace:
         return overwrite("leaky_relu_", input, lambda x: leaky_relu(x, negative_slope))
     return nn_fused.leaky_relu(input, negative_slope)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """The randomized leaky ReLU (Xu et al. 2015), as PyTorch's: in training, x where
+    x > 0, else x times a slope drawn from U(lower, upper) per element (from the
+    backend's seeded generator; the gradient there is that slope); otherwise the
+    leaky ReLU with the mean slope (lower + upper) / 2. ``inplace=True`` writes the
+    result over ``input`` (see ``overwrite``)."""
+    op = "rrelu"
+    floating(op, input)
+    lower, upper = real_number(op, "lower", lower), real_number(op, "upper", upper)
+    if lower > upper:
+        raise ValueError(f"{op}: lower must be at most upper, got lower={lower} > upper={upper}")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    if inplace:
+        return overwrite("rrelu_", input, lambda x: _random_slopes(x, lower, upper))
+    return _random_slopes(input, lower, upper)
+
+
+def _random_slopes(x, lower, upper):
+    """x where x > 0, else x times a slope from U(lower, upper), one per element; the
+    slopes (1 where x > 0) enter as a constant factor, so the gradient is the slope.
+    Where x is 0 the slope is drawn too, as PyTorch's kernel does (x <= 0)."""
+    backend = x._backend
+    xp = backend.xp
+    slopes = backend.uniform(x.shape, lower, upper, x.dtype)
+    return x * constant(xp.where(x.data <= 0, slopes, xp.ones_like(slopes)), x)
 
 
 def prelu(input, weight):

@@ -1,11 +1,12 @@
 """Norms, distances and similarities of vectors with PyTorch's names and numerics:
-``normalize``, ``pairwise_distance`` and ``cosine_similarity`` (``normalize`` and
+``normalize``, ``pairwise_distance``, ``pdist`` and ``cosine_similarity`` (``normalize`` and
 ``cosine_similarity`` take ``axis``, as every tensor op does), and the p-norm along
 an axis (autograd.linalg's, which the triplet-margin loss shares). Compositions of
 Tensor ops, with no gradient code: each ``eps`` sits where PyTorch puts it."""
 from autograd.linalg import norm_order, p_norm
 from autograd.ops.elementwise import clip
 from autograd.ops.reduction import sum as _sum
+from autograd.ops.elementwise import constant
 from autograd.ops.shape import broadcast_to
 from autograd.shapes import broadcast_shapes, single_axis
 from backends import dtypes
@@ -39,6 +40,28 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     ndim = len(broadcast_shapes(op, x1.shape, x2.shape))
     difference = x1 - x2 + real_number(op, "eps", eps)
     return p_norm(op, difference, p, ndim - 1 if ndim else -1, keepdims=bool(keepdim))
+
+
+def pdist(input, p=2.0):
+    """The p-norm distance between every pair of rows of ``input`` (N, M): the upper
+    triangle of the (N, N) distance matrix, row by row, N (N - 1) / 2 values, as
+    PyTorch's. One gather of each pair's rows, then the norm of their difference, whose
+    gradient is 0 where two rows are equal (PyTorch's too)."""
+    op = "pdist"
+    floating(op, input)
+    if input.ndim != 2:
+        raise ValueError(f"{op}: expected a 2-D input (N, M) of N row vectors, got shape {input.shape}")
+    p = norm_order(op, p)
+    if p < 0:
+        raise ValueError(f"{op}: p must be non-negative (pdist only supports p >= 0), got {p}")
+    n = input.shape[0]
+    xp = input._backend.xp
+    rows = xp.arange(n)
+    first = xp.reshape(rows, (n, 1)) + xp.zeros((1, n), dtype=rows.dtype)
+    second = xp.reshape(rows, (1, n)) + xp.zeros((n, 1), dtype=rows.dtype)
+    upper = second > first  # row-major order of the pairs (i, j), i < j
+    i, j = constant(first[upper], input), constant(second[upper], input)
+    return p_norm(op, input[i] - input[j], p, 1)
 
 
 def cosine_similarity(x1, x2, axis=1, eps=1e-8):

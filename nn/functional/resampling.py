@@ -1,6 +1,7 @@
 """``interpolate`` (PyTorch's modes 'nearest', 'nearest-exact', 'linear', 'bilinear',
 'bicubic', 'trilinear' and 'area', and antialiasing for 'bilinear' and 'bicubic'), and
-``pixel_shuffle`` / ``pixel_unshuffle`` (a reshape and a transpose).
+the rearrangements ``pixel_shuffle`` / ``pixel_unshuffle`` and ``channel_shuffle`` (each a
+reshape and a transpose).
 
 Every mode but 'area' is separable: along each resized axis, output position i is a
 weighted sum of a few input positions (its taps), with PyTorch's source-index
@@ -19,7 +20,7 @@ import numbers
 
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant
-from autograd.ops.shape import reshape, transpose
+from autograd.ops.shape import reshape, swapaxes, transpose
 
 from .arguments import floating, real, require_tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -308,6 +309,22 @@ def pixel_unshuffle(input, downscale_factor):
     x = reshape(input, lead + (c, h // r, r, w // r, r))
     x = transpose(x, *range(k + 1), k + 2, k + 4, k + 1, k + 3)  # (*, C, r, r, H/r, W/r)
     return reshape(x, lead + (c * r * r, h // r, w // r))
+
+
+def channel_shuffle(input, groups):
+    """(N, C, *) with its C channels, seen as ``groups`` rows of C / groups, read out by
+    columns (ShuffleNet's shuffle), as PyTorch's: a reshape and a transpose."""
+    op = "channel_shuffle"
+    require_tensor(op, input)
+    g = _factor(op, "groups", groups)
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expects an input with more than 2 dimensions (N, C, *), got shape {input.shape}")
+    n, c, *rest = input.shape
+    if c % g:
+        raise ValueError(f"{op}: the number of channels must be divisible by groups, got {c} channels and "
+                         f"{g} groups")
+    x = reshape(input, (n, g, c // g, *rest))
+    return reshape(swapaxes(x, 1, 2), input.shape)
 
 
 def _factor(op, name, value):

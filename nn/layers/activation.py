@@ -54,6 +54,23 @@ class ELU(Module):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
+class RReLU(Module):
+    """The randomized leaky ReLU: in training, a slope drawn from U(lower, upper) per
+    negative element; in eval mode, the mean slope (lower + upper) / 2."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        if not lower <= upper:
+            raise ValueError(f"RReLU: lower must be at most upper, got lower={lower} > upper={upper}")
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + _inplace_repr(self.inplace)
+
+
 class PReLU(Module):
     """x where x > 0, else weight * x, with a learnable ``weight`` of ``num_parameters``
     values (1, or one per channel: axis 1 of the input), each set to ``init``."""

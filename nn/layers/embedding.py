@@ -16,6 +16,27 @@ from ..module import Module
 from ..parameter import Parameter
 
 
+def initial_table(layer, num_embeddings, embedding_dim, padding_idx, _weight, _freeze, device, dtype):
+    """A lookup layer's weight: ``_weight`` (a Tensor kept as is, so it shares memory, or
+    an array), checked to be (num_embeddings, embedding_dim), else standard normal rows
+    with the padding row zeroed, as PyTorch's Embedding and EmbeddingBag start."""
+    if not isinstance(_freeze, bool):
+        raise TypeError(f"{layer}: _freeze must be True or False, not {type(_freeze).__name__}")
+    if _weight is None:
+        backend = backends.get(device)
+        dtype = default_dtype() if dtype is None else dtypes.canonical(dtype)
+        if not dtypes.is_floating(dtype):
+            raise TypeError(f"{layer}: dtype must be floating point, not {dtype}")
+        data = backend.normal((num_embeddings, embedding_dim), 0.0, 1.0, dtype)
+        if padding_idx is not None:
+            data[padding_idx, ...] = 0
+        return Tensor._make(data, backend)
+    weight = _weight if isinstance(_weight, Tensor) else Tensor(_weight, device=device, dtype=dtype)
+    if weight.shape != (num_embeddings, embedding_dim):
+        raise ValueError(f"{layer}: _weight has shape {weight.shape}, expected {(num_embeddings, embedding_dim)}")
+    return weight
+
+
 class Embedding(Module):
     """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up
     by integer id. Weights start standard normal, with the padding row zeroed."""
@@ -28,22 +49,8 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: {name} must be a positive int, got {value!r}")
         padding_idx = normalize_padding_idx(padding_idx, num_embeddings)
         check_embedding_options("Embedding", max_norm, norm_type, scale_grad_by_freq, sparse)
-        if not isinstance(_freeze, bool):
-            raise TypeError(f"Embedding: _freeze must be True or False, not {type(_freeze).__name__}")
-        if _weight is None:
-            backend = backends.get(device)
-            dtype = default_dtype() if dtype is None else dtypes.canonical(dtype)
-            if not dtypes.is_floating(dtype):
-                raise TypeError(f"Embedding: dtype must be floating point, not {dtype}")
-            data = backend.normal((num_embeddings, embedding_dim), 0.0, 1.0, dtype)
-            if padding_idx is not None:
-                data[padding_idx, ...] = 0
-            weight = Tensor._make(data, backend)
-        else:
-            weight = _weight if isinstance(_weight, Tensor) else Tensor(_weight, device=device, dtype=dtype)
-            if weight.shape != (num_embeddings, embedding_dim):
-                raise ValueError(f"Embedding: _weight has shape {weight.shape}, expected "
-                                 f"{(num_embeddings, embedding_dim)}")
+        weight = initial_table("Embedding", num_embeddings, embedding_dim, padding_idx, _weight, _freeze, device,
+                               dtype)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx

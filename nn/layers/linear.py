@@ -1,4 +1,5 @@
-"""Linear: y = x W^T + b, one fused GEMM plus bias."""
+"""Linear: y = x W^T + b, one fused GEMM plus bias; Bilinear: y = x1^T A x2 + b."""
+import math
 
 from autograd import empty
 
@@ -32,3 +33,33 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """weight (out_features, in1_features, in2_features) and bias (out_features,),
+    both initialized as PyTorch does: U(+-1/sqrt(in1_features))."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features = positive_int("Bilinear", "in1_features", in1_features, allow_zero=True)
+        self.in2_features = positive_int("Bilinear", "in2_features", in2_features, allow_zero=True)
+        self.out_features = positive_int("Bilinear", "out_features", out_features, allow_zero=True)
+        self.weight = Parameter(empty((out_features, in1_features, in2_features), dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(empty((out_features,), dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.in1_features) if self.in1_features else 0.0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

@@ -1,5 +1,6 @@
 """Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
-AdaptiveMaxPool1d/2d/3d, and MaxUnpool1d/2d/3d, max pooling's partial inverse."""
+AdaptiveMaxPool1d/2d/3d, MaxUnpool1d/2d/3d, max pooling's partial inverse, and
+LPPool1d/2d/3d, the p-norm of each window."""
 from .. import functional as F
 from ..functional.arguments import pair, single, triple
 from ..module import Module
@@ -205,3 +206,39 @@ class MaxUnpool1d(_MaxUnpoolNd):
 class MaxUnpool3d(_MaxUnpoolNd):
     """Over (N, C, D, H, W) or (C, D, H, W) inputs."""
     _check, _unpool = triple, F.max_unpool3d
+
+
+class _LPPoolNd(Module):
+    """What LPPool1d/2d/3d share: PyTorch's arguments (norm_type, kernel_size, stride,
+    ceil_mode), stored as given and checked at construction."""
+    _check = None  # single, pair or triple
+    _pool = None   # the functional form
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+        name, check = type(self).__name__, type(self)._check
+        check(name, "kernel_size", kernel_size, 1)
+        if stride is not None:
+            check(name, "stride", stride, 1)
+
+    def forward(self, input):
+        return type(self)._pool(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """Over (N, C, L) or (C, L) inputs."""
+    _check, _pool = single, F.lp_pool1d
+
+
+class LPPool2d(_LPPoolNd):
+    _check, _pool = pair, F.lp_pool2d
+
+
+class LPPool3d(_LPPoolNd):
+    """Over (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _check, _pool = triple, F.lp_pool3d

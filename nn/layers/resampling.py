@@ -1,5 +1,5 @@
 """Upsample (F.interpolate as a layer) with UpsamplingNearest2d and UpsamplingBilinear2d
-(align_corners=True), and PixelShuffle / PixelUnshuffle; PyTorch's arguments and reprs."""
+(align_corners=True), PixelShuffle / PixelUnshuffle and ChannelShuffle; PyTorch's arguments and reprs."""
 from .. import functional as F
 from ..functional.resampling import MODES
 from ..module import Module
@@ -75,3 +75,17 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """(N, C, *) with its channels shuffled across ``groups`` (see F.channel_shuffle)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = positive_int(type(self).__name__, "groups", groups)
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"

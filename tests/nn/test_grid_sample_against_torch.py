@@ -1,0 +1,110 @@
+"""F.affine_grid and F.grid_sample against PyTorch 2.13: every mode, padding mode and
+align_corners, values and the gradients of the image, the grid and theta in float64,
+grid points exactly on pixel centres and image edges (where PyTorch's clipping and
+reflection gradients have their own rules) and far outside, second derivatives, the
+warning for an unset align_corners, and the errors."""
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn.functional as F
+
+from .torch_compare import named_rng
+
+
+def leaves(torch, array):
+    return ag.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
+
+
+def special_grid(rng, n, oh, ow, spread):
+    """Random points in [-spread, spread]^2, with the corners, the centre and an edge pixel's centre among them."""
+    grid = rng.uniform(-spread, spread, (n, oh, ow, 2))
+    grid[0, 0, :5] = [[1.0, 1.0], [-1.0, -1.0], [0.0, 0.0], [1.0, -1.0], [-0.6, 0.2]]
+    return grid
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 6), (1, 2, 1, 4)])
+def test_grid_sample_matches_pytorch_with_gradients(device, torch, shape, mode, padding_mode, align_corners):
+    rng = named_rng(f"grid{shape}{mode}{padding_mode}{align_corners}")
+    xo, xt = leaves(torch, rng.standard_normal(shape))
+    go, gt = leaves(torch, special_grid(rng, shape[0], 4, 7, 2.5))
+    yo = F.grid_sample(xo, go, mode, padding_mode, align_corners)
+    yt = torch.nn.functional.grid_sample(xt, gt, mode, padding_mode, align_corners)
+    assert yo.shape == tuple(yt.shape)
+    np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    g = rng.standard_normal(tuple(yt.shape))
+    yo.backward(ag.tensor(g))
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(go.grad.numpy(), gt.grad.numpy(), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore:Since version 1.3.0, affine_grid behavior:UserWarning")  # PyTorch's, for 1 x 3
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_grid_matches_pytorch_in_2d_and_3d_with_the_gradient_of_theta(device, torch, align_corners):
+    rng = named_rng(f"affine{align_corners}")
+    for theta, size in ((rng.standard_normal((2, 2, 3)), (2, 3, 4, 7)),
+                        (rng.standard_normal((2, 2, 3)), (2, 1, 1, 3)),
+                        (rng.standard_normal((2, 3, 4)), (2, 3, 4, 5, 2))):
+        to, tt = leaves(torch, theta)
+        yo = F.affine_grid(to, size, align_corners)
+        yt = torch.nn.functional.affine_grid(tt, size, align_corners)
+        assert yo.shape == tuple(yt.shape)
+        np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-15)
+        g = rng.standard_normal(tuple(yt.shape))
+        yo.backward(ag.tensor(g))
+        yt.backward(torch.from_numpy(g))
+        np.testing.assert_allclose(to.grad.numpy(), tt.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_the_identity_transform_reads_the_image_back(device, align_corners):
+    image = named_rng("identity").standard_normal((2, 3, 5, 4))
+    theta = ag.tensor(np.tile(np.eye(2, 3), (2, 1, 1)))
+    grid = F.affine_grid(theta, (2, 3, 5, 4), align_corners)
+    for mode in ("bilinear", "nearest"):
+        y = F.grid_sample(ag.tensor(image), grid, mode, "zeros", align_corners)
+        np.testing.assert_allclose(y.numpy(), image, rtol=1e-12, atol=1e-14)
+
+
+def test_bilinear_second_derivatives(device):
+    rng = named_rng("grid-gradgrad")
+    x = ag.tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
+    grid = ag.tensor(rng.uniform(-0.9, 0.9, (1, 2, 3, 2)), requires_grad=True)
+    for padding_mode in ("zeros", "reflection"):
+        fn = lambda a, b: F.grid_sample(a, b, "bilinear", padding_mode, False) ** 2  # noqa: E731
+        assert ag.gradcheck(fn, [x, grid]) and ag.gradgradcheck(fn, [x, grid])
+
+
+def test_an_unset_align_corners_warns_and_means_false(torch):
+    theta = ag.tensor(np.tile(np.eye(2, 3), (1, 1, 1)))
+    with pytest.warns(UserWarning, match="align_corners=False"):
+        grid = F.affine_grid(theta, (1, 1, 3, 3))
+    np.testing.assert_allclose(grid.numpy(), F.affine_grid(theta, (1, 1, 3, 3), False).numpy())
+    with pytest.warns(UserWarning, match="align_corners=False"):
+        F.grid_sample(ag.ones((1, 1, 3, 3), dtype=ag.float64), grid)
+
+
+def test_errors_name_the_problem():
+    x, grid = ag.ones((1, 1, 3, 3)), ag.zeros((1, 2, 2, 2))
+    with pytest.raises(ValueError, match="mode must be 'bilinear' or 'nearest'"):
+        F.grid_sample(x, grid, "bicubic", align_corners=False)
+    with pytest.raises(ValueError, match="padding_mode"):
+        F.grid_sample(x, grid, padding_mode="circular", align_corners=False)
+    with pytest.raises(ValueError, match="4-D input"):
+        F.grid_sample(ag.ones((1, 1, 2, 3, 3)), grid, align_corners=False)
+    with pytest.raises(ValueError, match=r"grid of shape \(N, OH, OW, 2\) with N = 1"):
+        F.grid_sample(x, ag.zeros((2, 2, 2, 2)), align_corners=False)
+    with pytest.raises(TypeError, match="the grid is float64"):
+        F.grid_sample(x, grid.astype(ag.float64), align_corners=False)
+    with pytest.raises(ValueError, match=r"theta of shape \(N, 2, 3\)"):
+        F.affine_grid(ag.zeros((1, 3, 4)), (1, 1, 3, 3), False)
+    with pytest.raises(ValueError, match="batch of 2"):
+        F.affine_grid(ag.zeros((1, 2, 3)), (2, 1, 3, 3), False)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\) or \(N, C, D, H, W\)"):
+        F.affine_grid(ag.zeros((1, 2, 3)), (1, 3, 3), False)
+    with pytest.raises(TypeError, match="align_corners must be a bool"):
+        F.affine_grid(ag.zeros((1, 2, 3)), (1, 1, 3, 3), 1)
