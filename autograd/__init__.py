@@ -20,11 +20,13 @@ from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p,
                               neg, pow, relu, relu_, sigmoid, sign, sin, sqrt, sub, tanh, where)
 from .ops.elementwise import clone
 from .ops.exponential import erf, erfc, exp2, expm1, hypot, log2, log10, logaddexp, reciprocal, square
+from .ops.gather import take, take_along_axis
 from .ops.indexing import getitem
 from .ops.linalg import einsum, matmul, outer, tensordot
 from .ops.logical import logical_and, logical_not, logical_or, logical_xor
 from .ops.matrix_parts import diag, diagonal, trace, tril, triu
 from .ops.nonfinite import isfinite, isinf, isnan, nan_to_num
+from .ops.rearrange import flip, meshgrid, moveaxis, repeat, roll, tile, unstack
 from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .ops.rounding import ceil, floor, floor_divide, fmod, remainder, round, trunc
 from .ops.scan import cumprod, cumsum, cumulative_prod, cumulative_sum, diff

@@ -373,6 +373,40 @@ LINALG = [
     _einsum_row("size_one_broadcast", "ij,jk->k", (2, 1), (3, 4)),
 ]
 
+# --- rearranging and gathering -----------------------------------------------------------------
+TAKE_INDEX = np.array([[0, 2, 2], [1, 0, 1]])  # repeated indices: their gradients add up
+REARRANGE = [
+    Op("flip", ag.flip, np.flip, (normal(2, 3),), lambda t, x: t.flip(x, (0, 1))),
+    Op("flip-axis=-1", lambda x: x.flip(-1), lambda x: np.flip(x, -1), (normal(2, 3, 4),), lambda t, x: t.flip(x, (-1,))),
+    Op("roll", lambda x: ag.roll(x, 2, 1), lambda x: np.roll(x, 2, 1), (normal(2, 5),), lambda t, x: t.roll(x, 2, 1)),
+    Op("roll-axis=None", lambda x: x.roll(-4), lambda x: np.roll(x, -4), (normal(2, 3),), lambda t, x: t.roll(x, -4)),
+    Op("roll-two-axes", lambda x: ag.roll(x, (1, -1), (0, 2)), lambda x: np.roll(x, (1, -1), (0, 2)),
+       (normal(3, 2, 4),), lambda t, x: t.roll(x, (1, -1), (0, 2))),
+    Op("moveaxis", lambda x: ag.moveaxis(x, 0, -1), lambda x: np.moveaxis(x, 0, -1), (normal(2, 3, 4),),
+       lambda t, x: t.movedim(x, 0, -1)),
+    Op("unstack", lambda x: ag.unstack(x, 1), lambda x: tuple(np.moveaxis(x, 1, 0)), (normal(2, 3),),
+       lambda t, x: t.unbind(x, 1)),
+    Op("tile", lambda x: ag.tile(x, (2, 1, 3)), lambda x: np.tile(x, (2, 1, 3)), (normal(2, 3),),
+       lambda t, x: x.repeat(2, 1, 3)),
+    Op("repeat", lambda x: ag.repeat(x, 2, 1), lambda x: np.repeat(x, 2, 1), (normal(2, 3),),
+       lambda t, x: t.repeat_interleave(x, 2, 1)),
+    Op("repeat-counts-axis=None", lambda x: x.repeat([1, 0, 3, 2]), lambda x: np.repeat(x, [1, 0, 3, 2]),
+       (normal(2, 2),), lambda t, x: t.repeat_interleave(x.reshape(-1), t.tensor([1, 0, 3, 2]))),
+    Op("meshgrid", lambda a, b: ag.meshgrid(a, b), lambda a, b: np.meshgrid(a, b), (normal(3), normal(4)),
+       lambda t, a, b: t.meshgrid(a, b, indexing="xy")),
+    Op("meshgrid-ij", lambda a, b, c: ag.meshgrid(a, b, c, indexing="ij"),
+       lambda a, b, c: np.meshgrid(a, b, c, indexing="ij"), (normal(2), normal(3), normal(2)),
+       lambda t, a, b, c: t.meshgrid(a, b, c, indexing="ij")),
+    Op("take_along_axis", lambda x: ag.take_along_axis(x, ag.tensor(TAKE_INDEX), 1),
+       lambda x: np.take_along_axis(x, TAKE_INDEX, 1), (normal(2, 4),),
+       lambda t, x: t.take_along_dim(x, t.tensor(TAKE_INDEX), 1)),
+    Op("take", lambda x: ag.take(x, ag.tensor(TAKE_INDEX)), lambda x: np.take(x, TAKE_INDEX), (normal(2, 2),),
+       lambda t, x: t.take(x, t.tensor(TAKE_INDEX))),
+    Op("take-axis=0", lambda x: x.take(ag.tensor([2, 0, 2]), 0), lambda x: np.take(x, [2, 0, 2], 0), (normal(3, 2),),
+       lambda t, x: x[t.tensor([2, 0, 2])]),
+]
+
+
 # --- products beyond matmul, and parts of matrices ----------------------------------------------
 MATRIX_PARTS = [
     Op("outer", ag.outer, np.outer, (normal(3), normal(4)), lambda t, a, b: t.outer(a, b)),
@@ -603,7 +637,7 @@ LINALG_EXTENSION = [
 
 
 TABLE = (UNARY + BINARY + TRIGONOMETRIC + EXPONENTIAL + ROUNDING + NONFINITE + REDUCTIONS + SHAPE + INDEXING
-         + LINALG + MATRIX_PARTS + SCANS + LINALG_EXTENSION)
+         + LINALG + MATRIX_PARTS + REARRANGE + SCANS + LINALG_EXTENSION)
 
 
 # --- what every row drives ------------------------------------------------------------------
@@ -686,7 +720,8 @@ def test_table_covers_every_primitive():
                       "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
                       "exp2", "expm1", "log2", "log10", "logaddexp", "square", "reciprocal", "hypot", "erf", "erfc",
                       "floor", "ceil", "round", "trunc", "fmod", "remainder", "floor_divide", "nan_to_num",
-                      "outer", "tensordot", "tril", "triu", "diagonal", "trace", "diag"]:
+                      "outer", "tensordot", "tril", "triu", "diagonal", "trace", "diag", "flip", "roll",
+                      "moveaxis", "unstack", "tile", "repeat", "meshgrid", "take_along_axis", "take"]:
         assert primitive in names, f"the op table has no row for {primitive}"
 
 
