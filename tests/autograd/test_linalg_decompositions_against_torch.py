@@ -4,6 +4,7 @@ eigenvectors and singular vectors, singular and non-square inputs, the gradient 
 det at singular matrices, repeated eigenvalues, full_matrices and the QR modes, and
 the dtype rules. The op table (test_ops_table.py) covers the smooth cases on every
 backend with gradcheck and gradgradcheck."""
+import functools
 import types
 
 import numpy as np
@@ -11,33 +12,10 @@ import pytest
 
 import autograd as ag
 from autograd.linalg import LinAlgError
+from tests.autograd.torch_pairs import check_grads, leaf_pair
 
-
-def _pair(torch, values, dtype="float64"):
-    array = np.asarray(values, dtype=dtype)
-    return (ag.tensor(array, requires_grad=True),
-            torch.tensor(array, dtype=getattr(torch, dtype), requires_grad=True))
-
-
-def _check(torch, fn, tfn, values, dtype="float64", second_order=True):
-    """Values, gradients (through a random cotangent) and, in float64, the gradient of
-    <gradient, v> (second order) of ``fn`` against ``tfn``."""
-    tight = dtype == "float64"
-    rtol, atol = (1e-9, 1e-11) if tight else (1e-4, 1e-5)
-    x, tx = _pair(torch, values, dtype)
-    y, ty = fn(x), tfn(tx)
-    assert y.shape == tuple(ty.shape) and str(y.dtype) == dtype
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
-    rng = np.random.default_rng(3)
-    cotangent = rng.standard_normal(y.shape).astype(dtype)
-    v = rng.standard_normal(x.shape).astype(dtype)
-    gx, = ag.grad(y, x, ag.tensor(cotangent), create_graph=second_order)
-    tgx, = torch.autograd.grad(ty, tx, torch.tensor(cotangent), create_graph=second_order)
-    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=rtol, atol=atol)
-    if second_order:
-        ggx, = ag.grad((gx * ag.tensor(v)).sum(), x)
-        tggx, = torch.autograd.grad((tgx * torch.tensor(v)).sum(), tx)
-        np.testing.assert_allclose(ggx.numpy(), tggx.numpy(), rtol=rtol, atol=atol)
+_pair = leaf_pair
+_check = functools.partial(check_grads, tolerances={"float64": (1e-9, 1e-11), "float32": (1e-4, 1e-5)})
 
 
 _rng = np.random.default_rng(11)

@@ -2,6 +2,7 @@
 median) and the norms, against PyTorch (and NumPy where PyTorch has no answer): zeros
 in products, empty axes, ties, NaN, k at its bounds, integer inputs and the errors.
 The op table (test_ops_table.py) covers the smooth cases and second order."""
+import functools
 import math
 import types
 
@@ -11,33 +12,10 @@ import pytest
 import autograd as ag
 from backends.base import Backend
 from backends.cupy_namespace import array_api_namespace
+from tests.autograd.torch_pairs import check_grads, leaf_pair
 
-
-def _pair(torch, values, dtype="float64"):
-    array = np.asarray(values, dtype=dtype)
-    return (ag.tensor(array, requires_grad=True),
-            torch.tensor(array, dtype=getattr(torch, dtype), requires_grad=True))
-
-
-def _check_grads(torch, fn, tfn, values, dtype="float64", second_order=True):
-    """Values, gradients (through a random cotangent) and, in float64, the gradient of
-    <gradient, v> (second order) of ``fn`` against ``tfn``."""
-    tight = dtype == "float64"
-    rtol, atol = (1e-10, 1e-12) if tight else (2e-5, 1e-6)
-    x, tx = _pair(torch, values, dtype)
-    y, ty = fn(x), tfn(tx)
-    assert y.shape == tuple(ty.shape) and str(y.dtype) == dtype
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
-    rng = np.random.default_rng(3)
-    cotangent = rng.standard_normal(y.shape).astype(dtype)
-    v = rng.standard_normal(x.shape).astype(dtype)
-    gx, = ag.grad(y, x, ag.tensor(cotangent), create_graph=second_order)
-    tgx, = torch.autograd.grad(ty, tx, torch.tensor(cotangent), create_graph=second_order)
-    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=rtol, atol=atol)
-    if second_order:
-        ggx, = ag.grad((gx * ag.tensor(v)).sum(), x)
-        tggx, = torch.autograd.grad((tgx * torch.tensor(v)).sum(), tx)
-        np.testing.assert_allclose(ggx.numpy(), tggx.numpy(), rtol=rtol, atol=atol)
+_pair = leaf_pair
+_check_grads = functools.partial(check_grads, tolerances={"float64": (1e-10, 1e-12), "float32": (2e-5, 1e-6)})
 
 
 # --- prod and cumprod with zeros: no division by x --------------------------------------

@@ -1,0 +1,33 @@
+"""One check of an op's values and gradients against PyTorch's, for the edge-case files:
+the same input as a topograd leaf and a torch leaf, then values, first-order gradients
+through a random cotangent and, on request, second-order ones."""
+import numpy as np
+
+import autograd as ag
+
+
+def leaf_pair(torch, values, dtype="float64"):
+    array = np.asarray(values, dtype=dtype)
+    return (ag.tensor(array, requires_grad=True),
+            torch.tensor(array, dtype=getattr(torch, dtype), requires_grad=True))
+
+
+def check_grads(torch, fn, tfn, values, dtype="float64", second_order=True, *, tolerances):
+    """Values, gradients (through a random cotangent) and, with ``second_order``, the
+    gradient of <gradient, v> of ``fn`` against ``tfn``; ``tolerances`` maps each dtype
+    name to its (rtol, atol)."""
+    rtol, atol = tolerances[dtype]
+    x, tx = leaf_pair(torch, values, dtype)
+    y, ty = fn(x), tfn(tx)
+    assert y.shape == tuple(ty.shape) and str(y.dtype) == dtype
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
+    rng = np.random.default_rng(3)
+    cotangent = rng.standard_normal(y.shape).astype(dtype)
+    v = rng.standard_normal(x.shape).astype(dtype)
+    gx, = ag.grad(y, x, ag.tensor(cotangent), create_graph=second_order)
+    tgx, = torch.autograd.grad(ty, tx, torch.tensor(cotangent), create_graph=second_order)
+    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=rtol, atol=atol)
+    if second_order:
+        ggx, = ag.grad((gx * ag.tensor(v)).sum(), x)
+        tggx, = torch.autograd.grad((tgx * torch.tensor(v)).sum(), tx)
+        np.testing.assert_allclose(ggx.numpy(), tggx.numpy(), rtol=rtol, atol=atol)
