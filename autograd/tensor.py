@@ -759,7 +759,13 @@ class Tensor:
     def roll(self, shift, axis=None): return ops.rearrange.roll(self, shift, axis)
     def moveaxis(self, source, destination): return ops.rearrange.moveaxis(self, source, destination)
     def tile(self, reps): return ops.rearrange.tile(self, reps)
-    def repeat(self, repeats, axis=None): return ops.rearrange.repeat(self, repeats, axis)
+    def unstack(self, axis=0): return ops.rearrange.unstack(self, axis)
+
+    def repeat(self, repeats, axis=None):
+        """NumPy's ndarray.repeat: each element ``repeats`` times along ``axis`` (PyTorch's
+        repeat_interleave). PyTorch's Tensor.repeat(2, 3) is NumPy's tile: ``x.tile((2, 3))``."""
+        return ops.rearrange.repeat(self, repeats, axis)
+
     def take(self, indices, axis=None): return ops.gather.take(self, indices, axis)
     def take_along_axis(self, indices, axis=-1): return ops.gather.take_along_axis(self, indices, axis)
     def tril(self, k=0): return ops.matrix_parts.tril(self, k)

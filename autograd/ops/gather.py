@@ -2,14 +2,21 @@
 with NumPy's (and the Array API's) arguments.
 
 Both are advanced indexing (ops/indexing.py): a gather forward and a scatter-add
-backward, so repeated indices add up their gradients and every order differentiates."""
+backward, so repeated indices add up their gradients and every order differentiates.
+(The backend's scatter_along_axis, sorting's gradient, writes rather than adds: it
+is for indices distinct within each line, which take_along_axis's need not be.)
+
+take_along_axis indexes the flattened tensor with one array of flat positions: the
+same gather, but the scatter-add of one integer array runs as one flat add, 3-5x
+faster forward and 10x faster backward than NumPy's per-axis advanced indexing
+((512, 1024) float32: 1.8 -> 0.5 ms forward, 5.5 -> 0.4 ms for the scatter-add)."""
 from backends import dtypes
 
-from ..shapes import single_axis
+from ..shapes import broadcast_shapes, single_axis
 from ..tensor import Tensor
 from .elementwise import as_tensor
 from .indexing import getitem
-from .shape import flatten
+from .shape import flatten, reshape
 
 
 def _indices(op, indices, like):
@@ -47,13 +54,39 @@ def take_along_axis(x, indices, axis=-1):
     if x.ndim == 0:
         raise ValueError("take_along_axis: a 0-d tensor has no axis to take along")
     axis = single_axis("take_along_axis", axis, x.ndim)
-    xp = x._backend.xp
-    index = []
-    for a in range(x.ndim):  # an arange on every other axis, shaped to broadcast with the indices
+    try:
+        shape = list(broadcast_shapes("take_along_axis", *(tuple(1 if a == axis else d for a, d in enumerate(s))
+                                                            for s in (x.shape, indices.shape))))
+    except ValueError:
+        raise ValueError(f"take_along_axis: indices of shape {indices.shape} do not broadcast against x of "
+                         f"shape {x.shape} outside axis {axis}") from None
+    shape[axis] = indices.shape[axis]
+    backend, n = x._backend, x.shape[axis]
+    xp = backend.xp
+    index = indices.data
+    if index.size:
+        low, high = int(xp.min(index)), int(xp.max(index))
+        if low < -n or high >= n:
+            bad = low if low < -n else high
+            raise IndexError(f"take_along_axis: index {bad} is out of bounds for axis {axis} of size {n}")
+    # The flat position of each picked element: its index along the axis (negatives
+    # counted from the end) times that axis's stride, plus its place on the other axes
+    # times theirs (a small array, broadcast: two passes over the indices in all).
+    ramp = backend.asarray(range(max(x.shape)), dtypes.int64)
+    offsets, stride, along = None, 1, 1
+    for a in range(x.ndim - 1, -1, -1):
         if a == axis:
-            index.append(indices)
-        else:
-            positions = xp.reshape(x._backend.asarray(range(x.shape[a]), dtypes.int64),
-                                   tuple(-1 if b == a else 1 for b in range(x.ndim)))
-            index.append(Tensor._make(positions, x._backend))
-    return getitem(x, tuple(index))
+            along = stride
+        elif x.shape[a] > 1:
+            place = xp.reshape(ramp[:x.shape[a]] * stride, tuple(-1 if b == a else 1 for b in range(x.ndim)))
+            offsets = place if offsets is None else offsets + place
+        stride *= x.shape[a]
+    flat = xp.astype(index, ramp.dtype)
+    if index.size and low < 0:
+        flat = xp.where(flat < 0, flat + n, flat)
+    if along != 1:
+        flat = flat * along
+    if offsets is not None:
+        flat = flat + offsets
+    flat = xp.broadcast_to(flat, tuple(shape))
+    return getitem(reshape(x, (-1,)), Tensor._make(flat, backend))

@@ -404,6 +404,17 @@ REARRANGE = [
        lambda t, x: t.take(x, t.tensor(TAKE_INDEX))),
     Op("take-axis=0", lambda x: x.take(ag.tensor([2, 0, 2]), 0), lambda x: np.take(x, [2, 0, 2], 0), (normal(3, 2),),
        lambda t, x: x[t.tensor([2, 0, 2])]),
+    Op("roll-repeated-axis", lambda x: ag.roll(x, (1, 3, -1), (1, -1, 0)), lambda x: np.roll(x, (1, 3, -1), (1, -1, 0)),
+       (normal(3, 4),), lambda t, x: t.roll(x, (1, 3, -1), (1, -1, 0))),
+    Op("repeat-axis=0", lambda x: ag.repeat(x, 3, 0), lambda x: np.repeat(x, 3, 0), (normal(2, 3),),
+       lambda t, x: t.repeat_interleave(x, 3, 0)),
+    Op("repeat-many", lambda x: x.repeat(20, -1), lambda x: np.repeat(x, 20, -1), (normal(2, 2),),  # summed, not sliced
+       lambda t, x: t.repeat_interleave(x, 20, -1)),
+    Op("take_along_axis-broadcast", lambda x: ag.take_along_axis(x, ag.tensor([[[0, -1, 1, 0]]]), 1),
+       lambda x: np.take_along_axis(x, np.array([[[0, -1, 1, 0]]]), 1), (normal(2, 3, 4),),
+       lambda t, x: t.take_along_dim(x, t.tensor([[[0, 2, 1, 0]]]), 1)),
+    Op("take-axis=1", lambda x: ag.take(x, ag.tensor([[1, 1], [0, 2]]), 1),
+       lambda x: np.take(x, [[1, 1], [0, 2]], 1), (normal(2, 3),), lambda t, x: x[:, t.tensor([[1, 1], [0, 2]])]),
 ]
 
 

@@ -97,3 +97,161 @@ def test_values_and_gradients_match_pytorch():
         y.backward(ag.tensor(g))
         ty.backward(torch.tensor(g))
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: ag.flip(x, -3), "flip: axis -3 is out of range"),
+    (lambda x: ag.flip(x, (0, 2)), "flip: axis 2 is out of range"),
+    (lambda x: ag.roll(x, 1, 2), "roll: axis 2 is out of range"),
+    (lambda x: ag.roll(x, 1, -3), "roll: axis -3 is out of range"),
+    (lambda x: ag.moveaxis(x, 2, 0), "moveaxis: axis 2 is out of range"),
+    (lambda x: ag.moveaxis(x, 0, -3), "moveaxis: axis -3 is out of range"),
+    (lambda x: ag.unstack(x, 2), "unstack: axis 2 is out of range"),
+    (lambda x: ag.repeat(x, 2, -3), "repeat: axis -3 is out of range"),
+    (lambda x: ag.take(x, ag.tensor([0]), 2), "take: axis 2 is out of range"),
+    (lambda x: ag.take_along_axis(x, ag.tensor([[0]]), -3), "take_along_axis: axis -3 is out of range"),
+    (lambda x: ag.take_along_axis(x, ag.tensor([[0], [1], [0]]), 1),
+     r"take_along_axis: indices of shape \(3, 1\) do not broadcast against x of shape \(2, 3\) outside axis 1"),
+    (lambda x: ag.roll(ag.tensor(1.0), 1, 0), "roll: axis 0 is out of range for a 0-d tensor"),
+    (lambda x: ag.take_along_axis(ag.tensor(1.0), ag.tensor(0), 0), "take_along_axis: a 0-d tensor"),
+])
+def test_out_of_range_axes_are_value_errors_naming_the_op(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(ag.ones(2, 3))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x: ag.roll(x, 1.0, 0), TypeError, "roll: shift must be an int"),
+    (lambda x: ag.repeat(x, True), TypeError, "repeat: repeats must be an int or a sequence of ints"),
+    (lambda x: ag.repeat(x, 1.5), TypeError, "repeat: repeats must be an int or a sequence of ints"),
+    (lambda x: ag.repeat(x, [1, -1], 0), ValueError, "repeat: repetitions must be ints >= 0"),
+    (lambda x: ag.unstack(x, (0,)), TypeError, "unstack: axis must be one int"),
+    (lambda x: ag.take_along_axis(x, ag.tensor([[3]]), 1), IndexError,
+     "take_along_axis: index 3 is out of bounds for axis 1 of size 3"),
+    (lambda x: ag.take_along_axis(x, ag.tensor([[-4]]), 1), IndexError,
+     "take_along_axis: index -4 is out of bounds for axis 1 of size 3"),
+    (lambda x: ag.take_along_axis(x, ag.tensor([[True]]), 1), TypeError, "take_along_axis: indices must be integers"),
+])
+def test_bad_shifts_counts_and_indices(call, error, message):
+    with pytest.raises(error, match=message):
+        call(ag.ones(2, 3))
+
+
+def test_every_op_keeps_integer_and_bool_dtypes():
+    m = np.arange(12).reshape(3, 4)
+    cases = [(lambda x: ag.flip(x), np.flip),
+             (lambda x: ag.roll(x, (1, -2), (0, 1)), lambda x: np.roll(x, (1, -2), (0, 1))),
+             (lambda x: ag.moveaxis(x, 0, 1), lambda x: np.moveaxis(x, 0, 1)),
+             (lambda x: ag.stack(ag.unstack(x, 1), 0), lambda x: np.stack(list(np.moveaxis(x, 1, 0)), 0)),
+             (lambda x: ag.repeat(x, 3, 1), lambda x: np.repeat(x, 3, 1)),
+             (lambda x: ag.meshgrid(ag.flatten(x), ag.flatten(x))[0], lambda x: np.meshgrid(x.ravel(), x.ravel())[0]),
+             (lambda x: ag.take(x, ag.tensor([[5, 5], [0, -1]])), lambda x: np.take(x, [[5, 5], [0, -1]])),
+             (lambda x: ag.take_along_axis(x, ag.tensor([[3, -1, 0]]), 1),
+              lambda x: np.take_along_axis(x, np.array([[3, -1, 0]]), 1))]
+    for fn, ref in cases:
+        for data in (m.astype(np.int32), m.astype(np.int64), m % 3 == 0):
+            y = fn(ag.tensor(data))
+            assert y.dtype == data.dtype, (fn, data.dtype)
+            np.testing.assert_array_equal(y.numpy(), ref(data))
+
+
+def test_empty_tensors_keep_their_shapes_and_give_zero_gradients():
+    e = ag.zeros(0, 3, requires_grad=True)
+    for y, shape in [(ag.flip(e), (0, 3)), (ag.roll(e, 5), (0, 3)), (ag.roll(e, (1, 2), (0, 1)), (0, 3)),
+                     (ag.moveaxis(e, 0, 1), (3, 0)), (ag.repeat(e, 4, 1), (0, 12)),
+                     (ag.take(e, ag.tensor([[1, 2]]), 1), (0, 1, 2)),
+                     (ag.take_along_axis(e, ag.zeros(0, 2, dtype="int64"), 1), (0, 2)),
+                     (ag.take_along_axis(ag.ones(2, 3), ag.zeros(2, 0, dtype="int64"), 1), (2, 0))]:
+        assert y.shape == shape
+    pieces = ag.unstack(e, 1)
+    assert len(pieces) == 3 and all(p.shape == (0,) for p in pieces)
+    ag.stack(pieces, 0).sum().backward()
+    assert e.grad.shape == (0, 3)
+    x = ag.ones(2, 3, requires_grad=True)
+    ag.take(x, ag.zeros(0, dtype="int64")).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))
+
+
+def test_zero_d_tensors():
+    s = ag.tensor(3.0, requires_grad=True)
+    assert ag.roll(s, 5).item() == 3.0 and ag.flip(s, ()).item() == 3.0
+    assert ag.moveaxis(s, (), ()).shape == ()
+    np.testing.assert_array_equal(ag.take(s, ag.tensor([0, 0, -1])).numpy(), [3.0, 3.0, 3.0])
+    (ag.take(s, ag.tensor([0, 0, -1])).sum() + ag.repeat(s, 2, 0).sum() + ag.roll(s, 1).sum()).backward()
+    assert s.grad.item() == 6.0
+    assert ag.meshgrid() == ()
+    with pytest.raises(ValueError, match="meshgrid: takes 1-D tensors"):
+        ag.meshgrid(s)
+
+
+def test_repeated_and_negative_indices_accumulate_in_take_along_axis():
+    x = ag.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    y = ag.take_along_axis(x, ag.tensor([[2, -1, 2, 0], [1, 1, -2, 0]]), 1)
+    np.testing.assert_array_equal(y.numpy(), [[3.0, 3.0, 3.0, 1.0], [5.0, 5.0, 5.0, 4.0]])
+    (y * ag.tensor([[1.0, 10.0, 100.0, 1000.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1000.0, 0.0, 111.0], [1000.0, 111.0, 0.0]])
+
+
+def test_unstack_gives_zeros_to_the_pieces_not_used():
+    x = ag.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    pieces = ag.unstack(x, -1)
+    (pieces[1] * 2).sum().backward()
+    expected = np.zeros((3, 4))
+    expected[:, 1] = 2.0
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+def test_second_order_through_roll_repeat_and_take_along_axis():
+    rng = np.random.default_rng(3)
+    index = ag.tensor([[0, 0, 2], [1, -1, 1]])
+    for fn in (lambda x: ag.roll(x, (1, -1), (0, 1)) ** 3, lambda x: ag.repeat(x, 2, 1) ** 3,
+               lambda x: ag.repeat(x, 17, 0) ** 3, lambda x: ag.take_along_axis(x, index, 1) ** 3,
+               lambda x: ag.stack(ag.unstack(x, 1)[::2], 0) ** 3):
+        ag.gradgradcheck(fn, (ag.tensor(rng.standard_normal((2, 3)), requires_grad=True),))
+
+
+def test_gradients_match_pytorch_for_every_op():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    data = rng.standard_normal((3, 4, 5))
+    counts = [2, 0, 1, 3]
+    index = rng.integers(0, 4, (3, 6, 1))  # broadcast along the last axis
+    flat = rng.integers(0, 60, (2, 7))
+    cases = [
+        (lambda x: ag.flip(x, (0, -1)), lambda x: torch.flip(x, (0, -1))),
+        (lambda x: ag.flip(x), lambda x: torch.flip(x, (0, 1, 2))),
+        (lambda x: ag.roll(x, (2, -7, 1), (0, 2, 0)), lambda x: torch.roll(x, (2, -7, 1), (0, 2, 0))),
+        (lambda x: ag.roll(x, 23), lambda x: torch.roll(x, 23)),
+        (lambda x: ag.tile(x, (2, 1, 3)), lambda x: x.repeat(2, 1, 3)),
+        (lambda x: ag.tile(x, 2), lambda x: x.repeat(1, 1, 2)),
+        (lambda x: ag.repeat(x, 3, 1), lambda x: torch.repeat_interleave(x, 3, 1)),
+        (lambda x: ag.repeat(x, 40, -1), lambda x: torch.repeat_interleave(x, 40, -1)),
+        (lambda x: ag.repeat(x, ag.tensor(counts), 1), lambda x: torch.repeat_interleave(x, torch.tensor(counts), 1)),
+        (lambda x: ag.repeat(x, 2), lambda x: torch.repeat_interleave(x, 2)),
+        (lambda x: ag.moveaxis(x, -1, 0), lambda x: torch.movedim(x, -1, 0)),
+        (lambda x: ag.stack(ag.unstack(x, 1)[1:], 0), lambda x: torch.stack(torch.unbind(x, 1)[1:], 0)),
+        (lambda x: ag.stack(ag.meshgrid(x[0, 0], x[1, :, 0], x[2, 1:3, 1]), 0),
+         lambda x: torch.stack(torch.meshgrid(x[0, 0], x[1, :, 0], x[2, 1:3, 1], indexing="xy"), 0)),
+        (lambda x: ag.stack(ag.meshgrid(x[0, 0], x[1, :, 0], indexing="ij"), 0),
+         lambda x: torch.stack(torch.meshgrid(x[0, 0], x[1, :, 0], indexing="ij"), 0)),
+        (lambda x: ag.take_along_axis(x, ag.tensor(index), 1), lambda x: torch.take_along_dim(x, torch.tensor(index), 1)),
+        (lambda x: ag.take(x, ag.tensor(flat)), lambda x: torch.take(x, torch.tensor(flat))),
+        (lambda x: ag.take(x, ag.tensor([3, 0, 3]), 2), lambda x: torch.index_select(x, 2, torch.tensor([3, 0, 3]))),
+    ]
+    for ours, theirs in cases:
+        x = ag.tensor(data, requires_grad=True)
+        t = torch.tensor(data, requires_grad=True)
+        y, ty = ours(x), theirs(t)
+        np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+        g = rng.standard_normal(y.shape)
+        y.backward(ag.tensor(g))
+        ty.backward(torch.tensor(g))
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_tensor_methods_are_numpys():
+    x = ag.tensor([[1, 2], [3, 4]])
+    np.testing.assert_array_equal(x.repeat(2, 0).numpy(), [[1, 2], [1, 2], [3, 4], [3, 4]])  # not PyTorch's
+    np.testing.assert_array_equal(x.tile((2, 1)).numpy(), [[1, 2], [3, 4], [1, 2], [3, 4]])  # PyTorch's repeat
+    np.testing.assert_array_equal(x.unstack(1)[1].numpy(), [2, 4])
+    np.testing.assert_array_equal(x.take_along_axis(ag.tensor([[1], [0]]), 1).numpy(), [[2], [3]])
