@@ -5,9 +5,9 @@ that their backward passes are written with, as Tensor ops (so they differentiat
 
 The factorizations themselves are the backends' ``xp.linalg`` (the Array API's linalg
 extension: NumPy, CuPy and array-api-strict have it), batched over leading axes."""
-from .elementwise import constant
 from . import matrix_parts
-from .shape import expand_dims, swapaxes
+from .elementwise import constant
+from .shape import swapaxes
 
 
 class LinAlgError(ValueError):
@@ -63,18 +63,16 @@ def eye(like, n):
 
 
 def diag_embed(v):
-    """Square matrices with ``v``'s last axis on their diagonals."""
-    return expand_dims(v, -1) * eye(v, v.shape[-1])
+    """Square matrices with ``v``'s last axis on their diagonals (zeros elsewhere, even
+    where ``v`` holds inf or NaN)."""
+    n = v.shape[-1]
+    return matrix_parts.OntoDiagonal.apply(v, n, n, 0)
 
 
 def triangle(x, lower, k=0, diagonal_scale=None):
-    """``x`` with the entries above (``lower``) or below the ``k``-th diagonal zeroed,
-    as tril and triu, by a constant mask; ``diagonal_scale`` multiplies the main
-    diagonal as well."""
-    xp = x._backend.xp
-    m, n = x.shape[-2:]
-    ones = xp.ones((m, n), dtype=x.data.dtype)
-    mask = xp.tril(ones, k=k) if lower else xp.triu(ones, k=k)
-    if diagonal_scale is not None:
-        mask = mask + (diagonal_scale - 1) * xp.eye(m, n, dtype=x.data.dtype)
-    return x * constant(mask, x)
+    """tril (``lower``) or triu of ``x`` at the ``k``-th diagonal; ``diagonal_scale``
+    multiplies the main diagonal as well (exactly, for the 0.5 the backward passes use)."""
+    part = matrix_parts.tril(x, k) if lower else matrix_parts.triu(x, k)
+    if diagonal_scale is None:
+        return part
+    return part - diag_embed(diagonal(x)) * (1 - diagonal_scale)
