@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from tests.autograd.torch_pairs import check_cases
 
 
 def test_offsets_past_the_matrix_give_empty_diagonals_and_zero_triangles():
@@ -90,15 +91,7 @@ def test_values_and_gradients_match_pytorch_on_stacks_of_matrices():
         (lambda x: ag.trace(x[0, 0]), lambda x: torch.trace(x[0, 0])),
         (lambda x: ag.diag(ag.diag(x[1, 2], 1)), lambda x: torch.diag(torch.diag(x[1, 2], 1))),
     ]
-    for ours, theirs in cases:
-        x = ag.tensor(data, requires_grad=True)
-        t = torch.tensor(data, requires_grad=True)
-        y, ty = ours(x), theirs(t)
-        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=0, atol=0)
-        g = rng.standard_normal(y.shape)
-        y.backward(ag.tensor(g))
-        ty.backward(torch.tensor(g))
-        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=0, atol=0)
+    check_cases(torch, cases, data, rng, grad_tolerance=0)
 
 
 def test_second_derivatives_flow_through_diagonal_and_its_gradient():

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from tests.autograd.torch_pairs import check_cases
 
 
 def test_integer_and_bool_tensors_keep_their_dtype():
@@ -88,15 +89,7 @@ def test_values_and_gradients_match_pytorch():
         (lambda x: ag.tile(x, (2, 1, 1, 2)), lambda x: x.repeat(2, 1, 1, 2)),
         (lambda x: ag.stack(ag.unstack(x, -1), 0), lambda x: torch.stack(torch.unbind(x, -1), 0)),
     ]
-    for ours, theirs in cases:
-        x = ag.tensor(data, requires_grad=True)
-        t = torch.tensor(data, requires_grad=True)
-        y, ty = ours(x), theirs(t)
-        np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
-        g = rng.standard_normal(y.shape)
-        y.backward(ag.tensor(g))
-        ty.backward(torch.tensor(g))
-        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+    check_cases(torch, cases, data, rng, grad_tolerance=1e-12)
 
 
 @pytest.mark.parametrize("call, message", [
@@ -238,15 +231,7 @@ def test_gradients_match_pytorch_for_every_op():
         (lambda x: ag.take(x, ag.tensor(flat)), lambda x: torch.take(x, torch.tensor(flat))),
         (lambda x: ag.take(x, ag.tensor([3, 0, 3]), 2), lambda x: torch.index_select(x, 2, torch.tensor([3, 0, 3]))),
     ]
-    for ours, theirs in cases:
-        x = ag.tensor(data, requires_grad=True)
-        t = torch.tensor(data, requires_grad=True)
-        y, ty = ours(x), theirs(t)
-        np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
-        g = rng.standard_normal(y.shape)
-        y.backward(ag.tensor(g))
-        ty.backward(torch.tensor(g))
-        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+    check_cases(torch, cases, data, rng, grad_tolerance=1e-12)
 
 
 def test_tensor_methods_are_numpys():

@@ -31,3 +31,18 @@ def check_grads(torch, fn, tfn, values, dtype="float64", second_order=True, *, t
         ggx, = ag.grad((gx * ag.tensor(v)).sum(), x)
         tggx, = torch.autograd.grad((tgx * torch.tensor(v)).sum(), tx)
         np.testing.assert_allclose(ggx.numpy(), tggx.numpy(), rtol=rtol, atol=atol)
+
+
+def check_cases(torch, cases, data, rng, grad_tolerance):
+    """For each (ours, theirs) pair of functions: the same values as PyTorch's, bit for
+    bit, and the gradient through one random cotangent within ``grad_tolerance`` (rtol
+    and atol both; 0 asks for equality)."""
+    for ours, theirs in cases:
+        x = ag.tensor(data, requires_grad=True)
+        t = torch.tensor(data, requires_grad=True)
+        y, ty = ours(x), theirs(t)
+        np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+        g = rng.standard_normal(y.shape)
+        y.backward(ag.tensor(g))
+        ty.backward(torch.tensor(g))
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=grad_tolerance, atol=grad_tolerance)
