@@ -105,18 +105,23 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     """The ``offset`` diagonal of the matrices on ``axis1`` and ``axis2`` (NumPy's and
     PyTorch's default: the first two axes; the Array API's ``linalg.diagonal`` takes the
     last two), as the last axis of the result; offset > 0 is above the main diagonal."""
-    x = _matrices("diagonal", x)
-    offset = _offset("diagonal", offset)
-    axis1, axis2 = single_axis("diagonal", axis1, x.ndim), single_axis("diagonal", axis2, x.ndim)
-    if axis1 == axis2:
-        raise ValueError(f"diagonal: axis1 and axis2 must differ, both are {axis1}")
-    rest = [a for a in range(x.ndim) if a not in (axis1, axis2)]
-    return LastDiagonal.apply(transpose(x, (*rest, axis1, axis2)), offset)
+    return _diagonal("diagonal", x, offset, axis1, axis2)
 
 
 def trace(x, offset=0, axis1=0, axis2=1):
     """The sum of the ``offset`` diagonal, over the axes ``diagonal`` takes."""
-    return sum_over(diagonal(x, offset, axis1, axis2), axis=-1)
+    return sum_over(_diagonal("trace", x, offset, axis1, axis2), axis=-1)
+
+
+def _diagonal(op, x, offset, axis1, axis2):
+    """``diagonal``, its errors naming ``op``."""
+    x = _matrices(op, x)
+    offset = _offset(op, offset)
+    axis1, axis2 = single_axis(op, axis1, x.ndim), single_axis(op, axis2, x.ndim)
+    if axis1 == axis2:
+        raise ValueError(f"{op}: axis1 and axis2 must differ, both are {axis1}")
+    rest = [a for a in range(x.ndim) if a not in (axis1, axis2)]
+    return LastDiagonal.apply(transpose(x, (*rest, axis1, axis2)), offset)
 
 
 def diag(v, k=0):

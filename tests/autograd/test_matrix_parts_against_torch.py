@@ -55,6 +55,8 @@ def test_bad_arguments_name_the_op_and_the_problem():
         ag.diagonal(ag.ones(3, 3), 0, 1, -1)
     with pytest.raises(ValueError, match="diagonal: axis 2 is out of range"):
         ag.diagonal(ag.ones(3, 3), 0, 0, 2)
+    with pytest.raises(ValueError, match=r"trace: needs a matrix .* shape \(3,\)"):
+        ag.trace(ag.ones(3))
     with pytest.raises(ValueError, match=r"diag: takes a vector or a matrix, got shape \(2, 2, 2\)"):
         ag.diag(ag.ones(2, 2, 2))
     with pytest.raises(ValueError, match=r"outer: takes two vectors, got shapes \(2, 2\) and \(3,\)"):
