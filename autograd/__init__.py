@@ -18,12 +18,14 @@ from .ops.comparison import equal, greater, greater_equal, less, less_equal, not
 from .ops.device import to_device
 from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p, maximum, minimum, mul,
                               neg, pow, relu, relu_, sigmoid, sign, sin, sqrt, sub, tanh, where)
-from .ops.elementwise import clone
+from .ops.elementwise import clone, masked_fill
 from .ops.exponential import erf, erfc, exp2, expm1, hypot, log2, log10, logaddexp, reciprocal, square
 from .ops.gather import take, take_along_axis
 from .ops.indexing import getitem
 from .ops.linalg import einsum, matmul, outer, tensordot
-from .ops.logical import logical_and, logical_not, logical_or, logical_xor
+from .ops.logical import (bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, logical_and, logical_not,
+                          logical_or, logical_xor)
+from .ops.logical import bitwise_invert as bitwise_not  # PyTorch's name
 from .ops.matrix_parts import diag, diagonal, trace, tril, triu
 from .ops.nonfinite import isfinite, isinf, isnan, nan_to_num
 from .ops.rearrange import flip, meshgrid, moveaxis, repeat, roll, tile, unstack

@@ -52,6 +52,32 @@ def share_version(t, v):
         node.watch_output(t._output_nr, v)
 
 
+def _in_place(name, op, result="promoted"):
+    """The in-place method ``name``: ``x.NAME(*args)`` writes ``ops.OP(x, *args)`` into x
+    (``op`` is "module.function" under autograd.ops, looked up at call time, since the
+    ops load after Tensor). ``result`` is the dtype the op gives: "floating" (refused on
+    an integer or bool tensor, which cannot hold it), "promoted" (x's with the other
+    operands', refused where wider than x's), or "own" (x's, or a bool that any holds)."""
+    module, function = op.split(".")
+
+    def method(self, *args, **kwargs):
+        operands = args + tuple(kwargs.values())
+        if result == "floating":
+            self._refuse_a_wider_result(name, self, division=True)
+        elif result == "promoted":
+            for a in operands:
+                if isinstance(a, (Tensor, bool, int, float)):
+                    self._refuse_a_wider_result(name, a)
+        compute = getattr(getattr(ops, module), function)
+        # _inplace records when this tensor or the operand it is given requires grad.
+        differentiable = next((a for a in operands if isinstance(a, Tensor) and a._requires_grad), None)
+        return self._inplace(name, lambda old, _: compute(old, *args, **kwargs), differentiable)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In place: this tensor becomes ``ag.{function}(self, ...)``, as PyTorch's ``{name}``."
+    return method
+
+
 class Tensor:
     # _base: (the tensor viewed, how to write the view's values back into it, the version
     # when taken, how to remake the view) for a view (see ops.shape._view), which in-place
@@ -548,24 +574,19 @@ class Tensor:
         return self.div_(other)
 
     def __ifloordiv__(self, other):
-        self._refuse_a_wider_result("floor_divide_", other)
-        return self._inplace("floor_divide_", ops.rounding.floor_divide, other)
+        return self.floor_divide_(other)
 
     def __imod__(self, other):
-        self._refuse_a_wider_result("remainder_", other)
-        return self._inplace("remainder_", ops.rounding.remainder, other)
+        return self.remainder_(other)
 
     def __iand__(self, other):
-        self._refuse_a_wider_result("bitwise_and_", other)
-        return self._inplace("bitwise_and_", ops.logical.bitwise_and, other)
+        return self.bitwise_and_(other)
 
     def __ior__(self, other):
-        self._refuse_a_wider_result("bitwise_or_", other)
-        return self._inplace("bitwise_or_", ops.logical.bitwise_or, other)
+        return self.bitwise_or_(other)
 
     def __ixor__(self, other):
-        self._refuse_a_wider_result("bitwise_xor_", other)
-        return self._inplace("bitwise_xor_", ops.logical.bitwise_xor, other)
+        return self.bitwise_xor_(other)
 
     def __add__(self, other):
         return _add(self, other)
@@ -813,6 +834,80 @@ class Tensor:
     def logical_or(self, other): return ops.logical.logical_or(self, other)
     def logical_xor(self, other): return ops.logical.logical_xor(self, other)
     def logical_not(self): return ops.logical.logical_not(self)
+    def bitwise_and(self, other): return ops.logical.bitwise_and(self, other)
+    def bitwise_or(self, other): return ops.logical.bitwise_or(self, other)
+    def bitwise_xor(self, other): return ops.logical.bitwise_xor(self, other)
+    def bitwise_invert(self): return ops.logical.bitwise_invert(self)
+    bitwise_not = bitwise_invert  # PyTorch's name
+    clamp = clip                  # PyTorch's name
+
+    def masked_fill(self, mask, value):
+        """``value`` where the bool ``mask`` (broadcasting against this tensor) is true,
+        this tensor elsewhere; differentiable in both, as PyTorch's."""
+        return ops.elementwise.masked_fill(self, mask, value)
+
+    # --- in-place forms of the elementwise ops (PyTorch's NAME_ methods) -------------
+    # Each writes ``ag.NAME(x, *args)`` into x through _inplace, so it is recorded, checked
+    # and refused exactly as add_ is. A result that x's dtype cannot hold is refused first.
+    exp_ = _in_place("exp_", "elementwise.exp", "floating")
+    exp2_ = _in_place("exp2_", "exponential.exp2", "floating")
+    expm1_ = _in_place("expm1_", "exponential.expm1", "floating")
+    log_ = _in_place("log_", "elementwise.log", "floating")
+    log2_ = _in_place("log2_", "exponential.log2", "floating")
+    log10_ = _in_place("log10_", "exponential.log10", "floating")
+    log1p_ = _in_place("log1p_", "elementwise.log1p", "floating")
+    sqrt_ = _in_place("sqrt_", "elementwise.sqrt", "floating")
+    reciprocal_ = _in_place("reciprocal_", "exponential.reciprocal", "floating")
+    erf_ = _in_place("erf_", "exponential.erf", "floating")
+    erfc_ = _in_place("erfc_", "exponential.erfc", "floating")
+    sigmoid_ = _in_place("sigmoid_", "elementwise.sigmoid", "floating")
+    sin_ = _in_place("sin_", "elementwise.sin", "floating")
+    cos_ = _in_place("cos_", "elementwise.cos", "floating")
+    tan_ = _in_place("tan_", "trigonometric.tan", "floating")
+    tanh_ = _in_place("tanh_", "elementwise.tanh", "floating")
+    sinh_ = _in_place("sinh_", "trigonometric.sinh", "floating")
+    cosh_ = _in_place("cosh_", "trigonometric.cosh", "floating")
+    arcsin_ = _in_place("arcsin_", "trigonometric.arcsin", "floating")
+    arccos_ = _in_place("arccos_", "trigonometric.arccos", "floating")
+    arctan_ = _in_place("arctan_", "trigonometric.arctan", "floating")
+    arcsinh_ = _in_place("arcsinh_", "trigonometric.arcsinh", "floating")
+    arccosh_ = _in_place("arccosh_", "trigonometric.arccosh", "floating")
+    arctanh_ = _in_place("arctanh_", "trigonometric.arctanh", "floating")
+    arctan2_ = _in_place("arctan2_", "trigonometric.arctan2", "floating")
+    hypot_ = _in_place("hypot_", "exponential.hypot", "floating")
+    # PyTorch's names for the same (each its own method, so an error names the one called)
+    asin_ = _in_place("asin_", "trigonometric.arcsin", "floating")
+    acos_ = _in_place("acos_", "trigonometric.arccos", "floating")
+    atan_ = _in_place("atan_", "trigonometric.arctan", "floating")
+    asinh_ = _in_place("asinh_", "trigonometric.arcsinh", "floating")
+    acosh_ = _in_place("acosh_", "trigonometric.arccosh", "floating")
+    atanh_ = _in_place("atanh_", "trigonometric.arctanh", "floating")
+    atan2_ = _in_place("atan2_", "trigonometric.arctan2", "floating")
+    neg_ = _in_place("neg_", "elementwise.neg")
+    abs_ = _in_place("abs_", "elementwise.abs")
+    sign_ = _in_place("sign_", "elementwise.sign")
+    square_ = _in_place("square_", "exponential.square")
+    floor_ = _in_place("floor_", "rounding.floor")
+    ceil_ = _in_place("ceil_", "rounding.ceil")
+    round_ = _in_place("round_", "rounding.round", "own")
+    trunc_ = _in_place("trunc_", "rounding.trunc")
+    nan_to_num_ = _in_place("nan_to_num_", "nonfinite.nan_to_num", "own")
+    clip_ = _in_place("clip_", "elementwise.clip")
+    clamp_ = _in_place("clamp_", "elementwise.clip")
+    pow_ = _in_place("pow_", "elementwise.pow")
+    fmod_ = _in_place("fmod_", "rounding.fmod")
+    remainder_ = _in_place("remainder_", "rounding.remainder")
+    floor_divide_ = _in_place("floor_divide_", "rounding.floor_divide")
+    bitwise_and_ = _in_place("bitwise_and_", "logical.bitwise_and")
+    bitwise_or_ = _in_place("bitwise_or_", "logical.bitwise_or")
+    bitwise_xor_ = _in_place("bitwise_xor_", "logical.bitwise_xor")
+    bitwise_invert_ = _in_place("bitwise_invert_", "logical.bitwise_invert")
+    bitwise_not_ = _in_place("bitwise_not_", "logical.bitwise_invert")
+    logical_and_ = _in_place("logical_and_", "logical.logical_and", "own")
+    logical_or_ = _in_place("logical_or_", "logical.logical_or", "own")
+    logical_xor_ = _in_place("logical_xor_", "logical.logical_xor", "own")
+    logical_not_ = _in_place("logical_not_", "logical.logical_not", "own")
+    masked_fill_ = _in_place("masked_fill_", "elementwise.masked_fill", "own")
 
 
 _new = object.__new__

@@ -618,6 +618,27 @@ def where(condition, a, b):
     return Where.apply(condition, a, b)
 
 
+def masked_fill(x, mask, value):
+    """``x`` with ``value`` where the bool ``mask`` holds, as PyTorch's masked_fill: the
+    mask broadcasts to x's shape, and the result keeps x's shape and dtype (a float value
+    in an integer tensor is truncated). Differentiable in x and in a 0-d tensor value."""
+    x = as_tensor(x)
+    mask = as_tensor(mask, x)
+    if mask.dtype != dtypes.bool_:
+        raise TypeError(f"masked_fill: the mask must be a bool tensor, not {mask.dtype}; make one with a "
+                        "comparison such as x > 0")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ValueError(f"masked_fill: value must be a Python number or a 0-d tensor, got shape {value.shape}; "
+                         "for a tensor of values use ag.where(mask, values, x)")
+    if broadcast_shapes("masked_fill", mask.shape, x.shape) != x.shape:
+        raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's shape "
+                         f"{x.shape}")
+    value = as_tensor(value, x)
+    if value.dtype != x.dtype:
+        value = astype(value, x.dtype)
+    return where(mask, value, x)
+
+
 class Clone(Function):
     """A copy in new memory that stays in the graph: what to change in place when the
     original is saved for backward."""
