@@ -40,22 +40,6 @@ def set_scope(scope):
     return previous
 
 
-class _NoInputNeedsGrad:
-    """``ctx.needs_input_grad`` when nothing is recorded: False at every index."""
-
-    def __getitem__(self, index):
-        return False
-
-    def __iter__(self):
-        return iter(())
-
-    def __len__(self):
-        return 0
-
-
-_NOTHING_NEEDS_GRAD = _NoInputNeedsGrad()
-
-
 class _OutputMarks:
     """What a forward said of its outputs: the ids of those that take no gradient
     (mark_non_differentiable) and the input tensors it changed in place (mark_dirty)."""
@@ -99,7 +83,7 @@ class Function:
             except (AttributeError, TypeError):
                 pass
 
-    needs_input_grad = _NOTHING_NEEDS_GRAD
+    needs_input_grad = ()  # per forward argument; set on every call (all False when nothing records)
     # The graph, per forward argument: None (no gradient flows there), a leaf tensor,
     # or the node that made the argument. Where a producer has several outputs,
     # ``_producer_nrs`` says which one each argument was (it is None otherwise).
@@ -198,7 +182,7 @@ class Function:
         in-place method. As for those, a leaf that requires grad, or a view of one, is
         refused while the graph is recorded: here, so that a forward that calls
         mark_dirty before it changes anything leaves the tensor's values intact."""
-        recording = self.needs_input_grad is not _NOTHING_NEEDS_GRAD
+        recording = any(self.needs_input_grad)  # a recorded node needs at least one
         for t in tensors:
             if not isinstance(t, Tensor):
                 raise TypeError(f"{self.name}.mark_dirty: expected the input Tensors that forward changed in "
@@ -311,9 +295,12 @@ def _run(cls, args):
             if a._requires_grad or a._version is not None and a._fresh()._requires_grad:
                 requires = True  # (_fresh: an indexing view whose base joined the graph since)
     ctx = _new(cls)
-    if _state.enabled:
-        if requires:
-            return _record(cls, ctx, args, backend)
+    recording = _state.enabled
+    if recording and requires:
+        return _record(cls, ctx, args, backend)
+    # A tuple, as PyTorch's: forwards index it (twice per Mul), so it must be cheap.
+    ctx.needs_input_grad = (False,) * len(args)
+    if recording:
         # As PyTorch: a forward never records, even one whose inputs need no gradient
         # (a custom Function's forward may use Tensor ops on a parameter it closes over).
         _state.enabled = False

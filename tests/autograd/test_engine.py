@@ -366,6 +366,35 @@ def test_grad_tells_a_running_node_which_of_its_inputs_are_not_wanted(device):
     assert seen == [(True, False), (False, True), (True, True)]
 
 
+def test_forward_sees_needs_input_grad_as_a_tuple_of_flags_one_per_argument(torch):
+    """As PyTorch's: a tuple of bools, one per argument (so a forward may slice or unpack
+    it either way). Under no_grad ours is all False, since nothing will take a gradient;
+    PyTorch's still reports which inputs require grad."""
+    def seen_by_forward(module, *args):
+        seen = []
+
+        class Probe(module.autograd.Function if module is torch else ag.Function):
+            @staticmethod
+            def forward(ctx, x, y, scale):
+                seen.append(tuple(ctx.needs_input_grad[:2]) + (ctx.needs_input_grad,))
+                return x * scale if module is torch else x.data * scale
+
+            @staticmethod
+            def backward(ctx, gy):
+                return gy, None, None
+
+        Probe.apply(*args)
+        return seen[0]
+
+    for module, tensor in ((ag, ag.tensor), (torch, torch.tensor)):
+        x, y = tensor([1.0], requires_grad=True), tensor([2.0])
+        assert seen_by_forward(module, x, y, 2.0) == (True, False, (True, False, False))
+        assert seen_by_forward(module, y, y, 2.0) == (False, False, (False, False, False))
+        with module.no_grad():
+            expected = (False, False, (False, False, False)) if module is ag else (True, False, (True, False, False))
+            assert seen_by_forward(module, x, y, 2.0) == expected
+
+
 @pytest.mark.parametrize("build, wanted", PRUNED_GRAPHS, ids=PRUNED_IDS)
 def test_grad_of_a_pruned_graph_matches_the_full_backward(build, wanted, device):
     outputs, grad_outputs, named = build(_Ops())
