@@ -1,15 +1,20 @@
 """Spatial transformers' sampling, as PyTorch's: ``affine_grid`` (the sampling grid of
 a batch of affine maps, 2-D and 3-D) and ``grid_sample`` (an image batch read at a
-grid of normalized coordinates, 2-D; modes 'bilinear' and 'nearest'; padding modes
-'zeros', 'border' and 'reflection'; ``align_corners`` both ways).
+grid of normalized coordinates, 2-D and 3-D; modes 'bilinear' (trilinear in 3-D),
+'nearest' and, in 2-D, 'bicubic'; padding modes 'zeros', 'border' and 'reflection';
+``align_corners`` both ways).
 
 Compositions of Tensor ops, with no gradient code of their own: a grid point's pixel
 coordinates are a differentiable function of the grid (PyTorch's unnormalization,
-clipping and reflection), each of the four neighbours is gathered from the image
-(advanced indexing, whose gradient is a scatter-add into the image) and weighted by
-its bilinear weight, so the gradient reaches both the image and the grid; the
-neighbours' integer positions come from ``floor`` of the coordinates and carry no
-gradient, as in PyTorch."""
+clipping and reflection), each axis offers a few taps (a whole-number position and a
+weight that is a differentiable function of the coordinate: 2 linear ones, or 4 cubic
+ones), and every choice of one tap per axis is gathered from the image (advanced
+indexing, whose gradient is a scatter-add into the image) and weighted by the product
+of its taps' weights. So the gradient reaches both the image and the grid, and is
+differentiable again; the taps' positions come from ``floor`` of the coordinates and
+carry no gradient, as in PyTorch. The same code serves 2-D and 3-D."""
+import itertools
+import math
 import warnings
 
 from autograd.ops.elementwise import constant, where
@@ -18,8 +23,10 @@ from autograd.ops.shape import reshape, transpose
 from autograd.user_code import user_stacklevel
 
 from .arguments import floating, same_dtype
+from .resampling import _cubic_far, _cubic_near  # PyTorch's cubic convolution, as interpolate's bicubic
 
-GRID_SAMPLE_MODES = ("bilinear", "nearest")
+GRID_SAMPLE_MODES = ("bilinear", "nearest", "bicubic")
+CUBIC_A = -0.75  # PyTorch's cubic convolution coefficient
 PADDING_MODES = ("zeros", "border", "reflection")
 
 
@@ -77,60 +84,99 @@ def _base_coordinates(xp, n, align_corners, dtype):
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """``input`` (N, C, H, W) read at ``grid`` (N, OH, OW, 2): (x, y) in [-1, 1] (the
-    image's corner pixels' centres with ``align_corners``, else its edges), giving (N, C,
-    OH, OW). 'bilinear' weights the four neighbours (its gradient reaches the grid),
-    'nearest' takes the closest (ties to even, as PyTorch's). Outside the image,
-    'zeros' reads 0, 'border' the nearest edge pixel, 'reflection' the image mirrored
-    at its border."""
+    """``input`` (N, C, H, W) read at ``grid`` (N, OH, OW, 2), or (N, C, D, H, W) at (N,
+    OD, OH, OW, 3): (x, y[, z]) in [-1, 1] (the corner pixels' centres with
+    ``align_corners``, else the image's edges), giving (N, C, OH, OW) or (N, C, OD, OH,
+    OW). 'bilinear' (trilinear in 3-D) weights the 2 or 8 neighbours, 'bicubic' (4-D
+    input only) the 4 x 4 around the point by PyTorch's cubic convolution (A = -0.75);
+    the gradient of both reaches the grid. 'nearest' takes the closest (ties to even, as
+    PyTorch's). Outside the image, 'zeros' reads 0, 'border' the nearest edge pixel,
+    'reflection' the image mirrored at its border; 'bicubic' pads its taps, not the
+    point, as PyTorch does."""
     op = "grid_sample"
     floating(op, input)
     floating(op, grid, "grid")
     same_dtype(op, input, grid, "the grid")
     if mode not in GRID_SAMPLE_MODES:
-        raise ValueError(f"{op}: mode must be 'bilinear' or 'nearest', not {mode!r} ('bicubic' is not supported)")
+        raise ValueError(f"{op}: mode must be 'bilinear', 'nearest' or 'bicubic', not {mode!r}")
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"{op}: padding_mode must be 'zeros', 'border' or 'reflection', not {padding_mode!r}")
     align_corners = _align_corners(op, align_corners)
-    if input.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {input.shape} (only 2-D sampling "
-                         "is supported)")
-    if grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
-        raise ValueError(f"{op}: expected a grid of shape (N, OH, OW, 2) with N = {input.shape[0]}, got "
-                         f"{grid.shape}")
-    n, c, h, w = input.shape
-    if not h or not w:
-        raise ValueError(f"{op}: the input's height and width must be non-zero, got shape {input.shape}")
-    _, oh, ow, _ = grid.shape
-    x = _source_coordinates(grid[..., 0], w, padding_mode, align_corners)
-    y = _source_coordinates(grid[..., 1], h, padding_mode, align_corners)
-    pixels = transpose(reshape(input, (n, c, h * w)), 0, 2, 1)  # (N, H * W, C): one row per pixel
+    if input.ndim not in (4, 5):
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or a 5-D input (N, C, D, H, W), got shape "
+                         f"{input.shape}")
+    spatial = input.ndim - 2
+    if mode == "bicubic" and spatial == 3:
+        raise ValueError(f"{op}: mode='bicubic' needs a 4-D input (N, C, H, W), got shape {input.shape}; sample "
+                         "a 5-D input with 'bilinear' or 'nearest'")
+    if grid.ndim != input.ndim or grid.shape[-1] != spatial or grid.shape[0] != input.shape[0]:
+        expected = "(N, OH, OW, 2)" if spatial == 2 else "(N, OD, OH, OW, 3)"
+        raise ValueError(f"{op}: expected a grid of shape {expected} with N = {input.shape[0]} for an input of "
+                         f"shape {input.shape}, got {grid.shape}")
+    n, c, sizes = input.shape[0], input.shape[1], input.shape[2:]
+    if not min(sizes):
+        raise ValueError(f"{op}: the input's spatial sizes must be non-zero, got shape {input.shape}")
+    # the grid's last axis runs x, y[, z]: its entry k reads the input's axis -1 - k
+    points = [_unnormalize(grid[..., spatial - 1 - a], size, align_corners) for a, size in enumerate(sizes)]
+    pixels = transpose(reshape(input, (n, c, math.prod(sizes))), 0, 2, 1)  # (N, D * H * W, C): one row per pixel
     xp = input._backend.xp
     if mode == "nearest":
-        out = _pixels_at(pixels, xp.round(y.data), xp.round(x.data), h, w)
+        padded = [_pad(x, size, padding_mode, align_corners) for x, size in zip(points, sizes)]
+        out = _pixels_at(pixels, [xp.round(x.data) for x in padded], sizes)
         if grid.requires_grad:  # as in PyTorch, the grid gets a zero gradient (not none): x joins unselected
-            everywhere = constant(xp.ones((n, oh * ow, 1), dtype=xp.bool), out)
-            out = where(everywhere, out, reshape(x, (n, oh * ow, 1)))
+            everywhere = constant(xp.ones(out.shape[:2] + (1,), dtype=xp.bool), out)
+            out = where(everywhere, out, _per_point(padded[-1]))
     else:
-        x0, y0 = xp.floor(x.data), xp.floor(y.data)
-        right, down = x - constant(x0, x), y - constant(y0, y)  # the weights of the far neighbours
-        left, up = 1 - right, 1 - down
-        out = None
-        for dy, wy in ((0, up), (1, down)):
-            for dx, wx in ((0, left), (1, right)):
-                term = _pixels_at(pixels, y0 + dy, x0 + dx, h, w) * reshape(wy * wx, (n, oh * ow, 1))
-                out = term if out is None else out + term
-    return reshape(transpose(out, 0, 2, 1), (n, c, oh, ow))
+        taps = _cubic_taps if mode == "bicubic" else _linear_taps
+        out = _weighted_sum(pixels, [taps(x, size, padding_mode, align_corners) for x, size in zip(points, sizes)],
+                            sizes)
+    return reshape(transpose(out, 0, 2, 1), (n, c) + tuple(grid.shape[1:-1]))
 
 
-def _source_coordinates(coordinate, size, padding_mode, align_corners):
-    """A normalized grid coordinate as a pixel coordinate along an axis of ``size``,
-    by PyTorch's grid_sampler_compute_source_index: unnormalized, then clipped to the
-    image ('border') or reflected into it ('reflection')."""
+def _linear_taps(x, size, padding_mode, align_corners):
+    """An axis's two neighbours of the padded point x and their linear weights."""
+    x = _pad(x, size, padding_mode, align_corners)
+    low = x._backend.xp.floor(x.data)
+    far = x - constant(low, x)  # the weight of the far neighbour
+    return [(low, 1 - far), (low + 1, far)]
+
+
+def _cubic_taps(x, size, padding_mode, align_corners):
+    """An axis's four taps around the unpadded point x, by PyTorch's cubic convolution;
+    each tap's position is padded on its own (its weight stays), and being a whole
+    number it gets no gradient."""
+    low = x._backend.xp.floor(x.data)
+    t = x - constant(low, x)
+    s = 1 - t
+    weights = [_cubic_far(t + 1, CUBIC_A), _cubic_near(t, CUBIC_A), _cubic_near(s, CUBIC_A),
+               _cubic_far(s + 1, CUBIC_A)]
+    return [(_pad(constant(low + (k - 1), x), size, padding_mode, align_corners).data, weight)
+            for k, weight in enumerate(weights)]
+
+
+def _weighted_sum(pixels, taps, sizes):
+    """The sum, over every choice of one tap per axis (``taps[a]`` lists axis a's
+    (positions, weight) pairs), of the pixel there times the product of the weights."""
+    out = None
+    for choice in itertools.product(*taps):
+        weight = choice[0][1]
+        for _, w in choice[1:]:
+            weight = weight * w
+        term = _pixels_at(pixels, [positions for positions, _ in choice], sizes) * _per_point(weight)
+        out = term if out is None else out + term
+    return out
+
+
+def _unnormalize(coordinate, size, align_corners):
+    """A normalized grid coordinate as a pixel coordinate along an axis of ``size``."""
     if align_corners:
-        x = (coordinate + 1) * ((size - 1) / 2)
-    else:
-        x = ((coordinate + 1) * size - 1) / 2
+        return (coordinate + 1) * ((size - 1) / 2)
+    return ((coordinate + 1) * size - 1) / 2
+
+
+def _pad(x, size, padding_mode, align_corners):
+    """A pixel coordinate clipped to the image ('border') or reflected into it
+    ('reflection'), by PyTorch's grid_sampler_compute_source_index ('zeros' leaves it)."""
     if padding_mode == "border":
         return _clip(x, size - 1)
     if padding_mode == "reflection":
@@ -161,14 +207,27 @@ def _reflect(x, twice_low, twice_high):
     return where(even, extra + low, (span - extra) + low)
 
 
-def _pixels_at(pixels, rows, columns, h, w):
-    """The (N, P, C) pixels of ``pixels`` (N, H * W, C) at integer-valued float
-    positions (N, OH, OW); 0 where a position lies outside the image."""
+def _pixels_at(pixels, positions, sizes):
+    """The (N, P, C) pixels of ``pixels`` (N, D * H * W, C) at integer-valued float
+    positions, one (N, *out) array per input axis; 0 where a position lies outside the
+    image."""
     xp = pixels._backend.xp
     n = pixels.shape[0]
-    inside = (columns >= 0) & (columns <= w - 1) & (rows >= 0) & (rows <= h - 1)
-    flat = xp.where(inside, rows * w + columns, xp.zeros_like(rows))
-    flat = xp.reshape(xp.astype(flat, xp.int64), (n, -1))
+    inside = None
+    for p, size in zip(positions, sizes):
+        fits = (p >= 0) & (p <= size - 1)
+        inside = fits if inside is None else inside & fits
+    flat = None
+    for p, size in zip(positions, sizes):  # in int64: a float32 flat index is inexact past 2**24 pixels
+        index = xp.astype(xp.where(inside, p, xp.zeros_like(p)), xp.int64)
+        flat = index if flat is None else flat * size + index
+    points = math.prod(flat.shape[1:])  # not -1 in the reshapes: N may be 0
+    flat = xp.reshape(flat, (n, points))
     batch = xp.reshape(xp.arange(n, dtype=xp.int64), (n, 1))
     picked = pixels[constant(batch, pixels), constant(flat, pixels)]
-    return where(constant(xp.reshape(inside, (n, -1, 1)), pixels), picked, 0.0)
+    return where(constant(xp.reshape(inside, (n, points, 1)), pixels), picked, 0.0)
+
+
+def _per_point(t):
+    """(N, *out) as (N, P, 1), to scale the gathered (N, P, C) pixels."""
+    return reshape(t, (t.shape[0], math.prod(t.shape[1:]), 1))

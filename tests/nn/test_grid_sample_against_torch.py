@@ -1,8 +1,9 @@
 """F.affine_grid and F.grid_sample against PyTorch 2.13: every mode, padding mode and
-align_corners, values and the gradients of the image, the grid and theta in float64,
-grid points exactly on pixel centres and image edges (where PyTorch's clipping and
-reflection gradients have their own rules) and far outside, second derivatives, the
-warning for an unset align_corners, and the errors."""
+align_corners, in 2-D (bilinear, nearest, bicubic) and 3-D (trilinear, nearest), values
+and the gradients of the image, the grid and theta in float64, grid points exactly on
+pixel centres and image edges (where PyTorch's clipping and reflection gradients have
+their own rules) and far outside, second derivatives, the warning for an unset
+align_corners, and the errors."""
 import numpy as np
 import pytest
 
@@ -16,21 +17,18 @@ def leaves(torch, array):
     return ag.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
 
 
-def special_grid(rng, n, oh, ow, spread):
-    """Random points in [-spread, spread]^2, with the corners, the centre and an edge pixel's centre among them."""
-    grid = rng.uniform(-spread, spread, (n, oh, ow, 2))
-    grid[0, 0, :5] = [[1.0, 1.0], [-1.0, -1.0], [0.0, 0.0], [1.0, -1.0], [-0.6, 0.2]]
+def special_grid(rng, n, out, spread, dims=2):
+    """Random points in [-spread, spread]^dims, with the corners, the centre and an edge pixel's centre among them."""
+    grid = rng.uniform(-spread, spread, (n,) + out + (dims,))
+    special = [[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0], [0.0, 0.0, 0.0], [1.0, -1.0, 1.0], [-0.6, 0.2, -0.5]]
+    grid.reshape(n, -1, dims)[0, :5] = np.array(special)[:, :dims]
     return grid
 
 
-@pytest.mark.parametrize("align_corners", [False, True])
-@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
-@pytest.mark.parametrize("shape", [(2, 3, 5, 6), (1, 2, 1, 4)])
-def test_grid_sample_matches_pytorch_with_gradients(device, torch, shape, mode, padding_mode, align_corners):
-    rng = named_rng(f"grid{shape}{mode}{padding_mode}{align_corners}")
+def assert_matches_pytorch(torch, rng, shape, grid, mode, padding_mode, align_corners):
+    """Values and the gradients of the image and the grid, against PyTorch's."""
     xo, xt = leaves(torch, rng.standard_normal(shape))
-    go, gt = leaves(torch, special_grid(rng, shape[0], 4, 7, 2.5))
+    go, gt = leaves(torch, grid)
     yo = F.grid_sample(xo, go, mode, padding_mode, align_corners)
     yt = torch.nn.functional.grid_sample(xt, gt, mode, padding_mode, align_corners)
     assert yo.shape == tuple(yt.shape)
@@ -40,6 +38,44 @@ def test_grid_sample_matches_pytorch_with_gradients(device, torch, shape, mode, 
     yt.backward(torch.from_numpy(g))
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(go.grad.numpy(), gt.grad.numpy(), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 6), (1, 2, 1, 4)])
+def test_grid_sample_matches_pytorch_with_gradients(device, torch, shape, mode, padding_mode, align_corners):
+    rng = named_rng(f"grid{shape}{mode}{padding_mode}{align_corners}")
+    grid = special_grid(rng, shape[0], (4, 7), 2.5)
+    assert_matches_pytorch(torch, rng, shape, grid, mode, padding_mode, align_corners)
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5, 6), (1, 2, 1, 3, 1)])
+def test_grid_sample_3d_matches_pytorch_with_gradients(device, torch, shape, mode, padding_mode, align_corners):
+    rng = named_rng(f"grid3d{shape}{mode}{padding_mode}{align_corners}")
+    grid = special_grid(rng, shape[0], (3, 4, 2), 2.5, dims=3)
+    assert_matches_pytorch(torch, rng, shape, grid, mode, padding_mode, align_corners)
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_bicubic_at_whole_pixels_and_far_outside(torch, padding_mode, align_corners):
+    """Points on pixel centres and edges (t = 0, where a tap's weight is 1 and the
+    taps move to the next pixel) and several pixels outside, where each tap is padded
+    on its own: for 'zeros' every tap can fall outside."""
+    rng = named_rng(f"bicubic-edges{padding_mode}{align_corners}")
+    h, w = 4, 5
+    ys, xs = (np.arange(-3, n + 3) for n in (h, w))  # whole pixel positions, inside and out
+    if align_corners:
+        gx, gy = xs * 2 / (w - 1) - 1, ys * 2 / (h - 1) - 1
+    else:
+        gx, gy = (2 * xs + 1) / w - 1, (2 * ys + 1) / h - 1
+    grid = np.stack(np.broadcast_arrays(gx[None, :], gy[:, None]), axis=-1)[None]
+    grid = np.concatenate([grid, grid + rng.uniform(-0.3, 0.3, grid.shape)], axis=1)
+    assert_matches_pytorch(torch, rng, (1, 2, h, w), grid, "bicubic", padding_mode, align_corners)
 
 
 @pytest.mark.filterwarnings("ignore:Since version 1.3.0, affine_grid behavior:UserWarning")  # PyTorch's, for 1 x 3
@@ -65,9 +101,33 @@ def test_the_identity_transform_reads_the_image_back(device, align_corners):
     image = named_rng("identity").standard_normal((2, 3, 5, 4))
     theta = ag.tensor(np.tile(np.eye(2, 3), (2, 1, 1)))
     grid = F.affine_grid(theta, (2, 3, 5, 4), align_corners)
-    for mode in ("bilinear", "nearest"):
+    for mode in ("bilinear", "nearest", "bicubic"):
         y = F.grid_sample(ag.tensor(image), grid, mode, "zeros", align_corners)
         np.testing.assert_allclose(y.numpy(), image, rtol=1e-12, atol=1e-14)
+    volume = named_rng("identity-3d").standard_normal((2, 3, 4, 2, 5))
+    grid = F.affine_grid(ag.tensor(np.tile(np.eye(3, 4), (2, 1, 1))), volume.shape, align_corners)
+    for mode in ("bilinear", "nearest"):
+        y = F.grid_sample(ag.tensor(volume), grid, mode, "zeros", align_corners)
+        np.testing.assert_allclose(y.numpy(), volume, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_a_warp_by_theta_matches_pytorch_in_3d_and_bicubic(torch, mode):
+    """theta -> affine_grid -> grid_sample, with the gradients of the image and of theta."""
+    rng = named_rng(f"warp{mode}")
+    shape = (2, 3, 4, 5, 3) if mode == "bilinear" else (2, 3, 5, 4)
+    theta = np.eye(len(shape) - 2, len(shape) - 1) + 0.3 * rng.standard_normal((2, len(shape) - 2, len(shape) - 1))
+    to, tt = leaves(torch, theta)
+    xo, xt = leaves(torch, rng.standard_normal(shape))
+    yo = F.grid_sample(xo, F.affine_grid(to, shape, False), mode, "reflection", False)
+    yt = torch.nn.functional.grid_sample(xt, torch.nn.functional.affine_grid(tt, shape, False), mode, "reflection",
+                                         False)
+    np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    g = rng.standard_normal(shape)
+    yo.backward(ag.tensor(g))
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(to.grad.numpy(), tt.grad.numpy(), rtol=1e-11)
 
 
 def test_bilinear_second_derivatives(device):
@@ -77,6 +137,17 @@ def test_bilinear_second_derivatives(device):
     for padding_mode in ("zeros", "reflection"):
         fn = lambda a, b: F.grid_sample(a, b, "bilinear", padding_mode, False) ** 2  # noqa: E731
         assert ag.gradcheck(fn, [x, grid]) and ag.gradgradcheck(fn, [x, grid])
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_trilinear_and_bicubic_second_derivatives(padding_mode):
+    rng = named_rng(f"grid-gradgrad-3d-bicubic{padding_mode}")
+    for mode, shape, grid_shape in (("bilinear", (1, 1, 2, 2, 2), (1, 1, 1, 2, 3)),
+                                    ("bicubic", (1, 1, 3, 3), (1, 1, 2, 2))):
+        x = ag.tensor(rng.standard_normal(shape), requires_grad=True)
+        grid = ag.tensor(rng.uniform(-1.1, 1.1, grid_shape), requires_grad=True)  # some points past the edges
+        fn = lambda a, b: F.grid_sample(a, b, mode, padding_mode, True) ** 2  # noqa: E731
+        assert ag.gradcheck(fn, [x, grid]) and ag.gradgradcheck(fn, [x, grid]), mode
 
 
 def test_an_unset_align_corners_warns_and_means_false(torch):
@@ -90,14 +161,25 @@ def test_an_unset_align_corners_warns_and_means_false(torch):
 
 def test_errors_name_the_problem():
     x, grid = ag.ones((1, 1, 3, 3)), ag.zeros((1, 2, 2, 2))
-    with pytest.raises(ValueError, match="mode must be 'bilinear' or 'nearest'"):
-        F.grid_sample(x, grid, "bicubic", align_corners=False)
+    volume, grid3d = ag.ones((1, 1, 2, 3, 3)), ag.zeros((1, 2, 2, 2, 3))
+    with pytest.raises(ValueError, match="mode must be 'bilinear', 'nearest' or 'bicubic', not 'trilinear'"):
+        F.grid_sample(volume, grid3d, "trilinear", align_corners=False)
     with pytest.raises(ValueError, match="padding_mode"):
         F.grid_sample(x, grid, padding_mode="circular", align_corners=False)
-    with pytest.raises(ValueError, match="4-D input"):
-        F.grid_sample(ag.ones((1, 1, 2, 3, 3)), grid, align_corners=False)
+    with pytest.raises(ValueError, match=r"mode='bicubic' needs a 4-D input .* 'bilinear' or 'nearest'"):
+        F.grid_sample(volume, grid3d, "bicubic", align_corners=False)
+    with pytest.raises(ValueError, match=r"4-D input \(N, C, H, W\) or a 5-D input \(N, C, D, H, W\)"):
+        F.grid_sample(ag.ones((1, 3, 3)), ag.zeros((1, 2, 2)), align_corners=False)
     with pytest.raises(ValueError, match=r"grid of shape \(N, OH, OW, 2\) with N = 1"):
         F.grid_sample(x, ag.zeros((2, 2, 2, 2)), align_corners=False)
+    with pytest.raises(ValueError, match=r"grid of shape \(N, OH, OW, 2\) with N = 1"):
+        F.grid_sample(x, ag.zeros((1, 2, 2, 3)), align_corners=False)
+    with pytest.raises(ValueError, match=r"grid of shape \(N, OD, OH, OW, 3\) with N = 1"):
+        F.grid_sample(volume, grid, align_corners=False)  # a 2-D grid for a 3-D input
+    with pytest.raises(ValueError, match=r"grid of shape \(N, OD, OH, OW, 3\) with N = 1"):
+        F.grid_sample(volume, ag.zeros((1, 2, 2, 2, 2)), align_corners=False)
+    with pytest.raises(ValueError, match="spatial sizes must be non-zero"):
+        F.grid_sample(ag.ones((1, 1, 0, 3, 3)), grid3d, align_corners=False)
     with pytest.raises(TypeError, match="the grid is float64"):
         F.grid_sample(x, grid.astype(ag.float64), align_corners=False)
     with pytest.raises(ValueError, match=r"theta of shape \(N, 2, 3\)"):
