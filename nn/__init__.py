@@ -33,6 +33,7 @@ from .layers.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, Av
 from .layers.pooling import AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool1d, MaxUnpool2d
 from .layers.pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d, MaxUnpool3d
 from .layers.pooling import LPPool1d, LPPool2d, LPPool3d
+from .layers.pooling import FractionalMaxPool2d, FractionalMaxPool3d
 from . import data, metrics
 from .checkpoint import save, load, load_optimizer_state, load_metadata, restore
 from .training import fit, Callback, EarlyStopping, ModelCheckpoint, History

@@ -9,7 +9,7 @@ with no gradient code of their own. Arguments are checked here, so a mistake
 raises a clear error before any work is done.
 
 One concept per module, mirroring ``nn.layers``: ``linear``, ``conv``,
-``pooling``, ``dropout``, ``activation``, ``normalization``, ``loss``,
+``pooling`` (with ``pooling3d`` and ``fractional_pooling``), ``dropout``, ``activation``, ``normalization``, ``loss``,
 ``margin_loss``, ``distance``, ``embedding`` (with ``one_hot``), ``embedding_bag``,
 ``lp_pooling``, ``gumbel_softmax`` and ``grid_sampling``; ``arguments``
 holds the checks they share and ``inplace`` PyTorch's ``inplace=True``. Use the functions from here:
@@ -42,6 +42,7 @@ from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_
                       max_pool2d)
 from .pooling import adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d, max_unpool2d
 from .pooling3d import adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, max_pool3d, max_unpool3d
+from .fractional_pooling import fractional_max_pool2d, fractional_max_pool3d
 from .lp_pooling import lp_pool1d, lp_pool2d, lp_pool3d
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
 
@@ -51,6 +52,7 @@ __all__ = [
     "avg_pool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d",
     "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "max_unpool3d",
+    "fractional_max_pool2d", "fractional_max_pool3d",
     "dropout", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus",
     "softmax", "log_softmax", "relu6", "hardtanh", "prelu", "selu", "celu", "silu", "mish", "hardsigmoid",
     "hardswish", "logsigmoid", "softsign", "tanhshrink", "threshold", "hardshrink", "softshrink", "glu",

@@ -1,8 +1,12 @@
 """Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
-AdaptiveMaxPool1d/2d/3d, MaxUnpool1d/2d/3d, max pooling's partial inverse, and
-LPPool1d/2d/3d, the p-norm of each window."""
+AdaptiveMaxPool1d/2d/3d, MaxUnpool1d/2d/3d, max pooling's partial inverse,
+LPPool1d/2d/3d, the p-norm of each window, and FractionalMaxPool2d/3d, max pooling
+over pseudo-randomly placed regions."""
+from autograd import Tensor
+
 from .. import functional as F
 from ..functional.arguments import pair, single, triple
+from ..functional.fractional_pooling import output_ratios
 from ..module import Module
 
 
@@ -242,3 +246,43 @@ class LPPool2d(_LPPoolNd):
 class LPPool3d(_LPPoolNd):
     """Over (N, C, D, H, W) or (C, D, H, W) inputs."""
     _check, _pool = triple, F.lp_pool3d
+
+
+class _FractionalMaxPoolNd(Module):
+    """What FractionalMaxPool2d and FractionalMaxPool3d share: PyTorch's arguments,
+    kept as PyTorch keeps them (kernel_size, output_size and output_ratio as pairs or
+    triples) and checked at construction; exactly one of output_size and output_ratio
+    (in (0, 1)) is given. ``_random_samples``, if given, is a buffer (in state_dict, as
+    PyTorch's) that places the regions on every call; else each call draws its own."""
+    _check = None  # pair or triple
+    _pool = None   # the functional form
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                 _random_samples=None):
+        super().__init__()
+        name, check = type(self).__name__, type(self)._check
+        if (output_size is None) == (output_ratio is None):
+            raise ValueError(f"{name}: give exactly one of output_size and output_ratio, got "
+                             f"output_size={output_size!r} and output_ratio={output_ratio!r}")
+        if _random_samples is not None and not isinstance(_random_samples, Tensor):
+            raise TypeError(f"{name}: _random_samples must be a Tensor or None, not {type(_random_samples).__name__}")
+        self.kernel_size = check(name, "kernel_size", kernel_size, 1)
+        self.output_size = None if output_size is None else check(name, "output_size", output_size, 0)
+        axes = len(self.kernel_size)
+        self.output_ratio = None if output_ratio is None else output_ratios(name, axes, output_ratio)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+
+    def forward(self, input):
+        return type(self)._pool(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                                _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Over (N, C, H, W) or (C, H, W) inputs."""
+    _check, _pool = pair, F.fractional_max_pool2d
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Over (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _check, _pool = triple, F.fractional_max_pool3d

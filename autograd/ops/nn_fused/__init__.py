@@ -23,6 +23,7 @@ from .batch_norm import batch_norm
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
 from .ctc import ctc_loss
+from .fractional_max_pool import fractional_max_pool
 from .conv_transpose import conv_transpose2d
 from .huber import huber
 from .linear import linear
@@ -38,7 +39,7 @@ from .window import Window
 from ..exponential import erf  # (for the exact GELU; it lives with erfc, as ag.erf)
 
 __all__ = ["Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
-           "conv2d", "conv_transpose2d", "cross_entropy", "ctc_loss", "elu", "erf", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
+           "conv2d", "conv_transpose2d", "cross_entropy", "ctc_loss", "elu", "erf", "fractional_max_pool", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices",
            "max_pool3d", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
