@@ -18,6 +18,9 @@ from .layers.padding import (CircularPad1d, CircularPad2d, CircularPad3d, Consta
 from .layers.resampling import (ChannelShuffle, PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d,
                                 UpsamplingNearest2d)
 from .layers.linear import Bilinear, Linear
+from .layers.lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d,
+                          LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
+                          LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear)
 from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                           NLLLoss)
 from .layers.loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss, MarginRankingLoss,

@@ -12,7 +12,7 @@ from autograd.tensor import HookHandle, count_change
 from autograd.user_code import user_frame
 from backends import dtypes
 
-from .parameter import Parameter, zero_grads
+from .parameter import Parameter, is_lazy, zero_grads
 
 
 class StateDictError(ValueError, RuntimeError):
@@ -358,22 +358,25 @@ class Module:
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by PyTorch's dotted names (each module's
         parameters, then its buffers, modules in pre-order). Values are detached
-        tensors sharing memory with the module's, unless ``keep_vars=True``."""
+        tensors sharing memory with the module's, unless ``keep_vars=True``; a Lazy
+        module's uninitialized ones (which have no memory yet) are themselves, as in PyTorch."""
         out = OrderedDict() if destination is None else destination
         for mprefix, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             for name, p in module._parameters.items():
                 if p is not None:
-                    out[f"{mprefix}.{name}" if mprefix else name] = p if keep_vars else p.detach()
+                    out[f"{mprefix}.{name}" if mprefix else name] = p if keep_vars or is_lazy(p) else p.detach()
             for name, b in module._buffers.items():
                 if b is not None and name not in module._non_persistent:
-                    out[f"{mprefix}.{name}" if mprefix else name] = b if keep_vars else b.detach()
+                    out[f"{mprefix}.{name}" if mprefix else name] = b if keep_vars or is_lazy(b) else b.detach()
         return out
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values (Tensors or NumPy arrays) into the parameters and buffers.
         Every key and shape is checked first; on any problem nothing changes and
         the error lists each offending key. ``strict=False`` tolerates missing and
-        unexpected keys (never wrong shapes)."""
+        unexpected keys (never wrong shapes). A Lazy module that has not run forward
+        takes its sizes from the shapes loaded into it, as in PyTorch, and becomes its
+        ordinary layer (see nn.layers.lazy)."""
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a mapping of name -> tensor, not {type(state_dict).__name__}")
         targets = self.state_dict(keep_vars=True)
@@ -387,19 +390,47 @@ class Module:
             problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
+        # The shape each uninitialized target (a Lazy module's) takes from the state, by id
+        lazy_shapes, initializations, refused = {}, [], set()
+        for mprefix, module in self.named_modules():
+            try:
+                planned = module._shapes_from_state(f"{mprefix}." if mprefix else "", state_dict)
+            except ValueError as exc:  # the state gives the module no size, or a bad one
+                problems.append(str(exc))
+                refused.update(id(t) for t in (*module._parameters.values(), *module._buffers.values()))
+                continue
+            if planned is not None:
+                shapes, initialize = planned
+                lazy_shapes.update(shapes)
+                initializations.append(initialize)
         staged = []
         for key, value in state_dict.items():
             if key not in targets:
                 continue
             target = targets[key]
+            if is_lazy(value):
+                if not is_lazy(target):
+                    problems.append(f"{key}: the value is an uninitialized {value._kind} (from a Lazy module that "
+                                    "had not run forward when its state_dict was taken); run the saved model "
+                                    "forward once before taking its state_dict")
+                continue  # an uninitialized value into an uninitialized target: nothing to copy, as in PyTorch
+            if is_lazy(target):
+                expected = lazy_shapes.get(id(target))
+                if expected is None:
+                    if id(target) not in refused:
+                        problems.append(f"{key}: the target is an uninitialized {target._kind} outside a Lazy "
+                                        "module, which nothing gives a shape; materialize() it first")
+                    continue
+            else:
+                expected = target.shape
             host = value._backend.to_numpy(value.data) if isinstance(value, Tensor) else value
             shape = getattr(host, "shape", None)
             if shape is None:
-                problems.append(f"{key}: expected a tensor or array of shape {target.shape}, "
+                problems.append(f"{key}: expected a tensor or array of shape {expected}, "
                                 f"got a {type(value).__name__}")
                 continue
-            if tuple(shape) != target.shape:
-                problems.append(f"{key}: expected shape {target.shape}, got {tuple(shape)}")
+            if tuple(shape) != expected:
+                problems.append(f"{key}: expected shape {expected}, got {tuple(shape)}")
                 continue
             try:  # converted now, so a value that cannot be read fails before anything is copied
                 host = backends.get("cpu").asarray(host, target.dtype)
@@ -412,6 +443,8 @@ class Module:
         if problems:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}: "
                                  + "; ".join(problems) + ". Nothing was changed.")
+        for initialize in initializations:  # every check passed: now the Lazy modules take their shapes
+            initialize()
         where = f"{user_frame()} (load_state_dict)"
         with no_grad():
             for target, host in staged:
@@ -437,6 +470,12 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+    def _shapes_from_state(self, prefix, state_dict):
+        """For load_state_dict: None here. A Lazy module that has not run forward returns
+        the shape ``state_dict`` gives each of its uninitialized tensors, by id, and the
+        function that gives them those shapes (see nn.layers.lazy)."""
+        return None
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
@@ -473,6 +512,9 @@ def _copy_into(target, host, where):
 
 
 def _move(t, backend, dtype):
+    if is_lazy(t):  # no values to copy: only the device and dtype they will have change
+        t._move_placeholder(backend, dtype)
+        return
     if backend is not None and backend is not t._backend:
         t.data = backend.from_numpy(t._backend.to_numpy(t.data))
         t._backend = backend

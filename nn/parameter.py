@@ -1,6 +1,9 @@
-"""Parameter: a leaf Tensor that a Module registers as learnable."""
-from autograd import Tensor, empty, no_grad
+"""Parameter: a leaf Tensor that a Module registers as learnable; UninitializedParameter
+and UninitializedBuffer: the placeholders a Lazy module holds until its first forward."""
+import backends
+from autograd import Tensor, empty, no_grad, zeros
 from autograd.tensor import init, share_version, version_of
+from backends import dtypes
 
 
 class Parameter(Tensor):
@@ -23,6 +26,95 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+# The slot that holds a tensor's array, which UninitializedTensorMixin hides behind a
+# property that refuses to read it: every op reads .data, so none can run on a placeholder.
+_ARRAY = Tensor.__dict__["data"]
+
+_LAZY_FIX = ("it belongs to a Lazy module (nn.LazyLinear, nn.LazyConv2d, ...), whose shapes its first forward sets: "
+             "call the module once on a batch of the real shape first (a dry run), or load a state_dict into it")
+
+
+class UninitializedTensorMixin:
+    """A tensor with a dtype, a device and requires_grad but no shape or values yet. It
+    holds an empty array only to carry its dtype and device (which Module.to changes);
+    ``materialize(shape)`` gives it values in place, turning it into ``cls_to_become``
+    (the same object, so an optimizer or a dict that holds it sees the real tensor).
+    As in PyTorch, reading its shape raises a RuntimeError and using it in an op a ValueError."""
+    __slots__ = ()
+    cls_to_become = None
+
+    @property
+    def data(self):
+        raise ValueError(f"Attempted to use an uninitialized {self._kind} (<{type(self).__name__}>), which has "
+                         f"no values yet: {_LAZY_FIX}")
+
+    @data.setter
+    def data(self, array):
+        _ARRAY.__set__(self, array)
+
+    @property
+    def shape(self):
+        raise RuntimeError(f"Can't access the shape of an uninitialized {self._kind} (<{type(self).__name__}>): "
+                           f"{_LAZY_FIX}")
+
+    @property
+    def dtype(self):
+        return self._backend.canonical_dtype(_ARRAY.__get__(self).dtype)
+
+    def materialize(self, shape, device=None, dtype=None):
+        """Become a ``cls_to_become`` of ``shape`` (zeros) in place, on this placeholder's
+        device and dtype unless given others; requires_grad stays as it was."""
+        backend = self._backend if device is None else backends.get(device)
+        array = zeros(shape, dtype=self.dtype if dtype is None else dtype, device=backend).data
+        self.__class__ = self.cls_to_become
+        self.data, self._backend = array, backend
+
+    def _move_placeholder(self, backend, dtype):
+        """What Module.to does to a tensor, for one without values: a new placeholder on
+        ``backend`` (None: where it is) and, if it is floating, of ``dtype`` (None: its own)."""
+        if dtype is None or not dtypes.is_floating(self.dtype):
+            dtype = self.dtype
+        backend = self._backend if backend is None else backend
+        self.data, self._backend = zeros(0, dtype=dtype, device=backend).data, backend
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+    def __reduce_ex__(self, protocol):  # copy.deepcopy and pickle: a new placeholder like this one
+        return type(self), (self._requires_grad, self.device, self.dtype.name)
+
+    def _placeholder(self, requires_grad, device, dtype):
+        array = empty(0, dtype=dtype, device=device)
+        init(self, array.data, array._backend)
+        if requires_grad:
+            self.requires_grad = True
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    """A Parameter whose shape a Lazy module's first forward sets (see UninitializedTensorMixin)."""
+    __slots__ = ()
+    cls_to_become = Parameter
+    _kind = "parameter"
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        self._placeholder(requires_grad, device, dtype)
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    """A buffer (running statistics) whose shape a Lazy module's first forward sets."""
+    __slots__ = ()
+    cls_to_become = Tensor
+    _kind = "buffer"
+
+    def __init__(self, requires_grad=False, device=None, dtype=None):
+        self._placeholder(requires_grad, device, dtype)
+
+
+def is_lazy(tensor):
+    """Whether ``tensor`` is an UninitializedParameter or UninitializedBuffer (has no shape yet)."""
+    return isinstance(tensor, UninitializedTensorMixin)
 
 
 def zero_grads(params, set_to_none=True):

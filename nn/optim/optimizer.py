@@ -25,7 +25,7 @@ from autograd.user_code import user_frame
 from backends import dtypes
 
 from ..module import Module
-from ..parameter import zero_grads
+from ..parameter import is_lazy, zero_grads
 
 
 # The hyperparameters, across the optimizers, that take one number (lr may also be a
@@ -334,6 +334,10 @@ def _state_value(optimizer, index, key, value, param, scalar):
             raise ValueError(f"{optimizer}.load_state_dict: {key!r} of parameter {index} must be one number, "
                              f"got shape {tuple(host.shape)}")
         return Tensor(float(host.reshape(())), device="cpu", dtype=dtypes.float32)
+    if is_lazy(param):
+        raise ValueError(f"{optimizer}.load_state_dict: parameter {index} has no shape yet (an uninitialized "
+                         "parameter of a Lazy module), so it cannot take the saved state; run one forward, or "
+                         "load the model's state_dict, before loading the optimizer's state")
     if tuple(host.shape) != param.shape:
         raise ValueError(f"{optimizer}.load_state_dict: state {key!r} of parameter {index} has shape "
                          f"{tuple(host.shape)} but the parameter has shape {param.shape}")
