@@ -3,16 +3,17 @@ gradients, batched over leading axes.
 
 The decompositions (cholesky, qr, eigh, eigvalsh, svd, svdvals, matrix_rank) are in
 ops/decompositions.py, the inverses and solvers (inv, det, slogdet, solve, pinv) in
-ops/solve.py, each a primitive with its gradient. Here are compositions of Tensor
-ops, with no gradient code: the norms, matrix_power, cross and vecdot. Where a norm
-is 0 its gradient is 0, as PyTorch's norm backward masks it (the plain root's would
-be 0 / 0 there)."""
+ops/solve.py, least squares (lstsq) in ops/least_squares.py, each a primitive with
+its gradient. Here are compositions of Tensor ops, with no gradient code: the norms,
+matrix_power, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
+norm backward masks it (the plain root's would be 0 / 0 there)."""
 import math
 import numbers
 
 from .ops.decompositions import (EighResult, QRResult, SVDResult, cholesky, eigh, eigvalsh, matrix_rank, qr, svd,
                                  svdvals)
 from .ops.elementwise import as_tensor, clone, constant, floating, operands, sign, sqrt, where
+from .ops.least_squares import LstsqResult, lstsq
 from .ops.linalg import matmul, outer, tensordot  # the standard has these in linalg too
 from .ops import matrix_parts
 from .ops.matrices import LinAlgError, square_matrices
@@ -21,9 +22,10 @@ from .ops.shape import stack
 from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
 from .shapes import INTEGER, broadcast_shapes, normalize_axis
 
-__all__ = ["EighResult", "LinAlgError", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross", "det",
-           "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "outer",
-           "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
+__all__ = ["EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross",
+           "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power",
+           "matrix_rank", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
+           "vector_norm"]
 
 
 def diagonal(x, offset=0):

@@ -190,17 +190,23 @@ class Pinv(Function):
     @staticmethod
     def backward(ctx, gp):
         a, p = ctx.saved_tensors
-        m, n = a.shape[-2:]
-        ph, gh = mT(p), mT(gp)
-        if m <= n:  # (the order of products that keeps the intermediate matrices smallest)
-            k = matmul(gh, p)
-            kph = matmul(k, ph)
-            return (-mT(matmul(p, k)) + kph - matmul(matmul(a, p), kph)
-                    + matmul(matmul(ph, p), gh - matmul(k, a))), None
-        k = matmul(p, gh)
-        phk = matmul(ph, k)
-        return (-mT(matmul(k, p)) + matmul(matmul(gh - matmul(a, k), p), ph) + phk
-                - matmul(matmul(phk, p), a)), None
+        return pinv_backward(a, p, gp), None
+
+
+def pinv_backward(a, p, gp):
+    """The gradient reaching ``a`` from ``gp``, that of its pseudo-inverse ``p`` (also
+    the least-squares solution's, whose value is pinv(A) B)."""
+    m, n = a.shape[-2:]
+    ph, gh = mT(p), mT(gp)
+    if m <= n:  # (the order of products that keeps the intermediate matrices smallest)
+        k = matmul(gh, p)
+        kph = matmul(k, ph)
+        return (-mT(matmul(p, k)) + kph - matmul(matmul(a, p), kph)
+                + matmul(matmul(ph, p), gh - matmul(k, a)))
+    k = matmul(p, gh)
+    phk = matmul(ph, k)
+    return (-mT(matmul(k, p)) + matmul(matmul(gh - matmul(a, k), p), ph) + phk
+            - matmul(matmul(phk, p), a))
 
 
 def _transposed(xp, a):

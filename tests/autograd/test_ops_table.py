@@ -581,6 +581,21 @@ def _t_eigh_function(t, x):
     return (v * w.exp().unsqueeze(-2)) @ v.mT
 
 
+def _np_lstsq(a, b, vectors=False):
+    """NumPy's lstsq (LAPACK's gelsd) per matrix of the broadcast batch: the solutions
+    and the squared residuals (of shape (..., k), k = 1 for vectors, as PyTorch's)."""
+    if vectors:
+        b = b[..., None]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a, b = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
+    x = np.empty(batch + (a.shape[-1], b.shape[-1]), dtype=a.dtype)
+    residuals = np.empty(batch + (b.shape[-1],), dtype=a.dtype)
+    for i in np.ndindex(batch):
+        x[i], r = np.linalg.lstsq(a[i], b[i], rcond=None)[:2]
+        residuals[i] = r if r.size else np.nan  # (NumPy gives none at m <= n; the rows below take none)
+    return (x[..., 0] if vectors else x), residuals
+
+
 LINALG_EXTENSION = [
     _linalg_row("inv", ag.linalg.inv, np.linalg.inv, (well_conditioned(3, 3),), lambda t, x: t.linalg.inv(x)),
     _linalg_row("inv-batched", ag.linalg.inv, np.linalg.inv, (well_conditioned(2, 3, 3),),
@@ -632,6 +647,19 @@ LINALG_EXTENSION = [
                 lambda t, x: t.linalg.svdvals(x)),
     _linalg_row("pinv-tall", ag.linalg.pinv, np.linalg.pinv, (separated(2, 4, 3),), lambda t, x: t.linalg.pinv(x)),
     _linalg_row("pinv-wide", ag.linalg.pinv, np.linalg.pinv, (separated(3, 5),), lambda t, x: t.linalg.pinv(x)),
+    _linalg_row("lstsq-tall", lambda a, b: ag.linalg.lstsq(a, b).solution, lambda a, b: _np_lstsq(a, b)[0],
+                (separated(2, 5, 3), normal(2, 5, 2)), lambda t, a, b: t.linalg.lstsq(a, b).solution),
+    _linalg_row("lstsq-square", lambda a, b: ag.linalg.lstsq(a, b).solution, lambda a, b: _np_lstsq(a, b)[0],
+                (separated(3, 3), normal(3, 2)), lambda t, a, b: t.linalg.lstsq(a, b).solution),
+    _linalg_row("lstsq-wide-vector", lambda a, b: ag.linalg.lstsq(a, b).solution,
+                lambda a, b: _np_lstsq(a, b, vectors=True)[0], (separated(3, 5), normal(3)),
+                lambda t, a, b: t.linalg.lstsq(a, b).solution),
+    _linalg_row("lstsq-gels-residuals", lambda a, b: tuple(ag.linalg.lstsq(a, b, driver="gels")[:2]),
+                _np_lstsq, (separated(5, 2), normal(5, 3)),
+                lambda t, a, b: tuple(t.linalg.lstsq(a, b, driver="gels")[:2])),
+    _linalg_row("lstsq-gelsd-broadcast", lambda a, b: tuple(ag.linalg.lstsq(a, b, driver="gelsd")[:2]),
+                _np_lstsq, (separated(2, 1, 4, 3), normal(1, 2, 4, 2)),
+                lambda t, a, b: tuple(t.linalg.lstsq(a, b, driver="gelsd")[:2])),
     _linalg_row("matrix_power-3", lambda x: ag.linalg.matrix_power(x, 3), lambda x: np.linalg.matrix_power(x, 3),
                 (normal(2, 3, 3),), lambda t, x: t.linalg.matrix_power(x, 3)),
     _linalg_row("matrix_power--2", lambda x: ag.linalg.matrix_power(x, -2), lambda x: np.linalg.matrix_power(x, -2),
@@ -740,5 +768,5 @@ def test_table_covers_the_linalg_extension():
     """Each differentiable function of ag.linalg has at least one row."""
     names = {op.name.split("-")[0] for op in LINALG_EXTENSION}
     for function in ["inv", "det", "slogdet", "solve", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
-                     "matrix_power", "cross", "vecdot"]:
+                     "lstsq", "matrix_power", "cross", "vecdot"]:
         assert function in names, f"the op table has no row for ag.linalg.{function}"
