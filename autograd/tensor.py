@@ -66,7 +66,7 @@ def _in_place(name, op, result="promoted"):
             self._refuse_a_wider_result(name, self, division=True)
         elif result == "promoted":
             for a in operands:
-                if isinstance(a, (Tensor, bool, int, float)):
+                if a is not None:  # (None: a bound clamp_ is not given)
                     self._refuse_a_wider_result(name, a)
         compute = getattr(getattr(ops, module), function)
         # _inplace records when this tensor or the operand it is given requires grad.
@@ -331,10 +331,11 @@ class Tensor:
                              f"changed in place has shape {self.shape}")
         if result._backend is not self._backend:
             raise ValueError(f"{op}: expected a tensor on {self.device}, got one on {result.device}")
-        values = result.data
-        if values.dtype != self.data.dtype:
-            values = self._backend.xp.astype(values, self.data.dtype)
-        self.data[...] = values  # in the existing storage, so views and detached copies see it
+        if result.data.dtype != self.data.dtype:
+            # A cast in the graph, so that the gradient reaching each input of the op has that
+            # input's dtype (a float64 operand of a float32 tensor's add_ gets a float64 one).
+            result = ops.elementwise.astype(result, self.dtype)
+        self.data[...] = result.data  # in the existing storage, so views and detached copies see it
         count_change(self)
         return self._take_place(result)
 
@@ -508,8 +509,10 @@ class Tensor:
     def _refuse_a_wider_result(self, op, other, division=False):
         """As PyTorch: an in-place result must fit this tensor's dtype category (no float
         into an int tensor, no int into a bool one), or the op would truncate silently."""
-        mine = dtypes.category(self.dtype)
-        theirs = dtypes.category(other.dtype if isinstance(other, Tensor) else dtypes.of_scalar(other))
+        theirs = other.dtype if isinstance(other, Tensor) else dtypes.of_scalar(other)
+        if theirs.kind not in "biuf":  # not a number (a str, say): the op itself refuses it, naming its type
+            return
+        mine, theirs = dtypes.category(self.dtype), dtypes.category(theirs)
         result = max(mine, theirs, dtypes.category(dtypes.float32) if division else 0)
         if result > mine:
             raise TypeError(f"{op}: the result is {dtypes.CATEGORY_NAMES[result]} but the tensor is "

@@ -619,9 +619,9 @@ def where(condition, a, b):
 
 
 def masked_fill(x, mask, value):
-    """``x`` with ``value`` where the bool ``mask`` holds, as PyTorch's masked_fill: the
-    mask broadcasts to x's shape, and the result keeps x's shape and dtype (a float value
-    in an integer tensor is truncated). Differentiable in x and in a 0-d tensor value."""
+    """``x`` with ``value`` where the bool ``mask`` holds, as PyTorch's masked_fill: x and
+    the mask broadcast together, and the result keeps x's dtype (a float value in an
+    integer tensor is truncated). Differentiable in x and in a 0-d tensor value."""
     x = as_tensor(x)
     mask = as_tensor(mask, x)
     if mask.dtype != dtypes.bool_:
@@ -630,9 +630,7 @@ def masked_fill(x, mask, value):
     if isinstance(value, Tensor) and value.ndim != 0:
         raise ValueError(f"masked_fill: value must be a Python number or a 0-d tensor, got shape {value.shape}; "
                          "for a tensor of values use ag.where(mask, values, x)")
-    if broadcast_shapes("masked_fill", mask.shape, x.shape) != x.shape:
-        raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's shape "
-                         f"{x.shape}")
+    broadcast_shapes("masked_fill", mask.shape, x.shape)
     value = as_tensor(value, x)
     if value.dtype != x.dtype:
         value = astype(value, x.dtype)

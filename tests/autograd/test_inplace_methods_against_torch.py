@@ -125,6 +125,29 @@ def test_a_result_the_tensor_cannot_hold_is_refused_and_nothing_changes(name, ar
     assert x.tolist() == [1, 2, 3] and x.dtype == ag.int64
 
 
+@pytest.mark.parametrize("name, args", [("remainder_", (np.float32(2.5),)), ("floor_divide_", (np.array(2.5),)),
+                                        ("pow_", (np.float32(0.5),)), ("clamp_", (None, np.array([2.5, 2.5, 2.5]))),
+                                        ("fmod_", (np.float16(1.5),))])
+def test_a_numpy_float_operand_into_an_integer_tensor_is_refused_too(name, args):
+    """NumPy scalars (np.float32 is no Python float) and arrays count as their dtype, as
+    add_'s operand does, rather than being let through to truncate silently."""
+    x = ag.tensor([7, 9, 12])
+    with pytest.raises(TypeError, match=f"{name}: the result is floating point but the tensor is int64"):
+        getattr(x, name)(*args)
+    assert x.tolist() == [7, 9, 12]
+    with pytest.raises(TypeError, match="remainder_: the result is floating point"):
+        x %= np.float32(2.5)
+    assert x.tolist() == [7, 9, 12]
+
+
+def test_an_operand_that_is_no_number_gets_the_ops_own_error():
+    x = ag.tensor([1.0, 2.0])
+    for method in (x.pow_, x.add_):
+        with pytest.raises(TypeError, match="cannot make a tensor of this str"):
+            method("2")
+    assert x.tolist() == [1.0, 2.0]
+
+
 def test_bitwise_in_place_on_a_float_tensor_is_refused():
     x = ag.tensor([1.0, 2.0])
     with pytest.raises(TypeError, match="bitwise_and .*not defined for floating tensors"):
@@ -190,6 +213,17 @@ def test_masked_fill_keeps_the_tensors_dtype_and_its_in_place_form_matches_torch
     np.testing.assert_array_equal(x.numpy(), tx.numpy())
 
 
+def test_masked_fill_broadcasts_the_tensor_against_a_larger_mask_as_torch(torch):
+    mask = np.array([[[True, False, False, True]], [[False, True, False, False]]])
+    x, tx = ag.tensor(ANY, requires_grad=True), torch.tensor(ANY, requires_grad=True)
+    y, ty = x.masked_fill(ag.tensor(mask), 0.5), tx.masked_fill(torch.tensor(mask), 0.5)
+    assert y.shape == tuple(ty.shape) == (2, 3, 4)
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
 def test_masked_fill_errors_name_the_problem():
     x = ag.tensor(ANY)
     with pytest.raises(TypeError, match="masked_fill: the mask must be a bool tensor, not float64"):
@@ -197,9 +231,10 @@ def test_masked_fill_errors_name_the_problem():
     with pytest.raises(ValueError, match=r"masked_fill: value must be a Python number or a 0-d tensor, got "
                                          r"shape \(2,\)"):
         x.masked_fill(x > 0, ag.tensor([1.0, 2.0]))
-    with pytest.raises(ValueError, match=r"a mask of shape \(2, 3, 4\) does not broadcast to the tensor's "
-                                         r"shape \(3, 4\)"):
-        x.masked_fill(ag.zeros(2, 3, 4, dtype=ag.bool), 0.0)
+    with pytest.raises(ValueError, match=r"masked_fill_: the result has shape \(2, 3, 4\) but the tensor being "
+                                         r"changed in place has shape \(3, 4\)"):
+        x.masked_fill_(ag.zeros(2, 3, 4, dtype=ag.bool), 0.0)  # (out of place, the two broadcast)
+    assert x.tolist() == ANY.tolist()
     with pytest.raises(ValueError, match="masked_fill: cannot broadcast"):
         x.masked_fill(ag.zeros(5, dtype=ag.bool), 0.0)
 
@@ -234,3 +269,21 @@ def test_in_place_methods_and_masked_fill_on_every_backend(device):
     i = ag.tensor([5, 6, 7])
     i.bitwise_xor_(3)
     assert i.tolist() == [6, 5, 4]
+
+
+@pytest.mark.parametrize("method", ["add_", "mul_", "hypot_", "copy_"])
+def test_an_operand_of_another_dtype_gets_a_gradient_of_its_own_dtype(torch, method):
+    """As PyTorch: the result is cast into the changed tensor's dtype inside the graph,
+    so a float64 operand of a float32 tensor's in-place op gets a float64 gradient."""
+    x, tx = ag.tensor(ANY, dtype=ag.float32, requires_grad=True), torch.tensor(ANY, dtype=torch.float32,
+                                                                            requires_grad=True)
+    o, to = ag.tensor(OTHER, requires_grad=True), torch.tensor(OTHER, requires_grad=True)
+    y, ty = x * 1, tx * 1
+    getattr(y, method)(o)
+    getattr(ty, method)(to)
+    assert y.dtype == ag.float32
+    y.sum().backward()
+    ty.sum().backward()
+    assert o.grad.dtype == ag.float64 and x.grad.dtype == ag.float32
+    np.testing.assert_allclose(o.grad.numpy(), to.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
