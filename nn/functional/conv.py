@@ -7,14 +7,13 @@ dilation and groups into a ``Window``, memoized per input size, as a layer asks 
 the same few windows every step. A transposed convolution's window is that of the
 conv2d it transposes: it slides over the transposed output.
 
-``conv3d`` and ``conv_transpose3d`` run the same 2-D kernels with the kernel's depth
-folded into the channels (see each), so they are as many times differentiable."""
+``conv3d`` and ``conv_transpose3d``: the same with a depth axis (``nn_fused.conv3d``,
+``nn_fused.conv_transpose3d``), their geometry a ``VolumeWindow``."""
 import functools
 import numbers
 
 from autograd.ops import nn_fused
-from autograd.ops.elementwise import constant
-from autograd.ops.shape import concat, reshape, stack, transpose
+from autograd.ops.shape import reshape
 
 from .arguments import (batched_images, batched_sequences_as_images, batched_volumes, cached, floating, pair,
                         require_tensor, same_dtype, sequences_from_images, single, triple, unbatch, window_out)
@@ -74,95 +73,26 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """3-D cross-correlation of (N, C, D, H, W) with (O, C/groups, KD, KH, KW).
-    ``padding`` is an int, a triple, 'valid' or 'same' (stride 1 only).
-
-    Output depth j reads input slices j * stride + k * dilation, k < KD. Those KD
-    slices, gathered for every output depth into the channel axis, make (N * OD)
-    images of KD * C channels (ordered group, k, channel, so groups still split them
-    in place), and the weight's depth folds into its channels the same way: one
-    conv2d does the rest. The gather is the KD-fold copy a 3-D im2col would make."""
+    """3-D cross-correlation of (N, C, D, H, W) with (O, C/groups, KD, KH, KW): a 3-D
+    im2col plus one GEMM (``nn_fused.conv3d``). ``padding`` is an int, a triple,
+    'valid' or 'same' (stride 1 only)."""
     op = "conv3d"
     x, unbatched = batched_volumes(op, input)
     _check_conv(op, x, weight, bias, groups, ("out_channels", "in_channels/groups", "KD", "KH", "KW"))
-    (kd, sd, dd, before, after, od), plane = cached(_conv3d_windows, op, weight.shape[2:], stride, padding,
-                                                    dilation, *x.shape[2:])
-    n, c, _, h, w = x.shape
-    o, cg, _, kh, kw = weight.shape
-    x = _pad_depth(x, before, after)
-    slices = [x[:, :, k * dd:k * dd + sd * (od - 1) + 1:sd] for k in range(kd)]  # each (N, C, OD, H, W)
-    stacked = reshape(slices[0], (n, 1) + slices[0].shape[1:]) if kd == 1 else stack(slices, axis=1)
-    images = transpose(reshape(stacked, (n, kd, groups, cg, od, h, w)), 0, 4, 2, 1, 3, 5, 6)
-    images = reshape(images, (n * od, groups * kd * cg, h, w))
-    kernel = reshape(transpose(weight, 0, 2, 1, 3, 4), (o, kd * cg, kh, kw))
-    y = nn_fused.conv2d(images, kernel, bias, plane, groups)  # (N * OD, O, OH, OW)
-    y = transpose(reshape(y, (n, od) + y.shape[1:]), 0, 2, 1, 3, 4)
-    return unbatch(y, unbatched)
+    volume = cached(_conv3d_window, op, weight.shape[2:], stride, padding, dilation, *x.shape[2:])
+    return unbatch(nn_fused.conv3d(x, weight, bias, volume, groups), unbatched)
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """3-D transposed convolution of (N, C_in, D, H, W) with (C_in, C_out/groups, KD,
-    KH, KW), as PyTorch's (each output size as conv_transpose2d's formula gives it).
-
-    Input slice i reaches output depths i * stride + k * dilation through kernel slice
-    k. One conv_transpose2d over the (N * D) input slices, with the weight's depth
-    folded into its output channels, gives every slice's KD contributions at once;
-    each k's are then spread to their depths (stride - 1 empty slices between, offset
-    k * dilation) and added, and the padding cropped off."""
+    KH, KW), as PyTorch's (each output size as conv_transpose2d's formula gives it):
+    conv3d's input gradient run forward (``nn_fused.conv_transpose3d``)."""
     op = "conv_transpose3d"
     x, unbatched = batched_volumes(op, input)
     _check_conv_transpose(op, x, weight, bias, groups, ("in_channels", "out_channels/groups", "KD", "KH", "KW"))
-    (kd, sd, dd, pd, length), plane = cached(_conv_transpose3d_windows, op, weight.shape[2:], stride, padding,
-                                             output_padding, dilation, *x.shape[2:])
-    n, c, d, h, w = x.shape
-    og, kh, kw = weight.shape[1], weight.shape[3], weight.shape[4]
-    images = reshape(transpose(x, 0, 2, 1, 3, 4), (n * d, c, h, w))
-    kernel = reshape(transpose(weight, 0, 2, 1, 3, 4), (c, kd * og, kh, kw))
-    z = nn_fused.conv_transpose2d(images, kernel, None, plane, groups)  # (N * D, groups * KD * OG, OH, OW)
-    oh, ow = z.shape[2:]
-    z = reshape(z, (n, d, groups, kd, og, oh, ow))
-    # Uncropped, the output has `full` depths, plus output_padding's at the end, which
-    # only the bias reaches; `length` is what the crop of pd at each end leaves of it.
-    full = length + 2 * pd
-    y = None
-    for k in range(kd):
-        spread = _spread_depth(z[:, :, :, k], sd, k * dd, full)  # (N, full, groups, OG, OH, OW)
-        y = spread if y is None else y + spread
-    y = reshape(y[:, pd:pd + length], (n, length, groups * og, oh, ow))
-    y = transpose(y, 0, 2, 1, 3, 4)
-    if bias is not None:
-        y = y + reshape(bias, (groups * og, 1, 1, 1))
-    return unbatch(y, unbatched)
-
-
-def _pad_depth(x, before, after):
-    """(N, C, D, H, W) with ``before`` and ``after`` zero slices added along depth."""
-    if not (before or after):
-        return x
-    n, c, _, h, w = x.shape
-    xp = x._backend.xp
-    parts = [constant(xp.zeros((n, c, before, h, w), dtype=x.data.dtype), x)] if before else []
-    parts.append(x)
-    if after:
-        parts.append(constant(xp.zeros((n, c, after, h, w), dtype=x.data.dtype), x))
-    return concat(parts, axis=2)
-
-
-def _spread_depth(z, stride, offset, length):
-    """(N, D, ...) slices placed at depths offset + i * stride of a (N, length, ...)
-    tensor of zeros (length reaches at least the last of them)."""
-    n, d = z.shape[:2]
-    rest = z.shape[2:]
-    xp = z._backend.xp
-
-    def zeros(count):
-        return constant(xp.zeros((n, count) + rest, dtype=z.data.dtype), z)
-    if stride > 1:  # stride - 1 empty slices after each, the last one's dropped
-        spaced = stack([z] + [zeros(d)] * (stride - 1), axis=2)
-        z = reshape(spaced, (n, d * stride) + rest)[:, :(d - 1) * stride + 1]
-    end = offset + z.shape[1]
-    parts = ([zeros(offset)] if offset else []) + [z] + ([zeros(length - end)] if length > end else [])
-    return z if len(parts) == 1 else concat(parts, axis=1)
+    volume = cached(_conv_transpose3d_window, op, weight.shape[2:], stride, padding, output_padding, dilation,
+                    *x.shape[2:])
+    return unbatch(nn_fused.conv_transpose3d(x, weight, bias, volume, groups), unbatched)
 
 
 def _check_conv(op, x, weight, bias, groups, weight_axes):
@@ -257,9 +187,8 @@ def _conv_window(op, kernel, stride, padding, dilation, h, w):
 
 
 @functools.lru_cache(maxsize=256, typed=True)
-def _conv3d_windows(op, kernel, stride, padding, dilation, d, h, w):
-    """conv3d's depth geometry, (KD, stride, dilation, padding before, after, OD), and
-    the ``Window`` of the conv2d over each (H, W) plane."""
+def _conv3d_window(op, kernel, stride, padding, dilation, d, h, w):
+    """conv3d's ``VolumeWindow``: the depth geometry and the (H, W) plane's ``Window``."""
     kd, kh, kw = kernel
     sd, sh, sw = triple(op, "stride", stride, 1)
     dd, dh, dw = triple(op, "dilation", dilation, 1)
@@ -277,13 +206,13 @@ def _conv3d_windows(op, kernel, stride, padding, dilation, d, h, w):
         plane_padding = (ph, pw)
     od = window_out(op, d, kd, sd, dd, before, after)
     plane = _conv_window(op, (kh, kw), (sh, sw), plane_padding, (dh, dw), h, w)
-    return (kd, sd, dd, before, after, od), plane
+    return nn_fused.VolumeWindow(kd, sd, dd, before, after, d, od, plane)
 
 
 @functools.lru_cache(maxsize=256, typed=True)
-def _conv_transpose3d_windows(op, kernel, stride, padding, output_padding, dilation, d, h, w):
-    """conv_transpose3d's depth geometry, (KD, stride, dilation, padding, output depth),
-    and the ``Window`` of the conv2d whose input gradient each plane's transpose is."""
+def _conv_transpose3d_window(op, kernel, stride, padding, output_padding, dilation, d, h, w):
+    """The ``VolumeWindow`` of the conv3d whose input gradient conv_transpose3d is: it
+    slides over the (padded) transposed output, d x h x w times."""
     kd, kh, kw = kernel
     sd, sh, sw = triple(op, "stride", stride, 1)
     pd, ph, pw = triple(op, "padding", padding, 0)
@@ -291,7 +220,7 @@ def _conv_transpose3d_windows(op, kernel, stride, padding, output_padding, dilat
     dd, dh, dw = triple(op, "dilation", dilation, 1)
     length = _transposed_size(op, "depth", d, kd, sd, pd, qd, dd)
     plane = _conv_transpose_window(op, (kh, kw), (sh, sw), (ph, pw), (qh, qw), (dh, dw), h, w)
-    return (kd, sd, dd, pd, length), plane
+    return nn_fused.VolumeWindow(kd, sd, dd, pd, pd, length, d, plane)
 
 
 @functools.lru_cache(maxsize=256, typed=True)

@@ -77,6 +77,26 @@ def test_conv_transpose3d_matches_torch(device, torch, groups, bias, setting):
              lambda *a: torch.nn.functional.conv_transpose3d(*a, **kwargs), arrays, rng, str(setting))
 
 
+# The input gradient at plane stride 1 runs its GEMM a block of volumes, or of one
+# volume's depths, at a time; a small block budget makes several of either here
+# (one depth's blocks take 8640 and 12960 bytes, one volume's four times that).
+@pytest.mark.parametrize("chunk_bytes", [1, 30000, 110000], ids=["depth-by-depth", "some-depths", "some-volumes"])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_blocked_input_gradient_matches_torch(device, torch, monkeypatch, transposed, chunk_bytes):
+    from autograd.ops.nn_fused import volume_convolution
+    monkeypatch.setattr(volume_convolution, "_CHUNK_BYTES", chunk_bytes)
+    rng = named_rng(f"blocked conv3d {transposed} {chunk_bytes}")
+    kwargs = dict(stride=(2, 1, 1), padding=(1, 1, 0), dilation=(1, 2, 1))
+    x = rng.standard_normal((5, 3, 7, 6, 5))
+    w = rng.standard_normal((4, 3, 3, 2, 3))
+    ours, theirs = F.conv3d, torch.nn.functional.conv3d
+    if transposed:
+        x, w = rng.standard_normal((5, 4, 4, 6, 3)), rng.standard_normal((4, 3, 3, 2, 3))
+        ours, theirs = F.conv_transpose3d, torch.nn.functional.conv_transpose3d
+    _compare(torch, lambda *a: ours(*a, **kwargs), lambda *a: theirs(*a, **kwargs),
+             [x, w, rng.standard_normal(w.shape[1] if transposed else w.shape[0])], rng, str(kwargs))
+
+
 @pytest.mark.parametrize("transposed", [False, True])
 def test_unbatched_input_matches_torch(device, torch, transposed):
     rng = named_rng(f"conv3d unbatched {transposed}")

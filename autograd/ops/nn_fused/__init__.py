@@ -1,5 +1,5 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
-would be slower (linear, conv2d and its transpose, 2-D and 3-D pooling, an RNN, LSTM or GRU time step,
+would be slower (linear, conv2d, conv3d and their transposes, 2-D and 3-D pooling, an RNN, LSTM or GRU time step,
 the Huber and smooth L1 losses) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy, the ELU family's expm1, the hardswish's gradient at NaN), and the
@@ -34,12 +34,13 @@ from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
 from .rms_norm import rms_norm
 from .recurrent import gru_step, lstm_step, rnn_step
 from .softmax import cross_entropy, log_softmax, softmax
+from .volume_convolution import conv3d, conv_transpose3d
 from .volume_pooling import adaptive_max_pool3d, avg_pool3d, max_pool3d
-from .window import Window
+from .window import VolumeWindow, Window
 from ..exponential import erf  # (for the exact GELU; it lives with erfc, as ag.erf)
 
-__all__ = ["Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
-           "conv2d", "conv_transpose2d", "cross_entropy", "ctc_loss", "elu", "erf", "fractional_max_pool", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
+__all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
+           "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "fractional_max_pool", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices",
            "max_pool3d", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",

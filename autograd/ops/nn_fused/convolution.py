@@ -33,9 +33,10 @@ def _im2col(backend, data, kernel_hw, window):
 
 
 def _channel_rows(xp, gy):
-    """(N, O, OH, OW) -> the (O, N*OH*OW) layout the GEMMs take."""
-    n, o, oh, ow = gy.shape
-    return xp.reshape(xp.permute_dims(gy, (1, 0, 2, 3)), (o, n * oh * ow))
+    """(N, O, OH, OW) -> the (O, N*OH*OW) layout the GEMMs take (and likewise with
+    an output depth, for conv3d)."""
+    n, o = gy.shape[:2]
+    return xp.reshape(xp.permute_dims(gy, (1, 0) + tuple(range(2, gy.ndim))), (o, -1))
 
 
 class Conv2d(Function):

@@ -1,4 +1,5 @@
-"""The geometry of a 2-D sliding window, shared by convolution and pooling."""
+"""The geometry of a 2-D sliding window, shared by convolution and pooling, and of a
+3-D one (a run of depths times a 2-D window), for the 3-D convolutions."""
 
 
 class Window:
@@ -52,3 +53,42 @@ class Window:
         if data.shape[-2:] == (h, w):
             return data
         return data[..., top:top + h, left:left + w]
+
+
+class VolumeWindow:
+    """Geometry of a 3-D sliding window over (D, H, W): the depth axis's kernel,
+    stride, dilation, zero padding ``before`` and ``after``, input and output depth,
+    and ``plane``, the 2-D ``Window`` over each (H, W) plane."""
+    __slots__ = ("kernel", "stride", "dilation", "before", "after", "in_depth", "out_depth", "plane")
+
+    def __init__(self, kernel, stride, dilation, before, after, in_depth, out_depth, plane):
+        self.kernel, self.stride, self.dilation = kernel, stride, dilation
+        self.before, self.after, self.in_depth, self.out_depth, self.plane = before, after, in_depth, out_depth, plane
+
+    @property
+    def padded_size(self):
+        return (self.in_depth + self.before + self.after,) + self.plane.padded_size
+
+    def depth_taps(self, first=0, end=None):
+        """Per depth kernel offset, the slice of the padded depths it reads for output
+        depths ``first`` to ``end`` (all of them by default)."""
+        s, d = self.stride, self.dilation
+        end = self.out_depth if end is None else end
+        return [slice(k * d + s * first, k * d + s * (end - 1) + 1, s) for k in range(self.kernel)]
+
+    def pad(self, backend, data):
+        """(..., D, H, W) with zeros around it, in the backend's scratch memory."""
+        (top, _, left, _), (h, w) = self.plane.padding, self.plane.in_size
+        if self.padded_size == (self.in_depth, h, w):
+            return data
+        out = backend.scratch(data.shape[:-3] + self.padded_size, data.dtype)
+        out[...] = 0
+        out[..., self.before:self.before + self.in_depth, top:top + h, left:left + w] = data
+        return out
+
+    def crop(self, data):
+        """The (..., D, H, W) input region of a padded (..., Dp, Hp, Wp) array."""
+        (top, _, left, _), (h, w) = self.plane.padding, self.plane.in_size
+        if data.shape[-3:] == (self.in_depth, h, w):
+            return data
+        return data[..., self.before:self.before + self.in_depth, top:top + h, left:left + w]
