@@ -7,34 +7,36 @@ x's size with that weight read as (O, C/G, KH, KW). So its forward is
 ``Conv2dInputGrad`` has: conv2d itself for x, and conv2d's weight gradient with the
 image and output-gradient roles swapped for the weight. The ``Window`` is that
 conv2d's: in_size the transposed output's size, out_size x's."""
-from ..reduction import Sum
 from ...function import Function
-from .convolution import Conv2d, Conv2dInputGrad, Conv2dWeightGrad, _im2col
+from ..reduction import Sum
+from .convolution import Conv2d, bias_axes
 
 
 class ConvTranspose2d(Function):
-    """y = Conv2dInputGrad(x, weight) + bias, under its own name in graphs and profiles."""
+    """y = Conv2dInputGrad(x, weight) + bias, under its own name in graphs and profiles.
+    ``family`` names the convolution it transposes (ConvTranspose3d names Conv3d's)."""
+    family = Conv2d.family
 
     @staticmethod
     def forward(ctx, x, weight, bias, window, groups):
-        y = Conv2dInputGrad.forward(ctx, x, weight, window, groups)  # saves x and weight in ctx
+        y = ctx.family.input_grad.forward(ctx, x, weight, window, groups)  # saves x and weight in ctx
         if bias is not None:
             # y is the col2im image (a fresh or scratch array no one else holds): add in place
-            y += x._backend.xp.reshape(bias.data, (-1, 1, 1))
+            y += x._backend.xp.reshape(bias.data, (-1,) + (1,) * (y.ndim - 2))
         return y
 
     @staticmethod
     def backward(ctx, gy):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        window, groups = ctx.window, ctx.groups
-        # Conv2dInputGrad.backward's two ops, sharing gy's im2col matrix (the larger
+        window, groups, family = ctx.window, ctx.groups, ctx.family
+        # the input gradient's backward's two ops, sharing gy's im2col matrix (the larger
         # side here), which both GEMMs read: made once, a step at batch 64, 16 -> 8
         # channels, 14x14 -> 28x28 took 4.0 ms instead of 4.6
-        cols = _im2col(gy._backend, gy.data, weight.shape[2:], window) if need_x and need_w else None
-        gx = Conv2d.apply(gy, weight, None, window, groups, cols) if need_x else None
-        gw = Conv2dWeightGrad.apply(x, gy, weight.shape, window, groups, None, cols) if need_w else None
-        gb = Sum.apply(gy, (0, 2, 3), False) if need_b else None
+        cols = family.im2col(gy._backend, gy.data, weight.shape[2:], window) if need_x and need_w else None
+        gx = family.conv.apply(gy, weight, None, window, groups, cols) if need_x else None
+        gw = family.weight_grad.apply(x, gy, weight.shape, window, groups, None, cols) if need_w else None
+        gb = Sum.apply(gy, bias_axes(gy), False) if need_b else None
         return gx, gw, gb, None, None
 
 

@@ -39,6 +39,21 @@ def _channel_rows(xp, gy):
     return xp.reshape(xp.permute_dims(gy, (1, 0) + tuple(range(2, gy.ndim))), (o, -1))
 
 
+class ConvFamily:
+    """The ops of a convolution and its gradients, which each one's backward applies,
+    and its im2col. The 3-D ops subclass the 2-D ones, and a node finds its own
+    dimension's siblings through the ``family`` its class names."""
+    __slots__ = ("conv", "input_grad", "weight_grad", "im2col")
+
+    def __init__(self, conv, input_grad, weight_grad, im2col):
+        self.conv, self.input_grad, self.weight_grad, self.im2col = conv, input_grad, weight_grad, im2col
+
+
+def bias_axes(gy):
+    """The axes a bias's gradient sums ``gy`` (N, O, *spatial) over: all but O."""
+    return (0,) + tuple(range(2, gy.ndim))
+
+
 class Conv2d(Function):
     """2-D cross-correlation on NCHW: im2col then ONE GEMM (batched over groups)
     with the (O, C/G*KH*KW) weight.
@@ -56,13 +71,13 @@ class Conv2d(Function):
         xp = backend.xp
         o = weight.data.shape[0]
         if cols is None:
-            cols = _im2col(backend, x.data, weight.data.shape[2:], window)
+            cols = ctx.family.im2col(backend, x.data, weight.data.shape[2:], window)
         y = _matmul_groups(backend, xp.reshape(weight.data, (o, -1)), cols, groups)
         if bias is not None:
             y += xp.reshape(bias.data, (o, 1))
         n = x.data.shape[0]
-        oh, ow = window.out_size
-        y = xp.permute_dims(xp.reshape(y, (o, n, oh, ow)), (1, 0, 2, 3))
+        out = window.out_size
+        y = xp.permute_dims(xp.reshape(y, (o, n) + out), (1, 0) + tuple(range(2, 2 + len(out))))
         ctx.window, ctx.groups = window, groups
         ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
         return y
@@ -71,11 +86,12 @@ class Conv2d(Function):
     def backward(ctx, gy):
         x, weight, cols = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        family = ctx.family
         rows = _channel_rows(x._backend.xp, gy.data) if need_x or need_w else None
-        gx = Conv2dInputGrad.apply(gy, weight, ctx.window, ctx.groups, rows) if need_x else None
-        gw = (Conv2dWeightGrad.apply(gy, x, weight.shape, ctx.window, ctx.groups, rows, cols.data)
+        gx = family.input_grad.apply(gy, weight, ctx.window, ctx.groups, rows) if need_x else None
+        gw = (family.weight_grad.apply(gy, x, weight.shape, ctx.window, ctx.groups, rows, cols.data)
               if need_w else None)
-        gb = Sum.apply(gy, (0, 2, 3), False) if need_b else None
+        gb = Sum.apply(gy, bias_axes(gy), False) if need_b else None
         return gx, gw, gb, None, None, None
 
 
@@ -116,8 +132,9 @@ class Conv2dInputGrad(Function):
     def backward(ctx, ggx):
         gy, weight = ctx.saved_tensors
         need_gy, need_w = ctx.needs_input_grad[:2]
-        g_gy = Conv2d.apply(ggx, weight, None, ctx.window, ctx.groups) if need_gy else None
-        g_w = Conv2dWeightGrad.apply(gy, ggx, weight.shape, ctx.window, ctx.groups) if need_w else None
+        family = ctx.family
+        g_gy = family.conv.apply(ggx, weight, None, ctx.window, ctx.groups) if need_gy else None
+        g_w = family.weight_grad.apply(gy, ggx, weight.shape, ctx.window, ctx.groups) if need_w else None
         return g_gy, g_w, None, None, None
 
 
@@ -167,7 +184,7 @@ class Conv2dWeightGrad(Function):
         if rows is None:
             rows = _channel_rows(xp, gy.data)
         if cols is None:
-            cols = _im2col(backend, x.data, weight_shape[2:], window)
+            cols = ctx.family.im2col(backend, x.data, weight_shape[2:], window)
         if groups == 1:
             gw = xp.matmul(rows, xp.permute_dims(cols, (1, 0)))
         else:
@@ -178,9 +195,14 @@ class Conv2dWeightGrad(Function):
     def backward(ctx, ggw):
         gy, x = ctx.saved_tensors
         need_gy, need_x = ctx.needs_input_grad[:2]
-        g_gy = Conv2d.apply(x, ggw, None, ctx.window, ctx.groups) if need_gy else None
-        g_x = Conv2dInputGrad.apply(gy, ggw, ctx.window, ctx.groups) if need_x else None
+        family = ctx.family
+        g_gy = family.conv.apply(x, ggw, None, ctx.window, ctx.groups) if need_gy else None
+        g_x = family.input_grad.apply(gy, ggw, ctx.window, ctx.groups) if need_x else None
         return g_gy, g_x, None, None, None, None, None
+
+
+Conv2d.family = Conv2dInputGrad.family = Conv2dWeightGrad.family = ConvFamily(
+    Conv2d, Conv2dInputGrad, Conv2dWeightGrad, _im2col)
 
 
 def _grouped_weight_grad(xp, rows, cols, groups):

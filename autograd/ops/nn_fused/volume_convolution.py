@@ -1,6 +1,7 @@
-"""3-D convolution (cross-correlation) on NCDHW and its transpose, as the 2-D ones
-(convolution.py, conv_transpose.py) are: a 3-D im2col and one GEMM forward, each
-gradient its own op placed under it, so that all of it is twice differentiable.
+"""3-D convolution (cross-correlation) on NCDHW and its transpose: the 2-D ops
+(convolution.py, conv_transpose.py) subclassed, with a 3-D im2col and col2im. As
+there, one GEMM forward and each gradient its own op placed under it, so that all
+of it is twice differentiable; each op's ``family`` names its 3-D siblings.
 
 The im2col takes the backend's 2-D sliding windows over every depth slice of the
 padded volume, and each depth kernel offset's strided run of slices: KD copies into
@@ -11,9 +12,8 @@ a KD-fold gather, its gradient, and the padding's, on top of the same GEMMs: for
 and backward of an (8, 16, 16, 16, 16) float32 input with a (32, 16, 3, 3, 3) kernel,
 padding 1, took 48 ms on one thread, and 42 this way; conv_transpose3d of (8, 32, 8,
 8, 8), kernel 4, stride 2, 27 ms and 19."""
-from ..reduction import Sum
-from ...function import Function
-from .convolution import _channel_rows, _grouped_weight_grad, _matmul_groups
+from .conv_transpose import ConvTranspose2d
+from .convolution import Conv2d, Conv2dInputGrad, Conv2dWeightGrad, ConvFamily, _channel_rows
 
 
 def _im2col3d(backend, data, kernel, volume):
@@ -34,48 +34,22 @@ def _im2col3d(backend, data, kernel, volume):
     return xp.reshape(cols, (c * kd * kh * kw, n * od * oh * ow))
 
 
-class Conv3d(Function):
-    """3-D cross-correlation on NCDHW: im2col then ONE GEMM (batched over groups) with
-    the (O, C/G*KD*KH*KW) weight. The (O, N*OD*OH*OW) result is returned as an
-    (N, O, OD, OH, OW) view, channels first in memory, as Conv2d's."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, volume, groups, cols=None):
-        backend = x._backend
-        xp = backend.xp
-        o = weight.data.shape[0]
-        if cols is None:
-            cols = _im2col3d(backend, x.data, weight.data.shape[2:], volume)
-        y = _matmul_groups(backend, xp.reshape(weight.data, (o, -1)), cols, groups)
-        if bias is not None:
-            y += xp.reshape(bias.data, (o, 1))
-        n = x.data.shape[0]
-        y = xp.permute_dims(xp.reshape(y, (o, n, volume.out_depth) + volume.plane.out_size), (1, 0, 2, 3, 4))
-        ctx.volume, ctx.groups = volume, groups
-        ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, weight, cols = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        rows = _channel_rows(x._backend.xp, gy.data) if need_x or need_w else None
-        gx = Conv3dInputGrad.apply(gy, weight, ctx.volume, ctx.groups, rows) if need_x else None
-        gw = (Conv3dWeightGrad.apply(gy, x, weight.shape, ctx.volume, ctx.groups, rows, cols.data)
-              if need_w else None)
-        gb = Sum.apply(gy, (0, 2, 3, 4), False) if need_b else None
-        return gx, gw, gb, None, None, None
+class Conv3d(Conv2d):
+    """3-D cross-correlation on NCDHW: Conv2d's forward and backward with the 3-D
+    im2col, the (O, N*OD*OH*OW) result an (N, O, OD, OH, OW) view, channels first in
+    memory."""
 
 
-class Conv3dInputGrad(Function):
+class Conv3dInputGrad(Conv2dInputGrad):
     """conv3d's input gradient (a transposed convolution): one GEMM gives each window's
-    gradient, and col2im adds the windows back onto the volume. Linear in ``gy``."""
+    gradient, and col2im adds the windows back onto the volume (Conv2dInputGrad's
+    backward). Linear in ``gy``."""
 
     @staticmethod
     def forward(ctx, gy, weight, volume, groups, rows=None):
         backend = gy._backend
         xp = backend.xp
-        ctx.volume, ctx.groups = volume, groups
+        ctx.window, ctx.groups = volume, groups
         ctx.save_for_backward(gy, weight)
         if rows is None:
             rows = _channel_rows(xp, gy.data)
@@ -100,14 +74,6 @@ class Conv3dInputGrad(Function):
                 gx[:, :, depths, ...] += backend.col2im(win, (c, n, od) + plane.padded_size, plane.stride,
                                                         plane.dilation)
         return volume.crop(xp.permute_dims(gx, (1, 0, 2, 3, 4)))
-
-    @staticmethod
-    def backward(ctx, ggx):
-        gy, weight = ctx.saved_tensors
-        need_gy, need_w = ctx.needs_input_grad[:2]
-        g_gy = Conv3d.apply(ggx, weight, None, ctx.volume, ctx.groups) if need_gy else None
-        g_w = Conv3dWeightGrad.apply(gy, ggx, weight.shape, ctx.volume, ctx.groups) if need_w else None
-        return g_gy, g_w, None, None, None
 
 
 # The bytes of GEMM output that _input_grad_plane_stride_1 makes and adds back at a
@@ -159,58 +125,18 @@ def _input_grad_plane_stride_1(backend, w, rows, n, volume):
     return xp.reshape(gx, (c, n, dp, hp, wp))
 
 
-class Conv3dWeightGrad(Function):
-    """conv3d's weight gradient: one GEMM of the output gradient with the im2col matrix
-    (reused from the forward pass when it is handed over). Linear in ``gy``."""
-
-    @staticmethod
-    def forward(ctx, gy, x, weight_shape, volume, groups, rows=None, cols=None):
-        backend = gy._backend
-        xp = backend.xp
-        ctx.volume, ctx.groups = volume, groups
-        ctx.save_for_backward(gy, x)
-        if rows is None:
-            rows = _channel_rows(xp, gy.data)
-        if cols is None:
-            cols = _im2col3d(backend, x.data, weight_shape[2:], volume)
-        if groups == 1:
-            gw = xp.matmul(rows, xp.permute_dims(cols, (1, 0)))
-        else:
-            gw = _grouped_weight_grad(xp, rows, cols, groups)
-        return xp.reshape(gw, weight_shape)
-
-    @staticmethod
-    def backward(ctx, ggw):
-        gy, x = ctx.saved_tensors
-        need_gy, need_x = ctx.needs_input_grad[:2]
-        g_gy = Conv3d.apply(x, ggw, None, ctx.volume, ctx.groups) if need_gy else None
-        g_x = Conv3dInputGrad.apply(gy, ggw, ctx.volume, ctx.groups) if need_x else None
-        return g_gy, g_x, None, None, None, None, None
+class Conv3dWeightGrad(Conv2dWeightGrad):
+    """conv3d's weight gradient: Conv2dWeightGrad's GEMM with the 3-D im2col."""
 
 
-class ConvTranspose3d(Function):
+class ConvTranspose3d(ConvTranspose2d):
     """y = Conv3dInputGrad(x, weight) + bias, as ConvTranspose2d is to Conv2d: the
     ``VolumeWindow`` is that of the conv3d it transposes (in the transposed output's
     size, out x's)."""
 
-    @staticmethod
-    def forward(ctx, x, weight, bias, volume, groups):
-        y = Conv3dInputGrad.forward(ctx, x, weight, volume, groups)  # saves x and weight in ctx
-        if bias is not None:
-            y += x._backend.xp.reshape(bias.data, (-1, 1, 1, 1))  # y is scratch no one else holds
-        return y
 
-    @staticmethod
-    def backward(ctx, gy):
-        x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        volume, groups = ctx.volume, ctx.groups
-        # gy's im2col matrix, the larger side here, made once for both GEMMs
-        cols = _im2col3d(gy._backend, gy.data, weight.shape[2:], volume) if need_x and need_w else None
-        gx = Conv3d.apply(gy, weight, None, volume, groups, cols) if need_x else None
-        gw = Conv3dWeightGrad.apply(x, gy, weight.shape, volume, groups, None, cols) if need_w else None
-        gb = Sum.apply(gy, (0, 2, 3, 4), False) if need_b else None
-        return gx, gw, gb, None, None
+Conv3d.family = Conv3dInputGrad.family = Conv3dWeightGrad.family = ConvTranspose3d.family = ConvFamily(
+    Conv3d, Conv3dInputGrad, Conv3dWeightGrad, _im2col3d)
 
 
 def conv3d(x, weight, bias, volume, groups):

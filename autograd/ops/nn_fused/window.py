@@ -69,6 +69,10 @@ class VolumeWindow:
     def padded_size(self):
         return (self.in_depth + self.before + self.after,) + self.plane.padded_size
 
+    @property
+    def out_size(self):
+        return (self.out_depth,) + self.plane.out_size
+
     def depth_taps(self, first=0, end=None):
         """Per depth kernel offset, the slice of the padded depths it reads for output
         depths ``first`` to ``end`` (all of them by default)."""
