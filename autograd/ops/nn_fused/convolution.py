@@ -32,6 +32,16 @@ def _im2col(backend, data, kernel_hw, window):
     return xp.reshape(cols, (c * kh * kw, n * oh * ow))
 
 
+def _window_grads(backend, w, rows):
+    """Each window's gradient, (C*K, N*L) (per group, stacked): the grouped weight w
+    (G, O/G, C/G*K) transposed times the output gradient's (O, N*L) rows, one GEMM."""
+    xp = backend.xp
+    groups, og = w.shape[:2]
+    if groups == 1:
+        return backend.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows)
+    return xp.matmul(xp.permute_dims(w, (0, 2, 1)), xp.reshape(rows, (groups, og, -1)))
+
+
 def _channel_rows(xp, gy):
     """(N, O, OH, OW) -> the (O, N*OH*OW) layout the GEMMs take (and likewise with
     an output depth, for conv3d)."""
@@ -116,10 +126,7 @@ class Conv2dInputGrad(Function):
         if groups == 1 and window.stride == (1, 1) and 2 * window.out_size[1] >= window.padded_size[1]:
             gx = _input_grad_stride_1(backend, w[0, ...], rows, n, window)
             return window.crop(xp.permute_dims(gx, (1, 0, 2, 3)))
-        if groups == 1:
-            gcols = backend.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows)
-        else:
-            gcols = xp.matmul(xp.permute_dims(w, (0, 2, 1)), xp.reshape(rows, (groups, o // groups, -1)))
+        gcols = _window_grads(backend, w, rows)
         oh, ow = window.out_size
         c = cg * groups
         # windows as (C, N, OH, OW, KH, KW): col2im adds contiguous blocks into a

@@ -13,7 +13,7 @@ and backward of an (8, 16, 16, 16, 16) float32 input with a (32, 16, 3, 3, 3) ke
 padding 1, took 48 ms on one thread, and 42 this way; conv_transpose3d of (8, 32, 8,
 8, 8), kernel 4, stride 2, 27 ms and 19."""
 from .conv_transpose import ConvTranspose2d
-from .convolution import Conv2d, Conv2dInputGrad, Conv2dWeightGrad, ConvFamily, _channel_rows
+from .convolution import Conv2d, Conv2dInputGrad, Conv2dWeightGrad, ConvFamily, _channel_rows, _window_grads
 
 
 def _im2col3d(backend, data, kernel, volume):
@@ -60,12 +60,8 @@ class Conv3dInputGrad(Conv2dInputGrad):
         if groups == 1 and plane.stride == (1, 1) and 2 * plane.out_size[1] >= plane.padded_size[1]:
             gx = _input_grad_plane_stride_1(backend, w[0, ...], rows, n, volume)
         else:
-            if groups == 1:
-                gcols = backend.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows)
-            else:
-                gcols = xp.matmul(xp.permute_dims(w, (0, 2, 1)), xp.reshape(rows, (groups, o // groups, -1)))
             od, (oh, ow) = volume.out_depth, plane.out_size
-            gcols = xp.reshape(gcols, (c, kd, kh, kw, n, od, oh, ow))
+            gcols = xp.reshape(_window_grads(backend, w, rows), (c, kd, kh, kw, n, od, oh, ow))
             gx = backend.scratch((c, n) + volume.padded_size, gcols.dtype)
             gx[...] = 0
             for k, depths in enumerate(volume.depth_taps()):
