@@ -29,27 +29,36 @@ def _dtype(dtype):
     return default_dtype() if dtype is None else dtypes.canonical(dtype)
 
 
-def _filled(fill, shape, dtype, device, requires_grad):
+def _sizes(op, shape):
+    """``shape_arg``'s sizes, refusing negative ones with the op's name (NumPy says only
+    "negative dimensions are not allowed", from deep inside its random generator)."""
+    sizes = shape_arg(shape, op)
+    if any(d < 0 for d in sizes):
+        raise ValueError(f"{op}: negative size in {sizes}; every size must be >= 0")
+    return sizes
+
+
+def _filled(op, fill, shape, dtype, device, requires_grad):
     backend = backends.get(device)
     dtype = _dtype(dtype)
-    t = Tensor._make(fill(backend.xp, shape_arg(shape), backend.native_dtype(dtype)), backend)
+    t = Tensor._make(fill(backend.xp, _sizes(op, shape), backend.native_dtype(dtype)), backend)
     return t.requires_grad_() if requires_grad else t
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device, requires_grad)
+    return _filled("zeros", lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device, requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device, requires_grad)
+    return _filled("ones", lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device, requires_grad)
 
 
 def empty(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(lambda xp, s, d: xp.empty(s, dtype=d), shape, dtype, device, requires_grad)
+    return _filled("empty", lambda xp, s, d: xp.empty(s, dtype=d), shape, dtype, device, requires_grad)
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
-    shape = shape_arg((shape,))
+    shape = _sizes("full", (shape,))
     if hasattr(fill_value, "item"):  # a NumPy scalar, a 0-d array or tensor: the standard's full takes Python scalars
         fill_value = fill_value.item()
     if not isinstance(fill_value, (int, float)):  # NumPy would fill None as nan and 1j as 0
@@ -62,7 +71,7 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
     dtypes.check_fill("full", fill_value, dtype)
     if isinstance(fill_value, float) and dtypes.category(dtype) == 1:
         fill_value = int(fill_value)  # truncated toward zero, as PyTorch
-    return _filled(lambda xp, s, d: xp.full(s, fill_value, dtype=d), shape, dtype, device, requires_grad)
+    return _filled("full", lambda xp, s, d: xp.full(s, fill_value, dtype=d), shape, dtype, device, requires_grad)
 
 
 def _like(op, x):
@@ -125,6 +134,7 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
 
 
 def linspace(start, stop, num=50, dtype=None, device=None, requires_grad=False, endpoint=True):
+    (num,) = _sizes("linspace", (num,))
     backend = backends.get(device)
     dtype = _dtype(dtype)
     # 0-d tensors and NumPy scalars as the Python numbers they hold (a tensor off the CPU has no __float__)
@@ -140,6 +150,7 @@ def linspace(start, stop, num=50, dtype=None, device=None, requires_grad=False, 
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    n, m = _sizes("eye", (n, n if m is None else m))
     backend = backends.get(device)
     t = Tensor._make(backend.xp.eye(n, m, dtype=backend.native_dtype(_dtype(dtype))), backend)
     return t.requires_grad_() if requires_grad else t
@@ -149,7 +160,7 @@ def rand(*shape, dtype=None, device=None, requires_grad=False):
     """Uniform on [0, 1), from the device's seeded generator (see manual_seed)."""
     backend = backends.get(device)
     dtype = _floating_dtype("rand", dtype)
-    t = Tensor._make(backend.uniform(shape_arg(shape), 0.0, 1.0, dtype), backend)
+    t = Tensor._make(backend.uniform(_sizes("rand", shape), 0.0, 1.0, dtype), backend)
     return t.requires_grad_() if requires_grad else t
 
 
@@ -157,7 +168,7 @@ def randn(*shape, dtype=None, device=None, requires_grad=False):
     """Standard normal, from the device's seeded generator (see manual_seed)."""
     backend = backends.get(device)
     dtype = _floating_dtype("randn", dtype)
-    t = Tensor._make(backend.normal(shape_arg(shape), 0.0, 1.0, dtype), backend)
+    t = Tensor._make(backend.normal(_sizes("randn", shape), 0.0, 1.0, dtype), backend)
     return t.requires_grad_() if requires_grad else t
 
 
@@ -187,7 +198,7 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
     if low < smallest or high - 1 > largest:  # the cast below would wrap the draws around
         raise ValueError(f"randint: [{low}, {high}) does not fit in {dtype}, which holds {smallest} to {largest}; "
                          "use a wider dtype")
-    array = backend.integers(low, high, shape_arg((size,)))
+    array = backend.integers(low, high, _sizes("randint", (size,)))
     if dtype != dtypes.int64:
         array = backend.xp.astype(array, backend.native_dtype(dtype))
     t = Tensor._make(array, backend)

@@ -72,7 +72,7 @@ def reduced_shape(shape, axes, keepdims):
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def shape_arg(shape):
+def shape_arg(shape, op=None):
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike (NumPy integers as ints). Sizes that are
     not integers (``n / 2``, ``"3"``) are refused, as in PyTorch: int() would truncate
     or parse them, hiding a bug in the caller's arithmetic."""
@@ -89,5 +89,6 @@ def shape_arg(shape):
     except TypeError:
         entries = shape if isinstance(shape, (tuple, list)) else (shape,)
         bad = next((d for d in entries if not isinstance(d, INTEGER) or d.__class__ is bool), shape)
-        raise TypeError(f"a shape takes integer sizes, got {bad!r} ({type(bad).__name__}) in {shape!r}; "
+        prefix = f"{op}: " if op else ""
+        raise TypeError(f"{prefix}a shape takes integer sizes, got {bad!r} ({type(bad).__name__}) in {shape!r}; "
                         "use // or int() where a size is computed") from None

@@ -297,6 +297,7 @@ class Tensor:
     def register_hook(self, fn):
         """Run ``fn(grad)`` when this tensor's gradient is computed; a non-None return replaces it."""
         self._fresh()
+        check_hook("register_hook", fn)
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is None:
@@ -557,6 +558,9 @@ class Tensor:
             return self.copy_(value)
         if hasattr(value, "item"):  # a NumPy scalar
             value = value.item()
+        if not isinstance(value, (int, float)):  # NumPy would parse "1" and fill None as nan
+            raise TypeError(f"fill_: value must be a real number, a bool or a 0-d tensor, not "
+                            f"{type(value).__name__} {value!r}")
         dtypes.check_fill("fill_", value, self.dtype)
         full = Tensor._make(self._backend.xp.full((), value, dtype=self.data.dtype), self._backend)
         return self._inplace("fill_", ops.elementwise.overwrite, full)
@@ -980,6 +984,13 @@ def _from_nested(seq):
     for other in kinds:
         dtype = dtypes.promote(dtype, other)
     return data, dtype
+
+
+def check_hook(op, hook):
+    """Refuse a hook that cannot be called when it is registered, on the user's line, not later
+    as a bare "'int' object is not callable" from inside backward or forward."""
+    if not callable(hook):
+        raise TypeError(f"{op}: the hook must be a function, got {type(hook).__name__} {hook!r}")
 
 
 class HookHandle:

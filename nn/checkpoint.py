@@ -218,6 +218,9 @@ def _encode(value, name, tensors):
 
 
 def _write_atomically(path, write):
+    if os.path.isdir(path):  # else the rename fails with an error that names our temporary file
+        raise IsADirectoryError(f"nn.save: {path} is a directory; pass a file path inside it, such as "
+                                f"{os.path.join(path, 'model.safetensors')!r}")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"nn.save: folder {directory!r} does not exist; create it first")

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import backends
 from autograd import Tensor, no_grad
 from autograd.grad_mode import state as _thread  # per thread: the modules being called
-from autograd.tensor import HookHandle, count_change
+from autograd.tensor import HookHandle, check_hook, count_change
 from autograd.user_code import user_frame
 from backends import dtypes
 
@@ -190,6 +190,7 @@ class Module:
         """Call ``hook(module, inputs, output)`` after forward (``hook(module, inputs, kwargs, output)``
         with ``with_kwargs``); a non-None return replaces the output. ``prepend`` runs it before
         the hooks already registered; ``always_call`` runs it even when forward raised."""
+        check_hook("register_forward_hook", hook)
         entry = _HookEntry(hook, with_kwargs, always_call) if with_kwargs or always_call else hook
         return HookHandle(self._forward_hooks, entry, prepend)
 
@@ -197,6 +198,7 @@ class Module:
         """Call ``hook(module, inputs)`` before forward; a non-None return replaces the inputs.
         With ``with_kwargs``, ``hook(module, inputs, kwargs)`` may return ``(inputs, kwargs)``
         to replace both. ``prepend`` runs it before the hooks already registered."""
+        check_hook("register_forward_pre_hook", hook)
         entry = _HookEntry(hook, with_kwargs) if with_kwargs else hook
         return HookHandle(self._forward_pre_hooks, entry, prepend)
 

@@ -20,6 +20,9 @@ from autograd import Tensor, concat, no_grad
 
 from . import metrics as metrics_module
 from .checkpoint import save
+from .data.dataset import Dataset
+from .module import Module
+from .optim.optimizer import Optimizer
 
 NAMED_METRICS = {"accuracy": metrics_module.accuracy, "precision": metrics_module.precision,
                  "recall": metrics_module.recall, "f1": metrics_module.f1}
@@ -233,6 +236,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     ``progress``: tqdm bars with the running loss, shown on a terminal; elsewhere
     one summary line per epoch. ``progress=False`` prints nothing.
     """
+    _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     metric_fns = _resolve_metrics(metrics)
@@ -258,6 +262,24 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
         # Each module's own mode, also when training fails: the model is not left in eval mode.
         for module, training in modes:
             module.training = training
+
+
+def _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader):
+    """Refuse swapped or wrong arguments before the first batch, which would otherwise fail
+    deep inside it (after a forward and backward) with an AttributeError or TypeError."""
+    order = "the order is fit(model, loss_fn, optimizer, train_loader, val_loader, ...)"
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: model must be an nn.Module, got {type(model).__name__}; {order}")
+    if not callable(loss_fn) or isinstance(loss_fn, Optimizer):
+        raise TypeError(f"fit: loss_fn must be a callable loss such as F.cross_entropy or nn.MSELoss(), got "
+                        f"{type(loss_fn).__name__}; {order}")
+    if isinstance(optimizer, Module) or not all(callable(getattr(optimizer, m, None)) for m in ("step", "zero_grad")):
+        raise TypeError(f"fit: optimizer must be an optimizer with step() and zero_grad(), such as "
+                        f"nn.optim.SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}; {order}")
+    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
+        if isinstance(loader, Dataset):  # iterating it gives one unbatched sample at a time
+            raise TypeError(f"fit: {name} is a Dataset, which yields single samples, not batches; wrap it in "
+                            f"nn.data.DataLoader(dataset, batch_size=...)")
 
 
 def _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks, metric_fns,

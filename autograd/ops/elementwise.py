@@ -513,6 +513,9 @@ def clip(x, min=None, max=None):
         raise ValueError("clip: give at least one of min and max")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clip_to_tensors(x, min, max)
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and not hasattr(bound, "__float__"):  # "0" from a config file, a list...
+            raise TypeError(f"clip: {name} must be a real number or a Tensor, not {type(bound).__name__} {bound!r}")
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is larger than max ({max})")
     x = as_tensor(x)

@@ -76,7 +76,7 @@ def _resolve_shape(x, shape):
 
 def reshape(x, *shape):
     x = _tensor(x)
-    shape = _resolve_shape(x, shape_arg(shape))
+    shape = _resolve_shape(x, shape_arg(shape, "reshape"))
     if shape == x.data.shape and _unchanged(x):
         return x
     out = Reshape.apply(x, shape)
@@ -165,7 +165,7 @@ class BroadcastTo(Function):
 
 def broadcast_to(x, *shape):
     x = _tensor(x)
-    shape = shape_arg(shape)
+    shape = shape_arg(shape, "broadcast_to")
     if shape == x.data.shape and _unchanged(x):
         return x
     if any(d < 0 for d in shape):  # NumPy's -1 is no "keep this size" (PyTorch's expand): refused by name

@@ -133,6 +133,12 @@ def default_collate(samples):
         raise ValueError("default_collate: no samples to collate")
     first = samples[0]
     if isinstance(first, Tensor):
+        shapes = {s.shape for s in samples if isinstance(s, Tensor)}
+        if len(shapes) > 1:  # stack's own error would not say where the batch came from, nor the fix
+            a, b = sorted(shapes)[:2]
+            raise ValueError(f"default_collate: samples have different shapes, such as {a} and {b}, so they "
+                             "cannot be stacked into a batch; resize or pad them to one shape, or pass a "
+                             "collate_fn (nn.utils.rnn.pad_sequence pads sequences)")
         return stack(samples, axis=0)
     if isinstance(first, (tuple, list)):
         if any(len(s) != len(first) for s in samples):

@@ -100,6 +100,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def _soft_cross_entropy(op, input, target, weight, reduction, smoothing):
     if target.shape != input.shape:
+        if input.ndim >= 1 and target.shape == input.shape[:1] * (input.ndim > 1) + input.shape[2:]:
+            # The shape of class indices: labels stored as floats (e.g. read from a CSV), not probabilities
+            raise TypeError(f"{op}: class-index targets must be integers, not {target.dtype}; convert them "
+                            f"with target.astype(ag.int64) (a float target holds class probabilities and "
+                            f"needs the input's shape {input.shape})")
         raise ValueError(f"{op}: probability targets must have the input's shape {input.shape}, "
                          f"got {target.shape}")
     axis = 0 if input.ndim == 1 else 1

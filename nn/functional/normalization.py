@@ -109,8 +109,10 @@ def _trailing_axes(op, input, normalized_shape, **params):
     in ``input``, after checking that they match and that each given parameter is a
     Tensor of that shape in the input's dtype."""
     floating(op, input)
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
-        else tuple(normalized_shape)
+    normalized_shape = tuple(normalized_shape) if hasattr(normalized_shape, "__iter__") else (normalized_shape,)
+    if any(type(d) is not int and (isinstance(d, bool) or not isinstance(d, numbers.Integral))
+           for d in normalized_shape):
+        raise TypeError(f"{op}: normalized_shape must be an int or a sequence of ints, got {normalized_shape!r}")
     k = len(normalized_shape)
     if k == 0 or input.shape[input.ndim - k:] != normalized_shape or input.ndim < k:
         raise ValueError(f"{op}: normalized_shape {normalized_shape} does not match the trailing axes of "

@@ -201,6 +201,8 @@ def _normalized_shape(layer, normalized_shape):
     """An int or a sequence of positive ints, as a tuple."""
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (normalized_shape,)
+    elif not hasattr(normalized_shape, "__iter__"):  # a float such as d_model / 2: named below
+        normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
     if not normalized_shape or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1
                                    for d in normalized_shape):

@@ -280,7 +280,11 @@ class Optimizer:
             merged["params"] = group["params"]
             if "param_names" in group:
                 merged["param_names"] = group["param_names"]
-            self._check_group(merged)
+            # Schedulers write lr without checks, as PyTorch's do, and some leave it below zero
+            # (LinearLR to end_factor=0 ends at -1e-19; a chained cosine can go further): the
+            # optimizer stepped with that rate, so its own checkpoint must load. Its type is checked.
+            lr = merged["lr"]
+            self._check_group(dict(merged, lr=0.0) if _is_number(lr) and lr < 0 else merged)
             new_groups.append(merged)
         self.state = new_state
         self.param_groups = new_groups

@@ -1,7 +1,7 @@
 """Cosine annealing, once (CosineAnnealingLR) or with warm restarts (SGDR)."""
 import math
 
-from .base import LRScheduler
+from .base import LRScheduler, check_number
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -9,6 +9,8 @@ class CosineAnnealingLR(LRScheduler):
     with PyTorch's recursive formula (which also follows rates changed from outside)."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        check_number("CosineAnnealingLR", "T_max", T_max)
+        check_number("CosineAnnealingLR", "eta_min", eta_min)
         if not T_max > 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max!r}")
         self.T_max = T_max

@@ -1,9 +1,10 @@
 """Schedules that multiply the rate by a factor: StepLR, MultiStepLR, ExponentialLR,
 ConstantLR, LinearLR and PolynomialLR."""
+import numbers
 from bisect import bisect_right
 from collections import Counter
 
-from .base import LRScheduler
+from .base import LRScheduler, check_number
 
 
 class StepLR(LRScheduler):
@@ -12,6 +13,7 @@ class StepLR(LRScheduler):
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         if not isinstance(step_size, int) or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        check_number("StepLR", "gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -29,6 +31,14 @@ class MultiStepLR(LRScheduler):
     """Multiply the rate by ``gamma`` at each milestone epoch (twice at a milestone listed twice)."""
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        milestones = list(milestones)
+        # An epoch never equals "30" or 30.5: the rate would silently never drop there. A whole
+        # float (30.0) is the epoch 30, as in PyTorch.
+        bad = [m for m in milestones if isinstance(m, bool) or not (
+            isinstance(m, numbers.Integral) or isinstance(m, numbers.Real) and float(m).is_integer())]
+        if bad:
+            raise TypeError(f"MultiStepLR: milestones must be integer epochs, got {bad[0]!r} in {milestones!r}")
+        check_number("MultiStepLR", "gamma", gamma)
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -48,6 +58,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the rate by ``gamma`` every epoch."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
+        check_number("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -65,6 +76,7 @@ class ConstantLR(LRScheduler):
     (a warm-up; the factor is applied to, and later taken off, whatever the rate is then)."""
 
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        check_number("ConstantLR", "factor", factor)
         if not 0 <= factor <= 1:
             raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
         self.factor = factor
@@ -89,6 +101,8 @@ class LinearLR(LRScheduler):
     over ``total_iters`` epochs, then stays there."""
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        check_number("LinearLR", "start_factor", start_factor)
+        check_number("LinearLR", "end_factor", end_factor)
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
         if not 0 <= end_factor <= 1:
@@ -119,6 +133,7 @@ class PolynomialLR(LRScheduler):
     """initial_lr * (1 - epoch / total_iters) ** power, reaching 0 at ``total_iters``."""
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        check_number("PolynomialLR", "power", power)
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)

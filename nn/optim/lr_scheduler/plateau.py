@@ -3,7 +3,7 @@ import math
 import warnings
 
 from ..optimizer import Optimizer
-from .base import EPOCH_DEPRECATION_WARNING, LRScheduler, check_is_dict, set_lr
+from .base import EPOCH_DEPRECATION_WARNING, LRScheduler, check_is_dict, check_number, set_lr
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -14,6 +14,11 @@ class ReduceLROnPlateau(LRScheduler):
                  cooldown=0, min_lr=0, eps=1e-8):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"ReduceLROnPlateau: expected an nn.optim Optimizer, got {type(optimizer).__name__}")
+        for name, value in (("factor", factor), ("patience", patience), ("threshold", threshold),
+                            ("cooldown", cooldown), ("eps", eps)):
+            check_number("ReduceLROnPlateau", name, value)
+        for value in min_lr if isinstance(min_lr, (list, tuple)) else (min_lr,):
+            check_number("ReduceLROnPlateau", "min_lr", value)
         if not 0 <= factor < 1:
             raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor!r}")
         if patience < 0 or cooldown < 0:
@@ -46,6 +51,10 @@ class ReduceLROnPlateau(LRScheduler):
     def step(self, metrics, epoch=None):
         """Record this epoch's metric (a number or a one-element tensor) and maybe lower the rates.
         ``epoch`` (deprecated, see the module docstring) sets ``last_epoch`` instead of counting."""
+        if isinstance(metrics, str) or not hasattr(metrics, "__float__"):  # float() would parse a str
+            raise TypeError(f"ReduceLROnPlateau.step: metrics must be the monitored value, a number or a "
+                            f"one-element Tensor (as in scheduler.step(val_loss)), got {type(metrics).__name__} "
+                            f"{metrics!r}")
         current = float(metrics)
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
