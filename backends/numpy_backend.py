@@ -49,8 +49,9 @@ class NumpyBackend(Backend):
                 and values.shape == index[0].shape + tuple(shape[1:]):
             # One integer array of several axes (embedding ids, pooling indices): flat,
             # the same sums run 5-7x faster in add.at ((32, 64, 7, 7): 0.78 -> 0.12 ms)
-            index = (np.reshape(index[0], (-1,)),)
-            values = np.reshape(values, (-1,) + tuple(shape[1:]))
+            # (the count, not -1: with an empty trailing axis -1 would be ambiguous)
+            index = (np.reshape(index[0], (index[0].size,)),)
+            values = np.reshape(values, (index[0].size,) + tuple(shape[1:]))
         np.add.at(out, index, values)
         return out
 

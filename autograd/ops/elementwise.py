@@ -186,12 +186,18 @@ class Pow(Function):
             xp = b._backend.xp
             if b._requires_grad:
                 exponent = b - constant(xp.astype(b.data != 0, b.data.dtype), b)
+                # Zeroed by where as well: through the exponent alone, this gradient's own
+                # derivative in b at b == 0 would be a^0 = 1, where PyTorch's is 0.
+                ga = where(constant(b.data == 0, b), 0, gy * b * a ** exponent)
             else:
-                exponent = constant(xp.where(b.data == 0, b.data, b.data - 1), b)
-            ga = gy * b * a ** exponent
+                ga = gy * b * a ** constant(xp.where(b.data == 0, b.data, b.data - 1), b)
         gb = None
-        if need_b:  # d(a^b)/db = a^b log a, taken as 0 where a == 0 (the limit for b > 0)
-            gb = gy * y * log(where(constant(a.data == 0, a), 1, a))
+        if need_b:
+            # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (the limit for b > 0),
+            # as PyTorch; for b < 0 it is a^b log a = inf * -inf, not 0 * inf = NaN.
+            # 1 stands in for a there (y is 0 or 1), so no 0 * inf reaches a second order.
+            limit_zero = constant((a.data == 0) & (b.data >= 0), a)
+            gb = gy * y * log(where(limit_zero, 1, a))
         return ga, gb
 
 
