@@ -268,6 +268,8 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
     if node._n_outputs > 1 and node._materialize_grads:
         grads = _materialize(node, grads)
     call = _call_backward
+    if node._user_defined:
+        call = _checking_user_grads(call)
     for wrap in wrappers or ():
         call = wrap(call)
     if capture is None:
@@ -295,6 +297,52 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
 def _call_backward(node, grads):
     out = node.backward(node, *grads) if node._n_outputs > 1 else node.backward(node, grads)
     return out if type(out) is tuple else (out,)
+
+
+def _checking_user_grads(call):
+    def checked(node, grads):
+        return _checked_user_grads(node, call(node, grads))
+    return checked
+
+
+def _checked_user_grads(node, grads_in):
+    """A custom Function's gradients, checked as PyTorch's engine checks them: each is a
+    Tensor or None, on its input's device, of its input's shape or one that sums to it,
+    and is cast to its input's dtype (a float64 gradient of a float32 input would
+    otherwise become a float64 .grad). A gradient for an argument that takes none is dropped."""
+    out = list(grads_in)
+    nrs = node._producer_nrs
+    for i, (g, producer) in enumerate(zip(grads_in, node.producer_tuple())):
+        if g is None:
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError(f"{node.name}.backward returned {type(g).__name__} as the gradient of argument {i}; "
+                            "return a Tensor (or None) for each argument of forward")
+        if producer is None:
+            continue
+        if isinstance(producer, Tensor):
+            shape, dtype, backend = producer.data.shape, producer.data.dtype, producer._backend
+        elif producer._n_outputs > 1:
+            (shape, dtype), backend = producer._out_meta[nrs[i]], producer._backend
+        else:
+            shape, dtype, backend = producer._out_shape, producer._out_dtype, producer._backend
+        if g._backend is not backend:
+            raise RuntimeError(f"{node.name}.backward returned the gradient of argument {i} on {g.device}, but "
+                               f"the argument is on {backend.device}; move it with .to({backend.device!r})")
+        if g.data.shape != shape and not _sums_to(g.data.shape, shape):
+            raise RuntimeError(f"{node.name}.backward returned a gradient of shape {g.shape} for argument {i}, "
+                               f"which has shape {tuple(shape)}; return a gradient of the argument's shape")
+        if g.data.dtype != dtype:
+            out[i] = ops.elementwise.astype(g, backend.canonical_dtype(dtype))
+    return tuple(out)
+
+
+def _sums_to(grad_shape, shape):
+    """Whether a gradient of ``grad_shape`` is ``shape`` broadcast (the engine sums it back)."""
+    try:
+        return broadcast_shapes("backward", grad_shape, shape) == tuple(grad_shape)
+    except ValueError:
+        return False
 
 
 def _add_to_buffer(buffers, target, nr, g, create_graph):
@@ -471,3 +519,4 @@ def _in_flight(array):
 
 from . import ops  # noqa: E402
 from .ops.shape import sum_to  # noqa: E402
+from .shapes import broadcast_shapes  # noqa: E402

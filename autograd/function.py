@@ -53,6 +53,8 @@ class _OutputMarks:
 # The fields a recorded node sets (see __init_subclass__): those of every node, then
 # those an ordinary graph may first set long after a class's first instances (the
 # sole-producer and multi-output forms, what forward saved, the release after backward).
+_LIBRARY_PACKAGES = ("autograd", "nn", "backends")
+
 _NODE_FIELDS = ("needs_input_grad", "_producers", "scope", "_backend", "_out_dtype", "_out_shape",
                 "_sole_arg", "_n_args", "_producer_nrs", "_saved", "_saved_outputs", "_saved_versions", "_released")
 
@@ -62,6 +64,12 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        # A Function written outside topograd has its gradients checked as PyTorch's engine
+        # checks them (see engine._checked_user_grads), on the engine's slow path; the
+        # library's own ops, tested against PyTorch, skip it.
+        cls._user_defined = cls.__module__.partition(".")[0] not in _LIBRARY_PACKAGES
+        if cls._user_defined:
+            cls._special = True
         # CPython keeps one table of attribute names per class, shared by its instances,
         # but stops adding names to it once about 30 instances exist. A node that then
         # sets a name first seen late gets a dict of its own: slower, and one more object
@@ -109,7 +117,8 @@ class Function:
     _hooks = None          # {output_nr: [hook, ...]} for hooks on non-leaf outputs
     _retained = None       # {output_nr: weakref to the tensor}, from retain_grad()
     _n_outputs = 1
-    _special = False       # several outputs, hooks or a retained grad: the engine's slow path
+    _special = False       # several outputs, hooks, a retained grad or a custom Function: the engine's slow path
+    _user_defined = False  # a subclass written outside topograd (see __init_subclass__)
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
     _materialize_grads = True  # see set_materialize_grads
     _marks = None               # an _OutputMarks, once forward marks an output
@@ -294,6 +303,8 @@ def _run(cls, args):
                 _device_mismatch(cls, backend, a._backend)
             if a._requires_grad or a._version is not None and a._fresh()._requires_grad:
                 requires = True  # (_fresh: an indexing view whose base joined the graph since)
+    if backend is None:
+        _no_tensor_argument(cls, args)
     ctx = _new(cls)
     recording = _state.enabled
     if recording and requires:
@@ -313,8 +324,12 @@ def _run(cls, args):
     if ctx._marks is not None and ctx._marks.dirty:
         return _dirty_outputs_unrecorded(ctx, args, raw, backend)
     if type(raw) is tuple or isinstance(raw, Tensor):
-        return _outputs(raw, backend)
-    if raw.ndim == 0:  # NumPy reductions return scalars: keep 0-d arrays, which change in place
+        return _outputs(cls, raw, backend)
+    try:
+        scalar = raw.ndim == 0
+    except AttributeError:
+        _not_an_output(cls, raw)
+    if scalar:  # NumPy reductions return scalars: keep 0-d arrays, which change in place
         raw = backend.xp.asarray(raw)
     t = _new(Tensor)  # the no-grad path, kept flat: this is the hottest code in the library
     t.data = raw
@@ -325,13 +340,29 @@ def _run(cls, args):
     return t
 
 
+def _no_tensor_argument(cls, args):
+    kinds = ", ".join(type(a).__name__ for a in args) or "nothing"
+    raise TypeError(f"{cls.__name__}.apply: expected at least one Tensor argument, got {kinds}; "
+                    "make the inputs Tensors with ag.tensor(...)")
+
+
+def _not_an_output(cls, raw):
+    """Refuse what forward returned when it is no array or Tensor (None, a list, a float)."""
+    if type(raw) is tuple or isinstance(raw, Tensor) or hasattr(raw, "ndim"):
+        return
+    raise TypeError(f"{cls.__name__}.forward returned {type(raw).__name__} {raw!r:.60}; return the backend "
+                    "array (or Tensor) it computed, or a tuple of them for several outputs")
+
+
 def _device_mismatch(cls, first, second):
     raise ValueError(f"{cls.__name__.lower()}: expected all tensors on one device, got "
                      f"{first.device} and {second.device}; move one with .to(device)")
 
 
-def _outputs(raw, backend):
+def _outputs(cls, raw, backend):
     if type(raw) is tuple:
+        for r in raw:
+            _not_an_output(cls, r)
         return tuple(_wrap(r, backend) for r in raw)
     return _wrap(raw, backend)
 
@@ -419,8 +450,12 @@ def _record(cls, ctx, args, backend):
         raw = cls.forward(ctx, *args)
     finally:
         _state.enabled = True
-    if (type(raw) is not tuple and not isinstance(raw, Tensor) and raw.dtype in backend.floating_dtypes
-            and ctx._marks is None):
+    try:
+        plain = (type(raw) is not tuple and not isinstance(raw, Tensor) and raw.dtype in backend.floating_dtypes
+                 and ctx._marks is None)
+    except AttributeError:
+        plain = _not_an_output(cls, raw)
+    if plain:
         returned = raw  # what forward may have saved, matched by identity below
         if raw.ndim == 0:
             raw = backend.xp.asarray(raw)
@@ -444,6 +479,8 @@ def _record_outputs(ctx, args, producers, raw, backend):
     """The rest of _record for forwards that return several outputs, a Tensor, an
     output that takes no gradient, or inputs changed in place."""
     raws = raw if type(raw) is tuple else (raw,)
+    for r in raws:
+        _not_an_output(type(ctx), r)
     marks = ctx._marks
     if marks is not None and marks.dirty:
         _count_dirty(ctx, args, raws)
