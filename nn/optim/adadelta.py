@@ -1,6 +1,6 @@
 """Adadelta: steps scaled by the ratio of running root mean squares of past updates and
 of gradients, so that ``lr`` (1.0 by default) only rescales them."""
-from .hyperparameter_checks import check_at_least_zero, check_numbers
+from .hyperparameter_checks import check_at_least_zero
 from .optimizer import Optimizer, decayed_grad, owned_copy
 
 
@@ -43,7 +43,6 @@ class Adadelta(Optimizer):
 
     @staticmethod
     def _check_hyperparameters(h):
-        check_numbers("Adadelta", h, ("rho",))
         check_at_least_zero("Adadelta", h, ("lr", "eps", "weight_decay"))
         if not 0 <= h["rho"] <= 1:
             raise ValueError(f"Adadelta: invalid rho {h['rho']}; the decay factor must be in [0, 1]")

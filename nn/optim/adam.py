@@ -43,7 +43,7 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: invalid learning rate {h['lr']}; it must be >= 0")
         if not h["eps"] >= 0:
             raise ValueError(f"{name}: invalid eps {h['eps']}; it must be >= 0")
-        for i, beta in enumerate(h["betas"]):  # (a pair of numbers: Optimizer._check_group)
+        for i, beta in enumerate(h["betas"]):  # (a pair of numbers: Optimizer._check_types)
             if not 0 <= beta < 1:
                 raise ValueError(f"{name}: invalid beta at index {i}: {beta}; each beta must be in [0, 1)")
         if not h["weight_decay"] >= 0:

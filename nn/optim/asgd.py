@@ -1,6 +1,6 @@
 """ASGD: averaged stochastic gradient descent, SGD with a decaying step ``eta`` that also
 keeps ``ax``, a running average of the parameters from step ``t0`` on."""
-from .hyperparameter_checks import check_at_least_zero, check_numbers
+from .hyperparameter_checks import check_at_least_zero
 from .optimizer import Optimizer, decayed_grad
 
 
@@ -37,7 +37,6 @@ class ASGD(Optimizer):
 
     @staticmethod
     def _check_hyperparameters(h):
-        check_numbers("ASGD", h, ("lambd", "t0"))
         check_at_least_zero("ASGD", h, ("lr", "weight_decay"))
 
     def _update_group(self, group, params):

@@ -1,17 +1,6 @@
-"""Checks of hyperparameters that several optimizers share, with PyTorch's bounds and
-messages that name the optimizer, the value and the rule (Optimizer._check_group has
-already checked the types of lr, eps, weight_decay, alpha and betas)."""
-from .optimizer import _is_number
-
-
-def check_numbers(name, hyper, keys):
-    """TypeError unless each of ``keys`` in ``hyper`` is one real number (or a one-element
-    Tensor): a string from a config file would otherwise fail later, in a comparison."""
-    for key in keys:
-        value = hyper[key]
-        if not _is_number(value):
-            raise TypeError(f"{name}: {key} must be a number, got {type(value).__name__} {value!r}"
-                            + ("; convert it with float()" if isinstance(value, str) else ""))
+"""Checks of hyperparameter values that several optimizers share, with PyTorch's bounds and
+messages that name the optimizer, the value and the rule (Optimizer._check_types has
+already checked that each is a number, or a pair of numbers)."""
 
 
 def check_at_least_zero(name, hyper, keys):

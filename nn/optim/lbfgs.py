@@ -6,7 +6,7 @@ from autograd import Tensor, enable_grad
 from autograd.tensor import count_change
 from autograd.user_code import user_frame
 
-from .hyperparameter_checks import check_at_least_zero, check_numbers
+from .hyperparameter_checks import check_at_least_zero
 from .optimizer import Optimizer
 from .strong_wolfe import strong_wolfe
 
@@ -39,14 +39,17 @@ class LBFGS(Optimizer):
                                  f"a dtype: parameter 0 is {first.dtype} on {first.device}, parameter {i} is "
                                  f"{p.dtype} on {p.device}")
 
+    def _check_types(self, h):
+        super()._check_types(h)
+        # a choice of method, checked in a loaded state dict too: step would take any other for strong_wolfe
+        if h["line_search_fn"] not in (None, "strong_wolfe"):
+            raise ValueError(f"LBFGS: invalid line_search_fn {h['line_search_fn']!r}; use None or 'strong_wolfe'")
+
     @staticmethod
     def _check_hyperparameters(h):
-        check_numbers("LBFGS", h, ("max_iter", "max_eval", "tolerance_grad", "tolerance_change", "history_size"))
         check_at_least_zero("LBFGS", h, ("lr", "tolerance_grad", "tolerance_change"))
         if not h["history_size"] >= 1:
             raise ValueError(f"LBFGS: invalid history_size {h['history_size']}; it must be >= 1")
-        if h["line_search_fn"] not in (None, "strong_wolfe"):
-            raise ValueError(f"LBFGS: invalid line_search_fn {h['line_search_fn']!r}; use None or 'strong_wolfe'")
 
     def add_param_group(self, param_group):
         if self.param_groups:

@@ -1,6 +1,6 @@
 """NAdam: Adam with Nesterov momentum, its momentum warmed up by ``momentum_decay``."""
 from .adam_family import update_moments_, weight_decayed_grad
-from .hyperparameter_checks import check_adam_like, check_at_least_zero, check_numbers
+from .hyperparameter_checks import check_adam_like, check_at_least_zero
 from .optimizer import Optimizer, owned_copy
 
 
@@ -46,7 +46,6 @@ class NAdam(Optimizer):
 
     @staticmethod
     def _check_hyperparameters(h):
-        check_numbers("NAdam", h, ("momentum_decay",))
         check_adam_like("NAdam", h)
         check_at_least_zero("NAdam", h, ("momentum_decay",))
 

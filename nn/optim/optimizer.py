@@ -14,13 +14,33 @@ same defaults, so that ported code runs, and keeps them in its param groups, so 
 state dicts have PyTorch's keys. ``differentiable=True`` asks for a step that autograd
 can differentiate through, which updates made in place on the arrays cannot give: it
 is refused with a ValueError.
+
+Hooks, as PyTorch's (each register_* returns a handle whose ``remove()`` takes the hook out):
+``register_step_pre_hook(hook)`` calls ``hook(optimizer, args, kwargs)`` before step (``args``
+starts with the optimizer, as in PyTorch), and a returned ``(new_args, new_kwargs)`` is what
+step gets; ``register_step_post_hook`` calls it after step. This module's
+``register_optimizer_step_pre_hook`` / ``_post_hook`` do so for every optimizer (global
+pre-hooks first, global post-hooks last). ``register_state_dict_pre_hook`` / ``_post_hook``
+and ``register_load_state_dict_pre_hook`` / ``_post_hook`` (with ``prepend=``) run around
+state_dict and load_state_dict; a dict that a state_dict post-hook or a load pre-hook
+returns replaces the one it got. Hooks run once, around the outermost call, so also around
+an optimizer's own step (LBFGS's) and an override that calls super(); the state dict never
+holds them.
+
+load_state_dict checks the saved hyperparameters' types (a string lr from a config file)
+but not their ranges, which the constructor and add_param_group check: schedulers write
+values without checks, as PyTorch's do (LinearLR to 0 ends a rounding error below zero;
+CyclicLR takes a Nesterov SGD's momentum to 0), and the optimizer's checkpoint from such
+a step must load, as in PyTorch.
 """
+import functools
+import inspect
 import numbers
 from collections import defaultdict
 
 import backends
 from autograd import Tensor, enable_grad, no_grad
-from autograd.tensor import count_change
+from autograd.tensor import HookHandle, check_hook, count_change
 from autograd.user_code import user_frame
 from backends import dtypes
 
@@ -29,15 +49,103 @@ from ..parameter import is_lazy, zero_grads
 
 
 # The hyperparameters, across the optimizers, that take one number (lr may also be a
-# one-element Tensor, as in PyTorch): checked for type before their values are.
+# one-element Tensor, as in PyTorch), and those that take a pair of numbers (with what the
+# pair holds): their types are checked before their values are, and on loading a state dict.
 _NUMERIC_HYPERPARAMETERS = ("lr", "momentum", "dampening", "weight_decay", "eps", "alpha", "lr_decay",
-                            "initial_accumulator_value")
+                            "initial_accumulator_value", "rho", "momentum_decay", "lambd", "t0", "max_iter",
+                            "max_eval", "tolerance_grad", "tolerance_change", "history_size")
+_PAIR_HYPERPARAMETERS = {"betas": "(beta1, beta2)", "etas": "(etaminus, etaplus)",
+                         "step_sizes": "(min_step, max_step)"}
 
 
 def _is_number(value):
     if isinstance(value, Tensor):
         return value.size == 1
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+# Step hooks of every optimizer (register_optimizer_step_pre_hook / _post_hook).
+_global_step_pre_hooks = []
+_global_step_post_hooks = []
+
+
+def register_optimizer_step_pre_hook(hook):
+    """Call ``hook(optimizer, args, kwargs)`` before every optimizer's step, before the
+    optimizer's own pre-hooks; see Optimizer.register_step_pre_hook."""
+    check_hook("register_optimizer_step_pre_hook", hook)
+    return HookHandle(_global_step_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """Call ``hook(optimizer, args, kwargs)`` after every optimizer's step, after the
+    optimizer's own post-hooks."""
+    check_hook("register_optimizer_step_post_hook", hook)
+    return HookHandle(_global_step_post_hooks, hook)
+
+
+def _step_with_hooks(optimizer, step, *args, **kwargs):
+    args = (optimizer, *args)  # PyTorch's hooks see the optimizer as the first argument
+    for hook in [*_global_step_pre_hooks, *optimizer._step_pre_hooks]:
+        replaced = hook(optimizer, args, kwargs)
+        if replaced is not None:
+            if not (isinstance(replaced, tuple) and len(replaced) == 2):
+                raise RuntimeError(f"{type(optimizer).__name__}.step: a step pre-hook must return None or a "
+                                   f"tuple (new_args, new_kwargs), but {hook!r} returned {replaced!r}")
+            args, kwargs = replaced
+    out = step(*args, **kwargs)
+    for hook in [*optimizer._step_post_hooks, *_global_step_post_hooks]:
+        hook(optimizer, args, kwargs)
+    return out
+
+
+def _state_dict_with_hooks(optimizer, state_dict):
+    for hook in list(optimizer._state_dict_pre_hooks):
+        hook(optimizer)
+    saved = state_dict(optimizer)
+    for hook in list(optimizer._state_dict_post_hooks):
+        replaced = hook(optimizer, saved)
+        if replaced is not None:
+            saved = replaced
+    return saved
+
+
+def _load_state_dict_with_hooks(optimizer, load_state_dict, state_dict):
+    if isinstance(state_dict, dict):  # as PyTorch: a hook that sets an entry leaves the caller's dict alone
+        state_dict = state_dict.copy()
+    for hook in list(optimizer._load_state_dict_pre_hooks):
+        replaced = hook(optimizer, state_dict)
+        if replaced is not None:
+            state_dict = replaced
+    load_state_dict(optimizer, state_dict)
+    for hook in list(optimizer._load_state_dict_post_hooks):
+        hook(optimizer)
+
+
+_HOOK_RUNNERS = {"step": _step_with_hooks, "state_dict": _state_dict_with_hooks,
+                 "load_state_dict": _load_state_dict_with_hooks}
+
+
+def _runs_hooks(name):
+    """Decorates an optimizer's ``name`` method (step, state_dict or load_state_dict) to run
+    between its hooks. Only the outermost call on an optimizer runs them: an override that
+    calls super() (LBFGS.load_state_dict, a user's step) and a hook that calls the method
+    again run the method alone."""
+    run = _HOOK_RUNNERS[name]
+
+    def decorate(method):
+        @functools.wraps(method)
+        def with_hooks(self, *args, **kwargs):
+            if name in self._running_hooks:
+                return method(self, *args, **kwargs)
+            self._running_hooks.add(name)
+            try:
+                return run(self, method, *args, **kwargs)
+            finally:
+                self._running_hooks.discard(name)
+
+        with_hooks.runs_hooks = True
+        return with_hooks
+    return decorate
 
 
 class Optimizer:
@@ -52,7 +160,19 @@ class Optimizer:
     # Whether step() has run: a scheduler stepped before it warns, as PyTorch's does.
     stepped = False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # An optimizer's own step (LBFGS's), state_dict or load_state_dict runs the hooks too.
+        for name in _HOOK_RUNNERS:
+            method = cls.__dict__.get(name)
+            if inspect.isfunction(method) and not getattr(method, "runs_hooks", False):
+                setattr(cls, name, _runs_hooks(name)(method))
+
     def __init__(self, params, defaults):
+        self._step_pre_hooks, self._step_post_hooks = [], []
+        self._state_dict_pre_hooks, self._state_dict_post_hooks = [], []
+        self._load_state_dict_pre_hooks, self._load_state_dict_post_hooks = [], []
+        self._running_hooks = set()  # the methods whose hooks are running (see _runs_hooks)
         self._check_group(defaults)
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)
@@ -82,14 +202,22 @@ class Optimizer:
     # --- what each optimizer defines ---------------------------------------------------
     @staticmethod
     def _check_hyperparameters(hyper):
-        """Raise ValueError for an invalid hyperparameter in ``hyper`` (a group or the defaults)."""
+        """Raise ValueError for a hyperparameter value out of range, or inconsistent with another,
+        in ``hyper`` (a new group or the defaults; their types are checked already). Not run
+        on a loaded state dict, whose values a scheduler may have written (module docstring)."""
 
     def _update_group(self, group, params):
         """Update ``params`` (the group's parameters that have a gradient) in place."""
         raise NotImplementedError(f"{type(self).__name__} must define _update_group(group, params)")
 
     def _check_group(self, hyper):
-        """Check the implementation switches (see the module docstring), then the hyperparameters."""
+        """Check a new group's (or the defaults') hyperparameters: their types, then their values."""
+        self._check_types(hyper)
+        self._check_hyperparameters(hyper)
+
+    def _check_types(self, hyper):
+        """Check what any group must hold, loaded ones included: implementation switches
+        topograd can run (see the module docstring) and hyperparameters of the right type."""
         name = type(self).__name__
         if hyper.get("differentiable"):
             raise ValueError(f"{name}: differentiable=True is not supported: topograd updates the parameters' "
@@ -104,13 +232,13 @@ class Optimizer:
                 raise TypeError(f"{name}: {key} must be a number, got {type(value).__name__} {value!r}"
                                 + ("; convert it with float() (a YAML reader may leave 1e-3 a string)"
                                    if isinstance(value, str) else ""))
-        if "betas" in hyper:
-            betas = hyper["betas"]
-            if not isinstance(betas, (tuple, list)) or not all(map(_is_number, betas)):
-                raise TypeError(f"{name}: betas must be a pair of numbers (beta1, beta2), got {betas!r}")
-            if len(betas) != 2:
-                raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        self._check_hyperparameters(hyper)
+        for key, holds in _PAIR_HYPERPARAMETERS.items():
+            if key in hyper:
+                pair = hyper[key]
+                if not isinstance(pair, (tuple, list)) or not all(map(_is_number, pair)):
+                    raise TypeError(f"{name}: {key} must be a pair of numbers {holds}, got {pair!r}")
+                if len(pair) != 2:
+                    raise ValueError(f"{name}: {key} must be a pair {holds}, got {pair!r}")
 
     # --- parameter groups ------------------------------------------------------------------
     def add_param_group(self, param_group):
@@ -164,7 +292,43 @@ class Optimizer:
             param_group["param_names"] = names
         self.param_groups.append(param_group)
 
+    # --- hooks (see the module docstring) --------------------------------------------------------
+    def register_step_pre_hook(self, hook):
+        """Call ``hook(optimizer, args, kwargs)`` before each step, ``args`` starting with the
+        optimizer; a returned ``(new_args, new_kwargs)`` is what step gets instead."""
+        check_hook(f"{type(self).__name__}.register_step_pre_hook", hook)
+        return HookHandle(self._step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """Call ``hook(optimizer, args, kwargs)`` after each step, with the arguments step got."""
+        check_hook(f"{type(self).__name__}.register_step_post_hook", hook)
+        return HookHandle(self._step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """Call ``hook(optimizer)`` before state_dict() makes the dict; ``prepend`` runs it
+        before the pre-hooks already registered."""
+        check_hook(f"{type(self).__name__}.register_state_dict_pre_hook", hook)
+        return HookHandle(self._state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """Call ``hook(optimizer, state_dict)`` on the dict state_dict() made; it may change the
+        dict in place or return a new one, which state_dict() returns instead."""
+        check_hook(f"{type(self).__name__}.register_state_dict_post_hook", hook)
+        return HookHandle(self._state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """Call ``hook(optimizer, state_dict)`` before loading, with a shallow copy of the dict
+        given; it may change it in place or return a new one, which is loaded instead."""
+        check_hook(f"{type(self).__name__}.register_load_state_dict_pre_hook", hook)
+        return HookHandle(self._load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """Call ``hook(optimizer)`` after load_state_dict() has loaded the state."""
+        check_hook(f"{type(self).__name__}.register_load_state_dict_post_hook", hook)
+        return HookHandle(self._load_state_dict_post_hooks, hook, prepend)
+
     # --- the update ----------------------------------------------------------------------------
+    @_runs_hooks("step")
     def step(self, closure=None):
         """Update every parameter that has a gradient. ``closure``, if given, re-evaluates
         the model (with gradients on) and returns the loss, which step returns."""
@@ -209,6 +373,7 @@ class Optimizer:
         zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     # --- state as plain data ------------------------------------------------------------------
+    @_runs_hooks("state_dict")
     def state_dict(self):
         """``{'state': {index: {name: Tensor}}, 'param_groups': [{..., 'params': [index]}]}``,
         PyTorch's layout. The Tensors share memory with the live state, as in PyTorch."""
@@ -227,6 +392,7 @@ class Optimizer:
                     state[index[id(p)]] = dict(self.state[p])
         return {"state": state, "param_groups": groups}
 
+    @_runs_hooks("load_state_dict")
     def load_state_dict(self, state_dict):
         """Restore hyperparameters and per-parameter state saved by state_dict() (from topograd
         or PyTorch). Values are copied onto each parameter's device and dtype ('step' stays a
@@ -280,11 +446,9 @@ class Optimizer:
             merged["params"] = group["params"]
             if "param_names" in group:
                 merged["param_names"] = group["param_names"]
-            # Schedulers write lr without checks, as PyTorch's do, and some leave it below zero
-            # (LinearLR to end_factor=0 ends at -1e-19; a chained cosine can go further): the
-            # optimizer stepped with that rate, so its own checkpoint must load. Its type is checked.
-            lr = merged["lr"]
-            self._check_group(dict(merged, lr=0.0) if _is_number(lr) and lr < 0 else merged)
+            # Types only: the values may be a scheduler's, out of the constructor's ranges (see
+            # the module docstring); the optimizer stepped with them, so its checkpoint must load.
+            self._check_types(merged)
             new_groups.append(merged)
         self.state = new_state
         self.param_groups = new_groups

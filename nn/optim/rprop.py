@@ -1,7 +1,7 @@
 """Rprop: resilient backpropagation, a per-coordinate step size that grows while the
 gradient keeps its sign and shrinks when it flips; only the gradient's sign is used."""
 from .hyperparameter_checks import check_at_least_zero
-from .optimizer import Optimizer, _is_number, decayed_grad, owned_copy
+from .optimizer import Optimizer, decayed_grad, owned_copy
 
 
 def rprop_update(param, grad, prev, step_size, *, etaminus, etaplus, step_size_min, step_size_max, maximize,
@@ -43,12 +43,6 @@ class Rprop(Optimizer):
 
     @staticmethod
     def _check_hyperparameters(h):
-        for key, names in (("etas", "(etaminus, etaplus)"), ("step_sizes", "(min_step, max_step)")):
-            pair = h[key]
-            if not isinstance(pair, (tuple, list)) or not all(map(_is_number, pair)):
-                raise TypeError(f"Rprop: {key} must be a pair of numbers {names}, got {pair!r}")
-            if len(pair) != 2:
-                raise ValueError(f"Rprop: {key} must be a pair {names}, got {pair!r}")
         check_at_least_zero("Rprop", h, ("lr",))
         etaminus, etaplus = h["etas"]
         if not 0 < etaminus < 1 < etaplus:
