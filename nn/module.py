@@ -99,7 +99,12 @@ class Module:
     # --- registration ------------------------------------------------------------
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
-            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+            # As PyTorch: a plain attribute may be set before Module.__init__ (a mixin's
+            # __init__ that runs first, say); a parameter or submodule has nowhere to go yet.
+            if isinstance(value, (Parameter, Module)):
+                _refuse_before_init(self, "assign a parameter or submodule")
+            object.__setattr__(self, name, value)
+            return
         params, modules, buffers = self._parameters, self._modules, self._buffers
         if isinstance(value, Parameter):
             self._forget(name, params)
@@ -147,9 +152,12 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def _check_name(self, what, name, registry):
+    def _check_name(self, what, name, registry_name):
         """As PyTorch: a name may be registered again in its own registry (replacing the
         value), but not over another attribute: a parameter, a submodule, a method."""
+        if registry_name not in self.__dict__:
+            _refuse_before_init(self, f"{what}({name!r}, ...)")
+        registry = self.__dict__[registry_name]
         if not isinstance(name, str):
             raise TypeError(f"{what}: the name must be a str, not {type(name).__name__}")
         if not name or "." in name:
@@ -159,7 +167,7 @@ class Module:
             raise KeyError(f"{what}: attribute {name!r} already exists")
 
     def register_parameter(self, name, param):
-        self._check_name("register_parameter", name, self._parameters)
+        self._check_name("register_parameter", name, "_parameters")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
                             f"not {type(param).__name__}")
@@ -169,7 +177,7 @@ class Module:
     def register_buffer(self, name, tensor, persistent=True):
         """A tensor that is state but not learnable (running statistics); persistent
         buffers are part of state_dict()."""
-        self._check_name("register_buffer", name, self._buffers)
+        self._check_name("register_buffer", name, "_buffers")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, not {type(tensor).__name__}")
         self._forget(name, self._buffers)
@@ -178,7 +186,7 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
-        self._check_name("add_module", name, self._modules)
+        self._check_name("add_module", name, "_modules")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, not {type(module).__name__}")
         self._forget(name, self._modules)
@@ -209,9 +217,9 @@ class Module:
         while stack:  # iterative, in PyTorch's (pre-)order
             name, module = stack.pop()
             if remove_duplicate:
-                if id(module) in memo:
+                if module in memo:  # the modules themselves, as PyTorch's memo holds (a caller may pre-fill it)
                     continue
-                memo.add(id(module))
+                memo.add(module)
             yield name, module
             children = [(f"{name}.{k}" if name else k, m) for k, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
@@ -277,6 +285,34 @@ class Module:
         if module._parameters.get(name) is None:
             raise AttributeError(f"{type(module).__name__} has no parameter {name!r} (looking up {target!r})")
         return module._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at a dotted path such as ``"features.1.running_mean"``."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._buffers:
+            raise AttributeError(f"{type(module).__name__} has no buffer {name!r} (looking up {target!r})")
+        return module._buffers[name]
+
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at a dotted path such as ``"features.0"``: it replaces the submodule
+        there, or (unless ``strict``) is added under that name to the module the path leads to."""
+        if not isinstance(target, str) or not target:
+            raise ValueError(f"set_submodule: target must name a submodule, such as 'features.0', not {target!r}")
+        if not isinstance(module, Module):
+            raise TypeError(f"set_submodule: expected a Module to put at {target!r}, not {type(module).__name__}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if name in parent._modules:
+            parent._modules[name] = module  # in its place, so state_dict order is kept
+        elif strict:
+            raise AttributeError(f"{type(parent).__name__} has no submodule {name!r} to replace (looking up "
+                                 f"{target!r}); pass strict=False to add it")
+        elif hasattr(parent, name):
+            raise AttributeError(f"set_submodule: {name!r} of {type(parent).__name__} is not a submodule, so a "
+                                 f"module cannot be put there (looking up {target!r})")
+        else:
+            parent.add_module(name, module)
 
     def apply(self, fn):
         """Call ``fn`` on every submodule and then on this module, in PyTorch's order: a
@@ -363,25 +399,35 @@ class Module:
         tensors sharing memory with the module's, unless ``keep_vars=True``; a Lazy
         module's uninitialized ones (which have no memory yet) are themselves, as in PyTorch."""
         out = OrderedDict() if destination is None else destination
-        for mprefix, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
-            for name, p in module._parameters.items():
-                if p is not None:
-                    out[f"{mprefix}.{name}" if mprefix else name] = p if keep_vars or is_lazy(p) else p.detach()
-            for name, b in module._buffers.items():
-                if b is not None and name not in module._non_persistent:
-                    out[f"{mprefix}.{name}" if mprefix else name] = b if keep_vars or is_lazy(b) else b.detach()
+        for key, _, _, t in self._state_entries(prefix.rstrip(".")):
+            out[key] = t if keep_vars or is_lazy(t) else t.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def _state_entries(self, prefix=""):
+        """(key, module, name, tensor) for each entry of state_dict, in its order."""
+        for mprefix, module in self.named_modules(prefix=prefix, remove_duplicate=False):
+            for name, p in module._parameters.items():
+                if p is not None:
+                    yield (f"{mprefix}.{name}" if mprefix else name), module, name, p
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent:
+                    yield (f"{mprefix}.{name}" if mprefix else name), module, name, b
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values (Tensors or NumPy arrays) into the parameters and buffers.
         Every key and shape is checked first; on any problem nothing changes and
         the error lists each offending key. ``strict=False`` tolerates missing and
-        unexpected keys (never wrong shapes). A Lazy module that has not run forward
+        unexpected keys (never wrong shapes). ``assign=True`` puts the values themselves
+        in the module's place, keeping their dtype and device, as PyTorch's (a Tensor
+        becomes a Parameter sharing its memory, with the replaced parameter's
+        requires_grad). A Lazy module that has not run forward
         takes its sizes from the shapes loaded into it, as in PyTorch, and becomes its
         ordinary layer (see nn.layers.lazy)."""
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a mapping of name -> tensor, not {type(state_dict).__name__}")
-        targets = self.state_dict(keep_vars=True)
+        targets, slots = OrderedDict(), {}
+        for key, module, name, target in self._state_entries():
+            targets[key], slots[key] = target, (module, name)
         optional = {f"{mprefix}.{name}" if mprefix else name
                     for mprefix, module in self.named_modules(remove_duplicate=False)
                     for name in module._optional_state}
@@ -405,7 +451,7 @@ class Module:
                 shapes, initialize = planned
                 lazy_shapes.update(shapes)
                 initializations.append(initialize)
-        staged = []
+        staged, assigned = [], []  # (target, host array) to copy; ((module, name), tensor) to assign
         for key, value in state_dict.items():
             if key not in targets:
                 continue
@@ -431,17 +477,22 @@ class Module:
                 problems.append(f"{key}: expected a tensor or array of shape {expected}, "
                                 f"got a {type(value).__name__}")
                 continue
+            if tuple(shape) == (1,) and expected == ():  # a 0-d tensor as older PyTorch saved it, read as PyTorch does
+                host, shape = host.reshape(()), ()
             if tuple(shape) != expected:
                 problems.append(f"{key}: expected shape {expected}, got {tuple(shape)}")
                 continue
             try:  # converted now, so a value that cannot be read fails before anything is copied
-                host = backends.get("cpu").asarray(host, target.dtype)
+                if assign:
+                    assigned.append((slots[key], _assigned_value(target, value, host)))
+                else:
+                    staged.append((target, backends.get("cpu").asarray(host, target.dtype)))
             except Exception as exc:
+                into = "to assign" if assign else f"as {target.dtype}"
                 problems.append(f"{key}: cannot read a {type(value).__module__}.{type(value).__qualname__} "
-                                f"of dtype {getattr(value, 'dtype', '?')} as {target.dtype} "
+                                f"of dtype {getattr(value, 'dtype', '?')} {into} "
                                 f"({type(exc).__name__}: {exc})")
                 continue
-            staged.append((target, host))
         if problems:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}: "
                                  + "; ".join(problems) + ". Nothing was changed.")
@@ -451,6 +502,10 @@ class Module:
         with no_grad():
             for target, host in staged:
                 _copy_into(target, host, where)
+        for (module, name), (tensor, requires_grad) in assigned:
+            if requires_grad is not None:
+                tensor.requires_grad = requires_grad
+            setattr(module, name, tensor)
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing ----------------------------------------------------------------------------
@@ -483,6 +538,11 @@ class Module:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
 
+def _refuse_before_init(module, what):
+    raise AttributeError(f"{type(module).__name__}: cannot {what} before Module.__init__() has run; "
+                         "call super().__init__() first in __init__")
+
+
 class _HookEntry:
     """A forward (pre-)hook registered with ``with_kwargs`` or ``always_call``: its own
     entry in the module's hook list, telling ``__call__`` how to call it."""
@@ -501,6 +561,23 @@ def _call_forward_hook(module, hook, args, kwargs, out):
 def _indent(text, spaces):
     """Indent every line but the first, as PyTorch's nested reprs do."""
     return text.replace("\n", "\n" + " " * spaces)
+
+
+def _assigned_value(target, value, host):
+    """What load_state_dict(assign=True) puts in ``target``'s place, and the requires_grad to
+    give it (None: leave it): a Tensor itself (a NumPy array as one on the target's device),
+    wrapped as a Parameter sharing its memory where the target is a parameter. Built before
+    anything changes; a value a parameter cannot hold (an integer array) raises here."""
+    if not isinstance(value, Tensor) or value.shape != host.shape:  # an array, or a 0-d value saved with shape (1,)
+        device = value._backend if isinstance(value, Tensor) else target._backend
+        value = Tensor(backends.get("cpu").asarray(host), device=device)
+    if not isinstance(target, Parameter):
+        return value, None
+    if isinstance(value, Parameter):
+        if target.requires_grad and not dtypes.is_floating(value.dtype):
+            raise TypeError(f"only floating-point tensors can require gradients, not {value.dtype}")
+        return value, target.requires_grad
+    return Parameter(value, requires_grad=target.requires_grad), None
 
 
 def _copy_into(target, host, where):

@@ -4,6 +4,7 @@ A Dataset maps an index to one sample; the DataLoader batches samples. A
 TensorDataset keeps whole tensors, so the DataLoader can slice a batch out of
 each with one gather instead of a Python loop over samples.
 """
+import bisect
 import math
 import operator
 import random
@@ -20,6 +21,10 @@ class Dataset:
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other):
+        """``a + b``: the samples of ``a``, then those of ``b`` (a ConcatDataset), as PyTorch's."""
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -71,6 +76,38 @@ class Subset(Dataset):
 
     def __len__(self):
         return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after another: index ``len(first)`` is the
+    second dataset's sample 0. ``cumulative_sizes[i]`` is where dataset i ends."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: no datasets to join; pass a list of at least one dataset")
+        for position, dataset in enumerate(self.datasets):
+            if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+                raise TypeError(f"ConcatDataset: dataset {position} is a {type(dataset).__name__}, which does not "
+                                "support len() and indexing")
+        self.cumulative_sizes = []
+        total = 0
+        for dataset in self.datasets:
+            total += len(dataset)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        n = len(self)
+        index = operator.index(index)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {n} samples")
+        index %= n
+        which = bisect.bisect_right(self.cumulative_sizes, index)  # the first dataset that ends past index
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
 
 
 def random_split(dataset, lengths, seed=None):

@@ -23,6 +23,14 @@ def _checked_modules(op, modules):
     return modules
 
 
+def _repeats(times):
+    if isinstance(times, bool) or not isinstance(times, int):
+        raise TypeError(f"Sequential can be multiplied only by an int, not {type(times).__name__}")
+    if times < 1:
+        raise ValueError(f"Sequential can be multiplied only by a positive int, not {times}")
+    return times
+
+
 class _NumberedModules(Module):
     """What Sequential and ModuleList share: modules in order, indexable like a list,
     renumbered "0".."n-1" after a removal or insertion, as PyTorch does."""
@@ -112,6 +120,16 @@ class Sequential(_NumberedModules):
         if not isinstance(other, Sequential):
             return NotImplemented
         return self.extend(list(other))
+
+    def __mul__(self, times):
+        """``s * n``: a new Sequential holding s's modules n times over (the same modules,
+        so their parameters are shared), as PyTorch's."""
+        return Sequential(*(list(self) * _repeats(times)))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times):
+        return self.extend(list(self) * (_repeats(times) - 1))
 
 
 class ModuleList(_NumberedModules):

@@ -21,6 +21,8 @@ def _as_parameter(op, value):
 
 
 def _describe(param):
+    if param is None:  # register_parameter(name, None) on the container: as PyTorch prints it
+        return "Object of type: NoneType"
     shape = "x".join(str(n) for n in param.shape) or "()"
     return f"Parameter containing: [{param.dtype} of size {shape} on {param.device}]"
 
