@@ -45,6 +45,12 @@ def _backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs):
     grads = grad(tensors, inputs, grad_tensors, retain_graph, create_graph, allow_unused=True)
     handed_out = {id(g.data) for g in grads if g is not None}  # copied before they become a .grad
     for x, g in zip(inputs, grads):
+        if x.grad_fn is not None:
+            # As PyTorch: a non-leaf input retains its grad from now on. One that retained
+            # it already had this gradient added by the pass itself.
+            if x.retains_grad:
+                continue
+            x.retain_grad()
         if g is not None:
             _accumulate(x, g, create_graph, handed_out)
 

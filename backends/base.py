@@ -140,6 +140,12 @@ class Backend:
         every (dilated) ``window`` of the last two axes of ``x`` at ``stride``."""
         raise NotImplementedError
 
+    def diagonal_view(self, x, offset):
+        """A writable view of the ``offset`` diagonal of each matrix on the last two axes
+        of ``x``, as a new last axis (PyTorch's diagonal is a view), or None where the
+        backend cannot make one (the caller then copies)."""
+        return None
+
     def argsort(self, x, axis, descending, stable):
         """The standard's ``argsort``: NaN last ascending and first descending, ties in
         their order along ``axis`` where ``stable``. (NumPy's and CuPy's namespaces take

@@ -2,7 +2,7 @@
 
 from .base import Backend, below, has_zero_stride
 from .cupy_namespace import array_api_namespace
-from .numpy_backend import add_windows, windows_view
+from .numpy_backend import add_windows, diagonal_view, windows_view
 
 INSTALL_HINT = ("install CuPy for CUDA 12 with `pip install 'topograd[cuda]'` "
                 "(or `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU")
@@ -108,6 +108,9 @@ class CupyBackend(Backend):
     def sliding_windows(self, x, window, stride, dilation):
         return windows_view(x, window, stride, dilation, _cupy_as_strided)
 
+    def diagonal_view(self, x, offset):
+        return diagonal_view(x, offset, _cupy_as_strided)
+
     def axpy_(self, y, alpha, x):
         with self._device:
             _kernel("axpy")(x, y.dtype.type(alpha), y)  # one fused kernel, no temporary
@@ -191,7 +194,7 @@ def _axes_indexed(part):
     return part.ndim if hasattr(part, "dtype") and part.dtype.kind == "b" else 1
 
 
-def _cupy_as_strided(x, shape, strides, writeable):
+def _cupy_as_strided(x, shape, strides, writeable=True):
     from cupy.lib.stride_tricks import as_strided
     return as_strided(x, shape=shape, strides=strides)
 

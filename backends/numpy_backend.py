@@ -61,6 +61,9 @@ class NumpyBackend(Backend):
     def sliding_windows(self, x, window, stride, dilation):
         return windows_view(x, window, stride, dilation, as_strided)
 
+    def diagonal_view(self, x, offset):
+        return diagonal_view(x, offset, as_strided)
+
     def argsort(self, x, axis, descending, stable):
         if descending:
             # A stable ascending sort of the reversed axis, reversed back and renumbered,
@@ -322,6 +325,15 @@ def windows_view(x, window, stride, dilation, as_strided):
     shape = (*x.shape[:-2], oh, ow, kh, kw)
     strides = (*lead, s_h * sh, s_w * sw, s_h * dh, s_w * dw)
     return as_strided(x, shape=shape, strides=strides, writeable=False)
+
+
+def diagonal_view(x, offset, as_strided):
+    """Strided view shared by the NumPy and CuPy backends: from the diagonal's first
+    entry, one row and one column further per step. (NumPy's own diagonal is read-only.)"""
+    corner = x[..., max(0, -offset):, max(0, offset):]  # a basic slice: a view
+    length = min(corner.shape[-2:])
+    *lead, s_row, s_col = corner.strides
+    return as_strided(corner, shape=(*x.shape[:-2], length), strides=(*lead, s_row + s_col))
 
 
 def add_windows(out, windows, stride, dilation):

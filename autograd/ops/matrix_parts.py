@@ -8,9 +8,9 @@ into zeros, with nothing outside the Array API standard. The two are each other'
 gradient, so every order of derivative comes from the same pair of functions."""
 from ..function import Function
 from ..shapes import INTEGER, single_axis
-from .elementwise import as_tensor
+from .elementwise import as_tensor, where
 from .reduction import sum as sum_over
-from .shape import transpose
+from .shape import _view, transpose
 
 
 def _offset(op, k):
@@ -83,6 +83,37 @@ class LastDiagonal(Function):
         return OntoDiagonal.apply(gy, ctx.n, ctx.m, ctx.offset), None
 
 
+class DiagonalView(LastDiagonal):
+    """LastDiagonal as a view of ``x``'s memory where the backend can make one (see
+    diagonal), so that in-place changes reach through it in both directions."""
+
+    @staticmethod
+    def forward(ctx, x, offset):
+        view = x._backend.diagonal_view(x.data, offset)
+        if view is None:
+            return LastDiagonal.forward(ctx, x, offset)
+        ctx.offset, ctx.n, ctx.m = offset, *x.shape[-2:]
+        return view
+
+
+def _last_diagonal_view(x, offset):
+    """The ``offset`` diagonal of the last two axes of ``x``, as a view of ``x`` (how the
+    view is remade after an in-place change of ``x``, see ops.shape._view)."""
+    out = DiagonalView.apply(x, offset)
+    if not x._backend.may_share_memory(out.data, x.data):
+        return out  # a copy (a backend without strided views): no view to keep in step
+    return _view(out, x, (_last_diagonal_view, (offset,)), (_onto_last_diagonal, (offset,)))
+
+
+def _onto_last_diagonal(x, values, offset):
+    """``x`` with its ``offset`` diagonal (of the last two axes) replaced by ``values``:
+    how a change of the diagonal view reaches ``x``, differentiable in both."""
+    *_, n, m = x.shape
+    ones = as_tensor(x._backend.xp.ones(values.shape[-1:], dtype=x._backend.xp.bool), x)
+    on_diagonal = OntoDiagonal.apply(ones, n, m, offset)
+    return where(on_diagonal, OntoDiagonal.apply(values, n, m, offset), x)
+
+
 class OntoDiagonal(Function):
     """(n, m) matrices of zeros with the last axis of ``v`` on their ``offset`` diagonal."""
 
@@ -104,24 +135,25 @@ class OntoDiagonal(Function):
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """The ``offset`` diagonal of the matrices on ``axis1`` and ``axis2`` (NumPy's and
     PyTorch's default: the first two axes; the Array API's ``linalg.diagonal`` takes the
-    last two), as the last axis of the result; offset > 0 is above the main diagonal."""
-    return _diagonal("diagonal", x, offset, axis1, axis2)
+    last two), as the last axis of the result; offset > 0 is above the main diagonal.
+    As PyTorch's, a view: an in-place change of it changes ``x``, and the other way round."""
+    return _diagonal("diagonal", x, offset, axis1, axis2, _last_diagonal_view)
 
 
 def trace(x, offset=0, axis1=0, axis2=1):
     """The sum of the ``offset`` diagonal, over the axes ``diagonal`` takes."""
-    return sum_over(_diagonal("trace", x, offset, axis1, axis2), axis=-1)
+    return sum_over(_diagonal("trace", x, offset, axis1, axis2, LastDiagonal.apply), axis=-1)
 
 
-def _diagonal(op, x, offset, axis1, axis2):
-    """``diagonal``, its errors naming ``op``."""
+def _diagonal(op, x, offset, axis1, axis2, last_diagonal):
+    """``diagonal``, its errors naming ``op``, through ``last_diagonal`` (a copy or a view)."""
     x = _matrices(op, x)
     offset = _offset(op, offset)
     axis1, axis2 = single_axis(op, axis1, x.ndim), single_axis(op, axis2, x.ndim)
     if axis1 == axis2:
         raise ValueError(f"{op}: axis1 and axis2 must differ, both are {axis1}")
     rest = [a for a in range(x.ndim) if a not in (axis1, axis2)]
-    return LastDiagonal.apply(transpose(x, (*rest, axis1, axis2)), offset)
+    return last_diagonal(transpose(x, (*rest, axis1, axis2)), offset)
 
 
 def diag(v, k=0):
