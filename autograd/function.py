@@ -17,7 +17,7 @@ which visit every tracked object, cost more than the ops themselves.
 import weakref
 
 from . import grad_mode
-from .tensor import Tensor, count_change, version_of
+from .tensor import Tensor, count_change, share_version, version_of
 
 _state = grad_mode.state
 _new = object.__new__
@@ -471,6 +471,8 @@ def _record(cls, ctx, args, backend):
         ctx._out_shape = raw.shape
         if ctx._saved is not None:
             _note_saved_single(ctx, returned, raw)
+        if cls._user_defined:
+            _alias_returned_input(args, returned, t)
         return t
     return _record_outputs(ctx, args, producers, raw, backend)
 
@@ -506,6 +508,9 @@ def _record_outputs(ctx, args, producers, raw, backend):
     if ctx._saved is not None:
         returned = [r.data if isinstance(r, Tensor) else r for r in raws]
         _note_saved(ctx, returned, [t.data for t in outputs])
+    if ctx._user_defined and not (marks is not None and marks.dirty):
+        for t, r in zip(outputs, raws):
+            _alias_returned_input(args, r.data if isinstance(r, Tensor) else r, t)
     if marks is not None and marks.dirty:
         try:
             outputs = [_take_dirty_place(ctx, t, r) for t, r in zip(outputs, raws)]
@@ -514,6 +519,17 @@ def _record_outputs(ctx, args, producers, raw, backend):
             # them, every one would be a reference cycle (tensor -> node -> tensor).
             marks.dirty = ()
     return tuple(outputs) if len(outputs) > 1 or type(raw) is tuple else outputs[0]
+
+
+def _alias_returned_input(args, returned, output):
+    """A custom forward that returns an input's own array (without mark_dirty) gives an
+    output in that input's memory: it shares the input's in-place counter, so that a change
+    through either is caught by backward through anything that saved the other (PyTorch
+    refuses the change itself)."""
+    for a in args:
+        if isinstance(a, Tensor) and a.data is returned:
+            share_version(output, version_of(a))
+            return
 
 
 def _take_dirty_place(ctx, output, raw):

@@ -89,3 +89,30 @@ def test_apply_without_a_tensor_argument_says_to_make_one():
     with pytest.raises(TypeError, match=r"Custom.apply: expected at least one Tensor argument, got ndarray; "
                                         r"make the inputs Tensors"):
         ours.apply(np.ones(3))
+
+
+def _identity(ctx, x):
+    return x.data  # the input's own array, not marked dirty
+
+
+def test_an_output_that_is_its_input_s_array_shares_its_in_place_counter(device):
+    """Changing such an output in place changed the input behind the graph's back: the
+    exp's gradient silently doubled (PyTorch refuses the change at once)."""
+    ours = _function(_identity, lambda ctx, g: g)
+    x = ag.tensor([1.0, 2.0], requires_grad=True, device=device)
+    y = x.exp()  # saves its output, y
+    ours.apply(y).mul_(2)
+    with pytest.raises(RuntimeError, match=r"Exp: its output, saved for backward, was modified in place at "
+                                           r".*test_custom_function_checks_against_torch.py"):
+        y.sum().backward()
+
+
+def test_a_change_of_the_input_reaches_what_saved_the_aliasing_output(device):
+    ours = _function(_identity, lambda ctx, g: g)
+    x = ag.tensor([1.0, 2.0], requires_grad=True, device=device)
+    y = x * 1
+    z = ours.apply(y)
+    w = z * z  # saves z
+    y.add_(1)
+    with pytest.raises(RuntimeError, match=r"Mul: a tensor it saved for backward .* was modified in place"):
+        w.sum().backward()
