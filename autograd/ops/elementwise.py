@@ -123,7 +123,13 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, gy):
         b, a = ctx.saved_tensors
-        return (gy * b if b is not None else None), (gy * a if a is not None else None)
+        if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
+            return (gy * b if b is not None else None), (gy * a if a is not None else None)
+        # A plain backward: the products on the bare arrays, with no op dispatch (forward
+        # gave a, b and so gy one dtype; the engine sums a broadcast product to its input).
+        backend, g = gy._backend, gy.data
+        return (None if b is None else Tensor._make(g * b.data, backend),
+                None if a is None else Tensor._make(g * a.data, backend))
 
 
 def mul(a, b):
@@ -354,7 +360,9 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        return TanhGrad.apply(gy, y)
+        if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
+            return TanhGrad.apply(gy, y)
+        return Tensor._make(TanhGrad.gradient(gy.data, y.data), gy._backend)  # a plain backward: no op dispatch
 
 
 class TanhGrad(Function):
@@ -363,8 +371,11 @@ class TanhGrad(Function):
     @staticmethod
     def forward(ctx, gy, y):
         ctx.save_for_backward(gy, y)
-        yd = y.data
-        return gy.data * (1 - yd * yd)
+        return TanhGrad.gradient(gy.data, y.data)
+
+    @staticmethod
+    def gradient(gy, y):
+        return gy * (1 - y * y)
 
     @staticmethod
     def backward(ctx, g):
@@ -388,7 +399,9 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        return SigmoidGrad.apply(gy, y)
+        if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
+            return SigmoidGrad.apply(gy, y)
+        return Tensor._make(SigmoidGrad.gradient(gy.data, y.data), gy._backend)  # a plain backward: no op dispatch
 
 
 class SigmoidGrad(Function):
@@ -397,8 +410,11 @@ class SigmoidGrad(Function):
     @staticmethod
     def forward(ctx, gy, y):
         ctx.save_for_backward(gy, y)
-        yd = y.data
-        return gy.data * yd * (1 - yd)
+        return SigmoidGrad.gradient(gy.data, y.data)
+
+    @staticmethod
+    def gradient(gy, y):
+        return gy * y * (1 - y)
 
     @staticmethod
     def backward(ctx, g):
