@@ -3,109 +3,170 @@
 For a TensorDataset (or Subsets of one, as random_split makes) each batch is
 one gather per tensor on the dataset's device, followed by one copy of the batch
 to the target device; other datasets are read sample by sample and collated.
+The signature is PyTorch's, positions included (the 4th is ``sampler``, not
+``drop_last``), with its samplers (nn.data.samplers) and its rules for options that conflict.
 """
 import backends
 from autograd import Tensor, stack, tensor
 from backends import dtypes
 
-from .dataset import Subset, TensorDataset, draw_seed, shuffled_indices
+from .dataset import Subset, TensorDataset
+from .samplers import BatchSampler, RandomSampler, SequentialSampler, check_generator
+
+# Set after construction, these would silently change nothing (the batch sampler is already made);
+# PyTorch refuses them too.
+_FIXED_AFTER_INIT = frozenset({"dataset", "batch_size", "sampler", "batch_sampler", "drop_last",
+                               "persistent_workers"})
 
 
 class DataLoader:
     """Batches of ``dataset``; batches land on ``device`` (default: the default
     device when iteration starts).
 
-    With ``shuffle=True`` each epoch (each ``iter(loader)``) has a new order.
-    Given a ``seed``, epoch ``e``'s order depends only on ``(seed, e)``, so runs
-    repeat exactly; ``set_epoch`` picks the epoch when resuming. Without a seed,
-    each epoch draws one from the CPU generator (see ``ag.manual_seed``).
+    Positions come from ``sampler`` (default: SequentialSampler, or with
+    ``shuffle=True`` a RandomSampler) in lists of ``batch_size`` made by a
+    BatchSampler, or from a ``batch_sampler`` that makes the lists itself;
+    ``batch_size=None`` turns batching off (one sample at a time, through
+    ``collate_fn``, default ``default_convert``). As in PyTorch, ``sampler`` excludes
+    ``shuffle``, and ``batch_sampler`` excludes ``batch_size``, ``shuffle``,
+    ``sampler`` and ``drop_last``.
 
-    PyTorch's ``num_workers`` and ``pin_memory`` are accepted so that ported code runs,
-    and change nothing: they decide how batches are made, never which, and here a
-    batch is made in this process (for a TensorDataset, one gather from memory).
-    ``generator`` takes only None: pass ``seed=`` for a repeatable order.
+    With ``shuffle=True`` each epoch (each ``iter(loader)``) has a new order.
+    Given a ``seed`` (keyword only), epoch ``e``'s order depends only on
+    ``(seed, e)``, so runs repeat exactly; ``set_epoch`` picks the epoch when
+    resuming. Without a seed, each epoch draws from ``generator`` (a ``random.Random``)
+    or, without one, from a seed drawn from the CPU generator (see ``ag.manual_seed``).
+
+    PyTorch's ``num_workers``, ``pin_memory``, ``timeout``, ``worker_init_fn``,
+    ``multiprocessing_context``, ``prefetch_factor``, ``persistent_workers``,
+    ``pin_memory_device`` and ``in_order`` are checked as PyTorch checks them, so that
+    ported code runs, and change nothing: they decide how batches are made, never which,
+    and here a batch is made in this process (for a TensorDataset, one gather from memory).
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None,
-                 device=None, *, num_workers=0, pin_memory=False, generator=None):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
-        if generator is not None:
-            raise TypeError(f"DataLoader: generator= takes only None, not {type(generator).__name__}; pass "
-                            "seed= (an int) for a repeatable shuffle")
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
+                 collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
+                 pin_memory_device="", in_order=True, seed=None, device=None):
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size < 1):
+            raise ValueError(f"DataLoader: batch_size must be a positive int, or None for no batching, "
+                             f"got {batch_size!r}")
+        _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context)
+        check_generator("DataLoader", generator, hint="; or pass seed= (an int) for a repeatable shuffle")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        own_sampler = sampler is None and batch_sampler is None
+        if not hasattr(dataset, "__getitem__") or (own_sampler and not hasattr(dataset, "__len__")):
             raise TypeError(f"DataLoader: dataset must support len() and indexing (a Dataset, a TensorDataset "
                             f"or a list of samples), got {type(dataset).__name__}")
+        _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_last, generator, seed)
+        if batch_sampler is not None:  # it decides the batches; the loader's own batching is off
+            batch_size, drop_last = None, False
+        if sampler is None:
+            sampler = (RandomSampler(dataset, generator=generator, seed=seed) if shuffle
+                       else SequentialSampler(dataset))
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.generator = generator
         self.seed = seed
-        self.collate_fn = collate_fn
+        self.collate_fn = collate_fn or (default_collate if batch_sampler is not None else default_convert)
         self.device = device
-        self.epoch = 0
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = 2 if num_workers > 0 and prefetch_factor is None else prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.pin_memory_device = pin_memory_device
+        self.in_order = in_order
+        self._initialized = True
+
+    def __setattr__(self, name, value):
+        if name in _FIXED_AFTER_INIT and getattr(self, "_initialized", False):
+            raise ValueError(f"DataLoader: {name} cannot be set after the DataLoader is made (its batch sampler "
+                             f"is already built); make a new DataLoader with {name}={value!r}")
+        super().__setattr__(name, value)
 
     def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
 
     def set_epoch(self, epoch):
-        """Make the next iteration epoch ``epoch`` (its shuffle order)."""
-        self.epoch = int(epoch)
+        """Make the next iteration epoch ``epoch`` (its shuffle order), for a sampler
+        whose order depends on the epoch (one with a ``set_epoch``, as a seeded RandomSampler)."""
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
 
     def __iter__(self):
-        epoch, self.epoch = self.epoch, self.epoch + 1
-        order = self._order(epoch)
         target = backends.get(self.device)
+        if self.batch_sampler is None:  # no batching: each sample on its own, through collate_fn
+            return (to_device(self.collate_fn(self.dataset[p]), target) for p in self.sampler)
+        batches = iter(self.batch_sampler)  # the epoch's order is drawn now, not at the first batch
         # Looked up per epoch, as PyTorch reads the dataset live: a Subset whose indices
         # (or a TensorDataset whose tensors) changed since the loader was made is seen as it is now.
-        source = None if self.collate_fn is not None else _tensor_source(self.dataset)
+        source = _tensor_source(self.dataset) if self.collate_fn is default_collate else None
         if source is not None:
-            return self._tensor_batches(source, order, target)
-        return self._sample_batches(order, target)
+            return self._tensor_batches(source, batches, target)
+        return (to_device(self.collate_fn([self.dataset[p] for p in batch]), target) for batch in batches)
 
-    def _order(self, epoch):
-        """Positions in the dataset for this epoch, or None for 0, 1, 2, ..."""
-        if not self.shuffle:
-            return None
-        seed = draw_seed() if self.seed is None else f"{self.seed}/{epoch}"
-        return shuffled_indices(len(self.dataset), seed)
-
-    def _batch_bounds(self, n):
-        stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            yield start, min(start + self.batch_size, n)
-
-    def _tensor_batches(self, source, order, target):
+    @staticmethod
+    def _tensor_batches(source, batches, target):
         tensors, rows = source
         backend = tensors[0].backend
-        n = len(self.dataset)
-        # One index array per epoch; each batch is a slice of it (a view) and a gather.
-        if order is None and rows is None:
-            index = backend.xp.arange(n, dtype=backend.native_dtype(dtypes.int64))
-        else:
-            picked = order if rows is None else rows if order is None else [rows[p] for p in order]
+        for batch in batches:
+            picked = batch if rows is None else [rows[p] for p in batch]
             index = backend.asarray(picked, dtype=dtypes.int64)
-        for start, stop in self._batch_bounds(n):
-            batch_rows = index[start:stop]
-            batch = tuple(Tensor(backend.gather(t.data, batch_rows), device=backend).to(target)
-                          for t in tensors)
-            yield batch
-
-    def _sample_batches(self, order, target):
-        n = len(self.dataset)
-        collate = self.collate_fn or default_collate
-        for start, stop in self._batch_bounds(n):
-            positions = range(start, stop) if order is None else order[start:stop]
-            yield to_device(collate([self.dataset[p] for p in positions]), target)
+            yield tuple(Tensor(backend.gather(t.data, index), device=backend).to(target) for t in tensors)
 
     def __repr__(self):
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed!r})")
+                f"sampler={type(self.sampler).__name__}, drop_last={self.drop_last}, seed={self.seed!r})")
+
+
+def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
+    """PyTorch's checks of its worker options, which topograd accepts and does not use."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
+    if timeout < 0:
+        raise ValueError(f"DataLoader: timeout must be >= 0, got {timeout!r}")
+    workerless = {"prefetch_factor": prefetch_factor is not None, "persistent_workers": bool(persistent_workers),
+                  "multiprocessing_context": multiprocessing_context is not None}
+    given = [name for name, set_ in workerless.items() if set_]
+    if num_workers == 0 and given:
+        raise ValueError(f"DataLoader: {', '.join(given)} only apply to worker processes (num_workers > 0); "
+                         "leave them unset with num_workers=0")
+    if prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError(f"DataLoader: prefetch_factor must be >= 0, got {prefetch_factor!r}")
+
+
+def _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_last, generator, seed):
+    """PyTorch's rules for options that contradict each other, plus topograd's seed=."""
+    if sampler is not None and shuffle:
+        raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive (the sampler decides the "
+                         "order); pass a RandomSampler as the sampler, or drop the sampler")
+    if batch_sampler is not None:
+        clashes = [given for given, clash in (
+            (f"batch_size={batch_size!r}", batch_size != 1), (f"shuffle={shuffle!r}", bool(shuffle)),
+            (f"sampler={type(sampler).__name__}", sampler is not None), (f"drop_last={drop_last!r}", bool(drop_last)))
+            if clash]
+        if clashes:
+            raise ValueError(f"DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler "
+                             f"and drop_last (it makes the batches itself), got {', '.join(clashes)}")
+    elif batch_size is None and drop_last:
+        raise ValueError("DataLoader: batch_size=None turns batching off, so drop_last=True has no batch to drop; "
+                         "pass a batch_size or drop_last=False")
+    if seed is not None and (sampler is not None or batch_sampler is not None):
+        raise ValueError("DataLoader: seed= seeds the loader's own shuffle, but a sampler was given; seed the "
+                         "sampler instead (e.g. RandomSampler(dataset, seed=0) or a random.Random generator)")
+    if seed is not None and generator is not None:
+        raise ValueError("DataLoader: pass seed= or generator=, not both; each alone makes the shuffle repeatable")
 
 
 def _tensor_source(dataset):
@@ -161,18 +222,31 @@ def default_collate(samples):
                     "return Tensors, numbers, tuples or dicts of them, or pass a collate_fn")
 
 
+def default_convert(sample):
+    """A sample as it is when batching is off (``batch_size=None``), except that NumPy
+    arrays (at any depth) become Tensors, as PyTorch's default_convert."""
+    def convert(leaf):  # NumPy arrays and scalars of numbers; strings and objects stay as they are
+        numeric = type(leaf).__module__ == "numpy" and getattr(leaf, "dtype", None) is not None \
+            and leaf.dtype.kind in "biuf"
+        return tensor(leaf, device="cpu") if numeric else leaf
+    return _map_leaves(sample, convert)
+
+
 def to_device(batch, target):
     """The batch with every Tensor in it (at any depth) moved to ``target``."""
-    if isinstance(batch, Tensor):
-        return batch.to(target)
+    return _map_leaves(batch, lambda leaf: leaf.to(target) if isinstance(leaf, Tensor) else leaf)
+
+
+def _map_leaves(batch, fn):
+    """``fn`` applied to everything in ``batch`` that is not a tuple, list or dict, keeping the structure."""
     if isinstance(batch, tuple):
-        moved = (to_device(b, target) for b in batch)
-        return type(batch)(*moved) if _is_namedtuple(batch) else tuple(moved)
+        mapped = (_map_leaves(b, fn) for b in batch)
+        return type(batch)(*mapped) if _is_namedtuple(batch) else tuple(mapped)
     if isinstance(batch, list):
-        return [to_device(b, target) for b in batch]
+        return [_map_leaves(b, fn) for b in batch]
     if isinstance(batch, dict):
-        return {k: to_device(v, target) for k, v in batch.items()}
-    return batch
+        return {k: _map_leaves(v, fn) for k, v in batch.items()}
+    return fn(batch)
 
 
 def _is_namedtuple(value):
