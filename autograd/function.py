@@ -119,6 +119,7 @@ class Function:
     _n_outputs = 1
     _special = False       # several outputs, hooks, a retained grad or a custom Function: the engine's slow path
     _user_defined = False  # a subclass written outside topograd (see __init_subclass__)
+    _aliases_inputs = False  # outputs share their inputs' memory (nn's BackwardHookFunction): no in-place change
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
     _materialize_grads = True  # see set_materialize_grads
     _marks = None               # an _OutputMarks, once forward marks an output

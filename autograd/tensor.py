@@ -321,9 +321,15 @@ class Tensor:
 
     # --- in-place methods ----------------------------------------------------------
     def _check_inplace(self, op):
-        if self._requires_grad and self.grad_fn is None and grad_mode.state.enabled:
-            raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while "
-                               "the graph is being recorded; wrap the update in `with ag.no_grad():`")
+        if self._requires_grad and grad_mode.state.enabled:
+            node = self.grad_fn
+            if node is None:
+                raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while "
+                                   "the graph is being recorded; wrap the update in `with ag.no_grad():`")
+            if node._aliases_inputs:  # its backward (a module's backward hooks) would be bypassed
+                raise RuntimeError(f"{op}: output {self._output_nr} of {node.name} is a view and is being "
+                                   "modified inplace, which would bypass the module backward hooks it runs; "
+                                   "change a .clone() of the tensor instead")
 
     def _assign(self, op, result):
         """Write ``result`` (a Tensor of this shape) into this tensor's storage."""

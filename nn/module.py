@@ -12,6 +12,7 @@ from autograd.tensor import HookHandle, check_hook, count_change
 from autograd.user_code import user_frame
 from backends import dtypes
 
+from .module_hooks import _CallHooks
 from .parameter import Parameter, is_lazy, zero_grads
 
 
@@ -38,13 +39,19 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", [])
         object.__setattr__(self, "_forward_pre_hooks", [])
+        object.__setattr__(self, "_backward_hooks", [])
+        object.__setattr__(self, "_backward_pre_hooks", [])
+        object.__setattr__(self, "_state_dict_pre_hooks", [])
+        object.__setattr__(self, "_state_dict_hooks", [])
+        object.__setattr__(self, "_load_state_dict_pre_hooks", [])
+        object.__setattr__(self, "_load_state_dict_post_hooks", [])
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
             return self._call_with_hooks(args, kwargs)
         return self._scoped_forward(args, kwargs)
 
@@ -61,8 +68,13 @@ class Module:
     def _call_with_hooks(self, args, kwargs):
         """forward between its pre-hooks and hooks, as PyTorch's: a forward hook
         registered with ``always_call=True`` still runs (output None if there is none)
-        when a hook or forward raised, then the error goes on."""
+        when a hook or forward raised, then the error goes on. With full backward
+        (pre-)hooks, the inputs forward gets (after the pre-hooks) and the output it gives
+        (after the hooks) pass through identity nodes that run them (see module_hooks)."""
         out, called = None, set()
+        backward_hooks = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward_hooks = _CallHooks(self, list(self._backward_hooks), list(self._backward_pre_hooks))
         try:
             for hook in list(self._forward_pre_hooks):
                 if type(hook) is _HookEntry:  # with_kwargs
@@ -76,13 +88,15 @@ class Module:
                     replaced = hook(self, args)
                     if replaced is not None:
                         args = replaced if isinstance(replaced, tuple) else (replaced,)
+            if backward_hooks is not None:
+                args = backward_hooks.wrap_inputs(args)
             out = self._scoped_forward(args, kwargs)
             for hook in list(self._forward_hooks):
                 called.add(id(hook))
                 replaced = _call_forward_hook(self, hook, args, kwargs, out)
                 if replaced is not None:
                     out = replaced
-            return out
+            return out if backward_hooks is None else backward_hooks.wrap_outputs(out)
         except Exception:
             for hook in list(self._forward_hooks):
                 if type(hook) is _HookEntry and hook.always_call and id(hook) not in called:
@@ -209,6 +223,56 @@ class Module:
         check_hook("register_forward_pre_hook", hook)
         entry = _HookEntry(hook, with_kwargs) if with_kwargs else hook
         return HookHandle(self._forward_pre_hooks, entry, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` in backward once the gradients of all of this
+        call's Tensor outputs are known (None for an output that got none); a non-None return
+        (one entry per output) replaces ``grad_output``. ``prepend`` runs it before the others."""
+        check_hook("register_full_backward_pre_hook", hook)
+        return HookHandle(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` in backward once the gradients of
+        this call's positional Tensor inputs are known (None for a non-Tensor argument, zeros
+        for a Tensor that does not require grad, as PyTorch's); a non-None return (one entry
+        per argument) replaces ``grad_input``. If no input requires grad, it runs with
+        ``grad_input`` all None once ``grad_output`` is known, and must return None. While a
+        module has such hooks, its Tensor inputs and outputs must not be changed in place."""
+        check_hook("register_full_backward_hook", hook)
+        return HookHandle(self._backward_hooks, hook, prepend)
+
+    def register_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, prefix, keep_vars)`` when state_dict() reaches this module,
+        before it adds this module's entries."""
+        check_hook("register_state_dict_pre_hook", hook)
+        return HookHandle(self._state_dict_pre_hooks, hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` once state_dict() has
+        added the entries of this module and its submodules; it may change ``state_dict`` in
+        place and must return None. topograd keeps no per-module metadata (PyTorch's
+        ``version``): ``local_metadata`` is an empty dict, which nothing reads afterwards."""
+        check_hook("register_state_dict_post_hook", hook)
+        return HookHandle(self._state_dict_hooks, hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before load_state_dict checks anything. ``state_dict``
+        is the load's own copy, which the hook may change (rename keys, say); what it appends
+        to ``missing_keys`` and ``unexpected_keys`` is reported too (and refused when strict),
+        and a message it appends to ``error_msgs`` refuses the load, nothing changed.
+        ``local_metadata`` is an empty dict (see register_state_dict_post_hook)."""
+        check_hook("register_load_state_dict_pre_hook", hook)
+        return HookHandle(self._load_state_dict_pre_hooks, hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """Call ``hook(module, incompatible_keys)`` after load_state_dict has loaded (the
+        missing and unexpected keys, which it may change in place); it must return None.
+        Unlike PyTorch's, where the post-hooks run before the strict check, topograd checks
+        everything before it changes anything: a strict load with missing or unexpected keys
+        is refused before any post-hook runs (drop or add keys in a pre-hook instead)."""
+        check_hook("register_load_state_dict_post_hook", hook)
+        return HookHandle(self._load_state_dict_post_hooks, hook)
 
     # --- traversal -------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -399,19 +463,37 @@ class Module:
         tensors sharing memory with the module's, unless ``keep_vars=True``; a Lazy
         module's uninitialized ones (which have no memory yet) are themselves, as in PyTorch."""
         out = OrderedDict() if destination is None else destination
-        for key, _, _, t in self._state_entries(prefix.rstrip(".")):
-            out[key] = t if keep_vars or is_lazy(t) else t.detach()
+        for mprefix, module, leaving in self._walk(prefix.rstrip(".")):
+            hook_prefix = f"{mprefix}." if mprefix else ""
+            if leaving:
+                for hook in list(module._state_dict_hooks):
+                    if hook(module, out, hook_prefix, {}) is not None:
+                        raise RuntimeError("state_dict post-hook must return None; change the state_dict "
+                                           "it is given in place instead")
+                continue
+            for hook in list(module._state_dict_pre_hooks):
+                hook(module, hook_prefix, keep_vars)
+            for key, _, _, t in _own_state_entries(module, mprefix):
+                out[key] = t if keep_vars or is_lazy(t) else t.detach()
         return out
 
     def _state_entries(self, prefix=""):
         """(key, module, name, tensor) for each entry of state_dict, in its order."""
         for mprefix, module in self.named_modules(prefix=prefix, remove_duplicate=False):
-            for name, p in module._parameters.items():
-                if p is not None:
-                    yield (f"{mprefix}.{name}" if mprefix else name), module, name, p
-            for name, b in module._buffers.items():
-                if b is not None and name not in module._non_persistent:
-                    yield (f"{mprefix}.{name}" if mprefix else name), module, name, b
+            yield from _own_state_entries(module, mprefix)
+
+    def _walk(self, prefix=""):
+        """(prefix, module, False) on reaching each module, in named_modules(remove_duplicate=False)'s
+        order, and (prefix, module, True) on leaving it, after its submodules: where PyTorch's
+        recursive state_dict and load_state_dict call a module's pre- and post-hooks. A loop."""
+        stack = [(prefix, self, False)]
+        while stack:
+            mprefix, module, leaving = stack.pop()
+            yield mprefix, module, leaving
+            if not leaving:
+                stack.append((mprefix, module, True))
+                stack.extend(reversed([(f"{mprefix}.{k}" if mprefix else k, m, False)
+                                       for k, m in module._modules.items() if m is not None]))
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values (Tensors or NumPy arrays) into the parameters and buffers.
@@ -425,15 +507,22 @@ class Module:
         ordinary layer (see nn.layers.lazy)."""
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a mapping of name -> tensor, not {type(state_dict).__name__}")
+        # The load's own copy, as PyTorch's: the pre-hooks may change it, the caller's stays as it was.
+        state_dict = OrderedDict(state_dict.items())
+        hooks_missing, hooks_unexpected, hooks_errors = [], [], []
+        for mprefix, module in self.named_modules(remove_duplicate=False):
+            for hook in list(module._load_state_dict_pre_hooks):
+                hook(module, state_dict, f"{mprefix}." if mprefix else "", {}, strict,
+                     hooks_missing, hooks_unexpected, hooks_errors)
         targets, slots = OrderedDict(), {}
         for key, module, name, target in self._state_entries():
             targets[key], slots[key] = target, (module, name)
         optional = {f"{mprefix}.{name}" if mprefix else name
                     for mprefix, module in self.named_modules(remove_duplicate=False)
                     for name in module._optional_state}
-        missing = [k for k in targets if k not in state_dict and k not in optional]
-        unexpected = [k for k in state_dict if k not in targets]
-        problems = []
+        missing = hooks_missing + [k for k in targets if k not in state_dict and k not in optional]
+        unexpected = hooks_unexpected + [k for k in state_dict if k not in targets]
+        problems = list(hooks_errors)
         if strict and missing:
             problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
         if strict and unexpected:
@@ -506,7 +595,13 @@ class Module:
             if requires_grad is not None:
                 tensor.requires_grad = requires_grad
             setattr(module, name, tensor)
-        return IncompatibleKeys(missing, unexpected)
+        result = IncompatibleKeys(missing, unexpected)
+        for _, module, leaving in self._walk():
+            for hook in list(module._load_state_dict_post_hooks) if leaving else ():
+                if hook(module, result) is not None:
+                    raise RuntimeError("a load_state_dict post-hook must return None; change the "
+                                       "incompatible_keys it is given in place instead")
+        return result
 
     # --- printing ----------------------------------------------------------------------------
     def extra_repr(self):
@@ -536,6 +631,16 @@ class Module:
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+
+def _own_state_entries(module, mprefix):
+    """(key, module, name, tensor) for the module's own parameters, then its persistent buffers."""
+    for name, p in module._parameters.items():
+        if p is not None:
+            yield (f"{mprefix}.{name}" if mprefix else name), module, name, p
+    for name, b in module._buffers.items():
+        if b is not None and name not in module._non_persistent:
+            yield (f"{mprefix}.{name}" if mprefix else name), module, name, b
 
 
 def _refuse_before_init(module, what):
