@@ -8,8 +8,9 @@ from backends import dtypes as _dtypes
 from backends import set_default_device, default_device, cuda_is_available  # noqa: F401
 
 from .anomaly import detect_anomaly
-from .creation import (arange, empty, eye, from_dlpack, full, full_like, linspace, manual_seed, ones,
-                       ones_like, rand, randint, randn, tensor, zeros, zeros_like)
+from .creation import (arange, empty, empty_like, eye, from_dlpack, full, full_like, linspace, manual_seed, ones,
+                       ones_like, rand, rand_like, randint, randint_like, randn, randn_like, tensor, zeros,
+                       zeros_like)
 from .engine import backward, grad
 from .function import Function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled

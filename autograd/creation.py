@@ -97,6 +97,28 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
                 requires_grad=requires_grad)
 
 
+def empty_like(x, dtype=None, device=None, requires_grad=False):
+    x = _like("empty_like", x)
+    return empty(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
+
+
+def rand_like(x, dtype=None, device=None, requires_grad=False):
+    x = _like("rand_like", x)
+    return rand(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
+
+
+def randn_like(x, dtype=None, device=None, requires_grad=False):
+    x = _like("randn_like", x)
+    return randn(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
+
+
+def randint_like(x, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+    """Integers on [low, high) in x's shape, dtype and device; ``randint_like(x, high)`` counts from 0."""
+    x = _like("randint_like", x)
+    return randint(low, high, x.shape, dtype=dtype or x.dtype, device=device or x._backend,
+                   requires_grad=requires_grad)
+
+
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
     if stop is None:
         start, stop = 0, start

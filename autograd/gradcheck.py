@@ -20,10 +20,14 @@ def _flat_host(t):
     return _host.xp.reshape(_host.xp.asarray(t._backend.to_numpy(t.data), dtype=_host.xp.float64), (-1,))
 
 
-def _jacobians(fn, inputs, wrt, eps):
+def _jacobians(fn, inputs, wrt, eps, what):
     """Analytic and numerical Jacobians, one (rows: outputs, columns: input elements) per input."""
     xp = _host.xp
     outputs = [o for o in _as_tuple(fn(*inputs))]
+    for k, o in enumerate(outputs):  # not "'float' object has no attribute 'size'" from below
+        if not isinstance(o, Tensor):
+            raise TypeError(f"{what}: fn must return a Tensor or a tuple of Tensors, but its output {k} is "
+                            f"{type(o).__name__} {o!r}; return the tensor itself (not .item() or a NumPy array)")
     sizes = [o.size for o in outputs]
     total = sum(sizes)
     analytic = {i: xp.zeros((total, inputs[i].size)) for i in wrt}
@@ -84,7 +88,7 @@ def _check(fn, inputs, eps, atol, rtol, what):
         if inputs[i].dtype.name != "float64":
             raise TypeError(f"{what}: input {i} is {inputs[i].dtype}; finite differences need float64 "
                             "inputs (create them with dtype=ag.float64)")
-    analytic, sizes, numeric = _jacobians(fn, inputs, wrt, eps)
+    analytic, sizes, numeric = _jacobians(fn, inputs, wrt, eps, what)
     xp = _host.xp
     for i in wrt:
         a, n = analytic[i], numeric[i]

@@ -1,5 +1,6 @@
 """The Tensor: a backend array plus what autograd needs to differentiate it."""
 import functools
+import numbers
 import re
 import warnings
 
@@ -96,6 +97,12 @@ class Tensor:
         if isinstance(data, (list, tuple)):
             data, inferred = _from_nested(data)
             dtype = inferred if dtype is None else dtype
+        elif dtype is None and type(data) is int:
+            dtype = dtypes.int64  # as in a list: NumPy would take 2**63 as uint64, PyTorch refuses it
+        if dtype is None and not getattr(getattr(data, "dtype", None), "isnative", True):
+            # A byte-swapped array (read from a big-endian file) in this machine's order, as
+            # every op and dtype check expects: '>f4' is float32 but not equal to ag.float32.
+            dtype = dtypes.canonical(data.dtype)
         if dtype is None and not hasattr(data, "dtype"):
             data = backend.asarray(data)
             if dtypes.is_floating(backend.canonical_dtype(data.dtype)):
@@ -231,8 +238,10 @@ class Tensor:
         self.grad_fn, self._output_nr, self._requires_grad = None, 0, False
         return self
 
-    def numpy(self):
-        if self._requires_grad:
+    def numpy(self, force=False):
+        """The values as a NumPy array, sharing memory on the CPU. ``force=True`` (PyTorch's)
+        gives the writable array of ``.detach().numpy()`` also for a tensor that requires grad."""
+        if self._requires_grad and not force:
             # PyTorch refuses numpy() here: a write through the array would change the tensor
             # behind the graph's back, where no version counter sees it. Read-only instead;
             # .detach().numpy() is writable, as in PyTorch.
@@ -268,8 +277,9 @@ class Tensor:
     def __dlpack_device__(self):
         return self.data.__dlpack_device__()
 
-    def to(self, device=None, dtype=None, non_blocking=False):
-        """Copy to another device and/or cast; differentiable, and a no-op when nothing changes.
+    def to(self, device=None, dtype=None, non_blocking=False, copy=False):
+        """Copy to another device and/or cast; differentiable, and a no-op when nothing changes
+        (with ``copy=True``, as PyTorch's, a new tensor always: a clone then).
         A dtype alone may come first, as in PyTorch: ``x.to(ag.float64)``, ``x.to("float64")``.
         ``non_blocking`` is PyTorch's, accepted for its training loops (copies here block)."""
         if dtype is None and device is not None and _names_a_dtype(device):
@@ -279,6 +289,8 @@ class Tensor:
             out = ops.elementwise.astype(out, dtype)
         if device is not None and backends.get(device) is not self._backend:
             out = ops.device.to_device(out, backends.get(device))
+        if copy and out is self:
+            out = ops.elementwise.clone(self)
         return out
 
     def cpu(self):
@@ -292,6 +304,30 @@ class Tensor:
 
     def astype(self, dtype):
         return ops.elementwise.astype(self, dtype)
+
+    # --- copy, deepcopy and pickle, as PyTorch's ------------------------------------
+    # Without these, copy.copy shared the .grad and hook objects, pickle failed on the
+    # backend's module, and a deepcopy of a non-leaf copied its whole graph, so that its
+    # backward filled copies of the leaves and never the leaves themselves.
+    def __reduce_ex__(self, protocol):
+        """pickle and copy.copy: a leaf of this class holding these values (copy.copy shares
+        their memory, not the version counter), requiring grad if this one does; no graph,
+        .grad or hooks."""
+        return _rebuilt, (type(self), self.data, self.device, self._requires_grad)
+
+    def __deepcopy__(self, memo):
+        """A leaf with copies of the values and of .grad (its hooks stay behind), as PyTorch's;
+        a non-leaf is refused, as by PyTorch: its copy would be a graph of its own."""
+        if self.grad_fn is not None:
+            raise RuntimeError("deepcopy: only leaf tensors can be deep-copied; this one was made by "
+                               f"{type(self.grad_fn).__name__} in a graph, which the copy would not be part of. "
+                               "Copy .detach().clone() (or compute it again from the copied leaves)")
+        copied = _rebuilt(type(self), self._backend.xp.asarray(self.data, copy=True), self._backend,
+                          self._requires_grad)
+        memo[id(self)] = copied
+        if self._grad is not None:
+            copied._grad = self._grad.__deepcopy__(memo)
+        return copied
 
     # --- gradient hooks --------------------------------------------------------
     def register_hook(self, fn):
@@ -731,6 +767,14 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self)))
 
+    def __contains__(self, element):
+        """``element in x``, as PyTorch's: whether any element of x equals ``element`` (a number,
+        or a tensor broadcast against x), not Python's search of the rows, which asks the truth
+        of a whole row (an error past 1-D) and cannot iterate a 0-d tensor."""
+        if not isinstance(element, (Tensor, numbers.Number)):
+            raise TypeError(f"`in` on a tensor takes a number or a Tensor, not {type(element).__name__}")
+        return bool(ops.reduction.any(ops.comparison.equal(self, element)).item())
+
     def __format__(self, spec):
         if self.data.ndim == 0:
             return format(self.item(), spec)  # f"{loss:.4f}", as PyTorch
@@ -935,6 +979,14 @@ def _names_a_dtype(value):
     except TypeError:
         return False
     return True
+
+
+def _rebuilt(cls, array, device, requires_grad):
+    """A leaf of class ``cls`` holding ``array`` (see Tensor.__reduce_ex__)."""
+    t = _new(cls)
+    init(t, array, backends.get(device))
+    t._requires_grad = requires_grad
+    return t
 
 
 def init(t, array, backend):

@@ -15,14 +15,20 @@ bool_ = np.dtype("bool")
 
 NAMES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
          "uint8", "uint16", "uint32", "uint64", "bool")
+_KNOWN = frozenset(np.dtype(name) for name in NAMES)  # a quicker test than dtype.isnative
 
 
 def canonical(dtype):
-    """Turn a string, NumPy dtype, Python type or array dtype into a NumPy dtype."""
+    """Turn a string, NumPy dtype, Python type or array dtype into a NumPy dtype (in this
+    machine's byte order)."""
     if dtype is None:
         return None
     if isinstance(dtype, np.dtype):
-        return dtype
+        if dtype in _KNOWN or dtype.isnative:
+            return dtype
+        # Byte-swapped ('>f4', from a big-endian file): '>f4' is float32 but not equal to
+        # ag.float32, so tensors and dtype checks take it in this machine's order.
+        return dtype.newbyteorder("=")
     if dtype is bool:
         return bool_
     name = dtype if isinstance(dtype, str) else getattr(dtype, "name", None) or str(dtype)
@@ -35,7 +41,7 @@ def canonical(dtype):
             resolved = None
         if resolved is None or resolved.name not in NAMES:
             raise TypeError(f"unsupported dtype {dtype!r}; use one of {', '.join(NAMES)}")
-        return resolved
+        return resolved.newbyteorder("=")
     return np.dtype(name)
 
 

@@ -85,6 +85,10 @@ class UninitializedTensorMixin:
     def __reduce_ex__(self, protocol):  # copy.deepcopy and pickle: a new placeholder like this one
         return type(self), (self._requires_grad, self.device, self.dtype.name)
 
+    def __deepcopy__(self, memo):  # as __reduce_ex__: Tensor's copies the values, which a placeholder lacks
+        rebuild, args = self.__reduce_ex__(4)
+        return rebuild(*args)
+
     def _placeholder(self, requires_grad, device, dtype):
         array = empty(0, dtype=dtype, device=device)
         init(self, array.data, array._backend)
