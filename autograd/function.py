@@ -445,36 +445,39 @@ def _record(cls, ctx, args, backend):
         ctx._n_args = len(args)
     else:
         ctx._producers = tuple(producers)
-    ctx.scope = _state.scope
+    scope = _state.scope
+    if scope is not None:  # (the class default)
+        ctx.scope = scope
     _state.enabled = False  # a forward built from Tensor ops must not record
     try:
         raw = cls.forward(ctx, *args)
     finally:
         _state.enabled = True
-    try:
-        plain = (type(raw) is not tuple and not isinstance(raw, Tensor) and raw.dtype in backend.floating_dtypes
-                 and ctx._marks is None)
-    except AttributeError:
-        plain = _not_an_output(cls, raw)
-    if plain:
-        returned = raw  # what forward may have saved, matched by identity below
-        if raw.ndim == 0:
-            raw = backend.xp.asarray(raw)
-        t = _new(Tensor)
-        t.data = raw
-        t._backend = backend
-        t._requires_grad = True
-        t.grad_fn = ctx
-        t._output_nr = 0
-        t._grad = t._version = t._hooks = None
-        ctx._backend = backend
-        ctx._out_dtype = raw.dtype
-        ctx._out_shape = raw.shape
-        if ctx._saved is not None:
-            _note_saved_single(ctx, returned, raw)
-        if cls._user_defined:
-            _alias_returned_input(args, returned, t)
-        return t
+    if type(raw) is not tuple and not isinstance(raw, Tensor):
+        try:
+            dtype = raw.dtype
+        except AttributeError:
+            _not_an_output(cls, raw)
+        if dtype in backend.floating_dtypes and ctx._marks is None:
+            returned = raw  # what forward may have saved, matched by identity below
+            shape = raw.shape
+            if not shape:  # NumPy reductions return scalars: keep 0-d arrays, which change in place
+                raw = backend.xp.asarray(raw)
+            t = _new(Tensor)
+            t.data = raw
+            t._backend = backend
+            t._requires_grad = True
+            t.grad_fn = ctx
+            t._output_nr = 0
+            t._grad = t._version = t._hooks = None
+            ctx._backend = backend
+            ctx._out_dtype = dtype
+            ctx._out_shape = shape
+            if ctx._saved is not None:
+                _note_saved_single(ctx, returned, raw)
+            if cls._user_defined:
+                _alias_returned_input(args, returned, t)
+            return t
     return _record_outputs(ctx, args, producers, raw, backend)
 
 
@@ -570,8 +573,10 @@ def _note_saved_single(ctx, returned, array):
             outputs[i] = 0
         elif item is returned and item is not None:
             return _note_saved(ctx, (returned,), (array,))  # a scalar, kept as its 0-d array
-    ctx._saved_outputs = outputs
-    ctx._saved_versions = versions
+    if outputs is not None:  # (None: the class defaults, as on every new node)
+        ctx._saved_outputs = outputs
+    if versions is not None:
+        ctx._saved_versions = versions
 
 
 def _note_saved(ctx, returned, arrays):

@@ -112,7 +112,7 @@ def sub(a, b):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        need_a, need_b = ctx.needs_input_grad
         # Each input's gradient needs only the other input: keep no more alive than that.
         ctx.save_for_backward(b if need_a else None, a if need_b else None)
         try:
