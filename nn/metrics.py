@@ -5,6 +5,8 @@ PyTorch's convention), which are reduced with argmax; ``threshold`` turns
 one-column scores of a binary problem into 0/1 predictions. Labels are the class
 indices 0..C-1. Each function returns a Python float (a list for ``average=None``).
 """
+import numbers
+
 from autograd import Tensor, tensor
 from backends import dtypes
 
@@ -35,7 +37,8 @@ def precision(outputs, targets, average="macro", num_classes=None, pos_label=1, 
     None (one value per class). Classes are those that occur in the predictions
     or targets, or all of 0..num_classes-1 when ``num_classes`` is given, which
     matches sklearn's ``labels=range(num_classes)``. A 0/0 ratio gives
-    ``zero_division``.
+    ``zero_division``; when that is NaN, the 'macro' and 'weighted' means leave
+    those classes out (as sklearn does).
     """
     return _score("precision", outputs, targets, average, num_classes, pos_label, zero_division, threshold)
 
@@ -55,9 +58,18 @@ def f1(outputs, targets, average="macro", num_classes=None, pos_label=1, zero_di
 def _score(name, outputs, targets, average, num_classes, pos_label, zero_division, threshold):
     if average not in AVERAGES:
         raise ValueError(f"{name}: average must be one of {AVERAGES}, got {average!r}")
+    # checked here, not at the first 0/0 ratio, so a bad value fails on every input alike
+    if isinstance(zero_division, bool) or not isinstance(zero_division, numbers.Real):
+        raise ValueError(f"{name}: zero_division must be a number such as 0.0, 1.0 or float('nan'), "
+                         f"got {zero_division!r}")
     preds, targets = _labels(outputs, targets, threshold, name)
+    if preds.size == 0:
+        raise ValueError(f"{name}: no samples")
     classes = _num_classes(preds, targets, num_classes, name)
     if average == "binary":
+        if num_classes is not None and num_classes > 2:
+            raise ValueError(f"{name}: average='binary' needs 2 classes, got num_classes={num_classes}; "
+                             "use average='macro', 'micro' or 'weighted' for more classes")
         classes = max(classes, 2)
     counts = _confusion(preds, targets, classes)
     tp = counts.reshape(-1)[::classes + 1].tolist()  # the diagonal
@@ -88,12 +100,14 @@ def _score(name, outputs, targets, average, num_classes, pos_label, zero_divisio
         return per_class[0]
     if average == "micro":
         return ratio(sum(numerator(c) for c in labels), sum(denominator(c) for c in labels))
+    # as sklearn, a zero_division of NaN leaves the classes whose ratio is 0/0 out of the mean
+    # (some class was predicted and some was a target, so one ratio at least is defined)
+    scored = [(v, c) for v, c in zip(per_class, labels) if v == v]
     if average == "weighted":
-        weight = sum(support[c] for c in labels)
-        if weight == 0:
-            return float(zero_division)
-        return sum(v * support[c] for v, c in zip(per_class, labels)) / weight
-    return sum(per_class) / len(per_class)
+        weight = sum(support[c] for _, c in scored)
+        if weight:  # with no support left, sklearn falls back to the plain mean
+            return sum(v * support[c] for v, c in scored) / weight
+    return sum(v for v, _ in scored) / len(scored)
 
 
 def _labels(outputs, targets, threshold, name):
