@@ -183,6 +183,11 @@ class Backend:
             return xp.copysign(r, a)  # -0.0 for a = -0.0, NaN for a NaN a
         return xp.where(a < 0, -r, r)
 
+    def power(self, a, b):
+        """``a ** b`` by NumPy's rules (the op's forward). A backend may take a faster
+        route to the same values."""
+        return a ** b
+
     def scratch(self, shape, dtype):
         """An uninitialized array of ``shape`` and (native) ``dtype`` for an op to fill
         and return or keep (an im2col matrix, a gradient image). A backend may hand

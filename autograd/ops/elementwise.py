@@ -175,7 +175,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        y = a.data ** b.data
+        y = a._backend.power(a.data, b.data)
         ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)  # y: for b's gradient only
         return y
 
