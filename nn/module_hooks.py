@@ -86,24 +86,26 @@ class _CallHooks:
     def at_outputs(self, grads):
         """The outputs' node: the pre-hooks, and the hooks themselves when no input
         requires grad (there is no inputs' node to run them then)."""
-        self.grad_outputs = _spread(self.output_positions, grads, self.n_outputs)
+        grad_outputs = _spread(self.output_positions, grads, self.n_outputs)
         for hook in self.pre_hooks:
-            replaced = hook(self.module, self.grad_outputs)
+            replaced = hook(self.module, grad_outputs)
             if replaced is not None:
                 _check_count("Backward pre hook", "grad_output", replaced, self.n_outputs)
-                self.grad_outputs = tuple(replaced)
-        grads = _gather(self.output_positions, self.grad_outputs)
-        if self.input_positions is None and self.hooks:
+                grad_outputs = tuple(replaced)
+        if self.input_positions is not None:
+            # Kept for the inputs' node only: under create_graph these gradients lead back
+            # to this node (through what their ops saved), a cycle until at_inputs clears it.
+            self.grad_outputs = grad_outputs
+        elif self.hooks:
             warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
                           "outputs since no inputs require gradients", stacklevel=2)
             no_grads = (None,) * self.n_inputs
             for hook in self.hooks:
-                replaced = hook(self.module, no_grads, self.grad_outputs)
+                replaced = hook(self.module, no_grads, grad_outputs)
                 if replaced is not None and any(g is not None for g in replaced):
                     raise RuntimeError("Backward hook for Modules where no input requires gradient should always "
                                        "return None or None for all gradients.")
-            self.grad_outputs = None
-        return grads
+        return _gather(self.output_positions, grad_outputs)
 
     def at_inputs(self, grads):
         if self.grad_outputs is None:
