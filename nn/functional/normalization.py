@@ -4,9 +4,10 @@ running statistics otherwise), ``instance_norm`` (per sample and channel, with
 the same running buffers), ``group_norm`` (per sample and group of channels) and
 ``layer_norm`` and ``rms_norm`` (over the trailing axes), and
 ``local_response_norm`` (over a window of neighbouring channels, through the
-average-pool primitive). Batch norm in training and ``rms_norm`` call fused
-primitives (``nn_fused.batch_norm``, ``nn_fused.rms_norm``: a composition ran 1.5 to
-3.5 times slower than PyTorch); the rest are compositions of Tensor ops with no
+average-pool primitive). Batch norm in training, ``layer_norm``, ``group_norm`` and
+``rms_norm`` call fused primitives (``nn_fused.batch_norm``, ``nn_fused.layer_norm``,
+``nn_fused.rms_norm``: a composition ran 1.5 to 4 times slower than PyTorch); the rest
+are compositions of Tensor ops with no
 gradient code of their own. All are differentiable to any order."""
 import functools
 import numbers
@@ -75,10 +76,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing ``normalized_shape`` axes (biased variance)."""
     op = "layer_norm"
     axes = _trailing_axes(op, input, normalized_shape, weight=weight, bias=bias)
-    dtype, input = input.dtype, _widened(input)
-    centered = input - _mean(input, axes, keepdims=True)
-    var = _mean(centered * centered, axes, keepdims=True)
-    out = centered / sqrt(var + eps)
+    dtype, x = input.dtype, _widened(input)
+    if x.dtype == dtype:  # one fused op, scale and shift included
+        return nn_fused.layer_norm(x, weight, bias, len(axes), eps)
+    # float16, normalized in float32: its float16 weight and bias take float16 gradients through a composition
+    out = nn_fused.layer_norm(x, None, None, len(axes), eps)
     if weight is not None:
         out = out * weight
     if bias is not None:
@@ -204,10 +206,16 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     dtype, input = input.dtype, _widened(input)
     if input.size == 0:  # nothing to normalize (and no mean of an empty group to warn about)
         return _scale_and_shift(input * 1, weight, bias, dtype)
-    groups = reshape(input, (n, int(num_groups), input.size // (n * num_groups)))
-    centered = groups - _mean(groups, 2, keepdims=True)
-    var = _mean(centered * centered, 2, keepdims=True)
-    return _scale_and_shift(reshape(centered / sqrt(var + eps), input.shape), weight, bias, dtype)
+    # one fused op over (N, G, C / G, rest), each channel's scale and shift broadcast as (G, C / G, 1)
+    num_groups = int(num_groups)
+    groups = reshape(input, (n, num_groups, c // num_groups, input.size // (n * c)))
+    if input.dtype != dtype:  # float16: its float16 weight and bias take float16 gradients through a composition
+        out = nn_fused.layer_norm(groups, None, None, 2, eps)
+        return _scale_and_shift(reshape(out, input.shape), weight, bias, dtype)
+    per_channel = groups.shape[1:3] + (1,)
+    out = nn_fused.layer_norm(groups, None if weight is None else reshape(weight, per_channel),
+                              None if bias is None else reshape(bias, per_channel), 2, eps)
+    return reshape(out, input.shape)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,

@@ -26,6 +26,7 @@ from .ctc import ctc_loss
 from .fractional_max_pool import fractional_max_pool
 from .conv_transpose import conv_transpose2d
 from .huber import huber
+from .layer_norm import layer_norm
 from .linear import linear
 from .padding import axis_runs as padding_axis_runs, pad
 from .plane_indexing import max_unpool2d
@@ -44,4 +45,4 @@ __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d
            "huber", "leaky_relu", "linear", "log_softmax", "lstm_step", "max_pool2d", "max_pool2d_indices",
            "max_pool3d", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
-           "batch_norm", "rms_norm"]
+           "batch_norm", "layer_norm", "rms_norm"]
