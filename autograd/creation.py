@@ -74,51 +74,6 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
     return _filled("full", lambda xp, s, d: xp.full(s, fill_value, dtype=d), shape, dtype, device, requires_grad)
 
 
-def _like(op, x):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: takes a Tensor, not {type(x).__name__}; "
-                        f"for an array use ag.{op.removesuffix('_like')}(x.shape, dtype=...)")
-    return x
-
-
-def zeros_like(x, dtype=None, device=None, requires_grad=False):
-    x = _like("zeros_like", x)
-    return zeros(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
-
-
-def ones_like(x, dtype=None, device=None, requires_grad=False):
-    x = _like("ones_like", x)
-    return ones(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
-
-
-def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
-    x = _like("full_like", x)
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x._backend,
-                requires_grad=requires_grad)
-
-
-def empty_like(x, dtype=None, device=None, requires_grad=False):
-    x = _like("empty_like", x)
-    return empty(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
-
-
-def rand_like(x, dtype=None, device=None, requires_grad=False):
-    x = _like("rand_like", x)
-    return rand(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
-
-
-def randn_like(x, dtype=None, device=None, requires_grad=False):
-    x = _like("randn_like", x)
-    return randn(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
-
-
-def randint_like(x, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
-    """Integers on [low, high) in x's shape, dtype and device; ``randint_like(x, high)`` counts from 0."""
-    x = _like("randint_like", x)
-    return randint(low, high, x.shape, dtype=dtype or x.dtype, device=device or x._backend,
-                   requires_grad=requires_grad)
-
-
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
     if stop is None:
         start, stop = 0, start
@@ -225,6 +180,44 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
         array = backend.xp.astype(array, backend.native_dtype(dtype))
     t = Tensor._make(array, backend)
     return t.requires_grad_() if requires_grad else t
+
+
+def _like(op, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: takes a Tensor, not {type(x).__name__}; "
+                        f"for an array use ag.{op.removesuffix('_like')}(x.shape, dtype=...)")
+    return x
+
+
+def _like_maker(name, make):
+    """``name(x, dtype=None, device=None, requires_grad=False)``: ``make`` in x's shape, with
+    x's dtype and device unless given others."""
+    def like(x, dtype=None, device=None, requires_grad=False):
+        x = _like(name, x)
+        return make(x.shape, dtype=dtype or x.dtype, device=device or x._backend, requires_grad=requires_grad)
+    like.__name__ = like.__qualname__ = name
+    like.__doc__ = f"ag.{make.__name__} in x's shape, with x's dtype and device unless given others."
+    return like
+
+
+zeros_like = _like_maker("zeros_like", zeros)
+ones_like = _like_maker("ones_like", ones)
+empty_like = _like_maker("empty_like", empty)
+rand_like = _like_maker("rand_like", rand)
+randn_like = _like_maker("randn_like", randn)
+
+
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    x = _like("full_like", x)
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x._backend,
+                requires_grad=requires_grad)
+
+
+def randint_like(x, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+    """Integers on [low, high) in x's shape, dtype and device; ``randint_like(x, high)`` counts from 0."""
+    x = _like("randint_like", x)
+    return randint(low, high, x.shape, dtype=dtype or x.dtype, device=device or x._backend,
+                   requires_grad=requires_grad)
 
 
 def manual_seed(seed):
