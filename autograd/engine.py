@@ -132,10 +132,6 @@ def _roots(tensors, grads, caller, create_graph):
                 # to its output's, so every backward sees the dtype its forward made. The
                 # cast is a new array, not the caller's.
                 g = ops.elementwise.astype(g, t.dtype)
-            elif not create_graph:
-                # The engine may accumulate into a leaf's gradient in place later,
-                # so it never hands out the caller's array itself.
-                g = Tensor._make(g._backend.xp.asarray(g.data, copy=True), g._backend)
         seeds.append(g)
     return tensors, seeds
 
@@ -176,7 +172,11 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
     buffers = {}
     for r, target, g in zip(roots, targets, seeds):
         _add_to_buffer(buffers, target, -1 if r.grad_fn is None else r._output_nr, g, create_graph)
-    handed_out = set()  # arrays given to a leaf as its .grad during this pass
+    # Arrays a leaf may not take as its .grad without a copy, since the engine later adds
+    # into a .grad in place: those already given to a leaf during this pass, and the seeds
+    # (the caller's gradient= among them, which is the caller's to keep: copied only if it
+    # reaches a leaf as it is, not every time).
+    handed_out = {id(g.data) for g in seeds}
     ready = []
     for t in dict.fromkeys(targets):
         if deps[t] == 0:

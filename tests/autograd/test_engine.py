@@ -1631,3 +1631,21 @@ def test_a_gradient_of_another_dtype_is_cast_to_its_outputs_as_in_pytorch(device
     gx.sum().backward()
     assert g.grad.dtype == ag.float64
     np.testing.assert_allclose(g.grad.numpy(), 2 * x0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["through a node", "straight to the leaf", "through a view"])
+def test_the_caller_s_gradient_is_never_added_into(path, device):
+    """backward(gradient=g) no longer copies g up front; a leaf that would take g's array
+    (or a view of it) as its .grad takes a copy, so later accumulation leaves g alone."""
+    g = ag.tensor([1.0, 2.0, 3.0, 4.0])
+    x = ag.ones(4, requires_grad=True)
+    for _ in range(3):
+        if path == "through a node":
+            (x + 0).backward(g)
+        elif path == "straight to the leaf":
+            x.backward(g)
+        else:
+            x.reshape(2, 2).reshape(4).backward(g)
+    np.testing.assert_array_equal(g.numpy(), [1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 6.0, 9.0, 12.0])
+    assert not np.shares_memory(x.grad.numpy(), g.numpy())
