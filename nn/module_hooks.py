@@ -13,7 +13,6 @@ import warnings
 
 from autograd import Tensor, grad_mode
 from autograd.function import Function
-from autograd.tensor import share_version, version_of
 
 
 class BackwardHookFunction(Function):
@@ -38,8 +37,9 @@ class BackwardHookFunction(Function):
         return (*grads, None, None)
 
 
-# The engine checks what a hook returns as it checks a user-written backward (one
-# Tensor or None per tensor, of its shape, cast to its dtype).
+# Treated as a user-written Function: the engine checks what a hook returns (one Tensor or
+# None per tensor, of its shape, cast to its dtype), and each output, being its input's
+# array, shares that input's in-place counter.
 BackwardHookFunction._user_defined = BackwardHookFunction._special = True
 
 
@@ -78,9 +78,8 @@ class _CallHooks:
         tensors = [values[i] for i in positions]
         wrapped = BackwardHookFunction.apply(*tensors, self, on_outputs)
         out = list(values)
-        for i, t, w in zip(positions, tensors, wrapped):
-            share_version(w, version_of(t))  # an in-place change of either shows on the other
-            out[i] = w
+        for i, w in zip(positions, wrapped):
+            out[i] = w  # (sharing its input's in-place counter: Function's rule for a returned input)
         return (type(values)(*out) if hasattr(values, "_fields") else tuple(out)), positions
 
     def at_outputs(self, grads):
