@@ -2,15 +2,19 @@
 
 For a TensorDataset (or Subsets of one, as random_split makes) each batch is
 one gather per tensor on the dataset's device, followed by one copy of the batch
-to the target device; other datasets are read sample by sample and collated.
+to the target device; other datasets are read sample by sample and collated, and
+an IterableDataset is read in the order it yields.
 The signature is PyTorch's, positions included (the 4th is ``sampler``, not
 ``drop_last``), with its samplers (nn.data.samplers) and its rules for options that conflict.
 """
+import itertools
+import math
+
 import backends
 from autograd import Tensor, stack, tensor
 from backends import dtypes
 
-from .dataset import Subset, TensorDataset
+from .dataset import IterableDataset, Subset, TensorDataset
 from .samplers import BatchSampler, RandomSampler, SequentialSampler, check_generator
 
 # Set after construction, these would silently change nothing (the batch sampler is already made);
@@ -56,18 +60,23 @@ class DataLoader:
         check_generator("DataLoader", generator, hint="; or pass seed= (an int) for a repeatable shuffle")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
-        own_sampler = sampler is None and batch_sampler is None
-        if not hasattr(dataset, "__getitem__") or (own_sampler and not hasattr(dataset, "__len__")):
-            raise TypeError(f"DataLoader: dataset must support len() and indexing (a Dataset, a TensorDataset "
-                            f"or a list of samples), got {type(dataset).__name__}")
-        _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_last, generator, seed)
-        if batch_sampler is not None:  # it decides the batches; the loader's own batching is off
-            batch_size, drop_last = None, False
-        if sampler is None:
-            sampler = (RandomSampler(dataset, generator=generator, seed=seed) if shuffle
-                       else SequentialSampler(dataset))
-        if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
+        stream = isinstance(dataset, IterableDataset)
+        if stream:  # no positions: read in the order the dataset yields, batched in __iter__
+            _check_stream_options(shuffle, sampler, batch_sampler, seed)
+        else:
+            own_sampler = sampler is None and batch_sampler is None
+            if not hasattr(dataset, "__getitem__") or (own_sampler and not hasattr(dataset, "__len__")):
+                raise TypeError(f"DataLoader: dataset must support len() and indexing (a Dataset, a TensorDataset, "
+                                f"a list of samples) or be an IterableDataset, got {type(dataset).__name__}")
+            _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_last, generator, seed)
+            if batch_sampler is not None:  # it decides the batches; the loader's own batching is off
+                batch_size, drop_last = None, False
+            if sampler is None:
+                sampler = (RandomSampler(dataset, generator=generator, seed=seed) if shuffle
+                           else SequentialSampler(dataset))
+            if batch_size is not None and batch_sampler is None:
+                batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
+        batched = batch_sampler is not None or (stream and batch_size is not None)
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
@@ -76,7 +85,7 @@ class DataLoader:
         self.batch_sampler = batch_sampler
         self.generator = generator
         self.seed = seed
-        self.collate_fn = collate_fn or (default_collate if batch_sampler is not None else default_convert)
+        self.collate_fn = collate_fn or (default_collate if batched else default_convert)
         self.device = device
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -87,6 +96,7 @@ class DataLoader:
         self.persistent_workers = persistent_workers
         self.pin_memory_device = pin_memory_device
         self.in_order = in_order
+        self._stream = stream
         self._initialized = True
 
     def __setattr__(self, name, value):
@@ -96,6 +106,11 @@ class DataLoader:
         super().__setattr__(name, value)
 
     def __len__(self):
+        if self._stream:  # the dataset's own count, in batches (a TypeError where it has none, as PyTorch's)
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
         return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
 
     def set_epoch(self, epoch):
@@ -106,6 +121,8 @@ class DataLoader:
 
     def __iter__(self):
         target = backends.get(self.device)
+        if self._stream:
+            return self._stream_batches(iter(self.dataset), target)  # the stream starts now, as PyTorch's
         if self.batch_sampler is None:  # no batching: each sample on its own, through collate_fn
             return (to_device(self.collate_fn(self.dataset[p]), target) for p in self.sampler)
         batches = iter(self.batch_sampler)  # the epoch's order is drawn now, not at the first batch
@@ -115,6 +132,17 @@ class DataLoader:
         if source is not None:
             return self._tensor_batches(source, batches, target)
         return (to_device(self.collate_fn([self.dataset[p] for p in batch]), target) for batch in batches)
+
+    def _stream_batches(self, samples, target):
+        if self.batch_size is None:
+            for sample in samples:
+                yield to_device(self.collate_fn(sample), target)
+            return
+        while True:
+            batch = list(itertools.islice(samples, self.batch_size))
+            if not batch or (self.drop_last and len(batch) < self.batch_size):
+                return
+            yield to_device(self.collate_fn(batch), target)
 
     @staticmethod
     def _tensor_batches(source, batches, target):
@@ -126,6 +154,9 @@ class DataLoader:
             yield tuple(Tensor(backend.gather(t.data, index), device=backend).to(target) for t in tensors)
 
     def __repr__(self):
+        if self._stream:
+            return f"DataLoader({type(self.dataset).__name__} stream, batch_size={self.batch_size}, " \
+                   f"drop_last={self.drop_last})"
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
                 f"sampler={type(self.sampler).__name__}, drop_last={self.drop_last}, seed={self.seed!r})")
 
@@ -144,6 +175,24 @@ def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_work
                          "leave them unset with num_workers=0")
     if prefetch_factor is not None and prefetch_factor < 0:
         raise ValueError(f"DataLoader: prefetch_factor must be >= 0, got {prefetch_factor!r}")
+
+
+def _check_stream_options(shuffle, sampler, batch_sampler, seed):
+    """An IterableDataset yields its samples in its own order: PyTorch refuses the
+    options that would pick positions, and so does topograd (seed= included)."""
+    given = [f"{name}={value!r}" for name, value, unset in (
+        ("shuffle", shuffle, shuffle in (None, False)), ("sampler", sampler, sampler is None),
+        ("batch_sampler", batch_sampler, batch_sampler is None), ("seed", seed, seed is None)) if not unset]
+    if given:
+        raise ValueError(f"DataLoader: an IterableDataset yields its samples in its own order, so it takes no "
+                         f"{', '.join(given)}; shuffle inside the dataset's __iter__, or use a Dataset with "
+                         "__getitem__ and __len__")
+
+
+def get_worker_info():
+    """None, as PyTorch's in the main process: here every batch is made in this process
+    (ported IterableDatasets that split their stream among workers read all of it)."""
+    return None
 
 
 def _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_last, generator, seed):

@@ -27,6 +27,45 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
+class IterableDataset(Dataset):
+    """A stream of samples: subclass and define ``__iter__`` (and ``__len__`` if the
+    count is known, which ``len()`` of a DataLoader over it then uses). The DataLoader
+    reads it in order and batches what it yields; there are no positions, so it takes
+    no sampler and no shuffle. ``a + b`` chains two streams (a ChainDataset)."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self):
+        raise TypeError(f"{type(self).__name__} has no len(): define __len__ when the stream's length is known")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: it has no positions to index; "
+                        "iterate over it (or over a DataLoader made from it)")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """The samples of several IterableDatasets one stream after another, each
+    iterated afresh every time this one is."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        for position, dataset in enumerate(self.datasets):
+            if not isinstance(dataset, IterableDataset):
+                raise TypeError(f"ChainDataset: dataset {position} is a {type(dataset).__name__}, not an "
+                                "IterableDataset; join indexable datasets with ConcatDataset")
+
+    def __iter__(self):
+        for dataset in self.datasets:
+            yield from dataset
+
+    def __len__(self):
+        return sum(len(dataset) for dataset in self.datasets)  # TypeError, as PyTorch's, for an unsized one
+
+
 class TensorDataset(Dataset):
     """Samples are rows of the given tensors: ``ds[i] == (t0[i], t1[i], ...)``."""
 
@@ -87,6 +126,9 @@ class ConcatDataset(Dataset):
         if not self.datasets:
             raise ValueError("ConcatDataset: no datasets to join; pass a list of at least one dataset")
         for position, dataset in enumerate(self.datasets):
+            if isinstance(dataset, IterableDataset):
+                raise TypeError(f"ConcatDataset: dataset {position} is an IterableDataset, which has no positions; "
+                                "join streams with ChainDataset")
             if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
                 raise TypeError(f"ConcatDataset: dataset {position} is a {type(dataset).__name__}, which does not "
                                 "support len() and indexing")
