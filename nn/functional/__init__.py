@@ -18,6 +18,7 @@ holds the checks they share and ``inplace`` PyTorch's ``inplace=True``. Use the 
 from .activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
                          log_softmax, logsigmoid, mish, prelu, relu, relu6, rrelu, selu, sigmoid, silu, softmax,
                          softmin, softplus, softshrink, softsign, tanh, tanhshrink, threshold)
+from .activation import celu_, elu_, hardtanh_, leaky_relu_, relu_, rrelu_, selu_, threshold_
 from .conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
 from .ctc_loss import ctc_loss
 from .distance import cosine_similarity, normalize, pairwise_distance, pdist
@@ -69,4 +70,5 @@ __all__ = [
     "scaled_dot_product_attention", "multi_head_attention_forward",
     "rrelu", "bilinear", "channel_shuffle", "lp_pool1d", "lp_pool2d", "lp_pool3d", "pdist", "gumbel_softmax",
     "embedding_bag", "affine_grid", "grid_sample",
+    "relu_", "leaky_relu_", "rrelu_", "hardtanh_", "elu_", "selu_", "celu_", "threshold_",
 ]

@@ -2,7 +2,9 @@
 ``softmin`` and ``glu`` take ``axis``, as every tensor op does): relu, relu6,
 leaky_relu, rrelu, prelu, elu, selu, celu, gelu, silu, mish, sigmoid, hardsigmoid,
 logsigmoid, tanh, hardtanh, hardswish, softplus, softsign, tanhshrink, hardshrink,
-softshrink, threshold, glu, softmax, softmin and log_softmax.
+softshrink, threshold, glu, softmax, softmin and log_softmax; and PyTorch's
+functional in-place ones, relu_, leaky_relu_, rrelu_, hardtanh_, elu_, selu_, celu_
+and threshold_, which always write into their input.
 
 The numerically fragile ones (softmax, log_softmax, softplus and what is built on
 it, gelu's erf, the ELU family's expm1, hardswish's gradient at NaN) and the
@@ -21,7 +23,7 @@ from autograd.ops.elementwise import tanh as _tanh, where
 from autograd.ops.shape import reshape, split
 
 from .arguments import floating, real_number, require_tensor, same_dtype
-from .inplace import overwrite
+from .inplace import in_place, overwrite
 
 
 def relu(input, inplace=False):
@@ -301,3 +303,43 @@ def _normalized_along(fused, op, input, axis, dtype):
     if input.ndim == 0:
         return fused(reshape(input, (1,)), 0).reshape(())
     return fused(input, _axis(op, input, axis))
+
+
+# PyTorch's functional in-place activations: unlike ``inplace=True``, which falls back to
+# a new tensor where the graph would need rewiring, these always write into ``input``
+# and return it, and refuse what Tensor's in-place methods refuse (see ``in_place``).
+
+def relu_(input):
+    floating("relu_", input)
+    return input.relu_()
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return in_place("leaky_relu_", input, lambda x: leaky_relu(x, negative_slope))
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return in_place("rrelu_", input, lambda x: rrelu(x, lower, upper, training))
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return in_place("hardtanh_", input, lambda x: hardtanh(x, min_val, max_val))
+
+
+def elu_(input, alpha=1.0):
+    return in_place("elu_", input, lambda x: elu(x, alpha))
+
+
+def selu_(input):
+    return in_place("selu_", input, selu)
+
+
+def celu_(input, alpha=1.0):
+    return in_place("celu_", input, lambda x: celu(x, alpha))
+
+
+_threshold = threshold  # threshold_'s parameter of that name, PyTorch's, hides the function
+
+
+def threshold_(input, threshold, value):
+    return in_place("threshold_", input, lambda x: _threshold(x, threshold, value))
