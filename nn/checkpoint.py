@@ -24,6 +24,7 @@ import backends
 from autograd import Tensor, tensor
 
 from .module import Module
+from .parameter import is_lazy
 
 TOPOGRAD_KEY = "topograd"  # metadata entry with our JSON (key order, checksums, optimizer state)
 METADATA_CRC_KEY = "topograd_crc32"  # CRC-32 of our JSON and the user's entries (format 2 on)
@@ -88,17 +89,25 @@ def load(path, device=None):
     """The model tensors in the checkpoint, as an OrderedDict of name -> Tensor on
     ``device`` (default: the default device), in the order they were saved.
     Optimizer entries are left out; read them with ``load_optimizer_state``."""
-    checkpoint = _Checkpoint(path)
+    with _Checkpoint(path) as checkpoint:
+        return _model_state(checkpoint, device)
+
+
+def load_optimizer_state(path, device=None):
+    """The optimizer ``state_dict`` saved with ``nn.save(..., optimizer=opt)``, ready
+    for ``opt.load_state_dict``; its tensors are placed on ``device``."""
+    with _Checkpoint(path) as checkpoint:
+        return _optimizer_state(checkpoint, device)
+
+
+def _model_state(checkpoint, device):
     names = checkpoint.info.get("model_keys", None)
     if names is None:  # written elsewhere (e.g. safetensors.torch.save_file): every tensor is the model's
         names = checkpoint.keys
     return checkpoint.read(names, device)
 
 
-def load_optimizer_state(path, device=None):
-    """The optimizer ``state_dict`` saved with ``nn.save(..., optimizer=opt)``, ready
-    for ``opt.load_state_dict``; its tensors are placed on ``device``."""
-    checkpoint = _Checkpoint(path)
+def _optimizer_state(checkpoint, device):
     if "optimizer" not in checkpoint.info:
         raise KeyError(f"{checkpoint.path}: the checkpoint holds no optimizer state; save it with "
                        "nn.save(state, path, optimizer=optimizer)")
@@ -123,13 +132,18 @@ def _malformed_optimizer_state(checkpoint, exc):
 def restore(path, model, optimizer=None, strict=True):
     """Load the checkpoint at ``path`` into ``model`` (and ``optimizer``), all or nothing:
     every check (file, keys, shapes, optimizer groups) passes before anything stays
-    changed, and errors name the file. Returns load_state_dict's missing/unexpected keys."""
+    changed, and errors name the file. Returns load_state_dict's missing/unexpected keys.
+    (A Lazy module that the checkpoint gave its sizes keeps them, and the checkpoint's values, if the
+    optimizer then refuses: a placeholder cannot be given back.)"""
     path = os.fspath(path)
-    state = load(path, device="cpu")  # load_state_dict copies onto each parameter's own device
-    optimizer_state = load_optimizer_state(path, device="cpu") if optimizer is not None else None
+    with _Checkpoint(path) as checkpoint:  # both from one file, should a save replace it meanwhile
+        state = _model_state(checkpoint, device="cpu")  # load_state_dict copies onto each parameter's own device
+        optimizer_state = _optimizer_state(checkpoint, device="cpu") if optimizer is not None else None
     before = None
-    if optimizer is not None:  # host copies (state_dict shares memory), to undo with if the optimizer refuses
-        before = {name: tensor(t, dtype=t.dtype, device="cpu") for name, t in model.state_dict().items()}
+    if optimizer is not None:  # host copies (state_dict shares memory), to undo with if the optimizer refuses;
+        # a Lazy module's placeholders have no values to keep
+        before = {name: tensor(t, dtype=t.dtype, device="cpu") for name, t in model.state_dict().items()
+                  if not is_lazy(t)}
     try:
         result = model.load_state_dict(state, strict=strict)
     except ValueError as exc:
@@ -137,16 +151,18 @@ def restore(path, model, optimizer=None, strict=True):
     if optimizer is not None:
         try:
             optimizer.load_state_dict(optimizer_state)
-        except (ValueError, KeyError, TypeError) as exc:
-            model.load_state_dict(before)  # undo, so a rejected checkpoint changes nothing
+        except Exception as exc:  # a hook's error too: whatever the optimizer refuses, the model is put back
+            model.load_state_dict(before, strict=False)  # undo (before lacks only Lazy placeholders)
+            if not isinstance(exc, (ValueError, KeyError, TypeError)):
+                raise
             raise ValueError(f"{path}: the checkpoint's optimizer state does not fit this optimizer: {exc}") from exc
     return result
 
 
 def load_metadata(path):
     """The ``metadata`` entries given to ``nn.save`` (a dict of str -> str)."""
-    checkpoint = _Checkpoint(path)
-    return {k: v for k, v in checkpoint.metadata.items() if k not in RESERVED_METADATA}
+    with _Checkpoint(path) as checkpoint:
+        return {k: v for k, v in checkpoint.metadata.items() if k not in RESERVED_METADATA}
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -261,7 +277,11 @@ def _fsync_directory(directory):
 # --- reading -------------------------------------------------------------------------------
 
 class _Checkpoint:
-    """An opened, validated checkpoint: its keys, metadata and our JSON entry."""
+    """An opened, validated checkpoint: its keys, metadata and our JSON entry; a context
+    manager that closes the file. Every tensor is read through the handle that read the
+    header: reopening the path could read another checkpoint that a save (an atomic
+    rename) put there meanwhile, which failed its checksums as corrupt, or gave restore
+    one file's model with another's optimizer state."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -269,16 +289,32 @@ class _Checkpoint:
             raise IsADirectoryError(f"{self.path} is a directory; pass the checkpoint file inside it")
         _import_safetensors()  # for its clear error when the package is missing
         from safetensors import SafetensorError, safe_open
-        self._safe_open, self._error = safe_open, SafetensorError
+        self._error = SafetensorError
         try:
-            with safe_open(self.path, framework="np") as f:
-                self.keys = list(f.keys())
-                self.metadata = dict(f.metadata() or {})
-                self.dtypes = {k: f.get_slice(k).get_dtype() for k in self.keys}
+            self._file = safe_open(self.path, framework="np")
+            self.keys = list(self._file.keys())
+            self.metadata = dict(self._file.metadata() or {})
+            self.dtypes = {k: self._file.get_slice(k).get_dtype() for k in self.keys}
         except SafetensorError as exc:
+            self.close()
             raise ValueError(f"{self.path}: not a valid safetensors checkpoint ({exc}); the file is corrupt or "
                              "truncated, or not a checkpoint") from exc
-        self.info = self._parse_info()
+        try:
+            self.info = self._parse_info()
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        file = self.__dict__.pop("_file", None)
+        if file is not None:
+            file.__exit__(None, None, None)
 
     def _parse_info(self):
         raw = self.metadata.get(TOPOGRAD_KEY)
@@ -336,13 +372,12 @@ class _Checkpoint:
                              "the file is corrupt")
         out = OrderedDict()
         try:
-            with self._safe_open(self.path, framework="np") as f:
-                for name in names:
-                    array = f.get_tensor(name)
-                    expected = checksums.get(name)
-                    if self.info and _tensor_crc(_contiguous(array), self.info["version"]) != expected:
-                        raise ValueError(f"{self.path}: tensor {name!r} fails its checksum; the file is corrupt")
-                    out[name] = Tensor(array, device=backend)
+            for name in names:
+                array = self._file.get_tensor(name)
+                expected = checksums.get(name)
+                if self.info and _tensor_crc(_contiguous(array), self.info["version"]) != expected:
+                    raise ValueError(f"{self.path}: tensor {name!r} fails its checksum; the file is corrupt")
+                out[name] = Tensor(array, device=backend)
         except self._error as exc:
             raise ValueError(f"{self.path}: cannot read the checkpoint's tensors ({exc}); the file is "
                              "corrupt") from exc
