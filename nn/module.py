@@ -571,6 +571,10 @@ class Module:
             if tuple(shape) != expected:
                 problems.append(f"{key}: expected shape {expected}, got {tuple(shape)}")
                 continue
+            kind = getattr(getattr(host, "dtype", None), "kind", "f")
+            if kind not in "biuf":  # NumPy would cast an object array's None to NaN, silently
+                problems.append(f"{key}: expected numbers, got an array of dtype {host.dtype}")
+                continue
             try:  # converted now, so a value that cannot be read fails before anything is copied
                 if assign:
                     assigned.append((slots[key], _assigned_value(target, value, host)))

@@ -146,3 +146,15 @@ def test_restore_puts_the_model_back_whatever_the_optimizer_raises(tmp_path):
         nn.restore(path, model, optimizer)
     assert_values_equal(values(model), before)
     assert not optimizer.state
+
+
+def test_an_object_array_is_refused_not_read_as_nan(torch):
+    """NumPy casts an object array's None to NaN; PyTorch refuses such a value, and so does
+    load_state_dict, changing nothing."""
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(2, 1).load_state_dict({"weight": np.array([[None, None]]), "bias": np.zeros(1)})
+    model = nn.Linear(2, 1)
+    before = model.weight.detach().numpy().copy()
+    with pytest.raises(ValueError, match="weight: expected numbers, got an array of dtype object. Nothing was changed"):
+        model.load_state_dict({"weight": np.array([[None, None]]), "bias": np.zeros(1)})
+    np.testing.assert_array_equal(model.weight.detach().numpy(), before)
