@@ -21,7 +21,7 @@ only), zeros with ``need_weights=False`` (which goes through
 """
 import math
 
-from autograd import zeros
+from autograd import Tensor, zeros
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, where
 from autograd.ops.linalg import matmul
@@ -104,7 +104,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     seq_axis = 1 - batch_axis
     length, batch, embed_dim = query.shape[seq_axis], query.shape[batch_axis], query.shape[2]
     keys = key.shape[seq_axis]
-    _check_mha_shapes(op, query, key, value, embed_dim_to_check, num_heads, use_separate_proj_weight, batch_axis)
+    _check_mha_shapes(op, query, key, value, embed_dim_to_check, num_heads, batch_axis,
+                      (k_proj_weight, v_proj_weight) if use_separate_proj_weight else None)
     _check_dropout(op, dropout_p)
     head_dim = embed_dim // num_heads
     for name, static in (("static_k", static_k), ("static_v", static_v)):
@@ -273,7 +274,10 @@ def _unbatched(op, query, key, value, key_padding_mask, attn_mask):
     return unbatched
 
 
-def _check_mha_shapes(op, query, key, value, embed_dim, num_heads, separate, batch_axis):
+def _check_mha_shapes(op, query, key, value, embed_dim, num_heads, batch_axis, separate_kv_weights):
+    """The shapes of query, key and value; ``separate_kv_weights`` is (k_proj_weight,
+    v_proj_weight) when they project key and value (their inputs' sizes are kdim and
+    vdim), None when in_proj_weight does (both sizes are embed_dim)."""
     if query.shape[2] != embed_dim:
         raise ValueError(f"{op}: expected a query of embed_dim {embed_dim} (last axis), got shape {query.shape}")
     if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1:
@@ -286,9 +290,16 @@ def _check_mha_shapes(op, query, key, value, embed_dim, num_heads, separate, bat
     if key.shape[batch_axis] != query.shape[batch_axis]:
         raise ValueError(f"{op}: query {query.shape} and key {key.shape} have different batch sizes "
                          f"(axis {batch_axis})")
-    if not separate and key.shape != value.shape:
-        raise ValueError(f"{op}: key {key.shape} and value {value.shape} must have one shape (give kdim and vdim "
-                         "for other feature sizes)")
+    # Checked here so that a wrong feature size names the key or value, not the projection's GEMM.
+    if separate_kv_weights is None:
+        if key.shape[2] != embed_dim or value.shape[2] != embed_dim:
+            raise ValueError(f"{op}: key {key.shape} and value {value.shape} must have one shape, with embed_dim "
+                             f"{embed_dim} features (last axis); give kdim and vdim for other feature sizes")
+        return
+    for name, t, size_name, weight in zip(("key", "value"), (key, value), ("kdim", "vdim"), separate_kv_weights):
+        if isinstance(weight, Tensor) and t.shape[2] != weight.shape[-1]:  # a missing weight: linear says so
+            raise ValueError(f"{op}: expected a {name} of {size_name} {weight.shape[-1]} (last axis), got shape "
+                             f"{t.shape}")
 
 
 def _heads_mask(op, mask, batch, num_heads, length, keys):
