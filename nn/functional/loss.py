@@ -37,8 +37,11 @@ def _class_targets(op, input, target, ignore_index):
     input as (M, C), the targets as (M,), the shape of a per-element loss, and
     whether no target equals ignore_index."""
     if kind(target) not in "iu":
-        raise TypeError(f"{op}: class-index targets must be integers, not {target.dtype} "
-                        "(for class probabilities pass a float target of the input's shape)")
+        # Only cross_entropy also takes class probabilities; nll_loss would refuse the float target it suggests
+        probabilities = "pass a float target of the input's shape" if op == "cross_entropy" else \
+            "use cross_entropy on the logits, which takes them as a float target of the input's shape"
+        raise TypeError(f"{op}: class-index targets must be integers, not {target.dtype}; convert them with "
+                        f"target.astype(ag.int64) (for class probabilities {probabilities})")
     if target.dtype != dtypes.int64:  # so ignore_index compares with any target (-100 is no uint8)
         target = target.astype(dtypes.int64)
     shape, t = input.data.shape, target.data
@@ -49,8 +52,10 @@ def _class_targets(op, input, target, ignore_index):
     else:
         raise ValueError(f"{op}: expected an input of shape (C,), (N, C) or (N, C, d1, ...), got {input.shape}")
     if t.shape != expected:
+        # Integer one-hot rows have the input's shape: name the conversion to class indices
+        one_hot = f"; for one-hot targets pass target.argmax(axis={min(len(shape) - 1, 1)})" if t.shape == shape else ""
         raise ValueError(f"{op}: the input of shape {input.shape} needs a target of shape {expected}, "
-                         f"got {target.shape}")
+                         f"got {target.shape}{one_hot}")
     c = shape[-1] if len(shape) == 1 else shape[1]
     xp = target._backend.xp
     all_valid = True
