@@ -123,12 +123,14 @@ class LSTMStep(Function):
             gi, gf, gg, go = no_gates_grad if g_gates is None else _blocks(g_gates.data, 4)
             tanh_c = xp.tanh(c.data)
             gh, gc, h, c_prev, w_hh_t = gh.data, _data(gc), h.data, c_prev.data, w_hh_t.data
+        join = concat if recording else xp.concat
         dc = _plus(gh * o * (1 - tanh_c * tanh_c), gc)
         dz = None
         if need_gx or need_h or need_w:
-            parts = [_plus(dc * g, gi) * i * (1 - i), _plus(dc * c_prev, gf) * f * (1 - f),
-                     _plus(dc * i, gg) * (1 - g * g), _plus(gh * tanh_c, go) * o * (1 - o)]
-            dz = concat(parts, axis=-1) if recording else xp.concat(parts, axis=-1)
+            # the gradient at each gate's value, then through all four derivatives in one product
+            at_values = join([_plus(dc * g, gi), _plus(dc * c_prev, gf), _plus(dc * i, gg), _plus(gh * tanh_c, go)],
+                             axis=-1)
+            dz = at_values * _gate_derivatives(gates if recording else gates.data, g, join)
         grads = (dz if need_gx else None,
                  dz @ w_hh_t.T if need_h else None,
                  dc * f if need_c else None,
@@ -136,6 +138,15 @@ class LSTMStep(Function):
         if recording:
             return grads
         return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+
+
+def _gate_derivatives(gates, g, join):
+    """Each LSTM gate's derivative at its pre-activation, stacked as the gates are:
+    v (1 - v) for the sigmoid gates i, f and o, computed over the whole array at once,
+    and 1 - g^2 for the tanh gate g (arrays, or Tensors under create_graph)."""
+    sigmoid_derivative = gates * (1 - gates)
+    n = g.shape[-1]
+    return join([sigmoid_derivative[..., :2 * n], 1 - g * g, sigmoid_derivative[..., 3 * n:]], axis=-1)
 
 
 def _plus(a, b):
