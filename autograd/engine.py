@@ -71,6 +71,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     allow_unused = bool(allow_unused) or materialize_grads
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
+    if not inputs:  # as PyTorch: likely a list of parameters that was filtered to nothing
+        raise ValueError("grad: inputs is empty, so there is nothing to differentiate with respect to; "
+                         "pass the tensors whose gradients you want")
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(f"grad: inputs[{i}] is a {type(x).__name__}, not a Tensor")
@@ -169,28 +172,30 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
 
     # 2. Seed the roots' gradients and walk the nodes whose consumers are all done.
     #    Leaves never wait in `ready`: each is finished when its last gradient arrives.
-    buffers = {}
-    for r, target, g in zip(roots, targets, seeds):
-        _add_to_buffer(buffers, target, -1 if r.grad_fn is None else r._output_nr, g, create_graph)
     # Arrays a leaf may not take as its .grad without a copy, since the engine later adds
     # into a .grad in place: those already given to a leaf during this pass, and the seeds
     # (the caller's gradient= among them, which is the caller's to keep: copied only if it
     # reaches a leaf as it is, not every time).
     handed_out = {id(g.data) for g in seeds}
-    ready = []
-    for t in dict.fromkeys(targets):
-        if deps[t] == 0:
-            if isinstance(t, Function):
-                ready.append(t)
-            else:
-                _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     wrappers = [o.wrap_backward for o in observers] if observers else None
     plain = capture is None and not wrappers
     previous = _state.enabled
+    # Before any gradient is summed or reaches a hook or a .grad (a leaf among the roots
+    # does at once), as PyTorch's engine: the mode is create_graph's, not the caller's.
     _state.enabled = create_graph
     with _accumulating:
         _running[id(handed_out)] = handed_out
     try:
+        buffers = {}
+        for r, target, g in zip(roots, targets, seeds):
+            _add_to_buffer(buffers, target, -1 if r.grad_fn is None else r._output_nr, g, create_graph)
+        ready = []
+        for t in dict.fromkeys(targets):
+            if deps[t] == 0:
+                if isinstance(t, Function):
+                    ready.append(t)
+                else:
+                    _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
@@ -508,7 +513,9 @@ def _accumulate_unlocked(leaf, g, create_graph, handed_out):
             g = Tensor._make(leaf._backend.xp.asarray(g.data, copy=True), leaf._backend)
         handed_out.add(id(g.data))
         leaf._grad = g
-    elif current.grad_fn is not None or _in_flight(current.data):
+    elif current.grad_fn is not None or _in_flight(current.data) or not leaf._backend.writable(current.data):
+        # Out of place: a .grad the user assigned may be a broadcast_to view or read-only
+        # memory, which an in-place add would fail on after other leaves took theirs.
         leaf._grad = Tensor._make(current.data + g.data, leaf._backend)
     else:
         current.data += g.data

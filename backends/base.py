@@ -20,8 +20,11 @@ def below(high, low, dtype):
 def has_zero_stride(array):
     """Whether a strided array (NumPy's, CuPy's) with elements steps 0 bytes along an axis
     longer than 1 (an empty array may have any strides)."""
+    strides = array.strides
+    if 0 not in strides:  # the common case, without the loop
+        return False
     shape = array.shape
-    return 0 not in shape and any(step == 0 and n > 1 for n, step in zip(shape, array.strides))
+    return 0 not in shape and any(step == 0 and n > 1 for n, step in zip(shape, strides))
 
 
 class Backend:
@@ -75,6 +78,13 @@ class Backend:
         """Whether several elements of ``array`` are one memory location (a stride of 0 over
         an axis longer than 1, as broadcast_to makes), so that it cannot change in place."""
         return has_zero_stride(self.to_numpy(array))  # (zero-copy on the CPU)
+
+    def writable(self, array):
+        """Whether an in-place write into ``array`` may change each element on its own:
+        False where the memory is read-only (NumPy's broadcast views, an array on a
+        read-only buffer) or elements repeat (see repeats_elements)."""
+        view = self.to_numpy(array)  # (zero-copy on the CPU)
+        return view.flags.writeable and not has_zero_stride(view)
 
     def may_share_memory(self, a, b):
         """Whether ``a`` and ``b`` may share memory (overlapping bounds, a cheap test that

@@ -56,6 +56,9 @@ class CupyBackend(Backend):
     def repeats_elements(self, array):
         return has_zero_stride(array)  # (to_numpy would copy to the host, and lose the strides)
 
+    def writable(self, array):
+        return not has_zero_stride(array)  # (CuPy has no read-only arrays; to_numpy would copy)
+
     def may_share_memory(self, a, b):
         return bool(self.xp.may_share_memory(a, b))  # (to_numpy would copy to the host)
 

@@ -4,7 +4,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .base import Backend
+from .base import Backend, has_zero_stride
 from .numpy_blas import find_axpy
 from .scratch_pool import ScratchPool
 
@@ -47,6 +47,9 @@ class NumpyBackend(Backend):
 
     def owns_memory(self, array):
         return array.base is None and array.flags.writeable
+
+    def writable(self, array):
+        return array.flags.writeable and not has_zero_stride(array)
 
     def scatter_add(self, shape, index, values):
         out = np.zeros(shape, dtype=values.dtype)
