@@ -56,15 +56,22 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     coef = backend.xp.clip(max_norm / (total_norm.data + 1e-6), max=1.0)
     converted = {}
     for g in grads:
+        xp = g._backend.xp
+        # PyTorch scales a float16 gradient in float32 and rounds once: a factor rounded to
+        # float16 first lost bits, and one below 3e-8 became 0 and wiped the gradient out.
+        widened = g.dtype == dtypes.float16
         key = (g._backend, g.dtype)
         factor = converted.get(key)
         if factor is None:
             factor = coef
             if g._backend is not backend:
                 factor = g._backend.asarray(backends.get("cpu").xp.asarray(backend.to_numpy(coef)))
-            xp = g._backend.xp
-            factor = converted[key] = xp.astype(xp.asarray(factor), g._backend.native_dtype(g.dtype))
-        g.data *= factor
+            factor_dtype = g._backend.native_dtype(dtypes.float32 if widened else g.dtype)
+            factor = converted[key] = xp.astype(xp.asarray(factor), factor_dtype)
+        if widened:
+            g.data[...] = xp.astype(xp.astype(g.data, factor.dtype) * factor, g.data.dtype)
+        else:
+            g.data *= factor
         count_change(g)
 
 
@@ -115,8 +122,9 @@ def _norm_of(backend, a, dtype, p):
 
 def _vector_norm(xp, a, p):
     """The ``p``-norm of all elements of array ``a``, in its dtype (PyTorch's vector_norm)."""
-    if a.size == 0:
-        return xp.zeros((), dtype=a.dtype)
+    if a.size == 0:  # an empty sum's or max's value, and for p < 0 an empty min's: inf, so that an
+        # empty gradient leaves the norm of the others as it is (0 took a -inf norm to 0)
+        return xp.full((), math.inf if p < 0 else 0.0, dtype=a.dtype)
     if p == math.inf:
         return xp.max(xp.abs(a))
     if p == -math.inf:

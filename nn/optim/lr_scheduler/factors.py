@@ -7,11 +7,19 @@ from collections import Counter
 from .base import LRScheduler, check_number
 
 
+def _is_whole_number(value):
+    """An integer, NumPy's included, or a float that holds one; not a bool or a string."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, numbers.Integral) or isinstance(value, numbers.Real) and float(value).is_integer()
+
+
 class StepLR(LRScheduler):
     """Multiply the rate by ``gamma`` every ``step_size`` epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if not isinstance(step_size, int) or step_size <= 0:
+        # A NumPy integer or a whole float (a config file's 30.0) counts epochs as PyTorch's does.
+        if not _is_whole_number(step_size) or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
         check_number("StepLR", "gamma", gamma)
         self.step_size = step_size
@@ -34,8 +42,7 @@ class MultiStepLR(LRScheduler):
         milestones = list(milestones)
         # An epoch never equals "30" or 30.5: the rate would silently never drop there. A whole
         # float (30.0) is the epoch 30, as in PyTorch.
-        bad = [m for m in milestones if isinstance(m, bool) or not (
-            isinstance(m, numbers.Integral) or isinstance(m, numbers.Real) and float(m).is_integer())]
+        bad = [m for m in milestones if not _is_whole_number(m)]
         if bad:
             raise TypeError(f"MultiStepLR: milestones must be integer epochs, got {bad[0]!r} in {milestones!r}")
         check_number("MultiStepLR", "gamma", gamma)
