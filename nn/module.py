@@ -121,6 +121,11 @@ class Module:
             return
         params, modules, buffers = self._parameters, self._modules, self._buffers
         if isinstance(value, Parameter):
+            if name not in params and isinstance(getattr(type(self), name, None), property):
+                # As PyTorch: a parameter would hide nothing behind a property (a parametrized
+                # tensor's, see nn.utils.parametrize), which attribute access would still read.
+                raise KeyError(f"cannot assign a Parameter to {name!r}: it is a property of {type(self).__name__}; "
+                               "assign a Tensor to set it (through right_inverse, if parametrized)")
             self._forget(name, params)
             params[name] = value
         elif name in params:  # before the Module case, as PyTorch: a module never replaces a parameter
