@@ -105,8 +105,8 @@ def _roots(tensors, grads, caller, create_graph):
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grads is None:
         grads = [None] * len(tensors)
-    elif isinstance(grads, Tensor):
-        grads = [grads]
+    elif not isinstance(grads, (list, tuple)):
+        grads = [grads]  # one gradient (a Tensor, an array or a number) for one output
     if len(grads) != len(tensors):
         raise ValueError(f"{caller}: got {len(tensors)} outputs but {len(grads)} gradients")
     seeds = []

@@ -149,3 +149,17 @@ def test_grad_with_no_inputs_is_refused_as_by_pytorch(device, torch):
     tx = leaf(torch)
     with pytest.raises(RuntimeError, match="cannot be empty"):
         torch.autograd.grad((tx * tx).sum(), [])
+
+
+def test_a_single_gradient_may_be_a_number_or_an_array():
+    """One output's gradient given as a Python number or a NumPy array is taken as a tensor
+    of the output's dtype (PyTorch's `tuple(2.0)` fails with "'float' object is not iterable");
+    several outputs still need one gradient each."""
+    x = ag.tensor(3.0, requires_grad=True)
+    (x * x).backward(2.0)
+    assert x.grad.item() == 12.0 and x.grad.dtype == ag.float32
+    v = ag.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = ag.grad(v * v, v, grad_outputs=np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(g.numpy(), [2.0, -4.0])
+    with pytest.raises(ValueError, match="got 2 outputs but 1 gradients"):
+        ag.grad([v * 2, v * 3], v, grad_outputs=ag.ones(2))
