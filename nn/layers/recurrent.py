@@ -341,6 +341,15 @@ class LSTM(RNNBase):
     def _step(self, gx, state, w_hh_t, hidden_bias):
         return lstm_step(gx, *state, w_hh_t)
 
+    def _run_direction(self, x, state, k, seq_len, reverse):
+        """Without a projection, the whole sequence in one op (nn_fused.lstm_sequence);
+        with one, step by step, as its h goes through W_hr between the steps."""
+        if self.proj_size:
+            return super()._run_direction(x, state, k, seq_len, reverse)
+        projected, w_hh_t, _, _ = self._project_inputs(x, k)
+        hs, h_n, c_n = nn_fused.lstm_sequence(projected, *state, w_hh_t, seq_len, reverse)
+        return reshape(hs, (-1, self.hidden_size)), (h_n, c_n)
+
     def _state_tuple(self, hx):
         if isinstance(hx, (tuple, list)) and len(hx) == 2:
             return tuple(hx)

@@ -6,7 +6,7 @@ arrays; under create_graph the same formulas run on Tensors."""
 from backends import dtypes
 
 from ..elementwise import ReluGrad, astype, relu, tanh
-from ..shape import concat, split
+from ..shape import concat, reshape, split, stack
 from ...function import Function
 from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
@@ -150,7 +150,9 @@ def _gate_derivatives(gates, g, join):
 
 
 def _plus(a, b):
-    """a + b, where b may be None: a gradient that never arrived."""
+    """a + b, where either may be None: a gradient that never arrived."""
+    if a is None:
+        return b
     return a if b is None else a + b
 
 
@@ -191,6 +193,107 @@ def lstm_step(gx, h, c, w_hh_t):
     """(h, c) after one LSTM step (see LSTMStep)."""
     h, c, _ = LSTMStep.apply(*_common_dtype(gx, h, c, w_hh_t))
     return h, c
+
+
+class LSTMSequence(Function):
+    """A one-layer, one-direction LSTM over a whole sequence in one op: LSTMStep's
+    formulas in a loop over time on bare arrays, as PyTorch runs its LSTM as one op.
+    Per time step, the step op paid its node's bookkeeping and the layer's Python twice
+    (forward and backward); here a step is its array work alone, and the recurrent
+    weight's gradient is one GEMM over all steps instead of one per step.
+
+    ``projected`` is every step's input projection, biases included, (steps * batch,
+    4 * hidden) time-major; ``h0`` and ``c0`` are (batch, hidden); ``reverse`` runs the
+    steps from last to first (a bidirectional layer's second direction). Its outputs are
+    every step's h and c and the gate values, each (steps, batch, .) in time order;
+    lstm_sequence drops the gates. It keeps h0, c0, w_hh_t and its outputs; a plain
+    backward runs on the arrays, and under create_graph the same loop runs on the kept
+    outputs as Tensors joined to this node, so the gradient stays differentiable."""
+
+    @staticmethod
+    def forward(ctx, projected, h0, c0, w_hh_t, steps, reverse):
+        ctx.set_materialize_grads(False)
+        backend = projected._backend
+        xp = backend.xp
+        batch, size = h0.data.shape
+        gx = xp.reshape(projected.data, (steps, batch, 4 * size))
+        dtype = gx.dtype
+        hs = xp.empty((steps, batch, size), dtype=dtype)
+        cs = xp.empty((steps, batch, size), dtype=dtype)
+        gates = xp.empty((steps, batch, 4 * size), dtype=dtype)
+        h, c, w = h0.data, c0.data, w_hh_t.data
+        for t in _time_order(steps, reverse):
+            z = xp.matmul(h, w)
+            z += gx[t, ...]
+            gates_t = _lstm_gates(backend, z)
+            i, f, g, o = _blocks(gates_t, 4)
+            c = f * c + i * g
+            h = o * xp.tanh(c)
+            gates[t, ...], cs[t, ...], hs[t, ...] = gates_t, c, h  # (the standard indexes every axis)
+        ctx.reverse = reverse
+        ctx.save_for_backward(h0, c0, w_hh_t, hs, cs, gates)
+        return hs, cs, gates
+
+    @staticmethod
+    def backward(ctx, g_hs, g_cs, g_gates):
+        h0, c0, w_hh_t, hs, cs, gates = ctx.saved_tensors
+        need_x, need_h0, need_c0, need_w, _, _ = ctx.needs_input_grad
+        backend = h0._backend
+        xp = backend.xp
+        recording = _grad_state.enabled
+        if recording:  # create_graph: the same loop below, on Tensors
+            join, stacked, reshaped, tanh_of = concat, stack, reshape, tanh
+            blocks = lambda a: split(a, 4, axis=-1)  # noqa: E731
+        else:
+            join, stacked, reshaped, tanh_of = xp.concat, xp.stack, xp.reshape, xp.tanh
+            blocks = lambda a: _blocks(a, 4)  # noqa: E731
+            h0, c0, w_hh_t, hs, cs, gates = (a.data for a in (h0, c0, w_hh_t, hs, cs, gates))
+            g_hs, g_cs, g_gates = _data(g_hs), _data(g_cs), _data(g_gates)
+        steps, reverse = hs.shape[0], ctx.reverse
+        first = steps - 1 if reverse else 0  # the step that starts from h0, c0
+        w_t = w_hh_t.T
+        dz = [None] * steps
+        dh = dc = None  # the gradients the later steps (in time order) sent to this one
+        for t in reversed(_time_order(steps, reverse)):
+            before = t + 1 if reverse else t - 1
+            c_prev = c0 if t == first else cs[before, ...]
+            i, f, g, o = blocks(gates[t, ...])
+            tanh_c = tanh_of(cs[t, ...])
+            gh = _plus(dh, None if g_hs is None else g_hs[t, ...])
+            gc = _plus(dc, None if g_cs is None else g_cs[t, ...])
+            if gh is None:  # nothing came for h at this step: only c's gradient (or none) flows
+                gh = xp.zeros(tanh_c.shape, dtype=tanh_c.dtype) if not recording else tanh_c * 0
+            dc_t = _plus(gh * o * (1 - tanh_c * tanh_c), gc)
+            at_values = join([dc_t * g, dc_t * c_prev, dc_t * i, gh * tanh_c], axis=-1)
+            if g_gates is not None:  # second order: a gradient for the gate values themselves
+                at_values = at_values + g_gates[t, ...]
+            dz[t] = at_values * _gate_derivatives(gates[t, ...], g, join)
+            if t != first or need_h0:
+                dh = dz[t] @ w_t
+            dc = dc_t * f
+        flat = reshaped(stacked(dz, axis=0), (-1, gates.shape[-1]))  # (steps * batch, 4 * hidden), time-major
+        grad_w = None
+        if need_w:  # one GEMM over all steps: each step's h before it, against its dz
+            start = reshaped(h0, (1,) + tuple(h0.shape))
+            h_before = join([start, hs[:-1, ...]] if not reverse else [hs[1:, ...], start], axis=0)
+            grad_w = reshaped(h_before, (-1, h0.shape[-1])).T @ flat
+        grads = (flat if need_x else None, dh if need_h0 else None, dc if need_c0 else None, grad_w)
+        if recording:
+            return grads + (None, None)
+        return tuple(None if a is None else Tensor._make(a, backend) for a in grads) + (None, None)
+
+
+def _time_order(steps, reverse):
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def lstm_sequence(projected, h0, c0, w_hh_t, steps, reverse=False):
+    """Every step's h as (steps, batch, hidden), and the final h and c, of a one-layer,
+    one-direction LSTM (see LSTMSequence)."""
+    projected, h0, c0, w_hh_t = _common_dtype(projected, h0, c0, w_hh_t)
+    hs, cs, _ = LSTMSequence.apply(projected, h0, c0, w_hh_t, steps, reverse)
+    last = 0 if reverse else steps - 1
+    return hs, hs[last, ...], cs[last, ...]
 
 
 class GRUStep(Function):
