@@ -1,8 +1,14 @@
-"""One time step of an Elman RNN, an LSTM or a GRU, each one op.
+"""One time step of an Elman RNN, an LSTM or a GRU, each one op, and a whole LSTM
+sequence as one op.
 
 The layers in ``nn.layers.recurrent`` project every step's input in one GEMM, then
-call these once per step. A plain backward runs each step's formulas on bare
-arrays; under create_graph the same formulas run on Tensors."""
+call a step op once per step, or, for an LSTM without projection, the sequence op
+once per layer and direction (the LSTM step's formulas, ``_lstm_forward`` and
+``_lstm_backward``, serve both). A plain backward runs the formulas on bare arrays;
+under create_graph the same formulas run on Tensors (``TENSOR_MATH``)."""
+import functools
+from types import SimpleNamespace
+
 from backends import dtypes
 
 from ..elementwise import ReluGrad, astype, relu, tanh
@@ -90,17 +96,7 @@ class LSTMStep(Function):
     @staticmethod
     def forward(ctx, gx, h, c_prev, w_hh_t):
         ctx.set_materialize_grads(False)  # the gates' gradient is None but in second order
-        backend = gx._backend
-        xp = backend.xp
-        z = xp.matmul(h.data, w_hh_t.data)
-        if z.dtype == gx.data.dtype and z.shape == gx.data.shape:
-            z += gx.data
-        else:  # promote or broadcast, as gx + h @ w_hh_t would
-            z = gx.data + z
-        gates = _lstm_gates(backend, z)
-        i, f, g, o = _blocks(gates, 4)
-        c = f * c_prev.data + i * g
-        h_new = o * xp.tanh(c)
+        h_new, c, gates = _lstm_forward(gx._backend, gx.data, h.data, c_prev.data, w_hh_t.data)
         ctx.save_for_backward(h, c_prev, w_hh_t, c, gates)
         return h_new, c, gates
 
@@ -109,35 +105,76 @@ class LSTMStep(Function):
         h, c_prev, w_hh_t, c, gates = ctx.saved_tensors
         need_gx, need_h, need_c, need_w = ctx.needs_input_grad
         backend = h._backend
-        xp = backend.xp
-        recording = _grad_state.enabled
-        if gh is None:  # only c went on (h is what an LSTM's user reads, so this is rare)
-            gh = Tensor._make(xp.zeros_like(c.data), backend)
-        no_gates_grad = (None,) * 4
-        if recording:  # create_graph: the same formulas below, on Tensors
-            i, f, g, o = split(gates, 4, axis=-1)
-            gi, gf, gg, go = no_gates_grad if g_gates is None else split(g_gates, 4, axis=-1)
-            tanh_c = tanh(c)
-        else:
-            i, f, g, o = _blocks(gates.data, 4)
-            gi, gf, gg, go = no_gates_grad if g_gates is None else _blocks(g_gates.data, 4)
-            tanh_c = xp.tanh(c.data)
-            gh, gc, h, c_prev, w_hh_t = gh.data, _data(gc), h.data, c_prev.data, w_hh_t.data
-        join = concat if recording else xp.concat
-        dc = _plus(gh * o * (1 - tanh_c * tanh_c), gc)
-        dz = None
-        if need_gx or need_h or need_w:
-            # the gradient at each gate's value, then through all four derivatives in one product
-            at_values = join([_plus(dc * g, gi), _plus(dc * c_prev, gf), _plus(dc * i, gg), _plus(gh * tanh_c, go)],
-                             axis=-1)
-            dz = at_values * _gate_derivatives(gates if recording else gates.data, g, join)
+        math = _math(backend)
+        if math is not TENSOR_MATH:  # a plain backward: the formulas on the bare arrays
+            gh, gc, g_gates, h, c_prev, w_hh_t, c, gates = _arrays(gh, gc, g_gates, h, c_prev, w_hh_t, c, gates)
+        dz, dc_prev = _lstm_backward(math, gates, c, c_prev, gh, gc, g_gates)
         grads = (dz if need_gx else None,
                  dz @ w_hh_t.T if need_h else None,
-                 dc * f if need_c else None,
+                 dc_prev if need_c else None,
                  h.T @ dz if need_w else None)
-        if recording:
+        if math is TENSOR_MATH:
             return grads
         return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+
+
+def _lstm_forward(backend, gx, h, c_prev, w_hh_t):
+    """One LSTM step on arrays: the new h and c, and the gate values (stacked i, f, g, o)."""
+    xp = backend.xp
+    z = xp.matmul(h, w_hh_t)
+    if z.dtype == gx.dtype and z.shape == gx.shape:
+        z += gx
+    else:  # promote or broadcast, as gx + h @ w_hh_t would
+        z = gx + z
+    gates = _lstm_gates(backend, z)
+    i, f, g, o = _blocks(gates, 4)
+    c = f * c_prev + i * g
+    return o * xp.tanh(c), c, gates
+
+
+def _lstm_backward(math, gates, c, c_prev, gh, gc, g_gates):
+    """One LSTM step's gradients from those of its h, c and gate values (any may be None):
+    at the pre-activations z (which is the gradient of gx, and through w_hh_t of h and of
+    the weight), and of c_prev. On arrays or, under create_graph, Tensors (``math``)."""
+    i, f, g, o = math.blocks(gates, 4)
+    tanh_c = math.tanh(c)
+    if gh is None:  # only c went on (h is what an LSTM's user reads, so this is rare)
+        gh = math.zeros_like(tanh_c)
+    dc = _plus(gh * o * (1 - tanh_c * tanh_c), gc)
+    # the gradient at each gate's value, then through all four derivatives in one product
+    at_values = _plus(math.join([dc * g, dc * c_prev, dc * i, gh * tanh_c], axis=-1), g_gates)
+    return at_values * _gate_derivatives(gates, g, math.join), dc * f
+
+
+class _ArrayMath:
+    """The array functions the step formulas use in a plain backward (TENSOR_MATH's
+    Tensor ops under create_graph): the backend's namespace under the names they share."""
+
+    def __init__(self, xp):
+        self.join, self.stack, self.reshape, self.tanh = xp.concat, xp.stack, xp.reshape, xp.tanh
+        self.zeros_like = xp.zeros_like
+
+    @staticmethod
+    def blocks(a, count):
+        return _blocks(a, count)
+
+
+TENSOR_MATH = SimpleNamespace(join=concat, stack=stack, reshape=reshape, tanh=tanh,
+                              zeros_like=lambda t: t * 0, blocks=lambda t, count: split(t, count, axis=-1))
+
+
+def _math(backend):
+    """TENSOR_MATH under create_graph (the backward is recorded), else the backend's arrays'."""
+    return TENSOR_MATH if _grad_state.enabled else _array_math(backend.xp)
+
+
+@functools.lru_cache(maxsize=None)
+def _array_math(xp):
+    return _ArrayMath(xp)
+
+
+def _arrays(*tensors):
+    return tuple(None if t is None else t.data for t in tensors)
 
 
 def _gate_derivatives(gates, g, join):
@@ -221,14 +258,9 @@ class LSTMSequence(Function):
         hs = xp.empty((steps, batch, size), dtype=dtype)
         cs = xp.empty((steps, batch, size), dtype=dtype)
         gates = xp.empty((steps, batch, 4 * size), dtype=dtype)
-        h, c, w = h0.data, c0.data, w_hh_t.data
+        h, c = h0.data, c0.data
         for t in _time_order(steps, reverse):
-            z = xp.matmul(h, w)
-            z += gx[t, ...]
-            gates_t = _lstm_gates(backend, z)
-            i, f, g, o = _blocks(gates_t, 4)
-            c = f * c + i * g
-            h = o * xp.tanh(c)
+            h, c, gates_t = _lstm_forward(backend, gx[t, ...], h, c, w_hh_t.data)
             gates[t, ...], cs[t, ...], hs[t, ...] = gates_t, c, h  # (the standard indexes every axis)
         ctx.reverse = reverse
         ctx.save_for_backward(h0, c0, w_hh_t, hs, cs, gates)
@@ -239,48 +271,33 @@ class LSTMSequence(Function):
         h0, c0, w_hh_t, hs, cs, gates = ctx.saved_tensors
         need_x, need_h0, need_c0, need_w, _, _ = ctx.needs_input_grad
         backend = h0._backend
-        xp = backend.xp
-        recording = _grad_state.enabled
-        if recording:  # create_graph: the same loop below, on Tensors
-            join, stacked, reshaped, tanh_of = concat, stack, reshape, tanh
-            blocks = lambda a: split(a, 4, axis=-1)  # noqa: E731
-        else:
-            join, stacked, reshaped, tanh_of = xp.concat, xp.stack, xp.reshape, xp.tanh
-            blocks = lambda a: _blocks(a, 4)  # noqa: E731
-            h0, c0, w_hh_t, hs, cs, gates = (a.data for a in (h0, c0, w_hh_t, hs, cs, gates))
-            g_hs, g_cs, g_gates = _data(g_hs), _data(g_cs), _data(g_gates)
+        math = _math(backend)
+        if math is not TENSOR_MATH:  # a plain backward: the formulas on the bare arrays
+            g_hs, g_cs, g_gates, h0, c0, w_hh_t, hs, cs, gates = _arrays(g_hs, g_cs, g_gates, h0, c0, w_hh_t, hs,
+                                                                         cs, gates)
         steps, reverse = hs.shape[0], ctx.reverse
         first = steps - 1 if reverse else 0  # the step that starts from h0, c0
         w_t = w_hh_t.T
         dz = [None] * steps
         dh = dc = None  # the gradients the later steps (in time order) sent to this one
         for t in reversed(_time_order(steps, reverse)):
-            before = t + 1 if reverse else t - 1
-            c_prev = c0 if t == first else cs[before, ...]
-            i, f, g, o = blocks(gates[t, ...])
-            tanh_c = tanh_of(cs[t, ...])
-            gh = _plus(dh, None if g_hs is None else g_hs[t, ...])
-            gc = _plus(dc, None if g_cs is None else g_cs[t, ...])
-            if gh is None:  # nothing came for h at this step: only c's gradient (or none) flows
-                gh = xp.zeros(tanh_c.shape, dtype=tanh_c.dtype) if not recording else tanh_c * 0
-            dc_t = _plus(gh * o * (1 - tanh_c * tanh_c), gc)
-            at_values = join([dc_t * g, dc_t * c_prev, dc_t * i, gh * tanh_c], axis=-1)
-            if g_gates is not None:  # second order: a gradient for the gate values themselves
-                at_values = at_values + g_gates[t, ...]
-            dz[t] = at_values * _gate_derivatives(gates[t, ...], g, join)
+            c_prev = c0 if t == first else cs[t + 1 if reverse else t - 1, ...]
+            dz[t], dc = _lstm_backward(math, gates[t, ...], cs[t, ...], c_prev,
+                                       _plus(dh, None if g_hs is None else g_hs[t, ...]),
+                                       _plus(dc, None if g_cs is None else g_cs[t, ...]),
+                                       None if g_gates is None else g_gates[t, ...])
             if t != first or need_h0:
                 dh = dz[t] @ w_t
-            dc = dc_t * f
-        flat = reshaped(stacked(dz, axis=0), (-1, gates.shape[-1]))  # (steps * batch, 4 * hidden), time-major
+        flat = math.reshape(math.stack(dz, axis=0), (-1, gates.shape[-1]))  # (steps * batch, 4 * hidden)
         grad_w = None
         if need_w:  # one GEMM over all steps: each step's h before it, against its dz
-            start = reshaped(h0, (1,) + tuple(h0.shape))
-            h_before = join([start, hs[:-1, ...]] if not reverse else [hs[1:, ...], start], axis=0)
-            grad_w = reshaped(h_before, (-1, h0.shape[-1])).T @ flat
+            start = math.reshape(h0, (1,) + tuple(h0.shape))
+            h_before = math.join([start, hs[:-1, ...]] if not reverse else [hs[1:, ...], start], axis=0)
+            grad_w = math.reshape(h_before, (-1, h0.shape[-1])).T @ flat
         grads = (flat if need_x else None, dh if need_h0 else None, dc if need_c0 else None, grad_w)
-        if recording:
-            return grads + (None, None)
-        return tuple(None if a is None else Tensor._make(a, backend) for a in grads) + (None, None)
+        if math is not TENSOR_MATH:
+            grads = tuple(None if a is None else Tensor._make(a, backend) for a in grads)
+        return grads + (None, None)
 
 
 def _time_order(steps, reverse):
