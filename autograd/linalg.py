@@ -3,9 +3,10 @@ gradients, batched over leading axes.
 
 The decompositions (cholesky, qr, eigh, eigvalsh, svd, svdvals, matrix_rank) are in
 ops/decompositions.py, the inverses and solvers (inv, det, slogdet, solve, pinv) in
-ops/solve.py, least squares (lstsq) in ops/least_squares.py, each a primitive with
-its gradient. Here are compositions of Tensor ops, with no gradient code: the norms,
-matrix_power, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
+ops/solve.py, least squares (lstsq) in ops/least_squares.py, the exponential
+(matrix_exp) in ops/matrix_functions.py, each a primitive with its gradient. Here
+are compositions of Tensor ops, with no gradient code: the norms, matrix_power,
+householder_product, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
 norm backward masks it (the plain root's would be 0 / 0 there)."""
 import math
 import numbers
@@ -16,16 +17,17 @@ from .ops.elementwise import as_tensor, clone, constant, floating, operands, sig
 from .ops.least_squares import LstsqResult, lstsq
 from .ops.linalg import matmul, outer, tensordot  # the standard has these in linalg too
 from .ops import matrix_parts
-from .ops.matrices import LinAlgError, square_matrices
+from .ops.matrices import LinAlgError, matrices, mT, square_matrices
+from .ops.matrix_functions import matrix_exp
 from .ops.reduction import max as _max, min as _min, sum as _sum
 from .ops.shape import stack
 from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
 from .shapes import INTEGER, broadcast_shapes, normalize_axis
 
 __all__ = ["EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross",
-           "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power",
-           "matrix_rank", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
-           "vector_norm"]
+           "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv", "lstsq", "matmul", "matrix_exp",
+           "matrix_norm", "matrix_power", "matrix_rank", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals",
+           "tensordot", "trace", "vecdot", "vector_norm"]
 
 
 def diagonal(x, offset=0):
@@ -145,6 +147,38 @@ def matrix_power(x, n):
         if not n:
             return result
         x = matmul(x, x)
+
+
+def householder_product(x, tau):
+    """The first n columns of the product H_1 H_2 ... H_k of Householder reflections
+    H_i = I - tau_i v_i v_i^T, as torch.linalg.householder_product (LAPACK's orgqr): x holds
+    m x n matrices (m >= n) whose column i below the diagonal is v_i (its entry i is 1, the
+    ones above it 0), tau of shape x.shape[:-2] + (k,) the scales, k <= n. With the output of
+    a QR decomposition in LAPACK's compact form (geqrf), that is its Q. One rank-1 update per
+    reflection, in Tensor ops, so it differentiates to any order."""
+    x, tau = operands("householder_product", x, tau, broadcast=False)
+    x, tau = floating(x), floating(tau)
+    matrices("householder_product", x)
+    m, n = x.shape[-2:]
+    if m < n:
+        raise ValueError(f"householder_product: x of shape {x.shape} holds {m} x {n} matrices; they need at least "
+                         "as many rows as columns")
+    if tau.shape[:-1] != x.shape[:-2] or tau.ndim != x.ndim - 1:
+        raise ValueError(f"householder_product: tau of shape {tau.shape} must have shape {x.shape[:-2]} + (k,): "
+                         f"one scale per reflection for each matrix of x (shape {x.shape})")
+    k = tau.shape[-1]
+    if k > n:
+        raise ValueError(f"householder_product: tau holds {k} scales per matrix, but x (shape {x.shape}) holds "
+                         f"only {n} reflections")
+    eye = constant(x._backend.xp.eye(m, n, dtype=x.data.dtype), x)
+    if k == 0:  # the identity's first columns, still in x's graph (with a zero gradient), as PyTorch's
+        return where(constant(x._backend.xp.ones(x.shape, dtype=x._backend.xp.bool), x), eye, x)
+    vectors = matrix_parts.tril(x, -1) + eye
+    q = eye
+    for i in reversed(range(k)):  # H_i (H_{i+1} ... H_k I), from the right
+        v = vectors[..., i:i + 1]
+        q = q - matmul(v * tau[..., i:i + 1, None], matmul(mT(v), q))
+    return q
 
 
 def _vector_axis(op, a, b, axis):

@@ -596,6 +596,36 @@ def _np_lstsq(a, b, vectors=False):
     return (x[..., 0] if vectors else x), residuals
 
 
+def scaled_normal(scale, *shape):
+    return lambda rng: scale * rng.standard_normal(shape)
+
+
+def _np_expm(a):
+    """exp of each matrix by its Taylor series in float64 (another method than the Pade
+    approximant under test): scaled to a 1-norm of at most 1/2, 30 terms, squared back."""
+    x = a.astype(np.float64)
+    norm = np.max(np.sum(np.abs(x), axis=-2)) if x.size else 0.0
+    squarings = max(0, math.ceil(math.log2(norm)) + 1) if norm > 0 else 0
+    x = x / 2.0 ** squarings
+    term = total = np.broadcast_to(np.eye(x.shape[-1]), x.shape)
+    for k in range(1, 30):
+        term = term @ x / k
+        total = total + term
+    for _ in range(squarings):
+        total = total @ total
+    return total.astype(a.dtype)
+
+
+def _np_householder_product(a, tau):
+    """The first n columns of H_1 ... H_k, each reflection formed as a full m x m matrix."""
+    m, n = a.shape[-2:]
+    q = np.broadcast_to(np.eye(m), a.shape[:-2] + (m, m))
+    for i in range(tau.shape[-1]):
+        v = np.concatenate([np.zeros(a.shape[:-2] + (i,)), np.ones(a.shape[:-2] + (1,)), a[..., i + 1:, i]], -1)
+        q = q @ (np.eye(m) - tau[..., i, None, None] * v[..., :, None] * v[..., None, :])
+    return q[..., :n].astype(a.dtype)
+
+
 LINALG_EXTENSION = [
     _linalg_row("inv", ag.linalg.inv, np.linalg.inv, (well_conditioned(3, 3),), lambda t, x: t.linalg.inv(x)),
     _linalg_row("inv-batched", ag.linalg.inv, np.linalg.inv, (well_conditioned(2, 3, 3),),
@@ -664,6 +694,13 @@ LINALG_EXTENSION = [
                 (normal(2, 3, 3),), lambda t, x: t.linalg.matrix_power(x, 3)),
     _linalg_row("matrix_power--2", lambda x: ag.linalg.matrix_power(x, -2), lambda x: np.linalg.matrix_power(x, -2),
                 (well_conditioned(3, 3),), lambda t, x: t.linalg.matrix_power(x, -2)),
+    _linalg_row("matrix_exp", ag.linalg.matrix_exp, _np_expm, (normal(2, 3, 3),), lambda t, x: t.linalg.matrix_exp(x)),
+    _linalg_row("matrix_exp-squared", ag.linalg.matrix_exp, _np_expm, (scaled_normal(4, 3, 3),),
+                lambda t, x: t.linalg.matrix_exp(x)),
+    _linalg_row("householder_product", ag.linalg.householder_product, _np_householder_product,
+                (normal(2, 4, 3), normal(2, 2)), lambda t, a, tau: t.linalg.householder_product(a, tau)),
+    _linalg_row("householder_product-square", ag.linalg.householder_product, _np_householder_product,
+                (normal(3, 3), normal(3)), lambda t, a, tau: t.linalg.householder_product(a, tau)),
     _linalg_row("cross", ag.linalg.cross, np.cross, (normal(2, 1, 3), normal(4, 3)),
                 lambda t, a, b: t.linalg.cross(a, b.expand(1, 4, 3))),
     _linalg_row("cross-axis=-2", lambda a, b: ag.linalg.cross(a, b, axis=-2),
@@ -768,5 +805,5 @@ def test_table_covers_the_linalg_extension():
     """Each differentiable function of ag.linalg has at least one row."""
     names = {op.name.split("-")[0] for op in LINALG_EXTENSION}
     for function in ["inv", "det", "slogdet", "solve", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
-                     "lstsq", "matrix_power", "cross", "vecdot"]:
+                     "lstsq", "matrix_power", "matrix_exp", "householder_product", "cross", "vecdot"]:
         assert function in names, f"the op table has no row for ag.linalg.{function}"
