@@ -22,8 +22,8 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.x_shape, ctx.axes = x.data.shape, axes
-        data, dtype = accumulated(x)  # integers and bools in int64, as in PyTorch
-        return x._backend.xp.sum(data, axis=axes, keepdims=keepdims, dtype=dtype)
+        xp = x._backend.xp  # integers and bools add up in int64, float16 in float32, as in PyTorch
+        return accumulated(x, lambda data, dtype: xp.sum(data, axis=axes, keepdims=keepdims, dtype=dtype))
 
     @staticmethod
     def backward(ctx, gy):
@@ -40,8 +40,8 @@ class Prod(Function):
     def forward(ctx, x, axes, keepdims):
         ctx.axes = axes
         ctx.save_for_backward(x)
-        data, dtype = accumulated(x)  # integers and bools in int64, as in PyTorch; an empty product is 1
-        return x._backend.xp.prod(data, axis=axes, keepdims=keepdims, dtype=dtype)
+        xp = x._backend.xp  # integers and bools multiply in int64, as in PyTorch; an empty product is 1
+        return accumulated(x, lambda data, dtype: xp.prod(data, axis=axes, keepdims=keepdims, dtype=dtype))
 
     @staticmethod
     def backward(ctx, gy):
@@ -105,7 +105,9 @@ def mean(x, axis=None, keepdims=False):
 
 
 class _Extreme(Function):
-    """max and min; tied elements share the gradient equally, as in PyTorch's amax."""
+    """max and min; tied elements share the gradient equally, as in PyTorch's amax. A NaN
+    extreme (NaN propagates) came from the NaNs of its slice, and they share its gradient,
+    as in PyTorch's max over all elements (amax's 0 / 0 gives the whole slice NaN)."""
 
     @staticmethod
     def reduce(xp, data, axes):
@@ -131,7 +133,10 @@ class _Extreme(Function):
         x, y = ctx.saved_tensors
         xp = x._backend.xp
         kept = xp.reshape(y.data, reduced_shape(x.data.shape, ctx.axes, True))
-        hit = xp.astype(x.data == kept, x.data.dtype)
+        hit = x.data == kept
+        if dtypes.is_floating(x.dtype):  # NaN != NaN: without this a NaN slice has no hit, and 0 / 0
+            hit = hit | xp.isnan(x.data)  # (a slice whose extreme is a number holds no NaN)
+        hit = xp.astype(hit, x.data.dtype)
         share = constant(hit / xp.sum(hit, axis=ctx.axes, keepdims=True), x)
         return _spread(gy, x.data.shape, ctx.axes) * share, None, None
 
@@ -230,6 +235,8 @@ def _index_reduction(name, fn, x, axis, keepdims):
     xp = x._backend.xp
     if axis is not None:
         axis = single_axis(name, axis, x.ndim)
+    if x.size == 0 and (axis is None or x.shape[axis] == 0):  # (a 0-d tensor is never empty)
+        raise ValueError(f"{name}: cannot reduce an empty axis of a tensor of shape {x.shape}")
     if axis is None or x.ndim == 0:  # over every element (a 0-d tensor's axis 0 or -1 is all of it)
         flat = xp.reshape(x.data, (-1,))
         out = fn(xp, flat, 0, False)

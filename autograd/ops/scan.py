@@ -3,7 +3,7 @@
 
 As in NumPy, ``axis=None`` scans the flattened tensor; a 0-d tensor scanned along
 axis 0 (or -1) is returned as it is, as in PyTorch. Integers and bools accumulate
-in int64, as the reductions do."""
+in int64 and float16 in float32, as the reductions do."""
 from backends import dtypes
 
 from ..function import Function
@@ -13,14 +13,20 @@ from .elementwise import as_tensor, constant
 from .shape import concat, reshape
 
 
-def accumulated(x):
-    """``x``'s array ready for a sum or a product, and the dtype to accumulate in (None:
-    its own). Integers and bools take int64, as in PyTorch (NumPy gives uint64 for unsigned
-    ones, which wraps below zero); the standard sums no bools, so they count as int64."""
-    if dtypes.is_floating(x.dtype):
-        return x.data, None
-    int64 = x._backend.native_dtype(dtypes.int64)
-    return (x._backend.xp.astype(x.data, int64) if x.dtype == dtypes.bool_ else x.data), int64
+def accumulated(x, combine):
+    """``combine(array, dtype)`` (a sum or a product of ``x``'s array, accumulating in
+    ``dtype``; None: its own) in the dtype PyTorch accumulates in. Integers and bools take
+    int64 (NumPy gives uint64 for unsigned ones, which wraps below zero; the standard sums
+    no bools, so they count as int64). float16 takes float32, rounded back once: NumPy
+    adds float16 in float16 in its scans and along a strided axis, where 2048 + 1 stays
+    2048, so a running sum of ones stalls there."""
+    dtype, backend = x.dtype, x._backend
+    if dtypes.is_floating(dtype):
+        if dtype != dtypes.float16:
+            return combine(x.data, None)
+        return backend.xp.astype(combine(x.data, backend.native_dtype(dtypes.float32)), x.data.dtype)
+    int64 = backend.native_dtype(dtypes.int64)
+    return combine(backend.xp.astype(x.data, int64) if dtype == dtypes.bool_ else x.data, int64)
 
 
 def part(axis, start, stop, step=None):
@@ -36,8 +42,8 @@ class Cumsum(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        data, dtype = accumulated(x)
-        return x._backend.xp.cumulative_sum(data, axis=axis, dtype=dtype)
+        xp = x._backend.xp
+        return accumulated(x, lambda data, dtype: xp.cumulative_sum(data, axis=axis, dtype=dtype))
 
     @staticmethod
     def backward(ctx, gy):
@@ -50,8 +56,8 @@ class Cumprod(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        data, dtype = accumulated(x)
-        y = x._backend.xp.cumulative_prod(data, axis=axis, dtype=dtype)
+        xp = x._backend.xp
+        y = accumulated(x, lambda data, dtype: xp.cumulative_prod(data, axis=axis, dtype=dtype))
         ctx.save_for_backward(x, y)
         return y
 
