@@ -72,6 +72,12 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     x, unbatched = batched_volumes(op, input)
     _require_non_empty_volumes(op, input)
     plane, depth = _pool3d_windows(op, x, kernel_size, stride, padding, 1, ceil_mode)
+    kernel = triple(op, "kernel_size", kernel_size, 1)
+    if any(size < k for size, k in zip(x.shape[2:], kernel)):
+        # PyTorch's avg_pool3d (alone among the pools) refuses this, whatever the padding or ceil_mode
+        raise ValueError(f"{op}: the input's (D, H, W) {x.shape[2:]} is smaller than kernel_size {kernel}; each "
+                         "axis must be at least as long as the kernel, whatever the padding: use a smaller "
+                         "kernel_size")
     if divisor_override is not None:
         if isinstance(divisor_override, bool) or not isinstance(divisor_override, numbers.Integral) \
                 or divisor_override <= 0:

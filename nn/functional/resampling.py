@@ -72,7 +72,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          f"({', '.join(f'{a}: {n}' for a, n in zip(names, spatial))}) output "
                          f"({', '.join(f'{a}: {n}' for a, n in zip(names, sizes))})")
     kind = "aa-" + mode if antialias else mode
-    axes = [(input.ndim - dim + k, spatial[k], sizes[k], None if scales is None else scales[k]) for k in range(dim)]
+    axes = [(input.ndim - dim + k, spatial[k], sizes[k], None if scales is None else
+             _kernel_scale(mode, dim, spatial[k], sizes[k], scales[k])) for k in range(dim)]
     axes.sort(key=lambda a: a[2] / a[1])  # shrinking axes first: the later matmuls see fewer elements
     y = input
     finite = None
@@ -88,6 +89,16 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         else:
             y = nn_fused.resample_axis(y, axis, taps)
     return y if y is not input else _copy(input)
+
+
+def _kernel_scale(mode, dim, n, out, scale):
+    """The scale_factor that PyTorch's kernel applies along an axis of n resized to out:
+    its 2-D 'nearest' kernel goes by the sizes alone where an axis keeps its size (a
+    copy) or doubles it (the index halved), whatever the scale_factor; its 1-D and 3-D
+    ones apply the scale_factor there too."""
+    if mode == "nearest" and dim == 2 and out in (n, 2 * n):
+        return None
+    return scale
 
 
 def _matrix_is_faster(taps, kind):
@@ -150,6 +161,11 @@ def _taps(xp, dtype, n, out, scale, kind, align_corners):
     """The input positions and weights, each a list of (out,) arrays (one per tap), that
     make output positions 0..out-1 of an axis of n; None where PyTorch copies the axis."""
     opmath = xp.float64 if dtype == xp.float64 else xp.float32  # the dtype PyTorch computes indices in
+    # PyTorch copies an axis kept at its size, whatever the scale_factor, but in the
+    # nearest and bicubic modes, whose kernels apply a given one even there (2-D
+    # 'nearest' has none by now: see _kernel_scale)
+    if out == n and (scale is None or align_corners or kind not in ("nearest", "nearest-exact", "bicubic")):
+        return None
     if kind.startswith("aa-"):
         return _antialias_taps(xp, opmath, n, out, scale, kind[3:], align_corners)
     d = xp.arange(out, dtype=opmath)
@@ -159,8 +175,6 @@ def _taps(xp, dtype, n, out, scale, kind, align_corners):
         real_index = xp.astype((d + 0.5 if kind == "nearest-exact" else d) * ratio, xp.float32)
         index = xp.minimum(xp.astype(xp.floor(real_index), xp.int64), xp.asarray(n - 1, dtype=xp.int64))
         return [index], [None]  # weight 1: a copy
-    if out == n and not align_corners:
-        return None
     ratio = _scale(xp, opmath, n, out, scale, align_corners)
     cubic = kind == "bicubic"
     real_index = ratio * d if align_corners else ratio * (d + 0.5) - 0.5
