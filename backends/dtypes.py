@@ -45,6 +45,10 @@ def canonical(dtype):
     return np.dtype(name)
 
 
+# NumPy's scalar types (np.float32(0.5), np.int64(3)): they count as Python numbers of their
+# kind beside a tensor, as in PyTorch, not as 0-d tensors of their dtype.
+NUMPY_SCALAR = np.generic
+
 _FLOATING_DTYPES = frozenset({float16, float32, float64})
 
 
@@ -86,6 +90,20 @@ def promote(a, b, a_is_0d=False, b_is_0d=False):
     if a_is_0d != b_is_0d:
         return b if a_is_0d else a
     return np.result_type(a, b)
+
+
+def wrapped(value, dtype):
+    """The Python int ``value`` cast to the integer ``dtype`` as a cast keeps its low bits
+    (two's complement), which is how PyTorch takes an int its tensor's dtype cannot hold:
+    a uint8 tensor plus -1 is that tensor minus 1, wrapping at 0 as both do."""
+    if not -(1 << 63) <= value < 1 << 64:  # (PyTorch refuses these too)
+        raise OverflowError(f"the Python int {value} needs more than 64 bits, which no tensor dtype holds")
+    dtype = canonical(dtype)
+    bits = 8 * dtype.itemsize
+    value %= 1 << bits
+    if dtype.kind == "i" and value >= 1 << (bits - 1):
+        value -= 1 << bits
+    return value
 
 
 def value_range(dtype):

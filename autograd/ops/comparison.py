@@ -11,13 +11,19 @@ _MIRRORED = {"less": "greater", "less_equal": "greater_equal", "greater": "less"
              "greater_equal": "less_equal", "equal": "equal", "not_equal": "not_equal"}
 
 
+# Python's int and NumPy's integer scalars (which count as Python ints beside a tensor)
+_INTEGER_TYPES = frozenset([int] + [dtypes.canonical(name).type for name in dtypes.NAMES
+                                    if dtypes.category(name) == 1])
+
+
 def _beyond_range(name, a, b):
     """The answer, as NumPy 2 gives it, for an integer tensor against a Python int its dtype
-    cannot hold (which cannot be cast to that dtype); None otherwise."""
-    if b.__class__ is not int or not isinstance(a, Tensor):
-        if a.__class__ is not int or not isinstance(b, Tensor):
+    cannot hold (which the dtype would wrap around); None otherwise."""
+    if b.__class__ not in _INTEGER_TYPES or not isinstance(a, Tensor):
+        if a.__class__ not in _INTEGER_TYPES or not isinstance(b, Tensor):
             return None  # (the common case, decided by two cheap tests)
         a, b, name = b, a, _MIRRORED[name]
+    b = int(b)
     if dtypes.category(a.dtype) != 1:
         return None
     xp = a._backend.xp

@@ -23,19 +23,31 @@ def zero_gradient(like):
     return constant(like._backend.xp.zeros_like(like.data), like)
 
 
-def as_tensor(value, like=None):
-    """``value`` as a Tensor; Python scalars take ``like``'s dtype where it holds them."""
+def as_tensor(value, like=None, to_float=False):
+    """``value`` as a Tensor; Python scalars (and NumPy's) take ``like``'s dtype where its
+    category holds them, as in PyTorch, and an int that an integer dtype cannot hold wraps
+    around in it, as there. With ``to_float`` (an op whose result is floating), a scalar
+    beside an integer or bool tensor takes the default float at once: -1 beside a uint8
+    tensor must not become 255 on its way to the division."""
     if isinstance(value, Tensor):
         return value
     if like is None:
         return Tensor(value)
+    if isinstance(value, dtypes.NUMPY_SCALAR):
+        value = value.item()
     if isinstance(value, _PY_SCALARS):
         dtype = like.dtype
-        if isinstance(value, float) and not dtypes.is_floating(dtype):
+        if (to_float or isinstance(value, float)) and not dtypes.is_floating(dtype):
             dtype = default_dtype()
         elif isinstance(value, int) and not isinstance(value, bool) and dtype == dtypes.bool_:
             dtype = dtypes.int64
-        return Tensor._make(like._backend.asarray(value, dtype), like._backend)
+        try:
+            array = like._backend.asarray(value, dtype)
+        except OverflowError:  # NumPy refuses such an int; PyTorch keeps its low bits
+            if dtypes.category(dtype) != 1:
+                raise
+            array = like._backend.asarray(dtypes.wrapped(value, dtype), dtype)
+        return Tensor._make(array, like._backend)
     if hasattr(value, "dtype"):  # an array: keep its dtype, move it to like's device
         return Tensor._make(like._backend.asarray(value), like._backend)
     return Tensor(value, device=like._backend)
@@ -51,18 +63,24 @@ def floating(x):
     return astype(x, default_dtype())
 
 
-def operands(op, a, b, broadcast=True):
+def operands(op, a, b, broadcast=True, to_float=False):
     """Two tensors ready for a binary op: scalars lifted, dtypes promoted, and
-    (for elementwise ops) shapes checked to broadcast."""
+    (for elementwise ops) shapes checked to broadcast. ``to_float`` is for ops whose
+    result is floating (true division, arctan2...): where the promoted dtype is an
+    integer or bool, each operand goes to the default float from its own dtype, as in
+    PyTorch, not through their common integer dtype (a 0-d int8 -1 beside a uint8 tensor
+    would be 255). The caller still makes operands of one integer dtype floating."""
     if isinstance(a, Tensor):
         if b.__class__ is not Tensor and not isinstance(b, Tensor):
-            b = as_tensor(b, a)
+            b = as_tensor(b, a, to_float)
     elif isinstance(b, Tensor):
-        a = as_tensor(a, b)
+        a = as_tensor(a, b, to_float)
     else:
         raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
     if a._backend is b._backend and a.data.dtype != b.data.dtype:  # mixed devices: Function.apply says so
         common = dtypes.promote(a.dtype, b.dtype, a.data.ndim == 0, b.data.ndim == 0)
+        if to_float and not dtypes.is_floating(common):
+            common = default_dtype()
         a, b = astype(a, common), astype(b, common)
     if broadcast and a.data.shape != b.data.shape:
         broadcast_shapes(op, a.shape, b.shape)
@@ -152,7 +170,7 @@ class Div(Function):
 
 
 def div(a, b):
-    a, b = operands("div", a, b)
+    a, b = operands("div", a, b, to_float=True)
     return Div.apply(floating(a), floating(b))  # true division of integers gives the default float
 
 

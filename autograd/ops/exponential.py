@@ -104,7 +104,7 @@ class Logaddexp(Function):
 
 def logaddexp(a, b):
     """log(exp(a) + exp(b)), elementwise and broadcasting, computed stably."""
-    a, b = operands("logaddexp", a, b)
+    a, b = operands("logaddexp", a, b, to_float=True)
     return Logaddexp.apply(floating(a), floating(b))
 
 
@@ -163,7 +163,7 @@ class Hypot(Function):
 
 def hypot(a, b):
     """sqrt(a^2 + b^2), elementwise and broadcasting (NaN gradients at (0, 0), as in PyTorch)."""
-    a, b = operands("hypot", a, b)
+    a, b = operands("hypot", a, b, to_float=True)
     return Hypot.apply(floating(a), floating(b))
 
 

@@ -18,14 +18,22 @@ def _truth(x):
     return x.data if x.dtype == dtypes.bool_ else x.data != 0
 
 
+def _lifted(value, like):
+    """``value`` beside the tensor ``like``, as a tensor; a number by its truth alone, which
+    taking ``like``'s dtype could change (1e-50 becomes 0 in float16, 256 wraps to 0 in uint8)."""
+    if isinstance(value, (int, float, dtypes.NUMPY_SCALAR)):
+        value = bool(value)
+    return as_tensor(value, like)
+
+
 def _logical(name):
     def logical(a, b):
         # Scalars lifted, but no dtype promotion: a cast could change a truth value (a
         # 0-d float64 1e-50 beside a float32 tensor would become 0).
         if isinstance(a, Tensor):
-            b = as_tensor(b, a)
+            b = _lifted(b, a)
         elif isinstance(b, Tensor):
-            a = as_tensor(a, b)
+            a = _lifted(a, b)
         else:
             raise TypeError(f"{name}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
         if a._backend is not b._backend:

@@ -9,7 +9,7 @@ from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
 from ..user_code import user_stacklevel
 from .elementwise import as_tensor, constant, floating, log, where
-from .scan import accumulated, products_of_the_others
+from .scan import accumulate, products_of_the_others
 from .shape import broadcast_to, reshape, transpose
 
 
@@ -22,8 +22,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.x_shape, ctx.axes = x.data.shape, axes
-        xp = x._backend.xp  # integers and bools add up in int64, float16 in float32, as in PyTorch
-        return accumulated(x, lambda data, dtype: xp.sum(data, axis=axes, keepdims=keepdims, dtype=dtype))
+        return accumulate(x._backend.xp.sum, x, axis=axes, keepdims=keepdims)  # int64 or float32 inside
 
     @staticmethod
     def backward(ctx, gy):
@@ -40,8 +39,8 @@ class Prod(Function):
     def forward(ctx, x, axes, keepdims):
         ctx.axes = axes
         ctx.save_for_backward(x)
-        xp = x._backend.xp  # integers and bools multiply in int64, as in PyTorch; an empty product is 1
-        return accumulated(x, lambda data, dtype: xp.prod(data, axis=axes, keepdims=keepdims, dtype=dtype))
+        # integers and bools in int64, float16 in float32; an empty product is 1
+        return accumulate(x._backend.xp.prod, x, axis=axes, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, gy):

@@ -13,20 +13,23 @@ from .elementwise import as_tensor, constant
 from .shape import concat, reshape
 
 
-def accumulated(x, combine):
-    """``combine(array, dtype)`` (a sum or a product of ``x``'s array, accumulating in
-    ``dtype``; None: its own) in the dtype PyTorch accumulates in. Integers and bools take
-    int64 (NumPy gives uint64 for unsigned ones, which wraps below zero; the standard sums
-    no bools, so they count as int64). float16 takes float32, rounded back once: NumPy
-    adds float16 in float16 in its scans and along a strided axis, where 2048 + 1 stays
-    2048, so a running sum of ones stalls there."""
-    dtype, backend = x.dtype, x._backend
+def accumulate(kernel, x, **options):
+    """``kernel`` (the namespace's sum, prod or scan) of ``x``'s array, with ``options``.
+    Integers and bools accumulate in int64, as in PyTorch (NumPy gives uint64 for unsigned
+    ones, which wraps below zero); the standard sums no bools, so they count as int64.
+    float16 accumulates in float32 and is rounded back once, as PyTorch's sums and scans
+    do: a float16 running sum stops growing at 2048, where adding a number below 1 rounds
+    to nothing. (PyTorch's CPU product of float16 alone stays in float16, so 300 * 300 / 300
+    overflows there; here it is 300, as NumPy's.)"""
+    backend, dtype = x._backend, x.dtype
+    if dtype == dtypes.float16:
+        wide = kernel(x.data, dtype=backend.native_dtype(dtypes.float32), **options)
+        return backend.xp.astype(wide, x.data.dtype)
     if dtypes.is_floating(dtype):
-        if dtype != dtypes.float16:
-            return combine(x.data, None)
-        return backend.xp.astype(combine(x.data, backend.native_dtype(dtypes.float32)), x.data.dtype)
+        return kernel(x.data, **options)
     int64 = backend.native_dtype(dtypes.int64)
-    return combine(backend.xp.astype(x.data, int64) if dtype == dtypes.bool_ else x.data, int64)
+    data = backend.xp.astype(x.data, int64) if dtype == dtypes.bool_ else x.data
+    return kernel(data, dtype=int64, **options)
 
 
 def part(axis, start, stop, step=None):
@@ -42,8 +45,7 @@ class Cumsum(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        xp = x._backend.xp
-        return accumulated(x, lambda data, dtype: xp.cumulative_sum(data, axis=axis, dtype=dtype))
+        return accumulate(x._backend.xp.cumulative_sum, x, axis=axis)
 
     @staticmethod
     def backward(ctx, gy):
@@ -56,8 +58,7 @@ class Cumprod(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        xp = x._backend.xp
-        y = accumulated(x, lambda data, dtype: xp.cumulative_prod(data, axis=axis, dtype=dtype))
+        y = accumulate(x._backend.xp.cumulative_prod, x, axis=axis)
         ctx.save_for_backward(x, y)
         return y
 

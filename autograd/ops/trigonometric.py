@@ -97,7 +97,7 @@ class Arctan2(Function):
 def arctan2(a, b):
     """The angle of the point (b, a), in (-pi, pi], elementwise; ``a`` and ``b``
     broadcast, as NumPy's arctan2 (PyTorch's atan2)."""
-    a, b = operands("arctan2", a, b)
+    a, b = operands("arctan2", a, b, to_float=True)
     return Arctan2.apply(floating(a), floating(b))
 
 
