@@ -179,10 +179,11 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
     handed_out = {id(g.data) for g in seeds}
     wrappers = [o.wrap_backward for o in observers] if observers else None
     plain = capture is None and not wrappers
-    previous = _state.enabled
+    previous, previous_retain = _state.enabled, _state.retain_graph
     # Before any gradient is summed or reaches a hook or a .grad (a leaf among the roots
     # does at once), as PyTorch's engine: the mode is create_graph's, not the caller's.
     _state.enabled = create_graph
+    _state.retain_graph = retain_graph
     with _accumulating:
         _running[id(handed_out)] = handed_out
     try:
@@ -223,7 +224,7 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
             if len(grads_in) != n_args:
                 grads_in = _one_per_argument(node, grads_in, n_args)
             if not retain_graph and node._saved is not None:
-                node._saved = None
+                node._saved = None  # (Function.release_saved, inline: this loop is the hot path)
                 node._released = True
             nrs = node._producer_nrs
             for i, t in edges:
@@ -248,7 +249,7 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                     elif t in buffers:
                         _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     finally:
-        _state.enabled = previous
+        _state.enabled, _state.retain_graph = previous, previous_retain
         with _accumulating:
             del _running[id(handed_out)]
 

@@ -177,6 +177,14 @@ class Function:
         arrays for backward. Inputs are checked for in-place changes when used."""
         self._saved = items
 
+    def release_saved(self):
+        """Drop what save_for_backward kept, as the engine does once backward returns
+        (unless retain_graph); a later backward through this node then raises. For a
+        backward that frees its saved arrays as it goes, after checking
+        grad_mode.retains_graph()."""
+        self._saved = None
+        self._released = True
+
     def mark_non_differentiable(self, *outputs):
         """As in PyTorch: these outputs of forward (the arrays or Tensors it returns)
         get no gradient: they do not require grad, and backward is given zeros for them

@@ -5,10 +5,12 @@ import threading
 
 
 class _State(threading.local):
-    """Per thread: whether ops record, and the stack of nn.Modules being called (see
-    function.current_scope)."""
+    """Per thread: whether ops record, the stack of nn.Modules being called (see
+    function.current_scope), and whether the backward pass running keeps what the
+    nodes saved (retain_graph)."""
     enabled = True
     scope = None
+    retain_graph = True  # (outside a pass nothing may be freed)
 
 
 state = _State()
@@ -16,6 +18,13 @@ state = _State()
 
 def is_grad_enabled():
     return state.enabled
+
+
+def retains_graph():
+    """Whether the backward pass running on this thread keeps the nodes' saved tensors
+    for another pass (retain_graph=True). A backward that frees what it saved as it
+    goes (Function.release_saved) asks this first."""
+    return state.retain_graph
 
 
 class _Switch:

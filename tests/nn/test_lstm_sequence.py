@@ -91,3 +91,38 @@ def test_a_state_changed_in_place_after_the_call_is_caught():
     h0.mul_(2)  # the op keeps h0 for the recurrent weight's gradient
     with pytest.raises(RuntimeError, match="modified in place"):
         hs.sum().backward()
+
+
+def test_retain_graph_keeps_the_steps_for_a_second_backward():
+    """Without retain_graph the op frees each step's arrays as its backward passes them;
+    with it, they stay, and a second backward gives the same gradients again."""
+    inputs = make_inputs((True, True, True, True))
+    hs, _, c_n = nn_fused.lstm_sequence(*inputs, STEPS)
+    loss = hs.sum() + c_n.sum()
+    loss.backward(retain_graph=True)
+    first = [t.grad.numpy().copy() for t in inputs]
+    loss.backward()
+    for t, g in zip(inputs, first):
+        np.testing.assert_allclose(t.grad.numpy(), 2 * g, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
+
+
+def test_the_pass_tells_a_backward_whether_it_keeps_the_graph():
+    from autograd.grad_mode import retains_graph
+    seen = []
+
+    class Probe(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(retains_graph())
+            return g * 2
+
+    x = ag.tensor([1.0], requires_grad=True)
+    Probe.apply(x).sum().backward(retain_graph=True)
+    Probe.apply(x).sum().backward()
+    assert seen == [True, False] and retains_graph()  # outside a pass: nothing may be freed

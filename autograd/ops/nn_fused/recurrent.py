@@ -14,7 +14,7 @@ from backends import dtypes
 from ..elementwise import ReluGrad, astype, relu, tanh
 from ..shape import concat, reshape, split, stack
 from ...function import Function
-from ...grad_mode import state as _grad_state
+from ...grad_mode import retains_graph, state as _grad_state
 from ...tensor import Tensor
 
 
@@ -237,15 +237,19 @@ class LSTMSequence(Function):
     formulas in a loop over time on bare arrays, as PyTorch runs its LSTM as one op.
     Per time step, the step op paid its node's bookkeeping and the layer's Python twice
     (forward and backward); here a step is its array work alone, and the recurrent
-    weight's gradient is one GEMM over all steps instead of one per step.
+    weight's gradient is two GEMMs over all steps instead of one per step.
 
     ``projected`` is every step's input projection, biases included, (steps * batch,
     4 * hidden) time-major; ``h0`` and ``c0`` are (batch, hidden); ``reverse`` runs the
     steps from last to first (a bidirectional layer's second direction). Its outputs are
-    every step's h and c and the gate values, each (steps, batch, .) in time order;
-    lstm_sequence drops the gates. It keeps h0, c0, w_hh_t and its outputs; a plain
-    backward runs on the arrays, and under create_graph the same loop runs on the kept
-    outputs as Tensors joined to this node, so the gradient stays differentiable."""
+    every step's h, (steps, batch, hidden) in time order, and the last step's c. It keeps
+    its inputs and each step's c and gate values, as per-step arrays, which a plain
+    backward frees as it passes them (unless retain_graph): the allocator reuses blocks
+    of that size for the backward's own arrays, where one (steps, batch, 4 * hidden)
+    array, or arrays kept to the end, took fresh pages, and page faults, at every call.
+    Under create_graph it recomputes the steps with the step op, LSTMStep, and
+    differentiates that graph, recorded (as activation checkpointing does), so the
+    gradient differentiates again to any order."""
 
     @staticmethod
     def forward(ctx, projected, h0, c0, w_hh_t, steps, reverse):
@@ -254,50 +258,78 @@ class LSTMSequence(Function):
         xp = backend.xp
         batch, size = h0.data.shape
         gx = xp.reshape(projected.data, (steps, batch, 4 * size))
-        dtype = gx.dtype
-        hs = xp.empty((steps, batch, size), dtype=dtype)
-        cs = xp.empty((steps, batch, size), dtype=dtype)
-        gates = xp.empty((steps, batch, 4 * size), dtype=dtype)
+        hs = xp.empty((steps, batch, size), dtype=gx.dtype)
+        cs, gates = [None] * steps, [None] * steps
         h, c = h0.data, c0.data
         for t in _time_order(steps, reverse):
-            h, c, gates_t = _lstm_forward(backend, gx[t, ...], h, c, w_hh_t.data)
-            gates[t, ...], cs[t, ...], hs[t, ...] = gates_t, c, h  # (the standard indexes every axis)
-        ctx.reverse = reverse
-        ctx.save_for_backward(h0, c0, w_hh_t, hs, cs, gates)
-        return hs, cs, gates
+            h, c, gates[t] = _lstm_forward(backend, gx[t, ...], h, c, w_hh_t.data)
+            cs[t] = c
+            hs[t, ...] = h  # (the standard indexes every axis)
+        ctx.steps, ctx.reverse = steps, reverse
+        ctx.save_for_backward(projected, h0, c0, w_hh_t, hs, *cs, *gates)
+        return hs, c
 
     @staticmethod
-    def backward(ctx, g_hs, g_cs, g_gates):
-        h0, c0, w_hh_t, hs, cs, gates = ctx.saved_tensors
+    def backward(ctx, g_hs, g_c):
+        saved = ctx.saved_tensors
+        steps, reverse = ctx.steps, ctx.reverse
+        if _grad_state.enabled:
+            return _recorded_lstm_sequence_backward(ctx, *saved[:4], g_hs, g_c)
+        backend = saved[0]._backend
+        xp = backend.xp
+        h0, c0, w_hh_t, hs = _arrays(*saved[1:5])
+        cs, gates = list(_arrays(*saved[5:5 + steps])), list(_arrays(*saved[5 + steps:]))
+        g_hs, g_c = _arrays(g_hs, g_c)
+        del saved
+        if not retains_graph():
+            # Nothing reads them again: each step's arrays are dropped once used below, and
+            # this backward's own arrays take their memory (kept to the end, they made the
+            # heap grow by a megabyte, a page fault per 4 kB, at every call).
+            ctx.release_saved()
         need_x, need_h0, need_c0, need_w, _, _ = ctx.needs_input_grad
-        backend = h0._backend
-        math = _math(backend)
-        if math is not TENSOR_MATH:  # a plain backward: the formulas on the bare arrays
-            g_hs, g_cs, g_gates, h0, c0, w_hh_t, hs, cs, gates = _arrays(g_hs, g_cs, g_gates, h0, c0, w_hh_t, hs,
-                                                                         cs, gates)
-        steps, reverse = hs.shape[0], ctx.reverse
-        first = steps - 1 if reverse else 0  # the step that starts from h0, c0
+        math = _array_math(xp)
+        order = _time_order(steps, reverse)
+        first, last = order[0], order[-1]  # the steps that start from h0, c0 and that give c
         w_t = w_hh_t.T
         dz = [None] * steps
         dh = dc = None  # the gradients the later steps (in time order) sent to this one
-        for t in reversed(_time_order(steps, reverse)):
-            c_prev = c0 if t == first else cs[t + 1 if reverse else t - 1, ...]
-            dz[t], dc = _lstm_backward(math, gates[t, ...], cs[t, ...], c_prev,
-                                       _plus(dh, None if g_hs is None else g_hs[t, ...]),
-                                       _plus(dc, None if g_cs is None else g_cs[t, ...]),
-                                       None if g_gates is None else g_gates[t, ...])
+        for t in reversed(order):
+            c_prev = c0 if t == first else cs[t + 1 if reverse else t - 1]
+            gh = _plus(dh, None if g_hs is None else g_hs[t, ...])
+            dz[t], dc = _lstm_backward(math, gates[t], cs[t], c_prev, gh, _plus(dc, g_c if t == last else None), None)
             if t != first or need_h0:
                 dh = dz[t] @ w_t
-        flat = math.reshape(math.stack(dz, axis=0), (-1, gates.shape[-1]))  # (steps * batch, 4 * hidden)
-        grad_w = None
-        if need_w:  # one GEMM over all steps: each step's h before it, against its dz
-            start = math.reshape(h0, (1,) + tuple(h0.shape))
-            h_before = math.join([start, hs[:-1, ...]] if not reverse else [hs[1:, ...], start], axis=0)
-            grad_w = math.reshape(h_before, (-1, h0.shape[-1])).T @ flat
+            gates[t] = cs[t] = None  # (the step after it, which took cs[t] as c_prev, ran before)
+        flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))  # (steps * batch, 4 * hidden)
+        grad_w = h0.T @ dz[first] if need_w else None
+        if need_w and steps > 1:  # the other steps' h before them (views of hs) against their dz: one GEMM
+            batch = h0.shape[0]
+            before = hs[1:, ...] if reverse else hs[:-1, ...]
+            rest = flat[:-batch, ...] if reverse else flat[batch:, ...]
+            grad_w = grad_w + xp.reshape(before, (-1, h0.shape[-1])).T @ rest
         grads = (flat if need_x else None, dh if need_h0 else None, dc if need_c0 else None, grad_w)
-        if math is not TENSOR_MATH:
-            grads = tuple(None if a is None else Tensor._make(a, backend) for a in grads)
-        return grads + (None, None)
+        return tuple(None if a is None else Tensor._make(a, backend) for a in grads) + (None, None)
+
+
+def _recorded_lstm_sequence_backward(ctx, projected, h0, c0, w_hh_t, g_hs, g_c):
+    """LSTMSequence's backward under create_graph: the steps again with LSTMStep (whose
+    backward is written in Tensor ops), then ag.grad of that graph, recorded."""
+    from ...engine import grad  # (the engine imports the ops)
+    steps, reverse = ctx.steps, ctx.reverse
+    rows = split(projected, steps, axis=0) if steps > 1 else [projected]
+    hs = [None] * steps
+    h, c = h0, c0
+    for t in _time_order(steps, reverse):
+        h, c, _ = LSTMStep.apply(rows[t], h, c, w_hh_t)
+        hs[t] = h
+    pairs = [(out, g) for out, g in ((stack(hs, axis=0), g_hs), (c, g_c)) if g is not None]
+    inputs = (projected, h0, c0, w_hh_t)
+    wanted = [x for x, need in zip(inputs, ctx.needs_input_grad) if need]
+    if not pairs or not wanted:
+        return (None,) * 6
+    found = iter(grad([out for out, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
+                      allow_unused=True))
+    return tuple(next(found) if need else None for need in ctx.needs_input_grad[:4]) + (None, None)
 
 
 def _time_order(steps, reverse):
@@ -308,9 +340,8 @@ def lstm_sequence(projected, h0, c0, w_hh_t, steps, reverse=False):
     """Every step's h as (steps, batch, hidden), and the final h and c, of a one-layer,
     one-direction LSTM (see LSTMSequence)."""
     projected, h0, c0, w_hh_t = _common_dtype(projected, h0, c0, w_hh_t)
-    hs, cs, _ = LSTMSequence.apply(projected, h0, c0, w_hh_t, steps, reverse)
-    last = 0 if reverse else steps - 1
-    return hs, hs[last, ...], cs[last, ...]
+    hs, c_n = LSTMSequence.apply(projected, h0, c0, w_hh_t, steps, reverse)
+    return hs, hs[0 if reverse else steps - 1, ...], c_n
 
 
 class GRUStep(Function):
