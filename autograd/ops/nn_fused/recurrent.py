@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from backends import dtypes
 
 from ..elementwise import ReluGrad, astype, relu, tanh
-from ..shape import concat, reshape, split, stack
+from ..shape import concat, split, stack
 from ...function import Function
 from ...grad_mode import retains_graph, state as _grad_state
 from ...tensor import Tensor
@@ -151,16 +151,15 @@ class _ArrayMath:
     Tensor ops under create_graph): the backend's namespace under the names they share."""
 
     def __init__(self, xp):
-        self.join, self.stack, self.reshape, self.tanh = xp.concat, xp.stack, xp.reshape, xp.tanh
-        self.zeros_like = xp.zeros_like
+        self.join, self.tanh, self.zeros_like = xp.concat, xp.tanh, xp.zeros_like
 
     @staticmethod
     def blocks(a, count):
         return _blocks(a, count)
 
 
-TENSOR_MATH = SimpleNamespace(join=concat, stack=stack, reshape=reshape, tanh=tanh,
-                              zeros_like=lambda t: t * 0, blocks=lambda t, count: split(t, count, axis=-1))
+TENSOR_MATH = SimpleNamespace(join=concat, tanh=tanh, zeros_like=lambda t: t * 0,
+                              blocks=lambda t, count: split(t, count, axis=-1))
 
 
 def _math(backend):
