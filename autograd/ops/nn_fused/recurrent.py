@@ -5,7 +5,8 @@ The layers in ``nn.layers.recurrent`` project every step's input in one GEMM, th
 call a step op once per step, or, for an LSTM without projection, the sequence op
 once per layer and direction (the LSTM step's formulas, ``_lstm_forward`` and
 ``_lstm_backward``, serve both). A plain backward runs the formulas on bare arrays;
-under create_graph the same formulas run on Tensors (``TENSOR_MATH``)."""
+under create_graph the same formulas run on Tensors (``TENSOR_MATH``), the sequence
+op's through the step op, with which it recomputes its steps."""
 import functools
 from types import SimpleNamespace
 
