@@ -153,13 +153,14 @@ class _ArrayMath:
 
     def __init__(self, xp):
         self.join, self.tanh, self.zeros_like = xp.concat, xp.tanh, xp.zeros_like
+        self.sum_rows = lambda a: xp.sum(a, axis=0)
 
     @staticmethod
     def blocks(a, count):
         return _blocks(a, count)
 
 
-TENSOR_MATH = SimpleNamespace(join=concat, tanh=tanh, zeros_like=lambda t: t * 0,
+TENSOR_MATH = SimpleNamespace(join=concat, tanh=tanh, zeros_like=lambda t: t * 0, sum_rows=lambda t: t.sum(axis=0),
                               blocks=lambda t, count: split(t, count, axis=-1))
 
 
@@ -361,18 +362,7 @@ class GRUStep(Function):
     @staticmethod
     def forward(ctx, gx, h, w_hh_t, b_hh):
         ctx.set_materialize_grads(False)  # the gates' gradient is None but in second order
-        backend = gx._backend
-        xp = backend.xp
-        size = h.data.shape[-1]
-        gh = xp.matmul(h.data, w_hh_t.data)
-        if b_hh is not None:
-            gh = gh + b_hh.data
-        rz = backend.sigmoid(gx.data[..., :2 * size] + gh[..., :2 * size])
-        gh_n = xp.asarray(gh[..., 2 * size:], copy=True)  # not a view keeping all of gh
-        n = xp.tanh(gx.data[..., 2 * size:] + rz[..., :size] * gh_n)
-        z = rz[..., size:]
-        h_new = n + z * (h.data - n)
-        gates = xp.concat([rz, n], axis=-1)
+        h_new, gates, gh_n = _gru_forward(gx._backend, gx.data, h.data, w_hh_t.data, _data(b_hh))
         ctx.save_for_backward(h, w_hh_t, b_hh, gh_n, gates)
         return h_new, gates
 
@@ -381,35 +371,51 @@ class GRUStep(Function):
         h, w_hh_t, b_hh, gh_n, gates = ctx.saved_tensors
         need_gx, need_h, need_w, need_b = ctx.needs_input_grad
         backend = h._backend
-        xp = backend.xp
-        size = h.shape[-1]
-        recording = _grad_state.enabled
+        math = _math(backend)
         if g_h is None:  # only the gates' gradient came (second order): h' had none
-            g_h = Tensor._make(xp.zeros_like(h.data), backend)
-        no_gates_grad = (None,) * 3
-        if recording:  # create_graph: the same formulas below, on Tensors
-            r, z, n = split(gates, 3, axis=-1)
-            g_r, g_z, g_n = no_gates_grad if g_gates is None else split(g_gates, 3, axis=-1)
+            g_h = Tensor._make(backend.xp.zeros_like(h.data), backend)
+        if math is TENSOR_MATH:  # gh's n part recomputed, so that it is in the graph
+            size = h.shape[-1]
             gh_n = h @ w_hh_t[:, 2 * size:]
             if b_hh is not None:
                 gh_n = gh_n + b_hh[2 * size:]
-        else:
-            r, z, n = _blocks(gates.data, 3)
-            g_r, g_z, g_n = no_gates_grad if g_gates is None else _blocks(g_gates.data, 3)
-            g_h, h, w_hh_t, gh_n = g_h.data, h.data, w_hh_t.data, gh_n.data
-        dn = _plus(g_h * (1 - z), g_n) * (1 - n * n)  # at the tanh's input
-        dr = _plus(dn * gh_n, g_r) * r * (1 - r)       # at the sigmoids' inputs
-        dz = _plus(g_h * (h - n), g_z) * z * (1 - z)
-        join = concat if recording else xp.concat
-        total = (lambda a: a.sum(axis=0)) if recording else (lambda a: xp.sum(a, axis=0))
-        dgh = join([dr, dz, dn * r], axis=-1) if need_h or need_w or need_b else None
-        grads = (join([dr, dz, dn], axis=-1) if need_gx else None,
-                 g_h * z + dgh @ w_hh_t.T if need_h else None,
-                 h.T @ dgh if need_w else None,
-                 total(dgh) if need_b else None)
-        if recording:
+        else:  # a plain backward: the formulas on the bare arrays
+            g_h, g_gates, h, w_hh_t, gh_n, gates = _arrays(g_h, g_gates, h, w_hh_t, gh_n, gates)
+        g_gx, g_gh, g_h_direct = _gru_backward(math, gates, gh_n, h, g_h, g_gates)
+        grads = (g_gx if need_gx else None,
+                 g_h_direct + g_gh @ w_hh_t.T if need_h else None,
+                 h.T @ g_gh if need_w else None,
+                 math.sum_rows(g_gh) if need_b else None)
+        if math is TENSOR_MATH:
             return grads
         return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+
+
+def _gru_forward(backend, gx, h, w_hh_t, b_hh):
+    """One GRU step on arrays: the new h, the gate values (stacked r, z, n) and a copy of
+    gh's n part, which backward needs (not a view keeping all of gh)."""
+    xp = backend.xp
+    size = h.shape[-1]
+    gh = xp.matmul(h, w_hh_t)
+    if b_hh is not None:
+        gh = gh + b_hh
+    rz = backend.sigmoid(gx[..., :2 * size] + gh[..., :2 * size])
+    gh_n = xp.asarray(gh[..., 2 * size:], copy=True)
+    n = xp.tanh(gx[..., 2 * size:] + rz[..., :size] * gh_n)
+    z = rz[..., size:]
+    return n + z * (h - n), xp.concat([rz, n], axis=-1), gh_n
+
+
+def _gru_backward(math, gates, gh_n, h, g_h, g_gates):
+    """One GRU step's gradients from those of its new h and its gate values (None but in
+    second order): at gx, at gh = h @ w_hh_t + b_hh (through which h, the weight and the
+    bias get theirs), and the part of h's that skips gh (g_h * z). On arrays or Tensors."""
+    r, z, n = math.blocks(gates, 3)
+    g_r, g_z, g_n = (None,) * 3 if g_gates is None else math.blocks(g_gates, 3)
+    dn = _plus(g_h * (1 - z), g_n) * (1 - n * n)  # at the tanh's input
+    dr = _plus(dn * gh_n, g_r) * r * (1 - r)       # at the sigmoids' inputs
+    dz = _plus(g_h * (h - n), g_z) * z * (1 - z)
+    return math.join([dr, dz, dn], axis=-1), math.join([dr, dz, dn * r], axis=-1), g_h * z
 
 
 def gru_step(gx, h, w_hh_t, b_hh):
