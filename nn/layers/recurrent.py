@@ -127,8 +127,12 @@ class RNNBase(Module):
     def _run_direction(self, x, state, k, seq_len, reverse):
         """One layer in one direction over the whole sequence. ``x`` is
         (seq_len * batch, features), time-major; returns the outputs in the same
-        layout and the final state."""
+        layout and the final state. The LSTM (without projection, whose W_hr acts
+        between the steps) and the GRU run it as one op, the RNN step by step."""
         projected, w_hh_t, hidden_bias, w_hr_t = self._project_inputs(x, k)
+        if w_hr_t is None and self._sequence is not None:
+            hs, state = self._sequence(projected, state, w_hh_t, hidden_bias, seq_len, reverse)
+            return reshape(hs, (-1, self._h_size)), state
         steps = split(projected, seq_len, axis=0) if seq_len > 1 else [projected]
         hs = [None] * seq_len
         for t in (range(seq_len - 1, -1, -1) if reverse else range(seq_len)):
@@ -276,6 +280,11 @@ class RNNBase(Module):
             state = (state[0] @ w_hr_t,) + state[1:]
         return state
 
+    # A subclass's whole sequence as one op (see _run_direction): (every step's h as
+    # (seq_len, batch, hidden), the final state), from the arguments _step takes and seq_len
+    # and reverse; None where it has none.
+    _sequence = None
+
     def _step(self, gx, state, w_hh_t, hidden_bias):
         """One time step: ``gx`` is this step's input projection (batch, gates *
         hidden_size), ``state`` the previous state tuple; returns the new one, h first."""
@@ -341,14 +350,9 @@ class LSTM(RNNBase):
     def _step(self, gx, state, w_hh_t, hidden_bias):
         return lstm_step(gx, *state, w_hh_t)
 
-    def _run_direction(self, x, state, k, seq_len, reverse):
-        """Without a projection, the whole sequence in one op (nn_fused.lstm_sequence);
-        with one, step by step, as its h goes through W_hr between the steps."""
-        if self.proj_size:
-            return super()._run_direction(x, state, k, seq_len, reverse)
-        projected, w_hh_t, _, _ = self._project_inputs(x, k)
+    def _sequence(self, projected, state, w_hh_t, hidden_bias, seq_len, reverse):
         hs, h_n, c_n = nn_fused.lstm_sequence(projected, *state, w_hh_t, seq_len, reverse)
-        return reshape(hs, (-1, self.hidden_size)), (h_n, c_n)
+        return hs, (h_n, c_n)
 
     def _state_tuple(self, hx):
         if isinstance(hx, (tuple, list)) and len(hx) == 2:
@@ -365,6 +369,10 @@ class GRU(RNNBase):
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
         return (gru_step(gx, state[0], w_hh_t, hidden_bias),)
+
+    def _sequence(self, projected, state, w_hh_t, hidden_bias, seq_len, reverse):
+        hs, h_n = nn_fused.gru_sequence(projected, state[0], w_hh_t, hidden_bias, seq_len, reverse)
+        return hs, (h_n,)
 
 
 def _offsets(batch_sizes):

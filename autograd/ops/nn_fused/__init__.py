@@ -33,7 +33,8 @@ from .plane_indexing import max_unpool2d
 from .sliding_blocks import fold, unfold
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
 from .rms_norm import rms_norm
-from .recurrent import gru_step, lstm_sequence, lstm_step, rnn_step
+from .recurrent import gru_step, lstm_step, rnn_step
+from .recurrent_sequence import gru_sequence, lstm_sequence
 from .softmax import cross_entropy, log_softmax, softmax
 from .volume_convolution import conv3d, conv_transpose3d
 from .volume_pooling import adaptive_max_pool3d, avg_pool3d, max_pool3d
@@ -41,7 +42,7 @@ from .window import VolumeWindow, Window
 from ..exponential import erf  # (for the exact GELU; it lives with erfc, as ag.erf)
 
 __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
-           "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "fractional_max_pool", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
+           "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "fractional_max_pool", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_indices",
            "max_pool3d", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",

@@ -1,21 +1,19 @@
-"""One time step of an Elman RNN, an LSTM or a GRU, each one op, and a whole LSTM
-sequence as one op.
+"""One time step of an Elman RNN, an LSTM or a GRU, each one op.
 
 The layers in ``nn.layers.recurrent`` project every step's input in one GEMM, then
-call a step op once per step, or, for an LSTM without projection, the sequence op
-once per layer and direction (the LSTM step's formulas, ``_lstm_forward`` and
-``_lstm_backward``, serve both). A plain backward runs the formulas on bare arrays;
-under create_graph the same formulas run on Tensors (``TENSOR_MATH``), the sequence
-op's through the step op, with which it recomputes its steps."""
+call these once per step, or the sequence ops of ``recurrent_sequence``, which run
+the same step formulas (``_lstm_forward`` and ``_lstm_backward``, ``_gru_forward``
+and ``_gru_backward``) in a loop. A plain backward runs the formulas on bare arrays;
+under create_graph the same formulas run on Tensors (``TENSOR_MATH``)."""
 import functools
 from types import SimpleNamespace
 
 from backends import dtypes
 
 from ..elementwise import ReluGrad, astype, relu, tanh
-from ..shape import concat, split, stack
+from ..shape import concat, split
 from ...function import Function
-from ...grad_mode import retains_graph, state as _grad_state
+from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
 
 
@@ -231,118 +229,6 @@ def lstm_step(gx, h, c, w_hh_t):
     """(h, c) after one LSTM step (see LSTMStep)."""
     h, c, _ = LSTMStep.apply(*_common_dtype(gx, h, c, w_hh_t))
     return h, c
-
-
-class LSTMSequence(Function):
-    """A one-layer, one-direction LSTM over a whole sequence in one op: LSTMStep's
-    formulas in a loop over time on bare arrays, as PyTorch runs its LSTM as one op.
-    Per time step, the step op paid its node's bookkeeping and the layer's Python twice
-    (forward and backward); here a step is its array work alone, and the recurrent
-    weight's gradient is two GEMMs over all steps instead of one per step.
-
-    ``projected`` is every step's input projection, biases included, (steps * batch,
-    4 * hidden) time-major; ``h0`` and ``c0`` are (batch, hidden); ``reverse`` runs the
-    steps from last to first (a bidirectional layer's second direction). Its outputs are
-    every step's h, (steps, batch, hidden) in time order, and the last step's c. It keeps
-    its inputs and each step's c and gate values, as per-step arrays, which a plain
-    backward frees as it passes them (unless retain_graph): the allocator reuses blocks
-    of that size for the backward's own arrays, where one (steps, batch, 4 * hidden)
-    array, or arrays kept to the end, took fresh pages, and page faults, at every call.
-    Under create_graph it recomputes the steps with the step op, LSTMStep, and
-    differentiates that graph, recorded (as activation checkpointing does), so the
-    gradient differentiates again to any order."""
-
-    @staticmethod
-    def forward(ctx, projected, h0, c0, w_hh_t, steps, reverse):
-        ctx.set_materialize_grads(False)
-        backend = projected._backend
-        xp = backend.xp
-        batch, size = h0.data.shape
-        gx = xp.reshape(projected.data, (steps, batch, 4 * size))
-        hs = xp.empty((steps, batch, size), dtype=gx.dtype)
-        cs, gates = [None] * steps, [None] * steps
-        h, c = h0.data, c0.data
-        for t in _time_order(steps, reverse):
-            h, c, gates[t] = _lstm_forward(backend, gx[t, ...], h, c, w_hh_t.data)
-            cs[t] = c
-            hs[t, ...] = h  # (the standard indexes every axis)
-        ctx.steps, ctx.reverse = steps, reverse
-        ctx.save_for_backward(projected, h0, c0, w_hh_t, hs, *cs, *gates)
-        return hs, c
-
-    @staticmethod
-    def backward(ctx, g_hs, g_c):
-        saved = ctx.saved_tensors
-        steps, reverse = ctx.steps, ctx.reverse
-        if _grad_state.enabled:
-            return _recorded_lstm_sequence_backward(ctx, *saved[:4], g_hs, g_c)
-        backend = saved[0]._backend
-        xp = backend.xp
-        h0, c0, w_hh_t, hs = _arrays(*saved[1:5])
-        cs, gates = list(_arrays(*saved[5:5 + steps])), list(_arrays(*saved[5 + steps:]))
-        g_hs, g_c = _arrays(g_hs, g_c)
-        del saved
-        if not retains_graph():
-            # Nothing reads them again: each step's arrays are dropped once used below, and
-            # this backward's own arrays take their memory (kept to the end, they made the
-            # heap grow by a megabyte, a page fault per 4 kB, at every call).
-            ctx.release_saved()
-        need_x, need_h0, need_c0, need_w, _, _ = ctx.needs_input_grad
-        math = _array_math(xp)
-        order = _time_order(steps, reverse)
-        first, last = order[0], order[-1]  # the steps that start from h0, c0 and that give c
-        w_t = w_hh_t.T
-        dz = [None] * steps
-        dh = dc = None  # the gradients the later steps (in time order) sent to this one
-        for t in reversed(order):
-            c_prev = c0 if t == first else cs[t + 1 if reverse else t - 1]
-            gh = _plus(dh, None if g_hs is None else g_hs[t, ...])
-            dz[t], dc = _lstm_backward(math, gates[t], cs[t], c_prev, gh, _plus(dc, g_c if t == last else None), None)
-            if t != first or need_h0:
-                dh = dz[t] @ w_t
-            gates[t] = cs[t] = None  # (the step after it, which took cs[t] as c_prev, ran before)
-        flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))  # (steps * batch, 4 * hidden)
-        grad_w = h0.T @ dz[first] if need_w else None
-        if need_w and steps > 1:  # the other steps' h before them (views of hs) against their dz: one GEMM
-            batch = h0.shape[0]
-            before = hs[1:, ...] if reverse else hs[:-1, ...]
-            rest = flat[:-batch, ...] if reverse else flat[batch:, ...]
-            grad_w = grad_w + xp.reshape(before, (-1, h0.shape[-1])).T @ rest
-        grads = (flat if need_x else None, dh if need_h0 else None, dc if need_c0 else None, grad_w)
-        return tuple(None if a is None else Tensor._make(a, backend) for a in grads) + (None, None)
-
-
-def _recorded_lstm_sequence_backward(ctx, projected, h0, c0, w_hh_t, g_hs, g_c):
-    """LSTMSequence's backward under create_graph: the steps again with LSTMStep (whose
-    backward is written in Tensor ops), then ag.grad of that graph, recorded."""
-    from ...engine import grad  # (the engine imports the ops)
-    steps, reverse = ctx.steps, ctx.reverse
-    rows = split(projected, steps, axis=0) if steps > 1 else [projected]
-    hs = [None] * steps
-    h, c = h0, c0
-    for t in _time_order(steps, reverse):
-        h, c, _ = LSTMStep.apply(rows[t], h, c, w_hh_t)
-        hs[t] = h
-    pairs = [(out, g) for out, g in ((stack(hs, axis=0), g_hs), (c, g_c)) if g is not None]
-    inputs = (projected, h0, c0, w_hh_t)
-    wanted = [x for x, need in zip(inputs, ctx.needs_input_grad) if need]
-    if not pairs or not wanted:
-        return (None,) * 6
-    found = iter(grad([out for out, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
-                      allow_unused=True))
-    return tuple(next(found) if need else None for need in ctx.needs_input_grad[:4]) + (None, None)
-
-
-def _time_order(steps, reverse):
-    return range(steps - 1, -1, -1) if reverse else range(steps)
-
-
-def lstm_sequence(projected, h0, c0, w_hh_t, steps, reverse=False):
-    """Every step's h as (steps, batch, hidden), and the final h and c, of a one-layer,
-    one-direction LSTM (see LSTMSequence)."""
-    projected, h0, c0, w_hh_t = _common_dtype(projected, h0, c0, w_hh_t)
-    hs, c_n = LSTMSequence.apply(projected, h0, c0, w_hh_t, steps, reverse)
-    return hs, hs[0 if reverse else steps - 1, ...], c_n
 
 
 class GRUStep(Function):

@@ -1,0 +1,211 @@
+"""A one-layer, one-direction LSTM or GRU over a whole sequence, each one op, as
+PyTorch runs its recurrent layers.
+
+Step by step, each time step paid an op's bookkeeping and the layer's Python twice
+(forward and backward); here a step is its array work alone (the step formulas of
+``recurrent``), and the recurrent weight's gradient is two GEMMs over all steps
+instead of one per step. ``projected`` is every step's input projection (steps *
+batch, gates * hidden), time-major, which the layer computes in one GEMM; ``reverse``
+runs the steps from last to first (a bidirectional layer's second direction).
+
+Each op keeps its inputs and, per step, the arrays its backward needs, which a plain
+backward frees as it passes them (unless retain_graph): the allocator then reuses
+their blocks for the backward's own arrays, where arrays kept to the end of backward
+(or one (steps, batch, gates * hidden) array) took fresh pages, and page faults, at
+every call. Under create_graph the op recomputes its steps with the step op and
+differentiates that graph, recorded (as activation checkpointing does), so the
+gradient differentiates again to any order."""
+from ..shape import split, stack
+from ...function import Function
+from ...grad_mode import retains_graph, state as _grad_state
+from ...tensor import Tensor
+from .recurrent import (GRUStep, LSTMStep, _array_math, _arrays, _common_dtype, _gru_backward, _gru_forward,
+                        _lstm_backward, _lstm_forward, _plus)
+
+
+class LSTMSequence(Function):
+    """Outputs: every step's h, (steps, batch, hidden) in time order, and the last c.
+    Keeps, per step, its c and gate values."""
+
+    @staticmethod
+    def forward(ctx, projected, h0, c0, w_hh_t, steps, reverse):
+        ctx.set_materialize_grads(False)
+        backend = projected._backend
+        gx, hs = _inputs_and_outputs(backend, projected, h0, steps, 4)
+        cs, gates = [None] * steps, [None] * steps
+        h, c = h0.data, c0.data
+        for t in _time_order(steps, reverse):
+            h, c, gates[t] = _lstm_forward(backend, gx[t, ...], h, c, w_hh_t.data)
+            cs[t] = c
+            hs[t, ...] = h  # (the standard indexes every axis)
+        ctx.steps, ctx.reverse = steps, reverse
+        ctx.save_for_backward(projected, h0, c0, w_hh_t, hs, *cs, *gates)
+        return hs, c
+
+    @staticmethod
+    def backward(ctx, g_hs, g_c):
+        if _grad_state.enabled:
+            return _recomputed_backward(ctx, _lstm_steps, (g_hs, g_c))
+        steps, reverse = ctx.steps, ctx.reverse
+        (h0, c0, w_hh_t, hs), (cs, gates) = _take_saved(ctx, 2)
+        g_hs, g_c = _arrays(g_hs, g_c)
+        need_x, need_h0, need_c0, need_w, _, _ = ctx.needs_input_grad
+        xp = ctx._backend.xp
+        math = _array_math(xp)
+        order = _time_order(steps, reverse)
+        first, last = order[0], order[-1]  # the steps that start from h0, c0 and that give c
+        w_t = w_hh_t.T
+        dz = [None] * steps  # the gradient at each step's pre-activations, which is gx's
+        dh = dc = None  # the gradients the later steps (in time order) sent to this one
+        for t in reversed(order):
+            c_prev = c0 if t == first else cs[t + 1 if reverse else t - 1]
+            gh = _plus(dh, None if g_hs is None else g_hs[t, ...])
+            dz[t], dc = _lstm_backward(math, gates[t], cs[t], c_prev, gh, _plus(dc, g_c if t == last else None), None)
+            if t != first or need_h0:
+                dh = dz[t] @ w_t
+            gates[t] = cs[t] = None  # (the step after it, which took cs[t] as c_prev, ran before)
+        flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))
+        grads = (flat if need_x else None, dh if need_h0 else None, dc if need_c0 else None,
+                 _weight_gradient(xp, h0, hs, dz[first], flat, reverse) if need_w else None)
+        return _tensors(ctx, grads) + (None, None)
+
+
+class GRUSequence(Function):
+    """Output: every step's h, (steps, batch, hidden) in time order. Keeps, per step, its
+    gate values and gh's n part."""
+
+    @staticmethod
+    def forward(ctx, projected, h0, w_hh_t, b_hh, steps, reverse):
+        ctx.set_materialize_grads(False)
+        backend = projected._backend
+        gx, hs = _inputs_and_outputs(backend, projected, h0, steps, 3)
+        gates, gh_ns = [None] * steps, [None] * steps
+        h, b = h0.data, None if b_hh is None else b_hh.data
+        for t in _time_order(steps, reverse):
+            h, gates[t], gh_ns[t] = _gru_forward(backend, gx[t, ...], h, w_hh_t.data, b)
+            hs[t, ...] = h
+        ctx.steps, ctx.reverse = steps, reverse
+        ctx.save_for_backward(projected, h0, w_hh_t, b_hh, hs, *gates, *gh_ns)
+        return hs
+
+    @staticmethod
+    def backward(ctx, g_hs):
+        if _grad_state.enabled:
+            return _recomputed_backward(ctx, _gru_steps, (g_hs,))
+        steps, reverse = ctx.steps, ctx.reverse
+        (h0, w_hh_t, _, hs), (gates, gh_ns) = _take_saved(ctx, 2)
+        g_hs = g_hs.data
+        need_x, need_h0, need_w, need_b, _, _ = ctx.needs_input_grad
+        xp = ctx._backend.xp
+        math = _array_math(xp)
+        order = _time_order(steps, reverse)
+        first = order[0]
+        w_t = w_hh_t.T
+        g_gx, g_gh = [None] * steps, [None] * steps
+        dh = None
+        for t in reversed(order):
+            h_prev = h0 if t == first else hs[t + 1 if reverse else t - 1, ...]
+            g_gx[t], g_gh[t], direct = _gru_backward(math, gates[t], gh_ns[t], h_prev, _plus(dh, g_hs[t, ...]), None)
+            if t != first or need_h0:
+                dh = direct + g_gh[t] @ w_t
+            gates[t] = gh_ns[t] = None
+        flat_gh = xp.reshape(xp.stack(g_gh, axis=0), (-1, g_gh[0].shape[-1])) if need_w or need_b else None
+        grads = (xp.reshape(xp.stack(g_gx, axis=0), (-1, g_gx[0].shape[-1])) if need_x else None,
+                 dh if need_h0 else None,
+                 _weight_gradient(xp, h0, hs, g_gh[first], flat_gh, reverse) if need_w else None,
+                 xp.sum(flat_gh, axis=0) if need_b else None)
+        return _tensors(ctx, grads) + (None, None)
+
+
+def _inputs_and_outputs(backend, projected, h0, steps, gates):
+    """The projection as (steps, batch, gates * hidden), and an array for every step's h."""
+    xp = backend.xp
+    batch, size = h0.data.shape
+    gx = xp.reshape(projected.data, (steps, batch, gates * size))
+    return gx, xp.empty((steps, batch, size), dtype=gx.dtype)
+
+
+def _take_saved(ctx, per_step):
+    """The arrays an op saved: its inputs after the projection and its hs, then
+    ``per_step`` lists of one array per step. Unless retain_graph, the op lets go of
+    them, so that each is freed once the caller drops it (see the module's notes)."""
+    saved = _arrays(*ctx.saved_tensors)
+    if not retains_graph():
+        ctx.release_saved()
+    fixed = len(saved) - per_step * ctx.steps
+    lists = tuple(list(saved[fixed + k * ctx.steps:fixed + (k + 1) * ctx.steps]) for k in range(per_step))
+    return saved[1:fixed], lists
+
+
+def _weight_gradient(xp, h0, hs, first_grad, flat, reverse):
+    """The recurrent weight's gradient, the sum over steps of h_prev^T @ (the gradient at
+    gh): the first step's from h0, the others' in one GEMM over the views of hs before
+    them and the rows of ``flat`` (every step's gradient at gh, time-major) for them."""
+    grad = h0.T @ first_grad
+    if hs.shape[0] > 1:
+        batch = h0.shape[0]
+        before = hs[1:, ...] if reverse else hs[:-1, ...]
+        rest = flat[:-batch, ...] if reverse else flat[batch:, ...]
+        grad = grad + xp.reshape(before, (-1, h0.shape[-1])).T @ rest
+    return grad
+
+
+def _tensors(ctx, grads):
+    backend = ctx._backend
+    return tuple(None if a is None else Tensor._make(a, backend) for a in grads)
+
+
+def _lstm_steps(ctx, projected, h0, c0, w_hh_t):
+    """LSTMSequence's outputs again, with the step op."""
+    hs, (h, c) = _steps(ctx, projected, (h0, c0), lambda gx, state: LSTMStep.apply(gx, *state, w_hh_t)[:2])
+    return hs, c
+
+
+def _gru_steps(ctx, projected, h0, w_hh_t, b_hh):
+    """GRUSequence's output again, with the step op."""
+    hs, _ = _steps(ctx, projected, (h0,), lambda gx, state: GRUStep.apply(gx, state[0], w_hh_t, b_hh)[:1])
+    return (hs,)
+
+
+def _steps(ctx, projected, state, step):
+    steps = ctx.steps
+    rows = split(projected, steps, axis=0) if steps > 1 else [projected]
+    hs = [None] * steps
+    for t in _time_order(steps, ctx.reverse):
+        state = step(rows[t], state)
+        hs[t] = state[0]
+    return stack(hs, axis=0), state
+
+
+def _recomputed_backward(ctx, recompute, output_grads):
+    """A sequence op's backward under create_graph: its outputs again with the step op
+    (whose backward is written in Tensor ops), then ag.grad of that graph, recorded."""
+    from ...engine import grad  # (the engine imports the ops)
+    inputs = ctx.saved_tensors[:4]
+    needs = ctx.needs_input_grad[:4]
+    outputs = recompute(ctx, *inputs)
+    pairs = [(out, g) for out, g in zip(outputs, output_grads) if g is not None]
+    wanted = [x for x, need in zip(inputs, needs) if need]
+    if not pairs or not wanted:
+        return (None,) * 6
+    found = iter(grad([out for out, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
+                      allow_unused=True))
+    return tuple(next(found) if need else None for need in needs) + (None, None)
+
+
+def _time_order(steps, reverse):
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def lstm_sequence(projected, h0, c0, w_hh_t, steps, reverse=False):
+    """Every step's h as (steps, batch, hidden), and the final h and c (see LSTMSequence)."""
+    projected, h0, c0, w_hh_t = _common_dtype(projected, h0, c0, w_hh_t)
+    hs, c_n = LSTMSequence.apply(projected, h0, c0, w_hh_t, steps, reverse)
+    return hs, hs[0 if reverse else steps - 1, ...], c_n
+
+
+def gru_sequence(projected, h0, w_hh_t, b_hh, steps, reverse=False):
+    """Every step's h as (steps, batch, hidden), and the final h (see GRUSequence)."""
+    projected, h0, w_hh_t, b_hh = _common_dtype(projected, h0, w_hh_t, b_hh)
+    hs = GRUSequence.apply(projected, h0, w_hh_t, b_hh, steps, reverse)
+    return hs, hs[0 if reverse else steps - 1, ...]

@@ -1,0 +1,162 @@
+"""The sequence ops nn_fused.lstm_sequence and gru_sequence (a whole one-direction layer
+in one op, which nn.LSTM without proj_size and nn.GRU use) against a loop of the step
+ops, lstm_step and gru_step, which the layers used before: values, the final states,
+first derivatives for every combination of used outputs and inputs that need them,
+second derivatives, both directions, and freeing what they saved (retain_graph)."""
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd.ops import nn_fused
+
+STEPS, BATCH, HIDDEN = 4, 3, 2
+
+
+def lstm_loop(projected, h0, c0, w_hh_t, steps, reverse):
+    return _loop(projected, (h0, c0), steps, reverse, lambda gx, state: nn_fused.lstm_step(gx, *state, w_hh_t))
+
+
+def gru_loop(projected, h0, w_hh_t, b_hh, steps, reverse):
+    return _loop(projected, (h0,), steps, reverse, lambda gx, state: (nn_fused.gru_step(gx, state[0], w_hh_t, b_hh),))
+
+
+def _loop(projected, state, steps, reverse, step):
+    """The reference: the step op once per time step, in the direction's order; returns
+    every h stacked, then the final state."""
+    rows = ag.split(projected, steps, axis=0)
+    hs = [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        state = step(rows[t], state)
+        hs[t] = state[0]
+    return (ag.stack(hs, axis=0), *state)
+
+
+# name: (the op, the reference, its inputs' shapes, the names of its outputs)
+CELLS = {
+    "lstm": (nn_fused.lstm_sequence, lstm_loop,
+             ((STEPS * BATCH, 4 * HIDDEN), (BATCH, HIDDEN), (BATCH, HIDDEN), (HIDDEN, 4 * HIDDEN)), ("hs", "h_n", "c_n")),
+    "gru": (nn_fused.gru_sequence, gru_loop,
+            ((STEPS * BATCH, 3 * HIDDEN), (BATCH, HIDDEN), (HIDDEN, 3 * HIDDEN), (3 * HIDDEN,)), ("hs", "h_n")),
+}
+
+
+def make_inputs(cell, needs, seed=3):
+    rng = np.random.default_rng(seed)
+    return [ag.tensor(rng.standard_normal(shape) * 1.5, dtype=ag.float64, requires_grad=need)
+            for shape, need in zip(CELLS[cell][2], needs)]
+
+
+def loss_of(cell, run, used, reverse, seed=4):
+    """A weighted sum of the outputs named in ``used``."""
+    rng = np.random.default_rng(seed)
+    names = CELLS[cell][3]
+    weights = {name: rng.standard_normal((STEPS, BATCH, HIDDEN) if name == "hs" else (BATCH, HIDDEN))
+               for name in names}
+
+    def loss(*inputs):
+        outputs = dict(zip(names, run(*inputs, STEPS, reverse)))
+        return sum((outputs[name] * ag.tensor(weights[name])).sum() for name in used if name in outputs)
+    return loss
+
+
+NEEDS = {"all": (True, True, True, True), "no state grad": (True, False, False, True),
+         "no weight grad": (True, True, True, False), "states only": (False, True, True, False)}
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+@pytest.mark.parametrize("used", [("hs",), ("h_n",), ("c_n",), ("hs", "c_n")], ids="+".join)
+@pytest.mark.parametrize("needs", list(NEEDS.values()), ids=list(NEEDS))
+def test_sequence_matches_the_step_loop(device, cell, reverse, used, needs):
+    if cell == "gru" and used == ("c_n",):
+        pytest.skip("a GRU has no c")
+    results = {}
+    for name, run in (("sequence", CELLS[cell][0]), ("steps", CELLS[cell][1])):
+        inputs = make_inputs(cell, needs)
+        outputs = run(*inputs, STEPS, reverse)
+        wanted = [t for t in inputs if t.requires_grad]
+        grads = ag.grad(loss_of(cell, run, used, reverse)(*inputs), wanted)
+        results[name] = [o.numpy() for o in outputs] + [g.numpy() for g in grads]
+    for ours, reference in zip(results["sequence"], results["steps"]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_second_derivatives_by_finite_differences(device, cell, reverse):
+    inputs = make_inputs(cell, (True, True, True, True), seed=8)
+    loss = loss_of(cell, CELLS[cell][0], ("hs", "c_n"), reverse, seed=9)
+    assert ag.gradcheck(loss, inputs)
+    assert ag.gradgradcheck(loss, inputs)
+
+
+def test_a_gru_without_hidden_bias_matches_the_step_loop():
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(shape) for shape in CELLS["gru"][2][:3]]
+    results = []
+    for run in (nn_fused.gru_sequence, gru_loop):
+        inputs = [ag.tensor(a, dtype=ag.float64, requires_grad=True) for a in arrays]
+        hs = run(*inputs, None, STEPS, False)[0]
+        results.append([hs.numpy()] + [g.numpy() for g in ag.grad((hs * hs).sum(), inputs)])
+    for ours, reference in zip(*results):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12)
+
+
+def test_one_step_and_an_empty_batch():
+    for steps, batch in ((1, 3), (3, 0)):
+        projected = ag.randn(steps * batch, 8, dtype=ag.float64, requires_grad=True)
+        h0, c0 = ag.zeros(batch, 2, dtype=ag.float64), ag.zeros(batch, 2, dtype=ag.float64)
+        w = ag.randn(2, 8, dtype=ag.float64, requires_grad=True)
+        hs, h_n, c_n = nn_fused.lstm_sequence(projected, h0, c0, w, steps)
+        reference = lstm_loop(projected, h0, c0, w, steps, False)
+        for ours, theirs in zip((hs, h_n, c_n), reference):
+            assert ours.shape == theirs.shape
+            np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+        (hs.sum() + c_n.sum()).backward()
+        assert projected.grad.shape == projected.shape and w.grad.shape == w.shape
+
+
+def test_a_state_changed_in_place_after_the_call_is_caught():
+    projected = ag.randn(STEPS * BATCH, 4 * HIDDEN, requires_grad=True)
+    h0 = ag.randn(BATCH, HIDDEN)
+    w = ag.randn(HIDDEN, 4 * HIDDEN, requires_grad=True)
+    hs, _, _ = nn_fused.lstm_sequence(projected, h0, ag.zeros(BATCH, HIDDEN), w, STEPS)
+    h0.mul_(2)  # the op keeps h0 for the recurrent weight's gradient
+    with pytest.raises(RuntimeError, match="modified in place"):
+        hs.sum().backward()
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_retain_graph_keeps_the_steps_for_a_second_backward(cell):
+    """Without retain_graph the op frees each step's arrays as its backward passes them;
+    with it, they stay, and a second backward gives the same gradients again."""
+    inputs = make_inputs(cell, (True, True, True, True))
+    outputs = CELLS[cell][0](*inputs, STEPS)
+    loss = outputs[0].sum() + outputs[-1].sum()
+    loss.backward(retain_graph=True)
+    first = [t.grad.numpy().copy() for t in inputs]
+    loss.backward()
+    for t, g in zip(inputs, first):
+        np.testing.assert_allclose(t.grad.numpy(), 2 * g, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
+
+
+def test_the_pass_tells_a_backward_whether_it_keeps_the_graph():
+    from autograd.grad_mode import retains_graph
+    seen = []
+
+    class Probe(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(retains_graph())
+            return g * 2
+
+    x = ag.tensor([1.0], requires_grad=True)
+    Probe.apply(x).sum().backward(retain_graph=True)
+    Probe.apply(x).sum().backward()
+    assert seen == [True, False] and retains_graph()  # outside a pass: nothing may be freed
