@@ -127,8 +127,8 @@ class RNNBase(Module):
     def _run_direction(self, x, state, k, seq_len, reverse):
         """One layer in one direction over the whole sequence. ``x`` is
         (seq_len * batch, features), time-major; returns the outputs in the same
-        layout and the final state. The LSTM (without projection, whose W_hr acts
-        between the steps) and the GRU run it as one op, the RNN step by step."""
+        layout and the final state, in one op (see _sequence) but for the LSTM with a
+        projection, whose W_hr acts between the steps."""
         projected, w_hh_t, hidden_bias, w_hr_t = self._project_inputs(x, k)
         if w_hr_t is None and self._sequence is not None:
             hs, state = self._sequence(projected, state, w_hh_t, hidden_bias, seq_len, reverse)
@@ -327,6 +327,10 @@ class RNN(RNNBase):
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
         return (rnn_step(gx, state[0], w_hh_t, self.nonlinearity),)
+
+    def _sequence(self, projected, state, w_hh_t, hidden_bias, seq_len, reverse):
+        hs, h_n = nn_fused.rnn_sequence(projected, state[0], w_hh_t, self.nonlinearity, seq_len, reverse)
+        return hs, (h_n,)
 
 
 class LSTM(RNNBase):

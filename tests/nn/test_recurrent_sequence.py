@@ -1,6 +1,6 @@
-"""The sequence ops nn_fused.lstm_sequence and gru_sequence (a whole one-direction layer
-in one op, which nn.LSTM without proj_size and nn.GRU use) against a loop of the step
-ops, lstm_step and gru_step, which the layers used before: values, the final states,
+"""The sequence ops nn_fused.rnn_sequence, lstm_sequence and gru_sequence (a whole
+one-direction layer in one op, which nn.RNN, nn.LSTM without proj_size and nn.GRU use)
+against a loop of the step ops, which the layers used before: values, the final states,
 first derivatives for every combination of used outputs and inputs that need them,
 second derivatives, both directions, and freeing what they saved (retain_graph)."""
 import numpy as np
@@ -20,6 +20,18 @@ def gru_loop(projected, h0, w_hh_t, b_hh, steps, reverse):
     return _loop(projected, (h0,), steps, reverse, lambda gx, state: (nn_fused.gru_step(gx, state[0], w_hh_t, b_hh),))
 
 
+def rnn_loop(nonlinearity):
+    def loop(projected, h0, w_hh_t, steps, reverse):
+        return _loop(projected, (h0,), steps, reverse,
+                     lambda gx, state: (nn_fused.rnn_step(gx, state[0], w_hh_t, nonlinearity),))
+    return loop
+
+
+def rnn_sequence(nonlinearity):
+    return lambda projected, h0, w_hh_t, steps, reverse=False: nn_fused.rnn_sequence(projected, h0, w_hh_t,
+                                                                                     nonlinearity, steps, reverse)
+
+
 def _loop(projected, state, steps, reverse, step):
     """The reference: the step op once per time step, in the direction's order; returns
     every h stacked, then the final state."""
@@ -37,6 +49,8 @@ CELLS = {
              ((STEPS * BATCH, 4 * HIDDEN), (BATCH, HIDDEN), (BATCH, HIDDEN), (HIDDEN, 4 * HIDDEN)), ("hs", "h_n", "c_n")),
     "gru": (nn_fused.gru_sequence, gru_loop,
             ((STEPS * BATCH, 3 * HIDDEN), (BATCH, HIDDEN), (HIDDEN, 3 * HIDDEN), (3 * HIDDEN,)), ("hs", "h_n")),
+    **{f"rnn-{act}": (rnn_sequence(act), rnn_loop(act), ((STEPS * BATCH, HIDDEN), (BATCH, HIDDEN), (HIDDEN, HIDDEN)),
+                      ("hs", "h_n")) for act in ("tanh", "relu")},
 }
 
 
@@ -68,8 +82,8 @@ NEEDS = {"all": (True, True, True, True), "no state grad": (True, False, False, 
 @pytest.mark.parametrize("used", [("hs",), ("h_n",), ("c_n",), ("hs", "c_n")], ids="+".join)
 @pytest.mark.parametrize("needs", list(NEEDS.values()), ids=list(NEEDS))
 def test_sequence_matches_the_step_loop(device, cell, reverse, used, needs):
-    if cell == "gru" and used == ("c_n",):
-        pytest.skip("a GRU has no c")
+    if cell != "lstm" and used == ("c_n",):
+        pytest.skip("only the LSTM has a c")
     results = {}
     for name, run in (("sequence", CELLS[cell][0]), ("steps", CELLS[cell][1])):
         inputs = make_inputs(cell, needs)

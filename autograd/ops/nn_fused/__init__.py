@@ -34,7 +34,7 @@ from .sliding_blocks import fold, unfold
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
 from .rms_norm import rms_norm
 from .recurrent import gru_step, lstm_step, rnn_step
-from .recurrent_sequence import gru_sequence, lstm_sequence
+from .recurrent_sequence import gru_sequence, lstm_sequence, rnn_sequence
 from .softmax import cross_entropy, log_softmax, softmax
 from .volume_convolution import conv3d, conv_transpose3d
 from .volume_pooling import adaptive_max_pool3d, avg_pool3d, max_pool3d
@@ -44,6 +44,6 @@ from ..exponential import erf  # (for the exact GELU; it lives with erfc, as ag.
 __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
            "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "fractional_max_pool", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_indices",
-           "max_pool3d", "max_unpool2d", "rnn_step", "shrink", "softmax", "softplus", "threshold",
+           "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "softmax", "softplus", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
            "batch_norm", "layer_norm", "rms_norm"]

@@ -31,10 +31,7 @@ class RNNStep(Function):
 
     @staticmethod
     def forward(ctx, gx, h, w_hh_t, nonlinearity):
-        xp = gx._backend.xp
-        z = xp.matmul(h.data, w_hh_t.data)
-        z += gx.data  # rnn_step gives one dtype and shape, or composes the ops instead
-        h_new = xp.tanh(z) if nonlinearity == "tanh" else xp.maximum(z, xp.zeros((), dtype=z.dtype))
+        h_new = _rnn_forward(gx._backend, gx.data, h.data, w_hh_t.data, nonlinearity)
         ctx.nonlinearity = nonlinearity
         ctx.save_for_backward(h, w_hh_t, h_new)
         return h_new
@@ -47,14 +44,13 @@ class RNNStep(Function):
         recording = _grad_state.enabled
         if not recording:  # a plain backward: the formulas below on the bare arrays
             gy, h, w_hh_t, h_new = gy.data, h.data, w_hh_t.data, h_new.data
-        if ctx.nonlinearity == "tanh":
-            dz = gy * (1 - h_new * h_new)
-        elif recording:  # ReLU's derivative is a constant mask: its own derivative is 0,
-            # sent back through h' (joined to this node), so that a higher derivative of a
-            # ReLU RNN whose weights are frozen is zero rather than missing, as PyTorch's
+        if recording and ctx.nonlinearity == "relu":
+            # ReLU's derivative is a constant mask: its own derivative is 0, sent back
+            # through h' (joined to this node), so that a higher derivative of a ReLU RNN
+            # whose weights are frozen is zero rather than missing, as PyTorch's
             dz = ReluGrad.apply(gy, Tensor._make(backend.relu_mask(h_new.data), backend), h_new)
         else:
-            dz = backend.masked(gy, backend.relu_mask(h_new))
+            dz = _rnn_backward(backend, h_new, gy, ctx.nonlinearity)
         grads = (dz if need_gx else None,
                  dz @ w_hh_t.T if need_h else None,
                  h.T @ dz if need_w else None,
@@ -62,6 +58,22 @@ class RNNStep(Function):
         if recording:
             return grads
         return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+
+
+def _rnn_forward(backend, gx, h, w_hh_t, nonlinearity):
+    """One Elman RNN step on arrays of one dtype and shape: the new h."""
+    xp = backend.xp
+    z = xp.matmul(h, w_hh_t)
+    z += gx
+    return xp.tanh(z) if nonlinearity == "tanh" else xp.maximum(z, xp.zeros((), dtype=z.dtype))
+
+
+def _rnn_backward(backend, h_new, gy, nonlinearity):
+    """The gradient at an RNN step's pre-activation from that of its output ``h_new``
+    (arrays, or for tanh Tensors too): tanh's 1 - h'^2, or ReLU's mask (not h' <= 0)."""
+    if nonlinearity == "tanh":
+        return gy * (1 - h_new * h_new)
+    return backend.masked(gy, backend.relu_mask(h_new))
 
 
 def rnn_step(gx, h, w_hh_t, nonlinearity):

@@ -1,5 +1,5 @@
-"""A one-layer, one-direction LSTM or GRU over a whole sequence, each one op, as
-PyTorch runs its recurrent layers.
+"""A one-layer, one-direction Elman RNN, LSTM or GRU over a whole sequence, each one
+op, as PyTorch runs its recurrent layers.
 
 Step by step, each time step paid an op's bookkeeping and the layer's Python twice
 (forward and backward); here a step is its array work alone (the step formulas of
@@ -19,8 +19,49 @@ from ..shape import split, stack
 from ...function import Function
 from ...grad_mode import retains_graph, state as _grad_state
 from ...tensor import Tensor
-from .recurrent import (GRUStep, LSTMStep, _array_math, _arrays, _common_dtype, _gru_backward, _gru_forward,
-                        _lstm_backward, _lstm_forward, _plus)
+from .recurrent import (GRUStep, LSTMStep, RNNStep, _array_math, _arrays, _common_dtype, _gru_backward,
+                        _gru_forward, _lstm_backward, _lstm_forward, _plus, _rnn_backward, _rnn_forward)
+
+
+class RNNSequence(Function):
+    """Output: every step's h, (steps, batch, hidden) in time order, which is all its
+    backward needs besides its inputs."""
+
+    @staticmethod
+    def forward(ctx, projected, h0, w_hh_t, steps, reverse, nonlinearity):
+        backend = projected._backend
+        gx, hs = _inputs_and_outputs(backend, projected, h0, steps, 1)
+        h = h0.data
+        for t in _time_order(steps, reverse):
+            h = _rnn_forward(backend, gx[t, ...], h, w_hh_t.data, nonlinearity)
+            hs[t, ...] = h
+        ctx.steps, ctx.reverse, ctx.nonlinearity = steps, reverse, nonlinearity
+        ctx.save_for_backward(projected, h0, w_hh_t, hs)
+        return hs
+
+    @staticmethod
+    def backward(ctx, g_hs):
+        if _grad_state.enabled:
+            return _recomputed_backward(ctx, _rnn_steps, (g_hs,), 3)
+        steps, reverse = ctx.steps, ctx.reverse
+        (h0, w_hh_t, hs), () = _take_saved(ctx, 0)
+        g_hs = g_hs.data
+        need_x, need_h0, need_w, _, _, _ = ctx.needs_input_grad
+        backend = ctx._backend
+        xp = backend.xp
+        order = _time_order(steps, reverse)
+        first = order[0]
+        w_t = w_hh_t.T
+        dz = [None] * steps
+        dh = None
+        for t in reversed(order):
+            dz[t] = _rnn_backward(backend, hs[t, ...], _plus(dh, g_hs[t, ...]), ctx.nonlinearity)
+            if t != first or need_h0:
+                dh = dz[t] @ w_t
+        flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))
+        grads = (flat if need_x else None, dh if need_h0 else None,
+                 _weight_gradient(xp, h0, hs, dz[first], flat, reverse) if need_w else None)
+        return _tensors(ctx, grads) + (None, None, None)
 
 
 class LSTMSequence(Function):
@@ -45,7 +86,7 @@ class LSTMSequence(Function):
     @staticmethod
     def backward(ctx, g_hs, g_c):
         if _grad_state.enabled:
-            return _recomputed_backward(ctx, _lstm_steps, (g_hs, g_c))
+            return _recomputed_backward(ctx, _lstm_steps, (g_hs, g_c), 4)
         steps, reverse = ctx.steps, ctx.reverse
         (h0, c0, w_hh_t, hs), (cs, gates) = _take_saved(ctx, 2)
         g_hs, g_c = _arrays(g_hs, g_c)
@@ -91,7 +132,7 @@ class GRUSequence(Function):
     @staticmethod
     def backward(ctx, g_hs):
         if _grad_state.enabled:
-            return _recomputed_backward(ctx, _gru_steps, (g_hs,))
+            return _recomputed_backward(ctx, _gru_steps, (g_hs,), 4)
         steps, reverse = ctx.steps, ctx.reverse
         (h0, w_hh_t, _, hs), (gates, gh_ns) = _take_saved(ctx, 2)
         g_hs = g_hs.data
@@ -155,6 +196,12 @@ def _tensors(ctx, grads):
     return tuple(None if a is None else Tensor._make(a, backend) for a in grads)
 
 
+def _rnn_steps(ctx, projected, h0, w_hh_t):
+    """RNNSequence's output again, with the step op."""
+    hs, _ = _steps(ctx, projected, (h0,), lambda gx, state: (RNNStep.apply(gx, state[0], w_hh_t, ctx.nonlinearity),))
+    return (hs,)
+
+
 def _lstm_steps(ctx, projected, h0, c0, w_hh_t):
     """LSTMSequence's outputs again, with the step op."""
     hs, (h, c) = _steps(ctx, projected, (h0, c0), lambda gx, state: LSTMStep.apply(gx, *state, w_hh_t)[:2])
@@ -177,24 +224,33 @@ def _steps(ctx, projected, state, step):
     return stack(hs, axis=0), state
 
 
-def _recomputed_backward(ctx, recompute, output_grads):
+def _recomputed_backward(ctx, recompute, output_grads, n_inputs):
     """A sequence op's backward under create_graph: its outputs again with the step op
-    (whose backward is written in Tensor ops), then ag.grad of that graph, recorded."""
+    (whose backward is written in Tensor ops), then ag.grad of that graph, recorded.
+    The op's first ``n_inputs`` arguments are its tensors, saved first, in order."""
     from ...engine import grad  # (the engine imports the ops)
-    inputs = ctx.saved_tensors[:4]
-    needs = ctx.needs_input_grad[:4]
+    inputs = ctx.saved_tensors[:n_inputs]
+    needs = ctx.needs_input_grad[:n_inputs]
     outputs = recompute(ctx, *inputs)
     pairs = [(out, g) for out, g in zip(outputs, output_grads) if g is not None]
     wanted = [x for x, need in zip(inputs, needs) if need]
+    others = (None,) * (len(ctx.needs_input_grad) - len(needs))  # steps, reverse, nonlinearity
     if not pairs or not wanted:
-        return (None,) * 6
+        return (None,) * len(needs) + others
     found = iter(grad([out for out, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
                       allow_unused=True))
-    return tuple(next(found) if need else None for need in needs) + (None, None)
+    return tuple(next(found) if need else None for need in needs) + others
 
 
 def _time_order(steps, reverse):
     return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def rnn_sequence(projected, h0, w_hh_t, nonlinearity, steps, reverse=False):
+    """Every step's h as (steps, batch, hidden), and the final h (see RNNSequence)."""
+    projected, h0, w_hh_t = _common_dtype(projected, h0, w_hh_t)
+    hs = RNNSequence.apply(projected, h0, w_hh_t, steps, reverse, nonlinearity)
+    return hs, hs[0 if reverse else steps - 1, ...]
 
 
 def lstm_sequence(projected, h0, c0, w_hh_t, steps, reverse=False):
