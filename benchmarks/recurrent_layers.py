@@ -1,0 +1,70 @@
+"""Forward and backward of nn.RNN, nn.LSTM and nn.GRU, each layer run as one sequence op
+(what the layers do) against the same layer run step by step (the step ops they used
+before) and against PyTorch: ``python -m benchmarks.recurrent_layers`` (``--threads N``,
+default 1).
+
+A layer of hidden size 64 over a (32, 32, 32) float32 sequence (seq, batch, features),
+the loss the sum of its outputs times fixed weights. The contenders run interleaved,
+one call each per round after a warm-up, and each one's median time is printed."""
+import argparse
+import statistics
+import time
+
+from . import threads
+
+SHAPE, HIDDEN = (32, 32, 32), 64
+
+
+def contenders(kind):
+    """Calls of the layer as one op, step by step, and PyTorch's, on the same values."""
+    import numpy as np
+    import torch
+
+    import autograd as ag
+    import nn
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(SHAPE).astype(np.float32)
+    weights = rng.standard_normal((SHAPE[0], SHAPE[1], HIDDEN)).astype(np.float32)
+    ours, theirs = getattr(nn, kind)(SHAPE[2], HIDDEN), getattr(torch.nn, kind)(SHAPE[2], HIDDEN)
+    xo, wo = ag.tensor(x, requires_grad=True), ag.tensor(weights)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(weights)
+    sequence_op = type(ours)._sequence
+
+    def topograd(one_op):
+        def call():
+            type(ours)._sequence = sequence_op if one_op else None  # None: the step loop
+            try:
+                (ours(xo)[0] * wo).sum().backward()
+            finally:
+                type(ours)._sequence = sequence_op
+        return call
+
+    return {"one op": topograd(True), "step by step": topograd(False),
+            "torch": lambda: (theirs(xt)[0] * wt).sum().backward()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=60)
+    args = parser.parse_args(argv)
+    threads.set_before_import(args.threads)
+    threads.pin(args.threads)
+    for kind in ("RNN", "LSTM", "GRU"):
+        calls = contenders(kind)
+        times = {who: [] for who in calls}
+        for call in calls.values():  # warm-up
+            call()
+        for _ in range(args.rounds):
+            for who, call in calls.items():
+                start = time.perf_counter()
+                call()
+                times[who].append(time.perf_counter() - start)
+        medians = ", ".join(f"{who} {statistics.median(t) * 1e3:.2f} ms" for who, t in times.items())
+        print(f"{kind}({SHAPE[2]}, {HIDDEN}) on {SHAPE} float32, forward + backward, {args.threads} thread(s): "
+              f"{medians}")
+
+
+if __name__ == "__main__":
+    main()
