@@ -564,8 +564,22 @@ def clip(x, min=None, max=None):
         x, is_float = astype(x, default_dtype()), True  # as x + 1.5 does: the default float
     elif x.dtype == dtypes.bool_:
         x = astype(x, dtypes.int64)  # as x + 1 does (and torch.clamp); the standard clips no bools
+    if not is_float:
+        _check_integer_bounds(x.dtype, min, max)
     return Clip.apply(x, None if min is None else builtins.float(min) if is_float else min,
                       None if max is None else builtins.float(max) if is_float else max)
+
+
+def _check_integer_bounds(dtype, low, high):
+    """An integer tensor clipped past the far end of its dtype's range would hold only the
+    bound, which the dtype cannot; a bound past the near end changes nothing, and passes."""
+    smallest, largest = dtypes.value_range(dtype)
+    for name, bound, beyond in (("min", low, low is not None and low > largest),
+                                ("max", high, high is not None and high < smallest)):
+        if beyond:
+            raise OverflowError(f"clip: {name}={bound} lies outside {dtype}'s range [{smallest}, {largest}], so every "
+                                f"element would become {bound}, which {dtype} cannot hold; convert the tensor to a "
+                                "wider dtype first, e.g. x.to(dtype=ag.int64)")
 
 
 def _clip_to_tensors(x, low, high):

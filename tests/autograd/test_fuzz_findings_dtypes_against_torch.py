@@ -170,3 +170,15 @@ def test_float16_cumsum_gradient_accumulates_in_float32_and_keeps_the_leafs_dtyp
     assert x.grad.dtype == ag.float16
     np.testing.assert_allclose(x.grad.numpy().astype(np.float64), reference.grad.double().numpy(), rtol=2e-3)
     assert x.grad[0, 0].item() == 3000
+
+
+def test_clip_of_integers_past_the_far_end_of_their_range_is_a_clear_error():
+    """uint8 clipped to max=-2 (or min=300) would hold only the bound, which uint8 cannot:
+    NumPy's raw OverflowError before (PyTorch wraps the bound, so max=-2 becomes 254 and
+    changes nothing); a bound past the near end changes nothing, as in PyTorch."""
+    x = ag.tensor([1, 200], dtype="uint8")
+    for bounds in ({"max": -2}, {"min": 300}):
+        with pytest.raises(OverflowError, match=r"lies outside uint8's range \[0, 255\]"):
+            ag.clip(x, **bounds)
+    np.testing.assert_array_equal(ag.clip(x, min=-2).numpy(), [1, 200])
+    np.testing.assert_array_equal(ag.clip(x, max=300).numpy(), [1, 200])
