@@ -174,3 +174,46 @@ def test_the_pass_tells_a_backward_whether_it_keeps_the_graph():
     Probe.apply(x).sum().backward(retain_graph=True)
     Probe.apply(x).sum().backward()
     assert seen == [True, False] and retains_graph()  # outside a pass: nothing may be freed
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_the_layer_output_may_change_in_place_before_backward(torch, kind):
+    """The ops keep their own copy of each step's h, not the output they return, so a
+    change of the output in place (a masked_fill_, an F.relu_) leaves backward valid, as
+    in PyTorch."""
+    import nn
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 2, 3))
+    ours, theirs = getattr(nn, kind)(3, 4, dtype="float64"), getattr(torch.nn, kind)(3, 4).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    out, tout = ours(ag.tensor(x))[0], theirs(torch.tensor(x))[0]
+    out.mul_(2)
+    tout.mul_(2)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(getattr(ours, name).grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_a_hook_on_an_input_runs_once_under_create_graph(cell):
+    """Under create_graph the ops recompute their steps from aliases of their inputs, so
+    the inputs' own hooks run once, in the pass that called backward, and the gradient
+    equals the plain pass's."""
+    grads, calls = {}, []
+    for create_graph in (False, True):
+        inputs = make_inputs(cell, (True, True, True, True))
+        inputs[1].register_hook(lambda g: (calls.append(create_graph), g * 2)[1])
+        outputs = CELLS[cell][0](*inputs, STEPS)
+        (outputs[0].sum() + outputs[-1].sum()).backward(create_graph=create_graph)
+        grads[create_graph] = inputs[1].grad.detach().numpy()
+    assert calls == [False, True]
+    np.testing.assert_allclose(grads[True], grads[False], rtol=1e-12)
+
+
+def test_an_input_frozen_after_the_call_gets_no_gradient_under_create_graph():
+    inputs = make_inputs("lstm", (True, True, True, True))
+    hs, _, c_n = nn_fused.lstm_sequence(*inputs, STEPS)
+    inputs[1].requires_grad_(False)
+    (hs.sum() + c_n.sum()).backward(create_graph=True)
+    assert inputs[1].grad is None and inputs[3].grad is not None

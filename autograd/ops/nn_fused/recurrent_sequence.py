@@ -8,11 +8,12 @@ instead of one per step. ``projected`` is every step's input projection (steps *
 batch, gates * hidden), time-major, which the layer computes in one GEMM; ``reverse``
 runs the steps from last to first (a bidirectional layer's second direction).
 
-Each op keeps its inputs and, per step, the arrays its backward needs, which a plain
-backward frees as it passes them (unless retain_graph): the allocator then reuses
-their blocks for the backward's own arrays, where arrays kept to the end of backward
-(or one (steps, batch, gates * hidden) array) took fresh pages, and page faults, at
-every call. Under create_graph the op recomputes its steps with the step op and
+Each op keeps its inputs and, per step, the arrays its backward needs (h among them:
+its output, which the caller may change in place, is not what it keeps), most of
+which a plain backward frees as it passes them (unless retain_graph): the allocator
+then reuses their blocks for the backward's own arrays, where arrays kept to the end
+of backward (or one (steps, batch, gates * hidden) array) took fresh pages, and page
+faults, at every call. Under create_graph the op recomputes its steps with the step op and
 differentiates that graph, recorded (as activation checkpointing does), so the
 gradient differentiates again to any order."""
 from ..shape import split, stack
@@ -24,27 +25,28 @@ from .recurrent import (GRUStep, LSTMStep, RNNStep, _array_math, _arrays, _commo
 
 
 class RNNSequence(Function):
-    """Output: every step's h, (steps, batch, hidden) in time order, which is all its
-    backward needs besides its inputs."""
+    """Output: every step's h, (steps, batch, hidden) in time order. Keeps, per step, h,
+    which is all its backward needs besides its inputs."""
 
     @staticmethod
     def forward(ctx, projected, h0, w_hh_t, steps, reverse, nonlinearity):
         backend = projected._backend
-        gx, hs = _inputs_and_outputs(backend, projected, h0, steps, 1)
+        gx, out = _inputs_and_outputs(backend, projected, h0, steps, 1)
+        hs = [None] * steps
         h = h0.data
         for t in _time_order(steps, reverse):
-            h = _rnn_forward(backend, gx[t, ...], h, w_hh_t.data, nonlinearity)
-            hs[t, ...] = h
+            h = hs[t] = _rnn_forward(backend, gx[t, ...], h, w_hh_t.data, nonlinearity)
+            out[t, ...] = h
         ctx.steps, ctx.reverse, ctx.nonlinearity = steps, reverse, nonlinearity
-        ctx.save_for_backward(projected, h0, w_hh_t, hs)
-        return hs
+        ctx.save_for_backward(projected, h0, w_hh_t, *hs)
+        return out
 
     @staticmethod
     def backward(ctx, g_hs):
         if _grad_state.enabled:
             return _recomputed_backward(ctx, _rnn_steps, (g_hs,), 3)
         steps, reverse = ctx.steps, ctx.reverse
-        (h0, w_hh_t, hs), () = _take_saved(ctx, 0)
+        (h0, w_hh_t), (hs,) = _take_saved(ctx, 1)
         g_hs = g_hs.data
         need_x, need_h0, need_w, _, _, _ = ctx.needs_input_grad
         backend = ctx._backend
@@ -55,40 +57,40 @@ class RNNSequence(Function):
         dz = [None] * steps
         dh = None
         for t in reversed(order):
-            dz[t] = _rnn_backward(backend, hs[t, ...], _plus(dh, g_hs[t, ...]), ctx.nonlinearity)
+            dz[t] = _rnn_backward(backend, hs[t], _plus(dh, g_hs[t, ...]), ctx.nonlinearity)
             if t != first or need_h0:
                 dh = dz[t] @ w_t
         flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))
         grads = (flat if need_x else None, dh if need_h0 else None,
-                 _weight_gradient(xp, h0, hs, dz[first], flat, reverse) if need_w else None)
+                 _weight_gradient(xp, h0, hs, flat, reverse) if need_w else None)
         return _tensors(ctx, grads) + (None, None, None)
 
 
 class LSTMSequence(Function):
     """Outputs: every step's h, (steps, batch, hidden) in time order, and the last c.
-    Keeps, per step, its c and gate values."""
+    Keeps, per step, h, c and the gate values."""
 
     @staticmethod
     def forward(ctx, projected, h0, c0, w_hh_t, steps, reverse):
         ctx.set_materialize_grads(False)
         backend = projected._backend
-        gx, hs = _inputs_and_outputs(backend, projected, h0, steps, 4)
-        cs, gates = [None] * steps, [None] * steps
+        gx, out = _inputs_and_outputs(backend, projected, h0, steps, 4)
+        hs, cs, gates = [None] * steps, [None] * steps, [None] * steps
         h, c = h0.data, c0.data
         for t in _time_order(steps, reverse):
             h, c, gates[t] = _lstm_forward(backend, gx[t, ...], h, c, w_hh_t.data)
-            cs[t] = c
-            hs[t, ...] = h  # (the standard indexes every axis)
+            hs[t], cs[t] = h, c
+            out[t, ...] = h  # (the standard indexes every axis)
         ctx.steps, ctx.reverse = steps, reverse
-        ctx.save_for_backward(projected, h0, c0, w_hh_t, hs, *cs, *gates)
-        return hs, c
+        ctx.save_for_backward(projected, h0, c0, w_hh_t, *hs, *cs, *gates)
+        return out, c
 
     @staticmethod
     def backward(ctx, g_hs, g_c):
         if _grad_state.enabled:
             return _recomputed_backward(ctx, _lstm_steps, (g_hs, g_c), 4)
         steps, reverse = ctx.steps, ctx.reverse
-        (h0, c0, w_hh_t, hs), (cs, gates) = _take_saved(ctx, 2)
+        (h0, c0, w_hh_t), (hs, cs, gates) = _take_saved(ctx, 3)
         g_hs, g_c = _arrays(g_hs, g_c)
         need_x, need_h0, need_c0, need_w, _, _ = ctx.needs_input_grad
         xp = ctx._backend.xp
@@ -107,34 +109,34 @@ class LSTMSequence(Function):
             gates[t] = cs[t] = None  # (the step after it, which took cs[t] as c_prev, ran before)
         flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))
         grads = (flat if need_x else None, dh if need_h0 else None, dc if need_c0 else None,
-                 _weight_gradient(xp, h0, hs, dz[first], flat, reverse) if need_w else None)
+                 _weight_gradient(xp, h0, hs, flat, reverse) if need_w else None)
         return _tensors(ctx, grads) + (None, None)
 
 
 class GRUSequence(Function):
-    """Output: every step's h, (steps, batch, hidden) in time order. Keeps, per step, its
-    gate values and gh's n part."""
+    """Output: every step's h, (steps, batch, hidden) in time order. Keeps, per step, h,
+    the gate values and gh's n part."""
 
     @staticmethod
     def forward(ctx, projected, h0, w_hh_t, b_hh, steps, reverse):
         ctx.set_materialize_grads(False)
         backend = projected._backend
-        gx, hs = _inputs_and_outputs(backend, projected, h0, steps, 3)
-        gates, gh_ns = [None] * steps, [None] * steps
+        gx, out = _inputs_and_outputs(backend, projected, h0, steps, 3)
+        hs, gates, gh_ns = [None] * steps, [None] * steps, [None] * steps
         h, b = h0.data, None if b_hh is None else b_hh.data
         for t in _time_order(steps, reverse):
             h, gates[t], gh_ns[t] = _gru_forward(backend, gx[t, ...], h, w_hh_t.data, b)
-            hs[t, ...] = h
+            hs[t] = out[t, ...] = h
         ctx.steps, ctx.reverse = steps, reverse
-        ctx.save_for_backward(projected, h0, w_hh_t, b_hh, hs, *gates, *gh_ns)
-        return hs
+        ctx.save_for_backward(projected, h0, w_hh_t, b_hh, *hs, *gates, *gh_ns)
+        return out
 
     @staticmethod
     def backward(ctx, g_hs):
         if _grad_state.enabled:
             return _recomputed_backward(ctx, _gru_steps, (g_hs,), 4)
         steps, reverse = ctx.steps, ctx.reverse
-        (h0, w_hh_t, _, hs), (gates, gh_ns) = _take_saved(ctx, 2)
+        (h0, w_hh_t, _), (hs, gates, gh_ns) = _take_saved(ctx, 3)
         g_hs = g_hs.data
         need_x, need_h0, need_w, need_b, _, _ = ctx.needs_input_grad
         xp = ctx._backend.xp
@@ -145,7 +147,7 @@ class GRUSequence(Function):
         g_gx, g_gh = [None] * steps, [None] * steps
         dh = None
         for t in reversed(order):
-            h_prev = h0 if t == first else hs[t + 1 if reverse else t - 1, ...]
+            h_prev = h0 if t == first else hs[t + 1 if reverse else t - 1]
             g_gx[t], g_gh[t], direct = _gru_backward(math, gates[t], gh_ns[t], h_prev, _plus(dh, g_hs[t, ...]), None)
             if t != first or need_h0:
                 dh = direct + g_gh[t] @ w_t
@@ -153,13 +155,13 @@ class GRUSequence(Function):
         flat_gh = xp.reshape(xp.stack(g_gh, axis=0), (-1, g_gh[0].shape[-1])) if need_w or need_b else None
         grads = (xp.reshape(xp.stack(g_gx, axis=0), (-1, g_gx[0].shape[-1])) if need_x else None,
                  dh if need_h0 else None,
-                 _weight_gradient(xp, h0, hs, g_gh[first], flat_gh, reverse) if need_w else None,
+                 _weight_gradient(xp, h0, hs, flat_gh, reverse) if need_w else None,
                  xp.sum(flat_gh, axis=0) if need_b else None)
         return _tensors(ctx, grads) + (None, None)
 
 
 def _inputs_and_outputs(backend, projected, h0, steps, gates):
-    """The projection as (steps, batch, gates * hidden), and an array for every step's h."""
+    """The projection as (steps, batch, gates * hidden), and the output array for every step's h."""
     xp = backend.xp
     batch, size = h0.data.shape
     gx = xp.reshape(projected.data, (steps, batch, gates * size))
@@ -167,9 +169,9 @@ def _inputs_and_outputs(backend, projected, h0, steps, gates):
 
 
 def _take_saved(ctx, per_step):
-    """The arrays an op saved: its inputs after the projection and its hs, then
-    ``per_step`` lists of one array per step. Unless retain_graph, the op lets go of
-    them, so that each is freed once the caller drops it (see the module's notes)."""
+    """The arrays an op saved: its inputs after the projection, then ``per_step`` lists
+    of one array per step. Unless retain_graph, the op lets go of them, so that each is
+    freed once the caller drops it (see the module's notes)."""
     saved = _arrays(*ctx.saved_tensors)
     if not retains_graph():
         ctx.release_saved()
@@ -178,17 +180,12 @@ def _take_saved(ctx, per_step):
     return saved[1:fixed], lists
 
 
-def _weight_gradient(xp, h0, hs, first_grad, flat, reverse):
+def _weight_gradient(xp, h0, hs, flat, reverse):
     """The recurrent weight's gradient, the sum over steps of h_prev^T @ (the gradient at
-    gh): the first step's from h0, the others' in one GEMM over the views of hs before
-    them and the rows of ``flat`` (every step's gradient at gh, time-major) for them."""
-    grad = h0.T @ first_grad
-    if hs.shape[0] > 1:
-        batch = h0.shape[0]
-        before = hs[1:, ...] if reverse else hs[:-1, ...]
-        rest = flat[:-batch, ...] if reverse else flat[batch:, ...]
-        grad = grad + xp.reshape(before, (-1, h0.shape[-1])).T @ rest
-    return grad
+    gh), in one GEMM: each step's h before it (h0 for the first; ``hs`` holds every
+    step's h) against its rows of ``flat`` (every step's gradient at gh, time-major)."""
+    before = [h0, *hs[:-1]] if not reverse else [*hs[1:], h0]
+    return xp.concat(before, axis=0).T @ flat
 
 
 def _tensors(ctx, grads):
@@ -227,19 +224,34 @@ def _steps(ctx, projected, state, step):
 def _recomputed_backward(ctx, recompute, output_grads, n_inputs):
     """A sequence op's backward under create_graph: its outputs again with the step op
     (whose backward is written in Tensor ops), then ag.grad of that graph, recorded.
-    The op's first ``n_inputs`` arguments are its tensors, saved first, in order."""
+    The op's first ``n_inputs`` arguments are its tensors, saved first, in order. The
+    steps start from aliases of them, and ag.grad stops at those: at the inputs
+    themselves it would run their hooks, which the pass that called this runs too."""
     from ...engine import grad  # (the engine imports the ops)
     inputs = ctx.saved_tensors[:n_inputs]
-    needs = ctx.needs_input_grad[:n_inputs]
-    outputs = recompute(ctx, *inputs)
+    needs = [need and x.requires_grad for x, need in zip(inputs, ctx.needs_input_grad)]
+    aliases = [_Alias.apply(x) if need else x for x, need in zip(inputs, needs)]
+    outputs = recompute(ctx, *aliases)
     pairs = [(out, g) for out, g in zip(outputs, output_grads) if g is not None]
-    wanted = [x for x, need in zip(inputs, needs) if need]
-    others = (None,) * (len(ctx.needs_input_grad) - len(needs))  # steps, reverse, nonlinearity
+    wanted = [alias for alias, need in zip(aliases, needs) if need]
+    others = (None,) * (len(ctx.needs_input_grad) - n_inputs)  # steps, reverse, nonlinearity
     if not pairs or not wanted:
-        return (None,) * len(needs) + others
+        return (None,) * n_inputs + others
     found = iter(grad([out for out, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
                       allow_unused=True))
     return tuple(next(found) if need else None for need in needs) + others
+
+
+class _Alias(Function):
+    """The input itself, as the output of a node of its own (see _recomputed_backward)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.data
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
 
 
 def _time_order(steps, reverse):
