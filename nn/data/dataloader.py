@@ -62,7 +62,7 @@ class DataLoader:
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         stream = isinstance(dataset, IterableDataset)
         if stream:  # no positions: read in the order the dataset yields, batched in __iter__
-            _check_stream_options(shuffle, sampler, batch_sampler, seed)
+            _check_stream_options(shuffle, sampler, batch_sampler, seed, batch_size, drop_last)
         else:
             own_sampler = sampler is None and batch_sampler is None
             if not hasattr(dataset, "__getitem__") or (own_sampler and not hasattr(dataset, "__len__")):
@@ -177,7 +177,7 @@ def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_work
         raise ValueError(f"DataLoader: prefetch_factor must be >= 0, got {prefetch_factor!r}")
 
 
-def _check_stream_options(shuffle, sampler, batch_sampler, seed):
+def _check_stream_options(shuffle, sampler, batch_sampler, seed, batch_size, drop_last):
     """An IterableDataset yields its samples in its own order: PyTorch refuses the
     options that would pick positions, and so does topograd (seed= included)."""
     given = [f"{name}={value!r}" for name, value, unset in (
@@ -187,6 +187,13 @@ def _check_stream_options(shuffle, sampler, batch_sampler, seed):
         raise ValueError(f"DataLoader: an IterableDataset yields its samples in its own order, so it takes no "
                          f"{', '.join(given)}; shuffle inside the dataset's __iter__, or use a Dataset with "
                          "__getitem__ and __len__")
+    _check_drop_last(batch_size, drop_last)
+
+
+def _check_drop_last(batch_size, drop_last):
+    if batch_size is None and drop_last:
+        raise ValueError("DataLoader: batch_size=None turns batching off, so drop_last=True has no batch to drop; "
+                         "pass a batch_size or drop_last=False")
 
 
 def get_worker_info():
@@ -208,9 +215,8 @@ def _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_la
         if clashes:
             raise ValueError(f"DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler "
                              f"and drop_last (it makes the batches itself), got {', '.join(clashes)}")
-    elif batch_size is None and drop_last:
-        raise ValueError("DataLoader: batch_size=None turns batching off, so drop_last=True has no batch to drop; "
-                         "pass a batch_size or drop_last=False")
+    else:
+        _check_drop_last(batch_size, drop_last)
     if seed is not None and (sampler is not None or batch_sampler is not None):
         raise ValueError("DataLoader: seed= seeds the loader's own shuffle, but a sampler was given; seed the "
                          "sampler instead (e.g. RandomSampler(dataset, seed=0) or a random.Random generator)")

@@ -39,6 +39,9 @@ class IterableDataset(Dataset):
     def __len__(self):
         raise TypeError(f"{type(self).__name__} has no len(): define __len__ when the stream's length is known")
 
+    def __bool__(self):  # (not len(): a stream without one is still a dataset, and true)
+        return True
+
     def __getitem__(self, index):
         raise TypeError(f"{type(self).__name__} is an IterableDataset: it has no positions to index; "
                         "iterate over it (or over a DataLoader made from it)")

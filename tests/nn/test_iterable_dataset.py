@@ -133,3 +133,11 @@ def test_get_worker_info_is_none_in_this_process(torch):
 
 def test_repr_names_the_stream():
     assert "stream" in repr(DataLoader(ours_stream(3, sized=False), batch_size=2))
+
+
+def test_a_stream_without_len_is_true_and_batch_size_none_refuses_drop_last(torch):
+    assert bool(ours_stream(3, sized=False)) and bool(torch_stream(torch, 3, sized=False))
+    with pytest.raises(ValueError):
+        torch.utils.data.DataLoader(torch_stream(torch, 3), batch_size=None, drop_last=True)
+    with pytest.raises(ValueError, match="drop_last=True has no batch to drop"):
+        DataLoader(ours_stream(3), batch_size=None, drop_last=True)
