@@ -14,10 +14,12 @@ registration order. ``cached()`` computes each parametrized tensor once inside i
 Where this differs from PyTorch, on purpose: a deepcopy of a parametrized module gets a class
 of its own (PyTorch's copies share one, so removing a parametrization from a copy removed the
 original's property too), and ``cached()`` keys each module by itself, not by the module that
-was parametrized first (a copy never reads its original's cached value).
+was parametrized first (a copy never reads its original's cached value), in a cache of each
+thread's own.
 """
 import contextlib
 import copy
+import threading
 
 from autograd import Tensor, no_grad
 from autograd.tensor import count_change
@@ -29,9 +31,17 @@ from ..parameter import Parameter
 __all__ = ["ParametrizationList", "cached", "is_parametrized", "register_parametrization",
            "remove_parametrizations", "type_before_parametrizations"]
 
-# (id(module), tensor name) -> value, while a cached() block is open
-_cache = {}
-_cache_depth = 0  # cached() blocks open now: they nest, and the cache empties on leaving the outermost
+class _Cache(threading.local):
+    """Per thread (PyTorch's is one for the process: a thread outside any block read another's
+    values, graph and all): the cached() blocks open now, which nest, and the values,
+    (id(module), tensor name) -> tensor, kept until the outermost block closes."""
+    depth = 0
+
+    def __init__(self):
+        self.values = {}
+
+
+_cache = _Cache()
 
 
 @contextlib.contextmanager
@@ -40,14 +50,13 @@ def cached():
     reused after (a weight shared by several layers, a recurrent kernel used at every step);
     the values are dropped on leaving the outermost block. Assigning to a parametrized tensor
     inside the block does not refresh its cached value, as in PyTorch."""
-    global _cache_depth
-    _cache_depth += 1
+    _cache.depth += 1
     try:
         yield
     finally:
-        _cache_depth -= 1
-        if not _cache_depth:
-            _cache.clear()
+        _cache.depth -= 1
+        if not _cache.depth:
+            _cache.values.clear()
 
 
 class ParametrizationList(ModuleList):
@@ -219,12 +228,12 @@ def _inject_new_class(module):
 def _inject_property(module, tensor_name):
     def get_parametrized(self):
         parametrization = self.parametrizations[tensor_name]
-        if not _cache_depth:
+        if not _cache.depth:
             return _computed(parametrization, tensor_name)
         key = (id(self), tensor_name)
-        value = _cache.get(key)
+        value = _cache.values.get(key)
         if value is None:
-            value = _cache[key] = _computed(parametrization, tensor_name)
+            value = _cache.values[key] = _computed(parametrization, tensor_name)
         return value
 
     def set_original(self, value):
@@ -335,7 +344,7 @@ def remove_parametrizations(module, tensor_name, leave_parametrized=True):
                          "tensors, so it cannot go back to one original; pass leave_parametrized=True")
     delattr(type(module), tensor_name)
     del module.parametrizations[tensor_name]
-    _cache.pop((id(module), tensor_name), None)
+    _cache.values.pop((id(module), tensor_name), None)
     _register_like(module, tensor_name, original, original)
     if not is_parametrized(module):
         delattr(module, "parametrizations")

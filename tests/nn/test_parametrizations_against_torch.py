@@ -545,3 +545,27 @@ def test_older_hooks_refuse_a_missing_parameter_or_a_bad_dim():
             warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         nn.utils.weight_norm(nn.Linear(3, 4), name="wieght")
+
+
+def test_cached_values_belong_to_the_thread_that_opened_the_block():
+    """Inside cached() one thread reuses its value; another thread, outside any block,
+    computes its own (PyTorch's cache is one for the process, graph and all)."""
+    import threading
+
+    from nn.utils import parametrize
+
+    class Double(nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    layer = nn.Linear(2, 2)
+    parametrize.register_parametrization(layer, "weight", Double())
+    seen = {}
+    with parametrize.cached():
+        first = layer.weight
+        assert layer.weight is first
+        worker = threading.Thread(target=lambda: seen.setdefault("other", layer.weight))
+        worker.start()
+        worker.join()
+    assert seen["other"] is not first
+    assert layer.weight is not first  # the block closed: computed again
