@@ -7,6 +7,7 @@ ops, reduces a broadcast gradient to its input's shape. ``grad`` runs only the
 nodes that lead to its inputs, as PyTorch does.
 """
 import copy
+import numbers
 import threading
 import warnings
 
@@ -105,8 +106,10 @@ def _roots(tensors, grads, caller, create_graph):
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grads is None:
         grads = [None] * len(tensors)
-    elif not isinstance(grads, (list, tuple)):
+    elif isinstance(grads, Tensor) or hasattr(grads, "shape") or isinstance(grads, numbers.Number):
         grads = [grads]  # one gradient (a Tensor, an array or a number) for one output
+    else:
+        grads = list(grads)  # a list, a tuple or any other iterable of them, as PyTorch takes
     if len(grads) != len(tensors):
         raise ValueError(f"{caller}: got {len(tensors)} outputs but {len(grads)} gradients")
     seeds = []

@@ -163,3 +163,10 @@ def test_a_single_gradient_may_be_a_number_or_an_array():
     np.testing.assert_array_equal(g.numpy(), [2.0, -4.0])
     with pytest.raises(ValueError, match="got 2 outputs but 1 gradients"):
         ag.grad([v * 2, v * 3], v, grad_outputs=ag.ones(2))
+
+
+def test_gradients_for_several_outputs_may_come_from_any_iterable():
+    v = ag.tensor([1.0, 2.0], requires_grad=True)
+    seeds = (ag.tensor([1.0, 1.0]), ag.tensor([0.5, 0.5]))
+    (g,) = ag.grad([v * 2, v * 3], v, grad_outputs=(s for s in seeds))
+    np.testing.assert_array_equal(g.numpy(), [3.5, 3.5])
