@@ -5,6 +5,7 @@ its checks and work only when asked for. ``check_embedding_options`` and
 ``normalize_padding_idx`` are shared with the ``Embedding`` layer, which checks at
 construction."""
 import math
+import numbers
 
 from autograd import Function, Tensor, is_grad_enabled
 from autograd.ops.elementwise import where
@@ -56,12 +57,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 def normalize_padding_idx(padding_idx, num_embeddings):
     if padding_idx is None:
         return None
-    if isinstance(padding_idx, bool) or not isinstance(padding_idx, int):
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral):  # NumPy ints too, as PyTorch
         raise TypeError(f"embedding: padding_idx must be an int or None, not {type(padding_idx).__name__}")
     if not -num_embeddings <= padding_idx < num_embeddings:
         raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {num_embeddings} "
                          f"embeddings; it must lie in [-{num_embeddings}, {num_embeddings - 1}]")
-    return padding_idx % num_embeddings
+    return int(padding_idx) % num_embeddings
 
 
 def check_embedding_options(op, max_norm, norm_type, scale_grad_by_freq, sparse):

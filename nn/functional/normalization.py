@@ -35,6 +35,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"{op}: expected an input of shape (N, C, ...), got {input.shape}")
     _check_channel_vectors(op, input, running_mean=running_mean, running_var=running_var, weight=weight,
                            bias=bias)
+    if training:
+        _check_running_pair(op, running_mean, running_var)
+    # as PyTorch: eps > 0 in training (a constant channel divides by sqrt(eps)), eps >= 0 otherwise
+    if not (eps > 0 if training else eps >= 0):
+        raise ValueError(f"{op}: eps must be {'positive in training' if training else 'non-negative'}, "
+                         f"got {eps!r}")
     c = input.shape[1]
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
@@ -177,6 +183,15 @@ def _check_channel_vectors(op, input, **vectors):
                                  f"got {t.shape}")
 
 
+def _check_running_pair(op, running_mean, running_var):
+    """Running statistics are updated as a pair, as PyTorch requires: one buffer alone
+    would drift from the other."""
+    if (running_mean is None) != (running_var is None):
+        given, missing = ("running_mean", "running_var") if running_var is None else ("running_var", "running_mean")
+        raise ValueError(f"{op}: got {given} without {missing}; pass both running buffers to update them, "
+                         "or neither")
+
+
 def _scale_and_shift(out, weight, bias, dtype):
     """out * weight + bias per channel (axis 1), rounded to ``dtype`` (see _widened)."""
     shape = (1, out.shape[1]) + (1,) * (out.ndim - 2)
@@ -238,6 +253,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         count *= d
     if not use_input_stats and (running_mean is None or running_var is None):
         raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
+    if use_input_stats:
+        _check_running_pair(op, running_mean, running_var)
     if use_input_stats and count == 1:
         raise ValueError(f"{op}: expected more than 1 spatial element per channel when using the input's "
                          f"statistics, got input shape {input.shape}")

@@ -14,6 +14,7 @@ from backends import dtypes
 from ..functional.embedding import check_embedding_options, embedding, normalize_padding_idx
 from ..module import Module
 from ..parameter import Parameter
+from .arguments import positive_int
 
 
 def initial_table(layer, num_embeddings, embedding_dim, padding_idx, _weight, _freeze, device, dtype):
@@ -44,9 +45,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
-        for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"Embedding: {name} must be a positive int, got {value!r}")
+        num_embeddings = positive_int("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = positive_int("Embedding", "embedding_dim", embedding_dim)
         padding_idx = normalize_padding_idx(padding_idx, num_embeddings)
         check_embedding_options("Embedding", max_norm, norm_type, scale_grad_by_freq, sparse)
         weight = initial_table("Embedding", num_embeddings, embedding_dim, padding_idx, _weight, _freeze, device,

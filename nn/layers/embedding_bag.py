@@ -8,6 +8,7 @@ from ..functional.embedding import check_embedding_options, normalize_padding_id
 from ..functional.embedding_bag import MODES, embedding_bag
 from ..module import Module
 from ..parameter import Parameter
+from .arguments import positive_int
 from .embedding import initial_table
 
 
@@ -20,9 +21,8 @@ class EmbeddingBag(Module):
                  mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None,
                  device=None, dtype=None, _freeze=False):
         super().__init__()
-        for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"EmbeddingBag: {name} must be a positive int, got {value!r}")
+        num_embeddings = positive_int("EmbeddingBag", "num_embeddings", num_embeddings)
+        embedding_dim = positive_int("EmbeddingBag", "embedding_dim", embedding_dim)
         if mode not in MODES:
             raise ValueError(f"EmbeddingBag: mode must be one of 'sum', 'mean' or 'max', not {mode!r}")
         check_embedding_options("EmbeddingBag", max_norm, norm_type, scale_grad_by_freq, sparse)

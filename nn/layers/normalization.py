@@ -39,7 +39,7 @@ class _NormBase(Module):
                  device=None, dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
-        positive_int(name, "num_features", num_features)
+        num_features = positive_int(name, "num_features", num_features)
         if momentum is not None and not (isinstance(momentum, numbers.Real) and 0 <= momentum <= 1):
             raise ValueError(f"{name}: momentum must lie in [0, 1] or be None, got {momentum!r}")
         if not eps > 0:
@@ -175,8 +175,8 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
         super().__init__()
-        positive_int("GroupNorm", "num_groups", num_groups)
-        positive_int("GroupNorm", "num_channels", num_channels)
+        num_groups = positive_int("GroupNorm", "num_groups", num_groups)
+        num_channels = positive_int("GroupNorm", "num_channels", num_channels)
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
