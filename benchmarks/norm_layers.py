@@ -5,10 +5,9 @@ BatchNorm3d(16) in training on an (8, 16, 16, 32, 32) volume and RMSNorm(512) on
 (64, 128, 512), float32. The two contenders run interleaved, one call each per
 round after a warm-up, and each one's median time is printed."""
 import argparse
-import statistics
-import time
 
 from . import threads
+from .interleaved import median_times
 
 CASES = {"BatchNorm3d": ((8, 16, 16, 32, 32), lambda nn: nn.BatchNorm3d(16)),
          "RMSNorm": ((64, 128, 512), lambda nn: nn.RMSNorm(512))}
@@ -39,15 +38,7 @@ def main(argv=None):
     threads.pin(args.threads)
     for name, (shape, build) in CASES.items():
         calls = contenders(shape, build)
-        times = {who: [] for who in calls}
-        for call in calls.values():  # warm-up
-            call()
-        for _ in range(args.rounds):
-            for who, call in calls.items():
-                start = time.perf_counter()
-                call()
-                times[who].append(time.perf_counter() - start)
-        medians = ", ".join(f"{who} {statistics.median(t) * 1e3:.1f} ms" for who, t in times.items())
+        medians = ", ".join(f"{who} {t * 1e3:.1f} ms" for who, t in median_times(calls, args.rounds).items())
         print(f"{name} {shape} float32, forward + backward, {args.threads} thread(s): {medians}")
 
 

@@ -7,10 +7,9 @@ A layer of hidden size 64 over a (32, 32, 32) float32 sequence (seq, batch, feat
 the loss the sum of its outputs times fixed weights. The contenders run interleaved,
 one call each per round after a warm-up, and each one's median time is printed."""
 import argparse
-import statistics
-import time
 
 from . import threads
+from .interleaved import median_times
 
 SHAPE, HIDDEN = (32, 32, 32), 64
 
@@ -53,15 +52,7 @@ def main(argv=None):
     threads.pin(args.threads)
     for kind in ("RNN", "LSTM", "GRU"):
         calls = contenders(kind)
-        times = {who: [] for who in calls}
-        for call in calls.values():  # warm-up
-            call()
-        for _ in range(args.rounds):
-            for who, call in calls.items():
-                start = time.perf_counter()
-                call()
-                times[who].append(time.perf_counter() - start)
-        medians = ", ".join(f"{who} {statistics.median(t) * 1e3:.2f} ms" for who, t in times.items())
+        medians = ", ".join(f"{who} {t * 1e3:.2f} ms" for who, t in median_times(calls, args.rounds).items())
         print(f"{kind}({SHAPE[2]}, {HIDDEN}) on {SHAPE} float32, forward + backward, {args.threads} thread(s): "
               f"{medians}")
 
