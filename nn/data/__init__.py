@@ -10,10 +10,10 @@ from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Sub
                       random_split)
 from .datasets import Splits, digits, mnist
 from .idx import read_idx
-from .samplers import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
-                       WeightedRandomSampler)
+from .samplers import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
+                       SubsetRandomSampler, WeightedRandomSampler)
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "random_split",
            "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler", "get_worker_info",
+           "WeightedRandomSampler", "DistributedSampler", "BatchSampler", "get_worker_info",
            "datasets", "mnist", "digits", "Splits", "read_idx"]

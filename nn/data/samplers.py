@@ -10,6 +10,7 @@ the CPU generator on each pass, which ``ag.manual_seed`` controls. PyTorch's
 import heapq
 import itertools
 import math
+import numbers
 import random
 
 from autograd import tensor
@@ -165,6 +166,79 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
+class DistributedSampler(Sampler):
+    """The share of ``dataset`` that process ``rank`` of ``num_replicas`` reads, as PyTorch's:
+    the positions (shuffled, or in order with ``shuffle=False``) are padded by repeating them
+    from the start until ``num_replicas`` divides their count (or, with ``drop_last``, cut to
+    the largest count it divides), and the process reads every ``num_replicas``-th one from
+    ``rank`` on. The shares have equal lengths, cover the dataset together, and overlap only
+    in the padding.
+
+    ``num_replicas`` and ``rank`` must be given: PyTorch reads them from torch.distributed's
+    process group and, without one, raises a ValueError; topograd runs one process and has
+    no process group, so it asks for them. The shuffled order depends only on
+    ``(seed, epoch)``, the same in every process, so the shares stay disjoint; it is the order
+    of a ``RandomSampler(dataset, seed=seed)`` at that epoch, not PyTorch's (which comes from
+    torch's generator). As in PyTorch, the epoch does not advance by itself: call
+    ``set_epoch`` (or the DataLoader's) before each epoch, or every epoch has the same order.
+    The dataset's length is read at each pass, as the other samplers read it.
+    """
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        if num_replicas is None or rank is None:
+            raise ValueError("DistributedSampler: pass num_replicas= and rank= (how many processes share the "
+                             "dataset, and which one this is); topograd has no process group to read them from")
+        if not _is_int(num_replicas) or num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be a positive int, got {num_replicas!r}")
+        if not _is_int(rank):
+            raise ValueError(f"DistributedSampler: rank must be an int, got {rank!r}")
+        if not 0 <= rank < num_replicas:  # PyTorch's message
+            raise ValueError(f"DistributedSampler: invalid rank {rank}, rank should be in the interval "
+                             f"[0, {num_replicas - 1}]")
+        if not _is_int(seed):
+            raise ValueError(f"DistributedSampler: seed must be an int (the same in every process), got {seed!r}")
+        self.dataset = dataset
+        self.num_replicas = int(num_replicas)
+        self.rank = int(rank)
+        self.shuffle = shuffle
+        self.seed = int(seed)
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    @property
+    def num_samples(self):
+        """How many positions each process reads in a pass."""
+        n = len(self.dataset)
+        return n // self.num_replicas if self.drop_last else -(-n // self.num_replicas)
+
+    @property
+    def total_size(self):
+        """How many positions all the processes read together in a pass."""
+        return self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch):
+        """Make the following passes epoch ``epoch`` (their order, with ``shuffle``)."""
+        self.epoch = int(epoch)
+
+    def __iter__(self):
+        n, total = len(self.dataset), self.total_size
+        if self.shuffle:
+            indices = list(itertools.islice(_permutations(n, random.Random(f"{self.seed}/{self.epoch}")), n))
+        else:
+            indices = list(range(n))
+        # Padded with the first positions, repeated as often as needed (or cut with drop_last)
+        indices = list(itertools.islice(itertools.cycle(indices), total))
+        return iter(indices[self.rank::self.num_replicas])
+
+    def __len__(self):
+        return self.num_samples
+
+
+def _is_int(value):
+    """A Python or NumPy integer, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 class BatchSampler(Sampler):
     """Lists of ``batch_size`` positions from ``sampler`` (any iterable of positions);
     the last list is shorter unless ``drop_last`` drops it."""
@@ -205,4 +279,4 @@ def pick_generator(generator):
 
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler"]
+           "DistributedSampler", "BatchSampler"]

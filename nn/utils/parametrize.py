@@ -29,7 +29,8 @@ from ..module import Module
 from ..parameter import Parameter
 
 __all__ = ["ParametrizationList", "cached", "is_parametrized", "register_parametrization",
-           "remove_parametrizations", "type_before_parametrizations"]
+           "remove_parametrizations", "transfer_parametrizations_and_params", "type_before_parametrizations"]
+
 
 class _Cache(threading.local):
     """Per thread (PyTorch's is one for the process: a thread outside any block read another's
@@ -103,10 +104,13 @@ class ParametrizationList(ModuleList):
                     value.requires_grad_(original.requires_grad)
                 _register_like(self, f"original{i}", value, original)
 
-    def _originals(self):
+    def _original_names(self):
         if self.is_tensor:
-            return (self.original,)
-        return tuple(getattr(self, f"original{i}") for i in range(self.ntensors))
+            return ("original",)
+        return tuple(f"original{i}" for i in range(self.ntensors))
+
+    def _originals(self):
+        return tuple(getattr(self, name) for name in self._original_names())
 
     def _compute(self, originals):
         modules = iter(self)
@@ -350,6 +354,44 @@ def remove_parametrizations(module, tensor_name, leave_parametrized=True):
         delattr(module, "parametrizations")
         module.__class__ = type(module).__bases__[0]
     return module
+
+
+def transfer_parametrizations_and_params(from_module, to_module, tensor_name=None):
+    """Parametrize ``to_module`` as ``from_module`` is, on ``tensor_name`` (None: on every
+    parametrized tensor), as PyTorch's: the same parametrization modules are registered on
+    ``to_module`` (unsafe if they were on ``from_module``), and its originals are then
+    ``from_module``'s own tensors, shared, not copied, so training either module trains both
+    (a buffer original stays a buffer; PyTorch's fails to share one into a module that lacks the
+    tensor). A tensor that ``to_module`` lacks is made first, from ``from_module``'s
+    parametrized value. Does nothing if ``from_module`` is not parametrized. Returns ``to_module``."""
+    if not is_parametrized(from_module):
+        return to_module
+    if not isinstance(to_module, Module):
+        raise TypeError(f"transfer_parametrizations_and_params: to_module must be a Module, got "
+                        f"{type(to_module).__name__}")
+    if tensor_name is not None and not is_parametrized(from_module, tensor_name):
+        raise ValueError(f"transfer_parametrizations_and_params: from_module has no parametrization on "
+                         f"{tensor_name!r} (it has some on {list(from_module.parametrizations)}); pass one of "
+                         "those, or None for all")
+    names = list(from_module.parametrizations) if tensor_name is None else [tensor_name]
+    # PyTorch would chain the parametrizations a second time, onto originals it then replaces
+    already = [name for name in names if is_parametrized(to_module, name)]
+    if already:
+        raise ValueError(f"transfer_parametrizations_and_params: to_module is already parametrized on {already}; "
+                         "remove those parametrizations first (remove_parametrizations)")
+    for name in names:
+        source = from_module.parametrizations[name]
+        originals = source._originals()
+        if not hasattr(to_module, name):  # a stand-in to register on; its originals are replaced below
+            with no_grad():
+                to_module.register_parameter(name, Parameter(getattr(from_module, name)))
+        for parametrization in list(source):
+            register_parametrization(to_module, name, parametrization, unsafe=source.unsafe)
+        target = to_module.parametrizations[name]
+        for original_name, original in zip(target._original_names(), originals):
+            delattr(target, original_name)
+            _register_like(target, original_name, original, original)
+    return to_module
 
 
 def type_before_parametrizations(module):
