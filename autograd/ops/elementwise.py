@@ -556,6 +556,9 @@ def clip(x, min=None, max=None):
     for name, bound in (("min", min), ("max", max)):
         if bound is not None and not hasattr(bound, "__float__"):  # "0" from a config file, a list...
             raise TypeError(f"clip: {name} must be a real number or a Tensor, not {type(bound).__name__} {bound!r}")
+    # NumPy scalars as the Python numbers they hold, as beside a tensor in any op (NumPy
+    # would promote an int8 tensor clipped to np.int64(-200) to int64)
+    min, max = (b.item() if isinstance(b, dtypes.NUMPY_SCALAR) else b for b in (min, max))
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is larger than max ({max})")
     x = as_tensor(x)
@@ -572,14 +575,15 @@ def clip(x, min=None, max=None):
 
 def _check_integer_bounds(dtype, low, high):
     """An integer tensor clipped past the far end of its dtype's range would hold only the
-    bound, which the dtype cannot; a bound past the near end changes nothing, and passes."""
+    bound, which the dtype cannot; a bound past the near end changes nothing, and passes
+    (PyTorch wraps such a bound into the dtype first, or refuses it)."""
     smallest, largest = dtypes.value_range(dtype)
     for name, bound, beyond in (("min", low, low is not None and low > largest),
                                 ("max", high, high is not None and high < smallest)):
         if beyond:
             raise OverflowError(f"clip: {name}={bound} lies outside {dtype}'s range [{smallest}, {largest}], so every "
-                                f"element would become {bound}, which {dtype} cannot hold; convert the tensor to a "
-                                "wider dtype first, e.g. x.to(dtype=ag.int64)")
+                                f"element would become {bound}, which {dtype} cannot hold; give a bound in that "
+                                "range, or convert the tensor to a wider dtype first (x.to(dtype=...))")
 
 
 def _clip_to_tensors(x, low, high):

@@ -175,10 +175,16 @@ def test_float16_cumsum_gradient_accumulates_in_float32_and_keeps_the_leafs_dtyp
 def test_clip_of_integers_past_the_far_end_of_their_range_is_a_clear_error():
     """uint8 clipped to max=-2 (or min=300) would hold only the bound, which uint8 cannot:
     NumPy's raw OverflowError before (PyTorch wraps the bound, so max=-2 becomes 254 and
-    changes nothing); a bound past the near end changes nothing, as in PyTorch."""
+    changes nothing); a bound past the near end changes nothing (PyTorch's min=-2 wraps to
+    254 and sets every element to it). NumPy scalar bounds count as Python numbers: the
+    dtype stays."""
     x = ag.tensor([1, 200], dtype="uint8")
     for bounds in ({"max": -2}, {"min": 300}):
         with pytest.raises(OverflowError, match=r"lies outside uint8's range \[0, 255\]"):
             ag.clip(x, **bounds)
     np.testing.assert_array_equal(ag.clip(x, min=-2).numpy(), [1, 200])
     np.testing.assert_array_equal(ag.clip(x, max=300).numpy(), [1, 200])
+    assert ag.clip(ag.tensor([0, 3, 7], dtype="int8"), min=np.int64(2)).dtype == "int8"
+    assert ag.clip(ag.tensor([0, 3], dtype="int32"), min=np.float32(2.5)).dtype == ag.float32
+    with pytest.raises(OverflowError, match="lies outside int8's range"):
+        ag.clip(ag.tensor([0, 3], dtype="int8"), min=np.int64(200))
