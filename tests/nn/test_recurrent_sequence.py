@@ -82,7 +82,7 @@ NEEDS = {"all": (True, True, True, True), "no state grad": (True, False, False, 
 @pytest.mark.parametrize("used", [("hs",), ("h_n",), ("c_n",), ("hs", "c_n")], ids="+".join)
 @pytest.mark.parametrize("needs", list(NEEDS.values()), ids=list(NEEDS))
 def test_sequence_matches_the_step_loop(device, cell, reverse, used, needs):
-    if cell != "lstm" and used == ("c_n",):
+    if cell != "lstm" and "c_n" in used:
         pytest.skip("only the LSTM has a c")
     results = {}
     for name, run in (("sequence", CELLS[cell][0]), ("steps", CELLS[cell][1])):
@@ -116,18 +116,35 @@ def test_a_gru_without_hidden_bias_matches_the_step_loop():
         np.testing.assert_allclose(ours, reference, rtol=1e-12)
 
 
-def test_one_step_and_an_empty_batch():
-    for steps, batch in ((1, 3), (3, 0)):
-        projected = ag.randn(steps * batch, 8, dtype=ag.float64, requires_grad=True)
-        h0, c0 = ag.zeros(batch, 2, dtype=ag.float64), ag.zeros(batch, 2, dtype=ag.float64)
-        w = ag.randn(2, 8, dtype=ag.float64, requires_grad=True)
-        hs, h_n, c_n = nn_fused.lstm_sequence(projected, h0, c0, w, steps)
-        reference = lstm_loop(projected, h0, c0, w, steps, False)
-        for ours, theirs in zip((hs, h_n, c_n), reference):
-            assert ours.shape == theirs.shape
-            np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
-        (hs.sum() + c_n.sum()).backward()
-        assert projected.grad.shape == projected.shape and w.grad.shape == w.shape
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("steps, batch", [(1, 3), (3, 0)], ids=["one step", "empty batch"])
+def test_one_step_and_an_empty_batch(cell, steps, batch):
+    run, loop, shapes, _ = CELLS[cell]
+    rng = np.random.default_rng(2)
+    gates = shapes[0][1] // HIDDEN
+    shapes = ((steps * batch, gates * HIDDEN), (batch, HIDDEN)) + tuple(
+        (batch, HIDDEN) if shape == (BATCH, HIDDEN) else shape for shape in shapes[2:])
+    inputs = [ag.tensor(rng.standard_normal(shape), dtype=ag.float64, requires_grad=True) for shape in shapes]
+    ours, reference = run(*inputs, steps), loop(*inputs, steps, False)
+    for a, b in zip(ours, reference):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12)
+    grads = [ag.grad(sum(o.sum() for o in outs), inputs, allow_unused=True, materialize_grads=True)
+             for outs in (ours, reference)]
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_bad_arguments_name_the_op_and_the_shapes():
+    projected, h0, w = ag.randn(12, 8), ag.zeros(3, 2), ag.randn(2, 8)
+    with pytest.raises(ValueError, match=r"lstm_sequence: with h0 of shape \(3, 2\) and 5 steps, expected"):
+        nn_fused.lstm_sequence(projected, h0, h0, w, 5)
+    with pytest.raises(ValueError, match="lstm_sequence: steps must be a positive int, got 0"):
+        nn_fused.lstm_sequence(projected, h0, h0, w, 0)
+    with pytest.raises(ValueError, match=r"expected h0 of shape \(batch, hidden\), got \(2,\)"):
+        nn_fused.gru_sequence(ag.randn(4, 6), ag.zeros(2), ag.randn(2, 6), None, 2)
+    with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu', got 'sigmoid'"):
+        nn_fused.rnn_sequence(ag.randn(12, 2), ag.zeros(3, 2), ag.randn(2, 2), "sigmoid", 4)
 
 
 def test_a_state_changed_in_place_after_the_call_is_caught():

@@ -3,14 +3,15 @@ op, as PyTorch runs its recurrent layers.
 
 Step by step, each time step paid an op's bookkeeping and the layer's Python twice
 (forward and backward); here a step is its array work alone (the step formulas of
-``recurrent``), and the recurrent weight's gradient is two GEMMs over all steps
+``recurrent``), and the recurrent weight's gradient is one GEMM over all steps
 instead of one per step. ``projected`` is every step's input projection (steps *
 batch, gates * hidden), time-major, which the layer computes in one GEMM; ``reverse``
 runs the steps from last to first (a bidirectional layer's second direction).
 
 Each op keeps its inputs and, per step, the arrays its backward needs (h among them:
-its output, which the caller may change in place, is not what it keeps), most of
-which a plain backward frees as it passes them (unless retain_graph): the allocator
+its output, which the caller may change in place, is not what it keeps). A plain
+backward frees those but h as it passes them (unless retain_graph; every h serves the
+weight's gradient at the end): the allocator
 then reuses their blocks for the backward's own arrays, where arrays kept to the end
 of backward (or one (steps, batch, gates * hidden) array) took fresh pages, and page
 faults, at every call. Under create_graph the op recomputes its steps with the step op and
@@ -119,7 +120,6 @@ class GRUSequence(Function):
 
     @staticmethod
     def forward(ctx, projected, h0, w_hh_t, b_hh, steps, reverse):
-        ctx.set_materialize_grads(False)
         backend = projected._backend
         gx, out = _inputs_and_outputs(backend, projected, h0, steps, 3)
         hs, gates, gh_ns = [None] * steps, [None] * steps, [None] * steps
@@ -258,8 +258,26 @@ def _time_order(steps, reverse):
     return range(steps - 1, -1, -1) if reverse else range(steps)
 
 
+def _check_shapes(op, projected, h0, w_hh_t, steps, gates):
+    """The shapes the layers give: (steps * batch, gates * hidden), (batch, hidden) and
+    (hidden, gates * hidden), with at least one step."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"{op}: steps must be a positive int, got {steps!r}")
+    if h0.ndim != 2:
+        raise ValueError(f"{op}: expected h0 of shape (batch, hidden), got {h0.shape}")
+    batch, hidden = h0.shape
+    expected = ((steps * batch, gates * hidden), (hidden, gates * hidden))
+    if (projected.shape, w_hh_t.shape) != expected:
+        raise ValueError(f"{op}: with h0 of shape {h0.shape} and {steps} steps, expected the projection and "
+                         f"w_hh_t of shapes {expected[0]} and {expected[1]}, got {projected.shape} and "
+                         f"{w_hh_t.shape}")
+
+
 def rnn_sequence(projected, h0, w_hh_t, nonlinearity, steps, reverse=False):
     """Every step's h as (steps, batch, hidden), and the final h (see RNNSequence)."""
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    _check_shapes("rnn_sequence", projected, h0, w_hh_t, steps, 1)
     projected, h0, w_hh_t = _common_dtype(projected, h0, w_hh_t)
     hs = RNNSequence.apply(projected, h0, w_hh_t, steps, reverse, nonlinearity)
     return hs, hs[0 if reverse else steps - 1, ...]
@@ -267,6 +285,9 @@ def rnn_sequence(projected, h0, w_hh_t, nonlinearity, steps, reverse=False):
 
 def lstm_sequence(projected, h0, c0, w_hh_t, steps, reverse=False):
     """Every step's h as (steps, batch, hidden), and the final h and c (see LSTMSequence)."""
+    _check_shapes("lstm_sequence", projected, h0, w_hh_t, steps, 4)
+    if c0.shape != h0.shape:
+        raise ValueError(f"lstm_sequence: expected c0 of h0's shape {h0.shape}, got {c0.shape}")
     projected, h0, c0, w_hh_t = _common_dtype(projected, h0, c0, w_hh_t)
     hs, c_n = LSTMSequence.apply(projected, h0, c0, w_hh_t, steps, reverse)
     return hs, hs[0 if reverse else steps - 1, ...], c_n
@@ -274,6 +295,7 @@ def lstm_sequence(projected, h0, c0, w_hh_t, steps, reverse=False):
 
 def gru_sequence(projected, h0, w_hh_t, b_hh, steps, reverse=False):
     """Every step's h as (steps, batch, hidden), and the final h (see GRUSequence)."""
+    _check_shapes("gru_sequence", projected, h0, w_hh_t, steps, 3)
     projected, h0, w_hh_t, b_hh = _common_dtype(projected, h0, w_hh_t, b_hh)
     hs = GRUSequence.apply(projected, h0, w_hh_t, b_hh, steps, reverse)
     return hs, hs[0 if reverse else steps - 1, ...]
