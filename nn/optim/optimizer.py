@@ -53,7 +53,7 @@ from ..parameter import is_lazy, zero_grads
 # pair holds): their types are checked before their values are, and on loading a state dict.
 _NUMERIC_HYPERPARAMETERS = ("lr", "momentum", "dampening", "weight_decay", "eps", "alpha", "lr_decay",
                             "initial_accumulator_value", "rho", "momentum_decay", "lambd", "t0", "max_iter",
-                            "max_eval", "tolerance_grad", "tolerance_change", "history_size")
+                            "max_eval", "tolerance_grad", "tolerance_change", "history_size", "beta2_decay", "d")
 _PAIR_HYPERPARAMETERS = {"betas": "(beta1, beta2)", "etas": "(etaminus, etaplus)",
                          "step_sizes": "(min_step, max_step)"}
 
@@ -156,8 +156,9 @@ def _runs_hooks(name):
 class Optimizer:
     """Base class: construct from an iterable of Tensors or of param-group dicts."""
 
-    # The entries every non-empty per-parameter state holds (the others are made on demand),
-    # which load_state_dict checks for, so a state dict from another optimizer fails there.
+    # The entries every non-empty per-parameter state holds (the others are made on demand;
+    # an optimizer whose entries depend on the parameter says so in _required_state), which
+    # load_state_dict checks for, so a state dict from another optimizer fails there.
     _state_keys = ()
     # The state entries that are one number, not an array like the parameter: float32 CPU
     # scalars (see _new_scalar), which keep that type when loaded (see _state_value).
@@ -210,6 +211,19 @@ class Optimizer:
         """Raise ValueError for a hyperparameter value out of range, or inconsistent with another,
         in ``hyper`` (a new group or the defaults; their types are checked already). Not run
         on a loaded state dict, whose values a scheduler may have written (module docstring)."""
+
+    def _check_parameter(self, index, param):
+        """Raise for a parameter (number ``index`` of its group) that this optimizer cannot
+        update, such as Muon's non-matrices; run after the checks every optimizer makes."""
+
+    def _required_state(self, param):
+        """The entries every non-empty state of ``param`` holds (see _state_keys)."""
+        return self._state_keys
+
+    def _state_shape(self, key, param):
+        """The shape of state entry ``key`` of ``param``: the parameter's own, unless the
+        optimizer keeps a factored state (Adafactor's row and column averages)."""
+        return param.shape
 
     def _update_group(self, group, params):
         """Update ``params`` (the group's parameters that have a gradient) in place."""
@@ -279,6 +293,7 @@ class Optimizer:
                 raise TypeError(f"{name} can only optimize floating-point tensors, but parameter {i} is {p.dtype}")
             if id(p) in seen:
                 raise ValueError(f"{name}: parameter {i} appears twice in the same group; list each parameter once")
+            self._check_parameter(i, p)
             seen.add(id(p))
         for g_index, group in enumerate(self.param_groups):
             if any(id(p) in seen for p in group["params"]):
@@ -434,11 +449,11 @@ class Optimizer:
                                  "no saved param group lists")
             p = by_index[i]
             # None means "not made yet", as an absent entry does; the update makes it on demand.
-            loaded = {key: _state_value(name, i, key, value, p, key in self._scalar_state_keys)
+            loaded = {key: _state_value(self, i, key, value, p, key in self._scalar_state_keys)
                       for key, value in values.items() if value is not None}
             if not loaded:
                 continue
-            missing = [key for key in self._state_keys if key not in loaded]
+            missing = [key for key in self._required_state(p) if key not in loaded]
             if missing:
                 raise ValueError(f"{name}.load_state_dict: the saved state of parameter {i} has no "
                                  f"{', '.join(map(repr, missing))}, which {name} keeps for every parameter it "
@@ -500,20 +515,23 @@ def _state_value(optimizer, index, key, value, param, scalar):
     ``scalar`` entries (NAdam's mu_product, ASGD's eta and mu) stay float32 CPU scalars, as
     the update makes them, where PyTorch's loading casts them to the parameter's dtype: a
     float64 run resumed here continues exactly as the uninterrupted run would have."""
+    name = type(optimizer).__name__
     host_xp = backends.get("cpu").xp
     host = value.numpy() if isinstance(value, Tensor) else host_xp.asarray(value)
     if scalar:
         if host.size != 1:
-            raise ValueError(f"{optimizer}.load_state_dict: {key!r} of parameter {index} must be one number, "
+            raise ValueError(f"{name}.load_state_dict: {key!r} of parameter {index} must be one number, "
                              f"got shape {tuple(host.shape)}")
         return Tensor(float(host.reshape(())), device="cpu", dtype=dtypes.float32)
     if is_lazy(param):
-        raise ValueError(f"{optimizer}.load_state_dict: parameter {index} has no shape yet (an uninitialized "
+        raise ValueError(f"{name}.load_state_dict: parameter {index} has no shape yet (an uninitialized "
                          "parameter of a Lazy module), so it cannot take the saved state; run one forward, or "
                          "load the model's state_dict, before loading the optimizer's state")
-    if tuple(host.shape) != param.shape:
-        raise ValueError(f"{optimizer}.load_state_dict: state {key!r} of parameter {index} has shape "
-                         f"{tuple(host.shape)} but the parameter has shape {param.shape}")
+    shape = optimizer._state_shape(key, param)
+    if tuple(host.shape) != shape:
+        raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {index} has shape "
+                         f"{tuple(host.shape)} but the parameter has shape {param.shape}"
+                         + (f", for which {name} keeps {key!r} with shape {shape}" if shape != param.shape else ""))
     backend = param._backend
     array = backend.asarray(host_xp.asarray(host, dtype=param.dtype, copy=True), param.dtype)
     return Tensor._make(array, backend)
