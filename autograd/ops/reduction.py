@@ -210,6 +210,9 @@ class StdSqrt(Function):
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
+    x = as_tensor(x)
+    if x.dtype == dtypes.float16:  # the root taken in float32 too: a float16 variance overflows first
+        return std(x.astype(dtypes.float32), axis, ddof, keepdims).astype(dtypes.float16)
     return StdSqrt.apply(_variance("std", x, axis, ddof, keepdims))
 
 

@@ -103,3 +103,15 @@ def test_argmax_and_argmin_of_an_empty_axis_name_the_op_and_the_shape(device, to
         with pytest.raises(IndexError):
             getattr(torch.zeros(2, 0), name)(axis)
     assert getattr(x, name)(axis=0).shape == tuple(getattr(torch.zeros(2, 0), name)(0).shape) == (0,)
+
+
+def test_float16_std_takes_its_root_before_rounding(torch):
+    """The variance of [60000, 60000, 30000] overflows float16; PyTorch takes the root in
+    float32 and rounds once (14144), and so does std now (it gave inf)."""
+    values = [60000.0, 60000.0, 30000.0]
+    x = ag.tensor(values, dtype="float16", requires_grad=True)
+    y = ag.std(x)
+    expected = torch.std(torch.tensor(values, dtype=torch.float16), correction=0)
+    assert y.dtype == ag.float16 and float(y.item()) == float(expected)
+    y.backward()
+    assert x.grad.dtype == ag.float16 and np.all(np.isfinite(x.grad.numpy()))
