@@ -27,6 +27,7 @@ from ..functional.arguments import same_dtype
 from ..module import Module
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
+from .arguments import positive_int
 
 
 class RNNBase(Module):
@@ -42,8 +43,9 @@ class RNNBase(Module):
                  bidirectional=False, device=None, dtype=None, *, proj_size=0):
         super().__init__()
         name = type(self).__name__
-        check_sizes(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
-        check_proj_size(name, proj_size, hidden_size, self.projectable)
+        input_size, hidden_size, num_layers = check_sizes(name, input_size=input_size, hidden_size=hidden_size,
+                                                          num_layers=num_layers)
+        proj_size = check_proj_size(name, proj_size, hidden_size, self.projectable)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:
@@ -387,22 +389,23 @@ def _offsets(batch_sizes):
 # --- shared by the layers and nn.RNNCell/LSTMCell/GRUCell -----------------------------------
 
 def check_sizes(name, **sizes):
-    for arg, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
+    """The sizes as Python ints, each a positive integer (NumPy's too: sizes read off arrays)."""
+    return tuple(positive_int(name, arg, value) for arg, value in sizes.items())
 
 
 def check_proj_size(name, proj_size, hidden_size, projectable):
     """``proj_size`` is 0 (no projection) or, for the LSTM, an int in [1, hidden_size)."""
-    if isinstance(proj_size, bool) or not isinstance(proj_size, int):
+    if isinstance(proj_size, bool) or not isinstance(proj_size, numbers.Integral):
         raise TypeError(f"{name}: proj_size must be an int (0 for no projection), got {proj_size!r}")
+    proj_size = int(proj_size)
     if proj_size == 0:
-        return
+        return 0
     if not projectable:
         raise ValueError(f"{name}: proj_size is only supported by LSTM; leave it 0")
     if not 0 < proj_size < hidden_size:
         raise ValueError(f"{name}: proj_size must be 0 (no projection) or in [1, hidden_size) = "
                          f"[1, {hidden_size}), got {proj_size}")
+    return proj_size
 
 
 def check_state(name, label, state, input):

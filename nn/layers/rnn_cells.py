@@ -21,7 +21,7 @@ class RNNCellBase(Module):
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        check_sizes(name, input_size=input_size, hidden_size=hidden_size)
+        input_size, hidden_size = check_sizes(name, input_size=input_size, hidden_size=hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         add_weights(self, "", self.gates, input_size, hidden_size, self.bias, floating_dtype(name, dtype),
                     backends.get(device))
