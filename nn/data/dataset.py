@@ -39,8 +39,8 @@ class IterableDataset(Dataset):
     def __len__(self):
         raise TypeError(f"{type(self).__name__} has no len(): define __len__ when the stream's length is known")
 
-    def __bool__(self):  # (not len(): a stream without one is still a dataset, and true)
-        return True
+    def __bool__(self):  # a stream without a len() is still a dataset, and true; with one, as len() says
+        return type(self).__len__ is IterableDataset.__len__ or len(self) > 0
 
     def __getitem__(self, index):
         raise TypeError(f"{type(self).__name__} is an IterableDataset: it has no positions to index; "

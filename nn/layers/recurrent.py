@@ -1,13 +1,14 @@
 """Recurrent layers RNN, LSTM and GRU, with PyTorch's parameter names, shapes and gate order.
 
 Each layer and direction runs in two parts: one GEMM projects the inputs of
-every time step at once, then a loop over time applies the recurrence, which
-needs the previous step's hidden state. Everything is made of autograd ops, so
-backpropagation through time comes from the engine.
+every time step at once, then the recurrence, which needs the previous step's
+hidden state, runs over time in one op (nn_fused.recurrent_sequence, whose
+backward is backpropagation through time), or, for an LSTM with a projection,
+as one step op per time step.
 
-A PackedSequence input (nn.utils.rnn) runs the same fused steps on the prefix of
-the batch still active at each step (sequences are sorted by decreasing length),
-so each sequence's final state is the one after its own last step.
+A PackedSequence input (nn.utils.rnn) runs the step ops on the prefix of the
+batch still active at each step (sequences are sorted by decreasing length), so
+each sequence's final state is the one after its own last step.
 """
 import itertools
 import math
@@ -32,7 +33,8 @@ from .arguments import positive_int
 
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: parameters, shapes, layers, directions, dropout.
-    A subclass sets ``gates`` (blocks stacked in each weight), ``n_states`` and ``_step``."""
+    A subclass sets ``gates`` (blocks stacked in each weight), ``n_states``, ``_step``
+    and, to run a whole sequence as one op, ``_sequence``."""
 
     gates = 1
     n_states = 1           # 2 for the LSTM's (h, c)

@@ -141,3 +141,8 @@ def test_a_stream_without_len_is_true_and_batch_size_none_refuses_drop_last(torc
         torch.utils.data.DataLoader(torch_stream(torch, 3), batch_size=None, drop_last=True)
     with pytest.raises(ValueError, match="drop_last=True has no batch to drop"):
         DataLoader(ours_stream(3), batch_size=None, drop_last=True)
+
+
+def test_a_sized_stream_is_true_as_its_length_says(torch):
+    assert not ours_stream(0) and not torch_stream(torch, 0)
+    assert ours_stream(2) and torch_stream(torch, 2)
