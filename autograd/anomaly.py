@@ -1,15 +1,35 @@
 """detect_anomaly(): stop at the first NaN or inf an op produces, forward or backward."""
+import math
 import threading
 
 from . import function
+from .tensor import Tensor
 from .user_code import user_frame
 
 
-def _bad(t):
-    xp = t._backend.xp
-    if t.dtype.kind != "f":
-        return False
-    return not bool(xp.all(xp.isfinite(t.data)))
+def _has_nan(t):
+    return t.dtype.kind == "f" and bool(t._backend.xp.any(t._backend.xp.isnan(t.data)))
+
+
+def _not_finite(t):
+    return t.dtype.kind == "f" and not bool(t._backend.xp.all(t._backend.xp.isfinite(t.data)))
+
+
+def _produced(outputs, args):
+    """The kind of value ("NaN", "inf") the op's outputs hold and its arguments did not, or
+    None. An infinity passed on is no anomaly (an attention mask of -inf added to the
+    scores, masked_fill's -inf), nor is a NaN; an op that makes one is (log(0), a softmax
+    over a row that is all -inf)."""
+    if not any(_not_finite(t) for t in outputs):
+        return None
+    given = [a for arg in args for a in (arg if isinstance(arg, (tuple, list)) else (arg,))]
+    nan_given = any(_has_nan(a) if isinstance(a, Tensor) else isinstance(a, float) and math.isnan(a) for a in given)
+    if not nan_given and any(_has_nan(t) for t in outputs):
+        return "NaN"
+    if any(_not_finite(a) if isinstance(a, Tensor) else isinstance(a, float) and not math.isfinite(a)
+           for a in given):
+        return None
+    return "inf"
 
 
 class _ThreadState(threading.local):
@@ -19,10 +39,13 @@ class _ThreadState(threading.local):
 
 
 class detect_anomaly:
-    """Context manager: a NaN or inf from any op's forward or backward raises at
-    once, naming the op and the line of user code that created it."""
+    """Context manager: a NaN or inf that an op's forward produces (one its arguments did not
+    hold: see _produced), or a NaN or inf gradient from any op's backward, raises at once,
+    naming the op and the line of user code that created it. ``check_nan=False``
+    (PyTorch's argument) turns the checks off."""
 
-    def __init__(self):
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
         self._thread = _ThreadState()
 
     def __enter__(self):
@@ -40,12 +63,12 @@ class detect_anomaly:
             for t in outputs:  # an op a backward records (create_graph) is traced to that backward's call
                 if t.grad_fn is not None and t.grad_fn.trace is None:
                     t.grad_fn.trace = where
-            if self._thread.in_backward:
+            if self._thread.in_backward or not self.check_nan:
                 return out
-            for t in outputs:
-                if _bad(t):
-                    raise RuntimeError(f"detect_anomaly: {cls.__name__} returned NaN or inf in its forward "
-                                       f"output, called at {where}")
+            produced = _produced(outputs, args)
+            if produced is not None:
+                raise RuntimeError(f"detect_anomaly: {cls.__name__} returned {produced} in its forward output "
+                                   f"(its inputs held no {produced}), called at {where}")
             return out
         return checked
 
@@ -57,8 +80,10 @@ class detect_anomaly:
                 out = call(node, grads)
             finally:
                 state.in_backward -= 1
+            if not self.check_nan:
+                return out
             for i, g in enumerate(out):
-                if g is not None and _bad(g):
+                if g is not None and _not_finite(g):
                     raise RuntimeError(f"detect_anomaly: the backward of {node.name} returned NaN or inf in "
                                        f"its gradient for input {i}; the op was created at "
                                        f"{node.trace or '<before detect_anomaly was entered>'}")

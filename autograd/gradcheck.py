@@ -16,6 +16,17 @@ def _as_tuple(x):
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
+def _tensor_outputs(result, what):
+    """fn's result as a tuple of Tensors; anything else in it is refused by name (not with
+    "'float' object has no attribute 'size'" from deep inside the check)."""
+    outputs = _as_tuple(result)
+    for k, o in enumerate(outputs):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"{what}: fn must return a Tensor or a tuple of Tensors, but its output {k} is "
+                            f"{type(o).__name__} {o!r}; return the tensor itself (not .item() or a NumPy array)")
+    return outputs
+
+
 def _flat_host(t):
     return _host.xp.reshape(_host.xp.asarray(t._backend.to_numpy(t.data), dtype=_host.xp.float64), (-1,))
 
@@ -23,11 +34,7 @@ def _flat_host(t):
 def _jacobians(fn, inputs, wrt, eps, what):
     """Analytic and numerical Jacobians, one (rows: outputs, columns: input elements) per input."""
     xp = _host.xp
-    outputs = [o for o in _as_tuple(fn(*inputs))]
-    for k, o in enumerate(outputs):  # not "'float' object has no attribute 'size'" from below
-        if not isinstance(o, Tensor):
-            raise TypeError(f"{what}: fn must return a Tensor or a tuple of Tensors, but its output {k} is "
-                            f"{type(o).__name__} {o!r}; return the tensor itself (not .item() or a NumPy array)")
+    outputs = _tensor_outputs(fn(*inputs), what)
     sizes = [o.size for o in outputs]
     total = sum(sizes)
     analytic = {i: xp.zeros((total, inputs[i].size)) for i in wrt}
@@ -128,7 +135,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     (with random or given ``grad_outputs``, one per output) against finite differences.
     Returns True, or raises GradcheckError (returns False with ``raise_exception=False``)."""
     inputs = _as_tuple(inputs)
-    outputs = _as_tuple(fn(*inputs))
+    outputs = _tensor_outputs(fn(*inputs), "gradgradcheck")
     if grad_outputs is None:
         rng = _host.rng
         grad_outputs = [Tensor._make(o._backend.from_numpy(rng.standard_normal(o.shape)), o._backend)

@@ -254,9 +254,10 @@ def _xlogx(t):
     """t log t, 0 where t is 0. Its gradient there is NaN, as PyTorch's xlogy(t, t)
     (log t + t / t): the log is taken of t with its zeros replaced by NaN, which the
     outer where hides from the value but the product's gradient carries (both without
-    a floating-point warning, as NaN operands raise none)."""
+    a floating-point warning, as NaN operands raise none). Only a t that requires grad
+    needs that NaN: elsewhere a 1 stands in, so detect_anomaly sees no NaN in forward."""
     zero = t == 0
-    return where(zero, 0, t * log(where(zero, math.nan, t)))
+    return where(zero, 0, t * log(where(zero, math.nan if t.requires_grad else 1.0, t)))
 
 
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,

@@ -1274,17 +1274,6 @@ def test_an_alias_made_by_the_constructor_shares_the_version_counter(device):
         s.sum().backward()
 
 
-def test_relu_in_place_stopped_by_anomaly_detection_is_still_counted(device):
-    x = f64([-1.0, np.inf])
-    h = x * 1
-    y = h * h                                # Mul saves h
-    with ag.detect_anomaly():
-        with pytest.raises(RuntimeError):
-            h.relu_()                        # writes, then the anomaly check raises
-    with pytest.raises(RuntimeError, match=r"Mul: .*modified in place"):
-        y.sum().backward()
-
-
 def test_relu_in_place_outside_the_graph(device):
     c = ag.tensor([-1.0, 2.0])
     assert c.relu_() is c and c.grad_fn is None and not c.requires_grad
@@ -1603,8 +1592,8 @@ def test_relu_anomaly_nan_in_plain_backward_is_still_caught(device):
     x = ag.tensor([1.0, 2.0], dtype=ag.float64, requires_grad=True)
     with ag.detect_anomaly():
         y = ag.relu(x)
-        with pytest.raises(RuntimeError, match="NaN or inf"):
-            (y * ag.tensor([float("nan"), 1.0], dtype=ag.float64)).sum().backward()
+        with pytest.raises(RuntimeError, match="backward of Relu returned NaN or inf"):
+            y.backward(ag.tensor([float("nan"), 1.0], dtype=ag.float64))
 
 
 def test_a_saved_output_changed_through_a_view_still_fails_backward(device, torch):
