@@ -5,7 +5,7 @@ import backends
 from backends import dtypes
 
 from .shapes import INTEGER, shape_arg
-from .tensor import Tensor, default_dtype
+from .tensor import Tensor, default_dtype, refuse_unsupported_dtype
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -90,6 +90,9 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
         is_int = all(isinstance(v, int) for v in (start, stop, step))
         dtype = dtypes.int64 if is_int else default_dtype()
     dtype = dtypes.canonical(dtype)
+    if dtype == dtypes.bool_:  # NumPy's counts to 2 at most; PyTorch has none
+        raise TypeError("arange: dtype bool has no range to count; make an integer range and compare it, "
+                        "as in arange(n) < k")
     if dtypes.category(dtype) == 1:
         # As PyTorch: an integer arange counts in integers, its bounds and step truncated
         # toward zero (NumPy steps by int(start + step) - int(start), which can be 0).
@@ -99,11 +102,13 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
                              "use a step of at least 1, or a floating dtype")
     backend = backends.get(device)
     xp = backend.xp
-    if dtype in (dtypes.float16, dtypes.float32):
-        # Counted in float64 and rounded once, as PyTorch: NumPy adds the step in the narrow
-        # dtype, so past 2**24 (float32) or 2**11 (float16) its values stop growing.
-        array = xp.astype(xp.arange(start, stop, step, dtype=backend.native_dtype(dtypes.float64)),
-                          backend.native_dtype(dtype))
+    if dtypes.is_floating(dtype):
+        # Each value start + i * step in float64, rounded once to the dtype, as PyTorch: NumPy
+        # steps by (start + step) - start, which rounds to 0 past 2**53 in float64 (and past
+        # 2**24 in float32), so its values stopped growing.
+        count = math.ceil((float(stop) - float(start)) / float(step))
+        float64 = backend.native_dtype(dtypes.float64)
+        array = xp.astype(xp.arange(count, dtype=float64) * step + start, backend.native_dtype(dtype))
     else:
         array = xp.arange(start, stop, step, dtype=backend.native_dtype(dtype))
     t = Tensor._make(array, backend)
@@ -221,12 +226,21 @@ def randint_like(x, low=0, high=None, *, dtype=None, device=None, requires_grad=
 
 
 def manual_seed(seed):
-    """Seed every device's random generator, for reproducible runs."""
-    backends.manual_seed(int(seed))
+    """Seed every device's random generator, for reproducible runs. As PyTorch, a seed is
+    any 64-bit int, signed or not: a negative one counts as its two's complement (-1 is
+    2**64 - 1), which NumPy's generators, taking only non-negative seeds, need."""
+    seed = int(seed)
+    if not -(1 << 63) <= seed < 1 << 64:
+        raise ValueError(f"manual_seed: the seed {seed} does not fit in 64 bits; "
+                         f"use one from {-(1 << 63)} to {(1 << 64) - 1}")
+    backends.manual_seed(seed % (1 << 64))
 
 
 def from_dlpack(obj):
     """A tensor sharing memory with any DLPack producer (NumPy, CuPy, PyTorch...)."""
+    if not hasattr(obj, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack: takes an array that supports DLPack (NumPy, CuPy, a PyTorch tensor...), "
+                        f"not {type(obj).__name__}; use ag.tensor for Python numbers and lists")
     device_type, index = obj.__dlpack_device__()
     if int(device_type) == 1:
         backend = backends.get("cpu")
@@ -235,4 +249,6 @@ def from_dlpack(obj):
     else:
         raise ValueError(f"from_dlpack: unsupported DLPack device type {device_type}; "
                          "topograd takes CPU (1) and CUDA (2) arrays")
-    return Tensor._make(backend.xp.from_dlpack(obj), backend)
+    array = backend.xp.from_dlpack(obj)
+    refuse_unsupported_dtype(array, backend, f"from_dlpack: cannot share this {type(obj).__name__}")
+    return Tensor._make(array, backend)

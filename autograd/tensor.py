@@ -99,6 +99,8 @@ class Tensor:
             dtype = inferred if dtype is None else dtype
         elif dtype is None and type(data) is int:
             dtype = dtypes.int64  # as in a list: NumPy would take 2**63 as uint64, PyTorch refuses it
+        elif _not_numbers(data):
+            raise TypeError(_no_dtype_holds(f"cannot make a tensor of this {type(source).__name__}", data))
         if dtype is None and not getattr(getattr(data, "dtype", None), "isnative", True):
             # A byte-swapped array (read from a big-endian file) in this machine's order, as
             # every op and dtype check expects: '>f4' is float32 but not equal to ag.float32.
@@ -108,9 +110,7 @@ class Tensor:
             if dtypes.is_floating(backend.canonical_dtype(data.dtype)):
                 dtype = default_dtype()
         array = backend.asarray(data, dtype)
-        if array.dtype not in backend.floating_dtypes and backend.canonical_dtype(array.dtype).name not in dtypes.NAMES:
-            raise TypeError(f"cannot make a tensor of this {type(source).__name__} (its dtype would be "
-                            f"{array.dtype}); tensors hold real numbers or bools: {', '.join(dtypes.NAMES)}")
+        refuse_unsupported_dtype(array, backend, f"cannot make a tensor of this {type(source).__name__}")
         init(self, array, backend)
         if isinstance(source, Tensor) and array is source.data:
             share_version(self, version_of(source))  # an alias: in-place changes through it count for both
@@ -1004,12 +1004,38 @@ def init(t, array, backend):
 _SCALAR_DTYPES = {bool: dtypes.bool_, int: dtypes.int64, float: None}
 
 
+def refuse_unsupported_dtype(array, backend, problem):
+    """A TypeError starting with ``problem`` where ``array``'s dtype is none a tensor holds
+    (complex, strings, objects): ops would compute nonsense on it (a complex sum came out
+    as an int64 0)."""
+    if array.dtype not in backend.floating_dtypes and backend.canonical_dtype(array.dtype).name not in dtypes.NAMES:
+        raise TypeError(f"{problem} (its dtype would be {array.dtype}); "
+                        f"tensors hold real numbers or bools: {', '.join(dtypes.NAMES)}")
+
+
+def _not_numbers(data):
+    """Whether ``data`` is None, a string, or an array of objects or strings: under a
+    given dtype NumPy reads None as nan and "1" as 1, where PyTorch refuses them."""
+    return data is None or isinstance(data, (str, bytes)) or \
+        getattr(getattr(data, "dtype", None), "kind", None) in _NOT_NUMBER_KINDS
+
+
+_NOT_NUMBER_KINDS = frozenset("OSUV")  # NumPy's object, bytes, str and void arrays
+
+
+def _no_dtype_holds(problem, value):
+    text = repr(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"{problem}, {text}: no tensor dtype holds it; tensors hold real numbers or bools: {', '.join(dtypes.NAMES)}"
+
+
 def _from_nested(seq):
     """``seq`` (nested lists or tuples) with each tensor in it as a host array, which any
     device can read, and the dtype PyTorch infers for it: a Python float counts as the
     default dtype, an int as int64, a bool as bool, a tensor or NumPy value as its own
     dtype, all promoted together (so a list of float64 tensors stays float64). The dtype
-    is None where nothing is inside (an empty list) or something that is not a number."""
+    is None where nothing is inside (an empty list) or something of a type it does not
+    know (a Fraction: NumPy decides); None and strings are refused."""
     found = set()
     unknown = []
 
@@ -1027,8 +1053,15 @@ def _from_nested(seq):
                 item = item._backend.to_numpy(item.data)
             elif type(item) in _SCALAR_DTYPES:
                 found.add(_SCALAR_DTYPES[type(item)] or default_dtype())
+            elif _not_numbers(item):
+                raise TypeError(_no_dtype_holds(f"cannot make a tensor of a list holding this {type(item).__name__}",
+                                                item))
             elif hasattr(item, "dtype"):  # a NumPy scalar or array
                 found.add(dtypes.canonical(item.dtype))
+                if isinstance(item, dtypes.NUMPY_SCALAR):
+                    # as the Python number it holds, which the cast to a given dtype checks as it
+                    # checks Python's (NumPy's own scalars wrap: np.int64(300) became 44 in uint8)
+                    item = item.item()
             else:
                 unknown.append(item)
             out.append(item)
