@@ -27,6 +27,8 @@ from .layers.loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLo
                           MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
                           TripletMarginLoss)
 from .layers.loss import CTCLoss, MultiLabelMarginLoss, TripletMarginWithDistanceLoss
+from .layers.loss import LinearCrossEntropyLoss
+from .functional.linear_cross_entropy import LinearCrossEntropyOptions
 from .layers.distance import CosineSimilarity, PairwiseDistance
 from .layers.normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
                                    LayerNorm)

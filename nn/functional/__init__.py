@@ -10,7 +10,7 @@ raises a clear error before any work is done.
 
 One concept per module, mirroring ``nn.layers``: ``linear``, ``conv``,
 ``pooling`` (with ``pooling3d`` and ``fractional_pooling``), ``dropout``, ``activation``, ``normalization``, ``loss``,
-``margin_loss``, ``distance``, ``embedding`` (with ``one_hot``), ``embedding_bag``,
+``margin_loss``, ``linear_cross_entropy``, ``distance``, ``embedding`` (with ``one_hot``), ``embedding_bag``,
 ``lp_pooling``, ``gumbel_softmax`` and ``grid_sampling``; ``arguments``
 holds the checks they share and ``inplace`` PyTorch's ``inplace=True``. Use the functions from here:
 ``import nn.functional as F``, then ``F.linear(...)``.
@@ -29,6 +29,7 @@ from .embedding_bag import embedding_bag
 from .grid_sampling import affine_grid, grid_sample
 from .gumbel_softmax import gumbel_softmax
 from .linear import bilinear, linear
+from .linear_cross_entropy import linear_cross_entropy
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, gaussian_nll_loss,
                    huber_loss, kl_div, l1_loss, mse_loss, nll_loss, poisson_nll_loss, smooth_l1_loss)
 from .margin_loss import (cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
@@ -58,7 +59,7 @@ __all__ = [
     "softmax", "log_softmax", "relu6", "hardtanh", "prelu", "selu", "celu", "silu", "mish", "hardsigmoid",
     "hardswish", "logsigmoid", "softsign", "tanhshrink", "threshold", "hardshrink", "softshrink", "glu",
     "softmin", "batch_norm", "instance_norm", "group_norm", "layer_norm",
-    "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy",
+    "one_hot", "cross_entropy", "linear_cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "embedding",
     "smooth_l1_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss", "margin_ranking_loss",
     "hinge_embedding_loss", "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss",

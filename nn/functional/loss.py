@@ -36,14 +36,7 @@ def _class_targets(op, input, target, ignore_index):
     """Class-index targets checked against input (N, C, d1, ...) or (C,): returns the
     input as (M, C), the targets as (M,), the shape of a per-element loss, and
     whether no target equals ignore_index."""
-    if kind(target) not in "iu":
-        # Only cross_entropy also takes class probabilities; nll_loss would refuse the float target it suggests
-        probabilities = "pass a float target of the input's shape" if op == "cross_entropy" else \
-            "use cross_entropy on the logits, which takes them as a float target of the input's shape"
-        raise TypeError(f"{op}: class-index targets must be integers, not {target.dtype}; convert them with "
-                        f"target.astype(ag.int64) (for class probabilities {probabilities})")
-    if target.dtype != dtypes.int64:  # so ignore_index compares with any target (-100 is no uint8)
-        target = target.astype(dtypes.int64)
+    target = _integer_targets(op, target)
     shape, t = input.data.shape, target.data
     if len(shape) == 1:
         expected = ()
@@ -57,6 +50,33 @@ def _class_targets(op, input, target, ignore_index):
         raise ValueError(f"{op}: the input of shape {input.shape} needs a target of shape {expected}, "
                          f"got {target.shape}{one_hot}")
     c = shape[-1] if len(shape) == 1 else shape[1]
+    all_valid = _targets_in_bounds(op, target, c, ignore_index)
+    if len(shape) == 2:
+        return input, target, expected, all_valid
+    if len(shape) == 1:
+        return reshape(input, (1, c)), reshape(target, (1,)), expected, all_valid
+    if len(shape) > 2:  # (N, C, d1, ...) -> (N*d1*..., C): classes on the last axis
+        input = transpose(input, (0,) + tuple(range(2, input.ndim)) + (1,))
+    return reshape(input, (-1, c)), reshape(target, (-1,)), expected, all_valid
+
+
+def _integer_targets(op, target):
+    """Class-index targets as int64, refusing float ones with the fix."""
+    if kind(target) not in "iu":
+        # Only cross_entropy also takes class probabilities; nll_loss would refuse the float target it suggests
+        probabilities = "pass a float target of the input's shape" if op == "cross_entropy" else \
+            "use cross_entropy on the logits, which takes them as a float target of the input's shape"
+        raise TypeError(f"{op}: class-index targets must be integers, not {target.dtype}; convert them with "
+                        f"target.astype(ag.int64) (for class probabilities {probabilities})")
+    if target.dtype != dtypes.int64:  # so ignore_index compares with any target (-100 is no uint8)
+        target = target.astype(dtypes.int64)
+    return target
+
+
+def _targets_in_bounds(op, target, c, ignore_index):
+    """Refuse a target outside [0, c) that is not ignore_index; returns whether no
+    target equals ignore_index."""
+    t = target.data
     xp = target._backend.xp
     all_valid = True
     if 0 not in t.shape:
@@ -70,13 +90,7 @@ def _class_targets(op, input, target, ignore_index):
             all_valid = False
         elif low <= ignore_index <= high:
             all_valid = not bool(xp.any(t == ignore_index))
-    if len(shape) == 2:
-        return input, target, expected, all_valid
-    if len(shape) == 1:
-        return reshape(input, (1, c)), reshape(target, (1,)), expected, all_valid
-    if len(shape) > 2:  # (N, C, d1, ...) -> (N*d1*..., C): classes on the last axis
-        input = transpose(input, (0,) + tuple(range(2, input.ndim)) + (1,))
-    return reshape(input, (-1, c)), reshape(target, (-1,)), expected, all_valid
+    return all_valid
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,

@@ -1,12 +1,15 @@
 """Loss modules over the nn.functional losses, with PyTorch's constructor
 arguments; class weights and pos_weight are buffers, so they follow .to(). The margin
 and ranking losses take their arguments as PyTorch's, checked at construction."""
+import math
 import numbers
 
 from .. import functional as F
 from ..functional.loss import resolve_kl_reduction
 from ..functional.loss_arguments import resolve_reduction
 from ..module import Module
+from .arguments import positive_int
+from .linear import Linear
 
 
 class _Loss(Module):
@@ -32,6 +35,47 @@ class CrossEntropyLoss(_WeightedLoss):
     def forward(self, input, target):
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    """Cross-entropy of ``self.linear``'s logits, ``F.linear_cross_entropy``: a Linear(in_features,
+    num_classes * prod(out_features)) without a bias unless ``bias=True``, its weight kept flat
+    as PyTorch keeps it and seen as (num_classes, *out_features, in_features) in forward.
+    ``options`` (a LinearCrossEntropyOptions) sets the rows of logits made at a time."""
+
+    def __init__(self, in_features, num_classes, *, out_features=(), bias=False, device=None, dtype=None,
+                 reduction="mean", weight=None, ignore_index=None, label_smoothing=0.0, options=None):
+        name = type(self).__name__
+        num_classes = positive_int(name, "num_classes", num_classes)
+        if isinstance(out_features, (str, bytes)) or not isinstance(out_features, (tuple, list)):
+            raise TypeError(f"{name}: out_features must be a tuple of ints (d1, ..., dK), got {out_features!r}")
+        out_features = tuple(positive_int(name, "out_features", d) for d in out_features)
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise ValueError(f"{name}: weight must have one value per class, shape ({num_classes},), got "
+                             f"{weight.shape}")
+        if not isinstance(label_smoothing, numbers.Real) or not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"{name}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
+        super().__init__(weight, reduction=reduction)
+        self.num_classes, self.out_features = num_classes, out_features
+        self.ignore_index, self.label_smoothing, self.options = ignore_index, label_smoothing, options
+        self.linear = Linear(in_features, math.prod(out_features, start=num_classes), bias=bias, device=device,
+                             dtype=dtype)
+
+    def forward(self, input, target):
+        weight, bias = self.linear.weight, self.linear.bias
+        if self.out_features:  # the flat parameters seen as (C, d1, ..., dK, in) and (C, d1, ..., dK)
+            logical = (self.num_classes,) + self.out_features
+            weight = weight.reshape(logical + (self.linear.in_features,))
+            bias = None if bias is None else bias.reshape(logical)
+        return F.linear_cross_entropy(input, weight, target, linear_bias=bias, weight=self.weight,
+                                      reduction=self.reduction, ignore_index=self.ignore_index,
+                                      label_smoothing=self.label_smoothing, options=self.options)
+
+    def extra_repr(self):
+        return (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
+                f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
+                f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}, options={self.options}")
 
 
 class NLLLoss(_WeightedLoss):

@@ -1,6 +1,7 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
 would be slower (linear, conv2d, conv3d and their transposes, 2-D and 3-D pooling, an RNN, LSTM or GRU time step,
-the Huber and smooth L1 losses) or numerically
+the Huber and smooth L1 losses) or heavy on memory (cross-entropy of a linear layer's
+logits, made a chunk of rows at a time) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy, the ELU family's expm1, the hardswish's gradient at NaN), and the
 leaky ReLU and piecewise-linear activations (hardtanh, threshold, the shrinks),
@@ -28,6 +29,7 @@ from .conv_transpose import conv_transpose2d
 from .huber import huber
 from .layer_norm import layer_norm
 from .linear import linear
+from .linear_cross_entropy import linear_cross_entropy
 from .padding import axis_runs as padding_axis_runs, pad
 from .plane_indexing import max_unpool2d
 from .sliding_blocks import fold, unfold
@@ -43,7 +45,7 @@ from ..exponential import erf  # (for the exact GELU; it lives with erfc, as ag.
 
 __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
            "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "fractional_max_pool", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
-           "huber", "leaky_relu", "linear", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_indices",
+           "huber", "leaky_relu", "linear", "linear_cross_entropy", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_indices",
            "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "softmax", "softplus", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
            "batch_norm", "layer_norm", "rms_norm"]

@@ -21,6 +21,7 @@ from ..shape import split, stack
 from ...function import Function
 from ...grad_mode import retains_graph, state as _grad_state
 from ...tensor import Tensor
+from .recompute import recomputed_backward
 from .recurrent import (GRUStep, LSTMStep, RNNStep, _array_math, _arrays, _common_dtype, _gru_backward,
                         _gru_forward, _lstm_backward, _lstm_forward, _plus, _rnn_backward, _rnn_forward)
 
@@ -45,7 +46,7 @@ class RNNSequence(Function):
     @staticmethod
     def backward(ctx, g_hs):
         if _grad_state.enabled:
-            return _recomputed_backward(ctx, _rnn_steps, (g_hs,), 3)
+            return recomputed_backward(ctx, _rnn_steps, (g_hs,), 3)
         steps, reverse = ctx.steps, ctx.reverse
         (h0, w_hh_t), (hs,) = _take_saved(ctx, 1)
         g_hs = g_hs.data
@@ -89,7 +90,7 @@ class LSTMSequence(Function):
     @staticmethod
     def backward(ctx, g_hs, g_c):
         if _grad_state.enabled:
-            return _recomputed_backward(ctx, _lstm_steps, (g_hs, g_c), 4)
+            return recomputed_backward(ctx, _lstm_steps, (g_hs, g_c), 4)
         steps, reverse = ctx.steps, ctx.reverse
         (h0, c0, w_hh_t), (hs, cs, gates) = _take_saved(ctx, 3)
         g_hs, g_c = _arrays(g_hs, g_c)
@@ -134,7 +135,7 @@ class GRUSequence(Function):
     @staticmethod
     def backward(ctx, g_hs):
         if _grad_state.enabled:
-            return _recomputed_backward(ctx, _gru_steps, (g_hs,), 4)
+            return recomputed_backward(ctx, _gru_steps, (g_hs,), 4)
         steps, reverse = ctx.steps, ctx.reverse
         (h0, w_hh_t, _), (hs, gates, gh_ns) = _take_saved(ctx, 3)
         g_hs = g_hs.data
@@ -219,39 +220,6 @@ def _steps(ctx, projected, state, step):
         state = step(rows[t], state)
         hs[t] = state[0]
     return stack(hs, axis=0), state
-
-
-def _recomputed_backward(ctx, recompute, output_grads, n_inputs):
-    """A sequence op's backward under create_graph: its outputs again with the step op
-    (whose backward is written in Tensor ops), then ag.grad of that graph, recorded.
-    The op's first ``n_inputs`` arguments are its tensors, saved first, in order. The
-    steps start from aliases of them, and ag.grad stops at those: at the inputs
-    themselves it would run their hooks, which the pass that called this runs too."""
-    from ...engine import grad  # (the engine imports the ops)
-    inputs = ctx.saved_tensors[:n_inputs]
-    needs = [need and x.requires_grad for x, need in zip(inputs, ctx.needs_input_grad)]
-    aliases = [_Alias.apply(x) if need else x for x, need in zip(inputs, needs)]
-    outputs = recompute(ctx, *aliases)
-    pairs = [(out, g) for out, g in zip(outputs, output_grads) if g is not None]
-    wanted = [alias for alias, need in zip(aliases, needs) if need]
-    others = (None,) * (len(ctx.needs_input_grad) - n_inputs)  # steps, reverse, nonlinearity
-    if not pairs or not wanted:
-        return (None,) * n_inputs + others
-    found = iter(grad([out for out, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
-                      allow_unused=True))
-    return tuple(next(found) if need else None for need in needs) + others
-
-
-class _Alias(Function):
-    """The input itself, as the output of a node of its own (see _recomputed_backward)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.data
-
-    @staticmethod
-    def backward(ctx, g):
-        return g
 
 
 def _time_order(steps, reverse):
