@@ -40,7 +40,8 @@ class _ThreadState(threading.local):
 
 class detect_anomaly:
     """Context manager: a NaN or inf that an op's forward produces (one its arguments did not
-    hold: see _produced), or a NaN or inf gradient from any op's backward, raises at once,
+    hold: see _produced; an op built of others, as logsumexp over a row of -inf is, can make
+    one inside), or a NaN or inf gradient from any op's backward, raises at once,
     naming the op and the line of user code that created it. ``check_nan=False``
     (PyTorch's argument) turns the checks off."""
 

@@ -103,9 +103,10 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     backend = backends.get(device)
     xp = backend.xp
     if dtypes.is_floating(dtype):
-        # Each value start + i * step in float64, rounded once to the dtype, as PyTorch: NumPy
-        # steps by (start + step) - start, which rounds to 0 past 2**53 in float64 (and past
-        # 2**24 in float32), so its values stopped growing.
+        # Each value start + i * step in float64, rounded once to the dtype (PyTorch's
+        # vectorized kernel can differ in the last place): NumPy steps by (start + step) -
+        # start, which rounds to 0 past 2**53 in float64 (and past 2**24 in float32), so its
+        # values stopped growing.
         count = math.ceil((float(stop) - float(start)) / float(step))
         float64 = backend.native_dtype(dtypes.float64)
         array = xp.astype(xp.arange(count, dtype=float64) * step + start, backend.native_dtype(dtype))

@@ -9,6 +9,7 @@ ignore_index included. Probability targets and a K-dimensional weight (C, d1, ..
 in_features) take the composed ops, PyTorch's reference path, with all their logits."""
 import dataclasses
 import math
+import numbers
 import warnings
 
 from autograd.ops import nn_fused
@@ -57,7 +58,7 @@ class LinearCrossEntropyOptions:
         if self.chunking_method is not None and self.chunking_method != "auto":
             _aspect_ratio_factor(self.chunking_method)
         size = self.batch_chunk_size
-        if size is not None and (type(size) is not int or size <= 0):
+        if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0):
             raise ValueError(f"LinearCrossEntropyOptions: batch_chunk_size must be a positive int or None, "
                              f"got {size!r}")
 

@@ -164,7 +164,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     loss = -picked * constant(row_weight, input)
     if reduction == "mean":
         total = xp.sum(row_weight)
-        if bool(total > 0):
+        if bool(total != 0):  # (a negative total of weights divides, as PyTorch's)
             return _sum(loss) / constant(total, input)
         # Nothing counted (an empty batch, every target ignored or weighing 0): NaN, as
         # in PyTorch, with its gradients: 0 on ignored rows (not 0/0), NaN on counted ones.

@@ -363,7 +363,9 @@ def transfer_parametrizations_and_params(from_module, to_module, tensor_name=Non
     ``from_module``'s own tensors, shared, not copied, so training either module trains both
     (a buffer original stays a buffer; PyTorch's fails to share one into a module that lacks the
     tensor). A tensor that ``to_module`` lacks is made first, from ``from_module``'s
-    parametrized value. Does nothing if ``from_module`` is not parametrized. Returns ``to_module``."""
+    parametrized value. Does nothing if ``from_module`` is not parametrized. As PyTorch's, not
+    all or nothing: a name that fails to transfer leaves the names before it transferred.
+    Returns ``to_module``."""
     if not is_parametrized(from_module):
         return to_module
     if not isinstance(to_module, Module):

@@ -46,3 +46,17 @@ def test_integer_one_hot_targets_name_the_argmax_that_gives_class_indices(device
     ours = getattr(F, loss)(ag.tensor(x), indices)
     theirs = getattr(torch.nn.functional, loss)(torch.from_numpy(x), torch.from_numpy(one_hot).argmax(dim=axis))
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+def test_class_weights_with_a_negative_total_divide_as_torch(torch):
+    """'mean' divides by the targets' total weight; a negative total gave NaN (the total
+    was tested for > 0), where PyTorch divides by it."""
+    rng = np.random.default_rng(0)
+    x, t, w = rng.standard_normal((4, 5)), np.array([0, 1, 2, 3]), np.array([-1.0, -2, -1, -1, 1])
+    for ours, theirs in ((F.cross_entropy, torch.nn.functional.cross_entropy),
+                         (F.nll_loss, torch.nn.functional.nll_loss)):
+        got = ours(ag.tensor(x), ag.tensor(t), weight=ag.tensor(w)).item()
+        np.testing.assert_allclose(got, theirs(torch.tensor(x), torch.tensor(t), weight=torch.tensor(w)).item())
+    got = F.linear_cross_entropy(ag.tensor(x), ag.tensor(np.eye(5)), ag.tensor(t), weight=ag.tensor(w)).item()
+    np.testing.assert_allclose(got, torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(t),
+                                                                      weight=torch.tensor(w)).item())

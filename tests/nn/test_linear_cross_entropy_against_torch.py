@@ -388,3 +388,29 @@ def test_peak_memory_stays_well_below_the_logits(chunk, reduction):
     np.testing.assert_allclose(losses[-1], composed.item(), rtol=1e-5)
     np.testing.assert_allclose(fused[0], x.grad.numpy(), rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(fused[1], w.grad.numpy(), rtol=1e-4, atol=1e-8)
+
+
+def test_backward_does_not_hold_the_weight_gradient_twice():
+    """For 'mean' and 'sum' forward makes the gradients; backward scales them where they
+    are (unless retain_graph), so its peak adds no second weight-sized array (a 32 MiB
+    weight here), and the result is the scaled gradient."""
+    import tracemalloc
+    rng = named_rng("backward memory")
+    n, d, c = 64, 512, 16384
+    x = ag.tensor(rng.standard_normal((n, d)).astype(np.float32), requires_grad=True)
+    w = ag.tensor((rng.standard_normal((c, d)) * 0.05).astype(np.float32), requires_grad=True)
+    t = ag.tensor(rng.integers(0, c, n))
+    loss = F.linear_cross_entropy(x, w, t) * 3
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert peak < c * d * 4 / 2, f"backward's peak {peak / 2**20:.1f} MiB"
+    fused = w.grad.numpy().copy()
+    w.grad = None
+    (F.cross_entropy(F.linear(x, w), t) * 3).backward()
+    np.testing.assert_allclose(fused, w.grad.numpy(), rtol=1e-4, atol=1e-8)

@@ -21,7 +21,7 @@ memory of the full logits)."""
 import math
 
 from ...function import Function
-from ...grad_mode import state as _grad_state
+from ...grad_mode import retains_graph, state as _grad_state
 from ...tensor import Tensor
 from .linear import linear
 from .recompute import recomputed_backward
@@ -70,7 +70,11 @@ class LinearCrossEntropy(Function):
         backend = gy._backend
         xp = backend.xp
         if ctx.settings[2] != "none":  # the gradients forward made, times the one output gradient
-            grads = [None if g is None else g.data * gy.data for g in grads]
+            if retains_graph():  # kept for another pass: scaled into new arrays
+                grads = [None if g is None else g.data * gy.data for g in grads]
+            else:  # scaled where they are, so the weight's gradient is never held twice
+                ctx.release_saved()
+                grads = [None if g is None else _scaled_in_place(g.data, gy.data) for g in grads]
             return tuple(None if g is None else Tensor._make(g, backend) for g in grads) + (None,) * 7
         rows = ctx.rows
         chunk_rows = ctx.settings[4]
@@ -80,6 +84,11 @@ class LinearCrossEntropy(Function):
         for part in _chunks(n, chunk_rows):
             _backward_chunk(backend, x, weight, bias, rows, part, lse, gy[part, ...], grads)
         return tuple(None if g is None else Tensor._make(g, backend) for g in grads) + (None,) * 7
+
+
+def _scaled_in_place(array, factor):
+    array *= factor  # (a 0-d factor of the loss's dtype: the gradient keeps its dtype)
+    return array
 
 
 class _Rows:
@@ -109,7 +118,7 @@ class _Rows:
                 self.scale = 1.0 / n if n else math.nan
             else:
                 total = xp.sum(self.weights)
-                self.scale = 1.0 / xp.where(total > 0, total, math.nan)
+                self.scale = 1.0 / xp.where(total != 0, total, math.nan)  # (negative weights divide, as PyTorch's)
         ones = xp.ones((n,), dtype=dtype)
         self.coef = self._column(xp, (ones if self.weights is None else self.weights) * self.scale) * (1 - smoothing)
         self.share = None

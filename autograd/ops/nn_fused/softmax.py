@@ -112,7 +112,7 @@ class CrossEntropy(Function):
                 scale = 1.0 / n if n else math.nan
             else:
                 total = xp.sum(weights)
-                scale = 1.0 / xp.where(total > 0, total, math.nan)
+                scale = 1.0 / xp.where(total != 0, total, math.nan)  # (negative weights divide, as PyTorch's)
             loss = xp.sum(loss) * scale
         elif reduction == "sum":
             loss = xp.sum(loss)
