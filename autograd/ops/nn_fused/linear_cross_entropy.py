@@ -18,14 +18,13 @@ log-sum-exp forward kept per row.
 Under create_graph the op recomputes the loss with the linear and cross-entropy ops
 and differentiates that graph, recorded, so its gradients differentiate again (at the
 memory of the full logits)."""
-import math
 
 from ...function import Function
 from ...grad_mode import retains_graph, state as _grad_state
 from ...tensor import Tensor
 from .linear import linear
 from .recompute import recomputed_backward
-from .softmax import _ignored_rows_zeroed, cross_entropy
+from .softmax import _ignored_rows_zeroed, cross_entropy, weighed_targets
 
 
 class LinearCrossEntropy(Function):
@@ -101,24 +100,9 @@ class _Rows:
         n = t.shape[0]
         self.c, self.smoothing = c, smoothing
         self.class_weight = None if class_weight is None else class_weight.data
-        self.keep = self.valid = None
-        if all_valid:
-            self.safe_t = t
-            self.weights = None if class_weight is None else xp.take(self.class_weight, t)
-        else:
-            self.keep = t != ignore_index
-            self.valid = xp.astype(self.keep, dtype)
-            self.safe_t = t * xp.astype(self.keep, t.dtype)  # ignored rows point at class 0, then weigh nothing
-            self.weights = self.valid if class_weight is None else xp.take(self.class_weight, self.safe_t) * self.valid
-        self.scale = 1.0
-        if reduction == "mean":
-            # Nothing counted (an empty batch, every target ignored or weighing 0): NaN, as
-            # PyTorch's mean, while ignored rows keep a gradient of 0
-            if self.weights is None:
-                self.scale = 1.0 / n if n else math.nan
-            else:
-                total = xp.sum(self.weights)
-                self.scale = 1.0 / xp.where(total != 0, total, math.nan)  # (negative weights divide, as PyTorch's)
+        # (where nothing is counted the scale is NaN, and ignored rows keep a gradient of 0: see _column)
+        self.keep, self.valid, self.safe_t, self.weights, self.scale = weighed_targets(
+            xp, t, self.class_weight, ignore_index, all_valid, dtype, reduction)
         ones = xp.ones((n,), dtype=dtype)
         self.coef = self._column(xp, (ones if self.weights is None else self.weights) * self.scale) * (1 - smoothing)
         self.share = None

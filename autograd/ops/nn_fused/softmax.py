@@ -75,17 +75,11 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, weight, ignore_index, smoothing, reduction, all_valid):
         backend = logits._backend
         xp = backend.xp
-        z, t = logits.data, target.data
+        z = logits.data
         n, c = z.shape
-        valid = None
-        if all_valid:
-            safe_t = t
-            weights = None if weight is None else xp.take(weight.data, t)
-        else:
-            keep = t != ignore_index
-            valid = xp.astype(keep, z.dtype)
-            safe_t = t * xp.astype(keep, t.dtype)  # ignored rows point at class 0, then weigh nothing
-            weights = valid if weight is None else xp.take(weight.data, safe_t) * valid
+        keep, valid, safe_t, weights, scale = weighed_targets(xp, target.data, None if weight is None else weight.data,
+                                                              ignore_index, all_valid, z.dtype, reduction)
+        if keep is not None:
             # Ignored rows count as logits of 0: a -inf logit there (a masked class, a
             # fully masked position) would make their 0 weight a NaN (0 * inf), not a 0.
             z = _ignored_rows_zeroed(xp, z, keep)
@@ -104,15 +98,7 @@ class CrossEntropy(Function):
             if valid is not None:
                 smooth = smooth * valid
             loss = loss * (1 - smoothing) + smooth * (smoothing / c)
-        scale = 1.0
         if reduction == "mean":
-            # Nothing counted (an empty batch, every target ignored or weighing 0): the
-            # mean is NaN, as PyTorch's, and no warning; ignored rows still get gradient 0.
-            if weights is None:
-                scale = 1.0 / n if n else math.nan
-            else:
-                total = xp.sum(weights)
-                scale = 1.0 / xp.where(total != 0, total, math.nan)  # (negative weights divide, as PyTorch's)
             loss = xp.sum(loss) * scale
         elif reduction == "sum":
             loss = xp.sum(loss)
@@ -154,6 +140,36 @@ class CrossEntropy(Function):
         if not recording:
             grad = Tensor._make(grad, backend)
         return grad, None, None, None, None, None, None
+
+
+def weighed_targets(xp, t, class_weight, ignore_index, all_valid, dtype, reduction):
+    """How the rows of class-index targets ``t`` count, as PyTorch's cross-entropy counts
+    them (arrays): ``keep``, the rows not ignored (None where ``all_valid``: no target is
+    ignore_index); ``valid``, the same as 0 or 1 in ``dtype`` (or None); ``safe_t``, the
+    targets with ignored rows pointing at class 0, which then weigh nothing; ``weights``,
+    each row's class weight, 0 where ignored (None where every row weighs 1); and
+    ``scale``, what 'mean' multiplies the sum of the rows' losses by (1.0 for the other
+    reductions). Where nothing is counted (an empty batch, every target ignored or
+    weighing 0) the mean is NaN, as PyTorch's, with no warning; a negative total of
+    weights divides, as in PyTorch."""
+    keep = valid = None
+    if all_valid:
+        safe_t = t
+        weights = None if class_weight is None else xp.take(class_weight, t)
+    else:
+        keep = t != ignore_index
+        valid = xp.astype(keep, dtype)
+        safe_t = t * xp.astype(keep, t.dtype)
+        weights = valid if class_weight is None else xp.take(class_weight, safe_t) * valid
+    scale = 1.0
+    if reduction == "mean":
+        if weights is None:
+            n = t.shape[0]
+            scale = 1.0 / n if n else math.nan
+        else:
+            total = xp.sum(weights)
+            scale = 1.0 / xp.where(total != 0, total, math.nan)
+    return keep, valid, safe_t, weights, scale
 
 
 def _ignored_rows_zeroed(xp, z, keep):
