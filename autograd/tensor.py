@@ -126,6 +126,12 @@ class Tensor:
         init(t, backend.xp.asarray(array) if array.ndim == 0 else array, backend)
         return t
 
+    @staticmethod
+    def _make_each(arrays, backend):
+        """A tuple of Tensors of ``arrays``, None passing through: the gradients a plain
+        backward computed on bare arrays."""
+        return tuple(None if a is None else Tensor._make(a, backend) for a in arrays)
+
     # --- attributes ------------------------------------------------------------
     @property
     def backend(self):

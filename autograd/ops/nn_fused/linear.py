@@ -52,7 +52,7 @@ class Linear(Function):
             gb = Sum.apply(gy, (0,), False) if recording else backend.xp.sum(gy, axis=0)
         if recording:
             return gx, gw, gb
-        return tuple(None if grad is None else Tensor._make(grad, backend) for grad in (gx, gw, gb))
+        return Tensor._make_each((gx, gw, gb), backend)
 
 
 def linear(x, weight, bias=None):

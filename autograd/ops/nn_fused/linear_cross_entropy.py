@@ -74,7 +74,7 @@ class LinearCrossEntropy(Function):
             else:  # scaled where they are, so the weight's gradient is never held twice
                 ctx.release_saved()
                 grads = [None if g is None else _scaled_in_place(g.data, gy.data) for g in grads]
-            return tuple(None if g is None else Tensor._make(g, backend) for g in grads) + (None,) * 7
+            return Tensor._make_each(grads, backend) + (None,) * 7
         rows = ctx.rows
         chunk_rows = ctx.settings[4]
         n = x.data.shape[0]
@@ -82,7 +82,7 @@ class LinearCrossEntropy(Function):
         grads = _zero_grads(xp, x, weight, bias, ctx.needs_input_grad[:3])
         for part in _chunks(n, chunk_rows):
             _backward_chunk(backend, x, weight, bias, rows, part, lse, gy[part, ...], grads)
-        return tuple(None if g is None else Tensor._make(g, backend) for g in grads) + (None,) * 7
+        return Tensor._make_each(grads, backend) + (None,) * 7
 
 
 def _scaled_in_place(array, factor):

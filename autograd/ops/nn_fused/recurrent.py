@@ -57,7 +57,7 @@ class RNNStep(Function):
                  None)
         if recording:
             return grads
-        return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+        return Tensor._make_each(grads, backend)
 
 
 def _rnn_forward(backend, gx, h, w_hh_t, nonlinearity):
@@ -126,7 +126,7 @@ class LSTMStep(Function):
                  h.T @ dz if need_w else None)
         if math is TENSOR_MATH:
             return grads
-        return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+        return Tensor._make_each(grads, backend)
 
 
 def _lstm_forward(backend, gx, h, c_prev, w_hh_t):
@@ -286,7 +286,7 @@ class GRUStep(Function):
                  math.sum_rows(g_gh) if need_b else None)
         if math is TENSOR_MATH:
             return grads
-        return tuple(None if grad is None else Tensor._make(grad, backend) for grad in grads)
+        return Tensor._make_each(grads, backend)
 
 
 def _gru_forward(backend, gx, h, w_hh_t, b_hh):

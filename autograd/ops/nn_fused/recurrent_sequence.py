@@ -65,7 +65,7 @@ class RNNSequence(Function):
         flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))
         grads = (flat if need_x else None, dh if need_h0 else None,
                  _weight_gradient(xp, h0, hs, flat, reverse) if need_w else None)
-        return _tensors(ctx, grads) + (None, None, None)
+        return Tensor._make_each(grads, ctx._backend) + (None, None, None)
 
 
 class LSTMSequence(Function):
@@ -112,7 +112,7 @@ class LSTMSequence(Function):
         flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))
         grads = (flat if need_x else None, dh if need_h0 else None, dc if need_c0 else None,
                  _weight_gradient(xp, h0, hs, flat, reverse) if need_w else None)
-        return _tensors(ctx, grads) + (None, None)
+        return Tensor._make_each(grads, ctx._backend) + (None, None)
 
 
 class GRUSequence(Function):
@@ -158,7 +158,7 @@ class GRUSequence(Function):
                  dh if need_h0 else None,
                  _weight_gradient(xp, h0, hs, flat_gh, reverse) if need_w else None,
                  xp.sum(flat_gh, axis=0) if need_b else None)
-        return _tensors(ctx, grads) + (None, None)
+        return Tensor._make_each(grads, ctx._backend) + (None, None)
 
 
 def _inputs_and_outputs(backend, projected, h0, steps, gates):
@@ -187,11 +187,6 @@ def _weight_gradient(xp, h0, hs, flat, reverse):
     step's h) against its rows of ``flat`` (every step's gradient at gh, time-major)."""
     before = [h0, *hs[:-1]] if not reverse else [*hs[1:], h0]
     return xp.concat(before, axis=0).T @ flat
-
-
-def _tensors(ctx, grads):
-    backend = ctx._backend
-    return tuple(None if a is None else Tensor._make(a, backend) for a in grads)
 
 
 def _rnn_steps(ctx, projected, h0, w_hh_t):
