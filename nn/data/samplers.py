@@ -56,8 +56,7 @@ class RandomSampler(Sampler):
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None, *, seed=None):
         if not isinstance(replacement, bool):
             raise TypeError(f"RandomSampler: replacement must be a bool, got {replacement!r}")
-        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int)
-                                        or num_samples <= 0):
+        if num_samples is not None and (not _is_int(num_samples) or num_samples <= 0):
             raise ValueError(f"RandomSampler: num_samples must be a positive int (or None for the length of "
                              f"data_source), got {num_samples!r}")
         check_generator("RandomSampler", generator)
@@ -127,7 +126,7 @@ class WeightedRandomSampler(Sampler):
     zero weights are drawn only once every other position is."""
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+        if not _is_int(num_samples) or num_samples <= 0:
             raise ValueError(f"WeightedRandomSampler: num_samples must be a positive int, got {num_samples!r}")
         if not isinstance(replacement, bool):
             raise ValueError(f"WeightedRandomSampler: replacement must be a bool, got {replacement!r}")
@@ -244,7 +243,7 @@ class BatchSampler(Sampler):
     the last list is shorter unless ``drop_last`` drops it."""
 
     def __init__(self, sampler, batch_size, drop_last):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        if not _is_int(batch_size) or batch_size <= 0:
             raise ValueError(f"BatchSampler: batch_size must be a positive int, got {batch_size!r}")
         if not isinstance(drop_last, bool):
             raise ValueError(f"BatchSampler: drop_last must be a bool, got {drop_last!r}")
