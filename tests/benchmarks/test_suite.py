@@ -496,6 +496,32 @@ def test_page_fault_probe_times_and_counts_each_contender():
     assert set(adam) == {"topograd", "floor"} and all(ms > 0 for ms, _ in adam.values())
 
 
+def test_collector_clock_counts_full_passes_apart_from_young_ones():
+    import gc
+
+    from benchmarks.gc_share import CollectorClock
+    with CollectorClock() as clock:
+        gc.collect()
+    assert clock.full > 0 and clock.young == 0
+    with CollectorClock() as clock:
+        gc.collect(0)
+    assert clock.full == 0 and clock.young > 0
+    assert clock not in gc.callbacks
+
+
+def test_gc_share_counts_a_node_per_recorded_op_and_reports_every_row(torch):
+    import autograd as ag
+    from benchmarks import gc_share
+    x0, a0, b0 = chain_inputs()
+    x, a, b = ag.tensor(x0, requires_grad=True), ag.tensor(a0), ag.tensor(b0)
+    assert 1.0 <= gc_share.tracked_per_op(x, a, b, 200) < 2.0   # the node, and some ops' saved tuple
+    with ag.no_grad():
+        assert gc_share.tracked_per_op(x, a, b, 200) < 0.01     # nothing recorded, nothing kept
+    out = "\n".join(gc_share.report(rounds=1, cycles=50))
+    for row in ("topograd, collector on", "topograd, collector paused", "torch", "objects tracked per recorded op"):
+        assert row in out
+
+
 # --- the runner's orders when contenders fail, and at the usual repeats ---
 
 def test_runner_with_a_contender_failing_at_setup_alternates_the_rest():

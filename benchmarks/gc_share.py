@@ -1,0 +1,119 @@
+"""How much of the 200,002-op chain's time Python's cyclic garbage collector takes:
+``python -m benchmarks.gc_share`` (``--rounds N``, ``--cycles N``; 1 thread).
+
+The chain is the suite's ``overhead/deep-chain``. Each round times topograd's build
+and backward with the collector on (as users run it), topograd's with it paused,
+and PyTorch's (imported either way, so the heap the collector walks is the suite's).
+With the collector on, the time spent in its passes is read from ``gc.callbacks``,
+and the objects it tracks that a recorded op leaves behind are counted once.
+PyTorch's nodes are C++ objects the collector never visits: the paused row is what
+the engine's own Python costs, beside PyTorch's."""
+import argparse
+import gc
+import statistics
+import time
+
+from . import threads
+from .cases.overhead import DEEP_CYCLES, chain_inputs, ops_in, tensor_chain
+
+
+class CollectorClock:
+    """Seconds spent in the collector's passes while it is installed, split into
+    full passes (the oldest generation) and the rest."""
+
+    def __init__(self):
+        self.full = self.young = 0.0
+        self._start = None
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            self._start = time.perf_counter()
+            return
+        spent = time.perf_counter() - self._start
+        if info["generation"] == 2:
+            self.full += spent
+        else:
+            self.young += spent
+
+    def __enter__(self):
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self)
+
+
+def timed_chain(x, a, b, cycles):
+    """(build seconds, backward seconds) of one chain from ``x``."""
+    start = time.perf_counter()
+    out = tensor_chain(x, a, b, cycles)
+    built = time.perf_counter()
+    out.backward()
+    done = time.perf_counter()
+    x.grad = None
+    return built - start, done - built
+
+
+def tracked_per_op(x, a, b, cycles):
+    """Objects the collector tracks, per recorded op, while a chain is alive."""
+    gc.collect()
+    before = len(gc.get_objects())
+    out = tensor_chain(x, a, b, cycles)
+    after = len(gc.get_objects())
+    del out
+    return (after - before) / ops_in(cycles)
+
+
+def report(rounds, cycles):
+    """The lines ``main`` prints: the rounds, then their medians."""
+    import torch
+
+    import autograd as ag
+    x0, a0, b0 = chain_inputs()
+    ours = ag.tensor(x0, requires_grad=True), ag.tensor(a0), ag.tensor(b0)
+    theirs = torch.tensor(x0, requires_grad=True), torch.tensor(a0), torch.tensor(b0)
+    rows = {"topograd, collector on": [], "topograd, collector paused": [], "torch": []}
+    collector = []  # (full, young) seconds per round, collector on
+    timed_chain(*ours, cycles), timed_chain(*theirs, cycles)  # warm-up
+    for _ in range(rounds):
+        gc.collect()
+        with CollectorClock() as clock:
+            rows["topograd, collector on"].append(timed_chain(*ours, cycles))
+        collector.append((clock.full, clock.young))
+        gc.collect()
+        gc.disable()
+        try:
+            rows["topograd, collector paused"].append(timed_chain(*ours, cycles))
+        finally:
+            gc.enable()
+        gc.collect()
+        rows["torch"].append(timed_chain(*theirs, cycles))
+
+    lines = [f"build + backward of a {ops_in(cycles):,}-op chain, median of {rounds} rounds, "
+             f"{len(gc.get_objects()):,} objects tracked before it"]
+    torch_total = statistics.median(b + w for b, w in rows["torch"])
+    for who, times in rows.items():
+        build = statistics.median(b for b, _ in times)
+        backward = statistics.median(w for _, w in times)
+        total = statistics.median(b + w for b, w in times)
+        lines.append(f"  {who:28s} build {build:.3f} s  backward {backward:.3f} s  "
+                     f"total {total:.3f} s  = {total / torch_total:.2f}x torch")
+    full = statistics.median(f for f, _ in collector)
+    young = statistics.median(y for _, y in collector)
+    lines.append(f"  collector passes, collector on: full {full:.3f} s, younger generations {young:.3f} s")
+    lines.append(f"  objects tracked per recorded op: {tracked_per_op(*ours, cycles):.2f}")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cycles", type=int, default=DEEP_CYCLES, help="three ops each (default: the suite's)")
+    args = parser.parse_args(argv)
+    threads.set_before_import(1)
+    threads.pin(1)
+    print("\n".join(report(args.rounds, args.cycles)))
+
+
+if __name__ == "__main__":
+    main()
