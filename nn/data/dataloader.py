@@ -9,13 +9,14 @@ The signature is PyTorch's, positions included (the 4th is ``sampler``, not
 """
 import itertools
 import math
+import operator
 
 import backends
 from autograd import Tensor, stack, tensor
 from backends import dtypes
 
 from .dataset import IterableDataset, Subset, TensorDataset
-from .samplers import BatchSampler, RandomSampler, SequentialSampler, check_generator
+from .samplers import BatchSampler, RandomSampler, SequentialSampler, _is_int, check_generator
 
 # Set after construction, these would silently change nothing (the batch sampler is already made);
 # PyTorch refuses them too.
@@ -52,10 +53,11 @@ class DataLoader:
                  collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
                  multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
                  pin_memory_device="", in_order=True, seed=None, device=None):
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                       or batch_size < 1):
+        if batch_size is not None and (not _is_int(batch_size) or batch_size < 1):
             raise ValueError(f"DataLoader: batch_size must be a positive int, or None for no batching, "
                              f"got {batch_size!r}")
+        if not isinstance(drop_last, bool):  # bool("False") would be True: PyTorch's BatchSampler refuses it too
+            raise ValueError(f"DataLoader: drop_last must be a bool, got {drop_last!r}")
         _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context)
         check_generator("DataLoader", generator, hint="; or pass seed= (an int) for a repeatable shuffle")
         if collate_fn is not None and not callable(collate_fn):
@@ -75,12 +77,12 @@ class DataLoader:
                 sampler = (RandomSampler(dataset, generator=generator, seed=seed) if shuffle
                            else SequentialSampler(dataset))
             if batch_size is not None and batch_sampler is None:
-                batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
+                batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         batched = batch_sampler is not None or (stream and batch_size is not None)
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
+        self.drop_last = drop_last
         self.sampler = sampler
         self.batch_sampler = batch_sampler
         self.generator = generator
@@ -149,7 +151,9 @@ class DataLoader:
         tensors, rows = source
         backend = tensors[0].backend
         for batch in batches:
-            picked = batch if rows is None else [rows[p] for p in batch]
+            picked = _positions(batch)
+            if rows is not None:
+                picked = [rows[p] for p in picked]
             index = backend.asarray(picked, dtype=dtypes.int64)
             yield tuple(Tensor(backend.gather(t.data, index), device=backend).to(target) for t in tensors)
 
@@ -224,6 +228,19 @@ def _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_la
         raise ValueError("DataLoader: pass seed= or generator=, not both; each alone makes the shuffle repeatable")
 
 
+def _positions(batch):
+    """A batch sampler's positions as ints. The gather would truncate a float position to a row,
+    where indexing the dataset (and PyTorch's loader) refuses it."""
+    positions = []
+    for position in batch:
+        try:
+            positions.append(operator.index(position))
+        except TypeError as exc:
+            raise TypeError(f"DataLoader: the sampler gave position {position!r} of type {type(position).__name__}, "
+                            "but positions must be integers; make the sampler yield ints") from exc
+    return positions
+
+
 def _tensor_source(dataset):
     """(tensors, rows) when ``dataset`` is a TensorDataset, possibly under Subsets:
     position p of the dataset is row ``rows[p]`` of each tensor (rows None: row p).
@@ -244,7 +261,7 @@ def default_collate(samples):
     """Stack a list of samples into a batch, keeping the samples' structure:
     tuples and lists of fields give tuples (namedtuples keep their type), dicts give
     dicts, Tensors and NumPy arrays or scalars are stacked on a new first axis
-    (keeping their dtype), Python numbers become a 1-d tensor."""
+    (keeping their dtype), Python numbers become a 1-d tensor, strings and bytes a list."""
     if not samples:
         raise ValueError("default_collate: no samples to collate")
     first = samples[0]
@@ -266,7 +283,7 @@ def default_collate(samples):
             raise ValueError("default_collate: samples have different keys; every sample must be a dict "
                              "with the same keys")
         return {key: default_collate([s[key] for s in samples]) for key in first}
-    if isinstance(first, str):  # first: NumPy's str_ is a str with an __array__
+    if isinstance(first, (str, bytes)):  # first: NumPy's str_ is a str with an __array__
         return list(samples)
     if hasattr(first, "__array__") or hasattr(first, "__dlpack__"):
         # before the Python numbers: NumPy's float64 scalar is a float, and keeps its dtype as a 0-d array would

@@ -114,6 +114,8 @@ class Subset(Dataset):
         self.indices = [i % n for i in indices] if n else indices
 
     def __getitem__(self, index):
+        if isinstance(index, list):  # several positions at once, passed on as one list, as PyTorch's Subset
+            return self.dataset[[self.indices[i] for i in index]]
         return self.dataset[self.indices[index]]
 
     def __len__(self):
