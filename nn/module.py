@@ -2,8 +2,7 @@
 attribute registers it, so parameters(), state_dict() and to() find it; names,
 traversal order, state_dict keys and printing follow PyTorch."""
 import warnings
-from collections import OrderedDict
-from typing import NamedTuple
+from collections import OrderedDict, namedtuple
 
 import backends
 from autograd import Tensor, no_grad
@@ -21,9 +20,15 @@ class StateDictError(ValueError, RuntimeError):
     bad input) that is also the RuntimeError PyTorch raises, so either catch works."""
 
 
-class IncompatibleKeys(NamedTuple):
-    missing_keys: list
-    unexpected_keys: list
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    __slots__ = ()
+
+    def __repr__(self):  # what a notebook shows after load_state_dict, as PyTorch's
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 class Module:
@@ -468,8 +473,10 @@ class Module:
         tensors sharing memory with the module's, unless ``keep_vars=True``; a Lazy
         module's uninitialized ones (which have no memory yet) are themselves, as in PyTorch."""
         out = OrderedDict() if destination is None else destination
-        for mprefix, module, leaving in self._walk(prefix.rstrip(".")):
-            hook_prefix = f"{mprefix}." if mprefix else ""
+        for mprefix, module, leaving in self._walk():
+            # ``prefix`` is put before each key as it is, as PyTorch's: "net." gives "net.weight",
+            # and "net" gives "netweight".
+            hook_prefix = prefix + (f"{mprefix}." if mprefix else "")
             if leaving:
                 for hook in list(module._state_dict_hooks):
                     if hook(module, out, hook_prefix, {}) is not None:
@@ -479,7 +486,7 @@ class Module:
             for hook in list(module._state_dict_pre_hooks):
                 hook(module, hook_prefix, keep_vars)
             for key, _, _, t in _own_state_entries(module, mprefix):
-                out[key] = t if keep_vars or is_lazy(t) else t.detach()
+                out[prefix + key] = t if keep_vars or is_lazy(t) else t.detach()
         return out
 
     def _state_entries(self, prefix=""):
@@ -546,10 +553,12 @@ class Module:
                 lazy_shapes.update(shapes)
                 initializations.append(initialize)
         staged, assigned = [], []  # (target, host array) to copy; ((module, name), tensor) to assign
-        for key, value in state_dict.items():
-            if key not in targets:
+        # In the module's order, not the state dict's, as PyTorch copies: where two keys name one
+        # tied parameter, the later one in state_dict() order is the value it keeps.
+        for key, target in targets.items():
+            if key not in state_dict:
                 continue
-            target = targets[key]
+            value = state_dict[key]
             if is_lazy(value):
                 if not is_lazy(target):
                     problems.append(f"{key}: the value is an uninitialized {value._kind} (from a Lazy module that "
