@@ -93,27 +93,33 @@ def vector_norm(x, ord=2, axis=None, keepdims=False):
     return p_norm("vector_norm", floating(x), norm_order("vector_norm", ord), axis, keepdims)
 
 
-_MATRIX_ORDERS = "'fro', 1, -1, inf or -inf"
+_MATRIX_ORDERS = "'fro', 'nuc', 1, -1, 2, -2, inf or -inf"
 
 
 def matrix_norm(x, ord="fro", keepdims=False):
     """The ``ord``-norm of each matrix in the last two axes, as the Array API's and
-    torch.linalg.matrix_norm: 'fro' (Frobenius), 1 and -1 (the largest and smallest
-    column sum of |x|), inf and -inf (the same over rows). Ties of the max share its
-    gradient, as in PyTorch. The spectral and nuclear norms need singular values,
-    which topograd does not compute."""
+    torch.linalg.matrix_norm: 'fro' (Frobenius), 'nuc' (nuclear: the sum of the singular
+    values), 2 and -2 (the largest and smallest singular value), 1 and -1 (the largest and
+    smallest column sum of |x|), inf and -inf (the same over rows). Ties of the max share
+    its gradient, as in PyTorch; the singular values' gradient is U diag(g) V^T (see svdvals)."""
     x = floating(x)
     if x.ndim < 2:
         raise ValueError(f"matrix_norm: needs matrices in the last two axes, got a tensor of shape {x.shape}")
     if isinstance(ord, str):
         if ord == "fro":
             return p_norm("matrix_norm", x, 2, (-2, -1), keepdims)
+        if ord == "nuc":
+            return _singular_value_norm(_sum, x, keepdims)
         raise ValueError(f"matrix_norm: ord={ord!r} is not supported; use {_MATRIX_ORDERS}")
     if isinstance(ord, bool) or not isinstance(ord, numbers.Real):
         raise TypeError(f"matrix_norm: ord must be {_MATRIX_ORDERS}, not {ord!r}")
-    if ord not in (1, -1, math.inf, -math.inf):
-        raise ValueError(f"matrix_norm: ord={ord!r} is not supported (2, -2 and 'nuc' need singular values); "
-                         f"use {_MATRIX_ORDERS}")
+    if ord not in (1, -1, 2, -2, math.inf, -math.inf):
+        raise ValueError(f"matrix_norm: ord={ord!r} is not supported; use {_MATRIX_ORDERS}")
+    if abs(ord) == 2:
+        if 0 in x.shape[-2:]:  # (no singular values, so no largest or smallest one)
+            raise ValueError(f"matrix_norm: the ord={ord} norm of a matrix with no rows or no columns is undefined; "
+                             f"the input has shape {x.shape}")
+        return _singular_value_norm(_max if ord > 0 else _min, x, keepdims)
     summed, across = (-2, -1) if abs(ord) == 1 else (-1, -2)  # 1: sums down columns; inf: along rows
     if x.shape[across] == 0:  # (sums of no rows are 0, but the largest of no sums is undefined)
         raise ValueError(f"matrix_norm: the ord={ord} norm of a matrix with no {'columns' if abs(ord) == 1 else 'rows'}"
@@ -121,6 +127,13 @@ def matrix_norm(x, ord="fro", keepdims=False):
     sums = _sum(abs(x), summed, keepdims=True)
     out = (_max if ord > 0 else _min)(sums, across, keepdims=True)
     return out if keepdims else out.reshape(x.shape[:-2])
+
+
+def _singular_value_norm(reduce, x, keepdims):
+    """``reduce`` (sum, max or min) of each matrix's singular values, with the matrix axes
+    kept as 1s where ``keepdims``."""
+    out = reduce(svdvals(x), -1)
+    return out.reshape(out.shape + (1, 1)) if keepdims else out
 
 
 def matrix_power(x, n):

@@ -1,6 +1,7 @@
 """Matrix products: matmul with NumPy's rules, einsum, and outer and tensordot, which
 reduce to a broadcast product and to one matmul."""
 import math
+import string
 
 from backends import dtypes
 
@@ -141,7 +142,8 @@ class _Spec:
         if len(ins) != len(shapes):
             raise ValueError(f"{op}: '{subscripts}' names {len(ins)} operands but {len(shapes)} were given")
         letters = set(c for c in text if c.isalpha())
-        spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in letters]
+        # the ellipsis's axes take letters the caller did not write, of both cases (as NumPy's 52)
+        spare = [c for c in string.ascii_uppercase + string.ascii_lowercase if c not in letters]
         for s in ins if out is None else ins + [out]:
             if s.count("...") > 1:
                 raise ValueError(f"{op}: '...' appears more than once in '{s}' of '{subscripts}'")
@@ -150,6 +152,9 @@ class _Spec:
                 raise ValueError(f"{op}: subscripts '{s}' do not match an operand of shape {tuple(shape)}")
         ell_ndim = max((len(shape) - len(s.replace("...", "")) for s, shape in zip(ins, shapes) if "..." in s),
                        default=0)
+        if ell_ndim > len(spare):
+            raise ValueError(f"{op}: '{subscripts}' needs {len(letters) + ell_ndim} distinct subscripts (with the "
+                             f"{ell_ndim} axes under '...'), more than the 52 letters")
         ell = "".join(spare[:ell_ndim])
         expanded = []
         for s, shape in zip(ins, shapes):

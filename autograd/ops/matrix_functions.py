@@ -96,13 +96,16 @@ class MatrixExp(Function):
     def backward(ctx, gy):
         x, = ctx.saved_tensors
         xp = x._backend.xp
-        if x.data.size == 0:
-            return constant(xp.zeros_like(x.data), x)
         n = x.shape[-1]
         # L(A^T, G) is linear in G: each G is divided by its largest entry first (a constant),
         # so that a large G does not add squarings, which cost accuracy, and multiplied back after.
-        largest = xp.max(xp.abs(gy.data), axis=(-2, -1), keepdims=True)
-        scale = constant(xp.where((largest > 0) & xp.isfinite(largest), largest, xp.ones_like(largest)), gy)
+        # An empty x has nothing to scale, and goes through the (empty) block too, so that the
+        # gradient stays in x's graph for create_graph, as PyTorch's.
+        if n:
+            largest = xp.max(xp.abs(gy.data), axis=(-2, -1), keepdims=True)
+            scale = constant(xp.where((largest > 0) & xp.isfinite(largest), largest, xp.ones_like(largest)), gy)
+        else:
+            scale = 1
         xt = mT(x)
         zeros = constant(xp.zeros_like(x.data), x)
         block = concat([concat([xt, gy / scale], -1), concat([zeros, xt], -1)], -2)
