@@ -6,8 +6,8 @@ Masks. Each becomes an additive mask (0 or -inf, or the float mask itself) of it
 small shape before it meets the (batch, heads, L, S) scores, so a mask costs one add:
 - ``scaled_dot_product_attention``: a bool ``attn_mask`` says which keys each query
   may attend to (True = take part); a float one is added to the scores; both broadcast
-  against the (..., L, S) scores. ``is_causal`` keeps key j for query i where j <= i
-  (top-left aligned, as PyTorch's, also when L != S).
+  to the (..., L, S) scores, never widening them (as PyTorch's). ``is_causal`` keeps
+  key j for query i where j <= i (top-left aligned, as PyTorch's, also when L != S).
 - ``multi_head_attention_forward`` (and ``nn.MultiheadAttention``): a bool
   ``attn_mask`` or ``key_padding_mask`` says which keys are left out (True = ignore),
   the opposite convention, as PyTorch's; float masks are added.
@@ -20,6 +20,7 @@ only), zeros with ``need_weights=False`` (which goes through
 ``scaled_dot_product_attention``).
 """
 import math
+import numbers
 
 from autograd import Tensor, zeros
 from autograd.ops import nn_fused
@@ -71,12 +72,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         mask = _causal_mask(query, length, keys)
     else:
         mask = additive_mask(op, "attn_mask", attn_mask, query, true_means="keep")
-        if mask is not None:
-            try:
-                broadcast_shapes(op, mask.shape, batch + (length, keys))
-            except ValueError:
-                raise ValueError(f"{op}: attn_mask of shape {mask.shape} does not broadcast to the scores' "
-                                 f"shape {batch + (length, keys)} (..., L, S)") from None
+        scores = batch + (length, keys)
+        # One way only, as PyTorch's: a mask that widened the scores (an axis more, or a
+        # size where theirs is 1) would give an output of another shape than the query's.
+        if mask is not None and (mask.ndim > len(scores) or any(
+                m not in (1, s) for m, s in zip(mask.shape[::-1], scores[::-1]))):
+            raise ValueError(f"{op}: attn_mask of shape {mask.shape} does not broadcast to the scores' shape "
+                             f"{scores} (..., L, S)")
     return attend(query, key, value, scale, mask, dropout_p, zero_masked_rows=True)[0]
 
 
@@ -211,10 +213,10 @@ def additive_mask(op, name, mask, like, true_means):
 def generate_square_subsequent_mask(sz, device=None, dtype=None):
     """The (sz, sz) float causal mask PyTorch's nn.Transformer makes: 0 on and below the
     diagonal, -inf above it (query i attends to keys 0..i)."""
-    if isinstance(sz, bool) or not isinstance(sz, int) or sz < 0:
+    if isinstance(sz, bool) or not isinstance(sz, numbers.Integral) or sz < 0:  # NumPy ints too, as PyTorch's
         raise ValueError(f"generate_square_subsequent_mask: sz must be a non-negative int, got {sz!r}")
     like = zeros((), dtype=dtype, device=device)
-    return _causal_mask(like, sz, sz)
+    return _causal_mask(like, int(sz), int(sz))
 
 
 def _causal_mask(like, length, keys):
@@ -280,7 +282,7 @@ def _check_mha_shapes(op, query, key, value, embed_dim, num_heads, batch_axis, s
     vdim), None when in_proj_weight does (both sizes are embed_dim)."""
     if query.shape[2] != embed_dim:
         raise ValueError(f"{op}: expected a query of embed_dim {embed_dim} (last axis), got shape {query.shape}")
-    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1:
+    if isinstance(num_heads, bool) or not isinstance(num_heads, numbers.Integral) or num_heads < 1:
         raise ValueError(f"{op}: num_heads must be a positive int, got {num_heads!r}")
     if embed_dim % num_heads:
         raise ValueError(f"{op}: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")

@@ -27,8 +27,9 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
         super().__init__()
-        positive_int("MultiheadAttention", "embed_dim", embed_dim)
-        positive_int("MultiheadAttention", "num_heads", num_heads)
+        # Python ints kept (NumPy ones accepted, as PyTorch's), which the forward's checks take
+        embed_dim = positive_int("MultiheadAttention", "embed_dim", embed_dim)
+        num_heads = positive_int("MultiheadAttention", "num_heads", num_heads)
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
                              f"({num_heads})")
