@@ -143,7 +143,7 @@ def matrix_power(x, n):
     x = as_tensor(x)
     if not isinstance(n, INTEGER) or isinstance(n, bool):
         raise TypeError(f"matrix_power: n must be an int, not {n!r}")
-    square_matrices("matrix_power", x)
+    square_matrices("matrix_power", x, kernel=False)  # matmuls (inv checks n < 0)
     if n == 0:  # the identity, still in x's graph, as PyTorch's
         xp = x._backend.xp
         eye = constant(xp.eye(x.shape[-1], dtype=x.data.dtype), x)
@@ -171,7 +171,7 @@ def householder_product(x, tau):
     reflection, in Tensor ops, so it differentiates to any order."""
     x, tau = operands("householder_product", x, tau, broadcast=False)
     x, tau = floating(x), floating(tau)
-    matrices("householder_product", x)
+    matrices("householder_product", x, kernel=False)  # Tensor ops only
     m, n = x.shape[-2:]
     if m < n:
         raise ValueError(f"householder_product: x of shape {x.shape} holds {m} x {n} matrices; they need at least "

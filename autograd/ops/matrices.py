@@ -5,6 +5,8 @@ that their backward passes are written with, as Tensor ops (so they differentiat
 
 The factorizations themselves are the backends' ``xp.linalg`` (the Array API's linalg
 extension: NumPy, CuPy and array-api-strict have it), batched over leading axes."""
+from backends import dtypes
+
 from . import matrix_parts
 from .elementwise import constant
 from .shape import swapaxes
@@ -16,17 +18,31 @@ class LinAlgError(ValueError):
     NumPy's numpy.linalg.LinAlgError is (PyTorch raises a RuntimeError)."""
 
 
-def matrices(op, x):
-    """Check that ``x`` holds matrices in its last two axes."""
+def matrices(op, x, kernel=True):
+    """Check that ``x`` holds matrices in its last two axes, in a dtype the backends'
+    ``xp.linalg`` takes when ``op`` hands them to it (``kernel``)."""
     if x.ndim < 2:
         raise ValueError(f"{op}: expects matrices in the last two axes (at least 2 dimensions), "
                          f"got a tensor of shape {x.shape}")
+    if kernel:
+        _kernel_dtype(op, x)
 
 
-def square_matrices(op, x):
-    """Check that ``x`` holds square matrices in its last two axes."""
+def square_matrices(op, x, kernel=True):
+    """Check that ``x`` holds square matrices in its last two axes (and its dtype, as
+    ``matrices`` does)."""
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
         raise ValueError(f"{op}: expects square matrices in the last two axes, got a tensor of shape {x.shape}")
+    if kernel:
+        _kernel_dtype(op, x)
+
+
+def _kernel_dtype(op, x):
+    # NumPy's own message ("array type float16 is unsupported in linalg") names neither the op nor a fix;
+    # PyTorch refuses float16 here too.
+    if x.dtype == dtypes.float16:
+        raise TypeError(f"{op}: float16 matrices are not supported (the linear algebra kernels take float32 and "
+                        f"float64); convert first, as in {op}(x.astype(ag.float32))")
 
 
 def factorize(op, failure, fn, *tensors, check_finite=False):

@@ -1,6 +1,7 @@
 """Findings of a differential fuzz of matmul, einsum and ag.linalg against PyTorch: the
 spectral and nuclear matrix norms, an ellipsis beside all 26 capital letters in einsum,
-and the second derivative of matrix_exp at an empty batch."""
+the second derivative of matrix_exp at an empty batch, and the error for float16 matrices,
+which the linear algebra kernels do not take."""
 import functools
 import math
 
@@ -91,3 +92,30 @@ def test_matrix_exp_second_derivative_of_an_empty_input_matches_torch(torch, sha
     gg, = ag.grad(g.sum(), x)
     tgg, = torch.autograd.grad(tg.sum(), tx)
     assert gg.shape == tuple(tgg.shape) == shape
+
+
+# --- float16: refused by name where the backends' linalg kernels would get it (PyTorch refuses it too) ---
+_KERNEL_FUNCTIONS = {  # the op each error names: the function's own, or what it calls (matrix_power(x, -2): inv)
+    "inv": ag.linalg.inv, "det": ag.linalg.det, "slogdet": ag.linalg.slogdet, "cholesky": ag.linalg.cholesky,
+    "qr": ag.linalg.qr, "eigh": ag.linalg.eigh, "eigvalsh": ag.linalg.eigvalsh, "svd": ag.linalg.svd,
+    "svdvals": ag.linalg.svdvals, "matrix_rank": ag.linalg.matrix_rank, "pinv": ag.linalg.pinv,
+    "solve": lambda x: ag.linalg.solve(x, x)}
+_KERNEL_CALLS = sorted(_KERNEL_FUNCTIONS.items()) + [("inv", lambda x: ag.linalg.matrix_power(x, -2))]
+
+
+@pytest.mark.parametrize("name, call", _KERNEL_CALLS)
+def test_float16_matrices_are_refused_naming_the_function_and_the_fix(name, call):  # (numpy: strict has no float16)
+    x = ag.eye(3, dtype=ag.float16)
+    with pytest.raises(TypeError, match=rf"^{name}: float16 matrices are not supported .* convert first, as in "
+                                        rf"{name}\(x\.astype\(ag\.float32\)\)"):
+        call(x)
+
+
+def test_float16_still_goes_through_the_functions_that_compute_it():
+    x = ag.tensor(np.eye(3) * 0.5 + 0.1, dtype=ag.float16)
+    for out, expected in ((ag.linalg.matrix_exp(x), ag.linalg.matrix_exp(x.astype(ag.float32))),
+                          (ag.linalg.matrix_power(x, 3), ag.linalg.matrix_power(x.astype(ag.float32), 3))):
+        assert out.dtype == ag.float16
+        np.testing.assert_allclose(out.numpy().astype(np.float32), expected.numpy(), rtol=2e-3, atol=2e-3)
+    reflections, tau = ag.tensor(np.tril(np.ones((3, 2)), -1), dtype=ag.float16), ag.zeros(2, dtype=ag.float16)
+    assert ag.linalg.householder_product(reflections, tau).dtype == ag.float16
