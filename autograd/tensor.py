@@ -446,10 +446,13 @@ class Tensor:
         while getattr(root, "_base", None) is not None:
             chain.append(root)
             root = root._base[0]
-        if root._requires_grad and root.grad_fn is None:
-            raise RuntimeError(f"{op}: this tensor is a view of a leaf tensor that requires grad, which cannot "
-                               "be changed in place while the graph is being recorded; wrap the update in "
-                               "`with ag.no_grad():`")
+        # A view may be a leaf itself (requires_grad_() on a view of a tensor outside the
+        # graph), and so may a view between: changed, it would leave its .grad unfilled.
+        leaf = next((t for t in (*chain, root) if t._requires_grad and t.grad_fn is None), None)
+        if leaf is not None:
+            what = "a leaf tensor (a view)" if leaf is self else "a view of a leaf tensor"
+            raise RuntimeError(f"{op}: this tensor is {what} that requires grad, which cannot be changed in "
+                               "place while the graph is being recorded; wrap the update in `with ag.no_grad():`")
         olds = [None] * len(chain)  # each view's old values, taken again from the root down
         place = root
         for k in range(len(chain) - 1, -1, -1):

@@ -16,7 +16,7 @@ from backends import dtypes
 from ..function import Function
 from ..shapes import INTEGER, normalize_axis, single_axis
 from ..tensor import Tensor
-from .elementwise import as_tensor
+from .elementwise import as_tensor, clone
 from .indexing import getitem
 from .reduction import sum as sum_
 from .shape import broadcast_to, flatten, reshape, split, squeeze, transpose
@@ -32,8 +32,8 @@ def flip(x, axis=None):
     None), as a view, as NumPy's."""
     x = as_tensor(x)
     axes = normalize_axis("flip", axis, x.ndim)
-    if not axes:
-        return x
+    if not axes:  # nothing to reverse (a 0-d tensor, or axis=()): still a view of its own
+        return reshape(x, x.shape)
     return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim)))
 
 
@@ -136,7 +136,13 @@ def tile(x, reps):
     reps = (1,) * (ndim - len(reps)) + reps
     interleaved = reshape(x, tuple(d for n in shape for d in (1, n)))
     copies = broadcast_to(interleaved, tuple(d for r, n in zip(reps, shape) for d in (r, n)))
-    return reshape(copies, tuple(r * n for r, n in zip(reps, shape)))
+    out = reshape(copies, tuple(r * n for r, n in zip(reps, shape)))
+    # Where the copies need no new memory (every count 1, or counts only on axes of size 1)
+    # the reshape is a view of x, and a write to it would change x or repeat in its copies:
+    # a tensor of its own instead, as NumPy's tile and PyTorch's repeat always give.
+    if x._backend.may_share_memory(out.data, x.data):
+        out = clone(out)
+    return out
 
 
 class Repeat(Function):

@@ -1,7 +1,6 @@
 """Ops that move elements around without changing them."""
 import math
 
-from .. import grad_mode
 from ..function import Function
 from ..shapes import INTEGER, broadcast_shapes, normalize_axis, shape_arg, single_axis
 from ..tensor import Tensor, share_version, version_of
@@ -19,7 +18,10 @@ def _view(out, x, remake, write_back):
     - ``write_back``, ``function(base, values, *args)``, gives the base with the
       view's elements replaced by ``values``: an in-place change of the view is
       recorded as that change of its base (Tensor._change_through_view). It is
-      None for a view that repeats elements, which cannot be changed in place."""
+      None for a view that repeats elements, which cannot be changed in place.
+    A shape op makes such a view even where it changes nothing, as NumPy's and PyTorch's:
+    handed back ``x`` itself, a hook, retain_grad() or requires_grad_() on the result
+    would act on ``x``."""
     share_version(out, version_of(x))
     if out is not x:
         version = out._version.value
@@ -27,14 +29,6 @@ def _view(out, x, remake, write_back):
         if out.grad_fn is not None:
             out.grad_fn.view_version = version
     return out
-
-
-def _unchanged(x):
-    """Whether a shape op that changes nothing may hand back ``x`` itself: only where
-    nothing is recorded. In a recorded graph it makes a view of its own, as PyTorch
-    does, so that a hook or retain_grad() on the result sees only the gradient that
-    flows through it, not all of ``x``'s."""
-    return not (grad_mode.state.enabled and x.requires_grad)
 
 
 def _tensor(x):
@@ -77,8 +71,6 @@ def _resolve_shape(x, shape):
 def reshape(x, *shape):
     x = _tensor(x)
     shape = _resolve_shape(x, shape_arg(shape, "reshape"))
-    if shape == x.data.shape and _unchanged(x):
-        return x
     out = Reshape.apply(x, shape)
     if x._backend.may_share_memory(out.data, x.data):
         return _view(out, x, (reshape, shape), (_reshaped_back, ()))
@@ -132,8 +124,6 @@ def transpose(x, *axes):
     if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
     axes = tuple(int(a) % x.ndim for a in axes)
-    if axes == tuple(range(x.ndim)) and _unchanged(x):
-        return x
     return _view(Transpose.apply(x, axes), x, (transpose, axes), (_transposed_back, (axes,)))
 
 
@@ -166,8 +156,6 @@ class BroadcastTo(Function):
 def broadcast_to(x, *shape):
     x = _tensor(x)
     shape = shape_arg(shape, "broadcast_to")
-    if shape == x.data.shape and _unchanged(x):
-        return x
     if any(d < 0 for d in shape):  # NumPy's -1 is no "keep this size" (PyTorch's expand): refused by name
         raise ValueError(f"broadcast_to: sizes must be non-negative, got {shape}; give every size explicitly")
     if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
