@@ -5,7 +5,7 @@ The decompositions (cholesky, qr, eigh, eigvalsh, svd, svdvals, matrix_rank) are
 ops/decompositions.py, the inverses and solvers (inv, det, slogdet, solve, pinv) in
 ops/solve.py, least squares (lstsq) in ops/least_squares.py, the exponential
 (matrix_exp) in ops/matrix_functions.py, each a primitive with its gradient. Here
-are compositions of Tensor ops, with no gradient code: the norms, matrix_power,
+are compositions of Tensor ops, with no gradient code: the norms, matrix_power, matrix_transpose,
 householder_product, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
 norm backward masks it (the plain root's would be 0 / 0 there)."""
 import math
@@ -26,7 +26,7 @@ from .shapes import INTEGER, broadcast_shapes, normalize_axis
 
 __all__ = ["EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross",
            "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv", "lstsq", "matmul", "matrix_exp",
-           "matrix_norm", "matrix_power", "matrix_rank", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals",
+           "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals",
            "tensordot", "trace", "vecdot", "vector_norm"]
 
 
@@ -34,6 +34,13 @@ def diagonal(x, offset=0):
     """The ``offset`` diagonal of each matrix on the last two axes (the Array API's
     axes; ``ag.diagonal`` takes NumPy's, the first two)."""
     return matrix_parts.diagonal(x, offset, -2, -1)
+
+
+def matrix_transpose(x):
+    """Each matrix on the last two axes transposed, as a view (``Tensor.mT``)."""
+    x = as_tensor(x)
+    matrices("matrix_transpose", x, kernel=False)
+    return mT(x)
 
 
 def trace(x, offset=0):

@@ -227,6 +227,11 @@ class Tensor:
     def T(self):
         return ops.shape.transpose(self)
 
+    @property
+    def mT(self):
+        """Each matrix on the last two axes transposed, as a view (the Array API's and PyTorch's)."""
+        return linalg.matrix_transpose(self)
+
     # --- leaving the graph and the device ----------------------------------------
     def detach(self):
         """A tensor sharing this one's data (and in-place version counter), outside the graph."""
@@ -1147,5 +1152,5 @@ def _retake_views(chain):
             view._take_place(function(base, *args))
 
 
-from . import engine, ops  # noqa: E402  (ops build on Tensor, so they load after it)
+from . import engine, linalg, ops  # noqa: E402  (ops build on Tensor, so they load after it)
 from .ops.elementwise import add as _add, div as _div, mul as _mul, sub as _sub  # noqa: E402

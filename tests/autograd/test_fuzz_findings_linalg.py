@@ -119,3 +119,18 @@ def test_float16_still_goes_through_the_functions_that_compute_it():
         np.testing.assert_allclose(out.numpy().astype(np.float32), expected.numpy(), rtol=2e-3, atol=2e-3)
     reflections, tau = ag.tensor(np.tril(np.ones((3, 2)), -1), dtype=ag.float16), ag.zeros(2, dtype=ag.float16)
     assert ag.linalg.householder_product(reflections, tau).dtype == ag.float16
+
+
+# --- matrix_transpose and Tensor.mT (the Array API's; PyTorch's .mT) ---
+def test_mT_transposes_each_matrix_as_a_view_with_torch_gradients(device, torch):
+    values = _rng.standard_normal((2, 3, 4))
+    _check(torch, lambda x: x.mT * 2, lambda x: x.mT * 2, values, "float64", second_order=False)  # (linear)
+    x = ag.tensor(values)
+    np.testing.assert_array_equal(ag.linalg.matrix_transpose(x).numpy(), np.swapaxes(values, -1, -2))
+    x.mT[1, 0, 2] = 7.0  # a view: the change reaches x
+    assert x.numpy()[1, 2, 0] == 7.0
+
+
+def test_matrix_transpose_needs_two_axes(device):
+    with pytest.raises(ValueError, match=r"^matrix_transpose: expects matrices .* got a tensor of shape \(3,\)"):
+        ag.ones(3).mT
