@@ -313,8 +313,10 @@ class Tensor:
     def clone(self):
         return ops.elementwise.clone(self)
 
-    def astype(self, dtype):
-        return ops.elementwise.astype(self, dtype)
+    def astype(self, dtype, copy=True):
+        """This tensor in ``dtype``: always a new tensor unless ``copy=False`` and the dtype is
+        already this one's (NumPy's and the Array API's rule; ``to(dtype)`` gives self then)."""
+        return ops.elementwise.astype(self, dtype, copy)
 
     # --- copy, deepcopy and pickle, as PyTorch's ------------------------------------
     # Without these, copy.copy shared the .grad and hook objects, pickle failed on the

@@ -144,7 +144,7 @@ def _labels(outputs, targets, threshold, name):
 
 def _as_class_indices(t, what):
     if t.dtype.kind in "iub":
-        return t.astype(dtypes.int64)
+        return t.astype(dtypes.int64, copy=False)
     whole = t.astype(dtypes.int64)
     if t.size and not (whole.astype(t.dtype) == t).all().item():
         raise ValueError(f"{what} are {t.dtype} values that are not whole numbers; pass class indices, "

@@ -81,7 +81,7 @@ def operands(op, a, b, broadcast=True, to_float=False):
         common = dtypes.promote(a.dtype, b.dtype, a.data.ndim == 0, b.data.ndim == 0)
         if to_float and not dtypes.is_floating(common):
             common = default_dtype()
-        a, b = astype(a, common), astype(b, common)
+        a, b = astype(a, common, copy=False), astype(b, common, copy=False)
     if broadcast and a.data.shape != b.data.shape:
         broadcast_shapes(op, a.shape, b.shape)
     return a, b
@@ -749,11 +749,12 @@ class AsType(Function):
         return astype(gy, ctx.source), None
 
 
-def astype(x, dtype):
-    """Cast; gradients flow back in the source dtype."""
+def astype(x, dtype, copy=True):
+    """Cast; gradients flow back in the source dtype. To the dtype ``x`` already has, a copy
+    (as NumPy's and the Array API's astype), or ``x`` itself with ``copy=False``."""
     dtype = dtypes.canonical(dtype)
     if x.dtype == dtype:
-        return x
+        return clone(x) if copy else x
     if x._requires_grad and not dtypes.is_floating(dtype):
         return Tensor._make(x._backend.xp.astype(x.data, x._backend.native_dtype(dtype)), x._backend)
     return AsType.apply(x, dtype)

@@ -210,7 +210,7 @@ def einsum(subscripts, *tensors):
     for i in range(1, len(tensors)):  # lift and promote every operand to one dtype
         tensors[0], tensors[i] = operands("einsum", tensors[0], tensors[i], broadcast=False)
     if len(tensors) > 2 and len({t.dtype for t in tensors}) > 1:
-        return einsum(subscripts, *(t.astype(tensors[0].dtype) for t in tensors))
+        return einsum(subscripts, *(t.astype(tensors[0].dtype, copy=False) for t in tensors))
     spec = _Spec(subscripts, [t.shape for t in tensors])
     return Einsum.apply(spec, *tensors)
 

@@ -268,7 +268,7 @@ def concat(tensors, axis=0):
         common = first.dtype
         for t in tensors[1:]:
             common = promote(common, t.dtype)
-        tensors = [astype(t, common) for t in tensors]
+        tensors = [astype(t, common, copy=False) for t in tensors]
     return Concat.apply(axis, *tensors)
 
 

@@ -299,7 +299,7 @@ def _normalized_along(fused, op, input, axis, dtype):
     """The checks and casts softmax and log_softmax share; a 0-d input is one class."""
     floating(op, input)
     if dtype is not None:
-        input = input.astype(dtype)
+        input = input.astype(dtype, copy=False)
     if input.ndim == 0:
         return fused(reshape(input, (1,)), 0).reshape(())
     return fused(input, _axis(op, input, axis))

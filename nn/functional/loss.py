@@ -129,7 +129,7 @@ def _soft_cross_entropy(op, input, target, weight, reduction, smoothing):
     axis = 0 if input.ndim == 1 else 1
     c = input.shape[axis]
     # In the common dtype (logp meets it below), as PyTorch: a float64 target gives a float64 loss
-    target = target.astype(dtypes.promote(input.dtype, target.dtype))
+    target = target.astype(dtypes.promote(input.dtype, target.dtype), copy=False)
     if smoothing:
         target = target * (1 - smoothing) + smoothing / c
     logp = nn_fused.log_softmax(input, axis)
