@@ -26,6 +26,10 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     norm_type = float(norm_type)
     if not tensors:
         return tensor(0.0)
+    for t in tensors:  # refused, as by PyTorch: an integer norm would be int64 or float64 by norm_type
+        if not dtypes.is_floating(t.dtype):
+            raise TypeError(f"get_total_norm: the norm is taken of floating-point tensors (gradients), got a "
+                            f"{t.dtype} tensor of shape {t.shape}; cast it first with .to('float32')")
     first = tensors[0]._backend
     xp = first.xp
     dtype = tensors[0].dtype

@@ -12,6 +12,7 @@ through existing autograd ops. The index lists are built on the host, once per c
 """
 import math
 import numbers
+import operator
 from collections import namedtuple
 from collections.abc import Iterable
 
@@ -143,8 +144,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     batch_sizes = sequence.batch_sizes.tolist()
     steps = len(batch_sizes)
     if total_length is not None:
-        if isinstance(total_length, bool) or not isinstance(total_length, numbers.Integral):
-            raise TypeError(f"pad_packed_sequence: total_length must be an int or None, not {total_length!r}")
+        total_length = _as_int(total_length, "pad_packed_sequence", "total_length")
         if total_length < steps:
             raise ValueError("Expected total_length to be at least the length of the longest sequence in "
                              f"input, but got total_length={total_length} and max sequence length being {steps}")
@@ -166,7 +166,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
     """Stack tensors (L_i, *) into one (T, B, *) — (B, T, *) with ``batch_first`` — with
     T the longest L_i, filling the rest with ``padding_value`` on the ``padding_side``
-    ("right", after each sequence, or "left", before it)."""
+    ("right", after each sequence, or "left", before it). As in PyTorch, the result has the
+    first sequence's dtype."""
     if padding_side not in ("right", "left"):
         raise ValueError(f"pad_sequence: padding_side must be 'right' or 'left', got {padding_side!r}")
     sequences = _tensor_list(sequences, "pad_sequence")
@@ -237,6 +238,17 @@ def _int_list(values, caller, label):
                for v in values):
         raise TypeError(f"{caller}: {label} must hold integers, got {values}")
     return [int(v) for v in values]
+
+
+def _as_int(value, caller, label):
+    """``value`` as a Python int: an int, a NumPy integer or a one-element integer tensor
+    (such as ``lengths.max()``), as PyTorch takes; a bool or a float is refused."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"{caller}: {label} must be an int or None, not {value!r}")
 
 
 def _whole_floats_as_ints(lengths):
@@ -345,4 +357,6 @@ def _tensor_list(sequences, caller):
         if s.shape[1:] != trailing:
             raise ValueError(f"{caller}: sequences must share their trailing shape, got {sequences[0].shape} "
                              f"and {s.shape}")
-    return sequences
+    # PyTorch fills a tensor of the first sequence's dtype; joining them as they are would
+    # promote (a float64 sequence turned a float32 batch into float64)
+    return [s.to(dtype=sequences[0].dtype) for s in sequences]
