@@ -13,7 +13,7 @@ import numbers
 
 from .ops.decompositions import (EighResult, QRResult, SVDResult, cholesky, eigh, eigvalsh, matrix_rank, qr, svd,
                                  svdvals)
-from .ops.elementwise import as_tensor, clone, constant, floating, operands, sign, sqrt, where
+from .ops.elementwise import as_tensor, clone, constant, floating, operands, sqrt, where
 from .ops.least_squares import LstsqResult, lstsq
 from .ops.linalg import matmul, outer, tensordot  # the standard has these in linalg too
 from .ops import matrix_parts
@@ -74,11 +74,13 @@ def p_norm(op, x, p, axis, keepdims=False):
             raise ValueError(f"{op}: the {'inf' if p > 0 else '-inf'} norm of an empty axis is undefined (it has "
                              f"no largest entry); the input has shape {x.shape}")
         return (_max if p > 0 else _min)(size, axes, keepdims)
-    if p == 0:  # sign(|x|) counts the nonzeros and keeps the result in the graph, with a zero gradient
-        return _sum(sign(size), axes, keepdims)
+    if p == 0:  # counts the nonzeros (NaN among them, as PyTorch's), and keeps the result in the
+        # graph with a zero gradient: |x|'s is 0 where x is 0, the only place it is taken
+        return _sum(where(size != 0, 1.0, size), axes, keepdims)
     # |x|^p with a zero gradient at x = 0, where p |x|^(p-1) is 0 * inf for p < 1; a zero
-    # entry makes a negative-p sum infinite (and so the norm 0), as in PyTorch.
-    nonzero = size > 0
+    # entry makes a negative-p sum infinite (and so the norm 0), as in PyTorch. A NaN
+    # entry is not zero: it makes the norm NaN (a test of > 0 would drop it).
+    nonzero = size != 0
     powered = where(nonzero, where(nonzero, size, 1) ** p, 0 if p > 0 else math.inf)
     return _root(_sum(powered, axes, keepdims), p)
 
@@ -88,9 +90,9 @@ def _root(total, p):
     masks it), where the derivative total^(1/p - 1) / p is infinite."""
     if p < 0:  # the sum of |x|^p is never 0 there (unless nothing was summed)
         return total ** (1 / p)
-    positive = total > 0
-    safe = where(positive, total, 1)
-    return where(positive, sqrt(safe) if p == 2 else safe ** (1 / p), 0)
+    nonzero = total != 0  # NaN included, which stays NaN (a test of > 0 would make it 0)
+    safe = where(nonzero, total, 1)
+    return where(nonzero, sqrt(safe) if p == 2 else safe ** (1 / p), 0)
 
 
 def vector_norm(x, ord=2, axis=None, keepdims=False):

@@ -9,7 +9,7 @@ and threshold_, which always write into their input.
 The numerically fragile ones (softmax, log_softmax, softplus and what is built on
 it, gelu's erf, the ELU family's expm1, hardswish's gradient at NaN) and the
 piecewise-linear ones (leaky_relu, hardtanh and the hard activations built on it,
-threshold, the shrinks: their gradients must stay connected to their input for
+threshold, the shrinks, prelu: their gradients must stay connected to their input for
 higher derivatives, and stop at their kinks where PyTorch's do) call the fused
 primitives of ``autograd.ops.nn_fused``; the rest are compositions of Tensor ops
 with no gradient code of their own. rrelu's random slopes come from the backend's
@@ -18,9 +18,10 @@ import math
 import numbers
 
 from autograd.ops import nn_fused
-from autograd.ops.elementwise import abs as _abs, clip, constant, relu as _relu, sigmoid as _sigmoid
+from autograd.ops.elementwise import abs as _abs, constant, relu as _relu, sigmoid as _sigmoid
 from autograd.ops.elementwise import tanh as _tanh, where
 from autograd.ops.shape import reshape, split
+from backends import dtypes
 
 from .arguments import floating, real_number, require_tensor, same_dtype
 from .inplace import in_place, overwrite
@@ -92,8 +93,9 @@ def prelu(input, weight):
                              f"{channels} channels (axis 1); give one value or one per channel")
     if weight.ndim != input.ndim:  # along axis 1, or a scalar for every element
         weight = reshape(weight, tuple(weight.size if i == 1 else 1 for i in range(input.ndim)))
-    # max(x, 0) + weight * min(x, 0): clip's gradient at 0 is 1, so x's is the weight there
-    return _relu(input) + weight * clip(input, max=0.0)
+    # One test, x > 0, splits x for the value and both gradients, as PyTorch's: at 0 and at NaN
+    # x's gradient is the weight and the weight's is x; at +inf the weight's is 0, not 0 * inf
+    return nn_fused.sign_part(input, True) + weight * nn_fused.sign_part(input, False)
 
 
 def relu6(input, inplace=False):
@@ -155,8 +157,12 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 def gelu(input, approximate="none"):
     """x * Phi(x), Phi the standard normal CDF through erf (exact, the default), or
-    PyTorch's tanh approximation with ``approximate='tanh'``."""
+    PyTorch's tanh approximation with ``approximate='tanh'``. float16 is computed in
+    float32 and rounded once, as PyTorch does: the tanh form's x^3 overflows float16
+    from |x| = 41, and x^2 from 256, which made the gradient inf * 0 = NaN there."""
     floating("gelu", input)
+    if input.dtype == dtypes.float16:
+        return gelu(input.astype(dtypes.float32), approximate).astype(dtypes.float16)
     if approximate == "none":
         return input * (nn_fused.erf(input * _SQRT_HALF) + 1) * 0.5
     if approximate == "tanh":

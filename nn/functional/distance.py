@@ -79,7 +79,7 @@ def cosine_similarity(x1, x2, axis=1, eps=1e-8):
                         "convert one with .astype(ag.float32)")
     # Only integer inputs are cast, as PyTorch does: a float32 x1 keeps its float32 norm
     x1, x2 = (x if dtypes.is_floating(x.dtype) else x.astype(common) for x in (x1, x2))
-    eps = real_number(op, "eps", eps)
+    eps = real_number(op, "eps", eps, at_least=0)  # a negative floor would let a zero norm divide
     shape = broadcast_shapes(op, x1.shape, x2.shape)
     # Broadcast first, as PyTorch: a size-1 axis repeated along ``axis`` has a larger norm
     if x1.shape != shape:

@@ -193,6 +193,8 @@ def one_hot(tensor, num_classes=-1):
     low = int(xp.min(data)) if tensor.size else 0
     high = int(xp.max(data)) if tensor.size else -1
     if num_classes == -1:
+        if not tensor.size:  # no largest class to count from, as PyTorch refuses too
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; give num_classes")
         num_classes = high + 1
     if low < 0 or high >= num_classes:
         raise ValueError(f"one_hot: class values must lie in [0, {num_classes - 1}], found {low if low < 0 else high}")

@@ -4,7 +4,7 @@ the Huber and smooth L1 losses) or heavy on memory (cross-entropy of a linear la
 logits, made a chunk of rows at a time) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy, the ELU family's expm1, the hardswish's gradient at NaN), and the
-leaky ReLU and piecewise-linear activations (hardtanh, threshold, the shrinks),
+leaky ReLU and piecewise-linear activations (hardtanh, threshold, the shrinks, PReLU's parts),
 whose gradients stay connected to their input. One family per module; erf, which
 the exact GELU takes, is re-exported from ops.exponential.
 
@@ -19,7 +19,7 @@ as PyTorch's, it has no second derivative in its input, and asking for one raise
 """
 from .adaptive_max_pool import adaptive_max_pool2d
 from .axis_taps import Taps, resample_axis
-from .activations import elu, hardsigmoid_clip, hardswish, hardtanh, leaky_relu, shrink, softplus, threshold
+from .activations import elu, hardsigmoid_clip, hardswish, hardtanh, leaky_relu, shrink, sign_part, softplus, threshold
 from .batch_norm import batch_norm
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
@@ -46,6 +46,6 @@ from ..exponential import erf  # (for the exact GELU; it lives with erfc, as ag.
 __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
            "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "fractional_max_pool", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "linear_cross_entropy", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_indices",
-           "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "softmax", "softplus", "threshold",
+           "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "sign_part", "softmax", "softplus", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
            "batch_norm", "layer_norm", "rms_norm"]

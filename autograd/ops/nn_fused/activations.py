@@ -1,7 +1,7 @@
 """Activations the Array API cannot compose stably or at all: softplus, which must
 not overflow, the ELU family (elu, selu, celu), which needs expm1, the hardswish,
 whose gradient a composition makes NaN at NaN, and the leaky ReLU and the
-piecewise-linear activations (hardtanh, threshold, the shrinks), whose gradients
+piecewise-linear activations (hardtanh, threshold, the shrinks, PReLU's parts), whose gradients
 must stay connected to their input for higher derivatives. (erf, for the exact
 GELU, is ops.exponential's, beside erfc.)"""
 import math
@@ -270,3 +270,26 @@ class Shrink(PiecewiseLinear):
 
 def shrink(x, lambd, shift):
     return Shrink.apply(x, lambd, shift)
+
+
+class SignPart(PiecewiseLinear):
+    """x where x > 0 (``positive``), or where it is not (0, -0.0 and NaN among them), and 0
+    elsewhere: PReLU's two parts, split by PyTorch's one test, so x's gradient at 0 and at
+    NaN is the weight's (a ReLU passes NaN's gradient and a clip stops it, as PyTorch's do).
+    Masked by the backend's kernel: prelu composed of wheres took 9 ms for a (256, 1024)
+    float32 forward and backward on a random sign pattern, these 0.6 ms."""
+
+    @staticmethod
+    def forward(ctx, x, positive):
+        backend, data = x._backend, x.data
+        above = data > 0
+        keep = PiecewiseLinear.keep(ctx, x, above if positive else backend.xp.logical_not(above))
+        return backend.masked(data, keep)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return Relu.backward(ctx, gy), None
+
+
+def sign_part(x, positive):
+    return SignPart.apply(x, positive)
