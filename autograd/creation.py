@@ -68,7 +68,7 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
     elif dtype is None and isinstance(fill_value, int):
         dtype = dtypes.int64
     dtype = _dtype(dtype)
-    dtypes.check_fill("full", fill_value, dtype)
+    fill_value = dtypes.check_fill("full", fill_value, dtype)
     if isinstance(fill_value, float) and dtypes.category(dtype) == 1:
         fill_value = int(fill_value)  # truncated toward zero, as PyTorch
     return _filled("full", lambda xp, s, d: xp.full(s, fill_value, dtype=d), shape, dtype, device, requires_grad)

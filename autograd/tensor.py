@@ -619,7 +619,7 @@ class Tensor:
         if not isinstance(value, (int, float)):  # NumPy would parse "1" and fill None as nan
             raise TypeError(f"fill_: value must be a real number, a bool or a 0-d tensor, not "
                             f"{type(value).__name__} {value!r}")
-        dtypes.check_fill("fill_", value, self.dtype)
+        value = dtypes.check_fill("fill_", value, self.dtype)
         full = Tensor._make(self._backend.xp.full((), value, dtype=self.data.dtype), self._backend)
         return self._inplace("fill_", ops.elementwise.overwrite, full)
 

@@ -119,19 +119,24 @@ def value_range(dtype):
 
 
 def check_fill(op, value, dtype):
-    """Refuse a Python number ``dtype`` cannot hold, as PyTorch does, where NumPy would
-    fill inf (float overflow), the most negative integer (nan) or raise its own error.
-    A float must lie in an integer dtype's range before its truncation toward zero, as
-    PyTorch checks it (-0.5 does not fit in uint8)."""
+    """``value``, a Python number written into a tensor of ``dtype`` (a fill, an item
+    assignment, a masked fill), as that dtype takes it; one it cannot hold is refused, as
+    PyTorch does, where NumPy would fill inf (float overflow), the most negative integer
+    (nan) or raise its own error. A float must lie in an integer dtype's range before its
+    truncation toward zero, as PyTorch checks it (-0.5 does not fit in uint8); a negative
+    int down to -max wraps into an unsigned dtype, as in PyTorch (-1 is uint8's 255)."""
     dtype = canonical(dtype)
     if dtype == bool_ or not isinstance(value, (int, float)):
-        return
+        return value
     if isinstance(value, float) and not np.isfinite(value):
         if dtype.kind != "f":
             raise ValueError(f"{op}: integers have no inf or nan, so {value} cannot fill a tensor of {dtype}; "
                              "use a floating dtype")
-        return
+        return value
     low, high = value_range(dtype)
+    if isinstance(value, int) and dtype.kind == "u" and -high <= value < 0:
+        return wrapped(value, dtype)
     if not low <= value <= high:
         raise ValueError(f"{op}: {value} does not fit in {dtype}, which holds {low} to {high}; "
                          "use a wider dtype")
+    return value

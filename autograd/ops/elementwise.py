@@ -1,6 +1,7 @@
 """Elementwise ops. Binary ones broadcast like NumPy; the engine reduces their
 gradients back to each input's shape, so no op here un-broadcasts."""
 import builtins
+import numbers
 
 from backends import dtypes
 
@@ -226,11 +227,29 @@ class Pow(Function):
 
 
 def pow(a, b):
+    if isinstance(a, Tensor) and not dtypes.is_floating(a.dtype) and isinstance(b, numbers.Integral) \
+            and not isinstance(b, bool):  # an int exponent of an int tensor, checked before it wraps into a's dtype
+        if b < 0:
+            raise ValueError(f"pow: an integer tensor to the negative power {b} is a fraction, which its dtype "
+                             f"({a.dtype}) cannot hold; convert first, with .astype(ag.float32) say")
+        dtypes.check_fill("pow", int(b), a.dtype)  # as PyTorch, no exponent past the dtype's range
     a, b = operands("pow", a, b)
+    xp = a._backend.xp
     if a.dtype == dtypes.bool_ and b.dtype == dtypes.bool_:  # a ** b is "a or not b", a bool, as in PyTorch
-        xp = a._backend.xp
         return constant(xp.logical_or(a.data, xp.logical_not(b.data)), a)
+    if dtypes.category(a.dtype) == 1 and bool(xp.any(b.data < 0)):  # (integers have no gradient)
+        return constant(_integer_power_of_negatives(a.data, b.data, xp), a)
     return Pow.apply(a, b)
+
+
+def _integer_power_of_negatives(base, exponent, xp):
+    """``base ** exponent`` for integers where some exponents are negative, as PyTorch gives
+    it (NumPy refuses them): 1 / base^-exponent truncated toward zero, which is 1 for base 1,
+    1 or -1 (by the exponent's parity) for base -1, and 0 for any other base, 0 included."""
+    negative = exponent < 0
+    power = base ** xp.where(negative, xp.zeros_like(exponent), exponent)
+    unit = (base == 1) | (base == -1)  # (signed: only a signed exponent is negative, so base's dtype is too)
+    return xp.where(negative, xp.where(unit, base ** (exponent & 1), xp.zeros_like(power)), power)
 
 
 class Exp(Function):
@@ -532,6 +551,8 @@ class Clip(Function):
         xp = x._backend.xp
         ctx.save_for_backward(x)
         ctx.low, ctx.high = low, high
+        if low is not None and high is not None and low > high:
+            low = high  # every element becomes max, as in PyTorch and NumPy (the standard leaves it open)
         return xp.clip(x.data, low, high)
 
     @staticmethod
@@ -559,8 +580,6 @@ def clip(x, min=None, max=None):
     # NumPy scalars as the Python numbers they hold, as beside a tensor in any op (NumPy
     # would promote an int8 tensor clipped to np.int64(-200) to int64)
     min, max = (b.item() if isinstance(b, dtypes.NUMPY_SCALAR) else b for b in (min, max))
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clip: min ({min}) is larger than max ({max})")
     x = as_tensor(x)
     is_float = dtypes.is_floating(x.dtype)
     if not is_float and (isinstance(min, float) or isinstance(max, float)):
@@ -588,13 +607,16 @@ def _check_integer_bounds(dtype, low, high):
 
 def _clip_to_tensors(x, low, high):
     """clip with a tensor bound, composed of where as torch.clamp computes it: the
-    bound's value (and gradient) where x is past it, x's where x lies within, ties
-    included; where both bounds cross (low > high), high wins, as in PyTorch."""
+    bound's value (and gradient) where x is past it or the bound is NaN (a NaN bound
+    gives NaN, as in PyTorch), x's where x lies within, ties included; where both
+    bounds cross (low > high), high wins, as in PyTorch."""
     x = as_tensor(x, low if isinstance(low, Tensor) else high)
     if low is not None:
-        x = where(x < low, low, x)
+        low = as_tensor(low, x)
+        x = where((x < low) | (low != low), low, x)
     if high is not None:
-        x = where(x > high, high, x)
+        high = as_tensor(high, x)
+        x = where((x > high) | (high != high), high, x)
     return x
 
 
@@ -692,7 +714,9 @@ def masked_fill(x, mask, value):
         raise ValueError(f"masked_fill: value must be a Python number or a 0-d tensor, got shape {value.shape}; "
                          "for a tensor of values use ag.where(mask, values, x)")
     broadcast_shapes("masked_fill", mask.shape, x.shape)
-    value = as_tensor(value, x)
+    if isinstance(value, dtypes.NUMPY_SCALAR):
+        value = value.item()
+    value = as_tensor(dtypes.check_fill("masked_fill", value, x.dtype), x)  # 300 in int8, NaN in int64: refused
     if value.dtype != x.dtype:
         value = astype(value, x.dtype)
     return where(mask, value, x)

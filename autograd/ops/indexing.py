@@ -4,6 +4,8 @@ masks) through the backend's gather, and scatter-add for the gradient; and
 needs it and writes straight into the memory where it does not."""
 import numbers
 
+from backends import dtypes
+
 from .. import grad_mode
 from ..function import Function
 from ..shapes import broadcast_shapes
@@ -182,7 +184,10 @@ def setitem(x, index, values):
     index, advanced = _normalize_index(x, index, "setitem")
     if values is None or isinstance(values, (str, bytes)):
         raise TypeError(f"setitem: cannot write a {type(values).__name__} into a tensor; give numbers")
-    values = as_tensor(values, x)
+    if isinstance(values, dtypes.NUMPY_SCALAR):
+        values = values.item()
+    # a number x's dtype cannot hold (300 in int8, NaN in int64) is refused, as by fill_ and PyTorch
+    values = as_tensor(dtypes.check_fill("setitem", values, x.dtype), x)
     if values._backend is not x._backend:
         raise ValueError(f"setitem: the values are on {values.device} but the tensor is on {x.device}; "
                          "move one with .to(device)")
