@@ -12,6 +12,8 @@ dividend, -trunc(a / b) and -floor(a / b) for the divisor. floor_divide (``//``)
 floor(a / b) with a zero gradient (PyTorch has none, and raises in backward).
 An integer division by zero raises ZeroDivisionError, as in PyTorch and Python,
 where NumPy would give 0 and warn; a floating one gives inf or NaN, as everywhere."""
+import math
+
 from backends import dtypes
 
 from ..function import Function
@@ -78,10 +80,12 @@ class Round(Function):
         # NumPy's and PyTorch's way: scale, round half to even, scale back (so 1.25 at one
         # decimal gives 1.2: 12.5 rounds to 12). Dividing by 10^-decimals, not multiplying
         # by 10^decimals, keeps the scale exact for decimals < 0.
+        try:
+            scale = 10.0 ** abs(decimals)
+        except OverflowError:  # past 1e308 the scale is inf, and NumPy's and PyTorch's give NaN everywhere
+            return xp.full_like(data, math.nan)
         if decimals > 0:
-            scale = 10.0 ** decimals
             return xp.round(data * scale) / scale
-        scale = 10.0 ** -decimals
         return xp.round(data / scale) * scale
 
     @staticmethod

@@ -120,3 +120,17 @@ def test_a_python_int_exponent_an_integer_tensor_cannot_take_is_refused(device, 
     with pytest.raises(ValueError, match="pow"):
         x.pow_(exponent)
     assert x.tolist() == [2, 3]
+
+
+# --- round with a scale past float64's range --------------------------------------------------
+
+@pytest.mark.parametrize("decimals", [309, 400, -309, -400])
+def test_round_with_decimals_past_float64_range_gives_nan_as_torch(device, decimals):
+    """10.0 ** 309 overflows Python's float: round raised a bare OverflowError, where NumPy
+    and PyTorch give NaN everywhere (their scale is inf)."""
+    values = np.array([1.5, -2.25, 0.0, 1e300])
+    x = ag.tensor(values, requires_grad=True)
+    y = ag.round(x, decimals)
+    _same(y.detach(), torch.round(torch.tensor(values), decimals=decimals))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros(4))
