@@ -304,11 +304,12 @@ def log_softmax(input, axis=-1, dtype=None):
 def _normalized_along(fused, op, input, axis, dtype):
     """The checks and casts softmax and log_softmax share; a 0-d input is one class."""
     floating(op, input)
+    axis = _axis(op, input, axis)  # checked for a 0-d input too: it takes 0 or -1 only, as in PyTorch
     if dtype is not None:
         input = input.astype(dtype, copy=False)
     if input.ndim == 0:
         return fused(reshape(input, (1,)), 0).reshape(())
-    return fused(input, _axis(op, input, axis))
+    return fused(input, axis)
 
 
 # PyTorch's functional in-place activations: unlike ``inplace=True``, which falls back to

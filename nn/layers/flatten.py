@@ -43,6 +43,8 @@ class Unflatten(Module):
             if isinstance(size, bool) or not isinstance(size, numbers.Integral):
                 raise TypeError("Unflatten: unflattened_size must be tuple of ints, but found element of type "
                                 f"{type(size).__name__} at pos {position}")
+        if not unflattened_size:  # PyTorch refuses it too, rather than dropping an axis of length 1
+            raise ValueError("Unflatten: unflattened_size must be non-empty; give the sizes that dim splits into")
         self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, input):
