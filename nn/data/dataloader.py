@@ -7,9 +7,11 @@ an IterableDataset is read in the order it yields.
 The signature is PyTorch's, positions included (the 4th is ``sampler``, not
 ``drop_last``), with its samplers (nn.data.samplers) and its rules for options that conflict.
 """
+import copy
 import itertools
 import math
 import operator
+from collections.abc import Mapping, MutableMapping
 
 import backends
 from autograd import Tensor, stack, tensor
@@ -152,6 +154,8 @@ class DataLoader:
         backend = tensors[0].backend
         for batch in batches:
             picked = _positions(batch)
+            if not picked:  # refused as on the per-sample path (a gather would give an empty batch)
+                raise ValueError(_NO_SAMPLES)
             if rows is not None:
                 picked = [rows[p] for p in picked]
             index = backend.asarray(picked, dtype=dtypes.int64)
@@ -163,6 +167,9 @@ class DataLoader:
                    f"drop_last={self.drop_last})"
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
                 f"sampler={type(self.sampler).__name__}, drop_last={self.drop_last}, seed={self.seed!r})")
+
+
+_NO_SAMPLES = "default_collate: no samples to collate (did the batch sampler give an empty batch?)"
 
 
 def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
@@ -259,11 +266,11 @@ def _tensor_source(dataset):
 
 def default_collate(samples):
     """Stack a list of samples into a batch, keeping the samples' structure:
-    tuples and lists of fields give tuples (namedtuples keep their type), dicts give
-    dicts, Tensors and NumPy arrays or scalars are stacked on a new first axis
+    tuples and lists of fields give tuples (namedtuples keep their type), mappings give
+    mappings of their type (dicts, OrderedDicts...), Tensors and NumPy arrays or scalars are stacked on a new first axis
     (keeping their dtype), Python numbers become a 1-d tensor, strings and bytes a list."""
     if not samples:
-        raise ValueError("default_collate: no samples to collate")
+        raise ValueError(_NO_SAMPLES)
     first = samples[0]
     if isinstance(first, Tensor):
         shapes = {s.shape for s in samples if isinstance(s, Tensor)}
@@ -278,11 +285,11 @@ def default_collate(samples):
             raise ValueError("default_collate: samples have different numbers of fields")
         fields = (default_collate([s[i] for s in samples]) for i in range(len(first)))
         return type(first)(*fields) if _is_namedtuple(first) else tuple(fields)
-    if isinstance(first, dict):
-        if any(s.keys() != first.keys() for s in samples):
+    if isinstance(first, Mapping):
+        if any(not isinstance(s, Mapping) or s.keys() != first.keys() for s in samples):
             raise ValueError("default_collate: samples have different keys; every sample must be a dict "
                              "with the same keys")
-        return {key: default_collate([s[key] for s in samples]) for key in first}
+        return _mapping_like(first, {key: default_collate([s[key] for s in samples]) for key in first})
     if isinstance(first, (str, bytes)):  # first: NumPy's str_ is a str with an __array__
         return list(samples)
     if hasattr(first, "__array__") or hasattr(first, "__dlpack__"):
@@ -310,15 +317,31 @@ def to_device(batch, target):
 
 
 def _map_leaves(batch, fn):
-    """``fn`` applied to everything in ``batch`` that is not a tuple, list or dict, keeping the structure."""
+    """``fn`` applied to everything in ``batch`` that is not a tuple, list or mapping, keeping the structure."""
     if isinstance(batch, tuple):
         mapped = (_map_leaves(b, fn) for b in batch)
         return type(batch)(*mapped) if _is_namedtuple(batch) else tuple(mapped)
     if isinstance(batch, list):
         return [_map_leaves(b, fn) for b in batch]
-    if isinstance(batch, dict):
-        return {k: _map_leaves(v, fn) for k, v in batch.items()}
+    if isinstance(batch, Mapping):
+        return _mapping_like(batch, {k: _map_leaves(v, fn) for k, v in batch.items()})
     return fn(batch)
+
+
+def _mapping_like(template, items):
+    """``items`` (a dict) in the mapping type of ``template``, as PyTorch's collate keeps it
+    (an OrderedDict, a defaultdict, a Mapping subclass); a plain dict where that type cannot
+    be made from a dict."""
+    if type(template) is dict:
+        return items
+    if isinstance(template, MutableMapping):  # a copy keeps what the constructor would need (defaultdict's factory)
+        out = copy.copy(template)
+        out.update(items)
+        return out
+    try:
+        return type(template)(items)
+    except TypeError:
+        return items
 
 
 def _is_namedtuple(value):

@@ -1,6 +1,8 @@
 """Findings of a differential fuzz of nn.data against torch.utils.data: a drop_last that is
-not a bool, NumPy integer batch sizes, float positions from a sampler, bytes samples and
-a Subset indexed with a list of positions."""
+not a bool, NumPy integer batch sizes, float positions from a sampler, bytes samples,
+a Subset indexed with a list of positions, mapping samples of other types than dict, and an
+empty batch from a batch sampler."""
+import collections
 import numpy as np
 import pytest
 
@@ -79,3 +81,40 @@ def test_subset_indexed_with_a_list_of_positions(torch):
     np.testing.assert_array_equal(picked.numpy(), reference.numpy())
     with pytest.raises(IndexError):
         ours[[0, 4]]
+
+
+@pytest.mark.parametrize("kind", ["OrderedDict", "defaultdict", "frozen"])
+def test_collate_keeps_the_mapping_type_of_the_samples_as_torch(torch, kind):
+    """Only dicts were batched (a Mapping that is not one was refused), and they came back as plain dicts."""
+    class Frozen(collections.abc.Mapping):  # a read-only Mapping made from a dict
+        def __init__(self, items):
+            self._items = dict(items)
+
+        def __getitem__(self, key):
+            return self._items[key]
+
+        def __iter__(self):
+            return iter(self._items)
+
+        def __len__(self):
+            return len(self._items)
+
+    make = {"OrderedDict": collections.OrderedDict, "defaultdict": lambda d: collections.defaultdict(list, d),
+            "frozen": Frozen}[kind]
+    samples = [make({"b": 1.0, "a": i}) for i in range(3)]
+    ours = default_collate(samples)
+    theirs = torch.utils.data.default_collate(samples)
+    assert type(ours) is type(theirs) is type(samples[0])
+    assert list(ours) == list(theirs) == ["b", "a"]
+    np.testing.assert_array_equal(ours["a"].numpy(), theirs["a"].numpy())
+    if kind == "defaultdict":
+        assert ours.default_factory is list
+
+
+def test_an_empty_batch_is_refused_on_both_collate_paths():
+    """A TensorDataset batch was gathered from no rows (an empty batch) where a per-sample
+    dataset's batch raised; PyTorch raises on both (IndexError)."""
+    for dataset in (TensorDataset(ag.tensor(rows(4))), [ag.tensor(r) for r in rows(4)]):
+        loader = DataLoader(dataset, batch_sampler=[[0, 1], []])
+        with pytest.raises(ValueError, match=r"no samples to collate \(did the batch sampler give an empty batch"):
+            list(loader)
