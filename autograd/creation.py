@@ -9,7 +9,11 @@ from .tensor import Tensor, default_dtype, refuse_unsupported_dtype
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new leaf tensor holding a copy of ``data`` (floats default to ag.get_default_dtype())."""
+    """A new leaf tensor holding a copy of ``data`` (floats default to ag.get_default_dtype()),
+    on ``device``; without one, a Tensor's copy stays on its device (as PyTorch's) and
+    anything else goes to the default device."""
+    if device is None and isinstance(data, Tensor):
+        device = data._backend
     backend = backends.get(device)
     if isinstance(data, Tensor):
         data = data._backend.to_numpy(data.data)

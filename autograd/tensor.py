@@ -92,7 +92,8 @@ class Tensor:
         backend = backends.get(device)
         source = data
         if isinstance(data, Tensor):
-            data = data.data if data._backend is backend else data._backend.to_numpy(data.data)
+            # from another device: a copy, never an alias (see Backend.from_numpy)
+            data = data.data if data._backend is backend else backend.from_numpy(data._backend.to_numpy(data.data))
         dtype = dtypes.canonical(dtype)
         if isinstance(data, (list, tuple)):
             data, inferred = _from_nested(data)

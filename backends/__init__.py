@@ -2,10 +2,12 @@
 
 ``get(device)`` returns the one Backend object for a device string; new tensors
 go to the default device, set by ``set_default_device``, the
-``default_device`` context manager, or the TOPOGRAD_DEVICE environment variable.
+``default_device`` context manager (for its thread only), or the TOPOGRAD_DEVICE
+environment variable.
 """
 import contextlib
 import os
+import threading
 
 from . import dtypes
 from .base import Backend
@@ -27,7 +29,7 @@ def _normalize(device):
 def get(device=None):
     """The Backend for ``device`` ("cpu", "cuda", "cuda:N", or "strict" for tests)."""
     if device is None:
-        return _default
+        return getattr(_block, "backend", None) or _default
     if isinstance(device, Backend):
         return device
     key = _normalize(device)
@@ -56,23 +58,39 @@ def _create(key):
 
 
 def get_default():
-    return _default
+    return get()
 
 
 def set_default_device(device):
-    """Make ``device`` the one new tensors go to; returns the previous Backend."""
+    """Make ``device`` the one new tensors go to; returns the previous Backend. Inside a
+    ``default_device`` block it changes that block's device (until the block ends);
+    outside one, the default of the whole process."""
     global _default
-    previous, _default = _default, get(device)
+    backend, previous = get(device), get()
+    if getattr(_block, "backend", None) is not None:
+        _block.backend = backend
+    else:
+        _default = backend
     return previous
+
+
+# The device of this thread's innermost default_device block, as PyTorch's `with
+# torch.device(...)` is per thread: a process-wide one let a block in one thread send
+# another thread's new tensors to its device, and blocks ending in another order than
+# they began (as threads' do) left the wrong default behind for good.
+_block = threading.local()
 
 
 @contextlib.contextmanager
 def default_device(device):
-    previous = set_default_device(device)
+    """New tensors made by this thread go to ``device`` until the block ends (errors included)."""
+    backend = get(device)
+    outer = getattr(_block, "backend", None)
+    _block.backend = backend
     try:
-        yield _default
+        yield backend
     finally:
-        set_default_device(previous)
+        _block.backend = outer
 
 
 def cuda_is_available():
@@ -106,4 +124,8 @@ def manual_seed(seed):
 _seed = None
 _default = get("cpu")
 if os.environ.get("TOPOGRAD_DEVICE"):
-    _default = get(os.environ["TOPOGRAD_DEVICE"])
+    try:
+        _default = get(os.environ["TOPOGRAD_DEVICE"])
+    except (ValueError, BackendUnavailable) as exc:  # raised at import: name where the device came from
+        raise type(exc)(f"the environment variable TOPOGRAD_DEVICE={os.environ['TOPOGRAD_DEVICE']!r}: {exc}; "
+                        "set it to a device this machine has, or unset it for 'cpu'") from None

@@ -43,7 +43,10 @@ class NumpyBackend(Backend):
         return array
 
     def from_numpy(self, array):
-        return array
+        # An array that owns its memory (a fresh result, another device's host copy) is taken
+        # as it is; a view may be memory another tensor holds (a strict tensor's, read through
+        # DLPack), and a move between devices must not alias it, as PyTorch's .to copies.
+        return array if array.base is None else array.copy()
 
     def owns_memory(self, array):
         return array.base is None and array.flags.writeable

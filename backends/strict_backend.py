@@ -50,8 +50,11 @@ class StrictBackend(Backend):
         return np.from_dlpack(array) if isinstance(array, self._array_type) else np.asarray(array)
 
     def from_numpy(self, array):
-        # np.ascontiguousarray turns a 0-d array into shape (1,): reshape it back
-        return self.xp.asarray(np.ascontiguousarray(array).reshape(np.shape(array)))
+        # A copy, as CuPy's host-to-device one: this backend stands in for another device, so
+        # a tensor moved here must not alias the NumPy memory it came from. native_dtype
+        # refuses float16 by this backend's message.
+        dtype = self.native_dtype(np.dtype(array.dtype))
+        return self.xp.asarray(np.array(array, order="C"), dtype=dtype)
 
     def gather(self, x, index):
         return self.from_numpy(self.to_numpy(x)[_index_to_numpy(self, index)])
