@@ -71,17 +71,17 @@ def _score(name, outputs, targets, average, num_classes, pos_label, zero_divisio
             raise ValueError(f"{name}: average='binary' needs 2 classes, got num_classes={num_classes}; "
                              "use average='macro', 'micro' or 'weighted' for more classes")
         classes = max(classes, 2)
-    counts = _confusion(preds, targets, classes)
-    tp = counts.reshape(-1)[::classes + 1].tolist()  # the diagonal
-    predicted = counts.sum(axis=0).tolist()
-    support = counts.sum(axis=1).tolist()
+    # per-class counts, not the C x C confusion matrix: a score of 20,000 classes needs no 3 GB
+    tp = _counts(targets, classes, weights=preds == targets).tolist()
+    predicted = _counts(preds, classes).tolist()
+    support = _counts(targets, classes).tolist()
     if average == "binary":
         if classes > 2:
             raise ValueError(f"{name}: average='binary' needs labels 0 and 1, but class {classes - 1} occurs; "
                              "use average='macro', 'micro' or 'weighted' for more classes")
         if pos_label not in (0, 1):
             raise ValueError(f"{name}: pos_label must be 0 or 1 for average='binary', got {pos_label!r}")
-        labels = [pos_label]
+        labels = [int(pos_label)]  # 1.0 or True: a list index
     elif num_classes is None:  # sklearn's default: the labels present in either array
         labels = [c for c in range(classes) if predicted[c] or support[c]]
     else:
@@ -153,6 +153,10 @@ def _as_class_indices(t, what):
 
 
 def _num_classes(preds, targets, num_classes, name):
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral)
+                                    or num_classes < 1):
+        raise ValueError(f"{name}: num_classes must be an int >= 1 (or None for the labels that occur), "
+                         f"got {num_classes!r}")
     seen = 0 if preds.size == 0 else int(max(preds.max().item(), targets.max().item())) + 1
     if num_classes is None:
         return seen
@@ -162,11 +166,16 @@ def _num_classes(preds, targets, num_classes, name):
 
 
 def _confusion(preds, targets, classes):
-    """One scatter-add of ones at (true, predicted): O(N) time and memory for any C."""
-    backend = preds.backend
+    """C x C counts of (true, predicted) pairs."""
+    return _counts(targets * classes + preds, classes * classes).reshape(classes, classes)
+
+
+def _counts(labels, size, weights=None):
+    """int64 counts of each of 0..size-1 in the flat ``labels`` (only where ``weights``, a
+    boolean tensor, is true): one scatter-add, O(N + size) time and memory."""
+    backend = labels.backend
     xp = backend.xp
-    flat = targets.data * classes + preds.data
-    ones = xp.ones(flat.shape, dtype=backend.native_dtype(dtypes.float64))  # float adds exist on every backend
-    counts = backend.scatter_add((classes * classes,), flat, ones)
-    counts = xp.astype(xp.reshape(counts, (classes, classes)), backend.native_dtype(dtypes.int64))
-    return Tensor(counts, device=backend)
+    float64 = backend.native_dtype(dtypes.float64)  # float adds exist on every backend
+    ones = xp.ones(labels.shape, dtype=float64) if weights is None else xp.astype(weights.data, float64)
+    counts = backend.scatter_add((size,), labels.data, ones)
+    return Tensor(xp.astype(counts, backend.native_dtype(dtypes.int64)), device=backend)

@@ -11,12 +11,15 @@ stopping and checkpoints.
 """
 import inspect
 import math
+import numbers
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import backends
 from autograd import Tensor, concat, no_grad
+from backends import dtypes
 
 from . import metrics as metrics_module
 from .checkpoint import save
@@ -99,8 +102,8 @@ class _Monitor:
     def __init__(self, owner, monitor, mode, min_delta):
         if mode not in ("min", "max"):
             raise ValueError(f"{owner}: mode must be 'min' or 'max', got {mode!r}")
-        if min_delta < 0:
-            raise ValueError(f"{owner}: min_delta must be >= 0, got {min_delta!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not min_delta >= 0:  # NaN too
+            raise ValueError(f"{owner}: min_delta must be a number >= 0, got {min_delta!r}")
         self.owner, self.monitor, self.mode, self.min_delta = owner, monitor, mode, min_delta
         self.best = None
 
@@ -126,7 +129,7 @@ class EarlyStopping(Callback):
     weights of the best epoch. ``stopped_epoch`` and ``best_epoch`` tell what happened."""
 
     def __init__(self, monitor="val_loss", mode="min", patience=3, min_delta=0.0, restore_best_weights=True):
-        if not isinstance(patience, int) or patience < 0:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
         self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
         self.patience = patience
@@ -218,7 +221,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
         metrics=("accuracy",), device=None, progress=True):
     """Train ``model`` for ``epochs`` epochs and return a History.
 
-    Each batch from a loader is ``(*inputs, target)``: the loss is
+    Each batch from a loader (re-iterable, such as a DataLoader or a list, when
+    ``epochs > 1``) is ``(*inputs, target)``: the loss is
     ``loss_fn(model(*inputs), target)``. Per epoch the logs hold ``train_loss``
     (mean over samples), the learning rate ``lr`` of the first param group, and
     with ``val_loader`` the ``val_loss`` and ``val_<metric>`` for each of
@@ -248,6 +252,11 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
         if loader is not None and hasattr(loader, "__len__") and len(loader) == 0:
             # caught before training, not after an epoch of it
             raise ValueError(f"fit: {name} has no batches; check its dataset and batch_size/drop_last")
+        if isinstance(loader, Iterator) and epochs > 1:
+            # caught here, not as "yielded no batches" in epoch 2, after an epoch of training
+            raise TypeError(f"fit: {name} is an iterator ({type(loader).__name__}), used up after one epoch, "
+                            f"but epochs={epochs}; pass a re-iterable loader such as nn.data.DataLoader or a "
+                            "list of batches")
     target = None if device is None else backends.get(device)
     if target is not None:
         model.to(target)
@@ -338,8 +347,7 @@ def _train_epoch(model, loss_fn, optimizer, loader, bar, target, batch_scheduler
             batch_scheduler.step()
         n = _batch_size(labels)
         with no_grad():  # summed on the device: no host sync per batch
-            weighted = loss.detach() * n
-            total = weighted if total is None else total + weighted
+            total = _add_weighted(total, loss, n)
         count += n
         if bar is not None:
             if i % POSTFIX_EVERY == 0:
@@ -361,7 +369,7 @@ def _evaluate(model, loss_fn, loader, metric_fns, target):
             loss = loss_fn(out, labels)
             _check_loss(loss)
             n = _batch_size(labels)
-            total = loss * n if total is None else total + loss * n
+            total = _add_weighted(total, loss, n)
             count += n
             if metric_fns:
                 outputs.append(out)
@@ -389,6 +397,13 @@ def _split_batch(batch, target):
     return batch[:-1], batch[-1]
 
 
+def _add_weighted(total, loss, n):
+    """``total + loss * n`` in float64: a float16 loss summed in its own dtype passes 65504 (inf)
+    after a few hundred batches, and rounds in steps of 2 from 2048 on."""
+    weighted = loss.detach().astype(dtypes.float64, copy=False) * n
+    return weighted if total is None else total + weighted
+
+
 def _batch_size(labels):
     return labels.shape[0] if isinstance(labels, Tensor) and labels.ndim else 1
 
@@ -407,11 +422,15 @@ def _resolve_metrics(metrics):
             if metric not in NAMED_METRICS:
                 raise ValueError(f"fit: unknown metric {metric!r}; choose from {sorted(NAMED_METRICS)} "
                                  "or pass a callable fn(outputs, targets)")
-            resolved[metric] = NAMED_METRICS[metric]
+            name, fn = metric, NAMED_METRICS[metric]
         elif callable(metric):
-            resolved[getattr(metric, "__name__", type(metric).__name__)] = metric
+            name, fn = getattr(metric, "__name__", type(metric).__name__), metric
         else:
             raise TypeError(f"fit: a metric must be a name or a callable, got {type(metric).__name__}")
+        if resolved.get(name, fn) is not fn:  # two lambdas or functools.partials: one would be silently lost
+            raise ValueError(f"fit: two metrics are both named {name!r}, so they would share the log key "
+                             f"'val_{name}'; give each callable its own name (a def, or set its __name__)")
+        resolved[name] = fn
     return resolved
 
 
