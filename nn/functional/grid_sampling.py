@@ -15,6 +15,7 @@ differentiable again; the taps' positions come from ``floor`` of the coordinates
 carry no gradient, as in PyTorch. The same code serves 2-D and 3-D."""
 import itertools
 import math
+import numbers
 import warnings
 
 from autograd.ops.elementwise import constant, where
@@ -49,17 +50,21 @@ def affine_grid(theta, size, align_corners=None):
     op = "affine_grid"
     floating(op, theta, "theta")
     align_corners = _align_corners(op, align_corners)
+    # int() would truncate a size of 4.5 to 4 without a word, as PyTorch refuses it
+    if not isinstance(size, (tuple, list)) or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in size):
+        raise TypeError(f"{op}: size must be a tuple of ints (N, C, H, W) or (N, C, D, H, W), got {size!r}")
     size = tuple(int(s) for s in size)
     spatial = len(size) - 2
     if spatial not in (2, 3):
         raise ValueError(f"{op}: size must be (N, C, H, W) or (N, C, D, H, W), got {size}")
+    if min(size[2:]) <= 0 or min(size[:2]) < 0:  # an empty batch is fine (PyTorch refuses it), C < 0 is not
+        raise ValueError(f"{op}: expected non-zero, positive output sizes and non-negative N and C, got {size}")
     if theta.ndim != 3 or theta.shape[1:] != (spatial, spatial + 1):
         raise ValueError(f"{op}: expected theta of shape (N, {spatial}, {spatial + 1}) for a size of {size}, got "
                          f"{theta.shape}")
     if theta.shape[0] != size[0]:
         raise ValueError(f"{op}: theta holds {theta.shape[0]} maps but size asks for a batch of {size[0]}")
-    if min(size[2:]) <= 0:
-        raise ValueError(f"{op}: expected non-zero, positive output sizes, got {size}")
     xp = theta._backend.xp
     dtype = theta.data.dtype
     axes = [_base_coordinates(xp, n, align_corners, dtype) for n in reversed(size[2:])]  # x, y[, z]
