@@ -218,7 +218,7 @@ class ModelCheckpoint(Callback):
 
 
 def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, scheduler=None, callbacks=(),
-        metrics=("accuracy",), device=None, progress=True):
+        metrics=("accuracy",), device=None, progress=True, initial_epoch=0):
     """Train ``model`` for ``epochs`` epochs and return a History.
 
     Each batch from a loader (re-iterable, such as a DataLoader or a list, when
@@ -239,10 +239,18 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     is back in the mode it had. ``device``: move the model and each batch there.
     ``progress``: tqdm bars with the running loss, shown on a terminal; elsewhere
     one summary line per epoch. ``progress=False`` prints nothing.
+
+    ``initial_epoch`` resumes a run, as Keras's: epochs ``initial_epoch + 1`` to ``epochs``
+    run (``epochs`` is the last one's number, for logs and checkpoint names), and a train
+    loader with ``set_epoch`` (a DataLoader) starts at epoch ``initial_epoch``, so a seeded
+    shuffle repeats the interrupted run's orders.
     """
     _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or not 0 <= initial_epoch <= epochs:
+        raise ValueError(f"fit: initial_epoch must be an int from 0 to epochs ({epochs}), got {initial_epoch!r}; "
+                         "epochs is the number of the last epoch, counted from the start of the run")
     metric_fns = _resolve_metrics(metrics)
     callbacks = list(callbacks)
     for cb in callbacks:
@@ -252,21 +260,23 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
         if loader is not None and hasattr(loader, "__len__") and len(loader) == 0:
             # caught before training, not after an epoch of it
             raise ValueError(f"fit: {name} has no batches; check its dataset and batch_size/drop_last")
-        if isinstance(loader, Iterator) and epochs > 1:
+        if isinstance(loader, Iterator) and epochs - initial_epoch > 1:
             # caught here, not as "yielded no batches" in epoch 2, after an epoch of training
             raise TypeError(f"fit: {name} is an iterator ({type(loader).__name__}), used up after one epoch, "
-                            f"but epochs={epochs}; pass a re-iterable loader such as nn.data.DataLoader or a "
-                            "list of batches")
+                            f"but {epochs - initial_epoch} epochs are to run; pass a re-iterable loader such as "
+                            "nn.data.DataLoader or a list of batches")
     target = None if device is None else backends.get(device)
     if target is not None:
         model.to(target)
+    if initial_epoch and hasattr(train_loader, "set_epoch"):
+        train_loader.set_epoch(initial_epoch)  # its sampler advances by itself from there
     modes = [(module, module.training) for module in model.modules()]
     # Frozen by the caller: in eval mode inside a model in train mode. (A model in eval mode as a
     # whole, after an evaluation, is not taken to freeze anything.)
     frozen = [module for module, training in modes if not training] if model.training else []
     try:
-        return _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks,
-                           metric_fns, target, progress, frozen)
+        return _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, range(initial_epoch + 1, epochs + 1),
+                           scheduler, callbacks, metric_fns, target, progress, frozen)
     finally:
         # Each module's own mode, also when training fails: the model is not left in eval mode.
         for module, training in modes:
@@ -293,17 +303,18 @@ def _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader):
 
 def _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks, metric_fns,
                 target, progress, frozen):
+    """The loop over ``epochs``, a range of epoch numbers (from 1)."""
     per_batch = scheduler is not None and _steps_per_batch(scheduler)
     wants_value = scheduler is not None and _step_takes_value(scheduler)
     bars = _ProgressBars(progress)
     state = FitState(model, optimizer, History())
     for cb in callbacks:
         cb.on_train_begin(state)
-    for epoch in range(1, epochs + 1):
+    for epoch in epochs:
         state.epoch = epoch
         logs = {"epoch": epoch}
         lr = _learning_rate(optimizer)  # the rate this epoch starts with
-        bar = bars.open(train_loader, f"epoch {epoch}/{epochs}")
+        bar = bars.open(train_loader, f"epoch {epoch}/{epochs.stop - 1}")
         try:
             logs["train_loss"] = _train_epoch(model, loss_fn, optimizer, train_loader, bar, target,
                                               scheduler if per_batch else None, frozen)

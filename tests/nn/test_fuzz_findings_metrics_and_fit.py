@@ -96,7 +96,7 @@ def test_an_iterator_as_loader_for_more_epochs_is_refused_before_training(device
     model, opt, loader = _problem()
     before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     loaders = {"train_loader": loader, "val_loader": loader, which: iter(list(loader))}
-    with pytest.raises(TypeError, match=f"fit: {which} is an iterator .*epochs=2; pass a re-iterable loader"):
+    with pytest.raises(TypeError, match=f"fit: {which} is an iterator .*but 2 epochs are to run; pass a re-iterable loader"):
         nn.fit(model, F.cross_entropy, opt, loaders["train_loader"], loaders["val_loader"], epochs=2,
                progress=False)
     for key, value in model.state_dict().items():
@@ -116,3 +116,38 @@ def test_min_delta_that_is_not_a_number_is_refused(callback, min_delta):
 def test_early_stopping_patience_true_is_refused():
     with pytest.raises(ValueError, match="EarlyStopping: patience must be an int >= 0, got True"):
         nn.EarlyStopping(patience=True)
+
+
+def _resumable_run(seed=0):
+    """A model, Adam and a loader that shuffles with a seed, each made afresh (as a resumed process would)."""
+    ag.manual_seed(seed)
+    rng = np.random.default_rng(1)
+    data = TensorDataset(ag.tensor(rng.normal(size=(40, 3)).astype(np.float32)), ag.tensor(rng.integers(0, 3, 40)))
+    model = nn.Linear(3, 3)
+    return model, nn.optim.Adam(model.parameters(), lr=0.05), DataLoader(data, batch_size=8, shuffle=True, seed=7)
+
+
+def test_initial_epoch_resumes_an_interrupted_run_exactly(device, tmp_path):
+    """Each fit call counted epochs from 1 (a resumed run's checkpoints overwrote the first's) and
+    its fresh loader replayed epoch 1's shuffle; initial_epoch continues both, as Keras's."""
+    model, opt, loader = _resumable_run()
+    whole = nn.fit(model, F.cross_entropy, opt, loader, epochs=4, metrics=(), progress=False)
+
+    first, opt1, loader1 = _resumable_run()
+    nn.fit(first, F.cross_entropy, opt1, loader1, epochs=2, metrics=(), progress=False)
+    nn.save(first, tmp_path / "run.safetensors", optimizer=opt1)
+
+    resumed, opt2, loader2 = _resumable_run(seed=123)  # other initial weights: the checkpoint replaces them
+    nn.restore(tmp_path / "run.safetensors", resumed, opt2)
+    rest = nn.fit(resumed, F.cross_entropy, opt2, loader2, epochs=4, initial_epoch=2, metrics=(), progress=False)
+    assert rest["epoch"] == [3, 4]
+    assert rest.train_loss == whole.train_loss[2:]
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[key].numpy(), value.numpy())
+
+
+@pytest.mark.parametrize("initial_epoch", [-1, 5, 1.0, True])
+def test_initial_epoch_outside_the_run_is_refused(device, initial_epoch):
+    model, opt, loader = _problem()
+    with pytest.raises(ValueError, match=r"fit: initial_epoch must be an int from 0 to epochs \(4\), got "):
+        nn.fit(model, F.cross_entropy, opt, loader, epochs=4, initial_epoch=initial_epoch, progress=False)
