@@ -4,6 +4,7 @@ random generator of the tensor's own device, which ag.manual_seed seeds. The ran
 take PyTorch's ``generator=`` for its signatures, and only None."""
 import math
 import numbers
+import warnings
 
 from autograd import Tensor, no_grad
 from backends import dtypes
@@ -48,10 +49,11 @@ def _calculate_fan_in_and_fan_out(tensor):
 
 
 def _fan(tensor, mode):
-    if mode not in ("fan_in", "fan_out"):
+    key = mode.lower() if isinstance(mode, str) else mode  # PyTorch takes any case ("FAN_OUT")
+    if key not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', not {mode!r}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return fan_in if mode == "fan_in" else fan_out
+    return fan_in if key == "fan_in" else fan_out
 
 
 def _fill(tensor, array):
@@ -84,8 +86,12 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with values drawn uniformly from [a, b)."""
     _floating("uniform_", tensor)
     _device_generator("uniform_", generator)
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise ValueError(f"uniform_: the bounds must be finite, got a={a}, b={b}")
     if a > b:
         raise ValueError(f"uniform_: a ({a}) must not exceed b ({b})")
+    if not math.isfinite(float(b) - float(a)):
+        raise ValueError(f"uniform_: b - a must be finite in float64, got a={a}, b={b}; narrow the range")
     return _fill(tensor, tensor._backend.uniform(tensor.shape, float(a), float(b), tensor.dtype))
 
 
@@ -93,7 +99,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with values drawn from N(mean, std^2)."""
     _floating("normal_", tensor)
     _device_generator("normal_", generator)
-    if std < 0:
+    if not std >= 0:  # NaN too, which would fill the tensor with NaN
         raise ValueError(f"normal_: std must be non-negative, got {std}")
     return _fill(tensor, tensor._backend.normal(tensor.shape, float(mean), float(std), tensor.dtype))
 
@@ -130,15 +136,26 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
 
 
+def _kaiming_std(tensor, a, mode, nonlinearity):
+    """He's std, gain / sqrt(fan), with the arguments checked; None for a zero-element
+    tensor, which PyTorch leaves alone with a warning."""
+    fan = _fan(tensor, mode)
+    gain = calculate_gain(nonlinearity, a)
+    if tensor.size == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return None
+    return gain / math.sqrt(fan)
+
+
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He: U(-b, b), b = gain * sqrt(3 / fan); with a=sqrt(5) this is PyTorch's
     default for Linear and Conv weights, U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     _floating("kaiming_uniform_", tensor)
     _device_generator("kaiming_uniform_", generator)
-    fan = _fan(tensor, mode)
-    if fan == 0:
-        return tensor  # PyTorch warns and leaves a zero-element tensor alone
-    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
+    if std is None:
+        return tensor
+    bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound)
 
 
@@ -146,10 +163,10 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     """He: N(0, std^2), std = gain / sqrt(fan)."""
     _floating("kaiming_normal_", tensor)
     _device_generator("kaiming_normal_", generator)
-    fan = _fan(tensor, mode)
-    if fan == 0:
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
+    if std is None:
         return tensor
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    return normal_(tensor, 0.0, std)
 
 
 def default_weight_and_bias_(weight, bias=None):
@@ -171,7 +188,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     exact (the Array API has no erfinv for the inverse-CDF method), from an envelope
     that accepts over 30% of draws wherever [a, b] lies: N(mean, std^2)
     itself when [a, b] holds over 30% of its mass (as PyTorch 2.13), a flat one on a
-    narrow [a, b] around the mean, an exponential one on a tail."""
+    narrow [a, b] at or near the mean, an exponential one on a tail."""
     _floating("trunc_normal_", tensor)
     _device_generator("trunc_normal_", generator)
     mean, std, a, b = float(mean), float(std), float(a), float(b)
@@ -188,15 +205,22 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     def uniform():
         return backend.uniform(shape, 0.0, 1.0, precise)  # in [0, 1): log1p below stays finite
 
+    # The density on [a, b] peaks at the point nearest the mean and falls from there by
+    # exp(-0.5 * d * (d + 2 * peak_z)) at d std further out.
+    peak = min(max(mean, a), b)
+    peak_z, far_d = abs(peak - mean) / std, max(peak - a, b - peak) / std
     if _normal_cdf((b - mean) / std) - _normal_cdf((a - mean) / std) > 0.3:
         def propose():
             x = backend.normal(shape, mean, std, precise)
             return x, (x >= a) & (x <= b)
-    elif a <= mean <= b:  # so [a, b] is under 0.8 std wide: a flat envelope at the peak
+    elif 0.5 * far_d * (far_d + 2 * peak_z) <= 1.2:
+        # It falls by less than exp(-1.2) across [a, b], so a flat envelope accepts over
+        # 30%. This also takes a narrow [a, b] just beside the mean, where the tail's
+        # envelope below has a rate that may underflow to 0 and then accepts nothing.
         def propose():
             x = backend.uniform(shape, a, b, precise)
-            z = (x - mean) / std
-            return x, uniform() < xp.exp(-0.5 * z * z)
+            d = xp.abs(x - peak) / std  # x lies d std further from the mean than the peak
+            return x, uniform() < xp.exp(-0.5 * d * (d + 2 * peak_z))
     else:  # [a, b] in one tail: exp(-rate * d) bounds the density d std past the near bound
         near, side = (a, 1.0) if mean < a else (b, -1.0)
         rate = abs(near - mean) / std
@@ -288,7 +312,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     if not 0 <= sparsity <= 1:
         raise ValueError(f"sparse_: sparsity is the fraction of each column set to zero and must lie in "
                          f"[0, 1], got {sparsity}")
-    if std < 0:
+    if not std >= 0:  # NaN too
         raise ValueError(f"sparse_: std must be non-negative, got {std}")
     backend = tensor._backend
     xp = backend.xp
