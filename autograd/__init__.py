@@ -11,21 +11,24 @@ from .anomaly import detect_anomaly
 from .creation import (arange, empty, empty_like, eye, from_dlpack, full, full_like, linspace, manual_seed, ones,
                        ones_like, rand, rand_like, randint, randint_like, randn, randn_like, tensor, zeros,
                        zeros_like)
+from .dtype_functions import can_cast, finfo, iinfo, isdtype, result_type
 from .engine import backward, grad
 from .function import Function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops.comparison import equal, greater, greater_equal, less, less_equal, not_equal
+from .ops.comparison import allclose, equal, greater, greater_equal, isclose, less, less_equal, not_equal
 from .ops.device import to_device
 from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p, maximum, minimum, mul,
-                              neg, pow, relu, relu_, sigmoid, sign, sin, sqrt, sub, tanh, where)
+                              neg, positive, pow, relu, relu_, sigmoid, sign, sin, sqrt, sub, tanh, where)
 from .ops.elementwise import clone, masked_fill
+from .ops.elementwise import div as divide, mul as multiply, neg as negative, sub as subtract  # the standard's names
 from .ops.exponential import erf, erfc, exp2, expm1, hypot, log2, log10, logaddexp, reciprocal, square
+from .ops.floating_point import copysign, nextafter, signbit
 from .ops.gather import take, take_along_axis
 from .ops.indexing import getitem
 from .ops.linalg import einsum, matmul, outer, tensordot
-from .ops.logical import (bitwise_and, bitwise_invert, bitwise_or, bitwise_xor, logical_and, logical_not,
-                          logical_or, logical_xor)
+from .ops.logical import (bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_or, bitwise_right_shift,
+                          bitwise_xor, logical_and, logical_not, logical_or, logical_xor)
 from .ops.logical import bitwise_invert as bitwise_not  # PyTorch's name
 from .ops.matrix_parts import diag, diagonal, trace, tril, triu
 from .ops.nonfinite import isfinite, isinf, isnan, nan_to_num
@@ -33,18 +36,21 @@ from .ops.rearrange import flip, meshgrid, moveaxis, repeat, roll, tile, unstack
 from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .ops.rounding import ceil, floor, floor_divide, fmod, remainder, round, trunc
 from .ops.scan import cumprod, cumsum, cumulative_prod, cumulative_sum, diff
+from .ops.searching import count_nonzero, nonzero, searchsorted
+from .ops.sets import unique_all, unique_counts, unique_inverse, unique_values
 from .ops.sorting import argsort, median, sort, topk
-from .ops.shape import (broadcast_to, concat, expand_dims, flatten, reshape, split, squeeze, stack,
-                        sum_to, swapaxes, transpose)
+from .ops.shape import (broadcast_arrays, broadcast_to, concat, expand_dims, flatten, permute_dims, reshape, split,
+                        squeeze, stack, sum_to, swapaxes, transpose)
 from .ops.trigonometric import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin,
                                 asinh, atan, atan2, atanh, cosh, sinh, tan)
 from .tensor import Tensor, default_dtype as get_default_dtype, set_default_dtype
 from . import linalg, profiler, viz  # graphviz itself is imported only when a drawing is made
+from .linalg import matrix_transpose, vecdot  # the standard has these at the top level too
 from .viz import draw, make_dot
 
 float16 = _dtypes.float16
 float32 = _dtypes.float32
 float64 = _dtypes.float64
-int32 = _dtypes.int32
-int64 = _dtypes.int64
+int8, int16, int32, int64 = (_dtypes.canonical(name) for name in ("int8", "int16", "int32", "int64"))
+uint8, uint16, uint32, uint64 = (_dtypes.canonical(name) for name in ("uint8", "uint16", "uint32", "uint64"))
 bool = _dtypes.bool_

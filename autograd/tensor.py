@@ -654,6 +654,14 @@ class Tensor:
     def __ixor__(self, other):
         return self.bitwise_xor_(other)
 
+    def __ilshift__(self, other):
+        self._refuse_a_wider_result("<<=", other)
+        return self._inplace("<<=", ops.logical.bitwise_left_shift, other)
+
+    def __irshift__(self, other):
+        self._refuse_a_wider_result(">>=", other)
+        return self._inplace(">>=", ops.logical.bitwise_right_shift, other)
+
     def __add__(self, other):
         return _add(self, other)
 
@@ -716,6 +724,18 @@ class Tensor:
 
     def __invert__(self):
         return ops.logical.bitwise_invert(self)
+
+    def __lshift__(self, other):
+        return ops.logical.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return ops.logical.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return ops.logical.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return ops.logical.bitwise_right_shift(other, self)
 
     def __matmul__(self, other):
         return ops.linalg.matmul(self, other)

@@ -5,9 +5,11 @@ on the CPU), but CuPy's main namespace follows NumPy's, and NumPy 2's only from 
 14 on: CuPy 13 has no ``concat``, ``permute_dims``, ``astype`` or ``bool``, names the
 inverse trigonometric functions ``arcsin`` and so on (the standard's ``asin``...), and
 its ``asarray`` takes no ``copy=``; no CuPy release so far takes ``clip(x, min=, max=)``,
-whose bounds it names ``a_min`` and ``a_max``. (array-api-compat's CuPy wrapper fills
-in the same names.) ``array_api_namespace`` returns CuPy's namespace with the standard's
-form of each of these added, and CuPy's own taken wherever it has one.
+whose bounds it names ``a_min`` and ``a_max``. CuPy 13 also names the shifts ``left_shift``
+and ``right_shift``, and has no ``unique_*`` functions, which its ``unique`` gives here.
+(array-api-compat's CuPy wrapper fills in the same names.) ``array_api_namespace``
+returns CuPy's namespace with the standard's form of each of these added, and CuPy's
+own taken wherever it has one.
 """
 import inspect
 import types
@@ -50,12 +52,16 @@ def array_api_namespace(module):
     for name, scan in (("cumulative_sum", module.cumsum), ("cumulative_prod", module.cumprod)):
         if not hasattr(module, name):  # (CuPy 13)
             setattr(namespace, name, _cumulative(scan))
+    for name, parts in _UNIQUE_PARTS.items():
+        if not hasattr(module, name):  # (CuPy 13)
+            setattr(namespace, name, _unique_parts(module.unique, parts))
     return namespace
 
 
 # The standard's names for functions NumPy 1 (and CuPy 13) name otherwise, same arguments.
 _NUMPY_NAMES = (("asin", "arcsin"), ("acos", "arccos"), ("atan", "arctan"), ("atan2", "arctan2"),
-                ("asinh", "arcsinh"), ("acosh", "arccosh"), ("atanh", "arctanh"), ("bitwise_invert", "invert"))
+                ("asinh", "arcsinh"), ("acosh", "arccosh"), ("atanh", "arctanh"), ("bitwise_invert", "invert"),
+                ("bitwise_left_shift", "left_shift"), ("bitwise_right_shift", "right_shift"))
 
 
 def _parameters(function):
@@ -110,3 +116,23 @@ def _cumulative(scan):
         return scan(x, axis=axis, dtype=dtype)
 
     return cumulative_
+
+
+# The standard's unique_* functions: which of unique's optional parts each returns
+_UNIQUE_PARTS = {"unique_values": (), "unique_counts": ("counts",), "unique_inverse": ("inverse",),
+                 "unique_all": ("index", "inverse", "counts")}
+
+
+def _unique_parts(unique, parts):
+    def unique_(x, /):
+        # equal_nan=False: each NaN distinct, as the standard asks (unique's default merges them)
+        found = unique(x, **{f"return_{part}": True for part in parts}, equal_nan=False)
+        if not parts:
+            return found
+        found = list(found)
+        if "inverse" in parts:  # in x's shape, as the standard's (unique's is flat)
+            place = 1 + parts.index("inverse")
+            found[place] = found[place].reshape(x.shape)
+        return tuple(found)
+
+    return unique_

@@ -106,6 +106,16 @@ def wrapped(value, dtype):
     return value
 
 
+def finfo(dtype):
+    """NumPy's limits of a floating dtype (the dtype objects are NumPy's on every backend)."""
+    return np.finfo(canonical(dtype))
+
+
+def iinfo(dtype):
+    """NumPy's limits of an integer dtype."""
+    return np.iinfo(canonical(dtype))
+
+
 def value_range(dtype):
     """The smallest and largest finite values ``dtype`` holds (False and True for bool)."""
     dtype = canonical(dtype)

@@ -1,4 +1,5 @@
-"""Comparisons: bool tensors, outside the graph (they have no gradient)."""
+"""Comparisons, and NumPy's isclose and allclose: bool tensors, outside the graph (they
+have no gradient)."""
 from backends import dtypes
 
 from ..tensor import Tensor
@@ -57,3 +58,36 @@ greater = _compare("greater", lambda xp, a, b: xp.greater(a, b))
 greater_equal = _compare("greater_equal", lambda xp, a, b: xp.greater_equal(a, b))
 equal = _compare("equal", lambda xp, a, b: xp.equal(a, b))
 not_equal = _compare("not_equal", lambda xp, a, b: xp.not_equal(a, b))
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether ``a`` and ``b`` are equal within ``atol + rtol * |b|``, elementwise, as a
+    bool tensor, as NumPy's isclose (not symmetric: the tolerance scales with b).
+    Equal infinities are close, others are not; NaN is close to NaN only with
+    ``equal_nan``. Integers are compared in float64, as NumPy does, past an exact test
+    for equality."""
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        if not tolerance >= 0:  # (NaN too) NumPy takes any; a negative one would make nothing close
+            raise ValueError(f"isclose: {name} must be a number >= 0, got {tolerance!r}")
+    a, b = operands("isclose", a, b)
+    xp = a._backend.xp
+    equal = xp.equal(a.data, b.data)
+    if a.dtype == dtypes.bool_:  # nothing lies between False and True
+        return Tensor._make(equal, a._backend)
+    da, db = a.data, b.data
+    if not dtypes.is_floating(a.dtype):
+        float64 = a._backend.native_dtype(dtypes.float64)
+        da, db = xp.astype(da, float64), xp.astype(db, float64)
+    if equal_nan:
+        equal = equal | (xp.isnan(da) & xp.isnan(db))
+    finite = xp.isfinite(da) & xp.isfinite(db)
+    zero = xp.zeros_like(da)
+    da, db = xp.where(finite, da, zero), xp.where(finite, db, zero)  # no inf - inf (a warning, and NaN)
+    close = equal | (finite & (xp.abs(da - db) <= atol + rtol * xp.abs(db)))
+    return Tensor._make(close, a._backend)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element of ``a`` is close to ``b``'s (see isclose), as a Python bool."""
+    close = isclose(a, b, rtol, atol, equal_nan)
+    return bool(close._backend.xp.all(close.data))

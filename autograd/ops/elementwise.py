@@ -189,6 +189,16 @@ def neg(x):
     return Neg.apply(as_tensor(x))
 
 
+def positive(x):
+    """``+x`` as a new tensor (the Array API's positive, a copy as NumPy's): differentiable,
+    the gradient passing through unchanged. Bools have no ``+``, as in NumPy and PyTorch."""
+    x = as_tensor(x)
+    if x.dtype == dtypes.bool_:
+        raise TypeError("positive: not defined for bool tensors (as NumPy's and PyTorch's unary +); "
+                        "convert first, with .astype(ag.int64) say")
+    return clone(x)
+
+
 class Pow(Function):
     """``a ** b`` for tensors on both sides; scalar exponents arrive as 0-d tensors."""
 

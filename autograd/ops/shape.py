@@ -127,6 +127,19 @@ def transpose(x, *axes):
     return _view(Transpose.apply(x, axes), x, (transpose, axes), (_transposed_back, (axes,)))
 
 
+def permute_dims(x, axes):
+    """The Array API's transpose: ``x``'s axes in the order ``axes``, which names every
+    axis once (transpose's "no axes: reverse them" is not taken), as a view."""
+    x = _tensor(x)
+    if not isinstance(axes, (tuple, list)):
+        raise TypeError(f"permute_dims: axes must be a tuple naming every axis, not {axes!r}; "
+                        "to reverse the axes use ag.transpose(x)")
+    if len(axes) != x.ndim:
+        raise ValueError(f"permute_dims: axes {tuple(axes)} are not a permutation of the {x.ndim} axes of shape "
+                         f"{x.shape}")
+    return transpose(x, tuple(axes))
+
+
 def swapaxes(x, a, b):
     x = _tensor(x)
     a, b = single_axis("swapaxes", a, x.ndim), single_axis("swapaxes", b, x.ndim)
@@ -164,6 +177,15 @@ def broadcast_to(x, *shape):
     # Only a broadcast that adds ones keeps each element once, and so may be written through.
     write_back = (_reshaped_back, ()) if out.size == x.size else None
     return _view(out, x, (broadcast_to, shape), write_back)
+
+
+def broadcast_arrays(*arrays):
+    """The tensors broadcast against each other, as a list of broadcast_to views of them."""
+    if len(arrays) == 1 and isinstance(arrays[0], (tuple, list)):  # (NumPy's f([a, b]) as well as f(a, b))
+        arrays = tuple(arrays[0])
+    tensors = [_tensor(a) for a in arrays]
+    shape = broadcast_shapes("broadcast_arrays", *(t.shape for t in tensors)) if tensors else ()
+    return [broadcast_to(t, shape) for t in tensors]
 
 
 class SumTo(Function):

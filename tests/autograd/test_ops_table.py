@@ -115,6 +115,8 @@ UNARY = [
        (away_from([-0.5, 0.7], 3, 4),), lambda t, x: t.clamp(x, -0.5, 0.7)),
     Op("clip_min_only", lambda x: x.clip(min=0.2), lambda x: np.clip(x, 0.2, None),
        (away_from([0.2], 3, 4),), lambda t, x: t.clamp(x, min=0.2)),
+    Op("positive", lambda x: ag.positive(x) * 1.5, lambda x: np.positive(x) * 1.5, (normal(2, 3),),
+       lambda t, x: t.positive(x) * 1.5),
     Op("clone", lambda x: ag.clone(x) * 1.5, lambda x: x.copy() * 1.5, (normal(2, 3),),
        lambda t, x: t.clone(x) * 1.5),
     Op("astype", lambda x: x.astype("float32").astype(ag.float64),
@@ -138,6 +140,10 @@ BINARY = [
     Op("pow_tensor_float", lambda a: a ** 2.5, lambda a: a ** 2.5, (uniform(0.5, 2, 2, 3),),
        lambda t, a: a ** 2.5),
     Op("pow_scalar_tensor", lambda b: 2.0 ** b, lambda b: 2.0 ** b, (normal(2, 3),), lambda t, b: 2.0 ** b),
+    Op("copysign", ag.copysign, np.copysign, (away_from([0], 2, 3), away_from([0], 3)),
+       lambda t, a, b: t.copysign(a, b)),
+    Op("copysign_scalar", lambda a: ag.copysign(a, -1.0), lambda a: np.copysign(a, -1.0), (away_from([0], 2, 3),),
+       lambda t, a: t.copysign(a, -1.0)),
     Op("maximum", ag.maximum, np.maximum, (normal(2, 3), normal(3)), lambda t, a, b: t.maximum(a, b)),
     Op("minimum", ag.minimum, np.minimum, (normal(2, 3), normal(2, 1)), lambda t, a, b: t.minimum(a, b)),
     Op("where", lambda a, b: ag.where(CONDITION, a, b), lambda a, b: np.where(CONDITION, a, b),
@@ -284,6 +290,11 @@ SHAPE = [
        lambda t, x: x.unsqueeze(-1)),
     Op("broadcast_to", lambda x: ag.broadcast_to(x, (4, 2, 3)), lambda x: np.broadcast_to(x, (4, 2, 3)),
        (normal(2, 1),), lambda t, x: x.expand(4, 2, 3)),
+    Op("broadcast_arrays", lambda a, b: ag.broadcast_arrays(a, b), lambda a, b: list(np.broadcast_arrays(a, b)),
+       (normal(2, 1), normal(4, 1, 3)), lambda t, a, b: list(t.broadcast_tensors(a, b))),
+    Op("permute_dims", lambda x: ag.permute_dims(x, (1, 2, 0)), lambda x: np.permute_dims(x, (1, 2, 0)),
+       (normal(2, 3, 4),), lambda t, x: t.permute(x, (1, 2, 0))),
+    Op("matrix_transpose", ag.matrix_transpose, np.matrix_transpose, (normal(2, 3, 4),), lambda t, x: x.mT),
     Op("swapaxes", lambda x: ag.swapaxes(x, 0, -1), lambda x: np.swapaxes(x, 0, -1), (normal(2, 3, 4),),
        lambda t, x: x.transpose(0, -1)),
     Op("sum_to", lambda x: ag.sum_to(x, (3, 1)), lambda x: x.sum(0).sum(-1, keepdims=True), (normal(2, 3, 4),),
@@ -706,6 +717,8 @@ LINALG_EXTENSION = [
     _linalg_row("cross-axis=-2", lambda a, b: ag.linalg.cross(a, b, axis=-2),
                 lambda a, b: np.cross(a, b, axis=-2), (normal(2, 3, 2), normal(2, 3, 2)),
                 lambda t, a, b: t.linalg.cross(a, b, dim=-2)),
+    _linalg_row("vecdot-top_level", lambda a, b: ag.vecdot(a, b, axis=0), lambda a, b: np.vecdot(a, b, axis=0),
+                (normal(3, 2), normal(3, 1)), lambda t, a, b: t.linalg.vecdot(a, b, dim=0)),
     _linalg_row("vecdot", ag.linalg.vecdot, lambda a, b: np.sum(a * b, -1), (normal(2, 1, 3), normal(4, 3)),
                 lambda t, a, b: t.linalg.vecdot(a, b)),
 ]
@@ -797,7 +810,8 @@ def test_table_covers_every_primitive():
                       "exp2", "expm1", "log2", "log10", "logaddexp", "square", "reciprocal", "hypot", "erf", "erfc",
                       "floor", "ceil", "round", "trunc", "fmod", "remainder", "floor_divide", "nan_to_num",
                       "outer", "tensordot", "tril", "triu", "diagonal", "trace", "diag", "flip", "roll",
-                      "moveaxis", "unstack", "tile", "repeat", "meshgrid", "take_along_axis", "take"]:
+                      "moveaxis", "unstack", "tile", "repeat", "meshgrid", "take_along_axis", "take",
+                      "copysign", "positive", "permute_dims", "matrix_transpose", "broadcast_arrays"]:
         assert primitive in names, f"the op table has no row for {primitive}"
 
 
