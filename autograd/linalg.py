@@ -141,6 +141,7 @@ def matrix_norm(x, ord="fro", keepdims=False):
 def _singular_value_norm(reduce, x, keepdims):
     """``reduce`` (sum, max or min) of each matrix's singular values, with the matrix axes
     kept as 1s where ``keepdims``."""
+    matrices("matrix_norm", x)  # (float16 refused here, not by svdvals, which the caller did not call)
     out = reduce(svdvals(x), -1)
     return out.reshape(out.shape + (1, 1)) if keepdims else out
 

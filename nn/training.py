@@ -243,7 +243,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     ``initial_epoch`` resumes a run, as Keras's: epochs ``initial_epoch + 1`` to ``epochs``
     run (``epochs`` is the last one's number, for logs and checkpoint names), and a train
     loader with ``set_epoch`` (a DataLoader) starts at epoch ``initial_epoch``, so a seeded
-    shuffle repeats the interrupted run's orders.
+    shuffle that advances by itself (a RandomSampler's, the DataLoader's ``shuffle``)
+    repeats the interrupted run's orders. (A DistributedSampler, as PyTorch's, does not
+    advance unless told to; fit leaves it be.)
     """
     _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:

@@ -3,7 +3,7 @@ have no gradient)."""
 from backends import dtypes
 
 from ..tensor import Tensor
-from .elementwise import operands
+from .elementwise import astype, operands
 
 # For a Python int outside the tensor's integer range: (tensor below it, tensor above it).
 _ANSWERS = {"less": (True, False), "less_equal": (True, False), "greater": (False, True),
@@ -35,6 +35,19 @@ def _beyond_range(name, a, b):
     return Tensor._make(xp.full(a.data.shape, value, dtype=xp.bool), a._backend)
 
 
+def holding_ints(a, b):
+    """``a`` and ``b``, with an integer tensor widened to int64 where the other is a Python
+    int its dtype cannot hold, which operands() would wrap into it (300 is int8's 44): for
+    ops that compare values, as NumPy 2 compares them."""
+    for t, other in ((a, b), (b, a)):
+        if other.__class__ in _INTEGER_TYPES and isinstance(t, Tensor) and dtypes.category(t.dtype) == 1:
+            low, high = dtypes.value_range(t.dtype)
+            if not low <= int(other) <= high:
+                wide = astype(t, dtypes.int64)
+                return (wide, b) if t is a else (a, wide)
+    return a, b
+
+
 def _compare(name, fn):
     def compare(a, b):
         beyond = _beyond_range(name, a, b)
@@ -64,18 +77,16 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether ``a`` and ``b`` are equal within ``atol + rtol * |b|``, elementwise, as a
     bool tensor, as NumPy's isclose (not symmetric: the tolerance scales with b).
     Equal infinities are close, others are not; NaN is close to NaN only with
-    ``equal_nan``. Integers are compared in float64, as NumPy does, past an exact test
-    for equality."""
+    ``equal_nan``. Integers and bools are compared in float64, as NumPy does, past an
+    exact test for equality."""
     for name, tolerance in (("rtol", rtol), ("atol", atol)):
         if not tolerance >= 0:  # (NaN too) NumPy takes any; a negative one would make nothing close
             raise ValueError(f"isclose: {name} must be a number >= 0, got {tolerance!r}")
-    a, b = operands("isclose", a, b)
+    a, b = operands("isclose", *holding_ints(a, b))
     xp = a._backend.xp
     equal = xp.equal(a.data, b.data)
-    if a.dtype == dtypes.bool_:  # nothing lies between False and True
-        return Tensor._make(equal, a._backend)
     da, db = a.data, b.data
-    if not dtypes.is_floating(a.dtype):
+    if not dtypes.is_floating(a.dtype):  # integers and bools (as 0 and 1, so atol=2 makes them close)
         float64 = a._backend.native_dtype(dtypes.float64)
         da, db = xp.astype(da, float64), xp.astype(db, float64)
     if equal_nan:

@@ -623,11 +623,16 @@ def _clip_to_tensors(x, low, high):
     x = as_tensor(x, low if isinstance(low, Tensor) else high)
     if low is not None:
         low = as_tensor(low, x)
-        x = where((x < low) | (low != low), low, x)
+        x = where(_past_or_nan(x < low, low), low, x)
     if high is not None:
         high = as_tensor(high, x)
-        x = where((x > high) | (high != high), high, x)
+        x = where(_past_or_nan(x > high, high), high, x)
     return x
+
+
+def _past_or_nan(past, bound):
+    """Where x is past ``bound``, or the bound is NaN (a test integer bounds can skip)."""
+    return past | (bound != bound) if dtypes.is_floating(bound.dtype) else past
 
 
 class Maximum(Function):

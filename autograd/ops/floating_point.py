@@ -3,7 +3,8 @@ Array API's names and NumPy's values (a NaN's sign bit counts, as does -0.0's).
 
 copysign is differentiable in its first operand, as PyTorch's: the magnitude comes
 from x1, so its gradient is ±1 (the sign x1 had times the sign it is given), 0 at
-x1 == 0; x2 gives only a sign bit, and its gradient is 0. signbit (bool) and
+x1 == 0 (and ±1 at x1 = ±inf, where PyTorch's is NaN); x2 gives only a sign bit, and
+its gradient is 0. signbit (bool) and
 nextafter (a step to the next representable number) have none."""
 from backends import dtypes
 

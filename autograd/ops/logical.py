@@ -100,6 +100,8 @@ def _shift(name, symbol, kernel):
             if dtypes.category(dtype) != 1:
                 raise TypeError(f"{name} ({symbol}): takes integers, not {dtype}; for a power of two "
                                 "use multiplication or ag.exp2")
+        if isinstance(x2, int) and x2 < 0:  # before operands wraps it into x1's dtype (-1 is uint8's 255)
+            _negative_count(name, symbol)
         if isinstance(x2, int) and isinstance(x1, Tensor) and x2 > 0:
             # A count past the width (any such count gives the same result) is capped before
             # it takes x1's dtype, in which 300 would wrap to 44 in uint8
@@ -107,13 +109,17 @@ def _shift(name, symbol, kernel):
         x1, x2 = operands(name, x1, x2)
         xp = x1._backend.xp
         if bool(xp.any(x2.data < 0)):
-            raise ValueError(f"{name} ({symbol}): shift counts must be >= 0, as the Array API standard asks "
-                             "(NumPy and PyTorch give 0 for a negative count); shift the other way instead")
+            _negative_count(name, symbol)
         return Tensor._make(kernel(xp, x1.data, x2.data, 8 * x1.dtype.itemsize), x1._backend)
     shift.__name__ = name
     shift.__doc__ = (f"``x1 {symbol} x2`` for integer tensors, counts >= 0: a count of the width or more "
                      "gives what NumPy and PyTorch give (0, or -1 for a negative number shifted right).")
     return shift
+
+
+def _negative_count(name, symbol):
+    raise ValueError(f"{name} ({symbol}): shift counts must be >= 0, as the Array API standard asks "
+                     "(NumPy and PyTorch give 0 for a negative count); shift the other way instead")
 
 
 # A count of the width or more is spelt out, not left to the kernel: C leaves such a

@@ -5,6 +5,7 @@ from backends import dtypes
 
 from ..shapes import normalize_axis
 from ..tensor import Tensor
+from .comparison import holding_ints
 from .elementwise import as_tensor, operands
 from .logical import truth
 
@@ -30,7 +31,7 @@ def searchsorted(x1, x2, side="left", sorter=None):
     x1 = as_tensor(x1)
     if x1.ndim != 1:
         raise ValueError(f"searchsorted: x1 must be 1-d (a sorted sequence), got shape {x1.shape}")
-    x1, x2 = operands("searchsorted", x1, x2, broadcast=False)
+    x1, x2 = operands("searchsorted", *holding_ints(x1, x2), broadcast=False)
     if x1.dtype == dtypes.bool_:  # the standard orders no bools (as comparisons, through integers)
         x1, x2 = (Tensor._make(x1._backend.xp.astype(t.data, x1._backend.native_dtype(dtypes.int32)), x1._backend)
                   for t in (x1, x2))

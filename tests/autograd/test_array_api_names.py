@@ -440,3 +440,31 @@ def test_isclose_errors(device):
         ag.allclose(ag.ones(2), ag.ones(2), atol=NAN)
     with pytest.raises(ValueError, match=r"^isclose: cannot broadcast shapes \(2,\) and \(3,\)"):
         ag.isclose(ag.ones(2), ag.ones(3))
+
+
+# --- a review's findings: Python ints that an integer tensor's dtype cannot hold -------------------
+
+@pytest.mark.parametrize("dtype, count", [("uint8", -1), ("int8", -250), ("uint8", -256)])
+def test_a_negative_python_count_is_refused_before_it_wraps(device, dtype, count):
+    """-1 became uint8's 255 (and -250 int8's 6) before the count was checked, so the shift ran."""
+    x = ag.tensor([1, 3], dtype=dtype)
+    with pytest.raises(ValueError, match=r"shift counts must be >= 0"):
+        x << count
+    with pytest.raises(ValueError, match=r"shift counts must be >= 0"):
+        x >>= count
+    _same(x, np.array([1, 3], dtype=dtype))
+
+
+def test_isclose_and_searchsorted_compare_python_ints_past_the_dtype_as_numpy(device):
+    """operands() wraps 300 into int8 (44): they answered True and 1, as if 44 had been given."""
+    _same(ag.isclose(ag.tensor([44], dtype="int8"), 300), np.isclose(np.array([44], np.int8), 300))
+    _same(ag.isclose(ag.tensor([255], dtype="uint8"), -1), np.isclose(np.array([255], np.uint8), -1))
+    _same(ag.searchsorted(ag.tensor([1, 50, 100], dtype="int8"), 300), np.int64(3))
+    _same(ag.searchsorted(ag.tensor([1, 2, 3], dtype="uint8"), -1), np.int64(0))
+
+
+def test_isclose_of_bools_counts_them_as_0_and_1(device, torch):
+    a, b = np.array([True, False]), np.array([False, False])
+    _same(ag.isclose(ag.tensor(a), ag.tensor(b), atol=2), np.isclose(a, b, atol=2))
+    np.testing.assert_array_equal(ag.isclose(ag.tensor(a), ag.tensor(b), atol=2).numpy(),
+                                  torch.isclose(torch.tensor(a), torch.tensor(b), atol=2).numpy())

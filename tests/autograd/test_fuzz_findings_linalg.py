@@ -134,3 +134,9 @@ def test_mT_transposes_each_matrix_as_a_view_with_torch_gradients(device, torch)
 def test_matrix_transpose_needs_two_axes(device):
     with pytest.raises(ValueError, match=r"^matrix_transpose: expects matrices .* got a tensor of shape \(3,\)"):
         ag.ones(3).mT
+
+
+@pytest.mark.parametrize("ord", [2, -2, "nuc"])
+def test_a_float16_singular_value_norm_names_matrix_norm(ord):
+    with pytest.raises(TypeError, match=r"^matrix_norm: float16 matrices are not supported"):
+        ag.linalg.matrix_norm(ag.eye(2, dtype=ag.float16), ord)
