@@ -36,14 +36,15 @@ def _beyond_range(name, a, b):
 
 
 def holding_ints(a, b):
-    """``a`` and ``b``, with an integer tensor widened to int64 where the other is a Python
-    int its dtype cannot hold, which operands() would wrap into it (300 is int8's 44): for
-    ops that compare values, as NumPy 2 compares them."""
+    """``a`` and ``b``, with an integer tensor widened where the other is a Python int its
+    dtype cannot hold, which operands() would wrap into it (300 is int8's 44): for ops that
+    compare values, as NumPy 2 compares them. (The comparisons answer such a case at once,
+    in _beyond_range.) To int64, or past 64 bits to float64, which keeps the order."""
     for t, other in ((a, b), (b, a)):
         if other.__class__ in _INTEGER_TYPES and isinstance(t, Tensor) and dtypes.category(t.dtype) == 1:
             low, high = dtypes.value_range(t.dtype)
             if not low <= int(other) <= high:
-                wide = astype(t, dtypes.int64)
+                wide = astype(t, dtypes.int64 if t.data.dtype.itemsize < 8 else dtypes.float64)
                 return (wide, b) if t is a else (a, wide)
     return a, b
 

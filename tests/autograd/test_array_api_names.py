@@ -461,6 +461,10 @@ def test_isclose_and_searchsorted_compare_python_ints_past_the_dtype_as_numpy(de
     _same(ag.isclose(ag.tensor([255], dtype="uint8"), -1), np.isclose(np.array([255], np.uint8), -1))
     _same(ag.searchsorted(ag.tensor([1, 50, 100], dtype="int8"), 300), np.int64(3))
     _same(ag.searchsorted(ag.tensor([1, 2, 3], dtype="uint8"), -1), np.int64(0))
+    big = np.array([0, 2**63 + 5], dtype=np.uint64)  # no int64 holds it: compared as float64
+    _same(ag.searchsorted(ag.tensor(big), -1), np.int64(0))
+    _same(ag.isclose(ag.tensor(big), -1), np.isclose(big, -1))
+    _same(ag.searchsorted(ag.tensor([1, 2]), 2**70), np.int64(2))
 
 
 def test_isclose_of_bools_counts_them_as_0_and_1(device, torch):
