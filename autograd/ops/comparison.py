@@ -44,7 +44,7 @@ def holding_ints(a, b):
         if other.__class__ in _INTEGER_TYPES and isinstance(t, Tensor) and dtypes.category(t.dtype) == 1:
             low, high = dtypes.value_range(t.dtype)
             if not low <= int(other) <= high:
-                wide = astype(t, dtypes.int64 if t.data.dtype.itemsize < 8 else dtypes.float64)
+                wide = astype(t, dtypes.int64 if t.dtype.itemsize < 8 else dtypes.float64)
                 return (wide, b) if t is a else (a, wide)
     return a, b
 
