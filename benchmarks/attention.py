@@ -11,6 +11,7 @@ import statistics
 import time
 
 from . import threads
+from .cli import positive_int
 
 BATCH, LENGTH, WIDTH, HEADS, FEEDFORWARD = 32, 64, 128, 8, 512
 
@@ -47,8 +48,8 @@ def timed(step, calls=15):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--rounds", type=positive_int, default=3)
     args = parser.parse_args(argv)
     threads.set_before_import(args.threads)
     import numpy as np

@@ -15,6 +15,7 @@ import time
 
 from . import threads
 from .cases.overhead import DEEP_CYCLES, chain_inputs, ops_in, tensor_chain
+from .cli import positive_int
 
 
 class CollectorClock:
@@ -107,8 +108,9 @@ def report(rounds, cycles):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--cycles", type=int, default=DEEP_CYCLES, help="three ops each (default: the suite's)")
+    parser.add_argument("--rounds", type=positive_int, default=5)
+    parser.add_argument("--cycles", type=positive_int, default=DEEP_CYCLES,
+                        help="three ops each (default: the suite's)")
     args = parser.parse_args(argv)
     threads.set_before_import(1)
     threads.pin(1)

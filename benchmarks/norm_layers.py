@@ -7,6 +7,7 @@ round after a warm-up, and each one's median time is printed."""
 import argparse
 
 from . import threads
+from .cli import positive_int
 from .interleaved import median_times
 
 CASES = {"BatchNorm3d": ((8, 16, 16, 32, 32), lambda nn: nn.BatchNorm3d(16)),
@@ -31,8 +32,8 @@ def contenders(shape, build):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--rounds", type=positive_int, default=30)
     args = parser.parse_args(argv)
     threads.set_before_import(args.threads)
     threads.pin(args.threads)

@@ -19,6 +19,7 @@ import time
 
 from . import threads, training_step
 from .cases import optimizer
+from .cli import positive_int
 from .models import ModelSpec
 
 MODELS = {"cnn": ModelSpec("cnn", 64), "mlp": ModelSpec("mlp", 64, (784, 512, 256, 10)),
@@ -61,8 +62,8 @@ def main(argv=None):
     parser.add_argument("model", choices=sorted([*MODELS, "adam"]))
     parser.add_argument("--with", dest="extra", action="append", default=[], choices=["torch"],
                         help="also run PyTorch in the rotation")
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--calls", type=int, default=10, help="calls per timed sample")
+    parser.add_argument("--rounds", type=positive_int, default=15)
+    parser.add_argument("--calls", type=positive_int, default=10, help="calls per timed sample")
     args = parser.parse_args(argv)
     threads.pin(1)
     results = measure(setups(args.model), ["topograd", "floor", *args.extra], args.rounds, args.calls)

@@ -9,6 +9,7 @@ one call each per round after a warm-up, and each one's median time is printed."
 import argparse
 
 from . import threads
+from .cli import positive_int
 from .interleaved import median_times
 
 SHAPE, HIDDEN = (32, 32, 32), 64
@@ -45,8 +46,8 @@ def contenders(kind):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--rounds", type=positive_int, default=60)
     args = parser.parse_args(argv)
     threads.set_before_import(args.threads)
     threads.pin(args.threads)

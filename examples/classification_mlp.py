@@ -10,12 +10,13 @@ from sklearn.model_selection import train_test_split
 import autograd as ag
 import nn
 import nn.functional as F
+from examples.arguments import at_least
 from nn import metrics
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--epochs", type=at_least(1), default=100)
     p.add_argument("--quick", action="store_true", help="fewer epochs, for the tests")
     args = p.parse_args(argv)
     ag.manual_seed(0)

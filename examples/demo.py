@@ -18,6 +18,7 @@ shifts of up to 2 pixels. Everything lands in runs/demo/:
     trace.json          that step's trace, for chrome://tracing or Perfetto
 """
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -31,19 +32,30 @@ import backends
 import nn
 import nn.functional as F
 from autograd import profiler, viz
+from examples.arguments import at_least, positive_float
 from examples.mnist_cnn import MnistCNN
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m examples.demo", description=__doc__.split("\n")[0])
     p.add_argument("--device", default=os.environ.get("TOPOGRAD_DEVICE", "cpu"), help="cpu, cuda or cuda:N")
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate of the one-cycle schedule")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=at_least(1), default=12)
+    p.add_argument("--batch-size", type=at_least(1), default=64)
+    p.add_argument("--lr", type=positive_float, default=4e-3, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--seed", type=at_least(0), default=0)  # NumPy's generators take no negative seed
     p.add_argument("--out", default="runs/demo")
-    p.add_argument("--limit", type=int, default=None, help="train on only this many digits (quick checks)")
+    p.add_argument("--limit", type=at_least(1), default=None, help="train on only this many digits (quick checks)")
     return p.parse_args(argv)
+
+
+def make_out_dir(path):
+    """Create ``path``, or stop with why not: before training, so that a bad --out costs nothing."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as exc:
+        raise SystemExit(f"demo: cannot write to --out {path}: {exc.strerror}; give a writable folder") from None
 
 
 def random_shift(images, rng, max_shift=2):
@@ -87,7 +99,7 @@ def profile_one_step(model, x, y, out_dir):
     return prof
 
 
-def plot_curves(history, path):
+def plot_curves(history, train_size, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -100,7 +112,7 @@ def plot_curves(history, path):
     ax2 = ax1.twinx()
     ax2.plot(epochs, [100 * a for a in history["test_accuracy"]], "s-", color="tab:green", label="test accuracy")
     ax2.set_ylabel("test accuracy (%)", color="tab:green")
-    ax1.set_title("MnistCNN on 4,000 MNIST digits (topograd)")
+    ax1.set_title(f"MnistCNN on {train_size:,} MNIST digits (topograd)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -110,16 +122,16 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         backends.set_default_device(args.device)
-    except backends.BackendUnavailable as exc:
+    except (backends.BackendUnavailable, ValueError) as exc:  # no GPU, or a device name it does not know
         raise SystemExit(f"demo: {exc}") from None
     ag.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    make_out_dir(args.out)
 
     data = nn.data.datasets.mnist(split_seed=args.seed)
     x_train, y_train = data.x_train.numpy(), data.y_train.numpy()
     x_test, y_test = data.x_test.numpy(), data.y_test.numpy()
-    if args.limit:
+    if args.limit is not None:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     print(f"MNIST digits: {len(x_train)} to train, {len(x_test)} to test, on {backends.get_default().device}")
 
@@ -156,7 +168,7 @@ def main(argv=None):
               f"({train_seconds:.0f} s training so far)")
 
     nn.save(model.state_dict(), os.path.join(args.out, "model.safetensors"))
-    plot_curves(history, os.path.join(args.out, "curves.png"))
+    plot_curves(history, len(x_train), os.path.join(args.out, "curves.png"))
     prof = profile_one_step(model, x_train[:args.batch_size], y_train[:args.batch_size], args.out)
     metrics = {
         "test_accuracy": history["test_accuracy"][-1],

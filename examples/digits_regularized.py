@@ -11,6 +11,7 @@ import argparse
 import autograd as ag
 import nn
 import nn.functional as F
+from examples.arguments import at_least
 
 
 def l1_penalty(model, strength):
@@ -21,7 +22,7 @@ def l1_penalty(model, strength):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--epochs", type=at_least(1), default=60)
     p.add_argument("--quick", action="store_true", help="fewer epochs, for the tests")
     args = p.parse_args(argv)
     ag.manual_seed(0)

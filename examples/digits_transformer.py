@@ -11,6 +11,7 @@ import argparse
 import autograd as ag
 import nn
 import nn.functional as F
+from examples.arguments import at_least
 
 
 class RowTransformer(nn.Module):
@@ -30,7 +31,7 @@ class RowTransformer(nn.Module):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--epochs", type=at_least(1), default=40)
     p.add_argument("--quick", action="store_true", help="fewer epochs, for the tests")
     args = p.parse_args(argv)
     ag.manual_seed(0)

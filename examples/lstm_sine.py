@@ -11,6 +11,7 @@ import math
 import autograd as ag
 import nn
 import nn.functional as F
+from examples.arguments import at_least
 
 
 class NextValue(nn.Module):
@@ -35,7 +36,7 @@ def make_windows(n, length=30, noise=0.05, seed=0):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=at_least(1), default=30)
     p.add_argument("--quick", action="store_true", help="fewer epochs, for the tests")
     args = p.parse_args(argv)
 

@@ -7,11 +7,12 @@ import argparse
 import autograd as ag
 import nn
 import nn.functional as F
+from examples.arguments import at_least
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=at_least(1), default=2000)
     p.add_argument("--quick", action="store_true", help="fewer steps, for the tests")
     args = p.parse_args(argv)
     ag.manual_seed(0)
