@@ -933,6 +933,18 @@ class Tensor:
     def bitwise_xor(self, other): return ops.logical.bitwise_xor(self, other)
     def bitwise_invert(self): return ops.logical.bitwise_invert(self)
     bitwise_not = bitwise_invert  # PyTorch's name
+    def bitwise_left_shift(self, other): return ops.logical.bitwise_left_shift(self, other)
+    def bitwise_right_shift(self, other): return ops.logical.bitwise_right_shift(self, other)
+    def copysign(self, other): return ops.floating_point.copysign(self, other)
+    def signbit(self): return ops.floating_point.signbit(self)
+    def nextafter(self, other): return ops.floating_point.nextafter(self, other)
+    def nonzero(self): return ops.searching.nonzero(self)
+    def count_nonzero(self, axis=None, keepdims=False): return ops.searching.count_nonzero(self, axis, keepdims)
+    def searchsorted(self, v, side="left", sorter=None): return ops.searching.searchsorted(self, v, side, sorter)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.comparison.isclose(self, other, rtol, atol, equal_nan)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.comparison.allclose(self, other, rtol, atol, equal_nan)
     clamp = clip                  # PyTorch's name
 
     def masked_fill(self, mask, value):

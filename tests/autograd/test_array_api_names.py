@@ -472,3 +472,19 @@ def test_isclose_of_bools_counts_them_as_0_and_1(device, torch):
     _same(ag.isclose(ag.tensor(a), ag.tensor(b), atol=2), np.isclose(a, b, atol=2))
     np.testing.assert_array_equal(ag.isclose(ag.tensor(a), ag.tensor(b), atol=2).numpy(),
                                   torch.isclose(torch.tensor(a), torch.tensor(b), atol=2).numpy())
+
+
+def test_the_new_functions_are_tensor_methods_too(device):
+    """As NumPy's ndarray and PyTorch's Tensor have them: each method gives its function's result."""
+    x, y = ag.tensor([0.0, -2.0, 3.0, NAN]), ag.tensor([-1.0, 1.0, -0.0, 2.0])
+    ints = ag.tensor([1, 3, 5])
+    pairs = [(x.copysign(y), ag.copysign(x, y)), (x.signbit(), ag.signbit(x)), (x.nextafter(y), ag.nextafter(x, y)),
+             (x.count_nonzero(), ag.count_nonzero(x)), (x.isclose(y, equal_nan=True), ag.isclose(x, y, equal_nan=True)),
+             (ints.searchsorted(4, side="right"), ag.searchsorted(ints, 4, side="right")),
+             (ints.bitwise_left_shift(2), ag.bitwise_left_shift(ints, 2)),
+             (ints.bitwise_right_shift(1), ag.bitwise_right_shift(ints, 1))]
+    for method, function in pairs:
+        _same(method, function.numpy())
+    for method, function in zip(x.nonzero(), ag.nonzero(x)):
+        _same(method, function.numpy())
+    assert x.allclose(x, equal_nan=True) is True and x.allclose(y) is False
