@@ -31,6 +31,33 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
     __str__ = __repr__
 
 
+def _prefix_hint(missing, unexpected):
+    """The fix, as a list of at most one line, when the keys differ only by a prefix: a state
+    saved from a wrapped model ('module.' from DataParallel, 'model.' from a wrapper class)
+    loaded into the bare one, or the reverse."""
+    for have, want, into in ((unexpected, missing, False), (missing, unexpected, True)):
+        first = want[0]
+        for key in have:
+            prefix = key[:-len(first)]
+            if key.endswith("." + first) and all(prefix + k in have for k in want):
+                if into:
+                    return [f"every key of this module has the prefix {prefix!r}, which the saved keys lack; "
+                            f"load them into the submodule {prefix[:-1]!r} instead"]
+                return [f"every expected key appears with the prefix {prefix!r}, as a wrapped model saves them; "
+                        f"strip it: {{k.removeprefix({prefix!r}): v for k, v in state_dict.items()}}"]
+    return []
+
+
+def _not_a_module_hint(value):
+    """The fix for the two usual non-modules in a container: a layer's class where an
+    instance belongs (nn.Sequential(nn.Linear(3, 2), nn.ReLU)), and a list of layers."""
+    if isinstance(value, type) and issubclass(value, Module):
+        return f" (the class {value.__name__} itself); make a layer from it, e.g. {value.__name__}()"
+    if isinstance(value, (list, tuple)) and value and all(isinstance(m, Module) for m in value):
+        return " of modules; unpack it, e.g. nn.Sequential(*layers), or hold it in an nn.ModuleList"
+    return ""
+
+
 class Module:
     training: bool
     # Buffers a state dict may lack (as PyTorch lets BatchNorm's num_batches_tracked be
@@ -212,7 +239,8 @@ class Module:
     def add_module(self, name, module):
         self._check_name("add_module", name, "_modules")
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module or None, not {type(module).__name__}")
+            raise TypeError(f"add_module: {name!r} must be a Module or None, not {type(module).__name__}"
+                            + _not_a_module_hint(module))
         self._forget(name, self._modules)
         self._modules[name] = module
 
@@ -518,7 +546,8 @@ class Module:
         takes its sizes from the shapes loaded into it, as in PyTorch, and becomes its
         ordinary layer (see nn.layers.lazy)."""
         if not hasattr(state_dict, "items"):
-            raise TypeError(f"load_state_dict: expected a mapping of name -> tensor, not {type(state_dict).__name__}")
+            raise TypeError(f"load_state_dict: expected a mapping of name -> tensor, not {type(state_dict).__name__}"
+                            + ("; pass the other module's .state_dict()" if isinstance(state_dict, Module) else ""))
         # The load's own copy, as PyTorch's: the pre-hooks may change it, the caller's stays as it was.
         state_dict = OrderedDict(state_dict.items())
         hooks_missing, hooks_unexpected, hooks_errors = [], [], []
@@ -539,6 +568,8 @@ class Module:
             problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
+        if strict and missing and unexpected:
+            problems.extend(_prefix_hint(missing, unexpected))
         # The shape each uninitialized target (a Lazy module's) takes from the state, by id
         lazy_shapes, initializations, refused = {}, [], set()
         for mprefix, module in self.named_modules():

@@ -10,3 +10,15 @@ def positive_int(layer, name, value, allow_zero=False):
         raise ValueError(f"{layer}: {name} must be a {'non-negative' if allow_zero else 'positive'} int, "
                          f"got {value!r}")
     return int(value)
+
+
+def channels_last_hint(shape, channels, channel_axis):
+    """The fix to add to a channel-count error when ``shape`` looks channels-last (images
+    as (N, H, W, C), PIL's and TensorFlow's layout, given to a layer that wants channels
+    at ``channel_axis``): the transpose that moves them there; else nothing."""
+    if len(shape) < channel_axis + 2 or shape[-1] != channels:
+        return ""
+    last = len(shape) - 1
+    axes = (*range(channel_axis), last, *range(channel_axis, last))
+    return (f"; the input looks channels-last, with its {channels} channels on the last axis: move them to axis "
+            f"{channel_axis} with x.transpose{axes}")

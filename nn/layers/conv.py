@@ -10,7 +10,7 @@ from .. import init
 from ..functional.arguments import pair, single, triple
 from ..module import Module
 from ..parameter import Parameter
-from .arguments import positive_int
+from .arguments import channels_last_hint, positive_int
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 TUPLES = {1: single, 2: pair, 3: triple}  # the argument check for each number of convolved axes
@@ -69,10 +69,30 @@ class _ConvNd(Module):
         init.default_weight_and_bias_(self.weight, self.bias)
 
     def forward(self, input):
-        if self.padding_mode == "zeros":
-            return self._conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        padded = _pad_by_mode(type(self).__name__, input, self._pads(), self.padding_mode)
-        return self._conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        try:
+            if self.padding_mode == "zeros":
+                return self._conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                  self.groups)
+            padded = _pad_by_mode(type(self).__name__, input, self._pads(), self.padding_mode)
+            return self._conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        except ValueError:  # checked only on failure, so a call that fits pays nothing
+            self._refuse_input_of_another_width(input)
+            raise
+
+    def _refuse_input_of_another_width(self, input):
+        """Name this layer when the input's channel count does not fit it (F.conv2d's message
+        names only the op and the weight's shape), and say how to fix channels-last images."""
+        n = self._n
+        if not isinstance(input, Tensor) or input.ndim not in (n + 1, n + 2):
+            return
+        axis = input.ndim - n - 1  # 1 for a batch, 0 for one unbatched sample
+        if input.shape[axis] == self.in_channels:
+            return
+        layout = f"({'N, ' if axis else ''}C, {AXES[n]})"
+        raise ValueError(f"{type(self).__name__}({self.extra_repr()}): the input has {input.shape[axis]} channels "
+                         f"but the weight {self.weight.shape} expects {self.in_channels} (axis {axis} of the "
+                         f"{layout} input of shape {input.shape})"
+                         + channels_last_hint(input.shape, self.in_channels, axis)) from None
 
     def _pads(self):
         """(before, after) per convolved axis, with PyTorch's split of 'same' padding
@@ -156,8 +176,12 @@ class _ConvTransposeNd(_ConvNd):
             raise ValueError(f'{name}: only "zeros" padding mode is supported for {name}, not '
                              f"{self.padding_mode!r}")
         output_padding = self.output_padding if output_size is None else self._output_padding(input, output_size)
-        return self._conv(input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
-                          self.dilation)
+        try:
+            return self._conv(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                              self.groups, self.dilation)
+        except ValueError:
+            self._refuse_input_of_another_width(input)
+            raise
 
     def _output_padding(self, input, output_size):
         """The output_padding that makes the output ``output_size`` (the convolved axes'

@@ -1,7 +1,7 @@
 """Linear: y = x W^T + b, one fused GEMM plus bias; Bilinear: y = x1^T A x2 + b."""
 import math
 
-from autograd import empty
+from autograd import Tensor, empty
 
 from .. import functional as F
 from .. import init
@@ -29,7 +29,23 @@ class Linear(Module):
         init.default_weight_and_bias_(self.weight, self.bias)
 
     def forward(self, input):
-        return F.linear(input, self.weight, self.bias)
+        try:
+            return F.linear(input, self.weight, self.bias)
+        except ValueError:  # checked only on failure, so a call that fits pays nothing
+            self._refuse_input_of_another_size(input)
+            raise
+
+    def _refuse_input_of_another_size(self, input):
+        """Name this layer when the input's feature count does not fit it: in a network of
+        several Linears, F.linear's message names only the op."""
+        if not isinstance(input, Tensor) or input.ndim == 0 or input.shape[-1] == self.in_features:
+            return
+        shape = input.shape
+        per_sample = math.prod(shape[1:])  # images (N, 28, 28) into Linear(784, ...)
+        flatten = (f"; flatten the axes after the batch first, with x.flatten(1) or nn.Flatten() (their "
+                   f"{per_sample} values match)" if len(shape) > 2 and per_sample == self.in_features else "")
+        raise ValueError(f"Linear({self.extra_repr()}): expected an input whose last axis has "
+                         f"{self.in_features} features, got shape {shape}{flatten}") from None
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

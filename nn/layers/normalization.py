@@ -11,7 +11,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .arguments import positive_int
+from .arguments import channels_last_hint, positive_int
 
 
 def _register_affine(module, shape, affine, bias, dtype, device):
@@ -87,11 +87,14 @@ class _BatchNorm(_NormBase):
             raise TypeError(f"{type(self).__name__}: expected a Tensor, not {type(input).__name__}")
         if input.ndim not in self._dims:
             dims = " or ".join(f"{d}D" for d in self._dims)
+            # One sample, (C, H, W), where BatchNorm2d needs (N, C, H, W); PyTorch's takes no unbatched input either
+            one_sample = (input.ndim == self._dims[0] - 1 and input.ndim and input.shape[0] == self.num_features)
             raise ValueError(f"{type(self).__name__}: expected {dims} input, got {input.ndim}D input "
-                             f"of shape {input.shape}")
+                             f"of shape {input.shape}"
+                             + ("; for one sample, add the batch axis with x.expand_dims(0)" if one_sample else ""))
         if input.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels (axis 1), got input "
-                             f"of shape {input.shape}")
+                             f"of shape {input.shape}" + channels_last_hint(input.shape, self.num_features, 1))
         factor = 0.0 if self.momentum is None else self.momentum
         counting = self.training and self.track_running_stats
         if counting and self.momentum is None:  # a cumulative moving average, this batch included

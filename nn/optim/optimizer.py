@@ -58,6 +58,10 @@ _PAIR_HYPERPARAMETERS = {"betas": "(beta1, beta2)", "etas": "(etaminus, etaplus)
                          "step_sizes": "(min_step, max_step)"}
 
 
+# The types step() passes without the full type check (see Optimizer._check_group_types)
+_PLAIN_NUMBERS = (float, int)
+
+
 def _is_number(value):
     if isinstance(value, Tensor):
         return value.size == 1
@@ -181,6 +185,8 @@ class Optimizer:
         self._running_hooks = set()  # the methods whose hooks are running (see _runs_hooks)
         self._check_group(defaults)
         self.defaults = dict(defaults)
+        # This optimizer's one-number hyperparameters, which step() checks (see _check_group_types)
+        self._numeric_keys = tuple(key for key in _NUMERIC_HYPERPARAMETERS if key in defaults)
         self.state = defaultdict(dict)
         self.param_groups = []
         if isinstance(params, Tensor):
@@ -198,8 +204,13 @@ class Optimizer:
                             "pass model.parameters() (called)")
         groups = list(params)
         if not groups:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list; pass the parameters to "
-                             "optimize, e.g. model.parameters()")
+            # model.parameters() is a generator: a second optimizer (or a list()) given the same
+            # one finds it used up, and the usual advice to pass model.parameters() misleads.
+            used_up = ("; params is an iterator with nothing left in it: model.parameters() returns a "
+                       "generator, which yields the parameters once, so if it was used before (by another "
+                       "optimizer, or list()), call model.parameters() again here"
+                       if iter(params) is params else "; pass the parameters to optimize, e.g. model.parameters()")
+            raise ValueError(f"{type(self).__name__} got an empty parameter list{used_up}")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -358,6 +369,7 @@ class Optimizer:
                 loss = closure()
         where = f"{user_frame()} ({type(self).__name__}.step)"
         updates = [(group, [p for p in group["params"] if p.grad is not None]) for group in self.param_groups]
+        self._check_group_types(updates)
         self._check_state_follows_params(updates)
         with no_grad():
             for group, params in updates:
@@ -370,6 +382,16 @@ class Optimizer:
                     count_change(p, where)
         self.stepped = True
         return loss
+
+    def _check_group_types(self, updates):
+        """Refuse, before any update, a hyperparameter written into a group after it was
+        checked (``param_groups[0]['lr'] = config['lr']``, a string from a YAML file): the
+        updates' float() would read "1e-3" silently, or fail on None with Python's bare
+        message. Plain floats and ints, what the constructor and schedulers write, pass at
+        the cost of a type look-up each; anything else gets the constructor's full check."""
+        for group, params in updates:
+            if params and not all(type(group.get(key)) in _PLAIN_NUMBERS for key in self._numeric_keys):
+                self._check_types(group)
 
     def _check_state_follows_params(self, updates):
         """Refuse, before any update, a step whose state was made for a parameter that
