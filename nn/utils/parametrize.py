@@ -44,6 +44,10 @@ class _Cache(threading.local):
 
 _cache = _Cache()
 
+# The instance attribute where nn.utils.stateless.functional_call puts the tensors it was given
+# under parametrized names: {tensor name: tensor}, read in place of computing them, for the call.
+REPLACED = "_functional_call_tensors"
+
 
 @contextlib.contextmanager
 def cached():
@@ -231,6 +235,9 @@ def _inject_new_class(module):
 
 def _inject_property(module, tensor_name):
     def get_parametrized(self):
+        replaced = self.__dict__.get(REPLACED)
+        if replaced is not None and tensor_name in replaced:
+            return replaced[tensor_name]
         parametrization = self.parametrizations[tensor_name]
         if not _cache.depth:
             return _computed(parametrization, tensor_name)
@@ -254,6 +261,17 @@ def _computed(parametrization, tensor_name):
         # Module.__getattr__, which reports the parametrized tensor itself as missing.
         raise RuntimeError(f"computing the parametrized tensor {tensor_name!r} raised AttributeError: "
                            f"{exc}") from exc
+
+
+def drop_cached(module):
+    """Forget the values cached() holds for the parametrized tensors of ``module`` and its
+    submodules, in this thread (for functional_call, which changes what they are computed from)."""
+    if not _cache.depth:
+        return
+    for m in module.modules():
+        if is_parametrized(m):
+            for tensor_name in m.parametrizations:
+                _cache.values.pop((id(m), tensor_name), None)
 
 
 # --- public functions --------------------------------------------------------------------------
