@@ -278,11 +278,11 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
                          f'{strategy!r}. Hint: If your function has more outputs than inputs, "forward-mode" '
                          'tends to be more performant. Otherwise, prefer to use "reverse-mode".')
     if strict and strategy == "forward-mode":
-        raise RuntimeError('torch.autograd.functional.jacobian: `strict=True` and `strategy="forward-mode"` '
+        raise RuntimeError('jacobian: `strict=True` and `strategy="forward-mode"` '
                            'are not supported together (yet). Please either set `strict=False` or '
                            '`strategy="reverse-mode"`.')
     if strict and vectorize:
-        raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not "
+        raise RuntimeError("jacobian: `strict=True` and `vectorize=True` are not "
                            "supported together. Please either set `strict=False` or `vectorize=False`.")
     with enable_grad():
         inputs_are_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")

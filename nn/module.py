@@ -39,7 +39,8 @@ def _prefix_hint(missing, unexpected):
         first = want[0]
         for key in have:
             prefix = key[:-len(first)]
-            if key.endswith("." + first) and all(prefix + k in have for k in want):
+            if key.endswith("." + first) and all(prefix + k in have for k in want) and all(
+                    k.startswith(prefix) for k in have):  # every key: only then does stripping the prefix fit
                 if into:
                     return [f"every key of this module has the prefix {prefix!r}, which the saved keys lack; "
                             f"load them into the submodule {prefix[:-1]!r} instead"]

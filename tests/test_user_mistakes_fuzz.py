@@ -47,7 +47,7 @@ def test_conv_on_channels_last_images_names_the_layer_and_the_transpose(device, 
     name = type(layer).__name__
     x = ag.randn(*shape)
     with pytest.raises(ValueError, match=rf"^{name}\(3, 8, .*\): the input has {shape[1]} channels but the weight "
-                                         rf".* expects 3 .*; the input looks channels-last.*"
+                                         rf".* expects 3 .*; if the input is channels-last.*"
                                          rf"x\.transpose{re_tuple(fixed)}$"):
         layer(x)
     assert layer(x.transpose(*fixed)).shape[:2] == (shape[0], 8)
@@ -69,7 +69,7 @@ def test_batchnorm2d_on_channels_last_or_one_sample_says_how_to_fix_and_keeps_st
         torch.nn.BatchNorm2d(3)(torch.zeros(3, 5, 5))
     layer = nn.BatchNorm2d(3)
     with pytest.raises(ValueError, match=r"BatchNorm2d: expected 3 channels \(axis 1\), got input of shape "
-                                         r"\(2, 5, 5, 3\); the input looks channels-last.*x\.transpose\(0, 3, 1, 2\)"):
+                                         r"\(2, 5, 5, 3\); if the input is channels-last.*x\.transpose\(0, 3, 1, 2\)"):
         layer(ag.randn(2, 5, 5, 3))
     with pytest.raises(ValueError, match=r"BatchNorm2d: expected 4D input, got 3D input of shape \(3, 5, 5\); "
                                          r"for one sample, add the batch axis with x\.expand_dims\(0\)"):
@@ -150,7 +150,8 @@ def test_optimizer_from_a_used_up_parameter_generator_says_to_call_parameters_ag
     params = model.parameters()
     nn.optim.SGD(params, lr=0.1)
     with pytest.raises(ValueError, match=r"^Adam got an empty parameter list; params is an iterator with nothing "
-                                         r"left in it: .*call model\.parameters\(\) again here$"):
+                                         r"left in it: .*call model\.parameters\(\) again here; else the model "
+                                         r"has no parameters, or a filter left none$"):
         nn.optim.Adam(params)
     with pytest.raises(ValueError, match=r"^SGD got an empty parameter list; pass the parameters to optimize"):
         nn.optim.SGD([], lr=0.1)  # a list is not used up: the old advice stands
@@ -202,3 +203,34 @@ def test_hyperparameters_that_are_numbers_of_other_types_still_step(device, torc
         (p * p).sum().backward()
         optimizer.step()
         np.testing.assert_allclose(p.numpy(), [0.0, 0.0])
+
+
+# --- a review's findings -------------------------------------------------------------------------
+
+def test_lbfgs_and_pair_hyperparameters_are_checked_at_step_too():
+    model = nn.Linear(2, 1)
+    loss = lambda: model(ag.ones(1, 2)).sum()  # noqa: E731
+    lbfgs = nn.optim.LBFGS(model.parameters())
+    lbfgs.param_groups[0]["lr"] = "0.5"
+    before = model.weight.numpy().copy()
+    with pytest.raises(TypeError, match=r"^LBFGS: lr must be a number, got str '0.5'"):
+        lbfgs.step(lambda: (lbfgs.zero_grad(), loss().backward(), loss())[-1])
+    adam = nn.optim.Adam(model.parameters())
+    loss().backward()
+    adam.param_groups[0]["betas"] = None
+    with pytest.raises(TypeError, match=r"^Adam: betas must be a pair of numbers \(beta1, beta2\), got None"):
+        adam.step()
+    np.testing.assert_array_equal(model.weight.numpy(), before)
+
+
+def test_adafactor_steps_take_the_fast_check():
+    """Its eps is a pair, which made every step run the full check (3.7 µs a group)."""
+    optimizer = nn.optim.Adafactor(nn.Linear(2, 1).parameters())
+    assert "eps" not in optimizer._numeric_keys
+
+
+def test_the_prefix_hint_needs_every_key_to_carry_the_prefix():
+    """Two Linears' state into one: '0.' is not a wrapper's prefix (the '1.' keys would stay unexpected)."""
+    with pytest.raises(Exception) as refused:
+        nn.Linear(2, 2).load_state_dict(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)).state_dict())
+    assert "strip it" not in str(refused.value)

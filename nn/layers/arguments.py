@@ -20,5 +20,5 @@ def channels_last_hint(shape, channels, channel_axis):
         return ""
     last = len(shape) - 1
     axes = (*range(channel_axis), last, *range(channel_axis, last))
-    return (f"; the input looks channels-last, with its {channels} channels on the last axis: move them to axis "
-            f"{channel_axis} with x.transpose{axes}")
+    return (f"; if the input is channels-last, with its {channels} channels on the last axis, move them to "
+            f"axis {channel_axis} with x.transpose{axes}")

@@ -86,13 +86,15 @@ class _ConvNd(Module):
         if not isinstance(input, Tensor) or input.ndim not in (n + 1, n + 2):
             return
         axis = input.ndim - n - 1  # 1 for a batch, 0 for one unbatched sample
-        if input.shape[axis] == self.in_channels:
+        # The weight in use (functional_call may give another): PyTorch's layouts, above
+        in_channels = self.weight.shape[0] if self.transposed else self.weight.shape[1] * self.groups
+        if input.shape[axis] == in_channels:
             return
         layout = f"({'N, ' if axis else ''}C, {AXES[n]})"
         raise ValueError(f"{type(self).__name__}({self.extra_repr()}): the input has {input.shape[axis]} channels "
-                         f"but the weight {self.weight.shape} expects {self.in_channels} (axis {axis} of the "
+                         f"but the weight {self.weight.shape} expects {in_channels} (axis {axis} of the "
                          f"{layout} input of shape {input.shape})"
-                         + channels_last_hint(input.shape, self.in_channels, axis)) from None
+                         + channels_last_hint(input.shape, in_channels, axis)) from None
 
     def _pads(self):
         """(before, after) per convolved axis, with PyTorch's split of 'same' padding

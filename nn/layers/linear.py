@@ -38,14 +38,15 @@ class Linear(Module):
     def _refuse_input_of_another_size(self, input):
         """Name this layer when the input's feature count does not fit it: in a network of
         several Linears, F.linear's message names only the op."""
-        if not isinstance(input, Tensor) or input.ndim == 0 or input.shape[-1] == self.in_features:
+        in_features = self.weight.shape[-1]  # the weight in use (functional_call may give another)
+        if not isinstance(input, Tensor) or input.ndim == 0 or input.shape[-1] == in_features:
             return
         shape = input.shape
         per_sample = math.prod(shape[1:])  # images (N, 28, 28) into Linear(784, ...)
         flatten = (f"; flatten the axes after the batch first, with x.flatten(1) or nn.Flatten() (their "
-                   f"{per_sample} values match)" if len(shape) > 2 and per_sample == self.in_features else "")
+                   f"{per_sample} values match)" if len(shape) > 2 and per_sample == in_features else "")
         raise ValueError(f"Linear({self.extra_repr()}): expected an input whose last axis has "
-                         f"{self.in_features} features, got shape {shape}{flatten}") from None
+                         f"{in_features} features, got shape {shape}{flatten}") from None
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -107,6 +107,7 @@ class LBFGS(Optimizer):
             raise TypeError("LBFGS.step needs a closure that re-evaluates the model: "
                             "def closure(): opt.zero_grad(); loss = ...; loss.backward(); return loss")
         self._where = f"{user_frame()} (LBFGS.step)"
+        self._check_group_types([(group, group["params"]) for group in self.param_groups])
         backend = self._params[0]._backend
         xp = backend.xp
 

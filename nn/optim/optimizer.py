@@ -59,7 +59,8 @@ _PAIR_HYPERPARAMETERS = {"betas": "(beta1, beta2)", "etas": "(etaminus, etaplus)
 
 
 # The types step() passes without the full type check (see Optimizer._check_group_types)
-_PLAIN_NUMBERS = (float, int)
+_PLAIN_NUMBERS = (float, int, Tensor)
+_PLAIN_PAIRS = (tuple, list)
 
 
 def _is_number(value):
@@ -185,8 +186,11 @@ class Optimizer:
         self._running_hooks = set()  # the methods whose hooks are running (see _runs_hooks)
         self._check_group(defaults)
         self.defaults = dict(defaults)
-        # This optimizer's one-number hyperparameters, which step() checks (see _check_group_types)
-        self._numeric_keys = tuple(key for key in _NUMERIC_HYPERPARAMETERS if key in defaults)
+        # The hyperparameters step() checks (see _check_group_types): this optimizer's one-number ones
+        # (Adafactor's eps is a pair, which its own _check_types checks) and its pairs
+        self._numeric_keys = tuple(key for key in _NUMERIC_HYPERPARAMETERS
+                                   if key in defaults and not isinstance(defaults[key], _PLAIN_PAIRS))
+        self._pair_keys = tuple(key for key in _PAIR_HYPERPARAMETERS if key in defaults)
         self.state = defaultdict(dict)
         self.param_groups = []
         if isinstance(params, Tensor):
@@ -208,7 +212,8 @@ class Optimizer:
             # one finds it used up, and the usual advice to pass model.parameters() misleads.
             used_up = ("; params is an iterator with nothing left in it: model.parameters() returns a "
                        "generator, which yields the parameters once, so if it was used before (by another "
-                       "optimizer, or list()), call model.parameters() again here"
+                       "optimizer, or list()), call model.parameters() again here; else the model has no "
+                       "parameters, or a filter left none"
                        if iter(params) is params else "; pass the parameters to optimize, e.g. model.parameters()")
             raise ValueError(f"{type(self).__name__} got an empty parameter list{used_up}")
         if not isinstance(groups[0], dict):
@@ -387,10 +392,12 @@ class Optimizer:
         """Refuse, before any update, a hyperparameter written into a group after it was
         checked (``param_groups[0]['lr'] = config['lr']``, a string from a YAML file): the
         updates' float() would read "1e-3" silently, or fail on None with Python's bare
-        message. Plain floats and ints, what the constructor and schedulers write, pass at
-        the cost of a type look-up each; anything else gets the constructor's full check."""
+        message. Plain floats, ints and tensors, what the constructor and schedulers write, and
+        tuples or lists for the pairs, pass at the cost of a type look-up each; anything else
+        gets the constructor's full check."""
         for group, params in updates:
-            if params and not all(type(group.get(key)) in _PLAIN_NUMBERS for key in self._numeric_keys):
+            if params and not (all(type(group.get(key)) in _PLAIN_NUMBERS for key in self._numeric_keys)
+                               and all(type(group.get(key)) in _PLAIN_PAIRS for key in self._pair_keys)):
                 self._check_types(group)
 
     def _check_state_follows_params(self, updates):

