@@ -1,0 +1,116 @@
+"""nn.utils.fusion against PyTorch's torch.nn.utils.fusion: a batch norm in eval mode folded into
+the convolution or Linear before it gives the two layers' output, and PyTorch's fused weights."""
+import numpy as np
+import pytest
+
+import types
+
+import autograd as ag
+import nn
+from nn.utils import fusion
+
+OURS = types.SimpleNamespace(nn=nn)  # so that lib.nn.Conv2d names either library's layer
+
+
+def _trained_norm(torch, ours, theirs, channels, rng):
+    """Give both batch norms the same non-trivial affine and running statistics, in eval mode."""
+    state = {"running_mean": rng.standard_normal(channels), "running_var": rng.uniform(0.5, 2.0, channels)}
+    if theirs.affine:
+        state.update(weight=rng.uniform(0.5, 1.5, channels), bias=rng.standard_normal(channels))
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()}, strict=False)
+    ours.load_state_dict({k: ag.tensor(v) for k, v in state.items()}, strict=False)
+    return ours.eval(), theirs.eval()
+
+
+def _copied(torch, ours, theirs):
+    ours.load_state_dict({k: ag.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    return ours.eval(), theirs.eval()
+
+
+CONVS = {
+    "conv2d": (lambda lib, bias: lib.nn.Conv2d(3, 4, 3, bias=bias), lambda lib: lib.nn.BatchNorm2d(4), (2, 3, 6, 6),
+               False),
+    "conv1d": (lambda lib, bias: lib.nn.Conv1d(3, 4, 3, bias=bias), lambda lib: lib.nn.BatchNorm1d(4), (2, 3, 7),
+               False),
+    "conv_transpose2d": (lambda lib, bias: lib.nn.ConvTranspose2d(3, 4, 3, stride=2, bias=bias),
+                         lambda lib: lib.nn.BatchNorm2d(4), (2, 3, 4, 4), True),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CONVS))
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_a_fused_convolution_computes_bn_of_conv_as_torch(torch, kind, bias, affine):
+    make_conv, make_bn, shape, transpose = CONVS[kind]
+    rng = np.random.default_rng(0)
+    conv_t = make_conv(torch, bias).double()
+    bn_t = make_bn(torch).double()
+    if not affine:
+        bn_t = type(bn_t)(4, affine=False).double()
+    conv, _ = _copied(torch, make_conv(OURS, bias).to(dtype=ag.float64), conv_t)
+    bn = type(make_bn(OURS))(4, affine=affine).to(dtype=ag.float64)
+    bn, bn_t = _trained_norm(torch, bn, bn_t, 4, rng)
+    before = {k: v.numpy().copy() for k, v in conv.state_dict().items()}
+
+    fused = fusion.fuse_conv_bn_eval(conv, bn, transpose=transpose)
+    fused_t = torch.nn.utils.fusion.fuse_conv_bn_eval(conv_t, bn_t, transpose=transpose)
+    x = rng.standard_normal(shape)
+    with ag.no_grad():
+        expected = bn(conv(ag.tensor(x))).numpy()
+        got = fused(ag.tensor(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fused.weight.numpy(), fused_t.weight.detach().numpy(), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(fused.bias.numpy(), fused_t.bias.detach().numpy(), rtol=1e-13, atol=1e-14)
+    assert fused.weight.requires_grad is fused_t.weight.requires_grad
+    assert fused.bias.requires_grad is fused_t.bias.requires_grad
+    for key, value in conv.state_dict().items():  # the original layer is left as it was
+        np.testing.assert_array_equal(value.numpy(), before[key])
+
+
+@pytest.mark.parametrize("features", [4, 1])
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_fused_linear_computes_bn_of_linear_as_torch(torch, features, bias):
+    rng = np.random.default_rng(1)
+    linear_t = torch.nn.Linear(5, 4, bias=bias).double()
+    linear, _ = _copied(torch, nn.Linear(5, 4, bias=bias).to(dtype=ag.float64), linear_t)
+    bn_t = torch.nn.BatchNorm1d(features).double()
+    bn, bn_t = _trained_norm(torch, nn.BatchNorm1d(features).to(dtype=ag.float64), bn_t, features, rng)
+    fused = fusion.fuse_linear_bn_eval(linear, bn)
+    fused_t = torch.nn.utils.fusion.fuse_linear_bn_eval(linear_t, bn_t)
+    x = rng.standard_normal((6, 5))
+    with ag.no_grad():
+        y = linear(ag.tensor(x)).numpy()
+    # the batch norm's eval-mode formula, by hand: one of its features may serve all 4 outputs
+    gamma, beta = bn.weight.numpy(), bn.bias.numpy()
+    expected = (y - bn.running_mean.numpy()) / np.sqrt(bn.running_var.numpy() + bn.eps) * gamma + beta
+    with ag.no_grad():
+        np.testing.assert_allclose(fused(ag.tensor(x)).numpy(), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fused.weight.numpy(), fused_t.weight.detach().numpy(), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(fused.bias.numpy(), np.broadcast_to(fused_t.bias.detach().numpy(), (4,)), rtol=1e-13,
+                               atol=1e-14)  # (PyTorch keeps a (1,) bias for one feature and no Linear bias)
+
+
+def test_fusion_refuses_training_mode_other_widths_and_no_running_statistics():
+    conv, bn = nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)
+    with pytest.raises(ValueError, match=r"^fuse_conv_bn_eval: fusion is only for eval mode .* call \.eval\(\)"):
+        fusion.fuse_conv_bn_eval(conv, bn)
+    with pytest.raises(ValueError, match=r"^fuse_linear_bn_eval: the batch norm normalizes 3 features, but the "
+                                         r"Linear has 4 outputs"):
+        fusion.fuse_linear_bn_eval(nn.Linear(2, 4).eval(), nn.BatchNorm1d(3).eval())
+    with pytest.raises(ValueError, match=r"keeps no running statistics \(track_running_stats=False\)"):
+        fusion.fuse_conv_bn_eval(conv.eval(), nn.BatchNorm2d(4, track_running_stats=False).eval())
+
+
+def test_a_fused_float32_model_matches_to_rounding():
+    """The usual case: a float32 LeNet block, folded for inference."""
+    ag.manual_seed(0)
+    conv, bn = nn.Conv2d(1, 6, 5).eval(), nn.BatchNorm2d(6)
+    bn.train()
+    with ag.no_grad():
+        for _ in range(3):  # running statistics from a few batches
+            bn(conv(ag.randn(8, 1, 12, 12)))
+    bn.eval()
+    x = ag.randn(4, 1, 12, 12)
+    with ag.no_grad():
+        np.testing.assert_allclose(fusion.fuse_conv_bn_eval(conv, bn)(x).numpy(), bn(conv(x)).numpy(), rtol=1e-5,
+                                   atol=1e-5)
