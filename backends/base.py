@@ -3,6 +3,7 @@
 A backend owns one device. The engine reaches arrays only through ``xp`` (an
 Array API namespace) and the named kernels below, which the standard lacks.
 """
+import copy
 import functools
 
 import numpy as np
@@ -107,6 +108,15 @@ class Backend:
     # --- randomness --------------------------------------------------------
     def seed(self, seed):
         self.rng = np.random.default_rng(seed)
+
+    def get_rng_state(self):
+        """A copy of the random generator as it stands, for set_rng_state (activation
+        checkpointing replays a forward's dropout masks with it)."""
+        return copy.deepcopy(self.rng)
+
+    def set_rng_state(self, state):
+        """Draw from here on as the generator did when get_rng_state gave ``state``."""
+        self.rng = copy.deepcopy(state)
 
     def uniform(self, shape, low, high, dtype):
         draw = self.rng.uniform(low, high, shape).astype(dtype)

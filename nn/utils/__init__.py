@@ -5,8 +5,9 @@ packed sequences for the recurrent layers (``nn.utils.rnn``), parametrizations
 ``weight_norm`` and ``spectral_norm``, pruning (``nn.utils.prune``), batch norm folded into
 the layer before it (``nn.utils.fusion``), and
 ``nn.utils.stateless.functional_call`` (a module called with other tensors in place of its
-parameters and buffers)."""
-from . import fusion, parametrizations, parametrize, prune, rnn, stateless
+parameters and buffers). ``nn.utils.checkpoint`` is ``ag.checkpoint`` (activation checkpointing,
+PyTorch's ``torch.utils.checkpoint``)."""
+from . import checkpoint, fusion, parametrizations, parametrize, prune, rnn, stateless
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .parameter_vector import parameters_to_vector, vector_to_parameters
 from .spectral_norm import remove_spectral_norm, spectral_norm
@@ -14,7 +15,8 @@ from .weight_norm import remove_weight_norm, weight_norm
 from .rnn import (PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence,
                   unpack_sequence, unpad_sequence)
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "fusion", "get_total_norm", "rnn",
+__all__ = ["checkpoint", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "fusion", "get_total_norm",
+           "rnn",
            "parametrize", "parametrizations", "prune", "remove_spectral_norm", "remove_weight_norm",
            "spectral_norm", "stateless", "weight_norm",
            "parameters_to_vector", "vector_to_parameters",
