@@ -1,7 +1,7 @@
 """Optimizers and learning-rate schedulers with PyTorch's API:
 ``opt = nn.optim.Adam(model.parameters(), lr=1e-3)``, then ``opt.zero_grad()``,
 ``loss.backward()``, ``opt.step()`` in the training loop."""
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -18,5 +18,5 @@ from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta",
-           "Rprop", "ASGD", "LBFGS", "Adafactor", "Muon", "lr_scheduler",
+           "Rprop", "ASGD", "LBFGS", "Adafactor", "Muon", "lr_scheduler", "swa_utils",
            "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
