@@ -69,11 +69,7 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     get their gradients even when no argument requires grad (PyTorch's are None, with a
     warning), and outputs that depend on nothing that requires grad do not require grad.
     ``use_reentrant=True`` still refuses keyword arguments and ``context_fn``, as PyTorch's."""
-    if use_reentrant is None:
-        warnings.warn("checkpoint: pass use_reentrant explicitly (PyTorch 2.13 warns and will raise); it "
-                      "defaults to True, as in PyTorch. use_reentrant=False is recommended; both run the "
-                      "same way in topograd", UserWarning, stacklevel=2)
-        use_reentrant = True
+    use_reentrant = _reentrant_given("checkpoint", use_reentrant)
     preserve_rng_state = kwargs.pop("preserve_rng_state", True)
     if use_reentrant:
         if kwargs:
@@ -102,11 +98,7 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
     ``input``, in ``segments`` pieces; each but the last is a ``checkpoint``, so only
     the segments' inputs are kept (and the last segment's activations).
     ``preserve_rng_state`` is the one keyword taken, as in PyTorch."""
-    if use_reentrant is None:
-        warnings.warn("checkpoint_sequential: pass use_reentrant explicitly (PyTorch 2.13 warns and will "
-                      "raise); it defaults to True, as in PyTorch. use_reentrant=False is recommended; both "
-                      "run the same way in topograd", UserWarning, stacklevel=2)
-        use_reentrant = True
+    use_reentrant = _reentrant_given("checkpoint_sequential", use_reentrant)
     preserve = kwargs.pop("preserve_rng_state", True)
     if kwargs:
         raise ValueError(f"checkpoint_sequential: unexpected keyword arguments {', '.join(kwargs)}; "
@@ -120,6 +112,16 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
         input = checkpoint(_chain(functions[start:start + size]), input, use_reentrant=use_reentrant,
                            preserve_rng_state=preserve)
     return _chain(functions[size * (segments - 1):])(input)  # the last segment's backward follows at once
+
+
+def _reentrant_given(caller, use_reentrant):
+    """``use_reentrant``, True where it was left out, with PyTorch 2.13's warning then."""
+    if use_reentrant is None:
+        warnings.warn(f"{caller}: pass use_reentrant explicitly (PyTorch 2.13 warns and will raise); it "
+                      "defaults to True, as in PyTorch. use_reentrant=False is recommended; both run the "
+                      "same way in topograd", UserWarning, stacklevel=3)
+        return True
+    return use_reentrant
 
 
 def _chain(functions):

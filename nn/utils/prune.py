@@ -185,40 +185,41 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries (a count, or a fraction of the entries) chosen at random."""
+class _ByScore(BasePruningMethod):
+    """Prunes the ``amount`` entries (a count, or a fraction of the entries) of lowest score."""
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount):
         _check_amount(amount)
         self.amount = amount
 
+    def _scores(self, t):
+        raise NotImplementedError  # (each method's own)
+
     def compute_mask(self, t, default_mask):
         count = _count_to_prune(self.amount, t.size)
         mask = default_mask.clone()
         if count:
-            mask = _pruned_entries(mask, topk(rand_like(t).reshape(-1), count).indices)
+            mask = _pruned_entries(mask, topk(self._scores(t).reshape(-1), count, largest=False).indices)
         return mask
+
+
+class RandomUnstructured(_ByScore):
+    """Prunes ``amount`` entries (a count, or a fraction of the entries) chosen at random."""
+
+    def _scores(self, t):
+        return rand_like(t)
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_ByScore):
     """Prunes the ``amount`` entries (a count, or a fraction) of smallest absolute value."""
-    PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount):
-        _check_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        count = _count_to_prune(self.amount, t.size)
-        mask = default_mask.clone()
-        if count:
-            mask = _pruned_entries(mask, topk(t.abs().reshape(-1), count, largest=False).indices)
-        return mask
+    def _scores(self, t):
+        return t.abs()
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
