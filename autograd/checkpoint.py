@@ -15,6 +15,7 @@ tensors get their gradients through the node, from ``.backward()``, ``ag.grad``,
 the whole gradient. This is PyTorch's ``use_reentrant=False``; ``use_reentrant=True``
 takes PyTorch's narrower arguments but runs the same way (see ``checkpoint``).
 """
+import contextlib
 import threading
 import warnings
 
@@ -24,7 +25,7 @@ from .engine import grad
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, retains_graph
 from .ops.nn_fused.recompute import _Alias
-from .tensor import Tensor
+from .tensor import Tensor, share_version, version_of
 
 __all__ = ["CheckpointError", "checkpoint", "checkpoint_sequential"]
 
@@ -37,15 +38,7 @@ class CheckpointError(RuntimeError):
 
 def noop_context_fn():
     """The default ``context_fn``: no context around the forward or the recomputation."""
-    return _NoContext(), _NoContext()
-
-
-class _NoContext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    return contextlib.nullcontext(), contextlib.nullcontext()
 
 
 def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, determinism_check="default",
@@ -59,8 +52,18 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     entered around the forward and around the recomputation. ``determinism_check="default"``
     checks that the recomputation returns outputs of the forward's shapes, dtypes and
     devices and uses no tensor that requires grad which the forward did not use.
-    ``early_stop`` is accepted and has no effect (the recomputation runs the whole
-    function); ``debug`` is accepted, and the errors are the same.
+    ``early_stop`` is accepted, but the recomputation runs the whole function, module
+    hooks included (PyTorch's stops once it has what backward needs, so forward hooks
+    run once there, twice here); ``debug`` is accepted, and the errors are the same.
+    A tensor argument that ``function`` changes in place is refused (it could not be run
+    again on the values it was given), as is, under the default ``determinism_check``, a
+    leaf requiring grad that ``function`` makes itself (PyTorch takes it).
+
+    The forward records ``function``'s graph, as a plain call does, and drops it when the
+    call returns: the memory kept until backward is the inputs', but the peak during one
+    call is a plain call's (PyTorch's records nothing inside); ``checkpoint_sequential``
+    bounds it per segment. While a checkpointed call runs, every op of every thread goes
+    through its watch (a few percent slower).
 
     Differences from PyTorch's ``use_reentrant=True``, which runs a separate backward
     pass inside the node: here both modes run as ``use_reentrant=False`` does, so with
@@ -88,8 +91,14 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     run = _Run(function, args, kwargs, determinism_check == "default")
     run.rng = _RngStates(given) if preserve_rng_state else None
     forward_context, run.recompute_context = context_fn()
+    versions = [version_of(t).value for t in given]
     with forward_context:
         out, watch = _watched_call(function, args, kwargs)
+    if [version_of(t).value for t in given] != versions:
+        # The recomputation would start from the changed values, and change them again
+        raise RuntimeError("checkpoint: function changed a tensor argument in place, so it cannot be run again "
+                           "in backward on the values it was given; pass it a .clone(), or make the change "
+                           "out of place")
     return run.connect(out, watch, given)
 
 
@@ -172,7 +181,15 @@ class _Run:
         differentiable = {id(a) for a, t in zip(arrays, tensors) if t.requires_grad}
         constant = [a for a, t in zip(arrays, tensors) if not t.requires_grad and id(a) not in differentiable]
         outputs = _Checkpoint.apply(self, arrays, constant, given, *externals)
-        outputs = iter(outputs if isinstance(outputs, tuple) else (outputs,))
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        saved = {id(s) for s in (*given, *externals)}
+        for t, o in zip(tensors, outputs):
+            # (a view of) a tensor the node saves: one in-place counter, so that a change of the
+            # output is caught by the backward that recomputes from the saved tensor
+            root = t._root()
+            if id(root) in saved:
+                share_version(o, version_of(root))
+        outputs = iter(outputs)
         return _rebuild(out, iter([next(outputs) if isinstance(t, Tensor) else t for t in leaves]))
 
     def recompute(self, given, producers):
@@ -261,7 +278,7 @@ class _Watch:
 
     def __init__(self, substitute=None):
         self.thread = threading.get_ident()
-        self.inner = set()  # (a dead node's id can only be reused by a node made later, so inside)
+        self.inner = set()  # (the ids of the nodes this call's ops made in this thread)
         self.externals = []
         self.positions = {}
         self.substitute = substitute

@@ -180,7 +180,7 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
     # (the caller's gradient= among them, which is the caller's to keep: copied only if it
     # reaches a leaf as it is, not every time).
     handed_out = {id(g.data) for g in seeds}
-    wrappers = [o.wrap_backward for o in observers] if observers else None
+    wrappers = [o.wrap_backward for o in tuple(observers)] if observers else None  # (a copy: see Function.apply)
     plain = capture is None and not wrappers
     previous, previous_retain = _state.enabled, _state.retain_graph
     # Before any gradient is summed or reaches a hook or a .grad (a leaf among the roots

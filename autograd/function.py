@@ -147,7 +147,7 @@ class Function:
     def apply(cls, *args):
         if observers:
             run = _run
-            for observer in observers:
+            for observer in tuple(observers):  # (a copy: another thread may add or remove one meanwhile)
                 run = observer.wrap_forward(run)
             return run(cls, args)
         return _run(cls, args)

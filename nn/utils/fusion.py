@@ -41,7 +41,7 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b, trans
     """(weight, bias) Parameters of the convolution that computes ``bn(conv(x))``: ``conv_b``,
     ``bn_w`` and ``bn_b`` may be None (a zero bias, a scale of one, a shift of zero)."""
     with no_grad():
-        conv_b = zeros_like(bn_rm) if conv_b is None else conv_b
+        conv_b = zeros_like(bn_rm).astype(conv_w.dtype, copy=False) if conv_b is None else conv_b
         bn_w = ones_like(bn_rm) if bn_w is None else bn_w
         bn_b = zeros_like(bn_rm) if bn_b is None else bn_b
         scale = bn_w * (bn_rv + bn_eps) ** -0.5

@@ -260,3 +260,28 @@ def test_without_grad_mode_it_is_a_plain_call():
 def test_it_imports_from_pytorchs_path_too():
     from nn.utils.checkpoint import checkpoint, checkpoint_sequential
     assert checkpoint is ag.checkpoint.checkpoint and checkpoint_sequential is ag.checkpoint.checkpoint_sequential
+
+
+# --- a review's findings -------------------------------------------------------------------------
+
+def test_an_output_that_views_the_argument_shares_its_in_place_counter():
+    """A view of the argument, changed in place, changed what backward recomputes from, and the
+    gradient came out wrong (the plain run, and PyTorch, refuse the backward)."""
+    a = ag.tensor(np.arange(1.0, 5.0), requires_grad=True)
+    x = a * 1
+    squares, view = ag.checkpoint.checkpoint(lambda t: (t * t, t.reshape(-1)), x, use_reentrant=False)
+    view.mul_(10)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        squares.sum().backward()
+
+
+def test_a_function_that_changes_its_argument_in_place_is_refused():
+    """Its recomputation started from the changed values and changed them again."""
+    a = ag.tensor(np.arange(1.0, 4.0), requires_grad=True)
+    x = a * 1
+
+    def doubles_then_sines(t):
+        t.mul_(2)
+        return t.sin()
+    with pytest.raises(RuntimeError, match=r"^checkpoint: function changed a tensor argument in place"):
+        ag.checkpoint.checkpoint(doubles_then_sines, x, use_reentrant=False)

@@ -114,3 +114,14 @@ def test_a_fused_float32_model_matches_to_rounding():
     with ag.no_grad():
         np.testing.assert_allclose(fusion.fuse_conv_bn_eval(conv, bn)(x).numpy(), bn(conv(x)).numpy(), rtol=1e-5,
                                    atol=1e-5)
+
+
+def test_a_conv_without_bias_keeps_its_dtype_beside_a_float64_norm(torch):
+    """The made-up zero bias took the norm's float64, and the fused float32 conv then refused its own bias."""
+    conv, bn = nn.Conv2d(2, 4, 3, bias=False).eval(), nn.BatchNorm2d(4).to(dtype=ag.float64).eval()
+    fused = fusion.fuse_conv_bn_eval(conv, bn)
+    fused_t = torch.nn.utils.fusion.fuse_conv_bn_eval(torch.nn.Conv2d(2, 4, 3, bias=False).eval(),
+                                                      torch.nn.BatchNorm2d(4).double().eval())
+    assert (str(fused.weight.dtype), str(fused.bias.dtype)) == ("float32", "float32")
+    assert (fused_t.weight.dtype, fused_t.bias.dtype) == (torch.float32, torch.float32)
+    assert fused(ag.zeros(1, 2, 5, 5)).dtype == ag.float32
