@@ -27,9 +27,32 @@ from .grad_mode import enable_grad, is_grad_enabled, retains_graph
 from .ops.nn_fused.recompute import _Alias
 from .tensor import Tensor, share_version, version_of
 
-__all__ = ["CheckpointError", "checkpoint", "checkpoint_sequential"]
+__all__ = ["CheckpointError", "checkpoint", "checkpoint_sequential", "replayed_in_recompute"]
 
 _DETERMINISM_CHECKS = ("default", "none")
+_replays = threading.local()  # .stack: the context factories of replayed_in_recompute, in this thread
+
+
+def _replay_stack():
+    stack = getattr(_replays, "stack", None)
+    if stack is None:
+        stack = _replays.stack = []
+    return stack
+
+
+@contextlib.contextmanager
+def replayed_in_recompute(factory):
+    """While the block runs, a checkpoint started in this thread also enters ``factory()``
+    (a context manager) around its recomputation in backward, which runs after the block
+    has ended: for state that ``function`` reads and that is set only for the block, such
+    as the tensors ``nn.utils.stateless.functional_call`` swaps into a module (recomputed
+    without them, the checkpointed block would read the module's own)."""
+    stack = _replay_stack()
+    stack.append(factory)
+    try:
+        yield
+    finally:
+        stack.pop()
 
 
 class CheckpointError(RuntimeError):
@@ -90,6 +113,7 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     given = _tensors_in(args, kwargs)
     run = _Run(function, args, kwargs, determinism_check == "default")
     run.rng = _RngStates(given) if preserve_rng_state else None
+    run.replays = tuple(_replay_stack())
     forward_context, run.recompute_context = context_fn()
     versions = [version_of(t).value for t in given]
     with forward_context:
@@ -154,6 +178,7 @@ class _Run:
         self.kwarg_slots = [k for k, v in kwargs.items() if isinstance(v, Tensor)]
         self.check = check
         self.rng = None
+        self.replays = ()  # the factories of replayed_in_recompute active at the forward, outermost first
         self.recompute_context = None
         self.externals = None  # the tensors function reached from outside, as it met them
         self.passed = None     # per output tensor: its position in externals, where function returned one
@@ -203,8 +228,11 @@ class _Run:
             args[i] = next(given)
         for k in self.kwarg_slots:
             kwargs[k] = next(given)
-        with _RngReplay(self.rng), self.recompute_context, enable_grad():
-            out, watch = _watched_call(self.function, args, kwargs, dict(zip(map(id, self.externals), producers)))
+        with contextlib.ExitStack() as replayed:
+            for factory in self.replays:
+                replayed.enter_context(factory())
+            with _RngReplay(self.rng), self.recompute_context, enable_grad():
+                out, watch = _watched_call(self.function, args, kwargs, dict(zip(map(id, self.externals), producers)))
         tensors = [t for t in _flatten(out, []) if isinstance(t, Tensor)]
         if self.check:
             self._check(tensors, watch.externals)
@@ -249,6 +277,7 @@ class _Checkpoint(Function):
         tensors, aliases = run.recompute(given, producers)
         if not retains_graph():
             run.rng = run.externals = None  # freed with what the node saved
+            run.replays = ()
         found = [None] * len(producers)
         roots, seeds = [], []
         for t, g, passed in zip(tensors, grads, run.passed):

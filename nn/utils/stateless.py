@@ -37,7 +37,10 @@ and the hook's result, computed from the given tensors, stays on the module unti
 (spectral_norm in training also updates its own power-iteration buffers from them).
 Uninitialized Lazy modules are refused: their first call would initialize the given tensors.
 """
+import contextlib
+
 from autograd import Tensor
+from autograd.checkpoint import replayed_in_recompute
 
 from ..module import Module
 from ..parameter import is_lazy
@@ -79,22 +82,35 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     slots = [_slot(module, key, value) for key, value in values.items()]
     args = () if args is None else args if isinstance(args, tuple) else (args,)
     kwargs = {} if kwargs is None else kwargs
+    after = {}
+    try:
+        # A checkpoint in forward recomputes its block in backward, after this call: with the
+        # given tensors swapped in again there, as they were when it ran
+        with _swapped(module, slots, after), replayed_in_recompute(lambda: _swapped(module, slots, {})):
+            return module(*args, **kwargs)
+    finally:
+        for d in dicts:  # as PyTorch: what forward left under a given key goes back to the caller
+            for key in d:
+                if after.get(key, _ABSENT) is not _ABSENT:
+                    d[key] = after[key]
+
+
+@contextlib.contextmanager
+def _swapped(module, slots, after):
+    """The given tensors in the module while the block runs; on the way out, what each name
+    holds is put in ``after`` (by key) and the module's own tensors go back."""
     swapped = []
     try:
         for slot in slots:
             slot.swap_in()
             swapped.append(slot)
         parametrize.drop_cached(module)  # values cached by parametrize.cached() before may be computed from others
-        return module(*args, **kwargs)
+        yield
     finally:
-        after = {slot.key: slot.current() for slot in swapped}
+        after.update((slot.key, slot.current()) for slot in swapped)
         for slot in reversed(swapped):  # last in, first out: a name reached twice gets its own tensor back
             slot.swap_out()
         parametrize.drop_cached(module)
-        for d in dicts:  # as PyTorch: what forward left under a given key goes back to the caller
-            for key in d:
-                if after.get(key, _ABSENT) is not _ABSENT:
-                    d[key] = after[key]
 
 
 def _dicts(parameter_and_buffer_dicts):
