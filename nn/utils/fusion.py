@@ -4,7 +4,9 @@ per output channel by ``gamma / sqrt(running_var + eps)`` and whose bias absorbs
 Inference then runs one op where it ran two, with the same values up to rounding.
 
 The weights are computed without recording a graph, from the layers' current values; the
-fused layer is a deep copy, so the originals are left as they were."""
+fused layer is a deep copy, so the originals are left as they were. A layer whose weight or bias is
+computed before each call (pruned, parametrized, weight-normed) is refused up front with a ValueError
+naming the fix (PyTorch's fails on the assignment, or in the fused layer's first forward)."""
 import copy
 
 from autograd import no_grad, ones_like, zeros, zeros_like
@@ -26,10 +28,23 @@ def _check_running_stats(caller, bn):
                          "in eval mode it normalizes by each batch's and cannot be folded into a weight")
 
 
+def _check_plain_weights(caller, layer):
+    """Refuse a layer whose weight or bias is computed before each call (pruning, a parametrization,
+    the hook-based weight_norm): its copy would compute it again, over the fused one, or refuse the
+    Parameter (PyTorch's fails there too, on the assignment or in the first forward)."""
+    for name in ("weight", "bias"):
+        if getattr(layer, name, None) is not None and name not in layer._parameters:
+            raise ValueError(f"{caller}: the {type(layer).__name__}'s {name} is computed from other tensors (pruned, "
+                             "parametrized or weight-normed), so it cannot be replaced by the fused one; make it a "
+                             "plain Parameter first (prune.remove, parametrize.remove_parametrizations or "
+                             "remove_weight_norm)")
+
+
 def fuse_conv_bn_eval(conv, bn, transpose=False):
     """A copy of ``conv`` that computes ``bn(conv(x))`` for eval-mode ``conv`` and ``bn``
     (``transpose``: conv is a transposed convolution, whose output channels are the weight's axis 1)."""
     _check_eval("fuse_conv_bn_eval", conv, bn)
+    _check_plain_weights("fuse_conv_bn_eval", conv)
     _check_running_stats("fuse_conv_bn_eval", bn)
     fused = copy.deepcopy(conv)
     fused.weight, fused.bias = fuse_conv_bn_weights(fused.weight, fused.bias, bn.running_mean, bn.running_var,
@@ -57,6 +72,7 @@ def fuse_linear_bn_eval(linear, bn):
     """A copy of ``linear`` that computes ``bn(linear(x))`` for eval-mode layers; ``bn`` has
     one feature per output of ``linear``, or one for all of them."""
     _check_eval("fuse_linear_bn_eval", linear, bn)
+    _check_plain_weights("fuse_linear_bn_eval", linear)
     if bn.num_features not in (linear.out_features, 1):
         raise ValueError(f"fuse_linear_bn_eval: the batch norm normalizes {bn.num_features} features, but the Linear "
                          f"has {linear.out_features} outputs; they must be equal, or the batch norm must have one")
