@@ -5,23 +5,11 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from tests.autograd.torch_pairs import both, close, f64
 from tests.conftest import DEVICES
 
 # A diagonal is a view where the backend makes strided views (array-api-strict cannot: a copy).
 STRIDED_DEVICES = [d for d in DEVICES if d != "strict"]
-
-
-def f64(values, requires_grad=False):
-    return ag.tensor(np.asarray(values, dtype=np.float64), dtype="float64", requires_grad=requires_grad)
-
-
-def both(torch, values, requires_grad=True):
-    values = np.asarray(values, dtype=np.float64)
-    return f64(values, requires_grad), torch.tensor(values, requires_grad=requires_grad)
-
-
-def close(mine, theirs):
-    np.testing.assert_allclose(mine.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 # --- backward(inputs=...) with a non-leaf ---------------------------------------------------------

@@ -6,20 +6,8 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from tests.autograd.torch_pairs import both, close, f64
 from tests.conftest import DEVICES
-
-
-def f64(values, requires_grad=False):
-    return ag.tensor(np.asarray(values, dtype=np.float64), dtype="float64", requires_grad=requires_grad)
-
-
-def both(torch, values, requires_grad=True):
-    values = np.asarray(values, dtype=np.float64)
-    return f64(values, requires_grad), torch.tensor(values, requires_grad=requires_grad)
-
-
-def close(mine, theirs):
-    np.testing.assert_allclose(mine.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 # --- tile always gives a tensor of its own, as NumPy's tile and PyTorch's repeat ----------------

@@ -6,6 +6,22 @@ import numpy as np
 import autograd as ag
 
 
+def f64(values, requires_grad=False):
+    """A float64 topograd tensor of ``values``."""
+    return ag.tensor(np.asarray(values, dtype=np.float64), dtype="float64", requires_grad=requires_grad)
+
+
+def both(torch, values, requires_grad=True):
+    """The same float64 values as a topograd and a torch tensor."""
+    values = np.asarray(values, dtype=np.float64)
+    return f64(values, requires_grad), torch.tensor(values, requires_grad=requires_grad)
+
+
+def close(mine, theirs):
+    """A topograd tensor equal to a torch one to float64 rounding."""
+    np.testing.assert_allclose(mine.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
 def leaf_pair(torch, values, dtype="float64"):
     array = np.asarray(values, dtype=dtype)
     return (ag.tensor(array, requires_grad=True),
