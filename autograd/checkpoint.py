@@ -276,8 +276,7 @@ class _Checkpoint(Function):
         create_graph = is_grad_enabled()  # the engine records a backward only under create_graph
         tensors, aliases = run.recompute(given, producers)
         if not retains_graph():
-            run.rng = run.externals = None  # freed with what the node saved
-            run.replays = ()
+            ctx.run = None  # freed with what the node saved: its arguments (tensors in lists too), RNG states
         found = [None] * len(producers)
         roots, seeds = [], []
         for t, g, passed in zip(tensors, grads, run.passed):

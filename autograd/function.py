@@ -28,10 +28,21 @@ observers = []
 
 
 def current_scope():
-    """The stack of nn.Modules being called in this thread, outermost first (or None).
-    Nodes remember it so that drawings and the profiler can group ops by module;
-    autograd itself never looks inside it."""
+    """The stack of nn.Modules being called in this thread, outermost first (or None),
+    as weak references (see scope_modules). Nodes remember it so that drawings and the
+    profiler can group ops by module; autograd itself never looks inside it. Weak,
+    because a module may keep a tensor made in its call (``self.loss = ...``, a forward
+    hook keeping the output): a node holding the module would close a reference cycle."""
     return _state.scope
+
+
+def scope_modules(scope):
+    """The modules of ``scope`` (a node's, or current_scope()), outermost first; None
+    when there is none, or when one of its modules has been freed since."""
+    if not scope:
+        return None
+    modules = tuple(ref() for ref in scope)
+    return None if any(m is None for m in modules) else modules
 
 
 def set_scope(scope):

@@ -5,9 +5,9 @@ import threading
 
 
 class _State(threading.local):
-    """Per thread: whether ops record, the stack of nn.Modules being called (see
-    function.current_scope), and whether the backward pass running keeps what the
-    nodes saved (retain_graph)."""
+    """Per thread: whether ops record, the stack of nn.Modules being called (weak
+    references: see function.current_scope), and whether the backward pass running
+    keeps what the nodes saved (retain_graph)."""
     enabled = True
     scope = None
     retain_graph = True  # (outside a pass nothing may be freed)

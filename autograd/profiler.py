@@ -89,7 +89,7 @@ class profile:
         self._origin = None
         self._pending = []        # events timed by CUDA events, not read yet
         self._module_names = ModuleNames()
-        self._module_labels = {}  # scope tuple -> label
+        self._module_labels = {}  # modules of a scope -> label
 
     def __enter__(self):
         if self._active:
@@ -194,11 +194,12 @@ class profile:
         return stats
 
     def _module_label(self, scope):
-        if not scope:
+        modules = function.scope_modules(scope)
+        if modules is None:
             return None
-        label = self._module_labels.get(scope)
+        label = self._module_labels.get(modules)
         if label is None:
-            label = self._module_labels[scope] = self._module_names.label(scope)
+            label = self._module_labels[modules] = self._module_names.label(modules)
         return label
 
     # --- results --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 attribute registers it, so parameters(), state_dict() and to() find it; names,
 traversal order, state_dict keys and printing follow PyTorch."""
 import warnings
+import weakref
 from collections import OrderedDict, namedtuple
 
 import backends
@@ -90,9 +91,11 @@ class Module:
 
     def _scoped_forward(self, args, kwargs):
         # Ops recorded inside this call remember the module stack, so drawings and
-        # the profiler can group them by module.
+        # the profiler can group them by module: weakly, or a tensor the module keeps
+        # from its call would hold the module through its node (a reference cycle).
         outer = _thread.scope
-        _thread.scope = (self,) if outer is None else outer + (self,)
+        me = weakref.ref(self)
+        _thread.scope = (me,) if outer is None else outer + (me,)
         try:
             return self.forward(*args, **kwargs)
         finally:

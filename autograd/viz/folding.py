@@ -4,6 +4,7 @@ the steps of a loop inside one call, are drawn once for all of them; the others
 alias the drawn one's boxes."""
 from collections import Counter
 
+from ..function import scope_modules
 from ..tensor import Tensor
 from .module_calls import Call
 
@@ -34,7 +35,7 @@ def fold_repeats(graph, calls, node_call, names):
         _fold_siblings(siblings, graph, names, folding)
         groups.extend(c.children for c in siblings if not c.hidden and c.children)
     for owner in [c for c in calls if not c.hidden and c.nodes] + [None]:
-        nodes = owner.nodes if owner is not None else [n for n in graph.nodes if not n.scope]
+        nodes = owner.nodes if owner is not None else [n for n in graph.nodes if id(n) not in node_call]
         if len(nodes) >= 3:
             calls.extend(_fold_loop(owner, nodes, graph, names, folding, node_call))
     alias, block = folding.alias, folding.block
@@ -88,7 +89,7 @@ def _signature(call, graph, names):
     depth = len(call.path)
     base = {}
     for node in call.members:
-        inner = tuple(type(m).__name__ for m in (node.scope or ())[depth:])
+        inner = tuple(type(m).__name__ for m in (scope_modules(node.scope) or ())[depth:])
         base[id(node)] = f"{node.name}{graph.outputs(node)}{inner}"
     labels = []
     for node in call.members:

@@ -1,5 +1,6 @@
 """Module calls: the ops recorded in each nn.Module call, and the calls nested
 inside it, which a drawing shows as nested clusters."""
+from ..function import scope_modules
 
 
 class Call:
@@ -30,16 +31,18 @@ def build_calls(graph):
     A node's scope tuple is created once per module call, so its identity tells
     calls apart; an enclosing call is not recorded, so each call is attached to
     the enclosing module's call that exchanges data with it (or, when that
-    module ran no ops of its own, to one cluster standing for it)."""
+    module ran no ops of its own, to one cluster standing for it). A node whose
+    modules were freed since is drawn outside any module."""
     calls = {}
     node_call = {}
     for node in graph.nodes:
         scope = node.scope
-        if not scope:
-            continue
         call = calls.get(id(scope))
         if call is None:
-            call = calls[id(scope)] = Call(scope)
+            modules = scope_modules(scope)
+            if modules is None:
+                continue
+            call = calls[id(scope)] = Call(modules)
         call.nodes.append(node)
         node_call[id(node)] = call
     own = {}

@@ -1,5 +1,6 @@
 """Names in a drawing: nn.Module scopes (``features.0 (Conv2d)``) and leaf
 tensors (``features.0.weight``)."""
+from ..function import scope_modules
 from ..tensor import Tensor
 
 
@@ -49,8 +50,9 @@ def leaf_names(params, graph):
     names = {}
     models = {}
     for node in graph.nodes:
-        if node.scope:
-            models.setdefault(id(node.scope[0]), node.scope[0])
+        modules = scope_modules(node.scope)
+        if modules:
+            models.setdefault(id(modules[0]), modules[0])
     for model in models.values():
         for method in ("named_parameters", "named_buffers"):
             named = getattr(model, method, None)

@@ -2,6 +2,7 @@
 module."""
 from collections import Counter
 
+from ..function import scope_modules
 from .formatting import shape_text
 from .style import STYLES, html_escape, html_label, new_graph
 
@@ -14,12 +15,10 @@ def draw_summary(graphviz, graph, modules, drawn, max_nodes):
     per_module = Counter()
     for n in graph.nodes:
         scope = n.scope
-        if scope:
-            label = labels.get(id(scope))
-            if label is None:
-                label = labels[id(scope)] = modules.label(scope)
-        else:
-            label = "(outside any module)"
+        label = labels.get(id(scope))
+        if label is None:
+            in_modules = scope_modules(scope)
+            label = labels[id(scope)] = "(outside any module)" if in_modules is None else modules.label(in_modules)
         per_module[label] += 1
     n_edges = len(graph.edges) + len(graph.roots)
     g.node("summary_header", html_label(
