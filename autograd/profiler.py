@@ -114,12 +114,16 @@ class profile:
                 return run(cls, args)
             backend = _backend_of(args)
             event = Event(cls.__name__, "forward", self._module_label(function.current_scope()), None)
+            earlier = [a.grad_fn for a in args if isinstance(a, Tensor)]
             out = self._time(event, backend, run, cls, args)
             outputs = out if isinstance(out, tuple) else (out,)
             event.input_shapes = tuple(tuple(a.data.shape) for a in args if isinstance(a, Tensor))
             event.output_bytes = sum(_nbytes(t) for t in outputs if isinstance(t, Tensor))
-            node = outputs[0].grad_fn if outputs and isinstance(outputs[0], Tensor) else None
-            if node is not None:
+            # The node this call recorded: that of its first output in the graph (the first
+            # may take no gradient, as slogdet's sign). An input changed in place under
+            # no_grad comes back as an output with the node some earlier op recorded.
+            node = next((t.grad_fn for t in outputs if isinstance(t, Tensor) and t.grad_fn is not None), None)
+            if node is not None and not any(node is e for e in earlier):
                 event.stats = self._stats(node)
                 event.stats.calls += 1
                 event.stats.output_bytes += event.output_bytes

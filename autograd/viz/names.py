@@ -9,16 +9,15 @@ class ModuleNames:
     ``_modules``, and the outermost module (the model) by its class alone."""
 
     def __init__(self):
-        self._child_names = {}
+        self._names_under = {}  # id(parent) -> {id(module): its dotted name under parent}
 
     def path(self, modules):
         parts = []
         for parent, child in zip(modules, modules[1:]):
-            key = (id(parent), id(child))
-            name = self._child_names.get(key)
-            if name is None:
-                name = self._child_names[key] = _registered_name(parent, child) or type(child).__name__
-            parts.append(name)
+            names = self._names_under.get(id(parent))
+            if names is None:  # one walk per parent: a lookup per child would be quadratic in a wide model
+                names = self._names_under[id(parent)] = _registered_names(parent)
+            parts.append(names.get(id(child)) or type(child).__name__)
         return ".".join(parts)
 
     def label(self, modules):
@@ -28,21 +27,20 @@ class ModuleNames:
         return f"{path} ({cls})" if path else cls
 
 
-def _registered_name(parent, child):
-    """``child``'s dotted name under ``parent``: a direct child, or one held in a
-    container that forward never calls (``layers.0`` of a ModuleList). Breadth
-    first, so the shortest name wins; None when ``child`` is not registered."""
+def _registered_names(parent):
+    """id(module) -> its dotted name under ``parent``, for every module registered
+    below it: direct children, and those held in containers that forward never
+    calls (``layers.0`` of a ModuleList). Breadth first, so the shortest name wins."""
+    names = {}
     queue, seen = [("", parent)], {id(parent)}
     for prefix, module in queue:  # the list grows as it is walked: iterative
         for key, m in (getattr(module, "_modules", None) or {}).items():
             if m is None or id(m) in seen:
                 continue
-            name = f"{prefix}{key}"
-            if m is child:
-                return name
+            name = names[id(m)] = f"{prefix}{key}"
             seen.add(id(m))
             queue.append((f"{name}.", m))
-    return None
+    return names
 
 
 def leaf_names(params, graph):

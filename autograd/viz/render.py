@@ -6,7 +6,7 @@ from collections import Counter
 from ..tensor import Tensor
 from .formatting import format_bytes, shape_text
 from .heat import heat_marking, heat_scale
-from .style import CLUSTER_FILLS, RECURRENT_EDGE, STYLES, html_label, new_graph
+from .style import CLUSTER_FILLS, RECURRENT_EDGE, STYLES, html_label, new_graph, plain_label
 
 
 class Drawing:
@@ -58,7 +58,7 @@ class Drawing:
         for tail, head, attrs in edges:
             g.edge(self.ids[id(tail)], self.ids[id(head)], **attrs)
         self._after_entries(edges, place, drawn_leaves)
-        self._nest(calls, clusters, modules)
+        self._nest(graphviz, calls, clusters, modules)
 
     # --- boxes ---------------------------------------------------------------------------
     def _id(self, obj, prefix):
@@ -205,7 +205,7 @@ class Drawing:
                 return None
         return common
 
-    def _nest(self, calls, clusters, modules):
+    def _nest(self, graphviz, calls, clusters, modules):
         """Label every cluster and put it inside its parent's, deepest first."""
         drawn = [c for c in calls if not c.hidden]
         content_calls = Counter(c.content for c in drawn if not c.loop)
@@ -223,8 +223,7 @@ class Drawing:
                 elif content_calls[call.content] > 1:
                     numbers[call.content] += 1
                     label += f"  #{numbers[call.content]}"
-            # a plain DOT label reads backslash escapes (\N, \l): a module name keeps its literal ones
-            clusters[id(call)].attr(label=label.replace("\\", "\\\\"), labelloc="t", style="rounded,filled",
+            clusters[id(call)].attr(label=plain_label(graphviz, label), labelloc="t", style="rounded,filled",
                                     color="#8a9bb0", fontsize="10", fillcolor=CLUSTER_FILLS[call.depth % 2],
                                     penwidth="1.5" if call.fold else "1")
         for call in sorted(drawn, key=lambda c: -c.depth):

@@ -1,5 +1,6 @@
-"""How a drawing looks: box and edge styles, graph defaults, and the HTML-like
-labels every box uses."""
+"""How a drawing looks: box and edge styles, graph defaults, the HTML-like labels
+every box uses and the plain labels of clusters."""
+import re
 
 STYLES = {
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#e8edf3", "color": "#60738a"},
@@ -25,8 +26,25 @@ def new_graph(graphviz, rankdir):
         edge_attr={"color": "#4d5b6b", "arrowsize": "0.6", "fontname": "Helvetica", "fontsize": "9"})
 
 
+# characters no DOT label can hold (XML 1.0 refuses them in HTML-like labels, and dot
+# stops reading a quoted string at a NUL), shown as their Python escapes instead
+_UNDRAWABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _drawable(text):
+    return _UNDRAWABLE.sub(lambda m: ascii(m.group())[1:-1], str(text))
+
+
 def html_escape(text):
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _drawable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain_label(graphviz, text):
+    """A quoted DOT label that shows ``text`` as written: DOT reads backslash escapes
+    (\\N, \\l) in it, and the graphviz package would pass on a text in <...> as an
+    HTML-like label (a class named <Net> drawn as "Net", or one named <a<b> that dot
+    cannot read)."""
+    return graphviz.nohtml(_drawable(text).replace("\\", "\\\\"))
 
 
 def html_label(title, *lines):
