@@ -96,7 +96,16 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        return _spread(gy, ctx.x_shape, ctx.axes) / ctx.n, None, None
+        return divide_by_count(_spread(gy, ctx.x_shape, ctx.axes), ctx.n), None, None
+
+
+def divide_by_count(x, n):
+    """``x / n`` for a count ``n``. Past 2048 float16 no longer holds every integer, and
+    from 65520 it rounds ``n`` to inf (a float16 mean's gradient was 0 there): a float16
+    ``x`` is then divided in float32 and rounded once, as PyTorch divides."""
+    if x.dtype == dtypes.float16 and n > 2048:
+        return (x.astype(dtypes.float32) / n).astype(dtypes.float16)
+    return x / n
 
 
 def mean(x, axis=None, keepdims=False):

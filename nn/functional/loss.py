@@ -12,7 +12,7 @@ import warnings
 from autograd import Tensor
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, exp, log, where
-from autograd.ops.reduction import sum as _sum
+from autograd.ops.reduction import divide_by_count, sum as _sum
 from autograd.ops.shape import expand_dims, reshape, transpose
 from autograd.user_code import user_stacklevel
 from autograd.shapes import broadcast_shapes
@@ -261,7 +261,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if not (batchmean and input.ndim):
         return loss
     # An empty batch gives NaN, quietly as an empty mean does (0 / 0 would warn)
-    return loss / input.shape[0] if input.shape[0] else loss * math.nan
+    return divide_by_count(loss, input.shape[0]) if input.shape[0] else loss * math.nan
 
 
 def _xlogx(t):

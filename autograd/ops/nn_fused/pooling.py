@@ -1,6 +1,8 @@
 """Max and average pooling over 2-D windows, vectorized over the kernel's offsets."""
 import math
 
+from backends import dtypes
+
 from ...function import Function
 from ...tensor import Tensor
 
@@ -181,18 +183,18 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, window, divisor):
         xp = x._backend.xp
-        padded = window.pad(xp, x.data, 0)
+        padded = window.pad(xp, _summable(x), 0)
         parts = (padded[..., rows, cols] for _, rows, cols in window.offsets())
         ctx.window, ctx.divisor = window, divisor
         total = next(parts)
         second = next(parts, None)
         if second is None:  # a 1x1 kernel: total is a view of the input
-            return total / divisor
+            return _in_dtype_of(x, total / divisor)
         total = total + second
         for part in parts:
             total += part
         total /= divisor
-        return total
+        return _in_dtype_of(x, total)
 
     @staticmethod
     def backward(ctx, gy):
@@ -206,12 +208,12 @@ class AvgPool2dGrad(Function):
     def forward(ctx, gy, window, divisor):
         xp = gy._backend.xp
         ctx.window, ctx.divisor = window, divisor
-        share = gy.data / divisor
+        share = _summable(gy) / divisor
         out = xp.zeros(gy.data.shape[:-2] + window.padded_size, dtype=share.dtype)
         overlapping = window.overlapping
         for _, rows, cols in window.offsets():
             out[..., rows, cols] = out[..., rows, cols] + share if overlapping else share
-        return window.crop(out)
+        return _in_dtype_of(gy, window.crop(out))
 
     @staticmethod
     def backward(ctx, ggx):
@@ -220,3 +222,16 @@ class AvgPool2dGrad(Function):
 
 def avg_pool2d(x, window, divisor):
     return AvgPool2d.apply(x, window, divisor)
+
+
+def _summable(x):
+    """x's array, in float32 where it is float16: PyTorch sums and divides float16 windows
+    (and overlapping windows' gradients) in float32 and rounds once. In float16, 25 values of
+    3000 summed to inf, and a divisor past 2048 was rounded (to inf from 65520)."""
+    backend = x._backend
+    return backend.xp.astype(x.data, backend.native_dtype(dtypes.float32)) if x.dtype == dtypes.float16 else x.data
+
+
+def _in_dtype_of(x, array):
+    """``array``, computed from ``_summable(x)``, in x's dtype."""
+    return array if array.dtype == x.data.dtype else x._backend.xp.astype(array, x.data.dtype)
