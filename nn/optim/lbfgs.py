@@ -1,6 +1,8 @@
 """L-BFGS: a quasi-Newton method that models the inverse Hessian from the last
 ``history_size`` steps and gradient changes, over all parameters flattened into one
 vector; each step() runs up to ``max_iter`` iterations, re-evaluating ``closure``."""
+import math
+
 import backends
 from autograd import Tensor, enable_grad
 from autograd.tensor import count_change
@@ -172,7 +174,8 @@ class LBFGS(Optimizer):
                     old_dirs.append(y)
                     old_stps.append(s)
                     ro.append(1.0 / ys)
-                    H_diag = ys / dot(y, y)  # the scale of the initial inverse Hessian
+                    yy = dot(y, y)  # (in float16 it can round to 0 while y.s does not: inf, as PyTorch's)
+                    H_diag = ys / yy if yy else math.inf  # the scale of the initial inverse Hessian
                 # the two-loop recursion: d = -H g
                 num_old = len(old_dirs)
                 if "al" not in state:
@@ -252,7 +255,8 @@ class LBFGS(Optimizer):
         if not isinstance(state_dict, dict) or not isinstance(state_dict.get("state"), dict):
             raise ValueError("LBFGS.load_state_dict: expected a dict with 'state' and 'param_groups' "
                              "entries, as optimizer.state_dict() returns")
-        saved = state_dict["state"]
+        # (Reading optimizer.state[p] for a later parameter leaves an empty entry: nothing to load.)
+        saved = {k: v for k, v in state_dict["state"].items() if not (isinstance(v, dict) and not v)}
         if len(saved) > 1 or any(not isinstance(v, dict) for v in saved.values()):
             raise ValueError("LBFGS.load_state_dict: LBFGS keeps one state dict (with its first parameter), "
                              f"but the saved state has {len(saved)} entries")
