@@ -11,6 +11,8 @@ norm backward masks it (the plain root's would be 0 / 0 there)."""
 import math
 import numbers
 
+from backends import dtypes
+
 from .ops.decompositions import (EighResult, QRResult, SVDResult, cholesky, eigh, eigvalsh, matrix_rank, qr, svd,
                                  svdvals)
 from .ops.elementwise import as_tensor, clone, constant, floating, operands, sqrt, where
@@ -63,6 +65,9 @@ def p_norm(op, x, p, axis, keepdims=False):
     torch.linalg.vector_norm: p = 0 counts the nonzero entries, p = inf and -inf take
     the largest and smallest magnitude (ties share the gradient), any other p gives
     (sum |x|^p)^(1/p)."""
+    if x.dtype == dtypes.float16:  # accumulated in float32, as PyTorch does: float16 squares overflow from
+        # |x| = 256 and vanish below 2.4e-4, which made the norm inf, or 0 with a zero gradient
+        return p_norm(op, x.astype(dtypes.float32), p, axis, keepdims).astype(dtypes.float16)
     axes = normalize_axis(op, axis, x.ndim)
     if p == 2:  # squares, not |x|^2, so the second derivative is smooth at 0
         return _root(_sum(x * x, axes, keepdims), 2)

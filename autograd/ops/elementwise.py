@@ -167,7 +167,12 @@ class Div(Function):
     def backward(ctx, gy):
         b, a = ctx.saved_tensors
         ga = gy / b
-        return ga, (-ga * (a / b) if ctx.needs_input_grad[1] else None)  # a / b: the output, bit for bit
+        if not ctx.needs_input_grad[1]:
+            return ga, None
+        # -gy a / b^2 as (gy * out) / b (out = a / b, the output bit for bit): finite wherever
+        # the output is. (gy / b) * out made 0 * inf = NaN at a = 0 when gy / b overflowed (a
+        # float16 b of 1e-5), and PyTorch's gy * (out / b) makes it at gy = 0 when out / b does.
+        return ga, -(gy * (a / b)) / b
 
 
 def div(a, b):

@@ -591,7 +591,16 @@ def decayed_grad(backend, param, grad, weight_decay, maximize):
 
 def lerp_(backend, start, end, weight):
     """``start += weight * (end - start)`` in place, with PyTorch's two forms (the one
-    anchored at ``end`` for weights >= 0.5 keeps the result exact at weight 1)."""
+    anchored at ``end`` for weights >= 0.5 keeps the result exact at weight 1). float16
+    goes through float32 and is rounded once, as PyTorch's lerp: end - start passes 65504
+    where the result does not (a gradient of 6e4 after a momentum of -6e3), which made
+    Adam's average inf and its update NaN."""
+    if backend.canonical_dtype(start.dtype) == dtypes.float16:
+        xp, wide = backend.xp, backend.native_dtype(dtypes.float32)
+        widened = xp.astype(start, wide)
+        lerp_(backend, widened, xp.astype(end, wide), weight)
+        start[...] = xp.astype(widened, start.dtype)
+        return
     if weight < 0.5:
         step = backend.difference(end, start)
         step *= weight
