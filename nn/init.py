@@ -262,7 +262,8 @@ def orthogonal_(tensor, gain=1, generator=None):
     q = q * xp.sign(diagonal)
     if wide:
         q = q.T
-    return _fill(tensor, xp.reshape(q * gain, tensor.shape))
+    # float(): the Array API multiplies arrays by Python numbers, not by NumPy scalars
+    return _fill(tensor, xp.reshape(q * float(gain), tensor.shape))
 
 
 def eye_(tensor):

@@ -43,6 +43,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch's).
     ``inplace=True`` writes the result over ``input`` (see ``overwrite``)."""
     floating("leaky_relu", input)
+    negative_slope = real_number("leaky_relu", "negative_slope", negative_slope)
     if inplace:
         return overwrite("leaky_relu_", input, lambda x: leaky_relu(x, negative_slope))
     return nn_fused.leaky_relu(input, negative_slope)

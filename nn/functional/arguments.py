@@ -44,6 +44,14 @@ def real_number(op, name, value, at_least=None):
     return float(value)
 
 
+def integer(op, name, value):
+    """An integer argument (a class index) as a Python int: the Array API compares
+    arrays with Python numbers, not with NumPy's integers (np.int64(0))."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, not {value!r}")
+    return int(value)
+
+
 def floating(op, value, name="input"):
     if isinstance(value, Tensor):
         key = (value._backend, value.data.dtype)

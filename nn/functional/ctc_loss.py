@@ -112,6 +112,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     frames, n, classes = (log_probs.shape[0], 1, log_probs.shape[1]) if unbatched else log_probs.shape
     if not _integer(blank):
         raise TypeError(f"{op}: blank must be an int (a class index), not {blank!r}")
+    blank = int(blank)  # a Python int: the Array API compares arrays with no NumPy integer
     if not 0 <= blank < classes:
         raise ValueError(f"{op}: blank={blank} is out of range for {classes} classes; it must lie in "
                          f"[0, {classes - 1}]")

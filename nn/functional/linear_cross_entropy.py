@@ -16,7 +16,7 @@ from autograd.ops import nn_fused
 from autograd.ops.shape import reshape
 from autograd.user_code import user_stacklevel
 
-from .arguments import floating, kind, real, require_tensor, same_dtype
+from .arguments import floating, integer, kind, real, require_tensor, same_dtype
 from .linear import linear
 from .loss import _class_weight, _integer_targets, _targets_in_bounds, cross_entropy
 from .loss_arguments import resolve_reduction
@@ -142,7 +142,7 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     if probabilities and ignore_index is not None:
         raise ValueError(f"{op}: ignore_index applies to class-index targets, not to class probabilities (a "
                          "float target); leave it None")
-    ignore_index = -100 if ignore_index is None else ignore_index
+    ignore_index = -100 if ignore_index is None else integer(op, "ignore_index", ignore_index)
     if probabilities or out_features:
         if options is not None:
             reason = "probability targets" if probabilities else "a K-dimensional weight"

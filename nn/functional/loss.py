@@ -18,7 +18,7 @@ from autograd.user_code import user_stacklevel
 from autograd.shapes import broadcast_shapes
 from backends import dtypes
 
-from .arguments import floating, kind, real, real_number, require_tensor
+from .arguments import floating, integer, kind, real, real_number, require_tensor
 from .clamping import clamped_values
 from .loss_arguments import elementwise_weight, reduce_loss, resolve_reduction, same_shapes, weight_like
 
@@ -101,6 +101,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     op = "cross_entropy"
     floating(op, input)
     require_tensor(op, target, "target")
+    ignore_index = integer(op, "ignore_index", ignore_index)
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     if not real(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
@@ -146,6 +147,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     op = "nll_loss"
     floating(op, input)
     require_tensor(op, target, "target")
+    ignore_index = integer(op, "ignore_index", ignore_index)
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     c = input.shape[-1] if input.ndim == 1 else input.shape[1] if input.ndim >= 2 else 0
     weight = _class_weight(op, weight, input, c)

@@ -35,7 +35,8 @@ def pad(input, pad, mode="constant", value=None):
             value = 0
         elif not real(value):
             raise TypeError(f"{op}: value must be a real number, not {value!r}")
-        value = int(value) if input.dtype.kind in "iub" and float(value).is_integer() else value
+        # Python numbers: the Array API's full takes no NumPy scalar (np.float32(0.5))
+        value = int(value) if input.dtype.kind in "iub" and float(value).is_integer() else float(value)
     else:
         if value is not None and value != 0:
             raise ValueError(f'{op}: padding mode "{mode}" doesn\'t take in value argument (it is for '

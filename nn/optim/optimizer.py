@@ -507,7 +507,8 @@ class Optimizer:
     def _zeros_like(p, fill=0):
         """A state tensor shaped and placed like parameter ``p``."""
         xp = p._backend.xp
-        array = xp.zeros_like(p.data) if fill == 0 else xp.full_like(p.data, fill)
+        # float(): the Array API's full_like takes a Python number, not a NumPy scalar
+        array = xp.zeros_like(p.data) if fill == 0 else xp.full_like(p.data, float(fill))
         return Tensor._make(array, p._backend)
 
     @staticmethod
