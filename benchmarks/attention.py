@@ -4,7 +4,7 @@ dropout 0.1, training mode), topograd against PyTorch on the same weights, float
 ``python -m benchmarks.attention [--threads 1] [--rounds 3]``.
 
 The two contenders alternate, ``--rounds`` times, each timing 15 calls after two
-untimed ones; the best call of each is printed, with its median beside it.
+untimed ones; the best of each one's calls is printed, with the median of all of them.
 """
 import argparse
 import statistics
@@ -35,7 +35,7 @@ def cases(ag, nn, torch):
 
 
 def timed(step, calls=15):
-    """(best, median) milliseconds of ``calls`` calls of ``step``, after two untimed ones."""
+    """Milliseconds of each of ``calls`` calls of ``step``, after two untimed ones."""
     step()
     step()
     times = []
@@ -43,7 +43,7 @@ def timed(step, calls=15):
         start = time.perf_counter()
         step()
         times.append((time.perf_counter() - start) * 1e3)
-    return min(times), statistics.median(times)
+    return times
 
 
 def main(argv=None):
@@ -63,9 +63,12 @@ def main(argv=None):
     for name, ours, theirs, call in cases(ag, nn, torch):
         ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
         xo, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-        rounds = [(timed(lambda: call(ours, xo).sum().backward()), timed(lambda: call(theirs, xt).sum().backward()))
-                  for _ in range(args.rounds)]
-        (o_best, o_median), (t_best, t_median) = (min(r[i] for r in rounds) for i in (0, 1))
+        ours_ms, theirs_ms = [], []
+        for _ in range(args.rounds):
+            ours_ms += timed(lambda: call(ours, xo).sum().backward())
+            theirs_ms += timed(lambda: call(theirs, xt).sum().backward())
+        # the median of every round's calls (not of the round that held the best call)
+        (o_best, o_median), (t_best, t_median) = ((min(t), statistics.median(t)) for t in (ours_ms, theirs_ms))
         print(f"{name}: topograd {o_best:.1f} ms (median {o_median:.1f}), PyTorch {t_best:.1f} ms "
               f"(median {t_median:.1f}), topograd / PyTorch {o_best / t_best:.2f}")
 

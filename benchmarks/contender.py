@@ -12,10 +12,15 @@ class Skipped(Exception):
 
 @dataclasses.dataclass
 class Prepared:
-    """A contender ready to run: ``call`` does one unit of work; ``sync`` waits for
-    queued device work (GPU) so that a clock read after it is honest."""
+    """A contender ready to run: ``call`` does one unit of work (and returns what it
+    computes, where that is more than parameters updated in place); ``sync`` waits for
+    queued device work (GPU) so that a clock read after it is honest; ``state`` returns
+    ``{name: array}`` of what the calls update in place (a step's parameters). The
+    runner ignores both results: tests read them to check that every contender of a
+    benchmark computes the same thing."""
     call: object
     sync: object = None
+    state: object = None
 
 
 @dataclasses.dataclass

@@ -5,6 +5,7 @@ BatchNorm3d(16) in training on an (8, 16, 16, 32, 32) volume and RMSNorm(512) on
 (64, 128, 512), float32. The two contenders run interleaved, one call each per
 round after a warm-up, and each one's median time is printed."""
 import argparse
+import functools
 
 from . import threads
 from .cli import positive_int
@@ -15,7 +16,8 @@ CASES = {"BatchNorm3d": ((8, 16, 16, 32, 32), lambda nn: nn.BatchNorm3d(16)),
 
 
 def contenders(shape, build):
-    """A forward-and-backward call each for topograd and PyTorch, on the same values."""
+    """A forward-and-backward call each for topograd and PyTorch, on the same values (both
+    layers start at ones and zeros); each returns the layer's output."""
     import numpy as np
     import torch
 
@@ -27,7 +29,14 @@ def contenders(shape, build):
     ours, theirs = build(nn), build(torch.nn)
     xo, go = ag.tensor(x, requires_grad=True), ag.tensor(g)
     xt, gt = torch.tensor(x, requires_grad=True), torch.tensor(g)
-    return {"topograd": lambda: ours(xo).backward(go), "torch": lambda: theirs(xt).backward(gt)}
+    return {"topograd": functools.partial(_forward_and_backward, ours, xo, go),
+            "torch": functools.partial(_forward_and_backward, theirs, xt, gt)}
+
+
+def _forward_and_backward(layer, x, grad):
+    y = layer(x)
+    y.backward(grad)
+    return y
 
 
 def main(argv=None):

@@ -4,8 +4,9 @@ before) and against PyTorch: ``python -m benchmarks.recurrent_layers`` (``--thre
 default 1).
 
 A layer of hidden size 64 over a (32, 32, 32) float32 sequence (seq, batch, features),
-the loss the sum of its outputs times fixed weights. The contenders run interleaved,
-one call each per round after a warm-up, and each one's median time is printed."""
+the loss the sum of its outputs times fixed weights; topograd's layer has PyTorch's
+weights. The contenders run interleaved, one call each per round after a warm-up, and
+each one's median time is printed."""
 import argparse
 
 from . import threads
@@ -16,7 +17,8 @@ SHAPE, HIDDEN = (32, 32, 32), 64
 
 
 def contenders(kind):
-    """Calls of the layer as one op, step by step, and PyTorch's, on the same values."""
+    """Calls of the layer as one op, step by step, and PyTorch's, on the same values and
+    weights; each returns its loss."""
     import numpy as np
     import torch
 
@@ -27,6 +29,7 @@ def contenders(kind):
     x = rng.standard_normal(SHAPE).astype(np.float32)
     weights = rng.standard_normal((SHAPE[0], SHAPE[1], HIDDEN)).astype(np.float32)
     ours, theirs = getattr(nn, kind)(SHAPE[2], HIDDEN), getattr(torch.nn, kind)(SHAPE[2], HIDDEN)
+    ours.load_state_dict({name: value.numpy() for name, value in theirs.state_dict().items()})
     xo, wo = ag.tensor(x, requires_grad=True), ag.tensor(weights)
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(weights)
     sequence_op = type(ours)._sequence
@@ -35,13 +38,19 @@ def contenders(kind):
         def call():
             type(ours)._sequence = sequence_op if one_op else None  # None: the step loop
             try:
-                (ours(xo)[0] * wo).sum().backward()
+                return _loss_and_backward(ours(xo)[0], wo)
             finally:
                 type(ours)._sequence = sequence_op
         return call
 
     return {"one op": topograd(True), "step by step": topograd(False),
-            "torch": lambda: (theirs(xt)[0] * wt).sum().backward()}
+            "torch": lambda: _loss_and_backward(theirs(xt)[0], wt)}
+
+
+def _loss_and_backward(outputs, weights):
+    loss = (outputs * weights).sum()
+    loss.backward()
+    return loss
 
 
 def main(argv=None):

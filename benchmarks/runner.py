@@ -157,7 +157,7 @@ def _run_memory(benchmark, repeat, progress):
                             r.samples.clear()
                             break
                         r.samples.append(peak)
-        del prepared
+        prepared = None  # freed before the next contender sets up
         gc.collect()
         progress.update(benchmark.warmup + repeat)
     return BenchmarkResult(benchmark, results)

@@ -31,7 +31,7 @@ def topograd_step(spec, device):
     x, labels = spec.batch_data()
     x, labels = ag.tensor(x, device=backend), ag.tensor(labels, device=backend)
     optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    return Prepared(_sgd_step(model, optimizer, functional.cross_entropy, x, labels), sync)
+    return Prepared(_sgd_step(model, optimizer, functional.cross_entropy, x, labels), sync, model.state_dict)
 
 
 def floor_step(spec, device):
@@ -39,7 +39,7 @@ def floor_step(spec, device):
     params = {name: xp.asarray(value) for name, value in spec.weights().items()}
     floor = spec.floor(xp, params)
     x, labels = (xp.asarray(a) for a in spec.batch_data())
-    return Prepared(lambda: floor.step(x, labels, LEARNING_RATE), sync)
+    return Prepared(lambda: floor.step(x, labels, LEARNING_RATE), sync, lambda: floor.params)
 
 
 def torch_step(spec, device):
@@ -49,7 +49,7 @@ def torch_step(spec, device):
     model.to(where)
     x, labels = (torch.from_numpy(a).to(where) for a in spec.batch_data())
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    return Prepared(_sgd_step(model, optimizer, torch.nn.functional.cross_entropy, x, labels), sync)
+    return Prepared(_sgd_step(model, optimizer, torch.nn.functional.cross_entropy, x, labels), sync, model.state_dict)
 
 
 def _sgd_step(model, optimizer, cross_entropy, x, labels):

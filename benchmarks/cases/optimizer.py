@@ -43,7 +43,7 @@ def _topograd(device):
     params = [nn.Parameter(ag.tensor(v, device=backend)) for v in values]
     for p, g in zip(params, grads):
         p.grad = ag.tensor(g, device=backend)
-    return Prepared(optim.Adam(params, lr=LEARNING_RATE).step, sync)
+    return Prepared(optim.Adam(params, lr=LEARNING_RATE).step, sync, functools.partial(_numbered, params))
 
 
 def _floor(device):
@@ -51,7 +51,7 @@ def _floor(device):
     values, grads = parameters_and_grads()
     adam = AdamFloor(xp, [xp.asarray(v) for v in values], lr=LEARNING_RATE)
     grads = [xp.asarray(g) for g in grads]
-    return Prepared(functools.partial(adam.step, grads), sync)
+    return Prepared(functools.partial(adam.step, grads), sync, functools.partial(_numbered, adam.params))
 
 
 def _torch(device):
@@ -60,7 +60,12 @@ def _torch(device):
     params = [torch.nn.Parameter(torch.from_numpy(v).to(where)) for v in values]
     for p, g in zip(params, grads):
         p.grad = torch.from_numpy(g).to(where)
-    return Prepared(torch.optim.Adam(params, lr=LEARNING_RATE).step, sync)
+    return Prepared(torch.optim.Adam(params, lr=LEARNING_RATE).step, sync, functools.partial(_numbered, params))
+
+
+def _numbered(params):
+    """The parameters by their place in SHAPES: each contender's state."""
+    return dict(enumerate(params))
 
 
 # each contender's setup(device), for tools that run them outside the suite (page_faults)

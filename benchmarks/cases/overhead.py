@@ -91,10 +91,13 @@ def _torch(device, cycles, backward):
 
 
 def _run_tensor_chain(x, a, b, cycles, backward):
+    """The chain's value and, with ``backward``, x's gradient, taken off x so that calls do not add up."""
     out = tensor_chain(x, a, b, cycles)
-    if backward:
-        out.backward()
-        x.grad = None
+    if not backward:
+        return out, None
+    out.backward()
+    grad, x.grad = x.grad, None
+    return out, grad
 
 
 def _floor(device, cycles, backward):
@@ -102,7 +105,6 @@ def _floor(device, cycles, backward):
     x, a, b = (xp.asarray(v) for v in chain_inputs())
 
     def call():
-        _, tape = floor_chain.forward(xp, x, a, b, cycles)
-        if backward:
-            floor_chain.backward(xp, tape, a)
+        value, tape = floor_chain.forward(xp, x, a, b, cycles)
+        return value, (floor_chain.backward(xp, tape, a) if backward else None)
     return Prepared(call, sync)

@@ -96,7 +96,13 @@ def _floor(device, parts, shape):
     arrays = parts(shape)
     if parts is _matmul_parts:
         return Prepared(functools.partial(xp.matmul, xp.asarray(arrays["a"]), xp.asarray(arrays["b"])), sync)
-    # The floor works in (C, N, H, W) (see floors/conv.py); the layout is made once, outside the timing.
-    x = xp.asarray(np.ascontiguousarray(arrays["x"].transpose(1, 0, 2, 3)))
-    return Prepared(functools.partial(conv2d_forward, xp, x, xp.asarray(arrays["weight"]),
+    return Prepared(functools.partial(_floor_conv2d, xp, xp.asarray(arrays["x"]), xp.asarray(arrays["weight"]),
                                       xp.asarray(arrays["bias"])), sync)
+
+
+def _floor_conv2d(xp, x, weight, bias):
+    """The floor's conv2d on the (N, C, H, W) input the others get: it works in (C, N, H, W)
+    (see floors/conv.py), which a transposed view gives, and its output is viewed back as
+    (N, O, OH, OW), as topograd's is. Neither view copies; im2col reads the input either way."""
+    y, _ = conv2d_forward(xp, x.transpose(1, 0, 2, 3), weight, bias)
+    return y.transpose(1, 0, 2, 3)

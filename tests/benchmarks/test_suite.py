@@ -438,18 +438,20 @@ def test_floor_chain_matches_pytorch_and_topograd(torch, device):
     x0, a0, b0 = chain_inputs()
     value, tape = floor_chain.forward(np, x0, a0, b0, CHAIN_CYCLES)
     grad = floor_chain.backward(np, tape, a0)
+    # The gradient has shrunk through the chain to 5e-19 at most: TOL's atol would pass any tiny one.
+    grad_tol = dict(rtol=1e-3, atol=1e-6 * np.abs(grad).max())
 
     x = ag.tensor(x0, requires_grad=True)
     out = tensor_chain(x, ag.tensor(a0), ag.tensor(b0), CHAIN_CYCLES)
     out.backward()
     assert out.item() == pytest.approx(float(value), rel=1e-5)
-    np.testing.assert_allclose(x.grad.numpy(), grad, **TOL)
+    np.testing.assert_allclose(x.grad.numpy(), grad, **grad_tol)
 
     tx = torch.tensor(x0, requires_grad=True)
     tout = tensor_chain(tx, torch.from_numpy(a0), torch.from_numpy(b0), CHAIN_CYCLES)
     tout.backward()
     assert tout.item() == pytest.approx(float(value), rel=1e-5)
-    np.testing.assert_allclose(tx.grad.numpy(), grad, **TOL)
+    np.testing.assert_allclose(tx.grad.numpy(), grad, **grad_tol)
 
 
 def test_floor_conv2d_matches_pytorch(torch):
