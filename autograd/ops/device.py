@@ -1,4 +1,6 @@
 """Copying a tensor between devices, differentiably."""
+import backends
+
 from ..function import Function
 from ..tensor import Tensor
 
@@ -15,7 +17,12 @@ class ToDevice(Function):
         return to_device(gy, ctx.source), None
 
 
-def to_device(x, backend):
+def to_device(x, device):
+    """``x`` on ``device`` (a name such as ``"cuda:0"``, or a Backend), as a copy whose
+    gradient flows back to ``x``'s device; ``x`` itself where it already is."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"to_device: expected a Tensor, got {type(x).__name__}; make it one with ag.tensor(...)")
+    backend = backends.get(device)
     if x._backend is backend:
         return x
     return ToDevice.apply(x, backend)

@@ -155,3 +155,19 @@ def test_tensor_of_a_tensor_keeps_its_device_as_torch():
     copied += 1.0
     np.testing.assert_array_equal(source.numpy(), [1.0, 2.0])
     assert ag.tensor(source, device="cpu").device == "cpu"
+
+
+def test_to_device_takes_a_device_name_as_tensor_to_does(device):
+    """ag.to_device took only a Backend object: "cpu" raised AttributeError ('str' object
+    has no attribute 'from_numpy')."""
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = ag.to_device(x, "cpu")
+    assert y.device == "cpu"
+    assert (y is x) == (device == "cpu")
+    (y * ag.tensor([3.0, 4.0], device="cpu")).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+    assert x.grad.device == device
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        ag.to_device(x, "gpu")
+    with pytest.raises(TypeError, match="expected a Tensor, got list"):
+        ag.to_device([1.0], "cpu")
