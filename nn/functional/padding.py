@@ -6,9 +6,11 @@ copy per border, and the same copies added back for the gradient).
 crops where a padding is negative; 'reflect', 'replicate' and 'circular' pad the last
 one, two or three axes of a batched or unbatched input (2-D or 3-D, 3-D or 4-D, 4-D or
 5-D), and crop too, as PyTorch's do."""
+import math
 import numbers
 
 from autograd.ops import nn_fused
+from backends import dtypes
 
 from .arguments import real, require_tensor
 
@@ -35,6 +37,8 @@ def pad(input, pad, mode="constant", value=None):
             value = 0
         elif not real(value):
             raise TypeError(f"{op}: value must be a real number, not {value!r}")
+        if input.dtype.kind in "iu":
+            _check_integer_fill(op, value, input.dtype)
         # Python numbers: the Array API's full takes no NumPy scalar (np.float32(0.5))
         value = int(value) if input.dtype.kind in "iub" and float(value).is_integer() else float(value)
     else:
@@ -92,3 +96,12 @@ def _int_tuple(op, pad):
             raise TypeError(f"{op}: pad must be a tuple of ints, but found an element of type "
                             f"{type(entry).__name__} at position {position}")
     return tuple(int(entry) for entry in pad)
+
+
+def _check_integer_fill(op, value, dtype):
+    """Refuse a fill an integer ``dtype`` cannot hold, as PyTorch's pad does (NumPy would
+    fill the most negative integer for inf and nan, and wrap -1 into uint8)."""
+    low, high = dtypes.value_range(dtype)
+    if isinstance(value, float) and not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{op}: value {value!r} does not fit in {dtype}, which holds {low} to {high}; "
+                         "pad a floating tensor, or pick a value in range")

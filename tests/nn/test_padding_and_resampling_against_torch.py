@@ -317,3 +317,24 @@ def test_layer_argument_errors(torch):
         torch.nn.CircularPad2d(1)(torch.zeros(2, 3))
     with pytest.raises(TypeError, match="padding must be"):
         nn.ReflectionPad2d(1.5)
+
+
+@pytest.mark.parametrize("dtype, value", [("int64", float("inf")), ("int64", float("nan")), ("uint8", -1),
+                                          ("uint8", 256), ("int32", 2 ** 40), ("int8", -128.5)])
+def test_constant_pad_refuses_a_value_an_integer_dtype_cannot_hold_as_torch(device, torch, dtype, value):
+    """NumPy filled inf and nan as the most negative integer; PyTorch refuses both, and
+    out-of-range values (-1 is not wrapped into uint8 here, unlike fill_)."""
+    x = ag.zeros(2, dtype=dtype)
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.pad(torch.zeros(2, dtype=getattr(torch, dtype)), (1, 1), value=value)
+    with pytest.raises(ValueError, match=f"pad: value {value!r} does not fit in {dtype}"):
+        F.pad(x, (1, 1), value=value)
+    np.testing.assert_array_equal(x.numpy(), [0, 0])
+
+
+@pytest.mark.parametrize("dtype, value, expected", [("uint8", 255, 255), ("int64", 1.5, 1), ("int8", -128, -128)])
+def test_constant_pad_of_integers_in_range_matches_torch(device, torch, dtype, value, expected):
+    got = F.pad(ag.zeros(2, dtype=dtype), (1, 1), value=value)
+    want = torch.nn.functional.pad(torch.zeros(2, dtype=getattr(torch, dtype)), (1, 1), value=value)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert got.numpy()[0] == expected and got.dtype == dtype
