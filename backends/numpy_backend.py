@@ -68,7 +68,8 @@ class NumpyBackend(Backend):
             if count == 1:
                 rows = index[0].astype(np.intp, copy=False)  # (a negative row stays one from the end)
             else:
-                rows = np.ravel_multi_index(tuple(np.where(p < 0, p + n, p) for p, n in zip(index, shape)),
+                wide = (p.astype(np.intp, copy=False) for p in index)  # int8 ids + an axis of 200 would overflow
+                rows = np.ravel_multi_index(tuple(np.where(p < 0, p + n, p) for p, n in zip(wide, shape)),
                                             shape[:count])
             block = math.prod(shape[count:])
             flat = np.reshape(rows, (rows.size, 1)) * block + np.arange(block)

@@ -711,7 +711,7 @@ def where(condition, a, b):
     like = next((v for v in (a, b, condition) if isinstance(v, Tensor)), None)
     if like is None:
         raise TypeError("where: expected at least one Tensor argument")
-    condition = as_tensor(condition, like)
+    condition = _as_mask(condition, like)
     if condition.dtype != dtypes.bool_:
         raise TypeError(f"where: condition must be a bool tensor, not {condition.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two scalars: the condition places them
@@ -721,12 +721,18 @@ def where(condition, a, b):
     return Where.apply(condition, a, b)
 
 
+def _as_mask(mask, like):
+    """``mask`` as a Tensor on ``like``'s device in its own dtype: a Python True is a bool
+    mask, where as_tensor would make it a number of like's dtype."""
+    return mask if isinstance(mask, Tensor) else Tensor(mask, device=like._backend)
+
+
 def masked_fill(x, mask, value):
     """``x`` with ``value`` where the bool ``mask`` holds, as PyTorch's masked_fill: x and
     the mask broadcast together, and the result keeps x's dtype (a float value in an
     integer tensor is truncated). Differentiable in x and in a 0-d tensor value."""
     x = as_tensor(x)
-    mask = as_tensor(mask, x)
+    mask = _as_mask(mask, x)
     if mask.dtype != dtypes.bool_:
         raise TypeError(f"masked_fill: the mask must be a bool tensor, not {mask.dtype}; make one with a "
                         "comparison such as x > 0")

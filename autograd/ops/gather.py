@@ -14,7 +14,7 @@ from backends import dtypes
 
 from ..shapes import broadcast_shapes, single_axis
 from ..tensor import Tensor
-from .elementwise import as_tensor
+from .elementwise import as_tensor, astype
 from .indexing import getitem
 from .shape import flatten, reshape
 
@@ -22,7 +22,10 @@ from .shape import flatten, reshape
 def _indices(op, indices, like):
     """``indices`` as an integer Tensor on ``like``'s device."""
     if not isinstance(indices, Tensor):  # its own dtype (ints: int64), not like's
+        sequence = isinstance(indices, (list, tuple))
         indices = Tensor(indices, device=like._backend)
+        if sequence and indices.size == 0:  # [] has no number to give it a dtype (it got float32):
+            indices = astype(indices, dtypes.int64)  # an empty integer index, as NumPy's take and x[[]]
     if dtypes.category(indices.dtype) != 1:  # bool masks and floats are refused, as by NumPy
         raise TypeError(f"{op}: indices must be integers, got {indices.dtype}")
     return indices

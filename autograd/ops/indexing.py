@@ -106,12 +106,18 @@ def _normalize_index(x, index, op="getitem"):
     bounded = []  # slices with a start or stop: (place in out, axes indexed before it, after an Ellipsis)
     after_ellipsis = False
     for p in parts:
+        if isinstance(p, dtypes.NUMPY_SCALAR):  # as NumPy: np.int8(1) an int (a view; a 0-d array is not),
+            p = p.item()  # np.True_ a 0-d mask as True (as_tensor would make it a number of x's dtype)
         if isinstance(p, numbers.Integral) and not isinstance(p, (bool, Tensor)):
-            p = int(p)  # a NumPy integer scalar is an int, a view as in NumPy (a 0-d array is not)
-        if isinstance(p, range):  # a sequence of ints, as NumPy and PyTorch take it
+            p = int(p)
+        if isinstance(p, (range, tuple)):  # a sequence of ints (x[:, (0, 2)]), as NumPy and PyTorch take it
             p = list(p)
         if isinstance(p, list):  # 0-d tensors inside a list: their values (the strict backend refuses them)
             p = [e.item() if isinstance(e, Tensor) else e for e in p]
+            part = next((e for e in p if e is None or e is Ellipsis or isinstance(e, slice)), False)
+            if part is not False:  # PyTorch's old list-as-tuple form; NumPy refuses it too
+                raise IndexTypeError(f"{op}: a list in an index is one integer array or mask, so it cannot hold "
+                                     f"{part!r}; index several axes with a tuple: x[0, :], not x[[0, slice(None)]]")
         if p.__class__ is bool:  # True / False: a 0-d mask (a new axis of 1 or 0, none consumed), as NumPy
             p = Tensor._make(x._backend.asarray(p), x._backend)
         if isinstance(p, (Tensor, list)) or hasattr(p, "__array_namespace__") or hasattr(p, "__array__"):
