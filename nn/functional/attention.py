@@ -216,6 +216,8 @@ def generate_square_subsequent_mask(sz, device=None, dtype=None):
     if isinstance(sz, bool) or not isinstance(sz, numbers.Integral) or sz < 0:  # NumPy ints too, as PyTorch's
         raise ValueError(f"generate_square_subsequent_mask: sz must be a non-negative int, got {sz!r}")
     like = zeros((), dtype=dtype, device=device)
+    if not (like.dtype == dtypes.bool_ or dtypes.is_floating(like.dtype)):  # -inf has no integer form
+        raise TypeError(f"generate_square_subsequent_mask: dtype must be floating point or bool, not {like.dtype}")
     return _causal_mask(like, int(sz), int(sz))
 
 

@@ -7,9 +7,15 @@ PyTorch's inference fast paths (fused kernels, nested tensors in eval mode) are 
 here: every call takes the path PyTorch takes in training, which gives the same values
 except at padded positions, which PyTorch's nested-tensor path sets to 0 in eval mode.
 ``is_causal`` hints work as PyTorch's: a hint needs its mask, and the mask (causal
-when the hint is right) gives the result."""
+when the hint is right) gives the result. TransformerEncoder's ``is_causal`` and
+TransformerDecoder's ``tgt_is_causal`` of None mean "look": a mask equal to
+generate_square_subsequent_mask's becomes a hint, as in PyTorch (so the layers leave
+it unread, and a float mask that requires grad gets none)."""
 import copy
 import numbers
+
+from autograd import Tensor
+from backends import dtypes
 
 from .. import functional as F
 from .. import init
@@ -148,6 +154,22 @@ def _clones(name, layer, num_layers):
     return ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
 
 
+def _is_causal(mask, is_causal):
+    """``is_causal`` as given, or, when it is None, whether ``mask`` is a causal mask
+    (PyTorch's reading of None): generate_square_subsequent_mask's in the mask's dtype,
+    so a bool one is True above the diagonal. Its size is the mask's own: a causal mask
+    of another size than the sequence's is refused by the attention either way."""
+    if is_causal is not None or mask is None:
+        return bool(is_causal)
+    # Anything else is no causal mask (and the attention refuses a non-Tensor or an int mask, naming it)
+    if not isinstance(mask, Tensor) or not (mask.dtype == dtypes.bool_ or dtypes.is_floating(mask.dtype)):
+        return False
+    size = mask.shape[0] if mask.ndim == 2 else -1
+    if mask.shape != (size, size):
+        return False
+    return bool((mask == generate_square_subsequent_mask(size, device=mask.device, dtype=mask.dtype)).all())
+
+
 class TransformerEncoder(Module):
     """``num_layers`` copies of ``encoder_layer`` in turn, then ``norm`` if given.
     ``enable_nested_tensor`` and ``mask_check`` are PyTorch's, accepted for its
@@ -161,9 +183,10 @@ class TransformerEncoder(Module):
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        is_causal = _is_causal(mask, is_causal)
         output = src
         for layer in self.layers:
-            output = layer(output, src_mask=mask, is_causal=bool(is_causal),
+            output = layer(output, src_mask=mask, is_causal=is_causal,
                            src_key_padding_mask=src_key_padding_mask)
         return output if self.norm is None else self.norm(output)
 
@@ -180,11 +203,12 @@ class TransformerDecoder(Module):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+        tgt_is_causal = _is_causal(tgt_mask, tgt_is_causal)
         output = tgt
         for layer in self.layers:
             output = layer(output, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
                            tgt_key_padding_mask=tgt_key_padding_mask,
-                           memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=bool(tgt_is_causal),
+                           memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=tgt_is_causal,
                            memory_is_causal=memory_is_causal)
         return output if self.norm is None else self.norm(output)
 
