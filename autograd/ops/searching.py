@@ -42,6 +42,11 @@ def searchsorted(x1, x2, side="left", sorter=None):
                              f"{sorter.dtype} of shape {sorter.shape}; make it with ag.argsort(x1)")
         sorter = sorter.data
     xp = x1._backend.xp
+    n = x1.shape[0]
+    # Checked here: NumPy's own error names no op, and CuPy's gather wraps such indices around.
+    if sorter is not None and n and (int(xp.min(sorter)) < 0 or int(xp.max(sorter)) >= n):
+        raise ValueError(f"searchsorted: sorter holds indices outside [0, {n}), x1's positions; "
+                         f"make it with ag.argsort(x1)")
     found = xp.searchsorted(x1.data, x2.data, side=side, sorter=sorter)
     return Tensor._make(xp.astype(found, x1._backend.native_dtype(dtypes.int64), copy=False), x1._backend)
 

@@ -110,7 +110,7 @@ def median(x, axis=None, keepdims=False):
         return mean(x, axes, keepdims)  # NaN, as NumPy's (without its warning)
     ordered = sort(lines, -1)
     middle = ordered[..., n // 2]
-    if n % 2 == 0:
-        middle = (ordered[..., n // 2 - 1] + middle) / 2
+    if n % 2 == 0:  # halves first: the sum of two values past half the dtype's largest overflows
+        middle = ordered[..., n // 2 - 1] / 2 + middle / 2
     last = ordered[..., n - 1]  # NaN sorts last, so a line holding one ends with it
     return reshape(where(last != last, last, middle), reduced_shape(x.shape, axes, keepdims))
