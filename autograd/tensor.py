@@ -853,6 +853,7 @@ class Tensor:
     def prod(self, axis=None, keepdims=False): return ops.reduction.prod(self, axis, keepdims)
     def cumsum(self, axis=None): return ops.scan.cumsum(self, axis)
     def cumprod(self, axis=None): return ops.scan.cumprod(self, axis)
+    def sort(self, axis=-1, descending=False, stable=True): return ops.sorting.sort(self, axis, descending, stable)
     def argsort(self, axis=-1, descending=False, stable=True):
         return ops.sorting.argsort(self, axis, descending, stable)
     def topk(self, k, axis=-1, largest=True, sorted=True): return ops.sorting.topk(self, k, axis, largest, sorted)

@@ -11,7 +11,7 @@ from ..function import Function
 from ..shapes import INTEGER, single_axis
 from .comparison import not_equal
 from .elementwise import as_tensor, constant
-from .shape import concat, reshape
+from .shape import broadcast_to, concat, reshape
 
 
 def accumulate(kernel, x, scan=False, **options):
@@ -159,9 +159,11 @@ def cumulative_prod(x, axis=None, include_initial=False):
     return _with_initial("cumulative_prod", cumprod, 1, x, axis, include_initial)
 
 
-def diff(x, n=1, axis=-1):
+def diff(x, n=1, axis=-1, prepend=None, append=None):
     """The ``n``-th difference along ``axis``, as NumPy's: ``x[1:] - x[:-1]``, ``n`` times
-    (bools give ``x[1:] != x[:-1]``). Composed of slices, with no gradient code."""
+    (bools give ``x[1:] != x[:-1]``), after joining ``prepend`` and ``append`` to ``x``
+    along ``axis`` (a number stands for a slice of it). Composed of slices, with no
+    gradient code, so it is differentiable in all three."""
     x = as_tensor(x)
     if not isinstance(n, INTEGER) or isinstance(n, bool):
         raise TypeError(f"diff: n must be an int, not {n!r}")
@@ -170,7 +172,23 @@ def diff(x, n=1, axis=-1):
     if x.ndim == 0:
         raise ValueError("diff: a 0-d tensor has no axis to take differences along; give at least one axis")
     axis = single_axis("diff", axis, x.ndim)
+    if prepend is not None or append is not None:
+        before = [] if prepend is None else [_edge("prepend", prepend, x, axis)]
+        after = [] if append is None else [_edge("append", append, x, axis)]
+        x = concat(before + [x] + after, axis)
     for _ in range(n):
         later, earlier = x[part(axis, 1, None)], x[part(axis, None, -1)]
         x = not_equal(later, earlier) if x.dtype == dtypes.bool_ else later - earlier
     return x
+
+
+def _edge(name, value, x, axis):
+    """diff's ``prepend`` or ``append`` as a tensor to join to ``x``: a 0-d one (or a
+    number, in x's dtype where it holds it) spread to a slice of x one long along
+    ``axis``; any other must match x's shape off ``axis`` (concat says so if not)."""
+    edge = as_tensor(value, x)
+    if edge.ndim == 0:
+        return broadcast_to(edge, x.shape[:axis] + (1,) + x.shape[axis + 1:])
+    if edge.ndim != x.ndim:
+        raise ValueError(f"diff: {name} must be a number or have x's {x.ndim} axes, got shape {edge.shape}")
+    return edge

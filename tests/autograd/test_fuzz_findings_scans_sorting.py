@@ -72,3 +72,42 @@ def test_searchsorted_refuses_a_sorter_out_of_range_naming_the_op(device, torch,
         ag.searchsorted(ag.tensor(x1), ag.tensor(x2), sorter=ag.tensor(sorter))
     good = ag.searchsorted(ag.tensor(x1), ag.tensor(x2), sorter=ag.tensor([1, 0, 2]))
     assert good.tolist() == [1]
+
+
+@pytest.mark.parametrize("axis, prepend, append", [
+    (-1, 0.5, None), (0, None, -2.0), (1, 1.0, 3.0), (0, "row", None), (1, None, "column"), (1, "column", "column")])
+def test_diff_with_prepend_and_append_matches_numpy_and_torchs_gradients(device, torch, axis, prepend, append):
+    """The Array API's and NumPy's diff take prepend and append; topograd's did not."""
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal((3, 4))
+    edges = {"row": rng.standard_normal((1, 4)), "column": rng.standard_normal((3, 1))}
+    pre, app = (edges.get(v, v) if isinstance(v, str) else v for v in (prepend, append))
+    x = ag.tensor(x0, dtype="float64", requires_grad=True)
+    as_ag = [None if v is None else ag.tensor(v, dtype="float64", requires_grad=True) if isinstance(v, np.ndarray)
+             else v for v in (pre, app)]
+    out = ag.diff(x, n=2, axis=axis, prepend=as_ag[0], append=as_ag[1])
+    np.testing.assert_allclose(out.numpy(), np.diff(x0, n=2, axis=axis, **{
+        k: v for k, v in (("prepend", pre), ("append", app)) if v is not None}))
+
+    xt = torch.tensor(x0, requires_grad=True)
+    as_t = [None if v is None else torch.tensor(v, requires_grad=True) if isinstance(v, np.ndarray)
+            else torch.full(x0.shape[:axis % 2] + (1,) + x0.shape[axis % 2 + 1:], v, dtype=torch.float64)
+            for v in (pre, app)]
+    weights = rng.standard_normal(out.shape)
+    (out * ag.tensor(weights)).sum().backward()
+    (torch.diff(xt, n=2, dim=axis, prepend=as_t[0], append=as_t[1]) * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+    for ours, theirs in zip(as_ag, as_t):
+        if isinstance(ours, ag.Tensor):
+            np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_diff_refuses_an_edge_of_the_wrong_rank(device):
+    with pytest.raises(ValueError, match=r"diff: append must be a number or have x's 2 axes, got shape \(4,\)"):
+        ag.diff(ag.ones((3, 4)), axis=0, append=ag.ones(4))
+
+
+def test_tensor_sort_method_matches_the_function(device):
+    x = ag.tensor([[3.0, 1.0, 2.0], [0.0, -1.0, 5.0]])
+    np.testing.assert_array_equal(x.sort().numpy(), ag.sort(x).numpy())
+    np.testing.assert_array_equal(x.sort(axis=0, descending=True).numpy(), [[3.0, 1.0, 5.0], [0.0, -1.0, 2.0]])
