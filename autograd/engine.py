@@ -284,7 +284,7 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
         grads = _materialize(node, grads)
     call = _call_backward
     if node._user_defined:
-        call = _checking_user_grads(call)
+        call = _checking_user_grads(call, handed_out)
     for wrap in wrappers or ():
         call = wrap(call)
     if capture is None:
@@ -314,27 +314,34 @@ def _call_backward(node, grads):
     return out if type(out) is tuple else (out,)
 
 
-def _checking_user_grads(call):
+def _checking_user_grads(call, handed_out):
     def checked(node, grads):
-        return _checked_user_grads(node, call(node, grads))
+        return _checked_user_grads(node, call(node, grads), handed_out)
     return checked
 
 
-def _checked_user_grads(node, grads_in):
+def _checked_user_grads(node, grads_in, handed_out):
     """A custom Function's gradients, checked as PyTorch's engine checks them: each is a
     Tensor or None, on its input's device, of its input's shape or one that sums to it,
     and is cast to its input's dtype (a float64 gradient of a float32 input would
-    otherwise become a float64 .grad). A gradient for an argument that takes none is dropped."""
+    otherwise become a float64 .grad). A gradient for an argument that takes none is dropped.
+    The Function may keep what it returns (in ctx, in a list, a parameter itself): a leaf
+    takes a copy of it as its .grad, never the array itself, which it later adds into."""
     out = list(grads_in)
     nrs = node._producer_nrs
     for i, (g, producer) in enumerate(zip(grads_in, node.producer_tuple())):
         if g is None:
             continue
+        if i in node._non_tensor_args:
+            raise RuntimeError(f"{node.name}.backward returned a gradient for argument {i}, which is no Tensor "
+                               "and so takes none; return None in its place (are the gradients in the order "
+                               "of forward's arguments?)")
         if not isinstance(g, Tensor):
             raise TypeError(f"{node.name}.backward returned {type(g).__name__} as the gradient of argument {i}; "
                             "return a Tensor (or None) for each argument of forward")
         if producer is None:
             continue
+        handed_out.add(id(g.data))
         if isinstance(producer, Tensor):
             shape, dtype, backend = producer.data.shape, producer.data.dtype, producer._backend
         elif producer._n_outputs > 1:
@@ -407,7 +414,7 @@ def _output_hooks(node, grads, create_graph, handed_out):
                 handed_out.add(id(grads[nr].data))  # the hook may keep it: never accumulate into it
             replaced = hook(grads[nr])
             if replaced is not None:
-                grads[nr] = _checked_hook_result(hook, grads[nr], replaced)
+                grads[nr] = _checked_hook_result(hook, grads[nr], replaced, handed_out)
     for nr, ref in (node._retained or {}).items():
         t = ref()
         if t is not None and grads[nr] is not None:
@@ -418,9 +425,10 @@ def _output_hooks(node, grads, create_graph, handed_out):
     return grads if multi else grads[0]
 
 
-def _checked_hook_result(hook, g, replaced):
+def _checked_hook_result(hook, g, replaced, handed_out):
     """A hook's replacement gradient, refused where it would not fit the tensor (the ops
-    behind would broadcast it, or fail far from the hook)."""
+    behind would broadcast it, or fail far from the hook). The hook may keep it, as a
+    custom backward may keep what it returns: a leaf takes a copy as its .grad."""
     name = getattr(hook, "__qualname__", type(hook).__name__)
     if g is None:
         raise RuntimeError(f"hook {name} returned a gradient for an output that received none (it was "
@@ -432,6 +440,7 @@ def _checked_hook_result(hook, g, replaced):
         raise RuntimeError(f"hook {name} changed the gradient from shape {g.shape}, {g.dtype} on {g.device} "
                            f"to shape {replaced.shape}, {replaced.dtype} on {replaced.device}; return one "
                            "like the gradient it was given")
+    handed_out.add(id(replaced.data))
     return replaced
 
 
@@ -488,7 +497,7 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
             handed_out.add(id(g.data))  # the hook may keep it: never accumulate into it
             replaced = hook(g)
             if replaced is not None:
-                g = _checked_hook_result(hook, g, replaced)
+                g = _checked_hook_result(hook, g, replaced, handed_out)
     if capture is not None:
         for i in capture[0].get((leaf, -1), ()):
             capture[1][i] = g

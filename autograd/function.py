@@ -130,6 +130,7 @@ class Function:
     _n_outputs = 1
     _special = False       # several outputs, hooks, a retained grad or a custom Function: the engine's slow path
     _user_defined = False  # a subclass written outside topograd (see __init_subclass__)
+    _non_tensor_args = ()  # a recorded custom Function's: positions of forward's arguments that are no Tensor
     _aliases_inputs = False  # outputs share their inputs' memory (nn's BackwardHookFunction): no in-place change
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
     _materialize_grads = True  # see set_materialize_grads
@@ -343,6 +344,8 @@ def _run(cls, args):
         raw = cls.forward(ctx, *args)
     if ctx._marks is not None and ctx._marks.dirty:
         return _dirty_outputs_unrecorded(ctx, args, raw, backend)
+    if cls._user_defined:  # its outputs may lie in its inputs' memory
+        return _user_outputs_unrecorded(cls, args, raw, backend)
     if type(raw) is tuple or isinstance(raw, Tensor):
         return _outputs(cls, raw, backend)
     try:
@@ -385,6 +388,14 @@ def _outputs(cls, raw, backend):
             _not_an_output(cls, r)
         return tuple(_wrap(r, backend) for r in raw)
     return _wrap(raw, backend)
+
+
+def _user_outputs_unrecorded(cls, args, raw, backend):
+    """The outputs of a custom forward, with nothing recorded (see _alias_returned_inputs)."""
+    _not_an_output(cls, raw)
+    outputs = _outputs(cls, raw, backend)
+    _alias_returned_inputs(args, outputs if type(outputs) is tuple else (outputs,))
+    return outputs
 
 
 def _dirty_outputs_unrecorded(ctx, args, raw, backend):
@@ -495,7 +506,7 @@ def _record(cls, ctx, args, backend):
             if ctx._saved is not None:
                 _note_saved_single(ctx, returned, raw)
             if cls._user_defined:
-                _alias_returned_input(args, returned, t)
+                _note_user_call(ctx, args, (t,))
             return t
     return _record_outputs(ctx, args, producers, raw, backend)
 
@@ -531,9 +542,8 @@ def _record_outputs(ctx, args, producers, raw, backend):
     if ctx._saved is not None:
         returned = [r.data if isinstance(r, Tensor) else r for r in raws]
         _note_saved(ctx, returned, [t.data for t in outputs])
-    if ctx._user_defined and not (marks is not None and marks.dirty):
-        for t, r in zip(outputs, raws):
-            _alias_returned_input(args, r.data if isinstance(r, Tensor) else r, t)
+    if ctx._user_defined:
+        _note_user_call(ctx, args, () if marks is not None and marks.dirty else outputs)
     if marks is not None and marks.dirty:
         try:
             outputs = [_take_dirty_place(ctx, t, r) for t, r in zip(outputs, raws)]
@@ -544,15 +554,33 @@ def _record_outputs(ctx, args, producers, raw, backend):
     return tuple(outputs) if len(outputs) > 1 or type(raw) is tuple else outputs[0]
 
 
-def _alias_returned_input(args, returned, output):
-    """A custom forward that returns an input's own array (without mark_dirty) gives an
-    output in that input's memory: it shares the input's in-place counter, so that a change
-    through either is caught by backward through anything that saved the other (PyTorch
-    refuses the change itself)."""
-    for a in args:
-        if isinstance(a, Tensor) and a.data is returned:
-            share_version(output, version_of(a))
-            return
+def _note_user_call(ctx, args, outputs):
+    """What the engine and later in-place changes need to know of a recorded custom
+    Function's call: which arguments are no Tensor (a gradient returned for one is an
+    error, as in PyTorch: likely gradients out of order), and which outputs alias. What
+    forward saved is checked here, as PyTorch checks it, not when backward unpacks it."""
+    for i, item in enumerate(ctx._saved or ()):
+        if not (item is None or isinstance(item, Tensor) or hasattr(item, "ndim")):
+            raise TypeError(f"{ctx.name}.save_for_backward: item {i} is of type {type(item).__name__}; it keeps "
+                            "Tensors, arrays or None, so keep other values as attributes of ctx (ctx.k = k)")
+    if not all(isinstance(a, Tensor) for a in args):
+        ctx._non_tensor_args = tuple(i for i, a in enumerate(args) if not isinstance(a, Tensor))
+    _alias_returned_inputs(args, outputs)
+
+
+def _alias_returned_inputs(args, outputs):
+    """A custom forward that returns an input's own array or a view of it (without
+    mark_dirty), or one array as two outputs, gives outputs in memory that another tensor
+    holds: each shares that tensor's in-place counter, so that a change through one is
+    caught by backward through anything that saved the other (PyTorch refuses the change
+    itself). Recorded or not: an input may be saved by an op recorded before."""
+    holders = [a for a in args if isinstance(a, Tensor)]
+    for t in outputs:
+        for other in holders:
+            if other._backend is t._backend and t._backend.may_share_memory(t.data, other.data):
+                share_version(t, version_of(other))
+                break
+        holders.append(t)
 
 
 def _take_dirty_place(ctx, output, raw):
