@@ -90,7 +90,10 @@ class Backend:
     def may_share_memory(self, a, b):
         """Whether ``a`` and ``b`` may share memory (overlapping bounds, a cheap test that
         never says False for a view): tells a view from a copy where the standard leaves
-        it open (``reshape`` copies an input whose memory order allows no view)."""
+        it open (``reshape`` copies an input whose memory order allows no view). An empty
+        array holds no memory to compare, so it may be a view (of an empty diagonal, say)."""
+        if a.size == 0 or b.size == 0:
+            return True
         return bool(np.may_share_memory(self.to_numpy(a), self.to_numpy(b)))  # (zero-copy views on the CPU)
 
     def synchronize(self):

@@ -60,6 +60,8 @@ class CupyBackend(Backend):
         return not has_zero_stride(array)  # (CuPy has no read-only arrays; to_numpy would copy)
 
     def may_share_memory(self, a, b):
+        if a.size == 0 or b.size == 0:  # (see Backend.may_share_memory)
+            return True
         return bool(self.xp.may_share_memory(a, b))  # (to_numpy would copy to the host)
 
     def synchronize(self):
