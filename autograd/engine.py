@@ -324,7 +324,8 @@ def _checked_user_grads(node, grads_in, handed_out):
     """A custom Function's gradients, checked as PyTorch's engine checks them: each is a
     Tensor or None, on its input's device, of its input's shape or one that sums to it,
     and is cast to its input's dtype (a float64 gradient of a float32 input would
-    otherwise become a float64 .grad). A gradient for an argument that takes none is dropped.
+    otherwise become a float64 .grad). A gradient for a Tensor argument that needs none is
+    dropped; one for an argument that is no Tensor is refused.
     The Function may keep what it returns (in ctx, in a list, a parameter itself): a leaf
     takes a copy of it as its .grad, never the array itself, which it later adds into."""
     out = list(grads_in)

@@ -169,10 +169,15 @@ class Div(Function):
         ga = gy / b
         if not ctx.needs_input_grad[1]:
             return ga, None
-        # -gy a / b^2 as (gy * out) / b (out = a / b, the output bit for bit): finite wherever
-        # the output is. (gy / b) * out made 0 * inf = NaN at a = 0 when gy / b overflowed (a
-        # float16 b of 1e-5), and PyTorch's gy * (out / b) makes it at gy = 0 when out / b does.
-        return ga, -(gy * (a / b)) / b
+        # -gy a / b^2 as (gy * out) / b (out = a / b, the output bit for bit): 0 at a = 0 and
+        # at gy = 0, where (gy / b) * out and PyTorch's gy * (out / b) make 0 * inf = NaN once
+        # gy / b or out / b overflows (a float16 b of 1e-5). gy * out itself can overflow where
+        # the gradient does not, in float16 already at 300 * 300: there it runs in float32.
+        out = a / b
+        if out.dtype == dtypes.float16:
+            wide = dtypes.float32
+            return ga, (-(gy.astype(wide) * out.astype(wide)) / b.astype(wide)).astype(out.dtype)
+        return ga, -(gy * out) / b
 
 
 def div(a, b):

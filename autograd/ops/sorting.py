@@ -11,6 +11,7 @@ from ..function import Function
 from ..shapes import INTEGER, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
 from .elementwise import as_tensor, floating, where
+from .nonfinite import isfinite
 from .reduction import grouped, mean
 from .shape import reshape
 
@@ -110,7 +111,11 @@ def median(x, axis=None, keepdims=False):
         return mean(x, axes, keepdims)  # NaN, as NumPy's (without its warning)
     ordered = sort(lines, -1)
     middle = ordered[..., n // 2]
-    if n % 2 == 0:  # halves first: the sum of two values past half the dtype's largest overflows
-        middle = ordered[..., n // 2 - 1] / 2 + middle / 2
+    if n % 2 == 0:
+        lower = ordered[..., n // 2 - 1]
+        total = lower + middle
+        # Their sum halved, as NumPy's; where it overflows (two values past half the dtype's
+        # largest), each halved first, which is exact but for subnormals (5e-324 / 2 is 0).
+        middle = where(isfinite(total), total / 2, lower / 2 + middle / 2)
     last = ordered[..., n - 1]  # NaN sorts last, so a line holding one ends with it
     return reshape(where(last != last, last, middle), reduced_shape(x.shape, axes, keepdims))
