@@ -13,6 +13,7 @@ import pytest
 import autograd as ag
 import nn
 from autograd.profiler import profile
+from tests.test_no_reference_cycles import _DoubleInPlace
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
 
@@ -139,18 +140,6 @@ def test_an_op_whose_first_output_takes_no_gradient_has_its_forward_counted(devi
     assert stats.output_bytes == 2 * 8  # two float64 scalars
 
 
-class DoubleInPlace(ag.Function):
-    @staticmethod
-    def forward(ctx, x):
-        x.data *= 2
-        ctx.mark_dirty(x)
-        return x
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * 2
-
-
 def test_an_input_changed_in_place_under_no_grad_leaves_its_producer_figures_alone(device):
     """Under no_grad a Function that changes its input in place returns that input, whose
     node is the op that made it: the profiler added the in-place op's time and bytes to
@@ -159,10 +148,10 @@ def test_an_input_changed_in_place_under_no_grad_leaves_its_producer_figures_alo
     with profile() as prof:
         y = x * 2
         with ag.no_grad():
-            DoubleInPlace.apply(y)
+            _DoubleInPlace.apply(y)
     stats = prof.node_stats(y.grad_fn)
     assert y.grad_fn.name == "Mul" and stats.calls == 1
     assert stats.forward == forward_seconds(prof, "Mul")
     assert stats.output_bytes == y.size * y.dtype.itemsize
-    assert [e.name for e in prof.events] == ["Mul", "DoubleInPlace"]
+    assert [e.name for e in prof.events] == ["Mul", "_DoubleInPlace"]
     np.testing.assert_array_equal(y.numpy(), x.numpy() * 4)
