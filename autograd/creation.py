@@ -234,6 +234,10 @@ def manual_seed(seed):
     """Seed every device's random generator, for reproducible runs. As PyTorch, a seed is
     any 64-bit int, signed or not: a negative one counts as its two's complement (-1 is
     2**64 - 1), which NumPy's generators, taking only non-negative seeds, need."""
+    if isinstance(seed, (str, bytes)) or (hasattr(seed, "is_integer") and not seed.is_integer()):
+        # int() would read '42' or truncate 0.5 to 0, so 0.1 and 0.9 silently seed alike
+        raise TypeError(f"manual_seed: the seed must be an integer, got {type(seed).__name__} {seed!r}; "
+                        "pass an int (int(seed) truncates a float)")
     seed = int(seed)
     if not -(1 << 63) <= seed < 1 << 64:
         raise ValueError(f"manual_seed: the seed {seed} does not fit in 64 bits; "

@@ -27,9 +27,22 @@ def retains_graph():
     return state.retain_graph
 
 
-class _Switch:
+class _NeedsCalling(type):
+    """``with ag.no_grad:`` (the class, not an instance) fails with Python's "does not
+    support the context manager protocol", which hides the missing parentheses."""
+
+    def __enter__(cls):
+        raise TypeError(f"with ag.{cls.__name__}: enters the class, not a grad mode; call it: "
+                        f"with ag.{cls.__name__}{cls.called_as}:")
+
+    def __exit__(cls, *exc):  # never reached: __enter__ refuses
+        return False
+
+
+class _Switch(metaclass=_NeedsCalling):
     """A grad mode as a context manager and as a decorator of functions and generators."""
     mode = True
+    called_as = "()"  # for _NeedsCalling's message
 
     def __enter__(self):
         self.previous = state.enabled
@@ -83,6 +96,7 @@ class set_grad_enabled(_Switch):
     """Turn recording on or off at once (``ag.set_grad_enabled(False)``, as PyTorch's);
     as a context manager it restores the mode on exit, and as a decorator it changes
     nothing until the function is called."""
+    called_as = "(False)"
 
     def __init__(self, mode):
         self.mode = bool(mode)

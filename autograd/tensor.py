@@ -79,6 +79,21 @@ def _in_place(name, op, result="promoted"):
     return method
 
 
+class _pytorch_only:
+    """A PyTorch Tensor method that topograd spells another way (see the README's porting
+    note). Reading it raises the AttributeError Python would (so hasattr still answers
+    False), naming the spelling to use. A descriptor, not __getattr__, so that the many
+    getattr(t, "_base", None) reads of the in-place paths stay at C speed."""
+    __slots__ = ("name", "hint")
+
+    def __init__(self, name, hint):
+        self.name, self.hint = name, hint
+
+    def __get__(self, obj, owner=None):
+        raise AttributeError(f"'{(owner or type(obj)).__name__}' object has no attribute '{self.name}' "
+                             f"(a PyTorch name); {self.hint}")
+
+
 class Tensor:
     # _base: (the tensor viewed, how to write the view's values back into it, the version
     # when taken, how to remake the view) for a view (see ops.shape._view), which in-place
@@ -1015,6 +1030,26 @@ class Tensor:
     logical_xor_ = _in_place("logical_xor_", "logical.logical_xor", "own")
     logical_not_ = _in_place("logical_not_", "logical.logical_not", "own")
     masked_fill_ = _in_place("masked_fill_", "elementwise.masked_fill", "own")
+
+    # --- PyTorch's names that topograd spells the NumPy way (read last: float and int
+    # would shadow the builtins in the class body) -------------------------------------
+    view = _pytorch_only("view", "use reshape(*shape)")
+    unsqueeze = _pytorch_only("unsqueeze", "use expand_dims(axis)")
+    permute = _pytorch_only("permute", "use transpose(*axes)")
+    expand = _pytorch_only("expand", "use broadcast_to(*shape)")
+    contiguous = _pytorch_only("contiguous", "drop the call: every op takes any memory layout")
+    numel = _pytorch_only("numel", "size is the element count: use x.size, without parentheses")
+    dim = _pytorch_only("dim", "use the ndim attribute")
+    float = _pytorch_only("float", "use astype(ag.float32)")
+    double = _pytorch_only("double", "use astype(ag.float64)")
+    half = _pytorch_only("half", "use astype(ag.float16)")
+    long = _pytorch_only("long", "use astype(ag.int64)")
+    int = _pytorch_only("int", "use astype(ag.int32)")
+    gather = _pytorch_only("gather", "use take_along_axis(indices, axis)")
+    index_select = _pytorch_only("index_select", "use take(indices, axis=axis)")
+    scatter_ = _pytorch_only("scatter_", "write through indexing: x[index] = values")
+    index_add_ = _pytorch_only("index_add_", "for distinct indices write x[index] += values "
+                                             "(a repeated index adds once, as in NumPy)")
 
 
 _new = object.__new__
