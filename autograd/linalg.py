@@ -15,7 +15,7 @@ from backends import dtypes
 
 from .ops.decompositions import (EighResult, QRResult, SVDResult, cholesky, eigh, eigvalsh, matrix_rank, qr, svd,
                                  svdvals)
-from .ops.elementwise import as_tensor, clone, constant, floating, operands, sqrt, where
+from .ops.elementwise import as_tensor, clone, constant, floating, in_float32, operands, sqrt, where
 from .ops.least_squares import LstsqResult, lstsq
 from .ops.linalg import matmul, outer, tensordot  # the standard has these in linalg too
 from .ops import matrix_parts
@@ -67,7 +67,7 @@ def p_norm(op, x, p, axis, keepdims=False):
     (sum |x|^p)^(1/p)."""
     if x.dtype == dtypes.float16:  # accumulated in float32, as PyTorch does: float16 squares overflow from
         # |x| = 256 and vanish below 2.4e-4, which made the norm inf, or 0 with a zero gradient
-        return p_norm(op, x.astype(dtypes.float32), p, axis, keepdims).astype(dtypes.float16)
+        return in_float32(lambda wide: p_norm(op, wide, p, axis, keepdims), x)
     axes = normalize_axis(op, axis, x.ndim)
     if p == 2:  # squares, not |x|^2, so the second derivative is smooth at 0
         return _root(_sum(x * x, axes, keepdims), 2)

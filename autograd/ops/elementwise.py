@@ -175,9 +175,12 @@ class Div(Function):
         # the gradient does not, in float16 already at 300 * 300: there it runs in float32.
         out = a / b
         if out.dtype == dtypes.float16:
-            wide = dtypes.float32
-            return ga, (-(gy.astype(wide) * out.astype(wide)) / b.astype(wide)).astype(out.dtype)
-        return ga, -(gy * out) / b
+            return ga, in_float32(_divisor_gradient, gy, out, b)
+        return ga, _divisor_gradient(gy, out, b)
+
+
+def _divisor_gradient(gy, out, b):
+    return -(gy * out) / b
 
 
 def div(a, b):
@@ -813,3 +816,11 @@ def astype(x, dtype, copy=True):
     if x._requires_grad and not dtypes.is_floating(dtype):
         return Tensor._make(x._backend.xp.astype(x.data, x._backend.native_dtype(dtype)), x._backend)
     return AsType.apply(x, dtype)
+
+
+def in_float32(compute, *tensors):
+    """``compute(*tensors)`` for float16 tensors, worked in float32 and rounded once to
+    float16, as PyTorch computes float16: a step on the way (x * 6, a sum of squares, a
+    count past 2048) can overflow or lose its bits where the result does not. The casts
+    are ops, so gradients of every order come back in float16."""
+    return astype(compute(*(astype(t, dtypes.float32) for t in tensors)), dtypes.float16)

@@ -9,7 +9,7 @@ from ..grad_mode import state as _grad_state
 from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
 from ..user_code import user_stacklevel
-from .elementwise import as_tensor, constant, floating, where
+from .elementwise import as_tensor, constant, floating, in_float32, where
 from .scan import accumulate, products_of_the_others
 from .shape import broadcast_to, reshape, transpose
 
@@ -104,7 +104,7 @@ def divide_by_count(x, n):
     from 65520 it rounds ``n`` to inf (a float16 mean's gradient was 0 there): a float16
     ``x`` is then divided in float32 and rounded once, as PyTorch divides."""
     if x.dtype == dtypes.float16 and n > 2048:
-        return (x.astype(dtypes.float32) / n).astype(dtypes.float16)
+        return in_float32(lambda wide: wide / n, x)
     return x / n
 
 
@@ -184,7 +184,7 @@ def var(x, axis=None, ddof=0, keepdims=False):
 def _variance(caller, x, axis, ddof, keepdims):
     x = as_tensor(x)
     if x.dtype == dtypes.float16:  # accumulated in float32, as PyTorch does: a float16 sum of squares overflows
-        return _variance(caller, x.astype(dtypes.float32), axis, ddof, keepdims).astype(dtypes.float16)
+        return in_float32(lambda wide: _variance(caller, wide, axis, ddof, keepdims), x)
     axes = normalize_axis(caller, axis, x.ndim)
     n = 1
     for a in axes:

@@ -19,7 +19,7 @@ import numbers
 
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import abs as _abs, constant, relu as _relu, sigmoid as _sigmoid
-from autograd.ops.elementwise import tanh as _tanh, where
+from autograd.ops.elementwise import in_float32, tanh as _tanh, where
 from autograd.ops.shape import reshape, split
 from backends import dtypes
 
@@ -152,14 +152,6 @@ def celu(input, alpha=1.0, inplace=False):
     return nn_fused.elu(input, alpha, 1.0, 1.0 / alpha)
 
 
-def _in_float32(activation, input, *args):
-    """``activation(input, *args)`` of a float16 input computed in float32 and rounded
-    once, as PyTorch computes float16 activations: in float16 steps a product on the way
-    (x * 6, gy * x) can overflow where the result does not, or lose most of its bits
-    (1 - y near 1). The casts are ops, so gradients of every order come back in float16."""
-    return activation(input.astype(dtypes.float32), *args).astype(dtypes.float16)
-
-
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
@@ -171,7 +163,7 @@ def gelu(input, approximate="none"):
     from |x| = 41, and x^2 from 256, which made the gradient inf * 0 = NaN there."""
     floating("gelu", input)
     if input.dtype == dtypes.float16:
-        return _in_float32(gelu, input, approximate)
+        return in_float32(lambda wide: gelu(wide, approximate), input)
     if approximate == "none":
         return input * (nn_fused.erf(input * _SQRT_HALF) + 1) * 0.5
     if approximate == "tanh":
@@ -186,7 +178,7 @@ def silu(input, inplace=False):
     if inplace:
         return overwrite("silu_", input, silu)
     if input.dtype == dtypes.float16:  # gy * x in the product rule overflowed: NaN from x = 20000
-        return _in_float32(silu, input)
+        return in_float32(silu, input)
     return input * _sigmoid(input)
 
 
@@ -196,7 +188,7 @@ def mish(input, inplace=False):
     if inplace:
         return overwrite("mish_", input, mish)
     if input.dtype == dtypes.float16:  # as silu's gradient, NaN from x = 20000
-        return _in_float32(mish, input)
+        return in_float32(mish, input)
     return input * _tanh(nn_fused.softplus(input))
 
 
@@ -220,7 +212,7 @@ def hardswish(input, inplace=False):
     if inplace:
         return overwrite("hardswish_", input, hardswish)
     if input.dtype == dtypes.float16:  # x * 6 overflowed: inf from x = 10920, where the result is x
-        return _in_float32(hardswish, input)
+        return in_float32(hardswish, input)
     return nn_fused.hardswish(input)
 
 
