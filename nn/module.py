@@ -574,67 +574,20 @@ class Module:
             problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
         if strict and missing and unexpected:
             problems.extend(_prefix_hint(missing, unexpected))
-        # The shape each uninitialized target (a Lazy module's) takes from the state, by id
-        lazy_shapes, initializations, refused = {}, [], set()
-        for mprefix, module in self.named_modules():
-            try:
-                planned = module._shapes_from_state(f"{mprefix}." if mprefix else "", state_dict)
-            except ValueError as exc:  # the state gives the module no size, or a bad one
-                problems.append(str(exc))
-                refused.update(id(t) for t in (*module._parameters.values(), *module._buffers.values()))
-                continue
-            if planned is not None:
-                shapes, initialize = planned
-                lazy_shapes.update(shapes)
-                initializations.append(initialize)
-        staged, assigned = [], []  # (target, host array) to copy; ((module, name), tensor) to assign
+        lazy_shapes, initializations, refused = self._lazy_shapes_from_state(state_dict, problems)
+        staged, assigned = [], []  # (target, host array) to copy; ((module, name), _assigned_value's) to assign
         # In the module's order, not the state dict's, as PyTorch copies: where two keys name one
         # tied parameter, the later one in state_dict() order is the value it keeps.
         for key, target in targets.items():
             if key not in state_dict:
                 continue
-            value = state_dict[key]
-            if is_lazy(value):
-                if not is_lazy(target):
-                    problems.append(f"{key}: the value is an uninitialized {value._kind} (from a Lazy module that "
-                                    "had not run forward when its state_dict was taken); run the saved model "
-                                    "forward once before taking its state_dict")
-                continue  # an uninitialized value into an uninitialized target: nothing to copy, as in PyTorch
-            if is_lazy(target):
-                expected = lazy_shapes.get(id(target))
-                if expected is None:
-                    if id(target) not in refused:
-                        problems.append(f"{key}: the target is an uninitialized {target._kind} outside a Lazy "
-                                        "module, which nothing gives a shape; materialize() it first")
-                    continue
-            else:
-                expected = target.shape
-            host = value._backend.to_numpy(value.data) if isinstance(value, Tensor) else value
-            shape = getattr(host, "shape", None)
-            if shape is None:
-                problems.append(f"{key}: expected a tensor or array of shape {expected}, "
-                                f"got a {type(value).__name__}")
-                continue
-            if tuple(shape) == (1,) and expected == ():  # a 0-d tensor as older PyTorch saved it, read as PyTorch does
-                host, shape = host.reshape(()), ()
-            if tuple(shape) != expected:
-                problems.append(f"{key}: expected shape {expected}, got {tuple(shape)}")
-                continue
-            kind = getattr(getattr(host, "dtype", None), "kind", "f")
-            if kind not in "biuf":  # NumPy would cast an object array's None to NaN, silently
-                problems.append(f"{key}: expected numbers, got an array of dtype {host.dtype}")
-                continue
-            try:  # converted now, so a value that cannot be read fails before anything is copied
-                if assign:
-                    assigned.append((slots[key], _assigned_value(target, value, host)))
-                else:
-                    staged.append((target, backends.get("cpu").asarray(host, target.dtype)))
-            except Exception as exc:
-                into = "to assign" if assign else f"as {target.dtype}"
-                problems.append(f"{key}: cannot read a {type(value).__module__}.{type(value).__qualname__} "
-                                f"of dtype {getattr(value, 'dtype', '?')} {into} "
-                                f"({type(exc).__name__}: {exc})")
-                continue
+            problem, loaded = _value_to_load(key, target, state_dict[key], lazy_shapes, refused, assign)
+            if problem is not None:
+                problems.append(problem)
+            elif loaded is not None and assign:
+                assigned.append((slots[key], loaded))
+            elif loaded is not None:
+                staged.append((target, loaded))
         if problems:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}: "
                                  + "; ".join(problems) + ". Nothing was changed.")
@@ -675,6 +628,25 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+    def _lazy_shapes_from_state(self, state_dict, problems):
+        """For load_state_dict: the shape ``state_dict`` gives each uninitialized tensor (a
+        Lazy module's), by id; the functions that give them those shapes, to call once every
+        check has passed; and the ids of the tensors of the Lazy modules the state refuses,
+        whose problem is added to ``problems``."""
+        lazy_shapes, initializations, refused = {}, [], set()
+        for mprefix, module in self.named_modules():
+            try:
+                planned = module._shapes_from_state(f"{mprefix}." if mprefix else "", state_dict)
+            except ValueError as exc:  # the state gives the module no size, or a bad one
+                problems.append(str(exc))
+                refused.update(id(t) for t in (*module._parameters.values(), *module._buffers.values()))
+                continue
+            if planned is not None:
+                shapes, initialize = planned
+                lazy_shapes.update(shapes)
+                initializations.append(initialize)
+        return lazy_shapes, initializations, refused
 
     def _shapes_from_state(self, prefix, state_dict):
         """For load_state_dict: None here. A Lazy module that has not run forward returns
@@ -719,6 +691,47 @@ def _call_forward_hook(module, hook, args, kwargs, out):
 def _indent(text, spaces):
     """Indent every line but the first, as PyTorch's nested reprs do."""
     return text.replace("\n", "\n" + " " * spaces)
+
+
+def _value_to_load(key, target, value, lazy_shapes, refused, assign):
+    """load_state_dict's check of ``value`` for ``target`` (``state_dict[key]``): (problem,
+    None) when it is refused, (None, None) when there is nothing to load, else (None, loaded):
+    the host array to copy into the target or, with ``assign``, what _assigned_value gives.
+    Converted here, so a value that cannot be read fails before anything is changed."""
+    if is_lazy(value):
+        if not is_lazy(target):
+            return (f"{key}: the value is an uninitialized {value._kind} (from a Lazy module that had not run "
+                    "forward when its state_dict was taken); run the saved model forward once before taking "
+                    "its state_dict"), None
+        return None, None  # an uninitialized value into an uninitialized target: nothing to copy, as in PyTorch
+    if is_lazy(target):
+        expected = lazy_shapes.get(id(target))
+        if expected is None:
+            if id(target) in refused:  # its Lazy module's problem is listed already
+                return None, None
+            return (f"{key}: the target is an uninitialized {target._kind} outside a Lazy module, which nothing "
+                    "gives a shape; materialize() it first"), None
+    else:
+        expected = target.shape
+    host = value._backend.to_numpy(value.data) if isinstance(value, Tensor) else value
+    shape = getattr(host, "shape", None)
+    if shape is None:
+        return f"{key}: expected a tensor or array of shape {expected}, got a {type(value).__name__}", None
+    if tuple(shape) == (1,) and expected == ():  # a 0-d tensor as older PyTorch saved it, read as PyTorch does
+        host, shape = host.reshape(()), ()
+    if tuple(shape) != expected:
+        return f"{key}: expected shape {expected}, got {tuple(shape)}", None
+    kind = getattr(getattr(host, "dtype", None), "kind", "f")
+    if kind not in "biuf":  # NumPy would cast an object array's None to NaN, silently
+        return f"{key}: expected numbers, got an array of dtype {host.dtype}", None
+    try:
+        if assign:
+            return None, _assigned_value(target, value, host)
+        return None, backends.get("cpu").asarray(host, target.dtype)
+    except Exception as exc:
+        into = "to assign" if assign else f"as {target.dtype}"
+        return (f"{key}: cannot read a {type(value).__module__}.{type(value).__qualname__} of dtype "
+                f"{getattr(value, 'dtype', '?')} {into} ({type(exc).__name__}: {exc})"), None
 
 
 def _assigned_value(target, value, host):

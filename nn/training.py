@@ -14,7 +14,7 @@ import math
 import numbers
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import backends
@@ -247,26 +247,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     repeats the interrupted run's orders. (A DistributedSampler, as PyTorch's, does not
     advance unless told to; fit leaves it be.)
     """
-    _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or not 0 <= initial_epoch <= epochs:
-        raise ValueError(f"fit: initial_epoch must be an int from 0 to epochs ({epochs}), got {initial_epoch!r}; "
-                         "epochs is the number of the last epoch, counted from the start of the run")
+    callbacks = _as_list("callbacks", callbacks)
+    _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader, epochs, initial_epoch, callbacks)
     metric_fns = _resolve_metrics(metrics)
-    callbacks = list(callbacks)
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"fit: callbacks must be nn.training.Callback objects, got {type(cb).__name__}")
-    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
-        if loader is not None and hasattr(loader, "__len__") and len(loader) == 0:
-            # caught before training, not after an epoch of it
-            raise ValueError(f"fit: {name} has no batches; check its dataset and batch_size/drop_last")
-        if isinstance(loader, Iterator) and epochs - initial_epoch > 1:
-            # caught here, not as "yielded no batches" in epoch 2, after an epoch of training
-            raise TypeError(f"fit: {name} is an iterator ({type(loader).__name__}), used up after one epoch, "
-                            f"but {epochs - initial_epoch} epochs are to run; pass a re-iterable loader such as "
-                            "nn.data.DataLoader or a list of batches")
     target = None if device is None else backends.get(device)
     if target is not None:
         model.to(target)
@@ -285,9 +268,10 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
             module.training = training
 
 
-def _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader):
+def _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader, epochs, initial_epoch, callbacks):
     """Refuse swapped or wrong arguments before the first batch, which would otherwise fail
-    deep inside it (after a forward and backward) with an AttributeError or TypeError."""
+    deep inside it (after a forward and backward) with an AttributeError or TypeError, or
+    after an epoch of training (an empty loader, an iterator used up)."""
     order = "the order is fit(model, loss_fn, optimizer, train_loader, val_loader, ...)"
     if not isinstance(model, Module):
         raise TypeError(f"fit: model must be an nn.Module, got {type(model).__name__}; {order}")
@@ -301,6 +285,21 @@ def _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader):
         if isinstance(loader, Dataset):  # iterating it gives one unbatched sample at a time
             raise TypeError(f"fit: {name} is a Dataset, which yields single samples, not batches; wrap it in "
                             f"nn.data.DataLoader(dataset, batch_size=...)")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or not 0 <= initial_epoch <= epochs:
+        raise ValueError(f"fit: initial_epoch must be an int from 0 to epochs ({epochs}), got {initial_epoch!r}; "
+                         "epochs is the number of the last epoch, counted from the start of the run")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"fit: callbacks must be nn.training.Callback objects, got {type(cb).__name__}")
+    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
+        if loader is not None and hasattr(loader, "__len__") and len(loader) == 0:
+            raise ValueError(f"fit: {name} has no batches; check its dataset and batch_size/drop_last")
+        if isinstance(loader, Iterator) and epochs - initial_epoch > 1:  # not "yielded no batches" in epoch 2
+            raise TypeError(f"fit: {name} is an iterator ({type(loader).__name__}), used up after one epoch, "
+                            f"but {epochs - initial_epoch} epochs are to run; pass a re-iterable loader such as "
+                            "nn.data.DataLoader or a list of batches")
 
 
 def _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, scheduler, callbacks, metric_fns,
@@ -430,7 +429,7 @@ def _check_loss(loss):
 
 def _resolve_metrics(metrics):
     resolved = {}
-    for metric in metrics or ():
+    for metric in _as_list("metrics", metrics or ()):
         if isinstance(metric, str):
             if metric not in NAMED_METRICS:
                 raise ValueError(f"fit: unknown metric {metric!r}; choose from {sorted(NAMED_METRICS)} "
@@ -445,6 +444,15 @@ def _resolve_metrics(metrics):
                              f"'val_{name}'; give each callable its own name (a def, or set its __name__)")
         resolved[name] = fn
     return resolved
+
+
+def _as_list(name, value):
+    """An argument that takes several items as a list; one item alone is refused with the fix,
+    as iterating it would take it apart (a metric's name) or fail with Python's bare message."""
+    if isinstance(value, (str, Callback)) or callable(value) or not isinstance(value, Iterable):
+        raise TypeError(f"fit: {name} must be a list or tuple, got a single {type(value).__name__}; "
+                        f"wrap it in a list: {name}=[...]")
+    return list(value)
 
 
 def _steps_per_batch(scheduler):

@@ -129,13 +129,14 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if mask is not None:
         mask = _heads_mask(op, mask, batch, num_heads, length, keys)
 
-    q, k, v = _projections(query, key, value, in_proj_weight, in_proj_bias, use_separate_proj_weight,
-                           q_proj_weight, k_proj_weight, v_proj_weight)
     if (bias_k is None) != (bias_v is None):
         raise ValueError(f"{op}: give both bias_k and bias_v, or neither")
+    if bias_k is not None and (static_k is not None or static_v is not None):
+        raise ValueError(f"{op}: bias_k and bias_v cannot be added to static_k and static_v")
+
+    q, k, v = _projections(query, key, value, in_proj_weight, in_proj_bias, use_separate_proj_weight,
+                           q_proj_weight, k_proj_weight, v_proj_weight)
     if bias_k is not None:
-        if static_k is not None or static_v is not None:
-            raise ValueError(f"{op}: bias_k and bias_v cannot be added to static_k and static_v")
         k, v = (concat([t, broadcast_to(reshape(b, (1, 1, embed_dim)), _one_step(t.shape, seq_axis))],
                        axis=seq_axis) for t, b in ((k, bias_k), (v, bias_v)))
         mask, padding = _one_more_key(mask), _one_more_key(padding)
@@ -322,18 +323,17 @@ def _projections(query, key, value, weight, bias, separate, q_weight, k_weight, 
     """The query, key and value projections, as few GEMMs as the inputs allow (PyTorch's
     rule): one for self-attention (query is key is value), two when key is value."""
     if separate:
-        biases = (None, None, None) if bias is None else split(bias, 3)
-        return tuple(linear(x, w, b) for x, w, b in zip((query, key, value), (q_weight, k_weight, v_weight),
-                                                         biases))
-    embed_dim = query.shape[-1]
-    if key is value and query is key:
+        weights = (q_weight, k_weight, v_weight)
+    elif key is value and query is key:
         return tuple(split(linear(query, weight, bias), 3, axis=-1))
-    if key is value:
+    elif key is value:
+        embed_dim = query.shape[-1]
         w_q, w_kv = split(weight, [embed_dim])
         b_q, b_kv = (None, None) if bias is None else split(bias, [embed_dim])
         k, v = split(linear(key, w_kv, b_kv), 2, axis=-1)
         return linear(query, w_q, b_q), k, v
-    weights = split(weight, 3)
+    else:
+        weights = split(weight, 3)
     biases = (None, None, None) if bias is None else split(bias, 3)
     return tuple(linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases))
 

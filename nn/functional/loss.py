@@ -2,8 +2,9 @@
 ``size_average``/``reduce`` flags included): classification (cross-entropy, nll,
 binary cross-entropy), regression (mse, l1, huber, smooth l1) and likelihoods and
 divergences (kl_div, poisson_nll_loss, gaussian_nll_loss); the margin and ranking
-losses are in ``margin_loss``. Cross-entropy from logits and binary cross-entropy
-each call one fused, stable primitive; the rest are compositions of Tensor ops.
+losses are in ``margin_loss``. Cross-entropy from logits, binary cross-entropy,
+the Huber and smooth l1 kernels and the softplus of binary cross-entropy with logits
+are fused, stable primitives (``nn_fused``); the rest are compositions of Tensor ops.
 Targets, weights and reductions are checked in ``loss_arguments``, the same way for
 every loss."""
 import math
@@ -21,6 +22,12 @@ from backends import dtypes
 from .arguments import floating, integer, kind, real, real_number, require_tensor
 from .clamping import clamped_values
 from .loss_arguments import elementwise_weight, reduce_loss, resolve_reduction, same_shapes, weight_like
+
+
+def _class_count(input):
+    """The number of classes of an input (C,) or (N, C, d1, ...); 0 for a 0-d input, which
+    _class_targets refuses."""
+    return input.shape[0] if input.ndim == 1 else input.shape[1] if input.ndim >= 2 else 0
 
 
 def _class_weight(op, weight, input, c):
@@ -49,7 +56,7 @@ def _class_targets(op, input, target, ignore_index):
         one_hot = f"; for one-hot targets pass target.argmax(axis={min(len(shape) - 1, 1)})" if t.shape == shape else ""
         raise ValueError(f"{op}: the input of shape {input.shape} needs a target of shape {expected}, "
                          f"got {target.shape}{one_hot}")
-    c = shape[-1] if len(shape) == 1 else shape[1]
+    c = _class_count(input)
     all_valid = _targets_in_bounds(op, target, c, ignore_index)
     if len(shape) == 2:
         return input, target, expected, all_valid
@@ -105,7 +112,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     if not real(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
-    c = input.shape[-1] if input.ndim == 1 else input.shape[1] if input.ndim >= 2 else 0
+    c = _class_count(input)
     weight = _class_weight(op, weight, input, c)
     if kind(target) == "f":
         if ignore_index >= 0:  # a class index, which probability targets have no use for
@@ -149,7 +156,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     require_tensor(op, target, "target")
     ignore_index = integer(op, "ignore_index", ignore_index)
     reduction = resolve_reduction(op, size_average, reduce, reduction)
-    c = input.shape[-1] if input.ndim == 1 else input.shape[1] if input.ndim >= 2 else 0
+    c = _class_count(input)
     weight = _class_weight(op, weight, input, c)
     logp, targets, shape, all_valid = _class_targets(op, input, target, ignore_index)
     xp = input._backend.xp
@@ -206,6 +213,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target."""
     reduction = resolve_reduction("huber_loss", None, None, reduction)
+    delta = real_number("huber_loss", "delta", delta)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
     input, target = same_shapes("huber_loss", input, target)

@@ -5,6 +5,7 @@ import math
 import numbers
 
 from .. import functional as F
+from ..functional.arguments import real_number
 from ..functional.loss import resolve_kl_reduction
 from ..functional.loss_arguments import resolve_reduction
 from ..module import Module
@@ -103,6 +104,7 @@ class L1Loss(_Loss):
 class HuberLoss(_Loss):
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction=reduction)
+        real_number("HuberLoss", "delta", delta)  # a TypeError that names it, not Python's from the comparison
         if not delta > 0:
             raise ValueError(f"HuberLoss: delta must be positive, got {delta!r}")
         self.delta = delta
@@ -136,8 +138,7 @@ class SmoothL1Loss(_Loss):
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__(size_average, reduce, reduction)
-        if not beta >= 0:
-            raise ValueError(f"SmoothL1Loss: beta must be at least 0, got {beta!r}")
+        real_number("SmoothL1Loss", "beta", beta, at_least=0)
         self.beta = beta
 
     def forward(self, input, target):

@@ -330,7 +330,7 @@ class RNN(RNNBase):
         self.nonlinearity = nonlinearity
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
-        return (rnn_step(gx, state[0], w_hh_t, self.nonlinearity),)
+        return (nn_fused.rnn_step(gx, state[0], w_hh_t, self.nonlinearity),)
 
     def _sequence(self, projected, state, w_hh_t, hidden_bias, seq_len, reverse):
         hs, h_n = nn_fused.rnn_sequence(projected, state[0], w_hh_t, self.nonlinearity, seq_len, reverse)
@@ -356,7 +356,7 @@ class LSTM(RNNBase):
                          device, dtype, proj_size=proj_size)
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
-        return lstm_step(gx, *state, w_hh_t)
+        return nn_fused.lstm_step(gx, *state, w_hh_t)
 
     def _sequence(self, projected, state, w_hh_t, hidden_bias, seq_len, reverse):
         hs, h_n, c_n = nn_fused.lstm_sequence(projected, *state, w_hh_t, seq_len, reverse)
@@ -376,7 +376,7 @@ class GRU(RNNBase):
     fold_hidden_bias = False  # b_hn sits inside r * (...), so it cannot join the input projection
 
     def _step(self, gx, state, w_hh_t, hidden_bias):
-        return (gru_step(gx, state[0], w_hh_t, hidden_bias),)
+        return (nn_fused.gru_step(gx, state[0], w_hh_t, hidden_bias),)
 
     def _sequence(self, projected, state, w_hh_t, hidden_bias, seq_len, reverse):
         hs, h_n = nn_fused.gru_sequence(projected, state[0], w_hh_t, hidden_bias, seq_len, reverse)
@@ -450,21 +450,3 @@ def add_weights(module, suffix, gates, input_size, hidden_size, bias, dtype, bac
         setattr(module, stem + suffix, Parameter(Tensor._make(backend.uniform(shape, -bound, bound, dtype), backend)))
     return tuple(stem + suffix for stem, _ in shapes)
 
-
-# One time step of each cell.
-# ``gx`` is the step's input projection x @ W_ih.T (+ biases), (batch, gates * hidden).
-
-def rnn_step(gx, h, w_hh_t, nonlinearity):
-    """The new h; ``nonlinearity`` is "tanh" or "relu", in one fused op."""
-    return nn_fused.rnn_step(gx, h, w_hh_t, nonlinearity)
-
-
-def lstm_step(gx, h, c, w_hh_t):
-    """The new (h, c); gates stacked (i, f, g, o) as in PyTorch, in one fused op."""
-    return nn_fused.lstm_step(gx, h, c, w_hh_t)
-
-
-def gru_step(gx, h, w_hh_t, hidden_bias):
-    """Gates stacked (r, z, n), in one fused op; ``hidden_bias`` (b_hh, or None) stays
-    out of ``gx`` because its n block is scaled by r."""
-    return nn_fused.gru_step(gx, h, w_hh_t, hidden_bias)

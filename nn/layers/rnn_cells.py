@@ -1,13 +1,13 @@
 """RNNCell, LSTMCell and GRUCell: one time step, for loops the user writes, with
 PyTorch's arguments, parameter names (``weight_ih``, ``weight_hh``, ``bias_ih``,
 ``bias_hh``), shapes and gate order. The step arithmetic is the layers' own
-(``recurrent.rnn_step`` and friends)."""
+(the fused steps ``nn_fused.rnn_step``, ``lstm_step`` and ``gru_step``)."""
 import backends
 from autograd import Tensor, reshape
+from autograd.ops import nn_fused
 
 from ..module import Module
-from .recurrent import (add_weights, check_sizes, check_state, floating_dtype, gru_step, lstm_step, reset_uniform,
-                        rnn_step)
+from .recurrent import add_weights, check_sizes, check_state, floating_dtype, reset_uniform
 
 
 class RNNCellBase(Module):
@@ -91,7 +91,7 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def _cell(self, gx, states):
-        return (rnn_step(gx, states[0], self.weight_hh.T, self.nonlinearity),)
+        return (nn_fused.rnn_step(gx, states[0], self.weight_hh.T, self.nonlinearity),)
 
 
 class LSTMCell(RNNCellBase):
@@ -101,7 +101,7 @@ class LSTMCell(RNNCellBase):
     n_states = 2
 
     def _cell(self, gx, states):
-        return lstm_step(gx, *states, self.weight_hh.T)
+        return nn_fused.lstm_step(gx, *states, self.weight_hh.T)
 
 
 class GRUCell(RNNCellBase):
@@ -112,4 +112,4 @@ class GRUCell(RNNCellBase):
     fold_hidden_bias = False
 
     def _cell(self, gx, states):
-        return (gru_step(gx, states[0], self.weight_hh.T, self.bias_hh),)
+        return (nn_fused.gru_step(gx, states[0], self.weight_hh.T, self.bias_hh),)

@@ -69,6 +69,12 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _refuse_set(name, params):
+    if isinstance(params, (set, frozenset)):
+        raise TypeError(f"{name}: parameters must be in an ordered collection (a list), not a set, whose "
+                        "order changes between runs and would scramble state_dict()")
+
+
 # Step hooks of every optimizer (register_optimizer_step_pre_hook / _post_hook).
 _global_step_pre_hooks = []
 _global_step_post_hooks = []
@@ -196,9 +202,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of param-group "
                             "dicts, but got a single Tensor; pass [tensor] or model.parameters()")
-        if isinstance(params, (set, frozenset)):
-            raise TypeError(f"{type(self).__name__}: parameters must be in an ordered collection (a list), not "
-                            "a set, whose order changes between runs and would scramble state_dict()")
+        _refuse_set(type(self).__name__, params)
         if isinstance(params, dict):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of param-group "
                             "dicts, but got one dict; wrap it in a list: [{'params': ...}]")
@@ -285,13 +289,8 @@ class Optimizer:
         if "params" not in param_group:
             raise ValueError(f"{name}.add_param_group: the group has no 'params' entry")
         params = param_group["params"]
-        if isinstance(params, Tensor):
-            params = [params]
-        elif isinstance(params, (set, frozenset)):
-            raise TypeError(f"{name}: parameters must be in an ordered collection (a list), not a set, whose "
-                            "order changes between runs and would scramble state_dict()")
-        else:
-            params = list(params)
+        _refuse_set(name, params)
+        params = [params] if isinstance(params, Tensor) else list(params)
         names = None
         if any(isinstance(p, tuple) for p in params):  # from named_parameters()
             if not all(isinstance(p, tuple) and len(p) == 2 for p in params):

@@ -226,8 +226,8 @@ class L1Unstructured(_ByScore):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
-class RandomStructured(BasePruningMethod):
-    """Prunes ``amount`` channels (a count, or a fraction) along ``dim``, chosen at random."""
+class _ByChannelScore(BasePruningMethod):
+    """Prunes the ``amount`` channels (a count, or a fraction) along ``dim`` of lowest score."""
     PRUNING_TYPE = "structured"
 
     def __init__(self, amount, dim=-1):
@@ -235,35 +235,38 @@ class RandomStructured(BasePruningMethod):
         self.amount = amount
         self.dim = dim
 
+    def _channel_scores(self, t):
+        raise NotImplementedError  # (each method's own), one per channel along dim
+
     def compute_mask(self, t, default_mask):
         channels, count = _structured_counts(t, self.amount, self.dim)
         if not count:
             return default_mask
-        kept = topk(rand(channels, device=t.device), channels - count).indices
+        kept = topk(self._channel_scores(t), channels - count).indices
         return _channel_mask(t, self.dim, kept) * default_mask.astype(t.dtype, copy=False)
+
+
+class RandomStructured(_ByChannelScore):
+    """Prunes ``amount`` channels (a count, or a fraction) along ``dim``, chosen at random."""
+
+    def _channel_scores(self, t):
+        return rand(t.shape[self.dim], device=t.device)
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
         return super().apply(module, name, amount=amount, dim=dim)
 
 
-class LnStructured(BasePruningMethod):
+class LnStructured(_ByChannelScore):
     """Prunes the ``amount`` channels (a count, or a fraction) along ``dim`` of smallest
     L``n`` norm (``n`` a number, inf or -inf included, or "fro" for 2)."""
-    PRUNING_TYPE = "structured"
 
     def __init__(self, amount, n, dim=-1):
-        _check_amount(amount)
-        self.amount = amount
+        super().__init__(amount, dim)
         self.n = n
-        self.dim = dim
 
-    def compute_mask(self, t, default_mask):
-        channels, count = _structured_counts(t, self.amount, self.dim)
-        if not count:
-            return default_mask
-        kept = topk(_channel_norms(t, self.n, self.dim), channels - count).indices
-        return _channel_mask(t, self.dim, kept) * default_mask.astype(t.dtype, copy=False)
+    def _channel_scores(self, t):
+        return _channel_norms(t, self.n, self.dim)
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
