@@ -38,7 +38,7 @@ from .ops.rounding import ceil, floor, floor_divide, fmod, remainder, round, tru
 from .ops.scan import cumprod, cumsum, cumulative_prod, cumulative_sum, diff
 from .ops.searching import count_nonzero, nonzero, searchsorted
 from .ops.sets import unique_all, unique_counts, unique_inverse, unique_values
-from .ops.sorting import argsort, median, sort, topk
+from .ops.sorting import argsort, kthvalue, median, nanmedian, nanquantile, quantile, sort, topk
 from .ops.shape import (broadcast_arrays, broadcast_to, concat, expand_dims, flatten, permute_dims, reshape, split,
                         squeeze, stack, sum_to, swapaxes, transpose)
 from .ops.trigonometric import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin,

@@ -471,6 +471,29 @@ def _median_row(name, axis, keepdims, shape, torch_fn):
               (distinct(*shape),), torch_fn)
 
 
+def with_nan(gen, *positions):
+    """``gen``'s values with NaN at ``positions`` (no line all NaN, so gradients stay finite)."""
+    def draw(rng):
+        x = gen(rng)
+        for p in positions:
+            x[p] = np.nan
+        return x
+    return draw
+
+
+def _quantile_row(name, q, axis, keepdims, method, shape, torch_fn, nan_positions=(), fn=ag.quantile,
+                  ref=np.quantile):
+    gen = with_nan(distinct(*shape), *nan_positions) if nan_positions else distinct(*shape)
+    return Op(f"{fn.__name__}-{name}", lambda x: fn(x, q, axis, keepdims, method),
+              lambda x: ref(x, np.asarray(q, dtype=x.dtype), axis, keepdims=keepdims, method=method), (gen,),
+              lambda t, x: torch_fn(t, x, t.tensor(q, dtype=x.dtype)))
+
+
+def _torch_quantile_over_0_2(t, x, q, interpolation):  # torch.quantile takes one dim: axes (0, 2) merged last
+    merged = t.quantile(x.permute(1, 0, 2).reshape(x.shape[1], -1), q, dim=-1, interpolation=interpolation)
+    return merged.reshape(len(q), 1, x.shape[1], 1)
+
+
 SCANS = (
     _reduction_rows("prod", lambda x, a, k: x.prod(a, k), lambda x, a, k: np.prod(x, a, keepdims=k), _torch_prod,
                     normal)
@@ -503,6 +526,28 @@ SCANS = (
         _median_row("axis=None", None, False, (2, 3, 4), lambda t, x: t.quantile(x.reshape(-1), 0.5)),
         _median_row("axis=1", 1, False, (2, 3, 4), lambda t, x: t.median(x, 1).values),
         _median_row("axis=-1-keepdims", -1, True, (2, 3, 4), lambda t, x: t.quantile(x, 0.5, dim=-1, keepdim=True)),
+        _quantile_row("q=[0.1,0.5,0.9]-axis=1", [0.1, 0.5, 0.9], 1, False, "linear", (2, 3, 4),
+                      lambda t, x, q: t.quantile(x, q, dim=1)),
+        _quantile_row("q=0.3-axis=None", 0.3, None, False, "linear", (2, 3, 4),
+                      lambda t, x, q: t.quantile(x.reshape(-1), q)),
+        _quantile_row("q=[0.25,0.6]-axis=(0,2)-keepdims-midpoint", [0.25, 0.6], (0, 2), True, "midpoint", (2, 3, 4),
+                      lambda t, x, q: _torch_quantile_over_0_2(t, x, q, "midpoint")),
+        *(_quantile_row(f"q=[0.3,0.5,0.7]-axis=-1-{method}", [0.3, 0.5, 0.7], -1, False, method, (3, 6),
+                        lambda t, x, q, method=method: t.quantile(x, q, dim=-1, interpolation=method))
+          for method in ("lower", "higher", "nearest")),  # positions 1.5, 2.5, 3.5: nearest's half to even
+        _quantile_row("q=[0,0.4,1]-axis=1-keepdims", [0.0, 0.4, 1.0], 1, True, "linear", (3, 5),
+                      lambda t, x, q: t.nanquantile(x, q, dim=1, keepdim=True), nan_positions=[(0, 1), (2, 0), (2, 3)],
+                      fn=ag.nanquantile, ref=np.nanquantile),
+        Op("nanmedian-axis=1", lambda x: ag.nanmedian(x, 1), lambda x: np.nanmedian(x, 1),
+           (with_nan(distinct(4, 5), (0, 1), (2, 0), (2, 3)),), lambda t, x: t.nanquantile(x, 0.5, dim=1)),
+        Op("nanmedian-axis=None-keepdims", lambda x: ag.nanmedian(x, keepdims=True),
+           lambda x: np.nanmedian(x, keepdims=True), (with_nan(distinct(2, 3, 2), (1, 1, 0)),),
+           lambda t, x: t.nanquantile(x.reshape(-1), 0.5).reshape(1, 1, 1)),
+        Op("kthvalue-k=2-axis=0", lambda x: ag.kthvalue(x, 2, axis=0).values, lambda x: np.sort(x, 0)[1],
+           (distinct(4, 3),), lambda t, x: t.kthvalue(x, 2, 0).values),
+        Op("kthvalue-k=5-axis=-1-keepdims", lambda x: ag.kthvalue(x, 5, keepdims=True).values,
+           lambda x: np.sort(x, -1)[..., 4:5], (distinct(2, 3, 6),),
+           lambda t, x: t.kthvalue(x, 5, -1, keepdim=True).values),
         Op("vector_norm", ag.linalg.vector_norm, np.linalg.norm, (normal(2, 3),),
            lambda t, x: t.linalg.vector_norm(x)),
         Op("vector_norm-ord=1-axis=1", lambda x: ag.linalg.vector_norm(x, 1, 1), lambda x: np.linalg.norm(x, 1, 1),
