@@ -119,7 +119,7 @@ def _optimizer_state(checkpoint, device):
     tensors = checkpoint.read(names, device)
     try:
         return _decode(skeleton, tensors)
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, RecursionError) as exc:  # (a skeleton nested deeper than _encode's)
         raise _malformed_optimizer_state(checkpoint, exc) from exc
 
 
@@ -325,7 +325,7 @@ class _Checkpoint:
             return {}
         try:
             info = json.loads(raw)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:  # (nested past Python's recursion limit)
             raise ValueError(f"{self.path}: the checkpoint's '{TOPOGRAD_KEY}' metadata is not valid JSON "
                              f"({exc}); the file is corrupt") from exc
         version = info.get("version") if isinstance(info, dict) else None

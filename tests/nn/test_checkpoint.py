@@ -439,3 +439,26 @@ def test_restore_is_all_or_nothing_and_names_the_file(device, tmp_path):
 def test_loading_a_directory_says_so(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory; pass the checkpoint file"):
         nn.load(tmp_path)
+
+
+@pytest.mark.parametrize("depth", [600, 100_000], ids=["past _decode's recursion", "past json's"])
+def test_a_skeleton_nested_past_the_recursion_limit_is_a_corrupt_file(tmp_path, depth):
+    """Nesting that no save writes (an optimizer skeleton of lists within lists, with the
+    metadata checksum made to match) raised RecursionError from the reader."""
+    path = tmp_path / "ckpt.safetensors"
+    model = Net()
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    nn.save(model, path, optimizer=optimizer)
+
+    def nest(metadata):
+        info = json.loads(metadata["topograd"])
+        info["optimizer"]["param_groups"][0]["lr"] = "PLACE"
+        metadata["topograd"] = json.dumps(info).replace('"PLACE"', "[" * depth + "]" * depth)
+        metadata[nn.checkpoint.METADATA_CRC_KEY] = str(nn.checkpoint._metadata_crc(metadata))
+
+    rewrite_metadata(path, nest)
+    before = values(model)
+    with pytest.raises(ValueError, match="the file is corrupt"):
+        nn.restore(path, model, optimizer)
+    assert_state_equal(values(model), before)
+    assert optimizer.param_groups[0]["lr"] == 0.1
