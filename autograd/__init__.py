@@ -35,7 +35,7 @@ from .ops.nonfinite import isfinite, isinf, isnan, nan_to_num
 from .ops.rearrange import flip, meshgrid, moveaxis, repeat, roll, tile, unstack
 from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .ops.rounding import ceil, floor, floor_divide, fmod, remainder, round, trunc
-from .ops.scan import cumprod, cumsum, cumulative_prod, cumulative_sum, diff
+from .ops.scan import cummax, cummin, cumprod, cumsum, cumulative_prod, cumulative_sum, diff, logcumsumexp
 from .ops.searching import count_nonzero, nonzero, searchsorted
 from .ops.sets import unique_all, unique_counts, unique_inverse, unique_values
 from .ops.sorting import argsort, kthvalue, median, nanmedian, nanquantile, quantile, sort, topk

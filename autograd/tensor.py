@@ -868,6 +868,9 @@ class Tensor:
     def prod(self, axis=None, keepdims=False): return ops.reduction.prod(self, axis, keepdims)
     def cumsum(self, axis=None): return ops.scan.cumsum(self, axis)
     def cumprod(self, axis=None): return ops.scan.cumprod(self, axis)
+    def cummax(self, axis): return ops.scan.cummax(self, axis)
+    def cummin(self, axis): return ops.scan.cummin(self, axis)
+    def logcumsumexp(self, axis): return ops.scan.logcumsumexp(self, axis)
     def sort(self, axis=-1, descending=False, stable=True): return ops.sorting.sort(self, axis, descending, stable)
     def argsort(self, axis=-1, descending=False, stable=True):
         return ops.sorting.argsort(self, axis, descending, stable)

@@ -28,6 +28,21 @@ def has_zero_stride(array):
     return 0 not in shape and any(step == 0 and n > 1 for n, step in zip(shape, strides))
 
 
+def doubling_scan(xp, combine, x, axis):
+    """The inclusive scan of ``combine`` (associative, elementwise) along ``axis`` in
+    ceil(log2 n) whole-array steps (Hillis and Steele's): after the step of span d, each
+    entry combines the 2d entries up to it (all of them, within 2d of the start), so the
+    step that passes n covers every line. n log n work, against a one-pass kernel's n."""
+    n, span = x.shape[axis], 1
+    before = (slice(None),) * axis
+    while span < n:
+        head, later, earlier = (x[before + (s, Ellipsis)] for s in
+                                (slice(0, span), slice(span, None), slice(0, n - span)))
+        x = xp.concat([head, combine(later, earlier)], axis=axis)
+        span *= 2
+    return x
+
+
 class Backend:
     name = "abstract"
 
@@ -194,6 +209,26 @@ class Backend:
         out = xp.zeros(shape, dtype=values.dtype)
         self.put_(out, index, values)
         return out
+
+    def cumulative_extreme(self, x, axis, largest):
+        """The running maximum (``largest``) or minimum of ``x`` along ``axis``; a NaN stays
+        from where it appears on, as the standard's maximum and minimum spread it (bools: a
+        running or, and). The standard has no such scan: this form takes ceil(log2 n) whole-
+        array steps (see doubling_scan); a backend may scan in one pass."""
+        xp = self.xp
+        if x.dtype == xp.bool:  # (the standard's maximum takes numbers only)
+            combine = xp.logical_or if largest else xp.logical_and
+        else:
+            combine = xp.maximum if largest else xp.minimum
+        return doubling_scan(xp, combine, x, axis)
+
+    def cumulative_logaddexp(self, x, axis, dtype=None):
+        """log(cumulative_sum(exp(x))) along ``axis`` (in ``dtype`` where given, a wider one
+        for the running value), with no overflow: logaddexp of running values, which the
+        standard has (see doubling_scan), though not as a scan."""
+        if dtype is not None:
+            x = self.xp.astype(x, dtype)
+        return doubling_scan(self.xp, self.xp.logaddexp, x, axis)
 
     def fmod(self, a, b):
         """The remainder of ``a / b`` truncated toward zero, with ``a``'s sign (C's fmod,

@@ -145,6 +145,13 @@ class NumpyBackend(Backend):
         order = self.argsort(np.take_along_axis(x, chosen, axis), axis, largest, True)
         return np.take_along_axis(chosen, order, axis)
 
+    def cumulative_extreme(self, x, axis, largest):
+        return (np.maximum if largest else np.minimum).accumulate(x, axis=axis)  # one pass
+
+    def cumulative_logaddexp(self, x, axis, dtype=None):
+        with np.errstate(invalid="ignore"):  # a NaN passed on (NumPy warns), never one made here
+            return np.logaddexp.accumulate(x, axis=axis, dtype=dtype)
+
     def scatter_along_axis(self, shape, indices, values, axis):
         out = np.zeros(shape, dtype=values.dtype)
         np.put_along_axis(out, indices, values, axis)

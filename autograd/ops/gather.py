@@ -72,9 +72,22 @@ def take_along_axis(x, indices, axis=-1):
         if low < -n or high >= n:
             bad = low if low < -n else high
             raise IndexError(f"take_along_axis: index {bad} is out of bounds for axis {axis} of size {n}")
-    # The flat position of each picked element: its index along the axis (negatives
-    # counted from the end) times that axis's stride, plus its place on the other axes
-    # times theirs (a small array, broadcast: two passes over the indices in all).
+    flat = xp.astype(index, backend.native_dtype(dtypes.int64), copy=False)
+    if index.size and low < 0:
+        flat = xp.where(flat < 0, flat + n, flat)
+    return gather_along_axis(x, flat, axis, tuple(shape))
+
+
+def gather_along_axis(x, index, axis, shape=None):
+    """take_along_axis for the engine's own ``index`` (a backend int64 array, in bounds and
+    not negative, that broadcasts to ``shape``, by default its own): no checks. One
+    getitem of the flattened ``x``, so the gradient is a scatter-add, which sums the
+    gradients of a repeated index (cummax's)."""
+    backend = x._backend
+    xp = backend.xp
+    # The flat position of each picked element: its index along the axis times that
+    # axis's stride, plus its place on the other axes times theirs (a small array,
+    # broadcast: two passes over the indices in all).
     ramp = backend.asarray(range(max(x.shape)), dtypes.int64)
     offsets, stride, along = None, 1, 1
     for a in range(x.ndim - 1, -1, -1):
@@ -84,12 +97,12 @@ def take_along_axis(x, indices, axis=-1):
             place = xp.reshape(ramp[:x.shape[a]] * stride, tuple(-1 if b == a else 1 for b in range(x.ndim)))
             offsets = place if offsets is None else offsets + place
         stride *= x.shape[a]
-    flat = xp.astype(index, ramp.dtype)
-    if index.size and low < 0:
-        flat = xp.where(flat < 0, flat + n, flat)
+    flat = index
     if along != 1:
         flat = flat * along
     if offsets is not None:
         flat = flat + offsets
-    flat = xp.broadcast_to(flat, tuple(shape))
+    if flat is index:  # (the getitem keeps it for backward: not the caller's array, which may change)
+        flat = xp.asarray(index, copy=True)
+    flat = xp.broadcast_to(flat, index.shape if shape is None else shape)
     return getitem(reshape(x, (-1,)), Tensor._make(flat, backend))

@@ -1,16 +1,22 @@
 """Scans along one axis: ``cumsum`` and ``cumprod`` (NumPy's names; the Array API's
-``cumulative_sum`` and ``cumulative_prod`` beside them) and ``diff``.
+``cumulative_sum`` and ``cumulative_prod`` beside them), PyTorch's ``cummax``, ``cummin``
+and ``logcumsumexp``, and ``diff``.
 
 As in NumPy, ``axis=None`` scans the flattened tensor; a 0-d tensor scanned along
 axis 0 (or -1) is returned as it is, as in PyTorch. Integers and bools accumulate
 in int64 and float16 in float32, as the reductions do, and float32 in float64, as
 PyTorch's scans on the CPU do (see accumulate)."""
+import math
+from collections import namedtuple
+
 from backends import dtypes
 
 from ..function import Function
 from ..shapes import INTEGER, single_axis
+from ..tensor import Tensor
 from .comparison import not_equal
-from .elementwise import as_tensor, constant
+from .elementwise import as_tensor, constant, exp, floating, in_float32, where
+from .gather import gather_along_axis
 from .shape import broadcast_to, concat, reshape
 
 
@@ -120,14 +126,20 @@ def products_of_the_others(x, axis):
     return before * after
 
 
+def _line(op, x, axis):
+    """``x`` and the axis to scan along: None flattens it (a 0-d tensor too, which gives one
+    of shape (1,), as in NumPy); a 0-d tensor's axis 0 or -1 is a line of one, whose result
+    the caller makes 0-d again."""
+    if axis is None:
+        return reshape(x, (-1,)), 0
+    axis = single_axis(op, axis, x.ndim)
+    return (reshape(x, (1,)), 0) if x.ndim == 0 else (x, axis)
+
+
 def _scan(fn, op, x, axis):
     x = as_tensor(x)
-    if axis is None:
-        return fn.apply(reshape(x, (-1,)), 0)
-    axis = single_axis(op, axis, x.ndim)
-    if x.ndim == 0:
-        return reshape(fn.apply(reshape(x, (1,)), 0), ())
-    return fn.apply(x, axis)
+    out = fn.apply(*_line(op, x, axis))
+    return reshape(out, ()) if x.ndim == 0 and axis is not None else out
 
 
 def cumsum(x, axis=None):
@@ -138,6 +150,98 @@ def cumsum(x, axis=None):
 def cumprod(x, axis=None):
     """Running products along ``axis``; None scans the flattened tensor, as NumPy's."""
     return _scan(Cumprod, "cumprod", x, axis)
+
+
+class Logcumsumexp(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        y = accumulate(x._backend.cumulative_logaddexp, x, scan=True, axis=axis)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        if x.dtype == dtypes.float16:  # (a product of many float16 factors loses its last bits)
+            return in_float32(lambda *wide: _logcumsumexp_gradient(*wide, ctx.axis), x, y, gy), None
+        return _logcumsumexp_gradient(x, y, gy, ctx.axis), None
+
+
+def _logcumsumexp_gradient(x, y, gy, axis):
+    """gx_i = sum_{j>=i} gy_j exp(x_i - y_j) = exp(x_i - y_i) S_i, S_i = sum_{j>=i} gy_j exp(y_i - y_j),
+    so S_i = gy_i + exp(y_i - y_{i+1}) S_{i+1}: y never decreases, so every factor lies in
+    [0, 1] and nothing overflows at any scale. Linear in gy, so it differentiates again in
+    gy everywhere (PyTorch's sum in log space of log|gy|, signs apart, does not at gy = 0)."""
+    n = x.shape[axis]
+    if n == 0:
+        return gy
+    later = concat([y[part(axis, 1, None)], y[part(axis, n - 1, None)]], axis)  # y_{i+1} (the last: unused)
+    own, stepping, empty = y, y, None
+    xp = x._backend.xp
+    starts_at_minus_inf = bool(xp.any(y.data[part(axis, 0, 1)] == -math.inf))
+    if starts_at_minus_inf or bool(xp.any(y.data[part(axis, n - 1, None)] == math.inf)):
+        # A line's leading -inf entries have nothing summed yet (y_i = -inf): their weights,
+        # -inf - -inf, are settled below, and are 1 here (differences of 0). A step up to +inf
+        # carries nothing back (-inf, from a y_i of +inf too); a +inf x_i still gets NaN. Masked
+        # before subtracting, so that no NaN is made on the way (detect_anomaly would stop).
+        empty, rising = y == -math.inf, later == math.inf
+        x, own, later = where(empty, 0.0, x), where(empty, 0.0, y), where(empty, 0.0, later)
+        stepping = where(empty | rising, 0.0, y)
+    gx = exp(x - own) * _reverse_linear_scan(exp(stepping - later), gy, axis)
+    if empty is not None:
+        # A leading -inf x_i's weight in a y_j that is -inf too is 0/0: NaN where such a gy_j is
+        # nonzero (PyTorch gives NaN there whatever gy is), else 0, as every weight is in [0, 1].
+        met = reversed_along(cumsum(reversed_along(empty & (gy != 0), axis), axis), axis) > 0
+        gx = where(met, math.nan, where(empty, 0.0, gx))
+    return gx
+
+
+def logcumsumexp(x, axis):
+    """log(cumsum(exp(x))) along ``axis`` (None: flattened), as PyTorch's, without overflow:
+    a running logaddexp, in float64 for float32 (as PyTorch's CPU scan). Integers and bools
+    take the default float, as logsumexp's (PyTorch's logcumsumexp refuses them)."""
+    return _scan(Logcumsumexp, "logcumsumexp", floating(x), axis)
+
+
+Cummax = namedtuple("Cummax", ["values", "indices"])
+Cummin = namedtuple("Cummin", ["values", "indices"])
+
+
+def _running_extreme(op, result, x, axis, largest):
+    """``result(values, indices)``: the running maximum (``largest``) or minimum along
+    ``axis`` and, as in PyTorch, the last index that reached it (of a tie, the later one);
+    a NaN is the running value from where it appears, each NaN taking the index."""
+    x = as_tensor(x)
+    line, along = _line(op, x, axis)
+    backend, data = x._backend, line.data
+    xp = backend.xp
+    running = backend.cumulative_extreme(data, along, largest)
+    # The index moves to i where x_i reaches the running value (ties included) or is NaN,
+    # and stays until the next such place: a running maximum of those places.
+    reached = data == running
+    if dtypes.is_floating(x.dtype):
+        reached = reached | xp.isnan(data)
+    n = data.shape[along]
+    place = xp.reshape(xp.arange(n, dtype=backend.native_dtype(dtypes.int64)),
+                       tuple(n if a == along else 1 for a in range(data.ndim)))
+    indices = backend.cumulative_extreme(xp.where(reached, place, xp.zeros_like(place)), along, True)
+    # The values are x at those indices, so the gradient is a scatter-add of gy there.
+    values, indices = gather_along_axis(line, indices, along), Tensor._make(indices, backend)
+    if x.ndim == 0 and axis is not None:  # as _scan's
+        values, indices = reshape(values, ()), reshape(indices, ())
+    return result(values, indices)
+
+
+def cummax(x, axis):
+    """The running maximum along ``axis`` (None: flattened) and its indices (int64), as
+    PyTorch's cummax (see _running_extreme). The gradient goes to the indexed entries."""
+    return _running_extreme("cummax", Cummax, x, axis, True)
+
+
+def cummin(x, axis):
+    """The running minimum along ``axis`` (None: flattened) and its indices, as cummax."""
+    return _running_extreme("cummin", Cummin, x, axis, False)
 
 
 def _with_initial(op, fn, identity, x, axis, include_initial):
