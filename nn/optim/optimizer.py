@@ -174,8 +174,10 @@ class Optimizer:
     # The state entries that are one number, not an array like the parameter: float32 CPU
     # scalars (see _new_scalar), which keep that type when loaded (see _state_value).
     _scalar_state_keys = ("step",)
-    # Whether step() has run: a scheduler stepped before it warns, as PyTorch's does.
+    # Whether step() has run since the first scheduler of this optimizer was made (scheduled): a
+    # scheduler stepped before it warns, as PyTorch's does.
     stepped = False
+    scheduled = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

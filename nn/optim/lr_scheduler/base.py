@@ -40,6 +40,10 @@ class LRScheduler:
                                "first, or start with last_epoch=-1")
         self.base_lrs = [group["initial_lr"] for group in groups]
         self.last_epoch = last_epoch
+        if not optimizer.scheduled:
+            # As in PyTorch, steps taken before the optimizer's first scheduler was made (a warm-up
+            # without one) do not count: a scheduler.step() before the next optimizer.step() warns.
+            optimizer.scheduled, optimizer.stepped = True, False
         self._initial_step()
 
     def _initial_step(self):
@@ -118,7 +122,12 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
-        check_is_dict(self, state_dict)
+        check_saved_state(self, state_dict)
+        self._set_attributes(state_dict)
+
+    def _set_attributes(self, state_dict):
+        """What loading a checked state dict does (a schedule that saves a function or
+        schedulers loads those apart, then sets the rest with this)."""
         groups = len(self.optimizer.param_groups)
         if "base_lrs" in state_dict and len(state_dict["base_lrs"]) != groups:
             raise ValueError(f"{type(self).__name__}.load_state_dict: the saved schedule has "
@@ -148,10 +157,31 @@ def check_number(scheduler, name, value):
                         + ("; convert it with float()" if isinstance(value, str) else ""))
 
 
-def check_is_dict(scheduler, state_dict):
+def check_saved_state(scheduler, state_dict):
+    """Refuse, before anything changes, what is not a state dict of this kind of scheduler made with
+    these options. Its public attributes (the schedule's settings and position) must be this one's:
+    PyTorch loads any dict, so another schedule's state (a StepLR's into a CosineAnnealingLR) gave a
+    mix of the two. Private ones (step counts, flags) are left out, as PyTorch's versions differ in
+    them (2.13 saves _get_lr_called_within_step, which topograd has no use for)."""
+    name = type(scheduler).__name__
     if not isinstance(state_dict, dict):
-        raise TypeError(f"{type(scheduler).__name__}.load_state_dict: expected the dict that state_dict() "
-                        f"returns, got {type(state_dict).__name__}")
+        raise TypeError(f"{name}.load_state_dict: expected the dict that state_dict() returns, got "
+                        f"{type(state_dict).__name__}")
+    own, saved = _public_keys(scheduler.state_dict()), _public_keys(state_dict) - {"verbose"}  # PyTorch's, retired
+    if own != saved:
+        parts = [f"it lacks {_listed(own - saved)}, which this {name} keeps"] if own - saved else []
+        parts += [f"it holds {_listed(saved - own)}, which this {name} does not keep"] if saved - own else []
+        raise ValueError(f"{name}.load_state_dict: the saved state is not this {name}'s: {'; '.join(parts)}; was "
+                         "it saved by another kind of scheduler, or by one made with other options (such as "
+                         "cycle_momentum)? Load it into a scheduler made as that one was")
+
+
+def _public_keys(state_dict):
+    return {key for key in state_dict if not (isinstance(key, str) and key.startswith("_"))}
+
+
+def _listed(keys):
+    return ", ".join(map(repr, sorted(keys, key=str)))
 
 
 def saved_callable(fn):

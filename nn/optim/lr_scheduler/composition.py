@@ -2,7 +2,7 @@
 (all at once)."""
 from bisect import bisect_right
 
-from .base import LRScheduler, check_is_dict, set_lr
+from .base import LRScheduler, check_saved_state, set_lr
 from .plateau import ReduceLROnPlateau
 
 
@@ -39,14 +39,19 @@ class _Composite(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
-        check_is_dict(self, state_dict)
+        """All or nothing: a scheduler inside that refuses its state (one of another kind) puts
+        back this one and those loaded before it."""
+        check_saved_state(self, state_dict)
         saved = state_dict.get("_schedulers", ())
         if len(saved) != len(self._schedulers):
             raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has {len(saved)} "
                              f"schedulers but this one has {len(self._schedulers)}")
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
-        for scheduler, state in zip(self._schedulers, saved):
-            scheduler.load_state_dict(state)
+
+        def load():
+            self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
+            for scheduler, state in zip(self._schedulers, saved):
+                scheduler.load_state_dict(state)
+        _undone_on_error(load, [self.__dict__] + [scheduler.__dict__ for scheduler in _nested(self)])
 
 
 class SequentialLR(_Composite):
@@ -102,17 +107,24 @@ class ChainedScheduler(_Composite):
     def step(self):
         """Step every scheduler; if one refuses (the optimizer gained a param group), those
         stepped before it are taken back, so the rates are left as they were."""
-        groups = [(group, dict(group)) for group in self.optimizer.param_groups]
-        schedulers = [(scheduler.__dict__, dict(scheduler.__dict__)) for scheduler in _nested(self)]
-        try:
+        def step_each():
             for scheduler in self._schedulers:
                 scheduler.step()
-        except Exception:
-            for target, saved in groups + schedulers:
-                target.clear()
-                target.update(saved)
-            raise
+        _undone_on_error(step_each, self.optimizer.param_groups + [scheduler.__dict__ for scheduler in _nested(self)])
         self._last_lr = self._lrs_now()
+
+
+def _undone_on_error(change, dicts):
+    """Call ``change()``; if it raises, put each of ``dicts`` (param groups, schedulers'
+    ``__dict__``) back as it was, then raise."""
+    before = [(target, dict(target)) for target in dicts]
+    try:
+        change()
+    except Exception:
+        for target, saved in before:
+            target.clear()
+            target.update(saved)
+        raise
 
 
 def _nested(composite):

@@ -2,7 +2,7 @@
 import math
 
 from ..optimizer import Optimizer
-from .base import (LRScheduler, check_is_dict, check_momentum, check_number, per_group, restore_callable,
+from .base import (LRScheduler, check_momentum, check_number, check_saved_state, per_group, restore_callable,
                    saved_callable, set_lr, set_momentum)
 
 
@@ -214,7 +214,7 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
-        check_is_dict(self, state_dict)
+        check_saved_state(self, state_dict)
         attributes = state_dict.get("_scale_fn_custom")
-        super().load_state_dict({k: v for k, v in state_dict.items() if k != "_scale_fn_custom"})
+        self._set_attributes({k: v for k, v in state_dict.items() if k != "_scale_fn_custom"})
         restore_callable(self._scale_fn_custom, attributes)

@@ -1,6 +1,6 @@
 """Schedules given as a function of the epoch per param group: LambdaLR and MultiplicativeLR."""
 from ..optimizer import Optimizer
-from .base import LRScheduler, check_is_dict, restore_callable, saved_callable
+from .base import LRScheduler, check_saved_state, restore_callable, saved_callable
 
 
 class _FunctionPerGroup(LRScheduler):
@@ -31,12 +31,12 @@ class _FunctionPerGroup(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
-        check_is_dict(self, state_dict)
-        saved = state_dict.get("lr_lambdas", [None] * len(self.lr_lambdas))
+        check_saved_state(self, state_dict)
+        saved = state_dict["lr_lambdas"]
         if len(saved) != len(self.lr_lambdas):
             raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has {len(saved)} lr_lambdas "
                              f"but this scheduler has {len(self.lr_lambdas)}")
-        super().load_state_dict({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
+        self._set_attributes({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
         for fn, attributes in zip(self.lr_lambdas, saved):
             restore_callable(fn, attributes)
 

@@ -3,7 +3,7 @@ import math
 import warnings
 
 from ..optimizer import Optimizer
-from .base import EPOCH_DEPRECATION_WARNING, LRScheduler, check_is_dict, check_number, set_lr
+from .base import EPOCH_DEPRECATION_WARNING, LRScheduler, check_number, check_saved_state, set_lr
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -114,7 +114,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = threshold_mode
 
     def load_state_dict(self, state_dict):
-        check_is_dict(self, state_dict)
-        merged = {**self.state_dict(), **state_dict}
-        self._init_is_better(merged["mode"], merged["threshold"], merged["threshold_mode"])  # checks, then sets
-        super().load_state_dict(state_dict)
+        check_saved_state(self, state_dict)
+        # checks the three, then sets them
+        self._init_is_better(state_dict["mode"], state_dict["threshold"], state_dict["threshold_mode"])
+        self._set_attributes(state_dict)
