@@ -225,9 +225,12 @@ def test_float64_model_trains_as_torch(device, torch, name, kwargs):
             theirs()
             opt.step()
             ref_opt.step()
+    # L-BFGS's iterations multiply rounding differences; PyTorch's own sums change order with
+    # its thread count, which moved them past 1e-12 once on a loaded machine
+    tolerance = 1e-10 if name == "LBFGS" else 1e-12
     for (key, p), tp in zip(model.named_parameters(), ref.parameters()):
         assert p.dtype == ag.float64
-        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-12, atol=1e-12, err_msg=key)
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=tolerance, atol=tolerance, err_msg=key)
     for p, tp in zip(model.parameters(), ref.parameters()):
         theirs_state = ref_opt.state[tp]
         for key, value in opt.state[p].items():
@@ -235,4 +238,4 @@ def test_float64_model_trains_as_torch(device, torch, name, kwargs):
                 continue
             want = theirs_state[key]
             assert str(value.dtype) == str(want.dtype).replace("torch.", ""), key
-            np.testing.assert_allclose(value.numpy(), want.numpy(), rtol=1e-12, atol=1e-12, err_msg=key)
+            np.testing.assert_allclose(value.numpy(), want.numpy(), rtol=tolerance, atol=tolerance, err_msg=key)
