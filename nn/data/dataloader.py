@@ -3,21 +3,25 @@
 For a TensorDataset (or Subsets of one, as random_split makes) each batch is
 one gather per tensor on the dataset's device, followed by one copy of the batch
 to the target device; other datasets are read sample by sample and collated, and
-an IterableDataset is read in the order it yields.
+an IterableDataset is read in the order it yields. With ``num_workers > 0``, worker
+processes make the batches (nn/data/workers.py).
 The signature is PyTorch's, positions included (the 4th is ``sampler``, not
 ``drop_last``), with its samplers (nn.data.samplers) and its rules for options that conflict.
 """
 import copy
+import functools
 import itertools
 import math
 import operator
+import random
 from collections.abc import Mapping, MutableMapping
 
 import backends
 from autograd import Tensor, stack, tensor
 from backends import dtypes
 
-from .dataset import IterableDataset, Subset, TensorDataset
+from . import workers
+from .dataset import IterableDataset, Subset, TensorDataset, draw_seed
 from .samplers import BatchSampler, RandomSampler, SequentialSampler, _is_int, check_generator
 
 # Set after construction, these would silently change nothing (the batch sampler is already made);
@@ -44,11 +48,26 @@ class DataLoader:
     resuming. Without a seed, each epoch draws from ``generator`` (a ``random.Random``)
     or, without one, from a seed drawn from the CPU generator (see ``ag.manual_seed``).
 
-    PyTorch's ``num_workers``, ``pin_memory``, ``timeout``, ``worker_init_fn``,
-    ``multiprocessing_context``, ``prefetch_factor``, ``persistent_workers``,
-    ``pin_memory_device`` and ``in_order`` are checked as PyTorch checks them, so that
-    ported code runs, and change nothing: they decide how batches are made, never which,
-    and here a batch is made in this process (for a TensorDataset, one gather from memory).
+    With ``num_workers=0`` each batch is made in this process when it is asked for (for a
+    TensorDataset, one gather from memory). With ``num_workers > 0``, as in PyTorch, that many
+    worker processes (started by ``multiprocessing_context``: 'fork', 'spawn', 'forkserver' or a
+    context object) each read their batches' samples and run ``collate_fn`` on them, for a
+    Dataset whose ``__getitem__`` is slow Python (decoding, augmentation) to load while training
+    runs; ``prefetch_factor`` batches per worker are on their way at a time, and they come out in
+    the sampler's order (``in_order=False``: as they are ready) as Tensors on ``device``.
+    ``worker_init_fn(worker_id)`` runs in each worker, and ``get_worker_info()`` there says
+    which (an IterableDataset reads it to yield only its worker's share: without that, each
+    worker yields the whole stream, as in PyTorch). Each worker seeds ``random``, NumPy's global
+    generator and ``ag.manual_seed`` with ``base_seed + worker_id``, where ``base_seed`` is drawn
+    when the workers start: from ``(seed, epoch)`` with ``seed=``, so the batches and the
+    workers' draws repeat; else from ``generator`` or the CPU generator, which that draw moves on
+    (PyTorch draws it with ``num_workers=0`` too, topograd not), so later shuffles differ from a
+    ``num_workers=0`` run's. Workers stop at the end of each epoch, or when an iterator left
+    early is garbage-collected; with ``persistent_workers=True`` they stay for the next epochs
+    (seeded once). An error in a worker is raised here with its traceback, and a batch that
+    takes longer than ``timeout`` seconds raises a RuntimeError. Batches go through pickle:
+    with 'spawn' or 'forkserver' the dataset, ``collate_fn`` and ``worker_init_fn`` must be
+    picklable too. ``pin_memory`` and ``pin_memory_device`` are checked and change nothing.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
@@ -60,7 +79,8 @@ class DataLoader:
                              f"got {batch_size!r}")
         if not isinstance(drop_last, bool):  # bool("False") would be True: PyTorch's BatchSampler refuses it too
             raise ValueError(f"DataLoader: drop_last must be a bool, got {drop_last!r}")
-        _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context)
+        _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context,
+                              worker_init_fn)
         check_generator("DataLoader", generator, hint="; or pass seed= (an int) for a repeatable shuffle")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
@@ -95,12 +115,14 @@ class DataLoader:
         self.pin_memory = pin_memory
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
-        self.multiprocessing_context = multiprocessing_context
+        self.multiprocessing_context = workers.multiprocessing_context(multiprocessing_context)
         self.prefetch_factor = 2 if num_workers > 0 and prefetch_factor is None else prefetch_factor
         self.persistent_workers = persistent_workers
         self.pin_memory_device = pin_memory_device
         self.in_order = in_order
         self._stream = stream
+        self._worker_epoch = 0  # with seed=: the epoch the next workers' base seed is drawn for
+        self._persistent_pool = None
         self._initialized = True
 
     def __setattr__(self, name, value):
@@ -122,11 +144,15 @@ class DataLoader:
         whose order depends on the epoch (one with a ``set_epoch``, as a seeded RandomSampler)."""
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(epoch)
+        self._worker_epoch = int(epoch)
 
     def __iter__(self):
         target = backends.get(self.device)
-        if self._stream:
-            return self._stream_batches(iter(self.dataset), target)  # the stream starts now, as PyTorch's
+        if self.num_workers > 0:
+            return self._worker_batches(target)
+        if self._stream:  # the stream starts now, as PyTorch's
+            batches = _collated_stream(iter(self.dataset), self.collate_fn, self.batch_size, self.drop_last)
+            return (to_device(batch, target) for batch in batches)
         if self.batch_sampler is None:  # no batching: each sample on its own, through collate_fn
             return (to_device(self.collate_fn(self.dataset[p]), target) for p in self.sampler)
         batches = iter(self.batch_sampler)  # the epoch's order is drawn now, not at the first batch
@@ -137,29 +163,32 @@ class DataLoader:
             return self._tensor_batches(source, batches, target)
         return (to_device(self.collate_fn([self.dataset[p] for p in batch]), target) for batch in batches)
 
-    def _stream_batches(self, samples, target):
-        if self.batch_size is None:
-            for sample in samples:
-                yield to_device(self.collate_fn(sample), target)
-            return
-        while True:
-            batch = list(itertools.islice(samples, self.batch_size))
-            if not batch or (self.drop_last and len(batch) < self.batch_size):
-                return
-            yield to_device(self.collate_fn(batch), target)
-
     @staticmethod
     def _tensor_batches(source, batches, target):
-        tensors, rows = source
-        backend = tensors[0].backend
         for batch in batches:
-            picked = _positions(batch)
-            if not picked:  # refused as on the per-sample path (a gather would give an empty batch)
-                raise ValueError(_NO_SAMPLES)
-            if rows is not None:
-                picked = [rows[p] for p in picked]
-            index = backend.asarray(picked, dtype=dtypes.int64)
-            yield tuple(Tensor(backend.gather(t.data, index), device=backend).to(target) for t in tensors)
+            yield tuple(t.to(target) for t in _gathered(source, batch))
+
+    def _worker_batches(self, target):
+        """This epoch's batches, made by worker processes (see nn/data/workers.py)."""
+        if self._stream:
+            tasks = itertools.repeat(None)  # each task: the worker's stream's next batch
+        else:  # the epoch's order is drawn now, as on the path without workers
+            tasks = iter(self.sampler if self.batch_sampler is None else self.batch_sampler)
+        pool = self._persistent_pool
+        if pool is None:
+            if self.seed is not None:  # repeatable, and the same whichever epoch a run resumes at
+                base_seed = random.Random(f"{self.seed}/workers/{self._worker_epoch}").getrandbits(63)
+            else:
+                base_seed = self.generator.getrandbits(63) if self.generator is not None else draw_seed()
+            self._worker_epoch += 1
+            pool = workers.WorkerPool(_WorkerFetch(self), self.num_workers, base_seed, self.worker_init_fn,
+                                      self.multiprocessing_context)
+            if self.persistent_workers:
+                self._persistent_pool = pool
+        # prefetch_factor is None where num_workers was set after the loader was made: the default, 2
+        return workers.WorkerBatches(pool, tasks, owns_pool=not self.persistent_workers,
+                                     prefetch_factor=self.prefetch_factor or 2, in_order=self.in_order,
+                                     timeout=self.timeout, target=target)
 
     def __repr__(self):
         if self._stream:
@@ -172,20 +201,27 @@ class DataLoader:
 _NO_SAMPLES = "default_collate: no samples to collate (did the batch sampler give an empty batch?)"
 
 
-def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
-    """PyTorch's checks of its worker options, which topograd accepts and does not use."""
+def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context,
+                          worker_init_fn):
+    """PyTorch's checks of its worker options (the context's in workers.multiprocessing_context)."""
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
         raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
     if timeout < 0:
         raise ValueError(f"DataLoader: timeout must be >= 0, got {timeout!r}")
+    # PyTorch refuses a timeout without workers when iteration starts; topograd as the others, at once
     workerless = {"prefetch_factor": prefetch_factor is not None, "persistent_workers": bool(persistent_workers),
-                  "multiprocessing_context": multiprocessing_context is not None}
+                  "multiprocessing_context": multiprocessing_context is not None, "timeout": timeout > 0}
     given = [name for name, set_ in workerless.items() if set_]
     if num_workers == 0 and given:
         raise ValueError(f"DataLoader: {', '.join(given)} only apply to worker processes (num_workers > 0); "
                          "leave them unset with num_workers=0")
-    if prefetch_factor is not None and prefetch_factor < 0:
-        raise ValueError(f"DataLoader: prefetch_factor must be >= 0, got {prefetch_factor!r}")
+    # PyTorch takes 0 here and fails when iteration starts: no batch would ever be asked for
+    if prefetch_factor is not None and (not _is_int(prefetch_factor) or prefetch_factor < 1):
+        raise ValueError(f"DataLoader: prefetch_factor (batches on their way per worker) must be an int >= 1, "
+                         f"got {prefetch_factor!r}")
+    if worker_init_fn is not None and not callable(worker_init_fn):
+        raise TypeError(f"DataLoader: worker_init_fn must be callable (it is called with each worker's id), "
+                        f"got {type(worker_init_fn).__name__}")
 
 
 def _check_stream_options(shuffle, sampler, batch_sampler, seed, batch_size, drop_last):
@@ -205,12 +241,6 @@ def _check_drop_last(batch_size, drop_last):
     if batch_size is None and drop_last:
         raise ValueError("DataLoader: batch_size=None turns batching off, so drop_last=True has no batch to drop; "
                          "pass a batch_size or drop_last=False")
-
-
-def get_worker_info():
-    """None, as PyTorch's in the main process: here every batch is made in this process
-    (ported IterableDatasets that split their stream among workers read all of it)."""
-    return None
 
 
 def _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_last, generator, seed):
@@ -233,6 +263,61 @@ def _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_la
                          "sampler instead (e.g. RandomSampler(dataset, seed=0) or a random.Random generator)")
     if seed is not None and generator is not None:
         raise ValueError("DataLoader: pass seed= or generator=, not both; each alone makes the shuffle repeatable")
+
+
+def _collated_stream(samples, collate_fn, batch_size, drop_last):
+    """An IterableDataset's batches: lists of ``batch_size`` samples through ``collate_fn`` (the
+    last one shorter, unless ``drop_last``), or each sample through it with ``batch_size=None``."""
+    if batch_size is None:
+        for sample in samples:
+            yield collate_fn(sample)
+        return
+    while True:
+        batch = list(itertools.islice(samples, batch_size))
+        if not batch or (drop_last and len(batch) < batch_size):
+            return
+        yield collate_fn(batch)
+
+
+class _WorkerFetch:
+    """What a worker process runs to make a batch, as ``__iter__`` makes it without workers,
+    on the dataset's device: ``fetch(positions)`` for a dataset with positions, ``fetch.stream()``
+    (an iterator of batches) for an IterableDataset."""
+
+    def __init__(self, loader):
+        self.dataset = loader.dataset
+        self.collate_fn = loader.collate_fn
+        self.is_stream = loader._stream
+        self.batch_size, self.drop_last = loader.batch_size, loader.drop_last
+        self.batched = loader.batch_sampler is not None
+
+    @functools.cached_property
+    def _source(self):  # looked up once per worker: its copy of the dataset stays as it was
+        return _tensor_source(self.dataset) if self.collate_fn is default_collate else None
+
+    def __call__(self, positions):
+        if not self.batched:
+            return self.collate_fn(self.dataset[positions])
+        if self._source is not None:
+            return _gathered(self._source, positions)
+        return self.collate_fn([self.dataset[p] for p in positions])
+
+    def stream(self):
+        return _collated_stream(iter(self.dataset), self.collate_fn, self.batch_size, self.drop_last)
+
+
+def _gathered(source, batch):
+    """The rows at positions ``batch`` of each tensor of a ``_tensor_source``: one gather per
+    tensor, on the dataset's device."""
+    tensors, rows = source
+    backend = tensors[0].backend
+    picked = _positions(batch)
+    if not picked:  # refused as on the per-sample path (a gather would give an empty batch)
+        raise ValueError(_NO_SAMPLES)
+    if rows is not None:
+        picked = [rows[p] for p in picked]
+    index = backend.asarray(picked, dtype=dtypes.int64)
+    return tuple(Tensor(backend.gather(t.data, index), device=backend) for t in tensors)
 
 
 def _positions(batch):

@@ -1,0 +1,385 @@
+"""DataLoader(num_workers=N): batches made by worker processes, checked against num_workers=0
+and against torch.utils.data's DataLoader: the batches and their order (in_order, a sharded or
+unsharded IterableDataset), collate_fn, worker_init_fn and get_worker_info in the workers, the
+workers' seeds, prefetch_factor, errors and timeouts, persistent workers, the 'spawn' start
+method, and that no worker process is left behind. Small datasets and 2 workers, started with
+'fork' (but one test), so that the file runs in seconds."""
+import multiprocessing
+import os
+import random
+import time
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from nn.data import DataLoader, Dataset, IterableDataset, TensorDataset, get_worker_info
+
+FORK = dict(num_workers=2, multiprocessing_context="fork")
+
+
+def as_lists(batch):
+    if isinstance(batch, (tuple, list)):
+        return [as_lists(field) for field in batch]
+    if isinstance(batch, dict):
+        return {key: as_lists(value) for key, value in batch.items()}
+    return batch.tolist() if hasattr(batch, "tolist") else batch
+
+
+def epoch(loader):
+    return [as_lists(batch) for batch in loader]
+
+
+def squares(base, n=10):
+    """A map-style dataset (subclassing ``base``, ours or torch's) of (array [i, i*i], i)."""
+    class Squares(base):
+        def __len__(self):
+            return n
+
+        def __getitem__(self, i):
+            return np.array([i, i * i], dtype=np.float32), i
+    return Squares()
+
+
+class SpawnSquares(Dataset):  # at the top level, so that 'spawn' can pickle it
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        return np.array([i, i * i], dtype=np.float32), get_worker_info().id
+
+
+def gone(pid):
+    """True once the process ``pid`` is reaped (a zombie still answers signal 0)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_shuffled_batches_are_those_without_workers_and_torchs(torch):
+    plain = DataLoader(squares(Dataset), batch_size=3, shuffle=True, seed=0)
+    ours = DataLoader(squares(Dataset), batch_size=3, shuffle=True, seed=0, **FORK)
+    for _ in range(2):  # each epoch its own order, the same as without workers
+        assert epoch(ours) == epoch(plain)
+    order = random.Random(1).sample(range(10), 10)  # one order for both libraries
+    theirs = torch.utils.data.DataLoader(squares(torch.utils.data.Dataset), batch_size=3, sampler=order, **FORK)
+    ours = DataLoader(squares(Dataset), batch_size=3, sampler=order, **FORK)
+    assert epoch(ours) == epoch(theirs)
+    assert epoch(ours)[0][1] == order[:3]
+
+
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_collate_fn_runs_in_the_workers_as_torchs(torch, batch_size):
+    def collate(samples):  # records where it ran
+        return {"worker": get_worker_info().id, "samples": samples}
+
+    def theirs_collate(samples):
+        return {"worker": torch.utils.data.get_worker_info().id, "samples": samples}
+
+    data = list(range(10, 20))
+    ours = epoch(DataLoader(data, batch_size=batch_size, collate_fn=collate, **FORK))
+    theirs = epoch(torch.utils.data.DataLoader(data, batch_size=batch_size, collate_fn=theirs_collate, **FORK))
+    assert ours == theirs
+    assert [batch["worker"] for batch in ours[:3]] == [0, 1, 0]
+
+
+def test_tensor_dataset_batches_land_on_the_device_with_their_dtypes(device):
+    x = ag.arange(14, dtype=ag.float64, device="cpu").reshape(7, 2)
+    dataset = TensorDataset(x, ag.arange(7, device="cpu"))
+    plain = list(DataLoader(dataset, batch_size=3, shuffle=True, seed=2, device=device))
+    ours = list(DataLoader(dataset, batch_size=3, shuffle=True, seed=2, device=device, **FORK))
+    assert [as_lists(b) for b in ours] == [as_lists(b) for b in plain]
+    assert all(t.device == device for batch in ours for t in batch)
+    assert [t.dtype for t in ours[0]] == [ag.float64, ag.int64]
+
+
+def stream(base, info_of, n, split):
+    """An IterableDataset of 0..n-1; ``split`` 'none' (each worker yields all of it), 'even'
+    (worker k yields k, k+2, ...) or 'uneven' (worker 0 yields 2 samples, worker 1 the rest)."""
+    class Stream(base):
+        def __iter__(self):
+            info = info_of()
+            items = range(n)
+            if split == "even":
+                items = items[info.id::info.num_workers]
+            elif split == "uneven":
+                items = items[:2] if info.id == 0 else items[2:]
+            return (np.float32(i) for i in items)
+    return Stream()
+
+
+@pytest.mark.parametrize("split, batch_size, drop_last", [("none", 2, False), ("even", 2, False),
+                                                          ("uneven", 3, True), ("uneven", None, False)])
+def test_iterable_dataset_in_workers_as_torchs(torch, split, batch_size, drop_last):
+    ours = DataLoader(stream(IterableDataset, get_worker_info, 9, split), batch_size=batch_size,
+                      drop_last=drop_last, **FORK)
+    theirs = torch.utils.data.DataLoader(stream(torch.utils.data.IterableDataset, torch.utils.data.get_worker_info,
+                                                9, split), batch_size=batch_size, drop_last=drop_last, **FORK)
+    assert epoch(ours) == epoch(theirs)
+    if split == "none":  # each worker yields the whole stream, in turn
+        assert epoch(ours)[:2] == [[0.0, 1.0], [0.0, 1.0]]
+
+
+def test_worker_init_fn_and_worker_info_as_torchs(torch):
+    class Shifted(Dataset):
+        shift = 0
+
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            info = get_worker_info()
+            return i + self.shift, info.id, info.num_workers, info.seed, info.dataset is self
+
+    def init(worker_id):  # changes this worker's copy of the dataset
+        get_worker_info().dataset.shift = 100 * (worker_id + 1)
+
+    dataset = Shifted()
+    batches = epoch(DataLoader(dataset, batch_size=2, worker_init_fn=init, **FORK))
+    assert [b[0] for b in batches] == [[100, 101], [202, 203], [104, 105]]
+    assert [b[1][0] for b in batches] == [0, 1, 0] and all(b[2] == [2, 2] for b in batches)
+    assert all(b[4] == [True, True] for b in batches)
+    seeds = {b[1][0]: b[3][0] for b in batches}
+    assert seeds[1] == seeds[0] + 1  # base_seed + worker_id
+    assert dataset.shift == 0 and get_worker_info() is None  # the main process's dataset, and no worker here
+
+    class TheirShifted(torch.utils.data.Dataset):
+        shift = 0
+
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return i + self.shift
+
+    def their_init(worker_id):
+        torch.utils.data.get_worker_info().dataset.shift = 100 * (worker_id + 1)
+    theirs = epoch(torch.utils.data.DataLoader(TheirShifted(), batch_size=2, worker_init_fn=their_init, **FORK))
+    assert [b[0] for b in batches] == theirs
+
+
+class Draws(Dataset):
+    """Each sample: the worker's id and seed, and a draw from random, NumPy and topograd."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        info = get_worker_info()
+        return info.id, info.seed, random.random(), np.random.random(), ag.rand(()).item()
+
+
+def test_a_seeded_loader_seeds_its_workers_repeatably():
+    first, again = (epoch(DataLoader(Draws(), batch_size=2, seed=7, **FORK)) for _ in range(2))
+    assert first == again
+    (ids0, seeds0, *draws0), (ids1, seeds1, *draws1) = first
+    assert ids0 == [0, 0] and ids1 == [1, 1] and seeds1[0] == seeds0[0] + 1
+    for ours, others in zip(draws0, draws1):  # each worker its own stream of each generator
+        assert ours != others
+    loader = DataLoader(Draws(), batch_size=2, seed=7, **FORK)
+    next_epoch = epoch(loader), epoch(loader)
+    assert next_epoch[0] == first and next_epoch[1][0][1] != first[0][1]  # a new base seed each epoch
+    loader.set_epoch(1)  # resuming at epoch 1 gives epoch 1's seeds again
+    assert epoch(loader) == next_epoch[1]
+    ag.manual_seed(3)
+    unseeded = epoch(DataLoader(Draws(), batch_size=2, **FORK))
+    ag.manual_seed(3)
+    assert epoch(DataLoader(Draws(), batch_size=2, **FORK)) == unseeded
+
+
+def test_prefetch_factor_batches_per_worker_are_made_ahead(torch):
+    for library in ("ours", "torch"):
+        made = multiprocessing.get_context("fork").Value("i", 0)
+
+        def count(samples):
+            with made.get_lock():
+                made.value += 1
+            return samples
+
+        make = DataLoader if library == "ours" else torch.utils.data.DataLoader
+        batches = iter(make(list(range(40)), batch_size=2, prefetch_factor=3, collate_fn=count, **FORK))
+        deadline = time.monotonic() + 10
+        while made.value < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert made.value == 6, library  # 3 batches for each of the 2 workers, no more until one is read
+        assert next(batches) == [0, 1]
+        time.sleep(0.2)
+        assert made.value == 7, library
+        del batches
+
+
+class Blocked(Dataset):
+    """Sample 0 waits until sample 3 is made (by the other worker), so that batch 0 is late."""
+
+    def __init__(self):
+        self.released = multiprocessing.get_context("fork").Event()
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        if i == 0:
+            self.released.wait(10)
+            time.sleep(0.1)
+        if i == 3:
+            self.released.set()
+        return i
+
+
+def test_in_order_false_gives_batches_as_they_are_ready():
+    in_order = [b.tolist() for b in DataLoader(Blocked(), batch_size=1, **FORK)]
+    assert in_order == [[i] for i in range(8)]
+    as_ready = [b.tolist()[0] for b in DataLoader(Blocked(), batch_size=1, in_order=False, **FORK)]
+    assert sorted(as_ready) == list(range(8)) and as_ready[0] != 0 and as_ready.index(0) > as_ready.index(3)
+
+
+def failing(base, fail_at):
+    class Failing(base):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            if i == fail_at:
+                raise ValueError(f"bad sample {i}")
+            return i
+    return Failing()
+
+
+def test_an_error_in_a_worker_is_raised_here_with_its_traceback_as_torchs(torch):
+    ours = iter(DataLoader(failing(Dataset, 3), batch_size=2, **FORK))
+    theirs = iter(torch.utils.data.DataLoader(failing(torch.utils.data.Dataset, 3), batch_size=2, **FORK))
+    assert next(ours).tolist() == next(theirs).tolist() == [0, 1]
+    with pytest.raises(ValueError) as their_error:
+        next(theirs)
+    with pytest.raises(ValueError, match=r"(?s)DataLoader worker 1 \(pid \d+\) raised ValueError; its traceback:"
+                                         r"\nTraceback.*in __getitem__.*ValueError: bad sample 3"):
+        next(ours)
+    assert "bad sample 3" in str(their_error.value)
+    assert next(ours).tolist() == next(theirs).tolist() == [4, 5]  # the other batches still come, in order
+
+
+def test_an_error_in_worker_init_fn_is_raised_here():
+    def init(worker_id):
+        raise KeyError(f"no shard for worker {worker_id}")
+    with pytest.raises(KeyError, match=r"(?s)DataLoader worker 0 .*in init.*no shard for worker 0"):
+        list(DataLoader(list(range(4)), batch_size=2, worker_init_fn=init, **FORK))
+
+    class LocalError(Exception):  # cannot be pickled: raised here as a RuntimeError that names it
+        pass
+
+    def init_local(worker_id):
+        raise LocalError("no shard")
+    with pytest.raises(RuntimeError, match=r"(?s)DataLoader worker 0 .*raised LocalError; its traceback.*no shard"):
+        list(DataLoader(list(range(4)), batch_size=2, worker_init_fn=init_local, **FORK))
+
+
+class Slow(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        time.sleep(0.3)
+        return i
+
+
+def test_timeout_raises_when_a_batch_takes_longer(torch):
+    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.1 seconds"):
+        next(iter(torch.utils.data.DataLoader(Slow(), timeout=0.1, **FORK)))
+    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.1 seconds waiting for a batch"):
+        next(iter(DataLoader(Slow(), timeout=0.1, **FORK)))
+    assert next(iter(DataLoader(Slow(), timeout=5, **FORK))).tolist() == [0]
+
+
+class Pids(Dataset):
+    def __len__(self):
+        return 12
+
+    def __getitem__(self, i):
+        return os.getpid()
+
+
+def test_an_iterator_left_early_stops_and_reaps_its_workers():
+    batches = iter(DataLoader(Pids(), batch_size=2, **FORK))
+    pids = {next(batches).tolist()[0], next(batches).tolist()[0]}
+    assert len(pids) == 2 and os.getpid() not in pids
+    del batches  # as a `break` out of the loop leaves it
+    assert all(gone(pid) for pid in pids)
+    for batch in DataLoader(Pids(), batch_size=2, **FORK):
+        pid = batch.tolist()[0]
+        break
+    assert gone(pid)
+
+
+def test_a_worker_that_dies_is_reported():
+    class Dies(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            os._exit(7)
+    with pytest.raises(RuntimeError, match=r"DataLoader worker \d \(pid \d+\) exited unexpectedly with exit code 7"):
+        next(iter(DataLoader(Dies(), **FORK)))
+
+
+def test_persistent_workers_stay_for_the_next_epochs():
+    class Sampled(Dataset):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, i):
+            return i, os.getpid()
+
+    plain = DataLoader(Sampled(), batch_size=3, shuffle=True, seed=4)
+    plain_orders = [[b[0] for b in epoch(plain)] for _ in range(4)]
+    loader = DataLoader(Sampled(), batch_size=3, shuffle=True, seed=4, persistent_workers=True, **FORK)
+    first, second = epoch(loader), epoch(loader)
+    assert [[b[0] for b in first], [b[0] for b in second]] == plain_orders[:2]
+    pids = {b[1][0] for b in first}
+    assert len(pids) == 2 and {b[1][0] for b in second} == pids and not any(gone(pid) for pid in pids)
+    for _ in loader:  # an epoch left early: its batches still on their way are dropped
+        break
+    assert [b[0] for b in epoch(loader)] == plain_orders[3]
+    del loader
+    assert all(gone(pid) for pid in pids)
+
+
+def test_persistent_workers_restart_an_iterable_dataset_each_epoch(torch):
+    def make(base, info_of, make_loader):
+        return make_loader(stream(base, info_of, 5, "even"), batch_size=2, persistent_workers=True, **FORK)
+    ours = make(IterableDataset, get_worker_info, DataLoader)
+    theirs = make(torch.utils.data.IterableDataset, torch.utils.data.get_worker_info, torch.utils.data.DataLoader)
+    assert epoch(ours) == epoch(ours) == epoch(theirs) == epoch(theirs) == [[0.0, 2.0], [1.0, 3.0], [4.0]]
+
+
+def test_spawned_workers_make_the_same_batches():
+    spawn = dict(num_workers=2, multiprocessing_context="spawn")
+    ours = epoch(DataLoader(SpawnSquares(), batch_size=2, **spawn))
+    assert [b[0] for b in ours] == [b[0] for b in epoch(DataLoader(squares(Dataset, 6), batch_size=2))]
+    assert [b[1] for b in ours] == [[0, 0], [1, 1], [0, 0]]
+    with pytest.raises(TypeError, match="cannot start worker processes with the 'spawn' start method.*lambda"):
+        iter(DataLoader(SpawnSquares(), batch_size=2, collate_fn=lambda samples: samples, **spawn))
+
+
+def test_worker_options_are_checked(torch):
+    with pytest.raises(ValueError):
+        torch.utils.data.DataLoader(range(4), num_workers=2, multiprocessing_context="threads")
+    with pytest.raises(ValueError, match=r"multiprocessing_context must be a start method this platform has, one of "
+                                         r"\[.*'spawn'.*\], got 'threads'"):
+        DataLoader(range(4), num_workers=2, multiprocessing_context="threads")
+    with pytest.raises(TypeError):
+        torch.utils.data.DataLoader(range(4), num_workers=2, multiprocessing_context=3)
+    with pytest.raises(TypeError, match="multiprocessing_context must be a start method's name or a context"):
+        DataLoader(range(4), num_workers=2, multiprocessing_context=3)
+    context = multiprocessing.get_context("fork")
+    assert DataLoader(range(4), num_workers=2, multiprocessing_context=context).multiprocessing_context is context
+    with pytest.raises(ValueError, match="prefetch_factor .* must be an int >= 1, got 0"):
+        DataLoader(range(4), num_workers=2, prefetch_factor=0)
+    with pytest.raises(AssertionError):  # PyTorch takes it, then fails when iteration starts
+        iter(torch.utils.data.DataLoader(range(4), timeout=1))
+    with pytest.raises(ValueError, match="timeout only apply to worker processes"):
+        DataLoader(range(4), timeout=1)
+    with pytest.raises(TypeError, match="worker_init_fn must be callable"):
+        DataLoader(range(4), num_workers=2, worker_init_fn=3)
