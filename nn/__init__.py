@@ -40,7 +40,7 @@ from .layers.pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, Max
 from .layers.pooling import LPPool1d, LPPool2d, LPPool3d
 from .layers.pooling import FractionalMaxPool2d, FractionalMaxPool3d
 from . import data, metrics
-from .checkpoint import save, load, load_optimizer_state, load_metadata, restore
+from .checkpoint import save, load, load_optimizer_state, load_scheduler_state, load_metadata, restore
 from .training import fit, Callback, EarlyStopping, ModelCheckpoint, History
 from .layers.embedding import Embedding
 from .layers.embedding_bag import EmbeddingBag

@@ -1,9 +1,10 @@
 """Checkpoints as safetensors files: no pickle, loadable by PyTorch, written atomically.
 
-    nn.save(model.state_dict(), "ckpt.safetensors", optimizer=opt, metadata={"epoch": "3"})
+    nn.save(model.state_dict(), "ckpt.safetensors", optimizer=opt, metadata={"epoch": "3"}, scheduler=sched)
     model.load_state_dict(nn.load("ckpt.safetensors"))
     opt.load_state_dict(nn.load_optimizer_state("ckpt.safetensors"))
-    nn.restore("ckpt.safetensors", model, opt)  # both, all or nothing, errors name the file
+    sched.load_state_dict(nn.load_scheduler_state("ckpt.safetensors"))
+    nn.restore("ckpt.safetensors", model, opt, scheduler=sched)  # all, or nothing; errors name the file
     nn.load_metadata("ckpt.safetensors")  # {"epoch": "3"}
 
 The model's tensors are stored under their state_dict names, so
@@ -12,6 +13,11 @@ that PyTorch saved loads here. An optimizer's tensors go under ``optimizer.``
 keys (``optimizer.state.0.exp_avg``); the rest of its state dict (hyperparameters,
 step counts) is JSON in the file's metadata, with a CRC-32 of every tensor, and one
 of the metadata itself, so that damaged data is caught on load rather than trained on.
+An LR scheduler's state dict is stored the same way, under ``scheduler`` (its Tensor
+rates as ``scheduler.`` tensors), with the types JSON lacks kept: integer dict keys
+(MultiStepLR's milestones), tuples, and the nested states of SequentialLR and
+ChainedScheduler. (Saving ``scheduler.state_dict()`` through ``json.dumps`` yourself
+turns integer keys into strings.)
 """
 import json
 import os
@@ -26,11 +32,14 @@ from autograd import Tensor, tensor
 from .module import Module
 from .parameter import is_lazy
 
-TOPOGRAD_KEY = "topograd"  # metadata entry with our JSON (key order, checksums, optimizer state)
+TOPOGRAD_KEY = "topograd"  # metadata entry with our JSON (key order, checksums, optimizer and scheduler state)
 METADATA_CRC_KEY = "topograd_crc32"  # CRC-32 of our JSON and the user's entries (format 2 on)
+# The scheduler entry needed no new version: it is one more optional entry, which readers of
+# version 2 that predate it pass over, and older files, which lack it, are read as before.
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # version 1 files have no METADATA_CRC_KEY
-OPTIMIZER_PREFIX = "optimizer"  # optimizer tensors are stored as optimizer.state.<index>.<name>
+SAVED_STATES = {"optimizer": "an optimizer", "scheduler": "an LR scheduler"}  # entries of our JSON, also
+# the prefixes of their tensors' names: optimizer.state.<index>.<name>, scheduler.base_lrs.<index>
 RESERVED_METADATA = (TOPOGRAD_KEY, METADATA_CRC_KEY, "format")
 LOADABLE_DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64", "I8": "int8", "I16": "int16", "I32": "int32",
                    "I64": "int64", "U8": "uint8", "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool"}
@@ -39,14 +48,16 @@ INFO_FIELD_TYPES = (  # (entry of our JSON, what it must be, test); JSON object 
     ("crc32", "a dict of name -> int",
      lambda v: isinstance(v, dict) and all(isinstance(c, int) and not isinstance(c, bool) for c in v.values())),
     ("optimizer", "a dict", lambda v: isinstance(v, dict)),
+    ("scheduler", "a dict", lambda v: isinstance(v, dict)),
 )
 
 
-def save(state, path, optimizer=None, metadata=None):
+def save(state, path, optimizer=None, metadata=None, *, scheduler=None):
     """Write ``state`` (a state_dict of name -> Tensor, or a Module) to ``path``.
 
     ``optimizer``: an optimizer (or its ``state_dict()``) to store alongside.
     ``metadata``: extra ``str -> str`` entries, returned by ``load_metadata``.
+    ``scheduler``: an LR scheduler (or its ``state_dict()``) to store alongside.
     The file is written to a temporary name in the same folder, flushed to disk,
     then renamed over ``path``, so ``path`` always holds a complete checkpoint.
     """
@@ -66,16 +77,18 @@ def save(state, path, optimizer=None, metadata=None):
             raise TypeError(f"nn.save: state[{name!r}] is a {kind}, not a topograd Tensor; convert it with {fix}")
         arrays[name] = _host_array(value)
     info = {"version": FORMAT_VERSION, "model_keys": list(arrays)}
-    if optimizer is not None:
-        optimizer_state = optimizer.state_dict() if hasattr(optimizer, "state_dict") else optimizer
-        if not isinstance(optimizer_state, dict):
-            raise TypeError("nn.save: optimizer must be an optimizer or its state_dict(), "
-                            f"not {type(optimizer_state).__name__}")
+    for entry, owner in zip(SAVED_STATES, (optimizer, scheduler)):
+        if owner is None:
+            continue
+        saved = owner.state_dict() if hasattr(owner, "state_dict") else owner
+        if not isinstance(saved, dict):
+            raise TypeError(f"nn.save: {entry} must be {SAVED_STATES[entry]} or its state_dict(), "
+                            f"not {type(saved).__name__}")
         tensors = {}
-        info["optimizer"] = _encode(optimizer_state, OPTIMIZER_PREFIX, tensors)
+        info[entry] = _encode(saved, entry, tensors)
         clashes = sorted(set(tensors) & set(arrays))
         if clashes:
-            raise ValueError(f"nn.save: model keys {clashes} collide with the optimizer's; rename them")
+            raise ValueError(f"nn.save: model keys {clashes} collide with the {entry}'s; rename them")
         arrays.update((name, _host_array(t)) for name, t in tensors.items())
     info["crc32"] = {name: _tensor_crc(a, FORMAT_VERSION) for name, a in arrays.items()}
     entries = _user_metadata(metadata)
@@ -88,7 +101,8 @@ def save(state, path, optimizer=None, metadata=None):
 def load(path, device=None):
     """The model tensors in the checkpoint, as an OrderedDict of name -> Tensor on
     ``device`` (default: the default device), in the order they were saved.
-    Optimizer entries are left out; read them with ``load_optimizer_state``."""
+    Optimizer and scheduler entries are left out; read them with ``load_optimizer_state``
+    and ``load_scheduler_state``."""
     with _Checkpoint(path) as checkpoint:
         return _model_state(checkpoint, device)
 
@@ -97,7 +111,14 @@ def load_optimizer_state(path, device=None):
     """The optimizer ``state_dict`` saved with ``nn.save(..., optimizer=opt)``, ready
     for ``opt.load_state_dict``; its tensors are placed on ``device``."""
     with _Checkpoint(path) as checkpoint:
-        return _optimizer_state(checkpoint, device)
+        return _saved_state(checkpoint, "optimizer", device)
+
+
+def load_scheduler_state(path, device=None):
+    """The LR scheduler ``state_dict`` saved with ``nn.save(..., scheduler=scheduler)``, ready
+    for ``scheduler.load_state_dict``; its tensors (a Tensor rate's) are placed on ``device``."""
+    with _Checkpoint(path) as checkpoint:
+        return _saved_state(checkpoint, "scheduler", device)
 
 
 def _model_state(checkpoint, device):
@@ -107,56 +128,73 @@ def _model_state(checkpoint, device):
     return checkpoint.read(names, device)
 
 
-def _optimizer_state(checkpoint, device):
-    if "optimizer" not in checkpoint.info:
-        raise KeyError(f"{checkpoint.path}: the checkpoint holds no optimizer state; save it with "
-                       "nn.save(state, path, optimizer=optimizer)")
-    skeleton = checkpoint.info["optimizer"]
+def _saved_state(checkpoint, entry, device):
+    """The state dict saved under ``entry`` ("optimizer" or "scheduler"), its tensors on ``device``."""
+    if entry not in checkpoint.info:
+        raise KeyError(f"{checkpoint.path}: the checkpoint holds no {entry} state; save it with "
+                       f"nn.save(state, path, {entry}={entry})")
+    skeleton = checkpoint.info[entry]
     try:
         names = _tensor_names(skeleton)
     except (TypeError, ValueError) as exc:
-        raise _malformed_optimizer_state(checkpoint, exc) from exc
+        raise _malformed_state(checkpoint, entry, exc) from exc
     tensors = checkpoint.read(names, device)
     try:
         return _decode(skeleton, tensors)
     except (TypeError, ValueError, KeyError, RecursionError) as exc:  # (a skeleton nested deeper than _encode's)
-        raise _malformed_optimizer_state(checkpoint, exc) from exc
+        raise _malformed_state(checkpoint, entry, exc) from exc
 
 
-def _malformed_optimizer_state(checkpoint, exc):
-    """The error for an optimizer skeleton that is valid JSON but not one _encode writes."""
-    return ValueError(f"{checkpoint.path}: the checkpoint's optimizer state is malformed ({type(exc).__name__}: "
+def _malformed_state(checkpoint, entry, exc):
+    """The error for a skeleton that is valid JSON but not one _encode writes."""
+    return ValueError(f"{checkpoint.path}: the checkpoint's {entry} state is malformed ({type(exc).__name__}: "
                       f"{exc}); the file is corrupt")
 
 
-def restore(path, model, optimizer=None, strict=True):
-    """Load the checkpoint at ``path`` into ``model`` (and ``optimizer``), all or nothing:
-    every check (file, keys, shapes, optimizer groups) passes before anything stays
-    changed, and errors name the file. Returns load_state_dict's missing/unexpected keys.
-    (A Lazy module that the checkpoint gave its sizes keeps them, and the checkpoint's values, if the
-    optimizer then refuses: a placeholder cannot be given back.)"""
+def restore(path, model, optimizer=None, strict=True, *, scheduler=None):
+    """Load the checkpoint at ``path`` into ``model`` (and ``optimizer``, and the LR ``scheduler``),
+    all or nothing: every check (file, keys, shapes, optimizer groups, the scheduler's kind)
+    passes before anything stays changed, and errors name the file. Returns load_state_dict's
+    missing/unexpected keys. (A Lazy module that the checkpoint gave its sizes keeps them, and
+    the checkpoint's values, if the optimizer or scheduler then refuses: a placeholder cannot be
+    given back.)"""
     path = os.fspath(path)
-    with _Checkpoint(path) as checkpoint:  # both from one file, should a save replace it meanwhile
+    with _Checkpoint(path) as checkpoint:  # all from one file, should a save replace it meanwhile
         state = _model_state(checkpoint, device="cpu")  # load_state_dict copies onto each parameter's own device
-        optimizer_state = _optimizer_state(checkpoint, device="cpu") if optimizer is not None else None
-    before = None
-    if optimizer is not None:  # host copies (state_dict shares memory), to undo with if the optimizer refuses;
-        # a Lazy module's placeholders have no values to keep
+        saved = {entry: _saved_state(checkpoint, entry, device="cpu")
+                 for entry, owner in zip(SAVED_STATES, (optimizer, scheduler)) if owner is not None}
+    undo = []  # what puts back each part loaded so far, should a later one refuse
+    if saved:  # host copies (state_dict shares memory); a Lazy module's placeholders have no values to keep
         before = {name: tensor(t, dtype=t.dtype, device="cpu") for name, t in model.state_dict().items()
                   if not is_lazy(t)}
+        undo.append(lambda: model.load_state_dict(before, strict=False))  # (before lacks only Lazy placeholders)
+    if optimizer is not None:
+        # It shares the live tensors, which is safe: load_state_dict puts copies in their place
+        # and never writes into them.
+        optimizer_before = optimizer.state_dict()
     try:
         result = model.load_state_dict(state, strict=strict)
     except ValueError as exc:
         raise ValueError(f"{path}: the checkpoint does not fit this model: {exc}") from exc
     if optimizer is not None:
-        try:
-            optimizer.load_state_dict(optimizer_state)
-        except Exception as exc:  # a hook's error too: whatever the optimizer refuses, the model is put back
-            model.load_state_dict(before, strict=False)  # undo (before lacks only Lazy placeholders)
-            if not isinstance(exc, (ValueError, KeyError, TypeError)):
-                raise
-            raise ValueError(f"{path}: the checkpoint's optimizer state does not fit this optimizer: {exc}") from exc
+        _load_or_undo(path, "optimizer", optimizer, saved["optimizer"], undo)
+        undo.append(lambda: optimizer.load_state_dict(optimizer_before))
+    if scheduler is not None:
+        _load_or_undo(path, "scheduler", scheduler, saved["scheduler"], undo)
     return result
+
+
+def _load_or_undo(path, entry, owner, state_dict, undo):
+    """``owner.load_state_dict(state_dict)``; whatever it refuses (a hook's error too), the
+    parts loaded before it are put back, by ``undo``, before the error is raised."""
+    try:
+        owner.load_state_dict(state_dict)
+    except Exception as exc:
+        for put_back in reversed(undo):
+            put_back()
+        if not isinstance(exc, (ValueError, KeyError, TypeError)):
+            raise
+        raise ValueError(f"{path}: the checkpoint's {entry} state does not fit this {entry}: {exc}") from exc
 
 
 def load_metadata(path):
@@ -216,7 +254,9 @@ def _encode(value, name, tensors):
         items = []
         for k, v in value.items():
             if not isinstance(k, (str, int, float, bool)) and k is not None:
-                raise TypeError(f"nn.save: optimizer state key {k!r} at {name} is not a str or number")
+                if not hasattr(k, "__index__"):
+                    raise TypeError(f"nn.save: state key {k!r} at {name} is not a str or number")
+                k = int(k)  # an array library's integer: MultiStepLR's milestones from np.arange
             items.append([k, _encode(v, f"{name}.{k}", tensors)])
         return {"__items__": items}
     if isinstance(value, tuple):
@@ -229,7 +269,7 @@ def _encode(value, name, tensors):
         return int(value)
     if hasattr(value, "__float__"):
         return float(value)
-    raise TypeError(f"nn.save: optimizer state at {name} is a {type(value).__name__}, which a checkpoint "
+    raise TypeError(f"nn.save: the state at {name} is a {type(value).__name__}, which a checkpoint "
                     "cannot hold; use Tensors, numbers, strings, lists and dicts")
 
 

@@ -75,12 +75,14 @@ class History:
 
 @dataclass
 class FitState:
-    """What callbacks see and may change: set ``stop_training`` to end after this epoch."""
+    """What callbacks see and may change: set ``stop_training`` to end after this epoch.
+    ``scheduler`` is the one fit was given (or None)."""
     model: object
     optimizer: object
     history: History
     epoch: int = 0
     stop_training: bool = False
+    scheduler: object = None
 
 
 class Callback:
@@ -166,9 +168,12 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (and optimizer) with ``nn.save`` whenever ``monitor`` improves
-    (or every epoch with ``save_best_only=False``, which needs no ``monitor`` value
-    in the logs). ``path`` may hold fields like
+    """Save the model (and optimizer, and the LR scheduler fit was given) with ``nn.save``
+    whenever ``monitor`` improves (or every epoch with ``save_best_only=False``, which
+    needs no ``monitor`` value in the logs). ``save_optimizer=False`` saves the model
+    alone. A run resumes from the file exactly: ``nn.restore(path, model, optimizer,
+    scheduler=scheduler)``, then ``fit(..., initial_epoch=<the saved epoch>)``.
+    ``path`` may hold fields like
     ``"ckpt-{epoch:02d}.safetensors"``, filled from the epoch's logs; missing folders
     are created. The file's metadata records the epoch, the monitored name and its
     value. The best score is kept across fit calls, so continuing training with the
@@ -199,10 +204,12 @@ class ModelCheckpoint(Callback):
         if folder:
             os.makedirs(folder, exist_ok=True)
         optimizer = state.optimizer if self.save_optimizer and hasattr(state.optimizer, "state_dict") else None
+        # The schedule goes with the optimizer: a run resumed without it restarts the rates.
+        scheduler = state.scheduler if optimizer is not None and hasattr(state.scheduler, "state_dict") else None
         metadata = {"epoch": str(epoch)}
         if score is not None:
             metadata.update(monitor=self._monitor.monitor, score=repr(score))
-        save(state.model.state_dict(), path, optimizer=optimizer, metadata=metadata)
+        save(state.model.state_dict(), path, optimizer=optimizer, metadata=metadata, scheduler=scheduler)
         if improved:  # only once saved: after a failed save, an epoch as good must still be saved
             self._monitor.best = score
         self.saved.append((epoch, path))
@@ -245,7 +252,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     loader with ``set_epoch`` (a DataLoader) starts at epoch ``initial_epoch``, so a seeded
     shuffle that advances by itself (a RandomSampler's, the DataLoader's ``shuffle``)
     repeats the interrupted run's orders. (A DistributedSampler, as PyTorch's, does not
-    advance unless told to; fit leaves it be.)
+    advance unless told to; fit leaves it be.) Restore the model, optimizer and scheduler
+    first, as a ModelCheckpoint saved them: ``nn.restore(path, model, optimizer,
+    scheduler=scheduler)``; the run then continues exactly as the uninterrupted one.
     """
     callbacks = _as_list("callbacks", callbacks)
     _check_fit_arguments(model, loss_fn, optimizer, train_loader, val_loader, epochs, initial_epoch, callbacks)
@@ -308,7 +317,7 @@ def _fit_epochs(model, loss_fn, optimizer, train_loader, val_loader, epochs, sch
     per_batch = scheduler is not None and _steps_per_batch(scheduler)
     wants_value = scheduler is not None and _step_takes_value(scheduler)
     bars = _ProgressBars(progress)
-    state = FitState(model, optimizer, History())
+    state = FitState(model, optimizer, History(), scheduler=scheduler)
     for cb in callbacks:
         cb.on_train_begin(state)
     for epoch in epochs:

@@ -4,7 +4,7 @@ import numbers
 from bisect import bisect_right
 from collections import Counter
 
-from .base import LRScheduler, check_number
+from .base import LRScheduler, check_number, check_saved_state
 
 
 def _is_whole_number(value):
@@ -55,6 +55,18 @@ class MultiStepLR(LRScheduler):
             return self._current_lrs()
         return [group["lr"] * self.gamma ** self.milestones[self.last_epoch]
                 for group in self.optimizer.param_groups]
+
+    def load_state_dict(self, state_dict):
+        """As every scheduler's, with the milestones checked and made a Counter again (the
+        closed form counts with it): a state dict that went through JSON has them as a plain
+        dict, with str keys, which no epoch equals, so the rate silently never dropped."""
+        check_saved_state(self, state_dict)
+        milestones = state_dict["milestones"]
+        if not isinstance(milestones, dict) or not all(_is_whole_number(m) for m in milestones):
+            raise TypeError(f"MultiStepLR.load_state_dict: the saved milestones must map integer epochs to counts, "
+                            f"got {milestones!r}; a state dict saved as JSON has str keys: save it with "
+                            "nn.save(..., scheduler=scheduler) instead, which keeps them integers")
+        self._set_attributes({**state_dict, "milestones": Counter(milestones)})
 
     def _get_closed_form_lr(self):
         milestones = sorted(self.milestones.elements())
