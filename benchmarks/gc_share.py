@@ -3,7 +3,8 @@
 
 The chain is the suite's ``overhead/deep-chain``. Each round times topograd's build
 and backward with the collector on (as users run it), topograd's with it paused,
-and PyTorch's (imported either way, so the heap the collector walks is the suite's).
+and PyTorch's where it is installed (imported either way, so the heap the collector
+walks is the suite's; without it, the rows have no ratio to PyTorch's).
 With the collector on, the time spent in its passes is read from ``gc.callbacks``,
 and the objects it tracks that a recorded op leaves behind are counted once.
 PyTorch's nodes are C++ objects the collector never visits: the paused row is what
@@ -67,15 +68,21 @@ def tracked_per_op(x, a, b, cycles):
 
 def report(rounds, cycles):
     """The lines ``main`` prints: the rounds, then their medians."""
-    import torch
+    try:
+        import torch
+    except ImportError:  # PyTorch is a reference, never a dependency: time topograd alone
+        torch = None
 
     import autograd as ag
     x0, a0, b0 = chain_inputs()
     ours = ag.tensor(x0, requires_grad=True), ag.tensor(a0), ag.tensor(b0)
-    theirs = torch.tensor(x0, requires_grad=True), torch.tensor(a0), torch.tensor(b0)
-    rows = {"topograd, collector on": [], "topograd, collector paused": [], "torch": []}
+    rows = {"topograd, collector on": [], "topograd, collector paused": []}
+    timed_chain(*ours, cycles)  # warm-up
+    if torch is not None:
+        theirs = torch.tensor(x0, requires_grad=True), torch.tensor(a0), torch.tensor(b0)
+        rows["torch"] = []
+        timed_chain(*theirs, cycles)
     collector = []  # (full, young) seconds per round, collector on
-    timed_chain(*ours, cycles), timed_chain(*theirs, cycles)  # warm-up
     for _ in range(rounds):
         gc.collect()
         with CollectorClock() as clock:
@@ -87,18 +94,19 @@ def report(rounds, cycles):
             rows["topograd, collector paused"].append(timed_chain(*ours, cycles))
         finally:
             gc.enable()
-        gc.collect()
-        rows["torch"].append(timed_chain(*theirs, cycles))
+        if torch is not None:
+            gc.collect()
+            rows["torch"].append(timed_chain(*theirs, cycles))
 
     lines = [f"build + backward of a {ops_in(cycles):,}-op chain, median of {rounds} rounds, "
              f"{len(gc.get_objects()):,} objects tracked before it"]
-    torch_total = statistics.median(b + w for b, w in rows["torch"])
+    torch_total = statistics.median(b + w for b, w in rows["torch"]) if torch is not None else None
     for who, times in rows.items():
         build = statistics.median(b for b, _ in times)
         backward = statistics.median(w for _, w in times)
         total = statistics.median(b + w for b, w in times)
-        lines.append(f"  {who:28s} build {build:.3f} s  backward {backward:.3f} s  "
-                     f"total {total:.3f} s  = {total / torch_total:.2f}x torch")
+        ratio = f"  = {total / torch_total:.2f}x torch" if torch_total is not None else ""
+        lines.append(f"  {who:28s} build {build:.3f} s  backward {backward:.3f} s  total {total:.3f} s{ratio}")
     full = statistics.median(f for f, _ in collector)
     young = statistics.median(y for _, y in collector)
     lines.append(f"  collector passes, collector on: full {full:.3f} s, younger generations {young:.3f} s")

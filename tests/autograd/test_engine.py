@@ -4,6 +4,7 @@ and error messages. Values are checked against analytic formulas or NumPy."""
 import gc
 import inspect
 import os
+import sys
 import threading
 import weakref
 
@@ -17,6 +18,11 @@ from autograd.ops.elementwise import Neg
 from ..nn.torch_compare import assert_close_to_torch, float64_leaves
 
 THIS_FILE = os.path.basename(__file__)
+# The object counts below pin CPython 3.11's layout, which keeps an instance's attributes in
+# the object until its __dict__ is asked for; 3.10 (which the project supports) gives every
+# instance a dict of its own, one more tracked object per node, whatever the engine does.
+needs_inline_attributes = pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="CPython before 3.11 gives every instance its own __dict__")
 
 
 def next_line():
@@ -1075,6 +1081,7 @@ def test_next_functions_names_producers_and_output_numbers(device):
     assert mul.next_functions[1] == (x, -1)
 
 
+@needs_inline_attributes
 def test_a_node_gets_no_dict_of_its_own_when_its_fields_are_first_set_late():
     """CPython stops adding attribute names to a class's shared table once many instances
     exist; the sole-producer fields, first set here after 3,000 nodes without them, must
@@ -1101,6 +1108,7 @@ def test_a_node_gets_no_dict_of_its_own_when_its_fields_are_first_set_late():
     assert (len(gc.get_objects()) - before) / 300 <= 1.05  # the node alone
 
 
+@needs_inline_attributes
 def test_the_field_table_leaves_room_for_a_custom_functions_own_attributes_and_names():
     """A custom Function may define a property named like an engine field, and set many
     ctx attributes of its own, without a dict per node."""
@@ -1131,6 +1139,7 @@ def test_the_field_table_leaves_room_for_a_custom_functions_own_attributes_and_n
     np.testing.assert_array_equal(x.grad.numpy(), [2.0 ** 201] * 2)
 
 
+@needs_inline_attributes
 def test_a_recorded_op_leaves_few_objects_for_the_cyclic_collector(device):
     # On deep graphs Python's full collections, which visit every tracked object, cost
     # more than the ops: an op of one input and constants may leave its node and the
@@ -1156,6 +1165,7 @@ def test_a_recorded_op_leaves_few_objects_for_the_cyclic_collector(device):
     del y
 
 
+@needs_inline_attributes
 def test_a_node_keeps_the_shared_attribute_table_after_many_unrecorded_calls():
     """CPython stops adding names to a class's shared attribute table after about 30
     instances: after 40 unrecorded calls (a program's first ops on data, or an optimizer's
