@@ -175,7 +175,7 @@ def quantile(x, q, axis=None, keepdims=False, method="linear"):
     quantile (and torch.quantile, whose ``interpolation`` is ``method`` here). ``q`` is a
     number in [0, 1], a sequence of them or a 0-d or 1-d Tensor; a 1-d q of k levels puts
     an axis of k first. Level q falls at ``q * (n - 1)`` in a line of n sorted values,
-    worked out in float64 (as NumPy's; PyTorch works it out in the input's dtype, so for
+    worked out in float64 (as NumPy 2.3+'s; PyTorch works it out in the input's dtype, so for
     float32 'lower', 'higher' and 'nearest' can pick a neighbour where it falls within
     float32 rounding of a whole number or a half). Between two values, ``method`` takes:
     'linear' the interpolation, 'lower'/'higher' the one below/above, 'midpoint' their

@@ -94,9 +94,14 @@ def test_adapter_adds_the_standard_names_with_the_standards_meaning():
 
 
 def test_adapter_keeps_a_namespaces_own_standard_functions():
+    from backends.cupy_namespace import _parameters
     xp = adapted(np)  # NumPy 2 has every name already
-    for name in (*MISSING_IN_CUPY_13, "asarray", "clip"):
+    for name in MISSING_IN_CUPY_13:
         assert getattr(xp, name) is getattr(np, name)
+    for name in ("asarray", "clip"):
+        # NumPy before 2.3 gives its builtins no signature to read: the adapter wraps those,
+        # which keeps their meaning (checked above on the CuPy-13-shaped namespace)
+        assert getattr(xp, name) is getattr(np, name) or not _parameters(getattr(np, name)), name
 
 
 def cupy_backend_on_a_stand_in(monkeypatch):
