@@ -210,11 +210,12 @@ class Backend:
         self.put_(out, index, values)
         return out
 
-    def cumulative_extreme(self, x, axis, largest):
+    def cumulative_extreme(self, x, axis, largest, overwrite=False):
         """The running maximum (``largest``) or minimum of ``x`` along ``axis``; a NaN stays
         from where it appears on, as the standard's maximum and minimum spread it (bools: a
         running or, and). The standard has no such scan: this form takes ceil(log2 n) whole-
-        array steps (see doubling_scan); a backend may scan in one pass."""
+        array steps (see doubling_scan); a backend may scan in one pass. ``overwrite``: ``x``
+        is the caller's temporary, which a backend may scan in place (and return)."""
         xp = self.xp
         if x.dtype == xp.bool:  # (the standard's maximum takes numbers only)
             combine = xp.logical_or if largest else xp.logical_and

@@ -13,10 +13,9 @@ from backends import dtypes
 
 from ..function import Function
 from ..shapes import INTEGER, single_axis
-from ..tensor import Tensor
 from .comparison import not_equal
 from .elementwise import as_tensor, constant, exp, floating, in_float32, where
-from .gather import gather_along_axis
+from .gather import scatter_add_along_axis
 from .shape import broadcast_to, concat, reshape
 
 
@@ -208,26 +207,51 @@ Cummax = namedtuple("Cummax", ["values", "indices"])
 Cummin = namedtuple("Cummin", ["values", "indices"])
 
 
+class RunningExtreme(Function):
+    """The running maximum (``largest``) or minimum along ``axis`` and, as in PyTorch, the
+    last index that reached it (of a tie, the later one); a NaN is the running value from
+    where it appears, each NaN taking the index. The values are the scan's own, and the
+    gradient is a scatter-add of gy to the indices (the same entry takes those of all the
+    places it held the running value)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, largest):
+        backend, data = x._backend, x.data
+        xp = backend.xp
+        running = backend.cumulative_extreme(data, axis, largest)
+        # The index moves to i where x_i reaches the running value (ties included) or is NaN,
+        # and stays until the next such place: a running maximum of i there and 0 elsewhere.
+        # In int32 where the axis allows, and changed in place: the time goes mostly in
+        # first touching fresh memory, and half the bytes is half that.
+        reached = data == running
+        nan = None
+        if dtypes.is_floating(x.dtype):
+            nan = xp.isnan(data)
+            reached |= nan
+        n = data.shape[axis]
+        index_dtype = backend.native_dtype(dtypes.int32 if n < 2 ** 31 else dtypes.int64)
+        last = xp.astype(reached, index_dtype)
+        last *= xp.reshape(xp.arange(n, dtype=index_dtype), tuple(n if a == axis else 1 for a in range(data.ndim)))
+        last = backend.cumulative_extreme(last, axis, True, overwrite=True)
+        if nan is not None and (bool(xp.any(nan)) or bool(xp.any(running == 0))):
+            # The scan keeps one of two equal values, which may be the other zero, or another
+            # NaN, than the entry at the index (the later one): take those, as PyTorch does.
+            running = xp.take_along_axis(data, last, axis=axis)
+        ctx.axis, ctx.shape = axis, data.shape
+        ctx.save_for_backward(last)  # (not the indices returned, which the caller may change)
+        ctx.set_materialize_grads(False)  # (no zeros for the indices, which take no gradient)
+        return running, xp.astype(last, backend.native_dtype(dtypes.int64))
+
+    @staticmethod
+    def backward(ctx, gy, _):
+        last, = ctx.saved_tensors
+        return scatter_add_along_axis(gy, last.data, ctx.axis, ctx.shape), None, None
+
+
 def _running_extreme(op, result, x, axis, largest):
-    """``result(values, indices)``: the running maximum (``largest``) or minimum along
-    ``axis`` and, as in PyTorch, the last index that reached it (of a tie, the later one);
-    a NaN is the running value from where it appears, each NaN taking the index."""
+    """``result(values, indices)`` of RunningExtreme along ``axis`` (None: flattened)."""
     x = as_tensor(x)
-    line, along = _line(op, x, axis)
-    backend, data = x._backend, line.data
-    xp = backend.xp
-    running = backend.cumulative_extreme(data, along, largest)
-    # The index moves to i where x_i reaches the running value (ties included) or is NaN,
-    # and stays until the next such place: a running maximum of those places.
-    reached = data == running
-    if dtypes.is_floating(x.dtype):
-        reached = reached | xp.isnan(data)
-    n = data.shape[along]
-    place = xp.reshape(xp.arange(n, dtype=backend.native_dtype(dtypes.int64)),
-                       tuple(n if a == along else 1 for a in range(data.ndim)))
-    indices = backend.cumulative_extreme(xp.where(reached, place, xp.zeros_like(place)), along, True)
-    # The values are x at those indices, so the gradient is a scatter-add of gy there.
-    values, indices = gather_along_axis(line, indices, along), Tensor._make(indices, backend)
+    values, indices = RunningExtreme.apply(*_line(op, x, axis), largest)
     if x.ndim == 0 and axis is not None:  # as _scan's
         values, indices = reshape(values, ()), reshape(indices, ())
     return result(values, indices)
