@@ -175,6 +175,10 @@ class DataLoader:
         else:  # the epoch's order is drawn now, as on the path without workers
             tasks = iter(self.sampler if self.batch_sampler is None else self.batch_sampler)
         pool = self._persistent_pool
+        if pool is not None and not pool.all_alive():
+            # (a Ctrl-C stops the workers too, or one was killed): start afresh, not on a dead pool
+            pool.shut_down()
+            pool = self._persistent_pool = None
         if pool is None:
             if self.seed is not None:  # repeatable, and the same whichever epoch a run resumes at
                 base_seed = random.Random(f"{self.seed}/workers/{self._worker_epoch}").getrandbits(63)

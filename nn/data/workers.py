@@ -111,6 +111,9 @@ class WorkerPool:
     def num_workers(self):
         return len(self.processes)
 
+    def all_alive(self):
+        return all(process.is_alive() for process in self.processes)
+
     def shut_down(self):
         self._finalizer()
 

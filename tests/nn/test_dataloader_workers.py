@@ -385,3 +385,26 @@ def test_worker_options_are_checked(torch):
         DataLoader(range(4), timeout=1)
     with pytest.raises(TypeError, match="worker_init_fn must be callable"):
         DataLoader(range(4), num_workers=2, worker_init_fn=3)
+
+
+def test_persistent_workers_that_died_are_replaced_at_the_next_epoch():
+    """After a Ctrl-C (which stops the workers too) or a killed worker, the next epoch starts
+    new workers; it used to reuse the dead pool and report an exit at every later epoch."""
+    class Sampled(Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return i, os.getpid()
+
+    loader = DataLoader(Sampled(), batch_size=2, persistent_workers=True, **FORK)
+    first = epoch(loader)
+    old = {b[1][0] for b in first}
+    for pid in old:
+        os.kill(pid, 9)
+    deadline = time.monotonic() + 10  # (active_children reaps the exited)
+    while {p.pid for p in multiprocessing.active_children()} & old and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = epoch(loader)
+    assert [b[0] for b in second] == [b[0] for b in first]
+    assert not {b[1][0] for b in second} & old
