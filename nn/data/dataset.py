@@ -118,6 +118,14 @@ class Subset(Dataset):
             return self.dataset[[self.indices[i] for i in index]]
         return self.dataset[self.indices[index]]
 
+    def __getitems__(self, positions):
+        """A batch's samples, read through the dataset's own ``__getitems__`` where it has one
+        (as PyTorch's Subset), else one at a time."""
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if getitems:
+            return getitems([self.indices[i] for i in positions])
+        return [self.dataset[self.indices[i]] for i in positions]
+
     def __len__(self):
         return len(self.indices)
 

@@ -408,3 +408,25 @@ def test_persistent_workers_that_died_are_replaced_at_the_next_epoch():
     second = epoch(loader)
     assert [b[0] for b in second] == [b[0] for b in first]
     assert not {b[1][0] for b in second} & old
+
+
+class Batched(Dataset):
+    """A dataset that reads a batch at once (PyTorch's __getitems__), and says so in each sample."""
+
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, i):
+        return i, 0
+
+    def __getitems__(self, positions):
+        return [(p, len(positions)) for p in positions]
+
+
+@pytest.mark.parametrize("workers", [{}, FORK], ids=["no workers", "workers"])
+def test_a_batch_is_read_through_getitems_where_the_dataset_has_it_as_torchs(torch, workers):
+    from nn.data import Subset
+    ours = [as_lists(b) for b in DataLoader(Subset(Batched(), [9, 1, 2, 3, 4]), batch_size=3, **workers)]
+    theirs = [[t.tolist() for t in b] for b in torch.utils.data.DataLoader(
+        torch.utils.data.Subset(Batched(), [9, 1, 2, 3, 4]), batch_size=3)]
+    assert ours == theirs == [[[9, 1, 2], [3, 3, 3]], [[3, 4], [2, 2]]]
