@@ -44,7 +44,8 @@ from .ops.shape import (broadcast_arrays, broadcast_to, concat, expand_dims, fla
 from .ops.trigonometric import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin,
                                 asinh, atan, atan2, atanh, cosh, sinh, tan)
 from .tensor import Tensor, default_dtype as get_default_dtype, set_default_dtype
-from . import checkpoint, functional, linalg, profiler, viz  # graphviz itself is imported only when a drawing is made
+# (graphviz itself is imported only when a drawing is made)
+from . import checkpoint, functional, graph, linalg, profiler, viz
 from .linalg import matrix_transpose, vecdot  # the standard has these at the top level too
 from .viz import draw, make_dot
 

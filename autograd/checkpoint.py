@@ -181,6 +181,7 @@ class _Run:
         self.replays = ()  # the factories of replayed_in_recompute active at the forward, outermost first
         self.recompute_context = None
         self.externals = None  # the tensors function reached from outside, as it met them
+        self.given_externals = None  # per tensor argument: its position in externals, or None
         self.passed = None     # per output tensor: its position in externals, where function returned one
         self.out_meta = None
 
@@ -199,6 +200,7 @@ class _Run:
         self.externals = externals
         self.out_meta = [(t.shape, t.dtype, t.device) for t in tensors]
         self.passed = [positions.get(id(t)) if t.requires_grad else None for t in tensors]
+        self.given_externals = [positions.get(id(t)) for t in given]
         # An output whose array is that of a tensor the node saves (an argument returned, or
         # its .detach()) goes out as a view: the node would take the saved tensor for its output.
         kept = {id(t.data) for t in (*given, *externals)}
@@ -223,6 +225,15 @@ class _Run:
         gradients stay connected to the graph outside). Returns the result's tensors and,
         per external tensor, its alias (None where the recomputation did not use it)."""
         args, kwargs = list(self.args), dict(self.kwargs)
+        substitute = dict(zip(map(id, self.externals), producers))
+        # Under saved_tensors_hooks the node's saved tensors come back as new tensors, not
+        # those the forward met. So each saved argument stands for its external tensor too,
+        # and each input for itself, as without hooks, where it is that external tensor (a
+        # checkpoint nested in function meets the inputs: its watch sees the aliases made here).
+        for t, position in zip(given, self.given_externals):
+            if position is not None:
+                substitute[id(t)] = producers[position]
+        substitute.update((id(p), p) for p in producers)
         given = iter(given)
         for i in self.arg_slots:
             args[i] = next(given)
@@ -232,11 +243,11 @@ class _Run:
             for factory in self.replays:
                 replayed.enter_context(factory())
             with _RngReplay(self.rng), self.recompute_context, enable_grad():
-                out, watch = _watched_call(self.function, args, kwargs, dict(zip(map(id, self.externals), producers)))
+                out, watch = _watched_call(self.function, args, kwargs, substitute)
         tensors = [t for t in _flatten(out, []) if isinstance(t, Tensor)]
         if self.check:
             self._check(tensors, watch.externals)
-        return tensors, [watch.aliases.get(id(t)) for t in self.externals]
+        return tensors, [watch.aliases.get(id(p)) for p in producers]
 
     def _check(self, tensors, unexpected):
         meta = [(t.shape, t.dtype, t.device) for t in tensors]
@@ -301,8 +312,8 @@ class _Watch:
     in one thread: the ids of the nodes its ops make (``inner``), and the tensors that
     require grad its ops take from outside (``externals``). In a recomputation, given the
     node's input per external tensor (``substitute``: id of the tensor -> the input),
-    each op gets an alias of that input in its place; ``externals`` then holds the
-    tensors met that the forward did not."""
+    each op gets an alias of that input in its place (``aliases``: id of the input ->
+    its alias); ``externals`` then holds the tensors met that the forward did not."""
 
     def __init__(self, substitute=None):
         self.thread = threading.get_ident()
@@ -341,11 +352,11 @@ class _Watch:
             if producer is None:
                 self.add_external(a)
                 continue
-            alias = self.aliases.get(id(a))
+            alias = self.aliases.get(id(producer))
             if alias is None:
                 self.busy = True  # (the alias is this watch's own op)
                 try:
-                    alias = self.aliases[id(a)] = _Alias.apply(producer)
+                    alias = self.aliases[id(producer)] = _Alias.apply(producer)
                 finally:
                     self.busy = False
                 self.inner.add(id(alias.grad_fn))

@@ -25,6 +25,9 @@ _new = object.__new__
 # Observers (profiler, anomaly detection) wrap every op call while they are
 # active. When none is, recording pays for one truthiness test.
 observers = []
+# The saved_tensors_hooks contexts active in any thread (see graph.py). While there are
+# none, recording pays for one truthiness test; otherwise the thread's own are looked up.
+packers = []
 
 
 def current_scope():
@@ -239,7 +242,9 @@ class Function:
     @property
     def saved_tensors(self):
         saved = self._saved
-        if saved is None:
+        if type(saved) is not tuple:  # (one test for the two uncommon cases)
+            if saved is not None:  # packed by saved_tensors_hooks (see graph.py)
+                return saved.unpack(self)
             if self._released:
                 raise RuntimeError(
                     f"{self.name}: trying to backward through the graph a second time, but its saved "
@@ -507,6 +512,8 @@ def _record(cls, ctx, args, backend):
                 _note_saved_single(ctx, returned, raw)
             if cls._user_defined:
                 _note_user_call(ctx, args, (t,))
+            if packers and ctx._saved is not None:
+                _pack_saved(ctx, (t,))
             return t
     return _record_outputs(ctx, args, producers, raw, backend)
 
@@ -544,6 +551,8 @@ def _record_outputs(ctx, args, producers, raw, backend):
         _note_saved(ctx, returned, [t.data for t in outputs])
     if ctx._user_defined:
         _note_user_call(ctx, args, () if marks is not None and marks.dirty else outputs)
+    if packers and ctx._saved is not None:
+        _pack_saved(ctx, outputs)
     if marks is not None and marks.dirty:
         try:
             outputs = [_take_dirty_place(ctx, t, r) for t, r in zip(outputs, raws)]
@@ -655,3 +664,6 @@ def _note_saved(ctx, returned, arrays):
         ctx._saved_outputs = outputs
         if any(saved[i] is not arrays[nr] for i, nr in outputs.items()):
             ctx._saved = tuple(arrays[outputs[i]] if i in outputs else item for i, item in enumerate(saved))
+
+
+from .graph import pack_saved as _pack_saved  # noqa: E402  (graph.py builds on Function)

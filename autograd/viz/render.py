@@ -236,6 +236,11 @@ def _saved_text(node, position, item):
     if item is None:
         return None
     outputs = node._saved_outputs or {}
+    if type(node._saved) is not tuple:  # packed by saved_tensors_hooks: what pack_hook returned
+        title = "packed output" if position in outputs else "packed"
+        if isinstance(item, Tensor):
+            return title, f"{shape_text(item.shape)} · {item.dtype} on {item.device}"
+        return title, type(item).__name__
     if isinstance(item, Tensor):
         title, array = "saved input", item.data
     elif position in outputs:
