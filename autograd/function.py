@@ -551,8 +551,6 @@ def _record_outputs(ctx, args, producers, raw, backend):
         _note_saved(ctx, returned, [t.data for t in outputs])
     if ctx._user_defined:
         _note_user_call(ctx, args, () if marks is not None and marks.dirty else outputs)
-    if packers and ctx._saved is not None:
-        _pack_saved(ctx, outputs)
     if marks is not None and marks.dirty:
         try:
             outputs = [_take_dirty_place(ctx, t, r) for t, r in zip(outputs, raws)]
@@ -560,6 +558,8 @@ def _record_outputs(ctx, args, producers, raw, backend):
             # Each changed input now has this node as its grad_fn: were the node to keep
             # them, every one would be a reference cycle (tensor -> node -> tensor).
             marks.dirty = ()
+    if packers and ctx._saved is not None:  # after mark_dirty: pack_hook gets the tensors returned
+        _pack_saved(ctx, outputs)
     return tuple(outputs) if len(outputs) > 1 or type(raw) is tuple else outputs[0]
 
 

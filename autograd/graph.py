@@ -45,7 +45,7 @@ import contextlib
 from . import function
 from .function import Function
 from .grad_mode import state as _state
-from .tensor import Tensor
+from .tensor import Tensor, version_of
 
 
 class saved_tensors_hooks:
@@ -146,8 +146,9 @@ def pack_saved(ctx, outputs):
             metas.append(None)
             continue
         if i in saved_outputs:
-            t = outputs[saved_outputs[i]]
-            how, link = (_OUTPUT, t._output_nr) if t.grad_fn is ctx else (_CONSTANT, None)
+            nr = saved_outputs[i]
+            t = outputs[nr]  # (an input changed in place, for a mark_dirty output, maybe a view)
+            how, link = (_CONSTANT, None) if nr in ctx._constant_outputs else (_OUTPUT, nr)
         elif isinstance(item, Tensor):
             t = item
             how, link = ((_CONSTANT, None) if not t._requires_grad else (_LEAF, t) if t.grad_fn is None
@@ -203,8 +204,15 @@ def _unpacked(node, unpack_hook, packed, meta):
         restored.grad_fn, restored._output_nr = link
     elif how == _LEAF:
         if _state.enabled:  # create_graph: its gradient must reach the leaf
-            return _StandIn.apply(link, data)
+            restored = _StandIn.apply(link, data)
         restored._requires_grad = True
+    # As in PyTorch, it shares the in-place counter of what unpack_hook returned (the saved
+    # tensor itself, or its detached alias), so that a backward that changes it in place is
+    # caught by the nodes that saved that tensor. Not where it stands for a view, whose node
+    # would then take it for a stale view to rebase (see Tensor._stale).
+    node_of = restored.grad_fn
+    if data is t.data and (node_of is None or node_of.view_version is None):
+        restored._version = version_of(t)
     return restored
 
 
