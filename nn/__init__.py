@@ -50,4 +50,4 @@ from .layers.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .layers.attention import MultiheadAttention
 from .layers.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                                  TransformerEncoderLayer)
-from . import optim, utils
+from . import amp, optim, utils

@@ -9,8 +9,8 @@ from ..grad_mode import state as _grad_state
 from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
 from ..user_code import user_stacklevel
-from .elementwise import as_tensor, constant, floating, in_float32, where
-from .scan import accumulate, products_of_the_others
+from .elementwise import accumulate, as_tensor, constant, floating, in_float32, where
+from .scan import products_of_the_others
 from .shape import broadcast_to, reshape, transpose
 
 

@@ -14,32 +14,9 @@ from backends import dtypes
 from ..function import Function
 from ..shapes import INTEGER, single_axis
 from .comparison import not_equal
-from .elementwise import as_tensor, constant, exp, floating, in_float32, where
+from .elementwise import accumulate, as_tensor, constant, exp, floating, in_float32, where
 from .gather import scatter_add_along_axis
 from .shape import broadcast_to, concat, reshape
-
-
-def accumulate(kernel, x, scan=False, **options):
-    """``kernel`` (the namespace's sum, prod or scan) of ``x``'s array, with ``options``.
-    Integers and bools accumulate in int64, as in PyTorch (NumPy gives uint64 for unsigned
-    ones, which wraps below zero); the standard sums no bools, so they count as int64.
-    float16 accumulates in float32 and is rounded back once, as PyTorch's sums and scans
-    do: a float16 running sum stops growing at 2048, where adding a number below 1 rounds
-    to nothing. (PyTorch's CPU product of float16 alone stays in float16, so 300 * 300 / 300
-    overflows there; here it is 300, as NumPy's.) A ``scan`` of float32 runs in float64 for
-    the same reason, as PyTorch's CPU scans do: a running sum adds one number at a time (a
-    sum adds pairwise), so a float32 one stops growing at 2**24, and its rounding errors
-    build up along the line (a relative error of 3e-5 after a million uniform numbers)."""
-    backend, dtype = x._backend, x.dtype
-    if dtype == dtypes.float16 or (scan and dtype == dtypes.float32):
-        wider = dtypes.float32 if dtype == dtypes.float16 else dtypes.float64
-        wide = kernel(x.data, dtype=backend.native_dtype(wider), **options)
-        return backend.xp.astype(wide, x.data.dtype)
-    if dtypes.is_floating(dtype):
-        return kernel(x.data, **options)
-    int64 = backend.native_dtype(dtypes.int64)
-    data = backend.xp.astype(x.data, int64) if dtype == dtypes.bool_ else x.data
-    return kernel(data, dtype=int64, **options)
 
 
 def part(axis, start, stop, step=None):

@@ -4,6 +4,7 @@ import math
 from ..function import Function
 from ..shapes import INTEGER, broadcast_shapes, normalize_axis, shape_arg, single_axis
 from ..tensor import Tensor, share_version, version_of
+from .elementwise import accumulate
 
 
 def _view(out, x, remake, write_back):
@@ -198,7 +199,8 @@ class SumTo(Function):
         lead = x.data.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape)
                                           if d == 1 and x.data.shape[lead + i] != 1)
-        y = xp.sum(x.data, axis=axes, keepdims=True) if axes else x.data
+        # float16 adds up in float32, as the sums do (see accumulate) and PyTorch's un-broadcast
+        y = accumulate(xp.sum, x, axis=axes, keepdims=True) if axes else x.data
         return xp.reshape(y, shape) if lead else y
 
     @staticmethod

@@ -1,4 +1,5 @@
 """The fully connected layer's product, ``x @ weight.T + bias``, as one op."""
+from ..elementwise import accumulate
 from ..reduction import Sum
 from ..shape import reshape
 from ...function import Function
@@ -31,6 +32,10 @@ class Linear(Function):
         backend = gy._backend
         x_shape = ctx.x_shape
         recording = _grad_state.enabled
+        gb = None
+        if need_b:  # over every axis but the last; float16 adds up in float32, as the sums and PyTorch's do
+            batch_axes = tuple(range(gy.ndim - 1))
+            gb = Sum.apply(gy, batch_axes, False) if recording else accumulate(backend.xp.sum, gy, axis=batch_axes)
         if recording:  # create_graph: the products below on Tensors, recorded
             flat = reshape
         else:  # a plain backward: the same products on the bare arrays, with no op dispatch
@@ -47,9 +52,6 @@ class Linear(Function):
             if len(x_shape) != 2:
                 gx = flat(gx, x_shape)
         gw = gy.T @ x if need_w else None
-        gb = None
-        if need_b:
-            gb = Sum.apply(gy, (0,), False) if recording else backend.xp.sum(gy, axis=0)
         if recording:
             return gx, gw, gb
         return Tensor._make_each((gx, gw, gb), backend)
