@@ -847,3 +847,14 @@ def accumulate(kernel, x, scan=False, **options):
     int64 = backend.native_dtype(dtypes.int64)
     data = backend.xp.astype(x.data, int64) if dtype == dtypes.bool_ else x.data
     return kernel(data, dtype=int64, **options)
+
+
+def float_sum(backend, data, dtype, **options):
+    """The sum (``options``: axis, keepdims) of a bare floating array of canonical
+    ``dtype``, for the fused ops that work on arrays: float16 adds up in float32 and is
+    rounded once, as ``accumulate`` does for a Tensor (NumPy adds a float16 sum over a
+    strided axis in float16, which stops growing at 2048 or 8192)."""
+    xp = backend.xp
+    if dtype == dtypes.float16:
+        return xp.astype(xp.sum(data, dtype=backend.native_dtype(dtypes.float32), **options), data.dtype)
+    return xp.sum(data, **options)

@@ -9,7 +9,7 @@ from ..grad_mode import state as _grad_state
 from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
 from ..user_code import user_stacklevel
-from .elementwise import accumulate, as_tensor, constant, floating, in_float32, where
+from .elementwise import accumulate, as_tensor, constant, float_sum, floating, in_float32, where
 from .scan import products_of_the_others
 from .shape import broadcast_to, reshape, transpose
 
@@ -146,7 +146,8 @@ class _Extreme(Function):
         if dtypes.is_floating(x.dtype):  # NaN != NaN: without this a NaN slice has no hit, and 0 / 0
             hit = hit | xp.isnan(x.data)  # (a slice whose extreme is a number holds no NaN)
         hit = xp.astype(hit, x.data.dtype)
-        share = constant(hit / xp.sum(hit, axis=ctx.axes, keepdims=True), x)
+        # ties counted in float32 for float16, whose running count stops at 2048
+        share = constant(hit / float_sum(x._backend, hit, x.dtype, axis=ctx.axes, keepdims=True), x)
         return _spread(gy, x.data.shape, ctx.axes) * share, None, None
 
 

@@ -19,6 +19,7 @@ Under create_graph the op recomputes the loss with the linear and cross-entropy 
 and differentiates that graph, recorded, so its gradients differentiate again (at the
 memory of the full logits)."""
 
+from ..elementwise import float_sum
 from ...function import Function
 from ...grad_mode import retains_graph, state as _grad_state
 from ...tensor import Tensor
@@ -212,7 +213,7 @@ def _add_chunk_grads(backend, grads, g, x, weight, part):
     if gw is not None:
         gw += backend.matmul(xp.permute_dims(g, (1, 0)), x.data[part, ...])
     if gb is not None:
-        gb += xp.sum(g, axis=0)
+        gb += float_sum(backend, g, x.dtype, axis=0)  # float16 adds up in float32, as PyTorch's
 
 
 def _composed_loss(ctx, x, weight, bias):

@@ -13,6 +13,7 @@ the same copies forward, but a scatter-add, several times slower, backward."""
 import functools
 import itertools
 
+from ..elementwise import float_sum
 from ...function import Function
 
 
@@ -116,8 +117,8 @@ class PadAdjoint(Function):
         else:
             gx = xp.zeros(in_shape, dtype=data.dtype)
         for out_index, in_index, edges in combinations:
-            part = data[out_index]
-            gx[in_index] += xp.sum(part, axis=edges, keepdims=True) if edges else part
+            part = data[out_index]  # over ``edges``, a replicated edge's copies (float16 added in float32)
+            gx[in_index] += float_sum(g._backend, part, g.dtype, axis=edges, keepdims=True) if edges else part
         return gx
 
     @staticmethod

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from backends import dtypes
 
-from ..elementwise import ReluGrad, astype, relu, tanh
+from ..elementwise import ReluGrad, astype, float_sum, relu, tanh
 from ..shape import concat, split
 from ...function import Function
 from ...grad_mode import state as _grad_state
@@ -163,14 +163,13 @@ class _ArrayMath:
 
     def __init__(self, xp):
         self.join, self.tanh, self.zeros_like = xp.concat, xp.tanh, xp.zeros_like
-        self.sum_rows = lambda a: xp.sum(a, axis=0)
 
     @staticmethod
     def blocks(a, count):
         return _blocks(a, count)
 
 
-TENSOR_MATH = SimpleNamespace(join=concat, tanh=tanh, zeros_like=lambda t: t * 0, sum_rows=lambda t: t.sum(axis=0),
+TENSOR_MATH = SimpleNamespace(join=concat, tanh=tanh, zeros_like=lambda t: t * 0,
                               blocks=lambda t, count: split(t, count, axis=-1))
 
 
@@ -268,7 +267,7 @@ class GRUStep(Function):
     def backward(ctx, g_h, g_gates):
         h, w_hh_t, b_hh, gh_n, gates = ctx.saved_tensors
         need_gx, need_h, need_w, need_b = ctx.needs_input_grad
-        backend = h._backend
+        backend, dtype = h._backend, h.dtype
         math = _math(backend)
         if g_h is None:  # only the gates' gradient came (second order): h' had none
             g_h = Tensor._make(backend.xp.zeros_like(h.data), backend)
@@ -283,10 +282,16 @@ class GRUStep(Function):
         grads = (g_gx if need_gx else None,
                  g_h_direct + g_gh @ w_hh_t.T if need_h else None,
                  h.T @ g_gh if need_w else None,
-                 math.sum_rows(g_gh) if need_b else None)
+                 _bias_gradient(math, backend, g_gh, dtype) if need_b else None)
         if math is TENSOR_MATH:
             return grads
         return Tensor._make_each(grads, backend)
+
+
+def _bias_gradient(math, backend, g_gh, dtype):
+    """The sum of g_gh's rows: float16 adds up in float32 and rounds once, as a Tensor's
+    sum does (under create_graph) and PyTorch's does."""
+    return g_gh.sum(axis=0) if math is TENSOR_MATH else float_sum(backend, g_gh, dtype, axis=0)
 
 
 def _gru_forward(backend, gx, h, w_hh_t, b_hh):

@@ -17,6 +17,7 @@ of backward (or one (steps, batch, gates * hidden) array) took fresh pages, and 
 faults, at every call. Under create_graph the op recomputes its steps with the step op and
 differentiates that graph, recorded (as activation checkpointing does), so the
 gradient differentiates again to any order."""
+from ..elementwise import float_sum
 from ..shape import split, stack
 from ...function import Function
 from ...grad_mode import retains_graph, state as _grad_state
@@ -138,7 +139,7 @@ class GRUSequence(Function):
             return recomputed_backward(ctx, _gru_steps, (g_hs,), 4)
         steps, reverse = ctx.steps, ctx.reverse
         (h0, w_hh_t, _), (hs, gates, gh_ns) = _take_saved(ctx, 3)
-        g_hs = g_hs.data
+        dtype, g_hs = g_hs.dtype, g_hs.data
         need_x, need_h0, need_w, need_b, _, _ = ctx.needs_input_grad
         xp = ctx._backend.xp
         math = _array_math(xp)
@@ -157,7 +158,7 @@ class GRUSequence(Function):
         grads = (xp.reshape(xp.stack(g_gx, axis=0), (-1, g_gx[0].shape[-1])) if need_x else None,
                  dh if need_h0 else None,
                  _weight_gradient(xp, h0, hs, flat_gh, reverse) if need_w else None,
-                 xp.sum(flat_gh, axis=0) if need_b else None)
+                 float_sum(ctx._backend, flat_gh, dtype, axis=0) if need_b else None)  # float16 in float32
         return Tensor._make_each(grads, ctx._backend) + (None, None)
 
 

@@ -2,7 +2,7 @@
 op computed with the max shifted out, so that large logits stay finite."""
 import math
 
-from ..elementwise import exp, where
+from ..elementwise import exp, float_sum, where
 from ..reduction import Sum
 from ..shape import reshape
 from ...function import Function
@@ -26,7 +26,7 @@ class Softmax(Function):
         if x.data.shape[axis] == 0:
             return _along_an_empty_axis(ctx, xp, x.data)
         e = xp.exp(x.data - xp.max(x.data, axis=axis, keepdims=True))
-        e /= xp.sum(e, axis=axis, keepdims=True)
+        e /= float_sum(x._backend, e, x.dtype, axis=axis, keepdims=True)  # float16 in float32, as PyTorch's
         ctx.save_for_backward(e)
         return e
 
@@ -49,7 +49,7 @@ class LogSoftmax(Function):
         if x.data.shape[axis] == 0:
             return _along_an_empty_axis(ctx, xp, x.data)
         shifted = x.data - xp.max(x.data, axis=axis, keepdims=True)
-        shifted -= xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+        shifted -= xp.log(float_sum(x._backend, xp.exp(shifted), x.dtype, axis=axis, keepdims=True))
         ctx.save_for_backward(shifted)
         return shifted
 
@@ -85,7 +85,7 @@ class CrossEntropy(Function):
             z = _ignored_rows_zeroed(xp, z, keep)
         shifted = z - xp.max(z, axis=1, keepdims=True)
         e = xp.exp(shifted)
-        sums = xp.sum(e, axis=1, keepdims=True)
+        sums = float_sum(backend, e, logits.dtype, axis=1, keepdims=True)  # float16 in float32 (see float_sum)
         lse = xp.log(sums)[:, 0]
         loss = lse - backend.gather(shifted, (xp.arange(n), safe_t))
         if weights is not None:
