@@ -351,15 +351,23 @@ def _tensor_source(dataset):
     position p of the dataset is row ``rows[p]`` of each tensor (rows None: row p).
     None for any other dataset, or subclasses that change how a sample is read."""
     chain = []
-    while type(dataset).__getitem__ is Subset.__getitem__ and isinstance(dataset, Subset):
+    while isinstance(dataset, Subset) and _reads_as(dataset, Subset):
         chain.append(dataset.indices)
         dataset = dataset.dataset
-    if not isinstance(dataset, TensorDataset) or type(dataset).__getitem__ is not TensorDataset.__getitem__:
+    if not isinstance(dataset, TensorDataset) or not _reads_as(dataset, TensorDataset):
         return None
     rows = None
     for indices in reversed(chain):  # innermost Subset first: compose the maps outward
         rows = list(indices) if rows is None else [rows[i] for i in indices]
     return dataset.tensors, rows
+
+
+def _reads_as(dataset, cls):
+    """Whether ``dataset`` reads samples as ``cls`` does: a subclass that defines its own
+    ``__getitem__`` or ``__getitems__`` (a batched read the loader must call) does not."""
+    kind = type(dataset)
+    return kind.__getitem__ is cls.__getitem__ and \
+        getattr(kind, "__getitems__", None) is getattr(cls, "__getitems__", None)
 
 
 def default_collate(samples):
