@@ -34,7 +34,7 @@ import traceback
 import weakref
 from dataclasses import dataclass
 
-import numpy as np
+import numpy as np  # (only to seed NumPy's global generator in each worker, which dataset code draws from)
 
 from autograd import Tensor, manual_seed
 
