@@ -65,6 +65,20 @@ def _lines(op, x, axis):
     return x, axis, None
 
 
+def _lines_to_pick(op, x, k, axis, first):
+    """_lines, for picking ``k`` entries (topk, first=0) or the k-th (kthvalue, first=1, k
+    counting from 1) along ``axis``: ``k`` checked to be an int from ``first`` to its length."""
+    if not isinstance(k, INTEGER) or isinstance(k, bool):
+        raise TypeError(f"{op}: k must be an int, not {k!r}")
+    lines, axis, shape = _lines(op, x, axis)
+    n = lines.shape[axis]
+    if not first <= k <= n:
+        fix = f"give {first} <= k <= {n}" if n or not first else "an empty axis has no k-th value"
+        counting = " (k counts from 1)" if first else ""
+        raise ValueError(f"{op}: k={k} is out of range for an axis of size {n}; {fix}{counting}")
+    return lines, axis, shape
+
+
 def sort(x, axis=-1, descending=False, stable=True):
     """The values of ``x`` sorted along ``axis`` (None: flattened), ties kept in order
     where ``stable``. The gradient goes back through the permutation."""
@@ -89,13 +103,7 @@ def topk(x, k, axis=-1, largest=True, sorted=True):
     ``largest``). Ties go to the lower index, as a stable sort orders them (PyTorch
     leaves that unspecified). The values are always sorted, which ``sorted=False``
     allows. The gradient goes to the chosen entries."""
-    x = as_tensor(x)
-    if not isinstance(k, INTEGER) or isinstance(k, bool):
-        raise TypeError(f"topk: k must be an int, not {k!r}")
-    x, axis, shape = _lines("topk", x, axis)
-    n = x.shape[axis]
-    if not 0 <= k <= n:
-        raise ValueError(f"topk: k={k} is out of range for an axis of size {n}; give 0 <= k <= {n}")
+    x, axis, shape = _lines_to_pick("topk", x, k, axis, first=0)
     indices = x._backend.top_k(x.data, int(k), axis, bool(largest))
     values, indices = TakeAlongAxis.apply(x, indices, axis), Tensor._make(indices, x._backend)
     if shape is not None and k == 1:
@@ -273,13 +281,7 @@ def kthvalue(x, k, axis=-1, keepdims=False):
     (PyTorch leaves which tied index unspecified). Integers keep their dtype. The
     gradient goes to the chosen entry. A selection of topk's smallest k."""
     x = as_tensor(x)
-    if not isinstance(k, INTEGER) or isinstance(k, bool):
-        raise TypeError(f"kthvalue: k must be an int, not {k!r}")
-    lines, line_axis, _ = _lines("kthvalue", x, axis)
-    n = lines.shape[line_axis]
-    if not 1 <= k <= n:
-        fix = f"give 1 <= k <= {n}" if n else "an empty axis has no k-th value"
-        raise ValueError(f"kthvalue: k={k} is out of range for an axis of size {n}; {fix} (k counts from 1)")
+    lines, line_axis, _ = _lines_to_pick("kthvalue", x, k, axis, first=1)
     smallest = topk(lines, int(k), line_axis, largest=False)
     kth = (slice(None),) * line_axis + (slice(k - 1, k),)
     shape = reduced_shape(x.shape, normalize_axis("kthvalue", axis, x.ndim), keepdims)

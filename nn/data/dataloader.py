@@ -21,7 +21,7 @@ from autograd import Tensor, stack, tensor
 from backends import dtypes
 
 from . import workers
-from .dataset import IterableDataset, Subset, TensorDataset, draw_seed
+from .dataset import IterableDataset, Subset, TensorDataset, draw_seed, samples_at
 from .samplers import BatchSampler, RandomSampler, SequentialSampler, _is_int, check_generator
 
 # Set after construction, these would silently change nothing (the batch sampler is already made);
@@ -161,7 +161,7 @@ class DataLoader:
         source = _tensor_source(self.dataset) if self.collate_fn is default_collate else None
         if source is not None:
             return self._tensor_batches(source, batches, target)
-        return (to_device(self.collate_fn(_samples(self.dataset, batch)), target) for batch in batches)
+        return (to_device(self.collate_fn(samples_at(self.dataset, batch)), target) for batch in batches)
 
     @staticmethod
     def _tensor_batches(source, batches, target):
@@ -269,15 +269,6 @@ def _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_la
         raise ValueError("DataLoader: pass seed= or generator=, not both; each alone makes the shuffle repeatable")
 
 
-def _samples(dataset, positions):
-    """A batch's samples: ``dataset.__getitems__(positions)`` where the dataset defines it (a
-    batched read, as PyTorch's DataLoader calls it), else one ``dataset[p]`` per position."""
-    getitems = getattr(dataset, "__getitems__", None)
-    if getitems:
-        return getitems(list(positions))
-    return [dataset[p] for p in positions]
-
-
 def _collated_stream(samples, collate_fn, batch_size, drop_last):
     """An IterableDataset's batches: lists of ``batch_size`` samples through ``collate_fn`` (the
     last one shorter, unless ``drop_last``), or each sample through it with ``batch_size=None``."""
@@ -313,7 +304,7 @@ class _WorkerFetch:
             return self.collate_fn(self.dataset[positions])
         if self._source is not None:
             return _gathered(self._source, positions)
-        return self.collate_fn(_samples(self.dataset, positions))
+        return self.collate_fn(samples_at(self.dataset, positions))
 
     def stream(self):
         return _collated_stream(iter(self.dataset), self.collate_fn, self.batch_size, self.drop_last)

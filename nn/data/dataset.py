@@ -98,6 +98,16 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
 
+def samples_at(dataset, positions):
+    """The samples at ``positions``: ``dataset.__getitems__(positions)`` where the dataset
+    defines it (a batched read, as PyTorch's DataLoader calls it), else one ``dataset[p]``
+    per position."""
+    getitems = getattr(dataset, "__getitems__", None)
+    if getitems:
+        return getitems(list(positions))
+    return [dataset[p] for p in positions]
+
+
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order."""
 
@@ -119,12 +129,9 @@ class Subset(Dataset):
         return self.dataset[self.indices[index]]
 
     def __getitems__(self, positions):
-        """A batch's samples, read through the dataset's own ``__getitems__`` where it has one
-        (as PyTorch's Subset), else one at a time."""
-        getitems = getattr(self.dataset, "__getitems__", None)
-        if getitems:
-            return getitems([self.indices[i] for i in positions])
-        return [self.dataset[self.indices[i]] for i in positions]
+        """A batch's samples, read through the dataset's own ``__getitems__`` where it has one,
+        as PyTorch's Subset (see samples_at)."""
+        return samples_at(self.dataset, [self.indices[i] for i in positions])
 
     def __len__(self):
         return len(self.indices)
