@@ -837,24 +837,25 @@ def accumulate(kernel, x, scan=False, **options):
     the same reason, as PyTorch's CPU scans do: a running sum adds one number at a time (a
     sum adds pairwise), so a float32 one stops growing at 2**24, and its rounding errors
     build up along the line (a relative error of 3e-5 after a million uniform numbers)."""
-    backend, dtype = x._backend, x.dtype
-    if dtype == dtypes.float16 or (scan and dtype == dtypes.float32):
-        wider = dtypes.float32 if dtype == dtypes.float16 else dtypes.float64
-        wide = kernel(x.data, dtype=backend.native_dtype(wider), **options)
-        return backend.xp.astype(wide, x.data.dtype)
-    if dtypes.is_floating(dtype):
-        return kernel(x.data, **options)
-    int64 = backend.native_dtype(dtypes.int64)
-    data = backend.xp.astype(x.data, int64) if dtype == dtypes.bool_ else x.data
-    return kernel(data, dtype=int64, **options)
+    return _accumulate_array(kernel, x._backend, x.data, x.dtype, scan, **options)
 
 
 def float_sum(backend, data, dtype, **options):
-    """The sum (``options``: axis, keepdims) of a bare floating array of canonical
-    ``dtype``, for the fused ops that work on arrays: float16 adds up in float32 and is
-    rounded once, as ``accumulate`` does for a Tensor (NumPy adds a float16 sum over a
-    strided axis in float16, which stops growing at 2048 or 8192)."""
-    xp = backend.xp
-    if dtype == dtypes.float16:
-        return xp.astype(xp.sum(data, dtype=backend.native_dtype(dtypes.float32), **options), data.dtype)
-    return xp.sum(data, **options)
+    """The sum (``options``: axis, keepdims) of a bare array of canonical ``dtype``, for
+    the fused ops that work on arrays, by accumulate's rule: float16 adds up in float32
+    and is rounded once (NumPy adds a float16 sum over a strided axis in float16, which
+    stops growing at 2048 or 8192)."""
+    return _accumulate_array(backend.xp.sum, backend, data, dtype, False, **options)
+
+
+def _accumulate_array(kernel, backend, data, dtype, scan, **options):
+    """accumulate on a bare array ``data`` of canonical ``dtype``."""
+    if dtype == dtypes.float16 or (scan and dtype == dtypes.float32):
+        wider = dtypes.float32 if dtype == dtypes.float16 else dtypes.float64
+        wide = kernel(data, dtype=backend.native_dtype(wider), **options)
+        return backend.xp.astype(wide, data.dtype)
+    if dtypes.is_floating(dtype):
+        return kernel(data, **options)
+    int64 = backend.native_dtype(dtypes.int64)
+    data = backend.xp.astype(data, int64) if dtype == dtypes.bool_ else data
+    return kernel(data, dtype=int64, **options)
