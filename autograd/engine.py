@@ -11,7 +11,7 @@ import numbers
 import threading
 import warnings
 
-from . import grad_mode
+from . import autocast_mode, grad_mode
 from .function import Function, observers
 from .tensor import Tensor
 
@@ -187,6 +187,8 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
     # does at once), as PyTorch's engine: the mode is create_graph's, not the caller's.
     _state.enabled = create_graph
     _state.retain_graph = retain_graph
+    autocast_was_paused = autocast_mode.state.paused
+    autocast_mode.state.paused = True  # each op's gradient runs in the dtype its forward ran in
     with _accumulating:
         _running[id(handed_out)] = handed_out
     try:
@@ -253,6 +255,7 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                         _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     finally:
         _state.enabled, _state.retain_graph = previous, previous_retain
+        autocast_mode.state.paused = autocast_was_paused
         with _accumulating:
             del _running[id(handed_out)]
 

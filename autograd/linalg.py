@@ -13,6 +13,7 @@ import numbers
 
 from backends import dtypes
 
+from .autocast_mode import autocast_op
 from .ops.decompositions import (EighResult, QRResult, SVDResult, cholesky, eigh, eigvalsh, matrix_rank, qr, svd,
                                  svdvals)
 from .ops.elementwise import as_tensor, clone, constant, floating, in_float32, operands, sqrt, where
@@ -45,6 +46,7 @@ def matrix_transpose(x):
     return mT(x)
 
 
+@autocast_op("trace")
 def trace(x, offset=0):
     """The sum of the ``offset`` diagonal of each matrix on the last two axes."""
     return matrix_parts.trace(x, offset, -2, -1)
@@ -100,6 +102,7 @@ def _root(total, p):
     return where(nonzero, sqrt(safe) if p == 2 else safe ** (1 / p), 0)
 
 
+@autocast_op("vector_norm")
 def vector_norm(x, ord=2, axis=None, keepdims=False):
     """The ``ord``-norm over ``axis`` (None: every element), as the Array API's and
     torch.linalg.vector_norm: 2, 1, inf, -inf, 0 (the count of nonzeros) or any other
@@ -151,6 +154,7 @@ def _singular_value_norm(reduce, x, keepdims):
     return out.reshape(out.shape + (1, 1)) if keepdims else out
 
 
+@autocast_op("matrix_power")
 def matrix_power(x, n):
     """Each square matrix of ``x`` to the integer power ``n``, by repeated squaring: the
     identity for n = 0 (with a zero gradient), the power of inv(x) for n < 0. Integer
@@ -177,6 +181,7 @@ def matrix_power(x, n):
         x = matmul(x, x)
 
 
+@autocast_op("householder_product")
 def householder_product(x, tau):
     """The first n columns of the product H_1 H_2 ... H_k of Householder reflections
     H_i = I - tau_i v_i v_i^T, as torch.linalg.householder_product (LAPACK's orgqr): x holds
@@ -226,6 +231,7 @@ def _vector_axis(op, a, b, axis):
     return a, b, axis
 
 
+@autocast_op("vecdot")
 def vecdot(x1, x2, axis=-1):
     """The dot products of the vectors along ``axis`` (the other axes broadcast), as the
     Array API's vecdot: sum(x1 * x2, axis) for real tensors."""
@@ -233,6 +239,7 @@ def vecdot(x1, x2, axis=-1):
     return _sum(x1 * x2, axis)
 
 
+@autocast_op("cross")
 def cross(x1, x2, axis=-1):
     """The cross products of the 3-vectors along ``axis`` (the other axes broadcast), as
     the Array API's and torch.linalg.cross."""

@@ -253,9 +253,10 @@ class Backend:
         back an earlier scratch array that nothing references any more."""
         return self.xp.empty(shape, dtype=dtype)
 
-    def matmul(self, a, b):
-        """``a @ b`` by NumPy's rules. A backend may write a large product of two
-        matrices into reused scratch memory."""
+    def matmul(self, a, b, *, scratch=False):
+        """``a @ b`` by NumPy's rules. With ``scratch``, a backend may write a large
+        product of two matrices into reused scratch memory (see ``scratch``); a backend
+        without float16 GEMMs multiplies float16 matrices in float32, rounding once."""
         return self.xp.matmul(a, b)
 
     def sigmoid(self, x):

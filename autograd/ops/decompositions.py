@@ -16,6 +16,7 @@ from collections import namedtuple
 
 from backends import dtypes
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..tensor import Tensor
@@ -51,6 +52,7 @@ class Cholesky(Function):
         return (ga + mT(ga)) * 0.5
 
 
+@autocast_op("cholesky")
 def cholesky(x, upper=False):
     """The Cholesky factor of each symmetric positive-definite matrix in the last two
     axes: lower triangular L with x = L L^T, or, with ``upper``, U = L^T (x = U^T U). Only
@@ -113,6 +115,7 @@ def _qr_backward(q, r, gq, gr):
     return mT(solve(r, mT(b)))  # b R^-T, as (R^-1 b^T)^T
 
 
+@autocast_op("qr")
 def qr(x, mode="reduced"):
     """The QR decomposition of each matrix in the last two axes, as the Array API's: a
     named tuple (Q, R) with Q's columns orthonormal and R upper triangular; for an
@@ -153,6 +156,7 @@ class Eigh(Function):
         return matmul(v, matmul(inner, mT(v)))
 
 
+@autocast_op("eigh")
 def eigh(x):
     """The eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix
     in the last two axes, as the Array API's: a named tuple (eigenvalues, eigenvectors).
@@ -163,6 +167,7 @@ def eigh(x):
     return EighResult(*Eigh.apply(x))
 
 
+@autocast_op("eigvalsh")
 def eigvalsh(x):
     """The eigenvalues (ascending) of each symmetric matrix in the last two axes (only
     the lower triangle is read). Their gradient V diag(g) V^T is finite also where they
@@ -244,6 +249,7 @@ def _svd_backward(u, s, vh, gu, gs, gvh, m, n):
     return matmul(u, matmul(inner, vh))
 
 
+@autocast_op("svd")
 def svd(x, full_matrices=False):
     """The singular value decomposition of each matrix in the last two axes, as the
     Array API's: a named tuple (U, S, Vh) with x = U diag(S) Vh and S descending. The
@@ -258,6 +264,7 @@ def svd(x, full_matrices=False):
     return SVDResult(*SVD.apply(x, bool(full_matrices)))
 
 
+@autocast_op("svdvals")
 def svdvals(x):
     """The singular values, descending, of each matrix in the last two axes. Their
     gradient U diag(g) V^T is finite also where they repeat."""

@@ -5,6 +5,7 @@ import numbers
 
 from backends import dtypes
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..shapes import broadcast_shapes
@@ -249,6 +250,7 @@ class Pow(Function):
         return ga, gb
 
 
+@autocast_op("pow")
 def pow(a, b):
     if isinstance(a, Tensor) and not dtypes.is_floating(a.dtype) and isinstance(b, numbers.Integral) \
             and not isinstance(b, bool):  # an int exponent of an int tensor, checked before it wraps into a's dtype
@@ -288,6 +290,7 @@ class Exp(Function):
         return gy * y
 
 
+@autocast_op("exp")
 def exp(x):
     return Exp.apply(floating(x))
 
@@ -304,6 +307,7 @@ class Log(Function):
         return gy / x
 
 
+@autocast_op("log")
 def log(x):
     return Log.apply(floating(x))
 
@@ -320,6 +324,7 @@ class Log1p(Function):
         return gy / (x + 1)
 
 
+@autocast_op("log1p")
 def log1p(x):
     return Log1p.apply(floating(x))
 

@@ -10,6 +10,7 @@ import math
 
 from backends import dtypes
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from .elementwise import as_tensor, astype, exp, floating, operands, sigmoid
 
@@ -49,6 +50,7 @@ class Expm1(Function):
         return gy * (y + 1)
 
 
+@autocast_op("expm1")
 def expm1(x):
     return Expm1.apply(floating(x))
 
@@ -65,6 +67,7 @@ class Log2(Function):
         return gy / (x * _LN2)
 
 
+@autocast_op("log2")
 def log2(x):
     return Log2.apply(floating(x))
 
@@ -81,6 +84,7 @@ class Log10(Function):
         return gy / (x * _LN10)
 
 
+@autocast_op("log10")
 def log10(x):
     return Log10.apply(floating(x))
 
@@ -141,6 +145,7 @@ class Reciprocal(Function):
         return -gy * (y * y)
 
 
+@autocast_op("reciprocal")
 def reciprocal(x):
     return Reciprocal.apply(floating(x))
 

@@ -24,6 +24,7 @@ import numbers
 
 from backends import dtypes
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor
@@ -141,6 +142,7 @@ def _real_floating(name, x):
     return x
 
 
+@autocast_op("lstsq")
 def lstsq(a, b, rcond=None, driver=None):
     """The least-squares solution X of ``a @ X = b`` (the X with the smallest
     ||a @ X - b||, and of those the smallest ||X||) for each m x n matrix in the last

@@ -5,6 +5,7 @@ import string
 
 from backends import dtypes
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import INTEGER, broadcast_shapes, single_axis
 from ..tensor import Tensor
@@ -22,7 +23,7 @@ class MatMul(Function):
         # Each input's gradient needs only the other input (as in Mul and PyTorch): one not
         # kept may change in place before backward (c @ w for a constant c, then a step on w).
         ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        return a._backend.xp.matmul(a.data, b.data)
+        return a._backend.matmul(a.data, b.data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -32,6 +33,7 @@ class MatMul(Function):
                 matmul(swapaxes(a, -1, -2), gy) if need_b else None)
 
 
+@autocast_op("matmul")
 def matmul(a, b):
     a, b = operands("matmul", a, b, broadcast=False)
     if a.ndim == 0 or b.ndim == 0:
@@ -197,6 +199,7 @@ class _Spec:
         self.text = ",".join(expanded) + "->" + out
 
 
+@autocast_op("einsum")
 def einsum(subscripts, *tensors):
     """Einstein summation, as NumPy's einsum, diagonals ('ii->i') included."""
     if not isinstance(subscripts, str):
@@ -247,6 +250,7 @@ def _contracted_axes(a, b, axes):
     return axes_a, axes_b
 
 
+@autocast_op("tensordot")
 def tensordot(a, b, axes=2):
     """The sum of products over ``axes`` (an int N: the last N axes of a with the first
     N of b; or a pair of axis sequences), as NumPy's: a's other axes, then b's. It is

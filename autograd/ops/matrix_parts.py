@@ -6,6 +6,7 @@ one axis: the entry (i, i + offset) of an (n, m) matrix sits at i * (m + 1) + of
 So the forward copies only the diagonal, and its gradient writes only the diagonal
 into zeros, with nothing outside the Array API standard. The two are each other's
 gradient, so every order of derivative comes from the same pair of functions."""
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import INTEGER, single_axis
 from .elementwise import as_tensor, where
@@ -140,6 +141,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     return _diagonal("diagonal", x, offset, axis1, axis2, _last_diagonal_view)
 
 
+@autocast_op("trace")
 def trace(x, offset=0, axis1=0, axis2=1):
     """The sum of the ``offset`` diagonal, over the axes ``diagonal`` takes."""
     return sum_over(_diagonal("trace", x, offset, axis1, axis2, LastDiagonal.apply), axis=-1)

@@ -4,6 +4,7 @@ import warnings
 
 from backends import dtypes
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
@@ -30,6 +31,7 @@ class Sum(Function):
         return _spread(gy, ctx.x_shape, ctx.axes), None, None
 
 
+@autocast_op("sum")
 def sum(x, axis=None, keepdims=False):
     x = as_tensor(x)
     return Sum.apply(x, normalize_axis("sum", axis, x.ndim), keepdims)
@@ -53,6 +55,7 @@ class Prod(Function):
         return ungrouped(gx, x.shape, ctx.axes), None, None
 
 
+@autocast_op("prod")
 def prod(x, axis=None, keepdims=False):
     x = as_tensor(x)
     return Prod.apply(x, normalize_axis("prod", axis, x.ndim), keepdims)

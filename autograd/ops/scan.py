@@ -11,6 +11,7 @@ from collections import namedtuple
 
 from backends import dtypes
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import INTEGER, single_axis
 from .comparison import not_equal
@@ -118,11 +119,13 @@ def _scan(fn, op, x, axis):
     return reshape(out, ()) if x.ndim == 0 and axis is not None else out
 
 
+@autocast_op("cumsum")
 def cumsum(x, axis=None):
     """Running sums along ``axis``; None scans the flattened tensor, as NumPy's."""
     return _scan(Cumsum, "cumsum", x, axis)
 
 
+@autocast_op("cumprod")
 def cumprod(x, axis=None):
     """Running products along ``axis``; None scans the flattened tensor, as NumPy's."""
     return _scan(Cumprod, "cumprod", x, axis)

@@ -13,6 +13,7 @@ is 0 (it multiplies by det = 0), which is not the derivative."""
 from collections import namedtuple
 import numbers
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import broadcast_shapes
 from .elementwise import constant, floating, operands
@@ -38,6 +39,7 @@ class Inv(Function):
         return -matmul(yt, matmul(gy, yt))
 
 
+@autocast_op("inv")
 def inv(x):
     """The inverse of each square matrix in the last two axes. A singular one raises
     LinAlgError. Integers give the default float, as exp does."""
@@ -129,6 +131,7 @@ class Solve(Function):
         return (-matmul(gb, mT(x)) if ctx.needs_input_grad[0] else None), gb
 
 
+@autocast_op("solve")
 def solve(a, b):
     """The solution ``x`` of ``a @ x = b`` for square matrices ``a``, with NumPy 2's and
     the Array API's rule for ``b``: a 1-D ``b`` of n entries is one vector (for every

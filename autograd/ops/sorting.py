@@ -10,6 +10,7 @@ from collections import namedtuple
 
 from backends import dtypes
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import INTEGER, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
@@ -178,6 +179,7 @@ def nanmedian(x, axis=None, keepdims=False):
 QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
+@autocast_op("quantile")
 def quantile(x, q, axis=None, keepdims=False, method="linear"):
     """The ``q``-th quantiles of ``x`` over ``axis`` (None, an int or a tuple), as NumPy's
     quantile (and torch.quantile, whose ``interpolation`` is ``method`` here). ``q`` is a
@@ -202,6 +204,7 @@ def quantile(x, q, axis=None, keepdims=False, method="linear"):
     return _quantile("quantile", x, q, axis, keepdims, method, skip_nan=False)
 
 
+@autocast_op("nanquantile")
 def nanquantile(x, q, axis=None, keepdims=False, method="linear"):
     """``quantile`` of the values that are not NaN in each line (NaN for a line of NaNs),
     as NumPy's nanquantile and torch.nanquantile."""

@@ -6,6 +6,7 @@ asinh, acosh, atanh) are the same functions.
 Integer and bool inputs take the default float, as in PyTorch. Each backward is
 PyTorch's formula, so the gradients at the edges of a domain agree with it: arcsin
 and arccos give +-inf at +-1, arctanh inf, arccosh inf at 1 and NaN below it."""
+from ..autocast_mode import autocast_op
 from ..function import Function
 from .elementwise import constant, floating, operands, sqrt, where
 
@@ -23,6 +24,7 @@ class Tan(Function):
         return gy * (y * y + 1)
 
 
+@autocast_op("tan")
 def tan(x):
     return Tan.apply(floating(x))
 
@@ -39,6 +41,7 @@ class Arcsin(Function):
         return gy / sqrt(1 - x * x)
 
 
+@autocast_op("asin")
 def arcsin(x):
     return Arcsin.apply(floating(x))
 
@@ -55,6 +58,7 @@ class Arccos(Function):
         return -gy / sqrt(1 - x * x)
 
 
+@autocast_op("acos")
 def arccos(x):
     return Arccos.apply(floating(x))
 
@@ -94,6 +98,7 @@ class Arctan2(Function):
         return (gy * b * recip if need_a else None), (gy * -a * recip if need_b else None)
 
 
+@autocast_op("atan2")
 def arctan2(a, b):
     """The angle of the point (b, a), in (-pi, pi], elementwise; ``a`` and ``b``
     broadcast, as NumPy's arctan2 (PyTorch's atan2)."""
@@ -113,6 +118,7 @@ class Sinh(Function):
         return gy * cosh(x)
 
 
+@autocast_op("sinh")
 def sinh(x):
     return Sinh.apply(floating(x))
 
@@ -129,6 +135,7 @@ class Cosh(Function):
         return gy * sinh(x)
 
 
+@autocast_op("cosh")
 def cosh(x):
     return Cosh.apply(floating(x))
 

@@ -17,6 +17,7 @@ seeded generator and enter as a constant factor, as dropout's mask does."""
 import math
 import numbers
 
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import abs as _abs, constant, relu as _relu, sigmoid as _sigmoid
 from autograd.ops.elementwise import in_float32, tanh as _tanh, where
@@ -77,6 +78,7 @@ def _random_slopes(x, lower, upper):
     return x * constant(xp.where(x.data <= 0, slopes, xp.ones_like(slopes)), x)
 
 
+@autocast_op("prelu")
 def prelu(input, weight):
     """x where x > 0, else weight * x, with ``weight`` one value or one per channel
     (axis 1), as PyTorch's; the gradient at 0 is the weight's, and the weight's there is 0."""
@@ -272,6 +274,7 @@ def glu(input, axis=-1):
     return a * _sigmoid(b)
 
 
+@autocast_op("softplus")
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, computed stably; linear where beta x > threshold, as PyTorch's."""
     floating("softplus", input)
@@ -293,16 +296,19 @@ def _axis(op, x, axis):
     return int(axis) % n
 
 
+@autocast_op("softmax")
 def softmax(input, axis=-1, dtype=None):
     """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so it never overflows."""
     return _normalized_along(nn_fused.softmax, "softmax", input, axis, dtype)
 
 
+@autocast_op("softmin")
 def softmin(input, axis=-1, dtype=None):
     """softmax(-x) along ``axis``."""
     return _normalized_along(nn_fused.softmax, "softmin", -floating("softmin", input), axis, dtype)
 
 
+@autocast_op("log_softmax")
 def log_softmax(input, axis=-1, dtype=None):
     """x - logsumexp(x) along ``axis``, computed stably."""
     return _normalized_along(nn_fused.log_softmax, "log_softmax", input, axis, dtype)

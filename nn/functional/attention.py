@@ -23,6 +23,7 @@ import math
 import numbers
 
 from autograd import Tensor, zeros
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, where
 from autograd.ops.linalg import matmul
@@ -36,6 +37,7 @@ from .dropout import dropout
 from .linear import linear
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value, with dropout on the attention

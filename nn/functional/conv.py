@@ -12,6 +12,7 @@ conv2d it transposes: it slides over the transposed output.
 import functools
 import numbers
 
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.shape import reshape
 
@@ -19,6 +20,7 @@ from .arguments import (batched_images, batched_sequences_as_images, batched_vol
                         require_tensor, same_dtype, sequences_from_images, single, triple, unbatch, window_out)
 
 
+@autocast_op("conv2d")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation of (N, C, H, W) with (O, C/groups, KH, KW): im2col plus
     one GEMM. ``padding`` is an int, a pair, 'valid' or 'same' (stride 1 only)."""
@@ -29,6 +31,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return unbatch(nn_fused.conv2d(x, weight, bias, window, groups), unbatched)
 
 
+@autocast_op("conv1d")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation of (N, C, L) with (O, C/groups, K). It runs conv2d's
     kernel on the (N, C, 1, L) view with an (O, C/groups, 1, K) weight, so it is as
@@ -43,6 +46,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return sequences_from_images(y, unbatched)
 
 
+@autocast_op("conv_transpose2d")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """2-D transposed convolution of (N, C_in, H, W) with (C_in, C_out/groups, KH, KW), as
     PyTorch's: the input gradient of the conv2d with these arguments, so an
@@ -58,6 +62,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return unbatch(nn_fused.conv_transpose2d(x, weight, bias, window, groups), unbatched)
 
 
+@autocast_op("conv_transpose1d")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """1-D transposed convolution of (N, C_in, L) with (C_in, C_out/groups, K): the
     transpose of conv1d, L_out = (L - 1) * stride - 2 * padding + dilation * (K - 1) +
@@ -72,6 +77,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return sequences_from_images(y, unbatched)
 
 
+@autocast_op("conv3d")
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D cross-correlation of (N, C, D, H, W) with (O, C/groups, KD, KH, KW): a 3-D
     im2col plus one GEMM (``nn_fused.conv3d``). ``padding`` is an int, a triple,
@@ -83,6 +89,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return unbatch(nn_fused.conv3d(x, weight, bias, volume, groups), unbatched)
 
 
+@autocast_op("conv_transpose3d")
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """3-D transposed convolution of (N, C_in, D, H, W) with (C_in, C_out/groups, KD,
     KH, KW), as PyTorch's (each output size as conv_transpose2d's formula gives it):

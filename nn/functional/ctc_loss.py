@@ -12,6 +12,7 @@ than its input is no error: no alignment fits, so the loss is inf (0 with
 import numbers
 
 from autograd import Tensor
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant
 from autograd.ops.reduction import mean as _mean, sum as _sum
@@ -90,6 +91,7 @@ def _check_labels(op, xp, labels, used, classes, blank):
                          "(the blank is implied between labels): remove it, or choose another blank=")
 
 
+@autocast_op("ctc_loss")
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
     """The CTC loss of log-probabilities (T, N, C) (log_softmax outputs; or (T, C) for one
     sequence) for targets (N, S) padded or concatenated into one 1-D tensor, each

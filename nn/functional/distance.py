@@ -3,6 +3,7 @@
 ``cosine_similarity`` take ``axis``, as every tensor op does), and the p-norm along
 an axis (autograd.linalg's, which the triplet-margin loss shares). Compositions of
 Tensor ops, with no gradient code: each ``eps`` sits where PyTorch puts it."""
+from autograd.autocast_mode import autocast_op
 from autograd.linalg import norm_order, p_norm
 from autograd.ops.elementwise import clip
 from autograd.ops.reduction import sum as _sum
@@ -15,6 +16,7 @@ from .arguments import floating, kind, real_number, require_tensor
 from .clamping import clamped_values
 
 
+@autocast_op("normalize")
 def normalize(input, p=2.0, axis=1, eps=1e-12, out=None):
     """``input / max(||input||_p, eps)``, the p-norm taken along ``axis`` (an int or a
     tuple). A zero vector stays zero; below eps the norm gets no gradient, as PyTorch's
@@ -42,6 +44,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return p_norm(op, difference, p, ndim - 1 if ndim else -1, keepdims=bool(keepdim))
 
 
+@autocast_op("pdist")
 def pdist(input, p=2.0):
     """The p-norm distance between every pair of rows of ``input`` (N, M): the upper
     triangle of the (N, N) distance matrix, row by row, N (N - 1) / 2 values, as
@@ -64,6 +67,7 @@ def pdist(input, p=2.0):
     return p_norm(op, input[i] - input[j], p, 1)
 
 
+@autocast_op("cosine_similarity")
 def cosine_similarity(x1, x2, axis=1, eps=1e-8):
     """<x1, x2> / (max(||x1||, eps) max(||x2||, eps)) along ``axis``, computed as
     PyTorch 2 does: each input is divided by its own clamped norm first, so no product

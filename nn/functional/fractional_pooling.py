@@ -6,6 +6,7 @@ placed by one sample in [0, 1) per plane and spatial axis with PyTorch's rule (s
 ``autograd.ops.nn_fused.fractional_max_pool``), so PyTorch's ``_random_samples`` give
 PyTorch's output, indices and gradient. Without them the samples come from the
 backend's seeded generator, which ``ag.manual_seed`` makes reproducible."""
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 
 from .arguments import batched_images, batched_volumes, pair, real, require_tensor, triple, unbatch
@@ -14,6 +15,7 @@ from .pooling import _require_non_empty
 _AXES = {2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
+@autocast_op("fractional_max_pool2d")
 def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
                           _random_samples=None):
     """Max over kernel_size regions at pseudo-random starts, into ``output_size`` (an int
@@ -31,6 +33,7 @@ def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=Non
     return (unbatch(y, unbatched), unbatch(indices, unbatched)) if return_indices else unbatch(y, unbatched)
 
 
+@autocast_op("fractional_max_pool3d")
 def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
                           _random_samples=None):
     """``fractional_max_pool2d`` over volumes: sizes and ratios are triples (or one value),

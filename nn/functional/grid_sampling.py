@@ -18,6 +18,7 @@ import math
 import numbers
 import warnings
 
+from autograd.autocast_mode import autocast_op
 from autograd.ops.elementwise import constant, where
 from autograd.ops.linalg import matmul
 from autograd.ops.shape import reshape, transpose
@@ -88,6 +89,7 @@ def _base_coordinates(xp, n, align_corners, dtype):
     return steps if align_corners else steps * ((n - 1) / n)
 
 
+@autocast_op("grid_sample")
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """``input`` (N, C, H, W) read at ``grid`` (N, OH, OW, 2), or (N, C, D, H, W) at (N,
     OD, OH, OW, 3): (x, y[, z]) in [-1, 1] (the corner pixels' centres with

@@ -5,6 +5,7 @@ say what is wrong and how to fix it. ``bilinear``: ``x1^T A x2 + b`` as two GEMM
 import math
 
 from autograd import Tensor
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.linalg import matmul
 from autograd.ops.shape import reshape, transpose
@@ -12,6 +13,7 @@ from autograd.ops.shape import reshape, transpose
 from .arguments import FLOATING, floating, require_tensor, same_dtype
 
 
+@autocast_op("linear")
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``: one fused GEMM plus bias; ``weight`` is (out, in)."""
     if isinstance(input, Tensor) and isinstance(weight, Tensor) and input._backend is weight._backend:
@@ -40,6 +42,7 @@ def linear(input, weight, bias=None):
     return nn_fused.linear(input, weight, bias)
 
 
+@autocast_op("bilinear")
 def bilinear(input1, input2, weight, bias=None):
     """``y_o = input1^T weight[o] input2 + bias[o]`` over the last axes of ``input1``
     (..., in1) and ``input2`` (..., in2), whose leading axes must agree; ``weight`` is

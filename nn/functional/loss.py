@@ -11,6 +11,7 @@ import math
 import warnings
 
 from autograd import Tensor
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, exp, log, where
 from autograd.ops.reduction import divide_by_count, sum as _sum
@@ -100,6 +101,7 @@ def _targets_in_bounds(op, target, c, ignore_index):
     return all_valid
 
 
+@autocast_op("cross_entropy")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross-entropy of logits against class indices (one fused, stable op) or, with
@@ -147,6 +149,7 @@ def _soft_cross_entropy(op, input, target, weight, reduction, smoothing):
     return reduce_loss(loss, reduction)
 
 
+@autocast_op("nll_loss")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """The negative log-likelihood of log-probabilities at class indices; 'mean' is
@@ -197,6 +200,7 @@ def _elementwise_loss(op, loss, weight, reduction, weighted_mean):
     return reduce_loss(loss, reduction)
 
 
+@autocast_op("mse_loss")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = resolve_reduction("mse_loss", size_average, reduce, reduction)
     input, target = same_shapes("mse_loss", input, target, promote=True)
@@ -204,12 +208,14 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _elementwise_loss("mse_loss", diff * diff, weight, reduction, True)
 
 
+@autocast_op("l1_loss")
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = resolve_reduction("l1_loss", size_average, reduce, reduction)
     input, target = same_shapes("l1_loss", input, target, promote=True)
     return _elementwise_loss("l1_loss", abs(input - target), weight, reduction, True)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target."""
     reduction = resolve_reduction("huber_loss", None, None, reduction)
@@ -220,6 +226,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _elementwise_loss("huber_loss", nn_fused.huber(input - target, delta), weight, reduction, False)
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = input - target (huber's
     loss over beta); beta = 0 is the l1 loss, as in PyTorch. At |d| = beta the linear
@@ -246,6 +253,7 @@ def resolve_kl_reduction(op, size_average, reduce, reduction):
     return reduction
 
 
+@autocast_op("kl_div")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """The pointwise KL divergence target (log target - input) of log-probabilities
     ``input`` from ``target`` (probabilities, or log-probabilities with ``log_target``).
@@ -284,6 +292,7 @@ def _xlogx(t):
     return where(zero, 0, t * log(where(zero, math.nan if t.requires_grad else 1.0, t)))
 
 
+@autocast_op("poisson_nll_loss")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                      reduction="mean"):
     """The Poisson negative log-likelihood of ``target`` for the rate exp(input)
@@ -353,6 +362,7 @@ def _variance_shaped(op, input, var):
                      "in one axis")
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """-w (t log p + (1 - t) log(1 - p)) for probabilities p, logs clamped to >= -100
     as PyTorch's (so p = 0 or 1 gives a finite loss)."""
@@ -372,6 +382,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return reduce_loss(loss, reduction)
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """Binary cross-entropy of sigmoid(input), computed from the logits without

@@ -7,6 +7,7 @@ as PyTorch takes it, so the gradient at the kink z = 0 is PyTorch's: clip(z, min
 passes it where PyTorch's clamp_min does (the pairwise losses), relu stops it where
 PyTorch's kernel tests z > 0 (multi_margin_loss, multilabel_margin_loss). The logistic losses go through
 the overflow-free softplus."""
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import clip, constant, minimum, relu, sqrt, where
 from autograd.ops.reduction import mean as _mean, sum as _sum
@@ -24,6 +25,7 @@ def _where_target(target, value, like):
     return constant(target.data == value, like)
 
 
+@autocast_op("margin_ranking_loss")
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -target (input1 - input2) + margin): ``target`` 1 ranks input1 higher,
     -1 input2. The three must have one number of dimensions and broadcast, as in PyTorch."""
@@ -40,6 +42,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     return reduce_loss(clip(-target * (input1 - input2) + margin, min=0.0), reduction)
 
 
+@autocast_op("hinge_embedding_loss")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """``input`` where target is 1, max(0, margin - input) where it is -1 (both, added,
     for any other target value, as PyTorch computes it)."""
@@ -60,6 +63,7 @@ def _matching_target(op, input, target):
     return target
 
 
+@autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(-target input)), the logistic loss of labels -1 and 1, through
     softplus, which never overflows (PyTorch's is inf past exp's range)."""
@@ -72,6 +76,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 _EPSILON = 1e-12  # PyTorch's, added to each squared magnitude
 
 
+@autocast_op("cosine_embedding_loss")
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """1 - cos(input1, input2) where target is 1, max(0, cos - margin) where it is -1
     (0 elsewhere), the cosine along the last axis of (N, D) inputs with an (N,)
@@ -99,6 +104,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     return reduce_loss(similar + where(_where_target(target, -1, cos), clip(cos - margin, min=0.0), 0), reduction)
 
 
+@autocast_op("triplet_margin_loss")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction="mean"):
     """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the p-norm
@@ -143,6 +149,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return reduce_loss(_mean(loss, -1), reduction)  # an empty class axis: NaN, quietly, as PyTorch's
 
 
+@autocast_op("multi_margin_loss")
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                       reduction="mean"):
     """The multi-class hinge loss of scores (N, C), (C,) or 0-d at class indices y: the
@@ -221,6 +228,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
 BLOCK_ELEMENTS = 1 << 20  # multilabel_margin_loss's (frames, block, classes) intermediates at most
 
 
+@autocast_op("multilabel_margin_loss")
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """The multi-label hinge loss of scores (N, C), (C,) or 0-d: the target row holds
     class indices up to its first -1 (the rest is ignored), and the loss is the sum over

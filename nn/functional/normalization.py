@@ -13,6 +13,7 @@ import functools
 import numbers
 
 from autograd import no_grad
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import sqrt
 from autograd.ops.reduction import mean as _mean
@@ -78,6 +79,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _scale_and_shift(out, weight, bias, dtype)
 
 
+@autocast_op("layer_norm")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing ``normalized_shape`` axes (biased variance)."""
     op = "layer_norm"
@@ -202,6 +204,7 @@ def _scale_and_shift(out, weight, bias, dtype):
     return _rounded(out, dtype)
 
 
+@autocast_op("group_norm")
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize (N, C, ...) over each sample's groups of C / num_groups channels
     (with their spatial axes; biased variance), then scale and shift each channel."""

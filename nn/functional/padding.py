@@ -9,6 +9,7 @@ one, two or three axes of a batched or unbatched input (2-D or 3-D, 3-D or 4-D, 
 import math
 import numbers
 
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from backends import dtypes
 
@@ -17,6 +18,7 @@ from .arguments import real, require_tensor
 MODES = ("constant", "reflect", "replicate", "circular")
 
 
+@autocast_op("pad")
 def pad(input, pad, mode="constant", value=None):
     """``input`` padded by ``pad`` ((left, right[, top, bottom[, front, back...]]),
     negative entries crop) in ``mode``; ``value`` fills 'constant' padding (default 0)."""

@@ -8,6 +8,7 @@ and bins follow PyTorch's rules."""
 import functools
 import numbers
 
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, where
 from autograd.ops.reduction import mean as _mean, sum as _sum
@@ -276,6 +277,7 @@ def _unpool_arguments(op, ntuple, kernel_size, stride, padding):
     return kernel, stride, ntuple(op, "padding", padding, 0)
 
 
+@autocast_op("max_unpool2d")
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The partial inverse of ``max_pool2d``: zeros with each input value written at its
     index, flat in its output plane as ``max_pool2d(..., return_indices=True)`` gives it.
@@ -294,6 +296,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return unbatch(nn_fused.max_unpool2d(x, index, size), unbatched)
 
 
+@autocast_op("max_unpool1d")
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """``max_unpool2d`` over (N, C, L) or (C, L) inputs, ``indices`` being positions along
     the output's length (as ``max_pool1d`` gives them); ``output_size`` holds one size,

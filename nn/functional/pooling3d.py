@@ -8,6 +8,7 @@ rules (those of ``pooling``, per axis)."""
 import functools
 import numbers
 
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import reshape
@@ -48,6 +49,7 @@ def _require_non_empty_volumes(op, input):
         raise ValueError(f"{op}: expected a non-zero size in every axis but the batch's, got shape {input.shape}")
 
 
+@autocast_op("max_pool3d")
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over each box (stride defaults to kernel_size). The gradient goes to the
     first maximum of each box in (depth, row, column) order (its last NaN where it
@@ -63,6 +65,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return unbatch(y, unbatched), unbatch(indices, unbatched)
 
 
+@autocast_op("avg_pool3d")
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over each box (stride defaults to kernel_size). With padding, the count
@@ -112,6 +115,7 @@ def _adaptive_size(op, output_size, sizes):
     return triple(op, "output_size", output_size, 0)
 
 
+@autocast_op("adaptive_avg_pool3d")
 def adaptive_avg_pool3d(input, output_size):
     """Average over PyTorch's adaptive bins (bin i of n over a size-L axis spans
     [floor(i L / n), ceil((i + 1) L / n))), per axis: over each depth slice's plane,
@@ -135,6 +139,7 @@ def adaptive_avg_pool3d(input, output_size):
     return unbatch(y, unbatched)
 
 
+@autocast_op("adaptive_max_pool3d")
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive bins (see ``adaptive_avg_pool3d``); an output size of
     0 gives an empty output, as in PyTorch. The gradient goes to the first maximum of
@@ -151,6 +156,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     return unbatch(y, unbatched), unbatch(indices, unbatched)
 
 
+@autocast_op("max_unpool3d")
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The partial inverse of ``max_pool3d``: zeros with each input value written at its
     index, flat in its output volume as ``max_pool3d(..., return_indices=True)`` gives

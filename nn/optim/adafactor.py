@@ -31,7 +31,7 @@ def adafactor_update(param, grad, row_var, col_var, variance, *, step, lr, beta2
     if variance is None:
         lerp_(backend, row_var, _mean_square(xp, grad, axis=-1), one_minus_beta2)
         lerp_(backend, col_var, _mean_square(xp, grad, axis=-2), one_minus_beta2)
-        estimate = backend.matmul(row_var, col_var)  # their outer product, over the last two axes
+        estimate = backend.matmul(row_var, col_var, scratch=True)  # their outer product, over the last two axes
         estimate /= xp.clip(xp.mean(row_var, axis=-2, keepdims=True), eps1, None)
     else:
         squared = owned_copy(backend, grad)

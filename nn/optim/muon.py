@@ -64,12 +64,12 @@ def orthogonalize(backend, matrix, coefficients, steps, eps):
     norm = _round_to_bfloat16(backend, xp.clip(norm, float(eps), None))
     x = _round_to_bfloat16(backend, x / norm)
     for _ in range(steps):
-        gram = _round_to_bfloat16(backend, backend.matmul(x, x.T))
-        polynomial = backend.matmul(gram, gram)
+        gram = _round_to_bfloat16(backend, backend.matmul(x, x.T, scratch=True))
+        polynomial = backend.matmul(gram, gram, scratch=True)
         polynomial *= c
         polynomial += gram * b
         polynomial = _round_to_bfloat16(backend, polynomial)
-        product = backend.matmul(polynomial, x)
+        product = backend.matmul(polynomial, x, scratch=True)
         product += x * a
         x = _round_to_bfloat16(backend, product)
     return x.T if tall else x

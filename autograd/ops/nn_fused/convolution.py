@@ -9,7 +9,7 @@ def _matmul_groups(backend, a, b, groups):
     b (G*K, P) give (G*M, P), block g of a's rows times block g of b's rows."""
     xp = backend.xp
     if groups == 1:
-        return backend.matmul(a, b)
+        return backend.matmul(a, b, scratch=True)
     m, k = a.shape[0] // groups, a.shape[1]
     out = xp.matmul(xp.reshape(a, (groups, m, k)), xp.reshape(b, (groups, k, b.shape[1])))
     return xp.reshape(out, (groups * m, b.shape[1]))
@@ -38,7 +38,7 @@ def _window_grads(backend, w, rows):
     xp = backend.xp
     groups, og = w.shape[:2]
     if groups == 1:
-        return backend.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows)
+        return backend.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows, scratch=True)
     return xp.matmul(xp.permute_dims(w, (0, 2, 1)), xp.reshape(rows, (groups, og, -1)))
 
 
@@ -165,7 +165,7 @@ def _input_grad_stride_1(backend, w, rows, n, window):
     padded = backend.scratch((o, n, oh, wp), rows.dtype)
     padded[...] = 0  # all of it: one pass, where the Wp - OW last columns alone are short runs
     padded[..., :ow] = xp.reshape(rows, (o, n, oh, ow))
-    runs = backend.matmul(xp.permute_dims(w, (1, 0)), xp.reshape(padded, (o, n * oh * wp)))
+    runs = backend.matmul(xp.permute_dims(w, (1, 0)), xp.reshape(padded, (o, n * oh * wp)), scratch=True)
     del padded  # back to the scratch pool before the image's buffer is taken
     runs = xp.reshape(runs, (c, kh, kw, n, oh * wp))
     gx = backend.scratch((c, n, hp * wp), runs.dtype)  # promoted, where a second order mixes dtypes

@@ -191,7 +191,7 @@ def _chunk_logits(backend, x, weight, bias, part, rows):
     """The logits of rows ``part`` of x, those of ignored rows 0 (a -inf or NaN logit
     there would turn the row's 0 weight into NaN, as in CrossEntropy)."""
     xp = backend.xp
-    z = backend.matmul(x.data[part, ...], xp.permute_dims(weight.data, (1, 0)))
+    z = backend.matmul(x.data[part, ...], xp.permute_dims(weight.data, (1, 0)), scratch=True)
     if bias is not None:
         z += bias.data
     return z if rows.keep is None else _ignored_rows_zeroed(xp, z, rows.keep[part])
@@ -209,9 +209,9 @@ def _add_chunk_grads(backend, grads, g, x, weight, part):
     xp = backend.xp
     gx, gw, gb = grads
     if gx is not None:
-        gx[part, ...] = backend.matmul(g, weight.data)
+        gx[part, ...] = backend.matmul(g, weight.data, scratch=True)
     if gw is not None:
-        gw += backend.matmul(xp.permute_dims(g, (1, 0)), x.data[part, ...])
+        gw += backend.matmul(xp.permute_dims(g, (1, 0)), x.data[part, ...], scratch=True)
     if gb is not None:
         gb += float_sum(backend, g, x.dtype, axis=0)  # float16 adds up in float32, as PyTorch's
 

@@ -111,7 +111,7 @@ def _input_grad_plane_stride_1(backend, w, rows, n, volume):
         for a in range(0, od, depths):
             b = min(a + depths, od)
             block = xp.reshape(padded[:, m:m_end, a:b, :], (o, (m_end - m) * (b - a) * oh * wp))
-            runs = xp.reshape(backend.matmul(wt, block), (c, kd, kh, kw, m_end - m, b - a, oh * wp))
+            runs = xp.reshape(backend.matmul(wt, block, scratch=True), (c, kd, kh, kw, m_end - m, b - a, oh * wp))
             for k, taps in enumerate(volume.depth_taps(a, b)):
                 for i in range(kh):
                     for j in range(kw):
