@@ -169,19 +169,25 @@ def restore(path, model, optimizer=None, strict=True, *, scheduler=None):
                   if not is_lazy(t)}
         undo.append(lambda: model.load_state_dict(before, strict=False))  # (before lacks only Lazy placeholders)
     if optimizer is not None:
-        # It shares the live tensors, which is safe: load_state_dict puts copies in their place
-        # and never writes into them.
-        optimizer_before = optimizer.state_dict()
+        # Its own groups and state, put back as they are: load_state_dict makes new ones (copies
+        # of the tensors, never written into these). Loading its state_dict() again would not do:
+        # that merges into the groups the keys the refused checkpoint brought (an SGD's momentum
+        # in an Adam's groups), and runs the optimizer's state-dict hooks again.
+        optimizer_before = optimizer.param_groups, optimizer.state
     try:
         result = model.load_state_dict(state, strict=strict)
     except ValueError as exc:
         raise ValueError(f"{path}: the checkpoint does not fit this model: {exc}") from exc
     if optimizer is not None:
         _load_or_undo(path, "optimizer", optimizer, saved["optimizer"], undo)
-        undo.append(lambda: optimizer.load_state_dict(optimizer_before))
+        undo.append(lambda: _put_back_optimizer(optimizer, *optimizer_before))
     if scheduler is not None:
         _load_or_undo(path, "scheduler", scheduler, saved["scheduler"], undo)
     return result
+
+
+def _put_back_optimizer(optimizer, param_groups, state):
+    optimizer.param_groups, optimizer.state = param_groups, state
 
 
 def _load_or_undo(path, entry, owner, state_dict, undo):

@@ -563,7 +563,10 @@ def relu_(x):
     """ReLU in place: ``x`` itself is returned, now the output of a ReluInPlace node."""
     if not isinstance(x, Tensor):
         raise TypeError(f"relu_: expected a Tensor, got {type(x).__name__}")
-    if x._changes_through_base():
+    # Under saved-tensor hooks, through a copy as the other in-place ops go: pack_hook runs
+    # after forward and may raise, and the kernel would have written x by then, leaving
+    # ReLU's values under x's old place in the graph (a wrong gradient, silently).
+    if x._changes_through_base() or _grad_state.saved_hooks and x._requires_grad:
         return x._inplace("relu_", lambda old, _: relu(old), None)
     x._refuse_a_broadcast_view("relu_")  # (_inplace checks on its own)
     x._check_inplace("relu_")
