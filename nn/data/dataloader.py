@@ -151,22 +151,17 @@ class DataLoader:
         if self.num_workers > 0:
             return self._worker_batches(target)
         if self._stream:  # the stream starts now, as PyTorch's
-            batches = _collated_stream(iter(self.dataset), self.collate_fn, self.batch_size, self.drop_last)
-            return (to_device(batch, target) for batch in batches)
+            return _made_on(target, self.collate_fn, _StreamBatches(iter(self.dataset), self.batch_size,
+                                                                    self.drop_last))
         if self.batch_sampler is None:  # no batching: each sample on its own, through collate_fn
-            return (to_device(self.collate_fn(self.dataset[p]), target) for p in self.sampler)
+            return _made_on(target, lambda position: self.collate_fn(self.dataset[position]), self.sampler)
         batches = iter(self.batch_sampler)  # the epoch's order is drawn now, not at the first batch
         # Looked up per epoch, as PyTorch reads the dataset live: a Subset whose indices
         # (or a TensorDataset whose tensors) changed since the loader was made is seen as it is now.
         source = _tensor_source(self.dataset) if self.collate_fn is default_collate else None
         if source is not None:
-            return self._tensor_batches(source, batches, target)
-        return (to_device(self.collate_fn(samples_at(self.dataset, batch)), target) for batch in batches)
-
-    @staticmethod
-    def _tensor_batches(source, batches, target):
-        for batch in batches:
-            yield tuple(t.to(target) for t in _gathered(source, batch))
+            return _made_on(target, functools.partial(_gathered, source), batches)
+        return _made_on(target, lambda batch: self.collate_fn(samples_at(self.dataset, batch)), batches)
 
     def _worker_batches(self, target):
         """This epoch's batches, made by worker processes (see nn/data/workers.py)."""
@@ -269,18 +264,31 @@ def _check_sampling_options(batch_size, shuffle, sampler, batch_sampler, drop_la
         raise ValueError("DataLoader: pass seed= or generator=, not both; each alone makes the shuffle repeatable")
 
 
-def _collated_stream(samples, collate_fn, batch_size, drop_last):
-    """An IterableDataset's batches: lists of ``batch_size`` samples through ``collate_fn`` (the
-    last one shorter, unless ``drop_last``), or each sample through it with ``batch_size=None``."""
-    if batch_size is None:
-        for sample in samples:
-            yield collate_fn(sample)
-        return
-    while True:
-        batch = list(itertools.islice(samples, batch_size))
-        if not batch or (drop_last and len(batch) < batch_size):
-            return
-        yield collate_fn(batch)
+def _made_on(target, make, items):
+    """``make(item)`` on ``target`` for each of ``items`` (iterated from now on). A map, not a
+    generator: an error in one batch, raised to the caller, leaves the next ones to come, as in
+    PyTorch (a generator that raised is over)."""
+    return map(lambda item: to_device(make(item), target), items)
+
+
+class _StreamBatches:
+    """An IterableDataset's samples (an iterator) in lists of ``batch_size`` (the last one
+    shorter, unless ``drop_last``), or one at a time with ``batch_size=None``. An iterator, not
+    a generator, so that the stream goes on after its iterator raised for a batch, as PyTorch's."""
+
+    def __init__(self, samples, batch_size, drop_last):
+        self.samples, self.batch_size, self.drop_last = samples, batch_size, drop_last
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.batch_size is None:
+            return next(self.samples)
+        batch = list(itertools.islice(self.samples, self.batch_size))
+        if not batch or (self.drop_last and len(batch) < self.batch_size):
+            raise StopIteration
+        return batch
 
 
 class _WorkerFetch:
@@ -307,7 +315,7 @@ class _WorkerFetch:
         return self.collate_fn(samples_at(self.dataset, positions))
 
     def stream(self):
-        return _collated_stream(iter(self.dataset), self.collate_fn, self.batch_size, self.drop_last)
+        return map(self.collate_fn, _StreamBatches(iter(self.dataset), self.batch_size, self.drop_last))
 
 
 def _gathered(source, batch):

@@ -86,14 +86,17 @@ class WorkerPool:
         context = multiprocessing_context(context) or multiprocessing.get_context()
         self.replies = context.Queue()
         self.task_queues = [context.Queue() for _ in range(num_workers)]
+        # Set when the workers are told to leave: the tasks still queued before that word are skipped, not made
+        stopping = context.Event()
         self.processes = []
         # Set before the first start, so that workers started before a failure are stopped.
-        self._finalizer = weakref.finalize(self, _stop, os.getpid(), self.processes, self.task_queues, self.replies)
+        self._finalizer = weakref.finalize(self, _stop, os.getpid(), self.processes, self.task_queues, self.replies,
+                                           stopping)
         try:
             for worker_id, tasks in enumerate(self.task_queues):
                 process = context.Process(
                     target=_worker_loop, daemon=True, name=f"DataLoader worker {worker_id}",
-                    args=(worker_id, num_workers, base_seed, fetch, worker_init_fn, tasks, self.replies))
+                    args=(worker_id, num_workers, base_seed, fetch, worker_init_fn, tasks, self.replies, stopping))
                 process.start()
                 self.processes.append(process)
         except (pickle.PicklingError, AttributeError, TypeError) as exc:  # what spawn and forkserver pickle
@@ -117,17 +120,24 @@ class WorkerPool:
     def shut_down(self):
         self._finalizer()
 
-    def start_epoch(self):
+    def start_epoch(self, timeout):
         """The number of the epoch that starts now. After the first (persistent workers), each
         worker drops the rest of its stream, and its replies to the last epoch's tasks are read
-        and dropped, so that none is taken for this epoch's."""
+        and dropped (each within ``timeout`` seconds, 0: no limit), so that none is taken for
+        this epoch's."""
         if self.epoch:
             for tasks in self.task_queues:
                 tasks.put(("epoch", None, None))
             restarted = 0
-            while restarted < self.num_workers:
-                _, _, kind, _ = self.receive(timeout=0)
-                restarted += kind == "epoch"
+            try:
+                while restarted < self.num_workers:
+                    _, _, kind, _ = self.receive(timeout)
+                    restarted += kind == "epoch"
+            except BaseException:
+                # (a timeout, a dead worker, a Ctrl-C) the old epoch's replies may still come, which the
+                # next epoch would take for its own: these workers are done, and replaced next time
+                self.shut_down()
+                raise
         self.epoch += 1
         return self.epoch
 
@@ -153,10 +163,12 @@ class WorkerPool:
                                    "workers; raise timeout= (0 waits without limit) or make the batches faster")
 
 
-def _stop(owner_pid, processes, task_queues, replies):
-    """Tell each worker to leave, wait a little for busy ones, stop the rest, and join them all."""
+def _stop(owner_pid, processes, task_queues, replies, stopping):
+    """Tell each worker to leave (after the task it is making, as PyTorch's), wait a little for
+    busy ones, stop the rest, and join them all."""
     if os.getpid() != owner_pid:  # a forked copy of the pool (in another loader's worker): not its workers
         return
+    stopping.set()
     for tasks in task_queues:
         try:
             tasks.put(None)
@@ -180,7 +192,7 @@ class WorkerBatches:
     A pool of its own (``owns_pool``) is shut down when the epoch ends or the iterator is dropped."""
 
     def __init__(self, pool, tasks, *, owns_pool, prefetch_factor, in_order, timeout, target):
-        self._pool, self._owns_pool, self._epoch = pool, owns_pool, pool.start_epoch()
+        self._pool, self._owns_pool, self._epoch = pool, owns_pool, pool.start_epoch(timeout)
         self._tasks = tasks
         self._in_order, self._timeout, self._target = in_order, timeout, target
         n = pool.num_workers
@@ -303,7 +315,7 @@ def _pickled_batch(batch):
     return buffer.getvalue()
 
 
-def _worker_loop(worker_id, num_workers, base_seed, fetch, worker_init_fn, tasks, replies):
+def _worker_loop(worker_id, num_workers, base_seed, fetch, worker_init_fn, tasks, replies, stopping):
     global _worker_info
     seed = base_seed + worker_id
     random.seed(seed)
@@ -315,7 +327,8 @@ def _worker_loop(worker_id, num_workers, base_seed, fetch, worker_init_fn, tasks
         if worker_init_fn is not None:
             worker_init_fn(worker_id)
     except Exception:
-        start_error = _error()  # the answer to the first task, as in PyTorch
+        # the answer to every task: this worker is not set up (PyTorch's fails each task too)
+        start_error = _error()
     stream, ended = None, False
     parent = os.getppid()
     try:
@@ -326,7 +339,7 @@ def _worker_loop(worker_id, num_workers, base_seed, fetch, worker_init_fn, tasks
                 if os.getppid() != parent:  # the main process is gone: nobody reads the batches
                     break
                 continue
-            if message is None:
+            if message is None or stopping.is_set():  # (the tasks queued before the word to leave are not wanted)
                 break
             kind, task, positions = message
             if kind == "epoch":
@@ -334,7 +347,7 @@ def _worker_loop(worker_id, num_workers, base_seed, fetch, worker_init_fn, tasks
                 replies.put((None, worker_id, "epoch", None))
                 continue
             if start_error is not None:
-                reply, start_error = ("error", start_error), None
+                reply = ("error", start_error)
             elif ended:
                 reply = ("end", None)
             else:
