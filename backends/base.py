@@ -187,8 +187,12 @@ class Backend:
     def argsort(self, x, axis, descending, stable):
         """The standard's ``argsort``: NaN last ascending and first descending, ties in
         their order along ``axis`` where ``stable``. (NumPy's and CuPy's namespaces take
-        no ``descending``, which is why this is a kernel.)"""
-        return self.xp.argsort(x, axis=axis, descending=descending, stable=stable)
+        no ``descending``, which is why this is a kernel.) Bools sort as 0 and 1, which the
+        standard's argsort, for real numbers only, leaves to the caller."""
+        xp = self.xp
+        if x.dtype == xp.bool:
+            x = xp.astype(x, self.native_dtype(dtypes.canonical("int8")))
+        return xp.argsort(x, axis=axis, descending=descending, stable=stable)
 
     def top_k(self, x, k, axis, largest):
         """The indices of the ``k`` largest (or smallest) entries along ``axis``, in order,

@@ -17,6 +17,7 @@ from ..shapes import INTEGER, single_axis
 from .comparison import not_equal
 from .elementwise import accumulate, as_tensor, constant, exp, floating, in_float32, where
 from .gather import scatter_add_along_axis
+from .nonfinite import isfinite
 from .shape import broadcast_to, concat, reshape
 
 
@@ -52,20 +53,28 @@ class Cumprod(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        # dy_j/dx_i = prod_{k<=j, k!=i} x_k for j >= i, so gx_i = y_{i-1} S_i, where
-        # S_i = sum_{j>=i} gy_j prod_{i<k<=j} x_k = gy_i + x_{i+1} S_{i+1}. Products and
-        # sums only: no division by x, so zeros (one or many) get their exact gradient,
-        # and the gradient is differentiable again (as PyTorch's, which divides where
-        # it can and falls back to an O(n^2) form for a second order).
         x, y = ctx.saved_tensors
-        axis = ctx.axis
-        n = x.shape[axis]
-        if n == 0:
-            return gy, None
-        one = _ones_along(y, axis)
-        before = concat([one, y[part(axis, 0, n - 1)]], axis)
-        after = concat([x[part(axis, 1, None)], one], axis)  # x_{i+1} (the last is never used)
-        return before * _reverse_linear_scan(after, gy, axis), None
+        if x.dtype == dtypes.float16:  # (S_i below, a sum of products, passes 65504 after 16 2s)
+            return in_float32(lambda *wide: _cumprod_gradient(*wide, ctx.axis), x, y, gy), None
+        return _cumprod_gradient(x, y, gy, ctx.axis), None
+
+
+def _cumprod_gradient(x, y, gy, axis):
+    """dy_j/dx_i = prod_{k<=j, k!=i} x_k for j >= i, so gx_i = y_{i-1} S_i, where
+    S_i = sum_{j>=i} gy_j prod_{i<k<=j} x_k = gy_i + x_{i+1} S_{i+1}. Products and
+    sums only: no division by x, so zeros (one or many) get their exact gradient,
+    and the gradient is differentiable again (as PyTorch's, which divides where
+    it can and falls back to an O(n^2) form for a second order)."""
+    n = x.shape[axis]
+    if n == 0:
+        return gy
+    one = _ones_along(y, axis)
+    before = concat([one, y[part(axis, 0, n - 1)]], axis)
+    after = concat([x[part(axis, 1, None)], one], axis)  # x_{i+1} (the last is never used)
+    sums = _reverse_linear_scan(after, gy, axis)
+    if bool(x._backend.xp.any(before.data == 0)):  # past a zero, y_{i-1} is 0: nothing there counts
+        sums = _stopped_at_zeros(before, sums)
+    return before * sums
 
 
 def _ones_along(like, axis):
@@ -78,16 +87,32 @@ def _reverse_linear_scan(a, b, axis):
     """S with S_i = b_i + a_i S_{i+1} along ``axis`` (S past the end is 0), by doubling:
     after the step of span d, S_i = B_i + A_i S_{i+d} (A_i the product of a over those d
     places), so ceil(log2 n) steps of Tensor ops reach past the end. Entries within d of
-    the end are final, and are carried as they are."""
+    the end are final, and are carried as they are.
+
+    A zero factor carries nothing back from past it, not even an infinite or NaN S (0 * inf
+    is NaN): such an S is mostly a sum that overflowed (cumprod's, of the products past a
+    zero) or a NaN from past a +inf, whose weight there is exactly 0; PyTorch's gradients
+    stop at a zero alike. Masked only where a holds a zero: it doubles the steps' time."""
     n = b.shape[axis]
+    has_zeros = n > 1 and bool(a._backend.xp.any(a.data == 0))
     span = 1
     while span < n:
         head, tail, ahead = part(axis, 0, n - span), part(axis, n - span, None), part(axis, span, None)
-        b = concat([b[head] + a[head] * b[ahead], b[tail]], axis)
-        if 2 * span < n:
-            a = concat([a[head] * a[ahead], a[tail]], axis)
+        factor, later_b, later_a = a[head], b[ahead], a[ahead] if 2 * span < n else None
+        if has_zeros:  # masked before multiplying, so that no gradient is 0 * inf either
+            later_b = _stopped_at_zeros(factor, later_b)
+            later_a = None if later_a is None else _stopped_at_zeros(factor, later_a)
+        b = concat([b[head] + factor * later_b, b[tail]], axis)
+        if later_a is not None:
+            a = concat([factor * later_a, a[tail]], axis)
         span *= 2
     return b
+
+
+def _stopped_at_zeros(factor, later):
+    """``later`` with 0 for its infinities and NaNs where ``factor`` is 0; its finite values
+    stay, as the derivative of ``factor * later`` in factor, there, is ``later``."""
+    return where((factor == 0) & ~isfinite(later), 0.0, later)
 
 
 def products_of_the_others(x, axis):
@@ -162,17 +187,18 @@ def _logcumsumexp_gradient(x, y, gy, axis):
     if starts_at_minus_inf or bool(xp.any(y.data[part(axis, n - 1, None)] == math.inf)):
         # A line's leading -inf entries have nothing summed yet (y_i = -inf): their weights,
         # -inf - -inf, are settled below, and are 1 here (differences of 0). A step up to +inf
-        # carries nothing back (-inf, from a y_i of +inf too); a +inf x_i still gets NaN. Masked
-        # before subtracting, so that no NaN is made on the way (detect_anomaly would stop).
-        empty, rising = y == -math.inf, later == math.inf
-        x, own, later = where(empty, 0.0, x), where(empty, 0.0, y), where(empty, 0.0, later)
-        stepping = where(empty | rising, 0.0, y)
+        # carries nothing back (-inf, from a y_i of +inf too); a +inf x_i still gets NaN (inf -
+        # inf), put in below too, so that in a second derivative it reaches no other entry.
+        # Masked before subtracting, so that no NaN is made on the way (detect_anomaly would stop).
+        empty, rising, infinite = y == -math.inf, later == math.inf, x == math.inf
+        x, own = where(empty | infinite, 0.0, x), where(empty | infinite, 0.0, y)
+        later, stepping = where(empty, 0.0, later), where(empty | rising, 0.0, y)
     gx = exp(x - own) * _reverse_linear_scan(exp(stepping - later), gy, axis)
     if empty is not None:
         # A leading -inf x_i's weight in a y_j that is -inf too is 0/0: NaN where such a gy_j is
         # nonzero (PyTorch gives NaN there whatever gy is), else 0, as every weight is in [0, 1].
         met = reversed_along(cumsum(reversed_along(empty & (gy != 0), axis), axis), axis) > 0
-        gx = where(met, math.nan, where(empty, 0.0, gx))
+        gx = where(met | infinite, math.nan, where(empty, 0.0, gx))
     return gx
 
 
@@ -225,7 +251,12 @@ class RunningExtreme(Function):
     @staticmethod
     def backward(ctx, gy, _):
         last, = ctx.saved_tensors
-        return scatter_add_along_axis(gy, last.data, ctx.axis, ctx.shape), None, None
+
+        def add_up(g):
+            return scatter_add_along_axis(g, last.data, ctx.axis, ctx.shape)
+        # An entry that held the running value long sums many gy: float16 adds them up in
+        # float32 and rounds once, as PyTorch's cummax gradient does.
+        return (in_float32(add_up, gy) if gy.dtype == dtypes.float16 else add_up(gy)), None, None
 
 
 def _running_extreme(op, result, x, axis, largest):
