@@ -1,6 +1,6 @@
 """float16 matrix products on the NumPy backend go through float32 BLAS and round once
 (NumPy's own float16 loop is 40-700x slower), in Backend.matmul and so in matmul, Linear
-and convolution, forward and backward."""
+and convolution, forward and backward, and in einsum."""
 import numpy as np
 import pytest
 
@@ -35,6 +35,15 @@ def test_matmul_and_linear_forward_and_backward_round_once():
     np.testing.assert_array_equal(w.grad.numpy(), _rounded_product(g.T, x.numpy()))
     z = x @ w.T
     np.testing.assert_array_equal(z.numpy(), _rounded_product(x.numpy(), w.numpy().T))
+
+
+def test_einsum_contracts_float16_in_float32_and_rounds_once():
+    a = RNG.normal(0, 1, (40, 70)).astype(np.float16)
+    b = RNG.normal(0, 1, (70, 60)).astype(np.float16)
+    got = ag.einsum("ij,jk->ik", ag.tensor(a), ag.tensor(b))
+    assert got.dtype == ag.float16
+    # (the float32 sums' order is einsum's own: a result may round to the float16 next door)
+    np.testing.assert_allclose(got.numpy(), _rounded_product(a, b), rtol=2 ** -9, atol=2 ** -24)
 
 
 def test_float32_products_are_unchanged():
