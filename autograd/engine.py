@@ -507,6 +507,12 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
             capture[1][i] = g
         return
     _accumulate(leaf, g, create_graph, handed_out)
+    if leaf._hooks is not None and leaf._hooks.after_accumulation:
+        for hook in list(leaf._hooks.after_accumulation):
+            returned = hook(leaf)
+            if returned is not None:
+                raise TypeError(f"a post accumulate grad hook returned {type(returned).__name__}; it must return "
+                                "None (it is given the tensor, whose .grad it may read or change)")
 
 
 def _accumulate(leaf, g, create_graph, handed_out):

@@ -367,11 +367,26 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is None:
             if self._hooks is None:
-                self._hooks = []
+                self._hooks = LeafHooks()
             hooks = self._hooks
         else:
             hooks = self.grad_fn._tensor_hooks(self._output_nr)
         return HookHandle(hooks, fn)
+
+    def register_post_accumulate_grad_hook(self, fn):
+        """Run ``fn(tensor)`` on this leaf each time a backward has added into its ``.grad``
+        (``ag.grad``, which leaves ``.grad`` alone, runs none), as PyTorch's: a place to step
+        an optimizer for one parameter and drop its gradient while backward goes on."""
+        self._fresh()
+        check_hook("register_post_accumulate_grad_hook", fn)
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors: its "
+                               "gradient is never accumulated; use register_hook on it instead")
+        if self._hooks is None:
+            self._hooks = LeafHooks()
+        return HookHandle(self._hooks.after_accumulation, fn)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward, as leaves do."""
@@ -1170,6 +1185,16 @@ def _from_nested(seq):
     for other in kinds:
         dtype = dtypes.promote(dtype, other)
     return data, dtype
+
+
+class LeafHooks(list):
+    """A leaf's gradient hooks, run in order on each gradient before it reaches ``.grad``,
+    and its ``after_accumulation`` hooks, run on the leaf once it has."""
+    __slots__ = ("after_accumulation",)
+
+    def __init__(self):
+        super().__init__()
+        self.after_accumulation = []
 
 
 def check_hook(op, hook):
