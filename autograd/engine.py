@@ -285,7 +285,10 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
             return None
     if node._n_outputs > 1 and node._materialize_grads:
         grads = _materialize(node, grads)
-    call = _call_backward
+    if node._pre_hooks or node._post_hooks:
+        call = _with_node_hooks(_call_backward)
+    else:
+        call = _call_backward
     if node._user_defined:
         call = _checking_user_grads(call, handed_out)
     for wrap in wrappers or ():
@@ -310,6 +313,39 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
         # A saved output that backward took (create_graph) links to the copy: as a node of
         # that graph, it needs every input's gradient again.
         ctx.needs_input_grad = needs
+
+
+def _with_node_hooks(call):
+    """``call`` between the node's pre-hooks (on its output gradients) and its hooks (on
+    its input gradients and output gradients), each given and giving back tuples."""
+    def hooked(node, grads):
+        several = node._n_outputs > 1
+        grad_outputs = tuple(grads) if several else (grads,)
+        for hook in list(node._pre_hooks or ()):
+            replaced = hook(grad_outputs)
+            if replaced is not None:
+                grad_outputs = _hook_tuple(hook, replaced, len(grad_outputs), "output")
+        grad_inputs = call(node, grad_outputs if several else grad_outputs[0])
+        if len(grad_inputs) != len(node.needs_input_grad):
+            grad_inputs = _one_per_argument(node, grad_inputs, len(node.needs_input_grad))
+        for hook in list(node._post_hooks or ()):
+            replaced = hook(grad_inputs, grad_outputs)
+            if replaced is not None:
+                grad_inputs = _hook_tuple(hook, replaced, len(grad_inputs), "input")
+        return grad_inputs
+    return hooked
+
+
+def _hook_tuple(hook, replaced, n, side):
+    name = getattr(hook, "__qualname__", type(hook).__name__)
+    if not isinstance(replaced, (tuple, list)) or len(replaced) != n:
+        raise TypeError(f"node hook {name} returned {type(replaced).__name__}; return a tuple of {n} {side} "
+                        "gradients (a Tensor or None each), or None to keep them")
+    for g in replaced:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"node hook {name} returned a {type(g).__name__} among the {side} gradients; "
+                            "return Tensors or None")
+    return tuple(replaced)
 
 
 def _call_backward(node, grads):

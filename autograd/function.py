@@ -14,10 +14,11 @@ collector to track (the tensor, the node, the tuple of producers, and the tuple
 of saved items when there is one): on deep graphs the collector's full passes,
 which visit every tracked object, cost more than the ops themselves.
 """
+import functools
 import weakref
 
 from . import grad_mode
-from .tensor import Tensor, count_change, share_version, version_of
+from .tensor import HookHandle, Tensor, check_hook, count_change, share_version, version_of
 
 _state = grad_mode.state
 _new = object.__new__
@@ -130,6 +131,9 @@ class Function:
     _released = False
     _hooks = None          # {output_nr: [hook, ...]} for hooks on non-leaf outputs
     _retained = None       # {output_nr: weakref to the tensor}, from retain_grad()
+    _pre_hooks = None      # register_prehook's: run on the output gradients before backward
+    _post_hooks = None     # register_hook's: run on (input gradients, output gradients) after it
+    _metadata = None
     _n_outputs = 1
     _special = False       # several outputs, hooks, a retained grad or a custom Function: the engine's slow path
     _user_defined = False  # a subclass written outside topograd (see __init_subclass__)
@@ -306,6 +310,33 @@ class Function:
         if self._hooks is None:
             self._hooks = {}
         return self._hooks.setdefault(output_nr, [])
+
+    def register_prehook(self, fn):
+        """As PyTorch's ``Node.register_prehook``: ``fn(grad_outputs)`` runs before this
+        node's backward, on the tuple of its outputs' gradients (after the outputs' own
+        tensor hooks); a tuple it returns replaces them."""
+        check_hook("register_prehook", fn)
+        self._special = True
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        return HookHandle(self._pre_hooks, fn)
+
+    def register_hook(self, fn):
+        """As PyTorch's ``Node.register_hook``: ``fn(grad_inputs, grad_outputs)`` runs after
+        this node's backward, with a gradient (or None) per forward argument; a tuple it
+        returns replaces ``grad_inputs``."""
+        check_hook("register_hook", fn)
+        self._special = True
+        if self._post_hooks is None:
+            self._post_hooks = []
+        return HookHandle(self._post_hooks, fn)
+
+    @property
+    def metadata(self):
+        """A dict of the user's own, kept on the node (PyTorch's ``Node.metadata``)."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def _retain(self, tensor):
         self._special = True
@@ -664,6 +695,41 @@ def _note_saved(ctx, returned, arrays):
         ctx._saved_outputs = outputs
         if any(saved[i] is not arrays[nr] for i, nr in outputs.items()):
             ctx._saved = tuple(arrays[outputs[i]] if i in outputs else item for i, item in enumerate(saved))
+
+
+def once_differentiable(backward):
+    """For a custom Function's ``backward`` that cannot be differentiated again (it works
+    on the arrays, or calls code of its own), as PyTorch's: it runs without recording,
+    and under ``create_graph`` its gradients raise, when differentiated, an error naming
+    it instead of giving a silently wrong second derivative."""
+    @functools.wraps(backward)
+    def run_once(ctx, *grads):
+        with grad_mode.no_grad():
+            results = backward(ctx, *grads)
+        if not (grad_mode.state.enabled and any(isinstance(g, Tensor) and g._requires_grad for g in grads)):
+            return results
+        single = not isinstance(results, tuple)
+        # Each gradient joins the graph through a node that refuses to be differentiated
+        # (a detached alias that requires grad, so that the node is recorded).
+        marked = tuple(_OnceDifferentiated.apply(r.detach().requires_grad_(), ctx.name) if isinstance(r, Tensor)
+                       else r for r in ((results,) if single else results))
+        return marked[0] if single else marked
+    return run_once
+
+
+class _OnceDifferentiated(Function):
+    """The gradient a once_differentiable backward gave, as it is; differentiating it raises."""
+
+    @staticmethod
+    def forward(ctx, gradient, name):
+        ctx.function_name = name
+        return gradient.data
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(f"trying to differentiate twice a function that was marked with @once_differentiable "
+                           f"({ctx.function_name}.backward); write its backward in Tensor ops to get higher "
+                           "derivatives")
 
 
 from .graph import pack_saved as _pack_saved  # noqa: E402  (graph.py builds on Function)

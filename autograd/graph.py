@@ -45,7 +45,7 @@ import contextlib
 from . import function
 from .function import Function
 from .grad_mode import state as _state
-from .tensor import Tensor, version_of
+from .tensor import Tensor, count_change, version_of
 
 
 class saved_tensors_hooks:
@@ -102,6 +102,17 @@ def disable_saved_tensors_hooks(error_message):
         yield
     finally:
         _state.saved_hooks_disabled = previous
+
+
+def increment_version(tensor):
+    """Count an in-place change made where autograd cannot see it (a kernel of your own
+    writing into ``tensor.data``), as PyTorch's: backward through an op that saved the old
+    values then fails instead of using the new ones. Takes a Tensor, or a list or tuple of them."""
+    tensors = (tensor,) if isinstance(tensor, Tensor) else tensor if isinstance(tensor, (list, tuple)) else None
+    if tensors is None or not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError(f"increment_version: expected a Tensor, or a list or tuple of them, got {tensor!r:.80}")
+    for t in tensors:
+        count_change(t)
 
 
 # --- packing at save time, unpacking on reading (called by function.py) ----------------
