@@ -85,6 +85,8 @@ class Function:
         cls._user_defined = cls.__module__.partition(".")[0] not in _LIBRARY_PACKAGES
         if cls._user_defined:
             cls._special = True
+        if "forward" in vars(cls) and cls.setup_context is not Function.setup_context:
+            cls.forward = staticmethod(_forward_then_setup_context(cls.forward, cls.setup_context))
         # CPython keeps one table of attribute names per class, shared by its instances,
         # but stops adding names to it once about 30 instances exist. A node that then
         # sets a name first seen late gets a dict of its own: slower, and one more object
@@ -161,6 +163,13 @@ class Function:
     @staticmethod
     def backward(ctx, *grads):
         raise NotImplementedError("this op is not differentiable")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's other form of a custom Function: a subclass that defines this gives
+        ``forward(*args)`` without ctx, and here saves what backward needs, from the
+        arguments (``inputs``, a tuple) and what forward returned (``output``)."""
+        raise NotImplementedError("setup_context is defined by a Function whose forward takes no ctx")
 
     @classmethod
     def apply(cls, *args):
@@ -695,6 +704,17 @@ def _note_saved(ctx, returned, arrays):
         ctx._saved_outputs = outputs
         if any(saved[i] is not arrays[nr] for i, nr in outputs.items()):
             ctx._saved = tuple(arrays[outputs[i]] if i in outputs else item for i, item in enumerate(saved))
+
+
+def _forward_then_setup_context(forward, setup_context):
+    """A ctx-less forward and its setup_context, as the one ``forward(ctx, *args)`` that
+    Function.apply calls."""
+    @functools.wraps(forward)
+    def forward_with_ctx(ctx, *args):
+        output = forward(*args)
+        setup_context(ctx, args, output)
+        return output
+    return forward_with_ctx
 
 
 def once_differentiable(backward):
