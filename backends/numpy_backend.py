@@ -98,9 +98,11 @@ class NumpyBackend(Backend):
         # on (148, 222) and (222, 296) takes 1.2 ms unoptimized, 0.2 ms optimized; the path
         # search costs some 5 us, which a 3x4 product does not earn back.
         large = len(operands) > 2 or sum(o.size for o in operands) > 4096
-        if large and all(o.dtype == np.float16 for o in operands):  # no float16 BLAS: as matmul, below
+        if all(o.dtype == np.float16 for o in operands):
+            # In float32, rounded once, as matmul below, at every size: there is no float16 BLAS, and
+            # NumPy's own float16 einsum rounds its running sums to float16 along the way.
             wide = [o.astype(np.float32) for o in operands]
-            return np.einsum(subscripts, *wide, optimize=True).astype(np.float16)
+            return np.einsum(subscripts, *wide, optimize=large).astype(np.float16)
         return np.einsum(subscripts, *operands, optimize=large)
 
     def sliding_windows(self, x, window, stride, dilation):

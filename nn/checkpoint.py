@@ -179,8 +179,10 @@ def restore(path, model, optimizer=None, strict=True, *, scheduler=None):
     except ValueError as exc:
         raise ValueError(f"{path}: the checkpoint does not fit this model: {exc}") from exc
     if optimizer is not None:
-        _load_or_undo(path, "optimizer", optimizer, saved["optimizer"], undo)
+        # On the list before loading: a load_state_dict post-hook that raises does so after
+        # the optimizer has taken the checkpoint's groups and state, which must go back too.
         undo.append(lambda: _put_back_optimizer(optimizer, *optimizer_before))
+        _load_or_undo(path, "optimizer", optimizer, saved["optimizer"], undo)
     if scheduler is not None:
         _load_or_undo(path, "scheduler", scheduler, saved["scheduler"], undo)
     return result

@@ -11,7 +11,7 @@ def _matmul_groups(backend, a, b, groups):
     if groups == 1:
         return backend.matmul(a, b, scratch=True)
     m, k = a.shape[0] // groups, a.shape[1]
-    out = xp.matmul(xp.reshape(a, (groups, m, k)), xp.reshape(b, (groups, k, b.shape[1])))
+    out = backend.matmul(xp.reshape(a, (groups, m, k)), xp.reshape(b, (groups, k, b.shape[1])))
     return xp.reshape(out, (groups * m, b.shape[1]))
 
 
@@ -39,7 +39,7 @@ def _window_grads(backend, w, rows):
     groups, og = w.shape[:2]
     if groups == 1:
         return backend.matmul(xp.permute_dims(w[0, ...], (1, 0)), rows, scratch=True)
-    return xp.matmul(xp.permute_dims(w, (0, 2, 1)), xp.reshape(rows, (groups, og, -1)))
+    return backend.matmul(xp.permute_dims(w, (0, 2, 1)), xp.reshape(rows, (groups, og, -1)))
 
 
 def _channel_rows(xp, gy):
@@ -192,10 +192,10 @@ class Conv2dWeightGrad(Function):
             rows = _channel_rows(xp, gy.data)
         if cols is None:
             cols = ctx.family.im2col(backend, x.data, weight_shape[2:], window)
-        if groups == 1:
-            gw = xp.matmul(rows, xp.permute_dims(cols, (1, 0)))
+        if groups == 1:  # (not into scratch memory: gw is the op's output)
+            gw = backend.matmul(rows, xp.permute_dims(cols, (1, 0)))
         else:
-            gw = _grouped_weight_grad(xp, rows, cols, groups)
+            gw = _grouped_weight_grad(backend, rows, cols, groups)
         return xp.reshape(gw, weight_shape)
 
     @staticmethod
@@ -212,12 +212,13 @@ Conv2d.family = Conv2dInputGrad.family = Conv2dWeightGrad.family = ConvFamily(
     Conv2d, Conv2dInputGrad, Conv2dWeightGrad, _im2col)
 
 
-def _grouped_weight_grad(xp, rows, cols, groups):
+def _grouped_weight_grad(backend, rows, cols, groups):
     """Per group g: rows[g] (O/G, N*L) @ cols[g].T (N*L, C/G*KH*KW), as one batched GEMM."""
+    xp = backend.xp
     o, length = rows.shape
     k = cols.shape[0] // groups
-    out = xp.matmul(xp.reshape(rows, (groups, o // groups, length)),
-                    xp.permute_dims(xp.reshape(cols, (groups, k, length)), (0, 2, 1)))
+    out = backend.matmul(xp.reshape(rows, (groups, o // groups, length)),
+                         xp.permute_dims(xp.reshape(cols, (groups, k, length)), (0, 2, 1)))
     return xp.reshape(out, (o, k))
 
 
