@@ -16,17 +16,21 @@ gives float32). As in PyTorch:
   ``log_softmax`` stays float32), and backward runs each op's gradient in the dtype its
   forward ran in (the engine pauses autocast), so a parameter's gradient has its dtype;
 - within the outermost block, the float16 copy of a leaf that requires grad (a weight)
-  is made once and reused, unless the leaf changes in place meanwhile;
+  is made once and reused, unless the leaf changes in place meanwhile (a copy made
+  under no_grad is not kept: it has no graph for later uses to differentiate);
+- a checkpoint's recomputation in backward runs under its forward's autocast state;
 - ``custom_fwd`` and ``custom_bwd`` let a custom Function choose its forward's dtype and
   run its backward under its forward's autocast state.
 
 Outside any block a listed op pays one test of a module global (``_open_blocks``).
 """
+import contextlib
 import functools
 import threading
 
 from backends import dtypes
 
+from .grad_mode import is_grad_enabled
 from .tensor import Tensor
 
 LOWER, FLOAT32, PROMOTE, AS_GIVEN, REFUSED = "lower", "float32", "promote", "as given", "refused"
@@ -36,6 +40,8 @@ DEVICE_TYPES = ("cpu", "cuda")
 def _cpu_pad(input, pad, mode="constant", value=None):
     """PyTorch's CPU list holds reflection padding of 1 and 2 axes and replication padding
     of 1 to 3, not constant or circular padding."""
+    if not isinstance(pad, (tuple, list)):
+        return None  # (F.pad says what is wrong with it)
     axes = len(pad) // 2
     if (mode == "reflect" and axes in (1, 2)) or (mode == "replicate" and axes in (1, 2, 3)):
         return FLOAT32
@@ -63,6 +69,8 @@ POLICIES = {
                           "cosine_embedding_loss triplet_margin_loss"),
         **_named(PROMOTE, "atan2 cross tensordot bilinear grid_sample"),
         **_named(REFUSED, "binary_cross_entropy"),
+        **_named(AS_GIVEN, "adaptive_avg_pool1d adaptive_avg_pool2d interpolate local_response_norm"),
+        **_named(FLOAT32, "recurrent"),  # (see the CPU's)
     },
     "cpu": {
         **_named(LOWER, "matmul einsum tensordot vecdot matrix_power linear conv1d conv2d conv3d conv_transpose1d "
@@ -74,7 +82,13 @@ POLICIES = {
                           "poisson_nll_loss hinge_embedding_loss margin_ranking_loss soft_margin_loss "
                           "multi_margin_loss multilabel_margin_loss cosine_embedding_loss triplet_margin_loss "
                           "ctc_loss cholesky inv solve svd svdvals qr eigh eigvalsh lstsq householder_product"),
-        **_named(AS_GIVEN, "bilinear"),
+        **_named(FLOAT32, "local_response_norm"),  # (PyTorch's goes through avg_pool3d)
+        # Built here on matmul for some shapes, single kernels off the lists in PyTorch:
+        **_named(AS_GIVEN, "bilinear adaptive_avg_pool1d adaptive_avg_pool2d interpolate"),
+        # The recurrent layers (their forward, weights and all) in float32: PyTorch's CPU RNN
+        # and CUDA cells run in float16, its CPU GRU and LSTM cells in their input's dtype,
+        # and its CPU LSTM fails; float32 takes a float16 input from the layer before.
+        **_named(FLOAT32, "recurrent"),
         "pad": _cpu_pad,
     },
 }
@@ -181,6 +195,31 @@ class autocast:
         return in_autocast
 
 
+def snapshot():
+    """This thread's autocast state, for ``replayed`` to run code under later: a checkpoint's
+    recomputation in backward runs under its forward's state, as PyTorch's does."""
+    settings = tuple((d, state.enabled[d], state.dtype[d]) for d in DEVICE_TYPES)
+    return settings, state.cache_enabled, dict(state.cache), state.paused
+
+
+@contextlib.contextmanager
+def replayed(saved):
+    """Run the block under a ``snapshot``'s state, then put this thread's back. The weight
+    cache starts as it was too, so the recomputation takes the float16 copies the forward
+    took from outside (and makes again those it made)."""
+    settings, cache_enabled, cache, paused = saved
+    outer = state.cache, state.paused
+    state.cache = dict(cache)
+    try:
+        with contextlib.ExitStack() as blocks:
+            for device_type, enabled, dtype in settings:
+                blocks.enter_context(autocast(device_type, dtype, enabled, cache_enabled))
+            state.paused = paused  # (backward pauses autocast; the forward may have run unpaused)
+            yield
+    finally:
+        state.cache, state.paused = outer
+
+
 def autocast_op(name):
     """Declare the decorated op as ``name`` in ``POLICIES``: inside an autocast block its
     arguments are cast by the list of their device type, and its body runs paused."""
@@ -207,23 +246,23 @@ def _call_listed(name, op, args, kwargs):
         kind = kind(*args, **kwargs)
     if kind is None:
         return op(*args, **kwargs)
-    if kind is REFUSED:
+    if kind == REFUSED:
         raise RuntimeError(
             f"{name} is unsafe to autocast: its float16 input's rounding near 0 and 1 costs it its accuracy. "
             "Give it logits instead, through binary_cross_entropy_with_logits (nn.BCEWithLogitsLoss), which "
             "autocast runs in float32, or call it outside the block")
-    if kind is LOWER:
+    if kind == LOWER:
         target = state.dtype[device_type]
-    elif kind is FLOAT32:
+    elif kind == FLOAT32:
         target = dtypes.float32
-    elif kind is PROMOTE:
+    elif kind == PROMOTE:
         target = _widest(args, kwargs, device_type)
     else:
         target = None
     if target is not None:
         args = tuple(_cast(a, target, device_type) for a in args)
         kwargs = {k: _cast(v, target, device_type) for k, v in kwargs.items()}
-    state.paused = True
+    state.paused = True  # (it was not: see the test above)
     try:
         return op(*args, **kwargs)
     finally:
@@ -271,7 +310,8 @@ def _cast(value, target, device_type):
     if kept is not None and kept[0] is value and kept[1] == version:
         return kept[2]
     cast = value.astype(target)
-    state.cache[id(value)] = (value, version, cast)
+    if is_grad_enabled():  # one made under no_grad has no graph: kept, it would cut later uses off the weight
+        state.cache[id(value)] = (value, version, cast)
     return cast
 
 

@@ -20,7 +20,7 @@ import threading
 import warnings
 
 import backends
-from . import function as _function
+from . import autocast_mode, function as _function
 from .engine import grad
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, retains_graph
@@ -71,7 +71,8 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     As PyTorch 2.13's: ``use_reentrant`` should be given; left out, it warns and means True.
     ``preserve_rng_state=True`` (a keyword) replays the random draws of the forward
     (dropout masks) in the recomputation, from a copy of the generators of the devices
-    of the tensor arguments and of the CPU. ``context_fn`` returns two context managers,
+    of the tensor arguments and of the CPU; the forward's autocast state is replayed too,
+    as PyTorch's is. ``context_fn`` returns two context managers,
     entered around the forward and around the recomputation. ``determinism_check="default"``
     checks that the recomputation returns outputs of the forward's shapes, dtypes and
     devices and uses no tensor that requires grad which the forward did not use.
@@ -113,6 +114,7 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     given = _tensors_in(args, kwargs)
     run = _Run(function, args, kwargs, determinism_check == "default")
     run.rng = _RngStates(given) if preserve_rng_state else None
+    run.autocast = autocast_mode.snapshot()
     run.replays = tuple(_replay_stack())
     forward_context, run.recompute_context = context_fn()
     versions = [version_of(t).value for t in given]
@@ -178,6 +180,7 @@ class _Run:
         self.kwarg_slots = [k for k, v in kwargs.items() if isinstance(v, Tensor)]
         self.check = check
         self.rng = None
+        self.autocast = None  # the forward's autocast state (autocast_mode.snapshot), replayed in recompute
         self.replays = ()  # the factories of replayed_in_recompute active at the forward, outermost first
         self.recompute_context = None
         self.externals = None  # the tensors function reached from outside, as it met them
@@ -242,7 +245,7 @@ class _Run:
         with contextlib.ExitStack() as replayed:
             for factory in self.replays:
                 replayed.enter_context(factory())
-            with _RngReplay(self.rng), self.recompute_context, enable_grad():
+            with _RngReplay(self.rng), autocast_mode.replayed(self.autocast), self.recompute_context, enable_grad():
                 out, watch = _watched_call(self.function, args, kwargs, substitute)
         tensors = [t for t in _flatten(out, []) if isinstance(t, Tensor)]
         if self.check:

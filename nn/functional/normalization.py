@@ -110,7 +110,10 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = real_number(op, "eps", eps)
     if x.dtype == dtype:  # one fused op, the scale included
         return nn_fused.rms_norm(x, weight, len(axes), eps)
-    out = _rounded(x * (_mean(x * x, axes, keepdims=True) + eps) ** -0.5, dtype)
+    out = x * (_mean(x * x, axes, keepdims=True) + eps) ** -0.5
+    if weight is not None and weight.dtype != dtype:  # a float32 weight (see _check_dtypes): scaled, then rounded
+        return _rounded(out * weight, dtype)
+    out = _rounded(out, dtype)
     return out if weight is None else out * weight
 
 
@@ -130,10 +133,11 @@ def _trailing_axes(op, input, normalized_shape, **params):
     for name, t in params.items():
         if t is not None and require_tensor(op, t, name).shape != normalized_shape:
             raise ValueError(f"{op}: {name} must have shape {normalized_shape}, got {t.shape}")
-        same_dtype(op, input, t, name)
+    _check_dtypes(op, input, params)
     return tuple(range(input.ndim - k, input.ndim))
 
 
+@autocast_op("local_response_norm")
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """Divide each value of (N, C, ...) by (k + alpha * mean of the squares over a
     window of ``size`` channels) ** beta. As PyTorch, the window around channel c runs
@@ -174,15 +178,27 @@ def _rounded(out, dtype):
 
 
 def _check_channel_vectors(op, input, **vectors):
-    """Each given vector is a Tensor of shape (C,) in the input's dtype."""
+    """Each given vector is a Tensor of shape (C,) in the input's dtype (see _check_dtypes)."""
     c = input.shape[1]
     for name, t in vectors.items():
         if t is not None:
             require_tensor(op, t, name)
-            same_dtype(op, input, t, name)  # as PyTorch: the buffers must not take another dtype
             if t.shape != (c,):
                 raise ValueError(f"{op}: {name} must have shape ({c},) for an input with {c} channels, "
                                  f"got {t.shape}")
+    _check_dtypes(op, input, vectors)
+
+
+def _check_dtypes(op, input, params):
+    """The parameters and buffers given take the input's dtype, or all float32 for a float16
+    input, as PyTorch's mixed-type norms: a float16 input is normalized in float32 anyway
+    (see _widened), and under autocast a float32 model's norm meets the float16 output of
+    a convolution or linear layer."""
+    given = [t for t in params.values() if t is not None]
+    if given and input.dtype == dtypes.float16 and all(t.dtype == dtypes.float32 for t in given):
+        return
+    for name, t in params.items():
+        same_dtype(op, input, t, name)
 
 
 def _check_running_pair(op, running_mean, running_var):

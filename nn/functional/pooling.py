@@ -142,6 +142,7 @@ def _window_counts(size, kernel, stride, padding, n, count_include_pad):
     return counts
 
 
+@autocast_op("adaptive_avg_pool2d")
 def adaptive_avg_pool2d(input, output_size):
     """Average over PyTorch's adaptive bins: bin i of n over a size-L axis spans
     [floor(i L / n), ceil((i + 1) L / n)). A pool when the sizes divide evenly,
@@ -168,6 +169,7 @@ def _adaptive_size(op, output_size, h, w, minimum):
     return pair(op, "output_size", (oh, ow), minimum)
 
 
+@autocast_op("adaptive_avg_pool1d")
 def adaptive_avg_pool1d(input, output_size):
     """``adaptive_avg_pool2d`` over the (N, C, 1, L) view of (N, C, L) or (C, L)."""
     op = "adaptive_avg_pool1d"

@@ -18,6 +18,7 @@ import functools
 import math
 import numbers
 
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant
 from autograd.ops.shape import reshape, swapaxes, transpose
@@ -31,6 +32,7 @@ _INPUT_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _AREA = {3: adaptive_avg_pool1d, 4: adaptive_avg_pool2d, 5: adaptive_avg_pool3d}
 
 
+@autocast_op("interpolate")
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """``input`` (N, C, d1[, d2[, d3]]) resized to ``size`` or by ``scale_factor`` (one

@@ -17,6 +17,7 @@ import warnings
 
 import backends
 from autograd import Tensor, concat, getitem, reshape, split, swapaxes
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.tensor import default_dtype
 from autograd.user_code import user_stacklevel
@@ -90,6 +91,7 @@ class RNNBase(Module):
         weight buffer here to compact, each weight already is its own array."""
 
     # --- forward ---------------------------------------------------------------------
+    @autocast_op("recurrent")
     def forward(self, input, hx=None):
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)

@@ -4,6 +4,7 @@ PyTorch's arguments, parameter names (``weight_ih``, ``weight_hh``, ``bias_ih``,
 (the fused steps ``nn_fused.rnn_step``, ``lstm_step`` and ``gru_step``)."""
 import backends
 from autograd import Tensor, reshape
+from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 
 from ..module import Module
@@ -33,6 +34,7 @@ class RNNCellBase(Module):
         """Draw every parameter again, uniform in +-1/sqrt(hidden_size), as at construction."""
         reset_uniform(self, self.hidden_size)
 
+    @autocast_op("recurrent")
     def forward(self, input, hx=None):
         name = type(self).__name__
         if not isinstance(input, Tensor):
