@@ -1,0 +1,140 @@
+"""ag.func (grad, grad_and_value, vjp, jvp, jacrev, jacfwd, hessian) against torch.func:
+values, structures (dicts of parameters through functional_call), has_aux, argnums,
+composition (grad of grad, hessian), ordinary autograd through a transform's results,
+and the errors."""
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from nn.utils.stateless import functional_call
+
+torch = pytest.importorskip("torch")
+tfunc = torch.func
+
+X = np.array([0.5, -1.25, 2.0])
+Y = np.array([1.5, 0.25, -0.75])
+
+
+def _f(lib):
+    return lambda x, y: (lib.sin(x) * y ** 2).sum() + (x * x * x).sum()
+
+
+def _pair(lib):
+    return lib.tensor(X), lib.tensor(Y)
+
+
+@pytest.mark.parametrize("argnums", [0, 1, (0, 1), -1])
+def test_grad_and_grad_and_value_match_torch(argnums):
+    ours = ag.func.grad_and_value(_f(ag), argnums)(*_pair(ag))
+    theirs = tfunc.grad_and_value(_f(torch), argnums)(*_pair(torch))
+    got, want = ours[0], theirs[0]
+    if isinstance(argnums, tuple):
+        assert isinstance(got, tuple) and len(got) == 2
+    else:
+        got, want = (got,), (want,)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-12)
+        assert not g.requires_grad
+    np.testing.assert_allclose(ours[1].item(), theirs[1].item(), rtol=1e-12)
+
+
+def test_second_and_third_derivatives_by_composition():
+    def f(lib):
+        return lambda x: (lib.tanh(x) * x).sum()
+
+    def second(lib, transforms):
+        return transforms.grad(lambda x: transforms.grad(f(lib))(x).sum())
+
+    x = X[:1]
+    ours = ag.func.grad(lambda x: second(ag, ag.func)(x).sum())(ag.tensor(x))
+    theirs = tfunc.grad(lambda x: second(torch, tfunc)(x).sum())(torch.tensor(x))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(second(ag, ag.func)(ag.tensor(X)).numpy(),
+                               second(torch, tfunc)(torch.tensor(X)).numpy(), rtol=1e-10)
+
+
+def test_a_dict_of_parameters_through_functional_call_and_has_aux():
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    theirs_model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
+    params = {k: v.detach().astype("float64") for k, v in model.named_parameters()}
+    tparams = {k: torch.tensor(v.numpy()) for k, v in params.items()}
+    inputs = np.linspace(-1, 1, 6).reshape(2, 3)
+
+    def loss(lib, call, module, p, x):
+        out = call(module, p, (x,))
+        return (out ** 2).mean(), out
+
+    model.double()
+    grads, aux = ag.func.grad(lambda p, x: loss(ag, functional_call, model, p, x), has_aux=True)(
+        params, ag.tensor(inputs))
+    tgrads, taux = tfunc.grad(lambda p, x: loss(torch, tfunc.functional_call, theirs_model, p, x), has_aux=True)(
+        tparams, torch.tensor(inputs))
+    assert set(grads) == set(tgrads)
+    for k in grads:
+        np.testing.assert_allclose(grads[k].numpy(), tgrads[k].numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(aux.detach().numpy(), taux.detach().numpy(), rtol=1e-12)
+
+
+def test_vjp_with_structures_and_a_reusable_vjp_fn():
+    def f(lib):
+        return lambda p: {"a": lib.sin(p["x"]) * p["y"], "b": (p["x"] * p["y"]).sum()}
+
+    ours_out, ours_fn = ag.func.vjp(f(ag), {"x": ag.tensor(X), "y": ag.tensor(Y)})
+    theirs_out, theirs_fn = tfunc.vjp(f(torch), {"x": torch.tensor(X), "y": torch.tensor(Y)})
+    np.testing.assert_allclose(ours_out["a"].numpy(), theirs_out["a"].numpy())
+    for scale in (1.0, 2.0):
+        (ours,) = ours_fn({"a": ag.tensor(scale * Y), "b": ag.tensor(scale)})
+        (theirs,) = theirs_fn({"a": torch.tensor(scale * Y), "b": torch.tensor(scale, dtype=torch.float64)})
+        for k in ("x", "y"):
+            np.testing.assert_allclose(ours[k].numpy(), theirs[k].numpy(), rtol=1e-12)
+
+
+def test_jvp_jacrev_jacfwd_and_hessian():
+    f_ag, f_torch = _f(ag), _f(torch)
+    out, tangent_out = ag.func.jvp(f_ag, _pair(ag), (ag.ones(3, dtype="float64"), ag.zeros(3, dtype="float64")))
+    tout, ttangent_out = tfunc.jvp(f_torch, _pair(torch), (torch.ones(3, dtype=torch.float64),
+                                                           torch.zeros(3, dtype=torch.float64)))
+    np.testing.assert_allclose(tangent_out.numpy(), ttangent_out.numpy(), rtol=1e-12)
+
+    def vector(lib):
+        return lambda x, y: lib.sin(x) * y + x * x
+
+    for ours_t, theirs_t in ((ag.func.jacrev, tfunc.jacrev), (ag.func.jacfwd, tfunc.jacfwd)):
+        for argnums in (0, (0, 1)):
+            got = ours_t(vector(ag), argnums)(*_pair(ag))
+            want = theirs_t(vector(torch), argnums)(*_pair(torch))
+            got, want = (got, want) if isinstance(argnums, tuple) else ((got,), (want,))
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ag.func.hessian(f_ag)(*_pair(ag)).numpy(),
+                               tfunc.hessian(f_torch)(*_pair(torch)).numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_ordinary_backward_through_a_transforms_result():
+    """A meta-learning step: the inner gradient depends on w, which requires grad, so the
+    outer loss's backward goes through it (as through torch.func.grad's)."""
+    for lib, transforms in ((ag, ag.func), (torch, tfunc)):
+        w = lib.tensor(X, requires_grad=True)
+        inner = transforms.grad(lambda w: (lib.sin(w) * w).sum())(w)
+        adapted = w - 0.1 * inner
+        (adapted ** 2).sum().backward()
+        if lib is ag:
+            ours = w.grad.numpy()
+        else:
+            np.testing.assert_allclose(ours, w.grad.numpy(), rtol=1e-12)
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="one element"):
+        ag.func.grad(lambda x: x * 2)(ag.tensor(X))
+    with pytest.raises(ValueError, match="argnums 2 is out of range"):
+        ag.func.grad(_f(ag), argnums=2)(*_pair(ag))
+    with pytest.raises(TypeError, match="pair \\(output, aux\\)"):
+        ag.func.grad(lambda x: x.sum(), has_aux=True)(ag.tensor(X))
+    with pytest.raises(TypeError, match="tuples, lists or dicts"):
+        ag.func.grad(lambda x: 1.0)(3.0)
+    out, fn = ag.func.vjp(lambda x: x * 2, ag.tensor(X))
+    with pytest.raises(ValueError, match="cotangents must have the output's structure"):
+        fn(ag.ones(2, dtype="float64"))
