@@ -1,7 +1,7 @@
 """Each example runs in its quick mode and reaches a result worth showing."""
 import pytest
 
-from examples import classification_mlp, digits_regularized, digits_transformer, lstm_sine, xor
+from examples import classification_mlp, digits_regularized, digits_transformer, lstm_sine, maml_sine, xor
 
 
 def test_xor_is_learned_to_zero_error():
@@ -29,6 +29,12 @@ def test_digits_transformer_reads_rows_well():
 def test_lstm_beats_the_naive_forecast():
     result = lstm_sine.main(["--quick"])
     assert result["test_mse"] < 0.5 * result["baseline_mse"]
+
+
+def test_maml_adapts_better_than_before_meta_training_and_than_without_its_step():
+    result = maml_sine.main(["--quick"])
+    assert result["adapted_mse"] < 0.85 * result["untrained_mse"]
+    assert result["adapted_mse"] < result["unadapted_mse"]
 
 
 @pytest.mark.slow
