@@ -13,17 +13,10 @@ import pytest
 
 from nn.data import DataLoader, IterableDataset, get_worker_info
 
+from .test_dataloader_workers import gone
+
 FORK = dict(num_workers=2, multiprocessing_context="fork")
 NO_WORKERS = {}
-
-
-def gone(pid):
-    """True once the process ``pid`` is reaped (a zombie still answers signal 0)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def as_lists(batch):
