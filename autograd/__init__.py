@@ -33,12 +33,16 @@ from .ops.logical import (bitwise_and, bitwise_invert, bitwise_left_shift, bitwi
 from .ops.logical import bitwise_invert as bitwise_not  # PyTorch's name
 from .ops.matrix_parts import diag, diagonal, trace, tril, triu
 from .ops.nonfinite import isfinite, isinf, isnan, nan_to_num
+from .ops.nan_reductions import (nanargmax, nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod,
+                                 nanstd, nansum, nanvar)
 from .ops.rearrange import flip, meshgrid, moveaxis, repeat, roll, tile, unstack
 from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .ops.rounding import ceil, floor, floor_divide, fmod, remainder, round, trunc
 from .ops.scan import cummax, cummin, cumprod, cumsum, cumulative_prod, cumulative_sum, diff, logcumsumexp
 from .ops.searching import count_nonzero, nonzero, searchsorted
 from .ops.sets import unique_all, unique_counts, unique_inverse, unique_values
+from .ops.statistics import (argwhere, average, bincount, corrcoef, cov, cumulative_trapezoid, histogram, interp,
+                             isin, ptp, trapezoid)
 from .ops.sorting import argsort, kthvalue, median, nanmedian, nanquantile, quantile, sort, topk
 from .ops.shape import (broadcast_arrays, broadcast_to, concat, expand_dims, flatten, permute_dims, reshape, split,
                         squeeze, stack, sum_to, swapaxes, transpose)

@@ -119,7 +119,10 @@ def mean(x, axis=None, keepdims=False):
 class _Extreme(Function):
     """max and min; tied elements share the gradient equally, as in PyTorch's amax. A NaN
     extreme (NaN propagates) came from the NaNs of its slice, and they share its gradient,
-    as in PyTorch's max over all elements (amax's 0 / 0 gives the whole slice NaN)."""
+    as in PyTorch's max over all elements (amax's 0 / 0 gives the whole slice NaN).
+    Subclasses that skip NaN (nanmax, nanmin) give NaNs no share, and an all-NaN slice none."""
+
+    skips_nan = False
 
     @staticmethod
     def reduce(xp, data, axes):
@@ -137,7 +140,7 @@ class _Extreme(Function):
         # Saved as returned, so that it is recognized as the output (whose in-place
         # changes backward must catch), not taken for a constant.
         ctx.save_for_backward(x, y)
-        ctx.axes = axes
+        ctx.axes, ctx.skips_nan = axes, cls.skips_nan
         return y
 
     @staticmethod
@@ -146,11 +149,14 @@ class _Extreme(Function):
         xp = x._backend.xp
         kept = xp.reshape(y.data, reduced_shape(x.data.shape, ctx.axes, True))
         hit = x.data == kept
-        if dtypes.is_floating(x.dtype):  # NaN != NaN: without this a NaN slice has no hit, and 0 / 0
-            hit = hit | xp.isnan(x.data)  # (a slice whose extreme is a number holds no NaN)
+        if dtypes.is_floating(x.dtype) and not ctx.skips_nan:  # NaN != NaN: without this a NaN slice
+            hit = hit | xp.isnan(x.data)  # has no hit, and 0 / 0 (a slice whose extreme is a number holds no NaN)
         hit = xp.astype(hit, x.data.dtype)
         # ties counted in float32 for float16, whose running count stops at 2048
-        share = constant(hit / float_sum(x._backend, hit, x.dtype, axis=ctx.axes, keepdims=True), x)
+        ties = float_sum(x._backend, hit, x.dtype, axis=ctx.axes, keepdims=True)
+        if ctx.skips_nan:  # an all-NaN slice has no hit: 0 / 1 there, not 0 / 0
+            ties = xp.where(ties == 0, xp.ones_like(ties), ties)
+        share = constant(hit / ties, x)
         return _spread(gy, x.data.shape, ctx.axes) * share, None, None
 
 

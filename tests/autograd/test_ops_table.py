@@ -695,6 +695,150 @@ def _np_householder_product(a, tau):
     return q[..., :n].astype(a.dtype)
 
 
+# --- NaN-aware reductions and statistics (ops/nan_reductions.py, ops/statistics.py) ---
+def _nan_gen(*shape):
+    """Normal values with a NaN in a few places (no slice of the rows' axes all NaN)."""
+    return with_nan(normal(*shape), (0, 1, 2), (1, 0, 0), (1, 2, 3))
+
+
+def _nan_distinct(*shape):
+    return with_nan(distinct(*shape), (0, 1, 2), (1, 0, 0), (1, 2, 3))
+
+
+def _torch_nanvar(t, x, dims, keepdim, ddof):
+    present = ~x.isnan()
+    centered = t.where(present, x - t.nanmean(x, dims, keepdim=True), 0)
+    count = present.sum(dims, keepdim=keepdim)
+    return (centered * centered).sum(dims, keepdim=keepdim) / (count - ddof)
+
+
+def _torch_nan_filled(t, x, value):
+    return t.where(x.isnan(), value, x)
+
+
+def _torch_interp(t, x, knots, fp):
+    """np.interp written in torch ops: the segment's linear piece, fp's ends outside."""
+    knots = t.as_tensor(knots, dtype=x.dtype)
+    j = (t.searchsorted(knots, x.detach(), right=True) - 1).clamp(0, len(knots) - 2)
+    x0, x1, y0, y1 = knots[j], knots[j + 1], fp[j], fp[j + 1]
+    inside = (y1 - y0) / (x1 - x0) * (x - x0) + y0
+    return t.where(x < knots[0], fp[0], t.where(x > knots[-1], fp[-1], inside))
+
+
+def _cumulative_trapezoid(y, x=None, axis=-1, initial=False):
+    """SciPy's cumulative_trapezoid, as NumPy: running sums of the trapezoids' areas."""
+    d = 1.0 if x is None else np.diff(x, axis=axis)
+    areas = d * (np.delete(y, 0, axis) + np.delete(y, -1, axis)) / 2.0
+    running = np.cumsum(areas, axis)
+    if initial:
+        running = np.concatenate([np.zeros_like(np.take(running, [0], axis)), running], axis)
+    return running
+
+
+KNOTS = np.array([0.0, 1.0, 1.5, 3.0])
+BINS = np.array([0, 3, 3, 1, 5, 0, 3])
+FREQUENCIES = np.array([1, 2, 1, 3, 1])
+
+STATISTICS = (
+    _reduction_rows("nansum", lambda x, a, k: ag.nansum(x, a, k), lambda x, a, k: np.nansum(x, a, keepdims=k),
+                    lambda t, x, a, k: t.nansum(x, dim=a, keepdim=k), _nan_gen)
+    + _reduction_rows("nanmean", lambda x, a, k: ag.nanmean(x, a, k), lambda x, a, k: np.nanmean(x, a, keepdims=k),
+                      lambda t, x, a, k: t.nanmean(x, dim=a, keepdim=k), _nan_gen)
+    + [
+        Op("nanvar-axis=1-ddof=1", lambda x: ag.nanvar(x, 1, ddof=1), lambda x: np.nanvar(x, 1, ddof=1),
+           (_nan_gen(2, 3, 4),), lambda t, x: _torch_nanvar(t, x, 1, False, 1)),
+        Op("nanvar-axis=(0,2)-keepdims", lambda x: ag.nanvar(x, (0, 2), keepdims=True),
+           lambda x: np.nanvar(x, (0, 2), keepdims=True), (_nan_gen(2, 3, 4),),
+           lambda t, x: _torch_nanvar(t, x, (0, 2), True, 0)),
+        Op("nanstd-axis=None", ag.nanstd, np.nanstd, (_nan_gen(2, 3, 4),),
+           lambda t, x: _torch_nanvar(t, x, (0, 1, 2), False, 0).sqrt()),
+        Op("nanstd-axis=-1-ddof=1-keepdims", lambda x: ag.nanstd(x, -1, ddof=1, keepdims=True),
+           lambda x: np.nanstd(x, -1, ddof=1, keepdims=True), (_nan_gen(2, 3, 4),),
+           lambda t, x: _torch_nanvar(t, x, -1, True, 1).sqrt()),
+        Op("nanmax-axis=1", lambda x: ag.nanmax(x, 1), lambda x: np.nanmax(x, 1), (_nan_distinct(2, 3, 4),),
+           lambda t, x: t.amax(_torch_nan_filled(t, x, -math.inf), 1)),
+        Op("nanmax-axis=None-keepdims", lambda x: ag.nanmax(x, keepdims=True),
+           lambda x: np.nanmax(x, keepdims=True), (_nan_distinct(2, 3, 4),),
+           lambda t, x: t.amax(_torch_nan_filled(t, x, -math.inf), (0, 1, 2), keepdim=True)),
+        Op("nanmin-axis=(0,2)", lambda x: ag.nanmin(x, (0, 2)), lambda x: np.nanmin(x, (0, 2)),
+           (_nan_distinct(2, 3, 4),), lambda t, x: t.amin(_torch_nan_filled(t, x, math.inf), (0, 2))),
+        Op("nanprod-axis=2", lambda x: ag.nanprod(x, 2), lambda x: np.nanprod(x, 2), (_nan_gen(2, 3, 4),),
+           lambda t, x: t.prod(_torch_nan_filled(t, x, 1), 2)),
+        Op("nanprod-axis=None", ag.nanprod, np.nanprod, (_nan_gen(2, 3, 4),),
+           lambda t, x: t.prod(_torch_nan_filled(t, x, 1))),
+        Op("nancumsum-axis=1", lambda x: ag.nancumsum(x, 1), lambda x: np.nancumsum(x, 1), (_nan_gen(2, 3, 4),),
+           lambda t, x: t.cumsum(_torch_nan_filled(t, x, 0), 1)),
+        Op("nancumsum-axis=None", ag.nancumsum, np.nancumsum, (_nan_gen(2, 3, 4),),
+           lambda t, x: t.cumsum(_torch_nan_filled(t, x, 0).reshape(-1), 0)),
+        Op("nancumprod-axis=-1", lambda x: ag.nancumprod(x, -1), lambda x: np.nancumprod(x, -1),
+           (_nan_gen(2, 3, 4),), lambda t, x: t.cumprod(_torch_nan_filled(t, x, 1), -1)),
+        Op("average", ag.average, np.average, (normal(2, 3),), lambda t, a: a.mean()),
+        Op("average-weights-axis=1", lambda a, w: ag.average(a, 1, w), lambda a, w: np.average(a, 1, w),
+           (normal(2, 3), uniform(0.5, 2, 3)), lambda t, a, w: (a * w).sum(1) / w.sum()),
+        Op("average-weights-axis=(2,0)-returned", lambda a, w: ag.average(a, (2, 0), w, returned=True),
+           lambda a, w: np.average(a, (2, 0), w, returned=True), (normal(2, 3, 4), uniform(0.5, 2, 4, 2)),
+           lambda t, a, w: ((a * w.T[:, None]).sum((0, 2)) / w.sum(), w.sum().expand(3))),
+        Op("average-weights-full-keepdims", lambda a, w: ag.average(a, 0, w, keepdims=True),
+           lambda a, w: np.average(a, 0, w, keepdims=True), (normal(3, 2), uniform(0.5, 2, 3, 2)),
+           lambda t, a, w: (a * w).sum(0, keepdim=True) / w.sum(0, keepdim=True)),
+        Op("ptp-axis=1", lambda x: ag.ptp(x, 1), lambda x: np.ptp(x, 1), (distinct(2, 3, 4),),
+           lambda t, x: (lambda r: r.max - r.min)(t.aminmax(x, dim=1))),
+        Op("ptp-axis=None-keepdims", lambda x: ag.ptp(x, keepdims=True), lambda x: np.ptp(x, keepdims=True),
+           (distinct(2, 3),), lambda t, x: (x.max() - x.min()).reshape(1, 1)),
+        Op("cov", ag.cov, lambda m: np.cov(m).astype(m.dtype), (normal(3, 5),), lambda t, m: t.cov(m)),
+        Op("cov-rowvar=False-bias", lambda m: ag.cov(m, rowvar=False, bias=True),
+           lambda m: np.cov(m, rowvar=False, bias=True).astype(m.dtype), (normal(5, 2),),
+           lambda t, m: t.cov(m.T, correction=0)),
+        Op("cov-y", ag.cov, lambda m, y: np.cov(m, y).astype(m.dtype), (normal(2, 4), normal(4)),
+           lambda t, m, y: t.cov(t.cat([m, y[None]]))),
+        Op("cov-1d", ag.cov, lambda m: np.cov(m).astype(m.dtype), (normal(6),), lambda t, m: t.cov(m)),
+        Op("cov-fweights-aweights", lambda m, aw: ag.cov(m, fweights=FREQUENCIES, aweights=aw),
+           lambda m, aw: np.cov(m, fweights=FREQUENCIES, aweights=aw).astype(m.dtype),
+           (normal(3, 5), uniform(0.5, 2, 5)),
+           lambda t, m, aw: t.cov(m, fweights=t.as_tensor(FREQUENCIES), aweights=aw)),
+        Op("cov-aweights-ddof=2", lambda m, aw: ag.cov(m, ddof=2, aweights=aw),
+           lambda m, aw: np.cov(m, ddof=2, aweights=aw).astype(m.dtype), (normal(2, 6), uniform(0.5, 2, 6)),
+           lambda t, m, aw: t.cov(m, correction=2, aweights=aw)),
+        Op("corrcoef", ag.corrcoef, lambda x: np.corrcoef(x).astype(x.dtype), (normal(3, 6),),
+           lambda t, x: t.corrcoef(x)),
+        Op("corrcoef-y-rowvar=False", lambda x, y: ag.corrcoef(x, y, rowvar=False),
+           lambda x, y: np.corrcoef(x, y, rowvar=False).astype(x.dtype), (normal(5, 2), normal(5, 1)),
+           lambda t, x, y: t.corrcoef(t.cat([x, y], 1).T)),
+        Op("trapezoid", ag.trapezoid, np.trapezoid, (normal(2, 5),), lambda t, y: t.trapezoid(y)),
+        Op("trapezoid-x-axis=0", lambda y, x: ag.trapezoid(y, x, axis=0), lambda y, x: np.trapezoid(y, x, axis=0),
+           (normal(4, 3), distinct(4)), lambda t, y, x: t.trapezoid(y, x, dim=0)),
+        Op("trapezoid-x-of-y's-shape", lambda y, x: ag.trapezoid(y, x), np.trapezoid, (normal(2, 4), normal(2, 4)),
+           lambda t, y, x: t.trapezoid(y, x)),
+        Op("trapezoid-dx=0.5-axis=1", lambda y: ag.trapezoid(y, dx=0.5, axis=1),
+           lambda y: np.trapezoid(y, dx=0.5, axis=1), (normal(2, 4, 3),), lambda t, y: t.trapezoid(y, dx=0.5, dim=1)),
+        Op("cumulative_trapezoid", ag.cumulative_trapezoid, lambda y: _cumulative_trapezoid(y),
+           (normal(2, 5),), lambda t, y: t.cumulative_trapezoid(y)),
+        Op("cumulative_trapezoid-x-axis=0-initial=0", lambda y, x: ag.cumulative_trapezoid(y, x, axis=0, initial=0),
+           lambda y, x: _cumulative_trapezoid(y, x[:, None], axis=0, initial=True), (normal(4, 3), distinct(4)),
+           lambda t, y, x: t.cat([t.zeros(1, 3, dtype=y.dtype), t.cumulative_trapezoid(y, x, dim=0)])),
+        Op("interp", lambda x, fp: ag.interp(x, KNOTS.astype(x.dtype), fp),
+           lambda x, fp: np.interp(x, KNOTS, fp).astype(x.dtype),
+           (away_from(KNOTS, 3, 4, margin=0.05, low=-1, high=4), normal(4)),
+           lambda t, x, fp: _torch_interp(t, x, KNOTS, fp)),
+        Op("interp-left-right", lambda x, fp: ag.interp(x, KNOTS.astype(x.dtype), fp, left=-2.0, right=5.0),
+           lambda x, fp: np.interp(x, KNOTS, fp, -2.0, 5.0).astype(x.dtype),
+           (away_from(KNOTS, 7, margin=0.05, low=-1, high=4), normal(4)),
+           lambda t, x, fp: t.where(x < 0, -2.0, t.where(x > 3, 5.0, _torch_interp(t, x, KNOTS, fp)))),
+        Op("interp-period", lambda x, fp: ag.interp(x, KNOTS.astype(x.dtype), fp, period=2.5),
+           lambda x, fp: np.interp(x, KNOTS, fp, period=2.5).astype(x.dtype),
+           (away_from([0, 0.5, 1, 1.5, 2.5], 7, margin=0.05, low=0, high=2.5), normal(4)),
+           # the points mod 2.5, sorted (0, 0.5, 1, 1.5), and the last and first again a period away
+           lambda t, x, fp: _torch_interp(t, x, np.array([-1, 0, 0.5, 1, 1.5, 2.5]), fp[[2, 0, 3, 1, 2, 0]])),
+        # torch.bincount has no gradient: index_add is its differentiable form
+        Op("bincount-weights", lambda w: ag.bincount(BINS, w), lambda w: np.bincount(BINS, w).astype(w.dtype),
+           (normal(7),), lambda t, w: t.zeros(6, dtype=w.dtype).index_add(0, t.as_tensor(BINS), w)),
+        Op("bincount-weights-minlength", lambda w: ag.bincount(BINS, w, minlength=9),
+           lambda w: np.bincount(BINS, w, minlength=9).astype(w.dtype), (normal(7),),
+           lambda t, w: t.zeros(9, dtype=w.dtype).index_add(0, t.as_tensor(BINS), w)),
+    ]
+)
+
+
 LINALG_EXTENSION = [
     _linalg_row("inv", ag.linalg.inv, np.linalg.inv, (well_conditioned(3, 3),), lambda t, x: t.linalg.inv(x)),
     _linalg_row("inv-batched", ag.linalg.inv, np.linalg.inv, (well_conditioned(2, 3, 3),),
@@ -784,7 +928,7 @@ LINALG_EXTENSION = [
 
 
 TABLE = (UNARY + BINARY + TRIGONOMETRIC + EXPONENTIAL + ROUNDING + NONFINITE + REDUCTIONS + SHAPE + INDEXING
-         + LINALG + MATRIX_PARTS + REARRANGE + SCANS + LINALG_EXTENSION)
+         + LINALG + MATRIX_PARTS + REARRANGE + SCANS + STATISTICS + LINALG_EXTENSION)
 
 
 # --- what every row drives ------------------------------------------------------------------
