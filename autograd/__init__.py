@@ -9,9 +9,9 @@ from backends import set_default_device, default_device, cuda_is_available  # no
 
 from .anomaly import detect_anomaly
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
-from .creation import (arange, empty, empty_like, eye, from_dlpack, full, full_like, linspace, manual_seed, ones,
-                       ones_like, rand, rand_like, randint, randint_like, randn, randn_like, tensor, zeros,
-                       zeros_like)
+from .creation import (arange, empty, empty_like, eye, from_dlpack, full, full_like, geomspace, linspace, logspace,
+                       manual_seed, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, tensor,
+                       tril_indices, triu_indices, zeros, zeros_like)
 from .dtype_functions import can_cast, finfo, iinfo, isdtype, result_type
 from .engine import backward, grad
 from .function import Function
@@ -23,6 +23,9 @@ from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p,
                               neg, positive, pow, relu, relu_, sigmoid, sign, sin, sqrt, sub, tanh, where)
 from .ops.elementwise import clone, masked_fill
 from .ops.elementwise import div as divide, mul as multiply, neg as negative, sub as subtract  # the standard's names
+from .ops.elementwise_extras import (cbrt, deg2rad, divmod, fabs, fix, float_power, fmax, fmin, frexp, gcd,
+                                     heaviside, lcm, ldexp, logaddexp2, modf, polyval, rad2deg, rint, sinc)
+from .ops.elementwise_extras import deg2rad as radians, rad2deg as degrees  # NumPy's other names
 from .ops.exponential import erf, erfc, exp2, expm1, hypot, log2, log10, logaddexp, reciprocal, square
 from .ops.floating_point import copysign, nextafter, signbit
 from .ops.gather import take, take_along_axis
@@ -38,8 +41,11 @@ from .ops.nan_reductions import (nanargmax, nanargmin, nancumprod, nancumsum, na
 from .ops.rearrange import flip, meshgrid, moveaxis, repeat, roll, tile, unstack
 from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .ops.rounding import ceil, floor, floor_divide, fmod, remainder, round, trunc
+from .ops.rounding import round as around  # NumPy's other name
 from .ops.scan import cummax, cummin, cumprod, cumsum, cumulative_prod, cumulative_sum, diff, logcumsumexp
 from .ops.searching import count_nonzero, nonzero, searchsorted
+from .ops.stacking import (append, atleast_1d, atleast_2d, atleast_3d, column_stack, delete, diagflat, dstack,
+                           fliplr, flipud, hstack, inner, insert, kron, rot90, vander, vstack)
 from .ops.sets import unique_all, unique_counts, unique_inverse, unique_values
 from .ops.statistics import (argwhere, average, bincount, corrcoef, cov, cumulative_trapezoid, histogram, interp,
                              isin, ptp, trapezoid)

@@ -4,7 +4,7 @@ import math
 import backends
 from backends import dtypes
 
-from .shapes import INTEGER, shape_arg
+from .shapes import INTEGER, shape_arg, single_axis
 from .tensor import Tensor, default_dtype, refuse_unsupported_dtype
 
 
@@ -134,6 +134,74 @@ def linspace(start, stop, num=50, dtype=None, device=None, requires_grad=False, 
                                       endpoint=endpoint), backend.native_dtype(dtype))
     t = Tensor._make(array, backend)
     return t.requires_grad_() if requires_grad else t
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0, *, device=None,
+             requires_grad=False):
+    """``base ** linspace(start, stop, num)``, as NumPy's: worked out in float64 and cast
+    once to ``dtype`` (the default float when None, where NumPy's is float64; an integer
+    dtype truncates). ``start`` and ``stop`` are numbers, so ``axis`` can only be 0."""
+    single_axis("logspace", axis, 1)
+    (num,) = _sizes("logspace", (num,))
+    exponents = linspace(start, stop, num, dtype=dtypes.float64, device=device, endpoint=endpoint)
+    if hasattr(base, "item"):
+        base = base.item()
+    if not isinstance(base, (int, float)) or isinstance(base, bool):
+        raise TypeError(f"logspace: base must be a real number, not {base!r}")
+    return _cast_from_float64(float(base) ** exponents.data, exponents._backend, dtype, requires_grad)
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0, *, device=None, requires_grad=False):
+    """``num`` numbers from ``start`` to ``stop`` evenly spaced on a log scale (each a
+    constant multiple of the one before), as NumPy's: the ends exact, worked out in
+    float64 and cast once to ``dtype`` (the default float when None). Both ends negative
+    gives the negated sequence; ends of opposite signs, or 0, are refused (NumPy gives
+    NaN for the first, and raises for the second)."""
+    single_axis("geomspace", axis, 1)
+    (num,) = _sizes("geomspace", (num,))
+    start, stop = (float(v.item() if hasattr(v, "item") else v) for v in (start, stop))
+    if start == 0 or stop == 0:
+        raise ValueError("geomspace: a geometric sequence cannot include zero; start both ends on one side of it")
+    if (start < 0) != (stop < 0):
+        raise ValueError(f"geomspace: start {start} and stop {stop} have opposite signs, and a geometric sequence "
+                         "of real numbers cannot cross zero; give both ends one sign")
+    sign = -1.0 if start < 0 else 1.0
+    exponents = linspace(math.log10(sign * start), math.log10(sign * stop), num, dtype=dtypes.float64,
+                         device=device, endpoint=endpoint)
+    values = 10.0 ** exponents.data
+    if values.shape[0]:  # NumPy's exact ends, where 10 ** log10(x) can be an ulp off
+        values[0] = sign * start
+    if values.shape[0] > 1 and endpoint:
+        values[-1] = sign * stop
+    return _cast_from_float64(values * sign, exponents._backend, dtype, requires_grad)
+
+
+def _cast_from_float64(values, backend, dtype, requires_grad):
+    t = Tensor._make(backend.xp.astype(values, backend.native_dtype(_dtype(dtype))), backend)
+    return t.requires_grad_() if requires_grad else t
+
+
+def tril_indices(n, k=0, m=None, *, device=None):
+    """The row and column indices of the lower triangle of an (n, m) matrix (m = n when
+    None): entries (i, j) with j <= i + k, in row-major order, as two int64 tensors, as
+    NumPy's (PyTorch's tril_indices stacks them into one (2, N) tensor)."""
+    return _triangle_indices("tril_indices", n, k, m, device, lambda offset: offset <= k)
+
+
+def triu_indices(n, k=0, m=None, *, device=None):
+    """The row and column indices of the upper triangle of an (n, m) matrix: entries
+    (i, j) with j >= i + k, as NumPy's (see tril_indices)."""
+    return _triangle_indices("triu_indices", n, k, m, device, lambda offset: offset >= k)
+
+
+def _triangle_indices(op, n, k, m, device, inside):
+    n, m = _sizes(op, (n, n if m is None else m))
+    if not isinstance(k, INTEGER) or isinstance(k, bool):
+        raise TypeError(f"{op}: the diagonal offset k must be an int, not {k!r}")
+    backend = backends.get(device)
+    xp, int64 = backend.xp, backend.native_dtype(dtypes.int64)
+    offset = xp.reshape(xp.arange(m, dtype=int64), (1, m)) - xp.reshape(xp.arange(n, dtype=int64), (n, 1))
+    return tuple(Tensor._make(xp.astype(i, int64), backend) for i in xp.nonzero(inside(offset)))
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):

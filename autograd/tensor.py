@@ -734,6 +734,12 @@ class Tensor:
     def __rmod__(self, other):
         return ops.rounding.remainder(other, self)
 
+    def __divmod__(self, other):
+        return ops.elementwise_extras.divmod(self, other)
+
+    def __rdivmod__(self, other):
+        return ops.elementwise_extras.divmod(other, self)
+
     def __and__(self, other):
         return ops.logical.bitwise_and(self, other)
 

@@ -5,6 +5,7 @@ Array API namespace) and the named kernels below, which the standard lacks.
 """
 import copy
 import functools
+import math
 
 import numpy as np
 
@@ -245,6 +246,52 @@ class Backend:
         if xp.isdtype(r.dtype, "real floating"):
             return xp.copysign(r, a)  # -0.0 for a = -0.0, NaN for a NaN a
         return xp.where(a < 0, -r, r)
+
+    def cbrt(self, x):
+        """The real cube root of a floating array (negative for negative x), as NumPy's.
+        The standard has no cbrt: |x| ** (1/3), whose exponent is not exactly a third,
+        refined by one Newton step (which lands perfect cubes on their root), with x's sign."""
+        xp = self.xp
+        size = xp.abs(x)
+        y = size ** (1 / 3)
+        finite = xp.isfinite(y) & (y != 0)  # 0, inf and NaN are their own roots
+        safe = xp.where(finite, y, xp.ones_like(y))
+        y = xp.where(finite, safe - (safe - size / (safe * safe)) / 3, y)
+        return xp.copysign(y, x)
+
+    def ldexp(self, x, e):
+        """``x * 2 ** e`` for a floating ``x`` and signed integer ``e``, as C's ldexp. The
+        standard has none: 2 ** e itself over- or underflows where the product does not
+        (frexp's mantissa of the largest float times 2 ** 1024), so e is cut into three
+        powers of two that each fit, applied one after the other: exact, but for a
+        subnormal result, which two of the steps may each round."""
+        xp = self.xp
+        info = xp.finfo(x.dtype)
+        # From the smallest subnormal to past the largest float: an e beyond that takes every
+        # nonzero finite x to 0 or inf, and a third of it is a power of two that x's dtype holds.
+        reach = math.ceil(math.log2(info.max)) - round(math.log2(info.smallest_normal * info.eps)) + 1
+        e = xp.astype(xp.clip(e, -reach, reach), x.dtype)
+        third = xp.trunc(e / 3)
+        for step in (third, third, e - 2 * third):
+            x = x * 2.0 ** step
+        return x
+
+    def frexp(self, x):
+        """``(m, e)`` with ``x == m * 2 ** e``, 0.5 <= |m| < 1 (m = x, e = 0 for 0, inf and
+        NaN), e int32, as C's frexp. The standard has none: e from log2(|x|), put right
+        where log2 rounded across a power of two."""
+        xp = self.xp
+        size = xp.abs(x)
+        normal = xp.isfinite(x) & (x != 0)
+        e = xp.where(normal, xp.floor(xp.log2(xp.where(normal, size, xp.ones_like(size)))) + 1,
+                     xp.zeros_like(size))
+        int32 = self.native_dtype(dtypes.int32)
+        e = xp.astype(e, int32)
+        m = self.ldexp(x, -e)
+        over = normal & (xp.abs(m) >= 1)
+        under = normal & (xp.abs(m) < 0.5)
+        e = e + xp.astype(over, int32) - xp.astype(under, int32)
+        return xp.where(over, m / 2, xp.where(under, m * 2, m)), e
 
     def power(self, a, b):
         """``a ** b`` by NumPy's rules (the op's forward). A backend may take a faster

@@ -129,6 +129,18 @@ class CupyBackend(Backend):
         with self._device:
             return self.xp.fmod(a, b)  # one kernel, where the generic form takes four
 
+    def cbrt(self, x):
+        with self._device:
+            return self.xp.cbrt(x)  # C's cbrt and the two below, where the generic forms compose several
+
+    def ldexp(self, x, e):
+        with self._device:
+            return self.xp.ldexp(x, e)
+
+    def frexp(self, x):
+        with self._device:
+            return self.xp.frexp(x)
+
     def sqrt(self, x):
         with self._device:
             return self.xp.sqrt(x)  # CuPy's pool reuses the memory; sqrt, unlike a power of 0.5, is exact

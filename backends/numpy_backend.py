@@ -305,6 +305,15 @@ class NumpyBackend(Backend):
     def fmod(self, a, b):
         return np.fmod(a, b)  # one pass, where the generic form takes four
 
+    def cbrt(self, x):
+        return np.cbrt(x)
+
+    def ldexp(self, x, e):
+        return np.ldexp(x, e)
+
+    def frexp(self, x):
+        return np.frexp(x)
+
     def power(self, a, b):
         # libm's pow takes a slow path for a negative base, which only an integral exponent
         # allows: 40x slower ((210, 315) float32 normals cubed: 2.9 ms against 70 us). For a

@@ -1,5 +1,5 @@
 """The primitive ops, one family per module; each op's forward sits beside its backward."""
 from . import comparison, device, elementwise, indexing, linalg, reduction, scan, shape, sorting  # noqa: F401
 from . import exponential, gather, logical, matrix_parts, nonfinite, rearrange, rounding, trigonometric  # noqa: F401
-from . import floating_point, nan_reductions, searching, sets, statistics  # noqa: F401
+from . import elementwise_extras, floating_point, nan_reductions, searching, sets, stacking, statistics  # noqa: F401
 from . import nn_fused  # noqa: F401

@@ -274,18 +274,23 @@ def _offsets(sizes):
 
 def concat(tensors, axis=0):
     """Join along ``axis``; with axis=None, the tensors flattened, joined (as the Array API's)."""
+    return joined("concat", tensors, axis)
+
+
+def joined(op, tensors, axis):
+    """concat, its errors naming ``op`` (the ops built on it: hstack, append...)."""
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("concat: needs at least one tensor")
+        raise ValueError(f"{op}: needs at least one tensor")
     if axis is None:
         tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
     first = tensors[0]
     if first.ndim == 0:
-        raise ValueError("concat: zero-dimensional tensors cannot be concatenated; use stack")
-    axis = single_axis("concat", axis, first.ndim)
+        raise ValueError(f"{op}: zero-dimensional tensors cannot be concatenated; use stack")
+    axis = single_axis(op, axis, first.ndim)
     for t in tensors[1:]:
         if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
-            raise ValueError(f"concat: shapes {first.shape} and {t.shape} differ outside axis {axis}")
+            raise ValueError(f"{op}: shapes {first.shape} and {t.shape} differ outside axis {axis}")
     if len({t.dtype for t in tensors}) > 1:
         from backends.dtypes import promote
         from .elementwise import astype

@@ -927,8 +927,119 @@ LINALG_EXTENSION = [
 
 
 
+# --- NumPy's remaining shape, construction and elementwise functions (ops/stacking.py,
+# ops/elementwise_extras.py); the integer, step and creation ones are in test_numpy_extras_against_torch ---
+EXPONENTS = np.array([[3, -2, 0], [1, 0, -5]])
+INSERTED = [1, 1, -1]
+
+
+def _insert_positions(n, obj, count):
+    """Where each element of x flattened and the inserted values joined comes from: NumPy's
+    own insert of the new positions n.. into 0..n-1, the reference for a PyTorch gather."""
+    return np.insert(np.arange(n), obj, np.arange(n, n + count))
+
+
+def _torch_polyval(p, x):
+    y = x * 0
+    for c in p:
+        y = y * x + c
+    return y
+
+
+def _np_vander(x, n=None, increasing=False):
+    return np.vander(x, n, increasing).astype(x.dtype)  # (NumPy's float32 one is float64; PyTorch's float32)
+
+
+def _torch_vander(t, x, n=None, increasing=False):
+    """torch.vander's values by running products, as its own (whose backward, in PyTorch 2.13,
+    raises that a variable it needs was changed in place)."""
+    n = len(x) if n is None else n
+    powers = t.cat([t.ones(len(x), 1, dtype=x.dtype), t.cumprod(x[:, None].expand(-1, n - 1), 1)], 1)
+    return powers if increasing else powers.flip(1)
+
+
+NUMPY_EXTRAS = [
+    Op("atleast_1d", lambda a, b: ag.atleast_1d(a, b), lambda a, b: np.atleast_1d(a, b), (normal(), normal(2, 3)),
+       lambda t, a, b: t.atleast_1d(a, b)),
+    Op("atleast_2d", ag.atleast_2d, np.atleast_2d, (normal(3),), lambda t, x: t.atleast_2d(x)),
+    Op("atleast_3d", lambda a, b: ag.atleast_3d(a, b), lambda a, b: np.atleast_3d(a, b), (normal(3), normal(2, 3)),
+       lambda t, a, b: t.atleast_3d(a, b)),
+    Op("hstack-1d", lambda a, b: ag.hstack([a, b]), lambda a, b: np.hstack([a, b]), (normal(2), normal(3)),
+       lambda t, a, b: t.hstack([a, b])),
+    Op("hstack-2d", lambda a, b: ag.hstack((a, b)), lambda a, b: np.hstack((a, b)), (normal(2, 1), normal(2, 3)),
+       lambda t, a, b: t.hstack([a, b])),
+    Op("vstack", lambda a, b: ag.vstack([a, b]), lambda a, b: np.vstack([a, b]), (normal(3), normal(2, 3)),
+       lambda t, a, b: t.vstack([a, b])),
+    Op("dstack", lambda a, b: ag.dstack([a, b]), lambda a, b: np.dstack([a, b]), (normal(2, 3), normal(2, 3, 2)),
+       lambda t, a, b: t.dstack([a, b])),
+    Op("column_stack", lambda a, b: ag.column_stack([a, b]), lambda a, b: np.column_stack([a, b]),
+       (normal(3), normal(3, 2)), lambda t, a, b: t.column_stack([a, b])),
+    Op("fliplr", ag.fliplr, np.fliplr, (normal(2, 3, 2),), lambda t, x: t.fliplr(x)),
+    Op("flipud", ag.flipud, np.flipud, (normal(3, 2),), lambda t, x: t.flipud(x)),
+    Op("rot90", ag.rot90, np.rot90, (normal(2, 3),), lambda t, x: t.rot90(x)),
+    Op("rot90-k=-1-axes=2,0", lambda x: ag.rot90(x, -1, (2, 0)), lambda x: np.rot90(x, -1, (2, 0)), (normal(2, 3, 4),),
+       lambda t, x: t.rot90(x, -1, (2, 0))),
+    Op("rot90-k=2", lambda x: ag.rot90(x, 2), lambda x: np.rot90(x, 2), (normal(2, 3),), lambda t, x: t.rot90(x, 2)),
+    Op("kron", ag.kron, np.kron, (normal(2, 3), normal(2, 2)), lambda t, a, b: t.kron(a, b)),
+    Op("kron-fewer-axes", ag.kron, np.kron, (normal(2), normal(3, 2)), lambda t, a, b: t.kron(a, b)),
+    Op("inner", ag.inner, np.inner, (normal(2, 3), normal(4, 3)), lambda t, a, b: t.inner(a, b)),
+    Op("inner-0d", ag.inner, np.inner, (normal(), normal(3)), lambda t, a, b: t.inner(a, b)),
+    Op("diagflat-k=1", lambda x: ag.diagflat(x, 1), lambda x: np.diagflat(x, 1), (normal(2, 2),),
+       lambda t, x: t.diagflat(x, 1)),
+    Op("vander", lambda x: ag.vander(x, 3), lambda x: _np_vander(x, 3), (normal(4),),
+       lambda t, x: _torch_vander(t, x, 3)),
+    Op("vander-increasing", lambda x: ag.vander(x, increasing=True), lambda x: _np_vander(x, increasing=True),
+       (normal(3),), lambda t, x: _torch_vander(t, x, increasing=True)),
+    Op("append", lambda a, b: ag.append(a, b, axis=0), lambda a, b: np.append(a, b, axis=0),
+       (normal(2, 3), normal(1, 3)), lambda t, a, b: t.cat([a, b], 0)),
+    Op("append-axis=None", ag.append, np.append, (normal(2, 2), normal(3)),
+       lambda t, a, b: t.cat([a.reshape(-1), b])),
+    Op("insert", lambda x, v: ag.insert(x, INSERTED, v), lambda x, v: np.insert(x, INSERTED, v),
+       (normal(2, 2), normal(3)),
+       lambda t, x, v: t.cat([x.reshape(-1), v])[t.as_tensor(_insert_positions(4, INSERTED, 3))]),
+    Op("insert-int-axis=1", lambda x, v: ag.insert(x, 1, v, axis=1), lambda x, v: np.insert(x, 1, v, axis=1),
+       (normal(3, 2), normal(3)), lambda t, x, v: t.cat([x[:, :1], v[:, None], x[:, 1:]], 1)),
+    Op("delete", lambda x: ag.delete(x, [0, 2, 2], axis=1), lambda x: np.delete(x, [0, 2, 2], axis=1),
+       (normal(2, 4),), lambda t, x: x[:, [1, 3]]),
+    Op("delete-slice", lambda x: ag.delete(x, slice(None, None, 2)), lambda x: np.delete(x, slice(None, None, 2)),
+       (normal(2, 3),), lambda t, x: x.reshape(-1)[1::2]),
+    Op("deg2rad", ag.deg2rad, np.deg2rad, (uniform(-400, 400, 2, 3),), lambda t, x: t.deg2rad(x)),
+    Op("radians", ag.radians, np.radians, (uniform(-400, 400, 2, 3),), lambda t, x: t.deg2rad(x)),
+    Op("rad2deg", ag.rad2deg, np.rad2deg, (normal(2, 3),), lambda t, x: t.rad2deg(x)),
+    Op("degrees", ag.degrees, np.degrees, (normal(2, 3),), lambda t, x: t.rad2deg(x)),
+    Op("fabs", ag.fabs, np.fabs, (away_from([0], 2, 3),), lambda t, x: t.abs(x)),
+    Op("fmax", ag.fmax, np.fmax, (distinct(2, 3), distinct(3)), lambda t, a, b: t.fmax(a, b)),
+    Op("fmin", ag.fmin, np.fmin, (distinct(2, 3), distinct(2, 1)), lambda t, a, b: t.fmin(a, b)),
+    Op("float_power", ag.float_power, np.float_power, (uniform(0.5, 2, 2, 3), normal(3)),
+       lambda t, a, b: t.float_power(a, b)),
+    Op("float_power-scalar", lambda a: ag.float_power(a, 0.1), lambda a: np.float_power(a, 0.1),
+       (uniform(0.5, 2, 2, 3),), lambda t, a: t.float_power(a, 0.1)),
+    Op("cbrt", ag.cbrt, np.cbrt, (away_from([0], 2, 3, margin=0.3, low=-30, high=30),),
+       lambda t, x: t.sign(x) * x.abs() ** (1 / 3)),  # (PyTorch has no cbrt)
+    Op("logaddexp2", ag.logaddexp2, np.logaddexp2, (normal(2, 3), normal(3)), lambda t, a, b: t.logaddexp2(a, b)),
+    Op("logaddexp2-wide", ag.logaddexp2, np.logaddexp2, (uniform(-60, 60, 7), uniform(-60, 60, 7)),
+       lambda t, a, b: t.logaddexp2(a, b)),
+    Op("sinc", ag.sinc, np.sinc, (uniform(-3, 3, 2, 5),), lambda t, x: t.sinc(x)),
+    Op("ldexp", lambda x: ag.ldexp(x, ag.tensor(EXPONENTS)), lambda x: np.ldexp(x, EXPONENTS), (normal(2, 3),),
+       # x * 2.0 ** e, what torch.ldexp computes: its own gradient is 0 where e < 0 (2 ** e taken in integers)
+       lambda t, x: x * t.pow(2.0, t.as_tensor(EXPONENTS)).double()),
+    Op("frexp-mantissa", lambda x: ag.frexp(x)[0], lambda x: np.frexp(x)[0],
+       (away_from([-4, -2, -1, -0.5, 0, 0.5, 1, 2, 4], 2, 3, margin=0.05, low=-5, high=5),),
+       lambda t, x: t.frexp(x).mantissa),
+    Op("modf", ag.modf, lambda x: list(np.modf(x)), (near_multiples(1, 0.5, 2, 3, spread=0.4),),
+       lambda t, x: (x - x.trunc(), x.trunc())),  # (PyTorch has no modf)
+    Op("divmod", ag.divmod, lambda a, b: list(np.divmod(a, b)), (uniform(-5, 5, 2, 3), away_from([0], 3, margin=0.5)),
+       lambda t, a, b: (t.div(a, b, rounding_mode="floor"), t.remainder(a, b))),
+    Op("rint", ag.rint, np.rint, (near_multiples(1, 0, 2, 3, spread=0.4),), lambda t, x: t.round(x)),
+    Op("fix", ag.fix, np.fix, (near_multiples(1, 0.5, 2, 3, spread=0.4),), lambda t, x: t.trunc(x)),
+    Op("around-decimals=1", lambda x: ag.around(x, 1), lambda x: np.around(x, 1),
+       (near_multiples(0.1, 0, 2, 3, spread=0.04),), lambda t, x: t.round(x, decimals=1), check=dict(eps=1e-4)),
+    Op("polyval", ag.polyval, np.polyval, (normal(4), normal(2, 3)), lambda t, p, x: _torch_polyval(p, x)),
+]
+
+
 TABLE = (UNARY + BINARY + TRIGONOMETRIC + EXPONENTIAL + ROUNDING + NONFINITE + REDUCTIONS + SHAPE + INDEXING
-         + LINALG + MATRIX_PARTS + REARRANGE + SCANS + STATISTICS + LINALG_EXTENSION)
+         + LINALG + MATRIX_PARTS + REARRANGE + SCANS + STATISTICS + LINALG_EXTENSION + NUMPY_EXTRAS)
 
 
 # --- what every row drives ------------------------------------------------------------------
