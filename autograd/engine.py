@@ -43,15 +43,16 @@ def _backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs):
     inputs = [inputs] if isinstance(inputs, Tensor) else list(dict.fromkeys(inputs))  # each once
     if not inputs:
         raise ValueError("backward: inputs= is empty; leave it out to fill every leaf's .grad")
-    grads = grad(tensors, inputs, grad_tensors, retain_graph, create_graph, allow_unused=True)
+    grads = _gradients(tensors, inputs, grad_tensors, retain_graph, create_graph, into_leaves=True)
     handed_out = {id(g.data) for g in grads if g is not None}  # copied before they become a .grad
     for x, g in zip(inputs, grads):
-        if x.grad_fn is not None:
-            # As PyTorch: a non-leaf input retains its grad from now on. One that retained
-            # it already had this gradient added by the pass itself.
-            if x.retains_grad:
-                continue
-            x.retain_grad()
+        if x.grad_fn is None:
+            continue  # a leaf's .grad took its gradient during the pass (see _finish_leaf)
+        # As PyTorch: a non-leaf input retains its grad from now on. One that retained
+        # it already had this gradient added by the pass itself.
+        if x.retains_grad:
+            continue
+        x.retain_grad()
         if g is not None:
             _accumulate(x, g, create_graph, handed_out)
 
@@ -75,6 +76,25 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if not inputs:  # as PyTorch: likely a list of parameters that was filtered to nothing
         raise ValueError("grad: inputs is empty, so there is nothing to differentiate with respect to; "
                          "pass the tensors whose gradients you want")
+    found = _gradients(outputs, inputs, grad_outputs, retain_graph, create_graph, into_leaves=False)
+    for i, g in enumerate(found):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: inputs[{i}] was not used to compute the outputs (or no gradient "
+                               "reached it), so it has no gradient; pass allow_unused=True to get None for it, "
+                               "or materialize_grads=True to get zeros")
+        if g is None and materialize_grads:
+            x = inputs[i]
+            found[i] = Tensor._make(x._backend.xp.zeros(x.shape, dtype=x.data.dtype), x._backend)
+            if create_graph:  # as PyTorch's: differentiable again (to zero), like every other gradient
+                found[i].requires_grad_()
+    return tuple(found)
+
+
+def _gradients(outputs, inputs, grad_outputs, retain_graph, create_graph, into_leaves):
+    """The gradients that reach ``inputs`` (None where none does), from one pass over just
+    the part of the graph they need. With ``into_leaves`` (backward(inputs=...)), a leaf
+    input's is also added into its ``.grad`` as it arrives, its post accumulate grad hooks
+    running then, as in a plain backward."""
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(f"grad: inputs[{i}] is a {type(x).__name__}, not a Tensor")
@@ -88,18 +108,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         key = (x, -1) if x.grad_fn is None else (x.grad_fn, x._output_nr)
         wanted.setdefault(key, []).append(i)
     found = [None] * len(inputs)
-    _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, (wanted, found))
-    for i, g in enumerate(found):
-        if g is None and not allow_unused:
-            raise RuntimeError(f"grad: inputs[{i}] was not used to compute the outputs (or no gradient "
-                               "reached it), so it has no gradient; pass allow_unused=True to get None for it, "
-                               "or materialize_grads=True to get zeros")
-        if g is None and materialize_grads:
-            x = inputs[i]
-            found[i] = Tensor._make(x._backend.xp.zeros(x.shape, dtype=x.data.dtype), x._backend)
-            if create_graph:  # as PyTorch's: differentiable again (to zero), like every other gradient
-                found[i].requires_grad_()
-    return tuple(found)
+    capture = (wanted, found, into_leaves)
+    _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, capture)
+    return found
 
 
 def _roots(tensors, grads, caller, create_graph):
@@ -171,7 +182,7 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
     runs = None
     if capture is not None:
         runs, receives = _prune(targets, capture[0])
-        capture = (*capture, runs, receives)  # (wanted, found, runs, receives)
+        capture = (*capture, runs, receives)  # (wanted, found, into_leaves, runs, receives)
 
     # 2. Seed the roots' gradients and walk the nodes whose consumers are all done.
     #    Leaves never wait in `ready`: each is finished when its last gradient arrives.
@@ -274,23 +285,20 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
     """Backward of a node with several outputs, hooks, a retained grad, captured
     outputs (ag.grad) or observers: the uncommon path, kept out of the loop above.
     Returns None for a node that ag.grad does not run."""
-    if capture is not None and node not in capture[3]:
+    if capture is not None and node not in capture[4]:
         return None  # pruned: as in PyTorch, not even its hooks run
     if node._hooks is not None or node._retained is not None:
         grads = _output_hooks(node, grads, create_graph, handed_out)
     if capture is not None:
         # Before zeros fill the outputs that received nothing: those are unused, as in PyTorch.
         _capture_outputs(node, grads, capture)
-        if node not in capture[2]:
+        if node not in capture[3]:
             return None
-    if node._n_outputs > 1 and node._materialize_grads:
-        grads = _materialize(node, grads)
-    if node._pre_hooks or node._post_hooks:
-        call = _with_node_hooks(_call_backward)
-    else:
-        call = _call_backward
+    call = _call_backward
     if node._user_defined:
         call = _checking_user_grads(call, handed_out)
+    if node._pre_hooks or node._post_hooks:  # (around the check: as in PyTorch, they see checked gradients)
+        call = _with_node_hooks(call, handed_out)
     for wrap in wrappers or ():
         call = wrap(call)
     if capture is None:
@@ -299,7 +307,7 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
     # nothing wanted, so that it skips their gradients (a layer's weight gradient when
     # only the input's is asked for), as PyTorch's built-in ops do.
     needs = node.needs_input_grad
-    receives = capture[3]
+    receives = capture[4]
     pruned = tuple(n and p in receives for n, p in zip(needs, node.producer_tuple()))
     if pruned == needs:
         return call(node, grads)
@@ -315,7 +323,7 @@ def _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out):
         ctx.needs_input_grad = needs
 
 
-def _with_node_hooks(call):
+def _with_node_hooks(call, handed_out):
     """``call`` between the node's pre-hooks (on its output gradients) and its hooks (on
     its input gradients and output gradients), each given and giving back tuples."""
     def hooked(node, grads):
@@ -324,20 +332,51 @@ def _with_node_hooks(call):
         for hook in list(node._pre_hooks or ()):
             replaced = hook(grad_outputs)
             if replaced is not None:
-                grad_outputs = _hook_tuple(hook, replaced, len(grad_outputs), "output")
+                grad_outputs = _hook_tuple(hook, replaced, grad_outputs, "output", handed_out)
         grad_inputs = call(node, grad_outputs if several else grad_outputs[0])
         if len(grad_inputs) != len(node.needs_input_grad):
             grad_inputs = _one_per_argument(node, grad_inputs, len(node.needs_input_grad))
+        if not node._user_defined:
+            # As PyTorch's built-in nodes: None for an input that takes no gradient in this
+            # pass (ag.grad passes some by), though an op may have computed one anyway.
+            grad_inputs = tuple(g if need else None for g, need in zip(grad_inputs, node.needs_input_grad))
+        grad_inputs = _summed_to_inputs(node, grad_inputs)
         for hook in list(node._post_hooks or ()):
             replaced = hook(grad_inputs, grad_outputs)
             if replaced is not None:
-                grad_inputs = _hook_tuple(hook, replaced, len(grad_inputs), "input")
+                grad_inputs = _hook_tuple(hook, replaced, grad_inputs, "input", handed_out)
         return grad_inputs
     return hooked
 
 
-def _hook_tuple(hook, replaced, n, side):
+def _summed_to_inputs(node, grads_in):
+    """Each gradient summed to its input's shape where the input was broadcast (the
+    engine's own reduction, done early): a node's hooks see gradients of their inputs'
+    shapes, as in PyTorch."""
+    out = list(grads_in)
+    for i, (g, producer) in enumerate(zip(grads_in, node.producer_tuple())):
+        if g is not None and producer is not None:
+            shape = _input_meta(node, i, producer)[0]
+            if g.data.shape != shape:
+                out[i] = sum_to(g, shape)
+    return tuple(out)
+
+
+def _input_meta(node, i, producer):
+    """The shape, dtype and backend of forward's argument ``i``, made by ``producer``."""
+    if isinstance(producer, Tensor):
+        return producer.data.shape, producer.data.dtype, producer._backend
+    if producer._n_outputs > 1:
+        shape, dtype = producer._out_meta[node._producer_nrs[i]]
+        return shape, dtype, producer._backend
+    return producer._out_shape, producer._out_dtype, producer._backend
+
+
+def _hook_tuple(hook, replaced, grads, side, handed_out):
+    """A node hook's replacement for ``grads``, its input or output gradients: a tuple of as
+    many, each checked as a tensor hook's replacement is (see _checked_hook_result)."""
     name = getattr(hook, "__qualname__", type(hook).__name__)
+    n = len(grads)
     if not isinstance(replaced, (tuple, list)) or len(replaced) != n:
         raise TypeError(f"node hook {name} returned {type(replaced).__name__}; return a tuple of {n} {side} "
                         "gradients (a Tensor or None each), or None to keep them")
@@ -345,11 +384,22 @@ def _hook_tuple(hook, replaced, n, side):
         if g is not None and not isinstance(g, Tensor):
             raise TypeError(f"node hook {name} returned a {type(g).__name__} among the {side} gradients; "
                             "return Tensors or None")
-    return tuple(replaced)
+    return tuple(None if r is None else _checked_hook_result(hook, g, r, handed_out, side)
+                 for g, r in zip(grads, replaced))
 
 
 def _call_backward(node, grads):
-    out = node.backward(node, *grads) if node._n_outputs > 1 else node.backward(node, grads)
+    several = node._n_outputs > 1
+    if not node._user_defined and (grads is None or several and all(g is None for g in grads)):
+        # A pre-hook took every output's gradient away: as PyTorch's built-in ops, send none on.
+        return (None,) * len(node.needs_input_grad)
+    # Outputs that received no gradient (or whose gradient a pre-hook took away) get zeros
+    # here, after the hooks, which see None, as in PyTorch; a custom Function can ask for
+    # None instead (set_materialize_grads(False)).
+    if several:
+        out = node.backward(node, *(_materialize(node, grads) if node._materialize_grads else grads))
+    else:
+        out = node.backward(node, _zeros(node, 0) if grads is None and node._materialize_grads else grads)
     return out if type(out) is tuple else (out,)
 
 
@@ -368,7 +418,6 @@ def _checked_user_grads(node, grads_in, handed_out):
     The Function may keep what it returns (in ctx, in a list, a parameter itself): a leaf
     takes a copy of it as its .grad, never the array itself, which it later adds into."""
     out = list(grads_in)
-    nrs = node._producer_nrs
     for i, (g, producer) in enumerate(zip(grads_in, node.producer_tuple())):
         if g is None:
             continue
@@ -382,12 +431,7 @@ def _checked_user_grads(node, grads_in, handed_out):
         if producer is None:
             continue
         handed_out.add(id(g.data))
-        if isinstance(producer, Tensor):
-            shape, dtype, backend = producer.data.shape, producer.data.dtype, producer._backend
-        elif producer._n_outputs > 1:
-            (shape, dtype), backend = producer._out_meta[nrs[i]], producer._backend
-        else:
-            shape, dtype, backend = producer._out_shape, producer._out_dtype, producer._backend
+        shape, dtype, backend = _input_meta(node, i, producer)
         if g._backend is not backend:
             raise RuntimeError(f"{node.name}.backward returned the gradient of argument {i} on {g.device}, but "
                                f"the argument is on {backend.device}; move it with .to({backend.device!r})")
@@ -438,7 +482,7 @@ def _materialize(node, grads):
 
 
 def _zeros(node, nr):
-    shape, dtype = node._out_meta[nr]
+    shape, dtype = node._out_meta[nr] if node._n_outputs > 1 else (node._out_shape, node._out_dtype)
     return Tensor._make(node._backend.xp.zeros(shape, dtype=dtype), node._backend)
 
 
@@ -465,13 +509,13 @@ def _output_hooks(node, grads, create_graph, handed_out):
     return grads if multi else grads[0]
 
 
-def _checked_hook_result(hook, g, replaced, handed_out):
+def _checked_hook_result(hook, g, replaced, handed_out, side="output"):
     """A hook's replacement gradient, refused where it would not fit the tensor (the ops
     behind would broadcast it, or fail far from the hook). The hook may keep it, as a
     custom backward may keep what it returns: a leaf takes a copy as its .grad."""
     name = getattr(hook, "__qualname__", type(hook).__name__)
     if g is None:
-        raise RuntimeError(f"hook {name} returned a gradient for an output that received none (it was "
+        raise RuntimeError(f"hook {name} returned a gradient for an {side} that received none (it was "
                            "given None); return None there")
     if not isinstance(replaced, Tensor):
         raise TypeError(f"hook {name} returned a {type(replaced).__name__}; return a Tensor, or None to "
@@ -541,7 +585,8 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
     if capture is not None:
         for i in capture[0].get((leaf, -1), ()):
             capture[1][i] = g
-        return
+        if not capture[2]:
+            return  # ag.grad: .grad untouched
     _accumulate(leaf, g, create_graph, handed_out)
     if leaf._hooks is not None and leaf._hooks.after_accumulation:
         for hook in list(leaf._hooks.after_accumulation):

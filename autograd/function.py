@@ -86,7 +86,7 @@ class Function:
         if cls._user_defined:
             cls._special = True
         if "forward" in vars(cls) and cls.setup_context is not Function.setup_context:
-            cls.forward = staticmethod(_forward_then_setup_context(cls.forward, cls.setup_context))
+            cls.forward = staticmethod(_forward_then_setup_context(cls.forward))
         # CPython keeps one table of attribute names per class, shared by its instances,
         # but stops adding names to it once about 30 instances exist. A node that then
         # sets a name first seen late gets a dict of its own: slower, and one more object
@@ -706,13 +706,14 @@ def _note_saved(ctx, returned, arrays):
             ctx._saved = tuple(arrays[outputs[i]] if i in outputs else item for i, item in enumerate(saved))
 
 
-def _forward_then_setup_context(forward, setup_context):
-    """A ctx-less forward and its setup_context, as the one ``forward(ctx, *args)`` that
-    Function.apply calls."""
+def _forward_then_setup_context(forward):
+    """A ctx-less forward and its class's setup_context, as the one ``forward(ctx, *args)``
+    that Function.apply calls. setup_context is looked up on ctx's class at each call, as
+    PyTorch does, so that a subclass that overrides only setup_context has its own run."""
     @functools.wraps(forward)
     def forward_with_ctx(ctx, *args):
         output = forward(*args)
-        setup_context(ctx, args, output)
+        type(ctx).setup_context(ctx, args, output)
         return output
     return forward_with_ctx
 
