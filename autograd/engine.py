@@ -200,6 +200,8 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
     _state.retain_graph = retain_graph
     autocast_was_paused = autocast_mode.state.paused
     autocast_mode.state.paused = True  # each op's gradient runs in the dtype its forward ran in
+    outer_passes = _state.passes
+    _state.passes = outer_passes + (_Pass(deps, capture),)
     with _accumulating:
         _running[id(handed_out)] = handed_out
     try:
@@ -266,9 +268,37 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                         _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
     finally:
         _state.enabled, _state.retain_graph = previous, previous_retain
+        _state.passes = outer_passes
         autocast_mode.state.paused = autocast_was_paused
         with _accumulating:
             del _running[id(handed_out)]
+
+
+class _Pass:
+    """A backward pass running in this thread, as hooks see it (see running_pass)."""
+    __slots__ = ("deps", "capture", "__weakref__")
+
+    def __init__(self, deps, capture):
+        self.deps, self.capture = deps, capture
+
+    def reaches(self, tensor):
+        """Whether this pass runs ``tensor``'s gradient hooks (PyTorch's
+        _will_engine_execute_node): its node or leaf lies behind the roots, and, for
+        ag.grad, among what the pass runs."""
+        target = tensor if tensor.grad_fn is None else tensor.grad_fn
+        if target not in self.deps:
+            return False
+        capture = self.capture
+        if capture is None:
+            return True
+        return (tensor, -1) in capture[0] if tensor.grad_fn is None else target in capture[4]
+
+
+def running_pass():
+    """The innermost backward pass running in this thread (for hooks that wait on several
+    tensors, see graph.register_multi_grad_hook); None outside backward."""
+    passes = _state.passes
+    return passes[-1] if passes else None
 
 
 def _one_per_argument(node, grads_in, n_args):

@@ -7,10 +7,12 @@ import threading
 class _State(threading.local):
     """Per thread: whether ops record, the stack of nn.Modules being called (weak
     references: see function.current_scope), whether the backward pass running
-    keeps what the nodes saved (retain_graph), and the saved-tensor hooks (see graph.py)."""
+    keeps what the nodes saved (retain_graph), the backward passes running (see
+    engine.running_pass), and the saved-tensor hooks (see graph.py)."""
     enabled = True
     scope = None
     retain_graph = True  # (outside a pass nothing may be freed)
+    passes = ()  # the backward passes running, innermost last
     saved_hooks = ()  # the active (pack_hook, unpack_hook) pairs, innermost last
     saved_hooks_disabled = None  # the error message of disable_saved_tensors_hooks, while active
 

@@ -41,8 +41,11 @@ list and dict arguments, RNG states). Every activation (masks included) that the
 nn ops keep is saved through ``save_for_backward``.
 """
 import contextlib
+import functools
+import threading
+import weakref
 
-from . import function
+from . import engine, function
 from .function import Function
 from .grad_mode import state as _state
 from .tensor import Tensor, count_change, version_of
@@ -113,6 +116,66 @@ def increment_version(tensor):
         raise TypeError(f"increment_version: expected a Tensor, or a list or tuple of them, got {tensor!r:.80}")
     for t in tensors:
         count_change(t)
+
+
+def register_multi_grad_hook(tensors, fn, *, mode="all"):
+    """As PyTorch's: with ``mode="all"``, ``fn(grads)`` runs once per backward pass, when
+    the gradients of all of ``tensors`` that the pass reaches are computed, ``grads``
+    holding one per tensor (None for those it does not reach); with ``mode="any"``,
+    ``fn(grad)`` runs on the first of them the pass computes. Returns a handle whose
+    ``remove()`` takes the hooks off every tensor."""
+    if mode not in ("all", "any"):
+        raise ValueError(f"register_multi_grad_hook: mode must be 'all' or 'any', got {mode!r}")
+    tensors = tuple(tensors)
+    if not tensors or not all(isinstance(t, Tensor) and t.requires_grad for t in tensors):
+        raise TypeError("register_multi_grad_hook: expected a non-empty sequence of Tensors that require grad")
+    if not callable(fn):
+        raise TypeError(f"register_multi_grad_hook: fn must be callable, got {type(fn).__name__}")
+    waiting = weakref.WeakKeyDictionary()  # per backward pass running: what it still waits for
+    lock = threading.Lock()  # (passes in other threads may call the hooks at once)
+
+    def on_gradient(i, grad):
+        current = engine.running_pass()
+        with lock:
+            if mode == "any":
+                first = current not in waiting
+                waiting[current] = True
+            else:
+                entry = waiting.get(current)
+                if entry is None:
+                    reached = {j for j, t in enumerate(tensors) if current.reaches(t)}
+                    entry = waiting[current] = (reached, [None] * len(tensors))
+                left, grads = entry
+                grads[i] = grad
+                left.discard(i)
+                if left:
+                    return None
+                del waiting[current]
+        if mode == "any":
+            if first:
+                fn(grad)
+        else:
+            fn(grads)
+        return None
+
+    return _Handles([t.register_hook(functools.partial(on_gradient, i)) for i, t in enumerate(tensors)])
+
+
+class _Handles:
+    """The handle of hooks registered together: ``remove()`` removes them all."""
+
+    def __init__(self, handles):
+        self.handles = handles
+
+    def remove(self):
+        for handle in self.handles:
+            handle.remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 # --- packing at save time, unpacking on reading (called by function.py) ----------------
