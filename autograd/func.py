@@ -5,17 +5,20 @@
 A transform returns a new function. Its arguments may be Tensors or, for ``grad``,
 ``grad_and_value`` and ``vjp``, nested tuples, lists and dicts of them (a model's
 parameters as a dict, for ``nn.utils.stateless.functional_call``); results come back in
-the same structure, with zeros for an input the output does not depend on. Transforms
-compose: ``grad(grad(f))`` is the second derivative, since a transform called inside
-another records its backward pass (as does one given tensors that require grad, so that
-ordinary ``backward`` can go through its results); an outermost one returns tensors
+the same structure, with zeros for an input the output does not depend on (an output
+outside the graph included). Transforms compose: ``grad(grad(f))`` is the second
+derivative, since a transform called inside another records its backward pass. So does
+one whose results ordinary ``backward`` may go through, as torch.func's: in grad mode,
+given tensors that require grad, or running ``func`` on tensors it captured that do (a
+model's parameters in a gradient penalty). Otherwise its results, aux included, are
 outside any graph.
 """
 import functools
 import threading
+import weakref
 
-from . import functional
-from .engine import grad as _autograd_grad
+from .functional import (_as_given, _as_tuple, _check_v, _detached, _grad, _jacobian_of_outputs,
+                         _jvp_of_outputs)
 from .grad_mode import enable_grad, is_grad_enabled
 from .creation import zeros_like
 from .tensor import Tensor
@@ -23,6 +26,9 @@ from .tensor import Tensor
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"]
 
 _levels = threading.local()  # how many transforms are running in this thread
+# The leaves transforms differentiate with respect to: never a tensor that func captured,
+# even once a nested transform's recorded gradient carries one out to an outer transform.
+_own_leaves = weakref.WeakValueDictionary()  # by id: Tensor's == is elementwise
 
 
 def _depth():
@@ -51,13 +57,29 @@ def _flatten(tree, caller, what):
         return [tree], lambda leaves: leaves[0]
     if isinstance(tree, (tuple, list)):
         parts = [_flatten(item, caller, what) for item in tree]
-        return _joined(parts, lambda items: type(tree)(items))
+        return _joined(parts, lambda items: _same_sequence(tree, items))
     if isinstance(tree, dict):
         keys = list(tree)
         parts = [_flatten(tree[k], caller, what) for k in keys]
         return _joined(parts, lambda items: dict(zip(keys, items)))
     raise TypeError(f"{caller}: {what} must be Tensors, or tuples, lists or dicts of them; found "
                     f"{type(tree).__name__}")
+
+
+def _same_sequence(like, items):
+    """A tuple, list or namedtuple of ``like``'s type holding ``items``."""
+    return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
+
+
+def _without_graph(tree):
+    """The tree with its Tensors detached and anything else (in aux) kept."""
+    if isinstance(tree, Tensor):
+        return tree.detach()
+    if isinstance(tree, (tuple, list)):
+        return _same_sequence(tree, [_without_graph(item) for item in tree])
+    if isinstance(tree, dict):
+        return {k: _without_graph(v) for k, v in tree.items()}
+    return tree
 
 
 def _joined(parts, build):
@@ -90,25 +112,46 @@ def _argnums(argnums, n_args, caller):
     return tuple(checked), as_tuple
 
 
-def _records(trees, level):
-    """Whether this transform records its backward pass: inside another one, or when
-    ordinary autograd may go through its results (grad mode is on where the transform
-    was called, and a given tensor requires grad)."""
-    if level.nested:
-        return True
-    return level.grad_enabled and any(t.requires_grad for tree in trees for t in _flatten(tree, "", "")[0])
+def _records(given, level):
+    """Whether this transform records its backward pass, as far as is known before ``func``
+    runs: inside another one, or when ordinary autograd may go through its results (grad
+    mode is on where the transform was called, and a given tensor requires grad)."""
+    return level.nested or level.grad_enabled and any(t.requires_grad for t in given)
+
+
+def _records_after(outputs, level):
+    """Whether ordinary autograd may go through the results because ``func`` used tensors
+    it captured that require grad: in grad mode, the outputs' graph reaches a leaf that no
+    transform made. A walk without recursion."""
+    if not level.grad_enabled:
+        return False
+    stack = [t if t.grad_fn is None else t.grad_fn for t in outputs if t.requires_grad]
+    seen = set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Tensor):  # a leaf that requires grad
+            if _own_leaves.get(id(item)) is not item:
+                return True
+        elif item not in seen:
+            seen.add(item)
+            stack.extend(p for p in item.producer_tuple() if p is not None)
+    return False
 
 
 def _differentiable(leaves, create_graph):
     """Fresh tensors to differentiate with respect to, tied to the given ones' graph when
     recording (as ag.functional's)."""
-    return [t.reshape(t.shape) if create_graph and t.requires_grad else t.detach().requires_grad_()
-            for t in leaves]
+    fresh = [t.reshape(t.shape) if create_graph and t.requires_grad else t.detach().requires_grad_()
+             for t in leaves]
+    _own_leaves.update((id(t), t) for t in fresh if t.grad_fn is None)
+    return fresh
 
 
-def _gradients(output, wrt, create_graph, grad_outputs=None):
-    grads = _autograd_grad(output, wrt, grad_outputs=grad_outputs, retain_graph=True,
-                           create_graph=create_graph, allow_unused=True)
+def _gradients(outputs, wrt, create_graph, grad_outputs=None):
+    """The outputs' gradients with respect to ``wrt``: zeros where none reaches, as
+    torch.func's (an output outside the graph, such as a constant or one computed under
+    no_grad, contributes nothing)."""
+    grads = _grad(outputs, wrt, grad_outputs, create_graph=create_graph, retain_graph=True)
     grads = [zeros_like(t) if g is None else g for g, t in zip(grads, wrt)]
     return grads if create_graph else [g.detach() for g in grads]
 
@@ -140,26 +183,26 @@ def grad_and_value(func, argnums=0, has_aux=False):
     def transformed(*args, **kwargs):
         positions, as_tuple = _argnums(argnums, len(args), "grad")
         args = list(args)
+        trees = [_flatten(args[p], "grad", "the arguments at argnums") for p in positions]
         with _Level() as level, enable_grad():
-            create_graph = _records([args[p] for p in positions], level)
-            structures = []
+            create_graph = _records([t for leaves, _ in trees for t in leaves], level)
             wrt = []
-            for p in positions:
-                leaves, unflatten = _flatten(args[p], "grad", "the arguments at argnums")
+            for p, (leaves, unflatten) in zip(positions, trees):
                 fresh = _differentiable(leaves, create_graph)
                 args[p] = unflatten(fresh)
-                structures.append((unflatten, len(fresh)))
                 wrt.extend(fresh)
             output, aux = _split_aux(func(*args, **kwargs), has_aux, "grad")
             _scalar_output(output, "grad")
-            grads = _gradients(output, wrt, create_graph)
+            create_graph = create_graph or _records_after((output,), level)
+            grads = _gradients((output,), wrt, create_graph)
         results, start = [], 0
-        for unflatten, n in structures:
-            results.append(unflatten(grads[start:start + n]))
-            start += n
+        for leaves, unflatten in trees:
+            results.append(unflatten(grads[start:start + len(leaves)]))
+            start += len(leaves)
         gradient = tuple(results) if as_tuple else results[0]
-        value = output if create_graph else output.detach()
-        return (gradient, (value, aux)) if has_aux else (gradient, value)
+        if not create_graph:
+            output, aux = output.detach(), _without_graph(aux)
+        return (gradient, (output, aux)) if has_aux else (gradient, output)
     return transformed
 
 
@@ -180,12 +223,13 @@ def vjp(func, *primals, has_aux=False):
     """``(func(*primals), vjp_fn)``: ``vjp_fn(cotangents)``, cotangents in the output's
     structure, returns a tuple with one vector-Jacobian product per primal, each in its
     structure (with has_aux, ``(output, vjp_fn, aux)``). vjp_fn may be called again."""
+    flat = [_flatten(p, "vjp", "the primals") for p in primals]
     with _Level() as level, enable_grad():
-        create_graph = _records(primals, level)
-        flat = [_flatten(p, "vjp", "the primals") for p in primals]
+        create_graph = _records([t for leaves, _ in flat for t in leaves], level)
         fresh = [_differentiable(leaves, create_graph) for leaves, _ in flat]
         output, aux = _split_aux(func(*(unflatten(f) for (_, unflatten), f in zip(flat, fresh))), has_aux, "vjp")
         outputs, _ = _flatten(output, "vjp", "the function's outputs")
+        create_graph = create_graph or _records_after(outputs, level)
 
     def vjp_fn(cotangents):
         given, _ = _flatten(cotangents, "vjp_fn", "cotangents")
@@ -201,13 +245,9 @@ def vjp(func, *primals, has_aux=False):
             start += len(f)
         return tuple(results)
 
-    shown = output if create_graph else _detach_tree(output)
-    return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
-
-
-def _detach_tree(tree):
-    leaves, unflatten = _flatten(tree, "vjp", "the function's outputs")
-    return unflatten([t.detach() for t in leaves])
+    if not create_graph:
+        output, aux = _without_graph(output), _without_graph(aux)
+    return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
 
 def jvp(func, primals, tangents):
@@ -215,10 +255,16 @@ def jvp(func, primals, tangents):
     double-backward trick, as ``ag.functional.jvp``)."""
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
         raise TypeError("jvp: primals and tangents must be tuples of Tensors (a one-element tuple for one)")
-    with _Level() as level:
-        create_graph = _records(primals, level)
-        output, product = functional.jvp(func, primals, tangents, create_graph=create_graph)
-    return output, product
+    _as_tuple(primals, "inputs", "jvp")
+    tangents = _check_v(tangents, primals, True, "jvp")
+    with _Level() as level, enable_grad():
+        create_graph = _records(primals + tangents, level)  # J @ tangents is linear in tangents too
+        fresh = _differentiable(primals, create_graph)
+        outputs_are_tuple, outputs = _as_tuple(func(*fresh), "outputs of the user-provided function", "jvp")
+        create_graph = create_graph or _records_after(outputs, level)
+        products = _jvp_of_outputs(outputs, fresh, tangents, create_graph, strict=False)
+    return (_as_given(_detached(outputs, create_graph), outputs_are_tuple),
+            _as_given(_detached(products, create_graph), outputs_are_tuple))
 
 
 def _jacobian(strategy, caller):
@@ -237,10 +283,15 @@ def _jacobian(strategy, caller):
                     merged[p] = t
                 return func(*merged)
 
-            with _Level() as level:
-                create_graph = _records([args[p] for p in positions], level)
-                return functional.jacobian(of_selected, tuple(args[p] for p in positions) if as_tuple
-                                           else args[positions[0]], create_graph=create_graph, strategy=strategy)
+            with _Level() as level, enable_grad():
+                selected = [args[p] for p in positions]
+                create_graph = _records(selected, level)
+                fresh = _differentiable(selected, create_graph)
+                outputs_are_tuple, outputs = _as_tuple(of_selected(*fresh), "outputs of the user-provided function",
+                                                       caller)
+                create_graph = create_graph or _records_after(outputs, level)
+                blocks = _jacobian_of_outputs(outputs, fresh, create_graph, False, strategy)
+            return _as_given(_detached(blocks, create_graph), (outputs_are_tuple, as_tuple))
         return transformed
     return transform
 

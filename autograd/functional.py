@@ -258,12 +258,18 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         v = _v_or_unit(v, inputs, inputs_are_tuple, create_graph, "jvp", "the input to the user-provided function is")
         outputs_are_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jvp")
         _check_outputs(outputs, strict)
-        seeds, grad_inputs = _backward_with_seeds(outputs, inputs)
-        _check_in_graph(grad_inputs, strict, _GRAD_INDEPENDENT)
-        grads = _gradient_by_seed(grad_inputs, seeds, v, create_graph)
-        result = _zeros_for_unreached(grads, outputs, strict, create_graph, "back_trick")
+        result = _jvp_of_outputs(outputs, inputs, v, create_graph, strict)
     return (_as_given(_detached(outputs, create_graph), outputs_are_tuple),
             _as_given(_detached(result, create_graph), outputs_are_tuple))
+
+
+def _jvp_of_outputs(outputs, inputs, v, create_graph, strict):
+    """J v for outputs already computed from ``inputs`` (jvp's part after ``func``, which
+    ag.func shares)."""
+    seeds, grad_inputs = _backward_with_seeds(outputs, inputs)
+    _check_in_graph(grad_inputs, strict, _GRAD_INDEPENDENT)
+    grads = _gradient_by_seed(grad_inputs, seeds, v, create_graph)
+    return _zeros_for_unreached(grads, outputs, strict, create_graph, "back_trick")
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
@@ -289,11 +295,16 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
         inputs = _fresh(inputs, create_graph, need_graph=True)
         outputs_are_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jacobian")
         _check_outputs(outputs, strict)
-        if strategy == "reverse-mode":
-            blocks = _jacobian_by_rows(outputs, inputs, create_graph, strict)
-        else:
-            blocks = _jacobian_by_columns(outputs, inputs, create_graph)
+        blocks = _jacobian_of_outputs(outputs, inputs, create_graph, strict, strategy)
     return _as_given(_detached(blocks, create_graph), (outputs_are_tuple, inputs_are_tuple))
+
+
+def _jacobian_of_outputs(outputs, inputs, create_graph, strict, strategy):
+    """The blocks (i, j) for outputs already computed from ``inputs`` (jacobian's part
+    after ``func``, which ag.func shares)."""
+    if strategy == "reverse-mode":
+        return _jacobian_by_rows(outputs, inputs, create_graph, strict)
+    return _jacobian_by_columns(outputs, inputs, create_graph)
 
 
 def _jacobian_by_rows(outputs, inputs, create_graph, strict):
