@@ -20,7 +20,9 @@ from backends import dtypes
 from ..function import Function
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor
+from .comparison import greater_equal, less_equal
 from .elementwise import abs, as_tensor, astype, constant, floating, mul, operands, pow, sigmoid, sin, where
+from .nonfinite import isnan
 from .rearrange import unstack
 from .rounding import FloorDivide, Remainder, Round, Trunc, _division, _StepOfTwo, _whole
 
@@ -48,24 +50,24 @@ def fabs(x):
 def _pick(op, x1, x2, first_wins):
     """``x1`` where ``first_wins(x1, x2)`` holds or ``x2`` is NaN, else ``x2``: NaN only
     where both are, as NumPy's fmax and fmin. One where, so the gradient goes to the
-    operand picked (to x1 on a tie, and where both are NaN), as PyTorch's."""
+    operand picked (to x1 on a tie, and where both are NaN), as PyTorch's. The comparison
+    is the comparison op's, which orders bools too (the standard's >= refuses them)."""
     x1, x2 = operands(op, x1, x2)
-    xp = x1._backend.xp
-    picked = first_wins(x1.data, x2.data)
+    picked = first_wins(x1, x2)
     if dtypes.is_floating(x2.dtype):
-        picked = picked | xp.isnan(x2.data)
-    return where(constant(picked, x1), x1, x2)
+        picked = picked | isnan(x2)
+    return where(picked, x1, x2)
 
 
 def fmax(x1, x2):
     """The larger of ``x1`` and ``x2``, elementwise and broadcasting, ignoring a NaN
     (NaN only where both are), as NumPy's and PyTorch's fmax."""
-    return _pick("fmax", x1, x2, lambda a, b: a >= b)
+    return _pick("fmax", x1, x2, greater_equal)
 
 
 def fmin(x1, x2):
     """The smaller of ``x1`` and ``x2``, ignoring a NaN, as NumPy's and PyTorch's fmin."""
-    return _pick("fmin", x1, x2, lambda a, b: a <= b)
+    return _pick("fmin", x1, x2, less_equal)
 
 
 def float_power(x1, x2):
@@ -226,13 +228,17 @@ def heaviside(x1, x2):
 
 
 def sinc(x):
-    """sin(pi x) / (pi x), and 1 at x = 0, as NumPy's and PyTorch's (the gradient at 0 is
-    0, the true one). The 0 is kept out of the division by two wheres, so no NaN reaches
-    a gradient of any order."""
+    """sin(pi x) / (pi x), and 1 at x = 0, as NumPy's and PyTorch's. The 0 is kept out of
+    the division by two wheres, so no NaN reaches a gradient of any order; at 0 the value
+    comes from the series 1 - a**2/6 + a**4/120 (a = pi x), so the derivatives there are
+    the true ones up to the fourth (0, -pi**2/3, 0, pi**4/5), where a constant 1 gave 0
+    for all (PyTorch's second derivative there is NaN)."""
     x = floating(x)
     at_zero = constant(x.data == 0, x)
     angle = where(at_zero, 1, x) * math.pi
-    return where(at_zero, 1, sin(angle) / angle)
+    near = where(at_zero, x, 0) * math.pi  # x only at 0, so the series stays finite elsewhere
+    squared = near * near
+    return where(at_zero, 1 - squared / 6 + squared * squared / 120, sin(angle) / angle)
 
 
 # --- integer parts ------------------------------------------------------------------------------------
@@ -246,13 +252,14 @@ def _integers(op, x1, x2):
 
 def _gcd(xp, a, b):
     """Euclid's algorithm on every pair at once: until every divisor is 0, a pair with a
-    nonzero one (b) becomes (b, a mod b). At most about 92 rounds for int64."""
-    a, b = xp.abs(a), xp.abs(b)
+    nonzero one (b) becomes (b, a mod b). At most about 92 rounds for int64. On the signed
+    values, |a mod b| < |b| as well; the abs is taken at the end, where it can overflow only
+    for a gcd that is the dtype's least value itself (-128 for int8), as in NumPy's."""
     zero, one = xp.zeros((), dtype=a.dtype), xp.ones((), dtype=a.dtype)
     while bool(xp.any(b != 0)):
         going = b != 0
         a, b = xp.where(going, b, a), xp.where(going, a % xp.where(going, b, one), zero)
-    return a
+    return xp.abs(a)
 
 
 def gcd(x1, x2):

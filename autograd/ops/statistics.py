@@ -315,7 +315,7 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
     edge) and the last its right edge too; values outside, and NaN, are left out. Gives
     (hist, bin_edges): int64 counts, or with ``weights`` their sums in the weights' dtype,
     or with ``density`` values that integrate to 1 over the range (in the edges' dtype,
-    where NumPy's are float64). Edges take a's floating dtype, float64 for integers, as
+    the weights' or the default float for integer edges, where NumPy's are float64). Edges take a's floating dtype, float64 for integers, as
     NumPy's. Not differentiable. NumPy's string estimators of ``bins`` are not offered."""
     a = as_tensor(a)
     if weights is not None:
@@ -332,13 +332,7 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
     if isinstance(bins, INTEGER) and not isinstance(bins, bool):
         edges = _even_edges(a, int(bins), range)
     else:
-        # a sequence of floats takes a's floating dtype, as a Python float beside a tensor does
-        edges = bins if isinstance(bins, Tensor) else Tensor(bins, dtype=a.dtype if dtypes.is_floating(a.dtype)
-                                                             else None, device=a._backend)
-        if edges.ndim != 1:
-            raise ValueError(f"histogram: bins must be an int or 1-d edges, got shape {edges.shape}")
-        if edges.shape[0] < 2 or bool(xs.any(edges.data[1:] < edges.data[:-1])):
-            raise ValueError("histogram: bin edges must increase monotonically, at least two of them")
+        edges = _given_edges(a, bins)
     common = dtypes.promote(a.dtype, edges.dtype, False, False)  # compared in one dtype
     values, edges_cmp = astype(a, common, copy=False), astype(edges, common, copy=False)
     count = edges.shape[0] - 1
@@ -361,8 +355,31 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
     hist = Tensor._make(hist, backend)
     if density:
         widths = diff(edges)
-        hist = astype(hist, widths.dtype) / widths / sum(astype(hist, widths.dtype))
+        if dtypes.is_floating(widths.dtype):
+            hist = astype(hist, widths.dtype)
+        else:  # integer edges: a floating dtype, or the weights' sums would be truncated
+            hist, widths = _common_float(hist, widths)
+        hist = hist / widths / sum(hist)
     return HistogramResult(hist.detach(), edges.detach())
+
+
+def _given_edges(a, bins):
+    """``bins``, a tensor or a sequence of increasing edges, as a 1-d tensor: a sequence
+    of floats takes a's floating dtype, as a Python float beside a tensor does, and float64
+    beside integers, as NumPy's (float32 would move edges past 2**24)."""
+    if isinstance(bins, Tensor):
+        edges = bins
+    elif dtypes.is_floating(a.dtype):
+        edges = Tensor(bins, dtype=a.dtype, device=a._backend)
+    else:
+        edges = Tensor(bins, device=a._backend)
+        if dtypes.is_floating(edges.dtype):
+            edges = Tensor(bins, dtype=dtypes.float64, device=a._backend)
+    if edges.ndim != 1:
+        raise ValueError(f"histogram: bins must be an int or 1-d edges, got shape {edges.shape}")
+    if edges.shape[0] < 2 or bool(a._backend.xp.any(edges.data[1:] < edges.data[:-1])):
+        raise ValueError("histogram: bin edges must increase monotonically, at least two of them")
+    return edges
 
 
 def _even_edges(a, bins, range):
