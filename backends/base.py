@@ -293,6 +293,12 @@ class Backend:
         e = e + xp.astype(over, int32) - xp.astype(under, int32)
         return xp.where(over, m / 2, xp.where(under, m * 2, m)), e
 
+    def where(self, condition, a, b):
+        """The standard's ``where``: ``a`` where ``condition`` holds, else ``b`` (arrays of
+        one dtype, broadcasting), the Where op's forward. A backend may take a faster route
+        to the same values."""
+        return self.xp.where(condition, a, b)
+
     def power(self, a, b):
         """``a ** b`` by NumPy's rules (the op's forward). A backend may take a faster
         route to the same values."""

@@ -711,7 +711,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.save_for_backward(condition)
-        return a._backend.xp.where(condition.data, a.data, b.data)
+        return a._backend.where(condition.data, a.data, b.data)
 
     @staticmethod
     def backward(ctx, gy):

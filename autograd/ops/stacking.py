@@ -17,6 +17,7 @@ from ..shapes import INTEGER, single_axis
 from ..tensor import Tensor
 from .elementwise import as_tensor, astype, mul
 from .gather import take
+from .indexing import _clamped
 from .linalg import tensordot
 from .matrix_parts import _offset, diag
 from .rearrange import flip, moveaxis, unstack
@@ -201,6 +202,12 @@ def vander(x, N=None, increasing=False):
 
 
 # --- appending, inserting and deleting ---------------------------------------------------------------
+# insert and delete work out which entry goes where in a loop in Python along an axis up to
+# this long, and on the device past it: the loop costs less than the device's calls
+# (2-6 us) on a few entries, and 4-7 ms on the 98,304 of a (256, 384) tensor flattened.
+_SHORT_AXIS = 128
+
+
 def _along(op, arr, axis):
     """``arr`` and the axis to work along: the flattened tensor for axis=None, as NumPy's."""
     if axis is None:
@@ -250,17 +257,30 @@ def delete(arr, obj, axis=None):
     NumPy's; a new tensor, whose gradient goes back to the entries kept."""
     arr, axis = _along("delete", as_tensor(arr), axis)
     n = arr.shape[axis]
+    backend = arr._backend
     mask = obj.tolist() if isinstance(obj, Tensor) or hasattr(obj, "tolist") else obj
-    if isinstance(mask, (list, tuple)) and mask and builtins.all(isinstance(m, bool) for m in mask):
+    if isinstance(mask, slice):
+        gone = range(*mask.indices(n))
+    elif isinstance(mask, (list, tuple)) and mask and builtins.all(isinstance(m, bool) for m in mask):
         if len(mask) != n:
             raise ValueError(f"delete: a bool mask obj must have the axis's length {n}, got {len(mask)}")
-        gone = {i for i, m in enumerate(mask) if m}
+        gone = [i for i, m in enumerate(mask) if m]
     elif isinstance(mask, bool):
         raise TypeError(f"delete: obj must be an int, a slice, a sequence of ints or a bool mask, not {obj!r}")
     else:
-        gone = set(_positions("delete", obj, n, axis)[0])
-    kept = [i for i in range(n) if i not in gone]
-    return take(arr, Tensor._make(arr._backend.asarray(kept, dtypes.int64), arr._backend), axis)
+        gone = _positions("delete", obj, n, axis)[0]
+    if n <= _SHORT_AXIS:
+        gone = set(gone)
+        kept = backend.asarray([i for i in range(n) if i not in gone], dtypes.int64)
+    else:  # the entries kept, from a mask on the device
+        xp = backend.xp
+        keep = xp.ones((n,), dtype=xp.bool)
+        if isinstance(gone, range):
+            keep[_clamped(mask, n)] = False
+        elif gone:
+            backend.put_(keep, (backend.asarray(gone, dtypes.int64),), xp.zeros((len(gone),), dtype=xp.bool))
+        kept = xp.nonzero(keep)[0]
+    return take(arr, Tensor._make(kept, backend), axis)
 
 
 def insert(arr, obj, values, axis=None):
@@ -287,11 +307,19 @@ def insert(arr, obj, values, axis=None):
                          f"they fill") from None
     # Each new entry's place in the result: obj's places in sorted (stable) order, each
     # pushed on by the new entries before it; the old entries fill the rest in order.
+    backend = arr._backend
     order = sorted(range(len(places)), key=places.__getitem__)
-    source = [None] * (n + len(places))
-    for shift, j in enumerate(order):
-        source[places[j] + shift] = n + j
-    old = iter(range(n))
-    picks = [next(old) if s is None else s for s in source]
-    index = Tensor._make(arr._backend.asarray(picks, dtypes.int64), arr._backend)
-    return take(joined("insert", [arr, values], axis), index, axis)
+    if n <= _SHORT_AXIS:
+        source = [None] * (n + len(places))
+        for shift, j in enumerate(order):
+            source[places[j] + shift] = n + j
+        old = iter(range(n))
+        picks = backend.asarray([next(old) if s is None else s for s in source], dtypes.int64)
+    else:  # each old entry pushed on by the new entries at or before its place
+        xp, int64 = backend.xp, backend.native_dtype(dtypes.int64)
+        ordered = backend.asarray([places[j] for j in order], dtypes.int64)
+        old = xp.arange(n, dtype=int64)
+        picks = xp.empty((n + len(places),), dtype=int64)
+        backend.put_(picks, (ordered + xp.arange(len(places), dtype=int64),), backend.asarray(order, dtypes.int64) + n)
+        backend.put_(picks, (old + xp.astype(xp.searchsorted(ordered, old, side="right"), int64),), old)
+    return take(joined("insert", [arr, values], axis), Tensor._make(picks, backend), axis)
