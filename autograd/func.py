@@ -179,11 +179,16 @@ def _split_aux(result, has_aux, caller):
 def grad_and_value(func, argnums=0, has_aux=False):
     """A function that returns ``(gradient, value)`` of ``func``'s one-element output with
     respect to the arguments at ``argnums`` (``((gradient), (value, aux))`` with has_aux)."""
+    return _grad_and_value(func, argnums, has_aux, "grad_and_value")
+
+
+def _grad_and_value(func, argnums, has_aux, caller):
+    """grad_and_value, its errors naming ``caller`` (the transform the user called)."""
     @functools.wraps(func)
     def transformed(*args, **kwargs):
-        positions, as_tuple = _argnums(argnums, len(args), "grad")
+        positions, as_tuple = _argnums(argnums, len(args), caller)
         args = list(args)
-        trees = [_flatten(args[p], "grad", "the arguments at argnums") for p in positions]
+        trees = [_flatten(args[p], caller, "the arguments at argnums") for p in positions]
         with _Level() as level, enable_grad():
             create_graph = _records([t for leaves, _ in trees for t in leaves], level)
             wrt = []
@@ -191,8 +196,8 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 fresh = _differentiable(leaves, create_graph)
                 args[p] = unflatten(fresh)
                 wrt.extend(fresh)
-            output, aux = _split_aux(func(*args, **kwargs), has_aux, "grad")
-            _scalar_output(output, "grad")
+            output, aux = _split_aux(func(*args, **kwargs), has_aux, caller)
+            _scalar_output(output, caller)
             create_graph = create_graph or _records_after((output,), level)
             grads = _gradients((output,), wrt, create_graph)
         results, start = [], 0
@@ -210,7 +215,7 @@ def grad(func, argnums=0, has_aux=False):
     """A function that returns the gradient of ``func``'s one-element output with respect to
     the arguments at ``argnums`` (an int, or a tuple for a tuple of gradients), each in its
     argument's structure; with has_aux, ``(gradient, aux)``."""
-    both = grad_and_value(func, argnums, has_aux)
+    both = _grad_and_value(func, argnums, has_aux, "grad")
 
     @functools.wraps(func)
     def transformed(*args, **kwargs):

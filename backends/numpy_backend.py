@@ -92,7 +92,8 @@ class NumpyBackend(Backend):
             block = math.prod(picked[count:])
             flat = rows if block == 1 else np.reshape(rows, (rows.size, 1)) * block + np.arange(block)
             if lead:  # each whole-axes place is a run of math.prod(picked) elements of out
-                flat = np.reshape(np.arange(0, out.size, math.prod(picked)), (-1, 1)) + np.reshape(flat, (1, -1))
+                run = math.prod(picked) or 1  # (0 only for an empty out, which has no place to add into)
+                flat = np.reshape(np.arange(0, out.size, run), (-1, 1)) + np.reshape(flat, (1, -1))
             np.add.at(np.reshape(out, (out.size,)), np.reshape(flat, (flat.size,)), np.reshape(values, (values.size,)))
             return out
         if len(index) == 1 and index[0].ndim > 1 and index[0].dtype.kind in "iu" \
