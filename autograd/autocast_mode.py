@@ -30,6 +30,7 @@ import threading
 
 from backends import dtypes
 
+from .function import Function
 from .grad_mode import is_grad_enabled
 from .tensor import Tensor
 
@@ -128,9 +129,9 @@ def get_autocast_dtype(device_type):
     return state.dtype[_checked_device_type(device_type)]
 
 
-def _checked_device_type(device_type):
+def _checked_device_type(device_type, caller="autocast"):
     if device_type not in DEVICE_TYPES:
-        raise ValueError(f"autocast: device_type must be 'cpu' or 'cuda' (a device type, without an index), "
+        raise ValueError(f"{caller}: device_type must be 'cpu' or 'cuda' (a device type, without an index), "
                          f"got {device_type!r}")
     return device_type
 
@@ -143,15 +144,15 @@ class autocast:
 
     def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
         self.device_type = _checked_device_type(device_type)
-        if dtype is None:
-            dtype = dtypes.float16
+        given = dtypes.float16 if dtype is None else dtype
         try:
-            dtype = dtypes.canonical(dtype)
+            dtype = dtypes.canonical(given)
         except (TypeError, ValueError):
             dtype = None
         if dtype != dtypes.float16:
-            raise ValueError("autocast: dtype must be float16, the one lower-precision float NumPy and CuPy "
-                             "have (PyTorch's CPU default, bfloat16, is neither's)")
+            raise ValueError(f"autocast: dtype must be float16 (ag.float16 or 'float16'), the one lower-precision "
+                             f"float NumPy and CuPy have (PyTorch's CPU default, bfloat16, is neither's), got "
+                             f"{given!r}")
         if not isinstance(enabled, bool):
             raise TypeError(f"autocast: enabled must be True or False, not {enabled!r}")
         if cache_enabled is not None and not isinstance(cache_enabled, bool):
@@ -322,12 +323,17 @@ def custom_fwd(forward=None, *, device_type, cast_inputs=None):
     ``custom_bwd`` gives backward the same state."""
     if forward is None:
         return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
-    _checked_device_type(device_type)
+    _checked_device_type(device_type, "custom_fwd")
     if cast_inputs is not None:
         cast_inputs = dtypes.canonical(cast_inputs)
 
     @functools.wraps(forward)
     def decorated(ctx, *args, **kwargs):
+        if not isinstance(ctx, Function):
+            raise TypeError(f"custom_fwd: {forward.__qualname__} was called without ctx: custom_fwd decorates a "
+                            "forward(ctx, *args) and keeps on ctx the autocast state custom_bwd gives backward, so "
+                            "a Function with setup_context (whose forward takes no ctx) cannot use it; write the "
+                            "Function in the forward(ctx, *args) form")
         ctx._autocast_state = (state.enabled[device_type], state.dtype[device_type])
         if cast_inputs is None or not state.enabled[device_type]:
             return forward(ctx, *args, **kwargs)
@@ -345,7 +351,7 @@ def custom_bwd(backward=None, *, device_type):
     ``custom_fwd`` forward ran in (the engine otherwise runs backward without autocast)."""
     if backward is None:
         return functools.partial(custom_bwd, device_type=device_type)
-    _checked_device_type(device_type)
+    _checked_device_type(device_type, "custom_bwd")
 
     @functools.wraps(backward)
     def decorated(ctx, *grads):

@@ -408,7 +408,9 @@ def _hook_tuple(hook, replaced, grads, side, handed_out):
     name = getattr(hook, "__qualname__", type(hook).__name__)
     n = len(grads)
     if not isinstance(replaced, (tuple, list)) or len(replaced) != n:
-        raise TypeError(f"node hook {name} returned {type(replaced).__name__}; return a tuple of {n} {side} "
+        given = (f"a {type(replaced).__name__} of {len(replaced)}" if isinstance(replaced, (tuple, list))
+                 else type(replaced).__name__)
+        raise TypeError(f"node hook {name} returned {given}; return a tuple of {n} {side} "
                         "gradients (a Tensor or None each), or None to keep them")
     for g in replaced:
         if g is not None and not isinstance(g, Tensor):

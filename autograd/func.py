@@ -95,6 +95,15 @@ def _joined(parts, build):
     return leaves, unflatten
 
 
+def _function(func, caller, usage="{}(f)(x)"):
+    """Refuse a ``func`` that cannot be called when the transform is made: ``grad(f(x))``,
+    the function's result given for the function, fails there rather than at the call."""
+    if not callable(func):
+        raise TypeError(f"{caller}: expected the function to transform, got {type(func).__name__}; pass the function "
+                        f"itself, as in {usage.format(caller)}, not its result")
+    return func
+
+
 def _argnums(argnums, n_args, caller):
     """``argnums`` as a tuple of positions, and whether the results are a tuple."""
     as_tuple = isinstance(argnums, tuple)
@@ -184,7 +193,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
 
 def _grad_and_value(func, argnums, has_aux, caller):
     """grad_and_value, its errors naming ``caller`` (the transform the user called)."""
-    @functools.wraps(func)
+    @functools.wraps(_function(func, caller))
     def transformed(*args, **kwargs):
         positions, as_tuple = _argnums(argnums, len(args), caller)
         args = list(args)
@@ -228,6 +237,7 @@ def vjp(func, *primals, has_aux=False):
     """``(func(*primals), vjp_fn)``: ``vjp_fn(cotangents)``, cotangents in the output's
     structure, returns a tuple with one vector-Jacobian product per primal, each in its
     structure (with has_aux, ``(output, vjp_fn, aux)``). vjp_fn may be called again."""
+    _function(func, "vjp", "vjp(f, x)")
     flat = [_flatten(p, "vjp", "the primals") for p in primals]
     with _Level() as level, enable_grad():
         create_graph = _records([t for leaves, _ in flat for t in leaves], level)
@@ -258,6 +268,7 @@ def vjp(func, *primals, has_aux=False):
 def jvp(func, primals, tangents):
     """``(func(*primals), J @ tangents)``, primals and tangents tuples of Tensors (by the
     double-backward trick, as ``ag.functional.jvp``)."""
+    _function(func, "jvp", "jvp(f, (x,), (v,))")
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
         raise TypeError("jvp: primals and tangents must be tuples of Tensors (a one-element tuple for one)")
     _as_tuple(primals, "inputs", "jvp")
@@ -274,7 +285,7 @@ def jvp(func, primals, tangents):
 
 def _jacobian(strategy, caller):
     def transform(func, argnums=0):
-        @functools.wraps(func)
+        @functools.wraps(_function(func, caller))
         def transformed(*args):
             positions, as_tuple = _argnums(argnums, len(args), caller)
             for p in positions:
@@ -305,14 +316,14 @@ jacrev = _jacobian("reverse-mode", "jacrev")
 jacrev.__doc__ = """A function that returns the Jacobian of ``func`` with respect to the arguments
 at ``argnums``, one backward pass per output element: shape output.shape + input.shape
 (a tuple over the arguments for a tuple argnums)."""
-jacrev.__name__ = "jacrev"
+jacrev.__name__ = jacrev.__qualname__ = "jacrev"  # (Python's errors for a bad keyword name it)
 jacfwd = _jacobian("forward-mode", "jacfwd")
 jacfwd.__doc__ = """``jacrev``'s Jacobian, a column per input element (by the double-backward
 trick: topograd has no forward-mode AD), the better choice for more outputs than inputs."""
-jacfwd.__name__ = "jacfwd"
+jacfwd.__name__ = jacfwd.__qualname__ = "jacfwd"
 
 
 def hessian(func, argnums=0):
     """A function that returns the Hessian of ``func``'s one-element output with respect to
     the argument at ``argnums``: shape output.shape + input.shape + input.shape."""
-    return jacrev(jacrev(func, argnums), argnums)
+    return jacrev(jacrev(_function(func, "hessian"), argnums), argnums)

@@ -15,6 +15,8 @@ of saved items when there is one): on deep graphs the collector's full passes,
 which visit every tracked object, cost more than the ops themselves.
 """
 import functools
+import inspect
+import types
 import weakref
 
 from . import grad_mode
@@ -85,8 +87,15 @@ class Function:
         cls._user_defined = cls.__module__.partition(".")[0] not in _LIBRARY_PACKAGES
         if cls._user_defined:
             cls._special = True
+        for name in ("forward", "backward"):
+            # Written without @staticmethod (or under once_differentiable put above it): PyTorch
+            # calls them on the class, so they work there; the engine calls node.backward(node, ...).
+            if isinstance(vars(cls).get(name), types.FunctionType):
+                setattr(cls, name, staticmethod(vars(cls)[name]))
         if "forward" in vars(cls) and cls.setup_context is not Function.setup_context:
             cls.forward = staticmethod(_forward_then_setup_context(cls.forward))
+        elif "forward" in vars(cls) and cls._user_defined:
+            cls.forward = staticmethod(_forward_taking_ctx(cls.forward))
         # CPython keeps one table of attribute names per class, shared by its instances,
         # but stops adding names to it once about 30 instances exist. A node that then
         # sets a name first seen late gets a dict of its own: slower, and one more object
@@ -712,10 +721,55 @@ def _forward_then_setup_context(forward):
     PyTorch does, so that a subclass that overrides only setup_context has its own run."""
     @functools.wraps(forward)
     def forward_with_ctx(ctx, *args):
-        output = forward(*args)
+        try:
+            output = forward(*args)
+        except TypeError as error:
+            _explain_forward_call(forward, ctx, args, error, takes_ctx=False)
+            raise
         type(ctx).setup_context(ctx, args, output)
         return output
     return forward_with_ctx
+
+
+def _forward_taking_ctx(forward):
+    """A custom Function's ``forward(ctx, *args)``, whose call, when its signature takes the
+    arguments only without ctx, says that ctx was left out."""
+    @functools.wraps(forward)
+    def forward_taking_ctx(ctx, *args, **kwargs):
+        try:
+            return forward(ctx, *args, **kwargs)
+        except TypeError as error:
+            _explain_forward_call(forward, ctx, args, error, takes_ctx=True)
+            raise
+    return forward_taking_ctx
+
+
+def _explain_forward_call(forward, ctx, args, error, takes_ctx):
+    """Python's own error for a forward whose signature does not fit its call ("takes 1
+    positional argument but 2 were given") does not say why: ctx left out of a forward,
+    or given to one whose class defines setup_context. Where the signature would take the
+    arguments in the other form, say so; otherwise the error came from forward's body."""
+    try:
+        signature = inspect.signature(forward)
+    except (TypeError, ValueError):
+        return
+
+    def binds(*given):
+        try:
+            signature.bind(*given)
+        except TypeError:
+            return False
+        return True
+
+    with_ctx, without_ctx = binds(ctx, *args), binds(*args)
+    if takes_ctx and without_ctx and not with_ctx:
+        raise TypeError(f"{ctx.name}.forward takes its arguments without ctx: define it as forward(ctx, ...), "
+                        "since Function.apply passes ctx first (or define setup_context(ctx, inputs, output), "
+                        "PyTorch 2's form, where forward takes no ctx)") from error
+    if not takes_ctx and with_ctx and not without_ctx:
+        raise TypeError(f"{ctx.name}.forward takes ctx, but {ctx.name} defines setup_context, so forward is "
+                        "called without ctx: drop ctx from forward and save what backward needs in setup_context, "
+                        "or drop setup_context") from error
 
 
 def once_differentiable(backward):

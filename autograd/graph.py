@@ -40,6 +40,7 @@ are arrays: ``linear_cross_entropy``'s per-row targets, weights and scales
 list and dict arguments, RNG states). Every activation (masks included) that the fused
 nn ops keep is saved through ``save_for_backward``.
 """
+import collections.abc
 import contextlib
 import functools
 import threading
@@ -126,9 +127,19 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
     ``remove()`` takes the hooks off every tensor."""
     if mode not in ("all", "any"):
         raise ValueError(f"register_multi_grad_hook: mode must be 'all' or 'any', got {mode!r}")
+    if isinstance(tensors, Tensor) or not isinstance(tensors, collections.abc.Iterable):
+        # (a Tensor is iterable: its rows would get the hooks, and no backward reaches them)
+        raise TypeError(f"register_multi_grad_hook: expected a sequence of Tensors, got {type(tensors).__name__}; "
+                        "pass [x] for one tensor (or use x.register_hook), then fn")
     tensors = tuple(tensors)
-    if not tensors or not all(isinstance(t, Tensor) and t.requires_grad for t in tensors):
-        raise TypeError("register_multi_grad_hook: expected a non-empty sequence of Tensors that require grad")
+    if not tensors:
+        raise ValueError("register_multi_grad_hook: expected at least one Tensor, got an empty sequence")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"register_multi_grad_hook: tensors[{i}] is {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"register_multi_grad_hook: tensors[{i}] does not require grad, so no backward "
+                               "reaches it; call .requires_grad_() on it first, or leave it out")
     if not callable(fn):
         raise TypeError(f"register_multi_grad_hook: fn must be callable, got {type(fn).__name__}")
     waiting = weakref.WeakKeyDictionary()  # per backward pass running: what it still waits for

@@ -65,6 +65,20 @@ def floating(x):
     return astype(x, default_dtype())
 
 
+def on_one_device(op, *tensors):
+    """Refuse Tensors (None and other values are skipped) on different devices, for an op
+    that works on their arrays itself: a backend's namespace may take another's array
+    silently (NumPy reads it as its own), a copy across devices that topograd never makes."""
+    first = None
+    for t in tensors:
+        if isinstance(t, Tensor):
+            if first is None:
+                first = t
+            elif t._backend is not first._backend:
+                raise ValueError(f"{op}: expected all tensors on one device, got {first.device} and {t.device}; "
+                                 "move one with .to(device)")
+
+
 def operands(op, a, b, broadcast=True, to_float=False):
     """Two tensors ready for a binary op: scalars lifted, dtypes promoted, and
     (for elementwise ops) shapes checked to broadcast. ``to_float`` is for ops whose
@@ -79,7 +93,9 @@ def operands(op, a, b, broadcast=True, to_float=False):
         a = as_tensor(a, b, to_float)
     else:
         raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
-    if a._backend is b._backend and a.data.dtype != b.data.dtype:  # mixed devices: Function.apply says so
+    if a._backend is not b._backend:
+        on_one_device(op, a, b)  # (here, not in Function.apply, so that ops built on others say their name)
+    elif a.data.dtype != b.data.dtype:
         common = dtypes.promote(a.dtype, b.dtype, a.data.ndim == 0, b.data.ndim == 0)
         if to_float and not dtypes.is_floating(common):
             common = default_dtype()

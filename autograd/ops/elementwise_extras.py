@@ -21,7 +21,8 @@ from ..function import Function
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor
 from .comparison import greater_equal, less_equal
-from .elementwise import abs, as_tensor, astype, constant, floating, mul, operands, pow, sigmoid, sin, where
+from .elementwise import (abs, as_tensor, astype, constant, floating, mul, on_one_device, operands, pow, sigmoid, sin,
+                          where)
 from .nonfinite import isnan
 from .rearrange import unstack
 from .rounding import FloorDivide, Remainder, Round, Trunc, _division, _StepOfTwo, _whole
@@ -307,6 +308,7 @@ def polyval(p, x):
     if not isinstance(x, Tensor):  # a number takes p's dtype, as beside any tensor
         x = as_tensor(x, p if isinstance(p, Tensor) else None)
     p = as_tensor(p, x)
+    on_one_device("polyval", p, x)
     if p.ndim == 0:
         raise ValueError("polyval: p must be a sequence of coefficients (highest power first), not a 0-d tensor; "
                          "for a constant polynomial use [c]")

@@ -4,7 +4,7 @@ import math
 from ..function import Function
 from ..shapes import INTEGER, broadcast_shapes, normalize_axis, shape_arg, single_axis
 from ..tensor import Tensor, share_version, version_of
-from .elementwise import accumulate
+from .elementwise import accumulate, on_one_device
 
 
 def _view(out, x, remake, write_back):
@@ -282,6 +282,7 @@ def joined(op, tensors, axis):
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor")
+    on_one_device(op, *tensors)
     if axis is None:
         tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
     first = tensors[0]

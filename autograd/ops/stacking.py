@@ -15,7 +15,7 @@ from backends import dtypes
 
 from ..shapes import INTEGER, single_axis
 from ..tensor import Tensor
-from .elementwise import as_tensor, astype, mul
+from .elementwise import as_tensor, astype, mul, on_one_device
 from .gather import take
 from .indexing import _clamped
 from .linalg import tensordot
@@ -151,6 +151,7 @@ def kron(a, b):
     the tensor with fewer axes takes leading ones. One broadcast product of ``a`` and ``b``
     with their axes interleaved, reshaped."""
     a, b = as_tensor(a), as_tensor(b)
+    on_one_device("kron", a, b)
     ndim = builtins.max(a.ndim, b.ndim)
     a_shape = (1,) * (ndim - a.ndim) + a.shape
     b_shape = (1,) * (ndim - b.ndim) + b.shape
@@ -163,6 +164,7 @@ def inner(a, b):
     """The sum of products over the last axes of ``a`` and ``b`` (a product, for a 0-d
     one), as NumPy's and PyTorch's: of shape a.shape[:-1] + b.shape[:-1]."""
     a, b = as_tensor(a), as_tensor(b)
+    on_one_device("inner", a, b)
     if a.ndim == 0 or b.ndim == 0:
         return mul(a, b)
     if a.shape[-1] != b.shape[-1]:
@@ -256,6 +258,7 @@ def delete(arr, obj, axis=None):
     mask as long as the axis) along ``axis`` (of the flattened tensor when None), as
     NumPy's; a new tensor, whose gradient goes back to the entries kept."""
     arr, axis = _along("delete", as_tensor(arr), axis)
+    on_one_device("delete", arr, obj)  # as an index on another device is refused
     n = arr.shape[axis]
     backend = arr._backend
     mask = obj.tolist() if isinstance(obj, Tensor) or hasattr(obj, "tolist") else obj
@@ -291,6 +294,7 @@ def insert(arr, obj, values, axis=None):
     sequence, values[j] goes before obj[j], those for one place in their order. One
     gather from arr and values joined; the gradient goes back to both."""
     arr, axis = _along("insert", as_tensor(arr), axis)
+    on_one_device("insert", arr, obj, values)
     n = arr.shape[axis]
     places, scalar = _positions("insert", obj, n, axis)
     values = astype(as_tensor(values, arr), arr.dtype, copy=False)

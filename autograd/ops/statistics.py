@@ -16,7 +16,7 @@ from backends import dtypes
 from ..shapes import INTEGER, normalize_axis, single_axis
 from ..tensor import Tensor, default_dtype
 from ..user_code import user_stacklevel
-from .elementwise import as_tensor, astype, clip, floating, in_float32, sqrt, where
+from .elementwise import as_tensor, astype, clip, floating, in_float32, on_one_device, sqrt, where
 from .gather import take
 from .indexing import IndexAdd
 from .linalg import matmul
@@ -29,8 +29,10 @@ from .searching import nonzero
 from .shape import broadcast_to, concat, reshape, squeeze, transpose
 
 
-def _common_float(*tensors):
-    """``tensors`` in their promoted dtype, the default float where that is not floating."""
+def _common_float(op, *tensors):
+    """``tensors`` (on one device) in their promoted dtype, the default float where that is
+    not floating."""
+    on_one_device(op, *tensors)
     common = tensors[0].dtype
     for t in tensors[1:]:
         common = dtypes.promote(common, t.dtype, False, False)
@@ -51,7 +53,7 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
         if not returned:
             return avg
         return avg, broadcast_to(as_tensor(math.prod(a.shape[i] for i in axes), avg), avg.shape)
-    a, w = _common_float(a, as_tensor(weights, a))
+    a, w = _common_float("average", a, as_tensor(weights, a))
     if a.dtype == dtypes.float16:  # the products and sums in float32, each result rounded once
         wide = average(astype(a, dtypes.float32), axis, astype(w, dtypes.float32), returned, keepdims)
         return tuple(astype(t, dtypes.float16) for t in wide) if returned else astype(wide, dtypes.float16)
@@ -108,7 +110,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     parts = [m] if y is None else [m, as_tensor(y, m)]
     if dtype is not None:
         parts = [astype(p, dtype, copy=False) for p in parts]
-    parts = _common_float(*parts)
+    parts = _common_float("cov", *parts)
     if parts[0].dtype == dtypes.float16:
         return in_float32(lambda wide_m, *wide_y: cov(wide_m, wide_y[0] if wide_y else None, rowvar, bias, ddof,
                                                       fweights, aweights), *parts)
@@ -145,6 +147,7 @@ def _observation_weights(name, weights, x, integers):
     if weights is None:
         return None
     weights = as_tensor(weights, x)
+    on_one_device("cov", x, weights)
     if integers and dtypes.is_floating(weights.dtype):
         if bool(x._backend.xp.any(weights.data != x._backend.xp.round(weights.data))):
             raise TypeError(f"cov: {name} must hold whole numbers (frequencies); use aweights for others")
@@ -180,6 +183,7 @@ def _trapezoids(op, y, x, dx, axis):
         d = dx
     else:
         x = as_tensor(x, y)
+        on_one_device(op, y, x)
         if x.ndim == 1:
             if x.shape[0] != y.shape[axis]:
                 raise ValueError(f"{op}: x has {x.shape[0]} points where y has {y.shape[axis]} along axis {axis}; "
@@ -233,7 +237,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     float64). Differentiable in x, fp (and xp): at a sample point the gradient in x is
     the slope to its right, past the ends 0."""
     fp = as_tensor(fp)
-    x, knots, fp = _common_float(as_tensor(x, fp), as_tensor(xp, fp), fp)
+    x, knots, fp = _common_float("interp", as_tensor(x, fp), as_tensor(xp, fp), fp)
     if knots.ndim != 1 or fp.ndim != 1:
         raise ValueError(f"interp: xp and fp must be 1-d, got shapes {knots.shape} and {fp.shape}")
     if knots.shape[0] != fp.shape[0]:
@@ -297,6 +301,7 @@ def bincount(x, weights=None, minlength=0):
         ones = xs.ones(index.shape, dtype=index.dtype)
         return Tensor._make(backend.scatter_add((bins,), (index,), ones), backend)
     weights = as_tensor(weights, x)
+    on_one_device("bincount", x, weights)
     if weights.shape != x.shape:
         raise ValueError(f"bincount: weights of shape {weights.shape} must match x's shape {x.shape}, one each")
     if not dtypes.is_floating(weights.dtype):
@@ -318,6 +323,7 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
     the weights' or the default float for integer edges, where NumPy's are float64). Edges take a's floating dtype, float64 for integers, as
     NumPy's. Not differentiable. NumPy's string estimators of ``bins`` are not offered."""
     a = as_tensor(a)
+    on_one_device("histogram", a, weights, bins)
     if weights is not None:
         weights = as_tensor(weights, a)
         if weights.shape != a.shape:
@@ -358,7 +364,7 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
         if dtypes.is_floating(widths.dtype):
             hist = astype(hist, widths.dtype)
         else:  # integer edges: a floating dtype, or the weights' sums would be truncated
-            hist, widths = _common_float(hist, widths)
+            hist, widths = _common_float("histogram", hist, widths)
         hist = hist / widths / sum(hist)
     return HistogramResult(hist.detach(), edges.detach())
 
@@ -425,6 +431,7 @@ def isin(element, test_elements, assume_unique=False, invert=False, *, kind=None
         raise ValueError(f"isin: kind must be None, 'sort' or 'table', not {kind!r}")
     element = as_tensor(element)
     test = as_tensor(test_elements, element)
+    on_one_device("isin", element, test)
     if element.dtype != test.dtype:
         common = dtypes.promote(element.dtype, test.dtype, False, False)
         element, test = astype(element, common, copy=False), astype(test, common, copy=False)

@@ -71,6 +71,8 @@ def test_delete_along_a_long_axis_matches_numpy(obj, axis, device):
     data = rng.standard_normal((3, LONG))
     x = ag.tensor(data, requires_grad=True)
     np_obj = obj.numpy() if isinstance(obj, ag.Tensor) else obj
+    if isinstance(obj, ag.Tensor):
+        obj = obj.to(x.device)  # (a tensor of positions on another device is refused)
     y = ag.delete(x, obj, axis=axis)
     want = np.delete(data, np_obj, axis=axis)
     np.testing.assert_array_equal(y.numpy(), want)
