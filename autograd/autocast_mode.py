@@ -87,8 +87,9 @@ POLICIES = {
         # Built here on matmul for some shapes, single kernels off the lists in PyTorch:
         **_named(AS_GIVEN, "bilinear adaptive_avg_pool1d adaptive_avg_pool2d interpolate"),
         # The recurrent layers (their forward, weights and all) in float32: PyTorch's CPU RNN
-        # and CUDA cells run in float16, its CPU GRU and LSTM cells in their input's dtype,
-        # and its CPU LSTM fails; float32 takes a float16 input from the layer before.
+        # and RNNCell (and its CUDA cells) run in float16, its CPU GRU, GRUCell and LSTMCell in
+        # their input's dtype, and its CPU LSTM fails on a float32 input; float32 takes a
+        # float16 input from the layer before.
         **_named(FLOAT32, "recurrent"),
         "pad": _cpu_pad,
     },
