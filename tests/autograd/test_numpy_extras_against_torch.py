@@ -207,6 +207,8 @@ def test_fmax_fmin_with_nan_and_ties_match_torch(device, torch):
     b = [1.0, 1.0, NAN, NAN, 0.0, 4.0]
     _grads(ag.fmax, torch.fmax, torch, a, b)
     _grads(ag.fmin, torch.fmin, torch, a, b)
+    # (not the -0.0/0.0 tie, whose sign NumPy changed: 0.0 in 2.2, -0.0 in 2.4)
+    a, b = a[:4] + a[5:], b[:4] + b[5:]
     _same(ag.fmax(ag.tensor(a, dtype="float64"), ag.tensor(b, dtype="float64")), np.fmax(a, b))
     _same(ag.fmin(ag.tensor([1, 5]), ag.tensor([3, 2])), np.fmin([1, 5], [3, 2]))
 
