@@ -189,6 +189,10 @@ class Function:
             return run(cls, args)
         return _run(cls, args)
 
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.name} is called through its class: {self.name}.apply(...), which runs the static "
+                        "forward and records the node (an instance is a node, not a function)")
+
     @property
     def name(self):
         return type(self).__name__

@@ -242,3 +242,23 @@ def test_a_transform_given_the_functions_result_says_to_pass_the_function(name, 
 def test_jacobians_name_themselves_for_pytorch_keywords_they_do_not_take(name):
     with pytest.raises(TypeError, match=rf"^{name}\(\) got an unexpected keyword argument 'has_aux'"):
         getattr(ag.func, name)(lambda x: x, has_aux=True)
+
+
+def test_a_function_instance_called_like_a_module_says_to_use_apply():
+    class Double(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(TypeError, match=r"Double is called through its class: Double.apply\(...\)"):
+        Double()(ag.ones(2))
+
+
+def test_nan_scans_name_themselves_on_a_bad_axis():
+    for op in (ag.nancumsum, ag.nancumprod):
+        with pytest.raises(ValueError, match=f"{op.__name__}: axis 3 is out of range"):
+            op(ag.ones(3), axis=3)

@@ -31,7 +31,7 @@ def _filled(x, value):
     return where(isnan(x), value, x) if dtypes.is_floating(x.dtype) else x
 
 
-def _warn(op, problem, result):
+def warn_of_slices(op, problem, result):
     warnings.warn(f"{op}: {problem}, so the result there is {result}; drop or fill those slices first "
                   "(ag.nan_to_num), or reduce over more elements", RuntimeWarning, stacklevel=user_stacklevel())
 
@@ -51,12 +51,16 @@ def nanprod(x, axis=None, keepdims=False):
 def nancumsum(x, axis=None):
     """Running sums along ``axis`` (None: flattened) with NaN counted as 0."""
     x = as_tensor(x)
+    if axis is not None:
+        single_axis("nancumsum", axis, x.ndim)  # (checked here, so that the error names nancumsum)
     return cumsum(_filled(x, 0), axis)
 
 
 def nancumprod(x, axis=None):
     """Running products along ``axis`` (None: flattened) with NaN counted as 1."""
     x = as_tensor(x)
+    if axis is not None:
+        single_axis("nancumprod", axis, x.ndim)
     return cumprod(_filled(x, 1), axis)
 
 
@@ -69,7 +73,7 @@ def _mean_and_count(op, x, axes, keepdims):
     count = Tensor._make(xp.sum(xp.astype(present.data, x.data.dtype), axis=axes, keepdims=keepdims), x._backend)
     none = count == 0
     if bool(xp.any(none.data)):
-        _warn(op, "a slice holds no numbers (all NaN, or empty)", "nan")
+        warn_of_slices(op, "a slice holds no numbers (all NaN, or empty)", "nan")
     total = sum(where(present, x, 0), axes, keepdims)
     return where(none, math.nan, total / where(none, 1, count)), count
 
@@ -105,7 +109,7 @@ def _nan_variance(op, x, axis, ddof, keepdims):
         count = Tensor._make(x._backend.xp.reshape(count.data, squares.shape), x._backend)
     short = count <= ddof
     if bool(x._backend.xp.any(short.data)):
-        _warn(op, f"ddof={ddof} leaves no degrees of freedom in a slice (all NaN, or too few numbers)", "nan")
+        warn_of_slices(op, f"ddof={ddof} leaves no degrees of freedom in a slice (all NaN, or too few numbers)", "nan")
     return where(short, math.nan, squares / where(short, 1, count - ddof))
 
 
@@ -150,7 +154,7 @@ def _nan_extreme(op, fn, plain, x, axis, keepdims):
         return plain(x, axis, keepdims)
     out = fn.apply(x, normalize_axis(op, axis, x.ndim), keepdims)
     if bool(x._backend.xp.any(x._backend.xp.isnan(out.data))):
-        _warn(op, "a slice is all NaN", "nan")
+        warn_of_slices(op, "a slice is all NaN", "nan")
     return out
 
 

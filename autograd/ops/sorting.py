@@ -16,6 +16,7 @@ from ..shapes import INTEGER, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
 from .elementwise import as_tensor, astype, floating, where
 from .gather import take_along_axis
+from .nan_reductions import warn_of_slices
 from .nonfinite import isfinite
 from .rearrange import moveaxis
 from .reduction import grouped, mean
@@ -169,11 +170,19 @@ def nanmedian(x, axis=None, keepdims=False):
     lines, _ = grouped(x, axes)
     if lines.shape[-1] == 0:
         return mean(x, axes, keepdims)  # NaN, as median's
+    _warn_of_lines_without_numbers("nanmedian", lines)
     ordered = sort(lines, -1)
     xp = x._backend.xp
     half = _last_indices(ordered, True) / 2  # a line of n numbers: its middle (n - 1) / 2
     middle = _mean_of_two(_take(ordered, xp.floor(half)), _take(ordered, xp.ceil(half)))
     return reshape(middle, reduced_shape(x.shape, axes, keepdims))
+
+
+def _warn_of_lines_without_numbers(op, lines):
+    """NumPy's RuntimeWarning where a line is all NaN (its result is NaN)."""
+    xp = lines._backend.xp
+    if bool(xp.any(xp.all(xp.isnan(lines.data), axis=-1))):
+        warn_of_slices(op, "a slice is all NaN", "nan")
 
 
 QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -221,6 +230,8 @@ def _quantile(op, x, q, axis, keepdims, method, skip_nan):
     lines, _ = grouped(x, axes)
     if lines.shape[-1] == 0:
         return broadcast_to(mean(x, axes, keepdims), shape)  # NaN, as median's
+    if skip_nan:
+        _warn_of_lines_without_numbers(op, lines)
     ordered = sort(lines, -1)
     backend = x._backend
     xp = backend.xp

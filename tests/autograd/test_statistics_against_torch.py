@@ -347,3 +347,18 @@ def test_interp_gradient_at_a_sample_point_is_the_slope_to_its_right():
 def test_errors_name_the_op_and_the_fix(call, error, message):
     with pytest.raises(error, match=f"^{re.escape(message)}"):
         call()
+
+
+@pytest.mark.parametrize("op", ["nanmedian", "nanquantile"])
+def test_all_nan_lines_warn_as_numpys(op):
+    data = np.array([[np.nan, np.nan], [1.0, 2.0]])
+    call = (lambda lib, x: getattr(lib, op)(x, axis=1)) if op == "nanmedian" else \
+        (lambda lib, x: getattr(lib, op)(x, 0.5, axis=1))
+    with pytest.warns(RuntimeWarning, match="All-NaN slice"):
+        want = call(np, data)
+    with pytest.warns(RuntimeWarning, match=f"{op}: a slice is all NaN"):
+        got = call(ag, ag.tensor(data))
+    np.testing.assert_array_equal(got.numpy(), want)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        call(ag, ag.tensor(data[1:]))  # no NaN line: no warning
