@@ -111,10 +111,16 @@ def disable_saved_tensors_hooks(error_message):
 def increment_version(tensor):
     """Count an in-place change made where autograd cannot see it (a kernel of your own
     writing into ``tensor.data``), as PyTorch's: backward through an op that saved the old
-    values then fails instead of using the new ones. Takes a Tensor, or a list or tuple of them."""
-    tensors = (tensor,) if isinstance(tensor, Tensor) else tensor if isinstance(tensor, (list, tuple)) else None
+    values then fails instead of using the new ones. Takes a Tensor or an iterable of them
+    (all checked before any is counted)."""
+    if isinstance(tensor, Tensor):
+        tensors = (tensor,)
+    elif isinstance(tensor, collections.abc.Iterable) and not isinstance(tensor, (str, bytes)):
+        tensors = tuple(tensor)
+    else:
+        tensors = None
     if tensors is None or not all(isinstance(t, Tensor) for t in tensors):
-        raise TypeError(f"increment_version: expected a Tensor, or a list or tuple of them, got {tensor!r:.80}")
+        raise TypeError(f"increment_version: expected a Tensor, or an iterable of them, got {tensor!r:.80}")
     for t in tensors:
         count_change(t)
 

@@ -76,9 +76,13 @@ def test_increment_version_makes_backward_refuse_the_changed_tensor(lib):
         y.backward()
 
 
-def test_increment_version_takes_lists_and_refuses_other_things():
+def test_increment_version_takes_iterables_and_refuses_other_things():
     a, b = ag.ones(2), ag.ones(3)
     ag.graph.increment_version([a, b])
-    assert a._version.value == b._version.value == 1
-    with pytest.raises(TypeError, match="a Tensor, or a list or tuple of them"):
+    ag.graph.increment_version(t for t in (a,))  # any iterable, as PyTorch's
+    assert (a._version.value, b._version.value) == (2, 1)
+    with pytest.raises(TypeError, match="a Tensor, or an iterable of them"):
         ag.graph.increment_version(np.ones(2))
+    with pytest.raises(TypeError, match="a Tensor, or an iterable of them"):
+        ag.graph.increment_version([b, 3])
+    assert b._version.value == 1  # (nothing counted when one is refused)
