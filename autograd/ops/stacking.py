@@ -4,10 +4,11 @@ append, insert and delete, with NumPy's arguments and results.
 
 None is a primitive: each is a composition of reshape, flip, transpose, concat, take,
 mul, tensordot or cumprod, so its gradient is theirs, exact, and differentiates again.
-insert and delete work out, on the host, which element goes where (from ``obj``, a
-Python index), and then gather the result with one ``take``, whose gradient is one
-scatter-add. Like NumPy's, every function here gives a new tensor, except atleast_*d
-(the tensor itself, or a view of it), flipud, fliplr and rot90 (views)."""
+insert and delete work out which element goes where (from ``obj``, an index), on the
+host for a few positions and on the device for many, and then gather the result with
+one ``take``, whose gradient is one scatter-add. Like NumPy's, every function here gives
+a new tensor, except atleast_*d (the tensor itself, or a view of it), flipud, fliplr and
+rot90 (views)."""
 import builtins
 import numbers
 
@@ -207,6 +208,8 @@ def vander(x, N=None, increasing=False):
 # insert and delete work out which entry goes where in a loop in Python along an axis up to
 # this long, and on the device past it: the loop costs less than the device's calls
 # (2-6 us) on a few entries, and 4-7 ms on the 98,304 of a (256, 384) tensor flattened.
+# Positions (or a bool mask) longer than this are checked on the device too: the loop in
+# _positions took 8-10 ms over 20,000 of them.
 _SHORT_AXIS = 128
 
 
@@ -232,17 +235,25 @@ def append(arr, values, axis=None):
     return joined("append", [arr, values], axis)
 
 
-def _positions(op, obj, n, axis):
-    """``obj`` (an int, a slice, or a sequence, array or tensor of ints) as a list of
-    positions in 0..n (n itself only for insert), negatives counted from the end, and
-    whether it was one int; out-of-range ones raise IndexError, as NumPy's."""
+def _positions(op, obj, n, axis, backend):
+    """``obj`` (an int, a slice, or a sequence, array or tensor of ints) as positions in
+    0..n (n itself only for insert), negatives counted from the end, and whether it was
+    one int; out-of-range ones raise IndexError, as NumPy's. The positions are a list, or
+    past _SHORT_AXIS of them an int64 array on the device."""
     if isinstance(obj, slice):
-        return list(range(*obj.indices(n))), False
+        picked = range(*obj.indices(n))
+        if len(picked) <= _SHORT_AXIS:
+            return list(picked), False
+        return backend.xp.arange(picked.start, picked.stop, picked.step,
+                                 dtype=backend.native_dtype(dtypes.int64)), False
+    last = n if op == "insert" else n - 1
+    many = None if type(obj) is int else _many_positions(obj, n, last, backend)
+    if many is not None:
+        return many, False
     if isinstance(obj, Tensor) or hasattr(obj, "tolist"):  # a tensor or a NumPy array
         obj = obj.tolist()
     scalar = not isinstance(obj, (list, tuple))
     items = [obj] if scalar else obj
-    last = n if op == "insert" else n - 1
     out = []
     for i in items:
         if isinstance(i, bool) or not isinstance(i, numbers.Integral):
@@ -253,6 +264,57 @@ def _positions(op, obj, n, axis):
     return out, scalar
 
 
+def _many_positions(obj, n, last, backend):
+    """``obj``'s positions (see _positions) as an int64 array on the device, worked out
+    there, where it is a 1-D sequence, array or tensor of more than _SHORT_AXIS ints, all
+    in -n..last; else None: a short one, or one the loop in _positions refuses, naming
+    the entry at fault as it does for a short one."""
+    if isinstance(obj, (list, tuple)):
+        # one pass in C over the entries' types: ints, not bools (which NumPy would read as 0 and 1)
+        if len(obj) <= _SHORT_AXIS or not builtins.all(issubclass(t, numbers.Integral) and t is not bool
+                                                       for t in set(map(type, obj))):
+            return None
+        try:
+            positions = backend.asarray(obj, dtypes.int64)
+        except OverflowError:  # an int past int64's range: out of bounds
+            return None
+    else:
+        kind = _kind(obj)
+        fits = kind == "i" or kind == "u" and obj.dtype.itemsize < 8  # in int64, as uint64 may not
+        if not fits or obj.ndim != 1 or obj.shape[0] <= _SHORT_AXIS:
+            return None
+        positions = obj.data if isinstance(obj, Tensor) else backend.asarray(obj)
+    xp = backend.xp
+    positions = xp.astype(positions, backend.native_dtype(dtypes.int64), copy=False)
+    if bool(xp.any((positions < -n) | (positions > last))):
+        return None
+    return xp.where(positions < 0, positions + n, positions)
+
+
+def _kind(obj):
+    """The kind of an array's or a tensor's dtype ("b", "i", "u", "f"...); None for other objects."""
+    return getattr(getattr(obj, "dtype", None), "kind", None)
+
+
+def _delete_mask(obj, n, backend):
+    """``obj`` as delete's bool mask: for an axis up to _SHORT_AXIS long, the list of
+    positions it deletes, else a bool array on the device; None where it is not a mask
+    (a 1-D bool array or tensor, or a non-empty sequence of bools)."""
+    if isinstance(obj, (list, tuple)):
+        if not obj or type(obj[0]) is not bool or set(map(type, obj)) != {bool}:  # ints: at the first entry
+            return None
+        length = len(obj)
+    elif _kind(obj) == "b" and obj.ndim == 1 and obj.shape[0]:
+        length = obj.shape[0]
+    else:
+        return None
+    if length != n:
+        raise ValueError(f"delete: a bool mask obj must have the axis's length {n}, got {length}")
+    if n <= _SHORT_AXIS:
+        return [i for i, m in enumerate(obj if isinstance(obj, (list, tuple)) else obj.tolist()) if m]
+    return obj.data if isinstance(obj, Tensor) else backend.asarray(obj, dtypes.bool_)
+
+
 def delete(arr, obj, axis=None):
     """``arr`` without the entries ``obj`` (an int, a slice, a sequence of ints, or a bool
     mask as long as the axis) along ``axis`` (of the flattened tensor when None), as
@@ -261,27 +323,31 @@ def delete(arr, obj, axis=None):
     on_one_device("delete", arr, obj)  # as an index on another device is refused
     n = arr.shape[axis]
     backend = arr._backend
-    mask = obj.tolist() if isinstance(obj, Tensor) or hasattr(obj, "tolist") else obj
-    if isinstance(mask, slice):
-        gone = range(*mask.indices(n))
-    elif isinstance(mask, (list, tuple)) and mask and builtins.all(isinstance(m, bool) for m in mask):
-        if len(mask) != n:
-            raise ValueError(f"delete: a bool mask obj must have the axis's length {n}, got {len(mask)}")
-        gone = [i for i, m in enumerate(mask) if m]
-    elif isinstance(mask, bool):
-        raise TypeError(f"delete: obj must be an int, a slice, a sequence of ints or a bool mask, not {obj!r}")
+    if isinstance(obj, slice):
+        gone = range(*obj.indices(n))
     else:
-        gone = _positions("delete", obj, n, axis)[0]
-    if n <= _SHORT_AXIS:
+        gone = _delete_mask(obj, n, backend)
+        if gone is None:
+            if isinstance(obj, bool) or (_kind(obj) == "b" and obj.ndim == 0):
+                raise TypeError(f"delete: obj must be an int, a slice, a sequence of ints or a bool mask, "
+                                f"not {obj!r}")
+            gone = _positions("delete", obj, n, axis, backend)[0]
+    if n <= _SHORT_AXIS and isinstance(gone, (list, range)):
         gone = set(gone)
         kept = backend.asarray([i for i in range(n) if i not in gone], dtypes.int64)
     else:  # the entries kept, from a mask on the device
         xp = backend.xp
-        keep = xp.ones((n,), dtype=xp.bool)
         if isinstance(gone, range):
-            keep[_clamped(mask, n)] = False
-        elif gone:
-            backend.put_(keep, (backend.asarray(gone, dtypes.int64),), xp.zeros((len(gone),), dtype=xp.bool))
+            keep = xp.ones((n,), dtype=xp.bool)
+            keep[_clamped(obj, n)] = False
+        elif not isinstance(gone, list) and gone.dtype == xp.bool:  # a mask of those to delete
+            keep = xp.logical_not(gone)
+        else:
+            keep = xp.ones((n,), dtype=xp.bool)
+            if isinstance(gone, list):
+                gone = backend.asarray(gone, dtypes.int64)
+            if gone.shape[0]:
+                backend.put_(keep, (gone,), xp.zeros(gone.shape, dtype=xp.bool))
         kept = xp.nonzero(keep)[0]
     return take(arr, Tensor._make(kept, backend), axis)
 
@@ -296,14 +362,16 @@ def insert(arr, obj, values, axis=None):
     arr, axis = _along("insert", as_tensor(arr), axis)
     on_one_device("insert", arr, obj, values)
     n = arr.shape[axis]
-    places, scalar = _positions("insert", obj, n, axis)
+    backend = arr._backend
+    places, scalar = _positions("insert", obj, n, axis, backend)
     values = astype(as_tensor(values, arr), arr.dtype, copy=False)
-    if len(places) == 1:  # NumPy's one slice of new entries, as wide as values make it
+    if isinstance(places, list) and len(places) == 1:  # NumPy's one slice of new entries, as wide as values
         values = reshape(values, (1,) * (arr.ndim - values.ndim) + values.shape)
         if scalar:
             values = moveaxis(values, 0, axis)
         places = [places[0]] * values.shape[axis]
-    slots = arr.shape[:axis] + (len(places),) + arr.shape[axis + 1:]
+    count = len(places) if isinstance(places, list) else places.shape[0]
+    slots = arr.shape[:axis] + (count,) + arr.shape[axis + 1:]
     try:
         values = broadcast_to(values, slots)
     except ValueError:
@@ -311,19 +379,22 @@ def insert(arr, obj, values, axis=None):
                          f"they fill") from None
     # Each new entry's place in the result: obj's places in sorted (stable) order, each
     # pushed on by the new entries before it; the old entries fill the rest in order.
-    backend = arr._backend
-    order = sorted(range(len(places)), key=places.__getitem__)
-    if n <= _SHORT_AXIS:
-        source = [None] * (n + len(places))
+    if n <= _SHORT_AXIS and isinstance(places, list):
+        order = sorted(range(count), key=places.__getitem__)
+        source = [None] * (n + count)
         for shift, j in enumerate(order):
             source[places[j] + shift] = n + j
         old = iter(range(n))
         picks = backend.asarray([next(old) if s is None else s for s in source], dtypes.int64)
-    else:  # each old entry pushed on by the new entries at or before its place
+    else:  # the same on the device; the old entries fill the places left free, in order
         xp, int64 = backend.xp, backend.native_dtype(dtypes.int64)
-        ordered = backend.asarray([places[j] for j in order], dtypes.int64)
-        old = xp.arange(n, dtype=int64)
-        picks = xp.empty((n + len(places),), dtype=int64)
-        backend.put_(picks, (ordered + xp.arange(len(places), dtype=int64),), backend.asarray(order, dtypes.int64) + n)
-        backend.put_(picks, (old + xp.astype(xp.searchsorted(ordered, old, side="right"), int64),), old)
+        if isinstance(places, list):
+            places = backend.asarray(places, dtypes.int64)
+        order = backend.argsort(places, 0, False, True)
+        new_at = xp.take(places, order) + xp.arange(count, dtype=int64)
+        free = xp.ones((n + count,), dtype=xp.bool)
+        backend.put_(free, (new_at,), xp.zeros((count,), dtype=xp.bool))
+        picks = xp.empty((n + count,), dtype=int64)
+        backend.put_(picks, (new_at,), xp.astype(order, int64, copy=False) + n)
+        backend.put_(picks, (xp.nonzero(free)[0],), xp.arange(n, dtype=int64))
     return take(joined("insert", [arr, values], axis), Tensor._make(picks, backend), axis)

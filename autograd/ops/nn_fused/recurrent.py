@@ -6,6 +6,7 @@ the same step formulas (``_lstm_forward`` and ``_lstm_backward``, ``_gru_forward
 and ``_gru_backward``) in a loop. A plain backward runs the formulas on bare arrays;
 under create_graph the same formulas run on Tensors (``TENSOR_MATH``)."""
 import functools
+import operator
 from types import SimpleNamespace
 
 from backends import dtypes
@@ -42,6 +43,7 @@ class RNNStep(Function):
         need_gx, need_h, need_w, _ = ctx.needs_input_grad
         backend = h._backend
         recording = _grad_state.enabled
+        matmul = _math(backend).matmul
         if not recording:  # a plain backward: the formulas below on the bare arrays
             gy, h, w_hh_t, h_new = gy.data, h.data, w_hh_t.data, h_new.data
         if recording and ctx.nonlinearity == "relu":
@@ -52,8 +54,8 @@ class RNNStep(Function):
         else:
             dz = _rnn_backward(backend, h_new, gy, ctx.nonlinearity)
         grads = (dz if need_gx else None,
-                 dz @ w_hh_t.T if need_h else None,
-                 h.T @ dz if need_w else None,
+                 matmul(dz, w_hh_t.T) if need_h else None,
+                 matmul(h.T, dz) if need_w else None,
                  None)
         if recording:
             return grads
@@ -63,7 +65,7 @@ class RNNStep(Function):
 def _rnn_forward(backend, gx, h, w_hh_t, nonlinearity):
     """One Elman RNN step on arrays of one dtype and shape: the new h."""
     xp = backend.xp
-    z = xp.matmul(h, w_hh_t)
+    z = backend.matmul(h, w_hh_t)
     z += gx
     return xp.tanh(z) if nonlinearity == "tanh" else xp.maximum(z, xp.zeros((), dtype=z.dtype))
 
@@ -121,9 +123,9 @@ class LSTMStep(Function):
             gh, gc, g_gates, h, c_prev, w_hh_t, c, gates = _arrays(gh, gc, g_gates, h, c_prev, w_hh_t, c, gates)
         dz, dc_prev = _lstm_backward(math, gates, c, c_prev, gh, gc, g_gates)
         grads = (dz if need_gx else None,
-                 dz @ w_hh_t.T if need_h else None,
+                 math.matmul(dz, w_hh_t.T) if need_h else None,
                  dc_prev if need_c else None,
-                 h.T @ dz if need_w else None)
+                 math.matmul(h.T, dz) if need_w else None)
         if math is TENSOR_MATH:
             return grads
         return Tensor._make_each(grads, backend)
@@ -132,7 +134,7 @@ class LSTMStep(Function):
 def _lstm_forward(backend, gx, h, c_prev, w_hh_t):
     """One LSTM step on arrays: the new h and c, and the gate values (stacked i, f, g, o)."""
     xp = backend.xp
-    z = xp.matmul(h, w_hh_t)
+    z = backend.matmul(h, w_hh_t)
     if z.dtype == gx.dtype and z.shape == gx.shape:
         z += gx
     else:  # promote or broadcast, as gx + h @ w_hh_t would
@@ -159,28 +161,32 @@ def _lstm_backward(math, gates, c, c_prev, gh, gc, g_gates):
 
 class _ArrayMath:
     """The array functions the step formulas use in a plain backward (TENSOR_MATH's
-    Tensor ops under create_graph): the backend's namespace under the names they share."""
+    Tensor ops under create_graph): the backend's namespace under the names they share,
+    and its matmul, which multiplies float16 in float32 BLAS (NumPy's own float16 loop
+    is tens of times slower) and rounds once, as a Tensor's matmul does."""
 
-    def __init__(self, xp):
+    def __init__(self, backend):
+        xp = backend.xp
         self.join, self.tanh, self.zeros_like = xp.concat, xp.tanh, xp.zeros_like
+        self.matmul = backend.matmul
 
     @staticmethod
     def blocks(a, count):
         return _blocks(a, count)
 
 
-TENSOR_MATH = SimpleNamespace(join=concat, tanh=tanh, zeros_like=lambda t: t * 0,
+TENSOR_MATH = SimpleNamespace(join=concat, tanh=tanh, zeros_like=lambda t: t * 0, matmul=operator.matmul,
                               blocks=lambda t, count: split(t, count, axis=-1))
 
 
 def _math(backend):
     """TENSOR_MATH under create_graph (the backward is recorded), else the backend's arrays'."""
-    return TENSOR_MATH if _grad_state.enabled else _array_math(backend.xp)
+    return TENSOR_MATH if _grad_state.enabled else _array_math(backend)
 
 
 @functools.lru_cache(maxsize=None)
-def _array_math(xp):
-    return _ArrayMath(xp)
+def _array_math(backend):
+    return _ArrayMath(backend)
 
 
 def _arrays(*tensors):
@@ -280,8 +286,8 @@ class GRUStep(Function):
             g_h, g_gates, h, w_hh_t, gh_n, gates = _arrays(g_h, g_gates, h, w_hh_t, gh_n, gates)
         g_gx, g_gh, g_h_direct = _gru_backward(math, gates, gh_n, h, g_h, g_gates)
         grads = (g_gx if need_gx else None,
-                 g_h_direct + g_gh @ w_hh_t.T if need_h else None,
-                 h.T @ g_gh if need_w else None,
+                 g_h_direct + math.matmul(g_gh, w_hh_t.T) if need_h else None,
+                 math.matmul(h.T, g_gh) if need_w else None,
                  _bias_gradient(math, backend, g_gh, dtype) if need_b else None)
         if math is TENSOR_MATH:
             return grads
@@ -299,7 +305,7 @@ def _gru_forward(backend, gx, h, w_hh_t, b_hh):
     gh's n part, which backward needs (not a view keeping all of gh)."""
     xp = backend.xp
     size = h.shape[-1]
-    gh = xp.matmul(h, w_hh_t)
+    gh = backend.matmul(h, w_hh_t)
     if b_hh is not None:
         gh = gh + b_hh
     rz = backend.sigmoid(gx[..., :2 * size] + gh[..., :2 * size])

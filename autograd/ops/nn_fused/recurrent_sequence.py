@@ -53,7 +53,7 @@ class RNNSequence(Function):
         g_hs = g_hs.data
         need_x, need_h0, need_w, _, _, _ = ctx.needs_input_grad
         backend = ctx._backend
-        xp = backend.xp
+        xp, matmul = backend.xp, backend.matmul
         order = _time_order(steps, reverse)
         first = order[0]
         w_t = w_hh_t.T
@@ -62,10 +62,10 @@ class RNNSequence(Function):
         for t in reversed(order):
             dz[t] = _rnn_backward(backend, hs[t], _plus(dh, g_hs[t, ...]), ctx.nonlinearity)
             if t != first or need_h0:
-                dh = dz[t] @ w_t
+                dh = matmul(dz[t], w_t)
         flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))
         grads = (flat if need_x else None, dh if need_h0 else None,
-                 _weight_gradient(xp, h0, hs, flat, reverse) if need_w else None)
+                 _weight_gradient(backend, h0, hs, flat, reverse) if need_w else None)
         return Tensor._make_each(grads, ctx._backend) + (None, None, None)
 
 
@@ -96,8 +96,8 @@ class LSTMSequence(Function):
         (h0, c0, w_hh_t), (hs, cs, gates) = _take_saved(ctx, 3)
         g_hs, g_c = _arrays(g_hs, g_c)
         need_x, need_h0, need_c0, need_w, _, _ = ctx.needs_input_grad
-        xp = ctx._backend.xp
-        math = _array_math(xp)
+        backend = ctx._backend
+        xp, math = backend.xp, _array_math(backend)
         order = _time_order(steps, reverse)
         first, last = order[0], order[-1]  # the steps that start from h0, c0 and that give c
         w_t = w_hh_t.T
@@ -108,11 +108,11 @@ class LSTMSequence(Function):
             gh = _plus(dh, None if g_hs is None else g_hs[t, ...])
             dz[t], dc = _lstm_backward(math, gates[t], cs[t], c_prev, gh, _plus(dc, g_c if t == last else None), None)
             if t != first or need_h0:
-                dh = dz[t] @ w_t
+                dh = math.matmul(dz[t], w_t)
             gates[t] = cs[t] = None  # (the step after it, which took cs[t] as c_prev, ran before)
         flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))
         grads = (flat if need_x else None, dh if need_h0 else None, dc if need_c0 else None,
-                 _weight_gradient(xp, h0, hs, flat, reverse) if need_w else None)
+                 _weight_gradient(backend, h0, hs, flat, reverse) if need_w else None)
         return Tensor._make_each(grads, ctx._backend) + (None, None)
 
 
@@ -141,8 +141,8 @@ class GRUSequence(Function):
         (h0, w_hh_t, _), (hs, gates, gh_ns) = _take_saved(ctx, 3)
         dtype, g_hs = g_hs.dtype, g_hs.data
         need_x, need_h0, need_w, need_b, _, _ = ctx.needs_input_grad
-        xp = ctx._backend.xp
-        math = _array_math(xp)
+        backend = ctx._backend
+        xp, math = backend.xp, _array_math(backend)
         order = _time_order(steps, reverse)
         first = order[0]
         w_t = w_hh_t.T
@@ -152,13 +152,13 @@ class GRUSequence(Function):
             h_prev = h0 if t == first else hs[t + 1 if reverse else t - 1]
             g_gx[t], g_gh[t], direct = _gru_backward(math, gates[t], gh_ns[t], h_prev, _plus(dh, g_hs[t, ...]), None)
             if t != first or need_h0:
-                dh = direct + g_gh[t] @ w_t
+                dh = direct + math.matmul(g_gh[t], w_t)
             gates[t] = gh_ns[t] = None
         flat_gh = xp.reshape(xp.stack(g_gh, axis=0), (-1, g_gh[0].shape[-1])) if need_w or need_b else None
         grads = (xp.reshape(xp.stack(g_gx, axis=0), (-1, g_gx[0].shape[-1])) if need_x else None,
                  dh if need_h0 else None,
-                 _weight_gradient(xp, h0, hs, flat_gh, reverse) if need_w else None,
-                 float_sum(ctx._backend, flat_gh, dtype, axis=0) if need_b else None)  # float16 in float32
+                 _weight_gradient(backend, h0, hs, flat_gh, reverse) if need_w else None,
+                 float_sum(backend, flat_gh, dtype, axis=0) if need_b else None)  # float16 in float32
         return Tensor._make_each(grads, ctx._backend) + (None, None)
 
 
@@ -182,12 +182,12 @@ def _take_saved(ctx, per_step):
     return saved[1:fixed], lists
 
 
-def _weight_gradient(xp, h0, hs, flat, reverse):
+def _weight_gradient(backend, h0, hs, flat, reverse):
     """The recurrent weight's gradient, the sum over steps of h_prev^T @ (the gradient at
     gh), in one GEMM: each step's h before it (h0 for the first; ``hs`` holds every
     step's h) against its rows of ``flat`` (every step's gradient at gh, time-major)."""
     before = [h0, *hs[:-1]] if not reverse else [*hs[1:], h0]
-    return xp.concat(before, axis=0).T @ flat
+    return backend.matmul(backend.xp.concat(before, axis=0).T, flat)
 
 
 def _rnn_steps(ctx, projected, h0, w_hh_t):
