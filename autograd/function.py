@@ -20,7 +20,7 @@ import types
 import weakref
 
 from . import grad_mode
-from .tensor import HookHandle, Tensor, check_hook, count_change, share_version, version_of
+from .tensor import HookHandle, Tensor, check_hook, count_change, on_one_device, share_version, version_of
 
 _state = grad_mode.state
 _new = object.__new__
@@ -379,7 +379,7 @@ def _run(cls, args):
             if backend is None:
                 backend = a._backend
             elif a._backend is not backend:
-                _device_mismatch(cls, backend, a._backend)
+                on_one_device(cls.__name__.lower(), *args)  # (raises)
             if a._requires_grad or a._version is not None and a._fresh()._requires_grad:
                 requires = True  # (_fresh: an indexing view whose base joined the graph since)
     if backend is None:
@@ -433,11 +433,6 @@ def _not_an_output(cls, raw):
         return
     raise TypeError(f"{cls.__name__}.forward returned {type(raw).__name__} {raw!r:.60}; return the backend "
                     "array (or Tensor) it computed, or a tuple of them for several outputs")
-
-
-def _device_mismatch(cls, first, second):
-    raise ValueError(f"{cls.__name__.lower()}: expected all tensors on one device, got "
-                     f"{first.device} and {second.device}; move one with .to(device)")
 
 
 def _outputs(cls, raw, backend):

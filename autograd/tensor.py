@@ -1203,6 +1203,21 @@ class LeafHooks(list):
         self.after_accumulation = []
 
 
+def on_one_device(op, *tensors):
+    """Refuse Tensors (None and other values are skipped) on different devices, naming ``op``:
+    Function.apply checks its arguments with it, and an op that works on arrays itself calls
+    it, since a backend's namespace may take another's array silently (NumPy reads it as its
+    own), a copy across devices that topograd never makes."""
+    first = None
+    for t in tensors:
+        if isinstance(t, Tensor):
+            if first is None:
+                first = t
+            elif t._backend is not first._backend:
+                raise ValueError(f"{op}: expected all tensors on one device, got {first.device} and {t.device}; "
+                                 "move one with .to(device)")
+
+
 def check_hook(op, hook):
     """Refuse a hook that cannot be called when it is registered, on the user's line, not later
     as a bare "'int' object is not callable" from inside backward or forward."""

@@ -9,7 +9,7 @@ from ..autocast_mode import autocast_op
 from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..shapes import broadcast_shapes
-from ..tensor import Tensor, count_change, default_dtype
+from ..tensor import Tensor, count_change, default_dtype, on_one_device
 
 _PY_SCALARS = (int, float, bool)
 
@@ -63,20 +63,6 @@ def floating(x):
     if x.data.dtype in x._backend.floating_dtypes:
         return x
     return astype(x, default_dtype())
-
-
-def on_one_device(op, *tensors):
-    """Refuse Tensors (None and other values are skipped) on different devices, for an op
-    that works on their arrays itself: a backend's namespace may take another's array
-    silently (NumPy reads it as its own), a copy across devices that topograd never makes."""
-    first = None
-    for t in tensors:
-        if isinstance(t, Tensor):
-            if first is None:
-                first = t
-            elif t._backend is not first._backend:
-                raise ValueError(f"{op}: expected all tensors on one device, got {first.device} and {t.device}; "
-                                 "move one with .to(device)")
 
 
 def operands(op, a, b, broadcast=True, to_float=False):

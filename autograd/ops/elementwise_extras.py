@@ -19,9 +19,9 @@ from backends import dtypes
 
 from ..function import Function
 from ..shapes import broadcast_shapes
-from ..tensor import Tensor
+from ..tensor import Tensor, on_one_device
 from .comparison import greater_equal, less_equal
-from .elementwise import (abs, as_tensor, astype, constant, floating, mul, on_one_device, operands, pow, sigmoid, sin,
+from .elementwise import (abs, as_tensor, astype, constant, floating, mul, operands, pow, sigmoid, sin,
                           where)
 from .nonfinite import isnan
 from .rearrange import unstack

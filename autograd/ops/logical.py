@@ -10,7 +10,7 @@ bitwise_left_shift and bitwise_right_shift) take integers only, and counts >= 0.
 from backends import dtypes
 
 from ..shapes import broadcast_shapes
-from ..tensor import Tensor
+from ..tensor import Tensor, on_one_device
 from .elementwise import as_tensor, operands
 
 
@@ -37,9 +37,7 @@ def _logical(name):
             a = _lifted(a, b)
         else:
             raise TypeError(f"{name}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
-        if a._backend is not b._backend:
-            raise ValueError(f"{name}: expected all tensors on one device, got {a.device} and {b.device}; "
-                             "move one with .to(device)")
+        on_one_device(name, a, b)
         broadcast_shapes(name, a.shape, b.shape)
         return Tensor._make(getattr(a._backend.xp, name)(truth(a), truth(b)), a._backend)
     logical.__name__ = name

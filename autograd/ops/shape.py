@@ -3,8 +3,8 @@ import math
 
 from ..function import Function
 from ..shapes import INTEGER, broadcast_shapes, normalize_axis, shape_arg, single_axis
-from ..tensor import Tensor, share_version, version_of
-from .elementwise import accumulate, on_one_device
+from ..tensor import Tensor, on_one_device, share_version, version_of
+from .elementwise import accumulate
 
 
 def _view(out, x, remake, write_back):

@@ -15,8 +15,8 @@ import numbers
 from backends import dtypes
 
 from ..shapes import INTEGER, single_axis
-from ..tensor import Tensor
-from .elementwise import as_tensor, astype, mul, on_one_device
+from ..tensor import Tensor, on_one_device
+from .elementwise import as_tensor, astype, mul
 from .gather import take
 from .indexing import _clamped
 from .linalg import tensordot

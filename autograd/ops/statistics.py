@@ -14,9 +14,9 @@ from collections import namedtuple
 from backends import dtypes
 
 from ..shapes import INTEGER, normalize_axis, single_axis
-from ..tensor import Tensor, default_dtype
+from ..tensor import Tensor, default_dtype, on_one_device
 from ..user_code import user_stacklevel
-from .elementwise import as_tensor, astype, clip, floating, in_float32, on_one_device, sqrt, where
+from .elementwise import as_tensor, astype, clip, floating, in_float32, sqrt, where
 from .gather import take
 from .indexing import IndexAdd
 from .linalg import matmul
