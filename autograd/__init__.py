@@ -56,7 +56,7 @@ from .ops.trigonometric import (acos, acosh, arccos, arccosh, arcsin, arcsinh, a
                                 asinh, atan, atan2, atanh, cosh, sinh, tan)
 from .tensor import Tensor, default_dtype as get_default_dtype, set_default_dtype
 # (graphviz itself is imported only when a drawing is made)
-from . import checkpoint, func, functional, graph, linalg, profiler, viz
+from . import checkpoint, func, functional, graph, linalg, profiler, special, viz
 from .linalg import matrix_transpose, vecdot  # the standard has these at the top level too
 from .viz import draw, make_dot
 
