@@ -2,23 +2,22 @@
 ``grad_and_value``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd`` and ``hessian``, built on
 ``ag.grad`` and ``ag.functional``.
 
-A transform returns a new function. Its arguments may be Tensors or, for ``grad``,
-``grad_and_value`` and ``vjp``, nested tuples, lists and dicts of them (a model's
-parameters as a dict, for ``nn.utils.stateless.functional_call``); results come back in
-the same structure, with zeros for an input the output does not depend on (an output
-outside the graph included). Transforms compose: ``grad(grad(f))`` is the second
-derivative, since a transform called inside another records its backward pass. So does
-one whose results ordinary ``backward`` may go through, as torch.func's: in grad mode,
-given tensors that require grad, or running ``func`` on tensors it captured that do (a
-model's parameters in a gradient penalty). Otherwise its results, aux included, are
-outside any graph.
+A transform returns a new function. Its arguments and outputs may be Tensors or nested
+tuples, lists and dicts of them (a model's parameters as a dict, for
+``nn.utils.stateless.functional_call``); results come back in the same structure, with
+zeros for an input the output does not depend on (an output outside the graph included).
+Transforms compose: ``grad(grad(f))`` is the second derivative, since a transform called
+inside another records its backward pass. So does one whose results ordinary ``backward``
+may go through, as torch.func's: in grad mode, given tensors that require grad, or running
+``func`` on tensors it captured that do (a model's parameters in a gradient penalty).
+Otherwise its results, aux included, are outside any graph.
 """
 import functools
 import threading
 import weakref
 
-from .functional import (_as_given, _as_tuple, _check_v, _detached, _grad, _jacobian_of_outputs,
-                         _jvp_of_outputs)
+from .functional import (_backward_with_seeds, _detached, _grad, _gradient_by_seed,
+                         _jacobian_of_outputs)
 from .grad_mode import enable_grad, is_grad_enabled
 from .creation import zeros_like
 from .tensor import Tensor
@@ -93,6 +92,35 @@ def _joined(parts, build):
             start += size
         return build(items)
     return leaves, unflatten
+
+
+def _regrouped(flat, trees):
+    """``flat`` (results for the trees' leaves, in order) rebuilt as one tree per tree."""
+    results, start = [], 0
+    for leaves, unflatten in trees:
+        results.append(unflatten(flat[start:start + len(leaves)]))
+        start += len(leaves)
+    return results
+
+
+def _structure(tree):
+    """A comparable description of a tree's containers (its leaves all read "Tensor")."""
+    if isinstance(tree, (tuple, list)):
+        return type(tree).__name__, tuple(_structure(item) for item in tree)
+    if isinstance(tree, dict):
+        return "dict", tuple((k, _structure(v)) for k, v in tree.items())
+    return type(tree).__name__
+
+
+def _differentiable_arguments(args, positions, trees, create_graph):
+    """Put fresh leaves to differentiate with respect to into ``args`` (a list) at
+    ``positions``; return them, flat."""
+    wrt = []
+    for p, (leaves, unflatten) in zip(positions, trees):
+        fresh = _differentiable(leaves, create_graph)
+        args[p] = unflatten(fresh)
+        wrt.extend(fresh)
+    return wrt
 
 
 def _function(func, caller, usage="{}(f)(x)"):
@@ -200,19 +228,12 @@ def _grad_and_value(func, argnums, has_aux, caller):
         trees = [_flatten(args[p], caller, "the arguments at argnums") for p in positions]
         with _Level() as level, enable_grad():
             create_graph = _records([t for leaves, _ in trees for t in leaves], level)
-            wrt = []
-            for p, (leaves, unflatten) in zip(positions, trees):
-                fresh = _differentiable(leaves, create_graph)
-                args[p] = unflatten(fresh)
-                wrt.extend(fresh)
+            wrt = _differentiable_arguments(args, positions, trees, create_graph)
             output, aux = _split_aux(func(*args, **kwargs), has_aux, caller)
             _scalar_output(output, caller)
             create_graph = create_graph or _records_after((output,), level)
             grads = _gradients((output,), wrt, create_graph)
-        results, start = [], 0
-        for leaves, unflatten in trees:
-            results.append(unflatten(grads[start:start + len(leaves)]))
-            start += len(leaves)
+        results = _regrouped(grads, trees)
         gradient = tuple(results) if as_tuple else results[0]
         if not create_graph:
             output, aux = output.detach(), _without_graph(aux)
@@ -254,68 +275,86 @@ def vjp(func, *primals, has_aux=False):
         with enable_grad():
             wrt = [t for f in fresh for t in f]
             grads = _gradients(outputs, wrt, create_graph, grad_outputs=given)
-        results, start = [], 0
-        for (_, unflatten), f in zip(flat, fresh):
-            results.append(unflatten(grads[start:start + len(f)]))
-            start += len(f)
-        return tuple(results)
+        return tuple(_regrouped(grads, [(f, unflatten) for (_, unflatten), f in zip(flat, fresh)]))
 
     if not create_graph:
         output, aux = _without_graph(output), _without_graph(aux)
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
 
-def jvp(func, primals, tangents):
-    """``(func(*primals), J @ tangents)``, primals and tangents tuples of Tensors (by the
-    double-backward trick, as ``ag.functional.jvp``)."""
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """``(func(*primals), J @ tangents)``: primals a tuple of Tensors or of nested tuples,
+    lists and dicts of them, tangents of the same structure and shapes; the product comes
+    back in the output's structure (by the double-backward trick, as
+    ``ag.functional.jvp``). With has_aux, ``(output, product, aux)``; with strict, an
+    output independent of the primals raises instead of giving zeros."""
     _function(func, "jvp", "jvp(f, (x,), (v,))")
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
         raise TypeError("jvp: primals and tangents must be tuples of Tensors (a one-element tuple for one)")
-    _as_tuple(primals, "inputs", "jvp")
-    tangents = _check_v(tangents, primals, True, "jvp")
+    flat_primals, rebuild_primals = _flatten(primals, "jvp", "primals")
+    flat_tangents, _ = _flatten(tangents, "jvp", "tangents")
+    if _structure(primals) != _structure(tangents):
+        raise ValueError(f"jvp: tangents must have the primals' structure; got primals {_structure(primals)} and "
+                         f"tangents {_structure(tangents)}")
+    if not flat_primals:
+        raise ValueError("jvp: primals hold no Tensor, so there is nothing to differentiate with respect to")
+    for i, (p, t) in enumerate(zip(flat_primals, flat_tangents)):
+        if p.shape != t.shape:
+            raise ValueError(f"jvp: tangent {i} has shape {t.shape}, but its primal has shape {p.shape}")
     with _Level() as level, enable_grad():
-        create_graph = _records(primals + tangents, level)  # J @ tangents is linear in tangents too
-        fresh = _differentiable(primals, create_graph)
-        outputs_are_tuple, outputs = _as_tuple(func(*fresh), "outputs of the user-provided function", "jvp")
+        create_graph = _records(flat_primals + flat_tangents, level)  # J @ tangents is linear in tangents too
+        fresh = _differentiable(flat_primals, create_graph)
+        output, aux = _split_aux(func(*rebuild_primals(fresh)), has_aux, "jvp")
+        outputs, rebuild_output = _flatten(output, "jvp", "the function's outputs")
+        if not outputs:
+            raise ValueError("jvp: the function returned no Tensor, so it has no derivative")
         create_graph = create_graph or _records_after(outputs, level)
-        products = _jvp_of_outputs(outputs, fresh, tangents, create_graph, strict=False)
-    return (_as_given(_detached(outputs, create_graph), outputs_are_tuple),
-            _as_given(_detached(products, create_graph), outputs_are_tuple))
+        seeds, grad_inputs = _backward_with_seeds(outputs, fresh)
+        products = _gradient_by_seed(grad_inputs, seeds, flat_tangents, create_graph)
+    if strict and any(p is None for p in products):
+        raise RuntimeError("jvp(strict=True): an output of the function is independent of the primals; pass "
+                           "strict=False to get zeros for it")
+    products = [zeros_like(o) if p is None else p for p, o in zip(products, outputs)]
+    if not create_graph:
+        outputs, products, aux = [o.detach() for o in outputs], [p.detach() for p in products], _without_graph(aux)
+    results = rebuild_output(outputs), rebuild_output(products)
+    return results + (aux,) if has_aux else results
 
 
 def _jacobian(strategy, caller):
-    def transform(func, argnums=0):
+    def transform(func, argnums=0, has_aux=False):
         @functools.wraps(_function(func, caller))
-        def transformed(*args):
+        def transformed(*args, **kwargs):
             positions, as_tuple = _argnums(argnums, len(args), caller)
-            for p in positions:
-                if not isinstance(args[p], Tensor):
-                    raise TypeError(f"{caller}: the arguments at argnums must be Tensors, got "
-                                    f"{type(args[p]).__name__}")
-
-            def of_selected(*selected):
-                merged = list(args)
-                for p, t in zip(positions, selected):
-                    merged[p] = t
-                return func(*merged)
-
+            args = list(args)
+            trees = [_flatten(args[p], caller, "the arguments at argnums") for p in positions]
             with _Level() as level, enable_grad():
-                selected = [args[p] for p in positions]
-                create_graph = _records(selected, level)
-                fresh = _differentiable(selected, create_graph)
-                outputs_are_tuple, outputs = _as_tuple(of_selected(*fresh), "outputs of the user-provided function",
-                                                       caller)
+                create_graph = _records([t for leaves, _ in trees for t in leaves], level)
+                wrt = _differentiable_arguments(args, positions, trees, create_graph)
+                output, aux = _split_aux(func(*args, **kwargs), has_aux, caller)
+                outputs, rebuild_output = _flatten(output, caller, "the function's outputs")
+                if not outputs:
+                    raise ValueError(f"{caller}: the function returned no Tensor, so it has no Jacobian")
                 create_graph = create_graph or _records_after(outputs, level)
-                blocks = _jacobian_of_outputs(outputs, fresh, create_graph, False, strategy)
-            return _as_given(_detached(blocks, create_graph), (outputs_are_tuple, as_tuple))
+                blocks = _jacobian_of_outputs(outputs, wrt, create_graph, False, strategy)
+            if not create_graph:
+                blocks, aux = _detached(blocks, False), _without_graph(aux)
+            per_output = []
+            for row in blocks:  # row i: output i's blocks, one per leaf of the arguments at argnums
+                per_argument = _regrouped(row, trees)
+                per_output.append(tuple(per_argument) if as_tuple else per_argument[0])
+            jacobian = rebuild_output(per_output)
+            return (jacobian, aux) if has_aux else jacobian
         return transformed
     return transform
 
 
 jacrev = _jacobian("reverse-mode", "jacrev")
 jacrev.__doc__ = """A function that returns the Jacobian of ``func`` with respect to the arguments
-at ``argnums``, one backward pass per output element: shape output.shape + input.shape
-(a tuple over the arguments for a tuple argnums)."""
+at ``argnums``, one backward pass per output element. Arguments and outputs may be Tensors or
+nested tuples, lists and dicts of them: the result has the output's structure, each Tensor
+replaced by the argument's structure (a tuple over the arguments for a tuple argnums) of
+blocks of shape output.shape + input.shape. With has_aux, ``(jacobian, aux)``."""
 jacrev.__name__ = jacrev.__qualname__ = "jacrev"  # (Python's errors for a bad keyword name it)
 jacfwd = _jacobian("forward-mode", "jacfwd")
 jacfwd.__doc__ = """``jacrev``'s Jacobian, a column per input element (by the double-backward
