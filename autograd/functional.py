@@ -258,18 +258,12 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         v = _v_or_unit(v, inputs, inputs_are_tuple, create_graph, "jvp", "the input to the user-provided function is")
         outputs_are_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jvp")
         _check_outputs(outputs, strict)
-        result = _jvp_of_outputs(outputs, inputs, v, create_graph, strict)
+        seeds, grad_inputs = _backward_with_seeds(outputs, inputs)
+        _check_in_graph(grad_inputs, strict, _GRAD_INDEPENDENT)
+        grads = _gradient_by_seed(grad_inputs, seeds, v, create_graph)
+        result = _zeros_for_unreached(grads, outputs, strict, create_graph, "back_trick")
     return (_as_given(_detached(outputs, create_graph), outputs_are_tuple),
             _as_given(_detached(result, create_graph), outputs_are_tuple))
-
-
-def _jvp_of_outputs(outputs, inputs, v, create_graph, strict):
-    """J v for outputs already computed from ``inputs`` (jvp's part after ``func``, which
-    ag.func shares)."""
-    seeds, grad_inputs = _backward_with_seeds(outputs, inputs)
-    _check_in_graph(grad_inputs, strict, _GRAD_INDEPENDENT)
-    grads = _gradient_by_seed(grad_inputs, seeds, v, create_graph)
-    return _zeros_for_unreached(grads, outputs, strict, create_graph, "back_trick")
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
