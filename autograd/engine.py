@@ -225,20 +225,23 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
             else:  # the sole argument with a producer (see Function._producers)
                 n_args = node._n_args
                 edges = ((node._sole_arg, producers),)
-            if grads is None:
-                if runs is not None and node not in runs:
-                    continue  # ag.grad does not run it, and only pruned nodes lie behind it
-                # Every consumer sent None (no gradient flows here), but the nodes behind
-                # this one still wait for it: release their dependency counts.
-                grads_in = (None,) * n_args
-            elif plain and not node._special:
-                grads_in = node.backward(node, grads)
-                if type(grads_in) is not tuple:
-                    grads_in = (grads_in,)
+            if plain and not node._special:
+                if grads is None:
+                    # Every consumer sent None (no gradient flows here), but the nodes behind
+                    # this one still wait for it: release their dependency counts.
+                    grads_in = (None,) * n_args
+                else:
+                    grads_in = node.backward(node, grads)
+                    if type(grads_in) is not tuple:
+                        grads_in = (grads_in,)
             else:
+                if grads is None and node._n_outputs > 1:
+                    grads = [None] * node._n_outputs
+                # Run even where no gradient arrived, as PyTorch's engine: hooks see None and
+                # a custom Function's backward gets zeros (see _call_backward).
                 grads_in = _call_with_extras(node, grads, create_graph, capture, wrappers, handed_out)
                 if grads_in is None:
-                    continue  # the same, once its hooks ran and its gradient was taken
+                    continue  # ag.grad does not run it, and only pruned nodes lie behind it
             if len(grads_in) != n_args:
                 grads_in = _one_per_argument(node, grads_in, n_args)
             if not retain_graph and node._saved is not None:
@@ -266,6 +269,8 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                         ready.append(t)
                     elif t in buffers:
                         _finish_leaf(t, buffers.pop(t), create_graph, capture, handed_out)
+                    elif t._hooks is not None:  # reached, with no gradient: as in PyTorch, its hooks see None
+                        _finish_leaf(t, None, create_graph, capture, handed_out)
     finally:
         _state.enabled, _state.retain_graph = previous, previous_retain
         _state.passes = outer_passes
@@ -610,7 +615,8 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
         return  # frozen since forward: as PyTorch's AccumulateGrad, no .grad
     if leaf._hooks:
         for hook in list(leaf._hooks):
-            handed_out.add(id(g.data))  # the hook may keep it: never accumulate into it
+            if g is not None:
+                handed_out.add(id(g.data))  # the hook may keep it: never accumulate into it
             replaced = hook(g)
             if replaced is not None:
                 g = _checked_hook_result(hook, g, replaced, handed_out)
@@ -619,7 +625,8 @@ def _finish_leaf(leaf, g, create_graph, capture, handed_out):
             capture[1][i] = g
         if not capture[2]:
             return  # ag.grad: .grad untouched
-    _accumulate(leaf, g, create_graph, handed_out)
+    if g is not None:  # (None: reached with no gradient, for the hooks' sake)
+        _accumulate(leaf, g, create_graph, handed_out)
     if leaf._hooks is not None and leaf._hooks.after_accumulation:
         for hook in list(leaf._hooks.after_accumulation):
             returned = hook(leaf)
