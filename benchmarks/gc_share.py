@@ -6,7 +6,9 @@ and backward with the collector on (as users run it), topograd's with it paused,
 and PyTorch's where it is installed (imported either way, so the heap the collector
 walks is the suite's; without it, the rows have no ratio to PyTorch's).
 With the collector on, the time spent in its passes is read from ``gc.callbacks``,
-and the objects it tracks that a recorded op leaves behind are counted once.
+and the objects it tracks that a recorded op leaves behind are counted once. Each full
+pass also walks the heap from before the chain (PyTorch's objects among it): the first
+line says what one pass over that heap takes.
 PyTorch's nodes are C++ objects the collector never visits: the paused row is what
 the engine's own Python costs, beside PyTorch's."""
 import argparse
@@ -66,6 +68,16 @@ def tracked_per_op(x, a, b, cycles):
     return (after - before) / ops_in(cycles)
 
 
+def full_pass_seconds(repeat=5):
+    """The median time of one full collection of the heap as it stands."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        gc.collect()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def report(rounds, cycles):
     """The lines ``main`` prints: the rounds, then their medians."""
     try:
@@ -99,7 +111,8 @@ def report(rounds, cycles):
             rows["torch"].append(timed_chain(*theirs, cycles))
 
     lines = [f"build + backward of a {ops_in(cycles):,}-op chain, median of {rounds} rounds, "
-             f"{len(gc.get_objects()):,} objects tracked before it"]
+             f"{len(gc.get_objects()):,} objects tracked before it (a full pass over them: "
+             f"{full_pass_seconds() * 1e3:.1f} ms)"]
     torch_total = statistics.median(b + w for b, w in rows["torch"]) if torch is not None else None
     for who, times in rows.items():
         build = statistics.median(b for b, _ in times)

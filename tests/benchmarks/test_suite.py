@@ -521,8 +521,10 @@ def test_gc_share_counts_a_node_per_recorded_op_and_reports_every_row(torch):
     with ag.no_grad():
         assert gc_share.tracked_per_op(x, a, b, 200) < 0.01     # nothing recorded, nothing kept
     out = "\n".join(gc_share.report(rounds=1, cycles=50))
-    for row in ("topograd, collector on", "topograd, collector paused", "torch", "objects tracked per recorded op"):
+    for row in ("topograd, collector on", "topograd, collector paused", "torch", "objects tracked per recorded op",
+                "objects tracked before it (a full pass over them: "):
         assert row in out
+    assert gc_share.full_pass_seconds(repeat=1) > 0
 
 
 # --- the runner's orders when contenders fail, and at the usual repeats ---
