@@ -49,6 +49,7 @@ from .ops.stacking import (append, atleast_1d, atleast_2d, atleast_3d, column_st
 from .ops.sets import unique_all, unique_counts, unique_inverse, unique_values
 from .ops.statistics import (argwhere, average, bincount, corrcoef, cov, cumulative_trapezoid, histogram, interp,
                              isin, ptp, trapezoid)
+from .ops.special_functions import erfinv, i0, logit, xlogy
 from .ops.sorting import argsort, kthvalue, median, nanmedian, nanquantile, quantile, sort, topk
 from .ops.shape import (broadcast_arrays, broadcast_to, concat, expand_dims, flatten, permute_dims, reshape, split,
                         squeeze, stack, sum_to, swapaxes, transpose)

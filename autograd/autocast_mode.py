@@ -62,7 +62,7 @@ POLICIES = {
     "cuda": {
         **_named(LOWER, "matmul einsum vecdot matrix_power linear conv1d conv2d conv3d conv_transpose1d "
                         "conv_transpose2d conv_transpose3d prelu scaled_dot_product_attention"),
-        **_named(FLOAT32, "pow acos asin cosh sinh tan exp expm1 log log10 log1p log2 reciprocal softplus "
+        **_named(FLOAT32, "pow acos asin cosh sinh tan erfinv exp expm1 log log10 log1p log2 reciprocal softplus "
                           "softmax log_softmax softmin sum prod cumsum cumprod layer_norm group_norm vector_norm "
                           "normalize cosine_similarity pdist binary_cross_entropy_with_logits cross_entropy "
                           "nll_loss mse_loss l1_loss smooth_l1_loss kl_div poisson_nll_loss hinge_embedding_loss "

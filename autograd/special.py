@@ -10,3 +10,4 @@ from .ops.rounding import round
 # --- the gamma family ------------------------------------------------------------------
 
 # --- the normal distribution, products with logarithms, logit, Bessel functions ----------
+from .ops.special_functions import entr, erfcx, erfinv, i0, i0e, i1, i1e, log_ndtr, logit, ndtr, ndtri, xlog1py, xlogy

@@ -201,22 +201,40 @@ def _rational(t, num, den, n):
     return (top + num[n]) / (bottom + den[n])
 
 
+def _erf_near(xp, x):
+    """erf(x) for |x| <= 0.5 (Cody's rational in x^2); computed everywhere, meaningful only there."""
+    small = xp.minimum(xp.abs(x), 0.5)
+    return x * _rational(small * small, _ERF_A, _ERF_B, 3)
+
+
+def _scaled_erfc(xp, y):
+    """exp(y^2) erfc(y) (erfcx) for y >= 0.5: Cody's R(y), the part of erfc without the
+    exponential, so it neither overflows nor underflows up to y = inf; computed everywhere,
+    meaningful only there. Past y = 1e9 the 1/y^2 correction is below 1e-18 and is
+    computed at 1e9, so that y^2 does not overflow."""
+    mid = xp.clip(y, 0.5, 4.0)
+    far = xp.maximum(y, 4.0)
+    bounded = xp.minimum(far, 1e9)
+    inv = 1 / (bounded * bounded)
+    far_r = (_INV_SQRT_PI - inv * _rational(inv, _ERF_P, _ERF_Q, 4)) / far
+    return xp.where(y <= 4.0, _rational(mid, _ERF_C, _ERF_D, 7), far_r)
+
+
+def _exp_square(xp, y, sign):
+    """exp(sign * y^2), with y^2 split as yt^2 + (y - yt)(y + yt), yt = trunc(16 y)/16, so
+    that rounding y^2 does not cost the exponential its precision (an error of y^2 ulp)."""
+    yt = xp.trunc(y * 16) / 16
+    return xp.exp(sign * (yt * yt)) * xp.exp(sign * ((y - yt) * (y + yt)))
+
+
 def _erf_parts(xp, x):
     """``|x|``, erf(x) for |x| <= 0.5 (``near``), and erfc(|x|) for |x| > 0.5 (``tail``),
     each computed everywhere and meaningful only on its own range."""
     y = xp.abs(x)
-    small = xp.minimum(y, 0.5)
-    near = x * _rational(small * small, _ERF_A, _ERF_B, 3)
-    # erfc(y) = exp(-y^2) R(y); y^2 split as yt^2 + (y - yt)(y + yt) with yt = trunc(16 y)/16,
-    # so exp(-y^2) keeps full precision.
-    mid = xp.clip(y, 0.5, 4.0)
-    far = xp.clip(y, 4.0, _ERFC_UNDERFLOW)
-    inv = 1 / (far * far)
-    far_r = (_INV_SQRT_PI - inv * _rational(inv, _ERF_P, _ERF_Q, 4)) / far
-    tail_at = xp.where(y <= 4.0, mid, far)
-    r = xp.where(y <= 4.0, _rational(mid, _ERF_C, _ERF_D, 7), far_r)
-    yt = xp.trunc(tail_at * 16) / 16
-    tail = xp.exp(-yt * yt) * xp.exp(-(tail_at - yt) * (tail_at + yt)) * r
+    near = _erf_near(xp, x)
+    # erfc(y) = exp(-y^2) R(y), R from 0.5 to where erfc underflows
+    tail_at = xp.clip(y, 0.5, _ERFC_UNDERFLOW)
+    tail = _exp_square(xp, tail_at, -1.0) * _scaled_erfc(xp, tail_at)
     return y, near, tail
 
 
@@ -233,13 +251,15 @@ def _erfc(xp, x):
     return xp.where(y <= 0.5, 1 - near, xp.where(x > 0, tail, 2 - tail))
 
 
-def _special(kernel, x):
-    """``kernel`` on x's array; float16 through float32, as PyTorch computes it: the
-    rational functions' terms pass float16's largest number (65504) from |x| = 2.5."""
+def _special(kernel, x, *more):
+    """``kernel`` on the arrays of x (and of ``more``, tensors of x's dtype); float16
+    through float32, as PyTorch computes it: the rational functions' terms pass float16's
+    largest number (65504) from |x| = 2.5."""
     xp = x._backend.xp
     if x.dtype == dtypes.float16:
-        return xp.astype(kernel(xp, xp.astype(x.data, xp.float32)), x.data.dtype)
-    return kernel(xp, x.data)
+        wide = (xp.astype(t.data, xp.float32) for t in (x, *more))
+        return xp.astype(kernel(xp, *wide), x.data.dtype)
+    return kernel(xp, x.data, *(t.data for t in more))
 
 
 class Erf(Function):

@@ -1038,8 +1038,44 @@ NUMPY_EXTRAS = [
 ]
 
 
+# --- the normal distribution, products with logarithms, logit, Bessel functions (ops/special_functions.py) ---
+def _scipy(name):
+    """A reference from scipy.special (the row skips where SciPy is missing), in the inputs' dtype."""
+    def ref(*arrays):
+        special = pytest.importorskip("scipy.special")
+        return getattr(special, name)(*arrays).astype(arrays[0].dtype)
+    return ref
+
+
+SPECIAL_FUNCTIONS = [
+    Op("erfinv", ag.erfinv, _scipy("erfinv"), (uniform(-0.99, 0.99, 2, 5),), lambda t, x: t.erfinv(x)),
+    Op("ndtr", ag.special.ndtr, _scipy("ndtr"), (uniform(-8, 8, 2, 5),), lambda t, x: t.special.ndtr(x)),
+    Op("ndtri", ag.special.ndtri, _scipy("ndtri"), (uniform(0.01, 0.99, 2, 5),), lambda t, x: t.special.ndtri(x)),
+    Op("log_ndtr", ag.special.log_ndtr, _scipy("log_ndtr"), (uniform(-30, 8, 2, 5),),
+       lambda t, x: t.special.log_ndtr(x)),
+    Op("erfcx", ag.special.erfcx, _scipy("erfcx"), (uniform(-3, 12, 2, 5),), lambda t, x: t.special.erfcx(x)),
+    Op("xlogy", ag.xlogy, _scipy("xlogy"), (normal(2, 3), uniform(0.3, 3, 3)), lambda t, a, b: t.xlogy(a, b)),
+    Op("xlogy_scalar_left", lambda b: ag.special.xlogy(2.5, b), lambda b: _scipy("xlogy")(np.full_like(b, 2.5), b),
+       (uniform(0.3, 3, 2, 3),), lambda t, b: t.xlogy(2.5, b)),
+    Op("xlogy_scalar_right", lambda a: a.xlogy(3.0), lambda a: _scipy("xlogy")(a, np.full_like(a, 3.0)),
+       (normal(2, 3),), lambda t, a: t.xlogy(a, 3.0)),
+    Op("xlog1py", ag.special.xlog1py, _scipy("xlog1py"), (normal(2, 3), uniform(-0.7, 3, 2, 1)),
+       lambda t, a, b: t.special.xlog1py(a, b)),
+    Op("logit", lambda x: x.logit(), _scipy("logit"), (uniform(0.05, 0.95, 2, 5),), lambda t, x: t.logit(x)),
+    Op("logit-eps", lambda x: ag.logit(x, eps=0.2), lambda x: _scipy("logit")(np.clip(x, 0.2, 0.8)),
+       (away_from([0.2, 0.8], 2, 5, low=0.02, high=0.98),), lambda t, x: t.logit(x, eps=0.2)),
+    Op("entr", ag.special.entr, _scipy("entr"), (uniform(0.1, 3, 2, 5),), lambda t, x: t.special.entr(x)),
+    Op("i0", lambda x: x.i0(), _scipy("i0"), (uniform(-18, 18, 2, 5),), lambda t, x: t.i0(x)),
+    Op("i0e", ag.special.i0e, _scipy("i0e"), (uniform(-18, 18, 2, 5),), lambda t, x: t.special.i0e(x)),
+    Op("i1", ag.special.i1, _scipy("i1"), (uniform(-18, 18, 2, 5),), lambda t, x: t.special.i1(x)),
+    Op("i1_small", ag.special.i1, _scipy("i1"), (uniform(-0.1, 0.1, 2, 5),), lambda t, x: t.special.i1(x)),
+    Op("i1e", ag.special.i1e, _scipy("i1e"), (uniform(-18, 18, 2, 5),), lambda t, x: t.special.i1e(x)),
+]
+
+
 TABLE = (UNARY + BINARY + TRIGONOMETRIC + EXPONENTIAL + ROUNDING + NONFINITE + REDUCTIONS + SHAPE + INDEXING
-         + LINALG + MATRIX_PARTS + REARRANGE + SCANS + STATISTICS + LINALG_EXTENSION + NUMPY_EXTRAS)
+         + LINALG + MATRIX_PARTS + REARRANGE + SCANS + STATISTICS + LINALG_EXTENSION + NUMPY_EXTRAS
+         + SPECIAL_FUNCTIONS)
 
 
 # --- what every row drives ------------------------------------------------------------------
