@@ -236,6 +236,18 @@ class Backend:
             x = self.xp.astype(x, dtype)
         return doubling_scan(self.xp, self.xp.logaddexp, x, axis)
 
+    def remainder(self, a, b):
+        """The remainder of ``a / b`` rounded down, with ``b``'s sign (NumPy's remainder,
+        Python's %), for arrays of one real dtype, divisors of integer ones nonzero. A
+        backend may take a faster route to the same values."""
+        return self.xp.remainder(a, b)
+
+    def floor_divide(self, a, b):
+        """``floor(a / b)`` as NumPy's floor_divide (Python's //), for arrays of one real
+        dtype, divisors of integer ones nonzero. A backend may take a faster route to the
+        same values."""
+        return self.xp.floor_divide(a, b)
+
     def fmod(self, a, b):
         """The remainder of ``a / b`` truncated toward zero, with ``a``'s sign (C's fmod,
         torch.fmod), for arrays of one real dtype, divisors of integer ones nonzero.

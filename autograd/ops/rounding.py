@@ -147,7 +147,7 @@ class Remainder(Function):
     def forward(ctx, a, b):
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(a, b)
-        return a._backend.xp.remainder(a.data, b.data)
+        return a._backend.remainder(a.data, b.data)
 
     @staticmethod
     def backward(ctx, gy):
@@ -176,7 +176,7 @@ class _StepOfTwo(Function):
 class FloorDivide(_StepOfTwo):
     @staticmethod
     def forward(ctx, a, b):
-        return a._backend.xp.floor_divide(a.data, b.data)
+        return a._backend.floor_divide(a.data, b.data)
 
 
 class TruncDivide(_StepOfTwo):
