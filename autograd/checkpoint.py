@@ -271,6 +271,9 @@ class _Checkpoint(Function):
     """The node of a checkpointed call. Arguments: the _Run, the output arrays, those of
     them that take no gradient, the tensor arguments (kept for the recomputation; their
     gradients, where they require grad, go through externals), then the external tensors."""
+    # It stands for function's graph, which PyTorch's engine runs where the pass reaches
+    # it with no gradient: hooks there see None, and a custom Function gets zeros.
+    _special = _runs_without_gradient = True
 
     @staticmethod
     def forward(ctx, run, arrays, constant, given, *externals):
@@ -293,21 +296,37 @@ class _Checkpoint(Function):
             ctx.run = None  # freed with what the node saved: its arguments (tensors in lists too), RNG states
         found = [None] * len(producers)
         roots, seeds = [], []
+        reached_without_gradient = all(g is None for g in grads)
         for t, g, passed in zip(tensors, grads, run.passed):
-            if g is None:
-                continue
             if passed is not None:  # function returned this input as it was
-                found[passed] = g if found[passed] is None else found[passed] + g
-            elif t.requires_grad:
+                if g is not None:
+                    found[passed] = g if found[passed] is None else found[passed] + g
+            elif t.requires_grad and (g is not None or reached_without_gradient):
                 roots.append(t)
                 seeds.append(g)
         wanted = [i for i, a in enumerate(aliases) if a is not None]
+        if roots and wanted and reached_without_gradient:
+            with enable_grad():  # (recorded, as the recomputation was)
+                roots, seeds = [_SendsNoGradient.apply(*roots)], None
         if roots and wanted:
             inner = grad(roots, [aliases[i] for i in wanted], seeds, create_graph=create_graph, allow_unused=True)
             for i, g in zip(wanted, inner):
                 if g is not None:
                     found[i] = g if found[i] is None else found[i] + g
         return (None, None, None, None) + tuple(found)
+
+
+class _SendsNoGradient(Function):
+    """One root joining the recomputed outputs, whose backward sends them nothing: a pass
+    from it reaches function's graph with no gradient, as the outer pass reached the node."""
+
+    @staticmethod
+    def forward(ctx, *tensors):
+        return tensors[0].backend.xp.zeros((), dtype=tensors[0].data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None,) * len(ctx.needs_input_grad)
 
 
 class _Watch:

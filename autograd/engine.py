@@ -229,6 +229,8 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 if grads is None:
                     # Every consumer sent None (no gradient flows here), but the nodes behind
                     # this one still wait for it: release their dependency counts.
+                    if node._released:
+                        raise node._freed_error()  # as PyTorch's node, which unpacks what it saved first
                     grads_in = (None,) * n_args
                 else:
                     grads_in = node.backward(node, grads)
@@ -427,8 +429,11 @@ def _hook_tuple(hook, replaced, grads, side, handed_out):
 
 def _call_backward(node, grads):
     several = node._n_outputs > 1
-    if not node._user_defined and (grads is None or several and all(g is None for g in grads)):
-        # A pre-hook took every output's gradient away: as PyTorch's built-in ops, send none on.
+    if (grads is None or several and all(g is None for g in grads)) and not (
+            node._user_defined or node._runs_without_gradient):
+        # No gradient arrived, or a pre-hook took every one away: as PyTorch's built-in ops, send none on.
+        if node._released:
+            raise node._freed_error()  # as PyTorch's node, which unpacks what it saved first
         return (None,) * len(node.needs_input_grad)
     # Outputs that received no gradient (or whose gradient a pre-hook took away) get zeros
     # here, after the hooks, which see None, as in PyTorch; a custom Function can ask for

@@ -16,7 +16,9 @@ import functools
 import threading
 import weakref
 
-from .functional import (_backward_with_seeds, _detached, _grad, _gradient_by_seed,
+# ShapeError for a tangent, cotangent or output that does not fit: a ValueError that is
+# also the RuntimeError torch.func raises there.
+from .functional import (ShapeError, _backward_with_seeds, _detached, _grad, _gradient_by_seed,
                          _jacobian_of_outputs)
 from .grad_mode import enable_grad, is_grad_enabled
 from .creation import zeros_like
@@ -198,7 +200,7 @@ def _scalar_output(output, caller):
         raise TypeError(f"{caller}: the function must return a Tensor (with has_aux=True, a pair (Tensor, aux)); "
                         f"got {type(output).__name__}")
     if output.size != 1:
-        raise ValueError(f"{caller}: the function must return a Tensor of one element, got shape {output.shape}; "
+        raise ShapeError(f"{caller}: the function must return a Tensor of one element, got shape {output.shape}; "
                          "use vjp or jacrev for other outputs")
     return output
 
@@ -270,7 +272,7 @@ def vjp(func, *primals, has_aux=False):
     def vjp_fn(cotangents):
         given, _ = _flatten(cotangents, "vjp_fn", "cotangents")
         if len(given) != len(outputs) or any(c.shape != o.shape for c, o in zip(given, outputs)):
-            raise ValueError(f"vjp_fn: cotangents must have the output's structure and shapes "
+            raise ShapeError(f"vjp_fn: cotangents must have the output's structure and shapes "
                              f"{[o.shape for o in outputs]}, got {[c.shape for c in given]}")
         with enable_grad():
             wrt = [t for f in fresh for t in f]
@@ -294,20 +296,20 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     flat_primals, rebuild_primals = _flatten(primals, "jvp", "primals")
     flat_tangents, _ = _flatten(tangents, "jvp", "tangents")
     if _structure(primals) != _structure(tangents):
-        raise ValueError(f"jvp: tangents must have the primals' structure; got primals {_structure(primals)} and "
+        raise ShapeError(f"jvp: tangents must have the primals' structure; got primals {_structure(primals)} and "
                          f"tangents {_structure(tangents)}")
     if not flat_primals:
-        raise ValueError("jvp: primals hold no Tensor, so there is nothing to differentiate with respect to")
+        raise ShapeError("jvp: primals hold no Tensor, so there is nothing to differentiate with respect to")
     for i, (p, t) in enumerate(zip(flat_primals, flat_tangents)):
         if p.shape != t.shape:
-            raise ValueError(f"jvp: tangent {i} has shape {t.shape}, but its primal has shape {p.shape}")
+            raise ShapeError(f"jvp: tangent {i} has shape {t.shape}, but its primal has shape {p.shape}")
     with _Level() as level, enable_grad():
         create_graph = _records(flat_primals + flat_tangents, level)  # J @ tangents is linear in tangents too
         fresh = _differentiable(flat_primals, create_graph)
         output, aux = _split_aux(func(*rebuild_primals(fresh)), has_aux, "jvp")
         outputs, rebuild_output = _flatten(output, "jvp", "the function's outputs")
         if not outputs:
-            raise ValueError("jvp: the function returned no Tensor, so it has no derivative")
+            raise ShapeError("jvp: the function returned no Tensor, so it has no derivative")
         create_graph = create_graph or _records_after(outputs, level)
         seeds, grad_inputs = _backward_with_seeds(outputs, fresh)
         products = _gradient_by_seed(grad_inputs, seeds, flat_tangents, create_graph)
@@ -334,7 +336,7 @@ def _jacobian(strategy, caller):
                 output, aux = _split_aux(func(*args, **kwargs), has_aux, caller)
                 outputs, rebuild_output = _flatten(output, caller, "the function's outputs")
                 if not outputs:
-                    raise ValueError(f"{caller}: the function returned no Tensor, so it has no Jacobian")
+                    raise ShapeError(f"{caller}: the function returned no Tensor, so it has no Jacobian")
                 create_graph = create_graph or _records_after(outputs, level)
                 blocks = _jacobian_of_outputs(outputs, wrt, create_graph, False, strategy)
             if not create_graph:

@@ -148,6 +148,9 @@ class Function:
     _n_outputs = 1
     _special = False       # several outputs, hooks, a retained grad or a custom Function: the engine's slow path
     _user_defined = False  # a subclass written outside topograd (see __init_subclass__)
+    # Backward runs where the pass reaches the node but no gradient does, as a custom
+    # Function's (the library's ops send None on, as PyTorch's built-in ones).
+    _runs_without_gradient = False
     _non_tensor_args = ()  # a recorded custom Function's: positions of forward's arguments that are no Tensor
     _aliases_inputs = False  # outputs share their inputs' memory (nn's BackwardHookFunction): no in-place change
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
@@ -272,10 +275,7 @@ class Function:
             if saved is not None:  # packed by saved_tensors_hooks (see graph.py)
                 return saved.unpack(self)
             if self._released:
-                raise RuntimeError(
-                    f"{self.name}: trying to backward through the graph a second time, but its saved "
-                    "tensors were already freed. Pass retain_graph=True to the first backward() "
-                    "(or ag.grad()) if you need to go through the graph again.")
+                raise self._freed_error()
             return ()
         outputs = self._saved_outputs
         out = []
@@ -293,6 +293,12 @@ class Function:
             else:
                 out.append(Tensor._make(item, self._backend))
         return out
+
+    def _freed_error(self):
+        return RuntimeError(
+            f"{self.name}: trying to backward through the graph a second time, but its saved "
+            "tensors were already freed. Pass retain_graph=True to the first backward() "
+            "(or ag.grad()) if you need to go through the graph again.")
 
     def _changed_input(self, t, i):
         expected = 0 if self._saved_versions is None else self._saved_versions.get(i, 0)
