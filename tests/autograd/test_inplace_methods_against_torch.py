@@ -13,6 +13,7 @@ UNIT = RNG.uniform(-0.9, 0.9, (3, 4))      # arcsin, arccos, arctanh
 POSITIVE = RNG.uniform(0.2, 3, (3, 4))     # log, sqrt, reciprocal
 ABOVE_ONE = RNG.uniform(1.2, 3, (3, 4))    # arccosh
 OTHER = RNG.uniform(0.5, 2, (3, 4))
+PROBABILITY = RNG.uniform(0.05, 0.95, (3, 4))  # logit
 
 # (our method, its args, PyTorch's method, input): each args entry that is an array
 # becomes a tensor (a leaf that requires grad) on both sides. PyTorch has no derivative
@@ -22,6 +23,8 @@ FLOATING = [
     ("log_", (), "log_", POSITIVE), ("log2_", (), "log2_", POSITIVE), ("log10_", (), "log10_", POSITIVE),
     ("log1p_", (), "log1p_", POSITIVE), ("sqrt_", (), "sqrt_", POSITIVE),
     ("reciprocal_", (), "reciprocal_", POSITIVE), ("erf_", (), "erf_", ANY), ("erfc_", (), "erfc_", ANY),
+    ("erfinv_", (), "erfinv_", UNIT), ("logit_", (), "logit_", PROBABILITY), ("logit_", (0.2,), "logit_", PROBABILITY),
+    ("i0_", (), "i0_", ANY), ("xlogy_", (OTHER,), "xlogy_", ANY), ("xlogy_", (2.5,), "xlogy_", ANY),
     ("sigmoid_", (), "sigmoid_", ANY), ("sin_", (), "sin_", ANY), ("cos_", (), "cos_", ANY),
     ("tan_", (), "tan_", UNIT), ("tanh_", (), "tanh_", ANY), ("sinh_", (), "sinh_", ANY),
     ("cosh_", (), "cosh_", ANY), ("arcsin_", (), "arcsin_", UNIT), ("asin_", (), "asin_", UNIT),
