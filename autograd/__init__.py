@@ -28,6 +28,7 @@ from .ops.elementwise_extras import (cbrt, deg2rad, divmod, fabs, fix, float_pow
 from .ops.elementwise_extras import deg2rad as radians, rad2deg as degrees  # NumPy's other names
 from .ops.exponential import erf, erfc, exp2, expm1, hypot, log2, log10, logaddexp, reciprocal, square
 from .ops.floating_point import copysign, nextafter, signbit
+from .ops.gamma_functions import digamma, lgamma, mvlgamma, polygamma
 from .ops.gather import take, take_along_axis
 from .ops.indexing import getitem
 from .ops.linalg import einsum, matmul, outer, tensordot

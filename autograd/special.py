@@ -8,6 +8,12 @@ from .ops.reduction import logsumexp
 from .ops.rounding import round
 
 # --- the gamma family ------------------------------------------------------------------
+from .ops.gamma_functions import digamma, lgamma as gammaln, mvlgamma as multigammaln, polygamma, zeta
+from .ops.gamma_functions import digamma as psi
 
 # --- the normal distribution, products with logarithms, logit, Bessel functions ----------
 from .ops.special_functions import entr, erfcx, erfinv, i0, i0e, i1, i1e, log_ndtr, logit, ndtr, ndtri, xlog1py, xlogy
+
+__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e",
+           "i1", "i1e", "log1p", "log_ndtr", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
+           "psi", "round", "sinc", "xlog1py", "xlogy", "zeta"]

@@ -1038,15 +1038,55 @@ NUMPY_EXTRAS = [
 ]
 
 
-# --- the normal distribution, products with logarithms, logit, Bessel functions (ops/special_functions.py) ---
-def _scipy(name):
-    """A reference from scipy.special (the row skips where SciPy is missing), in the inputs' dtype."""
+def _scipy(name, *leading):
+    """A scipy.special reference in the input's dtype (SciPy comes with scikit-learn, in the dev
+    extra); the forward check skips where it is missing."""
     def ref(*arrays):
         special = pytest.importorskip("scipy.special")
-        return getattr(special, name)(*arrays).astype(arrays[0].dtype)
+        return getattr(special, name)(*leading, *arrays).astype(arrays[-1].dtype)
     return ref
 
 
+def _mvlgamma(x, p):
+    """p (p - 1) / 4 log(pi) + the sum of lgamma(x - j / 2), j < p, from math.lgamma."""
+    lgamma = np.vectorize(math.lgamma, otypes=[np.float64])
+    return (sum(lgamma(x - j / 2) for j in range(p)) + p * (p - 1) / 4 * math.log(math.pi)).astype(x.dtype)
+
+
+POLES = [0, -1, -2, -3]
+ZETA_ORDERS = np.array([2.0, 3.5, 7.0])
+
+# --- the gamma family (ops/gamma_functions.py) ---
+GAMMA_FUNCTIONS = [
+    Op("lgamma", ag.lgamma, _special(math.lgamma), (away_from(POLES, 3, 4, low=-3.9, high=6),),
+       lambda t, x: t.lgamma(x)),
+    Op("lgamma-large", lambda x: x.lgamma(), _special(math.lgamma), (uniform(6, 300, 7),), lambda t, x: t.lgamma(x)),
+    Op("digamma", ag.digamma, _scipy("psi"), (away_from(POLES, 3, 4, low=-3.9, high=6),),
+       lambda t, x: t.digamma(x)),
+    Op("digamma-large", lambda x: x.digamma(), _scipy("psi"), (uniform(6, 300, 7),), lambda t, x: t.digamma(x)),
+    # torch.special.zeta(n + 1, x) as PyTorch's polygamma(n, x) for n = 1: its trigamma has a kernel of
+    # its own, 5e-10 off (polygamma(n >= 2) is zeta there too)
+    Op("polygamma-n=1", lambda x: ag.polygamma(1, x), _scipy("polygamma", 1), (uniform(0.2, 6, 3, 4),),
+       lambda t, x: t.special.zeta(t.tensor(2.0, dtype=x.dtype), x)),
+    Op("polygamma-n=1-negative", lambda x: x.polygamma(1), _scipy("polygamma", 1),
+       (away_from(POLES, 3, 4, margin=0.2, low=-3.8, high=-0.2),), lambda t, x: t.polygamma(1, x)),
+    Op("polygamma-n=2", lambda x: ag.polygamma(2, x), _scipy("polygamma", 2),
+       (away_from(POLES, 3, 4, margin=0.2, low=-3.8, high=6),), lambda t, x: t.polygamma(2, x)),
+    Op("polygamma-n=4", lambda x: x.polygamma(4), _scipy("polygamma", 4), (uniform(0.5, 12, 7),),
+       lambda t, x: t.polygamma(4, x)),
+    Op("mvlgamma-p=1", lambda x: ag.mvlgamma(x, 1), lambda x: _mvlgamma(x, 1), (uniform(0.3, 5, 2, 3),),
+       lambda t, x: t.mvlgamma(x, 1)),
+    Op("mvlgamma-p=4", lambda x: x.mvlgamma(4), lambda x: _mvlgamma(x, 4), (uniform(1.6, 6, 2, 3),),
+       lambda t, x: t.mvlgamma(x, 4)),
+    Op("zeta-in-q", lambda q: ag.special.zeta(ag.tensor(ZETA_ORDERS, dtype=q.dtype), q),
+       lambda q: _scipy("zeta")(ZETA_ORDERS.astype(q.dtype), q), (uniform(0.3, 9, 2, 3),),
+       lambda t, q: t.special.zeta(t.tensor(ZETA_ORDERS, dtype=q.dtype), q)),
+    Op("zeta-in-q-negative", lambda q: ag.special.zeta(3.0, q), _scipy("zeta", 3.0),
+       (away_from(POLES, 5, margin=0.2, low=-3.8, high=-0.2),), lambda t, q: t.special.zeta(3.0, q)),
+]
+
+
+# --- the normal distribution, products with logarithms, logit, Bessel functions (ops/special_functions.py) ---
 SPECIAL_FUNCTIONS = [
     Op("erfinv", ag.erfinv, _scipy("erfinv"), (uniform(-0.99, 0.99, 2, 5),), lambda t, x: t.erfinv(x)),
     Op("ndtr", ag.special.ndtr, _scipy("ndtr"), (uniform(-8, 8, 2, 5),), lambda t, x: t.special.ndtr(x)),
@@ -1075,7 +1115,7 @@ SPECIAL_FUNCTIONS = [
 
 TABLE = (UNARY + BINARY + TRIGONOMETRIC + EXPONENTIAL + ROUNDING + NONFINITE + REDUCTIONS + SHAPE + INDEXING
          + LINALG + MATRIX_PARTS + REARRANGE + SCANS + STATISTICS + LINALG_EXTENSION + NUMPY_EXTRAS
-         + SPECIAL_FUNCTIONS)
+         + GAMMA_FUNCTIONS + SPECIAL_FUNCTIONS)
 
 
 # --- what every row drives ------------------------------------------------------------------
