@@ -1210,3 +1210,12 @@ def test_table_covers_the_linalg_extension():
     for function in ["inv", "det", "slogdet", "solve", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
                      "lstsq", "matrix_power", "matrix_exp", "householder_product", "cross", "vecdot"]:
         assert function in names, f"the op table has no row for ag.linalg.{function}"
+
+
+def test_table_covers_the_special_functions():
+    """Each differentiable function of ag.special defined in gamma_functions.py or
+    special_functions.py has at least one row."""
+    names = {op.name.split("-")[0] for op in GAMMA_FUNCTIONS + SPECIAL_FUNCTIONS}
+    for function in ["lgamma", "digamma", "polygamma", "mvlgamma", "zeta", "erfinv", "ndtr", "ndtri", "log_ndtr",
+                     "erfcx", "xlogy", "xlog1py", "logit", "entr", "i0", "i0e", "i1", "i1e"]:
+        assert function in names, f"the op table has no row for ag.special.{function}"
