@@ -8,12 +8,16 @@ walks is the suite's; without it, the rows have no ratio to PyTorch's).
 With the collector on, the time spent in its passes is read from ``gc.callbacks``,
 and the objects it tracks that a recorded op leaves behind are counted once. Each full
 pass also walks the heap from before the chain (PyTorch's objects among it): the first
-line says what one pass over that heap takes.
+line says what one pass over that heap takes, and ``--alone`` times each library again in
+a process of its own.
 PyTorch's nodes are C++ objects the collector never visits: the paused row is what
 the engine's own Python costs, beside PyTorch's."""
 import argparse
 import gc
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 from . import threads
@@ -127,15 +131,63 @@ def report(rounds, cycles):
     return lines
 
 
+def alone_seconds(who, rounds, cycles):
+    """The median build + backward seconds of ``who`` ("topograd" or "torch") in a process
+    of its own, where topograd's collector never walks PyTorch's objects; None where
+    PyTorch is not installed."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gc_share", "--time-alone", who, "--rounds", str(rounds),
+                           "--cycles", str(cycles)], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        if who == "torch" and "No module named 'torch'" in done.stderr:
+            return None
+        raise RuntimeError(f"gc_share: timing {who} alone failed:\n{done.stderr}")
+    return float(done.stdout.split()[-1])
+
+
+def _time_alone(who, rounds, cycles):
+    """What the process alone_seconds starts runs: a warm-up, then ``rounds`` timed chains."""
+    if who == "torch":
+        import torch as lib
+        lib.set_num_threads(1)
+    else:
+        import autograd as lib
+    x0, a0, b0 = chain_inputs()
+    x, a, b = lib.tensor(x0, requires_grad=True), lib.tensor(a0), lib.tensor(b0)
+    timed_chain(x, a, b, cycles)
+    totals = []
+    for _ in range(rounds):
+        gc.collect()
+        totals.append(sum(timed_chain(x, a, b, cycles)))
+    if who == "topograd" and "torch" in sys.modules:
+        raise RuntimeError("gc_share: the process timing topograd alone imported PyTorch")
+    return statistics.median(totals)
+
+
+def alone_lines(rounds, cycles):
+    ours, theirs = alone_seconds("topograd", rounds, cycles), alone_seconds("torch", rounds, cycles)
+    ratio = "" if theirs is None else f", torch {theirs:.3f} s: topograd = {ours / theirs:.2f}x torch"
+    return [f"  each in a process of its own (topograd's never imports PyTorch): topograd {ours:.3f} s{ratio}"]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=positive_int, default=5)
     parser.add_argument("--cycles", type=positive_int, default=DEEP_CYCLES,
                         help="three ops each (default: the suite's)")
+    parser.add_argument("--alone", action="store_true",
+                        help="also time each library in a process of its own, without the other's objects")
+    parser.add_argument("--time-alone", choices=("topograd", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    threads.set_before_import(1)
-    threads.pin(1)
-    print("\n".join(report(args.rounds, args.cycles)))
+    threads.set_before_import(1)  # (the processes alone_seconds starts inherit it)
+    if args.time_alone:
+        print(_time_alone(args.time_alone, args.rounds, args.cycles))
+        return
+    threads.pin(1)  # (imports PyTorch, to pin its threads)
+    lines = report(args.rounds, args.cycles)
+    if args.alone:
+        lines += alone_lines(args.rounds, args.cycles)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -525,6 +525,8 @@ def test_gc_share_counts_a_node_per_recorded_op_and_reports_every_row(torch):
                 "objects tracked before it (a full pass over them: "):
         assert row in out
     assert gc_share.full_pass_seconds(repeat=1) > 0
+    assert "each in a process of its own (topograd's never imports PyTorch): topograd " in \
+        gc_share.alone_lines(rounds=1, cycles=20)[0]
 
 
 # --- the runner's orders when contenders fail, and at the usual repeats ---
