@@ -125,6 +125,22 @@ def _differentiable_arguments(args, positions, trees, create_graph):
     return wrt
 
 
+class _Call:
+    """``func`` called on fresh leaves in place of the Tensors of the arguments at
+    ``argnums`` (inside a running transform's level): ``output`` and ``aux``; ``trees``, the
+    flattened arguments at argnums; ``wrt``, their fresh leaves in order; ``as_tuple``,
+    whether argnums was a tuple; ``create_graph``, whether the backward pass is recorded, as
+    far as is known before ``func`` ran."""
+
+    def __init__(self, func, args, kwargs, argnums, has_aux, caller, level):
+        positions, self.as_tuple = _argnums(argnums, len(args), caller)
+        args = list(args)
+        self.trees = [_flatten(args[p], caller, "the arguments at argnums") for p in positions]
+        self.create_graph = _records([t for leaves, _ in self.trees for t in leaves], level)
+        self.wrt = _differentiable_arguments(args, positions, self.trees, self.create_graph)
+        self.output, self.aux = _split_aux(func(*args, **kwargs), has_aux, caller)
+
+
 def _function(func, caller, usage="{}(f)(x)"):
     """Refuse a ``func`` that cannot be called when the transform is made: ``grad(f(x))``,
     the function's result given for the function, fails there rather than at the call."""
@@ -225,18 +241,14 @@ def _grad_and_value(func, argnums, has_aux, caller):
     """grad_and_value, its errors naming ``caller`` (the transform the user called)."""
     @functools.wraps(_function(func, caller))
     def transformed(*args, **kwargs):
-        positions, as_tuple = _argnums(argnums, len(args), caller)
-        args = list(args)
-        trees = [_flatten(args[p], caller, "the arguments at argnums") for p in positions]
         with _Level() as level, enable_grad():
-            create_graph = _records([t for leaves, _ in trees for t in leaves], level)
-            wrt = _differentiable_arguments(args, positions, trees, create_graph)
-            output, aux = _split_aux(func(*args, **kwargs), has_aux, caller)
+            call = _Call(func, args, kwargs, argnums, has_aux, caller, level)
+            output, aux = call.output, call.aux
             _scalar_output(output, caller)
-            create_graph = create_graph or _records_after((output,), level)
-            grads = _gradients((output,), wrt, create_graph)
-        results = _regrouped(grads, trees)
-        gradient = tuple(results) if as_tuple else results[0]
+            create_graph = call.create_graph or _records_after((output,), level)
+            grads = _gradients((output,), call.wrt, create_graph)
+        results = _regrouped(grads, call.trees)
+        gradient = tuple(results) if call.as_tuple else results[0]
         if not create_graph:
             output, aux = output.detach(), _without_graph(aux)
         return (gradient, (output, aux)) if has_aux else (gradient, output)
@@ -327,24 +339,20 @@ def _jacobian(strategy, caller):
     def transform(func, argnums=0, has_aux=False):
         @functools.wraps(_function(func, caller))
         def transformed(*args, **kwargs):
-            positions, as_tuple = _argnums(argnums, len(args), caller)
-            args = list(args)
-            trees = [_flatten(args[p], caller, "the arguments at argnums") for p in positions]
             with _Level() as level, enable_grad():
-                create_graph = _records([t for leaves, _ in trees for t in leaves], level)
-                wrt = _differentiable_arguments(args, positions, trees, create_graph)
-                output, aux = _split_aux(func(*args, **kwargs), has_aux, caller)
-                outputs, rebuild_output = _flatten(output, caller, "the function's outputs")
+                call = _Call(func, args, kwargs, argnums, has_aux, caller, level)
+                aux = call.aux
+                outputs, rebuild_output = _flatten(call.output, caller, "the function's outputs")
                 if not outputs:
                     raise ShapeError(f"{caller}: the function returned no Tensor, so it has no Jacobian")
-                create_graph = create_graph or _records_after(outputs, level)
-                blocks = _jacobian_of_outputs(outputs, wrt, create_graph, False, strategy)
+                create_graph = call.create_graph or _records_after(outputs, level)
+                blocks = _jacobian_of_outputs(outputs, call.wrt, create_graph, False, strategy)
             if not create_graph:
                 blocks, aux = _detached(blocks, False), _without_graph(aux)
             per_output = []
             for row in blocks:  # row i: output i's blocks, one per leaf of the arguments at argnums
-                per_argument = _regrouped(row, trees)
-                per_output.append(tuple(per_argument) if as_tuple else per_argument[0])
+                per_argument = _regrouped(row, call.trees)
+                per_output.append(tuple(per_argument) if call.as_tuple else per_argument[0])
             jacobian = rebuild_output(per_output)
             return (jacobian, aux) if has_aux else jacobian
         return transformed
