@@ -7,6 +7,8 @@ import pytest
 
 import autograd as ag
 
+from .test_unreached_nodes_against_torch import _functions  # Drop (sends nothing back) and Double
+
 torch = pytest.importorskip("torch")
 
 
@@ -16,32 +18,6 @@ def _lib(name):
         import torch.utils.checkpoint
         return torch, torch.autograd.Function, (lambda t: t), torch.utils.checkpoint.checkpoint
     return ag, ag.Function, (lambda t: t.data), ag.checkpoint.checkpoint
-
-
-def _functions(name, events, materialize=True):
-    _, Function, raw, _ = _lib(name)
-
-    class Drop(Function):  # sends no gradient back
-        @staticmethod
-        def forward(ctx, x):
-            return raw(x) * 3
-
-        @staticmethod
-        def backward(ctx, g):
-            return None
-
-    class Double(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.set_materialize_grads(materialize)
-            return raw(x) * 2
-
-        @staticmethod
-        def backward(ctx, g):
-            events.append(("Double.backward", None if g is None else g.tolist()))
-            return None if g is None else g * 2
-
-    return Drop, Double
 
 
 def _seen(events, label):
