@@ -229,9 +229,7 @@ def _run(roots, seeds, retain_graph, create_graph, capture):
                 if grads is None:
                     # Every consumer sent None (no gradient flows here), but the nodes behind
                     # this one still wait for it: release their dependency counts.
-                    if node._released:
-                        raise node._freed_error()  # as PyTorch's node, which unpacks what it saved first
-                    grads_in = (None,) * n_args
+                    grads_in = _call_backward(node, None)
                 else:
                     grads_in = node.backward(node, grads)
                     if type(grads_in) is not tuple:
@@ -429,8 +427,7 @@ def _hook_tuple(hook, replaced, grads, side, handed_out):
 
 def _call_backward(node, grads):
     several = node._n_outputs > 1
-    if (grads is None or several and all(g is None for g in grads)) and not (
-            node._user_defined or node._runs_without_gradient):
+    if (grads is None or several and all(g is None for g in grads)) and not node._runs_without_gradient:
         # No gradient arrived, or a pre-hook took every one away: as PyTorch's built-in ops, send none on.
         if node._released:
             raise node._freed_error()  # as PyTorch's node, which unpacks what it saved first

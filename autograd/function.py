@@ -86,7 +86,7 @@ class Function:
         # library's own ops, tested against PyTorch, skip it.
         cls._user_defined = cls.__module__.partition(".")[0] not in _LIBRARY_PACKAGES
         if cls._user_defined:
-            cls._special = True
+            cls._special = cls._runs_without_gradient = True
         for name in ("forward", "backward"):
             # Written without @staticmethod (or under once_differentiable put above it): PyTorch
             # calls them on the class, so they work there; the engine calls node.backward(node, ...).
@@ -148,8 +148,8 @@ class Function:
     _n_outputs = 1
     _special = False       # several outputs, hooks, a retained grad or a custom Function: the engine's slow path
     _user_defined = False  # a subclass written outside topograd (see __init_subclass__)
-    # Backward runs where the pass reaches the node but no gradient does, as a custom
-    # Function's (the library's ops send None on, as PyTorch's built-in ones).
+    # Backward runs where the pass reaches the node but no gradient does: a custom
+    # Function's, as in PyTorch (the library's ops send None on, as PyTorch's built-in ones).
     _runs_without_gradient = False
     _non_tensor_args = ()  # a recorded custom Function's: positions of forward's arguments that are no Tensor
     _aliases_inputs = False  # outputs share their inputs' memory (nn's BackwardHookFunction): no in-place change
