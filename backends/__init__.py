@@ -9,12 +9,15 @@ import contextlib
 import os
 import threading
 
+import numpy as np
+
 from . import dtypes
 from .base import Backend
 from .cupy_backend import BackendUnavailable
 
 __all__ = ["Backend", "BackendUnavailable", "get", "get_default", "set_default_device",
-           "default_device", "available_devices", "cuda_is_available", "manual_seed", "dtypes"]
+           "default_device", "available_devices", "cuda_is_available", "manual_seed", "dtypes",
+           "floating_point_warnings_off"]
 
 _backends = {}
 
@@ -55,6 +58,14 @@ def _create(key):
             raise BackendUnavailable("device 'strict' needs `pip install array-api-strict`") from exc
         return StrictBackend()
     raise ValueError(f"unknown device {key!r}: use 'cpu', 'cuda', 'cuda:N' or 'strict'")
+
+
+def floating_point_warnings_off():
+    """A context without NumPy's floating-point warnings (overflow, division by zero,
+    invalid value), for kernels whose infinities and NaNs on the way are expected. It
+    reaches the CPU and array-api-strict backends, which compute with NumPy's functions;
+    CuPy's never warn."""
+    return np.errstate(all="ignore")
 
 
 def get_default():

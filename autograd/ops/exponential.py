@@ -13,6 +13,7 @@ from backends import dtypes
 from ..autocast_mode import autocast_op
 from ..function import Function
 from .elementwise import as_tensor, astype, exp, floating, operands, sigmoid
+from .quiet import without_floating_point_warnings
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -262,6 +263,7 @@ def _special(kernel, x, *more):
     return kernel(xp, x.data, *(t.data for t in more))
 
 
+@without_floating_point_warnings
 class Erf(Function):
     @staticmethod
     def forward(ctx, x):
@@ -279,6 +281,7 @@ def erf(x):
     return Erf.apply(floating(x))
 
 
+@without_floating_point_warnings
 class Erfc(Function):
     @staticmethod
     def forward(ctx, x):

@@ -36,6 +36,7 @@ from ..function import Function
 from ..shapes import INTEGER
 from ..tensor import Tensor
 from .elementwise import floating, operands
+from .quiet import without_floating_point_warnings
 
 # B_2, B_4, ..., B_24, the Bernoulli numbers the asymptotic series take
 _BERNOULLI = tuple(Fraction(n, d) for n, d in (
@@ -240,6 +241,7 @@ def _polygamma(xp, n, x):
     return (scale if n % 2 else -scale) * _zeta(xp, n + 1, x)
 
 
+@without_floating_point_warnings
 class Lgamma(Function):
     @staticmethod
     def forward(ctx, x):
@@ -257,6 +259,7 @@ def lgamma(x):
     return Lgamma.apply(floating(x))
 
 
+@without_floating_point_warnings
 class Digamma(Function):
     @staticmethod
     def forward(ctx, x):
@@ -274,6 +277,7 @@ def digamma(x):
     return Digamma.apply(floating(x))
 
 
+@without_floating_point_warnings
 class Polygamma(Function):
     @staticmethod
     def forward(ctx, x, n):
@@ -315,6 +319,7 @@ def mvlgamma(x, p):
     return terms.sum(axis=-1) + p * (p - 1) / 4 * _LOG_PI
 
 
+@without_floating_point_warnings
 class Zeta(Function):
     @staticmethod
     def forward(ctx, x, q):

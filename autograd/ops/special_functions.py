@@ -13,6 +13,7 @@ from ..autocast_mode import autocast_op
 from ..function import Function
 from .elementwise import constant, exp, floating, log, operands, sign, where
 from .exponential import _erf_near, _exp_square, _scaled_erfc, _special
+from .quiet import without_floating_point_warnings
 
 _SQRT2 = math.sqrt(2.0)
 _SQRT_HALF = math.sqrt(0.5)
@@ -161,6 +162,7 @@ def _log_ndtr(xp, x):
     return xp.where(x < 0, left, right)
 
 
+@without_floating_point_warnings
 class Erfinv(Function):
     @staticmethod
     def forward(ctx, x):
@@ -180,6 +182,7 @@ def erfinv(x):
     return Erfinv.apply(floating(x))
 
 
+@without_floating_point_warnings
 class Ndtr(Function):
     @staticmethod
     def forward(ctx, x):
@@ -197,6 +200,7 @@ def ndtr(x):
     return Ndtr.apply(floating(x))
 
 
+@without_floating_point_warnings
 class Ndtri(Function):
     @staticmethod
     def forward(ctx, p):
@@ -215,6 +219,7 @@ def ndtri(p):
     return Ndtri.apply(floating(p))
 
 
+@without_floating_point_warnings
 class LogNdtr(Function):
     @staticmethod
     def forward(ctx, x):
@@ -239,6 +244,7 @@ def log_ndtr(x):
     return LogNdtr.apply(floating(x))
 
 
+@without_floating_point_warnings
 class Erfcx(Function):
     @staticmethod
     def forward(ctx, x):
@@ -267,6 +273,7 @@ def _x_log(xp, log, x, y):
     return xp.where(xp.isnan(y), y, xp.where(zero, _full(xp, 0, y), product))
 
 
+@without_floating_point_warnings
 class XLogY(Function):
     """x log(y), or x log(1 + y) where ``plus_one`` (xlog1py)."""
 
@@ -321,6 +328,7 @@ def _clamped(xp, x, eps):
     return xp.where(x < low, low, xp.where(x > high, high, x))
 
 
+@without_floating_point_warnings
 class Logit(Function):
     @staticmethod
     def forward(ctx, x, eps):
@@ -362,6 +370,7 @@ def _entr(xp, x):
     return xp.where(x > 0, -positive * xp.log(positive), rest)
 
 
+@without_floating_point_warnings
 class Entr(Function):
     @staticmethod
     def forward(ctx, x):
@@ -429,6 +438,7 @@ def _bessel(xp, x, order, scaled):
     return xp.where(x < 0, -y, y) if order else y
 
 
+@without_floating_point_warnings
 class I0(Function):
     @staticmethod
     def forward(ctx, x):
@@ -446,6 +456,7 @@ def i0(x):
     return I0.apply(floating(x))
 
 
+@without_floating_point_warnings
 class I0e(Function):
     @staticmethod
     def forward(ctx, x):
@@ -473,6 +484,7 @@ def _away_from_zero(x):
     return away, where(away, x, eps)
 
 
+@without_floating_point_warnings
 class I1(Function):
     @staticmethod
     def forward(ctx, x):
@@ -492,6 +504,7 @@ def i1(x):
     return I1.apply(floating(x))
 
 
+@without_floating_point_warnings
 class I1e(Function):
     @staticmethod
     def forward(ctx, x):
