@@ -3,6 +3,8 @@ creation functions logspace, geomspace, tril_indices and triu_indices): the inte
 step ones, their special values, dtypes and errors, against NumPy and PyTorch. The
 differentiable ones' op-table rows (tests/autograd/test_ops_table.py, NUMPY_EXTRAS)
 check ordinary values and gradients."""
+import math
+
 import numpy as np
 import pytest
 
@@ -222,7 +224,11 @@ def test_logaddexp2_at_infinities_matches_torch(device, torch):
 
 
 def test_sinc_at_zero_matches_torch(torch):
-    _grads(ag.sinc, torch.sinc, torch, [0.0, -0.0, 1.0, -0.5, 1e-20, 2.5])
+    _grads(ag.sinc, torch.sinc, torch, [0.0, -0.0, 1.0, -0.5, 2.5])
+    # at 1e-20 PyTorch's slope cancels to 0; ours is the true -pi**2/3 x (see test_sinc_slope.py)
+    tiny = ag.tensor(1e-20, dtype="float64", requires_grad=True)
+    ag.sinc(tiny).backward()
+    assert tiny.grad.item() == pytest.approx(-math.pi ** 2 / 3 * 1e-20, rel=1e-15)
     x = ag.tensor([0.0], dtype="float64", requires_grad=True)
     (g,) = ag.grad(ag.sinc(x).sum(), [x], create_graph=True)
     assert g.item() == 0.0 and np.isfinite(ag.grad(g.sum(), [x])[0].item())
