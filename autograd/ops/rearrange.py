@@ -1,10 +1,12 @@
 """Rearranging a tensor's elements, with NumPy's names and arguments: flip, roll,
 moveaxis, unstack, tile, repeat and meshgrid.
 
-Two are primitives: Roll (a permutation: its gradient rolls back, one copy where a
+Three are primitives: Roll (a permutation: its gradient rolls back, one copy where a
 roll composed of two slices and a concat paid two zero-filled gradients and a sum,
-10x slower), and Repeat by one count (the namespace's repeat, twice as fast as a
-broadcast copied by reshape; its gradient sums each element's copies). The rest are
+10x slower), Repeat by one count (the namespace's repeat, twice as fast as a
+broadcast copied by reshape; its gradient sums each element's copies), and Unstack
+(one node with an output per slice, as PyTorch's unbind, so that hooks on every
+piece run and the pieces share one grad_fn; its gradient stacks). The rest are
 compositions of indexing, split, reshape, transpose and broadcast_to, as fast as a
 kernel of their own, whose gradients are exact and differentiate again. The names
 follow NumPy: ``repeat`` repeats each element (PyTorch's repeat_interleave) and
@@ -19,7 +21,7 @@ from ..tensor import Tensor
 from .elementwise import as_tensor, clone
 from .indexing import getitem
 from .reduction import sum as sum_
-from .shape import broadcast_to, flatten, reshape, split, squeeze, transpose
+from .shape import _split_piece_back, _view, broadcast_to, expand_dims, flatten, reshape, split, transpose
 
 
 def _along(axis, index):
@@ -103,8 +105,41 @@ def moveaxis(x, source, destination):
     return transpose(x, tuple(order))
 
 
+class Unstack(Function):
+    """The slices of ``x`` along ``axis``: one node with one output per slice, each a
+    view, as PyTorch's unbind. The gradient stacks the slices' gradients (the engine
+    gives zeros to those that received none): one op for all n, where a node per slice
+    gave each a gradient of x's full size, O(n^2)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        lead = (slice(None),) * axis
+        # The Ellipsis keeps each slice a view: NumPy's x[i] of a vector is a scalar, and the Array
+        # API (array-api-strict) wants an index that names every axis.
+        return tuple(x.data[lead + (i, ...)] for i in range(x.data.shape[axis]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return UnstackGrad.apply(ctx.axis, *grads), None
+
+
+class UnstackGrad(Function):
+    """Unstack's gradient: the slices' gradients stacked along ``axis`` in one op (stack()
+    takes an op per slice to give each its axis first). Its own gradient unstacks again."""
+
+    @staticmethod
+    def forward(ctx, axis, *grads):
+        ctx.axis = axis
+        return grads[0]._backend.xp.stack([g.data for g in grads], axis=axis)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return (None,) + Unstack.apply(gy, ctx.axis)
+
+
 def unstack(x, axis=0):
-    """The slices of ``x`` along ``axis``, as a tuple (the Array API's unstack,
+    """The slices of ``x`` along ``axis``, as a tuple of views (the Array API's unstack,
     PyTorch's unbind)."""
     x = as_tensor(x)
     if x.ndim == 0:
@@ -112,9 +147,22 @@ def unstack(x, axis=0):
     axis = single_axis("unstack", axis, x.ndim)
     if x.shape[axis] == 0:
         return ()
-    # One Split (views), whose gradient is one concat of the pieces' gradients: slicing
-    # each piece on its own gave each a gradient of x's full size, O(n^2) for n pieces.
-    return tuple(squeeze(p, axis) for p in split(x, x.shape[axis], axis))
+    pieces = Unstack.apply(x, axis)
+    return tuple(_view(p, x, (_unstack_piece, (axis, i)), (_unstack_piece_back, (axis, i)))
+                 for i, p in enumerate(pieces))
+
+
+def _unstack_piece(x, axis, i):
+    """Slice ``i`` of ``unstack(x, axis)``, taken again (how a piece is remade, see
+    shape._view) from a split around it: remaking all n slices for each piece would cost
+    O(n^2) ops when every piece is used after its base changed."""
+    return unstack(split(x, (i, i + 1), axis)[1], axis)[0]
+
+
+def _unstack_piece_back(x, values, axis, i):
+    """``x`` with slice ``i`` along ``axis`` replaced by ``values`` (how a change of a
+    piece reaches ``x``, see shape._view)."""
+    return _split_piece_back(x, expand_dims(values, axis), (i, i + 1), axis, 1)
 
 
 def _counts(op, reps):
