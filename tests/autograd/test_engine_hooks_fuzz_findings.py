@@ -310,3 +310,21 @@ def test_a_subclass_that_overrides_only_setup_context_runs_its_own():
     ours, theirs = _subclass_with_its_own_setup_context(ag), _subclass_with_its_own_setup_context(torch)
     _same(ours, theirs)
     np.testing.assert_array_equal(ours, [5.0, 5.0])
+
+
+def test_grad_of_a_non_leaf_input_with_a_replacing_hook_is_the_hooks_gradient_either_way():
+    # Kept on purpose (README): topograd gives the hooked gradient whether or not other inputs
+    # are asked for. PyTorch 2.13 gives it when y is the only input, and the gradient before
+    # the hook when the pass also runs y's own node, for x.
+    def run(lib, inputs):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+        y.register_hook(lambda g: g * 2)
+        grads = (ag.grad if lib is ag else torch.autograd.grad)((y * y).sum(), [x, y] if inputs == "both" else [y])
+        return [_np(g) for g in grads]
+
+    _same(run(ag, "y"), run(torch, "y"))                       # [12, 24]: the hook's
+    ours, theirs = run(ag, "both"), run(torch, "both")
+    _same(ours[0], theirs[0])                                  # x: [36, 72] in both
+    np.testing.assert_array_equal(ours[1], [12.0, 24.0])       # y: the hook's, as when asked alone
+    np.testing.assert_array_equal(theirs[1], [6.0, 12.0])      # PyTorch's: before the hook
