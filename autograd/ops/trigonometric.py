@@ -4,11 +4,17 @@ cosh and their inverses. NumPy's names; the Array API's (asin, acos, atan, atan2
 asinh, acosh, atanh) are the same functions.
 
 Integer and bool inputs take the default float, as in PyTorch. Each backward is
-PyTorch's formula, so the gradients at the edges of a domain agree with it: arcsin
-and arccos give +-inf at +-1, arctanh inf, arccosh inf at 1 and NaN below it."""
+PyTorch's formula, factored where PyTorch's loses digits: 1 - x^2 as (1 - x)(1 + x) from
+|x| = 1/2, which does not cancel near +-1 (PyTorch's arcsin slope is 2.5e-11 off at 1 - 1e-10),
+sqrt(x^2 + 1) as hypot(x, 1) and sqrt(x^2 - 1) as sqrt(|x| - 1) sqrt(|x| + 1), which do not
+overflow past |x| = 1.3e154 (PyTorch's arcsinh slope is 0 there, not 1/|x|), and
+arctan2's a^2 + b^2 through hypot, which neither underflows nor overflows. The gradients
+at the edges of a domain agree with PyTorch's: arcsin and arccos give +-inf at +-1,
+arctanh inf, arccosh inf at 1 and NaN below it."""
 from ..autocast_mode import autocast_op
 from ..function import Function
-from .elementwise import constant, floating, operands, sqrt, where
+from .elementwise import abs, constant, floating, operands, sqrt, where
+from .exponential import hypot
 
 
 class Tan(Function):
@@ -38,7 +44,15 @@ class Arcsin(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return gy / sqrt(1 - x * x)
+        return gy / sqrt(_one_minus_square(x))
+
+
+def _one_minus_square(x):
+    """1 - x^2, as (1 - x)(1 + x) from |x| = 1/2: both factors are exact near +-1, where
+    1 - x * x loses the digits that x * x rounds away. Below, 1 - x * x, whose derivative
+    -2x the product's -(1 + x) + (1 - x) would give with a cancellation near 0."""
+    near_zero = constant(x._backend.xp.abs(x.data) < 0.5, x)
+    return where(near_zero, 1 - x * x, (1 - x) * (1 + x))
 
 
 @autocast_op("asin")
@@ -55,7 +69,7 @@ class Arccos(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return -gy / sqrt(1 - x * x)
+        return -gy / sqrt(_one_minus_square(x))
 
 
 @autocast_op("acos")
@@ -91,11 +105,14 @@ class Arctan2(Function):
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        recip = 1 / (a * a + b * b)
-        # At the origin (and where a^2 + b^2 underflows) the gradient is taken as 0, as
-        # PyTorch's, not the 0 * inf = NaN of the formula.
-        recip = where(constant(recip._backend.xp.isinf(recip.data), recip), 0, recip)
-        return (gy * b * recip if need_a else None), (gy * -a * recip if need_b else None)
+        # (b, -a) / (a^2 + b^2) as (b / r, -a / r) / r, r = hypot(a, b): the squares would
+        # underflow below 1e-154 (a zero gradient where it is 5e199 at a = b = 1e-200) and
+        # overflow above 1e154. At the origin the gradient is taken as (b, -a) * 0, signed
+        # zeros, as PyTorch's: r is hypot(1, 1) there, so that no 0 / 0 reaches it or a
+        # second derivative.
+        origin = constant((a.data == 0) & (b.data == 0), a)
+        r = hypot(where(origin, 1, a), where(origin, 1, b))
+        return (gy * (b / r) / r if need_a else None), (gy * (-a / r) / r if need_b else None)
 
 
 @autocast_op("atan2")
@@ -149,7 +166,7 @@ class Arcsinh(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return gy / sqrt(x * x + 1)
+        return gy / hypot(x, 1)  # sqrt(x^2 + 1), whose square overflows past |x| = 1.3e154
 
 
 def arcsinh(x):
@@ -165,7 +182,10 @@ class Arccosh(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return gy / sqrt(x * x - 1)
+        # sqrt(x^2 - 1), which neither cancels near 1 nor overflows past 1.3e154 this way
+        # (of |x|, so that x <= -1, outside the domain, gets PyTorch's values too)
+        size = abs(x)
+        return gy / (sqrt(size - 1) * sqrt(size + 1))
 
 
 def arccosh(x):
@@ -181,7 +201,7 @@ class Arctanh(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return gy / (1 - x * x)
+        return gy / _one_minus_square(x)
 
 
 def arctanh(x):

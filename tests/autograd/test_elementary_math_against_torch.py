@@ -5,6 +5,7 @@ empty and 0-d tensors, integer division by zero, the operators, and bad argument
 The op table (test_ops_table.py) checks values and first and second gradients on
 smooth domains; this file checks what the table's smooth domains leave out."""
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -25,6 +26,10 @@ BINARY = [("arctan2", "atan2"), ("logaddexp", "logaddexp"), ("hypot", "hypot"), 
 
 SPECIAL = [-math.inf, -1e300, -30.0, -2.5, -2.0, -1.0, -0.5, -1e-30, -0.0, 0.0, 1e-30, 0.5, 1.0, 1.5, 2.0, 2.5,
            30.0, 1e300, math.inf, math.nan]
+# name: {point: the true gradient} where PyTorch 2.13's loses it (its x^2 overflows, its expm1 slope y + 1
+# cancels) and ours does not (test_gradient_accuracy_findings.py checks more points against mpmath)
+TORCH_GRADIENT_IS_WRONG = {"arcsinh": {-1e300: 1e-300, 1e300: 1e-300}, "arccosh": {-1e300: 1e-300, 1e300: 1e-300},
+                           "expm1": {-30.0: math.exp(-30.0)}}
 
 
 def _check_same(ours, theirs, what, rtol=1e-12, signed_zeros=True):
@@ -88,7 +93,10 @@ def test_unary_values_and_gradients_at_special_points_match_torch(name, torch_na
     _check_same(y, ty, f"{name} values")
     y.sum().backward()
     ty.sum().backward()
-    _check_same(x.grad, tx.grad, f"{name} gradients")
+    want = tx.grad.clone()
+    for point, gradient in TORCH_GRADIENT_IS_WRONG.get(name, {}).items():
+        want[SPECIAL.index(point)] = gradient
+    _check_same(x.grad, want, f"{name} gradients")
 
 
 @pytest.mark.parametrize("name, torch_name", BINARY, ids=[b[0] for b in BINARY])
@@ -103,8 +111,16 @@ def test_binary_values_and_gradients_at_special_points_match_torch(name, torch_n
     _check_same(out, tout, f"{name} values", signed_zeros=name != "remainder")
     out.sum().backward()
     tout.sum().backward()
-    _check_same(x.grad, tx.grad, f"{name} gradient of a")
-    _check_same(y.grad, ty.grad, f"{name} gradient of b")
+    want_a, want_b = tx.grad.clone(), ty.grad.clone()
+    if name == "arctan2":  # PyTorch's a^2 + b^2 overflows beside 1e300: the exact (b, -a) / (a^2 + b^2) there
+        for i, (p, q) in enumerate(zip(a.ravel(), b.ravel())):
+            if 1e300 in (abs(p), abs(q)) and math.isfinite(p) and math.isfinite(q):
+                squares = Fraction(p) ** 2 + Fraction(q) ** 2
+                for want, exact in ((want_a, Fraction(q) / squares), (want_b, -Fraction(p) / squares)):
+                    if exact:  # (PyTorch's signed zeros are right)
+                        want[i] = float(exact)
+    _check_same(x.grad, want_a, f"{name} gradient of a")
+    _check_same(y.grad, want_b, f"{name} gradient of b")
 
 
 def test_floor_divide_matches_torch_values_with_a_zero_gradient(device, torch):
@@ -129,8 +145,9 @@ def test_gradients_at_the_edges_of_domains():
 
 
 def test_arctan2_gradient_at_the_origin_is_zero_not_nan():
-    a = ag.tensor([0.0, 0.0, 1e-200], dtype="float64", requires_grad=True)
-    b = ag.tensor([0.0, -0.0, 0.0], dtype="float64", requires_grad=True)
+    # (1e-200, 0) is no origin: its gradient, (0, -1e200), is in test_gradient_accuracy_findings.py
+    a = ag.tensor([0.0, 0.0], dtype="float64", requires_grad=True)
+    b = ag.tensor([0.0, -0.0], dtype="float64", requires_grad=True)
     ag.arctan2(a, b).sum().backward()
     assert np.all(a.grad.numpy() == 0) and np.all(b.grad.numpy() == 0)
 

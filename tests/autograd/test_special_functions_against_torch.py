@@ -46,6 +46,8 @@ DEVIATIONS = {
     ("i1", "gradgrad"): [-712.0, 712.0, nan],
     ("i1e", "grad"): [nan],
     ("i1e", "gradgrad"): [nan],
+    ("erfcx", "grad"): [inf],                             # NaN (2 x erfcx(x) at inf is inf * 0)
+    ("erfcx", "gradgrad"): [1e300, inf],                  # 1.1e-300 (it underflows to 0) and NaN
 }
 
 
@@ -117,6 +119,10 @@ def test_where_torch_is_wrong():
         value, grad, _ = derivatives(fn, x)
         np.testing.assert_allclose(value, want, rtol=1e-14)
         np.testing.assert_allclose(grad[1:3], want_grad[1:3], rtol=1e-14)
+    # erfcx' = -1/(sqrt(pi) x^2) (1 + O(1/x^2)) and erfcx'' = 2/(sqrt(pi) x^3) (...) underflow to 0
+    # at 1e300 and tend to 0 at inf
+    _, g, gg = derivatives(ag.special.erfcx, [1e300, inf])
+    assert np.all(g == 0) and np.all(gg == 0)
     # a NaN input gives NaN gradients (PyTorch's i1 and i1e give their value at 0, 0.5)
     for fn in (ag.special.i1, ag.special.i1e, ag.i0):
         _, grad, gradgrad = derivatives(fn, [nan])

@@ -5,8 +5,8 @@ logits, made a chunk of rows at a time) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy, the ELU family's expm1, the hardswish's gradient at NaN), and the
 leaky ReLU and piecewise-linear activations (hardtanh, threshold, the shrinks, PReLU's parts),
-whose gradients stay connected to their input. One family per module; erf, which
-the exact GELU takes, is re-exported from ops.exponential.
+whose gradients stay connected to their input. One family per module; erfc, which
+the exact GELU takes, and erf are re-exported from ops.exponential.
 
 Each backward is written in Tensor ops, or is its own Function placed right under
 the op (``Conv2dInputGrad`` under ``Conv2d``), or evaluates one formula on bare
@@ -41,10 +41,10 @@ from .softmax import cross_entropy, log_softmax, softmax
 from .volume_convolution import conv3d, conv_transpose3d
 from .volume_pooling import adaptive_max_pool3d, avg_pool3d, max_pool3d
 from .window import VolumeWindow, Window
-from ..exponential import erf  # (for the exact GELU; it lives with erfc, as ag.erf)
+from ..exponential import erf, erfc  # (erfc for the exact GELU; they live there, as ag.erf and ag.erfc)
 
 __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
-           "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "fractional_max_pool", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
+           "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "erfc", "fractional_max_pool", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "linear_cross_entropy", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_indices",
            "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "sign_part", "softmax", "softplus", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",

@@ -2,8 +2,8 @@
 not overflow, the ELU family (elu, selu, celu), which needs expm1, the hardswish,
 whose gradient a composition makes NaN at NaN, and the leaky ReLU and the
 piecewise-linear activations (hardtanh, threshold, the shrinks, PReLU's parts), whose gradients
-must stay connected to their input for higher derivatives. (erf, for the exact
-GELU, is ops.exponential's, beside erfc.)"""
+must stay connected to their input for higher derivatives. (erfc, for the exact
+GELU, is ops.exponential's, beside erf.)"""
 import math
 
 from backends import dtypes
