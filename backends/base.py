@@ -91,6 +91,12 @@ class Backend:
         through it, so it may be changed in place; False is always safe."""
         return False
 
+    def float32_sum_dtype(self, array, axis):
+        """The native dtype in which to add up a float32 ``array`` over ``axis`` (None, an int
+        or a tuple, as the sum takes it), or None for float32 itself: by default the namespace
+        is taken to add pairwise (as CuPy's tree reductions do), whose error grows as log n."""
+        return None
+
     def repeats_elements(self, array):
         """Whether several elements of ``array`` are one memory location (a stride of 0 over
         an axis longer than 1, as broadcast_to makes), so that it cannot change in place."""

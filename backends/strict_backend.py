@@ -56,6 +56,11 @@ class StrictBackend(Backend):
         dtype = self.native_dtype(np.dtype(array.dtype))
         return self.xp.asarray(np.array(array, order="C"), dtype=dtype)
 
+    def float32_sum_dtype(self, array, axis):
+        # its sums are NumPy's, which add one row at a time across the innermost loop
+        return self.native_dtype(np.dtype(np.float64)) if self._numpy.float32_sum_dtype(
+            self.to_numpy(array), axis) is not None else None
+
     def gather(self, x, index):
         return self.from_numpy(self.to_numpy(x)[_index_to_numpy(self, index)])
 

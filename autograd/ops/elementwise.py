@@ -858,6 +858,13 @@ def float_sum(backend, data, dtype, **options):
     return _accumulate_array(backend.xp.sum, backend, data, dtype, False, **options)
 
 
+def float32_sum_dtype(backend, data, dtype, axis):
+    """The wider native dtype in which the backend adds up a float32 array ``data`` over
+    ``axis`` (None, an int or a tuple) for a pairwise sum's accuracy, or None (see
+    Backend.float32_sum_dtype); None for other dtypes."""
+    return backend.float32_sum_dtype(data, axis) if dtype == dtypes.float32 else None
+
+
 def _accumulate_array(kernel, backend, data, dtype, scan, **options):
     """accumulate on a bare array ``data`` of canonical ``dtype``."""
     if dtype == dtypes.float16 or (scan and dtype == dtypes.float32):
@@ -865,6 +872,9 @@ def _accumulate_array(kernel, backend, data, dtype, scan, **options):
         wide = kernel(data, dtype=backend.native_dtype(wider), **options)
         return backend.xp.astype(wide, data.dtype)
     if dtypes.is_floating(dtype):
+        wider = float32_sum_dtype(backend, data, dtype, options.get("axis")) if kernel is backend.xp.sum else None
+        if wider is not None:
+            return backend.xp.astype(kernel(data, dtype=wider, **options), data.dtype)
         return kernel(data, **options)
     int64 = backend.native_dtype(dtypes.int64)
     data = backend.xp.astype(data, int64) if dtype == dtypes.bool_ else data

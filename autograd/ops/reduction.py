@@ -10,7 +10,8 @@ from ..grad_mode import state as _grad_state
 from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
 from ..user_code import user_stacklevel
-from .elementwise import accumulate, as_tensor, constant, float_sum, floating, in_float32, where
+from .elementwise import (accumulate, as_tensor, constant, float32_sum_dtype, float_sum, floating, in_float32,
+                          where)
 from .scan import products_of_the_others
 from .shape import broadcast_to, reshape, transpose
 
@@ -95,6 +96,9 @@ class Mean(Function):
         xp = x._backend.xp
         if n == 0:  # NumPy's mean of nothing warns (a division by 0); PyTorch's is a quiet NaN
             return xp.full_like(xp.sum(x.data, axis=axes, keepdims=keepdims), math.nan)
+        wider = float32_sum_dtype(x._backend, x.data, x.dtype, axes)
+        if wider is not None:  # added up in float64 where float32 would add one row at a time (see accumulate)
+            return xp.astype(xp.sum(x.data, axis=axes, keepdims=keepdims, dtype=wider) / n, x.data.dtype)
         return xp.mean(x.data, axis=axes, keepdims=keepdims)
 
     @staticmethod
@@ -206,7 +210,15 @@ def _variance(caller, x, axis, ddof, keepdims):
                       "result is inf or nan; pass a smaller ddof, or reduce over more elements",
                       RuntimeWarning, stacklevel=user_stacklevel())
     centered = x - mean(x, axes, keepdims=True)
-    return sum(centered * centered, axes, keepdims) / (n - ddof if n > ddof else 0)
+    squares = sum(centered * centered, axes, keepdims)
+    if n:
+        # The mean is rounded (to half a unit of the offset: 0.03 at 1e6 in float32), which
+        # leaves a common shift d in centered and adds n d^2 to the squares (a float32 variance
+        # of 1e6 + N(0, 1) was 0.3% high); sum(centered)^2 / n is that term, and taking it
+        # out (the corrected two-pass algorithm) keeps the variance to a few units of rounding.
+        drift = sum(centered, axes, keepdims)
+        squares = squares - drift * drift / n
+    return squares / (n - ddof if n > ddof else 0)
 
 
 class StdSqrt(Function):
@@ -248,11 +260,7 @@ class LogSumExp(Function):
     def forward(ctx, x, axes, keepdims):
         xp, data = x._backend.xp, x.data
         work = xp.astype(data, x._backend.native_dtype(dtypes.float32)) if x.dtype == dtypes.float16 else data
-        if work.size == 0 and 0 in [work.shape[a] for a in axes]:  # no max to take out of an empty sum
-            shift = xp.zeros(kept_shape(work.shape, axes), dtype=work.dtype)
-        else:
-            shift = xp.max(work, axis=axes, keepdims=True)
-            shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
+        shift = _finite_max(xp, work, axes)
         shifted = xp.exp(work - shift)
         total = xp.sum(shifted, axis=axes, keepdims=True)
         kept = xp.astype(xp.log(total) + shift, data.dtype, copy=False)
@@ -264,11 +272,22 @@ class LogSumExp(Function):
     def backward(ctx, gy):
         x, shifted, total = ctx.saved_tensors
         g = reshape(gy, total.shape)
-        if _grad_state.enabled:  # create_graph: the output as a function of x, so it differentiates again
-            return g * (x - LogSumExp.apply(x, ctx.axes, True)).exp(), None, None
+        if _grad_state.enabled:  # create_graph: softmax on Tensors, so it differentiates again
+            # exp(x - shift) over its sum, as forward: exp(x - logsumexp(x)) loses what the log
+            # adds to a large x (a row of equal values past 1e16 gave 1 each, not 1 / n)
+            shifted = (x - constant(_finite_max(x._backend.xp, x.data, ctx.axes), x)).exp()
+            return g * (shifted / sum(shifted, ctx.axes, keepdims=True)), None, None
         xp = x._backend.xp
         grad = shifted.data * (g.data / total.data)  # exp(x - max) / sum: softmax, in one pass over x's size
         return Tensor._make(xp.astype(grad, x.data.dtype, copy=False), x._backend), None, None
+
+
+def _finite_max(xp, data, axes):
+    """The max over ``axes`` (kept), 0 where it is not finite: the shift that keeps exp in range."""
+    if data.size == 0 and 0 in [data.shape[a] for a in axes]:  # no max to take out of an empty sum
+        return xp.zeros(kept_shape(data.shape, axes), dtype=data.dtype)
+    shift = xp.max(data, axis=axes, keepdims=True)
+    return xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
 
 
 def logsumexp(x, axis=None, keepdims=False):
