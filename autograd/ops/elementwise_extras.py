@@ -21,8 +21,8 @@ from ..function import Function
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor, on_one_device
 from .comparison import greater_equal, less_equal
-from .elementwise import (abs, as_tensor, astype, constant, cos, floating, mul, operands, pow, sigmoid,
-                          where)
+from .elementwise import abs, as_tensor, astype, constant, cos, floating, in_float32, mul, operands, pow, where
+from .exponential import exp2
 from .nonfinite import isnan
 from .rearrange import unstack
 from .rounding import FloorDivide, Remainder, Round, Trunc, _division, _StepOfTwo, _whole
@@ -119,16 +119,30 @@ class Logaddexp2(Function):
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        # 2**a / (2**a + 2**b) = sigmoid((a - b) ln 2), PyTorch's 1 / (1 + 2**(b - a))
-        return ((gy * sigmoid((a - b) * _LN2)) if need_a else None,
-                (gy * sigmoid((b - a) * _LN2)) if need_b else None)
+        return ((gy * _share_of_two_powers(a - b)) if need_a else None,
+                (gy * _share_of_two_powers(b - a)) if need_b else None)
+
+
+def _share_of_two_powers(lead):
+    """2**a / (2**a + 2**b) for ``lead`` = a - b: 1 / (1 + 2**-lead), or 2**lead / (1 + 2**lead)
+    where lead < 0, so that 2 is raised to -|lead| only and nothing overflows. (As sigmoid(lead
+    ln 2), the rounding of lead * ln 2 cost |lead| ln 2 half-ulps: 55 float32 ulps at lead = -117,
+    13 float16 ulps at -13, where PyTorch's 1 / (1 + 2**-lead) is within 2.)"""
+    ahead = constant(lead.data >= 0, lead)  # (NaN, where a and b are one infinity, stays NaN)
+    power = exp2(where(ahead, -lead, lead))
+    return where(ahead, 1 / (power + 1), power / (power + 1))
 
 
 def logaddexp2(x1, x2):
     """log2(2**x1 + 2**x2), elementwise and broadcasting, computed stably, as NumPy's and
-    PyTorch's (integers are lifted to the default float, as logaddexp's)."""
+    PyTorch's (integers are lifted to the default float, as logaddexp's). float16 is computed
+    in float32 and rounded once, as PyTorch computes it: where the result is near 0, the larger
+    input and the correction added to it cancel, and their float16 roundings put it 130 ulps off."""
     x1, x2 = operands("logaddexp2", x1, x2, to_float=True)
-    return Logaddexp2.apply(floating(x1), floating(x2))
+    x1, x2 = floating(x1), floating(x2)
+    if x1.dtype == dtypes.float16:
+        return in_float32(Logaddexp2.apply, x1, x2)
+    return Logaddexp2.apply(x1, x2)
 
 
 class Ldexp(Function):
@@ -266,8 +280,13 @@ def _sinc_slope(x):
 
 def sinc(x):
     """sin(pi x) / (pi x), and 1 at x = 0, as NumPy's and PyTorch's. Its derivatives of every
-    order are the true ones at 0 too (0, -pi**2/3, 0, pi**4/5...; PyTorch's second is NaN)."""
-    return Sinc.apply(floating(x))
+    order are the true ones at 0 too (0, -pi**2/3, 0, pi**4/5...; PyTorch's second is NaN).
+    float16 is computed in float32 and rounded once, as PyTorch computes it: pi x overflows
+    float16 from |x| = 20850, which made the value and the slope NaN there."""
+    x = floating(x)
+    if x.dtype == dtypes.float16:
+        return in_float32(sinc, x)
+    return Sinc.apply(x)
 
 
 # --- integer parts ------------------------------------------------------------------------------------

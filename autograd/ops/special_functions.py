@@ -9,9 +9,11 @@ formula in Tensor ops (so it differentiates again), except where a docstring say
 import math
 import numbers
 
+from backends import dtypes
+
 from ..autocast_mode import autocast_op
 from ..function import Function
-from .elementwise import constant, exp, floating, log, operands, sign, where
+from .elementwise import AsType, constant, exp, floating, log, operands, sign, where
 from .exponential import _ERF_P, _ERF_Q, _erf_near, _exp_square, _rational, _scaled_erfc, _special
 from .quiet import without_floating_point_warnings
 
@@ -29,6 +31,35 @@ def _full(xp, value, like):
 def _smallest_subnormal(xp, like):
     info = xp.finfo(like.dtype)
     return info.smallest_normal * info.eps
+
+
+def _in_working_precision(function, x):
+    """``function.apply(x)`` for a floating ``x``; float16 through float32 and rounded once,
+    backward included, as PyTorch computes float16. The kernels run in float32 already
+    (_special), but the slopes' formulas, in float16's own arithmetic, lose digits or overflow:
+    exp(z^2 / 2) after z^2 rounds (ndtri's slope 20 float16 ulps off), erfcx's difference near
+    x = 4 (40 ulps), log_ndtr's quotient at x = -65504 (inf, where the slope is 65504), i1's
+    i0(x) - i1(x) / x past x = 13.3 (inf - inf = NaN, where the slope overflows to inf; from
+    x = 92, where float32's overflow too, it is NaN as float32's is), i1e's near its peak at
+    1.56 (thousands of ulps), and erfinv's and ndtr's exp of a rounded square (9 and 6 ulps)."""
+    x = floating(x)
+    if x.dtype == dtypes.float16:
+        return _QuietAsType.apply(function.apply(_QuietAsType.apply(x, dtypes.float32)), dtypes.float16)
+    return function.apply(x)
+
+
+@without_floating_point_warnings
+class _QuietAsType(AsType):
+    """A cast, both ways, without NumPy's warning where a value passes float16's range: a
+    result or slope that overflows to inf there is the right answer, as in the kernels."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return AsType.forward(ctx, x, dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _QuietAsType.apply(gy, ctx.source), None
 
 
 # --- erfcx, and the inverses of erf and erfc ----------------------------------------------------
@@ -179,7 +210,7 @@ class Erfinv(Function):
 @autocast_op("erfinv")
 def erfinv(x):
     """The inverse of erf on [-1, 1]: +-inf at +-1, NaN outside."""
-    return Erfinv.apply(floating(x))
+    return _in_working_precision(Erfinv, x)
 
 
 @without_floating_point_warnings
@@ -197,7 +228,7 @@ class Ndtr(Function):
 
 def ndtr(x):
     """The standard normal distribution function, the integral of its density up to x."""
-    return Ndtr.apply(floating(x))
+    return _in_working_precision(Ndtr, x)
 
 
 @without_floating_point_warnings
@@ -216,7 +247,7 @@ class Ndtri(Function):
 
 def ndtri(p):
     """The inverse of ndtr: the standard normal's p-quantile; -inf at 0, inf at 1, NaN outside."""
-    return Ndtri.apply(floating(p))
+    return _in_working_precision(Ndtri, p)
 
 
 @without_floating_point_warnings
@@ -241,7 +272,7 @@ class LogNdtr(Function):
 
 def log_ndtr(x):
     """log(ndtr(x)), accurate far into the left tail, where ndtr(x) underflows."""
-    return LogNdtr.apply(floating(x))
+    return _in_working_precision(LogNdtr, x)
 
 
 @without_floating_point_warnings
@@ -270,7 +301,7 @@ class Erfcx(Function):
 def erfcx(x):
     """The scaled complementary error function exp(x^2) erfc(x), finite for large x, where
     erfc underflows; it overflows below x = -26.63, as exp(x^2) does."""
-    return Erfcx.apply(floating(x))
+    return _in_working_precision(Erfcx, x)
 
 
 # --- products with logarithms, logit, entropy ------------------------------------------------
@@ -462,7 +493,7 @@ class I0(Function):
 
 def i0(x):
     """The modified Bessel function of the first kind of order 0."""
-    return I0.apply(floating(x))
+    return _in_working_precision(I0, x)
 
 
 @without_floating_point_warnings
@@ -481,7 +512,7 @@ class I0e(Function):
 
 def i0e(x):
     """exp(-|x|) i0(x), finite where i0 overflows."""
-    return I0e.apply(floating(x))
+    return _in_working_precision(I0e, x)
 
 
 def _away_from_zero(x):
@@ -510,7 +541,7 @@ class I1(Function):
 
 def i1(x):
     """The modified Bessel function of the first kind of order 1."""
-    return I1.apply(floating(x))
+    return _in_working_precision(I1, x)
 
 
 @without_floating_point_warnings
@@ -530,4 +561,4 @@ class I1e(Function):
 
 def i1e(x):
     """exp(-|x|) i1(x), finite where i1 overflows."""
-    return I1e.apply(floating(x))
+    return _in_working_precision(I1e, x)

@@ -285,8 +285,12 @@ def glu(input, axis=-1):
 
 @autocast_op("softplus")
 def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta x)) / beta, computed stably; linear where beta x > threshold, as PyTorch's."""
+    """log(1 + exp(beta x)) / beta, computed stably; linear where beta x > threshold, as PyTorch's.
+    With a beta other than 1, float16 is computed in float32 and rounded once, as PyTorch
+    computes it: beta x rounded to float16 put the value 4 and the slope 6 ulps off (beta 100)."""
     floating("softplus", input)
+    if beta != 1 and input.dtype == dtypes.float16:
+        return in_float32(lambda wide: softplus(wide, beta, threshold), input)
     if beta == 1:
         scaled = input
         smooth = nn_fused.softplus(input)
