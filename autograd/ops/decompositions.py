@@ -22,7 +22,7 @@ from ..grad_mode import state as _grad_state
 from ..tensor import Tensor
 from .elementwise import constant, floating
 from .linalg import matmul
-from .matrices import diag_embed, diagonal, eye, factorize, matrices, mT, square_matrices, triangle
+from .matrices import LinAlgError, diag_embed, diagonal, eye, factorize, matrices, mT, square_matrices, triangle
 from .shape import concat, expand_dims
 from .solve import inv, solve
 
@@ -84,6 +84,10 @@ class QR(Function):
             raise ValueError(f"qr: the gradient of mode='complete' is not defined for matrices with more rows than "
                              f"columns ({m} x {n}): the last {m - n} columns of Q are any orthonormal basis of the "
                              "complement of A's columns. Use mode='reduced' (as PyTorch requires too)")
+        if bool(q._backend.xp.any(diagonal(r).data == 0)):  # (the solve by R below would fail, naming solve)
+            raise LinAlgError(f"qr: the gradient needs the first {min(m, n)} columns of each matrix linearly "
+                              "independent, and a matrix here has R with a zero on its diagonal (a column that "
+                              "depends on those before it), so R^-1 does not exist; PyTorch gives NaN there")
         if m >= n:
             return _qr_backward(q, r, gq, gr), None
         # Wide: A = [X | Y] with X = Q R1 (a square QR) and Y = Q R2, so R2 = Q^T Y: the
@@ -222,8 +226,11 @@ def _svd_backward(u, s, vh, gu, gs, gvh, m, n):
     if gu is None and gvh is None:
         return matmul(u * expand_dims(gs, -2), vh)
     s_row, s_col = expand_dims(s, -2), expand_dims(s, -1)
-    squares = s * s
-    gaps = expand_dims(squares, -2) - expand_dims(squares, -1) + eye(s, s.shape[-1])  # E_ij = s_j^2 - s_i^2
+    # E_ij = s_j^2 - s_i^2, divided by as (s_j + s_i) then (s_j - s_i): PyTorch's squares overflow
+    # past 1.3e154 and underflow below 1.5e-154, which makes its gradient NaN at such scales
+    # (the diagonals are set to 1: the skew numerators are 0 there).
+    ones = eye(s, s.shape[-1])
+    sums, gaps = s_row + s_col + ones, s_row - s_col + ones
     if gu is not None:
         utgu = matmul(mT(u), gu)
         utgu = utgu - mT(utgu)
@@ -231,11 +238,11 @@ def _svd_backward(u, s, vh, gu, gs, gvh, m, n):
         vtgv = matmul(vh, mT(gvh))
         vtgv = vtgv - mT(vtgv)
     if gu is not None and gvh is not None:
-        inner = (utgu * s_row + s_col * vtgv) / gaps
+        inner = (utgu * s_row + s_col * vtgv) / sums / gaps
     elif gu is not None:
-        inner = utgu / gaps * s_row
+        inner = utgu * (s_row / sums) / gaps
     else:
-        inner = s_col * vtgv / gaps
+        inner = (s_col / sums) * vtgv / gaps
     if gs is not None:
         inner = inner + diag_embed(gs)
     if m > n and gu is not None:  # gA = [U inner + (I - U U^T) gU S^-1] V^T

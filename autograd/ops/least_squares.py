@@ -17,7 +17,11 @@ size of what was cut; here 'gelsy' gives the truncated SVD's, as 'gelsd' does.
 The gradient is PyTorch's: the solution's is that of pinv(A) B (through pinv's
 gradient), which holds wherever the rank does not change nearby (at full rank in
 particular); the residuals' is that of ||A X - B||^2 with X held fixed, exact at the
-least-squares X. Both are written in Tensor ops, so they differentiate again."""
+least-squares X. Both are written in Tensor ops, so they differentiate again. The
+pinv is cut where the solution was (rcond; none for 'gels'): PyTorch's gradient cuts
+at pinv's default instead, so with a larger rcond it is the derivative of the uncut
+solution, off by orders of magnitude. pinv's gradient holds the cut values fixed at 0,
+so where they are not 0 it is still off by about their size over the smallest kept one."""
 from collections import namedtuple
 import math
 import numbers
@@ -68,6 +72,7 @@ class Lstsq(Function):
             s = xp.zeros((0,), dtype=a.data.dtype)
         ctx.mark_non_differentiable(s)  # (the rank, an integer, never is)
         ctx.set_materialize_grads(False)
+        ctx.rtol = 0.0 if driver == "gels" else rcond  # the pinv the solution is (see the module's notes)
         ctx.save_for_backward(a, b, x)
         return x, residuals, rank, s
 
@@ -78,7 +83,7 @@ class Lstsq(Function):
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         ga = gb = None
         if gx is not None:  # X = pinv(A) B
-            p = pinv(a)
+            p = pinv(a, ctx.rtol)
             if need_a:
                 ga = pinv_backward(a, p, matmul(gx, mT(b)))
             if need_b:
