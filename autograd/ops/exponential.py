@@ -12,7 +12,7 @@ from backends import dtypes
 
 from ..autocast_mode import autocast_op
 from ..function import Function
-from .elementwise import as_tensor, astype, exp, floating, operands, sigmoid
+from .elementwise import as_tensor, astype, constant, exp, floating, operands, sigmoid, sign, where
 from .quiet import without_floating_point_warnings
 
 _LN2 = math.log(2.0)
@@ -165,7 +165,16 @@ class Hypot(Function):
     def backward(ctx, gy):
         a, b, y = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (gy * a / y if need_a else None), (gy * b / y if need_b else None)
+        return (gy * _hypot_slope(a, b, y) if need_a else None), (gy * _hypot_slope(b, a, y) if need_b else None)
+
+
+def _hypot_slope(x, other, y):
+    """d hypot / dx = x / y, or its limit sign(x) where x is infinite and ``other`` finite
+    (x / y is inf / inf there; PyTorch's is NaN). Both infinite, it depends on the way
+    there, and stays NaN, as PyTorch's."""
+    xp = x._backend.xp
+    at_limit = constant(xp.isinf(x.data) & xp.isfinite(other.data), x)  # (no "any?" test: a device sync)
+    return where(at_limit, sign(x), x) / where(at_limit, 1.0, y)
 
 
 def hypot(a, b):

@@ -60,6 +60,46 @@ class Cumprod(Function):
 
 
 def _cumprod_gradient(x, y, gy, axis):
+    """Lines whose running products are all normal numbers take (sum_{j>=i} gy_j y_j) / x_i,
+    as PyTorch's: the products that _cumprod_gradient_by_products multiplies can over- or
+    underflow where y and the gradient do not (at [1e-300, 1, 1e300, 1e10], 1e300 * 1e10
+    does, and gx_1 = 1e10 was inf). The others (zeros, infinities, a y that under- or
+    overflowed) keep the products."""
+    if x.shape[axis] == 0:
+        return gy
+    whole_lines = x._backend.xp.all(_normal(x._backend.xp, y.data), axis=axis, keepdims=True)
+    return _line_by_line(whole_lines, lambda *t: CumprodGradientByDivision.apply(*t, axis),
+                         lambda *t: _cumprod_gradient_by_products(*t, axis), x, y, gy)
+
+
+class CumprodGradientByDivision(Function):
+    """cumprod's gradient gx_i = T_i / x_i, T_i = sum_{j>=i} gy_j y_j (y = cumprod(x), given
+    for its values: its dependence on x is in the x gradient below, so y's own is None).
+    That derivative is taken whole, as d gx_i / d x_m = sum_{j>=max(i,m)} gy_j y_j / (x_i x_m)
+    for m != i and 0 for m = i; through T / x it was the difference of two equal terms there."""
+
+    @staticmethod
+    def forward(ctx, x, y, gy, axis):
+        xp = x._backend.xp
+        weighted = constant(xp.flip(gy.data * y.data, axis=axis), x)
+        sums = xp.flip(accumulate(xp.cumulative_sum, weighted, scan=True, axis=axis), axis=axis)
+        ctx.axis = axis
+        gx = sums / x.data
+        ctx.save_for_backward(x, y, gx)
+        return gx
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, gx = ctx.saved_tensors
+        axis, scaled = ctx.axis, g / x
+        # d gx_i / d x_m = T_max(i,m) / (x_i x_m) for i != m: gx_m times the sum of g_i / x_i
+        # over i < m, and the sum of g_i gx_i over i > m, over x_m. d gx_i / d gy_j = y_j / x_i
+        # for j >= i.
+        gx_input = gx * _sums_before(scaled, axis) + _sums_after(g * gx, axis) / x
+        return gx_input, None, y * Cumsum.apply(scaled, axis), None
+
+
+def _cumprod_gradient_by_products(x, y, gy, axis):
     """dy_j/dx_i = prod_{k<=j, k!=i} x_k for j >= i, so gx_i = y_{i-1} S_i, where
     S_i = sum_{j>=i} gy_j prod_{i<k<=j} x_k = gy_i + x_{i+1} S_{i+1}. Products and
     sums only: no division by x, so zeros (one or many) get their exact gradient,
@@ -116,16 +156,82 @@ def _stopped_at_zeros(factor, later):
 
 
 def products_of_the_others(x, axis):
-    """Per element, the product of the other elements of its line along ``axis``: the
-    product of those before it times that of those after it. No division, so in a line
-    with one zero the zero gets the product of the rest, and with two every entry is 0."""
-    n = x.shape[axis]
-    if n == 0:
+    """Per element, the product of the other elements of its line along ``axis``. Lines
+    whose product y is a normal number take y / x_i, as PyTorch's; the others, as
+    _products_before_and_after (exact with zeros, where dividing by x cannot be done)."""
+    if x.shape[axis] == 0:
         return x
+    xp = x._backend.xp
+    product = accumulate(xp.prod, x, axis=axis, keepdims=True)
+    by_division = _normal(xp, product)
+    product = xp.where(by_division, product, xp.ones_like(product))  # (1 in lines of 1s: see _line_by_line)
+    return _line_by_line(by_division, lambda t: OthersByDivision.apply(t, axis, product),
+                         lambda t: _products_before_and_after(t, axis), x)
+
+
+class OthersByDivision(Function):
+    """y / x_i for the product y of x's lines along ``axis`` (given, kept as an axis of 1).
+    The prefix and suffix products of _products_before_and_after can over- or underflow
+    where y does not: [1e-300, 1, 1e300, 1e10] (y = 1e10) gave the 1 an inf. Differentiated
+    whole: d others_i / d x_j = prod_{k != i, j} x_k = others_j / x_i for i != j and 0 for
+    i = j (through y / x, the difference of two equal terms), so the gradient at x_j is
+    others_j times the sum of g_i / x_i over i != j, added up before and after j (the whole
+    sum less g_j / x_j would lose the rest beside a large g_j / x_j)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, product):
+        ctx.axis = axis
+        others = product / x.data
+        ctx.save_for_backward(x, others)
+        return others
+
+    @staticmethod
+    def backward(ctx, g):
+        x, others = ctx.saved_tensors
+        scaled = g / x
+        return others * (_sums_before(scaled, ctx.axis) + _sums_after(scaled, ctx.axis)), None, None
+
+
+def _products_before_and_after(x, axis):
+    """Per element, the product of those before it times that of those after it. No
+    division, so in a line with one zero the zero gets the product of the rest, and with
+    two every entry is 0."""
+    n = x.shape[axis]
     one = _ones_along(x, axis)
     before = cumprod(concat([one, x[part(axis, 0, n - 1)]], axis), axis)
     after = reversed_along(cumprod(reversed_along(concat([x[part(axis, 1, None)], one], axis), axis), axis), axis)
     return before * after
+
+
+def _normal(xp, values):
+    """Where ``values`` are finite and at least the dtype's smallest normal number in size:
+    where dividing them keeps their digits (none of a 0, some of a subnormal number)."""
+    info, size = xp.finfo(values.dtype), xp.abs(values)
+    return (size >= info.smallest_normal) & (size <= info.max)
+
+
+def _line_by_line(by_division, divided, multiplied, *tensors):
+    """``divided(*tensors)`` on the lines where the mask ``by_division`` (an axis of 1) holds,
+    ``multiplied(*tensors)`` on the others. Where both are needed, each is given 1 for the
+    other's entries, so that neither overflows there and sends back 0 * inf through where."""
+    xp = tensors[0]._backend.xp
+    if bool(xp.all(by_division)):
+        return divided(*tensors)
+    if not bool(xp.any(by_division)):
+        return multiplied(*tensors)
+    use = constant(by_division, tensors[0])
+    return where(use, divided(*(where(use, t, 1.0) for t in tensors)),
+                 multiplied(*(where(use, 1.0, t) for t in tensors)))
+
+
+def _sums_before(x, axis):
+    """Per element, the sum of those before it along ``axis`` (0 for the first)."""
+    return concat([_ones_along(x, axis) * 0, Cumsum.apply(x[part(axis, 0, x.shape[axis] - 1)], axis)], axis)
+
+
+def _sums_after(x, axis):
+    """Per element, the sum of those after it along ``axis`` (0 for the last)."""
+    return reversed_along(_sums_before(reversed_along(x, axis), axis), axis)
 
 
 def _line(op, x, axis):

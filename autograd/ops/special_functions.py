@@ -445,6 +445,24 @@ _I1E_FAR = (0.39387344257891854, -0.005096919601757146, -2.8535397545255077e-05,
             -1.2784201115939271e-08, -5.0457179222626383e-10, -2.6675862091929103e-11, -1.821391325559129e-12,
             -1.5817686172772877e-13, -1.7462536263157719e-14, -2.4386758100566812e-15, -4.0897932113542137e-16,
             -7.1816701350186473e-17, -9.8050610571287052e-18, 3.1337761514865682e-19, 8.8229889008137508e-19)
+# The slopes' differences, which cancel about log10(2x) digits taken between those two series
+# (1e-8 of i0e's slope at x = 1e8, all of it from 1e20), as their own series alike (18 terms):
+# sqrt(x) (i0e(x) - i1e(x)) = t E(s) and sqrt(x) i0e''(x) = sqrt(x) (2 (i0e(x) - i1e(x)) -
+# i1e(x) / x) = t^2 K(s), t = 30/x = 1 + s (both vanish as x goes to inf).
+_I0E_LESS_I1E_FAR = (
+    0.0067364054429671416, 8.885015321580804e-05, 1.5235433910843538e-06, 4.2415838788743176e-08,
+    1.6712978835974859e-09, 8.730292482975602e-11, 5.8373858758984776e-12, 4.9146332765502618e-13,
+    5.2011762961025082e-14, 6.9377443790929434e-15, 1.1364892376784185e-15, 2.074664913918913e-16,
+    3.4400103431916122e-17, 2.4580904386367249e-18, -1.4758858211783849e-18, -8.7901146781944559e-19,
+    -2.5457649255408049e-19, -2.5081221237874543e-20)
+_I0E_CURVATURE_FAR = (
+    0.00033988799375427867, 7.616279098773315e-06, 1.8670727427123912e-07, 6.8397533719606766e-09,
+    3.3810273001607636e-10, 2.1512776793065738e-11, 1.7215351985671622e-12, 1.7208711952245466e-13,
+    2.156996137864181e-14, 3.3651336795439646e-15, 6.1491786285254916e-16, 1.1356593280172316e-16,
+    1.5081525187264475e-17, -1.3407893585751908e-18, -1.9139139784252807e-18, -7.5581781029769799e-19,
+    -1.4931619826253068e-19, 1.2145386700251458e-20)
+# I1(x)/x = sum c_k t^k / 2 near 0 (c_k of _I1_SERIES), and its slope x/4 sum k c_k t^(k-1)
+_I1_SLOPE_SERIES = tuple(k * c for k, c in enumerate(_I1_SERIES))[1:]
 _OVERFLOWED = 1500.0  # I0 and I1 overflow double from x = 713.99; exp(x/2) stays finite to here
 
 
@@ -460,22 +478,116 @@ def _bessel(xp, x, order, scaled):
     """I0 or I1 (``order``) of x, or with ``scaled`` exp(-|x|) times it (i0e, i1e); I1 odd.
     Both ranges are computed everywhere, each on |x| clipped to it."""
     a = xp.abs(x)
+    y = xp.where(a <= _BESSEL_SWITCH, _bessel_near(xp, a, order, scaled), _bessel_far(xp, a, order, scaled))
+    return xp.where(x < 0, -y, y) if order else y
+
+
+def _bessel_near(xp, a, order, scaled):
+    """_bessel at a = |x| clipped to at most 15: the power series."""
     near_at = xp.minimum(a, _BESSEL_SWITCH)
     near = _power_series(near_at * near_at / 4, _I1_SERIES if order else _I0_SERIES)
     if order:
         near = near * (near_at / 2)
+    return near * xp.exp(-near_at) if scaled else near
+
+
+def _bessel_far(xp, a, order, scaled):
+    """_bessel at a = |x| clipped to at least 15: the Chebyshev series."""
     far_at = xp.maximum(a, _BESSEL_SWITCH)
-    if scaled:
-        near = near * xp.exp(-near_at)
-    else:
+    if not scaled:
         # exp(x) in halves, so that I(x) is finite up to 713.99 where exp(x) overflows at 709.78
         far_at = xp.minimum(far_at, _OVERFLOWED)
         half = xp.exp(far_at / 2)
     far = _chebyshev_series(30 / far_at - 1, _I1E_FAR if order else _I0E_FAR) / xp.sqrt(far_at)
-    if not scaled:
-        far = half * (far * half)
-    y = xp.where(a <= _BESSEL_SWITCH, near, far)
-    return xp.where(x < 0, -y, y) if order else y
+    return far if scaled else half * (far * half)
+
+
+def _difference(xp, a, curvature):
+    """At a = |x|: i0e(a) - i1e(a), i0e's slope but for its sign, or with ``curvature``
+    i0e''(a) = 2 (i0e(a) - i1e(a)) - i1e(a) / a; beyond 15, their own series."""
+    near = _bessel_near(xp, a, 0, True) - _bessel_near(xp, a, 1, True)
+    if curvature:
+        near = 2 * near - _ratio(xp, xp.minimum(a, _BESSEL_SWITCH), True, False)
+    far_at = xp.maximum(a, _BESSEL_SWITCH)
+    t = 30 / far_at
+    series = _I0E_CURVATURE_FAR if curvature else _I0E_LESS_I1E_FAR
+    far = _chebyshev_series(t - 1, series) * (t * t if curvature else t) / xp.sqrt(far_at)
+    return xp.where(a <= _BESSEL_SWITCH, near, far)
+
+
+def _ratio(xp, a, scaled, slope):
+    """At a = |x|: I1(a) / a, or with ``slope`` its derivative, exp(-a) times each with
+    ``scaled`` (the derivative of the product). Up to 15, their power series (see
+    _I1_SLOPE_SERIES): near 0, I1(a) / a and (I0(a) - 2 I1(a) / a) / a are 0/0."""
+    near_at = xp.minimum(a, _BESSEL_SWITCH)
+    t = near_at * near_at / 4
+    near = ratio = _power_series(t, _I1_SERIES) / 2
+    if slope:
+        near = near_at / 4 * _power_series(t, _I1_SLOPE_SERIES) - (ratio if scaled else 0)
+    if scaled:
+        near = near * xp.exp(-near_at)
+    far_at = xp.maximum(a, _BESSEL_SWITCH)
+    far = ratio = _bessel_far(xp, far_at, 1, scaled) / far_at
+    if slope:
+        base = _difference(xp, far_at, False) if scaled else _bessel_far(xp, far_at, 0, False)
+        far = (base - 2 * ratio) / far_at  # (I0 - 2 I1/a) / a; scaled, ((i0e - i1e) - 2 i1e/a) / a
+    return xp.where(a <= _BESSEL_SWITCH, near, far)
+
+
+def _away_from_zero(x):
+    """x as a mask of |x| > the dtype's eps (NaN included) and x with eps in the other
+    places, where a quotient by x that is 0/0 at 0 is replaced by its limit."""
+    xp = x._backend.xp
+    eps = xp.finfo(x.data.dtype).eps
+    away = constant(~(xp.abs(x.data) <= eps), x)
+    return away, where(away, x, eps)
+
+
+@without_floating_point_warnings
+class BesselDifference(Function):
+    """i0e(|x|) - i1e(|x|), or with ``curvature`` i0e''(|x|) (see _difference): even in x."""
+
+    @staticmethod
+    def forward(ctx, x, curvature):
+        ctx.curvature = curvature
+        ctx.save_for_backward(x)
+        return _special(lambda xp, v: _difference(xp, xp.abs(v), curvature), x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        # In a = |x|: (i0e - i1e)' = i1e/a - 2 (i0e - i1e), which is -i0e'', whose own
+        # derivative is then -2 i0e'' - (i1e/a)'.
+        slope = -BesselDifference.apply(x, True)
+        if ctx.curvature:
+            slope = 2 * slope - BesselRatio.apply(x, True, True)
+        return gy * sign(x) * slope, None
+
+
+@without_floating_point_warnings
+class BesselRatio(Function):
+    """I1(|x|) / |x| (which is I1(x) / x), or with ``slope`` its derivative at |x|; exp(-|x|)
+    times each with ``scaled`` (see _ratio): even in x."""
+
+    @staticmethod
+    def forward(ctx, x, scaled, slope):
+        ctx.scaled, ctx.slope = scaled, slope
+        ctx.save_for_backward(x)
+        return _special(lambda xp, v: _ratio(xp, xp.abs(v), scaled, slope), x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        scaled = ctx.scaled
+        if not ctx.slope:
+            return gy * sign(x) * BesselRatio.apply(x, scaled, True), None, None
+        # Bessel's equation for r = I1(a)/a: r'' = r - 3 r'/a; with exp(-a), r_e'' =
+        # -2 r_e' - 3 (r_e' + r_e)/a. Both of those quotients are 1/8 at 0.
+        ratio, ratio_slope = BesselRatio.apply(x, scaled, False), BesselRatio.apply(x, scaled, True)
+        away, at = _away_from_zero(abs(x))
+        over_a = where(away, (ratio_slope + ratio if scaled else ratio_slope) / at, 0.125)
+        curvature = -2 * ratio_slope - 3 * over_a if scaled else ratio - 3 * over_a
+        return gy * sign(x) * curvature, None, None
 
 
 @without_floating_point_warnings
@@ -500,14 +612,18 @@ def i0(x):
 class I0e(Function):
     @staticmethod
     def forward(ctx, x):
-        y = _special(lambda xp, a: _bessel(xp, a, 0, True), x)
-        ctx.save_for_backward(x, y)
-        return y
+        ctx.save_for_backward(x)
+        return _special(lambda xp, a: _bessel(xp, a, 0, True), x)
 
     @staticmethod
     def backward(ctx, gy):
-        x, y = ctx.saved_tensors
-        return gy * (i1e(x) - sign(x) * y)
+        x, = ctx.saved_tensors
+        # i1e(x) - sign(x) i0e(x), taken whole (see _difference). At the kink, 0, as that
+        # formula, whose derivative there (i1e'(0) = 1/2, PyTorch's) is kept.
+        slope = -sign(x) * BesselDifference.apply(x, False)
+        if bool(x._backend.xp.any(x.data == 0)):
+            slope = where(x == 0, i1e(x), slope)
+        return gy * slope
 
 
 def i0e(x):
@@ -515,28 +631,17 @@ def i0e(x):
     return _in_working_precision(I0e, x)
 
 
-def _away_from_zero(x):
-    """x as a mask of |x| > the dtype's eps (NaN included) and x with eps in the other
-    places, where I1(x)/x, a 0/0 at 0, is replaced by its limit 1/2, as PyTorch's."""
-    xp = x._backend.xp
-    eps = xp.finfo(x.data.dtype).eps
-    away = constant(~(xp.abs(x.data) <= eps), x)
-    return away, where(away, x, eps)
-
-
 @without_floating_point_warnings
 class I1(Function):
     @staticmethod
     def forward(ctx, x):
-        y = _special(lambda xp, a: _bessel(xp, a, 1, False), x)
-        ctx.save_for_backward(x, y)
-        return y
+        ctx.save_for_backward(x)
+        return _special(lambda xp, a: _bessel(xp, a, 1, False), x)
 
     @staticmethod
     def backward(ctx, gy):
-        x, y = ctx.saved_tensors
-        away, at = _away_from_zero(x)
-        return gy * where(away, i0(at) - y / at, 0.5)
+        x, = ctx.saved_tensors
+        return gy * (i0(x) - BesselRatio.apply(x, False, False))  # I0(x) - I1(x)/x
 
 
 def i1(x):
@@ -548,15 +653,14 @@ def i1(x):
 class I1e(Function):
     @staticmethod
     def forward(ctx, x):
-        y = _special(lambda xp, a: _bessel(xp, a, 1, True), x)
-        ctx.save_for_backward(x, y)
-        return y
+        ctx.save_for_backward(x)
+        return _special(lambda xp, a: _bessel(xp, a, 1, True), x)
 
     @staticmethod
     def backward(ctx, gy):
-        x, y = ctx.saved_tensors
-        away, at = _away_from_zero(x)
-        return gy * where(away, i0e(at) - y * (sign(at) + 1 / at), 0.5)
+        x, = ctx.saved_tensors
+        # i0e(x) - i1e(x) (sign(x) + 1/x), as i0e(|x|) - i1e(|x|) - i1e(|x|)/|x| (it is even)
+        return gy * (BesselDifference.apply(x, False) - BesselRatio.apply(x, True, False))
 
 
 def i1e(x):

@@ -45,7 +45,7 @@ DEVIATIONS = {
     ("i1", "grad"): [-712.0, 712.0, nan],
     ("i1", "gradgrad"): [-712.0, 712.0, nan],
     ("i1e", "grad"): [nan],
-    ("i1e", "gradgrad"): [nan],
+    ("i1e", "gradgrad"): [nan, -1e-300, 5e-324, 1e-300],  # 0 beside 0, where it is -sign(x)
     ("erfcx", "grad"): [inf],                             # NaN (2 x erfcx(x) at inf is inf * 0)
     ("erfcx", "gradgrad"): [1e300, inf],                  # 1.1e-300 (it underflows to 0) and NaN
 }
@@ -127,17 +127,23 @@ def test_where_torch_is_wrong():
     for fn in (ag.special.i1, ag.special.i1e, ag.i0):
         _, grad, gradgrad = derivatives(fn, [nan])
         assert np.isnan(grad).all() and np.isnan(gradgrad).all()
+    # i1e(x) = x/2 - x^2/2 + O(x^3) for x > 0 (odd): i1e'' is -sign(x) beside 0
+    _, _, gradgrad = derivatives(ag.special.i1e, [-1e-300, 5e-324, 1e-300])
+    np.testing.assert_array_equal(gradgrad, [1.0, -1.0, -1.0])
 
 
 def test_the_limits_at_zero_and_the_kink_of_the_scaled_functions_match_torch(torch):
     """i1'(0) = i1e'(0) = 1/2 (I1(x)/x is 0/0 there), the second derivatives through that
-    limit, and i0e's kink: its gradient is -sign(x) + O(x) beside 0, and 0 at 0."""
+    limit, and i0e's kink: its gradient is -sign(x) + O(x) beside 0, and 0 at 0. (i1e's
+    second derivative beside 0 is -sign(x), where PyTorch's is 0.)"""
     points = [-1e-300, -0.0, 0.0, 1e-300]
     for name in ("i1", "i1e", "i0e"):
         ours, path, _ = UNARY[name]
         got = _derivatives(ours, ag.tensor(points, dtype="float64", requires_grad=True))
         leaf = torch.tensor(points, dtype=torch.float64, requires_grad=True)
         want = _torch_derivatives(torch, _torch_function(torch, path), leaf)
+        if name == "i1e":
+            want = (*want[:2], -torch.sign(leaf))
         for g, w in zip(got, want):
             np.testing.assert_allclose(g.numpy(), w.detach().numpy(), rtol=1e-12, atol=1e-300, err_msg=name)
     for fn in (ag.special.i1, ag.special.i1e):
