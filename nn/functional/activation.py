@@ -243,9 +243,9 @@ def softsign(input):
 
 
 def tanhshrink(input):
-    """x - tanh(x)."""
+    """x - tanh(x), computed without its cancellation near 0 (see nn_fused.Tanhshrink)."""
     floating("tanhshrink", input)
-    return input - _tanh(input)
+    return nn_fused.tanhshrink(input)
 
 
 def threshold(input, threshold, value, inplace=False):

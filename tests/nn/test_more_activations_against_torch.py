@@ -59,6 +59,9 @@ CASES = {
 }
 # PyTorch's hardsigmoid gradient is 1/6 rounded to float32, in float64 too: not copied.
 GRAD_RTOL = {"hardsigmoid": 1e-7}
+# Below this |x| PyTorch's x - tanh(x) and its slope 1 - (1 - tanh(x)^2) cancel (0 at 1e-12, where
+# the value is -3.3e-37); ours keep their digits there (tests/nn/test_tanhshrink_accuracy.py)
+TORCH_CANCELS_BELOW = {"tanhshrink": 1e-2}
 
 
 def _inputs(name):
@@ -92,8 +95,10 @@ def test_values_and_two_derivatives_match_torch_at_kinks_and_in_tails(device, to
         th = np.zeros_like(values)
 
     assert y.shape == tuple(ty.shape) and y.dtype == ag.float64
-    np.testing.assert_allclose(y.numpy(), _to_numpy(ty), rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(g.numpy(), _to_numpy(tg), rtol=GRAD_RTOL.get(name, 1e-11), atol=1e-300)
+    compared = ~(np.abs(values) < TORCH_CANCELS_BELOW.get(name, 0))
+    np.testing.assert_allclose(y.numpy()[compared], _to_numpy(ty)[compared], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(g.numpy()[compared], _to_numpy(tg)[compared], rtol=GRAD_RTOL.get(name, 1e-11),
+                               atol=1e-300)
     # PyTorch's mish second derivative is NaN at +1000 (exp overflows in its formula); ours is finite
     assert np.isfinite(h.numpy()).all()
     known = np.isfinite(th)

@@ -19,7 +19,8 @@ as PyTorch's, it has no second derivative in its input, and asking for one raise
 """
 from .adaptive_max_pool import adaptive_max_pool2d
 from .axis_taps import Taps, resample_axis
-from .activations import elu, hardsigmoid_clip, hardswish, hardtanh, leaky_relu, shrink, sign_part, softplus, threshold
+from .activations import (elu, hardsigmoid_clip, hardswish, hardtanh, leaky_relu, shrink, sign_part, softplus,
+                          tanhshrink, threshold)
 from .batch_norm import batch_norm
 from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
@@ -46,6 +47,6 @@ from ..exponential import erf, erfc  # (erfc for the exact GELU; they live there
 __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
            "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "erfc", "fractional_max_pool", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "linear_cross_entropy", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_indices",
-           "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "sign_part", "softmax", "softplus", "threshold",
+           "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "sign_part", "softmax", "softplus", "tanhshrink", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
            "batch_norm", "layer_norm", "rms_norm"]

@@ -1,5 +1,5 @@
 """Activations the Array API cannot compose stably or at all: softplus, which must
-not overflow, the ELU family (elu, selu, celu), which needs expm1, the hardswish,
+not overflow, tanhshrink, whose x - tanh(x) cancels near 0, the ELU family (elu, selu, celu), which needs expm1, the hardswish,
 whose gradient a composition makes NaN at NaN, and the leaky ReLU and the
 piecewise-linear activations (hardtanh, threshold, the shrinks, PReLU's parts), whose gradients
 must stay connected to their input for higher derivatives. (erfc, for the exact
@@ -8,7 +8,7 @@ import math
 
 from backends import dtypes
 
-from ..elementwise import Relu, ReluGrad, input_place, sigmoid, where
+from ..elementwise import Relu, ReluGrad, input_place, sigmoid, tanh, where
 from ...function import Function
 from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
@@ -31,6 +31,43 @@ class Softplus(Function):
 
 def softplus(x):
     return Softplus.apply(x)
+
+
+# x cosh(x) - sinh(x) = the sum over k >= 1 of 2k x^(2k+1) / (2k+1)!, whose terms have one sign:
+# ten reach 1e-17 of the sum for |x| <= 1 (as a polynomial in x^2, times x^3, highest power first)
+_TANHSHRINK_SERIES = tuple(2 * k / math.factorial(2 * k + 1) for k in range(10, 0, -1))
+
+
+class Tanhshrink(Function):
+    """x - tanh(x). Below |x| = 1, where tanh(x) agrees with x to ever more digits (the
+    difference lost half its digits at x = 1e-4, all of them at 1e-8), as (x cosh(x) - sinh(x))
+    / cosh(x), from that series; beyond, the difference loses at most 2 bits. The slope is
+    tanh(x)^2, where the composition's 1 - (1 - tanh(x)^2) cancelled (11% off at x = 1e-8, 0
+    at 1e-20). float16 is computed in float32 and rounded once."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        xp, data = x._backend.xp, x.data
+        narrow = x.dtype == dtypes.float16
+        work = xp.astype(data, x._backend.native_dtype(dtypes.float32)) if narrow else data
+        near = xp.clip(work, -1.0, 1.0)
+        square = near * near
+        series = _TANHSHRINK_SERIES[0]
+        for c in _TANHSHRINK_SERIES[1:]:
+            series = series * square + c
+        y = xp.where(xp.abs(work) <= 1, near * square * series / xp.cosh(near), work - xp.tanh(work))
+        return xp.astype(y, data.dtype) if narrow else y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        t = tanh(x)
+        return gy * (t * t)
+
+
+def tanhshrink(x):
+    return Tanhshrink.apply(x)
 
 
 class LeakyRelu(Function):
