@@ -19,7 +19,7 @@ from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import reshape
 
 from .arguments import floating, kind, require_tensor
-from .loss_arguments import resolve_reduction
+from .loss_arguments import resolve_reduction, rounded, widened
 
 
 def _integer(value):
@@ -155,11 +155,16 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     labels, used = _padded_labels(targets, target_lengths, blank)
     xp = log_probs._backend.xp
     _check_labels(op, xp, labels, used, classes, blank)
+    # float16 in float32 (PyTorch refuses float16): its alpha and beta sums, hundreds below 0
+    # after a few hundred frames, would be held to a quarter, and each occupancy with them
+    dtype, log_probs = log_probs.dtype, widened(log_probs)
     loss = nn_fused.ctc_loss(log_probs, constant(labels, log_probs), input_lengths, target_lengths, blank,
                              zero_infinity)
     if reduction == "mean":
         divisors = xp.asarray([max(length, 1) for length in target_lengths], dtype=log_probs.data.dtype)
-        return _mean(loss / constant(divisors, log_probs))
-    if reduction == "sum":
-        return _sum(loss)
-    return reshape(loss, ()) if unbatched else loss
+        loss = _mean(loss / constant(divisors, log_probs))
+    elif reduction == "sum":
+        loss = _sum(loss)
+    elif unbatched:
+        loss = reshape(loss, ())
+    return rounded(loss, dtype)

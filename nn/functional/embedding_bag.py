@@ -15,6 +15,7 @@ from autograd import Tensor, is_grad_enabled
 from autograd.ops.elementwise import constant, where
 from autograd.ops.indexing import IndexAdd
 from autograd.ops.shape import expand_dims, reshape
+from backends import dtypes
 
 from .arguments import floating, same_dtype
 from .embedding import (_FrequencyScaledLookup, _as_indices, _inverse_counts, _renorm_rows_,
@@ -79,13 +80,15 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         rows = _FrequencyScaledLookup.apply(weight, (ids,), _inverse_counts(weight, kept))
     else:
         rows = weight[kept]
+    if rows.dtype == dtypes.float16:  # bags add up in float32 and round once, as PyTorch's (5x its error row by row)
+        rows = rows.astype(dtypes.float32)
     if scale is not None:
         rows = rows * expand_dims(scale, -1)
     total = IndexAdd.apply(rows, (bag_of,), True, (bags, dim))
-    if mode == "sum":
-        return total
-    counts = backend.scatter_add((bags,), (bag_of,), xp.ones(bag_of.shape, dtype=weight.data.dtype))
-    return total / constant(xp.reshape(xp.maximum(counts, xp.ones_like(counts)), (bags, 1)), weight)
+    if mode == "mean":
+        counts = backend.scatter_add((bags,), (bag_of,), xp.ones(bag_of.shape, dtype=total.data.dtype))
+        total = total / constant(xp.reshape(xp.maximum(counts, xp.ones_like(counts)), (bags, 1)), total)
+    return total if total.dtype == weight.dtype else total.astype(weight.dtype)
 
 
 def _bags(op, indices, offsets, include_last_offset, weight):

@@ -22,7 +22,8 @@ from backends import dtypes
 
 from .arguments import floating, integer, kind, real, real_number, require_tensor
 from .clamping import clamped_values
-from .loss_arguments import elementwise_weight, reduce_loss, resolve_reduction, same_shapes, weight_like
+from .loss_arguments import (elementwise_weight, reduce_loss, resolve_reduction, rounded, same_shapes, weight_like,
+                             widened)
 
 
 def _class_count(input):
@@ -204,8 +205,9 @@ def _elementwise_loss(op, loss, weight, reduction, weighted_mean):
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = resolve_reduction("mse_loss", size_average, reduce, reduction)
     input, target = same_shapes("mse_loss", input, target, promote=True)
-    diff = input - target
-    return _elementwise_loss("mse_loss", diff * diff, weight, reduction, True)
+    dtype = input.dtype
+    diff = widened(input) - widened(target)
+    return rounded(_elementwise_loss("mse_loss", diff * diff, weight, reduction, True), dtype)
 
 
 @autocast_op("l1_loss")
@@ -376,10 +378,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target.size and bool(xp.any((target.data < 0) | (target.data > 1))):
         raise ValueError(f"{op}: all elements of the target must lie in [0, 1] (0 or 1 for hard labels); "
                          "for class indices use cross_entropy")
+    dtype, input, target = input.dtype, widened(input), widened(target)
     loss = nn_fused.binary_cross_entropy(input, target)
     if weight is not None:
         loss = loss * elementwise_weight(op, weight, "weight", input)
-    return reduce_loss(loss, reduction)
+    return rounded(reduce_loss(loss, reduction), dtype)
 
 
 @autocast_op("binary_cross_entropy_with_logits")
@@ -390,10 +393,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     op = "binary_cross_entropy_with_logits"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     input, target = same_shapes(op, input, target, promote=True)  # a float64 target: a float64 loss
+    dtype, input, target = input.dtype, widened(input), widened(target)
     log_weight = 1
     if pos_weight is not None:
         log_weight = (elementwise_weight(op, pos_weight, "pos_weight", input) - 1) * target + 1
     loss = (1 - target) * input + nn_fused.softplus(-input) * log_weight
     if weight is not None:
         loss = loss * elementwise_weight(op, weight, "weight", input)
-    return reduce_loss(loss, reduction)
+    return rounded(reduce_loss(loss, reduction), dtype)

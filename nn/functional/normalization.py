@@ -44,7 +44,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                          f"got {eps!r}")
     c = input.shape[1]
     axes = (0,) + tuple(range(2, input.ndim))
-    shape = (1, c) + (1,) * (input.ndim - 2)
     dtype, input = input.dtype, _widened(input)
     if training and input.size == 0:  # an empty batch, as in PyTorch: empty output, running stats left alone
         out = input * 1  # a new (empty) tensor, not the input itself
@@ -75,7 +74,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
-        out = (input - reshape(running_mean, shape)) / sqrt(reshape(running_var, shape) + eps)
+        out = _by_running_stats(input, running_mean, running_var, eps)
     return _scale_and_shift(out, weight, bias, dtype)
 
 
@@ -100,7 +99,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """Divide by the root mean square over the trailing ``normalized_shape`` axes,
     x / sqrt(mean(x^2) + eps), then scale elementwise by ``weight``. As PyTorch,
     eps=None means the machine epsilon of the computation's dtype (float32's for a
-    float16 input, which is normalized in float32, rounded, then scaled)."""
+    float16 input, which is normalized and scaled in float32, then rounded once, as
+    PyTorch 2.13's CPU kernel does)."""
     op = "rms_norm"
     axes = _trailing_axes(op, input, normalized_shape, weight=weight)
     dtype, x = input.dtype, _widened(input)
@@ -111,10 +111,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if x.dtype == dtype:  # one fused op, the scale included
         return nn_fused.rms_norm(x, weight, len(axes), eps)
     out = x * (_mean(x * x, axes, keepdims=True) + eps) ** -0.5
-    if weight is not None and weight.dtype != dtype:  # a float32 weight (see _check_dtypes): scaled, then rounded
-        return _rounded(out * weight, dtype)
-    out = _rounded(out, dtype)
-    return out if weight is None else out * weight
+    return _rounded(out if weight is None else out * weight, dtype)
 
 
 def _trailing_axes(op, input, normalized_shape, **params):
@@ -171,6 +168,14 @@ def _widened(input):
     """float16 is normalized in float32 and rounded once at the end, as PyTorch does:
     its squares overflow past 256."""
     return input.astype(dtypes.float32) if input.dtype == dtypes.float16 else input
+
+
+def _by_running_stats(input, running_mean, running_var, eps):
+    """(input - mean) / sqrt(var + eps) per channel (axis 1) by the running statistics, float16
+    ones widened as the input was (in float16, sqrt(var + eps) rounded twice before dividing)."""
+    shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    mean, var = (_widened(reshape(t, shape)) for t in (running_mean, running_var))
+    return (input - mean) / sqrt(var + eps)
 
 
 def _rounded(out, dtype):
@@ -279,9 +284,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                          f"statistics, got input shape {input.shape}")
     dtype, input = input.dtype, _widened(input)
     if not use_input_stats:
-        shape = (1, c) + (1,) * (input.ndim - 2)
-        out = (input - reshape(running_mean, shape)) / sqrt(reshape(running_var, shape) + eps)
-        return _scale_and_shift(out, weight, bias, dtype)
+        return _scale_and_shift(_by_running_stats(input, running_mean, running_var, eps), weight, bias, dtype)
     if input.size == 0:  # an empty batch or empty spatial axes: empty output, running stats left alone
         return _scale_and_shift(input * 1, weight, bias, dtype)
     axes = tuple(range(2, input.ndim))

@@ -13,6 +13,7 @@ from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, where
 from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import reshape, transpose
+from backends import dtypes
 
 from .arguments import (batched_images, batched_sequences_as_images, cached, kind, pair, require_tensor,
                         sequences_from_images, single, unbatch, window_out)
@@ -195,12 +196,18 @@ def _adaptive_avg(x, oh, ow):
     # One averaging matrix per axis (an axis kept at its size, a 1-D input's, needs none):
     # fast, but its zeros times an inf or NaN would make NaN bins that do not hold it, so
     # an input holding one takes the gather of each bin's own cells (8x slower backward).
+    # float16 in float32, rounded once, as PyTorch's: in float16 each product rounded, and so did a 1 / 7 weight
+    dtype = x.dtype
+    if dtype == dtypes.float16:
+        x = x.astype(dtypes.float32)
     xp = x._backend.xp
     if bool(xp.all(xp.isfinite(x.data))):
         y = x if oh == h else _bin_matrix(x, oh, h) @ x
-        return y if ow == w else y @ transpose(_bin_matrix(x, ow, w))
-    y = x if oh == h else _bin_mean(x, oh, 2)
-    return y if ow == w else _bin_mean(y, ow, 3)
+        y = y if ow == w else y @ transpose(_bin_matrix(x, ow, w))
+    else:
+        y = x if oh == h else _bin_mean(x, oh, 2)
+        y = y if ow == w else _bin_mean(y, ow, 3)
+    return y if y.dtype == dtype else y.astype(dtype)
 
 
 def _bin_matrix(like, n, size):

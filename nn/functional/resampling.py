@@ -22,6 +22,7 @@ from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant
 from autograd.ops.shape import reshape, swapaxes, transpose
+from backends import dtypes
 
 from .arguments import floating, real, require_tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -74,6 +75,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          f"({', '.join(f'{a}: {n}' for a, n in zip(names, spatial))}) output "
                          f"({', '.join(f'{a}: {n}' for a, n in zip(names, sizes))})")
     kind = "aa-" + mode if antialias else mode
+    dtype = input.dtype
+    if dtype == dtypes.float16 and not mode.startswith("nearest"):
+        # weighted sums in float32, rounded once, as PyTorch's: in float16 the weights were
+        # rounded, and so was each resized axis (bilinear was 5x PyTorch's error shrinking)
+        input = input.astype(dtypes.float32)
     axes = [(input.ndim - dim + k, spatial[k], sizes[k], None if scales is None else
              _kernel_scale(mode, dim, spatial[k], sizes[k], scales[k])) for k in range(dim)]
     axes.sort(key=lambda a: a[2] / a[1])  # shrinking axes first: the later matmuls see fewer elements
@@ -90,6 +96,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             y = _resize_by_matrix(y, axis, taps)
         else:
             y = nn_fused.resample_axis(y, axis, taps)
+    if y.dtype != dtype:
+        return y.astype(dtype)
     return y if y is not input else _copy(input)
 
 
