@@ -32,7 +32,7 @@ from autograd.ops.shape import broadcast_to, concat, reshape, split, swapaxes, t
 from autograd.shapes import broadcast_shapes
 from backends import dtypes
 
-from .arguments import floating, real, real_number, require_tensor
+from .arguments import floating, real, real_number, require_tensor, rounded, widened
 from .dropout import dropout
 from .linear import linear
 
@@ -178,8 +178,7 @@ def attend(query, key, value, scale, mask, dropout_p, zero_masked_rows):
     float32, rounded once at the end, as PyTorch's CPU kernel: a float16 score past 64 is up
     to 0.03 off, and its weight 3% with it."""
     dtype = query.dtype
-    if dtype == dtypes.float16:
-        query, key, value = (t.astype(dtypes.float32) for t in (query, key, value))
+    query, key, value = widened(query), widened(key), widened(value)
     scores = matmul(query * scale, swapaxes(key, -1, -2))
     masked = None
     if mask is not None:
@@ -195,10 +194,7 @@ def attend(query, key, value, scale, mask, dropout_p, zero_masked_rows):
         weights = where(masked, 0.0, weights)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p)
-    out = matmul(weights, value)
-    if out.dtype != dtype:
-        out, weights = out.astype(dtype), weights.astype(dtype)
-    return out, weights
+    return rounded(matmul(weights, value), dtype), rounded(weights, dtype)
 
 
 def additive_mask(op, name, mask, like, true_means):

@@ -18,8 +18,8 @@ from autograd.ops.elementwise import constant
 from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import reshape
 
-from .arguments import floating, kind, require_tensor
-from .loss_arguments import resolve_reduction, rounded, widened
+from .arguments import floating, kind, require_tensor, rounded, widened
+from .loss_arguments import resolve_reduction
 
 
 def _integer(value):

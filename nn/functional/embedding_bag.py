@@ -15,9 +15,8 @@ from autograd import Tensor, is_grad_enabled
 from autograd.ops.elementwise import constant, where
 from autograd.ops.indexing import IndexAdd
 from autograd.ops.shape import expand_dims, reshape
-from backends import dtypes
 
-from .arguments import floating, same_dtype
+from .arguments import floating, rounded, same_dtype, widened
 from .embedding import (_FrequencyScaledLookup, _as_indices, _inverse_counts, _renorm_rows_,
                         check_embedding_options, normalize_padding_idx)
 
@@ -80,15 +79,14 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         rows = _FrequencyScaledLookup.apply(weight, (ids,), _inverse_counts(weight, kept))
     else:
         rows = weight[kept]
-    if rows.dtype == dtypes.float16:  # bags add up in float32 and round once, as PyTorch's (5x its error row by row)
-        rows = rows.astype(dtypes.float32)
+    rows = widened(rows)  # float16 bags add up in float32 and round once, as PyTorch's (5x its error row by row)
     if scale is not None:
         rows = rows * expand_dims(scale, -1)
     total = IndexAdd.apply(rows, (bag_of,), True, (bags, dim))
     if mode == "mean":
         counts = backend.scatter_add((bags,), (bag_of,), xp.ones(bag_of.shape, dtype=total.data.dtype))
         total = total / constant(xp.reshape(xp.maximum(counts, xp.ones_like(counts)), (bags, 1)), total)
-    return total if total.dtype == weight.dtype else total.astype(weight.dtype)
+    return rounded(total, weight.dtype)
 
 
 def _bags(op, indices, offsets, include_last_offset, weight):

@@ -20,10 +20,9 @@ from autograd.user_code import user_stacklevel
 from autograd.shapes import broadcast_shapes
 from backends import dtypes
 
-from .arguments import floating, integer, kind, real, real_number, require_tensor
+from .arguments import floating, integer, kind, real, real_number, require_tensor, rounded, widened
 from .clamping import clamped_values
-from .loss_arguments import (elementwise_weight, reduce_loss, resolve_reduction, rounded, same_shapes, weight_like,
-                             widened)
+from .loss_arguments import elementwise_weight, reduce_loss, resolve_reduction, same_shapes, weight_like
 
 
 def _class_count(input):

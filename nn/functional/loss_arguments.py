@@ -54,20 +54,6 @@ def promoted(input, target):
             target if target.dtype == common else target.astype(common))
 
 
-def widened(tensor):
-    """A float16 tensor as float32, so that a loss made of several steps computes in float32
-    and rounds once (see ``rounded``), as PyTorch's one-kernel losses do: a 'mean' over N
-    elements sends back 1/N of the output's gradient, among float16's subnormals once N
-    passes 16,384, and each further float16 step of the backward rounds it again (binary
-    cross-entropy's division by p (1 - p) then magnified that rounding 20x)."""
-    return tensor.astype(dtypes.float32) if tensor.dtype == dtypes.float16 else tensor
-
-
-def rounded(loss, dtype):
-    """The loss back in its input's dtype (see ``widened``)."""
-    return loss if loss.dtype == dtype else loss.astype(dtype)
-
-
 def elementwise_weight(op, weight, name, input):
     """A weight that broadcasts to the input's shape (never past it, which would
     change the loss's shape), in the input's dtype."""

@@ -20,7 +20,7 @@ from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import reshape
 from backends import dtypes
 
-from .arguments import floating, real_number, require_tensor, same_dtype
+from .arguments import floating, real_number, require_tensor, rounded, same_dtype, widened
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
@@ -44,7 +44,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                          f"got {eps!r}")
     c = input.shape[1]
     axes = (0,) + tuple(range(2, input.ndim))
-    dtype, input = input.dtype, _widened(input)
+    dtype, input = input.dtype, widened(input)
     if training and input.size == 0:  # an empty batch, as in PyTorch: empty output, running stats left alone
         out = input * 1  # a new (empty) tensor, not the input itself
     elif training:
@@ -83,7 +83,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing ``normalized_shape`` axes (biased variance)."""
     op = "layer_norm"
     axes = _trailing_axes(op, input, normalized_shape, weight=weight, bias=bias)
-    dtype, x = input.dtype, _widened(input)
+    dtype, x = input.dtype, widened(input)
     if x.dtype == dtype:  # one fused op, scale and shift included
         return nn_fused.layer_norm(x, weight, bias, len(axes), eps)
     # float16, normalized in float32: its float16 weight and bias take float16 gradients through a composition
@@ -92,7 +92,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         out = out * weight
     if bias is not None:
         out = out + bias
-    return _rounded(out, dtype)
+    return rounded(out, dtype)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
@@ -103,7 +103,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     PyTorch 2.13's CPU kernel does)."""
     op = "rms_norm"
     axes = _trailing_axes(op, input, normalized_shape, weight=weight)
-    dtype, x = input.dtype, _widened(input)
+    dtype, x = input.dtype, widened(input)
     if eps is None:
         eps = float(x._backend.xp.finfo(x.data.dtype).eps)
     else:
@@ -111,7 +111,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if x.dtype == dtype:  # one fused op, the scale included
         return nn_fused.rms_norm(x, weight, len(axes), eps)
     out = x * (_mean(x * x, axes, keepdims=True) + eps) ** -0.5
-    return _rounded(out if weight is None else out * weight, dtype)
+    return rounded(out if weight is None else out * weight, dtype)
 
 
 def _trailing_axes(op, input, normalized_shape, **params):
@@ -164,22 +164,12 @@ def _channel_window(size, channels, rest):
     return nn_fused.Window((size, 1), (1, 1), (1, 1), (before, after, 0, 0), (channels, rest), (channels, rest))
 
 
-def _widened(input):
-    """float16 is normalized in float32 and rounded once at the end, as PyTorch does:
-    its squares overflow past 256."""
-    return input.astype(dtypes.float32) if input.dtype == dtypes.float16 else input
-
-
 def _by_running_stats(input, running_mean, running_var, eps):
     """(input - mean) / sqrt(var + eps) per channel (axis 1) by the running statistics, float16
     ones widened as the input was (in float16, sqrt(var + eps) rounded twice before dividing)."""
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
-    mean, var = (_widened(reshape(t, shape)) for t in (running_mean, running_var))
+    mean, var = (widened(reshape(t, shape)) for t in (running_mean, running_var))
     return (input - mean) / sqrt(var + eps)
-
-
-def _rounded(out, dtype):
-    return out.astype(dtype) if out.dtype != dtype else out
 
 
 def _check_channel_vectors(op, input, **vectors):
@@ -197,7 +187,7 @@ def _check_channel_vectors(op, input, **vectors):
 def _check_dtypes(op, input, params):
     """The parameters and buffers given take the input's dtype, or all float32 for a float16
     input, as PyTorch's mixed-type norms: a float16 input is normalized in float32 anyway
-    (see _widened), and under autocast a float32 model's norm meets the float16 output of
+    (see arguments.widened), and under autocast a float32 model's norm meets the float16 output of
     a convolution or linear layer."""
     given = [t for t in params.values() if t is not None]
     if given and input.dtype == dtypes.float16 and all(t.dtype == dtypes.float32 for t in given):
@@ -216,13 +206,13 @@ def _check_running_pair(op, running_mean, running_var):
 
 
 def _scale_and_shift(out, weight, bias, dtype):
-    """out * weight + bias per channel (axis 1), rounded to ``dtype`` (see _widened)."""
+    """out * weight + bias per channel (axis 1), rounded to ``dtype`` (see arguments.widened)."""
     shape = (1, out.shape[1]) + (1,) * (out.ndim - 2)
     if weight is not None:
         out = out * reshape(weight, shape)
     if bias is not None:
         out = out + reshape(bias, shape)
-    return _rounded(out, dtype)
+    return rounded(out, dtype)
 
 
 @autocast_op("group_norm")
@@ -242,7 +232,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"{op}: the input's {c} channels (axis 1 of {input.shape}) do not divide into "
                          f"num_groups={num_groups} groups; pick a num_groups that divides {c}")
     _check_channel_vectors(op, input, weight=weight, bias=bias)
-    dtype, input = input.dtype, _widened(input)
+    dtype, input = input.dtype, widened(input)
     if input.size == 0:  # nothing to normalize (and no mean of an empty group to warn about)
         return _scale_and_shift(input * 1, weight, bias, dtype)
     # one fused op over (N, G, C / G, rest), each channel's scale and shift broadcast as (G, C / G, 1)
@@ -282,7 +272,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if use_input_stats and count == 1:
         raise ValueError(f"{op}: expected more than 1 spatial element per channel when using the input's "
                          f"statistics, got input shape {input.shape}")
-    dtype, input = input.dtype, _widened(input)
+    dtype, input = input.dtype, widened(input)
     if not use_input_stats:
         return _scale_and_shift(_by_running_stats(input, running_mean, running_var, eps), weight, bias, dtype)
     if input.size == 0:  # an empty batch or empty spatial axes: empty output, running stats left alone

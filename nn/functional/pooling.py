@@ -13,10 +13,9 @@ from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, where
 from autograd.ops.reduction import mean as _mean, sum as _sum
 from autograd.ops.shape import reshape, transpose
-from backends import dtypes
 
 from .arguments import (batched_images, batched_sequences_as_images, cached, kind, pair, require_tensor,
-                        sequences_from_images, single, unbatch, window_out)
+                        rounded, sequences_from_images, single, unbatch, widened, window_out)
 
 
 def _pool_window(op, x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -197,9 +196,7 @@ def _adaptive_avg(x, oh, ow):
     # fast, but its zeros times an inf or NaN would make NaN bins that do not hold it, so
     # an input holding one takes the gather of each bin's own cells (8x slower backward).
     # float16 in float32, rounded once, as PyTorch's: in float16 each product rounded, and so did a 1 / 7 weight
-    dtype = x.dtype
-    if dtype == dtypes.float16:
-        x = x.astype(dtypes.float32)
+    dtype, x = x.dtype, widened(x)
     xp = x._backend.xp
     if bool(xp.all(xp.isfinite(x.data))):
         y = x if oh == h else _bin_matrix(x, oh, h) @ x
@@ -207,7 +204,7 @@ def _adaptive_avg(x, oh, ow):
     else:
         y = x if oh == h else _bin_mean(x, oh, 2)
         y = y if ow == w else _bin_mean(y, ow, 3)
-    return y if y.dtype == dtype else y.astype(dtype)
+    return rounded(y, dtype)
 
 
 def _bin_matrix(like, n, size):

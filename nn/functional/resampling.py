@@ -22,9 +22,8 @@ from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant
 from autograd.ops.shape import reshape, swapaxes, transpose
-from backends import dtypes
 
-from .arguments import floating, real, require_tensor
+from .arguments import floating, real, require_tensor, rounded, widened
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .pooling3d import adaptive_avg_pool3d
 
@@ -76,10 +75,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          f"({', '.join(f'{a}: {n}' for a, n in zip(names, sizes))})")
     kind = "aa-" + mode if antialias else mode
     dtype = input.dtype
-    if dtype == dtypes.float16 and not mode.startswith("nearest"):
+    if not mode.startswith("nearest"):
         # weighted sums in float32, rounded once, as PyTorch's: in float16 the weights were
         # rounded, and so was each resized axis (bilinear was 5x PyTorch's error shrinking)
-        input = input.astype(dtypes.float32)
+        input = widened(input)
     axes = [(input.ndim - dim + k, spatial[k], sizes[k], None if scales is None else
              _kernel_scale(mode, dim, spatial[k], sizes[k], scales[k])) for k in range(dim)]
     axes.sort(key=lambda a: a[2] / a[1])  # shrinking axes first: the later matmuls see fewer elements
@@ -96,8 +95,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             y = _resize_by_matrix(y, axis, taps)
         else:
             y = nn_fused.resample_axis(y, axis, taps)
-    if y.dtype != dtype:
-        return y.astype(dtype)
+    if y.dtype != dtype:  # (widened: the rounding is already a new tensor)
+        return rounded(y, dtype)
     return y if y is not input else _copy(input)
 
 
