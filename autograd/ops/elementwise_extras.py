@@ -24,6 +24,7 @@ from .comparison import greater_equal, less_equal
 from .elementwise import abs, as_tensor, astype, constant, cos, floating, in_float32, mul, operands, pow, where
 from .exponential import exp2
 from .nonfinite import isnan
+from .polynomial import horner
 from .rearrange import unstack
 from .rounding import FloorDivide, Remainder, Round, Trunc, _division, _StepOfTwo, _whole
 
@@ -271,11 +272,8 @@ def _sinc_slope(x):
     harmless point in the other's places, so neither sends a NaN into higher derivatives."""
     small = constant(x._backend.xp.abs(x.data) < 1 / math.pi, x)
     t = where(small, x, 0) * math.pi
-    squared, series = t * t, _SINC_SLOPE_SERIES[0]
-    for c in _SINC_SLOPE_SERIES[1:]:
-        series = series * squared + c
     far = where(small, 1, x)
-    return where(small, t * series * math.pi, (cos(far * math.pi) - sinc(far)) / far)
+    return where(small, t * horner(t * t, _SINC_SLOPE_SERIES) * math.pi, (cos(far * math.pi) - sinc(far)) / far)
 
 
 def sinc(x):

@@ -36,6 +36,7 @@ from ..function import Function
 from ..shapes import INTEGER
 from ..tensor import Tensor
 from .elementwise import floating, operands
+from .polynomial import horner
 from .quiet import without_floating_point_warnings
 
 # B_2, B_4, ..., B_24, the Bernoulli numbers the asymptotic series take
@@ -86,14 +87,6 @@ def _in_float64(kernel, x, *others):
     return result if dtype == xp.float64 else xp.astype(result, dtype)
 
 
-def _horner(t, coefficients):
-    """The polynomial with ``coefficients`` (highest power first) at t."""
-    result = coefficients[0]
-    for c in coefficients[1:]:
-        result = result * t + c
-    return result
-
-
 def _offset_from_integer(xp, x):
     """x - round(x), exact, for x <= 0 (other lanes give anything finite): the argument that
     keeps sin(pi x) and cot(pi x) exact for large |x|."""
@@ -122,13 +115,13 @@ def _lgamma(xp, x):
     product = xp.maximum(small - 1, 1)
     for j in range(2, 7):
         product = product * xp.maximum(small - j, 1)
-    small = s * (s - 1) * _horner(s - 0.5, _LGAMMA_CORE) + xp.log(product) - xp.minimum(log_y, 0)
+    small = s * (s - 1) * horner(s - 0.5, _LGAMMA_CORE) + xp.log(product) - xp.minimum(log_y, 0)
     # y >= 8: Stirling; (y - 1/2)(log y - 1) - 1/2 is (y - 1/2) log y - y, without the overflow of
     # (y - 1/2) log y just below lgamma's own
     large = xp.maximum(y, _ASYMPTOTIC_FROM)
     inverse = 1 / large
     large = ((large - 0.5) * (log_y - 1) + (_HALF_LOG_2PI - 0.5)
-             + inverse * _horner(inverse * inverse, _STIRLING[::-1]))
+             + inverse * horner(inverse * inverse, _STIRLING[::-1]))
     result = xp.where(y < _ASYMPTOTIC_FROM, small, large)
     negative = x < 0
     if bool(xp.any(negative)):  # (the reflection, only for inputs that need it)
@@ -152,7 +145,7 @@ def _digamma(xp, x):
     # s = z - floor(z); below 1, digamma(z) = digamma(1 + z) - 1/z
     small = xp.minimum(z, _ASYMPTOTIC_FROM)
     s = small - xp.floor(small)
-    result = ((s - _DIGAMMA_ZERO[0]) - _DIGAMMA_ZERO[1]) * _horner(s - 0.5, _DIGAMMA_CORE)
+    result = ((s - _DIGAMMA_ZERO[0]) - _DIGAMMA_ZERO[1]) * horner(s - 0.5, _DIGAMMA_CORE)
     for j in range(1, 7):
         d = small - j
         result = result + 1 / xp.where(d >= 1, d, math.inf)
@@ -161,7 +154,7 @@ def _digamma(xp, x):
     large = xp.maximum(z, _ASYMPTOTIC_FROM)
     inverse = 1 / large
     w = inverse * inverse
-    large = xp.log(large) - 0.5 * inverse - w * _horner(w, _DIGAMMA_SERIES[::-1])
+    large = xp.log(large) - 0.5 * inverse - w * horner(w, _DIGAMMA_SERIES[::-1])
     result = xp.where(z < _ASYMPTOTIC_FROM, small, large)
     if reflect:
         # cot(pi a) for a = |x - round(x)| in (0, 1/2]: as tan(pi (1/2 - a)) from a = 1/4 on, exactly 0

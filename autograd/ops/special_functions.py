@@ -15,6 +15,7 @@ from ..autocast_mode import autocast_op
 from ..function import Function
 from .elementwise import AsType, constant, exp, floating, log, operands, sign, where
 from .exponential import _ERF_P, _ERF_Q, _erf_near, _exp_square, _rational, _scaled_erfc, _special
+from .polynomial import horner
 from .quiet import without_floating_point_warnings
 
 _SQRT2 = math.sqrt(2.0)
@@ -104,10 +105,8 @@ _ERFCINV_SWITCH = 3.0  # s between the two (q = 1.2e-4)
 
 
 def _power_series(t, coefficients):
-    result = coefficients[-1]
-    for c in reversed(coefficients[:-1]):
-        result = result * t + c
-    return result
+    """The power series with ``coefficients``, lowest power first, at t."""
+    return horner(t, coefficients[::-1])
 
 
 def _erfcinv_of(s, fit):

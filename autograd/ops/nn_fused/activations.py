@@ -9,6 +9,7 @@ import math
 from backends import dtypes
 
 from ..elementwise import Relu, ReluGrad, input_place, sigmoid, tanh, where
+from ..polynomial import horner
 from ...function import Function
 from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
@@ -53,10 +54,8 @@ class Tanhshrink(Function):
         work = xp.astype(data, x._backend.native_dtype(dtypes.float32)) if narrow else data
         near = xp.clip(work, -1.0, 1.0)
         square = near * near
-        series = _TANHSHRINK_SERIES[0]
-        for c in _TANHSHRINK_SERIES[1:]:
-            series = series * square + c
-        y = xp.where(xp.abs(work) <= 1, near * square * series / xp.cosh(near), work - xp.tanh(work))
+        series = near * square * horner(square, _TANHSHRINK_SERIES)
+        y = xp.where(xp.abs(work) <= 1, series / xp.cosh(near), work - xp.tanh(work))
         return xp.astype(y, data.dtype) if narrow else y
 
     @staticmethod
