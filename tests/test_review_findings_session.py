@@ -9,6 +9,7 @@ import pytest
 import autograd as ag
 import nn
 import nn.functional as F
+from tests.torch_versions import needs_torch
 
 
 # --- nn.restore: all or nothing, an optimizer's post-hook error included ------------------
@@ -60,6 +61,7 @@ def test_a_small_float16_einsum_sums_in_float32_as_torch(torch, subscripts, shap
 
 # --- float16 convolutions: every product through Backend.matmul -----------------------------
 
+@needs_torch("2.13", "the bound is PyTorch 2.13's float16 error; 2.11's CPU float16 convolutions err about half as much (0.0033 against 0.0065 for conv2d's input gradient), and ours, on CPU and CUDA alike, as 2.13's")
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("transposed", [False, True], ids=["conv2d", "conv_transpose2d"])
 def test_float16_convolutions_are_as_accurate_as_torch_s(torch, groups, transposed):

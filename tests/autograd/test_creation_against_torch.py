@@ -9,6 +9,8 @@ import pytest
 import autograd as ag
 import backends
 
+from tests.torch_versions import torch_older_than
+
 
 def dtype_name(t):
     return str(t.dtype).replace("torch.", "")
@@ -271,8 +273,9 @@ def test_integer_arange_truncates_bounds_and_step_as_torch(device, torch, args):
 
 def test_integer_arange_with_a_step_that_truncates_to_zero_is_an_error(device, torch):
     """arange(0, 1, 0.3, dtype=int64) gave [0, 0, 0, 0]; torch refuses (step 0)."""
-    with pytest.raises(ValueError):
-        torch.arange(0, 1, 0.3, dtype=torch.int64)
+    if not torch_older_than("2.13"):  # PyTorch 2.11 crashed the process here (2.13 raises)
+        with pytest.raises(ValueError):
+            torch.arange(0, 1, 0.3, dtype=torch.int64)
     with pytest.raises(ValueError, match="step"):
         ag.arange(0, 1, 0.3, dtype="int64")
 

@@ -6,6 +6,7 @@ import pytest
 
 import autograd as ag
 from tests.autograd.torch_pairs import check_cases
+from tests.torch_versions import torch_older_than
 
 
 def test_offsets_past_the_matrix_give_empty_diagonals_and_zero_triangles():
@@ -85,12 +86,15 @@ def test_values_and_gradients_match_pytorch_on_stacks_of_matrices():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     data = rng.standard_normal((2, 4, 5, 3))
+    # PyTorch before 2.13 fills a non-square trace's gradient every cols + 1 entries to the
+    # end, past the diagonal (entry (4, 0) of a 5x3): compare a square part with it
+    traced = (lambda m: m[:3]) if torch_older_than("2.13") else (lambda m: m)
     cases = [
         (lambda x: ag.tril(ag.transpose(x, (0, 1, 3, 2)), -2), lambda x: torch.tril(x.transpose(2, 3), -2)),
         (lambda x: ag.triu(x, 1) * 2, lambda x: torch.triu(x, 1) * 2),
         (lambda x: ag.diagonal(x, 1, 1, 2), lambda x: torch.diagonal(x, 1, 1, 2)),
         (lambda x: ag.diagonal(x, -2, -1, 1), lambda x: torch.diagonal(x, -2, -1, 1)),
-        (lambda x: ag.trace(x[0, 0]), lambda x: torch.trace(x[0, 0])),
+        (lambda x: ag.trace(traced(x[0, 0])), lambda x: torch.trace(traced(x[0, 0]))),
         (lambda x: ag.diag(ag.diag(x[1, 2], 1)), lambda x: torch.diag(torch.diag(x[1, 2], 1))),
     ]
     check_cases(torch, cases, data, rng, grad_tolerance=0)

@@ -9,6 +9,8 @@ import pytest
 import autograd as ag
 import nn.functional as F
 
+from tests.torch_versions import needs_torch
+
 from .torch_compare import named_rng
 
 
@@ -27,6 +29,7 @@ def kink_grid(rng, n, points, sizes, align_corners):
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("mode, shape", [("bilinear", (2, 2, 3, 4)), ("bicubic", (2, 2, 3, 4)),
                                          ("bilinear", (2, 2, 2, 3, 4))])
+@needs_torch("2.13", "grid_sampler_2d/3d_backward have a derivative (double backward) from 2.13 on")
 def test_second_derivatives_at_the_kinks_match_pytorch(torch, mode, shape, padding_mode, align_corners):
     """d/d(input, grid) of <d out/d(input, grid), (v, u)>, the double backward PyTorch's
     grid_sampler_*_backward has, at points where the taps' weights have kinks."""

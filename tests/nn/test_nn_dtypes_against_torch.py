@@ -14,6 +14,8 @@ import nn.functional as F
 from nn import init, optim
 from nn.utils import clip_grad
 
+from tests.torch_versions import needs_torch
+
 
 def _needs_float16(device):
     if device == "strict":
@@ -160,7 +162,10 @@ def test_one_hot_of_narrow_integer_classes_does_not_wrap(device, dtype):
     np.testing.assert_array_equal(got.numpy(), np.eye(300, dtype=np.int64)[ids.astype(np.int64)])
 
 
-@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "cross_entropy"])
+@pytest.mark.parametrize("loss", [
+    pytest.param("mse_loss", marks=needs_torch("2.13", "mse_loss's backward takes a target of another dtype from 2.13 "
+                                                       "on (2.11: 'Found dtype Double but expected Float')")),
+    "l1_loss", "cross_entropy"])
 @pytest.mark.parametrize("input_dtype, target_dtype", [("float32", "float64"), ("float64", "float32")])
 def test_a_float64_target_gives_a_float64_loss_as_in_torch(device, torch, loss, input_dtype, target_dtype):
     """PyTorch's mse, l1 and probability cross-entropy promote input and target: a

@@ -9,6 +9,8 @@ import autograd as ag
 import nn
 from nn.optim import swa_utils
 
+from tests.torch_versions import torch_older_than
+
 # SWALR is stepped on its own here, to compare rates, with no optimizer step in between.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:scheduler.step\\(\\) was called before optimizer.step:UserWarning"),
@@ -296,7 +298,8 @@ def test_update_bn_on_an_averaged_model(torch):
     averaged.update_parameters(ours)
     reference.update_parameters(theirs)
     batches = [np.random.default_rng(6).standard_normal((6, 2, 4, 4)).astype(np.float32)] * 2
-    swa_utils.update_bn([ag.tensor(b) for b in batches], averaged, device="cpu")
+    device = next(ours.parameters()).device  # the batches are moved there from the CPU
+    swa_utils.update_bn([ag.tensor(b, device="cpu") for b in batches], averaged, device=device)
     torch.optim.swa_utils.update_bn([torch.from_numpy(b) for b in batches], reference, device="cpu")
     assert_state_dicts_match(averaged, reference, rtol=1e-5)
 
@@ -451,6 +454,8 @@ def test_swalr_errors_leave_the_param_groups_alone(torch):
     assert opt.param_groups == before
     # PyTorch writes swa_lr into the groups before it checks the strategy.
     theirs_opt = twin_optimizers(torch)[1]
-    with pytest.raises(ValueError, match="anneal_strategy must be one of"):
+    # (PyTorch before 2.13 misspelled it "must by one of")
+    with pytest.raises(ValueError, match="anneal_strategy must by one of" if torch_older_than("2.13")
+                       else "anneal_strategy must be one of"):
         torch.optim.swa_utils.SWALR(theirs_opt, swa_lr=0.05, anneal_strategy="cosine")
     assert theirs_opt.param_groups[0]["swa_lr"] == 0.05
