@@ -16,8 +16,8 @@ from .base import Backend
 from .cupy_backend import BackendUnavailable
 
 __all__ = ["Backend", "BackendUnavailable", "get", "get_default", "set_default_device",
-           "default_device", "available_devices", "cuda_is_available", "manual_seed", "dtypes",
-           "floating_point_warnings_off"]
+           "default_device", "available_devices", "cuda_is_available", "manual_seed", "leave_gpus_alone",
+           "dtypes", "floating_point_warnings_off"]
 
 _backends = {}
 
@@ -125,14 +125,25 @@ def available_devices():
 
 
 def manual_seed(seed):
-    """Seed the random generator of every backend created so far and later."""
+    """Seed the random generator of every backend created so far and later (but those that
+    ``leave_gpus_alone`` set aside)."""
     global _seed
     _seed = seed
-    for backend in _backends.values():
-        backend.seed(seed)
+    for key, backend in _backends.items():
+        if key not in _left_alone:
+            backend.seed(seed)
+
+
+def leave_gpus_alone():
+    """From now on, ``manual_seed`` in this process leaves the GPU backends created so far
+    alone. A DataLoader worker calls it: CUDA cannot be used in a process forked after its
+    parent used it (cudaErrorInitializationError), and the worker's seeding (its own, or
+    ``worker_init_fn``'s) must not fail there."""
+    _left_alone.update(key for key in _backends if key.startswith("cuda:"))
 
 
 _seed = None
+_left_alone = set()  # keys of _backends that manual_seed skips
 _default = get("cpu")
 if os.environ.get("TOPOGRAD_DEVICE"):
     try:

@@ -33,14 +33,16 @@ def _torch_classes(torch):
 @pytest.mark.parametrize("layout", ["tensors", "tensors under subsets", "subset subclass"])
 def test_a_subclass_getitems_is_called_not_skipped_by_the_row_gather_as_torchs(torch, layout, workers):
     their_tensors, their_subset = _torch_classes(torch)
+    # (on the CPU for workers: those started with 'fork' cannot read a dataset on a GPU)
+    rows = ag.tensor(ROWS, device="cpu" if workers else None)
     if layout == "tensors":
-        ours, theirs = OurBatchedTensors(ag.tensor(ROWS)), their_tensors(torch.from_numpy(ROWS))
+        ours, theirs = OurBatchedTensors(rows), their_tensors(torch.from_numpy(ROWS))
     elif layout == "tensors under subsets":
-        ours = Subset(Subset(OurBatchedTensors(ag.tensor(ROWS)), [5, 3, 1, 0]), [0, 1, 3])
+        ours = Subset(Subset(OurBatchedTensors(rows), [5, 3, 1, 0]), [0, 1, 3])
         theirs = torch.utils.data.Subset(torch.utils.data.Subset(their_tensors(torch.from_numpy(ROWS)),
                                                                  [5, 3, 1, 0]), [0, 1, 3])
     else:
-        ours = OurBatchedSubset(TensorDataset(ag.tensor(ROWS)), [4, 2, 0])
+        ours = OurBatchedSubset(TensorDataset(rows), [4, 2, 0])
         theirs = their_subset(torch.utils.data.TensorDataset(torch.from_numpy(ROWS)), [4, 2, 0])
     got = [batch[0].numpy().tolist() for batch in DataLoader(ours, batch_size=2, **workers)]
     expected = [batch[0].tolist() for batch in torch.utils.data.DataLoader(theirs, batch_size=2)]

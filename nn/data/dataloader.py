@@ -12,6 +12,7 @@ import copy
 import functools
 import itertools
 import math
+import multiprocessing
 import operator
 import random
 from collections.abc import Mapping, MutableMapping
@@ -21,7 +22,7 @@ from autograd import Tensor, stack, tensor
 from backends import dtypes
 
 from . import workers
-from .dataset import IterableDataset, Subset, TensorDataset, draw_seed, samples_at
+from .dataset import ConcatDataset, IterableDataset, Subset, TensorDataset, draw_seed, samples_at
 from .samplers import BatchSampler, RandomSampler, SequentialSampler, _is_int, check_generator
 
 # Set after construction, these would silently change nothing (the batch sampler is already made);
@@ -57,8 +58,12 @@ class DataLoader:
     the sampler's order (``in_order=False``: as they are ready) as Tensors on ``device``.
     ``worker_init_fn(worker_id)`` runs in each worker, and ``get_worker_info()`` there says
     which (an IterableDataset reads it to yield only its worker's share: without that, each
-    worker yields the whole stream, as in PyTorch). Each worker seeds ``random``, NumPy's global
-    generator and ``ag.manual_seed`` with ``base_seed + worker_id``, where ``base_seed`` is drawn
+    worker yields the whole stream, as in PyTorch). As PyTorch's, a worker makes its batches on
+    the CPU (its default device), and this process moves them to ``device``; a worker leaves the
+    GPUs alone (``ag.manual_seed`` there too), since CUDA cannot be used in a process forked
+    after its parent used it, and a dataset whose tensors are on a GPU is refused for workers
+    started with 'fork'. Each worker seeds ``random``, NumPy's global generator and
+    ``ag.manual_seed`` with ``base_seed + worker_id``, where ``base_seed`` is drawn
     when the workers start: from ``(seed, epoch)`` with ``seed=``, so the batches and the
     workers' draws repeat; else from ``generator`` or the CPU generator, which that draw moves on
     (PyTorch draws it with ``num_workers=0`` too, topograd not), so later shuffles differ from a
@@ -175,6 +180,7 @@ class DataLoader:
             pool.shut_down()
             pool = self._persistent_pool = None
         if pool is None:
+            _check_forkable(self.dataset, self.multiprocessing_context)
             if self.seed is not None:  # repeatable, and the same whichever epoch a run resumes at
                 base_seed = random.Random(f"{self.seed}/workers/{self._worker_epoch}").getrandbits(63)
             else:
@@ -221,6 +227,29 @@ def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_work
     if worker_init_fn is not None and not callable(worker_init_fn):
         raise TypeError(f"DataLoader: worker_init_fn must be callable (it is called with each worker's id), "
                         f"got {type(worker_init_fn).__name__}")
+
+
+def _check_forkable(dataset, context):
+    """Refuse workers started with 'fork' for a dataset whose tensors are on a GPU (seen through
+    Subsets and ConcatDatasets): CUDA cannot be used in a process forked after its parent used
+    it, and each worker would fail at its first sample with CUDA's bare "initialization error"."""
+    if (workers.multiprocessing_context(context) or multiprocessing.get_context()).get_start_method() != "fork":
+        return
+    pending = [dataset]
+    while pending:
+        dataset = pending.pop()
+        if isinstance(dataset, Subset):
+            pending.append(dataset.dataset)
+        elif isinstance(dataset, ConcatDataset):
+            pending.extend(dataset.datasets)
+        elif isinstance(dataset, TensorDataset):
+            on_gpu = [t.device for t in dataset.tensors if isinstance(t, Tensor) and t.device.startswith("cuda")]
+            if on_gpu:
+                raise RuntimeError(f"DataLoader: the dataset's tensors are on {on_gpu[0]}, which worker processes "
+                                   "started with 'fork' cannot read (CUDA does not work in a process forked after "
+                                   "its parent used it); keep the dataset on the CPU (the loader moves each batch "
+                                   "to its device=), or pass num_workers=0 (a TensorDataset's batch is one gather "
+                                   "on its device) or multiprocessing_context='spawn'")
 
 
 def _check_stream_options(shuffle, sampler, batch_sampler, seed, batch_size, drop_last):

@@ -8,12 +8,16 @@ sent and not yet returned, and gives the batches back in the sampler's order (wi
 ``in_order=False``, as they come). A batch travels pickled, each Tensor in it as its NumPy
 array, which becomes a Tensor again on the loader's device.
 
-A worker seeds Python's ``random``, NumPy's global generator and topograd's (``ag.manual_seed``)
-from ``base_seed + id``, then runs ``worker_init_fn(id)``; ``get_worker_info()`` tells dataset
-code which worker it runs in (an IterableDataset reads it to yield only its share: without that,
-each worker yields the whole stream, as in PyTorch). An exception in a worker is raised again in
-the main process, naming the worker and holding the worker's traceback; a worker that dies, or a
-batch that takes longer than ``timeout`` seconds, raises a RuntimeError.
+A worker makes its batches on the CPU, as PyTorch's: its default device is the CPU, and the
+main process moves each batch to the loader's device. It leaves the GPUs alone (``ag.manual_seed``
+there too): CUDA cannot be used in a process forked after its parent used it
+(cudaErrorInitializationError). It seeds Python's ``random``, NumPy's global generator and
+topograd's (``ag.manual_seed``) from ``base_seed + id``, then runs ``worker_init_fn(id)``;
+``get_worker_info()`` tells dataset code which worker it runs in (an IterableDataset reads it
+to yield only its share: without that, each worker yields the whole stream, as in PyTorch). An
+exception in a worker is raised again in the main process, naming the worker and holding the
+worker's traceback; a worker that dies, or a batch that takes longer than ``timeout`` seconds,
+raises a RuntimeError.
 
 Workers are daemon processes that leave when told (at the end of an epoch, or when their
 iterator is garbage-collected after a ``break``; with ``persistent_workers``, when the
@@ -36,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np  # (only to seed NumPy's global generator in each worker, which dataset code draws from)
 
+import backends
 from autograd import Tensor, manual_seed
 
 # How often a waiting worker checks that the main process is still there, and a waiting main
@@ -318,6 +323,10 @@ def _pickled_batch(batch):
 def _worker_loop(worker_id, num_workers, base_seed, fetch, worker_init_fn, tasks, replies, stopping):
     global _worker_info
     seed = base_seed + worker_id
+    # On the CPU, and no GPU touched (see the module's docstring); in a default_device block
+    # of the main process, this sets that block's device, which a forked worker inherits.
+    backends.set_default_device("cpu")
+    backends.leave_gpus_alone()  # (for worker_init_fn's ag.manual_seed too)
     random.seed(seed)
     np.random.seed(np.random.SeedSequence(seed).generate_state(4))  # its seed takes 32-bit words
     manual_seed(seed)

@@ -31,7 +31,8 @@ def ours_stream(n, sized=True, started=None):
 
 
 def batches_as_lists(loader):
-    return [[np.asarray(field).tolist() for field in batch] for batch in loader]
+    # (.tolist(), not np.asarray: ours land on the default device, which may be a GPU)
+    return [[field.tolist() for field in batch] for batch in loader]
 
 
 @pytest.mark.parametrize("n, batch_size, drop_last", [(10, 3, False), (10, 3, True), (9, 3, False), (9, 3, True),
