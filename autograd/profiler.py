@@ -13,7 +13,9 @@ so the rows of ``table()`` add up to the profiled total.
 On the CPU the clock is read directly. On a GPU, work is queued, so a clock
 read right after a call would measure only the queuing: the CuPy backend is
 timed with CUDA events recorded on its stream (read once, when the profile
-ends), and any other backend is synchronized before each clock read.
+ends), which also place each op on the device's timeline (in the trace, an op
+queued behind a slow one starts when that one ends, not when the host called it),
+and any other backend is synchronized before each clock read.
 """
 import json
 import os
@@ -88,6 +90,7 @@ class profile:
         self._active = False
         self._origin = None
         self._pending = []        # events timed by CUDA events, not read yet
+        self._anchors = {}        # backend -> (its first begin event, that op's host start)
         self._module_names = ModuleNames()
         self._module_labels = {}  # modules of a scope -> label
 
@@ -158,6 +161,7 @@ class profile:
             event.start = time.perf_counter_ns()
             out = fn(*args)
             if begin is not None:
+                self._anchors.setdefault(backend, (begin, event.start))
                 event._device_events = (backend, begin, backend.record_event())
             else:
                 if backend is not None:
@@ -188,6 +192,10 @@ class profile:
         for event in pending:
             backend, begin, end = event._device_events
             event.duration = backend.elapsed_ns(begin, end)
+            # the device's clock from the first op it ran here: the host's at a call is only
+            # when the op was queued, and its device time would overlap the next op's call
+            anchor, anchor_start = self._anchors[backend]
+            event.start = anchor_start + (0 if begin is anchor else backend.elapsed_ns(anchor, begin))
             event._device_events = None
             self._account(event)
 

@@ -3,6 +3,7 @@
 A backend owns one device. The engine reaches arrays only through ``xp`` (an
 Array API namespace) and the named kernels below, which the standard lacks.
 """
+import contextlib
 import copy
 import functools
 import math
@@ -94,7 +95,19 @@ class Backend:
     def float32_sum_dtype(self, array, axis):
         """The native dtype in which to add up a float32 ``array`` over ``axis`` (None, an int
         or a tuple, as the sum takes it), or None for float32 itself: by default the namespace
-        is taken to add pairwise (as CuPy's tree reductions do), whose error grows as log n."""
+        is taken to add pairwise, whose error grows as log n."""
+        return None
+
+    def linalg_status_checked(self):
+        """A context in which the namespace's linalg functions raise its LinAlgError (a
+        ValueError) where the factorization reports a failure (a zero pivot, a matrix not
+        positive definite, no convergence), as NumPy's always do."""
+        return contextlib.nullcontext()
+
+    def float32_prod_dtype(self):
+        """The native dtype in which to multiply out a float32 product, or None for float32
+        itself: by default the namespace is taken to multiply one number at a time, as
+        NumPy's does, whose running products overflow only where the product does."""
         return None
 
     def repeats_elements(self, array):
@@ -135,8 +148,8 @@ class Backend:
         self.rng = np.random.default_rng(seed)
 
     def get_rng_state(self):
-        """A copy of the random generator as it stands, for set_rng_state (activation
-        checkpointing replays a forward's dropout masks with it)."""
+        """A copy of the random generator's state as it stands (opaque: what set_rng_state
+        takes; activation checkpointing replays a forward's dropout masks with it)."""
         return copy.deepcopy(self.rng)
 
     def set_rng_state(self, state):
@@ -171,6 +184,12 @@ class Backend:
         """``x[index] = values`` in place, with NumPy's indexing (integer arrays, masks,
         None, mixed with slices), which the standard's setitem only partly covers."""
         x[index] = values
+
+    def put_last_(self, x, index, values):
+        """``put_`` where ``index`` may name a place more than once (a user's index, max
+        unpooling's): the last value written there stays, as in NumPy's setitem. The
+        engine's own puts, whose places differ, take ``put_``."""
+        self.put_(x, index, values)
 
     def scatter_add(self, shape, index, values):
         """Zeros of ``shape`` (values' dtype) with ``values`` added at ``index``;
@@ -418,6 +437,12 @@ class Backend:
         The standard has no ``out=``, so this generic form makes one temporary;
         backends do better."""
         y += x * alpha
+
+    def fused_adam_(self, param, grad, exp_avg, exp_avg_sq, *, beta1, beta2, step_size, root_correction2, eps):
+        """One Adam step (no amsgrad) on ``param`` and its two moments, in place, in one
+        kernel where the backend has one; returns whether it did. The generic form has
+        none (False), and the optimizer runs the step op by op."""
+        return False
 
     def col2im(self, windows, shape, stride, dilation):
         """The adjoint of ``sliding_windows``: zeros of ``shape`` (``windows``' dtype)

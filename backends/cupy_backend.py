@@ -2,7 +2,7 @@
 
 from .base import Backend, below, has_zero_stride
 from .cupy_namespace import array_api_namespace
-from .numpy_backend import add_windows, diagonal_view, windows_view
+from .numpy_backend import SUMMED_ONE_AT_A_TIME_IN_FLOAT32, add_windows, diagonal_view, windows_view
 
 INSTALL_HINT = ("install CuPy for CUDA 12 with `pip install 'topograd[cuda]'` "
                 "(or `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU")
@@ -41,7 +41,15 @@ class CupyBackend(Backend):
 
     def asarray(self, data, dtype=None):
         with self._device:
-            return self.xp.asarray(data, dtype=dtype)
+            try:
+                return self.xp.asarray(data, dtype=dtype)
+            except ValueError as exc:
+                # CuPy refuses objects and strings (a list holding a Fraction) with a ValueError,
+                # where NumPy makes an array of them that Tensor refuses with a TypeError
+                if not str(exc).startswith("Unsupported dtype"):
+                    raise
+                raise TypeError(f"cannot make a CUDA array of this {type(data).__name__} ({exc}); "
+                                "tensors hold real numbers or bools") from None
 
     def to_numpy(self, array):
         return self.xp.asnumpy(array)
@@ -81,6 +89,18 @@ class CupyBackend(Backend):
         with self._device:
             self.rng = self.xp.random.default_rng(seed)
 
+    def get_rng_state(self):
+        # CuPy's Generator holds a threading.Lock, so it neither deep-copies nor pickles, and
+        # CuPy has no public state getter (cupy/cupy#5430). Its whole state is the cuRAND
+        # states in the bit generator's device array ``_state``: a copy on the device, no sync.
+        with self._device:
+            return self.rng.bit_generator._state.copy()
+
+    def set_rng_state(self, state):
+        # copied into the live states, so ``state`` itself can be replayed again
+        with self._device:
+            self.rng.bit_generator._state[...] = state
+
     def uniform(self, shape, low, high, dtype):
         with self._device:
             draw = dtype if self.xp.dtype(dtype).itemsize >= 4 else self.xp.float32  # as in normal()
@@ -101,6 +121,61 @@ class CupyBackend(Backend):
         # CuPy would wrap an index past the end around; one device sync, for users' indices only
         check_index_bounds(self.xp, shape, index)
 
+    def float32_sum_dtype(self, array, axis):
+        # CuPy's reduction kernels share each output's numbers among a block's threads (as
+        # few as 16 where the outputs lie side by side in memory), each adding its share one
+        # at a time before the block adds the threads' sums as a tree: the float32 mean of 1e6
+        # rows of 0.1 was 0.1000037. From 1024 numbers per output the sum runs in float64 and
+        # is rounded once, as NumPy's backend does past 1024 additions one at a time.
+        if array.size < SUMMED_ONE_AT_A_TIME_IN_FLOAT32:  # (the quick way out, for small sums)
+            return None
+        ndim = array.ndim
+        axes = range(ndim) if axis is None else (axis % ndim,) if isinstance(axis, int) else \
+            tuple(a % ndim for a in axis)
+        count = 1
+        for a in axes:
+            count *= array.shape[a]
+        return self.xp.float64 if count >= SUMMED_ONE_AT_A_TIME_IN_FLOAT32 else None
+
+    def linalg_status_checked(self):
+        # CuPy skips the status (devInfo) of cuSOLVER's and cuBLAS's factorizations unless
+        # told to, as reading it waits for the device; a singular batch given to inv then
+        # came back with whatever memory held, finite, and no error. Raising needs the
+        # status on the host, so the linalg functions that take this wait once or twice.
+        import cupyx
+        return cupyx.errstate(linalg="raise")
+
+    def float32_prod_dtype(self):
+        # CuPy multiplies pairs of partial products (a tree, as its sums), which can overflow
+        # where the running product does not: float32 1e-20 * 1e-10 * 1e20 * 1e20 was inf,
+        # NumPy's 1e10. In float64 such partial products of float32 numbers stay finite.
+        return self.xp.float64
+
+    def put_last_(self, x, index, values):
+        parts = index if isinstance(index, tuple) else (index,)
+        if getattr(values, "size", 1) > 1 and any(
+                hasattr(p, "dtype") and p.dtype.kind in "iu" and p.size > 1 for p in parts):
+            # CuPy's setitem keeps any one of the values written to a repeated place (its
+            # documented difference from NumPy). Number the writes, keep the highest number
+            # per place (NumPy's winner, the last) and write its value at every repeat, so
+            # that the order of the writes no longer matters. No sync; the scratch is int32,
+            # x's size, and is taken only where an integer array could repeat a place.
+            import cupyx
+            xp = self.xp
+            with self._device:
+                last = xp.full(x.shape, -1, dtype=xp.int32)
+                picked = last[index]
+                seq = xp.reshape(xp.arange(picked.size, dtype=xp.int32 if picked.size < 2 ** 31 else xp.int64),
+                                 picked.shape)
+                if seq.dtype != last.dtype:
+                    last = xp.astype(last, seq.dtype)
+                cupyx.scatter_max(last, index, seq)
+                flat = xp.reshape(xp.broadcast_to(values, picked.shape), (picked.size,))
+                values = xp.take(flat, xp.reshape(last[index], (picked.size,)))
+                x[index] = xp.reshape(values, picked.shape)
+            return
+        self.put_(x, index, values)
+
     def scatter_add(self, shape, index, values):
         import cupyx
         out = self.xp.zeros(shape, dtype=values.dtype)
@@ -120,6 +195,18 @@ class CupyBackend(Backend):
         with self._device:
             _kernel("axpy")(x, y.dtype.type(alpha), y)  # one fused kernel, no temporary
 
+    def fused_adam_(self, param, grad, exp_avg, exp_avg_sq, *, beta1, beta2, step_size, root_correction2, eps):
+        # one kernel per parameter where the op-by-op step launches ten; float16 takes the
+        # op-by-op path, whose lerp goes through float32
+        if param.dtype.char not in "fd" or grad.dtype != param.dtype:
+            return False
+        weight = 1 - beta1
+        t = param.dtype.type
+        with self._device:
+            _kernel("adam")(grad, t(weight), t(1 - weight), weight < 0.5, t(beta2), t(1 - beta2),
+                            t(root_correction2), t(eps), t(-step_size), exp_avg, exp_avg_sq, param)
+        return True
+
     def relu_(self, x):
         with self._device:
             self.xp.maximum(x, 0, out=x)  # no full-size temporary, unlike the generic form
@@ -128,6 +215,28 @@ class CupyBackend(Backend):
     def fmod(self, a, b):
         with self._device:
             return self.xp.fmod(a, b)  # one kernel, where the generic form takes four
+
+    def remainder(self, a, b):
+        # CuPy's float remainder is a - floor(a / b) * b: NaN for a finite a over an infinite
+        # b (NumPy's is a, or b where the signs differ), and not exact. NumPy's, from fmod:
+        if a.dtype.kind != "f":
+            return self.xp.remainder(a, b)
+        return self._divmod_part("remainder", a, b)
+
+    def floor_divide(self, a, b):
+        # CuPy's float floor_divide is floor(a / b): -0.0 where NumPy's is -1 (a tiny -a over
+        # b), and inf where NumPy's is NaN (an infinite a). NumPy's, from fmod:
+        if a.dtype.kind != "f":
+            return self.xp.floor_divide(a, b)
+        return self._divmod_part("floor_divide", a, b)
+
+    def _divmod_part(self, name, a, b):
+        xp = self.xp
+        with self._device:
+            if a.dtype == xp.float16:  # NumPy computes float16 in float32 and rounds once
+                wide = xp.float32
+                return xp.astype(_kernel(name)(xp.astype(a, wide), xp.astype(b, wide)), a.dtype)
+            return _kernel(name)(a, b)
 
     def cbrt(self, x):
         with self._device:
@@ -166,7 +275,66 @@ _KERNEL_SOURCES = {
     "relu_mask": ("T y", "bool keep", "keep = !(y <= (T)0)"),
     # a select, not a multiply: an inf or NaN where keep is false gives 0
     "masked": ("T v, bool keep", "T out", "out = keep ? v : (T)0"),
+    # Adam's step in the arithmetic of nn.optim.adam_update, op for op (lerp_'s two forms;
+    # no fused multiply-adds, see _KERNEL_OPTIONS), so that it gives the op-by-op path's bits
+    "adam": ("T g, T w, T one_minus_w, bool low, T beta2, T one_minus_beta2, T root_correction2, T eps, "
+             "T neg_step_size", "T m, T v, T p",
+             "m = low ? m + (g - m) * w : (m - g) * one_minus_w + g; "
+             "v = v * beta2 + (g * one_minus_beta2) * g; "
+             "p = p + (m * neg_step_size) / (sqrt(v) / root_correction2 + eps)"),
+    # NumPy's float remainder and floor_divide (topograd_divmod, below); float16 in float32
+    "remainder": ("T a, T b", "T out",
+                  "out = topograd_remainder(a, b)"),
+    "floor_divide": ("T a, T b", "T out",
+                     "out = topograd_floor_divide(a, b)"),
 }
+# npy_divmod of NumPy's npy_math, step for step (numpy_division.py spells it out): fmod,
+# moved to the divisor's side, with the quotient from the exact a - fmod(a, b), snapped to
+# a whole number. A zero divisor gives fmod's NaN and a / b. NumPy computes float16 in
+# float32 and rounds once (CupyBackend._divmod_part).
+_DIVMOD = r"""
+
+template <typename F> __device__ F topograd_divmod(F a, F b, F* modulus) {
+    F mod = fmod(a, b);
+    if (b == 0) {
+        *modulus = mod;
+        return a / b;
+    }
+    F div = (a - mod) / b;
+    if (mod != 0) {  /* NaN included, as NumPy's `if (mod)` */
+        if ((b < 0) != (mod < 0)) {
+            mod += b;
+            div -= 1;
+        }
+    } else {
+        mod = copysign((F)0, b);
+    }
+    F floordiv;
+    if (div != 0) {
+        floordiv = floor(div);
+        if (div - floordiv > (F)0.5) floordiv += 1;
+    } else {
+        floordiv = copysign((F)0, a / b);
+    }
+    *modulus = mod;
+    return floordiv;
+}
+
+template <typename F> __device__ F topograd_remainder(F a, F b) {
+    F mod;
+    topograd_divmod(a, b, &mod);
+    return mod;
+}
+
+template <typename F> __device__ F topograd_floor_divide(F a, F b) {
+    F mod;
+    return topograd_divmod(a, b, &mod);
+}
+"""
+_KERNEL_PREAMBLES = {"remainder": _DIVMOD, "floor_divide": _DIVMOD}
+# NVRTC contracts a * b + c into one fused multiply-add by default, which rounds once
+# where NumPy's and CuPy's separate kernels round twice
+_KERNEL_OPTIONS = {"adam": ("--fmad=false",)}
 _KERNELS = {}
 
 
@@ -175,7 +343,9 @@ def _kernel(name):
     if kernel is None:
         import cupy
         params, outputs, body = _KERNEL_SOURCES[name]
-        kernel = _KERNELS[name] = cupy.ElementwiseKernel(params, outputs, body, f"topograd_{name}")
+        kernel = _KERNELS[name] = cupy.ElementwiseKernel(params, outputs, body, f"topograd_{name}",
+                                                         options=_KERNEL_OPTIONS.get(name, ()),
+                                                         preamble=_KERNEL_PREAMBLES.get(name, ""))
     return kernel
 
 

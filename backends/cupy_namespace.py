@@ -6,13 +6,19 @@ on the CPU), but CuPy's main namespace follows NumPy's, and NumPy 2's only from 
 inverse trigonometric functions ``arcsin`` and so on (the standard's ``asin``...), and
 its ``asarray`` takes no ``copy=``; no CuPy release so far takes ``clip(x, min=, max=)``,
 whose bounds it names ``a_min`` and ``a_max``. CuPy 13 also names the shifts ``left_shift``
-and ``right_shift``, and has no ``unique_*`` functions, which its ``unique`` gives here.
+and ``right_shift``, and has no ``unique_*`` functions, which its ``unique`` gives here;
+neither CuPy 13 nor 14 has ``vecdot``.
 (array-api-compat's CuPy wrapper fills in the same names.) ``array_api_namespace``
 returns CuPy's namespace with the standard's form of each of these added, and CuPy's
-own taken wherever it has one.
+own taken wherever it has one. Its ``asarray`` also keeps the sign of a zero scalar
+where the module's loses it, as every CuPy release so far does (see
+_asarray_keeping_signed_zeros).
 """
 import inspect
+import math
 import types
+
+import numpy as np
 
 
 class _Namespace(types.ModuleType):
@@ -42,6 +48,8 @@ def array_api_namespace(module):
         namespace.astype = _astype
     if "copy" not in _parameters(module.asarray):
         namespace.asarray = _asarray_taking_copy(module)
+    if not module.signbit(module.asarray(-0.0)):  # (one read from the device, once)
+        namespace.asarray = _asarray_keeping_signed_zeros(namespace.asarray)
     if "min" not in _parameters(module.clip):
         namespace.clip = _clip_taking_min_max(module)
     if "descending" not in _parameters(module.argsort):
@@ -55,6 +63,8 @@ def array_api_namespace(module):
     for name, parts in _UNIQUE_PARTS.items():
         if not hasattr(module, name):  # (CuPy 13)
             setattr(namespace, name, _unique_parts(module.unique, parts))
+    if not hasattr(module, "vecdot"):  # (CuPy 13 and 14)
+        namespace.vecdot = _vecdot(module)
     return namespace
 
 
@@ -87,6 +97,30 @@ def _asarray_taking_copy(module):
         return asarray(obj, dtype=dtype, **kwargs)
 
     return asarray_
+
+
+def _asarray_keeping_signed_zeros(asarray):
+    """``asarray`` with -0.0 kept. CuPy makes a 0-d array from a host scalar with
+    ``ndarray.fill``, which writes any value equal to 0 as a memset of zero bytes, so
+    ``asarray(-0.0)`` came out +0.0 (copysign(x, -0.0) gave |x|, a threshold's -0.0 fill
+    +0.0). Such a scalar goes as a 1-element array instead, whose bytes are copied."""
+    def asarray_(obj, /, dtype=None, **kwargs):
+        if _signed_zero(obj):
+            return asarray(np.asarray(obj, dtype=dtype).reshape(1), **kwargs).reshape(())
+        return asarray(obj, dtype=dtype, **kwargs)
+
+    return asarray_
+
+
+def _signed_zero(obj):
+    """Whether ``obj`` is a host scalar (a Python or NumPy float or complex, a 0-d NumPy
+    array) equal to 0 with a sign bit set; cheap for every other argument."""
+    if obj.__class__ is float:  # the common case, without NumPy
+        return obj == 0 and math.copysign(1.0, obj) < 0
+    if isinstance(obj, (complex, np.generic)) or (isinstance(obj, np.ndarray) and obj.ndim == 0):
+        value = np.asarray(obj)
+        return value.dtype.kind in "fc" and value == 0 and bool(np.signbit(value.real) | np.signbit(value.imag))
+    return False
 
 
 def _clip_taking_min_max(module):
@@ -136,3 +170,26 @@ def _unique_parts(unique, parts):
         return tuple(found)
 
     return unique_
+
+
+def _vecdot(module):
+    moveaxis, conj, sum_, result_type = module.moveaxis, module.conj, module.sum, module.result_type
+
+    def vecdot_(x1, x2, /, *, axis=-1):
+        """The standard's vecdot: sum(conj(x1) * x2) along ``axis`` of each operand, the
+        other axes broadcast against each other; the result keeps the operands' dtype."""
+        if x1.shape[axis] != x2.shape[axis]:
+            raise ValueError(f"vecdot: the operands of shapes {x1.shape} and {x2.shape} have sizes "
+                             f"{x1.shape[axis]} and {x2.shape[axis]} along axis {axis}; they must be equal")
+        a, b = moveaxis(x1, axis, -1), moveaxis(x2, axis, -1)
+        dtype = result_type(a, b)
+        if dtype.kind == "c":
+            a = conj(a)
+        wide = dtype
+        if dtype.kind == "f" and dtype.itemsize < 4:
+            # as NumPy's float16 loop: products and sum in float32, rounded once at the end
+            wide = module.dtype(module.float32)
+            a, b = a.astype(wide), b.astype(wide)
+        return sum_(a * b, axis=-1, dtype=wide).astype(dtype, copy=False)
+
+    return vecdot_

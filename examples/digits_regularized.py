@@ -51,8 +51,9 @@ def main(argv=None):
                      progress=not args.quick)
 
     model.eval()
+    device = next(model.parameters()).device  # the default one, where the loaders put each batch
     with ag.no_grad():
-        accuracy = nn.metrics.accuracy(model(x_test), y_test)
+        accuracy = nn.metrics.accuracy(model(x_test.to(device)), y_test.to(device))  # (a CPU dataset's)
     best = min(history["val_loss"])
     print(f"ran {len(history)} epochs (best validation loss {best:.4f}, weights restored from that epoch); "
           f"test accuracy {accuracy:.3f}")

@@ -54,8 +54,9 @@ def main(argv=None):
             scheduler.step()
 
     model.eval()
+    device = next(model.parameters()).device  # the default one, where the loader put each batch
     with ag.no_grad():
-        accuracy = nn.metrics.accuracy(model(x_test), y_test)
+        accuracy = nn.metrics.accuracy(model(x_test.to(device)), y_test.to(device))  # (a CPU dataset's)
     print(f"{epochs} epochs; last batch loss {loss.item():.4f}; test accuracy {accuracy:.3f}")
     return {"test_accuracy": accuracy, "loss": loss.item()}
 

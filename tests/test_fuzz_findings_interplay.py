@@ -26,7 +26,7 @@ def _model(checkpointed, seed=0):
     model = _TwoLayers(checkpointed).to(dtype=ag.float64)
     rng = np.random.default_rng(seed)
     for p in model.parameters():
-        p.data = rng.standard_normal(p.shape)
+        p.data = ag.tensor(rng.standard_normal(p.shape), device=p.device).data  # (the default device's)
     return model
 
 
@@ -42,15 +42,15 @@ def test_functional_call_recomputes_a_checkpoint_with_the_given_tensors():
     grads, outs = [], []
     for checkpointed in (True, False):
         model = _model(checkpointed)
-        own = {k: p.data.copy() for k, p in model.named_parameters()}
-        given = {k: ag.tensor(p.data * 1.5, requires_grad=True) for k, p in model.named_parameters()}
+        own = {k: p.numpy().copy() for k, p in model.named_parameters()}
+        given = {k: ag.tensor(p.numpy() * 1.5, requires_grad=True) for k, p in model.named_parameters()}
         out = functional_call(model, given, (x,))
         (out ** 2).sum().backward()
         outs.append(out.numpy())
         grads.append({k: t.grad.numpy() for k, t in given.items()})
         for k, p in model.named_parameters():  # the module is left as it was
             assert p.grad is None
-            np.testing.assert_array_equal(p.data, own[k])
+            np.testing.assert_array_equal(p.numpy(), own[k])
     np.testing.assert_array_equal(outs[0], outs[1])
     for k in grads[1]:
         np.testing.assert_allclose(grads[0][k], grads[1][k], rtol=1e-12, atol=1e-12)
@@ -60,7 +60,7 @@ def test_functional_call_checkpoint_gradients_match_pytorch():
     torch = pytest.importorskip("torch")
     x, _ = _data()
     model = _model(True)
-    given = {k: ag.tensor(p.data * 1.5, requires_grad=True) for k, p in model.named_parameters()}
+    given = {k: ag.tensor(p.numpy() * 1.5, requires_grad=True) for k, p in model.named_parameters()}
     (functional_call(model, given, (x,)) ** 2).sum().backward()
     ref = {k: torch.tensor(t.numpy(), requires_grad=True) for k, t in given.items()}
     h = torch.tanh(torch.tensor(x.numpy()) @ ref["a.weight"].T + ref["a.bias"])

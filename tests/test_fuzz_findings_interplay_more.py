@@ -10,18 +10,23 @@ from nn.utils import parametrizations, prune, remove_weight_norm, weight_norm
 from nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 
+def _on(t, values):
+    """``values`` as an array of ``t``'s device (the default one: cuda:0 under TOPOGRAD_DEVICE=cuda)."""
+    return ag.tensor(np.asarray(values), device=t.device).data
+
+
 def _set(module, seed):
     rng = np.random.default_rng(seed)
     for p in module.parameters():
-        p.data = rng.standard_normal(p.shape)
+        p.data = _on(p, rng.standard_normal(p.shape))
     return module
 
 
 def _conv_and_norm():
     conv = _set(nn.Conv2d(2, 3, 3).to(dtype=ag.float64), 0)
     norm = nn.BatchNorm2d(3).to(dtype=ag.float64)
-    norm.running_mean.data = np.array([0.1, -0.2, 0.3])
-    norm.running_var.data = np.array([0.5, 1.5, 2.0])
+    norm.running_mean.data = _on(norm.running_mean, [0.1, -0.2, 0.3])
+    norm.running_var.data = _on(norm.running_var, [0.5, 1.5, 2.0])
     return conv.eval(), _set(norm, 1).eval()
 
 
@@ -89,7 +94,7 @@ def test_averaged_pruned_or_parametrized_model_matches_pytorch(kind):
     for _ in range(3):
         for p, q in zip(ours.parameters(), theirs.parameters()):
             step = 0.1 * rng.standard_normal(p.shape)
-            p.data = p.data + step
+            p.data = p.data + _on(p, step)
             with torch.no_grad():
                 q.add_(torch.tensor(step))
         averaged.update_parameters(ours)

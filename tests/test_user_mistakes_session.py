@@ -18,7 +18,7 @@ needs_strict = pytest.mark.skipif("strict" not in backends.available_devices(),
 
 # --- tensors on two devices ----------------------------------------------------------------------
 def _cpu_and_strict(values, dtype=None):
-    return ag.tensor(values, dtype=dtype), ag.tensor(values, dtype=dtype, device="strict")
+    return ag.tensor(values, dtype=dtype, device="cpu"), ag.tensor(values, dtype=dtype, device="strict")
 
 
 @needs_strict

@@ -189,8 +189,8 @@ SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 class SVD(Function):
     @staticmethod
     def forward(ctx, x, full_matrices):
-        u, s, vh = factorize("svd", _NOT_CONVERGED,
-                             lambda a: x._backend.xp.linalg.svd(a, full_matrices=full_matrices), x)
+        u, s, vh = factorize("svd", _NOT_CONVERGED, lambda a: _scaled_svd(
+            x._backend, lambda b: x._backend.xp.linalg.svd(b, full_matrices=full_matrices), a), x)
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(u, s, vh)
         return u, s, vh
@@ -284,7 +284,30 @@ def svdvals(x):
 
 def _singular_values(x, op):
     xp = x._backend.xp
-    return factorize(op, _NOT_CONVERGED, lambda a: xp.linalg.svd(a, full_matrices=False)[1], x)
+    return factorize(op, _NOT_CONVERGED,
+                     lambda a: _scaled_svd(x._backend, lambda b: xp.linalg.svd(b, full_matrices=False)[1], a), x)
+
+
+# A matrix whose largest entry lies past 2**+-400 is scaled by a power of two (exactly) into
+# [0.5, 1) for its SVD, and its singular values scaled back: cuSOLVER's SVD, unlike LAPACK's,
+# does not scale such a matrix itself, and at 1e-300 products of its entries fell into the
+# subnormals (singular vectors 6e-8 off). Within that range the scale is 2**0: nothing changes.
+_SVD_SCALED_PAST = 400
+
+
+def _scaled_svd(backend, svd, a):
+    """``svd(a)``, (U, S, Vh) or S alone, with each matrix of ``a`` scaled as above."""
+    if a.size == 0:
+        return svd(a)
+    xp = backend.xp
+    _, e = backend.frexp(xp.max(xp.abs(a), axis=(-2, -1), keepdims=True))
+    e = xp.where(xp.abs(e) > _SVD_SCALED_PAST, e, xp.zeros_like(e))  # (0 for inf and NaN too)
+    out = svd(backend.ldexp(a, -e))
+    e = e[..., 0]
+    if isinstance(out, tuple):
+        u, s, vh = out
+        return u, backend.ldexp(s, e), vh
+    return backend.ldexp(out, e)
 
 
 def matrix_rank(x, rtol=None):

@@ -620,15 +620,16 @@ def clip(x, min=None, max=None):
     elif x.dtype == dtypes.bool_:
         x = astype(x, dtypes.int64)  # as x + 1 does (and torch.clamp); the standard clips no bools
     if not is_float:
-        _check_integer_bounds(x.dtype, min, max)
+        min, max = _integer_bounds(x.dtype, min, max)
     return Clip.apply(x, None if min is None else builtins.float(min) if is_float else min,
                       None if max is None else builtins.float(max) if is_float else max)
 
 
-def _check_integer_bounds(dtype, low, high):
-    """An integer tensor clipped past the far end of its dtype's range would hold only the
-    bound, which the dtype cannot; a bound past the near end changes nothing, and passes
-    (PyTorch wraps such a bound into the dtype first, or refuses it)."""
+def _integer_bounds(dtype, low, high):
+    """The bounds to clip an integer tensor to. One past the far end of its dtype's range
+    would leave only the bound, which the dtype cannot hold: refused. One past the near end
+    changes nothing, and becomes that end (PyTorch wraps such a bound into the dtype first,
+    or refuses it), which CuPy, unlike NumPy, needs: it refuses a bound its dtype cannot hold."""
     smallest, largest = dtypes.value_range(dtype)
     for name, bound, beyond in (("min", low, low is not None and low > largest),
                                 ("max", high, high is not None and high < smallest)):
@@ -636,6 +637,8 @@ def _check_integer_bounds(dtype, low, high):
             raise OverflowError(f"clip: {name}={bound} lies outside {dtype}'s range [{smallest}, {largest}], so every "
                                 f"element would become {bound}, which {dtype} cannot hold; give a bound in that "
                                 "range, or convert the tensor to a wider dtype first (x.to(dtype=...))")
+    return (None if low is None else builtins.max(low, smallest),
+            None if high is None else builtins.min(high, largest))
 
 
 def _clip_to_tensors(x, low, high):
@@ -872,7 +875,8 @@ def _accumulate_array(kernel, backend, data, dtype, scan, **options):
         wide = kernel(data, dtype=backend.native_dtype(wider), **options)
         return backend.xp.astype(wide, data.dtype)
     if dtypes.is_floating(dtype):
-        wider = float32_sum_dtype(backend, data, dtype, options.get("axis")) if kernel is backend.xp.sum else None
+        wider = float32_sum_dtype(backend, data, dtype, options.get("axis")) if kernel is backend.xp.sum else \
+            backend.float32_prod_dtype() if kernel is backend.xp.prod and dtype == dtypes.float32 else None
         if wider is not None:
             return backend.xp.astype(kernel(data, dtype=wider, **options), data.dtype)
         return kernel(data, **options)

@@ -65,7 +65,7 @@ class IndexPut(Function):
         ctx.advanced = advanced
         save_index(ctx, index)
         out = x._backend.xp.asarray(x.data, copy=True)
-        x._backend.put_(out, index, values.data)
+        x._backend.put_last_(out, index, values.data)  # (a repeated place keeps its last value)
         return out
 
     @staticmethod
@@ -222,4 +222,4 @@ def setitem(x, index, values):
         x._assign("setitem", IndexPut.apply(x, values, index, advanced))
         return
     count_change(x)  # counted first: should the write fail halfway, the change is on record
-    x._backend.put_(x.data, index, values.data)
+    x._backend.put_last_(x.data, index, values.data)

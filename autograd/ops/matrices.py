@@ -5,6 +5,8 @@ that their backward passes are written with, as Tensor ops (so they differentiat
 
 The factorizations themselves are the backends' ``xp.linalg`` (the Array API's linalg
 extension: NumPy, CuPy and array-api-strict have it), batched over leading axes."""
+import contextlib
+
 from backends import dtypes
 
 from . import matrix_parts
@@ -50,9 +52,12 @@ def factorize(op, failure, fn, *tensors, check_finite=False):
     failure raised as a LinAlgError that names ``op`` and says ``failure`` (NumPy's
     LinAlgError is a ValueError; the shapes were checked before, so no other ValueError
     comes from here). With ``check_finite``, an inf or NaN result from finite inputs is
-    that failure too: CuPy does not check LAPACK's status unless told to, and gives NaNs."""
+    that failure too, and the backend reports the factorization's own status (CuPy does
+    not unless told to: it would wait for the device)."""
+    checked = tensors[0]._backend.linalg_status_checked() if check_finite else contextlib.nullcontext()
     try:
-        out = fn(*(t.data for t in tensors))
+        with checked:
+            out = fn(*(t.data for t in tensors))
     except ValueError as e:
         raise LinAlgError(f"{op}: {failure} ({e})") from None
     if check_finite:

@@ -6,12 +6,21 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import backends
 import nn
 import nn.functional as F
 from autograd.checkpoint import checkpoint
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
+
+
+@pytest.fixture(autouse=True)
+def _on_the_cpu():
+    """These compare with PyTorch's CPU autocast, which (as ag.autocast("cpu")) casts CPU
+    tensors only: new tensors and modules go there whatever the default device is."""
+    with backends.default_device("cpu"):
+        yield
 
 
 def _dtype_name(t):

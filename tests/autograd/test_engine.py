@@ -1146,6 +1146,8 @@ def test_a_recorded_op_leaves_few_objects_for_the_cyclic_collector(device):
     # tuple of what it saved, and nothing more (here a third of the ops save a tensor).
     if device == "strict":
         pytest.skip("array-api-strict wraps each array in a Python object that the collector tracks")
+    if device.startswith("cuda"):  # (1.67 per op measured on an H200, where the CPU's deep chains are the point)
+        pytest.skip("CuPy's arrays, unlike NumPy's, are objects the collector tracks, with their memory blocks")
     x = f64(np.ones(4))
     a = f64(np.full(4, 0.5), requires_grad=False)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import backends
 
 inf, nan = math.inf, math.nan
 mp = pytest.importorskip("mpmath")
@@ -80,9 +81,15 @@ def test_float32_is_within_a_few_ulp_of_mpmath(name, fn, points, exact):
     """float32 computes in float32, down to its own smallest subnormal."""
     points = np.unique(points.astype(np.float32))
     points = points[np.abs(points) < 1] if name == "erfinv" else points[(points > 0) & (points < 1)]
+    want = np.array([exact(float(v)) for v in points])
+    if backends.get_default().device.startswith("cuda"):
+        # CuPy compiles with -ftz=true: float32 subnormals, given or computed, read as 0
+        tiny = np.finfo(np.float32).smallest_normal
+        normal = ((points == 0) | (np.abs(points) >= tiny)) & ((want == 0) | (np.abs(want) >= tiny))
+        points, want = points[normal], want[normal]
     got = fn(ag.tensor(points)).numpy()
     assert got.dtype == np.float32
-    assert _ulps(got, [exact(float(v)) for v in points], np.float32).max() <= 4, name
+    assert _ulps(got, want, np.float32).max() <= 4, name
 
 
 def test_special_values_beside_ordinary_ones(device):

@@ -33,6 +33,8 @@ import nn.functional as F
 @pytest.mark.parametrize("dtype, tiny", [("float32", 1e-39), ("float64", 1e-310)])
 def test_the_divisors_gradient_at_a_zero_numerator_is_zero_where_gy_over_b_overflows(device, torch, dtype, tiny):
     """-gy a / b^2 is 0 at a = 0; ours was NaN where gy / b overflowed (b a denormal)."""
+    if dtype == "float32" and device.startswith("cuda"):
+        pytest.skip("CuPy compiles its kernels with -ftz=true: a float32 denormal b reads as 0, so a / b is 0 / 0")
     a = np.array([0.0, -0.0, 0.0, 1.0], dtype=dtype)
     b = np.array([tiny, -tiny, 2.0, 2.0], dtype=dtype)
     seed = np.array([3.0, 3.0, 3.0, 3.0], dtype=dtype)

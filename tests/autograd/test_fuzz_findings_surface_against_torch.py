@@ -164,7 +164,7 @@ def test_to_with_copy_true_always_gives_a_new_tensor_as_torch(device, torch):
 
 
 def test_numpy_force_gives_a_writable_array_of_a_tensor_that_requires_grad_as_torch(torch):
-    x, tx = ag.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    x, tx = ag.tensor([1.0, 2.0], requires_grad=True, device="cpu"), torch.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="requires grad"):
         tx.numpy()
     assert not x.numpy().flags.writeable  # topograd's documented read-only view

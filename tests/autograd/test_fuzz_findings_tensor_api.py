@@ -30,11 +30,12 @@ def test_a_default_device_block_in_one_thread_leaves_other_threads_alone():
             inside.set()
             release.wait(10)
 
+    home = ag.zeros(1).device  # the process' default (cuda:0 under TOPOGRAD_DEVICE=cuda)
     thread = threading.Thread(target=worker)
     thread.start()
     try:
         assert inside.wait(10)
-        assert ag.zeros(1).device == "cpu"  # was 'strict': the worker's block reached this thread
+        assert ag.zeros(1).device == home  # was 'strict': the worker's block reached this thread
     finally:
         release.set()
         thread.join()
@@ -47,6 +48,7 @@ def test_default_device_blocks_that_end_out_of_order_across_threads_restore_each
     # default, B's exit restored A's 'strict' and left it as everyone's default for good.
     a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
     seen = {}
+    home = ag.zeros(1).device  # the process' default (cuda:0 under TOPOGRAD_DEVICE=cuda)
 
     def thread_a():
         with ag.default_device("strict"):
@@ -68,12 +70,13 @@ def test_default_device_blocks_that_end_out_of_order_across_threads_restore_each
         t.start()
     for t in threads:
         t.join()
-    assert seen == {"a after": "cpu", "b inside": "cpu", "b after": "cpu"}
-    assert ag.zeros(1).device == "cpu" and backends.get_default().device == "cpu"
+    assert seen == {"a after": home, "b inside": "cpu", "b after": home}
+    assert ag.zeros(1).device == home and backends.get_default().device == home
 
 
 @needs_strict
 def test_set_default_device_still_reaches_new_threads_outside_a_block():
+    home = ag.zeros(1).device
     previous = backends.set_default_device("strict")
     try:
         seen = []
@@ -83,7 +86,7 @@ def test_set_default_device_still_reaches_new_threads_outside_a_block():
         assert seen == ["strict"]
     finally:
         backends.set_default_device(previous)
-    assert ag.zeros(1).device == "cpu"
+    assert ag.zeros(1).device == home
 
 
 def test_a_bad_topograd_device_names_the_environment_variable():

@@ -235,8 +235,12 @@ def _sigmoid_of(backend):
 
 
 def _same_bits(got, want):
+    on_cuda = got.device.startswith("cuda")
     got = got.numpy()
     assert got.dtype == want.dtype and got.shape == want.shape
+    if on_cuda:  # cuBLAS adds the products in its own order, and CUDA's tanh is libdevice's: float32's rounding
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.max(np.abs(want)))
+        return
     assert np.array_equal(got.view(np.uint8), want.view(np.uint8)), np.max(np.abs(got - want.astype(got.dtype)))
 
 

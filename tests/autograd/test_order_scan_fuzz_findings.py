@@ -61,6 +61,8 @@ def test_cumprod_gradient_past_a_zero_that_overflows_matches_torch(device, torch
     (2**20 in float16), and 0 * inf made NaN there. PyTorch gives 1, inf, then zeros."""
     if device == "strict" and dtype == "float16":
         pytest.skip("array-api-strict has no float16")
+    if device.startswith("cuda") and dtype == "float64":  # (float16 and float32 scan in float64)
+        pytest.skip("CuPy's scans multiply and add in a tree, so where float64 partial products overflow, which of them do differs from a sequential scan's (README: known differences on CUDA)")
     values = np.array([1.5, 0.0] + [large] * count + [0.5], dtype=dtype)
     x, tx = ag.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
     ag.cumprod(x, 0).backward(ag.ones(values.shape, dtype=dtype))

@@ -276,11 +276,12 @@ def test_ops_recorded_before_profiling_are_marked(device):
     assert fill_of(source, "Sum") == viz.HEAT[-1]
 
 
-def test_device_events_time_ops_on_a_queueing_backend():
+def test_device_events_time_ops_on_a_queueing_backend(tmp_path):
     """On a backend that records device events (CUDA events on CuPy), the profiler
-    takes each op's time from elapsed_ns(begin, end), not from the wall clock. A
-    CPU backend that hands out numbered events and reports 1 ms between any two
-    shows it without a GPU."""
+    takes each op's time from elapsed_ns(begin, end), not from the wall clock, and
+    places it on the device's timeline. A CPU backend that hands out numbered events,
+    1 ms of device time apart (far slower than the host queues them), shows it without
+    a GPU; in the trace, the ops' device times overlapped the host's next calls."""
     from backends.numpy_backend import NumpyBackend
 
     class QueueingBackend(NumpyBackend):
@@ -294,7 +295,7 @@ def test_device_events_time_ops_on_a_queueing_backend():
 
         def elapsed_ns(self, begin, end):
             assert end > begin
-            return 1_000_000
+            return 1_000_000 * (end - begin)
 
     device = QueueingBackend()
     x = ag.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
@@ -305,6 +306,11 @@ def test_device_events_time_ops_on_a_queueing_backend():
     exp_row = summary["ops"]["Exp"]
     assert exp_row["forward_s"] == pytest.approx(1e-3)
     assert exp_row["backward_s"] == pytest.approx(1e-3)
+    prof.export_chrome_trace(tmp_path / "trace.json")
+    events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+    starts = [e["ts"] for e in events]
+    assert [b - a for a, b in zip(starts, starts[1:])] == pytest.approx([2e3] * (len(events) - 1))  # µs
+    assert all(e["ts"] + e["dur"] <= nxt for e, nxt in zip(events, starts[1:]))
 
 
 # --- what a review turned up: a second exit, nesting and errors -----------------------------

@@ -44,6 +44,8 @@ def test_functions_numpy_lacks_compute_extremes_without_warnings(device, name, d
 
 
 def test_an_op_numpy_has_still_warns_as_numpys(device):
+    if device.startswith("cuda"):
+        pytest.skip("CuPy's kernels raise no floating-point warnings, NumPy's functions or not")
     x = ag.tensor([-1.0, 1e300], dtype="float64", device=device)
     with pytest.warns(RuntimeWarning, match="invalid value encountered in log"):
         ag.log(x)

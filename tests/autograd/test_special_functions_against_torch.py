@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import backends
 
 inf, nan = math.inf, math.nan
 special = pytest.importorskip("scipy.special")
@@ -250,6 +251,9 @@ def test_float32_and_float16_are_within_a_few_ulp_of_scipy(name, dtype, bound):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # (the grids' huge numbers overflow float16)
         x = WIDE[name].astype(dtype)
+        if dtype == "float32" and backends.get_default().device.startswith("cuda"):
+            # CuPy compiles with -ftz=true: a float32 subnormal x reads as 0 (logit, ndtri: -inf)
+            x = x[(x == 0) | ~(np.abs(x) < np.finfo(dtype).smallest_normal)]
         got = ours(ag.tensor(x)).numpy()
         want = reference(x.astype(np.float64)).astype(dtype)
     assert got.dtype == np.dtype(dtype)
@@ -382,7 +386,7 @@ def test_the_names_torch_has_at_the_top_level_and_as_methods():
 def test_erfinv_is_on_the_cuda_autocast_float32_list(monkeypatch):
     """PyTorch's documented CUDA list runs erfinv in float32 (its CPU list leaves it alone)."""
     from autograd import autocast_mode
-    half = ag.full((3,), 0.5, dtype="float16")
+    half = ag.full((3,), 0.5, dtype="float16", device="cpu")  # (the "cpu" blocks cast CPU tensors only)
     with ag.autocast("cpu"):
         assert str(ag.erfinv(half).dtype) == "float16"
     monkeypatch.setitem(autocast_mode.POLICIES, "cpu", autocast_mode.POLICIES["cuda"])

@@ -73,7 +73,7 @@ def test_array_round_trip(device):
     backend = backends.get(device)
     array = np.arange(6, dtype=np.float32).reshape(2, 3)
     native = backend.from_numpy(array)
-    assert hasattr(native, "__array_namespace__")
+    assert isinstance(native, type(backend.xp.zeros(1)))  # its namespace's array (CuPy's has no __array_namespace__)
     np.testing.assert_array_equal(host(backend, native), array)
     zero_d = backend.from_numpy(np.array(2.5))
     assert tuple(zero_d.shape) == () and host(backend, zero_d) == 2.5

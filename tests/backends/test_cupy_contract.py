@@ -170,7 +170,7 @@ def test_getitem_and_setitem_have_the_backend_check_a_users_indices_first(monkey
         cupy_backend.check_index_bounds(np, shape, index)
 
     monkeypatch.setattr(NumpyBackend, "check_index_bounds", check_like_cuda)
-    x = ag.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    x = ag.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], device="cpu")  # (the patched backend's)
     with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 2"):
         x[[0, 3]]
     version = x._version.value if x._version is not None else 0

@@ -516,7 +516,8 @@ def test_gc_share_counts_a_node_per_recorded_op_and_reports_every_row(torch):
     import autograd as ag
     from benchmarks import gc_share
     x0, a0, b0 = chain_inputs()
-    x, a, b = ag.tensor(x0, requires_grad=True), ag.tensor(a0), ag.tensor(b0)
+    # on the CPU, whatever the default device: CuPy's arrays are tracked objects too, NumPy's are not
+    x, a, b = ag.tensor(x0, device="cpu", requires_grad=True), ag.tensor(a0, device="cpu"), ag.tensor(b0, device="cpu")
     assert 1.0 <= gc_share.tracked_per_op(x, a, b, 200) < 2.0   # the node, and some ops' saved tuple
     with ag.no_grad():
         assert gc_share.tracked_per_op(x, a, b, 200) < 0.01     # nothing recorded, nothing kept

@@ -199,7 +199,9 @@ def test_ctc_loss_has_no_second_derivative_in_log_probs_as_torch(device, torch):
     w = ag.tensor(2.0, dtype=ag.float64, requires_grad=True)
     g, = ag.grad(F.ctc_loss(lp, ag.tensor(labels), input_lengths, target_lengths) * w, [lp], create_graph=True)
     plain, = ag.grad(F.ctc_loss(lp, ag.tensor(labels), input_lengths, target_lengths) * w, [lp])
-    np.testing.assert_array_equal(g.numpy(), plain.numpy())  # the same first derivative, recorded
+    # the same first derivative, recorded (CUDA's scatter-add adds in the order its atomics land: last bits)
+    tol = 1e-13 if device.startswith("cuda") else 0
+    np.testing.assert_allclose(g.numpy(), plain.numpy(), rtol=tol, atol=tol * 1e-2)
     r = ag.tensor(named_rng("double-r").standard_normal(log_probs.shape), dtype=ag.float64)
     # Linear in the incoming gradient: d/dw of sum(g r) is sum(g r) / w
     gw, = ag.grad((g * r).sum(), [w], retain_graph=True)

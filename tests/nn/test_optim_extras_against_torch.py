@@ -324,7 +324,9 @@ def test_lbfgs_iterates_and_state_match_pytorch(kind, kwargs, device, torch):
         for key in ("d", "prev_flat_grad"):  # (near the optimum, a gradient is mostly cancellation)
             np.testing.assert_allclose(state[key].numpy(), ref_state[key].numpy(), rtol=1e-6, atol=1e-9)
         assert len(state["old_dirs"]) == len(ref_state["old_dirs"])
-        np.testing.assert_allclose(state["ro"], [float(r) for r in ref_state["ro"]], rtol=1e-8)
+        # (on CUDA, cuBLAS's dot products add in another order: 1e-8 of a ro of 2e6 after 3 steps)
+        ro_rtol = 1e-7 if str(params[0].device).startswith("cuda") else 1e-8
+        np.testing.assert_allclose(state["ro"], [float(r) for r in ref_state["ro"]], rtol=ro_rtol)
 
 
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])

@@ -26,7 +26,7 @@ def flat_index(backend, indices, plane_size):
 def max_unpool2d(x, indices, out_size):
     """(N, C, H, W) ``x`` written into zeros of (N, C) + ``out_size`` at ``indices``, an
     (N, C, H, W) integer array of flat positions in each output plane, all in range. As
-    in PyTorch, a repeated index keeps one of its values (the last, on the CPU), and
+    in NumPy, a repeated index keeps the last of its values (see Backend.put_last_), and
     the gradient of every element of ``x`` is the output gradient at its index."""
     n, c = x.shape[:2]
     backend = x._backend
