@@ -83,22 +83,26 @@ def _integer_targets(op, target):
 
 def _targets_in_bounds(op, target, c, ignore_index):
     """Refuse a target outside [0, c) that is not ignore_index; returns whether no
-    target equals ignore_index."""
+    target equals ignore_index. Targets in [0, c) with ignore_index outside it, the
+    usual case, take one read from the device (on a GPU, each read waits for the work
+    queued before it); targets that hold ignore_index take a second."""
     t = target.data
-    xp = target._backend.xp
-    all_valid = True
-    if 0 not in t.shape:
-        low, high = int(xp.min(t)), int(xp.max(t))
-        if low < 0 or high >= c:
-            bad = ((t < 0) | (t >= c)) & (t != ignore_index)
-            if bool(xp.any(bad)):
-                value = int(xp.max(xp.where(bad, t, low)))
-                raise ValueError(f"{op}: target {value} is out of bounds for {c} classes; targets must lie in "
-                                 f"[0, {c - 1}] (or equal ignore_index={ignore_index})")
-            all_valid = False
-        elif low <= ignore_index <= high:
-            all_valid = not bool(xp.any(t == ignore_index))
-    return all_valid
+    backend = target._backend
+    xp = backend.xp
+    if 0 in t.shape:
+        return True
+    low, high = (int(v) for v in backend.to_numpy(xp.stack([xp.min(t), xp.max(t)])).tolist())
+    if low < 0 or high >= c:
+        bad = ((t < 0) | (t >= c)) & (t != ignore_index)
+        bad_count, value = (int(v) for v in backend.to_numpy(
+            xp.stack([xp.sum(xp.astype(bad, t.dtype)), xp.max(xp.where(bad, t, low))])).tolist())
+        if bad_count:
+            raise ValueError(f"{op}: target {value} is out of bounds for {c} classes; targets must lie in "
+                             f"[0, {c - 1}] (or equal ignore_index={ignore_index})")
+        return False
+    if low <= ignore_index <= high:
+        return not bool(xp.any(t == ignore_index))
+    return True
 
 
 @autocast_op("cross_entropy")

@@ -9,10 +9,14 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, b
     is the count including this step. Temporaries live in the backend's scratch memory."""
     grad = weight_decayed_grad(backend, param, grad, lr=lr, weight_decay=weight_decay,
                                decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-    update_moments_(backend, exp_avg, exp_avg_sq, grad, beta1, beta2)
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     step_size = lr / bias_correction1
+    if not amsgrad and backend.fused_adam_(param, grad, exp_avg, exp_avg_sq, beta1=beta1, beta2=beta2,
+                                           step_size=step_size, root_correction2=bias_correction2 ** 0.5,
+                                           eps=eps):
+        return
+    update_moments_(backend, exp_avg, exp_avg_sq, grad, beta1, beta2)
     if amsgrad:
         max_exp_avg_sq[...] = backend.xp.maximum(max_exp_avg_sq, exp_avg_sq)
     denom = backend.sqrt(max_exp_avg_sq if amsgrad else exp_avg_sq)
