@@ -7,13 +7,19 @@ cached by (backend, native dtype), as dtype objects differ between backends."""
 import numbers
 
 from autograd import Tensor
+from autograd.tensor import on_one_device
 from autograd.ops.shape import reshape
 from backends import dtypes
 
 
-def require_tensor(op, value, name="input"):
+def require_tensor(op, value, name="input", like=None):
+    """``value`` if it is a Tensor (on ``like``'s device, where given), else the error."""
     if not isinstance(value, Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor, not {type(value).__name__}")
+    if like is not None:
+        # before any array of it is read: a namespace given another device's array fails
+        # with its own words (CuPy: "Unsupported type numpy.ndarray"), or reads it as its own
+        on_one_device(op, like, value)
     return value
 
 

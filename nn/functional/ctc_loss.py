@@ -104,7 +104,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     op = "ctc_loss"
     floating(op, log_probs, "log_probs")
     reduction = resolve_reduction(op, None, None, reduction)
-    require_tensor(op, targets, "targets")
+    require_tensor(op, targets, "targets", like=log_probs)
     if log_probs.ndim not in (2, 3):
         raise ValueError(f"{op}: expected log_probs of shape (T, N, C), or (T, C) for one sequence, got "
                          f"{log_probs.shape}")

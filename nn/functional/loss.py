@@ -113,7 +113,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     ``ignore_index``, ``label_smoothing`` and the weighted mean follow PyTorch."""
     op = "cross_entropy"
     floating(op, input)
-    require_tensor(op, target, "target")
+    require_tensor(op, target, "target", like=input)
     ignore_index = integer(op, "ignore_index", ignore_index)
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     if not real(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
@@ -160,7 +160,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     the weighted mean over targets that are not ``ignore_index``, as PyTorch's."""
     op = "nll_loss"
     floating(op, input)
-    require_tensor(op, target, "target")
+    require_tensor(op, target, "target", like=input)
     ignore_index = integer(op, "ignore_index", ignore_index)
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     c = _class_count(input)
@@ -330,7 +330,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     PyTorch's (which clamps a clone under no_grad)."""
     op = "gaussian_nll_loss"
     floating(op, input)
-    target = require_tensor(op, target, "target")
+    target = require_tensor(op, target, "target", like=input)
     if broadcast_shapes(op, input.shape, target.shape) != input.shape:
         raise ValueError(f"{op}: the input has shape {input.shape} but the target has shape {target.shape}; "
                          "the target must have the input's shape or broadcast to it (a 1 in one axis)")

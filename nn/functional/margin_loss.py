@@ -34,7 +34,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     margin = real_number(op, "margin", margin)
     floating(op, input1, "input1")
     floating(op, input2, "input2")
-    require_tensor(op, target, "target")
+    require_tensor(op, target, "target", like=input1)
     if not input1.ndim == input2.ndim == target.ndim:
         raise ValueError(f"{op}: input1, input2 and target must have the same number of dimensions, got shapes "
                          f"{input1.shape}, {input2.shape} and {target.shape}")
@@ -56,7 +56,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 
 
 def _matching_target(op, input, target):
-    require_tensor(op, target, "target")
+    require_tensor(op, target, "target", like=input)
     if input.shape != target.shape:
         raise ValueError(f"{op}: the input has shape {input.shape} but the target has shape {target.shape}; "
                          "they must match (reshape one, e.g. target.reshape(input.shape))")
@@ -87,7 +87,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     margin = real_number(op, "margin", margin)
     floating(op, input1, "input1")
     floating(op, input2, "input2")
-    require_tensor(op, target, "target")
+    require_tensor(op, target, "target", like=input1)
     if target.ndim > 1:
         raise ValueError(f"{op}: expected a 0-d or 1-D target (one label per pair), got shape {target.shape}")
     if input1.ndim != target.ndim + 1 or input2.ndim != target.ndim + 1:
@@ -160,7 +160,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError(f"{op}: p must be 1 or 2, got {p!r}")
     margin = real_number(op, "margin", margin)
     floating(op, input)
-    require_tensor(op, target, "target")
+    require_tensor(op, target, "target", like=input)
     if not (input.ndim == 0 or input.ndim <= 2 and input.shape[-1] != 0):
         raise ValueError(f"{op}: expected scores of shape (N, C) or (C,) with C > 0, or a 0-d score, got "
                          f"{input.shape}")
@@ -237,7 +237,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     op = "multilabel_margin_loss"
     reduction = resolve_reduction(op, size_average, reduce, reduction)
     floating(op, input)
-    require_tensor(op, target, "target")
+    require_tensor(op, target, "target", like=input)
     if kind(target) not in "iu":
         raise TypeError(f"{op}: targets must be class indices (integers, -1 ending each row), not {target.dtype}")
     if not (input.ndim == 0 or input.ndim <= 2 and input.shape[-1] != 0):
