@@ -70,7 +70,8 @@ POLICIES = {
                           "cosine_embedding_loss triplet_margin_loss"),
         **_named(PROMOTE, "atan2 cross tensordot bilinear grid_sample"),
         **_named(REFUSED, "binary_cross_entropy"),
-        **_named(AS_GIVEN, "adaptive_avg_pool1d adaptive_avg_pool2d interpolate local_response_norm"),
+        **_named(AS_GIVEN, "adaptive_avg_pool1d adaptive_avg_pool2d interpolate local_response_norm "
+                           "householder_product"),  # (PyTorch's orgqr kernel is on no CUDA list)
         **_named(FLOAT32, "recurrent"),  # (see the CPU's)
     },
     "cpu": {
