@@ -98,6 +98,11 @@ class Backend:
         is taken to add pairwise, whose error grows as log n."""
         return None
 
+    def read_ints(self, *scalars):
+        """The 0-d integer arrays ``scalars`` as Python ints. A backend whose reads wait for
+        the device reads them all at once."""
+        return tuple(int(s) for s in scalars)
+
     def linalg_status_checked(self):
         """A context in which the namespace's linalg functions raise its LinAlgError (a
         ValueError) where the factorization reports a failure (a zero pivot, a matrix not

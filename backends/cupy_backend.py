@@ -34,7 +34,9 @@ class CupyBackend(Backend):
         if index >= cupy.cuda.runtime.getDeviceCount():
             raise BackendUnavailable(f"device 'cuda:{index}' does not exist; this machine has "
                                      f"{cupy.cuda.runtime.getDeviceCount()} CUDA device(s)")
-        super().__init__(f"cuda:{index}", array_api_namespace(cupy))  # CuPy 13 lacks some standard names
+        with cupy.cuda.Device(index):  # (the namespace reads one probe from this device)
+            xp = array_api_namespace(cupy)  # CuPy 13 lacks some standard names
+        super().__init__(f"cuda:{index}", xp)
         self.index = index
         self._device = cupy.cuda.Device(index)
         self.seed(0)
@@ -137,6 +139,11 @@ class CupyBackend(Backend):
             count *= array.shape[a]
         return self.xp.float64 if count >= SUMMED_ONE_AT_A_TIME_IN_FLOAT32 else None
 
+    def read_ints(self, *scalars):
+        # one copy to the host (one wait for the device) for all of them
+        with self._device:
+            return tuple(int(v) for v in self.xp.asnumpy(self.xp.stack(scalars)).tolist())
+
     def linalg_status_checked(self):
         # CuPy skips the status (devInfo) of cuSOLVER's and cuBLAS's factorizations unless
         # told to, as reading it waits for the device; a singular batch given to inv then
@@ -156,13 +163,17 @@ class CupyBackend(Backend):
         if getattr(values, "size", 1) > 1 and any(
                 hasattr(p, "dtype") and p.dtype.kind in "iu" and p.size > 1 for p in parts):
             # CuPy's setitem keeps any one of the values written to a repeated place (its
-            # documented difference from NumPy). Number the writes, keep the highest number
-            # per place (NumPy's winner, the last) and write its value at every repeat, so
-            # that the order of the writes no longer matters. No sync; the scratch is int32,
-            # x's size, and is taken only where an integer array could repeat a place.
-            import cupyx
+            # documented difference from NumPy). Each repeat gets the value of the last write
+            # to its place (NumPy's winner), so that the order of the writes no longer matters.
             xp = self.xp
             with self._device:
+                if len(parts) == 1 and parts[0].ndim == 1:  # rows of x: x[rows] = values
+                    rows = xp.where(parts[0] < 0, parts[0] + x.shape[0], parts[0])
+                    x[rows] = last_write_of_each_row(xp, rows, xp.broadcast_to(values, rows.shape + x.shape[1:]))
+                    return
+                # Otherwise: number the writes, keep the highest number per place with a
+                # scatter-max, and read its value back. No sync; the scratch is int32, x's size.
+                import cupyx
                 last = xp.full(x.shape, -1, dtype=xp.int32)
                 picked = last[index]
                 seq = xp.reshape(xp.arange(picked.size, dtype=xp.int32 if picked.size < 2 ** 31 else xp.int64),
@@ -347,6 +358,20 @@ def _kernel(name):
                                                          options=_KERNEL_OPTIONS.get(name, ()),
                                                          preamble=_KERNEL_PREAMBLES.get(name, ""))
     return kernel
+
+
+def last_write_of_each_row(xp, rows, values):
+    """``values`` (one per entry of the 1-D ``rows``, along the first axis) with each
+    replaced by the last one written to its row, so that ``x[rows] = result`` leaves what
+    NumPy's ``x[rows] = values`` does whichever repeat a GPU writes last. A stable sort
+    groups the repeats in write order; the end of each group, found by searchsorted, is
+    its last write. No sync, and scratch of rows' size only."""
+    order = xp.argsort(rows, stable=True)
+    grouped = xp.take(rows, order)
+    group_end = xp.searchsorted(grouped, grouped, side="right") - 1
+    winner = xp.empty_like(order)
+    winner[order] = xp.take(order, group_end)  # (order is a permutation: no place repeats)
+    return xp.take(values, winner, axis=0)
 
 
 def check_index_bounds(xp, shape, index):

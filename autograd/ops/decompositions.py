@@ -12,6 +12,7 @@ as PyTorch's is; the gradient through the values alone stays finite.
 cholesky and eigh read one triangle of their input (the lower one, as NumPy's and
 PyTorch's do) and take it to be symmetric: their gradients are symmetric matrices,
 the derivative along symmetric changes of the input, as PyTorch's are."""
+import math
 from collections import namedtuple
 
 from backends import dtypes
@@ -288,11 +289,15 @@ def _singular_values(x, op):
                      lambda a: _scaled_svd(x._backend, lambda b: xp.linalg.svd(b, full_matrices=False)[1], a), x)
 
 
-# A matrix whose largest entry lies past 2**+-400 is scaled by a power of two (exactly) into
+# A matrix whose largest entry lies past 2**+-k is scaled by a power of two (exactly) into
 # [0.5, 1) for its SVD, and its singular values scaled back: cuSOLVER's SVD, unlike LAPACK's,
 # does not scale such a matrix itself, and at 1e-300 products of its entries fell into the
-# subnormals (singular vectors 6e-8 off). Within that range the scale is 2**0: nothing changes.
-_SVD_SCALED_PAST = 400
+# subnormals (singular vectors 6e-8 off). k is where LAPACK's own scaling starts (its smallest
+# safe number, sqrt(smallest normal) / eps): 2**-458 for float64, 2**-39 for float32. Within that
+# range the scale is 2**0: nothing changes.
+def _svd_scaled_past(dtype):
+    info = dtypes.finfo(dtype)
+    return -math.frexp(math.sqrt(float(info.smallest_normal)) / float(info.eps))[1]
 
 
 def _scaled_svd(backend, svd, a):
@@ -301,7 +306,8 @@ def _scaled_svd(backend, svd, a):
         return svd(a)
     xp = backend.xp
     _, e = backend.frexp(xp.max(xp.abs(a), axis=(-2, -1), keepdims=True))
-    e = xp.where(xp.abs(e) > _SVD_SCALED_PAST, e, xp.zeros_like(e))  # (0 for inf and NaN too)
+    past = _svd_scaled_past(backend.canonical_dtype(a.dtype))
+    e = xp.where(xp.abs(e) > past, e, xp.zeros_like(e))  # (0 for inf and NaN too)
     out = svd(backend.ldexp(a, -e))
     e = e[..., 0]
     if isinstance(out, tuple):

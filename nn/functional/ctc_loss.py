@@ -104,7 +104,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     op = "ctc_loss"
     floating(op, log_probs, "log_probs")
     reduction = resolve_reduction(op, None, None, reduction)
-    require_tensor(op, targets, "targets", like=log_probs)
+    require_tensor(op, targets, "targets")
+    if targets.device != log_probs.device:  # moved, as PyTorch does (cuDNN's CTC takes CPU targets)
+        targets = targets.to(log_probs.device)
     if log_probs.ndim not in (2, 3):
         raise ValueError(f"{op}: expected log_probs of shape (T, N, C), or (T, C) for one sequence, got "
                          f"{log_probs.shape}")

@@ -108,7 +108,7 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     op = "linear_cross_entropy"
     floating(op, input)
     floating(op, linear_weight, "linear_weight")
-    require_tensor(op, target, "target")
+    require_tensor(op, target, "target", like=input)
     reduction = resolve_reduction(op, None, None, reduction)
     if not real(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")

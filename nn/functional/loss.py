@@ -91,12 +91,11 @@ def _targets_in_bounds(op, target, c, ignore_index):
     xp = backend.xp
     if 0 in t.shape:
         return True
-    low, high = (int(v) for v in backend.to_numpy(xp.stack([xp.min(t), xp.max(t)])).tolist())
+    low, high = backend.read_ints(xp.min(t), xp.max(t))
     if low < 0 or high >= c:
         bad = ((t < 0) | (t >= c)) & (t != ignore_index)
-        bad_count, value = (int(v) for v in backend.to_numpy(
-            xp.stack([xp.sum(xp.astype(bad, t.dtype)), xp.max(xp.where(bad, t, low))])).tolist())
-        if bad_count:
+        if bool(xp.any(bad)):
+            value = int(xp.max(xp.where(bad, t, low)))
             raise ValueError(f"{op}: target {value} is out of bounds for {c} classes; targets must lie in "
                              f"[0, {c - 1}] (or equal ignore_index={ignore_index})")
         return False

@@ -36,7 +36,7 @@ def same_shapes(op, input, target, promote=False):
     both in their common dtype instead, as PyTorch's mse and l1 compute (a float64 target
     gives a float64 loss, not one of the target rounded to the input's float32)."""
     floating(op, input)
-    target = require_tensor(op, target, "target")
+    target = require_tensor(op, target, "target", like=input)
     if input.shape != target.shape:
         raise ValueError(f"{op}: the input has shape {input.shape} but the target has shape {target.shape}; "
                          "they must match (reshape one, e.g. target.reshape(input.shape))")
@@ -68,5 +68,5 @@ def elementwise_weight(op, weight, name, input):
 def weight_like(op, weight, name, input):
     """A loss weight in the input's dtype, as PyTorch computes (a float64 weight
     does not turn a float32 loss into float64)."""
-    require_tensor(op, weight, name)
+    require_tensor(op, weight, name, like=input)
     return weight if weight.dtype == input.dtype else weight.astype(input.dtype)
