@@ -155,11 +155,6 @@ class profile:
         begin = None if backend is None else backend.record_event()
         if begin is None and backend is not None:
             backend.synchronize()  # a no-op on the CPU
-        elif begin is not None and backend not in self._anchors:
-            # the device's timeline is anchored at its first op's host start: wait, once a
-            # profile, for work queued before it, which would otherwise shift every op early
-            backend.synchronize()
-            begin = backend.record_event()
         state = self._thread
         state.depth += 1
         try:
