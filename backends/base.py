@@ -45,6 +45,14 @@ def doubling_scan(xp, combine, x, axis):
     return x
 
 
+def reduced_axes(ndim, axis):
+    """The axes, each in [0, ndim), that a reduction over ``axis`` (None, an int or a tuple
+    of ints, negative ones too) takes."""
+    if axis is None:
+        return tuple(range(ndim))
+    return (axis % ndim,) if isinstance(axis, int) else tuple(a % ndim for a in axis)
+
+
 class Backend:
     name = "abstract"
 

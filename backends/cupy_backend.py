@@ -1,6 +1,8 @@
 """The CUDA backend, on CuPy. CuPy is imported only when a CUDA device is asked for."""
 
-from .base import Backend, below, has_zero_stride
+import math
+
+from .base import Backend, below, has_zero_stride, reduced_axes
 from .cupy_namespace import array_api_namespace
 from .numpy_backend import SUMMED_ONE_AT_A_TIME_IN_FLOAT32, add_windows, diagonal_view, windows_view
 
@@ -131,12 +133,7 @@ class CupyBackend(Backend):
         # is rounded once, as NumPy's backend does past 1024 additions one at a time.
         if array.size < SUMMED_ONE_AT_A_TIME_IN_FLOAT32:  # (the quick way out, for small sums)
             return None
-        ndim = array.ndim
-        axes = range(ndim) if axis is None else (axis % ndim,) if isinstance(axis, int) else \
-            tuple(a % ndim for a in axis)
-        count = 1
-        for a in axes:
-            count *= array.shape[a]
+        count = math.prod(array.shape[a] for a in reduced_axes(array.ndim, axis))
         return self.xp.float64 if count >= SUMMED_ONE_AT_A_TIME_IN_FLOAT32 else None
 
     def read_ints(self, *scalars):

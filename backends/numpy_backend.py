@@ -5,7 +5,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import numpy_division
-from .base import Backend, has_zero_stride
+from .base import Backend, has_zero_stride, reduced_axes
 from .numpy_blas import find_axpy
 from .scratch_pool import ScratchPool
 
@@ -78,12 +78,8 @@ class NumpyBackend(Backend):
         # (up to 1e-5 off) the sum is taken in float64 and rounded once.
         if array.size < SUMMED_ONE_AT_A_TIME_IN_FLOAT32:  # (the quick way out, for small sums)
             return None
-        ndim = array.ndim
-        axes = range(ndim) if axis is None else (axis % ndim,) if isinstance(axis, int) else \
-            tuple(a % ndim for a in axis)
-        one_at_a_time = 1
-        for a in axes:
-            one_at_a_time *= array.shape[a]
+        axes = reduced_axes(array.ndim, axis)
+        one_at_a_time = math.prod(array.shape[a] for a in axes)
         step = array.itemsize
         for a in range(array.ndim - 1, -1, -1):  # the innermost run: trailing reduced axes laid out in order
             n = array.shape[a]
