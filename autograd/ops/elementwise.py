@@ -868,6 +868,16 @@ def float32_sum_dtype(backend, data, dtype, axis):
     return backend.float32_sum_dtype(data, axis) if dtype == dtypes.float32 else None
 
 
+def _float32_widening(kernel, backend, data, dtype, axis):
+    """The wider native dtype a float32 sum or product of ``data`` runs in, or None (see
+    Backend.float32_sum_dtype and Backend.float32_prod_dtype)."""
+    if dtype != dtypes.float32:
+        return None
+    if kernel is backend.xp.sum:
+        return backend.float32_sum_dtype(data, axis)
+    return backend.float32_prod_dtype() if kernel is backend.xp.prod else None
+
+
 def _accumulate_array(kernel, backend, data, dtype, scan, **options):
     """accumulate on a bare array ``data`` of canonical ``dtype``."""
     if dtype == dtypes.float16 or (scan and dtype == dtypes.float32):
@@ -875,8 +885,7 @@ def _accumulate_array(kernel, backend, data, dtype, scan, **options):
         wide = kernel(data, dtype=backend.native_dtype(wider), **options)
         return backend.xp.astype(wide, data.dtype)
     if dtypes.is_floating(dtype):
-        wider = float32_sum_dtype(backend, data, dtype, options.get("axis")) if kernel is backend.xp.sum else \
-            backend.float32_prod_dtype() if kernel is backend.xp.prod and dtype == dtypes.float32 else None
+        wider = _float32_widening(kernel, backend, data, dtype, options.get("axis"))
         if wider is not None:
             return backend.xp.astype(kernel(data, dtype=wider, **options), data.dtype)
         return kernel(data, **options)

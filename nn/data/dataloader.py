@@ -180,14 +180,15 @@ class DataLoader:
             pool.shut_down()
             pool = self._persistent_pool = None
         if pool is None:
-            _check_forkable(self.dataset, self.multiprocessing_context)
+            # resolved here: multiprocessing_context may have been set (as a name) after the loader was made
+            context = workers.multiprocessing_context(self.multiprocessing_context) or multiprocessing.get_context()
+            _check_forkable(self.dataset, context)
             if self.seed is not None:  # repeatable, and the same whichever epoch a run resumes at
                 base_seed = random.Random(f"{self.seed}/workers/{self._worker_epoch}").getrandbits(63)
             else:
                 base_seed = self.generator.getrandbits(63) if self.generator is not None else draw_seed()
             self._worker_epoch += 1
-            pool = workers.WorkerPool(_WorkerFetch(self), self.num_workers, base_seed, self.worker_init_fn,
-                                      self.multiprocessing_context)
+            pool = workers.WorkerPool(_WorkerFetch(self), self.num_workers, base_seed, self.worker_init_fn, context)
             if self.persistent_workers:
                 self._persistent_pool = pool
         # prefetch_factor is None where num_workers was set after the loader was made: the default, 2
@@ -233,7 +234,7 @@ def _check_forkable(dataset, context):
     """Refuse workers started with 'fork' for a dataset whose tensors are on a GPU (seen through
     Subsets and ConcatDatasets): CUDA cannot be used in a process forked after its parent used
     it, and each worker would fail at its first sample with CUDA's bare "initialization error"."""
-    if (workers.multiprocessing_context(context) or multiprocessing.get_context()).get_start_method() != "fork":
+    if context.get_start_method() != "fork":
         return
     pending = [dataset]
     while pending:

@@ -84,11 +84,10 @@ def multiprocessing_context(context):
 
 class WorkerPool:
     """``num_workers`` processes that make batches with ``fetch`` (``fetch(positions)`` for a
-    map-style dataset; ``fetch.stream()``, an iterator of batches, for an IterableDataset)."""
+    map-style dataset; ``fetch.stream()``, an iterator of batches, for an IterableDataset),
+    started by the multiprocessing ``context``."""
 
     def __init__(self, fetch, num_workers, base_seed, worker_init_fn, context):
-        # resolved again: multiprocessing_context may have been set (as a name) after the loader was made
-        context = multiprocessing_context(context) or multiprocessing.get_context()
         self.replies = context.Queue()
         self.task_queues = [context.Queue() for _ in range(num_workers)]
         # Set when the workers are told to leave: the tasks still queued before that word are skipped, not made
