@@ -457,6 +457,27 @@ class Backend:
         none (False), and the optimizer runs the step op by op."""
         return False
 
+    def cross_entropy_rows(self, logits, target):
+        """Per row of float32 or float64 (N, C) ``logits`` (N, C >= 1) against int class
+        indices ``target`` (N,), all in [0, C): ``(losses, probs)``, the row's -log softmax
+        at its target (N,) and the softmax (N, C), in one kernel where the backend has
+        one; None where it has none, and the op computes them with the namespace."""
+        return None
+
+    def cross_entropy_grad(self, probs, target, gy, scale):
+        """``(probs - onehot(target)) * (gy * scale)``, the gradient of cross-entropy's
+        logits, in one kernel where the backend has one (else None): ``probs`` from
+        ``cross_entropy_rows``, ``gy`` 0-d or one per row (N,), ``scale`` a number."""
+        return None
+
+    def max_pool2d_argmax(self, x, window):
+        """Max pooling of (N, C, H, W) floating ``x`` over ``window``'s windows in one
+        kernel where the backend has one: ``(maxima, at)``, ``at`` the int64 flat index
+        into ``x`` (C order) of the cell each maximum is taken from: the first maximum
+        of the window's cells inside the input in row-major order, or its last NaN.
+        None where the backend has no such kernel, or a window lies wholly in padding."""
+        return None
+
     def col2im(self, windows, shape, stride, dilation):
         """The adjoint of ``sliding_windows``: zeros of ``shape`` (``windows``' dtype)
         with each window of ``windows`` (shape ``shape[:-2] + (OH, OW, KH, KW)``, any

@@ -3,6 +3,7 @@
 import math
 
 from .base import Backend, below, has_zero_stride, reduced_axes
+from .cupy_cross_entropy import cross_entropy_rows
 from .cupy_namespace import array_api_namespace
 from .numpy_backend import SUMMED_ONE_AT_A_TIME_IN_FLOAT32, add_windows, diagonal_view, windows_view
 
@@ -185,9 +186,9 @@ class CupyBackend(Backend):
         self.put_(x, index, values)
 
     def scatter_add(self, shape, index, values):
-        import cupyx
+        import cupy
         out = self.xp.zeros(shape, dtype=values.dtype)
-        cupyx.scatter_add(out, index, values)
+        cupy.add.at(out, index, values)  # (cupyx.scatter_add, its older name, is deprecated)
         return out
 
     def einsum(self, subscripts, *operands):
@@ -271,6 +272,31 @@ class CupyBackend(Backend):
         with self._device:  # one kernel, straight into a strided ``out`` too
             return select(values, keep) if out is None else select(values, keep, out)
 
+    def cross_entropy_rows(self, logits, target):
+        if logits.dtype.char not in "fd" or 0 in logits.shape:
+            return None  # float16 goes op by op, through float32 sums
+        import cupy
+        with self._device:
+            return cross_entropy_rows(cupy, logits, target)
+
+    def cross_entropy_grad(self, probs, target, gy, scale):
+        if probs.dtype.char not in "fd" or gy.dtype != probs.dtype:
+            return None
+        with self._device:
+            return _kernel("cross_entropy_grad")(probs, target, gy, probs.shape[1], gy.ndim == 1,
+                                                 probs.dtype.type(scale))
+
+    def max_pool2d_argmax(self, x, window):
+        if x.dtype.kind != "f" or not window.reaches_input:
+            return None
+        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = window.kernel, window.stride, window.dilation, window.out_size
+        (h, w), (top, _, left, _) = window.in_size, window.padding
+        with self._device:
+            maxima = self.xp.empty(x.shape[:-2] + (oh, ow), dtype=x.dtype)
+            at = self.xp.empty(maxima.shape, dtype=self.xp.int64)
+            _kernel("max_pool2d_argmax")(x, h, w, oh, ow, kh, kw, sh, sw, dh, dw, top, left, maxima, at)
+            return maxima, at
+
     def col2im(self, windows, shape, stride, dilation):
         with self._device:
             return add_windows(self.xp.zeros(shape, dtype=windows.dtype), windows, stride, dilation)
@@ -290,6 +316,40 @@ _KERNEL_SOURCES = {
              "m = low ? m + (g - m) * w : (m - g) * one_minus_w + g; "
              "v = v * beta2 + (g * one_minus_beta2) * g; "
              "p = p + (m * neg_step_size) / (sqrt(v) / root_correction2 + eps)"),
+    # cross-entropy's logits gradient, (probs - onehot) * (gy * scale) as the op-by-op form
+    # computes it; gy is 0-d or one per row
+    "cross_entropy_grad": ("T p, raw I t, raw T gy, int64 c, bool per_row, T scale", "T out",
+                           "const ptrdiff_t row = i / c; "
+                           "out = (p - (T)(t[row] == i % c)) * (gy[per_row ? row : 0] * scale)"),
+    # each window's maximum and the flat index in x of the cell it comes from: PyTorch's
+    # pick, the first cell inside the input that is greater than those before, or NaN
+    # (so the first maximum, or the last NaN); the caller ensures every window has a cell
+    # inside the input. x is read through its strides (a conv output's layout, say).
+    "max_pool2d_argmax": ("raw T x, int64 h, int64 w, int64 oh, int64 ow, int64 kh, int64 kw, int64 sh, "
+                          "int64 sw, int64 dh, int64 dw, int64 top, int64 left", "T m, int64 at",
+                          """
+        const ptrdiff_t rest = i / ow, col0 = (i % ow) * sw - left;
+        const ptrdiff_t row0 = (rest % oh) * sh - top, plane = (rest / oh) * h * w;
+        bool found = false;
+        T best = x[plane];
+        ptrdiff_t best_at = plane;
+        for (ptrdiff_t a = 0; a < kh; a++) {
+            const ptrdiff_t r = row0 + a * dh;
+            if (r < 0 || r >= h) continue;
+            for (ptrdiff_t b = 0; b < kw; b++) {
+                const ptrdiff_t col = col0 + b * dw;
+                if (col < 0 || col >= w) continue;
+                const ptrdiff_t k = plane + r * w + col;
+                const T v = x[k];
+                if (!found || v > best || isnan(v)) {
+                    best = v;
+                    best_at = k;
+                    found = true;
+                }
+            }
+        }
+        m = best;
+        at = best_at;"""),
     # NumPy's float remainder and floor_divide (topograd_divmod, below); float16 in float32
     "remainder": ("T a, T b", "T out",
                   "out = topograd_remainder(a, b)"),
@@ -342,7 +402,7 @@ template <typename F> __device__ F topograd_floor_divide(F a, F b) {
 _KERNEL_PREAMBLES = {"remainder": _DIVMOD, "floor_divide": _DIVMOD}
 # NVRTC contracts a * b + c into one fused multiply-add by default, which rounds once
 # where NumPy's and CuPy's separate kernels round twice
-_KERNEL_OPTIONS = {"adam": ("--fmad=false",)}
+_KERNEL_OPTIONS = {"adam": ("--fmad=false",), "cross_entropy_grad": ("--fmad=false",)}
 _KERNELS = {}
 
 

@@ -5,6 +5,8 @@ from backends import dtypes
 
 from ...function import Function
 from ...tensor import Tensor
+from ..indexing import IndexAdd, save_index, saved_index
+from ..shape import reshape
 
 
 def _first_max_hits(backend, padded, m, window):
@@ -84,19 +86,29 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, window):
-        xp = x._backend.xp
+        backend = x._backend
+        found = backend.max_pool2d_argmax(x.data, window)
+        if found is not None:  # the backend's kernel found the maxima and where they sit
+            m, at = found
+            ctx.x_shape = x.data.shape
+            save_index(ctx, (at,))
+            return m
+        xp = backend.xp
         padded = window.pad(xp, x.data, -math.inf)
         m = None
         for _, rows, cols in window.offsets():
             m = padded[..., rows, cols] if m is None else xp.maximum(m, padded[..., rows, cols])
         if window.kernel == (1, 1):  # m is still a view of the input
             m = xp.asarray(m, copy=True)
-        ctx.window = window
+        ctx.window, ctx.x_shape = window, None
         ctx.save_for_backward(x, m)
         return m
 
     @staticmethod
     def backward(ctx, gy):
+        if ctx.x_shape is not None:  # a scatter-add at the maxima's indices, as adaptive pooling's
+            flat = IndexAdd.apply(gy, saved_index(ctx), True, (math.prod(ctx.x_shape),))
+            return reshape(flat, ctx.x_shape), None
         x, m = ctx.saved_tensors
         return MaxPool2dGrad.apply(gy, x, m, ctx.window), None
 
@@ -161,6 +173,10 @@ def max_pool2d_indices(x, m, window):
     """The flat (row * W + col) input index of each window's maximum (see _first_max_hits), as
     PyTorch's return_indices gives; an int64 tensor outside the graph."""
     xp = x._backend.xp
+    found = x._backend.max_pool2d_argmax(x.data, window)
+    if found is not None:  # indices into the flattened batch: the planes are laid end to end
+        h, w = window.in_size
+        return Tensor._make(found[1] % (h * w), x._backend)
     padded = window.pad(xp, x.data, -math.inf)
     (sh, sw), (dh, dw), (oh, ow) = window.stride, window.dilation, window.out_size
     top, _, left, _ = window.padding

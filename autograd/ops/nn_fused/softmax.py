@@ -79,15 +79,20 @@ class CrossEntropy(Function):
         n, c = z.shape
         keep, valid, safe_t, weights, scale = weighed_targets(xp, target.data, None if weight is None else weight.data,
                                                               ignore_index, all_valid, z.dtype, reduction)
-        if keep is not None:
-            # Ignored rows count as logits of 0: a -inf logit there (a masked class, a
-            # fully masked position) would make their 0 weight a NaN (0 * inf), not a 0.
-            z = _ignored_rows_zeroed(xp, z, keep)
-        shifted = z - xp.max(z, axis=1, keepdims=True)
-        e = xp.exp(shifted)
-        sums = float_sum(backend, e, logits.dtype, axis=1, keepdims=True)  # float16 in float32 (see float_sum)
-        lse = xp.log(sums)[:, 0]
-        loss = lse - backend.gather(shifted, (xp.arange(n), safe_t))
+        plain = keep is None and weights is None and not smoothing
+        rows = backend.cross_entropy_rows(z, safe_t) if plain else None
+        if rows is not None:  # one kernel for the losses and the softmax
+            loss, e = rows
+        else:
+            if keep is not None:
+                # Ignored rows count as logits of 0: a -inf logit there (a masked class, a
+                # fully masked position) would make their 0 weight a NaN (0 * inf), not a 0.
+                z = _ignored_rows_zeroed(xp, z, keep)
+            shifted = z - xp.max(z, axis=1, keepdims=True)
+            e = xp.exp(shifted)
+            sums = float_sum(backend, e, logits.dtype, axis=1, keepdims=True)  # float16 in float32 (see float_sum)
+            lse = xp.log(sums)[:, 0]
+            loss = lse - backend.gather(shifted, (xp.arange(n), safe_t))
         if weights is not None:
             loss = loss * weights
         if smoothing:  # (1-s) nll + (s/C) sum_c w_c (-log p_c)
@@ -103,7 +108,8 @@ class CrossEntropy(Function):
         elif reduction == "sum":
             loss = xp.sum(loss)
         if ctx.needs_input_grad[0]:
-            e /= sums  # the softmax, which the gradient is made of
+            if rows is None:
+                e /= sums  # the softmax, which the gradient is made of
             ctx.save_for_backward(logits, e, safe_t, weights, valid)
             ctx.settings = (weight, smoothing, reduction, scale)
         return loss
@@ -123,6 +129,10 @@ class CrossEntropy(Function):
             probs = softmax(logits, 1)
         else:  # the same arithmetic below on the bare arrays: a few ufuncs, no op dispatch
             probs, gy = probs.data, gy.data
+            if weights is None and not smoothing:
+                grad = backend.cross_entropy_grad(probs, safe_t.data, gy, scale)  # one kernel, where there is one
+                if grad is not None:
+                    return Tensor._make(grad, backend), None, None, None, None, None, None
         onehot = xp.astype(xp.reshape(safe_t.data, (n, 1)) == xp.arange(c), dtype)
         if reduction == "none":
             gy = reshape(gy, (n, 1)) if recording else xp.reshape(gy, (n, 1))

@@ -5,12 +5,12 @@
 class Window:
     """Geometry of a 2-D sliding window: kernel, stride, dilation, padding as
     (top, bottom, left, right), and the input size it slides over."""
-    __slots__ = ("kernel", "stride", "dilation", "padding", "in_size", "out_size", "_offsets")
+    __slots__ = ("kernel", "stride", "dilation", "padding", "in_size", "out_size", "_offsets", "_reaches_input")
 
     def __init__(self, kernel, stride, dilation, padding, in_size, out_size):
         self.kernel, self.stride, self.dilation = kernel, stride, dilation
         self.padding, self.in_size, self.out_size = padding, in_size, out_size
-        self._offsets = None
+        self._offsets = self._reaches_input = None
 
     @property
     def padded_size(self):
@@ -27,6 +27,19 @@ class Window:
         """Whether the windows lie side by side with neither overlaps nor gaps, covering
         the padded input's first out_size * kernel rows and columns once each."""
         return self.stride == self.kernel and self.dilation == (1, 1)
+
+    @property
+    def reaches_input(self):
+        """Whether every window has a cell inside the input; with dilation, one may lie
+        wholly in the padding (its maximum is then the padding's)."""
+        if self._reaches_input is None:
+            before = self.padding[0], self.padding[2]
+            self._reaches_input = all(
+                any(0 <= o * s - p + j * d < size for j in range(k))
+                for k, s, d, p, size, out in zip(self.kernel, self.stride, self.dilation, before, self.in_size,
+                                                 self.out_size)
+                for o in range(out))
+        return self._reaches_input
 
     def offsets(self):
         """(kernel index, rows, columns) per kernel offset: the slices of the padded
