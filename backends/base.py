@@ -55,6 +55,9 @@ def reduced_axes(ndim, axis):
 
 class Backend:
     name = "abstract"
+    # whether col2im is one kernel (else a strided add per kernel offset, which callers
+    # with a faster route for short windows, a stride-1 convolution's, take that instead)
+    col2im_is_one_kernel = False
 
     def __init__(self, device, xp):
         self.device = device

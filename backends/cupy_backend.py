@@ -5,7 +5,7 @@ import math
 from .base import Backend, below, has_zero_stride, reduced_axes
 from .cupy_cross_entropy import cross_entropy_rows
 from .cupy_namespace import array_api_namespace
-from .numpy_backend import SUMMED_ONE_AT_A_TIME_IN_FLOAT32, add_windows, diagonal_view, windows_view
+from .numpy_backend import SUMMED_ONE_AT_A_TIME_IN_FLOAT32, diagonal_view, windows_view
 
 INSTALL_HINT = ("install CuPy for CUDA 12 with `pip install 'topograd[cuda]'` "
                 "(or `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU")
@@ -31,6 +31,7 @@ def _import_cupy():
 
 class CupyBackend(Backend):
     name = "cupy"
+    col2im_is_one_kernel = True
 
     def __init__(self, index=0):
         cupy = _import_cupy()
@@ -298,8 +299,11 @@ class CupyBackend(Backend):
             return maxima, at
 
     def col2im(self, windows, shape, stride, dilation):
-        with self._device:
-            return add_windows(self.xp.zeros(shape, dtype=windows.dtype), windows, stride, dilation)
+        oh, ow, kh, kw = windows.shape[-4:]
+        with self._device:  # one kernel that gathers each pixel's windows, not a strided add per offset
+            out = self.xp.empty(shape, dtype=windows.dtype)
+            _kernel("col2im")(windows, shape[-2], shape[-1], oh, ow, kh, kw, *stride, *dilation, out)
+            return out
 
 
 # CUDA elementwise kernels, compiled on first use: (input params, output params, body).
@@ -350,6 +354,23 @@ _KERNEL_SOURCES = {
         }
         m = best;
         at = best_at;"""),
+    # col2im as a gather: each pixel adds the windows that cover it, in the kernel-offset
+    # order of add_windows (so the same sums); win is (..., OH, OW, KH, KW), any strides
+    "col2im": ("raw T win, int64 hp, int64 wp, int64 oh, int64 ow, int64 kh, int64 kw, int64 sh, int64 sw, "
+               "int64 dh, int64 dw", "T out",
+               """
+        const ptrdiff_t x = i % wp, rest = i / wp, y = rest % hp, plane = rest / hp;
+        T total = (T)0;
+        for (ptrdiff_t a = 0; a < kh && y - a * dh >= 0; a++) {
+            const ptrdiff_t ty = y - a * dh, oy = ty / sh;
+            if (ty % sh != 0 || oy >= oh) continue;
+            for (ptrdiff_t b = 0; b < kw && x - b * dw >= 0; b++) {
+                const ptrdiff_t tx = x - b * dw, ox = tx / sw;
+                if (tx % sw != 0 || ox >= ow) continue;
+                total += win[(((plane * oh + oy) * ow + ox) * kh + a) * kw + b];
+            }
+        }
+        out = total;"""),
     # NumPy's float remainder and floor_divide (topograd_divmod, below); float16 in float32
     "remainder": ("T a, T b", "T out",
                   "out = topograd_remainder(a, b)"),

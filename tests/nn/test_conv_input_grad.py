@@ -177,3 +177,28 @@ def test_stride_1_second_order_keeps_the_dtype_like_other_strides(device):
         for j in range(3):
             expected[0, :, i:i + 3, j:j + 3] += t0[:, :, i, j].sum(axis=0)[:, None, None]
     np.testing.assert_allclose(results[1].numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(STRIDE_1_CASES))
+def test_stride_1_takes_col2im_where_it_is_one_kernel(device, monkeypatch, name):
+    """A backend whose col2im is one kernel (CUDA's) skips the stride-1 route, which only
+    saves strided adds; the gradients agree with that route's."""
+    x_shape, w_shape, kwargs = STRIDE_1_CASES[name]
+    rng = np.random.default_rng(19)
+    x0, w0 = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    gy0 = rng.standard_normal(F.conv2d(_f64(x0), _f64(w0), **kwargs).shape)
+
+    def input_grad():
+        x = _f64(x0)
+        (gx,) = ag.grad(F.conv2d(x, _f64(w0, requires_grad=False), **kwargs), x, grad_outputs=_f64(gy0, False))
+        return gx.numpy()
+    backend_class = type(_f64(x0)._backend)
+    if backend_class.col2im_is_one_kernel:
+        pytest.skip("this backend's col2im is one kernel: only the col2im route runs here")
+    stride_1 = input_grad()
+    calls = []
+    monkeypatch.setattr(backend_class, "col2im_is_one_kernel", True)
+    col2im = backend_class.col2im
+    monkeypatch.setattr(backend_class, "col2im", lambda self, *a: calls.append(1) or col2im(self, *a))
+    np.testing.assert_allclose(input_grad(), stride_1, rtol=1e-12, atol=1e-12)
+    assert calls, "the col2im route did not run"

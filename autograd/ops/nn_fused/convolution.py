@@ -108,9 +108,9 @@ class Conv2d(Function):
 class Conv2dInputGrad(Function):
     """conv2d's input gradient (a transposed convolution): one GEMM gives each
     window's gradient, and the backend's col2im adds the windows back onto the
-    image with one vectorized add per kernel offset; at stride 1, unless the kernel
-    is nearly as wide as the image, each offset's add is one contiguous run instead
-    (see _input_grad_stride_1). Linear in ``gy``."""
+    image (one vectorized add per kernel offset, or one kernel on CUDA); at stride 1,
+    unless the kernel is nearly as wide as the image or col2im is one kernel, each
+    offset's add is one contiguous run instead (see _input_grad_stride_1). Linear in ``gy``."""
 
     @staticmethod
     def forward(ctx, gy, weight, window, groups, rows=None):
@@ -123,7 +123,8 @@ class Conv2dInputGrad(Function):
         o, cg, kh, kw = weight.data.shape
         w = xp.reshape(weight.data, (groups, o // groups, cg * kh * kw))
         n = gy.data.shape[0]
-        if groups == 1 and window.stride == (1, 1) and 2 * window.out_size[1] >= window.padded_size[1]:
+        if groups == 1 and window.stride == (1, 1) and 2 * window.out_size[1] >= window.padded_size[1] \
+                and not backend.col2im_is_one_kernel:
             gx = _input_grad_stride_1(backend, w[0, ...], rows, n, window)
             return window.crop(xp.permute_dims(gx, (1, 0, 2, 3)))
         gcols = _window_grads(backend, w, rows)
