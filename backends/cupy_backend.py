@@ -274,8 +274,11 @@ class CupyBackend(Backend):
             return select(values, keep) if out is None else select(values, keep, out)
 
     def cross_entropy_rows(self, logits, target):
-        if logits.dtype.char not in "fd" or 0 in logits.shape:
-            return None  # float16 goes op by op, through float32 sums
+        n, c = logits.shape
+        # float16 goes op by op, through float32 sums; so do a few rows of very many classes,
+        # which a warp per row would leave to a handful of the GPU's warps
+        if logits.dtype.char not in "fd" or n == 0 or c == 0 or (c > 65536 and n < 1024):
+            return None
         import cupy
         with self._device:
             return cross_entropy_rows(cupy, logits, target)

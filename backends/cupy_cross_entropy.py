@@ -28,7 +28,7 @@ __global__ void topograd_cross_entropy_rows(const T* z, const long long* t, long
     for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
     const T sum = (T)s;
     for (long long j = lane; j < c; j += 32) pr[j] = pr[j] / sum;
-    if (lane == 0) {
+    if (lane == 0) {  /* (callers check the targets; one out of range reads no memory, and gives NaN) */
         const long long k = t[row];
         losses[row] = (k >= 0 && k < c) ? log(sum) - (zr[k] - m) : (T)__longlong_as_double(0x7ff8000000000000LL);
     }
@@ -56,7 +56,7 @@ def cross_entropy_rows(cupy, logits, target):
 def _function(cupy, char):
     device = cupy.cuda.Device().id
     module = _MODULES.get(device)
-    if module is None:  # compiled once per device, for both float types
+    if module is None:  # a module per device, compiled and loaded with that device current
         names = [f"topograd_cross_entropy_rows<{name}>" for name in _TYPES.values()]
         module = _MODULES[device] = cupy.RawModule(code=_SOURCE, name_expressions=names)
     return module.get_function(f"topograd_cross_entropy_rows<{_TYPES[char]}>")

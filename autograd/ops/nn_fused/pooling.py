@@ -82,13 +82,17 @@ def _pool_grad_buffer(backend, shape, dtype, window):
 
 class MaxPool2d(Function):
     """Max over each window: an elementwise maximum across the KH*KW kernel-offset
-    slices, so the work is vectorized over all windows at once."""
+    slices, so the work is vectorized over all windows at once. Where the backend
+    has a kernel that finds each maximum and its index (CUDA's) and the windows do not
+    overlap, the gradient is a scatter-add at those indices instead, which then adds
+    at most one value to each cell: deterministic, unlike atomic adds that collide."""
 
     @staticmethod
     def forward(ctx, x, window):
         backend = x._backend
-        found = backend.max_pool2d_argmax(x.data, window)
-        if found is not None:  # the backend's kernel found the maxima and where they sit
+        found = None if window.overlapping else backend.max_pool2d_argmax(x.data, window)
+        ctx.by_index = found is not None
+        if ctx.by_index:  # (neither x nor m is saved: the indices are all backward needs)
             m, at = found
             ctx.x_shape = x.data.shape
             save_index(ctx, (at,))
@@ -100,13 +104,13 @@ class MaxPool2d(Function):
             m = padded[..., rows, cols] if m is None else xp.maximum(m, padded[..., rows, cols])
         if window.kernel == (1, 1):  # m is still a view of the input
             m = xp.asarray(m, copy=True)
-        ctx.window, ctx.x_shape = window, None
+        ctx.window = window
         ctx.save_for_backward(x, m)
         return m
 
     @staticmethod
     def backward(ctx, gy):
-        if ctx.x_shape is not None:  # a scatter-add at the maxima's indices, as adaptive pooling's
+        if ctx.by_index:  # a scatter-add at the maxima's indices, as adaptive pooling's
             flat = IndexAdd.apply(gy, saved_index(ctx), True, (math.prod(ctx.x_shape),))
             return reshape(flat, ctx.x_shape), None
         x, m = ctx.saved_tensors

@@ -80,9 +80,9 @@ class CrossEntropy(Function):
         keep, valid, safe_t, weights, scale = weighed_targets(xp, target.data, None if weight is None else weight.data,
                                                               ignore_index, all_valid, z.dtype, reduction)
         plain = keep is None and weights is None and not smoothing
-        rows = backend.cross_entropy_rows(z, safe_t) if plain else None
-        if rows is not None:  # one kernel for the losses and the softmax
-            loss, e = rows
+        fused = backend.cross_entropy_rows(z, safe_t) if plain else None
+        if fused is not None:  # one kernel for the losses and the softmax
+            loss, e = fused
         else:
             if keep is not None:
                 # Ignored rows count as logits of 0: a -inf logit there (a masked class, a
@@ -108,7 +108,7 @@ class CrossEntropy(Function):
         elif reduction == "sum":
             loss = xp.sum(loss)
         if ctx.needs_input_grad[0]:
-            if rows is None:
+            if fused is None:
                 e /= sums  # the softmax, which the gradient is made of
             ctx.save_for_backward(logits, e, safe_t, weights, valid)
             ctx.settings = (weight, smoothing, reduction, scale)
