@@ -330,7 +330,7 @@ _KERNEL_SOURCES = {
                            "out = (p - (T)(t[row] == i % c)) * (gy[per_row ? row : 0] * scale)"),
     # each window's maximum and the flat index in x of the cell it comes from: PyTorch's
     # pick, the first cell inside the input that is greater than those before, or NaN
-    # (so the first maximum, or the last NaN); the caller ensures every window has a cell
+    # (so the first maximum, or the last NaN); max_pool2d_argmax sees that every window has a cell
     # inside the input. x is read through its strides (a conv output's layout, say).
     "max_pool2d_argmax": ("raw T x, int64 h, int64 w, int64 oh, int64 ow, int64 kh, int64 kw, int64 sh, "
                           "int64 sw, int64 dh, int64 dw, int64 top, int64 left", "T m, int64 at",
