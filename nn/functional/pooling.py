@@ -71,10 +71,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     PyTorch; ``return_indices`` also gives its flat index into each input plane."""
     x, unbatched = batched_images("max_pool2d", input)
     window = _pool_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    y = nn_fused.max_pool2d(x, window)
     if not return_indices:
-        return unbatch(y, unbatched)
-    return unbatch(y, unbatched), unbatch(nn_fused.max_pool2d_indices(x, y, window), unbatched)
+        return unbatch(nn_fused.max_pool2d(x, window), unbatched)
+    y, indices = nn_fused.max_pool2d_with_indices(x, window)
+    return unbatch(y, unbatched), unbatch(indices, unbatched)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -100,10 +100,9 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     op = "max_pool1d"
     x, unbatched = batched_sequences_as_images(op, input)
     window = _pool1d_window(op, x, kernel_size, stride, padding, dilation, ceil_mode)
-    y = nn_fused.max_pool2d(x, window)
     if not return_indices:
-        return sequences_from_images(y, unbatched)
-    indices = nn_fused.max_pool2d_indices(x, y, window)
+        return sequences_from_images(nn_fused.max_pool2d(x, window), unbatched)
+    y, indices = nn_fused.max_pool2d_with_indices(x, window)
     return sequences_from_images(y, unbatched), sequences_from_images(indices, unbatched)
 
 

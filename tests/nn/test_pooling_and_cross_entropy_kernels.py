@@ -140,6 +140,22 @@ def test_max_pool_kernel_gives_the_op_by_op_values_indices_and_gradient(monkeypa
     assert_close(fast, slow, dtype)
 
 
+def test_max_pool_kernel_runs_once_for_the_output_and_its_indices(kernel_device):
+    """return_indices takes the indices from the forward's own kernel call, in 1-D, 2-D
+    and 3-D (one call per pass), recorded or not."""
+    _, _, calls = kernel_device
+    x = ag.tensor(pool_input("float32", (2, 3, 8, 8)), requires_grad=True)
+    expected = 0
+    for pool, args, runs in ((F.max_pool2d, (x, 2), 1), (F.max_pool1d, (x[:, :, 0], 3), 1),
+                             (F.max_pool3d, (ag.broadcast_to(x[:, :, None], (2, 3, 4, 8, 8)), 2), 2)):
+        for grad in (True, False):
+            with ag.enable_grad() if grad else ag.no_grad():
+                y, at = pool(*args, return_indices=True)
+            expected += runs
+            assert calls["max_pool2d_argmax"] == expected, pool.__name__
+            assert at.shape == y.shape and y.requires_grad == grad
+
+
 def test_max_pool_kernel_reads_a_strided_input(monkeypatch, kernel_device):
     """A conv output's (C, N, H, W) memory order, as the CNN's pooling gets it."""
     x0 = np.ascontiguousarray(np.transpose(pool_input("float32", (2, 3, 6, 6)), (1, 0, 2, 3)))

@@ -34,7 +34,7 @@ from .linear_cross_entropy import linear_cross_entropy
 from .padding import axis_runs as padding_axis_runs, pad
 from .plane_indexing import max_unpool2d
 from .sliding_blocks import fold, unfold
-from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
+from .pooling import avg_pool2d, max_pool2d, max_pool2d_with_indices
 from .rms_norm import rms_norm
 from .recurrent import gru_step, lstm_step, rnn_step
 from .recurrent_sequence import gru_sequence, lstm_sequence, rnn_sequence
@@ -46,7 +46,7 @@ from ..exponential import erf, erfc  # (erfc for the exact GELU; they live there
 
 __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
            "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "erfc", "fractional_max_pool", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
-           "huber", "leaky_relu", "linear", "linear_cross_entropy", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_indices",
+           "huber", "leaky_relu", "linear", "linear_cross_entropy", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_with_indices",
            "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "sign_part", "softmax", "softplus", "tanhshrink", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
            "batch_norm", "layer_norm", "rms_norm"]

@@ -88,22 +88,28 @@ class MaxPool2d(Function):
     at most one value to each cell: deterministic, unlike atomic adds that collide."""
 
     @staticmethod
-    def forward(ctx, x, window):
+    def forward(ctx, x, window, found=None):
+        """``found``: the backend kernel's (maxima, flat indices) of ``x``, where the
+        caller has them already (max_pool2d_with_indices), so that it runs once."""
         backend = x._backend
-        found = None if window.overlapping else backend.max_pool2d_argmax(x.data, window)
-        ctx.by_index = found is not None
+        if found is None and not window.overlapping:
+            found = backend.max_pool2d_argmax(x.data, window)
+        ctx.by_index = found is not None and not window.overlapping
         if ctx.by_index:  # (neither x nor m is saved: the indices are all backward needs)
             m, at = found
             ctx.x_shape = x.data.shape
             save_index(ctx, (at,))
             return m
-        xp = backend.xp
-        padded = window.pad(xp, x.data, -math.inf)
-        m = None
-        for _, rows, cols in window.offsets():
-            m = padded[..., rows, cols] if m is None else xp.maximum(m, padded[..., rows, cols])
-        if window.kernel == (1, 1):  # m is still a view of the input
-            m = xp.asarray(m, copy=True)
+        if found is not None:  # overlapping windows: the kernel's maxima, the masked writes' gradient
+            m = found[0]
+        else:
+            xp = backend.xp
+            padded = window.pad(xp, x.data, -math.inf)
+            m = None
+            for _, rows, cols in window.offsets():
+                m = padded[..., rows, cols] if m is None else xp.maximum(m, padded[..., rows, cols])
+            if window.kernel == (1, 1):  # m is still a view of the input
+                m = xp.asarray(m, copy=True)
         ctx.window = window
         ctx.save_for_backward(x, m)
         return m
@@ -112,9 +118,9 @@ class MaxPool2d(Function):
     def backward(ctx, gy):
         if ctx.by_index:  # a scatter-add at the maxima's indices, as adaptive pooling's
             flat = IndexAdd.apply(gy, saved_index(ctx), True, (math.prod(ctx.x_shape),))
-            return reshape(flat, ctx.x_shape), None
+            return reshape(flat, ctx.x_shape), None, None
         x, m = ctx.saved_tensors
-        return MaxPool2dGrad.apply(gy, x, m, ctx.window), None
+        return MaxPool2dGrad.apply(gy, x, m, ctx.window), None, None
 
 
 class MaxPool2dGrad(Function):
@@ -170,17 +176,26 @@ class MaxPool2dSelect(Function):
 
 
 def max_pool2d(x, window):
-    return MaxPool2d.apply(x, window)
+    return MaxPool2d.apply(x, window, None)
 
 
-def max_pool2d_indices(x, m, window):
-    """The flat (row * W + col) input index of each window's maximum (see _first_max_hits), as
-    PyTorch's return_indices gives; an int64 tensor outside the graph."""
-    xp = x._backend.xp
-    found = x._backend.max_pool2d_argmax(x.data, window)
+def max_pool2d_with_indices(x, window):
+    """``max_pool2d`` and the int64 flat (row * W + col) index into its input plane of
+    each window's maximum (see _first_max_hits), as PyTorch's return_indices gives,
+    outside the graph. A backend kernel that finds both runs once for the two."""
+    backend = x._backend
+    found = backend.max_pool2d_argmax(x.data, window)
+    y = MaxPool2d.apply(x, window, found)
     if found is not None:  # indices into the flattened batch: the planes are laid end to end
         h, w = window.in_size
-        return Tensor._make(found[1] % (h * w), x._backend)
+        return y, Tensor._make(found[1] % (h * w), backend)
+    return y, _indices_of_maxima(x, y, window)
+
+
+def _indices_of_maxima(x, m, window):
+    """max_pool2d_with_indices' indices op by op: per kernel offset, its cell's flat
+    index where that offset holds the window's pick."""
+    xp = x._backend.xp
     padded = window.pad(xp, x.data, -math.inf)
     (sh, sw), (dh, dw), (oh, ow) = window.stride, window.dilation, window.out_size
     top, _, left, _ = window.padding

@@ -26,7 +26,7 @@ from ...tensor import Tensor
 from ..shape import reshape
 from .adaptive_max_pool import AdaptiveMaxPool2d, _bin_max
 from .plane_indexing import flat_index
-from .pooling import avg_pool2d, max_pool2d, max_pool2d_indices
+from .pooling import avg_pool2d, max_pool2d, max_pool2d_with_indices
 
 
 def _volume_indices(backend, plane_indices, depth_indices, plane_size):
@@ -68,18 +68,23 @@ def max_pool3d(x, plane, depth, with_indices):
     W) plane) and ``depth`` (over the (D, OH * OW) grid), either None to leave its pass
     out; returns the output and, with ``with_indices``, the int64 flat index of each
     maximum in its (D, H, W) volume (outside the graph), else None."""
-    planes, first, slices, pooled = _two_passes(max_pool2d, x, plane, depth, (), ())
-    y = _volumes(pooled, x, first)
     if not with_indices:
-        return y, None
+        _, first, _, pooled = _two_passes(max_pool2d, x, plane, depth, (), ())
+        return _volumes(pooled, x, first), None
+    found = []  # each pass's indices, in the order the passes run
+
+    def pool_noting_indices(images, window):
+        y, indices = max_pool2d_with_indices(images, window)
+        found.append(indices.data)
+        return y
+    _, first, slices, pooled = _two_passes(pool_noting_indices, x, plane, depth, (), ())
+    y = _volumes(pooled, x, first)
     backend = x._backend
     xp = backend.xp
     n, c, d, h, w = x.shape
     q = slices.shape[3]
-    plane_indices = None if plane is None else \
-        xp.reshape(max_pool2d_indices(planes, first, plane).data, (n * c, d, q))
-    depth_indices = None if depth is None else \
-        xp.reshape(max_pool2d_indices(slices, pooled, depth).data, (n * c, pooled.shape[2], q))
+    plane_indices = None if plane is None else xp.reshape(found.pop(0), (n * c, d, q))
+    depth_indices = None if depth is None else xp.reshape(found.pop(0), (n * c, pooled.shape[2], q))
     indices = _volume_indices(backend, plane_indices, depth_indices, h * w)
     return y, Tensor._make(xp.reshape(indices, y.shape), backend)
 
