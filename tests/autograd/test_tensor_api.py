@@ -10,6 +10,8 @@ import pytest
 import autograd as ag
 import backends
 from autograd.tensor import Tensor
+from tests.autograd.torch_pairs import f64
+from tests.conftest import DEVICES
 
 HAS_STRICT = "strict" in backends.available_devices()
 
@@ -608,3 +610,24 @@ def test_where_with_two_scalars_and_split_with_negative_offsets():
     pieces = ag.split(ag.arange(5), [-2])
     assert [p.shape for p in pieces] == [(3,), (2,)]
     np.testing.assert_array_equal(pieces[1].numpy(), [3, 4])
+
+
+# --- astype to the dtype a tensor already has: a copy, as NumPy's and the Array API's astype -------
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("how", ["method", "function"])
+def test_astype_to_the_same_dtype_gives_a_tensor_of_its_own(device, how):
+    x = ag.tensor([1.0, 2.0, 3.0], device=device)
+    y = x.astype(x.dtype) if how == "method" else ag.astype(x, x.dtype)
+    y.add_(1.0)
+    y.requires_grad_()
+    np.testing.assert_array_equal(x.numpy(), [1.0, 2.0, 3.0])  # as np.ndarray.astype leaves its input
+    assert not x.requires_grad
+    assert (x.astype(x.dtype, copy=False) if how == "method" else ag.astype(x, x.dtype, copy=False)) is x
+
+
+def test_astype_copy_stays_in_the_graph():
+    x = f64([1.0, -2.0], requires_grad=True)
+    y = x.astype("float64")
+    assert y is not x and y.grad_fn is not None
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, -4.0])
