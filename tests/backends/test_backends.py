@@ -569,3 +569,18 @@ def test_manual_seed_reaches_every_backend(device):
     backends.manual_seed(9)
     b = host(backends.get(device), backends.get(device).uniform((5,), 0.0, 1.0, np.float64))
     np.testing.assert_array_equal(a, b)
+
+
+# --- the strict backend refuses float16 by its own message on every way in -------------------
+@pytest.mark.skipif(not HAS_STRICT, reason="needs array-api-strict")
+@pytest.mark.parametrize("make", [
+    lambda: ag.rand(2, dtype="float16", device="strict"),
+    lambda: ag.randn(2, dtype="float16", device="strict"),
+    lambda: ag.rand_like(ag.ones(2, dtype="float16"), device="strict"),
+    lambda: ag.ones(2, dtype="float16").to("strict"),
+    lambda: ag.ones(2).to("strict", "float16"),
+], ids=["rand", "randn", "rand_like", "to", "to-with-dtype"])
+def test_strict_refuses_float16_naming_the_device(make):
+    # was array-api-strict's "The array_api_strict namespace does not support the dtype 'float16'"
+    with pytest.raises(TypeError, match="device 'strict' has no float16: the Array API standard does not define it"):
+        make()
