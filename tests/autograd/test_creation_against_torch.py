@@ -573,3 +573,63 @@ def test_from_dlpack_still_shares_memory_both_ways_as_torch(torch):
     shared.add_(1.0)
     source[1] = 10.0
     assert shared.tolist() == source.tolist() == [2.0, 10.0]
+
+
+# --- ag.tensor of byte-swapped NumPy arrays (a big-endian file's) and of Python ints past int64 ---
+def test_a_big_endian_array_makes_a_tensor_of_the_native_dtype(device):
+    """Its dtype was '>f4', which is float32 but not equal to ag.float32: requires_grad refused
+    it as not floating point and repr showed two dtypes. (PyTorch refuses such arrays; NumPy
+    casts them: the values are the array's, in this machine's byte order.)"""
+    big = np.array([0.5, -1.5, 2.0], dtype=">f4")
+    x = ag.tensor(big, requires_grad=True)
+    assert x.dtype == ag.float32 and "dtype=float32" in repr(x)
+    np.testing.assert_array_equal(x.numpy(), big.astype(np.float32))
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * big.astype(np.float32))
+    assert ag.tensor(np.arange(3, dtype=">i8")).dtype == ag.int64
+    # a byte-swapped dtype asked for by name or object is the native one, as np.dtype(...).name says
+    assert ag.zeros(2, dtype=">f8").dtype == ag.float64
+    assert ag.ones(2).to(np.dtype(">f8")).dtype == ag.float64
+
+
+def test_a_python_int_past_int64_is_an_overflow_as_torch(torch):
+    """A bare 2**63 became a uint64 tensor (NumPy's choice); in a list it already overflowed,
+    and PyTorch refuses both. The largest int64 still fits."""
+    for value in (2 ** 63, [2 ** 63]):
+        with pytest.raises((OverflowError, ValueError)):
+            torch.tensor(value)
+        with pytest.raises(OverflowError):
+            ag.tensor(value)
+    for value in (2 ** 63 - 1, -2 ** 63):
+        t, tt = ag.tensor(value), torch.tensor(value)
+        assert (t.dtype.name, t.item()) == (str(tt.dtype).removeprefix("torch."), tt.item())
+
+
+# --- empty_like, rand_like, randn_like and randint_like -----------------------------------
+@pytest.mark.parametrize("name", ["empty_like", "rand_like", "randn_like"])
+def test_empty_rand_and_randn_like_take_shape_dtype_and_overrides_as_torch(device, torch, name):
+    x, tx = ag.ones((2, 3), dtype=ag.float64), torch.ones((2, 3), dtype=torch.float64)
+    for kwargs, tkwargs in (({}, {}), ({"dtype": ag.float32}, {"dtype": torch.float32})):
+        ours, theirs = getattr(ag, name)(x, **kwargs), getattr(torch, name)(tx, **tkwargs)
+        assert (ours.shape, ours.dtype.name, ours.device) == (tuple(theirs.shape),
+                                                              str(theirs.dtype).removeprefix("torch."), x.device)
+    assert getattr(ag, name)(x, requires_grad=True).requires_grad
+    if name != "empty_like":  # random floats only, as PyTorch
+        with pytest.raises(NotImplementedError):
+            getattr(torch, name)(torch.tensor([1, 2]))
+        with pytest.raises(TypeError, match="floating point"):
+            getattr(ag, name)(ag.tensor([1, 2]))
+    if name == "rand_like":
+        draws = ag.rand_like(ag.zeros(1000)).numpy()
+        assert 0 <= draws.min() and draws.max() < 1
+
+
+def test_randint_like_takes_torchs_forms(device, torch):
+    x, tx = ag.zeros((50, 40), dtype=ag.int32), torch.zeros((50, 40), dtype=torch.int32)
+    for args in ((5,), (-3, 2)):
+        ours, theirs = ag.randint_like(x, *args), torch.randint_like(tx, *args)
+        assert (ours.shape, ours.dtype.name) == (tuple(theirs.shape), "int32")
+        low, high = (0, *args) if len(args) == 1 else args
+        assert set(ours.numpy().ravel().tolist()) == set(range(low, high)) == set(theirs.unique().tolist())
+    assert ag.randint_like(ag.zeros(3), 10).dtype == ag.float32 == np.dtype(str(torch.randint_like(
+        torch.zeros(3), 10).dtype).removeprefix("torch."))

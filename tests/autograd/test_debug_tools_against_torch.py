@@ -390,3 +390,16 @@ def test_the_public_names_the_readme_uses_exist():
                  "draw", "from_dlpack", "float64"):
         assert hasattr(ag, name), name
     assert callable(ag.profiler.profile)
+
+
+# --- gradcheck ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fn, k, kind", [(lambda a: a.sum().item(), 0, "float"), (lambda a: None, 0, "NoneType"),
+                                         (lambda a: (a * 2, a.detach().numpy()), 1, "ndarray")])
+def test_gradcheck_names_an_output_that_is_not_a_tensor(torch, fn, k, kind):
+    """It failed with "'float' object has no attribute 'size'" (PyTorch's: "... no attribute
+    'requires_grad'"); now a TypeError names the output and its type."""
+    a = ag.tensor([1.0, 2.0], dtype=ag.float64, requires_grad=True)
+    with pytest.raises(AttributeError):
+        torch.autograd.gradcheck(fn, (torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True),))
+    with pytest.raises(TypeError, match=f"gradcheck: fn must return a Tensor .* its output {k} is {kind}"):
+        ag.gradcheck(fn, (a,))

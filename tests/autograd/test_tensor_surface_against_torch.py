@@ -1,6 +1,8 @@
 """The Tensor API surface and graph-state rules, against PyTorch: `.grad` assignment,
 hooks and their handles, grad modes as decorators and functions, `backward(inputs=)`,
 Python protocols (`==`, `format`, `__index__`, iteration, DLPack)."""
+import copy
+import pickle
 import warnings
 
 import numpy as np
@@ -294,3 +296,102 @@ def test_retains_grad_and_detach_in_place_as_torch(device, torch):
         assert x.grad.tolist() == [6.0, 12.0]  # nothing flowed through h
         with pytest.raises(RuntimeError, match="(?i)view"):
             (x * 1)[0:1].detach_()
+
+
+# --- `in` --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("element", [4, 5, 2.0, np.int32(3), [1, 4], [5, 6], [[3, 4]]])
+def test_in_looks_for_an_equal_element_as_torch(device, torch, element):
+    """Python's fallback iterated the rows and asked each row's truth: `4 in x` raised on a 2-D
+    tensor, and on a 0-d one it could not iterate. PyTorch's is (x == element).any()."""
+    values = [[1, 2], [3, 4]]
+    ours = ag.tensor(element) if isinstance(element, list) else element
+    theirs = torch.tensor(element) if isinstance(element, list) else element
+    assert (ours in ag.tensor(values)) is (theirs in torch.tensor(values))
+
+
+def test_in_on_a_0d_tensor_and_with_what_is_not_a_number(device, torch):
+    assert (1 in ag.tensor(1)) is (1 in torch.tensor(1)) is True
+    assert (float("nan") in ag.tensor([float("nan")])) is (float("nan") in torch.tensor([float("nan")]))
+    with pytest.raises(RuntimeError, match="only supports Tensor or scalar"):
+        "a" in torch.tensor([1])
+    with pytest.raises(TypeError, match="takes a number or a Tensor, not str"):
+        "a" in ag.tensor([1])
+
+
+# --- copy.copy, copy.deepcopy, pickle ------------------------------------------------------------
+def test_copy_shares_the_values_but_not_the_grad_or_the_graph_as_torch(device, torch):
+    """copy.copy took every slot: the copy held the same .grad object, which backward then
+    accumulated into for both. PyTorch's copy is a leaf sharing the memory, with no grad."""
+    x, tx = ag.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    for lib, leaf in ((ag, x), (torch, tx)):
+        (leaf * 2).sum().backward()
+        c = copy.copy(leaf)
+        assert c is not leaf and c.grad is None and c.requires_grad and c.is_leaf
+        with lib.no_grad():
+            c.mul_(5)  # the memory is shared
+        assert leaf.tolist() == [5.0, 10.0]
+        c2 = copy.copy(leaf * 3)  # a non-leaf gives a leaf that requires grad
+        assert c2.is_leaf and c2.requires_grad and c2.tolist() == [15.0, 30.0]
+
+
+def test_deepcopy_copies_values_and_grad_but_not_hooks_and_refuses_a_non_leaf_as_torch(device, torch):
+    """A deep copy of a non-leaf copied its whole graph, leaves included: backward through it
+    silently left the real leaves' .grad alone. PyTorch refuses it. A leaf's copy took its
+    hooks along, which PyTorch's does not."""
+    x, tx = ag.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    for lib, leaf in ((ag, x), (torch, tx)):
+        leaf.grad = lib.tensor([0.5, 0.5])
+        fired = []
+        leaf.register_hook(lambda g: fired.append(1))
+        d = copy.deepcopy(leaf)
+        assert d.grad is not leaf.grad and d.grad.tolist() == [0.5, 0.5] and d.requires_grad and d.is_leaf
+        with lib.no_grad():
+            d.mul_(3)
+        assert leaf.tolist() == [1.0, 2.0]
+        (d * 1).sum().backward()
+        assert fired == [] and leaf.grad.tolist() == [0.5, 0.5]
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(tx * 2)
+    with pytest.raises(RuntimeError, match="only leaf tensors can be deep-copied.*detach"):
+        copy.deepcopy(x * 2)
+
+
+def test_pickle_round_trips_a_tensor_as_torch(device, torch):
+    """Pickling failed on the backend's module ("cannot pickle 'module' object"). As in PyTorch:
+    values, dtype and requires_grad come back, a non-leaf as a leaf, a Parameter as a Parameter."""
+    x, tx = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True), torch.tensor([[1.0, 2.0], [3.0, 4.0]],
+                                                                                   requires_grad=True)
+    for t, tt in ((x, tx), (x * 2, tx * 2), (x.detach().T, tx.detach().T), (ag.tensor([True]), torch.tensor([True]))):
+        back, tback = pickle.loads(pickle.dumps(t)), pickle.loads(pickle.dumps(tt))
+        assert back.tolist() == tback.tolist() and back.dtype.name == str(tback.dtype).removeprefix("torch.")
+        assert (back.requires_grad, back.is_leaf, back.grad) == (tback.requires_grad, tback.is_leaf, None)
+        assert back.device == t.device
+    p = pickle.loads(pickle.dumps(nn.Parameter(ag.ones(2))))
+    assert type(p) is nn.Parameter and p.requires_grad
+
+
+# --- conversions -------------------------------------------------------------------------------
+def test_to_with_copy_true_always_gives_a_new_tensor_as_torch(device, torch):
+    """`copy=` (PyTorch's) was refused as an unknown keyword; with it, a .to that changes nothing
+    still copies, and the gradient flows through the copy."""
+    x, tx = ag.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    for lib, leaf in ((ag, x), (torch, tx)):
+        c = leaf.to(lib.float32, copy=True)
+        assert c is not leaf and leaf.to(lib.float32) is leaf
+        with lib.no_grad():
+            c.detach().mul_(7)  # its own memory
+        assert leaf.tolist() == [1.0, 2.0]
+        (c * 3).sum().backward()
+    assert x.grad.tolist() == tx.grad.tolist() == [3.0, 3.0]
+
+
+def test_numpy_force_gives_a_writable_array_of_a_tensor_that_requires_grad_as_torch(torch):
+    x, tx = ag.tensor([1.0, 2.0], requires_grad=True, device="cpu"), torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        tx.numpy()
+    assert not x.numpy().flags.writeable  # topograd's documented read-only view
+    for leaf in (x, tx):
+        array = leaf.numpy(force=True)
+        assert array.flags.writeable and array.tolist() == [1.0, 2.0]
+    x.numpy(force=True)[0] = 9.0
+    assert x.tolist()[0] == 9.0  # shares the memory, as PyTorch's on the CPU

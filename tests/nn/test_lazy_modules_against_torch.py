@@ -426,3 +426,10 @@ def test_loading_optimizer_state_before_the_first_call_names_the_fix():
     fresh_opt.load_state_dict(opt.state_dict())
     np.testing.assert_array_equal(fresh_opt.state[fresh.weight]["exp_avg"].numpy(),
                                   opt.state[trained.weight]["exp_avg"].numpy())
+
+
+# --- deepcopy of a lazy module before its first call ---
+def test_deepcopy_of_a_lazy_module_still_copies_its_placeholders():
+    twin = copy.deepcopy(nn.LazyLinear(3))
+    assert type(twin.weight).__name__ == "UninitializedParameter"
+    assert twin(ag.ones((2, 4))).shape == (2, 3)
