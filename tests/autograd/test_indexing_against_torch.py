@@ -13,6 +13,7 @@ import pytest
 import autograd as ag
 from autograd.ops.indexing import IndexTypeError
 from autograd.tensor import version_of
+from tests.autograd.torch_pairs import both
 
 
 def f64(a, device, requires_grad=False):
@@ -444,3 +445,18 @@ def test_masked_fill_and_where_take_a_python_bool_as_a_bool_mask(device):
     assert x.grad.tolist() == [1.0, 2.0, 3.0]
     with pytest.raises(TypeError, match="masked_fill: the mask must be a bool tensor, not int64"):
         ag.masked_fill(x, [1, 0, 1], 0.0)  # integers are still no mask, as in PyTorch
+
+
+# --- indexing: an integer array of several axes into a tensor with an empty axis ----------------
+@pytest.mark.parametrize("shape", [(4, 1, 0, 1), (3, 0), (2, 0, 5)])
+def test_multi_axis_integer_index_into_an_empty_trailing_axis_has_a_gradient(device, torch, shape):
+    """The scatter-add of such an index flattened the values with reshape(-1, *rest), which
+    is ambiguous where rest holds a 0 (NumPy raised); the gradient is zeros of x's shape."""
+    index = np.array([[0, shape[0] - 1], [-1, -1]])
+    x, tx = both(torch, np.zeros(shape))
+    y, ty = x[index], tx[torch.tensor(index)]
+    assert y.shape == tuple(ty.shape)
+    g, = ag.grad(y.sum(), x)
+    tg, = torch.autograd.grad(ty.sum(), tx)
+    assert g.shape == tuple(tg.shape) == shape
+    np.testing.assert_array_equal(g.numpy(), tg.numpy())

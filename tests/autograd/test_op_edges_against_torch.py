@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from tests.autograd.torch_pairs import both
 
 
 def f64(values, requires_grad=False):
@@ -223,3 +224,36 @@ def test_where_with_a_larger_condition_and_broadcast_branches_matches_pytorch(de
                       np.array([1.0, 2.0, 3.0]), np.array([[4.0, 5.0, 6.0]]), seed=np.arange(12.0).reshape(2, 2, 3))
     assert_like_torch(torch, lambda a, b: ag.where(ag.tensor(cond), a, b),
                       lambda a, b: torch.where(torch.tensor(cond), a, b), 1.5, -2.0)
+
+
+# --- pow: the exponent's gradient at a zero base, and the mixed second derivative at b == 0 ----
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # 0 ** -1, log(0)
+def test_pow_exponent_gradient_at_zero_base_and_negative_exponent_matches_pytorch(device, torch):
+    """d(a**b)/db = a**b log a is inf * -inf there (-inf, or +inf at -0.0 with an odd
+    exponent), as in PyTorch; the base of 1 that stands in for a == 0 made it 0 * inf = NaN."""
+    a, ta = both(torch, [0.0, -0.0, 0.0, 0.0, 0.0, 2.0])
+    b, tb = both(torch, [-1.0, -1.0, -0.5, -np.inf, 2.0, -1.0])
+    ga, gb = ag.grad((a ** b).sum(), [a, b])
+    tga, tgb = torch.autograd.grad((ta ** tb).sum(), [ta, tb])
+    np.testing.assert_array_equal(gb.numpy(), tgb.numpy())
+    np.testing.assert_array_equal(ga.numpy(), tga.numpy())
+    # a scalar base: 0 ** x, with x the leaf
+    x, tx = both(torch, [-2.0, -0.5, 0.0, 1.5])
+    np.testing.assert_array_equal(ag.grad((0.0 ** x).sum(), x)[0].numpy(),
+                                  torch.autograd.grad((0.0 ** tx).sum(), tx)[0].numpy())
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # log of the negative base, unused at b == 0
+def test_pow_mixed_second_derivative_at_a_zero_exponent_matches_pytorch(device, torch):
+    """The base's gradient b * a**(b-1) is masked to 0 at b == 0; its derivative in b there
+    is 0, as PyTorch's masked_fill gives, not the 1 the exponent's trick left behind."""
+    a, ta = both(torch, [0.65, 2.0, -1.5, 3.0])
+    b, tb = both(torch, [0.0, 0.0, -0.0, 2.0])
+    ga, = ag.grad((a ** b).sum(), a, create_graph=True)
+    tga, = torch.autograd.grad((ta ** tb).sum(), ta, create_graph=True)
+    np.testing.assert_allclose(ga.numpy(), tga.detach().numpy(), rtol=1e-12)
+    v = np.array([0.3, -1.2, 0.7, 1.1])
+    gga, ggb = ag.grad((ga * ag.tensor(v)).sum(), [a, b])
+    tgga, tggb = torch.autograd.grad((tga * torch.tensor(v)).sum(), [ta, tb])
+    np.testing.assert_allclose(gga.numpy(), tgga.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ggb.numpy(), tggb.numpy(), rtol=1e-12)
