@@ -1,6 +1,8 @@
 """Dtype and scalar semantics, checked against PyTorch (and NumPy where PyTorch has no
 answer): result dtypes of mixed operands, gradient dtypes, reductions of int and bool
 tensors, creation functions and in-place ops, on every backend."""
+import math
+
 import numpy as np
 import pytest
 
@@ -399,3 +401,84 @@ def test_clip_of_integers_past_the_far_end_of_their_range_is_a_clear_error():
     assert ag.clip(ag.tensor([0, 3], dtype="int32"), min=np.float32(2.5)).dtype == ag.float32
     with pytest.raises(OverflowError, match="lies outside int8's range"):
         ag.clip(ag.tensor([0, 3], dtype="int8"), min=np.int64(200))
+
+
+def _same_bits(got, want):
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+# --- writing a Python number an integer dtype cannot hold ----------------------------------
+
+@pytest.mark.parametrize("dtype, value", [("int8", 300), ("uint8", -256), ("int64", math.nan),
+                                          ("int32", math.inf), ("uint8", -0.5)], ids=repr)
+@pytest.mark.parametrize("how", ["masked_fill_", "setitem", "masked_fill"])
+def test_a_number_the_dtype_cannot_hold_is_refused_as_torch(device, torch, how, dtype, value):
+    """masked_fill and item assignment wrapped 300 into int8 (44) and wrote NaN into int64 as its
+    most negative value; PyTorch refuses both, as fill_ and full do here."""
+    mask = [True, False, True]
+
+    def write(x, mask):
+        if how == "setitem":
+            x[mask] = value
+            return x
+        return getattr(x, how)(mask, value)
+
+    with pytest.raises(RuntimeError, match="without overflow"):
+        write(torch.tensor([1, 2, 3], dtype=getattr(torch, dtype)), torch.tensor(mask))
+    x = ag.tensor([1, 2, 3], dtype=dtype)
+    with pytest.raises(ValueError, match=f"{how.rstrip('_')}: .*(does not fit in {dtype}|integers have no inf or nan)"):
+        write(x, ag.tensor(mask))
+    assert x.tolist() == [1, 2, 3]  # refused before anything was written
+
+
+@pytest.mark.parametrize("how", ["fill_", "setitem", "masked_fill_", "full"])
+def test_a_negative_int_wraps_into_uint8_as_torch(device, torch, how):
+    """PyTorch takes -1 ... -255 into an unsigned dtype by two's complement (-1 is uint8's
+    255); fill_ and full refused it here, while item assignment took it."""
+    def write(lib, value):
+        uint8 = "uint8" if lib is ag else torch.uint8
+        x = lib.zeros(2, dtype=uint8)
+        if how == "fill_":
+            return x.fill_(value)
+        if how == "setitem":
+            x[0] = value
+            return x
+        if how == "masked_fill_":
+            return x.masked_fill_(lib.tensor([True, False]), value)
+        return lib.full((2,), value, dtype=uint8)
+
+    for value in (-1, -255):
+        _same_bits(write(ag, value), write(torch, value))
+
+
+# --- integer powers with negative exponents -------------------------------------------------
+
+def test_integer_tensor_to_negative_tensor_exponents_as_torch(device, torch):
+    """NumPy refuses any negative integer exponent, so this raised its ValueError; PyTorch
+    computes 1 / base^-exponent truncated: 1 for base 1, +-1 for base -1, else 0 (0 too)."""
+    base = np.array([[-1], [1], [0], [2], [-3]], dtype=np.int64)
+    exponent = np.array([-3, -2, 0, 2, 3], dtype=np.int64)
+    _same_bits(ag.tensor(base) ** ag.tensor(exponent), torch.tensor(base) ** torch.tensor(exponent))
+    _same_bits(2 ** ag.tensor(exponent), 2 ** torch.tensor(exponent))
+    x, t = ag.tensor(base[:, 0].copy()), torch.tensor(base[:, 0].copy())
+    _same_bits(x.pow_(ag.tensor(-1)), t.pow_(torch.tensor(-1)))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int64"])
+@pytest.mark.parametrize("exponent", [-1, 300])
+def test_a_python_int_exponent_an_integer_tensor_cannot_take_is_refused(device, torch, dtype, exponent):
+    """uint8 ** -1 gave garbage (-1 wrapped to 255 first) and int8 ** 255 became int8 ** -1;
+    PyTorch refuses a negative Python exponent of an integer tensor, and one past its range."""
+    if exponent == 300 and dtype == "int64":
+        pytest.skip("300 fits in int64")
+    t = torch.tensor([2, 3], dtype=getattr(torch, dtype))
+    with pytest.raises(RuntimeError):
+        t ** exponent
+    x = ag.tensor([2, 3], dtype=dtype)
+    message = "negative power -1 is a fraction" if exponent < 0 else f"300 does not fit in {dtype}"
+    with pytest.raises(ValueError, match=f"pow: an integer tensor to the {message}|pow: {message}"):
+        x ** exponent
+    with pytest.raises(ValueError, match="pow"):
+        x.pow_(exponent)
+    assert x.tolist() == [2, 3]

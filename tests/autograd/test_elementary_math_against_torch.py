@@ -390,3 +390,22 @@ def test_step_functions_have_zero_gradients_even_through_a_second_derivative():
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def _same(got, want):
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+# --- round with a scale past float64's range --------------------------------------------------
+
+@pytest.mark.parametrize("decimals", [309, 400, -309, -400])
+def test_round_with_decimals_past_float64_range_gives_nan_as_torch(device, torch, decimals):
+    """10.0 ** 309 overflows Python's float: round raised a bare OverflowError, where NumPy
+    and PyTorch give NaN everywhere (their scale is inf)."""
+    values = np.array([1.5, -2.25, 0.0, 1e300])
+    x = ag.tensor(values, requires_grad=True)
+    y = ag.round(x, decimals)
+    _same(y.detach(), torch.round(torch.tensor(values), decimals=decimals))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros(4))

@@ -257,3 +257,36 @@ def test_pow_mixed_second_derivative_at_a_zero_exponent_matches_pytorch(device, 
     tgga, tggb = torch.autograd.grad((tga * torch.tensor(v)).sum(), [ta, tb])
     np.testing.assert_allclose(gga.numpy(), tgga.numpy(), rtol=1e-12)
     np.testing.assert_allclose(ggb.numpy(), tggb.numpy(), rtol=1e-12)
+
+
+def _same(got, want):
+    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+# --- clip with min > max, and a NaN tensor bound -----------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float64", "int64"])
+def test_clip_with_min_above_max_gives_max_everywhere_as_torch(device, torch, dtype):
+    """A scalar min above max raised ValueError, where PyTorch and NumPy give max for every
+    element (topograd's tensor-bound clip did already); the gradient is 0 throughout, as there."""
+    values = np.array([-3, 0, 1, 2, 5], dtype=dtype)
+    _same(ag.clip(ag.tensor(values), 2, 1), torch.clamp(torch.tensor(values), 2, 1))
+    _same(ag.tensor(values).clamp_(2, 1), torch.tensor(values).clamp_(2, 1))
+    if dtype == "float64":
+        x, t = ag.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+        ag.clip(x, 2.0, 1.0).sum().backward()
+        torch.clamp(t, 2.0, 1.0).sum().backward()
+        _same(x.grad, t.grad)
+
+
+@pytest.mark.parametrize("side", ["min", "max"])
+def test_a_nan_tensor_bound_gives_nan_as_torch(device, torch, side):
+    """x past neither bound kept its value where a tensor bound was NaN; PyTorch's clamp gives
+    NaN there (as its scalar clamp, and topograd's, do)."""
+    values, bound = np.array([-3.0, 0.5, 3.0, 0.5]), np.array([np.nan, np.nan, 1.0, 0.0])
+    _same(ag.clip(ag.tensor(values), **{side: ag.tensor(bound)}),
+          torch.clamp(torch.tensor(values), **{side: torch.tensor(bound)}))
+    other = "max" if side == "min" else "min"  # here a scalar beside the tensor bound (a 0-d one in PyTorch)
+    _same(ag.clip(ag.tensor(values), **{side: ag.tensor(bound), other: 0.25}),
+          torch.clamp(torch.tensor(values), **{side: torch.tensor(bound), other: torch.tensor(0.25)}))
