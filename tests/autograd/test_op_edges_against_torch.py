@@ -290,3 +290,34 @@ def test_a_nan_tensor_bound_gives_nan_as_torch(device, torch, side):
     other = "max" if side == "min" else "min"  # here a scalar beside the tensor bound (a 0-d one in PyTorch)
     _same(ag.clip(ag.tensor(values), **{side: ag.tensor(bound), other: 0.25}),
           torch.clamp(torch.tensor(values), **{side: torch.tensor(bound), other: torch.tensor(0.25)}))
+
+
+# --- division: the divisor's gradient at a zero numerator ----------------------------------------
+# -gy a / b^2 was worked out as (gy / b) * (a / b): 0 * inf = NaN at a = 0 once gy / b overflowed
+# (a float16 b of 1e-5, a float32 denormal).
+@pytest.mark.filterwarnings("ignore:overflow")  # 3 / b and 0.5 / b: inf, as PyTorch's
+@pytest.mark.parametrize("dtype, tiny", [("float32", 1e-39), ("float64", 1e-310)])
+def test_the_divisors_gradient_at_a_zero_numerator_is_zero_where_gy_over_b_overflows(device, torch, dtype, tiny):
+    """-gy a / b^2 is 0 at a = 0; ours was NaN where gy / b overflowed (b a denormal)."""
+    if dtype == "float32" and device.startswith("cuda"):
+        pytest.skip("CuPy compiles its kernels with -ftz=true: a float32 denormal b reads as 0, so a / b is 0 / 0")
+    a = np.array([0.0, -0.0, 0.0, 1.0], dtype=dtype)
+    b = np.array([tiny, -tiny, 2.0, 2.0], dtype=dtype)
+    seed = np.array([3.0, 3.0, 3.0, 3.0], dtype=dtype)
+    xa, xb = ag.tensor(a, requires_grad=True), ag.tensor(b, requires_grad=True)
+    ga, gb = ag.grad(xa / xb, [xa, xb], ag.tensor(seed))
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    ref_a, ref_b = torch.autograd.grad(ta / tb, [ta, tb], torch.tensor(seed))
+    np.testing.assert_array_equal(gb.numpy(), ref_b.numpy())  # [-0, 0, -0, -0.75]
+    np.testing.assert_array_equal(ga.numpy(), ref_a.numpy())  # [inf, -inf, 1.5, 1.5]
+
+
+def test_the_divisors_gradient_stays_finite_under_a_zero_or_small_gradient(device):
+    """Not PyTorch's order either: its gy * ((a / b) / b) is 0 * inf = NaN where gy is 0
+    and (a / b) / b overflows, and inf where gy is small; (gy * (a / b)) / b is finite here
+    (its gy * (a / b) can overflow where the gradient does not: float16 multiplies it in
+    float32, see tests/test_review_findings_5.py)."""
+    xa = ag.tensor(np.array([3.0, 1.0], dtype=np.float32), requires_grad=True)
+    xb = ag.tensor(np.array([1e-20, 1e-20], dtype=np.float32), requires_grad=True)
+    _, gb = ag.grad(xa / xb, [xa, xb], ag.tensor(np.array([0.0, 1e-20], dtype=np.float32)))
+    np.testing.assert_allclose(gb.numpy(), [0.0, -1e20], rtol=1e-6)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import nn.functional as F
 from backends.base import Backend
 from backends.cupy_namespace import array_api_namespace
 from tests.autograd.torch_pairs import check_grads, leaf_pair
@@ -343,3 +344,43 @@ def test_cupy_adapter_sorts_descending_stably_and_scans(torch):
         np.testing.assert_array_equal(backend.argsort(values, -1, descending, True), want)
     np.testing.assert_array_equal(backend.xp.cumulative_sum(values[:1], axis=1), np.cumsum(values[:1], axis=1))
     np.testing.assert_array_equal(backend.xp.cumulative_prod(values[:1], axis=1), np.cumprod(values[:1], axis=1))
+
+
+# --- float16 p-norms ----------------------------------------------------------------------------
+# float16 powers summed in float16 overflow from 256 and vanish below 2.4e-4, so the norm was inf,
+# or 0 with a zero gradient (normalize, pairwise_distance and cosine_similarity go through it).
+F16_ROWS = np.array([[300.0, 400.0, 0.0], [-60000.0, 1.0, 0.0], [1e-5, -2e-5, 0.0], [3.0, 4.0, 0.0]],
+                    dtype=np.float16)
+
+
+@pytest.mark.parametrize("p", [2.0, 3.0, 1.5])
+def test_float16_vector_norms_are_accumulated_in_float32_as_torchs(torch, p):
+    """float16 squares overflow from 256 and vanish below 2.4e-4: the norms of the first three
+    rows were inf, inf and 0. The gradient is checked against float64 (PyTorch's float16
+    backward divides by the float16-rounded norm, which is off by up to its rounding)."""
+    x = ag.tensor(F16_ROWS, requires_grad=True)
+    y = ag.linalg.vector_norm(x, ord=p, axis=-1)
+    (g,) = ag.grad(y, [x], ag.ones(4, dtype=ag.float16))
+    ref = torch.linalg.vector_norm(torch.tensor(F16_ROWS), ord=p, dim=-1)
+    np.testing.assert_array_equal(y.numpy(), ref.numpy())
+    wide = torch.tensor(F16_ROWS.astype(np.float64), requires_grad=True)
+    (ref_g,) = torch.autograd.grad(torch.linalg.vector_norm(wide, ord=p, dim=-1).sum(), [wide])
+    assert g.dtype == ag.float16
+    np.testing.assert_allclose(g.numpy(), ref_g.numpy(), rtol=2e-3, atol=1e-7)
+
+
+def test_float16_normalize_and_pairwise_distance_of_small_rows_are_torchs(torch):
+    """Both go through the p-norm: a row of 1e-5s normalized was inf (its norm was 0), and
+    pairwise_distance's eps = 1e-6 inside the norm vanished when squared, leaving a distance
+    of 0 with no gradient where PyTorch's is 1.7e-6 with gradient 1 / sqrt(3) (0.586 in
+    PyTorch's float16 backward, which divides by the rounded distance)."""
+    rows = F16_ROWS[2:]
+    normalized = F.normalize(ag.tensor(rows), axis=-1)
+    np.testing.assert_allclose(normalized.numpy(), torch.nn.functional.normalize(torch.tensor(rows), dim=-1).numpy(),
+                               rtol=2e-3)
+    x1 = ag.tensor(rows, requires_grad=True)
+    distance = F.pairwise_distance(x1, ag.tensor(rows))
+    (g,) = ag.grad(distance.sum(), [x1])
+    ref = torch.nn.functional.pairwise_distance(torch.tensor(rows), torch.tensor(rows))
+    np.testing.assert_array_equal(distance.numpy(), ref.numpy())
+    np.testing.assert_allclose(g.numpy(), np.full(rows.shape, 3 ** -0.5), rtol=2e-3)

@@ -575,3 +575,18 @@ def test_inplace_result_computed_through_a_view_takes_its_place_cleanly():
     assert overwrite("double", a, lambda t: (t * 2).reshape(1, 6).reshape(2, 3)) is a
     ((a * 3) * a).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 24 * x.numpy())
+
+
+# --- float16 hardswish: x * 6 in float16 was inf from x = 10923 --------------------------------
+def test_hardswish_float16_is_computed_in_float32_as_torchs(torch):
+    values = np.array([-60000.0, -3.0, -1.5, 0.0, 1.5, 3.0, 10000.0, 11000.0, 60000.0], dtype=np.float16)
+    incoming = np.linspace(0.5, 1.5, values.size).astype(np.float16)
+    x = ag.tensor(values, requires_grad=True)
+    y = F.hardswish(x)
+    y.backward(ag.tensor(incoming))
+    tx = torch.tensor(values, requires_grad=True)
+    ty = torch.nn.functional.hardswish(tx)
+    ty.backward(torch.tensor(incoming))
+    assert y.dtype == ag.float16
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())  # 11000 and 60000 were inf
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

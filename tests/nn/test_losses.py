@@ -294,3 +294,18 @@ def test_cross_entropy_backward_is_the_same_whether_recorded_or_not(weighted, ig
     elif reduction == "mean":
         row_grad /= (w[safe] * keep).sum()
     np.testing.assert_allclose(grads[0], row_grad, rtol=1e-10, atol=1e-12)
+
+
+# --- gaussian_nll_loss in float16: the divisor's gradient of a / b at a = 0, where gy / b overflows ---
+@pytest.mark.filterwarnings("ignore:overflow")
+def test_gaussian_nll_loss_float16_variance_gradient_at_a_perfect_prediction_is_torchs(torch):
+    """var clamped to eps = 1e-6: 0.5 / var overflows float16 to inf, as PyTorch's; the
+    squared error's term is 0 there, not inf * 0 = NaN."""
+    mean = np.array([0.0, 0.5, 1.0], dtype=np.float16)
+    var = np.array([0.0, 1.0, 2.0], dtype=np.float16)
+    xv = ag.tensor(var, requires_grad=True)
+    (gv,) = ag.grad(F.gaussian_nll_loss(ag.tensor(mean), ag.tensor(mean), xv, reduction="sum"), [xv])
+    tv = torch.tensor(var, requires_grad=True)
+    (ref,) = torch.autograd.grad(torch.nn.functional.gaussian_nll_loss(
+        torch.tensor(mean), torch.tensor(mean), tv, reduction="sum"), [tv])
+    np.testing.assert_array_equal(gv.numpy(), ref.numpy())  # [inf, 0.5, 0.25]

@@ -560,3 +560,28 @@ def test_lerp_optimizers_match_pytorch_on_a_pooled_and_a_0d_parameter(device, to
         theirs_opt.step()
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# --- the optimizers' float16 averages ------------------------------------------------------------
+# The lerp of the first moment (Adam, AdamW, NAdam, RAdam and Adamax) computed end - start in
+# float16, so a gradient of 6e4 after a momentum of -6e3 made the average inf and the update NaN;
+# PyTorch's lerp rounds once from float32 and its update is 0.
+@pytest.mark.filterwarnings("ignore:overflow")  # the second moment, 6e4 squared: inf, as PyTorch's
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "NAdam", "RAdam", "Adamax"])
+def test_float16_moment_averages_do_not_overflow_between_two_large_gradients(torch, name):
+    """The first moment after gradients -6e4 then 6e4 is 600, but 6e4 - (-6e3) passes
+    float16's 65504: the average was inf, and the update inf / inf = NaN."""
+    start = np.linspace(-1, 1, 4).astype(np.float16)
+    gradients = [np.array([-60000.0, 1.0, -2.0, 0.25], dtype=np.float16),  # (no 0: eps underflows to 0 in
+                 # float16, and 0 / 0 is NaN in both)
+                 np.array([60000.0, -1.0, 3.0, 0.5], dtype=np.float16)]
+    ours = nn.Parameter(ag.tensor(start))
+    theirs = torch.nn.Parameter(torch.tensor(start))
+    opt = getattr(nn.optim, name)([ours], lr=0.1)
+    ref = getattr(torch.optim, name)([theirs], lr=0.1)
+    for g in gradients:
+        ours.grad, theirs.grad = ag.tensor(g), torch.tensor(g)
+        opt.step()
+        ref.step()
+    assert np.isfinite(ours.detach().numpy()).all()
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=2e-3, atol=1e-3)
