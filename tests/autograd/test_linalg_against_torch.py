@@ -1,10 +1,13 @@
 """matmul, einsum and the shape ops under them (transpose, swapaxes) against PyTorch and
 NumPy, in float64: rank combinations and strided inputs to second order, dtypes, the
 aliasing of einsum's result, axis checks of transpose, and the errors for malformed calls."""
+import functools
+
 import numpy as np
 import pytest
 
 import autograd as ag
+from tests.autograd.torch_pairs import check_grads, leaf_pair
 
 
 def f64(values, requires_grad=False):
@@ -184,3 +187,45 @@ def test_einsum_of_one_tensor_many_times_matches_pytorch_to_second_order(device,
     assert_like_torch(torch, lambda x: ag.einsum("ii,ii->", x, x), lambda x: torch.einsum("ii,ii->", x, x), x0)
     assert_like_torch(torch, lambda x: ag.einsum("ij,jk,kl->il", x, x, x),
                       lambda x: torch.einsum("ij,jk,kl->il", x, x, x), x0)
+
+
+_check = functools.partial(check_grads, tolerances={"float64": (1e-9, 1e-11), "float32": (1e-4, 1e-5)})
+_rng = np.random.default_rng(5)
+
+
+# --- einsum: the letters for '...' ------------------------------------------------------------
+def test_einsum_ellipsis_beside_every_capital_letter_matches_torch(torch):
+    # The ellipsis's axes took spare letters from A-Z only, so with all 26 written there
+    # were none left and a valid call was refused as a shape mismatch.
+    subscripts = "...ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    values = _rng.standard_normal((2, 3) + (1,) * 25 + (2,))
+    for spec in (subscripts, subscripts + "->..."):
+        x, tx = leaf_pair(torch, values)
+        y, ty = ag.einsum(spec, x), torch.einsum(spec, tx)
+        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12)
+        cotangent = _rng.standard_normal(y.shape)
+        y.backward(ag.tensor(cotangent))
+        ty.backward(torch.tensor(cotangent))
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_einsum_with_more_axes_than_letters_says_so():
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"  # 51, and '...' covers two more
+    with pytest.raises(ValueError, match=r"needs 53 distinct subscripts \(with the 2 axes under '...'\), more than "
+                                         "the 52 letters"):
+        ag.einsum(letters + "...", ag.ones(*(1,) * 53))
+
+
+# --- matrix_transpose and Tensor.mT (the Array API's; PyTorch's .mT) ---
+def test_mT_transposes_each_matrix_as_a_view_with_torch_gradients(device, torch):
+    values = _rng.standard_normal((2, 3, 4))
+    _check(torch, lambda x: x.mT * 2, lambda x: x.mT * 2, values, "float64", second_order=False)  # (linear)
+    x = ag.tensor(values)
+    np.testing.assert_array_equal(ag.linalg.matrix_transpose(x).numpy(), np.swapaxes(values, -1, -2))
+    x.mT[1, 0, 2] = 7.0  # a view: the change reaches x
+    assert x.numpy()[1, 2, 0] == 7.0
+
+
+def test_matrix_transpose_needs_two_axes(device):
+    with pytest.raises(ValueError, match=r"^matrix_transpose: expects matrices .* got a tensor of shape \(3,\)"):
+        ag.ones(3).mT

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from tests.autograd.torch_pairs import leaf_pair
 
 
 def _both(torch, a, dtype="float64", requires_grad=False):
@@ -215,3 +216,15 @@ def test_householder_product_of_a_qr_is_its_q(x_shape, tau_shape, torch):
 def test_householder_product_refuses_bad_shapes(x_shape, tau_shape, message):
     with pytest.raises(ValueError, match=r"^householder_product: " + message):
         ag.linalg.householder_product(ag.zeros(*x_shape), ag.zeros(*tau_shape))
+
+
+# --- matrix_exp's gradient of an empty batch stays in the graph -------------------------------
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (0, 3, 3)])
+def test_matrix_exp_second_derivative_of_an_empty_input_matches_torch(torch, shape):
+    x, tx = leaf_pair(torch, np.zeros(shape))
+    g, = ag.grad(ag.linalg.matrix_exp(x).sum(), x, create_graph=True)
+    tg, = torch.autograd.grad(torch.linalg.matrix_exp(tx).sum(), tx, create_graph=True)
+    assert g.requires_grad and tg.requires_grad
+    gg, = ag.grad(g.sum(), x)
+    tgg, = torch.autograd.grad(tg.sum(), tx)
+    assert gg.shape == tuple(tgg.shape) == shape
