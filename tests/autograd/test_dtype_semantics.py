@@ -482,3 +482,15 @@ def test_a_python_int_exponent_an_integer_tensor_cannot_take_is_refused(device, 
     with pytest.raises(ValueError, match="pow"):
         x.pow_(exponent)
     assert x.tolist() == [2, 3]
+
+
+def test_float16_std_takes_its_root_before_rounding(torch):
+    """The variance of [60000, 60000, 30000] overflows float16; PyTorch takes the root in
+    float32 and rounds once (14144), and so does std now (it gave inf)."""
+    values = [60000.0, 60000.0, 30000.0]
+    x = ag.tensor(values, dtype="float16", requires_grad=True)
+    y = ag.std(x)
+    expected = torch.std(torch.tensor(values, dtype=torch.float16), correction=0)
+    assert y.dtype == ag.float16 and float(y.item()) == float(expected)
+    y.backward()
+    assert x.grad.dtype == ag.float16 and np.all(np.isfinite(x.grad.numpy()))

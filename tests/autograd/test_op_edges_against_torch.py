@@ -1,6 +1,8 @@
 """Core ops at their edges against PyTorch, in float64: values and gradients where an op
 has a kink, a tie, a pole, an empty axis or a zero-size dimension, and the conventions
 chosen there (the op table keeps its inputs away from all of these)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -321,3 +323,67 @@ def test_the_divisors_gradient_stays_finite_under_a_zero_or_small_gradient(devic
     xb = ag.tensor(np.array([1e-20, 1e-20], dtype=np.float32), requires_grad=True)
     _, gb = ag.grad(xa / xb, [xa, xb], ag.tensor(np.array([0.0, 1e-20], dtype=np.float32)))
     np.testing.assert_allclose(gb.numpy(), [0.0, -1e20], rtol=1e-6)
+
+
+nan = np.nan
+
+
+# --- max and min of a slice that holds NaN: the NaNs take the gradient --------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("values", [[1.0, nan, 3.0, nan], [[1.0, nan], [2.0, -np.inf]], [nan],
+                                    [[nan, nan], [nan, nan]]])
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_over_everything_send_a_nan_result_s_gradient_to_the_nans_as_torch(device, torch, dtype, values,
+                                                                                      name):
+    """torch.max(x) splits the gradient of a NaN result among the NaNs; the tie rule
+    (x == result) found none of them and divided 0 by 0, giving every element NaN with a
+    RuntimeWarning from NumPy."""
+    array = np.asarray(values, dtype=dtype)
+    x = ag.tensor(array, requires_grad=True)
+    t = torch.tensor(array, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = getattr(x, name)()
+        gx, = ag.grad(y, x, ag.tensor(np.asarray(1.5, dtype=dtype)))
+    ty = getattr(t, name)()
+    tgx, = torch.autograd.grad(ty, t, torch.tensor(1.5, dtype=getattr(torch, dtype)))
+    assert np.isnan(y.item()) and np.isnan(ty.item())
+    np.testing.assert_array_equal(gx.numpy(), tgx.numpy())
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_max_and_min_along_an_axis_give_a_line_s_one_nan_its_gradient_and_split_ties_as_torch(device, torch, keepdims):
+    """Along an axis the gradient of a NaN result goes to the line's NaN, as torch.max(x,
+    dim) sends it to its index; lines without NaN still split ties evenly, as amax."""
+    array = np.array([[[2.0, nan, 2.0], [1.0, 4.0, 4.0]], [[-np.inf, 0.0, nan], [3.0, 3.0, 3.0]]])
+    cotangent = np.random.default_rng(0).standard_normal((2, 2))
+    for name, (one, ties) in {"max": ("max", "amax"), "min": ("min", "amin")}.items():
+        x = ag.tensor(array, requires_grad=True)
+        gx, = ag.grad(getattr(x, name)(axis=-1, keepdims=keepdims), x,
+                      ag.tensor(cotangent.reshape((2, 2, 1) if keepdims else (2, 2))))
+        t = torch.tensor(array, requires_grad=True)
+        tgx_one, = torch.autograd.grad(getattr(t, one)(-1).values, t, torch.tensor(cotangent))
+        tgx_ties, = torch.autograd.grad(getattr(t, ties)(-1), t, torch.tensor(cotangent))
+        has_nan = np.isnan(array).any(axis=-1, keepdims=True)
+        np.testing.assert_allclose(gx.numpy(), np.where(has_nan, tgx_one.numpy(), tgx_ties.numpy()), rtol=1e-15)
+        assert np.isnan(tgx_ties.numpy()[np.broadcast_to(has_nan, array.shape)]).all()  # amax's 0 / 0 is not taken up
+
+
+def test_max_over_tuple_axes_with_nan_gives_each_nan_an_even_share(device):
+    x = ag.tensor([[[nan, 1.0], [nan, 2.0]], [[0.5, 1.0], [1.0, 0.25]]], dtype="float64", requires_grad=True)
+    gx, = ag.grad(x.max(axis=(1, -1)), x, ag.tensor([4.0, 2.0], dtype="float64"))
+    np.testing.assert_array_equal(gx.numpy(), [[[2.0, 0.0], [2.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]]])
+
+
+# --- argmax and argmin of nothing: the op's own error, as max's ------------------------------
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_and_argmin_of_an_empty_axis_name_the_op_and_the_shape(device, torch, name):
+    """NumPy's 'attempt to get argmax of an empty sequence' named neither; PyTorch raises
+    too. An empty axis that is not reduced still gives an empty result."""
+    x = ag.zeros((2, 0))
+    for axis in (None, 1, -1):
+        with pytest.raises(ValueError, match=rf"{name}: cannot reduce an empty axis of a tensor of shape \(2, 0\)"):
+            getattr(x, name)(axis=axis)
+        with pytest.raises(IndexError):
+            getattr(torch.zeros(2, 0), name)(axis)
+    assert getattr(x, name)(axis=0).shape == tuple(getattr(torch.zeros(2, 0), name)(0).shape) == (0,)

@@ -384,3 +384,35 @@ def test_float16_normalize_and_pairwise_distance_of_small_rows_are_torchs(torch)
     ref = torch.nn.functional.pairwise_distance(torch.tensor(rows), torch.tensor(rows))
     np.testing.assert_array_equal(distance.numpy(), ref.numpy())
     np.testing.assert_allclose(g.numpy(), np.full(rows.shape, 3 ** -0.5), rtol=2e-3)
+
+
+# --- float16 sums and scans accumulate in float32, as PyTorch's -------------------------------
+def test_float16_cumsum_and_strided_sum_accumulate_in_float32_as_torch(device, torch):
+    """NumPy adds float16 in float16 in its scans and along a strided axis: 2048 + 1 rounds
+    back to 2048, so a running sum of 4000 ones stalled at 2048."""
+    if device == "strict":
+        pytest.skip("array-api-strict has no float16")
+    ones = np.ones(4000, dtype=np.float16)
+    assert ag.tensor(ones).cumsum().numpy()[-1] == torch.tensor(ones).cumsum(0)[-1].item() == 4000
+    block = np.array([[2048.0] + [1.0] * 7] * 3, dtype=np.float16).T.copy()  # reduced along its strided axis
+    for x in (ag.tensor(block), ag.tensor(block, requires_grad=True)):
+        y = x.sum(axis=0)
+        assert str(y.dtype) == "float16"
+        np.testing.assert_array_equal(y.numpy(), torch.tensor(block).sum(0).numpy())
+        np.testing.assert_array_equal(y.numpy(), [2056.0] * 3)
+    np.testing.assert_array_equal(ag.tensor(block).cumsum(axis=0).numpy(), torch.tensor(block).cumsum(0).numpy())
+
+
+def test_float16_products_are_rounded_once_from_float32(device, torch):
+    """cumprod as PyTorch's; prod the same float32 product rounded once, along either axis
+    (PyTorch's float16 prod rounds at every step: 1.3 ** 30 gives 2604 there, 2608 here)."""
+    if device == "strict":
+        pytest.skip("array-api-strict has no float16")
+    lines = np.full((30, 2), 1.3, dtype=np.float16)
+    exact = np.prod(lines.astype(np.float64), axis=0).astype(np.float16)
+    x = ag.tensor(lines, requires_grad=True)
+    np.testing.assert_array_equal(x.prod(axis=0).numpy(), exact)
+    np.testing.assert_array_equal(ag.tensor(lines.T.copy()).prod(axis=1).numpy(), exact)
+    np.testing.assert_array_equal(x.cumprod(axis=0).numpy(), torch.tensor(lines).cumprod(0).numpy())
+    gx, = ag.grad(x.cumprod(axis=0).sum(), x)
+    assert str(gx.dtype) == "float16" and np.isfinite(gx.numpy()).all()
