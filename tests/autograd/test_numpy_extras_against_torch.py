@@ -400,3 +400,58 @@ def test_polyval_follows_numpy_dtypes_and_shapes():
           np.polyval([2.0], np.ones((2, 2))))
     _same(ag.polyval(ag.tensor([], dtype="float64"), ag.ones(3, dtype="float64")), np.polyval(np.zeros(0), np.ones(3)))
     _same(ag.polyval([1.0, -1.0], ag.tensor(3.0, dtype="float64")), np.polyval([1.0, -1.0], 3.0))
+
+
+# --- fmax and fmin ----------------------------------------------------------------------------
+def test_fmax_fmin_of_bools_on_every_backend(device, torch):
+    # The strict backend refused the standard's >= on bools (a TypeError); NumPy's answer is or/and
+    a = np.array([True, False, True, False])
+    b = np.array([True, True, False, False])
+    for ours, theirs, np_fn in [(ag.fmax, torch.fmax, np.fmax), (ag.fmin, torch.fmin, np.fmin)]:
+        got = ours(ag.tensor(a), ag.tensor(b))
+        assert got.dtype == ag.bool
+        np.testing.assert_array_equal(got.numpy(), np_fn(a, b))
+        np.testing.assert_array_equal(got.numpy(), theirs(torch.tensor(a), torch.tensor(b)).numpy())
+
+
+# --- gcd and lcm ------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int64"])
+def test_gcd_at_the_dtypes_least_value_matches_numpy_and_torch(dtype, device, torch):
+    # abs(-128) is -128 in int8: Euclid's algorithm on it gave gcd(9, -128) = -1
+    least = np.iinfo(dtype).min
+    a = np.array([9, least, 0, 6, least, 12, -7], dtype=dtype)
+    b = np.array([least, 0, least, least, least, -8, 21], dtype=dtype)
+    got = ag.gcd(ag.tensor(a), ag.tensor(b))
+    np.testing.assert_array_equal(got.numpy(), np.gcd(a, b))
+    # (PyTorch's gcd(6, least) is -2, its own overflow: compared on the others)
+    theirs = torch.gcd(torch.tensor(a), torch.tensor(b)).numpy()
+    np.testing.assert_array_equal(np.delete(got.numpy(), 3), np.delete(theirs, 3))
+    np.testing.assert_array_equal(ag.lcm(ag.tensor(a), ag.tensor(b)).numpy(), np.lcm(a, b))
+
+
+# --- sinc -------------------------------------------------------------------------------------
+def test_sinc_derivatives_at_zero_are_the_true_ones(device, torch):
+    # The value at 0 was a constant 1, so every derivative there was 0: the second is -pi**2/3
+    # (PyTorch's is NaN); elsewhere they are PyTorch's
+    points = np.array([0.0, -0.0, 0.5, -1.3, 2.0])
+    x = ag.tensor(points, dtype="float64", requires_grad=True)
+    tx = torch.tensor(points, requires_grad=True)
+    y, ty = ag.sinc(x), torch.sinc(tx)
+    np.testing.assert_array_equal(y.numpy(), np.sinc(points))
+    derivatives, current, t_current = [], y, ty
+    for _ in range(4):
+        current, = ag.grad(current.sum(), x, create_graph=True)
+        t_current, = torch.autograd.grad(t_current.sum(), tx, create_graph=True)
+        derivatives.append(current.numpy())
+        np.testing.assert_allclose(current.numpy()[2:], t_current.detach().numpy()[2:], rtol=1e-12)
+    true_at_zero = [0.0, -math.pi ** 2 / 3, 0.0, math.pi ** 4 / 5]
+    for order, want in enumerate(true_at_zero):
+        np.testing.assert_allclose(derivatives[order][:2], want, rtol=1e-14, atol=0)
+
+
+def test_sinc_of_huge_values_keeps_its_gradient_finite(device):
+    # the series taken at 0 only: its powers of a huge x must not reach the gradient as inf * 0
+    x = ag.tensor([1e300, -3e200, 0.0], dtype="float64", requires_grad=True)
+    g, = ag.grad(ag.sinc(x).sum(), x, create_graph=True)
+    gg, = ag.grad(g.sum(), x)
+    assert np.isfinite(g.numpy()).all() and np.isfinite(gg.numpy()).all()

@@ -362,3 +362,30 @@ def test_all_nan_lines_warn_as_numpys(op):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         call(ag, ag.tensor(data[1:]))  # no NaN line: no warning
+
+
+# --- histogram --------------------------------------------------------------------------------
+@pytest.mark.parametrize("edges", [[-2, 0, 2], [-3, -2, 1, 1], [-6, 0, 3]], ids=str)
+def test_histogram_density_over_integer_edges_keeps_float_weights(edges, device):
+    # The weights' sums were cast to the edges' int64 before dividing: 0.25 came out NaN
+    a = np.array([-5, 0, 0, -4, -3, 1, -1], dtype=np.int32)
+    weights = np.array([0.3, 0.2, 0.4, 0.1, 0.6, 0.7, 0.05], dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero-width bin's density is inf, as NumPy's
+        want, _ = np.histogram(a, np.array(edges), density=True, weights=weights)
+        hist, _ = ag.histogram(ag.tensor(a), ag.tensor(np.array(edges)), density=True, weights=ag.tensor(weights))
+    assert hist.dtype == ag.float32
+    np.testing.assert_allclose(hist.numpy(), want, rtol=1e-6)
+
+
+def test_histogram_float_edges_beside_integers_are_float64(device, torch):
+    # Python floats as edges of integer data were made float32: 16777219.5 became 16777220,
+    # which moved 16777219 into the second bin
+    a = np.array([16777219, 3, 20000000], dtype=np.int64)
+    edges = [0.0, 16777219.5, 2e7]
+    hist, got_edges = ag.histogram(ag.tensor(a), edges)
+    want_hist, want_edges = np.histogram(a, edges)
+    assert got_edges.dtype == want_edges.dtype == np.float64
+    np.testing.assert_array_equal(got_edges.numpy(), want_edges)
+    np.testing.assert_array_equal(hist.numpy(), want_hist)
+    theirs = torch.histogram(torch.tensor(a, dtype=torch.float64), torch.tensor(edges, dtype=torch.float64))
+    np.testing.assert_array_equal(hist.numpy(), theirs.hist.numpy())
