@@ -1,9 +1,9 @@
-"""Reductions against exact references (float64 sums of the float32 data, mpmath), where they
-lost digits: float32 sums and means over an axis that NumPy adds one row at a time (a mean of
-1e6 rows of 0.1 was 0.10096), a float32 variance of data with a large common offset (the
-rounded mean's shift, squared), and logsumexp's gradient under create_graph where the log adds
-less than a unit to a large x. PyTorch shares only the last (its exp(x - logsumexp(x)) is 1 for
-each of equal values past 1e16)."""
+"""Reductions against exact references (float64 sums of the float32 data, mpmath): float32 sums
+and means over an axis that NumPy adds one row at a time (a mean of 1e6 rows of 0.1 was
+0.10096), a float32 variance of data with a large common offset (the rounded mean's shift,
+squared), and logsumexp's gradient under create_graph where the log adds less than a unit to a
+large x. PyTorch shares only the last (its exp(x - logsumexp(x)) is 1 for each of equal values
+past 1e16)."""
 import numpy as np
 import pytest
 

@@ -1,11 +1,11 @@
-"""ag.linalg's values and gradients near hard cases (an audit against PyTorch and mpmath, float64
-and float32: ill-conditioned, singular and zero matrices, repeated singular values and
-eigenvalues, scales from 1e-300 to 1e300, batches and non-square shapes). What it found:
-lstsq's gradient with an rcond that cuts singular values was that of the uncut solution
-(PyTorch's still is); the singular vectors' gradient was NaN where the squares of the singular
-values under- or overflow (PyTorch's still is); and qr's gradient at a matrix whose R has a zero
-on its diagonal raised an error that named solve. The references are finite differences in
-mpmath at 50 digits, of the functions written with mpmath's own SVD."""
+"""ag.linalg's values and gradients near hard cases, against PyTorch and mpmath, in float64 and
+float32: ill-conditioned, singular and zero matrices, repeated singular values and eigenvalues,
+scales from 1e-300 to 1e300, batches and non-square shapes. lstsq's gradient with an rcond that
+cuts singular values is that of the cut solution (PyTorch's is that of the uncut one); the
+singular vectors' gradient stays finite where the squares of the singular values under- or
+overflow (PyTorch's is NaN there); and qr's gradient at a matrix whose R has a zero on its
+diagonal raises an error that names qr and the cause. The references are finite differences
+in mpmath at 50 digits, of the functions written with mpmath's own SVD."""
 import numpy as np
 import pytest
 
