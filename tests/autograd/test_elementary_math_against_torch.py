@@ -27,7 +27,7 @@ BINARY = [("arctan2", "atan2"), ("logaddexp", "logaddexp"), ("hypot", "hypot"), 
 SPECIAL = [-math.inf, -1e300, -30.0, -2.5, -2.0, -1.0, -0.5, -1e-30, -0.0, 0.0, 1e-30, 0.5, 1.0, 1.5, 2.0, 2.5,
            30.0, 1e300, math.inf, math.nan]
 # name: {point: the true gradient} where PyTorch 2.13's loses it (its x^2 overflows, its expm1 slope y + 1
-# cancels) and ours does not (test_gradient_accuracy_findings.py checks more points against mpmath)
+# cancels) and ours does not (test_gradient_accuracy.py checks more points against mpmath)
 TORCH_GRADIENT_IS_WRONG = {"arcsinh": {-1e300: 1e-300, 1e300: 1e-300}, "arccosh": {-1e300: 1e-300, 1e300: 1e-300},
                            "expm1": {-30.0: math.exp(-30.0)}}
 
@@ -149,7 +149,7 @@ def test_gradients_at_the_edges_of_domains():
 
 
 def test_arctan2_gradient_at_the_origin_is_zero_not_nan():
-    # (1e-200, 0) is no origin: its gradient, (0, -1e200), is in test_gradient_accuracy_findings.py
+    # (1e-200, 0) is no origin: its gradient, (0, -1e200), is in test_gradient_accuracy.py
     a = ag.tensor([0.0, 0.0], dtype="float64", requires_grad=True)
     b = ag.tensor([0.0, -0.0], dtype="float64", requires_grad=True)
     ag.arctan2(a, b).sum().backward()
