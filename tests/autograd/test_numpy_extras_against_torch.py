@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from autograd.ops import stacking
 
 INF, NAN = float("inf"), float("nan")
 SPECIAL = [-3.7, -0.5, -0.0, 0.0, 0.5, 2.5, 27.0, -8.0, INF, -INF, NAN, 1e-310, -5e-324, 1.7e308]
@@ -455,3 +456,199 @@ def test_sinc_of_huge_values_keeps_its_gradient_finite(device):
     g, = ag.grad(ag.sinc(x).sum(), x, create_graph=True)
     gg, = ag.grad(g.sum(), x)
     assert np.isfinite(g.numpy()).all() and np.isfinite(gg.numpy()).all()
+
+
+# --- insert and delete along a long axis, and with many positions ---------------------------------------
+# Along a long axis, or given many positions (a sequence, array or tensor of more than
+# stacking._SHORT_AXIS ints, or a long bool mask), insert and delete work out where each entry goes
+# on the device, not in a loop in Python: NumPy's values and gradients, its negatives and repeats,
+# and the loop's own errors, on every backend.
+LONG = stacking._SHORT_AXIS + 37  # an axis that takes the device route of insert and delete
+
+
+@pytest.mark.parametrize("obj, axis", [
+    (slice(None, None, 2), None), (slice(-3, 4, -5), None), (slice(10, 10_000), 1), ([0, 5, 5, -1], 1),
+    (3, 1), ([], None), (np.arange(LONG) % 3 == 0, 1), (ag.tensor([2, 0, LONG - 1]), 1),
+])
+def test_delete_along_a_long_axis_matches_numpy(obj, axis, device):
+    rng = np.random.default_rng(2)
+    data = rng.standard_normal((3, LONG))
+    x = ag.tensor(data, requires_grad=True)
+    np_obj = obj.numpy() if isinstance(obj, ag.Tensor) else obj
+    if isinstance(obj, ag.Tensor):
+        obj = obj.to(x.device)  # (a tensor of positions on another device is refused)
+    y = ag.delete(x, obj, axis=axis)
+    want = np.delete(data, np_obj, axis=axis)
+    np.testing.assert_array_equal(y.numpy(), want)
+    cotangent = rng.standard_normal(want.shape)
+    y.backward(ag.tensor(cotangent))
+    # the gradient goes back to the kept entries: the same delete of each entry's own position
+    kept = np.delete(np.arange(data.size).reshape(data.shape), np_obj, axis=axis)
+    grad = np.zeros(data.size)
+    grad[kept.ravel()] = cotangent.ravel()
+    np.testing.assert_array_equal(x.grad.numpy(), grad.reshape(data.shape))
+
+
+@pytest.mark.parametrize("obj, values_shape, axis", [
+    ([1, 1, -1, LONG, 0, 50], (6,), None), ([LONG - 1, 2, 2], (3, 3), 1), (4, (3,), 1), (7, (2, 3), 1),
+    (slice(0, LONG, 40), (1,), 1), (0, (), None),
+])
+def test_insert_along_a_long_axis_matches_numpy(obj, values_shape, axis, device):
+    rng = np.random.default_rng(3)
+    data, values = rng.standard_normal((3, LONG)), rng.standard_normal(values_shape)
+    x, v = ag.tensor(data, requires_grad=True), ag.tensor(values, requires_grad=True)
+    y = ag.insert(x, obj, v, axis=axis)
+    want = np.insert(data, obj, values, axis=axis)
+    np.testing.assert_array_equal(y.numpy(), want)
+    # each entry of the result as its source: x's entries by position, values' as -1 - position
+    sources = np.insert(np.arange(data.size).reshape(data.shape), obj,
+                        -1 - np.arange(values.size).reshape(values_shape), axis=axis)
+    cotangent = rng.standard_normal(want.shape)
+    y.backward(ag.tensor(cotangent))
+    from_x = sources >= 0
+    grad_x = np.zeros(data.size)
+    grad_x[sources[from_x]] = cotangent[from_x]
+    grad_v = np.zeros(values.size)
+    np.add.at(grad_v, -1 - sources[~from_x], cotangent[~from_x])  # values broadcast: their gradients add up
+    np.testing.assert_array_equal(x.grad.numpy(), grad_x.reshape(data.shape))
+    np.testing.assert_allclose(v.grad.numpy(), grad_v.reshape(values_shape), rtol=1e-12)
+
+
+MANY = 3 * stacking._SHORT_AXIS  # more positions than the loop in Python takes
+
+
+def _obj(kind, positions):
+    """``positions`` (a NumPy int64 array) as a list, an array of another dtype or a tensor."""
+    if kind == "list":
+        return positions.tolist()
+    if kind == "tensor":
+        return ag.tensor(positions)
+    return positions.astype(kind)
+
+
+def _kept_gradient(data, kept_ids, cotangent):
+    """The gradient of a gather of ``data``'s entries ``kept_ids`` (flat ids, of the result's shape)."""
+    grad = np.zeros(data.size)
+    np.add.at(grad, kept_ids.ravel(), cotangent.ravel())
+    return grad.reshape(data.shape)
+
+
+@pytest.mark.parametrize("kind", ["list", "int32", "uint16", "uint64", "tensor"])
+@pytest.mark.parametrize("shape, axis", [((4, 150), None), ((4, 150), 1), ((3, 50), 1)])  # the last: a short axis
+def test_delete_many_positions_matches_numpy(kind, shape, axis, device):
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal(shape)
+    n = data.size if axis is None else shape[axis]
+    low = 0 if kind.startswith("uint") else -n
+    positions = rng.integers(low, n, MANY)  # repeats, and negatives but for unsigned ints
+    x = ag.tensor(data, requires_grad=True)
+    y = ag.delete(x, _obj(kind, positions), axis=axis)
+    want = np.delete(data, positions, axis=axis)
+    np.testing.assert_array_equal(y.numpy(), want)
+    cotangent = rng.standard_normal(want.shape)
+    y.backward(ag.tensor(cotangent))
+    kept_ids = np.delete(np.arange(data.size).reshape(shape), positions, axis=axis)
+    np.testing.assert_array_equal(x.grad.numpy(), _kept_gradient(data, kept_ids, cotangent))
+
+
+@pytest.mark.parametrize("kind", ["list", "ndarray", "tensor"])
+def test_delete_long_bool_mask_matches_numpy(kind, device):
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((2, 300))
+    mask = rng.random(300) < 0.3
+    obj = {"list": mask.tolist(), "ndarray": mask, "tensor": ag.tensor(mask)}[kind]
+    x = ag.tensor(data, requires_grad=True)
+    y = ag.delete(x, obj, axis=1)
+    want = np.delete(data, mask, axis=1)
+    np.testing.assert_array_equal(y.numpy(), want)
+    cotangent = rng.standard_normal(want.shape)
+    y.backward(ag.tensor(cotangent))
+    kept_ids = np.delete(np.arange(data.size).reshape(data.shape), mask, axis=1)
+    np.testing.assert_array_equal(x.grad.numpy(), _kept_gradient(data, kept_ids, cotangent))
+
+
+@pytest.mark.parametrize("kind, shape, axis", [
+    *((kind, shape, axis) for kind in ["list", "int16", "uint32", "tensor"]
+      for shape, axis in [((4, 150), None), ((4, 150), 1), ((3, 50), 1)]),
+    ("slice", (4, 150), None), ("slice", (4, 150), 1),  # (a slice picks no more than the axis has)
+])
+def test_insert_many_positions_matches_numpy(kind, shape, axis, device):
+    """Repeated places take their values in obj's order (a stable sort), len(axis) appends."""
+    rng = np.random.default_rng(2)
+    data = rng.standard_normal(shape)
+    n = data.size if axis is None else shape[axis]
+    if kind == "slice":
+        obj = positions = slice(None, None, -1 if n < MANY else -2)  # from the end: places in falling order
+        count = len(range(*obj.indices(n)))
+    else:
+        positions = rng.integers(0 if kind.startswith("uint") else -n, n + 1, MANY)
+        positions[:3] = n  # appends
+        obj, count = _obj(kind, positions), MANY
+    assert count > stacking._SHORT_AXIS
+    values_shape = (count,) if axis is None else (1, count)  # broadcast along axis 0
+    values = rng.standard_normal(values_shape)
+    x, v = ag.tensor(data, requires_grad=True), ag.tensor(values, requires_grad=True)
+    y = ag.insert(x, obj, v, axis=axis)
+    want = np.insert(data, positions, values, axis=axis)
+    np.testing.assert_array_equal(y.numpy(), want)
+    # each entry of the result as its source: x's by flat position, values' as -1 - position
+    sources = np.insert(np.arange(data.size).reshape(shape), positions,
+                        -1 - np.arange(values.size).reshape(values_shape), axis=axis)
+    cotangent = rng.standard_normal(want.shape)
+    y.backward(ag.tensor(cotangent))
+    from_x = sources >= 0
+    np.testing.assert_array_equal(x.grad.numpy(), _kept_gradient(data, sources[from_x], cotangent[from_x]))
+    grad_v = np.zeros(values.size)
+    np.add.at(grad_v, -1 - sources[~from_x], cotangent[~from_x])
+    np.testing.assert_allclose(v.grad.numpy(), grad_v.reshape(values_shape), rtol=1e-12)
+
+
+def _long(*bad_entries, at=100):
+    """MANY good positions on an axis of 300, with ``bad_entries`` from index ``at`` on."""
+    out = list(range(-150, MANY - 150))
+    out[at:at + len(bad_entries)] = bad_entries
+    return out
+
+
+@pytest.mark.parametrize("call, error, message", [
+    # the first entry at fault, in obj's order, named in the loop's words
+    (lambda x: ag.delete(x, _long(300)), IndexError, r"^delete: index 300 is out of bounds for axis 0 with size 300$"),
+    (lambda x: ag.delete(x, _long(-301, 400)), IndexError, r"^delete: index -301 is out of bounds for axis 0"),
+    (lambda x: ag.delete(x, _long(2 ** 70)), IndexError, r"^delete: index 1180591620717411303424 is out of bounds"),
+    (lambda x: ag.delete(x, _long(500, 2.5)), IndexError, r"^delete: index 500 is out of bounds"),
+    (lambda x: ag.delete(x, _long(2.5, 500)), TypeError, r"^delete: obj must be an int, a slice, or a sequence of ints"),
+    (lambda x: ag.delete(x, _long(True)), TypeError, r"^delete: obj must be an int, a slice, or a sequence of ints"),
+    (lambda x: ag.delete(x, np.array(_long(-1000))), IndexError, r"^delete: index -1000 is out of bounds"),
+    (lambda x: ag.delete(x, ag.tensor(_long(300))), IndexError, r"^delete: index 300 is out of bounds"),
+    (lambda x: ag.delete(x, np.array(_long(), dtype=np.float64)), TypeError, r"^delete: obj must be an int"),
+    (lambda x: ag.delete(x, np.array(_long()).reshape(2, -1)), TypeError, r"^delete: obj must be an int"),
+    (lambda x: ag.delete(x, np.ones(301, dtype=bool)), ValueError,
+     r"^delete: a bool mask obj must have the axis's length 300, got 301$"),
+    (lambda x: ag.delete(x, [True] * 299), ValueError, r"^delete: a bool mask obj must have the axis's length 300"),
+    (lambda x: ag.insert(x, _long(301), 0.0), IndexError, r"^insert: index 301 is out of bounds for axis 0 with size 300$"),
+    (lambda x: ag.insert(x, np.array(_long(-301)), 0.0), IndexError, r"^insert: index -301 is out of bounds"),
+    (lambda x: ag.insert(x, np.ones(MANY, dtype=bool), 0.0), TypeError, r"^insert: obj must be an int, a slice"),
+    (lambda x: ag.insert(x, _long(), np.ones(MANY + 1)), ValueError,
+     rf"^insert: values of shape \({MANY + 1},\) do not broadcast to the \({MANY},\) entries"),
+])
+def test_many_positions_refused_as_few_are(call, error, message, device):
+    x = ag.tensor(np.arange(300.0))
+    with pytest.raises(error, match=message):
+        call(x)
+
+
+# --- fmax and fmin on large inputs (the NumPy backend's where on large arrays) -------------------------
+@pytest.mark.parametrize("fn", ["fmax", "fmin"])
+def test_fmax_fmin_on_large_inputs_match_numpy_and_torch(fn, device, torch):
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((96, 128)), rng.standard_normal(128)
+    a[0, :5], b[:3] = np.nan, np.nan  # both NaN at (0, 0)...(0, 2)
+    x, y = ag.tensor(a, requires_grad=True), ag.tensor(b, requires_grad=True)
+    out = getattr(ag, fn)(x, y)
+    np.testing.assert_array_equal(out.numpy(), getattr(np, fn)(a, b))
+    cotangent = rng.standard_normal(out.shape)
+    out.backward(ag.tensor(cotangent))
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    getattr(torch, fn)(tx, ty).backward(torch.tensor(cotangent))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-12, atol=1e-12)

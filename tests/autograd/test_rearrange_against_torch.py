@@ -240,3 +240,18 @@ def test_tensor_methods_are_numpys():
     np.testing.assert_array_equal(x.tile((2, 1)).numpy(), [[1, 2], [3, 4], [1, 2], [3, 4]])  # PyTorch's repeat
     np.testing.assert_array_equal(x.unstack(1)[1].numpy(), [2, 4])
     np.testing.assert_array_equal(x.take_along_axis(ag.tensor([[1], [0]]), 1).numpy(), [[2], [3]])
+
+
+# --- take along an axis: its gradient, a scatter-add after whole axes, at a size that takes the fast route ---
+def test_take_along_an_axis_gradient_sums_repeats(device):
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((30, 200))
+    ids = np.r_[rng.integers(-200, 200, 300), [7, 7, 7]]
+    x = ag.tensor(data, requires_grad=True)
+    y = ag.take(x, ag.tensor(ids), axis=1)
+    np.testing.assert_array_equal(y.numpy(), np.take(data, ids, axis=1))
+    cotangent = rng.standard_normal(y.shape)
+    y.backward(ag.tensor(cotangent))
+    want = np.zeros_like(data)
+    np.add.at(want, (slice(None), ids), cotangent)
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12, atol=1e-12)

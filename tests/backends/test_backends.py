@@ -8,7 +8,7 @@ import pytest
 
 import autograd as ag
 import backends
-from backends.numpy_backend import RELU_ROW
+from backends.numpy_backend import RELU_ROW, WHERE_BITS_MIN, NumpyBackend
 
 HAS_STRICT = "strict" in backends.available_devices()
 
@@ -584,3 +584,53 @@ def test_strict_refuses_float16_naming_the_device(make):
     # was array-api-strict's "The array_api_strict namespace does not support the dtype 'float16'"
     with pytest.raises(TypeError, match="device 'strict' has no float16: the Array API standard does not define it"):
         make()
+
+
+# --- the NumPy backend's faster routes: each gives the bits of the route it replaced ----------------
+# scatter-add adds single elements of a flat array where the index has whole axes before its
+# integer arrays (the gradient of take along an axis, x[:, ids]); where selects bits on large
+# arrays (np.where branches per element).
+def _same_bits(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+# --- scatter-add after whole axes ---------------------------------------------------------------
+@pytest.mark.parametrize("shape, index", [
+    ((40, 385), (slice(None), np.r_[np.arange(385), [0, 0, 384, -1, -385]])),   # repeats and negatives
+    ((4, 5, 6, 3), (slice(None), slice(None), np.array([[5, 0], [5, 5], [-1, 2]]))),  # a block after them
+    ((4, 5, 6), (slice(None), np.array([1, 4, 1, 0]), np.array([-6, 2, 0, 5]))),  # two arrays
+    ((3, 4), (slice(None), np.array([], dtype=np.int64))),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_scatter_add_after_whole_axes_adds_as_add_at(shape, index, dtype):
+    """The sums of NumPy's own add.at, in its order (float32 sums of repeats differ with it)."""
+    rng = np.random.default_rng(0)
+    values = (rng.standard_normal(np.zeros(shape)[index].shape) * 1e3).astype(dtype)
+    want = np.zeros(shape, dtype)
+    np.add.at(want, index, values)
+    _same_bits(NumpyBackend().scatter_add(shape, index, values), want)
+
+
+@pytest.mark.parametrize("bad", [385, -386])
+def test_scatter_add_after_whole_axes_refuses_an_index_past_the_axis(bad):
+    """An index past the axis would land in the next row of the flat array: it raises instead."""
+    with pytest.raises(ValueError, match="invalid entry in coordinates array"):
+        NumpyBackend().scatter_add((2, 385), (slice(None), np.array([0, bad])), np.ones((2, 2), np.float32))
+
+
+# --- where on large arrays ----------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32, np.int64, np.uint16, np.int8])
+@pytest.mark.parametrize("shapes", [((96, 128), (96, 128), (128,)), ((96, 128), (128,), ()),
+                                    ((96, 1), (1, 128), (96, 128)), ((2, 2), (2, 2), (2, 2))])
+def test_where_kernel_gives_numpys_bits(dtype, shapes):
+    rng = np.random.default_rng(4)
+    condition_shape, a_shape, b_shape = shapes
+    condition = rng.random(condition_shape) > 0.5
+    a = (rng.standard_normal(a_shape) * 100).astype(dtype)
+    b = (rng.standard_normal(b_shape) * 100).astype(dtype)
+    if a.dtype.kind == "f":
+        a.flat[:3] = [np.nan, -0.0, np.inf]
+    assert max(condition.size, a.size, b.size) >= WHERE_BITS_MIN or shapes[0] == (2, 2)  # the bit route, but the last
+    _same_bits(NumpyBackend().where(condition, a, b), np.where(condition, a, b))

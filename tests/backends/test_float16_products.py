@@ -1,12 +1,14 @@
 """float16 matrix products on the NumPy backend go through float32 BLAS and round once
 (NumPy's own float16 loop is 40-700x slower), in Backend.matmul and so in matmul, Linear
-and convolution, forward and backward, and in einsum."""
+and convolution, forward and backward, in einsum, and in the recurrent ops
+(steps and whole sequences, where float32 keeps np.matmul's bits)."""
 import numpy as np
 import pytest
 
 import autograd as ag
 import backends
 import nn.functional as F
+from autograd.ops import nn_fused
 
 RNG = np.random.default_rng(0)
 
@@ -51,3 +53,188 @@ def test_float32_products_are_unchanged():
     b = RNG.normal(0, 1, (7, 3)).astype(np.float32)
     np.testing.assert_array_equal(backends.get("cpu").matmul(a, b), a @ b)
     np.testing.assert_array_equal((ag.tensor(a, device="cpu") @ ag.tensor(b, device="cpu")).numpy(), a @ b)
+
+
+# --- recurrent products through backend.matmul -----------------------------------------------------
+# The recurrent ops (steps and whole sequences) multiply through backend.matmul: float32 gives
+# np.matmul's bits, as before, and float16 the float32 product rounded once (not NumPy's own
+# float16 loop), in forward and in a plain backward.
+def _product(dtype):
+    """The recurrent ops' array product: np.matmul for float32 (bit for bit, as before),
+    and for float16 the float32 product rounded once."""
+    if dtype == np.float32:
+        return np.matmul
+    return lambda a, b: (a.astype(np.float32) @ b.astype(np.float32)).astype(np.float16)
+
+
+class _Reference:
+    """One cell's step, forward and plain backward, in NumPy, in the ops' order of operations.
+    ``sigmoid`` is the backend's kernel, which these changes leave as it was."""
+
+    def __init__(self, cell, dtype, sigmoid):
+        self.cell, self.mm, self.sigmoid = cell, _product(dtype), sigmoid
+
+    def forward(self, gx, h, w, c=None, b=None):
+        """The new h, and what backward needs."""
+        z = self.mm(h, w)
+        n = h.shape[-1]
+        if self.cell in ("tanh", "relu"):
+            z += gx
+            h_new = np.tanh(z) if self.cell == "tanh" else np.maximum(z, 0)
+            return h_new, (h, h_new)
+        if self.cell == "lstm":
+            z += gx
+            gates = self.sigmoid(z)
+            gates[:, 2 * n:3 * n] = np.tanh(z[:, 2 * n:3 * n])
+            i, f, g, o = (gates[:, k * n:(k + 1) * n] for k in range(4))
+            c_new = f * c + i * g
+            return (o * np.tanh(c_new), c_new), (h, c, c_new, gates)
+        gh = z + b
+        rz = self.sigmoid(gx[:, :2 * n] + gh[:, :2 * n])
+        gh_n = gh[:, 2 * n:].copy()
+        new = np.tanh(gx[:, 2 * n:] + rz[:, :n] * gh_n)
+        return new + rz[:, n:] * (h - new), (h, gh_n, np.concatenate([rz, new], axis=-1))
+
+    def backward(self, saved, gy, w, gc=None):
+        """The gradient at the pre-activations (gx's), the part of h's outside the product,
+        the gradient at the product (through which h and w get theirs), and c_prev's."""
+        if self.cell in ("tanh", "relu"):
+            h_new = saved[1]
+            dz = gy * (1 - h_new * h_new) if self.cell == "tanh" else np.where(h_new > 0, gy, 0).astype(gy.dtype)
+            return dz, None, dz, None
+        if self.cell == "lstm":
+            _, c_prev, c, gates = saved
+            n = c.shape[-1]
+            i, f, g, o = (gates[:, k * n:(k + 1) * n] for k in range(4))
+            tanh_c = np.tanh(c)
+            dc = gy * o * (1 - tanh_c * tanh_c)
+            if gc is not None:
+                dc = dc + gc
+            at_values = np.concatenate([dc * g, dc * c_prev, dc * i, gy * tanh_c], axis=-1)
+            slope = gates * (1 - gates)
+            slope = np.concatenate([slope[:, :2 * n], 1 - g * g, slope[:, 3 * n:]], axis=-1)
+            dz = at_values * slope
+            return dz, None, dz, dc * f
+        h, gh_n, gates = saved
+        n = h.shape[-1]
+        r, z, new = (gates[:, k * n:(k + 1) * n] for k in range(3))
+        dn = gy * (1 - z) * (1 - new * new)
+        dr = dn * gh_n * r * (1 - r)
+        dz = gy * (h - new) * z * (1 - z)
+        return (np.concatenate([dr, dz, dn], axis=-1), gy * z,
+                np.concatenate([dr, dz, dn * r], axis=-1), None)
+
+    def h_gradient(self, direct, d_product, w):
+        through = self.mm(d_product, w.T)
+        return through if direct is None else direct + through
+
+
+GATES = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3}
+BATCH, HIDDEN = 16, 192
+
+
+def _inputs(cell, dtype, steps, seed):
+    rng = np.random.default_rng(seed)
+    gates = GATES[cell]
+    arrays = {"gx": rng.standard_normal((steps * BATCH, gates * HIDDEN)),
+              "h": rng.standard_normal((BATCH, HIDDEN)) * 0.5,
+              "w": rng.standard_normal((HIDDEN, gates * HIDDEN)) * 0.3,
+              "c": rng.standard_normal((BATCH, HIDDEN)),
+              "b": rng.standard_normal(gates * HIDDEN) * 0.1,
+              "cotangent": rng.standard_normal((steps, BATCH, HIDDEN))}
+    return {k: v.astype(dtype) for k, v in arrays.items()}
+
+
+def _tensors(cell, arrays, dtype):
+    names = ["gx", "h", "w"] + (["c"] if cell == "lstm" else ["b"] if cell == "gru" else [])
+    return {k: ag.tensor(arrays[k], dtype=np.dtype(dtype).name, requires_grad=True) for k in names}
+
+
+def _sigmoid_of(backend):
+    return lambda z: backend.to_numpy(backend.sigmoid(backend.asarray(z)))
+
+
+def _same_bits(got, want):
+    on_cuda = got.device.startswith("cuda")
+    got = got.numpy()
+    assert got.dtype == want.dtype and got.shape == want.shape
+    if on_cuda:  # cuBLAS adds the products in its own order, and CUDA's tanh is libdevice's: float32's rounding
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.max(np.abs(want)))
+        return
+    assert np.array_equal(got.view(np.uint8), want.view(np.uint8)), np.max(np.abs(got - want.astype(got.dtype)))
+
+
+def _run_step(cell, t):
+    if cell == "lstm":
+        return nn_fused.lstm_step(t["gx"], t["h"], t["c"], t["w"])[0]
+    if cell == "gru":
+        return nn_fused.gru_step(t["gx"], t["h"], t["w"], t["b"])
+    return nn_fused.rnn_step(t["gx"], t["h"], t["w"], cell)
+
+
+def _run_sequence(cell, t, steps):
+    if cell == "lstm":
+        return nn_fused.lstm_sequence(t["gx"], t["h"], t["c"], t["w"], steps)[0]
+    if cell == "gru":
+        return nn_fused.gru_sequence(t["gx"], t["h"], t["w"], t["b"], steps)[0]
+    return nn_fused.rnn_sequence(t["gx"], t["h"], t["w"], cell, steps)[0]
+
+
+def _dtype_on(device, dtype):
+    if dtype == np.float16 and device != "cpu":
+        pytest.skip("float16 as float32 rounded once is the NumPy backend's product (strict has no float16, "
+                    "CUDA has float16 GEMMs)")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("cell", ["tanh", "relu", "lstm", "gru"])
+def test_recurrent_step_products(cell, dtype, device):
+    _dtype_on(device, dtype)
+    a = _inputs(cell, dtype, 1, seed=3)
+    t = _tensors(cell, a, dtype)
+    ref = _Reference(cell, dtype, _sigmoid_of(t["h"]._backend))
+    h_new, saved = ref.forward(a["gx"], a["h"], a["w"], a["c"], a["b"])
+    h_new = h_new[0] if cell == "lstm" else h_new
+    y = _run_step(cell, t)
+    _same_bits(y, h_new)
+    gy = a["cotangent"][0]
+    y.backward(ag.tensor(gy))
+    d_gx, direct, d_product, d_c = ref.backward(saved, gy, a["w"])
+    _same_bits(t["gx"].grad, d_gx)
+    _same_bits(t["h"].grad, ref.h_gradient(direct, d_product, a["w"]))
+    _same_bits(t["w"].grad, ref.mm(a["h"].T, d_product))
+    if cell == "lstm":
+        _same_bits(t["c"].grad, d_c)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("cell", ["tanh", "relu", "lstm", "gru"])
+def test_recurrent_sequence_products(cell, dtype, device):
+    """The weight's gradient is one product over all steps, as the op computes it."""
+    _dtype_on(device, dtype)
+    steps = 3
+    a = _inputs(cell, dtype, steps, seed=4)
+    t = _tensors(cell, a, dtype)
+    ref = _Reference(cell, dtype, _sigmoid_of(t["h"]._backend))
+    gx = a["gx"].reshape(steps, BATCH, -1)
+    hs, saved, h, c = [], [], a["h"], a["c"]
+    for step in range(steps):
+        out, kept = ref.forward(gx[step], h, a["w"], c, a["b"])
+        h, c = out if cell == "lstm" else (out, None)
+        hs.append(h)
+        saved.append(kept)
+    y = _run_sequence(cell, t, steps)
+    _same_bits(y, np.stack(hs))
+    y.backward(ag.tensor(a["cotangent"]))
+    d_gx, d_product = [None] * steps, [None] * steps
+    dh = dc = None
+    for step in reversed(range(steps)):
+        gy = a["cotangent"][step] if dh is None else dh + a["cotangent"][step]
+        d_gx[step], direct, d_product[step], dc = ref.backward(saved[step], gy, a["w"], dc)
+        dh = ref.h_gradient(direct, d_product[step], a["w"])
+    _same_bits(t["gx"].grad, np.concatenate(d_gx))
+    _same_bits(t["h"].grad, dh)
+    before = np.concatenate([a["h"]] + hs[:-1])
+    _same_bits(t["w"].grad, ref.mm(before.T, np.concatenate(d_product)))
+    if cell == "lstm":
+        _same_bits(t["c"].grad, dc)
