@@ -1,10 +1,13 @@
 """nn.optim against PyTorch: the same problem, the same steps, the same parameters and state."""
+import re
+
 import numpy as np
 import pytest
 
 import autograd as ag
 import backends
 import nn
+import nn.functional as F
 from nn import optim
 
 STEPS = 8
@@ -585,3 +588,191 @@ def test_float16_moment_averages_do_not_overflow_between_two_large_gradients(tor
         ref.step()
     assert np.isfinite(ours.detach().numpy()).all()
     np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=2e-3, atol=1e-3)
+
+
+# --- an optimizer stepping a model moved to another device or dtype after its state was made ------
+
+# Cross-device tests pair the test's device with another available one.
+def _other_device(device):
+    others = [d for d in backends.available_devices() if d != device]
+    if not others:
+        pytest.skip("needs a second device")
+    return others[0]
+
+
+def _mentions_both(a, b):
+    """A regex that matches a message naming both devices, in either order."""
+    return rf"(?s)(?=.*{re.escape(a)})(?=.*{re.escape(b)})"
+
+
+OPTIMIZERS = {
+    "SGD-momentum": lambda ps: nn.optim.SGD(ps, lr=0.1, momentum=0.9),
+    "Adam": lambda ps: nn.optim.Adam(ps, lr=0.1),
+    "AdamW": lambda ps: nn.optim.AdamW(ps, lr=0.1, weight_decay=0.5),
+    "RMSprop": lambda ps: nn.optim.RMSprop(ps, lr=0.1),
+    "Adagrad": lambda ps: nn.optim.Adagrad(ps, lr=0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_step_after_model_moved_names_both_devices_and_changes_nothing(device, name):
+    """model.to(other) after the optimizer made its state: PyTorch refuses the step with
+    a device error; here it must too (a ValueError naming both devices), not a raw
+    array-library TypeError, and the refused step must not decay the weights or
+    advance the step counter."""
+    target = _other_device(device)
+    model = nn.Linear(3, 2)
+    optimizer = OPTIMIZERS[name](model.parameters())
+    F.mse_loss(model(ag.randn(4, 3)), ag.randn(4, 2)).backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    model.to(target)
+    with backends.default_device(target):
+        F.mse_loss(model(ag.randn(4, 3)), ag.randn(4, 2)).backward()
+    weight, bias = model.weight.numpy().copy(), model.bias.numpy().copy()
+    steps = {k: float(v.item()) for k, v in optimizer.state[model.weight].items() if k == "step"}
+    with pytest.raises(ValueError, match=_mentions_both(device, target)):
+        optimizer.step()
+    np.testing.assert_array_equal(model.weight.numpy(), weight)
+    np.testing.assert_array_equal(model.bias.numpy(), bias)
+    assert {k: float(v.item()) for k, v in optimizer.state[model.weight].items() if k == "step"} == steps
+
+
+def test_step_after_model_changed_dtype_names_both_dtypes_and_changes_nothing(device):
+    model = nn.Linear(3, 2)
+    optimizer = nn.optim.Adam(model.parameters(), lr=0.1)
+    F.mse_loss(model(ag.randn(4, 3)), ag.randn(4, 2)).backward()
+    optimizer.step()
+    model.to(dtype=ag.float64)
+    F.mse_loss(model(ag.randn(4, 3, dtype=ag.float64)), ag.randn(4, 2, dtype=ag.float64)).backward()
+    weight = model.weight.numpy().copy()
+    with pytest.raises(ValueError, match=r"Adam.step: state 'exp_avg' of parameter 0 .*float32.*float64"):
+        optimizer.step()
+    np.testing.assert_array_equal(model.weight.numpy(), weight)
+    optimizer.load_state_dict(optimizer.state_dict())  # the fix the message gives
+    optimizer.step()
+    assert optimizer.state[model.weight]["exp_avg"].dtype == ag.float64
+    assert not np.array_equal(model.weight.numpy(), weight)
+
+
+# --- hyperparameters and params of the wrong kind, at construction and at the step ----------------
+
+@pytest.mark.parametrize("cls, kwargs, word", [
+    (nn.optim.Adam, {"lr": "1e-3"}, "lr"),            # PyYAML reads `lr: 1e-3` as a string
+    (nn.optim.SGD, {"lr": None}, "lr"),
+    (nn.optim.SGD, {"lr": 0.1, "weight_decay": None}, "weight_decay"),
+    (nn.optim.RMSprop, {"lr": "0.01"}, "lr"),
+    (nn.optim.Adam, {"betas": 0.9}, "betas"),
+], ids=["adam-lr-str", "sgd-lr-none", "sgd-wd-none", "rmsprop-lr-str", "adam-betas-float"])
+def test_optimizer_hyperparameter_of_wrong_type_is_named(device, cls, kwargs, word):
+    """Now a raw "'>=' not supported between instances of 'str' and 'int'" (or "'float'
+    object is not iterable") from inside the check."""
+    p = ag.randn(2, requires_grad=True)
+    with pytest.raises(TypeError, match=rf"{cls.__name__}.*{word}"):
+        cls([p], **kwargs)
+
+
+def test_add_param_group_with_wrong_type_hyperparameter_is_named_and_not_added(device):
+    optimizer = nn.optim.Adam([ag.randn(2, requires_grad=True)])
+    with pytest.raises(TypeError, match=r"Adam.*lr"):
+        optimizer.add_param_group({"params": [ag.randn(2, requires_grad=True)], "lr": "0.1"})
+    assert len(optimizer.param_groups) == 1
+
+
+@pytest.mark.parametrize("pass_", ["module", "unbound-method"])
+def test_optimizer_given_the_model_says_to_pass_parameters(device, pass_):
+    """SGD(model, ...) and SGD(model.parameters, ...) (no call): now "'Linear' object is
+    not iterable" / "'method' object is not iterable"."""
+    model = nn.Linear(2, 2)
+    params = model if pass_ == "module" else model.parameters
+    with pytest.raises(TypeError, match=r"parameters\(\)"):
+        nn.optim.SGD(params, lr=0.1)
+
+
+def test_optimizer_from_a_used_up_parameter_generator_says_to_call_parameters_again(device, torch):
+    """params = model.parameters() given to two optimizers: the second got an empty
+    list, and the message told the user to pass model.parameters(), which they had."""
+    model = torch.nn.Linear(2, 2)
+    params = model.parameters()
+    torch.optim.SGD(params, lr=0.1)
+    with pytest.raises(ValueError, match="empty parameter list"):
+        torch.optim.Adam(params)
+    model = nn.Linear(2, 2)
+    params = model.parameters()
+    nn.optim.SGD(params, lr=0.1)
+    with pytest.raises(ValueError, match=r"^Adam got an empty parameter list; params is an iterator with nothing "
+                                         r"left in it: .*call model\.parameters\(\) again here; else the model "
+                                         r"has no parameters, or a filter left none$"):
+        nn.optim.Adam(params)
+    with pytest.raises(ValueError, match=r"^SGD got an empty parameter list; pass the parameters to optimize"):
+        nn.optim.SGD([], lr=0.1)  # a list is not used up: the old advice stands
+
+
+STEP_OPTIMIZERS = {
+    "SGD": lambda ps: nn.optim.SGD(ps, lr=0.1, momentum=0.9),
+    "Adam": lambda ps: nn.optim.Adam(ps, lr=0.1),
+    "AdamW": lambda ps: nn.optim.AdamW(ps, lr=0.1),
+    "RMSprop": lambda ps: nn.optim.RMSprop(ps, lr=0.1),
+    "Adagrad": lambda ps: nn.optim.Adagrad(ps, lr=0.1),
+}
+
+
+@pytest.mark.parametrize("key, value", [("lr", "0.5"), ("lr", None), ("weight_decay", "0.01")],
+                         ids=["lr-str", "lr-None", "weight_decay-str"])
+@pytest.mark.parametrize("name", sorted(STEP_OPTIMIZERS))
+def test_hyperparameter_written_into_a_group_later_is_checked_before_the_step(device, name, key, value):
+    """optimizer.param_groups[0]['lr'] = config['lr'] with a YAML string: the constructor
+    refuses '0.5', but step() read it with float() and stepped at 0.5; None failed with
+    Python's bare "float() argument must be ...". Now step refuses both before any update,
+    across every group (the first group here is fine and must not move either)."""
+    first, second = nn.Linear(3, 2), nn.Linear(3, 2)
+    optimizer = STEP_OPTIMIZERS[name]([{"params": first.parameters()}, {"params": second.parameters()}])
+    x, y = ag.randn(4, 3), ag.randn(4, 2)
+    (F.mse_loss(first(x), y) + F.mse_loss(second(x), y)).backward()
+    optimizer.param_groups[1][key] = value
+    weights = [p.numpy().copy() for p in (*first.parameters(), *second.parameters())]
+    state = {id(p): {k: v.numpy().copy() for k, v in s.items()} for p, s in optimizer.state.items()}
+    with pytest.raises(TypeError, match=rf"^{name}: {key} must be a number, got (str '{value}'; convert it with "
+                                        rf"float\(\)|NoneType None$)"):
+        optimizer.step()
+    for before, p in zip(weights, (*first.parameters(), *second.parameters())):
+        np.testing.assert_array_equal(p.numpy(), before)
+    assert {id(p): {k: v.numpy().tolist() for k, v in s.items()} for p, s in optimizer.state.items()} == \
+        {i: {k: v.tolist() for k, v in s.items()} for i, s in state.items()}
+    optimizer.param_groups[1][key] = float(value or 0.1)  # the fix the message gives
+    optimizer.step()
+    assert not np.array_equal(second.weight.numpy(), weights[2])
+
+
+def test_hyperparameters_that_are_numbers_of_other_types_still_step(device, torch):
+    """A NumPy float (np.linspace schedules) or a one-element tensor lr stays accepted, as
+    in PyTorch, and steps by its value."""
+    for lr in (np.float64(0.5), ag.tensor(0.5)):
+        p = ag.tensor([1.0, 2.0], requires_grad=True)
+        optimizer = nn.optim.SGD([p], lr=0.1)
+        optimizer.param_groups[0]["lr"] = lr
+        (p * p).sum().backward()
+        optimizer.step()
+        np.testing.assert_allclose(p.numpy(), [0.0, 0.0])
+
+
+def test_lbfgs_and_pair_hyperparameters_are_checked_at_step_too():
+    model = nn.Linear(2, 1)
+    loss = lambda: model(ag.ones(1, 2)).sum()  # noqa: E731
+    lbfgs = nn.optim.LBFGS(model.parameters())
+    lbfgs.param_groups[0]["lr"] = "0.5"
+    before = model.weight.numpy().copy()
+    with pytest.raises(TypeError, match=r"^LBFGS: lr must be a number, got str '0.5'"):
+        lbfgs.step(lambda: (lbfgs.zero_grad(), loss().backward(), loss())[-1])
+    adam = nn.optim.Adam(model.parameters())
+    loss().backward()
+    adam.param_groups[0]["betas"] = None
+    with pytest.raises(TypeError, match=r"^Adam: betas must be a pair of numbers \(beta1, beta2\), got None"):
+        adam.step()
+    np.testing.assert_array_equal(model.weight.numpy(), before)
+
+
+def test_adafactor_steps_take_the_fast_check():
+    """Its eps is a pair, which made every step run the full check (3.7 µs a group)."""
+    optimizer = nn.optim.Adafactor(nn.Linear(2, 1).parameters())
+    assert "eps" not in optimizer._numeric_keys
