@@ -494,3 +494,23 @@ def test_float16_std_takes_its_root_before_rounding(torch):
     assert y.dtype == ag.float16 and float(y.item()) == float(expected)
     y.backward()
     assert x.grad.dtype == ag.float16 and np.all(np.isfinite(x.grad.numpy()))
+
+
+# --- integer tensors into ops that need floats ----------------------------------------------------
+
+@pytest.mark.parametrize("name", ["exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid"])
+def test_integer_input_to_float_op_gives_default_float_like_pytorch(device, torch, name):
+    """torch.tensor([1, 2, 4]).exp() is float32 (the default dtype). Here the NumPy
+    backend gives float64 (which a float32 model then refuses) and the strict backend
+    raises array-api-strict's raw 'Only floating-point dtypes are allowed in exp'."""
+    x = ag.tensor([1, 2, 4])
+    y = getattr(ag, name)(x)
+    expected = getattr(torch, name)(torch.tensor([1, 2, 4]))
+    assert y.dtype == ag.float32
+    np.testing.assert_allclose(y.numpy(), expected.numpy(), rtol=1e-6)
+
+
+def test_integer_input_to_logsumexp_gives_default_float_like_pytorch(device, torch):
+    y = ag.logsumexp(ag.tensor([1, 2, 4]), axis=0)
+    assert y.dtype == ag.float32
+    np.testing.assert_allclose(y.numpy(), torch.logsumexp(torch.tensor([1, 2, 4]), 0).numpy(), rtol=1e-6)
