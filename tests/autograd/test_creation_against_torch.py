@@ -633,3 +633,66 @@ def test_randint_like_takes_torchs_forms(device, torch):
         assert set(ours.numpy().ravel().tolist()) == set(range(low, high)) == set(theirs.unique().tolist())
     assert ag.randint_like(ag.zeros(3), 10).dtype == ag.float32 == np.dtype(str(torch.randint_like(
         torch.zeros(3), 10).dtype).removeprefix("torch."))
+
+
+# --- sizes that are not non-negative integers -----------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda: ag.zeros(4, 2.5),        # silently (4, 2) now
+    lambda: ag.randn(4, 2.5),        # silently (4, 2) now
+    lambda: ag.ones((4, 2.5)),       # silently (4, 2) now
+    lambda: ag.zeros(4, "3"),        # silently (4, 3) now
+    lambda: ag.zeros(2.5),           # "'float' object is not iterable" now
+], ids=["zeros-args", "randn-args", "ones-tuple", "zeros-str", "zeros-one-float"])
+def test_creation_refuses_a_non_integer_size(device, make):
+    """torch.zeros(4, 2.5) raises 'must be tuple of ints'; truncating n / 2 to an int
+    hides a bug in the user's arithmetic."""
+    with pytest.raises(TypeError, match=r"(?i)integer|int\b"):
+        make()
+
+
+@pytest.mark.parametrize("make, op", [
+    (lambda: ag.zeros(-1, 3), "zeros"),
+    (lambda: ag.ones((2, -3)), "ones"),
+    (lambda: ag.empty(-1), "empty"),
+    (lambda: ag.full((-2,), 1.0), "full"),
+    (lambda: ag.rand(-1, 2), "rand"),
+    (lambda: ag.randn(-1), "randn"),
+    (lambda: ag.randint(0, 3, (-1,)), "randint"),
+    (lambda: ag.eye(2, -1), "eye"),
+    (lambda: ag.linspace(0, 1, -1), "linspace"),
+])
+def test_creation_with_a_negative_size_names_the_op(device, make, op):
+    """Now NumPy's bare "negative dimensions are not allowed" (raised inside its random
+    generator for randn) or "Number of samples, -1, must be non-negative"."""
+    with pytest.raises(ValueError, match=rf"^{op}: negative size in \(.*-\d.*\); every size must be >= 0"):
+        make()
+
+
+def test_creation_with_a_float_size_names_the_op(device):
+    with pytest.raises(TypeError, match=r"^eye: a shape takes integer sizes, got 2\.5"):
+        ag.eye(2.5)
+    with pytest.raises(TypeError, match=r"^reshape: a shape takes integer sizes, got 3\.0"):
+        ag.zeros(6).reshape(2, 3.0)
+
+
+# --- manual_seed given a seed that is not an integer ----------------------------------------------
+
+@pytest.mark.parametrize("seed, shown", [(0.5, "float 0.5"), ("42", "str '42'"), (np.float32(1.5), "float32")])
+def test_manual_seed_refuses_a_seed_that_is_not_an_integer(device, seed, shown):
+    """PyTorch runs int(seed): 0.1 and 0.9 both seed 0, silently, and '42' is read as 42."""
+    ag.manual_seed(3)
+    expected = ag.rand(4).numpy()
+    ag.manual_seed(3)
+    with pytest.raises(TypeError, match=rf"^manual_seed: the seed must be an integer, got {shown}"):
+        ag.manual_seed(seed)
+    np.testing.assert_array_equal(ag.rand(4).numpy(), expected)  # the generator was left as it was
+
+
+def test_manual_seed_still_takes_whole_floats_and_numpy_ints(device):
+    draws = []
+    for seed in (7, 7.0, np.int64(7), np.float64(7.0)):
+        ag.manual_seed(seed)
+        draws.append(ag.rand(3).numpy())
+    for d in draws[1:]:
+        np.testing.assert_array_equal(d, draws[0])
