@@ -10,6 +10,7 @@ import pytest
 
 import autograd as ag
 import backends
+import nn
 from autograd.tensor import Tensor
 from tests.autograd.torch_pairs import f64
 from tests.conftest import DEVICES
@@ -775,3 +776,107 @@ def test_to_device_takes_a_device_name_as_tensor_to_does(device):
         ag.to_device(x, "gpu")
     with pytest.raises(TypeError, match="expected a Tensor, got list"):
         ag.to_device([1.0], "cpu")
+
+
+# --- a size that is not an integer ----------------------------------------------------------------
+
+def test_reshape_refuses_a_non_integer_size(device):
+    x = ag.randn(6)
+    with pytest.raises(TypeError, match=r"(?i)integer|int\b"):
+        x.reshape(2, 3.7)  # silently (2, 3) now
+
+
+# --- .numpy() and np.asarray of a tensor that requires grad ---------------------------------------
+
+def test_numpy_of_a_tensor_that_requires_grad_is_read_only(device):
+    """PyTorch refuses .numpy() on a tensor that requires grad. Here it is a read-only
+    view: a write through it would bypass the version counter and make the gradient
+    silently wrong. .detach().numpy() stays writable, as in PyTorch."""
+    w = ag.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    y = (w * w).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        w.numpy()[0] = 100.0
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0, 3.0])
+    y.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0, 6.0])
+    w.grad.numpy()[0] = 7.0  # a gradient does not require grad: writable, and shares memory on the CPU
+    assert w.grad.tolist()[0] == (2.0 if device.startswith("cuda") else 7.0)  # (from a GPU, numpy() copies to the host)
+
+
+def test_np_asarray_of_a_tensor_that_requires_grad_is_read_only_too():
+    """np.asarray(w) (``__array__``, CPU tensors only) is a second way to the same memory:
+    read-only too, unless a copy is asked for."""
+    w = ag.tensor([1.0, 2.0, 3.0], device="cpu", requires_grad=True)
+    with pytest.raises(ValueError, match="read-only"):
+        np.asarray(w)[0] = 100.0
+    copied = np.array(w, copy=True)
+    copied[0] = 100.0
+    assert w.tolist() == [1.0, 2.0, 3.0]
+    plain = ag.tensor([1.0, 2.0], device="cpu")
+    np.asarray(plain)[0] = 5.0  # a tensor outside the graph shares its memory, writable
+    assert plain.tolist() == [5.0, 2.0]
+
+
+# --- PyTorch-only method names: an error that names the NumPy spelling to use ---------------------
+
+@pytest.mark.parametrize("call, fix", [
+    (lambda x: x.view(6), r"use reshape\(\*shape\)"),
+    (lambda x: x.unsqueeze(0), r"use expand_dims\(axis\)"),
+    (lambda x: x.permute(1, 0), r"use transpose\(\*axes\)"),
+    (lambda x: x.expand(4, 2, 3), r"use broadcast_to"),
+    (lambda x: x.numel(), r"size is the element count"),
+    (lambda x: x.dim(), r"use the ndim attribute"),
+    (lambda x: x.float(), r"astype\(ag\.float32\)"),
+    (lambda x: x.long(), r"astype\(ag\.int64\)"),
+    (lambda x: x.gather(1, ag.zeros(2, 1, dtype=ag.int64)), r"take_along_axis"),
+    (lambda x: x.scatter_(0, ag.zeros(1, 3, dtype=ag.int64), 1.0), r"x\[index\] = values"),
+], ids=["view", "unsqueeze", "permute", "expand", "numel", "dim", "float", "long", "gather", "scatter_"])
+def test_pytorch_method_names_say_the_numpy_spelling(device, call, fix):
+    x = ag.ones(2, 3)
+    with pytest.raises(AttributeError, match=rf"^'Tensor' object has no attribute '\w+' \(a PyTorch name\); .*{fix}"):
+        call(x)
+
+
+def test_pytorch_names_still_answer_hasattr_false_and_the_hints_work(device):
+    """Duck-typing code (hasattr(t, 'numel') to spot a torch tensor) must still see a
+    non-torch object, and each suggested spelling must do what the PyTorch call did."""
+    x = ag.arange(6, dtype=ag.float32).reshape(2, 3)
+    assert not any(hasattr(x, name) for name in ("view", "unsqueeze", "numel", "dim", "float", "long"))
+    assert getattr(nn.Parameter(ag.ones(2)), "contiguous", None) is None
+    torch = pytest.importorskip("torch")
+    t = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    idx = [[2, 0], [1, 1]]
+    pairs = [(x.reshape(3, 2), t.view(3, 2)), (x.expand_dims(0), t.unsqueeze(0)),
+             (x.transpose(1, 0), t.permute(1, 0)), (x.broadcast_to(4, 2, 3), t.expand(4, 2, 3)),
+             (x.take_along_axis(ag.tensor(idx), 1), t.gather(1, torch.tensor(idx))),
+             (x.astype(ag.int64), t.long())]
+    for ours, theirs in pairs:
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert (x.size, x.ndim) == (t.numel(), t.dim())
+
+
+# --- in-place fills and clamps given strings ------------------------------------------------------
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.fill_("1"), r"fill_: value must be a real number, a bool or a 0-d tensor, not str '1'"),
+    (lambda t: t.fill_(None), r"fill_: value must be a real number, a bool or a 0-d tensor, not NoneType"),
+    (lambda t: nn.init.constant_(t, "0.5"), r"fill_: value must be a real number"),
+    (lambda t: t.clamp_("0", 1), r"clip: min must be a real number or a Tensor, not str '0'"),
+    (lambda t: t.clamp(max=[1.0]), r"clip: max must be a real number or a Tensor, not list"),
+], ids=["fill_-str", "fill_-None", "init.constant_-str", "clamp_-str", "clamp-list"])
+def test_fill_and_clamp_refuse_values_that_are_not_numbers(device, torch, change, message):
+    """fill_("1") filled 1 (NumPy parses the string; torch raises TypeError), fill_("a")
+    raised NumPy's "could not convert string to float", and clamp_("0", 1) Python's
+    "'>' not supported between instances of 'str' and 'int'"."""
+    with pytest.raises(TypeError):
+        torch.zeros(2).fill_("1")
+    t = ag.tensor([3.0, -2.0])
+    with pytest.raises(TypeError, match=message):
+        change(t)
+    assert t.tolist() == [3.0, -2.0]
+
+
+def test_fill_and_clamp_still_take_numpy_scalars_and_0d_arrays(device):
+    t = ag.tensor([3.0, -2.0])
+    assert t.clamp(np.array(-1.0), np.float32(2.0)).tolist() == [2.0, -1.0]
+    assert t.fill_(np.float64(0.5)).tolist() == [0.5, 0.5]
