@@ -309,3 +309,32 @@ def test_gaussian_nll_loss_float16_variance_gradient_at_a_perfect_prediction_is_
     (ref,) = torch.autograd.grad(torch.nn.functional.gaussian_nll_loss(
         torch.tensor(mean), torch.tensor(mean), tv, reduction="sum"), [tv])
     np.testing.assert_array_equal(gv.numpy(), ref.numpy())  # [inf, 0.5, 0.25]
+
+
+# --- targets of the wrong kind: BCE's outside [0, 1], cross_entropy's class labels stored as floats
+
+def test_binary_cross_entropy_refuses_targets_outside_0_1(device, torch):
+    """Class labels 0..K passed to BCE: PyTorch raises 'all elements of target should be
+    between 0 and 1'; here a (negative) loss is returned silently."""
+    with pytest.raises(RuntimeError, match="target"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor([0.5, 0.2]), torch.tensor([2.0, 0.0]))
+    with pytest.raises(ValueError, match=r"target.*\[0, 1\]"):
+        F.binary_cross_entropy(ag.tensor([0.5, 0.2]), ag.tensor([2.0, 0.0]))
+
+
+@pytest.mark.parametrize("input_shape, target_shape", [((4, 3), (4,)), ((3,), ()), ((2, 3, 5), (2, 5))],
+                         ids=["batch", "unbatched", "spatial"])
+def test_cross_entropy_float_class_labels_say_to_convert_to_int(device, torch, input_shape, target_shape):
+    """Labels read as floats ([0., 2., 1.]) have the shape of class indices. PyTorch refuses
+    them ('expected target dtype to be Long'); the message here said only that probability
+    targets need the input's shape, which sent the user to reshape instead of converting."""
+    with pytest.raises(RuntimeError, match="Long"):
+        torch.nn.functional.cross_entropy(torch.zeros(input_shape), torch.zeros(target_shape))
+    with pytest.raises(TypeError, match=r"cross_entropy: class-index targets must be integers, not float32; "
+                                        r"convert them with target\.astype\(ag\.int64\)"):
+        F.cross_entropy(ag.randn(*input_shape), ag.zeros(*target_shape))
+
+
+def test_cross_entropy_probability_targets_of_another_shape_still_name_the_shape(device):
+    with pytest.raises(ValueError, match=r"probability targets must have the input's shape \(4, 3\), got \(4, 4\)"):
+        F.cross_entropy(ag.randn(4, 3), ag.zeros(4, 4))
