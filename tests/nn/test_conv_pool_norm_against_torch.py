@@ -235,3 +235,89 @@ def test_zero_variance_gradients_match_torch(device, torch, norm):
     yo.backward(ag.tensor(r, dtype=ag.float64))
     yt.backward(torch.from_numpy(r))
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-9)
+
+
+# --- normalization layers fed another dtype than their parameters ---------------------------------
+
+NORM_LAYERS = {
+    "BatchNorm1d": (lambda: nn.BatchNorm1d(3), (4, 3)),
+    "BatchNorm2d": (lambda: nn.BatchNorm2d(3), (2, 3, 4, 4)),
+    "LayerNorm": (lambda: nn.LayerNorm(3), (4, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NORM_LAYERS))
+def test_norm_layer_refuses_float64_input_into_float32_model(device, name):
+    """Linear, Conv2d, RNNs (and PyTorch's norm layers: 'mixed dtype (CPU): all inputs
+    must share same datatype') refuse float64 input to a float32 model; BatchNorm and
+    LayerNorm here return float64 and update their float32 running statistics."""
+    make, shape = NORM_LAYERS[name]
+    layer = make()
+    buffers = {k: v.numpy().copy() for k, v in layer.state_dict().items()}
+    with pytest.raises(TypeError, match=r"float64.*float32|float32.*float64"):
+        layer(ag.randn(*shape, dtype=ag.float64))
+    for k, v in layer.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), buffers[k])
+
+
+# --- inputs that do not fit a convolution or a norm layer: errors that name the layer and the fix
+
+@pytest.mark.parametrize("make, shape, fixed", [
+    (lambda: nn.Conv2d(3, 8, 3), (2, 28, 28, 3), (0, 3, 1, 2)),
+    (lambda: nn.Conv1d(3, 8, 3), (2, 10, 3), (0, 2, 1)),
+    (lambda: nn.ConvTranspose2d(3, 8, 3), (2, 6, 6, 3), (0, 3, 1, 2)),
+    (lambda: nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect"), (2, 6, 6, 3), (0, 3, 1, 2)),
+], ids=["conv2d", "conv1d", "conv-transpose2d", "conv2d-reflect"])
+def test_conv_on_channels_last_images_names_the_layer_and_the_transpose(device, torch, make, shape, fixed):
+    """Images in (N, H, W, C), as PIL and TensorFlow hold them: the message said "the input
+    has 28 channels", without the layer or the layout. PyTorch refuses too."""
+    with pytest.raises(RuntimeError, match="channels"):
+        torch.nn.Conv2d(3, 8, 3)(torch.zeros(2, 28, 28, 3))
+    layer = make()
+    name = type(layer).__name__
+    x = ag.randn(*shape)
+    with pytest.raises(ValueError, match=rf"^{name}\(3, 8, .*\): the input has {shape[1]} channels but the weight "
+                                         rf".* expects 3 .*; if the input is channels-last.*"
+                                         rf"x\.transpose{re_tuple(fixed)}$"):
+        layer(x)
+    assert layer(x.transpose(*fixed)).shape[:2] == (shape[0], 8)
+
+
+def re_tuple(axes):
+    return r"\(" + r", ".join(map(str, axes)) + r"\)"
+
+
+def test_conv_with_wrong_channels_names_the_layer_without_a_layout_guess(device):
+    with pytest.raises(ValueError, match=r"^Conv2d\(4, 2, .*groups=2\): the input has 2 channels but the weight "
+                                         r"\(2, 2, 3, 3\) expects 4 \(axis 1 of the \(N, C, H, W\) input of shape "
+                                         r"\(1, 2, 5, 5\)\)$"):
+        nn.Conv2d(4, 2, 3, groups=2)(ag.randn(1, 2, 5, 5))
+
+
+def test_batchnorm2d_on_channels_last_or_one_sample_says_how_to_fix_and_keeps_statistics(device, torch):
+    with pytest.raises(ValueError, match="expected 4D input"):
+        torch.nn.BatchNorm2d(3)(torch.zeros(3, 5, 5))
+    layer = nn.BatchNorm2d(3)
+    with pytest.raises(ValueError, match=r"BatchNorm2d: expected 3 channels \(axis 1\), got input of shape "
+                                         r"\(2, 5, 5, 3\); if the input is channels-last.*x\.transpose\(0, 3, 1, 2\)"):
+        layer(ag.randn(2, 5, 5, 3))
+    with pytest.raises(ValueError, match=r"BatchNorm2d: expected 4D input, got 3D input of shape \(3, 5, 5\); "
+                                         r"for one sample, add the batch axis with x\.expand_dims\(0\)"):
+        layer(ag.randn(3, 5, 5))
+    assert layer.num_batches_tracked.item() == 0
+    np.testing.assert_array_equal(layer.running_mean.numpy(), np.zeros(3))
+    assert layer(ag.randn(3, 5, 5).expand_dims(0)).shape == (1, 3, 5, 5)
+
+
+def test_layer_norm_with_a_float_size_names_normalized_shape(device):
+    """LayerNorm(d_model / 2) raised "'float' object is not iterable"; F.layer_norm(x, 3.0)
+    too, and a float inside a tuple, (3.0,), was taken silently."""
+    with pytest.raises(ValueError, match=r"LayerNorm: normalized_shape must be positive ints, got \(3\.0,\)"):
+        nn.LayerNorm(3.0)
+    x = ag.randn(2, 3)
+    for shape in (3.0, (3.0,)):
+        with pytest.raises(TypeError, match=r"layer_norm: normalized_shape must be an int or a sequence of ints"):
+            F.layer_norm(x, shape)
+    ours = F.layer_norm(x, np.int64(3)).numpy()
+    mean, var = x.numpy().mean(-1, keepdims=True), x.numpy().var(-1, keepdims=True)
+    np.testing.assert_allclose(ours, (x.numpy() - mean) / np.sqrt(var + 1e-5), rtol=1e-5, atol=1e-6)
