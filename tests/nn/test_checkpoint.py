@@ -464,3 +464,52 @@ def test_a_skeleton_nested_past_the_recursion_limit_is_a_corrupt_file(tmp_path, 
         nn.restore(path, model, optimizer)
     assert_state_equal(values(model), before)
     assert optimizer.param_groups[0]["lr"] == 0.1
+
+
+# --- what nn.save refuses -------------------------------------------------------------------------
+
+def test_save_of_a_torch_tensor_names_torch_and_the_conversion(device, torch, tmp_path):
+    """Now: "state['a'] is a Tensor, not a Tensor"."""
+    with pytest.raises(TypeError, match=r"torch"):
+        nn.save({"a": torch.ones(2)}, tmp_path / "x.safetensors")
+
+
+def test_save_to_a_directory_names_it_and_leaves_nothing_behind(device, tmp_path):
+    """Now "[Errno 21] Is a directory: '.../.tmp_xyz.1a2b3c4d.tmp' -> '...'": the name
+    of our temporary file, not the fix (nn.load already says so for a directory)."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"nn\.save: .*run is a directory; pass a file path inside it"):
+        nn.save(nn.Linear(2, 2).state_dict(), folder)
+    assert os.listdir(folder) == [] and sorted(os.listdir(tmp_path)) == ["run"]
+
+
+# --- nn.restore: all or nothing, an optimizer's post-hook error included --------------------------
+
+def test_restore_puts_the_optimizer_back_when_its_load_post_hook_raises(tmp_path):
+    """The post-hook runs after load_state_dict has swapped in the checkpoint's groups and
+    state; the undo of the optimizer was registered only once its load had succeeded, so the
+    model went back and the optimizer kept the refused checkpoint's lr and momentum."""
+    path = tmp_path / "sgd.safetensors"
+    model = nn.Linear(3, 2)
+    saved_optimizer = nn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(ag.ones(4, 3)).sum().backward()
+    saved_optimizer.step()
+    nn.save(model, path, saved_optimizer)
+
+    model = nn.Linear(3, 2)
+    weight = model.weight.numpy().copy()
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.5)
+    groups, state = optimizer.param_groups, optimizer.state
+
+    def refuse(opt):
+        raise ValueError("post-hook refuses")
+
+    optimizer.register_load_state_dict_post_hook(refuse)
+    with pytest.raises(ValueError, match="optimizer state does not fit this optimizer: post-hook refuses"):
+        nn.restore(path, model, optimizer)
+    assert optimizer.param_groups is groups and optimizer.state is state
+    assert [group["lr"] for group in optimizer.param_groups] == [0.5]
+    assert [group["momentum"] for group in optimizer.param_groups] == [0]
+    assert len(optimizer.state) == 0
+    np.testing.assert_array_equal(model.weight.numpy(), weight)
