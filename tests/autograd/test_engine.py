@@ -1650,3 +1650,94 @@ def test_the_caller_s_gradient_is_never_added_into(path, device):
     np.testing.assert_array_equal(g.numpy(), [1.0, 2.0, 3.0, 4.0])
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 6.0, 9.0, 12.0])
     assert not np.shares_memory(x.grad.numpy(), g.numpy())
+
+
+# --- a gradient made without create_graph ---------------------------------------------------------
+
+def test_grad_of_a_gradient_made_without_create_graph_suggests_create_graph(device):
+    """The usual cause (the first ag.grad lacked create_graph=True) is not in the
+    message now, which only suggests requires_grad and no_grad."""
+    x = ag.randn(3, requires_grad=True)
+    (gx,) = ag.grad((x ** 3).sum(), x)
+    with pytest.raises(RuntimeError, match="create_graph=True"):
+        ag.grad(gx.sum(), x)
+
+
+# --- a grad mode entered without its parentheses --------------------------------------------------
+
+@pytest.mark.parametrize("name, called", [("no_grad", r"no_grad\(\)"), ("enable_grad", r"enable_grad\(\)"),
+                                          ("inference_mode", r"inference_mode\(\)"),
+                                          ("set_grad_enabled", r"set_grad_enabled\(False\)")])
+def test_grad_mode_entered_without_parentheses_says_to_call_it_and_changes_nothing(device, name, called):
+    """`with ag.no_grad:` got Python's "'type' object does not support the context manager
+    protocol" (PyTorch's too), which does not point at the missing parentheses."""
+    ran = []
+    with pytest.raises(TypeError, match=rf"^with ag\.{name}: enters the class, not a grad mode; call it: "
+                                        rf"with ag\.{called}:$"):
+        with getattr(ag, name):
+            ran.append(True)
+    assert ran == [] and ag.is_grad_enabled()
+
+
+def test_grad_modes_still_work_with_and_without_parentheses_as_decorators(device):
+    @ag.no_grad
+    def bare():
+        return ag.is_grad_enabled()
+
+    @ag.no_grad()
+    def called():
+        return ag.is_grad_enabled()
+
+    with ag.no_grad():
+        inside = ag.is_grad_enabled()
+    assert (bare(), called(), inside, ag.is_grad_enabled()) == (False, False, False, True)
+
+
+# --- hooks that cannot be called or are given the wrong tensors -----------------------------------
+
+def test_tensor_hook_that_is_not_callable_is_refused_when_registered(device):
+    """Now accepted, then backward fails with a bare "'int' object is not callable"."""
+    x = ag.randn(3, requires_grad=True)
+    with pytest.raises(TypeError, match=r"register_hook: the hook must be a function, got int"):
+        x.register_hook(5)
+    (x * 2).sum().backward()  # nothing was registered
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def _loss(a):
+    return (a * a).sum()
+
+
+def test_multi_grad_hook_given_one_tensor_is_refused_not_hung_on_its_rows():
+    """tuple(x) gives x's rows, new tensors no backward reaches: fn was silently never called."""
+    a = ag.ones(2, 2, requires_grad=True)
+    with pytest.raises(TypeError, match=r"^register_multi_grad_hook: expected a sequence of Tensors, got Tensor; "
+                                        r"pass \[x\] for one tensor"):
+        ag.graph.register_multi_grad_hook(a, print)
+    with pytest.raises(TypeError, match=r"^register_multi_grad_hook: expected a sequence of Tensors, got "
+                                        r"builtin_function_or_method"):
+        ag.graph.register_multi_grad_hook(print, [a])  # fn first
+
+
+@pytest.mark.parametrize("second, error, message", [
+    (np.ones(2), TypeError, r"tensors\[1\] is ndarray, not a Tensor"),
+    (ag.ones(2), RuntimeError, r"tensors\[1\] does not require grad, so no backward reaches it; call "
+                               r"\.requires_grad_\(\) on it first"),
+], ids=["ndarray", "no-grad"])
+def test_multi_grad_hook_names_the_bad_tensor_and_registers_nothing(second, error, message):
+    a = ag.ones(2, requires_grad=True)
+    calls = []
+    with pytest.raises(error, match=rf"^register_multi_grad_hook: {message}"):
+        ag.graph.register_multi_grad_hook([a, second], calls.append)
+    _loss(a).backward()
+    assert calls == [] and a.grad is not None
+    with pytest.raises(ValueError, match=r"^register_multi_grad_hook: expected at least one Tensor, got an empty"):
+        ag.graph.register_multi_grad_hook([], calls.append)
+
+
+def test_a_node_hook_returning_too_many_gradients_says_how_many():
+    a = ag.ones(2, requires_grad=True)
+    y = a * 2
+    y.grad_fn.register_prehook(lambda grads: (grads[0], grads[0]))
+    with pytest.raises(TypeError, match=r"returned a tuple of 2; return a tuple of 1 output gradients"):
+        y.sum().backward()
