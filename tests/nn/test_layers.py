@@ -246,3 +246,30 @@ def test_gradcheck_through_a_small_network(device):
     x = ag.tensor(np.random.default_rng(0).standard_normal((2, 1, 3, 3)), dtype=ag.float64, requires_grad=True)
     params = list(model.parameters())
     assert ag.gradcheck(lambda x, *_: model(x), [x, *params])
+
+
+# --- Linear given an input whose last axis does not fit -------------------------------------------
+
+def test_linear_on_a_0d_input_says_so(device):
+    """Now: "the input's last axis has size None (shape ())"."""
+    layer = nn.Linear(4, 3)
+    with pytest.raises(ValueError, match=r"linear") as excinfo:
+        layer(ag.tensor(1.0))
+    assert "None" not in str(excinfo.value)
+
+
+def test_linear_with_wrong_in_features_names_the_layer_and_says_to_flatten(device, torch):
+    """MNIST images (64, 28, 28) into Linear(784, 10): the message named only the op
+    ("linear: the input's last axis has size 28 ..."), not which Linear of the network.
+    PyTorch refuses too ("mat1 and mat2 shapes cannot be multiplied")."""
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):
+        torch.nn.Linear(784, 10)(torch.zeros(64, 28, 28))
+    model = nn.Sequential(nn.Linear(784, 10))
+    x = ag.randn(64, 28, 28)
+    with pytest.raises(ValueError, match=r"^Linear\(in_features=784, out_features=10, bias=True\): expected an "
+                                         r"input whose last axis has 784 features, got shape \(64, 28, 28\); "
+                                         r"flatten the axes after the batch first, with x\.flatten\(1\)"):
+        model(x)
+    assert model(x.flatten(1)).shape == (64, 10)  # the fix the message gives
+    with pytest.raises(ValueError, match=r"^Linear\(in_features=100, .*got shape \(2, 2704\)$"):
+        nn.Linear(100, 10)(ag.randn(2, 2704))  # no flatten advice where the sizes do not match
