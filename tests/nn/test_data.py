@@ -7,6 +7,7 @@ import pytest
 
 import autograd as ag
 import backends
+import nn
 from nn.data import (DataLoader, Dataset, Subset, TensorDataset, default_collate, digits, mnist,
                      random_split, read_idx)
 
@@ -330,3 +331,67 @@ def test_loader_edge_sizes_match_pytorch(device, torch):
         assert [t.numpy().tolist() for (t,) in a] == [t.numpy().tolist() for (t,) in b]
     empty = DataLoader(TensorDataset(ag.zeros((0, 2))), batch_size=4, shuffle=True)
     assert len(empty) == 0 and list(empty) == []
+
+
+# --- a DataLoader given what is not a dataset, or samples of different shapes ---------------------
+
+def test_dataloader_given_an_iterator_says_what_a_dataset_needs(device):
+    """Now: "type object 'range_iterator' has no attribute '__getitem__'"."""
+    with pytest.raises(TypeError, match=r"__getitem__.*__len__|__len__.*__getitem__|Dataset"):
+        nn.data.DataLoader(iter(range(3)), batch_size=2)
+
+
+def test_default_collate_of_ragged_samples_says_to_pad_or_collate(device):
+    """Now "stack: all tensors need one shape, got (3,) and (4,)", from deep in the loader."""
+    loader = nn.data.DataLoader([(ag.zeros(3), 0), (ag.zeros(4), 1)], batch_size=2)
+    with pytest.raises(ValueError, match=r"default_collate: samples have different shapes, such as \(3,\) and "
+                                         r"\(4,\).*collate_fn"):
+        next(iter(loader))
+    batch = default_collate([ag.tensor([1.0, 2.0]), ag.tensor([3.0, 4.0])])
+    assert batch.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+
+
+# --- a TensorDataset or Subset subclass's own __getitems__ is called, not bypassed by the loader's
+# gather of the tensors' rows
+
+ROWS = np.arange(6.0, dtype=np.float32)
+
+
+def _batched_read(dataset, positions):
+    """Each sample as (row + 100 * batch size,): a read that the row gather cannot give."""
+    return [(dataset[p][0] + 100 * len(positions),) for p in positions]
+
+
+class OurBatchedTensors(TensorDataset):
+    __getitems__ = _batched_read
+
+
+class OurBatchedSubset(Subset):
+    __getitems__ = _batched_read
+
+
+def _torch_classes(torch):
+    return (type("TheirBatchedTensors", (torch.utils.data.TensorDataset,), {"__getitems__": _batched_read}),
+            type("TheirBatchedSubset", (torch.utils.data.Subset,), {"__getitems__": _batched_read}))
+
+
+@pytest.mark.parametrize("workers", [{}, dict(num_workers=1, multiprocessing_context="fork")],
+                         ids=["no workers", "workers"])
+@pytest.mark.parametrize("layout", ["tensors", "tensors under subsets", "subset subclass"])
+def test_a_subclass_getitems_is_called_not_skipped_by_the_row_gather_as_torchs(torch, layout, workers):
+    their_tensors, their_subset = _torch_classes(torch)
+    # (on the CPU for workers: those started with 'fork' cannot read a dataset on a GPU)
+    rows = ag.tensor(ROWS, device="cpu" if workers else None)
+    if layout == "tensors":
+        ours, theirs = OurBatchedTensors(rows), their_tensors(torch.from_numpy(ROWS))
+    elif layout == "tensors under subsets":
+        ours = Subset(Subset(OurBatchedTensors(rows), [5, 3, 1, 0]), [0, 1, 3])
+        theirs = torch.utils.data.Subset(torch.utils.data.Subset(their_tensors(torch.from_numpy(ROWS)),
+                                                                 [5, 3, 1, 0]), [0, 1, 3])
+    else:
+        ours = OurBatchedSubset(TensorDataset(rows), [4, 2, 0])
+        theirs = their_subset(torch.utils.data.TensorDataset(torch.from_numpy(ROWS)), [4, 2, 0])
+    got = [batch[0].numpy().tolist() for batch in DataLoader(ours, batch_size=2, **workers)]
+    expected = [batch[0].tolist() for batch in torch.utils.data.DataLoader(theirs, batch_size=2)]
+    assert got == expected
+    assert min(min(batch) for batch in got) >= 100  # every sample came through __getitems__
