@@ -356,3 +356,67 @@ def test_parameter_of_a_tensor_already_changed_keeps_earlier_graphs_valid(device
         p.sub_(1.0)
     with pytest.raises(RuntimeError, match="modified in place"):
         ag.grad(y.sum(), [w])
+
+
+# --- containers given something other than a layer ------------------------------------------------
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: nn.Sequential(nn.Linear(3, 2), nn.ReLU), r"not type \(the class ReLU itself\); make a layer from it, "
+                                                      r"e\.g\. ReLU\(\)"),
+    (lambda: nn.Sequential([nn.Linear(3, 2), nn.ReLU()]), r"not list of modules; unpack it, e\.g\. "
+                                                          r"nn\.Sequential\(\*layers\)"),
+], ids=["class-not-instance", "list"])
+def test_sequential_of_a_layer_class_or_a_list_says_the_fix(device, torch, build, message):
+    with pytest.raises(TypeError, match="is not a Module subclass"):
+        torch.nn.Sequential(torch.nn.ReLU)
+    with pytest.raises(TypeError, match=message):
+        build()
+
+
+# --- load_state_dict of a wrapped model's checkpoint, or of a module ------------------------------
+
+def _net():
+    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+
+
+class _Wrapper(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = _net()
+
+
+@pytest.mark.parametrize("prefix", ["module.", "model."])
+def test_load_state_dict_with_a_wrapper_prefix_says_to_strip_it_and_changes_nothing(device, prefix):
+    """A checkpoint of a DataParallel- or wrapper-held model has every key prefixed: the
+    error listed eight keys but not that they differ only by the prefix."""
+    model, saved = _net(), {prefix + k: v for k, v in _net().state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match=rf"every expected key appears with the prefix '{prefix}', as a "
+                                                rf"wrapped model saves them; strip it: "
+                                                rf"\{{k\.removeprefix\('{prefix}'\): v"):
+        model.load_state_dict(saved)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    model.load_state_dict({k.removeprefix(prefix): v for k, v in saved.items()})  # the fix the message gives
+    np.testing.assert_array_equal(model[0].weight.numpy(), saved[prefix + "0.weight"].numpy())
+
+
+def test_load_state_dict_of_a_bare_model_into_its_wrapper_names_the_submodule(device):
+    with pytest.raises(ValueError, match=r"every key of this module has the prefix 'model\.', which the "
+                                                r"saved keys lack; load them into the submodule 'model' instead"):
+        _Wrapper().load_state_dict(_net().state_dict())
+    with pytest.raises(ValueError) as excinfo:  # keys of another layout: no prefix advice
+        _net().load_state_dict(nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)).state_dict())
+    assert "prefix" not in str(excinfo.value)
+
+
+def test_load_state_dict_given_the_module_says_to_call_state_dict(device):
+    with pytest.raises(TypeError, match=r"not Sequential; pass the other module's \.state_dict\(\)"):
+        _net().load_state_dict(_net())
+
+
+def test_the_prefix_hint_needs_every_key_to_carry_the_prefix():
+    """Two Linears' state into one: '0.' is not a wrapper's prefix (the '1.' keys would stay unexpected)."""
+    with pytest.raises(Exception) as refused:
+        nn.Linear(2, 2).load_state_dict(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)).state_dict())
+    assert "strip it" not in str(refused.value)
