@@ -1,6 +1,7 @@
 """nn.optim.lr_scheduler against torch.optim.lr_scheduler: the same rates, bit for bit."""
 import math
 
+import numpy as np
 import pytest
 
 import autograd as ag
@@ -239,3 +240,71 @@ def test_load_state_dict_rejects_a_schedule_for_other_groups():
     assert target.step_size == 3
     with pytest.raises(TypeError, match="expected the dict"):
         target.load_state_dict([("step_size", 2)])
+
+
+# --- hyperparameters and metrics of the wrong kind (a YAML reader's strings) ----------------------
+
+SCHEDULES_GIVEN_STRINGS = {
+    "StepLR-gamma": (lambda o: lr_scheduler.StepLR(o, 2, gamma="0.5"), "StepLR: gamma"),
+    "MultiStepLR-gamma": (lambda o: lr_scheduler.MultiStepLR(o, [1], gamma="0.5"), "MultiStepLR: gamma"),
+    "ExponentialLR-gamma": (lambda o: lr_scheduler.ExponentialLR(o, gamma="0.9"), "ExponentialLR: gamma"),
+    "ExponentialLR-None": (lambda o: lr_scheduler.ExponentialLR(o, gamma=None), "ExponentialLR: gamma"),
+    "ConstantLR-factor": (lambda o: lr_scheduler.ConstantLR(o, factor="0.5"), "ConstantLR: factor"),
+    "LinearLR-start": (lambda o: lr_scheduler.LinearLR(o, start_factor="0.5"), "LinearLR: start_factor"),
+    "LinearLR-end": (lambda o: lr_scheduler.LinearLR(o, end_factor="1"), "LinearLR: end_factor"),
+    "PolynomialLR-power": (lambda o: lr_scheduler.PolynomialLR(o, power="2"), "PolynomialLR: power"),
+    "CosineAnnealingLR-T_max": (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max="10"), "CosineAnnealingLR: T_max"),
+    "CosineAnnealingLR-eta_min": (lambda o: lr_scheduler.CosineAnnealingLR(o, 10, eta_min="0"),
+                                  "CosineAnnealingLR: eta_min"),
+    "ReduceLROnPlateau-factor": (lambda o: lr_scheduler.ReduceLROnPlateau(o, factor="0.1"),
+                                 "ReduceLROnPlateau: factor"),
+    "ReduceLROnPlateau-min_lr": (lambda o: lr_scheduler.ReduceLROnPlateau(o, min_lr="1e-6"),
+                                 "ReduceLROnPlateau: min_lr"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES_GIVEN_STRINGS))
+def test_schedule_hyperparameter_of_wrong_type_is_named_and_changes_nothing(device, name):
+    """A YAML reader leaves `gamma: 1e-1` a string. These failed with Python's raw "can't
+    multiply sequence by non-int of type 'float'" (or "'<=' not supported..."), StepLR's and
+    MultiStepLR's only at the first epoch that changes the rate, as the optimizer's own
+    hyperparameters (and CyclicLR's, OneCycleLR's) already are named."""
+    make, prefix = SCHEDULES_GIVEN_STRINGS[name]
+    optimizer = nn.optim.SGD([ag.randn(2, requires_grad=True)], lr=0.1)
+    with pytest.raises(TypeError, match=rf"{prefix} must be a number, got (str|NoneType)"):
+        make(optimizer)
+    assert optimizer.param_groups[0]["lr"] == 0.1
+    assert "initial_lr" not in optimizer.param_groups[0]
+
+
+def test_multistep_milestones_as_strings_are_refused_not_silently_never_reached(device):
+    """MultiStepLR(opt, ["2"]) never lowered the rate: epoch 2 is not the string "2"."""
+    optimizer = nn.optim.SGD([ag.randn(2, requires_grad=True)], lr=1.0)
+    with pytest.raises(TypeError, match=r"MultiStepLR: milestones must be integer epochs, got '2'"):
+        lr_scheduler.MultiStepLR(optimizer, ["2"], gamma=0.5)
+    with pytest.raises(TypeError, match=r"got 2.5"):
+        lr_scheduler.MultiStepLR(optimizer, [2.5], gamma=0.5)
+    # NumPy integers and whole floats are epochs, as in PyTorch
+    for milestones in (np.array([2]), [2.0]):
+        optimizer.param_groups[0]["lr"] = 1.0
+        schedule = lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.5)
+        for _ in range(2):
+            optimizer.step()
+            schedule.step()
+        assert optimizer.param_groups[0]["lr"] == 0.5
+
+
+@pytest.mark.parametrize("metric", [None, "0.5"], ids=["None", "str"])
+def test_plateau_step_without_a_metric_says_what_to_pass_and_counts_nothing(device, metric):
+    """Now "float() argument must be a string or a real number, not 'NoneType'" for a
+    missing val_loss; and a string was parsed as a number."""
+    optimizer = nn.optim.SGD([ag.randn(2, requires_grad=True)], lr=0.1)
+    schedule = lr_scheduler.ReduceLROnPlateau(optimizer, patience=0)
+    schedule.step(1.0)
+    before = (schedule.last_epoch, schedule.best, schedule.num_bad_epochs)
+    with pytest.raises(TypeError, match=r"ReduceLROnPlateau\.step: metrics must be the monitored value.*"
+                                        r"scheduler\.step\(val_loss\)"):
+        schedule.step(metric)
+    assert (schedule.last_epoch, schedule.best, schedule.num_bad_epochs) == before
+    schedule.step(ag.tensor(2.0))  # a one-element tensor is a metric: worse, so the rate drops
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
