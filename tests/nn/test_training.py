@@ -370,3 +370,33 @@ def test_nan_loss_never_counts_as_an_improvement(device, tmp_path):
     assert len(history) == 2 and all(np.isnan(history.train_loss))
     assert stop.stopped_epoch == 2 and stop.best_epoch is None
     assert ckpt.saved == [] and not (tmp_path / "best.safetensors").exists()
+
+
+# --- nn.fit with arguments swapped or of the wrong kind -------------------------------------------
+
+def _fit_setup():
+    model = nn.Linear(3, 2)
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    dataset = nn.data.TensorDataset(ag.randn(8, 3), ag.randint(0, 2, 8))
+    return model, optimizer, dataset, nn.data.DataLoader(dataset, batch_size=4)
+
+
+@pytest.mark.parametrize("mistake, message", [
+    (lambda m, o, ds, dl: nn.fit(m, o, F.cross_entropy, dl), r"fit: loss_fn must be a callable loss.*got SGD"),
+    (lambda m, o, ds, dl: nn.fit(m, F.cross_entropy, m, dl), r"fit: optimizer must be an optimizer.*got Linear"),
+    (lambda m, o, ds, dl: nn.fit(m, "cross_entropy", o, dl), r"fit: loss_fn must be a callable loss.*got str"),
+    (lambda m, o, ds, dl: nn.fit(m.parameters(), F.cross_entropy, o, dl), r"fit: model must be an nn\.Module"),
+    (lambda m, o, ds, dl: nn.fit(m, F.cross_entropy, o, ds), r"fit: train_loader is a Dataset.*DataLoader"),
+    (lambda m, o, ds, dl: nn.fit(m, F.cross_entropy, o, dl, ds), r"fit: val_loader is a Dataset.*DataLoader"),
+], ids=["optimizer-and-loss-swapped", "model-as-optimizer", "loss-name", "parameters-as-model",
+        "dataset-as-train-loader", "dataset-as-val-loader"])
+def test_fit_refuses_wrong_arguments_before_training(device, mistake, message):
+    """Swapped arguments failed only inside the first batch, after a forward and backward
+    ("'function' object has no attribute 'zero_grad'"); a Dataset passed as the loader
+    trained silently on one unbatched sample per step."""
+    model, optimizer, dataset, loader = _fit_setup()
+    weight = model.weight.numpy().copy()
+    with pytest.raises(TypeError, match=message):
+        mistake(model, optimizer, dataset, loader)
+    np.testing.assert_array_equal(model.weight.numpy(), weight)
+    assert model.weight.grad is None
