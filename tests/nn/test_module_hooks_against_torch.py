@@ -8,6 +8,7 @@ import pytest
 
 import autograd as ag
 import nn
+import nn.functional as F
 
 from tests.torch_versions import torch_older_than
 
@@ -394,3 +395,14 @@ def test_hooks_run_once_under_double_backward(torch):
         counts.append(seen)
     assert len(counts[1]) == len(counts[0]) == 1
     np.testing.assert_allclose(counts[1][0], counts[0][0], rtol=1e-12)
+
+
+# --- a hook that cannot be called -----------------------------------------------------------------
+
+@pytest.mark.parametrize("register", ["register_forward_hook", "register_forward_pre_hook"])
+def test_module_hook_that_is_not_callable_is_refused_when_registered(device, register):
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match=rf"{register}: the hook must be a function, got str"):
+        getattr(layer, register)("print")
+    x = ag.randn(1, 2)
+    np.testing.assert_allclose(layer(x).numpy(), F.linear(x, layer.weight, layer.bias).numpy())
