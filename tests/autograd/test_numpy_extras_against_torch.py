@@ -10,6 +10,7 @@ import pytest
 
 import autograd as ag
 from autograd.ops import stacking
+import backends
 
 INF, NAN = float("inf"), float("nan")
 SPECIAL = [-3.7, -0.5, -0.0, 0.0, 0.5, 2.5, 27.0, -8.0, INF, -INF, NAN, 1e-310, -5e-324, 1.7e308]
@@ -652,3 +653,46 @@ def test_fmax_fmin_on_large_inputs_match_numpy_and_torch(fn, device, torch):
     getattr(torch, fn)(tx, ty).backward(torch.tensor(cotangent))
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
     np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# --- tensors on two devices -----------------------------------------------------------------------
+
+needs_strict = pytest.mark.skipif("strict" not in backends.available_devices(),
+                                  reason="needs array-api-strict")
+
+
+def _cpu_and_strict(values, dtype=None):
+    return ag.tensor(values, dtype=dtype, device="cpu"), ag.tensor(values, dtype=dtype, device="strict")
+
+
+@needs_strict
+@pytest.mark.parametrize("name, call", [
+    # these took the other device's array silently (NumPy reads it as its own) or failed inside NumPy
+    ("gcd", lambda f, s, i, j: ag.gcd(i, j)),
+    ("lcm", lambda f, s, i, j: ag.lcm(i, j)),
+    ("bincount", lambda f, s, i, j: ag.bincount(i, weights=s)),
+    ("histogram", lambda f, s, i, j: ag.histogram(f, bins=s)),
+    ("histogram", lambda f, s, i, j: ag.histogram(f, weights=s)),
+    ("isin", lambda f, s, i, j: ag.isin(f, s)),
+    ("isclose", lambda f, s, i, j: ag.isclose(f, s)),
+    ("delete", lambda f, s, i, j: ag.delete(f, j[:1])),
+    ("interp", lambda f, s, i, j: ag.interp(s, f, f)),
+    # these named the op inside them (where, concat, mul, matmul, add, getitem)
+    ("fmax", lambda f, s, i, j: ag.fmax(f, s)),
+    ("hstack", lambda f, s, i, j: ag.hstack([f, s])),
+    ("kron", lambda f, s, i, j: ag.kron(f, s)),
+    ("inner", lambda f, s, i, j: ag.inner(f, s)),
+    ("polyval", lambda f, s, i, j: ag.polyval(f, s)),
+    ("insert", lambda f, s, i, j: ag.insert(f, 1, s[:1])),
+    ("average", lambda f, s, i, j: ag.average(f, weights=s)),
+    ("cov", lambda f, s, i, j: ag.corrcoef(f, s)),
+    ("trapezoid", lambda f, s, i, j: ag.trapezoid(f, x=s)),
+    ("interp", lambda f, s, i, j: ag.interp(f, s, f)),
+], ids=["gcd", "lcm", "bincount", "histogram-bins", "histogram-weights", "isin", "isclose", "delete", "interp-x",
+        "fmax", "hstack", "kron", "inner", "polyval", "insert", "average", "corrcoef", "trapezoid", "interp-xp"])
+def test_numpy_functions_refuse_tensors_on_two_devices_naming_themselves(name, call):
+    f, s = _cpu_and_strict([1.0, 2.0, 3.0])
+    i, j = _cpu_and_strict([1, 2, 3], dtype=ag.int64)
+    with pytest.raises(ValueError, match=rf"^{name}: expected all tensors on one device, got "
+                                         r"(cpu and strict|strict and cpu); move one with \.to\(device\)"):
+        call(f, s, i, j)
