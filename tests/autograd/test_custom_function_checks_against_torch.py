@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from autograd.autocast_mode import custom_bwd, custom_fwd
+from autograd.function import once_differentiable
 
 
 def _function(forward, backward):
@@ -116,3 +118,138 @@ def test_a_change_of_the_input_reaches_what_saved_the_aliasing_output(device):
     y.add_(1)
     with pytest.raises(RuntimeError, match=r"Mul: a tensor it saved for backward .* was modified in place"):
         w.sum().backward()
+
+
+# --- a forward or backward written as PyTorch takes it, or nearly: ctx, @staticmethod, custom_fwd, apply
+
+def test_a_backward_without_staticmethod_runs_as_in_pytorch(torch):
+    """PyTorch calls backward on the class, so one written without @staticmethod (or with
+    once_differentiable put above @staticmethod) works; the engine called it on the node,
+    which passed the node twice ("takes 2 positional arguments but 3 were given")."""
+    def classes(lib, base, once):
+        class Plain(base):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x.data * 2 if lib is ag else x * 2
+
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return g * x
+
+        class OnceAbove(base):
+            @staticmethod
+            def forward(ctx, x):
+                return x.data * 3 if lib is ag else x * 3
+
+            @once
+            @staticmethod
+            def backward(ctx, g):
+                return g * 3
+        return Plain, OnceAbove
+
+    values = np.array([1.0, -2.0, 0.5])
+    for ours, theirs in zip(classes(ag, ag.Function, once_differentiable),
+                            classes(torch, torch.autograd.Function, torch.autograd.function.once_differentiable)):
+        x = ag.tensor(values, requires_grad=True)
+        tx = torch.tensor(values, requires_grad=True)
+        ours.apply(x).sum().backward()
+        theirs.apply(tx).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_a_forward_without_ctx_says_to_add_it_where_python_only_counted_arguments():
+    class Doubled(ag.Function):
+        @staticmethod
+        def forward(x):
+            return x.data * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(TypeError, match=r"^Doubled\.forward takes its arguments without ctx: define it as "
+                                        r"forward\(ctx, \.\.\.\).*or define setup_context"):
+        Doubled.apply(ag.ones(2, requires_grad=True))
+    with pytest.raises(TypeError, match=r"^Doubled\.forward takes its arguments without ctx"):
+        with ag.no_grad():
+            Doubled.apply(ag.ones(2, requires_grad=True))
+
+
+def test_a_forward_given_ctx_beside_setup_context_says_to_drop_one():
+    class Doubled(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(TypeError, match=r"^Doubled\.forward takes ctx, but Doubled defines setup_context, so "
+                                        r"forward is called without ctx: drop ctx from forward"):
+        Doubled.apply(ag.ones(2, requires_grad=True))
+
+
+def test_a_type_error_inside_forward_is_passed_on_as_it_is():
+    """Only a call the signature refuses is explained; forward's own errors are its own."""
+    class Broken(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data + "one"
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(TypeError) as caught:
+        Broken.apply(ag.ones(2, requires_grad=True))
+    assert "ctx" not in str(caught.value)
+
+
+def test_custom_fwd_on_a_setup_context_forward_is_refused_by_name():
+    """PyTorch's custom_fwd sets its state on the first input tensor there and fails in
+    backward with an AttributeError on ctx; topograd raised an AttributeError on the tensor."""
+    class Scaled(ag.Function):
+        @staticmethod
+        @custom_fwd(device_type="cpu", cast_inputs=ag.float32)
+        def forward(x):
+            return x.data * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        @custom_bwd(device_type="cpu")
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(TypeError, match=r"^custom_fwd: .*forward was called without ctx: custom_fwd decorates a "
+                                        r"forward\(ctx, \*args\)"):
+        Scaled.apply(ag.ones(2, requires_grad=True))
+
+
+@pytest.mark.parametrize("decorator, name", [(custom_fwd, "custom_fwd"), (custom_bwd, "custom_bwd")])
+def test_custom_fwd_and_bwd_name_themselves_for_a_device_with_an_index(decorator, name):
+    with pytest.raises(ValueError, match=rf"^{name}: device_type must be 'cpu' or 'cuda' \(a device type, "
+                                         r"without an index\), got 'cuda:0'"):
+        decorator(lambda ctx, x: x, device_type="cuda:0")
+
+
+def test_a_function_instance_called_like_a_module_says_to_use_apply():
+    class Double(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(TypeError, match=r"Double is called through its class: Double.apply\(...\)"):
+        Double()(ag.ones(2))
