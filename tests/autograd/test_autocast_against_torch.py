@@ -424,3 +424,9 @@ def test_bad_arguments_name_the_fix(args, error, match):
     with pytest.raises(error, match=match):
         ag.autocast(*args)
     assert not ag.is_autocast_enabled("cpu")
+
+
+def test_autocast_says_which_dtype_it_refused(torch):
+    with pytest.raises(ValueError, match=r"^autocast: dtype must be float16 \(ag\.float16 or 'float16'\).*"
+                                         r"got torch\.float16$"):
+        ag.autocast("cpu", dtype=torch.float16)
