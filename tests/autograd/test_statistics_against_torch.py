@@ -389,3 +389,9 @@ def test_histogram_float_edges_beside_integers_are_float64(device, torch):
     np.testing.assert_array_equal(hist.numpy(), want_hist)
     theirs = torch.histogram(torch.tensor(a, dtype=torch.float64), torch.tensor(edges, dtype=torch.float64))
     np.testing.assert_array_equal(hist.numpy(), theirs.hist.numpy())
+
+
+def test_nan_scans_name_themselves_on_a_bad_axis():
+    for op in (ag.nancumsum, ag.nancumprod):
+        with pytest.raises(ValueError, match=f"{op.__name__}: axis 3 is out of range"):
+            op(ag.ones(3), axis=3)
