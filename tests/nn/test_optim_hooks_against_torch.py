@@ -323,3 +323,29 @@ def test_load_state_dict_still_refuses_a_hyperparameter_of_the_wrong_type(name, 
     with pytest.raises(error, match=message):
         opt.load_state_dict(state_dict)
     assert opt.param_groups[0][key] == before
+
+
+# --- step hooks around a subclass's own step ------------------------------------------------------
+
+def test_step_hooks_still_run_once_around_an_overriding_step():
+    calls = []
+
+    class Logged(nn.optim.SGD):
+        def step(self, closure=None):
+            calls.append("step")
+            return super().step(closure)
+
+    weight = nn.Parameter(ag.ones(2))
+    weight.grad = ag.ones(2)
+    opt = Logged([weight], lr=0.5)
+    opt.step()  # no hooks: the plain route
+    handle = opt.register_step_pre_hook(lambda o, args, kwargs: calls.append("pre"))
+    global_handle = nn.optim.register_optimizer_step_post_hook(lambda o, args, kwargs: calls.append("post"))
+    try:
+        opt.step()
+    finally:
+        handle.remove()
+        global_handle.remove()
+    opt.step()
+    assert calls == ["step", "pre", "step", "post", "step"]
+    assert weight.tolist() == [-0.5, -0.5]
