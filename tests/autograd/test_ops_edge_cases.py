@@ -408,3 +408,36 @@ def test_logsumexp_of_a_row_of_minus_infinities_is_no_anomaly(device, torch):
     with ag.detect_anomaly():
         out = ag.logsumexp(ag.tensor(values), 1)
     np.testing.assert_array_equal(out.numpy(), torch.logsumexp(torch.tensor(values), 1).numpy())
+
+
+# --- the divisor's gradient of a / b in float16 ---------------------------------------------------
+
+@pytest.mark.parametrize("a, b, seed", [(3000.0, 10.0, 300.0), (60000.0, 60.0, 1000.0), (-500.0, 4.0, 2000.0)])
+def test_float16_divisors_gradient_is_finite_where_only_gy_times_the_output_overflows(torch, a, b, seed):
+    """(gy * out) / b multiplied gy * out in float16: 300 * 300 passes 65504, so the gradient
+    was -inf where PyTorch's (and the exact one, -9000) is finite, as under a loss scale."""
+    a, b, seed = (np.array([v], dtype=np.float16) for v in (a, b, seed))
+    xa, xb = ag.tensor(a, requires_grad=True), ag.tensor(b, requires_grad=True)
+    ga, gb = ag.grad(xa / xb, [xa, xb], ag.tensor(seed))
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    ref_a, ref_b = torch.autograd.grad(ta / tb, [ta, tb], torch.tensor(seed))
+    assert gb.dtype == ag.float16
+    np.testing.assert_array_equal(ga.numpy(), ref_a.numpy())
+    exact = -(seed.astype(np.float64) * a / b ** 2)
+    np.testing.assert_allclose(gb.numpy(), exact, rtol=1e-3)  # PyTorch's rounds twice, ours once
+    np.testing.assert_allclose(gb.numpy(), ref_b.numpy(), rtol=2e-3)
+
+
+def test_float16_divisors_second_derivative_matches_float64():
+    """The float32 detour is made of ops, so the gradient's own gradients stay right."""
+    a = np.array([3000.0, 0.0, -2.0], dtype=np.float16)
+    b = np.array([10.0, 0.25, 0.5], dtype=np.float16)
+    seed = np.array([300.0, 2.0, 1.0], dtype=np.float16)
+
+    def second(dtype):
+        xa, xb = ag.tensor(a.astype(dtype), requires_grad=True), ag.tensor(b.astype(dtype), requires_grad=True)
+        _, gb = ag.grad(xa / xb, [xa, xb], ag.tensor(seed.astype(dtype)), create_graph=True)
+        return [g.numpy().astype(np.float64) for g in ag.grad(gb.sum(), [xa, xb])]
+
+    for got, want in zip(second(np.float16), second(np.float64)):
+        np.testing.assert_allclose(got, want, rtol=2e-3)
