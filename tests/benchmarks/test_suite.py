@@ -567,3 +567,62 @@ def test_balanced_orders_stay_near_balanced_for_three_contenders_at_the_usual_re
     follows = collections.Counter((r[k], r[k + 1]) for r in rounds for k in range(n - 1))
     counts = [follows[(a, b)] for a in range(n) for b in range(n) if a != b]
     assert max(counts) - min(counts) <= 1, follows
+
+
+# --- the command lines: a mistake in an argument stops with a one-line error (argparse's exit
+# status 2, or a message naming the problem) before any timing, never with a traceback
+
+def _run(module, *args, timeout=120):
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _refused(done, status, fragment):
+    assert done.returncode == status, done.stdout[-2000:] + done.stderr[-2000:]
+    assert fragment in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("only", [",", "", " , "])
+def test_bench_only_that_names_nothing_is_refused_not_the_whole_suite(only):
+    _refused(_run("benchmarks", "--only", only, "--quick"), 2, f"--only {only!r} names no benchmark")
+
+
+def test_bench_out_into_a_file_is_refused_before_timing(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    done = _run("benchmarks", "--quick", "--no-charts", "--only", "overhead/chain-forward-backward",
+                "--out", str(taken / "sub"))
+    _refused(done, 2, f"--out {taken / 'sub'}: cannot create the folder (Not a directory)")
+    assert "wrote" not in done.stdout and "median" not in done.stdout  # nothing was timed
+
+
+def test_gc_share_refuses_zero_rounds_and_runs_tiny():
+    _refused(_run("benchmarks.gc_share", "--rounds", "0", "--cycles", "10"), 2,
+             "argument --rounds: must be at least 1, got 0")  # was statistics' "no median for empty data"
+    _refused(_run("benchmarks.gc_share", "--rounds", "1", "--cycles", "-3"), 2,
+             "argument --cycles: must be at least 1, got -3")  # printed a negative count of objects per op
+    done = _run("benchmarks.gc_share", "--rounds", "1", "--cycles", "10")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "build + backward of a 31-op chain" in done.stdout and "objects tracked per recorded op" in done.stdout
+
+
+# --- python -m benchmarks.gc_share runs without PyTorch (it imported torch unconditionally) -------
+
+# Runs the module as `python -m` would, with PyTorch made unimportable whether or not it is
+# installed (a None in sys.modules makes `import torch` raise ImportError).
+WITHOUT_TORCH = ("import runpy, sys; sys.modules['torch'] = None; "
+                 "sys.argv = ['gc_share', '--rounds', '1', '--cycles', '10']; "
+                 "runpy.run_module('benchmarks.gc_share', run_name='__main__')")
+
+
+def test_gc_share_runs_without_pytorch_and_prints_no_ratio_to_it():
+    done = subprocess.run([sys.executable, "-c", WITHOUT_TORCH], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    lines = done.stdout.splitlines()
+    rows = [line.split()[0:3] for line in lines if line.strip().startswith(("topograd", "torch"))]
+    assert rows == [["topograd,", "collector", "on"], ["topograd,", "collector", "paused"]]
+    assert "x torch" not in done.stdout
+    assert any(line.strip().startswith("objects tracked per recorded op:") for line in lines)
