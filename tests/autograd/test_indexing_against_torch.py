@@ -14,6 +14,7 @@ import autograd as ag
 from autograd.ops.indexing import IndexTypeError
 from autograd.tensor import version_of
 from tests.autograd.torch_pairs import both
+from backends.numpy_backend import NumpyBackend
 
 
 def f64(a, device, requires_grad=False):
@@ -460,3 +461,20 @@ def test_multi_axis_integer_index_into_an_empty_trailing_axis_has_a_gradient(dev
     tg, = torch.autograd.grad(ty.sum(), tx)
     assert g.shape == tuple(tg.shape) == shape
     np.testing.assert_array_equal(g.numpy(), tg.numpy())
+
+
+# --- take along an axis of an empty tensor --------------------------------------------------------
+
+@pytest.mark.parametrize("shape, ids", [((2, 4, 0), [1, 2]), ((3, 0), []), ((2, 3, 0, 2), [0, 2])])
+def test_take_along_an_axis_of_an_empty_tensor_has_an_empty_gradient(shape, ids):
+    """The flat scatter-add route after whole axes stepped its places by the size of the
+    axes after them: 0 for an empty tensor, and arange raised ZeroDivisionError."""
+    x = ag.zeros(shape, requires_grad=True)
+    y = ag.take(x, ag.tensor(np.array(ids, dtype=np.int64)), axis=1)
+    y.sum().backward()
+    assert x.grad.shape == shape
+    index = (slice(None), np.array(ids, dtype=np.int64))
+    want = np.zeros(shape, np.float32)
+    values = np.ones(want[index].shape, np.float32)
+    np.add.at(want, index, values)
+    np.testing.assert_array_equal(NumpyBackend().scatter_add(shape, index, values), want)
