@@ -7,7 +7,8 @@ import types
 
 import autograd as ag
 import nn
-from nn.utils import fusion
+from nn.utils import fusion, parametrizations, prune, remove_weight_norm, weight_norm
+from nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 OURS = types.SimpleNamespace(nn=nn)  # so that lib.nn.Conv2d names either library's layer
 
@@ -125,3 +126,62 @@ def test_a_conv_without_bias_keeps_its_dtype_beside_a_float64_norm(torch):
     assert (str(fused.weight.dtype), str(fused.bias.dtype)) == ("float32", "float32")
     assert (fused_t.weight.dtype, fused_t.bias.dtype) == (torch.float32, torch.float32)
     assert fused(ag.zeros(1, 2, 5, 5)).dtype == ag.float32
+
+
+# --- layers whose weight is computed (pruned, parametrized, weight_norm) --------------------------
+
+def _on(t, values):
+    """``values`` as an array of ``t``'s device (the default one: cuda:0 under TOPOGRAD_DEVICE=cuda)."""
+    return ag.tensor(np.asarray(values), device=t.device).data
+
+
+def _set(module, seed):
+    rng = np.random.default_rng(seed)
+    for p in module.parameters():
+        p.data = _on(p, rng.standard_normal(p.shape))
+    return module
+
+
+def _conv_and_norm():
+    conv = _set(nn.Conv2d(2, 3, 3).to(dtype=ag.float64), 0)
+    norm = nn.BatchNorm2d(3).to(dtype=ag.float64)
+    norm.running_mean.data = _on(norm.running_mean, [0.1, -0.2, 0.3])
+    norm.running_var.data = _on(norm.running_var, [0.5, 1.5, 2.0])
+    return conv.eval(), _set(norm, 1).eval()
+
+
+@pytest.mark.parametrize("computed", ["pruned", "parametrized", "weight_norm hook", "pruned bias"])
+def test_fusion_refuses_a_layer_whose_weight_is_computed_then_fuses_it_made_plain(computed):
+    # The fused copy kept the pruning hook or parametrization: assigning the fused weight failed
+    # (a KeyError naming right_inverse), or the copy's first forward did (a TypeError from the
+    # pruning hook); PyTorch's fails in the same places. Now: one ValueError naming the fix.
+    conv, norm = _conv_and_norm()
+    x = ag.tensor(np.random.default_rng(2).standard_normal((2, 2, 5, 5)))
+    if computed == "pruned":
+        prune.l1_unstructured(conv, "weight", 0.5)
+        undo = lambda: prune.remove(conv, "weight")
+    elif computed == "pruned bias":
+        prune.l1_unstructured(conv, "bias", 1)
+        undo = lambda: prune.remove(conv, "bias")
+    elif computed == "parametrized":
+        parametrizations.weight_norm(conv)
+        undo = lambda: nn.utils.parametrize.remove_parametrizations(conv, "weight")
+    else:
+        with pytest.warns(FutureWarning):
+            weight_norm(conv)
+        undo = lambda: remove_weight_norm(conv)
+    with ag.no_grad():
+        expected = norm(conv(x)).numpy()
+    name = "bias" if computed == "pruned bias" else "weight"
+    with pytest.raises(ValueError, match=f"fuse_conv_bn_eval: the .*Conv2d's {name} is computed from other tensors"):
+        fuse_conv_bn_eval(conv, norm)
+    undo()
+    with ag.no_grad():
+        np.testing.assert_allclose(fuse_conv_bn_eval(conv, norm)(x).numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_linear_fusion_refuses_a_pruned_linear():
+    linear, norm = _set(nn.Linear(3, 3), 0).eval(), nn.BatchNorm1d(3).eval()
+    prune.random_unstructured(linear, "weight", 0.3)
+    with pytest.raises(ValueError, match="fuse_linear_bn_eval: the Linear's weight is computed .*prune.remove"):
+        fuse_linear_bn_eval(linear, norm)
