@@ -8,6 +8,8 @@ import pytest
 import autograd as ag
 import nn
 from nn.optim import swa_utils
+from nn.optim.swa_utils import AveragedModel
+from nn.utils import parametrizations, prune
 
 from tests.torch_versions import torch_older_than
 
@@ -459,3 +461,59 @@ def test_swalr_errors_leave_the_param_groups_alone(torch):
                        else "anneal_strategy must be one of"):
         torch.optim.swa_utils.SWALR(theirs_opt, swa_lr=0.05, anneal_strategy="cosine")
     assert theirs_opt.param_groups[0]["swa_lr"] == 0.05
+
+
+# --- AveragedModel of a pruned or parametrized model ----------------------------------------------
+
+def _on(t, values):
+    """``values`` as an array of ``t``'s device (the default one: cuda:0 under TOPOGRAD_DEVICE=cuda)."""
+    return ag.tensor(np.asarray(values), device=t.device).data
+
+
+def _set(module, seed):
+    rng = np.random.default_rng(seed)
+    for p in module.parameters():
+        p.data = _on(p, rng.standard_normal(p.shape))
+    return module
+
+
+@pytest.mark.parametrize("kind", ["prune", "weight_norm", "orthogonal"])
+def test_averaged_pruned_or_parametrized_model_matches_pytorch(kind):
+    # What is averaged is the stored tensor (weight_orig, original0/1), the mask and the
+    # orthogonal base follow as buffers, and the averaged copy's forward computes its weight
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils import parametrizations as tparametrizations, prune as tprune
+    from torch.optim.swa_utils import AveragedModel as TorchAveragedModel
+    rng = np.random.default_rng(0)
+    ours = _set(nn.Linear(4, 4).to(dtype=ag.float64), 3)
+    theirs = torch.nn.Linear(4, 4).double()
+    with torch.no_grad():
+        for p, q in zip(ours.parameters(), theirs.parameters()):
+            q.copy_(torch.tensor(p.numpy()))
+    if kind == "prune":
+        prune.l1_unstructured(ours, "weight", 0.5)
+        tprune.l1_unstructured(theirs, "weight", 0.5)
+        with ag.no_grad():  # a weight still in a graph cannot be deep-copied (as in PyTorch)
+            ours(ag.zeros((1, 4), dtype=ag.float64))
+        with torch.no_grad():
+            theirs(torch.zeros(1, 4, dtype=torch.float64))
+    else:
+        getattr(parametrizations, kind)(ours)
+        getattr(tparametrizations, kind)(theirs)
+    averaged, their_averaged = AveragedModel(ours), TorchAveragedModel(theirs)
+    for _ in range(3):
+        for p, q in zip(ours.parameters(), theirs.parameters()):
+            step = 0.1 * rng.standard_normal(p.shape)
+            p.data = p.data + _on(p, step)
+            with torch.no_grad():
+                q.add_(torch.tensor(step))
+        averaged.update_parameters(ours)
+        their_averaged.update_parameters(theirs)
+    state, their_state = averaged.state_dict(), their_averaged.state_dict()
+    assert list(state) == list(their_state)
+    for key, value in state.items():
+        np.testing.assert_allclose(value.numpy(), their_state[key].numpy(), rtol=1e-12, atol=1e-14)
+    x = rng.standard_normal((5, 4))
+    with ag.no_grad():
+        np.testing.assert_allclose(averaged(ag.tensor(x)).numpy(), their_averaged(torch.tensor(x)).detach().numpy(),
+                                   rtol=1e-12, atol=1e-12)
