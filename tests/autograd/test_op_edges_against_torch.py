@@ -318,7 +318,7 @@ def test_the_divisors_gradient_stays_finite_under_a_zero_or_small_gradient(devic
     """Not PyTorch's order either: its gy * ((a / b) / b) is 0 * inf = NaN where gy is 0
     and (a / b) / b overflows, and inf where gy is small; (gy * (a / b)) / b is finite here
     (its gy * (a / b) can overflow where the gradient does not: float16 multiplies it in
-    float32, see tests/test_review_findings_5.py)."""
+    float32, see test_ops_edge_cases.py)."""
     xa = ag.tensor(np.array([3.0, 1.0], dtype=np.float32), requires_grad=True)
     xb = ag.tensor(np.array([1e-20, 1e-20], dtype=np.float32), requires_grad=True)
     _, gb = ag.grad(xa / xb, [xa, xb], ag.tensor(np.array([0.0, 1e-20], dtype=np.float32)))
