@@ -75,3 +75,228 @@ def test_metadata_is_a_dict_kept_on_the_node():
     y.grad_fn.metadata["layer"] = "first"
     assert y.grad_fn.metadata == {"layer": "first"}
     assert (x * 2).grad_fn.metadata == {}
+
+
+def _np(g):
+    return None if g is None else g.detach().numpy().copy()
+
+
+def _function(lib):
+    return ag.Function if lib is ag else torch.autograd.Function
+
+
+def _same(ours, theirs):
+    """Nested lists and tuples of arrays (or None, or strings) equal, to float32 rounding."""
+    if isinstance(ours, (list, tuple)):
+        assert isinstance(theirs, (list, tuple)) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            _same(a, b)
+    elif isinstance(ours, np.ndarray) or isinstance(theirs, np.ndarray):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    else:
+        assert ours == theirs
+
+
+# --- node pre-hooks that return None, and outputs that received no gradient -------------
+
+def _split(lib, x):
+    return x.split(2) if lib is torch else ag.split(x, 2)
+
+
+def _prehook_gives_none(lib, case):
+    x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    if case == "single output, another path":
+        y = x * 3
+        y.grad_fn.register_prehook(lambda grad_outputs: (None,))
+        (y + x).sum().backward()
+    elif case == "one of two outputs":
+        a, b = _split(lib, x)
+        a.grad_fn.register_prehook(lambda grad_outputs: (None, grad_outputs[1]))
+        (a.sum() + b.sum() * 2).backward()
+    elif case == "every output":
+        a, b = _split(lib, x)
+        a.grad_fn.register_prehook(lambda grad_outputs: (None, None))
+        (a.sum() + b.sum() * 2 + x.sum()).backward()
+    return _np(x.grad)
+
+
+@pytest.mark.parametrize("case", ["single output, another path", "one of two outputs", "every output"])
+def test_a_pre_hook_may_take_gradients_away(case):
+    # The op's backward was called with None: AttributeError or TypeError from inside it.
+    _same(_prehook_gives_none(ag, case), _prehook_gives_none(torch, case))
+
+
+def _custom_prehook_gives_none(lib, materialize):
+    class Square(_function(lib)):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(materialize)
+            ctx.save_for_backward(x)
+            return x.data * x.data if lib is ag else x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return None if g is None else 2 * x * g
+
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = Square.apply(x)
+    y.grad_fn.register_prehook(lambda grad_outputs: (None,))
+    y.sum().backward()
+    return _np(x.grad)
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_a_custom_function_gets_zeros_or_none_for_what_a_pre_hook_took(materialize):
+    ours, theirs = _custom_prehook_gives_none(ag, materialize), _custom_prehook_gives_none(torch, materialize)
+    _same(ours, theirs)
+    if materialize:
+        np.testing.assert_array_equal(ours, [0.0, 0.0])  # zeros went through its backward
+    else:
+        assert ours is None
+
+
+def _hooks_on_split(lib):
+    x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    a, _ = _split(lib, x)
+    seen = []
+    a.grad_fn.register_prehook(lambda grad_outputs: seen.append(("pre", [_np(g) for g in grad_outputs])))
+    a.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append(("post", [_np(g) for g in grad_outputs])))
+    (a * 2).sum().backward()
+    return seen, _np(x.grad)
+
+
+def test_node_hooks_see_none_for_an_output_that_received_no_gradient():
+    # They saw the zeros that the engine fills in for the op's backward.
+    ours, theirs = _hooks_on_split(ag), _hooks_on_split(torch)
+    _same(ours, theirs)
+    assert ours[0][0][1][1] is None
+
+
+# --- what a node hook's grad_inputs hold -------------------------------------------------
+
+def _post_hook_under_grad(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    w = lib.tensor([3.0, 4.0], requires_grad=True)
+    y = x * w
+    seen = []
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append([_np(g) for g in grad_inputs]))
+    grad = ag.grad if lib is ag else torch.autograd.grad
+    (gx,) = grad(y.sum(), [x])
+    return seen, _np(gx)
+
+
+def test_a_post_hook_sees_none_for_an_input_ag_grad_does_not_ask_for():
+    # Mul had computed w's gradient at forward's word, and the hook saw it.
+    ours, theirs = _post_hook_under_grad(ag), _post_hook_under_grad(torch)
+    _same(ours, theirs)
+    assert ours[0][0][1] is None
+
+
+def _post_hook_shapes(lib):
+    x = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    b = lib.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    y = x * b
+    seen = []
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append([tuple(g.shape) for g in grad_inputs]))
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs[0], grad_inputs[1] * 2))
+    y.sum().backward()
+    return seen, _np(b.grad)
+
+
+def test_a_post_hook_sees_each_gradient_in_its_input_s_shape():
+    # A broadcast input's gradient reached the hooks unreduced, (2, 3) for b of (3,).
+    ours, theirs = _post_hook_shapes(ag), _post_hook_shapes(torch)
+    _same(ours, theirs)
+    assert ours[0] == [[(2, 3), (3,)]]
+
+
+def _custom_post_hook_sees(lib):
+    class Double(_function(lib)):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data * 2 if lib is ag else x * 2
+
+        @staticmethod
+        def backward(ctx, g):  # a float64 gradient of a (1, 2) shape, for a float32 (2,) input
+            g = (g * 2).reshape(1, 2)
+            return g.astype(ag.float64) if lib is ag else g.double()
+
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = Double.apply(x)
+    seen = []
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append(
+        (tuple(grad_inputs[0].shape), str(grad_inputs[0].dtype).replace("torch.", ""))))
+    y.sum().backward()
+    return seen, _np(x.grad), str(x.grad.dtype).replace("torch.", "")
+
+
+def test_a_custom_function_s_post_hook_sees_its_gradients_checked_cast_and_reduced():
+    ours, theirs = _custom_post_hook_sees(ag), _custom_post_hook_sees(torch)
+    _same(ours, theirs)
+    assert ours[0] == [((2,), "float32")]
+
+
+# --- what a node hook may return ---------------------------------------------------------
+
+def _replaced(lib, hook_kind, change):
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = lib.tensor([1.0, 1.0, 1.0])
+    y = x * w
+
+    def changed(g):
+        if change == "dtype":
+            return g.astype(ag.float64) if lib is ag else g.double()
+        if change == "broadcastable shape":
+            return g.sum()
+        return g.reshape(1, 3)  # a bigger shape that sums back
+
+    if hook_kind == "pre":
+        y.grad_fn.register_prehook(lambda grad_outputs: (changed(grad_outputs[0]),))
+    else:
+        y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (changed(grad_inputs[0]), None))
+    y.sum().backward()
+    return _np(x.grad)
+
+
+@pytest.mark.parametrize("hook_kind", ["pre", "post"])
+@pytest.mark.parametrize("change", ["dtype", "broadcastable shape", "bigger shape"])
+def test_a_node_hook_that_changes_a_gradient_s_dtype_or_shape_is_refused(hook_kind, change):
+    # Taken as they were: a float64 .grad for a float32 leaf, or a scalar broadcast back
+    # to every element (x.grad [3, 3, 3] for [1, 1, 1]).
+    with pytest.raises(RuntimeError, match="has changed the"):
+        _replaced(torch, hook_kind, change)
+    with pytest.raises(RuntimeError, match="changed the gradient from shape"):
+        _replaced(ag, hook_kind, change)
+
+
+@pytest.mark.parametrize("lib", [ag, torch], ids=["ours", "torch"])
+def test_a_node_hook_may_not_fill_a_gradient_that_is_none(lib):
+    x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    a, _ = _split(lib, x)
+    a.grad_fn.register_prehook(lambda grad_outputs: (grad_outputs[0], lib.tensor([1.0, 1.0])))
+    message = "received none" if lib is ag else "can't replace a None gradient"
+    with pytest.raises(RuntimeError, match=message):
+        a.sum().backward()
+
+
+def _kept_replacement(lib, hook_kind):
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    kept = lib.tensor([5.0, 5.0, 5.0])
+    y = x + 1  # Add sends its output's gradient on as it is
+    if hook_kind == "pre":
+        y.grad_fn.register_prehook(lambda grad_outputs: (kept,))
+    else:
+        y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (kept, None))
+    y.sum().backward(retain_graph=True)
+    y.sum().backward()
+    return _np(kept), _np(x.grad)
+
+
+@pytest.mark.parametrize("hook_kind", ["pre", "post"])
+def test_a_tensor_a_node_hook_returns_and_keeps_is_not_added_into(hook_kind):
+    # x took the hook's tensor itself as its .grad, and the second backward added into
+    # it in place: the hook's own tensor became [10, 10, 10].
+    ours, theirs = _kept_replacement(ag, hook_kind), _kept_replacement(torch, hook_kind)
+    _same(ours, theirs)
+    np.testing.assert_array_equal(ours[0], [5.0, 5.0, 5.0])

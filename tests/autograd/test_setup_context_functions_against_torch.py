@@ -103,3 +103,56 @@ def test_a_classic_forward_with_ctx_still_works_beside_it():
     x = ag.tensor([1.0], requires_grad=True)
     Double.apply(x).backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0])
+
+
+def _np(g):
+    return None if g is None else g.detach().numpy().copy()
+
+
+def _function(lib):
+    return ag.Function if lib is ag else torch.autograd.Function
+
+
+def _same(ours, theirs):
+    """Nested lists and tuples of arrays (or None, or strings) equal, to float32 rounding."""
+    if isinstance(ours, (list, tuple)):
+        assert isinstance(theirs, (list, tuple)) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            _same(a, b)
+    elif isinstance(ours, np.ndarray) or isinstance(theirs, np.ndarray):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    else:
+        assert ours == theirs
+
+
+# --- custom Functions in PyTorch 2's form --------------------------------------------------
+
+def _subclass_with_its_own_setup_context(lib):
+    class Scale(_function(lib)):
+        @staticmethod
+        def forward(x):
+            return x * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.k = 2.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k
+
+    class ScaleWithOtherGradient(Scale):
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.k = 5.0
+
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    ScaleWithOtherGradient.apply(x).sum().backward()
+    return _np(x.grad)
+
+
+def test_a_subclass_that_overrides_only_setup_context_runs_its_own():
+    # It inherited forward bound to its parent's setup_context: a gradient of 2, not 5.
+    ours, theirs = _subclass_with_its_own_setup_context(ag), _subclass_with_its_own_setup_context(torch)
+    _same(ours, theirs)
+    np.testing.assert_array_equal(ours, [5.0, 5.0])
