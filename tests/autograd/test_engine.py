@@ -1776,3 +1776,18 @@ def test_grad_of_a_non_leaf_input_with_a_replacing_hook_is_the_hooks_gradient_ei
     _same(ours[0], theirs[0])                                  # x: [36, 72] in both
     np.testing.assert_array_equal(ours[1], [12.0, 24.0])       # y: the hook's, as when asked alone
     np.testing.assert_array_equal(theirs[1], [6.0, 12.0])      # PyTorch's: before the hook
+
+
+# --- a leaf hook's returned gradient that it keeps, against PyTorch ----------------------
+VALUES = np.array([1.0, 2.0, 3.0])
+
+
+def test_a_gradient_a_leaf_hook_returns_and_keeps_is_not_added_into_as_torch(device, torch):
+    for lib, (x, kept) in ((ag, (ag.tensor(VALUES, requires_grad=True), ag.full((3,), 7.0, dtype=ag.float64))),
+                           (torch, (torch.tensor(VALUES, requires_grad=True), torch.full((3,), 7.0,
+                                                                                        dtype=torch.float64)))):
+        x.register_hook(lambda g, kept=kept: kept)
+        (x * 2).sum().backward()
+        (x * 2).sum().backward()
+        np.testing.assert_array_equal(np.asarray(x.grad.tolist()), [14.0, 14.0, 14.0])
+        np.testing.assert_array_equal(np.asarray(kept.tolist()), [7.0, 7.0, 7.0])
