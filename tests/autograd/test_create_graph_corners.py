@@ -189,3 +189,74 @@ def test_third_derivative_through_abs_is_zero(device, torch):
     assert_close(h, th)
     assert k is not None
     assert_close(k, tk.numpy(force=True))  # (PyTorch's zeros here are a ZeroTensor)
+
+
+# --- a leaf that is itself the output: its gradient is made in create_graph's mode ---------------
+
+
+X = [0.5, -1.0, 2.0]
+
+
+def assert_close_1e12(got, want):
+    np.testing.assert_allclose(values(got), values(want), rtol=1e-12, atol=1e-12)
+
+
+def leaf(lib, data=X):
+    return lib.tensor(data, dtype=lib.float64, requires_grad=True)
+
+
+def _hooked_leaf_backward(lib, how):
+    """x.backward(g) (or ag.grad(x, x, g)) with a hook on x that computes with x itself."""
+    x = leaf(lib)
+    x.register_hook(lambda g: g * x)
+    g = lib.ones(3, dtype=lib.float64)
+    if how == "backward":
+        x.backward(g)
+        return x.grad
+    (gx,) = (ag.grad if lib is ag else lib.autograd.grad)(x, x, g)
+    return gx
+
+
+@pytest.mark.parametrize("how", ["backward", "grad"])
+def test_a_hook_on_a_leaf_output_runs_without_recording_in_a_plain_pass(device, torch, how):
+    """Before: the leaves among the outputs were finished before the engine switched to
+    create_graph's mode, so the hook's g * x was recorded and x.grad (or ag.grad's answer)
+    came back with a grad_fn and requires_grad=True. PyTorch runs the hook without
+    recording: a plain tensor, as every other gradient of a plain pass."""
+    mine, theirs = _hooked_leaf_backward(ag, how), _hooked_leaf_backward(torch, how)
+    assert_close_1e12(mine, theirs)
+    assert (mine.requires_grad, mine.grad_fn) == (theirs.requires_grad, None) == (False, None)
+
+
+def test_a_leaf_output_s_gradient_is_differentiable_under_create_graph_inside_no_grad(device, torch):
+    """x.backward(g, create_graph=True) inside no_grad, with g requiring grad: before, x.grad
+    was made in the caller's no_grad mode, so it did not require grad and d(x.grad)/dg
+    raised; PyTorch records it (create_graph sets the mode), and the derivative is 1."""
+    def run(lib):
+        x, g = leaf(lib), leaf(lib, [1.0, 2.0, 3.0])
+        seen = []
+        x.register_hook(lambda grad: seen.append(lib.is_grad_enabled()))
+        with lib.no_grad():
+            x.backward(g, create_graph=True)
+        (dg,) = (ag.grad if lib is ag else lib.autograd.grad)((x.grad * x.grad).sum(), g)
+        return x.grad, dg, seen
+    (mine, dmine, seen_mine), (theirs, dtheirs, seen_theirs) = run(ag), run(torch)
+    assert mine.requires_grad and theirs.requires_grad
+    assert_close_1e12(mine, theirs)
+    assert_close_1e12(dmine, dtheirs)  # 2 g
+    assert seen_mine == seen_theirs == [True]
+
+
+def test_several_gradients_for_a_leaf_output_are_summed_in_create_graph_s_mode(device, torch):
+    """ag.backward([x, x], [g1, g2], create_graph=True) inside no_grad: the two seeds for the
+    leaf x are summed before any node runs, and that sum was made in the caller's mode, so
+    x.grad lost its graph to g1 and g2. PyTorch's d(x.grad)/dg1 is 1 per element."""
+    def run(lib):
+        x, g1, g2 = leaf(lib), leaf(lib, [1.0, 2.0, 3.0]), leaf(lib, [4.0, 5.0, 6.0])
+        with lib.no_grad():
+            (ag.backward if lib is ag else lib.autograd.backward)([x, x], [g1, g2], create_graph=True)
+        return x.grad, (ag.grad if lib is ag else lib.autograd.grad)(x.grad.sum(), [g1, g2])
+    (mine, dmine), (theirs, dtheirs) = run(ag), run(torch)
+    assert_close_1e12(mine, theirs)
+    for got, want in zip(dmine, dtheirs):
+        assert_close_1e12(got, want)
