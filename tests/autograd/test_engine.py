@@ -14,6 +14,7 @@ import pytest
 import autograd as ag
 import backends
 from autograd.ops.elementwise import Neg
+from tests.autograd.torch_pairs import both, close
 from tests.torch_versions import torch_older_than
 
 from ..nn.torch_compare import assert_close_to_torch, float64_leaves
@@ -1903,3 +1904,35 @@ def test_gradients_for_several_outputs_may_come_from_any_iterable():
     seeds = (ag.tensor([1.0, 1.0]), ag.tensor([0.5, 0.5]))
     (g,) = ag.grad([v * 2, v * 3], v, grad_outputs=(s for s in seeds))
     np.testing.assert_array_equal(g.numpy(), [3.5, 3.5])
+
+
+# --- backward(inputs=...) with a non-leaf ---------------------------------------------------------
+
+def test_backward_into_a_non_leaf_that_retains_its_grad_adds_the_gradient_once_as_torch(device, torch):
+    """The pass filled the retained grad, and the inputs= step then added the same gradient
+    again: twice PyTorch's."""
+    x, tx = both(torch, [1.0, -2.0, 0.5])
+    y, ty = x * 2.0, tx * 2.0
+    y.retain_grad()
+    ty.retain_grad()
+    y.register_hook(lambda g: g * 10.0)
+    ty.register_hook(lambda g: g * 10.0)
+    (y * y).sum().backward(inputs=[y, x])
+    (ty * ty).sum().backward(inputs=[ty, tx])
+    close(y.grad, ty.grad)
+    close(x.grad, tx.grad)
+
+
+def test_backward_into_a_non_leaf_makes_it_retain_its_grad_as_torch(device, torch):
+    """As PyTorch's: a non-leaf given as inputs= retains its grad from then on, so a later
+    plain backward adds to it (topograd's stayed at the first pass's gradient)."""
+    x, tx = both(torch, [1.0, -2.0, 0.5])
+    y, ty = x.sin(), tx.sin()
+    (y * y).sum().backward(inputs=[y], retain_graph=True)
+    (ty * ty).sum().backward(inputs=[ty], retain_graph=True)
+    assert y.retains_grad and ty.retains_grad
+    assert x.grad is None and tx.grad is None
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    close(y.grad, ty.grad)
+    close(x.grad, tx.grad)
