@@ -15,6 +15,8 @@ import autograd as ag
 import nn
 from autograd import viz
 
+from .test_profiler import CountingModules, wide_model
+
 pytest.importorskip("graphviz")
 
 
@@ -615,3 +617,76 @@ def test_draw_into_a_missing_folder_names_the_folder(device, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"draw: folder .*missing.* does not exist"):
         ag.draw(y, target)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- labels Graphviz could not read or drew wrongly -------------------------------------------
+
+def svg_texts(source):
+    """The texts Graphviz draws for a DOT source (dot must read it)."""
+    svg = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True)
+    assert svg.returncode == 0, svg.stderr.decode()
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg.stdout.decode())]
+
+
+def quoted_cluster_labels(source):
+    return re.findall(r'^\s*color="#8a9bb0".* label=("(?:[^"\\]|\\.)*"|<.*>|\S+)', source, flags=re.M)
+
+
+class Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(ag.randn(3))
+        self.inner = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.inner(x * self.w)
+
+
+@pytest.mark.parametrize("class_name", ["<Net>", "<a<b>", "<>"])
+def test_a_model_class_named_in_angle_brackets_is_drawn_as_written(device, class_name):
+    """The model's cluster is labelled with its class name alone, and the graphviz package
+    passes a text in <...> on as an HTML-like label: <Net> was drawn as "Net", <> as
+    nothing, and dot could not read the drawing of <a<b> at all (syntax error)."""
+    pytest.importorskip("graphviz")
+    model = type(class_name, (Scaled,), {})()
+    source = ag.make_dot(model(ag.randn(2, 3)).sum()).source
+    assert sorted(quoted_cluster_labels(source)) == sorted([f'"{class_name}"', '"inner (Linear)"'])
+    if shutil.which("dot"):
+        texts = svg_texts(source)
+        assert class_name in texts and "inner (Linear)" in texts
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x1f", "\ud800"])
+def test_characters_dot_cannot_hold_are_drawn_as_escapes(device, char):
+    """A NUL, another control character or a lone surrogate in a parameter's or a module's
+    name made a DOT source that dot refused ("not well-formed (invalid token)", or a
+    syntax error), or that could not be written as UTF-8 at all; each is drawn as its
+    Python escape instead."""
+    pytest.importorskip("graphviz")
+    escaped = ascii(char)[1:-1]
+    model = nn.Sequential(OrderedDict([(f"k{char}", nn.Linear(3, 3))]))
+    w = ag.randn(3, requires_grad=True)
+    source = ag.make_dot(model(ag.randn(2, 3) * w).sum(), params={f"w{char}": w}).source
+    assert char not in source
+    source.encode("utf-8")
+    assert f"<B>w{escaped}</B>" in source and f"<B>k{escaped}.weight</B>" in source
+    assert f'"k{escaped.replace(chr(92), chr(92) * 2)} (Linear)"' in quoted_cluster_labels(source)
+    if shutil.which("dot"):
+        texts = svg_texts(source)
+        assert f"w{escaped}" in texts and f"k{escaped} (Linear)" in texts
+
+
+# --- module names: one walk per parent (wide_model and CountingModules: test_profiler.py) -----
+def test_drawing_a_wide_model_lists_its_children_a_fixed_number_of_times(device):
+    """Each child's name was found by walking its parent's children again, so naming the
+    clusters of a Sequential of n layers took n walks of n children: drawing 13,000
+    Linear layers took 110 s (2 s now)."""
+    pytest.importorskip("graphviz")
+    listed = {}
+    for width in (10, 60):
+        model = wide_model(width)
+        source = ag.make_dot(model(ag.randn(1, 2)).sum(), collapse_repeats=False, max_nodes=10_000).source
+        listed[width] = CountingModules.listed
+        labels = quoted_cluster_labels(source)
+        assert sorted(labels) == sorted(["Sequential"] + [f'"{i} (Linear)"' for i in range(width)])
+    assert listed[60] == listed[10]  # (naming parameters lists them too)
