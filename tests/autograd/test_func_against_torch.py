@@ -235,3 +235,33 @@ def test_a_bad_leaf_is_named_by_its_transform():
         ag.func.grad(lambda p: p["a"].sum())({"a": ag.tensor(X), "b": None})
     with pytest.raises(TypeError, match="^vjp: the primals must be Tensors.*found float"):
         ag.func.vjp(lambda x: x, [ag.tensor(X), 1.0])
+
+
+# --- tangents, cotangents and outputs that do not fit: torch.func's RuntimeError ----------------
+MISUSE_X = np.array([0.5, -1.0, 2.0])
+
+
+def _misuses(lib, func):
+    x = lib.tensor(MISUSE_X)
+    return {
+        "tangent shape": lambda: func.jvp(lambda t: t.sin(), (x,), (lib.tensor(MISUSE_X[:2]),)),
+        "tangent structure": lambda: func.jvp(lambda p: p["a"].sin(), ({"a": x},), (x,)),
+        "tangent dict order": lambda: func.jvp(lambda p: p["a"] * p["b"], ({"a": x, "b": x},), ({"b": x, "a": x},)),
+        "no primal tensor": lambda: func.jvp(lambda t: lib.ones(2), ([],), ([],)),
+        "jvp of no output": lambda: func.jvp(lambda t: (), (x,), (x,)),
+        "jacrev of no output": lambda: func.jacrev(lambda t: {})(x),
+        "jacfwd of no output": lambda: func.jacfwd(lambda t: [])(x),
+        "cotangent shape": lambda: func.vjp(lambda t: t * 2, x)[1](lib.tensor(MISUSE_X[:2])),
+        "grad of a vector": lambda: func.grad(lambda t: t * 2)(x),
+    }
+
+
+@pytest.mark.parametrize("misuse", list(_misuses(ag, ag.func)))
+def test_tangents_cotangents_and_outputs_that_do_not_fit_raise_torch_funcs_runtime_error(misuse):
+    """torch.func raises RuntimeError for these; topograd raised ValueError only. Now a
+    ShapeError, as ag.functional's: both, so either catch works."""
+    with pytest.raises(RuntimeError):
+        _misuses(torch, torch.func)[misuse]()
+    with pytest.raises(RuntimeError) as caught:
+        _misuses(ag, ag.func)[misuse]()
+    assert isinstance(caught.value, ValueError)

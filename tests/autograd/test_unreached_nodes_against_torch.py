@@ -2,6 +2,8 @@
 backward returned None for it) still runs, as in PyTorch's engine: its tensor hooks, node
 hooks, post-accumulate hooks and multi-grad hooks see None, and a custom Function's
 backward gets zeros (None after set_materialize_grads(False)), which then flow on."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -150,3 +152,62 @@ def test_an_optimizer_steps_a_parameter_behind_a_custom_function_no_gradient_rea
         optim.step()
         return p.detach().numpy()
     np.testing.assert_allclose(run("ag"), run("torch"), rtol=1e-12)
+
+
+# --- checkpoints the pass reaches without a gradient, and freed nodes it reaches ---------------
+def _lib_and_checkpoint(name):
+    """(the library, its Function base, the array a forward computes on, its checkpoint)."""
+    if name == "torch":
+        import torch.utils.checkpoint
+        return torch, torch.autograd.Function, (lambda t: t), torch.utils.checkpoint.checkpoint
+    return ag, ag.Function, (lambda t: t.data), ag.checkpoint.checkpoint
+
+
+def _seen_gradient(events, label):
+    return lambda g: events.append((label, None if g is None else g.tolist()))
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+@pytest.mark.parametrize("inside", ["custom", "built-in"])
+def test_a_checkpoint_the_pass_reaches_without_gradient_runs_its_graph_as_torch(materialize, inside):
+    """The checkpoint's node stands for function's graph, which PyTorch's engine runs
+    there: a custom Function inside gets zeros (None without materialized grads), which
+    reach the leaf, and the hooks inside see None. topograd skipped the node."""
+    def run(name):
+        lib, _, _, checkpoint = _lib_and_checkpoint(name)
+        events = []
+        Drop, Double = _functions(name, events, materialize)
+        a = lib.ones(2, dtype=lib.float64, requires_grad=True)
+        a.register_hook(_seen_gradient(events, "a hook"))
+
+        def block(x):
+            h = (x * 3).sin()
+            h.register_hook(_seen_gradient(events, "inner hook"))
+            return Double.apply(h) if inside == "custom" else h.exp()
+        out = checkpoint(block, a, use_reentrant=False)
+        Drop.apply(out).sum().backward()
+        return events, None if a.grad is None else a.grad.tolist()
+    ours, theirs = run("ag"), run("torch")
+    assert ours == theirs
+    assert ours[1] == ([0.0, 0.0] if inside == "custom" and materialize else None)
+
+
+@pytest.mark.parametrize("path", ["plain", "node hook", "anomaly"])
+def test_a_second_backward_through_freed_nodes_no_gradient_reaches_raises_as_torch(path):
+    """Without retain_graph, the first pass frees what exp saved; PyTorch's node unpacks it
+    even when it gets no gradient, so the second pass raises. topograd's passed quietly."""
+    def run(name):
+        lib = _lib_and_checkpoint(name)[0]
+        Drop, _ = _functions(name, [])
+        b = lib.ones(2, dtype=lib.float64, requires_grad=True)
+        y = b.exp()
+        if path == "node hook":
+            y.grad_fn.register_prehook(lambda grad_outputs: None)
+        out = Drop.apply(y).sum()
+        out.backward()
+        anomaly = torch.autograd.detect_anomaly if name == "torch" else ag.detect_anomaly
+        with pytest.raises(RuntimeError, match="second time"):
+            with anomaly() if path == "anomaly" else contextlib.nullcontext():
+                out.backward()
+        return b.grad
+    assert run("ag") is None and run("torch") is None
