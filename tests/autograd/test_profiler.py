@@ -6,7 +6,6 @@ takes, so only the order between ops is used."""
 import json
 import re
 import time
-from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ import backends
 import nn
 from autograd import function, viz
 from autograd.profiler import profile
+from tests.autograd.wide_models import CountingModules, wide_model
 from tests.test_no_reference_cycles import _DoubleInPlace
 
 
@@ -347,22 +347,6 @@ def test_nested_profiles_and_errors_leave_no_observer(device, tmp_path):
 
 
 # --- module names: one walk per parent -----------------------------------------------------------
-class CountingModules(OrderedDict):
-    """A module registry that counts how often its entries are listed."""
-    listed = 0
-
-    def items(self):
-        type(self).listed += 1
-        return super().items()
-
-
-def wide_model(width):
-    model = nn.Sequential(*[nn.Linear(2, 2) for _ in range(width)])
-    object.__setattr__(model, "_modules", CountingModules(model._modules))
-    CountingModules.listed = 0
-    return model
-
-
 def test_profiling_a_wide_model_lists_its_children_once(device):
     """The profiler labels each op's module as drawings do, and was quadratic the same
     way: profiling the forward of 6,000 Linear layers took 10.7 s (0.17 s now)."""

@@ -15,7 +15,7 @@ import autograd as ag
 import nn
 from autograd import viz
 
-from .test_profiler import CountingModules, wide_model
+from .wide_models import CountingModules, wide_model
 
 pytest.importorskip("graphviz")
 
@@ -676,7 +676,7 @@ def test_characters_dot_cannot_hold_are_drawn_as_escapes(device, char):
         assert f"w{escaped}" in texts and f"k{escaped} (Linear)" in texts
 
 
-# --- module names: one walk per parent (wide_model and CountingModules: test_profiler.py) -----
+# --- module names: one walk per parent ------------------------------------------------------
 def test_drawing_a_wide_model_lists_its_children_a_fixed_number_of_times(device):
     """Each child's name was found by walking its parent's children again, so naming the
     clusters of a Sequential of n layers took n walks of n children: drawing 13,000
