@@ -420,3 +420,15 @@ def test_the_prefix_hint_needs_every_key_to_carry_the_prefix():
     with pytest.raises(Exception) as refused:
         nn.Linear(2, 2).load_state_dict(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)).state_dict())
     assert "strip it" not in str(refused.value)
+
+
+def test_an_object_array_is_refused_not_read_as_nan(torch):
+    """NumPy casts an object array's None to NaN; PyTorch refuses such a value, and so does
+    load_state_dict, changing nothing."""
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(2, 1).load_state_dict({"weight": np.array([[None, None]]), "bias": np.zeros(1)})
+    model = nn.Linear(2, 1)
+    before = model.weight.detach().numpy().copy()
+    with pytest.raises(ValueError, match="weight: expected numbers, got an array of dtype object. Nothing was changed"):
+        model.load_state_dict({"weight": np.array([[None, None]]), "bias": np.zeros(1)})
+    np.testing.assert_array_equal(model.weight.detach().numpy(), before)
