@@ -1,4 +1,6 @@
 """nn.metrics against scikit-learn's definitions."""
+import tracemalloc
+
 import numpy as np
 import pytest
 from sklearn import metrics as sk
@@ -92,3 +94,35 @@ def test_bad_inputs_are_rejected(device):
         metrics.accuracy(ag.tensor([0.2, 0.9]), ag.tensor([0, 1]))
     with pytest.raises(ValueError, match="out of range"):
         metrics.precision(ag.tensor([0, 3]), ag.tensor([0, 1]), num_classes=3)
+
+
+@pytest.mark.parametrize("average", ["macro", "micro", "weighted", None])
+def test_scores_of_many_classes_need_no_confusion_matrix(device, average):
+    """The scores built the C x C confusion matrix for three per-class counts: 200 MB for a
+    class index of 4999 among three samples (7 GB for ImageNet-21k's classes)."""
+    preds, targets = [0, 4999, 17], [0, 4999, 4999]
+    for ours, theirs in SCORES:
+        tracemalloc.start()
+        try:
+            got = ours(ag.tensor(preds), ag.tensor(targets), average=average)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_allclose(got, theirs(targets, preds, average=average, zero_division=0.0), rtol=1e-12)
+        assert peak < 10 * 2**20, f"{ours.__name__} used {peak / 2**20:.0f} MiB"
+
+
+@pytest.mark.parametrize("num_classes", [2.5, True, "3", 0, -1])
+def test_num_classes_that_is_not_a_positive_int_is_refused(device, num_classes):
+    # 2.5 was taken as 2, True as 1, "3" was a TypeError from a comparison
+    with pytest.raises(ValueError, match=r"precision: num_classes must be an int >= 1 .*got " + repr(num_classes)):
+        metrics.precision(ag.tensor([0, 1]), ag.tensor([1, 1]), num_classes=num_classes)
+
+
+@pytest.mark.parametrize("pos_label", [1.0, 0.0])
+def test_binary_pos_label_given_as_float_or_bool(device, pos_label):
+    # a float pos_label was a TypeError ("list indices must be integers")
+    preds, targets = [1, 0, 1, 1], [1, 1, 0, 1]
+    for ours, theirs in SCORES:
+        expected = theirs(targets, preds, average="binary", pos_label=int(pos_label))
+        assert ours(ag.tensor(preds), ag.tensor(targets), average="binary", pos_label=pos_label) == expected
