@@ -1,4 +1,5 @@
-"""nn.utils gradient clipping against torch.nn.utils, on every backend."""
+"""nn.utils gradient clipping (and parameters_to_vector / vector_to_parameters) against
+torch.nn.utils, on every backend."""
 import math
 
 import numpy as np
@@ -106,3 +107,32 @@ def test_negative_limits_are_rejected_before_any_change(call, message):
         call(params)
     for p, v in zip(params, values):
         np.testing.assert_array_equal(p.grad.numpy(), v)
+
+
+# --- parameters_to_vector and vector_to_parameters
+
+def test_parameters_to_vector_and_back_match_torch(torch):
+    # nn.utils had neither parameters_to_vector nor vector_to_parameters.
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
+    ours = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    vec = nn.utils.parameters_to_vector(ours.parameters())
+    ref = torch.nn.utils.parameters_to_vector(theirs.parameters())
+    np.testing.assert_array_equal(vec.numpy(), ref.detach().numpy())
+    weights = np.random.default_rng(0).standard_normal(vec.shape).astype(np.float32)
+    (vec * ag.tensor(weights)).sum().backward()
+    (ref * torch.tensor(weights)).sum().backward()
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6)
+    params = list(ours.parameters())
+    new = np.arange(vec.size + 2, dtype=np.float32)  # entries past the last parameter are unused, as in PyTorch
+    nn.utils.vector_to_parameters(ag.tensor(new), ours.parameters())
+    torch.nn.utils.vector_to_parameters(torch.tensor(new), theirs.parameters())
+    assert list(ours.parameters()) == params  # the same Parameters, changed in place
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.detach().numpy())
+    with pytest.raises(ValueError, match="vec has 3 elements, but the parameters hold 11"):
+        nn.utils.vector_to_parameters(ag.zeros(3), ours.parameters())
+    np.testing.assert_array_equal(ours[0].bias.numpy(), theirs[0].bias.detach().numpy())  # unchanged
+    with pytest.raises(TypeError, match="vec must be a Tensor, not list"):
+        nn.utils.vector_to_parameters([0.0], ours.parameters())

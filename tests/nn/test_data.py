@@ -9,8 +9,8 @@ import pytest
 import autograd as ag
 import backends
 import nn
-from nn.data import (BatchSampler, DataLoader, Dataset, SequentialSampler, Subset, TensorDataset, default_collate,
-                     digits, mnist, random_split, read_idx)
+from nn.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, SequentialSampler, Subset, TensorDataset,
+                     default_collate, digits, mnist, random_split, read_idx)
 
 
 def rows_dataset(n=23, features=3):
@@ -510,3 +510,25 @@ def test_an_empty_batch_is_refused_on_both_collate_paths():
         loader = DataLoader(dataset, batch_sampler=[[0, 1], []])
         with pytest.raises(ValueError, match=r"no samples to collate \(did the batch sampler give an empty batch"):
             list(loader)
+
+
+# --- ConcatDataset against torch.utils.data's
+
+def test_concat_dataset_matches_torch(torch):
+    # ConcatDataset (and Dataset + Dataset) was missing.
+    a, b = np.arange(5.0)[:, None], np.arange(10.0, 13.0)[:, None]
+    theirs = torch.utils.data.ConcatDataset([torch.utils.data.TensorDataset(torch.tensor(a)),
+                                            torch.utils.data.TensorDataset(torch.ones(0, 1)),
+                                            torch.utils.data.TensorDataset(torch.tensor(b))])
+    ours = ConcatDataset([TensorDataset(ag.tensor(a)), TensorDataset(ag.ones(0, 1)), TensorDataset(ag.tensor(b))])
+    assert len(ours) == len(theirs) == 8 and ours.cumulative_sizes == theirs.cumulative_sizes
+    for i in range(-8, 8):
+        assert ours[i][0].tolist() == theirs[i][0].tolist(), i
+    with pytest.raises(IndexError, match="index 8 is out of range for 8 samples"):
+        ours[8]
+    batches = [x.numpy().ravel().tolist() for (x,) in DataLoader(ours, batch_size=3)]
+    assert batches == [x.numpy().ravel().tolist() for (x,) in torch.utils.data.DataLoader(theirs, batch_size=3)]
+    joined = TensorDataset(ag.tensor(a)) + TensorDataset(ag.tensor(b))
+    assert type(joined) is ConcatDataset and [float(joined[i][0][0]) for i in (4, 5)] == [4.0, 10.0]
+    with pytest.raises(ValueError, match="no datasets to join"):
+        ConcatDataset([])
