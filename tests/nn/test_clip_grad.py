@@ -136,3 +136,13 @@ def test_parameters_to_vector_and_back_match_torch(torch):
     np.testing.assert_array_equal(ours[0].bias.numpy(), theirs[0].bias.detach().numpy())  # unchanged
     with pytest.raises(TypeError, match="vec must be a Tensor, not list"):
         nn.utils.vector_to_parameters([0.0], ours.parameters())
+
+
+# --- bug: get_total_norm took integer tensors -------------------------------------------
+
+@pytest.mark.parametrize("norm_type", [2.0, float("inf")])
+def test_get_total_norm_refuses_integer_tensors(torch, norm_type):
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.nn.utils.get_total_norm([torch.ones(2), torch.tensor([1, 2])], norm_type)
+    with pytest.raises(TypeError, match=r"get_total_norm: .*floating-point .* got a int64 tensor of shape \(2,\)"):
+        get_total_norm([ag.ones(2), ag.tensor([1, 2])], norm_type)

@@ -5,10 +5,11 @@ import pytest
 
 import autograd as ag
 import nn
+from nn.utils import rnn
 from nn.utils.rnn import (PackedSequence, invert_permutation, pack_padded_sequence, pack_sequence,
                           pad_packed_sequence, pad_sequence, unpack_sequence, unpad_sequence)
 
-from .torch_compare import assert_parameter_grads_match, float64_leaves
+from .torch_compare import assert_parameter_grads_match, float64_leaves, named_rng
 
 INPUT, HIDDEN, PROJ = 3, 4, 2
 STEPS, LENGTHS = 5, [3, 5, 1, 4]       # distinct, so every sort order is unambiguous
@@ -396,3 +397,49 @@ def test_recurrent_input_of_another_dtype_than_the_weights_is_refused(device, pa
     x = ag.zeros((2, 1, INPUT))  # float32
     with pytest.raises(TypeError, match="float64.*float32|float32.*float64"):
         lstm(pack_sequence([x[:, 0]]) if packed else x)
+
+
+# --- bug: sequences of different dtypes were promoted, not put in the first one's -----------
+
+@pytest.mark.parametrize("first, second", [("float32", "float64"), ("float64", "float32")])
+@pytest.mark.parametrize("packed", [False, True], ids=["pad_sequence", "pack_sequence"])
+def test_sequences_of_different_dtypes_take_the_first_ones(device, torch, first, second, packed):
+    rng = named_rng("mixed dtypes")
+    values = [rng.normal(size=(3, 2)).astype(first), rng.normal(size=(2, 2)).astype(second)]
+    ours = [ag.tensor(v, requires_grad=True) for v in values]
+    theirs = [torch.tensor(v, requires_grad=True) for v in values]
+    if packed:
+        out, ref = rnn.pack_sequence(ours).data, torch.nn.utils.rnn.pack_sequence(theirs).data
+    else:
+        out, ref = rnn.pad_sequence(ours, padding_value=-1.5), torch.nn.utils.rnn.pad_sequence(theirs, padding_value=-1.5)
+    assert out.dtype == np.dtype(first) and str(ref.dtype) == f"torch.{first}"
+    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
+    weights = rng.normal(size=ref.shape)
+    (out * ag.tensor(weights.astype(first))).sum().backward()
+    (ref * torch.tensor(weights.astype(first))).sum().backward()
+    for x, y in zip(ours, theirs):  # each gradient back in its own sequence's dtype
+        assert x.grad.dtype == x.dtype
+        np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-6)
+
+
+# --- bug: a one-element integer tensor was refused as total_length ------------------------
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pad_packed_sequence_takes_an_integer_tensor_as_total_length(device, torch, batch_first):
+    values = [np.arange(n * 2, dtype=np.float32).reshape(n, 2) + 1 for n in (1, 3, 2)]
+    ours = rnn.pack_sequence([ag.tensor(v) for v in values], enforce_sorted=False)
+    theirs = torch.nn.utils.rnn.pack_sequence([torch.tensor(v) for v in values], enforce_sorted=False)
+    _, lengths = rnn.pad_packed_sequence(ours)
+    out, out_lengths = rnn.pad_packed_sequence(ours, batch_first, -1.0, total_length=lengths.max() + 2)
+    ref, _ = torch.nn.utils.rnn.pad_packed_sequence(theirs, batch_first, -1.0,
+                                                    total_length=torch.tensor(5))
+    assert out.shape == tuple(ref.shape) == ((3, 5, 2) if batch_first else (5, 3, 2))
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    assert out_lengths.tolist() == [1, 3, 2]
+
+
+@pytest.mark.parametrize("total_length", [5.0, ag.tensor(5.0), True])
+def test_pad_packed_sequence_refuses_a_total_length_that_is_no_integer(total_length):
+    packed = rnn.pack_sequence([ag.ones((3, 2)), ag.ones((1, 2))])
+    with pytest.raises(TypeError, match="pad_packed_sequence: total_length must be an int or None"):
+        rnn.pad_packed_sequence(packed, total_length=total_length)
