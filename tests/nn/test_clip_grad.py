@@ -146,3 +146,66 @@ def test_get_total_norm_refuses_integer_tensors(torch, norm_type):
         torch.nn.utils.get_total_norm([torch.ones(2), torch.tensor([1, 2])], norm_type)
     with pytest.raises(TypeError, match=r"get_total_norm: .*floating-point .* got a int64 tensor of shape \(2,\)"):
         get_total_norm([ag.ones(2), ag.tensor([1, 2])], norm_type)
+
+
+# --- clip_grad_norm_ of float16 gradients, and empty gradients in the total norm, as PyTorch's
+
+def _pair(torch, values):
+    """The same parameters, each with its value as its gradient, in topograd and in PyTorch."""
+    ours, theirs = [], []
+    for v in values:
+        p = nn.Parameter(ag.tensor(v.copy()))
+        p.grad = ag.tensor(v.copy())
+        ours.append(p)
+        q = torch.nn.Parameter(torch.from_numpy(v.copy()))
+        q.grad = torch.from_numpy(v.copy())
+        theirs.append(q)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("norm_type, max_norm", [(2.0, 1.0), (2.0, 0.05), (math.inf, 1e-3), (1.0, 2e-4)])
+def test_clip_grad_norm_scales_float16_gradients_in_float32_as_pytorch(norm_type, max_norm, torch):
+    # The factor was rounded to float16 before scaling a float16 gradient, where PyTorch
+    # multiplies in float32 and rounds once: the clipped gradients were off by up to a float16
+    # step, and a factor under 3e-8 (a large norm, a small max_norm) became 0, zeroing them.
+    # The factor is float32 when the gradients are of several dtypes, as here.
+    rng = np.random.default_rng(0)
+    values = [(rng.normal(size=(6, 5)) * 2000).astype(np.float16), rng.normal(size=4).astype(np.float32),
+              np.array([60000.0, -1.5], dtype=np.float16)]
+    ours, theirs = _pair(torch, values)
+    total = clip_grad_norm_(ours, max_norm, norm_type=norm_type)
+    ref_total = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
+    assert total.item() == ref_total.item() and total.dtype == np.float32
+    for p, q in zip(ours[::2], theirs[::2]):  # the float16 gradients, bit for bit
+        assert p.grad.dtype == np.float16
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    assert ours[2].grad.numpy()[0] != 0  # 60000 did not vanish
+
+
+@pytest.mark.parametrize("norm_type", [-math.inf, -1.0, -2.0])
+def test_an_empty_gradient_leaves_a_negative_order_norm_of_the_others_as_it_is(norm_type, torch):
+    # An empty gradient's norm was 0 for every order, so with norm_type -inf (the smallest
+    # absolute value) or below 0 it took the total to 0, whatever the other gradients held.
+    # PyTorch refuses such an empty gradient; the total is now the norm of all the elements,
+    # as without it.
+    values = [np.array([0.5, -2.0, 3.0]), np.zeros((0, 3)), np.array(-0.25)]
+    without_empty = torch.cat([torch.from_numpy(v).reshape(-1) for v in values if v.size])
+    expected = torch.linalg.vector_norm(without_empty, norm_type).item()
+    assert get_total_norm([ag.tensor(v) for v in values], norm_type).item() == pytest.approx(expected, rel=1e-12)
+
+    ours, _ = _pair(torch, values)
+    _, theirs = _pair(torch, [v for v in values if v.size])
+    total = clip_grad_norm_(ours, 0.1, norm_type=norm_type)
+    ref_total = torch.nn.utils.clip_grad_norm_(theirs, 0.1, norm_type=norm_type)
+    assert total.item() == pytest.approx(ref_total.item(), rel=1e-12) and total.item() > 0.1
+    for p, q in zip(ours[::2], theirs):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("norm_type", [math.inf, 0, 1.0, 2.0])
+def test_an_empty_gradient_still_adds_nothing_to_the_other_norms(norm_type, torch):
+    # What the change above keeps: an empty gradient counts 0 toward the orders >= 0 (PyTorch
+    # refuses one for inf; for the others it agrees).
+    values = [np.array([0.5, -2.0, 3.0]), np.zeros((0,)), np.array([[-0.25, 0.0]])]
+    expected = torch.nn.utils.get_total_norm([torch.from_numpy(v) for v in values if v.size], norm_type).item()
+    assert get_total_norm([ag.tensor(v) for v in values], norm_type).item() == pytest.approx(expected, rel=1e-12)

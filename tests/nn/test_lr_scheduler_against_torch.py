@@ -409,3 +409,36 @@ def test_a_scheduler_stepped_before_the_optimizer_warns_once_as_torch(torch, opt
     assert len(ours) == len(theirs) == (0 if optimizer_first else 1)
     if ours:
         assert "Call optimizer.step() first" in ours[0]
+
+
+# --- StepLR's step_size: NumPy integers and whole floats, as PyTorch's
+
+# Stepped with epochs and no optimizer step, it warns (ours and PyTorch's): noise for this test.
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before:UserWarning")
+@pytest.mark.filterwarnings("ignore:The epoch argument:UserWarning")
+@pytest.mark.filterwarnings("ignore:The epoch parameter:UserWarning")
+@pytest.mark.parametrize("step_size", [np.int64(3), np.int32(2), 3.0], ids=["int64", "int32", "whole-float"])
+def test_step_lr_takes_numpy_integers_and_whole_floats_as_pytorch(step_size, torch):
+    # StepLR refused any step_size that was not a Python int (a NumPy integer from array
+    # arithmetic, 3.0 from a config file) with "must be a positive integer"; PyTorch steps with
+    # them, as MultiStepLR here already did with its milestones.
+    ours_opt = optim.SGD([{"params": [nn.Parameter(ag.zeros(1))], "lr": lr} for lr in (0.1, 0.5)], momentum=0.9)
+    torch_opt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in (0.1, 0.5)],
+                                momentum=0.9)
+    ours = lr_scheduler.StepLR(ours_opt, step_size=step_size, gamma=0.5)
+    theirs = torch.optim.lr_scheduler.StepLR(torch_opt, step_size=step_size, gamma=0.5)
+    for epoch in [None] * 10 + [14, None, None, 4, None]:  # the plain steps, then the closed form's jumps
+        ours.step(epoch)
+        theirs.step(epoch)
+        assert ours.get_last_lr() == theirs.get_last_lr()
+        assert [g["lr"] for g in ours_opt.param_groups] == [g["lr"] for g in torch_opt.param_groups]
+    assert ours.get_last_lr() != [0.1, 0.5]  # the rates did drop
+
+
+@pytest.mark.parametrize("step_size", [2.5, 0, -2.0, True, "3"])
+def test_step_lr_still_refuses_a_step_size_that_is_no_whole_number_of_epochs(step_size):
+    # As MultiStepLR's milestones; a bool, which the old isinstance(step_size, int) let through, too.
+    opt = optim.SGD([nn.Parameter(ag.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError, match="StepLR: step_size must be a positive integer"):
+        lr_scheduler.StepLR(opt, step_size=step_size)
+    assert opt.param_groups[0]["lr"] == 0.1 and "initial_lr" not in opt.param_groups[0]
