@@ -598,3 +598,28 @@ def test_even_median_of_subnormal_values_is_numpys(values):
         np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=np.finfo(np.float32).smallest_normal)
     else:
         np.testing.assert_array_equal(got.numpy(), want)
+
+
+# --- vector_norm of a row with NaN ---------------------------------------------------------
+
+NAN_ROWS = np.array([[np.nan, 1.0, 2.0], [np.inf, np.nan, 1.0], [3.0, 4.0, 0.0]])
+
+
+def _same(ours, theirs, device, err_msg=""):
+    """Equal (NaN where NaN); on CUDA within a few float64 ulp: its pow (CUDA's, within 2
+    ulp) and its sums' order are not NumPy's."""
+    if device.startswith("cuda"):
+        np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(np.float64).eps, atol=0, err_msg=err_msg)
+    else:
+        np.testing.assert_array_equal(ours, theirs, err_msg=err_msg)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+@pytest.mark.parametrize("p", [2.0, 3.0, 0.5, 1.0, -1.0, 0.0, math.inf, -math.inf])
+def test_vector_norm_of_a_row_with_nan_is_torchs(device, torch, p):
+    """The 2-norm's root and the general p-norm's |x|^p tested > 0, so a NaN entry was
+    dropped: the 2-norm of [nan, 1, 2] was 0 and the 3-norm 2.08. PyTorch's are NaN,
+    and its 0-"norm" counts NaN as nonzero (3; ours was NaN)."""
+    ours = ag.linalg.vector_norm(ag.tensor(NAN_ROWS), p, axis=1)
+    theirs = torch.linalg.vector_norm(torch.tensor(NAN_ROWS), p, dim=1)
+    _same(ours.numpy(), theirs.numpy(), device)

@@ -590,3 +590,17 @@ def test_hardswish_float16_is_computed_in_float32_as_torchs(torch):
     assert y.dtype == ag.float16
     np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())  # 11000 and 60000 were inf
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+# --- one_hot of an empty tensor ------------------------------------------------------------
+
+def test_one_hot_of_an_empty_tensor_needs_num_classes_as_in_torch(device, torch):
+    """With num_classes=-1 an empty tensor has no largest class: ours gave shape (0, 0)."""
+    with pytest.raises(RuntimeError, match="Can not infer total number of classes"):
+        torch.nn.functional.one_hot(torch.zeros(0, dtype=torch.int64))
+    empty = ag.tensor(np.zeros(0, dtype=np.int64))
+    with pytest.raises(ValueError, match="one_hot: cannot infer the number of classes from an empty tensor; "
+                                         "give num_classes"):
+        F.one_hot(empty)
+    given = F.one_hot(empty, 4)
+    assert given.shape == (0, 4) and given.dtype == ag.int64

@@ -999,3 +999,51 @@ def test_the_fused_huber_family_matches_torch_at_kinks_and_infinities(device, to
     for ours, theirs in ((y, ty), (gx, tgx), (gt, tgt), (h, th)):
         assert ours.dtype == getattr(ag, dtype)
         np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=rtol, atol=0, equal_nan=True)
+
+
+# --- the distances with NaN rows, and cosine_similarity's eps ------------------------------------
+
+def _same(ours, theirs, device, err_msg=""):
+    """Equal (NaN where NaN); on CUDA within a few float64 ulp: its pow (CUDA's, within 2
+    ulp) and its sums' order are not NumPy's."""
+    if device.startswith("cuda"):
+        np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(np.float64).eps, atol=0, err_msg=err_msg)
+    else:
+        np.testing.assert_array_equal(ours, theirs, err_msg=err_msg)
+
+
+NAN_ROWS = np.array([[np.nan, 1.0, 2.0], [np.inf, np.nan, 1.0], [3.0, 4.0, 0.0]])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+@pytest.mark.parametrize("p", [2.0, 3.0, 0.5])
+def test_normalize_and_pairwise_distance_of_nan_rows_are_nan_as_torchs(device, torch, p):
+    """normalize divided the finite entries of a NaN row by eps (1e12 for [nan, 1, 2]),
+    and pairwise_distance gave such a row a finite distance."""
+    tf = torch.nn.functional
+    x, tx = ag.tensor(NAN_ROWS), torch.tensor(NAN_ROWS)
+    _same(F.normalize(x, p, 1).numpy(), tf.normalize(tx, p, 1).numpy(), device)
+    other = NAN_ROWS[::-1].copy()
+    _same(F.pairwise_distance(x, ag.tensor(other), p).numpy(), tf.pairwise_distance(tx, torch.tensor(other), p).numpy(),
+          device)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+def test_cosine_similarity_gradient_of_a_nan_row_is_nan_as_torchs(device, torch):
+    """The NaN row's norm was 0, clamped to eps: its finite entries got gradients of 1e8."""
+    other = named_rng("cosine nan").standard_normal(NAN_ROWS.shape)
+    x, tx = ag.tensor(NAN_ROWS, requires_grad=True), torch.tensor(NAN_ROWS, requires_grad=True)
+    F.cosine_similarity(x, ag.tensor(other)).sum().backward()
+    torch.nn.functional.cosine_similarity(tx, torch.tensor(other)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    assert np.isnan(x.grad.numpy()[:2]).all()
+
+
+def test_cosine_similarity_refuses_a_negative_eps_as_torch(device, torch):
+    """A negative eps lets a zero vector's norm through, 0 / 0; PyTorch refuses it."""
+    x = ag.tensor([[0.0, 0.0], [1.0, 2.0]])
+    with pytest.raises(RuntimeError, match="eps must be non-negative"):
+        torch.nn.functional.cosine_similarity(torch.tensor(x.numpy()), torch.tensor(x.numpy()), eps=-1.0)
+    for call in (lambda: F.cosine_similarity(x, x, eps=-1.0), lambda: nn.CosineSimilarity(eps=-1e-8)(x, x)):
+        with pytest.raises(ValueError, match="cosine_similarity: eps must be at least 0"):
+            call()
