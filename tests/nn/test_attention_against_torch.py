@@ -7,6 +7,7 @@ inputs, need_weights and average_attn_weights), F.multi_head_attention_forward w
 and static_v, the Transformer layers and stacks (their layers independent deep copies);
 gradcheck and gradgradcheck; dropout checked without PyTorch's random numbers; the errors."""
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 import autograd as ag
 import nn
 import nn.functional as F
-from tests.nn.torch_compare import named_rng
+from tests.nn.torch_compare import assert_close_to_torch, assert_parameter_grads_match, float64_leaves, named_rng
 
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -635,3 +636,259 @@ def test_deepcopy_of_a_module_is_independent(device):
     twin(ag.ones((2, 3))).sum().backward()
     assert layer[0].weight.grad is None and twin[0].weight.grad is not None
     assert int(twin[1].num_batches_tracked.item()) == 1 and int(layer[1].num_batches_tracked.item()) == 0
+
+
+# --- scaled_dot_product_attention's mask, NumPy integer sizes -------------------------------------
+# An scaled_dot_product_attention mask may broadcast only to the scores' shape, never widen it
+# (PyTorch refuses such a mask; topograd used to return a larger output), and NumPy integer head
+# counts and mask sizes work as in PyTorch.
+
+WIDENING_MASKS = {
+    # name: (query, key, value shapes, mask shape): each mask broadcasts with the scores,
+    # but to a larger shape than theirs
+    "axis_more_than_scores": ((3, 4), (5, 4), (5, 2), (2, 3, 5)),
+    "size_where_scores_have_1": ((1, 1, 3, 4), (1, 1, 5, 4), (1, 1, 5, 2), (2, 1, 5)),
+    "axis_more_with_grouped_heads": ((2, 4, 3, 4), (2, 2, 5, 4), (2, 2, 5, 2), (2, 1, 4, 1, 5)),
+}
+
+
+@pytest.mark.parametrize("case", list(WIDENING_MASKS))
+@pytest.mark.parametrize("mask_kind", ["bool", "float"])
+def test_sdpa_refuses_a_mask_that_widens_the_scores(device, torch, case, mask_kind):
+    qs, ks, vs, mask_shape = WIDENING_MASKS[case]
+    rng = named_rng(case)
+    arrays = [rng.standard_normal(s) for s in (qs, ks, vs)]
+    mask = rng.random(mask_shape) > 0.3 if mask_kind == "bool" else rng.standard_normal(mask_shape)
+    gqa = {"enable_gqa": qs[-3] != ks[-3]} if len(qs) > 3 else {}
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for a in arrays),
+                                                         attn_mask=torch.tensor(mask), **gqa)
+    scores = qs[:-1] + (ks[-2],)
+    message = f"attn_mask of shape {mask_shape} does not broadcast to the scores' shape {scores}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        F.scaled_dot_product_attention(*(ag.tensor(a) for a in arrays), attn_mask=ag.tensor(mask), **gqa)
+
+
+def test_sdpa_mask_with_size_one_axes_still_broadcasts(device, torch):
+    """The check refuses only widening: a mask of fewer axes, or of 1 where the scores
+    have more, still broadcasts (the scores here are (2, 2, 3, 5))."""
+    rng = named_rng("sdpa_narrow_mask")
+    (q, tq), (k, tk), (v, tv) = (float64_leaves(torch, rng.standard_normal(s))
+                                 for s in ((2, 2, 3, 4), (2, 1, 5, 4), (1, 2, 5, 2)))
+    mask, tmask = float64_leaves(torch, rng.standard_normal((2, 1, 1, 5)))
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    ref = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, attn_mask=tmask)
+    assert_close_to_torch(out, ref)
+    weights = rng.standard_normal(out.shape)
+    (out * ag.tensor(weights)).sum().backward()
+    (ref * torch.tensor(weights)).sum().backward()
+    for ours, theirs in ((q, tq), (k, tk), (v, tv), (mask, tmask)):
+        assert_close_to_torch(ours.grad, theirs.grad, rtol=1e-9)
+
+
+def test_multihead_attention_takes_numpy_int_head_count(device, torch):
+    """nn.MultiheadAttention(E, np.int64(2)) was built, then refused by its own forward;
+    PyTorch's runs, as do the encoder layer and the functional form."""
+    rng = named_rng("mha_numpy_heads")
+    theirs = torch.nn.MultiheadAttention(4, np.int64(2), dtype=torch.float64)
+    ours = nn.MultiheadAttention(4, np.int64(2), dtype=ag.float64)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x, tx = float64_leaves(torch, rng.standard_normal((3, 2, 4)))
+    out, weights = ours(x, x, x)
+    ref, ref_weights = theirs(tx, tx, tx)
+    assert_close_to_torch(out, ref)
+    assert_close_to_torch(weights, ref_weights)
+    functional = F.multi_head_attention_forward(
+        x, x, x, 4, np.int64(2), ours.in_proj_weight, ours.in_proj_bias, None, None, False, 0.0,
+        ours.out_proj.weight, ours.out_proj.bias, training=False)[0]
+    assert_close_to_torch(functional, ref)
+    layer = nn.TransformerEncoderLayer(4, np.int64(2), 8, 0.0, dtype=ag.float64)
+    assert layer(x).shape == (3, 2, 4)
+
+
+def test_generate_square_subsequent_mask_takes_numpy_int(device, torch):
+    size = np.int64(3)
+    ours = nn.Transformer.generate_square_subsequent_mask(size, dtype=ag.float64)
+    assert_close_to_torch(ours, torch.nn.Transformer.generate_square_subsequent_mask(size, dtype=torch.float64))
+    with pytest.raises(ValueError, match="sz must be a non-negative int, got 3.0"):
+        nn.Transformer.generate_square_subsequent_mask(3.0)
+
+
+# --- MultiheadAttention and the Transformer stacks with a smaller embedding and more keys ----------
+# E_SMALL features and S_LONG keys (HEADS, L and N as above)
+E_SMALL, S_LONG = 4, 5
+
+# --- bug: a key or value of the wrong feature size was reported by `linear` ------------------
+
+WRONG_FEATURES = {  # MultiheadAttention options, the key's and value's feature sizes, the message
+    "key, packed projection": ({}, E_SMALL + 1, E_SMALL + 1,
+                               r"key \(5, 2, 5\) and value \(5, 2, 5\) must have one shape, with embed_dim 4 features"),
+    "value, packed projection": ({}, E_SMALL, E_SMALL + 1,
+                                 r"key \(5, 2, 4\) and value \(5, 2, 5\) must have one shape, "
+                                 r"with embed_dim 4 features .*give kdim and vdim"),
+    "key, kdim": ({"kdim": 3, "vdim": 6}, E_SMALL, 6,
+                  r"expected a key of kdim 3 \(last axis\), got shape \(5, 2, 4\)"),
+    "value, vdim": ({"kdim": 3, "vdim": 6}, 3, E_SMALL,
+                    r"expected a value of vdim 6 \(last axis\), got shape \(5, 2, 4\)"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_FEATURES))
+def test_multihead_attention_names_the_key_or_value_of_the_wrong_feature_size(device, torch, case):
+    options, key_size, value_size, message = WRONG_FEATURES[case]
+    theirs = torch.nn.MultiheadAttention(E_SMALL, HEADS, **options)
+    shapes = ((L, N, E_SMALL), (S_LONG, N, key_size), (S_LONG, N, value_size))
+    with pytest.raises((RuntimeError, AssertionError)):  # PyTorch refuses them too
+        theirs(*(torch.zeros(*shape) for shape in shapes))
+    ours = nn.MultiheadAttention(E_SMALL, HEADS, **options)
+    with pytest.raises(ValueError, match="MultiheadAttention: " + message):
+        ours(*(ag.zeros(shape) for shape in shapes))
+
+
+def test_decoder_memory_of_the_wrong_width_is_named_as_the_attentions_key(device):
+    layer = nn.TransformerDecoderLayer(E_SMALL, HEADS, dim_feedforward=8)
+    with pytest.raises(ValueError, match=r"MultiheadAttention: key \(5, 2, 6\) and value \(5, 2, 6\) must have one "
+                                         r"shape, with embed_dim 4"):
+        layer(ag.zeros((L, N, E_SMALL)), ag.zeros((S_LONG, N, E_SMALL + 2)))
+
+
+# --- checked behaviour that already matches PyTorch ------------------------------------------
+
+@pytest.mark.parametrize("extra_key", ["add_bias_kv", "add_zero_attn"])
+@pytest.mark.parametrize("average", [True, False])
+def test_causal_hint_with_an_extra_key_attends_top_left_over_it_as_pytorch(device, torch, extra_key, average):
+    """is_causal=True without a padding mask or weights: PyTorch leaves attn_mask unread and
+    attends causally over the S + 1 keys (the appended bias or zero key is the last, so only
+    the last query reaches it when L = S); with weights it reads the padded mask instead."""
+    rng = named_rng(extra_key)
+    theirs = torch.nn.MultiheadAttention(E_SMALL, HEADS, dtype=torch.float64, **{extra_key: True})
+    ours = nn.MultiheadAttention(E_SMALL, HEADS, dtype=ag.float64, **{extra_key: True})
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = rng.standard_normal((S_LONG, N, E_SMALL))
+    causal = np.triu(np.ones((S_LONG, S_LONG), dtype=bool), 1)
+    for need_weights in (False, True):
+        xo, xt = float64_leaves(torch, x)
+        out, weights = ours(xo, xo, xo, attn_mask=ag.tensor(causal), is_causal=True, need_weights=need_weights,
+                            average_attn_weights=average)
+        ref, ref_weights = theirs(xt, xt, xt, attn_mask=torch.tensor(causal), is_causal=True,
+                                  need_weights=need_weights, average_attn_weights=average)
+        assert_close_to_torch(out, ref)
+        assert (weights is None) == (ref_weights is None)
+        if weights is not None:
+            assert_close_to_torch(weights, ref_weights)
+        r = rng.standard_normal(tuple(ref.shape))
+        (out * ag.tensor(r, dtype=ag.float64)).sum().backward()
+        (ref * torch.from_numpy(r)).sum().backward()
+        np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+        assert_parameter_grads_match(ours, theirs, rtol=1e-10)
+        ours.zero_grad()
+        theirs.zero_grad()
+
+
+# --- the Transformer stacks' causal hints ---------------------------------------------------------
+# TransformerEncoder's ``is_causal`` and TransformerDecoder's ``tgt_is_causal`` of None look at the
+# mask, as PyTorch's do, so a causal mask becomes a hint and is left unread (a float mask that
+# requires grad gets no gradient, as in PyTorch); generate_square_subsequent_mask refuses an
+# integer dtype, naming it.
+
+def _stack(torch, kind):
+    """A one-layer TransformerEncoder or TransformerDecoder, PyTorch's weights in ours."""
+    name = "TransformerEncoder" if kind == "encoder" else "TransformerDecoder"
+    extra = {"enable_nested_tensor": False} if kind == "encoder" else {}  # its eval-mode path, not here
+    theirs = getattr(torch.nn, name)(getattr(torch.nn, name + "Layer")(E_SMALL, HEADS, 8, 0.0, dtype=torch.float64), 1,
+                                     **extra)
+    ours = getattr(nn, name)(getattr(nn, name + "Layer")(E_SMALL, HEADS, 8, 0.0, dtype=ag.float64), 1)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+def _run(kind, model, x, memory, mask, **hint):
+    if kind == "encoder":
+        return model(x, mask=mask, **({"is_causal": hint["hint"]} if "hint" in hint else {}))
+    return model(x, memory, tgt_mask=mask, **({"tgt_is_causal": hint["hint"]} if "hint" in hint else {}))
+
+
+@pytest.mark.parametrize("kind", ["encoder", "decoder"])
+@pytest.mark.parametrize("mask_kind", ["causal", "not_causal", "causal_with_hint_false"])
+def test_stack_reads_a_causal_mask_as_a_hint(device, torch, kind, mask_kind):
+    """With no hint (None), PyTorch compares the mask with the causal one and, when they
+    are equal, passes is_causal=True down, so the attention leaves the mask unread: a
+    float mask that requires grad gets no gradient. topograd read the mask (same output,
+    but a gradient where PyTorch has None). A mask that differs, or an explicit
+    is_causal=False, is read by both."""
+    rng = named_rng(f"{kind}_{mask_kind}")
+    ours, theirs = _stack(torch, kind)
+    mask = np.triu(np.full((L, L), -np.inf), 1)
+    if mask_kind == "not_causal":
+        mask[2, 0] = -np.inf
+    hint = {"hint": False} if mask_kind == "causal_with_hint_false" else {}
+    (x, tx), (memory, tmemory), (m, tm) = (float64_leaves(torch, a) for a in (
+        rng.standard_normal((L, N, E_SMALL)), rng.standard_normal((L + 1, N, E_SMALL)), mask))
+    out, ref = _run(kind, ours, x, memory, m, **hint), _run(kind, theirs, tx, tmemory, tm, **hint)
+    assert_close_to_torch(out, ref)
+    weights = rng.standard_normal(out.shape)
+    (out * ag.tensor(weights)).sum().backward()
+    (ref * torch.tensor(weights)).sum().backward()
+    assert_close_to_torch(x.grad, tx.grad, rtol=1e-9)
+    if kind == "decoder":
+        assert_close_to_torch(memory.grad, tmemory.grad, rtol=1e-9)
+    assert_parameter_grads_match(ours, theirs, rtol=1e-9)
+    if mask_kind == "causal":
+        assert tm.grad is None and m.grad is None
+    else:
+        assert tm.grad is not None and np.any(tm.grad.numpy() != 0)
+        assert_close_to_torch(m.grad, tm.grad, rtol=1e-9)
+
+
+HINT_MASKS = {
+    # name: (mask array or None), each given with no hint (None)
+    "float_causal": np.triu(np.full((L, L), -np.inf), 1),
+    "bool_causal": np.triu(np.ones((L, L), dtype=bool), 1),
+    "bool_not_causal": np.tril(np.ones((L, L), dtype=bool), -1),
+    "float_zeros": np.zeros((L, L)),
+    "per_head_causal": np.broadcast_to(np.triu(np.full((L, L), -np.inf), 1), (N * HEADS, L, L)).copy(),
+    "no_mask": None,
+}
+
+
+@pytest.mark.parametrize("kind", ["encoder", "decoder"])
+@pytest.mark.filterwarnings("ignore:Support for mismatched")  # PyTorch's, on a bool mask beside a float one
+@pytest.mark.parametrize("case", list(HINT_MASKS))
+@pytest.mark.parametrize("padded", [False, True])
+def test_stack_passes_pytorch_is_causal_hint_to_its_layers(device, torch, kind, case, padded):
+    """The hint each layer gets is PyTorch's (only a 2-D mask equal to the causal one,
+    bool or float, becomes True), and the output is PyTorch's, with a key padding mask
+    (which makes the attention read the mask anyway) and without."""
+    rng = named_rng(f"{kind}_{case}_{padded}")
+    ours, theirs = _stack(torch, kind)
+    hint = "is_causal" if kind == "encoder" else "tgt_is_causal"
+    seen = {}
+    ours.layers[0].register_forward_pre_hook(lambda m, args, kwargs: seen.update(ours=kwargs[hint]), with_kwargs=True)
+    theirs.layers[0].register_forward_pre_hook(lambda m, args, kwargs: seen.update(theirs=kwargs[hint]),
+                                               with_kwargs=True)
+    mask = HINT_MASKS[case]
+    padding = np.array([[False, False, True], [False, True, True]]) if padded else None
+    x, memory = rng.standard_normal((L, N, E_SMALL)), rng.standard_normal((L + 1, N, E_SMALL))
+    results = []
+    for lib, tensor in ((ag, lambda a: ag.tensor(a, dtype=ag.float64 if a.dtype != bool else None)),
+                        (torch, torch.tensor)):
+        model = ours if lib is ag else theirs
+        kwargs = {} if padding is None else {
+            "src_key_padding_mask" if kind == "encoder" else "tgt_key_padding_mask": tensor(padding)}
+        m = None if mask is None else tensor(mask)
+        results.append(model(tensor(x), mask=m, **kwargs) if kind == "encoder" else
+                       model(tensor(x), tensor(memory), tgt_mask=m, **kwargs))
+    assert_close_to_torch(*results)
+    assert seen["ours"] is seen["theirs"] is (case in ("float_causal", "bool_causal"))
+
+
+def test_generate_square_subsequent_mask_refuses_an_integer_dtype(device, torch):
+    """-inf has no integer form: PyTorch refuses it (an overflow), and so does topograd,
+    naming the dtype, where NumPy's OverflowError came from deep inside."""
+    with pytest.raises(RuntimeError, match="overflow"):
+        torch.nn.Transformer.generate_square_subsequent_mask(3, dtype=torch.int64)
+    with pytest.raises(TypeError, match="dtype must be floating point or bool, not int64"):
+        nn.Transformer.generate_square_subsequent_mask(3, dtype=ag.int64)
+    bool_mask = nn.Transformer.generate_square_subsequent_mask(3, dtype=ag.bool)
+    np.testing.assert_array_equal(bool_mask.numpy(),
+                                  torch.nn.Transformer.generate_square_subsequent_mask(3, dtype=torch.bool).numpy())
