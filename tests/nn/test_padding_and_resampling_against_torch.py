@@ -338,3 +338,63 @@ def test_constant_pad_of_integers_in_range_matches_torch(device, torch, dtype, v
     want = torch.nn.functional.pad(torch.zeros(2, dtype=getattr(torch, dtype)), (1, 1), value=value)
     np.testing.assert_array_equal(got.numpy(), want.numpy())
     assert got.numpy()[0] == expected and got.dtype == dtype
+
+
+# --- bug: interpolate by a scale_factor that keeps or doubles a size -------------------------
+# interpolate given a scale_factor whose output keeps an axis's size (or, for 2-D 'nearest',
+# doubles it) resized that axis by the scale where PyTorch's kernels go by the sizes (the
+# antialiased modes and 2-D 'nearest' copy the axis; 2-D 'nearest' halves the index where the size
+# doubles), and copied the axis where PyTorch's 'bicubic' applies the scale. PyTorch's own backward
+# disagrees with its forward in some of these cases (its 1-D and 3-D 'nearest', antialiased and
+# bicubic backward use the other rule), so the gradients here are checked against the transpose of
+# PyTorch's forward.
+
+# (input shape, mode, keyword arguments): each resizes an axis to its own size or twice it
+KEPT_OR_DOUBLED = [
+    ((1, 2, 5, 4), "nearest", dict(scale_factor=(1.1, 1.0))),          # 2-D: PyTorch copies
+    ((1, 2, 3, 4), "nearest", dict(scale_factor=(1.3, 1.7))),
+    ((1, 2, 5, 4), "nearest", dict(scale_factor=(2.1, 0.5))),          # 2-D: the index halved
+    ((1, 2, 5), "nearest", dict(scale_factor=1.1)),                    # 1-D and 3-D apply the scale
+    ((1, 2, 5), "nearest", dict(scale_factor=2.1)),
+    ((1, 1, 5, 3, 4), "nearest", dict(scale_factor=(1.1, 2.2, 1.0))),
+    ((1, 2, 3, 4), "nearest-exact", dict(scale_factor=(1.3, 1.0))),    # applies the scale
+    ((1, 2, 3, 3), "bicubic", dict(scale_factor=1.2)),                 # applies the scale
+    ((1, 2, 5, 4), "bicubic", dict(scale_factor=(1.1, 1.7))),
+    ((1, 2, 3, 4), "bilinear", dict(scale_factor=(1.2, 0.5), antialias=True)),  # copies
+    ((1, 2, 5, 4), "bicubic", dict(scale_factor=(1.7, 1.1), antialias=True)),
+    ((1, 2, 3, 3), "bicubic", dict(scale_factor=1.2, antialias=True)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", KEPT_OR_DOUBLED, ids=lambda c: f"{c[1]}-{len(c[0]) - 2}d-{c[2]}")
+def test_interpolate_by_a_scale_that_keeps_or_doubles_a_size_matches_torch(device, torch, case, dtype):
+    shape, mode, kwargs = case
+    x = named_rng(str(case)).standard_normal(shape).astype(dtype)
+
+    def theirs(array):
+        return torch.nn.functional.interpolate(torch.tensor(array), mode=mode, **kwargs).numpy()
+
+    xo = ag.tensor(x, requires_grad=True)
+    out = F.interpolate(xo, mode=mode, **kwargs)
+    ref = theirs(x)
+    assert out.shape == ref.shape
+    tol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(out.numpy(), ref, rtol=tol, atol=tol)
+    # the resize is linear: the gradient is the transpose of PyTorch's forward, column by column
+    basis = np.eye(x.size, dtype=dtype)
+    jacobian = np.stack([theirs(column.reshape(shape)).ravel() for column in basis], axis=1)
+    g = named_rng(str(case) + "grad").standard_normal(ref.shape).astype(dtype)
+    out.backward(ag.tensor(g))
+    np.testing.assert_allclose(xo.grad.numpy().ravel(), jacobian.T @ g.ravel(), rtol=tol, atol=tol)
+
+
+def test_2d_nearest_gradient_when_a_scale_keeps_the_size_matches_torchs_backward(device, torch):
+    """Where PyTorch's forward and backward agree, the gradients are equal too."""
+    x = named_rng("nearest 2-D kept").standard_normal((1, 2, 5, 3))
+    xo, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    kwargs = dict(scale_factor=(1.1, 2.2), mode="nearest")
+    g = named_rng("nearest 2-D kept grad").standard_normal((1, 2, 5, 6))
+    F.interpolate(xo, **kwargs).backward(ag.tensor(g))
+    torch.nn.functional.interpolate(xt, **kwargs).backward(torch.tensor(g))
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)

@@ -409,3 +409,46 @@ def test_layer_constructor_errors(device):
         nn.MaxUnpool3d(0)
     with pytest.raises(TypeError, match="AvgPool2d: kernel_size must be an int or a pair of ints"):
         nn.AvgPool2d((2, 2, 2))
+
+
+# --- bug: avg_pool3d of an input smaller than the kernel ---------------------------------------
+# avg_pool3d (and so lp_pool3d) pooled an input smaller than the kernel along an axis, which
+# PyTorch's avg_pool3d refuses whatever the padding or ceil_mode.
+
+# (input shape, keyword arguments): PyTorch refuses each, though padding or ceil_mode leave a window
+SMALLER_THAN_THE_KERNEL = [
+    ((1, 1, 2, 7, 5), dict(kernel_size=(3, 1, 1), padding=(1, 0, 0))),
+    ((1, 1, 2, 7, 5), dict(kernel_size=(4, 1, 3), padding=(2, 0, 1))),
+    ((1, 3, 1, 4), dict(kernel_size=3, stride=5, ceil_mode=True)),
+]
+
+
+@pytest.mark.parametrize("case", SMALLER_THAN_THE_KERNEL, ids=str)
+def test_avg_pool3d_refuses_an_input_smaller_than_the_kernel_as_torch(device, torch, case):
+    shape, kwargs = case
+    with pytest.raises(RuntimeError, match="smaller than kernel size"):
+        torch.nn.functional.avg_pool3d(torch.zeros(shape), **kwargs)
+    with pytest.raises(ValueError, match=r"avg_pool3d: the input's \(D, H, W\) \(.*\) is smaller than "
+                                         r"kernel_size \(.*\); each axis must be at least as long as the "
+                                         r"kernel"):
+        F.avg_pool3d(ag.zeros(shape), **kwargs)
+
+
+def test_lp_pool3d_refuses_an_input_smaller_than_the_kernel_as_torch(device, torch):
+    shape = (1, 1, 5, 6, 1)
+    with pytest.raises(RuntimeError, match="smaller than kernel size"):
+        torch.nn.functional.lp_pool3d(torch.ones(shape), 2, 3, ceil_mode=True)
+    with pytest.raises(ValueError, match=r"the input's \(D, H, W\) \(5, 6, 1\) is smaller than kernel_size"):
+        F.lp_pool3d(ag.ones(shape), 2, 3, ceil_mode=True)
+
+
+def test_avg_pool3d_of_an_input_as_large_as_the_kernel_still_matches_torch(device, torch):
+    x = named_rng("avg_pool3d at the kernel's size").standard_normal((2, 3, 2, 3, 4))
+    kwargs = dict(kernel_size=(2, 3, 4), padding=(1, 1, 2), ceil_mode=True, count_include_pad=False)
+    xo, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, ref = F.avg_pool3d(xo, **kwargs), torch.nn.functional.avg_pool3d(xt, **kwargs)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = named_rng("avg_pool3d grad").standard_normal(tuple(ref.shape))
+    out.backward(ag.tensor(g))
+    ref.backward(torch.tensor(g))
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
