@@ -578,3 +578,32 @@ def test_gelu_float16_is_computed_in_float32_as_torchs(torch, approximate):
     # rounded once from float32, as PyTorch's, though its float32 steps differ: within a float16 ulp
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-3, atol=0)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-3, atol=1e-7)
+
+
+# --- softmax's dim on a 0-d input ----------------------------------------------------------------
+
+@pytest.mark.parametrize("layer", ["Softmax", "LogSoftmax", "Softmin"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_softmax_layers_on_a_0d_input_match_torch(torch, layer, dim):
+    x = float(named_rng(f"0-d {layer} {dim}").standard_normal())
+    ours, theirs = ag.tensor(x, dtype=ag.float64, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, ref = getattr(nn, layer)(dim)(ours), getattr(torch.nn, layer)(dim)(theirs)
+    assert out.shape == ()
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12)
+    (out * 3.0).backward()
+    (ref * 3.0).backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("layer, op", [("Softmax", "softmax"), ("LogSoftmax", "log_softmax"),
+                                       ("Softmin", "softmin")])
+@pytest.mark.parametrize("dim", [1, -2, 5])
+def test_softmax_layers_refuse_an_out_of_range_dim_on_a_0d_input(torch, layer, op, dim):
+    """A 0-d input skipped the dim check and came back as if dim were 0; PyTorch's range
+    for it is [-1, 0], as for a 1-d input."""
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        getattr(torch.nn, layer)(dim)(torch.tensor(0.5))
+    with pytest.raises(ValueError, match=rf"^{op}: axis {dim} is out of range for a tensor with 0 dimensions"):
+        getattr(nn, layer)(dim)(ag.tensor(0.5))
+    with pytest.raises(ValueError, match=rf"^{op}: axis {dim} is out of range"):
+        getattr(F, op)(ag.tensor(0.5), dim)

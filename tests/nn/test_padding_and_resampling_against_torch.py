@@ -398,3 +398,38 @@ def test_2d_nearest_gradient_when_a_scale_keeps_the_size_matches_torchs_backward
     F.interpolate(xo, **kwargs).backward(ag.tensor(g))
     torch.nn.functional.interpolate(xt, **kwargs).backward(torch.tensor(g))
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# --- Unflatten with no sizes ---------------------------------------------------------------------
+
+def test_unflatten_refuses_empty_sizes(torch):
+    """Unflatten(1, ()) dropped an axis of length 1 (and took any 0-d input); PyTorch refuses
+    empty sizes whatever the input."""
+    with pytest.raises(RuntimeError, match="sizes must be non-empty"):
+        torch.nn.Unflatten(1, ())(torch.zeros(2, 1))
+    for sizes in ((), []):
+        with pytest.raises(ValueError, match="^Unflatten: unflattened_size must be non-empty"):
+            nn.Unflatten(1, sizes)
+
+
+# --- Upsample 'nearest' at a fractional scale: the gradient is the forward's -------------------
+
+@pytest.mark.parametrize("scale_factor, length", [(2.225, 4), (1.116, 4), ((2.7, 2.148), (3, 2))])
+def test_nearest_upsample_gradient_is_the_transposed_selection(torch, scale_factor, length):
+    """Found while fuzzing, and kept on purpose: at some fractional scale factors PyTorch's
+    nearest backward sends gradients to other pixels than its forward read (its own
+    gradcheck fails). topograd's gradient is the forward's Jacobian transposed, built here
+    from PyTorch's forward (which topograd matches) applied to each one-hot input."""
+    spatial = (length,) if isinstance(length, int) else length
+    shape = (1, 1) + spatial
+    up = nn.Upsample(scale_factor=scale_factor)
+    x = named_rng(f"nearest {scale_factor}").standard_normal(shape)
+    ours = ag.tensor(x, dtype=ag.float64, requires_grad=True)
+    out = up(ours)
+    columns = [torch.nn.functional.interpolate(torch.from_numpy(np.eye(x.size)[i].reshape(shape)),
+                                               scale_factor=scale_factor).numpy().ravel() for i in range(x.size)]
+    jacobian = np.stack(columns, axis=1)
+    np.testing.assert_array_equal(out.numpy().ravel(), jacobian @ x.ravel())
+    g = named_rng(f"nearest g {scale_factor}").standard_normal(out.shape)
+    out.backward(ag.tensor(g, dtype=ag.float64))
+    np.testing.assert_allclose(ours.grad.numpy().ravel(), jacobian.T @ g.ravel(), rtol=1e-12, atol=1e-15)
