@@ -10,7 +10,7 @@ import autograd as ag
 import nn
 from nn.functional import embedding
 
-from .torch_compare import assert_close_to_torch, float64_leaves
+from .torch_compare import assert_close_to_torch, float64_leaves, named_rng
 
 
 @pytest.mark.parametrize("padding_idx", [None, 2, -1])
@@ -436,3 +436,29 @@ def test_scale_grad_by_freq_second_order_is_the_adjoint_of_the_scaled_backward(d
     (ga ** 2).sum().backward()
     (exact ** 2).sum().backward()
     assert_close_to_torch(wa.grad, wt.grad)
+
+
+# --- NumPy integers as sizes ----------------------------------------------------------------------
+
+def test_embedding_layers_take_numpy_integer_sizes_as_pytorch(torch):
+    """nn.Embedding(ids.max() + 1, dim) raised "num_embeddings must be a positive int, got
+    np.int64(5)" (as EmbeddingBag, the norm layers and every layer checked by positive_int
+    did), and a NumPy padding_idx raised TypeError; PyTorch takes both."""
+    rng = named_rng("numpy sizes embedding")
+    ids = np.array([[3, 1, 4], [1, 0, 2]])
+    num, dim, pad = ids.max() + 1, np.int32(3), np.int64(-4)
+    table = rng.standard_normal((int(num), int(dim)))
+    ours = nn.Embedding(num, dim, padding_idx=pad, _weight=ag.tensor(table, requires_grad=True))
+    theirs = torch.nn.Embedding(num, dim, padding_idx=pad, _weight=torch.tensor(table))
+    assert (ours.num_embeddings, ours.embedding_dim, ours.padding_idx) == (5, 3, 1)
+    assert type(ours.num_embeddings) is int and type(ours.padding_idx) is int
+    out, ref = ours(ag.tensor(ids)), theirs(torch.tensor(ids))
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12)
+    grad = rng.standard_normal(ref.shape)
+    out.backward(ag.tensor(grad))
+    ref.backward(torch.tensor(grad))
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12)  # row 1 none
+
+    bag = nn.EmbeddingBag(num, dim, mode="sum", padding_idx=np.int64(1), _weight=ag.tensor(table))
+    bag_ref = torch.nn.EmbeddingBag(num, dim, mode="sum", padding_idx=np.int64(1), _weight=torch.tensor(table))
+    np.testing.assert_allclose(bag(ag.tensor(ids)).numpy(), bag_ref(torch.tensor(ids)).detach().numpy(), rtol=1e-12)

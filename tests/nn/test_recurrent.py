@@ -718,3 +718,20 @@ def test_gru_layer_second_derivatives_through_several_steps_match_pytorch(device
 
         names = ["weight_hh_l0", "weight_hh_l1_reverse"] + (["bias_hh_l0", "bias_hh_l1_reverse"] if bias else [])
         _assert_second_derivatives_match(torch, ours, theirs, run, names)
+
+
+# --- NumPy integers as sizes ----------------------------------------------------------------------
+
+def test_recurrent_layers_and_cells_take_numpy_integer_sizes():
+    """Sizes read off arrays are NumPy integers; the recurrent layers and cells take them
+    (PyTorch takes them for num_layers, proj_size and the cells' sizes), as plain ints."""
+    lstm = nn.LSTM(np.int64(3), np.int64(5), num_layers=np.int64(2), proj_size=np.int64(2))
+    cell = nn.GRUCell(3, np.int64(4))
+    assert (lstm.input_size, lstm.hidden_size, lstm.num_layers, lstm.proj_size) == (3, 5, 2, 2)
+    assert all(type(v) is int for v in (lstm.input_size, lstm.num_layers, lstm.proj_size, cell.hidden_size))
+    out, _ = lstm(ag.randn(4, 2, 3))
+    assert out.shape == (4, 2, 2)
+    with pytest.raises(ValueError, match="RNN: hidden_size must be a positive int, got 0"):
+        nn.RNN(3, 0)
+    with pytest.raises(TypeError, match="proj_size must be an int"):
+        nn.LSTM(3, 5, proj_size=2.0)
