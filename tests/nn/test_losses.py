@@ -1100,3 +1100,29 @@ def test_class_weights_with_a_negative_total_divide_as_torch(torch):
     got = F.linear_cross_entropy(ag.tensor(x), ag.tensor(np.eye(5)), ag.tensor(t), weight=ag.tensor(w)).item()
     np.testing.assert_allclose(got, torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(t),
                                                                       weight=torch.tensor(w)).item())
+
+
+# --- a delta or beta that is not a number, refused by name -----------------------------------------
+
+@pytest.mark.parametrize("delta", ["1.0", None])
+def test_huber_loss_refuses_a_delta_that_is_not_a_number_by_name(delta):
+    x = ag.tensor(np.ones(3, dtype=np.float32))
+    with pytest.raises(TypeError, match="huber_loss: delta must be a real number"):
+        F.huber_loss(x, x, delta=delta)
+    with pytest.raises(TypeError, match="HuberLoss: delta must be a real number"):
+        nn.HuberLoss(delta=delta)
+
+
+def test_smooth_l1_loss_module_refuses_a_beta_that_is_not_a_number_by_name():
+    with pytest.raises(TypeError, match="SmoothL1Loss: beta must be a real number"):
+        nn.SmoothL1Loss(beta="0.5")
+
+
+def test_huber_loss_with_a_numpy_delta_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((2, 5)).astype(np.float32), rng.standard_normal((2, 5)).astype(np.float32)
+    got = F.huber_loss(ag.tensor(x), ag.tensor(y), delta=np.float32(0.5))
+    expected = torch.nn.functional.huber_loss(torch.tensor(x), torch.tensor(y), delta=0.5)
+    assert got.dtype == ag.float32
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6)

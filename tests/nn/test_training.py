@@ -506,3 +506,40 @@ def test_initial_epoch_outside_the_run_is_refused(device, initial_epoch):
     model, opt, loader = _problem()
     with pytest.raises(ValueError, match=r"fit: initial_epoch must be an int from 0 to epochs \(4\), got "):
         nn.fit(model, F.cross_entropy, opt, loader, epochs=4, initial_epoch=initial_epoch, progress=False)
+
+
+# --- metrics and callbacks given alone, not in a list, refused with the fix ------------------------------
+
+def _tiny_fit_setup():
+    model = nn.Linear(3, 2)
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    rng = np.random.default_rng(0)
+    batches = [(ag.tensor(rng.random((4, 3), dtype=np.float32)), ag.tensor(np.array([0, 1, 0, 1])))]
+    return model, optimizer, batches
+
+
+def test_fit_refuses_one_callback_not_in_a_list():
+    model, optimizer, batches = _tiny_fit_setup()
+    with pytest.raises(TypeError, match=r"callbacks must be a list or tuple, got a single EarlyStopping; "
+                                        r"wrap it in a list: callbacks=\[\.\.\.\]"):
+        nn.fit(model, F.cross_entropy, optimizer, batches, callbacks=nn.EarlyStopping(monitor="train_loss"),
+               progress=False)
+
+
+@pytest.mark.parametrize("metrics, kind", [("accuracy", "str"), (nn.metrics.accuracy, "function")])
+def test_fit_refuses_one_metric_not_in_a_list(metrics, kind):
+    # A lone name was iterated letter by letter: "unknown metric 'a'"
+    model, optimizer, batches = _tiny_fit_setup()
+    with pytest.raises(TypeError, match=rf"metrics must be a list or tuple, got a single {kind}; "
+                                        r"wrap it in a list: metrics=\[\.\.\.\]"):
+        nn.fit(model, F.cross_entropy, optimizer, batches, batches, metrics=metrics, progress=False)
+
+
+def test_fit_still_takes_metrics_and_callbacks_from_any_iterable():
+    model, optimizer, batches = _tiny_fit_setup()
+    stopper = nn.EarlyStopping(monitor="train_loss")
+    history = nn.fit(model, F.cross_entropy, optimizer, batches, batches, metrics=(m for m in ["accuracy"]),
+                     callbacks=(c for c in [stopper]), progress=False)
+    expected = float(np.mean(np.argmax(model(batches[0][0]).numpy(), axis=1) == batches[0][1].numpy()))
+    assert history.metrics["accuracy"] == [pytest.approx(expected)]
+    assert stopper.best_epoch == 1
