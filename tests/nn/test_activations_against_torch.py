@@ -607,3 +607,40 @@ def test_softmax_layers_refuse_an_out_of_range_dim_on_a_0d_input(torch, layer, o
         getattr(nn, layer)(dim)(ag.tensor(0.5))
     with pytest.raises(ValueError, match=rf"^{op}: axis {dim} is out of range"):
         getattr(F, op)(ag.tensor(0.5), dim)
+
+
+# --- leaky_relu's slope --------------------------------------------------------------------------
+# A NumPy scalar argument (np.float32(0.2), np.int64(0): a config read with NumPy, a value from
+# np.linspace) is made a Python number where it is checked: the Array API (the 'strict' device)
+# combines arrays with Python numbers only.
+
+
+def _close(ours, theirs, **tolerance):
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **tolerance)
+
+
+@pytest.mark.parametrize("slope", [np.float32(0.2), np.float64(-0.3)])
+@pytest.mark.parametrize("form", ["functional", "inplace", "layer"])
+def test_leaky_relu_takes_a_numpy_slope(device, torch, slope, form):
+    """The slope went into the backend's arithmetic as given; a NumPy scalar failed on the
+    strict device (as every other activation's checked hyperparameter did not)."""
+    values = named_rng(f"leaky {form} {slope}").standard_normal((3, 4)).astype(np.float32)
+    x = ag.tensor(values, requires_grad=True)
+    xt = torch.tensor(values, requires_grad=True)
+    if form == "functional":
+        y = F.leaky_relu(x, slope)
+    elif form == "inplace":
+        y = F.leaky_relu(x * 1, slope, inplace=True)
+    else:
+        y = nn.LeakyReLU(slope)(x)
+    yt = torch.nn.functional.leaky_relu(xt, float(slope))
+    assert y.dtype == ag.float32
+    _close(y, yt, rtol=1e-6)
+    y.sum().backward()
+    yt.sum().backward()
+    _close(x.grad, xt.grad, rtol=1e-6)
+
+
+def test_leaky_relu_refuses_a_slope_that_is_no_number(device):
+    with pytest.raises(TypeError, match="leaky_relu: negative_slope must be a real number"):
+        F.leaky_relu(ag.ones(3), "0.1")

@@ -477,3 +477,28 @@ def test_the_new_losses_are_exported():
     assert {"ctc_loss", "multilabel_margin_loss", "triplet_margin_with_distance_loss"} <= set(F.__all__)
     for name in ("CTCLoss", "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss"):
         assert issubclass(getattr(nn, name), nn.Module)
+
+
+# --- the CTC blank -------------------------------------------------------------------------------
+# A NumPy scalar argument (np.float32(0.2), np.int64(0): a config read with NumPy, a value from
+# np.linspace) is made a Python number where it is checked: the Array API (the 'strict' device)
+# combines arrays with Python numbers only.
+
+
+def _close(ours, theirs, **tolerance):
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **tolerance)
+
+
+def test_ctc_loss_takes_a_numpy_blank(device, torch):
+    """The blank was compared with the label array as given."""
+    logits = named_rng("ctc numpy blank").standard_normal((6, 2, 4))
+    targets, input_lengths, target_lengths = np.array([[1, 2], [0, 0]]), [6, 5], [2, 1]
+    x = ag.tensor(logits, requires_grad=True)
+    xt = torch.tensor(logits, requires_grad=True)
+    y = F.ctc_loss(F.log_softmax(x, axis=2), ag.tensor(targets), input_lengths, target_lengths, blank=np.int64(3))
+    yt = torch.nn.functional.ctc_loss(xt.log_softmax(2), torch.tensor(targets), input_lengths, target_lengths,
+                                      blank=3)
+    _close(y, yt, rtol=1e-10)
+    y.backward()
+    yt.backward()
+    _close(x.grad, xt.grad, rtol=1e-8, atol=1e-12)

@@ -343,3 +343,20 @@ def test_trunc_normal_just_beside_the_mean_spreads_over_the_interval(device):
     assert scaled.min() >= 0.0 and scaled.max() <= 1.0
     grid = np.linspace(0.05, 0.95, 19)
     assert np.abs(np.quantile(scaled, grid) - grid).max() < 0.01
+
+
+# --- orthogonal_'s gain ------------------------------------------------------------------------------
+# A NumPy scalar argument (np.float32(0.2), np.int64(0): a config read with NumPy, a value from
+# np.linspace) is made a Python number where it is checked: the Array API (the 'strict' device)
+# combines arrays with Python numbers only.
+
+@pytest.mark.parametrize("gain", [np.float32(1.5), np.float64(2.0)])
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3)])
+def test_orthogonal_init_takes_a_numpy_gain(device, gain, shape):
+    """The orthogonal matrix was scaled by the gain as given."""
+    w = ag.empty(shape)
+    nn.init.orthogonal_(w, gain)
+    assert w.dtype == ag.float32
+    q = w.numpy().astype(np.float64)
+    small = q @ q.T if shape[0] < shape[1] else q.T @ q
+    np.testing.assert_allclose(small, float(gain) ** 2 * np.eye(min(shape)), atol=1e-5)

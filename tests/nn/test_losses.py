@@ -1126,3 +1126,42 @@ def test_huber_loss_with_a_numpy_delta_matches_torch():
     expected = torch.nn.functional.huber_loss(torch.tensor(x), torch.tensor(y), delta=0.5)
     assert got.dtype == ag.float32
     np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6)
+
+
+# --- class indices: ignore_index ----------------------------------------------------------------
+# A NumPy scalar argument (np.float32(0.2), np.int64(0): a config read with NumPy, a value from
+# np.linspace) is made a Python number where it is checked: the Array API (the 'strict' device)
+# combines arrays with Python numbers only.
+
+
+def _close(ours, theirs, **tolerance):
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **tolerance)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss", "linear_cross_entropy"])
+def test_class_losses_take_a_numpy_ignore_index(device, torch, loss):
+    """ignore_index was compared with the target array as given."""
+    rng = named_rng(f"ignore_index {loss}")
+    features = rng.standard_normal((5, 3) if loss == "linear_cross_entropy" else (5, 4))  # 4 classes
+    linear_weight = rng.standard_normal((4, 3))
+    target = np.array([1, 0, 3, 0, 2])
+    x = ag.tensor(features, requires_grad=True)
+    xt = torch.tensor(features, requires_grad=True)
+    if loss == "linear_cross_entropy":
+        y = F.linear_cross_entropy(x, ag.tensor(linear_weight), ag.tensor(target), ignore_index=np.int64(0))
+        logits_t = xt @ torch.tensor(linear_weight).T
+        yt = torch.nn.functional.cross_entropy(logits_t, torch.tensor(target), ignore_index=0)
+    else:
+        y = getattr(F, loss)(x, ag.tensor(target), ignore_index=np.int64(0))
+        yt = getattr(torch.nn.functional, loss)(xt, torch.tensor(target), ignore_index=0)
+    _close(y, yt, rtol=1e-12)
+    y.backward()
+    yt.backward()
+    _close(x.grad, xt.grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", [F.cross_entropy, F.nll_loss])
+def test_class_losses_refuse_an_ignore_index_that_is_no_int(device, loss):
+    """As PyTorch (a TypeError): a float ignore_index matched no integer target."""
+    with pytest.raises(TypeError, match=f"{loss.__name__}: ignore_index must be an int, not 1.5"):
+        loss(ag.zeros((2, 3)), ag.tensor([0, 1]), ignore_index=1.5)

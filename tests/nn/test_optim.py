@@ -10,6 +10,8 @@ import nn
 import nn.functional as F
 from nn import optim
 
+from .torch_compare import named_rng
+
 STEPS = 8
 TOLERANCE = {"float32": dict(rtol=1e-6, atol=1e-7), "float64": dict(rtol=1e-12, atol=1e-14)}
 
@@ -776,3 +778,31 @@ def test_adafactor_steps_take_the_fast_check():
     """Its eps is a pair, which made every step run the full check (3.7 µs a group)."""
     optimizer = nn.optim.Adafactor(nn.Linear(2, 1).parameters())
     assert "eps" not in optimizer._numeric_keys
+
+
+# --- Adagrad's initial accumulator ---------------------------------------------------------------
+# A NumPy scalar argument (np.float32(0.2), np.int64(0): a config read with NumPy, a value from
+# np.linspace) is made a Python number where it is checked: the Array API (the 'strict' device)
+# combines arrays with Python numbers only.
+
+
+def _close(ours, theirs, **tolerance):
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **tolerance)
+
+
+def test_adagrad_takes_a_numpy_initial_accumulator_value(device, torch):
+    """The accumulator was filled with the value as given when the optimizer was made."""
+    initial = np.float32(0.1)
+    values = named_rng("adagrad numpy initial").standard_normal((2, 3)).astype(np.float32)
+    p = nn.Parameter(ag.tensor(values))
+    pt = torch.nn.Parameter(torch.tensor(values))
+    opt = optim.Adagrad([p], lr=0.1, initial_accumulator_value=initial)
+    opt_t = torch.optim.Adagrad([pt], lr=0.1, initial_accumulator_value=float(initial))
+    for _ in range(2):
+        for param, o in ((p, opt), (pt, opt_t)):
+            o.zero_grad()
+            (param ** 3).sum().backward()
+            o.step()
+    assert opt.state[p]["sum"].dtype == ag.float32
+    _close(opt.state[p]["sum"], opt_t.state[pt]["sum"], rtol=1e-6)
+    _close(p, pt, rtol=1e-6)

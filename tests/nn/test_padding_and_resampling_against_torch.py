@@ -433,3 +433,22 @@ def test_nearest_upsample_gradient_is_the_transposed_selection(torch, scale_fact
     g = named_rng(f"nearest g {scale_factor}").standard_normal(out.shape)
     out.backward(ag.tensor(g, dtype=ag.float64))
     np.testing.assert_allclose(ours.grad.numpy().ravel(), jacobian.T @ g.ravel(), rtol=1e-12, atol=1e-15)
+
+
+# --- F.pad's fill value ----------------------------------------------------------------------------
+# A NumPy scalar argument (np.float32(0.2), np.int64(0): a config read with NumPy, a value from
+# np.linspace) is made a Python number where it is checked: the Array API (the 'strict' device)
+# combines arrays with Python numbers only.
+
+@pytest.mark.parametrize("value", [np.float32(2.5), np.int64(3)])
+def test_constant_pad_takes_a_numpy_value(device, value):
+    """A fill value for a float tensor reached the backend's full() as given."""
+    values = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    x = ag.tensor(values, requires_grad=True)
+    y = F.pad(x, (1, 2), value=value)
+    assert y.dtype == x.dtype
+    np.testing.assert_array_equal(y.numpy(), np.pad(values, ((0, 0), (1, 2)), constant_values=value))
+    padding = nn.ConstantPad1d(1, value)(x)
+    np.testing.assert_array_equal(padding.numpy(), np.pad(values, ((0, 0), (1, 1)), constant_values=value))
+    (y * ag.tensor(np.arange(12.0, dtype=np.float32).reshape(2, 6))).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.arange(12.0).reshape(2, 6)[:, 1:4])
