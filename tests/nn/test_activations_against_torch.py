@@ -491,10 +491,6 @@ def test_a_rejected_inplace_call_leaves_its_input_unchanged(device):
         np.testing.assert_array_equal(h.numpy(), [-1.0, 2.0])
 
 
-def _numpy(t):
-    return t.detach().numpy() if hasattr(t, "detach") else t.numpy()
-
-
 def _same(ours, theirs, device, err_msg=""):
     """Equal (NaN where NaN); on CUDA within a few float64 ulp: its pow (CUDA's, within 2
     ulp) and its sums' order are not NumPy's."""
@@ -534,7 +530,7 @@ def test_prelu_at_nan_infinities_and_zeros_takes_torchs_branch(device, torch, ch
     ours = run(ag, ag.tensor(values, requires_grad=True), ag.tensor(weights, requires_grad=True))
     theirs = run(torch, torch.tensor(values, requires_grad=True), torch.tensor(weights, requires_grad=True))
     for what, a, b in zip(["y", "grad x", "grad w", "d grad x / dw", "d grad w / dx"], ours, theirs):
-        _same(_numpy(a), _numpy(b), device, err_msg=what)
+        _same(_to_numpy(a), _to_numpy(b), device, err_msg=what)
 
 
 def test_prelu_gradient_stays_connected_to_x_for_higher_derivatives(device, torch):
