@@ -559,7 +559,6 @@ def test_from_dlpack_refuses_a_dtype_no_tensor_holds(torch, make):
             convert(source)
 
 
-@pytest.mark.usefixtures("torch")  # skipped without PyTorch, as in the file it came from
 @pytest.mark.parametrize("obj", [[1.0, 2.0], np.float64(1.0), 3], ids=repr)
 def test_from_dlpack_of_what_is_no_dlpack_array_is_a_clear_type_error(obj):
     """It raised AttributeError: '...' object has no attribute '__dlpack_device__'."""

@@ -488,7 +488,6 @@ def test_detect_anomaly_takes_check_nan_false_as_torch(device, torch):
 
 # --- gradgradcheck ----------------------------------------------------------------------------
 
-@pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled")  # PyTorch's, each time
 def test_gradgradcheck_names_an_output_that_is_not_a_tensor(device):
     """gradcheck named it; gradgradcheck failed with "'int' object has no attribute
     '_backend'" from where it makes the random grad_outputs."""

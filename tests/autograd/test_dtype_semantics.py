@@ -254,7 +254,6 @@ def test_integer_operands_of_a_floating_op_are_not_cast_to_uint8_first(device, t
 
 
 @pytest.mark.parametrize("op", ["hypot", "logaddexp"])
-@pytest.mark.usefixtures("torch")  # skipped without PyTorch, as in the file it came from
 def test_hypot_and_logaddexp_lift_each_integer_as_numpy_does(device, op):
     """PyTorch refuses integers here; topograd lifts them, so the reference is NumPy's,
     which takes each integer to the float as it is (-1, not 255)."""
@@ -279,7 +278,6 @@ def test_an_out_of_range_python_int_wraps_around_as_in_torch(device, torch, expr
     _same(got, want)
 
 
-@pytest.mark.usefixtures("torch")  # skipped without PyTorch, as in the file it came from
 def test_adding_minus_one_is_subtracting_one(device):
     x = ag.tensor(np.array([0, 1, 255], dtype=np.uint8))
     np.testing.assert_array_equal((x + (-1)).numpy(), (x - 1).numpy())
@@ -297,7 +295,6 @@ def test_an_int_wider_than_64_bits_is_refused_as_in_torch(device, torch):
 
 @pytest.mark.parametrize("op", ["logical_and", "logical_or", "logical_xor"])
 @pytest.mark.parametrize("dtype,scalar", [("uint8", 256), ("int8", -256), ("float16", 1e-50), ("float16", np.float64(1e-50))])
-@pytest.mark.usefixtures("torch")  # skipped without PyTorch, as in the file it came from
 def test_logical_ops_take_a_scalar_by_its_truth(device, op, dtype, scalar):
     """A scalar took the tensor's dtype first, which changed its truth: 256 wrapped to 0 in
     uint8 and 1e-50 rounded to 0 in float16. NumPy's logical ops (PyTorch's take no
@@ -331,7 +328,6 @@ def test_numpy_scalars_promote_as_python_scalars(device, torch, tensor, scalar, 
     _same(run(ag_t), run(torch_t))
 
 
-@pytest.mark.usefixtures("torch")  # skipped without PyTorch, as in the file it came from
 def test_comparison_with_an_out_of_range_numpy_int_is_exact(device):
     """As with a Python int (NumPy 2's answer), not after wrapping np.int64(1000) to -24."""
     x = ag.tensor(np.array([-24, 5], dtype=np.int8))
@@ -384,7 +380,6 @@ def test_float16_cumsum_gradient_accumulates_in_float32_and_keeps_the_leafs_dtyp
     assert x.grad[0, 0].item() == 3000
 
 
-@pytest.mark.usefixtures("torch")  # skipped without PyTorch, as in the file it came from
 def test_clip_of_integers_past_the_far_end_of_their_range_is_a_clear_error():
     """uint8 clipped to max=-2 (or min=300) would hold only the bound, which uint8 cannot:
     NumPy's raw OverflowError before (PyTorch wraps the bound, so max=-2 becomes 254 and

@@ -1813,7 +1813,6 @@ def leaf(lib, data=X):
     return lib.tensor(data, dtype=lib.float64, requires_grad=True)
 
 
-@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
 def test_accumulating_into_an_assigned_broadcast_view_gives_the_sum(device, torch):
     """x.grad = a row of broadcast_to(zeros(1, 3), (2, 3)), then backward: NumPy's broadcast
     views are read-only, so the in-place add failed with NumPy's "output array is read-only".
@@ -1828,7 +1827,6 @@ def test_accumulating_into_an_assigned_broadcast_view_gives_the_sum(device, torc
     assert_close(x.grad, tx.grad)
 
 
-@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
 def test_accumulating_into_a_grad_that_repeats_elements_changes_no_leaf_half_way(device):
     """x.grad a plain tensor, w.grad = broadcast_to(zeros(1), (3,)): backward added into
     x.grad, then failed on w's (NumPy's read-only error), leaving one leaf's gradient
@@ -1845,7 +1843,6 @@ def test_accumulating_into_a_grad_that_repeats_elements_changes_no_leaf_half_way
     assert_close(shared, [0.0])
 
 
-@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
 def test_accumulating_into_a_grad_on_read_only_memory_gives_the_sum():
     """A .grad made by ag.Tensor from a read-only NumPy array (one from np.frombuffer, say,
     or another tensor's .numpy()) shares that memory: the in-place add raised NumPy's
@@ -1867,7 +1864,6 @@ def test_accumulating_into_a_grad_on_read_only_memory_gives_the_sum():
 # --- ag.grad's inputs ----------------------------------------------------------------------------------
 
 
-@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
 def test_grad_with_no_inputs_is_refused_as_by_pytorch(device, torch):
     """ag.grad(y, []) returned () without a word (backward(inputs=[]) already refused):
     a list of parameters filtered down to nothing went unnoticed. PyTorch raises
@@ -1883,7 +1879,6 @@ def test_grad_with_no_inputs_is_refused_as_by_pytorch(device, torch):
         torch.autograd.grad((tx * tx).sum(), [])
 
 
-@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
 def test_a_single_gradient_may_be_a_number_or_an_array():
     """One output's gradient given as a Python number or a NumPy array is taken as a tensor
     of the output's dtype (PyTorch's `tuple(2.0)` fails with "'float' object is not iterable");
@@ -1898,7 +1893,6 @@ def test_a_single_gradient_may_be_a_number_or_an_array():
         ag.grad([v * 2, v * 3], v, grad_outputs=ag.ones(2))
 
 
-@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
 def test_gradients_for_several_outputs_may_come_from_any_iterable():
     v = ag.tensor([1.0, 2.0], requires_grad=True)
     seeds = (ag.tensor([1.0, 1.0]), ag.tensor([0.5, 0.5]))
