@@ -14,7 +14,7 @@ import pytest
 import autograd as ag
 import backends
 from autograd.ops.elementwise import Neg
-from tests.autograd.torch_pairs import both, close
+from tests.autograd.torch_pairs import both, close, numpy_or_none, same_nested
 from tests.torch_versions import torch_older_than
 
 from ..nn.torch_compare import assert_close_to_torch, float64_leaves
@@ -1746,22 +1746,6 @@ def test_a_node_hook_returning_too_many_gradients_says_how_many():
 
 
 # --- a replacing hook on a non-leaf that ag.grad asks for, against PyTorch -----------------
-def _np(g):
-    return None if g is None else g.detach().numpy().copy()
-
-
-def _same(ours, theirs):
-    """Nested lists and tuples of arrays (or None, or strings) equal, to float32 rounding."""
-    if isinstance(ours, (list, tuple)):
-        assert isinstance(theirs, (list, tuple)) and len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
-            _same(a, b)
-    elif isinstance(ours, np.ndarray) or isinstance(theirs, np.ndarray):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
-    else:
-        assert ours == theirs
-
-
 def test_grad_of_a_non_leaf_input_with_a_replacing_hook_is_the_hooks_gradient_either_way(torch):
     # Kept on purpose (README): topograd gives the hooked gradient whether or not other inputs
     # are asked for. PyTorch 2.13 gives it when y is the only input, and the gradient before
@@ -1771,11 +1755,11 @@ def test_grad_of_a_non_leaf_input_with_a_replacing_hook_is_the_hooks_gradient_ei
         y = x * 3
         y.register_hook(lambda g: g * 2)
         grads = (ag.grad if lib is ag else torch.autograd.grad)((y * y).sum(), [x, y] if inputs == "both" else [y])
-        return [_np(g) for g in grads]
+        return [numpy_or_none(g) for g in grads]
 
-    _same(run(ag, "y"), run(torch, "y"))                       # [12, 24]: the hook's
+    same_nested(run(ag, "y"), run(torch, "y"))                 # [12, 24]: the hook's
     ours, theirs = run(ag, "both"), run(torch, "both")
-    _same(ours[0], theirs[0])                                  # x: [36, 72] in both
+    same_nested(ours[0], theirs[0])                            # x: [36, 72] in both
     np.testing.assert_array_equal(ours[1], [12.0, 24.0])       # y: the hook's, as when asked alone
     np.testing.assert_array_equal(theirs[1], [6.0, 12.0])      # PyTorch's: before the hook
 

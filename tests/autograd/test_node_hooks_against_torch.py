@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from tests.autograd.torch_pairs import numpy_or_none, same_nested
 
 torch = pytest.importorskip("torch")
 
@@ -77,24 +78,8 @@ def test_metadata_is_a_dict_kept_on_the_node():
     assert (x * 2).grad_fn.metadata == {}
 
 
-def _np(g):
-    return None if g is None else g.detach().numpy().copy()
-
-
 def _function(lib):
     return ag.Function if lib is ag else torch.autograd.Function
-
-
-def _same(ours, theirs):
-    """Nested lists and tuples of arrays (or None, or strings) equal, to float32 rounding."""
-    if isinstance(ours, (list, tuple)):
-        assert isinstance(theirs, (list, tuple)) and len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
-            _same(a, b)
-    elif isinstance(ours, np.ndarray) or isinstance(theirs, np.ndarray):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
-    else:
-        assert ours == theirs
 
 
 # --- node pre-hooks that return None, and outputs that received no gradient -------------
@@ -117,13 +102,13 @@ def _prehook_gives_none(lib, case):
         a, b = _split(lib, x)
         a.grad_fn.register_prehook(lambda grad_outputs: (None, None))
         (a.sum() + b.sum() * 2 + x.sum()).backward()
-    return _np(x.grad)
+    return numpy_or_none(x.grad)
 
 
 @pytest.mark.parametrize("case", ["single output, another path", "one of two outputs", "every output"])
 def test_a_pre_hook_may_take_gradients_away(case):
     # The op's backward was called with None: AttributeError or TypeError from inside it.
-    _same(_prehook_gives_none(ag, case), _prehook_gives_none(torch, case))
+    same_nested(_prehook_gives_none(ag, case), _prehook_gives_none(torch, case))
 
 
 def _custom_prehook_gives_none(lib, materialize):
@@ -143,13 +128,13 @@ def _custom_prehook_gives_none(lib, materialize):
     y = Square.apply(x)
     y.grad_fn.register_prehook(lambda grad_outputs: (None,))
     y.sum().backward()
-    return _np(x.grad)
+    return numpy_or_none(x.grad)
 
 
 @pytest.mark.parametrize("materialize", [True, False])
 def test_a_custom_function_gets_zeros_or_none_for_what_a_pre_hook_took(materialize):
     ours, theirs = _custom_prehook_gives_none(ag, materialize), _custom_prehook_gives_none(torch, materialize)
-    _same(ours, theirs)
+    same_nested(ours, theirs)
     if materialize:
         np.testing.assert_array_equal(ours, [0.0, 0.0])  # zeros went through its backward
     else:
@@ -160,16 +145,17 @@ def _hooks_on_split(lib):
     x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
     a, _ = _split(lib, x)
     seen = []
-    a.grad_fn.register_prehook(lambda grad_outputs: seen.append(("pre", [_np(g) for g in grad_outputs])))
-    a.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append(("post", [_np(g) for g in grad_outputs])))
+    a.grad_fn.register_prehook(lambda grad_outputs: seen.append(("pre", [numpy_or_none(g) for g in grad_outputs])))
+    a.grad_fn.register_hook(
+        lambda grad_inputs, grad_outputs: seen.append(("post", [numpy_or_none(g) for g in grad_outputs])))
     (a * 2).sum().backward()
-    return seen, _np(x.grad)
+    return seen, numpy_or_none(x.grad)
 
 
 def test_node_hooks_see_none_for_an_output_that_received_no_gradient():
     # They saw the zeros that the engine fills in for the op's backward.
     ours, theirs = _hooks_on_split(ag), _hooks_on_split(torch)
-    _same(ours, theirs)
+    same_nested(ours, theirs)
     assert ours[0][0][1][1] is None
 
 
@@ -180,16 +166,16 @@ def _post_hook_under_grad(lib):
     w = lib.tensor([3.0, 4.0], requires_grad=True)
     y = x * w
     seen = []
-    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append([_np(g) for g in grad_inputs]))
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append([numpy_or_none(g) for g in grad_inputs]))
     grad = ag.grad if lib is ag else torch.autograd.grad
     (gx,) = grad(y.sum(), [x])
-    return seen, _np(gx)
+    return seen, numpy_or_none(gx)
 
 
 def test_a_post_hook_sees_none_for_an_input_ag_grad_does_not_ask_for():
     # Mul had computed w's gradient at forward's word, and the hook saw it.
     ours, theirs = _post_hook_under_grad(ag), _post_hook_under_grad(torch)
-    _same(ours, theirs)
+    same_nested(ours, theirs)
     assert ours[0][0][1] is None
 
 
@@ -201,13 +187,13 @@ def _post_hook_shapes(lib):
     y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append([tuple(g.shape) for g in grad_inputs]))
     y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs[0], grad_inputs[1] * 2))
     y.sum().backward()
-    return seen, _np(b.grad)
+    return seen, numpy_or_none(b.grad)
 
 
 def test_a_post_hook_sees_each_gradient_in_its_input_s_shape():
     # A broadcast input's gradient reached the hooks unreduced, (2, 3) for b of (3,).
     ours, theirs = _post_hook_shapes(ag), _post_hook_shapes(torch)
-    _same(ours, theirs)
+    same_nested(ours, theirs)
     assert ours[0] == [[(2, 3), (3,)]]
 
 
@@ -228,12 +214,12 @@ def _custom_post_hook_sees(lib):
     y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append(
         (tuple(grad_inputs[0].shape), str(grad_inputs[0].dtype).replace("torch.", ""))))
     y.sum().backward()
-    return seen, _np(x.grad), str(x.grad.dtype).replace("torch.", "")
+    return seen, numpy_or_none(x.grad), str(x.grad.dtype).replace("torch.", "")
 
 
 def test_a_custom_function_s_post_hook_sees_its_gradients_checked_cast_and_reduced():
     ours, theirs = _custom_post_hook_sees(ag), _custom_post_hook_sees(torch)
-    _same(ours, theirs)
+    same_nested(ours, theirs)
     assert ours[0] == [((2,), "float32")]
 
 
@@ -256,7 +242,7 @@ def _replaced(lib, hook_kind, change):
     else:
         y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (changed(grad_inputs[0]), None))
     y.sum().backward()
-    return _np(x.grad)
+    return numpy_or_none(x.grad)
 
 
 @pytest.mark.parametrize("hook_kind", ["pre", "post"])
@@ -290,7 +276,7 @@ def _kept_replacement(lib, hook_kind):
         y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (kept, None))
     y.sum().backward(retain_graph=True)
     y.sum().backward()
-    return _np(kept), _np(x.grad)
+    return numpy_or_none(kept), numpy_or_none(x.grad)
 
 
 @pytest.mark.parametrize("hook_kind", ["pre", "post"])
@@ -298,5 +284,5 @@ def test_a_tensor_a_node_hook_returns_and_keeps_is_not_added_into(hook_kind):
     # x took the hook's tensor itself as its .grad, and the second backward added into
     # it in place: the hook's own tensor became [10, 10, 10].
     ours, theirs = _kept_replacement(ag, hook_kind), _kept_replacement(torch, hook_kind)
-    _same(ours, theirs)
+    same_nested(ours, theirs)
     np.testing.assert_array_equal(ours[0], [5.0, 5.0, 5.0])

@@ -6,6 +6,7 @@ import pytest
 
 import autograd as ag
 import nn
+from tests.autograd.torch_pairs import numpy_or_none, same_nested
 
 torch = pytest.importorskip("torch")
 
@@ -85,22 +86,6 @@ def test_refusals_name_the_problem():
         (x * 3).sum().backward()
 
 
-def _np(g):
-    return None if g is None else g.detach().numpy().copy()
-
-
-def _same(ours, theirs):
-    """Nested lists and tuples of arrays (or None, or strings) equal, to float32 rounding."""
-    if isinstance(ours, (list, tuple)):
-        assert isinstance(theirs, (list, tuple)) and len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
-            _same(a, b)
-    elif isinstance(ours, np.ndarray) or isinstance(theirs, np.ndarray):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
-    else:
-        assert ours == theirs
-
-
 # --- backward(inputs=...) and post accumulate grad hooks -------------------------------
 
 def _two_leaves_with_hooks(lib):
@@ -109,10 +94,11 @@ def _two_leaves_with_hooks(lib):
     w = lib.tensor([3.0, 4.0], requires_grad=True)
     log = []
     for name, t in (("x", x), ("w", w)):
-        t.register_hook(lambda g, name=name: log.append((name + " hook", _np(g))))
-        t.register_post_accumulate_grad_hook(lambda t, name=name: log.append((name + " accumulated", _np(t.grad))))
+        t.register_hook(lambda g, name=name: log.append((name + " hook", numpy_or_none(g))))
+        t.register_post_accumulate_grad_hook(
+            lambda t, name=name: log.append((name + " accumulated", numpy_or_none(t.grad))))
     ((x * w).exp().sum() + x.sum()).backward(inputs=[x, w])
-    return log, _np(x.grad), _np(w.grad)
+    return log, numpy_or_none(x.grad), numpy_or_none(w.grad)
 
 
 def test_backward_with_inputs_runs_post_accumulate_grad_hooks_as_each_leaf_takes_its_grad():
@@ -121,7 +107,7 @@ def test_backward_with_inputs_runs_post_accumulate_grad_hooks_as_each_leaf_takes
     ours, theirs = _two_leaves_with_hooks(ag), _two_leaves_with_hooks(torch)
     assert [entry[0] for entry in ours[0]] == [entry[0] for entry in theirs[0]] == [
         "x hook", "x accumulated", "w hook", "w accumulated"]
-    _same(ours, theirs)
+    same_nested(ours, theirs)
 
 
 def _step_in_backward(lib):
@@ -136,7 +122,7 @@ def _step_in_backward(lib):
     w.register_post_accumulate_grad_hook(step)
     for _ in range(3):
         (w * w).sum().backward(inputs=[w])
-    return _np(w), w.grad
+    return numpy_or_none(w), w.grad
 
 
 def test_an_optimizer_stepped_from_the_hook_steps_under_backward_with_inputs():

@@ -13,7 +13,7 @@ import autograd as ag
 import nn.functional as F
 from backends.base import Backend
 from backends.cupy_namespace import array_api_namespace
-from tests.autograd.torch_pairs import check_grads, leaf_pair
+from tests.autograd.torch_pairs import check_grads, leaf_pair, same_but_cuda_ulps
 
 _pair = leaf_pair
 _check_grads = functools.partial(check_grads, tolerances={"float64": (1e-10, 1e-12), "float32": (2e-5, 1e-6)})
@@ -605,15 +605,6 @@ def test_even_median_of_subnormal_values_is_numpys(values):
 NAN_ROWS = np.array([[np.nan, 1.0, 2.0], [np.inf, np.nan, 1.0], [3.0, 4.0, 0.0]])
 
 
-def _same(ours, theirs, device, err_msg=""):
-    """Equal (NaN where NaN); on CUDA within a few float64 ulp: its pow (CUDA's, within 2
-    ulp) and its sums' order are not NumPy's."""
-    if device.startswith("cuda"):
-        np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(np.float64).eps, atol=0, err_msg=err_msg)
-    else:
-        np.testing.assert_array_equal(ours, theirs, err_msg=err_msg)
-
-
 @pytest.mark.filterwarnings("ignore:invalid value")
 @pytest.mark.parametrize("p", [2.0, 3.0, 0.5, 1.0, -1.0, 0.0, math.inf, -math.inf])
 def test_vector_norm_of_a_row_with_nan_is_torchs(device, torch, p):
@@ -622,4 +613,4 @@ def test_vector_norm_of_a_row_with_nan_is_torchs(device, torch, p):
     and its 0-"norm" counts NaN as nonzero (3; ours was NaN)."""
     ours = ag.linalg.vector_norm(ag.tensor(NAN_ROWS), p, axis=1)
     theirs = torch.linalg.vector_norm(torch.tensor(NAN_ROWS), p, dim=1)
-    _same(ours.numpy(), theirs.numpy(), device)
+    same_but_cuda_ulps(ours.numpy(), theirs.numpy(), device)

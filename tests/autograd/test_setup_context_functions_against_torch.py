@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from tests.autograd.torch_pairs import numpy_or_none, same_nested
 
 torch = pytest.importorskip("torch")
 
@@ -105,24 +106,8 @@ def test_a_classic_forward_with_ctx_still_works_beside_it():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0])
 
 
-def _np(g):
-    return None if g is None else g.detach().numpy().copy()
-
-
 def _function(lib):
     return ag.Function if lib is ag else torch.autograd.Function
-
-
-def _same(ours, theirs):
-    """Nested lists and tuples of arrays (or None, or strings) equal, to float32 rounding."""
-    if isinstance(ours, (list, tuple)):
-        assert isinstance(theirs, (list, tuple)) and len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
-            _same(a, b)
-    elif isinstance(ours, np.ndarray) or isinstance(theirs, np.ndarray):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
-    else:
-        assert ours == theirs
 
 
 # --- custom Functions in PyTorch 2's form --------------------------------------------------
@@ -148,11 +133,11 @@ def _subclass_with_its_own_setup_context(lib):
 
     x = lib.tensor([1.0, 2.0], requires_grad=True)
     ScaleWithOtherGradient.apply(x).sum().backward()
-    return _np(x.grad)
+    return numpy_or_none(x.grad)
 
 
 def test_a_subclass_that_overrides_only_setup_context_runs_its_own():
     # It inherited forward bound to its parent's setup_context: a gradient of 2, not 5.
     ours, theirs = _subclass_with_its_own_setup_context(ag), _subclass_with_its_own_setup_context(torch)
-    _same(ours, theirs)
+    same_nested(ours, theirs)
     np.testing.assert_array_equal(ours, [5.0, 5.0])

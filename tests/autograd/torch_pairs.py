@@ -62,3 +62,31 @@ def check_cases(torch, cases, data, rng, grad_tolerance):
         y.backward(ag.tensor(g))
         ty.backward(torch.tensor(g))
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=grad_tolerance, atol=grad_tolerance)
+
+
+# --- results compared whole -----------------------------------------------------------------
+
+def numpy_or_none(g):
+    """A gradient (topograd's or PyTorch's) as a NumPy copy, or None."""
+    return None if g is None else g.detach().numpy().copy()
+
+
+def same_nested(ours, theirs):
+    """Nested lists and tuples of arrays (or None, or strings) equal, to float32 rounding."""
+    if isinstance(ours, (list, tuple)):
+        assert isinstance(theirs, (list, tuple)) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            same_nested(a, b)
+    elif isinstance(ours, np.ndarray) or isinstance(theirs, np.ndarray):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    else:
+        assert ours == theirs
+
+
+def same_but_cuda_ulps(ours, theirs, device, err_msg=""):
+    """Equal (NaN where NaN); on CUDA within a few float64 ulp: its pow (CUDA's, within 2
+    ulp) and its sums' order are not NumPy's."""
+    if device.startswith("cuda"):
+        np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(np.float64).eps, atol=0, err_msg=err_msg)
+    else:
+        np.testing.assert_array_equal(ours, theirs, err_msg=err_msg)

@@ -26,6 +26,7 @@ from benchmarks.floors.pool import max_pool2d_backward, max_pool2d_forward
 from benchmarks.models import ModelSpec
 from benchmarks.results import FAILED, RAN, SKIPPED, BenchmarkResult, ContenderResult, SuiteResult
 from benchmarks.settings import Settings
+from tests.command_line import assert_refused, run_module
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -572,37 +573,26 @@ def test_balanced_orders_stay_near_balanced_for_three_contenders_at_the_usual_re
 # --- the command lines: a mistake in an argument stops with a one-line error (argparse's exit
 # status 2, or a message naming the problem) before any timing, never with a traceback
 
-def _run(module, *args, timeout=120):
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def _refused(done, status, fragment):
-    assert done.returncode == status, done.stdout[-2000:] + done.stderr[-2000:]
-    assert fragment in done.stderr, done.stderr[-2000:]
-    assert "Traceback" not in done.stderr
-
-
 @pytest.mark.parametrize("only", [",", "", " , "])
 def test_bench_only_that_names_nothing_is_refused_not_the_whole_suite(only):
-    _refused(_run("benchmarks", "--only", only, "--quick"), 2, f"--only {only!r} names no benchmark")
+    assert_refused(run_module("benchmarks", "--only", only, "--quick"), 2, f"--only {only!r} names no benchmark")
 
 
 def test_bench_out_into_a_file_is_refused_before_timing(tmp_path):
     taken = tmp_path / "taken"
     taken.write_text("")
-    done = _run("benchmarks", "--quick", "--no-charts", "--only", "overhead/chain-forward-backward",
+    done = run_module("benchmarks", "--quick", "--no-charts", "--only", "overhead/chain-forward-backward",
                 "--out", str(taken / "sub"))
-    _refused(done, 2, f"--out {taken / 'sub'}: cannot create the folder (Not a directory)")
+    assert_refused(done, 2, f"--out {taken / 'sub'}: cannot create the folder (Not a directory)")
     assert "wrote" not in done.stdout and "median" not in done.stdout  # nothing was timed
 
 
 def test_gc_share_refuses_zero_rounds_and_runs_tiny():
-    _refused(_run("benchmarks.gc_share", "--rounds", "0", "--cycles", "10"), 2,
+    assert_refused(run_module("benchmarks.gc_share", "--rounds", "0", "--cycles", "10"), 2,
              "argument --rounds: must be at least 1, got 0")  # was statistics' "no median for empty data"
-    _refused(_run("benchmarks.gc_share", "--rounds", "1", "--cycles", "-3"), 2,
+    assert_refused(run_module("benchmarks.gc_share", "--rounds", "1", "--cycles", "-3"), 2,
              "argument --cycles: must be at least 1, got -3")  # printed a negative count of objects per op
-    done = _run("benchmarks.gc_share", "--rounds", "1", "--cycles", "10")
+    done = run_module("benchmarks.gc_share", "--rounds", "1", "--cycles", "10")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "build + backward of a 31-op chain" in done.stdout and "objects tracked per recorded op" in done.stdout
 

@@ -14,6 +14,7 @@ import nn
 import nn.functional as F
 
 from .torch_compare import named_rng, run_both
+from tests.autograd.torch_pairs import same_but_cuda_ulps
 
 # The far tails, the kinks the activations here share (0, +-0.5, +-1, +-3, 6) and points
 # just off them; each case adds its own kinks.
@@ -491,15 +492,6 @@ def test_a_rejected_inplace_call_leaves_its_input_unchanged(device):
         np.testing.assert_array_equal(h.numpy(), [-1.0, 2.0])
 
 
-def _same(ours, theirs, device, err_msg=""):
-    """Equal (NaN where NaN); on CUDA within a few float64 ulp: its pow (CUDA's, within 2
-    ulp) and its sums' order are not NumPy's."""
-    if device.startswith("cuda"):
-        np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(np.float64).eps, atol=0, err_msg=err_msg)
-    else:
-        np.testing.assert_array_equal(ours, theirs, err_msg=err_msg)
-
-
 # --- PReLU: one test, x > 0, for the value and both gradients -----------------------------------
 
 @pytest.mark.filterwarnings("ignore:invalid value")  # -inf * 0 in the second derivatives, NaN in PyTorch too
@@ -530,7 +522,7 @@ def test_prelu_at_nan_infinities_and_zeros_takes_torchs_branch(device, torch, ch
     ours = run(ag, ag.tensor(values, requires_grad=True), ag.tensor(weights, requires_grad=True))
     theirs = run(torch, torch.tensor(values, requires_grad=True), torch.tensor(weights, requires_grad=True))
     for what, a, b in zip(["y", "grad x", "grad w", "d grad x / dw", "d grad w / dx"], ours, theirs):
-        _same(_to_numpy(a), _to_numpy(b), device, err_msg=what)
+        same_but_cuda_ulps(_to_numpy(a), _to_numpy(b), device, err_msg=what)
 
 
 def test_prelu_gradient_stays_connected_to_x_for_higher_derivatives(device, torch):

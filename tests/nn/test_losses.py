@@ -14,6 +14,7 @@ import nn
 
 from .torch_compare import named_rng
 import nn.functional as F
+from tests.autograd.torch_pairs import same_but_cuda_ulps
 
 REDUCTIONS = ("mean", "sum", "none")
 CLASS_WEIGHT = np.array([0.5, 2.0, 1.0, 3.0])
@@ -1004,15 +1005,6 @@ def test_the_fused_huber_family_matches_torch_at_kinks_and_infinities(device, to
 
 # --- the distances with NaN rows, and cosine_similarity's eps ------------------------------------
 
-def _same(ours, theirs, device, err_msg=""):
-    """Equal (NaN where NaN); on CUDA within a few float64 ulp: its pow (CUDA's, within 2
-    ulp) and its sums' order are not NumPy's."""
-    if device.startswith("cuda"):
-        np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(np.float64).eps, atol=0, err_msg=err_msg)
-    else:
-        np.testing.assert_array_equal(ours, theirs, err_msg=err_msg)
-
-
 NAN_ROWS = np.array([[np.nan, 1.0, 2.0], [np.inf, np.nan, 1.0], [3.0, 4.0, 0.0]])
 
 
@@ -1023,10 +1015,10 @@ def test_normalize_and_pairwise_distance_of_nan_rows_are_nan_as_torchs(device, t
     and pairwise_distance gave such a row a finite distance."""
     tf = torch.nn.functional
     x, tx = ag.tensor(NAN_ROWS), torch.tensor(NAN_ROWS)
-    _same(F.normalize(x, p, 1).numpy(), tf.normalize(tx, p, 1).numpy(), device)
+    same_but_cuda_ulps(F.normalize(x, p, 1).numpy(), tf.normalize(tx, p, 1).numpy(), device)
     other = NAN_ROWS[::-1].copy()
-    _same(F.pairwise_distance(x, ag.tensor(other), p).numpy(), tf.pairwise_distance(tx, torch.tensor(other), p).numpy(),
-          device)
+    same_but_cuda_ulps(F.pairwise_distance(x, ag.tensor(other), p).numpy(),
+                       tf.pairwise_distance(tx, torch.tensor(other), p).numpy(), device)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value")
