@@ -9,6 +9,7 @@ import autograd as ag
 import nn
 from nn.utils import fusion, parametrizations, prune, remove_weight_norm, weight_norm
 from nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+from tests.nn.torch_compare import array_on_device_of, with_seeded_parameters
 
 OURS = types.SimpleNamespace(nn=nn)  # so that lib.nn.Conv2d names either library's layer
 
@@ -130,24 +131,12 @@ def test_a_conv_without_bias_keeps_its_dtype_beside_a_float64_norm(torch):
 
 # --- layers whose weight is computed (pruned, parametrized, weight_norm) --------------------------
 
-def _on(t, values):
-    """``values`` as an array of ``t``'s device (the default one: cuda:0 under TOPOGRAD_DEVICE=cuda)."""
-    return ag.tensor(np.asarray(values), device=t.device).data
-
-
-def _set(module, seed):
-    rng = np.random.default_rng(seed)
-    for p in module.parameters():
-        p.data = _on(p, rng.standard_normal(p.shape))
-    return module
-
-
 def _conv_and_norm():
-    conv = _set(nn.Conv2d(2, 3, 3).to(dtype=ag.float64), 0)
+    conv = with_seeded_parameters(nn.Conv2d(2, 3, 3).to(dtype=ag.float64), 0)
     norm = nn.BatchNorm2d(3).to(dtype=ag.float64)
-    norm.running_mean.data = _on(norm.running_mean, [0.1, -0.2, 0.3])
-    norm.running_var.data = _on(norm.running_var, [0.5, 1.5, 2.0])
-    return conv.eval(), _set(norm, 1).eval()
+    norm.running_mean.data = array_on_device_of(norm.running_mean, [0.1, -0.2, 0.3])
+    norm.running_var.data = array_on_device_of(norm.running_var, [0.5, 1.5, 2.0])
+    return conv.eval(), with_seeded_parameters(norm, 1).eval()
 
 
 @pytest.mark.parametrize("computed", ["pruned", "parametrized", "weight_norm hook", "pruned bias"])
@@ -181,7 +170,7 @@ def test_fusion_refuses_a_layer_whose_weight_is_computed_then_fuses_it_made_plai
 
 
 def test_linear_fusion_refuses_a_pruned_linear():
-    linear, norm = _set(nn.Linear(3, 3), 0).eval(), nn.BatchNorm1d(3).eval()
+    linear, norm = with_seeded_parameters(nn.Linear(3, 3), 0).eval(), nn.BatchNorm1d(3).eval()
     prune.random_unstructured(linear, "weight", 0.3)
     with pytest.raises(ValueError, match="fuse_linear_bn_eval: the Linear's weight is computed .*prune.remove"):
         fuse_linear_bn_eval(linear, norm)

@@ -12,6 +12,7 @@ from nn.optim.swa_utils import AveragedModel
 from nn.utils import parametrizations, prune
 
 from tests.torch_versions import torch_older_than
+from tests.nn.torch_compare import array_on_device_of, with_seeded_parameters
 
 # SWALR is stepped on its own here, to compare rates, with no optimizer step in between.
 pytestmark = [
@@ -465,18 +466,6 @@ def test_swalr_errors_leave_the_param_groups_alone(torch):
 
 # --- AveragedModel of a pruned or parametrized model ----------------------------------------------
 
-def _on(t, values):
-    """``values`` as an array of ``t``'s device (the default one: cuda:0 under TOPOGRAD_DEVICE=cuda)."""
-    return ag.tensor(np.asarray(values), device=t.device).data
-
-
-def _set(module, seed):
-    rng = np.random.default_rng(seed)
-    for p in module.parameters():
-        p.data = _on(p, rng.standard_normal(p.shape))
-    return module
-
-
 @pytest.mark.parametrize("kind", ["prune", "weight_norm", "orthogonal"])
 def test_averaged_pruned_or_parametrized_model_matches_pytorch(kind):
     # What is averaged is the stored tensor (weight_orig, original0/1), the mask and the
@@ -485,7 +474,7 @@ def test_averaged_pruned_or_parametrized_model_matches_pytorch(kind):
     from torch.nn.utils import parametrizations as tparametrizations, prune as tprune
     from torch.optim.swa_utils import AveragedModel as TorchAveragedModel
     rng = np.random.default_rng(0)
-    ours = _set(nn.Linear(4, 4).to(dtype=ag.float64), 3)
+    ours = with_seeded_parameters(nn.Linear(4, 4).to(dtype=ag.float64), 3)
     theirs = torch.nn.Linear(4, 4).double()
     with torch.no_grad():
         for p, q in zip(ours.parameters(), theirs.parameters()):
@@ -504,7 +493,7 @@ def test_averaged_pruned_or_parametrized_model_matches_pytorch(kind):
     for _ in range(3):
         for p, q in zip(ours.parameters(), theirs.parameters()):
             step = 0.1 * rng.standard_normal(p.shape)
-            p.data = p.data + _on(p, step)
+            p.data = p.data + array_on_device_of(p, step)
             with torch.no_grad():
                 q.add_(torch.tensor(step))
         averaged.update_parameters(ours)

@@ -61,3 +61,16 @@ def distinct_values(rng, *shape):
     """Values at least 0.1 apart, so a max never ties (even after a finite-difference step)."""
     n = int(np.prod(shape))
     return (rng.permutation(n) * 0.1 - n * 0.05 + rng.uniform(0, 0.01, n)).reshape(shape)
+
+
+def array_on_device_of(t, values):
+    """``values`` as an array of ``t``'s device (the default one: cuda:0 under TOPOGRAD_DEVICE=cuda)."""
+    return ag.tensor(np.asarray(values), device=t.device).data
+
+
+def with_seeded_parameters(module, seed):
+    """``module``, each of its parameters set to standard normal values drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    for p in module.parameters():
+        p.data = array_on_device_of(p, rng.standard_normal(p.shape))
+    return module
