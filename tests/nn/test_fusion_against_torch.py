@@ -1,9 +1,9 @@
 """nn.utils.fusion against PyTorch's torch.nn.utils.fusion: a batch norm in eval mode folded into
 the convolution or Linear before it gives the two layers' output, and PyTorch's fused weights."""
+import types
+
 import numpy as np
 import pytest
-
-import types
 
 import autograd as ag
 import nn
