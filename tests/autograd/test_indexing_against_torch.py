@@ -13,8 +13,8 @@ import pytest
 import autograd as ag
 from autograd.ops.indexing import IndexTypeError
 from autograd.tensor import version_of
-from tests.autograd.torch_pairs import both
 from backends.numpy_backend import NumpyBackend
+from tests.autograd.torch_pairs import both
 
 
 def f64(a, device, requires_grad=False):

@@ -10,11 +10,10 @@ import pytest
 
 import autograd as ag
 import nn
-
+import nn.functional as F
 from tests.torch_versions import needs_torch
 
 from .torch_compare import named_rng
-import nn.functional as F
 
 
 def _leaf(array):

@@ -11,10 +11,10 @@ import pytest
 
 import autograd as ag
 import nn
-
-from .torch_compare import named_rng
 import nn.functional as F
 from tests.autograd.torch_pairs import same_but_cuda_ulps
+
+from .torch_compare import named_rng
 
 REDUCTIONS = ("mean", "sum", "none")
 CLASS_WEIGHT = np.array([0.5, 2.0, 1.0, 3.0])

@@ -88,9 +88,10 @@ class MaxPool2d(Function):
     at most one value to each cell: deterministic, unlike atomic adds that collide."""
 
     @staticmethod
-    def forward(ctx, x, window, found=None):
-        """``found``: the backend kernel's (maxima, flat indices) of ``x``, where the
-        caller has them already (max_pool2d_with_indices), so that it runs once."""
+    def forward(ctx, x, window, found):
+        """``found``: the backend kernel's (maxima, flat indices) of ``x`` where the
+        caller has them already (max_pool2d_with_indices), so that the kernel runs
+        once; else None."""
         backend = x._backend
         if found is None and not window.overlapping:
             found = backend.max_pool2d_argmax(x.data, window)
