@@ -13,7 +13,7 @@ import warnings
 
 from . import autocast_mode, grad_mode
 from .function import Function, observers
-from .tensor import Tensor
+from .tensor import Tensor, count_change
 
 _state = grad_mode.state
 
@@ -664,6 +664,9 @@ def _accumulate_unlocked(leaf, g, create_graph, handed_out):
         leaf._grad = Tensor._make(current.data + g.data, leaf._backend)
     else:
         current.data += g.data
+        # As PyTorch's AccumulateGrad: an in-place change, so that an op that saved this
+        # .grad before (w * x.grad) fails at backward instead of reading the new sum.
+        count_change(current)
 
 
 def _in_flight(array):

@@ -1845,6 +1845,32 @@ def test_accumulating_into_a_grad_on_read_only_memory_gives_the_sum():
     np.testing.assert_array_equal(start, [1.0, 2.0, 3.0])
 
 
+def test_accumulating_into_a_grad_an_op_saved_fails_its_backward_as_torch(device, torch):
+    """loss2 = (w * x.grad).sum() saves x.grad for w's gradient; a second backward then adds
+    into x.grad in place. That add moved no version counter, so loss2.backward() read the
+    new sum and gave w.grad [5, 7] where it is [2, 4], silently. PyTorch's AccumulateGrad
+    counts the change and its backward refuses; so does topograd's now, naming the line."""
+    def run(lib):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([1.0, 1.0], dtype=lib.float64, requires_grad=True)
+        (x * x).sum().backward()
+        loss2 = (w * x.grad).sum()
+        (x * 3).sum().backward()  # x.grad += 3, in place
+        loss2.backward()
+
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        run(torch)
+    with pytest.raises(RuntimeError, match=rf"Mul: a tensor it saved .* modified in place at .*{THIS_FILE}:"):
+        run(ag)
+    # A .grad that nothing saved still accumulates in place, into the same tensor.
+    x = leaf(ag)
+    (x * x).sum().backward()
+    g = x.grad
+    (x * x).sum().backward()
+    assert x.grad is g
+    assert_close(g, [2.0, -4.0, 8.0])
+
+
 # --- ag.grad's inputs ----------------------------------------------------------------------------------
 
 
