@@ -307,9 +307,12 @@ class Tensor:
     def to(self, device=None, dtype=None, non_blocking=False, copy=False):
         """Copy to another device and/or cast; differentiable, and a no-op when nothing changes
         (with ``copy=True``, as PyTorch's, a new tensor always: a clone then).
-        A dtype alone may come first, as in PyTorch: ``x.to(ag.float64)``, ``x.to("float64")``.
+        A dtype alone may come first, as in PyTorch: ``x.to(ag.float64)``, ``x.to("float64")``;
+        so may another tensor, whose device and dtype this one takes (PyTorch's ``x.to(other)``).
         ``non_blocking`` is PyTorch's, accepted for its training loops (copies here block)."""
-        if dtype is None and device is not None and _names_a_dtype(device):
+        if isinstance(device, Tensor):  # (NumPy would read it as its dtype alone, leaving the device)
+            device, dtype = device._backend, device.dtype if dtype is None else dtype
+        elif dtype is None and device is not None and _names_a_dtype(device):
             device, dtype = None, device
         out = self
         if dtype is not None and dtypes.canonical(dtype) != self.dtype:

@@ -304,6 +304,21 @@ def test_to_another_device_is_differentiable():
     np.testing.assert_allclose(values(x.grad), [6.0, 12.0])
 
 
+@pytest.mark.skipif(not HAS_STRICT, reason="needs array-api-strict")
+def test_to_another_tensor_takes_its_device_and_dtype_as_torch():
+    """x.to(other), PyTorch's form: other's dtype and device. NumPy read the tensor as a
+    dtype (through its .dtype), so x was cast but stayed on its own device."""
+    x = ag.tensor([1.0, 2.0], device="cpu", requires_grad=True)
+    other = ag.tensor([0.0], device="strict", dtype="float64")
+    y = x.to(other)
+    assert y.device == "strict" and y.dtype == ag.float64
+    (y * y).sum().backward()
+    assert x.grad.device == "cpu"
+    np.testing.assert_allclose(values(x.grad), [2.0, 4.0])
+    same = ag.tensor([0.0], device="cpu")
+    assert x.to(same) is x and x.to(same, copy=True) is not x
+
+
 def test_requires_grad_and_retain_grad_and_hooks_need_grad(device):
     x = ag.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="does not require grad"):
