@@ -114,7 +114,8 @@ def _gradients(outputs, inputs, grad_outputs, retain_graph, create_graph, into_l
 
 
 def _roots(tensors, grads, caller, create_graph):
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    # One output (a Tensor, or something else, refused by name below) or an iterable of them
+    tensors = [tensors] if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__") else list(tensors)
     if grads is None:
         grads = [None] * len(tensors)
     elif isinstance(grads, Tensor) or hasattr(grads, "shape") or isinstance(grads, numbers.Number):
@@ -125,8 +126,10 @@ def _roots(tensors, grads, caller, create_graph):
         raise ValueError(f"{caller}: got {len(tensors)} outputs but {len(grads)} gradients")
     seeds = []
     for i, (t, g) in enumerate(zip(tensors, grads)):
-        if isinstance(t, Tensor):
-            t._fresh()  # a view whose base changed in place since: rebased first
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{caller}: output {i} is a {type(t).__name__}, not a Tensor; pass the tensor itself "
+                            "(a number such as loss.item() is outside the graph)")
+        t._fresh()  # a view whose base changed in place since: rebased first
         if not t.requires_grad:
             raise RuntimeError(f"{caller}: output {i} does not require grad and has no grad_fn, so there "
                                "is nothing to differentiate; did an input miss requires_grad=True, was "

@@ -260,6 +260,23 @@ def test_grad_of_an_unused_input_is_none_or_an_error(device):
         ag.grad(loss, [x, unused])
 
 
+def test_an_output_that_is_no_tensor_is_refused_by_name(device):
+    """ag.grad(loss.item(), x) failed with Python's "'float' object is not iterable", and
+    ag.backward([y, 3.0]) with "'float' object has no attribute 'requires_grad'" from inside
+    the engine (PyTorch's are as bare); each now names the output and the fix."""
+    x = f64([1.0, 2.0])
+    loss = (x * x).sum()
+    with pytest.raises(TypeError, match=r"grad: output 0 is a float, not a Tensor.*loss.item\(\)"):
+        ag.grad(loss.item(), x)
+    with pytest.raises(TypeError, match=r"backward: output 0 is a float, not a Tensor"):
+        ag.backward(loss.item())
+    with pytest.raises(TypeError, match=r"backward: output 1 is a float, not a Tensor"):
+        ag.backward([loss, 3.0])
+    assert x.grad is None  # refused before anything ran
+    gx, = ag.grad((loss,), x)  # a tuple of outputs still works
+    np.testing.assert_allclose(gx.numpy(), [2.0, 4.0])
+
+
 def test_grad_with_respect_to_a_non_leaf(device):
     x = f64([1.0, 2.0])
     h = x * 3
