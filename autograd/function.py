@@ -93,7 +93,11 @@ class Function:
             if isinstance(vars(cls).get(name), types.FunctionType):
                 setattr(cls, name, staticmethod(vars(cls)[name]))
         if "forward" in vars(cls) and cls.setup_context is not Function.setup_context:
-            cls.forward = staticmethod(_forward_then_setup_context(cls.forward))
+            forward = cls.forward
+            cls.forward = staticmethod(_forward_then_setup_context(forward))
+            cls._forward_signature = _signature_with_defaults(forward)  # (None: a parent's is not this forward's)
+            if cls._forward_signature is not None and "apply" not in vars(cls):
+                cls.apply = classmethod(_apply_with_defaults)
         elif "forward" in vars(cls) and cls._user_defined:
             cls.forward = staticmethod(_forward_taking_ctx(cls.forward))
         # CPython keeps one table of attribute names per class, shared by its instances,
@@ -151,6 +155,7 @@ class Function:
     # Backward runs where the pass reaches the node but no gradient does: a custom
     # Function's, as in PyTorch (the library's ops send None on, as PyTorch's built-in ones).
     _runs_without_gradient = False
+    _forward_signature = None  # a setup_context-form forward's, where it has defaults (see _apply_with_defaults)
     _non_tensor_args = ()  # a recorded custom Function's: positions of forward's arguments that are no Tensor
     _aliases_inputs = False  # outputs share their inputs' memory (nn's BackwardHookFunction): no in-place change
     _out_meta = None       # shapes and dtypes of outputs, to materialize missing grads
@@ -718,6 +723,34 @@ def _note_saved(ctx, returned, arrays):
         ctx._saved_outputs = outputs
         if any(saved[i] is not arrays[nr] for i, nr in outputs.items()):
             ctx._saved = tuple(arrays[outputs[i]] if i in outputs else item for i, item in enumerate(saved))
+
+
+def _signature_with_defaults(forward):
+    """The signature of a setup_context-form ``forward`` whose positional parameters have
+    defaults, or None."""
+    try:
+        signature = inspect.signature(forward)
+    except (TypeError, ValueError):
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.default is not p.empty and p.kind in positional for p in signature.parameters.values()):
+        return signature
+    return None
+
+
+def _apply_with_defaults(cls, *args):
+    """Function.apply for a setup_context-form class whose forward has defaults: as PyTorch's,
+    the arguments are bound to forward's signature first, so the defaults left out reach
+    forward, setup_context's ``inputs`` and needs_input_grad too (``x, k = inputs``)."""
+    signature = cls._forward_signature
+    if signature is None:  # a subclass whose own forward has no defaults
+        return Function.apply.__func__(cls, *args)
+    try:
+        bound = signature.bind(*args)
+    except TypeError:
+        return Function.apply.__func__(cls, *args)  # forward's own call error, explained there
+    bound.apply_defaults()
+    return Function.apply.__func__(cls, *bound.args)
 
 
 def _forward_then_setup_context(forward):

@@ -141,3 +141,46 @@ def test_a_subclass_that_overrides_only_setup_context_runs_its_own():
     ours, theirs = _subclass_with_its_own_setup_context(ag), _subclass_with_its_own_setup_context(torch)
     same_nested(ours, theirs)
     np.testing.assert_array_equal(ours, [5.0, 5.0])
+
+
+def _scale_with_a_default(lib):
+    base = ag.Function if lib is ag else torch.autograd.Function
+
+    class Scale(base):
+        @staticmethod
+        def forward(x, k=3.0):
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, k = inputs  # the default too, as PyTorch binds it
+            ctx.k = k
+            ctx.needs = ctx.needs_input_grad
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None
+
+    class NoDefault(Scale):  # its own forward, without the parent's default
+        @staticmethod
+        def forward(x, k):
+            return x * k
+
+    return Scale, NoDefault
+
+
+def test_setup_context_gets_the_defaults_forward_was_called_without():
+    """Scale.apply(x) with forward(x, k=3.0): setup_context's inputs were (x,) only, so
+    `x, k = inputs` failed to unpack; PyTorch binds the arguments to forward's signature
+    first, defaults included, and so does topograd now."""
+    results = []
+    for lib in (ag, torch):
+        scale, no_default = _scale_with_a_default(lib)
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = scale.apply(x)
+        y.sum().backward()
+        z = no_default.apply(x, 2.0)
+        results.append((numpy_or_none(y), numpy_or_none(x.grad), y.grad_fn.needs, numpy_or_none(z)))
+    same_nested(results[0], results[1])
+    np.testing.assert_array_equal(results[0][1], [3.0, 3.0])
+    assert results[0][2] == (True, False)
