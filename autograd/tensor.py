@@ -678,6 +678,9 @@ class Tensor:
     def __imod__(self, other):
         return self.remainder_(other)
 
+    def __ipow__(self, other):
+        return self.pow_(other)
+
     def __iand__(self, other):
         return self.bitwise_and_(other)
 

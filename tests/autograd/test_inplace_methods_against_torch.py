@@ -130,6 +130,31 @@ def test_the_operators_go_through_the_named_methods():
     assert x.tolist() == [4, 6, 4]
 
 
+def test_in_place_power_changes_the_tensor_and_its_base(torch):
+    """``**=`` is pow_, as in PyTorch and NumPy: it once rebound the name to a new tensor, so
+    ``row **= 2`` left the tensor it viewed unchanged, and an int tensor took a float power."""
+    data = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.5]])
+    x, tx = ag.tensor(data), torch.tensor(data)
+    row, trow = x[1], tx[1]
+    alias = row
+    row **= 2
+    trow **= 2
+    assert alias is row
+    np.testing.assert_array_equal(x.numpy(), tx.numpy())
+    w = ag.tensor(data, requires_grad=True)
+    tw = torch.tensor(data, requires_grad=True)
+    y, ty = w * 1, tw * 1
+    y **= 3
+    ty **= 3
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy())
+    ints = ag.tensor([1, 2, 3])
+    with pytest.raises(TypeError, match="pow_: the result is floating point but the tensor is int64"):
+        ints **= 0.5
+    assert ints.tolist() == [1, 2, 3]
+
+
 @pytest.mark.parametrize("name, args", [("exp_", ()), ("sqrt_", ()), ("sigmoid_", ()), ("arctan2_", (1.0,)),
                                         ("pow_", (0.5,)), ("clamp_", (0.5, 2.5)), ("remainder_", (1.5,))])
 def test_a_result_the_tensor_cannot_hold_is_refused_and_nothing_changes(name, args):
