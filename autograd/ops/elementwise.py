@@ -647,11 +647,12 @@ def _clip_to_tensors(x, low, high):
     gives NaN, as in PyTorch), x's where x lies within, ties included; where both
     bounds cross (low > high), high wins, as in PyTorch."""
     x = as_tensor(x, low if isinstance(low, Tensor) else high)
+    low, high = (None if b is None else as_tensor(b, x) for b in (low, high))
+    # checked here, so that a mismatch is named clip's, not that of the comparison inside
+    broadcast_shapes("clip", x.shape, *(b.shape for b in (low, high) if b is not None))
     if low is not None:
-        low = as_tensor(low, x)
         x = where(_past_or_nan(x < low, low), low, x)
     if high is not None:
-        high = as_tensor(high, x)
         x = where(_past_or_nan(x > high, high), high, x)
     return x
 

@@ -254,6 +254,15 @@ def test_clip_with_tensor_bounds_matches_pytorch(device, torch):
                       x0, np.array(2.5))
 
 
+def test_clip_with_tensor_bounds_of_a_shape_that_does_not_broadcast_names_clip(device):
+    """The error once came from the comparison inside ('less: cannot broadcast ...')."""
+    x = ag.tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"clip: cannot broadcast shapes \(2, 3\) and \(3, 2\)"):
+        ag.clip(x, ag.tensor(np.zeros((3, 2))))
+    with pytest.raises(ValueError, match=r"clip: cannot broadcast shapes \(2, 3\) and \(3,\) and \(2,\)"):
+        x.clip(ag.tensor(np.zeros(3)), ag.tensor(np.ones(2)))
+
+
 def test_clip_with_one_bound_and_ties_at_the_bounds_matches_pytorch(device, torch):
     x0 = np.array([0.0, 1.0, 2.0, 3.0])
     assert_grads_match_torch(torch, lambda x: x.clip(max=2.0) + ag.clip(x, 1.0, 3.0),
