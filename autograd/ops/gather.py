@@ -50,9 +50,12 @@ def take_along_axis(x, indices, axis=-1):
     """``out[..., i, ...] = x[..., indices[..., i, ...], ...]`` along ``axis``: the
     indices hold, for each position, which element of that axis to take (the output of
     argsort or argmax with keepdims, say). ``indices`` has ``x``'s number of axes; its
-    other axes broadcast against ``x``'s, as NumPy's."""
+    other axes broadcast against ``x``'s, as NumPy's. ``axis=None`` takes along the
+    flattened ``x`` (1-d indices), as NumPy's does, to pair with ``argsort(x, axis=None)``."""
     x = as_tensor(x)
     indices = _indices("take_along_axis", indices, x)
+    if axis is None:
+        x, axis = flatten(x), 0
     if indices.ndim != x.ndim:
         raise ValueError(f"take_along_axis: indices of shape {indices.shape} need as many axes as x, "
                          f"of shape {x.shape}")

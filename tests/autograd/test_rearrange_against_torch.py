@@ -185,6 +185,22 @@ def test_repeated_and_negative_indices_accumulate_in_take_along_axis():
     np.testing.assert_array_equal(x.grad.numpy(), [[1000.0, 0.0, 111.0], [1000.0, 111.0, 0.0]])
 
 
+def test_take_along_axis_none_takes_along_the_flattened_tensor_as_numpy():
+    """NumPy's axis=None (the pair of argsort(x, axis=None)); it was refused with 'indices of
+    shape (4,) need as many axes as x'."""
+    a = np.array([[3.0, -1.0, 2.0], [0.5, 4.0, -2.0]])
+    x = ag.tensor(a, requires_grad=True)
+    order = ag.argsort(x, axis=None)
+    y = ag.take_along_axis(x, order, axis=None)
+    np.testing.assert_array_equal(y.numpy(), np.take_along_axis(a, np.argsort(a, axis=None), axis=None))
+    z = x.take_along_axis(ag.tensor([5, -1, 0, 5]), axis=None)
+    np.testing.assert_array_equal(z.numpy(), np.take_along_axis(a, np.array([5, -1, 0, 5]), axis=None))
+    (z * ag.tensor([1.0, 10.0, 100.0, 1000.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[100.0, 0.0, 0.0], [0.0, 0.0, 1011.0]])
+    with pytest.raises(ValueError, match=r"take_along_axis: indices of shape \(2, 2\) need as many axes as x"):
+        ag.take_along_axis(x, ag.tensor([[0, 1], [1, 0]]), axis=None)
+
+
 def test_unstack_gives_zeros_to_the_pieces_not_used():
     x = ag.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
     pieces = ag.unstack(x, -1)
