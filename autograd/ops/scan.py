@@ -430,10 +430,14 @@ def diff(x, n=1, axis=-1, prepend=None, append=None):
 def _edge(name, value, x, axis):
     """diff's ``prepend`` or ``append`` as a tensor to join to ``x``: a 0-d one (or a
     number, in x's dtype where it holds it) spread to a slice of x one long along
-    ``axis``; any other must match x's shape off ``axis`` (concat says so if not)."""
+    ``axis``; any other must match x's shape off ``axis``, as NumPy's (checked here, so
+    that the error is diff's, not that of the concat inside)."""
     edge = as_tensor(value, x)
     if edge.ndim == 0:
         return broadcast_to(edge, x.shape[:axis] + (1,) + x.shape[axis + 1:])
     if edge.ndim != x.ndim:
         raise ValueError(f"diff: {name} must be a number or have x's {x.ndim} axes, got shape {edge.shape}")
+    if edge.shape[:axis] + edge.shape[axis + 1:] != x.shape[:axis] + x.shape[axis + 1:]:
+        raise ValueError(f"diff: {name} of shape {edge.shape} must match x's shape {x.shape} "
+                         f"outside axis {axis}")
     return edge

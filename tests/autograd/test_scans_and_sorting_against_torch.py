@@ -517,6 +517,16 @@ def test_diff_refuses_an_edge_of_the_wrong_rank(device):
         ag.diff(ag.ones((3, 4)), axis=0, append=ag.ones(4))
 
 
+def test_diff_refuses_an_edge_of_another_shape_off_the_axis_naming_diff(device):
+    """As NumPy's, no broadcasting; the error named the concat inside diff."""
+    with pytest.raises(ValueError, match=r"diff: prepend of shape \(2, 3\) must match x's shape \(3, 2\) "
+                                         r"outside axis 1"):
+        ag.diff(ag.ones((3, 2)), prepend=ag.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"diff: append of shape \(1, 1\) must match x's shape \(3, 4\) "
+                                         r"outside axis 0"):
+        ag.diff(ag.ones((3, 4)), axis=0, append=ag.ones((1, 1)))
+
+
 def test_tensor_sort_method_matches_the_function(device):
     x = ag.tensor([[3.0, 1.0, 2.0], [0.0, -1.0, 5.0]])
     np.testing.assert_array_equal(x.sort().numpy(), ag.sort(x).numpy())
