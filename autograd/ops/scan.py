@@ -386,6 +386,10 @@ def cummin(x, axis):
 
 
 def _with_initial(op, fn, identity, x, axis, include_initial):
+    x = as_tensor(x)
+    if axis is None and x.ndim > 1:  # the standard's rule (and NumPy's): cumsum would flatten it
+        raise ValueError(f"{op}: x has {x.ndim} axes, so axis is required; pass axis=, or flatten x first "
+                         "(cumsum(x) flattens, as NumPy's)")
     out = fn(x, axis)
     if not include_initial:
         return out

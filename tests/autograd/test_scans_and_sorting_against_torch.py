@@ -105,6 +105,14 @@ def test_cumsum_axis_none_flattens_as_numpy_and_0d_is_returned_as_is(device):
                                   [1.0, 2.0, 6.0])
 
 
+@pytest.mark.parametrize("fn", [ag.cumulative_sum, ag.cumulative_prod])
+def test_cumulative_functions_need_an_axis_past_one_dimension_as_the_standard(device, fn):
+    """The standard's rule, which NumPy's cumulative_sum follows too: unlike cumsum, no silent flattening."""
+    with pytest.raises(ValueError, match=rf"^{fn.__name__}: x has 2 axes, so axis is required"):
+        fn(ag.ones(2, 3))
+    np.testing.assert_array_equal(fn(ag.tensor([2.0, 3.0])).numpy(), getattr(np, fn.__name__)(np.array([2.0, 3.0])))
+
+
 @pytest.mark.parametrize("fn", [ag.cumsum, ag.cumprod, ag.sort, ag.argsort, lambda x, axis: ag.topk(x, 1, axis),
                                 lambda x, axis: ag.diff(x, axis=axis)])
 def test_bad_axes_are_refused(device, fn):
