@@ -1096,6 +1096,7 @@ class Tensor:
     half = _pytorch_only("half", "use astype(ag.float16)")
     long = _pytorch_only("long", "use astype(ag.int64)")
     int = _pytorch_only("int", "use astype(ag.int32)")
+    bool = _pytorch_only("bool", "use astype(ag.bool)")
     gather = _pytorch_only("gather", "use take_along_axis(indices, axis)")
     index_select = _pytorch_only("index_select", "use take(indices, axis=axis)")
     scatter_ = _pytorch_only("scatter_", "write through indexing: x[index] = values")

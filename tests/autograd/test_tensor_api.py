@@ -843,9 +843,11 @@ def test_np_asarray_of_a_tensor_that_requires_grad_is_read_only_too():
     (lambda x: x.dim(), r"use the ndim attribute"),
     (lambda x: x.float(), r"astype\(ag\.float32\)"),
     (lambda x: x.long(), r"astype\(ag\.int64\)"),
+    (lambda x: x.bool(), r"astype\(ag\.bool\)"),
     (lambda x: x.gather(1, ag.zeros(2, 1, dtype=ag.int64)), r"take_along_axis"),
     (lambda x: x.scatter_(0, ag.zeros(1, 3, dtype=ag.int64), 1.0), r"x\[index\] = values"),
-], ids=["view", "unsqueeze", "permute", "expand", "numel", "dim", "float", "long", "gather", "scatter_"])
+], ids=["view", "unsqueeze", "permute", "expand", "numel", "dim", "float", "long", "bool", "gather",
+                         "scatter_"])
 def test_pytorch_method_names_say_the_numpy_spelling(device, call, fix):
     x = ag.ones(2, 3)
     with pytest.raises(AttributeError, match=rf"^'Tensor' object has no attribute '\w+' \(a PyTorch name\); .*{fix}"):
