@@ -31,13 +31,16 @@ def _class_count(input):
     return input.shape[0] if input.ndim == 1 else input.shape[1] if input.ndim >= 2 else 0
 
 
-def _class_weight(op, weight, input, c):
+def _class_weight(op, weight, input, c, differentiable=False):
+    """The (C,) class weight in the input's dtype: detached for the fused class-index kernels,
+    which read its values only; ``differentiable`` for probability targets, whose composed
+    loss differentiates it, as PyTorch's does."""
     if weight is None:
         return None
     weight = weight_like(op, weight, "weight", input)
     if weight.shape != (c,):
         raise ValueError(f"{op}: weight must have one value per class, shape ({c},), got {weight.shape}")
-    return weight.detach()
+    return weight if differentiable else weight.detach()
 
 
 def _class_targets(op, input, target, ignore_index):
@@ -118,8 +121,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not real(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
     c = _class_count(input)
-    weight = _class_weight(op, weight, input, c)
-    if kind(target) == "f":
+    probabilities = kind(target) == "f"
+    weight = _class_weight(op, weight, input, c, differentiable=probabilities)
+    if probabilities:
         if ignore_index >= 0:  # a class index, which probability targets have no use for
             raise ValueError(f"{op}: ignore_index={ignore_index} applies to class-index targets, not to "
                              "class probabilities (a float target); leave ignore_index at its default")

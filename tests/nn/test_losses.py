@@ -345,6 +345,29 @@ def test_cross_entropy_probability_targets_of_another_shape_still_name_the_shape
         F.cross_entropy(ag.randn(4, 3), ag.zeros(4, 4))
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_probability_targets_differentiate_the_class_weight(torch, reduction):
+    # As PyTorch's: with class probabilities the weight is a factor of the composed loss, so a
+    # learnable weight gets its gradient (it was detached, and its .grad stayed None)
+    rng = named_rng("soft cross-entropy weight")
+    x, p = rng.standard_normal((5, 4, 3)), rng.dirichlet(np.ones(4), (5, 3)).transpose(0, 2, 1)
+    xo, wo = _f64(x), _f64(CLASS_WEIGHT)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(CLASS_WEIGHT, requires_grad=True)
+    out = F.cross_entropy(xo, _f64(p, False), weight=wo, reduction=reduction, label_smoothing=0.1)
+    ref = torch.nn.functional.cross_entropy(xt, torch.from_numpy(p), weight=wt, reduction=reduction,
+                                            label_smoothing=0.1)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12)
+    r = rng.standard_normal(ref.shape)
+    gx, gw = ag.grad(out, [xo, wo], ag.tensor(r, dtype=ag.float64), create_graph=True)
+    tgx, tgw = torch.autograd.grad(ref, [xt, wt], torch.from_numpy(r), create_graph=True)
+    np.testing.assert_allclose(gw.numpy(), tgw.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=1e-10)
+    ggx, ggw = ag.grad((gx * gx).sum() + (gw * gw).sum(), [xo, wo])
+    tggx, tggw = torch.autograd.grad((tgx * tgx).sum() + (tgw * tgw).sum(), [xt, wt])
+    np.testing.assert_allclose(ggx.numpy(), tggx.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ggw.numpy(), tggw.numpy(), rtol=1e-10, atol=1e-12)
+
+
 # --- the losses and distances beyond those above ------------------------------------------------
 # smooth_l1_loss, kl_div, poisson_nll_loss, gaussian_nll_loss, the margin and ranking losses,
 # cosine_similarity, pairwise_distance, normalize, as nn.functional and as modules, against
