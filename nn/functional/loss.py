@@ -12,6 +12,7 @@ import warnings
 
 from autograd import Tensor
 from autograd.autocast_mode import autocast_op
+from autograd.grad_mode import is_grad_enabled
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant, exp, log, where
 from autograd.ops.reduction import divide_by_count, sum as _sum
@@ -40,7 +41,13 @@ def _class_weight(op, weight, input, c, differentiable=False):
     weight = weight_like(op, weight, "weight", input)
     if weight.shape != (c,):
         raise ValueError(f"{op}: weight must have one value per class, shape ({c},), got {weight.shape}")
-    return weight if differentiable else weight.detach()
+    if differentiable:
+        return weight
+    if weight.requires_grad and is_grad_enabled():  # as PyTorch: refused, not silently left without a .grad
+        raise RuntimeError(f"{op}: the class weight requires grad, but the loss of class-index targets is not "
+                           "differentiable in it (as in PyTorch); pass weight.detach(), or class probabilities "
+                           "as the target")
+    return weight.detach()
 
 
 def _class_targets(op, input, target, ignore_index):

@@ -368,6 +368,22 @@ def test_cross_entropy_probability_targets_differentiate_the_class_weight(torch,
     np.testing.assert_allclose(ggw.numpy(), tggw.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("loss", [F.cross_entropy, lambda x, t, weight: F.nll_loss(F.log_softmax(x, axis=1), t,
+                                                                                    weight=weight)],
+                         ids=["cross_entropy", "nll_loss"])
+def test_class_index_losses_refuse_a_weight_that_requires_grad_as_torch(loss):
+    # PyTorch's kernels are not differentiable in the weight and refuse it; detaching it quietly left
+    # a .grad the user asked for at None
+    x, t = ag.randn(3, 4, requires_grad=True), ag.tensor([0, 1, 3])
+    weight = ag.tensor(CLASS_WEIGHT, dtype=ag.float32, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"the class weight requires grad, .* pass weight\.detach\(\)"):
+        loss(x, t, weight=weight)
+    with ag.no_grad():  # nothing is recorded, so nothing is lost
+        loss(x, t, weight=weight)
+    loss(x, t, weight=weight.detach()).backward()
+    assert x.grad is not None and weight.grad is None
+
+
 # --- the losses and distances beyond those above ------------------------------------------------
 # smooth_l1_loss, kl_div, poisson_nll_loss, gaussian_nll_loss, the margin and ranking losses,
 # cosine_similarity, pairwise_distance, normalize, as nn.functional and as modules, against
