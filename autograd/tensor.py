@@ -347,6 +347,8 @@ class Tensor:
         .grad or hooks."""
         return _rebuilt, (type(self), self.data, self.device, self._requires_grad)
 
+    _deepcopy_keeps_grad = True  # False for nn.Parameter, whose copies start without one, as PyTorch's
+
     def __deepcopy__(self, memo):
         """A leaf with copies of the values and of .grad (its hooks stay behind), as PyTorch's;
         a non-leaf is refused, as by PyTorch: its copy would be a graph of its own."""
@@ -357,7 +359,7 @@ class Tensor:
         copied = _rebuilt(type(self), self._backend.xp.asarray(self.data, copy=True), self._backend,
                           self._requires_grad)
         memo[id(self)] = copied
-        if self._grad is not None:
+        if self._grad is not None and self._deepcopy_keeps_grad:
             copied._grad = self._grad.__deepcopy__(memo)
         return copied
 

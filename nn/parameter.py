@@ -10,6 +10,9 @@ class Parameter(Tensor):
     """Wraps ``data`` (a Tensor, whose memory and in-place counter it shares, or anything ag.tensor takes)
     as a leaf that requires grad; ``Parameter()`` is an empty float tensor."""
     __slots__ = ()
+    # copy.deepcopy(model) gives parameters without .grad, as PyTorch's: a copy made for an
+    # average or a target network starts clean, and holds no second set of gradients.
+    _deepcopy_keeps_grad = False
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:

@@ -329,6 +329,22 @@ def test_deepcopy_gives_an_independent_model():
     assert twin(ag.randn(3, 2)).shape == (3, 2)
 
 
+def test_deepcopy_of_a_model_leaves_its_gradients_behind_as_torch(torch):
+    """PyTorch's Parameter.__deepcopy__ copies values and requires_grad, not .grad; a plain
+    tensor's copy keeps its .grad in both."""
+    model = nn.Linear(2, 2)
+    model(ag.ones(1, 2)).sum().backward()
+    twin = copy.deepcopy(model)
+    assert twin.weight.grad is None and twin.bias.grad is None and twin.weight.requires_grad
+    assert model.weight.grad is not None
+    reference = torch.nn.Linear(2, 2)
+    reference(torch.ones(1, 2)).sum().backward()
+    assert copy.deepcopy(reference).weight.grad is None
+    leaf = ag.ones(2, requires_grad=True)
+    leaf.grad = ag.full(2, 3.0)
+    assert copy.deepcopy(leaf).grad.tolist() == [3.0, 3.0]
+
+
 # --- Parameter(t) shares t's in-place counter ---
 
 def test_parameter_of_a_non_leaf_is_a_leaf_sharing_memory_and_counter(device, torch):
