@@ -273,6 +273,14 @@ def _encode(value, name, tensors):
         return [_encode(v, f"{name}.{i}", tensors) for i, v in enumerate(value)]
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        # An array library's scalar or 0-d array (a callable LambdaLR object's np.array(0.9)) as
+        # the Python number of its kind: a 0-d float array has __index__ too, and int() made 0.9 a 0.
+        return _encode(value.item(), name, tensors)
+    if getattr(value, "ndim", 0):
+        raise TypeError(f"nn.save: the state at {name} is a {type(value).__name__} of shape "
+                        f"{tuple(value.shape)}, which a checkpoint cannot hold; make it a Tensor "
+                        "(ag.tensor(value)) or a list")
     if hasattr(value, "__index__"):  # integer scalars of array libraries
         return int(value)
     if hasattr(value, "__float__"):

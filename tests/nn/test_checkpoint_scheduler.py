@@ -362,6 +362,23 @@ def test_a_scheduler_given_as_something_else_is_refused_before_writing(tmp_path)
     assert not path.exists()
 
 
+
+def test_numpy_values_in_a_lambda_object_keep_their_value_or_are_refused_by_name(tmp_path):
+    # A 0-d float array has __index__, and the checkpoint saved np.array(0.9) as the int 0: the
+    # resumed schedule's rate went to 0. An array with dimensions failed with NumPy's bare message.
+    path = tmp_path / "ckpt.safetensors"
+    optimizer = optim.SGD([nn.Parameter(ag.ones(2))], lr=0.1)
+    scale = Scale(np.array(0.9))
+    scale.flag, scale.count = np.bool_(True), np.array(3)
+    nn.save({"w": ag.ones(2)}, path, scheduler=sched.LambdaLR(optimizer, scale))
+    saved = nn.load_scheduler_state(path)["lr_lambdas"][0]
+    assert saved == {"base": 0.9, "flag": True, "count": 3}
+    assert [type(v) for v in saved.values()] == [float, bool, int]
+    scale.base = np.array([0.9])
+    with pytest.raises(TypeError, match=r"nn.save: the state at scheduler.lr_lambdas.0.base is a ndarray of shape "
+                                        r"\(1,\), which a checkpoint cannot hold; make it a Tensor"):
+        nn.save({"w": ag.ones(2)}, path, scheduler={"lr_lambdas": [vars(scale)]})
+
 # --- an optimizer's checkpoint saved where a schedule took its rate a rounding error below zero
 
 GRADIENT = np.array([0.5, -1.5, 2.0])
