@@ -172,17 +172,28 @@ class ConcatDataset(Dataset):
         return self.datasets[which][index - start]
 
 
-def random_split(dataset, lengths, seed=None):
+def random_split(dataset, lengths, generator=None, *, seed=None):
     """Split ``dataset`` into non-overlapping Subsets of the given lengths.
 
     ``lengths`` are sample counts that add up to ``len(dataset)``, or fractions
     that add up to 1 (leftover samples go round-robin to the first splits, as in
-    PyTorch). The same ``seed`` gives the same split; ``seed=None`` draws one from
-    the CPU generator, so ``ag.manual_seed`` makes it reproducible too.
+    PyTorch). The same ``seed`` (keyword only) gives the same split; ``generator``
+    (PyTorch's argument; here a ``random.Random``, as the samplers take) draws it from
+    that generator's stream; with neither, a seed is drawn from the CPU generator, so
+    ``ag.manual_seed`` makes it reproducible too.
     """
+    from .samplers import check_generator  # (samplers imports this module)
+
+    check_generator("random_split", generator, hint="; or pass seed= (an int) for a repeatable split")
+    if seed is not None and generator is not None:
+        raise ValueError("random_split: pass seed= or generator=, not both; each alone makes the split repeatable")
     n = len(dataset)
     counts = _split_counts(lengths, n)
-    order = shuffled_indices(n, seed if seed is not None else draw_seed())
+    if generator is not None:
+        order = list(range(n))
+        generator.shuffle(order)
+    else:
+        order = shuffled_indices(n, seed if seed is not None else draw_seed())
     splits, start = [], 0
     for count in counts:
         splits.append(Subset(dataset, order[start:start + count]))

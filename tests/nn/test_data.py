@@ -1,6 +1,7 @@
 """nn.data: Dataset, TensorDataset, random_split, DataLoader, the IDX reader, mnist() and digits()."""
 import collections
 import gzip
+import random
 import struct
 
 import numpy as np
@@ -53,6 +54,21 @@ def test_random_split_is_deterministic_and_partitions():
         random_split(ds, [30, 19], seed=0)
     with pytest.raises(ValueError, match="add up to 1"):
         random_split(ds, [0.5, 0.2], seed=0)
+
+
+def test_random_split_takes_pytorch_s_generator_argument():
+    # Ported code passes generator= (or a generator third), which was a TypeError: seed= was the only way.
+    by_keyword = random_split(range(20), [0.75, 0.25], generator=random.Random(7))
+    by_position = random_split(range(20), [0.75, 0.25], random.Random(7))
+    assert [s.indices for s in by_keyword] == [s.indices for s in by_position]
+    assert sorted(sum((s.indices for s in by_keyword), [])) == list(range(20))
+    generator = random.Random(7)
+    first, second = random_split(range(20), [10, 10], generator), random_split(range(20), [10, 10], generator)
+    assert [s.indices for s in first] != [s.indices for s in second]  # the stream goes on
+    with pytest.raises(TypeError, match="random_split: generator= takes only None or a random.Random.*seed="):
+        random_split(range(20), [10, 10], 3)
+    with pytest.raises(ValueError, match="random_split: pass seed= or generator=, not both"):
+        random_split(range(20), [10, 10], random.Random(1), seed=1)
 
 
 def test_subset_rejects_out_of_range_indices():
