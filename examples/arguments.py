@@ -4,12 +4,14 @@ import argparse
 import math
 
 
-def at_least(minimum):
-    """An argparse type: an integer no smaller than ``minimum``."""
+def at_least(minimum, maximum=None):
+    """An argparse type: an integer no smaller than ``minimum`` (nor larger than ``maximum``)."""
     def parse(text):
         value = int(text)  # argparse turns a ValueError into "invalid ... value"
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
     parse.__name__ = "int"  # argparse names the type in "invalid int value: 'x'"
     return parse

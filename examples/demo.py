@@ -42,7 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=at_least(1), default=12)
     p.add_argument("--batch-size", type=at_least(1), default=64)
     p.add_argument("--lr", type=positive_float, default=4e-3, help="peak learning rate of the one-cycle schedule")
-    p.add_argument("--seed", type=at_least(0), default=0)  # NumPy's generators take no negative seed
+    # NumPy's generators take no negative seed, and ag.manual_seed none past 64 bits
+    p.add_argument("--seed", type=at_least(0, 2 ** 64 - 1), default=0)
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--limit", type=at_least(1), default=None, help="train on only this many digits (quick checks)")
     return p.parse_args(argv)

@@ -83,6 +83,7 @@ def test_demo_on_a_missing_gpu_stops_with_the_install_hint():
     (["--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),   # was a ZeroDivisionError
     (["--lr", "nan"], "argument --lr: must be a finite number above 0, got nan"),  # was AdamW's traceback
     (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),             # was NumPy's SeedSequence
+    (["--seed", str(2 ** 64)], f"argument --seed: must be at most {2 ** 64 - 1}, got {2 ** 64}"),  # manual_seed's
     (["--limit", "0"], "argument --limit: must be at least 1, got 0"),             # trained on all 4,000 digits
 ])
 def test_demo_refuses_bad_numbers_before_loading_anything(tmp_path, args, fragment):
