@@ -22,8 +22,9 @@ def l1_penalty(model, strength):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=at_least(1), default=60)
-    p.add_argument("--quick", action="store_true", help="fewer epochs, for the tests")
+    length = p.add_mutually_exclusive_group()  # --quick sets the epochs itself: not both
+    length.add_argument("--epochs", type=at_least(1), default=60)
+    length.add_argument("--quick", action="store_true", help="fewer epochs, for the tests")
     args = p.parse_args(argv)
     ag.manual_seed(0)
 

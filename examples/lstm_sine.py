@@ -36,8 +36,9 @@ def make_windows(n, length=30, noise=0.05, seed=0):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=at_least(1), default=30)
-    p.add_argument("--quick", action="store_true", help="fewer epochs, for the tests")
+    length = p.add_mutually_exclusive_group()  # --quick sets the epochs itself: not both
+    length.add_argument("--epochs", type=at_least(1), default=30)
+    length.add_argument("--quick", action="store_true", help="fewer epochs, for the tests")
     args = p.parse_args(argv)
 
     x_train, y_train = make_windows(512, seed=0)

@@ -52,8 +52,9 @@ def test_loss(model, params, x, y, points, steps):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--iterations", type=at_least(1), default=1500)
-    p.add_argument("--quick", action="store_true", help="fewer iterations, for the tests")
+    length = p.add_mutually_exclusive_group()  # --quick sets the iterations itself: not both
+    length.add_argument("--iterations", type=at_least(1), default=1500)
+    length.add_argument("--quick", action="store_true", help="fewer iterations, for the tests")
     args = p.parse_args(argv)
     iterations, points, tasks_per_batch = (150 if args.quick else args.iterations), 10, 8
 

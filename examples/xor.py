@@ -12,8 +12,9 @@ from examples.arguments import at_least
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=at_least(1), default=2000)
-    p.add_argument("--quick", action="store_true", help="fewer steps, for the tests")
+    length = p.add_mutually_exclusive_group()  # --quick sets the steps itself: not both
+    length.add_argument("--steps", type=at_least(1), default=2000)
+    length.add_argument("--quick", action="store_true", help="fewer steps, for the tests")
     args = p.parse_args(argv)
     ag.manual_seed(0)
 

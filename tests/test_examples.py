@@ -126,3 +126,15 @@ def test_demo_refuses_a_folder_it_cannot_write_before_training(tmp_path, monkeyp
 ])
 def test_examples_refuse_zero_training(name, option):
     assert_refused(run_module(f"examples.{name}", option, "0"), 2, f"argument {option}: must be at least 1, got 0")
+
+
+@pytest.mark.parametrize("main, option", [
+    (xor.main, "--steps"), (classification_mlp.main, "--epochs"), (digits_regularized.main, "--epochs"),
+    (digits_transformer.main, "--epochs"), (lstm_sine.main, "--epochs"), (maml_sine.main, "--iterations"),
+], ids=["xor", "classification_mlp", "digits_regularized", "digits_transformer", "lstm_sine", "maml_sine"])
+def test_quick_and_an_explicit_length_are_refused_together(main, option, capsys):
+    # --quick sets the length itself; it overrode an explicit one without a word
+    with pytest.raises(SystemExit) as stopped:
+        main(["--quick", option, "3"])
+    assert stopped.value.code == 2
+    assert f"argument {option}: not allowed with argument --quick" in capsys.readouterr().err
