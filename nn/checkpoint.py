@@ -17,8 +17,11 @@ An LR scheduler's state dict is stored the same way, under ``scheduler`` (its Te
 rates as ``scheduler.`` tensors), with the types JSON lacks kept: integer dict keys
 (MultiStepLR's milestones), tuples, and the nested states of SequentialLR and
 ChainedScheduler. (Saving ``scheduler.state_dict()`` through ``json.dumps`` yourself
-turns integer keys into strings.)
+turns integer keys into strings.) A module's extra state (``get_extra_state``, under
+``..._extra_state`` keys) is stored the same way, under ``extra_state``, and ``load``
+gives it back among the model's entries.
 """
+import copy
 import json
 import os
 import reprlib
@@ -29,13 +32,13 @@ from collections import OrderedDict
 import backends
 from autograd import Tensor, tensor
 
-from .module import Module
+from .module import Module, is_extra_state_key
 from .parameter import is_lazy
 
 TOPOGRAD_KEY = "topograd"  # metadata entry with our JSON (key order, checksums, optimizer and scheduler state)
 METADATA_CRC_KEY = "topograd_crc32"  # CRC-32 of our JSON and the user's entries (format 2 on)
-# The scheduler entry needed no new version: it is one more optional entry, which readers of
-# version 2 that predate it pass over, and older files, which lack it, are read as before.
+# The scheduler and extra_state entries needed no new version: each is one more optional entry,
+# which readers of version 2 that predate it pass over, and older files, which lack it, are read as before.
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # version 1 files have no METADATA_CRC_KEY
 SAVED_STATES = {"optimizer": "an optimizer", "scheduler": "an LR scheduler"}  # entries of our JSON, also
@@ -49,6 +52,7 @@ INFO_FIELD_TYPES = (  # (entry of our JSON, what it must be, test); JSON object 
      lambda v: isinstance(v, dict) and all(isinstance(c, int) and not isinstance(c, bool) for c in v.values())),
     ("optimizer", "a dict", lambda v: isinstance(v, dict)),
     ("scheduler", "a dict", lambda v: isinstance(v, dict)),
+    ("extra_state", "a dict", lambda v: isinstance(v, dict)),
 )
 
 
@@ -67,16 +71,21 @@ def save(state, path, optimizer=None, metadata=None, *, scheduler=None):
         state = state.state_dict()
     if not isinstance(state, dict):
         raise TypeError(f"nn.save: state must be a dict of name -> Tensor or a Module, not {type(state).__name__}")
-    arrays = OrderedDict()
+    arrays, extra_state = OrderedDict(), OrderedDict()
     for name, value in state.items():
         if not isinstance(name, str):
             raise TypeError(f"nn.save: state keys must be strings, got {name!r}")
+        if not isinstance(value, Tensor) and is_extra_state_key(name):
+            extra_state[name] = value  # a module's get_extra_state(): encoded as the other states below
+            continue
         if not isinstance(value, Tensor):
             kind = f"{type(value).__module__}.{type(value).__qualname__}"
             fix = "ag.tensor(value.detach().cpu().numpy())" if kind.startswith("torch.") else "ag.tensor(value)"
             raise TypeError(f"nn.save: state[{name!r}] is a {kind}, not a topograd Tensor; convert it with {fix}")
         arrays[name] = _host_array(value)
     info = {"version": FORMAT_VERSION, "model_keys": list(arrays)}
+    if extra_state:
+        _store_state(info, arrays, "extra_state", extra_state)
     for entry, owner in zip(SAVED_STATES, (optimizer, scheduler)):
         if owner is None:
             continue
@@ -84,12 +93,7 @@ def save(state, path, optimizer=None, metadata=None, *, scheduler=None):
         if not isinstance(saved, dict):
             raise TypeError(f"nn.save: {entry} must be {SAVED_STATES[entry]} or its state_dict(), "
                             f"not {type(saved).__name__}")
-        tensors = {}
-        info[entry] = _encode(saved, entry, tensors)
-        clashes = sorted(set(tensors) & set(arrays))
-        if clashes:
-            raise ValueError(f"nn.save: model keys {clashes} collide with the {entry}'s; rename them")
-        arrays.update((name, _host_array(t)) for name, t in tensors.items())
+        _store_state(info, arrays, entry, saved)
     info["crc32"] = {name: _tensor_crc(a, FORMAT_VERSION) for name, a in arrays.items()}
     entries = _user_metadata(metadata)
     entries[TOPOGRAD_KEY] = json.dumps(info, separators=(",", ":"))
@@ -98,11 +102,21 @@ def save(state, path, optimizer=None, metadata=None, *, scheduler=None):
     _write_atomically(path, lambda tmp: safetensors_numpy.save_file(arrays, tmp, metadata=entries))
 
 
+def _store_state(info, arrays, entry, saved):
+    """Put the state dict ``saved`` in our JSON under ``entry``, and its tensors in ``arrays``."""
+    tensors = {}
+    info[entry] = _encode(saved, entry, tensors)
+    clashes = sorted(set(tensors) & set(arrays))
+    if clashes:
+        raise ValueError(f"nn.save: model keys {clashes} collide with the {entry}'s; rename them")
+    arrays.update((name, _host_array(t)) for name, t in tensors.items())
+
+
 def load(path, device=None):
     """The model tensors in the checkpoint, as an OrderedDict of name -> Tensor on
-    ``device`` (default: the default device), in the order they were saved.
-    Optimizer and scheduler entries are left out; read them with ``load_optimizer_state``
-    and ``load_scheduler_state``."""
+    ``device`` (default: the default device), in the order they were saved, then the
+    modules' extra states. Optimizer and scheduler entries are left out; read them with
+    ``load_optimizer_state`` and ``load_scheduler_state``."""
     with _Checkpoint(path) as checkpoint:
         return _model_state(checkpoint, device)
 
@@ -125,11 +139,14 @@ def _model_state(checkpoint, device):
     names = checkpoint.info.get("model_keys", None)
     if names is None:  # written elsewhere (e.g. safetensors.torch.save_file): every tensor is the model's
         names = checkpoint.keys
-    return checkpoint.read(names, device)
+    state = checkpoint.read(names, device)
+    if "extra_state" in checkpoint.info:
+        state.update(_saved_state(checkpoint, "extra_state", device))
+    return state
 
 
 def _saved_state(checkpoint, entry, device):
-    """The state dict saved under ``entry`` ("optimizer" or "scheduler"), its tensors on ``device``."""
+    """The state dict saved under ``entry`` ("optimizer", "scheduler" or "extra_state"), its tensors on ``device``."""
     if entry not in checkpoint.info:
         raise KeyError(f"{checkpoint.path}: the checkpoint holds no {entry} state; save it with "
                        f"nn.save(state, path, {entry}={entry})")
@@ -165,8 +182,8 @@ def restore(path, model, optimizer=None, strict=True, *, scheduler=None):
                  for entry, owner in zip(SAVED_STATES, (optimizer, scheduler)) if owner is not None}
     undo = []  # what puts back each part loaded so far, should a later one refuse
     if saved:  # host copies (state_dict shares memory); a Lazy module's placeholders have no values to keep
-        before = {name: tensor(t, dtype=t.dtype, device="cpu") for name, t in model.state_dict().items()
-                  if not is_lazy(t)}
+        before = {name: tensor(t, dtype=t.dtype, device="cpu") if isinstance(t, Tensor) else copy.deepcopy(t)
+                  for name, t in model.state_dict().items() if not is_lazy(t)}  # (extra states are no Tensors)
         undo.append(lambda: model.load_state_dict(before, strict=False))  # (before lacks only Lazy placeholders)
     if optimizer is not None:
         # Its own groups and state, put back as they are: load_state_dict makes new ones (copies

@@ -519,7 +519,22 @@ class Module:
                 hook(module, hook_prefix, keep_vars)
             for key, _, _, t in _own_state_entries(module, mprefix):
                 out[prefix + key] = t if keep_vars or is_lazy(t) else t.detach()
+            if _defines(module, "get_extra_state"):  # after its tensors, before its submodules', as PyTorch's
+                out[prefix + _extra_state_key(mprefix)] = module.get_extra_state()
         return out
+
+    def get_extra_state(self):
+        """What ``state_dict`` keeps of this module beyond its parameters and buffers, under the
+        key ``_extra_state``, as PyTorch's: a module that has such state (a vocabulary, a
+        configuration) defines this and ``set_extra_state``. ``nn.save`` stores it beside the
+        tensors when it is made of numbers, strings, lists, dicts, tuples and Tensors."""
+        raise RuntimeError(f"{type(self).__name__}.get_extra_state was called, but the module does not define it; "
+                           "a module with extra state defines get_extra_state and set_extra_state")
+
+    def set_extra_state(self, state):
+        """Take back what ``get_extra_state`` returned; ``load_state_dict`` calls it."""
+        raise RuntimeError(f"{type(self).__name__}.set_extra_state was called, but the module does not define it; "
+                           "a module with extra state defines get_extra_state and set_extra_state")
 
     def _state_entries(self, prefix=""):
         """(key, module, name, tensor) for each entry of state_dict, in its order."""
@@ -562,11 +577,13 @@ class Module:
         targets, slots = OrderedDict(), {}
         for key, module, name, target in self._state_entries():
             targets[key], slots[key] = target, (module, name)
+        extra_states = {_extra_state_key(mprefix): module for mprefix, module in self.named_modules(remove_duplicate=False)
+                        if _defines(module, "set_extra_state")}
         optional = {f"{mprefix}.{name}" if mprefix else name
                     for mprefix, module in self.named_modules(remove_duplicate=False)
                     for name in module._optional_state}
-        missing = hooks_missing + [k for k in targets if k not in state_dict and k not in optional]
-        unexpected = hooks_unexpected + [k for k in state_dict if k not in targets]
+        missing = hooks_missing + [k for k in (*targets, *extra_states) if k not in state_dict and k not in optional]
+        unexpected = hooks_unexpected + [k for k in state_dict if k not in targets and k not in extra_states]
         problems = list(hooks_errors)
         if strict and missing:
             problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
@@ -591,6 +608,9 @@ class Module:
         if problems:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}: "
                                  + "; ".join(problems) + ". Nothing was changed.")
+        for key, module in extra_states.items():  # first: one that refuses its state leaves the tensors as they were
+            if key in state_dict:
+                module.set_extra_state(state_dict[key])
         for initialize in initializations:  # every check passed: now the Lazy modules take their shapes
             initialize()
         where = f"{user_frame()} (load_state_dict)"
@@ -666,6 +686,23 @@ def _own_state_entries(module, mprefix):
     for name, b in module._buffers.items():
         if b is not None and name not in module._non_persistent:
             yield (f"{mprefix}.{name}" if mprefix else name), module, name, b
+
+
+_EXTRA_STATE = "_extra_state"
+
+
+def _extra_state_key(mprefix):
+    return f"{mprefix}.{_EXTRA_STATE}" if mprefix else _EXTRA_STATE
+
+
+def is_extra_state_key(key):
+    """Whether a state_dict key names a module's extra state (see Module.get_extra_state)."""
+    return key == _EXTRA_STATE or key.endswith("." + _EXTRA_STATE)
+
+
+def _defines(module, method):
+    """Whether the module's class overrides Module's ``method`` (get_extra_state, set_extra_state)."""
+    return getattr(type(module), method) is not getattr(Module, method)
 
 
 def _refuse_before_init(module, what):

@@ -9,6 +9,7 @@ stopping and checkpoints.
                      callbacks=[nn.EarlyStopping(patience=3)])
     history.val_loss, history.metrics["accuracy"]
 """
+import copy
 import inspect
 import math
 import numbers
@@ -487,9 +488,10 @@ def _learning_rate(optimizer):
 
 
 def _snapshot(model):
-    """Copies of the model's state on its own devices (the state_dict shares memory)."""
-    return {name: Tensor(t.backend.xp.asarray(t.data, copy=True), device=t.backend)
-            for name, t in model.state_dict().items()}
+    """Copies of the model's state on its own devices (the state_dict shares memory); a
+    module's extra state (see Module.get_extra_state) is deep-copied."""
+    return {name: Tensor(t.backend.xp.asarray(t.data, copy=True), device=t.backend) if isinstance(t, Tensor)
+            else copy.deepcopy(t) for name, t in model.state_dict().items()}
 
 
 class _ProgressBars:

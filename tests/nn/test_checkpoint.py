@@ -652,3 +652,51 @@ def test_restore_puts_the_model_back_whatever_the_optimizer_raises(tmp_path):
         nn.restore(path, model, optimizer)
     assert_values_equal(values(model), before)
     assert not optimizer.state
+
+
+class Tokenized(nn.Module):
+    """A model with extra state beside its tensors: a word list, a table and a tuple."""
+
+    def __init__(self, words=("a", "b")):
+        super().__init__()
+        self.net = Net()
+        self.words, self.table, self.shape = list(words), ag.arange(3, dtype=ag.float32), (2, 3)
+
+    def get_extra_state(self):
+        return {"words": self.words, "table": self.table, "shape": self.shape}
+
+    def set_extra_state(self, state):
+        self.words, self.table, self.shape = list(state["words"]), state["table"], state["shape"]
+
+
+def test_extra_state_round_trips_and_restore_puts_it_back(device, tmp_path):
+    optim = pytest.importorskip("nn.optim")
+    path = tmp_path / "ckpt.safetensors"
+    source = Tokenized(["x", "y", "z"])
+    source.table = ag.tensor([5.0, 6.0])
+    nn.save(source, path, optimizer=optim.SGD(source.parameters(), lr=0.2))
+    loaded = nn.load(path)
+    assert loaded["_extra_state"]["words"] == ["x", "y", "z"] and loaded["_extra_state"]["shape"] == (2, 3)
+    np.testing.assert_array_equal(loaded["_extra_state"]["table"].numpy(), [5.0, 6.0])
+
+    model = Tokenized()
+    nn.restore(path, model, optim.SGD(model.parameters(), lr=0.01))
+    assert model.words == ["x", "y", "z"] and model.shape == (2, 3)
+    np.testing.assert_array_equal(model.table.numpy(), [5.0, 6.0])
+    assert_state_equal(values(model.net), values(source.net))
+
+    # The model fits but the optimizer does not: its extra state goes back too
+    fresh = Tokenized()
+    params = list(fresh.parameters())
+    with pytest.raises(ValueError, match="optimizer state does not fit"):
+        nn.restore(path, fresh, optim.SGD([{"params": params[:2]}, {"params": params[2:]}], lr=0.1))
+    assert fresh.words == ["a", "b"] and fresh.table.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_extra_state_that_a_checkpoint_cannot_hold_is_refused_before_writing(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    model = Tokenized()
+    model.words = [object()]
+    with pytest.raises(TypeError, match=r"state at extra_state\._extra_state\.words\.0 is a object"):
+        nn.save(model, path)
+    assert not path.exists()

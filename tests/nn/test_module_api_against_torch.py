@@ -445,3 +445,58 @@ def test_load_state_dict_assign_keeps_a_parameter_given_and_refuses_atomically(t
     with pytest.raises(ValueError, match=r"bias: expected shape \(3,\), got \(4,\)"):
         layer.load_state_dict({"weight": ag.ones(3, 2), "bias": ag.ones(4)}, assign=True)
     assert layer.weight is weight and layer.bias is bias
+
+
+# --- extra state: get_extra_state / set_extra_state ------------------------------------------
+
+def vocabulary_model(lib):
+    """A module with extra state (a word list) and a tensor of its own, inside a container."""
+    class Vocabulary(lib.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = lib.Linear(2, 2)
+            self.words = ["a", "b"]
+
+        def get_extra_state(self):
+            return {"words": list(self.words)}
+
+        def set_extra_state(self, state):
+            self.words = list(state["words"])
+
+    return lib.Sequential(Vocabulary(), lib.ReLU())
+
+
+def test_extra_state_is_kept_and_loaded_under_torch_s_keys(torch):
+    model, reference = vocabulary_model(nn), vocabulary_model(torch.nn)
+    assert list(model.state_dict()) == list(reference.state_dict()) == ["0._extra_state", "0.embed.weight",
+                                                                        "0.embed.bias"]
+    state = model.state_dict()
+    state["0._extra_state"] = {"words": ["x", "y", "z"]}
+    twin = vocabulary_model(nn)
+    assert twin.load_state_dict(state) == ([], [])
+    assert twin[0].words == ["x", "y", "z"]
+    # PyTorch's module state loads here, extra state included
+    reference[0].words = ["p"]
+    twin.load_state_dict({k: v if k.endswith("_extra_state") else v.numpy()
+                          for k, v in reference.state_dict().items()})
+    assert twin[0].words == ["p"]
+
+
+def test_missing_or_unexpected_extra_state_is_reported_and_nothing_changes(torch):
+    model = vocabulary_model(nn)
+    state = model.state_dict()
+    del state["0._extra_state"]
+    with pytest.raises(ValueError, match=r"missing keys: '0\._extra_state'"):
+        model.load_state_dict(state)
+    assert model.load_state_dict(state, strict=False).missing_keys == ["0._extra_state"]
+    plain = nn.Sequential(nn.Linear(2, 2))  # defines no set_extra_state: the key is not its
+    with pytest.raises(ValueError, match=r"unexpected keys: '0\._extra_state'"):
+        plain.load_state_dict({**plain.state_dict(), "0._extra_state": {"words": []}})
+    # a bad tensor elsewhere in the state: the extra state is not taken either
+    state = model.state_dict()
+    state["0._extra_state"], state["0.embed.bias"] = {"words": ["new"]}, np.zeros(5, np.float32)
+    with pytest.raises(ValueError, match="Nothing was changed"):
+        model.load_state_dict(state)
+    assert model[0].words == ["a", "b"]
+    with pytest.raises(RuntimeError, match="does not define it"):
+        plain.get_extra_state()

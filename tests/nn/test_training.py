@@ -12,6 +12,7 @@ import nn
 import nn.functional as F
 from nn import metrics
 from nn.data import DataLoader, TensorDataset
+from nn.training import _snapshot
 
 # Tests here step schedules on their own to compare rates, with no optimizer step: the
 # warning that a training loop would skip its first rate is noise for them.
@@ -543,3 +544,23 @@ def test_fit_still_takes_metrics_and_callbacks_from_any_iterable():
     expected = float(np.mean(np.argmax(model(batches[0][0]).numpy(), axis=1) == batches[0][1].numpy()))
     assert history.metrics["accuracy"] == [pytest.approx(expected)]
     assert stopper.best_epoch == 1
+
+
+def test_best_weights_snapshot_copies_a_module_s_extra_state():
+    class Counted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer, self.seen = nn.Linear(2, 1), {"batches": 3}
+
+        def get_extra_state(self):
+            return self.seen
+
+        def set_extra_state(self, state):
+            self.seen = state
+
+    model = Counted()
+    snapshot = _snapshot(model)
+    model.seen["batches"] = 9  # later training changes it; the snapshot keeps the value it took
+    assert snapshot["_extra_state"] == {"batches": 3}
+    model.load_state_dict(snapshot)
+    assert model.seen == {"batches": 3}
