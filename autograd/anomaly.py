@@ -38,6 +38,18 @@ class _ThreadState(threading.local):
     in_backward = 0
 
 
+_state = _ThreadState()  # one for every detect_anomaly: an inner one may begin inside an outer's backward
+
+
+def _innermost(mode):
+    """Whether ``mode`` is the detect_anomaly entered last: only that one checks, as PyTorch's
+    mode is one setting, so an inner detect_anomaly(check_nan=False) turns the checks off."""
+    for observer in reversed(function.observers):
+        if isinstance(observer, detect_anomaly):
+            return observer is mode
+    return False
+
+
 class detect_anomaly:
     """Context manager: a NaN or inf that an op's forward produces (one its arguments did not
     hold: see _produced; an op built of others, as logsumexp over a row of -inf is, can make
@@ -47,7 +59,6 @@ class detect_anomaly:
 
     def __init__(self, check_nan=True):
         self.check_nan = check_nan
-        self._thread = _ThreadState()
 
     def __enter__(self):
         function.observers.append(self)
@@ -57,6 +68,9 @@ class detect_anomaly:
         function.observers.remove(self)
 
     def wrap_forward(self, run):
+        if not _innermost(self):
+            return run
+
         def checked(cls, args):
             out = run(cls, args)
             where = user_frame()
@@ -64,7 +78,7 @@ class detect_anomaly:
             for t in outputs:  # an op a backward records (create_graph) is traced to that backward's call
                 if t.grad_fn is not None and t.grad_fn.trace is None:
                     t.grad_fn.trace = where
-            if self._thread.in_backward or not self.check_nan:
+            if _state.in_backward or not self.check_nan:
                 return out
             produced = _produced(outputs, args)
             if produced is not None:
@@ -74,13 +88,15 @@ class detect_anomaly:
         return checked
 
     def wrap_backward(self, call):
+        if not _innermost(self):
+            return call
+
         def checked(node, grads):
-            state = self._thread
-            state.in_backward += 1
+            _state.in_backward += 1
             try:
                 out = call(node, grads)
             finally:
-                state.in_backward -= 1
+                _state.in_backward -= 1
             if not self.check_nan:
                 return out
             for i, g in enumerate(out):

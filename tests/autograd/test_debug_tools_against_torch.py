@@ -486,6 +486,35 @@ def test_detect_anomaly_takes_check_nan_false_as_torch(device, torch):
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
 
 
+@pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled")
+@pytest.mark.filterwarnings("ignore:Error detected in SqrtBackward0")  # PyTorch's, as it raises
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_the_innermost_detect_anomaly_decides_whether_to_check_as_torch(device, torch):
+    """PyTorch's anomaly mode is one setting, so an inner detect_anomaly(check_nan=False)
+    turns the checks off until it exits; topograd's outer one still checked, and raised."""
+    def run(lib, outer, inner, tensor):
+        x = tensor([-1.0, 4.0])
+        with outer():
+            with inner():
+                lib.sqrt(x).sum().backward()
+            with pytest.raises(RuntimeError):  # the outer mode is back
+                lib.sqrt(x).sum().backward()
+        return x.grad.numpy() if lib is ag else x.grad.detach().numpy()
+
+    ours = run(ag, ag.detect_anomaly, lambda: ag.detect_anomaly(check_nan=False), f64)
+    theirs = run(torch, torch.autograd.detect_anomaly, lambda: torch.autograd.detect_anomaly(check_nan=False),
+                 lambda v: t64(torch, v))
+    np.testing.assert_array_equal(ours, theirs)
+    assert function.observers == []
+    # the other way round: the inner mode checks the backward of a graph built outside it
+    x = f64([-1.0])
+    with ag.detect_anomaly(check_nan=False):
+        y = ag.sqrt(x).sum()
+        with ag.detect_anomaly():
+            with pytest.raises(RuntimeError, match="backward of Sqrt"):
+                y.backward()
+
+
 # --- gradgradcheck ----------------------------------------------------------------------------
 
 def test_gradgradcheck_names_an_output_that_is_not_a_tensor(device):
