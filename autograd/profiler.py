@@ -26,6 +26,7 @@ import weakref
 from . import function
 from .tensor import Tensor
 from .viz import ModuleNames, format_bytes, format_time
+from .viz.files import write_whole
 
 SORT_KEYS = ("total", "forward", "backward", "calls", "memory", "name")
 
@@ -301,9 +302,5 @@ class profile:
             events.append({"name": event.name if event.phase == "forward" else f"{event.name} backward",
                            "cat": event.phase, "ph": "X", "ts": (event.start - self._origin) / 1e3,
                            "dur": event.duration / 1e3, "pid": pid, "tid": event.thread, "args": args})
-        path = os.fspath(path)
-        partial = f"{path}.partial"
-        with open(partial, "w") as f:
-            json.dump({"traceEvents": events, "displayTimeUnit": "ms"}, f)
-        os.replace(partial, path)
-        return path
+        data = json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}).encode("utf-8")
+        return write_whole("export_chrome_trace", os.fspath(path), data)

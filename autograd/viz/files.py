@@ -1,4 +1,5 @@
-"""``draw``: a drawing written to a file, in the format its suffix names."""
+"""``draw``: a drawing written to a file, in the format its suffix names; and the whole-file
+write it shares with the profiler's trace export."""
 import os
 import shutil
 
@@ -21,9 +22,7 @@ def draw(root, path, **options):
     if suffix in RENDER_SUFFIXES and shutil.which("dot") is None:
         raise RuntimeError(f"draw: writing {suffix} needs Graphviz's `dot` program, which is not on PATH; "
                            f"install it with {INSTALL_DOT}, or write the source to a .gv file instead")
-    folder = os.path.dirname(path)
-    if folder and not os.path.isdir(folder):
-        raise FileNotFoundError(f"draw: folder {folder!r} does not exist; create it first")
+    check_target("draw", path)
     roots = root if isinstance(root, (list, tuple)) else (root,)
     graph = make_dot(*roots, **options)
     if suffix in SOURCE_SUFFIXES:
@@ -35,7 +34,22 @@ def draw(root, path, **options):
         except graphviz.ExecutableNotFound as exc:
             raise RuntimeError(f"draw: Graphviz's `dot` program could not be run; install it with "
                                f"{INSTALL_DOT}") from exc
-    # write beside the target, then rename: a failed draw never leaves half a file
+    return write_whole("draw", path, data)
+
+
+def check_target(who, path):
+    """Refuse, naming ``path``, a file that could not be written: a missing folder, or a folder."""
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise FileNotFoundError(f"{who}: folder {folder!r} does not exist; create it first")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{who}: {path!r} is a folder; name a file to write")
+
+
+def write_whole(who, path, data):
+    """Write ``data`` (bytes) to ``path``; returns ``path``."""
+    check_target(who, path)
+    # write beside the target, then rename: a failed write never leaves half a file
     partial = f"{path}.partial"
     try:
         with open(partial, "wb") as f:

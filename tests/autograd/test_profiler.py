@@ -234,6 +234,18 @@ def test_chrome_trace_schema(device, tmp_path):
     assert all(end <= nxt + 1e-3 for end, nxt in zip(ends, starts[1:]))
 
 
+
+def test_chrome_trace_to_a_folder_or_a_missing_folder_names_it_and_leaves_nothing(device, tmp_path):
+    """It raised the OS's error about trace.json.partial, a file the caller never named,
+    and, where the target was a folder, left that trace.json.partial behind."""
+    prof, _ = train_step()
+    (tmp_path / "trace.json").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"export_chrome_trace: .*trace\.json' is a folder"):
+        prof.export_chrome_trace(tmp_path / "trace.json")
+    with pytest.raises(FileNotFoundError, match=r"export_chrome_trace: folder .*missing.* does not exist"):
+        prof.export_chrome_trace(tmp_path / "missing" / "trace.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["trace.json"]
+
 # --- heat colours in drawings ---------------------------------------------------------------------------
 def fill_of(source, title):
     (line,) = [ln for ln in source.splitlines() if f"<B>{title}</B>" in ln]

@@ -619,6 +619,16 @@ def test_draw_into_a_missing_folder_names_the_folder(device, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_draw_onto_a_folder_names_it_and_leaves_nothing(device, tmp_path):
+    """Where the target was a folder, the OS's error named graph.gv.partial, a file the caller
+    never named (the partial file was removed)."""
+    y = (ag.randn(2, requires_grad=True) * 2).sum()
+    (tmp_path / "graph.gv").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"draw: .*graph\.gv' is a folder"):
+        ag.draw(y, tmp_path / "graph.gv")
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.gv"]
+
+
 # --- labels Graphviz could not read or drew wrongly -------------------------------------------
 
 def svg_texts(source):
