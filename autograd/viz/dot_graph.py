@@ -33,6 +33,11 @@ def make_dot(*roots, params=None, show_saved=False, group_modules=True, collapse
         raise ValueError(f"make_dot: color_by must be 'time' or 'memory', not {color_by!r}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"make_dot: max_nodes must be a positive int, not {max_nodes!r}")
+    if profile is not None:
+        from ..profiler import profile as profile_type  # (the profiler imports viz)
+        if not isinstance(profile, profile_type):
+            raise TypeError(f"make_dot: profile must be the autograd.profiler.profile that timed the ops "
+                            f"(`with profiler.profile() as prof:`, then profile=prof), not {profile!r:.60}")
     if rankdir not in (None, "TB", "LR", "BT", "RL"):
         raise ValueError(f"make_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', not {rankdir!r}")
     graph = Graph(roots)

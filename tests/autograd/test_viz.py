@@ -629,6 +629,17 @@ def test_draw_onto_a_folder_names_it_and_leaves_nothing(device, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["graph.gv"]
 
 
+
+@pytest.mark.parametrize("wrong", ["summary", "class", "flag"])
+def test_a_profile_that_is_not_a_profile_is_named(device, wrong):
+    """profile=prof.summary(), profile=profiler.profile (the class) or profile=True failed
+    inside the drawing: "'dict' object has no attribute 'node_stats'" and the like."""
+    with ag.profiler.profile() as prof:
+        loss = small_loss()
+    given = {"summary": prof.summary(), "class": ag.profiler.profile, "flag": True}[wrong]
+    with pytest.raises(TypeError, match=r"make_dot: profile must be the autograd\.profiler\.profile"):
+        ag.make_dot(loss, profile=given)
+
 # --- labels Graphviz could not read or drew wrongly -------------------------------------------
 
 def svg_texts(source):
