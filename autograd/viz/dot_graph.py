@@ -46,8 +46,10 @@ def make_dot(*roots, params=None, show_saved=False, group_modules=True, collapse
     calls, node_call = build_calls(graph) if group_modules else ([], {})
     try:
         folding = fold_repeats(graph, calls, node_call, names) if collapse_repeats and group_modules else Folding()
-        drawn = (sum(1 for n in graph.nodes if id(n) not in folding.alias)
-                 + sum(1 for t in graph.leaves if id(t) not in folding.alias) + len(roots))
+        drawn_nodes = [n for n in graph.nodes if id(n) not in folding.alias]
+        drawn = len(drawn_nodes) + sum(1 for t in graph.leaves if id(t) not in folding.alias) + len(roots)
+        if show_saved:  # a box for each saved tensor too
+            drawn += sum(1 for n in drawn_nodes for item in (n._saved or ()) if item is not None)
         if drawn > max_nodes:
             return draw_summary(graphviz, graph, modules, drawn, max_nodes)
         return Drawing(graphviz, graph, names, modules, calls, node_call, folding, show_saved,

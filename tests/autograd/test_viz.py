@@ -392,6 +392,20 @@ def test_a_100000_node_graph_draws_a_summary_then_in_full(device):
     assert "rankdir=TB" in full  # a long thin chain scrolls down the page
 
 
+def test_max_nodes_counts_the_saved_tensor_boxes_of_show_saved(device):
+    """show_saved draws a box per saved tensor, but max_nodes counted ops, leaves and
+    outputs only: this graph drew 15 boxes under max_nodes=8."""
+    x = ag.randn(3, requires_grad=True)
+    y = x
+    for _ in range(4):
+        y = y * x  # each Mul saves both inputs
+    y = y.sum()
+    saved = Dot(ag.make_dot(y, show_saved=True, collapse_repeats=False).source)
+    assert len(saved.nodes) == 15  # 5 ops, 1 leaf, 1 output, 8 saved tensors
+    summary = Dot(ag.make_dot(y, show_saved=True, collapse_repeats=False, max_nodes=8).source)
+    assert "15 boxes (max_nodes=8)" in summary.label("summary_header")
+    assert len(Dot(ag.make_dot(y, collapse_repeats=False, max_nodes=8).source).nodes) == 7
+
 def test_wide_shallow_graphs_go_left_to_right(device):
     xs = [ag.randn(3, requires_grad=True) for _ in range(30)]
     wide = ag.stack([x.exp() for x in xs]).sum()
