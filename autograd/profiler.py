@@ -303,4 +303,4 @@ class profile:
                            "cat": event.phase, "ph": "X", "ts": (event.start - self._origin) / 1e3,
                            "dur": event.duration / 1e3, "pid": pid, "tid": event.thread, "args": args})
         data = json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}).encode("utf-8")
-        return write_whole("export_chrome_trace", os.fspath(path), data)
+        return write_whole("export_chrome_trace", os.fsdecode(path), data)

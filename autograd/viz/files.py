@@ -14,7 +14,7 @@ def draw(root, path, **options):
     """Draw the graph of ``root`` (a tensor or a list of them) to ``path``; the
     suffix picks the format: .gv/.dot (the source; needs no Graphviz program),
     or .svg/.png/.pdf (rendered by Graphviz's ``dot``). Options go to make_dot."""
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # (a bytes path, as open() takes, is read as text)
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in SOURCE_SUFFIXES + RENDER_SUFFIXES:
         raise ValueError(f"draw: cannot tell the format of {path!r} from its suffix; use one of "

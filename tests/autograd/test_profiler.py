@@ -4,6 +4,7 @@ observer behind, and the heat colours it gives graph drawings. No test asserts
 on absolute timings; the slow op's forward sleeps far longer than any other op
 takes, so only the order between ops is used."""
 import json
+import os
 import re
 import time
 
@@ -245,6 +246,14 @@ def test_chrome_trace_to_a_folder_or_a_missing_folder_names_it_and_leaves_nothin
     with pytest.raises(FileNotFoundError, match=r"export_chrome_trace: folder .*missing.* does not exist"):
         prof.export_chrome_trace(tmp_path / "missing" / "trace.json")
     assert [p.name for p in tmp_path.iterdir()] == ["trace.json"]
+
+
+def test_chrome_trace_takes_a_bytes_path_as_open_does(device, tmp_path):
+    """A bytes path failed: FileNotFoundError for "b'.../trace.json'.partial"."""
+    prof, _ = train_step()
+    written = prof.export_chrome_trace(os.fsencode(tmp_path / "trace.json"))
+    assert written == str(tmp_path / "trace.json")
+    assert len(json.loads((tmp_path / "trace.json").read_text())["traceEvents"]) == len(prof.events)
 
 # --- heat colours in drawings ---------------------------------------------------------------------------
 def fill_of(source, title):

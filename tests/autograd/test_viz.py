@@ -3,6 +3,7 @@ checked against the graph, walked independently here: op names and shapes,
 parameter names, module clusters and their nesting, edge counts, folding of
 repeated blocks, summaries of huge graphs, rendering and its errors."""
 import html
+import os
 import re
 import shutil
 import subprocess
@@ -643,6 +644,15 @@ def test_draw_onto_a_folder_names_it_and_leaves_nothing(device, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["graph.gv"]
 
 
+
+
+def test_draw_takes_a_bytes_path_as_open_does(device, tmp_path):
+    """A bytes path (which open() and os.path take) was refused: "cannot tell the format of
+    b'.../graph.gv' from its suffix"."""
+    y = (ag.randn(2, requires_grad=True) * 2).sum()
+    written = ag.draw(y, os.fsencode(tmp_path / "graph.gv"))
+    assert written == str(tmp_path / "graph.gv")
+    assert (tmp_path / "graph.gv").read_text().startswith("digraph")
 
 @pytest.mark.parametrize("wrong", ["summary", "class", "flag"])
 def test_a_profile_that_is_not_a_profile_is_named(device, wrong):
