@@ -15,7 +15,7 @@ import math
 from backends import dtypes
 
 from ..shapes import broadcast_shapes, single_axis
-from ..tensor import Tensor
+from ..tensor import Tensor, on_one_device
 from .elementwise import as_tensor, astype
 from .indexing import IndexAdd, getitem
 from .shape import flatten, reshape
@@ -23,6 +23,7 @@ from .shape import flatten, reshape
 
 def _indices(op, indices, like):
     """``indices`` as an integer Tensor on ``like``'s device."""
+    on_one_device(op, like, indices)  # (take_along_axis reads them with like's namespace before any op checks)
     if not isinstance(indices, Tensor):  # its own dtype (ints: int64), not like's
         sequence = isinstance(indices, (list, tuple))
         indices = Tensor(indices, device=like._backend)

@@ -677,6 +677,8 @@ def _cpu_and_strict(values, dtype=None):
     ("isclose", lambda f, s, i, j: ag.isclose(f, s)),
     ("delete", lambda f, s, i, j: ag.delete(f, j[:1])),
     ("interp", lambda f, s, i, j: ag.interp(s, f, f)),
+    ("take_along_axis", lambda f, s, i, j: ag.take_along_axis(f, j[:1], 0)),
+    ("take_along_axis", lambda f, s, i, j: ag.take_along_axis(s, i[:1], 0)),
     # these named the op inside them (where, concat, mul, matmul, add, getitem)
     ("fmax", lambda f, s, i, j: ag.fmax(f, s)),
     ("hstack", lambda f, s, i, j: ag.hstack([f, s])),
@@ -688,8 +690,10 @@ def _cpu_and_strict(values, dtype=None):
     ("cov", lambda f, s, i, j: ag.corrcoef(f, s)),
     ("trapezoid", lambda f, s, i, j: ag.trapezoid(f, x=s)),
     ("interp", lambda f, s, i, j: ag.interp(f, s, f)),
+    ("take", lambda f, s, i, j: ag.take(f, j[:1])),
 ], ids=["gcd", "lcm", "bincount", "histogram-bins", "histogram-weights", "isin", "isclose", "delete", "interp-x",
-        "fmax", "hstack", "kron", "inner", "polyval", "insert", "average", "corrcoef", "trapezoid", "interp-xp"])
+        "take_along_axis-cpu", "take_along_axis-strict", "fmax", "hstack", "kron", "inner", "polyval", "insert", "average", "corrcoef", "trapezoid", "interp-xp",
+        "take"])
 def test_numpy_functions_refuse_tensors_on_two_devices_naming_themselves(name, call):
     f, s = _cpu_and_strict([1.0, 2.0, 3.0])
     i, j = _cpu_and_strict([1, 2, 3], dtype=ag.int64)
