@@ -20,7 +20,7 @@ from backends import dtypes
 from ..autocast_mode import autocast_op
 from ..function import Function
 from ..grad_mode import state as _grad_state
-from ..tensor import Tensor
+from ..tensor import Tensor, on_one_device
 from .elementwise import constant, floating
 from .linalg import matmul
 from .matrices import LinAlgError, diag_embed, diagonal, eye, factorize, matrices, mT, square_matrices, triangle
@@ -326,6 +326,7 @@ def matrix_rank(x, rtol=None):
     if rtol is None:
         rtol = max(x.shape[-2:]) * xp.finfo(x.data.dtype).eps
     if isinstance(rtol, Tensor):  # (one per matrix, as the Array API allows)
+        on_one_device("matrix_rank", x, rtol)  # (another device's array failed inside the namespace)
         rtol = rtol.data
     s = _singular_values(x, "matrix_rank")
     int64 = x._backend.native_dtype(dtypes.int64)

@@ -691,9 +691,10 @@ def _cpu_and_strict(values, dtype=None):
     ("trapezoid", lambda f, s, i, j: ag.trapezoid(f, x=s)),
     ("interp", lambda f, s, i, j: ag.interp(f, s, f)),
     ("take", lambda f, s, i, j: ag.take(f, j[:1])),
+    ("matrix_rank", lambda f, s, i, j: ag.linalg.matrix_rank(ag.outer(f, f), rtol=s[0])),
 ], ids=["gcd", "lcm", "bincount", "histogram-bins", "histogram-weights", "isin", "isclose", "delete", "interp-x",
         "take_along_axis-cpu", "take_along_axis-strict", "fmax", "hstack", "kron", "inner", "polyval", "insert", "average", "corrcoef", "trapezoid", "interp-xp",
-        "take"])
+        "take", "matrix_rank"])
 def test_numpy_functions_refuse_tensors_on_two_devices_naming_themselves(name, call):
     f, s = _cpu_and_strict([1.0, 2.0, 3.0])
     i, j = _cpu_and_strict([1, 2, 3], dtype=ag.int64)
