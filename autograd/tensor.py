@@ -577,7 +577,9 @@ class Tensor:
         """As PyTorch: no in-place change of a view in which several elements share one
         memory location (broadcast_to's, a view of one, or its detach()): it would write
         each of them at once. (NumPy's broadcast views are read-only, so this is also its
-        clear error; CuPy's are not, and would be written.)"""
+        clear error; CuPy's are not, and would be written.) Nor of read-only memory (a NumPy
+        array shared through ag.Tensor or ag.from_dlpack): NumPy's own error came halfway,
+        after setitem and relu_ had counted a change that never happened."""
         view = self
         while getattr(view, "_base", None) is not None:
             base, write_back = view._base[:2]
@@ -585,8 +587,11 @@ class Tensor:
                 break
             view = base
         else:
-            if not self._backend.repeats_elements(self.data):
+            if self._backend.writable(self.data):
                 return
+            if not self._backend.repeats_elements(self.data):
+                raise RuntimeError(f"{op}: this tensor shares read-only memory (a read-only NumPy array, say), so "
+                                   "it cannot be changed in place; change a .clone() of it instead")
         raise RuntimeError(f"{op}: this tensor is (a view or a detach() of) a broadcast_to view, in which "
                            "several elements share one memory location, so it cannot be changed in place; "
                            "change a .clone() of it instead")

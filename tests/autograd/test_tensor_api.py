@@ -376,6 +376,28 @@ def test_in_place_keeps_the_dtype_and_is_seen_by_views(device):
     assert t.tolist() == [[10, 20], [3, 4]]
 
 
+@pytest.mark.parametrize("change", [
+    lambda t: t.add_(1.0), lambda t: t.zero_(), lambda t: t.copy_(ag.ones(3, dtype="float64")),
+    lambda t: t.__setitem__(0, 5.0), lambda t: t[1:].__setitem__(0, 5.0), lambda t: t.relu_(),
+], ids=["add_", "zero_", "copy_", "setitem", "setitem-through-a-view", "relu_"])
+@pytest.mark.parametrize("share", [ag.from_dlpack, Tensor], ids=["from_dlpack", "Tensor"])
+def test_in_place_change_of_read_only_memory_is_refused_before_anything_changes(change, share):
+    """A tensor sharing a read-only NumPy array is refused in place, naming the fix, before
+    its version moves on: setitem and relu_ counted a change and then failed in NumPy
+    ("assignment destination is read-only"), so a later backward refused a saved tensor
+    that had not changed."""
+    frozen = np.array([-1.0, 2.0, 3.0])
+    frozen.flags.writeable = False
+    t = share(frozen)
+    w = ag.tensor([1.0, 2.0, 3.0], dtype="float64", requires_grad=True)
+    loss = (w * t).sum()
+    with pytest.raises(RuntimeError, match=r"shares read-only memory .* change a \.clone\(\) of it instead"):
+        change(t)
+    np.testing.assert_array_equal(frozen, [-1.0, 2.0, 3.0])
+    loss.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), frozen)
+
+
 def test_copy_into_a_plain_tensor_joins_the_graph(device):
     x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
     buffer = ag.zeros(2, 3)
