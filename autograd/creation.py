@@ -126,6 +126,12 @@ def linspace(start, stop, num=50, dtype=None, device=None, requires_grad=False, 
     dtype = _dtype(dtype)
     # 0-d tensors and NumPy scalars as the Python numbers they hold (a tensor off the CPU has no __float__)
     start, stop = (v.item() if hasattr(v, "item") else v for v in (start, stop))
+    for name, end in (("start", start), ("stop", stop)):
+        if not isinstance(end, (int, float)):  # NumPy dropped 1j's imaginary part, and raised its own error for "0"
+            raise TypeError(f"linspace: {name} must be a real number, not {end!r}")
+        # an end the dtype cannot hold is refused, as by PyTorch: NumPy wrapped 300 to 44 in
+        # uint8, and overflowed 1e39 to inf in float32
+        dtypes.check_fill("linspace", end, dtype)
     xp = backend.xp
     if dtypes.is_floating(dtype):
         array = xp.linspace(start, stop, num, dtype=backend.native_dtype(dtype), endpoint=endpoint)

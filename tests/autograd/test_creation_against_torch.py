@@ -345,6 +345,27 @@ def test_linspace_takes_zero_d_tensor_bounds_on_every_device(device, torch):
     assert got.tolist() == torch.linspace(torch.tensor(0.0), torch.tensor(1.0), 3).tolist()
 
 
+@pytest.mark.parametrize("start, stop, dtype", [(0, 300, "uint8"), (-300, 0, "uint8"), (0, 2 ** 40, "int32"),
+                                               (0, math.nan, "int64"), (0, math.inf, "int64"), (0, 1e39, "float32"),
+                                               (-1e300, 0, "float32"), (0, 1e5, "float16")], ids=repr)
+def test_linspace_refuses_ends_its_dtype_cannot_hold_as_torch(device, torch, start, stop, dtype):
+    """NumPy wrapped them (linspace(0, 300, 3, uint8) gave [0, 150, 44]) or overflowed to inf."""
+    if dtype == "float16" and not has_float16(device):
+        pytest.skip("no float16 on this backend")
+    with pytest.raises(RuntimeError, match="without overflow"):
+        torch.linspace(start, stop, 3, dtype=getattr(torch, dtype))
+    with pytest.raises(ValueError, match=dtype):
+        ag.linspace(start, stop, 3, dtype=dtype)
+
+
+@pytest.mark.parametrize("end", [1j, "0", None], ids=repr)
+def test_linspace_refuses_ends_that_are_not_real_numbers(device, end):
+    """NumPy dropped 1j's imaginary part silently, and raised its own promotion error for "0"."""
+    for args in [(end, 1), (0, end)]:
+        with pytest.raises(TypeError, match="linspace: (start|stop) must be a real number"):
+            ag.linspace(*args, 3)
+
+
 @pytest.mark.parametrize("n, m", [(2, 3), (3, 2), (0, None), (1, None), (3, 0)])
 def test_eye_matches_torch(device, torch, n, m):
     got = ag.eye(n, m)
