@@ -80,7 +80,8 @@ def shape_arg(shape, op=None):
         first = shape[0]
         # the tuple test first: it spares the common f((2, 3)) the slower integer-ABC test
         if isinstance(first, (tuple, list)) or not isinstance(first, INTEGER):
-            shape = first
+            # a 0-d integer tensor or array is one size, as PyTorch takes it, not a shape to iterate
+            shape = (first,) if getattr(first, "ndim", None) == 0 else first
     try:
         sizes = tuple(map(operator.index, shape))
         if bool in map(type, shape):  # operator.index takes True as 1

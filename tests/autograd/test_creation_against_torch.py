@@ -139,6 +139,17 @@ def test_torch_size_is_a_shape(device, torch):
     assert ag.zeros(torch.Size([2, 3])).shape == (2, 3) == ag.full(torch.Size([2, 3]), 1.0).shape
 
 
+def test_a_0d_integer_tensor_is_a_size_as_torch(device, torch):
+    """It was taken for a shape to iterate: 'a shape takes integer sizes, got tensor(3, dtype=int64)'."""
+    for make, size in [(ag.zeros, ag.tensor(3)), (ag.ones, ag.tensor(3)), (ag.rand, ag.tensor(3)),
+                       (ag.empty, np.array(3))]:
+        assert make(size).shape == (3,) == tuple(torch.zeros(torch.tensor(3)).shape)
+    assert ag.full(ag.tensor(2), 1.0).shape == (2,) and ag.linspace(0, 1, ag.tensor(3)).shape == (3,)
+    assert ag.arange(6).reshape(ag.tensor(6)).shape == (6,) == tuple(torch.arange(6).reshape(torch.tensor(6)).shape)
+    with pytest.raises(TypeError, match="integer sizes"):
+        ag.zeros(ag.tensor(3.0))
+
+
 @pytest.mark.parametrize("make", [lambda: ag.zeros(-1), lambda: ag.ones(2, -3), lambda: ag.empty((-1,)),
                                   lambda: ag.full((2, -1), 1.0), lambda: ag.rand(-2), lambda: ag.eye(-1),
                                   lambda: ag.randint(0, 3, (-1,))])
