@@ -1201,7 +1201,12 @@ def _from_nested(seq):
                 raise TypeError(_no_dtype_holds(f"cannot make a tensor of a list holding this {type(item).__name__}",
                                                 item))
             elif hasattr(item, "dtype"):  # a NumPy scalar or array
-                found.add(dtypes.canonical(item.dtype))
+                try:
+                    dtype = dtypes.canonical(item.dtype)
+                except TypeError:  # another library's dtype (a PyTorch tensor's): read it as a NumPy
+                    item = backends.get("cpu").asarray(item)  # array, as ag.tensor(item) reads it alone
+                    dtype = dtypes.canonical(item.dtype)
+                found.add(dtype)
                 if isinstance(item, dtypes.NUMPY_SCALAR):
                     # as the Python number it holds, which the cast to a given dtype checks as it
                     # checks Python's (NumPy's own scalars wrap: np.int64(300) became 44 in uint8)

@@ -75,6 +75,15 @@ def test_list_of_typed_elements_keeps_their_dtype_on_every_device(device, torch,
     np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
+def test_list_of_pytorch_tensors_is_read_as_torch_reads_it(device, torch):
+    """ag.tensor(a_torch_tensor) worked, but a list of them failed: 'unsupported dtype torch.float32'."""
+    for data in ([torch.tensor(1.0), torch.tensor(2.0)], [torch.tensor(3), torch.tensor(4)],
+                 [torch.tensor(1.0, dtype=torch.float64), 2.0]):
+        got, want = ag.tensor(data), torch.tensor(data)
+        assert got.device == device and dtype_name(got) == dtype_name(want)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 def test_list_of_float32_tensors_stays_float32_under_a_float64_default(device, torch):
     ag.set_default_dtype("float64")
     try:
