@@ -26,6 +26,8 @@ def _normalize(device):
     device = str(device).strip().lower()
     if device == "cuda":
         return "cuda:0"
+    if device.startswith("cuda:") and device[5:].isdigit():
+        return f"cuda:{int(device[5:])}"  # one key per GPU: "cuda:01" made a second backend for cuda:1
     return device
 
 

@@ -29,6 +29,21 @@ def test_get_returns_one_backend_per_device():
     assert backends.available_devices()[0] == "cpu"
 
 
+class FakeGpu:
+    def seed(self, seed):
+        pass
+
+
+def test_one_backend_per_gpu_whatever_the_spelling_of_its_index(monkeypatch):
+    """'cuda:01' made a second backend for cuda:1, so tensors from the two were refused
+    together as if on two devices ('got cuda:1 and cuda:1')."""
+    made = []
+    monkeypatch.setattr(backends, "_backends", {})
+    monkeypatch.setattr(backends, "_create", lambda key: made.append(key) or FakeGpu())
+    assert backends.get("cuda:01") is backends.get("cuda:1") is backends.get(" CUDA:001")
+    assert backends.get("cuda") is backends.get("cuda:00") and made == ["cuda:1", "cuda:0"]
+
+
 def test_cuda_missing_raises_one_clear_error_with_the_install_command():
     if backends.cuda_is_available():
         pytest.skip("a CUDA device is present here")
