@@ -39,6 +39,14 @@ def _tensor(x):
     return as_tensor(x)
 
 
+def tensors_on_one_device(values):
+    """``values`` as Tensors, a number, list or array among them made on the device of the
+    first Tensor (the default device where there is none): it has no device of its own,
+    and made on the default one it was refused beside tensors on another as a second device."""
+    device = next((v._backend for v in values if isinstance(v, Tensor)), None)
+    return [v if isinstance(v, Tensor) else Tensor(v, device=device) for v in values]
+
+
 class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape):
@@ -279,7 +287,7 @@ def concat(tensors, axis=0):
 
 def joined(op, tensors, axis):
     """concat, its errors naming ``op`` (the ops built on it: hstack, append...)."""
-    tensors = [_tensor(t) for t in tensors]
+    tensors = tensors_on_one_device(tensors)
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor")
     on_one_device(op, *tensors)
@@ -303,7 +311,7 @@ def joined(op, tensors, axis):
 
 
 def stack(tensors, axis=0):
-    tensors = [_tensor(t) for t in tensors]
+    tensors = tensors_on_one_device(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     for t in tensors[1:]:

@@ -23,7 +23,7 @@ from .linalg import tensordot
 from .matrix_parts import _offset, diag
 from .rearrange import flip, moveaxis, unstack
 from .scan import cumprod
-from .shape import broadcast_to, flatten, joined, reshape, transpose
+from .shape import broadcast_to, flatten, joined, reshape, tensors_on_one_device, transpose
 
 
 # --- at least n dimensions, and the stacks built on them ------------------------------------------
@@ -70,7 +70,7 @@ def _sequence(op, tup, dtype):
         tup = unstack(tup)
     elif not isinstance(tup, (list, tuple)):  # a generator, as NumPy 2 refuses it
         raise TypeError(f"{op}: takes a sequence of tensors (a list or a tuple), not {type(tup).__name__}")
-    tensors = [as_tensor(t) for t in tup]
+    tensors = tensors_on_one_device(tup)
     if dtype is not None:
         tensors = [astype(t, dtype, copy=False) for t in tensors]
     return tensors
@@ -151,7 +151,7 @@ def kron(a, b):
     """The Kronecker product: the blocks ``a[i, j, ...] * b``, as NumPy's (and PyTorch's):
     the tensor with fewer axes takes leading ones. One broadcast product of ``a`` and ``b``
     with their axes interleaved, reshaped."""
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = tensors_on_one_device((a, b))
     on_one_device("kron", a, b)
     ndim = builtins.max(a.ndim, b.ndim)
     a_shape = (1,) * (ndim - a.ndim) + a.shape
@@ -164,7 +164,7 @@ def kron(a, b):
 def inner(a, b):
     """The sum of products over the last axes of ``a`` and ``b`` (a product, for a 0-d
     one), as NumPy's and PyTorch's: of shape a.shape[:-1] + b.shape[:-1]."""
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = tensors_on_one_device((a, b))
     on_one_device("inner", a, b)
     if a.ndim == 0 or b.ndim == 0:
         return mul(a, b)

@@ -666,6 +666,28 @@ def _cpu_and_strict(values, dtype=None):
 
 
 @needs_strict
+@pytest.mark.parametrize("call, reference", [
+    (lambda s: ag.hstack([s, 1.0]), lambda a: np.hstack([a, 1.0])),
+    (lambda s: ag.vstack([s, [4.0, 5.0, 6.0]]), lambda a: np.vstack([a, [4.0, 5.0, 6.0]])),
+    (lambda s: ag.column_stack([[4.0, 5.0, 6.0], s]), lambda a: np.column_stack([[4.0, 5.0, 6.0], a])),
+    (lambda s: ag.dstack([s, np.ones(3)]), lambda a: np.dstack([a, np.ones(3)])),
+    (lambda s: ag.concat([np.ones(2, np.float32), s]), lambda a: np.concatenate([np.ones(2, np.float32), a])),
+    (lambda s: ag.stack([s, [4, 5, 6]]), lambda a: np.stack([a, [4, 5, 6]])),
+    (lambda s: ag.kron(2.0, s), lambda a: np.kron(2.0, a)),
+    (lambda s: ag.inner(s, [1.0, 2.0, 3.0]), lambda a: np.inner(a, [1.0, 2.0, 3.0])),
+], ids=["hstack", "vstack", "column_stack", "dstack", "concat", "stack", "kron", "inner"])
+def test_numbers_and_lists_beside_tensors_go_to_their_device(call, reference):
+    """A number, list or NumPy array has no device: it was made on the default one, so beside
+    tensors on another it was refused as a second device ('hstack: expected all tensors on
+    one device, got strict and cpu')."""
+    with backends.default_device("cpu"):
+        got = call(ag.tensor([1.0, 2.0, 3.0], device="strict"))
+    assert got.device == "strict"
+    want = reference(np.array([1.0, 2.0, 3.0], np.float32))
+    np.testing.assert_allclose(got.numpy(), want.astype(np.float32), rtol=1e-6)
+
+
+@needs_strict
 @pytest.mark.parametrize("name, call", [
     # these took the other device's array silently (NumPy reads it as its own) or failed inside NumPy
     ("gcd", lambda f, s, i, j: ag.gcd(i, j)),
