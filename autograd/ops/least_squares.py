@@ -139,8 +139,8 @@ def _minimum_norm_solution(xp, a, b, batch, rcond):
     return x, xp.sum(xp.astype(keep, a._backend.native_dtype(dtypes.int64)), axis=-1), s
 
 
-def _real_floating(name, x):
-    x = x if isinstance(x, Tensor) else as_tensor(x)
+def _real_floating(name, x, like=None):
+    x = x if isinstance(x, Tensor) else as_tensor(x, like)
     if x.dtype not in (dtypes.float32, dtypes.float64):
         raise TypeError(f"lstsq: {name} has dtype {x.dtype}; lstsq takes float32 or float64 tensors (as PyTorch's), "
                         f"so convert it first, as in {name}.astype(ag.float64)")
@@ -172,7 +172,8 @@ def lstsq(a, b, rcond=None, driver=None):
     The solution and the residuals are differentiable with respect to ``a`` and ``b``
     (see the module's notes); rank and singular_values take no gradient. Every driver
     works on every backend (PyTorch's CUDA has only 'gels', its default there)."""
-    a, b = _real_floating("a", a), _real_floating("b", b)
+    a = _real_floating("a", a, b if isinstance(b, Tensor) else None)  # a list goes to the tensor's device
+    b = _real_floating("b", b, a)
     a, b = operands("lstsq", a, b, broadcast=False)  # (float32 with float64 gives float64, as solve does)
     matrices("lstsq", a)
     if driver is None:

@@ -28,7 +28,7 @@ def searchsorted(x1, x2, side="left", sorter=None):
     side 'left', after them with 'right'. int64 indices, of ``x2``'s shape."""
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', not {side!r}")
-    x1 = as_tensor(x1)
+    x1 = as_tensor(x1, x2 if isinstance(x2, Tensor) else None)  # a list beside x2 goes to x2's device
     if x1.ndim != 1:
         raise ValueError(f"searchsorted: x1 must be 1-d (a sorted sequence), got shape {x1.shape}")
     x1, x2 = operands("searchsorted", *holding_ints(x1, x2), broadcast=False)

@@ -236,7 +236,8 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     period. The result has the promoted floating dtype of x, xp and fp (NumPy's is
     float64). Differentiable in x, fp (and xp): at a sample point the gradient in x is
     the slope to its right, past the ends 0."""
-    fp = as_tensor(fp)
+    # Lists and arrays go to the device of the Tensors among the three (they have none of their own)
+    fp = as_tensor(fp, next((v for v in (x, xp) if isinstance(v, Tensor)), None))
     x, knots, fp = _common_float("interp", as_tensor(x, fp), as_tensor(xp, fp), fp)
     if knots.ndim != 1 or fp.ndim != 1:
         raise ValueError(f"interp: xp and fp must be 1-d, got shapes {knots.shape} and {fp.shape}")
@@ -471,6 +472,8 @@ def isin(element, test_elements, assume_unique=False, invert=False, *, kind=None
     'table') change only how NumPy searches, not the answer, and are accepted for that."""
     if kind not in (None, "sort", "table"):
         raise ValueError(f"isin: kind must be None, 'sort' or 'table', not {kind!r}")
+    if not isinstance(element, Tensor) and isinstance(test_elements, Tensor):
+        element = Tensor(element, device=test_elements._backend)  # (a list has no device: test_elements')
     element = as_tensor(element)
     test = as_tensor(test_elements, element)
     on_one_device("isin", element, test)

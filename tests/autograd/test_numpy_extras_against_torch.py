@@ -675,7 +675,13 @@ def _cpu_and_strict(values, dtype=None):
     (lambda s: ag.stack([s, [4, 5, 6]]), lambda a: np.stack([a, [4, 5, 6]])),
     (lambda s: ag.kron(2.0, s), lambda a: np.kron(2.0, a)),
     (lambda s: ag.inner(s, [1.0, 2.0, 3.0]), lambda a: np.inner(a, [1.0, 2.0, 3.0])),
-], ids=["hstack", "vstack", "column_stack", "dstack", "concat", "stack", "kron", "inner"])
+    (lambda s: ag.searchsorted([1.5, 2.5], s), lambda a: np.searchsorted([1.5, 2.5], a)),
+    (lambda s: ag.interp(s, [0.0, 4.0], [1.0, 3.0]), lambda a: np.interp(a, [0.0, 4.0], [1.0, 3.0])),
+    (lambda s: ag.isin([2.0, 5.0], s), lambda a: np.isin([2.0, 5.0], a)),
+    (lambda s: ag.linalg.lstsq([[1.0], [1.0], [2.0]], s).solution,
+     lambda a: np.linalg.lstsq([[1.0], [1.0], [2.0]], a, rcond=None)[0]),
+], ids=["hstack", "vstack", "column_stack", "dstack", "concat", "stack", "kron", "inner", "searchsorted", "interp",
+        "isin", "lstsq"])
 def test_numbers_and_lists_beside_tensors_go_to_their_device(call, reference):
     """A number, list or NumPy array has no device: it was made on the default one, so beside
     tensors on another it was refused as a second device ('hstack: expected all tensors on
