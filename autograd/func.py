@@ -283,9 +283,12 @@ def vjp(func, *primals, has_aux=False):
 
     def vjp_fn(cotangents):
         given, _ = _flatten(cotangents, "vjp_fn", "cotangents")
-        if len(given) != len(outputs) or any(c.shape != o.shape for c, o in zip(given, outputs)):
-            raise ShapeError(f"vjp_fn: cotangents must have the output's structure and shapes "
-                             f"{[o.shape for o in outputs]}, got {[c.shape for c in given]}")
+        # (the structure too: dicts with their keys in another order would pair by position)
+        if (_structure(cotangents) != _structure(output) or len(given) != len(outputs)
+                or any(c.shape != o.shape for c, o in zip(given, outputs))):
+            raise ShapeError(f"vjp_fn: cotangents must have the output's structure and shapes: "
+                             f"{_structure(output)} of {[o.shape for o in outputs]}, got "
+                             f"{_structure(cotangents)} of {[c.shape for c in given]}")
         with enable_grad():
             wrt = [t for f in fresh for t in f]
             grads = _gradients(outputs, wrt, create_graph, grad_outputs=given)

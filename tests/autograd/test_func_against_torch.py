@@ -252,6 +252,9 @@ def _misuses(lib, func):
         "jacrev of no output": lambda: func.jacrev(lambda t: {})(x),
         "jacfwd of no output": lambda: func.jacfwd(lambda t: [])(x),
         "cotangent shape": lambda: func.vjp(lambda t: t * 2, x)[1](lib.tensor(MISUSE_X[:2])),
+        # (same shapes: paired by position, they gave a's cotangent to b)
+        "cotangent dict order": lambda: func.vjp(lambda t: {"a": t * 2, "b": t * 3}, x)[1]({"b": x, "a": x * 0}),
+        "cotangent structure": lambda: func.vjp(lambda t: (t * 2, t * 3), x)[1]([x, x]),
         "grad of a vector": lambda: func.grad(lambda t: t * 2)(x),
     }
 
