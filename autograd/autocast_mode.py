@@ -26,6 +26,7 @@ Outside any block a listed op pays one test of a module global (``_open_blocks``
 """
 import contextlib
 import functools
+import math
 import threading
 
 from backends import dtypes
@@ -47,6 +48,21 @@ def _cpu_pad(input, pad, mode="constant", value=None):
     if (mode == "reflect" and axes in (1, 2)) or (mode == "replicate" and axes in (1, 2, 3)):
         return FLOAT32
     return None
+
+
+def _cpu_tensordot(a, b, axes=2):
+    """PyTorch's CPU tensordot is a matmul (on the list) unless it contracts every axis of
+    size above 1 of both operands: then it is a dot (on no list), run as given."""
+    from .ops.linalg import _contracted_axes  # (that module declares its ops through this one)
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        return LOWER
+    try:
+        axes_a, axes_b = _contracted_axes(a, b, axes)
+    except (TypeError, ValueError):
+        return LOWER  # (tensordot says what is wrong with them)
+    free_a = math.prod(n for i, n in enumerate(a.shape) if i not in axes_a)
+    free_b = math.prod(n for j, n in enumerate(b.shape) if j not in axes_b)
+    return AS_GIVEN if free_a == free_b == 1 else LOWER
 
 
 def _named(kind, names):
@@ -75,8 +91,9 @@ POLICIES = {
         **_named(FLOAT32, "recurrent"),  # (see the CPU's)
     },
     "cpu": {
-        **_named(LOWER, "matmul einsum tensordot vecdot matrix_power linear conv1d conv2d conv3d conv_transpose1d "
+        **_named(LOWER, "matmul einsum vecdot matrix_power linear conv1d conv2d conv3d conv_transpose1d "
                         "conv_transpose2d conv_transpose3d prelu scaled_dot_product_attention"),
+        "tensordot": _cpu_tensordot,
         **_named(FLOAT32, "prod quantile nanquantile trace avg_pool3d max_pool3d adaptive_avg_pool3d "
                           "adaptive_max_pool3d fractional_max_pool2d fractional_max_pool3d max_unpool1d max_unpool2d "
                           "max_unpool3d grid_sample binary_cross_entropy binary_cross_entropy_with_logits "

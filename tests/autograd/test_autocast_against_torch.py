@@ -136,6 +136,10 @@ CASES = {
     "gelu": (_arrays((3,)), F.gelu, TF.gelu),
     "tanh": (_arrays((3,)), ag.tanh, torch.tanh),
     "avg_pool2d": (_arrays((1, 1, 4, 4)), lambda t: F.avg_pool2d(t, 2), lambda t: TF.avg_pool2d(t, 2)),
+    # PyTorch's tensordot contracting every axis of both is a dot, on no list (matmul gave float16)
+    "tensordot_all_axes": (_arrays((2, 3), (3, 2)), lambda a, b: ag.tensordot(a, b, ((0, 1), (1, 0))),
+                           lambda a, b: torch.tensordot(a, b, ([0, 1], [1, 0]))),
+    "inner_of_vectors": (_arrays((3,), (3,)), ag.inner, torch.inner),
     # built here on matmul for these shapes (declared as one op, off the lists, as PyTorch's)
     "adaptive_avg_pool2d": (_arrays((1, 1, 5, 5)), lambda t: F.adaptive_avg_pool2d(t, 3),
                             lambda t: TF.adaptive_avg_pool2d(t, 3)),
