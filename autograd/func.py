@@ -289,9 +289,12 @@ def vjp(func, *primals, has_aux=False):
             raise ShapeError(f"vjp_fn: cotangents must have the output's structure and shapes: "
                              f"{_structure(output)} of {[o.shape for o in outputs]}, got "
                              f"{_structure(cotangents)} of {[c.shape for c in given]}")
+        # Recorded also where a cotangent requires grad (the products are linear in them: a
+        # jacrev of vjp_fn, the double-vjp trick)
+        records = create_graph or is_grad_enabled() and any(c.requires_grad for c in given)
         with enable_grad():
             wrt = [t for f in fresh for t in f]
-            grads = _gradients(outputs, wrt, create_graph, grad_outputs=given)
+            grads = _gradients(outputs, wrt, records, grad_outputs=given)
         return tuple(_regrouped(grads, [(f, unflatten) for (_, unflatten), f in zip(flat, fresh)]))
 
     if not create_graph:

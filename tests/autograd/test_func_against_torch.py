@@ -93,6 +93,22 @@ def test_vjp_with_structures_and_a_reusable_vjp_fn():
             np.testing.assert_allclose(ours[k].numpy(), theirs[k].numpy(), rtol=1e-12)
 
 
+def test_vjp_fn_is_differentiable_in_its_cotangents():
+    """vjp_fn is linear in the cotangents: a jacrev of it (the transposed Jacobian, the
+    double-vjp trick) and backward to a cotangent that requires grad go through it (they
+    gave zeros, and an error)."""
+    results = []
+    for lib, transforms in ((ag, ag.func), (torch, tfunc)):
+        _, vjp_fn = transforms.vjp(lambda x: lib.sin(x) * x[0], lib.tensor(X))
+        transposed = transforms.jacrev(lambda c: vjp_fn(c)[0])(lib.tensor(Y))
+        cotangent = lib.tensor(Y, requires_grad=True)
+        (vjp_fn(cotangent)[0] ** 2).sum().backward()
+        results.append((transposed.numpy(), cotangent.grad.numpy()))
+    for ours, theirs in zip(*results):
+        assert np.abs(ours).max() > 0
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
 def test_jvp_jacrev_jacfwd_and_hessian():
     f_ag, f_torch = _f(ag), _f(torch)
     out, tangent_out = ag.func.jvp(f_ag, _pair(ag), (ag.ones(3, dtype="float64"), ag.zeros(3, dtype="float64")))
