@@ -117,10 +117,12 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     run.autocast = autocast_mode.snapshot()
     run.replays = tuple(_replay_stack())
     forward_context, run.recompute_context = context_fn()
-    versions = [version_of(t).value for t in given]
+    # (tensors in lists and dicts too: recomputed from changed values, their gradients would be silently wrong)
+    arguments = [t for t in _flatten((args, kwargs), []) if isinstance(t, Tensor)]
+    versions = [version_of(t).value for t in arguments]
     with forward_context:
         out, watch = _watched_call(function, args, kwargs)
-    if [version_of(t).value for t in given] != versions:
+    if [version_of(t).value for t in arguments] != versions:
         # The recomputation would start from the changed values, and change them again
         raise RuntimeError("checkpoint: function changed a tensor argument in place, so it cannot be run again "
                            "in backward on the values it was given; pass it a .clone(), or make the change "

@@ -285,3 +285,27 @@ def test_a_function_that_changes_its_argument_in_place_is_refused():
         return t.sin()
     with pytest.raises(RuntimeError, match=r"^checkpoint: function changed a tensor argument in place"):
         ag.checkpoint.checkpoint(doubles_then_sines, x, use_reentrant=False)
+
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("determinism_check", ["default", "none"])
+def test_a_tensor_changed_in_place_inside_a_list_or_dict_argument_is_refused(determinism_check, requires_grad):
+    """Only top-level arguments were checked: one in a list or dict, recomputed from its
+    changed values, gave silently wrong gradients (one requiring grad: none at all, or a
+    misleading CheckpointError)."""
+    w = ag.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+
+    def triples_then_scales(tensors=None, named=None):
+        t = tensors[0] if tensors is not None else named["t"]
+        t.mul_(3)
+        return (t * w).sin()
+    for args, kwargs in ((([None],), {}), ((), {"named": {"t": None}})):
+        x = ag.tensor(np.arange(1.0, 4.0), requires_grad=requires_grad) * 1
+        if args:
+            args[0][0] = x
+        else:
+            kwargs["named"]["t"] = x
+        with pytest.raises(RuntimeError, match=r"^checkpoint: function changed a tensor argument in place"):
+            checkpoint(triples_then_scales, *args, use_reentrant=False, determinism_check=determinism_check,
+                       **kwargs)
