@@ -117,12 +117,10 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn, 
     run.autocast = autocast_mode.snapshot()
     run.replays = tuple(_replay_stack())
     forward_context, run.recompute_context = context_fn()
-    # (tensors in lists and dicts too: recomputed from changed values, their gradients would be silently wrong)
-    arguments = [t for t in _flatten((args, kwargs), []) if isinstance(t, Tensor)]
-    versions = [version_of(t).value for t in arguments]
+    versions = [version_of(t).value for t in given]
     with forward_context:
         out, watch = _watched_call(function, args, kwargs)
-    if [version_of(t).value for t in arguments] != versions:
+    if [version_of(t).value for t in given] != versions or run.held_changed():
         # The recomputation would start from the changed values, and change them again
         raise RuntimeError("checkpoint: function changed a tensor argument in place, so it cannot be run again "
                            "in backward on the values it was given; pass it a .clone(), or make the change "
@@ -179,6 +177,9 @@ class _Run:
         self.args = [None if isinstance(a, Tensor) else a for a in args]
         self.kwargs = {k: None if isinstance(v, Tensor) else v for k, v in kwargs.items()}
         self.arg_slots = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        # The tensors inside list and dict arguments, which the node does not save, with their
+        # versions: recomputed from changed values, their gradients would be silently wrong.
+        self.held = [(t, version_of(t).value) for t in _flatten((self.args, self.kwargs), []) if isinstance(t, Tensor)]
         self.kwarg_slots = [k for k, v in kwargs.items() if isinstance(v, Tensor)]
         self.check = check
         self.rng = None
@@ -224,11 +225,18 @@ class _Run:
         outputs = iter(outputs)
         return _rebuild(out, iter([next(outputs) if isinstance(t, Tensor) else t for t in leaves]))
 
+    def held_changed(self):
+        return any(version_of(t).value != version for t, version in self.held)
+
     def recompute(self, given, producers):
         """function run again, recorded, on the same tensors, each external one met as an
         alias of the node's input for it (ag.grad stops there, and under create_graph the
         gradients stay connected to the graph outside). Returns the result's tensors and,
         per external tensor, its alias (None where the recomputation did not use it)."""
+        if self.held_changed():
+            raise RuntimeError("checkpoint: a tensor in a list or dict argument was modified in place after the "
+                               "forward, so backward cannot recompute from the values it was given; pass a "
+                               ".clone() of it to checkpoint, or make the change out of place")
         args, kwargs = list(self.args), dict(self.kwargs)
         substitute = dict(zip(map(id, self.externals), producers))
         # Under saved_tensors_hooks the node's saved tensors come back as new tensors, not

@@ -309,3 +309,16 @@ def test_a_tensor_changed_in_place_inside_a_list_or_dict_argument_is_refused(det
         with pytest.raises(RuntimeError, match=r"^checkpoint: function changed a tensor argument in place"):
             checkpoint(triples_then_scales, *args, use_reentrant=False, determinism_check=determinism_check,
                        **kwargs)
+
+
+def test_a_tensor_in_a_list_argument_changed_in_place_before_backward_is_refused():
+    """The node saves only top-level tensor arguments, whose change the plain run's error
+    catches; one in a list was recomputed from its new values, and w's gradient came out
+    silently wrong (as PyTorch's does; the plain run refuses the backward)."""
+    w = ag.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    a = ag.tensor(np.arange(1.0, 4.0))
+    y = checkpoint(lambda tensors: (tensors[0] * w).sin(), [a], use_reentrant=False)
+    with ag.no_grad():
+        a.mul_(10)
+    with pytest.raises(RuntimeError, match="list or dict argument was modified in place after the forward"):
+        y.sum().backward()
