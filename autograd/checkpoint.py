@@ -16,6 +16,7 @@ the whole gradient. This is PyTorch's ``use_reentrant=False``; ``use_reentrant=T
 takes PyTorch's narrower arguments but runs the same way (see ``checkpoint``).
 """
 import contextlib
+import copy
 import threading
 import warnings
 
@@ -461,5 +462,8 @@ def _rebuild(obj, leaves):
         items = [_rebuild(item, leaves) for item in obj]
         return type(obj)(*items) if hasattr(obj, "_fields") else type(obj)(items)  # (a namedtuple)
     if isinstance(obj, dict):
-        return type(obj)((k, _rebuild(v, leaves)) for k, v in obj.items())
+        rebuilt = copy.copy(obj)  # (of its type, with a defaultdict's factory: not every dict takes pairs)
+        for k, v in obj.items():
+            rebuilt[k] = _rebuild(v, leaves)
+        return rebuilt
     return next(leaves)

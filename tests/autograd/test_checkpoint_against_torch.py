@@ -1,6 +1,7 @@
 """Activation checkpointing (ag.checkpoint, PyTorch's torch.utils.checkpoint): gradients equal
 to the plain run's (bit for bit) and to PyTorch's checkpoint, dropout replayed, ag.grad,
 create_graph, nesting, the memory it saves, and the errors."""
+import collections
 import tracemalloc
 import warnings
 
@@ -322,3 +323,18 @@ def test_a_tensor_in_a_list_argument_changed_in_place_before_backward_is_refused
         a.mul_(10)
     with pytest.raises(RuntimeError, match="list or dict argument was modified in place after the forward"):
         y.sum().backward()
+
+
+def test_a_defaultdict_result_keeps_its_type_and_factory():
+    """Rebuilding it as type(out)(pairs) raised defaultdict's own TypeError ("first argument
+    must be callable or None"); PyTorch's checkpoint returns it."""
+    x = ag.tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def f(t):
+        out = collections.defaultdict(list)
+        out["sin"] = t.sin()
+        return out
+    out = checkpoint(f, x, use_reentrant=False)
+    assert type(out) is collections.defaultdict and out.default_factory is list
+    out["sin"].sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.cos([1.0, 2.0]))
