@@ -1117,12 +1117,12 @@ _CONTINUED_ROW = re.compile(r"\n(?=.)")
 
 
 def _names_a_dtype(value):
-    """Whether ``value`` (the first argument of ``to``) names a dtype rather than a device."""
-    try:
-        dtypes.canonical(value)
-    except TypeError:
+    """Whether ``value`` (the first argument of ``to``) names a dtype rather than a device:
+    one that topograd lacks too ('complex64', torch.float64), refused then as an unsupported
+    dtype, not as an unknown device."""
+    if isinstance(value, (backends.Backend, int)):
         return False
-    return True
+    return dtypes.names_a_dtype(value)
 
 
 def _rebuilt(cls, array, device, requires_grad):

@@ -45,6 +45,19 @@ def canonical(dtype):
     return np.dtype(name)
 
 
+def names_a_dtype(value):
+    """Whether ``value`` names a dtype, one topograd holds or not: a name or dtype NumPy
+    reads ('complex64'), or a PyTorch dtype. (Where a device may stand instead, as in
+    Tensor.to's first argument, such a value is refused as a dtype, not as a device.)"""
+    if type(value).__name__ == "dtype":  # NumPy's, PyTorch's
+        return True
+    try:
+        np.dtype(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 # NumPy's scalar types (np.float32(0.5), np.int64(3)): they count as Python numbers of their
 # kind beside a tensor, as in PyTorch, not as 0-d tensors of their dtype.
 NUMPY_SCALAR = np.generic

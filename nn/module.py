@@ -467,10 +467,10 @@ class Module:
         ``non_blocking`` is PyTorch's, accepted for its training loops (copies here block)."""
         if isinstance(device, Tensor):
             device, dtype = device._backend, device.dtype if dtype is None else dtype
-        elif device is not None and not isinstance(device, (str, backends.Backend)):
+        elif device is not None and (not isinstance(device, (str, backends.Backend)) or dtypes.names_a_dtype(device)):
             if dtype is not None:
                 raise TypeError(f"Module.to: device must be a str or Backend, not {device!r}")
-            device, dtype = None, device  # to(dtype), as PyTorch allows
+            device, dtype = None, device  # to(dtype), as PyTorch allows (and to("float64"), as Tensor.to)
         backend = None if device is None else backends.get(device)
         dtype = dtypes.canonical(dtype)
         if dtype is not None and not dtypes.is_floating(dtype):

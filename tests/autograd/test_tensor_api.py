@@ -319,6 +319,17 @@ def test_to_another_tensor_takes_its_device_and_dtype_as_torch():
     assert x.to(same) is x and x.to(same, copy=True) is not x
 
 
+def test_to_a_dtype_topograd_lacks_is_refused_as_a_dtype_not_a_device(torch):
+    """x.to('complex64') said "unknown device 'complex64'"; a dtype topograd holds still casts."""
+    x = ag.ones(2)
+    for dtype in ("complex64", np.complex128, torch.float64):
+        with pytest.raises(TypeError, match=r"^unsupported dtype .*; use one of float16, float32"):
+            x.to(dtype)
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        x.to("gpu")
+    assert x.to(np.float64).dtype == ag.float64 and x.to("cpu") is x
+
+
 def test_requires_grad_and_retain_grad_and_hooks_need_grad(device):
     x = ag.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="does not require grad"):

@@ -107,6 +107,11 @@ def test_to_casts_floating_state_and_keeps_identity():
     assert model[0].weight.dtype == ag.float32
     with pytest.raises(TypeError, match="floating point"):
         model.to(dtype=ag.int32)
+    model.to("float64")  # a dtype's name alone, as Tensor.to takes it (it was an "unknown device")
+    assert model[0].weight.dtype == ag.float64
+    with pytest.raises(TypeError, match="unsupported dtype 'complex64'"):
+        model.to("complex64")
+    assert model[0].weight.dtype == ag.float64
 
 
 def test_to_moves_between_devices(device):
