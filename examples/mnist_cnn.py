@@ -35,6 +35,8 @@ class MnistCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # a 3-epoch demo run; the demo's options given here (--help lists them) come after
+    import sys
+
     from examples import demo
-    demo.main(["--epochs", "3", "--out", "runs/mnist_cnn"])
+    demo.main(["--epochs", "3", "--out", "runs/mnist_cnn", *sys.argv[1:]])

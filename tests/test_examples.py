@@ -138,3 +138,11 @@ def test_quick_and_an_explicit_length_are_refused_together(main, option, capsys)
         main(["--quick", option, "3"])
     assert stopped.value.code == 2
     assert f"argument {option}: not allowed with argument --quick" in capsys.readouterr().err
+
+
+def test_mnist_cnn_takes_the_demo_s_options_after_its_own():
+    # --help started a 3-epoch training run: the module passed the demo fixed arguments only
+    done = run_module("examples.mnist_cnn", "--help", timeout=60)
+    assert done.returncode == 0 and "--epochs" in done.stdout and "--limit" in done.stdout
+    assert_refused(run_module("examples.mnist_cnn", "--epochs", "0", timeout=60), 2,
+                   "argument --epochs: must be at least 1, got 0")
