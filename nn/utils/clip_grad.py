@@ -54,6 +54,13 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     ``foreach`` changes nothing (see the module docstring)."""
     grads = _grads(parameters)
     max_norm = _non_negative("clip_grads_with_norm_", "max_norm", max_norm)
+    # One factor for all gradients: a tensor of several norms (one per parameter, say) would
+    # scale each gradient elementwise by them, silently (PyTorch refuses it too)
+    if not isinstance(total_norm, Tensor) or total_norm.ndim != 0:
+        got = (f"a tensor of shape {total_norm.shape}" if isinstance(total_norm, Tensor)
+               else f"a {type(total_norm).__name__}")
+        raise TypeError(f"clip_grads_with_norm_: total_norm must be a 0-d Tensor, the joint norm of all the "
+                        f"gradients (as get_total_norm returns), got {got}")
     if not grads:
         return
     backend = total_norm._backend

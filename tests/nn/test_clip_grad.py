@@ -109,6 +109,23 @@ def test_negative_limits_are_rejected_before_any_change(call, message):
         np.testing.assert_array_equal(p.grad.numpy(), v)
 
 
+@pytest.mark.parametrize("total_norm, got", [
+    (lambda: ag.tensor([5.0, 5.0, 5.0]), r"a tensor of shape \(3,\)"),  # a norm per parameter
+    (lambda: ag.tensor([5.0]), r"a tensor of shape \(1,\)"),
+    (lambda: 5.0, "a float"),
+])
+def test_clip_grads_with_norm_refuses_a_total_norm_that_is_not_one_0d_tensor(total_norm, got):
+    # Before, a 1-D total_norm scaled each gradient elementwise by its entries (PyTorch refuses
+    # it), and a float failed with an AttributeError from inside the function.
+    params = [nn.Parameter(ag.ones(3)) for _ in range(3)]
+    for p in params:
+        p.grad = ag.tensor([3.0, 4.0, 0.0])
+    with pytest.raises(TypeError, match=f"total_norm must be a 0-d Tensor.*got {got}"):
+        nn.utils.clip_grads_with_norm_(params, 1.0, total_norm())
+    for p in params:
+        np.testing.assert_array_equal(p.grad.numpy(), [3.0, 4.0, 0.0])
+
+
 # --- parameters_to_vector and vector_to_parameters
 
 def test_parameters_to_vector_and_back_match_torch(torch):
