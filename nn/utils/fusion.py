@@ -45,6 +45,15 @@ def fuse_conv_bn_eval(conv, bn, transpose=False):
     (``transpose``: conv is a transposed convolution, whose output channels are the weight's axis 1)."""
     _check_eval("fuse_conv_bn_eval", conv, bn)
     _check_plain_weights("fuse_conv_bn_eval", conv)
+    # The wrong flag scales the input channels: silently wrong where there are as many as outputs
+    transposed = getattr(conv, "transposed", transpose)
+    if transposed != transpose:
+        raise ValueError(f"fuse_conv_bn_eval: {type(conv).__name__} is {'a' if transposed else 'not a'} transposed "
+                         f"convolution, but transpose={transpose}; pass transpose={transposed}")
+    out_channels = getattr(conv, "out_channels", bn.num_features)
+    if bn.num_features != out_channels:
+        raise ValueError(f"fuse_conv_bn_eval: the batch norm normalizes {bn.num_features} channels, but the "
+                         f"{type(conv).__name__} has {out_channels} output channels; they must be equal")
     _check_running_stats("fuse_conv_bn_eval", bn)
     fused = copy.deepcopy(conv)
     fused.weight, fused.bias = fuse_conv_bn_weights(fused.weight, fused.bias, bn.running_mean, bn.running_var,

@@ -174,3 +174,20 @@ def test_linear_fusion_refuses_a_pruned_linear():
     prune.random_unstructured(linear, "weight", 0.3)
     with pytest.raises(ValueError, match="fuse_linear_bn_eval: the Linear's weight is computed .*prune.remove"):
         fuse_linear_bn_eval(linear, norm)
+
+
+@pytest.mark.parametrize("conv, transpose", [(nn.ConvTranspose2d(4, 4, 3), False), (nn.Conv2d(4, 4, 3), True),
+                                             (nn.ConvTranspose1d(3, 4, 3), False), (nn.Conv1d(3, 4, 3), True)],
+                         ids=["transposed_as_plain", "plain_as_transposed", "transposed_3_to_4", "plain_3_to_4"])
+def test_a_transpose_flag_that_does_not_fit_the_layer_is_refused(conv, transpose):
+    # The flag picks the weight's axis scaled as the output channels: the wrong one scaled the
+    # input channels, silently where there are as many of them (PyTorch's does that), and failed
+    # in a broadcast that named neither the flag nor the fix where there are not.
+    norm = nn.BatchNorm2d(4).eval() if conv.weight.ndim == 4 else nn.BatchNorm1d(4).eval()
+    with pytest.raises(ValueError, match=f"transpose={transpose}; pass transpose={not transpose}"):
+        fuse_conv_bn_eval(conv.eval(), norm, transpose=transpose)
+
+
+def test_a_norm_of_another_width_than_the_convolution_is_refused():
+    with pytest.raises(ValueError, match="the batch norm normalizes 5 channels, but the Conv2d has 4 output channels"):
+        fuse_conv_bn_eval(nn.Conv2d(3, 4, 3).eval(), nn.BatchNorm2d(5).eval())
