@@ -42,7 +42,8 @@ def _check_plain_weights(caller, layer):
 
 def fuse_conv_bn_eval(conv, bn, transpose=False):
     """A copy of ``conv`` that computes ``bn(conv(x))`` for eval-mode ``conv`` and ``bn``
-    (``transpose``: conv is a transposed convolution, whose output channels are the weight's axis 1)."""
+    (``transpose``: conv is a transposed convolution, whose output channels are the weight's axis 1;
+    grouped ones too, which PyTorch's refuses)."""
     _check_eval("fuse_conv_bn_eval", conv, bn)
     _check_plain_weights("fuse_conv_bn_eval", conv)
     # The wrong flag scales the input channels: silently wrong where there are as many as outputs
@@ -56,8 +57,21 @@ def fuse_conv_bn_eval(conv, bn, transpose=False):
                          f"{type(conv).__name__} has {out_channels} output channels; they must be equal")
     _check_running_stats("fuse_conv_bn_eval", bn)
     fused = copy.deepcopy(conv)
-    fused.weight, fused.bias = fuse_conv_bn_weights(fused.weight, fused.bias, bn.running_mean, bn.running_var,
-                                                    bn.eps, bn.weight, bn.bias, transpose)
+    weight, groups = fused.weight, getattr(conv, "groups", 1)
+    regroup = transpose and groups > 1
+    if regroup:  # (in, out/groups, *kernel) as (in/groups, out, *kernel): axis 1 then runs over every output
+        in_channels, per_group, *kernel = weight.shape
+        with no_grad():
+            weight = weight.reshape(groups, -1, per_group, *kernel).swapaxes(0, 1).reshape(
+                in_channels // groups, -1, *kernel)
+    weight, fused.bias = fuse_conv_bn_weights(weight, fused.bias, bn.running_mean, bn.running_var, bn.eps,
+                                              bn.weight, bn.bias, transpose)
+    if regroup:  # and back
+        with no_grad():
+            weight = weight.reshape(in_channels // groups, groups, per_group, *kernel).swapaxes(0, 1).reshape(
+                in_channels, per_group, *kernel)
+        weight = Parameter(weight, fused.weight.requires_grad)
+    fused.weight = weight
     return fused
 
 

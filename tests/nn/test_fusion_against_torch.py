@@ -191,3 +191,27 @@ def test_a_transpose_flag_that_does_not_fit_the_layer_is_refused(conv, transpose
 def test_a_norm_of_another_width_than_the_convolution_is_refused():
     with pytest.raises(ValueError, match="the batch norm normalizes 5 channels, but the Conv2d has 4 output channels"):
         fuse_conv_bn_eval(nn.Conv2d(3, 4, 3).eval(), nn.BatchNorm2d(5).eval())
+
+
+@pytest.mark.parametrize("make", [lambda: nn.ConvTranspose2d(4, 6, 3, groups=2, stride=2),
+                                  lambda: nn.ConvTranspose1d(6, 3, 2, groups=3, bias=False)],
+                         ids=["2d_groups2", "1d_depthwise_no_bias"])
+def test_a_grouped_transposed_convolution_is_fused(torch, make):
+    # Its weight (in, out/groups, *kernel) holds output channel g * out/groups + j at [group g's
+    # rows, j]: the scale reshaped over axis 1 did not broadcast (PyTorch's fails the same way).
+    conv = with_seeded_parameters(make().to(dtype=ag.float64), 0).eval()
+    channels = conv.out_channels
+    norm_type = nn.BatchNorm2d if conv.weight.ndim == 4 else nn.BatchNorm1d
+    norm, theirs = _trained_norm(torch, norm_type(channels).to(dtype=ag.float64),
+                                 getattr(torch.nn, norm_type.__name__)(channels).double(), channels,
+                                 np.random.default_rng(1))
+    x = np.random.default_rng(2).standard_normal((2, conv.in_channels) + (5,) * (conv.weight.ndim - 2))
+    conv_t = getattr(torch.nn, type(conv).__name__)(conv.in_channels, channels, conv.kernel_size,
+                                                     stride=conv.stride, groups=conv.groups,
+                                                     bias=conv.bias is not None).double().eval()
+    conv_t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in conv.state_dict().items()})
+    expected = theirs(conv_t(torch.tensor(x))).detach().numpy()  # PyTorch's two layers, unfused
+    fused = fuse_conv_bn_eval(conv, norm, transpose=True)
+    with ag.no_grad():
+        np.testing.assert_allclose(fused(ag.tensor(x)).numpy(), expected, rtol=1e-12, atol=1e-12)
+    assert fused.weight.shape == conv.weight.shape and fused.weight.requires_grad
