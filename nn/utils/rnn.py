@@ -47,10 +47,11 @@ class PackedSequence(_Fields):
             if batch_sizes.device != "cpu":
                 raise ValueError(f"PackedSequence: batch_sizes must be on the CPU, not {batch_sizes.device}; "
                                  "make packed sequences with pack_padded_sequence or pack_sequence")
-            _int_list(batch_sizes, "PackedSequence", "batch_sizes")  # 1-D and integer, or a TypeError now
+            sizes = _int_list(batch_sizes, "PackedSequence", "batch_sizes")  # 1-D and integer, or a TypeError now
         else:
-            batch_sizes = Tensor(_int_list(batch_sizes, "PackedSequence", "batch_sizes"),
-                                 dtype=dtypes.int64, device="cpu")
+            sizes = _int_list(batch_sizes, "PackedSequence", "batch_sizes")
+            batch_sizes = Tensor(sizes, dtype=dtypes.int64, device="cpu")
+        _check_packing(data, sizes, sorted_indices)
         if unsorted_indices is None:
             unsorted_indices = invert_permutation(sorted_indices)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
@@ -238,6 +239,22 @@ def _int_list(values, caller, label):
                for v in values):
         raise TypeError(f"{caller}: {label} must hold integers, got {values}")
     return [int(v) for v in values]
+
+
+def _check_packing(data, batch_sizes, sorted_indices):
+    """Refuse batch sizes that no packing gives (the recurrent layers and the unpacking functions
+    then failed in NumPy, or read the wrong rows silently): they must be positive, non-increasing
+    and add up to data's rows, and a permutation must have one entry per sequence."""
+    rows = data.shape[0] if data.ndim else None
+    if not batch_sizes or batch_sizes[-1] < 1 or any(a < b for a, b in zip(batch_sizes, batch_sizes[1:])) \
+            or sum(batch_sizes) != rows:
+        shown = batch_sizes if len(batch_sizes) <= 20 else f"{batch_sizes[:20]}..."
+        raise ValueError(f"PackedSequence: batch_sizes {shown} must be positive, non-increasing and add up to the "
+                         f"rows of data (shape {data.shape}); make packed sequences with pack_padded_sequence or "
+                         "pack_sequence")
+    if sorted_indices is not None and tuple(sorted_indices.shape) != (batch_sizes[0],):
+        raise ValueError(f"PackedSequence: sorted_indices must hold one index per sequence ({batch_sizes[0]}), got "
+                         f"shape {sorted_indices.shape}")
 
 
 def _as_int(value, caller, label):

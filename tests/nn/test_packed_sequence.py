@@ -138,8 +138,8 @@ def test_packed_sequence_behaves_like_pytorchs(device):
     assert packed.is_cuda == device.startswith("cuda")  # (x is on the default device, the test's)
     assert repr(packed).startswith("PackedSequence(data=tensor(")
     # built by hand from a list of batch sizes: unsorted_indices derived, batch_sizes on the CPU
-    rebuilt = PackedSequence(data, [2, 2, 1], ag.tensor([2, 0, 1]))
-    assert rebuilt.batch_sizes.device == "cpu" and rebuilt.unsorted_indices.tolist() == [1, 2, 0]
+    rebuilt = PackedSequence(data, [2, 2, 1], ag.tensor([1, 0]))
+    assert rebuilt.batch_sizes.device == "cpu" and rebuilt.unsorted_indices.tolist() == [1, 0]
     assert invert_permutation(None) is None
 
 
@@ -185,6 +185,14 @@ def test_bad_lengths_and_shapes_raise_clear_errors(device):
         pad_packed_sequence(pack_padded_sequence(x, [4, 2, 1]), total_length=6.0)
     with pytest.raises(TypeError, match="batch_sizes must be a 1-D integer tensor"):
         PackedSequence(ag.zeros((3, 2)), ag.tensor([2.0, 1.0], device="cpu"))
+    # batch sizes no packing gives: the layers and the unpacking failed in NumPy (a broadcast, an
+    # IndexError) or read the wrong rows silently (PyTorch's crash or read past the data)
+    for sizes in ([2, 0, 1], [1, 2], [1, 1], [4], [], [-1, 4]):
+        with pytest.raises(ValueError, match=r"batch_sizes .* must be positive, non-increasing and add up to the "
+                                             r"rows of data \(shape \(3, 2\)\)"):
+            PackedSequence(ag.zeros((3, 2)), sizes)
+    with pytest.raises(ValueError, match=r"sorted_indices must hold one index per sequence \(2\), got shape \(3,\)"):
+        PackedSequence(ag.zeros((3, 2)), [2, 1], ag.tensor([2, 0, 1]))
     with pytest.raises(ValueError, match="padding_side must be 'right' or 'left'"):
         pad_sequence([ag.zeros((2, 1))], padding_side="middle")
     with pytest.raises(ValueError, match="empty list"):
