@@ -18,7 +18,7 @@ from backends import dtypes
 
 from ..function import Function
 from ..shapes import INTEGER
-from .elementwise import as_tensor, operands, zero_gradient
+from .elementwise import as_tensor, in_float32, operands, zero_gradient
 
 
 def _whole(op, x):
@@ -104,6 +104,10 @@ def round(x, decimals=0):
             raise TypeError("round: decimals < 0 needs a floating tensor (an integer one would be rounded "
                             "through a float); convert first, with .astype(ag.float64) say")
         decimals = 0  # an integer is already round to any number of decimals
+    if decimals and x.dtype == dtypes.float16:
+        # scaled in float32, as PyTorch's: float16's scale overflows from 10^5 (NaN everywhere)
+        # and x * 10^decimals rounds (25 to 3 decimals came out 24.98)
+        return in_float32(lambda wide: Round.apply(wide, int(decimals)), x)
     return Round.apply(x, int(decimals))
 
 

@@ -223,6 +223,19 @@ def test_round_halves_to_even_and_decimals_match_torch(device, torch):
     assert ag.round(ag.tensor([15, 25]), 2).tolist() == [15, 25]  # integers are round already
 
 
+@pytest.mark.parametrize("decimals", [1, 2, 3, 5, 10, -1, -2, -5, -38])
+def test_round_float16_with_decimals_matches_torch(torch, decimals):
+    """float16 was scaled in float16: 10^5 overflows there (NaN everywhere from decimals=5
+    or -5), and x * 10^decimals rounds (25 to 3 decimals gave 24.98, 1.35 to one 1.4).
+    PyTorch scales in float32, rounding once."""
+    values = [0.5, 1.35, 2.675, 25.0, -123.4, 0.05, 65504.0, -0.0, math.inf, math.nan]
+    x = ag.tensor(values, dtype="float16", requires_grad=True)
+    y = ag.round(x, decimals)
+    _same(y.detach(), torch.round(torch.tensor(values, dtype=torch.float16), decimals=decimals))
+    y.sum().backward()
+    assert x.grad.dtype == ag.float16 and not x.grad.numpy().any()
+
+
 def test_nan_to_num_replacements_and_gradient_match_torch(device, torch):
     values = [math.nan, math.inf, -math.inf, 2.0, -0.0]
     for kwargs in [{}, dict(nan=1.5), dict(nan=-1.0, posinf=9.0, neginf=-9.0), dict(posinf=1e300)]:
