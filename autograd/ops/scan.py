@@ -424,7 +424,8 @@ def diff(x, n=1, axis=-1, prepend=None, append=None):
     if prepend is not None or append is not None:
         before = [] if prepend is None else [_edge("prepend", prepend, x, axis)]
         after = [] if append is None else [_edge("append", append, x, axis)]
-        x = concat(before + [x] + after, axis)
+        if n:  # (the 0th difference is x itself, without them, as NumPy's and PyTorch's)
+            x = concat(before + [x] + after, axis)
     for _ in range(n):
         later, earlier = x[part(axis, 1, None)], x[part(axis, None, -1)]
         x = not_equal(later, earlier) if x.dtype == dtypes.bool_ else later - earlier

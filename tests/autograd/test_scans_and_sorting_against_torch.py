@@ -520,6 +520,18 @@ def test_diff_with_prepend_and_append_matches_numpy_and_torchs_gradients(device,
             np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
 
 
+def test_diff_of_order_0_is_x_without_prepend_or_append(device, torch):
+    """n=0 joined prepend and append to x and returned that, (1, 5) here, where NumPy's and
+    PyTorch's diff give x itself; the edges are still checked, as PyTorch's."""
+    x = ag.tensor([[1.0, 2.0, 4.0]])
+    got = ag.diff(x, n=0, prepend=0.5, append=ag.tensor([[9.0]]))
+    want = torch.diff(torch.tensor([[1.0, 2.0, 4.0]]), n=0, prepend=torch.tensor([[0.5]]),
+                      append=torch.tensor([[9.0]]))
+    assert got is x and tuple(want.shape) == (1, 3)
+    with pytest.raises(ValueError, match=r"diff: append of shape \(1, 2\) must match"):
+        ag.diff(x, n=0, axis=0, append=ag.ones((1, 2)))
+
+
 def test_diff_refuses_an_edge_of_the_wrong_rank(device):
     with pytest.raises(ValueError, match=r"diff: append must be a number or have x's 2 axes, got shape \(4,\)"):
         ag.diff(ag.ones((3, 4)), axis=0, append=ag.ones(4))
