@@ -219,8 +219,9 @@ def _zeta(xp, s, q):
         result = xp.where(negative, _zeta_positive(xp, safe_s, f) + pairs, result)
     if integral_order:
         return xp.where(_negative_integer(xp, q), math.inf, result)
-    # s = inf: the first term's limit, 0 past q = 1 (where PyTorch's sum gives NaN), 1 at q = 1, else inf
-    result = xp.where(s == math.inf, xp.pow(xp.where(q > 0, q, 0.5), -math.inf), result)
+    # s = inf: the first term's limit, 0 past q = 1 (where PyTorch's sum gives NaN), 1 at q = 1, else inf;
+    # NaN for a NaN q, which pow(NaN, -inf) keeps
+    result = xp.where(s == math.inf, xp.pow(xp.where(q <= 0, 0.5, q), -math.inf), result)
     # Cephes' order, each rule over the ones before: q < 0 with s fractional NaN, a pole in q inf,
     # s < 1 NaN, s = 1 inf
     result = xp.where(negative & (s != xp.floor(s)), math.nan, result)

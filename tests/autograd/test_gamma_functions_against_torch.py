@@ -96,6 +96,18 @@ def test_zeta_special_values_match_torch(torch):
         _same(got, want, 1e-9 if dtype == "float64" else 2e-6)
 
 
+def test_zeta_of_infinite_order_keeps_a_nan_q(torch):
+    """s = inf took the first term's limit q^-inf with a NaN q read as 0.5, giving inf
+    (and a gradient in q of -inf), where PyTorch's and SciPy's zeta(inf, NaN) are NaN."""
+    s, q = [INF, INF, INF], [NAN, -INF, 1.0]
+    x = ag.tensor(q, dtype="float64", requires_grad=True)
+    got = ag.special.zeta(ag.tensor(s, dtype="float64"), x)
+    want = torch.special.zeta(torch.tensor(s, dtype=torch.float64), torch.tensor(q, dtype=torch.float64))
+    _same(got.detach().numpy(), want.numpy(), 0)
+    got.sum().backward()
+    assert math.isnan(x.grad.numpy()[0])
+
+
 def test_no_warnings_where_the_results_do_not_overflow():
     """Each formula's lanes that another formula serves are kept quiet (no 1/0, inf - inf, sin(inf))."""
     x = ag.tensor([0.0, -0.0, -1.0, -2.0, -1e20, -0.5, -1.5, -1e-30, 1e-30, 1.0, 2.5, 1e10, 1e30, INF, -INF, NAN],
