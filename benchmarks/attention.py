@@ -34,6 +34,15 @@ def cases(ag, nn, torch):
     ]
 
 
+def loaded_cases(ag, nn, torch):
+    """``cases``, each topograd module given its PyTorch twin's weights: what ``main`` times
+    (and what the tests check for agreement)."""
+    out = cases(ag, nn, torch)
+    for _, ours, theirs, _ in out:
+        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    return out
+
+
 def timed(step, calls=15):
     """Milliseconds of each of ``calls`` calls of ``step``, after two untimed ones."""
     step()
@@ -60,8 +69,7 @@ def main(argv=None):
     threads.pin(args.threads)
     torch.set_num_threads(args.threads)
     x = np.random.default_rng(0).standard_normal((BATCH, LENGTH, WIDTH)).astype(np.float32)
-    for name, ours, theirs, call in cases(ag, nn, torch):
-        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    for name, ours, theirs, call in loaded_cases(ag, nn, torch):
         xo, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         ours_ms, theirs_ms = [], []
         for _ in range(args.rounds):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
-from benchmarks import cases, interleaved, norm_layers, recurrent_layers
+from benchmarks import attention, cases, interleaved, norm_layers, recurrent_layers
 from benchmarks.contender import FLOOR, TOPOGRAD, TORCH
 from benchmarks.settings import Settings
 
@@ -136,6 +136,35 @@ def test_norm_layer_contenders_compute_the_same_output(case):
     shape, build = norm_layers.CASES[case]
     outputs = {who: _numpy(call()) for who, call in norm_layers.contenders(shape, build).items()}
     np.testing.assert_allclose(outputs["topograd"], outputs["torch"], **TOL)
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_attention_contenders_compute_the_same_output_and_gradients(index):
+    """``python -m benchmarks.attention``: topograd's module and PyTorch's, as the script pairs
+    them, give the same output, input gradient and parameter gradients from the same input.
+    Both time training mode (the encoder's dropout draws differ there), so the values are
+    compared with dropout off (eval), after checking that both run in training mode. The
+    script's loss, the outputs' sum, has a gradient of 0 through the encoder's last LayerNorm
+    (rounding noise, which cannot be compared); fixed weights on the outputs give one that is not."""
+    import nn
+    name, ours, theirs, call = attention.loaded_cases(ag, nn, torch)[index]
+    assert ours.training and theirs.training, name
+    x, w = np.random.default_rng(0).standard_normal((2, 4, 8, attention.WIDTH)).astype(np.float32)
+    ours.eval()
+    theirs.eval()
+    xo, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yo, yt = call(ours, xo), call(theirs, xt)
+    np.testing.assert_allclose(_numpy(yo), _numpy(yt), **TOL, err_msg=name)
+    (yo * ag.tensor(w)).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    grads_ours = {"x": xo.grad, **{k: v.grad for k, v in ours.named_parameters()}}
+    grads_theirs = {"x": xt.grad, **{k: v.grad for k, v in theirs.named_parameters()}}
+    assert set(grads_ours) == set(grads_theirs), name
+    for key, expected in grads_theirs.items():
+        expected = _numpy(expected)
+        assert np.abs(expected).max() > 0, (name, key)
+        np.testing.assert_allclose(_numpy(grads_ours[key]), expected, rtol=1e-3,
+                                   atol=1e-4 * np.abs(expected).max(), err_msg=f"{name} {key}")
 
 
 def test_interleaved_rounds_let_each_contender_follow_every_other_equally_often():
