@@ -4,7 +4,7 @@ import sys
 
 from tqdm import tqdm
 
-from . import cases, environment, peak, runner, sweeps, targets, threads
+from . import cases, environment, heap, peak, runner, sweeps, targets, threads
 from .report import charts, console, markdown, results_json
 from .results import SuiteResult
 
@@ -16,8 +16,10 @@ def plan(settings):
 def run(settings, benchmarks, out=None):
     out = out or sys.stdout
     pin_problems = threads.pin(settings.threads)
+    heap_settings = heap.keep_freed_memory()  # before any contender allocates (see benchmarks.heap)
     env = environment.collect(settings)
     env["threads"]["problems"] = pin_problems
+    env["heap"] = heap_settings
     gemm_peak = None
     if any(b.family == "throughput" for b in benchmarks):
         gemm_peak = peak.measure(settings.device, settings.quick)

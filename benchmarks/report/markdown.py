@@ -19,6 +19,7 @@ def render(suite, charts):
         f"- CPU: {env.get('cpu_model')} ({env.get('usable_cpus')} usable of {env.get('logical_cpus')} logical)",
         f"- GPU: {gpu['name'] if gpu else 'none'}",
         f"- threads: {s.threads} ({_pools(env)})",
+        f"- heap: {_heap(env)}",
         f"- libraries: {libs}",
         f"- source: {source.get('commit') or 'unknown'}{' (with local changes)' if source.get('modified') else ''}",
     ]
@@ -99,6 +100,14 @@ def _pools(env):
     if torch_threads is not None:
         described.append(f"torch={torch_threads}")
     return ", ".join(described) or "no pools reported"
+
+
+def _heap(env):
+    heap = env.get("heap") or {}
+    if heap.get("applied"):
+        return (f"glibc keeps freed memory (mmap threshold {heap['mmap_threshold'] >> 20} MiB, trim threshold "
+                f"{heap['trim_threshold'] >> 20} MiB), for every contender alike (benchmarks/heap.py)")
+    return f"allocator as the process found it ({heap.get('reason', 'not recorded')})"
 
 
 def _arguments(s):
