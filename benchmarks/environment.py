@@ -22,7 +22,7 @@ def collect(settings):
         "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "gpu": gpu(),
-        "libraries": {name: _version(name) for name in LIBRARIES if _version(name)},
+        "libraries": libraries(),
         "threads": {"requested": settings.threads, **threads.describe()},
         "source": source_revision(),
     }
@@ -56,6 +56,16 @@ def gpu():
         props = torch.cuda.get_device_properties(0)
         return {"name": props.name, "memory_bytes": int(props.total_memory), "via": "torch"}
     return None
+
+
+def libraries():
+    """Installed versions by distribution name; CuPy's wheels are named for their CUDA
+    (cupy-cuda13x, ...), so where CuPy is loaded its own version is recorded as "cupy"."""
+    out = {name: _version(name) for name in LIBRARIES if _version(name)}
+    cupy = sys.modules.get("cupy")
+    if cupy is not None and "cupy" not in out and getattr(cupy, "__version__", None):
+        out["cupy"] = cupy.__version__
+    return out
 
 
 def source_revision():

@@ -101,6 +101,15 @@ def test_json_records_environment_settings_and_targets(quick_run):
         assert sweep["crossover"]["topograd"]["note"].startswith("n/a")  # a CPU-only run has no crossover
 
 
+def test_cupy_version_is_recorded_whatever_its_wheel_is_named(monkeypatch):
+    """CuPy installs as cupy-cuda11x, -12x, -13x...: the CUDA run's results.json named none of
+    them, so it did not say which CuPy ran. A loaded CuPy's own version is recorded."""
+    from benchmarks import environment
+    monkeypatch.setattr(environment, "_version", lambda name: None)
+    monkeypatch.setitem(sys.modules, "cupy", types.SimpleNamespace(__version__="13.6.0"))
+    assert environment.libraries() == {"cupy": "13.6.0"}
+
+
 def test_markdown_has_a_table_per_benchmark_and_a_targets_section(quick_run):
     _, out = quick_run
     text = (out / "report.md").read_text()
