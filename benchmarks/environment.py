@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 
 from . import threads
 
@@ -69,7 +70,11 @@ def libraries():
 
 
 def source_revision():
-    """The git commit of the code measured, and whether the tree had changes."""
+    """The git commit of the code measured, whether the tree had changes, and ``tree``:
+    git's tree hash of the files as they are (tracked, and untracked ones git does not
+    ignore). A copy of the tree whose git metadata is stale reads the wrong HEAD; the tree
+    hash still names the code, and ``git log --format='%H %T' | grep TREE`` finds the
+    commit that holds exactly it."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
@@ -78,7 +83,26 @@ def source_revision():
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"commit": commit or None, "modified": bool(dirty)}
+    return {"commit": commit or None, "modified": bool(dirty), "tree": _working_tree_hash(root)}
+
+
+def _working_tree_hash(root):
+    """``git write-tree`` of the working tree through a scratch index and object store, so
+    that the repository's own index and objects are left as they are; None without git."""
+    try:
+        objects = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-path", "objects"], cwd=root,
+                                 capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        with tempfile.TemporaryDirectory() as scratch:
+            os.mkdir(os.path.join(scratch, "objects"))
+            env = {**os.environ, "GIT_INDEX_FILE": os.path.join(scratch, "index"),
+                   "GIT_OBJECT_DIRECTORY": os.path.join(scratch, "objects"),
+                   "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects}
+            subprocess.run(["git", "add", "--all", "."], cwd=root, env=env, capture_output=True, timeout=60,
+                           check=True)
+            return subprocess.run(["git", "write-tree"], cwd=root, env=env, capture_output=True, text=True,
+                                  timeout=10, check=True).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def _version(name):

@@ -21,7 +21,8 @@ def render(suite, charts):
         f"- threads: {s.threads} ({_pools(env)})",
         f"- heap: {_heap(env)}",
         f"- libraries: {libs}",
-        f"- source: {source.get('commit') or 'unknown'}{' (with local changes)' if source.get('modified') else ''}",
+        f"- source: {source.get('commit') or 'unknown'}{' (with local changes)' if source.get('modified') else ''}"
+        f"{'; tree ' + source['tree'] if source.get('tree') else ''}",
     ]
     peak = suite.gemm_peak
     if peak and peak.get("gflops"):

@@ -87,6 +87,7 @@ def test_json_records_environment_settings_and_targets(quick_run):
     assert data["schema"] == "topograd-benchmarks/1"
     env = data["environment"]
     assert env["cpu_model"] and env["libraries"]["numpy"] == np.__version__
+    assert env["source"]["commit"] and env["source"]["tree"]
     assert env["threads"]["requested"] == 1
     if GLIBC:
         assert env["heap"]["applied"] is True, env["heap"]
@@ -99,6 +100,32 @@ def test_json_records_environment_settings_and_targets(quick_run):
     assert {s["model"] for s in data["sweeps"]} == {"mlp", "cnn"}
     for sweep in data["sweeps"]:
         assert sweep["crossover"]["topograd"]["note"].startswith("n/a")  # a CPU-only run has no crossover
+
+
+def test_source_tree_hash_names_the_commit_whatever_head_says(tmp_path):
+    """A copy of the working tree with stale git metadata reads the wrong HEAD (the CUDA
+    run's results.json had its commit typed in by hand); the tree hash is the code's own:
+    the commit's tree when nothing changed, another one after a change, and the
+    repository's index and objects are left untouched."""
+    from benchmarks import environment
+
+    def git(*args):
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("commit", "-q", "-m", "one")
+    assert environment._working_tree_hash(str(tmp_path)) == git("rev-parse", "HEAD^{tree}")
+    (tmp_path / "a.py").write_text("x = 2\n")
+    (tmp_path / "b.py").write_text("y = 1\n")
+    objects, index = git("count-objects", "-v"), (tmp_path / ".git" / "index").read_bytes()
+    changed = environment._working_tree_hash(str(tmp_path))
+    assert changed not in (None, git("rev-parse", "HEAD^{tree}"))
+    assert git("count-objects", "-v") == objects and (tmp_path / ".git" / "index").read_bytes() == index
+    git("add", "-A")
+    git("commit", "-q", "-m", "two")
+    assert changed == git("rev-parse", "HEAD^{tree}")
 
 
 def test_cupy_version_is_recorded_whatever_its_wheel_is_named(monkeypatch):
