@@ -289,17 +289,16 @@ class _Pass:
     def __init__(self, deps, capture):
         self.deps, self.capture = deps, capture
 
-    def reaches(self, tensor):
-        """Whether this pass runs ``tensor``'s gradient hooks (PyTorch's
-        _will_engine_execute_node): its node or leaf lies behind the roots, and, for
-        ag.grad, among what the pass runs."""
-        target = tensor if tensor.grad_fn is None else tensor.grad_fn
-        if target not in self.deps:
+    def reaches(self, target):
+        """Whether this pass runs the gradient hooks of ``target``, a node (its outputs')
+        or a leaf tensor (PyTorch's _will_engine_execute_node): it lies behind the roots,
+        and, for ag.grad, among what the pass runs. None (freed) is never reached."""
+        if target is None or target not in self.deps:
             return False
         capture = self.capture
         if capture is None:
             return True
-        return (tensor, -1) in capture[0] if tensor.grad_fn is None else target in capture[4]
+        return (target, -1) in capture[0] if isinstance(target, Tensor) else target in capture[4]
 
 
 def running_pass():

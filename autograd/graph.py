@@ -150,6 +150,7 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
         raise TypeError(f"register_multi_grad_hook: fn must be callable, got {type(fn).__name__}")
     waiting = weakref.WeakKeyDictionary()  # per backward pass running: what it still waits for
     lock = threading.Lock()  # (passes in other threads may call the hooks at once)
+    targets = ()  # what each tensor's hook hangs on, set below
 
     def on_gradient(i, grad):
         current = engine.running_pass()
@@ -160,8 +161,8 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
             else:
                 entry = waiting.get(current)
                 if entry is None:
-                    reached = {j for j, t in enumerate(tensors) if current.reaches(t)}
-                    entry = waiting[current] = (reached, [None] * len(tensors))
+                    reached = {j for j, ref in enumerate(targets) if current.reaches(ref())}
+                    entry = waiting[current] = (reached, [None] * len(targets))
                 left, grads = entry
                 grads[i] = grad
                 left.discard(i)
@@ -175,7 +176,12 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
             fn(grads)
         return None
 
-    return _Handles([t.register_hook(functools.partial(on_gradient, i)) for i, t in enumerate(tensors)])
+    handles = _Handles([t.register_hook(functools.partial(on_gradient, i)) for i, t in enumerate(tensors)])
+    # Per tensor, the node its hook now hangs on (a later in-place change gives the tensor a
+    # new node, not the hook), or the leaf: as PyTorch's grad_fns. Weakly, as neither the hooks
+    # nor the tensors may be kept by them: a leaf, or a node, holds its hooks, which hold this.
+    targets = tuple(weakref.ref(t if t.grad_fn is None else t.grad_fn) for t in tensors)
+    return handles
 
 
 class _Handles:

@@ -374,6 +374,25 @@ def test_backward_with_create_graph_cycle_is_only_the_leaf_and_its_grad(device):
     assert_no_cycles(run, "backward(create_graph=True), then x.grad = None")
 
 
+def _multi_grad_hooks():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    seen = []
+    for mode in ("all", "any"):
+        ag.graph.register_multi_grad_hook([x, y], seen.append, mode=mode)
+    (y.exp() * x).sum().backward()
+    assert len(seen) == 2
+    z = x * 3  # never differentiated
+    ag.graph.register_multi_grad_hook([z], seen.append)
+
+
+def test_multi_grad_hooks_leave_no_cycle(device):
+    """Each tensor's hook closed over the tuple of tensors (to ask the pass which it
+    reaches): leaf -> its hooks -> the hook -> the tuple -> leaf, and node -> its output's
+    hooks -> ... -> the tensor -> node. PyTorch's mode "any" keeps nothing alive."""
+    assert_no_cycles(_multi_grad_hooks, "register_multi_grad_hook")
+
+
 # --- pinned: nn --------------------------------------------------------------------------------------
 def _x(*shape):
     return ag.randn(*shape)

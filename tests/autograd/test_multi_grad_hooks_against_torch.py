@@ -80,3 +80,28 @@ def test_the_handle_removes_every_hook_and_bad_arguments_are_refused():
         ag.graph.register_multi_grad_hook((a,), print, mode="some")
     with pytest.raises(RuntimeError, match="require grad"):  # as register_hook: graph state
         ag.graph.register_multi_grad_hook((ag.ones(2),), print)
+
+
+def test_all_mode_waits_for_a_tensor_changed_in_place_after_registering_as_torchs():
+    """The hook stays on the node that made the tensor then (as PyTorch's grad_fns); the
+    pass was asked whether it reaches the tensor's new node, from the in-place change,
+    which a loss computed before the change does not: fn fired with None for it."""
+    results = {}
+    for name, lib, register in (("ours", ag, ag.graph.register_multi_grad_hook),
+                                ("torch", torch, torch.autograd.graph.register_multi_grad_hook)):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([3.0, 4.0], requires_grad=True)
+        y = x * 2
+        calls = []
+        register((y, w), lambda grads: calls.append(_arrays(grads)))
+        before = ((y + w) ** 2).sum()
+        y.mul_(3)
+        before.backward(retain_graph=True)  # (y * w) goes through x * 2 again
+        (y * w).sum().backward()
+        results[name] = calls
+    assert len(results["ours"]) == len(results["torch"]) == 2
+    for ours, theirs in zip(results["ours"], results["torch"]):
+        for a, b in zip(ours, theirs):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(a, b)
