@@ -576,6 +576,24 @@ def test_training_steps_with_every_optimizer_and_scheduler_leave_no_cycles(devic
         + [(f"scheduler {i}", lambda make=make: _training(OPTIMIZERS[0], make)) for i, make in enumerate(SCHEDULERS)])
 
 
+def test_grad_scaler_steps_leave_no_cycle(device):
+    """GradScaler.scale walked its outputs with a closure that called itself: a cycle per
+    call (function -> its cell -> function) holding the scaler and the scale's tensors."""
+    def run():
+        model = nn.Linear(4, 3)
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+        scaler = nn.amp.GradScaler("cuda" if device.startswith("cuda") else "cpu")
+        for _ in range(2):
+            loss = model(ag.randn(5, 4)).sum()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        scaled, (again,) = scaler.scale([loss, (loss,)])
+        list(scaler.scale(iter([loss])))
+
+    assert_no_cycles(run, "GradScaler steps")
+
+
 def test_checkpoints_data_and_fit_leave_no_cycles(device, tmp_path):
     def run():
         data = nn.data.TensorDataset(ag.randn(20, 4), ag.tensor(np.arange(20) % 3))

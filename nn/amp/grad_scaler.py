@@ -51,6 +51,7 @@ Where it differs from PyTorch 2.13, on purpose:
   the unscaled ones). An optimizer none of whose parameters has a gradient is refused before
   anything changes (PyTorch's marks it unscaled first, so a retry raises another error).
 """
+import functools
 import math
 import numbers
 import struct
@@ -141,20 +142,21 @@ class GradScaler:
         recorded for backward; other iterables give a lazy ``map``, as in PyTorch."""
         if not self._enabled:
             return outputs
-        factors = {}  # one float32 scalar per device
+        return self._scaled_tree(outputs, {})  # one float32 scalar per device
 
-        def scaled(value):
-            if isinstance(value, Tensor):
-                if self._scale is None:
-                    self._scale, self._growth_tracker = _float32(self._init_scale), self._init_growth_tracker
-                return self._scaled(value, factors)
-            if isinstance(value, (list, tuple)):
-                return type(value)(map(scaled, value))
-            if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
-                return map(scaled, value)
-            raise TypeError(f"GradScaler.scale: outputs must be a Tensor or an iterable of Tensors, got "
-                            f"{type(value).__name__}")
-        return scaled(outputs)
+    def _scaled_tree(self, value, factors):
+        # (a method, not a closure calling itself: that would be a reference cycle per step,
+        # keeping the scaler and the factors until the cyclic collector ran)
+        if isinstance(value, Tensor):
+            if self._scale is None:
+                self._scale, self._growth_tracker = _float32(self._init_scale), self._init_growth_tracker
+            return self._scaled(value, factors)
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._scaled_tree(v, factors) for v in value)
+        if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+            return map(functools.partial(self._scaled_tree, factors=factors), value)
+        raise TypeError(f"GradScaler.scale: outputs must be a Tensor or an iterable of Tensors, got "
+                        f"{type(value).__name__}")
 
     def _scaled(self, output, factors):
         factor = factors.get(output.device)
