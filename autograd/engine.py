@@ -540,13 +540,16 @@ def _output_hooks(node, grads, create_graph, handed_out):
             replaced = hook(grads[nr])
             if replaced is not None:
                 grads[nr] = _checked_hook_result(hook, grads[nr], replaced, handed_out)
-    for nr, ref in (node._retained or {}).items():
-        t = ref()
-        if t is not None and grads[nr] is not None:
-            # A copy: the gradient flowing on may become a leaf's .grad, which later
-            # backward passes (and optimizers) change in place.
-            g = grads[nr] if create_graph else Tensor._make(t._backend.xp.asarray(grads[nr].data, copy=True), t._backend)
-            t._grad = g if t._grad is None else _sum(t._grad, g, create_graph)
+    if node._retained:
+        with _accumulating:  # (threads whose passes share this node add in turn, as into a leaf's .grad)
+            for nr, ref in node._retained.items():
+                t = ref()
+                if t is not None and grads[nr] is not None:
+                    # A copy: the gradient flowing on may become a leaf's .grad, which later
+                    # backward passes (and optimizers) change in place.
+                    g = grads[nr] if create_graph else Tensor._make(t._backend.xp.asarray(grads[nr].data, copy=True),
+                                                                    t._backend)
+                    t._grad = g if t._grad is None else _sum(t._grad, g, create_graph)
     return grads if multi else grads[0]
 
 

@@ -178,6 +178,31 @@ def test_threads_sharing_a_leaf_lose_no_gradient(device, torch):
         assert int((grad != expected).sum()) == 0, f"{int((grad != expected).sum())} elements lost an update"
 
 
+def test_threads_through_one_graph_lose_no_retained_gradient(device):
+    """A retained grad (retain_grad) of a graph that threads differentiate at once takes
+    every thread's gradient, as a leaf's .grad does. It was set unlocked: two threads read
+    the same .grad, each set its own sum, and updates were lost (PyTorch 2.13 loses them
+    too; README promises accumulation safe across threads sharing a graph)."""
+    n_threads, steps, size = 4, 10, 1_000_000
+    for _ in range(2):
+        x = f64(np.ones(size), device)
+        y = x * 2.0
+        y.retain_grad()
+        z = (y * 3.0).sum()
+        start = threading.Barrier(n_threads, timeout=JOIN_TIMEOUT)
+
+        def work(z=z, start=start):
+            start.wait()
+            for _ in range(steps):
+                z.backward(retain_graph=True)
+
+        run_threads([work] * n_threads)
+        grad = y.grad.numpy()
+        expected = 3.0 * n_threads * steps
+        assert int((grad != expected).sum()) == 0, f"{int((grad != expected).sum())} elements lost an update"
+        assert int((x.grad.numpy() != 2 * expected).sum()) == 0
+
+
 # --- behaviour checked: reentrancy ------------------------------------------------------------
 
 def block(lib, x, w, b):
