@@ -110,6 +110,10 @@ class profile:
         function.observers.remove(self)
         self._active = False
         self._resolve()
+        # The events hold the labels: the modules they were made from (keys here) would
+        # otherwise live, parameters and all, as long as the results are kept.
+        self._module_labels = {}
+        self._module_names = ModuleNames()
 
     # --- observer protocol ----------------------------------------------------------------
     def wrap_forward(self, run):

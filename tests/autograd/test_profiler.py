@@ -3,10 +3,12 @@ summary and Chrome trace, that nested ops are counted once, that it leaves no
 observer behind, and the heat colours it gives graph drawings. No test asserts
 on absolute timings; the slow op's forward sleeps far longer than any other op
 takes, so only the order between ops is used."""
+import gc
 import json
 import os
 import re
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -378,6 +380,23 @@ def test_profiling_a_wide_model_lists_its_children_once(device):
     modules = prof.summary()["modules"]
     assert sorted(modules) == sorted(f"{i} (Linear)" for i in range(40))
     assert all(row["calls"] == 1 for row in modules.values())
+
+
+def test_the_results_keep_no_module_alive_after_the_block(device):
+    """The profile kept every module it labelled (the label cache's keys) for as long as its
+    results were kept: a dropped model lived on, parameters and all, beside prof.table()."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    with profile() as prof:
+        model(ag.randn(2, 3)).sum().backward()
+    kept = weakref.ref(model[0].weight)
+    gc.collect()
+    gc.disable()
+    try:
+        del model
+        assert kept() is None, "the profile kept the model alive"
+    finally:
+        gc.enable()
+    assert {e.module for e in prof.events if e.name == "Linear"} == {"0 (Linear)", "2 (Linear)"}
 
 
 # --- the profiler's figures per node ----------------------------------------------------------------
