@@ -131,6 +131,12 @@ def _roots(tensors, grads, caller, create_graph):
                             "(a number such as loss.item() is outside the graph)")
         t._fresh()  # a view whose base changed in place since: rebased first
         if not t.requires_grad:
+            if _state.passes and not _state.enabled:
+                # (PyTorch's engine does the same, and says only the first sentence)
+                raise RuntimeError(f"{caller}: output {i} does not require grad and has no grad_fn: it was "
+                                   "computed inside a backward pass (in a hook or a custom backward), which "
+                                   "records nothing unless it has create_graph=True; compute it under "
+                                   "`with ag.enable_grad():` there")
             raise RuntimeError(f"{caller}: output {i} does not require grad and has no grad_fn, so there "
                                "is nothing to differentiate; did an input miss requires_grad=True, was "
                                "it computed under no_grad(), or, for a gradient of a gradient, did the first "

@@ -275,6 +275,25 @@ def test_hand_written_checkpointing_matches_torch_checkpoint(device, torch, reci
         loss.backward()
 
 
+def test_backward_of_a_graph_made_in_a_hook_without_enable_grad_says_why_it_has_no_grad_fn(device):
+    """A hook runs in backward's grad mode (off, without create_graph), so what it computes
+    records nothing, in PyTorch too ("element 0 of tensors does not require grad"). The error
+    asked whether the tensor was made under no_grad(), which the user never called."""
+    x, w = f64(X, device), f64(P, device)
+    y = x * 2
+
+    def hook(g):
+        (x * w).sum().backward()
+
+    y.register_hook(hook)
+    with pytest.raises(RuntimeError, match=r"inside a backward pass \(in a hook or a custom backward\).*"
+                                           r"with ag.enable_grad\(\):"):
+        y.sum().backward()
+    assert ag.is_grad_enabled()
+    with pytest.raises(RuntimeError, match="computed under no_grad()"):  # outside a pass: the usual causes
+        (x.detach() * 2).sum().backward()
+
+
 def test_a_hook_may_run_backward_and_grad_on_another_graph(device, torch):
     def run(lib, leaf, grad, enable_grad, is_enabled):
         x, p = leaf(X), leaf(P)
