@@ -132,13 +132,18 @@ def matrix_norm(x, ord="fro", keepdims=False):
         raise TypeError(f"matrix_norm: ord must be {_MATRIX_ORDERS}, not {ord!r}")
     if ord not in (1, -1, 2, -2, math.inf, -math.inf):
         raise ValueError(f"matrix_norm: ord={ord!r} is not supported; use {_MATRIX_ORDERS}")
+    if ord > 0 and 0 in x.shape[-2:]:  # the zero map, whose norms are 0 (PyTorch's and NumPy's too): the
+        # sum of no entries, where there are no singular values or sums to take the largest of
+        if ord == 2:
+            matrices("matrix_norm", x)  # (float16 refused, as where there are singular values)
+        return p_norm("matrix_norm", x, 1, (-2, -1), keepdims)
     if abs(ord) == 2:
-        if 0 in x.shape[-2:]:  # (no singular values, so no largest or smallest one)
+        if 0 in x.shape[-2:]:  # (no singular values, so no smallest one)
             raise ValueError(f"matrix_norm: the ord={ord} norm of a matrix with no rows or no columns is undefined; "
                              f"the input has shape {x.shape}")
         return _singular_value_norm(_max if ord > 0 else _min, x, keepdims)
     summed, across = (-2, -1) if abs(ord) == 1 else (-1, -2)  # 1: sums down columns; inf: along rows
-    if x.shape[across] == 0:  # (sums of no rows are 0, but the largest of no sums is undefined)
+    if x.shape[across] == 0:  # (sums of no rows are 0, but the smallest of no sums is undefined)
         raise ValueError(f"matrix_norm: the ord={ord} norm of a matrix with no {'columns' if abs(ord) == 1 else 'rows'}"
                          f" is undefined; the input has shape {x.shape}")
     sums = _sum(abs(x), summed, keepdims=True)

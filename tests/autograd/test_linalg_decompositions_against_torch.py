@@ -385,7 +385,7 @@ def test_spectral_and_nuclear_norm_gradients_at_repeated_singular_values_match_t
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-def test_nuclear_norm_of_empty_matrices_is_zero_and_spectral_refuses_them(torch):
+def test_nuclear_norm_of_empty_matrices_is_zero_and_the_smallest_singular_value_refuses_them(torch):
     got = ag.linalg.matrix_norm(ag.zeros(2, 0, 3), "nuc")
     want = torch.linalg.matrix_norm(torch.zeros(2, 0, 3), "nuc")
     assert got.shape == tuple(want.shape) == (2,)
@@ -393,6 +393,27 @@ def test_nuclear_norm_of_empty_matrices_is_zero_and_spectral_refuses_them(torch)
     with pytest.raises(ValueError, match=r"ord=-2 norm of a matrix with no rows or no columns is undefined; "
                                          r"the input has shape \(2, 0, 3\)"):
         ag.linalg.matrix_norm(ag.zeros(2, 0, 3), -2)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0, 0), (2, 0, 3), (2, 3, 0)])
+@pytest.mark.parametrize("ord", [1, 2, np.inf])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_positive_order_norms_of_empty_matrices_are_zero_as_torchs(torch, shape, ord, keepdims):
+    # The zero map's norm: PyTorch and NumPy give 0 (these raised, there being no largest
+    # singular value or sum), and the gradient is an empty one of x's shape.
+    x = ag.zeros(*shape, dtype="float64", requires_grad=True)
+    got = ag.linalg.matrix_norm(x, ord, keepdims=keepdims)
+    want = torch.linalg.matrix_norm(torch.zeros(shape, dtype=torch.float64), ord, keepdim=keepdims)
+    assert got.shape == tuple(want.shape) and got.dtype == ag.float64
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    got.sum().backward()
+    assert x.grad.shape == shape
+    half = ag.zeros(*shape, dtype="float16")  # (float16, as PyTorch's, is refused for the singular values only)
+    if ord == 2:
+        with pytest.raises(TypeError, match=r"^matrix_norm: float16 matrices are not supported"):
+            ag.linalg.matrix_norm(half, ord)
+    else:
+        assert ag.linalg.matrix_norm(half, ord).dtype == ag.float16
 
 
 def test_matrix_norm_names_every_order_it_takes():
