@@ -16,6 +16,7 @@ import numbers
 from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import broadcast_shapes
+from ..tensor import Tensor
 from .elementwise import constant, floating, operands
 from .linalg import matmul
 from .matrices import LinAlgError, factorize, matrices, mT, square_matrices
@@ -184,7 +185,7 @@ class Pinv(Function):
         else:
             u, s, vh = factorize("pinv", "the SVD did not converge",
                                  lambda a: xp.linalg.svd(a, full_matrices=False), x)
-            keep = s > rtol * s[..., :1]
+            keep = s > (rtol if isinstance(rtol, float) else xp.expand_dims(rtol.data, -1)) * s[..., :1]
             s_inv = xp.where(keep, 1 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
             p = xp.matmul(_transposed(xp, vh) * xp.expand_dims(s_inv, -2), _transposed(xp, u))
         ctx.save_for_backward(x, p)
@@ -220,13 +221,24 @@ def pinv(x, rtol=None):
     """The pseudo-inverse of each matrix in the last two axes (shape (..., n, m) for
     (..., m, n)), as the Array API's: singular values at most ``rtol`` times the
     largest are taken as 0; ``rtol`` defaults to max(m, n) times the dtype's machine
-    epsilon (as PyTorch's; NumPy's pinv defaults to 1e-15)."""
+    epsilon (as PyTorch's; NumPy's pinv defaults to 1e-15). A tensor ``rtol`` gives one
+    per matrix, its shape broadcast against the batch axes (as the Array API's and
+    PyTorch's; it takes no gradient)."""
     x = floating(x)
     matrices("pinv", x)
+    if isinstance(rtol, Tensor):
+        try:
+            batch = broadcast_shapes("pinv", x.shape[:-2], rtol.shape)
+        except ValueError:
+            raise ValueError(f"pinv: rtol of shape {rtol.shape} (one per matrix) does not broadcast against the batch "
+                             f"axes of x, of shape {x.shape}") from None
+        if x.shape[:-2] != batch:  # (the engine sums x's gradient back over the new axes)
+            x = broadcast_to(x, batch + x.shape[-2:])
+        return Pinv.apply(x, rtol)
     if rtol is None:
         rtol = max(x.shape[-2:]) * x._backend.xp.finfo(x.data.dtype).eps
     elif isinstance(rtol, bool) or not isinstance(rtol, numbers.Real):
-        raise TypeError(f"pinv: rtol must be a real number, not {rtol!r}")
+        raise TypeError(f"pinv: rtol must be a real number or a tensor, not {rtol!r}")
     elif not rtol >= 0:
         raise ValueError(f"pinv: rtol must be at least 0, got {rtol}")
     return Pinv.apply(x, float(rtol))

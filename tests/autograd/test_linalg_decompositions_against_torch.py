@@ -166,6 +166,24 @@ def test_pinv_of_a_rank_deficient_matrix_matches_torch(device, torch):
     assert ag.linalg.pinv(ag.zeros(0, 3)).shape == (3, 0)
 
 
+@pytest.mark.parametrize("rtol", [[0.5, 0.0], 0.5, [[0.5], [0.0]]], ids=["per-matrix", "0-d", "broadcast"])
+def test_pinv_takes_a_tensor_rtol_per_matrix_as_the_array_api_and_torch(torch, rtol):
+    # It was refused (TypeError), where the Array API and PyTorch take one per matrix; rtol
+    # 0.5 cuts the smaller singular values of the first matrix (0.93 and 0.33 of 2.2).
+    values = np.random.default_rng(0).standard_normal((2, 4, 3))
+    x, tx = leaf_pair(torch, values)
+    got = ag.linalg.pinv(x, rtol=ag.tensor(np.array(rtol)))
+    want = torch.linalg.pinv(tx, rtol=torch.tensor(rtol, dtype=torch.float64))
+    assert got.shape == tuple(want.shape)
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    cotangent = np.random.default_rng(1).standard_normal(got.shape)
+    got.backward(ag.tensor(cotangent))
+    want.backward(torch.tensor(cotangent))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-11)
+    with pytest.raises(ValueError, match=r"^pinv: rtol of shape \(3,\) \(one per matrix\) does not broadcast"):
+        ag.linalg.pinv(x, rtol=ag.tensor([0.1, 0.2, 0.3]))
+
+
 # --- shapes and arguments ------------------------------------------------------------------------
 @pytest.mark.parametrize("op", ["inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh"])
 def test_square_only_functions_refuse_non_square_input(device, op):
