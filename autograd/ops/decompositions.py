@@ -23,7 +23,8 @@ from ..grad_mode import state as _grad_state
 from ..tensor import Tensor, on_one_device
 from .elementwise import constant, floating
 from .linalg import matmul
-from .matrices import LinAlgError, diag_embed, diagonal, eye, factorize, matrices, mT, square_matrices, triangle
+from .matrices import (LinAlgError, diag_embed, diagonal, eye, factorize, matrices, mT, square_matrices,
+                       tolerance_batch, triangle)
 from .shape import concat, expand_dims
 from .solve import inv, solve
 
@@ -327,6 +328,7 @@ def matrix_rank(x, rtol=None):
         rtol = max(x.shape[-2:]) * xp.finfo(x.data.dtype).eps
     if isinstance(rtol, Tensor):  # (one per matrix, as the Array API allows)
         on_one_device("matrix_rank", x, rtol)  # (another device's array failed inside the namespace)
+        tolerance_batch("matrix_rank", x, rtol)  # (NumPy's own error named neither the op nor rtol)
         rtol = rtol.data
     s = _singular_values(x, "matrix_rank")
     int64 = x._backend.native_dtype(dtypes.int64)

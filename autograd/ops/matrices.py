@@ -9,6 +9,7 @@ import contextlib
 
 from backends import dtypes
 
+from ..shapes import broadcast_shapes
 from . import matrix_parts
 from .elementwise import constant
 from .shape import swapaxes
@@ -37,6 +38,17 @@ def square_matrices(op, x, kernel=True):
         raise ValueError(f"{op}: expects square matrices in the last two axes, got a tensor of shape {x.shape}")
     if kernel:
         _kernel_dtype(op, x)
+
+
+def tolerance_batch(op, x, rtol):
+    """The batch shape of ``x``'s matrices broadcast with that of ``rtol``, a tensor of one
+    tolerance per matrix (as the Array API's pinv and matrix_rank take), or an error that
+    names both shapes."""
+    try:
+        return broadcast_shapes(op, x.shape[:-2], rtol.shape)
+    except ValueError:
+        raise ValueError(f"{op}: rtol of shape {rtol.shape} (one per matrix) does not broadcast against the batch "
+                         f"axes of x, of shape {x.shape}") from None
 
 
 def _kernel_dtype(op, x):

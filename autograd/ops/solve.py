@@ -19,7 +19,7 @@ from ..shapes import broadcast_shapes
 from ..tensor import Tensor
 from .elementwise import constant, floating, operands
 from .linalg import matmul
-from .matrices import LinAlgError, factorize, matrices, mT, square_matrices
+from .matrices import LinAlgError, factorize, matrices, mT, square_matrices, tolerance_batch
 from .scan import products_of_the_others
 from .shape import broadcast_to, expand_dims, reshape
 
@@ -227,11 +227,7 @@ def pinv(x, rtol=None):
     x = floating(x)
     matrices("pinv", x)
     if isinstance(rtol, Tensor):
-        try:
-            batch = broadcast_shapes("pinv", x.shape[:-2], rtol.shape)
-        except ValueError:
-            raise ValueError(f"pinv: rtol of shape {rtol.shape} (one per matrix) does not broadcast against the batch "
-                             f"axes of x, of shape {x.shape}") from None
+        batch = tolerance_batch("pinv", x, rtol)
         if x.shape[:-2] != batch:  # (the engine sums x's gradient back over the new axes)
             x = broadcast_to(x, batch + x.shape[-2:])
         return Pinv.apply(x, rtol)

@@ -159,6 +159,19 @@ def test_matrix_rank_matches_torch_and_takes_no_gradient(device, torch):
     assert ag.linalg.matrix_rank(ag.zeros(0, 3)).item() == 0
 
 
+def test_matrix_rank_with_a_tensor_rtol_broadcasts_as_torch_and_names_shapes_that_do_not(device, torch):
+    values = np.random.default_rng(0).standard_normal((2, 4, 3))  # singular values 2.2, 0.93, 0.33 in the first
+    x = ag.tensor(values, device=device)
+    got = ag.linalg.matrix_rank(x, rtol=ag.tensor([0.5, 0.0], device=device))
+    want = torch.linalg.matrix_rank(torch.tensor(values), rtol=torch.tensor([0.5, 0.0], dtype=torch.float64))
+    np.testing.assert_array_equal(got.numpy(), want.numpy())  # [1, 3]
+    got = ag.linalg.matrix_rank(x, rtol=ag.tensor([[0.5], [0.0]], device=device))  # (PyTorch's warns here)
+    np.testing.assert_array_equal(got.numpy(), [[1, 1], [3, 3]])
+    with pytest.raises(ValueError, match=r"^matrix_rank: rtol of shape \(3,\) \(one per matrix\) does not broadcast "
+                                         r"against the batch axes of x, of shape \(2, 4, 3\)"):
+        ag.linalg.matrix_rank(x, rtol=ag.tensor([0.1, 0.2, 0.3], device=device))  # (NumPy's error, naming neither)
+
+
 def test_pinv_of_a_rank_deficient_matrix_matches_torch(device, torch):
     values = np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]])
     np.testing.assert_allclose(ag.linalg.pinv(ag.tensor(values)).numpy(),
