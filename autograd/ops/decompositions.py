@@ -20,11 +20,11 @@ from backends import dtypes
 from ..autocast_mode import autocast_op
 from ..function import Function
 from ..grad_mode import state as _grad_state
-from ..tensor import Tensor, on_one_device
+from ..tensor import Tensor
 from .elementwise import constant, floating
 from .linalg import matmul
 from .matrices import (LinAlgError, diag_embed, diagonal, eye, factorize, matrices, mT, square_matrices,
-                       tolerance_batch, triangle)
+                       relative_tolerance, triangle)
 from .shape import concat, expand_dims
 from .solve import inv, solve
 
@@ -324,11 +324,8 @@ def matrix_rank(x, rtol=None):
     x = floating(x)
     matrices("matrix_rank", x)
     xp = x._backend.xp
-    if rtol is None:
-        rtol = max(x.shape[-2:]) * xp.finfo(x.data.dtype).eps
-    if isinstance(rtol, Tensor):  # (one per matrix, as the Array API allows)
-        on_one_device("matrix_rank", x, rtol)  # (another device's array failed inside the namespace)
-        tolerance_batch("matrix_rank", x, rtol)  # (NumPy's own error named neither the op nor rtol)
+    rtol = relative_tolerance("matrix_rank", x, rtol)[0]
+    if isinstance(rtol, Tensor):
         rtol = rtol.data
     s = _singular_values(x, "matrix_rank")
     int64 = x._backend.native_dtype(dtypes.int64)

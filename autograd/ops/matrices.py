@@ -6,10 +6,12 @@ that their backward passes are written with, as Tensor ops (so they differentiat
 The factorizations themselves are the backends' ``xp.linalg`` (the Array API's linalg
 extension: NumPy, CuPy and array-api-strict have it), batched over leading axes."""
 import contextlib
+import numbers
 
 from backends import dtypes
 
 from ..shapes import broadcast_shapes
+from ..tensor import Tensor, on_one_device
 from . import matrix_parts
 from .elementwise import constant
 from .shape import swapaxes
@@ -40,15 +42,24 @@ def square_matrices(op, x, kernel=True):
         _kernel_dtype(op, x)
 
 
-def tolerance_batch(op, x, rtol):
-    """The batch shape of ``x``'s matrices broadcast with that of ``rtol``, a tensor of one
-    tolerance per matrix (as the Array API's pinv and matrix_rank take), or an error that
-    names both shapes."""
-    try:
-        return broadcast_shapes(op, x.shape[:-2], rtol.shape)
-    except ValueError:
-        raise ValueError(f"{op}: rtol of shape {rtol.shape} (one per matrix) does not broadcast against the batch "
-                         f"axes of x, of shape {x.shape}") from None
+def relative_tolerance(op, x, rtol):
+    """pinv's and matrix_rank's ``rtol``, checked, with the batch shape it gives: None is
+    max(m, n) times the dtype's machine epsilon, a real number at least 0 a float; a tensor
+    holds one per matrix (as the Array API allows), its shape broadcast against x's batch axes."""
+    if isinstance(rtol, Tensor):
+        on_one_device(op, x, rtol)  # (another device's array failed inside the namespace)
+        try:
+            return rtol, broadcast_shapes(op, x.shape[:-2], rtol.shape)
+        except ValueError:  # (NumPy's own error named neither the op nor rtol)
+            raise ValueError(f"{op}: rtol of shape {rtol.shape} (one per matrix) does not broadcast against the "
+                             f"batch axes of x, of shape {x.shape}") from None
+    if rtol is None:
+        rtol = max(x.shape[-2:]) * x._backend.xp.finfo(x.data.dtype).eps
+    elif isinstance(rtol, bool) or not isinstance(rtol, numbers.Real):
+        raise TypeError(f"{op}: rtol must be a real number or a tensor, not {rtol!r}")
+    elif not rtol >= 0:
+        raise ValueError(f"{op}: rtol must be at least 0, got {rtol}")
+    return float(rtol), x.shape[:-2]
 
 
 def _kernel_dtype(op, x):

@@ -11,15 +11,13 @@ det(U V^T)): 0 where the rank is n - 2 or less, the transposed adjugate at rank 
 That is what PyTorch gives under create_graph=True; its first-order gradient there
 is 0 (it multiplies by det = 0), which is not the derivative."""
 from collections import namedtuple
-import numbers
 
 from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import broadcast_shapes
-from ..tensor import Tensor
 from .elementwise import constant, floating, operands
 from .linalg import matmul
-from .matrices import LinAlgError, factorize, matrices, mT, square_matrices, tolerance_batch
+from .matrices import LinAlgError, factorize, matrices, mT, relative_tolerance, square_matrices
 from .scan import products_of_the_others
 from .shape import broadcast_to, expand_dims, reshape
 
@@ -226,15 +224,7 @@ def pinv(x, rtol=None):
     PyTorch's; it takes no gradient)."""
     x = floating(x)
     matrices("pinv", x)
-    if isinstance(rtol, Tensor):
-        batch = tolerance_batch("pinv", x, rtol)
-        if x.shape[:-2] != batch:  # (the engine sums x's gradient back over the new axes)
-            x = broadcast_to(x, batch + x.shape[-2:])
-        return Pinv.apply(x, rtol)
-    if rtol is None:
-        rtol = max(x.shape[-2:]) * x._backend.xp.finfo(x.data.dtype).eps
-    elif isinstance(rtol, bool) or not isinstance(rtol, numbers.Real):
-        raise TypeError(f"pinv: rtol must be a real number or a tensor, not {rtol!r}")
-    elif not rtol >= 0:
-        raise ValueError(f"pinv: rtol must be at least 0, got {rtol}")
-    return Pinv.apply(x, float(rtol))
+    rtol, batch = relative_tolerance("pinv", x, rtol)
+    if x.shape[:-2] != batch:  # (a tensor rtol's axes: the engine sums x's gradient back over them)
+        x = broadcast_to(x, batch + x.shape[-2:])
+    return Pinv.apply(x, rtol)

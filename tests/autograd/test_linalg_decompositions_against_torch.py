@@ -5,6 +5,7 @@ det at singular matrices, repeated eigenvalues, full_matrices and the QR modes, 
 the dtype rules. The op table (test_ops_table.py) covers the smooth cases on every
 backend with gradcheck and gradgradcheck."""
 import functools
+import math
 import types
 
 import numpy as np
@@ -170,6 +171,18 @@ def test_matrix_rank_with_a_tensor_rtol_broadcasts_as_torch_and_names_shapes_tha
     with pytest.raises(ValueError, match=r"^matrix_rank: rtol of shape \(3,\) \(one per matrix\) does not broadcast "
                                          r"against the batch axes of x, of shape \(2, 4, 3\)"):
         ag.linalg.matrix_rank(x, rtol=ag.tensor([0.1, 0.2, 0.3], device=device))  # (NumPy's error, naming neither)
+
+
+@pytest.mark.parametrize("op", ["matrix_rank", "pinv"])
+def test_matrix_rank_and_pinv_check_a_number_rtol_alike(op):
+    # matrix_rank took a list into NumPy ("can't multiply sequence"), NaN as a rank of 0 and True as 1.
+    x = ag.eye(3)
+    for bad in ([0.1], "a", True):
+        with pytest.raises(TypeError, match=rf"^{op}: rtol must be a real number or a tensor, not "):
+            getattr(ag.linalg, op)(x, rtol=bad)
+    for bad in (-1.0, math.nan):
+        with pytest.raises(ValueError, match=rf"^{op}: rtol must be at least 0, got "):
+            getattr(ag.linalg, op)(x, rtol=bad)
 
 
 def test_pinv_of_a_rank_deficient_matrix_matches_torch(device, torch):
