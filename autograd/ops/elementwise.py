@@ -362,8 +362,17 @@ class Abs(Function):
         return gy * sign(x)
 
 
+def _not_bool(op, x):
+    """``x``, refused where it is bool, as PyTorch refuses it: NumPy would give x back and the
+    standard (CuPy's, strict's) an error of its own, so the backends would disagree."""
+    if x.dtype == dtypes.bool_:
+        raise TypeError(f"{op}: not defined for bool tensors (as in PyTorch); convert first, with "
+                        ".astype(ag.int64) say")
+    return x
+
+
 def abs(x):
-    return Abs.apply(as_tensor(x))
+    return Abs.apply(_not_bool("abs", as_tensor(x)))
 
 
 class Sign(Function):
@@ -558,13 +567,14 @@ def input_place(ctx, stand_in):
 
 
 def relu(x):
-    return Relu.apply(as_tensor(x))
+    return Relu.apply(_not_bool("relu", as_tensor(x)))
 
 
 def relu_(x):
     """ReLU in place: ``x`` itself is returned, now the output of a ReluInPlace node."""
     if not isinstance(x, Tensor):
         raise TypeError(f"relu_: expected a Tensor, got {type(x).__name__}")
+    _not_bool("relu_", x)
     # Under saved-tensor hooks, through a copy as the other in-place ops go: pack_hook runs
     # after forward and may raise, and the kernel would have written x by then, leaving
     # ReLU's values under x's old place in the graph (a wrong gradient, silently).

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from autograd.tensor import version_of
 from backends.base import Backend
 from backends.cupy_namespace import array_api_namespace
 
@@ -43,6 +44,19 @@ def test_positive_is_a_copy_and_refuses_bools(device):
     _same(x, np.array([1, -2, 3], np.int8))
     with pytest.raises(TypeError, match=r"^positive: not defined for bool tensors"):
         ag.positive(ag.tensor([True]))
+
+
+@pytest.mark.parametrize("call", [ag.abs, ag.relu, lambda x: x.relu_(), lambda x: x.abs_(), abs],
+                         ids=["abs", "relu", "relu_", "abs_", "builtin abs"])
+def test_abs_and_relu_refuse_bools_on_every_backend_as_torch(device, call):
+    """NumPy gave the bools back and the standard (strict, CuPy) raised its own error: one
+    TypeError now, as PyTorch's, and nothing changed by the in-place forms."""
+    x = ag.tensor([True, False])
+    with pytest.raises(TypeError, match=r"^(abs|relu_?): not defined for bool tensors"):
+        call(x)
+    assert x.tolist() == [True, False] and version_of(x).value == 0
+    assert ag.relu(ag.tensor([-1, 2])).tolist() == [0, 2] and ag.abs(ag.tensor([-3])).tolist() == [3]
+
 
 
 def test_permute_dims_takes_every_axis_once(device):
