@@ -61,7 +61,7 @@ class LRScheduler:
 
     def step(self, epoch=None):
         """Advance one epoch and write the new rates into the optimizer's param groups.
-        ``epoch`` (deprecated, see the module docstring) jumps to that epoch instead."""
+        ``epoch`` (deprecated, see the docstring of nn.optim.lr_scheduler) jumps to that epoch instead."""
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         if self._step_count == 1 and not self.optimizer.stepped:  # the first step after the constructor's

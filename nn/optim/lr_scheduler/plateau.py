@@ -50,7 +50,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         """Record this epoch's metric (a number or a one-element tensor) and maybe lower the rates.
-        ``epoch`` (deprecated, see the module docstring) sets ``last_epoch`` instead of counting."""
+        ``epoch`` (deprecated, see the docstring of nn.optim.lr_scheduler) sets ``last_epoch`` instead of counting."""
         if isinstance(metrics, str) or not hasattr(metrics, "__float__"):  # float() would parse a str
             raise TypeError(f"ReduceLROnPlateau.step: metrics must be the monitored value, a number or a "
                             f"one-element Tensor (as in scheduler.step(val_loss)), got {type(metrics).__name__} "
