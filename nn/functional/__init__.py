@@ -2,17 +2,19 @@
 arguments (``softmax`` and ``log_softmax`` take ``axis``, as every tensor op does).
 
 Hot or numerically fragile ops call the fused primitives of
-``autograd.ops.nn_fused`` (linear, conv2d and its transpose, pooling, softmax, cross-entropy,
-softplus, erf, the ELU family, the piecewise-linear activations, binary
-cross-entropy); the rest are compositions of Tensor ops
+``autograd.ops.nn_fused`` (linear, the convolutions and their transposes, pooling, batch,
+layer and RMS norm, pad, fold and unfold, interpolate, softmax, cross-entropy (also of a
+linear layer's logits), the Huber loss, CTC, softplus, erf, the ELU family, the
+piecewise-linear activations, binary cross-entropy); the rest are compositions of Tensor ops
 with no gradient code of their own. Arguments are checked here, so a mistake
 raises a clear error before any work is done.
 
 One concept per module, mirroring ``nn.layers``: ``linear``, ``conv``,
 ``pooling`` (with ``pooling3d`` and ``fractional_pooling``), ``dropout``, ``activation``, ``normalization``, ``loss``,
-``margin_loss``, ``linear_cross_entropy``, ``distance``, ``embedding`` (with ``one_hot``), ``embedding_bag``,
-``lp_pooling``, ``gumbel_softmax`` and ``grid_sampling``; ``arguments``
-holds the checks they share and ``inplace`` PyTorch's ``inplace=True``. Use the functions from here:
+``margin_loss``, ``ctc_loss``, ``linear_cross_entropy``, ``distance``, ``embedding`` (with ``one_hot``), ``embedding_bag``,
+``lp_pooling``, ``attention``, ``padding``, ``folding``, ``resampling``, ``gumbel_softmax`` and ``grid_sampling``;
+``arguments`` holds the checks they share (``loss_arguments`` the losses'), ``clamping`` the clamp that
+keeps its gradient, and ``inplace`` PyTorch's ``inplace=True``. Use the functions from here:
 ``import nn.functional as F``, then ``F.linear(...)``.
 """
 from .activation import (celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, leaky_relu,
