@@ -1,5 +1,6 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
-would be slower (linear, conv2d, conv3d and their transposes, 2-D and 3-D pooling, an RNN, LSTM or GRU time step,
+would be slower (linear, conv2d, conv3d and their transposes, 2-D and 3-D pooling, an RNN, LSTM or GRU time step
+or whole sequence, batch, layer and RMS norm, padding, fold and unfold, resampling along an axis,
 the Huber and smooth L1 losses) or heavy on memory (cross-entropy of a linear layer's
 logits, made a chunk of rows at a time) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
@@ -11,7 +12,9 @@ the exact GELU takes, and erf are re-exported from ops.exponential.
 Each backward is written in Tensor ops, or is its own Function placed right under
 the op (``Conv2dInputGrad`` under ``Conv2d``), or evaluates one formula on bare
 arrays in a plain backward and on Tensors under create_graph (cross-entropy, the
-recurrent steps), so everything here is twice differentiable. Argument checking lives
+recurrent steps), or under create_graph recomputes the op from recorded ones (the
+recurrent sequences, linear_cross_entropy: see ``recompute``), so everything here is
+twice differentiable. Argument checking lives
 in ``nn.functional`` (and the recurrent layers); the lowercase functions here
 take validated arguments.
 The CTC loss (``ctc``, the alpha and beta recursions in log space) is the exception:
