@@ -9,7 +9,8 @@ _host = backends.get("cpu")  # finite differences are computed on host arrays
 
 
 class GradcheckError(RuntimeError):
-    pass
+    """What gradcheck and gradgradcheck raise: an analytic gradient that differs from the
+    numerical one, naming the input and the largest mismatch (a RuntimeError, as PyTorch's)."""
 
 
 def _as_tuple(x):

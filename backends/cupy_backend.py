@@ -316,7 +316,7 @@ _KERNEL_SOURCES = {
     "relu_mask": ("T y", "bool keep", "keep = !(y <= (T)0)"),
     # a select, not a multiply: an inf or NaN where keep is false gives 0
     "masked": ("T v, bool keep", "T out", "out = keep ? v : (T)0"),
-    # Adam's step in the arithmetic of nn.optim.adam_update, op for op (lerp_'s two forms;
+    # Adam's step in the arithmetic of nn.optim.adam.adam_update, op for op (lerp_'s two forms;
     # no fused multiply-adds, see _KERNEL_OPTIONS), so that it gives the op-by-op path's bits
     "adam": ("T g, T w, T one_minus_w, bool low, T beta2, T one_minus_beta2, T root_correction2, T eps, "
              "T neg_step_size", "T m, T v, T p",
