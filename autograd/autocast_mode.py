@@ -65,6 +65,12 @@ def _cpu_tensordot(a, b, axes=2):
     return AS_GIVEN if free_a == free_b == 1 else LOWER
 
 
+def _cpu_local_response_norm(input, *args, **kwargs):
+    """PyTorch's averages the squares through avg_pool3d (on the CPU list) for inputs of 4 or
+    more axes, and through avg_pool2d (on no list) for 3 axes: that one runs as given."""
+    return FLOAT32 if isinstance(input, Tensor) and input.ndim >= 4 else AS_GIVEN
+
+
 def _named(kind, names):
     return dict.fromkeys(names.split(), kind)
 
@@ -101,7 +107,7 @@ POLICIES = {
                           "poisson_nll_loss hinge_embedding_loss margin_ranking_loss soft_margin_loss "
                           "multi_margin_loss multilabel_margin_loss cosine_embedding_loss triplet_margin_loss "
                           "ctc_loss cholesky inv solve svd svdvals qr eigh eigvalsh lstsq householder_product"),
-        **_named(FLOAT32, "local_response_norm"),  # (PyTorch's goes through avg_pool3d)
+        "local_response_norm": _cpu_local_response_norm,
         # Built here on matmul for some shapes, single kernels off the lists in PyTorch:
         **_named(AS_GIVEN, "bilinear adaptive_avg_pool1d adaptive_avg_pool2d interpolate"),
         # The recurrent layers (their forward, weights and all) in float32: PyTorch's CPU RNN

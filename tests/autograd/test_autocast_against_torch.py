@@ -149,6 +149,9 @@ CASES = {
                     lambda t: TF.interpolate(t, scale_factor=2, mode="bilinear")),
     "local_response_norm": (_arrays((1, 4, 3, 3)), lambda t: F.local_response_norm(t, 2),
                             lambda t: TF.local_response_norm(t, 2)),
+    # of 3 axes PyTorch's pools through avg_pool2d, on no list: float16 stays float16
+    "local_response_norm_of_3_axes": (_arrays((2, 4, 6)), lambda t: F.local_response_norm(t, 2),
+                                      lambda t: TF.local_response_norm(t, 2)),
     "batch_norm": (_arrays((4, 3)), lambda t: F.batch_norm(t, None, None, training=True),
                    lambda t: TF.batch_norm(t, None, None, training=True)),
     # PyTorch's CPU bilinear multiplies in float16 and adds its float32 bias (float32 out,
