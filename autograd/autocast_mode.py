@@ -71,6 +71,12 @@ def _cpu_local_response_norm(input, *args, **kwargs):
     return FLOAT32 if isinstance(input, Tensor) and input.ndim >= 4 else AS_GIVEN
 
 
+def _cpu_interpolate(input, size=None, scale_factor=None, mode="nearest", *args, **kwargs):
+    """PyTorch's 'area' of a volume is adaptive_avg_pool3d (on the CPU list); every other
+    mode and shape is one kernel on no list."""
+    return FLOAT32 if mode == "area" and isinstance(input, Tensor) and input.ndim == 5 else AS_GIVEN
+
+
 def _named(kind, names):
     return dict.fromkeys(names.split(), kind)
 
@@ -109,7 +115,8 @@ POLICIES = {
                           "ctc_loss cholesky inv solve svd svdvals qr eigh eigvalsh lstsq householder_product"),
         "local_response_norm": _cpu_local_response_norm,
         # Built here on matmul for some shapes, single kernels off the lists in PyTorch:
-        **_named(AS_GIVEN, "bilinear adaptive_avg_pool1d adaptive_avg_pool2d interpolate"),
+        **_named(AS_GIVEN, "bilinear adaptive_avg_pool1d adaptive_avg_pool2d"),
+        "interpolate": _cpu_interpolate,
         # The recurrent layers (their forward, weights and all) in float32: PyTorch's CPU RNN
         # and RNNCell (and its CUDA cells) run in float16, its CPU GRU, GRUCell and LSTMCell in
         # their input's dtype, and its CPU LSTM fails on a float32 input; float32 takes a

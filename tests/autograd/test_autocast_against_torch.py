@@ -152,6 +152,11 @@ CASES = {
     # of 3 axes PyTorch's pools through avg_pool2d, on no list: float16 stays float16
     "local_response_norm_of_3_axes": (_arrays((2, 4, 6)), lambda t: F.local_response_norm(t, 2),
                                       lambda t: TF.local_response_norm(t, 2)),
+    # 'area' of a volume is PyTorch's adaptive_avg_pool3d, on the CPU's float32 list
+    "interpolate_area_of_a_volume": (_arrays((1, 1, 4, 4, 4)), lambda t: F.interpolate(t, size=2, mode="area"),
+                                     lambda t: TF.interpolate(t, size=2, mode="area")),
+    "interpolate_area_of_an_image": (_arrays((1, 1, 4, 4)), lambda t: F.interpolate(t, size=2, mode="area"),
+                                     lambda t: TF.interpolate(t, size=2, mode="area")),
     "batch_norm": (_arrays((4, 3)), lambda t: F.batch_norm(t, None, None, training=True),
                    lambda t: TF.batch_norm(t, None, None, training=True)),
     # PyTorch's CPU bilinear multiplies in float16 and adds its float32 bias (float32 out,
