@@ -161,6 +161,16 @@ def get_autocast_dtype(device_type):
     return state.dtype[_checked_device_type(device_type)]
 
 
+def casts(t):
+    """Whether a listed op given the tensor ``t`` would cast it now: an enabled block of its
+    device type is open in this thread, outside a listed op's body and backward. A fused op
+    whose PyTorch counterpart is composed of listed ops takes that composition when it does."""
+    if not _open_blocks or state.paused or not isinstance(t, Tensor):
+        return False
+    device_type = t.device.split(":")[0]
+    return device_type in DEVICE_TYPES and state.enabled[device_type]
+
+
 def _checked_device_type(device_type, caller="autocast"):
     if device_type not in DEVICE_TYPES:
         raise ValueError(f"{caller}: device_type must be 'cpu' or 'cuda' (a device type, without an index), "

@@ -12,6 +12,7 @@ import math
 import numbers
 import warnings
 
+from autograd import autocast_mode
 from autograd.ops import nn_fused
 from autograd.ops.shape import reshape
 from autograd.user_code import user_stacklevel
@@ -123,14 +124,19 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     if linear_weight.shape[-1] != in_features:
         raise ValueError(f"{op}: the input's last axis has size {in_features} (shape {input.shape}) but "
                          f"linear_weight {linear_weight.shape} expects {linear_weight.shape[-1]}")
-    same_dtype(op, input, linear_weight, "linear_weight")
+    # Under autocast PyTorch's default path (options=None) is linear, which runs in float16,
+    # then cross_entropy, in float32: the composed ops do the same, whatever dtypes come in.
+    autocast = options is None and autocast_mode.casts(input)
+    if not autocast:
+        same_dtype(op, input, linear_weight, "linear_weight")
     num_classes, out_features = linear_weight.shape[0], linear_weight.shape[1:-1]
     if linear_bias is not None:
         require_tensor(op, linear_bias, "linear_bias")
         if linear_bias.shape != (num_classes,) + out_features:
             raise ValueError(f"{op}: linear_bias must have shape {(num_classes,) + out_features}, got "
                              f"{linear_bias.shape}")
-        same_dtype(op, input, linear_bias, "linear_bias")
+        if not autocast:
+            same_dtype(op, input, linear_bias, "linear_bias")
     if out_features and input.ndim == 1:
         raise ValueError(f"{op}: a K-dimensional loss (linear_weight {linear_weight.shape}) needs a batched input "
                          f"(N, {in_features}), got shape {input.shape}; add a batch axis with "
@@ -143,7 +149,7 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
         raise ValueError(f"{op}: ignore_index applies to class-index targets, not to class probabilities (a "
                          "float target); leave it None")
     ignore_index = -100 if ignore_index is None else integer(op, "ignore_index", ignore_index)
-    if probabilities or out_features:
+    if probabilities or out_features or autocast:
         if options is not None:
             reason = "probability targets" if probabilities else "a K-dimensional weight"
             warnings.warn(f"{op}: options are ignored for {reason}, which takes the composed linear and "

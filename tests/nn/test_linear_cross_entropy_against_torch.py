@@ -96,6 +96,31 @@ def test_values_and_gradients_float32(torch, reduction):
 
 
 @LCE
+@pytest.mark.parametrize("input_dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_under_autocast_runs_linear_in_float16_and_the_loss_in_float32_as_torchs(torch, reduction, input_dtype):
+    # It ignored autocast (float32 all through), and a float16 activation with the float32
+    # head was refused; PyTorch's default path is linear then cross_entropy, each autocast.
+    x, w, b, t, _ = _problem("autocast", (4,))
+    ours = [ag.tensor(a.astype(d), device="cpu", requires_grad=True)
+            for a, d in ((x, input_dtype), (w, np.float32), (b, np.float32))]
+    theirs = [torch.tensor(a.astype(d), requires_grad=True) for a, d in ((x, input_dtype), (w, np.float32),
+                                                                        (b, np.float32))]
+    with ag.autocast("cpu"):
+        loss = F.linear_cross_entropy(ours[0], ours[1], ag.tensor(t, device="cpu"), linear_bias=ours[2],
+                                      reduction=reduction, label_smoothing=0.1)
+    with torch.autocast("cpu", dtype=torch.float16):
+        ref = torch.nn.functional.linear_cross_entropy(theirs[0], theirs[1], torch.tensor(t), linear_bias=theirs[2],
+                                                       reduction=reduction, label_smoothing=0.1)
+    assert str(loss.dtype) == str(ref.dtype).replace("torch.", "") == "float32"
+    np.testing.assert_allclose(loss.numpy(), ref.detach().numpy(), rtol=2e-3, atol=2e-3)
+    _backward_both(loss, ref)
+    for a, b_ in zip(ours, theirs):
+        assert str(a.grad.dtype) == str(b_.grad.dtype).replace("torch.", "")
+    _assert_grads(ours, theirs, 1e-2, 1e-2)
+
+
+@LCE
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_every_target_ignored(torch, reduction):
     """'mean' is NaN, as PyTorch's, with gradients of 0; 'sum' and 'none' are 0."""
