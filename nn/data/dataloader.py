@@ -359,7 +359,10 @@ def _gathered(source, batch):
     if rows is not None:
         picked = [rows[p] for p in picked]
     index = backend.asarray(picked, dtype=dtypes.int64)
-    return tuple(Tensor(backend.gather(t.data, index), device=backend) for t in tensors)
+    # A tensor that requires grad is indexed as the per-sample path's rows and stack would,
+    # so the batch stays in its graph (as in PyTorch); the others are one plain gather.
+    return tuple(t[Tensor(index, device=backend)] if t.requires_grad else
+                 Tensor(backend.gather(t.data, index), device=backend) for t in tensors)
 
 
 def _positions(batch):

@@ -548,3 +548,24 @@ def test_concat_dataset_matches_torch(torch):
     assert type(joined) is ConcatDataset and [float(joined[i][0][0]) for i in (4, 5)] == [4.0, 10.0]
     with pytest.raises(ValueError, match="no datasets to join"):
         ConcatDataset([])
+
+
+@pytest.mark.parametrize("subset", [False, True])
+def test_a_batch_of_a_tensor_that_requires_grad_stays_in_its_graph_as_torchs(device, torch, subset):
+    """The TensorDataset's one gather read the rows' values only: the batch had no graph back to
+    the dataset's tensor, where PyTorch's (and topograd's per-sample path) keeps it."""
+    values = rows(7)
+    x = ag.tensor(values, requires_grad=True)
+    x_torch = torch.tensor(values, requires_grad=True)
+    y, y_torch = ag.tensor(np.arange(7)), torch.arange(7)
+    ours, theirs = TensorDataset(x, y), torch.utils.data.TensorDataset(x_torch, y_torch)
+    if subset:
+        ours, theirs = Subset(ours, [6, 1, 1, 3]), torch.utils.data.Subset(theirs, [6, 1, 1, 3])
+    for (xb, yb), (xb_torch, yb_torch) in zip(DataLoader(ours, batch_size=3), torch.utils.data.DataLoader(theirs,
+                                                                                                       batch_size=3)):
+        assert xb.requires_grad and not yb.requires_grad
+        (xb * xb).sum().backward()
+        (xb_torch * xb_torch).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), x_torch.grad.numpy())
+    with ag.no_grad():  # and none recorded where none is asked for
+        assert not next(iter(DataLoader(ours, batch_size=3)))[0].requires_grad
