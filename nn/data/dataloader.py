@@ -358,6 +358,10 @@ def _gathered(source, batch):
         raise ValueError(_NO_SAMPLES)
     if rows is not None:
         picked = [rows[p] for p in picked]
+    n = tensors[0].shape[0]
+    bad = [p for p in picked if not -n <= p < n]
+    if bad:  # checked here: CuPy's gather would wrap the row around, where indexing the dataset raises
+        raise IndexError(f"DataLoader: index {bad[0]} is out of bounds for the TensorDataset's {n} samples")
     index = backend.asarray(picked, dtype=dtypes.int64)
     # A tensor that requires grad is indexed as the per-sample path's rows and stack would,
     # so the batch stays in its graph (as in PyTorch); the others are one plain gather.

@@ -569,3 +569,21 @@ def test_a_batch_of_a_tensor_that_requires_grad_stays_in_its_graph_as_torchs(dev
     np.testing.assert_allclose(x.grad.numpy(), x_torch.grad.numpy())
     with ag.no_grad():  # and none recorded where none is asked for
         assert not next(iter(DataLoader(ours, batch_size=3)))[0].requires_grad
+
+
+def test_a_position_past_a_tensor_datasets_rows_is_refused_on_every_device(device, torch):
+    """The one gather took positions from a batch sampler (or a Subset whose indices were set later)
+    unchecked: CuPy's gather wraps a row past the end around, so position 10 of 10 rows read row 0,
+    where indexing the dataset (and PyTorch's loader) raises an IndexError."""
+    ours, theirs = TensorDataset(ag.tensor(rows(10))), torch.utils.data.TensorDataset(torch.tensor(rows(10)))
+    for batch in ([[3, 10]], [[-11]]):
+        with pytest.raises(IndexError):
+            list(torch.utils.data.DataLoader(theirs, batch_sampler=batch))
+        with pytest.raises(IndexError, match=f"DataLoader: index {batch[0][-1]} is out of bounds for the "
+                                             "TensorDataset's 10 samples"):
+            list(DataLoader(ours, batch_sampler=batch))
+    subset = Subset(ours, [1, 2])
+    subset.indices = [2, 12]  # read live, as PyTorch's Subset is
+    with pytest.raises(IndexError, match="index 12 is out of bounds"):
+        list(DataLoader(subset, batch_size=2))
+    assert batches_as_lists(DataLoader(ours, batch_sampler=[[-10, 9]])) == [[rows(10)[[0, 9]].tolist()]]
