@@ -116,7 +116,7 @@ class DataLoader:
         self.seed = seed
         self.collate_fn = collate_fn or (default_collate if batched else default_convert)
         self.device = device
-        self.num_workers = num_workers
+        self.num_workers = int(num_workers)
         self.pin_memory = pin_memory
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
@@ -210,7 +210,7 @@ _NO_SAMPLES = "default_collate: no samples to collate (did the batch sampler giv
 def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context,
                           worker_init_fn):
     """PyTorch's checks of its worker options (the context's in workers.multiprocessing_context)."""
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+    if not _is_int(num_workers) or num_workers < 0:  # (NumPy integers too, as batch_size and PyTorch take them)
         raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
     if timeout < 0:
         raise ValueError(f"DataLoader: timeout must be >= 0, got {timeout!r}")

@@ -634,3 +634,17 @@ def test_an_exception_while_persistent_workers_restart_leaves_the_next_epochs_wh
     dataset.slow.value = 0
     for _ in range(2):
         assert [as_lists(batch)[0] for batch in loader] == [[i] for i in range(8)]
+
+
+def test_a_numpy_integer_num_workers_is_taken_as_torchs(torch):
+    """num_workers=np.int64(2) was refused with "num_workers must be an int >= 0, got 2", where PyTorch
+    (and the loader's own batch_size) take NumPy integers."""
+    theirs = torch.utils.data.DataLoader(range(5), batch_size=2, num_workers=np.int64(2),
+                                         multiprocessing_context="fork")
+    ours = DataLoader(range(5), batch_size=2, num_workers=np.int64(2), multiprocessing_context="fork")
+    assert ours.num_workers == 2
+    assert epoch(ours) == epoch(theirs) == [[0, 1], [2, 3], [4]]
+    assert DataLoader(range(5), num_workers=np.int32(0)).num_workers == 0
+    for bad in (True, 2.0, -1):
+        with pytest.raises(ValueError, match=f"num_workers must be an int >= 0, got {bad}"):
+            DataLoader(range(5), num_workers=bad)
