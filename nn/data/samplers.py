@@ -154,11 +154,17 @@ class WeightedRandomSampler(Sampler):
         rng = pick_generator(self.generator)
         values = self.weights.tolist()
         if self.replacement:
-            return iter(rng.choices(range(len(values)), weights=values, k=self.num_samples))
+            # Over the largest weight, as torch.multinomial normalizes them: choices scales a random
+            # number by their sum, which in subnormal weights (5e-324) has too few bits to split it fairly.
+            top = max(values)
+            return iter(rng.choices(range(len(values)), weights=[w / top for w in values], k=self.num_samples))
         # Each position's key is an Exp(1) draw over its weight; ascending keys are the order of
         # successive draws without replacement (the first to arrive in a race of exponential clocks).
         # Zero weights come last, in order, once the others are drawn (as torch.multinomial on the CPU).
-        keys = ((-math.log(1.0 - rng.random()) / w if w > 0 else math.inf, i) for i, w in enumerate(values))
+        # The keys are logarithms: a quotient by a subnormal weight overflows to inf, which would tie
+        # those positions with the zero weights (and each other), drawn in index order.
+        keys = ((_log(-math.log1p(-rng.random())) - math.log(w) if w > 0 else math.inf, i)
+                for i, w in enumerate(values))
         return (i for _, i in heapq.nsmallest(self.num_samples, keys))
 
     def __len__(self):
@@ -231,6 +237,11 @@ class DistributedSampler(Sampler):
 
     def __len__(self):
         return self.num_samples
+
+
+def _log(value):
+    """log(value), -inf at 0."""
+    return math.log(value) if value > 0 else -math.inf
 
 
 def _is_int(value):

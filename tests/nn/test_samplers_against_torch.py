@@ -212,6 +212,26 @@ def test_weighted_sampler_without_replacement(torch):
         torch.utils.data.WeightedRandomSampler(torch.tensor(weights.numpy()), 5, replacement=False))
 
 
+def test_weighted_sampler_draws_subnormal_weights_fairly_as_torchs(torch):
+    """Without replacement each key was an Exp(1) draw over the weight, which overflows to inf for a
+    subnormal weight: such positions tied with the zero weights, and came in index order, (0, 1, 2) every
+    pass, or a zero weight before them. With replacement, choices split a random number scaled by the
+    subnormal sum, which has too few bits: two weights of 5e-324 were drawn 1 : 3."""
+    assert list(WeightedRandomSampler([0.0, 1e-320], 1, replacement=False, generator=random.Random(0))) == \
+        list(torch.utils.data.WeightedRandomSampler([0.0, 1e-320], 1, replacement=False)) == [1]
+    sampler = WeightedRandomSampler([5e-324] * 3, 3, replacement=False, generator=random.Random(0))
+    firsts = Counter(next(iter(sampler)) for _ in range(3000))
+    np.testing.assert_allclose([firsts[i] / 3000 for i in range(3)], [1 / 3] * 3, atol=0.04)
+    assert all(sorted(sampler) == [0, 1, 2] for _ in range(10))
+    # and weights whose sum overflows, which choices refused ("Total of weights must be finite");
+    # there the frequencies are the math's (PyTorch 2.13's multinomial draws position 1 alone)
+    for weights in ([5e-324, 5e-324], [1e-320, 3e-320], [1.0, 5e-324], [1e308, 1.5e308]):
+        expected = np.array(weights) / max(weights)  # (over the largest first: 1e308 + 1.5e308 overflows)
+        expected /= expected.sum()
+        counts = Counter(WeightedRandomSampler(weights, 6000, generator=random.Random(0)))
+        np.testing.assert_allclose([counts[i] / 6000 for i in range(2)], expected, atol=0.03)
+
+
 _ds = TensorDataset(ag.arange(6))
 
 
