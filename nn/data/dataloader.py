@@ -200,7 +200,11 @@ class DataLoader:
         if self._stream:
             return f"DataLoader({type(self.dataset).__name__} stream, batch_size={self.batch_size}, " \
                    f"drop_last={self.drop_last})"
-        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
+        try:  # a dataset read through a sampler needs no len()
+            size = f" of {len(self.dataset)}"
+        except (TypeError, NotImplementedError):
+            size = ""
+        return (f"DataLoader({type(self.dataset).__name__}{size}, batch_size={self.batch_size}, "
                 f"sampler={type(self.sampler).__name__}, drop_last={self.drop_last}, seed={self.seed!r})")
 
 

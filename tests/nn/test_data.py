@@ -587,3 +587,21 @@ def test_a_position_past_a_tensor_datasets_rows_is_refused_on_every_device(devic
     with pytest.raises(IndexError, match="index 12 is out of bounds"):
         list(DataLoader(subset, batch_size=2))
     assert batches_as_lists(DataLoader(ours, batch_sampler=[[-10, 9]])) == [[rows(10)[[0, 9]].tolist()]]
+
+
+def test_a_loader_over_a_dataset_without_len_reads_and_prints_as_torchs(torch):
+    """A map-style dataset with no __len__ is read through a sampler (PyTorch's too); repr() of
+    such a loader raised the Dataset's NotImplementedError ("must define __len__")."""
+    class Squares(Dataset):
+        def __getitem__(self, i):
+            return i * i
+
+    class TorchSquares(torch.utils.data.Dataset):
+        def __getitem__(self, i):
+            return i * i
+
+    loader = DataLoader(Squares(), sampler=[3, 1, 2], batch_size=2)
+    reference = torch.utils.data.DataLoader(TorchSquares(), sampler=[3, 1, 2], batch_size=2)
+    assert [b.tolist() for b in loader] == [b.tolist() for b in reference] == [[9, 1], [4]]
+    assert repr(loader) == "DataLoader(Squares, batch_size=2, sampler=list, drop_last=False, seed=None)"
+    assert repr(DataLoader(PairDataset(3))).startswith("DataLoader(PairDataset of 3, batch_size=1")
