@@ -13,7 +13,7 @@ import backends
 from autograd import Tensor
 from backends import dtypes
 
-from .dataset import TensorDataset
+from .dataset import TensorDataset, _is_integer
 from .idx import read_idx
 
 
@@ -113,7 +113,8 @@ def _reshape_images(images, size):
 def _split(images, labels, max_value, seed, test_size, flatten):
     """Stratified train/test split: each class contributes its share to the test set."""
     n = images.shape[0]
-    test_count = round(test_size * n) if isinstance(test_size, float) else int(test_size)
+    # an integer is a count; anything else (a NumPy float32 too, which is no Python float) a fraction
+    test_count = int(test_size) if _is_integer(test_size) else round(test_size * n)
     if not 0 < test_count < n:
         raise ValueError(f"test_size={test_size!r} leaves no train or no test samples out of {n}")
     by_class = {}

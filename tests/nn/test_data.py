@@ -311,6 +311,18 @@ def test_digits():
     np.testing.assert_array_equal(digits(split_seed=0).y_train.numpy(), data.y_train.numpy())
 
 
+def test_digits_takes_a_numpy_float_test_size_as_a_fraction():
+    """Only a Python float was taken as a fraction: np.float32(0.25) became the count int(0.25) = 0,
+    refused as leaving "no test samples"."""
+    expected = digits(test_size=0.25).y_test.numpy()
+    assert len(expected) == 449
+    for fraction in (np.float32(0.25), np.float64(0.25)):
+        np.testing.assert_array_equal(digits(test_size=fraction).y_test.numpy(), expected)
+    assert digits(test_size=np.int64(300)).x_test.shape == (300, 1, 8, 8)
+    with pytest.raises(ValueError, match="leaves no train or no test samples out of 1797"):
+        digits(test_size=np.float32(1.0))
+
+
 # --- what a review against PyTorch's habits turned up ----------------------------------------
 
 @pytest.mark.parametrize("dataset", [5, (i for i in range(3))], ids=["int", "generator"])
