@@ -254,6 +254,11 @@ class CupyBackend(Backend):
 
     def ldexp(self, x, e):
         with self._device:
+            if e.dtype.itemsize > 4:
+                # CuPy's kernel hands an int64 exponent to C's ldexp(x, int), which keeps its low
+                # 32 bits (2**32 + 3 scaled by 8, 2**31 gave 0). Past int32 every finite x is 0
+                # or inf already, and NumPy's loop clamps it there too.
+                e = self.xp.clip(e, -2 ** 31, 2 ** 31 - 1)
             return self.xp.ldexp(x, e)
 
     def frexp(self, x):

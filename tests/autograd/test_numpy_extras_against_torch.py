@@ -201,6 +201,10 @@ def test_ldexp_reaches_the_ends_of_the_range_exactly(device):
     m, n = np.frexp(np.array(SPECIAL))
     _same(ag.ldexp(ag.tensor(m, dtype="float64"), ag.tensor(n)), np.ldexp(m, n))
     _same(ag.ldexp(ag.tensor([1.5, -2.0], dtype="float32"), 3), np.ldexp(np.float32([1.5, -2.0]), 3))
+    # exponents past int32 (which a CUDA kernel's ldexp(x, int) would cut to their low 32 bits)
+    big = np.array([2 ** 32 + 3, 2 ** 31, -2 ** 40, -2 ** 31 - 1])
+    _same(ag.ldexp(ag.tensor([1.0, 1.0, 3.0, -2.0], dtype="float64"), ag.tensor(big)),
+          np.ldexp([1.0, 1.0, 3.0, -2.0], big))
 
 
 def test_ldexp_refuses_floating_exponents():

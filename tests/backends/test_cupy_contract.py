@@ -399,3 +399,19 @@ def test_lbfgs_steps_as_on_the_cpu_where_the_namespace_lacks_vecdot(line_search_
         return w.numpy()
 
     np.testing.assert_allclose(run(WithoutVecdot()), run("cpu"), rtol=1e-12)  # (BLAS's dot sums in its order)
+
+
+# --- ldexp with int64 exponents: CuPy's kernel is ``out0 = ldexp(in0, in1)``, C's ldexp(x, int),
+# so an exponent past int32 kept its low 32 bits; NumPy's loop clamps it (inf or 0, as PyTorch's).
+
+def test_cuda_ldexp_clamps_exponents_past_int32_as_numpy(monkeypatch):
+    backend = cupy_backend_on_a_stand_in(monkeypatch)
+    backend.xp.ldexp = lambda x, e: np.ldexp(x, np.astype(e, np.int32))  # CuPy's int(e) in the kernel
+    x = np.array([1.0, 1.0, 3.0, -2.0, 0.5, 0.75])
+    e = np.array([2 ** 32 + 3, 2 ** 31, -2 ** 40, -2 ** 31 - 1, 7, -3])
+    with np.errstate(over="ignore"):
+        assert backend.xp.ldexp(x, e)[:2].tolist() == [8.0, 0.0]  # (the stand-in narrows as CuPy does)
+        np.testing.assert_array_equal(backend.ldexp(x, e), [np.inf, np.inf, 0.0, -0.0, 64.0, 0.09375])
+        np.testing.assert_array_equal(backend.ldexp(x, e), np.ldexp(x, e))
+    small = np.array([5, -2], dtype=np.int32)  # frexp's int32 exponents go straight through
+    np.testing.assert_array_equal(backend.ldexp(np.array([1.0, 8.0]), small), [32.0, 2.0])
