@@ -2,11 +2,13 @@
 
 import math
 
+from . import dtypes
 from .base import Backend, below, has_zero_stride, reduced_axes
 from .cupy_cross_entropy import cross_entropy_rows
 from .cupy_namespace import array_api_namespace
 from .numpy_backend import SUMMED_ONE_AT_A_TIME_IN_FLOAT32, diagonal_view, windows_view
 
+FLOAT32_MAX = float(dtypes.finfo(dtypes.float32).max)
 INSTALL_HINT = ("install CuPy for CUDA 12 with `pip install 'topograd[cuda]'` "
                 "(or `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU")
 
@@ -110,6 +112,10 @@ class CupyBackend(Backend):
     def uniform(self, shape, low, high, dtype):
         with self._device:
             draw = dtype if self.xp.dtype(dtype).itemsize >= 4 else self.xp.float32  # as in normal()
+            if not abs(high - low) <= FLOAT32_MAX:
+                # a span past float32's range is inf there (every draw came out high, or NaN at 0):
+                # drawn in float64 and rounded once, as the CPU backend draws
+                draw = self.xp.float64
             out = (self.rng.random(shape, dtype=draw) * (high - low) + low).astype(dtype, copy=False)
             return self.xp.minimum(out, below(high, low, dtype)) if low < high else out  # (see base.below)
 

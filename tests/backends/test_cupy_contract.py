@@ -415,3 +415,16 @@ def test_cuda_ldexp_clamps_exponents_past_int32_as_numpy(monkeypatch):
         np.testing.assert_array_equal(backend.ldexp(x, e), np.ldexp(x, e))
     small = np.array([5, -2], dtype=np.int32)  # frexp's int32 exponents go straight through
     np.testing.assert_array_equal(backend.ldexp(np.array([1.0, 8.0]), small), [32.0, 2.0])
+
+
+def test_cuda_uniform_over_a_span_past_float32_range_stays_spread_and_finite(monkeypatch):
+    """high - low past float32's largest number (init.uniform_(w, -3e38, 3e38)) is inf in a
+    float32 draw: every number came out high (inf clipped below it), or NaN for a draw of 0.
+    The CPU backend draws in float64; so does the CUDA one for such a span."""
+    backend = cupy_backend_on_a_stand_in(monkeypatch)
+    for low, high in [(-3e38, 3e38), (-1e38, 3e38)]:
+        out = backend.uniform((2000,), low, high, np.float32)
+        assert out.dtype == np.float32 and np.isfinite(out).all()
+        assert low <= out.min() < 0 < out.max() < high
+    ordinary = backend.uniform((2000,), -2.0, 3.0, np.float32)  # (a float32 draw, as before)
+    assert ordinary.dtype == np.float32 and -2.0 <= ordinary.min() and ordinary.max() < 3.0
