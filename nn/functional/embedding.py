@@ -175,7 +175,7 @@ def _as_indices(input, weight):
     num_embeddings = weight.shape[0]
     if indices.size:
         xp = backend.xp
-        low, high = int(xp.min(indices.data)), int(xp.max(indices.data))
+        low, high = backend.read_ints(xp.min(indices.data), xp.max(indices.data))  # (one wait on a GPU)
         if low < 0 or high >= num_embeddings:
             bad = low if low < 0 else high
             raise IndexError(f"embedding: index {bad} is out of range; indices must lie in "

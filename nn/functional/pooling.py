@@ -361,8 +361,8 @@ def _check_unpool_range(op, indices, size, size_text):
     """Each index must point into an output plane of ``size`` (one device round trip)."""
     if not indices.size:
         return
-    xp = indices._backend.xp
-    low, high = int(xp.min(indices.data)), int(xp.max(indices.data))
+    backend = indices._backend
+    low, high = backend.read_ints(backend.xp.min(indices.data), backend.xp.max(indices.data))
     plane = size[0] * size[1]
     if low < 0 or high >= plane:
         raise ValueError(f"{op}: index {high if high >= plane else low} is out of range for an output of size "

@@ -329,3 +329,18 @@ def test_max_unpool_names_both_devices_when_they_differ():
     i = ag.zeros((1, 1, 2, 2), dtype=ag.int64, device="strict")
     with pytest.raises(ValueError, match="max_unpool2d: indices are on strict but the input is on cpu"):
         F.max_unpool2d(x, i, 2)
+
+
+def test_max_unpool_reads_the_indices_range_in_one_wait(monkeypatch):
+    """The range check reads the least and greatest index through Backend.read_ints (one
+    wait on a GPU, as its docstring says), not an int() of each (two)."""
+    from backends.numpy_backend import NumpyBackend
+    reads = []
+    read_ints = NumpyBackend.read_ints
+    monkeypatch.setattr(NumpyBackend, "read_ints", lambda self, *scalars: reads.append(len(scalars))
+                        or read_ints(self, *scalars))
+    x, i = ag.ones((1, 1, 2, 2)), ag.tensor(np.array([[[[0, 3], [8, 15]]]]))
+    assert F.max_unpool2d(x, i, 2).numpy().reshape(-1)[[0, 3, 8, 15]].tolist() == [1.0] * 4
+    assert reads == [2]
+    with pytest.raises(ValueError, match=r"max_unpool2d: index 115 is out of range"):
+        F.max_unpool2d(x, i + 100, 2)

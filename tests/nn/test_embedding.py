@@ -462,3 +462,22 @@ def test_embedding_layers_take_numpy_integer_sizes_as_pytorch(torch):
     bag = nn.EmbeddingBag(num, dim, mode="sum", padding_idx=np.int64(1), _weight=ag.tensor(table))
     bag_ref = torch.nn.EmbeddingBag(num, dim, mode="sum", padding_idx=np.int64(1), _weight=torch.tensor(table))
     np.testing.assert_allclose(bag(ag.tensor(ids)).numpy(), bag_ref(torch.tensor(ids)).detach().numpy(), rtol=1e-12)
+
+
+def test_the_indices_range_is_read_from_the_device_in_one_wait(monkeypatch):
+    """The bounds check reads the least and greatest index through Backend.read_ints, one
+    wait on a GPU where an int() of each device number waits twice (F.embedding runs every
+    step of a language model)."""
+    from backends.numpy_backend import NumpyBackend
+    reads = []
+    read_ints = NumpyBackend.read_ints
+    monkeypatch.setattr(NumpyBackend, "read_ints", lambda self, *scalars: reads.append(len(scalars))
+                        or read_ints(self, *scalars))
+    weight = ag.tensor(np.arange(15.0).reshape(5, 3))
+    np.testing.assert_array_equal(embedding(ag.tensor([[0, 4], [2, 2]]), weight).numpy(),
+                                  np.arange(15.0).reshape(5, 3)[[[0, 4], [2, 2]]])
+    assert reads == [2]
+    with pytest.raises(IndexError, match=r"embedding: index 5 is out of range; indices must lie in \[0, 4\]"):
+        embedding(ag.tensor([1, 5]), weight)
+    with pytest.raises(IndexError, match="embedding: index -1 is out of range"):
+        embedding(ag.tensor([-1, 2]), weight)
