@@ -8,6 +8,7 @@ from .cupy_cross_entropy import cross_entropy_rows
 from .cupy_namespace import array_api_namespace
 from .numpy_backend import SUMMED_ONE_AT_A_TIME_IN_FLOAT32, diagonal_view, windows_view
 
+INT32_WRITES = 2 ** 31  # put_last_'s writes that int32 numbers count
 FLOAT32_MAX = float(dtypes.finfo(dtypes.float32).max)
 INSTALL_HINT = ("install CuPy for CUDA 12 with `pip install 'topograd[cuda]'` "
                 "(or `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU")
@@ -178,13 +179,13 @@ class CupyBackend(Backend):
                     return
                 # Otherwise: number the writes, keep the highest number per place with a
                 # scatter-max, and read its value back. No sync; the scratch is int32, x's size.
+                # (Each place read back below gets a number, each >= 0: any fill >= 0 will do.)
                 import cupyx
-                last = xp.full(x.shape, -1, dtype=xp.int32)
+                last = xp.zeros(x.shape, dtype=xp.int32)
                 picked = last[index]
-                seq = xp.reshape(xp.arange(picked.size, dtype=xp.int32 if picked.size < 2 ** 31 else xp.int64),
-                                 picked.shape)
-                if seq.dtype != last.dtype:
-                    last = xp.astype(last, seq.dtype)
+                if picked.size >= INT32_WRITES:  # uint64: CuPy's scatter_max takes no int64
+                    last = xp.zeros(x.shape, dtype=xp.uint64)
+                seq = xp.reshape(xp.arange(picked.size, dtype=last.dtype), picked.shape)
                 cupyx.scatter_max(last, index, seq)
                 flat = xp.reshape(xp.broadcast_to(values, picked.shape), (picked.size,))
                 values = xp.take(flat, xp.reshape(last[index], (picked.size,)))
