@@ -465,6 +465,9 @@ def test_detect_anomaly_stops_where_a_nan_or_inf_is_made_not_where_one_is_passed
         masked = (x * 2).masked_fill(ag.tensor([True, False]), float("-inf"))
         shifted = masked + 1  # the -inf passed on
         assert shifted.numpy()[0] == -np.inf
+        given_nan = ag.tensor([np.nan, 1.0], dtype=ag.float64, requires_grad=True)
+        passed_on = given_nan * 2 + 1  # the NaN passed on: no anomaly either
+        assert np.isnan(passed_on.numpy()[0]) and passed_on.numpy()[1] == 3.0
         with pytest.raises(RuntimeError, match="Softmax returned NaN"):
             F.softmax(ag.full((1, 2), float("-inf"), dtype=ag.float64), axis=-1)
 
