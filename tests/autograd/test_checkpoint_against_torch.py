@@ -102,11 +102,14 @@ def test_dropout_masks_are_replayed(reentrant):
         return F.dropout(x @ w, p=0.5, training=True).sum(axis=1)
 
     ag.manual_seed(7)
-    f(x).sum().backward()
+    y = f(x)
+    ag.rand(5)  # a draw between forward and backward, which the recomputation must not undo
+    y.sum().backward()
     after_plain = ag.rand(3).numpy()
     plain = _grads([x, w])
     ag.manual_seed(7)
     y = checkpoint(f, x, use_reentrant=reentrant)
+    ag.rand(5)
     y.sum().backward()
     assert np.array_equal(ag.rand(3).numpy(), after_plain)  # the generator is put back after recomputing
     _assert_same(_grads([x, w]), plain)
@@ -231,6 +234,14 @@ def test_errors():
         return x[: len(calls)] * 2.0
 
     y = checkpoint(shape_changes, x, use_reentrant=False)
+    with pytest.raises(CheckpointError, match="other shapes, dtypes or devices than the forward"):
+        y.sum().backward()
+    dtypes = ["float64", "float32"]
+
+    def dtype_changes(x):  # the same shape, another dtype in the recomputation
+        return (x * 2.0).astype(dtypes.pop(0))
+
+    y = checkpoint(dtype_changes, x, use_reentrant=False)
     with pytest.raises(CheckpointError, match="other shapes, dtypes or devices than the forward"):
         y.sum().backward()
 
