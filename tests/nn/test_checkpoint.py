@@ -265,6 +265,22 @@ def test_a_version_1_checkpoint_still_loads(device, tmp_path):
     assert nn.load_metadata(path) == {"epoch": "4"}
 
 
+def test_a_format_version_this_topograd_does_not_read_is_refused_by_name(tmp_path):
+    """A file from a later format (its metadata checksum intact) is refused up front, not read
+    as if it were this one."""
+    path = tmp_path / "ckpt.safetensors"
+    nn.save(Net(), path)
+
+    def as_version_9(metadata):
+        info = json.loads(metadata["topograd"])
+        info["version"] = 9
+        metadata["topograd"] = json.dumps(info, separators=(",", ":"))
+        metadata["topograd_crc32"] = str(checkpoint._metadata_crc(metadata))
+    rewrite_metadata(path, as_version_9)
+    with pytest.raises(ValueError, match=r"checkpoint format version 9 is not one this topograd reads \(versions 1, 2\)"):
+        nn.load(path)
+
+
 def test_wrong_model_raises_and_changes_nothing(device, tmp_path):
     path = tmp_path / "model.safetensors"
     nn.save(Net(hidden=4).state_dict(), path)

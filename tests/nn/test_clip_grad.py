@@ -61,6 +61,19 @@ def test_clip_grad_norm_scales_in_place_and_accepts_one_tensor(device):
     np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-6)
 
 
+@pytest.mark.parametrize("clip", [lambda ps: clip_grad_norm_(ps, 0.1), lambda ps: clip_grad_value_(ps, 0.1)],
+                         ids=["norm", "value"])
+def test_clipping_counts_as_an_in_place_change_of_the_gradient_as_torch(clip):
+    """An op that saved .grad before clipping would read the clipped values at backward; as in
+    PyTorch, that backward raises instead."""
+    w = nn.Parameter(ag.tensor([1.0, 2.0]))
+    (w * w).sum().backward()
+    y = (w.grad * ag.tensor([1.0, 1.0], requires_grad=True)).sum()
+    clip([w])
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf * 0, as asked
 def test_non_finite_norm(device, torch):
     values = grads("float32")

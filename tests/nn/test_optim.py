@@ -324,6 +324,20 @@ def test_zero_grad():
     assert p.grad is None
 
 
+def test_zero_grad_in_place_takes_a_recorded_gradient_out_of_its_graph_as_torch():
+    """A .grad made with create_graph holds a graph; zeroing it in place, as PyTorch's
+    zero_grad(set_to_none=False), leaves zeros with no grad_fn, so the next backward adds
+    into a plain tensor and nothing differentiates through the old graph."""
+    p = nn.Parameter(ag.tensor([1.0, 2.0]))
+    (g,) = ag.grad((p ** 3).sum(), p, create_graph=True)
+    p.grad = g
+    optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
+    assert p.grad.grad_fn is None and not p.grad.requires_grad
+    assert p.grad.tolist() == [0.0, 0.0]
+    (p * p).sum().backward()
+    assert p.grad.tolist() == [2.0, 4.0] and p.grad.grad_fn is None
+
+
 def test_step_runs_the_closure_with_gradients_on_and_returns_its_loss():
     p = nn.Parameter(ag.tensor([1.0, -2.0]))
     opt = optim.SGD([p], lr=0.25)
