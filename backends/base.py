@@ -312,6 +312,11 @@ class Backend:
         y = xp.where(finite, safe - (safe - size / (safe * safe)) / 3, y)
         return xp.copysign(y, x)
 
+    def exp2(self, x):
+        """``2 ** x`` for a floating array, as NumPy's exp2. The standard has none: its pow
+        of a Python float, which keeps x's dtype."""
+        return 2.0 ** x
+
     def ldexp(self, x, e):
         """``x * 2 ** e`` for a floating ``x`` and signed integer ``e``, as C's ldexp. The
         standard has none: 2 ** e itself over- or underflows where the product does not

@@ -377,6 +377,9 @@ class NumpyBackend(Backend):
     def cbrt(self, x):
         return np.cbrt(x)
 
+    def exp2(self, x):
+        return np.exp2(x)  # libm's pow, for 2.0 ** x, is 9x slower ((258, 387) float32: 156 against 18 us)
+
     def ldexp(self, x, e):
         return np.ldexp(x, e)
 
