@@ -649,3 +649,24 @@ def test_where_kernel_gives_numpys_bits(dtype, shapes):
         a.flat[:3] = [np.nan, -0.0, np.inf]
     assert max(condition.size, a.size, b.size) >= WHERE_BITS_MIN or shapes[0] == (2, 2)  # the bit route, but the last
     _same_bits(NumpyBackend().where(condition, a, b), np.where(condition, a, b))
+
+
+# --- matmul with an inner size of 1 (an outer product, taken as a broadcast multiply) ------------
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shapes", [((5, 1), (1, 7)), ((3, 4, 1), (1, 6)), ((2, 4, 1), (3, 1, 1, 5)), ((0, 1), (1, 3))])
+@pytest.mark.parametrize("scratch", [False, True])
+def test_matmul_of_an_inner_size_of_one_gives_blass_bits(dtype, shapes, scratch):
+    """The same bits as NumPy's matmul (float16 through float32): 0 * -1 is +0, the
+    BLAS sum's start, and inf * 0 NaN; inner sizes that do not match still raise."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(shapes[0]).astype(dtype)
+    b = rng.standard_normal(shapes[1]).astype(dtype)
+    if a.size and b.size:
+        a.flat[:2], b.flat[:3] = [0.0, np.inf], [-1.0, 0.0, -0.0]
+    wide = np.float32 if dtype == np.float16 else dtype
+    with np.errstate(invalid="ignore"):
+        want = np.matmul(a.astype(wide), b.astype(wide)).astype(dtype)
+        got = NumpyBackend().matmul(a, b, scratch=scratch)
+    _same_bits(got, want)
+    with pytest.raises(ValueError, match="mismatch in its core dimension"):
+        NumpyBackend().matmul(a, np.ones((2,) + shapes[1][-1:], dtype))
