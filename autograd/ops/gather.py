@@ -74,7 +74,7 @@ def take_along_axis(x, indices, axis=-1):
     xp = backend.xp
     index = indices.data
     if index.size:
-        low, high = int(xp.min(index)), int(xp.max(index))
+        low, high = backend.read_ints(xp.min(index), xp.max(index))  # (one wait on a GPU)
         if low < -n or high >= n:
             bad = low if low < -n else high
             raise IndexError(f"take_along_axis: index {bad} is out of bounds for axis {axis} of size {n}")

@@ -44,9 +44,11 @@ def searchsorted(x1, x2, side="left", sorter=None):
     xp = x1._backend.xp
     n = x1.shape[0]
     # Checked here: NumPy's own error names no op, and CuPy's gather wraps such indices around.
-    if sorter is not None and n and (int(xp.min(sorter)) < 0 or int(xp.max(sorter)) >= n):
-        raise ValueError(f"searchsorted: sorter holds indices outside [0, {n}), x1's positions; "
-                         f"make it with ag.argsort(x1)")
+    if sorter is not None and n:
+        low, high = x1._backend.read_ints(xp.min(sorter), xp.max(sorter))  # (one wait on a GPU)
+        if low < 0 or high >= n:
+            raise ValueError(f"searchsorted: sorter holds indices outside [0, {n}), x1's positions; "
+                             f"make it with ag.argsort(x1)")
     found = xp.searchsorted(x1.data, x2.data, side=side, sorter=sorter)
     return Tensor._make(xp.astype(found, x1._backend.native_dtype(dtypes.int64), copy=False), x1._backend)
 

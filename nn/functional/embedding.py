@@ -190,8 +190,7 @@ def one_hot(tensor, num_classes=-1):
         raise TypeError(f"one_hot: expected an integer tensor of class indices, not {tensor.dtype}")
     xp = tensor._backend.xp
     data = tensor.data
-    low = int(xp.min(data)) if tensor.size else 0
-    high = int(xp.max(data)) if tensor.size else -1
+    low, high = tensor._backend.read_ints(xp.min(data), xp.max(data)) if tensor.size else (0, -1)  # (one wait)
     if num_classes == -1:
         if not tensor.size:  # no largest class to count from, as PyTorch refuses too
             raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; give num_classes")

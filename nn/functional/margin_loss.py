@@ -174,8 +174,9 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if target.dtype != dtypes.int64:  # so it compares with arange on every namespace (uint8 with int64 is no pair)
         target = target.astype(dtypes.int64)
     t = xp.reshape(target.data, (frames,))
-    if frames and (int(xp.min(t)) < 0 or int(xp.max(t)) >= classes):
-        bad = int(xp.min(t)) if int(xp.min(t)) < 0 else int(xp.max(t))
+    low, high = input._backend.read_ints(xp.min(t), xp.max(t)) if frames else (0, 0)  # (one wait on a GPU)
+    if low < 0 or high >= classes:
+        bad = low if low < 0 else high
         raise ValueError(f"{op}: target {bad} is out of bounds for {classes} classes; targets must lie in "
                          f"[0, {classes - 1}]")
     scores = reshape(input, (frames, classes))
@@ -251,8 +252,9 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     if target.dtype != dtypes.int64:  # so -1 and arange compare with it on every namespace
         target = target.astype(dtypes.int64)
     t = xp.reshape(target.data, (frames, classes))
-    if t.size and (int(xp.min(t)) < -1 or int(xp.max(t)) >= classes):
-        bad = int(xp.min(t)) if int(xp.min(t)) < -1 else int(xp.max(t))
+    low, high = input._backend.read_ints(xp.min(t), xp.max(t)) if t.size else (0, 0)  # (one wait on a GPU)
+    if low < -1 or high >= classes:
+        bad = low if low < -1 else high
         raise ValueError(f"{op}: target {bad} is out of range for {classes} classes; targets must lie in "
                          f"[0, {classes - 1}], or be -1 to end a row")
     positions = xp.arange(classes)

@@ -194,7 +194,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         if t.shape[0] == 0:
             return
         xp = target._backend.xp
-        low, high = int(xp.min(t)), int(xp.max(t))
+        low, high = target._backend.read_ints(xp.min(t), xp.max(t))  # (one wait on a GPU)
         if low < 0 or high >= self.n_classes:
             raise ValueError(f"{_NAME}: target values should be in [0, {self.n_classes - 1}], but values in "
                              f"range [{low}, {high}] were found")
