@@ -192,7 +192,7 @@ def broadcast_arrays(*arrays):
     """The tensors broadcast against each other, as a list of broadcast_to views of them."""
     if len(arrays) == 1 and isinstance(arrays[0], (tuple, list)):  # (NumPy's f([a, b]) as well as f(a, b))
         arrays = tuple(arrays[0])
-    tensors = [_tensor(a) for a in arrays]
+    tensors = tensors_on_one_device(arrays)
     shape = broadcast_shapes("broadcast_arrays", *(t.shape for t in tensors)) if tensors else ()
     return [broadcast_to(t, shape) for t in tensors]
 

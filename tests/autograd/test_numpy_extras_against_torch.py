@@ -684,8 +684,9 @@ def _cpu_and_strict(values, dtype=None):
     (lambda s: ag.isin([2.0, 5.0], s), lambda a: np.isin([2.0, 5.0], a)),
     (lambda s: ag.linalg.lstsq([[1.0], [1.0], [2.0]], s).solution,
      lambda a: np.linalg.lstsq([[1.0], [1.0], [2.0]], a, rcond=None)[0]),
+    (lambda s: ag.broadcast_arrays([[1.0], [2.0]], s)[0], lambda a: np.broadcast_arrays([[1.0], [2.0]], a)[0]),
 ], ids=["hstack", "vstack", "column_stack", "dstack", "concat", "stack", "kron", "inner", "searchsorted", "interp",
-        "isin", "lstsq"])
+        "isin", "lstsq", "broadcast_arrays"])
 def test_numbers_and_lists_beside_tensors_go_to_their_device(call, reference):
     """A number, list or NumPy array has no device: it was made on the default one, so beside
     tensors on another it was refused as a second device ('hstack: expected all tensors on
