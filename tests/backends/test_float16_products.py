@@ -259,14 +259,47 @@ def test_a_small_float16_einsum_sums_in_float32_as_torch(torch, subscripts, shap
 
 # --- float16 convolutions: every product through Backend.matmul -----------------------------------
 
-@needs_torch("2.13", "the bound is PyTorch 2.13's float16 error; 2.11's CPU float16 convolutions err about half as much (0.0033 against 0.0065 for conv2d's input gradient), and ours, on CPU and CUDA alike, as 2.13's")
+@pytest.mark.parametrize("case", [
+    dict(op="conv2d", x=(2, 4, 7, 7), w=(6, 4, 3, 3), padding=1),              # the stride-1 path
+    dict(op="conv2d", x=(2, 4, 9, 9), w=(6, 2, 3, 3), stride=2, groups=2),      # col2im
+    dict(op="conv_transpose2d", x=(2, 4, 5, 5), w=(4, 3, 3, 3), stride=2, bias=True),
+    dict(op="conv3d", x=(1, 2, 5, 5, 5), w=(3, 2, 3, 3, 3), padding=1),
+    dict(op="conv3d", x=(1, 2, 6, 6, 6), w=(3, 2, 2, 3, 3), stride=2),
+    dict(op="conv_transpose3d", x=(1, 3, 3, 4, 4), w=(3, 2, 3, 3, 3), stride=2, bias=True),
+], ids=lambda case: "-".join(f"{k}={v}" for k, v in case.items() if k not in ("x", "w")))
+def test_float16_window_sums_round_once(case):
+    """A convolution's input gradient (and a transposed convolution's output) adds up to
+    KH*KW windows per pixel: in float16 these add up in float32 and round once, so the
+    float16 result is the float32 one on the same values, rounded. Float16 partial sums
+    rounded at each window erred twice as much (0.0065 against 0.0033 on conv2d's input
+    gradient), past PyTorch's float16 error on CPUs with AVX512-FP16."""
+    case = dict(case)
+    op = getattr(F, case.pop("op"))
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 1, case.pop("x")).astype(np.float16)
+    w = rng.normal(0, 0.5, case.pop("w")).astype(np.float16)
+    bias = rng.normal(0, 1, w.shape[1] * case.get("groups", 1) if "transpose" in op.__name__ else w.shape[0])
+    bias = bias.astype(np.float16) if case.pop("bias", False) else None
+
+    def run(dtype):
+        a = ag.tensor(x, dtype=dtype, requires_grad=True)
+        y = op(a, ag.tensor(w, dtype=dtype), None if bias is None else ag.tensor(bias, dtype=dtype), **case)
+        y.backward(ag.ones(y.shape, dtype=dtype))
+        return y.detach().numpy(), a.grad.numpy()
+
+    for got, wide in zip(run(ag.float16), run(ag.float32)):
+        assert got.dtype == np.float16
+        np.testing.assert_array_equal(got, wide.astype(np.float16))
+
+
+@needs_torch("2.13", "the bound is PyTorch 2.13's float16 error, which on CPUs with AVX512-FP16 is half that of 2.11 and of 2.13 on older CPUs (0.0033 against 0.0065 for conv2d's input gradient), as ours now is")
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("transposed", [False, True], ids=["conv2d", "conv_transpose2d"])
 def test_float16_convolutions_are_as_accurate_as_torch_s(torch, groups, transposed):
     """The weight gradient's GEMM and the grouped ones now go through Backend.matmul (float32
-    BLAS, rounded once) instead of NumPy's float16 loop: values, input and weight gradients
-    each as close to the float64 result as PyTorch's float16 ones (its weight gradient is not
-    rounded once: ours is closer)."""
+    BLAS, rounded once) instead of NumPy's float16 loop, and the input gradient's windows add
+    up in float32: values, input and weight gradients each as close to the float64 result as
+    PyTorch's float16 ones (its weight gradient is not rounded once: ours is closer)."""
     rng = np.random.default_rng(2)
     x = rng.normal(0, 1, (2, 4, 7, 7))
     w = rng.normal(0, 0.5, (4, 6 // groups, 3, 3) if transposed else (6, 4 // groups, 3, 3))

@@ -19,11 +19,8 @@ class ConvTranspose2d(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, window, groups):
-        y = ctx.family.input_grad.forward(ctx, x, weight, window, groups)  # saves x and weight in ctx
-        if bias is not None:
-            # y is the col2im image (a fresh or scratch array no one else holds): add in place
-            y += x._backend.xp.reshape(bias.data, (-1,) + (1,) * (y.ndim - 2))
-        return y
+        # saves x and weight in ctx; float16 adds the bias before its one rounding
+        return ctx.family.input_grad.image(ctx, x, weight, window, groups, bias=bias)
 
     @staticmethod
     def backward(ctx, gy):

@@ -1,5 +1,7 @@
 """2-D convolution (cross-correlation) on NCHW: im2col and one GEMM forward, and
 each gradient its own op placed under it, so that all of it is twice differentiable."""
+from backends import dtypes
+
 from ..reduction import Sum
 from ...function import Function
 
@@ -47,6 +49,25 @@ def _channel_rows(xp, gy):
     an output depth, for conv3d)."""
     n, o = gy.shape[:2]
     return xp.reshape(xp.permute_dims(gy, (1, 0) + tuple(range(2, gy.ndim))), (o, -1))
+
+
+def _summed_in(backend, gy, weight, rows):
+    """``weight``'s array and ``rows`` in the dtype an input gradient's window sums add
+    up in: float32 where both are float16, as PyTorch's kernels do. A pixel gathers up
+    to KH*KW windows' values, and float16 partial sums, each rounded, doubled the error
+    of one rounding at the end."""
+    if gy.dtype == weight.dtype == dtypes.float16:
+        wide = backend.native_dtype(dtypes.float32)
+        return backend.xp.astype(weight.data, wide), backend.xp.astype(rows, wide)
+    return weight.data, rows
+
+
+def _finished(xp, image, bias, out_dtype):
+    """``image`` (a fresh or scratch array no one else holds, or a view of one) plus
+    ``bias`` per channel, in place, then rounded once to ``out_dtype``."""
+    if bias is not None:
+        image += xp.reshape(bias.data, (-1,) + (1,) * (image.ndim - 2))
+    return image if image.dtype == out_dtype else xp.astype(image, out_dtype)
 
 
 class ConvFamily:
@@ -114,27 +135,35 @@ class Conv2dInputGrad(Function):
 
     @staticmethod
     def forward(ctx, gy, weight, window, groups, rows=None):
+        return ctx.family.input_grad.image(ctx, gy, weight, window, groups, rows)
+
+    @staticmethod
+    def image(ctx, gy, weight, window, groups, rows=None, bias=None):
+        """The forward's array, plus ``bias`` per channel where given (a transposed
+        convolution's): float16 windows add up in float32 and round once."""
         backend = gy._backend
         xp = backend.xp
         ctx.window, ctx.groups = window, groups
         ctx.save_for_backward(gy, weight)
         if rows is None:
             rows = _channel_rows(xp, gy.data)
-        o, cg, kh, kw = weight.data.shape
-        w = xp.reshape(weight.data, (groups, o // groups, cg * kh * kw))
+        out_dtype = xp.result_type(gy.data, weight.data)
+        w, rows = _summed_in(backend, gy, weight, rows)
+        o, cg, kh, kw = w.shape
+        w = xp.reshape(w, (groups, o // groups, cg * kh * kw))
         n = gy.data.shape[0]
         if groups == 1 and window.stride == (1, 1) and 2 * window.out_size[1] >= window.padded_size[1] \
                 and not backend.col2im_is_one_kernel:
             gx = _input_grad_stride_1(backend, w[0, ...], rows, n, window)
-            return window.crop(xp.permute_dims(gx, (1, 0, 2, 3)))
-        gcols = _window_grads(backend, w, rows)
-        oh, ow = window.out_size
-        c = cg * groups
-        # windows as (C, N, OH, OW, KH, KW): col2im adds contiguous blocks into a
-        # channels-first image, returned as an (N, C, H, W) view like the forward's output
-        win = xp.permute_dims(xp.reshape(gcols, (c, kh, kw, n, oh, ow)), (0, 3, 4, 5, 1, 2))
-        gx = backend.col2im(win, (c, n) + window.padded_size, window.stride, window.dilation)
-        return window.crop(xp.permute_dims(gx, (1, 0, 2, 3)))
+        else:
+            gcols = _window_grads(backend, w, rows)
+            oh, ow = window.out_size
+            c = cg * groups
+            # windows as (C, N, OH, OW, KH, KW): col2im adds contiguous blocks into a
+            # channels-first image, returned as an (N, C, H, W) view like the forward's output
+            win = xp.permute_dims(xp.reshape(gcols, (c, kh, kw, n, oh, ow)), (0, 3, 4, 5, 1, 2))
+            gx = backend.col2im(win, (c, n) + window.padded_size, window.stride, window.dilation)
+        return _finished(xp, window.crop(xp.permute_dims(gx, (1, 0, 2, 3))), bias, out_dtype)
 
     @staticmethod
     def backward(ctx, ggx):

@@ -13,7 +13,8 @@ and backward of an (8, 16, 16, 16, 16) float32 input with a (32, 16, 3, 3, 3) ke
 padding 1, took 48 ms on one thread, and 42 this way; conv_transpose3d of (8, 32, 8,
 8, 8), kernel 4, stride 2, 27 ms and 19."""
 from .conv_transpose import ConvTranspose2d
-from .convolution import Conv2d, Conv2dInputGrad, Conv2dWeightGrad, ConvFamily, _channel_rows, _window_grads
+from .convolution import (Conv2d, Conv2dInputGrad, Conv2dWeightGrad, ConvFamily, _channel_rows, _finished,
+                          _summed_in, _window_grads)
 
 
 def _im2col3d(backend, data, kernel, volume):
@@ -43,18 +44,20 @@ class Conv3d(Conv2d):
 class Conv3dInputGrad(Conv2dInputGrad):
     """conv3d's input gradient (a transposed convolution): one GEMM gives each window's
     gradient, and col2im adds the windows back onto the volume (Conv2dInputGrad's
-    backward). Linear in ``gy``."""
+    forward and backward, with the 3-D ``image``). Linear in ``gy``."""
 
     @staticmethod
-    def forward(ctx, gy, weight, volume, groups, rows=None):
+    def image(ctx, gy, weight, volume, groups, rows=None, bias=None):
         backend = gy._backend
         xp = backend.xp
         ctx.window, ctx.groups = volume, groups
         ctx.save_for_backward(gy, weight)
         if rows is None:
             rows = _channel_rows(xp, gy.data)
-        o, cg, kd, kh, kw = weight.data.shape
-        w = xp.reshape(weight.data, (groups, o // groups, cg * kd * kh * kw))
+        out_dtype = xp.result_type(gy.data, weight.data)
+        w, rows = _summed_in(backend, gy, weight, rows)
+        o, cg, kd, kh, kw = w.shape
+        w = xp.reshape(w, (groups, o // groups, cg * kd * kh * kw))
         n, c = gy.data.shape[0], cg * groups
         plane = volume.plane
         if groups == 1 and plane.stride == (1, 1) and 2 * plane.out_size[1] >= plane.padded_size[1]:
@@ -69,7 +72,7 @@ class Conv3dInputGrad(Conv2dInputGrad):
                 win = xp.permute_dims(gcols[:, k, ...], (0, 3, 4, 5, 6, 1, 2))
                 gx[:, :, depths, ...] += backend.col2im(win, (c, n, od) + plane.padded_size, plane.stride,
                                                         plane.dilation)
-        return volume.crop(xp.permute_dims(gx, (1, 0, 2, 3, 4)))
+        return _finished(xp, volume.crop(xp.permute_dims(gx, (1, 0, 2, 3, 4))), bias, out_dtype)
 
 
 # The bytes of GEMM output that _input_grad_plane_stride_1 makes and adds back at a
