@@ -4,11 +4,13 @@ running statistics otherwise), ``instance_norm`` (per sample and channel, with
 the same running buffers), ``group_norm`` (per sample and group of channels) and
 ``layer_norm`` and ``rms_norm`` (over the trailing axes), and
 ``local_response_norm`` (over a window of neighbouring channels, through the
-average-pool primitive). Batch norm in training, ``layer_norm``, ``group_norm`` and
-``rms_norm`` call fused primitives (``nn_fused.batch_norm``, ``nn_fused.layer_norm``,
-``nn_fused.rms_norm``: a composition ran 1.5 to 4 times slower than PyTorch); the rest
-are compositions of Tensor ops with no
-gradient code of their own. All are differentiable to any order."""
+average-pool primitive). Batch norm in training, ``instance_norm`` by the input's
+statistics (as PyTorch's, a batch norm of (1, N * C, ...)), ``layer_norm``, ``group_norm``
+and ``rms_norm`` call fused primitives (``nn_fused.batch_norm``, ``nn_fused.layer_norm``,
+``nn_fused.rms_norm``: a composition ran 1.5 to 4 times slower than PyTorch), which raise
+no floating-point warnings at overflowing statistics, as PyTorch's kernels raise none; the
+rest are compositions of Tensor ops with no gradient code of their own. All are
+differentiable to any order."""
 import functools
 import numbers
 
@@ -18,7 +20,7 @@ from autograd.ops import nn_fused
 from autograd.ops.elementwise import sqrt
 from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import reshape
-from backends import dtypes
+from backends import dtypes, floating_point_warnings_off
 
 from .arguments import floating, real_number, require_tensor, rounded, same_dtype, widened
 
@@ -43,7 +45,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"{op}: eps must be {'positive in training' if training else 'non-negative'}, "
                          f"got {eps!r}")
     c = input.shape[1]
-    axes = (0,) + tuple(range(2, input.ndim))
     dtype, input = input.dtype, widened(input)
     if training and input.size == 0:  # an empty batch, as in PyTorch: empty output, running stats left alone
         out = input * 1  # a new (empty) tensor, not the input itself
@@ -52,23 +53,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if count == 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got input "
                              f"shape {input.shape}")
-        # one fused op, scale and shift included; a widened float16 input stays a composition, as
-        # its float16 weight and bias take float16 gradients
+        # one fused op, scale and shift included; a widened float16 input is scaled and shifted after
+        # it, as its float16 weight and bias take float16 gradients
         fused = input.dtype == dtype
-        if fused:
-            out, mean, var = nn_fused.batch_norm(input, weight, bias, eps)
-        else:
-            mean = _mean(input, axes, keepdims=True)
-            centered = input - mean
-            var = _mean(centered * centered, axes, keepdims=True)
-            out = centered / sqrt(var + eps)
-        if running_mean is not None or running_var is not None:
-            with no_grad():
-                if running_mean is not None:
-                    running_mean.copy_(running_mean * (1 - momentum) + reshape(mean.detach(), (c,)) * momentum)
-                if running_var is not None:
-                    unbiased = reshape(var.detach(), (c,)) * (count / (count - 1))
-                    running_var.copy_(running_var * (1 - momentum) + unbiased * momentum)
+        out, mean, var = nn_fused.batch_norm(input, weight if fused else None, bias if fused else None, eps)
+        _update_running_stats(running_mean, running_var, mean, var, 1, count, momentum)
         if fused:
             return out
     else:
@@ -110,7 +99,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = real_number(op, "eps", eps)
     if x.dtype == dtype:  # one fused op, the scale included
         return nn_fused.rms_norm(x, weight, len(axes), eps)
-    out = x * (_mean(x * x, axes, keepdims=True) + eps) ** -0.5
+    # float16, normalized in float32: its float16 weight takes a float16 gradient through a composition
+    out = nn_fused.rms_norm(x, None, len(axes), eps)
     return rounded(out if weight is None else out * weight, dtype)
 
 
@@ -170,6 +160,20 @@ def _by_running_stats(input, running_mean, running_var, eps):
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     mean, var = (widened(reshape(t, shape)) for t in (running_mean, running_var))
     return (input - mean) / sqrt(var + eps)
+
+
+def _update_running_stats(running_mean, running_var, mean, var, samples, count, momentum):
+    """running = (1 - momentum) running + momentum batch, in place, for each buffer given, with
+    the batch's ``mean`` and biased ``var``: (samples * C,) statistics of ``count`` values each,
+    averaged over the samples, the variance made unbiased. Quietly, as PyTorch's: a float16
+    buffer takes inf where the variance passes 65504."""
+    with no_grad(), floating_point_warnings_off():
+        if running_mean is not None:
+            batch_mean = _mean(reshape(mean.detach(), (samples, -1)), 0)
+            running_mean.copy_(running_mean * (1 - momentum) + batch_mean * momentum)
+        if running_var is not None:
+            batch_var = _mean(reshape(var.detach(), (samples, -1)), 0) * (count / (count - 1))
+            running_var.copy_(running_var * (1 - momentum) + batch_var * momentum)
 
 
 def _check_channel_vectors(op, input, **vectors):
@@ -277,16 +281,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         return _scale_and_shift(_by_running_stats(input, running_mean, running_var, eps), weight, bias, dtype)
     if input.size == 0:  # an empty batch or empty spatial axes: empty output, running stats left alone
         return _scale_and_shift(input * 1, weight, bias, dtype)
-    axes = tuple(range(2, input.ndim))
-    mean = _mean(input, axes, keepdims=True)
-    centered = input - mean
-    var = _mean(centered * centered, axes, keepdims=True)
-    if running_mean is not None or running_var is not None:
-        with no_grad():
-            if running_mean is not None:
-                batch_mean = _mean(reshape(mean.detach(), (n, c)), 0)
-                running_mean.copy_(running_mean * (1 - momentum) + batch_mean * momentum)
-            if running_var is not None:
-                batch_var = _mean(reshape(var.detach(), (n, c)), 0) * (count / (count - 1))
-                running_var.copy_(running_var * (1 - momentum) + batch_var * momentum)
-    return _scale_and_shift(centered / sqrt(var + eps), weight, bias, dtype)
+    # as PyTorch: batch norm of (1, N * C, ...), each sample's channel a channel of its own
+    out, mean, var = nn_fused.batch_norm(reshape(input, (1, n * c) + input.shape[2:]), None, None, eps)
+    _update_running_stats(running_mean, running_var, mean, var, n, count, momentum)
+    return _scale_and_shift(reshape(out, input.shape), weight, bias, dtype)

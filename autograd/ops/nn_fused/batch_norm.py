@@ -10,6 +10,7 @@ weight / sqrt(var + eps) * (gy - gb / M - xhat gw / M). A plain backward evaluat
 that on the saved arrays; under create_graph the same formula runs on Tensors,
 with xhat recomputed from x by differentiable ops, so second derivatives hold."""
 from ..elementwise import sqrt
+from ..quiet import without_floating_point_warnings
 from ..reduction import mean as _mean, sum as _sum
 from ..shape import reshape
 from ...function import Function
@@ -17,6 +18,7 @@ from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
 
 
+@without_floating_point_warnings
 class BatchNorm(Function):
     """Outputs y and the batch's per-channel mean and biased variance, both (C,)
     (for the running statistics, so they take no gradient)."""

@@ -12,13 +12,19 @@ normalized axes); the weight's is gy xhat and the bias's gy, which the engine su
 to their shapes. Both the normalization and that gradient are written once, over a
 ``mean``: a plain backward evaluates them on the saved arrays, and under
 create_graph on Tensors, with xhat and inv_std recomputed from x, so second
-derivatives hold."""
+derivatives hold.
+
+As PyTorch's kernel, it raises no floating-point warnings, and a row whose variance
+overflows (a spread past about 1.8e19 in float32) normalizes to NaN, as PyTorch's
+does, not to the zeros that (x - mean) / sqrt(inf) would give."""
+from ..quiet import without_floating_point_warnings
 from ..reduction import mean as _mean
 from ...function import Function
 from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
 
 
+@without_floating_point_warnings
 class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, normalized_axes, eps):
@@ -57,7 +63,9 @@ class LayerNorm(Function):
 def _normalized(x, axes, eps, mean):
     """xhat = (x - mean) / sqrt(var + eps) and that 1 / sqrt(var + eps)."""
     centered = x - mean(x, axes)
-    inv_std = (mean(centered * centered, axes) + eps) ** -0.5
+    var = mean(centered * centered, axes)
+    # var - var is 0, or NaN where var overflowed: NaN then, as PyTorch's, where 1 / sqrt(inf) gave 0
+    inv_std = (var + eps) ** -0.5 + (var - var)
     return centered * inv_std, inv_std
 
 

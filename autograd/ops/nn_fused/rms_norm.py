@@ -9,12 +9,14 @@ gradient is r (g - xhat mean(g xhat)) (means over the normalized axes) and the
 weight's is the sum of gy xhat over the leading axes. A plain backward evaluates
 that on the saved arrays; under create_graph the same formula runs on Tensors, with
 xhat and r recomputed from x by differentiable ops, so second derivatives hold."""
+from ..quiet import without_floating_point_warnings
 from ..reduction import mean as _mean, sum as _sum
 from ...function import Function
 from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
 
 
+@without_floating_point_warnings
 class RMSNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, normalized_axes, eps):
