@@ -4,7 +4,8 @@
 most ``max_norm`` and returns that norm (before clipping) as a Tensor;
 ``clip_grad_value_`` clamps every gradient element to ``[-clip_value, clip_value]``.
 Neither records a graph nor waits on the device, except ``error_if_nonfinite=True``,
-which must look at the norm.
+which must look at the norm. Neither raises NumPy's floating-point warnings: a norm that
+overflows is inf and an inf gradient scaled by 0 is NaN, quietly, as in PyTorch.
 
 Each function takes PyTorch's ``foreach=None`` keyword, which picks between PyTorch's
 per-tensor and batched kernels. topograd has one implementation, so ``foreach``
@@ -15,7 +16,7 @@ import math
 import backends
 from autograd import Tensor, tensor
 from autograd.tensor import count_change
-from backends import dtypes
+from backends import dtypes, floating_point_warnings_off
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -37,12 +38,13 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         dtype = dtypes.promote(dtype, t.dtype)
     native = first.native_dtype(dtype)
     norms = []
-    for t in tensors:
-        norm = _norm_of(t._backend, t.data, t.dtype, norm_type)
-        if t._backend is not first:  # PyTorch gathers the norms on the first device
-            norm = first.asarray(backends.get("cpu").xp.asarray(t._backend.to_numpy(norm)))
-        norms.append(xp.astype(xp.asarray(norm), native))
-    total = xp.asarray(_norm_of(first, xp.stack(norms), dtype, norm_type))
+    with floating_point_warnings_off():  # a norm past the dtype's range is inf, quietly, as PyTorch's
+        for t in tensors:
+            norm = _norm_of(t._backend, t.data, t.dtype, norm_type)
+            if t._backend is not first:  # PyTorch gathers the norms on the first device
+                norm = first.asarray(backends.get("cpu").xp.asarray(t._backend.to_numpy(norm)))
+            norms.append(xp.astype(xp.asarray(norm), native))
+        total = xp.asarray(_norm_of(first, xp.stack(norms), dtype, norm_type))
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is non-finite, so it cannot be "
                            "clipped; pass error_if_nonfinite=False to scale the gradients by it anyway")
@@ -63,6 +65,11 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
                         f"gradients (as get_total_norm returns), got {got}")
     if not grads:
         return
+    with floating_point_warnings_off():  # an inf gradient times the factor 0 is NaN, quietly, as PyTorch's
+        _scale_(grads, max_norm, total_norm)
+
+
+def _scale_(grads, max_norm, total_norm):
     backend = total_norm._backend
     coef = backend.xp.clip(max_norm / (total_norm.data + 1e-6), max=1.0)
     converted = {}
