@@ -2,7 +2,8 @@
 op computed with the max shifted out, so that large logits stay finite."""
 import math
 
-from ..elementwise import exp, float_sum, where
+from backends import dtypes
+from ..elementwise import astype, exp, float_sum, where
 from ..reduction import Sum
 from ..shape import reshape
 from ...function import Function
@@ -18,6 +19,27 @@ def _along_an_empty_axis(ctx, xp, data):
     return out
 
 
+def _widened(x):
+    """x's array and its dtype, a float16 one as float32: float16 softmax and log-softmax
+    compute in float32 and round once, forward and backward, as PyTorch's kernels (each
+    float16 step rounded again, up to 9 units off PyTorch's in the value and 90 in the
+    gradient)."""
+    if x.dtype != dtypes.float16:
+        return x.data, x.dtype
+    return x._backend.xp.astype(x.data, x._backend.native_dtype(dtypes.float32)), dtypes.float32
+
+
+def _in_float32(*tensors):
+    """Tensors as float32 where they are float16, and the dtype to round the result to."""
+    if tensors[0].dtype != dtypes.float16:
+        return tensors, None
+    return tuple(astype(t, dtypes.float32) for t in tensors), dtypes.float16
+
+
+def _rounded(t, dtype):
+    return t if dtype is None else astype(t, dtype)
+
+
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
@@ -25,16 +47,18 @@ class Softmax(Function):
         ctx.axis = axis
         if x.data.shape[axis] == 0:
             return _along_an_empty_axis(ctx, xp, x.data)
-        e = xp.exp(x.data - xp.max(x.data, axis=axis, keepdims=True))
-        e /= float_sum(x._backend, e, x.dtype, axis=axis, keepdims=True)  # float16 in float32, as PyTorch's
+        data, dtype = _widened(x)
+        e = xp.exp(data - xp.max(data, axis=axis, keepdims=True))
+        e /= float_sum(x._backend, e, dtype, axis=axis, keepdims=True)
+        e = xp.astype(e, x.data.dtype, copy=False)
         ctx.save_for_backward(e)
         return e
 
     @staticmethod
     def backward(ctx, gy):
-        y, = ctx.saved_tensors
+        (y, gy), dtype = _in_float32(*ctx.saved_tensors, gy)
         gyy = gy * y
-        return gyy - y * Sum.apply(gyy, (ctx.axis,), True), None
+        return _rounded(gyy - y * Sum.apply(gyy, (ctx.axis,), True), dtype), None
 
 
 def softmax(x, axis):
@@ -48,15 +72,17 @@ class LogSoftmax(Function):
         ctx.axis = axis
         if x.data.shape[axis] == 0:
             return _along_an_empty_axis(ctx, xp, x.data)
-        shifted = x.data - xp.max(x.data, axis=axis, keepdims=True)
-        shifted -= xp.log(float_sum(x._backend, xp.exp(shifted), x.dtype, axis=axis, keepdims=True))
+        data, dtype = _widened(x)
+        shifted = data - xp.max(data, axis=axis, keepdims=True)
+        shifted -= xp.log(float_sum(x._backend, xp.exp(shifted), dtype, axis=axis, keepdims=True))
+        shifted = xp.astype(shifted, x.data.dtype, copy=False)
         ctx.save_for_backward(shifted)
         return shifted
 
     @staticmethod
     def backward(ctx, gy):
-        y, = ctx.saved_tensors
-        return gy - exp(y) * Sum.apply(gy, (ctx.axis,), True), None
+        (y, gy), dtype = _in_float32(*ctx.saved_tensors, gy)
+        return _rounded(gy - exp(y) * Sum.apply(gy, (ctx.axis,), True), dtype), None
 
 
 def log_softmax(x, axis):
