@@ -325,7 +325,7 @@ def softmax(input, axis=-1, dtype=None):
 @autocast_op("softmin")
 def softmin(input, axis=-1, dtype=None):
     """softmax(-x) along ``axis``."""
-    return _normalized_along(nn_fused.softmax, "softmin", -floating("softmin", input), axis, dtype)
+    return _normalized_along(nn_fused.softmax, "softmin", -require_tensor("softmin", input), axis, dtype)
 
 
 @autocast_op("log_softmax")
@@ -335,11 +335,16 @@ def log_softmax(input, axis=-1, dtype=None):
 
 
 def _normalized_along(fused, op, input, axis, dtype):
-    """The checks and casts softmax and log_softmax share; a 0-d input is one class."""
+    """The checks and casts softmax and log_softmax share; a 0-d input is one class.
+    ``dtype`` is cast to first, as in PyTorch, so an integer input may take a floating one."""
+    require_tensor(op, input)
+    if dtype is not None:
+        if not dtypes.is_floating(dtype):  # the kernels would compute in it, or fail in NumPy's words
+            raise TypeError(f"{op}: dtype must be a floating point type, not {dtype}; pass ag.float32, "
+                            "say, or None to keep the input's")
+        input = input.astype(dtype, copy=False)
     floating(op, input)
     axis = _axis(op, input, axis)  # checked for a 0-d input too: it takes 0 or -1 only, as in PyTorch
-    if dtype is not None:
-        input = input.astype(dtype, copy=False)
     if input.ndim == 0:
         return fused(reshape(input, (1,)), 0).reshape(())
     return fused(input, axis)

@@ -282,6 +282,22 @@ def test_softmin_casts_to_dtype_as_torch(device, torch):
     np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_softmax_family_casts_an_integer_input_to_dtype_first_as_torch(device, torch, name):
+    """``dtype=`` is cast to before the op, as PyTorch's: an integer input with a floating
+    dtype works (it was refused as not floating point), and an integer dtype is refused
+    (softmax gave float64 values that did not sum to 1, log_softmax NumPy's casting error)."""
+    x = np.array([[1, -2, 3], [0, 5, -1]])
+    for dtype in ("float64", "float32"):
+        y = getattr(F, name)(ag.tensor(x), axis=1, dtype=dtype)
+        ref = getattr(torch.nn.functional, name)(torch.tensor(x), dim=1, dtype=getattr(torch, dtype))
+        assert y.dtype == dtype
+        np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-6)
+    for dtype in (ag.int64, "int32", ag.bool):
+        with pytest.raises(TypeError, match=f"{name}: dtype must be a floating point type"):
+            getattr(F, name)(ag.tensor(x, dtype=ag.float32), axis=1, dtype=dtype)
+
+
 def test_prelu_layer_matches_torch_with_its_weight_gradient_and_state_dict(device, torch):
     """PReLU's weight: PyTorch's shape, init, state_dict key and gradient (0 where x is
     exactly 0, where x's gradient is the weight), per channel and shared."""
