@@ -201,7 +201,8 @@ class _Spec:
 
 @autocast_op("einsum")
 def einsum(subscripts, *tensors):
-    """Einstein summation, as NumPy's einsum, diagonals ('ii->i') included."""
+    """Einstein summation, as NumPy's einsum, diagonals ('ii->i') included; a sum over one
+    integer or bool operand gives int64, as PyTorch's."""
     if not isinstance(subscripts, str):
         raise TypeError(f"einsum: the first argument is the subscripts, a string such as 'ij,jk->ik', not "
                         f"{type(subscripts).__name__} (the sublist form einsum(x, [0, 1]) is not supported)")
@@ -215,6 +216,10 @@ def einsum(subscripts, *tensors):
     if len(tensors) > 2 and len({t.dtype for t in tensors}) > 1:
         return einsum(subscripts, *(t.astype(tensors[0].dtype, copy=False) for t in tensors))
     spec = _Spec(subscripts, [t.shape for t in tensors])
+    if len(tensors) == 1 and dtypes.category(tensors[0].dtype) < 2 and set(spec.inputs[0]) - set(spec.output):
+        # A sum over one integer or bool operand adds up in int64, as sum and PyTorch's einsum
+        # do: NumPy's would keep int8 (wrapping) and OR bools together instead of counting them
+        tensors[0] = tensors[0].astype(dtypes.int64, copy=False)
     return Einsum.apply(spec, *tensors)
 
 

@@ -218,6 +218,19 @@ def test_einsum_of_one_tensor_twice_accumulates_both_gradients(device, torch):
     assert_like_torch(torch, lambda x: ag.einsum("i,i->", x, x), lambda x: torch.einsum("i,i->", x, x), x0)
 
 
+@pytest.mark.parametrize("dtype", ["bool", "int8", "uint8", "int32", "int64"])
+@pytest.mark.parametrize("spec", ["ij->", "ij->i", "ii->", "...->", "ij->j", "ii->i", "ij->ji"])
+def test_einsum_of_one_integer_or_bool_tensor_sums_in_int64_as_pytorch(device, torch, spec, dtype):
+    """A sum over one integer or bool operand adds up in int64, as ag.sum and PyTorch's
+    einsum do: NumPy's kept int8 (wrapping at 128) and ORed bools (True, not a count).
+    A spec that sums nothing ('ii->i', 'ij->ji') keeps the dtype, as there."""
+    x0 = (np.arange(16).reshape(4, 4) * 37 % 11).astype(dtype)
+    y = ag.einsum(spec, ag.tensor(x0))
+    ref = torch.einsum(spec, torch.tensor(x0))
+    assert str(y.dtype) == str(ref.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(y.numpy(), ref.numpy())
+
+
 # --- where -------------------------------------------------------------------------------
 def test_where_with_a_larger_condition_and_broadcast_branches_matches_pytorch(device, torch):
     cond = np.random.default_rng(3).random((2, 2, 3)) > 0.5
