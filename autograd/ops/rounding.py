@@ -17,7 +17,7 @@ import math
 from backends import dtypes
 
 from ..function import Function
-from ..shapes import INTEGER
+from ..shapes import INTEGER, broadcast_shapes
 from .elementwise import as_tensor, in_float32, operands, zero_gradient
 
 
@@ -118,7 +118,9 @@ def _division(op, a, b):
     a, b = operands(op, a, b)
     if a.dtype == dtypes.bool_:  # (b's too, after promotion)
         raise TypeError(f"{op}: not defined for bool tensors; convert first, with .astype(ag.int64) say")
-    if not dtypes.is_floating(a.dtype) and bool(a._backend.xp.any(b.data == 0)):
+    # (only where the result has elements: a zero that meets no dividend divides nothing, as in PyTorch)
+    if not dtypes.is_floating(a.dtype) and math.prod(broadcast_shapes(op, a.shape, b.shape)) \
+            and bool(a._backend.xp.any(b.data == 0)):
         raise ZeroDivisionError(f"{op}: integer division by zero")
     return a, b
 

@@ -215,6 +215,23 @@ def test_integer_division_by_zero_raises(name, device):
     assert np.isnan(getattr(ag, name)(ag.tensor([0.0]), 0.0).item())  # floats: NaN, as everywhere
 
 
+@pytest.mark.parametrize("name", ["fmod", "remainder", "floor_divide", "divmod"])
+def test_integer_division_by_zero_into_an_empty_result_divides_nothing_as_torch(name, device, torch):
+    """A zero divisor that meets no dividend (the broadcast result is empty) divides nothing,
+    so there is nothing to refuse: PyTorch gives the empty result; this raised."""
+    for a, b in [(np.zeros(0, np.int64), 0), (np.zeros((0, 3), np.int64), np.array([1, 0, 2])),
+                 (np.zeros((2, 0), np.int32), np.array([[0], [3]], np.int32))]:
+        got = getattr(ag, name)(ag.tensor(a), b if np.isscalar(b) else ag.tensor(b))
+        if name == "divmod":
+            theirs = (torch.floor_divide(torch.tensor(a), torch.tensor(b)), torch.remainder(torch.tensor(a), torch.tensor(b)))
+        else:
+            theirs = (getattr(torch, name)(torch.tensor(a), b if np.isscalar(b) else torch.tensor(b)),)
+        for ours, ref in zip(got if name == "divmod" else (got,), theirs):
+            assert ours.shape == tuple(ref.shape) and str(ours.dtype) == str(ref.dtype).replace("torch.", "")
+    with pytest.raises(ZeroDivisionError):  # a zero that meets a dividend still raises
+        getattr(ag, name)(ag.tensor(np.zeros((2, 3), np.int64)), ag.tensor(np.array([1, 0, 2])))
+
+
 def test_round_halves_to_even_and_decimals_match_torch(device, torch):
     values = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 1.25, 0.125, 1234.5, 1250.0, -0.0]
     x, tx = ag.tensor(values, dtype="float64"), torch.tensor(values, dtype=torch.float64)
