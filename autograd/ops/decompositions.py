@@ -72,14 +72,22 @@ QRResult = namedtuple("QRResult", ["Q", "R"])
 class QR(Function):
     @staticmethod
     def forward(ctx, x, mode):
-        q, r = factorize("qr", _NOT_CONVERGED, lambda a: x._backend.xp.linalg.qr(a, mode=mode), x)
+        xp = x._backend.xp
+        # mode='r' takes the reduced factorization (the standard's qr has no R-only mode) and
+        # returns Q empty, as PyTorch's
+        q, r = factorize("qr", _NOT_CONVERGED, lambda a: xp.linalg.qr(a, mode="reduced" if mode == "r" else mode), x)
         ctx.mode = mode
         ctx.set_materialize_grads(False)
+        if mode == "r":
+            return xp.zeros((0,), dtype=r.dtype), r
         ctx.save_for_backward(q, r)
         return q, r
 
     @staticmethod
     def backward(ctx, gq, gr):
+        if ctx.mode == "r":
+            raise ValueError("qr: the gradient of mode='r' is not defined: it needs Q, which mode='r' does not "
+                             "return; use mode='reduced' to differentiate through qr (PyTorch refuses it too)")
         q, r = ctx.saved_tensors
         m, n = q.shape[-2], r.shape[-1]
         if ctx.mode == "complete" and m > n:
@@ -126,12 +134,14 @@ def qr(x, mode="reduced"):
     """The QR decomposition of each matrix in the last two axes, as the Array API's: a
     named tuple (Q, R) with Q's columns orthonormal and R upper triangular; for an
     m x n matrix and k = min(m, n), Q is m x k and R k x n (``mode='reduced'``), or Q is
-    m x m and R m x n (``mode='complete'``). The gradient, PyTorch's, needs R's leading
-    k x k block invertible (A of full rank); mode='complete' of a tall matrix has none."""
+    m x m and R m x n (``mode='complete'``), or, as PyTorch's ``mode='r'``, Q empty (shape
+    (0,)) and R k x n. The gradient, PyTorch's, needs R's leading k x k block invertible
+    (A of full rank); mode='complete' of a tall matrix has none, and neither has mode='r'
+    (it needs Q; backward raises, as PyTorch's does)."""
     x = floating(x)
     matrices("qr", x)
-    if mode not in ("reduced", "complete"):
-        raise ValueError(f"qr: mode must be 'reduced' or 'complete', not {mode!r}")
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"qr: mode must be 'reduced', 'complete' or 'r', not {mode!r}")
     return QRResult(*QR.apply(x, mode))
 
 

@@ -257,8 +257,8 @@ def test_solve_gradients_reach_a_broadcast_b_and_a_vector(device, torch):
 
 def test_qr_modes(device, torch):
     x, tx = _pair(torch, TALL[0, 0])
-    with pytest.raises(ValueError, match=r"^qr: mode must be 'reduced' or 'complete', not 'r'$"):
-        ag.linalg.qr(x, mode="r")
+    with pytest.raises(ValueError, match=r"^qr: mode must be 'reduced', 'complete' or 'r', not 'R'$"):
+        ag.linalg.qr(x, mode="R")
     q, r = ag.linalg.qr(x, mode="complete")
     assert q.shape == (5, 5) and r.shape == (5, 3)
     with pytest.raises(ValueError, match=r"^qr: the gradient of mode='complete' is not defined for matrices with "
@@ -267,6 +267,23 @@ def test_qr_modes(device, torch):
     # A wide matrix's complete QR is its reduced one, with a gradient.
     _check(torch, lambda x: (lambda r: r.Q.sum() * r.R)(ag.linalg.qr(x, mode="complete")),
            lambda x: (lambda r: r.Q.sum() * r.R)(torch.linalg.qr(x, mode="complete")), WIDE[0])
+
+
+@pytest.mark.parametrize("values", [TALL, WIDE], ids=["tall", "wide"])
+def test_qr_mode_r_gives_an_empty_q_and_refuses_a_gradient_as_torch(device, torch, values):
+    # mode='r' was refused; PyTorch returns Q empty and R as in mode='reduced', and its backward raises.
+    x, tx = _pair(torch, values)
+    q, r = ag.linalg.qr(x, mode="r")
+    tq, tr = torch.linalg.qr(tx, mode="r")
+    assert q.shape == tuple(tq.shape) == (0,) and q.dtype == ag.float64
+    assert r.shape == tuple(tr.shape)
+    np.testing.assert_array_equal(r.numpy(), ag.linalg.qr(x).R.numpy())
+    np.testing.assert_allclose(np.abs(r.numpy()), np.abs(tr.detach().numpy()), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"^qr: the gradient of mode='r' is not defined: it needs Q.*"
+                                         r"use mode='reduced'"):
+        r.sum().backward()
+    with pytest.raises(RuntimeError, match="mode='r'"):
+        tr.sum().backward()
 
 
 def test_svd_full_matrices(device, torch):
