@@ -131,16 +131,20 @@ class Solve(Function):
 
 
 @autocast_op("solve")
-def solve(a, b):
-    """The solution ``x`` of ``a @ x = b`` for square matrices ``a``, with NumPy 2's and
-    the Array API's rule for ``b``: a 1-D ``b`` of n entries is one vector (for every
-    matrix of ``a``, giving shape ``a.shape[:-1]``); otherwise ``b`` holds n x k matrices
-    in its last two axes, whose batch axes broadcast against ``a``'s. (NumPy 1 and
-    PyTorch also take a ``b`` of shape ``a.shape[:-1]`` as a batch of vectors; here, as
-    in NumPy 2, pass ``b[..., None]`` and take ``[..., 0]`` of the result.) A singular
-    ``a`` raises LinAlgError."""
+def solve(a, b, *, left=True):
+    """The solution ``x`` of ``a @ x = b`` for square matrices ``a`` (with ``left=False``,
+    PyTorch's, of ``x @ a = b``), with NumPy 2's and the Array API's rule for ``b``: a 1-D
+    ``b`` of n entries is one vector (for every matrix of ``a``, giving shape
+    ``a.shape[:-1]``; with ``left=False`` a row vector, where PyTorch raises); otherwise
+    ``b`` holds n x k matrices in its last two axes (k x n with ``left=False``), whose batch
+    axes broadcast against ``a``'s. (NumPy 1 and PyTorch also take a ``b`` of shape
+    ``a.shape[:-1]`` as a batch of vectors; here, as in NumPy 2, pass ``b[..., None]`` and
+    take ``[..., 0]`` of the result.) A singular ``a`` raises LinAlgError. ``x @ a = b`` is
+    solved as ``a^T x^T = b^T``, so its gradient is the same solve's."""
     a, b = operands("solve", a, b, broadcast=False)
     a, b = floating(a), floating(b)
+    if not isinstance(left, bool):
+        raise TypeError(f"solve: left must be True (solve a @ x = b) or False (x @ a = b), not {left!r}")
     square_matrices("solve", a)
     n = a.shape[-1]
     if b.ndim == 0:
@@ -150,13 +154,14 @@ def solve(a, b):
             raise ValueError(f"solve: b of shape {b.shape} does not match matrices of shape {a.shape[-2:]} "
                              f"(a has shape {a.shape}); b needs {n} entries")
         batch = a.shape[:-2]
-        x = Solve.apply(a, broadcast_to(reshape(b, (n, 1)), batch + (n, 1)))
+        x = Solve.apply(a if left else mT(a), broadcast_to(reshape(b, (n, 1)), batch + (n, 1)))
         return reshape(x, batch + (n,))
-    if b.shape[-2] != n:
+    if b.shape[-2 if left else -1] != n:
         hint = (f"; for a batch of vectors of shape {b.shape}, pass b[..., None] and take [..., 0] of the result"
-                if b.shape == a.shape[:-1] else "")
+                if left and b.shape == a.shape[:-1] else "")
+        equation = "a @ x = b, n x k" if left else "x @ a = b (left=False), k x n"
         raise ValueError(f"solve: b of shape {b.shape} holds {b.shape[-2]} x {b.shape[-1]} matrices, which do not "
-                         f"match a's {n} x {n} (a has shape {a.shape}){hint}")
+                         f"match a's {n} x {n} (a has shape {a.shape}); {equation} matrices are needed{hint}")
     try:
         batch = broadcast_shapes("solve", a.shape[:-2], b.shape[:-2])
     except ValueError:
@@ -165,7 +170,9 @@ def solve(a, b):
         a = broadcast_to(a, batch + a.shape[-2:])
     if b.shape[:-2] != batch:
         b = broadcast_to(b, batch + b.shape[-2:])
-    return Solve.apply(a, b)
+    if left:
+        return Solve.apply(a, b)
+    return mT(Solve.apply(mT(a), mT(b)))
 
 
 class Pinv(Function):

@@ -255,6 +255,37 @@ def test_solve_gradients_reach_a_broadcast_b_and_a_vector(device, torch):
     np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-10)
 
 
+def test_solve_left_false_solves_x_a_equals_b_as_torch(device, torch):
+    # left=False was not taken (TypeError); PyTorch solves X A = B with it.
+    a, ta = _pair(torch, GENERAL[0])  # (2, 3, 3)
+    values = _rng.standard_normal((4, 1, 2, 3))  # k x n matrices whose batch axes broadcast against a's
+    b, tb = _pair(torch, values)
+    x, tx = ag.linalg.solve(a, b, left=False), torch.linalg.solve(ta, tb, left=False)
+    assert x.shape == tuple(tx.shape) == (4, 2, 2, 3)
+    np.testing.assert_allclose(x.numpy(), tx.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose((x @ a).numpy(), np.broadcast_to(values, (4, 2, 2, 3)), atol=1e-12)
+    cotangent = ag.tensor(_rng.standard_normal(x.shape))
+    ga, gb = ag.grad(x, (a, b), cotangent, create_graph=True)
+    tga, tgb = torch.autograd.grad(tx, (ta, tb), torch.tensor(cotangent.numpy()), create_graph=True)
+    np.testing.assert_allclose(ga.numpy(), tga.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gb.numpy(), tgb.detach().numpy(), rtol=1e-10, atol=1e-12)
+    gga, = ag.grad((ga * gb.sum()).sum(), a)
+    tgga, = torch.autograd.grad((tga * tgb.sum()).sum(), ta)
+    np.testing.assert_allclose(gga.numpy(), tgga.numpy(), rtol=1e-10, atol=1e-12)
+    assert ag.gradgradcheck(lambda a, b: ag.linalg.solve(a, b, left=False),
+                            (ag.tensor(GENERAL[0, 0], requires_grad=True), ag.tensor(values[0], requires_grad=True)))
+    # A vector b is a row vector x with x a = b (PyTorch raises here).
+    vector = np.array([1.0, -2.0, 0.5])
+    got = ag.linalg.solve(ag.tensor(GENERAL[0]), ag.tensor(vector), left=False)
+    assert got.shape == (2, 3)
+    np.testing.assert_allclose(got.numpy(), np.linalg.solve(np.swapaxes(GENERAL[0], -1, -2), vector), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^solve: b of shape \(3, 2\) holds 3 x 2 matrices, which do not match a's "
+                                         r"3 x 3 \(a has shape \(3, 3\)\); x @ a = b \(left=False\), k x n"):
+        ag.linalg.solve(ag.tensor(GENERAL[0, 0]), ag.ones(3, 2), left=False)
+    with pytest.raises(TypeError, match=r"^solve: left must be True .* or False .*, not 'no'"):
+        ag.linalg.solve(ag.tensor(GENERAL[0, 0]), ag.ones(3, 2), left="no")
+
+
 def test_qr_modes(device, torch):
     x, tx = _pair(torch, TALL[0, 0])
     with pytest.raises(ValueError, match=r"^qr: mode must be 'reduced', 'complete' or 'r', not 'R'$"):
