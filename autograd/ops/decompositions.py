@@ -9,8 +9,8 @@ singular values) repeat, the vectors are not even unique up to sign: the gradien
 through the vectors divides by the gaps between the values and is inf or NaN there,
 as PyTorch's is; the gradient through the values alone stays finite.
 
-cholesky and eigh read one triangle of their input (the lower one, as NumPy's and
-PyTorch's do) and take it to be symmetric: their gradients are symmetric matrices,
+cholesky and eigh read one triangle of their input (the lower one by default, as NumPy's
+and PyTorch's do) and take it to be symmetric: their gradients are symmetric matrices,
 the derivative along symmetric changes of the input, as PyTorch's are."""
 import math
 from collections import namedtuple
@@ -172,24 +172,37 @@ class Eigh(Function):
         return matmul(v, matmul(inner, mT(v)))
 
 
+def _lower_triangle_read(op, x, UPLO):
+    """``x``, or its transpose where ``UPLO`` names the upper triangle: the backends'
+    eigh (the standard's, which takes no UPLO) reads the lower triangle, and the lower
+    triangle of x^T is the upper one of x, which gives the same symmetric matrix. The
+    symmetric gradient, transposed back, is unchanged, as PyTorch's is the same for both."""
+    if UPLO not in ("L", "U", "l", "u"):  # (PyTorch takes either case)
+        raise ValueError(f"{op}: UPLO must be 'L' (read the lower triangle) or 'U' (the upper one), not {UPLO!r}")
+    return mT(x) if UPLO in ("U", "u") else x
+
+
 @autocast_op("eigh")
-def eigh(x):
+def eigh(x, UPLO="L"):
     """The eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix
     in the last two axes, as the Array API's: a named tuple (eigenvalues, eigenvectors).
-    Only the lower triangle is read. See the module's notes on the gradient: it needs
-    distinct eigenvalues wherever the loss depends on the eigenvectors."""
+    Only the lower triangle is read, or with ``UPLO='U'`` (PyTorch's and NumPy's
+    argument) the upper one. See the module's notes on the gradient: it needs distinct
+    eigenvalues wherever the loss depends on the eigenvectors."""
     x = floating(x)
     square_matrices("eigh", x)
-    return EighResult(*Eigh.apply(x))
+    return EighResult(*Eigh.apply(_lower_triangle_read("eigh", x, UPLO)))
 
 
 @autocast_op("eigvalsh")
-def eigvalsh(x):
+def eigvalsh(x, UPLO="L"):
     """The eigenvalues (ascending) of each symmetric matrix in the last two axes (only
-    the lower triangle is read). Their gradient V diag(g) V^T is finite also where they
-    repeat; the eigenvectors are computed for it when x requires grad."""
+    the lower triangle is read, or with ``UPLO='U'`` the upper one). Their gradient
+    V diag(g) V^T is finite also where they repeat; the eigenvectors are computed for it
+    when x requires grad."""
     x = floating(x)
     square_matrices("eigvalsh", x)
+    x = _lower_triangle_read("eigvalsh", x, UPLO)
     if _needs_grad(x):
         return Eigh.apply(x)[0]
     return Tensor._make(factorize("eigvalsh", _NOT_CONVERGED, x._backend.xp.linalg.eigvalsh, x), x._backend)

@@ -352,6 +352,45 @@ def test_repeated_eigenvalues(device, torch):
     assert not np.isfinite(x.grad.numpy()).all()
 
 
+# SYMMETRIC with other numbers below the diagonal (which UPLO='U' must not read), and above it
+UPPER_READ = np.triu(SYMMETRIC) + np.tril(_rng.standard_normal(SYMMETRIC.shape), -1)
+LOWER_READ = np.tril(SYMMETRIC) + np.triu(_rng.standard_normal(SYMMETRIC.shape), 1)
+
+
+@pytest.mark.parametrize("uplo, values", [("U", UPPER_READ), ("u", UPPER_READ), ("L", LOWER_READ)])
+def test_eigh_and_eigvalsh_read_the_triangle_uplo_names_as_torch(device, torch, uplo, values):
+    # UPLO was not taken (TypeError); PyTorch reads the upper triangle with 'U' (either case),
+    # and its gradient is the symmetric V (diag(gw) + ...) V^T whichever triangle was read.
+    for name, fn, tfn in [
+        ("eigvalsh", lambda x: ag.linalg.eigvalsh(x, UPLO=uplo), lambda x: torch.linalg.eigvalsh(x, UPLO=uplo)),
+        ("eigh", lambda x: (lambda r: (r.eigenvectors[..., :2] * r.eigenvectors[..., :1, :2], r.eigenvalues))(
+            ag.linalg.eigh(x, UPLO=uplo)),
+         lambda x: (lambda r: (r.eigenvectors[..., :2] * r.eigenvectors[..., :1, :2], r.eigenvalues))(
+            torch.linalg.eigh(x, UPLO=uplo)))]:
+        x, tx = _pair(torch, values)
+        got, want = fn(x), tfn(tx)
+        got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+        np.testing.assert_allclose(got[-1].numpy(), np.broadcast_to([-1.0, 0.5, 2.0], (2, 2, 3)), atol=1e-12)
+        rng = np.random.default_rng(4)
+        cotangents = [rng.standard_normal(g.shape) for g in got]
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g.numpy(), w.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+        ag.backward(list(got), [ag.tensor(c) for c in cotangents])
+        torch.autograd.backward(list(want), [torch.tensor(c) for c in cotangents])
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+    assert ag.gradgradcheck(lambda x: ag.linalg.eigvalsh(_sym(x), UPLO=uplo), (ag.tensor(values, requires_grad=True),))
+    with ag.no_grad():
+        np.testing.assert_allclose(ag.linalg.eigvalsh(ag.tensor(values), UPLO=uplo).numpy(),
+                                   np.broadcast_to([-1.0, 0.5, 2.0], (2, 2, 3)), atol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["eigh", "eigvalsh"])
+def test_eigh_names_a_wrong_uplo(op):
+    with pytest.raises(ValueError, match=rf"^{op}: UPLO must be 'L' \(read the lower triangle\) or 'U' \(the upper "
+                                         r"one\), not 'X'$"):
+        getattr(ag.linalg, op)(ag.eye(3), UPLO="X")
+
+
 def test_cross_and_vecdot_check_their_axis(device):
     with pytest.raises(ValueError, match=r"^cross: the vectors along axis -1 must have 3 entries"):
         ag.linalg.cross(ag.ones(2, 4), ag.ones(2, 4))
