@@ -58,12 +58,14 @@ class Cholesky(Function):
 def cholesky(x, upper=False):
     """The Cholesky factor of each symmetric positive-definite matrix in the last two
     axes: lower triangular L with x = L L^T, or, with ``upper``, U = L^T (x = U^T U). Only
-    the lower triangle of x is read. A matrix that is not positive definite raises
-    LinAlgError."""
+    the lower triangle of x is read, or with ``upper`` the upper one, as PyTorch's (that is
+    the lower one of x^T, which gives the same symmetric matrix and gradient). A matrix
+    that is not positive definite raises LinAlgError."""
     x = floating(x)
     square_matrices("cholesky", x)
-    lower = Cholesky.apply(x)
-    return mT(lower) if upper else lower
+    if upper:
+        return mT(Cholesky.apply(mT(x)))
+    return Cholesky.apply(x)
 
 
 QRResult = namedtuple("QRResult", ["Q", "R"])

@@ -384,6 +384,21 @@ def test_eigh_and_eigvalsh_read_the_triangle_uplo_names_as_torch(device, torch, 
                                    np.broadcast_to([-1.0, 0.5, 2.0], (2, 2, 3)), atol=1e-12)
 
 
+@pytest.mark.parametrize("upper", [True, False])
+def test_cholesky_reads_the_triangle_it_returns_as_torch(device, torch, upper):
+    # upper=True read the lower triangle (NumPy's rule); PyTorch's reads the upper one.
+    values = np.triu(SPD) + np.tril(np.full(SPD.shape, 50.0), -1) if upper else np.tril(SPD) + np.triu(
+        np.full(SPD.shape, 50.0), 1)  # (the other triangle read would not be positive definite)
+    x, tx = _pair(torch, values)
+    got, want = ag.linalg.cholesky(x, upper=upper), torch.linalg.cholesky(tx, upper=upper)
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got.numpy(), np.linalg.cholesky(SPD, upper=upper), rtol=1e-12, atol=1e-12)
+    cotangent = np.random.default_rng(2).standard_normal(got.shape)
+    got.backward(ag.tensor(cotangent))
+    want.backward(torch.tensor(cotangent))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("op", ["eigh", "eigvalsh"])
 def test_eigh_names_a_wrong_uplo(op):
     with pytest.raises(ValueError, match=rf"^{op}: UPLO must be 'L' \(read the lower triangle\) or 'U' \(the upper "
