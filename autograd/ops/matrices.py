@@ -46,20 +46,32 @@ def relative_tolerance(op, x, rtol):
     """pinv's and matrix_rank's ``rtol``, checked, with the batch shape it gives: None is
     max(m, n) times the dtype's machine epsilon, a real number at least 0 a float; a tensor
     holds one per matrix (as the Array API allows), its shape broadcast against x's batch axes."""
-    if isinstance(rtol, Tensor):
-        on_one_device(op, x, rtol)  # (another device's array failed inside the namespace)
-        try:
-            return rtol, broadcast_shapes(op, x.shape[:-2], rtol.shape)
-        except ValueError:  # (NumPy's own error named neither the op nor rtol)
-            raise ValueError(f"{op}: rtol of shape {rtol.shape} (one per matrix) does not broadcast against the "
-                             f"batch axes of x, of shape {x.shape}") from None
     if rtol is None:
-        rtol = max(x.shape[-2:]) * x._backend.xp.finfo(x.data.dtype).eps
-    elif isinstance(rtol, bool) or not isinstance(rtol, numbers.Real):
-        raise TypeError(f"{op}: rtol must be a real number or a tensor, not {rtol!r}")
-    elif not rtol >= 0:
-        raise ValueError(f"{op}: rtol must be at least 0, got {rtol}")
-    return float(rtol), x.shape[:-2]
+        return default_relative_tolerance(x), x.shape[:-2]
+    return tolerance(op, "rtol", x, rtol)
+
+
+def default_relative_tolerance(x):
+    """max(m, n) times the machine epsilon of ``x``'s dtype, as PyTorch's and the Array API's."""
+    return max(x.shape[-2:]) * float(x._backend.xp.finfo(x.data.dtype).eps)
+
+
+def tolerance(op, name, x, value):
+    """A tolerance argument ``name`` (rtol, atol) of ``op``, not None, checked, with the batch
+    shape it gives: a real number at least 0 as a float, or a tensor of one per matrix, its
+    shape broadcast against x's batch axes."""
+    if isinstance(value, Tensor):
+        on_one_device(op, x, value)  # (another device's array failed inside the namespace)
+        try:
+            return value, broadcast_shapes(op, x.shape[:-2], value.shape)
+        except ValueError:  # (NumPy's own error named neither the op nor the argument)
+            raise ValueError(f"{op}: {name} of shape {value.shape} (one per matrix) does not broadcast against the "
+                             f"batch axes of x, of shape {x.shape}") from None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a real number or a tensor, not {value!r}")
+    if not value >= 0:
+        raise ValueError(f"{op}: {name} must be at least 0, got {value}")
+    return float(value), x.shape[:-2]
 
 
 def _kernel_dtype(op, x):

@@ -15,9 +15,11 @@ from collections import namedtuple
 from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import broadcast_shapes
-from .elementwise import constant, floating, operands
+from ..tensor import Tensor
+from .elementwise import constant, floating, operands, where
 from .linalg import matmul
-from .matrices import LinAlgError, factorize, matrices, mT, relative_tolerance, square_matrices
+from .matrices import (LinAlgError, default_relative_tolerance, factorize, matrices, mT, square_matrices, tolerance,
+                       triangle)
 from .scan import products_of_the_others
 from .shape import broadcast_to, expand_dims, reshape
 
@@ -176,30 +178,55 @@ def solve(a, b, *, left=True):
 
 
 class Pinv(Function):
-    """The Moore-Penrose pseudo-inverse, from the SVD: singular values at most ``rtol``
-    times the largest count as 0. The gradient is PyTorch's (Golub and Pereyra's),
-    written with the pseudo-inverse itself; it holds where the rank does not change
-    nearby (in particular, at full rank)."""
+    """The Moore-Penrose pseudo-inverse, from the SVD (with ``hermitian``, from eigh, which
+    reads the lower triangle): singular values (absolute eigenvalues) at most
+    max(atol, rtol times the largest) count as 0, as PyTorch's. The gradient is PyTorch's
+    (Golub and Pereyra's), written with the pseudo-inverse itself; it holds where the rank
+    does not change nearby (in particular, at full rank). With ``hermitian`` it is taken at
+    the symmetric matrix read, as PyTorch's is at a symmetric input (not symmetrized: along
+    symmetric changes of the input it is the derivative)."""
 
     @staticmethod
-    def forward(ctx, x, rtol):
+    def forward(ctx, x, atol, rtol, hermitian):
         xp = x._backend.xp
         m, n = x.data.shape[-2:]
+        ctx.hermitian = hermitian
         if min(m, n) == 0:
             p = xp.zeros(x.data.shape[:-2] + (n, m), dtype=x.data.dtype)
+        elif hermitian:
+            w, v = factorize("pinv", "the decomposition did not converge", xp.linalg.eigh, x)
+            w_inv = _cut_reciprocal(xp, w, xp.abs(w), atol, rtol)
+            p = xp.matmul(v * xp.expand_dims(w_inv, -2), _transposed(xp, v))
         else:
             u, s, vh = factorize("pinv", "the SVD did not converge",
                                  lambda a: xp.linalg.svd(a, full_matrices=False), x)
-            keep = s > (rtol if isinstance(rtol, float) else xp.expand_dims(rtol.data, -1)) * s[..., :1]
-            s_inv = xp.where(keep, 1 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
+            s_inv = _cut_reciprocal(xp, s, s, atol, rtol)
             p = xp.matmul(_transposed(xp, vh) * xp.expand_dims(s_inv, -2), _transposed(xp, u))
         ctx.save_for_backward(x, p)
         return p
 
     @staticmethod
     def backward(ctx, gp):
-        a, p = ctx.saved_tensors
-        return pinv_backward(a, p, gp), None
+        x, p = ctx.saved_tensors
+        if ctx.hermitian:  # the symmetric matrix that eigh read, from x's lower triangle
+            x = triangle(x, lower=True) + mT(triangle(x, lower=True, k=-1))
+        return pinv_backward(x, p, gp), None, None, None
+
+
+def _cut_reciprocal(xp, values, sizes, atol, rtol):
+    """1 / ``values`` where ``sizes`` (singular values, or absolute eigenvalues) exceed
+    max(atol, rtol times the largest size of the matrix), 0 elsewhere; atol and rtol are
+    floats, or tensors of one per matrix (broadcast against the batch axes)."""
+    dtype = values.dtype
+
+    def per_matrix(t):  # (in the matrices' dtype: the standard mixes no float32 with float64)
+        return xp.asarray(t, dtype=dtype) if isinstance(t, float) else xp.expand_dims(xp.astype(t.data, dtype), -1)
+
+    atol = per_matrix(atol)
+    tolerance = per_matrix(rtol) * xp.max(sizes, axis=-1, keepdims=True)
+    tolerance = xp.where(tolerance > atol, tolerance, atol)
+    keep = sizes > tolerance
+    return xp.where(keep, 1 / xp.where(keep, values, xp.ones_like(values)), xp.zeros_like(values))
 
 
 def pinv_backward(a, p, gp):
@@ -222,16 +249,32 @@ def _transposed(xp, a):
     return xp.permute_dims(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
 
 
-def pinv(x, rtol=None):
+def pinv(x, rtol=None, *, atol=None, hermitian=False):
     """The pseudo-inverse of each matrix in the last two axes (shape (..., n, m) for
-    (..., m, n)), as the Array API's: singular values at most ``rtol`` times the
-    largest are taken as 0; ``rtol`` defaults to max(m, n) times the dtype's machine
-    epsilon (as PyTorch's; NumPy's pinv defaults to 1e-15). A tensor ``rtol`` gives one
-    per matrix, its shape broadcast against the batch axes (as the Array API's and
-    PyTorch's; it takes no gradient)."""
+    (..., m, n)), as the Array API's and PyTorch's: singular values at most
+    max(``atol``, ``rtol`` times the largest) are taken as 0. ``atol`` defaults to 0 and
+    ``rtol`` to max(m, n) times the dtype's machine epsilon, or to 0 where ``atol`` is given
+    and above 0 (PyTorch's rules; NumPy's pinv defaults to rcond 1e-15). A tensor ``atol``
+    or ``rtol`` gives one per matrix, its shape broadcast against the batch axes (as the
+    Array API's and PyTorch's; it takes no gradient). With ``hermitian`` (PyTorch's), each
+    matrix is taken to be symmetric, only its lower triangle is read, and the pseudo-inverse
+    comes from its eigenvalues (eigh) instead of its SVD."""
     x = floating(x)
     matrices("pinv", x)
-    rtol, batch = relative_tolerance("pinv", x, rtol)
-    if x.shape[:-2] != batch:  # (a tensor rtol's axes: the engine sums x's gradient back over them)
+    if not isinstance(hermitian, bool):
+        raise TypeError(f"pinv: hermitian must be True or False, not {hermitian!r}")
+    if hermitian:
+        square_matrices("pinv", x)
+    batch = x.shape[:-2]
+    if atol is not None:
+        atol, batch = tolerance("pinv", "atol", x, atol)
+    if rtol is not None:
+        rtol, rtol_batch = tolerance("pinv", "rtol", x, rtol)
+        batch = broadcast_shapes("pinv", batch, rtol_batch)
+    elif isinstance(atol, Tensor):  # 0 where atol is above 0, else the default, per matrix (PyTorch's rule)
+        rtol = where(atol > 0, 0.0, default_relative_tolerance(x))
+    else:
+        rtol = 0.0 if atol is not None and atol > 0 else default_relative_tolerance(x)
+    if x.shape[:-2] != batch:  # (a tensor tolerance's axes: the engine sums x's gradient back over them)
         x = broadcast_to(x, batch + x.shape[-2:])
-    return Pinv.apply(x, rtol)
+    return Pinv.apply(x, 0.0 if atol is None else atol, rtol, hermitian)

@@ -210,6 +210,62 @@ def test_pinv_takes_a_tensor_rtol_per_matrix_as_the_array_api_and_torch(torch, r
         ag.linalg.pinv(x, rtol=ag.tensor([0.1, 0.2, 0.3]))
 
 
+# eigenvalues -2, 0.05, 0.5 and 3 (singular values 3, 2, 0.5 and 0.05), so that the cuts below fall between them
+_q4 = np.linalg.qr(_rng.standard_normal((3, 4, 4)))[0]
+SYMMETRIC_SPREAD = (_q4 * np.array([-2.0, 0.05, 0.5, 3.0])) @ np.swapaxes(_q4, -1, -2)
+
+
+@pytest.mark.parametrize("hermitian", [False, True])
+@pytest.mark.parametrize("tolerances", [{}, {"atol": 0.1}, {"atol": 0.6}, {"atol": 0.0}, {"rtol": 0.1},
+                                        {"atol": 0.1, "rtol": 0.2}, {"atol": 0.6, "rtol": 0.0}],
+                         ids=["defaults", "atol", "atol-cuts-two", "atol=0", "rtol", "both", "atol-rtol=0"])
+def test_pinv_takes_torchs_atol_and_hermitian(device, torch, tolerances, hermitian):
+    # atol and hermitian were not taken (TypeError). PyTorch cuts singular values at most
+    # max(atol, rtol * largest), with rtol 0 where only atol > 0 is given; hermitian goes
+    # through eigh (absolute eigenvalues), and the gradient is the same formula's. (Symmetric
+    # changes only, with hermitian: PyTorch's gradient is taken at the input as given, ours at
+    # the symmetric matrix read; they differ off symmetric matrices, at the second order too.)
+    symmetric, t_symmetric = (_sym, _tsym) if hermitian else (lambda x: x, lambda x: x)
+    _check(torch, lambda x: ag.linalg.pinv(symmetric(x), hermitian=hermitian, **tolerances),
+           lambda x: torch.linalg.pinv(t_symmetric(x), hermitian=hermitian, **tolerances), SYMMETRIC_SPREAD)
+
+
+def test_pinv_takes_tensor_tolerances_per_matrix_as_torch(device, torch):
+    x, tx = _pair(torch, SYMMETRIC_SPREAD)
+    atol = np.array([0.0, 0.6, 0.1])
+    for kwargs, tkwargs in [
+            ({"atol": ag.tensor(atol)}, {"atol": torch.tensor(atol)}),  # rtol: the default where atol is 0, else 0
+            ({"atol": ag.tensor(atol), "rtol": ag.tensor([0.5, 0.0, 0.0])},
+             {"atol": torch.tensor(atol), "rtol": torch.tensor([0.5, 0.0, 0.0])}),
+            ({"atol": 0.1, "rtol": ag.tensor([[0.5], [0.0]])},  # (PyTorch takes two tensors or two floats)
+             {"atol": torch.tensor(0.1), "rtol": torch.tensor([[0.5], [0.0]])})]:
+        got, want = ag.linalg.pinv(x, **kwargs), torch.linalg.pinv(tx, **tkwargs)
+        assert got.shape == tuple(want.shape)
+        np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match=r"^pinv: atol of shape \(2,\) \(one per matrix\) does not broadcast"):
+        ag.linalg.pinv(x, atol=ag.tensor([0.1, 0.2]))
+
+
+def test_pinv_hermitian_reads_the_lower_triangle(device, torch):
+    lower_read = np.tril(SYMMETRIC_SPREAD) + np.triu(np.full(SYMMETRIC_SPREAD.shape, 9.0), 1)
+    got = ag.linalg.pinv(ag.tensor(lower_read), hermitian=True)
+    np.testing.assert_allclose(got.numpy(), np.linalg.pinv(SYMMETRIC_SPREAD), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got.numpy(), torch.linalg.pinv(torch.tensor(lower_read), hermitian=True).numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_pinv_names_bad_atol_and_hermitian():
+    for bad in ([0.1], "a", True):
+        with pytest.raises(TypeError, match=r"^pinv: atol must be a real number or a tensor, not "):
+            ag.linalg.pinv(ag.eye(3), atol=bad)
+    with pytest.raises(ValueError, match=r"^pinv: atol must be at least 0, got -1.0"):
+        ag.linalg.pinv(ag.eye(3), atol=-1.0)
+    with pytest.raises(TypeError, match=r"^pinv: hermitian must be True or False, not 1"):
+        ag.linalg.pinv(ag.eye(3), hermitian=1)
+    with pytest.raises(ValueError, match=r"^pinv: expects square matrices .* shape \(2, 3\)"):
+        ag.linalg.pinv(ag.ones(2, 3), hermitian=True)
+
+
 # --- shapes and arguments ------------------------------------------------------------------------
 @pytest.mark.parametrize("op", ["inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh"])
 def test_square_only_functions_refuse_non_square_input(device, op):
