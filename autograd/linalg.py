@@ -3,7 +3,8 @@ gradients, batched over leading axes.
 
 The decompositions (cholesky, qr, eigh, eigvalsh, svd, svdvals, matrix_rank) are in
 ops/decompositions.py, the inverses and solvers (inv, det, slogdet, solve, pinv) in
-ops/solve.py, least squares (lstsq) in ops/least_squares.py, the exponential
+ops/solve.py, least squares (lstsq) in ops/least_squares.py, the LU factorization (lu,
+lu_factor, lu_solve) in ops/lu.py, the exponential
 (matrix_exp) in ops/matrix_functions.py, each a primitive with its gradient. Here
 are compositions of Tensor ops, with no gradient code: the norms, matrix_power, matrix_transpose,
 householder_product, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
@@ -18,6 +19,7 @@ from .ops.decompositions import (EighResult, QRResult, SVDResult, cholesky, eigh
                                  svdvals)
 from .ops.elementwise import as_tensor, clone, constant, floating, in_float32, operands, sqrt, where
 from .ops.least_squares import LstsqResult, lstsq
+from .ops.lu import LUFactorResult, LUResult, lu, lu_factor, lu_solve
 from .ops.linalg import matmul, outer, tensordot  # the standard has these in linalg too
 from .ops import matrix_parts
 from .ops.matrices import LinAlgError, matrices, mT, square_matrices
@@ -27,10 +29,11 @@ from .ops.shape import stack
 from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
 from .shapes import INTEGER, broadcast_shapes, normalize_axis
 
-__all__ = ["EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross",
-           "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv", "lstsq", "matmul", "matrix_exp",
-           "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals",
-           "tensordot", "trace", "vecdot", "vector_norm"]
+__all__ = ["EighResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
+           "SlogdetResult", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
+           "lstsq", "lu", "lu_factor", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
+           "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace",
+           "vecdot", "vector_norm"]
 
 
 def diagonal(x, offset=0):

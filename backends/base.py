@@ -53,6 +53,14 @@ def reduced_axes(ndim, axis):
     return (axis % ndim,) if isinstance(axis, int) else tuple(a % ndim for a in axis)
 
 
+def swap_order(xp, positions, j, rows):
+    """``positions`` (0..m-1) with j and ``rows`` (one per line, in a trailing axis of 1)
+    swapped, as an index for take_along_axis: position + (row - j) at j, - (row - j) at the
+    row (nothing where the row is j). Row exchanges of LU's partial pivoting."""
+    shift = rows - j
+    return positions + shift * (xp.astype(positions == j, rows.dtype) - xp.astype(positions == rows, rows.dtype))
+
+
 class Backend:
     name = "abstract"
     # whether col2im is one kernel (else a strided add per kernel offset, which callers
@@ -276,6 +284,51 @@ class Backend:
         if dtype is not None:
             x = self.xp.astype(x, dtype)
         return doubling_scan(self.xp, self.xp.logaddexp, x, axis)
+
+    def lu_factor(self, a):
+        """The LU factorization with partial pivoting of each matrix of ``a`` (..., m, n), as
+        LAPACK's getrf: ``(lu, pivots, rows)``. ``lu`` holds U on and above the diagonal and
+        L's multipliers below it (L's unit diagonal implied); ``pivots`` (int32, 1-based, k =
+        min(m, n) of them, LAPACK's and PyTorch's form) the row that step i swapped row i with;
+        ``rows`` (the index dtype) the order of a's rows that L U rebuilds: (L U)[i] = a[rows[i]].
+        The standard has no LU, so this eliminates one column at a time over the whole batch
+        (k steps of whole-array work; the pivot is the first largest entry, as LAPACK's). A
+        zero pivot column is left as it is, as LAPACK's (which reports it): the caller checks
+        U's diagonal where it needs U invertible. A backend may call its library's instead."""
+        xp = self.xp
+        *batch, m, n = a.shape
+        k, count = min(m, n), math.prod(batch)
+        lu = xp.reshape(xp.asarray(a, copy=True), (count, m, n))
+        positions = xp.arange(m)
+        rows = xp.broadcast_to(positions, (count, m))
+        pivots = []
+        for j in range(k):
+            p = xp.argmax(xp.abs(lu[:, j:, j]), axis=-1) + j  # (count,): the pivot row of each matrix
+            pivots.append(p)
+            order = swap_order(xp, positions, j, xp.expand_dims(p, -1))
+            lu = xp.take_along_axis(lu, xp.broadcast_to(xp.expand_dims(order, -1), lu.shape), axis=1)
+            rows = xp.take_along_axis(rows, order, axis=1)
+            pivot = lu[:, j:j + 1, j:j + 1]
+            nonzero = pivot != 0
+            column = lu[:, j + 1:, j:j + 1]
+            column = xp.where(nonzero, column / xp.where(nonzero, pivot, xp.ones_like(pivot)), column)
+            lu[:, j + 1:, j:j + 1] = column
+            lu[:, j + 1:, j + 1:] = lu[:, j + 1:, j + 1:] - column * lu[:, j:j + 1, j + 1:]
+        int32 = self.native_dtype(dtypes.canonical("int32"))
+        pivots = (xp.astype(xp.stack(pivots, axis=-1) + 1, int32) if pivots else
+                  xp.zeros((count, 0), dtype=int32))
+        return (xp.reshape(lu, tuple(batch) + (m, n)), xp.reshape(pivots, tuple(batch) + (k,)),
+                xp.reshape(rows, tuple(batch) + (m,)))
+
+    def lu_rows(self, pivots, m):
+        """The order of m rows (as lu_factor's ``rows``, in ``pivots``' dtype) that LAPACK's
+        ``pivots`` (1-based row exchanges, made in turn) give."""
+        xp = self.xp
+        positions = xp.arange(m, dtype=pivots.dtype)
+        rows = xp.broadcast_to(positions, pivots.shape[:-1] + (m,))
+        for j in range(pivots.shape[-1]):
+            rows = xp.take_along_axis(rows, swap_order(xp, positions, j, pivots[..., j:j + 1] - 1), axis=-1)
+        return rows
 
     def remainder(self, a, b):
         """The remainder of ``a / b`` rounded down, with ``b``'s sign (NumPy's remainder,

@@ -536,7 +536,9 @@ def _cupy_linalg_shaped():
     lambda x: ag.linalg.cholesky(_sym(x) @ _sym(x), upper=True), lambda x: ag.linalg.qr(x).R,
     lambda x: ag.linalg.eigvalsh(_sym(x)), ag.linalg.svdvals, ag.linalg.pinv,
     lambda x: (lambda r: r.U @ r.Vh)(ag.linalg.svd(x)), lambda x: x * ag.linalg.matrix_rank(x).sum(),
-], ids=["inv", "det", "slogdet", "solve", "cholesky", "qr", "eigvalsh", "svdvals", "pinv", "svd", "matrix_rank"])
+    lambda x: ag.linalg.lu(x).U, lambda x: ag.linalg.lu_solve(*ag.linalg.lu_factor(x), x, adjoint=True),
+], ids=["inv", "det", "slogdet", "solve", "cholesky", "qr", "eigvalsh", "svdvals", "pinv", "svd", "matrix_rank", "lu",
+        "lu_solve"])
 def test_the_functions_need_only_what_cupy_linalg_has(fn):
     from backends.numpy_backend import NumpyBackend
 

@@ -697,6 +697,33 @@ def _np_householder_product(a, tau):
     return q[..., :n].astype(a.dtype)
 
 
+def _np_lu(a):
+    """(L, U) of the LU factorization with partial pivoting (the first largest pivot, as
+    LAPACK's), one matrix at a time, rows swapped in place."""
+    *batch, m, n = a.shape
+    k = min(m, n)
+    lower, upper = np.zeros((*batch, m, k), a.dtype), np.zeros((*batch, k, n), a.dtype)
+    for i in np.ndindex(*batch):
+        u = a[i].copy()
+        multipliers = np.zeros((m, k), a.dtype)
+        for j in range(k):
+            p = j + int(np.argmax(np.abs(u[j:, j])))
+            u[[j, p]], multipliers[[j, p]] = u[[p, j]], multipliers[[p, j]]
+            multipliers[j + 1:, j] = u[j + 1:, j] / u[j, j]
+            u[j + 1:] -= np.outer(multipliers[j + 1:, j], u[j])
+        lower[i], upper[i] = multipliers + np.eye(m, k), np.triu(u[:k])
+    return lower, upper
+
+
+def _np_lu_factor(a):
+    lower, upper = _np_lu(a)
+    k = min(a.shape[-2:])
+    lu = np.zeros(a.shape, a.dtype)
+    lu[..., :k, :] = upper
+    lu[..., :, :k] += lower - np.eye(*lower.shape[-2:])
+    return lu
+
+
 # --- NaN-aware reductions and statistics (ops/nan_reductions.py, ops/statistics.py) ---
 def _nan_gen(*shape):
     """Normal values with a NaN in a few places (no slice of the rows' axes all NaN)."""
@@ -920,6 +947,21 @@ LINALG_EXTENSION = [
     _linalg_row("lstsq-gelsd-broadcast", lambda a, b: tuple(ag.linalg.lstsq(a, b, driver="gelsd")[:2]),
                 _np_lstsq, (separated(2, 1, 4, 3), normal(1, 2, 4, 2)),
                 lambda t, a, b: tuple(t.linalg.lstsq(a, b, driver="gelsd")[:2])),
+    _linalg_row("lu-square", lambda x: tuple(ag.linalg.lu(x)[1:]), _np_lu, (normal(2, 3, 3),),
+                lambda t, x: tuple(t.linalg.lu(x)[1:])),
+    _linalg_row("lu-wide", lambda x: tuple(ag.linalg.lu(x)[1:]), _np_lu, (normal(3, 5),),
+                lambda t, x: tuple(t.linalg.lu(x)[1:])),
+    _linalg_row("lu-tall", lambda x: tuple(ag.linalg.lu(x)[1:]), _np_lu, (normal(2, 4, 3),),
+                lambda t, x: tuple(t.linalg.lu(x)[1:])),
+    _linalg_row("lu_factor", lambda x: ag.linalg.lu_factor(x).LU, _np_lu_factor, (normal(2, 4, 4),),
+                lambda t, x: t.linalg.lu_factor(x).LU),
+    _linalg_row("lu_solve", lambda a, b: ag.linalg.lu_solve(*ag.linalg.lu_factor(a), b), np.linalg.solve,
+                (well_conditioned(2, 3, 3), normal(2, 3, 2)), lambda t, a, b: t.linalg.lu_solve(*t.linalg.lu_factor(a), b)),
+    _linalg_row("lu_solve-left=False-adjoint", lambda a, b: ag.linalg.lu_solve(*ag.linalg.lu_factor(a), b, left=False,
+                                                                               adjoint=True),
+                lambda a, b: np.swapaxes(np.linalg.solve(a, np.swapaxes(b, -1, -2)), -1, -2),
+                (well_conditioned(3, 3), normal(2, 2, 3)),
+                lambda t, a, b: t.linalg.lu_solve(*t.linalg.lu_factor(a), b, left=False, adjoint=True)),
     _linalg_row("matrix_power-3", lambda x: ag.linalg.matrix_power(x, 3), lambda x: np.linalg.matrix_power(x, 3),
                 (normal(2, 3, 3),), lambda t, x: t.linalg.matrix_power(x, 3)),
     _linalg_row("matrix_power--2", lambda x: ag.linalg.matrix_power(x, -2), lambda x: np.linalg.matrix_power(x, -2),
@@ -1230,7 +1272,8 @@ def test_table_covers_the_linalg_extension():
     """Each differentiable function of ag.linalg has at least one row."""
     names = {op.name.split("-")[0] for op in LINALG_EXTENSION}
     for function in ["inv", "det", "slogdet", "solve", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
-                     "lstsq", "matrix_power", "matrix_exp", "householder_product", "cross", "vecdot"]:
+                     "lstsq", "matrix_power", "matrix_exp", "householder_product", "cross", "vecdot", "lu", "lu_factor",
+                     "lu_solve"]:
         assert function in names, f"the op table has no row for ag.linalg.{function}"
 
 
