@@ -16,6 +16,12 @@ class _State(threading.local):
     saved_hooks = ()  # the active (pack_hook, unpack_hook) pairs, innermost last
     saved_hooks_disabled = None  # the error message of disable_saved_tensors_hooks, while active
 
+    def __init__(self):  # (run once in each thread, at its first use)
+        # The grad-mode blocks open in this thread, innermost last, each as (switch, the
+        # mode it replaced): one switch may be open at several levels and in several
+        # threads at once, and each block restores its own mode (see _Switch).
+        self.open_blocks = []
+
 
 state = _State()
 
@@ -44,52 +50,78 @@ class _NeedsCalling(type):
 
 
 class _Switch(metaclass=_NeedsCalling):
-    """A grad mode as a context manager and as a decorator of functions and generators."""
+    """A grad mode as a context manager and as a decorator of functions and generators.
+    One object may be entered again while open (nested, recursing, from several threads):
+    the modes to restore are kept per thread and per level (state.open_blocks), not on
+    the object, which PyTorch's keep, so that reusing one nested restores the wrong mode."""
     mode = True
     called_as = "()"  # for _NeedsCalling's message
 
     def __enter__(self):
-        self.previous = state.enabled
-        state.enabled = self.mode
+        s = state
+        s.open_blocks.append((self, s.enabled))
+        s.enabled = self.mode
         return self
 
-    def __exit__(self, *exc):
-        state.enabled = self.previous
+    def __exit__(self, exc_type, exc, traceback):
+        s = state
+        blocks = s.open_blocks
+        if blocks and blocks[-1][0] is self:  # blocks nest: the usual case
+            s.enabled = blocks.pop()[1]
+        else:
+            self._leave_out_of_order(blocks)
+
+    def _leave_out_of_order(self, blocks):
+        """Leave a block that is not the innermost open in this thread: a generator's,
+        closed after its caller opened a block of its own. Its mode is taken out from under
+        the blocks opened since: the mode in force stays theirs, and the next of them out
+        restores the mode this block replaced, as if this one had never been entered."""
+        for i in range(len(blocks) - 2, -1, -1):
+            if blocks[i][0] is self:
+                replaced = blocks.pop(i)[1]
+                blocks[i] = (blocks[i][0], replaced)
+                return
+        self._leave_unentered()
+
+    def _leave_unentered(self):
+        """Not open in this thread: entered in another (a generator resumed here), which
+        keeps the mode to restore; this thread's mode was not changed by it."""
 
     def __call__(self, fn):
-        mode = self.mode
+        # One object serves every call, recursive or from other threads (see __enter__).
         if inspect.isgeneratorfunction(fn):
-            return _generator_in_mode(fn, mode)
+            return _generator_in_mode(fn, self)
+        switch = self
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
+            with switch:
                 return fn(*args, **kwargs)
         return wrapper
 
 
-def _generator_in_mode(fn, mode):
-    """Wrap a generator function so that its body runs in ``mode`` each time it resumes
-    (and the caller's code between two values in the caller's mode), as PyTorch's does:
-    a plain wrapper would leave the mode before the body even starts."""
+def _generator_in_mode(fn, switch):
+    """Wrap a generator function so that its body runs in ``switch``'s mode each time it
+    resumes (and the caller's code between two values in the caller's mode), as PyTorch's
+    does: a plain wrapper would leave the mode before the body even starts."""
     @functools.wraps(fn)
     def generator(*args, **kwargs):
         gen = fn(*args, **kwargs)
         try:
-            with set_grad_enabled(mode):
+            with switch:
                 value = next(gen)
             while True:
                 try:
                     sent = yield value
                 except GeneratorExit:
-                    with set_grad_enabled(mode):
+                    with switch:
                         gen.close()
                     raise
                 except BaseException as error:  # thrown in by the caller: into the body
-                    with set_grad_enabled(mode):
+                    with switch:
                         value = gen.throw(error)
                 else:
-                    with set_grad_enabled(mode):
+                    with switch:
                         value = gen.send(sent)
         except StopIteration as stop:
             return stop.value
@@ -103,15 +135,38 @@ class set_grad_enabled(_Switch):
     called_as = "(False)"
 
     def __init__(self, mode):
+        s = state
         self.mode = bool(mode)
-        self.previous = state.enabled
-        state.enabled = self.mode
+        # The mode this call replaced, and the thread it replaced it in (that thread's
+        # open_blocks, for a cheap test): the first block entered there restores it, as
+        # `with ag.set_grad_enabled(False):` has changed the mode before it enters.
+        self._replaced = s.enabled
+        self._replaced_in = s.open_blocks
+        s.enabled = self.mode
 
     def __enter__(self):
+        # As PyTorch's: each entry sets the mode again (this one may be entered many times).
+        s = state
+        blocks = s.open_blocks
+        if self._replaced_in is blocks:
+            self._replaced_in = None  # (once)
+            blocks.append((self, self._replaced))
+        else:
+            blocks.append((self, s.enabled))
+        s.enabled = self.mode
         return self
 
+    def _restore_replaced(self):
+        """Give this thread back the mode the call replaced, if it is still to be restored."""
+        if self._replaced_in is state.open_blocks:
+            self._replaced_in = None
+            state.enabled = self._replaced
+
+    def _leave_unentered(self):
+        self._restore_replaced()  # (__exit__ called by hand after the call: PyTorch's restores)
+
     def __call__(self, fn):
-        state.enabled = self.previous  # a decorator: the mode applies inside fn only
+        self._restore_replaced()  # a decorator: the mode applies inside fn only
         return super().__call__(fn)
 
 
@@ -119,12 +174,9 @@ class _FixedSwitch(_Switch):
     """no_grad and enable_grad: they change nothing until entered, and decorate with or
     without parentheses (``@ag.no_grad()`` or ``@ag.no_grad``)."""
 
-    def __new__(cls, fn=None):
-        switch = super().__new__(cls)
+    def __new__(cls, fn=None):  # (no __init__: a switch is made on hot paths)
+        switch = object.__new__(cls)
         return switch if fn is None else switch(fn)
-
-    def __init__(self, fn=None):
-        pass
 
 
 class no_grad(_FixedSwitch):
@@ -147,9 +199,6 @@ class inference_mode(_FixedSwitch):
     def __new__(cls, mode=True):
         if callable(mode):  # @ag.inference_mode, without parentheses
             return super().__new__(cls, mode)
-        switch = super().__new__(cls)
+        switch = object.__new__(cls)
         switch.mode = not mode
         return switch
-
-    def __init__(self, mode=True):
-        pass
