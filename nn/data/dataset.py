@@ -109,7 +109,9 @@ def samples_at(dataset, positions):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``, in that order."""
+    """The samples of ``dataset`` at ``indices``, in that order. Each index reaches the
+    dataset as given, a negative one too (as PyTorch's: the dataset says what -1 means);
+    one outside [-len(dataset), len(dataset)) is refused here, not at the first read."""
 
     def __init__(self, dataset, indices):
         try:  # operator.index: a fractional index is a mistake, never silently truncated
@@ -121,7 +123,7 @@ class Subset(Dataset):
         if bad:
             raise IndexError(f"Subset: indices {bad[:5]} are out of range for a dataset of {n} samples")
         self.dataset = dataset
-        self.indices = [i % n for i in indices] if n else indices
+        self.indices = indices
 
     def __getitem__(self, index):
         if isinstance(index, list):  # several positions at once, passed on as one list, as PyTorch's Subset

@@ -134,6 +134,30 @@ def test_subset_of_subset_matches_torch(device, torch):
     assert as_lists(DataLoader(ours, batch_size=2)) == as_lists(torch.utils.data.DataLoader(theirs, batch_size=2))
 
 
+def test_subset_passes_negative_indices_to_its_dataset_as_torch(torch):
+    # The dataset decides what -1 means (a stream's "last", a keyed store's key -1...);
+    # Subset used to turn it into len(dataset) - 1 first.
+    class Asked:
+        def __init__(self):
+            self.asked = []
+
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, index):
+            self.asked.append(index)
+            return index
+
+    seen = []
+    for make in (Subset, torch.utils.data.Subset):
+        dataset = Asked()
+        subset = make(dataset, [-1, 2, -5])
+        values = [subset[0], subset[1], subset[2], subset[[2, 0]], subset.__getitems__([1, 0])]
+        seen.append((list(subset.indices), values, dataset.asked))
+    assert seen[0] == seen[1]
+    assert seen[0][0] == [-1, 2, -5]
+
+
 @pytest.mark.filterwarnings("ignore:Length of split")  # torch warns about empty splits
 def test_random_split_fraction_counts_match_torch(torch):
     for n in (0, 1, 7, 10, 33, 101):
