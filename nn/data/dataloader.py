@@ -15,7 +15,7 @@ import math
 import multiprocessing
 import operator
 import random
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, MutableSequence, Sequence
 
 import backends
 from autograd import Tensor, stack, tensor
@@ -411,10 +411,14 @@ def _reads_as(dataset, cls):
 
 
 def default_collate(samples):
-    """Stack a list of samples into a batch, keeping the samples' structure:
-    tuples and lists of fields give tuples (namedtuples keep their type), mappings give
-    mappings of their type (dicts, OrderedDicts...), Tensors and NumPy arrays or scalars are stacked on a new first axis
-    (keeping their dtype), Python numbers become a 1-d tensor, strings and bytes a list."""
+    """Stack a list of samples into a batch, keeping the samples' structure, as PyTorch's:
+    Tensors and NumPy arrays or scalars are stacked on a new first axis (keeping their
+    dtype), Python numbers become a 1-d tensor, strings and bytes stay a list (a tuple for
+    a sequence's field, as PyTorch's); mappings give
+    mappings of their type (dicts, OrderedDicts...), namedtuples their type, and any other
+    sequence (a list, a range, a deque...) is batched field by field into a sequence of its
+    type where one can be made from a list, else a list. Two choices are topograd's own: a
+    plain tuple gives a tuple (PyTorch's a list) and Python floats float32, the default dtype."""
     if not samples:
         raise ValueError(_NO_SAMPLES)
     first = samples[0]
@@ -426,25 +430,32 @@ def default_collate(samples):
                              "cannot be stacked into a batch; resize or pad them to one shape, or pass a "
                              "collate_fn (nn.utils.rnn.pad_sequence pads sequences)")
         return stack(samples, axis=0)
-    if isinstance(first, (tuple, list)):
-        if any(len(s) != len(first) for s in samples):
-            raise ValueError("default_collate: samples have different numbers of fields")
-        fields = (default_collate([s[i] for s in samples]) for i in range(len(first)))
-        return type(first)(*fields) if _is_namedtuple(first) else tuple(fields)
     if isinstance(first, Mapping):
         if any(not isinstance(s, Mapping) or s.keys() != first.keys() for s in samples):
             raise ValueError("default_collate: samples have different keys; every sample must be a dict "
                              "with the same keys")
         return _mapping_like(first, {key: default_collate([s[key] for s in samples]) for key in first})
-    if isinstance(first, (str, bytes)):  # first: NumPy's str_ is a str with an __array__
-        return list(samples)
+    if isinstance(first, (str, bytes)):
+        # The batch as it comes, as PyTorch's: a list from the loader or a mapping's field, a
+        # tuple for a sequence's field (its zip's). Before sequences (a string is one) and
+        # arrays (NumPy's str_ is a str with an __array__).
+        return tuple(samples) if isinstance(samples, tuple) else list(samples)
     if hasattr(first, "__array__") or hasattr(first, "__dlpack__"):
         # before the Python numbers: NumPy's float64 scalar is a float, and keeps its dtype as a 0-d array would
         return stack([tensor(s, device="cpu") for s in samples], axis=0)
     if isinstance(first, (bool, int, float)):
         return tensor(samples)
+    if isinstance(first, Sequence):
+        if any(len(s) != len(first) for s in samples):
+            raise ValueError("default_collate: samples have different numbers of fields")
+        fields = [default_collate(field) for field in zip(*samples)]
+        if _is_namedtuple(first):
+            return type(first)(*fields)
+        if isinstance(first, tuple):
+            return tuple(fields)
+        return _sequence_like(first, fields)
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; "
-                    "return Tensors, numbers, tuples or dicts of them, or pass a collate_fn")
+                    "return Tensors, numbers, or sequences or dicts of them, or pass a collate_fn")
 
 
 def default_convert(sample):
@@ -485,6 +496,22 @@ def _mapping_like(template, items):
         out.update(items)
         return out
     try:
+        return type(template)(items)
+    except TypeError:
+        return items
+
+
+def _sequence_like(template, items):
+    """``items`` (a list) in the sequence type of ``template``, as PyTorch's collate makes it:
+    a copy of a mutable one (a list subclass, a deque keeps its maxlen) with the items put
+    in, else the type made from a list; a plain list where neither works (a range, a
+    bytearray, which holds only small ints)."""
+    try:
+        if isinstance(template, MutableSequence):
+            out = copy.copy(template)
+            for i, item in enumerate(items):
+                out[i] = item
+            return out
         return type(template)(items)
     except TypeError:
         return items

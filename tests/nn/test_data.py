@@ -483,13 +483,14 @@ def test_loader_takes_integer_positions_of_any_integer_type(torch):
         batches_as_lists(torch.utils.data.DataLoader(theirs, batch_size=3, sampler=reference))
 
 
-def test_default_collate_keeps_bytes_as_a_list(torch):
+def test_default_collate_keeps_bytes_as_they_come(torch):
     samples = [(b"\x00\x01", 1), (b"\x02\x03", 2)]
     ours, theirs = default_collate(samples), torch.utils.data.default_collate(samples)
-    assert ours[0] == list(theirs[0]) == [b"\x00\x01", b"\x02\x03"]  # PyTorch keeps the batch as it comes
+    assert ours[0] == theirs[0] == (b"\x00\x01", b"\x02\x03")  # PyTorch keeps the batch as it comes: its zip's tuple
     assert ours[1].numpy().tolist() == theirs[1].tolist() == [1, 2]
     batch = next(iter(DataLoader(samples, batch_size=2)))
-    assert batch[0] == [b"\x00\x01", b"\x02\x03"]
+    assert batch[0] == next(iter(torch.utils.data.DataLoader(samples, batch_size=2)))[0] == (b"\x00\x01", b"\x02\x03")
+    assert default_collate([b"a", b"b"]) == torch.utils.data.default_collate([b"a", b"b"]) == [b"a", b"b"]
 
 
 def test_subset_indexed_with_a_list_of_positions(torch):

@@ -105,11 +105,91 @@ def test_default_collate_nested_structures_match_torch(device, torch):
         np.testing.assert_array_equal(mine.numpy(), ref.numpy())
 
 
-def test_default_collate_keeps_numpy_strings_as_a_list(device):
-    """NumPy's str_ is a str that also has __array__: labels read from a string array stay strings."""
+class Row(collections.abc.Sequence):
+    """A read-only sequence of the user's own, made from a list (as PyTorch rebuilds one)."""
+
+    def __init__(self, items):
+        self.items = list(items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    def __len__(self):
+        return len(self.items)
+
+
+COLLATE_TABLE = {  # Python floats are left out: topograd makes them float32 (documented)
+    "lists": [[1, 2], [3, 4], [5, 6]],
+    "ranges": [range(3), range(3, 6)],
+    "deques": [collections.deque([1, np.float32(2)]), collections.deque([3, np.float32(4)])],
+    "a deque with maxlen": [collections.deque([1, 2], maxlen=2), collections.deque([3, 4], maxlen=2)],
+    "a sequence of the user's": [Row([1, np.int16(2)]), Row([3, np.int16(4)])],
+    "bytearrays": [bytearray(b"ab"), bytearray(b"cd")],
+    "namedtuples": [Pair(np.int64(1), [np.float32(2)]), Pair(np.int64(3), [np.float32(4)])],
+    "dicts of lists": [{"a": [1, 2], "b": [np.float64(0.5)]}, {"a": [3, 4], "b": [np.float64(1.5)]}],
+    "lists of strings": [["a", "b"], ["c", "d"]],
+    "strings": ["cat", "dog"],
+    "bytes": [b"\x00", b"\x01"],
+    "numpy strings": list(np.array(["cat", "dog"])),
+    "numpy float64 scalars": [np.float64(1.5), np.float64(2.5)],
+    "numpy int8 scalars": [np.int8(-1), np.int8(2)],
+    "numpy uint8 scalars": [np.uint8(1), np.uint8(255)],
+    "numpy float16 scalars": [np.float16(1.5), np.float16(2)],
+    "numpy bools": [np.bool_(True), np.bool_(False)],
+    "bools in lists": [[True, False], [False, True]],
+    "a nested mix": [[{"x": range(2), "y": (np.arange(2), "s0")}, collections.deque([b"b0"]), Pair(0, [1])],
+                     [{"x": range(2, 4), "y": (np.arange(2, 4), "s1")}, collections.deque([b"b1"]), Pair(1, [2])]],
+}
+
+
+def assert_collated_alike(ours, theirs, example):
+    """ours == theirs, structure, types and dtypes, but for the documented difference: a plain
+    tuple sample gives a tuple (PyTorch's a list)."""
+    if type(theirs).__module__ == "torch":
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert ours.numpy().tolist() == theirs.tolist()
+        return
+    if type(example) is tuple:
+        assert type(ours) is tuple and type(theirs) is list
+    else:
+        assert type(ours) is type(theirs), (type(ours), type(theirs))
+    if isinstance(theirs, collections.abc.Mapping):
+        assert list(ours) == list(theirs)
+        for key in theirs:
+            assert_collated_alike(ours[key], theirs[key], example[key])
+    elif isinstance(theirs, (str, bytes)) or not isinstance(theirs, collections.abc.Sequence):
+        assert ours == theirs
+    else:
+        assert len(ours) == len(theirs)
+        if isinstance(theirs, collections.deque):
+            assert ours.maxlen == theirs.maxlen
+        parts = [example] * len(theirs) if isinstance(example, (str, bytes)) else list(example)
+        for mine, ref, part in zip(ours, theirs, parts if len(parts) == len(theirs) else [None] * len(theirs)):
+            assert_collated_alike(mine, ref, part)
+
+
+@pytest.mark.parametrize("name", COLLATE_TABLE)
+def test_default_collate_batches_sequences_and_scalars_as_torch(torch, name):
+    samples = COLLATE_TABLE[name]
+    assert_collated_alike(default_collate(samples), torch.utils.data.default_collate(samples), samples[0])
+
+
+@pytest.mark.parametrize("samples", [[range(2), range(3)], [collections.deque([1]), collections.deque([1, 2])]],
+                         ids=["ranges", "deques"])
+def test_default_collate_refuses_sequences_of_different_lengths(torch, samples):
+    with pytest.raises(RuntimeError, match="equal size"):
+        torch.utils.data.default_collate(samples)
+    with pytest.raises(ValueError, match="default_collate: samples have different numbers of fields"):
+        default_collate(samples)
+
+
+def test_default_collate_keeps_numpy_strings_as_strings(device, torch):
+    """NumPy's str_ is a str that also has __array__: labels read from a string array stay
+    strings, in the tuple PyTorch's gives a field of sequence samples."""
     labels = np.array(["cat", "dog"])
-    batch = default_collate([(np.float32(i), labels[i]) for i in range(2)])
-    assert batch[1] == ["cat", "dog"] and batch[0].tolist() == [0.0, 1.0]
+    samples = [(np.float32(i), labels[i]) for i in range(2)]
+    batch, theirs = default_collate(samples), torch.utils.data.default_collate(samples)
+    assert batch[1] == theirs[1] == ("cat", "dog") and batch[0].tolist() == [0.0, 1.0]
 
 
 @pytest.mark.parametrize("n,batch_size,drop_last", [(7, 3, False), (7, 3, True), (6, 3, True), (2, 5, False),
