@@ -14,6 +14,7 @@ import warnings
 from . import autocast_mode, grad_mode
 from .function import Function, observers
 from .tensor import Tensor, count_change
+from .user_code import user_stacklevel
 
 _state = grad_mode.state
 
@@ -34,7 +35,30 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         _backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs)
         return
     roots, seeds = _roots(tensors, grad_tensors, "backward", create_graph)
+    if create_graph:
+        _warn_of_grad_cycles()
     _run(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, None)
+
+
+# Whether _warn_of_grad_cycles has warned in this process (it warns once, as PyTorch's).
+_warned_of_grad_cycles = False
+
+
+def _warn_of_grad_cycles():
+    """backward(create_graph=True) makes each .grad it fills a recorded tensor whose graph
+    leads back to its own leaf: leaf -> .grad -> graph -> leaf, a cycle that only the garbage
+    collector frees, so the graph's buffers outlive the step. PyTorch 2.13 warns of this
+    once per process, at every backward (not ag.grad) with create_graph=True whose
+    arguments passed their checks, whether or not a .grad ends up in a cycle; so does this."""
+    global _warned_of_grad_cycles
+    if _warned_of_grad_cycles:
+        return
+    _warned_of_grad_cycles = True
+    warnings.warn("backward(create_graph=True) records the gradients it puts in .grad, so each such .grad "
+                  "holds a graph that leads back to its own tensor: a reference cycle that keeps that graph's "
+                  "memory until the garbage collector finds it. Use ag.grad(..., create_graph=True), which "
+                  "returns the gradients and leaves .grad alone, or set the .grad fields to None once you are "
+                  "done with them (warned once per process)", UserWarning, stacklevel=user_stacklevel())
 
 
 def _backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs):
@@ -103,6 +127,8 @@ def _gradients(outputs, inputs, grad_outputs, retain_graph, create_graph, into_l
                                "create it with requires_grad=True")
         x._fresh()
     roots, seeds = _roots(outputs, grad_outputs, "grad", create_graph)
+    if into_leaves and create_graph:  # backward(inputs=...): it fills .grad too
+        _warn_of_grad_cycles()
     wanted = {}
     for i, x in enumerate(inputs):
         key = (x, -1) if x.grad_fn is None else (x.grad_fn, x._output_nr)

@@ -363,6 +363,7 @@ def test_the_profiler_leaves_no_cycles(device, tmp_path):
     assert_no_cycles(lambda: _profiler(tmp_path), "a profiled step")
 
 
+@pytest.mark.filterwarnings("ignore:backward\\(create_graph=True\\) records:UserWarning")  # (the cycle it warns of)
 def test_backward_with_create_graph_cycle_is_only_the_leaf_and_its_grad(device):
     """As in PyTorch (which warns about it): backward(create_graph=True) gives a leaf a
     .grad whose graph leads back to the leaf. Setting .grad to None breaks it."""

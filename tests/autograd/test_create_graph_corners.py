@@ -10,9 +10,10 @@ import pytest
 
 import autograd as ag
 
-# PyTorch warns that backward(create_graph=True) makes a cycle through .grad; the tests
-# do that on purpose, to compare.
-pytestmark = pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
+# PyTorch and topograd warn that backward(create_graph=True) makes a cycle through .grad;
+# the tests do that on purpose, to compare.
+pytestmark = [pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning"),
+              pytest.mark.filterwarnings("ignore:backward\\(create_graph=True\\) records:UserWarning")]
 
 
 def f64(values, requires_grad=False):

@@ -123,6 +123,7 @@ def test_backward_from_several_roots(device):
     np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() * [1.0, 10.0] + np.cos(x.numpy()))
 
 
+@pytest.mark.filterwarnings("ignore:backward\\(create_graph=True\\) records:UserWarning")  # (the .grad cycle, made on purpose)
 def test_backward_with_create_graph_gives_a_differentiable_grad(device):
     x = f64([0.5, 2.0])
     (x ** 3).sum().backward(create_graph=True)

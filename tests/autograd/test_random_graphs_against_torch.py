@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 import autograd as ag
 
-# (PyTorch warns that backward(create_graph=True) makes a cycle; the programs do it on purpose.)
-pytestmark = pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
+# (PyTorch and topograd warn that backward(create_graph=True) makes a cycle; the programs do it on purpose.)
+pytestmark = [pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning"),
+              pytest.mark.filterwarnings("ignore:backward\\(create_graph=True\\) records:UserWarning")]
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -126,6 +126,7 @@ def test_backward_with_inputs_accumulates_only_into_those(device, torch):
 
 
 @pytest.mark.filterwarnings("ignore:Using backward.. with create_graph=True")  # PyTorch's, on its side
+@pytest.mark.filterwarnings("ignore:backward\\(create_graph=True\\) records:UserWarning")  # and ours: the cycle is made on purpose
 def test_backward_with_inputs_fills_a_non_leaf_and_records_under_create_graph(device, torch):
     def run(x, w):
         h = x * w

@@ -18,10 +18,11 @@ import nn
 import nn.functional as F
 from nn.utils.stateless import functional_call
 
-# PyTorch warns that backward(create_graph=True) makes a cycle through .grad (the
-# gradient-norm penalty does that on purpose, to compare), and that its own 'same'
-# padding with an even kernel copies the input.
+# PyTorch and topograd warn that backward(create_graph=True) makes a cycle through .grad
+# (the gradient-norm penalty does that on purpose, to compare), and PyTorch that its own
+# 'same' padding with an even kernel copies the input.
 pytestmark = [pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning"),
+              pytest.mark.filterwarnings("ignore:backward\\(create_graph=True\\) records:UserWarning"),
               pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")]
 
 

@@ -479,6 +479,7 @@ def test_load_state_dict_checks_every_entry_before_changing_any():
 # --- float16 gradients that the runs above turned up --------------------------------------------
 
 @pytest.mark.parametrize("shape", [(256, 8), (16, 16, 8)])
+@pytest.mark.filterwarnings("ignore:backward\\(create_graph=True\\) records:UserWarning")  # (the .grad cycle, made on purpose)
 def test_linear_bias_gradient_in_float16_adds_up_in_float32_as_torchs(torch, shape):
     """F.linear's bias gradient summed the batch in float16 (-5924 where PyTorch, adding up in
     float32 and rounding once, gives -5944)."""

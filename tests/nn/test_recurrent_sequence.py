@@ -213,6 +213,7 @@ def test_the_layer_output_may_change_in_place_before_backward(torch, kind):
 
 
 @pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.filterwarnings("ignore:backward\\(create_graph=True\\) records:UserWarning")  # (the .grad cycle, made on purpose)
 def test_a_hook_on_an_input_runs_once_under_create_graph(cell):
     """Under create_graph the ops recompute their steps from aliases of their inputs, so
     the inputs' own hooks run once, in the pass that called backward, and the gradient
@@ -228,6 +229,7 @@ def test_a_hook_on_an_input_runs_once_under_create_graph(cell):
     np.testing.assert_allclose(grads[True], grads[False], rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:backward\\(create_graph=True\\) records:UserWarning")  # (the .grad cycle, made on purpose)
 def test_an_input_frozen_after_the_call_gets_no_gradient_under_create_graph():
     inputs = make_inputs("lstm", (True, True, True, True))
     hs, _, c_n = nn_fused.lstm_sequence(*inputs, STEPS)
