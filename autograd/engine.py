@@ -10,6 +10,7 @@ import copy
 import numbers
 import threading
 import warnings
+from collections.abc import Mapping
 
 from . import autocast_mode, grad_mode
 from .function import Function, observers
@@ -83,7 +84,8 @@ def _backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs):
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, materialize_grads=False):
-    """Return d(outputs)/d(inputs) as a tuple, leaving every ``.grad`` untouched.
+    """Return d(outputs)/d(inputs) as a tuple (a dict for a dict of inputs, by the same
+    keys, as PyTorch 2.13's), leaving every ``.grad`` untouched.
 
     As PyTorch's: an input the outputs do not depend on is an error, or None with
     ``allow_unused=True``, or zeros with ``materialize_grads=True``. ``only_inputs``
@@ -95,6 +97,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         raise ValueError("grad: materialize_grads=True gives zeros for unused inputs, so it cannot go with "
                          "allow_unused=False; leave allow_unused out")
     allow_unused = bool(allow_unused) or materialize_grads
+    names = None
+    if type(inputs) is dict:  # named inputs (a model's named_parameters()): named gradients
+        names = list(inputs)
+        inputs = inputs.values()
+    elif isinstance(inputs, Mapping):  # (as PyTorch: its order or type might not be kept)
+        raise TypeError(f"grad: inputs is a {type(inputs).__name__}; pass a dict (dict(inputs)), a Tensor "
+                        "or a sequence of Tensors")
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
     if not inputs:  # as PyTorch: likely a list of parameters that was filtered to nothing
@@ -111,7 +120,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             found[i] = Tensor._make(x._backend.xp.zeros(x.shape, dtype=x.data.dtype), x._backend)
             if create_graph:  # as PyTorch's: differentiable again (to zero), like every other gradient
                 found[i].requires_grad_()
-    return tuple(found)
+    return tuple(found) if names is None else dict(zip(names, found))
 
 
 def _gradients(outputs, inputs, grad_outputs, retain_graph, create_graph, into_leaves):

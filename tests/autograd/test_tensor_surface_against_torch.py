@@ -1,6 +1,7 @@
 """The Tensor API surface and graph-state rules, against PyTorch: `.grad` assignment,
 hooks and their handles, grad modes as decorators and functions, `backward(inputs=)`,
 Python protocols (`==`, `format`, `__index__`, iteration, DLPack)."""
+import collections
 import copy
 import pickle
 import warnings
@@ -396,3 +397,24 @@ def test_numpy_force_gives_a_writable_array_of_a_tensor_that_requires_grad_as_to
         assert array.flags.writeable and array.tolist() == [1.0, 2.0]
     x.numpy(force=True)[0] = 9.0
     assert x.tolist()[0] == 9.0  # shares the memory, as PyTorch's on the CPU
+
+
+def test_grad_with_a_dict_of_inputs_gives_a_dict_of_gradients_as_torch(device, torch):
+    # PyTorch 2.13's grad takes named inputs (a model's named_parameters, say) and names
+    # their gradients; topograd's took the dict's keys for the inputs.
+    def run(lib, grad):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([3.0, 4.0], requires_grad=True)
+        unused = lib.tensor([5.0], requires_grad=True)
+        got = grad((x * w * w).sum(), {"w": w, "x": x, "unused": unused}, allow_unused=True)
+        zeros = grad((x * w).sum(), {"unused": unused}, materialize_grads=True)
+        return {k: None if g is None else g.tolist() for k, g in {**got, "zeros": zeros["unused"]}.items()}
+    ours, theirs = run(ag, ag.grad), run(torch, torch.autograd.grad)
+    assert ours == theirs == {"w": [6.0, 16.0], "x": [9.0, 16.0], "unused": None, "zeros": [0.0]}
+    assert list(ours) == list(theirs)
+    x = ag.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match="dict"):  # another Mapping: refused, as by PyTorch
+        ag.grad((x * 2).sum(), collections.OrderedDict(x=x))
+    with pytest.raises(TypeError):
+        torch.autograd.grad((torch.ones(1, requires_grad=True) * 2).sum(),
+                            collections.OrderedDict(x=torch.ones(1, requires_grad=True)))
