@@ -59,7 +59,7 @@ def test_a_worker_makes_its_batches_on_the_cpu_and_never_touches_the_gpu(gpu, de
         batches = list(DataLoader(Draws(), batch_size=2, seed=1, **FORK))
     assert len(batches) == 2
     for seeds, devices, draws, positions in batches:
-        assert devices == ["cpu", "cpu"]
+        assert devices == ("cpu", "cpu")  # strings collate into a tuple, as PyTorch's
         # the batch lands on the default device, moved there by this process
         assert positions.device == "cuda:0" and positions.tolist() in ([0, 1], [2, 3])
         ag.manual_seed(seeds.tolist()[0])  # the worker's draws: from its CPU generator, seeded base_seed + id
