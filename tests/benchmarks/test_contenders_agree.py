@@ -179,3 +179,15 @@ def test_interleaved_rounds_let_each_contender_follow_every_other_equally_often(
     assert all(sorted(r) == sorted(calls) for r in rounds)
     follows = collections.Counter(pair for r in rounds for pair in zip(r, r[1:]))
     assert follows == {pair: 2 for pair in itertools.permutations("abc", 2)}
+
+
+@pytest.mark.parametrize("case", ["gelu", "pdist", "depthwise3x3-stride2", "grid_sample"])
+def test_op_path_contenders_compute_the_same_output(case, monkeypatch):
+    """``python -m benchmarks.op_paths``: both contenders of a case compute the same op
+    (at a smaller size here, to keep the test quick)."""
+    from benchmarks import op_paths
+    op, shapes, dtype = op_paths.CASES[case]
+    small = [tuple(min(n, 8) if i < len(s) - 1 or s[-1] != 2 else n for i, n in enumerate(s)) for s in shapes]
+    monkeypatch.setitem(op_paths.CASES, case, (op, small, dtype))
+    outputs = {who: _numpy(call()) for who, call in op_paths.contenders(case).items()}
+    np.testing.assert_allclose(outputs["topograd"], outputs["torch"], **TOL)
