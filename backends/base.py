@@ -463,6 +463,21 @@ class Backend:
         caller's NaN-aware path always runs. NumPy answers exactly."""
         return True
 
+    def any_true(self, mask):
+        """Whether the bool array ``mask`` holds a True, for a kernel that can skip work
+        no element needs (a branch of a piecewise function). True here: asking a device
+        would wait for it, so the work is always done, and must be right either way.
+        NumPy answers exactly."""
+        return True
+
+    def blockwise(self, kernel, *arrays):
+        """``kernel(*arrays)`` for an elementwise ``kernel`` (its result's element i depends
+        on element i of each array alone) of arrays of one shape, the same values; the
+        kernel returns an array of that shape, or a tuple of them. A backend
+        may run it on a block of elements at a time, so that the kernel's temporaries stay
+        in cache (NumPy's). Here, one call."""
+        return kernel(*arrays)
+
     def masked(self, values, keep, out=None):
         """``values`` where ``keep`` (from ``relu_mask`` or ``keep_mask``, of the same
         shape) holds, else 0, whatever ``values`` holds there, inf and NaN included:

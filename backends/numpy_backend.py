@@ -22,6 +22,9 @@ RELU_ROW = 1 << 14
 # scatter_add's flat route builds an int64 index per element, twice float32 values' bytes:
 # past this many elements (32 MiB of index) the row-wise add.at takes the larger gradients.
 FLAT_SCATTER_MAX = 1 << 22
+# Bytes of each array in one block of blockwise (32K float32 elements): the kernel's
+# temporaries then stay in L2 rather than each pass going out to memory and back.
+ELEMENTWISE_BLOCK_BYTES = 1 << 17
 # A ufunc's accumulate scans one line at a time, element by element (each step waits for
 # the last): 3 ms for a (1000, 1000) float32 running maximum along either axis, 11 ms along
 # axis 0 of (1024, 1024) (columns 4 KiB apart share cache sets). Stepping along the axis
@@ -362,6 +365,31 @@ class NumpyBackend(Backend):
 
     def may_hold_nan(self, x):
         return x.size > 0 and bool(np.isnan(np.max(x)))  # max passes NaN on, in one fast pass
+
+    def any_true(self, mask):
+        return bool(np.any(mask))
+
+    def blockwise(self, kernel, *arrays):
+        # A kernel of dozens of passes (erf's rational functions) over arrays larger than
+        # the cache goes out to memory and back on each; a block at a time it stays in L2:
+        # erfc on 4M float32, 240 -> 105 ms.
+        first = arrays[0]
+        block = max(1, ELEMENTWISE_BLOCK_BYTES // first.itemsize)
+        if first.size <= 2 * block or any(a.shape != first.shape for a in arrays[1:]):
+            return kernel(*arrays)
+        flat = [np.reshape(a, (a.size,)) for a in arrays]  # (a copy where a is not C-contiguous)
+        head = kernel(*(f[:block] for f in flat))
+        several = isinstance(head, tuple)
+        heads = head if several else (head,)
+        outs = tuple(np.empty(first.size, dtype=h.dtype) for h in heads)
+        for out, h in zip(outs, heads):
+            out[:block] = h
+        for start in range(block, first.size, block):
+            results = kernel(*(f[start:start + block] for f in flat))
+            for out, r in zip(outs, results if several else (results,)):
+                out[start:start + block] = r
+        shaped = tuple(np.reshape(out, first.shape) for out in outs)
+        return shaped if several else shaped[0]
 
     def relu_(self, x):
         self._relu_into(x, x)

@@ -218,12 +218,19 @@ def _erf_near(xp, x):
     return x * _rational(small * small, _ERF_A, _ERF_B, 3)
 
 
-def _scaled_erfc(xp, y):
+def _always(mask):
+    return True
+
+
+def _scaled_erfc(xp, y, needed=_always):
     """exp(y^2) erfc(y) (erfcx) for y >= 0.5: Cody's R(y), the part of erfc without the
     exponential, so it neither overflows nor underflows up to y = inf; computed everywhere,
     meaningful only there. Past y = 1e9 the 1/y^2 correction is below 1e-18 and is
-    computed at 1e9, so that y^2 does not overflow."""
+    computed at 1e9, so that y^2 does not overflow. ``needed(mask)`` (a backend's
+    any_true) may say that no y is past 4, where the far form's passes are skipped."""
     mid = xp.clip(y, 0.5, 4.0)
+    if not needed(y > 4.0):
+        return _rational(mid, _ERF_C, _ERF_D, 7)
     far = xp.maximum(y, 4.0)
     bounded = xp.minimum(far, 1e9)
     inv = 1 / (bounded * bounded)
@@ -238,39 +245,43 @@ def _exp_square(xp, y, sign):
     return xp.exp(sign * (yt * yt)) * xp.exp(sign * ((y - yt) * (y + yt)))
 
 
-def _erf_parts(xp, x):
+def _erf_parts(xp, x, needed=_always):
     """``|x|``, erf(x) for |x| <= 0.5 (``near``), and erfc(|x|) for |x| > 0.5 (``tail``),
     each computed everywhere and meaningful only on its own range."""
     y = xp.abs(x)
     near = _erf_near(xp, x)
     # erfc(y) = exp(-y^2) R(y), R from 0.5 to where erfc underflows
     tail_at = xp.clip(y, 0.5, _ERFC_UNDERFLOW)
-    tail = _exp_square(xp, tail_at, -1.0) * _scaled_erfc(xp, tail_at)
+    tail = _exp_square(xp, tail_at, -1.0) * _scaled_erfc(xp, tail_at, needed)
     return y, near, tail
 
 
-def _erf(xp, x):
-    y, near, tail = _erf_parts(xp, x)
+def _erf(xp, x, needed=_always):
+    y, near, tail = _erf_parts(xp, x, needed)
     return xp.where(y <= 0.5, near, xp.sign(x) * (1 - tail))
 
 
-def _erfc(xp, x):
+def _erfc(xp, x, needed=_always):
     """erfc(x) straight from Cody's tail for x > 0.5, so that it keeps its relative
     precision where 1 - erf(x) would cancel to 0 (from x = 6 in double, 4 in float)."""
-    y, near, tail = _erf_parts(xp, x)
+    y, near, tail = _erf_parts(xp, x, needed)
     tail = xp.where(y > _ERFC_UNDERFLOW, xp.zeros((), dtype=tail.dtype), tail)  # (far stops there)
     return xp.where(y <= 0.5, 1 - near, xp.where(x > 0, tail, 2 - tail))
 
 
 def _special(kernel, x, *more):
-    """``kernel`` on the arrays of x (and of ``more``, tensors of x's dtype); float16
-    through float32, as PyTorch computes it: the rational functions' terms pass float16's
-    largest number (65504) from |x| = 2.5."""
-    xp = x._backend.xp
+    """``kernel`` (elementwise) on the arrays of x (and of ``more``, tensors of x's dtype),
+    through the backend's blockwise; float16 through float32, as PyTorch computes it: the
+    rational functions' terms pass float16's largest number (65504) from |x| = 2.5."""
+    backend = x._backend
+    xp = backend.xp
     if x.dtype == dtypes.float16:
-        wide = (xp.astype(t.data, xp.float32) for t in (x, *more))
-        return xp.astype(kernel(xp, *wide), x.data.dtype)
-    return kernel(xp, x.data, *(t.data for t in more))
+        def run(*arrays):
+            return xp.astype(kernel(xp, *(xp.astype(a, xp.float32) for a in arrays)), arrays[0].dtype)
+    else:
+        def run(*arrays):
+            return kernel(xp, *arrays)
+    return backend.blockwise(run, x.data, *(t.data for t in more))
 
 
 @without_floating_point_warnings
@@ -278,7 +289,8 @@ class Erf(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _special(_erf, x)
+        needed = x._backend.any_true
+        return _special(lambda xp, a: _erf(xp, a, needed), x)
 
     @staticmethod
     def backward(ctx, gy):
@@ -296,7 +308,8 @@ class Erfc(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _special(_erfc, x)
+        needed = x._backend.any_true
+        return _special(lambda xp, a: _erfc(xp, a, needed), x)
 
     @staticmethod
     def backward(ctx, gy):

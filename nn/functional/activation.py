@@ -154,7 +154,6 @@ def celu(input, alpha=1.0, inplace=False):
     return nn_fused.elu(input, alpha, 1.0, 1.0 / alpha)
 
 
-_SQRT_HALF = math.sqrt(0.5)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
@@ -169,7 +168,7 @@ def gelu(input, approximate="none"):
     if input.dtype == dtypes.float16:
         return in_float32(lambda wide: gelu(wide, approximate), input)
     if approximate == "none":
-        return input * nn_fused.erfc(input * -_SQRT_HALF) * 0.5
+        return nn_fused.gelu(input)  # (input * erfc(input * -sqrt(1/2)) * 0.5, as one op)
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
         return input * (_tanh(inner) + 1) * 0.5

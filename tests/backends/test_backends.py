@@ -670,3 +670,50 @@ def test_matmul_of_an_inner_size_of_one_gives_blass_bits(dtype, shapes, scratch)
     _same_bits(got, want)
     with pytest.raises(ValueError, match="mismatch in its core dimension"):
         NumpyBackend().matmul(a, np.ones((2,) + shapes[1][-1:], dtype))
+
+
+# --- blockwise and any_true (elementwise kernels a block at a time) ----------------------------
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+def test_blockwise_gives_one_whole_calls_values_and_shape(device, layout):
+    # NumPy's runs the kernel a cache-sized block at a time (here over 10 blocks, the last
+    # one short); the values, dtype and shape are those of one call on the whole arrays.
+    backend = backends.get(device)
+    rng = np.random.default_rng(15)
+    a = rng.standard_normal((7, 300, 190))
+    b = rng.standard_normal((190, 300, 7)).transpose(2, 1, 0) if layout == "strided" else rng.standard_normal(a.shape)
+    xp = backend.xp
+
+    def kernel(u, v):
+        return xp.exp(-(u * u)) * v + xp.astype(u > v, u.dtype), xp.astype(u < 0, xp.int64)
+
+    a, b = backend.from_numpy(a), backend.from_numpy(b)
+    got = backend.blockwise(kernel, a, b)
+    one = backend.blockwise(lambda u: kernel(u, u)[0], a)
+    for out, expected in zip((*got, one), (*kernel(a, b), kernel(a, a)[0])):
+        out, expected = host(backend, out), host(backend, expected)
+        assert out.shape == expected.shape and out.dtype == expected.dtype
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_blockwise_runs_numpy_kernels_on_blocks_and_small_arrays_whole():
+    backend = backends.get("cpu")
+    sizes = []
+
+    def kernel(u):
+        sizes.append(u.size)
+        return u + 1
+
+    backend.blockwise(kernel, np.zeros((3, 5)))
+    assert sizes == [15]
+    sizes.clear()
+    big = np.zeros(400_000, np.float32)
+    np.testing.assert_array_equal(backend.blockwise(kernel, big), big + 1)
+    assert len(sizes) > 3 and max(sizes) * 4 < big.nbytes  # each block's temporaries fit in cache
+
+
+def test_any_true_is_exact_on_numpy_and_never_a_false_no_elsewhere(device):
+    backend = backends.get(device)
+    none, one = np.zeros(1000, bool), np.zeros(1000, bool)
+    one[997] = True
+    assert backend.any_true(backend.from_numpy(one))
+    assert not backend.any_true(backend.from_numpy(none)) or device != "cpu"

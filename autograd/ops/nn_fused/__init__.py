@@ -6,8 +6,8 @@ logits, made a chunk of rows at a time) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy, the ELU family's expm1, the hardswish's gradient at NaN), and the
 leaky ReLU and piecewise-linear activations (hardtanh, threshold, the shrinks, PReLU's parts),
-whose gradients stay connected to their input. One family per module; erfc, which
-the exact GELU takes, and erf are re-exported from ops.exponential.
+whose gradients stay connected to their input, and the exact GELU (its erfc a block
+at a time). One family per module; erfc and erf are re-exported from ops.exponential.
 
 Each backward is written in Tensor ops, or is its own Function placed right under
 the op (``Conv2dInputGrad`` under ``Conv2d``), or evaluates one formula on bare
@@ -29,6 +29,7 @@ from .binary_cross_entropy import binary_cross_entropy
 from .convolution import conv2d
 from .ctc import ctc_loss
 from .fractional_max_pool import fractional_max_pool
+from .gelu import gelu
 from .conv_transpose import conv_transpose2d
 from .huber import huber
 from .layer_norm import layer_norm
@@ -48,7 +49,7 @@ from .window import VolumeWindow, Window
 from ..exponential import erf, erfc  # (erfc for the exact GELU; they live there, as ag.erf and ag.erfc)
 
 __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
-           "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "erfc", "fractional_max_pool", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
+           "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "erfc", "fractional_max_pool", "gelu", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "linear_cross_entropy", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_with_indices",
            "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "sign_part", "softmax", "softplus", "tanhshrink", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",

@@ -1,0 +1,80 @@
+"""The exact GELU is one op (nn_fused.gelu), run through the backend's blockwise: its
+values, gradients and second derivatives are the composition's it replaced,
+x * erfc(x * -sqrt(1/2)) * 0.5, bit for bit, on inputs of many blocks, strided ones,
+and the tails; and they match PyTorch's. erf and erfc, blockwise too, give one whole
+call's values."""
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn.functional as F
+from autograd.ops.exponential import _erf, _erfc
+
+from .torch_compare import named_rng
+
+SPECIALS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5 * math.sqrt(2), 4 * math.sqrt(2), 6.0, -6.0, -40.0, 40.0]
+
+
+def _composed(x):
+    return x * ag.erfc(x * -math.sqrt(0.5)) * 0.5
+
+
+def _inputs(dtype, name):
+    rng = named_rng(name)
+    flat = np.concatenate([rng.standard_normal(100_000) * 3, SPECIALS]).astype(dtype)
+    return flat, rng.standard_normal((70, 33, 60)).astype(dtype).transpose(2, 0, 1)  # (strided)
+
+
+def _value_and_grads(fn, values, incoming):
+    x = ag.tensor(values, requires_grad=True)
+    y = fn(x)
+    (g,) = ag.grad(y, x, ag.tensor(incoming), create_graph=True)
+    (gg,) = ag.grad((g * g).sum(), x)
+    x2 = ag.tensor(values, requires_grad=True)
+    (g_plain,) = ag.grad(fn(x2), x2, ag.tensor(incoming))
+    return [a.numpy() for a in (y, g, gg, g_plain)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_gelu_gives_the_compositions_values_and_derivatives_bit_for_bit(dtype):
+    for values in _inputs(dtype, f"gelu blocks {dtype.__name__}"):
+        incoming = named_rng("gelu incoming").standard_normal(values.shape).astype(dtype)
+        with np.errstate(invalid="ignore"):
+            ours = _value_and_grads(F.gelu, values, incoming)
+            composed = _value_and_grads(_composed, values, incoming)
+        for a, b in zip(ours, composed):
+            assert a.dtype == b.dtype == dtype
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_gelu_of_many_blocks_matches_torch(torch, dtype):
+    values = named_rng("gelu torch").standard_normal((4, 64, 1000)).astype(dtype) * 3
+    incoming = named_rng("gelu torch incoming").standard_normal(values.shape).astype(dtype)
+    x, tx = ag.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    y, ty = F.gelu(x), torch.nn.functional.gelu(tx)
+    y.backward(ag.tensor(incoming))
+    ty.backward(torch.tensor(incoming))
+    # (PyTorch's float32 takes 1 + erf(x / sqrt(2)), which cancels below 0: 1e-6 off there)
+    tol = dict(rtol=1e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_gelu_second_derivative_by_gradgradcheck(dtype):
+    x = ag.tensor(named_rng("gelu gradgrad").standard_normal(9) * 3, requires_grad=True)
+    assert ag.gradcheck(F.gelu, (x,))
+    assert ag.gradgradcheck(F.gelu, (x,))
+
+
+@pytest.mark.parametrize("name, kernel", [("erf", _erf), ("erfc", _erfc)])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_erf_and_erfc_of_many_blocks_give_one_whole_calls_values(name, kernel, dtype):
+    values = _inputs(dtype, f"{name} blocks")[0]
+    with np.errstate(all="ignore"):
+        wide = values.astype(np.float32) if dtype == np.float16 else values
+        expected = kernel(np, wide).astype(dtype)
+    np.testing.assert_array_equal(getattr(ag, name)(ag.tensor(values)).numpy(), expected)
