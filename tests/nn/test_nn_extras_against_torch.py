@@ -277,6 +277,43 @@ def test_pdist_is_the_upper_triangle_row_by_row_and_handles_few_rows(device, tor
     assert ag.gradcheck(F.pdist, [x]) and ag.gradgradcheck(F.pdist, [x])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_euclidean_pdist_op_gives_the_compositions_values_and_gradients_bit_for_bit(device, dtype, layout):
+    """The Euclidean pdist is one op (a row at a time); its distances, gradients and second
+    derivatives are those of the composition it replaced (both rows of each pair gathered,
+    the 2-norm of the difference), equal and NaN rows included."""
+    from autograd.ops.nn_fused.pdist import composed_pdist
+    rng = named_rng(f"pdist op {dtype} {layout}")
+    x = rng.standard_normal((40, 9)).astype(dtype)
+    x[3], x[20], x[21], x[5, 2] = x[7], 0.0, 0.0, np.nan
+    x = np.asfortranarray(x) if layout == "F" else x
+    incoming = ag.tensor(rng.standard_normal(40 * 39 // 2).astype(dtype))
+    results = []
+    for fn in (F.pdist, composed_pdist):
+        xo = ag.tensor(x, requires_grad=True)
+        y = fn(xo)
+        (g,) = ag.grad(y, xo, incoming)
+        small = ag.tensor(x[8:20], requires_grad=True)
+        (g1,) = ag.grad(fn(small), small, incoming[:66], create_graph=True)
+        (g2,) = ag.grad((g1 * g1).sum(), small)
+        results.append([t.numpy() for t in (y, g, g1, g2)])
+    for ours, composed in zip(*results):
+        assert ours.dtype == composed.dtype == dtype
+        np.testing.assert_array_equal(ours, composed)
+
+
+def test_euclidean_pdist_of_many_rows_matches_pytorch(torch):
+    x = named_rng("pdist many rows").standard_normal((300, 64)).astype(np.float32)
+    xo, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yo, yt = F.pdist(xo), torch.nn.functional.pdist(xt)
+    np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    w = named_rng("pdist many rows w").standard_normal(yt.shape).astype(np.float32)
+    yo.backward(ag.tensor(w))
+    yt.backward(torch.tensor(w))
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
 def test_pdist_refuses_bad_arguments():
     with pytest.raises(ValueError, match="2-D input"):
         F.pdist(ag.ones((2, 3, 4)))

@@ -1,7 +1,7 @@
 """Fused primitives for neural networks: ops whose composition from simpler ops
 would be slower (linear, conv2d, conv3d and their transposes, 2-D and 3-D pooling, an RNN, LSTM or GRU time step
 or whole sequence, batch, layer and RMS norm, padding, fold and unfold, resampling along an axis,
-the Huber and smooth L1 losses) or heavy on memory (cross-entropy of a linear layer's
+the Huber and smooth L1 losses, the Euclidean pdist) or heavy on memory (cross-entropy of a linear layer's
 logits, made a chunk of rows at a time) or numerically
 fragile (softmax, log-softmax, cross-entropy from logits, softplus, binary
 cross-entropy, the ELU family's expm1, the hardswish's gradient at NaN), and the
@@ -36,6 +36,7 @@ from .layer_norm import layer_norm
 from .linear import linear
 from .linear_cross_entropy import linear_cross_entropy
 from .padding import axis_runs as padding_axis_runs, pad
+from .pdist import pdist
 from .plane_indexing import max_unpool2d
 from .sliding_blocks import fold, unfold
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_with_indices
@@ -51,6 +52,6 @@ from ..exponential import erf, erfc  # (erfc for the exact GELU; they live there
 __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool2d", "avg_pool3d", "binary_cross_entropy",
            "conv2d", "conv3d", "conv_transpose2d", "conv_transpose3d", "cross_entropy", "ctc_loss", "elu", "erf", "erfc", "fractional_max_pool", "gelu", "gru_sequence", "gru_step", "hardsigmoid_clip", "hardswish", "hardtanh",
            "huber", "leaky_relu", "linear", "linear_cross_entropy", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_with_indices",
-           "max_pool3d", "max_unpool2d", "rnn_sequence", "rnn_step", "shrink", "sign_part", "softmax", "softplus", "tanhshrink", "threshold",
+           "max_pool3d", "max_unpool2d", "pdist", "rnn_sequence", "rnn_step", "shrink", "sign_part", "softmax", "softplus", "tanhshrink", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
            "batch_norm", "layer_norm", "rms_norm"]
