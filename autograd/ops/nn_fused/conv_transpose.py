@@ -10,6 +10,7 @@ conv2d's: in_size the transposed output's size, out_size x's."""
 from ...function import Function
 from ..reduction import Sum
 from .convolution import Conv2d, bias_axes
+from .depthwise import is_depthwise
 
 
 class ConvTranspose2d(Function):
@@ -30,7 +31,8 @@ class ConvTranspose2d(Function):
         # the input gradient's backward's two ops, sharing gy's im2col matrix (the larger
         # side here), which both GEMMs read: made once, a step at batch 64, 16 -> 8
         # channels, 14x14 -> 28x28 took 4.0 ms instead of 4.6
-        cols = family.im2col(gy._backend, gy.data, weight.shape[2:], window) if need_x and need_w else None
+        shared = need_x and need_w and not (gy.ndim == 4 and is_depthwise(weight.shape, groups))  # (no im2col)
+        cols = family.im2col(gy._backend, gy.data, weight.shape[2:], window) if shared else None
         gx = family.conv.apply(gy, weight, None, window, groups, cols) if need_x else None
         gw = family.weight_grad.apply(x, gy, weight.shape, window, groups, None, cols) if need_w else None
         gb = Sum.apply(gy, bias_axes(gy), False) if need_b else None

@@ -4,6 +4,7 @@ from backends import dtypes
 
 from ..reduction import Sum
 from ...function import Function
+from . import depthwise
 
 
 def _matmul_groups(backend, a, b, groups):
@@ -101,6 +102,13 @@ class Conv2d(Function):
         backend = x._backend
         xp = backend.xp
         o = weight.data.shape[0]
+        ctx.window, ctx.groups = window, groups
+        if x.ndim == 4 and depthwise.is_depthwise(weight.shape, groups):  # no im2col: see depthwise.py
+            y = depthwise.convolve(backend, x.data, weight.data, window)
+            if bias is not None:
+                y += xp.reshape(xp.astype(bias.data, y.dtype), (o, 1, 1, 1))
+            ctx.save_for_backward(x, weight, None)
+            return xp.permute_dims(y, (1, 0, 2, 3))
         if cols is None:
             cols = ctx.family.im2col(backend, x.data, weight.data.shape[2:], window)
         y = _matmul_groups(backend, xp.reshape(weight.data, (o, -1)), cols, groups)
@@ -109,7 +117,6 @@ class Conv2d(Function):
         n = x.data.shape[0]
         out = window.out_size
         y = xp.permute_dims(xp.reshape(y, (o, n) + out), (1, 0) + tuple(range(2, 2 + len(out))))
-        ctx.window, ctx.groups = window, groups
         ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
         return y
 
@@ -118,10 +125,11 @@ class Conv2d(Function):
         x, weight, cols = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         family = ctx.family
-        rows = _channel_rows(x._backend.xp, gy.data) if need_x or need_w else None
+        direct = x.ndim == 4 and depthwise.is_depthwise(weight.shape, ctx.groups)  # (which take no rows)
+        rows = _channel_rows(x._backend.xp, gy.data) if (need_x or need_w) and not direct else None
         gx = family.input_grad.apply(gy, weight, ctx.window, ctx.groups, rows) if need_x else None
-        gw = (family.weight_grad.apply(gy, x, weight.shape, ctx.window, ctx.groups, rows, cols.data)
-              if need_w else None)
+        gw = (family.weight_grad.apply(gy, x, weight.shape, ctx.window, ctx.groups, rows,
+                                       None if cols is None else cols.data) if need_w else None)
         gb = Sum.apply(gy, bias_axes(gy), False) if need_b else None
         return gx, gw, gb, None, None, None
 
@@ -148,6 +156,10 @@ class Conv2dInputGrad(Function):
         if rows is None:
             rows = _channel_rows(xp, gy.data)
         out_dtype = xp.result_type(gy.data, weight.data)
+        if depthwise.is_depthwise(weight.shape, groups):  # no GEMM, no col2im: see depthwise.py
+            gx, cropped = depthwise.input_grad(backend, gy.data, weight.data, window)
+            gx = xp.permute_dims(gx, (1, 0, 2, 3))
+            return _finished(xp, gx if cropped else window.crop(gx), bias, out_dtype)
         w, rows = _summed_in(backend, gy, weight, rows)
         o, cg, kh, kw = w.shape
         w = xp.reshape(w, (groups, o // groups, cg * kh * kw))
@@ -218,6 +230,8 @@ class Conv2dWeightGrad(Function):
         xp = backend.xp
         ctx.window, ctx.groups = window, groups
         ctx.save_for_backward(gy, x)
+        if x.ndim == 4 and depthwise.is_depthwise(weight_shape, groups):  # no im2col: see depthwise.py
+            return depthwise.weight_grad(backend, gy.data, x.data, weight_shape, window)
         if rows is None:
             rows = _channel_rows(xp, gy.data)
         if cols is None:
