@@ -198,6 +198,38 @@ def test_max_pool2d_of_ties_sends_each_window_gradient_to_its_first_cell_like_to
     _close(xo.grad, xt.grad)
 
 
+@pytest.mark.parametrize("shape, kwargs", [
+    ((5, 6, 14, 15), dict(kernel_size=3, stride=2, padding=1)),  # several images a block
+    ((2, 5, 40, 41), dict(kernel_size=(3, 2), stride=(1, 2), padding=1, dilation=2)),  # a few channels of one
+    ((3, 4, 12, 12), dict(kernel_size=2, stride=2))])  # windows that tile
+def test_max_pool2d_a_block_at_a_time_gives_one_blocks_values_and_torchs(device, torch, monkeypatch, shape, kwargs):
+    """Max pooling and its gradient run a cache-sized block of images (or of one image's
+    channels) at a time: the same values, gradients and indices as in one block, bit for
+    bit, and as PyTorch's, with ties, NaN and -inf in the input."""
+    from autograd.ops.nn_fused import pooling
+    x = named_rng(f"pool blocks {shape}").standard_normal(shape)
+    x.flat[::7] = x.flat[1::7]  # ties
+    x.flat[5::401], x.flat[11::397] = np.nan, -np.inf
+    g = named_rng(f"pool blocks g {shape}").standard_normal(
+        torch.nn.functional.max_pool2d(torch.tensor(x), **kwargs).shape)
+    monkeypatch.setattr(pooling, "_BLOCK_BYTES", 2048)  # many blocks, at these small sizes
+    results = []
+    for block_bytes in (2048, 1 << 40):
+        monkeypatch.setattr(pooling, "_BLOCK_BYTES", block_bytes)
+        xo = _leaf(x)
+        yo, io = F.max_pool2d(xo, return_indices=True, **kwargs)
+        yo.backward(ag.tensor(g))
+        results.append([yo.numpy(), io.numpy(), xo.grad.numpy()])
+    for blocked, whole in zip(*results):
+        np.testing.assert_array_equal(blocked, whole)
+    xt = torch.tensor(x, requires_grad=True)
+    yt, it = torch.nn.functional.max_pool2d(xt, return_indices=True, **kwargs)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_array_equal(results[0][0], yt.detach().numpy())
+    np.testing.assert_array_equal(results[0][1], it.numpy())
+    np.testing.assert_allclose(results[0][2], xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_empty_batches_through_conv_and_pooling_match_torch(device, torch):
     x, w, b = np.zeros((0, 2, 5, 5)), named_rng("empty").standard_normal((3, 2, 3, 3)), np.ones(3)
     for name, ours, theirs in (

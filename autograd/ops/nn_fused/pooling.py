@@ -62,6 +62,27 @@ def _last_nan_hits(xp, padded, m, window):
     return hits
 
 
+# Bytes of one block's padded planes (see _blocks): with the block's maxima and masks, within L2.
+_BLOCK_BYTES = 1 << 19
+
+
+def _blocks(shape, window, dtype_bits):
+    """Index tuples of blocks of the (N, C) axes of an (N, C, H, W) array whose padded
+    planes take about _BLOCK_BYTES: whole images where one fits, else channels of one.
+    Each kernel offset's slices then read the block from cache, not memory (a 3x3 window
+    reads each cell nine times)."""
+    n, c = shape[:2]
+    hp, wp = window.padded_size
+    plane = max(1, hp * wp * dtype_bits // 8)
+    if not (n and c):  # (nothing to pool: one empty block)
+        return [(...,)]
+    if c * plane <= _BLOCK_BYTES:
+        step = max(1, _BLOCK_BYTES // (c * plane))
+        return [(slice(a, min(a + step, n)), ...) for a in range(0, n, step)]
+    step = max(1, _BLOCK_BYTES // plane)
+    return [(slice(a, a + 1), slice(b, min(b + step, c)), ...) for a in range(n) for b in range(0, c, step)]
+
+
 def _pool_grad_buffer(backend, shape, dtype, window):
     """Memory for a pooled activation's gradient (N, C, H, W), laid out as (C, N, H, W),
     the layout of conv2d's outputs, so that it matches the activation; in scratch
@@ -104,13 +125,14 @@ class MaxPool2d(Function):
         if found is not None:  # overlapping windows: the kernel's maxima, the masked writes' gradient
             m = found[0]
         else:
-            xp = backend.xp
-            padded = window.pad(xp, x.data, -math.inf)
-            m = None
-            for _, rows, cols in window.offsets():
-                m = padded[..., rows, cols] if m is None else xp.maximum(m, padded[..., rows, cols])
-            if window.kernel == (1, 1):  # m is still a view of the input
-                m = xp.asarray(m, copy=True)
+            xp, data = backend.xp, x.data
+            m = xp.empty(data.shape[:2] + window.out_size, dtype=data.dtype)
+            for block in _blocks(data.shape, window, xp.finfo(data.dtype).bits):
+                padded = window.pad(xp, data[block], -math.inf)
+                most = None
+                for _, rows, cols in window.offsets():
+                    most = padded[..., rows, cols] if most is None else xp.maximum(most, padded[..., rows, cols])
+                m[block] = most
         ctx.window = window
         ctx.save_for_backward(x, m)
         return m
@@ -134,16 +156,17 @@ class MaxPool2dGrad(Function):
         xp = backend.xp
         ctx.window = window
         ctx.save_for_backward(x, m)
-        padded = window.pad(xp, x.data, -math.inf)
-        g = gy.data
-        out = _pool_grad_buffer(backend, padded.shape, g.dtype, window)
+        data, g = x.data, gy.data
+        out = _pool_grad_buffer(backend, data.shape[:2] + window.padded_size, g.dtype, window)
         overlapping = window.overlapping
-        for rows, cols, hit in _first_max_hits(backend, padded, m.data, window):
-            keep = backend.keep_mask(hit)  # the generator is done with hit
-            if overlapping:
-                out[..., rows, cols] = out[..., rows, cols] + backend.masked(g, keep)
-            else:  # straight into the strided slice: one pass, not a temporary and a copy
-                backend.masked(g, keep, out=out[..., rows, cols])
+        for block in _blocks(data.shape, window, xp.finfo(data.dtype).bits):  # (out[block]: a view)
+            padded, out_block, g_block = window.pad(xp, data[block], -math.inf), out[block], g[block]
+            for rows, cols, hit in _first_max_hits(backend, padded, m.data[block], window):
+                keep = backend.keep_mask(hit)  # the generator is done with hit
+                if overlapping:
+                    out_block[..., rows, cols] = out_block[..., rows, cols] + backend.masked(g_block, keep)
+                else:  # straight into the strided slice: one pass, not a temporary and a copy
+                    backend.masked(g_block, keep, out=out_block[..., rows, cols])
         return window.crop(out)
 
     @staticmethod
