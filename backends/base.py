@@ -66,6 +66,10 @@ class Backend:
     # whether col2im is one kernel (else a strided add per kernel offset, which callers
     # with a faster route for short windows, a stride-1 convolution's, take that instead)
     col2im_is_one_kernel = False
+    # whether a kernel of many passes over an array (a sliding window's offsets) should run
+    # a cache-sized block of it at a time: on a CPU each pass over a large array goes out to
+    # memory and back; on a GPU each call is a kernel launch, so one block is best there
+    works_in_cache_blocks = True
 
     def __init__(self, device, xp):
         self.device = device

@@ -35,6 +35,7 @@ def _import_cupy():
 class CupyBackend(Backend):
     name = "cupy"
     col2im_is_one_kernel = True
+    works_in_cache_blocks = False
 
     def __init__(self, index=0):
         cupy = _import_cupy()

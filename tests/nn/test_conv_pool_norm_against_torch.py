@@ -206,16 +206,15 @@ def test_max_pool2d_a_block_at_a_time_gives_one_blocks_values_and_torchs(device,
     """Max pooling and its gradient run a cache-sized block of images (or of one image's
     channels) at a time: the same values, gradients and indices as in one block, bit for
     bit, and as PyTorch's, with ties, NaN and -inf in the input."""
-    from autograd.ops.nn_fused import pooling
+    from autograd.ops.nn_fused import cache_blocks
     x = named_rng(f"pool blocks {shape}").standard_normal(shape)
     x.flat[::7] = x.flat[1::7]  # ties
     x.flat[5::401], x.flat[11::397] = np.nan, -np.inf
     g = named_rng(f"pool blocks g {shape}").standard_normal(
         torch.nn.functional.max_pool2d(torch.tensor(x), **kwargs).shape)
-    monkeypatch.setattr(pooling, "_BLOCK_BYTES", 2048)  # many blocks, at these small sizes
     results = []
-    for block_bytes in (2048, 1 << 40):
-        monkeypatch.setattr(pooling, "_BLOCK_BYTES", block_bytes)
+    for block_bytes in (2048, 1 << 40):  # many blocks at these small sizes, then one
+        monkeypatch.setattr(cache_blocks, "BLOCK_BYTES", block_bytes)
         xo = _leaf(x)
         yo, io = F.max_pool2d(xo, return_indices=True, **kwargs)
         yo.backward(ag.tensor(g))

@@ -8,7 +8,7 @@ import pytest
 
 import autograd as ag
 import nn.functional as F
-from autograd.ops.nn_fused import depthwise
+from autograd.ops.nn_fused import cache_blocks, depthwise
 
 from .torch_compare import named_rng
 
@@ -52,10 +52,13 @@ def _arrays(name, dtype, kernel, settings, transposed=False):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("settings", SETTINGS, ids=str)
-def test_depthwise_conv_matches_the_general_path_to_second_order(device, monkeypatch, dtype, kernel, settings):
+@pytest.mark.parametrize("block_bytes", [cache_blocks.BLOCK_BYTES, 600], ids=["one block", "blocks"])
+def test_depthwise_conv_matches_the_general_path_to_second_order(device, monkeypatch, dtype, kernel, settings,
+                                                                 block_bytes):
     if settings.get("padding") == "same" and "stride" in settings:
         pytest.skip("'same' takes stride 1")
     arrays = _arrays(f"depthwise {settings}", dtype, kernel, settings)
+    monkeypatch.setattr(cache_blocks, "BLOCK_BYTES", block_bytes)  # 600: channels of one image a block
     direct = _results(*arrays, settings)
     _general_path(monkeypatch)
     general = _results(*arrays, settings)

@@ -15,9 +15,7 @@ offset order (a GEMM adds in its own order: the values agree to rounding). float
 adds up in float32 and rounds once, as the GEMMs do."""
 from backends import dtypes
 
-# Bytes of one block's padded image: with its product and running sum, within L2.
-_BLOCK_BYTES = 1 << 19
-
+from .cache_blocks import cache_blocks
 
 def is_depthwise(weight_shape, groups):
     """Whether a 2-D convolution's (O, C/G, KH, KW) weight is depthwise: one input and one
@@ -31,18 +29,6 @@ def _work_dtype(backend, *arrays):
     common = xp.result_type(*arrays)
     wide = backend.canonical_dtype(common) == dtypes.float16
     return (backend.native_dtype(dtypes.float32) if wide else common), common
-
-
-def _blocks(shape, plane_bytes):
-    """(channel slice, image slice) blocks of a (C, N, ...) array whose (N) planes take
-    ``plane_bytes`` each: whole images for as many channels as fit, else some images of one."""
-    c, n = shape[:2]
-    per_channel = n * plane_bytes
-    if per_channel <= _BLOCK_BYTES:
-        step = max(1, _BLOCK_BYTES // per_channel)
-        return [(slice(a, min(a + step, c)), slice(0, n)) for a in range(0, c, step)]
-    step = max(1, _BLOCK_BYTES // plane_bytes)
-    return [(slice(a, a + 1), slice(b, min(b + step, n))) for a in range(c) for b in range(0, n, step)]
 
 
 def _padded(xp, block, window, dtype):
@@ -76,7 +62,7 @@ def convolve(backend, x, weight, window):
     w = _per_offset(xp, weight, work)
     out = xp.empty(xc.shape[:2] + window.out_size, dtype=work)
     hp, wp = window.padded_size
-    for cs, ns in _blocks(xc.shape, hp * wp * xp.finfo(work).bits // 8):
+    for cs, ns in cache_blocks(backend, xc.shape, hp * wp * xp.finfo(work).bits // 8):
         image = _padded(xp, xc[cs, ns, ...], window, work)
         total = None
         for k, rows, cols in window.offsets():
@@ -101,10 +87,10 @@ def input_grad(backend, gy, weight, window):
     gc = _channels_first(xp, gy)
     w = _per_offset(xp, weight, work)
     if window.stride == (1, 1):
-        return _stride_1_input_grad(xp, gc, w, window, work), True
+        return _stride_1_input_grad(backend, gc, w, window, work), True
     gx = xp.empty(gc.shape[:2] + window.padded_size, dtype=work)
     hp, wp = window.padded_size
-    for cs, ns in _blocks(gc.shape, hp * wp * xp.finfo(work).bits // 8):
+    for cs, ns in cache_blocks(backend, gc.shape, hp * wp * xp.finfo(work).bits // 8):
         block = gc[cs, ns, ...]
         if block.dtype != work:
             block = xp.astype(block, work)
@@ -115,16 +101,17 @@ def input_grad(backend, gy, weight, window):
     return gx, False
 
 
-def _stride_1_input_grad(xp, gc, w, window, work):
+def _stride_1_input_grad(backend, gc, w, window, work):
     """gx[y, x] = the sum over offsets (i, j) of w[i, j] gy[y + top - i dh, x + left - j dw],
     gy 0 outside its (OH, OW): gy placed at (dh (KH-1), dw (KW-1)) in zeros of the padded
     size plus that reach, each offset reads a slice (H, W) of it."""
+    xp = backend.xp
     (kh, kw), (dh, dw), (h, wd) = window.kernel, window.dilation, window.in_size
     top, _, left, _ = window.padding
     (oh, ow), (hp, wp) = window.out_size, window.padded_size
     reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)
     gx = xp.empty(gc.shape[:2] + (h, wd), dtype=work)
-    for cs, ns in _blocks(gc.shape, (hp + reach_h) * (wp + reach_w) * xp.finfo(work).bits // 8):
+    for cs, ns in cache_blocks(backend, gc.shape, (hp + reach_h) * (wp + reach_w) * xp.finfo(work).bits // 8):
         block = gc[cs, ns, ...]
         spread = xp.zeros(block.shape[:2] + (hp + reach_h, wp + reach_w), dtype=work)
         spread[:, :, reach_h:reach_h + oh, reach_w:reach_w + ow] = block
@@ -150,7 +137,7 @@ def weight_grad(backend, gy, x, weight_shape, window):
     c, _, kh, kw = weight_shape
     gw = xp.zeros((c, kh * kw), dtype=work)
     hp, wp = window.padded_size
-    for cs, ns in _blocks(xc.shape, hp * wp * xp.finfo(work).bits // 8):
+    for cs, ns in cache_blocks(backend, xc.shape, hp * wp * xp.finfo(work).bits // 8):
         image = _padded(xp, xc[cs, ns, ...], window, work)
         block = gc[cs, ns, ...]
         if block.dtype != work:

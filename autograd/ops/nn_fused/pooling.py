@@ -7,6 +7,7 @@ from ...function import Function
 from ...tensor import Tensor
 from ..indexing import IndexAdd, save_index, saved_index
 from ..shape import reshape
+from .cache_blocks import cache_blocks
 
 
 def _first_max_hits(backend, padded, m, window):
@@ -62,25 +63,12 @@ def _last_nan_hits(xp, padded, m, window):
     return hits
 
 
-# Bytes of one block's padded planes (see _blocks): with the block's maxima and masks, within L2.
-_BLOCK_BYTES = 1 << 19
-
-
-def _blocks(shape, window, dtype_bits):
-    """Index tuples of blocks of the (N, C) axes of an (N, C, H, W) array whose padded
-    planes take about _BLOCK_BYTES: whole images where one fits, else channels of one.
-    Each kernel offset's slices then read the block from cache, not memory (a 3x3 window
-    reads each cell nine times)."""
-    n, c = shape[:2]
+def _window_blocks(backend, data, window):
+    """Index tuples of the cache_blocks of (N, C, H, W) ``data`` by its padded planes: each kernel offset's
+    slices then read a block from cache, not memory (a 3x3 window reads each cell nine times)."""
     hp, wp = window.padded_size
-    plane = max(1, hp * wp * dtype_bits // 8)
-    if not (n and c):  # (nothing to pool: one empty block)
-        return [(...,)]
-    if c * plane <= _BLOCK_BYTES:
-        step = max(1, _BLOCK_BYTES // (c * plane))
-        return [(slice(a, min(a + step, n)), ...) for a in range(0, n, step)]
-    step = max(1, _BLOCK_BYTES // plane)
-    return [(slice(a, a + 1), slice(b, min(b + step, c)), ...) for a in range(n) for b in range(0, c, step)]
+    blocks = cache_blocks(backend, data.shape, hp * wp * backend.xp.finfo(data.dtype).bits // 8)
+    return [(a, b, ...) for a, b in blocks]  # (the standard wants every axis named, or an ellipsis)
 
 
 def _pool_grad_buffer(backend, shape, dtype, window):
@@ -127,7 +115,7 @@ class MaxPool2d(Function):
         else:
             xp, data = backend.xp, x.data
             m = xp.empty(data.shape[:2] + window.out_size, dtype=data.dtype)
-            for block in _blocks(data.shape, window, xp.finfo(data.dtype).bits):
+            for block in _window_blocks(backend, data, window):
                 padded = window.pad(xp, data[block], -math.inf)
                 most = None
                 for _, rows, cols in window.offsets():
@@ -159,7 +147,7 @@ class MaxPool2dGrad(Function):
         data, g = x.data, gy.data
         out = _pool_grad_buffer(backend, data.shape[:2] + window.padded_size, g.dtype, window)
         overlapping = window.overlapping
-        for block in _blocks(data.shape, window, xp.finfo(data.dtype).bits):  # (out[block]: a view)
+        for block in _window_blocks(backend, data, window):  # (out[block]: a view)
             padded, out_block, g_block = window.pad(xp, data[block], -math.inf), out[block], g[block]
             for rows, cols, hit in _first_max_hits(backend, padded, m.data[block], window):
                 keep = backend.keep_mask(hit)  # the generator is done with hit
