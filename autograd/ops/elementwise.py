@@ -427,6 +427,9 @@ def cos(x):
 
 
 class Tanh(Function):
+    """float16's slope (from the float16 output, as PyTorch's) is computed in float32 and
+    rounded once, as PyTorch's: in float16 steps 7% of it was off, up to 16 units."""
+
     @staticmethod
     def forward(ctx, x):
         y = x._backend.xp.tanh(x.data)
@@ -438,7 +441,7 @@ class Tanh(Function):
         y, = ctx.saved_tensors
         if _grad_state.enabled:  # create_graph: recorded, so it can be differentiated again
             return TanhGrad.apply(gy, y)
-        return Tensor._make(TanhGrad.gradient(gy.data, y.data), gy._backend)  # a plain backward: no op dispatch
+        return Tensor._make(TanhGrad.gradient(gy, y), gy._backend)  # a plain backward: no op dispatch
 
 
 class TanhGrad(Function):
@@ -447,10 +450,17 @@ class TanhGrad(Function):
     @staticmethod
     def forward(ctx, gy, y):
         ctx.save_for_backward(gy, y)
-        return TanhGrad.gradient(gy.data, y.data)
+        return TanhGrad.gradient(gy, y)
 
     @staticmethod
     def gradient(gy, y):
+        """``gy * (1 - y * y)`` of the tensors, as an array (float16 rounded once: see Tanh)."""
+        if y.dtype == dtypes.float16:
+            return through_float32(TanhGrad.kernel, gy, y)
+        return TanhGrad.kernel(gy.data, y.data)
+
+    @staticmethod
+    def kernel(gy, y):
         return gy * (1 - y * y)
 
     @staticmethod
