@@ -99,16 +99,16 @@ def _units_off(got, want):
     return np.abs(got.astype(np.float64) - want) / unit
 
 
-def _value_and_gradient(fn, x, g):
-    """fn's float16 value at x and x's gradient for the output gradient g, ours and PyTorch's."""
+def _value_and_gradient(ours, theirs, x, g):
+    """The float16 value at x and x's gradient for the output gradient g, ours and PyTorch's."""
     leaf = ag.tensor(x, requires_grad=True)
-    y = fn(ag, leaf)
+    y = ours(leaf)
     y.backward(ag.tensor(g))
-    theirs = torch.tensor(x, requires_grad=True)
-    ty = fn(torch, theirs)
+    their_leaf = torch.tensor(x, requires_grad=True)
+    ty = theirs(their_leaf)
     ty.backward(torch.tensor(g))
     assert y.dtype == "float16" and leaf.grad.dtype == "float16"
-    return y.numpy(), leaf.grad.numpy(), ty.detach().numpy(), theirs.grad.numpy()
+    return y.numpy(), leaf.grad.numpy(), ty.detach().numpy(), their_leaf.grad.numpy()
 
 
 def _output_gradient(x):
@@ -119,7 +119,7 @@ def test_float16_sigmoid_is_torch_s_and_its_slope_rounds_once():
     # In float16 steps 14% of the values were a unit off PyTorch's (some two), and the slope, taken from the
     # float16 output (as PyTorch's), up to 5,472 steps off (0 near x = 7.6, where the output rounded to 1)
     x, g = _EVERY_FLOAT16, _output_gradient(_EVERY_FLOAT16)
-    y, gx, ty, _ = _value_and_gradient(lambda lib, t: lib.sigmoid(t), x, g)
+    y, gx, ty, _ = _value_and_gradient(F.sigmoid, torch.sigmoid, x, g)
     assert np.sum(y != ty) <= 2  # two near-ties, where NumPy's float32 exp and PyTorch's part
     y64 = y.astype(np.float64)
     slope = g.astype(np.float64) * y64 * (1 - y64)  # from the float16 output, as PyTorch's
@@ -132,8 +132,46 @@ def test_float16_sigmoid_is_torch_s_and_its_slope_rounds_once():
 def test_float16_tanh_slope_is_torch_s():
     # 1 - y * y in float16 steps put 7% of the slopes off PyTorch's float32 ones, up to 16 units
     x, g = _EVERY_FLOAT16, _output_gradient(_EVERY_FLOAT16)
-    y, gx, ty, tgx = _value_and_gradient(lambda lib, t: lib.tanh(t), x, g)
+    y, gx, ty, tgx = _value_and_gradient(F.tanh, torch.tanh, x, g)
     np.testing.assert_array_equal(y, ty)
     np.testing.assert_array_equal(gx, tgx)
     y64 = y.astype(np.float64)
     assert _units_off(gx, g.astype(np.float64) * (1 - y64 * y64)).max() <= 0.5 + 2 ** -12
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _elu64(alpha, scale=1.0, input_scale=1.0):
+    """The ELU family's float64 value and slope."""
+    def value(x):
+        return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) * input_scale))
+
+    def slope(x):
+        return scale * np.where(x > 0, 1, alpha * input_scale * np.exp(np.minimum(x, 0) * input_scale))
+    return value, slope
+
+
+ELU_FAMILY = {
+    "elu": (F.elu, torch.nn.functional.elu, *_elu64(1.0)),
+    "elu alpha 0.5": (lambda x: F.elu(x, 0.5), lambda x: torch.nn.functional.elu(x, 0.5), *_elu64(0.5)),
+    "selu": (F.selu, torch.nn.functional.selu, *_elu64(_SELU_ALPHA, _SELU_SCALE)),
+    "celu alpha 2": (lambda x: F.celu(x, 2.0), lambda x: torch.nn.functional.celu(x, 2.0), *_elu64(2.0, 1.0, 0.5)),
+}
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # selu's inf, as NumPy's warns
+@pytest.mark.parametrize("name", ELU_FAMILY)
+def test_float16_elu_family_is_torch_s_and_rounded_once(name):
+    # Each float16 step rounded (the coefficients too) put 14% of selu's values a unit off (some two), 1-2% of
+    # celu's and elu's with alpha other than 1, and 6-16% of the gradients, up to 3 units
+    ours, theirs, value64, slope64 = ELU_FAMILY[name]
+    x, g = _EVERY_FLOAT16, _output_gradient(_EVERY_FLOAT16)
+    y, gx, ty, tgx = _value_and_gradient(ours, theirs, x, g)
+    x64 = x.astype(np.float64)
+    assert np.sum(y != ty) <= 1 and np.sum(gx != tgx) <= 2  # near-ties, where NumPy's float32 exp and PyTorch's part
+    want = value64(x64)
+    finite = np.abs(want) <= 65504  # (selu past 62,000: inf, as PyTorch's)
+    assert np.all(y[~finite] == np.inf)
+    assert _units_off(y[finite], want[finite]).max() <= 0.5 + 2 ** -12
+    assert _units_off(gx, g.astype(np.float64) * slope64(x64)).max() <= 0.5 + 2 ** -12
