@@ -8,7 +8,7 @@ import math
 
 from backends import dtypes
 
-from ..elementwise import Relu, ReluGrad, input_place, sigmoid, tanh, through_float32, where
+from ..elementwise import Relu, ReluGrad, in_float32, input_place, sigmoid, tanh, through_float32, where
 from ..polynomial import horner
 from ...function import Function
 from ...grad_mode import state as _grad_state
@@ -44,7 +44,8 @@ class Tanhshrink(Function):
     difference lost half its digits at x = 1e-4, all of them at 1e-8), as (x cosh(x) - sinh(x))
     / cosh(x), from that series; beyond, the difference loses at most 2 bits. The slope is
     tanh(x)^2, where the composition's 1 - (1 - tanh(x)^2) cancelled (11% off at x = 1e-8, 0
-    at 1e-20). float16 is computed in float32 and rounded once."""
+    at 1e-20). float16 is computed in float32 and rounded once, the slope too (tanh(x) and its
+    square each rounded to float16 put 15% of the gradients off, up to 2.6 units)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -61,8 +62,14 @@ class Tanhshrink(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        t = tanh(x)
-        return gy * (t * t)
+        if x.dtype == dtypes.float16:
+            return in_float32(_times_tanhshrink_slope, gy, x)
+        return _times_tanhshrink_slope(gy, x)
+
+
+def _times_tanhshrink_slope(gy, x):
+    t = tanh(x)
+    return gy * (t * t)
 
 
 def tanhshrink(x):
