@@ -6,9 +6,9 @@ Tensor ops, with no gradient code: each ``eps`` sits where PyTorch puts it."""
 from autograd.autocast_mode import autocast_op
 from autograd.linalg import norm_order, p_norm
 from autograd.ops import nn_fused
+from autograd.ops.nn_fused.pdist import composed_pdist
 from autograd.ops.elementwise import clip
 from autograd.ops.reduction import sum as _sum
-from autograd.ops.elementwise import constant
 from autograd.ops.shape import broadcast_to
 from autograd.shapes import broadcast_shapes, single_axis
 from backends import dtypes
@@ -62,14 +62,7 @@ def pdist(input, p=2.0):
         raise ValueError(f"{op}: p must be non-negative (pdist only supports p >= 0), got {p}")
     if p == 2 and input.dtype in (dtypes.float32, dtypes.float64) and input._backend.works_in_cache_blocks:
         return nn_fused.pdist(input)  # (a row at a time: on a GPU each row's calls would be kernel launches)
-    n = input.shape[0]
-    xp = input._backend.xp
-    rows = xp.arange(n)
-    first = xp.reshape(rows, (n, 1)) + xp.zeros((1, n), dtype=rows.dtype)
-    second = xp.reshape(rows, (1, n)) + xp.zeros((n, 1), dtype=rows.dtype)
-    upper = second > first  # row-major order of the pairs (i, j), i < j
-    i, j = constant(first[upper], input), constant(second[upper], input)
-    return p_norm(op, input[i] - input[j], p, 1)
+    return composed_pdist(input, p)
 
 
 @autocast_op("cosine_similarity")

@@ -62,9 +62,10 @@ def _row_major(xp, data):
     return xp.reshape(xp.reshape(data, (data.shape[0] * data.shape[1],)), data.shape)
 
 
-def composed_pdist(x):
-    """The same distances as Tensor ops: both rows of every pair gathered, and the 2-norm
-    of their difference."""
+def composed_pdist(x, p=2):
+    """The p-norm distances as Tensor ops: both rows of every pair gathered, and the norm
+    of their difference (F.pdist's path for other orders and float16, and this op's
+    backward under create_graph)."""
     from ...linalg import p_norm  # (linalg imports the ops)
     n = x.shape[0]
     xp = x._backend.xp
@@ -73,7 +74,7 @@ def composed_pdist(x):
     second = xp.reshape(rows, (1, n)) + xp.zeros((n, 1), dtype=rows.dtype)
     upper = second > first  # row-major order of the pairs (i, j), i < j
     i, j = constant(first[upper], x), constant(second[upper], x)
-    return p_norm("pdist", x[i] - x[j], 2, 1)
+    return p_norm("pdist", x[i] - x[j], p, 1)
 
 
 def pdist(x):
