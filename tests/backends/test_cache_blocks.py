@@ -14,6 +14,7 @@ from backends.cupy_backend import CupyBackend
                                                 ((0, 4), 100), ((4, 0), 100), ((6, 2), 0)])
 def test_blocks_cover_the_leading_axes_once(monkeypatch, shape, plane_bytes):
     monkeypatch.setattr(module, "BLOCK_BYTES", 1000)
+    monkeypatch.setattr(module, "WHOLE_BLOCKS", 0)
     seen = np.zeros(shape, dtype=int)
     blocks = cache_blocks(backends.get("cpu"), shape, plane_bytes)
     for a, b in blocks:
@@ -22,6 +23,12 @@ def test_blocks_cover_the_leading_axes_once(monkeypatch, shape, plane_bytes):
     assert (seen == 1).all()
     if np.prod(shape) and plane_bytes * shape[1] > 1000:
         assert all(a.stop - a.start == 1 for a, _ in blocks)  # one entry of the first axis at a time
+
+
+def test_a_small_array_is_one_block(monkeypatch):
+    monkeypatch.setattr(module, "BLOCK_BYTES", 1000)
+    assert cache_blocks(backends.get("cpu"), (4, 10), 100) == [(slice(None), slice(None))]  # 4 blocks' worth
+    assert len(cache_blocks(backends.get("cpu"), (5, 10), 100)) == 5
 
 
 def test_one_block_where_calls_are_kernel_launches():

@@ -114,13 +114,17 @@ class MaxPool2d(Function):
             m = found[0]
         else:
             xp, data = backend.xp, x.data
-            m = xp.empty(data.shape[:2] + window.out_size, dtype=data.dtype)
-            for block in _window_blocks(backend, data, window):
+            blocks = _window_blocks(backend, data, window)
+            m = None if len(blocks) == 1 else xp.empty(data.shape[:2] + window.out_size, dtype=data.dtype)
+            for block in blocks:
                 padded = window.pad(xp, data[block], -math.inf)
                 most = None
                 for _, rows, cols in window.offsets():
                     most = padded[..., rows, cols] if most is None else xp.maximum(most, padded[..., rows, cols])
-                m[block] = most
+                if m is None:  # one block: the maxima themselves (a copy where they are a view of x, a 1x1 kernel's)
+                    m = xp.asarray(most, copy=True) if window.kernel == (1, 1) else most
+                else:
+                    m[block] = most
         ctx.window = window
         ctx.save_for_backward(x, m)
         return m
