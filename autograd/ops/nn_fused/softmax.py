@@ -3,7 +3,7 @@ op computed with the max shifted out, so that large logits stay finite."""
 import math
 
 from backends import dtypes
-from ..elementwise import astype, exp, float_sum, where
+from ..elementwise import exp, float_sum, in_float32, through_float32, where
 from ..reduction import Sum
 from ..shape import reshape
 from ...function import Function
@@ -19,46 +19,49 @@ def _along_an_empty_axis(ctx, xp, data):
     return out
 
 
-def _widened(x):
-    """x's array and its dtype, a float16 one as float32: float16 softmax and log-softmax
-    compute in float32 and round once, forward and backward, as PyTorch's kernels (each
-    float16 step rounded again, up to 9 units off PyTorch's in the value and 90 in the
-    gradient)."""
-    if x.dtype != dtypes.float16:
-        return x.data, x.dtype
-    return x._backend.xp.astype(x.data, x._backend.native_dtype(dtypes.float32)), dtypes.float32
+def _in_float32_for_float16(kernel, x):
+    """``kernel`` of x's array; float16 softmax and log-softmax compute in float32 and round
+    once, forward and backward, as PyTorch's kernels (each float16 step rounded again, up to
+    9 units off PyTorch's in the value and 90 in the gradient)."""
+    return through_float32(kernel, x) if x.dtype == dtypes.float16 else kernel(x.data)
 
 
-def _in_float32(*tensors):
-    """Tensors as float32 where they are float16, and the dtype to round the result to."""
-    if tensors[0].dtype != dtypes.float16:
-        return tensors, None
-    return tuple(astype(t, dtypes.float32) for t in tensors), dtypes.float16
+def _gradient_in_float32_for_float16(gradient, y, gy):
+    """``gradient(y, gy)`` in Tensor ops, float16 in float32 (see above)."""
+    return in_float32(gradient, y, gy) if y.dtype == dtypes.float16 else gradient(y, gy)
 
 
-def _rounded(t, dtype):
-    return t if dtype is None else astype(t, dtype)
+def _shifted_by_max(xp, data, axis):
+    return data - xp.max(data, axis=axis, keepdims=True)
+
+
+def _float_sum(backend, data, axis):
+    return float_sum(backend, data, backend.canonical_dtype(data.dtype), axis=axis, keepdims=True)
 
 
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
-        xp = x._backend.xp
+        backend = x._backend
         ctx.axis = axis
         if x.data.shape[axis] == 0:
-            return _along_an_empty_axis(ctx, xp, x.data)
-        data, dtype = _widened(x)
-        e = xp.exp(data - xp.max(data, axis=axis, keepdims=True))
-        e /= float_sum(x._backend, e, dtype, axis=axis, keepdims=True)
-        e = xp.astype(e, x.data.dtype, copy=False)
+            return _along_an_empty_axis(ctx, backend.xp, x.data)
+
+        def kernel(data):
+            e = backend.xp.exp(_shifted_by_max(backend.xp, data, axis))
+            e /= _float_sum(backend, e, axis)
+            return e
+        e = _in_float32_for_float16(kernel, x)
         ctx.save_for_backward(e)
         return e
 
     @staticmethod
     def backward(ctx, gy):
-        (y, gy), dtype = _in_float32(*ctx.saved_tensors, gy)
-        gyy = gy * y
-        return _rounded(gyy - y * Sum.apply(gyy, (ctx.axis,), True), dtype), None
+        def gradient(y, gy):
+            gyy = gy * y
+            return gyy - y * Sum.apply(gyy, (ctx.axis,), True)
+        y, = ctx.saved_tensors
+        return _gradient_in_float32_for_float16(gradient, y, gy), None
 
 
 def softmax(x, axis):
@@ -68,21 +71,25 @@ def softmax(x, axis):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
-        xp = x._backend.xp
+        backend = x._backend
         ctx.axis = axis
         if x.data.shape[axis] == 0:
-            return _along_an_empty_axis(ctx, xp, x.data)
-        data, dtype = _widened(x)
-        shifted = data - xp.max(data, axis=axis, keepdims=True)
-        shifted -= xp.log(float_sum(x._backend, xp.exp(shifted), dtype, axis=axis, keepdims=True))
-        shifted = xp.astype(shifted, x.data.dtype, copy=False)
+            return _along_an_empty_axis(ctx, backend.xp, x.data)
+
+        def kernel(data):
+            shifted = _shifted_by_max(backend.xp, data, axis)
+            shifted -= backend.xp.log(_float_sum(backend, backend.xp.exp(shifted), axis))
+            return shifted
+        shifted = _in_float32_for_float16(kernel, x)
         ctx.save_for_backward(shifted)
         return shifted
 
     @staticmethod
     def backward(ctx, gy):
-        (y, gy), dtype = _in_float32(*ctx.saved_tensors, gy)
-        return _rounded(gy - exp(y) * Sum.apply(gy, (ctx.axis,), True), dtype), None
+        def gradient(y, gy):
+            return gy - exp(y) * Sum.apply(gy, (ctx.axis,), True)
+        y, = ctx.saved_tensors
+        return _gradient_in_float32_for_float16(gradient, y, gy), None
 
 
 def log_softmax(x, axis):
