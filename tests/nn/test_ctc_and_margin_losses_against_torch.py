@@ -12,7 +12,7 @@ import autograd as ag
 import nn
 import nn.functional as F
 
-from .torch_compare import named_rng
+from .torch_compare import assert_gradcheck_and_gradgradcheck, named_rng
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -466,11 +466,7 @@ GRADCHECK = {
 
 @pytest.mark.parametrize("name", sorted(GRADCHECK))
 def test_gradcheck_and_gradgradcheck(device, name):
-    fn, shapes = GRADCHECK[name]
-    rng = named_rng(name)
-    leaves = [ag.tensor(rng.uniform(-2, 2, s), dtype=ag.float64, requires_grad=True) for s in shapes]
-    assert ag.gradcheck(fn, leaves, atol=1e-6, rtol=1e-5)
-    assert ag.gradgradcheck(fn, leaves, atol=1e-6, rtol=1e-5)
+    assert_gradcheck_and_gradgradcheck(name, *GRADCHECK[name])
 
 
 def test_the_new_losses_are_exported():

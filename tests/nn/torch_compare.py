@@ -2,6 +2,7 @@
 import zlib
 
 import numpy as np
+import pytest
 
 import autograd as ag
 
@@ -74,3 +75,20 @@ def with_seeded_parameters(module, seed):
     for p in module.parameters():
         p.data = array_on_device_of(p, rng.standard_normal(p.shape))
     return module
+
+
+def assert_gradcheck_and_gradgradcheck(name, fn, shapes):
+    """First and second derivatives of ``fn`` at float64 leaves of ``shapes``, drawn
+    uniformly from [-2, 2] by ``name``'s generator, against finite differences."""
+    rng = named_rng(name)
+    leaves = [ag.tensor(rng.uniform(-2, 2, s), dtype=ag.float64, requires_grad=True) for s in shapes]
+    assert ag.gradcheck(fn, leaves, atol=1e-6, rtol=1e-5)
+    assert ag.gradgradcheck(fn, leaves, atol=1e-6, rtol=1e-5)
+
+
+def assert_raises_where_torch_raises(torch, ours, theirs, error, message):
+    """``ours()`` raises ``error`` with ``message``, and ``theirs(torch)`` raises too."""
+    with pytest.raises(error, match=message):
+        ours()
+    with pytest.raises(Exception):
+        theirs(torch)
