@@ -17,6 +17,7 @@ from backends import dtypes
 
 from .cache_blocks import cache_blocks
 
+
 def is_depthwise(weight_shape, groups):
     """Whether a 2-D convolution's (O, C/G, KH, KW) weight is depthwise: one input and one
     output channel per group, more than one group."""
