@@ -4,7 +4,8 @@ gradients, batched over leading axes.
 The decompositions (cholesky, qr, eigh, eigvalsh, svd, svdvals, matrix_rank) are in
 ops/decompositions.py, the inverses and solvers (inv, det, slogdet, solve, pinv) in
 ops/solve.py, least squares (lstsq) in ops/least_squares.py, the LU factorization (lu,
-lu_factor, lu_solve) in ops/lu.py, the exponential
+lu_factor, lu_solve) in ops/lu.py, the triangular solve (solve_triangular) in
+ops/triangular.py, the exponential
 (matrix_exp) in ops/matrix_functions.py, each a primitive with its gradient. Here
 are compositions of Tensor ops, with no gradient code: the norms, matrix_power, matrix_transpose,
 householder_product, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
@@ -27,13 +28,14 @@ from .ops.matrix_functions import matrix_exp
 from .ops.reduction import max as _max, min as _min, sum as _sum
 from .ops.shape import stack
 from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
+from .ops.triangular import solve_triangular
 from .shapes import INTEGER, broadcast_shapes, normalize_axis
 
 __all__ = ["EighResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
            "SlogdetResult", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
            "lstsq", "lu", "lu_factor", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
-           "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace",
-           "vecdot", "vector_norm"]
+           "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals",
+           "tensordot", "trace", "vecdot", "vector_norm"]
 
 
 def diagonal(x, offset=0):

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import dtypes
+from . import dtypes, triangular_solve
 
 
 def below(high, low, dtype):
@@ -333,6 +333,15 @@ class Backend:
         for j in range(pivots.shape[-1]):
             rows = xp.take_along_axis(rows, swap_order(xp, positions, j, pivots[..., j:j + 1] - 1), axis=-1)
         return rows
+
+    def solve_triangular(self, a, b, *, upper, unitriangular):
+        """X with A X = B for triangular A: ``a`` (..., n, n) and ``b`` (..., n, k) of one
+        batch shape and floating dtype. Only a's upper (``upper``) or lower triangle is read,
+        and with ``unitriangular`` not its diagonal, taken as 1s. A new array; a zero on the
+        diagonal gives inf and NaN, as LAPACK's trsm. The standard has no triangular solve,
+        so this is a blocked substitution in its calls (triangular_solve); a backend may
+        call its library's."""
+        return triangular_solve.solve_triangular(self.xp, self.matmul, a, b, upper, unitriangular)
 
     def remainder(self, a, b):
         """The remainder of ``a / b`` rounded down, with ``b``'s sign (NumPy's remainder,

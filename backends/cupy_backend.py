@@ -159,6 +159,16 @@ class CupyBackend(Backend):
         import cupyx
         return cupyx.errstate(linalg="raise")
 
+    def solve_triangular(self, a, b, *, upper, unitriangular):
+        # cuBLAS's trsm through cupyx, which takes batches from CuPy 14 on (cupy/cupy#8329);
+        # before that, and for empty arrays, the generic blocked kernel
+        import cupy
+        if a.size == 0 or b.size == 0 or (a.ndim > 2 and int(cupy.__version__.split(".")[0]) < 14):
+            return super().solve_triangular(a, b, upper=upper, unitriangular=unitriangular)
+        import cupyx.scipy.linalg
+        with self._device:
+            return cupyx.scipy.linalg.solve_triangular(a, b, lower=not upper, unit_diagonal=unitriangular)
+
     def float32_prod_dtype(self):
         # CuPy multiplies pairs of partial products (a tree, as its sums), which can overflow
         # where the running product does not: float32 1e-20 * 1e-10 * 1e20 * 1e20 was inf,
