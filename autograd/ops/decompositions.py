@@ -23,8 +23,8 @@ from ..grad_mode import state as _grad_state
 from ..tensor import Tensor
 from .elementwise import constant, floating
 from .linalg import matmul
-from .matrices import (LinAlgError, diag_embed, diagonal, eye, factorize, matrices, mT, square_matrices,
-                       relative_tolerance, triangle)
+from .matrices import (LinAlgError, cutoff, diag_embed, diagonal, eye, factorize, matrices, mT, square_matrices,
+                       tolerances, triangle)
 from .shape import concat, expand_dims
 from .solve import inv, solve
 
@@ -342,19 +342,29 @@ def _scaled_svd(backend, svd, a):
     return backend.ldexp(out, e)
 
 
-def matrix_rank(x, rtol=None):
-    """The rank of each matrix in the last two axes (int64, no gradient), as the Array
-    API's: the number of singular values above ``rtol`` times the largest; ``rtol``
-    defaults to max(m, n) times the dtype's machine epsilon."""
+def matrix_rank(x, *, atol=None, rtol=None, hermitian=False):
+    """The rank of each matrix in the last two axes (int64, no gradient), as
+    torch.linalg.matrix_rank (the Array API's takes rtol alone): the number of singular
+    values above max(``atol``, ``rtol`` times the largest). ``atol`` defaults to 0 and
+    ``rtol`` to max(m, n) times the dtype's machine epsilon, or to 0 where ``atol`` is given
+    and above 0 (PyTorch's rule, as pinv's). A tensor ``atol`` or ``rtol`` gives one per
+    matrix, its shape broadcast against the batch axes (and the result's). With
+    ``hermitian``, each matrix is taken to be symmetric, only its lower triangle is read,
+    and the absolute values of its eigenvalues stand for the singular values."""
     x = floating(x)
     matrices("matrix_rank", x)
+    if not isinstance(hermitian, bool):
+        raise TypeError(f"matrix_rank: hermitian must be True or False, not {hermitian!r}")
+    if hermitian:
+        square_matrices("matrix_rank", x)
+    atol, rtol, batch = tolerances("matrix_rank", x, atol, rtol)
     xp = x._backend.xp
-    rtol = relative_tolerance("matrix_rank", x, rtol)[0]
-    if isinstance(rtol, Tensor):
-        rtol = rtol.data
-    s = _singular_values(x, "matrix_rank")
+    if hermitian:
+        s = xp.abs(factorize("matrix_rank", _NOT_CONVERGED, xp.linalg.eigvalsh, x))
+    else:
+        s = _singular_values(x, "matrix_rank")
     int64 = x._backend.native_dtype(dtypes.int64)
     if s.shape[-1] == 0:
-        return Tensor._make(xp.zeros(s.shape[:-1], dtype=int64), x._backend)
-    limit = xp.expand_dims(rtol * xp.max(s, axis=-1), -1)
-    return Tensor._make(xp.sum(xp.astype(s > limit, int64), axis=-1), x._backend)
+        return Tensor._make(xp.zeros(batch, dtype=int64), x._backend)
+    counted = xp.astype(s > cutoff(xp, s, atol, rtol), int64)
+    return Tensor._make(xp.sum(xp.broadcast_to(counted, batch + s.shape[-1:]), axis=-1), x._backend)

@@ -13,7 +13,7 @@ from backends import dtypes
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor, on_one_device
 from . import matrix_parts
-from .elementwise import constant
+from .elementwise import constant, where
 from .shape import swapaxes
 
 
@@ -42,13 +42,37 @@ def square_matrices(op, x, kernel=True):
         _kernel_dtype(op, x)
 
 
-def relative_tolerance(op, x, rtol):
-    """pinv's and matrix_rank's ``rtol``, checked, with the batch shape it gives: None is
-    max(m, n) times the dtype's machine epsilon, a real number at least 0 a float; a tensor
-    holds one per matrix (as the Array API allows), its shape broadcast against x's batch axes."""
-    if rtol is None:
-        return default_relative_tolerance(x), x.shape[:-2]
-    return tolerance(op, "rtol", x, rtol)
+def tolerances(op, x, atol, rtol):
+    """pinv's and matrix_rank's ``atol`` and ``rtol``, checked, as PyTorch's: ``(atol, rtol,
+    batch)``. atol None is 0; rtol None is max(m, n) times the dtype's machine epsilon, or 0
+    where atol is given and above 0 (per matrix for a tensor atol). Each is a float, or a
+    tensor of one per matrix (as the Array API allows), whose shape broadcasts against x's
+    batch axes to ``batch``."""
+    batch = x.shape[:-2]
+    if atol is not None:
+        atol, batch = tolerance(op, "atol", x, atol)
+    if rtol is not None:
+        rtol, rtol_batch = tolerance(op, "rtol", x, rtol)
+        batch = broadcast_shapes(op, batch, rtol_batch)
+    elif isinstance(atol, Tensor):
+        rtol = where(atol > 0, 0.0, default_relative_tolerance(x))
+    else:
+        rtol = 0.0 if atol is not None and atol > 0 else default_relative_tolerance(x)
+    return 0.0 if atol is None else atol, rtol, batch
+
+
+def cutoff(xp, sizes, atol, rtol):
+    """max(atol, rtol times the largest of ``sizes``) per matrix, shape (..., 1), in sizes'
+    dtype (the standard mixes no float32 with float64): the singular values (or absolute
+    eigenvalues) ``sizes`` at most this count as 0. atol and rtol as ``tolerances`` gives them."""
+    dtype = sizes.dtype
+
+    def per_matrix(t):
+        return xp.asarray(t, dtype=dtype) if isinstance(t, float) else xp.expand_dims(xp.astype(t.data, dtype), -1)
+
+    atol = per_matrix(atol)
+    relative = per_matrix(rtol) * xp.max(sizes, axis=-1, keepdims=True)
+    return xp.where(relative > atol, relative, atol)
 
 
 def default_relative_tolerance(x):

@@ -15,11 +15,9 @@ from collections import namedtuple
 from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import broadcast_shapes
-from ..tensor import Tensor
-from .elementwise import constant, floating, operands, where
+from .elementwise import constant, floating, operands
 from .linalg import matmul
-from .matrices import (LinAlgError, default_relative_tolerance, factorize, matrices, mT, square_matrices, tolerance,
-                       triangle)
+from .matrices import LinAlgError, cutoff, factorize, matrices, mT, square_matrices, tolerances, triangle
 from .scan import products_of_the_others
 from .shape import broadcast_to, expand_dims, reshape
 
@@ -215,17 +213,8 @@ class Pinv(Function):
 
 def _cut_reciprocal(xp, values, sizes, atol, rtol):
     """1 / ``values`` where ``sizes`` (singular values, or absolute eigenvalues) exceed
-    max(atol, rtol times the largest size of the matrix), 0 elsewhere; atol and rtol are
-    floats, or tensors of one per matrix (broadcast against the batch axes)."""
-    dtype = values.dtype
-
-    def per_matrix(t):  # (in the matrices' dtype: the standard mixes no float32 with float64)
-        return xp.asarray(t, dtype=dtype) if isinstance(t, float) else xp.expand_dims(xp.astype(t.data, dtype), -1)
-
-    atol = per_matrix(atol)
-    tolerance = per_matrix(rtol) * xp.max(sizes, axis=-1, keepdims=True)
-    tolerance = xp.where(tolerance > atol, tolerance, atol)
-    keep = sizes > tolerance
+    the cutoff max(atol, rtol times the largest size of the matrix), 0 elsewhere."""
+    keep = sizes > cutoff(xp, sizes, atol, rtol)
     return xp.where(keep, 1 / xp.where(keep, values, xp.ones_like(values)), xp.zeros_like(values))
 
 
@@ -265,16 +254,7 @@ def pinv(x, rtol=None, *, atol=None, hermitian=False):
         raise TypeError(f"pinv: hermitian must be True or False, not {hermitian!r}")
     if hermitian:
         square_matrices("pinv", x)
-    batch = x.shape[:-2]
-    if atol is not None:
-        atol, batch = tolerance("pinv", "atol", x, atol)
-    if rtol is not None:
-        rtol, rtol_batch = tolerance("pinv", "rtol", x, rtol)
-        batch = broadcast_shapes("pinv", batch, rtol_batch)
-    elif isinstance(atol, Tensor):  # 0 where atol is above 0, else the default, per matrix (PyTorch's rule)
-        rtol = where(atol > 0, 0.0, default_relative_tolerance(x))
-    else:
-        rtol = 0.0 if atol is not None and atol > 0 else default_relative_tolerance(x)
+    atol, rtol, batch = tolerances("pinv", x, atol, rtol)
     if x.shape[:-2] != batch:  # (a tensor tolerance's axes: the engine sums x's gradient back over them)
         x = broadcast_to(x, batch + x.shape[-2:])
-    return Pinv.apply(x, 0.0 if atol is None else atol, rtol, hermitian)
+    return Pinv.apply(x, atol, rtol, hermitian)

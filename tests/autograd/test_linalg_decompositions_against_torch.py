@@ -173,6 +173,43 @@ def test_matrix_rank_with_a_tensor_rtol_broadcasts_as_torch_and_names_shapes_tha
         ag.linalg.matrix_rank(x, rtol=ag.tensor([0.1, 0.2, 0.3], device=device))  # (NumPy's error, naming neither)
 
 
+def test_matrix_rank_takes_atol_and_torchs_default_rtol_rule(device, torch):
+    # matrix_rank took rtol alone (the Array API's): no atol, no hermitian, as torch.linalg.matrix_rank has
+    values = np.stack([np.diag([1.0, 1e-3, 1e-9]), np.diag([2.0, 1e-5, 0.0])])
+    x, t = ag.tensor(values), torch.tensor(values)
+    for kwargs in [{}, {"atol": 1e-4}, {"atol": 0.0}, {"atol": 1e-12, "rtol": 1e-2}, {"rtol": 1e-12},
+                   {"atol": 1e-2, "rtol": 1e-6}]:
+        np.testing.assert_array_equal(ag.linalg.matrix_rank(x, **kwargs).numpy(),
+                                      torch.linalg.matrix_rank(t, **kwargs).numpy(), err_msg=str(kwargs))
+    # a tensor atol: one per matrix, broadcast over the batch, and rtol 0 only where that atol is above 0
+    got = ag.linalg.matrix_rank(x, atol=ag.tensor([0.0, 1e-4], device=device))
+    want = torch.linalg.matrix_rank(t, atol=torch.tensor([0.0, 1e-4], dtype=torch.float64))
+    np.testing.assert_array_equal(got.numpy(), want.numpy())  # [3, 1]
+    got = ag.linalg.matrix_rank(x, atol=ag.tensor([[0.0], [1e-4]], device=device))  # (PyTorch's warns here)
+    np.testing.assert_array_equal(got.numpy(), [[3, 2], [2, 1]])
+    # float32: atol 0 given as a tensor keeps the default rtol (3 eps), which counts 1e-9 as 0
+    single = np.diag([1.0, 1e-3, 1e-9]).astype(np.float32)
+    assert ag.linalg.matrix_rank(ag.tensor(single), atol=ag.tensor(0.0, dtype=ag.float32)).item() == \
+        torch.linalg.matrix_rank(torch.tensor(single), atol=torch.tensor(0.0)).item() == 2
+    with pytest.raises(TypeError, match=r"takes 1 positional argument"):
+        ag.linalg.matrix_rank(x, 1e-2)  # (keyword-only, as PyTorch's and the Array API's)
+
+
+def test_matrix_rank_hermitian_reads_the_lower_triangle_and_counts_absolute_eigenvalues(device, torch):
+    values = np.diag([-2.0, 1e-3, 0.0])
+    values[2, 0] = 5.0  # read (the lower triangle), making the matrix of rank 3
+    for matrix in (values, values.T.copy()):
+        for kwargs in [{}, {"atol": 1e-2}, {"rtol": 1e-2}]:
+            got = ag.linalg.matrix_rank(ag.tensor(matrix), hermitian=True, **kwargs)
+            want = torch.linalg.matrix_rank(torch.tensor(matrix), hermitian=True, **kwargs)
+            assert got.item() == want.item(), kwargs
+    assert ag.linalg.matrix_rank(ag.zeros(3, 0, 0), hermitian=True).shape == (3,)
+    with pytest.raises(ValueError, match=r"^matrix_rank: expects square matrices"):
+        ag.linalg.matrix_rank(ag.ones(2, 3), hermitian=True)
+    with pytest.raises(TypeError, match=r"^matrix_rank: hermitian must be True or False, not 1"):
+        ag.linalg.matrix_rank(ag.eye(2), hermitian=1)
+
+
 @pytest.mark.parametrize("op", ["matrix_rank", "pinv"])
 def test_matrix_rank_and_pinv_check_a_number_rtol_alike(op):
     # matrix_rank took a list into NumPy ("can't multiply sequence"), NaN as a rank of 0 and True as 1.
