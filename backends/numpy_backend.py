@@ -407,6 +407,9 @@ class NumpyBackend(Backend):
         # 100x PyTorch's time (numpy_lu)
         return numpy_lu.lu_factor(a, self.matmul)
 
+    def lu_rows(self, pivots, m):
+        return numpy_lu.lu_rows(pivots, m)  # exchanges in place, not the generic whole-order rebuilds
+
     def remainder(self, a, b):
         if numpy_division.applies(a, b):
             return numpy_division.remainder(a, b, self.scratch)

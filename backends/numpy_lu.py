@@ -51,6 +51,20 @@ def lu_factor(a, matmul):
     return lu.reshape(*batch, m, n), pivots.reshape(*batch, k), rows.reshape(*batch, m)
 
 
+def lu_rows(pivots, m):
+    """The row order that LAPACK's 1-based ``pivots`` (..., k) give, as Backend.lu_rows:
+    the exchanges made in place, two entries per matrix each, where the generic kernel
+    rebuilds the whole order per pivot (2.5 ms at n = 256)."""
+    *batch, k = pivots.shape
+    count = math.prod(batch)
+    exchanges = pivots.reshape(count, k).astype(np.intp) - 1
+    rows = np.tile(np.arange(m, dtype=pivots.dtype), (count, 1))
+    every = np.arange(count)
+    for j in range(k):
+        _exchange(rows, every, j, exchanges[:, j])
+    return rows.reshape(*batch, m)
+
+
 def _exchange(x, every, j, p):
     """Rows j and p[i] of each matrix x[i] exchanged, in place (nothing where p[i] is j)."""
     row_j = x[:, j].copy()

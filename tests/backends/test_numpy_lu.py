@@ -1,5 +1,6 @@
 """The NumPy backend's blocked LU (backends/numpy_lu.py) against the generic Array-API kernel
-it replaces (Backend.lu_factor): the same pivots and row order, factors equal to rounding."""
+it replaces (Backend.lu_factor): the same pivots and row order, factors equal to rounding; and
+its row order from pivots (lu_rows) against the generic one."""
 import numpy as np
 import pytest
 
@@ -45,3 +46,21 @@ def test_blocked_lu_keeps_the_dtype(dtype):
     rebuilt = lower @ np.triu(lu.astype(np.float64))
     np.testing.assert_allclose(rebuilt, np.take_along_axis(a.astype(np.float64), rows[..., None], axis=1),
                                atol=0.05 if dtype == np.float16 else 1e-4)
+
+
+@pytest.mark.parametrize("shape, m", [((5,), 5), ((3, 4), 4), ((2, 5), 7), ((2, 3, 6), 6), ((0,), 0), ((4, 0), 3),
+                                      ((0, 3), 3)])
+def test_row_order_from_pivots_matches_the_generic_kernel(shape, m):
+    cpu = backends.get("cpu")
+    assert type(cpu).lu_rows is not Backend.lu_rows  # the in-place exchanges are the ones under test
+    rng = np.random.default_rng(m)
+    k = shape[-1]
+    pivots = (rng.integers(0, m, size=shape) % np.maximum(m - np.arange(k), 1) + np.arange(k) + 1).astype(np.int32)
+    rows = cpu.lu_rows(pivots, m)
+    want = Backend.lu_rows(cpu, pivots, m)
+    assert rows.dtype == want.dtype == np.int32
+    np.testing.assert_array_equal(rows, want)
+    # and it is the order lu_factor gives alongside those pivots
+    a = rng.normal(size=(2, 6, 6))
+    _, factored_pivots, factored_rows = cpu.lu_factor(a)
+    np.testing.assert_array_equal(cpu.lu_rows(factored_pivots, 6), factored_rows)
