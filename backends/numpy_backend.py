@@ -4,13 +4,14 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import numpy_division, numpy_lu
+from . import numpy_division, numpy_lu, triangular_solve
 from .base import Backend, has_zero_stride, reduced_axes
 from .numpy_blas import find_axpy
 from .scratch_pool import ScratchPool
 
 
 AXPY_BLOCK = 1 << 16  # elements of axpy_'s scratch block (256 KiB of float32, within L2)
+TRIANGULAR_BY_LAPACK_MAX = 64  # solve_triangular: a single matrix up to this size in one LAPACK solve
 AXPY_SMALL = 1 << 13  # up to this many elements (32 KiB of float32), one plain temporary
 
 # NumPy's maximum runs its SIMD loop only when both inputs step through memory: against
@@ -406,6 +407,18 @@ class NumpyBackend(Backend):
         # blocked, with in-place row exchanges: the generic kernel's whole-array steps took
         # 100x PyTorch's time (numpy_lu)
         return numpy_lu.lu_factor(a, self.matmul)
+
+    def solve_triangular(self, a, b, *, upper, unitriangular):
+        n = a.shape[-1]
+        if n > TRIANGULAR_BY_LAPACK_MAX or math.prod(a.shape[:-2]) != 1 or b.size == 0:
+            return super().solve_triangular(a, b, upper=upper, unitriangular=unitriangular)
+        part = triangular_solve.triangle(np, a, upper, unitriangular)
+        if not unitriangular and not np.diagonal(part, axis1=-2, axis2=-1).all():
+            return super().solve_triangular(a, b, upper=upper, unitriangular=unitriangular)  # inf and NaN, no error
+        # One small matrix: a LAPACK solve of its triangle (O(n^3), but one call) beats the blocked
+        # kernel's n Python steps (n = 64: 0.04 against 0.17 ms). A batch is not: NumPy calls LAPACK
+        # per matrix, where the blocked kernel's steps cover the whole batch ((64, 32, 32): 1.5 against 0.8 ms).
+        return np.linalg.solve(part, b)
 
     def lu_rows(self, pivots, m):
         return numpy_lu.lu_rows(pivots, m)  # exchanges in place, not the generic whole-order rebuilds

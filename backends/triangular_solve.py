@@ -1,6 +1,6 @@
 """Triangular solves in Array API calls: the backends' generic ``solve_triangular`` kernel
-(the standard has none), which the NumPy backend runs as well (a NumPy-only version, with
-strided views of the diagonal blocks, would save Python calls only; not measured to pay).
+(the standard has none), which the NumPy backend runs too, but for a single matrix of at
+most 64 rows (one LAPACK solve there: numpy_backend.solve_triangular).
 
 A X = B for lower triangular A is solved by blocks of BLOCK rows, top down. Each block's
 right-hand side first takes the blocks above it off in one GEMM (A[block, :start] X[:start]);
@@ -32,7 +32,7 @@ def solve_triangular(xp, matmul, a, b, upper, unitriangular):
         spans = [(n - hi, n - lo) for lo, hi in spans]
     count = whole // BLOCK
     if count:
-        blocks = xp.stack([_triangle(xp, a[..., lo:hi, lo:hi], upper, unitriangular) for lo, hi in spans[:count]],
+        blocks = xp.stack([triangle(xp, a[..., lo:hi, lo:hi], upper, unitriangular) for lo, hi in spans[:count]],
                           axis=-3)
         inverses = _substitute(xp, matmul, blocks, xp.broadcast_to(xp.eye(BLOCK, dtype=a.dtype), blocks.shape), upper)
     for j, (lo, hi) in enumerate(spans):
@@ -45,12 +45,12 @@ def solve_triangular(xp, matmul, a, b, upper, unitriangular):
             y = matmul(inverse, r)
             x[..., lo:hi, :] = y + matmul(inverse, r - matmul(blocks[..., j, :, :], y))
         else:
-            x[..., lo:hi, :] = _substitute(xp, matmul, _triangle(xp, a[..., lo:hi, lo:hi], upper, unitriangular), r,
+            x[..., lo:hi, :] = _substitute(xp, matmul, triangle(xp, a[..., lo:hi, lo:hi], upper, unitriangular), r,
                                            upper)
     return x
 
 
-def _triangle(xp, block, upper, unitriangular):
+def triangle(xp, block, upper, unitriangular):
     """The upper or lower triangle of ``block``, with 1s on its diagonal where ``unitriangular``."""
     if not unitriangular:
         return xp.triu(block) if upper else xp.tril(block)
