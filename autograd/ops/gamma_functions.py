@@ -15,7 +15,9 @@ and computing in float32 itself left lgamma 400 ulp off near its negative zeros)
 - x < 0: the reflection formulas, with sin(pi x) and cot(pi x) taken from the distance
   of x to its nearest integer, which is exact, so that they stay exact for large |x|.
 - polygamma(n >= 1, x) is (-1)^(n + 1) n! zeta(n + 1, x), and zeta is summed directly
-  over its first terms, then by the Euler-Maclaurin formula.
+  over its first terms, then by the Euler-Maclaurin formula; for x < 0 and even n, its pairs
+  of sums that cancel near the half-integers are, there, the reflection formula's derivative
+  of pi cot(pi x), a polynomial in cot(pi x) whose terms never cancel.
 
 Poles and special values are PyTorch's: lgamma is inf at 0, -0.0, the negative integers
 and both infinities; digamma is -inf at 0, inf at -0.0, NaN at the negative integers and
@@ -27,6 +29,8 @@ zeta are 0 where their sum underflows (x = +inf, or zeta's s = +inf or 1e300 wit
 limit (PyTorch: NaN). (PyTorch's polygamma(n >= 2, x) and zeta(s, x) do not return for x below
 about -1e16: their sum steps x up by 1 until it passes 9.)
 """
+import decimal
+import functools
 import math
 from fractions import Fraction
 
@@ -54,6 +58,8 @@ _ASYMPTOTIC_FROM = 8.0
 _ZETA_TERMS = 9  # zeta's terms summed before Euler-Maclaurin takes the rest, from q + 9 on
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _LOG_PI = math.log(math.pi)
+_FACTORIAL_FINITE_UP_TO = 170  # (n! passes the largest float from n = 171)
+_PI_60 = decimal.Decimal("3.14159265358979323846264338327950288419716939937510582097494")
 _INTEGRAL_FROM = 2.0 ** 60  # every float64 of this size or more is an integer
 _SMALLEST = math.ulp(0.0)  # the smallest float64 above 0 (the kernels run in float64)
 
@@ -98,6 +104,17 @@ def _away_from_zero(xp, a):
     """``a``, with 1/2 for 0: at the poles, where a reflection would divide by 0 (and warn),
     and the caller puts the pole's value instead."""
     return xp.where(a == 0, 0.5, a)
+
+
+def _cot_pi(xp, x):
+    """cot(pi x) for x <= 0 (0 at the poles, where the caller puts the pole's value), from
+    a = |x - round(x)| in (0, 1/2]: as tan(pi (1/2 - a)) from a = 1/4 on, exactly 0 at a = 1/2,
+    where 1 / tan(pi a) would leave tan's 1e16 at the rounded pi / 2."""
+    offset = _offset_from_integer(xp, x)
+    a = _away_from_zero(xp, xp.abs(offset))
+    near = a <= 0.25
+    cot = xp.where(near, 1 / xp.tan(math.pi * xp.where(near, a, 0.25)), xp.tan(math.pi * (0.5 - a)))
+    return xp.copysign(cot, offset)
 
 
 def _negative_integer(xp, x):
@@ -157,13 +174,7 @@ def _digamma(xp, x):
     large = xp.log(large) - 0.5 * inverse - w * horner(w, _DIGAMMA_SERIES[::-1])
     result = xp.where(z < _ASYMPTOTIC_FROM, small, large)
     if reflect:
-        # cot(pi a) for a = |x - round(x)| in (0, 1/2]: as tan(pi (1/2 - a)) from a = 1/4 on, exactly 0
-        # at a = 1/2, where 1 / tan(pi a) would leave tan's 1e16 at the rounded pi / 2
-        offset = _offset_from_integer(xp, x)
-        a = _away_from_zero(xp, xp.abs(offset))
-        near = a <= 0.25
-        cot = xp.where(near, 1 / xp.tan(math.pi * xp.where(near, a, 0.25)), xp.tan(math.pi * (0.5 - a)))
-        result = xp.where(negative, result - math.pi * xp.copysign(cot, offset), result)
+        result = xp.where(negative, result - math.pi * _cot_pi(xp, x), result)
         result = xp.where(_negative_integer(xp, x) & negative, math.nan, result)
     return xp.where(x == 0, xp.copysign(math.inf, -x), result)  # -inf at 0, inf at -0.0, as 1/x's sign
 
@@ -194,11 +205,45 @@ def _zeta_positive(xp, s, q):
     return total + tail * (1 / (s - 1) + (0.5 + s * series / a) / a)
 
 
+@functools.lru_cache(maxsize=None)
+def _shifted_powers_coefficients(s):
+    """The polynomial in u = pi cot(pi x) that is the sum over all integers k of (x + k)^-s, as
+    floats, highest power first, in powers of u^2 (times u for odd s). That sum is the (s - 1)th
+    derivative of pi cot(pi x) = the sum of 1 / (x + k), over (-1)^(s - 1) (s - 1)!, and cot's
+    derivatives are polynomials in cot: d^m cot / dt^m = P_m(cot t), P_0(c) = c,
+    P_(m+1)(c) = -(1 + c^2) P_m'(c), whose coefficients all have the sign (-1)^m and one parity,
+    so that the sum's terms never cancel. The coefficients are exact integers, scaled by powers of
+    pi at 60 digits and rounded once."""
+    m = s - 1
+    p = [0, 1]  # P_0, lowest power first
+    for _ in range(m):
+        derivative = [j * p[j] for j in range(1, len(p))]
+        p = [0] * (len(derivative) + 2)
+        for j, d in enumerate(derivative):
+            p[j] -= d
+            p[j + 2] -= d
+    with decimal.localcontext() as context:
+        context.prec = 60
+        scale = decimal.Decimal(math.factorial(m))
+        coefficients = [float(decimal.Decimal(abs(p[j])) * _PI_60 ** (s - j) / scale) for j in range(s % 2, s + 1, 2)]
+    return tuple(coefficients[::-1])
+
+
+def _shifted_powers(xp, s, x):
+    """The sum over all integers k of (x + k)^-s, for x <= 0 and an int s >= 2, without
+    cancellation: the polynomial of _shifted_powers_coefficients in pi cot(pi x), which is exact
+    at x's distance to its nearest integer (0 at the poles, where the caller puts inf)."""
+    u = math.pi * _cot_pi(xp, x)
+    even_part = horner(u * u, _shifted_powers_coefficients(s))
+    return u * even_part if s % 2 else even_part
+
+
 def _zeta(xp, s, q):
     """The Hurwitz zeta function with PyTorch's (Cephes') domain: inf at s = 1 and at the poles
     q = 0, -1, -2..., -inf; NaN for s < 1, and for q < 0 unless s is a whole number (q^-s is then
     complex). For q < 0, with f = q - floor(q), the first -floor(q) terms pair with those of
-    zeta(s, 1 - f): zeta(s, q) = zeta(s, f) + (-1)^s (zeta(s, 1 - f) - zeta(s, 1 - q)).
+    zeta(s, 1 - f): zeta(s, q) = zeta(s, f) + (-1)^s (zeta(s, 1 - f) - zeta(s, 1 - q)), where the
+    first two are the sum over all integers k of (f + k)^-s, for polygamma's odd s in closed form.
     ``s`` is an array, or a Python int (polygamma's orders, all > 1)."""
     integral_order = isinstance(s, int)
     # s = inf, and s <= 1, take their values below: s = 2 in their lanes keeps the sums quiet
@@ -210,13 +255,21 @@ def _zeta(xp, s, q):
         f, rest = clipped - xp.floor(clipped), xp.ceil(clipped) - clipped  # rest: 1 - f, exact also where f rounds
         between = negative & (f > 0)  # (other lanes take 1, where no power overflows)
         f, rest = xp.where(between, f, 1), xp.where(between, rest, 1)
-        pairs = _zeta_positive(xp, safe_s, rest) - _zeta_positive(xp, safe_s, 1 - clipped)
+        beyond = _zeta_positive(xp, safe_s, 1 - clipped)
+        pairs = _zeta_positive(xp, safe_s, rest) - beyond
         if integral_order:
             pairs = pairs if s % 2 == 0 else -pairs
         else:
             half = safe_s / 2
             pairs = xp.where(half == xp.floor(half), pairs, -pairs)
-        result = xp.where(negative, _zeta_positive(xp, safe_s, f) + pairs, result)
+        summed = _zeta_positive(xp, safe_s, f) + pairs
+        if integral_order and s % 2 and s <= _FACTORIAL_FINITE_UP_TO + 1:
+            # for odd s (polygamma's even orders), zeta(s, f) - zeta(s, 1 - f) cancels near the half-integers
+            # (up to 5e-5 of the result was lost there, s = 7): from a quarter away from the integers on, it
+            # is taken as what it is, the sum over all integer shifts, in closed form
+            middle = xp.abs(_offset_from_integer(xp, clipped)) > 0.25
+            summed = xp.where(middle, _shifted_powers(xp, s, clipped) + beyond, summed)
+        result = xp.where(negative, summed, result)
     if integral_order:
         return xp.where(_negative_integer(xp, q), math.inf, result)
     # s = inf: the first term's limit, 0 past q = 1 (where PyTorch's sum gives NaN), 1 at q = 1, else inf;
@@ -231,7 +284,7 @@ def _zeta(xp, s, q):
 
 def _polygamma(xp, n, x):
     """polygamma(n, x) = (-1)^(n + 1) n! zeta(n + 1, x), for n >= 1."""
-    scale = float(math.factorial(n)) if n <= 170 else math.inf  # (n! passes the largest float from n = 171)
+    scale = float(math.factorial(n)) if n <= _FACTORIAL_FINITE_UP_TO else math.inf
     return (scale if n % 2 else -scale) * _zeta(xp, n + 1, x)
 
 

@@ -201,6 +201,29 @@ def test_float64_accuracy_against_scipy_and_torch(torch):
         np.testing.assert_allclose(got[~away], want[~away], rtol=0, atol=bound * 2e-17)
 
 
+def test_even_order_polygamma_keeps_its_digits_near_the_negative_half_integers(torch):
+    """polygamma(n, x) of even n for x < 0 is n! times zeta(n + 1, f) - zeta(n + 1, 1 - f) + ..., two
+    sums that cancel near the half-integers (f = x - floor(x) near 1/2); they are taken there as the
+    reflection's derivative of pi cot(pi x), which keeps the digits: before, up to 5e-5 of the result
+    was lost at n = 6 (PyTorch's: 3e-5), now 1e-14 at most (measured 9e-15)."""
+    # at the half-integers the even derivatives of cot vanish, and the reflection is exact:
+    # polygamma(n, -k - 1/2) = polygamma(n, k + 3/2)
+    k = np.arange(30.0)
+    for n in (2, 4, 6, 8):
+        got = ag.polygamma(n, ag.tensor(-k - 0.5)).numpy()
+        assert _ulps(got, ag.polygamma(n, ag.tensor(k + 1.5)).numpy()).max() <= 1, n
+    # and next to them, against mpmath, no worse than PyTorch
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    rng = np.random.default_rng(2)
+    x = -(rng.integers(0, 30, 300) + 0.5 + rng.uniform(-0.02, 0.02, 300))
+    for n in (2, 4, 6):
+        want = np.array([float(mpmath.psi(n, mpmath.mpf(v))) for v in x])
+        ours = np.abs(ag.polygamma(n, ag.tensor(x)).numpy() / want - 1).max()
+        theirs = np.abs(torch.polygamma(n, torch.tensor(x)).numpy() / want - 1).max()
+        assert ours <= 1e-14 and ours <= theirs, (n, ours, theirs)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_narrow_floats_are_float64_rounded(dtype):
     """float16 and float32 are computed in float64 and rounded once: within one ulp (PyTorch's float32
