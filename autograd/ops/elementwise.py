@@ -468,7 +468,11 @@ class TanhGrad(Function):
         gy, y = ctx.saved_tensors
         need_gy, need_y = ctx.needs_input_grad
         return (TanhGrad.apply(g, y) if need_gy else None,
-                g * gy * y * -2 if need_y else None)
+                rounded_once(TanhGrad.slope_gradient, g, gy, y) if need_y else None)
+
+    @staticmethod
+    def slope_gradient(g, gy, y):
+        return g * gy * y * -2
 
 
 def tanh(x):
@@ -519,7 +523,11 @@ class SigmoidGrad(Function):
         gy, y = ctx.saved_tensors
         need_gy, need_y = ctx.needs_input_grad
         return (SigmoidGrad.apply(g, y) if need_gy else None,
-                g * gy * (1 - 2 * y) if need_y else None)
+                rounded_once(SigmoidGrad.slope_gradient, g, gy, y) if need_y else None)
+
+    @staticmethod
+    def slope_gradient(g, gy, y):
+        return g * gy * (1 - 2 * y)
 
 
 def sigmoid(x):
@@ -870,6 +878,15 @@ def in_float32(compute, *tensors):
     count past 2048) can overflow or lose its bits where the result does not. The casts
     are ops, so gradients of every order come back in float16."""
     return astype(compute(*(astype(t, dtypes.float32) for t in tensors)), dtypes.float16)
+
+
+def rounded_once(compute, *tensors):
+    """``compute(*tensors)``, through ``in_float32`` where they are float16, so that a
+    differentiable formula of several steps (a second derivative's) rounds once, as its first
+    derivative's fused kernel does; other dtypes compute as they are."""
+    if all(t.dtype == dtypes.float16 for t in tensors):
+        return in_float32(compute, *tensors)
+    return compute(*tensors)
 
 
 def through_float32(kernel, *tensors):

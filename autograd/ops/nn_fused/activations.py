@@ -8,7 +8,7 @@ import math
 
 from backends import dtypes
 
-from ..elementwise import Relu, ReluGrad, in_float32, input_place, sigmoid, tanh, through_float32, where
+from ..elementwise import Relu, ReluGrad, in_float32, input_place, rounded_once, sigmoid, tanh, through_float32, where
 from ..polynomial import horner
 from ...function import Function
 from ...grad_mode import state as _grad_state
@@ -185,8 +185,10 @@ class EluGrad(Function):
         alpha, scale, input_scale = ctx.coefficients
         ggy = EluGrad.apply(g, x, alpha, scale, input_scale) if need_gy else None
         gx = None
-        if need_x:  # d slope / dx = input_scale * (the slope) on the negative side
-            gx = where(x < 0, EluGrad.apply(g * gy * input_scale, x, alpha, scale, input_scale), 0)
+        if need_x:  # d slope / dx = input_scale * (the slope) on the negative side; float16 rounded once
+            gx = rounded_once(
+                lambda g, gy, x: where(x < 0, EluGrad.apply(g * gy * input_scale, x, alpha, scale, input_scale), 0),
+                g, gy, x)
         return ggy, gx, None, None, None
 
 
