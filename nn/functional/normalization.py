@@ -8,16 +8,16 @@ average-pool primitive). Batch norm in training, ``instance_norm`` by the input'
 statistics (as PyTorch's, a batch norm of (1, N * C, ...)), ``layer_norm``, ``group_norm``
 and ``rms_norm`` call fused primitives (``nn_fused.batch_norm``, ``nn_fused.layer_norm``,
 ``nn_fused.rms_norm``: a composition ran 1.5 to 4 times slower than PyTorch), which raise
-no floating-point warnings at overflowing statistics, as PyTorch's kernels raise none; the
-rest are compositions of Tensor ops with no gradient code of their own. All are
-differentiable to any order."""
+no floating-point warnings at overflowing statistics, as PyTorch's kernels raise none; so
+does normalization by the running statistics (``nn_fused.running_stats_norm``, whose
+composition warned at infinities); the rest are compositions of Tensor ops with no gradient
+code of their own. All are differentiable to any order."""
 import functools
 import numbers
 
 from autograd import no_grad
 from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
-from autograd.ops.elementwise import sqrt
 from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import reshape
 from backends import dtypes, floating_point_warnings_off
@@ -63,7 +63,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
-        out = _by_running_stats(input, running_mean, running_var, eps)
+        return nn_fused.running_stats_norm(input, running_mean, running_var, weight, bias, eps, dtype)
     return _scale_and_shift(out, weight, bias, dtype)
 
 
@@ -152,14 +152,6 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 def _channel_window(size, channels, rest):
     before, after = size // 2, (size - 1) // 2
     return nn_fused.Window((size, 1), (1, 1), (1, 1), (before, after, 0, 0), (channels, rest), (channels, rest))
-
-
-def _by_running_stats(input, running_mean, running_var, eps):
-    """(input - mean) / sqrt(var + eps) per channel (axis 1) by the running statistics, float16
-    ones widened as the input was (in float16, sqrt(var + eps) rounded twice before dividing)."""
-    shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
-    mean, var = (widened(reshape(t, shape)) for t in (running_mean, running_var))
-    return (input - mean) / sqrt(var + eps)
 
 
 def _update_running_stats(running_mean, running_var, mean, var, samples, count, momentum):
@@ -278,7 +270,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                          f"statistics, got input shape {input.shape}")
     dtype, input = input.dtype, widened(input)
     if not use_input_stats:
-        return _scale_and_shift(_by_running_stats(input, running_mean, running_var, eps), weight, bias, dtype)
+        return nn_fused.running_stats_norm(input, running_mean, running_var, weight, bias, eps, dtype)
     if input.size == 0:  # an empty batch or empty spatial axes: empty output, running stats left alone
         return _scale_and_shift(input * 1, weight, bias, dtype)
     # as PyTorch: batch norm of (1, N * C, ...), each sample's channel a channel of its own

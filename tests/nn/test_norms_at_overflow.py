@@ -126,3 +126,46 @@ def test_inputs_with_inf_give_nan_without_warnings(device):
             ours = _run(ag, norm, x)[0]
         theirs = _run(torch, norm, x)[0]
         np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=norm)
+
+
+def _by_running_stats(lib, norm, x, mean, var, weight, bias):
+    """Eval batch_norm, or instance_norm by the running statistics: output and gradients (x, weight,
+    bias), as float64."""
+    f, make = (F, ag.tensor) if lib is ag else (torch.nn.functional, torch.tensor)
+    leaf, w, b = make(x, requires_grad=True), make(weight, requires_grad=True), make(bias, requires_grad=True)
+    if norm == "batch_norm":
+        out = f.batch_norm(leaf, make(mean), make(var), w, b, training=False)
+    else:
+        out = f.instance_norm(leaf, make(mean), make(var), w, b, use_input_stats=False)
+    out.backward((ag.ones_like if lib is ag else torch.ones_like)(out))
+    arrays = (out, leaf.grad, w.grad, b.grad)
+    if lib is ag:
+        return [a.numpy().astype(np.float64) for a in arrays]
+    return [a.detach().double().numpy() for a in arrays]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("norm", ["batch_norm", "instance_norm"])
+def test_running_statistics_with_infinities_are_quiet_and_give_torchs_values(device, norm, dtype):
+    """By the running statistics (eval batch_norm, instance_norm without use_input_stats), an inf
+    input, an inf running mean or variance, a zero weight against an inf, an inf bias and a float16
+    result past 65504 give PyTorch's infinities and NaNs, in the output and the gradients (whose
+    sums meet +inf and -inf), with no NumPy warning: they warned, forward and backward."""
+    if device == "strict" and dtype == "float16":
+        pytest.skip("the strict backend has no float16")
+    x = np.random.default_rng(0).standard_normal((3, 5, 4)).astype(dtype)
+    x[0, :, 0], x[1, :, 1], x[2, :, 2] = np.inf, -np.inf, np.nan
+    x[2, 4, 3] = 60000  # / sqrt(1e-4): past float16's range
+    mean = np.array([0, np.inf, 0, 0, 0], dtype)
+    var = np.array([1, 1, np.inf, 1, 1e-4], dtype)
+    weight = np.array([1, 1, 1, 0, 2], dtype)
+    bias = np.array([0, 0, 0, 0, -np.inf], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ours = _by_running_stats(ag, norm, x, mean, var, weight, bias)
+    theirs = _by_running_stats(torch, norm, x, mean, var, weight, bias)
+    for name, a, b in zip(("output", "input gradient", "weight gradient", "bias gradient"), ours, theirs):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b), err_msg=name)
+        np.testing.assert_array_equal(np.where(np.isinf(a), a, 0), np.where(np.isinf(b), b, 0), err_msg=name)
+        finite = np.isfinite(b)
+        np.testing.assert_allclose(a[finite], b[finite], rtol=2e-3 if dtype == "float16" else 1e-6, err_msg=name)

@@ -41,6 +41,7 @@ from .plane_indexing import max_unpool2d
 from .sliding_blocks import fold, unfold
 from .pooling import avg_pool2d, max_pool2d, max_pool2d_with_indices
 from .rms_norm import rms_norm
+from .running_stats_norm import running_stats_norm
 from .recurrent import gru_step, lstm_step, rnn_step
 from .recurrent_sequence import gru_sequence, lstm_sequence, rnn_sequence
 from .softmax import cross_entropy, log_softmax, softmax
@@ -54,4 +55,4 @@ __all__ = ["VolumeWindow", "Window", "adaptive_max_pool2d", "adaptive_max_pool3d
            "huber", "leaky_relu", "linear", "linear_cross_entropy", "log_softmax", "lstm_sequence", "lstm_step", "max_pool2d", "max_pool2d_with_indices",
            "max_pool3d", "max_unpool2d", "pdist", "rnn_sequence", "rnn_step", "shrink", "sign_part", "softmax", "softplus", "tanhshrink", "threshold",
            "Taps", "fold", "pad", "padding_axis_runs", "resample_axis", "unfold",
-           "batch_norm", "layer_norm", "rms_norm"]
+           "batch_norm", "layer_norm", "rms_norm", "running_stats_norm"]
