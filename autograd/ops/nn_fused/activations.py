@@ -10,6 +10,7 @@ from backends import dtypes
 
 from ..elementwise import Relu, ReluGrad, in_float32, input_place, rounded_once, sigmoid, tanh, through_float32, where
 from ..polynomial import horner
+from ..quiet import without_floating_point_warnings
 from ...function import Function
 from ...grad_mode import state as _grad_state
 from ...tensor import Tensor
@@ -124,6 +125,7 @@ def leaky_relu(x, negative_slope):
     return LeakyRelu.apply(x, negative_slope)
 
 
+@without_floating_point_warnings
 class Elu(Function):
     """PyTorch's one kernel for elu, selu and celu: scale * x where x > 0, else
     alpha * scale * expm1(x * input_scale). Fused because a composition would lose
@@ -132,7 +134,8 @@ class Elu(Function):
     PyTorch's is 0 (though its first derivative there is the negative branch's). float16
     is computed in float32 and rounded once, forward and backward, as PyTorch's: with the
     coefficients and each step rounded to float16, 14% of selu's values were a unit off (some
-    two) and 6-16% of the ELU family's gradients, up to 3 units."""
+    two) and 6-16% of the ELU family's gradients, up to 3 units. Quietly, as PyTorch's: scale * x
+    past the dtype's range (float16 selu from x = 62,336) is inf, with no NumPy warning."""
 
     @staticmethod
     def forward(ctx, x, alpha, scale, input_scale):
@@ -156,6 +159,7 @@ class Elu(Function):
         return EluGrad.apply(gy, x, *ctx.coefficients), None, None, None
 
 
+@without_floating_point_warnings
 class EluGrad(Function):
     """``gy`` times the ELU's slope: scale where x > 0 (and at NaN), else alpha * scale *
     input_scale * exp(x * input_scale) (at 0 too). Its derivative in x is the negative
