@@ -75,7 +75,7 @@ def _class_targets(op, input, target, ignore_index):
         return reshape(input, (1, c)), reshape(target, (1,)), expected, all_valid
     if len(shape) > 2:  # (N, C, d1, ...) -> (N*d1*..., C): classes on the last axis
         input = transpose(input, (0,) + tuple(range(2, input.ndim)) + (1,))
-    return reshape(input, (-1, c)), reshape(target, (-1,)), expected, all_valid
+    return reshape(input, (t.size, c)), reshape(target, (t.size,)), expected, all_valid  # (not -1: C may be 0)
 
 
 def _integer_targets(op, target):
@@ -106,6 +106,9 @@ def _targets_in_bounds(op, target, c, ignore_index):
         bad = ((t < 0) | (t >= c)) & (t != ignore_index)
         if bool(xp.any(bad)):
             value = int(xp.max(xp.where(bad, t, low)))
+            if c == 0:
+                raise ValueError(f"{op}: target {value} is out of bounds: the input has 0 classes, so every "
+                                 f"target must equal ignore_index={ignore_index}")
             raise ValueError(f"{op}: target {value} is out of bounds for {c} classes; targets must lie in "
                              f"[0, {c - 1}] (or equal ignore_index={ignore_index})")
         return False
@@ -136,9 +139,26 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                              "class probabilities (a float target); leave ignore_index at its default")
         return _soft_cross_entropy(op, input, target, weight, reduction, label_smoothing)
     logits, targets, shape, all_valid = _class_targets(op, input, target, ignore_index)
+    if c == 0:
+        return _loss_of_no_classes(logits, shape, label_smoothing, reduction)
     loss = nn_fused.cross_entropy(logits, targets, weight, ignore_index, float(label_smoothing), reduction,
                                   all_valid)
     return reshape(loss, shape) if reduction == "none" else loss
+
+
+def _loss_of_no_classes(logits, shape, smoothing, reduction):
+    """Class-index cross-entropy or nll_loss of an input with 0 classes, whose targets all equal
+    ignore_index (_class_targets refuses others), as PyTorch's: each element's loss is 0, or NaN
+    with label smoothing (its share smoothing / C of each class is inf, of no class); 'sum' is
+    their sum, NaN with label smoothing even over no elements; 'mean' is NaN (no target counted,
+    and PyTorch divides by 0). Made from the (M, 0) input, to which its (empty) gradient flows."""
+    loss = reshape(_sum(logits, 1), shape)  # zeros, connected to the input
+    if smoothing:
+        loss = loss + math.nan
+    if reduction == "none":
+        return loss
+    total = _sum(loss)
+    return total + math.nan if reduction == "mean" or smoothing else total
 
 
 def _soft_cross_entropy(op, input, target, weight, reduction, smoothing):
@@ -154,7 +174,7 @@ def _soft_cross_entropy(op, input, target, weight, reduction, smoothing):
     c = input.shape[axis]
     # In the common dtype (logp meets it below), as PyTorch: a float64 target gives a float64 loss
     target = target.astype(dtypes.promote(input.dtype, target.dtype), copy=False)
-    if smoothing:
+    if smoothing and c:  # (with 0 classes, there is nothing to smooth)
         target = target * (1 - smoothing) + smoothing / c
     logp = nn_fused.log_softmax(input, axis)
     if weight is not None:
@@ -176,6 +196,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     c = _class_count(input)
     weight = _class_weight(op, weight, input, c)
     logp, targets, shape, all_valid = _class_targets(op, input, target, ignore_index)
+    if c == 0:
+        return _loss_of_no_classes(logp, shape, 0.0, reduction)
     xp = input._backend.xp
     t = targets.data
     valid = t != ignore_index

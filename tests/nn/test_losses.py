@@ -1189,3 +1189,58 @@ def test_class_losses_refuse_an_ignore_index_that_is_no_int(device, loss):
     """As PyTorch (a TypeError): a float ignore_index matched no integer target."""
     with pytest.raises(TypeError, match=f"{loss.__name__}: ignore_index must be an int, not 1.5"):
         loss(ag.zeros((2, 3)), ag.tensor([0, 1]), ignore_index=1.5)
+
+
+NO_CLASSES = [  # (input shape, class-index target values, options): every target ignored, or none at all
+    ((3, 0), [-100] * 3, {}), ((3, 0), [-100] * 3, {"label_smoothing": 0.1}), ((3, 0), [7] * 3, {"ignore_index": 7}),
+    ((0, 0), [], {}), ((0, 0), [], {"label_smoothing": 0.1}), ((3, 0), [-100] * 3, {"weight": "empty"}),
+    ((0,), -100, {})]
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("shape, targets, options", NO_CLASSES, ids=[str(i) for i in range(len(NO_CLASSES))])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_class_index_losses_over_zero_classes_are_torchs(device, torch, loss, shape, targets, options, reduction):
+    """Logits of shape (N, 0), N = 0 too, whose targets are all ignore_index: PyTorch's values
+    (0 per element, NaN with label smoothing, whose share of each class is smoothing / 0; 'mean'
+    NaN) and empty gradients, quietly. A NumPy error (a max or a take over the empty axis) before."""
+    if loss == "nll_loss" and "label_smoothing" in options:
+        pytest.skip("nll_loss has no label smoothing")
+
+    def run(lib, f):
+        x = lib.zeros(shape, requires_grad=True)
+        kwargs = dict(options, reduction=reduction)
+        if "weight" in kwargs:
+            kwargs["weight"] = lib.zeros(0)
+        out = getattr(f, loss)(x, lib.tensor(np.array(targets, dtype=np.int64)), **kwargs)
+        out.sum().backward()
+        return np.asarray(out.detach().numpy() if lib is torch else out.numpy(), np.float64), tuple(x.grad.shape)
+    (ours, our_grad), (theirs, their_grad) = run(ag, F), run(torch, torch.nn.functional)
+    assert ours.shape == theirs.shape and our_grad == their_grad == shape
+    np.testing.assert_array_equal(ours, theirs)  # (NaN in the same places)
+
+
+def test_class_index_targets_over_zero_classes_are_refused_as_torch(device, torch):
+    assert_raises_where_torch_raises(
+        torch, lambda: F.cross_entropy(ag.zeros((3, 0)), ag.tensor([0, -100, -100])),
+        lambda torch: torch.nn.functional.cross_entropy(torch.zeros(3, 0), torch.tensor([0, -100, -100])),
+        ValueError, r"^cross_entropy: target 0 is out of bounds: the input has 0 classes, so every target must "
+                    r"equal ignore_index=-100$")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_probability_targets_over_zero_classes_take_label_smoothing(device, torch, reduction):
+    """Nothing to smooth over 0 classes: the values without smoothing (it divided by C = 0 and raised
+    ZeroDivisionError); PyTorch's, but for 'mean' over N > 0 rows (0 here, NaN there: see the README)."""
+    for n in (3, 0):
+        x = ag.zeros((n, 0), requires_grad=True)
+        got = F.cross_entropy(x, ag.zeros((n, 0)), reduction=reduction, label_smoothing=0.2)
+        got.sum().backward()
+        want = torch.nn.functional.cross_entropy(torch.zeros(n, 0), torch.zeros(n, 0), reduction=reduction,
+                                                 label_smoothing=0.2)
+        assert x.grad.shape == (n, 0) and got.shape == tuple(want.shape)
+        if reduction == "mean" and n:
+            assert got.item() == 0 and torch.isnan(want)
+        else:
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
