@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import backends
 import nn.functional as F
 from autograd.ops.exponential import _erf, _erfc
 
@@ -76,5 +77,5 @@ def test_erf_and_erfc_of_many_blocks_give_one_whole_calls_values(name, kernel, d
     values = _inputs(dtype, f"{name} blocks")[0]
     with np.errstate(all="ignore"):
         wide = values.astype(np.float32) if dtype == np.float16 else values
-        expected = kernel(np, wide).astype(dtype)
+        expected = kernel(backends.get("cpu"), wide).astype(dtype)
     np.testing.assert_array_equal(getattr(ag, name)(ag.tensor(values)).numpy(), expected)
