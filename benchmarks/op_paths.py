@@ -45,6 +45,13 @@ def _grid_sample(ag, F, torch, x, grid):
     return (F if ag else torch.nn.functional).grid_sample(x, grid, align_corners=False)
 
 
+def _grid_sample_with(mode, padding_mode, align_corners):
+    def sample(ag, F, torch, x, grid):
+        f = F if ag else torch.nn.functional
+        return f.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    return sample
+
+
 def _max_pool2d(ag, F, torch, x):
     return (F if ag else torch.nn.functional).max_pool2d(x, 3, 2, 1)
 
@@ -52,13 +59,21 @@ def _max_pool2d(ag, F, torch, x):
 # name: (op(ag, F, torch, *inputs), ag None for PyTorch's; the inputs' shapes; their dtype)
 CASES = {
     "gelu": (_gelu, [(8, 128, 3072)], "float32"),
+    "gelu-small": (_gelu, [(64, 1024)], "float32"),
+    "gelu-large": (_gelu, [(8, 512, 3072)], "float32"),
     "erf": (_erf, [(1 << 22,)], "float32"),
     "erfc-float64": (_erfc, [(1 << 21,)], "float64"),
     "pdist": (_pdist, [(1024, 64)], "float32"),
     "depthwise3x3": (_depthwise(1), [(32, 64, 56, 56), (64, 1, 3, 3)], "float32"),
     "depthwise3x3-stride2": (_depthwise(2), [(32, 64, 56, 56), (64, 1, 3, 3)], "float32"),
     "conv3d": (_conv3d, [(8, 16, 16, 32, 32), (32, 16, 3, 3, 3)], "float32"),
+    "conv3d-b4": (_conv3d, [(4, 16, 16, 32, 32), (32, 16, 3, 3, 3)], "float32"),
     "grid_sample": (_grid_sample, [(16, 3, 64, 64), (16, 64, 64, 2)], "float32"),
+    "grid_sample-c16": (_grid_sample, [(8, 16, 64, 64), (8, 64, 64, 2)], "float32"),
+    "grid_sample-border-corners": (_grid_sample_with("bilinear", "border", True),
+                                   [(8, 16, 64, 64), (8, 64, 64, 2)], "float32"),
+    "grid_sample-nearest": (_grid_sample_with("nearest", "zeros", False), [(8, 16, 64, 64), (8, 64, 64, 2)],
+                            "float32"),
     "max_pool2d-overlapping": (_max_pool2d, [(32, 64, 56, 56)], "float32"),
 }
 
