@@ -17,7 +17,7 @@ from backends import dtypes
 from ..shapes import broadcast_shapes, single_axis
 from ..tensor import Tensor, on_one_device
 from .elementwise import as_tensor, astype
-from .indexing import IndexAdd, getitem
+from .indexing import GetItem, IndexAdd, getitem
 from .shape import flatten, reshape
 
 
@@ -88,10 +88,11 @@ def gather_along_axis(x, index, axis, shape=None):
     """take_along_axis for the engine's own ``index`` (a backend integer array, in bounds and
     not negative, that broadcasts to ``shape``, by default its own): no checks. One
     getitem of the flattened ``x``, so the gradient is a scatter-add, which sums the
-    gradients of a repeated index."""
+    gradients of a repeated index. The positions are ours, so GetItem takes them as they
+    are (getitem would copy them, as it copies a caller's array, and check their bounds)."""
     flat = _flat_positions(x.shape, index, axis, x._backend)
     flat = x._backend.xp.broadcast_to(flat, index.shape if shape is None else shape)
-    return getitem(reshape(x, (-1,)), Tensor._make(flat, x._backend))
+    return GetItem.apply(reshape(x, (-1,)), (flat,), True)
 
 
 def scatter_add_along_axis(g, index, axis, shape):

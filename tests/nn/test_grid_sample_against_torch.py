@@ -271,3 +271,41 @@ def test_affine_grid_refuses_a_negative_batch_or_channel_count():
         F.affine_grid(ag.zeros((2, 2, 3)), (-1, 3, 4, 5), False)
     with pytest.raises(ValueError, match=r"positive output sizes .* got \(1, 1, 2, 0, 3\)"):
         F.affine_grid(ag.zeros((1, 3, 4)), (1, 1, 2, 0, 3), False)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+def test_points_outside_read_zero_beside_non_finite_pixels(device, torch, mode):
+    """Points outside the image read the 0 kept after each plane, not a masked pixel:
+    an inf or NaN in the corner pixels (where an outside point's index would clamp)
+    reaches neither their values nor the gradients, as in PyTorch."""
+    image = named_rng(f"outside-{mode}").standard_normal((2, 3, 4, 5))
+    image[:, :, 0, 0], image[:, :, -1, -1] = np.inf, np.nan
+    grid = np.array([[[[-3.0, -3.0], [2.5, 2.5], [-1.6, 3.0]]], [[[4.0, -4.0], [-9.0, 0.1], [0.1, 9.0]]]])
+    xo, xt = leaves(torch, image)
+    go, gt = leaves(torch, grid)
+    yo = F.grid_sample(xo, go, mode, "zeros", False)
+    yt = torch.nn.functional.grid_sample(xt, gt, mode, "zeros", False)
+    np.testing.assert_array_equal(yo.numpy(), yt.detach().numpy())
+    assert not yo.numpy().any()
+    g = np.ones(tuple(yt.shape))
+    yo.backward(ag.tensor(g))
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(xo.grad.numpy(), xt.grad.numpy())
+    np.testing.assert_array_equal(go.grad.numpy(), gt.grad.numpy())
+
+
+@pytest.mark.parametrize("padding_mode, align_corners", [("zeros", False), ("border", True)])
+def test_float32_with_many_channels_matches_pytorch(torch, padding_mode, align_corners):
+    """Sixteen channels in float32, the size benchmarks.op_paths times: the channels sum
+    into the grid's gradient as in PyTorch up to float32 rounding."""
+    rng = named_rng(f"grid-float32-{padding_mode}")
+    xo, xt = leaves(torch, rng.standard_normal((2, 16, 9, 11)).astype(np.float32))
+    go, gt = leaves(torch, rng.uniform(-1.2, 1.2, (2, 6, 7, 2)).astype(np.float32))
+    yo = F.grid_sample(xo, go, "bilinear", padding_mode, align_corners)
+    yt = torch.nn.functional.grid_sample(xt, gt, "bilinear", padding_mode, align_corners)
+    np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
+    yo.backward(ag.tensor(g))
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(go.grad.numpy(), gt.grad.numpy(), rtol=1e-4, atol=1e-4)
