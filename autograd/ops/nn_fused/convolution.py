@@ -237,7 +237,7 @@ class Conv2dWeightGrad(Function):
         if cols is None:
             cols = ctx.family.im2col(backend, x.data, weight_shape[2:], window)
         if groups == 1:  # (not into scratch memory: gw is the op's output)
-            gw = backend.matmul(rows, xp.permute_dims(cols, (1, 0)))
+            gw = _rows_times_cols_transposed(backend, rows, cols)
         else:
             gw = _grouped_weight_grad(backend, rows, cols, groups)
         return xp.reshape(gw, weight_shape)
@@ -254,6 +254,26 @@ class Conv2dWeightGrad(Function):
 
 Conv2d.family = Conv2dInputGrad.family = Conv2dWeightGrad.family = ConvFamily(
     Conv2d, Conv2dInputGrad, Conv2dWeightGrad, _im2col)
+
+
+# The GEMM's inner axis (N * output cells) against the (C * kernel cells) of cols from
+# which multiplying the other way round is the faster (measured on OpenBLAS, one thread).
+_LONG_INNER = 4
+
+
+def _rows_times_cols_transposed(backend, rows, cols):
+    """rows (O, L) @ cols.T (L, CK), the weight gradient's GEMM. Where L is long (a large
+    batch or volume), OpenBLAS runs it as (cols @ rows.T).T faster, with the same bits
+    (each entry is the same dot product): conv3d's (32, 65536) x (65536, 432) in 23 ms
+    instead of 29, LeNet's first layer's (6, 36864) x (36864, 25) in 0.41 instead of
+    0.58; with L short it is slower ((256, 392) x (392, 2304): 5.2 against 3.1 ms)."""
+    xp = backend.xp
+    if rows.shape[1] >= _LONG_INNER * cols.shape[0]:
+        swapped = xp.permute_dims(backend.matmul(cols, xp.permute_dims(rows, (1, 0))), (1, 0))
+        # through one flat axis: the gradient comes back in row order, as the other way's
+        # (a reshape of the transposed view would stay a strided view), copying O x CK only
+        return xp.reshape(xp.reshape(swapped, (-1,)), swapped.shape)
+    return backend.matmul(rows, xp.permute_dims(cols, (1, 0)))
 
 
 def _grouped_weight_grad(backend, rows, cols, groups):
