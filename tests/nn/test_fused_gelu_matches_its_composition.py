@@ -11,6 +11,7 @@ import pytest
 import autograd as ag
 import backends
 import nn.functional as F
+from autograd.ops import exponential
 from autograd.ops.exponential import _erf, _erfc
 
 from .torch_compare import named_rng
@@ -79,3 +80,23 @@ def test_erf_and_erfc_of_many_blocks_give_one_whole_calls_values(name, kernel, d
         wide = values.astype(np.float32) if dtype == np.float16 else values
         expected = kernel(backends.get("cpu"), wide).astype(dtype)
     np.testing.assert_array_equal(getattr(ag, name)(ag.tensor(values)).numpy(), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 7])
+def test_the_rational_in_place_gives_the_composed_ones_bits(n, dtype):
+    """erf's kernels evaluate Cody's rational functions in place on arrays
+    (_rational_of_array); _rational, composed step by step, stays for Tensors: the same
+    bits, on arrays and 0-d values, with overflow, NaN, infinities and zeros."""
+    coefficients = {0: ((0.5, 1.5), (2.0,)), 1: ((0.5, 1.5, -2.5), (0.25, 3.0))}
+    num, den = coefficients.get(n) or {3: (exponential._ERF_A, exponential._ERF_B),
+                                       4: (exponential._ERF_P, exponential._ERF_Q),
+                                       7: (exponential._ERF_C, exponential._ERF_D)}[n]
+    rng = named_rng(f"rational {n} {np.dtype(dtype).name}")
+    with np.errstate(all="ignore"):
+        t = np.concatenate([rng.uniform(0, 6, 2000), [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, 1e30]]).astype(dtype)
+        for value in (t, t[5], t[-3]):
+            expected = exponential._rational(value, num, den, n)
+            got = exponential._rational_of_array(value, num, den, n)
+            assert np.asarray(got).dtype == np.asarray(expected).dtype
+            assert np.asarray(got).tobytes() == np.asarray(expected).tobytes()
