@@ -261,33 +261,62 @@ def _exp_square(xp, y, sign):
     return xp.exp(sign * (yt * yt)) * xp.exp(sign * ((y - yt) * (y + yt)))
 
 
+def _tail(xp, y, needed=_always):
+    """erfc(y) for y > 0.5: exp(-y^2) R(y), R from 0.5 to where erfc underflows;
+    computed everywhere, meaningful only there."""
+    tail_at = xp.clip(y, 0.5, _ERFC_UNDERFLOW)
+    return _exp_square(xp, tail_at, -1.0) * _scaled_erfc(xp, tail_at, needed)
+
+
 def _erf_parts(xp, x, needed=_always):
     """``|x|``, erf(x) for |x| <= 0.5 (``near``), and erfc(|x|) for |x| > 0.5 (``tail``),
     each computed everywhere and meaningful only on its own range."""
     y = xp.abs(x)
-    near = _erf_near(xp, x)
-    # erfc(y) = exp(-y^2) R(y), R from 0.5 to where erfc underflows
-    tail_at = xp.clip(y, 0.5, _ERFC_UNDERFLOW)
-    tail = _exp_square(xp, tail_at, -1.0) * _scaled_erfc(xp, tail_at, needed)
-    return y, near, tail
+    return y, _erf_near(xp, x), _tail(xp, y, needed)
+
+
+def _by_range(backend, x, near_of, far_of):
+    """``near_of(x)`` where |x| <= 0.5 and ``far_of(x)`` elsewhere (NaN included): near_of
+    runs everywhere, far_of on the far elements only, gathered and put back over it.
+    Where the backend works in cache blocks (NumPy), computing the tail everywhere and
+    selecting ran its 50 passes over the near half of normal values too; gathering its
+    own elements costs less than that (not so for the near rational's 20 passes, which
+    therefore still run everywhere). Both are elementwise, so the bits are the same."""
+    xp = backend.xp
+    flat = xp.reshape(x, (-1,))
+    out = near_of(flat)
+    outer = xp.nonzero(xp.logical_not(xp.abs(flat) <= 0.5))[0]
+    backend.put_(out, (outer,), far_of(xp.take(flat, outer)))
+    return xp.reshape(out, x.shape)
 
 
 def _erf(backend, x):
-    """erf(x), its ranges joined by the backend's where: NumPy's own branches per element
-    and mispredicts on |x| <= 0.5 over normal values (half the time on 3M float32)."""
-    xp = backend.xp
-    y, near, tail = _erf_parts(xp, x, backend.any_true)
+    """erf(x), its ranges computed apart (_by_range) or, where the backend does not
+    work in cache blocks, everywhere and joined by the backend's where: NumPy's own
+    branches per element and mispredicts on |x| <= 0.5 over normal values."""
+    xp, needed = backend.xp, backend.any_true
+    if backend.works_in_cache_blocks:
+        return _by_range(backend, x, lambda v: _erf_near(xp, v),
+                         lambda v: xp.sign(v) * (1 - _tail(xp, xp.abs(v), needed)))
+    y, near, tail = _erf_parts(xp, x, needed)
     return backend.where(y <= 0.5, near, xp.sign(x) * (1 - tail))
 
 
 def _erfc(backend, x):
     """erfc(x) straight from Cody's tail for x > 0.5, so that it keeps its relative
     precision where 1 - erf(x) would cancel to 0 (from x = 6 in double, 4 in float);
-    the ranges joined by the backend's where, as in _erf."""
-    xp = backend.xp
-    y, near, tail = _erf_parts(xp, x, backend.any_true)
-    tail = backend.where(y > _ERFC_UNDERFLOW, xp.zeros((), dtype=tail.dtype), tail)  # (far stops there)
-    return backend.where(y <= 0.5, 1 - near, backend.where(x > 0, tail, 2 - tail))
+    the ranges apart or joined, as in _erf."""
+    xp, needed = backend.xp, backend.any_true
+
+    def far(v, y, tail):
+        tail = backend.where(y > _ERFC_UNDERFLOW, xp.zeros((), dtype=tail.dtype), tail)  # (far stops there)
+        return backend.where(v > 0, tail, 2 - tail)
+
+    if backend.works_in_cache_blocks:
+        return _by_range(backend, x, lambda v: 1 - _erf_near(xp, v),
+                         lambda v: far(v, xp.abs(v), _tail(xp, xp.abs(v), needed)))
+    y, near, tail = _erf_parts(xp, x, needed)
+    return backend.where(y <= 0.5, 1 - near, far(x, y, tail))
 
 
 def _special(kernel, x, *more):
