@@ -25,9 +25,9 @@ class Gelu(Function):
         backend = x._backend
 
         def kernel(v):
-            with floating_point_warnings_off():  # (as erfc's own op: see ops.quiet)
+            with floating_point_warnings_off():  # (as erfc's own op, see ops.quiet; and -inf * 0 is NaN)
                 e = _erfc(backend, v * -_SQRT_HALF)
-            return v * e * 0.5, e
+                return v * e * 0.5, e
 
         y, e = backend.blockwise(kernel, x.data)
         ctx.save_for_backward(x, e)
