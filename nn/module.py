@@ -1,4 +1,4 @@
-"""Module: the base of every layer. Assigning a Parameter, Module or buffer as an
+"""Module: the base of every layer. Assigning a Parameter, Module or nn.Buffer as an
 attribute registers it, so parameters(), state_dict() and to() find it; names,
 traversal order, state_dict keys and printing follow PyTorch."""
 import warnings
@@ -13,7 +13,7 @@ from autograd.user_code import user_frame
 from backends import dtypes
 
 from .module_hooks import _CallHooks
-from .parameter import Parameter, is_lazy, zero_grads
+from .parameter import Buffer, Parameter, UninitializedBuffer, is_lazy, zero_grads
 
 
 class StateDictError(ValueError, RuntimeError):
@@ -172,14 +172,19 @@ class Module:
         elif isinstance(value, Module):
             self._forget(name, modules)
             modules[name] = value
-        elif name in buffers:
-            if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign a {type(value).__name__} to buffer {name!r}; assign a Tensor")
-            buffers[name] = value
         elif name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign a {type(value).__name__} to submodule {name!r}")
             modules[name] = None
+        elif isinstance(value, (Buffer, UninitializedBuffer)):
+            # As PyTorch: an nn.Buffer registers itself (over a buffer too) with its own
+            # persistence, and so does a Lazy module's placeholder; a plain attribute of that
+            # name is refused (KeyError), as register_buffer refuses it.
+            self.register_buffer(name, value, getattr(value, "persistent", True))
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign a {type(value).__name__} to buffer {name!r}; assign a Tensor")
+            buffers[name] = value
         else:
             object.__setattr__(self, name, value)
 

@@ -1,8 +1,9 @@
-"""Parameter: a leaf Tensor that a Module registers as learnable; UninitializedParameter
-and UninitializedBuffer: the placeholders a Lazy module holds until its first forward."""
+"""The tensors a Module registers by assignment: Parameter (learnable) and Buffer (state that
+is not learnt); UninitializedParameter and UninitializedBuffer: the placeholders a Lazy module
+holds until its first forward."""
 import backends
 from autograd import Tensor, empty, no_grad, zeros
-from autograd.tensor import init, share_version, version_of
+from autograd.tensor import _rebuilt, init, share_version, version_of
 from backends import dtypes
 
 
@@ -29,6 +30,41 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer(Tensor):
+    """A tensor that is a module's state but not learnt (BatchNorm's running statistics), as
+    PyTorch's ``nn.Buffer``: assigning one as a Module attribute registers it as a buffer, as
+    ``register_buffer(name, data, persistent)`` does (a plain Tensor assigned so stays a plain
+    attribute). It shares ``data``'s memory and in-place counter and keeps its requires_grad,
+    outside any graph. ``persistent=False`` keeps it out of state_dict()."""
+    __slots__ = ("persistent",)
+
+    def __init__(self, data=None, *, persistent=True):
+        if data is None:
+            data = empty(0)
+        if isinstance(data, Tensor):
+            init(self, data.data, data._backend)
+            share_version(self, version_of(data))  # one memory, one in-place counter, as Parameter's
+            if data.requires_grad:
+                self.requires_grad = True
+        else:
+            Tensor.__init__(self, data)
+        self.persistent = bool(persistent)
+
+    def __reduce_ex__(self, protocol):  # pickle and copy.copy: Tensor's, keeping persistent
+        return _rebuilt_buffer, (*super().__reduce_ex__(protocol)[1], self.persistent)
+
+    def __deepcopy__(self, memo):
+        copied = super().__deepcopy__(memo)
+        copied.persistent = self.persistent
+        return copied
+
+
+def _rebuilt_buffer(cls, array, device, requires_grad, persistent):
+    t = _rebuilt(cls, array, device, requires_grad)
+    t.persistent = persistent
+    return t
 
 
 # The slot that holds a tensor's array, which UninitializedTensorMixin hides behind a
