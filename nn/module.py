@@ -6,7 +6,7 @@ import weakref
 from collections import OrderedDict, namedtuple
 
 import backends
-from autograd import Tensor, no_grad
+from autograd import Tensor, empty, no_grad
 from autograd.grad_mode import state as _thread  # per thread: the modules being called
 from autograd.tensor import HookHandle, check_hook, count_change
 from autograd.user_code import user_frame
@@ -488,6 +488,33 @@ class Module:
                 _move(t.grad, backend, dtype)
         return self
 
+    def to_empty(self, *, device, recurse=True):
+        """Give every parameter and buffer (and gradient) new memory on ``device``, keeping shape
+        and dtype but not the values, as PyTorch's: where a model built on one device (or as
+        Lazy placeholders) is then filled by load_state_dict or its initializers. In place, so
+        parameters keep their identity; ``device=None`` keeps each where it is. ``recurse=False``
+        leaves the submodules' tensors alone."""
+        backend = None if device is None else backends.get(device)
+        tensors = list(self.parameters(recurse)) + list(self.buffers(recurse))
+        if backend is not None:
+            for t in tensors:  # every dtype checked before anything moves
+                backend.native_dtype(t.dtype)
+        for t in tensors:
+            _make_empty(t, backend)
+            if t.grad is not None:
+                _make_empty(t.grad, backend)
+        return self
+
+    def share_memory(self):
+        """PyTorch's: moves the tensors to shared memory for multiprocessing (Hogwild training).
+        topograd's arrays are never shared between processes (a child process gets a copy, by fork
+        or pickle), so this changes nothing: it warns that a child's updates stay in the child,
+        and returns the module, so code that only reads the model in workers runs unchanged."""
+        warnings.warn("Module.share_memory: topograd does not share tensors between processes; each process "
+                      "given this module works on its own copy, so updates made in one are not seen by the "
+                      "others (train in one process, or send state_dict()s back)", stacklevel=2)
+        return self
+
     def cpu(self):
         return self.to("cpu")
 
@@ -801,6 +828,17 @@ def _copy_into(target, host, where):
     array = backend.asarray(host, target.dtype)
     target.data[...] = array
     count_change(target, where)
+
+
+def _make_empty(t, backend):
+    """What to_empty does to a tensor: new, unfilled memory of its shape and dtype on ``backend``
+    (None: where it is). A Lazy placeholder has no shape yet: it only moves."""
+    backend = t._backend if backend is None else backend
+    if is_lazy(t):
+        t._move_placeholder(backend, None)
+        return
+    t.data = empty(t.shape, dtype=t.dtype, device=backend).data
+    t._backend = backend
 
 
 def _move(t, backend, dtype):

@@ -500,3 +500,47 @@ def test_missing_or_unexpected_extra_state_is_reported_and_nothing_changes(torch
     assert model[0].words == ["a", "b"]
     with pytest.raises(RuntimeError, match="does not define it"):
         plain.get_extra_state()
+
+
+# --- to_empty and share_memory -------------------------------------------------------------
+
+def to_empty_model(lib):
+    model = lib.Sequential(lib.Linear(2, 3), lib.BatchNorm1d(3))
+    model.double()
+    return model
+
+
+def shapes_and_dtypes(model):
+    return [(n, tuple(t.shape), str(t.dtype).replace("torch.", "")) for n, t in model.state_dict().items()]
+
+
+@pytest.mark.parametrize("recurse", [True, False])
+def test_to_empty_keeps_shapes_dtypes_and_identity_as_torch(device, torch, recurse):
+    ours, theirs = to_empty_model(nn), to_empty_model(torch.nn)
+    ours(ag.ones(4, 2, dtype=ag.float64)).sum().backward()
+    params = list(ours.parameters())
+    assert ours.to_empty(device=device, recurse=recurse) is ours
+    assert theirs.to_empty(device="cpu", recurse=recurse) is theirs
+    assert shapes_and_dtypes(ours) == shapes_and_dtypes(theirs)
+    assert list(ours.parameters()) == params and all(type(p) is nn.Parameter and p.requires_grad for p in params)
+    assert all(p.grad is not None and p.grad.shape == p.shape and p.grad.device == p.device for p in params)
+    # then filled from a state dict, as a model built without memory is
+    source = to_empty_model(nn)
+    ours.load_state_dict(source.state_dict())
+    for (name, value), expected in zip(ours.state_dict().items(), source.state_dict().values()):
+        np.testing.assert_array_equal(value.numpy(), expected.numpy(), err_msg=name)
+    with pytest.raises(TypeError, match="device"):
+        ours.to_empty()
+
+
+def test_to_empty_moves_a_lazy_module_s_placeholders(device):
+    lazy = nn.LazyLinear(3).to_empty(device=device)
+    assert lazy.has_uninitialized_params() and lazy.weight.device == ag.ones(1, device=device).device
+    assert lazy(ag.ones(2, 4, device=device)).shape == (2, 3)
+
+
+def test_share_memory_returns_the_module_and_warns_that_nothing_is_shared(torch):
+    model = nn.Linear(2, 2)
+    assert torch.nn.Linear(2, 2).share_memory() is not None
+    with pytest.warns(UserWarning, match="does not share tensors between processes"):
+        assert model.share_memory() is model
