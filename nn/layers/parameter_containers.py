@@ -139,6 +139,28 @@ class ParameterDict(Module):
         """A new ParameterDict holding the same parameters (not copies of them), as PyTorch's."""
         return type(self)(OrderedDict(self._parameters))
 
+    def fromkeys(self, keys, default=None):
+        """A new ParameterDict with ``default`` (one parameter, shared) under each of ``keys``."""
+        return type(self)([(key, default) for key in keys])
+
+    def __reversed__(self):
+        return reversed(list(self._parameters))
+
+    # The dict operators, as PyTorch's: the right-hand side's entries win, in update's order.
+    def __or__(self, other):
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other):  # dict | ParameterDict: a copy of the left-hand side, of its type
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
     def update(self, parameters):
         if isinstance(parameters, Tensor) or not hasattr(parameters, "__iter__"):
             raise TypeError(f"ParameterDict.update: expected a mapping or (name, parameter) pairs, "

@@ -158,3 +158,23 @@ def test_a_plain_dict_is_taken_in_sorted_key_order_as_pytorch(device, torch):
     ordered = OrderedDict((k, ag.tensor(v, device=device)) for k, v in values.items())
     assert list(nn.ParameterDict(ordered)) == list(torch.nn.ParameterDict(OrderedDict(
         (k, torch.nn.Parameter(torch.tensor(v))) for k, v in values.items()))) == ["gain", "bias", "alpha"]
+
+
+def test_parameter_dict_union_fromkeys_and_reversed_match_pytorch(torch):
+    """The dict operators |, |= and dict | ParameterDict, fromkeys and reversed, which were
+    missing (reversed() fell back to indexing by position and raised KeyError)."""
+    def run(lib, t):
+        def p(v):
+            return lib.Parameter(t.tensor([v]))
+        left, right = lib.ParameterDict({"b": p(1.0), "a": p(2.0)}), lib.ParameterDict({"z": p(3.0), "a": p(4.0)})
+        union, plain = left | right, {"y": p(5.0)} | left
+        seen = [(type(union).__name__, list(union), union["a"] is right["a"], union["b"] is left["b"]),
+                (type(plain).__name__, list(plain)), list(reversed(left))]
+        grown = left
+        grown |= {"c": p(6.0), "0": p(7.0)}  # a plain dict: sorted keys, as update takes it
+        shared = p(0.0)
+        made = left.fromkeys(["x", "w"], shared)
+        seen += [(grown is left, list(left)),
+                 (type(made).__name__, list(made), made["x"] is shared is made["w"], list(left)[:2])]
+        return seen
+    assert run(nn, ag) == run(torch.nn, torch)
