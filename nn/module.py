@@ -707,7 +707,10 @@ class Module:
         return None
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+        # As PyTorch's: without the names that cannot be attributes (a Sequential's "0", "1", ...),
+        # which tab completion would offer as self.0.
+        names = set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
+        return sorted(name for name in names if not name[:1].isdigit())
 
 
 def _own_state_entries(module, mprefix):

@@ -544,3 +544,16 @@ def test_share_memory_returns_the_module_and_warns_that_nothing_is_shared(torch)
     assert torch.nn.Linear(2, 2).share_memory() is not None
     with pytest.warns(UserWarning, match="does not share tensors between processes"):
         assert model.share_memory() is model
+
+
+def test_dir_lists_registered_names_but_not_numbered_ones_as_torch(torch):
+    # dir() offered a Sequential's "0", "1", ... (not attribute names) for tab completion.
+    def listed(lib, t):
+        model = lib.Sequential(lib.Linear(1, 1), lib.BatchNorm1d(1))
+        model.add_module("head", lib.ModuleDict({"1x": lib.ReLU(), "out": lib.ReLU()}))
+        model.extra = lib.ParameterList([lib.Parameter(t.ones(1))])
+        names = set(dir(model)) | set(dir(model[1])) | set(dir(model.head)) | set(dir(model.extra))
+        return sorted(n for n in names if not n.startswith("_") and (n[:1].isdigit() or n in {
+            "head", "extra", "out", "running_mean", "weight", "num_batches_tracked", "forward"}))
+    assert listed(nn, ag) == listed(torch.nn, torch) == ["extra", "forward", "head", "num_batches_tracked",
+                                                         "out", "running_mean", "weight"]
