@@ -460,6 +460,8 @@ class Module:
         zero_grads(self.parameters(), set_to_none)
 
     def requires_grad_(self, requires_grad=True):
+        if not isinstance(requires_grad, bool):  # as PyTorch: requires_grad_("no") must not mean True
+            raise TypeError(f"requires_grad_: requires_grad must be a bool, not {type(requires_grad).__name__}")
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self

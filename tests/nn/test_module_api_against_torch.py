@@ -557,3 +557,15 @@ def test_dir_lists_registered_names_but_not_numbered_ones_as_torch(torch):
             "head", "extra", "out", "running_mean", "weight", "num_batches_tracked", "forward"}))
     assert listed(nn, ag) == listed(torch.nn, torch) == ["extra", "forward", "head", "num_batches_tracked",
                                                          "out", "running_mean", "weight"]
+
+
+@pytest.mark.parametrize("flag", [0, 1, "", "no", None])
+def test_requires_grad_refuses_a_non_bool_and_changes_nothing_as_torch(torch, flag):
+    # requires_grad_("no") set requires_grad=True on every parameter (any truthy value did).
+    for lib in (nn, torch.nn):
+        model = lib.Sequential(lib.Linear(1, 1), lib.Linear(1, 1))
+        model[1].requires_grad_(False)
+        with pytest.raises(TypeError, match="must be (a )?bool"):
+            model.requires_grad_(flag)
+        assert [p.requires_grad for p in model.parameters()] == [True, True, False, False]
+    assert nn.Linear(1, 1).requires_grad_(False).weight.requires_grad is False
