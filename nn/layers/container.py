@@ -155,8 +155,12 @@ class ModuleList(_NumberedModules):
         return ModuleList([*self, *other])
 
     def extend(self, modules):
-        if isinstance(modules, (Module, str)) or not hasattr(modules, "__iter__"):
-            raise TypeError(f"ModuleList.extend: expected an iterable of modules, not {type(modules).__name__}")
+        # A container of modules (another ModuleList, a Sequential) is an iterable of them, as in
+        # PyTorch; a single layer is not.
+        if isinstance(modules, str) or not hasattr(modules, "__iter__"):
+            hint = "; append a single module" if isinstance(modules, Module) else ""
+            raise TypeError(f"ModuleList.extend: expected an iterable of modules, not {type(modules).__name__}"
+                            + hint)
         for module in _checked_modules("ModuleList.extend", modules):
             self.append(module)
         return self

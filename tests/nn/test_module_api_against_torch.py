@@ -170,6 +170,22 @@ def test_container_editing_matches_torch(torch):
     assert edit(nn) == edit(torch.nn)
 
 
+
+def test_a_module_list_extends_by_another_container_of_modules_as_torch(torch):
+    # ModuleList(other_list), extend(a Sequential) and += another ModuleList raised TypeError.
+    def build(lib):
+        blocks = lib.ModuleList(lib.ModuleList([lib.Linear(1, 1), lib.ReLU()]))
+        blocks.extend(lib.Sequential(lib.Tanh(), lib.Sigmoid()))
+        blocks += lib.ModuleList([lib.ELU()])
+        return [type(m).__name__ for m in blocks], list(blocks._modules), list(blocks.state_dict())
+    assert build(nn) == build(torch.nn)
+    for lib in (nn, torch.nn):  # a single layer, or a dict's keys, is no list of modules
+        blocks = lib.ModuleList([lib.ReLU()])
+        for bad in (lib.Tanh(), lib.ModuleDict({"a": lib.Tanh()}), "ab"):
+            with pytest.raises(TypeError):
+                blocks.extend(bad)
+        assert len(blocks) == 1
+
 OPTIMIZERS = [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
               ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.2, weight_decay=0.1, maximize=True)),
               ("Adam", dict(lr=0.05, weight_decay=0.1, amsgrad=True, maximize=True)),
