@@ -150,9 +150,9 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             # As PyTorch: a plain attribute may be set before Module.__init__ (a mixin's
-            # __init__ that runs first, say); a parameter or submodule has nowhere to go yet.
-            if isinstance(value, (Parameter, Module)):
-                _refuse_before_init(self, "assign a parameter or submodule")
+            # __init__ that runs first, say); a parameter, buffer or submodule has nowhere to go yet.
+            if isinstance(value, (Parameter, Module, Buffer, UninitializedBuffer)):
+                _refuse_before_init(self, "assign a parameter, buffer or submodule")
             object.__setattr__(self, name, value)
             return
         params, modules, buffers = self._parameters, self._modules, self._buffers

@@ -295,9 +295,10 @@ def test_a_plain_attribute_set_before_module_init_is_kept_as_in_torch(torch):
 @pytest.mark.parametrize("register", [lambda m: setattr(m, "w", nn.Parameter(ag.ones(1))),
                                       lambda m: setattr(m, "fc", nn.Linear(1, 1)),
                                       lambda m: m.register_buffer("b", ag.ones(1)),
+                                      lambda m: setattr(m, "b", nn.Buffer(ag.ones(1))),
                                       lambda m: m.register_parameter("w", None),
                                       lambda m: m.add_module("fc", None)],
-                         ids=["parameter", "module", "register_buffer", "register_parameter", "add_module"])
+                         ids=["parameter", "module", "register_buffer", "buffer", "register_parameter", "add_module"])
 def test_registering_before_module_init_names_the_fix(register):
     # register_buffer said "'Block' object has no attribute '_buffers'"
     class Block(nn.Module):
