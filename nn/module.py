@@ -60,6 +60,14 @@ def _not_a_module_hint(value):
     return ""
 
 
+# What Module.__init__ gives every module, each with the type that makes it empty.
+_REGISTRIES = (("_parameters", OrderedDict), ("_buffers", OrderedDict), ("_non_persistent", set),
+               ("_modules", OrderedDict), ("_forward_hooks", list), ("_forward_pre_hooks", list),
+               ("_backward_hooks", list), ("_backward_pre_hooks", list), ("_state_dict_pre_hooks", list),
+               ("_state_dict_hooks", list), ("_load_state_dict_pre_hooks", list),
+               ("_load_state_dict_post_hooks", list))
+
+
 class Module:
     training: bool
     # Buffers a state dict may lack (as PyTorch lets BatchNorm's num_batches_tracked be
@@ -67,19 +75,18 @@ class Module:
     _optional_state = ()
 
     def __init__(self):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_non_persistent", set())
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_forward_hooks", [])
-        object.__setattr__(self, "_forward_pre_hooks", [])
-        object.__setattr__(self, "_backward_hooks", [])
-        object.__setattr__(self, "_backward_pre_hooks", [])
-        object.__setattr__(self, "_state_dict_pre_hooks", [])
-        object.__setattr__(self, "_state_dict_hooks", [])
-        object.__setattr__(self, "_load_state_dict_pre_hooks", [])
-        object.__setattr__(self, "_load_state_dict_post_hooks", [])
+        for name, make in _REGISTRIES:
+            object.__setattr__(self, name, make())
         object.__setattr__(self, "training", True)
+
+    def __setstate__(self, state):
+        """How pickle and copy.deepcopy restore a module, as PyTorch's: so a subclass may override
+        it and call ``super().__setstate__(state)`` (PyTorch's way to fill in what older pickles
+        lack). A registry the state lacks (a pickle from an older topograd) starts empty."""
+        self.__dict__.update(state)
+        for name, make in _REGISTRIES:
+            if name not in self.__dict__:
+                object.__setattr__(self, name, make())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")

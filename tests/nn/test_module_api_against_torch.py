@@ -2,6 +2,7 @@
 bug hunt over registration, traversal, state dicts and resumes turned up, and the
 behaviour it verified."""
 import copy
+import pickle
 from collections import OrderedDict
 
 import numpy as np
@@ -586,3 +587,53 @@ def test_requires_grad_refuses_a_non_bool_and_changes_nothing_as_torch(torch, fl
             model.requires_grad_(flag)
         assert [p.requires_grad for p in model.parameters()] == [True, True, False, False]
     assert nn.Linear(1, 1).requires_grad_(False).weight.requires_grad is False
+
+
+# --- __setstate__ ------------------------------------------------------------------------------
+
+class ScaledLinear(nn.Linear):
+    """A layer whose __setstate__ fills in an attribute older pickles lack, PyTorch's pattern
+    (module-level, so pickle finds it)."""
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "scale" not in self.__dict__:
+            self.scale = 1.0
+
+
+def scaled_linear_class(lib):
+    if lib is nn:
+        return ScaledLinear
+
+    class TorchScaledLinear(lib.Linear):
+        def __setstate__(self, state):
+            super().__setstate__(state)
+            if "scale" not in self.__dict__:
+                self.scale = 1.0
+    return TorchScaledLinear
+
+
+def test_a_subclass_s_setstate_may_call_module_s_as_in_torch(torch):
+    # Module had no __setstate__, so super().__setstate__(state) raised AttributeError and
+    # such a module could not be copied or unpickled.
+    results = []
+    for lib in (nn, torch.nn):
+        layer = scaled_linear_class(lib)(2, 1)
+        copied = copy.deepcopy(layer)
+        results.append((copied.scale, list(copied.state_dict()), copied.weight is not layer.weight))
+    assert results[0] == results[1] == (1.0, ["weight", "bias"], True)
+    restored = pickle.loads(pickle.dumps(ScaledLinear(2, 1)))
+    assert restored.scale == 1.0 and restored(ag.ones(3, 2)).shape == (3, 1)
+
+
+def test_setstate_gives_a_module_pickled_without_some_registries_empty_ones(torch):
+    # A pickle from an older version lacks the registries added since; PyTorch fills them in.
+    added_later = ("_state_dict_pre_hooks", "_load_state_dict_post_hooks", "_backward_pre_hooks")
+    for lib, t in ((nn, ag), (torch.nn, torch)):
+        layer = lib.Linear(2, 1)
+        fresh = lib.Linear.__new__(lib.Linear)
+        fresh.__setstate__({k: v for k, v in layer.__dict__.items() if k not in added_later})
+        fresh.register_full_backward_pre_hook(lambda module, grad_output: None)
+        assert fresh.load_state_dict(layer.state_dict()) == ([], [])
+        assert list(fresh.state_dict()) == ["weight", "bias"]
+        fresh(t.ones(1, 2, requires_grad=True)).sum().backward()
