@@ -83,13 +83,20 @@ def _backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs):
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
-         allow_unused=None, materialize_grads=False):
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Return d(outputs)/d(inputs) as a tuple (a dict for a dict of inputs, by the same
     keys, as PyTorch 2.13's), leaving every ``.grad`` untouched.
 
     As PyTorch's: an input the outputs do not depend on is an error, or None with
     ``allow_unused=True``, or zeros with ``materialize_grads=True``. ``only_inputs``
-    is taken and ignored, as PyTorch has done since it deprecated it."""
+    is taken and ignored, as PyTorch has done since it deprecated it.
+
+    ``is_grads_batched=True``: each of ``grad_outputs`` has a leading batch axis, and
+    each gradient gets the same axis, entry ``b`` being the vector-Jacobian product
+    with entry ``b`` of the grad_outputs, as PyTorch's. PyTorch vectorizes this with
+    vmap; here it is a loop that runs the backward pass once per entry (all but the
+    last with ``retain_graph=True``), so it costs what that loop would. Zeros from
+    ``materialize_grads`` get the batch axis too (PyTorch's have the input's shape)."""
     if only_inputs is not True:
         warnings.warn("grad: only_inputs is deprecated and ignored, as in PyTorch; only the inputs' gradients "
                       "are computed", DeprecationWarning, stacklevel=2)
@@ -109,7 +116,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if not inputs:  # as PyTorch: likely a list of parameters that was filtered to nothing
         raise ValueError("grad: inputs is empty, so there is nothing to differentiate with respect to; "
                          "pass the tensors whose gradients you want")
-    found = _gradients(outputs, inputs, grad_outputs, retain_graph, create_graph, into_leaves=False)
+    batch = None
+    if is_grads_batched:
+        found, batch = _batched_gradients(outputs, inputs, grad_outputs, retain_graph, create_graph)
+    else:
+        found = _gradients(outputs, inputs, grad_outputs, retain_graph, create_graph, into_leaves=False)
     for i, g in enumerate(found):
         if g is None and not allow_unused:
             raise RuntimeError(f"grad: inputs[{i}] was not used to compute the outputs (or no gradient "
@@ -117,10 +128,58 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                "or materialize_grads=True to get zeros")
         if g is None and materialize_grads:
             x = inputs[i]
-            found[i] = Tensor._make(x._backend.xp.zeros(x.shape, dtype=x.data.dtype), x._backend)
+            shape = x.shape if batch is None else (batch, *x.shape)
+            found[i] = Tensor._make(x._backend.xp.zeros(shape, dtype=x.data.dtype), x._backend)
             if create_graph:  # as PyTorch's: differentiable again (to zero), like every other gradient
                 found[i].requires_grad_()
     return tuple(found) if names is None else dict(zip(names, found))
+
+
+def _batched_gradients(outputs, inputs, grad_outputs, retain_graph, create_graph):
+    """grad(is_grads_batched=True)'s gradients (None where none reached an input in any
+    entry) and the batch size: one pass per entry of the grad_outputs' leading axis,
+    stacked along it. Every grad_output is checked before the first pass runs."""
+    outputs = [outputs] if isinstance(outputs, Tensor) or not hasattr(outputs, "__iter__") else list(outputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, numbers.Number)) or hasattr(grad_outputs, "shape"):
+        grad_outputs = [grad_outputs]
+    else:
+        grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: got {len(outputs)} outputs but {len(grad_outputs)} gradients")
+    batch = None
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            raise ValueError(f"grad: is_grads_batched=True needs a batch of gradients for every output, but "
+                             f"grad_outputs[{i}] is None; pass one of shape (batch, *output.shape)")
+        if not isinstance(t, Tensor):
+            continue  # refused by name in the first pass, before it runs
+        if not isinstance(g, Tensor):
+            g = grad_outputs[i] = Tensor(g, device=t._backend, dtype=t.dtype)
+        if g.ndim != t.ndim + 1 or g.shape[1:] != t.shape:
+            raise ValueError(f"grad: with is_grads_batched=True, grad_outputs[{i}] needs a leading batch axis "
+                             f"and then its output's shape {t.shape}, but has shape {g.shape}")
+        if batch is None:
+            batch = g.shape[0]
+        elif g.shape[0] != batch:
+            raise ValueError(f"grad: with is_grads_batched=True, every grad_output needs one batch size, but "
+                             f"grad_outputs[{i}] has {g.shape[0]} where the ones before it have {batch}")
+    if batch == 0:
+        raise ValueError("grad: with is_grads_batched=True, the grad_outputs' batch axis is empty; pass at "
+                         "least one entry")
+    last = create_graph if retain_graph is None else retain_graph
+    per_entry = [_gradients(outputs, inputs, [g if batch is None else g[b] for g in grad_outputs],
+                            True if b < (batch or 1) - 1 else last, create_graph, into_leaves=False)
+                 for b in range(batch or 1)]
+    found = []
+    with grad_mode.set_grad_enabled(create_graph):  # stacked as the pass would: recorded with create_graph
+        for i, x in enumerate(inputs):
+            column = [entry[i] for entry in per_entry]
+            if all(g is None for g in column):
+                found.append(None)
+                continue
+            zeros = x._backend.xp.zeros(x.shape, dtype=x.data.dtype)
+            found.append(ops.shape.stack([Tensor._make(zeros, x._backend) if g is None else g for g in column]))
+    return found, batch
 
 
 def _gradients(outputs, inputs, grad_outputs, retain_graph, create_graph, into_leaves):
