@@ -207,10 +207,11 @@ class Function:
 
     @property
     def next_functions(self):
-        """Per forward argument, ``(producer, output number)``, or None where no
-        gradient flows; the producer is a node, or a leaf tensor (number -1)."""
+        """Per forward argument, ``(producer, output number)``, ``(None, 0)`` where no
+        gradient flows (PyTorch's pair for it); the producer is a node, or a leaf tensor
+        (number -1)."""
         nrs = self._producer_nrs
-        return tuple(None if p is None else (p, -1) if isinstance(p, Tensor) else (p, 0 if nrs is None else nrs[i])
+        return tuple((None, 0) if p is None else (p, -1) if isinstance(p, Tensor) else (p, 0 if nrs is None else nrs[i])
                      for i, p in enumerate(self.producer_tuple()))
 
     def producer_tuple(self):

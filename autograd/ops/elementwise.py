@@ -585,10 +585,9 @@ def input_place(ctx, stand_in):
     """A tensor at the place in the graph of the sole input of ``ctx``'s node, with
     ``stand_in``'s array in place of its values, which the node did not keep (only
     for ReluGrad and LeakyReluGrad, which never read them)."""
-    edge = ctx.next_functions[0]
-    if edge is None:
+    producer, nr = ctx.next_functions[0]
+    if producer is None:
         return None
-    producer, nr = edge
     if nr == -1:
         return producer  # a leaf: the tensor itself
     t = Tensor._make(stand_in.data, stand_in._backend)

@@ -95,7 +95,7 @@ def _signature(call, graph, names):
     for node in call.members:
         inputs = []
         for edge in node.next_functions:
-            if edge is None:
+            if edge[0] is None:
                 inputs.append("ext")
             elif edge[1] < 0:
                 name = names.get(id(edge[0]))
@@ -124,7 +124,7 @@ def _chains(calls):
     for c in calls:
         for node in c.members:
             for edge in node.next_functions:
-                if edge is not None and edge[1] >= 0:
+                if edge[0] is not None and edge[1] >= 0:
                     source = owner.get(id(edge[0]))
                     if source is not None and source is not c:
                         feeds[id(source)].add(id(c))
@@ -182,7 +182,7 @@ def _fold_loop(owner, nodes, graph, names, folding, node_call):
     # numbers stay out: a Split handing one piece to each step gives every step another.
     for _ in range(2):
         kind = {id(n): hash((kind[id(n)], tuple(
-            None if e is None or e[1] < 0 or id(e[0]) not in inside else kind[id(e[0])]
+            None if e[0] is None or e[1] < 0 or id(e[0]) not in inside else kind[id(e[0])]
             for e in n.next_functions))) for n in nodes}
     kinds = {}
     for n in nodes:
@@ -259,8 +259,7 @@ def _fold_chain_inputs(graph, names, folding):
             if number is None or (chain is not None and number != chain):
                 break
             chain = number
-            edge = alias.get(id(consumer), consumer).next_functions[slot]
-            candidate = None if edge is None else edge[0]
+            candidate = alias.get(id(consumer), consumer).next_functions[slot][0]
             if candidate is None or candidate is obj or (stand_in is not None and candidate is not stand_in):
                 break
             stand_in = candidate

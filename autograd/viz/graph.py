@@ -25,10 +25,9 @@ class Graph:
             self.root_nodes.add(id(r.grad_fn))
             self._visit(r.grad_fn, seen)
         for node in self.nodes:
-            for slot, edge in enumerate(node.next_functions):
-                if edge is None:
+            for slot, (producer, nr) in enumerate(node.next_functions):
+                if producer is None:
                     continue
-                producer, nr = edge
                 self.edges.append((producer, nr, node, slot))
                 self.consumers.setdefault(id(producer), []).append((node, slot))
         self.index = {id(n): i for i, n in enumerate(self.nodes)}
@@ -44,7 +43,7 @@ class Graph:
             while i < len(edges):
                 edge = edges[i]
                 i += 1
-                if edge is None or id(edge[0]) in seen:
+                if edge[0] is None or id(edge[0]) in seen:
                     continue
                 seen.add(id(edge[0]))
                 if edge[1] < 0:

@@ -97,7 +97,7 @@ def _exchanging_data(call, candidates, graph, node_call):
                 return owner
     for node in call.members:
         for edge in node.next_functions:
-            if edge is not None and edge[1] >= 0:
+            if edge[0] is not None and edge[1] >= 0:
                 owner = node_call.get(id(edge[0]))
                 if owner is not None and id(owner) in wanted:
                     return owner

@@ -1091,14 +1091,26 @@ def test_next_functions_names_producers_and_output_numbers(device):
     (mul, mul_nr), (exp, exp_nr) = add.next_functions
     assert (mul.name, mul_nr, exp.name, exp_nr) == ("Mul", 0, "Exp", 0)
     (split, split_nr), constant = mul.next_functions
-    assert (split.name, split_nr, constant) == ("Split", 1, None)
+    assert (split.name, split_nr, constant) == ("Split", 1, (None, 0))  # PyTorch's pair for "no gradient"
     assert exp.next_functions[0] == (split, 0)
     assert split.next_functions[0] == (x, -1)
     # one argument with a producer, after a constant: kept without a tuple, shown in place
     z = ag.where(x > 2, a.exp().sum() * x, 0.0)
     constant, (mul, mul_nr), zero = z.grad_fn.next_functions
-    assert (constant, mul.name, mul_nr, zero) == (None, "Mul", 0, None)
+    assert (constant, mul.name, mul_nr, zero) == ((None, 0), "Mul", 0, (None, 0))
     assert mul.next_functions[1] == (x, -1)
+
+
+def test_next_functions_has_pytorchs_none_pair_where_no_gradient_flows(torch):
+    """PyTorch gives (None, 0) for an argument without a gradient, so code that unpacks
+    every edge (``for fn, nr in node.next_functions``) works on ours too."""
+    ours = ag.tensor([1.0, 2.0], requires_grad=True)
+    theirs = torch.tensor([1.0, 2.0], requires_grad=True)
+    for y, t in ((ours * 2, theirs * 2), (ours * ag.ones(2), theirs * torch.ones(2))):
+        mine = [fn is None for fn, _ in y.grad_fn.next_functions]
+        reference = [fn is None for fn, _ in t.grad_fn.next_functions]
+        assert mine == reference == [False, True]
+        assert y.grad_fn.next_functions[1] == t.grad_fn.next_functions[1] == (None, 0)
 
 
 @needs_inline_attributes

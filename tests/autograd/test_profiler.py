@@ -74,7 +74,7 @@ def count_nodes(root):
         node = queue.pop()
         counts[node.name] = counts.get(node.name, 0) + 1
         for edge in node.next_functions:
-            if edge is not None and edge[1] >= 0 and id(edge[0]) not in seen:
+            if edge[0] is not None and edge[1] >= 0 and id(edge[0]) not in seen:
                 seen.add(id(edge[0]))
                 queue.append(edge[0])
     return counts

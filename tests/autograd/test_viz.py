@@ -96,7 +96,7 @@ def walk(*roots):
     while queue:
         node = queue.pop()
         for edge in node.next_functions:
-            if edge is None:
+            if edge[0] is None:
                 continue
             edges += 1
             target = edge[0]
