@@ -202,7 +202,8 @@ class _Spec:
 @autocast_op("einsum")
 def einsum(subscripts, *tensors):
     """Einstein summation, as NumPy's einsum, diagonals ('ii->i') included; a sum over one
-    integer or bool operand gives int64, as PyTorch's."""
+    integer or bool operand gives int64, as PyTorch's, and so does a sum over bool operands
+    (a count of the terms that are all True)."""
     if not isinstance(subscripts, str):
         raise TypeError(f"einsum: the first argument is the subscripts, a string such as 'ij,jk->ik', not "
                         f"{type(subscripts).__name__} (the sublist form einsum(x, [0, 1]) is not supported)")
@@ -216,10 +217,14 @@ def einsum(subscripts, *tensors):
     if len(tensors) > 2 and len({t.dtype for t in tensors}) > 1:
         return einsum(subscripts, *(t.astype(tensors[0].dtype, copy=False) for t in tensors))
     spec = _Spec(subscripts, [t.shape for t in tensors])
-    if len(tensors) == 1 and dtypes.category(tensors[0].dtype) < 2 and set(spec.inputs[0]) - set(spec.output):
+    summed = set("".join(spec.inputs)) - set(spec.output)
+    if summed and (dtypes.category(tensors[0].dtype) == 0 or len(tensors) == 1 and
+                   dtypes.category(tensors[0].dtype) == 1):
         # A sum over one integer or bool operand adds up in int64, as sum and PyTorch's einsum
-        # do: NumPy's would keep int8 (wrapping) and OR bools together instead of counting them
-        tensors[0] = tensors[0].astype(dtypes.int64, copy=False)
+        # do: NumPy's would keep int8 (wrapping) and OR bools together instead of counting them.
+        # Over several bool operands it counts too, as PyTorch's where it computes one ('ij,j->j');
+        # where it contracts two bools ('ij,jk->ik') PyTorch's raises "bmm not implemented for Bool"
+        tensors = [t.astype(dtypes.int64, copy=False) for t in tensors]
     return Einsum.apply(spec, *tensors)
 
 

@@ -231,6 +231,38 @@ def test_einsum_of_one_integer_or_bool_tensor_sums_in_int64_as_pytorch(device, t
     np.testing.assert_array_equal(y.numpy(), ref.numpy())
 
 
+BOOL_OPERANDS = {"ij": [[True, False, True], [True, True, False]], "jk": [[True, True], [False, True], [True, True]],
+                 "j": [True, False, True], "k": [True, False], "i": [False, True], "ik": [[True, False], [True, True]]}
+
+
+def _bool_operands(spec):
+    return [np.array(BOOL_OPERANDS[s], dtype=bool) for s in spec.split("->")[0].split(",")]
+
+
+@pytest.mark.parametrize("spec", ["ij,j->j", "ij,k->", "ij,jk->", "ij,ij->ij", "i,k->ik", "ij,ij,ij->ij",
+                                  "ij,i->ij"])
+def test_einsum_of_several_bool_tensors_is_pytorchs(device, torch, spec):
+    """Nothing summed: the product of bools (and), a bool. Something summed: a count, int64,
+    as PyTorch's gives where it computes one; NumPy's ORed the terms (True, not 2)."""
+    arrays = _bool_operands(spec)
+    y = ag.einsum(spec, *(ag.tensor(a) for a in arrays))
+    ref = torch.einsum(spec, *(torch.tensor(a) for a in arrays))
+    assert str(y.dtype) == str(ref.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(y.numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("spec", ["ij,jk->ik", "ij,j->i", "ij,ij->", "ij,jk,k->i", "ij,ik->jk"])
+def test_einsum_contracting_bool_tensors_counts_where_pytorch_refuses(device, torch, spec):
+    """PyTorch's raises here ("bmm" not implemented for 'Bool'); ours counts in int64, as it
+    does where PyTorch computes, rather than ORing the terms as NumPy's did."""
+    arrays = _bool_operands(spec)
+    y = ag.einsum(spec, *(ag.tensor(a) for a in arrays))
+    assert y.dtype == ag.int64
+    np.testing.assert_array_equal(y.numpy(), np.einsum(spec, *(a.astype(np.int64) for a in arrays)))
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        torch.einsum(spec, *(torch.tensor(a) for a in arrays))
+
+
 # --- where -------------------------------------------------------------------------------
 def test_where_with_a_larger_condition_and_broadcast_branches_matches_pytorch(device, torch):
     cond = np.random.default_rng(3).random((2, 2, 3)) > 0.5
