@@ -37,6 +37,7 @@ from .ops.logical import (bitwise_and, bitwise_invert, bitwise_left_shift, bitwi
 from .ops.logical import bitwise_invert as bitwise_not  # PyTorch's name
 from .ops.matrix_parts import diag, diagonal, trace, tril, triu
 from .ops.nonfinite import isfinite, isinf, isnan, nan_to_num
+from .ops.pointwise_combinations import addcdiv, addcmul, lerp
 from .ops.nan_reductions import (nanargmax, nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod,
                                  nanstd, nansum, nanvar)
 from .ops.rearrange import flip, meshgrid, moveaxis, repeat, roll, tile, unstack

@@ -1020,6 +1020,14 @@ class Tensor:
         this tensor elsewhere; differentiable in both, as PyTorch's."""
         return ops.elementwise.masked_fill(self, mask, value)
 
+    # PyTorch's pointwise combinations (NumPy has none), which optimizers and moving averages use
+    def lerp(self, end, weight): return ops.pointwise_combinations.lerp(self, end, weight)
+    def addcmul(self, tensor1, tensor2, value=1):
+        return ops.pointwise_combinations.addcmul(self, tensor1, tensor2, value)
+
+    def addcdiv(self, tensor1, tensor2, value=1):
+        return ops.pointwise_combinations.addcdiv(self, tensor1, tensor2, value)
+
     # --- in-place forms of the elementwise ops (PyTorch's NAME_ methods) -------------
     # Each writes ``ag.NAME(x, *args)`` into x through _inplace, so it is recorded, checked
     # and refused exactly as add_ is. A result that x's dtype cannot hold is refused first.
@@ -1088,6 +1096,9 @@ class Tensor:
     logical_xor_ = _in_place("logical_xor_", "logical.logical_xor", "own")
     logical_not_ = _in_place("logical_not_", "logical.logical_not", "own")
     masked_fill_ = _in_place("masked_fill_", "elementwise.masked_fill", "own")
+    lerp_ = _in_place("lerp_", "pointwise_combinations.lerp", "floating")
+    addcmul_ = _in_place("addcmul_", "pointwise_combinations.addcmul")
+    addcdiv_ = _in_place("addcdiv_", "pointwise_combinations.addcdiv")
 
     # --- PyTorch's names that topograd spells the NumPy way (read last: float and int
     # would shadow the builtins in the class body) -------------------------------------

@@ -5,3 +5,4 @@ from . import elementwise_extras, floating_point, nan_reductions, searching, set
 from . import special_functions  # noqa: F401
 from . import gamma_functions  # noqa: F401
 from . import nn_fused  # noqa: F401
+from . import pointwise_combinations  # noqa: F401
