@@ -337,6 +337,31 @@ class Tensor:
         already this one's (NumPy's and the Array API's rule; ``to(dtype)`` gives self then)."""
         return ops.elementwise.astype(self, dtype, copy)
 
+    # --- PyTorch's new_* constructors: new leaves with this tensor's dtype and device
+    # unless told otherwise (training code makes its buffers and masks this way) ------
+    def _new_options(self, dtype, device):
+        return {"dtype": self.dtype if dtype is None else dtype, "device": self._backend if device is None else device}
+
+    def new_zeros(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
+        return creation.zeros(*_size_once("new_zeros", sizes, size), requires_grad=requires_grad,
+                              **self._new_options(dtype, device))
+
+    def new_ones(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
+        return creation.ones(*_size_once("new_ones", sizes, size), requires_grad=requires_grad,
+                              **self._new_options(dtype, device))
+
+    def new_empty(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
+        return creation.empty(*_size_once("new_empty", sizes, size), requires_grad=requires_grad,
+                              **self._new_options(dtype, device))
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return creation.full(size, fill_value, requires_grad=requires_grad, **self._new_options(dtype, device))
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of ``data`` (a list, an array or a tensor) as a new leaf, in this tensor's
+        dtype and on its device unless told otherwise, as PyTorch's."""
+        return creation.tensor(data, requires_grad=requires_grad, **self._new_options(dtype, device))
+
     # --- copy, deepcopy and pickle, as PyTorch's ------------------------------------
     # Without these, copy.copy shared the .grad and hook objects, pickle failed on the
     # backend's module, and a deepcopy of a non-leaf copied its whole graph, so that its
@@ -1131,6 +1156,16 @@ _NUMPY_DTYPE = re.compile(r",\s*dtype=\w+$")
 _CONTINUED_ROW = re.compile(r"\n(?=.)")
 
 
+def _size_once(op, sizes, size):
+    """The size of a new_* constructor, given by position (``2, 3`` or ``(2, 3)``) or as
+    ``size=``, as PyTorch takes it."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError(f"{op}: the size is given twice, by position {sizes} and as size={size}; give it once")
+    return (size,)
+
+
 def _names_a_dtype(value):
     """Whether ``value`` (the first argument of ``to``) names a dtype rather than a device:
     one that topograd lacks too ('complex64', torch.float64), refused then as an unsupported
@@ -1327,5 +1362,5 @@ def _retake_views(chain):
             view._take_place(function(base, *args))
 
 
-from . import engine, linalg, ops  # noqa: E402  (ops build on Tensor, so they load after it)
+from . import creation, engine, linalg, ops  # noqa: E402  (ops build on Tensor, so they load after it)
 from .ops.elementwise import add as _add, div as _div, mul as _mul, sub as _sub  # noqa: E402
