@@ -25,6 +25,7 @@ from .ops.linalg import matmul, outer, tensordot  # the standard has these in li
 from .ops import matrix_parts
 from .ops.matrices import LinAlgError, matrices, mT, square_matrices
 from .ops.matrix_functions import matrix_exp
+from .ops.rearrange import moveaxis
 from .ops.reduction import max as _max, min as _min, sum as _sum
 from .ops.shape import stack
 from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
@@ -154,6 +155,32 @@ def matrix_norm(x, ord="fro", keepdims=False):
     sums = _sum(abs(x), summed, keepdims=True)
     out = (_max if ord > 0 else _min)(sums, across, keepdims=True)
     return out if keepdims else out.reshape(x.shape[:-2])
+
+
+def tensor_norm(x, p="fro", axis=None, keepdims=False, dtype=None):
+    """PyTorch's Tensor.norm, with ``axis=`` and ``keepdims=``: a number ``p`` is the vector
+    p-norm over ``axis`` (None: every element, and keepdims keeps every axis as 1); 'fro' the
+    2-norm over every element or over one or two axes; 'nuc' the nuclear norm over exactly
+    two axes (every axis where None). ``dtype`` is the one to compute and return in."""
+    if dtype is not None:
+        x = floating(x).astype(dtype, copy=False)
+    if not isinstance(p, str):
+        return vector_norm(x, p, axis, keepdims)
+    axes = normalize_axis("norm", axis, x.ndim)
+    if p == "fro":
+        if axis is not None and len(axes) > 2:
+            raise ValueError(f"norm: p='fro' takes one or two axes, got {axis}; for more use p=2, the same "
+                             "vector norm over all of them")
+        return vector_norm(x, 2, axis, keepdims)
+    if p != "nuc":
+        raise ValueError(f"norm: p={p!r} is not supported; use 'fro', 'nuc' or a number")
+    if len(axes) != 2:
+        raise ValueError(f"norm: p='nuc' takes exactly two axes, the matrices', but got "
+                         f"{'every axis of a tensor of shape ' + str(x.shape) if axis is None else axis}; "
+                         "pass axis=(rows, columns)")
+    moved = moveaxis(x, axes, (-2, -1))
+    nuclear = matrix_norm(moved, "nuc", keepdims)
+    return moveaxis(nuclear, (-2, -1), axes) if keepdims else nuclear
 
 
 def _singular_value_norm(reduce, x, keepdims):

@@ -1045,6 +1045,10 @@ class Tensor:
         this tensor elsewhere; differentiable in both, as PyTorch's."""
         return ops.elementwise.masked_fill(self, mask, value)
 
+    def norm(self, p="fro", axis=None, keepdims=False, dtype=None):
+        """PyTorch's Tensor.norm (``axis=``, ``keepdims=``): see ag.linalg.tensor_norm."""
+        return linalg.tensor_norm(self, p, axis, keepdims, dtype)
+
     # PyTorch's pointwise combinations (NumPy has none), which optimizers and moving averages use
     def lerp(self, end, weight): return ops.pointwise_combinations.lerp(self, end, weight)
     def addcmul(self, tensor1, tensor2, value=1):
