@@ -1049,6 +1049,10 @@ class Tensor:
         """PyTorch's Tensor.norm (``axis=``, ``keepdims=``): see ag.linalg.tensor_norm."""
         return linalg.tensor_norm(self, p, axis, keepdims, dtype)
 
+    def index_add(self, axis, index, source, alpha=1):
+        """PyTorch's index_add (``dim`` is ``axis``): see ag.index_add."""
+        return ops.gather.index_add(self, axis, index, source, alpha)
+
     # PyTorch's pointwise combinations (NumPy has none), which optimizers and moving averages use
     def lerp(self, end, weight): return ops.pointwise_combinations.lerp(self, end, weight)
     def addcmul(self, tensor1, tensor2, value=1):
@@ -1126,6 +1130,7 @@ class Tensor:
     logical_not_ = _in_place("logical_not_", "logical.logical_not", "own")
     masked_fill_ = _in_place("masked_fill_", "elementwise.masked_fill", "own")
     lerp_ = _in_place("lerp_", "pointwise_combinations.lerp", "floating")
+    index_add_ = _in_place("index_add_", "gather.index_add")
     addcmul_ = _in_place("addcmul_", "pointwise_combinations.addcmul")
     addcdiv_ = _in_place("addcdiv_", "pointwise_combinations.addcdiv")
 
@@ -1151,8 +1156,6 @@ class Tensor:
     gather = _pytorch_only("gather", "use take_along_axis(indices, axis)")
     index_select = _pytorch_only("index_select", "use take(indices, axis=axis)")
     scatter_ = _pytorch_only("scatter_", "write through indexing: x[index] = values")
-    index_add_ = _pytorch_only("index_add_", "for distinct indices write x[index] += values "
-                                             "(a repeated index adds once, as in NumPy)")
 
 
 _new = object.__new__

@@ -1,5 +1,6 @@
 """Picking elements by integer index along an axis: ``take`` and ``take_along_axis``,
-with NumPy's (and the Array API's) arguments.
+with NumPy's (and the Array API's) arguments; and the adjoint of ``take``, PyTorch's
+``index_add``, which adds slices at indices along an axis, a repeated index adding each.
 
 Both are advanced indexing (ops/indexing.py): a gather forward and a scatter-add
 backward, so repeated indices add up their gradients and every order differentiates.
@@ -45,6 +46,44 @@ def take(x, indices, axis=None):
     if x.ndim == 0:
         raise ValueError("take: a 0-d tensor has no axis to take along; use axis=None")
     return getitem(x, (slice(None),) * axis + (indices,))
+
+
+def index_add(x, axis, index, source, alpha=1):
+    """PyTorch's index_add (``dim`` is ``axis``): ``x`` with ``alpha * source`` added along
+    ``axis``, slice ``i`` of ``source`` at ``index[i]``; a repeated index adds each of its
+    slices (``x[index] += source`` would add one). ``index`` is a vector of integers in
+    [0, n), ``source`` has x's shape but ``len(index)`` along ``axis`` and x's dtype, as
+    PyTorch requires. Differentiable in x and source (the gradient of source is a take)."""
+    x = as_tensor(x)
+    if not isinstance(source, Tensor):
+        raise TypeError(f"index_add: source must be a Tensor, not {type(source).__name__} (as PyTorch's)")
+    on_one_device("index_add", x, source)
+    index = _indices("index_add", index, x)
+    if index.ndim > 1:
+        raise ValueError(f"index_add: index must be a vector, got shape {index.shape}")
+    if x.ndim == 0:
+        raise ValueError("index_add: a 0-d tensor has no axis to add along; reshape it to (1,) first")
+    axis = single_axis("index_add", axis, x.ndim)
+    n, count = x.shape[axis], index.size
+    expected = x.shape[:axis] + (count,) + x.shape[axis + 1:]
+    if source.shape != expected:
+        raise ValueError(f"index_add: source has shape {source.shape}, but x of shape {x.shape} with {count} "
+                         f"indices along axis {axis} needs {expected}")
+    if source.dtype != x.dtype:
+        raise TypeError(f"index_add: source is {source.dtype} but x is {x.dtype}; cast it first, as in "
+                        "source.astype(x.dtype) (PyTorch's refuses the mix too)")
+    positions = x._backend.xp.reshape(index.data, (count,))
+    if count:
+        low, high = x._backend.read_ints(x._backend.xp.min(positions), x._backend.xp.max(positions))
+        if low < 0 or high >= n:
+            raise IndexError(f"index_add: index {low if low < 0 else high} is out of bounds for axis {axis} of "
+                             f"size {n} (negative indices are refused, as by PyTorch)")
+    positions = x._backend.xp.astype(positions, x._backend.native_dtype(dtypes.int64))  # our own copy
+    if not dtypes.is_floating(x.dtype) and not isinstance(alpha, int):
+        raise TypeError(f"index_add: alpha={alpha!r} is not an integer, but x is {x.dtype}; pass an integer alpha")
+    if alpha != 1:
+        source = source * alpha
+    return x + IndexAdd.apply(source, (slice(None),) * axis + (positions,), True, x.shape)
 
 
 def take_along_axis(x, indices, axis=-1):
