@@ -921,8 +921,10 @@ class Tensor:
     def mean(self, axis=None, keepdims=False): return ops.reduction.mean(self, axis, keepdims)
     def max(self, axis=None, keepdims=False): return ops.reduction.max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return ops.reduction.min(self, axis, keepdims)
-    def var(self, axis=None, ddof=0, keepdims=False): return ops.reduction.var(self, axis, ddof, keepdims)
-    def std(self, axis=None, ddof=0, keepdims=False): return ops.reduction.std(self, axis, ddof, keepdims)
+    def var(self, axis=None, ddof=0, keepdims=False, *, correction=None):
+        return ops.reduction.var(self, axis, ddof, keepdims, correction=correction)
+    def std(self, axis=None, ddof=0, keepdims=False, *, correction=None):
+        return ops.reduction.std(self, axis, ddof, keepdims, correction=correction)
     def logsumexp(self, axis=None, keepdims=False): return ops.reduction.logsumexp(self, axis, keepdims)
     def prod(self, axis=None, keepdims=False): return ops.reduction.prod(self, axis, keepdims)
     def cumsum(self, axis=None): return ops.scan.cumsum(self, axis)

@@ -21,7 +21,7 @@ from ..tensor import Tensor
 from ..user_code import user_stacklevel
 from .elementwise import as_tensor, floating, in_float32, where
 from .nonfinite import isnan
-from .reduction import Max, Min, StdSqrt, _index_reduction, max, min, prod, sum
+from .reduction import Max, Min, StdSqrt, _index_reduction, max, min, prod, removed_degrees, sum
 from .scan import cumprod, cumsum
 
 
@@ -88,11 +88,11 @@ def nanmean(x, axis=None, keepdims=False):
     return _mean_and_count("nanmean", x, axes, keepdims)[0]
 
 
-def nanvar(x, axis=None, ddof=0, keepdims=False):
-    """The variance over ``axis`` of the values that are not NaN, with ``ddof`` degrees of
-    freedom removed: NaN, with a RuntimeWarning as NumPy's, where no more than ``ddof``
-    numbers remain (where np.var gives inf)."""
-    return _nan_variance("nanvar", x, axis, ddof, keepdims)
+def nanvar(x, axis=None, ddof=0, keepdims=False, *, correction=None):
+    """The variance over ``axis`` of the values that are not NaN, with ``ddof`` (or
+    ``correction``, as var's) degrees of freedom removed: NaN, with a RuntimeWarning as
+    NumPy's, where no more than ``ddof`` numbers remain (where np.var gives inf)."""
+    return _nan_variance("nanvar", x, axis, removed_degrees("nanvar", ddof, correction), keepdims)
 
 
 def _nan_variance(op, x, axis, ddof, keepdims):
@@ -113,8 +113,9 @@ def _nan_variance(op, x, axis, ddof, keepdims):
     return where(short, math.nan, squares / where(short, 1, count - ddof))
 
 
-def nanstd(x, axis=None, ddof=0, keepdims=False):
+def nanstd(x, axis=None, ddof=0, keepdims=False, *, correction=None):
     """The square root of ``nanvar`` (its gradient 0 where the std is 0, as std's)."""
+    ddof = removed_degrees("nanstd", ddof, correction)
     x = floating(x)
     if x.dtype == dtypes.float16:  # the root taken in float32 too
         return in_float32(lambda wide: nanstd(wide, axis, ddof, keepdims), x)

@@ -190,9 +190,20 @@ def min(x, axis=None, keepdims=False):
     return Min.apply(x, normalize_axis("min", axis, x.ndim), keepdims)
 
 
-def var(x, axis=None, ddof=0, keepdims=False):
-    """Variance with ``ddof`` degrees of freedom removed (0 by default, as NumPy)."""
-    return _variance("var", x, axis, ddof, keepdims)
+def var(x, axis=None, ddof=0, keepdims=False, *, correction=None):
+    """Variance with ``ddof`` degrees of freedom removed (0 by default, as NumPy);
+    ``correction`` is the same under the Array API's and PyTorch's name."""
+    return _variance("var", x, axis, removed_degrees("var", ddof, correction), keepdims)
+
+
+def removed_degrees(op, ddof, correction):
+    """NumPy's ``ddof``, or ``correction``, its name in the Array API and PyTorch (which
+    NumPy 2 takes too): one of them, as NumPy's rule."""
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise ValueError(f"{op}: ddof={ddof} and correction={correction} are two names for one thing; give one")
+    return correction
 
 
 def _variance(caller, x, axis, ddof, keepdims):
@@ -241,7 +252,9 @@ class StdSqrt(Function):
         return where(zero, 0, gy / (where(zero, 1, y) * 2))
 
 
-def std(x, axis=None, ddof=0, keepdims=False):
+def std(x, axis=None, ddof=0, keepdims=False, *, correction=None):
+    """The square root of ``var`` (``ddof`` or ``correction``, as there)."""
+    ddof = removed_degrees("std", ddof, correction)
     x = as_tensor(x)
     if x.dtype == dtypes.float16:  # the root taken in float32 too: a float16 variance overflows first
         return std(x.astype(dtypes.float32), axis, ddof, keepdims).astype(dtypes.float16)

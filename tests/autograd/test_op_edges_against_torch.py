@@ -139,6 +139,24 @@ def test_var_and_std_with_ddof_keepdims_and_negative_tuple_axes_match_pytorch(de
                           lambda x: x.std(-2, correction=ddof), x0)
 
 
+
+def test_correction_is_ddof_under_the_array_api_and_pytorch_name(device, torch):
+    """var/std/nanvar/nanstd take correction= (the Array API's, PyTorch's and NumPy 2's
+    name), as a function and as a method, and refuse it beside a ddof, as NumPy does."""
+    x0 = np.random.default_rng(1).standard_normal((3, 4))
+    for correction in (0, 1, 2.5):
+        assert_like_torch(torch, lambda x: x.var(1, correction=correction), lambda x: x.var(1, correction=correction),
+                          x0)
+        assert_like_torch(torch, lambda x: ag.std(x, axis=(0, 1), correction=correction, keepdims=True),
+                          lambda x: x.std((0, 1), correction=correction, keepdim=True), x0)
+        for name in ("nanvar", "nanstd"):
+            np.testing.assert_allclose(getattr(ag, name)(f64(x0), axis=0, correction=correction).numpy(),
+                                       getattr(np, name)(x0, axis=0, ddof=correction), rtol=1e-14)
+    for name in ("var", "std", "nanvar", "nanstd"):
+        with pytest.raises(ValueError, match=rf"^{name}: ddof=1 and correction=1 are two names for one thing"):
+            getattr(ag, name)(f64(x0), ddof=1, correction=1)
+
+
 # --- shape ops ---------------------------------------------------------------------------
 def test_concat_and_stack_with_empty_tensors_and_negative_axes_match_pytorch(device, torch):
     a0 = np.arange(6.0).reshape(2, 3)
