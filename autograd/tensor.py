@@ -917,8 +917,10 @@ class Tensor:
     def relu(self): return ops.elementwise.relu(self)
     def relu_(self): return ops.elementwise.relu_(self)
     def clip(self, min=None, max=None): return ops.elementwise.clip(self, min, max)
-    def sum(self, axis=None, keepdims=False): return ops.reduction.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return ops.reduction.mean(self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False, *, dtype=None):
+        return ops.reduction.sum(self, axis, keepdims, dtype=dtype)
+    def mean(self, axis=None, keepdims=False, *, dtype=None):
+        return ops.reduction.mean(self, axis, keepdims, dtype=dtype)
     def max(self, axis=None, keepdims=False): return ops.reduction.max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return ops.reduction.min(self, axis, keepdims)
     def var(self, axis=None, ddof=0, keepdims=False, *, correction=None):
@@ -926,7 +928,8 @@ class Tensor:
     def std(self, axis=None, ddof=0, keepdims=False, *, correction=None):
         return ops.reduction.std(self, axis, ddof, keepdims, correction=correction)
     def logsumexp(self, axis=None, keepdims=False): return ops.reduction.logsumexp(self, axis, keepdims)
-    def prod(self, axis=None, keepdims=False): return ops.reduction.prod(self, axis, keepdims)
+    def prod(self, axis=None, keepdims=False, *, dtype=None):
+        return ops.reduction.prod(self, axis, keepdims, dtype=dtype)
     def cumsum(self, axis=None): return ops.scan.cumsum(self, axis)
     def cumprod(self, axis=None): return ops.scan.cumprod(self, axis)
     def cummax(self, axis): return ops.scan.cummax(self, axis)

@@ -157,6 +157,44 @@ def test_correction_is_ddof_under_the_array_api_and_pytorch_name(device, torch):
             getattr(ag, name)(f64(x0), ddof=1, correction=1)
 
 
+
+@pytest.mark.parametrize("name, source, dtype", [
+    ("sum", "float32", "float64"), ("sum", "int8", "int8"), ("sum", "int8", "float16"), ("sum", "bool", "bool"),
+    ("sum", "float16", "float16"), ("sum", "int64", "float32"), ("prod", "int8", "int8"),
+    ("prod", "float32", "float64"), ("mean", "float32", "float64"), ("mean", "int64", "float32"),
+])
+def test_a_reduction_in_a_dtype_is_pytorchs(device, torch, name, source, dtype):
+    """dtype= (NumPy's, the Array API's and PyTorch's): the input cast first and the result
+    in that dtype, an int8 sum in int8 wrapping around as there."""
+    if device == "strict" and "float16" in (source, dtype):
+        pytest.skip("the Array API standard has no float16")
+    x0 = (np.arange(1, 13).reshape(3, 4) * 47 % 13).astype(source)
+    for axis in (None, 1):
+        y = getattr(ag.tensor(x0), name)(axis, dtype=getattr(ag, dtype))
+        t = torch.tensor(x0)
+        ref = getattr(t, name)(dtype=getattr(torch, dtype)) if axis is None else \
+            getattr(t, name)(axis, dtype=getattr(torch, dtype))
+        assert str(y.dtype) == str(ref.dtype).replace("torch.", "")
+        np.testing.assert_allclose(y.numpy().astype(np.float64), ref.numpy().astype(np.float64), rtol=1e-6)
+
+
+def test_a_reduction_in_a_dtype_differentiates_and_refuses_what_pytorch_refuses(device, torch):
+    x = f64([1.5, 2.5, -1.0], requires_grad=True)
+    assert ag.gradgradcheck(lambda t: ag.sum(t * t, dtype=ag.float64) * ag.prod(t, dtype=ag.float64), [x])
+    wide = ag.tensor([1.5, 2.5, -1.0], requires_grad=True)  # float32, reduced in float64
+    g, = ag.grad(wide.prod(dtype=ag.float64) + wide.mean(dtype=ag.float64), wide)
+    assert g.dtype == ag.float32
+    np.testing.assert_allclose(g.numpy(), [-2.5 + 1 / 3, -1.5 + 1 / 3, 3.75 + 1 / 3], rtol=1e-6)
+    with pytest.raises(TypeError, match="sum: dtype=int64 is not floating, so the result would have no gradient"):
+        x.sum(dtype=ag.int64)
+    with pytest.raises(TypeError, match="mean: dtype=int64 is not floating"):
+        ag.tensor([1, 2]).mean(dtype=ag.int64)
+    with pytest.raises(RuntimeError):
+        torch.tensor([1.5], requires_grad=True).sum(dtype=torch.int64)
+    with pytest.raises(RuntimeError):
+        torch.tensor([1, 2]).mean(dtype=torch.int64)
+
+
 # --- shape ops ---------------------------------------------------------------------------
 def test_concat_and_stack_with_empty_tensors_and_negative_axes_match_pytorch(device, torch):
     a0 = np.arange(6.0).reshape(2, 3)
