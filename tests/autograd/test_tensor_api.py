@@ -909,6 +909,58 @@ def test_pytorch_names_still_answer_hasattr_false_and_the_hints_work(device):
     assert (x.size, x.ndim) == (t.numel(), t.dim())
 
 
+HINTED = {  # PyTorch's call, and the spelling its hint names
+    "t": (lambda t: t.t(), lambda x: x.T),
+    "chunk": (lambda t: t.chunk(3, 1), lambda x: x.split(3, 1)),
+    "unbind": (lambda t: t.unbind(1), lambda x: x.unstack(1)),
+    "neg": (lambda t: t.neg(), lambda x: -x),
+    "add": (lambda t: t.add(t, alpha=2), lambda x: x + 2 * x),
+    "sub": (lambda t: t.sub(t, alpha=0.5), lambda x: x - 0.5 * x),
+    "mul": (lambda t: t.mul(t), lambda x: x * x),
+    "div": (lambda t: t.div(2), lambda x: x / 2),
+    "eq": (lambda t: t.eq(1), lambda x: x == 1),
+    "ne": (lambda t: t.ne(1), lambda x: x != 1),
+    "lt": (lambda t: t.lt(1), lambda x: x < 1),
+    "le": (lambda t: t.le(1), lambda x: x <= 1),
+    "gt": (lambda t: t.gt(1), lambda x: x > 1),
+    "ge": (lambda t: t.ge(1), lambda x: x >= 1),
+    "amax": (lambda t: t.amax(1, keepdim=True), lambda x: x.max(1, keepdims=True)),
+    "amin": (lambda t: t.amin(0), lambda x: x.min(0)),
+    "softmax": (lambda t: t.softmax(1), lambda x: nn.functional.softmax(x, 1)),
+    "log_softmax": (lambda t: t.log_softmax(0), lambda x: nn.functional.log_softmax(x, 0)),
+    "masked_select": (lambda t: t.masked_select(t > 2), lambda x: x[x > 2]),
+    "where": (lambda t: t.where(t > 2, 0.0), lambda x: ag.where(x > 2, x, 0.0)),
+    "mm": (lambda t: t.mm(t.T), lambda x: x @ x.T),
+    "bmm": (lambda t: t[None].bmm(t.T[None]), lambda x: x[None] @ x.T[None]),
+    "dot": (lambda t: t[1].dot(t[1]), lambda x: ag.vecdot(x[1], x[1])),
+    "rsqrt": (lambda t: (t + 1).rsqrt(), lambda x: 1 / (x + 1).sqrt()),
+    "is_floating_point": (lambda t: t.is_floating_point(), lambda x: ag.isdtype(x.dtype, "real floating")),
+    "element_size": (lambda t: t.element_size(), lambda x: x.dtype.itemsize),
+}
+
+
+@pytest.mark.parametrize("name", HINTED)
+def test_more_pytorch_names_name_a_spelling_that_does_what_pytorchs_did(device, torch, name):
+    theirs_call, ours_call = HINTED[name]
+    x = ag.arange(6, dtype=ag.float32).reshape(2, 3)
+    with pytest.raises(AttributeError, match=rf"^'Tensor' object has no attribute '{name}' \(a PyTorch name\); use "):
+        theirs_call(x)
+    ours, theirs = ours_call(x), theirs_call(torch.arange(6, dtype=torch.float32).reshape(2, 3))
+    for a, b in zip(ours if isinstance(ours, (tuple, list)) else [ours],
+                    theirs if isinstance(theirs, (tuple, list)) else [theirs]):
+        if isinstance(b, torch.Tensor):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+        else:
+            assert a == b
+
+
+def test_the_random_fills_name_nn_init(device):
+    x = ag.zeros(3)
+    for call, fix in ((lambda: x.uniform_(0, 1), r"nn\.init\.uniform_"), (lambda: x.normal_(), r"nn\.init\.normal_")):
+        with pytest.raises(AttributeError, match=fix):
+            call()
+
+
 # --- in-place fills and clamps given strings ------------------------------------------------------
 
 @pytest.mark.parametrize("change, message", [
