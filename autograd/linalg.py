@@ -30,13 +30,13 @@ from .ops.reduction import max as _max, min as _min, sum as _sum
 from .ops.shape import stack
 from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
 from .ops.triangular import solve_triangular
-from .shapes import INTEGER, broadcast_shapes, normalize_axis
+from .shapes import INTEGER, broadcast_shapes, normalize_axis, single_axis
 
 __all__ = ["EighResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
            "SlogdetResult", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
            "lstsq", "lu", "lu_factor", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
-           "matrix_transpose", "outer", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals",
-           "tensordot", "trace", "vecdot", "vector_norm"]
+           "matrix_transpose", "norm", "outer", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
+           "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
 
 
 def diagonal(x, offset=0):
@@ -178,9 +178,44 @@ def tensor_norm(x, p="fro", axis=None, keepdims=False, dtype=None):
         raise ValueError(f"norm: p='nuc' takes exactly two axes, the matrices', but got "
                          f"{'every axis of a tensor of shape ' + str(x.shape) if axis is None else axis}; "
                          "pass axis=(rows, columns)")
-    moved = moveaxis(x, axes, (-2, -1))
-    nuclear = matrix_norm(moved, "nuc", keepdims)
-    return moveaxis(nuclear, (-2, -1), axes) if keepdims else nuclear
+    return _matrix_norm_over(x, "nuc", axes, keepdims)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """NumPy's linalg.norm and torch.linalg.norm: over one axis a vector norm (``ord``
+    2 by default), over two, (rows, columns), a matrix norm ('fro' by default). With
+    ``axis=None``, the 2-norm of every element when ``ord`` is None, else the ``ord``
+    norm of a vector or a matrix (a tensor of more axes needs ``axis``)."""
+    x = floating(x)
+    if axis is None:
+        if ord is None:
+            return vector_norm(x, 2, None, keepdims)
+        if x.ndim not in (1, 2):
+            raise ValueError(f"linalg.norm: with ord={ord!r} and no axis the input must be a vector or a matrix, "
+                             f"not shape {x.shape}; pass axis= (one axis, or two for a matrix norm)")
+        if x.ndim == 1 and isinstance(ord, str):
+            raise ValueError(f"linalg.norm: ord={ord!r} is a matrix norm, but the input is a vector; pass a "
+                             "number ord")
+        axis = tuple(range(x.ndim))
+    axes = (axis,) if isinstance(axis, INTEGER) else tuple(axis)
+    if len(axes) == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"linalg.norm: ord={ord!r} is a matrix norm, but axis={axis} names one axis; "
+                             "pass two axes, or a number ord")
+        return vector_norm(x, 2 if ord is None else ord, axes[0], keepdims)
+    if len(axes) != 2:
+        raise ValueError(f"linalg.norm: axis={axis} names {len(axes)} axes; pass one (a vector norm) or two "
+                         "(a matrix norm), or use vector_norm over more")
+    rows, columns = (single_axis("linalg.norm", a, x.ndim) for a in axes)
+    if rows == columns:
+        raise ValueError(f"linalg.norm: axis={axis} names one axis twice")
+    return _matrix_norm_over(x, "fro" if ord is None else ord, (rows, columns), keepdims)
+
+
+def _matrix_norm_over(x, ord, axes, keepdims):
+    """matrix_norm with the matrices' rows and columns along ``axes`` (two, not negative)."""
+    result = matrix_norm(moveaxis(x, axes, (-2, -1)), ord, keepdims)
+    return moveaxis(result, (-2, -1), axes) if keepdims else result
 
 
 def _singular_value_norm(reduce, x, keepdims):

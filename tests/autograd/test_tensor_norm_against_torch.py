@@ -1,6 +1,7 @@
 """Tensor.norm as PyTorch's, with axis= and keepdims= as every reduction here: a number p
 is the vector norm, 'fro' the 2-norm over all or over one or two axes, 'nuc' the nuclear
-norm over two; values, dtypes and shapes, gradients, and the refusals."""
+norm over two; and ag.linalg.norm as torch.linalg.norm and np.linalg.norm. Values, dtypes
+and shapes, gradients, and the refusals."""
 import numpy as np
 import pytest
 
@@ -49,3 +50,42 @@ def test_norm_refuses_where_pytorch_refuses(device, torch, args, message):
         ag.tensor(X).norm(*args)
     with pytest.raises(RuntimeError):
         torch.tensor(X).norm(*args)
+
+
+# --- ag.linalg.norm, as torch.linalg.norm and np.linalg.norm ------------------------------------------
+@pytest.mark.parametrize("shape, args, kwargs", [
+    ((2, 3, 4), (), {}), ((2, 3, 4), (), {"keepdim": True}), ((3, 4), (1,), {}), ((3, 4), (float("-inf"),), {}),
+    ((3, 4), ("nuc",), {}), ((4,), (1,), {}), ((4,), (0,), {}), ((2, 3, 4), (), {"dim": 1}),
+    ((2, 3, 4), (1, (2, 0)), {}), ((2, 3, 4), (1, (2, 0), True), {}), ((2, 3, 4), (float("inf"), (0, -1)), {}),
+    ((2, 3, 4), (-2, (1, 2)), {}), ((2, 3, 4), (float("inf"), 1), {}), ((2, 3, 4), (3, -1, True), {}),
+    ((2, 3, 4), ("fro", (0, 1)), {}),
+], ids=lambda v: repr(v))
+def test_linalg_norm_is_pytorchs_and_numpys(device, torch, shape, args, kwargs):
+    x0 = np.random.default_rng(5).normal(size=shape)
+    ours_kwargs = {{"dim": "axis", "keepdim": "keepdims"}[k]: v for k, v in kwargs.items()}
+    y = ag.linalg.norm(ag.tensor(x0), *args, **ours_kwargs)
+    ref = torch.linalg.norm(torch.tensor(x0), *args, **kwargs)
+    assert y.shape == tuple(ref.shape) and y.dtype == ag.float64
+    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), np.linalg.norm(x0, *args, **ours_kwargs), rtol=1e-12)
+
+
+@pytest.mark.parametrize("ord, axis", [(None, None), (1, (2, 0)), ("nuc", (1, 2)), (3, 1), (float("inf"), (0, 1))])
+def test_linalg_norm_gradients_to_second_order(device, ord, axis):
+    x = ag.tensor(np.random.default_rng(6).normal(size=(2, 3, 4)), dtype="float64", requires_grad=True)
+    assert ag.gradcheck(lambda t: ag.linalg.norm(t, ord, axis), [x])
+    assert ag.gradgradcheck(lambda t: ag.linalg.norm(t, ord, axis), [x])
+
+
+@pytest.mark.parametrize("shape, args, message", [
+    ((2, 3, 4), (1,), "the input must be a vector or a matrix"),
+    ((4,), ("fro",), "is a matrix norm, but the input is a vector"),
+    ((2, 3, 4), (None, (0, 1, 2)), "names 3 axes"),
+    ((2, 3, 4), ("fro", 1), "is a matrix norm"),
+    ((2, 3, 4), (3, (0, 1)), "ord=3 is not supported"),
+])
+def test_linalg_norm_refuses_where_pytorch_refuses(device, torch, shape, args, message):
+    with pytest.raises(ValueError, match=message):
+        ag.linalg.norm(ag.tensor(np.ones(shape)), *args)
+    with pytest.raises(RuntimeError):
+        torch.linalg.norm(torch.ones(shape), *args)
