@@ -29,7 +29,7 @@ from .ops.elementwise_extras import deg2rad as radians, rad2deg as degrees  # Nu
 from .ops.exponential import erf, erfc, exp2, expm1, hypot, log2, log10, logaddexp, reciprocal, square
 from .ops.floating_point import copysign, nextafter, signbit
 from .ops.gamma_functions import digamma, lgamma, mvlgamma, polygamma
-from .ops.gather import index_add, take, take_along_axis
+from .ops.gather import index_add, scatter, scatter_add, take, take_along_axis
 from .ops.indexing import getitem
 from .ops.linalg import einsum, matmul, outer, tensordot
 from .ops.logical import (bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_or, bitwise_right_shift,

@@ -1058,6 +1058,14 @@ class Tensor:
         """PyTorch's index_add (``dim`` is ``axis``): see ag.index_add."""
         return ops.gather.index_add(self, axis, index, source, alpha)
 
+    def scatter(self, axis, index, src):
+        """PyTorch's scatter (``dim`` is ``axis``): see ag.scatter."""
+        return ops.gather.scatter(self, axis, index, src)
+
+    def scatter_add(self, axis, index, src):
+        """PyTorch's scatter_add (``dim`` is ``axis``): see ag.scatter_add."""
+        return ops.gather.scatter_add(self, axis, index, src)
+
     # PyTorch's pointwise combinations (NumPy has none), which optimizers and moving averages use
     def lerp(self, end, weight): return ops.pointwise_combinations.lerp(self, end, weight)
     def addcmul(self, tensor1, tensor2, value=1):
@@ -1136,6 +1144,8 @@ class Tensor:
     masked_fill_ = _in_place("masked_fill_", "elementwise.masked_fill", "own")
     lerp_ = _in_place("lerp_", "pointwise_combinations.lerp", "floating")
     index_add_ = _in_place("index_add_", "gather.index_add")
+    scatter_ = _in_place("scatter_", "gather.scatter", "own")
+    scatter_add_ = _in_place("scatter_add_", "gather.scatter_add", "own")
     addcmul_ = _in_place("addcmul_", "pointwise_combinations.addcmul")
     addcdiv_ = _in_place("addcdiv_", "pointwise_combinations.addcdiv")
 
@@ -1189,7 +1199,6 @@ class Tensor:
     bool = _pytorch_only("bool", "use astype(ag.bool)")
     gather = _pytorch_only("gather", "use take_along_axis(indices, axis)")
     index_select = _pytorch_only("index_select", "use take(indices, axis=axis)")
-    scatter_ = _pytorch_only("scatter_", "write through indexing: x[index] = values")
 
 
 _new = object.__new__

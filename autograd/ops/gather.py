@@ -1,6 +1,8 @@
 """Picking elements by integer index along an axis: ``take`` and ``take_along_axis``,
 with NumPy's (and the Array API's) arguments; and the adjoint of ``take``, PyTorch's
-``index_add``, which adds slices at indices along an axis, a repeated index adding each.
+``index_add``, which adds slices at indices along an axis, a repeated index adding each;
+and PyTorch's ``scatter`` and ``scatter_add``, the writes and adds that undo
+``take_along_axis`` (its ``gather``).
 
 Both are advanced indexing (ops/indexing.py): a gather forward and a scatter-add
 backward, so repeated indices add up their gradients and every order differentiates.
@@ -18,7 +20,7 @@ from backends import dtypes
 from ..shapes import broadcast_shapes, single_axis
 from ..tensor import Tensor, on_one_device
 from .elementwise import as_tensor, astype
-from .indexing import GetItem, IndexAdd, getitem
+from .indexing import GetItem, IndexAdd, IndexPut, getitem
 from .shape import flatten, reshape
 
 
@@ -84,6 +86,89 @@ def index_add(x, axis, index, source, alpha=1):
     if alpha != 1:
         source = source * alpha
     return x + IndexAdd.apply(source, (slice(None),) * axis + (positions,), True, x.shape)
+
+
+def scatter(x, axis, index, src):
+    """PyTorch's scatter (``dim`` is ``axis``): ``x`` with, for each place ``p`` of ``index``,
+    ``src[p]`` (or the number ``src``) written at ``p`` but with ``index[p]`` along ``axis``
+    (``out[index[i, j], j] = src[i, j]`` along axis 0). Where ``index`` names a place twice,
+    the last write stays (PyTorch leaves it unspecified). Differentiable in x (zero where
+    written) and src (the gradient at the place each of its entries went)."""
+    x, index, axis = _scatter_operands("scatter", x, axis, index)
+    if isinstance(src, Tensor):
+        values = _used_part("scatter", x, axis, index, src)
+    else:
+        if isinstance(src, dtypes.NUMPY_SCALAR):
+            src = src.item()
+        values = as_tensor(dtypes.check_fill("scatter", src, x.dtype), x)  # 2.5 into int64 is 2, as PyTorch's
+        if values.dtype != x.dtype:
+            values = astype(values, x.dtype)
+    places = _scatter_places("scatter", x, axis, index)
+    return reshape(IndexPut.apply(reshape(x, (-1,)), values, (places,), True), x.shape)
+
+
+def scatter_add(x, axis, index, src):
+    """PyTorch's scatter_add: as ``scatter``, but each ``src[p]`` is added at its place, a
+    place named twice getting both. Differentiable in x and src."""
+    x, index, axis = _scatter_operands("scatter_add", x, axis, index)
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add: src must be a Tensor, not {type(src).__name__} (as PyTorch's)")
+    values = _used_part("scatter_add", x, axis, index, src)
+    places = _scatter_places("scatter_add", x, axis, index)
+    return x + reshape(IndexAdd.apply(values, (places,), True, (x.size,)), x.shape)
+
+
+def _scatter_operands(op, x, axis, index):
+    x = as_tensor(x)
+    index = _indices(op, index, x)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: a 0-d tensor has no axis to scatter along; reshape it to (1,) first")
+    axis = single_axis(op, axis, x.ndim)
+    if index.ndim != x.ndim:
+        raise ValueError(f"{op}: index has {index.ndim} axes but x has {x.ndim}; they need as many, as "
+                         "take_along_axis's do")
+    for d in range(x.ndim):
+        if d != axis and index.shape[d] > x.shape[d]:
+            raise ValueError(f"{op}: index of shape {index.shape} is larger than x of shape {x.shape} along "
+                             f"axis {d} (only axis {axis} may differ)")
+    return x, index, axis
+
+
+def _used_part(op, x, axis, index, src):
+    """The entries of ``src`` that ``index`` places (its leading corner of index's shape),
+    flattened; PyTorch's ignores the rest too."""
+    on_one_device(op, x, src)
+    if src.dtype != x.dtype:
+        raise TypeError(f"{op}: src is {src.dtype} but x is {x.dtype}; cast it first, as in src.astype(x.dtype) "
+                        "(PyTorch's refuses the mix too)")
+    if src.ndim != x.ndim or any(i > s for i, s in zip(index.shape, src.shape)):
+        raise ValueError(f"{op}: src of shape {src.shape} needs x's number of axes and at least index's shape "
+                         f"{index.shape}")
+    if src.shape != index.shape:
+        src = src[tuple(slice(0, n) for n in index.shape)]
+    return reshape(src, (-1,))
+
+
+def _scatter_places(op, x, axis, index):
+    """The flat place in ``x`` of each entry of ``index``: its value along ``axis``, its
+    own place along the others (a new int64 array, as IndexAdd and IndexPut keep it)."""
+    backend = x._backend
+    xp, int64 = backend.xp, backend.native_dtype(dtypes.int64)
+    places = xp.astype(index.data, int64)  # (a copy: the caller may change index afterwards)
+    n = x.shape[axis]
+    if places.size:
+        low, high = backend.read_ints(xp.min(places), xp.max(places))
+        if low < 0 or high >= n:
+            raise IndexError(f"{op}: index {low if low < 0 else high} is out of bounds for axis {axis} of size {n} "
+                             "(negative indices are refused, as by PyTorch)")
+    strides = [math.prod(x.shape[d + 1:]) for d in range(x.ndim)]
+    if strides[axis] != 1:
+        places *= strides[axis]
+    for d in range(x.ndim):
+        if d != axis and index.shape[d] > 1:
+            along = xp.arange(index.shape[d], dtype=int64) * strides[d]
+            places = places + xp.reshape(along, tuple(-1 if b == d else 1 for b in range(x.ndim)))
+    return xp.reshape(places, (index.size,))
 
 
 def take_along_axis(x, indices, axis=-1):
