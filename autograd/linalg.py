@@ -30,7 +30,7 @@ from .ops.reduction import max as _max, min as _min, sum as _sum
 from .ops.shape import stack
 from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
 from .ops.triangular import solve_triangular
-from .shapes import INTEGER, broadcast_shapes, normalize_axis, single_axis
+from .shapes import INTEGER, broadcast_shapes, kept_shape, normalize_axis
 
 __all__ = ["EighResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
            "SlogdetResult", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
@@ -182,34 +182,43 @@ def tensor_norm(x, p="fro", axis=None, keepdims=False, dtype=None):
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
-    """NumPy's linalg.norm and torch.linalg.norm: over one axis a vector norm (``ord``
-    2 by default), over two, (rows, columns), a matrix norm ('fro' by default). With
-    ``axis=None``, the 2-norm of every element when ``ord`` is None, else the ``ord``
-    norm of a vector or a matrix (a tensor of more axes needs ``axis``)."""
+    """torch.linalg.norm and numpy.linalg.norm (NumPy's argument names ``axis`` and
+    ``keepdims``, for PyTorch's ``dim`` and ``keepdim``): a vector norm (vector_norm) over one
+    axis, a matrix norm (matrix_norm) of the matrices on two axes, the first of them the
+    rows. With ``axis`` None, ``ord`` None gives the 2-norm of every element (x flattened);
+    another ``ord`` needs a 1-D x (a vector norm) or a 2-D one (a matrix norm). ``ord`` None
+    is 2 for a vector and 'fro' for a matrix. Integer tensors give the default float (PyTorch
+    refuses them); a bool ``ord`` is refused (PyTorch reads True as 1)."""
     x = floating(x)
     if axis is None:
         if ord is None:
             return vector_norm(x, 2, None, keepdims)
         if x.ndim not in (1, 2):
-            raise ValueError(f"linalg.norm: with ord={ord!r} and no axis the input must be a vector or a matrix, "
-                             f"not shape {x.shape}; pass axis= (one axis, or two for a matrix norm)")
-        if x.ndim == 1 and isinstance(ord, str):
-            raise ValueError(f"linalg.norm: ord={ord!r} is a matrix norm, but the input is a vector; pass a "
-                             "number ord")
+            raise ValueError(f"norm: with an ord and no axis, x must be a vector (1-D) or a matrix (2-D), got a "
+                             f"tensor of shape {x.shape}; name the axis (one for a vector norm, two for a matrix "
+                             "norm), or pass ord=None for the 2-norm of every element")
         axis = tuple(range(x.ndim))
-    axes = (axis,) if isinstance(axis, INTEGER) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    if len(axes) not in (1, 2):
+        raise ValueError(f"norm: axis must name one axis (a vector norm) or two (a matrix norm), got {axis!r}")
+    normalized = normalize_axis("norm", axes, x.ndim)  # (checks the types, the range and repeats)
     if len(axes) == 1:
         if isinstance(ord, str):
-            raise ValueError(f"linalg.norm: ord={ord!r} is a matrix norm, but axis={axis} names one axis; "
-                             "pass two axes, or a number ord")
-        return vector_norm(x, 2 if ord is None else ord, axes[0], keepdims)
-    if len(axes) != 2:
-        raise ValueError(f"linalg.norm: axis={axis} names {len(axes)} axes; pass one (a vector norm) or two "
-                         "(a matrix norm), or use vector_norm over more")
-    rows, columns = (single_axis("linalg.norm", a, x.ndim) for a in axes)
-    if rows == columns:
-        raise ValueError(f"linalg.norm: axis={axis} names one axis twice")
-    return _matrix_norm_over(x, "fro" if ord is None else ord, (rows, columns), keepdims)
+            raise ValueError(f"norm: ord={ord!r} is a matrix norm, which needs two axes; axis={axis!r} names one")
+        return vector_norm(x, 2 if ord is None else norm_order("norm", ord), axes, keepdims)
+    if x.ndim < 2:  # (a 0-d tensor passed the range check of axis 0 and -1 above)
+        raise ValueError(f"norm: a matrix norm needs a tensor of at least 2 dimensions, got shape {x.shape}")
+    if not isinstance(ord, str) and ord is not None and (isinstance(ord, bool) or not isinstance(ord, numbers.Real)):
+        raise TypeError(f"norm: ord must be {_MATRIX_ORDERS} for a matrix norm, not {ord!r}")
+    if ord not in ("fro", "nuc", None, 1, -1, 2, -2, math.inf, -math.inf):
+        raise ValueError(f"norm: ord={ord!r} is not a matrix norm; use {_MATRIX_ORDERS} (or name one axis for a "
+                         "vector norm)")
+    shape = x.shape
+    rows, columns = (a % x.ndim for a in axes)
+    if (rows, columns) != (x.ndim - 2, x.ndim - 1):
+        x = moveaxis(x, (rows, columns), (-2, -1))
+    out = matrix_norm(x, "fro" if ord is None else ord)
+    return out.reshape(kept_shape(shape, normalized)) if keepdims else out
 
 
 def _matrix_norm_over(x, ord, axes, keepdims):

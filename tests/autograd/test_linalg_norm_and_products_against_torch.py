@@ -1,0 +1,90 @@
+"""PyTorch's torch.linalg functions built on ag.linalg's primitives: norm, multi_dot, cond,
+vander, tensorinv and tensorsolve, against torch.linalg in float64: values, gradients
+through a random cotangent, second order where PyTorch differentiates, and the errors
+for the calls PyTorch refuses."""
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+
+
+def f64(values, requires_grad=False):
+    return ag.tensor(np.asarray(values, dtype=np.float64), dtype=ag.float64, requires_grad=requires_grad)
+
+
+def assert_like_torch(torch, fn, torch_fn, *arrays, second_order=True, rtol=1e-10):
+    """Values and every input's gradient for a random cotangent, then second order by
+    gradgradcheck."""
+    rng = np.random.default_rng(7)
+    ours = [f64(a, True) for a in arrays]
+    theirs = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    y, yt = fn(*ours), torch_fn(*theirs)
+    assert y.shape == tuple(yt.shape) and y.dtype == ag.float64
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=rtol, atol=1e-12)
+    seed = rng.standard_normal(tuple(yt.shape))
+    grads = ag.grad(y, ours, f64(seed))
+    torch_grads = torch.autograd.grad(yt, theirs, torch.tensor(seed))
+    for i, (g, gt) in enumerate(zip(grads, torch_grads)):
+        np.testing.assert_allclose(g.numpy(), gt.numpy(), rtol=rtol, atol=1e-12, err_msg=f"input {i}")
+    if second_order:
+        assert ag.gradgradcheck(fn, [f64(a, True) for a in arrays])
+
+
+def torch_keywords(kwargs):
+    """PyTorch's names (dim, keepdim) for NumPy's (axis, keepdims)."""
+    names = {"axis": "dim", "keepdims": "keepdim"}
+    return {names.get(k, k): v for k, v in kwargs.items()}
+
+
+# --- norm -----------------------------------------------------------------------------------
+NORM_CASES = [((2, 3, 4), {}), ((2, 3, 4), {"keepdims": True}), ((5,), {"ord": 1}), ((5,), {"ord": -math.inf}),
+              ((3, 4), {"ord": "fro"}), ((3, 4), {"ord": "nuc"}), ((3, 4), {"ord": 2}), ((3, 4), {"ord": -2}),
+              ((3, 4), {"ord": math.inf, "keepdims": True}), ((3, 4), {"ord": -1}), ((3, 4), {}),
+              ((2, 3, 4), {"axis": 1}), ((2, 3, 4), {"axis": (-1,), "ord": 3, "keepdims": True}),
+              ((2, 3, 4), {"axis": (2, 1), "ord": 1}), ((2, 3, 4), {"axis": (0, 2), "ord": "nuc", "keepdims": True}),
+              ((2, 3, 4), {"axis": [-1, 0], "ord": -math.inf, "keepdims": True}),
+              ((2, 3, 4), {"axis": (1, 2)}), ((2, 3, 4), {"axis": (2, 0), "ord": 2}), ((), {}),
+              ((), {"axis": 0, "ord": 0.5})]
+
+
+@pytest.mark.parametrize("shape, kwargs", NORM_CASES, ids=str)
+def test_norm_dispatches_as_torch_linalg_norm_to_second_order(torch, shape, kwargs):
+    x = np.random.default_rng(1).standard_normal(shape)
+    assert_like_torch(torch, lambda a: ag.linalg.norm(a, **kwargs),
+                      lambda a: torch.linalg.norm(a, **torch_keywords(kwargs)), x)
+
+
+def test_norm_matches_numpy_and_gives_integers_the_default_float(device):
+    x = np.arange(12.0).reshape(3, 4) - 5
+    for kwargs in ({}, {"ord": 2}, {"ord": "nuc"}, {"axis": 0, "ord": 1}, {"axis": (1, 0), "ord": -1}):
+        np.testing.assert_allclose(ag.linalg.norm(f64(x), **kwargs).numpy(), np.linalg.norm(x, **kwargs),
+                                   rtol=1e-13)
+    y = ag.linalg.norm(ag.tensor(np.arange(4)))
+    assert y.dtype == ag.float32 and y.item() == pytest.approx(math.sqrt(14))
+
+
+@pytest.mark.parametrize("shape, kwargs, error, message", [
+    ((2, 3, 4), {"ord": 2}, ValueError, r"^norm: with an ord and no axis, x must be a vector \(1-D\) or a matrix"),
+    ((), {"ord": 2}, ValueError, r"^norm: with an ord and no axis, x must be a vector"),
+    ((4,), {"ord": "fro"}, ValueError, r"^norm: ord='fro' is a matrix norm, which needs two axes"),
+    ((3, 4), {"axis": 1, "ord": "nuc"}, ValueError, r"^norm: ord='nuc' is a matrix norm"),
+    ((3, 4), {"ord": 3}, ValueError, r"^norm: ord=3 is not a matrix norm; use 'fro', 'nuc'"),
+    ((3, 4), {"ord": "bad"}, ValueError, r"^norm: ord='bad' is not a matrix norm"),
+    ((2, 3, 4), {"axis": (0, 1, 2)}, ValueError, r"^norm: axis must name one axis \(a vector norm\) or two"),
+    ((2, 3, 4), {"axis": ()}, ValueError, r"^norm: axis must name one axis"),
+    ((2, 3, 4), {"axis": (1, -2)}, ValueError, r"^norm: repeated axis"),
+    ((2, 3, 4), {"axis": 5}, ValueError, r"^norm: axis 5 is out of range for a tensor with 3 dimensions"),
+    ((2, 3, 4), {"axis": 1.0}, TypeError, r"^norm: axis must be an int"),
+    ((3, 4), {"ord": True}, TypeError, r"^norm: ord must be 'fro', 'nuc'"),
+    ((4,), {"ord": True}, TypeError, r"^norm: p must be a real number"),
+    ((), {"axis": (0, -1)}, ValueError, r"^norm: repeated axis"),
+], ids=str)
+def test_norm_refuses_what_torch_refuses_naming_the_fix(torch, shape, kwargs, error, message):
+    x = np.ones(shape)
+    if not isinstance(kwargs.get("ord"), bool):  # (PyTorch reads True as 1; here a bool is refused)
+        with pytest.raises((RuntimeError, IndexError, TypeError)):
+            torch.linalg.norm(torch.tensor(x), **torch_keywords(kwargs))
+    with pytest.raises(error, match=message):
+        ag.linalg.norm(f64(x), **kwargs)
