@@ -5,10 +5,11 @@ The decompositions (cholesky, qr, eigh, eigvalsh, svd, svdvals, matrix_rank) are
 ops/decompositions.py, the inverses and solvers (inv, det, slogdet, solve, pinv) in
 ops/solve.py, least squares (lstsq) in ops/least_squares.py, the LU factorization (lu,
 lu_factor, lu_solve) in ops/lu.py, the triangular solve (solve_triangular) in
-ops/triangular.py, the exponential
-(matrix_exp) in ops/matrix_functions.py, each a primitive with its gradient. Here
-are compositions of Tensor ops, with no gradient code: the norms, matrix_power, matrix_transpose,
-householder_product, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
+ops/triangular.py, the exponential (matrix_exp) in ops/matrix_functions.py, each a
+primitive with its gradient. The product of a chain of matrices in its cheapest order
+(multi_dot, matmuls) is in ops/matrix_chain.py. Here are compositions of Tensor ops, with
+no gradient code: the norms (``norm`` dispatching to vector_norm and matrix_norm),
+matrix_power, matrix_transpose, householder_product, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
 norm backward masks it (the plain root's would be 0 / 0 there)."""
 import math
 import numbers
@@ -24,6 +25,7 @@ from .ops.lu import LUFactorResult, LUResult, lu, lu_factor, lu_solve
 from .ops.linalg import matmul, outer, tensordot  # the standard has these in linalg too
 from .ops import matrix_parts
 from .ops.matrices import LinAlgError, matrices, mT, square_matrices
+from .ops.matrix_chain import multi_dot
 from .ops.matrix_functions import matrix_exp
 from .ops.rearrange import moveaxis
 from .ops.reduction import max as _max, min as _min, sum as _sum
@@ -35,8 +37,8 @@ from .shapes import INTEGER, broadcast_shapes, kept_shape, normalize_axis
 __all__ = ["EighResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
            "SlogdetResult", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
            "lstsq", "lu", "lu_factor", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
-           "matrix_transpose", "norm", "outer", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
-           "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
+           "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet", "solve", "solve_triangular",
+           "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
 
 
 def diagonal(x, offset=0):

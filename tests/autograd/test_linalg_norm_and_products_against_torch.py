@@ -88,3 +88,63 @@ def test_norm_refuses_what_torch_refuses_naming_the_fix(torch, shape, kwargs, er
             torch.linalg.norm(torch.tensor(x), **torch_keywords(kwargs))
     with pytest.raises(error, match=message):
         ag.linalg.norm(f64(x), **kwargs)
+
+
+# --- multi_dot ------------------------------------------------------------------------------
+MULTI_DOT_SHAPES = [[(3, 4), (4, 2)], [(4,), (4, 2)], [(3, 4), (4,)], [(4,), (4,)], [(10, 2), (2, 30), (30, 3)],
+                    [(2, 30), (30, 3), (3, 10)], [(5,), (5, 2), (2, 7), (7, 1), (1, 6), (6,)],
+                    [(30, 35), (35, 15), (15, 5), (5, 10), (10, 20), (20, 25)], [(3, 0), (0, 2), (2, 4)],
+                    [(0,), (0, 3), (3,)]]
+
+
+@pytest.mark.parametrize("shapes", MULTI_DOT_SHAPES, ids=str)
+def test_multi_dot_matches_torch_to_second_order(torch, shapes):
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    assert_like_torch(torch, lambda *ts: ag.linalg.multi_dot(ts), lambda *ts: torch.linalg.multi_dot(ts), *arrays,
+                      second_order=len(shapes) < 6)
+
+
+def test_multi_dot_multiplies_in_the_cheapest_order_as_numpy(device, monkeypatch):
+    """CLRS's example chain: the cheapest order, ((A1 (A2 A3)) ((A4 A5) A6)), costs 15,125
+    multiplications, the left-to-right one 40,500."""
+    from autograd.ops import matrix_chain
+    sizes = [30, 35, 15, 5, 10, 20, 25]
+    products = []
+    real_matmul = matrix_chain.matmul
+    monkeypatch.setattr(matrix_chain, "matmul", lambda a, b: products.append((a.shape, b.shape)) or real_matmul(a, b))
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((sizes[i], sizes[i + 1])) for i in range(6)]
+    out = ag.linalg.multi_dot([f64(a) for a in arrays])
+    np.testing.assert_allclose(out.numpy(), np.linalg.multi_dot(arrays), rtol=1e-12)
+    assert sum(a[0] * a[1] * b[1] for a, b in products) == 15125
+    assert matrix_chain.chain_order(sizes)[0][5] == 2
+
+
+def test_multi_dot_keeps_integers_and_promotes_mixed_dtypes_as_matmul(device):
+    ints = [ag.tensor(np.ones((3, 4), dtype=np.int64)), ag.tensor(np.ones((4, 2), dtype=np.int64))]
+    out = ag.linalg.multi_dot(ints)
+    assert out.dtype == ag.int64 and out.numpy().tolist() == [[4, 4]] * 3
+    mixed = ag.linalg.multi_dot([ag.ones(2, 3, dtype=ag.float32), ag.ones(3, 2, dtype=ag.float64)])
+    assert mixed.dtype == ag.float64
+
+
+@pytest.mark.parametrize("shapes, error, message", [
+    ([(3, 4)], ValueError, r"^multi_dot: expects at least 2 tensors, got 1$"),
+    ([], ValueError, r"^multi_dot: expects at least 2 tensors, got 0$"),
+    ([(3, 4), (3, 4)], ValueError, r"^multi_dot: tensors 0 and 1 of shapes \(3, 4\) and \(3, 4\) cannot be multiplied"),
+    ([(3, 4), (4,), (1, 2)], ValueError, r"^multi_dot: tensor 1 must be 2-D \(only the first and the last may"),
+    ([(2, 3, 4), (4, 3)], ValueError, r"^multi_dot: the first tensor must be 1-D or 2-D, got shape \(2, 3, 4\)"),
+    ([(), (3, 4)], ValueError, r"^multi_dot: the first tensor must be 1-D or 2-D, got shape \(\)"),
+    ([(3, 4), (4, 2, 1)], ValueError, r"^multi_dot: the last tensor must be 1-D or 2-D"),
+], ids=str)
+def test_multi_dot_refuses_what_torch_refuses(torch, shapes, error, message):
+    with pytest.raises(RuntimeError):
+        torch.linalg.multi_dot([torch.ones(s, dtype=torch.float64) for s in shapes])
+    with pytest.raises(error, match=message):
+        ag.linalg.multi_dot([f64(np.ones(s)) for s in shapes])
+
+
+def test_multi_dot_wants_a_sequence_not_one_tensor(device):
+    with pytest.raises(TypeError, match=r"^multi_dot: expects a list or tuple of tensors, not Tensor$"):
+        ag.linalg.multi_dot(ag.ones(2, 2))
