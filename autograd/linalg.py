@@ -6,7 +6,8 @@ ops/decompositions.py, the inverses and solvers (inv, det, slogdet, solve, pinv)
 ops/solve.py, least squares (lstsq) in ops/least_squares.py, the LU factorization (lu,
 lu_factor, lu_solve) in ops/lu.py, the triangular solve (solve_triangular) in
 ops/triangular.py, the exponential (matrix_exp) in ops/matrix_functions.py, each a
-primitive with its gradient. The product of a chain of matrices in its cheapest order
+primitive with its gradient, and PyTorch's variants that report a failure in an ``info``
+tensor (cholesky_ex, inv_ex, solve_ex, lu_factor_ex) in ops/linalg_ex.py. The product of a chain of matrices in its cheapest order
 (multi_dot, matmuls) is in ops/matrix_chain.py. Here are compositions of Tensor ops, with
 no gradient code: the norms (``norm`` dispatching to vector_norm and matrix_norm),
 matrix_power, matrix_transpose, householder_product, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
@@ -22,6 +23,8 @@ from .ops.decompositions import (EighResult, QRResult, SVDResult, cholesky, eigh
 from .ops.elementwise import as_tensor, clone, constant, floating, in_float32, operands, sqrt, where
 from .ops.least_squares import LstsqResult, lstsq
 from .ops.lu import LUFactorResult, LUResult, lu, lu_factor, lu_solve
+from .ops.linalg_ex import (CholeskyExResult, InvExResult, LUFactorExResult, SolveExResult, cholesky_ex, inv_ex,
+                            lu_factor_ex, solve_ex)
 from .ops.linalg import matmul, outer, tensordot  # the standard has these in linalg too
 from .ops import matrix_parts
 from .ops.matrices import LinAlgError, matrices, mT, square_matrices
@@ -34,11 +37,12 @@ from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
 from .ops.triangular import solve_triangular
 from .shapes import INTEGER, broadcast_shapes, kept_shape, normalize_axis
 
-__all__ = ["EighResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
-           "SlogdetResult", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
-           "lstsq", "lu", "lu_factor", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
-           "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet", "solve", "solve_triangular",
-           "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
+__all__ = ["CholeskyExResult", "EighResult", "InvExResult", "LUFactorExResult", "LUFactorResult", "LUResult",
+           "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "SolveExResult", "cholesky",
+           "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex",
+           "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
+           "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet",
+           "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
 
 
 def diagonal(x, offset=0):

@@ -45,13 +45,18 @@ class Cholesky(Function):
 
     @staticmethod
     def backward(ctx, gl):
-        # Murray (2016), arXiv:1602.07527, as PyTorch: with phi the lower triangle of
-        # L^T gL with its diagonal halved, gA = sym(L^-T phi L^-1).
         lower, = ctx.saved_tensors
-        inverse = inv(lower)
-        phi = triangle(matmul(mT(lower), gl), lower=True, diagonal_scale=0.5)
-        ga = matmul(mT(inverse), matmul(phi, inverse))
-        return (ga + mT(ga)) * 0.5
+        return cholesky_backward(lower, gl)
+
+
+def cholesky_backward(lower, gl):
+    """The gradient reaching A = L L^T from ``gl``, that of its factor ``lower``: Murray
+    (2016), arXiv:1602.07527, as PyTorch: with phi the lower triangle of L^T gL with its
+    diagonal halved, gA = sym(L^-T phi L^-1)."""
+    inverse = inv(lower)
+    phi = triangle(matmul(mT(lower), gl), lower=True, diagonal_scale=0.5)
+    ga = matmul(mT(inverse), matmul(phi, inverse))
+    return (ga + mT(ga)) * 0.5
 
 
 @autocast_op("cholesky")

@@ -33,9 +33,14 @@ class Inv(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        y, = ctx.saved_tensors  # d(A^-1) = -A^-1 dA A^-1
-        yt = mT(y)
-        return -matmul(yt, matmul(gy, yt))
+        y, = ctx.saved_tensors
+        return inv_backward(y, gy)
+
+
+def inv_backward(y, gy):
+    """The gradient reaching A from ``gy``, that of its inverse ``y``: d(A^-1) = -A^-1 dA A^-1."""
+    yt = mT(y)
+    return -matmul(yt, matmul(gy, yt))
 
 
 @autocast_op("inv")
@@ -126,8 +131,14 @@ class Solve(Function):
     @staticmethod
     def backward(ctx, gx):
         a, x = ctx.saved_tensors
-        gb = Solve.apply(mT(a), gx)  # (A^-T gX): dX = A^-1 (dB - dA X)
-        return (-matmul(gb, mT(x)) if ctx.needs_input_grad[0] else None), gb
+        return solve_backward(a, x, gx, ctx.needs_input_grad[0])
+
+
+def solve_backward(a, x, gx, needs_a):
+    """The gradients reaching A (where ``needs_a``) and B from ``gx``, that of X = A^-1 B:
+    dX = A^-1 (dB - dA X), so gB = A^-T gX and gA = -gB X^T."""
+    gb = Solve.apply(mT(a), gx)
+    return (-matmul(gb, mT(x)) if needs_a else None), gb
 
 
 @autocast_op("solve")
@@ -141,38 +152,47 @@ def solve(a, b, *, left=True):
     ``a.shape[:-1]`` as a batch of vectors; here, as in NumPy 2, pass ``b[..., None]`` and
     take ``[..., 0]`` of the result.) A singular ``a`` raises LinAlgError. ``x @ a = b`` is
     solved as ``a^T x^T = b^T``, so its gradient is the same solve's."""
-    a, b = operands("solve", a, b, broadcast=False)
+    a, b, finish = solve_operands("solve", a, b, left)
+    return finish(Solve.apply(a, b))
+
+
+def solve_operands(op, a, b, left):
+    """solve's operands, checked, as ``(a, b, finish)``: square matrices ``a`` and matrices
+    ``b`` of one batch shape with ``a @ x = b`` the system to solve (``x @ a = b`` and a 1-D
+    ``b`` turned into it), and the function that turns that system's solution into the
+    one asked for."""
+    a, b = operands(op, a, b, broadcast=False)
     a, b = floating(a), floating(b)
     if not isinstance(left, bool):
-        raise TypeError(f"solve: left must be True (solve a @ x = b) or False (x @ a = b), not {left!r}")
-    square_matrices("solve", a)
+        raise TypeError(f"{op}: left must be True (solve a @ x = b) or False (x @ a = b), not {left!r}")
+    square_matrices(op, a)
     n = a.shape[-1]
     if b.ndim == 0:
-        raise ValueError("solve: b must be a vector of n entries or n x k matrices, got a 0-d tensor")
+        raise ValueError(f"{op}: b must be a vector of n entries or n x k matrices, got a 0-d tensor")
     if b.ndim == 1:
         if b.shape[0] != n:
-            raise ValueError(f"solve: b of shape {b.shape} does not match matrices of shape {a.shape[-2:]} "
+            raise ValueError(f"{op}: b of shape {b.shape} does not match matrices of shape {a.shape[-2:]} "
                              f"(a has shape {a.shape}); b needs {n} entries")
         batch = a.shape[:-2]
-        x = Solve.apply(a if left else mT(a), broadcast_to(reshape(b, (n, 1)), batch + (n, 1)))
-        return reshape(x, batch + (n,))
+        return (a if left else mT(a), broadcast_to(reshape(b, (n, 1)), batch + (n, 1)),
+                lambda x: reshape(x, batch + (n,)))
     if b.shape[-2 if left else -1] != n:
         hint = (f"; for a batch of vectors of shape {b.shape}, pass b[..., None] and take [..., 0] of the result"
                 if left and b.shape == a.shape[:-1] else "")
         equation = "a @ x = b, n x k" if left else "x @ a = b (left=False), k x n"
-        raise ValueError(f"solve: b of shape {b.shape} holds {b.shape[-2]} x {b.shape[-1]} matrices, which do not "
+        raise ValueError(f"{op}: b of shape {b.shape} holds {b.shape[-2]} x {b.shape[-1]} matrices, which do not "
                          f"match a's {n} x {n} (a has shape {a.shape}); {equation} matrices are needed{hint}")
     try:
-        batch = broadcast_shapes("solve", a.shape[:-2], b.shape[:-2])
+        batch = broadcast_shapes(op, a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"solve: the batch dimensions of a {a.shape} and b {b.shape} do not broadcast") from None
+        raise ValueError(f"{op}: the batch dimensions of a {a.shape} and b {b.shape} do not broadcast") from None
     if a.shape[:-2] != batch:
         a = broadcast_to(a, batch + a.shape[-2:])
     if b.shape[:-2] != batch:
         b = broadcast_to(b, batch + b.shape[-2:])
     if left:
-        return Solve.apply(a, b)
-    return mT(Solve.apply(mT(a), mT(b)))
+        return a, b, lambda x: x
+    return mT(a), mT(b), mT
 
 
 class Pinv(Function):
