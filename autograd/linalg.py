@@ -9,12 +9,14 @@ ops/triangular.py, the exponential (matrix_exp) in ops/matrix_functions.py, each
 primitive with its gradient, and PyTorch's variants that report a failure in an ``info``
 tensor (cholesky_ex, inv_ex, solve_ex, lu_factor_ex) in ops/linalg_ex.py. The product of a chain of matrices in its cheapest order
 (multi_dot, matmuls) is in ops/matrix_chain.py. Here are compositions of Tensor ops, with
-no gradient code: the norms (``norm`` dispatching to vector_norm and matrix_norm),
+no gradient code: the norms (``norm`` dispatching to vector_norm and matrix_norm), the
+condition number ``cond``,
 matrix_power, matrix_transpose, householder_product, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
 norm backward masks it (the plain root's would be 0 / 0 there)."""
 import math
 import numbers
 
+import backends
 from backends import dtypes
 
 from .autocast_mode import autocast_op
@@ -39,8 +41,8 @@ from .shapes import INTEGER, broadcast_shapes, kept_shape, normalize_axis
 
 __all__ = ["CholeskyExResult", "EighResult", "InvExResult", "LUFactorExResult", "LUFactorResult", "LUResult",
            "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "SolveExResult", "cholesky",
-           "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex",
-           "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
+           "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
+           "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
            "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet",
            "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
 
@@ -239,6 +241,43 @@ def _singular_value_norm(reduce, x, keepdims):
     matrices("matrix_norm", x)  # (float16 refused here, not by svdvals, which the caller did not call)
     out = reduce(svdvals(x), -1)
     return out.reshape(out.shape + (1, 1)) if keepdims else out
+
+
+def cond(x, p=None):
+    """The condition number of each matrix in the last two axes in the ``p`` norm, as
+    torch.linalg.cond (NumPy's ``p``): for p None, 2 and -2 the ratio of the largest singular
+    value to the smallest (for -2 its inverse), for any m x n matrix; for 'nuc', as PyTorch,
+    sum(s) * sum(1 / s) of the singular values s; for 'fro', 1, -1, inf and -inf,
+    norm(x) * norm(inv(x)), for square matrices, inf where one is singular (its gradient
+    there 0). A matrix with no entries gives 0, as PyTorch's (NumPy leaves it
+    undefined). Integer tensors give the default float (PyTorch refuses them). PyTorch 2.13
+    cannot differentiate the 'fro', 1, -1, inf and -inf ones (its backward raises an in-place
+    error); here they take the gradient of the formula above."""
+    x = floating(x)
+    if isinstance(p, bool) or not (p is None or isinstance(p, (str, numbers.Real))):
+        raise TypeError(f"cond: p must be None, {_MATRIX_ORDERS}, not {p!r}")
+    if p not in (None, "fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf):
+        raise ValueError(f"cond: p={p!r} is not supported; use None, {_MATRIX_ORDERS}")
+    matrices("cond", x)
+    if isinstance(p, str):
+        square_matrices("cond", x)  # (before the empty case, as PyTorch's order of checks)
+    if x.size == 0:  # (still in the graph, with a zero gradient)
+        return _sum(x, (-2, -1)) * 0
+    if p in (None, 2, -2, "nuc"):
+        s = svdvals(x)
+        with backends.floating_point_warnings_off():  # (quiet at a zero or singular matrix, as NumPy's cond)
+            if p == "nuc":  # PyTorch's: sum(s) * sum(1 / s), inf or NaN at a singular matrix
+                return _sum(s, -1) * _sum(1 / s, -1)
+            largest, smallest = s[..., 0], s[..., -1]
+            return smallest / largest if p == -2 else largest / smallest
+    square_matrices("cond", x)
+    inverse, info = inv_ex(x)
+    singular = info != 0
+    if bool(singular.any()):  # inverted again with the singular ones set to I, so that no inf or NaN of
+        # theirs reaches the gradient through the branch where() drops
+        eye = constant(x._backend.xp.eye(x.shape[-1], dtype=x.data.dtype), x)
+        inverse = inv_ex(where(singular[..., None, None], eye, x)).inverse
+    return where(singular, math.inf, matrix_norm(x, p) * matrix_norm(inverse, p))
 
 
 @autocast_op("matrix_power")

@@ -148,3 +148,71 @@ def test_multi_dot_refuses_what_torch_refuses(torch, shapes, error, message):
 def test_multi_dot_wants_a_sequence_not_one_tensor(device):
     with pytest.raises(TypeError, match=r"^multi_dot: expects a list or tuple of tensors, not Tensor$"):
         ag.linalg.multi_dot(ag.ones(2, 2))
+
+
+# --- cond -----------------------------------------------------------------------------------
+SVD_ORDERS = [None, 2, -2, "nuc"]
+INVERSE_ORDERS = ["fro", 1, -1, math.inf, -math.inf]
+
+
+@pytest.mark.parametrize("p", SVD_ORDERS + INVERSE_ORDERS, ids=str)
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)], ids=str)
+def test_cond_matches_torch_with_second_order_where_torch_differentiates(torch, p, shape):
+    """PyTorch 2.13's backward of the inverse-based orders other than 'nuc' raises (an in-place
+    change of inv_ex's output): those are checked against finite differences."""
+    x = np.random.default_rng(4).standard_normal(shape) + 2 * np.eye(shape[-1])
+    if p in SVD_ORDERS:
+        assert_like_torch(torch, lambda a: ag.linalg.cond(a, p), lambda a: torch.linalg.cond(a, p), x)
+        return
+    y = ag.linalg.cond(f64(x), p)
+    np.testing.assert_allclose(y.numpy(), torch.linalg.cond(torch.tensor(x), p).numpy(), rtol=1e-12)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch.linalg.cond(torch.tensor(x, requires_grad=True), p).sum().backward()
+    assert ag.gradcheck(lambda a: ag.linalg.cond(a, p), [f64(x, True)])
+    assert ag.gradgradcheck(lambda a: ag.linalg.cond(a, p), [f64(x, True)])
+
+
+@pytest.mark.parametrize("p", [None, 2, -2], ids=str)
+def test_cond_of_wide_and_tall_matrices_by_singular_values_as_torch(torch, p):
+    for shape in ((3, 5), (2, 5, 3)):
+        x = np.random.default_rng(5).standard_normal(shape)
+        assert_like_torch(torch, lambda a: ag.linalg.cond(a, p), lambda a: torch.linalg.cond(a, p), x)
+
+
+@pytest.mark.parametrize("p", SVD_ORDERS + INVERSE_ORDERS, ids=str)
+def test_cond_of_singular_zero_and_empty_matrices_as_torch(device, torch, p):
+    batch = np.stack([[[1.0, 2], [2, 4]], [[1.0, 2], [3, 4]], np.zeros((2, 2))])
+    x = f64(batch, True)
+    y = ag.linalg.cond(x, p)
+    expected = torch.linalg.cond(torch.tensor(batch), p).numpy()
+    if p in SVD_ORDERS:  # (a singular matrix's smallest singular value is rounding, not 0: its cond is ~1e16)
+        np.testing.assert_allclose(y.numpy()[1:], expected[1:], rtol=1e-12)  # (NaN at the zero matrix)
+        for value in (y.numpy()[0], expected[0]):  # (its inverse for p = -2)
+            assert max(value, 1 / value) > 1e15
+    else:
+        np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12)  # inf for the singular ones
+        y[1].backward()
+        assert np.isfinite(x.grad.numpy()).all() and (x.grad.numpy()[[0, 2]] == 0).all()
+    for shape in [(0, 0), (2, 0, 0)] + ([(0, 3), (2, 3, 0)] if not isinstance(p, str) else []):
+        empty = ag.linalg.cond(f64(np.zeros(shape)), p)
+        np.testing.assert_array_equal(empty.numpy(), torch.linalg.cond(torch.zeros(shape), p).numpy())
+
+
+@pytest.mark.parametrize("shape, p, error, message", [
+    ((3, 4), "fro", ValueError, r"^cond: expects square matrices in the last two axes, got a tensor of shape \(3, 4\)"),
+    ((3, 4), 1, ValueError, r"^cond: expects square matrices"),
+    ((0, 3), "nuc", ValueError, r"^cond: expects square matrices"),
+    ((3, 3), 3, ValueError, r"^cond: p=3 is not supported; use None, 'fro', 'nuc'"),
+    ((3, 3), "bad", ValueError, r"^cond: p='bad' is not supported"),
+    ((3,), None, ValueError, r"^cond: expects matrices in the last two axes"),
+], ids=str)
+def test_cond_refuses_what_torch_refuses(torch, shape, p, error, message):
+    with pytest.raises(RuntimeError):
+        torch.linalg.cond(torch.ones(shape, dtype=torch.float64), p)
+    with pytest.raises(error, match=message):
+        ag.linalg.cond(f64(np.ones(shape)), p)
+
+
+def test_cond_refuses_a_bool_order(device):
+    with pytest.raises(TypeError, match=r"^cond: p must be None"):
+        ag.linalg.cond(f64(np.eye(2)), True)
