@@ -7,12 +7,14 @@ ops/solve.py, least squares (lstsq) in ops/least_squares.py, the LU factorizatio
 lu_factor, lu_solve) in ops/lu.py, the triangular solve (solve_triangular) in
 ops/triangular.py, the exponential (matrix_exp) in ops/matrix_functions.py, each a
 primitive with its gradient, and PyTorch's variants that report a failure in an ``info``
-tensor (cholesky_ex, inv_ex, solve_ex, lu_factor_ex) in ops/linalg_ex.py. The product of a chain of matrices in its cheapest order
-(multi_dot, matmuls) is in ops/matrix_chain.py. Here are compositions of Tensor ops, with
-no gradient code: the norms (``norm`` dispatching to vector_norm and matrix_norm), the
-condition number ``cond``,
-matrix_power, matrix_transpose, householder_product, cross and vecdot. Where a norm is 0 its gradient is 0, as PyTorch's
-norm backward masks it (the plain root's would be 0 / 0 there)."""
+tensor (cholesky_ex, inv_ex, solve_ex, lu_factor_ex) in ops/linalg_ex.py. Compositions
+elsewhere: the product of a chain of matrices in its cheapest order (multi_dot) in
+ops/matrix_chain.py, tensorinv and tensorsolve in ops/tensor_equations.py, vander in
+ops/vandermonde.py. Here are compositions of Tensor ops, with no gradient code: the norms
+(``norm`` dispatching to vector_norm and matrix_norm), the condition number ``cond``,
+matrix_power, matrix_transpose, householder_product, cross and vecdot. Where a norm is 0
+its gradient is 0, as PyTorch's norm backward masks it (the plain root's would be 0 / 0
+there)."""
 import math
 import numbers
 
@@ -31,6 +33,8 @@ from .ops.linalg import matmul, outer, tensordot  # the standard has these in li
 from .ops import matrix_parts
 from .ops.matrices import LinAlgError, matrices, mT, square_matrices
 from .ops.matrix_chain import multi_dot
+from .ops.tensor_equations import tensorinv, tensorsolve
+from .ops.vandermonde import vander
 from .ops.matrix_functions import matrix_exp
 from .ops.rearrange import moveaxis
 from .ops.reduction import max as _max, min as _min, sum as _sum
@@ -44,7 +48,8 @@ __all__ = ["CholeskyExResult", "EighResult", "InvExResult", "LUFactorExResult", 
            "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
            "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
            "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet",
-           "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm"]
+           "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensordot", "tensorinv", "tensorsolve", "trace",
+           "vander", "vecdot", "vector_norm"]
 
 
 def diagonal(x, offset=0):

@@ -216,3 +216,85 @@ def test_cond_refuses_what_torch_refuses(torch, shape, p, error, message):
 def test_cond_refuses_a_bool_order(device):
     with pytest.raises(TypeError, match=r"^cond: p must be None"):
         ag.linalg.cond(f64(np.eye(2)), True)
+
+
+# --- vander ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape, N", [((4,), None), ((3,), 5), ((2, 3), 2), ((2, 3), None)], ids=str)
+def test_vander_matches_torch_to_second_order(torch, shape, N):
+    x = np.random.default_rng(6).standard_normal(shape)
+    x.flat[0] = 0.0  # (the gradient of x ** j at 0: j x ** (j - 1), 1 for j = 1)
+    assert_like_torch(torch, lambda a: ag.linalg.vander(a, N=N), lambda a: torch.linalg.vander(a, N=N), x)
+
+
+def test_vander_keeps_integers_and_matches_numpy_increasing(device, torch):
+    x = np.array([1, 2, 3])
+    y = ag.linalg.vander(ag.tensor(x), N=4)
+    assert y.dtype == ag.int64
+    np.testing.assert_array_equal(y.numpy(), np.vander(x, 4, increasing=True))
+    np.testing.assert_array_equal(y.numpy(), torch.linalg.vander(torch.tensor(x), N=4).numpy())
+
+
+@pytest.mark.parametrize("x, N, error, message", [
+    ([1.0, 2.0], 1, ValueError, r"^vander: N must be greater than 1 \(the number of columns"),
+    ([1.0], None, ValueError, r"^vander: N must be greater than 1"),
+    ([], None, ValueError, r"^vander: N must be greater than 1"),
+    ([1.0, 2.0], -1, ValueError, r"^vander: N must be greater than 1"),
+    (2.0, None, ValueError, r"^vander: x must hold vectors on its last axis"),
+    ([True, False], None, TypeError, r"^vander: bool tensors are not supported"),
+], ids=str)
+def test_vander_refuses_what_torch_refuses(torch, x, N, error, message):
+    with pytest.raises(RuntimeError):
+        torch.linalg.vander(torch.tensor(x), N=N)
+    with pytest.raises(error, match=message):
+        ag.linalg.vander(ag.tensor(x), N=N)
+
+
+# --- tensorinv, tensorsolve -----------------------------------------------------------------
+@pytest.mark.parametrize("shape, ind", [((4, 6, 8, 3), 2), ((4, 6, 2, 12), 2), ((6, 2, 3), 1), ((2, 3, 6), 2)],
+                         ids=str)
+def test_tensorinv_matches_torch_to_second_order(torch, shape, ind):
+    a = np.random.default_rng(7).standard_normal(shape)
+    assert_like_torch(torch, lambda t: ag.linalg.tensorinv(t, ind), lambda t: torch.linalg.tensorinv(t, ind), a,
+                      second_order=a.size < 100)
+
+
+@pytest.mark.parametrize("a_shape, b_shape, axes", [((6, 4, 2, 3, 4), (6, 4), None), ((2, 3, 6), (6,), (0, 1)),
+                                                    ((3, 6, 2), (6,), (-1, 0)), ((6, 6), (6,), None),
+                                                    ((4, 6, 2, 3, 4), (6, 4), None)], ids=str)
+def test_tensorsolve_matches_torch_to_second_order(torch, a_shape, b_shape, axes):
+    """The last case: a's leading axes (4, 6) are not b's shape (6, 4), only as many rows, which
+    PyTorch and NumPy take."""
+    rng = np.random.default_rng(8)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    assert_like_torch(torch, lambda s, t: ag.linalg.tensorsolve(s, t, axes),
+                      lambda s, t: torch.linalg.tensorsolve(s, t, axes), a, b, second_order=a.size < 100)
+    if axes is None or min(axes) >= 0:  # (NumPy's takes no negative axes; PyTorch's does)
+        np.testing.assert_allclose(ag.linalg.tensorsolve(f64(a), f64(b), axes).numpy(),
+                                   np.linalg.tensorsolve(a, b, axes), rtol=1e-10)
+
+
+@pytest.mark.parametrize("call, torch_call, error, message", [
+    (lambda ag_, a: ag_.tensorinv(a(4, 6, 8, 3), ind=1), lambda L, a: L.tensorinv(a(4, 6, 8, 3), ind=1), ValueError,
+     r"^tensorinv: a of shape \(4, 6, 8, 3\) does not read as a square matrix with ind=1: its first 1 axes hold 4 "
+     r"rows, the others 144 columns"),
+    (lambda ag_, a: ag_.tensorinv(a(2, 2), ind=0), lambda L, a: L.tensorinv(a(2, 2), ind=0), ValueError,
+     r"^tensorinv: ind must be a positive int"),
+    (lambda ag_, a: ag_.tensorsolve(a(2, 3, 6), a(6, 4)), lambda L, a: L.tensorsolve(a(2, 3, 6), a(6, 4)), ValueError,
+     r"^tensorsolve: b of shape \(6, 4\) has 24 entries; a of shape \(2, 3, 6\) needs 6, one per row$"),
+    (lambda ag_, a: ag_.tensorsolve(a(5, 4, 2, 3, 4), a(6, 4)), lambda L, a: L.tensorsolve(a(5, 4, 2, 3, 4), a(6, 4)),
+     ValueError, r"^tensorsolve: a of shape \(5, 4, 2, 3, 4\) \(after moving axes\) does not read"),
+    (lambda ag_, a: ag_.tensorsolve(a(2, 3, 6), a(6), (0, 5)), lambda L, a: L.tensorsolve(a(2, 3, 6), a(6), (0, 5)),
+     ValueError, r"^tensorsolve: axis 5 is out of range"),
+], ids=["tensorinv rows", "tensorinv ind", "tensorsolve rows", "tensorsolve rows 2", "tensorsolve axes"])
+def test_tensorinv_and_tensorsolve_refuse_what_torch_refuses(torch, call, torch_call, error, message):
+    with pytest.raises((RuntimeError, IndexError)):
+        torch_call(torch.linalg, lambda *shape: torch.ones(shape, dtype=torch.float64))
+    with pytest.raises(error, match=message):
+        call(ag.linalg, lambda *shape: f64(np.ones(shape)))
+
+
+def test_tensorinv_and_tensorsolve_of_a_singular_tensor_raise_linalg_error(device):
+    with pytest.raises(ag.linalg.LinAlgError, match=r"^inv: the matrix is singular"):
+        ag.linalg.tensorinv(f64(np.zeros((2, 3, 6))), ind=2)
+    with pytest.raises(ag.linalg.LinAlgError, match=r"^solve: the matrix is singular"):
+        ag.linalg.tensorsolve(f64(np.zeros((2, 3, 6))), f64(np.ones((2, 3))))
