@@ -4,10 +4,9 @@ pivots, LAPACK's compact form) and ``lu_solve``, PyTorch's functions, batched.
 The factorization is the backend's ``lu_factor`` kernel (the Array API standard has no
 LU). The gradients are PyTorch's (linalg_lu_backward), for square, wide and tall
 matrices, written in Tensor ops so they differentiate again; their triangular solves are
-the general ``solve`` (the standard has no triangular one), exact on a triangular matrix
-(its elimination has nothing to eliminate and, for L, whose entries are at most 1 in
-size, nothing to swap). Like PyTorch's they need U's leading k x k block invertible (A of
-full rank), and a rank-deficient matrix raises LinAlgError there. lu_solve is composed
+solve_triangular's (O(n^2) per column, where the general solve factors the matrix again:
+benchmarks/factorization_backward.py). Like PyTorch's they need U's leading k x k block
+invertible (A of full rank), and a rank-deficient matrix raises LinAlgError there. lu_solve is composed
 of Tensor ops (a permutation and two triangular solves, solve_triangular's, which read L and
 U from LU itself), so its gradient reaches LU and B."""
 from collections import namedtuple
@@ -21,7 +20,6 @@ from .elementwise import constant, floating, operands
 from .linalg import matmul
 from .matrices import LinAlgError, diagonal, matrices, mT, square_matrices, triangle
 from .shape import broadcast_to, concat
-from .solve import solve
 from .triangular import solve_triangular
 
 LUResult = namedtuple("LUResult", ["P", "L", "U"])
@@ -67,16 +65,17 @@ def _lu_backward(p, lower, upper, gl, gu):
         if gu is not None:
             part = triangle(matmul(gu, mT(upper)), lower=False)
             inner = part if inner is None else inner + part
-        return matmul(p, solve(lt, solve(mT(upper), inner, left=False)))
+        return matmul(p, solve_triangular(lt, solve_triangular(mT(upper), inner, upper=False, left=False), upper=True,
+                                          unitriangular=True))
     if m < n:  # A = [A1 | A2], U = [U1 | U2]: gA1 = P L^-T [gU1 + tril(L^T gL - gU U^T, -1) U1^-T], gA2 = P L^-T gU2
         inner = None if gl is None else matmul(lt, gl)
         if gu is not None:
             part = matmul(triangle(gu, lower=False), mT(upper))
             inner = -part if inner is None else inner - part
-        g = solve(mT(upper[..., :m]), triangle(inner, lower=True, k=-1), left=False)
+        g = solve_triangular(mT(upper[..., :m]), triangle(inner, lower=True, k=-1), upper=False, left=False)
         if gu is not None:
             g = concat([g + triangle(gu[..., :m], lower=False), gu[..., m:]], -1)
-        g = solve(lt, g)
+        g = solve_triangular(lt, g, upper=True, unitriangular=True)
         if gu is None:
             g = concat([g, constant(g._backend.xp.zeros(g.shape[:-1] + (n - m,), dtype=g.data.dtype), g)], -1)
         return matmul(p, g)
@@ -85,10 +84,10 @@ def _lu_backward(p, lower, upper, gl, gu):
     if gl is not None:
         part = matmul(lt, triangle(gl, lower=True, k=-1))
         inner = -part if inner is None else inner - part
-    g = solve(mT(lower[..., :n, :]), triangle(inner, lower=False))
+    g = solve_triangular(mT(lower[..., :n, :]), triangle(inner, lower=False), upper=True, unitriangular=True)
     if gl is not None:
         g = concat([g + triangle(gl[..., :n, :], lower=True, k=-1), gl[..., n:, :]], -2)
-    g = solve(mT(upper), g, left=False)
+    g = solve_triangular(mT(upper), g, upper=False, left=False)
     if gl is None:
         g = concat([g, constant(g._backend.xp.zeros(g.shape[:-2] + (m - n, n), dtype=g.data.dtype), g)], -2)
     return matmul(p, g)

@@ -15,6 +15,7 @@ from collections import namedtuple
 from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import broadcast_shapes
+from .decompositions import svd
 from .elementwise import constant, floating, operands
 from .linalg import matmul
 from .matrices import LinAlgError, cutoff, factorize, matrices, mT, square_matrices, tolerances, triangle
@@ -73,7 +74,6 @@ def cofactors(x):
     """The matrix of cofactors of each square matrix (the gradient of its determinant),
     from its SVD, so that it exists at singular matrices: det(U V^T) U diag(c) V^T, where
     c_i is the product of the singular values other than the i-th."""
-    from .decompositions import svd  # (decompositions' gradients use this module's inv and solve)
     u, s, vh = svd(x)
     xp = x._backend.xp
     orientation = xp.linalg.det(u.data) * xp.linalg.det(vh.data)  # +-1, locally constant

@@ -693,3 +693,39 @@ def test_float16_still_goes_through_the_functions_that_compute_it():
 def test_a_float16_singular_value_norm_names_matrix_norm(ord):
     with pytest.raises(TypeError, match=r"^matrix_norm: float16 matrices are not supported"):
         ag.linalg.matrix_norm(ag.eye(2, dtype=ag.float16), ord)
+
+
+# --- the backward passes' triangular solves ---------------------------------------------------
+@pytest.mark.parametrize("name, data, fn, torch_fn", [
+    ("cholesky", SPD, lambda x: ag.linalg.cholesky(_sym(x)), lambda t, x: t.linalg.cholesky(_tsym(x))),
+    ("qr tall", TALL, lambda x: sum(ag.linalg.qr(x)[i].sum() for i in (0, 1)),
+     lambda t, x: sum(t.linalg.qr(x)[i].sum() for i in (0, 1))),
+    ("qr wide", WIDE, lambda x: sum(ag.linalg.qr(x)[i].sum() for i in (0, 1)),
+     lambda t, x: sum(t.linalg.qr(x)[i].sum() for i in (0, 1))),
+    ("lu", GENERAL, lambda x: sum(ag.linalg.lu(x)[1:]), lambda t, x: sum(t.linalg.lu(x)[1:])),
+    ("lu tall", TALL, lambda x: ag.linalg.lu(x).L.sum() + ag.linalg.lu(x).U.sum(),
+     lambda t, x: t.linalg.lu(x).L.sum() + t.linalg.lu(x).U.sum()),
+    ("lu wide", WIDE, lambda x: ag.linalg.lu(x).L.sum() + ag.linalg.lu(x).U.sum(),
+     lambda t, x: t.linalg.lu(x).L.sum() + t.linalg.lu(x).U.sum()),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_factorization_backwards_solve_their_triangles_to_second_order_without_a_general_solve(
+        torch, monkeypatch, name, data, fn, torch_fn):
+    """cholesky's backward inverted L with inv, qr's and lu's solved by R, L and U with the
+    general solve, which factors each triangle again (O(n^3) where a triangular solve is O(n^2)
+    per column; benchmarks/factorization_backward.py): now neither runs, to second order."""
+    from autograd.ops import solve as solve_module
+
+    def refuse(*args):
+        raise AssertionError("a general solve or inverse ran in a factorization's backward")
+    _check(torch, fn, functools.partial(torch_fn, torch), data)  # (the forward passes: before the refusals)
+    x = ag.tensor(data, requires_grad=True)
+    y = fn(x)
+    monkeypatch.setattr(solve_module.Solve, "apply", refuse)
+    monkeypatch.setattr(solve_module.Inv, "apply", refuse)
+    g, = ag.grad(y.sum(), x, create_graph=True)
+    gg, = ag.grad((g * g).sum(), x)
+    tx = torch.tensor(data, requires_grad=True)
+    tg, = torch.autograd.grad(torch_fn(torch, tx).sum(), tx, create_graph=True)
+    tgg, = torch.autograd.grad((tg * tg).sum(), tx)
+    np.testing.assert_allclose(g.numpy(), tg.detach().numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-8, atol=1e-10)
