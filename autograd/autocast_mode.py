@@ -112,7 +112,8 @@ POLICIES = {
                           "cross_entropy nll_loss mse_loss l1_loss smooth_l1_loss huber_loss kl_div "
                           "poisson_nll_loss hinge_embedding_loss margin_ranking_loss soft_margin_loss "
                           "multi_margin_loss multilabel_margin_loss cosine_embedding_loss triplet_margin_loss "
-                          "ctc_loss cholesky inv solve svd svdvals qr eigh eigvalsh lstsq householder_product"),
+                          "ctc_loss cholesky inv solve svd svdvals qr eigh eigvalsh lstsq householder_product "
+                          "cholesky_ex inv_ex"),
         "local_response_norm": _cpu_local_response_norm,
         # Built here on matmul for some shapes, single kernels off the lists in PyTorch:
         **_named(AS_GIVEN, "bilinear adaptive_avg_pool1d adaptive_avg_pool2d"),

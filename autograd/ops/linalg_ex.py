@@ -18,6 +18,7 @@ from collections import namedtuple
 import backends
 from backends import dtypes
 
+from ..autocast_mode import autocast_op
 from ..function import Function
 from ..tensor import Tensor
 from .decompositions import cholesky_backward
@@ -114,6 +115,7 @@ class InvEx(Function):
         return inv_backward(y, gy)
 
 
+@autocast_op("inv_ex")
 def inv_ex(A, *, check_errors=False):
     """torch.linalg.inv_ex: a named tuple (inverse, info) of each square matrix of ``A``, with
     info (int32, one per matrix) 0 where it is invertible, else the 1-based index of the
@@ -218,6 +220,7 @@ class CholeskyEx(Function):
         return cholesky_backward(lower, gl)
 
 
+@autocast_op("cholesky_ex")
 def cholesky_ex(A, *, upper=False, check_errors=False):
     """torch.linalg.cholesky_ex: a named tuple (L, info), the Cholesky factor of each matrix
     as ``cholesky`` gives it (its lower triangle read; with ``upper``, U = L^T from the upper

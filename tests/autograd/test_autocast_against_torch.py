@@ -118,6 +118,14 @@ CASES = {
     "householder_product": (_arrays((3, 3), (2,)), ag.linalg.householder_product, torch.linalg.householder_product),
     "cholesky": ([_spd()], ag.linalg.cholesky, torch.linalg.cholesky),
     "inv": ([_spd()], ag.linalg.inv, torch.linalg.inv),
+    "cholesky_ex": ([_spd()], lambda t: ag.linalg.cholesky_ex(t).L, lambda t: torch.linalg.cholesky_ex(t).L),
+    "inv_ex": ([_spd()], lambda t: ag.linalg.inv_ex(t).inverse, lambda t: torch.linalg.inv_ex(t).inverse),
+    # built on inv and solve, which are listed
+    "tensorinv": ([_spd()], lambda t: ag.linalg.tensorinv(t, 1), lambda t: torch.linalg.tensorinv(t, 1)),
+    "tensorsolve": ([_spd(), *_arrays((3,))], ag.linalg.tensorsolve, torch.linalg.tensorsolve),
+    # built on matmul, which is listed (PyTorch's multi_dot is on its lower-precision list)
+    "multi_dot": (_arrays((3, 4), (4, 2), (2, 3)), lambda *ts: ag.linalg.multi_dot(ts),
+                  lambda *ts: torch.linalg.multi_dot(ts)),
     "solve": ([_spd(), *_arrays((3,))], ag.linalg.solve, torch.linalg.solve),
     "svdvals": (_arrays((3, 3)), ag.linalg.svdvals, torch.linalg.svdvals),
     "eigvalsh": ([_spd()], ag.linalg.eigvalsh, torch.linalg.eigvalsh),
