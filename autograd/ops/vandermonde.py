@@ -14,7 +14,8 @@ def vander(x, N=None):
     torch.linalg.vander (numpy.vander's ``increasing=True``). ``N`` defaults to n and must be
     at least 2, as in PyTorch (which takes it by keyword only). The powers are a running
     product (PyTorch's too), so integer tensors stay integers and the gradient at x = 0 is
-    exact; bool tensors are refused, as in PyTorch."""
+    exact; bool tensors are refused, as in PyTorch. (``ag.vander`` is NumPy's: one 1-D x,
+    decreasing powers unless ``increasing``, any N >= 0.)"""
     x = as_tensor(x)
     if x.dtype == dtypes.bool_:
         raise TypeError("vander: bool tensors are not supported (PyTorch refuses them too); convert first, as in "
