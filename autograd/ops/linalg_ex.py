@@ -200,12 +200,18 @@ class CholeskyEx(Function):
     @staticmethod
     def forward(ctx, x):
         backend = x._backend
+        xp = backend.xp
         try:
-            lower = factorize("cholesky_ex", "", backend.xp.linalg.cholesky, x, check_finite=True)
-            info = _no_failures(backend, x.data.shape[:-2])
+            lower = factorize("cholesky_ex", "", xp.linalg.cholesky, x, check_finite=True)
+            # A NaN input passes: NumPy's cholesky factors it quietly, where LAPACK's potrf
+            # (PyTorch's) stops at a NaN pivot; so a factor holding NaN is worked out again.
+            failed = bool(xp.any(xp.isnan(lower)))
         except LinAlgError:
+            failed = True
+        if not failed:
+            info = _no_failures(backend, x.data.shape[:-2])
+        else:
             lower, info = _cholesky_by_columns(backend, x.data)
-            xp = backend.xp
             good = xp.expand_dims(xp.expand_dims(info == 0, -1), -1)
             if bool(xp.any(good)):  # the good ones as cholesky gives them (LAPACK's blocked rounding)
                 eye = xp.eye(x.data.shape[-1], dtype=x.data.dtype)

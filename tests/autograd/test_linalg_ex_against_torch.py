@@ -74,6 +74,26 @@ def test_cholesky_ex_reports_the_first_minor_that_is_not_positive_as_torch(devic
     assert ours._fields == ("L", "info")
 
 
+NAN_BATCH = np.stack([[[4.0, 1], [1, 3]], [[np.nan, 0], [0, -1]], [[4.0, 0], [np.nan, 4]], [[4.0, 2], [2, np.nan]],
+                      [[4.0, np.nan], [0, 4]]])
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_ex_reports_a_nan_pivot_as_torch_where_numpy_factors_quietly(device, torch, upper):
+    """NaN in a batch with no finite matrix that fails: NumPy's cholesky factors it quietly,
+    so info was 0 throughout (and check_errors raised nothing), where LAPACK's potrf stops at
+    the NaN pivot: 0, 1, 2, 2, 0 (the last matrix's NaN lies in the triangle not read)."""
+    a = NAN_BATCH if not upper else np.swapaxes(NAN_BATCH, -1, -2)
+    ours = ag.linalg.cholesky_ex(f64(a), upper=upper)
+    theirs = torch.linalg.cholesky_ex(torch.tensor(a), upper=upper)
+    assert_info(ours.info, theirs.info)
+    good = theirs.info.numpy() == 0
+    same(ours.L[good], theirs.L[good])
+    assert np.isnan(ours.L.numpy()[~good]).all()
+    with pytest.raises(ag.linalg.LinAlgError, match=r"batch index \(1,\) is not positive definite"):
+        ag.linalg.cholesky_ex(f64(a), upper=upper, check_errors=True)
+
+
 def test_the_ex_variants_of_good_matrices_have_info_0_and_the_plain_functions_values(device, torch):
     rng = np.random.default_rng(0)
     a = rng.standard_normal((2, 4, 4)) + 4 * np.eye(4)
