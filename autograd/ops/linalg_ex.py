@@ -23,7 +23,7 @@ from ..function import Function
 from ..tensor import Tensor
 from .decompositions import cholesky_backward
 from .elementwise import floating
-from .lu import LUFactor, _permutation_array
+from .lu import LUFactor, _check_pivot, _permutation_array
 from .matrices import LinAlgError, diagonal, factorize, matrices, mT, square_matrices
 from .solve import inv_backward, solve_backward, solve_operands
 
@@ -255,9 +255,7 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
     _check_flag("lu_factor_ex", check_errors)
     A = floating(A)
     matrices("lu_factor_ex", A)
-    if pivot is not True:
-        raise ValueError(f"lu_factor_ex: pivot={pivot!r} (LU without row exchanges) is not supported, as in PyTorch "
-                         "on the CPU; use pivot=True")
+    _check_pivot("lu_factor_ex", pivot)
     lu, pivots = LUFactor.apply(A)
     info = Tensor._make(_first_zero_on_diagonal(A._backend, lu.data), A._backend)
     if check_errors:
