@@ -3,8 +3,6 @@
 thread, best of 5 rounds, on a batch of small matrices and one large one in float64 and
 float32: ``OMP_NUM_THREADS=1 python -m benchmarks.factorization_backward``. Then forward
 plus backward of each factorization as it stands."""
-import time
-
 import numpy as np
 
 import autograd as ag
@@ -13,19 +11,9 @@ from autograd.ops.matrices import eye, mT
 from autograd.ops.solve import inv, solve
 from autograd.ops.triangular import solve_triangular
 
+from .best_of_rounds import best_ms
+
 SHAPES = [(256, 4, 4), (512, 512)]
-
-
-def best_ms(fn):
-    fn()
-    best = float("inf")
-    for _ in range(5):
-        start, calls = time.perf_counter(), 0
-        while time.perf_counter() - start < 0.05 or calls < 2:
-            fn()
-            calls += 1
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best * 1e3
 
 
 def routes(lower, upper, unit_lower, g):

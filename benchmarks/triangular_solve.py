@@ -1,27 +1,15 @@
 """ag.linalg.solve_triangular against torch.linalg.solve_triangular and both general solves,
 float64 on one thread, best of 5 rounds, with the residual max|A X - B| / max(|A| |X|):
 ``python -m benchmarks.triangular_solve`` (PyTorch needed)."""
-import time
-
 import numpy as np
 import torch
 
 import autograd as ag
 
+from .best_of_rounds import best_ms
+
 CASES = [((), 64, 1), ((), 64, 64), ((), 256, 1), ((), 256, 64), ((), 1024, 1), ((), 1024, 64), ((64,), 32, 1),
          ((64,), 32, 32)]
-
-
-def best_ms(fn):
-    fn()
-    best = float("inf")
-    for _ in range(5):
-        start, calls = time.perf_counter(), 0
-        while time.perf_counter() - start < 0.05 or calls < 2:
-            fn()
-            calls += 1
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best * 1e3
 
 
 def residual(a, x, b):
