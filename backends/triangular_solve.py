@@ -43,7 +43,11 @@ def solve_triangular(xp, matmul, a, b, upper, unitriangular):
         if j < count:
             inverse = inverses[..., j, :, :]
             y = matmul(inverse, r)
-            x[..., lo:hi, :] = y + matmul(inverse, r - matmul(blocks[..., j, :, :], y))
+            # The residual without y's inf and NaN (its rows from a zero on the diagonal on): the
+            # triangle's zeros would multiply them into the rows above (0 * NaN), which a
+            # substitution solves before it meets the zero, as PyTorch's keeps them.
+            settled = xp.where(xp.isfinite(y), y, xp.zeros((), dtype=y.dtype))
+            x[..., lo:hi, :] = y + matmul(inverse, r - matmul(blocks[..., j, :, :], settled))
         else:
             x[..., lo:hi, :] = _substitute(xp, matmul, triangle(xp, a[..., lo:hi, lo:hi], upper, unitriangular), r,
                                            upper)

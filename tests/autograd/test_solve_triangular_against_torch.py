@@ -104,6 +104,27 @@ def test_a_zero_on_the_diagonal_gives_inf_and_nan_as_torch_without_a_warning(dev
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
+@pytest.mark.parametrize("n, zero", [(40, 5), (70, 37), (100, 70)])  # (the zero in the first whole block, a later one)
+@pytest.mark.parametrize("upper", [False, True])
+def test_the_rows_solved_before_a_zero_on_the_diagonal_stay_finite_as_torchs(device, torch, recwarn, n, zero, upper):
+    """The blocked kernel's refinement step multiplied the block's rows found after the zero
+    (inf and NaN) by the triangle's zeros, and 0 * NaN spread NaN over the whole block: every
+    entry was NaN where PyTorch's substitution keeps the rows solved before the zero."""
+    a = _rng.standard_normal((n, n)) / np.sqrt(n) + 2 * np.eye(n)
+    a[zero, zero] = 0
+    if upper:
+        a = a[::-1, ::-1].copy()
+    a = np.triu(a) if upper else np.tril(a)
+    b = _rng.standard_normal((n, 3))
+    x = ag.linalg.solve_triangular(ag.tensor(a), ag.tensor(b), upper=upper).numpy()
+    want = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(b), upper=upper).numpy()
+    before = slice(n - zero, n) if upper else slice(0, zero)  # the rows solved before the zero's
+    assert np.isfinite(want[before]).all()
+    np.testing.assert_allclose(x[before], want[before], rtol=1e-12, atol=1e-12)
+    assert not np.isfinite(x[n - 1 - zero if upper else zero]).any()  # (the zero's own row: inf or NaN, as there)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_empty_shapes_match_torch(device, torch):
     for a_shape, b_shape in [((0, 0), (0, 3)), ((3, 3), (3, 0)), ((0, 2, 2), (2, 1)), ((4, 4), (2, 0, 4, 5))]:
         got = ag.linalg.solve_triangular(ag.ones(*a_shape), ag.ones(*b_shape), upper=True)
