@@ -196,3 +196,26 @@ def test_the_kernel_returns_a_new_array_and_leaves_its_inputs(device):
     np.testing.assert_array_equal(backend.to_numpy(a), a_before)
     np.testing.assert_array_equal(backend.to_numpy(b), b_before)
     assert x is not b and triangular_solve.BLOCK < 40
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_a_badly_scaled_small_triangle_is_solved_by_substitution_as_torch(torch, upper):
+    # The NumPy backend solves one small matrix with LAPACK's LU, whose row exchanges made this lower
+    # triangle singular (NumPy's "Singular matrix"); PyTorch's substitution gives [0, 1e170]
+    a = np.array([[1e-170, 0.0], [1e170, 1e-170]])
+    a = a.T if upper else a
+    b = np.array([[0.0], [1.0]]) if not upper else np.array([[1.0], [0.0]])
+    want = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(b), upper=upper).numpy()
+    for kernel in (backends.get("cpu").solve_triangular,
+                   lambda *args, **kw: Backend.solve_triangular(backends.get("cpu"), *args, **kw)):
+        np.testing.assert_allclose(kernel(a, b, upper=upper, unitriangular=False), want, rtol=1e-14)
+
+
+def test_an_infinite_entry_in_a_small_triangle_gives_torchs_values(torch):
+    # LAPACK's LU would subtract 0 * inf (NaN) from the rows below; a substitution leaves x[1] finite
+    a = np.array([[1.0, np.inf], [0.0, 1.0]])
+    b = np.array([[1.0], [0.0]])
+    want = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(b), upper=True).numpy()
+    got = backends.get("cpu").solve_triangular(a, b, upper=True, unitriangular=False)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[~np.isnan(got)], want[~np.isnan(want)])
