@@ -19,10 +19,10 @@ from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, se
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops.comparison import allclose, equal, greater, greater_equal, isclose, less, less_equal, not_equal
 from .ops.device import to_device
-from .ops.elementwise import (abs, add, astype, clip, cos, div, exp, log, log1p, maximum, minimum, mul,
+from .ops.elementwise import (abs, add, astype, clip, cos, exp, log, log1p, maximum, minimum, mul,
                               neg, positive, pow, relu, relu_, sigmoid, sign, sin, sqrt, sub, tanh, where)
 from .ops.elementwise import clone, masked_fill
-from .ops.elementwise import div as divide, mul as multiply, neg as negative, sub as subtract  # the standard's names
+from .ops.elementwise import mul as multiply, neg as negative, sub as subtract  # the standard's names
 from .ops.elementwise_extras import (cbrt, deg2rad, divmod, fabs, fix, float_power, fmax, fmin, frexp, gcd,
                                      heaviside, lcm, ldexp, logaddexp2, modf, polyval, rad2deg, rint, sinc)
 from .ops.elementwise_extras import deg2rad as radians, rad2deg as degrees  # NumPy's other names
@@ -42,7 +42,8 @@ from .ops.nan_reductions import (nanargmax, nanargmin, nancumprod, nancumsum, na
                                  nanstd, nansum, nanvar)
 from .ops.rearrange import flip, meshgrid, moveaxis, repeat, roll, tile, unstack
 from .ops.reduction import all, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
-from .ops.rounding import ceil, floor, floor_divide, fmod, remainder, round, trunc
+from .ops.rounding import ceil, div, floor, floor_divide, fmod, remainder, round, trunc
+from .ops.rounding import div as divide  # the standard's name (with PyTorch's rounding_mode)
 from .ops.rounding import round as around  # NumPy's other name
 from .ops.scan import cummax, cummin, cumprod, cumsum, cumulative_prod, cumulative_sum, diff, logcumsumexp
 from .ops.searching import count_nonzero, nonzero, searchsorted

@@ -662,9 +662,13 @@ class Tensor:
         self._refuse_a_wider_result("mul_", other)
         return self._inplace("mul_", ops.elementwise.mul, other)
 
-    def div_(self, other):
-        self._refuse_a_wider_result("div_", other, division=True)
-        return self._inplace("div_", ops.elementwise.div, other)
+    def div_(self, other, *, rounding_mode=None):
+        ops.rounding.check_rounding_mode("div_", rounding_mode)
+        # a rounded quotient of integers is an integer, so only true division widens them
+        self._refuse_a_wider_result("div_", other, division=rounding_mode is None)
+        if rounding_mode is None:
+            return self._inplace("div_", ops.elementwise.div, other)
+        return self._inplace("div_", lambda x, y: ops.rounding.div(x, y, rounding_mode=rounding_mode), other)
 
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else Tensor(src, device=self._backend, dtype=self.dtype)
@@ -1167,7 +1171,7 @@ class Tensor:
     add = _pytorch_only("add", "use x + y, or x + alpha * y for add(y, alpha=alpha)")
     sub = _pytorch_only("sub", "use x - y, or x - alpha * y for sub(y, alpha=alpha)")
     mul = _pytorch_only("mul", "use x * y")
-    div = _pytorch_only("div", "use x / y (ag.floor_divide or ag.trunc of it for a rounding_mode)")
+    div = _pytorch_only("div", "use x / y, or ag.div(x, y, rounding_mode=...) for a rounding mode")
     eq = _pytorch_only("eq", "use x == y")
     ne = _pytorch_only("ne", "use x != y")
     lt = _pytorch_only("lt", "use x < y")

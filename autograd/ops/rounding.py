@@ -1,5 +1,5 @@
 """Rounding and the integer parts of a division: floor, ceil, round (half to even),
-trunc, fmod, remainder and floor_divide.
+trunc, fmod, remainder, floor_divide, and PyTorch's div with its ``rounding_mode``.
 
 floor, ceil, round and trunc are steps: their derivative is zero wherever it exists
 and is taken as zero everywhere, as Sign's and PyTorch's. Integer inputs keep their
@@ -19,6 +19,7 @@ from backends import dtypes
 from ..function import Function
 from ..shapes import INTEGER, broadcast_shapes
 from .elementwise import as_tensor, in_float32, operands, zero_gradient
+from .elementwise import div as true_divide
 
 
 def _whole(op, x):
@@ -186,12 +187,19 @@ class FloorDivide(_StepOfTwo):
 
 
 class TruncDivide(_StepOfTwo):
-    """trunc(a / b) for floating a and b, as torch.div(rounding_mode="trunc") (fmod's
-    gradient)."""
+    """trunc(a / b), as torch.div(rounding_mode="trunc") (and fmod's gradient): integers
+    exactly, as C's division (a float quotient would round int64s past 2**53)."""
 
     @staticmethod
     def forward(ctx, a, b):
-        return a._backend.xp.trunc(a.data / b.data)
+        backend, a, b = a._backend, a.data, b.data
+        xp = backend.xp
+        if xp.isdtype(a.dtype, "real floating"):
+            return xp.trunc(a / b)
+        # floor(a / b), one up where the exact quotient is negative and not whole
+        floor = backend.floor_divide(a, b)
+        up = xp.logical_and(backend.remainder(a, b) != 0, (a < 0) != (b < 0))
+        return floor + xp.astype(up, floor.dtype)
 
 
 def floor_divide(a, b):
@@ -199,3 +207,20 @@ def floor_divide(a, b):
     integers stay integers. Its gradient is zero."""
     return FloorDivide.apply(*_division("floor_divide", a, b))
 
+
+
+def check_rounding_mode(op, rounding_mode):
+    if rounding_mode is not None and not (isinstance(rounding_mode, str) and rounding_mode in ("trunc", "floor")):
+        raise ValueError(f"{op}: rounding_mode must be None, 'trunc' or 'floor', not {rounding_mode!r}")
+
+
+def div(a, b, *, rounding_mode=None):
+    """PyTorch's div: ``a / b`` (true division, integers giving the default float) without a
+    rounding mode; with ``rounding_mode="trunc"`` the quotient rounded toward zero (C's
+    integer division), with ``"floor"`` rounded down (``//``), integers staying integers.
+    The rounded quotients have a zero gradient, as PyTorch's."""
+    check_rounding_mode("div", rounding_mode)
+    if rounding_mode is None:
+        return true_divide(a, b)
+    rounded = TruncDivide if rounding_mode == "trunc" else FloorDivide
+    return rounded.apply(*_division("div", a, b))

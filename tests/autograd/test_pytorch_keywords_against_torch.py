@@ -1,0 +1,115 @@
+"""Keyword arguments that PyTorch's tensor functions take and ported training code passes
+(``div(rounding_mode=)``, ``cumsum(dtype=)``...), checked against PyTorch: values, dtypes,
+gradients, and the errors for what PyTorch refuses too."""
+import numpy as np
+import pytest
+
+import autograd as ag
+
+
+def same_dtype(ours, ref):
+    return str(ours.dtype) == str(ref.dtype).replace("torch.", "")
+
+
+# --- div(rounding_mode=) ------------------------------------------------------------------------
+DIVIDENDS = [7, -7, 6, -6, 0, 5, -5, 9]
+DIVISORS = [2, 2, -3, -3, 4, -2, -2, 3]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "float32", "float64"])
+@pytest.mark.parametrize("mode", [None, "trunc", "floor"])
+def test_div_rounding_mode_is_pytorchs(device, torch, dtype, mode):
+    """Integers stay integers under "trunc" (C's division, toward zero) and "floor" (``//``),
+    and become the default float without a rounding mode, as in PyTorch."""
+    a0, b0 = np.array(DIVIDENDS, dtype=dtype), np.array(DIVISORS, dtype=dtype)
+    y = ag.div(ag.tensor(a0), ag.tensor(b0), rounding_mode=mode)
+    ref = torch.div(torch.tensor(a0), torch.tensor(b0), rounding_mode=mode)
+    assert same_dtype(y, ref)
+    np.testing.assert_array_equal(y.numpy(), ref.numpy())
+    # a Python number on either side, as PyTorch takes it
+    assert np.array_equal(ag.divide(ag.tensor(a0), 2, rounding_mode=mode).numpy(),
+                          torch.div(torch.tensor(a0), 2, rounding_mode=mode).numpy())
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy warns at the divisions by 0
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+def test_div_rounding_mode_of_floats_at_the_edges_and_its_zero_gradient(device, torch, mode):
+    a0 = np.array([7.5, -7.5, 1e300, -0.5, 1.0, -1.0, 0.0, np.inf, np.nan, 3.0])
+    b0 = np.array([2.0, 2.0, 1e-300, 4.0, 0.0, 0.0, 0.0, 2.0, 1.0, np.inf])
+    a, b = ag.tensor(a0, requires_grad=True), ag.tensor(b0, requires_grad=True)
+    at, bt = torch.tensor(a0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    y, yt = ag.div(a, b, rounding_mode=mode), torch.div(at, bt, rounding_mode=mode)
+    np.testing.assert_array_equal(y.numpy(), yt.detach().numpy())  # NaN, inf and -0.0 where PyTorch's are
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), at.grad.numpy())
+    np.testing.assert_array_equal(b.grad.numpy(), bt.grad.numpy())
+
+
+def test_div_without_a_rounding_mode_is_true_division_with_its_gradient(device):
+    a = ag.tensor([1.5, -2.0, 3.0], dtype=ag.float64, requires_grad=True)
+    b = ag.tensor([0.5, 4.0, -3.0], dtype=ag.float64, requires_grad=True)
+    assert ag.gradgradcheck(lambda x, z: ag.div(x, z, rounding_mode=None), [a, b])
+    np.testing.assert_array_equal(ag.divide(a, b).numpy(), (a / b).numpy())
+
+
+def test_div_refuses_an_unknown_rounding_mode_and_an_integer_zero_divisor(device, torch):
+    x = ag.tensor([4, 6])
+    with pytest.raises(ValueError, match=r"div: rounding_mode must be None, 'trunc' or 'floor', not 'round'"):
+        ag.div(x, 2, rounding_mode="round")
+    with pytest.raises(RuntimeError):
+        torch.div(torch.tensor([4, 6]), 2, rounding_mode="round")
+    for mode in ("trunc", "floor"):
+        with pytest.raises(ZeroDivisionError, match="div: integer division by zero"):
+            ag.div(x, ag.tensor([1, 0]), rounding_mode=mode)
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            torch.div(torch.tensor([4, 6]), torch.tensor([1, 0]), rounding_mode=mode)
+
+
+@pytest.mark.parametrize("mode", [None, "trunc", "floor"])
+def test_div_in_place_takes_a_rounding_mode(device, torch, mode):
+    """``x.div_(y, rounding_mode=)``: an integer tensor may be divided in place with a
+    rounding mode (the result is an integer), not without one (it would be a float)."""
+    f0 = np.array([7.5, -7.5, 3.0])
+    x, xt = ag.tensor(f0), torch.tensor(f0)
+    assert x.div_(2, rounding_mode=mode) is x
+    xt.div_(2, rounding_mode=mode)
+    np.testing.assert_array_equal(x.numpy(), xt.numpy())
+    i0 = np.array(DIVIDENDS)
+    x, xt = ag.tensor(i0), torch.tensor(i0)
+    if mode is None:
+        with pytest.raises(TypeError, match="div_: the result is floating point but the tensor is int64"):
+            x.div_(ag.tensor(DIVISORS))
+        with pytest.raises(RuntimeError):
+            xt.div_(torch.tensor(DIVISORS))
+        np.testing.assert_array_equal(x.numpy(), i0)  # left as it was
+        return
+    x.div_(ag.tensor(DIVISORS), rounding_mode=mode)
+    xt.div_(torch.tensor(DIVISORS), rounding_mode=mode)
+    assert same_dtype(x, xt)
+    np.testing.assert_array_equal(x.numpy(), xt.numpy())
+    with pytest.raises(TypeError, match="div_: the result is floating point but the tensor is int64"):
+        x.div_(2.5, rounding_mode=mode)  # a float divisor makes a float, as in PyTorch
+    with pytest.raises(RuntimeError):
+        xt.div_(2.5, rounding_mode=mode)
+
+
+def test_div_in_place_with_a_rounding_mode_refuses_a_bad_mode_before_any_change(device):
+    x = ag.tensor([7.0, -7.0])
+    version = x._version
+    with pytest.raises(ValueError, match="rounding_mode must be None, 'trunc' or 'floor'"):
+        x.div_(2, rounding_mode="ceil")
+    assert x._version == version
+    np.testing.assert_array_equal(x.numpy(), [7.0, -7.0])
+
+
+def test_div_in_place_with_a_rounding_mode_records_a_zero_gradient(device, torch):
+    w = ag.tensor([7.5, -7.5], dtype=ag.float64, requires_grad=True)
+    wt = torch.tensor([7.5, -7.5], dtype=torch.float64, requires_grad=True)
+    y, yt = w * 3, wt * 3
+    y.div_(2, rounding_mode="floor")
+    yt.div_(2, rounding_mode="floor")
+    (y * y).sum().backward()
+    (yt * yt).sum().backward()
+    np.testing.assert_array_equal(y.numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(w.grad.numpy(), wt.grad.numpy())
