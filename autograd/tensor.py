@@ -934,8 +934,8 @@ class Tensor:
     def logsumexp(self, axis=None, keepdims=False): return ops.reduction.logsumexp(self, axis, keepdims)
     def prod(self, axis=None, keepdims=False, *, dtype=None):
         return ops.reduction.prod(self, axis, keepdims, dtype=dtype)
-    def cumsum(self, axis=None): return ops.scan.cumsum(self, axis)
-    def cumprod(self, axis=None): return ops.scan.cumprod(self, axis)
+    def cumsum(self, axis=None, *, dtype=None): return ops.scan.cumsum(self, axis, dtype=dtype)
+    def cumprod(self, axis=None, *, dtype=None): return ops.scan.cumprod(self, axis, dtype=dtype)
     def cummax(self, axis): return ops.scan.cummax(self, axis)
     def cummin(self, axis): return ops.scan.cummin(self, axis)
     def logcumsumexp(self, axis): return ops.scan.logcumsumexp(self, axis)

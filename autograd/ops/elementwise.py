@@ -879,6 +879,19 @@ def in_float32(compute, *tensors):
     return astype(compute(*(astype(t, dtypes.float32) for t in tensors)), dtypes.float16)
 
 
+def in_dtype(reduce, op, x, dtype, *args):
+    """``reduce(x, *args)`` worked and returned in ``dtype``, the ``dtype=`` of a reduction
+    or scan in NumPy, the Array API and PyTorch: x is cast first (a float32 sum in float64
+    adds in float64), and the result cast to it (an int8 sum in int8 wraps around, as
+    theirs). The casts are ops, so the gradient comes back in x's dtype."""
+    dtype = dtypes.canonical(dtype)
+    if x._requires_grad and not dtypes.is_floating(dtype):
+        raise TypeError(f"{op}: dtype={dtype} is not floating, so the result would have no gradient while x "
+                        "requires one; pass a floating dtype, or x.detach()")
+    result = reduce(x if x.dtype == dtype else astype(x, dtype), *args)
+    return result if result.dtype == dtype else astype(result, dtype)
+
+
 def rounded_once(compute, *tensors):
     """``compute(*tensors)``, through ``in_float32`` where they are float16, so that a
     differentiable formula of several steps (a second derivative's) rounds once, as its first

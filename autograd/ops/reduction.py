@@ -10,8 +10,8 @@ from ..grad_mode import state as _grad_state
 from ..shapes import kept_shape, normalize_axis, reduced_shape, single_axis
 from ..tensor import Tensor
 from ..user_code import user_stacklevel
-from .elementwise import (accumulate, as_tensor, astype, constant, float32_sum_dtype, float_sum, floating, in_float32,
-                          where)
+from .elementwise import (accumulate, as_tensor, constant, float32_sum_dtype, float_sum, floating, in_dtype,
+                          in_float32, where)
 from .scan import products_of_the_others
 from .shape import broadcast_to, reshape, transpose
 
@@ -38,19 +38,6 @@ def sum(x, axis=None, keepdims=False, *, dtype=None):
     if dtype is not None:
         return in_dtype(sum, "sum", x, dtype, axis, keepdims)
     return Sum.apply(x, normalize_axis("sum", axis, x.ndim), keepdims)
-
-
-def in_dtype(reduce, op, x, dtype, *args):
-    """``reduce(x, *args)`` worked and returned in ``dtype``, the ``dtype=`` of NumPy, the
-    Array API and PyTorch: x is cast first (a float32 sum in float64 adds in float64), and
-    the result cast to it (an int8 sum in int8 wraps around, as theirs). The casts are ops,
-    so the gradient comes back in x's dtype."""
-    dtype = dtypes.canonical(dtype)
-    if x._requires_grad and not dtypes.is_floating(dtype):
-        raise TypeError(f"{op}: dtype={dtype} is not floating, so the result would have no gradient while x "
-                        "requires one; pass a floating dtype, or x.detach()")
-    result = reduce(x if x.dtype == dtype else astype(x, dtype), *args)
-    return result if result.dtype == dtype else astype(result, dtype)
 
 
 class Prod(Function):

@@ -15,7 +15,7 @@ from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import INTEGER, single_axis
 from .comparison import not_equal
-from .elementwise import accumulate, as_tensor, constant, exp, floating, in_float32, where
+from .elementwise import accumulate, as_tensor, constant, exp, floating, in_dtype, in_float32, where
 from .gather import scatter_add_along_axis
 from .nonfinite import isfinite
 from .shape import broadcast_to, concat, reshape
@@ -251,14 +251,20 @@ def _scan(fn, op, x, axis):
 
 
 @autocast_op("cumsum")
-def cumsum(x, axis=None):
-    """Running sums along ``axis``; None scans the flattened tensor, as NumPy's."""
+def cumsum(x, axis=None, *, dtype=None):
+    """Running sums along ``axis``; None scans the flattened tensor, as NumPy's. ``dtype``
+    casts x first and sums in it, as NumPy's and PyTorch's."""
+    if dtype is not None:
+        return in_dtype(cumsum, "cumsum", as_tensor(x), dtype, axis)
     return _scan(Cumsum, "cumsum", x, axis)
 
 
 @autocast_op("cumprod")
-def cumprod(x, axis=None):
-    """Running products along ``axis``; None scans the flattened tensor, as NumPy's."""
+def cumprod(x, axis=None, *, dtype=None):
+    """Running products along ``axis``; None scans the flattened tensor, as NumPy's.
+    ``dtype`` casts x first and multiplies in it, as NumPy's and PyTorch's."""
+    if dtype is not None:
+        return in_dtype(cumprod, "cumprod", as_tensor(x), dtype, axis)
     return _scan(Cumprod, "cumprod", x, axis)
 
 
@@ -385,12 +391,12 @@ def cummin(x, axis):
     return _running_extreme("cummin", Cummin, x, axis, False)
 
 
-def _with_initial(op, fn, identity, x, axis, include_initial):
+def _with_initial(op, fn, identity, x, axis, dtype, include_initial):
     x = as_tensor(x)
     if axis is None and x.ndim > 1:  # the standard's rule (and NumPy's): cumsum would flatten it
         raise ValueError(f"{op}: x has {x.ndim} axes, so axis is required; pass axis=, or flatten x first "
                          "(cumsum(x) flattens, as NumPy's)")
-    out = fn(x, axis)
+    out = fn(x, axis, dtype=dtype)
     if not include_initial:
         return out
     axis = 0 if axis is None or out.ndim == 0 else single_axis(op, axis, out.ndim)
@@ -398,14 +404,14 @@ def _with_initial(op, fn, identity, x, axis, include_initial):
     return concat([_ones_along(out, axis) * identity, out], axis)
 
 
-def cumulative_sum(x, axis=None, include_initial=False):
+def cumulative_sum(x, axis=None, include_initial=False, *, dtype=None):
     """The Array API's spelling of ``cumsum``; ``include_initial`` puts a 0 first."""
-    return _with_initial("cumulative_sum", cumsum, 0, x, axis, include_initial)
+    return _with_initial("cumulative_sum", cumsum, 0, x, axis, dtype, include_initial)
 
 
-def cumulative_prod(x, axis=None, include_initial=False):
+def cumulative_prod(x, axis=None, include_initial=False, *, dtype=None):
     """The Array API's spelling of ``cumprod``; ``include_initial`` puts a 1 first."""
-    return _with_initial("cumulative_prod", cumprod, 1, x, axis, include_initial)
+    return _with_initial("cumulative_prod", cumprod, 1, x, axis, dtype, include_initial)
 
 
 def diff(x, n=1, axis=-1, prepend=None, append=None):

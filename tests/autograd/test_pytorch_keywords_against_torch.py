@@ -113,3 +113,48 @@ def test_div_in_place_with_a_rounding_mode_records_a_zero_gradient(device, torch
     (yt * yt).sum().backward()
     np.testing.assert_array_equal(y.numpy(), yt.detach().numpy())
     np.testing.assert_array_equal(w.grad.numpy(), wt.grad.numpy())
+
+
+# --- cumsum(dtype=), cumprod(dtype=) -------------------------------------------------------------
+@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
+@pytest.mark.parametrize("source, dtype", [("float32", "float64"), ("int8", "int8"), ("int32", "int16"),
+                                           ("bool", "int32"), ("int64", "float32"), ("float16", "float32"),
+                                           ("float64", "float16")])
+def test_a_scan_in_a_dtype_is_pytorchs(device, torch, name, source, dtype):
+    """dtype= (PyTorch's and NumPy's): the input cast first and the running sums or
+    products in that dtype, an int8 one wrapping around as there."""
+    if device == "strict" and "float16" in (source, dtype):
+        pytest.skip("the Array API standard has no float16")
+    x0 = (np.arange(1, 13).reshape(3, 4) * 47 % 13).astype(source)
+    for axis in (0, 1, -1):
+        y = getattr(ag, name)(ag.tensor(x0), axis, dtype=getattr(ag, dtype))
+        ref = getattr(torch, name)(torch.tensor(x0), axis, dtype=getattr(torch, dtype))
+        assert same_dtype(y, ref)
+        np.testing.assert_allclose(y.numpy().astype(np.float64), ref.numpy().astype(np.float64), rtol=1e-6)
+        method = getattr(ag.tensor(x0), name)(axis, dtype=getattr(ag, dtype))
+        np.testing.assert_array_equal(method.numpy(), y.numpy())
+
+
+def test_a_scan_in_a_dtype_differentiates_and_refuses_what_pytorch_refuses(device, torch):
+    x = ag.tensor([1.5, 2.5, -1.0], dtype=ag.float64, requires_grad=True)
+    assert ag.gradgradcheck(lambda t: ag.cumsum(t * t, dtype=ag.float64) * ag.cumprod(t, 0, dtype=ag.float64), [x])
+    wide = ag.tensor([1.5, 2.5, -1.0], requires_grad=True)  # float32, scanned in float64
+    wide_t = torch.tensor([1.5, 2.5, -1.0], requires_grad=True)
+    g, = ag.grad((wide.cumprod(0, dtype=ag.float64) + wide.cumsum(0, dtype=ag.float64)).sum(), wide)
+    (wide_t.cumprod(0, dtype=torch.float64) + wide_t.cumsum(0, dtype=torch.float64)).sum().backward()
+    assert g.dtype == ag.float32
+    np.testing.assert_allclose(g.numpy(), wide_t.grad.numpy(), rtol=1e-6)
+    with pytest.raises(TypeError, match="cumsum: dtype=int64 is not floating, so the result would have no gradient"):
+        x.cumsum(0, dtype=ag.int64)
+    with pytest.raises(RuntimeError):
+        torch.tensor([1.5], requires_grad=True).cumsum(0, dtype=torch.int64)
+
+
+@pytest.mark.parametrize("name, identity", [("cumulative_sum", 0), ("cumulative_prod", 1)])
+def test_the_array_apis_cumulative_sum_and_prod_take_its_dtype(device, name, identity):
+    x0 = np.array([100, 27, 3], dtype=np.int8)
+    y = getattr(ag, name)(ag.tensor(x0), dtype=ag.int16, include_initial=True)
+    ref = getattr(np, name)(x0, dtype=np.int16, include_initial=True)
+    assert y.dtype == ag.int16
+    np.testing.assert_array_equal(y.numpy(), ref)
+    assert y.numpy()[0] == identity
