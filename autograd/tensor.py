@@ -927,10 +927,10 @@ class Tensor:
         return ops.reduction.mean(self, axis, keepdims, dtype=dtype)
     def max(self, axis=None, keepdims=False): return ops.reduction.max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return ops.reduction.min(self, axis, keepdims)
-    def var(self, axis=None, ddof=0, keepdims=False, *, correction=None):
-        return ops.reduction.var(self, axis, ddof, keepdims, correction=correction)
-    def std(self, axis=None, ddof=0, keepdims=False, *, correction=None):
-        return ops.reduction.std(self, axis, ddof, keepdims, correction=correction)
+    def var(self, axis=None, ddof=0, keepdims=False, *, correction=None, unbiased=None):
+        return ops.reduction.var(self, axis, ddof, keepdims, correction=correction, unbiased=unbiased)
+    def std(self, axis=None, ddof=0, keepdims=False, *, correction=None, unbiased=None):
+        return ops.reduction.std(self, axis, ddof, keepdims, correction=correction, unbiased=unbiased)
     def logsumexp(self, axis=None, keepdims=False): return ops.reduction.logsumexp(self, axis, keepdims)
     def prod(self, axis=None, keepdims=False, *, dtype=None):
         return ops.reduction.prod(self, axis, keepdims, dtype=dtype)

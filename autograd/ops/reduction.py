@@ -199,15 +199,25 @@ def min(x, axis=None, keepdims=False):
     return Min.apply(x, normalize_axis("min", axis, x.ndim), keepdims)
 
 
-def var(x, axis=None, ddof=0, keepdims=False, *, correction=None):
+def var(x, axis=None, ddof=0, keepdims=False, *, correction=None, unbiased=None):
     """Variance with ``ddof`` degrees of freedom removed (0 by default, as NumPy);
-    ``correction`` is the same under the Array API's and PyTorch's name."""
-    return _variance("var", x, axis, removed_degrees("var", ddof, correction), keepdims)
+    ``correction`` is the same under the Array API's and PyTorch's name, and PyTorch's
+    older ``unbiased`` says it as a bool (True: 1)."""
+    return _variance("var", x, axis, removed_degrees("var", ddof, correction, unbiased), keepdims)
 
 
-def removed_degrees(op, ddof, correction):
+def removed_degrees(op, ddof, correction, unbiased=None):
     """NumPy's ``ddof``, or ``correction``, its name in the Array API and PyTorch (which
-    NumPy 2 takes too): one of them, as NumPy's rule."""
+    NumPy 2 takes too), or PyTorch's ``unbiased`` (True for 1, False for 0): one of them,
+    as NumPy's rule."""
+    if unbiased is not None:
+        if not isinstance(unbiased, bool):
+            raise TypeError(f"{op}: unbiased must be True or False, not {unbiased!r}")
+        given = ("correction", correction) if correction is not None else ("ddof", ddof) if ddof != 0 else None
+        if given:
+            raise ValueError(f"{op}: unbiased={unbiased} and {given[0]}={given[1]} are two names for one thing; "
+                             "give one")
+        return int(unbiased)
     if correction is None:
         return ddof
     if ddof != 0:
@@ -261,9 +271,9 @@ class StdSqrt(Function):
         return where(zero, 0, gy / (where(zero, 1, y) * 2))
 
 
-def std(x, axis=None, ddof=0, keepdims=False, *, correction=None):
-    """The square root of ``var`` (``ddof`` or ``correction``, as there)."""
-    ddof = removed_degrees("std", ddof, correction)
+def std(x, axis=None, ddof=0, keepdims=False, *, correction=None, unbiased=None):
+    """The square root of ``var`` (``ddof``, ``correction`` or ``unbiased``, as there)."""
+    ddof = removed_degrees("std", ddof, correction, unbiased)
     x = as_tensor(x)
     if x.dtype == dtypes.float16:  # the root taken in float32 too: a float16 variance overflows first
         return std(x.astype(dtypes.float32), axis, ddof, keepdims).astype(dtypes.float16)

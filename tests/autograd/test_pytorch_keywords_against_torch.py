@@ -158,3 +158,33 @@ def test_the_array_apis_cumulative_sum_and_prod_take_its_dtype(device, name, ide
     assert y.dtype == ag.int16
     np.testing.assert_array_equal(y.numpy(), ref)
     assert y.numpy()[0] == identity
+
+
+# --- var(unbiased=), std(unbiased=) ----------------------------------------------------------
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("unbiased", [True, False])
+def test_var_and_std_take_pytorchs_unbiased(device, torch, name, unbiased):
+    """PyTorch's older spelling of correction: unbiased=True is correction=1, False 0."""
+    x0 = np.random.default_rng(3).standard_normal((3, 5))
+    for axis, keepdims in ((None, False), (1, False), (0, True)):
+        x, xt = ag.tensor(x0, dtype=ag.float64, requires_grad=True), torch.tensor(x0, requires_grad=True)
+        y = getattr(ag, name)(x, axis, keepdims=keepdims, unbiased=unbiased)
+        kw = {} if axis is None else {"dim": axis, "keepdim": keepdims}
+        yt = getattr(torch, name)(xt, unbiased=unbiased, **kw)
+        np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12)
+        y.sum().backward()
+        yt.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10)
+        method = getattr(x, name)(axis, keepdims=keepdims, unbiased=unbiased)
+        np.testing.assert_array_equal(method.numpy(), y.numpy())
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_unbiased_with_another_name_for_it_or_not_a_bool_is_refused(device, name):
+    x = ag.tensor([1.0, 2.0, 4.0])
+    with pytest.raises(ValueError, match=f"{name}: unbiased=True and correction=1 are two names for one thing"):
+        getattr(x, name)(unbiased=True, correction=1)
+    with pytest.raises(ValueError, match=f"{name}: unbiased=False and ddof=1 are two names for one thing"):
+        getattr(ag, name)(x, ddof=1, unbiased=False)
+    with pytest.raises(TypeError, match=f"{name}: unbiased must be True or False, not 'yes'"):
+        getattr(x, name)(unbiased="yes")
