@@ -136,7 +136,8 @@ def test_traversal_names_with_prefixes_and_duplicates_match_torch(device, torch)
                 [n for n, _ in model.named_parameters(prefix="net")],
                 [n for n, _ in model.named_parameters(remove_duplicate=False)],
                 [n for n, _ in model.named_buffers()], list(model.state_dict()),
-                [n for n, _ in model.named_children()], len(list(model.parameters())))
+                [n for n, _ in model.named_children()], len(list(model.parameters())),
+                [type(m).__name__ for m in model.modules(remove_duplicate=False)])
     assert listing(nn) == listing(torch.nn)
 
 
