@@ -19,7 +19,7 @@ from backends import dtypes
 from ..shapes import normalize_axis, single_axis
 from ..tensor import Tensor
 from ..user_code import user_stacklevel
-from .elementwise import as_tensor, floating, in_float32, where
+from .elementwise import as_tensor, floating, in_dtype, in_float32, where
 from .nonfinite import isnan
 from .reduction import Max, Min, StdSqrt, _index_reduction, max, min, prod, removed_degrees, sum
 from .scan import cumprod, cumsum
@@ -36,10 +36,11 @@ def warn_of_slices(op, problem, result):
                   "(ag.nan_to_num), or reduce over more elements", RuntimeWarning, stacklevel=user_stacklevel())
 
 
-def nansum(x, axis=None, keepdims=False):
-    """The sum over ``axis`` of the values that are not NaN (0 for none)."""
+def nansum(x, axis=None, keepdims=False, *, dtype=None):
+    """The sum over ``axis`` of the values that are not NaN (0 for none); ``dtype`` as
+    sum's, after the NaNs became 0 (PyTorch's and NumPy's order)."""
     x = as_tensor(x)
-    return sum(_filled(x, 0), normalize_axis("nansum", axis, x.ndim), keepdims)
+    return sum(_filled(x, 0), normalize_axis("nansum", axis, x.ndim), keepdims, dtype=dtype)
 
 
 def nanprod(x, axis=None, keepdims=False):
@@ -78,9 +79,15 @@ def _mean_and_count(op, x, axes, keepdims):
     return where(none, math.nan, total / where(none, 1, count)), count
 
 
-def nanmean(x, axis=None, keepdims=False):
+def nanmean(x, axis=None, keepdims=False, *, dtype=None):
     """The mean over ``axis`` of the values that are not NaN: NaN, with a RuntimeWarning
-    as NumPy's, where there are none. Integers give the default float, as mean."""
+    as NumPy's, where there are none. Integers give the default float, as mean; ``dtype``
+    (a floating one) as mean's."""
+    if dtype is not None:
+        if not dtypes.is_floating(dtypes.canonical(dtype)):
+            raise TypeError(f"nanmean: dtype={dtype} is not floating; a mean is a floating point number "
+                            "(PyTorch's refuses it too)")
+        return in_dtype(nanmean, "nanmean", as_tensor(x), dtype, axis, keepdims)
     x = floating(x)
     if x.dtype == dtypes.float16:  # the sum in float32, divided there and rounded once
         return in_float32(lambda wide: nanmean(wide, axis, keepdims), x)

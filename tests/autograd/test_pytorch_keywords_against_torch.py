@@ -188,3 +188,33 @@ def test_unbiased_with_another_name_for_it_or_not_a_bool_is_refused(device, name
         getattr(ag, name)(x, ddof=1, unbiased=False)
     with pytest.raises(TypeError, match=f"{name}: unbiased must be True or False, not 'yes'"):
         getattr(x, name)(unbiased="yes")
+
+
+# --- nansum(dtype=), nanmean(dtype=) -------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["int64", "int8", "float64", "float32"])
+def test_nansum_in_a_dtype_is_pytorchs(device, torch, dtype):
+    """The NaNs count as 0 first, then the sum in that dtype (each value cast first, as
+    sum's dtype=): 1.5 + 2.5 in int64 is 3, as PyTorch's."""
+    x0 = np.array([[1.5, np.nan, 2.5], [np.nan, -4.25, 7.0]], dtype=np.float32)
+    for axis in (None, 1):
+        y = ag.nansum(ag.tensor(x0), axis, dtype=getattr(ag, dtype))
+        kw = {} if axis is None else {"dim": axis}
+        ref = torch.nansum(torch.tensor(x0), dtype=getattr(torch, dtype), **kw)
+        assert same_dtype(y, ref)
+        np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-6)
+
+
+def test_nanmean_in_a_dtype_is_pytorchs_and_differentiates(device, torch):
+    x0 = np.array([[1.5, np.nan, 2.5], [np.nan, -4.25, 7.0]], dtype=np.float32)
+    x, xt = ag.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    y, yt = ag.nanmean(x, 1, dtype=ag.float64), torch.nanmean(xt, 1, dtype=torch.float64)
+    assert same_dtype(y, yt)
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12)
+    y.sum().backward()
+    yt.sum().backward()
+    assert x.grad.dtype == ag.float32
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+    with pytest.raises(TypeError, match="nanmean: dtype=int64 is not floating"):
+        ag.nanmean(ag.tensor(x0), dtype=ag.int64)
+    with pytest.raises(RuntimeError):
+        torch.nanmean(torch.tensor(x0), dtype=torch.int64)
