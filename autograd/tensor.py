@@ -946,10 +946,10 @@ class Tensor:
     def kthvalue(self, k, axis=-1, keepdims=False): return ops.sorting.kthvalue(self, k, axis, keepdims)
     def median(self, axis=None, keepdims=False): return ops.sorting.median(self, axis, keepdims)
     def nanmedian(self, axis=None, keepdims=False): return ops.sorting.nanmedian(self, axis, keepdims)
-    def quantile(self, q, axis=None, keepdims=False, method="linear"):
-        return ops.sorting.quantile(self, q, axis, keepdims, method)
-    def nanquantile(self, q, axis=None, keepdims=False, method="linear"):
-        return ops.sorting.nanquantile(self, q, axis, keepdims, method)
+    def quantile(self, q, axis=None, keepdims=False, method="linear", *, interpolation=None):
+        return ops.sorting.quantile(self, q, axis, keepdims, method, interpolation=interpolation)
+    def nanquantile(self, q, axis=None, keepdims=False, method="linear", *, interpolation=None):
+        return ops.sorting.nanquantile(self, q, axis, keepdims, method, interpolation=interpolation)
     def argmax(self, axis=None, keepdims=False): return ops.reduction.argmax(self, axis, keepdims)
     def argmin(self, axis=None, keepdims=False): return ops.reduction.argmin(self, axis, keepdims)
     def any(self, axis=None, keepdims=False): return ops.reduction.any(self, axis, keepdims)

@@ -189,9 +189,10 @@ QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 @autocast_op("quantile")
-def quantile(x, q, axis=None, keepdims=False, method="linear"):
+def quantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=None):
     """The ``q``-th quantiles of ``x`` over ``axis`` (None, an int or a tuple), as NumPy's
-    quantile (and torch.quantile, whose ``interpolation`` is ``method`` here). ``q`` is a
+    quantile (and torch.quantile, whose ``interpolation`` is ``method`` here, and is taken
+    under that name too). ``q`` is a
     number in [0, 1], a sequence of them or a 0-d or 1-d Tensor; a 1-d q of k levels puts
     an axis of k first. Level q falls at ``q * (n - 1)`` in a line of n sorted values,
     worked out in float64 (as NumPy 2.3+'s; PyTorch works it out in the input's dtype, so for
@@ -210,14 +211,25 @@ def quantile(x, q, axis=None, keepdims=False, method="linear"):
     the gradient goes to the values used, by their interpolation weights, with ties in
     the stable sort's order; a Tensor q that requires grad gets one through the 'linear'
     weights, as in PyTorch."""
-    return _quantile("quantile", x, q, axis, keepdims, method, skip_nan=False)
+    return _quantile("quantile", x, q, axis, keepdims, _method("quantile", method, interpolation), skip_nan=False)
 
 
 @autocast_op("nanquantile")
-def nanquantile(x, q, axis=None, keepdims=False, method="linear"):
+def nanquantile(x, q, axis=None, keepdims=False, method="linear", *, interpolation=None):
     """``quantile`` of the values that are not NaN in each line (NaN for a line of NaNs),
     as NumPy's nanquantile and torch.nanquantile."""
-    return _quantile("nanquantile", x, q, axis, keepdims, method, skip_nan=True)
+    return _quantile("nanquantile", x, q, axis, keepdims, _method("nanquantile", method, interpolation),
+                     skip_nan=True)
+
+
+def _method(op, method, interpolation):
+    """NumPy's ``method``, or ``interpolation``, PyTorch's name for it: one of them."""
+    if interpolation is None:
+        return method
+    if method != "linear" and method != interpolation:
+        raise ValueError(f"{op}: interpolation={interpolation!r} and method={method!r} are two names for one thing; "
+                         "give one")
+    return interpolation
 
 
 def _quantile(op, x, q, axis, keepdims, method, skip_nan):

@@ -218,3 +218,28 @@ def test_nanmean_in_a_dtype_is_pytorchs_and_differentiates(device, torch):
         ag.nanmean(ag.tensor(x0), dtype=ag.int64)
     with pytest.raises(RuntimeError):
         torch.nanmean(torch.tensor(x0), dtype=torch.int64)
+
+
+# --- quantile(interpolation=) ----------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+def test_quantile_takes_pytorchs_interpolation(device, torch, name, interpolation):
+    """PyTorch's name for what NumPy calls method=."""
+    x0 = np.random.default_rng(5).standard_normal((4, 7))
+    x0[1, 2] = np.nan if name == "nanquantile" else x0[1, 2]
+    q = [0.1, 0.5, 0.75]
+    y = getattr(ag, name)(ag.tensor(x0), ag.tensor(q, dtype=ag.float64), 1, interpolation=interpolation)
+    ref = getattr(torch, name)(torch.tensor(x0), torch.tensor(q, dtype=torch.float64), 1,
+                               interpolation=interpolation)
+    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-12)
+    method = getattr(ag.tensor(x0), name)(ag.tensor(q, dtype=ag.float64), 1, interpolation=interpolation)
+    np.testing.assert_array_equal(method.numpy(), y.numpy())
+
+
+def test_quantile_refuses_interpolation_and_a_different_method(device):
+    x = ag.tensor([1.0, 2.0, 4.0])
+    with pytest.raises(ValueError, match="quantile: interpolation='lower' and method='higher' are two names for one "
+                                         "thing"):
+        ag.quantile(x, 0.5, method="higher", interpolation="lower")
+    with pytest.raises(ValueError, match="nanquantile: method must be one of"):
+        x.nanquantile(0.5, interpolation="cubic")
