@@ -22,12 +22,17 @@ def nonzero(x):
     return tuple(Tensor._make(xp.astype(i, int64, copy=False), x._backend) for i in xp.nonzero(truth(x)))
 
 
-def searchsorted(x1, x2, side="left", sorter=None):
+def searchsorted(x1, x2, side="left", sorter=None, *, right=False, out_int32=False):
     """Where each element of ``x2`` would go in the sorted 1-d ``x1`` (or in ``x1``
     ordered by the indices ``sorter``) to keep it sorted: before equal elements with
-    side 'left', after them with 'right'. int64 indices, of ``x2``'s shape."""
+    side 'left', after them with 'right' (or PyTorch's ``right=True``). int64 indices,
+    or int32 with PyTorch's ``out_int32=True``, of ``x2``'s shape."""
+    for name, flag in (("right", right), ("out_int32", out_int32)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"searchsorted: {name} must be True or False, not {flag!r}")
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', not {side!r}")
+    side = "right" if right else side
     x1 = as_tensor(x1, x2 if isinstance(x2, Tensor) else None)  # a list beside x2 goes to x2's device
     if x1.ndim != 1:
         raise ValueError(f"searchsorted: x1 must be 1-d (a sorted sequence), got shape {x1.shape}")
@@ -50,7 +55,8 @@ def searchsorted(x1, x2, side="left", sorter=None):
             raise ValueError(f"searchsorted: sorter holds indices outside [0, {n}), x1's positions; "
                              f"make it with ag.argsort(x1)")
     found = xp.searchsorted(x1.data, x2.data, side=side, sorter=sorter)
-    return Tensor._make(xp.astype(found, x1._backend.native_dtype(dtypes.int64), copy=False), x1._backend)
+    index_dtype = dtypes.int32 if out_int32 else dtypes.int64
+    return Tensor._make(xp.astype(found, x1._backend.native_dtype(index_dtype), copy=False), x1._backend)
 
 
 def count_nonzero(x, axis=None, keepdims=False):

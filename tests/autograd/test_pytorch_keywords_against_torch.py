@@ -243,3 +243,21 @@ def test_quantile_refuses_interpolation_and_a_different_method(device):
         ag.quantile(x, 0.5, method="higher", interpolation="lower")
     with pytest.raises(ValueError, match="nanquantile: method must be one of"):
         x.nanquantile(0.5, interpolation="cubic")
+
+
+# --- searchsorted(right=, out_int32=) ----------------------------------------------------------------
+@pytest.mark.parametrize("right", [False, True])
+@pytest.mark.parametrize("out_int32", [False, True])
+def test_searchsorted_takes_pytorchs_right_and_out_int32(device, torch, right, out_int32):
+    edges0, values0 = np.array([1.0, 2.0, 2.0, 3.0]), np.array([[0.5, 2.0], [2.5, 3.0]])
+    y = ag.searchsorted(ag.tensor(edges0), ag.tensor(values0), right=right, out_int32=out_int32)
+    ref = torch.searchsorted(torch.tensor(edges0), torch.tensor(values0), right=right, out_int32=out_int32)
+    assert same_dtype(y, ref)
+    np.testing.assert_array_equal(y.numpy(), ref.numpy())
+
+
+def test_searchsorted_takes_right_beside_side_and_refuses_a_non_bool(device, torch):
+    edges, values = ag.tensor([1.0, 2.0]), ag.tensor([2.0])
+    assert ag.searchsorted(edges, values, side="right", right=True).numpy().tolist() == [2]
+    with pytest.raises(TypeError, match="searchsorted: right must be True or False, not .yes."):
+        ag.searchsorted(edges, values, right="yes")
