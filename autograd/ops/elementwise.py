@@ -113,8 +113,23 @@ class Add(Function):
         return gy, gy
 
 
-def add(a, b):
+def add(a, b, *, alpha=1):
+    """a + b, or PyTorch's ``a + alpha * b``."""
+    if alpha != 1:
+        return Add.apply(*_scaled_second("add", a, b, alpha))
     return Add.apply(*operands("add", a, b))
+
+
+def _scaled_second(op, a, b, alpha):
+    """``a`` and ``alpha * b`` for PyTorch's add and sub with ``alpha``: an integer alpha
+    for integer tensors, as PyTorch asks (a fractional one would change their dtype)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+        raise TypeError(f"{op}: alpha must be an int or a float, not {type(alpha).__name__} {alpha!r}")
+    a, b = operands(op, a, b)
+    if isinstance(alpha, float) and not dtypes.is_floating(a.dtype):
+        raise TypeError(f"{op}: alpha={alpha} is fractional but the tensors are {a.dtype}; pass an integer alpha, "
+                        "or convert the tensors first with .astype(ag.float32) say")
+    return a, mul(b, alpha)
 
 
 class Sub(Function):
@@ -127,7 +142,10 @@ class Sub(Function):
         return gy, (-gy if ctx.needs_input_grad[1] else None)
 
 
-def sub(a, b):
+def sub(a, b, *, alpha=1):
+    """a - b, or PyTorch's ``a - alpha * b``."""
+    if alpha != 1:
+        return Sub.apply(*_scaled_second("sub", a, b, alpha))
     return Sub.apply(*operands("sub", a, b))
 
 

@@ -261,3 +261,30 @@ def test_searchsorted_takes_right_beside_side_and_refuses_a_non_bool(device, tor
     assert ag.searchsorted(edges, values, side="right", right=True).numpy().tolist() == [2]
     with pytest.raises(TypeError, match="searchsorted: right must be True or False, not .yes."):
         ag.searchsorted(edges, values, right="yes")
+
+
+# --- add(alpha=), sub(alpha=) ------------------------------------------------------------------------
+@pytest.mark.parametrize("name, torch_name", [("add", "add"), ("sub", "sub"), ("subtract", "subtract")])
+def test_add_and_sub_take_pytorchs_alpha(device, torch, name, torch_name):
+    """a + alpha * b and a - alpha * b, differentiable in both; integers with an integer alpha."""
+    a0, b0 = np.array([1.5, -2.0, 3.0]), np.array([0.5, 4.0, -3.0])
+    a, b = ag.tensor(a0, requires_grad=True), ag.tensor(b0, requires_grad=True)
+    at, bt = torch.tensor(a0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    y, yt = getattr(ag, name)(a, b, alpha=-2.5), getattr(torch, torch_name)(at, bt, alpha=-2.5)
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-15)
+    y.backward(ag.tensor([1.0, 2.0, 3.0], dtype=ag.float64))
+    yt.backward(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64))
+    np.testing.assert_array_equal(a.grad.numpy(), at.grad.numpy())
+    np.testing.assert_array_equal(b.grad.numpy(), bt.grad.numpy())
+    assert ag.gradgradcheck(lambda p, q: getattr(ag, name)(p, q * q, alpha=3), [a, b])
+    yi = getattr(ag, name)(ag.tensor([1, 2]), ag.tensor([3, 4]), alpha=3)
+    yti = getattr(torch, torch_name)(torch.tensor([1, 2]), torch.tensor([3, 4]), alpha=3)
+    assert same_dtype(yi, yti)
+    np.testing.assert_array_equal(yi.numpy(), yti.numpy())
+
+
+def test_add_refuses_a_fractional_alpha_for_integers_as_pytorch(device, torch):
+    with pytest.raises(TypeError, match=r"add: alpha=0.5 is fractional but the tensors are int64"):
+        ag.add(ag.tensor([1, 2]), ag.tensor([3, 4]), alpha=0.5)
+    with pytest.raises(RuntimeError):
+        torch.add(torch.tensor([1, 2]), torch.tensor([3, 4]), alpha=0.5)
