@@ -99,11 +99,18 @@ def _variables(op, m, rowvar, transpose_one_row):
     return matrix
 
 
-def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, dtype=None):
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, dtype=None, *,
+        correction=None):
     """NumPy's covariance matrix of the variables in the rows of ``m`` (columns where not
-    ``rowvar``), with ``y``'s appended: ``ddof`` (1, or 0 with ``bias``) degrees of freedom
-    removed, observations weighted by integer ``fweights`` and ``aweights``. A single
-    variable gives a 0-d result. Differentiable in m, y and aweights; torch.cov's gradient."""
+    ``rowvar``), with ``y``'s appended: ``ddof`` (1, or 0 with ``bias``; or ``correction``,
+    torch.cov's name for it) degrees of freedom removed, observations weighted by integer
+    ``fweights`` and ``aweights``. A single variable gives a 0-d result. Differentiable in
+    m, y and aweights; torch.cov's gradient."""
+    if correction is not None:
+        if ddof is not None or bias:
+            given = f"ddof={ddof}" if ddof is not None else f"bias={bias}"
+            raise ValueError(f"cov: {given} and correction={correction} are two names for one thing; give one")
+        ddof = correction
     if ddof is not None and (not isinstance(ddof, numbers.Real) or ddof != int(ddof)):
         raise TypeError(f"cov: ddof must be an integer, not {ddof!r}")
     m = as_tensor(m)

@@ -288,3 +288,25 @@ def test_add_refuses_a_fractional_alpha_for_integers_as_pytorch(device, torch):
         ag.add(ag.tensor([1, 2]), ag.tensor([3, 4]), alpha=0.5)
     with pytest.raises(RuntimeError):
         torch.add(torch.tensor([1, 2]), torch.tensor([3, 4]), alpha=0.5)
+
+
+# --- cov(correction=) --------------------------------------------------------------------------------
+@pytest.mark.parametrize("correction", [0, 1, 2])
+def test_cov_takes_pytorchs_correction(device, torch, correction):
+    m0 = np.random.default_rng(7).standard_normal((3, 6))
+    weights = np.array([1, 2, 1, 3, 1, 1])
+    m, mt = ag.tensor(m0, requires_grad=True), torch.tensor(m0, requires_grad=True)
+    y = ag.cov(m, correction=correction, fweights=ag.tensor(weights))
+    yt = torch.cov(mt, correction=correction, fweights=torch.tensor(weights))
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12)
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(m.grad.numpy(), mt.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_cov_refuses_correction_beside_ddof_or_bias(device):
+    m = ag.tensor([[1.0, 2.0, 4.0]])
+    with pytest.raises(ValueError, match="cov: ddof=1 and correction=0 are two names for one thing"):
+        ag.cov(m, ddof=1, correction=0)
+    with pytest.raises(ValueError, match="cov: bias=True and correction=1 are two names for one thing"):
+        ag.cov(m, bias=True, correction=1)
