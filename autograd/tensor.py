@@ -1417,4 +1417,4 @@ def _retake_views(chain):
 
 
 from . import creation, engine, linalg, ops  # noqa: E402  (ops build on Tensor, so they load after it)
-from .ops.elementwise import add as _add, div as _div, mul as _mul, sub as _sub  # noqa: E402
+from .ops.elementwise import add_pair as _add, div as _div, mul as _mul, sub_pair as _sub  # noqa: E402

@@ -120,6 +120,11 @@ def add(a, b, *, alpha=1):
     return Add.apply(*operands("add", a, b))
 
 
+def add_pair(a, b):
+    """a + b: the + operator's op, without add's ``alpha`` (its check cost the operator 3%)."""
+    return Add.apply(*operands("add", a, b))
+
+
 def _scaled_second(op, a, b, alpha):
     """``a`` and ``alpha * b`` for PyTorch's add and sub with ``alpha``: an integer alpha
     for integer tensors, as PyTorch asks (a fractional one would change their dtype)."""
@@ -146,6 +151,11 @@ def sub(a, b, *, alpha=1):
     """a - b, or PyTorch's ``a - alpha * b``."""
     if alpha != 1:
         return Sub.apply(*_scaled_second("sub", a, b, alpha))
+    return Sub.apply(*operands("sub", a, b))
+
+
+def sub_pair(a, b):
+    """a - b: the - operator's op, without sub's ``alpha``."""
     return Sub.apply(*operands("sub", a, b))
 
 
