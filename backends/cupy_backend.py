@@ -240,6 +240,10 @@ class CupyBackend(Backend):
             self.xp.maximum(x, 0, out=x)  # no full-size temporary, unlike the generic form
             return self.relu_mask(x)
 
+    def maximum_(self, y, x):
+        with self._device:
+            self.xp.maximum(y, x, out=y)  # one kernel, where the generic form takes two
+
     def fmod(self, a, b):
         with self._device:
             return self.xp.fmod(a, b)  # one kernel, where the generic form takes four

@@ -118,9 +118,15 @@ class MaxPool2d(Function):
             m = None if len(blocks) == 1 else xp.empty(data.shape[:2] + window.out_size, dtype=data.dtype)
             for block in blocks:
                 padded = window.pad(xp, data[block], -math.inf)
-                most = None
+                most, owned = None, False
                 for _, rows, cols in window.offsets():
-                    most = padded[..., rows, cols] if most is None else xp.maximum(most, padded[..., rows, cols])
+                    part = padded[..., rows, cols]
+                    if most is None:
+                        most = part
+                    elif owned:  # in place, where a fresh array per offset cost 10% (LeNet's first pool)
+                        backend.maximum_(most, part)
+                    else:
+                        most, owned = xp.maximum(most, part), True
                 if m is None:  # one block: the maxima themselves (a copy where they are a view of x, a 1x1 kernel's)
                     m = xp.asarray(most, copy=True) if window.kernel == (1, 1) else most
                 else:
