@@ -491,6 +491,14 @@ class Backend:
         in cache (NumPy's). Here, one call."""
         return kernel(*arrays)
 
+    def in_memory_order_of(self, x, like):
+        """``x``'s values laid out in the memory order of ``like`` (an array of x's rank),
+        for a kernel that writes ``x`` into ``like`` a piece at a time (a masked write per
+        kernel offset): a backend whose writes are slower across layouts copies ``x``
+        once, not once per piece. Here ``x`` itself: a GPU's kernel reads any layout in
+        one launch."""
+        return x
+
     def masked(self, values, keep, out=None):
         """``values`` where ``keep`` (from ``relu_mask`` or ``keep_mask``, of the same
         shape) holds, else 0, whatever ``values`` holds there, inf and NaN included:

@@ -317,6 +317,18 @@ class NumpyBackend(Backend):
         np.negative(keep, out=keep)
         return keep
 
+    def in_memory_order_of(self, x, like):
+        # A masked write across layouts goes through a temporary in x's order and a
+        # copy (see masked): four of them for a 2x2 pool's gradient, where one copy up
+        # front lets each write go straight (LeNet's second pool: 112 -> 94 us).
+        order = memory_order(like)
+        if memory_order(x) == order:
+            return x
+        dense = self.scratch(tuple(x.shape[axis] for axis in order), x.dtype)
+        out = np.permute_dims(dense, tuple(order.index(axis) for axis in range(x.ndim)))
+        out[...] = x
+        return out
+
     def masked(self, values, keep, out=None):
         if keep.dtype != np.int8:
             raise TypeError(f"masked: the mask must come from relu_mask or keep_mask (int8), got {keep.dtype}")

@@ -248,6 +248,35 @@ def test_max_pool2d_keeps_one_running_maximum_not_one_array_per_kernel_offset(to
     np.testing.assert_array_equal(y.numpy(), torch.nn.functional.max_pool2d(torch.tensor(x), 3, stride=1).numpy())
 
 
+def test_max_pool2d_gradient_from_a_linear_layer_is_laid_out_once_not_per_kernel_offset(torch, monkeypatch):
+    """LeNet's pattern: conv, max-pool, flatten, linear. The pool's gradient comes back
+    batch-first from the linear layer while its buffer is channels-first (a conv's
+    layout); each kernel offset's masked write across the two layouts went through a
+    temporary and a copy. The gradient is laid out like the buffer once, then every
+    write goes straight in; the gradient stays PyTorch's."""
+    from backends import numpy_backend
+    x = named_rng("pool layouts").standard_normal((6, 3, 10, 10)).astype(np.float32)
+    w = named_rng("pool layouts w").standard_normal((4, 3, 3, 3)).astype(np.float32)
+    fc = named_rng("pool layouts fc").standard_normal((5, 64)).astype(np.float32)
+    across = []
+    masked = numpy_backend.NumpyBackend.masked
+
+    def spying(self, values, keep, out=None):
+        if out is not None:
+            across.append(numpy_backend.memory_order(out) != numpy_backend.memory_order(values))
+        return masked(self, values, keep, out)
+
+    monkeypatch.setattr(numpy_backend.NumpyBackend, "masked", spying)
+    xo, wo, fco = (ag.tensor(a, requires_grad=True) for a in (x, w, fc))
+    (F.linear(F.max_pool2d(F.conv2d(xo, wo), 2).reshape(6, -1), fco) ** 2).sum().backward()
+    assert across and not any(across), across
+    xt, wt, fct = (torch.tensor(a, requires_grad=True) for a in (x, w, fc))
+    nnf = torch.nn.functional
+    (nnf.linear(nnf.max_pool2d(nnf.conv2d(xt, wt), 2).reshape(6, -1), fct) ** 2).sum().backward()
+    for ours, theirs in ((xo, xt), (wo, wt), (fco, fct)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
 def test_empty_batches_through_conv_and_pooling_match_torch(device, torch):
     x, w, b = np.zeros((0, 2, 5, 5)), named_rng("empty").standard_normal((3, 2, 3, 3)), np.ones(3)
     for name, ours, theirs in (

@@ -157,6 +157,8 @@ class MaxPool2dGrad(Function):
         data, g = x.data, gy.data
         out = _pool_grad_buffer(backend, data.shape[:2] + window.padded_size, g.dtype, window)
         overlapping = window.overlapping
+        if not overlapping:  # (a linear layer's gradient, flattened, comes batch-first)
+            g = backend.in_memory_order_of(g, out)
         for block in _window_blocks(backend, data, window):  # (out[block]: a view)
             padded, out_block, g_block = window.pad(xp, data[block], -math.inf), out[block], g[block]
             for rows, cols, hit in _first_max_hits(backend, padded, m.data[block], window):
