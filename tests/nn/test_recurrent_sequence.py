@@ -236,3 +236,31 @@ def test_an_input_frozen_after_the_call_gets_no_gradient_under_create_graph():
     inputs[1].requires_grad_(False)
     (hs.sum() + c_n.sum()).backward(create_graph=True)
     assert inputs[1].grad is None and inputs[3].grad is not None
+
+
+def test_a_plain_lstm_backward_joins_one_array_a_step_and_matches_torch(torch, monkeypatch):
+    """Each step's gate derivatives are written into the sigmoid derivatives' array (the
+    tanh gate's block in its place) and the gradient at the gates multiplies into its own
+    array: one join a step, the four gradients at the gate values, where the derivatives
+    were joined from three pieces too (and the product was one more array). The
+    gradients stay PyTorch's."""
+    import nn
+    from autograd.ops.nn_fused import recurrent
+    steps, batch = 6, 2
+    x = np.random.default_rng(0).standard_normal((steps, batch, 3))
+    ours, theirs = nn.LSTM(3, 4, dtype="float64"), torch.nn.LSTM(3, 4).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    out = ours(ag.tensor(x))[0]
+    joins = []
+    concat = np.concat
+    monkeypatch.setattr(np, "concat", lambda arrays, **kwargs: joins.append(len(arrays)) or concat(arrays, **kwargs))
+    recurrent._array_math.cache_clear()  # (it holds the backend's concat)
+    try:
+        (out * out).sum().backward()
+    finally:
+        recurrent._array_math.cache_clear()
+    assert joins.count(4) == steps and joins.count(3) == 0, joins
+    tout = theirs(torch.tensor(x))[0]
+    (tout * tout).sum().backward()
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(getattr(ours, name).grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12)
