@@ -499,6 +499,14 @@ class Backend:
         one launch."""
         return x
 
+    def concat_into(self, arrays, out):
+        """``arrays`` (of ``out``'s dtype) joined along their last axis, written into
+        ``out`` (a slot of a larger array, say) and ``out`` returned: a sequence's
+        per-step results then need no stack at the end. Here a join and a copy; NumPy
+        and CuPy write straight into ``out``."""
+        out[...] = self.xp.concat(arrays, axis=-1)
+        return out
+
     def masked(self, values, keep, out=None):
         """``values`` where ``keep`` (from ``relu_mask`` or ``keep_mask``, of the same
         shape) holds, else 0, whatever ``values`` holds there, inf and NaN included:

@@ -240,6 +240,11 @@ class CupyBackend(Backend):
             self.xp.maximum(x, 0, out=x)  # no full-size temporary, unlike the generic form
             return self.relu_mask(x)
 
+    def concat_into(self, arrays, out):
+        import cupy
+        with self._device:
+            return cupy.concatenate(arrays, axis=-1, out=out)
+
     def maximum_(self, y, x):
         with self._device:
             self.xp.maximum(y, x, out=y)  # one kernel, where the generic form takes two

@@ -317,6 +317,9 @@ class NumpyBackend(Backend):
         np.negative(keep, out=keep)
         return keep
 
+    def concat_into(self, arrays, out):
+        return np.concat(arrays, axis=-1, out=out)
+
     def in_memory_order_of(self, x, like):
         # A masked write across layouts goes through a temporary in x's order and a
         # copy (see masked): four of them for a 2x2 pool's gradient, where one copy up

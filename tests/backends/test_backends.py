@@ -103,6 +103,19 @@ def _index_on(backend, index):
     return tuple(backend.asarray(p) if isinstance(p, np.ndarray) else p for p in parts)
 
 
+def test_concat_into_joins_along_the_last_axis_into_a_slot_and_returns_it(device):
+    """The recurrent ops' per-step join into its slot of the whole sequence's gradient:
+    the slot holds the join, the rest of the array is untouched."""
+    backend = backends.get(device)
+    parts = [np.arange(6, dtype=np.float32).reshape(2, 3) + 10 * k for k in range(3)]
+    whole = backend.from_numpy(np.zeros((4, 2, 9), dtype=np.float32))
+    slot = whole[1, ...]
+    assert backend.concat_into([backend.from_numpy(p) for p in parts], slot) is slot
+    expected = np.zeros((4, 2, 9), dtype=np.float32)
+    expected[1] = np.concatenate(parts, axis=-1)
+    np.testing.assert_array_equal(host(backend, whole), expected)
+
+
 GATHER_INDICES = [
     np.array([1, 0, 1, 1]),
     np.array([[1, 0, 1], [0, 0, 1]], dtype=np.int32),  # one array of several axes (NumPy scatters it flat)

@@ -264,3 +264,23 @@ def test_a_plain_lstm_backward_joins_one_array_a_step_and_matches_torch(torch, m
     (tout * tout).sum().backward()
     for name, p in theirs.named_parameters():
         np.testing.assert_allclose(getattr(ours, name).grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_a_plain_lstm_backward_writes_each_step_into_its_slot_without_a_stack(torch, monkeypatch):
+    """Each step's gradient at the gates is joined straight into its time-major slot of
+    the projection's gradient (Backend.concat_into), where the steps' arrays were
+    stacked at the end (a copy of it all); the gradients stay PyTorch's, both directions."""
+    import nn
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))
+    ours, theirs = nn.LSTM(3, 4, bidirectional=True, dtype="float64"), torch.nn.LSTM(3, 4, bidirectional=True).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    out = ours(ag.tensor(x))[0]
+    stacks = []
+    stack = np.stack
+    monkeypatch.setattr(np, "stack", lambda arrays, **kwargs: stacks.append(len(arrays)) or stack(arrays, **kwargs))
+    (out * out).sum().backward()
+    assert 5 not in stacks, stacks
+    tout = theirs(torch.tensor(x))[0]
+    (tout * tout).sum().backward()
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(getattr(ours, name).grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -145,17 +145,23 @@ def _lstm_forward(backend, gx, h, c_prev, w_hh_t):
     return o * xp.tanh(c), c, gates
 
 
-def _lstm_backward(math, gates, c, c_prev, gh, gc, g_gates):
+def _lstm_backward(math, gates, c, c_prev, gh, gc, g_gates, into=None):
     """One LSTM step's gradients from those of its h, c and gate values (any may be None):
     at the pre-activations z (which is the gradient of gx, and through w_hh_t of h and of
-    the weight), and of c_prev. On arrays or, under create_graph, Tensors (``math``)."""
+    the weight), and of c_prev. On arrays or, under create_graph, Tensors (``math``).
+    ``into``: an array of the gates' shape and dtype for z's gradient (arrays only), which
+    is then returned for it."""
     i, f, g, o = math.blocks(gates, 4)
     tanh_c = math.tanh(c)
     if gh is None:  # only c went on (h is what an LSTM's user reads, so this is rare)
         gh = math.zeros_like(tanh_c)
     dc = _plus(gh * o * (1 - tanh_c * tanh_c), gc)
     # the gradient at each gate's value, then through all four derivatives in one product
-    at_values = _plus(math.join([dc * g, dc * c_prev, dc * i, gh * tanh_c], axis=-1), g_gates)
+    parts = [dc * g, dc * c_prev, dc * i, gh * tanh_c]
+    if into is None or g_gates is not None:
+        at_values = _plus(math.join(parts, axis=-1), g_gates)
+    else:
+        at_values = math.join_into(parts, into)
     return math.times(at_values, _gate_derivatives(gates, g, math)), dc * f
 
 
@@ -168,7 +174,7 @@ class _ArrayMath:
     def __init__(self, backend):
         xp = backend.xp
         self.join, self.tanh, self.zeros_like = xp.concat, xp.tanh, xp.zeros_like
-        self.matmul = backend.matmul
+        self.matmul, self.join_into = backend.matmul, backend.concat_into
 
     @staticmethod
     def blocks(a, count):

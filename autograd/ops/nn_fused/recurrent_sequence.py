@@ -101,16 +101,20 @@ class LSTMSequence(Function):
         order = _time_order(steps, reverse)
         first, last = order[0], order[-1]  # the steps that start from h0, c0 and that give c
         w_t = w_hh_t.T
-        dz = [None] * steps  # the gradient at each step's pre-activations, which is gx's
+        # the gradient at each step's pre-activations, which is gx's: each step writes its
+        # own time-major slot (the engine hands g_hs and g_c over in the gates' dtype), and
+        # no stack of the steps at the end copies it all
+        dz = xp.empty((steps,) + tuple(gates[first].shape), dtype=gates[first].dtype)
         dh = dc = None  # the gradients the later steps (in time order) sent to this one
         for t in reversed(order):
             c_prev = c0 if t == first else cs[t + 1 if reverse else t - 1]
             gh = _plus(dh, None if g_hs is None else g_hs[t, ...])
-            dz[t], dc = _lstm_backward(math, gates[t], cs[t], c_prev, gh, _plus(dc, g_c if t == last else None), None)
+            dz_t, dc = _lstm_backward(math, gates[t], cs[t], c_prev, gh, _plus(dc, g_c if t == last else None), None,
+                                      dz[t, ...])
             if t != first or need_h0:
-                dh = math.matmul(dz[t], w_t)
+                dh = math.matmul(dz_t, w_t)
             gates[t] = cs[t] = None  # (the step after it, which took cs[t] as c_prev, ran before)
-        flat = xp.reshape(xp.stack(dz, axis=0), (-1, dz[0].shape[-1]))
+        flat = xp.reshape(dz, (-1, dz.shape[-1]))
         grads = (flat if need_x else None, dh if need_h0 else None, dc if need_c0 else None,
                  _weight_gradient(backend, h0, hs, flat, reverse) if need_w else None)
         return Tensor._make_each(grads, ctx._backend) + (None, None)
