@@ -116,6 +116,21 @@ def test_concat_into_joins_along_the_last_axis_into_a_slot_and_returns_it(device
     np.testing.assert_array_equal(host(backend, whole), expected)
 
 
+def test_in_memory_order_of_keeps_the_values_and_takes_the_layout_of_like(device):
+    """max_pool2d's gradient laid out like its buffer before the masked writes: the same
+    values, and on NumPy the buffer's memory order (an array already so laid out is
+    returned as it is)."""
+    from backends.numpy_backend import memory_order
+    backend = backends.get(device)
+    values = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)  # batch-first
+    like = backend.xp.permute_dims(backend.from_numpy(np.zeros((3, 2, 8, 10), np.float32)), (1, 0, 2, 3))
+    laid = backend.in_memory_order_of(backend.from_numpy(values), like)
+    np.testing.assert_array_equal(host(backend, laid), values)
+    if device == "cpu":
+        assert memory_order(laid) == memory_order(like) == [1, 0, 2, 3]
+        assert backend.in_memory_order_of(laid, like) is laid
+
+
 GATHER_INDICES = [
     np.array([1, 0, 1, 1]),
     np.array([[1, 0, 1], [0, 0, 1]], dtype=np.int32),  # one array of several axes (NumPy scatters it flat)
