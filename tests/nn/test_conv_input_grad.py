@@ -202,3 +202,39 @@ def test_stride_1_takes_col2im_where_it_is_one_kernel(device, monkeypatch, name)
     monkeypatch.setattr(backend_class, "col2im", lambda self, *a: calls.append(1) or col2im(self, *a))
     np.testing.assert_allclose(input_grad(), stride_1, rtol=1e-12, atol=1e-12)
     assert calls, "the col2im route did not run"
+
+
+def test_stride_1_input_grad_zeroes_only_what_the_first_offsets_run_leaves(torch, monkeypatch):
+    """The image starts as the first kernel offset's run, copied, with only the rest
+    zeroed, where it was all zeroed and the run added (one pass fewer over the image).
+    Scratch memory handed out full of NaN: nothing stale may leak into the gradient,
+    which stays PyTorch's."""
+    import backends
+    backend = backends.get("cpu")
+    zeroed = {}  # scratch array's size -> elements set to 0 in it
+
+    class Recording(np.ndarray):
+        def __setitem__(self, key, value):
+            if np.isscalar(value) and value == 0:
+                owner = self
+                while owner.base is not None:
+                    owner = owner.base
+                zeroed[owner.size] += np.asarray(self[key]).size
+            super().__setitem__(key, value)
+
+    def poisoned(shape, dtype):
+        zeroed.setdefault(int(np.prod(shape)), 0)
+        return np.full(shape, np.nan, dtype).view(Recording)
+
+    monkeypatch.setattr(backend, "scratch", poisoned)
+    rng = np.random.default_rng(21)
+    x0 = rng.standard_normal((3, 4, 11, 13)).astype(np.float32)
+    w0 = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    g0 = rng.standard_normal((3, 5, 11, 13)).astype(np.float32)
+    x = ag.tensor(x0, requires_grad=True)
+    (gx,) = ag.grad(F.conv2d(x, ag.tensor(w0), padding=1), x, grad_outputs=ag.tensor(g0))
+    image = 4 * 3 * 13 * 15  # (C, N, Hp * Wp)
+    assert 0 < zeroed[image] < image, zeroed  # (all of it before)
+    tx = torch.tensor(x0, requires_grad=True)
+    torch.nn.functional.conv2d(tx, torch.tensor(w0), padding=1).backward(torch.tensor(g0))
+    np.testing.assert_allclose(gx.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-5)

@@ -211,12 +211,16 @@ def _input_grad_stride_1(backend, w, rows, n, window):
     del padded  # back to the scratch pool before the image's buffer is taken
     runs = xp.reshape(runs, (c, kh, kw, n, oh * wp))
     gx = backend.scratch((c, n, hp * wp), runs.dtype)  # promoted, where a second order mixes dtypes
-    gx[...] = 0
     length = (oh - 1) * wp + ow  # from a window's first element to its last
+    # The first offset's run starts the image: copied, not added to zeros (a BLAS sum is
+    # never -0.0, so 0 + x would be x bit for bit), and only what lies past it zeroed.
+    gx[:, :, :length] = runs[:, 0, 0, :, :length]
+    gx[:, :, length:] = 0
     for i in range(kh):
         for j in range(kw):
-            start = i * dh * wp + j * dw
-            gx[:, :, start:start + length] += runs[:, i, j, :, :length]
+            if i or j:
+                start = i * dh * wp + j * dw
+                gx[:, :, start:start + length] += runs[:, i, j, :, :length]
     return xp.reshape(gx, (c, n, hp, wp))
 
 
