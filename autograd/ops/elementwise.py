@@ -3,7 +3,7 @@ gradients back to each input's shape, so no op here un-broadcasts."""
 import builtins
 import numbers
 
-from backends import dtypes
+from backends import dtypes, floating_point_warnings_off
 
 from ..autocast_mode import autocast_op
 from ..function import Function
@@ -976,16 +976,23 @@ def _float32_widening(kernel, backend, data, dtype, axis):
     return backend.float32_prod_dtype() if kernel is backend.xp.prod else None
 
 
+def _rounded_back(backend, wide, dtype):
+    """A sum worked in a wider dtype, rounded once to ``dtype``: quietly, as PyTorch's, where
+    it is past ``dtype``'s range and so inf (300 float16 values of 1000; NumPy warned)."""
+    with floating_point_warnings_off():
+        return backend.xp.astype(wide, dtype)
+
+
 def _accumulate_array(kernel, backend, data, dtype, scan, **options):
     """accumulate on a bare array ``data`` of canonical ``dtype``."""
     if dtype == dtypes.float16 or (scan and dtype == dtypes.float32):
         wider = dtypes.float32 if dtype == dtypes.float16 else dtypes.float64
         wide = kernel(data, dtype=backend.native_dtype(wider), **options)
-        return backend.xp.astype(wide, data.dtype)
+        return _rounded_back(backend, wide, data.dtype)
     if dtypes.is_floating(dtype):
         wider = _float32_widening(kernel, backend, data, dtype, options.get("axis"))
         if wider is not None:
-            return backend.xp.astype(kernel(data, dtype=wider, **options), data.dtype)
+            return _rounded_back(backend, kernel(data, dtype=wider, **options), data.dtype)
         return kernel(data, **options)
     int64 = backend.native_dtype(dtypes.int64)
     data = backend.xp.astype(data, int64) if dtype == dtypes.bool_ else data

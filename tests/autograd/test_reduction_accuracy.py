@@ -4,6 +4,8 @@ and means over an axis that NumPy adds one row at a time (a mean of 1e6 rows of 
 squared), and logsumexp's gradient under create_graph where the log adds less than a unit to a
 large x. PyTorch shares only the last (its exp(x - logsumexp(x)) is 1 for each of equal values
 past 1e16)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -68,3 +70,15 @@ def test_logsumexp_first_and_second_derivatives_under_create_graph(device, point
     curvature, = ag.grad((slope * ag.tensor(weights, dtype="float64", device=device)).sum(), [x])
     np.testing.assert_allclose(slope.numpy(), want_slope, rtol=4e-16, atol=0)
     np.testing.assert_allclose(curvature.numpy(), want_curvature, rtol=2e-15, atol=1e-300)
+
+
+@pytest.mark.parametrize("reduce", [ag.sum, lambda t: ag.cumsum(t, 0)])
+def test_a_widened_sum_past_the_dtypes_range_is_inf_quietly_as_torchs(torch, reduce):
+    # float16 adds up in float32 and rounds once; the rounding of 300,000 to float16 printed NumPy's
+    # "overflow encountered in cast", where PyTorch's is silent
+    values = np.full(300, 1000, np.float16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = reduce(ag.tensor(values)).numpy()
+    want = (torch.sum if reduce is ag.sum else lambda t: torch.cumsum(t, 0))(torch.tensor(values))
+    np.testing.assert_array_equal(got, want.numpy())
