@@ -34,9 +34,9 @@ from ..shapes import broadcast_shapes
 from ..tensor import Tensor
 from .elementwise import as_tensor, operands
 from .linalg import matmul
-from .matrices import LinAlgError, factorize, matrices, mT
+from .matrices import LinAlgError, factorize, matrices, mT, mT_array
 from .shape import expand_dims, reshape
-from .solve import _transposed, pinv, pinv_backward
+from .solve import pinv, pinv_backward
 
 LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
 
@@ -109,7 +109,7 @@ def _full_rank_solution(xp, a, b, batch):
         return xp.zeros(batch + (n, k), dtype=a.data.dtype)
     tall = m >= n
     q, r = factorize("lstsq", "the QR decomposition failed",
-                     lambda x: xp.linalg.qr(x if tall else _transposed(xp, x)), a)
+                     lambda x: xp.linalg.qr(x if tall else mT_array(xp, x)), a)
     size = r.shape[-1]  # (R's diagonal: every (size + 1)-th entry of the flattened matrix, as matrix_parts reads it)
     if bool(xp.any(xp.reshape(r, r.shape[:-2] + (size * size,))[..., ::size + 1] == 0)):
         raise LinAlgError("lstsq: driver='gels' needs matrices of full rank, and a has one of lower rank (a zero "
@@ -117,8 +117,8 @@ def _full_rank_solution(xp, a, b, batch):
                           "which give the minimum-norm solution at any rank")
     square = batch + (size, size)
     if tall:
-        return xp.linalg.solve(xp.broadcast_to(r, square), xp.matmul(_transposed(xp, q), b.data))
-    return xp.matmul(q, xp.linalg.solve(xp.broadcast_to(_transposed(xp, r), square),
+        return xp.linalg.solve(xp.broadcast_to(r, square), xp.matmul(mT_array(xp, q), b.data))
+    return xp.matmul(q, xp.linalg.solve(xp.broadcast_to(mT_array(xp, r), square),
                                         xp.broadcast_to(b.data, batch + (m, k))))
 
 
@@ -135,7 +135,7 @@ def _minimum_norm_solution(xp, a, b, batch, rcond):
     u, s, vh = factorize("lstsq", "the SVD did not converge", lambda x: xp.linalg.svd(x, full_matrices=False), a)
     keep = s > rcond * s[..., :1]
     s_inv = xp.where(keep, 1 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
-    x = xp.matmul(_transposed(xp, vh), xp.expand_dims(s_inv, -1) * xp.matmul(_transposed(xp, u), b.data))
+    x = xp.matmul(mT_array(xp, vh), xp.expand_dims(s_inv, -1) * xp.matmul(mT_array(xp, u), b.data))
     return x, xp.sum(xp.astype(keep, a._backend.native_dtype(dtypes.int64)), axis=-1), s
 
 

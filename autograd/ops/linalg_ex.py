@@ -24,7 +24,7 @@ from ..tensor import Tensor
 from .decompositions import cholesky_backward
 from .elementwise import floating
 from .lu import LUFactor, _check_pivot, _permutation_array
-from .matrices import LinAlgError, diagonal, factorize, matrices, mT, square_matrices
+from .matrices import LinAlgError, diagonal, factorize, matrices, mT, mT_array, square_matrices
 from .solve import inv_backward, solve_backward, solve_operands
 
 CholeskyExResult = namedtuple("CholeskyExResult", ["L", "info"])
@@ -50,25 +50,21 @@ def _first_zero_on_diagonal(backend, lu):
                      backend.native_dtype(dtypes.int32))
 
 
-def _transposed(xp, a):
-    return xp.permute_dims(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
-
-
 def _solve_by_lu(backend, a, b, transposed=False):
     """X with A X = B for each matrix of ``a`` and ``b`` (one batch shape), from the backend's
     LU with partial pivoting (of A^T where ``transposed``: A^T X = B is solved from A's LU, as
     PyTorch's lu_solve with adjoint), and getrf's info of those LUs: a matrix with a zero on
     U's diagonal gives inf and NaN entries, as LAPACK's getrs."""
     xp = backend.xp
-    lu, _, rows = backend.lu_factor(_transposed(xp, a) if transposed else a)
+    lu, _, rows = backend.lu_factor(mT_array(xp, a) if transposed else a)
     p = _permutation_array(xp, rows, a.dtype)
     with backends.floating_point_warnings_off():  # (the inf and NaN of a singular matrix are the answer)
         if transposed:  # A = P L U: A^-T B = P L^-T U^-T B
-            lu_t = _transposed(xp, lu)
+            lu_t = mT_array(xp, lu)
             inner = backend.solve_triangular(lu_t, b, upper=False, unitriangular=False)
             x = backend.matmul(p, backend.solve_triangular(lu_t, inner, upper=True, unitriangular=True))
         else:  # A^-1 B = U^-1 L^-1 P^T B
-            inner = backend.solve_triangular(lu, backend.matmul(_transposed(xp, p), b), upper=False,
+            inner = backend.solve_triangular(lu, backend.matmul(mT_array(xp, p), b), upper=False,
                                              unitriangular=True)
             x = backend.solve_triangular(lu, inner, upper=True, unitriangular=False)
     return x, _first_zero_on_diagonal(backend, lu)

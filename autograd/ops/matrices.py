@@ -131,6 +131,11 @@ def mT(x):
     return swapaxes(x, -1, -2)
 
 
+def mT_array(xp, a):
+    """mT of a bare array ``a``, for kernels that work outside the graph (a view)."""
+    return xp.permute_dims(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
+
+
 def diagonal(x):
     """The main diagonal of each matrix of ``x``."""
     return matrix_parts.diagonal(x, 0, -2, -1)

@@ -18,7 +18,8 @@ from ..shapes import broadcast_shapes
 from .decompositions import svd
 from .elementwise import constant, floating, operands
 from .linalg import matmul
-from .matrices import LinAlgError, cutoff, factorize, matrices, mT, square_matrices, tolerances, triangle
+from .matrices import (LinAlgError, cutoff, factorize, matrices, mT, mT_array, square_matrices, tolerances,
+                       triangle)
 from .scan import products_of_the_others
 from .shape import broadcast_to, expand_dims, reshape
 
@@ -214,12 +215,12 @@ class Pinv(Function):
         elif hermitian:
             w, v = factorize("pinv", "the decomposition did not converge", xp.linalg.eigh, x)
             w_inv = _cut_reciprocal(xp, w, xp.abs(w), atol, rtol)
-            p = xp.matmul(v * xp.expand_dims(w_inv, -2), _transposed(xp, v))
+            p = xp.matmul(v * xp.expand_dims(w_inv, -2), mT_array(xp, v))
         else:
             u, s, vh = factorize("pinv", "the SVD did not converge",
                                  lambda a: xp.linalg.svd(a, full_matrices=False), x)
             s_inv = _cut_reciprocal(xp, s, s, atol, rtol)
-            p = xp.matmul(_transposed(xp, vh) * xp.expand_dims(s_inv, -2), _transposed(xp, u))
+            p = xp.matmul(mT_array(xp, vh) * xp.expand_dims(s_inv, -2), mT_array(xp, u))
         ctx.save_for_backward(x, p)
         return p
 
@@ -252,10 +253,6 @@ def pinv_backward(a, p, gp):
     phk = matmul(ph, k)
     return (-mT(matmul(k, p)) + matmul(matmul(gh - matmul(a, k), p), ph) + phk
             - matmul(matmul(phk, p), a))
-
-
-def _transposed(xp, a):
-    return xp.permute_dims(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
 
 
 def pinv(x, rtol=None, *, atol=None, hermitian=False):
