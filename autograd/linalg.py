@@ -41,7 +41,7 @@ from .ops.reduction import max as _max, min as _min, sum as _sum
 from .ops.shape import stack
 from .ops.solve import SlogdetResult, det, inv, pinv, slogdet, solve
 from .ops.triangular import solve_triangular
-from .shapes import INTEGER, broadcast_shapes, kept_shape, normalize_axis
+from .shapes import INTEGER, broadcast_shapes, normalize_axis
 
 __all__ = ["CholeskyExResult", "EighResult", "InvExResult", "LUFactorExResult", "LUFactorResult", "LUResult",
            "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "SolveExResult", "cholesky",
@@ -214,7 +214,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     if len(axes) not in (1, 2):
         raise ValueError(f"norm: axis must name one axis (a vector norm) or two (a matrix norm), got {axis!r}")
-    normalized = normalize_axis("norm", axes, x.ndim)  # (checks the types, the range and repeats)
+    normalize_axis("norm", axes, x.ndim)  # (checks the types, the range and repeats)
     if len(axes) == 1:
         if isinstance(ord, str):
             raise ValueError(f"norm: ord={ord!r} is a matrix norm, which needs two axes; axis={axis!r} names one")
@@ -226,12 +226,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if ord not in ("fro", "nuc", None, 1, -1, 2, -2, math.inf, -math.inf):
         raise ValueError(f"norm: ord={ord!r} is not a matrix norm; use {_MATRIX_ORDERS} (or name one axis for a "
                          "vector norm)")
-    shape = x.shape
-    rows, columns = (a % x.ndim for a in axes)
-    if (rows, columns) != (x.ndim - 2, x.ndim - 1):
-        x = moveaxis(x, (rows, columns), (-2, -1))
-    out = matrix_norm(x, "fro" if ord is None else ord)
-    return out.reshape(kept_shape(shape, normalized)) if keepdims else out
+    return _matrix_norm_over(x, "fro" if ord is None else ord, tuple(a % x.ndim for a in axes), keepdims)
 
 
 def _matrix_norm_over(x, ord, axes, keepdims):

@@ -208,7 +208,6 @@ def floor_divide(a, b):
     return FloorDivide.apply(*_division("floor_divide", a, b))
 
 
-
 def check_rounding_mode(op, rounding_mode):
     if rounding_mode is not None and not (isinstance(rounding_mode, str) and rounding_mode in ("trunc", "floor")):
         raise ValueError(f"{op}: rounding_mode must be None, 'trunc' or 'floor', not {rounding_mode!r}")
