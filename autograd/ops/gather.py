@@ -75,11 +75,7 @@ def index_add(x, axis, index, source, alpha=1):
         raise TypeError(f"index_add: source is {source.dtype} but x is {x.dtype}; cast it first, as in "
                         "source.astype(x.dtype) (PyTorch's refuses the mix too)")
     positions = x._backend.xp.reshape(index.data, (count,))
-    if count:
-        low, high = x._backend.read_ints(x._backend.xp.min(positions), x._backend.xp.max(positions))
-        if low < 0 or high >= n:
-            raise IndexError(f"index_add: index {low if low < 0 else high} is out of bounds for axis {axis} of "
-                             f"size {n} (negative indices are refused, as by PyTorch)")
+    _within("index_add", x._backend, positions, n, axis)
     positions = x._backend.xp.astype(positions, x._backend.native_dtype(dtypes.int64))  # our own copy
     if not dtypes.is_floating(x.dtype) and not isinstance(alpha, int):
         raise TypeError(f"index_add: alpha={alpha!r} is not an integer, but x is {x.dtype}; pass an integer alpha")
@@ -149,18 +145,23 @@ def _used_part(op, x, axis, index, src):
     return reshape(src, (-1,))
 
 
+def _within(op, backend, positions, n, axis):
+    """Refuse ``positions`` (integers, any shape) outside [0, n) along ``axis``, as PyTorch's
+    index_add and scatter do (negative ones too)."""
+    if positions.size:
+        low, high = backend.read_ints(backend.xp.min(positions), backend.xp.max(positions))
+        if low < 0 or high >= n:
+            raise IndexError(f"{op}: index {low if low < 0 else high} is out of bounds for axis {axis} of size {n} "
+                             "(negative indices are refused, as by PyTorch)")
+
+
 def _scatter_places(op, x, axis, index):
     """The flat place in ``x`` of each entry of ``index``: its value along ``axis``, its
     own place along the others (a new int64 array, as IndexAdd and IndexPut keep it)."""
     backend = x._backend
     xp, int64 = backend.xp, backend.native_dtype(dtypes.int64)
     places = xp.astype(index.data, int64)  # (a copy: the caller may change index afterwards)
-    n = x.shape[axis]
-    if places.size:
-        low, high = backend.read_ints(xp.min(places), xp.max(places))
-        if low < 0 or high >= n:
-            raise IndexError(f"{op}: index {low if low < 0 else high} is out of bounds for axis {axis} of size {n} "
-                             "(negative indices are refused, as by PyTorch)")
+    _within(op, backend, places, x.shape[axis], axis)
     strides = [math.prod(x.shape[d + 1:]) for d in range(x.ndim)]
     if strides[axis] != 1:
         places *= strides[axis]
