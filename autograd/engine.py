@@ -139,13 +139,7 @@ def _batched_gradients(outputs, inputs, grad_outputs, retain_graph, create_graph
     """grad(is_grads_batched=True)'s gradients (None where none reached an input in any
     entry) and the batch size: one pass per entry of the grad_outputs' leading axis,
     stacked along it. Every grad_output is checked before the first pass runs."""
-    outputs = [outputs] if isinstance(outputs, Tensor) or not hasattr(outputs, "__iter__") else list(outputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, numbers.Number)) or hasattr(grad_outputs, "shape"):
-        grad_outputs = [grad_outputs]
-    else:
-        grad_outputs = list(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: got {len(outputs)} outputs but {len(grad_outputs)} gradients")
+    outputs, grad_outputs = _paired(outputs, grad_outputs, "grad")
     batch = None
     for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
@@ -207,17 +201,24 @@ def _gradients(outputs, inputs, grad_outputs, retain_graph, create_graph, into_l
     return found
 
 
-def _roots(tensors, grads, caller, create_graph):
-    # One output (a Tensor, or something else, refused by name below) or an iterable of them
+def _paired(tensors, grads, caller):
+    """The outputs and their gradients as two lists of one length: one output (a Tensor, or
+    something else, refused by name later) or an iterable of them; grads None (each None),
+    one gradient (a Tensor, an array or a number) for one output, or an iterable of them."""
     tensors = [tensors] if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__") else list(tensors)
     if grads is None:
         grads = [None] * len(tensors)
     elif isinstance(grads, Tensor) or hasattr(grads, "shape") or isinstance(grads, numbers.Number):
-        grads = [grads]  # one gradient (a Tensor, an array or a number) for one output
+        grads = [grads]
     else:
         grads = list(grads)  # a list, a tuple or any other iterable of them, as PyTorch takes
     if len(grads) != len(tensors):
         raise ValueError(f"{caller}: got {len(tensors)} outputs but {len(grads)} gradients")
+    return tensors, grads
+
+
+def _roots(tensors, grads, caller, create_graph):
+    tensors, grads = _paired(tensors, grads, caller)
     seeds = []
     for i, (t, g) in enumerate(zip(tensors, grads)):
         if not isinstance(t, Tensor):
