@@ -61,7 +61,9 @@ def test_ranges_apart_match_torch(device, torch, name, dtype, rtol):
     ours = (F.gelu if name == "gelu" else getattr(ag, name))(ag.tensor(x)).numpy()
     wide = torch.tensor(x.astype(np.float64))
     theirs = wide * 0.5 * torch.erfc(wide * -math.sqrt(0.5)) if name == "gelu" else getattr(torch, name)(wide)
-    np.testing.assert_allclose(ours, theirs.numpy().astype(dtype), rtol=rtol, atol=np.finfo(dtype).tiny)
+    # CuPy flushes float32 subnormals to 0, so gelu's x * Phi(x) is 0 where Phi(x) is subnormal (|x| * tiny)
+    atol = np.finfo(dtype).tiny * (16 if device.startswith("cuda") and dtype == np.float32 else 1)
+    np.testing.assert_allclose(ours, theirs.numpy().astype(dtype), rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("name", ["erf", "erfc", "gelu"])

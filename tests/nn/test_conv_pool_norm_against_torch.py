@@ -267,7 +267,7 @@ def test_max_pool2d_gradient_from_a_linear_layer_is_laid_out_once_not_per_kernel
         return masked(self, values, keep, out)
 
     monkeypatch.setattr(numpy_backend.NumpyBackend, "masked", spying)
-    xo, wo, fco = (ag.tensor(a, requires_grad=True) for a in (x, w, fc))
+    xo, wo, fco = (ag.tensor(a, device="cpu", requires_grad=True) for a in (x, w, fc))  # (NumPy's layouts)
     (F.linear(F.max_pool2d(F.conv2d(xo, wo), 2).reshape(6, -1), fco) ** 2).sum().backward()
     assert across and not any(across), across
     xt, wt, fct = (torch.tensor(a, requires_grad=True) for a in (x, w, fc))
