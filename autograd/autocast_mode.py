@@ -98,8 +98,11 @@ POLICIES = {
                           "cosine_embedding_loss triplet_margin_loss"),
         **_named(PROMOTE, "atan2 cross tensordot bilinear grid_sample"),
         **_named(REFUSED, "binary_cross_entropy"),
-        **_named(AS_GIVEN, "adaptive_avg_pool1d adaptive_avg_pool2d interpolate local_response_norm "
+        **_named(AS_GIVEN, "adaptive_avg_pool1d adaptive_avg_pool2d interpolate "
                            "householder_product"),  # (PyTorch's orgqr kernel is on no CUDA list)
+        # PyTorch's is a composition whose pow is on the CUDA float32 list, so its output is
+        # float32 whatever the number of axes (on the CPU, see _cpu_local_response_norm)
+        "local_response_norm": FLOAT32,
         **_named(FLOAT32, "recurrent"),  # (see the CPU's)
     },
     "cpu": {

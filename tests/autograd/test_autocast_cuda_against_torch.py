@@ -18,8 +18,6 @@ pytestmark = pytest.mark.skipif(not (backends.cuda_is_available() and torch.cuda
 DIFFERENT = {
     ("huber_loss", "float16"): "PyTorch 2.11 runs huber_loss in float32 on CUDA, off its documented float32 list",
     ("interpolate", "float16"): "PyTorch 2.11 runs bilinear upsampling in float32 on CUDA, off its documented lists",
-    ("local_response_norm", "float16"): "PyTorch 2.11 runs local_response_norm in float32 on CUDA, off its documented "
-                                        "lists",
     ("householder_product", "float16"): "PyTorch's CUDA householder_product refuses float16 (orgqr has no Half "
                                         "kernel); topograd's, built on matmul, computes it",
     ("quantile", "float16"): "PyTorch's CUDA quantile takes float32 and float64 only; topograd's takes float16",
