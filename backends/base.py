@@ -550,6 +550,16 @@ class Backend:
         reused scratch memory."""
         return x * alpha
 
+    def scale_by_factor_(self, x, factor):
+        """``x *= factor`` in place, ``factor`` a 0-d floating array rounded to x's dtype
+        first (gradient clipping's scale, as PyTorch's); a float16 ``x`` takes a float32
+        factor and is scaled in float32, rounding once."""
+        xp = self.xp
+        if x.dtype not in (xp.float32, xp.float64):  # float16 (which the strict namespace lacks)
+            x[...] = xp.astype(xp.astype(x, factor.dtype) * factor, x.dtype)
+        else:
+            x *= xp.astype(factor, x.dtype)
+
     def axpy_(self, y, alpha, x):
         """``y += alpha * x`` in place (an optimizer's update), ``alpha`` a Python number.
         The standard has no ``out=``, so this generic form makes one temporary;

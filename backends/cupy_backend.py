@@ -296,6 +296,25 @@ class CupyBackend(Backend):
         with self._device:
             return self.xp.sqrt(x)  # CuPy's pool reuses the memory; sqrt, unlike a power of 0.5, is exact
 
+    def power(self, a, b):
+        # CUDA's pow is within 2 ulp, not exact even at x ** 1 (3.0 came back 2.9999999999999996,
+        # so x ** 2's gradient 2 x was 6 - 1 ulp there). NumPy's loop, given one exponent for
+        # all, squares, copies, takes the square root or the reciprocal for 2, 1, 0.5 and -1;
+        # so does this kernel, with the exponent read on the device (no wait).
+        with self._device:
+            if b.ndim == 0 and a.dtype == b.dtype and a.dtype.char in "fd":
+                return _kernel("power_of_one_exponent")(a, b)
+            return a ** b
+
+    def scale_by_factor_(self, x, factor):
+        # The factor rounded to float32 can be subnormal (a norm past 8.5e37 clipped to 1),
+        # which CuPy's float32 arithmetic flushes to 0: the kernel rounds it in float64 and
+        # multiplies there, one rounding to float32 as the float32 product has.
+        if x.dtype.char != "f":
+            return super().scale_by_factor_(x, factor)
+        with self._device:
+            _kernel("scale_by_float32_factor")(self.xp.astype(factor, self.xp.float64), x)
+
     def relu_mask(self, y):
         with self._device:
             return _kernel("relu_mask")(y)  # one kernel, where the generic form takes two
@@ -344,6 +363,17 @@ class CupyBackend(Backend):
 # CUDA elementwise kernels, compiled on first use: (input params, output params, body).
 _KERNEL_SOURCES = {
     "axpy": ("T x, T a", "T y", "y += a * x"),
+    # NumPy's one-exponent power loop: the exponents 2, 1, 0.5 and -1 exactly (CupyBackend.power)
+    "power_of_one_exponent": ("T x, T y", "T z",
+                              "if (y == (T)2) z = x * x; else if (y == (T)1) z = x; "
+                              "else if (y == (T)0.5) z = sqrt(x); else if (y == (T)-1) z = (T)1 / x; "
+                              "else z = pow(x, y)"),
+    # x *= factor rounded to float32, subnormal included, with no flush to 0: the product of two
+    # float32 numbers is exact in float64, so one rounding gives the float32 product's bits
+    "scale_by_float32_factor": ("float64 c", "float32 x",
+                                "const double f = fabs(c) < 1.1754943508222875e-38 "
+                                "? rint(ldexp(c, 149)) * ldexp(1.0, -149) : (double)(float)c; "
+                                "x = (float)((double)x * f)"),
     # a ReLU's output passes its gradient where it is not <= 0 (NaN passes, as in PyTorch)
     "relu_mask": ("T y", "bool keep", "keep = !(y <= (T)0)"),
     # a select, not a multiply: an inf or NaN where keep is false gives 0
@@ -395,17 +425,18 @@ _KERNEL_SOURCES = {
                "int64 dh, int64 dw", "T out",
                """
         const ptrdiff_t x = i % wp, rest = i / wp, y = rest % hp, plane = rest / hp;
-        T total = (T)0;
+        typedef typename topograd_accumulator<T>::type acc;  // float16 adds in float32, rounding once
+        acc total = 0;
         for (ptrdiff_t a = 0; a < kh && y - a * dh >= 0; a++) {
             const ptrdiff_t ty = y - a * dh, oy = ty / sh;
             if (ty % sh != 0 || oy >= oh) continue;
             for (ptrdiff_t b = 0; b < kw && x - b * dw >= 0; b++) {
                 const ptrdiff_t tx = x - b * dw, ox = tx / sw;
                 if (tx % sw != 0 || ox >= ow) continue;
-                total += win[(((plane * oh + oy) * ow + ox) * kh + a) * kw + b];
+                total += (acc)win[(((plane * oh + oy) * ow + ox) * kh + a) * kw + b];
             }
         }
-        out = total;"""),
+        out = (T)total;"""),
     # NumPy's float remainder and floor_divide (topograd_divmod, below); float16 in float32
     "remainder": ("T a, T b", "T out",
                   "out = topograd_remainder(a, b)"),
@@ -455,7 +486,11 @@ template <typename F> __device__ F topograd_floor_divide(F a, F b) {
     return topograd_divmod(a, b, &mod);
 }
 """
-_KERNEL_PREAMBLES = {"remainder": _DIVMOD, "floor_divide": _DIVMOD}
+_ACCUMULATOR = r"""
+template <typename T> struct topograd_accumulator { typedef T type; };
+template <> struct topograd_accumulator<float16> { typedef float type; };
+"""
+_KERNEL_PREAMBLES = {"remainder": _DIVMOD, "floor_divide": _DIVMOD, "col2im": _ACCUMULATOR}
 # NVRTC contracts a * b + c into one fused multiply-add by default, which rounds once
 # where NumPy's and CuPy's separate kernels round twice
 _KERNEL_OPTIONS = {"adam": ("--fmad=false",), "cross_entropy_grad": ("--fmad=false",)}

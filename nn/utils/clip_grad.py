@@ -71,25 +71,31 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
 
 def _scale_(grads, max_norm, total_norm):
     backend = total_norm._backend
-    coef = backend.xp.clip(max_norm / (total_norm.data + 1e-6), max=1.0)
+    xp = backend.xp
+    total = total_norm.data + 1e-6
+    if total.dtype == xp.float32:
+        # The quotient in float64, which rounded to float32 is the float32 quotient (double
+        # rounding is harmless for a division); a float32 gradient takes it as it is, so that
+        # a factor below float32's normal range survives CuPy, whose float32 arithmetic
+        # flushes it to 0 (a norm of 3e38 scaled the gradients to 0, not to 1)
+        total = xp.astype(total, xp.float64)
+    coef = xp.clip(max_norm / total, max=1.0)
     converted = {}
     for g in grads:
-        xp = g._backend.xp
-        # PyTorch scales a float16 gradient in float32 and rounds once: a factor rounded to
-        # float16 first lost bits, and one below 3e-8 became 0 and wiped the gradient out.
-        widened = g.dtype == dtypes.float16
         key = (g._backend, g.dtype)
         factor = converted.get(key)
         if factor is None:
             factor = coef
             if g._backend is not backend:
                 factor = g._backend.asarray(backends.get("cpu").xp.asarray(backend.to_numpy(coef)))
-            factor_dtype = g._backend.native_dtype(dtypes.float32 if widened else g.dtype)
-            factor = converted[key] = xp.astype(xp.asarray(factor), factor_dtype)
-        if widened:
-            g.data[...] = xp.astype(xp.astype(g.data, factor.dtype) * factor, g.data.dtype)
-        else:
-            g.data *= factor
+            # PyTorch scales a float16 gradient in float32 and rounds once: a factor rounded to
+            # float16 first lost bits, and one below 3e-8 became 0 and wiped the gradient out.
+            if g.dtype != dtypes.float32:
+                gxp = g._backend.xp
+                factor_dtype = g._backend.native_dtype(dtypes.float32 if g.dtype == dtypes.float16 else g.dtype)
+                factor = gxp.astype(gxp.asarray(factor), factor_dtype)
+            converted[key] = factor
+        g._backend.scale_by_factor_(g.data, factor)
         count_change(g)
 
 
