@@ -447,6 +447,16 @@ class Backend:
         e = xp.exp(-xp.abs(x))
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
+    def tanh_gradient(self, gy, y):
+        """``gy * (1 - y * y)``, tanh's gradient from its output ``y``, rounded at each step
+        as written (a backend may fuse the steps, not the roundings)."""
+        return gy * (1 - y * y)
+
+    def sigmoid_gradient(self, gy, y):
+        """``gy * y * (1 - y)``, the sigmoid's gradient from its output, rounded at each
+        step as written (a backend may fuse the steps, not the roundings)."""
+        return gy * y * (1 - y)
+
     def relu(self, x):
         """``max(x, 0)`` and its ``relu_mask`` (all that ReLU's backward needs). A
         backend may write both into reused scratch memory."""

@@ -484,12 +484,8 @@ class TanhGrad(Function):
     def gradient(gy, y):
         """``gy * (1 - y * y)`` of the tensors, as an array (float16 rounded once: see Tanh)."""
         if y.dtype == dtypes.float16:
-            return through_float32(TanhGrad.kernel, gy, y)
-        return TanhGrad.kernel(gy.data, y.data)
-
-    @staticmethod
-    def kernel(gy, y):
-        return gy * (1 - y * y)
+            return through_float32(y._backend.tanh_gradient, gy, y)
+        return y._backend.tanh_gradient(gy.data, y.data)
 
     @staticmethod
     def backward(ctx, g):
@@ -539,12 +535,8 @@ class SigmoidGrad(Function):
     def gradient(gy, y):
         """``gy * y * (1 - y)`` of the tensors, as an array (float16 rounded once: see Sigmoid)."""
         if y.dtype == dtypes.float16:
-            return through_float32(SigmoidGrad.kernel, gy, y)
-        return SigmoidGrad.kernel(gy.data, y.data)
-
-    @staticmethod
-    def kernel(gy, y):
-        return gy * y * (1 - y)
+            return through_float32(y._backend.sigmoid_gradient, gy, y)
+        return y._backend.sigmoid_gradient(gy.data, y.data)
 
     @staticmethod
     def backward(ctx, g):

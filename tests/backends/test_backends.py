@@ -116,6 +116,23 @@ def test_concat_into_joins_along_the_last_axis_into_a_slot_and_returns_it(device
     np.testing.assert_array_equal(host(backend, whole), expected)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, composed", [("tanh_gradient", lambda gy, y: gy * (1 - y * y)),
+                                            ("sigmoid_gradient", lambda gy, y: gy * y * (1 - y))])
+def test_activation_gradients_give_their_compositions_bits(device, name, composed, dtype):
+    """tanh's and the sigmoid's backward, one kernel on CUDA, round each step as the
+    composed form does (no fused multiply-add): the same bits, specials included."""
+    backend = backends.get(device)
+    rng = np.random.default_rng(11)
+    y = np.concatenate([rng.uniform(-1, 1, 997), [np.nan, np.inf, -1.0, 1.0, 0.0]]).astype(dtype)
+    gy = np.concatenate([rng.standard_normal(997) * 100, [1.0, 2.0, np.inf, -np.inf, np.nan]]).astype(dtype)
+    on = [backend.from_numpy(a) for a in (gy, y)]
+    with np.errstate(all="ignore"):
+        got, want = (host(backend, f(*on)) for f in (getattr(backend, name), composed))
+    assert got.dtype == want.dtype == dtype
+    np.testing.assert_array_equal(got, want)
+
+
 def test_in_memory_order_of_keeps_the_values_and_takes_the_layout_of_like(device):
     """max_pool2d's gradient laid out like its buffer before the masked writes: the same
     values, and on NumPy the buffer's memory order (an array already so laid out is
