@@ -560,6 +560,12 @@ class Backend:
         reused scratch memory."""
         return x * alpha
 
+    def round_to_float32(self, x):
+        """``x`` (float64) rounded to the nearest float32, kept in float64, subnormals
+        included (a backend whose float32 arithmetic flushes them must keep them here)."""
+        xp = self.xp
+        return xp.astype(xp.astype(x, xp.float32), xp.float64)
+
     def scale_by_factor_(self, x, factor):
         """``x *= factor`` in place, ``factor`` a 0-d floating array rounded to x's dtype
         first (gradient clipping's scale, as PyTorch's); a float16 ``x`` takes a float32

@@ -315,6 +315,11 @@ class CupyBackend(Backend):
         with self._device:
             _kernel("scale_by_float32_factor")(self.xp.astype(factor, self.xp.float64), x)
 
+    def round_to_float32(self, x):
+        # (float) of a float64 below float32's normal range is 0 under CuPy's -ftz=true
+        with self._device:
+            return _kernel("round_to_float32")(x)
+
     def tanh_gradient(self, gy, y):
         return self._fused_gradient("tanh_gradient", gy, y)
 
@@ -374,6 +379,11 @@ class CupyBackend(Backend):
             return out
 
 
+# The float64 c rounded to float32 (to nearest, ties to even), subnormals included: below
+# float32's normal range the multiple of 2 ** -149 that rint picks, as (float) would without the
+# flush of -ftz=true, with which CuPy compiles every kernel
+_FLOAT32_OF_C = ("fabs(c) < 1.1754943508222875e-38 "
+                 "? rint(ldexp(c, 149)) * ldexp(1.0, -149) : (double)(float)c")
 # CUDA elementwise kernels, compiled on first use: (input params, output params, body).
 _KERNEL_SOURCES = {
     "axpy": ("T x, T a", "T y", "y += a * x"),
@@ -385,9 +395,9 @@ _KERNEL_SOURCES = {
     # x *= factor rounded to float32, subnormal included, with no flush to 0: the product of two
     # float32 numbers is exact in float64, so one rounding gives the float32 product's bits
     "scale_by_float32_factor": ("float64 c", "float32 x",
-                                "const double f = fabs(c) < 1.1754943508222875e-38 "
-                                "? rint(ldexp(c, 149)) * ldexp(1.0, -149) : (double)(float)c; "
-                                "x = (float)((double)x * f)"),
+                                f"const double f = {_FLOAT32_OF_C}; x = (float)((double)x * f)"),
+    # c rounded to float32, kept in float64 (clip_grad_norm_'s steps, as PyTorch's float32 ones)
+    "round_to_float32": ("float64 c", "float64 r", f"r = {_FLOAT32_OF_C}"),
     # tanh's and the sigmoid's gradients from their outputs, rounded as Backend's composed forms
     # (no fused multiply-adds: _KERNEL_OPTIONS)
     "tanh_gradient": ("T gy, T y", "T out", "out = gy * ((T)1 - y * y)"),

@@ -71,15 +71,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
 
 def _scale_(grads, max_norm, total_norm):
     backend = total_norm._backend
-    xp = backend.xp
-    total = total_norm.data + 1e-6
-    if total.dtype == xp.float32:
-        # The quotient in float64, which rounded to float32 is the float32 quotient (double
-        # rounding is harmless for a division); a float32 gradient takes it as it is, so that
-        # a factor below float32's normal range survives CuPy, whose float32 arithmetic
-        # flushes it to 0 (a norm of 3e38 scaled the gradients to 0, not to 1)
-        total = xp.astype(total, xp.float64)
-    coef = xp.clip(max_norm / total, max=1.0)
+    coef = _clip_coefficient(backend, max_norm, total_norm.data)
     converted = {}
     for g in grads:
         key = (g._backend, g.dtype)
@@ -97,6 +89,28 @@ def _scale_(grads, max_norm, total_norm):
             converted[key] = factor
         g._backend.scale_by_factor_(g.data, factor)
         count_change(g)
+
+
+def _clip_coefficient(backend, max_norm, total):
+    """PyTorch's ``clamp(max_norm / (total + 1e-6), max=1)`` to the bit. Its ``scalar /
+    tensor`` is the tensor's reciprocal times the scalar (Tensor.__rtruediv__), each rounded
+    in the total's dtype, a float16 total's steps computed in float32 and max_norm taken as
+    a float32 for both: a division was a unit off for about a quarter of float32 totals."""
+    xp = backend.xp
+    if total.dtype == xp.float64:
+        return xp.clip((1.0 / (total + 1e-6)) * max_norm, max=1.0)
+    max_norm = float(backends.get("cpu").xp.float32(max_norm))  # (inf past float32's range, as PyTorch's)
+    if total.dtype == xp.float32:
+        # float32 steps taken in float64, each rounded to float32 there: the reciprocal of a
+        # norm past 8.5e37 is below float32's normal range, which CuPy's float32 arithmetic
+        # flushes to 0 (a norm of 3e38 scaled the gradients to 0, not to 1). The factor stays
+        # float64 (a float32 value), for scale_by_factor_ to take without that flush.
+        reciprocal = backend.round_to_float32(1.0 / xp.astype(total + 1e-6, xp.float64))
+        return xp.clip(backend.round_to_float32(reciprocal * max_norm), max=1.0)
+    wide = backend.native_dtype(dtypes.float32)  # float16 (not on the strict backend)
+    total = xp.astype(xp.astype(total, wide) + 1e-6, total.dtype)
+    reciprocal = xp.astype(1.0 / xp.astype(total, wide), total.dtype)
+    return xp.clip(xp.astype(xp.astype(reciprocal, wide) * max_norm, total.dtype), max=1.0)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):

@@ -116,6 +116,23 @@ def test_concat_into_joins_along_the_last_axis_into_a_slot_and_returns_it(device
     np.testing.assert_array_equal(host(backend, whole), expected)
 
 
+def test_round_to_float32_keeps_subnormals_and_ties_to_even(device):
+    """clip_grad_norm_'s float32 steps, taken in float64: NumPy's float32 rounding, also
+    below float32's normal range (which CuPy's -ftz=true flushes) and at its ties."""
+    backend = backends.get(device)
+    tiny, step = float(np.finfo(np.float32).tiny), 2.0 ** -149
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.uniform(0, 2 * tiny, 500), rng.standard_normal(500) * 1e-20,
+                        [k * step for k in (0.5, 1.5, 2.5, 3.49, 2 ** 23 - 0.5, 2 ** 23 + 1)],
+                        [tiny, -tiny * 0.75, -0.0, 3.5e38, 1e39, np.inf, np.nan, 0.1]])
+    with np.errstate(over="ignore"):  # (1e39 is inf in float32)
+        want = x.astype(np.float32).astype(np.float64)
+        got = host(backend, backend.round_to_float32(backend.from_numpy(x)))
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name, composed", [("tanh_gradient", lambda gy, y: gy * (1 - y * y)),
                                             ("sigmoid_gradient", lambda gy, y: gy * y * (1 - y))])
