@@ -309,7 +309,8 @@ class CupyBackend(Backend):
     def scale_by_factor_(self, x, factor):
         # The factor rounded to float32 can be subnormal (a norm past 8.5e37 clipped to 1),
         # which CuPy's float32 arithmetic flushes to 0: the kernel rounds it in float64 and
-        # multiplies there, one rounding to float32 as the float32 product has.
+        # multiplies there, one rounding to float32 as the float32 product has (a product
+        # below float32's normal range is still flushed, as everywhere on CuPy).
         if x.dtype.char != "f":
             return super().scale_by_factor_(x, factor)
         with self._device:
@@ -392,8 +393,9 @@ _KERNEL_SOURCES = {
                               "if (y == (T)2) z = x * x; else if (y == (T)1) z = x; "
                               "else if (y == (T)0.5) z = sqrt(x); else if (y == (T)-1) z = (T)1 / x; "
                               "else z = pow(x, y)"),
-    # x *= factor rounded to float32, subnormal included, with no flush to 0: the product of two
-    # float32 numbers is exact in float64, so one rounding gives the float32 product's bits
+    # x *= factor rounded to float32, a subnormal factor kept: the product of two float32 numbers
+    # is exact in float64, so one rounding gives the float32 product's bits. (-ftz=true still makes
+    # the casts of x and of the product flush: a subnormal x or product is 0, as in CuPy's multiply.)
     "scale_by_float32_factor": ("float64 c", "float32 x",
                                 f"const double f = {_FLOAT32_OF_C}; x = (float)((double)x * f)"),
     # c rounded to float32, kept in float64 (clip_grad_norm_'s steps, as PyTorch's float32 ones)
