@@ -288,5 +288,10 @@ def test_the_factor_is_pytorchs_reciprocal_times_max_norm_to_the_bit(device, tor
         nn.utils.clip_grads_with_norm_(params, max_norm, ag.tensor(total))
         torch.nn.utils.clip_grads_with_norm_(ref, max_norm, torch.tensor(total))
         for p, r in zip(params, ref):
-            assert p.grad.dtype == r.grad.numpy().dtype
-            np.testing.assert_array_equal(p.grad.numpy(), r.grad.numpy(), err_msg=f"total {total!r}")
+            want = r.grad.numpy()
+            assert p.grad.dtype == want.dtype
+            if device.startswith("cuda") and want.dtype == np.float32:  # (CuPy flushes subnormal products)
+                want = np.where(np.abs(want) < np.finfo(np.float32).tiny, np.copysign(0, want), want)
+            np.testing.assert_array_equal(p.grad.numpy(), want, err_msg=f"total {total!r}")
+            signed = ~np.isnan(want)  # (zeros keep their signs; a NaN's is the platform's)
+            np.testing.assert_array_equal(np.signbit(p.grad.numpy())[signed], np.signbit(want)[signed])
