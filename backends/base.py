@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import dtypes, triangular_solve
+from . import dtypes, runs, triangular_solve
 
 
 def below(high, low, dtype):
@@ -223,6 +223,25 @@ class Backend:
         """Zeros of ``shape`` (values' dtype) with ``values`` added at ``index``;
         repeated indices accumulate. ``index`` is anything ``a[index]`` accepts."""
         raise NotImplementedError
+
+    def sum_runs(self, x, rows, counts):
+        """Row j: the sum of ``x[rows[i]]`` over the j-th run of ``counts[j]`` consecutive
+        entries i (``rows`` None: x's own rows, in order), zeros for an empty run; shape
+        ``(len(counts),) + x.shape[1:]``. embedding_bag's bag sums (see runs.py)."""
+        return runs.sum_runs(self, x, rows, counts)
+
+    def spread_runs(self, g, rows, counts, size):
+        """The adjoint of sum_runs: zeros of ``(size,) + g.shape[1:]`` with ``g[j]`` added
+        at ``rows[i]`` (each in [0, size)) for every entry i of run j; ``rows`` None:
+        each ``g[j]`` repeated ``counts[j]`` times (size entries)."""
+        return runs.spread_runs(self, g, rows, counts, size)
+
+    def first_max_of_runs(self, x, rows, counts):
+        """For a 2-D ``x``: per run j and column c, the entry i of run j (an index into
+        ``rows``) whose ``x[rows[i], c]`` is the run's first maximum as PyTorch's loop
+        finds it (a NaN first in its run stays; later NaNs never win); 0 for an empty
+        run. int64, (len(counts), x.shape[1])."""
+        return runs.first_max_of_runs(self, x, rows, counts)
 
     def einsum(self, subscripts, *operands):
         raise NotImplementedError

@@ -4,7 +4,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import numpy_division, numpy_lu, triangular_solve
+from . import numpy_division, numpy_lu, numpy_runs, triangular_solve
 from .base import Backend, has_zero_stride, reduced_axes
 from .numpy_blas import find_axpy
 from .scratch_pool import ScratchPool
@@ -135,6 +135,15 @@ class NumpyBackend(Backend):
             values = np.reshape(values, (index[0].size,) + tuple(shape[1:]))
         np.add.at(out, index, values)
         return out
+
+    def sum_runs(self, x, rows, counts):
+        return numpy_runs.sum_runs(x, rows, counts)
+
+    def spread_runs(self, g, rows, counts, size):
+        return numpy_runs.spread_runs(g, rows, counts, size)
+
+    def first_max_of_runs(self, x, rows, counts):
+        return numpy_runs.first_max_of_runs(x, rows, counts)
 
     def einsum(self, subscripts, *operands):
         # Contracting pairs by a BLAS product (optimize) pays off past tiny operands: 'ij,jk->ik'

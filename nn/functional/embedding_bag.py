@@ -4,17 +4,19 @@ a 2-D input (fixed length), or runs of a 1-D input cut at ``offsets``; ids equal
 ``padding_idx`` are left out of their bag (and of its count), and an empty bag gives
 zeros.
 
-Vectorized over every id at once, with no loop over bags: each kept id's row is
-looked up (``weight[ids]``, the embedding's lookup), optionally scaled by its
-``per_sample_weights``, and scatter-added into its bag (``IndexAdd``, whose backward
-gathers). 'max' finds each bag's winning id per column with a segmented running max
-(bags are runs of consecutive ids) and gathers those entries of ``weight``, so the
-gradient goes to the first maximum of each bag and column, as PyTorch's. Compositions of autograd
+Vectorized over every id at once, with no loop over bags: a bag is a run of
+consecutive kept ids, and the backend's run kernels (autograd.ops.runs) sum each
+bag's rows of ``weight`` straight from the table, optionally scaled by
+``per_sample_weights`` (then each id's row is looked up first); the gradient spreads
+each bag's gradient back to its ids' rows. 'max' finds each bag's winning id per
+column (``first_max_of_runs``: the first maximum, as PyTorch's loop) and gathers those
+entries of ``weight``, which the gradient reaches alone. Compositions of autograd
 ops, with no gradient code of their own."""
 from autograd import Tensor, is_grad_enabled
 from autograd.ops.elementwise import constant, where
-from autograd.ops.indexing import IndexAdd
+from autograd.ops.runs import sum_runs
 from autograd.ops.shape import expand_dims, reshape
+from backends import dtypes
 
 from .arguments import floating, rounded, same_dtype, widened
 from .embedding import (_FrequencyScaledLookup, _as_indices, _inverse_counts, _renorm_rows_,
@@ -62,37 +64,41 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     indices = _as_indices(input, weight)
     backend = weight._backend
     xp = backend.xp
-    ids, bag_of, bags, keep = _bags(op, indices, offsets, include_last_offset, weight)
+    ids, counts, keep = _bags(op, indices, offsets, include_last_offset, weight)
     if max_norm is not None:  # every id of the input, as PyTorch renormalizes them
         _renorm_rows_(weight, indices, max_norm, norm_type)
     if padding_idx is not None:
         keep = ids != padding_idx if keep is None else keep & (ids != padding_idx)
     scale = None if per_sample_weights is None else reshape(per_sample_weights, (-1,))
     if keep is not None and not bool(xp.all(keep)):
-        ids, bag_of = ids[keep], bag_of[keep]
+        ids, counts = ids[keep], _kept_counts(xp, keep, counts)
         if scale is not None:
             scale = scale[constant(keep, scale)]
     if mode == "max":
-        return _bag_max(weight, ids, bag_of, bags)
-    kept = Tensor._make(ids, backend)
+        return _bag_max(weight, ids, counts)
     if scale_grad_by_freq and weight.requires_grad and is_grad_enabled():
-        rows = _FrequencyScaledLookup.apply(weight, (ids,), _inverse_counts(weight, kept))
+        rows = _FrequencyScaledLookup.apply(weight, (ids,), _inverse_counts(weight, Tensor._make(ids, backend)))
+    elif scale is None and weight.dtype != dtypes.float16:
+        rows = None  # each bag's sum straight from the table
+    else:  # weight[ids], as runs of one id: the gradient takes the backend's spread, not add.at
+        rows = sum_runs(weight, ids, xp.ones(ids.shape, dtype=xp.int64))
+    if rows is None:
+        total = sum_runs(weight, ids, counts)
     else:
-        rows = weight[kept]
-    rows = widened(rows)  # float16 bags add up in float32 and round once, as PyTorch's (5x its error row by row)
-    if scale is not None:
-        rows = rows * expand_dims(scale, -1)
-    total = IndexAdd.apply(rows, (bag_of,), True, (bags, dim))
+        rows = widened(rows)  # float16 bags add up in float32 and round once, as PyTorch's (5x its error row by row)
+        if scale is not None:
+            rows = rows * expand_dims(scale, -1)
+        total = sum_runs(rows, None, counts)
     if mode == "mean":
-        counts = backend.scatter_add((bags,), (bag_of,), xp.ones(bag_of.shape, dtype=total.data.dtype))
-        total = total / constant(xp.reshape(xp.maximum(counts, xp.ones_like(counts)), (bags, 1)), total)
+        divisor = xp.astype(xp.maximum(counts, xp.ones_like(counts)), total.data.dtype)
+        total = total / constant(xp.reshape(divisor, (-1, 1)), total)
     return rounded(total, weight.dtype)
 
 
 def _bags(op, indices, offsets, include_last_offset, weight):
-    """(ids, bag of each id, number of bags, mask of the ids inside a bag or None):
-    the flat ids of a 2-D input and its row numbers, or a 1-D input's ids and the
-    bag each falls in by ``offsets``."""
+    """(ids, number of ids in each bag, mask of the ids inside a bag or None): the flat
+    ids of a 2-D input, its rows' lengths, or a 1-D input's ids and the bags' lengths
+    by ``offsets``. Each bag is a run of consecutive ids."""
     backend = weight._backend
     xp = backend.xp
     data = indices.data
@@ -101,9 +107,7 @@ def _bags(op, indices, offsets, include_last_offset, weight):
             raise ValueError(f"{op}: a 2-D input is a batch of fixed-length bags, one per row, so offsets must "
                              "be None; give a 1-D input with offsets for bags of different lengths")
         bags, length = indices.shape
-        ids = xp.reshape(data, (-1,))
-        position = xp.arange(bags * length, dtype=xp.int64)
-        return ids, position // max(length, 1), bags, None
+        return xp.reshape(data, (-1,)), xp.full((bags,), length, dtype=xp.int64), None
     if indices.ndim != 1:
         raise ValueError(f"{op}: input must be 1-D (with offsets) or 2-D (one bag per row), got shape "
                          f"{indices.shape}")
@@ -118,11 +122,17 @@ def _bags(op, indices, offsets, include_last_offset, weight):
         # The last offset should be the input's length (CSR's row pointers); where it is
         # less, the last bag still runs to the end of the input, as in PyTorch.
         starts = starts[:-1]
-    bags = starts.shape[0]
-    if not bags:  # nothing to put the ids in
-        return data, xp.zeros((n,), dtype=xp.int64), 0, xp.zeros((n,), dtype=xp.bool)
-    bag_of = xp.searchsorted(starts, xp.arange(n, dtype=starts.dtype), side="right") - 1
-    return data, bag_of, bags, None
+    if not starts.shape[0]:  # nothing to put the ids in
+        return data, starts, xp.zeros((n,), dtype=xp.bool)
+    ends = xp.concat((starts[1:], xp.asarray([n], dtype=xp.int64, device=starts.device)))
+    return data, ends - starts, None
+
+
+def _kept_counts(xp, keep, counts):
+    """The number of kept ids in each bag (runs of ``counts`` consecutive ids)."""
+    kept_before = xp.concat((xp.zeros((1,), dtype=xp.int64), xp.cumulative_sum(xp.astype(keep, xp.int64))))
+    ends = xp.cumulative_sum(counts)
+    return xp.take(kept_before, ends) - xp.take(kept_before, ends - counts)
 
 
 def _offsets(op, offsets, n, backend):
@@ -156,37 +166,17 @@ def _offsets(op, offsets, n, backend):
     return starts
 
 
-def _bag_max(weight, ids, bag_of, bags):
-    """The largest entry of each bag's rows, column by column: a segmented running max
-    (a Hillis-Steele scan: log2 of the longest bag passes of elementwise ops, no sort)
-    carries each entry's best value and its position from the start of its bag, so
-    each bag's last entry holds the bag's first maximum; the output gathers those
-    entries of ``weight``, which the gradient reaches alone. Empty bags give 0."""
+def _bag_max(weight, ids, counts):
+    """The largest entry of each bag's rows, column by column: the backend finds each
+    bag's winning id per column, and the output gathers those entries of ``weight``,
+    which the gradient reaches alone. Empty bags give 0."""
     backend = weight._backend
     xp = backend.xp
-    dim = weight.shape[1]
-    if not ids.shape[0]:  # every bag empty: zeros, still of the graph (a scatter of no rows)
-        return IndexAdd.apply(weight[:0], (bag_of,), True, (bags, dim))
-    n = ids.shape[0]
-    best = backend.gather(weight.data, (ids,))  # (kept ids, dim), a new array, updated in place below
-    position_dtype = xp.int32 if n < 2 ** 31 else xp.int64  # half the memory traffic
-    where_best = xp.reshape(xp.arange(n, dtype=position_dtype), (n, 1)) + xp.zeros((1, dim), dtype=position_dtype)
-    counts = backend.scatter_add((bags,), (bag_of,), xp.ones(bag_of.shape, dtype=xp.int64))
-    longest = int(xp.max(counts))
-    shift = 1
-    while shift < longest:  # best[i] covers up to 2 * shift entries of i's bag ending at i
-        same_bag = xp.reshape(bag_of[shift:] == bag_of[:-shift], (-1, 1))
-        earlier, current = best[:-shift, ...], best[shift:, ...]
-        take = same_bag & (earlier >= current)  # ties to the earlier entry: the first maximum
-        # (each right side is a new array before it is written over the old values; the
-        # backend's where: take is a random pattern, on which NumPy's mispredicts, 10x slower)
-        where_best[shift:, ...] = backend.where(take, where_best[:-shift, ...], where_best[shift:, ...])
-        best[shift:, ...] = backend.where(take, earlier, current)
-        shift *= 2
-    nonempty = counts > 0
-    last = xp.where(nonempty, xp.cumulative_sum(counts) - 1, xp.zeros_like(counts))  # each bag's last entry
-    winner = xp.astype(xp.take(where_best, last, axis=0), xp.int64)  # (bags, dim) positions among the kept ids
+    bags, dim = counts.shape[0], weight.shape[1]
+    if not ids.shape[0]:  # every bag empty: zeros, still of the graph (a sum of no rows)
+        return sum_runs(weight, ids, counts)
+    winner = backend.first_max_of_runs(weight.data, ids, counts)  # (bags, dim) places among the kept ids
     rows = xp.take(ids, xp.reshape(winner, (-1,)), axis=0)
     columns = xp.reshape(xp.broadcast_to(xp.arange(dim, dtype=rows.dtype), (bags, dim)), (-1,))
     picked = reshape(weight[constant(rows, weight), constant(columns, weight)], (bags, dim))
-    return where(constant(xp.reshape(nonempty, (bags, 1)), weight), picked, 0.0)
+    return where(constant(xp.reshape(counts > 0, (bags, 1)), weight), picked, 0.0)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
-from benchmarks import attention, cases, interleaved, norm_layers, recurrent_layers
+from benchmarks import attention, cases, embedding_bag, interleaved, norm_layers, recurrent_layers
 from benchmarks.contender import FLOOR, TOPOGRAD, TORCH
 from benchmarks.settings import Settings
 
@@ -135,6 +135,12 @@ def test_recurrent_layer_contenders_compute_the_same_loss(kind):
 def test_norm_layer_contenders_compute_the_same_output(case):
     shape, build = norm_layers.CASES[case]
     outputs = {who: _numpy(call()) for who, call in norm_layers.contenders(shape, build).items()}
+    np.testing.assert_allclose(outputs["topograd"], outputs["torch"], **TOL)
+
+
+@pytest.mark.parametrize("case", sorted(embedding_bag.CASES))
+def test_embedding_bag_contenders_compute_the_same_output(case):
+    outputs = {who: _numpy(call()) for who, call in embedding_bag.contenders(*embedding_bag.CASES[case]).items()}
     np.testing.assert_allclose(outputs["topograd"], outputs["torch"], **TOL)
 
 

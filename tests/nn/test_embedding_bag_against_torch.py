@@ -162,6 +162,78 @@ def test_float32_values_and_a_larger_batch(device, torch):
         check(torch, distinct_table("large" + mode, 50, 8), input, offsets, mode=mode, padding_idx=7)
 
 
+
+def random_bags(rng, num_bags, rows=30):
+    """Bags of 0 to 12 ids (a quarter empty) drawn from few rows, so ids repeat within
+    and across bags."""
+    lengths = rng.integers(0, 13, num_bags) * (rng.random(num_bags) > 0.25)
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    return rng.integers(0, rows, int(lengths.sum())), offsets
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_many_bags_of_many_lengths_with_repeated_ids(device, torch, mode):
+    """Bags of a dozen lengths, empty ones, repeated ids: each length takes its own pass
+    on the NumPy backend, and the gradient gathers each row's repeats."""
+    rng = named_rng("many-bags" + mode)
+    input, offsets = random_bags(rng, 80)
+    table = distinct_table("many-bags" + mode, 30, 4)
+    check(torch, table, input, offsets, mode=mode)
+    check(torch, table, input, offsets, mode=mode, padding_idx=3)
+    check(torch, table, input, np.append(offsets, len(input)), mode=mode, include_last_offset=True)
+    check(torch, table, input[:72].reshape(6, 12), mode=mode, padding_idx=5)
+    if mode == "sum":
+        check(torch, table, input, offsets, rng.standard_normal(len(input)), mode=mode, padding_idx=3)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gradients_are_exact_to_second_order(device, mode):
+    rng = named_rng("gradcheck" + mode)
+    input, offsets = random_bags(rng, 12, rows=6)
+    ids, offsets = ag.tensor(input), ag.tensor(offsets)
+    weight = ag.tensor(distinct_table("gradcheck" + mode, 6, 3), requires_grad=True)
+    fn = lambda w: F.embedding_bag(ids, w, offsets, mode=mode, padding_idx=2) ** 2  # noqa: E731
+    assert ag.gradcheck(fn, [weight]) and ag.gradgradcheck(fn, [weight])
+    if mode == "sum":
+        scale = ag.tensor(rng.standard_normal(len(input)), requires_grad=True)
+        fn = lambda w, s: F.embedding_bag(ids, w, offsets, mode=mode, per_sample_weights=s) ** 2  # noqa: E731
+        assert ag.gradcheck(fn, [weight, scale]) and ag.gradgradcheck(fn, [weight, scale])
+
+
+def test_max_keeps_a_leading_nan_and_skips_later_ones(device, torch):
+    """PyTorch's loop keeps a value until a greater one comes: a NaN first in its bag
+    stays (and gets the gradient), a later one never wins."""
+    nan = np.nan
+    table = np.array([[1.0, nan], [nan, 2.0], [3.0, 1.0], [0.0, 5.0]])
+    (yo, wo, _), (yt, wt, _) = both(torch, table, np.array([0, 1, 2, 3, 1, 0, 2, 1]), np.array([0, 4, 7]),
+                                    mode="max")
+    np.testing.assert_array_equal(yo.numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(wo.grad.numpy(), wt.grad.numpy())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_float16_bags_against_pytorch(device, torch, mode):
+    """Bags add up in float32 and round once. (With per_sample_weights each id's
+    gradient rounds to float16 before the ids of a row add up, a unit in the last place
+    or so from PyTorch's.)"""
+    if device == "strict":
+        pytest.skip("the Array API standard has no float16")
+    rng = named_rng("float16" + mode)
+    input, offsets = random_bags(rng, 40)
+    table = rng.standard_normal((30, 8)).astype(np.float16)
+    psw = rng.standard_normal(len(input)).astype(np.float16) if mode == "sum" else None
+    wo, wt = ag.tensor(table, requires_grad=True), torch.tensor(table, requires_grad=True)
+    yo = F.embedding_bag(ag.tensor(input), wo, ag.tensor(offsets), mode=mode, padding_idx=4,
+                         per_sample_weights=None if psw is None else ag.tensor(psw))
+    yt = torch.nn.functional.embedding_bag(torch.tensor(input), wt, torch.tensor(offsets), mode=mode, padding_idx=4,
+                                           per_sample_weights=None if psw is None else torch.tensor(psw))
+    assert yo.dtype == ag.float16
+    g = rng.standard_normal(tuple(yt.shape)).astype(np.float16)
+    yo.backward(ag.tensor(g))
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(yo.numpy().astype(np.float64), yt.detach().numpy(), rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(wo.grad.numpy().astype(np.float64), wt.grad.numpy(), rtol=4e-3, atol=4e-3)
+
 def test_layer_parameter_init_state_dict_and_repr(device, torch):
     layer = nn.EmbeddingBag(300, 20, mode="max", padding_idx=3)
     reference = torch.nn.EmbeddingBag(300, 20, mode="max", padding_idx=3)
