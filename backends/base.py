@@ -459,6 +459,13 @@ class Backend:
         without float16 GEMMs multiplies float16 matrices in float32, rounding once."""
         return self.xp.matmul(a, b)
 
+    def gemm_operand(self, a):
+        """A matrix that many GEMMs will read (a recurrent weight, once per sequence),
+        laid out as this backend's GEMM reads fastest: its values, possibly ``a`` itself,
+        never to be written. Here ``a`` itself: a GPU's GEMM reads either layout at
+        one speed."""
+        return a
+
     def sigmoid(self, x):
         """``1 / (1 + exp(-x))`` for a floating ``x``, as a fresh array the caller owns,
         with exp of a non-positive number only, so large |x| neither overflows nor warns."""

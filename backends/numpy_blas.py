@@ -1,5 +1,6 @@
-"""The BLAS that NumPy ships, for the one routine the optimizers need and NumPy
-has no function for: axpy, ``y += alpha * x`` in one pass over memory.
+"""The BLAS that NumPy ships, for two routines NumPy has no function for: axpy,
+``y += alpha * x`` in one pass over memory (the optimizers), and omatcopy, a
+transposing copy that keeps to the cache (a recurrent weight made row-major).
 
 NumPy's wheels for 64-bit platforms carry OpenBLAS inside the package (as
 scipy-openblas with 64-bit integers, in ``numpy.libs`` or ``numpy/.dylibs``).
@@ -43,6 +44,28 @@ def _bundled_libraries():
 def find_axpy():
     """``{dtype: function(n, alpha, x_address, 1, y_address, 1)}`` for float32 and
     float64 from NumPy's bundled OpenBLAS, or None where there is none."""
+    return _find("axpy64_", lambda scalar: (ctypes.c_int64, scalar, ctypes.c_void_p, ctypes.c_int64,
+                                            ctypes.c_void_p, ctypes.c_int64))
+
+
+# cblas's constants for a row-major layout and a transpose
+ROW_MAJOR, TRANSPOSE = 101, 112
+
+
+def find_omatcopy():
+    """``{dtype: function(ROW_MAJOR, TRANSPOSE, rows, cols, alpha, a_address, lda,
+    b_address, ldb)}``, OpenBLAS's out-of-place transposing copy (B = alpha A^T), for
+    float32 and float64, or None where there is none. It copies in cache-sized tiles,
+    where NumPy's transposing copy walks one side with a power-of-two stride that
+    misses the cache: a 2048x512 float32 matrix in 0.7 against 7.3 ms."""
+    return _find("omatcopy64_", lambda scalar: (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64,
+                                                scalar, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                                                ctypes.c_int64))
+
+
+def _find(routine, argtypes):
+    """``{dtype: scipy_cblas_<letter><routine>}`` for float32 and float64, bound with
+    ``argtypes(scalar type)``, or None where NumPy's bundled OpenBLAS lacks it."""
     if not _numpy_uses_bundled_openblas():
         return None
     for path in _bundled_libraries():
@@ -52,11 +75,10 @@ def find_axpy():
             continue
         found = {}
         for dtype, (letter, scalar) in _SCALARS.items():
-            function = getattr(library, f"scipy_cblas_{letter}axpy64_", None)
+            function = getattr(library, f"scipy_cblas_{letter}{routine}", None)
             if function is None:
                 break
-            function.argtypes = (ctypes.c_int64, scalar, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                                 ctypes.c_int64)
+            function.argtypes = argtypes(scalar)
             function.restype = None
             found[dtype] = function
         else:

@@ -150,6 +150,29 @@ def test_activation_gradients_give_their_compositions_bits(device, name, compose
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("blas", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("shape", [(256, 64), (5, 3), (1, 4), (4, 1), (0, 3)])
+def test_gemm_operand_keeps_every_bit_and_is_row_major_on_numpy(device, dtype, shape, blas, monkeypatch):
+    """A recurrent weight made ready for many GEMMs: the same values bit for bit (NaN,
+    inf and -0 too), and on NumPy a row-major array (by OpenBLAS's transposing copy,
+    or without it by NumPy's) that a row-major matrix gives back as it is."""
+    backend = backends.get(device)
+    if dtype == "float16" and device != "cpu":
+        pytest.skip("float16 is a NumPy-backend case here")
+    if not blas:
+        monkeypatch.setattr(backend, "blas_omatcopy", None, raising=False)
+    values = np.random.default_rng(12).standard_normal(shape).astype(dtype)
+    values.flat[:3] = [np.nan, -0.0, np.inf][:values.size]
+    weight = backend.xp.permute_dims(backend.from_numpy(np.ascontiguousarray(values.T)), (1, 0))  # as W_hh.T
+    laid = backend.gemm_operand(weight)
+    assert host(backend, laid).tobytes() == values.tobytes()
+    if device == "cpu":
+        assert laid.flags.c_contiguous or dtype == "float16"  # (float16 multiplies through float32 copies)
+        row_major = np.ascontiguousarray(values)
+        assert backend.gemm_operand(row_major) is row_major
+
+
 def test_in_memory_order_of_keeps_the_values_and_takes_the_layout_of_like(device):
     """max_pool2d's gradient laid out like its buffer before the masked writes: the same
     values, and on NumPy the buffer's memory order (an array already so laid out is
@@ -384,10 +407,10 @@ def test_no_blas_axpy_where_numpy_bundles_no_usable_openblas(monkeypatch, tmp_pa
         libraries.append(libc)
     monkeypatch.setattr(numpy_blas, "_bundled_libraries", lambda: iter(libraries))
     monkeypatch.setattr(numpy_blas, "_numpy_uses_bundled_openblas", lambda: True)
-    assert numpy_blas.find_axpy() is None
+    assert numpy_blas.find_axpy() is None and numpy_blas.find_omatcopy() is None
     monkeypatch.undo()
     monkeypatch.setattr(numpy_blas, "_numpy_uses_bundled_openblas", lambda: False)
-    assert numpy_blas.find_axpy() is None
+    assert numpy_blas.find_axpy() is None and numpy_blas.find_omatcopy() is None
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -284,3 +284,32 @@ def test_a_plain_lstm_backward_writes_each_step_into_its_slot_without_a_stack(to
     (tout * tout).sum().backward()
     for name, p in theirs.named_parameters():
         np.testing.assert_allclose(getattr(ours, name).grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_the_forward_steps_multiply_by_a_row_major_weight_and_match_torch(torch, monkeypatch, kind):
+    """The layers pass W_hh transposed, a column-major view, which OpenBLAS multiplies
+    slowly; each sequence's forward takes a row-major copy once (Backend.gemm_operand)
+    and every step's GEMM reads that. Outputs and gradients stay PyTorch's."""
+    import nn
+    from backends.numpy_backend import NumpyBackend
+    steps, batch = 5, 3
+    x = np.random.default_rng(2).standard_normal((steps, batch, 3)).astype(np.float32)
+    ours, theirs = getattr(nn, kind)(3, 4, device="cpu"), getattr(torch.nn, kind)(3, 4)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    layouts = []
+    matmul = NumpyBackend.matmul
+
+    def recording(self, a, b, **kwargs):
+        if b.shape == (4, ours.weight_hh_l0.shape[0]):  # the recurrent product h @ W_hh.T
+            layouts.append(b.flags.c_contiguous)
+        return matmul(self, a, b, **kwargs)
+    monkeypatch.setattr(NumpyBackend, "matmul", recording)
+    out, _ = ours(ag.tensor(x, device="cpu"))
+    assert layouts == [True] * steps, layouts
+    tout, _ = theirs(torch.tensor(x))
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(getattr(ours, name).grad.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-5)

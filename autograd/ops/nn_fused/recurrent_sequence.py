@@ -16,7 +16,12 @@ then reuses their blocks for the backward's own arrays, where arrays kept to the
 of backward (or one (steps, batch, gates * hidden) array) took fresh pages, and page
 faults, at every call. Under create_graph the op recomputes its steps with the step op and
 differentiates that graph, recorded (as activation checkpointing does), so the
-gradient differentiates again to any order."""
+gradient differentiates again to any order.
+
+Each forward reads W_hh (transposed, as the layers pass it) through the backend's
+``gemm_operand``: on NumPy a row-major copy, made once, which each step's GEMM reads
+faster than the column-major view (an LSTM step at batch 32, hidden 64: 17 -> 10 us).
+Backward multiplies by W_hh itself (``w_hh_t.T``), row-major already."""
 from ..elementwise import float_sum
 from ..shape import split, stack
 from ...function import Function
@@ -36,9 +41,9 @@ class RNNSequence(Function):
         backend = projected._backend
         gx, out = _inputs_and_outputs(backend, projected, h0, steps, 1)
         hs = [None] * steps
-        h = h0.data
+        h, w = h0.data, backend.gemm_operand(w_hh_t.data)
         for t in _time_order(steps, reverse):
-            h = hs[t] = _rnn_forward(backend, gx[t, ...], h, w_hh_t.data, nonlinearity)
+            h = hs[t] = _rnn_forward(backend, gx[t, ...], h, w, nonlinearity)
             out[t, ...] = h
         ctx.steps, ctx.reverse, ctx.nonlinearity = steps, reverse, nonlinearity
         ctx.save_for_backward(projected, h0, w_hh_t, *hs)
@@ -79,9 +84,9 @@ class LSTMSequence(Function):
         backend = projected._backend
         gx, out = _inputs_and_outputs(backend, projected, h0, steps, 4)
         hs, cs, gates = [None] * steps, [None] * steps, [None] * steps
-        h, c = h0.data, c0.data
+        h, c, w = h0.data, c0.data, backend.gemm_operand(w_hh_t.data)
         for t in _time_order(steps, reverse):
-            h, c, gates[t] = _lstm_forward(backend, gx[t, ...], h, c, w_hh_t.data)
+            h, c, gates[t] = _lstm_forward(backend, gx[t, ...], h, c, w)
             hs[t], cs[t] = h, c
             out[t, ...] = h  # (the standard indexes every axis)
         ctx.steps, ctx.reverse = steps, reverse
@@ -129,9 +134,9 @@ class GRUSequence(Function):
         backend = projected._backend
         gx, out = _inputs_and_outputs(backend, projected, h0, steps, 3)
         hs, gates, gh_ns = [None] * steps, [None] * steps, [None] * steps
-        h, b = h0.data, None if b_hh is None else b_hh.data
+        h, w, b = h0.data, backend.gemm_operand(w_hh_t.data), None if b_hh is None else b_hh.data
         for t in _time_order(steps, reverse):
-            h, gates[t], gh_ns[t] = _gru_forward(backend, gx[t, ...], h, w_hh_t.data, b)
+            h, gates[t], gh_ns[t] = _gru_forward(backend, gx[t, ...], h, w, b)
             hs[t] = out[t, ...] = h
         ctx.steps, ctx.reverse = steps, reverse
         ctx.save_for_backward(projected, h0, w_hh_t, b_hh, *hs, *gates, *gh_ns)
