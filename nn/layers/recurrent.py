@@ -153,9 +153,15 @@ class RNNBase(Module):
         names = self._weight_names[k]
         w_ih, w_hh = getattr(self, names[0]), getattr(self, names[1])
         b_ih, b_hh = (getattr(self, names[2]), getattr(self, names[3])) if self.bias else (None, None)
-        projected = x @ w_ih.T
-        if b_ih is not None:
-            projected = projected + (b_ih + b_hh if self.fold_hidden_bias else b_ih)
+        bias = None if b_ih is None else (b_ih + b_hh if self.fold_hidden_bias else b_ih)
+        if x.dtype == w_ih.dtype and (bias is None or bias.dtype == x.dtype):
+            # one GEMM with the bias added in place (no second (rows, gates) array), and
+            # the weight's gradient as gy.T @ x, which OpenBLAS runs faster than x.T @ gy
+            # transposed (the LSTM's (1024, 32) by (32, 256) at float32, forward and
+            # backward: 0.90 -> 0.71 ms)
+            projected = nn_fused.linear(x, w_ih, bias)
+        else:  # mixed dtypes promote, as the composed ops do
+            projected = x @ w_ih.T if bias is None else x @ w_ih.T + bias
         hidden_bias = None if self.fold_hidden_bias else b_hh
         # The LSTM's projection h = W_hr (o * tanh(c)): weight_hr is registered last.
         w_hr_t = getattr(self, names[-1]).T if self.proj_size else None

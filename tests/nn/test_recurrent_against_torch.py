@@ -300,3 +300,25 @@ def test_a_cell_without_bias_registers_absent_biases_as_pytorch(cell, torch):
     assert list(ours._parameters) == list(theirs._parameters)
     assert ours.bias_ih is None and ours.bias_hh is None
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight_ih", "weight_hh"]
+
+
+@pytest.mark.parametrize("kind,bias", [("lstm", True), ("gru", True), ("rnn_tanh", False)])
+def test_the_input_projection_is_one_linear_op_with_pytorch_gradients(torch, monkeypatch, kind, bias):
+    """Each layer-direction projects its whole input in one fused linear op (one GEMM, the
+    biases that fold into it added in place, the GRU's b_ih alone), where a GEMM and then
+    a broadcast add made a second (rows, gates) array; values and every gradient stay
+    PyTorch's, both directions."""
+    from autograd.ops import nn_fused
+    calls = []
+    linear = nn_fused.linear
+    monkeypatch.setattr(nn_fused, "linear", lambda *args: calls.append(args[2] is not None) or linear(*args))
+    ours, theirs = _pair(torch, kind, bias=bias, bidirectional=True)
+    x = np.random.default_rng(3).standard_normal((5, 2, INPUT))
+    out, _ = ours(ag.tensor(x))
+    assert calls == [bias, bias]
+    tout, _ = theirs(torch.tensor(x))
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(getattr(ours, name).grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12)
