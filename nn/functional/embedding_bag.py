@@ -124,7 +124,7 @@ def _bags(op, indices, offsets, include_last_offset, weight):
         starts = starts[:-1]
     if not starts.shape[0]:  # nothing to put the ids in
         return data, starts, xp.zeros((n,), dtype=xp.bool)
-    ends = xp.concat((starts[1:], xp.asarray([n], dtype=xp.int64, device=starts.device)))
+    ends = xp.concat((starts[1:], backend.asarray([n], dtype=dtypes.int64)))  # (CuPy's asarray takes no device=)
     return data, ends - starts, None
 
 
