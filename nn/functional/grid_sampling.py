@@ -24,6 +24,7 @@ from autograd.ops.gather import gather_along_axis
 from autograd.ops.linalg import matmul
 from autograd.ops.shape import concat, reshape, transpose
 from autograd.user_code import user_stacklevel
+from backends import floating_point_warnings_off
 
 from .arguments import floating, same_dtype
 from .resampling import _cubic_far, _cubic_near  # PyTorch's cubic convolution, as interpolate's bicubic
@@ -124,6 +125,17 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     n, c, sizes = input.shape[0], input.shape[1], input.shape[2:]
     if not min(sizes):
         raise ValueError(f"{op}: the input's spatial sizes must be non-zero, got shape {input.shape}")
+    # quietly, as PyTorch's: a grid point at inf, NaN or past the dtype's range over its pixel
+    # coordinate overflows, and inf - floor(inf) is NaN, on the way to the answer (the backward
+    # passes stay quiet: they meet only the NaN made here)
+    with floating_point_warnings_off():
+        out = _sample(input, grid, mode, padding_mode, align_corners)
+    return reshape(out, (n, c) + tuple(grid.shape[1:-1]))
+
+
+def _sample(input, grid, mode, padding_mode, align_corners):
+    """grid_sample's (N, C, P) output, its arguments checked."""
+    n, spatial, sizes = input.shape[0], input.ndim - 2, input.shape[2:]
     # the grid's last axis runs x, y[, z]: its entry k reads the input's axis -1 - k
     points = [_unnormalize(grid[..., spatial - 1 - a], size, align_corners) for a, size in enumerate(sizes)]
     planes = _planes_and_zero(input)
@@ -138,7 +150,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         taps = _cubic_taps if mode == "bicubic" else _linear_taps
         out = _weighted_sum(planes, [taps(x, size, padding_mode, align_corners) for x, size in zip(points, sizes)],
                             sizes)
-    return reshape(out, (n, c) + tuple(grid.shape[1:-1]))
+    return out
 
 
 def _linear_taps(x, size, padding_mode, align_corners):
@@ -195,10 +207,13 @@ def _pad(x, size, padding_mode, align_corners):
 
 def _clip(x, high):
     """x clipped to [0, high] with PyTorch's clip_coordinates gradient: 1 strictly
-    inside, 0 at and beyond either bound (clip's is 1 at the bounds)."""
+    inside, 0 at and beyond either bound (clip's is 1 at the bounds). NaN (a NaN grid
+    point, or an infinite one reflected) clips to 0, as PyTorch's max(NaN, 0) does."""
     xp = x._backend.xp
     inside = constant((x.data > 0) & (x.data < high), x)
-    return where(inside, x, constant(xp.clip(x.data, 0, high), x))
+    clipped = xp.clip(x.data, 0, high)
+    clipped = xp.where(xp.isnan(clipped), xp.zeros_like(clipped), clipped)
+    return where(inside, x, constant(clipped, x))
 
 
 def _reflect(x, twice_low, twice_high):

@@ -309,3 +309,43 @@ def test_float32_with_many_channels_matches_pytorch(torch, padding_mode, align_c
     yt.backward(torch.from_numpy(g))
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(go.grad.numpy(), gt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def pytorch_crashes_at(mode, padding_mode, value):
+    """PyTorch 2.13's CPU kernel dies (SIGSEGV) on these bilinear samples: a NaN point
+    clipped or reflected, an infinite or overflowing one reflected."""
+    if mode != "bilinear" or padding_mode == "zeros":
+        return False
+    return np.isnan(value) or padding_mode == "reflection"
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan, "max"], ids=["inf", "-inf", "nan", "max"])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+def test_grid_points_at_inf_nan_and_overflow_are_quiet_and_match_pytorch(
+        torch, mode, padding_mode, align_corners, value, dtype):
+    """A grid point at ±inf, NaN or the dtype's largest value (whose pixel coordinate
+    overflows) gives PyTorch's values and gradients with no NumPy warning (it warned of
+    overflow in multiply and invalid values in subtract); NaN clipped or reflected reads
+    the first pixel, as PyTorch's max(NaN, 0) = 0."""
+    value = float(np.finfo(dtype).max) if value == "max" else value
+    rng = named_rng(f"grid-nonfinite{mode}{padding_mode}{align_corners}{value}{dtype}")
+    grid = rng.uniform(-1.2, 1.2, (1, 3, 4, 2))
+    grid[0, 0, :3, 0] = grid[0, 1, :3, 1] = value, -value, value  # x, then y, and both of a point
+    grid[0, 2, 0] = value
+    image = rng.standard_normal((1, 2, 3, 4))
+    xo, go = (ag.tensor(a.astype(dtype), requires_grad=True) for a in (image, grid))
+    yo = F.grid_sample(xo, go, mode, padding_mode, align_corners)
+    g = rng.standard_normal(yo.shape).astype(dtype)
+    yo.backward(ag.tensor(g))
+    if pytorch_crashes_at(mode, padding_mode, value):
+        return  # quiet is all there is to check
+    xt, gt = (torch.tensor(a.astype(dtype), requires_grad=True) for a in (image, grid))
+    yt = torch.nn.functional.grid_sample(xt, gt, mode, padding_mode, align_corners)
+    yt.backward(torch.from_numpy(g))
+    tolerance = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-13)
+    for ours, theirs in ((yo, yt), (xo.grad, xt.grad), (go.grad, gt.grad)):
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), **tolerance)
