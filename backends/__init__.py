@@ -9,15 +9,16 @@ import contextlib
 import os
 import threading
 
-import numpy as np
-
-from . import dtypes
+from . import dtypes, quiet_floating_point
 from .base import Backend
 from .cupy_backend import BackendUnavailable
+from .quiet_floating_point import restore as restore_floating_point_warnings
+from .quiet_floating_point import silence as silence_floating_point_warnings
 
 __all__ = ["Backend", "BackendUnavailable", "get", "get_default", "set_default_device",
            "default_device", "available_devices", "cuda_is_available", "manual_seed", "leave_gpus_alone",
-           "dtypes", "floating_point_warnings_off"]
+           "dtypes", "floating_point_warnings_off", "silence_floating_point_warnings",
+           "restore_floating_point_warnings"]
 
 _backends = {}
 
@@ -66,8 +67,9 @@ def floating_point_warnings_off():
     """A context without NumPy's floating-point warnings (overflow, division by zero,
     invalid value), for kernels whose infinities and NaNs on the way are expected. It
     reaches the CPU and array-api-strict backends, which compute with NumPy's functions;
-    CuPy's never warn."""
-    return np.errstate(all="ignore")
+    CuPy's never warn. (0.3 us where np.errstate takes 1; silence_floating_point_warnings and
+    restore_floating_point_warnings are cheaper still, see quiet_floating_point.)"""
+    return quiet_floating_point.floating_point_warnings_off()
 
 
 def get_default():

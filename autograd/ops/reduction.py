@@ -2,7 +2,8 @@
 import math
 import warnings
 
-from backends import dtypes
+from backends import (dtypes, floating_point_warnings_off, restore_floating_point_warnings,
+                      silence_floating_point_warnings)
 
 from ..autocast_mode import autocast_op
 from ..function import Function
@@ -54,7 +55,8 @@ class Prod(Function):
         # prefix times suffix products: exact with zeros, with no division by x.
         x, = ctx.saved_tensors
         lines, kept = grouped(x, ctx.axes)
-        gx = reshape(gy, kept + (1,)) * products_of_the_others(lines, lines.ndim - 1)
+        with floating_point_warnings_off():  # products past the range are inf, quietly, as PyTorch's
+            gx = reshape(gy, kept + (1,)) * products_of_the_others(lines, lines.ndim - 1)
         return ungrouped(gx, x.shape, ctx.axes), None, None
 
 
@@ -101,9 +103,13 @@ class Mean(Function):
         if n == 0:  # NumPy's mean of nothing warns (a division by 0); PyTorch's is a quiet NaN
             return xp.full_like(xp.sum(x.data, axis=axes, keepdims=keepdims), math.nan)
         wider = float32_sum_dtype(x._backend, x.data, x.dtype, axes)
-        if wider is not None:  # added up in float64 where float32 would add one row at a time (see accumulate)
-            return xp.astype(xp.sum(x.data, axis=axes, keepdims=keepdims, dtype=wider) / n, x.data.dtype)
-        return xp.mean(x.data, axis=axes, keepdims=keepdims)
+        token = silence_floating_point_warnings()  # a sum past the range is inf, quietly (see accumulate)
+        try:
+            if wider is not None:  # added up in float64 where float32 would add one row at a time (see accumulate)
+                return xp.astype(xp.sum(x.data, axis=axes, keepdims=keepdims, dtype=wider) / n, x.data.dtype)
+            return xp.mean(x.data, axis=axes, keepdims=keepdims)
+        finally:
+            restore_floating_point_warnings(token)
 
     @staticmethod
     def backward(ctx, gy):
