@@ -17,15 +17,25 @@ def skip_float16_on_strict(device, dtype):
         pytest.skip("the strict backend has no float16")
 
 
-def sum_cases(dtype):
+# Where an overflow meets a cancellation or a zero, the result depends on the order of the
+# steps: in order, top + top + -top + -top is inf and big * big * 0 is NaN, but CuPy's
+# reductions and scans pair the terms in a tree ((top + top) + (-top + -top) is NaN) and
+# multiply float32 in float64 (big * big * 0 is 0): README, known differences on CUDA. Those
+# cases are PyTorch's order, checked where the backend keeps it.
+def _in_order(device):
+    return not device.startswith("cuda")
+
+
+def sum_cases(dtype, device):
     top = float(np.finfo(dtype).max)
-    return [[top, top, 1.0], [-top, -top], [np.inf, -np.inf, 1.0], [top, top, -top, -top]]
+    return [[top, top, 1.0], [-top, -top], [np.inf, -np.inf, 1.0]] + ([[top, top, -top, -top]] if _in_order(device)
+                                                                      else [])
 
 
-def product_cases(dtype):
+def product_cases(dtype, device):
     big = BIG[dtype]
-    return [[big, big, 2.0], [big, -big, 2.0, 0.5], [np.inf, 2.0], [np.inf, 0.0, 2.0], [big, big, 0.0, 2.0],
-            [np.inf, np.inf], [-np.inf, big, 0.0]]
+    return [[big, big, 2.0], [big, -big, 2.0, 0.5], [np.inf, 2.0], [np.inf, 0.0, 2.0], [np.inf, np.inf],
+            [-np.inf, big, 0.0]] + ([[big, big, 0.0, 2.0]] if _in_order(device) else [])
 
 
 REDUCTIONS = {
@@ -57,7 +67,7 @@ def assert_forward_matches(torch, device, ours, theirs, values, dtype):
 @pytest.mark.parametrize("op", list(REDUCTIONS))
 def test_sums_past_the_range_are_quiet_and_match_pytorch(device, torch, op, dtype):
     skip_float16_on_strict(device, dtype)
-    for values in sum_cases(dtype):
+    for values in sum_cases(dtype, device):
         assert_forward_matches(torch, device, *REDUCTIONS[op], values, dtype)
 
 
@@ -65,7 +75,7 @@ def test_sums_past_the_range_are_quiet_and_match_pytorch(device, torch, op, dtyp
 @pytest.mark.parametrize("dtype", ["float32", "float64"])  # (float16 multiplies in float32: README)
 @pytest.mark.parametrize("op", list(PRODUCTS))
 def test_products_past_the_range_are_quiet_and_match_pytorch(device, torch, op, dtype):
-    for values in product_cases(dtype):
+    for values in product_cases(dtype, device):
         assert_forward_matches(torch, device, *PRODUCTS[op], values, dtype)
 
 
