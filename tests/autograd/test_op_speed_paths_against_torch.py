@@ -74,6 +74,12 @@ def test_power_of_negative_bases_matches_torch(exponent, dtype):
     np.testing.assert_array_equal(np.signbit(got)[checked], np.signbit(want)[checked])
 
 
+def _same_bits(a, b):
+    """The same values, NaN where NaN, and the same signs (zeros' too) elsewhere."""
+    return np.array_equal(a, b, equal_nan=True) and np.array_equal(np.signbit(a)[~np.isnan(b)],
+                                                                    np.signbit(b)[~np.isnan(b)])
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("exponent", [2, 1, 0.5, -1])
 def test_the_exponents_numpy_takes_apart_give_its_bits_on_every_backend(device, exponent, dtype):
@@ -85,9 +91,11 @@ def test_the_exponents_numpy_takes_apart_give_its_bits_on_every_backend(device, 
     with np.errstate(all="ignore"):  # (NumPy's warnings at the negative bases and zeros)
         want = base ** np.array(exponent, dtype)
         got = (ag.tensor(base) ** exponent).numpy()
+        # array_api_strict calls np.power, whose loop (not only the ** operator) takes these
+        # routes in NumPy 2.5 but not in 2.2, where the guard backend gives pow's bits instead
+        plain_pow = np.power(base, np.full_like(base, exponent))
     assert got.dtype == want.dtype
-    np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(np.signbit(got)[~np.isnan(want)], np.signbit(want)[~np.isnan(want)])
+    assert _same_bits(got, want) or (device == "strict" and _same_bits(got, plain_pow))
     x = ag.tensor([1.0, 2.0, 3.0, 0.5], dtype=dtype, requires_grad=True)
     (x ** 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.array([2.0, 4.0, 6.0, 1.0], dtype))
