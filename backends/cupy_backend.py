@@ -298,9 +298,10 @@ class CupyBackend(Backend):
 
     def power(self, a, b):
         # CUDA's pow is within 2 ulp, not exact even at x ** 1 (3.0 came back 2.9999999999999996,
-        # so x ** 2's gradient 2 x was 6 - 1 ulp there). NumPy's loop, given one exponent for
-        # all, squares, copies, takes the square root or the reciprocal for 2, 1, 0.5 and -1;
-        # so does this kernel, with the exponent read on the device (no wait).
+        # so x ** 2's gradient 2 x was 6 - 1 ulp there). NumPy, given one exponent for all
+        # (its ** operator; its power loop too from 2.5), squares, copies, takes the square
+        # root or the reciprocal for 2, 1, 0.5 and -1; so does this kernel, with the exponent
+        # read on the device (no wait).
         with self._device:
             if b.ndim == 0 and a.dtype == b.dtype and a.dtype.char in "fd":
                 return _kernel("power_of_one_exponent")(a, b)
