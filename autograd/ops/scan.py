@@ -201,7 +201,14 @@ def _products_before_and_after(x, axis):
     one = _ones_along(x, axis)
     before = cumprod(concat([one, x[part(axis, 0, n - 1)]], axis), axis)
     after = reversed_along(cumprod(reversed_along(concat([x[part(axis, 1, None)], one], axis), axis), axis), axis)
-    return before * after
+    others = before * after
+    # In a line with two zeros or more, every product of the others has a zero factor: an inf
+    # or NaN there is an inf (or a prefix product past the range) times that zero, where
+    # PyTorch gives 0, as the exact product of finite numbers is. Finite entries stay, and
+    # with them the second derivatives of a line with exactly two zeros.
+    xp = x._backend.xp
+    zeros = xp.sum(xp.astype(x.data == 0, xp.int32), axis=axis, keepdims=True)
+    return where(constant((zeros >= 2) & ~xp.isfinite(others.data), x), 0.0, others)
 
 
 def _normal(xp, values):

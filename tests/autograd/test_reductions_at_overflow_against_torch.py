@@ -112,3 +112,29 @@ def test_gradients_of_products_past_the_range_are_quiet_and_exact(device, dtype)
     ag.cumprod(x, axis=0).sum().backward()  # d/dx_0 of x0 + x0 x1 + x0 x1 x2 is 1 + 3 big, d/dx_1 3 big
     np.testing.assert_allclose(x.grad.numpy(), np.array([1 + 3 * big, 3 * big, np.inf], dtype=dtype),
                                rtol=2e-3)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("values", [[np.inf, 0.0, 0.0], [np.nan, 0.0, 2.0, 0.0], ["big", "big", 0.0, 0.0, 3.0],
+                                    [0.0, "big", "big", 0.0]],
+                         ids=["inf", "nan", "prefix-overflows", "inner-overflows"])
+def test_prod_gradient_of_a_line_with_two_zeros_is_zero_as_pytorchs(device, torch, values, dtype):
+    """Each product of the others in such a line has a zero factor: PyTorch's gradient is 0
+    everywhere; the prefix products' inf * 0 gave NaN at the zeros."""
+    values = np.array([BIG[dtype] if v == "big" else v for v in values], dtype=dtype)
+    x = ag.tensor(values, device=device, requires_grad=True)
+    t = torch.tensor(values, requires_grad=True)
+    ag.prod(x).backward()
+    torch.prod(t).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+def test_prod_second_derivatives_of_a_line_with_two_zeros_stay_exact(device):
+    """d2 prod / dx_i dx_j at a line whose only zeros are x_i and x_j is the product of
+    the rest (here 6): the zeros' fix keeps finite entries, so this stays (gradgradcheck)."""
+    x = ag.tensor([0.0, 2.0, 0.0, 3.0], dtype="float64", device=device, requires_grad=True)
+    (g,) = ag.grad(ag.prod(x), x, create_graph=True)
+    (h0,) = ag.grad(g[0], x)
+    np.testing.assert_array_equal(h0.numpy(), [0.0, 0.0, 6.0, 0.0])
+    assert ag.gradgradcheck(ag.prod, (x,))
