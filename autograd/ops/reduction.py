@@ -99,21 +99,27 @@ class Mean(Function):
         for a in axes:
             n *= x.data.shape[a]
         ctx.n = n
-        xp = x._backend.xp
-        if n == 0:  # NumPy's mean of nothing warns (a division by 0); PyTorch's is a quiet NaN
-            return xp.full_like(xp.sum(x.data, axis=axes, keepdims=keepdims), math.nan)
-        wider = float32_sum_dtype(x._backend, x.data, x.dtype, axes)
-        token = silence_floating_point_warnings()  # a sum past the range is inf, quietly (see accumulate)
-        try:
-            if wider is not None:  # added up in float64 where float32 would add one row at a time (see accumulate)
-                return xp.astype(xp.sum(x.data, axis=axes, keepdims=keepdims, dtype=wider) / n, x.data.dtype)
-            return xp.mean(x.data, axis=axes, keepdims=keepdims)
-        finally:
-            restore_floating_point_warnings(token)
+        return mean_array(x._backend, x.data, x.dtype, axes, keepdims, n)
 
     @staticmethod
     def backward(ctx, gy):
         return divide_by_count(_spread(gy, ctx.x_shape, ctx.axes), ctx.n), None, None
+
+
+def mean_array(backend, data, dtype, axes, keepdims, n):
+    """The mean of a bare array ``data`` of canonical ``dtype`` over ``axes``, which hold
+    ``n`` elements: Mean's forward, for the fused ops that work on arrays."""
+    xp = backend.xp
+    if n == 0:  # NumPy's mean of nothing warns (a division by 0); PyTorch's is a quiet NaN
+        return xp.full_like(xp.sum(data, axis=axes, keepdims=keepdims), math.nan)
+    wider = float32_sum_dtype(backend, data, dtype, axes)
+    token = silence_floating_point_warnings()  # a sum past the range is inf, quietly (see accumulate)
+    try:
+        if wider is not None:  # added up in float64 where float32 would add one row at a time (see accumulate)
+            return xp.astype(xp.sum(data, axis=axes, keepdims=keepdims, dtype=wider) / n, data.dtype)
+        return xp.mean(data, axis=axes, keepdims=keepdims)
+    finally:
+        restore_floating_point_warnings(token)
 
 
 def divide_by_count(x, n):
@@ -232,29 +238,73 @@ def removed_degrees(op, ddof, correction, unbiased=None):
 
 
 def _variance(caller, x, axis, ddof, keepdims):
-    x = as_tensor(x)
+    x = floating(x)  # integers as the default float, as their mean
     if x.dtype == dtypes.float16:  # accumulated in float32, as PyTorch does: a float16 sum of squares overflows
         return in_float32(lambda wide: _variance(caller, wide, axis, ddof, keepdims), x)
     axes = normalize_axis(caller, axis, x.ndim)
-    n = 1
-    for a in axes:
-        n *= x.shape[a]
-    if n <= ddof:
+    if _count(x.shape, axes) <= ddof:
         # As NumPy and PyTorch: a warning and a division by 0 (inf, or NaN for 0 / 0),
         # not an error, so that code written for them (a std over a batch of one) ports.
-        warnings.warn(f"{caller}: ddof={ddof} leaves no degrees of freedom for {n} elements, so the "
-                      "result is inf or nan; pass a smaller ddof, or reduce over more elements",
+        warnings.warn(f"{caller}: ddof={ddof} leaves no degrees of freedom for {_count(x.shape, axes)} elements, "
+                      "so the result is inf or nan; pass a smaller ddof, or reduce over more elements",
                       RuntimeWarning, stacklevel=user_stacklevel())
-    centered = x - mean(x, axes, keepdims=True)
-    squares = sum(centered * centered, axes, keepdims)
-    if n:
-        # The mean is rounded (to half a unit of the offset: 0.03 at 1e6 in float32), which
-        # leaves a common shift d in centered and adds n d^2 to the squares (a float32 variance
-        # of 1e6 + N(0, 1) was 0.3% high); sum(centered)^2 / n is that term, and taking it
-        # out (the corrected two-pass algorithm) keeps the variance to a few units of rounding.
-        drift = sum(centered, axes, keepdims)
-        squares = squares - drift * drift / n
-    return squares / (n - ddof if n > ddof else 0)
+    return Variance.apply(x, axes, ddof, keepdims)
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+class Variance(Function):
+    """The variance over ``axes`` with ``ddof`` degrees of freedom removed, as one op: its
+    composition recorded nine ops and backed through eleven (a 16-element std took 30 ops
+    with its sum and backward), and its gradient went through the mean's, which turned
+    an inf into NaN everywhere (inf - inf in the centered values' sum, which is exactly 0).
+    The gradient is PyTorch's: 2 (x - mean(x)) / (n - ddof) times gy."""
+
+    @staticmethod
+    def forward(ctx, x, axes, ddof, keepdims):
+        backend, data = x._backend, x.data
+        n = _count(data.shape, axes)
+        m = mean_array(backend, data, x.dtype, axes, True, n)
+        centered = data - m
+        squares = float_sum(backend, centered * centered, x.dtype, axis=axes, keepdims=True)
+        if n:
+            # The mean is rounded (to half a unit of the offset: 0.03 at 1e6 in float32), which
+            # leaves a common shift d in centered and adds n d^2 to the squares (a float32 variance
+            # of 1e6 + N(0, 1) was 0.3% high); sum(centered)^2 / n is that term, and taking it
+            # out (the corrected two-pass algorithm) keeps the variance to a few units of rounding.
+            drift = float_sum(backend, centered, x.dtype, axis=axes, keepdims=True)
+            squares = squares - drift * drift / n
+            # The gradient's centered values take the shift d = drift / n off too, after x - mean,
+            # which is exact near the mean; where d is finite: an inf input leaves the other
+            # gradients -inf or inf, as PyTorch's, not NaN.
+            xp = backend.xp
+            shift = xp.where(xp.isfinite(drift), drift / n, xp.zeros_like(drift))
+        else:
+            shift = m  # (NaN, an empty slice's mean: its gradient is empty)
+        ctx.axes, ctx.n, ctx.ddof = axes, n, ddof
+        ctx.save_for_backward(x, m, shift)
+        if n > ddof:
+            v = squares / (n - ddof)
+        else:
+            with floating_point_warnings_off():  # (_variance warned already, in the user's words)
+                v = squares / 0
+        return v if keepdims else backend.xp.reshape(v, reduced_shape(data.shape, axes, False))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, m, shift = ctx.saved_tensors
+        scale = 2 / (ctx.n - ctx.ddof) if ctx.n > ctx.ddof else math.inf
+        g = reshape(gy, kept_shape(x.shape, ctx.axes))
+        if _grad_state.enabled:  # create_graph: the mean recorded too, so that it differentiates again
+            return g * scale * ((x - mean(x, ctx.axes, keepdims=True)) - shift), None, None, None
+        with floating_point_warnings_off():  # (inf - inf at an inf input: NaN there, as PyTorch's, quietly)
+            grad = (g.data * scale) * ((x.data - m.data) - shift.data)
+        return Tensor._make(grad, x._backend), None, None, None
 
 
 class StdSqrt(Function):

@@ -139,6 +139,29 @@ def test_var_and_std_with_ddof_keepdims_and_negative_tuple_axes_match_pytorch(de
                           lambda x: x.std(-2, correction=ddof), x0)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in subtract:RuntimeWarning")  # (forward: NumPy's var)
+@pytest.mark.parametrize("values", [[1.0, np.inf, 2.0, 3.0], [-np.inf, 1.0, 2.0, 5.0], [[1.0, 2.0], [np.inf, 0.0]]])
+def test_var_and_std_gradients_at_an_infinite_input_match_pytorch(device, torch, values):
+    # The gradient went through the mean's, whose sum of the centered values (exactly 0) was
+    # inf - inf: NaN everywhere. PyTorch's is 2 (x - mean) / (n - ddof): -inf or inf at the others.
+    assert_like_torch(torch, lambda x: ag.var(x, axis=0, ddof=1), lambda x: x.var(0, correction=1), values)
+    assert_like_torch(torch, lambda x: ag.var(x), lambda x: x.var(correction=0), values)
+    assert_like_torch(torch, lambda x: ag.std(x, axis=0), lambda x: x.std(0, correction=0), values)
+
+
+def test_var_second_derivatives_match_pytorch(device, torch):
+    x0 = np.random.default_rng(2).standard_normal((3, 5)) + 100.0
+    ours, theirs = f64(x0, True), torch.tensor(x0, requires_grad=True)
+    weights = np.arange(3.0)
+    g, = ag.grad((ag.var(ours, axis=1, ddof=1) * f64(weights)).sum(), [ours], create_graph=True)
+    gt, = torch.autograd.grad((theirs.var(1, correction=1) * torch.tensor(weights)).sum(), [theirs],
+                              create_graph=True)
+    assert_same(g, gt)
+    (g * g).sum().backward()
+    (gt * gt).sum().backward()
+    assert_same(ours.grad, theirs.grad)
+
+
 
 def test_correction_is_ddof_under_the_array_api_and_pytorch_name(device, torch):
     """var/std/nanvar/nanstd take correction= (the Array API's, PyTorch's and NumPy 2's
