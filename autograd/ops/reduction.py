@@ -349,9 +349,15 @@ class LogSumExp(Function):
         xp, data = x._backend.xp, x.data
         work = xp.astype(data, x._backend.native_dtype(dtypes.float32)) if x.dtype == dtypes.float16 else data
         shift = _finite_max(xp, work, axes)
-        shifted = xp.exp(work - shift)
-        total = xp.sum(shifted, axis=axes, keepdims=True)
-        kept = xp.astype(xp.log(total) + shift, data.dtype, copy=False)
+        # Quietly, as PyTorch's: what would warn is on the way to the right result, an element
+        # so far below the max that x - max overflows (its exp is 0), a row of -inf (log 0).
+        token = silence_floating_point_warnings()
+        try:
+            shifted = xp.exp(work - shift)
+            total = xp.sum(shifted, axis=axes, keepdims=True)
+            kept = xp.astype(xp.log(total) + shift, data.dtype, copy=False)
+        finally:
+            restore_floating_point_warnings(token)
         ctx.axes = axes
         ctx.save_for_backward(x, shifted, total)
         return kept if keepdims else xp.reshape(kept, reduced_shape(data.shape, axes, False))
@@ -366,7 +372,11 @@ class LogSumExp(Function):
             shifted = (x - constant(_finite_max(x._backend.xp, x.data, ctx.axes), x)).exp()
             return g * (shifted / sum(shifted, ctx.axes, keepdims=True)), None, None
         xp = x._backend.xp
-        grad = shifted.data * (g.data / total.data)  # exp(x - max) / sum: softmax, in one pass over x's size
+        token = silence_floating_point_warnings()  # (an inf element: inf * 0, NaN, as PyTorch's)
+        try:
+            grad = shifted.data * (g.data / total.data)  # exp(x - max) / sum: softmax, in one pass over x's size
+        finally:
+            restore_floating_point_warnings(token)
         return Tensor._make(xp.astype(grad, x.data.dtype, copy=False), x._backend), None, None
 
 

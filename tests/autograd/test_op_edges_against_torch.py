@@ -149,6 +149,16 @@ def test_var_and_std_gradients_at_an_infinite_input_match_pytorch(device, torch,
     assert_like_torch(torch, lambda x: ag.std(x, axis=0), lambda x: x.std(0, correction=0), values)
 
 
+@pytest.mark.parametrize("values", [[1.0, np.inf, 2.0, 3.0], [-np.inf, -np.inf, -np.inf], [1e308, -1e308, 2.0],
+                                    [np.nan, 1.0, 2.0], [[-np.inf, 0.0], [np.inf, -np.inf]]])
+def test_logsumexp_at_infinities_and_far_apart_values_is_quiet_and_pytorchs(device, torch, values):
+    # What NumPy would warn of is on the way to the right result: -1e308 - 1e308 overflows to
+    # -inf, whose exp is 0; a row of -inf is log 0 = -inf; inf's softmax is inf * 0 = NaN.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_like_torch(torch, lambda x: ag.logsumexp(x, axis=0), lambda x: torch.logsumexp(x, 0), values)
+
+
 def test_var_second_derivatives_match_pytorch(device, torch):
     x0 = np.random.default_rng(2).standard_normal((3, 5)) + 100.0
     ours, theirs = f64(x0, True), torch.tensor(x0, requires_grad=True)
