@@ -9,8 +9,8 @@ except at padded positions, which PyTorch's nested-tensor path sets to 0 in eval
 ``is_causal`` hints work as PyTorch's: a hint needs its mask, and the mask (causal
 when the hint is right) gives the result. TransformerEncoder's ``is_causal`` and
 TransformerDecoder's ``tgt_is_causal`` of None mean "look": a mask equal to
-generate_square_subsequent_mask's becomes a hint, as in PyTorch (so the layers leave
-it unread, and a float mask that requires grad gets none)."""
+generate_square_subsequent_mask's for the sequence's length becomes a hint, as in
+PyTorch (so the layers leave it unread, and a float mask that requires grad gets none)."""
 import copy
 import numbers
 
@@ -154,20 +154,31 @@ def _clones(name, layer, num_layers):
     return ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
 
 
-def _is_causal(mask, is_causal):
-    """``is_causal`` as given, or, when it is None, whether ``mask`` is a causal mask
-    (PyTorch's reading of None): generate_square_subsequent_mask's in the mask's dtype,
-    so a bool one is True above the diagonal. Its size is the mask's own: a causal mask
-    of another size than the sequence's is refused by the attention either way."""
+def _is_causal(mask, is_causal, steps):
+    """``is_causal`` as given, or, when it is None, whether ``mask`` is the causal mask of
+    the sequence's ``steps`` (PyTorch's reading of None): generate_square_subsequent_mask's
+    in the mask's dtype, so a bool one is True above the diagonal. A causal mask of another
+    size is no hint, so the attention reads it and refuses its shape, as PyTorch's does
+    (taken as a hint, it went unread and a mask made for other lengths ran silently)."""
     if is_causal is not None or mask is None:
         return bool(is_causal)
     # Anything else is no causal mask (and the attention refuses a non-Tensor or an int mask, naming it)
     if not isinstance(mask, Tensor) or not (mask.dtype == dtypes.bool_ or dtypes.is_floating(mask.dtype)):
         return False
-    size = mask.shape[0] if mask.ndim == 2 else -1
-    if mask.shape != (size, size):
+    if mask.shape != (steps, steps):
         return False
-    return bool((mask == generate_square_subsequent_mask(size, device=mask.device, dtype=mask.dtype)).all())
+    return bool((mask == generate_square_subsequent_mask(steps, device=mask.device, dtype=mask.dtype)).all())
+
+
+def _steps(layers, x):
+    """The length of the sequence ``x`` that ``layers`` take: (S, E) unbatched, else axis 1
+    when the first layer's attention is batch first, axis 0 when not (PyTorch's reading)."""
+    if not isinstance(x, Tensor) or x.ndim == 0:
+        return None  # no sequence: the layers refuse it, naming it
+    if x.ndim < 3:
+        return x.shape[0]
+    first = layers[0] if len(layers) else None
+    return x.shape[1] if getattr(getattr(first, "self_attn", None), "batch_first", False) else x.shape[0]
 
 
 class TransformerEncoder(Module):
@@ -183,7 +194,7 @@ class TransformerEncoder(Module):
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
-        is_causal = _is_causal(mask, is_causal)
+        is_causal = _is_causal(mask, is_causal, _steps(self.layers, src))
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, is_causal=is_causal,
@@ -203,7 +214,7 @@ class TransformerDecoder(Module):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
-        tgt_is_causal = _is_causal(tgt_mask, tgt_is_causal)
+        tgt_is_causal = _is_causal(tgt_mask, tgt_is_causal, _steps(self.layers, tgt))
         output = tgt
         for layer in self.layers:
             output = layer(output, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,

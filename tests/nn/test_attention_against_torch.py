@@ -882,6 +882,57 @@ def test_stack_passes_pytorch_is_causal_hint_to_its_layers(device, torch, kind, 
     assert seen["ours"] is seen["theirs"] is (case in ("float_causal", "bool_causal"))
 
 
+def _stack_with_layout(torch, kind, batch_first):
+    name = "TransformerEncoder" if kind == "encoder" else "TransformerDecoder"
+    extra = {"enable_nested_tensor": False} if kind == "encoder" else {}
+    layer = dict(dim_feedforward=8, dropout=0.0, batch_first=batch_first)
+    theirs = getattr(torch.nn, name)(getattr(torch.nn, name + "Layer")(E_SMALL, HEADS, dtype=torch.float64, **layer),
+                                     1, **extra)
+    ours = getattr(nn, name)(getattr(nn, name + "Layer")(E_SMALL, HEADS, dtype=ag.float64, **layer), 1)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+STACK_LAYOUTS = {  # the input shape for `steps` steps (a batch of 5, the mask size that is wrong), batch_first
+    "seq_first": (lambda steps: (steps, N + 3, E_SMALL), False),
+    "batch_first": (lambda steps: (N + 3, steps, E_SMALL), True),
+    "unbatched": (lambda steps: (steps, E_SMALL), False),
+}
+
+
+@pytest.mark.parametrize("kind", ["encoder", "decoder"])
+@pytest.mark.parametrize("layout", list(STACK_LAYOUTS))
+def test_stack_refuses_a_causal_mask_of_another_size_than_the_sequence_as_pytorch(device, torch, kind, layout):
+    """With no hint, PyTorch compares the mask with the causal mask of the sequence's own
+    length, so a causal mask made for a longer sequence (generate_square_subsequent_mask(5)
+    for 4 steps) is no hint, is read and refused for its shape. topograd compared the mask
+    with a causal mask of the mask's size, took it as a hint and left it unread: it ran
+    causally where PyTorch raises. A mask of the right size is still a hint in every layout."""
+    shape, batch_first = STACK_LAYOUTS[layout]
+    ours, theirs = _stack_with_layout(torch, kind, batch_first)
+    steps = 4
+    rng = named_rng(f"causal_size_{kind}_{layout}")
+    x, memory = rng.standard_normal(shape(steps)), rng.standard_normal(shape(steps + 2))
+    for lib, tensor in ((torch, torch.tensor), (ag, lambda a: ag.tensor(a, dtype=ag.float64))):
+        model = theirs if lib is torch else ours
+        mask = lib.nn.Transformer.generate_square_subsequent_mask(steps + 1, dtype=lib.float64) if lib is torch \
+            else nn.Transformer.generate_square_subsequent_mask(steps + 1, dtype=ag.float64)
+        error = RuntimeError if lib is torch else ValueError
+        with pytest.raises(error, match=r"attn_mask.*5, 5.*4, 4|attn_mask.*4, 4.*5, 5"):
+            _run(kind, model, tensor(x), tensor(memory), mask)
+    seen = {}
+    hint = "is_causal" if kind == "encoder" else "tgt_is_causal"
+    for model, side in ((ours, "ours"), (theirs, "theirs")):
+        model.layers[0].register_forward_pre_hook(lambda m, args, kwargs, side=side: seen.update({side: kwargs[hint]}),
+                                                  with_kwargs=True)
+    out = _run(kind, ours, ag.tensor(x, dtype=ag.float64), ag.tensor(memory, dtype=ag.float64),
+               nn.Transformer.generate_square_subsequent_mask(steps, dtype=ag.float64))
+    ref = _run(kind, theirs, torch.tensor(x), torch.tensor(memory),
+               torch.nn.Transformer.generate_square_subsequent_mask(steps, dtype=torch.float64))
+    assert_close_to_torch(out, ref)
+    assert seen["ours"] is seen["theirs"] is True
+
+
 def test_generate_square_subsequent_mask_refuses_an_integer_dtype(device, torch):
     """-inf has no integer form: PyTorch refuses it (an overflow), and so does topograd,
     naming the dtype, where NumPy's OverflowError came from deep inside."""
