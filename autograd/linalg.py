@@ -24,6 +24,7 @@ from backends import dtypes
 from .autocast_mode import autocast_op
 from .ops.decompositions import (EighResult, QRResult, SVDResult, cholesky, eigh, eigvalsh, matrix_rank, qr, svd,
                                  svdvals)
+from .ops.euclidean_norm import euclidean_norm
 from .ops.elementwise import as_tensor, clone, constant, floating, in_float32, operands, sqrt, where
 from .ops.least_squares import LstsqResult, lstsq
 from .ops.lu import LUFactorResult, LUResult, lu, lu_factor, lu_solve
@@ -90,8 +91,8 @@ def p_norm(op, x, p, axis, keepdims=False):
         # |x| = 256 and vanish below 2.4e-4, which made the norm inf, or 0 with a zero gradient
         return in_float32(lambda wide: p_norm(op, wide, p, axis, keepdims), x)
     axes = normalize_axis(op, axis, x.ndim)
-    if p == 2:  # squares, not |x|^2, so the second derivative is smooth at 0
-        return _root(_sum(x * x, axes, keepdims), 2)
+    if p == 2:
+        return euclidean_norm(x, axes, keepdims)
     size = abs(x)
     if p == 1:
         return _sum(size, axes, keepdims)

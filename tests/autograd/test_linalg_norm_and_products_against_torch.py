@@ -3,6 +3,7 @@ vander, tensorinv and tensorsolve, against torch.linalg in float64: values, grad
 through a random cotangent, second order where PyTorch differentiates, and the errors
 for the calls PyTorch refuses."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -54,6 +55,23 @@ def test_norm_dispatches_as_torch_linalg_norm_to_second_order(torch, shape, kwar
     x = np.random.default_rng(1).standard_normal(shape)
     assert_like_torch(torch, lambda a: ag.linalg.norm(a, **kwargs),
                       lambda a: torch.linalg.norm(a, **torch_keywords(kwargs)), x)
+
+
+@pytest.mark.parametrize("values", [[1.0, math.inf, 2.0], [-math.inf, math.inf], [math.nan, 1.0], [0.0, 0.0, 0.0],
+                                    [[3.0, 4.0], [0.0, 0.0]], [[1e200, 1e200], [1e-200, 0.0]]])
+def test_the_2_norm_at_zeros_infinities_and_overflow_is_quiet_and_pytorchs(device, torch, values):
+    # One op with PyTorch's gradient, x gy / norm (0 where the norm is 0); composed, an inf
+    # entry warned (inf * 0 and inf / inf on the way to PyTorch's NaN), and so did 1e200 squared.
+    for axis in (None, -1):
+        ours, theirs = f64(values, True), torch.tensor(values, dtype=torch.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = ag.linalg.vector_norm(ours, axis=axis)
+            y.sum().backward()
+        yt = torch.linalg.vector_norm(theirs, dim=axis)
+        yt.sum().backward()
+        np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-14)
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-14)
 
 
 def test_norm_matches_numpy_and_gives_integers_the_default_float(device):
