@@ -10,10 +10,11 @@ sqrt(x^2 + 1) as hypot(x, 1) and sqrt(x^2 - 1) as sqrt(|x| - 1) sqrt(|x| + 1), w
 overflow past |x| = 1.3e154 (PyTorch's arcsinh slope is 0 there, not 1/|x|), and
 arctan2's a^2 + b^2 through hypot, which neither underflows nor overflows. The gradients
 at the edges of a domain agree with PyTorch's: arcsin and arccos give +-inf at +-1,
-arctanh inf, arccosh inf at 1 and NaN below it."""
+arctanh inf, arccosh inf at 1 and NaN below it; their second derivatives are +-inf there
+too (1 - x^2 and sqrt(x^2 - 1) are Functions of their own, see OneMinusSquare)."""
 from ..autocast_mode import autocast_op
 from ..function import Function
-from .elementwise import abs, constant, floating, operands, sqrt, where
+from .elementwise import constant, floating, operands, sqrt, where
 from .exponential import hypot
 
 
@@ -44,15 +45,27 @@ class Arcsin(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return gy / sqrt(_one_minus_square(x))
+        return gy / sqrt(OneMinusSquare.apply(x))
 
 
-def _one_minus_square(x):
-    """1 - x^2, as (1 - x)(1 + x) from |x| = 1/2: both factors are exact near +-1, where
-    1 - x * x loses the digits that x * x rounds away. Below, 1 - x * x, whose derivative
-    -2x the product's -(1 + x) + (1 - x) would give with a cancellation near 0."""
-    near_zero = constant(x._backend.xp.abs(x.data) < 0.5, x)
-    return where(near_zero, 1 - x * x, (1 - x) * (1 + x))
+class OneMinusSquare(Function):
+    """1 - x^2, the slopes' denominator of arcsin, arccos and arctanh: (1 - x)(1 + x) from
+    |x| = 1/2, both factors exact near +-1, where 1 - x * x loses the digits that x * x
+    rounds away; below, 1 - x * x. A Function of its own so that its derivative is the
+    one product -2x: the product rule on (1 - x)(1 + x) multiplies each factor by the
+    gradient, and at x = +-1, where that gradient is infinite (the slope's pole), the factor
+    that is 0 made inf * 0 = NaN of a second derivative that is +-inf, as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        xp, data = x._backend.xp, x.data
+        return xp.where(xp.abs(data) < 0.5, 1 - data * data, (1 - data) * (1 + data))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (x * -2)
 
 
 @autocast_op("asin")
@@ -69,7 +82,7 @@ class Arccos(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return -gy / sqrt(_one_minus_square(x))
+        return -gy / sqrt(OneMinusSquare.apply(x))
 
 
 @autocast_op("acos")
@@ -182,10 +195,29 @@ class Arccosh(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        # sqrt(x^2 - 1), which neither cancels near 1 nor overflows past 1.3e154 this way
-        # (of |x|, so that x <= -1, outside the domain, gets PyTorch's values too)
-        size = abs(x)
-        return gy / (sqrt(size - 1) * sqrt(size + 1))
+        return gy / RootOfSquareMinusOne.apply(x)
+
+
+class RootOfSquareMinusOne(Function):
+    """sqrt(x^2 - 1), arccosh's slope's denominator, as sqrt(|x| - 1) sqrt(|x| + 1), which
+    neither cancels near 1 nor overflows past 1.3e154 (of |x|, so that x <= -1, outside the
+    domain, gets PyTorch's values too). A Function of its own so that its derivative is
+    x / sqrt(x^2 - 1): the product rule on the two roots gave the root that is 0 at x = +-1
+    the infinite gradient coming back, and inf * 0 = NaN of a second derivative that is
+    -+inf there, as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = x._backend.xp
+        size = xp.abs(x.data)
+        y = xp.sqrt(size - 1) * xp.sqrt(size + 1)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g * (x / y)
 
 
 def arccosh(x):
@@ -201,7 +233,7 @@ class Arctanh(Function):
     @staticmethod
     def backward(ctx, gy):
         x, = ctx.saved_tensors
-        return gy / _one_minus_square(x)
+        return gy / OneMinusSquare.apply(x)
 
 
 def arctanh(x):

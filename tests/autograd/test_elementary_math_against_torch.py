@@ -148,6 +148,27 @@ def test_gradients_at_the_edges_of_domains():
     assert g.item() == np.inf
 
 
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name, torch_name, points", [
+    ("arcsin", "asin", [-1.0, 1.0, -0.5, 0.9]), ("arccos", "acos", [-1.0, 1.0, 0.25]),
+    ("arctanh", "atanh", [-1.0, 1.0, -0.75]), ("arccosh", "acosh", [1.0, -1.0, 1.5, 3.0, -2.0])])
+def test_second_derivatives_at_the_edges_of_domains_match_torch(name, torch_name, points, dtype, device, torch):
+    """The second derivatives blow up at the domain's edge as the first do: arcsin's
+    x / (1 - x^2)^(3/2) is +-inf at +-1, as PyTorch's. They were NaN: the slope's
+    1 - x^2 was differentiated as the product (1 - x)(1 + x), whose factor 0 met the inf
+    coming back (inf * 0), and arccosh's sqrt(|x| - 1) sqrt(|x| + 1) likewise. (Points
+    near the edges, where PyTorch's slopes cancel, are test_gradient_accuracy.py's.)"""
+    x = ag.tensor(points, dtype=dtype, requires_grad=True)
+    t = torch.tensor(points, dtype=getattr(torch, dtype), requires_grad=True)
+    (g,) = ag.grad(getattr(ag, name)(x).sum(), [x], create_graph=True)
+    (gt,) = torch.autograd.grad(getattr(torch, torch_name)(t).sum(), [t], create_graph=True)
+    (gg,) = ag.grad(g.sum(), [x])
+    (ggt,) = torch.autograd.grad(gt.sum(), [t])
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    _check_same(g, gt, f"{name} gradient", rtol=rtol)
+    _check_same(gg, ggt, f"{name} second derivative", rtol=rtol)
+
 def test_arctan2_gradient_at_the_origin_is_zero_not_nan():
     # (1e-200, 0) is no origin: its gradient, (0, -1e200), is in test_gradient_accuracy.py
     a = ag.tensor([0.0, 0.0], dtype="float64", requires_grad=True)
