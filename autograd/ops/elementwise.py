@@ -1,6 +1,7 @@
 """Elementwise ops. Binary ones broadcast like NumPy; the engine reduces their
 gradients back to each input's shape, so no op here un-broadcasts."""
 import builtins
+import math
 import numbers
 
 from backends import dtypes, restore_floating_point_warnings, silence_floating_point_warnings
@@ -702,23 +703,28 @@ def _integer_bounds(dtype, low, high):
 
 def _clip_to_tensors(x, low, high):
     """clip with a tensor bound, composed of where as torch.clamp computes it: the
-    bound's value (and gradient) where x is past it or the bound is NaN (a NaN bound
-    gives NaN, as in PyTorch), x's where x lies within, ties included; where both
-    bounds cross (low > high), high wins, as in PyTorch."""
+    bound's value (and gradient) where x is past it, x's where x lies within, ties
+    included; where both bounds cross (low > high), high wins, as in PyTorch. A NaN in x
+    or in a bound gives NaN and sends no gradient to any of them, as PyTorch's clamp and
+    the scalar-bound clip: through the where that chose it, a NaN x would pass its
+    gradient on to whatever made the NaN."""
     x = as_tensor(x, low if isinstance(low, Tensor) else high)
     low, high = (None if b is None else as_tensor(b, x) for b in (low, high))
     # checked here, so that a mismatch is named clip's, not that of the comparison inside
     broadcast_shapes("clip", x.shape, *(b.shape for b in (low, high) if b is not None))
+    clipped = x
     if low is not None:
-        x = where(_past_or_nan(x < low, low), low, x)
+        clipped = where(clipped < low, low, clipped)
     if high is not None:
-        x = where(_past_or_nan(x > high, high), high, x)
-    return x
-
-
-def _past_or_nan(past, bound):
-    """Where x is past ``bound``, or the bound is NaN (a test integer bounds can skip)."""
-    return past | (bound != bound) if dtypes.is_floating(bound.dtype) else past
+        clipped = where(clipped > high, high, clipped)
+    can_hold_nan = [t for t in (x, low, high) if t is not None and dtypes.is_floating(t.dtype)]
+    if not can_hold_nan:
+        return clipped
+    xp = x._backend.xp
+    nan = xp.isnan(can_hold_nan[0].data)
+    for t in can_hold_nan[1:]:
+        nan = nan | xp.isnan(t.data)
+    return where(constant(nan, x), math.nan, clipped)
 
 
 class Maximum(Function):

@@ -428,6 +428,42 @@ def test_a_nan_tensor_bound_gives_nan_as_torch(device, torch, side):
           torch.clamp(torch.tensor(values), **{side: torch.tensor(bound), other: torch.tensor(0.25)}))
 
 
+@pytest.mark.parametrize("side", ["min", "max"])
+def test_a_nan_beside_a_tensor_bound_takes_no_gradient_as_torch(device, torch, side):
+    """Where x or the tensor bound is NaN the result is NaN, and PyTorch's clamp sends no
+    gradient to either (nor does the scalar-bound clip, ours or PyTorch's). The tensor-bound
+    clip sent it on through the where that chose the NaN: 1 to a NaN x (so, on to whatever
+    made the NaN), and 1 to a NaN bound."""
+    values = np.array([np.nan, np.nan, 0.5, 2.0, -2.0, 0.5])
+    bound = np.array([0.0, np.nan, np.nan, np.nan, 1.0, 1.0])
+    x, t = ag.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    b, tb = ag.tensor(bound, requires_grad=True), torch.tensor(bound, requires_grad=True)
+    ag.clip(x, **{side: b}).sum().backward()
+    torch.clamp(t, **{side: tb}).sum().backward()
+    _same(x.grad, t.grad)
+    _same(b.grad, tb.grad)
+
+
+def test_a_nan_between_two_tensor_bounds_takes_no_gradient(device, torch):
+    """With both bounds, PyTorch still sends a NaN result's gradient to max where min > max
+    or x > max (its two formulas do not look at NaN); topograd sends it nowhere, as with one
+    bound. Elsewhere the gradients are PyTorch's."""
+    values = np.array([np.nan, 0.5, 0.5, np.nan, 2.0, 0.5, -1.0, 3.0, 0.5])
+    low = np.array([0.0, np.nan, 0.0, 1.0, np.nan, 0.0, 0.0, 0.0, 1.0])
+    high = np.array([1.0, 1.0, np.nan, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    x, t = ag.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    lo, tlo = ag.tensor(low, requires_grad=True), torch.tensor(low, requires_grad=True)
+    hi, thi = ag.tensor(high, requires_grad=True), torch.tensor(high, requires_grad=True)
+    y, ty = ag.clip(x, lo, hi), torch.clamp(t, tlo, thi)
+    _same(y, ty.detach())
+    y.sum().backward()
+    ty.sum().backward()
+    nan = np.isnan(ty.detach().numpy())
+    for ours, theirs in ((x.grad, t.grad), (lo.grad, tlo.grad), (hi.grad, thi.grad)):
+        np.testing.assert_array_equal(ours.numpy()[nan], 0)
+        np.testing.assert_array_equal(ours.numpy()[~nan], theirs.numpy()[~nan])
+
+
 # --- division: the divisor's gradient at a zero numerator ----------------------------------------
 # -gy a / b^2 was worked out as (gy / b) * (a / b): 0 * inf = NaN at a = 0 once gy / b overflowed
 # (a float16 b of 1e-5, a float32 denormal).
