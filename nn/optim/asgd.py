@@ -6,7 +6,7 @@ from .optimizer import Optimizer, decayed_grad
 
 def asgd_update(param, grad, ax, eta, mu, *, step, lr, lambd, alpha, t0, weight_decay, maximize, backend):
     """One ASGD step on backend arrays, in place, in PyTorch's arithmetic order. ``eta``
-    and ``mu`` (float32 0-d arrays, as PyTorch keeps them) are replaced in place by the
+    and ``mu`` (0-d arrays of scalar_state_dtype(), as PyTorch keeps them) are replaced in place by the
     values for the next step; ``step`` is the count including this step."""
     grad = decayed_grad(backend, param, grad, weight_decay, maximize)
     eta_value = float(eta)
@@ -19,7 +19,7 @@ def asgd_update(param, grad, ax, eta, mu, *, step, lr, lambd, alpha, t0, weight_
         del moved
     else:
         ax[...] = param
-    eta[...] = lr / ((1 + lambd * lr * step) ** alpha)  # (rounded to float32)
+    eta[...] = lr / ((1 + lambd * lr * step) ** alpha)  # (rounded to its dtype)
     mu[...] = 1 / max(1, step - t0)
 
 

@@ -8,13 +8,13 @@ def nadam_update(param, grad, exp_avg, exp_avg_sq, mu_product, *, step, lr, beta
                  momentum_decay, decoupled_weight_decay, maximize, backend):
     """One NAdam step on backend arrays, in place, in PyTorch's arithmetic order; ``step``
     is the count including this step, and ``mu_product`` (the product of the momentum
-    factors so far, a float32 0-d array as PyTorch keeps it) is multiplied in place."""
+    factors so far, a 0-d array of scalar_state_dtype() as PyTorch keeps it) is multiplied in place."""
     bias_correction2 = 1 - beta2 ** step
     grad = weight_decayed_grad(backend, param, grad, lr=lr, weight_decay=weight_decay,
                                decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-    mu_product *= mu  # rounded to float32, as PyTorch's
+    mu_product *= mu  # rounded to its dtype (float32 unless the default is float64), as PyTorch's
     mu_product_value = float(mu_product)
     mu_product_next = mu_product_value * mu_next
     update_moments_(backend, exp_avg, exp_avg_sq, grad, beta1, beta2)

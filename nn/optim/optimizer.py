@@ -39,7 +39,7 @@ import numbers
 from collections import defaultdict
 
 import backends
-from autograd import Tensor, enable_grad, no_grad
+from autograd import Tensor, enable_grad, get_default_dtype, no_grad
 from autograd.tensor import HookHandle, check_hook, count_change
 from autograd.user_code import user_frame
 from backends import dtypes
@@ -171,8 +171,8 @@ class Optimizer:
     # an optimizer whose entries depend on the parameter says so in _required_state), which
     # load_state_dict checks for, so a state dict from another optimizer fails there.
     _state_keys = ()
-    # The state entries that are one number, not an array like the parameter: float32 CPU
-    # scalars (see _new_scalar), which keep that type when loaded (see _state_value).
+    # The state entries that are one number, not an array like the parameter: CPU scalars of
+    # scalar_state_dtype() (see _new_scalar), which keep that type when loaded (see _state_value).
     _scalar_state_keys = ("step",)
     # Whether step() has run since the first scheduler of this optimizer was made (scheduled): a
     # scheduler stepped before it warns, as PyTorch's does.
@@ -446,7 +446,7 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Restore hyperparameters and per-parameter state saved by state_dict() (from topograd
         or PyTorch). Values are copied onto each parameter's device and dtype ('step' stays a
-        float32 CPU tensor); a None value (old PyTorch SGD saved {'momentum_buffer': None})
+        CPU scalar of scalar_state_dtype()); a None value (old PyTorch SGD saved {'momentum_buffer': None})
         counts as absent. Everything is checked before anything changes."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
@@ -514,14 +514,15 @@ class Optimizer:
 
     @staticmethod
     def _new_step():
-        """The step counter: a float32 CPU scalar, as in PyTorch, so reading it never waits on a GPU."""
-        return Tensor(0.0, device="cpu", dtype=dtypes.float32)
+        """The step counter: a CPU scalar of scalar_state_dtype(), as in PyTorch, so reading it
+        never waits on a GPU."""
+        return Tensor(0.0, device="cpu", dtype=scalar_state_dtype())
 
     @staticmethod
     def _new_scalar(value):
         """A per-parameter scalar state entry (NAdam's mu_product, ASGD's eta), kept as
-        the step counter is, and rounded to float32 as in PyTorch."""
-        return Tensor(value, device="cpu", dtype=dtypes.float32)
+        the step counter is, and rounded to its dtype as in PyTorch."""
+        return Tensor(value, device="cpu", dtype=scalar_state_dtype())
 
     @staticmethod
     def _advance(step):
@@ -543,9 +544,10 @@ def _state_value(optimizer, index, key, value, param, scalar):
     """One saved state value as a Tensor for ``param``: a fresh copy, never the saved array.
     Like PyTorch, every value but 'step' takes the parameter's dtype, integer ones included
     (an integer moment would otherwise stay integer and truncate every update). The other
-    ``scalar`` entries (NAdam's mu_product, ASGD's eta and mu) stay float32 CPU scalars, as
-    the update makes them, where PyTorch's loading casts them to the parameter's dtype: a
-    float64 run resumed here continues exactly as the uninterrupted run would have."""
+    ``scalar`` entries (NAdam's mu_product, ASGD's eta and mu) stay CPU scalars of
+    scalar_state_dtype(), as the update makes them, where PyTorch's loading casts them to the
+    parameter's dtype: a float64 run resumed here continues exactly as the uninterrupted run
+    would have."""
     name = type(optimizer).__name__
     host_xp = backends.get("cpu").xp
     host = value.numpy() if isinstance(value, Tensor) else host_xp.asarray(value)
@@ -553,7 +555,7 @@ def _state_value(optimizer, index, key, value, param, scalar):
         if host.size != 1:
             raise ValueError(f"{name}.load_state_dict: {key!r} of parameter {index} must be one number, "
                              f"got shape {tuple(host.shape)}")
-        return Tensor(float(host.reshape(())), device="cpu", dtype=dtypes.float32)
+        return Tensor(float(host.reshape(())), device="cpu", dtype=scalar_state_dtype())
     if is_lazy(param):
         raise ValueError(f"{name}.load_state_dict: parameter {index} has no shape yet (an uninitialized "
                          "parameter of a Lazy module), so it cannot take the saved state; run one forward, or "
@@ -566,6 +568,13 @@ def _state_value(optimizer, index, key, value, param, scalar):
     backend = param._backend
     array = backend.asarray(host_xp.asarray(host, dtype=param.dtype, copy=True), param.dtype)
     return Tensor._make(array, backend)
+
+
+def scalar_state_dtype():
+    """The dtype of the one-number state entries (step, NAdam's mu_product, ASGD's eta and mu):
+    float64 under a float64 default dtype, float32 otherwise, PyTorch's rule. A float32
+    mu_product in a float64 run moved each NAdam update by about 1e-8 relative."""
+    return dtypes.float64 if get_default_dtype() == dtypes.float64 else dtypes.float32
 
 
 def owned_copy(backend, array):

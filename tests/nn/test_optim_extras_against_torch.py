@@ -268,6 +268,42 @@ def test_scalar_state_stays_a_float32_cpu_number_for_float64_parameters(name, sc
                                "param_groups": saved["param_groups"]})
 
 
+@pytest.fixture
+def float64_defaults(torch):
+    """Both libraries' default dtype set to float64, as ported float64 training code does."""
+    previous = torch.get_default_dtype()
+    ag.set_default_dtype(ag.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        ag.set_default_dtype(ag.float32)
+        torch.set_default_dtype(previous)
+
+
+@pytest.mark.parametrize("name, kwargs, group_options", CASES, ids=IDS)
+def test_under_a_float64_default_dtype_the_scalar_state_is_float64_as_torch(name, kwargs, group_options, device,
+                                                                           float64_defaults, torch):
+    # PyTorch's scalar state (step, NAdam's mu_product, ASGD's eta and mu) is float64 under a
+    # float64 default dtype: a float32 mu_product moved every NAdam update by about 1e-8 relative.
+    init, grads = _arrays(8, "float64")
+    params, torch_params = _ours(init), _theirs(torch, init)
+    opt = getattr(optim, name)(_groups(params, group_options), **kwargs)
+    ref = getattr(torch.optim, name)(_groups(torch_params, group_options), **kwargs)
+    for step in range(STEPS):
+        _set_grads(params, torch_params, grads[step], torch)
+        opt.step()
+        ref.step()
+        _assert_same(params, torch_params, opt, ref, TOLERANCE["float64"], f"step {step}")
+    fresh = getattr(optim, name)(_groups(_ours(init), {}), **kwargs)
+    fresh.load_state_dict(opt.state_dict())
+    for i, (p, tp) in enumerate(zip(params, torch_params)):
+        for key in opt._scalar_state_keys:
+            expected = str(ref.state[tp][key].dtype).replace("torch.", "")
+            assert opt.state[p][key].dtype == expected, f"{i}.{key}"
+            assert fresh.state[fresh.param_groups[i // 2]["params"][i % 2]][key].dtype == expected, f"{i}.{key}"
+
+
 # --- LBFGS -------------------------------------------------------------------------------------
 
 def _lbfgs_problem(kind, dtype):
