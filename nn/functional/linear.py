@@ -15,7 +15,9 @@ from .arguments import FLOATING, floating, require_tensor, same_dtype
 
 @autocast_op("linear")
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``: one fused GEMM plus bias; ``weight`` is (out, in)."""
+    """``input @ weight.T + bias``: one fused GEMM plus bias; ``weight`` is (out, in). As in
+    PyTorch, ``weight`` may also be (in,), which drops the output's last axis (its bias is
+    0-d), and ``bias`` anything that broadcasts to the output, such as ()."""
     if isinstance(input, Tensor) and isinstance(weight, Tensor) and input._backend is weight._backend:
         x, w = input.data, weight.data  # the hot path: the checks in a few compares
         if (w.ndim == 2 and x.ndim and x.shape[-1] == w.shape[1] and x.dtype == w.dtype
@@ -25,21 +27,36 @@ def linear(input, weight, bias=None):
             return nn_fused.linear(input, weight, bias)
     floating("linear", input)
     floating("linear", weight, "weight")
-    if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    if weight.ndim not in (1, 2):
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features) or 1-D (in_features,), "
+                         f"got shape {weight.shape}")
     if input.ndim == 0:
-        raise ValueError(f"linear: the input is 0-d, but needs a last axis of {weight.shape[1]} features; "
+        raise ValueError(f"linear: the input is 0-d, but needs a last axis of {weight.shape[-1]} features; "
                          "give it shape (..., in_features)")
-    if input.shape[-1] != weight.shape[1]:
+    if input.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: the input's last axis has size {input.shape[-1]} (shape {input.shape}) "
-                         f"but the weight {weight.shape} expects {weight.shape[1]}")
+                         f"but the weight {weight.shape} expects {weight.shape[-1]}")
     same_dtype("linear", input, weight, "the weight")
     if bias is not None:
         require_tensor("linear", bias, "bias")
-        if bias.shape != (weight.shape[0],):
-            raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
         same_dtype("linear", input, bias, "the bias")
-    return nn_fused.linear(input, weight, bias)
+    if weight.ndim == 1:  # one output feature, whose axis the result drops
+        if bias is not None and bias.shape != ():
+            raise ValueError(f"linear: a weight of shape {weight.shape} takes a bias of shape (), got {bias.shape}")
+        out = reshape(nn_fused.linear(input, reshape(weight, (1, weight.shape[0])), None), input.shape[:-1])
+        return out if bias is None else out + bias
+    if bias is None or bias.shape == (weight.shape[0],):
+        return nn_fused.linear(input, weight, bias)
+    out_shape = input.shape[:-1] + weight.shape[:1]
+    if not _broadcasts_to(bias.shape, out_shape):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) or broadcast to the output's "
+                         f"{out_shape}, got {bias.shape}")
+    return nn_fused.linear(input, weight, None) + bias
+
+
+def _broadcasts_to(shape, target):
+    """Whether an array of ``shape`` broadcasts to ``target`` without changing it."""
+    return len(shape) <= len(target) and all(s in (1, t) for s, t in zip(reversed(shape), reversed(target)))
 
 
 @autocast_op("bilinear")

@@ -304,6 +304,34 @@ def test_layer_norm_and_linear_fuzz_match_torch_to_second_order(device, torch, s
         _assert_matches_torch(torch, F.linear, torch.nn.functional.linear, arrays)
 
 
+
+@pytest.mark.parametrize("x_shape, w_shape, b_shape", [
+    ((6, 4), (4,), None), ((4,), (4,), None), ((2, 6, 4), (4,), None), ((2, 6, 4), (4,), ()), ((4,), (4,), ()),
+    ((6, 4), (3, 4), ()), ((6, 4), (3, 4), (1,)), ((4,), (3, 4), ()), ((6, 4), (3, 4), (6, 3)),
+    ((2, 6, 4), (3, 4), (6, 3)), ((2, 6, 4), (3, 4), (1, 3))])
+def test_linear_takes_a_vector_weight_and_a_broadcast_bias_like_torch(device, torch, x_shape, w_shape, b_shape):
+    # PyTorch documents a weight of (in_features,) (the output loses its last axis) and a bias
+    # that broadcasts to the output, () among them; topograd refused both.
+    rng = _rng(f"linear shapes {x_shape} {w_shape} {b_shape}")
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
+    arrays += [] if b_shape is None else [rng.standard_normal(b_shape)]
+    _assert_matches_torch(torch, F.linear, torch.nn.functional.linear, arrays)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, b_shape, match", [
+    ((6, 4), (3, 4), (6,), r"bias must have shape \(3,\) or broadcast to the output's \(6, 3\), got \(6,\)"),
+    ((4,), (3, 4), (6, 3), r"bias must have shape \(3,\) or broadcast to the output's \(3,\), got \(6, 3\)"),
+    ((6, 4), (4,), (1,), r"a weight of shape \(4,\) takes a bias of shape \(\), got \(1,\)"),
+    ((6, 4), (2, 3, 4), None, r"weight must be 2-D \(out_features, in_features\) or 1-D \(in_features,\)"),
+    ((6, 3), (4,), None, r"the weight \(4,\) expects 4")])
+def test_linear_refuses_a_bias_or_weight_that_does_not_fit(device, torch, x_shape, w_shape, b_shape, match):
+    tensors = [ag.ones(x_shape, dtype=ag.float64), ag.ones(w_shape, dtype=ag.float64)]
+    tensors += [] if b_shape is None else [ag.ones(b_shape, dtype=ag.float64)]
+    with pytest.raises(ValueError, match=match):
+        F.linear(*tensors)
+    with pytest.raises(RuntimeError):  # PyTorch refuses them too
+        torch.nn.functional.linear(*(torch.ones(t.shape, dtype=torch.float64) for t in tensors))
+
 ACTIVATIONS = {
     "relu": (F.relu, lambda t, x: t.relu(x)),
     "leaky_relu": (lambda x: F.leaky_relu(x, 0.3), lambda t, x: t.nn.functional.leaky_relu(x, 0.3)),
