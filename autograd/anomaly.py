@@ -1,4 +1,4 @@
-"""detect_anomaly(): stop at the first NaN or inf an op produces, forward or backward."""
+"""detect_anomaly() and set_detect_anomaly(): stop at the first NaN or inf an op produces, forward or backward."""
 import math
 import threading
 
@@ -41,13 +41,34 @@ class _ThreadState(threading.local):
 _state = _ThreadState()  # one for every detect_anomaly: an inner one may begin inside an outer's backward
 
 
-def _innermost(mode):
-    """Whether ``mode`` is the detect_anomaly entered last: only that one checks, as PyTorch's
-    mode is one setting, so an inner detect_anomaly(check_nan=False) turns the checks off."""
-    for observer in reversed(function.observers):
-        if isinstance(observer, detect_anomaly):
-            return observer is mode
-    return False
+class _Mode:
+    """The anomaly mode: one setting for the whole process, as PyTorch's. ``observer`` is in
+    function.observers exactly while the mode is on."""
+    enabled = False
+    check_nan = True
+    observer = None
+
+
+def _switch(enabled, check_nan):
+    """Set the mode; return the (enabled, check_nan) it replaced, for a block to restore."""
+    replaced = (_Mode.enabled, _Mode.check_nan)
+    _Mode.check_nan = bool(check_nan)
+    if enabled and not _Mode.enabled:
+        function.observers.append(_Mode.observer)
+    elif not enabled and _Mode.enabled:
+        function.observers.remove(_Mode.observer)
+    _Mode.enabled = bool(enabled)
+    return replaced
+
+
+def is_anomaly_enabled():
+    """Whether detect_anomaly or set_detect_anomaly(True) has the checks on (PyTorch's name)."""
+    return _Mode.enabled
+
+
+def is_anomaly_check_nan_enabled():
+    """Whether the mode, when on, checks for NaN and inf (off with check_nan=False)."""
+    return _Mode.check_nan
 
 
 class detect_anomaly:
@@ -55,21 +76,45 @@ class detect_anomaly:
     hold: see _produced; an op built of others, as logsumexp over a row of -inf is, can make
     one inside), or a NaN or inf gradient from any op's backward, raises at once,
     naming the op and the line of user code that created it. ``check_nan=False``
-    (PyTorch's argument) turns the checks off."""
+    (PyTorch's argument) turns the checks off. As PyTorch's, it sets the one mode of the
+    process on entry and gives back the mode it found on exit, so an inner
+    detect_anomaly(check_nan=False) turns the checks off until it exits."""
 
     def __init__(self, check_nan=True):
         self.check_nan = check_nan
+        self._replaced = []  # per entry still open: this object may be entered again, nested
 
     def __enter__(self):
-        function.observers.append(self)
+        self._replaced.append(_switch(True, self.check_nan))
         return self
 
     def __exit__(self, *exc):
-        function.observers.remove(self)
+        _switch(*self._replaced.pop())
+
+
+class set_detect_anomaly:
+    """PyTorch's switch of the anomaly mode: ``set_detect_anomaly(True)`` turns
+    detect_anomaly's checks on at once, for the rest of the program (a debugging line at the
+    top of a script), and ``set_detect_anomaly(False)`` off, inside a detect_anomaly block
+    too. Used as a context manager, it gives back on exit the mode it replaced."""
+
+    def __init__(self, mode, check_nan=True):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_detect_anomaly: mode must be True or False, not {type(mode).__name__}")
+        self._replaced = _switch(mode, check_nan)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _switch(*self._replaced)
+
+
+class _Observer:
+    """What the mode does while on: wraps each op's forward and backward with the checks."""
 
     def wrap_forward(self, run):
-        if not _innermost(self):
-            return run
+        check_nan = _Mode.check_nan
 
         def checked(cls, args):
             out = run(cls, args)
@@ -78,7 +123,7 @@ class detect_anomaly:
             for t in outputs:  # an op a backward records (create_graph) is traced to that backward's call
                 if t.grad_fn is not None and t.grad_fn.trace is None:
                     t.grad_fn.trace = where
-            if _state.in_backward or not self.check_nan:
+            if _state.in_backward or not check_nan:
                 return out
             produced = _produced(outputs, args)
             if produced is not None:
@@ -88,8 +133,7 @@ class detect_anomaly:
         return checked
 
     def wrap_backward(self, call):
-        if not _innermost(self):
-            return call
+        check_nan = _Mode.check_nan
 
         def checked(node, grads):
             _state.in_backward += 1
@@ -97,7 +141,7 @@ class detect_anomaly:
                 out = call(node, grads)
             finally:
                 _state.in_backward -= 1
-            if not self.check_nan:
+            if not check_nan:
                 return out
             for i, g in enumerate(out):
                 if g is not None and _not_finite(g):
@@ -106,3 +150,6 @@ class detect_anomaly:
                                        f"{node.trace or '<before detect_anomaly was entered>'}")
             return out
         return checked
+
+
+_Mode.observer = _Observer()

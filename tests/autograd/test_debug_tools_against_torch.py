@@ -201,6 +201,51 @@ def test_detect_anomaly_names_the_backward_that_recorded_a_failing_op(device):
             g.sum().backward()
 
 
+@pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled")
+@pytest.mark.filterwarnings("ignore:Error detected in SqrtBackward0")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_set_detect_anomaly_switches_the_mode_as_torch(device, torch):
+    """PyTorch's debugging line `torch.autograd.set_detect_anomaly(True)` at the top of a script
+    turns the checks on for good (False off again, inside a detect_anomaly block too; as a
+    context manager it restores the mode it replaced); topograd lacked it (AttributeError)."""
+    def raises(lib, tensor):
+        x = tensor([-1.0, 4.0])
+        try:
+            lib.sqrt(x).sum().backward()
+        except RuntimeError:
+            return True
+        return False
+
+    def story(lib, autograd, tensor):
+        # (PyTorch keeps the two queries at its top level, topograd beside set_detect_anomaly)
+        modes = lib if lib is torch else autograd
+        seen = [modes.is_anomaly_enabled(), raises(lib, tensor)]
+        autograd.set_detect_anomaly(True)
+        seen += [modes.is_anomaly_enabled(), modes.is_anomaly_check_nan_enabled(), raises(lib, tensor)]
+        with autograd.set_detect_anomaly(True, check_nan=False):
+            seen += [modes.is_anomaly_enabled(), modes.is_anomaly_check_nan_enabled(), raises(lib, tensor)]
+        seen += [modes.is_anomaly_check_nan_enabled(), raises(lib, tensor)]
+        autograd.set_detect_anomaly(False)
+        seen += [modes.is_anomaly_enabled(), raises(lib, tensor)]
+        with autograd.detect_anomaly():
+            seen += [modes.is_anomaly_enabled(), raises(lib, tensor)]
+            with autograd.set_detect_anomaly(False):
+                seen += [modes.is_anomaly_enabled(), raises(lib, tensor)]
+            seen += [modes.is_anomaly_enabled(), raises(lib, tensor)]
+        seen += [modes.is_anomaly_enabled(), raises(lib, tensor)]
+        return seen
+
+    theirs = story(torch, torch.autograd, lambda v: t64(torch, v))
+    ours = story(ag, ag.anomaly, f64)
+    assert theirs == [False, False, True, True, True, True, False, False, True, True, False, False, True, True,
+                      False, False, True, True, False, False]
+    assert ours == theirs
+    assert function.observers == []  # nothing left watching the ops
+    with pytest.raises(TypeError, match=r"set_detect_anomaly: mode must be True or False, not str"):
+        ag.anomaly.set_detect_anomaly("on")
+    assert not ag.anomaly.is_anomaly_enabled()
+
+
 # --- verified: these matched before the hunt ---------------------------------------------------
 
 def test_gradcheck_skips_inputs_that_need_no_gradient_as_torch_does(device, torch):
