@@ -32,8 +32,9 @@ def _flat_host(t):
     return _host.xp.reshape(_host.xp.asarray(t._backend.to_numpy(t.data), dtype=_host.xp.float64), (-1,))
 
 
-def _jacobians(fn, inputs, wrt, eps, what):
-    """Analytic and numerical Jacobians, one (rows: outputs, columns: input elements) per input."""
+def _jacobians(fn, inputs, wrt, eps, what, check_grad_dtypes=False):
+    """Analytic and numerical Jacobians, one (rows: outputs, columns: input elements) per input.
+    With ``check_grad_dtypes``, a gradient of another dtype than its input fails the check."""
     xp = _host.xp
     outputs = _tensor_outputs(fn(*inputs), what)
     sizes = [o.size for o in outputs]
@@ -51,6 +52,9 @@ def _jacobians(fn, inputs, wrt, eps, what):
             grads = engine.grad([o], [inputs[i] for i in wrt], [v], retain_graph=True, allow_unused=True)
             for i, g in zip(wrt, grads):
                 if g is not None:
+                    if check_grad_dtypes and g.dtype != inputs[i].dtype:
+                        raise GradcheckError(f"{what}: the gradient for input {i} is {g.dtype}, but the input is "
+                                             f"{inputs[i].dtype}; a gradient has its input's dtype")
                     analytic[i][row + j] = _flat_host(g)
         row += o.size
 
@@ -87,7 +91,7 @@ def _output_element(row, sizes):
     return f"output {k} element {row}"
 
 
-def _check(fn, inputs, eps, atol, rtol, what):
+def _check(fn, inputs, eps, atol, rtol, what, check_grad_dtypes=False):
     inputs = _as_tuple(inputs)
     wrt = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not wrt:
@@ -96,7 +100,7 @@ def _check(fn, inputs, eps, atol, rtol, what):
         if inputs[i].dtype.name != "float64":
             raise TypeError(f"{what}: input {i} is {inputs[i].dtype}; finite differences need float64 "
                             "inputs (create them with dtype=ag.float64)")
-    analytic, sizes, numeric = _jacobians(fn, inputs, wrt, eps, what)
+    analytic, sizes, numeric = _jacobians(fn, inputs, wrt, eps, what, check_grad_dtypes)
     xp = _host.xp
     for i in wrt:
         a, n = analytic[i], numeric[i]
@@ -124,17 +128,56 @@ def _verdict(raise_exception, check):
         return False
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def _checked_options(what, reverse_mode, forward_mode):
+    """Refuse PyTorch's options that ask for checks of forward-mode AD, which topograd lacks
+    (``forward_mode``: their names and values), or that turn off the reverse-mode check,
+    the only one left (``reverse_mode``: its name and value)."""
+    for name, value in forward_mode.items():
+        if value:
+            raise NotImplementedError(f"{what}: {name}=True checks forward-mode AD, which topograd lacks; leave "
+                                      "it out (the reverse-mode gradients are checked by default)")
+    name, value = reverse_mode
+    if not value:
+        raise ValueError(f"{what}: {name}=False leaves nothing to check (topograd has no forward-mode AD to "
+                         "check instead); leave it out")
+
+
+# PyTorch's keyword options of both checks, taken so that ported tests run (each is keyword-only there):
+# - fast_mode: PyTorch's fast mode checks random projections of the Jacobian instead of all of it;
+#   here the whole Jacobian is always compared, which fails wherever the fast check would.
+# - nondet_tol: PyTorch's tolerance between two runs of backward, a comparison these checks do not
+#   make (each runs backward once per output element).
+# - check_undefined_grad: PyTorch also runs backward with the output gradients left undefined; these
+#   checks do not (the engine hands a backward zeros for outputs that received no gradient, unless
+#   its Function asked for None with set_materialize_grads(False)).
+# - check_batched_grad: ag.grad(is_grads_batched=True) runs the same passes one entry at a time, so
+#   the batched gradients equal the ones compared here by construction.
+# - masked: for sparse inputs, which topograd does not have.
+# - gen_non_contig_grad_outputs (gradgradcheck): topograd's ops take any memory layout alike.
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *, nondet_tol=0.0,
+              check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+              check_batched_forward_grad=False, check_forward_ad=False, check_backward_ad=True, fast_mode=False,
+              masked=None):
     """Check ``fn``'s gradients with respect to every float64 input that requires
     grad against central differences. Returns True, or raises GradcheckError naming
-    the input and the largest mismatch (returns False with ``raise_exception=False``)."""
-    return _verdict(raise_exception, lambda: _check(fn, inputs, eps, atol, rtol, "gradcheck"))
+    the input and the largest mismatch (returns False with ``raise_exception=False``).
+    ``check_grad_dtypes=True`` also fails a gradient of another dtype than its input; the
+    other PyTorch options are taken (see above), and those of forward-mode AD refused."""
+    _checked_options("gradcheck", ("check_backward_ad", check_backward_ad),
+                     dict(check_forward_ad=check_forward_ad, check_batched_forward_grad=check_batched_forward_grad))
+    return _verdict(raise_exception, lambda: _check(fn, inputs, eps, atol, rtol, "gradcheck", check_grad_dtypes))
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *,
+                  gen_non_contig_grad_outputs=False, nondet_tol=0.0, check_undefined_grad=True,
+                  check_grad_dtypes=False, check_batched_grad=False, check_fwd_over_rev=False,
+                  check_rev_over_rev=True, fast_mode=False, masked=False):
     """Check second derivatives: the gradient of ``fn``'s vector-Jacobian product
     (with random or given ``grad_outputs``, one per output) against finite differences.
-    Returns True, or raises GradcheckError (returns False with ``raise_exception=False``)."""
+    Returns True, or raises GradcheckError (returns False with ``raise_exception=False``).
+    PyTorch's keyword options are taken as gradcheck takes them."""
+    _checked_options("gradgradcheck", ("check_rev_over_rev", check_rev_over_rev),
+                     dict(check_fwd_over_rev=check_fwd_over_rev))
     inputs = _as_tuple(inputs)
     outputs = _tensor_outputs(fn(*inputs), "gradgradcheck")
     if grad_outputs is None:
@@ -162,4 +205,5 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
                                 create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
-    return _verdict(raise_exception, lambda: _check(vjp, (*inputs, *vs), eps, atol, rtol, "gradgradcheck"))
+    return _verdict(raise_exception, lambda: _check(vjp, (*inputs, *vs), eps, atol, rtol, "gradgradcheck",
+                                                    check_grad_dtypes))

@@ -246,6 +246,73 @@ def test_set_detect_anomaly_switches_the_mode_as_torch(device, torch):
     assert not ag.anomaly.is_anomaly_enabled()
 
 
+# PyTorch's keyword options of the two checks, each with a value other than its default
+BOTH_OPTIONS = [dict(fast_mode=True), dict(nondet_tol=1e-12), dict(check_undefined_grad=False),
+                dict(check_grad_dtypes=True), dict(check_batched_grad=True)]
+GRADCHECK_OPTIONS = [("gradcheck", o) for o in BOTH_OPTIONS + [dict(masked=True), dict(check_forward_ad=False)]]
+GRADGRADCHECK_OPTIONS = [("gradgradcheck", o) for o in BOTH_OPTIONS + [
+    dict(masked=True), dict(gen_non_contig_grad_outputs=True), dict(check_rev_over_rev=True)]]
+
+
+@pytest.mark.parametrize("name, options", GRADCHECK_OPTIONS + GRADGRADCHECK_OPTIONS,
+                         ids=lambda o: o if isinstance(o, str) else ",".join(f"{k}={v}" for k, v in o.items()))
+def test_gradchecks_take_torchs_keyword_options_and_give_its_verdicts(device, torch, name, options):
+    """Ported tests call gradcheck(fn, inputs, fast_mode=True) or check_batched_grad=False;
+    topograd refused every option but eps, atol, rtol and raise_exception (TypeError:
+    unexpected keyword argument)."""
+    class TorchWrongSquare(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, gy):
+            x, = ctx.saved_tensors
+            return gy * x
+
+    for ours, theirs in ((lambda x: x.sin() * x, lambda x: x.sin() * x),  # right, to second order
+                         (lambda x: WrongSquare.apply(x) * x, lambda x: TorchWrongSquare.apply(x) * x)):
+        verdict = getattr(ag, name)(ours, (f64([0.3, -0.7]),), raise_exception=False, **options)
+        expected = getattr(torch.autograd, name)(theirs, (t64(torch, [0.3, -0.7]),), raise_exception=False,
+                                                 **options)
+        assert verdict is expected
+
+
+def test_gradchecks_refuse_forward_mode_checks_by_name(device):
+    """topograd has no forward-mode AD, so the checks of it are refused, saying which option to
+    leave out; turning the only check left off is refused as PyTorch refuses it."""
+    x = f64([0.3, -0.7])
+    for options in (dict(check_forward_ad=True), dict(check_batched_forward_grad=True)):
+        with pytest.raises(NotImplementedError, match=rf"gradcheck: {next(iter(options))}=True checks forward-mode "
+                                                      r"AD, which topograd lacks; leave it out"):
+            ag.gradcheck(lambda x: x.sin(), x, **options)
+    with pytest.raises(NotImplementedError, match=r"gradgradcheck: check_fwd_over_rev=True checks forward-mode AD"):
+        ag.gradgradcheck(lambda x: x.sin(), x, check_fwd_over_rev=True)
+    with pytest.raises(ValueError, match=r"gradcheck: check_backward_ad=False leaves nothing to check"):
+        ag.gradcheck(lambda x: x.sin(), x, check_backward_ad=False)
+    with pytest.raises(ValueError, match=r"gradgradcheck: check_rev_over_rev=False leaves nothing to check"):
+        ag.gradgradcheck(lambda x: x.sin(), x, check_rev_over_rev=False)
+
+
+def test_gradcheck_check_grad_dtypes_catches_a_gradient_of_another_dtype(device, monkeypatch):
+    """check_grad_dtypes=True fails where backward gives a gradient of another dtype than its
+    input, as PyTorch's. The engine casts every gradient to its input's dtype, so a stand-in
+    for ag.grad that hands back float32 plays the broken backward."""
+    x = f64([0.3, -0.7])
+    assert ag.gradcheck(ag.sin, x, check_grad_dtypes=True)
+    original = ag.engine.grad
+
+    def float32_gradients(*args, **kwargs):
+        return tuple(None if g is None else g.astype(ag.float32) for g in original(*args, **kwargs))
+
+    monkeypatch.setattr(ag.engine, "grad", float32_gradients)
+    assert ag.gradcheck(ag.sin, x)  # the values are within tolerance: only the dtype is wrong
+    with pytest.raises(ag.GradcheckError, match=r"gradcheck: the gradient for input 0 is float32, but the "
+                                                 r"input is float64"):
+        ag.gradcheck(ag.sin, x, check_grad_dtypes=True)
+
+
 # --- verified: these matched before the hunt ---------------------------------------------------
 
 def test_gradcheck_skips_inputs_that_need_no_gradient_as_torch_does(device, torch):
