@@ -135,6 +135,10 @@ class set_grad_enabled(_Switch):
     called_as = "(False)"
 
     def __init__(self, mode):
+        if mode is None or isinstance(mode, (str, bytes)):
+            # A string is true whatever it says ("False" too), and None is no mode: both would
+            # switch recording by accident (PyTorch refuses all but bools; numbers are taken here).
+            raise TypeError(f"set_grad_enabled: mode must be True or False, not {type(mode).__name__}; pass a bool")
         s = state
         self.mode = bool(mode)
         # The mode this call replaced, and the thread it replaced it in (that thread's

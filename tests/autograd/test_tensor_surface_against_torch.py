@@ -213,6 +213,25 @@ def test_set_grad_enabled_called_as_a_function_sets_the_mode(device, torch):
     assert not double(ag.tensor([1.0], requires_grad=True)).requires_grad and ag.is_grad_enabled()
 
 
+@pytest.mark.parametrize("mode", [None, "False", "no", ""])
+def test_set_grad_enabled_refuses_none_and_strings_as_torch(device, torch, mode):
+    """`ag.set_grad_enabled(args.train)` with a mode read as text ("False" is a true string) or
+    left None switched recording on or off by the value's truth, silently, where PyTorch
+    refuses anything but a bool; now None and strings are refused, leaving the mode as it was."""
+    with pytest.raises(TypeError):
+        torch.set_grad_enabled(mode)
+    assert torch.is_grad_enabled()
+    for outside in (True, False):
+        grad_mode.state.enabled = outside
+        try:
+            with pytest.raises(TypeError, match=rf"set_grad_enabled: mode must be True or False, not "
+                                                rf"{type(mode).__name__}; pass a bool"):
+                ag.set_grad_enabled(mode)
+            assert ag.is_grad_enabled() is outside
+        finally:
+            grad_mode.state.enabled = True
+
+
 def test_comparing_with_none_is_false_and_arithmetic_with_it_a_type_error(device, torch):
     # Today a raw KeyError from the dtype table: `x == None`, `x in [None]`, `x + None`.
     t, tt = both(torch, [1.0, 2.0])
