@@ -76,11 +76,30 @@ _NODE_FIELDS = ("needs_input_grad", "_producers", "scope", "_backend", "_out_dty
                 "_sole_arg", "_n_args", "_producer_nrs", "_saved", "_saved_outputs", "_saved_versions", "_released")
 
 
+class _NodeName(str):
+    """A node's name: the string that messages and drawings show (f"{node.name}"), which may
+    also be called, as PyTorch's ``Node.name()`` is."""
+    __slots__ = ()
+
+    def __call__(self):
+        return str(self)
+
+
+class _ClassName:
+    """``Function.name``: the op's class name. Not a property: a descriptor without __set__,
+    so that a custom Function's forward may keep its own ``ctx.name``, as PyTorch's ctx may
+    (the instance's attribute then wins)."""
+
+    def __get__(self, node, owner=None):
+        return self if node is None else node._node_name
+
+
 class Function:
     """Base class of every op; an instance is both the op's ``ctx`` and its graph node."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls._node_name = _NodeName(cls.__name__)
         # A Function written outside topograd has its gradients checked as PyTorch's engine
         # checks them (see engine._checked_user_grads), on the engine's slow path; the
         # library's own ops, tested against PyTorch, skip it.
@@ -201,9 +220,8 @@ class Function:
         raise TypeError(f"{self.name} is called through its class: {self.name}.apply(...), which runs the static "
                         "forward and records the node (an instance is a node, not a function)")
 
-    @property
-    def name(self):
-        return type(self).__name__
+    name = _ClassName()
+    _node_name = _NodeName("Function")
 
     @property
     def next_functions(self):

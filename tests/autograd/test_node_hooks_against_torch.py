@@ -286,3 +286,32 @@ def test_a_tensor_a_node_hook_returns_and_keeps_is_not_added_into(hook_kind):
     ours, theirs = _kept_replacement(ag, hook_kind), _kept_replacement(torch, hook_kind)
     same_nested(ours, theirs)
     np.testing.assert_array_equal(ours[0], [5.0, 5.0, 5.0])
+
+
+def test_a_nodes_name_is_called_as_torchs_and_a_custom_ctx_may_keep_its_own():
+    """PyTorch's Node.name() is a method: `loss.grad_fn.name()` raised "'str' object is not
+    callable" here, where name is a property. And a custom Function's forward may set
+    ctx.name, as PyTorch's ctx may; here the property refused it ("has no setter")."""
+    nodes = {lib: (lib.tensor(X, requires_grad=True) * 2).exp().grad_fn for lib in (ag, torch)}
+    assert (nodes[ag].name(), nodes[torch].name()) == ("Exp", "ExpBackward0")
+    assert type(nodes[ag].name()) is str
+    assert nodes[ag].name == f"{nodes[ag].name}" == "Exp"  # still the string it was, in messages too
+
+    def labelled(lib):
+        class Labelled(ag.Function if lib is ag else torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, label):
+                ctx.name = label
+                return x * 3
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * len(ctx.name), None  # the label read back
+        x = lib.tensor(X, requires_grad=True)
+        y = Labelled.apply(x, "conv1")
+        y.sum().backward()
+        return y.grad_fn.name, x.grad.numpy()
+
+    (our_name, ours), (their_name, theirs) = labelled(ag), labelled(torch)
+    assert our_name == their_name == "conv1"
+    np.testing.assert_array_equal(ours, theirs)
