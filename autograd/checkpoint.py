@@ -389,7 +389,10 @@ class _Watch:
             if alias is None:
                 self.busy = True  # (the alias is this watch's own op)
                 try:
-                    alias = self.aliases[id(producer)] = _Alias.apply(producer)
+                    # Recorded even where the op that meets the tensor first runs under no_grad
+                    # inside function: the later ops take the same alias, and backward goes through it.
+                    with enable_grad():
+                        alias = self.aliases[id(producer)] = _Alias.apply(producer)
                 finally:
                     self.busy = False
                 self.inner.add(id(alias.grad_fn))

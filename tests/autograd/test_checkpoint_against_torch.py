@@ -349,3 +349,33 @@ def test_a_defaultdict_result_keeps_its_type_and_factory():
     assert type(out) is collections.defaultdict and out.default_factory is list
     out["sin"].sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.cos([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("reentrant", MODES)
+def test_a_tensor_met_first_under_no_grad_still_gets_its_gradient_as_torch(reentrant):
+    """function(a) = a * (2 a computed under no_grad): the recomputation made its alias of a
+    (and of a parameter) at the first op that met it, there under no_grad, so the alias was
+    outside the graph, the later recorded ops took it too, and backward found no path:
+    "grad: inputs[0] was not used". PyTorch's gradients are the plain run's, 2 a and b."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.checkpoint import checkpoint as torch_checkpoint
+    values, weights = np.array([1.0, -2.0, 3.0]), np.array([0.5, 4.0, -1.0])
+
+    def run(lib, checkpointed):
+        a, w = (lib.tensor(v, requires_grad=True) for v in (values, weights))
+
+        def f(a):
+            with lib.no_grad():
+                doubled, scale = a * 2, w.sum()  # a and w are met here first
+            return a * doubled * w / scale
+
+        y = checkpointed(f, a) if checkpointed else f(a)
+        (y ** 2).sum().backward()
+        return a.grad.numpy(), w.grad.numpy()
+
+    plain = run(ag, None)
+    ours = run(ag, lambda f, a: checkpoint(f, a, use_reentrant=reentrant))
+    theirs = run(torch, lambda f, a: torch_checkpoint(f, a, use_reentrant=False))
+    for p, o, t in zip(plain, ours, theirs):
+        np.testing.assert_array_equal(o, p)
+        np.testing.assert_allclose(o, t, rtol=1e-14)
