@@ -4,6 +4,7 @@ use (backends/dtypes.py, PyTorch's): across categories (bool, integer, floating)
 higher category's dtype, so ``result_type(int64, float16)`` is float16 where NumPy
 gives float64; a 0-d tensor yields to one with dimensions within a category; and a
 Python scalar takes the tensors' dtype where its category holds it."""
+import math
 import numbers
 from collections import namedtuple
 
@@ -11,7 +12,23 @@ from backends import dtypes
 
 from .tensor import Tensor, default_dtype
 
-FInfo = namedtuple("FInfo", ["bits", "eps", "max", "min", "smallest_normal", "dtype"])
+
+class FInfo(namedtuple("FInfo", ["bits", "eps", "max", "min", "smallest_normal", "dtype"])):
+    """The standard's six fields, as a tuple, and the two more that NumPy's and PyTorch's
+    finfo have, which code written for them reads (``finfo(x.dtype).tiny`` as a floor)."""
+    __slots__ = ()
+
+    @property
+    def tiny(self):
+        """NumPy's and PyTorch's name for smallest_normal."""
+        return self.smallest_normal
+
+    @property
+    def resolution(self):
+        """The decimal resolution, 10 ** -(the decimal digits eps leaves): 0.001 for float16."""
+        return 10.0 ** -math.floor(-math.log10(self.eps))
+
+
 IInfo = namedtuple("IInfo", ["bits", "max", "min", "dtype"])
 
 
@@ -25,10 +42,11 @@ def _dtype_of(op, value):
         raise TypeError(f"{op}: expected a dtype or a Tensor, got {type(value).__name__} {value!r}") from None
 
 
-def finfo(type):
-    """The limits of a floating dtype (or a tensor's): bits, eps, max, min and
-    smallest_normal as Python floats, and the dtype."""
-    dtype = _dtype_of("finfo", type)
+def finfo(type=None):
+    """The limits of a floating dtype (or a tensor's; the default dtype's where none is
+    given, as PyTorch's): bits, eps, max, min and smallest_normal (also as ``tiny``) and
+    ``resolution`` as Python floats, and the dtype."""
+    dtype = _dtype_of("finfo", default_dtype() if type is None else type)
     if not dtypes.is_floating(dtype):
         raise TypeError(f"finfo: {dtype} is not a floating dtype; for integers use ag.iinfo")
     info = dtypes.finfo(dtype)

@@ -340,6 +340,26 @@ def test_finfo_matches_numpy_and_torch(dtype, torch):
     assert ag.finfo(ag.zeros(1, dtype=dtype)) == got
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_finfo_has_torchs_tiny_and_resolution_and_defaults_to_the_default_dtype(dtype, torch):
+    """`torch.finfo(x.dtype).tiny` (a clamp floor before a log) and `.resolution` failed here
+    with "'FInfo' object has no attribute 'tiny'", and finfo() without a dtype, which gives the
+    default dtype's in PyTorch, with a missing argument."""
+    got, theirs, numpys = ag.finfo(dtype), torch.finfo(getattr(torch, dtype)), np.finfo(dtype)
+    assert got.tiny == theirs.tiny == float(numpys.tiny) and type(got.tiny) is float
+    assert got.resolution == theirs.resolution and type(got.resolution) is float
+    assert np.dtype(dtype).type(got.resolution) == numpys.resolution  # (NumPy's is of the dtype itself)
+    assert len(got) == 6  # still the standard's six fields, as a tuple
+    previous = ag.get_default_dtype()
+    try:
+        ag.set_default_dtype(dtype if dtype != "float16" else "float64")
+        torch.set_default_dtype(getattr(torch, dtype if dtype != "float16" else "float64"))
+        assert ag.finfo() == ag.finfo(ag.get_default_dtype()) and ag.finfo().eps == torch.finfo().eps
+    finally:
+        ag.set_default_dtype(previous)
+        torch.set_default_dtype(torch.float32)
+
+
 @pytest.mark.parametrize("dtype", INTEGERS)
 def test_iinfo_matches_numpy(dtype):
     got, want = ag.iinfo(dtype), np.iinfo(dtype)
