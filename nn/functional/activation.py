@@ -16,12 +16,14 @@ with no gradient code of their own. rrelu's random slopes come from the backend'
 seeded generator and enter as a constant factor, as dropout's mask does."""
 import math
 import numbers
+import warnings
 
 from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import abs as _abs, constant, relu as _relu, sigmoid as _sigmoid, sign as _sign
 from autograd.ops.elementwise import in_float32, tanh as _tanh, where
 from autograd.ops.shape import reshape, split
+from autograd.user_code import user_stacklevel
 from backends import dtypes
 
 from .arguments import floating, real_number, require_tensor, same_dtype
@@ -331,20 +333,23 @@ def _axis(op, x, axis):
 
 
 @autocast_op("softmax")
-def softmax(input, axis=-1, dtype=None):
-    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so it never overflows."""
+def softmax(input, axis=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so it never overflows; an
+    ``axis`` of None is PyTorch's implicit choice (see _implicit_axis)."""
     return _normalized_along(nn_fused.softmax, "softmax", input, axis, dtype)
 
 
 @autocast_op("softmin")
-def softmin(input, axis=-1, dtype=None):
-    """softmax(-x) along ``axis``."""
-    return _normalized_along(nn_fused.softmax, "softmin", -require_tensor("softmin", input), axis, dtype)
+def softmin(input, axis=None, dtype=None):
+    """softmax(-x) along ``axis`` (None: PyTorch's implicit choice, see _implicit_axis)."""
+    input = require_tensor("softmin", input)
+    return _normalized_along(nn_fused.softmax, "softmin", -input, _implicit_axis("softmin", input, axis), dtype)
 
 
 @autocast_op("log_softmax")
-def log_softmax(input, axis=-1, dtype=None):
-    """x - logsumexp(x) along ``axis``, computed stably."""
+def log_softmax(input, axis=None, dtype=None):
+    """x - logsumexp(x) along ``axis``, computed stably (None: PyTorch's implicit choice,
+    see _implicit_axis)."""
     return _normalized_along(nn_fused.log_softmax, "log_softmax", input, axis, dtype)
 
 
@@ -358,10 +363,21 @@ def _normalized_along(fused, op, input, axis, dtype):
                             "say, or None to keep the input's")
         input = input.astype(dtype, copy=False)
     floating(op, input)
-    axis = _axis(op, input, axis)  # checked for a 0-d input too: it takes 0 or -1 only, as in PyTorch
+    axis = _axis(op, input, _implicit_axis(op, input, axis))  # (a 0-d input takes 0 or -1 only, as in PyTorch)
     if input.ndim == 0:
         return fused(reshape(input, (1,)), 0).reshape(())
     return fused(input, axis)
+
+
+def _implicit_axis(op, input, axis):
+    """``axis``, or where it is None, PyTorch's legacy choice with its warning: 0 for 0-, 1-
+    and 3-D inputs, else 1 (a batch's classes or an image's channels), so that code ported
+    without a dim normalizes along the axis it did there."""
+    if axis is not None:
+        return axis
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include "
+                  "axis=X as an argument.", stacklevel=user_stacklevel())
+    return 0 if input.ndim in (0, 1, 3) else 1
 
 
 # PyTorch's functional in-place activations: unlike ``inplace=True``, which falls back to

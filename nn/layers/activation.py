@@ -306,14 +306,6 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-def _implicit_dim(name, ndim):
-    """PyTorch's legacy choice when no dim is given (with its warning): 0 for 0-, 1-
-    and 3-D inputs, else 1."""
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-                  "dim=X as an argument.", stacklevel=user_stacklevel())
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 class Softmax(Module):
     """softmax along ``dim`` (PyTorch's name for the module argument; the functional form takes axis)."""
 
@@ -322,8 +314,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        dim = _implicit_dim("softmax", input.ndim) if self.dim is None else self.dim
-        return F.softmax(input, dim)
+        return F.softmax(input, self.dim)  # (None: PyTorch's implicit choice, with its warning)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -337,8 +328,7 @@ class Softmin(Module):
         self.dim = dim
 
     def forward(self, input):
-        dim = _implicit_dim("softmin", input.ndim) if self.dim is None else self.dim
-        return F.softmin(input, dim)
+        return F.softmin(input, self.dim)  # (None: PyTorch's implicit choice, with its warning)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -350,8 +340,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        dim = _implicit_dim("log_softmax", input.ndim) if self.dim is None else self.dim
-        return F.log_softmax(input, dim)
+        return F.log_softmax(input, self.dim)  # (None: PyTorch's implicit choice, with its warning)
 
     def extra_repr(self):
         return f"dim={self.dim}"

@@ -383,6 +383,20 @@ def test_softmax_of_huge_logits_is_finite():
     assert np.isfinite(x.grad.numpy()).all()
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("shape", [(), (5,), (2, 5), (2, 3, 4), (2, 3, 4, 5)])
+def test_softmax_without_an_axis_takes_pytorchs_implicit_one_and_warns(device, torch, name, shape):
+    # F.softmax(x) defaulted to the last axis, where PyTorch's takes 0 for 0-, 1- and 3-D
+    # inputs and 1 otherwise (with a deprecation warning): a 3-D input gave other values, silently.
+    values = np.random.default_rng(3).standard_normal(shape)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}") as caught:
+        ours = getattr(F, name)(ag.tensor(values, dtype=ag.float64))
+    assert caught[0].filename == __file__
+    with pytest.warns(UserWarning):
+        theirs = getattr(torch.nn.functional, name)(torch.tensor(values))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-14)
+
+
 def test_one_hot():
     y = F.one_hot(ag.tensor([[0, 2], [1, 2]]))
     assert y.dtype == ag.int64 and y.shape == (2, 2, 3)
