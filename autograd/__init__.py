@@ -7,7 +7,7 @@ from . import tensor as _tensor  # first: the Tensor class, then what builds on 
 from backends import dtypes as _dtypes
 from backends import set_default_device, default_device, cuda_is_available  # noqa: F401
 
-from .anomaly import detect_anomaly
+from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
 from .creation import (arange, empty, empty_like, eye, from_dlpack, full, full_like, geomspace, linspace, logspace,
                        manual_seed, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, tensor,
