@@ -1,7 +1,7 @@
 """The convolution weight gradient's GEMM, rows (O, L) @ cols.T, runs as (cols @ rows.T).T
-where L is long (nn_fused.convolution._rows_times_cols_transposed): the same bits as the
-other orientation, in conv2d and conv3d, float32 and float64; and its values, first and
-second order, against PyTorch's."""
+where L is long (nn_fused.convolution._rows_times_cols_transposed): the other orientation's
+values to rounding (the same bits with some BLAS kernels), in conv2d and conv3d, float32 and
+float64; and its values, first and second order, against PyTorch's."""
 import numpy as np
 import pytest
 
@@ -25,7 +25,7 @@ def _weight_grad(conv, x0, w0, r0):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_both_orientations_give_the_same_bits(device, monkeypatch, name, dtype):
+def test_both_orientations_agree_to_rounding(device, monkeypatch, name, dtype):
     conv, x_shape, w_shape = CASES[name]
     rng = np.random.default_rng(len(name))
     x0, w0 = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
@@ -36,12 +36,13 @@ def test_both_orientations_give_the_same_bits(device, monkeypatch, name, dtype):
     monkeypatch.setattr(convolution, "_LONG_INNER", 0)  # always swapped
     swapped = _weight_grad(conv, x0, w0, r0)
     assert taken.dtype == dtype and taken.flags.c_contiguous
-    if device.startswith("cuda"):  # cuBLAS picks another kernel, adding in another order, for each orientation
-        for other in (taken, swapped):
-            np.testing.assert_allclose(other, written, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=0)
-        return
-    np.testing.assert_array_equal(taken, written)
-    np.testing.assert_array_equal(swapped, written)
+    # The same products, added in the order the BLAS's kernel for each orientation takes:
+    # the same bits with OpenBLAS's SkylakeX kernels, a unit or two apart with its Haswell
+    # ones (an AMD EPYC) and with cuBLAS; the test is that the swap changes nothing more.
+    scale = np.abs(written).max()
+    for other in (taken, swapped):
+        np.testing.assert_allclose(other, written, rtol=4e-6 if dtype == np.float32 else 4e-14,
+                                   atol=(4e-6 if dtype == np.float32 else 4e-14) * scale)
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-4)])

@@ -267,8 +267,9 @@ _LONG_INNER = 4
 
 def _rows_times_cols_transposed(backend, rows, cols):
     """rows (O, L) @ cols.T (L, CK), the weight gradient's GEMM. Where L is long (a large
-    batch or volume), OpenBLAS runs it as (cols @ rows.T).T faster, with the same bits
-    (each entry is the same dot product): conv3d's (32, 65536) x (65536, 432) in 23 ms
+    batch or volume), OpenBLAS runs it as (cols @ rows.T).T faster, with the same values
+    (each entry is the same dot product, whose terms some kernels add in another order, a
+    unit or two apart: OpenBLAS's Haswell ones, cuBLAS): conv3d's (32, 65536) x (65536, 432) in 23 ms
     instead of 29, LeNet's first layer's (6, 36864) x (36864, 25) in 0.41 instead of
     0.58; with L short it is slower ((256, 392) x (392, 2304): 5.2 against 3.1 ms)."""
     xp = backend.xp
