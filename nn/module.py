@@ -315,7 +315,9 @@ class Module:
         is the load's own copy, which the hook may change (rename keys, say); what it appends
         to ``missing_keys`` and ``unexpected_keys`` is reported too (and refused when strict),
         and a message it appends to ``error_msgs`` refuses the load, nothing changed.
-        ``local_metadata`` is an empty dict (see register_state_dict_post_hook)."""
+        ``local_metadata`` holds only PyTorch's ``assign_to_params_buffers`` (True when loading with
+        ``assign``; see register_state_dict_post_hook). A subclass may override
+        ``_load_from_state_dict`` instead, which runs these hooks."""
         check_hook("register_load_state_dict_pre_hook", hook)
         return HookHandle(self._load_state_dict_pre_hooks, hook)
 
@@ -612,9 +614,10 @@ class Module:
         state_dict = OrderedDict(state_dict.items())
         hooks_missing, hooks_unexpected, hooks_errors = [], [], []
         for mprefix, module in self.named_modules(remove_duplicate=False):
-            for hook in list(module._load_state_dict_pre_hooks):
-                hook(module, state_dict, f"{mprefix}." if mprefix else "", {}, strict,
-                     hooks_missing, hooks_unexpected, hooks_errors)
+            # A fresh metadata dict for each, as PyTorch's: an override may write into it.
+            metadata = {"assign_to_params_buffers": True} if assign else {}
+            module._load_from_state_dict(state_dict, f"{mprefix}." if mprefix else "", metadata, strict,
+                                         hooks_missing, hooks_unexpected, hooks_errors)
         targets, slots = OrderedDict(), {}
         for key, module, name, target in self._state_entries():
             targets[key], slots[key] = target, (module, name)
@@ -689,6 +692,19 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """load_state_dict's step for this module (its keys start with ``prefix``), which a subclass
+        may override, as in PyTorch, to read an older checkpoint: rename, convert or drop its keys in
+        ``state_dict`` (the load's own copy), append to ``missing_keys``, ``unexpected_keys`` or
+        ``error_msgs`` (which refuses the load), then call ``super()._load_from_state_dict(...)``.
+        Here it runs the module's load_state_dict pre-hooks. Unlike PyTorch's, it copies nothing:
+        load_state_dict checks and copies every module's values after every module's step has run,
+        so that a refused load changes nothing (an override must not change the module itself
+        either). ``local_metadata`` holds ``assign_to_params_buffers`` when loading with ``assign``."""
+        for hook in list(self._load_state_dict_pre_hooks):
+            hook(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
 
     def _lazy_shapes_from_state(self, state_dict, problems):
         """For load_state_dict: the shape ``state_dict`` gives each uninitialized tensor (a

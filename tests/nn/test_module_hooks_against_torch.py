@@ -406,3 +406,47 @@ def test_module_hook_that_is_not_callable_is_refused_when_registered(device, reg
         getattr(layer, register)("print")
     x = ag.randn(1, 2)
     np.testing.assert_allclose(layer(x).numpy(), F.linear(x, layer.weight, layer.bias).numpy())
+
+
+def renaming_linear(lib):
+    """A Linear whose older checkpoints called its weight "w": PyTorch's way to read them is to
+    override _load_from_state_dict, rename the key, and let the base class load."""
+    class RenamingLinear(lib.Linear):
+        seen = []
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                                  unexpected_keys, error_msgs):
+            self.seen.append((prefix, local_metadata.get("assign_to_params_buffers", False)))
+            if prefix + "w" in state_dict:
+                state_dict[prefix + "weight"] = state_dict.pop(prefix + "w")
+            if prefix + "refuse" in state_dict:
+                error_msgs.append("refused by _load_from_state_dict")
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                          unexpected_keys, error_msgs)
+    return RenamingLinear
+
+
+@pytest.mark.parametrize("assign", [False, True])
+def test_a_load_from_state_dict_override_reads_an_older_checkpoint_as_torch(torch, assign):
+    old = {"1.w": np.array([[1.0, 2.0], [3.0, 4.0]]), "1.bias": np.array([5.0, 6.0]),
+           "0.weight": np.eye(2), "0.bias": np.zeros(2)}
+    results = []
+    for lib, convert in ((torch.nn, torch.from_numpy), (nn, ag.tensor)):
+        layer = renaming_linear(lib)
+        model = lib.Sequential(lib.Linear(2, 2), layer(2, 2)).double()
+        result = model.load_state_dict({k: convert(v) for k, v in old.items()}, assign=assign)
+        results.append((tuple(result), layer.seen, value(model[1].weight)))
+    assert results[1][:2] == results[0][:2] == (([], []), [("1.", assign)])
+    np.testing.assert_array_equal(results[1][2], old["1.w"])
+    np.testing.assert_array_equal(results[0][2], old["1.w"])
+
+
+def test_an_error_from_a_load_from_state_dict_override_refuses_the_load_and_changes_nothing(torch):
+    for lib, convert in ((torch.nn, torch.from_numpy), (nn, ag.tensor)):
+        model = lib.Sequential(renaming_linear(lib)(2, 2)).double()
+        before = value(model[0].weight).copy()
+        state = {"0.weight": convert(np.ones((2, 2))), "0.bias": convert(np.ones(2)), "0.refuse": convert(np.ones(1))}
+        with pytest.raises(RuntimeError, match="refused by _load_from_state_dict"):
+            model.load_state_dict(state, strict=False)
+        if lib is nn:  # PyTorch's copies as it goes; topograd's refusal comes first
+            np.testing.assert_array_equal(value(model[0].weight), before)
