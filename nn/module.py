@@ -560,11 +560,19 @@ class Module:
                 continue
             for hook in list(module._state_dict_pre_hooks):
                 hook(module, hook_prefix, keep_vars)
-            for key, _, _, t in _own_state_entries(module, mprefix):
-                out[prefix + key] = t if keep_vars or is_lazy(t) else t.detach()
-            if _defines(module, "get_extra_state"):  # after its tensors, before its submodules', as PyTorch's
-                out[prefix + _extra_state_key(mprefix)] = module.get_extra_state()
+            module._save_to_state_dict(out, hook_prefix, keep_vars)
         return out
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        """state_dict's step for this module, as PyTorch's, which a subclass may override (calling
+        super() and then adding, converting or dropping entries): put its parameters and persistent
+        buffers in ``destination`` under ``prefix`` + name (detached unless ``keep_vars``), then its
+        extra state. A key it adds is one load_state_dict does not expect, unless the class also
+        overrides _load_from_state_dict to take it out of the state dict."""
+        for name, _, _, t in _own_state_entries(self, ""):
+            destination[prefix + name] = t if keep_vars or is_lazy(t) else t.detach()
+        if _defines(self, "get_extra_state"):  # after its tensors, before its submodules', as PyTorch's
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
 
     def get_extra_state(self):
         """What ``state_dict`` keeps of this module beyond its parameters and buffers, under the

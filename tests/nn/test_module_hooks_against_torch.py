@@ -450,3 +450,21 @@ def test_an_error_from_a_load_from_state_dict_override_refuses_the_load_and_chan
             model.load_state_dict(state, strict=False)
         if lib is nn:  # PyTorch's copies as it goes; topograd's refusal comes first
             np.testing.assert_array_equal(value(model[0].weight), before)
+
+
+def test_a_save_to_state_dict_override_writes_its_entries_as_torch(torch):
+    keys = []
+    for lib, convert in ((torch.nn, torch.from_numpy), (nn, ag.tensor)):
+        class ScaledLinear(lib.Linear):
+            """Saves a scale beside its tensors, and leaves its bias out."""
+            def _save_to_state_dict(self, destination, prefix, keep_vars):
+                super()._save_to_state_dict(destination, prefix, keep_vars)
+                destination.pop(prefix + "bias")
+                destination[prefix + "scale"] = convert(np.array([2.0]))
+
+        model = lib.Sequential(lib.Linear(2, 2), lib.Sequential(ScaledLinear(2, 2)))
+        state = model.state_dict(prefix="net.")
+        keys.append(list(state))
+        assert state["net.1.0.weight"] is not model[1][0].weight  # detached, as without the override
+        assert model.state_dict(keep_vars=True)["1.0.weight"] is model[1][0].weight
+    assert keys[1] == keys[0] == ["net.0.weight", "net.0.bias", "net.1.0.weight", "net.1.0.scale"]
