@@ -215,3 +215,10 @@ def test_a_grouped_transposed_convolution_is_fused(torch, make):
     with ag.no_grad():
         np.testing.assert_allclose(fused(ag.tensor(x)).numpy(), expected, rtol=1e-12, atol=1e-12)
     assert fused.weight.shape == conv.weight.shape and fused.weight.requires_grad
+
+
+def test_the_fusions_are_importable_from_nn_utils_as_from_torchs():
+    # PyTorch code imports them from torch.nn.utils itself: `from torch.nn.utils import fuse_conv_bn_eval`
+    for name in fusion.__all__:
+        assert getattr(nn.utils, name) is getattr(fusion, name)
+        assert name in nn.utils.__all__
