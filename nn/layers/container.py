@@ -13,6 +13,13 @@ def _index(op, index, n, what="modules"):
     return index % n
 
 
+def _assigned_index(op, index, n, what="modules"):
+    """An index assigned to (``c[i] = m``): one entry at a time, as PyTorch's, so a slice is refused."""
+    if isinstance(index, slice):
+        raise TypeError(f"{op}: assignment takes one integer index, not a slice; assign the entries one by one")
+    return _index(op, index, n, what)
+
+
 def _checked_modules(op, modules):
     """``modules`` as a list, refused whole if any entry is not a Module (or None), so a bad
     entry never leaves the container half-extended."""
@@ -102,7 +109,7 @@ class Sequential(_NumberedModules):
         return self._at(index)
 
     def __setitem__(self, index, module):
-        key = list(self._modules)[_index("Sequential", index, len(self))]
+        key = list(self._modules)[_assigned_index("Sequential", index, len(self))]
         self.add_module(key, module)
 
     def extend(self, modules):
@@ -146,7 +153,7 @@ class ModuleList(_NumberedModules):
         return self._at(index)
 
     def __setitem__(self, index, module):
-        self.add_module(str(_index("ModuleList", index, len(self))), module)
+        self.add_module(str(_assigned_index("ModuleList", index, len(self))), module)
 
     def __iadd__(self, modules):
         return self.extend(modules)

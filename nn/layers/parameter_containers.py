@@ -7,7 +7,7 @@ from autograd import Tensor
 
 from ..module import Module
 from ..parameter import Parameter
-from .container import _index
+from .container import _assigned_index, _index
 
 
 def _as_parameter(op, value):
@@ -47,10 +47,7 @@ class ParameterList(Module):
         return self._parameters[str(_index("ParameterList", index, len(self), "parameters"))]
 
     def __setitem__(self, index, value):
-        if isinstance(index, slice):  # as PyTorch: one entry at a time
-            raise TypeError("ParameterList: assignment takes one integer index, not a slice; "
-                            "assign the entries one by one")
-        key = str(_index("ParameterList", index, len(self), "parameters"))
+        key = str(_assigned_index("ParameterList", index, len(self), "parameters"))
         self.register_parameter(key, _as_parameter("ParameterList.__setitem__", value))
 
     def append(self, value):

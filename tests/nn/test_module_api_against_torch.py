@@ -173,6 +173,18 @@ def test_container_editing_matches_torch(torch):
 
 
 
+@pytest.mark.parametrize("kind", ["Sequential", "ModuleList"])
+def test_assigning_to_a_slice_of_a_module_container_is_refused_by_name_as_torch(torch, kind):
+    # The message said "indices must be integers or slices, not slice".
+    for lib in (torch.nn, nn):
+        layers = [lib.ReLU(), lib.Tanh()]
+        container = lib.Sequential(*layers) if kind == "Sequential" else lib.ModuleList(layers)
+        with pytest.raises(TypeError) as refused:
+            container[0:1] = lib.Sigmoid()
+        assert [type(m).__name__ for m in container] == ["ReLU", "Tanh"]
+    assert "one integer index, not a slice" in str(refused.value)
+
+
 def test_a_module_list_extends_by_another_container_of_modules_as_torch(torch):
     # ModuleList(other_list), extend(a Sequential) and += another ModuleList raised TypeError.
     def build(lib):
