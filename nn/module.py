@@ -209,7 +209,13 @@ class Module:
         for registry in ("_parameters", "_buffers", "_modules"):
             if registry in d and name in d[registry]:
                 return d[registry][name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        message = f"'{type(self).__name__}' object has no attribute '{name}'"
+        if isinstance(getattr(type(self), name, None), property):
+            # Python calls __getattr__ when a property's getter raises AttributeError, which
+            # would otherwise read as if the property itself were missing.
+            message += (f": it is a property of {type(self).__name__}, whose getter raised AttributeError "
+                        "(an attribute it reads is missing); look in the getter for the name it fails to find")
+        raise AttributeError(message)
 
     def __delattr__(self, name):
         for registry in (self._parameters, self._buffers, self._modules):

@@ -290,6 +290,23 @@ def _names(pairs):
 
 # --- Module: construction, lookup and traversal ---------------------------------------------
 
+def test_an_attribute_error_inside_a_property_says_the_property_raised_it(torch):
+    # Python falls back to __getattr__ when a property's getter raises AttributeError, so the
+    # error named the property as missing ("'Block' object has no attribute 'width'", as
+    # PyTorch's), not the attribute the getter failed to find.
+    for lib in (torch.nn, nn):
+        class Block(lib.Module):
+            @property
+            def width(self):
+                return self.layer.out_features  # self.layer was never set
+
+        with pytest.raises(AttributeError, match="'Block' object has no attribute 'width'") as missing:
+            Block().width
+    assert "property" in str(missing.value) and "raised" in str(missing.value)
+    with pytest.raises(AttributeError, match=r"^'Linear' object has no attribute 'widht'$"):
+        nn.Linear(1, 1).widht  # a plain missing name reads as before
+
+
 def test_a_plain_attribute_set_before_module_init_is_kept_as_in_torch(torch):
     # A mixin whose __init__ runs before Module.__init__ set a flag: PyTorch keeps it, topograd
     # raised AttributeError.
