@@ -6,15 +6,16 @@
 """
 from . import datasets
 from .dataloader import DataLoader, default_collate, default_convert
-from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
-                      random_split)
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset,
+                      TensorDataset, random_split)
 from .datasets import Splits, digits, mnist
 from .idx import read_idx
 from .workers import WorkerInfo, get_worker_info
 from .samplers import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
                        SubsetRandomSampler, WeightedRandomSampler)
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "random_split",
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "StackDataset",
+           "random_split",
            "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "DistributedSampler", "BatchSampler", "get_worker_info", "WorkerInfo",
            "datasets", "mnist", "digits", "Splits", "read_idx"]

@@ -174,6 +174,48 @@ class ConcatDataset(Dataset):
         return self.datasets[which][index - start]
 
 
+class StackDataset(Dataset):
+    """Several datasets of one length read side by side, as PyTorch's: ``StackDataset(a, b)[i]``
+    is ``(a[i], b[i])`` and ``StackDataset(image=a, label=b)[i]`` is ``{"image": a[i], "label": b[i]}``.
+    A batch is read from each dataset through its ``__getitems__`` where it has one (see samples_at)."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: give either datasets in order (samples are tuples) or by name "
+                             "(samples are dicts), not both")
+        if not (args or kwargs):
+            raise ValueError("StackDataset: give at least one dataset")
+        self.datasets = args or kwargs
+        lengths = [len(d) for d in (args or kwargs.values())]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"StackDataset: the datasets' lengths differ: {', '.join(map(str, lengths))}; "
+                             "every dataset needs one sample per position")
+        self._length = lengths[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {name: dataset[index] for name, dataset in self.datasets.items()}
+        return tuple(dataset[index] for dataset in self.datasets)
+
+    def __getitems__(self, positions):
+        positions = list(positions)
+        named = isinstance(self.datasets, dict)
+        columns = {}
+        for key, dataset in (self.datasets.items() if named else enumerate(self.datasets)):
+            column = samples_at(dataset, positions)
+            if len(column) != len(positions):
+                raise ValueError(f"StackDataset: dataset {key!r} gave {len(column)} samples for "
+                                 f"{len(positions)} positions from its __getitems__")
+            columns[key] = column
+        rows = range(len(positions))
+        if named:
+            return [{key: column[row] for key, column in columns.items()} for row in rows]
+        return [tuple(column[row] for column in columns.values()) for row in rows]
+
+    def __len__(self):
+        return self._length
+
+
 def random_split(dataset, lengths, generator=None, *, seed=None):
     """Split ``dataset`` into non-overlapping Subsets of the given lengths.
 

@@ -618,3 +618,60 @@ def test_a_loader_over_a_dataset_without_len_reads_and_prints_as_torchs(torch):
     assert [b.tolist() for b in loader] == [b.tolist() for b in reference] == [[9, 1], [4]]
     assert repr(loader) == "DataLoader(Squares, batch_size=2, sampler=list, drop_last=False, seed=None)"
     assert repr(DataLoader(PairDataset(3))).startswith("DataLoader(PairDataset of 3, batch_size=1")
+
+
+# --- StackDataset against torch.utils.data's
+
+class CountedReads:
+    """A map-style dataset of squares that logs how it is read (one by one, or a batch at once)."""
+
+    def __init__(self, n, batched):
+        self.n, self.reads = n, []
+        if batched:
+            self.__getitems__ = lambda positions: (self.reads.append(list(positions)), [p * p for p in positions])[1]
+
+    def __getitem__(self, i):
+        self.reads.append(i)
+        return i * i
+
+    def __len__(self):
+        return self.n
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_stack_dataset_matches_torch(torch, as_dict):
+    # StackDataset was missing.
+    from nn.data import StackDataset
+    features = np.arange(10.0).reshape(5, 2)
+    results = []
+    for data, make in ((torch.utils.data, torch.tensor), (nn.data, ag.tensor)):
+        labels, squares = list("abcde"), CountedReads(5, batched=True)
+        parts = (data.TensorDataset(make(features)), labels, squares)
+        stack = data.StackDataset(x=parts[0], label=parts[1], sq=parts[2]) if as_dict else data.StackDataset(*parts)
+        sample = stack[3]
+        batches = list(data.DataLoader(stack, batch_size=2))
+        results.append((len(stack), type(sample).__name__, list(sample) if as_dict else len(sample),
+                        plain(batches), squares.reads))
+    assert results[1] == results[0]
+
+
+def plain(batch):
+    """A batch as nested lists and dicts of numbers (topograd keeps a sample's tuples as tuples,
+    where PyTorch's collate makes lists; both libraries' tensors as lists)."""
+    if isinstance(batch, dict):
+        return {key: plain(value) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return [plain(value) for value in batch]
+    return batch.tolist() if hasattr(batch, "tolist") else batch
+
+
+def test_stack_dataset_refuses_what_torch_refuses():
+    from nn.data import StackDataset
+    with pytest.raises(ValueError, match="at least one dataset"):
+        StackDataset()
+    with pytest.raises(ValueError, match="either datasets in order .* or by name"):
+        StackDataset([1], x=[2])
+    with pytest.raises(ValueError, match="lengths differ: 2, 3"):
+        StackDataset([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="lengths differ"):
+        StackDataset(a=[1, 2], b=[1])
