@@ -12,7 +12,11 @@ from autograd.tensor import HookHandle, check_hook, count_change
 from autograd.user_code import user_frame
 from backends import dtypes
 
-from .module_hooks import _CallHooks
+from .module_hooks import (HookEntry as _HookEntry, _CallHooks, global_backward_hooks, global_backward_pre_hooks,
+                           global_forward_hooks, global_forward_pre_hooks, global_hooks_in_use)
+# PyTorch's torch.nn.modules.module.register_module_*_hook, here as nn.module.register_module_*_hook
+from .module_hooks import (register_module_forward_hook, register_module_forward_pre_hook,  # noqa: F401
+                           register_module_full_backward_hook, register_module_full_backward_pre_hook)
 from .parameter import Buffer, Parameter, UninitializedBuffer, is_lazy, zero_grads
 
 
@@ -92,7 +96,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+                or global_hooks_in_use):
             return self._call_with_hooks(args, kwargs)
         return self._scoped_forward(args, kwargs)
 
@@ -115,11 +120,14 @@ class Module:
         (pre-)hooks, the inputs forward gets (after the pre-hooks) and the output it gives
         (after the hooks) pass through identity nodes that run them (see module_hooks)."""
         out, called = None, set()
+        # The hooks on every module's calls first, as PyTorch's (see module_hooks)
+        forward_hooks = [*global_forward_hooks, *self._forward_hooks]
         backward_hooks = None
-        if self._backward_hooks or self._backward_pre_hooks:
-            backward_hooks = _CallHooks(self, list(self._backward_hooks), list(self._backward_pre_hooks))
+        if self._backward_hooks or self._backward_pre_hooks or global_backward_hooks or global_backward_pre_hooks:
+            backward_hooks = _CallHooks(self, [*global_backward_hooks, *self._backward_hooks],
+                                        [*global_backward_pre_hooks, *self._backward_pre_hooks])
         try:
-            for hook in list(self._forward_pre_hooks):
+            for hook in [*global_forward_pre_hooks, *self._forward_pre_hooks]:
                 if type(hook) is _HookEntry:  # with_kwargs
                     replaced = hook.fn(self, args, kwargs)
                     if replaced is not None:
@@ -134,14 +142,14 @@ class Module:
             if backward_hooks is not None:
                 args = backward_hooks.wrap_inputs(args)
             out = self._scoped_forward(args, kwargs)
-            for hook in list(self._forward_hooks):
+            for hook in forward_hooks:
                 called.add(id(hook))
                 replaced = _call_forward_hook(self, hook, args, kwargs, out)
                 if replaced is not None:
                     out = replaced
             return out if backward_hooks is None else backward_hooks.wrap_outputs(out)
         except Exception:
-            for hook in list(self._forward_hooks):
+            for hook in forward_hooks:
                 if type(hook) is _HookEntry and hook.always_call and id(hook) not in called:
                     try:
                         replaced = _call_forward_hook(self, hook, args, kwargs, out)
@@ -782,15 +790,6 @@ def _defines(module, method):
 def _refuse_before_init(module, what):
     raise AttributeError(f"{type(module).__name__}: cannot {what} before Module.__init__() has run; "
                          "call super().__init__() first in __init__")
-
-
-class _HookEntry:
-    """A forward (pre-)hook registered with ``with_kwargs`` or ``always_call``: its own
-    entry in the module's hook list, telling ``__call__`` how to call it."""
-    __slots__ = ("fn", "with_kwargs", "always_call")
-
-    def __init__(self, fn, with_kwargs, always_call=False):
-        self.fn, self.with_kwargs, self.always_call = fn, with_kwargs, always_call
 
 
 def _call_forward_hook(module, hook, args, kwargs, out):

@@ -1,5 +1,6 @@
 """A module's full backward hooks (Module.register_full_backward_pre_hook and
-register_full_backward_hook), as PyTorch's BackwardHook runs them.
+register_full_backward_hook), as PyTorch's BackwardHook runs them; and the hooks on every
+module's calls (register_module_forward_hook and the others, at the end).
 
 A call of a module that has such hooks passes its positional Tensor inputs, and then
 its Tensor outputs, through an identity Function (``BackwardHookFunction``). The
@@ -13,6 +14,7 @@ import warnings
 
 from autograd import Tensor, grad_mode
 from autograd.function import Function
+from autograd.tensor import HookHandle, check_hook
 
 
 class BackwardHookFunction(Function):
@@ -138,3 +140,65 @@ def _check_count(what, name, replaced, expected):
         got = len(replaced) if isinstance(replaced, (tuple, list)) else f"a {type(replaced).__name__}"
         raise RuntimeError(f"{what} returned an invalid number of {name}, got {got}, but expected {expected}; "
                            f"return None or a tuple with one entry (a Tensor or None) per {name} entry")
+
+
+# --- hooks on every module's calls ---------------------------------------------------------------
+# PyTorch's torch.nn.modules.module.register_module_*_hook (here nn.module.register_module_*_hook):
+# they run on every Module's calls, before that module's own hooks of the same kind. Kept in
+# registration order; a module's call takes them as they are when it starts.
+global_forward_pre_hooks = []
+global_forward_hooks = []
+global_backward_pre_hooks = []
+global_backward_hooks = []
+# The handles of the global hooks registered now: one check in Module.__call__ for all four lists.
+global_hooks_in_use = []
+
+
+class _GlobalHookHandle(HookHandle):
+    def __init__(self, hooks, fn):
+        super().__init__(hooks, fn)
+        global_hooks_in_use.append(self)
+
+    def remove(self):
+        super().remove()
+        if self in global_hooks_in_use:
+            global_hooks_in_use.remove(self)
+
+
+class HookEntry:
+    """A forward (pre-)hook registered with ``with_kwargs`` or ``always_call``: its own
+    entry in a hook list, telling Module.__call__ how to call it."""
+    __slots__ = ("fn", "with_kwargs", "always_call")
+
+    def __init__(self, fn, with_kwargs, always_call=False):
+        self.fn, self.with_kwargs, self.always_call = fn, with_kwargs, always_call
+
+
+def register_module_forward_pre_hook(hook):
+    """Call ``hook(module, args)`` before every module's forward, before its own pre-hooks; a
+    non-None return replaces the args. Global: for debugging and profiling, as PyTorch's."""
+    check_hook("register_module_forward_pre_hook", hook)
+    return _GlobalHookHandle(global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+    ``with_kwargs``) after every module's forward, before its own hooks; a non-None return
+    replaces the output. ``always_call`` runs it even when forward raised. Global, as PyTorch's."""
+    check_hook("register_module_forward_hook", hook)
+    entry = HookEntry(hook, with_kwargs, always_call) if with_kwargs or always_call else hook
+    return _GlobalHookHandle(global_forward_hooks, entry)
+
+
+def register_module_full_backward_pre_hook(hook):
+    """Module.register_full_backward_pre_hook for every module's calls, run before the module's own.
+    Global, as PyTorch's."""
+    check_hook("register_module_full_backward_pre_hook", hook)
+    return _GlobalHookHandle(global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook):
+    """Module.register_full_backward_hook for every module's calls, run before the module's own.
+    Global, as PyTorch's."""
+    check_hook("register_module_full_backward_hook", hook)
+    return _GlobalHookHandle(global_backward_hooks, hook)

@@ -468,3 +468,61 @@ def test_a_save_to_state_dict_override_writes_its_entries_as_torch(torch):
         assert state["net.1.0.weight"] is not model[1][0].weight  # detached, as without the override
         assert model.state_dict(keep_vars=True)["1.0.weight"] is model[1][0].weight
     assert keys[1] == keys[0] == ["net.0.weight", "net.0.bias", "net.1.0.weight", "net.1.0.scale"]
+
+
+def global_hooks_of(lib):
+    """PyTorch's hooks on every module's calls live in torch.nn.modules.module; topograd's in nn.module."""
+    import nn.module as ours
+    return ours if lib is nn else lib.modules.module
+
+
+def test_global_module_hooks_run_on_every_call_before_the_modules_own_as_torch(torch):
+    logs = []
+    for lib, convert in ((torch.nn, torch.from_numpy), (nn, ag.tensor)):
+        hooks, log = global_hooks_of(lib), []
+        model = lib.Sequential(lib.Linear(2, 3), lib.ReLU(), lib.Linear(3, 1)).double()
+        name = {id(m): n or "root" for n, m in model.named_modules()}
+        model[0].register_forward_pre_hook(lambda m, args: log.append(("own pre", name[id(m)])))
+        model[0].register_forward_hook(lambda m, args, out: log.append(("own post", name[id(m)])))
+        model[2].register_full_backward_hook(lambda m, gi, go: log.append(("own backward", name[id(m)])))
+        handles = [
+            hooks.register_module_forward_pre_hook(lambda m, args: log.append(("pre", name[id(m)], len(args)))),
+            hooks.register_module_forward_hook(
+                lambda m, args, kwargs, out: log.append(("post", name[id(m)], tuple(out.shape), sorted(kwargs))),
+                with_kwargs=True),
+            hooks.register_module_full_backward_pre_hook(
+                lambda m, go: log.append(("backward pre", name[id(m)], value(go[0]).round(6).tolist()))),
+            hooks.register_module_full_backward_hook(
+                lambda m, gi, go: log.append(("backward", name[id(m)], value(gi[0]).round(6).tolist()))),
+        ]
+        try:
+            x = convert(np.array([[1.0, -2.0], [0.5, 3.0]]))
+            x.requires_grad_(True)
+            model(x).sum().backward()
+        finally:
+            for handle in handles:
+                handle.remove()
+        model(x)  # removed: nothing more is logged
+        logs.append(log)
+    # the weights differ, so compare what does not depend on them
+    strip = [[entry[:3] if entry[0] in ("pre", "post") else entry[:2] for entry in log] for log in logs]
+    assert strip[1] == strip[0]
+    assert [e for e in logs[1] if e[0] == "post"][-1][3] == []
+
+
+def test_a_global_forward_hook_with_always_call_runs_when_forward_raises_as_torch(torch):
+    for lib in (torch.nn, nn):
+        log = []
+
+        class Broken(lib.Module):
+            def forward(self, x):
+                raise ValueError("broken forward")
+
+        handle = global_hooks_of(lib).register_module_forward_hook(
+            lambda m, args, out: log.append((type(m).__name__, out)), always_call=True)
+        try:
+            with pytest.raises(ValueError, match="broken forward"):
+                Broken()(1.0)
+        finally:
+            handle.remove()
+        assert log == [("Broken", None)]
