@@ -175,7 +175,7 @@ def gelu(input, approximate="none"):
             return in_float32(_tanh_gelu_through_sigmoid, input)
         return in_float32(lambda wide: gelu(wide, approximate), input)
     if approximate == "none":
-        return nn_fused.gelu(input)  # (input * erfc(input * -sqrt(1/2)) * 0.5, as one op)
+        return nn_fused.gelu(input)  # (input * (erfc(input * -sqrt(1/2)) * 0.5), as one op)
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
         return input * (_tanh(inner) + 1) * 0.5

@@ -3,6 +3,7 @@ gradients, tight tolerances) and against finite differences: every fused
 primitive passes gradcheck and gradgradcheck on every backend, the
 array-api-strict guard included."""
 import math
+import warnings
 import zlib
 
 import numpy as np
@@ -395,6 +396,38 @@ def test_softmax_without_an_axis_takes_pytorchs_implicit_one_and_warns(device, t
     with pytest.warns(UserWarning):
         theirs = getattr(torch.nn.functional, name)(torch.tensor(values))
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype, top", [(ag.float64, 1e308), (ag.float32, 3e38)])
+def test_exact_gelu_stays_finite_up_to_the_largest_inputs(device, dtype, top):
+    # x erfc(-x / sqrt 2) / 2 overflowed from half the range on (gelu(1e308) was inf): Phi first
+    x = ag.tensor([top, top / 2, -top], dtype=dtype, requires_grad=True)
+    y = F.gelu(x)
+    np.testing.assert_array_equal(y.numpy(), np.array([top, top / 2, -0.0], dtype=y.numpy().dtype))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("logits", [[1.0, np.inf, 2.0, 3.0], [-np.inf, 1.0, 2.0, 3.0], [1e308, -1e308, 2.0, 0.0],
+                                    [np.nan, 1.0, 2.0, 3.0]])
+def test_softmax_and_cross_entropy_at_infinities_are_quiet_and_pytorchs(device, torch, logits):
+    # inf - inf (the NaN PyTorch gives) and -1e308 - 1e308 (exp 0) warned from NumPy
+    rows = np.array([logits, logits[::-1]])
+    tf = torch.nn.functional
+    for ours, theirs in [(lambda z: F.softmax(z, axis=1), lambda z: tf.softmax(z, 1)),
+                         (lambda z: F.log_softmax(z, axis=0), lambda z: tf.log_softmax(z, 0)),
+                         (lambda z: F.cross_entropy(z, ag.tensor([2, 1])), lambda z: tf.cross_entropy(z, torch.tensor([2, 1]))),
+                         (lambda z: F.cross_entropy(z, ag.tensor([2, 1]), label_smoothing=0.1),
+                          lambda z: tf.cross_entropy(z, torch.tensor([2, 1]), label_smoothing=0.1))]:
+        z, zt = _f64(rows), torch.tensor(rows, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = ours(z)
+            y.backward(ag.ones_like(y))
+        yt = theirs(zt)
+        yt.backward(torch.ones_like(yt))
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(z.grad.numpy(), zt.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
 def test_one_hot():

@@ -1,8 +1,9 @@
 """The exact GELU, x Phi(x) with Phi(x) = erfc(-x / sqrt(2)) / 2, as one op: composed,
 its erfc's rational functions and the eight passes of its backward each went over
 memory on their own, 13 times PyTorch's time. Here forward and backward each run in
-the backend's blockwise, so their passes stay in cache, with the composition's values
-op for op: x * erfc(x * -sqrt(1/2)) * 0.5, and its backward as the engine ran it.
+the backend's blockwise, so their passes stay in cache, with the composition's values:
+x * (erfc(x * -sqrt(1/2)) * 0.5) (the same bits as x * erfc(...) * 0.5, a halving being
+exact, but for the overflow past half the range), and its backward as the engine ran it.
 Under create_graph the backward is that composition's in Tensor ops, so it
 differentiates again as before."""
 import math
@@ -27,7 +28,9 @@ class Gelu(Function):
         def kernel(v):
             with floating_point_warnings_off():  # (as erfc's own op, see ops.quiet; and -inf * 0 is NaN)
                 e = _erfc(backend, v * -_SQRT_HALF)
-                return v * e * 0.5, e
+                # Phi first (halving is exact), so that x Phi(x) stays finite up to the
+                # largest x, where x erfc(...) overflowed from half of it (gelu(1e308) was inf)
+                return v * (e * 0.5), e
 
         y, e = backend.blockwise(kernel, x.data)
         ctx.save_for_backward(x, e)

@@ -2,7 +2,7 @@
 op computed with the max shifted out, so that large logits stay finite."""
 import math
 
-from backends import dtypes
+from backends import dtypes, restore_floating_point_warnings, silence_floating_point_warnings
 from ..elementwise import exp, float_sum, in_float32, through_float32, where
 from ..reduction import Sum
 from ..shape import reshape
@@ -32,7 +32,14 @@ def _gradient_in_float32_for_float16(gradient, y, gy):
 
 
 def _shifted_by_max(xp, data, axis):
-    return data - xp.max(data, axis=axis, keepdims=True)
+    """``data`` less its max along ``axis``, quietly, as PyTorch's: an inf logit's inf - inf
+    is the NaN its softmax takes there, and a logit so far below the max that the
+    difference overflows to -inf has the exp 0 it would have had."""
+    token = silence_floating_point_warnings()
+    try:
+        return data - xp.max(data, axis=axis, keepdims=True)
+    finally:
+        restore_floating_point_warnings(token)
 
 
 def _float_sum(backend, data, axis):
@@ -121,7 +128,7 @@ class CrossEntropy(Function):
                 # Ignored rows count as logits of 0: a -inf logit there (a masked class, a
                 # fully masked position) would make their 0 weight a NaN (0 * inf), not a 0.
                 z = _ignored_rows_zeroed(xp, z, keep)
-            shifted = z - xp.max(z, axis=1, keepdims=True)
+            shifted = _shifted_by_max(xp, z, 1)
             e = xp.exp(shifted)
             sums = float_sum(backend, e, logits.dtype, axis=1, keepdims=True)  # float16 in float32 (see float_sum)
             lse = xp.log(sums)[:, 0]
@@ -129,17 +136,23 @@ class CrossEntropy(Function):
         if weights is not None:
             loss = loss * weights
         if smoothing:  # (1-s) nll + (s/C) sum_c w_c (-log p_c)
-            if weight is None:
-                smooth = lse * c - xp.sum(shifted, axis=1)
-            else:
-                smooth = lse * xp.sum(weight.data) - xp.sum(shifted * weight.data, axis=1)
+            token = silence_floating_point_warnings()  # (a logit far below the max: its sum is -inf, quietly)
+            try:
+                if weight is None:
+                    smooth = lse * c - xp.sum(shifted, axis=1)
+                else:
+                    smooth = lse * xp.sum(weight.data) - xp.sum(shifted * weight.data, axis=1)
+            finally:
+                restore_floating_point_warnings(token)
             if valid is not None:
                 smooth = smooth * valid
             loss = loss * (1 - smoothing) + smooth * (smoothing / c)
-        if reduction == "mean":
-            loss = xp.sum(loss) * scale
-        elif reduction == "sum":
-            loss = xp.sum(loss)
+        if reduction != "none":
+            token = silence_floating_point_warnings()  # (losses near the range's top add up to inf, quietly)
+            try:
+                loss = xp.sum(loss) * scale if reduction == "mean" else xp.sum(loss)
+            finally:
+                restore_floating_point_warnings(token)
         if ctx.needs_input_grad[0]:
             if fused is None:
                 e /= sums  # the softmax, which the gradient is made of
