@@ -13,6 +13,7 @@ may go through, as torch.func's: in grad mode, given tensors that require grad, 
 Otherwise its results, aux included, are outside any graph.
 """
 import functools
+import numbers
 import threading
 import weakref
 
@@ -365,17 +366,35 @@ def _jacobian(strategy, caller):
     return transform
 
 
-jacrev = _jacobian("reverse-mode", "jacrev")
-jacrev.__doc__ = """A function that returns the Jacobian of ``func`` with respect to the arguments
-at ``argnums``, one backward pass per output element. Arguments and outputs may be Tensors or
-nested tuples, lists and dicts of them: the result has the output's structure, each Tensor
-replaced by the argument's structure (a tuple over the arguments for a tuple argnums) of
-blocks of shape output.shape + input.shape. With has_aux, ``(jacobian, aux)``."""
-jacrev.__name__ = jacrev.__qualname__ = "jacrev"  # (Python's errors for a bad keyword name it)
-jacfwd = _jacobian("forward-mode", "jacfwd")
-jacfwd.__doc__ = """``jacrev``'s Jacobian, a column per input element (by the double-backward
-trick: topograd has no forward-mode AD), the better choice for more outputs than inputs."""
-jacfwd.__name__ = jacfwd.__qualname__ = "jacfwd"
+_jacobian_by_rows = _jacobian("reverse-mode", "jacrev")
+_jacobian_by_columns = _jacobian("forward-mode", "jacfwd")
+_RANDOMNESS = ("error", "different", "same")
+
+
+def jacrev(func, argnums=0, has_aux=False, *, chunk_size=None):
+    """A function that returns the Jacobian of ``func`` with respect to the arguments at
+    ``argnums``, one backward pass per output element. Arguments and outputs may be Tensors
+    or nested tuples, lists and dicts of them: the result has the output's structure, each
+    Tensor replaced by the argument's structure (a tuple over the arguments for a tuple
+    argnums) of blocks of shape output.shape + input.shape. With has_aux, ``(jacobian, aux)``.
+    ``chunk_size`` (None or a positive int) is checked as PyTorch's and changes nothing: it
+    caps how many rows vmap computes at once there, and here rows are one at a time."""
+    if chunk_size is not None:
+        if not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool):
+            raise TypeError(f"jacrev: chunk_size must be None or a positive int, got {type(chunk_size).__name__}")
+        if chunk_size <= 0:
+            raise ValueError(f"jacrev: chunk_size must be None or a positive int, got {chunk_size}")
+    return _jacobian_by_rows(func, argnums, has_aux)
+
+
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    """``jacrev``'s Jacobian, a column per input element (by the double-backward trick:
+    topograd has no forward-mode AD), the better choice for more outputs than inputs.
+    ``randomness`` is one of PyTorch's "error", "different" and "same"; ``func`` runs once,
+    so its random draws are shared by all columns, as with "same", whichever is given."""
+    if randomness not in _RANDOMNESS:
+        raise ValueError(f"jacfwd: randomness must be 'error', 'different' or 'same', got {randomness!r}")
+    return _jacobian_by_columns(func, argnums, has_aux)
 
 
 def hessian(func, argnums=0):

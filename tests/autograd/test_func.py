@@ -23,10 +23,25 @@ def test_a_transform_given_the_functions_result_says_to_pass_the_function(name, 
         make((x * x).sum())
 
 
-@pytest.mark.parametrize("name, keyword", [("jacrev", "chunk_size"), ("jacfwd", "randomness")])
-def test_jacobians_name_themselves_for_pytorch_keywords_they_do_not_take(name, keyword):
+@pytest.mark.parametrize("name, keyword", [("jacrev", "randomness"), ("jacfwd", "chunk_size")])
+def test_jacobians_name_themselves_for_a_keyword_they_do_not_take(name, keyword):
+    """Each takes the other's keyword in neither PyTorch nor topograd."""
     with pytest.raises(TypeError, match=rf"^{name}\(\) got an unexpected keyword argument '{keyword}'"):
         getattr(ag.func, name)(lambda x: x, **{keyword: 1})
+
+
+@pytest.mark.parametrize("chunk_size, error, words", [
+    (0, ValueError, "got 0"), (-2, ValueError, "got -2"), (1.5, TypeError, "got float"), (True, TypeError, "got bool"),
+    ("4", TypeError, "got str")])
+def test_jacrev_refuses_a_chunk_size_that_is_not_a_positive_int(chunk_size, error, words):
+    with pytest.raises(error, match=rf"^jacrev: chunk_size must be None or a positive int, {words}$"):
+        ag.func.jacrev(lambda x: x, chunk_size=chunk_size)
+
+
+@pytest.mark.parametrize("randomness", ["bad", None, "Same"])
+def test_jacfwd_refuses_a_randomness_pytorch_does_not_know(randomness):
+    with pytest.raises(ValueError, match=r"^jacfwd: randomness must be 'error', 'different' or 'same', got "):
+        ag.func.jacfwd(lambda x: x, randomness=randomness)
 
 
 @pytest.mark.parametrize("transform", ["grad", "grad_and_value"])

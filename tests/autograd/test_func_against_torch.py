@@ -130,6 +130,31 @@ def test_jvp_jacrev_jacfwd_and_hessian():
                                tfunc.hessian(f_torch)(*_pair(torch)).numpy(), rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("keyword", [{"chunk_size": None}, {"chunk_size": 1}, {"chunk_size": 2}, {"chunk_size": 50},
+                                     {"randomness": "error"}, {"randomness": "different"}, {"randomness": "same"}],
+                         ids=lambda k: "=".join(map(str, *k.items())))
+def test_jacrev_chunk_size_and_jacfwd_randomness_are_accepted_with_the_same_jacobian(keyword):
+    """PyTorch code passes them routinely; they were refused as unknown keywords."""
+    name = "jacrev" if "chunk_size" in keyword else "jacfwd"
+
+    def vector(lib):
+        return lambda x, y: {"s": lib.sin(x) * y, "p": (x * y).sum()}
+
+    got = getattr(ag.func, name)(vector(ag), (0, 1), **keyword)(*_pair(ag))
+    want = getattr(tfunc, name)(vector(torch), (0, 1), **keyword)(*_pair(torch))
+    for k in ("s", "p"):
+        for g, w in zip(got[k], want[k]):
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("chunk_size, error", [(0, ValueError), (-1, ValueError), (2.0, TypeError)])
+def test_jacrev_refuses_chunk_sizes_as_torch_does(chunk_size, error):
+    """PyTorch refuses 0 and negatives when jacrev is made, a float when it is called."""
+    for transforms, lib in ((tfunc, torch), (ag.func, ag)):
+        with pytest.raises(error):
+            transforms.jacrev(lambda x: x * 2, chunk_size=chunk_size)(lib.tensor(X))
+
+
 def test_ordinary_backward_through_a_transforms_result():
     """A meta-learning step: the inner gradient depends on w, which requires grad, so the
     outer loss's backward goes through it (as through torch.func.grad's)."""
