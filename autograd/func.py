@@ -24,6 +24,7 @@ from .functional import (ShapeError, _backward_with_seeds, _detached, _grad, _gr
 from .grad_mode import enable_grad, is_grad_enabled
 from .creation import zeros_like
 from .tensor import Tensor
+from backends import dtypes
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"]
 
@@ -222,6 +223,22 @@ def _scalar_output(output, caller):
     return output
 
 
+class OutputDtypeError(TypeError, RuntimeError):
+    """An output that reverse mode cannot differentiate (bool, integer): a TypeError that is
+    also the RuntimeError torch.func raises there, so either catch works."""
+
+
+def _floating_outputs(outputs, caller):
+    """Refuse an output that is not floating point, as torch.func's vjp and jacrev do: its
+    gradient is no derivative (a comparison's is zero almost everywhere, and undefined
+    where it flips), so zeros would hide a mistake."""
+    for out in outputs:
+        if not dtypes.is_floating(out.dtype):
+            raise OutputDtypeError(f"{caller}: every output of the function must be floating point to be "
+                                   f"differentiated, got one of dtype {out.dtype}; return it as a float tensor "
+                                   "(y.astype(ag.float32)), or, with has_aux=True, as part of aux")
+
+
 def _split_aux(result, has_aux, caller):
     if not has_aux:
         return result, None
@@ -280,6 +297,7 @@ def vjp(func, *primals, has_aux=False):
         fresh = [_differentiable(leaves, create_graph) for leaves, _ in flat]
         output, aux = _split_aux(func(*(unflatten(f) for (_, unflatten), f in zip(flat, fresh))), has_aux, "vjp")
         outputs, _ = _flatten(output, "vjp", "the function's outputs")
+        _floating_outputs(outputs, "vjp")
         create_graph = create_graph or _records_after(outputs, level)
 
     def vjp_fn(cotangents):
@@ -343,6 +361,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
 
 
 def _jacobian(strategy, caller):
+    # (jacfwd, as PyTorch's, gives zeros of the output's dtype for an output that is not
+    # floating point: a tangent, unlike a cotangent, is seeded in the inputs)
+    reverse = strategy == "reverse-mode"
+
     def transform(func, argnums=0, has_aux=False):
         @functools.wraps(_function(func, caller))
         def transformed(*args, **kwargs):
@@ -352,6 +374,8 @@ def _jacobian(strategy, caller):
                 outputs, rebuild_output = _flatten(call.output, caller, "the function's outputs")
                 if not outputs:
                     raise ShapeError(f"{caller}: the function returned no Tensor, so it has no Jacobian")
+                if reverse:
+                    _floating_outputs(outputs, caller)
                 create_graph = call.create_graph or _records_after(outputs, level)
                 blocks = _jacobian_of_outputs(outputs, call.wrt, create_graph, False, strategy)
             if not create_graph:

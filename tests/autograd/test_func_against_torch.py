@@ -309,3 +309,40 @@ def test_tangents_cotangents_and_outputs_that_do_not_fit_raise_torch_funcs_runti
     with pytest.raises(RuntimeError) as caught:
         _misuses(ag, ag.func)[misuse]()
     assert isinstance(caught.value, ValueError)
+
+
+# --- outputs that are not floating point: reverse mode refuses them, as torch.func's vjp -------
+def _not_floating(lib, func):
+    x = lib.tensor(MISUSE_X)
+    count = (lambda t: (t > 0).sum()) if lib is torch else (lambda t: (t > 0).astype("int64").sum())
+    return {
+        "vjp of a comparison": lambda: func.vjp(lambda t: t > 0, x),
+        "vjp of a tuple with a comparison": lambda: func.vjp(lambda t: (t * 2, t > 0), x),
+        "jacrev of a comparison": lambda: func.jacrev(lambda t: t > 0)(x),
+        "jacrev of a dict with a count": lambda: func.jacrev(lambda t: {"y": t.sin(), "n": count(t)})(x),
+        "jacrev with has_aux": lambda: func.jacrev(lambda t: (t > 0, t), has_aux=True)(x),
+        "hessian of a count": lambda: func.hessian(count)(x),
+    }
+
+
+@pytest.mark.parametrize("case", list(_not_floating(ag, ag.func)))
+def test_reverse_mode_refuses_an_output_that_is_not_floating_point(case):
+    """jacrev of x > 0 gave a Jacobian of zeros; torch.func raises."""
+    with pytest.raises(RuntimeError, match="must be floating-point"):
+        _not_floating(torch, torch.func)[case]()
+    with pytest.raises(RuntimeError, match=r"must be floating point to be differentiated, got one of dtype "
+                                           r"(bool|int64); return it as a float tensor") as caught:
+        _not_floating(ag, ag.func)[case]()
+    assert isinstance(caught.value, TypeError)
+
+
+def test_jacfwd_and_aux_keep_outputs_that_are_not_floating_point():
+    """Forward mode gives zeros of the output's dtype, as PyTorch's; aux is not differentiated."""
+    def test(lib, t):
+        x = lib.tensor(MISUSE_X)
+        jacobian = t.jacfwd(lambda v: v > 0)(x)
+        assert jacobian.dtype == (torch.bool if lib is torch else ag.bool)
+        gradient, aux = t.grad(lambda v: (v.sin().sum(), v > 0), has_aux=True)(x)
+        return np.concatenate([jacobian.numpy().ravel(), gradient.numpy(), aux.numpy()])
+    ours, theirs = _both(test)
+    np.testing.assert_array_equal(ours, theirs)
