@@ -113,7 +113,8 @@ def _structure(tree):
         return type(tree).__name__, tuple(_structure(item) for item in tree)
     if isinstance(tree, dict):
         return "dict", tuple((k, _structure(v)) for k, v in tree.items())
-    return type(tree).__name__
+    # (a Parameter too: a model's parameters as primals take tangents made by ones_like)
+    return "Tensor" if isinstance(tree, Tensor) else type(tree).__name__
 
 
 def _differentiable_arguments(args, positions, trees, create_graph):

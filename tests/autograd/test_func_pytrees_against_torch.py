@@ -146,3 +146,24 @@ def test_jacobian_of_dicts_inside_grad_is_differentiated_again_as_torch():
     ours = ag.func.grad(f(ag, ag.func.jacrev))(ag.tensor(X))
     theirs = tfunc.grad(f(torch, tfunc.jacrev))(torch.tensor(X))
     _assert_same_tree(ours, theirs)
+
+
+@pytest.mark.parametrize("transform", ["jvp", "vjp"])
+def test_parameters_and_plain_tensors_are_the_same_leaves(transform):
+    """A model's parameters as jvp's primals with tangents made by ones_like, or a Parameter
+    as a cotangent: the structures compared "Parameter" with "Tensor" and raised."""
+    def test(lib, func, module):
+        lib.manual_seed(0)
+        model = module.Linear(2, 1)
+        params = dict(model.named_parameters())
+        call = func.functional_call if lib is torch else functional_call
+        x = lib.ones(1, 2)
+        if transform == "jvp":
+            tangents = {k: lib.ones_like(v) for k, v in params.items()}
+            return func.jvp(lambda p: call(model, p, (x,)), (params,), (tangents,))[1].detach().numpy()
+        _, vjp_fn = func.vjp(lambda p: {"y": call(model, p, (x,))}, {k: v.detach() for k, v in params.items()})
+        grads = vjp_fn({"y": module.Parameter(lib.ones(1, 1))})[0]
+        return np.concatenate([grads["weight"].detach().numpy().ravel(), grads["bias"].detach().numpy()])
+    ours = test(ag, ag.func, nn)
+    theirs = test(torch, torch.func, torch.nn)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
