@@ -113,9 +113,58 @@ def _cumprod_gradient_by_products(x, y, gy, axis):
     before = concat([one, y[part(axis, 0, n - 1)]], axis)
     after = concat([x[part(axis, 1, None)], one], axis)  # x_{i+1} (the last is never used)
     sums = _reverse_linear_scan(after, gy, axis)
-    if bool(x._backend.xp.any(before.data == 0)):  # past a zero, y_{i-1} is 0: nothing there counts
+    xp = x._backend.xp
+    if bool(xp.any(before.data == 0)):  # past a zero, y_{i-1} is 0: nothing there counts
         sums = _stopped_at_zeros(before, sums)
-    return before * sums
+    gx = before * sums
+    if not (bool(xp.all(xp.isfinite(x.data))) and bool(xp.all(xp.isfinite(gy.data)))):
+        mask, values = _nonfinite_cumprod_gradient(x, gy, axis)
+        gx = where(constant(mask, x), constant(values, x), gx)
+    return gx
+
+
+def _nonfinite_cumprod_gradient(x, gy, axis):
+    """Where cumprod's gradient gx_i = sum_{j>=i} gy_j P_ij, P_ij = prod_{k<=j, k!=i} x_k, is
+    NaN or infinite in IEEE arithmetic because an x or a gy is (0 * inf and inf - inf are NaN):
+    the mask of those entries and their values. y_{i-1} S_i multiplies an infinite y_{i-1} by
+    the sum of the terms, not each term: at [1, -inf, 2, -inf] gx_2 = -inf + inf was inf.
+
+    Each term's kind (NaN, +-inf, 0, finite) follows from the counts of NaNs, infinities,
+    zeros and negative numbers among x_0..x_j less x_i, so a few scans along the axis find,
+    per entry, whether any of its terms is NaN, +inf or -inf. Finite entries are left to the
+    products, which are exact there (no other x and no gy of theirs is infinite or NaN)."""
+    backend, data, g = x._backend, x.data, gy.data
+    xp = backend.xp
+
+    def counted(mask):
+        return xp.cumulative_sum(xp.astype(mask, xp.int32), axis=axis)
+
+    def any_from_here_on(mask):
+        return xp.flip(backend.cumulative_extreme(xp.flip(mask, axis=axis), axis, True), axis=axis)
+
+    nan_x, inf_x, zero_x, negative_x = xp.isnan(data), xp.isinf(data), data == 0, data < 0
+    nans, infinities, zeros = counted(nan_x), counted(inf_x), counted(zero_x)
+    odd = counted(negative_x) % 2 == 1  # P_ij's sign, for a positive x_i: x_i < 0 flips it
+    nan_g, inf_g, zero_g = xp.isnan(g), xp.isinf(g), g == 0
+    nan, positive, negative = (xp.zeros(data.shape, dtype=xp.bool),) * 3
+    # x_i leaves P_ij: the counts less its own, by its kind (one of four)
+    for own, (own_nan, own_inf, own_zero) in (((~nan_x) & (~inf_x) & (~zero_x), (0, 0, 0)), (nan_x, (1, 0, 0)),
+                                              (inf_x, (0, 1, 0)), (zero_x, (0, 0, 1))):
+        p_nan = (nans > own_nan) | ((infinities > own_inf) & (zeros > own_zero))
+        p_inf, p_zero = ~p_nan & (infinities > own_inf), ~p_nan & (zeros > own_zero)
+        term_nan = nan_g | p_nan | (inf_g & p_zero) | (zero_g & p_inf)
+        term_inf = ~term_nan & (inf_g | p_inf)
+        term_negative = odd != (g < 0)
+        nan = nan | (own & any_from_here_on(term_nan))
+        positive = positive | (own & any_from_here_on(term_inf & ~term_negative))
+        negative = negative | (own & any_from_here_on(term_inf & term_negative))
+    positive, negative = xp.where(negative_x, negative, positive), xp.where(negative_x, positive, negative)
+    nan = nan | (positive & negative)
+    # On lines with a zero, the products' own stopping at zeros stands (see _reverse_linear_scan).
+    nan, positive, negative = (m & ~xp.any(zero_x, axis=axis, keepdims=True) for m in (nan, positive, negative))
+    values = xp.where(nan, xp.full_like(data, math.nan), xp.where(positive, xp.full_like(data, math.inf),
+                                                                  xp.full_like(data, -math.inf)))
+    return nan | positive | negative, values
 
 
 def _ones_along(like, axis):
