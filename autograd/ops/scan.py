@@ -114,7 +114,7 @@ def _cumprod_gradient_by_products(x, y, gy, axis):
     after = concat([x[part(axis, 1, None)], one], axis)  # x_{i+1} (the last is never used)
     sums = _reverse_linear_scan(after, gy, axis)
     xp = x._backend.xp
-    if bool(xp.any(before.data == 0)):  # past a zero, y_{i-1} is 0: nothing there counts
+    if bool(xp.any(before.data == 0)):  # past a zero, y_{i-1} is 0: an overflowed sum there counts nothing
         sums = _stopped_at_zeros(before, sums)
     gx = before * sums
     if not (bool(xp.all(xp.isfinite(x.data))) and bool(xp.all(xp.isfinite(gy.data)))):
@@ -127,7 +127,11 @@ def _nonfinite_cumprod_gradient(x, gy, axis):
     """Where cumprod's gradient gx_i = sum_{j>=i} gy_j P_ij, P_ij = prod_{k<=j, k!=i} x_k, is
     NaN or infinite in IEEE arithmetic because an x or a gy is (0 * inf and inf - inf are NaN):
     the mask of those entries and their values. y_{i-1} S_i multiplies an infinite y_{i-1} by
-    the sum of the terms, not each term: at [1, -inf, 2, -inf] gx_2 = -inf + inf was inf.
+    the sum of the terms, not each term: at [1, -inf, 2, -inf] gx_2 = -inf + inf was inf. And
+    the products stop at a zero whatever lies past it, right for sums that overflowed but not
+    for a NaN or an infinity there: at [nan, 0, nan] gx_0 = 1 + 0 + 0 * nan was 1. This is
+    PyTorch's formula for it (the O(n^2) one it takes under create_graph); its plain path
+    divides, or drops what lies past a line's first zero.
 
     Each term's kind (NaN, +-inf, 0, finite) follows from the counts of NaNs, infinities,
     zeros and negative numbers among x_0..x_j less x_i, so a few scans along the axis find,
@@ -160,8 +164,6 @@ def _nonfinite_cumprod_gradient(x, gy, axis):
         negative = negative | (own & any_from_here_on(term_inf & term_negative))
     positive, negative = xp.where(negative_x, negative, positive), xp.where(negative_x, positive, negative)
     nan = nan | (positive & negative)
-    # On lines with a zero, the products' own stopping at zeros stands (see _reverse_linear_scan).
-    nan, positive, negative = (m & ~xp.any(zero_x, axis=axis, keepdims=True) for m in (nan, positive, negative))
     values = xp.where(nan, xp.full_like(data, math.nan), xp.where(positive, xp.full_like(data, math.inf),
                                                                   xp.full_like(data, -math.inf)))
     return nan | positive | negative, values
@@ -181,8 +183,9 @@ def _reverse_linear_scan(a, b, axis):
 
     A zero factor carries nothing back from past it, not even an infinite or NaN S (0 * inf
     is NaN): such an S is mostly a sum that overflowed (cumprod's, of the products past a
-    zero) or a NaN from past a +inf, whose weight there is exactly 0; PyTorch's gradients
-    stop at a zero alike. Masked only where a holds a zero: it doubles the steps' time."""
+    zero) or a NaN from past a +inf, whose weight there is exactly 0 (cumprod puts back the
+    NaN that a NaN or an infinity in x or gy past the zero makes: _nonfinite_cumprod_gradient).
+    Masked only where a holds a zero: it doubles the steps' time."""
     n = b.shape[axis]
     has_zeros = n > 1 and bool(a._backend.xp.any(a.data == 0))
     span = 1

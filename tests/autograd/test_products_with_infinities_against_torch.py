@@ -57,3 +57,33 @@ def test_cumprod_gradient_of_inf_minus_inf_is_nan_as_torchs(device, torch):
     got = cumprod_gradient([line], [[1.0] * 4], "float64", 1)[0]
     np.testing.assert_array_equal(got[[0, 2]], t.grad.numpy()[[0, 2]])
     np.testing.assert_array_equal(got, [nan, -inf, nan, -inf])
+
+
+# With zeros: the products stopped at a zero whatever lay past it, right for a sum of finite
+# products that overflowed, but 0 * nan and 0 * inf are NaN. PyTorch's create_graph path (its
+# O(n^2) formula) gives these; its plain path drops what lies past a line's first zero.
+WITH_ZEROS = [[nan, 0.0, nan, 1.0], [2.0, 0.0, nan, 0.5], [0.5, 0.0, 4.0, inf], [0.0, 0.0, inf, 2.0],
+              [0.0, inf, 0.0, 1.0], [inf, 0.0, 0.5, -inf], [0.5, 0.0, -inf, 2.0], [2.0, 0.0, 4.0, 0.5]]
+COTANGENTS_WITH_NAN = {**COTANGENTS, "nan": [1.0, 2.0, nan, 1.0], "inf": [-inf, 1.0, 0.0, 2.0]}
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("cotangent", COTANGENTS_WITH_NAN.values(), ids=COTANGENTS_WITH_NAN.keys())
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("axis", [1, 0])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_cumprod_gradient_of_lines_with_zeros_and_nan_or_inf_is_exact(device, cotangent, dtype, axis, create_graph):
+    got = cumprod_gradient(WITH_ZEROS, [cotangent] * len(WITH_ZEROS), dtype, axis, create_graph)
+    want = [exact_cumprod_gradient(line, cotangent) for line in WITH_ZEROS]
+    np.testing.assert_array_equal(got, np.array(want, dtype=dtype))
+
+
+@pytest.mark.parametrize("cotangent", COTANGENTS_WITH_NAN.values(), ids=COTANGENTS_WITH_NAN.keys())
+def test_cumprod_gradient_of_lines_with_zeros_matches_torchs_formula(device, torch, cotangent):
+    t = torch.tensor(WITH_ZEROS, dtype=torch.float64, requires_grad=True)
+    want, = torch.autograd.grad(t.cumprod(1), t, torch.tensor([cotangent] * len(WITH_ZEROS), dtype=torch.float64),
+                                create_graph=True)
+    np.testing.assert_array_equal(cumprod_gradient(WITH_ZEROS, [cotangent] * len(WITH_ZEROS), "float64", 1),
+                                  want.detach().numpy())
+    got = cumprod_gradient([[nan, 0.0, nan]], [[1.0, 1.0, 1.0]], "float64", 1)[0]
+    np.testing.assert_array_equal(got, [nan, nan, nan])  # gx_0 = 1 + 0 + 0 * nan, which was 1
