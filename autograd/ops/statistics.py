@@ -16,7 +16,7 @@ from backends import dtypes
 from ..shapes import INTEGER, normalize_axis, single_axis
 from ..tensor import Tensor, default_dtype, on_one_device
 from ..user_code import user_stacklevel
-from .elementwise import as_tensor, astype, clip, floating, in_float32, sqrt, where
+from .elementwise import as_tensor, astype, clip, constant, floating, in_float32, sqrt, where
 from .gather import take
 from .indexing import IndexAdd
 from .linalg import matmul
@@ -79,12 +79,24 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 
 def ptp(a, axis=None, keepdims=False):
     """The range, max - min, over ``axis`` (NumPy's ptp; integers wrap in their dtype, as
-    there). The gradient is max's and min's: ties share it."""
+    there). The gradient is max's and min's: ties share it. A slice holding a NaN has a NaN
+    range, and its gradient is NaN at every entry, as that of PyTorch's aminmax (or amax -
+    amin): max's and min's alone give the NaN +1 and -1, which cancelled to 0 everywhere."""
     a = as_tensor(a)
     axes = normalize_axis("ptp", axis, a.ndim)
     if a.size == 0 and any(a.shape[i] == 0 for i in axes):
         raise ValueError(f"ptp: cannot reduce an empty axis of a tensor of shape {a.shape}")
-    return max(a, axes, keepdims) - min(a, axes, keepdims)
+    spread = max(a, axes, keepdims) - min(a, axes, keepdims)
+    xp = a._backend.xp
+    nan = xp.isnan(a.data) if dtypes.is_floating(a.dtype) else None
+    if nan is not None and bool(xp.any(nan)):
+        # Adds sum(a * NaN) over the slices holding a NaN, whose range is NaN already, and 0
+        # over the others (a taken as 0 there, so that an infinity makes no NaN): the NaN
+        # slices' gradient is NaN at every entry, the others' max's and min's.
+        holds_nan = xp.any(nan, axis=axes, keepdims=True)
+        poison = constant(xp.where(holds_nan, xp.full_like(a.data, math.nan), xp.zeros_like(a.data)), a)
+        spread = spread + sum(where(constant(holds_nan, a), a, 0.0) * poison, axes, keepdims)
+    return spread
 
 
 def _variables(op, m, rowvar, transpose_one_row):

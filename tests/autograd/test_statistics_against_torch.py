@@ -293,6 +293,26 @@ def test_integer_inputs(device):
 
 
 # --- the composed functions' corners -------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("axis, keepdims", [(1, False), (0, True), (None, False), ((0, 1), True)])
+def test_ptp_of_a_slice_with_nan_has_torchs_nan_gradient(device, torch, dtype, axis, keepdims):
+    """ptp's gradient is max's minus min's, and both gave a NaN entry the whole gradient of
+    a NaN range: +1 - 1, so 0 at every entry. PyTorch's amax - amin (and aminmax) gives NaN
+    over the slice (0 / 0 ties); slices without NaN keep their gradient, infinities too."""
+    data = np.array([[1.0, NAN, 3.0, 3.0], [2.0, -1.0, 2.0, 5.0], [math.inf, 1.0, -math.inf, 0.0],
+                     [math.inf, math.inf, math.inf, math.inf]], dtype=dtype)
+    x = ag.tensor(data, requires_grad=True)
+    t = torch.tensor(data, requires_grad=True)
+    dim = tuple(range(data.ndim)) if axis is None else axis
+    got = _quiet(ag.ptp, x, axis, keepdims)  # (inf - inf, in the last row, warns as NumPy's)
+    want = torch.amax(t, dim, keepdims) - torch.amin(t, dim, keepdims)
+    np.testing.assert_array_equal(got.numpy(), want.detach().numpy())
+    cotangent = np.random.default_rng(0).standard_normal(want.shape).astype(dtype)
+    got.backward(ag.tensor(cotangent))
+    want.backward(torch.tensor(cotangent))
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
 def test_cov_and_corrcoef_of_one_variable_are_0_d(torch):
     x = np.array([1.0, 2.0, 4.0, 7.0])
     assert ag.cov(ag.tensor(x, dtype="float64")).shape == () == np.cov(x).shape
