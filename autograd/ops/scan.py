@@ -144,7 +144,7 @@ def _nonfinite_cumprod_gradient(x, gy, axis):
         return xp.cumulative_sum(xp.astype(mask, xp.int32), axis=axis)
 
     def any_from_here_on(mask):
-        return xp.flip(backend.cumulative_extreme(xp.flip(mask, axis=axis), axis, True), axis=axis)
+        return _any_from_here_on(backend, mask, axis)
 
     nan_x, inf_x, zero_x, negative_x = xp.isnan(data), xp.isinf(data), data == 0, data < 0
     nans, infinities, zeros = counted(nan_x), counted(inf_x), counted(zero_x)
@@ -167,6 +167,12 @@ def _nonfinite_cumprod_gradient(x, gy, axis):
     values = xp.where(nan, xp.full_like(data, math.nan), xp.where(positive, xp.full_like(data, math.inf),
                                                                   xp.full_like(data, -math.inf)))
     return nan | positive | negative, values
+
+
+def _any_from_here_on(backend, mask, axis):
+    """Per entry of the bool array ``mask``, whether it or any after it along ``axis`` holds."""
+    xp = backend.xp
+    return xp.flip(backend.cumulative_extreme(xp.flip(mask, axis=axis), axis, True), axis=axis)
 
 
 def _ones_along(like, axis):
@@ -356,7 +362,9 @@ def _logcumsumexp_gradient(x, y, gy, axis):
     own, stepping, empty = y, y, None
     xp = x._backend.xp
     starts_at_minus_inf = bool(xp.any(y.data[part(axis, 0, 1)] == -math.inf))
-    if starts_at_minus_inf or bool(xp.any(y.data[part(axis, n - 1, None)] == math.inf)):
+    last = y.data[part(axis, n - 1, None)]
+    nan_lines = xp.isnan(last)  # (a NaN x, and only that, makes y NaN; and it hides a +inf before it)
+    if starts_at_minus_inf or bool(xp.any(last == math.inf)) or bool(xp.any(nan_lines)):
         # A line's leading -inf entries have nothing summed yet (y_i = -inf): their weights,
         # -inf - -inf, are settled below, and are 1 here (differences of 0). A step up to +inf
         # carries nothing back (-inf, from a y_i of +inf too); a +inf x_i still gets NaN (inf -
@@ -371,6 +379,12 @@ def _logcumsumexp_gradient(x, y, gy, axis):
         # nonzero (PyTorch gives NaN there whatever gy is), else 0, as every weight is in [0, 1].
         met = reversed_along(cumsum(reversed_along(empty & (gy != 0), axis), axis), axis) > 0
         gx = where(met | infinite, math.nan, where(empty, 0.0, gx))
+    # A NaN x_k makes y_j NaN from k on, and every entry has such a y_j among its terms, whose
+    # weight exp(x_i - y_j) is NaN; a NaN gy_j reaches every x_i with i <= j. A step up to +inf
+    # (above) carried neither back: at [0, inf, nan] gx_0 was gy_0, where PyTorch's is NaN.
+    nan_gy = xp.isnan(gy.data)
+    if bool(xp.any(nan_lines)) or bool(xp.any(nan_gy)):
+        gx = where(constant(nan_lines | _any_from_here_on(x._backend, nan_gy, axis), x), math.nan, gx)
     return gx
 
 

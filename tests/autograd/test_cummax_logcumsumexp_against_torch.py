@@ -185,6 +185,30 @@ def test_logcumsumexp_infinities_and_nan_match_torch(device, torch, values):
     np.testing.assert_allclose(gx.numpy(), tgx.numpy(), rtol=1e-12, atol=1e-15)  # NaN where PyTorch's is
 
 
+@pytest.mark.parametrize("values", [[[0.0, inf, nan, 1.0], [1.0, inf, 2.0, nan]], [[-inf, inf, nan, 0.0],
+                                                                                  [2.0, inf, inf, nan]]],
+                         ids=["nan_after_inf", "nan_after_infs"])
+def test_logcumsumexp_gradient_of_a_line_with_nan_past_inf_is_nan_as_torchs(device, torch, values):
+    """A NaN x_k makes every y_j from k on NaN, and each x_i's weight exp(x_i - y_j) in such a y_j
+    NaN: the whole line's gradient is NaN (PyTorch's too). A step up to +inf carries nothing
+    back, so the entries before the +inf got finite gradients."""
+    x, tx = _both(torch, values)
+    cotangent = np.array([[1.0, -2.0, 0.5, 3.0], [0.0, 2.0, 0.0, -0.5]])
+    gx, = ag.grad(ag.logcumsumexp(x, 1), x, ag.tensor(cotangent))
+    tgx, = torch.autograd.grad(torch.logcumsumexp(tx, 1), tx, torch.tensor(cotangent))
+    np.testing.assert_array_equal(gx.numpy(), tgx.numpy())
+    assert np.isnan(gx.numpy()).all()
+
+
+def test_logcumsumexp_gradient_keeps_a_nan_cotangent_past_inf(device):
+    """A NaN gy_j reaches every x_i with i <= j (gy_j times a weight, here 0 for x_0, is NaN);
+    past a step up to +inf it was dropped. (PyTorch's sum in log space of |gy| drops a NaN gy
+    everywhere; topograd's gradient is linear in gy, and keeps it, as a product does.)"""
+    x = ag.tensor([[0.0, inf, 0.0, 1.0]], dtype="float64", requires_grad=True)
+    gx, = ag.grad(ag.logcumsumexp(x, 1), x, ag.tensor([[1.0, 0.0, nan, 0.0]], dtype="float64"))
+    np.testing.assert_array_equal(gx.numpy(), [[nan, nan, nan, 0.0]])
+
+
 def test_logcumsumexp_gradient_at_leading_minus_inf_is_zero_where_no_gradient_reaches_it(device, torch):
     # PyTorch gives NaN to every entry whose running value is -inf. Each weight exp(x_i - y_j) lies
     # in [0, 1], so a zero cotangent adds nothing: the -inf entries get exactly 0 unless a nonzero
