@@ -2,8 +2,11 @@
 ``python -m benchmarks.embedding_bag`` (``--threads N``, default 1).
 
 512 bags of 10 to 30 ids (offsets) from a 10,000 x 64 float32 table, in modes sum,
-mean and max, and sum with per_sample_weights. The two contenders run interleaved,
-one call each per round after a warm-up, and each one's median time is printed."""
+mean and max, sum with per_sample_weights (which get a gradient too), and sum and
+mean with scale_grad_by_freq (PyTorch 2.13's CPU gradient there scales by the wrong
+ids' counts, see tests/nn/test_embedding_bag_against_torch.py: timed all the same,
+as the same work). The two contenders run interleaved, one call each per round after
+a warm-up, and each one's median time is printed."""
 import argparse
 import functools
 
@@ -13,10 +16,11 @@ from .interleaved import median_times
 
 TABLE, BAGS, LENGTHS = (10_000, 64), 512, (10, 30)
 CASES = {"sum": ("sum", False), "mean": ("mean", False), "max": ("max", False),
-         "sum, per_sample_weights": ("sum", True)}
+         "sum, per_sample_weights": ("sum", True),
+         "sum, scale_grad_by_freq": ("sum", False, True), "mean, scale_grad_by_freq": ("mean", False, True)}
 
 
-def contenders(mode, weighted):
+def contenders(mode, weighted, scale_grad_by_freq=False):
     """A forward-and-backward call each for topograd and PyTorch on the same table, bags
     and output gradient; each returns the output."""
     import numpy as np
@@ -36,15 +40,16 @@ def contenders(mode, weighted):
             None if scale is None else ag.tensor(scale, requires_grad=True), ag.tensor(grad)]
     theirs = [torch.tensor(ids), torch.tensor(table, requires_grad=True), torch.tensor(offsets),
               None if scale is None else torch.tensor(scale, requires_grad=True), torch.tensor(grad)]
-    return {"topograd": functools.partial(_forward_and_backward, F.embedding_bag, mode, *ours),
-            "torch": functools.partial(_forward_and_backward, torch.nn.functional.embedding_bag, mode, *theirs)}
+    options = dict(mode=mode, scale_grad_by_freq=scale_grad_by_freq)
+    return {"topograd": functools.partial(_forward_and_backward, F.embedding_bag, options, *ours),
+            "torch": functools.partial(_forward_and_backward, torch.nn.functional.embedding_bag, options, *theirs)}
 
 
-def _forward_and_backward(embedding_bag, mode, ids, table, offsets, scale, grad):
+def _forward_and_backward(embedding_bag, options, ids, table, offsets, scale, grad):
     table.grad = None
     if scale is not None:
         scale.grad = None
-    y = embedding_bag(ids, table, offsets, mode=mode, per_sample_weights=scale)
+    y = embedding_bag(ids, table, offsets, per_sample_weights=scale, **options)
     y.backward(grad)
     return y
 
@@ -56,9 +61,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     threads.set_before_import(args.threads)
     threads.pin(args.threads)
-    for name, (mode, weighted) in CASES.items():
+    for name, case in CASES.items():
         medians = ", ".join(f"{who} {t * 1e3:.2f} ms"
-                            for who, t in median_times(contenders(mode, weighted), args.rounds).items())
+                            for who, t in median_times(contenders(*case), args.rounds).items())
         print(f"embedding_bag {name}, forward + backward, {args.threads} thread(s): {medians}")
 
 
