@@ -224,17 +224,25 @@ class Backend:
         repeated indices accumulate. ``index`` is anything ``a[index]`` accepts."""
         raise NotImplementedError
 
-    def sum_runs(self, x, rows, counts):
+    def sum_runs(self, x, rows, counts, weights=None):
         """Row j: the sum of ``x[rows[i]]`` over the j-th run of ``counts[j]`` consecutive
-        entries i (``rows`` None: x's own rows, in order), zeros for an empty run; shape
+        entries i (``rows`` None: x's own rows, in order), each scaled by ``weights[i]``
+        (x's dtype) where given, zeros for an empty run; shape
         ``(len(counts),) + x.shape[1:]``. embedding_bag's bag sums (see runs.py)."""
-        return runs.sum_runs(self, x, rows, counts)
+        return runs.sum_runs(self, x, rows, counts, weights)
 
-    def spread_runs(self, g, rows, counts, size):
-        """The adjoint of sum_runs: zeros of ``(size,) + g.shape[1:]`` with ``g[j]`` added
-        at ``rows[i]`` (each in [0, size)) for every entry i of run j; ``rows`` None:
-        each ``g[j]`` repeated ``counts[j]`` times (size entries)."""
-        return runs.spread_runs(self, g, rows, counts, size)
+    def spread_runs(self, g, rows, counts, size, weights=None):
+        """The adjoint of sum_runs in x: zeros of ``(size,) + g.shape[1:]`` with ``g[j]``
+        (times ``weights[i]`` where given) added at ``rows[i]`` (each in [0, size)) for
+        every entry i of run j; ``rows`` None: each ``g[j]`` repeated ``counts[j]`` times
+        (size entries)."""
+        return runs.spread_runs(self, g, rows, counts, size, weights)
+
+    def dot_runs(self, g, x, rows, counts):
+        """The derivative of sum_runs in its weights: for every entry i of run j, the dot
+        product of ``g[j]`` and ``x[rows[i]]`` (``rows`` None: ``x[i]``) over the axes
+        after the first; shape (entries,)."""
+        return runs.dot_runs(self, g, x, rows, counts)
 
     def first_max_of_runs(self, x, rows, counts):
         """For a 2-D ``x``: per run j and column c, the entry i of run j (an index into

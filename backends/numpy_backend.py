@@ -137,11 +137,14 @@ class NumpyBackend(Backend):
         np.add.at(out, index, values)
         return out
 
-    def sum_runs(self, x, rows, counts):
-        return numpy_runs.sum_runs(x, rows, counts)
+    def sum_runs(self, x, rows, counts, weights=None):
+        return numpy_runs.sum_runs(x, rows, counts, weights)
 
-    def spread_runs(self, g, rows, counts, size):
-        return numpy_runs.spread_runs(g, rows, counts, size)
+    def spread_runs(self, g, rows, counts, size, weights=None):
+        return numpy_runs.spread_runs(g, rows, counts, size, weights)
+
+    def dot_runs(self, g, x, rows, counts):
+        return numpy_runs.dot_runs(g, x, rows, counts)
 
     def first_max_of_runs(self, x, rows, counts):
         return numpy_runs.first_max_of_runs(x, rows, counts)

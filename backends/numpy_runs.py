@@ -4,7 +4,11 @@ few ns an element, and finds maxima by a log2-pass scan. Here runs of one length
 taken together as a (runs, length, ...) block and reduced along the length axis, an
 ordinary vectorized sum or max: one pass per distinct run length (bags of ~20 ids
 have a few dozen lengths, repeats of an id a handful). Sums add each run's entries in
-order, as add.at does."""
+order, as add.at does. Weighted sums (per_sample_weights, scale_grad_by_freq) scale each
+block as it is taken, and ``dot_runs`` multiplies and adds up one block at a time too:
+no (entries, dim) array is ever made whole. (Several of them at once, 2.7 MB each for
+10,000 ids of 64 floats, grew the heap past glibc's trim threshold, so each step gave
+the memory back and faulted it in again: thousands of page faults, 4 ms a step.)"""
 import numpy as np
 
 
@@ -29,7 +33,7 @@ def runs_by_length(counts):
             yield runs, np.reshape(starts[runs], (-1, 1)) + np.arange(length)
 
 
-def sum_runs(x, rows, counts):
+def sum_runs(x, rows, counts, weights=None):
     out = None
     for runs, positions in runs_by_length(counts):
         if runs is None:  # one block of all the entries in order: no positions to take
@@ -37,18 +41,25 @@ def sum_runs(x, rows, counts):
             block = np.reshape(block, positions.shape + x.shape[1:])
         else:
             block = np.take(x, positions if rows is None else np.take(rows, positions), axis=0)
+        taken = rows is not None or runs is not None  # else the block may be a view of x
+        if weights is not None:
+            scale = np.reshape(np.take(weights, positions), positions.shape + (1,) * (x.ndim - 1))
+            block = np.multiply(block, scale, out=block if taken else None)
         sums = block[:, 0] if positions.shape[1] == 1 else np.sum(block, axis=1)
         if runs is None:
-            return sums if rows is not None or positions.shape[1] > 1 else np.array(sums)  # (not a view of x)
+            return sums if taken or weights is not None or positions.shape[1] > 1 else np.array(sums)
         if out is None:
             out = np.zeros((counts.shape[0],) + x.shape[1:], dtype=x.dtype)
         out[runs] = sums
     return np.zeros((counts.shape[0],) + x.shape[1:], dtype=x.dtype) if out is None else out
 
 
-def spread_runs(g, rows, counts, size):
+def spread_runs(g, rows, counts, size, weights=None):
     if rows is None:
-        return np.repeat(g, counts, axis=0)
+        spread = np.repeat(g, counts, axis=0)
+        if weights is not None:
+            spread *= np.reshape(weights, weights.shape + (1,) * (g.ndim - 1))
+        return spread
     out = np.zeros((size,) + g.shape[1:], dtype=g.dtype)
     n = rows.shape[0]
     if not n:
@@ -63,7 +74,21 @@ def spread_runs(g, rows, counts, size):
     firsts = np.concatenate(([0], np.flatnonzero(grouped[1:] != grouped[:-1]) + 1))
     repeats = np.diff(np.append(firsts, n))
     run_of = np.repeat(np.arange(counts.shape[0]), counts)
-    out[np.take(grouped, firsts)] = sum_runs(g, np.take(run_of, order), repeats)
+    out[np.take(grouped, firsts)] = sum_runs(g, np.take(run_of, order), repeats,
+                                             None if weights is None else np.take(weights, order))
+    return out
+
+
+def dot_runs(g, x, rows, counts):
+    """Per run length, the block of x's rows times its runs' rows of g, added up over
+    the axes after the entries' (contiguous: NumPy's pairwise sum, as a sum of the
+    whole (entries, dim) product along its rows would)."""
+    n = x.shape[0] if rows is None else rows.shape[0]
+    out = np.zeros((n,), dtype=np.result_type(g, x))
+    for runs, positions in runs_by_length(counts):
+        block = np.take(x, positions if rows is None else np.take(rows, positions), axis=0)  # (runs, length, ...)
+        np.multiply(block, np.expand_dims(g if runs is None else np.take(g, runs, axis=0), 1), out=block)
+        out[positions] = np.sum(block, axis=tuple(range(2, block.ndim))) if block.ndim > 2 else block
     return out
 
 

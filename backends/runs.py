@@ -1,8 +1,10 @@
 """Sums and maxima over runs, in Array API calls only (every backend's route): a run
 is a stretch of consecutive entries, ``counts[j]`` of them for run j (embedding_bag's
 bags, CSR's rows), each entry naming a row of ``x`` (``rows[i]``, or entry i itself
-where ``rows`` is None). A run of no entries is empty. The NumPy backend overrides
-these with routes that avoid ``np.add.at`` (see numpy_runs.py)."""
+where ``rows`` is None). A run of no entries is empty. Sums and spreads may scale each
+entry by ``weights[i]`` (embedding_bag's per_sample_weights), and ``dot_runs`` is their
+derivative in those weights. The NumPy backend overrides these with routes that avoid
+``np.add.at`` and (entries, dim) temporaries (see numpy_runs.py)."""
 
 
 def run_of_entries(xp, counts, n):
@@ -11,17 +13,33 @@ def run_of_entries(xp, counts, n):
     return xp.searchsorted(ends, xp.arange(n, dtype=ends.dtype), side="right")
 
 
-def sum_runs(backend, x, rows, counts):
+def sum_runs(backend, x, rows, counts, weights=None):
     xp = backend.xp
     n = x.shape[0] if rows is None else rows.shape[0]
     values = x if rows is None else xp.take(x, rows, axis=0)
+    if weights is not None:
+        values = values * per_entry(xp, weights, values.ndim)
     return backend.scatter_add((counts.shape[0],) + tuple(x.shape[1:]), (run_of_entries(xp, counts, n),), values)
 
 
-def spread_runs(backend, g, rows, counts, size):
+def spread_runs(backend, g, rows, counts, size, weights=None):
     xp = backend.xp
     values = xp.take(g, run_of_entries(xp, counts, size if rows is None else rows.shape[0]), axis=0)
+    if weights is not None:
+        values = values * per_entry(xp, weights, values.ndim)
     return values if rows is None else backend.scatter_add((size,) + tuple(g.shape[1:]), (rows,), values)
+
+
+def dot_runs(backend, g, x, rows, counts):
+    xp = backend.xp
+    n = x.shape[0] if rows is None else rows.shape[0]
+    products = xp.take(g, run_of_entries(xp, counts, n), axis=0) * (x if rows is None else xp.take(x, rows, axis=0))
+    return xp.sum(products, axis=tuple(range(1, products.ndim))) if products.ndim > 1 else products
+
+
+def per_entry(xp, weights, ndim):
+    """``weights`` (one per entry) shaped to scale an (entries, ...) array of ``ndim`` axes."""
+    return xp.reshape(weights, weights.shape + (1,) * (ndim - 1))
 
 
 def first_max_of_runs(backend, x, rows, counts):

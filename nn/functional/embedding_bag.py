@@ -6,10 +6,12 @@ zeros.
 
 Vectorized over every id at once, with no loop over bags: a bag is a run of
 consecutive kept ids, and the backend's run kernels (autograd.ops.runs) sum each
-bag's rows of ``weight`` straight from the table, optionally scaled by
-``per_sample_weights`` (then each id's row is looked up first); the gradient spreads
-each bag's gradient back to its ids' rows. 'max' finds each bag's winning id per
-column (``first_max_of_runs``: the first maximum, as PyTorch's loop) and gathers those
+bag's rows of ``weight`` straight from the table, each scaled by its
+``per_sample_weights`` where given; the gradient spreads each bag's gradient back to
+its ids' rows (scaled the same way), and each per-sample weight's gradient is the dot
+product of its bag's gradient and its id's row. (float16 and scale_grad_by_freq look
+each id's row up first.) 'max' finds each bag's winning id per column
+(``first_max_of_runs``: the first maximum, as PyTorch's loop) and gathers those
 entries of ``weight``, which the gradient reaches alone. Compositions of autograd
 ops, with no gradient code of their own."""
 from autograd import Tensor, is_grad_enabled
@@ -78,12 +80,13 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         return _bag_max(weight, ids, counts)
     if scale_grad_by_freq and weight.requires_grad and is_grad_enabled():
         rows = _FrequencyScaledLookup.apply(weight, (ids,), _inverse_counts(weight, Tensor._make(ids, backend)))
-    elif scale is None and weight.dtype != dtypes.float16:
-        rows = None  # each bag's sum straight from the table
+    elif weight.dtype != dtypes.float16:
+        rows = None  # each bag's (weighted) sum straight from the table
     else:  # weight[ids], as runs of one id: the gradient takes the backend's spread, not add.at
         rows = sum_runs(weight, ids, xp.ones(ids.shape, dtype=xp.int64))
     if rows is None:
-        total = sum_runs(weight, ids, counts)
+        # (never the (ids, dim) rows or their products whole: see backends/numpy_runs.py)
+        total = sum_runs(weight, ids, counts, scale)
     else:
         rows = widened(rows)  # float16 bags add up in float32 and round once, as PyTorch's (5x its error row by row)
         if scale is not None:

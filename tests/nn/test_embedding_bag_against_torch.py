@@ -85,6 +85,24 @@ def test_per_sample_weights_scale_each_row_and_get_their_gradient(device, torch)
     check(torch, table, input.reshape(2, 4), None, rng.standard_normal((2, 4)), mode="sum")
 
 
+def test_per_sample_weights_or_the_table_alone_get_their_gradient(device, torch):
+    """Either one of the table and the per-sample weights may need no gradient (a frozen
+    table, fixed weights): the other's gradient is PyTorch's."""
+    rng = named_rng("psw-alone")
+    table, psw = rng.standard_normal((7, 3)), rng.standard_normal(8)
+    input, offsets = np.array([1, 2, 4, 5, 4, 3, 2, 0]), np.array([0, 3, 3, 6])
+    g = rng.standard_normal((4, 3))
+    for table_grad in (True, False):
+        wo, wt = ag.tensor(table, requires_grad=table_grad), torch.tensor(table, requires_grad=table_grad)
+        so, st = ag.tensor(psw, requires_grad=not table_grad), torch.tensor(psw, requires_grad=not table_grad)
+        F.embedding_bag(ag.tensor(input), wo, ag.tensor(offsets), mode="sum", per_sample_weights=so).backward(
+            ag.tensor(g))
+        torch.nn.functional.embedding_bag(torch.tensor(input), wt, torch.tensor(offsets), mode="sum",
+                                          per_sample_weights=st).backward(torch.tensor(g))
+        ours, theirs = (wo, wt) if table_grad else (so, st)
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-14)
+        assert (so if table_grad else wo).grad is None
+
 def test_sum_is_linear_in_weight_and_per_sample_weights_to_second_order(device):
     rng = named_rng("psw-gradgrad")
     ids, offsets = ag.tensor([1, 2, 1, 0, 3]), ag.tensor([0, 2, 2])
@@ -94,6 +112,32 @@ def test_sum_is_linear_in_weight_and_per_sample_weights_to_second_order(device):
     assert ag.gradcheck(fn, [weight, scale]) and ag.gradgradcheck(fn, [weight, scale])
     mean = lambda w: F.embedding_bag(ids, w, offsets, mode="mean") ** 2  # noqa: E731
     assert ag.gradcheck(mean, [weight]) and ag.gradgradcheck(mean, [weight])
+
+
+def test_per_sample_weights_never_make_the_rows_of_every_id_whole(device):
+    """On NumPy the bags' weighted sums, the table's gradient and the per-sample
+    weights' gradient go one block of equal-length bags (or of equally repeated ids) at
+    a time: no (ids, dim) array is made whole. (Several alive at once, 2.7 MB each for
+    10,000 ids of 64 floats, cost thousands of page faults a step; see
+    backends/numpy_runs.py.) The generic route, for CuPy, makes them."""
+    import tracemalloc
+    if device != "cpu":
+        pytest.skip("the NumPy route's memory")
+    rng = named_rng("psw-memory")
+    lengths = rng.integers(10, 31, 2000)
+    ids = rng.integers(0, 1000, int(lengths.sum()))
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    weight = ag.tensor(rng.standard_normal((1000, 64)).astype(np.float32), requires_grad=True)
+    scale = ag.tensor(rng.standard_normal(len(ids)).astype(np.float32), requires_grad=True)
+    ids, offsets, g = ag.tensor(ids), ag.tensor(offsets), ag.tensor(np.ones((2000, 64), dtype=np.float32))
+    whole = len(ids) * 64 * 4  # bytes of one (ids, dim) float32 array
+    tracemalloc.start()
+    try:
+        F.embedding_bag(ids, weight, offsets, mode="sum", per_sample_weights=scale).backward(g)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < whole, f"{peak / 1e6:.1f} MB at the peak, {whole / 1e6:.1f} MB for the rows of every id"
 
 
 def test_max_sends_the_gradient_to_each_bags_first_maximum(device, torch):
