@@ -4,8 +4,10 @@
 to the rows its entries name, scaled the same way; ``dot_runs``, its derivative in
 the weights, is each entry's dot product of its run's gradient and its row. Each is
 linear in each of its two Tensor inputs, and each one's gradients are the other two,
-so higher orders come free. The backend's kernels do the work (see backends/runs.py):
-on NumPy without add.at, and without making the (entries, dim) products whole."""
+so higher orders come free. ``sum_runs_scaling_gradient`` is an unweighted sum whose
+gradient is the weighted spread (scale_grad_by_freq). The backend's kernels do the
+work (see backends/runs.py): on NumPy without add.at, and without making the
+(entries, dim) products whole."""
 from ..function import Function
 
 
@@ -60,6 +62,23 @@ class DotRuns(Function):
                 SpreadRuns.apply(g, gd, rows, counts, ctx.size) if need_x else None, None, None)
 
 
+class SumRunsScalingGradient(Function):
+    """sum_runs whose gradient reaches x scaled by ``scale[i]`` for each entry i (an
+    array: embedding's scale_grad_by_freq); the backward is the weighted spread, so its
+    own derivative carries the scale too."""
+
+    @staticmethod
+    def forward(ctx, x, rows, counts, scale):
+        ctx.size = x.data.shape[0]
+        ctx.save_for_backward(rows, counts, scale)
+        return x._backend.sum_runs(x.data, rows, counts)
+
+    @staticmethod
+    def backward(ctx, gy):
+        rows, counts, scale = ctx.saved_tensors
+        return SpreadRuns.apply(gy, scale, _data(rows), counts.data, ctx.size), None, None, None
+
+
 def _data(saved):
     return None if saved is None else saved.data
 
@@ -72,3 +91,9 @@ def sum_runs(x, rows, counts, weights=None):
     within x's rows and ``counts`` adding up to the entries."""
     return SumRuns.apply(x, weights, rows, counts)
 
+
+def sum_runs_scaling_gradient(x, rows, counts, scale):
+    """``sum_runs(x, rows, counts)`` whose gradient to x's rows is scaled by ``scale``
+    (an array of x's dtype, one value per entry) as it is spread: entry i's share
+    becomes ``scale[i]`` times its run's gradient."""
+    return SumRunsScalingGradient.apply(x, rows, counts, scale)

@@ -9,20 +9,21 @@ consecutive kept ids, and the backend's run kernels (autograd.ops.runs) sum each
 bag's rows of ``weight`` straight from the table, each scaled by its
 ``per_sample_weights`` where given; the gradient spreads each bag's gradient back to
 its ids' rows (scaled the same way), and each per-sample weight's gradient is the dot
-product of its bag's gradient and its id's row. (float16 and scale_grad_by_freq look
+product of its bag's gradient and its id's row. With scale_grad_by_freq the spread
+scales each id's share by 1 / its count instead, as np.add.at of the scaled gradients
+would, without add.at. (float16, and scale_grad_by_freq with per_sample_weights, look
 each id's row up first.) 'max' finds each bag's winning id per column
 (``first_max_of_runs``: the first maximum, as PyTorch's loop) and gathers those
 entries of ``weight``, which the gradient reaches alone. Compositions of autograd
 ops, with no gradient code of their own."""
 from autograd import Tensor, is_grad_enabled
 from autograd.ops.elementwise import constant, where
-from autograd.ops.runs import sum_runs
+from autograd.ops.runs import sum_runs, sum_runs_scaling_gradient
 from autograd.ops.shape import expand_dims, reshape
 from backends import dtypes
 
 from .arguments import floating, rounded, same_dtype, widened
-from .embedding import (_FrequencyScaledLookup, _as_indices, _inverse_counts, _renorm_rows_,
-                        check_embedding_options, normalize_padding_idx)
+from .embedding import _as_indices, _inverse_counts, _renorm_rows_, check_embedding_options, normalize_padding_idx
 
 MODES = ("sum", "mean", "max")
 
@@ -78,25 +79,34 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             scale = scale[constant(keep, scale)]
     if mode == "max":
         return _bag_max(weight, ids, counts)
+    inverse = None  # with scale_grad_by_freq, 1 / how often each id occurs, which scales its gradient
     if scale_grad_by_freq and weight.requires_grad and is_grad_enabled():
-        rows = _FrequencyScaledLookup.apply(weight, (ids,), _inverse_counts(weight, Tensor._make(ids, backend)))
-    elif weight.dtype != dtypes.float16:
-        rows = None  # each bag's (weighted) sum straight from the table
-    else:  # weight[ids], as runs of one id: the gradient takes the backend's spread, not add.at
-        rows = sum_runs(weight, ids, xp.ones(ids.shape, dtype=xp.int64))
-    if rows is None:
-        # (never the (ids, dim) rows or their products whole: see backends/numpy_runs.py)
+        inverse = xp.reshape(_inverse_counts(weight, Tensor._make(ids, backend)), ids.shape)
+    if weight.dtype == dtypes.float16 or (inverse is not None and scale is not None):
+        total = _sum_of_looked_up_rows(weight, ids, counts, scale, inverse)
+    elif inverse is None:  # straight from the table, never the (ids, dim) rows whole (see backends/numpy_runs.py)
         total = sum_runs(weight, ids, counts, scale)
     else:
-        rows = widened(rows)  # float16 bags add up in float32 and round once, as PyTorch's (5x its error row by row)
-        if scale is not None:
-            rows = rows * expand_dims(scale, -1)
-        total = sum_runs(rows, None, counts)
+        total = sum_runs_scaling_gradient(weight, ids, counts, inverse)
     if mode == "mean":
         divisor = xp.astype(xp.maximum(counts, xp.ones_like(counts)), total.data.dtype)
         total = total / constant(xp.reshape(divisor, (-1, 1)), total)
     return rounded(total, weight.dtype)
 
+
+def _sum_of_looked_up_rows(weight, ids, counts, scale, inverse):
+    """Each bag's sum by way of each id's row: ``weight[ids]`` as runs of one id (so the
+    gradient takes the backend's spread, not add.at), scaled by ``inverse`` on the way
+    back where given, times ``scale`` where given, then summed per bag. float16 rows add
+    up in float32 and round once, as PyTorch's (5x its error row by row); with both
+    scales, an id's gradient is multiplied by its ``scale``, then by its ``inverse``."""
+    xp = weight._backend.xp
+    ones = xp.ones(ids.shape, dtype=xp.int64)
+    rows = sum_runs(weight, ids, ones) if inverse is None else sum_runs_scaling_gradient(weight, ids, ones, inverse)
+    rows = widened(rows)
+    if scale is not None:
+        rows = rows * expand_dims(scale, -1)
+    return sum_runs(rows, None, counts)
 
 def _bags(op, indices, offsets, include_last_offset, weight):
     """(ids, number of ids in each bag, mask of the ids inside a bag or None): the flat

@@ -114,11 +114,13 @@ def test_sum_is_linear_in_weight_and_per_sample_weights_to_second_order(device):
     assert ag.gradcheck(mean, [weight]) and ag.gradgradcheck(mean, [weight])
 
 
-def test_per_sample_weights_never_make_the_rows_of_every_id_whole(device):
-    """On NumPy the bags' weighted sums, the table's gradient and the per-sample
-    weights' gradient go one block of equal-length bags (or of equally repeated ids) at
-    a time: no (ids, dim) array is made whole. (Several alive at once, 2.7 MB each for
-    10,000 ids of 64 floats, cost thousands of page faults a step; see
+@pytest.mark.parametrize("option", ["per_sample_weights", "scale_grad_by_freq"])
+def test_the_numpy_route_never_makes_the_rows_of_every_id_whole(device, option):
+    """On NumPy the bags' (weighted) sums, the table's (scaled) gradient and the
+    per-sample weights' gradient go one block of equal-length bags (or of equally
+    repeated ids) at a time: no (ids, dim) array is made whole. (Several alive at once,
+    2.7 MB each for 10,000 ids of 64 floats, cost thousands of page faults a step, and
+    scale_grad_by_freq's np.add.at took an int64 index of twice that; see
     backends/numpy_runs.py.) The generic route, for CuPy, makes them."""
     import tracemalloc
     if device != "cpu":
@@ -128,12 +130,15 @@ def test_per_sample_weights_never_make_the_rows_of_every_id_whole(device):
     ids = rng.integers(0, 1000, int(lengths.sum()))
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     weight = ag.tensor(rng.standard_normal((1000, 64)).astype(np.float32), requires_grad=True)
-    scale = ag.tensor(rng.standard_normal(len(ids)).astype(np.float32), requires_grad=True)
+    options = {"scale_grad_by_freq": True}
+    if option == "per_sample_weights":
+        options = {"per_sample_weights": ag.tensor(rng.standard_normal(len(ids)).astype(np.float32),
+                                                   requires_grad=True)}
     ids, offsets, g = ag.tensor(ids), ag.tensor(offsets), ag.tensor(np.ones((2000, 64), dtype=np.float32))
     whole = len(ids) * 64 * 4  # bytes of one (ids, dim) float32 array
     tracemalloc.start()
     try:
-        F.embedding_bag(ids, weight, offsets, mode="sum", per_sample_weights=scale).backward(g)
+        F.embedding_bag(ids, weight, offsets, mode="sum", **options).backward(g)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -178,6 +183,57 @@ def test_scale_grad_by_freq_divides_each_rows_gradient_by_its_count(device, torc
     np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(wo.grad.numpy(), wt.grad.numpy(), rtol=1e-12)
 
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_scale_grad_by_freq_differentiates_twice_as_embedding_reduced_per_bag(device, mode):
+    """The scaled gradient is a spread scaled per id, so its own derivative carries the
+    scale (as F.embedding's does): second derivatives equal F.embedding's with the
+    option, its rows summed (or averaged) per bag, to rounding; with per_sample_weights
+    as well, each id's row times its weight first."""
+    rng = named_rng("freq-twice" + mode)
+    input, offsets = random_bags(rng, 12, rows=6)
+    ids = ag.tensor(input)
+    bounds = list(zip(offsets, list(offsets[1:]) + [len(input)]))
+    weight = ag.tensor(rng.standard_normal((6, 3)), requires_grad=True)
+    psw = ag.tensor(rng.standard_normal(len(input)), requires_grad=True)
+    for scale in (None, psw) if mode == "sum" else (None,):
+        def bags(w):
+            return F.embedding_bag(ids, w, ag.tensor(offsets), mode=mode, scale_grad_by_freq=True,
+                                   per_sample_weights=scale)
+
+        def by_embedding(w):
+            rows = F.embedding(ids, w, scale_grad_by_freq=True)
+            if scale is not None:
+                rows = rows * scale.reshape(-1, 1)
+            reduce = (lambda r: r.sum(axis=0)) if mode == "sum" else (lambda r: r.mean(axis=0))
+            return ag.stack([reduce(rows[a:b]) if b > a else rows[:0].sum(axis=0) for a, b in bounds])
+
+        results = []
+        for fn in (bags, by_embedding):
+            weight.grad = psw.grad = None
+            (gw,) = ag.grad((fn(weight) ** 3).sum(), [weight], create_graph=True)
+            ((gw * gw).sum()).backward()
+            results.append([weight.grad.numpy()] + ([] if scale is None else [psw.grad.numpy()]))
+        for ours, reference in zip(*results):
+            np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-14)
+
+
+def test_scale_grad_by_freq_gives_the_bits_of_add_at():
+    """The spread scales each id's share and adds a row's shares in id order, as
+    np.add.at of the scaled, repeated bag gradients (the route it replaced) does: the
+    same float32 bits."""
+    rng = named_rng("freq-bits")
+    lengths = rng.integers(0, 20, 300)
+    input = rng.integers(0, 40, int(lengths.sum()))
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    weight = ag.tensor(rng.standard_normal((40, 16)).astype(np.float32), requires_grad=True)
+    g = (rng.standard_normal((300, 16)) * 10.0 ** rng.integers(-4, 5, (300, 1))).astype(np.float32)
+    F.embedding_bag(ag.tensor(input), weight, ag.tensor(offsets), mode="sum", scale_grad_by_freq=True).backward(
+        ag.tensor(g))
+    inverse = (1 / np.bincount(input, minlength=40).astype(np.float32))[input]
+    want = np.zeros((40, 16), dtype=np.float32)
+    np.add.at(want, input, np.repeat(g, lengths, axis=0) * inverse[:, None])
+    np.testing.assert_array_equal(weight.grad.numpy(), want)
 
 def test_empty_inputs_give_zero_bags(device, torch):
     for mode in MODES:
