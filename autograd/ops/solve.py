@@ -5,18 +5,22 @@ signatures and PyTorch's gradients.
 Each gradient is written with the ops themselves (the inverse's with the inverse,
 the solve's with a solve of the transposed system), so they differentiate again.
 A singular matrix makes inv and solve raise LinAlgError. det's gradient is the
-matrix of cofactors, (det A) A^-T; at a singular matrix, where A^-T does not exist,
-it is formed from the SVD (U diag(products of the other singular values) V^T, times
+matrix of cofactors, (det A) A^-T; at a matrix singular to working precision, where
+A^-T does not exist or loses the cofactors' derivatives to cancellation, it is formed
+from the SVD, matrix by matrix (U diag(products of the other singular values) V^T, times
 det(U V^T)): 0 where the rank is n - 2 or less, the transposed adjugate at rank n - 1.
 That is what PyTorch gives under create_graph=True; its first-order gradient there
 is 0 (it multiplies by det = 0), which is not the derivative."""
+import math
 from collections import namedtuple
+
+import backends
 
 from ..autocast_mode import autocast_op
 from ..function import Function
 from ..shapes import broadcast_shapes
 from .decompositions import svd
-from .elementwise import constant, floating, operands
+from .elementwise import constant, floating, operands, where
 from .linalg import matmul
 from .matrices import (LinAlgError, cutoff, factorize, matrices, mT, mT_array, square_matrices, tolerances,
                        triangle)
@@ -66,9 +70,40 @@ class Det(Function):
         x, d = ctx.saved_tensors
         g = expand_dims(expand_dims(gd, -1), -1)
         xp = x._backend.xp
-        if not bool(xp.any(d.data == 0)):
+        near = _singular_to_working_precision(xp, x.data, d.data)
+        if not bool(xp.any(near)):
             return g * expand_dims(expand_dims(d, -1), -1) * mT(inv(x))
-        return g * cofactors(x)
+        if bool(xp.all(near)):
+            return g * cofactors(x)
+        # Each route sees a stand-in where the other one's matrices are, so that none of their
+        # inf or NaN reaches a gradient through the branch where() drops: I for the inverse, and
+        # for the SVD a matrix of distinct singular values (repeated ones divide 0 by 0 there).
+        mask = constant(xp.expand_dims(xp.expand_dims(near, -1), -1), x)
+        n = x.shape[-1]
+        eye = constant(xp.eye(n, dtype=x.data.dtype), x)
+        distinct = eye * constant(xp.arange(1, n + 1, dtype=x.data.dtype), x)
+        regular = where(mask, eye, x)
+        return g * where(mask, cofactors(where(mask, x, distinct)),
+                         expand_dims(expand_dims(d, -1), -1) * mT(inv(regular)))
+
+
+def _singular_to_working_precision(xp, a, d):
+    """Whether each matrix of ``a`` (determinants ``d``) is singular to working precision, where
+    det A^-T loses the derivatives of the cofactors to cancellation (by about the condition
+    number times the rounding; 65% of the second derivative where the singular values are 1,
+    0.5 and 1e-16): |det A| at most 100 eps times the product of A's column norms, the bound
+    Hadamard's inequality puts on it. PyTorch compares |det A| with 100 eps alone, which sends
+    a small well-conditioned matrix such as 1e-3 I (6 x 6) to the SVD, whose repeated singular
+    values make its second derivative NaN; unscaled, the two agree. Computed in logarithms,
+    the norms of columns scaled by their largest entry, so that no product overflows."""
+    largest = xp.max(xp.abs(a), axis=-2)
+    zero_column = xp.any(largest == 0, axis=-1)
+    safe = xp.where(largest > 0, largest, xp.ones_like(largest))
+    scaled = a / xp.expand_dims(safe, -2)
+    with backends.floating_point_warnings_off():  # (log 0: a zero column or determinant, singular anyway)
+        log_norms = xp.log(safe) + 0.5 * xp.log(xp.sum(scaled * scaled, axis=-2))
+        ratio = xp.log(xp.abs(d)) - xp.sum(log_norms, axis=-1)
+    return (d == 0) | zero_column | (ratio <= math.log(100 * float(xp.finfo(a.dtype).eps)))
 
 
 def cofactors(x):

@@ -137,6 +137,38 @@ def test_det_of_a_batch_mixing_singular_and_invertible_matrices(device, torch):
     np.testing.assert_allclose(x.grad.numpy(), tgx.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
+def _det_second_order(x, v):
+    """The gradient of <grad det(x), v>, x's leaf taking both."""
+    g, = ag.grad(ag.linalg.det(x).sum(), x, create_graph=True)
+    return ag.grad((g * ag.tensor(v)).sum(), x)[0]
+
+
+def test_det_second_order_of_a_batch_mixing_singular_and_invertible_matrices_as_torch(device, torch):
+    # Each matrix takes its own route (the cofactors from the SVD where it is singular to working
+    # precision, det A^-T elsewhere), as PyTorch's: through the SVD, 2I and an orthogonal matrix
+    # (repeated singular values) had NaN or wrong second derivatives, and the inverse of a
+    # nearly singular one (singular values 1, 0.5, 1e-15) lost them to cancellation.
+    rng = np.random.default_rng(4)
+    u, w = np.linalg.qr(rng.standard_normal((2, 3, 3)))[0]
+    values = np.stack([SINGULAR, 2 * np.eye(3), u, u @ np.diag([1.0, 0.5, 1e-15]) @ w.T, GENERAL[0, 0]])
+    v = rng.standard_normal(values.shape)
+    x, tx = _pair(torch, values)
+    tg, = torch.autograd.grad(torch.linalg.det(tx).sum(), tx, create_graph=True)
+    want, = torch.autograd.grad((tg * torch.tensor(v)).sum(), tx)
+    np.testing.assert_allclose(_det_second_order(x, v).numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_det_second_order_of_a_small_scaled_identity_is_exact(device):
+    # det(cI) is singular to no precision (PyTorch's |det| < 100 eps sends 1e-3 I, 6 x 6, to its
+    # SVD route, whose repeated singular values make it NaN): the second derivative along V is
+    # c^(n-2) (tr(V) I - V^T).
+    n, c = 6, 1e-3
+    v = np.random.default_rng(5).standard_normal((n, n))
+    x = ag.tensor(c * np.eye(n), requires_grad=True)
+    np.testing.assert_allclose(_det_second_order(x, v).numpy(), c ** (n - 2) * (np.trace(v) * np.eye(n) - v.T),
+                               rtol=1e-12, atol=1e-25)
+
+
 def test_slogdet_of_a_singular_matrix_and_its_sign(device, torch):
     sign, logabsdet = ag.linalg.slogdet(ag.tensor([[1.0, 2.0], [2.0, 4.0]]))
     assert sign.item() == 0 and logabsdet.item() == -np.inf
