@@ -23,7 +23,7 @@ from ..function import Function
 from ..tensor import Tensor
 from .decompositions import cholesky_backward
 from .elementwise import floating
-from .lu import LUFactor, _check_pivot, _permutation_array
+from .lu import LUFactor, _check_pivot
 from .matrices import LinAlgError, diagonal, factorize, matrices, mT, mT_array, square_matrices
 from .solve import inv_backward, solve_backward, solve_operands
 
@@ -57,17 +57,28 @@ def _solve_by_lu(backend, a, b, transposed=False):
     U's diagonal gives inf and NaN entries, as LAPACK's getrs."""
     xp = backend.xp
     lu, _, rows = backend.lu_factor(mT_array(xp, a) if transposed else a)
-    p = _permutation_array(xp, rows, a.dtype)
     with backends.floating_point_warnings_off():  # (the inf and NaN of a singular matrix are the answer)
         if transposed:  # A = P L U: A^-T B = P L^-T U^-T B
             lu_t = mT_array(xp, lu)
             inner = backend.solve_triangular(lu_t, b, upper=False, unitriangular=False)
-            x = backend.matmul(p, backend.solve_triangular(lu_t, inner, upper=True, unitriangular=True))
+            x = _rows_placed(xp, backend.solve_triangular(lu_t, inner, upper=True, unitriangular=True), rows)
         else:  # A^-1 B = U^-1 L^-1 P^T B
-            inner = backend.solve_triangular(lu, backend.matmul(mT_array(xp, p), b), upper=False,
-                                             unitriangular=True)
+            inner = backend.solve_triangular(lu, _rows_taken(xp, b, rows), upper=False, unitriangular=True)
             x = backend.solve_triangular(lu, inner, upper=True, unitriangular=False)
     return x, _first_zero_on_diagonal(backend, lu)
+
+
+# The permutations P (P[rows[i], i] = 1) applied by moving rows, not by a product with P, whose
+# zeros would spread a singular solve's inf and NaN (0 * inf) over every row, where LAPACK's
+# row exchanges keep them in their places.
+def _rows_taken(xp, b, rows):
+    """P^T B: row i of the result is row rows[i] of ``b``."""
+    return xp.take_along_axis(b, xp.broadcast_to(xp.expand_dims(rows, -1), b.shape), axis=-2)
+
+
+def _rows_placed(xp, z, rows):
+    """P Z: row i of ``z`` goes to row rows[i] (a take by the inverse permutation)."""
+    return _rows_taken(xp, z, xp.argsort(rows, axis=-1))
 
 
 def _raise_first_failure(op, backend, info, says):
