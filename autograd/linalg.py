@@ -122,23 +122,55 @@ def _root(total, p):
     return where(nonzero, sqrt(safe) if p == 2 else safe ** (1 / p), 0)
 
 
+def _norm_input(op, x, dtype):
+    """``x`` as the floating tensor a norm is taken of: cast to ``dtype`` where given, as
+    PyTorch's ``dtype=`` (the norm is computed and returned in it; the gradient comes back in
+    x's dtype), which must be a floating dtype no narrower than x's (PyTorch refuses narrowing
+    too); otherwise integers give the default float."""
+    if dtype is None:
+        return floating(x)
+    x = as_tensor(x)
+    dtype = dtypes.canonical(dtype)
+    if not dtypes.is_floating(dtype):
+        raise TypeError(f"{op}: dtype must be a floating dtype (float16, float32 or float64) to compute the norm in, "
+                        f"not {dtype}")
+    if dtypes.is_floating(x.dtype) and dtype.itemsize < x.dtype.itemsize:
+        raise TypeError(f"{op}: dtype={dtype} is narrower than the input's {x.dtype}; the norm is computed in dtype, "
+                        f"so cast x first (x.astype(ag.{dtype})) if you mean to drop its precision")
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
 @autocast_op("vector_norm")
-def vector_norm(x, ord=2, axis=None, keepdims=False):
+def vector_norm(x, ord=2, axis=None, keepdims=False, *, dtype=None):
     """The ``ord``-norm over ``axis`` (None: every element), as the Array API's and
     torch.linalg.vector_norm: 2, 1, inf, -inf, 0 (the count of nonzeros) or any other
-    real p. Integer tensors give the default float."""
-    return p_norm("vector_norm", floating(x), norm_order("vector_norm", ord), axis, keepdims)
+    real p. Integer tensors give the default float; ``dtype`` (PyTorch's) is the one to
+    compute and return in."""
+    return p_norm("vector_norm", _norm_input("vector_norm", x, dtype), norm_order("vector_norm", ord), axis, keepdims)
 
 
 _MATRIX_ORDERS = "'fro', 'nuc', 1, -1, 2, -2, inf or -inf"
 
 
-def matrix_norm(x, ord="fro", keepdims=False):
+def matrix_norm(x, ord="fro", keepdims=False, *, axis=(-2, -1), dtype=None):
     """The ``ord``-norm of each matrix in the last two axes, as the Array API's and
     torch.linalg.matrix_norm: 'fro' (Frobenius), 'nuc' (nuclear: the sum of the singular
     values), 2 and -2 (the largest and smallest singular value), 1 and -1 (the largest and
     smallest column sum of |x|), inf and -inf (the same over rows). Ties of the max share
-    its gradient, as in PyTorch; the singular values' gradient is U diag(g) V^T (see svdvals)."""
+    its gradient, as in PyTorch; the singular values' gradient is U diag(g) V^T (see svdvals).
+    As PyTorch's ``dim`` and ``dtype``: ``axis`` names the matrices' two axes, rows first,
+    and ``dtype`` is the one to compute and return in."""
+    x = _norm_input("matrix_norm", x, dtype)
+    if isinstance(axis, (tuple, list)) and tuple(axis) == (-2, -1):
+        return _matrix_norm(x, ord, keepdims)
+    if not isinstance(axis, (tuple, list)) or len(axis) != 2:
+        raise ValueError(f"matrix_norm: axis must name two axes, the rows' and the columns', not {axis!r}")
+    normalize_axis("matrix_norm", axis, x.ndim)  # (checks the types, the range and repeats)
+    return _matrix_norm_over(x, ord, tuple(a % x.ndim for a in axis), keepdims)
+
+
+def _matrix_norm(x, ord, keepdims):
+    """matrix_norm of the matrices in the last two axes of ``x``."""
     x = floating(x)
     if x.ndim < 2:
         raise ValueError(f"matrix_norm: needs matrices in the last two axes, got a tensor of shape {x.shape}")
@@ -195,15 +227,16 @@ def tensor_norm(x, p="fro", axis=None, keepdims=False, dtype=None):
     return _matrix_norm_over(x, "nuc", axes, keepdims)
 
 
-def norm(x, ord=None, axis=None, keepdims=False):
+def norm(x, ord=None, axis=None, keepdims=False, *, dtype=None):
     """torch.linalg.norm and numpy.linalg.norm (NumPy's argument names ``axis`` and
     ``keepdims``, for PyTorch's ``dim`` and ``keepdim``): a vector norm (vector_norm) over one
     axis, a matrix norm (matrix_norm) of the matrices on two axes, the first of them the
     rows. With ``axis`` None, ``ord`` None gives the 2-norm of every element (x flattened);
     another ``ord`` needs a 1-D x (a vector norm) or a 2-D one (a matrix norm). ``ord`` None
     is 2 for a vector and 'fro' for a matrix. Integer tensors give the default float (PyTorch
-    refuses them); a bool ``ord`` is refused (PyTorch reads True as 1)."""
-    x = floating(x)
+    refuses them); a bool ``ord`` is refused (PyTorch reads True as 1). ``dtype`` (PyTorch's)
+    is the one to compute and return in."""
+    x = _norm_input("norm", x, dtype)
     if axis is None:
         if ord is None:
             return vector_norm(x, 2, None, keepdims)
@@ -232,7 +265,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 def _matrix_norm_over(x, ord, axes, keepdims):
     """matrix_norm with the matrices' rows and columns along ``axes`` (two, not negative)."""
-    result = matrix_norm(moveaxis(x, axes, (-2, -1)), ord, keepdims)
+    result = _matrix_norm(moveaxis(x, axes, (-2, -1)), ord, keepdims)
     return moveaxis(result, (-2, -1), axes) if keepdims else result
 
 

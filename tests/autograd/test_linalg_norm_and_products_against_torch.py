@@ -316,3 +316,55 @@ def test_tensorinv_and_tensorsolve_of_a_singular_tensor_raise_linalg_error(devic
         ag.linalg.tensorinv(f64(np.zeros((2, 3, 6))), ind=2)
     with pytest.raises(ag.linalg.LinAlgError, match=r"^solve: the matrix is singular"):
         ag.linalg.tensorsolve(f64(np.zeros((2, 3, 6))), f64(np.ones((2, 3))))
+
+
+# --- PyTorch's dim= of matrix_norm and dtype= of the norms -------------------------------------
+@pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf], ids=str)
+@pytest.mark.parametrize("axis", [(0, 2), (2, 0), (-1, 1), (-2, -1)], ids=str)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_matrix_norm_over_any_two_axes_matches_torch_to_second_order(torch, ord, axis, keepdims):
+    x = np.random.default_rng(8).standard_normal((3, 4, 5))
+    assert_like_torch(torch, lambda t: ag.linalg.matrix_norm(t, ord, keepdims, axis=axis),
+                      lambda t: torch.linalg.matrix_norm(t, ord, dim=axis, keepdim=keepdims), x)
+
+
+@pytest.mark.parametrize("axis, error, message", [
+    ((0,), ValueError, r"matrix_norm: axis must name two axes"), (0, ValueError, r"matrix_norm: axis must name two"),
+    ((0, 0), ValueError, r"matrix_norm: repeated axis"), ((0, 3), ValueError, r"matrix_norm: axis 3 is out of range"),
+    ((0, 1.0), TypeError, r"matrix_norm: axis must be an int"),
+])
+def test_matrix_norm_refuses_axes_that_name_no_matrices(device, torch, axis, error, message):
+    with pytest.raises(error, match=message):
+        ag.linalg.matrix_norm(ag.ones(3, 4, 5), axis=axis)
+    with pytest.raises((RuntimeError, IndexError, TypeError)):
+        torch.linalg.matrix_norm(torch.ones(3, 4, 5), dim=axis)
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("vector_norm", (3,), {"axis": 1}), ("vector_norm", (), {}), ("matrix_norm", ("nuc",), {}),
+    ("matrix_norm", (1,), {"axis": (2, 0)}), ("norm", (), {}), ("norm", (math.inf, (0, 1)), {}),
+])
+def test_norms_compute_and_return_in_the_dtype_asked_as_torch(device, torch, name, args, kwargs):
+    values = np.random.default_rng(9).standard_normal((3, 4, 5)).astype(np.float32)
+    x = ag.tensor(values, requires_grad=True)
+    y = getattr(ag.linalg, name)(x, *args, dtype=ag.float64, **kwargs)
+    tx = torch.tensor(values, requires_grad=True)
+    ty = getattr(torch.linalg, name)(tx, *args, dtype=torch.float64, **torch_keywords(kwargs))
+    assert y.dtype == ag.float64 and y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12)  # (computed in float64: no float32 rounding)
+    y.sum().backward()
+    ty.sum().backward()
+    assert x.grad.dtype == ag.float32
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["vector_norm", "matrix_norm", "norm"])
+def test_norms_refuse_a_narrower_or_non_floating_dtype(device, torch, name):
+    x = ag.ones(3, 4, dtype=ag.float64)
+    with pytest.raises(TypeError, match=rf"{name}: dtype=float32 is narrower than the input's float64.*x.astype"):
+        getattr(ag.linalg, name)(x, dtype=ag.float32)
+    with pytest.raises(TypeError, match=rf"{name}: dtype must be a floating dtype"):
+        getattr(ag.linalg, name)(x, dtype=ag.int64)
+    with pytest.raises(RuntimeError, match="narrowing"):
+        getattr(torch.linalg, name)(torch.ones(3, 4, dtype=torch.float64), dtype=torch.float32)
+    assert getattr(ag.linalg, name)(ag.ones(3, 4, dtype=ag.int64), dtype=ag.float64).dtype == ag.float64
