@@ -53,10 +53,11 @@ __all__ = ["CholeskyExResult", "EighResult", "InvExResult", "LUFactorExResult", 
            "vander", "vecdot", "vector_norm"]
 
 
-def diagonal(x, offset=0):
+def diagonal(x, offset=0, *, axis1=-2, axis2=-1):
     """The ``offset`` diagonal of each matrix on the last two axes (the Array API's
-    axes; ``ag.diagonal`` takes NumPy's, the first two)."""
-    return matrix_parts.diagonal(x, offset, -2, -1)
+    axes; ``ag.diagonal`` takes NumPy's, the first two), or on ``axis1`` and ``axis2``
+    (torch.linalg.diagonal's dim1 and dim2), as a view."""
+    return matrix_parts.diagonal(x, offset, axis1, axis2)
 
 
 def matrix_transpose(x):

@@ -368,3 +368,10 @@ def test_norms_refuse_a_narrower_or_non_floating_dtype(device, torch, name):
     with pytest.raises(RuntimeError, match="narrowing"):
         getattr(torch.linalg, name)(torch.ones(3, 4, dtype=torch.float64), dtype=torch.float32)
     assert getattr(ag.linalg, name)(ag.ones(3, 4, dtype=ag.int64), dtype=ag.float64).dtype == ag.float64
+
+
+@pytest.mark.parametrize("offset, axis1, axis2", [(0, -2, -1), (1, 0, 2), (-1, 2, 0), (2, -3, 1)])
+def test_linalg_diagonal_takes_torchs_dim1_and_dim2_as_axis1_and_axis2(torch, offset, axis1, axis2):
+    x = np.random.default_rng(10).standard_normal((3, 4, 5))
+    assert_like_torch(torch, lambda t: ag.linalg.diagonal(t, offset, axis1=axis1, axis2=axis2),
+                      lambda t: torch.linalg.diagonal(t, offset=offset, dim1=axis1, dim2=axis2), x)
