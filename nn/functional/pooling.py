@@ -53,7 +53,9 @@ def _make_pool_window(op, kernel_size, stride, padding, dilation, ceil_mode, h, 
 def _make_pool1d_window(op, kernel_size, stride, padding, dilation, ceil_mode, length):
     """The 2-D window over a 1 x length image with a 1 x kernel_size kernel."""
     (k,) = single(op, "kernel_size", kernel_size, 1)
-    (s,) = (k,) if stride is None or stride == () else single(op, "stride", stride, 1)
+    # (not stride == (): a NumPy integer compared with () is an empty array, not False)
+    (s,) = (k,) if stride is None or isinstance(stride, (tuple, list)) and not stride \
+        else single(op, "stride", stride, 1)
     (p,) = single(op, "padding", padding, 0)
     (d,) = single(op, "dilation", dilation, 1)
     if p > k // 2:
