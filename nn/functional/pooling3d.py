@@ -13,7 +13,7 @@ from autograd.ops import nn_fused
 from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import reshape
 
-from .arguments import batched_volumes, cached, triple, unbatch
+from .arguments import batched_volumes, cached, rounded, triple, unbatch, widened
 from .pooling import (_adaptive_avg, _avg_divisor, _check_unpool_indices, _check_unpool_range, _make_pool_window,
                       _require_non_empty, _unpool_arguments, _unpool_size, _window_counts, pool_arguments)
 
@@ -85,13 +85,33 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         if isinstance(divisor_override, bool) or not isinstance(divisor_override, numbers.Integral) \
                 or divisor_override <= 0:
             raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
-        # the first pass sums, and the last one divides
-        plane_divisor, depth_divisor = (1, int(divisor_override)) if depth is not None \
-            else (int(divisor_override), None)
+    # float16 boxes sum in float32, rounded once at the end, as PyTorch's: a plane's float16
+    # sum would overflow where the box's mean does not, and each pass would round again
+    dtype, x = x.dtype, widened(x)
+    if divisor_override is not None:
+        divisor = int(divisor_override)
     else:
-        plane_divisor = 1 if plane is None else _avg_divisor(x, plane, count_include_pad)
-        depth_divisor = None if depth is None else _depth_divisor(x, depth, count_include_pad)
-    return unbatch(nn_fused.avg_pool3d(x, plane, depth, plane_divisor, depth_divisor), unbatched)
+        divisor = _box_divisor(x, plane, depth, count_include_pad)
+    # One division of each box's sum, as PyTorch's: the first pass sums, the last divides
+    # (a pass each, 3x3x3's sum / 9 / 3, was off by an ulp, and a box of whole numbers
+    # summing to 0 came out 1.9e-17)
+    plane_divisor, depth_divisor = (1, divisor) if depth is not None else (divisor, None)
+    y = nn_fused.avg_pool3d(x, plane, depth, plane_divisor, depth_divisor)
+    return unbatch(rounded(y, dtype), unbatched)
+
+
+def _box_divisor(x, plane, depth, count_include_pad):
+    """Each box's count, the product of its plane window's and its depth run's: a number
+    where all agree, else an array that broadcasts against the last pass's (OD, OH * OW)
+    output (or the plane pass's (OH, OW) where there is no depth pass)."""
+    plane_counts = 1 if plane is None else _avg_divisor(x, plane, count_include_pad)
+    if depth is None:
+        return plane_counts
+    depth_counts = _depth_divisor(x, depth, count_include_pad)
+    if not hasattr(plane_counts, "shape"):
+        return depth_counts * plane_counts
+    xp = x._backend.xp
+    return depth_counts * xp.reshape(plane_counts, (1, -1))
 
 
 def _depth_divisor(x, window, count_include_pad):

@@ -121,6 +121,33 @@ def test_avg_pool3d_matches_torch(device, torch, shape, window, count_include_pa
           divisor_override=divisor_override, **window)
 
 
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("shape, window", [w for w in WINDOWS if "dilation" not in w[1]])
+def test_avg_pool3d_divides_each_box_sum_once_as_torch(device, torch, shape, window, count_include_pad):
+    """Each pass divided by its own count (a 3x3x3 box's sum by 9, then by 3): two roundings,
+    so over whole numbers, whose sums are exact, a box summing to 0 came out 1.9e-17 (and
+    an lp_pool3d with norm_type=1 sent that box a gradient of 1 where PyTorch's is 0), and
+    others 1 ulp off. PyTorch divides the box's sum once: its values, bit for bit."""
+    x = named_rng(f"ap3d whole numbers {shape} {window}").integers(-2, 3, shape).astype(np.float64)
+    out = F.avg_pool3d(ag.tensor(x, dtype=ag.float64), count_include_pad=count_include_pad, **window)
+    _same(out, torch.nn.functional.avg_pool3d(torch.from_numpy(x), count_include_pad=count_include_pad, **window))
+
+
+def test_avg_pool3d_in_float16_sums_in_float32(torch):
+    """float16 boxes are summed and divided in float32 and rounded once, as PyTorch's
+    float16 kernels compute (its CPU has no float16 avg_pool3d: the reference is its
+    float32 mean, rounded): a 3x3x3 box of 10000 sums past float16's largest value
+    (65504), yet its mean is 10000. (The strict backend has no float16.)"""
+    x = np.full((1, 2, 3, 4, 5), 10000.0, dtype=np.float16)
+    x[0, 1] = named_rng("ap3d float16").standard_normal((3, 4, 5)) * 1000
+    yo = F.avg_pool3d(ag.tensor(x, dtype=ag.float16), 3, 1, 1, count_include_pad=False)
+    yt = torch.nn.functional.avg_pool3d(torch.from_numpy(x.astype(np.float32)), 3, 1, 1, count_include_pad=False)
+    assert yo.dtype == ag.float16
+    reference = yt.numpy().astype(np.float16)
+    assert np.all(np.abs(yo.numpy().astype(np.float64) - reference) <= np.spacing(np.abs(reference))), \
+        f"{yo.numpy()} against {reference}"
+
+
 def test_avg_pool3d_keeps_float32(device, torch):
     x = named_rng("ap3d float32").standard_normal((2, 3, 5, 5, 6)).astype(np.float32)
     yo = F.avg_pool3d(ag.tensor(x, dtype=ag.float32), 3, 2, 1, ceil_mode=True, count_include_pad=False)

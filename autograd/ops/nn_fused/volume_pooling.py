@@ -92,8 +92,9 @@ def max_pool3d(x, plane, depth, with_indices):
 def avg_pool3d(x, plane, depth, plane_divisor, depth_divisor):
     """(N, C, D, H, W) ``x`` averaged over the 2-D windows ``plane`` and ``depth`` (as
     ``max_pool3d``'s), each pass dividing by its divisor (a number, or an array that
-    broadcasts against its output's last two axes); a box's count is the product of
-    its counts along the three axes, so the two divisions give PyTorch's one."""
+    broadcasts against its output's last two axes). The caller passes 1 to the first
+    pass and each box's whole count to the last, so that a box's sum is divided once,
+    as PyTorch's is (a division per pass rounds twice)."""
     _, first, _, pooled = _two_passes(avg_pool2d, x, plane, depth, (plane_divisor,), (depth_divisor,))
     return _volumes(pooled, x, first)
 
