@@ -183,62 +183,95 @@ def adaptive_avg_pool1d(input, output_size):
 
 
 def _adaptive_avg(x, oh, ow):
-    """(N, C, H, W) averaged into PyTorch's oh x ow adaptive bins."""
+    """(N, C, H, W) averaged into PyTorch's oh x ow adaptive bins: each bin's sum divided
+    by its height, then by its width, as PyTorch's."""
     n, c, h, w = x.shape
     if not (oh and ow):
         return reshape(x[:, :, :0, :0], (n, c, oh, ow))  # empty, and still of the graph
     if (oh, ow) == (1, 1):
-        return _mean(x, (2, 3), keepdims=True)
-    if h % oh == 0 and w % ow == 0:
+        return _mean(x, (2, 3), keepdims=True)  # (PyTorch's mean too)
+    if h % oh == 0 and w % ow == 0 and (_power_of_two(h // oh) or _power_of_two(w // ow)):
+        # Even bins, one division by their size: the same as PyTorch's two where either
+        # side is a power of two (that division is exact); 30% faster than the sums' path
         k = (h // oh, w // ow)
         window = nn_fused.Window(k, k, (1, 1), (0, 0, 0, 0), (h, w), (oh, ow))
         return nn_fused.avg_pool2d(x, window, k[0] * k[1])
-    # One averaging matrix per axis (an axis kept at its size, a 1-D input's, needs none):
+    # float16 in float32, rounded once, as PyTorch's: in float16 each product rounded
+    dtype, x = x.dtype, widened(x)
+    y, rows, columns = adaptive_sums(x, oh, ow)
+    xp = x._backend.xp
+    if oh != h:  # (bins of one cell divide by 1)
+        y = y / constant(xp.reshape(rows, (oh, 1)), y)
+    if ow != w:
+        y = y / constant(columns, y)
+    return rounded(y, dtype)
+
+
+def adaptive_sums(x, oh, ow):
+    """(N, C, H, W) summed over PyTorch's oh x ow adaptive bins, and the bins' heights
+    (oh,) and widths (ow,): PyTorch's means are the sums divided by the one, then by the
+    other (averaging per axis, with rounded 1/count weights, was off by an ulp or two,
+    and a bin of whole numbers summing to 0 came out 1e-17)."""
+    h, w = x.shape[2:]
+    rows, columns = _bin_counts(x, oh, h), _bin_counts(x, ow, w)
+    if h % oh == 0 and w % ow == 0:
+        k = (h // oh, w // ow)
+        window = nn_fused.Window(k, k, (1, 1), (0, 0, 0, 0), (h, w), (oh, ow))
+        return nn_fused.avg_pool2d(x, window, 1), rows, columns
+    # One summing matrix per axis (an axis kept at its size, a 1-D input's, needs none):
     # fast, but its zeros times an inf or NaN would make NaN bins that do not hold it, so
     # an input holding one takes the gather of each bin's own cells (8x slower backward).
-    # float16 in float32, rounded once, as PyTorch's: in float16 each product rounded, and so did a 1 / 7 weight
-    dtype, x = x.dtype, widened(x)
     xp = x._backend.xp
     if bool(xp.all(xp.isfinite(x.data))):
         y = x if oh == h else _bin_matrix(x, oh, h) @ x
         y = y if ow == w else y @ transpose(_bin_matrix(x, ow, w))
     else:
-        y = x if oh == h else _bin_mean(x, oh, 2)
-        y = y if ow == w else _bin_mean(y, ow, 3)
-    return rounded(y, dtype)
+        y = x if oh == h else _bin_sum(x, oh, 2)
+        y = y if ow == w else _bin_sum(y, ow, 3)
+    return y, rows, columns
+
+
+def _power_of_two(k):
+    return k & (k - 1) == 0
+
+
+def _bins(n, size):
+    """PyTorch's n adaptive bins over an axis of ``size``: bin i spans [floor(i size / n),
+    ceil((i + 1) size / n))."""
+    return [((i * size) // n, -(-((i + 1) * size) // n)) for i in range(n)]
+
+
+def _bin_counts(like, n, size):
+    """(n,): the cell count of each bin, in like's dtype."""
+    return like._backend.asarray([float(end - start) for start, end in _bins(n, size)], dtype=like.dtype)
 
 
 def _bin_matrix(like, n, size):
-    """(n, size): row i averages PyTorch's adaptive bin i."""
+    """(n, size): row i sums PyTorch's adaptive bin i (ones over its cells)."""
     values = [[0.0] * size for _ in range(n)]
-    for i in range(n):
-        start, end = (i * size) // n, -(-((i + 1) * size) // n)
+    for i, (start, end) in enumerate(_bins(n, size)):
         for j in range(start, end):
-            values[i][j] = 1.0 / (end - start)
+            values[i][j] = 1.0
     backend = like._backend
     return constant(backend.asarray(values, dtype=like.dtype), like)
 
 
-def _bin_mean(x, n, axis):
-    """(N, C, H, W) averaged into PyTorch's n adaptive bins along ``axis`` (2 or 3): each
+def _bin_sum(x, n, axis):
+    """(N, C, H, W) summed into PyTorch's n adaptive bins along ``axis`` (2 or 3): each
     bin's cells gathered (a short bin padded with its last cell, masked out) and summed,
     so an inf or NaN reaches only the bins that hold it, as in PyTorch."""
-    size = x.shape[axis]
-    bins = [((i * size) // n, -(-((i + 1) * size) // n)) for i in range(n)]
+    bins = _bins(n, x.shape[axis])
     width = max(end - start for start, end in bins)
     index = [[min(start + j, end - 1) for j in range(width)] for start, end in bins]
     inside = [[start + j < end for j in range(width)] for start, end in bins]
-    counts = [float(end - start) for start, end in bins]
     xp = x._backend.xp
     index, inside = xp.asarray(index, dtype=xp.int64), xp.asarray(inside, dtype=xp.bool)
-    counts = xp.asarray(counts, dtype=x.data.dtype)
     if axis == 2:  # (N, C, n, width, W)
         cells = x[:, :, constant(index, x), :]
-        inside, counts = xp.reshape(inside, (n, width, 1)), xp.reshape(counts, (n, 1))
+        inside = xp.reshape(inside, (n, width, 1))
     else:  # (N, C, H, n, width)
         cells = x[:, :, :, constant(index, x)]
-    summed = _sum(where(constant(inside, x), cells, 0), axis + 1)  # over each bin's cells
-    return summed / constant(counts, x)
+    return _sum(where(constant(inside, x), cells, 0), axis + 1)  # over each bin's cells
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):

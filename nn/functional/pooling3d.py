@@ -10,11 +10,12 @@ import numbers
 
 from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
+from autograd.ops.elementwise import constant
 from autograd.ops.reduction import mean as _mean
 from autograd.ops.shape import reshape
 
 from .arguments import batched_volumes, cached, rounded, triple, unbatch, widened
-from .pooling import (_adaptive_avg, _avg_divisor, _check_unpool_indices, _check_unpool_range, _make_pool_window,
+from .pooling import (_avg_divisor, _check_unpool_indices, _check_unpool_range, _make_pool_window, adaptive_sums,
                       _require_non_empty, _unpool_arguments, _unpool_size, _window_counts, pool_arguments)
 
 
@@ -150,12 +151,22 @@ def adaptive_avg_pool3d(input, output_size):
     elif (od, oh, ow) == (1, 1, 1):
         y = _mean(x, (2, 3, 4), keepdims=True)
     else:
-        # the plane pass is left out where it would copy, unless the depth pass would too
-        y = x if (oh, ow) == (h, w) and od != d else _adaptive_avg(reshape(x, (n, c * d, h, w)), oh, ow)
-        slices = reshape(y, (n, c, d, oh * ow))
+        # Sums per pass, divided by each bin's depth, height and width in turn, as PyTorch's
+        # (a mean per pass rounded each); float16 in float32, rounded once
+        dtype, x = x.dtype, widened(x)
+        xp = x._backend.xp
+        divisors = []  # (bin sizes, the shape that broadcasts them) along each axis resized
+        y = reshape(x, (n, c, d, h * w))
+        if (oh, ow) != (h, w):  # else the plane pass would copy
+            y, heights, widths = adaptive_sums(reshape(x, (n, c * d, h, w)), oh, ow)
+            divisors += [(heights, (oh, 1)), (widths, (ow,))]
         if od != d:
-            slices = _adaptive_avg(slices, od, oh * ow)
-        y = reshape(slices, (n, c, od, oh, ow))
+            y, depths, _ = adaptive_sums(reshape(y, (n, c, d, oh * ow)), od, oh * ow)
+            divisors.insert(0, (depths, (od, 1, 1)))
+        y = reshape(y, (n, c, od, oh, ow))
+        for counts, shape in divisors:
+            y = y / constant(xp.reshape(counts, shape), y)
+        y = rounded(y if divisors else y * 1, dtype)  # (a new tensor where every axis keeps its size)
     return unbatch(y, unbatched)
 
 

@@ -28,3 +28,44 @@ def test_1d_pools_take_a_numpy_integer_or_empty_stride_as_pytorch(device, torch,
     y.backward(ag.tensor(g, dtype=ag.float64))
     reference.backward(torch.tensor(g))
     assert_close_to_torch(ours.grad, theirs.grad)
+
+
+# --- adaptive average pools: each bin's sum divided as PyTorch divides it -------------------------
+
+ADAPTIVE_AVERAGES = [  # (pool, input shape, output_size): uneven bins, even ones, and an axis kept
+    ("adaptive_avg_pool1d", (4, 3, 13), 3),
+    ("adaptive_avg_pool2d", (4, 3, 13, 10), (4, 3)),
+    ("adaptive_avg_pool2d", (4, 3, 15, 12), (5, 4)),        # even bins of 3 x 3
+    ("adaptive_avg_pool2d", (3, 7, 9), (None, 4)),
+    ("adaptive_avg_pool3d", (2, 3, 10, 7, 5), (4, 3, 2)),
+    ("adaptive_avg_pool3d", (2, 3, 9, 6, 6), (3, 2, 3)),    # even bins
+    ("adaptive_avg_pool3d", (2, 3, 6, 7, 5), (4, None, None)),
+]
+
+
+@pytest.mark.parametrize("pool, shape, output_size", ADAPTIVE_AVERAGES)
+def test_adaptive_avg_pools_of_whole_numbers_are_pytorchs_bit_for_bit(device, torch, pool, shape, output_size):
+    """The uneven bins were averaged an axis at a time by matrices of rounded 1/count
+    weights (and the 3-D pool's even ones a pass at a time): over whole numbers, whose
+    sums are exact, bins summing to 0 came out 1e-17 (adaptive_avg_pool3d of integers in
+    [-1, 1], (2, 3, 10, 10, 10) to (4, 5, 2): 20 such bins of 240, and 114 values an ulp
+    or two off). PyTorch divides each bin's exact sum by its depth, height and width in
+    turn; so do these now, bit for bit."""
+    x = named_rng(f"whole numbers {pool} {shape}").integers(-2, 3, shape).astype(np.float64)
+    ours, theirs = float64_leaves(torch, x)
+    y = getattr(F, pool)(ours, output_size)
+    reference = getattr(torch.nn.functional, pool)(theirs, output_size)
+    assert y.shape == tuple(reference.shape)
+    np.testing.assert_array_equal(y.numpy(), reference.detach().numpy())
+    g = named_rng("gradient").standard_normal(tuple(reference.shape))
+    y.backward(ag.tensor(g, dtype=ag.float64))
+    reference.backward(torch.tensor(g))
+    assert_close_to_torch(ours.grad, theirs.grad, rtol=1e-12)
+
+
+def test_interpolate_area_of_whole_numbers_is_pytorchs_bit_for_bit(device, torch):
+    """mode='area' is the adaptive average pool, and was off the same way."""
+    x = named_rng("area whole numbers").integers(-2, 3, (2, 3, 10, 10)).astype(np.float64)
+    y = F.interpolate(ag.tensor(x, dtype=ag.float64), size=(3, 4), mode="area")
+    np.testing.assert_array_equal(y.numpy(), torch.nn.functional.interpolate(torch.from_numpy(x), size=(3, 4),
+                                                                             mode="area").numpy())
