@@ -22,10 +22,13 @@ from autograd.autocast_mode import autocast_op
 from autograd.ops import nn_fused
 from autograd.ops.elementwise import constant
 from autograd.ops.shape import reshape, swapaxes, transpose
+from backends import dtypes
 
 from .arguments import floating, real, require_tensor, rounded, widened
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .pooling3d import adaptive_avg_pool3d
+
+_UINT8 = dtypes.canonical("uint8")
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
 _INPUT_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
@@ -38,9 +41,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """``input`` (N, C, d1[, d2[, d3]]) resized to ``size`` or by ``scale_factor`` (one
     of them; an int/float or one per spatial axis), as PyTorch's F.interpolate."""
     op = "interpolate"
-    floating(op, input)
     if mode not in MODES:
         raise ValueError(f"{op}: unknown mode {mode!r}; use one of {', '.join(map(repr, MODES))}")
+    _check_dtype(op, input, mode)
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
             raise ValueError(f"{op}: align_corners option can only be set with the interpolating modes: "
@@ -98,6 +101,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if y.dtype != dtype:  # (widened: the rounding is already a new tensor)
         return rounded(y, dtype)
     return y if y is not input else _copy(input)
+
+
+def _check_dtype(op, input, mode):
+    """A floating input, or a uint8 one (an image, a mask) in the nearest modes, which copy
+    pixels, as PyTorch's do. (PyTorch's other uint8 kernels round in their own fixed point.)"""
+    require_tensor(op, input)
+    if input.dtype == _UINT8 and mode in ("nearest", "nearest-exact"):
+        return
+    if input.dtype == _UINT8:
+        raise TypeError(f"{op}: a uint8 input takes mode 'nearest' or 'nearest-exact', not {mode!r}; convert it "
+                        "with .astype(ag.float32) to interpolate")
+    floating(op, input)
 
 
 def _kernel_scale(mode, dim, n, out, scale):

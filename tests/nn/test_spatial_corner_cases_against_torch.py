@@ -69,3 +69,33 @@ def test_interpolate_area_of_whole_numbers_is_pytorchs_bit_for_bit(device, torch
     y = F.interpolate(ag.tensor(x, dtype=ag.float64), size=(3, 4), mode="area")
     np.testing.assert_array_equal(y.numpy(), torch.nn.functional.interpolate(torch.from_numpy(x), size=(3, 4),
                                                                              mode="area").numpy())
+
+
+# --- interpolate: uint8 images and masks in the nearest modes -----------------------------------
+
+@pytest.mark.parametrize("shape, kwargs", [
+    ((2, 3, 9), dict(size=14, mode="nearest")),
+    ((1, 3, 5, 7), dict(scale_factor=(2.0, 0.5), mode="nearest")),
+    ((1, 1, 5, 7), dict(size=(13, 4), mode="nearest-exact")),
+    ((1, 2, 3, 4, 5), dict(scale_factor=1.7, mode="nearest", recompute_scale_factor=True)),
+    ((1, 2, 4, 4), dict(size=(4, 4), mode="nearest")),                   # the same size: a copy
+])
+def test_interpolate_resizes_uint8_in_the_nearest_modes_as_pytorch(device, torch, shape, kwargs):
+    """A uint8 image or segmentation mask resized with mode='nearest' (a copy of pixels, so
+    exact in any dtype) was refused ("input must be floating point"); PyTorch resizes it,
+    keeping uint8."""
+    x = named_rng(f"uint8 {shape} {kwargs}").integers(0, 256, shape).astype(np.uint8)
+    y = F.interpolate(ag.tensor(x), **kwargs)
+    reference = torch.nn.functional.interpolate(torch.from_numpy(x), **kwargs).numpy()
+    assert y.dtype == ag.tensor(x).dtype
+    np.testing.assert_array_equal(y.numpy(), reference)
+    assert np.shares_memory(y.numpy(), x) is False
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "area"])
+def test_interpolate_names_the_modes_a_uint8_input_takes(device, mode):
+    """PyTorch's uint8 bilinear and bicubic kernels round in a fixed point of their own;
+    those modes still ask for a floating input, and say which modes take uint8."""
+    with pytest.raises(TypeError, match=r"^interpolate: a uint8 input takes mode 'nearest' or 'nearest-exact', "
+                                        rf"not '{mode}'; convert it with \.astype\(ag\.float32\)"):
+        F.interpolate(ag.tensor(np.zeros((1, 1, 4, 4), dtype=np.uint8)), size=(2, 2), mode=mode)
