@@ -86,16 +86,21 @@ def pair(op, name, value, minimum):
     elif type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
         if min(value) >= minimum:
             return value
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (int(value), int(value))
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
-        value = (int(value[0]), int(value[1]))
-    else:
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, not {value!r}")
+    value = _ints(op, name, value, 2, "a pair")
     if min(value) < minimum:
         raise ValueError(f"{op}: {name} must be at least {minimum}, got {value}")
     return value
+
+
+def _ints(op, name, value, n, what):
+    """``value`` as n ints: an int (NumPy's too) for each axis, a sequence of n, or, as
+    PyTorch's functional forms take it, a sequence of one int for every axis."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (int(value),) * n
+    if isinstance(value, (tuple, list)) and len(value) in (1, n) and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        return tuple(int(v) for v in value) * (n if len(value) == 1 else 1)
+    raise TypeError(f"{op}: {name} must be an int or {what} of ints, not {value!r}")
 
 
 def single(op, name, value, minimum):
@@ -110,13 +115,7 @@ def single(op, name, value, minimum):
 
 def triple(op, name, value, minimum):
     """An int or a triple of ints, as the triple PyTorch's 3-D layers use."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (int(value),) * 3
-    elif isinstance(value, (tuple, list)) and len(value) == 3 and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
-        value = tuple(int(v) for v in value)
-    else:
-        raise TypeError(f"{op}: {name} must be an int or a triple of ints, not {value!r}")
+    value = _ints(op, name, value, 3, "a triple")
     if min(value) < minimum:
         raise ValueError(f"{op}: {name} must be at least {minimum}, got {value}")
     return value

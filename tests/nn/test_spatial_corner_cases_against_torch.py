@@ -10,6 +10,31 @@ import nn.functional as F
 from .torch_compare import assert_close_to_torch, float64_leaves, named_rng
 
 
+# --- 2-D and 3-D arguments given as a sequence of one int --------------------------------------
+
+@pytest.mark.parametrize("op, shape, kwargs", [
+    ("conv2d", (1, 2, 7, 6), {"stride": [2]}), ("conv2d", (1, 2, 7, 6), {"padding": (1,), "dilation": [2]}),
+    ("conv3d", (1, 2, 5, 6, 5), {"stride": (2,), "padding": [1]}),
+    ("max_pool2d", (1, 2, 7, 6), {"kernel_size": (2,)}), ("avg_pool2d", (1, 2, 7, 6), {"kernel_size": [3], "stride": (1,)}),
+    ("max_pool3d", (1, 2, 5, 6, 5), {"kernel_size": [2], "stride": (1,)})], ids=str)
+def test_a_sequence_of_one_int_stands_for_every_axis_as_pytorch(device, torch, op, shape, kwargs):
+    """F.conv2d(x, w, stride=[2]) and F.max_pool2d(x, kernel_size=(2,)) were refused (TypeError):
+    PyTorch's functional forms take the one value for every axis."""
+    x = named_rng(f"one int {op}").standard_normal(shape)
+    ours, theirs = float64_leaves(torch, x)
+    if op.startswith("conv"):
+        w = named_rng("weight").standard_normal((3, 2) + (3,) * (len(shape) - 2))
+        y = getattr(F, op)(ours, ag.tensor(w, dtype=ag.float64), **kwargs)
+        reference = getattr(torch.nn.functional, op)(theirs, torch.tensor(w), **kwargs)
+    else:
+        y, reference = getattr(F, op)(ours, **kwargs), getattr(torch.nn.functional, op)(theirs, **kwargs)
+    assert_close_to_torch(y, reference)
+    g = named_rng("gradient").standard_normal(tuple(reference.shape))
+    y.backward(ag.tensor(g, dtype=ag.float64))
+    reference.backward(torch.tensor(g))
+    assert_close_to_torch(ours.grad, theirs.grad)
+
+
 # --- 1-D pools: the stride as a NumPy integer or an empty sequence ------------------------------
 
 @pytest.mark.parametrize("stride", [np.int64(2), np.int32(1), [], ()], ids=["int64", "int32", "list", "tuple"])
