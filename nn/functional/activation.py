@@ -369,14 +369,15 @@ def _normalized_along(fused, op, input, axis, dtype):
     return fused(input, axis)
 
 
-def _implicit_axis(op, input, axis):
+def _implicit_axis(op, input, axis, keyword="axis"):
     """``axis``, or where it is None, PyTorch's legacy choice with its warning: 0 for 0-, 1-
     and 3-D inputs, else 1 (a batch's classes or an image's channels), so that code ported
-    without a dim normalizes along the axis it did there."""
+    without a dim normalizes along the axis it did there. The warning asks for ``keyword``,
+    the caller's name for the argument (the nn.Softmax modules' is dim)."""
     if axis is not None:
         return axis
     warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include "
-                  "axis=X as an argument.", stacklevel=user_stacklevel())
+                  f"{keyword}=X as an argument.", stacklevel=user_stacklevel())
     return 0 if input.ndim in (0, 1, 3) else 1
 
 

@@ -1,10 +1,11 @@
 """Activation layers: thin modules over nn.functional, with PyTorch's arguments and reprs."""
 import warnings
 
-from autograd import empty
+from autograd import Tensor, empty
 from autograd.user_code import user_stacklevel
 
 from .. import functional as F
+from ..functional.activation import _implicit_axis
 from ..init import constant_
 from ..module import Module
 from ..parameter import Parameter
@@ -306,6 +307,15 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+def _dim_or_implicit(op, input, dim):
+    """A softmax module's ``dim``, or where it is None PyTorch's implicit choice, whose
+    warning asks for dim=X, the module's argument (the functional form's axis=X would be
+    refused here). A non-Tensor input goes on to the functional form, which names it."""
+    if dim is None and isinstance(input, Tensor):
+        return _implicit_axis(op, input, None, keyword="dim")
+    return dim
+
+
 class Softmax(Module):
     """softmax along ``dim`` (PyTorch's name for the module argument; the functional form takes axis)."""
 
@@ -314,7 +324,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        return F.softmax(input, self.dim)  # (None: PyTorch's implicit choice, with its warning)
+        return F.softmax(input, _dim_or_implicit("softmax", input, self.dim))
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -328,7 +338,7 @@ class Softmin(Module):
         self.dim = dim
 
     def forward(self, input):
-        return F.softmin(input, self.dim)  # (None: PyTorch's implicit choice, with its warning)
+        return F.softmin(input, _dim_or_implicit("softmin", input, self.dim))
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -340,7 +350,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input):
-        return F.log_softmax(input, self.dim)  # (None: PyTorch's implicit choice, with its warning)
+        return F.log_softmax(input, _dim_or_implicit("log_softmax", input, self.dim))
 
     def extra_repr(self):
         return f"dim={self.dim}"

@@ -455,6 +455,18 @@ def test_softmin_layer_without_dim_warns_and_picks_torchs_dim(device, torch):
     np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["Softmax", "Softmin", "LogSoftmax"])
+def test_a_softmax_layer_without_dim_asks_for_its_own_argument_dim(device, name):
+    # The layers take dim=, the functional forms axis=: the layer's warning asked for axis=X,
+    # which nn.Softmax(axis=1) refuses (TypeError), where PyTorch's and ours before said dim=X.
+    with pytest.warns(UserWarning, match=r"include dim=X as an argument") as caught:
+        getattr(nn, name)()(ag.ones(2, 3))
+    assert len(caught) == 1
+    functional = {"Softmax": F.softmax, "Softmin": F.softmin, "LogSoftmax": F.log_softmax}[name]
+    with pytest.warns(UserWarning, match=r"include axis=X as an argument"):
+        functional(ag.ones(2, 3))
+
+
 def _zeros(*shape, dtype="float64"):
     return ag.zeros(shape, dtype=dtype)
 
