@@ -52,6 +52,21 @@ class WrongSquare(ag.Function):
         return gy * x
 
 
+def torch_wrong_square(torch):
+    """WrongSquare in PyTorch (made when torch is there: it is optional)."""
+    class TorchWrongSquare(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, gy):
+            x, = ctx.saved_tensors
+            return gy * x
+    return TorchWrongSquare
+
+
 # --- bugs: each of these failed before its fix ----------------------------------------------
 
 def test_gradcheck_restores_an_input_when_fn_raises_mid_way(device):
@@ -259,19 +274,9 @@ def test_gradchecks_take_torchs_keyword_options_and_give_its_verdicts(device, to
     """Ported tests call gradcheck(fn, inputs, fast_mode=True) or check_batched_grad=False;
     topograd refused every option but eps, atol, rtol and raise_exception (TypeError:
     unexpected keyword argument)."""
-    class TorchWrongSquare(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, gy):
-            x, = ctx.saved_tensors
-            return gy * x
-
+    torch_wrong = torch_wrong_square(torch)
     for ours, theirs in ((lambda x: x.sin() * x, lambda x: x.sin() * x),  # right, to second order
-                         (lambda x: WrongSquare.apply(x) * x, lambda x: TorchWrongSquare.apply(x) * x)):
+                         (lambda x: WrongSquare.apply(x) * x, lambda x: torch_wrong.apply(x) * x)):
         verdict = getattr(ag, name)(ours, (f64([0.3, -0.7]),), raise_exception=False, **options)
         expected = getattr(torch.autograd, name)(theirs, (t64(torch, [0.3, -0.7]),), raise_exception=False,
                                                  **options)
@@ -326,18 +331,7 @@ def test_gradcheck_skips_inputs_that_need_no_gradient_as_torch_does(device, torc
 
 
 def test_gradcheck_catches_a_wrong_gradient_as_torch_does(device, torch):
-    class TorchWrongSquare(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, gy):
-            x, = ctx.saved_tensors
-            return gy * x
-
-    assert not torch_gradcheck_passes(torch, TorchWrongSquare.apply, (t64(torch, [0.5, 1.5]),))
+    assert not torch_gradcheck_passes(torch, torch_wrong_square(torch).apply, (t64(torch, [0.5, 1.5]),))
     with pytest.raises(ag.GradcheckError, match=r"input 0 \(shape \(2,\)\).*output element 1, input element 1, "
                                                 r"backward gives 1.5 but the numerical derivative is 3\b"):
         ag.gradcheck(WrongSquare.apply, f64([0.5, 1.5]))
