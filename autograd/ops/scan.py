@@ -117,7 +117,7 @@ def _cumprod_gradient_by_products(x, y, gy, axis):
     if bool(xp.any(before.data == 0)):  # past a zero, y_{i-1} is 0: an overflowed sum there counts nothing
         sums = _stopped_at_zeros(before, sums)
     gx = before * sums
-    if not (bool(xp.all(xp.isfinite(x.data))) and bool(xp.all(xp.isfinite(gy.data)))):
+    if not bool(xp.all(xp.isfinite(x.data)) & xp.all(xp.isfinite(gy.data))):  # (one wait on a GPU, not two)
         mask, values = _nonfinite_cumprod_gradient(x, gy, axis)
         gx = where(constant(mask, x), constant(values, x), gx)
     return gx
@@ -361,10 +361,10 @@ def _logcumsumexp_gradient(x, y, gy, axis):
     later = concat([y[part(axis, 1, None)], y[part(axis, n - 1, None)]], axis)  # y_{i+1} (the last: unused)
     own, stepping, empty = y, y, None
     xp = x._backend.xp
-    starts_at_minus_inf = bool(xp.any(y.data[part(axis, 0, 1)] == -math.inf))
     last = y.data[part(axis, n - 1, None)]
     nan_lines = xp.isnan(last)  # (a NaN x, and only that, makes y NaN; and it hides a +inf before it)
-    if starts_at_minus_inf or bool(xp.any(last == math.inf)) or bool(xp.any(nan_lines)):
+    # (each bool() waits on a GPU: one for the three checks)
+    if bool(xp.any(y.data[part(axis, 0, 1)] == -math.inf) | xp.any(last == math.inf) | xp.any(nan_lines)):
         # A line's leading -inf entries have nothing summed yet (y_i = -inf): their weights,
         # -inf - -inf, are settled below, and are 1 here (differences of 0). A step up to +inf
         # carries nothing back (-inf, from a y_i of +inf too); a +inf x_i still gets NaN (inf -
@@ -383,7 +383,7 @@ def _logcumsumexp_gradient(x, y, gy, axis):
     # weight exp(x_i - y_j) is NaN; a NaN gy_j reaches every x_i with i <= j. A step up to +inf
     # (above) carried neither back: at [0, inf, nan] gx_0 was gy_0, where PyTorch's is NaN.
     nan_gy = xp.isnan(gy.data)
-    if bool(xp.any(nan_lines)) or bool(xp.any(nan_gy)):
+    if bool(xp.any(nan_lines) | xp.any(nan_gy)):
         gx = where(constant(nan_lines | _any_from_here_on(x._backend, nan_gy, axis), x), math.nan, gx)
     return gx
 
