@@ -1,6 +1,7 @@
 """Module: the base of every layer. Assigning a Parameter, Module or nn.Buffer as an
 attribute registers it, so parameters(), state_dict() and to() find it; names,
 traversal order, state_dict keys and printing follow PyTorch."""
+import threading
 import warnings
 import weakref
 from collections import OrderedDict, namedtuple
@@ -18,6 +19,8 @@ from .module_hooks import (HookEntry as _HookEntry, _CallHooks, global_backward_
 from .module_hooks import (register_module_forward_hook, register_module_forward_pre_hook,  # noqa: F401
                            register_module_full_backward_hook, register_module_full_backward_pre_hook)
 from .parameter import Buffer, Parameter, UninitializedBuffer, is_lazy, zero_grads
+
+_loads = threading.local()  # per thread: the modules whose base _load_from_state_dict ran in the load under way
 
 
 class StateDictError(ValueError, RuntimeError):
@@ -635,21 +638,33 @@ class Module:
         # The load's own copy, as PyTorch's: the pre-hooks may change it, the caller's stays as it was.
         state_dict = OrderedDict(state_dict.items())
         hooks_missing, hooks_unexpected, hooks_errors = [], [], []
-        for mprefix, module in self.named_modules(remove_duplicate=False):
-            # A fresh metadata dict for each, as PyTorch's: an override may write into it.
-            metadata = {"assign_to_params_buffers": True} if assign else {}
-            module._load_from_state_dict(state_dict, f"{mprefix}." if mprefix else "", metadata, strict,
-                                         hooks_missing, hooks_unexpected, hooks_errors)
+        outer, _loads.reached = getattr(_loads, "reached", None), set()
+        try:
+            reached = _loads.reached
+            for mprefix, module in self.named_modules(remove_duplicate=False):
+                # A fresh metadata dict for each, as PyTorch's: an override may write into it.
+                metadata = {"assign_to_params_buffers": True} if assign else {}
+                module._load_from_state_dict(state_dict, f"{mprefix}." if mprefix else "", metadata, strict,
+                                             hooks_missing, hooks_unexpected, hooks_errors)
+        finally:
+            _loads.reached = outer
+        # A module whose override of _load_from_state_dict did not call super() loads its own
+        # entries itself, as in PyTorch: they are neither looked for, copied nor reported here.
+        declined = {f"{mprefix}." if mprefix else "" for mprefix, module in self.named_modules(remove_duplicate=False)
+                    if id(module) not in reached}
         targets, slots = OrderedDict(), {}
         for key, module, name, target in self._state_entries():
+            if id(module) not in reached:
+                continue
             targets[key], slots[key] = target, (module, name)
         extra_states = {_extra_state_key(mprefix): module for mprefix, module in self.named_modules(remove_duplicate=False)
-                        if _defines(module, "set_extra_state")}
+                        if _defines(module, "set_extra_state") and id(module) in reached}
         optional = {f"{mprefix}.{name}" if mprefix else name
                     for mprefix, module in self.named_modules(remove_duplicate=False)
                     for name in module._optional_state}
         missing = hooks_missing + [k for k in (*targets, *extra_states) if k not in state_dict and k not in optional]
-        unexpected = hooks_unexpected + [k for k in state_dict if k not in targets and k not in extra_states]
+        unexpected = hooks_unexpected + [k for k in state_dict if k not in targets and k not in extra_states
+                                         and not any(k.startswith(p) and "." not in k[len(p):] for p in declined)]
         problems = list(hooks_errors)
         if strict and missing:
             problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
@@ -724,7 +739,12 @@ class Module:
         Here it runs the module's load_state_dict pre-hooks. Unlike PyTorch's, it copies nothing:
         load_state_dict checks and copies every module's values after every module's step has run,
         so that a refused load changes nothing (an override must not change the module itself
-        either). ``local_metadata`` holds ``assign_to_params_buffers`` when loading with ``assign``."""
+        either). An override that does not call ``super()`` loads the module's own entries itself,
+        as in PyTorch: load_state_dict then leaves them alone. ``local_metadata`` holds
+        ``assign_to_params_buffers`` when loading with ``assign``."""
+        reached = getattr(_loads, "reached", None)
+        if reached is not None:  # (load_state_dict's own entries of this module are then checked and copied)
+            reached.add(id(self))
         for hook in list(self._load_state_dict_pre_hooks):
             hook(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
 

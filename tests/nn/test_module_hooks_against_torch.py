@@ -452,6 +452,32 @@ def test_an_error_from_a_load_from_state_dict_override_refuses_the_load_and_chan
             np.testing.assert_array_equal(value(model[0].weight), before)
 
 
+def test_a_load_from_state_dict_override_without_super_loads_its_own_entries_as_torch(torch):
+    """An override that copies its module's values itself and never calls super() (a layer that
+    stores its weight transposed, say): PyTorch neither looks for nor reports that module's own
+    keys; topograd refused the load for missing '0.weight' and '0.bias'."""
+    loaded = {}
+    for lib, convert in ((torch.nn, torch.from_numpy), (nn, ag.tensor)):
+        no_grad = torch.no_grad if lib is torch.nn else ag.no_grad
+
+        class TransposedLinear(lib.Linear):
+            def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs):
+                with no_grad():
+                    self.weight.copy_(state_dict.pop(prefix + "weight_t").T)
+                    self.bias.copy_(state_dict.pop(prefix + "bias"))
+
+        model = lib.Sequential(TransposedLinear(3, 2), lib.Linear(2, 1)).double()
+        state = {"0.weight_t": np.arange(6.0).reshape(3, 2), "0.bias": np.array([7.0, 8.0]),
+                 "1.weight": np.array([[1.0, -1.0]]), "1.bias": np.array([0.5])}
+        result = model.load_state_dict({k: convert(v) for k, v in state.items()})
+        loaded[lib] = (tuple(result), value(model[0].weight), value(model[1].weight))
+    assert loaded[nn][0] == loaded[torch.nn][0] == ([], [])
+    for ours, theirs in zip(loaded[nn][1:], loaded[torch.nn][1:]):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(loaded[nn][1], np.arange(6.0).reshape(3, 2).T)
+
+
 def test_a_save_to_state_dict_override_writes_its_entries_as_torch(torch):
     keys = []
     for lib, convert in ((torch.nn, torch.from_numpy), (nn, ag.tensor)):
