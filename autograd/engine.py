@@ -619,8 +619,11 @@ def _sum(a, b, create_graph):
 
 
 def _materialize(node, grads):
-    """Zeros for the outputs of a multi-output node that received no gradient."""
-    return [g if g is not None else _zeros(node, nr) for nr, g in enumerate(grads)]
+    """Zeros for the outputs of a multi-output node that received no gradient; None still
+    for an output that is no tensor (a custom forward's count or label: no dtype in
+    _out_meta), as in PyTorch."""
+    meta = node._out_meta
+    return [g if g is not None or meta[nr][1] is None else _zeros(node, nr) for nr, g in enumerate(grads)]
 
 
 def _zeros(node, nr):

@@ -465,11 +465,21 @@ def _not_an_output(cls, raw):
                     "array (or Tensor) it computed, or a tuple of them for several outputs")
 
 
+def _passed_through(cls, raw):
+    """Whether ``raw``, one of several outputs of forward, is no array or Tensor. A custom
+    Function's such output (a count, a label, None) comes back to the caller as it is,
+    outside the graph, and backward gets None for it, as in PyTorch; in one of the
+    library's own ops it is a defect, refused."""
+    if isinstance(raw, Tensor) or hasattr(raw, "ndim"):
+        return False
+    if not cls._user_defined:
+        _not_an_output(cls, raw)
+    return True
+
+
 def _outputs(cls, raw, backend):
     if type(raw) is tuple:
-        for r in raw:
-            _not_an_output(cls, r)
-        return tuple(_wrap(r, backend) for r in raw)
+        return tuple(r if _passed_through(cls, r) else _wrap(r, backend) for r in raw)
     return _wrap(raw, backend)
 
 
@@ -477,7 +487,8 @@ def _user_outputs_unrecorded(cls, args, raw, backend):
     """The outputs of a custom forward, with nothing recorded (see _alias_returned_inputs)."""
     _not_an_output(cls, raw)
     outputs = _outputs(cls, raw, backend)
-    _alias_returned_inputs(args, outputs if type(outputs) is tuple else (outputs,))
+    _alias_returned_inputs(args, [t for t in outputs if isinstance(t, Tensor)] if type(outputs) is tuple
+                           else (outputs,))
     return outputs
 
 
@@ -489,7 +500,7 @@ def _dirty_outputs_unrecorded(ctx, args, raw, backend):
     outputs = []
     for r in raws:
         t = _dirty_input_returned(r, ctx._marks.dirty)
-        outputs.append(_wrap(r, backend) if t is None else t)
+        outputs.append(t if t is not None else r if _passed_through(type(ctx), r) else _wrap(r, backend))
     return tuple(outputs) if type(raw) is tuple else outputs[0]
 
 
@@ -598,26 +609,39 @@ def _record(cls, ctx, args, backend):
 
 def _record_outputs(ctx, args, producers, raw, backend):
     """The rest of _record for forwards that return several outputs, a Tensor, an
-    output that takes no gradient, or inputs changed in place."""
+    output that takes no gradient, or inputs changed in place. Among several outputs,
+    a custom forward's non-tensors (see _passed_through) stay as they are in ``outputs``."""
+    cls = type(ctx)
     raws = raw if type(raw) is tuple else (raw,)
-    for r in raws:
-        _not_an_output(type(ctx), r)
+    if cls._user_defined and type(raw) is tuple:
+        outputs = [r if _passed_through(cls, r) else _wrap(r, backend) for r in raws]
+        tensors = [t for t in outputs if isinstance(t, Tensor)]
+    else:  # (no output passes through: kept apart, since a library op's several outputs come here)
+        for r in raws:
+            _not_an_output(cls, r)
+        outputs = tensors = [_wrap(r, backend) for r in raws]
     marks = ctx._marks
     if marks is not None and marks.dirty:
         _count_dirty(ctx, args, raws)
-    outputs = [_wrap(r, backend) for r in raws]
     if type(raw) is tuple:
         ctx._n_outputs = len(outputs)
         ctx._special = True
-        ctx._out_meta = tuple((t.data.shape, t.data.dtype) for t in outputs)
-    ctx._out_shape = outputs[0].data.shape
-    ctx._backend = outputs[0]._backend
-    ctx._out_dtype = outputs[0].data.dtype
+        # A non-tensor output has no dtype: backward gets None for it, never zeros (see
+        # engine._materialize).
+        ctx._out_meta = tuple((t.data.shape, t.data.dtype) if isinstance(t, Tensor) else ((), None)
+                              for t in outputs)
+    if tensors:
+        ctx._out_shape = tensors[0].data.shape
+        ctx._backend = tensors[0]._backend
+        ctx._out_dtype = tensors[0].data.dtype
+    else:  # (no tensor among the outputs: a node that nothing leads to)
+        ctx._backend = backend
     marked = () if marks is None else marks.constant
     constant = []
     for i, (t, r) in enumerate(zip(outputs, raws)):
-        if id(r) in marked or id(t.data) in marked or t.data.dtype not in t._backend.floating_dtypes:
-            constant.append(i)  # as PyTorch: a plain tensor, outside the graph
+        if (not isinstance(t, Tensor) or id(r) in marked or id(t.data) in marked
+                or t.data.dtype not in t._backend.floating_dtypes):
+            constant.append(i)  # as PyTorch: a plain tensor (or the object itself), outside the graph
             continue
         t._requires_grad = True
         t.grad_fn = ctx
@@ -625,20 +649,22 @@ def _record_outputs(ctx, args, producers, raw, backend):
     if constant:
         ctx._constant_outputs = tuple(constant)
     if ctx._saved is not None:
-        returned = [r.data if isinstance(r, Tensor) else r for r in raws]
-        _note_saved(ctx, returned, [t.data for t in outputs])
+        # (None for a non-tensor output: what forward saved is never matched with it)
+        returned = [None if not isinstance(t, Tensor) else r.data if isinstance(r, Tensor) else r
+                    for t, r in zip(outputs, raws)]
+        _note_saved(ctx, returned, [t.data if isinstance(t, Tensor) else None for t in outputs])
     if ctx._user_defined:
-        _note_user_call(ctx, args, () if marks is not None and marks.dirty else outputs)
+        _note_user_call(ctx, args, () if marks is not None and marks.dirty else tensors)
     if marks is not None and marks.dirty:
         try:
-            outputs = [_take_dirty_place(ctx, t, r) for t, r in zip(outputs, raws)]
+            outputs = [_take_dirty_place(ctx, t, r) if isinstance(t, Tensor) else t for t, r in zip(outputs, raws)]
         finally:
             # Each changed input now has this node as its grad_fn: were the node to keep
             # them, every one would be a reference cycle (tensor -> node -> tensor).
             marks.dirty = ()
     if packers and ctx._saved is not None:  # after mark_dirty: pack_hook gets the tensors returned
         _pack_saved(ctx, outputs)
-    return tuple(outputs) if len(outputs) > 1 or type(raw) is tuple else outputs[0]
+    return tuple(outputs) if type(raw) is tuple else outputs[0]
 
 
 def _note_user_call(ctx, args, outputs):
