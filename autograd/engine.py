@@ -767,14 +767,18 @@ def _accumulate_unlocked(leaf, g, create_graph, handed_out):
             g = Tensor._make(leaf._backend.xp.asarray(g.data, copy=True), leaf._backend)
         handed_out.add(id(g.data))
         leaf._grad = g
-    elif current.grad_fn is not None or _in_flight(current.data) or not leaf._backend.writable(current.data):
+    elif _in_flight(current.data) or not leaf._backend.writable(current.data):
         # Out of place: a .grad the user assigned may be a broadcast_to view or read-only
         # memory, which an in-place add would fail on after other leaves took theirs.
         leaf._grad = Tensor._make(current.data + g.data, leaf._backend)
     else:
+        # In place, as PyTorch's AccumulateGrad, a .grad that create_graph recorded too: it
+        # keeps its requires_grad and grad_fn (its graph is that of the old values, as in
+        # PyTorch), and it owns its array (a clone or a sum, see above), so no other
+        # tensor changes with it.
         current.data += g.data
-        # As PyTorch's AccumulateGrad: an in-place change, so that an op that saved this
-        # .grad before (w * x.grad) fails at backward instead of reading the new sum.
+        # An in-place change, so that an op that saved this .grad before (w * x.grad)
+        # fails at backward instead of reading the new sum.
         count_change(current)
 
 

@@ -261,3 +261,61 @@ def test_several_gradients_for_a_leaf_output_are_summed_in_create_graph_s_mode(d
     assert_close_1e12(mine, theirs)
     for got, want in zip(dmine, dtheirs):
         assert_close_1e12(got, want)
+
+
+# --- a plain backward into a .grad that create_graph left recorded ---------------------------------
+
+
+def _grad_fn(lib):
+    return ag.grad if lib is ag else lib.autograd.grad
+
+
+def test_a_plain_backward_adds_into_a_recorded_grad_in_place(device, torch):
+    """x.grad from (x * x).sum().backward(create_graph=True) is recorded (it has a grad_fn);
+    a plain (3 x).sum().backward() then adds into it. Before: topograd replaced it with a new
+    tensor [5, 7] that did not require grad (engine.py _accumulate_unlocked went out of place
+    for any .grad with a grad_fn), so d(x.grad)/dx raised "does not require grad". PyTorch adds
+    in place: the same tensor, its requires_grad and grad_fn kept, values [5, 7], and its
+    derivative still the one its graph gives (2 per element)."""
+    def run(lib):
+        x = leaf(lib, [1.0, 2.0])
+        (x * x).sum().backward(create_graph=True)
+        first, node = x.grad, x.grad.grad_fn
+        (x * 3).sum().backward()
+        kept = (x.grad is first, x.grad.requires_grad, x.grad.grad_fn is node and node is not None)
+        (d,) = _grad_fn(lib)(x.grad.sum(), x)
+        return x.grad, kept, d
+    (mine, kept, d), (theirs, tkept, td) = run(ag), run(torch)
+    assert kept == tkept == (True, True, True)
+    assert_close_1e12(mine, theirs)  # [5, 7]
+    assert_close_1e12(d, td)  # [2, 2]
+
+
+def test_a_plain_backward_into_a_recorded_grad_keeps_its_graph_to_other_leaves(device, torch):
+    """(x * x * w).sum().backward(create_graph=True), then (x * w).sum().backward(): x.grad
+    [3, 5] still depends on w through the first graph, as in PyTorch (d x.grad.sum() / dw =
+    2 x = [2, 4]); before, it had left the graph."""
+    def run(lib):
+        x, w = leaf(lib, [1.0, 2.0]), leaf(lib, [1.0, 1.0])
+        (x * x * w).sum().backward(create_graph=True)
+        (x * w).sum().backward()
+        (dw,) = _grad_fn(lib)(x.grad.sum(), w)
+        return x.grad, dw
+    (mine, dw), (theirs, tdw) = run(ag), run(torch)
+    assert_close_1e12(mine, theirs)
+    assert_close_1e12(dw, tdw)
+
+
+def test_an_op_that_saved_the_recorded_grad_refuses_backward_after_it_was_added_into(device, torch):
+    """z = (x.grad * x.grad).sum() saves x.grad; a plain backward then adds into x.grad in
+    place, so z.backward() must refuse, as PyTorch's does (its version counter moved on).
+    Before: topograd's x.grad was replaced, so z.backward() ran on the old values."""
+    def run(lib):
+        x = leaf(lib, [1.0, 2.0])
+        (x * x).sum().backward(create_graph=True)
+        z = (x.grad * x.grad).sum()
+        (x * 3).sum().backward()
+        with pytest.raises(RuntimeError, match="modified (by an inplace operation|in place)"):
+            z.backward()
+    run(ag)
+    run(torch)
