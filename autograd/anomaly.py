@@ -119,7 +119,8 @@ class _Observer:
         def checked(cls, args):
             out = run(cls, args)
             where = user_frame()
-            outputs = out if isinstance(out, tuple) else (out,)
+            # (a custom Function's forward may return numbers, strings or None beside its tensors)
+            outputs = tuple(t for t in (out if isinstance(out, tuple) else (out,)) if isinstance(t, Tensor))
             for t in outputs:  # an op a backward records (create_graph) is traced to that backward's call
                 if t.grad_fn is not None and t.grad_fn.trace is None:
                     t.grad_fn.trace = where

@@ -193,3 +193,15 @@ def test_a_library_op_that_returns_a_non_array_in_a_tuple_is_still_refused(devic
     for requires_grad in (True, False):
         with pytest.raises(TypeError, match=r"Op.forward returned NoneType None"):
             ours.apply(ag.ones(3, requires_grad=requires_grad, device=device))
+
+
+@pytest.mark.parametrize("other", list(OTHERS.values()), ids=list(OTHERS))
+def test_detect_anomaly_passes_the_non_tensor_through(lib, other):
+    # detect_anomaly's forward check read every output's grad_fn: a str had none (AttributeError)
+    seen = []
+    x = lib.ones(3, requires_grad=True)
+    with (ag.detect_anomaly() if lib is ag else lib.autograd.detect_anomaly()):
+        y, returned = _doubled_with(lib, other, True, seen).apply(x)
+        y.sum().backward()
+    assert returned is other or (type(returned) is type(other) and returned == other)
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 2.0, np.float32))
