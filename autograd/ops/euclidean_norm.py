@@ -24,14 +24,17 @@ class EuclideanNorm(Function):
             norm = backend.xp.sqrt(float_sum(backend, data * data, x.dtype, axis=axes, keepdims=True))
         finally:
             restore_floating_point_warnings(token)
+        if not keepdims:
+            norm = backend.xp.reshape(norm, reduced_shape(data.shape, axes, False))
         ctx.axes = axes
-        ctx.save_for_backward(x, norm)
-        return norm if keepdims else backend.xp.reshape(norm, reduced_shape(data.shape, axes, False))
+        ctx.save_for_backward(x, norm)  # the very array returned, so that an in-place change of it is caught
+        return norm
 
     @staticmethod
     def backward(ctx, gy):
         x, norm = ctx.saved_tensors
-        g = reshape(gy, kept_shape(x.shape, ctx.axes))
+        kept = kept_shape(x.shape, ctx.axes)
+        g = reshape(gy, kept)
         if _grad_state.enabled:  # create_graph: the norm recomputed from x, so that it differentiates again
             squares = sum(x * x, ctx.axes, keepdims=True)
             nonzero = squares != 0  # (NaN included: it stays NaN)
@@ -39,8 +42,9 @@ class EuclideanNorm(Function):
         xp = x._backend.xp
         token = silence_floating_point_warnings()  # (an inf entry: inf / inf, NaN, as PyTorch's)
         try:
-            scale = g.data / norm.data
-            scale = xp.where(norm.data == 0, xp.zeros_like(scale), scale)
+            norm = xp.reshape(norm.data, kept)
+            scale = g.data / norm
+            scale = xp.where(norm == 0, xp.zeros_like(scale), scale)
             grad = x.data * scale
         finally:
             restore_floating_point_warnings(token)

@@ -74,6 +74,24 @@ def test_the_2_norm_at_zeros_infinities_and_overflow_is_quiet_and_pytorchs(devic
         np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-14)
 
 
+@pytest.mark.parametrize("norm", [lambda x: x.norm(), lambda x: ag.linalg.vector_norm(x, axis=1),
+                                  lambda x: ag.linalg.vector_norm(x, axis=1, keepdims=True),
+                                  lambda x: ag.linalg.matrix_norm(x)], ids=["norm", "axis", "keepdims", "fro"])
+def test_the_2_norm_refuses_a_backward_after_its_output_changed_in_place(device, torch, norm):
+    # The norm's backward reads its output: without keepdims it saved the array before the
+    # reshape, so y.mul_(2) went unseen and (y * y).sum() gave [12, 16] where PyTorch raises
+    x = f64([[3.0, 4.0]], True)
+    y = norm(x)
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="EuclideanNorm: its output, saved for backward, was modified in place"):
+        (y * y).sum().backward()
+    xt = torch.tensor([[3.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    yt = torch.linalg.vector_norm(xt)
+    yt.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (yt * yt).sum().backward()
+
+
 def test_norm_matches_numpy_and_gives_integers_the_default_float(device):
     x = np.arange(12.0).reshape(3, 4) - 5
     for kwargs in ({}, {"ord": 2}, {"ord": "nuc"}, {"axis": 0, "ord": 1}, {"axis": (1, 0), "ord": -1}):
