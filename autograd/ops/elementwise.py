@@ -13,6 +13,7 @@ from ..shapes import broadcast_shapes
 from ..tensor import Tensor, count_change, default_dtype, on_one_device
 
 _PY_SCALARS = (int, float, bool)
+_FLOAT16, _FLOAT32 = dtypes.float16, dtypes.float32
 
 
 def constant(array, like):
@@ -184,6 +185,8 @@ class Mul(Function):
 
 
 def mul(a, b):
+    if b.__class__ is float and is_float16(a) or a.__class__ is float and is_float16(b):
+        return by_a_python_float(mul, a, b)
     return Mul.apply(*operands("mul", a, b))
 
 
@@ -216,6 +219,8 @@ def _divisor_gradient(gy, out, b):
 
 
 def div(a, b):
+    if b.__class__ is float and is_float16(a) or a.__class__ is float and is_float16(b):
+        return by_a_python_float(div, a, b)
     a, b = operands("div", a, b, to_float=True)
     return Div.apply(floating(a), floating(b))  # true division of integers gives the default float
 
@@ -903,6 +908,34 @@ def in_float32(compute, *tensors):
     count past 2048) can overflow or lose its bits where the result does not. The casts
     are ops, so gradients of every order come back in float16."""
     return astype(compute(*(astype(t, dtypes.float32) for t in tensors)), dtypes.float16)
+
+
+def float16_beside_a_float(a, b):
+    """Whether one of ``a`` and ``b`` is a Python float and the other a float16 tensor:
+    where ``by_a_python_float`` applies."""
+    return b.__class__ is float and is_float16(a) or a.__class__ is float and is_float16(b)
+
+
+def is_float16(value):
+    """Whether ``value`` is a float16 tensor. The array's dtype is looked at first, and most
+    often it is NumPy's one float16 or float32 dtype object (on CuPy too), which settles it
+    at once: a float32 tensor times a float pays little for the question."""
+    if not isinstance(value, Tensor):
+        return False
+    native = value.data.dtype
+    return native is _FLOAT16 or native is not _FLOAT32 and value.dtype == _FLOAT16
+
+
+def by_a_python_float(apply, a, b):
+    """``apply(a, b)`` for a float16 tensor and a Python float (``float16_beside_a_float``),
+    worked in float32 and rounded once, as PyTorch holds the number in float32 for products
+    and quotients. Rounded to float16 first (0.1 as 0.09998), the number put a quarter of the
+    products x * 0.1 a unit off, made x * 70000 inf where x is 1e-3, and x // 0.1 a whole
+    unit off. (For a number float16 holds, such as 0.5, the bits are the same either way:
+    float32 carries the exact product or quotient of two float16s to one correct rounding.)"""
+    if a.__class__ is float:
+        return in_float32(lambda wide: apply(a, wide), b)
+    return in_float32(lambda wide: apply(wide, b), a)
 
 
 def in_dtype(reduce, op, x, dtype, *args):

@@ -18,7 +18,7 @@ from backends import dtypes
 
 from ..function import Function
 from ..shapes import INTEGER, broadcast_shapes
-from .elementwise import as_tensor, in_float32, operands, zero_gradient
+from .elementwise import as_tensor, by_a_python_float, float16_beside_a_float, in_float32, operands, zero_gradient
 from .elementwise import div as true_divide
 
 
@@ -204,7 +204,10 @@ class TruncDivide(_StepOfTwo):
 
 def floor_divide(a, b):
     """floor(a / b), elementwise and broadcasting (Python's and the Tensor's ``//``);
-    integers stay integers. Its gradient is zero."""
+    integers stay integers. Its gradient is zero. A Python float beside a float16 tensor is
+    held in float32, as PyTorch's (x // 0.1 is 0 for x = float16(0.1), which is below 0.1)."""
+    if float16_beside_a_float(a, b):
+        return by_a_python_float(floor_divide, a, b)
     return FloorDivide.apply(*_division("floor_divide", a, b))
 
 
@@ -221,5 +224,7 @@ def div(a, b, *, rounding_mode=None):
     check_rounding_mode("div", rounding_mode)
     if rounding_mode is None:
         return true_divide(a, b)
+    if rounding_mode == "floor" and float16_beside_a_float(a, b):
+        return by_a_python_float(lambda a, b: div(a, b, rounding_mode="floor"), a, b)
     rounded = TruncDivide if rounding_mode == "trunc" else FloorDivide
     return rounded.apply(*_division("div", a, b))
