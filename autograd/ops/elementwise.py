@@ -834,7 +834,13 @@ def masked_fill(x, mask, value):
     broadcast_shapes("masked_fill", mask.shape, x.shape)
     if isinstance(value, dtypes.NUMPY_SCALAR):
         value = value.item()
-    value = as_tensor(dtypes.check_fill("masked_fill", value, x.dtype), x)  # 300 in int8, NaN in int64: refused
+    if isinstance(value, Tensor):
+        if value.dtype != x.dtype and dtypes.promote(value.dtype, x.dtype) != x.dtype:
+            # a 0-d tensor of a dtype x's may not hold: its number is checked as a Python one's,
+            # as PyTorch reads it (a device wait, only for these)
+            dtypes.check_fill("masked_fill", value.item(), x.dtype)
+    else:
+        value = as_tensor(dtypes.check_fill("masked_fill", value, x.dtype), x)  # 300 in int8, NaN in int64: refused
     if value.dtype != x.dtype:
         value = astype(value, x.dtype)
     return where(mask, value, x)

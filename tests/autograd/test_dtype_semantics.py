@@ -427,6 +427,38 @@ def test_a_number_the_dtype_cannot_hold_is_refused_as_torch(device, torch, how, 
     assert x.tolist() == [1, 2, 3]  # refused before anything was written
 
 
+@pytest.mark.parametrize("dtype, value, value_dtype", [
+    ("int8", 300, "int64"), ("uint8", 256, "int64"), ("uint8", -256, "int64"), ("int32", 2 ** 40, "int64"),
+    ("int64", math.nan, "float32"), ("int8", 200, "int16"), ("float16", 1e5, "float32"),
+    ("float16", 65519.0, "float32"), ("float32", 1e300, "float64")], ids=repr)
+@pytest.mark.parametrize("how", ["masked_fill", "masked_fill_"])
+def test_a_zero_d_tensor_value_the_dtype_cannot_hold_is_refused_as_torch(device, torch, how, dtype, value, value_dtype):
+    """A 0-d tensor value was cast without a look: 300 wrapped into int8 (44), 1e5 became
+    float16's inf and NaN int64's most negative value. PyTorch reads the value and refuses
+    these, as for a Python number."""
+    if device == "strict" and "float16" in (dtype, value_dtype):
+        pytest.skip("the Array API standard has no float16")
+    mask = [True, False, True]
+    t = torch.tensor([1, 2, 3], dtype=getattr(torch, dtype))
+    with pytest.raises(RuntimeError, match="without overflow"):
+        getattr(t, how)(torch.tensor(mask), torch.tensor(np.array(value, dtype=value_dtype)))
+    x = ag.tensor([1, 2, 3], dtype=dtype)
+    with pytest.raises(ValueError, match="masked_fill: .*(does not fit in|integers have no inf or nan)"):
+        getattr(x, how)(ag.tensor(mask), ag.tensor(np.array(value, dtype=value_dtype)))
+    assert x.tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("dtype, value, value_dtype", [
+    ("uint8", -1, "int64"), ("int8", -2.5, "float32"), ("float32", math.inf, "float64"), ("bool", 5, "int64"),
+    ("int64", True, "bool"), ("float32", 0.1, "float64"), ("int16", 7, "int8")], ids=repr)
+def test_a_zero_d_tensor_value_the_dtype_holds_is_cast_as_torch(device, torch, dtype, value, value_dtype):
+    mask = [True, False, True]
+    got = ag.tensor([1, 2, 3], dtype=dtype).masked_fill(ag.tensor(mask), ag.tensor(np.array(value, dtype=value_dtype)))
+    want = torch.tensor([1, 2, 3], dtype=getattr(torch, dtype)).masked_fill(
+        torch.tensor(mask), torch.tensor(np.array(value, dtype=value_dtype)))
+    _same_bits(got, want)
+
+
 @pytest.mark.parametrize("how", ["fill_", "setitem", "masked_fill_", "full"])
 def test_a_negative_int_wraps_into_uint8_as_torch(device, torch, how):
     """PyTorch takes -1 ... -255 into an unsigned dtype by two's complement (-1 is uint8's
