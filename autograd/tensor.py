@@ -693,6 +693,17 @@ class Tensor:
         full = Tensor._make(self._backend.xp.full((), value, dtype=self.data.dtype), self._backend)
         return self._inplace("fill_", ops.elementwise.overwrite, full)
 
+    def index_add_(self, axis, index, source, alpha=1):
+        """In place: this tensor becomes ``ag.index_add(self, axis, index, source, alpha)``, as
+        PyTorch's ``index_add_``. Only ``source`` and ``alpha`` are values that must fit this
+        tensor's dtype: the axis and the (int64) index say where they go, and a bool tensor
+        takes them as PyTorch's does."""
+        self._refuse_a_wider_result("index_add_", source)
+        if alpha != 1:
+            self._refuse_a_wider_result("index_add_", alpha)
+        return self._inplace("index_add_", lambda old, _: ops.gather.index_add(old, axis, index, source, alpha),
+                             source if getattr(source, "_requires_grad", False) else None)
+
     # --- Python operators ----------------------------------------------------------
     # ``+=`` and friends change the tensor in place, as PyTorch's do: a manual update
     # ``p -= lr * p.grad`` must change the parameter, not rebind a local name.
@@ -1147,7 +1158,6 @@ class Tensor:
     logical_not_ = _in_place("logical_not_", "logical.logical_not", "own")
     masked_fill_ = _in_place("masked_fill_", "elementwise.masked_fill", "own")
     lerp_ = _in_place("lerp_", "pointwise_combinations.lerp", "floating")
-    index_add_ = _in_place("index_add_", "gather.index_add")
     scatter_ = _in_place("scatter_", "gather.scatter", "own")
     scatter_add_ = _in_place("scatter_add_", "gather.scatter_add", "own")
     addcmul_ = _in_place("addcmul_", "pointwise_combinations.addcmul")

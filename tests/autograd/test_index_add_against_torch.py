@@ -110,3 +110,27 @@ def test_refused_where_pytorch_refuses_and_nothing_changes(device, torch, case):
     with pytest.raises(IndexError):
         buffer.index_add_(0, ag.tensor([5, 0, 0, 0, 0]), ag.tensor(SOURCE, dtype="float32"))
     np.testing.assert_array_equal(buffer.numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int8", "uint8"])
+def test_in_place_on_a_bool_or_small_integer_tensor_as_pytorchs(device, torch, dtype):
+    """The axis and the int64 index say where the source goes; they are no values, so they
+    do not widen the result (a bool tensor's index_add_ was refused as "integer")."""
+    x, s = np.array([True, False, False, True]), np.array([True, True, False])
+    if dtype != "bool":
+        x, s = np.array([1, 0, 5, 2]), np.array([3, 4, 7])
+    y, ty = ag.tensor(x, dtype=dtype), torch.tensor(x, dtype=getattr(torch, dtype))
+    returned = y.index_add_(0, ag.tensor([1, 2, 1]), ag.tensor(s, dtype=dtype))
+    ty.index_add_(0, torch.tensor([1, 2, 1]), torch.tensor(s, dtype=getattr(torch, dtype)))
+    assert returned is y and y.dtype == getattr(ag, dtype)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+
+
+def test_in_place_still_refuses_a_source_or_alpha_the_tensor_cannot_hold(device):
+    y = ag.tensor([True, False, False])
+    with pytest.raises(TypeError, match="index_add_: the result is integer"):
+        y.index_add_(0, ag.tensor([1]), ag.tensor([3]))
+    i = ag.tensor([1, 2, 3])
+    with pytest.raises(TypeError, match="floating point"):
+        i.index_add_(0, ag.tensor([1]), ag.tensor([3]), alpha=0.5)
+    assert y.tolist() == [True, False, False] and i.tolist() == [1, 2, 3]
