@@ -58,7 +58,8 @@ def _in_place(name, op, result="promoted"):
     (``op`` is "module.function" under autograd.ops, looked up at call time, since the
     ops load after Tensor). ``result`` is the dtype the op gives: "floating" (refused on
     an integer or bool tensor, which cannot hold it), "promoted" (x's with the other
-    operands', refused where wider than x's), or "own" (x's, or a bool that any holds)."""
+    operands', or wider where the op itself widens, as square does a bool to int64:
+    refused where wider than x's), or "own" (x's, or a bool that any holds)."""
     module, function = op.split(".")
 
     def method(self, *args, **kwargs):
@@ -70,9 +71,16 @@ def _in_place(name, op, result="promoted"):
                 if a is not None:  # (None: a bound clamp_ is not given)
                     self._refuse_a_wider_result(name, a)
         compute = getattr(getattr(ops, module), function)
+
+        def result_of(old, _):
+            out = compute(old, *args, **kwargs)
+            if result == "promoted":  # checked before anything is written
+                self._refuse_a_wider_result(name, out)
+            return out
+
         # _inplace records when this tensor or the operand it is given requires grad.
         differentiable = next((a for a in operands if isinstance(a, Tensor) and a._requires_grad), None)
-        return self._inplace(name, lambda old, _: compute(old, *args, **kwargs), differentiable)
+        return self._inplace(name, result_of, differentiable)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In place: this tensor becomes ``ag.{function}(self, ...)``, as PyTorch's ``{name}``."

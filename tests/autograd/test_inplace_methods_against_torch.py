@@ -164,6 +164,29 @@ def test_a_result_the_tensor_cannot_hold_is_refused_and_nothing_changes(name, ar
     assert x.tolist() == [1, 2, 3] and x.dtype == ag.int64
 
 
+BOOL = [("square_", ()), ("sign_", ()), ("floor_", ()), ("mul_", (True,)), ("add_", (True,)),
+        ("bitwise_xor_", (True,)), ("logical_not_", ())]
+
+
+@pytest.mark.parametrize("name, args", BOOL, ids=[c[0] for c in BOOL])
+def test_in_place_methods_on_bool_tensors_are_taken_or_refused_as_by_torch(device, torch, name, args):
+    """A result the op itself widens counts as an operand's would: a bool squared is int64
+    (PyTorch's and topograd's square), which a bool tensor cannot hold (square_ wrote it
+    back as bools)."""
+    data = np.array([True, False, True])
+    x, tx = ag.tensor(data), torch.tensor(data)
+    try:
+        getattr(tx, name)(*args)
+    except RuntimeError:
+        with pytest.raises(TypeError, match="bool"):
+            getattr(x, name)(*args)
+        assert x.tolist() == data.tolist()
+    else:
+        getattr(x, name)(*args)
+        np.testing.assert_array_equal(x.numpy(), tx.numpy())
+    assert x.dtype == ag.bool
+
+
 @pytest.mark.parametrize("name, args", [("remainder_", (np.float32(2.5),)), ("floor_divide_", (np.array(2.5),)),
                                         ("pow_", (np.float32(0.5),)), ("clamp_", (None, np.array([2.5, 2.5, 2.5]))),
                                         ("fmod_", (np.float16(1.5),))])
