@@ -679,6 +679,7 @@ class Tensor:
         return self._inplace("div_", lambda x, y: ops.rounding.div(x, y, rounding_mode=rounding_mode), other)
 
     def copy_(self, src):
+        refuse_a_list_that_drops_gradients("copy_", src)
         src = src if isinstance(src, Tensor) else Tensor(src, device=self._backend, dtype=self.dtype)
         if broadcast_shapes("copy_", src.shape, self.shape) != self.shape:
             raise ValueError(f"copy_: a source of shape {src.shape} cannot fill a tensor of shape {self.shape}")
@@ -1287,6 +1288,24 @@ def _not_numbers(data):
 
 
 _NOT_NUMBER_KINDS = frozenset("OSUV")  # NumPy's object, bytes, str and void arrays
+
+
+def refuse_a_list_that_drops_gradients(op, values):
+    """Refuse, while recording, a list or tuple (nested too) of values that holds a tensor
+    requiring grad: ``x[i] = [a, b]`` and ``x.copy_([a, b])`` read the list as plain
+    numbers, so that tensor's gradient was lost without a word (PyTorch refuses lists
+    there altogether). ag.stack makes one tensor of them that keeps it."""
+    if not isinstance(values, (list, tuple)) or not grad_mode.state.enabled:
+        return
+    pending = [values]
+    while pending:  # a loop, not recursion, however deep the nesting
+        for item in pending.pop():
+            if isinstance(item, (list, tuple)):
+                pending.append(item)
+            elif isinstance(item, Tensor) and item.requires_grad:
+                raise TypeError(f"{op}: a list holding a tensor that requires grad is read as plain numbers, "
+                                "which would drop its gradient; make one tensor of it with ag.stack([...]) "
+                                "(or pass .detach() tensors, or write under ag.no_grad())")
 
 
 def _no_dtype_holds(problem, value):

@@ -9,7 +9,7 @@ from backends import dtypes
 from .. import grad_mode
 from ..function import Function
 from ..shapes import broadcast_shapes
-from ..tensor import Tensor, count_change
+from ..tensor import Tensor, count_change, refuse_a_list_that_drops_gradients
 from .elementwise import as_tensor, astype
 from .shape import _view, reshape
 
@@ -190,6 +190,7 @@ def setitem(x, index, values):
     index, advanced = _normalize_index(x, index, "setitem")
     if values is None or isinstance(values, (str, bytes)):
         raise TypeError(f"setitem: cannot write a {type(values).__name__} into a tensor; give numbers")
+    refuse_a_list_that_drops_gradients("setitem", values)
     if isinstance(values, dtypes.NUMPY_SCALAR):
         values = values.item()
     # a number x's dtype cannot hold (300 in int8, NaN in int64) is refused, as by fill_ and PyTorch

@@ -330,6 +330,33 @@ def test_non_numeric_values_raise_type_error_and_change_nothing(device):
         assert x.tolist() == [1.0, 2.0]
 
 
+@pytest.mark.parametrize("write", ["setitem", "copy_"])
+def test_a_list_of_tensors_that_require_grad_is_refused_while_recording(device, write):
+    """A list is read as numbers (PyTorch refuses lists altogether): a tensor that requires
+    grad inside one lost its gradient without a word, so it is refused while recording,
+    naming ag.stack; under no_grad, and for tensors outside the graph, the list is taken."""
+    w = f64([1.0, 2.0], device, requires_grad=True)
+    y = ag.zeros((2, 3), dtype=ag.float64)
+
+    def assign(values):
+        if write == "setitem":
+            y[0, :2] = values
+        else:
+            y[0, :2].copy_(values)
+
+    for values in ([w[0] * 2, w[1]], (w[0], 3.0), [[w[1], 1.0]]):
+        with pytest.raises(TypeError, match="ag.stack"):
+            assign(values)
+        assert y.tolist() == [[0.0] * 3] * 2 and not y.requires_grad and version_of(y).value == 0
+    assign([w[0].detach(), 5.0])
+    with ag.no_grad():
+        assign([w[1], w[0]])
+    assert y.tolist() == [[2.0, 1.0, 0.0], [0.0] * 3]
+    y[0, :2] = ag.stack([w[0], w[1] * 3])  # the way that keeps the gradient
+    (y * y).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 36.0])
+
+
 def test_a_float_index_raises_index_error_as_numpy_and_torch(device):
     """NumPy and PyTorch raise IndexError for float indices; topograd raises TypeError (its rule
     for wrong types). An error class deriving from both satisfies either ``except``."""
