@@ -491,3 +491,35 @@ def test_dropout_keeps_float32_even_for_a_numpy_float64_p(device, fn):
     assert y.dtype == ag.float32
     if fn is F.dropout:
         np.testing.assert_array_equal(np.unique(y.numpy()), np.float32([0, 1 / 0.75]))
+
+
+@pytest.mark.parametrize("name", ["instance_norm", "layer_norm", "group_norm", "batch_norm", "rms_norm",
+                                  "layer_norm_weighted"])
+def test_a_norm_without_weights_lets_its_output_change_in_place_as_pytorch(device, torch, name):
+    """Without weight and bias a norm's output is its normalized input, which it kept for
+    backward: `h = norm(x); h += skip` (a residual after an InstanceNorm, affine=False by
+    default) was refused as a change of a saved tensor, where PyTorch, which keeps the input
+    and its statistics, allows it. The output is now recomputed from those in backward."""
+    def norm(lib, x):
+        f = F if lib is ag else torch.nn.functional
+        if name == "instance_norm":
+            return f.instance_norm(x)
+        if name == "group_norm":
+            return f.group_norm(x, 3)
+        if name == "batch_norm":
+            return f.batch_norm(x, None, None, training=True)
+        if name == "rms_norm":
+            return f.rms_norm(x, (4,))
+        weight = (ag if lib is ag else torch).ones(4, 4, dtype=x.dtype) if name == "layer_norm_weighted" else None
+        return f.layer_norm(x, (4, 4), weight)
+
+    x0, skip0 = (named_rng(f"norm in place {i}").standard_normal((2, 3, 4, 4)) for i in range(2))
+    ours, theirs = float64_leaves(torch, x0)
+    h = norm(ag, ours)
+    h += ag.tensor(skip0, dtype=ag.float64)
+    (h * h).sum().backward()
+    th = norm(torch, theirs)
+    th += torch.tensor(skip0)
+    (th * th).sum().backward()
+    assert_close_to_torch(h, th)
+    assert_close_to_torch(ours.grad, theirs.grad)

@@ -45,13 +45,17 @@ class BatchNorm(Function):
         batch_mean, batch_var = xp.reshape(mean, (c,)), xp.reshape(var, (c,))
         ctx.mark_non_differentiable(batch_mean, batch_var)
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(x, weight, xhat, inv_std)
+        if y is xhat:  # the output itself: recomputed in backward (see layer_norm.py), from a
+            # copy of the mean, whose (C,) view is an output that could be changed in place
+            ctx.save_for_backward(x, weight, None, inv_std, xp.asarray(mean, copy=True))
+        else:
+            ctx.save_for_backward(x, weight, xhat, inv_std, None)
         ctx.eps = eps
         return y, batch_mean, batch_var
 
     @staticmethod
     def backward(ctx, gy, _mean_grad, _var_grad):
-        x, weight, xhat, inv_std = ctx.saved_tensors
+        x, weight, xhat, inv_std, mean = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         if gy is None:
             return None, None, None, None
@@ -75,7 +79,8 @@ class BatchNorm(Function):
         # the same arithmetic on the bare arrays, in place where it can be
         backend = x._backend
         xp = backend.xp
-        g, xhat = gy.data, xhat.data
+        g = gy.data
+        xhat = (x.data - mean.data) * inv_std.data if xhat is None else xhat.data  # (forward's bits)
         gb = xp.sum(g, axis=axes, keepdims=True)
         gw = xp.sum(g * xhat, axis=axes, keepdims=True)
         gx = None

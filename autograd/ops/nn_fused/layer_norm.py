@@ -14,6 +14,12 @@ to their shapes. Both the normalization and that gradient are written once, over
 create_graph on Tensors, with xhat and inv_std recomputed from x, so second
 derivatives hold.
 
+Without weight and bias the output is xhat itself, which backward then recomputes from x
+and the saved statistics (the same bits) rather than keeping: kept, an in-place change of
+the output (h = norm(x); h += skip, as after an InstanceNorm) would be refused, where
+PyTorch's, which saves the input and its statistics, allows it. So in batch_norm.py and
+rms_norm.py.
+
 As PyTorch's kernel, it raises no floating-point warnings, and a row whose variance
 overflows (a spread past about 1.8e19 in float32) normalizes to NaN, as PyTorch's
 does, not to the zeros that (x - mean) / sqrt(inf) would give."""
@@ -30,29 +36,33 @@ class LayerNorm(Function):
     def forward(ctx, x, weight, bias, normalized_axes, eps):
         xp = x._backend.xp
         axes = tuple(range(x.data.ndim - normalized_axes, x.data.ndim))
-        xhat, inv_std = _normalized(x.data, axes, eps, _array_mean(xp))
+        xhat, inv_std, mu = _normalized(x.data, axes, eps, _array_mean(xp))
         y = xhat if weight is None else xhat * weight.data
         if bias is not None:
             if y is xhat:  # xhat is saved: add into a new array
                 y = y + bias.data
             else:
                 y += bias.data
-        ctx.save_for_backward(x, weight, xhat, inv_std)
+        if y is xhat:  # (see statistics_for_xhat)
+            ctx.save_for_backward(x, weight, None, inv_std, mu)
+        else:
+            ctx.save_for_backward(x, weight, xhat, inv_std, None)
         ctx.normalized_axes, ctx.eps = normalized_axes, eps
         return y
 
     @staticmethod
     def backward(ctx, gy):
-        x, weight, xhat, inv_std = ctx.saved_tensors
+        x, weight, xhat, inv_std, mu = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         axes = tuple(range(x.ndim - ctx.normalized_axes, x.ndim))
         if _grad_state.enabled:  # create_graph: on Tensors, xhat and inv_std differentiable in x
             mean, wrap, g = _tensor_mean, _same, gy
-            xhat, inv_std = _normalized(x, axes, ctx.eps, mean)
+            xhat, inv_std, _ = _normalized(x, axes, ctx.eps, mean)
         else:  # on the bare arrays, with no op dispatch
             backend = x._backend
             mean, wrap, g = _array_mean(backend.xp), lambda a: Tensor._make(a, backend), gy.data
-            xhat, inv_std = xhat.data, inv_std.data
+            inv_std = inv_std.data
+            xhat = (x.data - mu.data) * inv_std if xhat is None else xhat.data  # (forward's bits)
             weight = None if weight is None else weight.data
         gx = None
         if needs_x:
@@ -61,12 +71,13 @@ class LayerNorm(Function):
 
 
 def _normalized(x, axes, eps, mean):
-    """xhat = (x - mean) / sqrt(var + eps) and that 1 / sqrt(var + eps)."""
-    centered = x - mean(x, axes)
+    """xhat = (x - mean) / sqrt(var + eps), that 1 / sqrt(var + eps), and the mean."""
+    mu = mean(x, axes)
+    centered = x - mu
     var = mean(centered * centered, axes)
     # var - var is 0, or NaN where var overflowed: NaN then, as PyTorch's, where 1 / sqrt(inf) gave 0
     inv_std = (var + eps) ** -0.5 + (var - var)
-    return centered * inv_std, inv_std
+    return centered * inv_std, inv_std, mu
 
 
 def _input_grad(g, xhat, inv_std, axes, mean):

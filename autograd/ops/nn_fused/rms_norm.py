@@ -25,7 +25,8 @@ class RMSNorm(Function):
         axes = tuple(range(data.ndim - normalized_axes, data.ndim))
         r = 1.0 / xp.sqrt(xp.mean(data * data, axis=axes, keepdims=True) + eps)
         xhat = data * r
-        ctx.save_for_backward(x, weight, xhat, r)
+        # Without a weight the output is xhat itself: recomputed in backward (see layer_norm.py)
+        ctx.save_for_backward(x, weight, None if weight is None else xhat, r)
         ctx.normalized_axes, ctx.eps = normalized_axes, eps
         return xhat if weight is None else xhat * weight.data
 
@@ -45,7 +46,8 @@ class RMSNorm(Function):
         # the same arithmetic on the bare arrays, in place where it can be
         backend = x._backend
         xp = backend.xp
-        gy, xhat, r = gy.data, xhat.data, r.data
+        gy, r = gy.data, r.data
+        xhat = x.data * r if xhat is None else xhat.data  # (forward's bits)
         gw = Tensor._make(xp.sum(gy * xhat, axis=leading), backend) if needs_weight else None
         gx = None
         if needs_x:
