@@ -10,7 +10,7 @@ from ..autocast_mode import autocast_op
 from ..function import Function
 from ..grad_mode import state as _grad_state
 from ..shapes import broadcast_shapes
-from ..tensor import Tensor, count_change, default_dtype, on_one_device
+from ..tensor import Tensor, count_change, default_dtype, on_one_device, refuse_a_list_that_drops_gradients
 
 _PY_SCALARS = (int, float, bool)
 _FLOAT16, _FLOAT32 = dtypes.float16, dtypes.float32
@@ -36,6 +36,7 @@ def as_tensor(value, like=None, to_float=False):
     if isinstance(value, Tensor):
         return value
     if like is None:
+        refuse_a_list_that_drops_gradients("an op's operand", value)
         return Tensor(value)
     if isinstance(value, dtypes.NUMPY_SCALAR):
         value = value.item()
@@ -54,6 +55,8 @@ def as_tensor(value, like=None, to_float=False):
         return Tensor._make(array, like._backend)
     if hasattr(value, "dtype"):  # an array: keep its dtype, move it to like's device
         return Tensor._make(like._backend.asarray(value), like._backend)
+    # (x * [w[0], w[1]] read w's entries as plain numbers, dropping its gradient)
+    refuse_a_list_that_drops_gradients("an op's operand", value)
     return Tensor(value, device=like._backend)
 
 
@@ -76,8 +79,12 @@ def operands(op, a, b, broadcast=True, to_float=False):
     would be 255). The caller still makes operands of one integer dtype floating."""
     if isinstance(a, Tensor):
         if b.__class__ is not Tensor and not isinstance(b, Tensor):
+            if b.__class__ is list or b.__class__ is tuple:
+                refuse_a_list_that_drops_gradients(op, b)
             b = as_tensor(b, a, to_float)
     elif isinstance(b, Tensor):
+        if a.__class__ is list or a.__class__ is tuple:
+            refuse_a_list_that_drops_gradients(op, a)
         a = as_tensor(a, b, to_float)
     else:
         raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")

@@ -330,6 +330,25 @@ def test_non_numeric_values_raise_type_error_and_change_nothing(device):
         assert x.tolist() == [1.0, 2.0]
 
 
+@pytest.mark.parametrize("op", ["mul", "rmul", "add", "where", "maximum", "pow"])
+def test_an_op_refuses_a_list_of_tensors_that_require_grad_while_recording(device, op):
+    """x * [w[0], w[1]] read the list as plain numbers (PyTorch refuses lists as operands),
+    so w's gradient was dropped without a word; refused while recording, naming ag.stack."""
+    w = f64([1.0, 2.0], device, requires_grad=True)
+    x = f64([3.0, 4.0], device)
+    calls = {"mul": lambda v: x * v, "rmul": lambda v: v * x, "add": lambda v: ag.add(x, v),
+             "where": lambda v: ag.where(x > 3.5, v, 0.0), "maximum": lambda v: ag.maximum(x, v),
+             "pow": lambda v: x ** v}
+    with pytest.raises(TypeError, match=r"a list holding a tensor that requires grad .* ag\.stack"):
+        calls[op]([w[0], w[1] * 2])
+    np.testing.assert_allclose(calls[op]([1.0, 2.0]).numpy(), calls[op](f64([1.0, 2.0], device)).numpy())
+    with ag.no_grad():
+        calls[op]([w[0], w[1]])
+    y = calls[op](ag.stack([w[0], w[1] * 2]))  # the way that keeps the gradient
+    y.sum().backward()
+    assert w.grad is not None
+
+
 @pytest.mark.parametrize("write", ["setitem", "copy_"])
 def test_a_list_of_tensors_that_require_grad_is_refused_while_recording(device, write):
     """A list is read as numbers (PyTorch refuses lists altogether): a tensor that requires
