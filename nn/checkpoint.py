@@ -26,6 +26,7 @@ import json
 import os
 import reprlib
 import secrets
+import stat
 import zlib
 from collections import OrderedDict
 
@@ -318,7 +319,9 @@ def _write_atomically(path, write):
     # safetensors writer leaves its files 0600, which we undo before the rename.
     os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
-        mode = os.stat(tmp).st_mode & 0o777
+        mode = _existing_mode(path)
+        if mode is None:
+            mode = os.stat(tmp).st_mode & 0o777
         write(tmp)
         os.chmod(tmp, mode)
         with open(tmp, "rb+") as f:
@@ -331,6 +334,16 @@ def _write_atomically(path, write):
             pass
         raise
     _fsync_directory(directory)
+
+
+def _existing_mode(path):
+    """The permission bits of the file that ``path`` names, if any: a save replaces the
+    file but keeps its mode, as open(path, "wb") does (a private 0600 checkpoint stays private)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return stat.S_IMODE(status.st_mode) if stat.S_ISREG(status.st_mode) else None
 
 
 def _fsync_directory(directory):
