@@ -311,6 +311,9 @@ def _write_atomically(path, write):
     if os.path.isdir(path):  # else the rename fails with an error that names our temporary file
         raise IsADirectoryError(f"nn.save: {path} is a directory; pass a file path inside it, such as "
                                 f"{os.path.join(path, 'model.safetensors')!r}")
+    if os.path.exists(path) and not os.access(path, os.W_OK):  # else the rename replaced it regardless
+        raise PermissionError(f"nn.save: {path} is read-only; make it writable (chmod u+w) to replace it, "
+                              "or save to another path")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"nn.save: folder {directory!r} does not exist; create it first")

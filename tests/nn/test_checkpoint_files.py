@@ -28,3 +28,33 @@ def test_saving_over_a_checkpoint_keeps_its_permissions(tmp_path, mode):
     nn.save(model, path)
     assert mode_of(path) == mode
     np.testing.assert_array_equal(nn.load(path)["weight"].numpy(), model.weight.numpy())
+
+
+@pytest.fixture
+def permissions_apply(monkeypatch):
+    """Root may write anywhere, so os.access says yes to everything it asks; as root, it answers
+    here from the owner's permission bits, as it does for a user who owns the files."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+
+    def as_owner(path, mode, **kwargs):
+        bits = os.stat(path).st_mode
+        wanted = [(os.R_OK, stat.S_IRUSR), (os.W_OK, stat.S_IWUSR), (os.X_OK, stat.S_IXUSR)]
+        return all(bits & bit for flag, bit in wanted if mode & flag)
+    monkeypatch.setattr(os, "access", as_owner)
+
+
+@posix_only
+def test_saving_over_a_read_only_checkpoint_is_refused_by_name(tmp_path, permissions_apply):
+    """A checkpoint made read-only (chmod a-w, to keep a good run's weights) was replaced
+    without a word, as the rename needs only the folder's permission; torch.save and
+    safetensors' save_file refuse it (PermissionError naming the file)."""
+    path = tmp_path / "best.safetensors"
+    nn.save(nn.Linear(2, 2), path)
+    os.chmod(path, 0o444)
+    before = path.read_bytes()
+    with pytest.raises(PermissionError, match=rf"nn\.save: {path} is read-only; make it writable .*or save "
+                                              "to another path"):
+        nn.save(nn.Linear(2, 2), path)
+    assert path.read_bytes() == before and mode_of(path) == 0o444
+    assert os.listdir(tmp_path) == ["best.safetensors"]
