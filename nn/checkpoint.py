@@ -317,10 +317,17 @@ def _write_atomically(path, write):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"nn.save: folder {directory!r} does not exist; create it first")
+    unwritable = PermissionError(f"nn.save: cannot write {path}: folder {directory!r} is read-only; make it "
+                                 "writable, or save to another folder")  # (not the name of our temporary file)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise unwritable
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
     # Created here to learn the usual permissions (0666 less the umask): the
     # safetensors writer leaves its files 0600, which we undo before the rename.
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    try:
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except PermissionError as exc:  # where os.access cannot tell (an ACL, a network file system)
+        raise unwritable from exc
     try:
         mode = _existing_mode(path)
         if mode is None:

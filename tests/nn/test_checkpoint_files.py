@@ -58,3 +58,19 @@ def test_saving_over_a_read_only_checkpoint_is_refused_by_name(tmp_path, permiss
         nn.save(nn.Linear(2, 2), path)
     assert path.read_bytes() == before and mode_of(path) == 0o444
     assert os.listdir(tmp_path) == ["best.safetensors"]
+
+
+@posix_only
+def test_saving_into_a_read_only_folder_names_the_folder_not_a_temporary_file(tmp_path, permissions_apply):
+    """Now "[Errno 13] Permission denied: '.../runs/.model.safetensors.1a2b3c4d.tmp'": the name
+    of our temporary file, which the user never asked for, and no fix."""
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    os.chmod(folder, 0o555)
+    try:
+        with pytest.raises(PermissionError, match=rf"nn\.save: cannot write {folder / 'model.safetensors'}: "
+                                                  rf"folder '{folder}' is read-only; make it writable"):
+            nn.save(nn.Linear(2, 2), folder / "model.safetensors")
+        assert os.listdir(folder) == []
+    finally:
+        os.chmod(folder, 0o755)
