@@ -383,6 +383,9 @@ class _Checkpoint:
         self.path = os.fspath(path)
         if os.path.isdir(self.path):  # safetensors would say only "No such device"
             raise IsADirectoryError(f"{self.path} is a directory; pass the checkpoint file inside it")
+        if os.path.exists(self.path) and not os.access(self.path, os.R_OK):  # safetensors: "No such file"
+            raise PermissionError(f"{self.path}: cannot read the checkpoint (permission denied); make it readable "
+                                  "(chmod u+r)")
         _import_safetensors()  # for its clear error when the package is missing
         from safetensors import SafetensorError, safe_open
         self._error = SafetensorError

@@ -74,3 +74,22 @@ def test_saving_into_a_read_only_folder_names_the_folder_not_a_temporary_file(tm
         assert os.listdir(folder) == []
     finally:
         os.chmod(folder, 0o755)
+
+
+@posix_only
+@pytest.mark.parametrize("load", [nn.load, nn.load_metadata, lambda path: nn.restore(path, nn.Linear(2, 2))],
+                         ids=["load", "load_metadata", "restore"])
+def test_a_checkpoint_the_user_cannot_read_is_not_reported_missing(tmp_path, permissions_apply, load):
+    """safetensors reports a file it may not open as "No such file or directory" (a
+    FileNotFoundError): the user then looked for a file that was there all along."""
+    path = tmp_path / "model.safetensors"
+    nn.save(nn.Linear(2, 2), path)
+    os.chmod(path, 0o200)
+    with pytest.raises(PermissionError, match=rf"{path}: cannot read the checkpoint \(permission denied\); "
+                                              "make it readable"):
+        load(path)
+
+
+def test_a_missing_checkpoint_is_reported_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.safetensors"):
+        nn.load(tmp_path / "nope.safetensors")
