@@ -396,6 +396,11 @@ class _Checkpoint:
             self.dtypes = {k: self._file.get_slice(k).get_dtype() for k in self.keys}
         except SafetensorError as exc:
             self.close()
+            pickled = _pickle_kind(self.path)
+            if pickled:  # a sound file, not a corrupt one: say what it is, and how to convert it
+                raise ValueError(f"{self.path}: {pickled}, not a safetensors checkpoint; topograd reads no pickle "
+                                 "(loading one can run any code). Convert it where it was made, in PyTorch: "
+                                 "safetensors.torch.save_file(torch.load(path), 'model.safetensors')") from exc
             raise ValueError(f"{self.path}: not a valid safetensors checkpoint ({exc}); the file is corrupt or "
                              "truncated, or not a checkpoint") from exc
         try:
@@ -481,6 +486,21 @@ class _Checkpoint:
             raise ValueError(f"{self.path}: cannot read the checkpoint's tensors ({exc}); the file is "
                              "corrupt") from exc
         return out
+
+
+def _pickle_kind(path):
+    """What the file at ``path`` is, when its first bytes are a zip archive's (torch.save's
+    format since PyTorch 1.6, numpy.savez's too) or a pickle's (protocol 2 on); else None."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(4)
+    except OSError:
+        return None
+    if start == b"PK\x03\x04":
+        return "a zip archive, as torch.save writes (or numpy.savez)"
+    if len(start) >= 2 and start[0] == 0x80 and 2 <= start[1] <= 5:  # PROTO opcode, then its version
+        return "a pickle, as torch.save writes (before PyTorch 1.6) or pickle.dump"
+    return None
 
 
 def _contiguous(array):

@@ -1,5 +1,6 @@
 """nn.save / nn.load and the file system: permissions, paths, and files that are no checkpoint."""
 import os
+import pickle
 import stat
 
 import numpy as np
@@ -93,3 +94,21 @@ def test_a_checkpoint_the_user_cannot_read_is_not_reported_missing(tmp_path, per
 def test_a_missing_checkpoint_is_reported_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.safetensors"):
         nn.load(tmp_path / "nope.safetensors")
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip (PyTorch 1.6 on)", "legacy pickle"])
+def test_a_pytorch_pickle_file_is_named_as_one_with_the_conversion(torch, tmp_path, zipped):
+    """A model.pt from torch.save was "not a valid safetensors checkpoint (... header too large);
+    the file is corrupt or truncated": a sound file, called corrupt, and no way forward."""
+    path = tmp_path / "model.pt"
+    torch.save(torch.nn.Linear(2, 2).state_dict(), path, _use_new_zipfile_serialization=zipped)
+    with pytest.raises(ValueError, match=rf"{path}: a (zip archive|pickle), as torch\.save writes.*, not a "
+                                         r"safetensors checkpoint.*safetensors\.torch\.save_file\(torch\.load"):
+        nn.load(path)
+
+
+def test_a_plain_pickle_is_named_as_one(tmp_path):
+    path = tmp_path / "weights.pkl"
+    path.write_bytes(pickle.dumps({"weight": [1.0, 2.0]}))
+    with pytest.raises(ValueError, match=rf"{path}: a pickle, .*not a safetensors checkpoint; topograd reads no pickle"):
+        nn.load(path)
