@@ -308,9 +308,15 @@ def _encode(value, name, tensors):
 
 
 def _write_atomically(path, write):
-    if os.path.isdir(path):  # else the rename fails with an error that names our temporary file
+    # Each of these would otherwise fail the rename, with an error that names our temporary file.
+    if not path:
+        raise FileNotFoundError("nn.save: the path is empty; pass a file path, such as 'model.safetensors'")
+    if os.path.isdir(path):
         raise IsADirectoryError(f"nn.save: {path} is a directory; pass a file path inside it, such as "
                                 f"{os.path.join(path, 'model.safetensors')!r}")
+    if not os.path.basename(path):  # "runs/", a folder not made yet
+        raise IsADirectoryError(f"nn.save: {path!r} names a folder, not a file; pass a file path inside it, "
+                                f"such as {os.path.join(path, 'model.safetensors')!r}")
     if os.path.exists(path) and not os.access(path, os.W_OK):  # else the rename replaced it regardless
         raise PermissionError(f"nn.save: {path} is read-only; make it writable (chmod u+w) to replace it, "
                               "or save to another path")

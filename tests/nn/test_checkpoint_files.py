@@ -112,3 +112,20 @@ def test_a_plain_pickle_is_named_as_one(tmp_path):
     path.write_bytes(pickle.dumps({"weight": [1.0, 2.0]}))
     with pytest.raises(ValueError, match=rf"{path}: a pickle, .*not a safetensors checkpoint; topograd reads no pickle"):
         nn.load(path)
+
+
+@pytest.mark.parametrize("name, error, message", [
+    ("", FileNotFoundError, r"nn\.save: the path is empty; pass a file path, such as 'model\.safetensors'"),
+    ("runs/", IsADirectoryError, r"nn\.save: 'runs/' names a folder, not a file; pass a file path inside it, "
+                                 r"such as 'runs/model\.safetensors'"),
+], ids=["empty", "trailing separator"])
+def test_a_path_that_names_no_file_is_refused_by_name(tmp_path, monkeypatch, name, error, message):
+    """"" made a temporary file in the folder above the working one, then failed to rename it
+    onto "", naming the temporary file; "runs/" (no such folder yet) failed the same way, with
+    NotADirectoryError."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(error, match=message):
+        nn.save(nn.Linear(2, 2), name)
+    assert os.listdir(tmp_path) == ["work"] and os.listdir(work) == []
