@@ -320,14 +320,17 @@ def _write_atomically(path, write):
     if os.path.exists(path) and not os.access(path, os.W_OK):  # else the rename replaced it regardless
         raise PermissionError(f"nn.save: {path} is read-only; make it writable (chmod u+w) to replace it, "
                               "or save to another path")
-    directory = os.path.dirname(os.path.abspath(path))
+    # Through a symbolic link to the file it names, as open(path, "wb") writes (torch.save, safetensors'
+    # save_file): the rename would put a regular file in place of the link, on the link's disk.
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"nn.save: folder {directory!r} does not exist; create it first")
     unwritable = PermissionError(f"nn.save: cannot write {path}: folder {directory!r} is read-only; make it "
                                  "writable, or save to another folder")  # (not the name of our temporary file)
     if not os.access(directory, os.W_OK | os.X_OK):
         raise unwritable
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    tmp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(4)}.tmp")
     # Created here to learn the usual permissions (0666 less the umask): the
     # safetensors writer leaves its files 0600, which we undo before the rename.
     try:
@@ -342,7 +345,7 @@ def _write_atomically(path, write):
         os.chmod(tmp, mode)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.remove(tmp)

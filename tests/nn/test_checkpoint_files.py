@@ -129,3 +129,23 @@ def test_a_path_that_names_no_file_is_refused_by_name(tmp_path, monkeypatch, nam
     with pytest.raises(error, match=message):
         nn.save(nn.Linear(2, 2), name)
     assert os.listdir(tmp_path) == ["work"] and os.listdir(work) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name != "posix", reason="symbolic links")
+@pytest.mark.parametrize("dangling", [False, True], ids=["to a checkpoint", "dangling"])
+def test_saving_through_a_symbolic_link_writes_the_file_it_points_to(tmp_path, dangling):
+    """checkpoints/model.safetensors -> /big/disk/model.safetensors: the rename replaced the link
+    with a regular file, so the checkpoint landed on the link's disk and the file on the big disk
+    kept the old weights. torch.save and safetensors' save_file write through the link."""
+    target_folder, link_folder = tmp_path / "big", tmp_path / "checkpoints"
+    target_folder.mkdir()
+    link_folder.mkdir()
+    target, link = target_folder / "model.safetensors", link_folder / "model.safetensors"
+    if not dangling:
+        nn.save(nn.Linear(2, 2), target)
+    os.symlink(target, link)
+    model = nn.Linear(2, 2)
+    nn.save(model, link)
+    assert os.path.islink(link) and os.readlink(link) == str(target)
+    np.testing.assert_array_equal(nn.load(target)["weight"].numpy(), model.weight.numpy())
+    assert os.listdir(target_folder) == ["model.safetensors"] and os.listdir(link_folder) == ["model.safetensors"]
