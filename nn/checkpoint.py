@@ -45,6 +45,7 @@ READABLE_VERSIONS = (1, 2)  # version 1 files have no METADATA_CRC_KEY
 SAVED_STATES = {"optimizer": "an optimizer", "scheduler": "an LR scheduler"}  # entries of our JSON, also
 # the prefixes of their tensors' names: optimizer.state.<index>.<name>, scheduler.base_lrs.<index>
 RESERVED_METADATA = (TOPOGRAD_KEY, METADATA_CRC_KEY, "format")
+HEADER_METADATA_KEY = "__metadata__"  # the safetensors header's entry for the metadata, beside the tensors
 LOADABLE_DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64", "I8": "int8", "I16": "int16", "I32": "int32",
                    "I64": "int64", "U8": "uint8", "U16": "uint16", "U32": "uint32", "U64": "uint64", "BOOL": "bool"}
 INFO_FIELD_TYPES = (  # (entry of our JSON, what it must be, test); JSON object keys are always str
@@ -76,6 +77,8 @@ def save(state, path, optimizer=None, metadata=None, *, scheduler=None):
     for name, value in state.items():
         if not isinstance(name, str):
             raise TypeError(f"nn.save: state keys must be strings, got {name!r}")
+        if name == HEADER_METADATA_KEY:  # safetensors writes it, then no reader opens the file
+            raise ValueError(f"nn.save: state key {name!r} is reserved by the safetensors format; rename it")
         if not isinstance(value, Tensor) and is_extra_state_key(name):
             extra_state[name] = value  # a module's get_extra_state(): encoded as the other states below
             continue

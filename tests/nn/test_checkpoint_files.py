@@ -149,3 +149,16 @@ def test_saving_through_a_symbolic_link_writes_the_file_it_points_to(tmp_path, d
     assert os.path.islink(link) and os.readlink(link) == str(target)
     np.testing.assert_array_equal(nn.load(target)["weight"].numpy(), model.weight.numpy())
     assert os.listdir(target_folder) == ["model.safetensors"] and os.listdir(link_folder) == ["model.safetensors"]
+
+
+def test_a_tensor_named_like_the_safetensors_header_entry_is_refused_before_writing(tmp_path):
+    """A tensor named "__metadata__" (the header's own entry) was written without a word, into a
+    file that no safetensors reader opens ("duplicate field `__metadata__`"), in place of the
+    good checkpoint that stood there."""
+    path = tmp_path / "model.safetensors"
+    nn.save(nn.Linear(2, 2), path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"nn\.save: state key '__metadata__' is reserved by the safetensors "
+                                         r"format; rename it"):
+        nn.save({"weight": ag.ones(2), "__metadata__": ag.ones(1)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.safetensors"]
