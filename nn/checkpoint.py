@@ -274,6 +274,7 @@ def _encode(value, name, tensors):
     parameter indices of an optimizer's state) and tuples are tagged so that decoding
     gives back the same types."""
     if isinstance(value, Tensor):
+        name = _unused_name(name, tensors)
         tensors[name] = value
         return {"__tensor__": name}
     if isinstance(value, dict):
@@ -308,6 +309,16 @@ def _encode(value, name, tensors):
         return float(value)
     raise TypeError(f"nn.save: the state at {name} is a {type(value).__name__}, which a checkpoint "
                     "cannot hold; use Tensors, numbers, strings, lists and dicts")
+
+
+def _unused_name(name, tensors):
+    """``name``, or ``name#1``, ``name#2``... where a tensor holds it already: dotted paths can
+    coincide ({"a.b": x, "a": {"b": y}}, or {1: x, "1": y}), and the skeleton names each tensor."""
+    unique, count = name, 0
+    while unique in tensors:
+        count += 1
+        unique = f"{name}#{count}"
+    return unique
 
 
 def _write_atomically(path, write):

@@ -716,3 +716,20 @@ def test_extra_state_that_a_checkpoint_cannot_hold_is_refused_before_writing(tmp
     with pytest.raises(TypeError, match=r"state at extra_state\._extra_state\.words\.0 is a object"):
         nn.save(model, path)
     assert not path.exists()
+
+
+def test_state_entries_whose_dotted_paths_coincide_keep_their_own_tensors(tmp_path):
+    """Each tensor of an optimizer's state is stored under its dotted path; {"a.b": x, "a": {"b": y}}
+    and {1: x, "1": y} give two tensors one path, so the second overwrote the first and x came
+    back holding y's values, without a word."""
+    model = nn.Linear(2, 2)
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    group = optimizer.param_groups[0]
+    group["dotted"] = {"a.b": ag.tensor([1.0, 2.0]), "a": {"b": ag.tensor([3.0])}}
+    group["mixed"] = {1: ag.tensor([4.0]), "1": ag.tensor([5.0, 6.0])}
+    path = tmp_path / "ckpt.safetensors"
+    nn.save(model, path, optimizer=optimizer)
+    loaded = nn.load_optimizer_state(path)["param_groups"][0]
+    assert loaded["dotted"]["a.b"].tolist() == [1.0, 2.0] and loaded["dotted"]["a"]["b"].tolist() == [3.0]
+    assert loaded["mixed"][1].tolist() == [4.0] and loaded["mixed"]["1"].tolist() == [5.0, 6.0]
+    assert list(nn.load(path)) == ["weight", "bias"]
