@@ -103,7 +103,14 @@ def save(state, path, optimizer=None, metadata=None, *, scheduler=None):
     entries[TOPOGRAD_KEY] = json.dumps(info, separators=(",", ":"))
     entries[METADATA_CRC_KEY] = str(_metadata_crc(entries))
     entries["format"] = "pt"  # the marker Hugging Face loaders check; names and layouts follow PyTorch
-    _write_atomically(path, lambda tmp: safetensors_numpy.save_file(arrays, tmp, metadata=entries))
+    from safetensors import SafetensorError
+
+    def write(tmp):
+        try:
+            safetensors_numpy.save_file(arrays, tmp, metadata=entries)
+        except SafetensorError as exc:  # a full disk, a quota: an OSError, as open() and write() raise them
+            raise OSError(f"nn.save: cannot write {path} ({exc}); a checkpoint already there is unchanged") from exc
+    _write_atomically(path, write)
 
 
 def _store_state(info, arrays, entry, saved):

@@ -110,7 +110,8 @@ def test_a_pytorch_pickle_file_is_named_as_one_with_the_conversion(torch, tmp_pa
 def test_a_plain_pickle_is_named_as_one(tmp_path):
     path = tmp_path / "weights.pkl"
     path.write_bytes(pickle.dumps({"weight": [1.0, 2.0]}))
-    with pytest.raises(ValueError, match=rf"{path}: a pickle, .*not a safetensors checkpoint; topograd reads no pickle"):
+    with pytest.raises(ValueError, match=rf"{path}: a pickle, .*not a safetensors checkpoint; topograd reads no "
+                                         "pickle"):
         nn.load(path)
 
 
@@ -161,4 +162,37 @@ def test_a_tensor_named_like_the_safetensors_header_entry_is_refused_before_writ
     with pytest.raises(ValueError, match=r"nn\.save: state key '__metadata__' is reserved by the safetensors "
                                          r"format; rename it"):
         nn.save({"weight": ag.ones(2), "__metadata__": ag.ones(1)}, path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.safetensors"]
+
+
+@pytest.fixture
+def file_size_limit():
+    """Writes past ``limit`` bytes fail with EFBIG, as a full disk fails them with ENOSPC."""
+    resource = pytest.importorskip("resource")
+    signal = pytest.importorskip("signal")
+    if not hasattr(resource, "RLIMIT_FSIZE") or not hasattr(signal, "SIGXFSZ"):
+        pytest.skip("no file size limit on this platform")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails rather than the process dying
+
+    def limit(size):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_write_that_fails_for_want_of_space_is_an_os_error_naming_the_checkpoint(tmp_path, file_size_limit):
+    """A full disk raised safetensors' own SafetensorError ("Error while serializing: I/O error:
+    ..."), which `except OSError` (a training loop that carries on when a save fails) does not
+    catch, naming neither the checkpoint nor what became of the one already there."""
+    path = tmp_path / "model.safetensors"
+    nn.save({"w": ag.zeros(10)}, path)
+    before = path.read_bytes()
+    file_size_limit(50_000)
+    with pytest.raises(OSError, match=rf"nn\.save: cannot write {path} \(.*File too large.*\); a checkpoint already "
+                                      "there is unchanged"):
+        nn.save({"w": ag.zeros(100_000)}, path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.safetensors"]
