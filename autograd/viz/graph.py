@@ -57,14 +57,15 @@ class Graph:
                 self.nodes.append(node)
 
     def outputs(self, node):
-        """``[(shape, dtype name)]`` for each output of ``node``."""
+        """``[(shape, dtype name)]`` for each output of ``node``; the dtype is None for an
+        output that is not a tensor (a custom Function may return Python objects too)."""
         if node._out_meta is not None:
             return [(tuple(s), self._dtype_name(node, d)) for s, d in node._out_meta]
         return [(tuple(node._out_shape), self._dtype_name(node, node._out_dtype))]
 
     def _dtype_name(self, node, native):
         if native is None:
-            return "?"
+            return None
         key = (id(node._backend), native)
         name = self._dtype_names.get(key)
         if name is None:

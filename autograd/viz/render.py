@@ -66,15 +66,7 @@ class Drawing:
         return name
 
     def _draw_op(self, where, node, heat, show_saved):
-        outputs = self.graph_data.outputs(node)
-        if len(outputs) == 1:
-            detail = f"{shape_text(outputs[0][0])} · {outputs[0][1]}"
-        elif len(set(outputs)) == 1:
-            detail = f"{len(outputs)} × {shape_text(outputs[0][0])} · {outputs[0][1]}"
-        else:
-            shown = ", ".join(shape_text(s) for s, _ in outputs[:3]) + (", …" if len(outputs) > 3 else "")
-            detail = f"{len(outputs)} outputs: {shown} · {outputs[0][1]}"
-        lines = [detail]
+        lines = [_outputs_text(self.graph_data.outputs(node))]
         copies = self.folding.copies.get(id(node))
         if copies:
             lines.append(f"× {copies + 1:,}")
@@ -229,6 +221,24 @@ class Drawing:
         for call in sorted(drawn, key=lambda c: -c.depth):
             parent = self.graph if call.parent is None else clusters[id(call.parent)]
             parent.subgraph(clusters[id(call)])
+
+
+def _outputs_text(outputs):
+    """The line of an op's box that describes its outputs, ``[(shape, dtype name or None)]``:
+    one shape and dtype where the outputs share them. A custom Function's outputs that are
+    not tensors (None dtype) have no shape: they are named as such, never as 0-d tensors."""
+    def one(shape, dtype):
+        return "not a tensor" if dtype is None else f"{shape_text(shape)} · {dtype}"
+
+    shown = outputs[:3]
+    more = ", …" if len(outputs) > 3 else ""
+    if len(outputs) == 1:
+        return one(*outputs[0])
+    if any(dtype is None for _, dtype in outputs):
+        return f"{len(outputs)} outputs: " + ", ".join(one(*o) for o in shown) + more
+    if len(set(outputs)) == 1:
+        return f"{len(outputs)} × {one(*outputs[0])}"
+    return f"{len(outputs)} outputs: " + ", ".join(shape_text(s) for s, _ in shown) + f"{more} · {outputs[0][1]}"
 
 
 def _saved_text(node, position, item):

@@ -735,3 +735,29 @@ def test_drawing_a_wide_model_lists_its_children_a_fixed_number_of_times(device)
         labels = quoted_cluster_labels(source)
         assert sorted(labels) == sorted(["Sequential"] + [f'"{i} (Linear)"' for i in range(width)])
     assert listed[60] == listed[10]  # (naming parameters lists them too)
+
+
+# --- what an op's box says of its outputs ---------------------------------------------------
+class DoubledWithCount(ag.Function):
+    """A custom op that returns, beside its tensor, two Python objects (which stay as they are)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2, 3, "doubled"
+
+    @staticmethod
+    def backward(ctx, gy, gcount, gnote):
+        return gy * 2
+
+
+def test_non_tensor_outputs_of_a_custom_function_are_not_labelled_as_scalars(device):
+    """A custom Function's non-tensor outputs were described as 0-d tensors: the box of one
+    returning (a 3-vector, 3, "doubled") read "3 outputs: 3, scalar, scalar · float32"."""
+    x = ag.randn(3, requires_grad=True)
+    y, count, note = DoubledWithCount.apply(x)
+    assert (count, note) == (3, "doubled")
+    dot = Dot(ag.make_dot(y.sum()).source)
+    (op,) = dot.named("DoubledWithCount")
+    assert dot.label(op) == "DoubledWithCount 3 outputs: 3 · float32, not a tensor, not a tensor"
+    if shutil.which("dot"):
+        assert "3 outputs: 3 · float32, not a tensor, not a tensor" in svg_texts(ag.make_dot(y.sum()).source)
