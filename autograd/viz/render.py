@@ -225,8 +225,9 @@ class Drawing:
 
 def _outputs_text(outputs):
     """The line of an op's box that describes its outputs, ``[(shape, dtype name or None)]``:
-    one shape and dtype where the outputs share them. A custom Function's outputs that are
-    not tensors (None dtype) have no shape: they are named as such, never as 0-d tensors."""
+    one shape and dtype where the outputs share them, each output's own dtype where they
+    differ. A custom Function's outputs that are not tensors (None dtype) have no shape:
+    they are named as such, never as 0-d tensors."""
     def one(shape, dtype):
         return "not a tensor" if dtype is None else f"{shape_text(shape)} · {dtype}"
 
@@ -234,7 +235,7 @@ def _outputs_text(outputs):
     more = ", …" if len(outputs) > 3 else ""
     if len(outputs) == 1:
         return one(*outputs[0])
-    if any(dtype is None for _, dtype in outputs):
+    if len({dtype for _, dtype in outputs}) > 1:
         return f"{len(outputs)} outputs: " + ", ".join(one(*o) for o in shown) + more
     if len(set(outputs)) == 1:
         return f"{len(outputs)} × {one(*outputs[0])}"

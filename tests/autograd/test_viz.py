@@ -761,3 +761,27 @@ def test_non_tensor_outputs_of_a_custom_function_are_not_labelled_as_scalars(dev
     assert dot.label(op) == "DoubledWithCount 3 outputs: 3 · float32, not a tensor, not a tensor"
     if shutil.which("dot"):
         assert "3 outputs: 3 · float32, not a tensor, not a tensor" in svg_texts(ag.make_dot(y.sum()).source)
+
+
+class DoubledWithSigns(ag.Function):
+    """A custom op that returns a float tensor and an int64 one (which takes no gradient)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = x.backend.xp
+        return x * 2, ag.Tensor._make(xp.astype(xp.sign(x.data), xp.int64), x.backend)
+
+    @staticmethod
+    def backward(ctx, gy, gsigns):
+        return gy * 2
+
+
+def test_outputs_of_different_dtypes_are_each_labelled_with_their_own(device):
+    """Only the first output's dtype was shown, as if it were every output's: the box of an
+    op returning a float32 and an int64 tensor of shape 2×3 read "2 outputs: 2×3, 2×3 · float32"."""
+    x = ag.randn(2, 3, requires_grad=True)
+    y, signs = DoubledWithSigns.apply(x)
+    assert (y.dtype, signs.dtype) == (ag.float32, ag.int64)
+    dot = Dot(ag.make_dot(y.sum()).source)
+    (op,) = dot.named("DoubledWithSigns")
+    assert dot.label(op) == "DoubledWithSigns 2 outputs: 2×3 · float32, 2×3 · int64"
