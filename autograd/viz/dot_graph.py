@@ -67,4 +67,7 @@ def _check_roots(roots):
     for i, r in enumerate(flat):
         if not isinstance(r, Tensor):
             raise TypeError(f"make_dot: root {i} is a {type(r).__name__}, not a Tensor")
+        # a view whose base changed in place since is rebased first, as backward does, so
+        # the drawing shows the graph backward walks (with the change), not the one it had
+        r._fresh()
     return flat

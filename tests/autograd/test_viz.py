@@ -785,3 +785,22 @@ def test_outputs_of_different_dtypes_are_each_labelled_with_their_own(device):
     dot = Dot(ag.make_dot(y.sum()).source)
     (op,) = dot.named("DoubledWithSigns")
     assert dot.label(op) == "DoubledWithSigns 2 outputs: 2×3 · float32, 2×3 · int64"
+
+
+# --- views changed in place -----------------------------------------------------------------
+def test_a_view_whose_base_changed_in_place_is_drawn_with_the_change(device):
+    """v = y[0], then y.mul_(2): backward from v goes through the in-place Mul (x's gradient
+    is 2), but the drawing of v showed the graph of v as it was taken (Mul, GetItem: one
+    Mul, no sign of the change), since the view's place in the graph is rebased lazily and
+    make_dot read it as it stood."""
+    x = ag.randn(3, 2, requires_grad=True)
+    y = x * 1
+    v = y[0]
+    y.mul_(2)
+    dot = Dot(ag.make_dot(v).source)
+    assert len(dot.named("Mul")) == 2
+    nodes, leaves, edges = walk(v)  # (v is rebased now)
+    assert sorted(dot.label(n).split()[0] for n in dot.nodes if n.startswith("op")) == sorted(n.name for n in nodes)
+    assert len(dot.visible_edges()) == edges
+    v.backward(ag.ones(2))
+    assert x.grad.tolist() == [[2.0, 2.0], [0.0, 0.0], [0.0, 0.0]]
