@@ -19,6 +19,11 @@ class Drawing:
         self.modules = modules
         self.folding = folding
         self.ids = {}
+        # a graph on one device is drawn without naming it; one that spans several names
+        # the device of every box, so the drawing shows which ops ran where
+        devices = ({n._backend.device for n in graph.nodes} | {t.device for t in graph.leaves}
+                   | {r.device for r in graph.roots})
+        self.show_devices = len(devices) > 1
         drawn_nodes = [n for n in graph.nodes if id(n) not in folding.alias]
         drawn_leaves = [t for t in graph.leaves if id(t) not in folding.alias]
         edges = self._edges()
@@ -49,7 +54,8 @@ class Drawing:
         for i, root in enumerate(graph.roots):
             name = f"root{i}"
             title = "output" if len(graph.roots) == 1 else f"output {i}"
-            g.node(name, html_label(title, f"{shape_text(root.shape)} · {root.dtype}"), **STYLES["root"])
+            g.node(name, html_label(title, f"{shape_text(root.shape)} · {root.dtype}{self._on(root.device)}"),
+                   **STYLES["root"])
             source = root if root.grad_fn is None else folding.drawn(root.grad_fn)
             attrs = {}
             if root.grad_fn is not None and root.grad_fn._n_outputs > 1:
@@ -61,12 +67,16 @@ class Drawing:
         self._nest(graphviz, calls, clusters, modules)
 
     # --- boxes ---------------------------------------------------------------------------
+    def _on(self, device):
+        """`` · device`` where the graph spans several devices, else nothing."""
+        return f" · {device}" if self.show_devices else ""
+
     def _id(self, obj, prefix):
         name = self.ids[id(obj)] = f"{prefix}{len(self.ids)}"
         return name
 
     def _draw_op(self, where, node, heat, show_saved):
-        lines = [_outputs_text(self.graph_data.outputs(node))]
+        lines = [_outputs_text(self.graph_data.outputs(node)) + self._on(node._backend.device)]
         copies = self.folding.copies.get(id(node))
         if copies:
             lines.append(f"× {copies + 1:,}")
@@ -92,7 +102,7 @@ class Drawing:
         if name and folded_names and folded_names[-1]:
             name = f"{name} … {folded_names[-1]}"
         grad = "grad: yes" if leaf.grad is not None else "grad: none"
-        lines = [f"{shape_text(leaf.shape)} · {leaf.dtype}", grad]
+        lines = [f"{shape_text(leaf.shape)} · {leaf.dtype}{self._on(leaf.device)}", grad]
         copies = self.folding.copies.get(id(leaf))
         if copies:
             lines.append(f"× {copies + 1:,}")

@@ -16,6 +16,7 @@ import autograd as ag
 import nn
 from autograd import viz
 
+from tests.conftest import DEVICES
 from .wide_models import CountingModules, wide_model
 
 pytest.importorskip("graphviz")
@@ -804,3 +805,23 @@ def test_a_view_whose_base_changed_in_place_is_drawn_with_the_change(device):
     assert len(dot.visible_edges()) == edges
     v.backward(ag.ones(2))
     assert x.grad.tolist() == [[2.0, 2.0], [0.0, 0.0], [0.0, 0.0]]
+
+
+# --- devices ------------------------------------------------------------------------------------
+def test_a_graph_across_devices_names_the_device_of_every_box(device):
+    """A drawing never named a device, so in a graph that moves data between devices
+    (x on one, .to() the other, ops there) nothing showed which ops ran where: the ToDevice
+    box read "2 · float32" like every other. Now, where a graph spans several devices, each
+    box names its own; a graph on one device is drawn as before."""
+    other = next((d for d in DEVICES if d != device), None)
+    if other is None:
+        pytest.skip("needs a second device")
+    x = ag.randn(2, requires_grad=True)
+    y = (x.exp().to(other) * 2).sum()
+    dot = Dot(ag.make_dot(y).source)
+    labels = sorted(dot.label(n) for n in dot.nodes)
+    assert labels == sorted([f"input 2 · float32 · {device} grad: none", f"Exp 2 · float32 · {device}",
+                             f"ToDevice 2 · float32 · {other}", f"Mul 2 · float32 · {other}",
+                             f"Sum scalar · float32 · {other}", f"output scalar · float32 · {other}"])
+    one = Dot(ag.make_dot((x.exp() * 2).sum()).source)
+    assert not any(device in one.label(n) or other in one.label(n) for n in one.nodes)
