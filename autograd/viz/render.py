@@ -101,13 +101,16 @@ class Drawing:
         folded_names = self.folding.names.get(id(leaf))
         if name and folded_names and folded_names[-1]:
             name = f"{name} … {folded_names[-1]}"
-        grad = "grad: yes" if leaf.grad is not None else "grad: none"
-        lines = [f"{shape_text(leaf.shape)} · {leaf.dtype}{self._on(leaf.device)}", grad]
+        if leaf._requires_grad:
+            title, state = "input", "grad: yes" if leaf.grad is not None else "grad: none"
+        else:  # a root that records no graph: say so, rather than draw it as an input
+            title, state = "tensor", "requires_grad=False: no graph recorded"
+        lines = [f"{shape_text(leaf.shape)} · {leaf.dtype}{self._on(leaf.device)}", state]
         copies = self.folding.copies.get(id(leaf))
         if copies:
             lines.append(f"× {copies + 1:,}")
         style = STYLES["param" if name else "input"]
-        where.node(self._id(leaf, "leaf"), html_label(name or "input", *lines), **style)
+        where.node(self._id(leaf, "leaf"), html_label(name or title, *lines), **style)
 
     # --- edges ---------------------------------------------------------------------------
     def _edges(self):

@@ -825,3 +825,25 @@ def test_a_graph_across_devices_names_the_device_of_every_box(device):
                              f"Sum scalar · float32 · {other}", f"output scalar · float32 · {other}"])
     one = Dot(ag.make_dot((x.exp() * 2).sum()).source)
     assert not any(device in one.label(n) or other in one.label(n) for n in one.nodes)
+
+
+# --- tensors outside any graph ----------------------------------------------------------------
+@pytest.mark.parametrize("how", ["plain", "detached", "no_grad"])
+def test_a_tensor_with_no_graph_is_drawn_as_such(device, how):
+    """Drawing a tensor that records no graph (made without requires_grad, detached, or
+    computed under no_grad: a common slip before make_dot) gave one box titled "input" with
+    "grad: none", as if it were an input waiting for its gradient; it now says why there is
+    nothing more to draw."""
+    x = ag.randn(3, requires_grad=True)
+    if how == "plain":
+        t = ag.randn(3)
+    elif how == "detached":
+        t = (x * 2).detach()
+    else:
+        with ag.no_grad():
+            t = x * 2
+    dot = Dot(ag.make_dot(t).source)
+    labels = sorted(dot.label(n) for n in dot.nodes)
+    assert labels == ["output 3 · float32", "tensor 3 · float32 requires_grad=False: no graph recorded"]
+    # a leaf that requires grad is still an input, before and after backward
+    assert Dot(ag.make_dot(x).source).label("leaf0") == "input 3 · float32 grad: none"
