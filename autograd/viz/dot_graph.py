@@ -12,7 +12,8 @@ from .summary import draw_summary
 
 def make_dot(*roots, params=None, show_saved=False, group_modules=True, collapse_repeats=True,
              max_nodes=500, profile=None, color_by="time", rankdir=None):
-    """A ``graphviz.Digraph`` of the graph that computed ``roots``.
+    """A ``graphviz.Digraph`` of the graph that computed ``roots`` (tensors, or lists and
+    tuples of them at any depth, such as a model's output).
 
     params: names for leaf tensors (a dict name -> Tensor, ``named_parameters()``,
         or a Module); parameters of the modules the ops ran in are named anyway.
@@ -58,15 +59,28 @@ def make_dot(*roots, params=None, show_saved=False, group_modules=True, collapse
         unlink_calls(calls)
 
 
+_DONE = object()  # what an exhausted level of nesting gives
+
+
 def _check_roots(roots):
+    """The tensors in ``roots``, in order, out of lists and tuples at any depth (an LSTM
+    returns ``(output, (h, c))``); walked with a stack, not recursion."""
     flat = []
-    for r in roots:
-        flat.extend(r if isinstance(r, (list, tuple)) else (r,))
+    stack = [iter(roots)]
+    while stack:
+        r = next(stack[-1], _DONE)
+        if r is _DONE:
+            stack.pop()
+        elif isinstance(r, (list, tuple)):
+            stack.append(iter(r))
+        else:
+            flat.append(r)
     if not flat:
         raise ValueError("make_dot: pass at least one tensor to draw, e.g. make_dot(loss)")
     for i, r in enumerate(flat):
         if not isinstance(r, Tensor):
             raise TypeError(f"make_dot: root {i} is a {type(r).__name__}, not a Tensor")
+    for r in flat:
         # a view whose base changed in place since is rebased first, as backward does, so
         # the drawing shows the graph backward walks (with the change), not the one it had
         r._fresh()

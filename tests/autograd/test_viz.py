@@ -847,3 +847,18 @@ def test_a_tensor_with_no_graph_is_drawn_as_such(device, how):
     assert labels == ["output 3 · float32", "tensor 3 · float32 requires_grad=False: no graph recorded"]
     # a leaf that requires grad is still an input, before and after backward
     assert Dot(ag.make_dot(x).source).label("leaf0") == "input 3 · float32 grad: none"
+
+
+def test_a_model_output_nested_in_tuples_is_drawn_whole(device):
+    """An LSTM returns (output, (h, c)): make_dot(lstm(x)) and draw(lstm(x), ...) took one
+    level of tuple only and refused the rest ("root 1 is a tuple, not a Tensor"); the tensors
+    at any depth are drawn now, in order, as output 0, 1 and 2."""
+    lstm = nn.LSTM(3, 4)
+    result = lstm(ag.randn(5, 2, 3))
+    out, (h, c) = result
+    dot = Dot(ag.make_dot(result).source)
+    assert [dot.label(f"root{i}") for i in range(3)] == [
+        "output 0 5×2×4 · float32", "output 1 1×2×4 · float32", "output 2 1×2×4 · float32"]
+    assert ag.make_dot(result).source == ag.make_dot(out, h, c).source
+    with pytest.raises(TypeError, match=r"root 2 is a str, not a Tensor"):
+        ag.make_dot([out, (h, "c")])
