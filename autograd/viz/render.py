@@ -266,7 +266,7 @@ def _saved_text(node, position, item):
             return title, f"{shape_text(item.shape)} · {item.dtype} on {item.device}"
         return title, type(item).__name__
     if isinstance(item, Tensor):
-        title, array = "saved input", item.data
+        title, array = "saved input" if _is_input(node, item) else "saved tensor", item.data
     elif position in outputs:
         nr = outputs[position]
         title, array = "saved output" if node._n_outputs == 1 else f"saved output {nr}", item
@@ -281,3 +281,13 @@ def _saved_text(node, position, item):
         size *= d
     return title, f"{shape_text(tuple(shape))} · {dtype}", format_bytes(size * dtype.itemsize)
 
+
+def _is_input(node, t):
+    """Whether ``t``, a tensor ``node`` saved, is one of its inputs. The library's ops save
+    tensors only for their inputs (anything else as arrays); a custom forward may save a
+    tensor it computed, so there ``t`` must be found among the inputs the node records
+    (those that take a gradient; one that takes none is called a saved tensor)."""
+    if not node._user_defined:
+        return True
+    key = (t, -1) if t.grad_fn is None else (t.grad_fn, t._output_nr)
+    return t._requires_grad and any(p is key[0] and nr == key[1] for p, nr in node.next_functions)

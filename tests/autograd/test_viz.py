@@ -862,3 +862,31 @@ def test_a_model_output_nested_in_tuples_is_drawn_whole(device):
     assert ag.make_dot(result).source == ag.make_dot(out, h, c).source
     with pytest.raises(TypeError, match=r"root 2 is a str, not a Tensor"):
         ag.make_dot([out, (h, "c")])
+
+
+class CubeSavingItsSquare(ag.Function):
+    """A custom op that saves a tensor it computed, which is neither an input nor an output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        square = x * x
+        ctx.save_for_backward(square, x)
+        return square * x
+
+    @staticmethod
+    def backward(ctx, gy):
+        square, x = ctx.saved_tensors
+        return gy * 3 * square
+
+
+def test_show_saved_calls_a_tensor_a_custom_function_computed_no_input(device):
+    """show_saved titled every saved tensor "saved input": a custom forward that computes
+    x * x and saves it beside x had both boxes read "saved input 3 · float32 12 B", though
+    the square is no input of the op."""
+    x = ag.randn(3, requires_grad=True)
+    y = CubeSavingItsSquare.apply(x).sum()
+    dot = Dot(ag.make_dot(y, show_saved=True).source)
+    saved = sorted(dot.label(n) for n in dot.nodes if "_saved" in n)
+    assert saved == ["saved input 3 · float32 12 B", "saved tensor 3 · float32 12 B"]
+    y.backward()
+    assert x.grad.tolist() == pytest.approx((3 * x * x).tolist())
