@@ -52,6 +52,15 @@ def test_exact_gelu_gives_the_compositions_values_and_derivatives_bit_for_bit(dt
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype, lowest, highest", [(np.float32, -14.5, -12.9), (np.float64, -38.6, -37.0)])
+def test_exact_gelu_where_erfc_is_subnormal_is_the_compositions(device, dtype, lowest, highest):
+    """x * (erfc(..) * 0.5) halved a subnormal erfc, which rounds: -0.0 where the composition
+    gives -1e-44 (x = -14.2236 in float32), on 9636 of these 20001 values."""
+    values = np.linspace(lowest, highest, 20_001).astype(dtype)
+    x = ag.tensor(values)
+    np.testing.assert_array_equal(F.gelu(x).numpy(), _composed(x).numpy())
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_exact_gelu_of_many_blocks_matches_torch(torch, dtype):
     values = named_rng("gelu torch").standard_normal((4, 64, 1000)).astype(dtype) * 3

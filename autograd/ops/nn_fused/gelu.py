@@ -2,8 +2,8 @@
 its erfc's rational functions and the eight passes of its backward each went over
 memory on their own, 13 times PyTorch's time. Here forward and backward each run in
 the backend's blockwise, so their passes stay in cache, with the composition's values:
-x * (erfc(x * -sqrt(1/2)) * 0.5) (the same bits as x * erfc(...) * 0.5, a halving being
-exact, but for the overflow past half the range), and its backward as the engine ran it.
+x * erfc(x * -sqrt(1/2)) * 0.5 (but where that overflows, past half the range: there
+x * (erfc(...) * 0.5)), and its backward as the engine ran it.
 Under create_graph the backward is that composition's in Tensor ops, so it
 differentiates again as before."""
 import math
@@ -28,9 +28,16 @@ class Gelu(Function):
         def kernel(v):
             with floating_point_warnings_off():  # (as erfc's own op, see ops.quiet; and -inf * 0 is NaN)
                 e = _erfc(backend, v * -_SQRT_HALF)
-                # Phi first (halving is exact), so that x Phi(x) stays finite up to the
-                # largest x, where x erfc(...) overflowed from half of it (gelu(1e308) was inf)
-                return v * (e * 0.5), e
+                y = v * e
+                y *= 0.5
+                # Where x erfc(...) overflowed (x past half the largest float), Phi first, so
+                # that x Phi(x) stays finite (gelu(1e308) was inf). Not everywhere: halving
+                # a subnormal erfc rounds (x < -13 in float32), and the product was 0 where
+                # the composition's is not (-1e-44 at x = -14.2236).
+                overflowed = backend.xp.isinf(y)
+                if backend.any_true(overflowed):
+                    y = backend.where(overflowed, v * (e * 0.5), y)
+                return y, e
 
         y, e = backend.blockwise(kernel, x.data)
         ctx.save_for_backward(x, e)
