@@ -1,9 +1,10 @@
-"""erf, erfc and the exact gelu on a backend that works in cache blocks (NumPy, and
-the strict guard) compute Cody's tail only on the elements past |x| = 0.5, gathered
+"""erf, erfc and the exact gelu in float64 on a backend that works in cache blocks (NumPy,
+and the strict guard) compute Cody's tail only on the elements past |x| = 0.5, gathered
 and put back (exponential._by_range); elsewhere (CuPy) both ranges run everywhere and
-the backend's where joins them. The two routes give the same bits, on every shape
-(0-d, empty, N-d, many blocks) and dtype, with the specials; and the results match
-PyTorch's, with first and second derivatives."""
+the backend's where joins them (float32's, and float16's through them, are one formula on
+either route). The two routes give the same bits, on every shape (0-d, empty, N-d, many
+blocks) and dtype, with the specials; and the results match PyTorch's, with first and
+second derivatives."""
 import math
 
 import numpy as np
