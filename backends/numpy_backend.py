@@ -23,6 +23,11 @@ RELU_ROW = 1 << 14
 # scatter_add's flat route builds an int64 index per element, twice float32 values' bytes:
 # past this many elements (32 MiB of index) the row-wise add.at takes the larger gradients.
 FLAT_SCATTER_MAX = 1 << 22
+# From this many values, rows picked by one integer array (an embedding's or a gather's
+# gradient) are summed by a sort (numpy_runs), with no per-element index: (10000, 64)
+# from 64 x 160 ids, forward and backward of F.embedding 5.6 -> 1.2 ms; below, the flat
+# route's few calls win (64 rows of 64: 13 against 35 us).
+RUNS_SCATTER_MIN = 1 << 16
 # Bytes of each array in one block of blockwise (32K float32 elements): the kernel's
 # temporaries then stay in L2 rather than each pass going out to memory and back.
 ELEMENTWISE_BLOCK_BYTES = 1 << 17
@@ -97,6 +102,10 @@ class NumpyBackend(Backend):
         return np.float64 if one_at_a_time >= SUMMED_ONE_AT_A_TIME_IN_FLOAT32 else None
 
     def scatter_add(self, shape, index, values):
+        if values.size >= RUNS_SCATTER_MIN and len(index) == 1 and len(shape) > 1 \
+                and isinstance(index[0], np.ndarray) and index[0].dtype.kind in "iu" \
+                and values.dtype in (np.float32, np.float64) and values.shape == index[0].shape + tuple(shape[1:]):
+            return _rows_added_by_sort(shape, index[0], values)
         out = np.zeros(shape, dtype=values.dtype)
         lead = 0  # whole axes before the integer arrays (take along an axis: x[:, ids])
         while lead < len(index) and isinstance(index[lead], slice) and index[lead] == slice(None):
@@ -627,3 +636,15 @@ def _has_runs_across(x, axis):
     (longer than 1) steps one element."""
     return any(abs(step) == x.itemsize for a, (size, step) in enumerate(zip(x.shape, x.strides))
                if a != axis and size > 1)
+
+
+def _rows_added_by_sort(shape, ids, values):
+    """scatter_add's rows ``values[i]`` added at ``ids[i]`` along axis 0, each row's in the
+    order of the entries, as add.at adds them (the same bits), by numpy_runs' sort."""
+    rows = np.reshape(ids, (ids.size,)).astype(np.intp, copy=False)
+    if rows.size and rows.min() < 0:  # a negative row counts from the end, as in add.at
+        rows = np.where(rows < 0, rows + shape[0], rows)
+        if rows.min() < 0:
+            raise IndexError(f"index {int(rows.min()) - shape[0]} is out of bounds for axis 0 with size {shape[0]}")
+    flat = np.reshape(values, (rows.size,) + tuple(shape[1:]))
+    return numpy_runs.spread_runs(flat, rows, np.ones(rows.size, dtype=np.intp), shape[0])

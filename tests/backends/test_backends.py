@@ -8,7 +8,7 @@ import pytest
 
 import autograd as ag
 import backends
-from backends.numpy_backend import RELU_ROW, WHERE_BITS_MIN, NumpyBackend
+from backends.numpy_backend import RELU_ROW, RUNS_SCATTER_MIN, WHERE_BITS_MIN, NumpyBackend
 
 HAS_STRICT = "strict" in backends.available_devices()
 
@@ -718,6 +718,31 @@ def test_scatter_add_after_whole_axes_refuses_an_index_past_the_axis(bad):
     """An index past the axis would land in the next row of the flat array: it raises instead."""
     with pytest.raises(ValueError, match="invalid entry in coordinates array"):
         NumpyBackend().scatter_add((2, 385), (slice(None), np.array([0, bad])), np.ones((2, 2), np.float32))
+
+
+# --- scatter-add of many rows by one integer array (an embedding's gradient) --------------------
+@pytest.mark.parametrize("size, ids_shape, trailing", [(10000, (64, 160), (64,)), (300, (9000,), (8,)),
+                                                       (50, (700,), (4, 25)), (7, (3, 3000), (16,))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scatter_add_of_many_rows_adds_as_add_at(size, ids_shape, trailing, dtype):
+    """From RUNS_SCATTER_MIN values, rows are added by a sort: add.at's sums in its order
+    (float32 sums of repeated rows differ with the order), negative ids from the end."""
+    rng = np.random.default_rng(1)
+    ids = rng.integers(-size, size, ids_shape)
+    values = (rng.standard_normal(ids_shape + trailing) * 1e3).astype(dtype)
+    shape = (size,) + trailing
+    want = np.zeros(shape, dtype)
+    np.add.at(want, (ids,), values)
+    assert values.size >= RUNS_SCATTER_MIN
+    _same_bits(NumpyBackend().scatter_add(shape, (ids,), values), want)
+
+
+@pytest.mark.parametrize("bad", [300, -301])
+def test_scatter_add_of_many_rows_refuses_an_id_past_the_axis(bad):
+    ids = np.zeros(9000, dtype=np.int64)
+    ids[4500] = bad
+    with pytest.raises(IndexError, match="out of bounds for axis 0 with size 300"):
+        NumpyBackend().scatter_add((300, 8), (ids,), np.ones((9000, 8), np.float32))
 
 
 # --- where on large arrays ----------------------------------------------------------------------------
