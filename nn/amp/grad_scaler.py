@@ -40,8 +40,8 @@ Where it differs from PyTorch 2.13, on purpose:
   below 1, from the constructor, the setters and ``load_state_dict`` (which checks every
   entry before it changes one, where PyTorch's raises KeyError halfway), and also when
   ``enabled=False``. Getters of a disabled scaler return its settings (PyTorch's raise
-  AttributeError). Using the scaler before ``scale()``, or ``update()`` before any step,
-  raises RuntimeError (PyTorch's AssertionError).
+  AttributeError). Using the scaler before ``scale()``, ``update()`` before any step, or
+  pickling (or deep-copying) it mid-iteration raises RuntimeError (PyTorch's AssertionError).
 - ``scale`` of a float16 tensor with dimensions multiplies in float32 and rounds once, as
   PyTorch's kernel does; topograd's float16 arithmetic with a float32 scalar would round
   the scale to float16 first (see the README), and 65536 is inf there. A value that is
@@ -325,6 +325,16 @@ class GradScaler:
             growth_interval
         if self._scale is not None:
             self._scale, self._growth_tracker = _float32(scale), int(tracker)
+
+    def __getstate__(self):
+        """For pickle and copy.deepcopy: only between iterations, as PyTorch's. Mid-iteration the
+        per-optimizer records are keyed by the ids of optimizers a copy no longer sees; its next
+        update() would still count their overflows."""
+        if self._enabled and self._per_optimizer_states:
+            raise RuntimeError("A GradScaler instance may only be pickled at the beginning of an iteration, or at "
+                               "the end after scaler.update(); pickle or copy it after update(), or save "
+                               "scaler.state_dict() instead")
+        return self.__dict__.copy()
 
     # --- helpers -------------------------------------------------------------------------------------
     def _check_scaled(self, name):

@@ -3,7 +3,9 @@ weights step by step (skipped steps, scales, state dicts, parameters), a loss sc
 overflows float16 at first, the unscale_-then-clip idiom, several optimizers, scale() of nested
 outputs, the unscale arithmetic, update(new_scale), enabled=False, state dicts through JSON both
 ways, and the errors."""
+import copy
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -506,3 +508,29 @@ def test_broadcast_gradient_in_float16_adds_up_in_float32_as_torchs(torch):
     (xo + bo).backward(ag.tensor(g))
     (xt + bt).backward(torch.from_numpy(g))
     np.testing.assert_array_equal(bo.grad.numpy(), bt.grad.numpy())
+
+
+# --- pickling -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("copy_of", [lambda s: pickle.loads(pickle.dumps(s)), copy.deepcopy], ids=["pickle", "deepcopy"])
+def test_a_scaler_is_copied_only_between_iterations_as_torchs(torch, copy_of):
+    """A copy taken mid-iteration carried the per-optimizer records, keyed by the ids of
+    optimizers it no longer sees: resumed after an overflow, the next update() backed off for
+    the stale one too (32768 where a clean step keeps 65536). PyTorch's refuses that copy."""
+    p, optimizer, scaler = scaled_setup(ag)
+    tp, toptimizer, tscaler = scaled_setup(torch)
+    for s, o, param in ((scaler, optimizer, p), (tscaler, toptimizer, tp)):
+        s.scale(param.sum() * float("inf")).backward()
+        s.unscale_(o)  # an overflow recorded
+        with pytest.raises((RuntimeError, AssertionError),
+                           match="may only be pickled at the beginning of an iteration, or at the end"):
+            copy_of(s)
+        s.step(o)
+        s.update()
+    resumed, tresumed = copy_of(scaler), copy_of(tscaler)  # between iterations: the state goes along
+    assert resumed.state_dict() == tresumed.state_dict() == {**scaler.state_dict(), "scale": 32768.0}
+    run_steps(ag, resumed, [False])
+    run_steps(torch, tresumed, [False])
+    assert resumed.state_dict() == tresumed.state_dict()
+    fresh = copy_of(nn.amp.GradScaler(init_scale=8.0))  # before the first scale(): init_scale as given
+    assert fresh.state_dict() == copy_of(torch.amp.GradScaler("cpu", init_scale=8.0)).state_dict()
