@@ -133,7 +133,15 @@ class Tensor:
             data = backend.asarray(data)
             if dtypes.is_floating(backend.canonical_dtype(data.dtype)):
                 dtype = default_dtype()
-        array = backend.asarray(data, dtype)
+        try:
+            array = backend.asarray(data, dtype)
+        except OverflowError:
+            if dtype is None or dtype.kind not in "iu":
+                raise
+            # NumPy refuses every Python number out of an integer dtype's range, where PyTorch
+            # wraps a negative int into an unsigned dtype (uint8's -1 is 255): the numbers are
+            # taken one by one as PyTorch takes them, on this rare path only.
+            array = backend.asarray(_as_torch_tensor_takes(data, dtype), dtype)
         refuse_unsupported_dtype(array, backend, f"cannot make a tensor of this {type(source).__name__}")
         init(self, array, backend)
         if isinstance(source, Tensor) and array is source.data:
@@ -1312,6 +1320,14 @@ def _no_dtype_holds(problem, value):
     text = repr(value)
     text = text if len(text) <= 40 else text[:37] + "..."
     return f"{problem}, {text}: no tensor dtype holds it; tensors hold real numbers or bools: {', '.join(dtypes.NAMES)}"
+
+
+def _as_torch_tensor_takes(data, dtype):
+    """``data`` (a Python number, or nested lists and tuples of them and of arrays) with each
+    Python number as torch.tensor takes it into ``dtype`` (see dtypes.as_torch_tensor_takes)."""
+    if isinstance(data, (list, tuple)):
+        return [_as_torch_tensor_takes(item, dtype) for item in data]
+    return dtypes.as_torch_tensor_takes("tensor", data, dtype)
 
 
 def _from_nested(seq):

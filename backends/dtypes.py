@@ -4,6 +4,8 @@ Tensors report NumPy dtype objects (CuPy uses the same ones), so
 ``t.dtype == ag.float32`` reads naturally. Backends whose namespace has dtype
 objects of its own (array-api-strict) translate through the names here.
 """
+import math
+
 import numpy as np
 
 float16 = np.dtype("float16")
@@ -116,6 +118,32 @@ def wrapped(value, dtype):
     value %= 1 << bits
     if dtype.kind == "i" and value >= 1 << (bits - 1):
         value -= 1 << bits
+    return value
+
+
+def as_torch_tensor_takes(op, value, dtype):
+    """``value``, a Python number in the data of a new tensor of ``dtype``, as torch.tensor
+    takes it: into an integer dtype, an int within the dtype's range, or a negative one down
+    to -max into an unsigned dtype narrower than 64 bits, which wraps (uint8's -1 is 255;
+    uint64 takes no negative int), or a float within the range before its truncation. Any
+    other number is refused, naming the value, the dtype and the fix, with the OverflowError
+    NumPy's conversion raised (PyTorch's is a RuntimeError)."""
+    dtype = canonical(dtype)
+    if dtype.kind not in "iu" or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{op}: integers have no inf or nan, so {value} cannot go into a tensor of {dtype}; "
+                         "use a floating dtype")
+    if isinstance(value, int) and not -(1 << 63) <= value < 1 << 64:
+        raise OverflowError(f"{op}: the Python int {value} needs more than 64 bits, which no tensor dtype holds")
+    low, high = value_range(dtype)
+    wraps = dtype.kind == "u" and dtype.itemsize < 8
+    if isinstance(value, int) and wraps and -high <= value < 0:
+        return wrapped(value, dtype)
+    if not low <= value <= high:
+        negatives = f" (and negative ints down to -{high}, which wrap around)" if wraps else ""
+        raise OverflowError(f"{op}: {value} does not fit in {dtype}, which holds {low} to {high}{negatives}; "
+                         f"use a wider dtype, or bring the value into that range first")
     return value
 
 
