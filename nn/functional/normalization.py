@@ -89,25 +89,28 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     x / sqrt(mean(x^2) + eps), then scale elementwise by ``weight``. As PyTorch,
     eps=None means the machine epsilon of the computation's dtype (float32's for a
     float16 input, which is normalized and scaled in float32, then rounded once, as
-    PyTorch 2.13's CPU kernel does)."""
+    PyTorch 2.13's CPU kernel does). A weight of another dtype is taken as PyTorch takes
+    it (a float32 module given float64 data): the input is normalized in its own dtype,
+    scaled in the promoted one and rounded back to the input's."""
     op = "rms_norm"
-    axes = _trailing_axes(op, input, normalized_shape, weight=weight)
+    axes = _trailing_axes(op, input, normalized_shape, same_dtype_params=False, weight=weight)
     dtype, x = input.dtype, widened(input)
     if eps is None:
         eps = float(x._backend.xp.finfo(x.data.dtype).eps)
     else:
         eps = real_number(op, "eps", eps)
-    if x.dtype == dtype:  # one fused op, the scale included
+    if x.dtype == dtype and (weight is None or weight.dtype == dtype):  # one fused op, the scale included
         return nn_fused.rms_norm(x, weight, len(axes), eps)
-    # float16, normalized in float32: its float16 weight takes a float16 gradient through a composition
+    # float16 normalized in float32, or a weight of another dtype: scaled by a composition, so
+    # that the weight's gradient comes in its own dtype
     out = nn_fused.rms_norm(x, None, len(axes), eps)
     return rounded(out if weight is None else out * weight, dtype)
 
 
-def _trailing_axes(op, input, normalized_shape, **params):
+def _trailing_axes(op, input, normalized_shape, same_dtype_params=True, **params):
     """The trailing axes that ``normalized_shape`` (an int or a sequence of ints) names
     in ``input``, after checking that they match and that each given parameter is a
-    Tensor of that shape in the input's dtype."""
+    Tensor of that shape, in the input's dtype unless ``same_dtype_params`` is False."""
     floating(op, input)
     normalized_shape = tuple(normalized_shape) if hasattr(normalized_shape, "__iter__") else (normalized_shape,)
     if any(type(d) is not int and (isinstance(d, bool) or not isinstance(d, numbers.Integral))
@@ -120,7 +123,8 @@ def _trailing_axes(op, input, normalized_shape, **params):
     for name, t in params.items():
         if t is not None and require_tensor(op, t, name).shape != normalized_shape:
             raise ValueError(f"{op}: {name} must have shape {normalized_shape}, got {t.shape}")
-    _check_dtypes(op, input, params)
+    if same_dtype_params:
+        _check_dtypes(op, input, params)
     return tuple(range(input.ndim - k, input.ndim))
 
 
