@@ -19,6 +19,7 @@ import contextlib
 import copy
 import threading
 import warnings
+import weakref
 
 import backends
 from . import autocast_mode, function as _function
@@ -214,7 +215,8 @@ class _Run:
         arrays = tuple(t.data[...] if id(t.data) in kept else t.data for t in tensors)
         differentiable = {id(a) for a, t in zip(arrays, tensors) if t.requires_grad}
         constant = [a for a, t in zip(arrays, tensors) if not t.requires_grad and id(a) not in differentiable]
-        outputs = _Checkpoint.apply(self, arrays, constant, given, *externals)
+        with _in_scope_of(self.function):
+            outputs = _Checkpoint.apply(self, arrays, constant, given, *externals)
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
         saved = {id(s) for s in (*given, *externals)}
         for t, o in zip(tensors, outputs):
@@ -325,6 +327,31 @@ class _Checkpoint(Function):
                 if g is not None:
                     found[i] = g if found[i] is None else found[i] + g
         return (None, None, None, None) + tuple(found)
+
+
+# Drawings, messages and the profiler show this title, not the private class's name
+_Checkpoint._node_name = _function._NodeName("Checkpoint")
+
+
+@contextlib.contextmanager
+def _in_scope_of(function):
+    """While the checkpoint node is made: where ``function`` is a module (it has parameters
+    to name), the module scope that its own call records, so that a drawing puts the node
+    in that module's cluster and names its parameters as for the module's own ops (its
+    graph is gone by then, and a top-level checkpoint would show them as unnamed inputs)."""
+    try:  # (weakly, as a module's call holds itself in its scope: see nn.Module._scoped_forward)
+        me = weakref.ref(function) if hasattr(function, "named_parameters") else None
+    except TypeError:
+        me = None
+    if me is None:
+        yield
+        return
+    outer = _function.current_scope()
+    previous = _function.set_scope((me,) if outer is None else outer + (me,))
+    try:
+        yield
+    finally:
+        _function.set_scope(previous)
 
 
 class _SendsNoGradient(Function):
