@@ -26,7 +26,8 @@ FLAT_SCATTER_MAX = 1 << 22
 # From this many values, rows picked by one integer array (an embedding's or a gather's
 # gradient) are summed by a sort (numpy_runs), with no per-element index: (10000, 64)
 # from 64 x 160 ids, forward and backward of F.embedding 5.6 -> 1.2 ms; below, the flat
-# route's few calls win (64 rows of 64: 13 against 35 us).
+# route's few calls win (64 rows of 64: 13 against 35 us). Not for rows of one element:
+# NumPy would add each id's entries pairwise, not in add.at's order.
 RUNS_SCATTER_MIN = 1 << 16
 # Bytes of each array in one block of blockwise (32K float32 elements): the kernel's
 # temporaries then stay in L2 rather than each pass going out to memory and back.
@@ -102,7 +103,7 @@ class NumpyBackend(Backend):
         return np.float64 if one_at_a_time >= SUMMED_ONE_AT_A_TIME_IN_FLOAT32 else None
 
     def scatter_add(self, shape, index, values):
-        if values.size >= RUNS_SCATTER_MIN and len(index) == 1 and len(shape) > 1 \
+        if values.size >= RUNS_SCATTER_MIN and len(index) == 1 and math.prod(shape[1:]) > 1 \
                 and isinstance(index[0], np.ndarray) and index[0].dtype.kind in "iu" \
                 and values.dtype in (np.float32, np.float64) and values.shape == index[0].shape + tuple(shape[1:]):
             return _rows_added_by_sort(shape, index[0], values)

@@ -722,11 +722,13 @@ def test_scatter_add_after_whole_axes_refuses_an_index_past_the_axis(bad):
 
 # --- scatter-add of many rows by one integer array (an embedding's gradient) --------------------
 @pytest.mark.parametrize("size, ids_shape, trailing", [(10000, (64, 160), (64,)), (300, (9000,), (8,)),
-                                                       (50, (700,), (4, 25)), (7, (3, 3000), (16,))])
+                                                       (50, (700,), (4, 25)), (7, (3, 3000), (16,)),
+                                                       (50, (70000,), (1,)), (40, (300, 300), (1, 1))])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_scatter_add_of_many_rows_adds_as_add_at(size, ids_shape, trailing, dtype):
     """From RUNS_SCATTER_MIN values, rows are added by a sort: add.at's sums in its order
-    (float32 sums of repeated rows differ with the order), negative ids from the end."""
+    (float32 sums of repeated rows differ with the order), negative ids from the end; rows
+    of one element too (NumPy's sum along the entries would add those pairwise)."""
     rng = np.random.default_rng(1)
     ids = rng.integers(-size, size, ids_shape)
     values = (rng.standard_normal(ids_shape + trailing) * 1e3).astype(dtype)
