@@ -648,4 +648,7 @@ def _rows_added_by_sort(shape, ids, values):
         if rows.min() < 0:
             raise IndexError(f"index {int(rows.min()) - shape[0]} is out of bounds for axis 0 with size {shape[0]}")
     flat = np.reshape(values, (rows.size,) + tuple(shape[1:]))
-    return numpy_runs.spread_runs(flat, rows, np.ones(rows.size, dtype=np.intp), shape[0])
+    out = numpy_runs.spread_runs(flat, rows, np.ones(rows.size, dtype=np.intp), shape[0])
+    # A row of one entry holds that entry; add.at adds it to 0.0, which turns -0.0 into 0.0
+    # (as PyTorch's embedding gradient has it). One pass over the output: 0.05 ms on (10000, 64).
+    return np.add(out, 0.0, out=out)

@@ -739,6 +739,20 @@ def test_scatter_add_of_many_rows_adds_as_add_at(size, ids_shape, trailing, dtyp
     _same_bits(NumpyBackend().scatter_add(shape, (ids,), values), want)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scatter_add_of_many_rows_of_negative_zeros_gives_positive_zeros(dtype):
+    """add.at adds into zeros, and 0.0 + -0.0 is 0.0: a row of -0.0 entries is +0.0, as in
+    PyTorch's embedding gradient, also where one entry alone reached it (its run's sum is
+    that entry, -0.0)."""
+    ids = np.arange(9000) % 300
+    ids[:300] = np.arange(9000, 9300)  # rows of one entry each (others of 29)
+    values = np.full((9000, 8), -0.0, dtype)
+    values[ids == 7] = 1.5
+    want = np.zeros((9300, 8), dtype)
+    np.add.at(want, (ids,), values)
+    _same_bits(NumpyBackend().scatter_add((9300, 8), (ids,), values), want)
+
+
 @pytest.mark.parametrize("bad", [300, -301])
 def test_scatter_add_of_many_rows_refuses_an_id_past_the_axis(bad):
     ids = np.zeros(9000, dtype=np.int64)
