@@ -297,8 +297,8 @@ def _by_range(backend, x, near_of, far_of):
 # the rational functions linearized as P - f Q over the last iterate's Q), each one rational
 # function on its whole range, with no branch: erf(x) = x P(x^2) / Q(x^2) on |x| <= 4, relative
 # error 2.0e-9 (so that erf(4), which every |x| >= 4 takes, rounds to 1, as it does from
-# x = 3.9192), and erfc(y) = exp(-y^2) P(y) / Q(y) for y = |x| <= 10.2 (it underflows float32
-# from 10.1276), relative error 5.9e-9. Powers lowest first; each Q monic, its leading 1 left out.
+# x = 3.9192), and erfc(y) = exp(-y^2) P(y) / Q(y) for y = |x| <= 10.2 (it rounds to float32 0
+# past 10.0542), relative error 5.9e-9. Powers lowest first; each Q monic, its leading 1 left out.
 _ERF32_P = (17879.35552516082, 2934.5726666382893, 860.6602934388261, 60.99763307472906, 6.014972070500303,
             0.07423133594618661, -0.00020919269150930517)
 _ERF32_Q = (15845.166244080163, 7882.420669257534, 1805.6889359462427, 244.99920380503494, 20.71864971643333)
