@@ -192,6 +192,7 @@ class Mul(Function):
 
 
 def mul(a, b):
+    # float16_beside_a_float, written out: a call more on every mul is the hot path's cost
     if b.__class__ is float and is_float16(a) or a.__class__ is float and is_float16(b):
         return by_a_python_float(mul, a, b)
     return Mul.apply(*operands("mul", a, b))
@@ -226,6 +227,7 @@ def _divisor_gradient(gy, out, b):
 
 
 def div(a, b):
+    # float16_beside_a_float, written out: a call more on every div is the hot path's cost
     if b.__class__ is float and is_float16(a) or a.__class__ is float and is_float16(b):
         return by_a_python_float(div, a, b)
     a, b = operands("div", a, b, to_float=True)

@@ -73,12 +73,9 @@ def grouped(x, axes):
     the last axis is one group a reduction over ``axes`` combines; also the kept shape."""
     kept = [a for a in range(x.ndim) if a not in axes]
     kept_shape = tuple(x.shape[a] for a in kept)
-    n = 1
-    for a in axes:
-        n *= x.shape[a]
     order = tuple(kept) + tuple(axes)
     moved = x if order == tuple(range(x.ndim)) else transpose(x, order)
-    return reshape(moved, kept_shape + (n,)), kept_shape
+    return reshape(moved, kept_shape + (_count(x.shape, axes),)), kept_shape
 
 
 def ungrouped(lines, shape, axes):
@@ -95,11 +92,8 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.x_shape, ctx.axes = x.data.shape, axes
-        n = 1
-        for a in axes:
-            n *= x.data.shape[a]
-        ctx.n = n
-        return mean_array(x._backend, x.data, x.dtype, axes, keepdims, n)
+        ctx.n = _count(x.data.shape, axes)
+        return mean_array(x._backend, x.data, x.dtype, axes, keepdims, ctx.n)
 
     @staticmethod
     def backward(ctx, gy):
@@ -252,6 +246,7 @@ def _variance(caller, x, axis, ddof, keepdims):
 
 
 def _count(shape, axes):
+    """How many elements of an array of ``shape`` a reduction over ``axes`` combines."""
     n = 1
     for a in axes:
         n *= shape[a]
